@@ -1,0 +1,15 @@
+export { parseCorosyncConf } from './config.js';
+export type { ConfigEntry, ParseOptions } from './config.js';
+export { CmapStore, isReadOnlyKey, isValidNewKeyName } from './cmap-store.js';
+export type { CmapItem, CmapChange, CmapTrack } from './cmap-store.js';
+export { encodeStored, decodeStored } from './values.js';
+export type { CmapJsValue } from './values.js';
+export { ManualClock, SystemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { VotequorumEngine, NodeFlags, NodeState, Atb } from './votequorum.js';
+export type { RingId, VqMessage, VqInfo, VqNode, VqHost } from './votequorum.js';
+export { Cluster, SimNode, createCluster } from './cluster.js';
+export type { CreateClusterOptions, NodeListener, NodeStatus } from './cluster.js';
+export { specToConf } from './spec.js';
+export type { ClusterSpec, NodeSpec, QuorumSpec } from './spec.js';
+export { ConfigError, isConfigError, MockError, isMockError } from './errors.js';
