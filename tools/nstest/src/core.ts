@@ -1,0 +1,13 @@
+// Everything except the vitest helpers, importable from plain Node scripts (e.g. tools/capture).
+export { corosyncConf, type ConfOptions, type IpcTransport, type NodeSpec, type QuorumOptions } from './conf.js';
+export {
+  Namespace,
+  openNamespaces,
+  startNamespace,
+  type CorosyncProcess,
+  type NamespaceOptions,
+  type StartCorosyncOptions,
+} from './namespace.js';
+export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
+export { ccCacheDir, compileC, realCorosync } from './real.js';
+export { pidsInNetns, waitFor, type ExecOptions, type ExecResult } from './proc.js';

@@ -1,0 +1,48 @@
+import { expect, it } from 'vitest';
+import { describeReal, startCluster } from '../src/index.js';
+import { hostHasNstestMounts, leftovers } from './helpers.js';
+
+describeReal('startCluster', () => {
+  it('3 nodes form one membership; an isolated node loses quorum and rejoins after heal', async () => {
+    const c = await startCluster({ nodes: 3 });
+    const netns = [c.switchNs, c.node(1), c.node(2), c.node(3)].map((ns) => ns.netns);
+    try {
+      const s1 = await c.node(1).exec(['corosync-quorumtool', '-s']);
+      expect(s1.code, s1.stderr).toBe(0);
+      expect(s1.stdout).toMatch(/Nodes:\s+3\n/);
+      expect(await c.node(2).members()).toEqual([1, 2, 3]);
+
+      await c.isolate(3);
+      await c.waitForPartitions([[1, 2], [3]]);
+      const s3 = await c.node(3).exec(['corosync-quorumtool', '-s']);
+      expect(s3.code).toBe(2);
+      expect(s3.stdout).toMatch(/Quorate:\s+No/);
+      expect(s3.stdout).toMatch(/Nodes:\s+1\n/);
+      const s2 = await c.node(2).exec(['corosync-quorumtool', '-s']);
+      expect(s2.code).toBe(0);
+      expect(s2.stdout).toMatch(/Nodes:\s+2\n/);
+      const l1 = await c.node(1).execOk(['corosync-quorumtool', '-l']);
+      expect(l1).not.toMatch(/node3/);
+
+      await c.heal();
+      await c.waitForPartitions([[1, 2, 3]]);
+      expect((await c.node(3).exec(['corosync-quorumtool', '-s'])).code).toBe(0);
+    } finally {
+      await c.close();
+    }
+    for (const n of netns) expect(leftovers(n)).toEqual([]);
+    expect(hostHasNstestMounts()).toBe(false);
+  });
+
+  it('start: [1] brings up only node 1; startNode adds node 2 later', async () => {
+    const c = await startCluster({ nodes: 2, start: [1], quorum: { twoNode: true } });
+    try {
+      expect(c.node(2).corosyncProcess).toBeUndefined();
+      await c.startNode(2);
+      await c.waitForPartitions([[1, 2]]);
+      expect(await c.node(1).quorumView()).toEqual([1, 2]);
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+import { existsSync, readlinkSync } from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { compileC, describeReal, openNamespaces, startNamespace, type Namespace } from '../src/index.js';
+import { hostHasNstestMounts, leftovers } from './helpers.js';
+
+describeReal('startNamespace', () => {
+  const opened: Namespace[] = [];
+  afterAll(async () => {
+    await Promise.all(opened.map((ns) => ns.close()));
+  });
+
+  it('gives its own network and mount namespace with lo up and private tmpfs dirs', async () => {
+    const ns = await startNamespace({ name: 'basic' });
+    opened.push(ns);
+    expect(ns.netns).not.toBe(readlinkSync('/proc/self/ns/net'));
+    expect(readlinkSync(`/proc/${ns.pid}/ns/mnt`)).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+
+    const links = await ns.execOk(['ip', '-o', 'link', 'show']);
+    expect(links.trim().split('\n')).toHaveLength(1);
+    expect(links).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+
+    const mounts = await ns.execOk(['cat', '/proc/self/mountinfo']);
+    for (const d of ['/run', '/dev/shm', '/var/lib/corosync']) {
+      expect(mounts).toMatch(new RegExp(` ${d.replace(/\//g, '\\/')} .* - tmpfs nstest `));
+    }
+    // A file made inside /dev/shm stays inside.
+    await ns.execOk(['sh', '-c', 'echo x > /dev/shm/nstest-probe']);
+    expect(existsSync('/dev/shm/nstest-probe')).toBe(false);
+    expect((await ns.exec(['cat', '/dev/shm/nstest-probe'])).stdout).toBe('x\n');
+    expect(hostHasNstestMounts()).toBe(false);
+  });
+
+  it('exec reports exit codes, stderr, input and env', async () => {
+    const ns = await startNamespace();
+    opened.push(ns);
+    const r = await ns.exec(['sh', '-c', 'read a; echo "$a $FOO"; echo err >&2; exit 3'], {
+      input: 'hello\n',
+      env: { FOO: 'bar' },
+    });
+    expect(r).toMatchObject({ code: 3, stdout: 'hello bar\n', stderr: 'err\n' });
+    await expect(ns.execOk(['false'])).rejects.toThrow(/exited with 1/);
+  });
+
+  it('close() kills everything inside, is idempotent and leaves nothing behind', async () => {
+    const ns = await startNamespace({ name: 'closing' });
+    const child = ns.spawn(['sleep', '1000'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', (code, sig) => r(sig)));
+    // A grandchild that detaches from its parent must die too.
+    await ns.execOk(['sh', '-c', 'setsid sleep 1001 >/dev/null 2>&1 < /dev/null &']);
+    expect(leftovers(ns.netns).length).toBeGreaterThanOrEqual(4); // unshare, holder, 2 sleeps
+    await Promise.all([ns.close(), ns.close()]);
+    await ns.close();
+    expect(await exited).toBe('SIGKILL');
+    expect(leftovers(ns.netns)).toEqual([]);
+    expect(existsSync(ns.dir)).toBe(false);
+    expect(openNamespaces()).not.toContain(ns);
+    expect(() => ns.spawn(['true'])).toThrow(/closed/);
+  });
+
+  it('compileC builds (once) a helper that links against the corosync libraries', async () => {
+    const src = `#include <stdio.h>
+#include <corosync/cmap.h>
+int main(void) { cmap_handle_t h; int r = cmap_initialize(&h); printf("%d\\n", r); return 0; }
+`;
+    const bin = await compileC(src, ['cmap']);
+    expect(await compileC(src, ['cmap'])).toBe(bin);
+    const ns = await startNamespace();
+    opened.push(ns);
+    // No daemon in this namespace: the library reports CS_ERR_LIBRARY (2).
+    expect((await ns.execOk([bin])).trim()).toBe('2');
+    await expect(compileC('int main(void) { return nope; }', [])).rejects.toThrow(/gcc failed/);
+  });
+});
