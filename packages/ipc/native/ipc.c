@@ -1,0 +1,737 @@
+// Native half of @corosync-ts/ipc: only what Node itself lacks.
+//   * AF_UNIX stream/datagram sockets on 110-byte abstract addresses (libqb pads the
+//     name with zeros and always passes sizeof(struct sockaddr_un)); libuv's own
+//     handling of abstract names has changed between releases, so we never use it.
+//   * SO_PEERCRED / SCM_CREDENTIALS.
+//   * uv_poll watchers so those fds live on Node's event loop.
+//   * mmap (including the libqb double mapping of a ring's data file), fallocate.
+//   * glibc process-shared semaphores (sem_post does the FUTEX_WAKE the libqb peer
+//     sleeps on) and a per-ring waiter thread so sem_timedwait never runs on the loop.
+// Every syscall wrapper returns a negative errno instead of throwing: the protocol
+// logic, and therefore the error policy, lives in TypeScript.
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                           \
+  do {                                                                        \
+    if ((call) != napi_ok) {                                                  \
+      napi_throw_error(env, NULL, "corosync-ts ipc native: " #call " failed"); \
+      return NULL;                                                            \
+    }                                                                         \
+  } while (0)
+
+// A throwing JS handler must surface as an uncaught exception, not vanish.
+static void rethrow_pending(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (argc < want) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
+    return -1;
+  }
+  return 0;
+}
+
+static int arg_int(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a number");
+    return -1;
+  }
+  return 0;
+}
+
+static int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type t;
+    size_t n, off;
+    napi_value ab;
+    void *p;
+    if (napi_get_typedarray_info(env, v, &t, &n, &p, &ab, &off) != napi_ok) return -1;
+    if (t != napi_uint8_array) goto bad;
+    *data = p;
+    *len = n;
+    return 0;
+  }
+  bool is_ab = false;
+  napi_is_arraybuffer(env, v, &is_ab);
+  if (is_ab) {
+    void *p;
+    if (napi_get_arraybuffer_info(env, v, &p, len) != napi_ok) return -1;
+    *data = p;
+    return 0;
+  }
+bad:
+  napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a Uint8Array");
+  return -1;
+}
+
+// libqb: snprintf(sun_path + 1, sizeof(sun_path) - 1, "%s", name) and addrlen 110.
+static int abstract_addr(napi_env env, napi_value v, struct sockaddr_un *sa) {
+  char name[sizeof(sa->sun_path)];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, name, sizeof(name), &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a socket name");
+    return -1;
+  }
+  memset(sa, 0, sizeof(*sa));
+  sa->sun_family = AF_UNIX;
+  snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "%s", name);
+  return 0;
+}
+
+// socket(kind): 0 = SOCK_STREAM, 1 = SOCK_DGRAM; non-blocking, close-on-exec.
+static napi_value n_socket(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int32_t kind;
+  if (get_args(env, info, 1, a) || arg_int(env, a[0], &kind)) return NULL;
+  int fd = socket(AF_UNIX, (kind ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return make_int(env, fd < 0 ? -errno : fd);
+}
+
+static napi_value n_bind(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd;
+  struct sockaddr_un sa;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || abstract_addr(env, a[1], &sa)) return NULL;
+  int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+  return make_int(env, r < 0 ? -errno : 0);
+}
+
+static napi_value n_connect(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd;
+  struct sockaddr_un sa;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || abstract_addr(env, a[1], &sa)) return NULL;
+  int r;
+  do r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+  while (r < 0 && errno == EINTR);
+  return make_int(env, r < 0 ? -errno : 0);
+}
+
+static napi_value n_listen(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd, backlog;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &backlog)) return NULL;
+  return make_int(env, listen(fd, backlog) < 0 ? -errno : 0);
+}
+
+static napi_value n_accept(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int32_t fd;
+  if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
+  int r;
+  do r = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  return make_int(env, r < 0 ? -errno : r);
+}
+
+static napi_value n_close(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int32_t fd;
+  if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
+  return make_int(env, close(fd) < 0 ? -errno : 0);
+}
+
+static napi_value n_shutdown(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int32_t fd;
+  if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
+  return make_int(env, shutdown(fd, SHUT_RDWR) < 0 ? -errno : 0);
+}
+
+static napi_value n_set_passcred(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd, on;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &on)) return NULL;
+  return make_int(env, setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0 ? -errno : 0);
+}
+
+// Like libqb's set_sock_size(): only ever grow SO_SNDBUF / SO_RCVBUF towards `size`.
+static napi_value n_set_bufsize(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd, size;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &size)) return NULL;
+  int opts[2] = {SO_SNDBUF, SO_RCVBUF};
+  for (int i = 0; i < 2; i++) {
+    int cur = 0;
+    socklen_t l = sizeof(cur);
+    if (getsockopt(fd, SOL_SOCKET, opts[i], &cur, &l) < 0) return make_int(env, -errno);
+    if (cur <= size && setsockopt(fd, SOL_SOCKET, opts[i], &size, sizeof(size)) < 0) return make_int(env, -errno);
+  }
+  return make_int(env, 0);
+}
+
+static napi_value cred_array(napi_env env, const struct ucred *c) {
+  napi_value arr;
+  napi_create_array_with_length(env, 3, &arr);
+  napi_set_element(env, arr, 0, make_int(env, c->pid));
+  napi_set_element(env, arr, 1, make_int(env, c->uid));
+  napi_set_element(env, arr, 2, make_int(env, c->gid));
+  return arr;
+}
+
+// peerCred(fd) -> [pid, uid, gid] (credentials at connect time) or -errno.
+static napi_value n_peer_cred(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int32_t fd;
+  if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
+  struct ucred c;
+  socklen_t l = sizeof(c);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &l) < 0) return make_int(env, -errno);
+  return cred_array(env, &c);
+}
+
+// send(fd, bytes) -> bytes sent or -errno. Never blocks, never raises SIGPIPE.
+static napi_value n_send(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd;
+  uint8_t *p;
+  size_t n;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
+  ssize_t r;
+  do r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  return make_int(env, r < 0 ? -errno : r);
+}
+
+// recvDgram(fd) -> Buffer holding exactly one datagram, or -errno (-EAGAIN when empty).
+// MSG_PEEK|MSG_TRUNC returns the real datagram length, so no size limit is assumed.
+static napi_value n_recv_dgram(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int32_t fd;
+  if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
+  ssize_t len;
+  do len = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+  while (len < 0 && errno == EINTR);
+  if (len < 0) return make_int(env, -errno);
+  void *data;
+  napi_value buf;
+  CHECK(napi_create_buffer(env, (size_t)len, &data, &buf));
+  ssize_t r;
+  do r = recv(fd, data, (size_t)len, MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return make_int(env, -errno);
+  return buf;
+}
+
+// recvInto(fd, Uint8Array) -> bytes read (0 = EOF on a stream) or -errno.
+static napi_value n_recv_into(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd;
+  uint8_t *p;
+  size_t n;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
+  ssize_t r;
+  do r = recv(fd, p, n, MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  return make_int(env, r < 0 ? -errno : r);
+}
+
+// recvCred(fd, Uint8Array) -> [bytes, pid, uid, gid] (pid -1 when no SCM_CREDENTIALS came) or -errno.
+static napi_value n_recv_cred(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd;
+  uint8_t *p;
+  size_t n;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
+  union {
+    char buf[CMSG_SPACE(sizeof(struct ucred))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {p, n};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl.buf;
+  mh.msg_controllen = sizeof(ctl.buf);
+  ssize_t r;
+  do r = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return make_int(env, -errno);
+  struct ucred c = {-1, (uid_t)-1, (gid_t)-1};
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+        cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      memcpy(&c, CMSG_DATA(cm), sizeof(c));
+      break;
+    }
+  }
+  napi_value arr;
+  napi_create_array_with_length(env, 4, &arr);
+  napi_set_element(env, arr, 0, make_int(env, r));
+  napi_set_element(env, arr, 1, make_int(env, c.pid));
+  napi_set_element(env, arr, 2, make_int(env, (int32_t)c.uid));
+  napi_set_element(env, arr, 3, make_int(env, (int32_t)c.gid));
+  return arr;
+}
+
+static napi_value n_fallocate(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd, len;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &len)) return NULL;
+  int r = posix_fallocate(fd, 0, len);
+  return make_int(env, -r);
+}
+
+// ---------------------------------------------------------------- mmap
+// The ArrayBuffer owns the mapping: munmap happens on unmap() (which also detaches
+// the buffer so JS can never touch unmapped memory) or, failing that, when it is
+// collected.
+typedef struct {
+  void *base;
+  size_t len;
+  int unmapped;
+} mapping_t;
+
+static void mapping_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_t *m = hint;
+  if (!m->unmapped) munmap(m->base, m->len);
+  free(m);
+}
+
+// mmap(fd, length, double) -> ArrayBuffer or -errno. `double` maps the file twice
+// back to back (2*length bytes) so that ring chunks crossing the end are contiguous.
+static napi_value n_mmap(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  int32_t fd, len;
+  bool dbl = false;
+  if (get_args(env, info, 3, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &len)) return NULL;
+  napi_get_value_bool(env, a[2], &dbl);
+  if (len <= 0) return make_int(env, -EINVAL);
+  size_t total = dbl ? 2 * (size_t)len : (size_t)len;
+  void *base;
+  if (dbl) {
+    base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return make_int(env, -errno);
+    for (int i = 0; i < 2; i++) {
+      void *p = mmap((char *)base + i * (size_t)len, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd, 0);
+      if (p == MAP_FAILED) {
+        int e = errno;
+        munmap(base, total);
+        return make_int(env, -e);
+      }
+    }
+  } else {
+    base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) return make_int(env, -errno);
+  }
+  mapping_t *m = calloc(1, sizeof(*m));
+  if (!m) {
+    munmap(base, total);
+    return make_int(env, -ENOMEM);
+  }
+  m->base = base;
+  m->len = total;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, base, total, mapping_finalize, m, &ab) != napi_ok) {
+    munmap(base, total);
+    free(m);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot wrap a mapping in an ArrayBuffer");
+    return NULL;
+  }
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "buffer", ab);
+  napi_value ext;
+  napi_create_external(env, m, NULL, NULL, &ext);
+  napi_set_named_property(env, obj, "handle", ext);
+  return obj;
+}
+
+// munmap({buffer, handle}) -> 0. Idempotent.
+static napi_value n_munmap(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (get_args(env, info, 1, a)) return NULL;
+  napi_value ab, ext;
+  CHECK(napi_get_named_property(env, a[0], "buffer", &ab));
+  CHECK(napi_get_named_property(env, a[0], "handle", &ext));
+  mapping_t *m;
+  CHECK(napi_get_value_external(env, ext, (void **)&m));
+  if (!m->unmapped) {
+    bool detached = false;
+    napi_is_detached_arraybuffer(env, ab, &detached);
+    if (!detached) napi_detach_arraybuffer(env, ab);
+    munmap(m->base, m->len);
+    m->unmapped = 1;
+  }
+  return make_int(env, 0);
+}
+
+// ---------------------------------------------------------------- semaphores
+static int sem_arg(napi_env env, napi_value abv, napi_value offv, sem_t **out) {
+  void *p;
+  size_t len;
+  int32_t off;
+  if (napi_get_arraybuffer_info(env, abv, &p, &len) != napi_ok || arg_int(env, offv, &off)) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, offset)");
+    return -1;
+  }
+  if (!p || off < 0 || (size_t)off + sizeof(sem_t) > len || (off & 7)) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: semaphore outside the mapping");
+    return -1;
+  }
+  *out = (sem_t *)((char *)p + off);
+  return 0;
+}
+
+static napi_value n_sem_init(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  sem_t *s;
+  if (get_args(env, info, 2, a) || sem_arg(env, a[0], a[1], &s)) return NULL;
+  return make_int(env, sem_init(s, 1, 0) < 0 ? -errno : 0);
+}
+
+// glibc sem_post: atomic increment and FUTEX_WAKE when the peer sleeps in sem_timedwait.
+static napi_value n_sem_post(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  sem_t *s;
+  if (get_args(env, info, 2, a) || sem_arg(env, a[0], a[1], &s)) return NULL;
+  return make_int(env, sem_post(s) < 0 ? -errno : 0);
+}
+
+static napi_value n_sem_trywait(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  sem_t *s;
+  if (get_args(env, info, 2, a) || sem_arg(env, a[0], a[1], &s)) return NULL;
+  return make_int(env, sem_trywait(s) < 0 ? -errno : 0);
+}
+
+// ---------------------------------------------------------------- sem waiter thread
+// One thread per ring whose semaphore we must sleep on (the client's response ring:
+// libqb servers post responses without any socket doorbell). JS declares how many
+// tokens it expects (want); the thread takes them with sem_timedwait and reports
+// each batch through a threadsafe function. It only sleeps on the semaphore while a
+// token is expected, and wakes every 100 ms to notice stop().
+typedef struct {
+  sem_t *sem;
+  napi_ref ab_ref;  // keeps the mapping alive while the thread can touch it
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int64_t want;
+  int stop;
+  int started;
+} waiter_t;
+
+static void waiter_call_js(napi_env env, napi_value cb, void *ctx, void *data) {
+  (void)ctx;
+  if (!env) return;
+  napi_value undef, arg;
+  napi_get_undefined(env, &undef);
+  napi_create_int64(env, (int64_t)(intptr_t)data, &arg);
+  napi_call_function(env, undef, cb, 1, &arg, NULL);
+  rethrow_pending(env);
+}
+
+static void *waiter_main(void *arg) {
+  waiter_t *w = arg;
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop && w->want <= 0) pthread_cond_wait(&w->cv, &w->mu);
+    int stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    if (stop) break;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    if (sem_timedwait(w->sem, &ts) == 0) {
+      int64_t got = 1;
+      while (got < 1024 && sem_trywait(w->sem) == 0) {
+        // Only take what was asked for; extra tokens stay for the next want().
+        pthread_mutex_lock(&w->mu);
+        int more = w->want > got;
+        pthread_mutex_unlock(&w->mu);
+        if (!more) {
+          sem_post(w->sem);
+          break;
+        }
+        got++;
+      }
+      pthread_mutex_lock(&w->mu);
+      w->want -= got;
+      pthread_mutex_unlock(&w->mu);
+      napi_call_threadsafe_function(w->tsfn, (void *)(intptr_t)got, napi_tsfn_blocking);
+    }
+  }
+  // -1 tells JS the thread is gone and the mapping may be released.
+  napi_call_threadsafe_function(w->tsfn, (void *)(intptr_t)-1, napi_tsfn_blocking);
+  napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+static void waiter_tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  waiter_t *w = data;
+  if (w->started) pthread_join(w->thread, NULL);
+  napi_delete_reference(env, w->ab_ref);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w);
+}
+
+static void waiter_noop_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  (void)hint;
+}
+
+// semWaiter(ArrayBuffer, offset, callback(count)) -> handle. callback(-1) once stopped.
+static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  sem_t *s;
+  if (get_args(env, info, 3, a) || sem_arg(env, a[0], a[1], &s)) return NULL;
+  waiter_t *w = calloc(1, sizeof(*w));
+  if (!w) return make_int(env, -ENOMEM);
+  w->sem = s;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  napi_value name;
+  napi_create_string_utf8(env, "corosync-ts ipc sem waiter", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, a[0], 1, &w->ab_ref) != napi_ok ||
+      napi_create_threadsafe_function(env, a[2], NULL, name, 0, 1, w, waiter_tsfn_finalize, NULL, waiter_call_js,
+                                      &w->tsfn) != napi_ok) {
+    free(w);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create the semaphore waiter");
+    return NULL;
+  }
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  int e = pthread_create(&w->thread, &attr, waiter_main, w);
+  pthread_attr_destroy(&attr);
+  if (e) {
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+    // The finalizer would join a thread that does not exist: leak-free teardown instead.
+    return make_int(env, -e);
+  }
+  w->started = 1;
+  napi_value ext;
+  napi_create_external(env, w, waiter_noop_finalize, NULL, &ext);
+  return ext;
+}
+
+static waiter_t *waiter_arg(napi_env env, napi_value v) {
+  waiter_t *w = NULL;
+  if (napi_get_value_external(env, v, (void **)&w) != napi_ok || !w) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a semaphore waiter");
+    return NULL;
+  }
+  return w;
+}
+
+static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t n;
+  if (get_args(env, info, 2, a) || arg_int(env, a[1], &n)) return NULL;
+  waiter_t *w = waiter_arg(env, a[0]);
+  if (!w) return NULL;
+  pthread_mutex_lock(&w->mu);
+  w->want += n;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return make_int(env, 0);
+}
+
+static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (get_args(env, info, 1, a)) return NULL;
+  waiter_t *w = waiter_arg(env, a[0]);
+  if (!w) return NULL;
+  pthread_mutex_lock(&w->mu);
+  w->stop = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return make_int(env, 0);
+}
+
+// ---------------------------------------------------------------- uv_poll
+// poll(fd, callback(status, events)) -> handle; pollStart(handle, events); pollClose(handle).
+// events: 1 readable, 2 writable, 4 disconnect (UV_READABLE/UV_WRITABLE/UV_DISCONNECT).
+typedef struct {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+  int closed;
+} poller_t;
+
+
+
+static void poll_cb(uv_poll_t *h, int status, int events) {
+  poller_t *p = (poller_t *)h;
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, recv, argv[2];
+  napi_get_reference_value(env, p->cb, &cb);
+  // napi_make_callback converts the receiver to an object: undefined would throw.
+  napi_get_global(env, &recv);
+  napi_create_int32(env, status, &argv[0]);
+  napi_create_int32(env, events, &argv[1]);
+  // make_callback so microtasks (promise resolutions) run right after, as for Node's own I/O.
+  napi_make_callback(env, p->ctx, recv, cb, 2, argv, NULL);
+  rethrow_pending(env);
+  napi_close_handle_scope(env, scope);
+}
+
+static void poll_closed(uv_handle_t *h) {
+  poller_t *p = (poller_t *)h;
+  napi_async_destroy(p->env, p->ctx);
+  napi_delete_reference(p->env, p->cb);
+  free(p);
+}
+
+static napi_value n_poll(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t fd;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd)) return NULL;
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  poller_t *p = calloc(1, sizeof(*p));
+  if (!p) return make_int(env, -ENOMEM);
+  int r = uv_poll_init(loop, &p->handle, fd);
+  if (r < 0) {
+    free(p);
+    return make_int(env, r);
+  }
+  p->env = env;
+  napi_create_reference(env, a[1], 1, &p->cb);
+  napi_value resource, name;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "corosync-ts:ipc", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &p->ctx);
+  napi_value ext;
+  napi_create_external(env, p, NULL, NULL, &ext);
+  return ext;
+}
+
+static poller_t *poller_arg(napi_env env, napi_value v) {
+  poller_t *p = NULL;
+  if (napi_get_value_external(env, v, (void **)&p) != napi_ok || !p) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a poller");
+    return NULL;
+  }
+  if (p->closed) {
+    napi_throw_error(env, NULL, "corosync-ts ipc native: poller already closed");
+    return NULL;
+  }
+  return p;
+}
+
+static napi_value n_poll_start(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t ev;
+  if (get_args(env, info, 2, a) || arg_int(env, a[1], &ev)) return NULL;
+  poller_t *p = poller_arg(env, a[0]);
+  if (!p) return NULL;
+  int r = ev ? uv_poll_start(&p->handle, ev, poll_cb) : uv_poll_stop(&p->handle);
+  return make_int(env, r);
+}
+
+// Unregisters from epoll synchronously, so the fd may be closed right after.
+static napi_value n_poll_close(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (get_args(env, info, 1, a)) return NULL;
+  poller_t *p = NULL;
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !p) return NULL;
+  if (!p->closed) {
+    p->closed = 1;
+    uv_close((uv_handle_t *)&p->handle, poll_closed);
+  }
+  return make_int(env, 0);
+}
+
+static napi_value n_poll_ref(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  bool on = true;
+  if (get_args(env, info, 2, a)) return NULL;
+  poller_t *p = poller_arg(env, a[0]);
+  if (!p) return NULL;
+  napi_get_value_bool(env, a[1], &on);
+  if (on)
+    uv_ref((uv_handle_t *)&p->handle);
+  else
+    uv_unref((uv_handle_t *)&p->handle);
+  return make_int(env, 0);
+}
+
+#define EXPORT(name, fn)                                         \
+  do {                                                           \
+    napi_value f;                                                \
+    CHECK(napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f)); \
+    CHECK(napi_set_named_property(env, exports, name, f));       \
+  } while (0)
+
+static napi_value init(napi_env env, napi_value exports) {
+  EXPORT("socket", n_socket);
+  EXPORT("bind", n_bind);
+  EXPORT("connect", n_connect);
+  EXPORT("listen", n_listen);
+  EXPORT("accept", n_accept);
+  EXPORT("close", n_close);
+  EXPORT("shutdown", n_shutdown);
+  EXPORT("setPassCred", n_set_passcred);
+  EXPORT("setBufSize", n_set_bufsize);
+  EXPORT("peerCred", n_peer_cred);
+  EXPORT("send", n_send);
+  EXPORT("recvDgram", n_recv_dgram);
+  EXPORT("recvInto", n_recv_into);
+  EXPORT("recvCred", n_recv_cred);
+  EXPORT("fallocate", n_fallocate);
+  EXPORT("mmap", n_mmap);
+  EXPORT("munmap", n_munmap);
+  EXPORT("semInit", n_sem_init);
+  EXPORT("semPost", n_sem_post);
+  EXPORT("semTryWait", n_sem_trywait);
+  EXPORT("semWaiter", n_sem_waiter);
+  EXPORT("waiterWant", n_waiter_want);
+  EXPORT("waiterStop", n_waiter_stop);
+  EXPORT("poll", n_poll);
+  EXPORT("pollStart", n_poll_start);
+  EXPORT("pollClose", n_poll_close);
+  EXPORT("pollRef", n_poll_ref);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

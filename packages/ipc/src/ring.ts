@@ -1,0 +1,288 @@
+// libqb ring buffer (ringbuffer.c) over files in /dev/shm: header file with the
+// shared struct + a glibc process-shared semaphore, data file mapped twice back to
+// back so a chunk that wraps past the end reads and writes contiguously.
+import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { IpcError } from './errors.js';
+import { native, type Mapping } from './native.js';
+
+const OFF_WRITE_PT = 0;
+const OFF_READ_PT = 4;
+const OFF_WORD_SIZE = 8;
+const OFF_HDR_PATH = 12;
+const OFF_DATA_PATH = 4108;
+const OFF_REF_COUNT = 8204;
+const OFF_SEM = 8208;
+/** Request ring only: the flow-control flag (same meaning as the socket control file). */
+export const OFF_USER_DATA = 8240;
+const PATH_MAX = 4096;
+const HEADER_SIZE = 8248;
+const HEADER_FILE_SIZE = HEADER_SIZE + 4;
+const PAGE = 4096;
+
+const MAGIC_COMMITTED = 0xa1a1a1a1 | 0;
+const MAGIC_ALLOC = 0xa110ced0 | 0;
+const MAGIC_DEAD = 0xd0d0d0d0 | 0;
+/** QB_RB_CHUNK_MARGIN: two header words plus one so that full and empty differ. */
+const CHUNK_MARGIN = 12;
+
+export function ringDataSize(maxMsgSize: number): number {
+  return Math.ceil((maxMsgSize + 13) / PAGE) * PAGE;
+}
+
+function cString(bytes: Uint8Array, off: number, max: number): string {
+  const view = bytes.subarray(off, off + max);
+  const nul = view.indexOf(0);
+  if (nul < 0) throw new IpcError('EBADMSG', 'ring header path is not NUL-terminated');
+  return Buffer.from(view.subarray(0, nul)).toString('utf8');
+}
+
+function mapOrThrow(fd: number, len: number, double: boolean, what: string): Mapping {
+  const m = native().mmap(fd, len, double);
+  if (typeof m === 'number') throw IpcError.fromErrno(m, `mmap ${what}`);
+  return m;
+}
+
+export class Ring {
+  private readonly hdr: Int32Array;
+  private readonly hdrBytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly bytes: Uint8Array;
+  readonly wordSize: number;
+  private closed = false;
+
+  private constructor(
+    private readonly hdrMap: Mapping,
+    private readonly dataMap: Mapping,
+    readonly hdrPath: string,
+    readonly dataPath: string,
+  ) {
+    this.hdr = new Int32Array(hdrMap.buffer, 0, HEADER_FILE_SIZE >> 2);
+    this.hdrBytes = new Uint8Array(hdrMap.buffer, 0, HEADER_FILE_SIZE);
+    this.wordSize = this.hdr[OFF_WORD_SIZE >> 2]! >>> 0;
+    this.words = new Int32Array(dataMap.buffer);
+    this.bytes = new Uint8Array(dataMap.buffer);
+  }
+
+  /** Server side: create `<base>-header` / `<base>-data` (O_EXCL, 0600, owned by the client). */
+  static create(base: string, maxMsgSize: number, owner?: { uid: number; gid: number }): Ring {
+    const n = native();
+    const hdrPath = `${base}-header`;
+    const dataPath = `${base}-data`;
+    const size = ringDataSize(maxMsgSize);
+    const flags = fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | fsc.O_TRUNC;
+    let hdrMap: Mapping | undefined;
+    let dataMap: Mapping | undefined;
+    const fds: number[] = [];
+    try {
+      const hfd = openSync(hdrPath, flags, 0o600);
+      fds.push(hfd);
+      const dfd = openSync(dataPath, flags, 0o600);
+      fds.push(dfd);
+      for (const [fd, len] of [[hfd, HEADER_FILE_SIZE], [dfd, size]] as const) {
+        ftruncateSync(fd, len);
+        // Reserve tmpfs pages now: a full /dev/shm then fails here, not as SIGBUS later.
+        const r = n.fallocate(fd, len);
+        if (r < 0) throw IpcError.fromErrno(r, `fallocate ${len} bytes in /dev/shm`);
+        if (owner) {
+          try {
+            fchownSync(fd, owner.uid, owner.gid);
+          } catch {
+            // Not root: the client can still open the files if it runs as our uid.
+          }
+        }
+      }
+      hdrMap = mapOrThrow(hfd, HEADER_FILE_SIZE, false, hdrPath);
+      dataMap = mapOrThrow(dfd, size, true, dataPath);
+      const hb = new Uint8Array(hdrMap.buffer);
+      const hv = new DataView(hdrMap.buffer);
+      hv.setUint32(OFF_WORD_SIZE, size / 4, true);
+      const hp = Buffer.from(hdrPath, 'utf8');
+      const dp = Buffer.from(dataPath, 'utf8');
+      if (hp.length >= PATH_MAX || dp.length >= PATH_MAX) throw new IpcError('ENAMETOOLONG', 'ring path too long');
+      hb.set(hp, OFF_HDR_PATH);
+      hb.set(dp, OFF_DATA_PATH);
+      hv.setInt32(OFF_REF_COUNT, 1, true);
+      const r = n.semInit(hdrMap.buffer, OFF_SEM);
+      if (r < 0) throw IpcError.fromErrno(r, 'sem_init');
+      const ring = new Ring(hdrMap, dataMap, hdrPath, dataPath);
+      return ring;
+    } catch (e) {
+      if (hdrMap) n.munmap(hdrMap);
+      if (dataMap) n.munmap(dataMap);
+      for (const p of [hdrPath, dataPath]) {
+        try {
+          unlinkSync(p);
+        } catch {}
+      }
+      throw e;
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  }
+
+  /** Client side: open a ring the server created and take a reference on it. */
+  static open(base: string): Ring {
+    const n = native();
+    // 2.0.6 clients still accept the relative names of libqb <= 1.0.3 servers.
+    const hdrPath = base.includes('/') ? `${base}-header` : `/dev/shm/qb-${base}-header`;
+    let hdrMap: Mapping | undefined;
+    let hfd = -1;
+    let dfd = -1;
+    try {
+      hfd = openSync(hdrPath, fsc.O_RDWR);
+      if (fstatSync(hfd).size < HEADER_SIZE) throw new IpcError('EBADMSG', `${hdrPath}: ring header too short`);
+      hdrMap = mapOrThrow(hfd, HEADER_FILE_SIZE, false, hdrPath);
+      const hb = new Uint8Array(hdrMap.buffer);
+      const wordSize = new DataView(hdrMap.buffer).getUint32(OFF_WORD_SIZE, true);
+      const dataPath = cString(hb, OFF_DATA_PATH, PATH_MAX);
+      const size = wordSize * 4;
+      if (wordSize < 16 || size % PAGE !== 0 || size > 0x40000000) {
+        throw new IpcError('EBADMSG', `${hdrPath}: implausible ring size ${size}`);
+      }
+      dfd = openSync(dataPath, fsc.O_RDWR);
+      // Mapping past the end of a short file would SIGBUS on first touch.
+      if (fstatSync(dfd).size < size) throw new IpcError('EBADMSG', `${dataPath}: ring data file shorter than ${size}`);
+      const dataMap = mapOrThrow(dfd, size, true, dataPath);
+      const ring = new Ring(hdrMap, dataMap, hdrPath, dataPath);
+      Atomics.add(ring.hdr, OFF_REF_COUNT >> 2, 1);
+      return ring;
+    } catch (e) {
+      if (hdrMap) n.munmap(hdrMap);
+      throw e instanceof IpcError ? e : IpcError.fromErrno(-((e as NodeJS.ErrnoException).errno ?? 5) || -5, `open ring ${hdrPath}: ${(e as Error).message}`);
+    } finally {
+      if (hfd >= 0) closeSync(hfd);
+      if (dfd >= 0) closeSync(dfd);
+    }
+  }
+
+  get refCount(): number {
+    return this.closed ? 0 : Atomics.load(this.hdr, OFF_REF_COUNT >> 2);
+  }
+
+  get userData(): number {
+    return this.closed ? 0 : Atomics.load(this.hdr, OFF_USER_DATA >> 2);
+  }
+
+  set userData(v: number) {
+    if (!this.closed) Atomics.store(this.hdr, OFF_USER_DATA >> 2, v);
+  }
+
+  get semBuffer(): ArrayBuffer {
+    return this.hdrMap.buffer;
+  }
+
+  static readonly SEM_OFFSET = OFF_SEM;
+
+  private semValue(): number {
+    return Atomics.load(this.hdr, OFF_SEM >> 2);
+  }
+
+  /** qb_rb_space_free, in bytes. */
+  spaceFree(): number {
+    const w = Atomics.load(this.hdr, OFF_WRITE_PT >> 2) >>> 0;
+    const r = Atomics.load(this.hdr, OFF_READ_PT >> 2) >>> 0;
+    let words: number;
+    if (w > r) words = r - w + this.wordSize - 1;
+    else if (w < r) words = r - w - 1;
+    else words = this.semValue() > 0 ? 0 : this.wordSize;
+    return words * 4;
+  }
+
+  /** Whether a frame of this length could ever fit (only into an empty ring). */
+  fits(len: number): boolean {
+    return len + CHUNK_MARGIN <= (this.wordSize - 1) * 4;
+  }
+
+  private next(w: number, len: number): number {
+    let n = w + 2 + (len >>> 2) + (len & 3 ? 1 : 0);
+    if (n > this.wordSize - 1) n %= this.wordSize;
+    return n;
+  }
+
+  /**
+   * Publish one chunk and post the semaphore. Returns false (nothing written) when
+   * the ring lacks space; the caller retries once the reader has reclaimed.
+   */
+  write(frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    const len = frame.length;
+    if (this.spaceFree() < len + CHUNK_MARGIN) return false;
+    const ws = this.wordSize;
+    const w = Atomics.load(this.hdr, OFF_WRITE_PT >> 2) >>> 0;
+    const magicIdx = (w + 1) % ws;
+    this.words[w] = 0;
+    Atomics.store(this.words, magicIdx, MAGIC_ALLOC);
+    this.bytes.set(frame, ((w + 2) % ws) * 4);
+    this.words[w] = len;
+    Atomics.store(this.hdr, OFF_WRITE_PT >> 2, this.next(w, len));
+    Atomics.store(this.words, magicIdx, MAGIC_COMMITTED);
+    const r = native().semPost(this.hdrMap.buffer, OFF_SEM);
+    if (r < 0) throw IpcError.fromErrno(r, 'sem_post');
+    return true;
+  }
+
+  /** sem_trywait: true when a published chunk was there and its token is now ours. */
+  tryTake(): boolean {
+    return !this.closed && native().semTryWait(this.hdrMap.buffer, OFF_SEM) === 0;
+  }
+
+  /**
+   * Copy out and reclaim the chunk at read_pt. The caller must already own its
+   * semaphore token (tryTake or the waiter thread).
+   */
+  read(): Uint8Array {
+    if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
+    const ws = this.wordSize;
+    const r = Atomics.load(this.hdr, OFF_READ_PT >> 2) >>> 0;
+    if (r >= ws) throw new IpcError('EBADMSG', `ring read pointer ${r} outside the ring`);
+    const magicIdx = (r + 1) % ws;
+    if (Atomics.load(this.words, magicIdx) !== MAGIC_COMMITTED) {
+      throw new IpcError('EBADMSG', 'ring chunk not committed');
+    }
+    const len = this.words[r]! >>> 0;
+    if (len > (ws - 3) * 4) throw new IpcError('EBADMSG', `ring chunk length ${len} exceeds the ring`);
+    const start = ((r + 2) % ws) * 4;
+    const out = this.bytes.slice(start, start + len);
+    this.words[r] = 0;
+    Atomics.store(this.words, magicIdx, MAGIC_DEAD);
+    Atomics.store(this.hdr, OFF_READ_PT >> 2, this.next(r, len));
+    return out;
+  }
+
+  /** Client close: drop our reference; `unlinkFiles` when the server is known dead. */
+  close(unlinkFiles = false): void {
+    if (this.closed) return;
+    Atomics.sub(this.hdr, OFF_REF_COUNT >> 2, 1);
+    this.release(unlinkFiles);
+  }
+
+  /** Server close: like qb_rb_close for the creator (ref_count 1 then --), then unlink. */
+  destroy(): void {
+    if (this.closed) return;
+    Atomics.store(this.hdr, OFF_REF_COUNT >> 2, 1);
+    Atomics.sub(this.hdr, OFF_REF_COUNT >> 2, 1);
+    this.release(true);
+  }
+
+  private release(unlinkFiles: boolean): void {
+    this.closed = true;
+    const n = native();
+    n.munmap(this.hdrMap);
+    n.munmap(this.dataMap);
+    if (unlinkFiles) {
+      for (const p of [this.hdrPath, this.dataPath]) {
+        try {
+          unlinkSync(p);
+        } catch {}
+      }
+    }
+  }
+}
+
+/** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
+export function removeConnectionDir(pathInside: string): void {
+  try {
+    rmdirSync(dirname(pathInside));
+  } catch {}
+}

@@ -1,0 +1,207 @@
+// Our client against our server, in one process, over both transports.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
+import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+
+for (const transport of ['socket', 'shm'] as const) {
+  describe(`loopback over ${transport}`, () => {
+    let server: IpcServer;
+    let name: string;
+    const conns: IpcServerConnection[] = [];
+    let fdsBefore: string[];
+
+    beforeEach(async () => {
+      fdsBefore = ipcFds();
+      name = uniqueName(transport);
+      server = createServer(name, { transport });
+      server.on('connection', (c) => {
+        conns.push(c);
+        // Echo server: response id = request id + 1000, payload = the request.
+        c.on('request', (f) => {
+          c.respond(resFrame(header(f).id + 1000, f));
+        });
+      });
+      await server.listen();
+    });
+
+    afterEach(async () => {
+      await server.close();
+      conns.length = 0;
+      expect(shmFiles()).toEqual([]);
+      expect(shmMappings()).toEqual([]);
+      expect(ipcFds()).toEqual(fdsBefore);
+    });
+
+    it('handshakes, exposes credentials and answers requests in FIFO order', async () => {
+      const c = await connect(name, { maxMessageSize: 65536 });
+      expect(c.transport).toBe(transport);
+      expect(c.maxMessageSize).toBe(65536);
+      expect(c.serverCredentials).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+      expect(c.connected).toBe(true);
+      expect(c.fd).toBeGreaterThan(2);
+      expect(conns[0]!.credentials).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+      const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => c.request(reqFrame(i, 16 + (i % 50)))));
+      replies.forEach((r, i) => {
+        expect(header(r)).toEqual({ id: i + 1000, size: 24 + 16 + (i % 50), error: 1 });
+      });
+      await c.close();
+      expect(c.connected).toBe(false);
+      await until(() => server.connections.size === 0);
+    });
+
+    it('carries messages up to the negotiated maximum, across ring wrap-around', async () => {
+      const max = 300_000;
+      const c = await connect(name, { maxMessageSize: max });
+      // Sizes chosen so that successive chunks wrap the ring at different offsets.
+      for (const size of [max - 24, 123_457, 16, 250_001, 99_999, max - 24, 17, 200_003]) {
+        const r = await c.request(reqFrame(7, size, size & 0xff));
+        expect(r.length).toBe(size + 24);
+        expect(header(r.subarray(24))).toMatchObject({ id: 7, size });
+        expect(r[r.length - 1]).toBe(size > 16 ? size & 0xff : 0);
+      }
+      await expect(c.request(reqFrame(1, max + 1))).rejects.toMatchObject({ name: 'IpcError', code: 'EMSGSIZE' });
+      await c.close();
+    });
+
+    it('delivers events in order and never drops them while the client is slow', async () => {
+      const c = await connect(name, { maxMessageSize: 16384 });
+      const got: number[] = [];
+      c.on('event', (f) => got.push(header(f).id));
+      await until(() => conns.length === 1);
+      const N = 2000;
+      for (let i = 0; i < N; i++) conns[0]!.sendEvent(resFrame(i, new Uint8Array(1000)));
+      await until(() => got.length === N, 60_000);
+      expect(got).toEqual(Array.from({ length: N }, (_, i) => i));
+      await c.close();
+    });
+
+    it('rejects bad frames with typed errors and keeps the connection usable', async () => {
+      const c = await connect(name);
+      await expect(c.request(new Uint8Array(8))).rejects.toMatchObject({ code: 'EINVAL' });
+      const wrongSize = reqFrame(1, 32);
+      new DataView(wrongSize.buffer).setInt32(8, 40, true);
+      await expect(c.request(wrongSize)).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(c.request('nope' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'EINVAL' });
+      expect(header(await c.request(reqFrame(3, 16))).id).toBe(1003);
+      await c.close();
+      await expect(c.request(reqFrame(3, 16))).rejects.toMatchObject({ code: 'ENOTCONN' });
+      await c.close();
+    });
+
+    it('times out and aborts single calls without desynchronising the FIFO', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      conn.removeAllListeners('request');
+      const held: Uint8Array[] = [];
+      conn.on('request', (f) => held.push(f));
+      const t = c.request(reqFrame(1, 16), { timeout: 50 });
+      await expect(t).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      const ac = new AbortController();
+      const a = c.request(reqFrame(2, 16), { signal: ac.signal });
+      ac.abort();
+      await expect(a).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      const pre = new AbortController();
+      pre.abort();
+      await expect(c.request(reqFrame(9, 16), { signal: pre.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+      const third = c.request(reqFrame(3, 16));
+      await until(() => held.length === 3);
+      for (const f of held) conn.respond(resFrame(header(f).id + 1000, f));
+      expect(header(await third).id).toBe(1003);
+      expect(() => conn.respond(resFrame(0))).toThrow(IpcError);
+      await c.close();
+    });
+
+    it('honours server flow control with EAGAIN (TRY_AGAIN semantics)', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      conns[0]!.setFlowControl(1);
+      const e = await c.request(reqFrame(1, 16)).catch((x: unknown) => x);
+      expect(isIpcError(e, 'EAGAIN')).toBe(true);
+      conns[0]!.setFlowControl(0);
+      expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+      await c.close();
+    });
+
+    it('rejects pending calls with ECONNRESET when the server drops the client', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      conns[0]!.removeAllListeners('request');
+      let disc: IpcError | undefined;
+      c.on('disconnect', (e) => (disc = e));
+      const pending = c.request(reqFrame(1, 16));
+      conns[0]!.close();
+      await expect(pending).rejects.toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+      await until(() => disc !== undefined);
+      expect(disc!.code).toBe('ECONNRESET');
+      expect(c.connected).toBe(false);
+      await expect(c.request(reqFrame(1, 16))).rejects.toMatchObject({ code: 'ENOTCONN' });
+      await c.close();
+    });
+
+    it('notices when the client goes away', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const closed = new Promise<void>((r) => conns[0]!.once('close', () => r()));
+      await c.close();
+      await closed;
+      expect(server.connections.size).toBe(0);
+    });
+
+    it('serves 1,000 concurrent clients', async () => {
+      const clients = await Promise.all(Array.from({ length: 1000 }, () => connect(name, { maxMessageSize: 12328 })));
+      expect(server.connections.size).toBe(1000);
+      const replies = await Promise.all(clients.map((c, i) => c.request(reqFrame(i, 24))));
+      replies.forEach((r, i) => expect(header(r).id).toBe(i + 1000));
+      await Promise.all(clients.map((c) => c.close()));
+      await until(() => server.connections.size === 0, 60_000);
+    });
+  });
+}
+
+describe('handshake policy', () => {
+  it('sends the authorize() verdict in the setup reply', async () => {
+    const name = uniqueName('auth');
+    const seen: unknown[] = [];
+    const server = createServer(name, {
+      transport: 'socket',
+      authorize: (cred) => {
+        seen.push(cred);
+        return seen.length === 1 ? -13 : -11;
+      },
+    });
+    await server.listen();
+    await expect(connect(name)).rejects.toMatchObject({ name: 'IpcError', code: 'EACCES', errno: 13 });
+    await expect(connect(name)).rejects.toMatchObject({ code: 'EAGAIN' });
+    expect(seen[0]).toEqual({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() });
+    expect(server.connections.size).toBe(0);
+    await server.close();
+  });
+
+  it('fails clearly when nobody listens, or on a bad name or signal', async () => {
+    await expect(connect(uniqueName('nobody'))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(connect('')).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(connect('a\0b')).rejects.toMatchObject({ code: 'EINVAL' });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(connect('cmap', { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+  });
+
+  it('times out a handshake the server never answers', async () => {
+    // A listener that never replies: a server in the middle of its handshake timeout.
+    const name = uniqueName('mute');
+    const server = createServer(name, { handshakeTimeout: 60_000 });
+    await server.listen();
+    (server as unknown as { establish: () => void }).establish = () => {};
+    await expect(connect(name, { timeout: 100 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await server.close();
+  });
+
+  it('refuses a second listener on the same name', async () => {
+    const name = uniqueName('dup');
+    const a = createServer(name);
+    await a.listen();
+    await expect(createServer(name).listen()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await a.close();
+  });
+});
