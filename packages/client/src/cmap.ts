@@ -1,0 +1,538 @@
+import {
+  CMAP_MAP_DEFAULT,
+  CMAP_VALUETYPE_DOUBLE,
+  CMAP_VALUETYPE_FLOAT,
+  CMAP_VALUETYPE_INT16,
+  CMAP_VALUETYPE_INT32,
+  CMAP_VALUETYPE_INT64,
+  CMAP_VALUETYPE_INT8,
+  CMAP_VALUETYPE_STRING,
+  CMAP_VALUETYPE_UINT16,
+  CMAP_VALUETYPE_UINT32,
+  CMAP_VALUETYPE_UINT64,
+  CMAP_VALUETYPE_UINT8,
+  CMAP_TRACK_PREFIX,
+  CS_DISPATCH_BLOCKING,
+  CS_ERR_INVALID_PARAM,
+  CS_ERR_LIBRARY,
+  CS_ERR_NAME_TOO_LONG,
+  CS_ERR_NO_SECTIONS,
+  CS_ERR_NOT_EXIST,
+  CS_MAX_NAME_LENGTH,
+  CsError,
+  isCsError,
+} from '@corosync-ts/types';
+import { byteLength, checkI32, invalidParam, toCsError } from './errors.js';
+import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { EventStream } from './stream.js';
+import { decodeCmapValue, decodeEvent, encodeCmapValue, req, type CmapNotifyFields, type CmapValue } from './wire.js';
+
+export type { CmapValue };
+
+/** cmap_get's outputs: the type, the stored length (strings include their NUL) and the value. */
+export interface CmapEntry {
+  type: number;
+  length: number;
+  value: CmapValue;
+  /** The stored bytes exactly as the daemon returned them. */
+  bytes: Uint8Array;
+}
+
+/** cmap_iter_next's outputs. */
+export interface CmapIterItem {
+  keyName: string;
+  valueLen: number;
+  type: number;
+}
+
+/** struct cmap_notify_value, with the value decoded by its type (undefined when unset, type 0). */
+export interface CmapNotifyValue {
+  type: number;
+  len: number;
+  data: Uint8Array;
+  value: CmapValue | undefined;
+}
+
+/** The arguments of cmap_notify_fn_t. */
+export interface CmapNotification {
+  handle: CmapHandle;
+  trackHandle: bigint;
+  /** CMAP_TRACK_ADD, CMAP_TRACK_DELETE or CMAP_TRACK_MODIFY. */
+  event: number;
+  keyName: string;
+  newValue: CmapNotifyValue;
+  oldValue: CmapNotifyValue;
+  userData: unknown;
+}
+
+export type CmapNotifyFn = (notification: CmapNotification) => void;
+
+/** What a reconnect hands back: the tracked keys' current values, which notifications may have missed. */
+export interface CmapSnapshot {
+  tracks: { trackHandle: bigint; keyName: string | null; trackType: number; entries: (CmapEntry & { keyName: string })[] }[];
+}
+
+export interface CmapGetOptions extends CallOptions {
+  /**
+   * Exactly libcmap's `*value_len` in: the capacity sent to the daemon (CS_ERR_INVALID_PARAM if
+   * the value is larger). Without it, get() asks with `firstCapacity` and falls back to asking
+   * the length first, so any value comes back.
+   */
+  capacity?: number;
+}
+
+interface Tracker {
+  cookie: bigint;
+  keyName: string | null;
+  trackType: number;
+  notify: CmapNotifyFn;
+  userData: unknown;
+  /** What cmap_track_add returned; stays the caller's name for it across reconnects. */
+  userHandle: bigint;
+  /** The daemon's current handle (differs from userHandle after a reconnect). */
+  daemonHandle: bigint;
+}
+
+/** Integer getters send the 16-byte scratch capacity libcmap's cmap_get_int uses. */
+const INT_SCRATCH = 16;
+/** First capacity of getString()/get(): one round trip for any ordinary value. */
+const DEFAULT_FIRST_CAPACITY = 1024;
+
+const utf8 = new TextDecoder();
+
+function checkKey(operation: string, key: unknown): string {
+  if (typeof key !== 'string') throw invalidParam(operation, 'key name must be a string');
+  if (key.includes('\0')) throw invalidParam(operation, 'key name must not contain NUL');
+  if (byteLength(key) >= CS_MAX_NAME_LENGTH) {
+    throw new CsError(CS_ERR_NAME_TOO_LONG, `key name is ${byteLength(key)} bytes; libcmap allows at most ${CS_MAX_NAME_LENGTH - 1}`, { operation });
+  }
+  return key;
+}
+
+function wrongType(operation: string, got: number, want: number): CsError {
+  return new CsError(CS_ERR_INVALID_PARAM, `value is of type ${got}, not ${want}`, { operation });
+}
+
+function notifyValue(type: number, len: bigint, data: Uint8Array): CmapNotifyValue {
+  let value: CmapValue | undefined;
+  if (type !== 0) {
+    try {
+      value = decodeCmapValue(type, data) as CmapValue;
+    } catch {
+      value = undefined; // e.g. an unknown type: the raw bytes are still in `data`
+    }
+  }
+  return { type, len: Number(len), data, value };
+}
+
+/**
+ * A cmap connection (cmap_handle_t). Every method is the libcmap function of the same name and
+ * rejects with the CsError carrying the cs_error_t libcmap would have returned.
+ */
+export class CmapHandle extends Session<CmapSnapshot> {
+  protected readonly service = 'cmap' as const;
+  #map = CMAP_MAP_DEFAULT;
+  readonly #trackers = new Map<bigint, Tracker>();
+  readonly #byUserHandle = new Map<bigint, Tracker>();
+  #nextCookie = (BigInt(Math.floor(Math.random() * 0x7fffffff) + 1) << 32n);
+
+  private constructor(opts: HandleOptions | undefined) {
+    super(opts);
+  }
+
+  /** cmap_initialize(): connects; sends nothing. */
+  static async initialize(opts?: HandleOptions): Promise<CmapHandle> {
+    const h = new CmapHandle(opts);
+    await h.open(opts?.signal);
+    return h;
+  }
+
+  /** cmap_initialize_map(): connects and selects CMAP_MAP_ICMAP (0) or CMAP_MAP_STATS (1). */
+  static async initializeMap(map: number, opts?: HandleOptions): Promise<CmapHandle> {
+    checkI32('cmap.initializeMap', 'map', map);
+    const h = await CmapHandle.initialize(opts);
+    try {
+      await h.call('cmap.initializeMap', req.cmapSetCurrentMap(map), { ...(opts?.signal ? { signal: opts.signal } : {}) });
+    } catch (e) {
+      await h.finalize().catch(() => {});
+      throw e;
+    }
+    h.#map = map;
+    return h;
+  }
+
+  /** The map this connection works on (CMAP_MAP_ICMAP or CMAP_MAP_STATS). */
+  get map(): number {
+    return this.#map;
+  }
+
+  // ------------------------------------------------------------------------------- set
+
+  /** cmap_set() with raw bytes and any type number (the daemon judges length and type). */
+  async setRaw(key: string, value: Uint8Array, type: number, opts?: CallOptions): Promise<void> {
+    const op = `cmap.set(${String(key)})`;
+    if (!(value instanceof Uint8Array)) throw invalidParam(op, 'value must be a Uint8Array');
+    checkKey(op, key);
+    this.assertOpen(op);
+    checkI32(op, 'type', type);
+    await this.call(op, req.cmapSet(key, type & 0xff, value), opts);
+  }
+
+  /** cmap_set() of a typed value: number for INT8..UINT32/FLOAT/DOUBLE, bigint for 64-bit, string, Uint8Array. */
+  async set(key: string, value: CmapValue, type: number, opts?: CallOptions): Promise<void> {
+    const op = `cmap.set(${String(key)})`;
+    if (value === undefined || value === null) throw invalidParam(op, 'value is required');
+    checkKey(op, key);
+    this.assertOpen(op);
+    let bytes: Uint8Array;
+    try {
+      if (type === CMAP_VALUETYPE_STRING && typeof value === 'string' && value.includes('\0')) {
+        throw new Error('a cmap string cannot contain NUL');
+      }
+      bytes = encodeCmapValue(type, value) as Uint8Array;
+    } catch (e) {
+      throw new CsError(CS_ERR_INVALID_PARAM, e instanceof Error ? e.message : String(e), { operation: op, cause: e });
+    }
+    if (type === CMAP_VALUETYPE_STRING && bytes.length > 0 && bytes[bytes.length - 1] === 0) {
+      bytes = bytes.subarray(0, bytes.length - 1); // strings travel without their NUL (cmap_set_string uses strlen)
+    }
+    await this.call(op, req.cmapSet(key, type, bytes), opts);
+  }
+
+  setInt8(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_INT8, opts); }
+  setUint8(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_UINT8, opts); }
+  setInt16(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_INT16, opts); }
+  setUint16(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_UINT16, opts); }
+  setInt32(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_INT32, opts); }
+  setUint32(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_UINT32, opts); }
+  setInt64(key: string, value: bigint, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_INT64, opts); }
+  setUint64(key: string, value: bigint, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_UINT64, opts); }
+  setFloat(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_FLOAT, opts); }
+  setDouble(key: string, value: number, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_DOUBLE, opts); }
+  setString(key: string, value: string, opts?: CallOptions) { return this.set(key, value, CMAP_VALUETYPE_STRING, opts); }
+
+  // ------------------------------------------------------------------------------- get
+
+  /** One GET with a given capacity (0 = metadata only), exactly libcmap's cmap_get(). */
+  async #getOnce(op: string, key: string, capacity: number, opts?: CallOptions): Promise<{ type: number; length: number; bytes: Uint8Array }> {
+    const f = (await this.call(op, req.cmapGet(key, capacity), opts)).fields as { valueLen: bigint; type: number; value?: Uint8Array };
+    const length = Number(f.valueLen);
+    const bytes = capacity === 0 ? new Uint8Array(0) : (f.value ?? new Uint8Array(0)).subarray(0, length);
+    return { type: f.type, length, bytes };
+  }
+
+  #entry(op: string, r: { type: number; length: number; bytes: Uint8Array }): CmapEntry {
+    let value: CmapValue;
+    try {
+      value = decodeCmapValue(r.type, r.bytes) as CmapValue;
+    } catch (e) {
+      throw new CsError(CS_ERR_LIBRARY, `daemon returned an undecodable value of type ${r.type}`, { operation: op, cause: e });
+    }
+    return { type: r.type, length: r.length, value, bytes: r.bytes };
+  }
+
+  /**
+   * cmap_get(): the typed value, its type and stored length. With `capacity` it is exactly one
+   * GET with that capacity; without, one GET in the common case and three for values above
+   * `firstCapacity` (length, then the exact size).
+   */
+  async get(key: string, opts?: CmapGetOptions & { firstCapacity?: number }): Promise<CmapEntry> {
+    const op = `cmap.get(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    if (opts?.capacity !== undefined) {
+      const cap = opts.capacity;
+      if (!Number.isSafeInteger(cap) || cap < 0) throw invalidParam(op, 'capacity must be a non-negative integer');
+      return this.#entry(op, await this.#getOnce(op, key, cap, opts));
+    }
+    return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts));
+  }
+
+  async #getAny(op: string, key: string, first: number, opts?: CallOptions, wantType?: number) {
+    let r: { type: number; length: number; bytes: Uint8Array } | undefined;
+    try {
+      r = await this.#getOnce(op, key, first, opts);
+    } catch (e) {
+      if (!isCsError(e, CS_ERR_INVALID_PARAM)) throw e;
+    }
+    if (!r) {
+      // Larger than the first capacity: what libcmap does, length first, then exactly that.
+      const meta = await this.#getOnce(op, key, 0, opts);
+      if (wantType !== undefined && meta.type !== wantType) throw wrongType(op, meta.type, wantType);
+      r = await this.#getOnce(op, key, Math.max(meta.length, 1), opts);
+    }
+    if (wantType !== undefined && r.type !== wantType) throw wrongType(op, r.type, wantType);
+    return r;
+  }
+
+  /** cmap_get() with value == NULL: type and stored length only. */
+  async getInfo(key: string, opts?: CallOptions): Promise<{ type: number; length: number }> {
+    const op = `cmap.get(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    const r = await this.#getOnce(op, key, 0, opts);
+    return { type: r.type, length: r.length };
+  }
+
+  async #getTyped(key: string, type: number, name: string, opts?: CallOptions): Promise<CmapValue> {
+    const op = `cmap.get${name}(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    const r = await this.#getOnce(op, key, INT_SCRATCH, opts);
+    if (r.type !== type) throw wrongType(op, r.type, type);
+    return this.#entry(op, r).value;
+  }
+
+  getInt8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT8, 'Int8', opts) as Promise<number>; }
+  getUint8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT8, 'Uint8', opts) as Promise<number>; }
+  getInt16(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT16, 'Int16', opts) as Promise<number>; }
+  getUint16(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT16, 'Uint16', opts) as Promise<number>; }
+  getInt32(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT32, 'Int32', opts) as Promise<number>; }
+  getUint32(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT32, 'Uint32', opts) as Promise<number>; }
+  getInt64(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT64, 'Int64', opts) as Promise<bigint>; }
+  getUint64(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT64, 'Uint64', opts) as Promise<bigint>; }
+  getFloat(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_FLOAT, 'Float', opts) as Promise<number>; }
+  getDouble(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_DOUBLE, 'Double', opts) as Promise<number>; }
+
+  /**
+   * cmap_get_string(): CS_ERR_INVALID_PARAM if the key is not a STRING. libcmap always makes two
+   * round trips (length, then value); this asks with a large capacity first, which the daemon
+   * answers in one, and only falls back to libcmap's two for longer strings.
+   */
+  async getString(key: string, opts?: CallOptions & { firstCapacity?: number }): Promise<string> {
+    const op = `cmap.getString(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    const r = await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts, CMAP_VALUETYPE_STRING);
+    const nul = r.bytes.indexOf(0);
+    return utf8.decode(nul >= 0 ? r.bytes.subarray(0, nul) : r.bytes);
+  }
+
+  // ------------------------------------------------------------------- delete, inc, dec
+
+  async delete(key: string, opts?: CallOptions): Promise<void> {
+    const op = `cmap.delete(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    await this.call(op, req.cmapDelete(key), opts);
+  }
+
+  /** cmap_inc(): +1 on an integer key, wrapping in the type's width. */
+  async inc(key: string, opts?: CallOptions): Promise<void> {
+    const op = `cmap.inc(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    await this.call(op, req.cmapAdjustInt(key, 1), opts);
+  }
+
+  /** cmap_dec(): −1 on an integer key, wrapping in the type's width. */
+  async dec(key: string, opts?: CallOptions): Promise<void> {
+    const op = `cmap.dec(${String(key)})`;
+    checkKey(op, key);
+    this.assertOpen(op);
+    await this.call(op, req.cmapAdjustInt(key, -1), opts);
+  }
+
+  // -------------------------------------------------------------------------- iterate
+
+  /** cmap_iter_init(): a live daemon-side iterator over keys starting with `prefix` (null = all). */
+  async iterInit(prefix?: string | null, opts?: CallOptions): Promise<bigint> {
+    const op = `cmap.iterInit(${prefix ?? ''})`;
+    this.assertOpen(op);
+    if (prefix !== undefined && prefix !== null) checkKey(op, prefix);
+    const f = (await this.call(op, req.cmapIterInit(prefix ?? ''), opts)).fields as { iterHandle: bigint };
+    return f.iterHandle;
+  }
+
+  /** cmap_iter_next(): the next key; CS_ERR_NO_SECTIONS past the end (and on every later call). */
+  async iterNext(iterHandle: bigint, opts?: CallOptions): Promise<CmapIterItem> {
+    const op = 'cmap.iterNext';
+    this.assertOpen(op);
+    const f = (await this.call(op, req.cmapIterNext(BigInt.asUintN(64, iterHandle)), opts)).fields as {
+      keyName: string; valueLen: bigint; type: number;
+    };
+    return { keyName: f.keyName, valueLen: Number(f.valueLen), type: f.type };
+  }
+
+  /** cmap_iter_finalize(). */
+  async iterFinalize(iterHandle: bigint, opts?: CallOptions): Promise<void> {
+    const op = 'cmap.iterFinalize';
+    this.assertOpen(op);
+    await this.call(op, req.cmapIterFinalize(BigInt.asUintN(64, iterHandle)), opts);
+  }
+
+  /**
+   * iter_init / iter_next until CS_ERR_NO_SECTIONS / iter_finalize as an async iterator; breaking
+   * out early finalizes the daemon-side iterator too.
+   */
+  async *iter(prefix?: string | null, opts?: CallOptions): AsyncGenerator<CmapIterItem, void, undefined> {
+    const it = await this.iterInit(prefix, opts);
+    let finished = false;
+    try {
+      for (;;) {
+        let item: CmapIterItem;
+        try {
+          item = await this.iterNext(it, opts);
+        } catch (e) {
+          if (isCsError(e, CS_ERR_NO_SECTIONS)) break;
+          throw e;
+        }
+        yield item;
+      }
+      finished = true;
+    } finally {
+      if (this.state === 'open') {
+        try {
+          await this.iterFinalize(it, opts);
+        } catch (e) {
+          if (finished) throw e;
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------- track
+
+  /**
+   * cmap_track_add(): `key` is an exact key, or a prefix with CMAP_TRACK_PREFIX (null = root).
+   * Returns the daemon's track handle, which notifications carry and trackDelete() takes.
+   */
+  async trackAdd(key: string | null, trackType: number, notify: CmapNotifyFn, userData?: unknown, opts?: CallOptions): Promise<bigint> {
+    const op = `cmap.trackAdd(${key ?? ''})`;
+    if (typeof notify !== 'function') throw invalidParam(op, 'notify must be a function');
+    this.assertOpen(op);
+    if (key !== null && key !== undefined) checkKey(op, key);
+    checkI32(op, 'trackType', trackType);
+    const cookie = this.#nextCookie++;
+    const t: Tracker = { cookie, keyName: key ?? null, trackType, notify, userData, userHandle: 0n, daemonHandle: 0n };
+    // Registered before the request: the daemon may notify before its answer is read.
+    this.#trackers.set(cookie, t);
+    try {
+      const f = (await this.call(op, req.cmapTrackAdd(key ?? '', trackType, cookie), opts)).fields as { trackHandle: bigint };
+      t.userHandle = t.daemonHandle = f.trackHandle;
+      this.#byUserHandle.set(f.trackHandle, t);
+      return f.trackHandle;
+    } catch (e) {
+      this.#trackers.delete(cookie);
+      throw e;
+    }
+  }
+
+  /** cmap_track_delete(). */
+  async trackDelete(trackHandle: bigint, opts?: CallOptions): Promise<void> {
+    const op = 'cmap.trackDelete';
+    this.assertOpen(op);
+    const t = this.#byUserHandle.get(trackHandle);
+    const f = (await this.call(op, req.cmapTrackDelete(BigInt.asUintN(64, t?.daemonHandle ?? trackHandle)), opts)).fields as {
+      trackInstHandle: bigint;
+    };
+    const gone = this.#trackers.get(f.trackInstHandle);
+    if (gone) {
+      this.#trackers.delete(gone.cookie);
+      this.#byUserHandle.delete(gone.userHandle);
+    }
+  }
+
+  /**
+   * trackAdd as an async iterator of notifications; `return()` (or `break`, or `await using`)
+   * deletes the track. The stream ends when the handle is finalized.
+   */
+  async track(key: string | null, trackType: number, opts?: CallOptions): Promise<CmapTrackStream> {
+    const stream = new CmapTrackStream(async () => {
+      this.untrackStream(stream as EventStream<unknown>);
+      if (this.state !== 'finalized' && stream.handle !== undefined) {
+        await this.trackDelete(stream.handle).catch((e) => {
+          if (!isCsError(e)) throw e;
+        });
+      }
+    });
+    this.trackStream(stream);
+    try {
+      stream.handle = await this.trackAdd(key, trackType, (n) => stream.push(n), undefined, opts);
+    } catch (e) {
+      this.untrackStream(stream as EventStream<unknown>);
+      stream.end();
+      throw e;
+    }
+    return stream;
+  }
+
+  // ------------------------------------------------------------------------- dispatch
+
+  protected dispatchFlags(flags: number): number {
+    // libcmap does not validate the flags: anything unknown waits like CS_DISPATCH_BLOCKING.
+    return Session.isDispatchFlag(flags) ? flags : CS_DISPATCH_BLOCKING;
+  }
+
+  protected deliver(frame: Uint8Array): void {
+    let d;
+    try {
+      d = decodeEvent('cmap', frame);
+    } catch (e) {
+      throw toCsError(e, 'cmap.dispatch');
+    }
+    if (d.name !== 'cmap.notify') throw new CsError(CS_ERR_LIBRARY, `unexpected event ${d.name} (id ${d.id})`, { operation: 'cmap.dispatch' });
+    const f = d.fields as unknown as CmapNotifyFields;
+    const t = this.#trackers.get(f.trackInstHandle);
+    if (!t) return; // tracker already deleted: libcmap drops it silently too
+    t.notify({
+      handle: this,
+      trackHandle: t.userHandle,
+      event: f.event,
+      keyName: f.keyName,
+      newValue: notifyValue(f.newValueType, f.newValueLen, f.newValue),
+      oldValue: notifyValue(f.oldValueType, f.oldValueLen, f.oldValue),
+      userData: t.userData,
+    });
+  }
+
+  protected override onFinalize(): void {
+    this.#trackers.clear();
+    this.#byUserHandle.clear();
+  }
+
+  protected async restore(ipc: IpcClientLike): Promise<CmapSnapshot> {
+    if (this.#map !== CMAP_MAP_DEFAULT) await this.exchange('cmap.reconnect', ipc, req.cmapSetCurrentMap(this.#map));
+    const snapshot: CmapSnapshot = { tracks: [] };
+    for (const t of this.#trackers.values()) {
+      if (t.userHandle === 0n) continue; // its trackAdd never completed
+      const f = (await this.exchange('cmap.reconnect', ipc, req.cmapTrackAdd(t.keyName ?? '', t.trackType, t.cookie))).fields as {
+        trackHandle: bigint;
+      };
+      t.daemonHandle = f.trackHandle;
+      const entries: CmapSnapshot['tracks'][number]['entries'] = [];
+      const keys: string[] = [];
+      if (t.trackType & CMAP_TRACK_PREFIX) {
+        const it = (await this.exchange('cmap.reconnect', ipc, req.cmapIterInit(t.keyName ?? ''))).fields as { iterHandle: bigint };
+        for (;;) {
+          try {
+            keys.push(((await this.exchange('cmap.reconnect', ipc, req.cmapIterNext(it.iterHandle))).fields as { keyName: string }).keyName);
+          } catch (e) {
+            if (isCsError(e, CS_ERR_NO_SECTIONS)) break;
+            throw e;
+          }
+        }
+        await this.exchange('cmap.reconnect', ipc, req.cmapIterFinalize(it.iterHandle));
+      } else if (t.keyName) keys.push(t.keyName);
+      for (const k of keys) {
+        try {
+          const meta = (await this.exchange('cmap.reconnect', ipc, req.cmapGet(k, 0))).fields as { valueLen: bigint };
+          const cap = Math.max(Number(meta.valueLen), 1);
+          const v = (await this.exchange('cmap.reconnect', ipc, req.cmapGet(k, cap))).fields as { valueLen: bigint; type: number; value?: Uint8Array };
+          const r = { type: v.type, length: Number(v.valueLen), bytes: (v.value ?? new Uint8Array(0)).subarray(0, Number(v.valueLen)) };
+          entries.push({ keyName: k, ...this.#entry('cmap.reconnect', r) });
+        } catch (e) {
+          if (!isCsError(e, CS_ERR_NOT_EXIST)) throw e; // deleted between iterate and get
+        }
+      }
+      snapshot.tracks.push({ trackHandle: t.userHandle, keyName: t.keyName, trackType: t.trackType, entries });
+    }
+    return snapshot;
+  }
+}
+
+/** The async-iterator form of a cmap track (see CmapHandle.track). */
+export class CmapTrackStream extends EventStream<CmapNotification> {
+  /** The track handle, as cmap_track_add returned it. */
+  handle: bigint | undefined;
+}

@@ -1,0 +1,69 @@
+import { CmapHandle } from './cmap.js';
+import { QuorumHandle } from './quorum.js';
+import { VotequorumHandle } from './votequorum.js';
+
+export { CmapHandle, CmapTrackStream } from './cmap.js';
+export type { CmapEntry, CmapGetOptions, CmapIterItem, CmapNotification, CmapNotifyFn, CmapNotifyValue, CmapSnapshot, CmapValue } from './cmap.js';
+export { QuorumHandle } from './quorum.js';
+export type {
+  QuorumCallbacks, QuorumEvent, QuorumNotification, QuorumSnapshot, QuorumV1Callbacks,
+  QuorumV1NodelistNotification, QuorumV1QuorumNotification, RingId,
+} from './quorum.js';
+export { VotequorumHandle } from './votequorum.js';
+export type {
+  VotequorumCallbacks, VotequorumEvent, VotequorumExpectedVotesNotification, VotequorumInfo, VotequorumNodeEntry,
+  VotequorumNodelistNotification, VotequorumQuorumNotification, VotequorumSnapshot,
+} from './votequorum.js';
+export { Session } from './session.js';
+export type { CallOptions, Connector, HandleOptions, IpcClientLike, ReconnectPolicy, ServiceName } from './session.js';
+export { DEFAULT_RETRY } from './retry.js';
+export type { RetryPolicy } from './retry.js';
+export { EventStream } from './stream.js';
+// The constants and CsError every caller of these APIs needs, from the one package that owns them.
+export * from '@corosync-ts/types';
+
+type Method<H> = { [K in keyof H]: H[K] extends (...args: never[]) => unknown ? K : never }[keyof H];
+type Free<H, K extends Method<H>> = {
+  [P in K]: H[P] extends (...args: infer A) => infer R ? (handle: H, ...args: A) => R : never;
+};
+
+/** C-shaped free functions: `cmap.get(h, key)` is `h.get(key)`. */
+function freeFunctions<H>() {
+  return <K extends Method<H>>(names: readonly K[]): Free<H, K> => {
+    const out = {} as Record<string, unknown>;
+    for (const n of names) {
+      out[n as string] = (h: H, ...args: unknown[]) => (h[n] as (...a: unknown[]) => unknown).apply(h, args);
+    }
+    return out as Free<H, K>;
+  };
+}
+
+const common = ['finalize', 'fdGet', 'dispatch', 'contextGet', 'contextSet'] as const;
+
+/** libcmap: `const h = await cmap.initialize(); await h.get('totem.cluster_name')`, or `cmap.get(h, key)`. */
+export const cmap = {
+  initialize: CmapHandle.initialize,
+  initializeMap: CmapHandle.initializeMap,
+  ...freeFunctions<CmapHandle>()([
+    ...common, 'get', 'getInfo', 'set', 'setRaw', 'delete', 'inc', 'dec',
+    'getInt8', 'getUint8', 'getInt16', 'getUint16', 'getInt32', 'getUint32', 'getInt64', 'getUint64', 'getFloat', 'getDouble', 'getString',
+    'setInt8', 'setUint8', 'setInt16', 'setUint16', 'setInt32', 'setUint32', 'setInt64', 'setUint64', 'setFloat', 'setDouble', 'setString',
+    'iterInit', 'iterNext', 'iterFinalize', 'iter', 'trackAdd', 'trackDelete', 'track',
+  ] as const),
+};
+
+/** libquorum. */
+export const quorum = {
+  initialize: QuorumHandle.initialize,
+  modelInitialize: QuorumHandle.modelInitialize,
+  ...freeFunctions<QuorumHandle>()([...common, 'getquorate', 'trackstart', 'trackstop', 'notifications'] as const),
+};
+
+/** libvotequorum. */
+export const votequorum = {
+  initialize: VotequorumHandle.initialize,
+  ...freeFunctions<VotequorumHandle>()([
+    ...common, 'getinfo', 'setexpected', 'setvotes', 'trackstart', 'trackstop',
+    'qdeviceRegister', 'qdeviceUnregister', 'qdeviceUpdate', 'qdevicePoll', 'qdeviceMasterWins', 'notifications',
+  ] as const),
+};

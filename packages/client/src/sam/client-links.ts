@@ -1,0 +1,88 @@
+import { CS_ERR_LIBRARY, CS_ERR_NO_SECTIONS, CS_TRACK_CHANGES, CsError, isCsError } from '@corosync-ts/types';
+import { CmapHandle } from '../cmap.js';
+import { QuorumHandle } from '../quorum.js';
+import type { HandleOptions } from '../session.js';
+import type { SamCmapLink, SamLinkFactory, SamQuorumLink } from './links.js';
+
+/** The supervisor's daemon connections, over this package's own cmap and quorum handles. */
+export function clientLinks(opts: HandleOptions = {}): SamLinkFactory {
+  return {
+    async openCmap(): Promise<SamCmapLink> {
+      const h = await CmapHandle.initialize(opts);
+      h.on('error', () => {});
+      h.on('disconnect', () => {});
+      return {
+        setString: (key, value) => h.setString(key, value),
+        setUint64: (key, value) => h.setUint64(key, value),
+        async deletePrefix(prefix) {
+          const iter = await h.iterInit(prefix);
+          try {
+            for (;;) {
+              let key: string;
+              try {
+                key = (await h.iterNext(iter)).keyName;
+              } catch (e) {
+                if (isCsError(e, CS_ERR_NO_SECTIONS)) break;
+                throw e;
+              }
+              await h.delete(key).catch(() => {});
+            }
+          } finally {
+            await h.iterFinalize(iter).catch(() => {});
+          }
+        },
+        close: () => h.finalize(),
+      };
+    },
+
+    async openQuorum(): Promise<SamQuorumLink> {
+      let quorate = false;
+      let failure: CsError | undefined;
+      let first!: () => void;
+      const gotFirst = new Promise<void>((resolve) => (first = resolve));
+      const listeners: (() => void)[] = [];
+      const fire = () => {
+        for (const l of listeners) l();
+      };
+      const h = await QuorumHandle.initialize(
+        {
+          quorumNotify: (n) => {
+            quorate = n.quorate;
+            first();
+            fire();
+          },
+        },
+        opts,
+      );
+      const broke = (reason: unknown) => {
+        if (failure !== undefined) return;
+        failure = isCsError(reason) && reason.code !== CS_ERR_LIBRARY
+          ? new CsError(CS_ERR_LIBRARY, 'quorum connection lost', { operation: 'quorum.dispatch', cause: reason })
+          : new CsError(CS_ERR_LIBRARY, 'quorum connection lost', { operation: 'quorum.dispatch', cause: reason });
+        first();
+        fire();
+      };
+      h.on('error', broke);
+      h.on('disconnect', broke);
+      try {
+        await h.trackstart(CS_TRACK_CHANGES);
+        // sam_initialize's quorum_dispatch(CS_DISPATCH_ONE): the snapshot trackstart sends.
+        await gotFirst;
+        if (failure !== undefined) throw failure;
+      } catch (e) {
+        await h.finalize().catch(() => {});
+        throw e;
+      }
+      return {
+        get quorate() {
+          return quorate;
+        },
+        get failure() {
+          return failure;
+        },
+        onEvent: (l) => void listeners.push(l),
+        close: () => h.finalize(),
+      };
+    },
+  };
+}

@@ -1,0 +1,504 @@
+import { EventEmitter } from 'node:events';
+import { connect as ipcConnect } from '@corosync-ts/ipc';
+import { decode, type Decoded } from '@corosync-ts/codec-wasm';
+import {
+  COROSYNC_IPC_MAX_MSG_SIZE,
+  CS_DISPATCH_ALL,
+  CS_DISPATCH_BLOCKING,
+  CS_DISPATCH_ONE,
+  CS_DISPATCH_ONE_NONBLOCKING,
+  CS_ERR_BAD_HANDLE,
+  CS_ERR_LIBRARY,
+  CS_ERR_TIMEOUT,
+  CS_ERR_TRY_AGAIN,
+  CS_OK,
+  CsError,
+  isCsError,
+} from '@corosync-ts/types';
+import { toCsError } from './errors.js';
+import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
+import type { EventStream } from './stream.js';
+
+export type ServiceName = 'cmap' | 'quorum' | 'votequorum';
+
+/** The part of @corosync-ts/ipc's IpcClient a handle uses; tests and custom transports supply their own. */
+export interface IpcClientLike {
+  readonly fd: number;
+  readonly connected: boolean;
+  readonly transport?: 'socket' | 'shm';
+  request(frame: Uint8Array): Promise<Uint8Array>;
+  on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
+  on(event: 'disconnect', listener: (err: unknown) => void): unknown;
+  off(event: 'event' | 'disconnect', listener: (...args: never[]) => void): unknown;
+  close(): Promise<void>;
+}
+
+export type Connector = (
+  name: string,
+  opts: { maxMessageSize?: number; signal?: AbortSignal; timeout?: number },
+) => Promise<IpcClientLike>;
+
+export interface ReconnectPolicy {
+  /** Delay before the first attempt, ms. Default 100. */
+  initialDelay?: number;
+  /** Upper bound of one delay, ms. Default 5000. */
+  maxDelay?: number;
+  /** Growth per failed attempt. Default 2. */
+  factor?: number;
+  /** Give up after this many failed attempts (then 'disconnect' is final). Default Infinity. */
+  maxAttempts?: number;
+}
+
+export interface HandleOptions {
+  /** Reach `<ipcPrefix>-<service>` instead of `<service>` (e.g. a mock daemon). */
+  ipcPrefix?: string;
+  /** Exact IPC server name; wins over ipcPrefix. */
+  ipcName?: string;
+  /**
+   * 'auto' (default): callbacks run from the Node event loop as events arrive.
+   * 'manual': events wait until dispatch() is called, exactly like cs_dispatch_flags_t in C.
+   */
+  dispatch?: 'auto' | 'manual';
+  /** Default deadline of every call, ms. Default none (CS_IPC_TIMEOUT_MS = -1). */
+  timeout?: number;
+  /** Retry TRY_AGAIN / QUEUE_FULL answers (and connection attempts). Default off, like C. */
+  retry?: RetryPolicy | boolean;
+  /** Re-establish the connection and its tracking after the daemon goes away. Default off. */
+  reconnect?: ReconnectPolicy | boolean;
+  /** max_msg_size asked for in the libqb handshake. Default 1 MiB like the C libraries. */
+  maxMessageSize?: number;
+  /** Aborts initialize() (connection and first request). */
+  signal?: AbortSignal;
+  /** Transport factory; defaults to @corosync-ts/ipc connect(). */
+  connect?: Connector;
+}
+
+export interface CallOptions {
+  /** Deadline in ms for this call (rejects CS_ERR_TIMEOUT); negative or Infinity = none. */
+  timeout?: number;
+  /** Aborting rejects the call with CS_ERR_INTERRUPT (the daemon may still have applied it). */
+  signal?: AbortSignal;
+  /** Overrides the handle's retry policy for this call. */
+  retry?: RetryPolicy | boolean;
+}
+
+type State = 'open' | 'reconnecting' | 'disconnected' | 'finalized';
+type Waiter = { resolve: (v: 'frame' | 'woken' | 'finalized') => void; reject: (e: unknown) => void };
+
+const DEFAULT_RECONNECT: Required<ReconnectPolicy> = { initialDelay: 100, maxDelay: 5000, factor: 2, maxAttempts: Infinity };
+
+export function ipcNameFor(service: ServiceName, opts: HandleOptions | undefined): string {
+  if (opts?.ipcName !== undefined) return opts.ipcName;
+  return opts?.ipcPrefix ? `${opts.ipcPrefix}-${service}` : service;
+}
+
+/** Runs fn under the call's deadline and signal; both reject with a CsError. */
+export async function withDeadline<T>(
+  operation: string,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+  fn: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const hasTimeout = timeout !== undefined && timeout >= 0 && Number.isFinite(timeout);
+  if (!hasTimeout && !signal) return fn(undefined);
+  if (signal?.aborted) throw abortError(signal, operation);
+  const ac = new AbortController();
+  const forward = () => ac.abort(abortError(signal!, operation));
+  signal?.addEventListener('abort', forward, { once: true });
+  const timer = hasTimeout
+    ? setTimeout(() => ac.abort(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation })), timeout)
+    : undefined;
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
+      fn(ac.signal).then(resolve, reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', forward);
+  }
+}
+
+/**
+ * One connection to one corosync service: request/response with retry, deadline and abort;
+ * the event queue behind dispatch(); disconnect and reconnect. Service classes add the calls.
+ */
+export abstract class Session<Snapshot> extends EventEmitter {
+  protected abstract readonly service: ServiceName;
+  protected ipc: IpcClientLike | undefined;
+  #state: State = 'open';
+  #context: unknown = undefined;
+  readonly #pending: Uint8Array[] = [];
+  readonly #waiters: Waiter[] = [];
+  readonly #streams = new Set<EventStream<unknown>>();
+  readonly #opts: HandleOptions;
+  readonly #retry: Required<RetryPolicy> | undefined;
+  readonly #reconnect: Required<ReconnectPolicy> | undefined;
+  #ready: Promise<void> = Promise.resolve();
+  #readyResolve: (() => void) | undefined;
+  #stopReconnect: AbortController | undefined;
+  #delivering = 0;
+  /** Dispatch waiters woken for a frame that have not run yet: auto delivery must not steal it. */
+  #woken = 0;
+  readonly #onEvent = (frame: Uint8Array) => this.#queue(frame);
+  readonly #onDisconnect = (err: unknown) => this.#lost(err);
+
+  protected constructor(opts: HandleOptions | undefined) {
+    super();
+    this.#opts = { ...opts };
+    this.#retry = resolveRetry(opts?.retry);
+    const r = opts?.reconnect;
+    this.#reconnect = r ? { ...DEFAULT_RECONNECT, ...(r === true ? {} : r) } : undefined;
+  }
+
+  // ---------------------------------------------------------------- connection lifecycle
+
+  /** Connects (with the retry policy) and attaches; used by initialize and reconnect. */
+  protected async open(signal?: AbortSignal): Promise<IpcClientLike> {
+    const name = ipcNameFor(this.service, this.#opts);
+    const connector = this.#opts.connect ?? (ipcConnect as unknown as Connector);
+    const op = `${this.service}.initialize`;
+    const ipc = await withRetry(
+      async () => {
+        try {
+          return await connector(name, {
+            maxMessageSize: this.#opts.maxMessageSize ?? COROSYNC_IPC_MAX_MSG_SIZE,
+            ...(signal ? { signal } : {}),
+          });
+        } catch (e) {
+          throw toCsError(e, op);
+        }
+      },
+      this.#retry,
+      signal,
+    );
+    this.#attach(ipc);
+    return ipc;
+  }
+
+  #attach(ipc: IpcClientLike): void {
+    this.ipc = ipc;
+    ipc.on('event', this.#onEvent);
+    ipc.on('disconnect', this.#onDisconnect);
+  }
+
+  #detach(): IpcClientLike | undefined {
+    const ipc = this.ipc;
+    if (ipc) {
+      ipc.off('event', this.#onEvent);
+      ipc.off('disconnect', this.#onDisconnect);
+    }
+    return ipc;
+  }
+
+  protected get handleOptions(): Readonly<HandleOptions> {
+    return this.#opts;
+  }
+
+  /** 'open', 'reconnecting', 'disconnected' (daemon gone, no reconnect) or 'finalized'. */
+  get state(): State {
+    return this.#state;
+  }
+
+  get transport(): 'socket' | 'shm' | undefined {
+    return this.ipc?.transport;
+  }
+
+  protected assertOpen(operation: string): void {
+    if (this.#state === 'finalized') throw new CsError(CS_ERR_BAD_HANDLE, 'handle was finalized', { operation });
+  }
+
+  /** cs_error_t *_finalize(): closes the connection; a second call rejects CS_ERR_BAD_HANDLE. */
+  async finalize(): Promise<void> {
+    this.assertOpen(`${this.service}.finalize`);
+    this.#state = 'finalized';
+    this.#stopReconnect?.abort();
+    this.#readyResolve?.();
+    for (const w of this.#waiters.splice(0)) w.resolve('finalized');
+    for (const s of this.#streams) s.end();
+    this.#streams.clear();
+    this.#pending.length = 0;
+    this.onFinalize();
+    const ipc = this.#detach();
+    this.ipc = undefined;
+    await ipc?.close();
+  }
+
+  /** Local cleanup of a service (tracker tables); runs once at finalize. */
+  protected onFinalize(): void {}
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state !== 'finalized') await this.finalize();
+  }
+
+  /** *_fd_get(): the fd libqb would hand out (event socket, or the setup socket with shm). */
+  fdGet(): number {
+    this.assertOpen(`${this.service}.fdGet`);
+    if (!this.ipc) throw new CsError(CS_ERR_LIBRARY, 'not connected', { operation: `${this.service}.fdGet` });
+    return this.ipc.fd;
+  }
+
+  /** *_context_get(): a purely local value. */
+  contextGet(): unknown {
+    this.assertOpen(`${this.service}.contextGet`);
+    return this.#context;
+  }
+
+  /** *_context_set(): a purely local value. */
+  contextSet(context: unknown): void {
+    this.assertOpen(`${this.service}.contextSet`);
+    this.#context = context;
+  }
+
+  // --------------------------------------------------------------------------- requests
+
+  /** One request → its decoded response; rejects with the daemon's cs_error_t if not CS_OK. */
+  protected async call(operation: string, frame: Uint8Array, opts?: CallOptions): Promise<Decoded> {
+    this.assertOpen(operation);
+    const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
+    return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
+      withRetry(async () => this.exchange(operation, await this.#connection(operation, signal), frame), policy, signal),
+    );
+  }
+
+  /** Sends on a given connection (used directly while restoring after a reconnect). */
+  protected async exchange(operation: string, ipc: IpcClientLike, frame: Uint8Array): Promise<Decoded> {
+    let d: Decoded;
+    try {
+      d = decode(await ipc.request(frame), { service: this.service, dir: 'res' });
+    } catch (e) {
+      throw toCsError(e, operation);
+    }
+    const error = d.error ?? CS_OK;
+    if (error !== CS_OK) throw new CsError(error, undefined, { operation });
+    return d;
+  }
+
+  async #connection(operation: string, signal: AbortSignal | undefined): Promise<IpcClientLike> {
+    while (this.#state === 'reconnecting') {
+      if (signal) {
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => reject(signal.reason ?? abortError(signal, operation));
+          if (signal.aborted) return onAbort();
+          signal.addEventListener('abort', onAbort, { once: true });
+          void this.#ready.then(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          });
+        });
+      } else await this.#ready;
+    }
+    this.assertOpen(operation);
+    if (this.#state === 'disconnected' || !this.ipc) {
+      throw new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation });
+    }
+    return this.ipc;
+  }
+
+  // --------------------------------------------------------------------------- dispatch
+
+  /** Decodes and delivers one event frame; throws CsError(CS_ERR_LIBRARY) for an unknown one. */
+  protected abstract deliver(frame: Uint8Array): void;
+
+  /** Validates/normalises dispatch flags; quorum and votequorum reject unknown ones with 7. */
+  protected abstract dispatchFlags(flags: number): number;
+
+  protected trackStream<T>(s: EventStream<T>): EventStream<T> {
+    this.#streams.add(s as EventStream<unknown>);
+    return s;
+  }
+  protected untrackStream(s: EventStream<unknown>): void {
+    this.#streams.delete(s);
+  }
+
+  /** Events received and not yet dispatched (always 0 in 'auto' mode outside a callback). */
+  get pendingEvents(): number {
+    return this.#pending.length;
+  }
+
+  #queue(frame: Uint8Array): void {
+    if (this.#state === 'finalized') return;
+    this.#pending.push(frame);
+    const w = this.#waiters.shift();
+    if (w) {
+      this.#woken++;
+      return w.resolve('woken');
+    }
+    if (this.#opts.dispatch !== 'manual' && this.#delivering === 0 && this.#woken === 0) this.#autoDeliver();
+  }
+
+  #autoDeliver(): void {
+    while (this.#pending.length > 0 && this.#state !== 'finalized' && this.#waiters.length === 0 && this.#woken === 0) {
+      try {
+        this.#deliverOne();
+      } catch (e) {
+        this.reportAsync(e);
+      }
+    }
+  }
+
+  /** An error outside any call (auto dispatch, reconnect): 'error' listeners, else a warning. */
+  protected reportAsync(e: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else if (isCsError(e)) process.emitWarning(e.message, { code: e.csName, type: 'CorosyncWarning' });
+    else queueMicrotask(() => { throw e; });
+  }
+
+  #deliverOne(): void {
+    const frame = this.#pending.shift()!;
+    this.#delivering++;
+    try {
+      this.deliver(frame);
+    } finally {
+      this.#delivering--;
+    }
+  }
+
+  #next(signal: AbortSignal | undefined, operation: string): Promise<'frame' | 'woken' | 'finalized'> {
+    if (this.#pending.length > 0) return Promise.resolve('frame');
+    if (this.#state === 'disconnected') {
+      return Promise.reject(new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation }));
+    }
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(w);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal!.reason ?? abortError(signal!, operation));
+        // Frames that arrived for this waiter go back to normal delivery.
+        if (this.#opts.dispatch !== 'manual' && this.#waiters.length === 0) this.#autoDeliver();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(w);
+    });
+  }
+
+  /**
+   * *_dispatch(flags): ONE waits for and delivers one event; ALL delivers what is queued;
+   * BLOCKING delivers until finalize (then CS_OK); ONE_NONBLOCKING delivers one or rejects
+   * CS_ERR_TRY_AGAIN. Finalizing inside a callback makes it reject CS_ERR_BAD_HANDLE, a lost
+   * connection CS_ERR_LIBRARY, as in C.
+   */
+  async dispatch(flags: number = CS_DISPATCH_ALL, opts?: Omit<CallOptions, 'retry'>): Promise<void> {
+    const operation = `${this.service}.dispatch`;
+    const mode = this.dispatchFlags(flags);
+    this.assertOpen(operation);
+    const afterCallback = () => {
+      if (this.#state === 'finalized') {
+        throw new CsError(CS_ERR_BAD_HANDLE, 'handle finalized inside a callback', { operation });
+      }
+    };
+    if (mode === CS_DISPATCH_ALL || mode === CS_DISPATCH_ONE_NONBLOCKING) {
+      if (this.#pending.length === 0) {
+        if (this.#state === 'disconnected') throw new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation });
+        if (mode === CS_DISPATCH_ONE_NONBLOCKING) throw new CsError(CS_ERR_TRY_AGAIN, 'no event pending', { operation });
+        return;
+      }
+      do {
+        this.#deliverOne();
+        afterCallback();
+      } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
+      return;
+    }
+    try {
+      await withDeadline(operation, opts?.timeout, opts?.signal, async (signal) => {
+        for (;;) {
+          const r = await this.#next(signal, operation);
+          if (r === 'woken') this.#woken--;
+          if (r === 'finalized' || signal?.aborted) return;
+          if (this.#pending.length === 0) continue;
+          this.#deliverOne();
+          afterCallback();
+          if (mode !== CS_DISPATCH_BLOCKING) return;
+        }
+      });
+    } finally {
+      // Frames that queued up behind this waiter go back to automatic delivery.
+      if (this.#opts.dispatch !== 'manual' && this.#pending.length > 0) queueMicrotask(() => this.#autoDeliver());
+    }
+  }
+
+  /** Maps the C flag set; exported for the services. */
+  protected static isDispatchFlag(f: number): boolean {
+    return f === CS_DISPATCH_ONE || f === CS_DISPATCH_ALL || f === CS_DISPATCH_BLOCKING || f === CS_DISPATCH_ONE_NONBLOCKING;
+  }
+
+  // ------------------------------------------------------------------- loss and recovery
+
+  /** Re-creates the server-side state on a fresh connection; returns what the caller missed. */
+  protected abstract restore(ipc: IpcClientLike): Promise<Snapshot>;
+
+  #lost(err: unknown): void {
+    if (this.#state !== 'open') return;
+    const reason = toCsError(err, `${this.service}.connection`);
+    const ipc = this.#detach();
+    void ipc?.close().catch(() => {});
+    if (this.#reconnect) {
+      this.#state = 'reconnecting';
+      this.#ready = new Promise((r) => (this.#readyResolve = r));
+      this.emit('disconnect', reason);
+      void this.#reconnectLoop(this.#reconnect);
+      return;
+    }
+    this.#giveUp(reason);
+  }
+
+  #giveUp(reason: CsError): void {
+    this.#state = 'disconnected';
+    this.ipc = undefined;
+    this.#readyResolve?.();
+    const lost = new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation: `${this.service}.dispatch`, cause: reason });
+    for (const w of this.#waiters.splice(0)) w.reject(lost);
+    for (const s of this.#streams) s.end(lost);
+    this.#streams.clear();
+    this.emit('disconnect', reason);
+  }
+
+  async #reconnectLoop(p: Required<ReconnectPolicy>): Promise<void> {
+    const stop = (this.#stopReconnect = new AbortController());
+    let last: unknown;
+    for (let attempt = 0; attempt < p.maxAttempts; attempt++) {
+      try {
+        await sleep(retryDelay({ ...p, retries: 0, codes: [] }, attempt), stop.signal);
+        const ipc = await this.open(stop.signal);
+        if (this.#state !== 'reconnecting') {
+          this.#detach();
+          await ipc.close();
+          return;
+        }
+        const snapshot = await this.restore(ipc);
+        if (this.#state !== 'reconnecting') return;
+        this.#state = 'open';
+        this.#readyResolve?.();
+        this.emit('reconnect', snapshot);
+        if (this.#opts.dispatch !== 'manual' && this.#waiters.length === 0) this.#autoDeliver();
+        return;
+      } catch (e) {
+        if (stop.signal.aborted || this.#state !== 'reconnecting') return;
+        last = e;
+        const ipc = this.#detach();
+        this.ipc = undefined;
+        await ipc?.close().catch(() => {});
+      }
+    }
+    this.#giveUp(toCsError(last, `${this.service}.reconnect`));
+  }
+}
+
+export interface Session<Snapshot> {
+  on(event: 'disconnect', listener: (reason: CsError) => void): this;
+  on(event: 'reconnect', listener: (snapshot: Snapshot) => void): this;
+  on(event: 'error', listener: (err: unknown) => void): this;
+  once(event: 'disconnect', listener: (reason: CsError) => void): this;
+  once(event: 'reconnect', listener: (snapshot: Snapshot) => void): this;
+  once(event: 'error', listener: (err: unknown) => void): this;
+}

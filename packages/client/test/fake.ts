@@ -1,0 +1,83 @@
+import { EventEmitter } from 'node:events';
+import { decode, encode, type Decoded } from '@corosync-ts/codec-wasm';
+import type { Connector, IpcClientLike } from '../src/session.js';
+
+type Service = 'cmap' | 'quorum' | 'votequorum';
+export type Handler = (req: Decoded, ipc: FakeIpc) => Uint8Array | Promise<Uint8Array> | undefined;
+
+/** An IpcError-shaped object, as @corosync-ts/ipc rejects with. */
+export function ipcError(code: string, errno: number): Error {
+  return Object.assign(new Error(`${code} (fake)`), { name: 'IpcError', code, errno });
+}
+
+export function res(name: string, fields: object = {}, error = 1): Uint8Array {
+  return encode(name, fields, { dir: 'res', error });
+}
+export function evt(name: string, fields: object): Uint8Array {
+  return encode(name, fields, { dir: 'evt' });
+}
+
+/** A transport double: decodes each request, answers with the handler, emits events on demand. */
+export class FakeIpc extends EventEmitter implements IpcClientLike {
+  fd = 42;
+  connected = true;
+  closed = false;
+  readonly transport = 'socket' as const;
+  readonly requests: Decoded[] = [];
+
+  constructor(readonly service: Service, readonly handler: Handler) {
+    super();
+  }
+
+  async request(frame: Uint8Array): Promise<Uint8Array> {
+    if (!this.connected) throw ipcError('ENOTCONN', 107);
+    const d = decode(frame, { service: this.service, dir: 'req' });
+    this.requests.push(d);
+    const r = await this.handler(d, this);
+    if (r === undefined) return new Promise(() => {}); // never answered
+    return r;
+  }
+
+  event(frame: Uint8Array): void {
+    this.emit('event', frame);
+  }
+
+  /** The daemon goes away. */
+  drop(): void {
+    this.connected = false;
+    this.emit('disconnect', ipcError('ECONNRESET', 104));
+  }
+
+  async close(): Promise<void> {
+    this.connected = false;
+    this.closed = true;
+  }
+}
+
+/** A connector handing out FakeIpc instances (one per connect), remembering names and instances. */
+export function fakeConnector(service: Service, handler: Handler) {
+  const made: FakeIpc[] = [];
+  const names: string[] = [];
+  let fail: Error[] = [];
+  const connect: Connector = async (name) => {
+    names.push(name);
+    const f = fail.shift();
+    if (f) throw f;
+    const ipc = new FakeIpc(service, handler);
+    made.push(ipc);
+    return ipc;
+  };
+  return {
+    connect,
+    made,
+    names,
+    get last(): FakeIpc {
+      return made[made.length - 1]!;
+    },
+    failNext(...errors: Error[]) {
+      fail = errors;
+    },
+  };
+}
+
+export const tick = () => new Promise<void>((r) => setImmediate(r));

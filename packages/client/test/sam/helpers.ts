@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/sam/', import.meta.url));
+export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  lines: Record<string, unknown>[];
+}
+
+const live = new Set<number>();
+
+/** Kills every process group a test started and that is still around (supervisor and child). */
+export function killAll(): void {
+  for (const pgid of live) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
+/**
+ * Runs a command in its own process group, so that the supervisor and its child can be killed
+ * together if the test times out.
+ */
+export function run(cmd: string, args: string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: PACKAGE_DIR, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const pgid = p.pid!;
+    live.add(pgid);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      reject(new Error(`${cmd} ${args.join(' ')} timed out; stdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, opts.timeout ?? 30_000);
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      // The supervisor has exited; a child it left behind (it never should) goes too.
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      live.delete(pgid);
+      const lines = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, signal, stdout, stderr, lines });
+    });
+  });
+}
+
+/** Runs a TypeScript fixture under tsx, as a user would run their program under node. */
+export function runFixture(name: string, args: string[], opts?: { timeout?: number; env?: NodeJS.ProcessEnv }): Promise<Run> {
+  return run(process.execPath, ['--import', 'tsx', FIXTURES + name, ...args], opts);
+}
+
+export function supEvents(r: Run): Record<string, unknown>[] {
+  return r.lines.filter((l) => l.sup !== undefined).map((l) => l.sup as Record<string, unknown>);
+}
+
+export function childLines(r: Run): Record<string, unknown>[] {
+  return r.lines.filter((l) => l.child !== undefined);
+}
+
+/** gcc a fixture against the installed corosync libraries; the binary lands in a temp dir. */
+export async function compileFixture(source: string, libs: string[]): Promise<string> {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(`${tmpdir()}/cts-sam-`);
+  const out = `${dir}/${source.replace(/\.c$/, '')}`;
+  const r = await run('gcc', ['-Wall', '-o', out, FIXTURES + source, ...libs.map((l) => `-l${l}`)], { timeout: 60_000 });
+  if (r.code !== 0) throw new Error(`gcc ${source} failed:\n${r.stderr}`);
+  return out;
+}
+
+/** Can this machine build and run the C reference programs (gcc + libsam headers)? */
+export async function cToolchain(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const { existsSync } = await import('node:fs');
+  if (!existsSync('/usr/include/corosync/sam.h')) return { ok: false, reason: 'libsam-dev is not installed' };
+  const r = await run('gcc', ['--version']).catch(() => undefined);
+  return r?.code === 0 ? { ok: true } : { ok: false, reason: 'gcc is not installed' };
+}

@@ -1,0 +1,79 @@
+// The supervisor/child process model without a daemon: QUIT and RESTART, application-driven and
+// event-driven health checks, the warn-then-kill escalation, stored data across restarts.
+import { afterAll, describe, expect, it } from 'vitest';
+import { SAM_RECOVERY_POLICY_QUIT, SAM_RECOVERY_POLICY_RESTART } from '@corosync-ts/types';
+import { childLines, killAll, runFixture, supEvents, type Run } from './helpers.js';
+
+// Short intervals keep the tests quick; nothing below depends on how long anything took.
+const INTERVAL = '1000';
+afterAll(killAll);
+
+function types(r: Run): string[] {
+  return supEvents(r).map((e) => `${e.type}:${e.instanceId}`);
+}
+
+describe('sam process model', () => {
+  it('RESTART: a child that stops sending heartbeats is warned, then killed and restarted with the stored data', async () => {
+    const r = await runFixture('health.ts', ['stall', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
+    expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1', 'spawn:2', 'exit:2']);
+    const ev = supEvents(r);
+    expect(ev[1]).toMatchObject({ type: 'warn', signal: 15 });
+    expect(ev[3]).toMatchObject({ type: 'exit', signal: 'SIGKILL', next: 'restart' });
+    expect(ev[5]).toMatchObject({ type: 'exit', code: 7, next: 'quit' });
+    const child = childLines(r);
+    // The warn signal reached the child's handler before the SIGKILL.
+    expect(child.map((l) => `${l.child}:${l.instance}`)).toEqual([
+      'registered:1',
+      'stalling:1',
+      'warned:1',
+      'registered:2',
+      'clean-exit:2',
+    ]);
+    expect(child[3]).toMatchObject({ restored: 'from-1' });
+    // Supervisor pid stays, children differ; the supervisor exits with the last child's status.
+    expect(child[0]!.pid).not.toEqual(child[3]!.pid);
+    expect(r.code).toBe(7);
+  });
+
+  it('RESTART: a child whose event loop is blocked misses its heartbeat, is warned, then killed', async () => {
+    const r = await runFixture('health.ts', ['block', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
+    expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1', 'spawn:2', 'exit:2']);
+    // The SIGTERM handler never ran: the loop was blocked.
+    expect(childLines(r).map((l) => l.child)).toEqual(['registered', 'blocking', 'registered', 'clean-exit']);
+    expect(supEvents(r)[3]).toMatchObject({ signal: 'SIGKILL' });
+    expect(r.code).toBe(7);
+  });
+
+  it('QUIT: a child that stops sending heartbeats ends the supervisor (status 0, as WEXITSTATUS of a killed child)', async () => {
+    const r = await runFixture('health.ts', ['stall', INTERVAL, String(SAM_RECOVERY_POLICY_QUIT)]);
+    expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1']);
+    expect(supEvents(r)[3]).toMatchObject({ signal: 'SIGKILL', next: 'quit' });
+    expect(childLines(r).map((l) => l.child)).toEqual(['registered', 'stalling', 'warned']);
+    expect(r.code).toBe(0);
+  });
+
+  it('event-driven: a health callback that fails stops the heartbeats; the next instance gets callbacks every 4th tick', async () => {
+    const r = await runFixture('health.ts', ['callback', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
+    expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1', 'spawn:2', 'exit:2']);
+    expect(childLines(r).map((l) => `${l.child}:${l.instance}`)).toEqual([
+      'registered:1',
+      'callback:1',
+      'callback:1',
+      'warned:1',
+      'registered:2',
+      'clean-exit:2',
+    ]);
+    expect(r.code).toBe(7);
+  });
+
+  it('a child that exits while started is restarted (RESTART) or ends the supervisor with its status (QUIT)', async () => {
+    const restart = await runFixture('health.ts', ['crash', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
+    expect(types(restart)).toEqual(['spawn:1', 'exit:1', 'spawn:2', 'exit:2']);
+    expect(supEvents(restart)[1]).toMatchObject({ code: 5, next: 'restart' });
+    expect(restart.code).toBe(7);
+
+    const quit = await runFixture('health.ts', ['crash', INTERVAL, String(SAM_RECOVERY_POLICY_QUIT)]);
+    expect(types(quit)).toEqual(['spawn:1', 'exit:1']);
+    expect(quit.code).toBe(5);
+  });
+});
