@@ -1,0 +1,402 @@
+// The byte work of the codec: frame validation, field extraction and frame encoding, driven by
+// the tables scripts/build-wasm.ts generates from src/catalog.ts. No allocator is used (stub
+// runtime, nothing allocated): every buffer is a region this module lays out itself, so a
+// hostile frame can only ever make it report an error, never trap or read outside the region.
+//
+// Regions (offsets in linear memory):
+//   A: decode input, or the encoder's scratch data (strings, bytes, list elements)
+//   B: encoder output
+// Slot layout and error codes: see src/layout.ts.
+
+import {
+  NUM_MESSAGES, MAX_ID, SETUP_REQUEST, SETUP_RESPONSE,
+  M_SERVICE, M_DIR, M_ID, M_HEADER, M_SIZE, M_TAIL, M_FSTART, M_FCOUNT,
+  F_TYPE, F_OFFSET, F_LEN, F_COUNT, F_COUNT_FOR, F_OPTIONAL, LOOKUP, ERROR_MSG,
+  T_U8, T_U16, T_U32, T_I32, T_U64, T_I64, T_NAME, T_CHARS, T_RINGID,
+  T_BYTES, T_U32LIST, T_NODELIST, T_ADDRLIST,
+} from './generated/tables';
+
+const SLOT_SIZE: usize = 32;
+const MAX_FIELDS: usize = 16;
+const SLOT_NUM: usize = 0;
+const SLOT_BIG: usize = 8;
+const SLOT_OFF: usize = 16;
+const SLOT_LEN: usize = 20;
+const SLOT_GIVEN: usize = 24;
+
+const E_TRUNCATED: i32 = 1;
+const E_SIZE_MISMATCH: i32 = 2;
+const E_BAD_SIZE: i32 = 3;
+const E_UNKNOWN: i32 = 4;
+const E_COUNT_OVERRUN: i32 = 5;
+const E_NAME_TOO_LONG: i32 = 6;
+const E_OUT_OF_RANGE: i32 = 7;
+const E_TOO_LONG: i32 = 8;
+const E_COUNT_MISMATCH: i32 = 9;
+const E_BAD_VALUE: i32 = 10;
+const E_TOO_LARGE: i32 = 11;
+
+const F_HEADER: i32 = -1;
+const F_ID: i32 = -2;
+const F_SIZE: i32 = -3;
+
+const DIR_REQ: i32 = 0;
+const DIR_RES: i32 = 1;
+const DIR_SETUP: i32 = 3;
+
+const CS_OK: i32 = 1;
+const MAR_NAME_MAX: u32 = 256;
+const MAX_REGION: u32 = 0x20000000; // 512 MiB per region: far above any libqb max_msg_size
+
+const slots: usize = memory.data(<i32>(SLOT_SIZE * MAX_FIELDS), 16);
+
+let regionA: usize = 0;
+let capA: u32 = 0;
+let regionB: usize = 0;
+let capB: u32 = 0;
+
+let errKind: i32 = 0;
+let errMsg: i32 = -1;
+let errField: i32 = 0;
+let errOffset: u32 = 0;
+let hdrId: i32 = 0;
+let hdrSize: i32 = 0;
+let hdrError: i32 = 0;
+
+export function slotsPtr(): usize { return slots; }
+export function aPtr(): usize { return regionA; }
+export function aCap(): u32 { return capA; }
+export function bPtr(): usize { return regionB; }
+export function bCap(): u32 { return capB; }
+export function errorKind(): i32 { return errKind; }
+export function errorMessage(): i32 { return errMsg; }
+export function errorField(): i32 { return errField; }
+export function errorOffset(): u32 { return errOffset; }
+export function headerId(): i32 { return hdrId; }
+export function headerSize(): i32 { return hdrSize; }
+export function headerError(): i32 { return hdrError; }
+
+@inline function align16(v: usize): usize { return (v + 15) & ~(<usize>15); }
+
+/** Makes region A at least `a` bytes and region B at least `b` bytes; 0 if memory cannot grow. */
+export function reserve(a: u32, b: u32): i32 {
+  if (a > MAX_REGION || b > MAX_REGION) return 0;
+  if (regionA != 0 && a <= capA && b <= capB) return 1;
+  const newA = max(a, capA);
+  const newB = max(b, capB);
+  const baseA = align16(__heap_base);
+  const baseB = align16(baseA + <usize>newA);
+  const end = baseB + <usize>newB;
+  const have = <usize>memory.size() << 16;
+  if (end > have) {
+    const pages = <i32>((end - have + 0xffff) >> 16);
+    if (memory.grow(pages) < 0) return 0;
+  }
+  regionA = baseA; capA = newA;
+  regionB = baseB; capB = newB;
+  return 1;
+}
+
+@inline function slot(i: i32): usize { return slots + (<usize>i) * SLOT_SIZE; }
+
+@inline function fail(kind: i32, msg: i32, field: i32, offset: u32): i32 {
+  errKind = kind; errMsg = msg; errField = field; errOffset = offset;
+  return -1;
+}
+
+@inline function elemSize(t: i32): u64 {
+  if (t == T_BYTES) return 1;
+  if (t == T_U32LIST) return 4;
+  if (t == T_NODELIST) return 8;
+  return 16; // T_ADDRLIST
+}
+
+@inline function isVar(t: i32): bool { return t >= T_BYTES; }
+
+/** Index of the first NUL in [p, p+n), or n. */
+function strnlen(p: usize, n: u32): u32 {
+  for (let i: u32 = 0; i < n; i++) if (load<u8>(p + i) == 0) return i;
+  return n;
+}
+
+export function lookup(service: i32, dir: i32, id: i32): i32 {
+  if (service < 1 || service > 4 || dir < 0 || dir > 2 || id < 0 || id >= MAX_ID) return -1;
+  return load<i32>(LOOKUP + (<usize>((service * 4 + dir) * MAX_ID + id) << 2));
+}
+
+/**
+ * Decodes the `len` bytes at the start of region A as a frame of `service` (1..4, ignored for
+ * setup) and `dir`. Returns the message index with the fields in the slots, or -1 with the error
+ * in errorKind()/errorField()/errorOffset().
+ */
+export function decode(len: u32, service: i32, dir: i32): i32 {
+  errKind = 0; errMsg = -1; errField = 0; errOffset = 0;
+  hdrId = 0; hdrSize = 0; hdrError = 0;
+  if (regionA == 0 || len > capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
+  const p = regionA;
+  let m: i32 = -1;
+  let hsize: u32 = dir == DIR_REQ ? 16 : 24;
+  if (dir == DIR_SETUP) {
+    m = len <= 24 ? SETUP_REQUEST : SETUP_RESPONSE;
+    hsize = load<u32>(M_HEADER + (<usize>m << 2));
+  } else if (service < 1 || service > 4 || dir < 0 || dir > 2) {
+    return fail(E_UNKNOWN, -1, F_HEADER, 0);
+  }
+  if (len < hsize) return fail(E_TRUNCATED, m, F_HEADER, len);
+  hdrId = load<i32>(p);
+  hdrSize = load<i32>(p + 8);
+  if (hsize == 24) hdrError = load<i32>(p + 16);
+  if (hdrSize < 0 || <u32>hdrSize != len) return fail(E_SIZE_MISMATCH, m, F_SIZE, 8);
+  if (dir == DIR_SETUP) {
+    if (hdrId != -1) return fail(E_UNKNOWN, -1, F_ID, 0);
+  } else {
+    m = lookup(service, dir, hdrId);
+    if (dir == DIR_RES && len == 24) {
+      if (m < 0 || (hdrError != CS_OK && load<u32>(M_SIZE + (<usize>m << 2)) > 24)) {
+        m = load<i32>(ERROR_MSG + (<usize>service << 2));
+      }
+    }
+    if (m < 0) return fail(E_UNKNOWN, -1, F_ID, 0);
+  }
+  return decodeBody(m, p, len, dir == DIR_RES && hdrError != CS_OK);
+}
+
+function decodeBody(m: i32, p: usize, len: u32, errorReply: bool): i32 {
+  const base = load<u32>(M_SIZE + (<usize>m << 2));
+  const fstart = load<i32>(M_FSTART + (<usize>m << 2));
+  const fcount = load<i32>(M_FCOUNT + (<usize>m << 2));
+  if (len < base) {
+    for (let i = 0; i < fcount; i++) {
+      const t = load<i32>(F_TYPE + (<usize>(fstart + i) << 2));
+      const off = load<u32>(F_OFFSET + (<usize>(fstart + i) << 2));
+      if (!isVar(t) && off + fixedWidth(t, fstart + i) > len) return fail(E_TRUNCATED, m, i, off);
+    }
+    return fail(E_TRUNCATED, m, F_SIZE, len);
+  }
+  let cursor: u64 = 0;
+  let cursorSet = false;
+  for (let i = 0; i < fcount; i++) {
+    const f = fstart + i;
+    const t = load<i32>(F_TYPE + (<usize>f << 2));
+    const off = load<u32>(F_OFFSET + (<usize>f << 2));
+    const s = slot(i);
+    if (t == T_U8) {
+      store<f64>(s + SLOT_NUM, <f64>load<u8>(p + off));
+    } else if (t == T_U16) {
+      store<f64>(s + SLOT_NUM, <f64>load<u16>(p + off));
+    } else if (t == T_U32) {
+      store<f64>(s + SLOT_NUM, <f64>load<u32>(p + off));
+    } else if (t == T_I32) {
+      store<f64>(s + SLOT_NUM, <f64>load<i32>(p + off));
+    } else if (t == T_U64) {
+      const v = load<u64>(p + off);
+      store<u64>(s + SLOT_BIG, v);
+      store<f64>(s + SLOT_NUM, <f64>v);
+    } else if (t == T_I64) {
+      const v = load<i64>(p + off);
+      store<i64>(s + SLOT_BIG, v);
+      store<f64>(s + SLOT_NUM, <f64>v);
+    } else if (t == T_NAME) {
+      const n = <u32>load<u16>(p + off);
+      if (n > MAR_NAME_MAX) return fail(E_NAME_TOO_LONG, m, i, off);
+      store<u32>(s + SLOT_OFF, off + 8);
+      store<u32>(s + SLOT_LEN, strnlen(p + off + 8, n));
+    } else if (t == T_CHARS) {
+      const n = load<u32>(F_LEN + (<usize>f << 2));
+      store<u32>(s + SLOT_OFF, off);
+      store<u32>(s + SLOT_LEN, strnlen(p + off, n));
+    } else if (t == T_RINGID) {
+      store<f64>(s + SLOT_NUM, <f64>load<u32>(p + off));
+      const seq = load<u64>(p + off + 8);
+      store<u64>(s + SLOT_BIG, seq);
+    } else {
+      // Variable part: packed back to back from the first variable field's offset.
+      if (!cursorSet) { cursor = <u64>off; cursorSet = true; }
+      const c = load<i32>(F_COUNT + (<usize>f << 2));
+      const cs = slot(c);
+      const ct = load<i32>(F_TYPE + (<usize>(fstart + c) << 2));
+      let count: u64 = ct == T_U64 || ct == T_I64 ? load<u64>(cs + SLOT_BIG) : <u64>load<f64>(cs + SLOT_NUM);
+      const optional = load<i32>(F_OPTIONAL + (<usize>f << 2)) != 0;
+      if (len == base && (optional || errorReply)) count = 0;
+      const es = elemSize(t);
+      const room: u64 = cursor <= <u64>len ? <u64>len - cursor : 0;
+      if (count > room / es) return fail(E_COUNT_OVERRUN, m, i, <u32>cursor);
+      store<u32>(s + SLOT_OFF, <u32>cursor);
+      store<u32>(s + SLOT_LEN, <u32>count);
+      cursor += count * es;
+    }
+  }
+  if (cursorSet) {
+    // Quorum notifications start their list before sizeof(struct): the frame is still
+    // sizeof(struct) + the list, so compare against base + variable bytes, not the cursor.
+    const firstVar = varStart(fstart, fcount);
+    const total: u64 = <u64>base + (cursor - <u64>firstVar);
+    const tail = load<u32>(M_TAIL + (<usize>m << 2));
+    if (tail == 1 ? total > <u64>len : total != <u64>len) return fail(E_BAD_SIZE, m, F_SIZE, 8);
+  } else if (len != base) {
+    return fail(E_BAD_SIZE, m, F_SIZE, 8);
+  }
+  return m;
+}
+
+function varStart(fstart: i32, fcount: i32): u32 {
+  for (let i = 0; i < fcount; i++) {
+    if (isVar(load<i32>(F_TYPE + (<usize>(fstart + i) << 2)))) return load<u32>(F_OFFSET + (<usize>(fstart + i) << 2));
+  }
+  return 0;
+}
+
+function fixedWidth(t: i32, f: i32): u32 {
+  if (t == T_U8) return 1;
+  if (t == T_U16) return 2;
+  if (t == T_U32 || t == T_I32) return 4;
+  if (t == T_U64 || t == T_I64) return 8;
+  if (t == T_NAME) return 264;
+  if (t == T_CHARS) return load<u32>(F_LEN + (<usize>f << 2));
+  if (t == T_RINGID) return 16;
+  return 0;
+}
+
+// ------------------------------------------------------------------------------------ encoding
+
+@inline function intIn(v: f64, lo: f64, hi: f64): bool {
+  return v >= lo && v <= hi && v == Math.floor(v);
+}
+
+function countOf(s: usize, ct: i32): u64 {
+  return ct == T_U64 || ct == T_I64 ? load<u64>(s + SLOT_BIG) : <u64>load<f64>(s + SLOT_NUM);
+}
+
+function clearGiven(): void {
+  for (let i: usize = 0; i < MAX_FIELDS; i++) store<u32>(slot(<i32>i) + SLOT_GIVEN, 0);
+}
+
+/**
+ * Encodes message `m` from the slots (data in region A) into region B. `sizeOverride` 0 means
+ * the natural size. Returns the frame length, or -1 with the error set.
+ */
+export function encode(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
+  const r = encodeInner(m, id, error, sizeOverride);
+  clearGiven();
+  return r;
+}
+
+function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
+  errKind = 0; errMsg = m; errField = 0; errOffset = 0;
+  if (m < 0 || m >= NUM_MESSAGES) return fail(E_UNKNOWN, -1, F_HEADER, 0);
+  const base = load<u32>(M_SIZE + (<usize>m << 2));
+  const hsize = load<u32>(M_HEADER + (<usize>m << 2));
+  const fstart = load<i32>(M_FSTART + (<usize>m << 2));
+  const fcount = load<i32>(M_FCOUNT + (<usize>m << 2));
+
+  // Pass 1: variable sizes and count consistency.
+  let varBytes: u64 = 0;
+  for (let i = 0; i < fcount; i++) {
+    const f = fstart + i;
+    const t = load<i32>(F_TYPE + (<usize>f << 2));
+    if (!isVar(t)) continue;
+    const actual = <u64>load<u32>(slot(i) + SLOT_LEN);
+    const c = load<i32>(F_COUNT + (<usize>f << 2));
+    const cs = slot(c);
+    if (load<u32>(cs + SLOT_GIVEN) != 0) {
+      const ct = load<i32>(F_TYPE + (<usize>(fstart + c) << 2));
+      const given = countOf(cs, ct);
+      const optional = load<i32>(F_OPTIONAL + (<usize>f << 2)) != 0;
+      if (ct != T_U64 && ct != T_I64 && !intIn(load<f64>(cs + SLOT_NUM), 0, 4294967295.0)) {
+        return fail(E_OUT_OF_RANGE, m, c, load<u32>(F_OFFSET + (<usize>(fstart + c) << 2)));
+      }
+      if (given != actual && !(optional && actual == 0)) {
+        return fail(E_COUNT_MISMATCH, m, c, load<u32>(F_OFFSET + (<usize>(fstart + c) << 2)));
+      }
+    }
+    varBytes += actual * elemSize(t);
+  }
+  const natural: u64 = <u64>base + varBytes;
+  let size: u64 = natural;
+  if (sizeOverride != 0) {
+    const tail = load<u32>(M_TAIL + (<usize>m << 2));
+    if (tail == 1 ? <u64>sizeOverride < natural : <u64>sizeOverride != natural) {
+      return fail(E_BAD_SIZE, m, F_SIZE, 8);
+    }
+    size = <u64>sizeOverride;
+  }
+  if (size > 0x7fffffff || size > <u64>capB) return fail(E_TOO_LARGE, m, F_SIZE, 8);
+
+  const o = regionB;
+  const a = regionA;
+  memory.fill(o, 0, <usize>size);
+  store<i32>(o, id);
+  store<i32>(o + 8, <i32>size);
+  if (hsize == 24) store<i32>(o + 16, error);
+
+  let cursor: usize = 0;
+  let cursorSet = false;
+  for (let i = 0; i < fcount; i++) {
+    const f = fstart + i;
+    const t = load<i32>(F_TYPE + (<usize>f << 2));
+    const off = load<u32>(F_OFFSET + (<usize>f << 2));
+    const s = slot(i);
+    const v = load<f64>(s + SLOT_NUM);
+    if (t == T_U8) {
+      if (!intIn(v, 0, 255)) return fail(E_OUT_OF_RANGE, m, i, off);
+      store<u8>(o + off, <u8>v);
+    } else if (t == T_U16) {
+      if (!intIn(v, 0, 65535)) return fail(E_OUT_OF_RANGE, m, i, off);
+      store<u16>(o + off, <u16>v);
+    } else if (t == T_U32 || t == T_I32) {
+      const forVar = load<i32>(F_COUNT_FOR + (<usize>f << 2));
+      if (forVar >= 0 && load<u32>(s + SLOT_GIVEN) == 0) {
+        store<u32>(o + off, load<u32>(slot(forVar) + SLOT_LEN));
+      } else if (t == T_U32) {
+        if (!intIn(v, 0, 4294967295.0)) return fail(E_OUT_OF_RANGE, m, i, off);
+        store<u32>(o + off, <u32>v);
+      } else {
+        if (!intIn(v, -2147483648.0, 2147483647.0)) return fail(E_OUT_OF_RANGE, m, i, off);
+        store<i32>(o + off, <i32>v);
+      }
+    } else if (t == T_U64 || t == T_I64) {
+      const forVar = load<i32>(F_COUNT_FOR + (<usize>f << 2));
+      if (forVar >= 0 && load<u32>(s + SLOT_GIVEN) == 0) {
+        store<u64>(o + off, <u64>load<u32>(slot(forVar) + SLOT_LEN));
+      } else {
+        store<u64>(o + off, load<u64>(s + SLOT_BIG));
+      }
+    } else if (t == T_NAME || t == T_CHARS) {
+      const n = load<u32>(s + SLOT_LEN);
+      const src = a + <usize>load<u32>(s + SLOT_OFF);
+      const maxLen: u32 = t == T_NAME ? MAR_NAME_MAX : load<u32>(F_LEN + (<usize>f << 2)) - 1;
+      if (n > maxLen) return fail(E_TOO_LONG, m, i, off);
+      if (strnlen(src, n) != n) return fail(E_BAD_VALUE, m, i, off);
+      if (t == T_NAME) {
+        store<u16>(o + off, <u16>n);
+        memory.copy(o + off + 8, src, n);
+      } else {
+        memory.copy(o + off, src, n);
+      }
+    } else if (t == T_RINGID) {
+      if (!intIn(v, 0, 4294967295.0)) return fail(E_OUT_OF_RANGE, m, i, off);
+      store<u32>(o + off, <u32>v);
+      store<u64>(o + off + 8, load<u64>(s + SLOT_BIG));
+    } else {
+      if (!cursorSet) { cursor = <usize>off; cursorSet = true; }
+      const n = load<u32>(s + SLOT_LEN);
+      const src = a + <usize>load<u32>(s + SLOT_OFF);
+      if (t == T_BYTES || t == T_ADDRLIST) {
+        const nb = <usize>n * <usize>elemSize(t);
+        memory.copy(o + cursor, src, nb);
+        cursor += nb;
+      } else {
+        // List elements arrive as doubles (one per u32; two per node entry) for range checks.
+        const per: u32 = t == T_NODELIST ? 2 : 1;
+        const total = n * per;
+        for (let k: u32 = 0; k < total; k++) {
+          const e = load<f64>(src + (<usize>k << 3));
+          if (!intIn(e, 0, 4294967295.0)) return fail(E_OUT_OF_RANGE, m, i, <u32>cursor);
+          store<u32>(o + cursor, <u32>e);
+          cursor += 4;
+        }
+      }
+    }
+  }
+  return <i32>size;
+}

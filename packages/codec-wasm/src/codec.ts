@@ -1,0 +1,634 @@
+import { CS_ERR_INVALID_PARAM, CS_OK } from '@corosync-ts/types';
+import { messages } from './catalog.js';
+import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
+import {
+  DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, SERVICE_CODE, SLOT_BIG, SLOT_GIVEN,
+  SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, headerKindOf,
+} from './layout.js';
+import type {
+  Decoded, DecodedMessage, Direction, EncodeHeader, Encoders, Service,
+} from './types.js';
+import { mem, reserve, wasm } from './wasm.js';
+
+type FieldType = keyof typeof FIELD_TYPE_CODE;
+
+/** A catalog field, resolved for the runtime. */
+export interface RuntimeField {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly offset: number;
+  /** char[len] size of `chars` fields. */
+  readonly len: number;
+  /** Index of the count field of a variable part, -1 otherwise. */
+  readonly count: number;
+  /** True for a count field (optional when encoding: derived from its list). */
+  readonly isCount: boolean;
+}
+
+/** A catalog message, resolved for the runtime; `index` is what the fast path works with. */
+export interface RuntimeMessage {
+  readonly index: number;
+  readonly name: string;
+  readonly service: Service | 'qb';
+  readonly dir: Direction;
+  /** Wire id; null for `<service>.error`, which matches any id. */
+  readonly id: number | null;
+  readonly size: number;
+  readonly header: 'request' | 'response';
+  readonly fields: readonly RuntimeField[];
+  readonly fieldIndex: Readonly<Record<string, number>>;
+}
+
+type AnyField = { name: string; type: FieldType; offset: number; len?: number; count?: string };
+
+export const runtimeMessages: readonly RuntimeMessage[] = messages.map((m, index) => {
+  const fs = m.fields as readonly AnyField[];
+  const fields = fs.map((f) => ({
+    name: f.name,
+    type: f.type,
+    offset: f.offset,
+    len: f.len ?? 0,
+    count: f.count === undefined ? -1 : fs.findIndex((g) => g.name === f.count),
+    isCount: fs.some((g) => g.count === f.name),
+  }));
+  return {
+    index,
+    name: m.name,
+    service: m.service,
+    dir: m.dir,
+    id: m.id,
+    size: m.size,
+    header: headerKindOf(m),
+    fields,
+    fieldIndex: Object.fromEntries(fields.map((f, i) => [f.name, i])),
+  };
+});
+
+const byName = new Map<string, RuntimeMessage[]>();
+for (const m of runtimeMessages) {
+  const list = byName.get(m.name) ?? [];
+  list.push(m);
+  byName.set(m.name, list);
+}
+
+/** The runtime message called `name` in direction `dir` (default: the request, if there is one). */
+export function findMessage(name: string, dir?: Direction): RuntimeMessage | undefined {
+  const list = byName.get(name);
+  if (!list) return undefined;
+  if (dir !== undefined) return list.find((m) => m.dir === dir);
+  return list.length === 1 ? list[0] : list.find((m) => m.dir === 'req');
+}
+
+const FIELD_PSEUDO: Record<number, string> = { [-1]: 'header', [-2]: 'id', [-3]: 'size' };
+const utf8 = new TextDecoder('utf-8');
+const utf8enc = new TextEncoder();
+
+// ------------------------------------------------------------------------------------ decoding
+
+function serviceCode(service: unknown): number {
+  return typeof service === 'string' && Object.hasOwn(SERVICE_CODE, service) && service !== 'qb'
+    ? SERVICE_CODE[service as Service]
+    : -1;
+}
+
+function dirCode(dir: unknown): number {
+  return typeof dir === 'string' && Object.hasOwn(DIR_CODE, dir) ? DIR_CODE[dir as Direction] : -1;
+}
+
+const DECODE_TEXT: Record<string, string> = {
+  truncated: 'frame is truncated',
+  sizeMismatch: 'header size disagrees with the frame length',
+  badSize: 'frame size does not match the message layout',
+  unknownMessage: 'unknown message id',
+  countOverrun: 'count runs past the end of the frame',
+  nameTooLong: 'mar_name_t length exceeds its 256-byte field',
+  tooLarge: 'frame too large for the codec memory',
+};
+
+function lastDecodeError(len: number, service: string, dir: string): DecodeError {
+  const kind = (ERROR_KINDS[wasm.errorKind()] || 'badArgument') as DecodeErrorKind;
+  const mi = wasm.errorMessage();
+  const msg = mi >= 0 ? runtimeMessages[mi] : undefined;
+  const fi = wasm.errorField();
+  const field = fi >= 0 ? msg?.fields[fi]?.name : FIELD_PSEUDO[fi];
+  const offset = wasm.errorOffset();
+  const what = msg ? `${msg.name} (${msg.dir})` : `${dir === 'setup' ? 'qb' : service} ${dir} frame`;
+  let text = `${what}: ${DECODE_TEXT[kind] ?? kind}`;
+  if (kind === 'sizeMismatch') text += ` (size field ${wasm.headerSize()}, ${len} bytes)`;
+  if (kind === 'unknownMessage' && fi === -2) text += ` ${wasm.headerId()}`;
+  text += ` (field ${field ?? '?'}, offset ${offset})`;
+  return new DecodeError(text, { kind, messageName: msg?.name, field, offset });
+}
+
+function readFields(m: RuntimeMessage): Record<string, unknown> {
+  const { u8, dv, slots, a } = mem();
+  const out: Record<string, unknown> = {};
+  const fields = m.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const s = slots + i * SLOT_SIZE;
+    switch (f.type) {
+      case 'u8':
+      case 'u16':
+      case 'u32':
+      case 'i32':
+        out[f.name] = dv.getFloat64(s + SLOT_NUM, true);
+        break;
+      case 'u64':
+        out[f.name] = dv.getBigUint64(s + SLOT_BIG, true);
+        break;
+      case 'i64':
+        out[f.name] = dv.getBigInt64(s + SLOT_BIG, true);
+        break;
+      case 'name':
+      case 'chars': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        out[f.name] = utf8.decode(u8.subarray(off, off + dv.getUint32(s + SLOT_LEN, true)));
+        break;
+      }
+      case 'ringId':
+        out[f.name] = { nodeid: dv.getFloat64(s + SLOT_NUM, true), seq: dv.getBigUint64(s + SLOT_BIG, true) };
+        break;
+      case 'bytes': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        out[f.name] = u8.slice(off, off + dv.getUint32(s + SLOT_LEN, true));
+        break;
+      }
+      case 'u32list': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        const n = dv.getUint32(s + SLOT_LEN, true);
+        const list = new Array<number>(n);
+        for (let k = 0; k < n; k++) list[k] = dv.getUint32(off + 4 * k, true);
+        out[f.name] = list;
+        break;
+      }
+      case 'nodeList': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        const n = dv.getUint32(s + SLOT_LEN, true);
+        const list = new Array<{ nodeid: number; state: number }>(n);
+        for (let k = 0; k < n; k++) {
+          list[k] = { nodeid: dv.getUint32(off + 8 * k, true), state: dv.getUint32(off + 8 * k + 4, true) };
+        }
+        out[f.name] = list;
+        break;
+      }
+      case 'addrList': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        const n = dv.getUint32(s + SLOT_LEN, true);
+        const list = new Array<Uint8Array>(n);
+        for (let k = 0; k < n; k++) list[k] = u8.slice(off + 16 * k, off + 16 * k + 16);
+        out[f.name] = list;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function badArgument(text: string): DecodeError {
+  return new DecodeError(text, { kind: 'badArgument' });
+}
+
+/**
+ * Decodes one complete frame. `service` is required except for `dir: 'setup'` (the libqb
+ * connection request/response, told apart by length: 24 bytes or more). Throws DecodeError.
+ *
+ * Leniency (documented in the README): padding is never checked; a size field that disagrees
+ * with the byte length is an error; a bare 24-byte response with an unknown id, or with an error
+ * for an id whose reply has a body, decodes as `<service>.error`.
+ */
+export function decode(bytes: Uint8Array, opts: { service?: Service; dir: Direction }): DecodedMessage {
+  if (!(bytes instanceof Uint8Array)) throw badArgument('decode: bytes must be a Uint8Array');
+  const dir = dirCode(opts?.dir);
+  if (dir < 0) throw badArgument(`decode: unknown dir ${String(opts?.dir)}`);
+  const svc = dir === DIR_CODE.setup ? 0 : serviceCode(opts.service);
+  if (svc < 0) throw badArgument(`decode: unknown service ${String(opts.service)}`);
+  const len = bytes.length;
+  if (!reserve(len, 0)) {
+    throw new DecodeError(`decode: ${len} bytes is too large for the codec memory`, { kind: 'tooLarge', offset: 0 });
+  }
+  const mm = mem();
+  mm.u8.set(bytes, mm.a);
+  const r = wasm.decode(len, svc, dir);
+  if (r < 0) throw lastDecodeError(len, String(opts.service), DIR_NAMES[dir]!);
+  return buildDecoded(r);
+}
+
+function buildDecoded(index: number): DecodedMessage {
+  const m = runtimeMessages[index]!;
+  const d: Decoded = { name: m.name, id: wasm.headerId(), size: wasm.headerSize(), fields: {}, service: m.service, dir: m.dir };
+  if (m.header === 'response') d.error = wasm.headerError();
+  d.fields = readFields(m);
+  // Key order name, id, size, error, fields, service, dir (the CLI's JSON shows it).
+  return (m.header === 'response'
+    ? { name: d.name, id: d.id, size: d.size, error: d.error, fields: d.fields, service: d.service, dir: d.dir }
+    : { name: d.name, id: d.id, size: d.size, fields: d.fields, service: d.service, dir: d.dir }) as DecodedMessage;
+}
+
+// ------------------------------------------------------------------------------------ encoding
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+const I64_MIN = -0x8000_0000_0000_0000n;
+const I64_MAX = 0x7fff_ffff_ffff_ffffn;
+
+function encErr(kind: EncodeErrorKind, m: RuntimeMessage | undefined, field: string | undefined, text: string): EncodeError {
+  const where = m ? `${m.name} (${m.dir})` : 'encode';
+  return new EncodeError(`${where}: ${field ? `field ${field}: ` : ''}${text}`, { kind, messageName: m?.name, field });
+}
+
+/** Scratch writer state for the slots and region A (shared by encode() and the fast path). */
+let scratch = 0;
+
+function scratchNeed(m: RuntimeMessage, fields: Record<string, unknown>): number {
+  let need = 0;
+  for (const f of m.fields) {
+    const v = fields[f.name];
+    switch (f.type) {
+      case 'name':
+      case 'chars':
+        if (typeof v === 'string') need += Math.min(v.length, 4096) * 3 + 8;
+        break;
+      case 'bytes':
+        if (v instanceof Uint8Array) need += v.length + 8;
+        break;
+      case 'u32list':
+        if (Array.isArray(v)) need += v.length * 8 + 8;
+        break;
+      case 'nodeList':
+        if (Array.isArray(v)) need += v.length * 16 + 8;
+        break;
+      case 'addrList':
+        if (Array.isArray(v)) need += v.length * 16 + 8;
+        break;
+      default:
+    }
+  }
+  return need;
+}
+
+function outNeed(m: RuntimeMessage, fields: Record<string, unknown>, size: number): number {
+  let need = m.size;
+  for (const f of m.fields) {
+    const v = fields[f.name];
+    if (f.type === 'bytes' && v instanceof Uint8Array) need += v.length;
+    else if ((f.type === 'u32list') && Array.isArray(v)) need += v.length * 4;
+    else if ((f.type === 'nodeList') && Array.isArray(v)) need += v.length * 8;
+    else if ((f.type === 'addrList') && Array.isArray(v)) need += v.length * 16;
+  }
+  return Math.max(need, size);
+}
+
+function setGiven(i: number): void {
+  mem().dv.setUint32(mem().slots + i * SLOT_SIZE + SLOT_GIVEN, 1, true);
+}
+
+function writeNumber(m: RuntimeMessage, i: number, v: unknown): void {
+  if (typeof v !== 'number') throw encErr('badType', m, m.fields[i]!.name, `expected a number, got ${typeOf(v)}`);
+  const { dv, slots } = mem();
+  dv.setFloat64(slots + i * SLOT_SIZE + SLOT_NUM, v, true);
+  dv.setUint32(slots + i * SLOT_SIZE + SLOT_GIVEN, 1, true);
+}
+
+function writeBig(m: RuntimeMessage, i: number, v: unknown, signed: boolean, slotOff = SLOT_BIG, name = m.fields[i]!.name): void {
+  if (typeof v !== 'bigint') throw encErr('badType', m, name, `expected a bigint, got ${typeOf(v)}`);
+  if (signed ? v < I64_MIN || v > I64_MAX : v < 0n || v > U64_MAX) {
+    throw encErr('outOfRange', m, name, `${v} is out of range for ${signed ? 'i64' : 'u64'}`);
+  }
+  const { dv, slots } = mem();
+  if (signed) dv.setBigInt64(slots + i * SLOT_SIZE + slotOff, v, true);
+  else dv.setBigUint64(slots + i * SLOT_SIZE + slotOff, v, true);
+  dv.setUint32(slots + i * SLOT_SIZE + SLOT_GIVEN, 1, true);
+}
+
+/** Writes UTF-8 of `s` at the scratch cursor; returns the byte length. ASCII is copied directly. */
+function writeUtf8(s: string): number {
+  const { u8, a } = mem();
+  const start = a + scratch;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    u8[start + i] = c;
+  }
+  if (i === s.length) return i;
+  const { written } = utf8enc.encodeInto(s.slice(i), u8.subarray(start + i, start + i + (s.length - i) * 3));
+  return i + written;
+}
+
+function writeData(i: number, off: number, len: number): void {
+  const { dv, slots } = mem();
+  dv.setUint32(slots + i * SLOT_SIZE + SLOT_OFF, off, true);
+  dv.setUint32(slots + i * SLOT_SIZE + SLOT_LEN, len, true);
+  dv.setUint32(slots + i * SLOT_SIZE + SLOT_GIVEN, 1, true);
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return 'a Uint8Array';
+  return typeof v;
+}
+
+function writeField(m: RuntimeMessage, i: number, v: unknown): void {
+  const f = m.fields[i]!;
+  switch (f.type) {
+    case 'u8':
+    case 'u16':
+    case 'u32':
+    case 'i32':
+      writeNumber(m, i, v);
+      return;
+    case 'u64':
+    case 'i64':
+      writeBig(m, i, v, f.type === 'i64');
+      return;
+    case 'name':
+    case 'chars': {
+      if (typeof v !== 'string') throw encErr('badType', m, f.name, `expected a string, got ${typeOf(v)}`);
+      const max = f.type === 'name' ? 256 : f.len - 1;
+      // UTF-8 is never shorter than the UTF-16 length: reject huge strings before copying them.
+      if (v.length > max) throw encErr('tooLong', m, f.name, `${v.length} characters exceed ${max} bytes`);
+      const n = writeUtf8(v);
+      writeData(i, scratch, n);
+      scratch += n;
+      return;
+    }
+    case 'ringId': {
+      if (typeof v !== 'object' || v === null) throw encErr('badType', m, f.name, `expected {nodeid, seq}, got ${typeOf(v)}`);
+      const r = v as { nodeid?: unknown; seq?: unknown };
+      writeBig(m, i, r.seq, false, SLOT_BIG, `${f.name}.seq`);
+      writeNumber(m, i, r.nodeid);
+      return;
+    }
+    case 'bytes': {
+      if (!(v instanceof Uint8Array)) throw encErr('badType', m, f.name, `expected a Uint8Array, got ${typeOf(v)}`);
+      const { u8, a } = mem();
+      u8.set(v, a + scratch);
+      writeData(i, scratch, v.length);
+      scratch += v.length;
+      return;
+    }
+    case 'u32list':
+    case 'nodeList': {
+      if (!Array.isArray(v)) throw encErr('badType', m, f.name, `expected an array, got ${typeOf(v)}`);
+      const { dv, a } = mem();
+      let p = a + scratch;
+      for (let k = 0; k < v.length; k++) {
+        const e: unknown = v[k];
+        if (f.type === 'u32list') {
+          if (typeof e !== 'number') throw encErr('badType', m, `${f.name}[${k}]`, `expected a number, got ${typeOf(e)}`);
+          dv.setFloat64(p, e, true);
+          p += 8;
+        } else {
+          const ns = e as { nodeid?: unknown; state?: unknown } | null;
+          if (typeof ns !== 'object' || ns === null || typeof ns.nodeid !== 'number' || typeof ns.state !== 'number') {
+            throw encErr('badType', m, `${f.name}[${k}]`, 'expected {nodeid: number, state: number}');
+          }
+          dv.setFloat64(p, ns.nodeid, true);
+          dv.setFloat64(p + 8, ns.state, true);
+          p += 16;
+        }
+      }
+      writeData(i, scratch, v.length);
+      scratch = p - a;
+      return;
+    }
+    case 'addrList': {
+      if (!Array.isArray(v)) throw encErr('badType', m, f.name, `expected an array, got ${typeOf(v)}`);
+      const { u8, a } = mem();
+      for (let k = 0; k < v.length; k++) {
+        const e: unknown = v[k];
+        if (!(e instanceof Uint8Array)) throw encErr('badType', m, `${f.name}[${k}]`, `expected a Uint8Array, got ${typeOf(e)}`);
+        if (e.length !== 16) throw encErr('badValue', m, `${f.name}[${k}]`, `an address entry is 16 bytes, got ${e.length}`);
+        u8.set(e, a + scratch + 16 * k);
+      }
+      writeData(i, scratch, v.length);
+      scratch += 16 * v.length;
+      return;
+    }
+  }
+}
+
+function clearGiven(): void {
+  const { dv, slots } = mem();
+  for (let i = 0; i < 16; i++) dv.setUint32(slots + i * SLOT_SIZE + SLOT_GIVEN, 0, true);
+}
+
+function checkInt32(m: RuntimeMessage, v: unknown, what: string): number {
+  if (typeof v !== 'number') throw encErr('badType', m, undefined, `header ${what} must be a number, got ${typeOf(v)}`);
+  if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) {
+    throw encErr('outOfRange', m, undefined, `header ${what} ${v} is not an int32`);
+  }
+  return v;
+}
+
+function defaultError(m: RuntimeMessage): number {
+  if (m.id === null) return CS_ERR_INVALID_PARAM; // what corosync answers an unknown id
+  if (m.dir === 'setup') return 0; // libqb: 0 or -errno
+  return CS_OK;
+}
+
+const ENCODE_TEXT: Record<string, string> = {
+  outOfRange: 'value out of range for its wire type',
+  tooLong: 'too long for its field',
+  countMismatch: 'count disagrees with the length of its list or value',
+  badValue: 'string contains a NUL byte',
+  badSize: 'header size does not fit the message',
+  tooLarge: 'message too large',
+  unknownMessage: 'unknown message',
+};
+
+/** Encodes `fields` as message `m` into a new Uint8Array. */
+export function encodeMessage(m: RuntimeMessage, fields: object, header: EncodeHeader = {}): Uint8Array {
+  return encodeMessageInto(m, fields, header).slice();
+}
+
+/** Encodes `fields` as message `m`; returns a view of WASM memory valid until the next call. */
+function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHeader): Uint8Array {
+  if (typeof fields !== 'object' || fields === null) throw encErr('badType', m, undefined, `fields must be an object, got ${typeOf(fields)}`);
+  const rec = fields as Record<string, unknown>;
+  for (const k in rec) {
+    if (!Object.hasOwn(m.fieldIndex, k)) throw encErr('unknownField', m, k, 'no such field');
+  }
+  let id = m.id ?? 0;
+  if (header.id !== undefined) {
+    checkInt32(m, header.id, 'id');
+    if (m.id !== null && header.id !== m.id) throw encErr('badValue', m, undefined, `header id ${header.id} is not ${m.id}`);
+    id = header.id;
+  }
+  let error = 0;
+  if (m.header === 'response') error = header.error === undefined ? defaultError(m) : checkInt32(m, header.error, 'error');
+  else if (header.error !== undefined) throw encErr('badValue', m, undefined, 'a request header has no error');
+  let size = 0;
+  if (header.size !== undefined) {
+    if (typeof header.size !== 'number' || !Number.isInteger(header.size) || header.size < 1 || header.size > 0x7fff_ffff) {
+      throw encErr('badSize', m, 'size', `header size ${String(header.size)} is not a positive int32`);
+    }
+    size = header.size;
+  }
+  if (!reserve(scratchNeed(m, rec), outNeed(m, rec, size))) throw encErr('tooLarge', m, undefined, 'message too large for the codec memory');
+  scratch = 0;
+  try {
+    const fs = m.fields;
+    for (let i = 0; i < fs.length; i++) {
+      const f = fs[i]!;
+      const v = rec[f.name];
+      if (v === undefined) {
+        if (f.isCount) continue;
+        throw encErr('missingField', m, f.name, 'missing');
+      }
+      writeField(m, i, v);
+    }
+  } catch (e) {
+    clearGiven();
+    throw e;
+  }
+  return runEncode(m, id, error, size);
+}
+
+function runEncode(m: RuntimeMessage, id: number, error: number, size: number): Uint8Array {
+  const r = wasm.encode(m.index, id, error, size);
+  scratch = 0;
+  if (r < 0) {
+    const kind = (ERROR_KINDS[wasm.errorKind()] || 'badValue') as EncodeErrorKind;
+    const fi = wasm.errorField();
+    const field = fi >= 0 ? m.fields[fi]?.name : FIELD_PSEUDO[fi];
+    throw encErr(kind, m, field, ENCODE_TEXT[kind] ?? kind);
+  }
+  const { u8, b } = mem();
+  return u8.subarray(b, b + r);
+}
+
+/**
+ * Encodes a message by name. Names shared by a request and its response (cmap.get, ...) mean
+ * the request unless `header.dir` says otherwise; encode(d.name, d.fields, d) re-encodes a
+ * Decoded exactly (padding aside). Throws EncodeError.
+ */
+export function encode(name: string, fields: object, header: EncodeHeader = {}): Uint8Array {
+  const m = findMessage(name, header.dir);
+  if (!m) {
+    throw encErr('unknownMessage', undefined, undefined, `unknown message ${String(name)}${header.dir ? ` (${header.dir})` : ''}`);
+  }
+  return encodeMessage(m, fields, header);
+}
+
+function buildEncoders(): Encoders {
+  const out: Record<string, Record<string, Record<string, unknown>>> = {};
+  for (const m of runtimeMessages) {
+    const svc = (out[m.service] ??= {});
+    const dir = (svc[m.dir] ??= {});
+    const short = m.name.slice(m.name.indexOf('.') + 1);
+    dir[short] = (fields: object, header: Omit<EncodeHeader, 'dir'> = {}) => encodeMessage(m, fields, header);
+  }
+  return out as unknown as Encoders;
+}
+
+/** One typed encoder per catalog message: `encoders.cmap.req.get({ keyName, valueLen })`. */
+export const encoders: Encoders = buildEncoders();
+
+// ---------------------------------------------------------------------------------- fast path
+
+export const SERVICE_CODES = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
+export const DIR_CODES = DIR_CODE;
+
+function fieldSlot(fieldIndex: number): number {
+  return mem().slots + fieldIndex * SLOT_SIZE;
+}
+
+/**
+ * Allocation-free access to the codec for hot paths (see README "Fast path"). Message and field
+ * indices come from messageIndex()/fieldIndex(), looked up once. Results live in WASM memory
+ * until the next decode or encode; views returned here are invalidated when the memory grows
+ * (the next inputBuffer()/outputs larger than before may do that).
+ */
+export const codec = {
+  /** The catalog index of message `name` in direction `dir`, or -1. */
+  messageIndex(name: string, dir: Direction): number {
+    return findMessage(name, dir)?.index ?? -1;
+  },
+  /** The index of field `name` in message `messageIndex`, or -1. */
+  fieldIndex(messageIndex: number, name: string): number {
+    const m = runtimeMessages[messageIndex];
+    return m && Object.hasOwn(m.fieldIndex, name) ? m.fieldIndex[name]! : -1;
+  },
+  message(index: number): RuntimeMessage | undefined {
+    return runtimeMessages[index];
+  },
+
+  /** A view of `len` bytes of WASM memory to write a frame into, then call decodeInput(len). */
+  inputBuffer(len: number): Uint8Array {
+    if (!reserve(len, 0)) throw new DecodeError(`inputBuffer: ${len} bytes is too large`, { kind: 'tooLarge' });
+    const { u8, a } = mem();
+    return u8.subarray(a, a + len);
+  },
+  /**
+   * Decodes the first `len` bytes of the input buffer. Returns the message index, or -1: then
+   * lastError() describes the problem. Never throws for bad bytes.
+   */
+  decodeInput(len: number, service: number, dir: number): number {
+    if (len > wasm.aCap()) return wasm.decode(0x7fff_ffff, service, dir);
+    return wasm.decode(len, service, dir);
+  },
+  /** The DecodeError for the last decodeInput() that returned -1. */
+  lastError(): DecodeError {
+    return lastDecodeError(wasm.headerSize(), '?', '?');
+  },
+  /** The whole Decoded object for the last successful decodeInput() (allocates). */
+  decoded(messageIndex: number): DecodedMessage {
+    return buildDecoded(messageIndex);
+  },
+  headerId(): number {
+    return wasm.headerId();
+  },
+  headerSize(): number {
+    return wasm.headerSize();
+  },
+  headerError(): number {
+    return wasm.headerError();
+  },
+  /** Integer field (u64 as a double, exact below 2^53; ringId: its nodeid). */
+  number(fieldIndex: number): number {
+    return mem().dv.getFloat64(fieldSlot(fieldIndex) + SLOT_NUM, true);
+  },
+  /** u64 field (ringId: its seq). Allocates a bigint. */
+  bigint(fieldIndex: number): bigint {
+    return mem().dv.getBigUint64(fieldSlot(fieldIndex) + SLOT_BIG, true);
+  },
+  /** Byte offset in the input buffer of a string/bytes/list field. */
+  dataOffset(fieldIndex: number): number {
+    return mem().dv.getUint32(fieldSlot(fieldIndex) + SLOT_OFF, true);
+  },
+  /** Byte length of a string/bytes field; element count of a list. */
+  dataLength(fieldIndex: number): number {
+    return mem().dv.getUint32(fieldSlot(fieldIndex) + SLOT_LEN, true);
+  },
+  /** Element k of a u32list field (no bounds allocation; k must be < dataLength()). */
+  listElement(fieldIndex: number, k: number): number {
+    const mm = mem();
+    const n = mm.dv.getUint32(fieldSlot(fieldIndex) + SLOT_LEN, true);
+    if (!(k >= 0 && k < n)) return NaN;
+    return mm.dv.getUint32(mm.a + mm.dv.getUint32(fieldSlot(fieldIndex) + SLOT_OFF, true) + 4 * k, true);
+  },
+  /** A string field (allocates the string). */
+  string(fieldIndex: number): string {
+    const mm = mem();
+    const off = mm.a + this.dataOffset(fieldIndex);
+    return utf8.decode(mm.u8.subarray(off, off + this.dataLength(fieldIndex)));
+  },
+  /** A bytes field as a view into the input buffer (no copy). */
+  bytes(fieldIndex: number): Uint8Array {
+    const mm = mem();
+    const off = mm.a + this.dataOffset(fieldIndex);
+    return mm.u8.subarray(off, off + this.dataLength(fieldIndex));
+  },
+
+  /**
+   * Encodes message `messageIndex` from a plain fields object straight into WASM memory and
+   * returns a view of the frame (valid until the next codec call); no copy is made.
+   */
+  encodeView(messageIndex: number, fields: object, header: EncodeHeader = {}): Uint8Array {
+    const m = runtimeMessages[messageIndex];
+    if (!m) throw encErr('unknownMessage', undefined, undefined, `unknown message index ${messageIndex}`);
+    return encodeMessageInto(m, fields, header);
+  },
+};

@@ -1,0 +1,76 @@
+import { WASM_BASE64 } from './generated/wasm.js';
+
+export interface CodecExports {
+  memory: WebAssembly.Memory;
+  slotsPtr(): number;
+  aPtr(): number;
+  aCap(): number;
+  bPtr(): number;
+  bCap(): number;
+  errorKind(): number;
+  errorMessage(): number;
+  errorField(): number;
+  errorOffset(): number;
+  headerId(): number;
+  headerSize(): number;
+  headerError(): number;
+  reserve(a: number, b: number): number;
+  lookup(service: number, dir: number, id: number): number;
+  decode(len: number, service: number, dir: number): number;
+  encode(m: number, id: number, error: number, sizeOverride: number): number;
+}
+
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(new ArrayBuffer(bin.length));
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+// Instantiated once at import (top-level await), from bytes embedded in this module: no fs, no
+// fetch, so the same code runs in Node and browsers.
+const module = await WebAssembly.compile(fromBase64(WASM_BASE64));
+const instance = await WebAssembly.instantiate(module, {});
+export const wasm = instance.exports as unknown as CodecExports;
+
+/**
+ * Views over the WASM memory. memory.grow() detaches every ArrayBuffer view, so callers go
+ * through mem() which re-creates them when the buffer changed. The slots' address never moves.
+ */
+class Mem {
+  buffer: ArrayBuffer = new ArrayBuffer(0);
+  u8: Uint8Array = new Uint8Array(0);
+  dv: DataView = new DataView(this.buffer);
+  readonly slots = wasm.slotsPtr();
+  a = 0;
+  b = 0;
+
+  refresh(): this {
+    const buf = wasm.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.u8 = new Uint8Array(buf);
+      this.dv = new DataView(buf);
+    }
+    this.a = wasm.aPtr();
+    this.b = wasm.bPtr();
+    return this;
+  }
+}
+
+const m = new Mem();
+if (wasm.reserve(64 * 1024, 64 * 1024) !== 1) throw new Error('codec-wasm: cannot reserve initial memory');
+m.refresh();
+
+/** The memory views, refreshed; valid until the next reserve(). */
+export function mem(): Mem {
+  return wasm.memory.buffer === m.buffer ? m : m.refresh();
+}
+
+/** Grows region A/B to at least the given sizes; false if memory cannot grow that far. */
+export function reserve(a: number, b: number): boolean {
+  if (a <= wasm.aCap() && b <= wasm.bCap()) return true;
+  if (wasm.reserve(a, b) !== 1) return false;
+  m.refresh();
+  return true;
+}

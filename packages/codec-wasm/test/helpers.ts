@@ -1,0 +1,58 @@
+// Frames built by hand from field values (pg-protocol style): offsets typed from
+// corosync-services.md / libqb-ipc.md, independent of the catalog under test.
+export class Frame {
+  readonly bytes: Uint8Array;
+  readonly dv: DataView;
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.dv = new DataView(this.bytes.buffer);
+  }
+  static req(id: number, size: number): Frame {
+    return new Frame(size).i32(0, id).i32(8, size);
+  }
+  static res(id: number, size: number, error = 1): Frame {
+    return new Frame(size).i32(0, id).i32(8, size).i32(16, error);
+  }
+  u8(off: number, v: number): this {
+    this.dv.setUint8(off, v);
+    return this;
+  }
+  u16(off: number, v: number): this {
+    this.dv.setUint16(off, v, true);
+    return this;
+  }
+  u32(off: number, v: number): this {
+    this.dv.setUint32(off, v, true);
+    return this;
+  }
+  i32(off: number, v: number): this {
+    this.dv.setInt32(off, v, true);
+    return this;
+  }
+  u64(off: number, v: bigint): this {
+    this.dv.setBigUint64(off, v, true);
+    return this;
+  }
+  /** mar_name_t: u16 length, 256 chars at +8. */
+  name(off: number, s: string): this {
+    const b = new TextEncoder().encode(s);
+    this.u16(off, b.length);
+    this.bytes.set(b, off + 8);
+    return this;
+  }
+  chars(off: number, s: string): this {
+    this.bytes.set(new TextEncoder().encode(s), off);
+    return this;
+  }
+  raw(off: number, b: ArrayLike<number>): this {
+    this.bytes.set(b, off);
+    return this;
+  }
+  u32s(off: number, list: number[]): this {
+    list.forEach((v, i) => this.u32(off + 4 * i, v));
+    return this;
+  }
+}
+
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+export const bytesOf = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
