@@ -228,6 +228,17 @@ function prInfo(what, e, i) {
   P(`${what} ${e} node=${i.nodeId} state=${i.nodeState} votes=${i.nodeVotes} expected=${i.nodeExpectedVotes} highest=${i.highestExpected} total=${i.totalVotes} quorum=${i.quorum} flags=${i.flags} qdevice_votes=${i.qdeviceVotes} qdevice_name="${i.qdeviceName}"`);
 }
 
+// setexpected answers before its totem message is delivered: wait for the new quorum (as cref.c does)
+async function settledInfo(h, quorum) {
+  let r;
+  for (let i = 0; i < 200; i++) {
+    r = await rc(h.getinfo(0));
+    if (r[0] !== 1 || r[1].quorum === quorum) break;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  return r;
+}
+
 async function runVotequorum() {
   let e, v, h;
   [e, h] = await rc(VotequorumHandle.initialize(vqCallbacks, manual)); P(`votequorum.initialize ${e}`);
@@ -236,9 +247,9 @@ async function runVotequorum() {
   [e, v] = await rc(h.getinfo(99)); prInfo('votequorum.getinfo 99', e, v);
   [e] = await rc(h.setexpected(0)); P(`votequorum.setexpected 0 ${e}`);
   [e] = await rc(h.setexpected(5)); P(`votequorum.setexpected 5 ${e}`);
-  [e, v] = await rc(h.getinfo(0)); prInfo('votequorum.getinfo 0', e, v);
+  [e, v] = await settledInfo(h, 3); prInfo('votequorum.getinfo 0', e, v);
   [e] = await rc(h.setexpected(3)); P(`votequorum.setexpected 3 ${e}`);
-  [e, v] = await rc(h.getinfo(0)); prInfo('votequorum.getinfo 0', e, v);
+  [e, v] = await settledInfo(h, 2); prInfo('votequorum.getinfo 0', e, v);
   [e] = await rc(h.setvotes(1, 1)); P(`votequorum.setvotes 1 1 ${e}`);
   [e] = await rc(h.setvotes(99, 1)); P(`votequorum.setvotes 99 1 ${e}`);
   [e] = await rc(h.setvotes(0, 0)); P(`votequorum.setvotes qdevice 0 ${e}`);
