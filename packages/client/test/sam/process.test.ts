@@ -12,7 +12,7 @@ function types(r: Run): string[] {
   return supEvents(r).map((e) => `${e.type}:${e.instanceId}`);
 }
 
-describe('sam process model', () => {
+describe('sam process model', { timeout: 60_000 }, () => {
   it('RESTART: a child that stops sending heartbeats is warned, then killed and restarted with the stored data', async () => {
     const r = await runFixture('health.ts', ['stall', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
     expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1', 'spawn:2', 'exit:2']);
