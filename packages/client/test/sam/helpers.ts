@@ -1,8 +1,20 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/sam/', import.meta.url));
 export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+// The fixtures are TypeScript run the way a user runs a program: `node --import tsx program.ts`.
+// An absolute URL, because nsenter starts commands in the namespace's root directory.
+const tsxDir = dirname(createRequire(PACKAGE_DIR + 'package.json').resolve('tsx/package.json'));
+export const TSX_IMPORT = pathToFileURL(`${tsxDir}/dist/loader.mjs`).href;
+
+/** argv that runs a TypeScript fixture under node. */
+export function fixtureArgv(name: string, args: string[]): string[] {
+  return [process.execPath, '--import', TSX_IMPORT, FIXTURES + name, ...args];
+}
 
 export interface Run {
   code: number | null;
@@ -68,7 +80,8 @@ export function run(cmd: string, args: string[], opts: { timeout?: number; env?:
 
 /** Runs a TypeScript fixture under tsx, as a user would run their program under node. */
 export function runFixture(name: string, args: string[], opts?: { timeout?: number; env?: NodeJS.ProcessEnv }): Promise<Run> {
-  return run(process.execPath, ['--import', 'tsx', FIXTURES + name, ...args], opts);
+  const [node, ...rest] = fixtureArgv(name, args);
+  return run(node!, rest, opts);
 }
 
 export function supEvents(r: Run): Record<string, unknown>[] {
