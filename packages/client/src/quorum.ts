@@ -90,6 +90,14 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
    * quorum_model_initialize(): QUORUM_MODEL_V0 or QUORUM_MODEL_V1 (any other → 7 before
    * connecting, like libquorum). `context` is what contextGet() returns.
    */
+  static modelInitialize(model: 0, modelData?: QuorumCallbacks | null, context?: unknown, opts?: HandleOptions): Promise<QuorumHandle>;
+  static modelInitialize(model: 1, modelData?: QuorumV1Callbacks | null, context?: unknown, opts?: HandleOptions): Promise<QuorumHandle>;
+  static modelInitialize(
+    model: number,
+    modelData?: QuorumCallbacks | QuorumV1Callbacks | null,
+    context?: unknown,
+    opts?: HandleOptions,
+  ): Promise<QuorumHandle>;
   static async modelInitialize(
     model: number,
     modelData?: QuorumCallbacks | QuorumV1Callbacks | null,

@@ -29,7 +29,8 @@ export interface IpcClientLike {
   request(frame: Uint8Array): Promise<Uint8Array>;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
-  off(event: 'event' | 'disconnect', listener: (...args: never[]) => void): unknown;
+  off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
+  off(event: 'disconnect', listener: (err: unknown) => void): unknown;
   close(): Promise<void>;
 }
 
@@ -156,7 +157,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   /** Connects (with the retry policy) and attaches; used by initialize and reconnect. */
   protected async open(signal?: AbortSignal): Promise<IpcClientLike> {
     const name = ipcNameFor(this.service, this.#opts);
-    const connector = this.#opts.connect ?? (ipcConnect as unknown as Connector);
+    const connector: Connector = this.#opts.connect ?? ipcConnect;
     const op = `${this.service}.initialize`;
     const ipc = await withRetry(
       async () => {

@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_DISPATCH_ONE, CS_TRACK_CHANGES, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
+import { CmapHandle, QuorumHandle, type CmapSnapshot, type QuorumSnapshot } from '../src/index.js';
+import { evt, fakeConnector, ipcError, res, tick } from './fake.js';
+
+const code = (e: unknown) => (isCsError(e) ? e.code : undefined);
+
+describe('connection', () => {
+  it('ipcPrefix reaches <prefix>-<service>; ipcName wins', async () => {
+    const fc = fakeConnector('cmap', () => res('cmap.set'));
+    await CmapHandle.initialize({ connect: fc.connect, ipcPrefix: 'mock' });
+    await CmapHandle.initialize({ connect: fc.connect, ipcPrefix: 'mock', ipcName: 'exact' });
+    await CmapHandle.initialize({ connect: fc.connect });
+    expect(fc.names).toEqual(['mock-cmap', 'exact', 'cmap']);
+  });
+
+  it('connection failures map like qb_to_cs_error: refused → 2, EAGAIN → 6, EACCES → 11', async () => {
+    const fc = fakeConnector('cmap', () => res('cmap.set'));
+    for (const [c, errno, cs] of [['ECONNREFUSED', 111, 2], ['EAGAIN', 11, 6], ['EACCES', 13, 11]] as const) {
+      fc.failNext(ipcError(c, errno));
+      await expect(CmapHandle.initialize({ connect: fc.connect })).rejects.toSatisfy((e) => code(e) === cs);
+    }
+  });
+
+  it('fdGet is the transport fd; contexts are local; asyncDispose finalizes', async () => {
+    const fc = fakeConnector('cmap', () => res('cmap.set'));
+    {
+      await using h = await CmapHandle.initialize({ connect: fc.connect });
+      expect(h.fdGet()).toBe(42);
+      const ctx = { any: 'thing' };
+      h.contextSet(ctx);
+      expect(h.contextGet()).toBe(ctx);
+    }
+    expect(fc.last.closed).toBe(true);
+  });
+});
+
+describe('retry policy (opt-in)', () => {
+  it('retries TRY_AGAIN and QUEUE_FULL with backoff, then succeeds', async () => {
+    const answers = [6, 23, 1];
+    const fc = fakeConnector('cmap', () => res('cmap.set', {}, answers.shift()!));
+    const h = await CmapHandle.initialize({ connect: fc.connect, retry: { initialDelay: 1, maxDelay: 2 } });
+    await h.setUint8('test.r', 1);
+    expect(fc.last.requests).toHaveLength(3);
+  });
+
+  it('is off by default, like the C libraries', async () => {
+    const fc = fakeConnector('cmap', () => res('cmap.set', {}, 6));
+    const h = await CmapHandle.initialize({ connect: fc.connect });
+    await expect(h.setUint8('test.r', 1)).rejects.toSatisfy((e) => code(e) === 6);
+    expect(fc.last.requests).toHaveLength(1);
+  });
+
+  it('gives up after `retries` and never retries other errors', async () => {
+    const fc = fakeConnector('cmap', (d) => res('cmap.set', {}, (d.fields as { keyName: string }).keyName === 'test.a' ? 6 : 11));
+    const h = await CmapHandle.initialize({ connect: fc.connect, retry: { retries: 2, initialDelay: 1 } });
+    await expect(h.setUint8('test.a', 1)).rejects.toSatisfy((e) => code(e) === 6);
+    expect(fc.last.requests).toHaveLength(3);
+    await expect(h.setUint8('test.b', 1)).rejects.toSatisfy((e) => code(e) === 11);
+    expect(fc.last.requests).toHaveLength(4);
+  });
+
+  it('an abort during the backoff rejects CS_ERR_INTERRUPT', async () => {
+    const fc = fakeConnector('cmap', () => res('cmap.set', {}, 6));
+    const h = await CmapHandle.initialize({ connect: fc.connect, retry: { initialDelay: 60_000 } });
+    const ac = new AbortController();
+    const p = h.setUint8('test.a', 1, { signal: ac.signal });
+    await tick();
+    ac.abort();
+    await expect(p).rejects.toSatisfy((e) => code(e) === 16);
+  });
+});
+
+describe('timeout and AbortSignal on every call', () => {
+  it('timeout → CS_ERR_TIMEOUT; abort → CS_ERR_INTERRUPT; an aborted signal never sends', async () => {
+    const fc = fakeConnector('quorum', (d) => (d.name === 'quorum.gettype' ? res('quorum.gettype', { quorumType: 0 }) : undefined));
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect });
+    await expect(h.getquorate({ timeout: 5 })).rejects.toSatisfy((e) => code(e) === 5);
+    const ac = new AbortController();
+    const p = h.getquorate({ signal: ac.signal });
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toSatisfy((e) => code(e) === 16 && (e as Error).cause instanceof Error);
+    const sent = fc.last.requests.length;
+    await expect(h.getquorate({ signal: AbortSignal.abort() })).rejects.toSatisfy((e) => code(e) === 16);
+    expect(fc.last.requests).toHaveLength(sent);
+    const hd = await QuorumHandle.initialize(null, { connect: fc.connect, timeout: 5 });
+    await expect(hd.getquorate()).rejects.toSatisfy((e) => code(e) === 5);
+  });
+
+  it('dispatch(ONE) honours timeout and signal too', async () => {
+    const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 0 }));
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect, dispatch: 'manual' });
+    await expect(h.dispatch(CS_DISPATCH_ONE, { timeout: 5 })).rejects.toSatisfy((e) => code(e) === 5);
+    fc.last.event(evt('quorum.notification', { quorate: 1, ringSeq: 3n, viewList: [1] }));
+    await h.dispatch(CS_DISPATCH_ONE); // the earlier waiter is gone: the event is still there
+  });
+});
+
+describe('disconnect', () => {
+  it("emits 'disconnect' with CS_ERR_LIBRARY; pending and later calls reject 2; finalize still works", async () => {
+    const fc = fakeConnector('quorum', (d) => (d.name === 'quorum.gettype' ? res('quorum.gettype', { quorumType: 1 }) : undefined));
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect, dispatch: 'manual' });
+    const reasons: unknown[] = [];
+    h.on('disconnect', (r) => reasons.push(r));
+    const pendingDispatch = h.dispatch(CS_DISPATCH_ONE);
+    const it = h.notifications();
+    fc.last.drop();
+    expect(reasons).toHaveLength(1);
+    expect(code(reasons[0])).toBe(2);
+    expect((reasons[0] as Error).cause).toMatchObject({ code: 'ECONNRESET' });
+    await expect(pendingDispatch).rejects.toSatisfy((e) => code(e) === 2);
+    await expect(it.next()).rejects.toSatisfy((e) => code(e) === 2);
+    await expect(h.getquorate()).rejects.toSatisfy((e) => code(e) === 2);
+    expect(h.state).toBe('disconnected');
+    expect(fc.last.closed).toBe(true);
+    await h.finalize();
+  });
+});
+
+describe('auto-reconnect', () => {
+  it('cmap: re-adds tracks with their cookies, keeps the caller\'s track handle, hands a snapshot', async () => {
+    let daemonHandle = 100n;
+    const fc = fakeConnector('cmap', (d) => {
+      switch (d.name) {
+        case 'cmap.trackAdd': return res('cmap.trackAdd', { trackHandle: daemonHandle++ });
+        case 'cmap.iterInit': return res('cmap.iterInit', { iterHandle: 1n });
+        case 'cmap.iterNext': return res('cmap.error', {}, 27);
+        case 'cmap.iterFinalize': return res('cmap.iterFinalize');
+        case 'cmap.get': {
+          const cap = Number((d.fields as { valueLen: bigint }).valueLen);
+          return res('cmap.get', { valueLen: 4n, type: 6, value: cap ? new Uint8Array([5, 0, 0, 0]) : new Uint8Array(0) });
+        }
+        default: return res('cmap.set');
+      }
+    });
+    const h = await CmapHandle.initialize({ connect: fc.connect, reconnect: { initialDelay: 1 } });
+    const seen: bigint[] = [];
+    const th = await h.trackAdd('test.k', CMAP_TRACK_ADD | CMAP_TRACK_MODIFY, (n) => seen.push(n.trackHandle));
+    await h.trackAdd('test.p.', CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, () => {});
+    const cookie = (fc.last.requests[0]!.fields as { trackInstHandle: bigint }).trackInstHandle;
+    const snap = new Promise<CmapSnapshot>((r) => h.once('reconnect', r));
+    const lost = new Promise((r) => h.once('disconnect', r));
+    fc.last.drop();
+    expect(code(await lost)).toBe(2);
+    expect(h.state).toBe('reconnecting');
+    const pendingCall = h.getUint32('test.k'); // waits for the new connection
+    const s = await snap;
+    expect(fc.made).toHaveLength(2);
+    const re = fc.last.requests.filter((r) => r.name === 'cmap.trackAdd').map((r) => r.fields);
+    expect(re[0]).toMatchObject({ keyName: 'test.k', trackInstHandle: cookie });
+    expect(s.tracks[0]).toMatchObject({ trackHandle: th, keyName: 'test.k', entries: [{ keyName: 'test.k', type: 6, value: 5 }] });
+    expect(s.tracks[1]).toMatchObject({ keyName: 'test.p.', entries: [] });
+    expect(await pendingCall).toBe(5);
+    fc.last.event(evt('cmap.notify', { trackInstHandle: cookie, keyName: 'test.k', event: 2, newValueType: 6, oldValueType: 6, newValue: new Uint8Array(4), oldValue: new Uint8Array(4) }));
+    expect(seen).toEqual([th]);
+    // trackDelete translates the caller's handle to the daemon's new one
+    await h.trackDelete(th).catch(() => {});
+    expect(fc.last.requests.at(-1)!.fields).toEqual({ trackHandle: 102n });
+  });
+
+  it('quorum: re-registers tracking with a snapshot (CURRENT added), keeps retrying while refused', async () => {
+    const fc = fakeConnector('quorum', (d, ipc) => {
+      if (d.name === 'quorum.trackstart') {
+        ipc.event(evt('quorum.notification', { quorate: 1, ringSeq: 9n, viewList: [1] }));
+        return res('quorum.trackstart');
+      }
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    const seqs: bigint[] = [];
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seqs.push(n.ringSeq) }, { connect: fc.connect, reconnect: { initialDelay: 1, maxDelay: 2 } });
+    await h.trackstart(CS_TRACK_CHANGES);
+    await tick();
+    const snap = new Promise<QuorumSnapshot>((r) => h.once('reconnect', r));
+    fc.failNext(ipcError('ECONNREFUSED', 111), ipcError('ECONNREFUSED', 111));
+    fc.last.drop();
+    expect(await snap).toEqual({ quorumType: 1, quorate: true, trackFlags: CS_TRACK_CHANGES });
+    expect(fc.names).toHaveLength(4);
+    expect(fc.last.requests.at(-1)!.fields).toEqual({ trackFlags: CS_TRACK_CHANGES | CS_TRACK_CURRENT });
+    await tick();
+    expect(seqs).toEqual([9n, 9n]);
+    await h.finalize();
+  });
+
+  it('gives up after maxAttempts with a final disconnect', async () => {
+    const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 1 }));
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect, reconnect: { initialDelay: 1, maxAttempts: 2 } });
+    const reasons: unknown[] = [];
+    h.on('disconnect', (r) => reasons.push(r));
+    fc.failNext(ipcError('ECONNREFUSED', 111), ipcError('ECONNREFUSED', 111));
+    fc.last.drop();
+    await expect(h.getquorate()).rejects.toSatisfy((e) => code(e) === 2);
+    expect(reasons).toHaveLength(2);
+    expect(h.state).toBe('disconnected');
+  });
+
+  it('finalize during reconnect stops it and leaks no connection', async () => {
+    const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 1 }));
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect, reconnect: { initialDelay: 50 } });
+    fc.last.drop();
+    await h.finalize();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(fc.made).toHaveLength(1);
+  });
+});
