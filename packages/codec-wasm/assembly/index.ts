@@ -173,8 +173,11 @@ function decodeBody(m: i32, p: usize, len: u32, errorReply: bool): i32 {
     }
     return fail(E_TRUNCATED, m, F_SIZE, len);
   }
-  let cursor: u64 = 0;
-  let cursorSet = false;
+  // Variable parts are packed from the first variable field's offset; together they fill the
+  // bytes after the fixed struct (len - base), which the quorum lists start 4 bytes before.
+  const room: u64 = <u64>(len - base);
+  const firstVar = varStart(fstart, fcount, base);
+  let varBytes: u64 = 0;
   for (let i = 0; i < fcount; i++) {
     const f = fstart + i;
     const t = load<i32>(F_TYPE + (<usize>f << 2));
@@ -210,8 +213,6 @@ function decodeBody(m: i32, p: usize, len: u32, errorReply: bool): i32 {
       const seq = load<u64>(p + off + 8);
       store<u64>(s + SLOT_BIG, seq);
     } else {
-      // Variable part: packed back to back from the first variable field's offset.
-      if (!cursorSet) { cursor = <u64>off; cursorSet = true; }
       const c = load<i32>(F_COUNT + (<usize>f << 2));
       const cs = slot(c);
       const ct = load<i32>(F_TYPE + (<usize>(fstart + c) << 2));
@@ -219,31 +220,24 @@ function decodeBody(m: i32, p: usize, len: u32, errorReply: bool): i32 {
       const optional = load<i32>(F_OPTIONAL + (<usize>f << 2)) != 0;
       if (len == base && (optional || errorReply)) count = 0;
       const es = elemSize(t);
-      const room: u64 = cursor <= <u64>len ? <u64>len - cursor : 0;
-      if (count > room / es) return fail(E_COUNT_OVERRUN, m, i, <u32>cursor);
-      store<u32>(s + SLOT_OFF, <u32>cursor);
+      const at = <u32>(<u64>firstVar + varBytes);
+      if (count > (room - varBytes) / es) return fail(E_COUNT_OVERRUN, m, i, at);
+      store<u32>(s + SLOT_OFF, at);
       store<u32>(s + SLOT_LEN, <u32>count);
-      cursor += count * es;
+      varBytes += count * es;
     }
   }
-  if (cursorSet) {
-    // Quorum notifications start their list before sizeof(struct): the frame is still
-    // sizeof(struct) + the list, so compare against base + variable bytes, not the cursor.
-    const firstVar = varStart(fstart, fcount);
-    const total: u64 = <u64>base + (cursor - <u64>firstVar);
-    const tail = load<u32>(M_TAIL + (<usize>m << 2));
-    if (tail == 1 ? total > <u64>len : total != <u64>len) return fail(E_BAD_SIZE, m, F_SIZE, 8);
-  } else if (len != base) {
-    return fail(E_BAD_SIZE, m, F_SIZE, 8);
-  }
+  // Bytes left over after the variable parts: only cmap.get's reply has (zero) fill there.
+  if (varBytes != room && load<u32>(M_TAIL + (<usize>m << 2)) != 1) return fail(E_BAD_SIZE, m, F_SIZE, 8);
   return m;
 }
 
-function varStart(fstart: i32, fcount: i32): u32 {
+/** Offset of the first variable field, or the message size when there is none. */
+function varStart(fstart: i32, fcount: i32, base: u32): u32 {
   for (let i = 0; i < fcount; i++) {
     if (isVar(load<i32>(F_TYPE + (<usize>(fstart + i) << 2)))) return load<u32>(F_OFFSET + (<usize>(fstart + i) << 2));
   }
-  return 0;
+  return base;
 }
 
 function fixedWidth(t: i32, f: i32): u32 {

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { DIR_CODES, SERVICE_CODES, codec, encode, encoders, isDecodeError } from '../src/index.js';
+import { Frame, hex } from './helpers.js';
+
+describe('fast path', () => {
+  const GET_RES = codec.messageIndex('cmap.get', 'res');
+  const VALUE_LEN = codec.fieldIndex(GET_RES, 'valueLen');
+  const TYPE = codec.fieldIndex(GET_RES, 'type');
+  const VALUE = codec.fieldIndex(GET_RES, 'value');
+
+  it('looks up message and field indices once', () => {
+    expect(GET_RES).toBeGreaterThanOrEqual(0);
+    expect(codec.message(GET_RES)?.name).toBe('cmap.get');
+    expect([VALUE_LEN, TYPE, VALUE]).toEqual([0, 1, 2]);
+    expect(codec.messageIndex('cmap.nope', 'res')).toBe(-1);
+    expect(codec.fieldIndex(GET_RES, 'nope')).toBe(-1);
+  });
+
+  it('decodes bytes written straight into WASM memory', () => {
+    const frame = Frame.res(2, 56).u64(24, 4n).u8(32, 6).raw(40, [0x2a, 0, 0, 0]).bytes;
+    const input = codec.inputBuffer(frame.length);
+    input.set(frame);
+    expect(codec.decodeInput(frame.length, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(GET_RES);
+    expect(codec.headerId()).toBe(2);
+    expect(codec.headerSize()).toBe(56);
+    expect(codec.headerError()).toBe(1);
+    expect(codec.number(VALUE_LEN)).toBe(4);
+    expect(codec.bigint(VALUE_LEN)).toBe(4n);
+    expect(codec.number(TYPE)).toBe(6);
+    expect(codec.dataOffset(VALUE)).toBe(40);
+    expect(codec.dataLength(VALUE)).toBe(4);
+    expect([...codec.bytes(VALUE)]).toEqual([0x2a, 0, 0, 0]);
+    expect(codec.decoded(GET_RES).fields).toEqual({ valueLen: 4n, type: 6, value: new Uint8Array([0x2a, 0, 0, 0]) });
+  });
+
+  it('reads strings and list elements in place', () => {
+    const n = codec.messageIndex('quorum.v1QuorumNotification', 'evt');
+    const frame = encoders.quorum.evt.v1QuorumNotification({ quorate: 1, ringId: { nodeid: 3, seq: 9n }, viewList: [1, 2, 3] });
+    codec.inputBuffer(frame.length).set(frame);
+    expect(codec.decodeInput(frame.length, SERVICE_CODES.quorum, DIR_CODES.evt)).toBe(n);
+    const ring = codec.fieldIndex(n, 'ringId');
+    const list = codec.fieldIndex(n, 'viewList');
+    expect(codec.number(ring)).toBe(3);
+    expect(codec.bigint(ring)).toBe(9n);
+    expect(codec.dataLength(list)).toBe(3);
+    expect([0, 1, 2].map((k) => codec.listElement(list, k))).toEqual([1, 2, 3]);
+    expect(codec.listElement(list, 3)).toBeNaN();
+
+    const it5 = codec.messageIndex('cmap.iterNext', 'res');
+    const f = encoders.cmap.res.iterNext({ keyName: 'totem.cluster_name', valueLen: 8n, type: 11 });
+    codec.inputBuffer(f.length).set(f);
+    expect(codec.decodeInput(f.length, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(it5);
+    expect(codec.string(codec.fieldIndex(it5, 'keyName'))).toBe('totem.cluster_name');
+  });
+
+  it('returns -1 for bad bytes and describes them on demand', () => {
+    const frame = Frame.res(2, 44).u64(24, 8n).bytes;
+    codec.inputBuffer(frame.length).set(frame);
+    expect(codec.decodeInput(frame.length, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(-1);
+    const e = codec.lastError();
+    expect(isDecodeError(e)).toBe(true);
+    expect(e).toMatchObject({ kind: 'countOverrun', messageName: 'cmap.get', field: 'value', offset: 40 });
+    expect(codec.decodeInput(1 << 30, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(-1);
+    expect(codec.lastError().kind).toBe('tooLarge');
+  });
+
+  it('survives memory growth: old views detach, new ones work', () => {
+    const small = codec.inputBuffer(16);
+    const big = codec.inputBuffer(8 * 1024 * 1024);
+    expect(small.byteLength).toBe(0); // detached by memory.grow
+    const frame = Frame.req(0, 16).bytes;
+    big.set(frame);
+    expect(codec.decodeInput(16, SERVICE_CODES.quorum, DIR_CODES.req)).toBe(codec.messageIndex('quorum.getquorate', 'req'));
+  });
+
+  it('encodeView returns the frame in WASM memory, identical to encode()', () => {
+    const SET = codec.messageIndex('cmap.set', 'req');
+    const fields = { keyName: 'a.b.c', type: 6, value: new Uint8Array([1, 0, 0, 0]) };
+    const v = codec.encodeView(SET, fields);
+    expect(v.buffer).not.toBe(new Uint8Array(8).buffer);
+    expect(hex(v)).toBe(hex(encode('cmap.set', fields)));
+  });
+});
