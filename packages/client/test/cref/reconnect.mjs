@@ -1,0 +1,43 @@
+// Runs inside the daemon's namespace while the test stops and restarts corosync: prints what the
+// handles see ('disconnect', 'reconnect' snapshots, notifications after the restart), then exits.
+const {
+  CmapHandle, QuorumHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_TRACK_CHANGES,
+} = await import(new URL('../../dist/index.js', import.meta.url).href);
+
+const P = (s) => process.stdout.write(`${s}\n`);
+const reconnect = { initialDelay: 50, maxDelay: 500 };
+
+const h = await CmapHandle.initialize({ reconnect });
+const plain = await CmapHandle.initialize();
+const q = await QuorumHandle.initialize({ quorumNotify: (n) => P(`quorum notify quorate=${Number(n.quorate)} view=${n.viewList}`) }, { reconnect });
+await q.trackstart(CS_TRACK_CHANGES);
+
+let th;
+let done;
+const finished = new Promise((r) => (done = r));
+th = await h.trackAdd('test.rc.', CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, (n) => {
+  P(`cmap notify ${n.keyName}=${n.newValue.value} sameHandle=${n.trackHandle === th}`);
+  if (n.keyName === 'test.rc.after') done();
+});
+await h.trackAdd('totem.cluster_name', CMAP_TRACK_MODIFY, () => {});
+
+h.on('disconnect', (e) => P(`cmap disconnect ${e.code}`));
+q.on('disconnect', (e) => P(`quorum disconnect ${e.code}`));
+plain.on('disconnect', (e) => P(`plain disconnect ${e.code} state=${plain.state}`));
+const both = [
+  new Promise((r) => q.once('reconnect', (s) => { P(`quorum reconnect quorumType=${s.quorumType} trackFlags=${s.trackFlags}`); r(); })),
+  new Promise((r) => h.once('reconnect', (s) => {
+    P(`cmap reconnect tracks=${s.tracks.length} snapshot=${s.tracks.map((t) => t.entries.map((e) => `${e.keyName}=${e.value}`).join(',')).join('|')}`);
+    r();
+  })),
+];
+P('ready');
+await Promise.all(both);
+await plain.getString('totem.cluster_name').then(() => P('plain get 1'), (e) => P(`plain get ${e.code}`));
+P(`cmap get after reconnect ${await h.getString('totem.cluster_name')}`);
+await h.setUint32('test.rc.after', 1);
+await finished;
+await h.finalize();
+await q.finalize();
+await plain.finalize();
+P('end');
