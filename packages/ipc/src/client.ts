@@ -382,7 +382,7 @@ class SocketTransport implements Transport {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     if (fc === 1) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
     if (this.queue.length > 0) {
-      this.queue.push(frame);
+      this.queue.push(frame.slice());
       return;
     }
     const r = native().send(this.req.fd, frame);
@@ -392,14 +392,17 @@ class SocketTransport implements Transport {
     }
     if (r === -11 || r === -105) {
       // Receiver queue full (net.unix.max_dgram_qlen): keep order, wait for POLLOUT.
-      this.queue.push(frame);
+      // Copied: the caller may reuse its buffer once request() returns.
+      this.queue.push(frame.slice());
       this.req.watch(READABLE | WRITABLE);
       return;
     }
     const err = IpcError.fromErrno(r < 0 ? r : -90, 'send request datagram');
     if (err.code === 'EMSGSIZE') throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit one datagram (SO_SNDBUF / net.core.wmem_max)`);
-    this.client.fail(new IpcError('ECONNRESET', `sending a request failed: ${err.message}`));
-    throw err;
+    // The server's socket is gone (ECONNREFUSED...): the same error as every other pending call.
+    const gone = new IpcError('ECONNRESET', `the server has gone (${err.message})`);
+    this.client.fail(gone);
+    throw gone;
   }
 
   private flush(): void {
@@ -535,14 +538,15 @@ class ShmTransport implements Transport {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     if (this.request.userData === 1) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
     if (this.request.refCount !== 2) {
-      const err = new IpcError('ENOTCONN', 'the server has released the request ring');
+      const err = new IpcError('ECONNRESET', 'the server has released the request ring');
       this.client.fail(err);
       throw err;
     }
     if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
     this.ensureWaiter();
     if (this.queue.length > 0 || !this.publish(frame)) {
-      this.queue.push(frame);
+      // Copied: the caller may reuse its buffer once request() returns.
+      this.queue.push(frame.slice());
       this.scheduleRetry();
     }
   }

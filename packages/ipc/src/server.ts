@@ -458,8 +458,20 @@ class SocketServerTransport implements ServerTransport {
       }
       this.reqConnected = true;
     }
-    this.resQueue.push(frame);
-    if (this.resQueue.length === 1) this.flushResponses();
+    if (this.resQueue.length === 0) {
+      const r = native().send(this.req.fd, frame);
+      if (r === frame.length) {
+        Atomics.add(this.ctl, 2, 1);
+        return;
+      }
+      if (r !== EAGAIN && r !== -105) {
+        this.conn.close();
+        return;
+      }
+      this.req.watch(READABLE | WRITABLE);
+    }
+    // Copied: callers may hand us views they reuse (e.g. codec output in WASM memory).
+    this.resQueue.push(frame.slice());
   }
 
   private flushResponses(): void {
@@ -482,7 +494,8 @@ class SocketServerTransport implements ServerTransport {
   }
 
   sendEvent(frame: Uint8Array): void {
-    this.evtQueue.push(frame);
+    // Copied: callers may hand us views they reuse (e.g. codec output in WASM memory).
+    this.evtQueue.push(frame.slice());
     if (this.evtQueue.length === 1) this.flushEvents();
   }
 
@@ -634,7 +647,7 @@ class ShmServerTransport implements ServerTransport {
         this.conn.close();
         return;
       }
-      this.resQueue.push(frame);
+      this.resQueue.push(frame.slice());
       this.scheduleRetry();
     }
   }
@@ -642,7 +655,7 @@ class ShmServerTransport implements ServerTransport {
   sendEvent(frame: Uint8Array): void {
     if (!this.event.fits(frame.length)) throw new IpcError('EMSGSIZE', `event of ${frame.length} bytes cannot fit the event ring`);
     if (this.evtQueue.length > 0 || !this.publishEvent(frame)) {
-      this.evtQueue.push(frame);
+      this.evtQueue.push(frame.slice());
       this.scheduleRetry();
     }
   }
