@@ -52,7 +52,7 @@ describe('sam process model', { timeout: 60_000 }, () => {
     expect(r.code).toBe(0);
   });
 
-  it('event-driven: a health callback that fails stops the heartbeats; the next instance gets callbacks every 4th tick', async () => {
+  it('event-driven: a health callback that fails stops the heartbeats; the next instance gets its callbacks and runs on', async () => {
     const r = await runFixture('health.ts', ['callback', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
     expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1', 'spawn:2', 'exit:2']);
     expect(childLines(r).map((l) => `${l.child}:${l.instance}`)).toEqual([
@@ -64,6 +64,40 @@ describe('sam process model', { timeout: 60_000 }, () => {
       'clean-exit:2',
     ]);
     expect(r.code).toBe(7);
+  });
+
+  it('warn signal SIGKILL means no warning: the first missed interval kills', async () => {
+    const r = await runFixture('health.ts', ['nowarn', INTERVAL, String(SAM_RECOVERY_POLICY_RESTART)]);
+    // libsam "warns" with SIGKILL, and the child's EOF then counts as its failure.
+    expect(types(r)).toEqual(['spawn:1', 'warn:1', 'exit:1', 'spawn:2', 'exit:2']);
+    expect(supEvents(r)[1]).toMatchObject({ signal: 9 });
+    expect(childLines(r).map((l) => l.child)).toEqual(['registered', 'stalling', 'registered', 'clean-exit']);
+    expect(r.code).toBe(7);
+  });
+
+  it('a warn signal set by the child is used by the supervisor', async () => {
+    const r = await runFixture('health.ts', ['usr2', INTERVAL, String(SAM_RECOVERY_POLICY_QUIT)]);
+    expect(types(r)).toEqual(['spawn:1', 'warn:1', 'kill:1', 'exit:1']);
+    expect(supEvents(r)[1]).toMatchObject({ signal: 12 });
+    expect(childLines(r).map((l) => l.child)).toEqual(['registered', 'stalling', 'warned-usr2']);
+    expect(r.code).toBe(0);
+  });
+
+  it('stored data (1 MiB) survives restarts, null deletes it; concurrent calls act one after the other', async () => {
+    const r = await runFixture('data.ts', []);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(childLines(r)).toEqual([
+      { child: 'size', instance: 1, size: 0 },
+      { child: 'size', instance: 2, size: 1 << 20, intact: true },
+      { child: 'restore-small', instance: 2, code: 7 },
+      { child: 'restore-into', instance: 2, copied: 1 << 20, intact: true },
+      { child: 'size', instance: 3, size: 0, restored: 0, into: 0 },
+      { child: 'concurrent-start', instance: 3, codes: [1, 9], state: 'STARTED' },
+      { child: 'concurrent-store', instance: 3, n: 2, last: [2, 2] },
+      { child: 'concurrent-stop', instance: 3, codes: [1, 9], state: 'REGISTERED', bad: 9, invalid: 7 },
+      { child: 'done', instance: 3, state: 'FINALIZED' },
+    ]);
   });
 
   it('a child that exits while started is restarted (RESTART) or ends the supervisor with its status (QUIT)', async () => {
