@@ -236,50 +236,17 @@ function encErr(kind: EncodeErrorKind, m: RuntimeMessage | undefined, field: str
   return new EncodeError(`${where}: ${field ? `field ${field}: ` : ''}${text}`, { kind, messageName: m?.name, field });
 }
 
+const NO_HEADER: EncodeHeader = Object.freeze({});
+
 /** Scratch writer state for the slots and region A (shared by encode() and the fast path). */
 let scratch = 0;
 
-function scratchNeed(m: RuntimeMessage, fields: Record<string, unknown>): number {
-  let need = 0;
-  for (const f of m.fields) {
-    const v = fields[f.name];
-    switch (f.type) {
-      case 'name':
-      case 'chars':
-        if (typeof v === 'string') need += Math.min(v.length, 4096) * 3 + 8;
-        break;
-      case 'bytes':
-        if (v instanceof Uint8Array) need += v.length + 8;
-        break;
-      case 'u32list':
-        if (Array.isArray(v)) need += v.length * 8 + 8;
-        break;
-      case 'nodeList':
-        if (Array.isArray(v)) need += v.length * 16 + 8;
-        break;
-      case 'addrList':
-        if (Array.isArray(v)) need += v.length * 16 + 8;
-        break;
-      default:
-    }
-  }
-  return need;
-}
+/** Wire bytes of the variable parts written so far (to size region B before encoding). */
+let outBytes = 0;
 
-function outNeed(m: RuntimeMessage, fields: Record<string, unknown>, size: number): number {
-  let need = m.size;
-  for (const f of m.fields) {
-    const v = fields[f.name];
-    if (f.type === 'bytes' && v instanceof Uint8Array) need += v.length;
-    else if ((f.type === 'u32list') && Array.isArray(v)) need += v.length * 4;
-    else if ((f.type === 'nodeList') && Array.isArray(v)) need += v.length * 8;
-    else if ((f.type === 'addrList') && Array.isArray(v)) need += v.length * 16;
-  }
-  return Math.max(need, size);
-}
-
-function setGiven(i: number): void {
-  mem().dv.setUint32(mem().slots + i * SLOT_SIZE + SLOT_GIVEN, 1, true);
+/** Makes room for `n` more scratch bytes in region A (may move region B, never A's base). */
+function ensureScratch(m: RuntimeMessage, n: number): void {
+  if (!reserve(scratch + n, 0)) throw encErr('tooLarge', m, undefined, 'message too large for the codec memory');
 }
 
 function writeNumber(m: RuntimeMessage, i: number, v: unknown): void {
@@ -348,6 +315,7 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
       const max = f.type === 'name' ? 256 : f.len - 1;
       // UTF-8 is never shorter than the UTF-16 length: reject huge strings before copying them.
       if (v.length > max) throw encErr('tooLong', m, f.name, `${v.length} characters exceed ${max} bytes`);
+      ensureScratch(m, v.length * 3);
       const n = writeUtf8(v);
       writeData(i, scratch, n);
       scratch += n;
@@ -362,15 +330,19 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
     }
     case 'bytes': {
       if (!(v instanceof Uint8Array)) throw encErr('badType', m, f.name, `expected a Uint8Array, got ${typeOf(v)}`);
+      ensureScratch(m, v.length);
       const { u8, a } = mem();
       u8.set(v, a + scratch);
       writeData(i, scratch, v.length);
       scratch += v.length;
+      outBytes += v.length;
       return;
     }
     case 'u32list':
     case 'nodeList': {
       if (!Array.isArray(v)) throw encErr('badType', m, f.name, `expected an array, got ${typeOf(v)}`);
+      ensureScratch(m, v.length * (f.type === 'u32list' ? 8 : 16));
+      outBytes += v.length * (f.type === 'u32list' ? 4 : 8);
       const { dv, a } = mem();
       let p = a + scratch;
       for (let k = 0; k < v.length; k++) {
@@ -395,6 +367,8 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
     }
     case 'addrList': {
       if (!Array.isArray(v)) throw encErr('badType', m, f.name, `expected an array, got ${typeOf(v)}`);
+      ensureScratch(m, v.length * 16);
+      outBytes += v.length * 16;
       const { u8, a } = mem();
       for (let k = 0; k < v.length; k++) {
         const e: unknown = v[k];
@@ -439,12 +413,13 @@ const ENCODE_TEXT: Record<string, string> = {
 };
 
 /** Encodes `fields` as message `m` into a new Uint8Array. */
-export function encodeMessage(m: RuntimeMessage, fields: object, header: EncodeHeader = {}): Uint8Array {
-  return encodeMessageInto(m, fields, header).slice();
+export function encodeMessage(m: RuntimeMessage, fields: object, header: EncodeHeader = NO_HEADER): Uint8Array {
+  const n = encodeMessageInto(m, fields, header);
+  return mem().output.slice(0, n);
 }
 
-/** Encodes `fields` as message `m`; returns a view of WASM memory valid until the next call. */
-function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHeader): Uint8Array {
+/** Encodes `fields` as message `m` into region B; returns the frame length. */
+function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHeader): number {
   if (typeof fields !== 'object' || fields === null) throw encErr('badType', m, undefined, `fields must be an object, got ${typeOf(fields)}`);
   const rec = fields as Record<string, unknown>;
   for (const k in rec) {
@@ -466,8 +441,8 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
     }
     size = header.size;
   }
-  if (!reserve(scratchNeed(m, rec), outNeed(m, rec, size))) throw encErr('tooLarge', m, undefined, 'message too large for the codec memory');
   scratch = 0;
+  outBytes = 0;
   try {
     const fs = m.fields;
     for (let i = 0; i < fs.length; i++) {
@@ -479,6 +454,7 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
       }
       writeField(m, i, v);
     }
+    if (!reserve(0, Math.max(m.size + outBytes, size))) throw encErr('tooLarge', m, undefined, 'message too large for the codec memory');
   } catch (e) {
     clearGiven();
     throw e;
@@ -486,7 +462,7 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
   return runEncode(m, id, error, size);
 }
 
-function runEncode(m: RuntimeMessage, id: number, error: number, size: number): Uint8Array {
+function runEncode(m: RuntimeMessage, id: number, error: number, size: number): number {
   const r = wasm.encode(m.index, id, error, size);
   scratch = 0;
   if (r < 0) {
@@ -495,8 +471,7 @@ function runEncode(m: RuntimeMessage, id: number, error: number, size: number): 
     const field = fi >= 0 ? m.fields[fi]?.name : FIELD_PSEUDO[fi];
     throw encErr(kind, m, field, ENCODE_TEXT[kind] ?? kind);
   }
-  const { u8, b } = mem();
-  return u8.subarray(b, b + r);
+  return r;
 }
 
 /**
@@ -504,7 +479,7 @@ function runEncode(m: RuntimeMessage, id: number, error: number, size: number): 
  * the request unless `header.dir` says otherwise; encode(d.name, d.fields, d) re-encodes a
  * Decoded exactly (padding aside). Throws EncodeError.
  */
-export function encode(name: string, fields: object, header: EncodeHeader = {}): Uint8Array {
+export function encode(name: string, fields: object, header: EncodeHeader = NO_HEADER): Uint8Array {
   const m = findMessage(name, header.dir);
   if (!m) {
     throw encErr('unknownMessage', undefined, undefined, `unknown message ${String(name)}${header.dir ? ` (${header.dir})` : ''}`);
@@ -518,7 +493,7 @@ function buildEncoders(): Encoders {
     const svc = (out[m.service] ??= {});
     const dir = (svc[m.dir] ??= {});
     const short = m.name.slice(m.name.indexOf('.') + 1);
-    dir[short] = (fields: object, header: Omit<EncodeHeader, 'dir'> = {}) => encodeMessage(m, fields, header);
+    dir[short] = (fields: object, header: Omit<EncodeHeader, 'dir'> = NO_HEADER) => encodeMessage(m, fields, header);
   }
   return out as unknown as Encoders;
 }
@@ -555,18 +530,21 @@ export const codec = {
     return runtimeMessages[index];
   },
 
-  /** A view of `len` bytes of WASM memory to write a frame into, then call decodeInput(len). */
+  /**
+   * A view of WASM memory of at least `len` bytes to write a frame into (at its start), then call
+   * decodeInput(len). The same view is returned while it is big enough: no allocation per call.
+   */
   inputBuffer(len: number): Uint8Array {
+    const input = mem().input;
+    if (len <= input.length) return input;
     if (!reserve(len, 0)) throw new DecodeError(`inputBuffer: ${len} bytes is too large`, { kind: 'tooLarge' });
-    const { u8, a } = mem();
-    return u8.subarray(a, a + len);
+    return mem().input;
   },
   /**
    * Decodes the first `len` bytes of the input buffer. Returns the message index, or -1: then
    * lastError() describes the problem. Never throws for bad bytes.
    */
   decodeInput(len: number, service: number, dir: number): number {
-    if (len > wasm.aCap()) return wasm.decode(0x7fff_ffff, service, dir);
     return wasm.decode(len, service, dir);
   },
   /** The DecodeError for the last decodeInput() that returned -1. */
@@ -626,9 +604,20 @@ export const codec = {
    * Encodes message `messageIndex` from a plain fields object straight into WASM memory and
    * returns a view of the frame (valid until the next codec call); no copy is made.
    */
-  encodeView(messageIndex: number, fields: object, header: EncodeHeader = {}): Uint8Array {
+  encodeView(messageIndex: number, fields: object, header: EncodeHeader = NO_HEADER): Uint8Array {
+    return mem().output.subarray(0, this.encodeOutput(messageIndex, fields, header));
+  },
+  /**
+   * Like encodeView() without creating a view: returns the frame length; the frame is at the
+   * start of outputBuffer(). Throws EncodeError.
+   */
+  encodeOutput(messageIndex: number, fields: object, header: EncodeHeader = NO_HEADER): number {
     const m = runtimeMessages[messageIndex];
     if (!m) throw encErr('unknownMessage', undefined, undefined, `unknown message index ${messageIndex}`);
     return encodeMessageInto(m, fields, header);
+  },
+  /** The encoder's output region (cached view; the last encoded frame is at its start). */
+  outputBuffer(): Uint8Array {
+    return mem().output;
   },
 };

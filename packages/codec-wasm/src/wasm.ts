@@ -34,8 +34,9 @@ const instance = await WebAssembly.instantiate(module, {});
 export const wasm = instance.exports as unknown as CodecExports;
 
 /**
- * Views over the WASM memory. memory.grow() detaches every ArrayBuffer view, so callers go
- * through mem() which re-creates them when the buffer changed. The slots' address never moves.
+ * Views over the WASM memory. memory.grow() detaches every ArrayBuffer view; the memory only
+ * grows inside reserve() below (the WASM code never grows it by itself), which re-creates the
+ * views, so between reserve() calls they are always current. The slots' address never moves.
  */
 class Mem {
   buffer: ArrayBuffer = new ArrayBuffer(0);
@@ -44,6 +45,10 @@ class Mem {
   readonly slots = wasm.slotsPtr();
   a = 0;
   b = 0;
+  /** Region A as a whole: what codec.inputBuffer() hands out, cached to avoid a view per call. */
+  input: Uint8Array = new Uint8Array(0);
+  /** Region B as a whole: the encoder's output, frame at its start. */
+  output: Uint8Array = new Uint8Array(0);
 
   refresh(): this {
     const buf = wasm.memory.buffer;
@@ -54,23 +59,28 @@ class Mem {
     }
     this.a = wasm.aPtr();
     this.b = wasm.bPtr();
+    this.input = this.u8.subarray(this.a, this.a + wasm.aCap());
+    this.output = this.u8.subarray(this.b, this.b + wasm.bCap());
     return this;
   }
 }
 
 const m = new Mem();
+let capB = 0;
 if (wasm.reserve(64 * 1024, 64 * 1024) !== 1) throw new Error('codec-wasm: cannot reserve initial memory');
+capB = wasm.bCap();
 m.refresh();
 
-/** The memory views, refreshed; valid until the next reserve(). */
+/** The memory views; valid until the next reserve(). */
 export function mem(): Mem {
-  return wasm.memory.buffer === m.buffer ? m : m.refresh();
+  return m;
 }
 
 /** Grows region A/B to at least the given sizes; false if memory cannot grow that far. */
 export function reserve(a: number, b: number): boolean {
-  if (a <= wasm.aCap() && b <= wasm.bCap()) return true;
+  if (a <= m.input.length && b <= capB) return true;
   if (wasm.reserve(a, b) !== 1) return false;
+  capB = wasm.bCap();
   m.refresh();
   return true;
 }

@@ -77,7 +77,16 @@ describe('fast path', () => {
     const SET = codec.messageIndex('cmap.set', 'req');
     const fields = { keyName: 'a.b.c', type: 6, value: new Uint8Array([1, 0, 0, 0]) };
     const v = codec.encodeView(SET, fields);
-    expect(v.buffer).not.toBe(new Uint8Array(8).buffer);
     expect(hex(v)).toBe(hex(encode('cmap.set', fields)));
+    const n = codec.encodeOutput(SET, fields);
+    expect(n).toBe(300);
+    expect(codec.outputBuffer()).toBe(codec.outputBuffer()); // cached: no view per call
+    expect(hex(codec.outputBuffer().subarray(0, n))).toBe(hex(v));
+  });
+
+  it('inputBuffer() returns the same view while it is big enough', () => {
+    const a = codec.inputBuffer(10);
+    expect(codec.inputBuffer(20)).toBe(a);
+    expect(a.length).toBeGreaterThanOrEqual(20);
   });
 });
