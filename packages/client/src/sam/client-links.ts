@@ -56,9 +56,8 @@ export function clientLinks(opts: HandleOptions = {}): SamLinkFactory {
       );
       const broke = (reason: unknown) => {
         if (failure !== undefined) return;
-        failure = isCsError(reason) && reason.code !== CS_ERR_LIBRARY
-          ? new CsError(CS_ERR_LIBRARY, 'quorum connection lost', { operation: 'quorum.dispatch', cause: reason })
-          : new CsError(CS_ERR_LIBRARY, 'quorum connection lost', { operation: 'quorum.dispatch', cause: reason });
+        // quorum_dispatch's answer once the daemon is gone or sent garbage: CS_ERR_LIBRARY.
+        failure = new CsError(CS_ERR_LIBRARY, 'quorum connection lost', { operation: 'quorum.dispatch', cause: reason });
         first();
         fire();
       };

@@ -50,11 +50,10 @@ export type { SupervisorEvent } from './supervisor.js';
 
 const s = freshState();
 let connectionOptions: HandleOptions = {};
-let customLinks: SamLinkFactory | undefined;
 
 // Loaded on first use: a child, or a QUIT/RESTART program, never loads the cmap/quorum clients.
 async function links(): Promise<SamLinkFactory> {
-  return customLinks ?? (await import('./client-links.js')).clientLinks(connectionOptions);
+  return (await import('./client-links.js')).clientLinks(connectionOptions);
 }
 /** The marker of a supervised child, taken out of process.env at initialize(). */
 let marker: ChildMarker | undefined;
@@ -437,9 +436,4 @@ export async function finalize(): Promise<void> {
 /** The current libsam state name, for diagnostics. */
 export function state(): keyof typeof SamState {
   return (Object.keys(SamState) as (keyof typeof SamState)[]).find((k) => SamState[k] === s.status)!;
-}
-
-/** @internal Test seam: replace the cmap/quorum connections the supervisor opens. */
-export function __setLinkFactory(factory: SamLinkFactory): void {
-  customLinks = factory;
 }

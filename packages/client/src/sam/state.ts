@@ -23,7 +23,6 @@ export interface SamInternal {
   cbStatus: number;
   cbCounter: number;
   cbTimer: ReturnType<typeof setTimeout> | undefined;
-  cbInFlight: boolean;
 
   channel: ChildChannel | undefined;
   quorum: SamQuorumLink | undefined;
@@ -45,7 +44,6 @@ export function freshState(): SamInternal {
     cbStatus: 0,
     cbCounter: 0,
     cbTimer: undefined,
-    cbInFlight: false,
     channel: undefined,
     quorum: undefined,
     cmap: undefined,
