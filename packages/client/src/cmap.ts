@@ -22,10 +22,10 @@ import {
   CsError,
   isCsError,
 } from '@corosync-ts/types';
-import { byteLength, checkI32, invalidParam, toCsError } from './errors.js';
+import { byteLength, checkI32, invalidParam } from './errors.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
-import { decodeCmapValue, decodeEvent, encodeCmapValue, req, type CmapNotifyFields, type CmapValue } from './wire.js';
+import { decodeCmapValue, encodeCmapValue, parseCmapEvent, parseCmapGet, req, type CmapValue } from './wire.js';
 
 export type { CmapValue };
 
@@ -107,6 +107,10 @@ function checkKey(operation: string, key: unknown): string {
     throw new CsError(CS_ERR_NAME_TOO_LONG, `key name is ${byteLength(key)} bytes; libcmap allows at most ${CS_MAX_NAME_LENGTH - 1}`, { operation });
   }
   return key;
+}
+
+function readId(frame: Uint8Array): number {
+  return frame.length >= 4 ? new DataView(frame.buffer, frame.byteOffset, 4).getInt32(0, true) : -1;
 }
 
 function wrongType(operation: string, got: number, want: number): CsError {
@@ -215,10 +219,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
 
   /** One GET with a given capacity (0 = metadata only), exactly libcmap's cmap_get(). */
   async #getOnce(op: string, key: string, capacity: number, opts?: CallOptions): Promise<{ type: number; length: number; bytes: Uint8Array }> {
-    const f = (await this.call(op, req.cmapGet(key, capacity), opts)).fields as { valueLen: bigint; type: number; value?: Uint8Array };
-    const length = Number(f.valueLen);
-    const bytes = capacity === 0 ? new Uint8Array(0) : (f.value ?? new Uint8Array(0)).subarray(0, length);
-    return { type: f.type, length, bytes };
+    return this.call(op, req.cmapGet(key, capacity), opts, parseCmapGet);
   }
 
   #entry(op: string, r: { type: number; length: number; bytes: Uint8Array }): CmapEntry {
@@ -465,14 +466,8 @@ export class CmapHandle extends Session<CmapSnapshot> {
   }
 
   protected deliver(frame: Uint8Array): void {
-    let d;
-    try {
-      d = decodeEvent('cmap', frame);
-    } catch (e) {
-      throw toCsError(e, 'cmap.dispatch');
-    }
-    if (d.name !== 'cmap.notify') throw new CsError(CS_ERR_LIBRARY, `unexpected event ${d.name} (id ${d.id})`, { operation: 'cmap.dispatch' });
-    const f = d.fields as unknown as CmapNotifyFields;
+    const f = parseCmapEvent(frame, 'cmap.dispatch');
+    if (!f) throw new CsError(CS_ERR_LIBRARY, `unexpected event id ${readId(frame)}`, { operation: 'cmap.dispatch' });
     const t = this.#trackers.get(f.trackInstHandle);
     if (!t) return; // tracker already deleted: libcmap drops it silently too
     t.notify({
@@ -516,10 +511,8 @@ export class CmapHandle extends Session<CmapSnapshot> {
       } else if (t.keyName) keys.push(t.keyName);
       for (const k of keys) {
         try {
-          const meta = (await this.exchange('cmap.reconnect', ipc, req.cmapGet(k, 0))).fields as { valueLen: bigint };
-          const cap = Math.max(Number(meta.valueLen), 1);
-          const v = (await this.exchange('cmap.reconnect', ipc, req.cmapGet(k, cap))).fields as { valueLen: bigint; type: number; value?: Uint8Array };
-          const r = { type: v.type, length: Number(v.valueLen), bytes: (v.value ?? new Uint8Array(0)).subarray(0, Number(v.valueLen)) };
+          const meta = await this.exchange('cmap.reconnect', ipc, req.cmapGet(k, 0), parseCmapGet);
+          const r = await this.exchange('cmap.reconnect', ipc, req.cmapGet(k, Math.max(meta.length, 1)), parseCmapGet);
           entries.push({ keyName: k, ...this.#entry('cmap.reconnect', r) });
         } catch (e) {
           if (!isCsError(e, CS_ERR_NOT_EXIST)) throw e; // deleted between iterate and get

@@ -254,25 +254,55 @@ export abstract class Session<Snapshot> extends EventEmitter {
   // --------------------------------------------------------------------------- requests
 
   /** One request → its decoded response; rejects with the daemon's cs_error_t if not CS_OK. */
-  protected async call(operation: string, frame: Uint8Array, opts?: CallOptions): Promise<Decoded> {
+  protected call(operation: string, frame: Uint8Array, opts?: CallOptions): Promise<Decoded>;
+  /** One request → `parse(response)`; parse throws the CsError for an error answer. */
+  protected call<T>(operation: string, frame: Uint8Array, opts: CallOptions | undefined, parse: (res: Uint8Array, op: string) => T): Promise<T>;
+  protected async call<T>(
+    operation: string,
+    frame: Uint8Array,
+    opts?: CallOptions,
+    parse?: (res: Uint8Array, op: string) => T,
+  ): Promise<T | Decoded> {
     this.assertOpen(operation);
+    const p = (parse ?? this.#parse) as (res: Uint8Array, op: string) => T | Decoded;
+    // The common case (no deadline, no retry, connected) skips the promise layers below.
+    if (opts === undefined && this.#retry === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.ipc) {
+      return this.exchange(operation, this.ipc, frame, p);
+    }
     const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
-      withRetry(async () => this.exchange(operation, await this.#connection(operation, signal), frame), policy, signal),
+      withRetry(async () => this.exchange(operation, await this.#connection(operation, signal), frame, p), policy, signal),
     );
   }
 
-  /** Sends on a given connection (used directly while restoring after a reconnect). */
-  protected async exchange(operation: string, ipc: IpcClientLike, frame: Uint8Array): Promise<Decoded> {
+  readonly #parse = (res: Uint8Array, operation: string): Decoded => {
     let d: Decoded;
     try {
-      d = decode(await ipc.request(frame), { service: this.service, dir: 'res' });
+      d = decode(res, { service: this.service, dir: 'res' });
     } catch (e) {
       throw toCsError(e, operation);
     }
     const error = d.error ?? CS_OK;
     if (error !== CS_OK) throw new CsError(error, undefined, { operation });
     return d;
+  };
+
+  /** Sends on a given connection (used directly while restoring after a reconnect). */
+  protected exchange(operation: string, ipc: IpcClientLike, frame: Uint8Array): Promise<Decoded>;
+  protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T): Promise<T>;
+  protected async exchange<T>(
+    operation: string,
+    ipc: IpcClientLike,
+    frame: Uint8Array,
+    parse?: (res: Uint8Array, op: string) => T,
+  ): Promise<T | Decoded> {
+    let res: Uint8Array;
+    try {
+      res = await ipc.request(frame);
+    } catch (e) {
+      throw toCsError(e, operation);
+    }
+    return (parse ?? this.#parse)(res, operation);
   }
 
   async #connection(operation: string, signal: AbortSignal | undefined): Promise<IpcClientLike> {

@@ -2,7 +2,9 @@
  * The only place the client touches message layouts: by name through @corosync-ts/codec-wasm.
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
-import { decode, encode } from '@corosync-ts/codec-wasm';
+import { DIR_CODES, SERVICE_CODES, codec, decode, encode } from '@corosync-ts/codec-wasm';
+import { CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
+import { toCsError } from './errors.js';
 
 export { encodeCmapValue, decodeCmapValue } from '@corosync-ts/codec-wasm';
 
@@ -61,4 +63,52 @@ export interface CmapNotifyFields {
 
 export function decodeEvent(service: 'cmap' | 'quorum' | 'votequorum', frame: Uint8Array) {
   return decode(frame, { service, dir: 'evt' });
+}
+
+// ---------------------------------------------------------------------------------- fast paths
+// cmap GET answers and notifications are the hot frames: read them through the codec's
+// allocation-free accessors instead of building a Decoded object per frame.
+
+const GET_RES = codec.messageIndex('cmap.get', 'res');
+const GET_VALUE_LEN = codec.fieldIndex(GET_RES, 'valueLen');
+const GET_TYPE = codec.fieldIndex(GET_RES, 'type');
+const GET_VALUE = codec.fieldIndex(GET_RES, 'value');
+const NOTIFY = codec.messageIndex('cmap.notify', 'evt');
+const N = Object.fromEntries(
+  ['trackInstHandle', 'keyName', 'event', 'newValueType', 'oldValueType', 'newValueLen', 'oldValueLen', 'newValue', 'oldValue'].map(
+    (f) => [f, codec.fieldIndex(NOTIFY, f)],
+  ),
+) as Record<keyof CmapNotifyFields, number>;
+
+function decodeInto(frame: Uint8Array, service: number, dir: number, operation: string): number {
+  codec.inputBuffer(frame.length).set(frame);
+  const m = codec.decodeInput(frame.length, service, dir);
+  if (m < 0) throw toCsError(codec.lastError(), operation);
+  return m;
+}
+
+/** A cmap GET answer: its type, the stored length and a copy of the value bytes. */
+export function parseCmapGet(res: Uint8Array, operation: string): { type: number; length: number; bytes: Uint8Array } {
+  const m = decodeInto(res, SERVICE_CODES.cmap, DIR_CODES.res, operation);
+  const error = codec.headerError();
+  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
+  if (m !== GET_RES) throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${codec.message(m)?.name}`, { operation });
+  const length = codec.number(GET_VALUE_LEN);
+  return { type: codec.number(GET_TYPE), length, bytes: codec.bytes(GET_VALUE).slice(0, length) };
+}
+
+/** A cmap event: the notification's fields (values copied out), or undefined for another id. */
+export function parseCmapEvent(frame: Uint8Array, operation: string): CmapNotifyFields | undefined {
+  if (decodeInto(frame, SERVICE_CODES.cmap, DIR_CODES.evt, operation) !== NOTIFY) return undefined;
+  return {
+    trackInstHandle: codec.bigint(N.trackInstHandle),
+    keyName: codec.string(N.keyName),
+    event: codec.number(N.event),
+    newValueType: codec.number(N.newValueType),
+    oldValueType: codec.number(N.oldValueType),
+    newValueLen: codec.bigint(N.newValueLen),
+    oldValueLen: codec.bigint(N.oldValueLen),
+    newValue: codec.bytes(N.newValue).slice(),
+    oldValue: codec.bytes(N.oldValue).slice(),
+  };
 }
