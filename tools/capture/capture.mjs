@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// Regenerates packages/codec-wasm/test/vectors/*.jsonl from real corosync 3.1.7 traffic.
+//
+//   pnpm --filter @corosync-ts/nstest build && node tools/capture/capture.mjs
+//
+// Needs root, corosync, strace and gcc (see tools/nstest). A private 3-node cluster (only node 1
+// running at first, qb_ipc_type: socket) is started in namespaces; capture.c and the stock tools
+// run on node 1 under strace; every datagram they exchange becomes one vector whose expected
+// fields come from what the program did (see expect.mjs), never from a decoder.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileC, startCluster } from '../nstest/dist/core.js';
+import { CmapModel, expectCStep } from './expect.mjs';
+import { parseStrace } from './strace.mjs';
+import { toolRuns } from './tools.mjs';
+import { uninitRanges } from './uninit.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const OUT = join(here, '..', '..', 'packages', 'codec-wasm', 'test', 'vectors');
+const TRACE = ['-f', '-xx', '-s', '70000', '-e', 'trace=socket,connect,bind,openat,sendto,recvfrom,recvmsg,sendmsg,writev,write,close'];
+
+/** Wire ids, from corosync's ipc_*.h enums (not from the codec). */
+const IDS = {
+  setup: { 'qb.connectionRequest': -1, 'qb.connectionResponse': -1 },
+  req: {
+    'cmap.set': 0, 'cmap.delete': 1, 'cmap.get': 2, 'cmap.adjustInt': 3, 'cmap.iterInit': 4, 'cmap.iterNext': 5,
+    'cmap.iterFinalize': 6, 'cmap.trackAdd': 7, 'cmap.trackDelete': 8, 'cmap.setCurrentMap': 9,
+    'quorum.getquorate': 0, 'quorum.trackstart': 1, 'quorum.trackstop': 2, 'quorum.gettype': 3, 'quorum.modelGettype': 4,
+    'votequorum.getinfo': 0, 'votequorum.setexpected': 1, 'votequorum.setvotes': 2, 'votequorum.trackstart': 3,
+    'votequorum.trackstop': 4, 'votequorum.qdeviceRegister': 5, 'votequorum.qdeviceUnregister': 6,
+    'votequorum.qdeviceUpdate': 7, 'votequorum.qdevicePoll': 8, 'votequorum.qdeviceMasterWins': 9,
+    'cfg.getNodeAddrs': 5, 'cfg.localGet': 6,
+  },
+  res: {
+    'cmap.set': 0, 'cmap.delete': 1, 'cmap.get': 2, 'cmap.adjustInt': 3, 'cmap.iterInit': 4, 'cmap.iterNext': 5,
+    'cmap.iterFinalize': 6, 'cmap.trackAdd': 7, 'cmap.trackDelete': 8, 'cmap.setCurrentMap': 10,
+    'quorum.getquorate': 0, 'quorum.trackstart': 1, 'quorum.trackstop': 2, 'quorum.gettype': 4, 'quorum.modelGettype': 5,
+    'votequorum.status': 0, 'votequorum.getinfo': 1,
+    'cfg.getNodeAddrs': 11, 'cfg.localGet': 12,
+  },
+  evt: {
+    'cmap.notify': 9,
+    'quorum.notification': 3, 'quorum.v1QuorumNotification': 6, 'quorum.v1NodelistNotification': 7,
+    'votequorum.quorumNotification': 3, 'votequorum.expectedvotesNotification': 4, 'votequorum.nodelistNotification': 5,
+  },
+};
+
+const log = (...a) => console.error('[capture]', ...a);
+
+/** Runs argv under strace inside `ns`; `onWait(what)` is awaited whenever the program asks. */
+async function traced(ns, name, argv, { onWait, input } = {}) {
+  const traceFile = join(ns.dir, `${name}.strace`);
+  const child = ns.spawn(['strace', ...TRACE, '-o', traceFile, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let pending = Promise.resolve();
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => {
+    const before = stdout;
+    stdout += d;
+    const fresh = stdout.slice(before.lastIndexOf('\n') + 1).split('\n').slice(0, -1);
+    for (const line of fresh) {
+      if (!line.startsWith('@@')) continue;
+      const j = JSON.parse(line.slice(2));
+      if (j.k === 'wait') {
+        pending = pending.then(async () => {
+          log(`${name}: ${j.what}`);
+          await onWait(j.what);
+          child.stdin.write('\n');
+        });
+      }
+    }
+  });
+  if (input !== undefined) child.stdin.write(input);
+  const code = await new Promise((r) => child.on('close', r));
+  await pending;
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited with ${code}\n${stderr}\n${stdout.slice(-2000)}`);
+  return { trace: readFileSync(traceFile, 'utf8'), stdout };
+}
+
+function header(bytes) {
+  const b = Buffer.from(bytes);
+  return { id: b.readInt32LE(0), size: b.readInt32LE(8), error: bytes.length >= 24 ? b.readInt32LE(16) : undefined };
+}
+
+/** Pairs expected messages with observed ones and checks the headers agree; returns vectors. */
+function pair(expected, observed, paths, source) {
+  if (expected.length !== observed.length) {
+    throw new Error(
+      `${source}: expected ${expected.length} messages (${expected.map((e) => `${e.dir} ${e.name}`).join(', ')}), ` +
+        `saw ${observed.length} (${observed.map((o) => `${o.service} ${o.dir} ${o.bytes.length}B`).join(', ')})`,
+    );
+  }
+  return expected.map((e, i) => {
+    const o = observed[i];
+    if (o.service !== e.service || o.dir !== e.dir) {
+      throw new Error(`${source}: message ${i} expected ${e.service} ${e.dir} ${e.name}, saw ${o.service} ${o.dir}`);
+    }
+    const id = IDS[e.dir][e.name];
+    if (id === undefined) throw new Error(`no id for ${e.dir} ${e.name}`);
+    const h = header(o.bytes);
+    if (h.id !== id || h.size !== o.bytes.length) {
+      throw new Error(`${source}: ${e.name} header says id ${h.id} size ${h.size}; expected id ${id}, ${o.bytes.length} bytes`);
+    }
+    const fields = e.fill ? e.fill(o.bytes, o.observed) : e.fields;
+    const v = {
+      service: e.service,
+      dir: e.dir,
+      hex: Buffer.from(o.bytes).toString('hex'),
+      name: e.name,
+      id,
+    };
+    if (e.dir !== 'req' && e.dir !== 'setup') {
+      if (h.error !== e.error) throw new Error(`${source}: ${e.name} error ${h.error}, program saw ${e.error}`);
+      v.error = e.error;
+    } else if (e.name === 'qb.connectionResponse') {
+      if (h.error !== 0) throw new Error(`${source}: setup refused (${h.error})`);
+      v.error = 0;
+    }
+    v.fields = fields;
+    v.source = source;
+    v.uninit = uninitRanges(v);
+    return v;
+  });
+}
+
+/** Splits a capture.c trace into steps and turns each into vectors. */
+function vectorsFromC(section, trace) {
+  const { items, paths } = parseStrace(trace);
+  const steps = [];
+  let cur;
+  for (const it of items) {
+    if (it.kind === 'stdout') {
+      for (const line of it.text.split('\n')) {
+        if (!line.startsWith('@@')) continue;
+        const j = JSON.parse(line.slice(2));
+        if (j.k === 'step') steps.push((cur = { step: j, ret: undefined, evts: [], msgs: [] }));
+        else if (j.k === 'ret') cur.ret = j;
+        else if (j.k === 'evt') cur.evts.push(j);
+        else if (j.k === 'fatal') throw new Error(`capture.c: ${j.msg}`);
+      }
+    } else {
+      if (!cur) throw new Error(`message before the first step: ${it.service} ${it.dir}`);
+      cur.msgs.push(it);
+    }
+  }
+  const model = new CmapModel();
+  const out = [];
+  for (const s of steps) {
+    const label = Object.entries(s.step)
+      .filter(([k]) => k !== 'k' && k !== 'op')
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ');
+    const source = `capture.c ${section}: ${s.step.op}${label ? ` ${label}` : ''}`;
+    out.push(...pair(expectCStep(s.step, s.ret, s.evts, model), s.msgs, paths, source));
+  }
+  return out;
+}
+
+async function main() {
+  const started = Date.now();
+  const bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg']);
+  log('compiled', bin);
+  const cluster = await startCluster({ nodes: 3, start: [1], transport: 'socket' });
+  const vectors = [];
+  try {
+    const n1 = cluster.node(1);
+    log(`cluster up (${Date.now() - started} ms)`);
+    const onWait = async (what) => {
+      if (what === 'start node 2') {
+        await cluster.startNode(2);
+        await cluster.waitForPartitions([[1, 2]]);
+      } else if (what === 'stop node 2') {
+        await cluster.stopNode(2);
+        await cluster.waitForPartitions([[1]]);
+      } else throw new Error(`unknown wait ${what}`);
+    };
+    for (const section of ['cmap', 'quorum', 'cfg']) {
+      const { trace } = await traced(n1, `capture-${section}`, [bin, section], { onWait });
+      const v = vectorsFromC(section, trace);
+      log(`capture.c ${section}: ${v.length} vectors`);
+      vectors.push(...v);
+    }
+    for (const run of toolRuns()) {
+      const { trace, stdout } = await traced(n1, run.name, run.argv, { input: run.input, onWait });
+      const { items, paths } = parseStrace(trace);
+      const observed = items.filter((i) => i.kind === 'msg');
+      const expected = run.expect(stdout, observed);
+      const v = pair(expected, observed, paths, `${run.argv.join(' ')}`);
+      log(`${run.name}: ${v.length} vectors`);
+      vectors.push(...v);
+    }
+  } finally {
+    await cluster.close();
+  }
+
+  mkdirSync(OUT, { recursive: true });
+  const files = new Map();
+  for (const v of vectors) {
+    const file = v.dir === 'setup' ? 'setup' : v.service;
+    if (!files.has(file)) files.set(file, []);
+    files.get(file).push(JSON.stringify(v));
+  }
+  for (const [file, lines] of files) {
+    writeFileSync(join(OUT, `${file}.jsonl`), `${lines.join('\n')}\n`);
+    log(`${file}.jsonl: ${lines.length}`);
+  }
+  log(`done in ${Date.now() - started} ms`);
+}
+
+await main();

@@ -1,0 +1,4 @@
+// Stock-tool runs. Filled in below.
+export function toolRuns() {
+  return [];
+}
