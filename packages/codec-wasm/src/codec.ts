@@ -2,7 +2,7 @@ import { CS_ERR_INVALID_PARAM, CS_OK } from '@corosync-ts/types';
 import { messages } from './catalog.js';
 import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
 import {
-  DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, SERVICE_CODE, SLOT_BIG, SLOT_GIVEN,
+  DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, MAX_FIELDS, SERVICE_CODE, SLOT_BIG, SLOT_GIVEN,
   SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, headerKindOf,
 } from './layout.js';
 import type {
@@ -507,6 +507,7 @@ export const SERVICE_CODES = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as co
 export const DIR_CODES = DIR_CODE;
 
 function fieldSlot(fieldIndex: number): number {
+  if (!(fieldIndex >= 0 && fieldIndex < MAX_FIELDS)) throw new RangeError(`codec: field index ${fieldIndex} out of range`);
   return mem().slots + fieldIndex * SLOT_SIZE;
 }
 

@@ -1,4 +1,6 @@
+import { decode } from './codec.js';
 import { DecodeError } from './errors.js';
+import type { DecodedMessage, Direction, Service } from './types.js';
 
 export const QB_REQUEST_HEADER_SIZE = 16;
 export const QB_RESPONSE_HEADER_SIZE = 24;
@@ -117,4 +119,18 @@ export function splitFrames(bytes: Uint8Array, opts: SplitOptions = {}): Uint8Ar
   const frames = s.push(bytes);
   s.end();
   return frames;
+}
+
+/**
+ * Decodes a buffer of concatenated frames of one service and direction (a capture, or golden
+ * vectors streamed back to back). Throws DecodeError for garbage, a partial tail or a bad frame.
+ */
+export function decodeAll(
+  bytes: Uint8Array,
+  opts: { service?: Service; dir: Direction; maxFrameSize?: number },
+): DecodedMessage[] {
+  const minFrameSize = opts.dir === 'req' || opts.dir === 'setup' ? QB_REQUEST_HEADER_SIZE : QB_RESPONSE_HEADER_SIZE;
+  const split: SplitOptions = { minFrameSize };
+  if (opts.maxFrameSize !== undefined) split.maxFrameSize = opts.maxFrameSize;
+  return splitFrames(bytes, split).map((f) => decode(f, opts));
 }

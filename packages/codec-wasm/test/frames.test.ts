@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FrameSplitter, QB_CONNECTION_RESPONSE_SIZE, decode, isDecodeError, readRequestHeader, readResponseHeader, splitFrames,
+  FrameSplitter, QB_CONNECTION_RESPONSE_SIZE, decode, decodeAll, isDecodeError, readRequestHeader, readResponseHeader, splitFrames,
 } from '../src/index.js';
 import { cases } from './cases.js';
 import { Frame, hex } from './helpers.js';
@@ -105,5 +105,17 @@ describe('stream splitting', () => {
     const s = new FrameSplitter();
     expect(s.push(Frame.req(0, 24).bytes.subarray(0, 20))).toEqual([]);
     expect(s.pending).toBe(20);
+  });
+});
+
+describe('decodeAll', () => {
+  it('decodes a stream of golden-style vectors of one service and direction', () => {
+    const evts = cases.filter((c) => c.service === 'quorum' && c.dir === 'evt');
+    const all = decodeAll(concat(evts.map((c) => c.bytes)), { service: 'quorum', dir: 'evt' });
+    expect(all.map((d) => d.fields)).toEqual(evts.map((c) => c.fields));
+  });
+  it('reports a bad frame inside the stream', () => {
+    const bad = Frame.res(3, 52).u32(40, 9).bytes;
+    expect(() => decodeAll(concat([Frame.res(3, 48).bytes, bad]), { service: 'quorum', dir: 'evt' })).toThrow(/countOverrun|count runs past/);
   });
 });
