@@ -434,10 +434,11 @@ static napi_value n_sem_trywait(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------- sem waiter thread
 // One thread per ring whose semaphore we must sleep on (the client's response ring:
-// libqb servers post responses without any socket doorbell). JS declares how many
-// tokens it expects (want); the thread takes them with sem_timedwait and reports
-// each batch through a threadsafe function. It only sleeps on the semaphore while a
-// token is expected, and wakes every 100 ms to notice stop().
+// libqb servers post responses without any socket doorbell). JS first polls for a due
+// token from the loop (waiterTryTake); only if that takes too long does it hand the
+// wait over (waiterWant), so the common case costs no thread wake-up at all. The
+// thread takes tokens with sem_timedwait and reports each batch through a threadsafe
+// function; it wakes every 100 ms to notice stop().
 typedef struct {
   sem_t *sem;
   napi_ref ab_ref;  // keeps the mapping alive while the thread can touch it
@@ -476,20 +477,15 @@ static void *waiter_main(void *arg) {
       ts.tv_nsec -= 1000000000;
     }
     if (sem_timedwait(w->sem, &ts) == 0) {
+      // Every token stands for one published chunk, whoever takes it (this thread or
+      // waiterTryTake on the loop); `want` only decides whether to keep sleeping on it.
       int64_t got = 1;
-      while (got < 1024 && sem_trywait(w->sem) == 0) {
-        // Only take what was asked for; extra tokens stay for the next want().
-        pthread_mutex_lock(&w->mu);
-        int more = w->want > got;
-        pthread_mutex_unlock(&w->mu);
-        if (!more) {
-          sem_post(w->sem);
-          break;
-        }
+      pthread_mutex_lock(&w->mu);
+      w->want--;
+      while (w->want > 0 && got < 1024 && sem_trywait(w->sem) == 0) {
+        w->want--;
         got++;
       }
-      pthread_mutex_lock(&w->mu);
-      w->want -= got;
       pthread_mutex_unlock(&w->mu);
       napi_call_threadsafe_function(w->tsfn, (void *)(intptr_t)got, napi_tsfn_blocking);
     }
@@ -560,6 +556,7 @@ static waiter_t *waiter_arg(napi_env env, napi_value v) {
   return w;
 }
 
+// waiterWant(handle, n): the thread should take up to n tokens (absolute, not added).
 static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   napi_value a[2];
   int32_t n;
@@ -567,10 +564,27 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
   pthread_mutex_lock(&w->mu);
-  w->want += n;
-  pthread_cond_signal(&w->cv);
+  w->want = n;
+  if (n > 0) pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   return make_int(env, 0);
+}
+
+// waiterTryTake(handle) -> 1 when a token was taken on the calling (loop) thread, else 0.
+// Lets the loop pick up a response it is expecting right now without the thread hop.
+static napi_value n_waiter_try_take(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  if (get_args(env, info, 1, a)) return NULL;
+  waiter_t *w = waiter_arg(env, a[0]);
+  if (!w) return NULL;
+  int r = 0;
+  pthread_mutex_lock(&w->mu);
+  if (sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    r = 1;
+  }
+  pthread_mutex_unlock(&w->mu);
+  return make_int(env, r);
 }
 
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
@@ -727,6 +741,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("semWaiter", n_sem_waiter);
   EXPORT("waiterWant", n_waiter_want);
   EXPORT("waiterStop", n_waiter_stop);
+  EXPORT("waiterTryTake", n_waiter_try_take);
   EXPORT("poll", n_poll);
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollClose", n_poll_close);

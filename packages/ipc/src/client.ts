@@ -34,6 +34,9 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** How long the shm client polls for a due response before leaving it to the waiter thread. */
+const SPIN_MS = 0.05;
+
 /** libqb's floor for max_msg_size: the connection response must fit. */
 const MIN_MAX_MSG_SIZE = QB_CONNECTION_RESPONSE_SIZE;
 const DEFAULT_MAX_MSG_SIZE = 1048576;
@@ -487,6 +490,8 @@ class ShmTransport implements Transport {
   private readonly event: Ring;
   private waiter: WaiterHandle | undefined;
   private waiterStopped: (() => void) | undefined;
+  /** Requests published whose response token nobody has taken yet. */
+  private awaiting = 0;
   private readonly queue: Uint8Array[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private doorbellDebt = 0;
@@ -522,16 +527,60 @@ class ShmTransport implements Transport {
       this.waiterStopped?.();
       return;
     }
-    for (let i = 0; i < count; i++) {
-      if (!this.client.connected) return;
-      let frame: Uint8Array;
-      try {
-        frame = this.response.read();
-      } catch (e) {
-        return this.client.fail(e as IpcError);
-      }
-      this.client.deliverResponse(frame);
+    for (let i = 0; i < count; i++) this.takeResponse();
+  }
+
+  /** We own one response token: its chunk is published; read and deliver it. */
+  private takeResponse(): void {
+    this.awaiting--;
+    if (!this.client.connected) return;
+    let frame: Uint8Array;
+    try {
+      frame = this.response.read();
+    } catch (e) {
+      return this.client.fail(e as IpcError);
     }
+    this.client.deliverResponse(frame);
+  }
+
+  // A response usually lands within microseconds. Rather than pay for the waiter
+  // thread's wake-up and its hop back onto the loop, poll for it for a short while
+  // from setImmediate: the loop keeps turning (other I/O and timers still run), it
+  // only costs CPU while a reply is due. The thread remains the fallback.
+  private polling = false;
+  private readonly pollStep = (): void => {
+    const w = this.waiter;
+    if (!w || !this.client.connected || this.awaiting === 0) {
+      this.polling = false;
+      return;
+    }
+    const n = native();
+    let took = false;
+    while (this.awaiting > 0 && n.waiterTryTake(w) === 1) {
+      took = true;
+      this.takeResponse();
+    }
+    const now = performance.now();
+    if (took) this.pollSince = now;
+    if (this.awaiting === 0) {
+      this.polling = false;
+      return;
+    }
+    if (now - this.pollSince > SPIN_MS) {
+      // Slow reply: let the thread sleep on the semaphore for everything still due.
+      this.polling = false;
+      n.waiterWant(w, this.awaiting);
+      return;
+    }
+    setImmediate(this.pollStep);
+  };
+  private pollSince = 0;
+
+  private startPolling(): void {
+    if (this.polling) return;
+    this.polling = true;
+    this.pollSince = performance.now();
+    setImmediate(this.pollStep);
   }
 
   send(frame: Uint8Array): void {
@@ -553,8 +602,9 @@ class ShmTransport implements Transport {
 
   private publish(frame: Uint8Array): boolean {
     if (!this.request.write(frame)) return false;
-    native().waiterWant(this.waiter!, 1);
+    this.awaiting++;
     this.ring(frame.length & 0xff);
+    this.startPolling();
     return true;
   }
 

@@ -26,6 +26,7 @@ export interface Native {
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;
+  waiterTryTake(w: WaiterHandle): number;
   poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
   pollClose(p: PollHandle): number;

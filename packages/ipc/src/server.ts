@@ -99,13 +99,19 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       const fd = n.accept(this.listener.fd);
       if (fd < 0) {
         if (fd !== EAGAIN && fd !== -103 /* ECONNABORTED */) {
-          this.emit('error', IpcError.fromErrno(fd, 'accept'));
+          this.report(IpcError.fromErrno(fd, 'accept'));
         }
         return;
       }
       const hs = new Handshake(this, fd, this.opts.handshakeTimeout ?? 10_000);
       this.handshakes.add(hs);
     }
+  }
+
+  // 'error' without a listener would throw from inside the event loop: an accept()
+  // hiccup (EMFILE...) must not kill a daemon, so it is only reported when listened to.
+  private report(err: IpcError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   /** @internal */
@@ -130,7 +136,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       try {
         verdict = this.opts.authorize({ ...cred });
       } catch (e) {
-        this.emit('error', new IpcError('EACCES', `authorize() threw: ${(e as Error).message}`, { cause: e }));
+        this.report(new IpcError('EACCES', `authorize() threw: ${(e as Error).message}`, { cause: e }));
         verdict = -errnoOf('EACCES');
       }
       if (!Number.isInteger(verdict) || verdict > 0) verdict = -errnoOf('EACCES');
@@ -143,7 +149,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       conn = new IpcServerConnection(this, setup, cred, max);
     } catch (e) {
       const err = e instanceof IpcError ? e : new IpcError('ENOMEM', (e as Error).message);
-      this.emit('error', err);
+      this.report(err);
       return reject(err.errno || errnoOf('ENOMEM'));
     }
     const sent = n.send(setup.fd, conn.setupReply());
