@@ -118,7 +118,8 @@ export async function initialize(timeInterval: number, policy: number, options: 
     fail(CS_ERR_INVALID_PARAM, op, `timeInterval must be an integer number of ms in 0..2147483647, got ${String(timeInterval)}`);
   }
   // The child's supervisor holds the quorum connection; the child itself never opens one.
-  if (policy & SAM_RECOVERY_POLICY_QUORUM && takeMarker() === undefined) {
+  const child = takeMarker() !== undefined;
+  if (policy & SAM_RECOVERY_POLICY_QUORUM && !child) {
     s.busy = true;
     try {
       s.quorum = await (await links()).openQuorum();

@@ -30,6 +30,8 @@ describe('sam process model', { timeout: 60_000 }, () => {
       'clean-exit:2',
     ]);
     expect(child[3]).toMatchObject({ restored: 'from-1' });
+    // The marker is not passed on to the application's own subprocesses.
+    expect(child[0]).toMatchObject({ markerInEnv: false });
     // Supervisor pid stays, children differ; the supervisor exits with the last child's status.
     expect(child[0]!.pid).not.toEqual(child[3]!.pid);
     expect(r.code).toBe(7);
