@@ -5,9 +5,7 @@ import {
   DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, MAX_FIELDS, SERVICE_CODE, SLOT_BIG, SLOT_GIVEN,
   SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, headerKindOf,
 } from './layout.js';
-import type {
-  Decoded, DecodedMessage, Direction, EncodeHeader, Encoders, Service,
-} from './types.js';
+import type { DecodedMessage, Direction, EncodeHeader, Encoders, Service } from './types.js';
 import { mem, reserve, wasm } from './wasm.js';
 
 type FieldType = keyof typeof FIELD_TYPE_CODE;
@@ -216,13 +214,13 @@ export function decode(bytes: Uint8Array, opts: { service?: Service; dir: Direct
 
 function buildDecoded(index: number): DecodedMessage {
   const m = runtimeMessages[index]!;
-  const d: Decoded = { name: m.name, id: wasm.headerId(), size: wasm.headerSize(), fields: {}, service: m.service, dir: m.dir };
-  if (m.header === 'response') d.error = wasm.headerError();
-  d.fields = readFields(m);
-  // Key order name, id, size, error, fields, service, dir (the CLI's JSON shows it).
+  const id = wasm.headerId();
+  const size = wasm.headerSize();
+  const fields = readFields(m);
+  // Key order name, id, size, error, fields, service, dir: what a reader (and the CLI) expects.
   return (m.header === 'response'
-    ? { name: d.name, id: d.id, size: d.size, error: d.error, fields: d.fields, service: d.service, dir: d.dir }
-    : { name: d.name, id: d.id, size: d.size, fields: d.fields, service: d.service, dir: d.dir }) as DecodedMessage;
+    ? { name: m.name, id, size, error: wasm.headerError(), fields, service: m.service, dir: m.dir }
+    : { name: m.name, id, size, fields, service: m.service, dir: m.dir }) as DecodedMessage;
 }
 
 // ------------------------------------------------------------------------------------ encoding

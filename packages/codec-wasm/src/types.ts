@@ -70,9 +70,9 @@ export interface Decoded<F = Record<string, unknown>> {
   /** Header error of responses and events; absent for requests. */
   error?: number;
   fields: F;
-  /** The service and direction the frame was decoded as ('qb' for setup frames). */
-  service: Service | 'qb';
-  dir: Direction;
+  /** The service and direction the frame was decoded as ('qb' for setup frames); always set by decode(). */
+  service?: Service | 'qb';
+  dir?: Direction;
 }
 
 type SpecByKey = { [I in MessageSpec as `${I['dir']}:${I['name']}`]: I };
