@@ -1,65 +1,97 @@
 // QUORUM policy on a real 3-node corosync 3.1.7 cluster (nstest namespaces): start() waits for
 // quorum, losing quorum warns (kills) the child and RESTART brings up an instance that waits again.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeReal, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
+// A C libsam program goes through the same steps first; the cmap keys seen at each step must match.
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { fixtureArgv } from './helpers.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { compileC, describeReal, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
+import { FIXTURES, fixtureArgv } from './helpers.js';
+
+type Line = Record<string, unknown>;
+
+/** The keys with pid and timestamp taken out, as in real-cmap.test.ts. */
+function normalise(dump: string): string {
+  return dump
+    .replace(/resources\.process\.\d+\./g, 'resources.process.<supervisor>.')
+    .replace(/last_updated \(u64\) = \d+/g, 'last_updated (u64) = <ts>');
+}
 
 describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   let cluster: Cluster;
-  let program: ChildProcess | undefined;
-  const lines: Record<string, unknown>[] = [];
-  let exit: { code: number | null } | undefined;
+  let cBinary: string;
+  const programs: ChildProcess[] = [];
 
   beforeAll(async () => {
+    cBinary = await compileC(readFileSync(FIXTURES + 'quorum.c', 'utf8'), ['sam']);
     // Node 1 alone of 3: not quorate.
     cluster = await startCluster({ nodes: 3, start: [1] });
   }, 240_000);
   afterAll(async () => {
-    program?.kill('SIGKILL');
+    for (const p of programs) p.kill('SIGKILL');
     await cluster?.close();
   });
 
-  const state = async () => {
-    const r = await cluster.node(1).exec(['corosync-cmapctl', 'resources.process.']);
-    return /\.state \(str\) = (.*)$/m.exec(r.stdout)?.[1];
-  };
-  const seen = (pred: (l: Record<string, unknown>) => boolean) => lines.some(pred);
-  const child = (what: string, instance: number) => (l: Record<string, unknown>) => l.child === what && l.instance === instance;
-  const until = (what: string, fn: () => boolean | Promise<boolean>) =>
-    waitFor(what, fn, { timeout: 90_000, detail: () => JSON.stringify(lines) });
+  const dump = async () => (await cluster.node(1).exec(['corosync-cmapctl', 'resources.process.'])).stdout;
+  const state = async () => /\.state \(str\) = (.*)$/m.exec(await dump())?.[1];
 
-  it('start blocks until quorate; quorum loss warns the child; the restarted instance waits for quorum again', async () => {
-    program = cluster.node(1).spawn(fixtureArgv('quorum.ts', ['2000']), { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** Runs one program through the scenario; returns its lines and the cmap keys at each step. */
+  async function scenario(argv: string[]): Promise<{ lines: Line[]; dumps: string[]; code: number | null }> {
+    const lines: Line[] = [];
+    const dumps: string[] = [];
+    let exit: { code: number | null } | undefined;
+    const p = cluster.node(1).spawn(argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    programs.push(p);
     let buf = '';
-    program.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
+        if (line.startsWith('{')) lines.push(JSON.parse(line) as Line);
       }
     });
-    program.on('exit', (code) => (exit = { code }));
+    p.on('exit', (code) => (exit = { code }));
+    const seen = (what: string, instance: number) => lines.some((l) => l.child === what && l.instance === instance);
+    const until = (what: string, fn: () => boolean | Promise<boolean>) =>
+      waitFor(what, fn, { timeout: 90_000, detail: () => JSON.stringify(lines) });
 
-    await until('instance 1 waiting for quorum', async () => seen(child('starting', 1)) && (await state()) === 'waiting for quorum');
-    expect(seen(child('started', 1))).toBe(false);
+    await until('instance 1 waiting for quorum', async () => seen('starting', 1) && (await state()) === 'waiting for quorum');
+    expect(seen('started', 1)).toBe(false);
+    dumps.push(await dump());
 
     await cluster.startNode(2);
-    await until('instance 1 started', async () => seen(child('started', 1)) && (await state()) === 'running');
+    await until('instance 1 started', async () => seen('started', 1) && (await state()) === 'running');
+    dumps.push(await dump());
 
     await cluster.stopNode(2);
-    await until('instance 2 waiting for quorum', async () => seen(child('starting', 2)) && (await state()) === 'waiting for quorum');
-    const sup = lines.filter((l) => l.sup).map((l) => l.sup as Record<string, unknown>);
-    expect(sup.map((e) => `${e.type}:${e.instanceId}`)).toEqual(['spawn:1', 'warn:1', 'exit:1', 'spawn:2']);
-    // The warn signal (default SIGTERM) ended instance 1; RESTART made instance 2.
-    expect(sup[2]).toMatchObject({ signal: 'SIGTERM', next: 'restart' });
+    await until('instance 2 waiting for quorum', async () => seen('starting', 2) && (await state()) === 'waiting for quorum');
+    dumps.push(await dump());
 
     await cluster.startNode(2);
-    await until('instance 2 done and supervisor gone', () => seen(child('done', 2)) && exit !== undefined);
-    expect(exit!.code).toBe(0);
+    await until('instance 2 done and supervisor gone', () => seen('done', 2) && exit !== undefined);
+    dumps.push(await dump());
+    await cluster.stopNode(2);
+    await until('node 1 alone again', async () => (await cluster.node(1).quorumView()).length === 1);
+    return { lines, dumps, code: exit!.code };
+  }
+
+  it('start blocks until quorate; quorum loss warns the child; the restarted instance waits again; keys as libsam', async () => {
+    const c = await scenario([cBinary, '2000']);
+    const t = await scenario(fixtureArgv('quorum.ts', ['2000']));
+
+    expect(c.code).toBe(0);
+    expect(t.code).toBe(0);
+    expect(t.dumps.map(normalise)).toEqual(c.dumps.map(normalise));
+    expect(normalise(t.dumps[0]!)).toContain('state (str) = waiting for quorum');
     // A clean quit deletes the supervisor's keys.
-    expect(await state()).toBeUndefined();
-  }, 400_000);
+    expect(t.dumps[3]).toBe('');
+
+    const child = (r: { lines: Line[] }) => r.lines.filter((l) => l.child).map((l) => `${l.child}:${l.instance}`);
+    expect(child(t)).toEqual(child(c));
+    expect(child(t)).toEqual(['starting:1', 'started:1', 'starting:2', 'started:2', 'done:2']);
+    const sup = t.lines.filter((l) => l.sup).map((l) => l.sup as Line);
+    expect(sup.map((e) => `${e.type}:${e.instanceId}`)).toEqual(['spawn:1', 'warn:1', 'exit:1', 'spawn:2', 'exit:2']);
+    // The warn signal (default SIGTERM) ended instance 1; RESTART made instance 2.
+    expect(sup[2]).toMatchObject({ signal: 'SIGTERM', next: 'restart' });
+  }, 600_000);
 });
