@@ -14,7 +14,7 @@ const INT_RANGE: Record<number, [number, number, number]> = {
 const TYPE_NAME = ['', 'INT8', 'UINT8', 'INT16', 'UINT16', 'INT32', 'UINT32', 'INT64', 'UINT64', 'FLOAT', 'DOUBLE', 'STRING', 'BINARY'];
 const FIXED_SIZE = [0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8];
 
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const utf8enc = new TextEncoder();
 
 function typeName(type: unknown): string {

@@ -78,7 +78,7 @@ export function findMessage(name: string, dir?: Direction): RuntimeMessage | und
 }
 
 const FIELD_PSEUDO: Record<number, string> = { [-1]: 'header', [-2]: 'id', [-3]: 'size' };
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const utf8enc = new TextEncoder();
 
 // ------------------------------------------------------------------------------------ decoding

@@ -11,12 +11,24 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1; // a-f, A-F
+}
+
 /** Bytes of a hex string (even length, [0-9a-fA-F], whitespace ignored), or undefined if it is not hex. */
 export function fromHex(hex: string): Uint8Array | undefined {
-  const clean = hex.replace(/\s+/g, '');
-  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) return undefined;
+  if (typeof hex !== 'string') return undefined;
+  const clean = /\s/.test(hex) ? hex.replace(/\s+/g, '') : hex;
+  if (clean.length % 2 !== 0) return undefined;
   const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.substr(i * 2, 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const hi = nibble(clean.charCodeAt(2 * i));
+    const lo = nibble(clean.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
 }
 

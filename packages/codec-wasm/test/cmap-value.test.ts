@@ -121,3 +121,18 @@ describe('encodeCmapValue / decodeCmapValue', () => {
     expect(decodeCmapValue(d.fields.type, d.fields.value)).toBe('abc');
   });
 });
+
+describe('text details', () => {
+  it('keeps a leading BOM in names and string values (TextDecoder would strip it by default)', () => {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x61]);
+    expect(decodeCmapValue(T.STRING, bom)).toBe('\ufeffa');
+    const d = decode(encoders.cmap.req.delete({ keyName: '\ufeffa.b' }), { service: 'cmap', dir: 'req' });
+    expect(d.fields).toEqual({ keyName: '\ufeffa.b' });
+  });
+  it('parses hex strictly', async () => {
+    const { fromHex } = await import('../src/index.js');
+    expect([...fromHex('00fFa0')!]).toEqual([0, 255, 160]);
+    expect([...fromHex(' 0a 0B\n')!]).toEqual([10, 11]);
+    for (const bad of ['0', 'zz', '0g', '+1', 'é0']) expect(fromHex(bad)).toBeUndefined();
+  });
+});
