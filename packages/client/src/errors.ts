@@ -24,8 +24,10 @@ export function invalidParam(operation: string, why: string): CsError {
 }
 
 const utf8 = new TextEncoder();
+const ASCII = /^[\x00-\x7f]*$/;
+/** UTF-8 length, without encoding the (usual) ASCII strings. */
 export function byteLength(s: string): number {
-  return utf8.encode(s).length;
+  return ASCII.test(s) ? s.length : utf8.encode(s).length;
 }
 
 export function checkU32(operation: string, name: string, v: unknown): number {

@@ -16,11 +16,23 @@ export interface RingId {
   seq: bigint;
 }
 
+const getFrames = new Map<string, Uint8Array>();
+
 export const req = {
   cmapSet: (keyName: string, type: number, value: Uint8Array) =>
     encode('cmap.set', { keyName, valueLen: BigInt(value.length), type, value }),
   cmapDelete: (keyName: string) => encode('cmap.delete', { keyName }),
-  cmapGet: (keyName: string, valueLen: number) => encode('cmap.get', { keyName, valueLen: BigInt(valueLen) }),
+  cmapGet: (keyName: string, valueLen: number) => {
+    // Polling the same few keys is the common use: their GET frames are encoded once.
+    const k = `${valueLen}\0${keyName}`;
+    let f = getFrames.get(k);
+    if (!f) {
+      if (getFrames.size >= 512) getFrames.clear();
+      f = encode('cmap.get', { keyName, valueLen: BigInt(valueLen) });
+      getFrames.set(k, f);
+    }
+    return f;
+  },
   cmapAdjustInt: (keyName: string, step: number) => encode('cmap.adjustInt', { keyName, step }),
   cmapIterInit: (prefix: string) => encode('cmap.iterInit', { prefix }),
   cmapIterNext: (iterHandle: bigint) => encode('cmap.iterNext', { iterHandle }),

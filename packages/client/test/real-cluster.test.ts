@@ -21,13 +21,14 @@ async function quorumtool(cluster: Cluster, nodeid: number): Promise<{ quorate: 
   return { quorate: q[1] === 'Yes', members };
 }
 
-describeReal('a real 3-node cluster: partition and heal, TypeScript vs corosync-quorumtool', () => {
+for (const transport of ['socket', 'shm'] as const) {
+describeReal(`a real 3-node cluster (${transport}): partition and heal, TypeScript vs corosync-quorumtool`, () => {
   let cluster: Cluster;
   const watchers = new Map<number, { child: ChildProcess; events: Ev[] }>();
 
   beforeAll(async () => {
     buildDist();
-    cluster = await startCluster({ nodes: 3, transport: 'socket', totem: { token: 1000 } });
+    cluster = await startCluster({ nodes: 3, transport, totem: { token: 1000 } });
     for (const id of [1, 2, 3]) {
       const child = cluster.node(id).spawn([process.execPath, script('watch.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
       const events: Ev[] = [];
@@ -87,3 +88,4 @@ describeReal('a real 3-node cluster: partition and heal, TypeScript vs corosync-
     for (const id of [1, 2]) expect(last(id, 'nodelist')).toMatchObject({ joined: [3], left: [] });
   }, 180_000);
 });
+}

@@ -1,0 +1,68 @@
+/*
+ * C side of bench/client: libcmap on the same daemon as the TypeScript side.
+ *   cbench track N    track prefix "bench.", print "ready", count N notifications, print the
+ *                     CLOCK_MONOTONIC ns of the last one
+ *   cbench write N    print its start time (CLOCK_MONOTONIC ns), then N cmap_set_uint32 of bench.k
+ *   cbench getstr N   N cmap_get_string("totem.cluster_name"), print elapsed ns
+ */
+#include <corosync/cmap.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static long count, want;
+static uint64_t last;
+
+static void notify(cmap_handle_t h, cmap_track_handle_t th, int32_t ev, const char *k,
+		   struct cmap_notify_value nv, struct cmap_notify_value ov, void *ud)
+{
+	count++;
+	last = now_ns();
+}
+
+int main(int argc, char **argv)
+{
+	cmap_handle_t h;
+	long n = argc > 2 ? atol(argv[2]) : 10000;
+	if (argc < 2 || cmap_initialize(&h) != CS_OK) return 2;
+	if (!strcmp(argv[1], "track")) {
+		cmap_track_handle_t th;
+		int fd;
+		want = n;
+		if (cmap_track_add(h, "bench.", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, notify, NULL, &th) != CS_OK) return 3;
+		cmap_fd_get(h, &fd);
+		printf("ready\n");
+		fflush(stdout);
+		while (count < want) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			if (poll(&p, 1, 60000) <= 0) return 4;
+			if (cmap_dispatch(h, CS_DISPATCH_ALL) != CS_OK) return 5;
+		}
+		printf("%" PRIu64 "\n", last);
+	} else if (!strcmp(argv[1], "write")) {
+		printf("%" PRIu64 "\n", now_ns());
+		fflush(stdout);
+		for (long i = 1; i <= n; i++)
+			if (cmap_set_uint32(h, "bench.k", (uint32_t)i) != CS_OK) return 6;
+	} else if (!strcmp(argv[1], "getstr")) {
+		uint64_t t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			char *s;
+			if (cmap_get_string(h, "totem.cluster_name", &s) != CS_OK) return 7;
+			free(s);
+		}
+		printf("%" PRIu64 "\n", now_ns() - t0);
+	}
+	cmap_finalize(h);
+	return 0;
+}

@@ -1,0 +1,82 @@
+// bench/client: @corosync-ts/client vs libcmap on one private corosync 3.1.7, both IPC transports.
+//   node bench/client/run.mjs [notifications=10000] [gets=20000]
+// Needs root (namespaces), corosync, gcc and libcmap-dev; builds nothing itself: run
+// `pnpm --filter @corosync-ts/client... build` first.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { compileC, startNamespace } from '../../tools/nstest/dist/core.js';
+
+const N = Number(process.argv[2] ?? 10000);
+const G = Number(process.argv[3] ?? 20000);
+const here = (f) => new URL(f, import.meta.url).pathname;
+const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
+
+function spawnLines(ns, argv) {
+  const child = ns.spawn(argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = [];
+  const waiters = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    lines.push(l);
+    for (const w of waiters.splice(0)) (lines.length >= w.n ? w.resolve() : waiters.push(w));
+  });
+  const exit = new Promise((r) => child.on('exit', r));
+  const line = (n) => (lines.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));
+  return { child, lines, line, exit };
+}
+
+/**
+ * ms until a tracker has taken N notifications.
+ * - queued: the tracker is stopped (SIGSTOP) while the writer makes N changes, then resumed; the
+ *   clock runs from SIGCONT to its N-th callback. Pure delivery cost; the writer is left out.
+ * - live: the tracker runs while the writer makes N changes; the clock runs from the writer's
+ *   start to the N-th callback (does the tracker keep up with a busy writer).
+ * Both sides read CLOCK_MONOTONIC (clock_gettime / process.hrtime).
+ */
+async function notifyRun(ns, trackerArgv, queued) {
+  const t = spawnLines(ns, trackerArgv);
+  await t.line(1); // ready: the track is registered
+  if (queued) process.kill(t.child.pid, 'SIGSTOP');
+  const w = await ns.exec([cbench, 'write', String(N)], { timeout: 300_000 });
+  if (w.code !== 0) throw new Error(`writer failed ${w.code} ${w.stderr}`);
+  const t0 = queued ? process.hrtime.bigint() : BigInt(w.stdout.trim());
+  if (queued) process.kill(t.child.pid, 'SIGCONT');
+  const code = await t.exit;
+  if (code !== 0) throw new Error(`tracker ${trackerArgv.join(' ')} exited ${code}`);
+  return Number(BigInt(t.lines[1]) - t0) / 1e6;
+}
+
+const ROUNDS = 5;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = [];
+for (const transport of ['socket', 'shm']) {
+  const ns = await startNamespace({ name: `bench-client-${transport}` });
+  try {
+    await ns.startCorosync({ transport });
+    const ts = [process.execPath, here('./tsbench.mjs')];
+    // warm-up of both paths (daemon, page cache, JIT)
+    await notifyRun(ns, [cbench, 'track', String(N)], false);
+    await notifyRun(ns, [...ts, 'track', String(N)], false);
+    // C and TS interleaved, ROUNDS times each; the machine is shared, so medians are reported
+    const m = { cQueued: [], tsQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      m.cQueued.push(await notifyRun(ns, [cbench, 'track', String(N)], true));
+      m.tsQueued.push(await notifyRun(ns, [...ts, 'track', String(N)], true));
+      m.cLive.push(await notifyRun(ns, [cbench, 'track', String(N)], false));
+      m.tsLive.push(await notifyRun(ns, [...ts, 'track', String(N)], false));
+      const cg = await ns.exec([cbench, 'getstr', String(G)], { timeout: 300_000 });
+      const tg = await ns.exec([...ts, 'getstr', String(G)], { timeout: 300_000 });
+      if (cg.code !== 0 || tg.code !== 0) throw new Error(`getstr failed: ${cg.code} ${tg.code} ${tg.stderr}`);
+      m.cGet.push(Number(cg.stdout.trim()) / 1e6);
+      m.tsGet.push(Number(tg.stdout.trim()) / 1e6);
+    }
+    rows.push({ transport, what: `${N} queued track notifications delivered (resume → N-th callback)`, c: median(m.cQueued), ts: median(m.tsQueued) });
+    rows.push({ transport, what: `${N} track notifications, live (writer start → N-th callback)`, c: median(m.cLive), ts: median(m.tsLive) });
+    rows.push({ transport, what: `${G} string gets (cmap_get_string vs getString)`, c: median(m.cGet), ts: median(m.tsGet) });
+  } finally {
+    await ns.close();
+  }
+}
+console.log(`medians of ${ROUNDS} interleaved rounds, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log('| transport | measurement | libcmap (ms) | @corosync-ts/client (ms) | ratio C/TS (≥1 = TS as fast or faster) |');
+console.log('|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.transport} | ${r.what} | ${r.c.toFixed(1)} | ${r.ts.toFixed(1)} | ${(r.c / r.ts).toFixed(2)}x |`);

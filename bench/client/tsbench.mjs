@@ -1,0 +1,27 @@
+// TypeScript side of bench/client (same modes as cbench.c, through @corosync-ts/client).
+const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = await import(
+  new URL('../../packages/client/dist/index.js', import.meta.url).href
+);
+const [mode, nArg] = process.argv.slice(2);
+const n = Number(nArg ?? 10000);
+const h = await CmapHandle.initialize();
+if (mode === 'track') {
+  let count = 0;
+  let last = 0n;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  await h.trackAdd('bench.', CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, () => {
+    count++;
+    last = process.hrtime.bigint(); // CLOCK_MONOTONIC, like cbench's clock_gettime
+    if (count === n) done();
+  });
+  process.stdout.write('ready\n');
+  await finished;
+  process.stdout.write(`${last}\n`);
+} else if (mode === 'getstr') {
+  for (let i = 0; i < 200; i++) await h.getString('totem.cluster_name'); // JIT warm-up
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await h.getString('totem.cluster_name');
+  process.stdout.write(`${process.hrtime.bigint() - t0}\n`);
+}
+await h.finalize();
