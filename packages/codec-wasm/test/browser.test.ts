@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Loads the BUILT ESM (dist/, wasm embedded) into headless Chromium from a loopback HTTP server
 // with an import map for @corosync-ts/types: proves the package needs no Node APIs, fs or fetch.
-const CHROMIUM = '/usr/bin/chromium';
+// COROSYNC_TS_CHROMIUM overrides the binary (e.g. to check the CI failure path).
+const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const roots: Record<string, string> = {
   '/codec/': join(pkg, 'dist'),
