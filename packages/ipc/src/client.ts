@@ -13,7 +13,7 @@ import {
   type ConnectionResponse,
 } from './frames.js';
 import { DISCONNECT, READABLE, WRITABLE, native, type Mapping, type WaiterHandle } from './native.js';
-import { Ring, removeConnectionDir } from './ring.js';
+import { Ring, assertShmPath, removeConnectionDir } from './ring.js';
 
 export interface Credentials {
   pid: number;
@@ -332,7 +332,7 @@ class SocketTransport implements Transport {
 
   constructor(private readonly client: IpcClient, res: ConnectionResponse) {
     const n = native();
-    this.controlPath = res.request;
+    this.controlPath = assertShmPath(res.request, 'control file');
     let cfd: number;
     try {
       cfd = openSync(res.request, fsc.O_RDWR);

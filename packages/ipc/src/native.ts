@@ -40,31 +40,31 @@ export const READABLE = 1;
 export const WRITABLE = 2;
 export const DISCONNECT = 4;
 
-let loaded: Native | undefined;
-let loadError: IpcError | undefined;
-
-/** The addon, loaded on first use so that importing the package never throws. */
-export function native(): Native {
-  if (loaded) return loaded;
-  if (loadError) throw loadError;
+function load(): Native {
   if (process.platform !== 'linux') {
-    loadError = new IpcError(
+    throw new IpcError(
       'ENOTSUP',
       `@corosync-ts/ipc needs Linux (abstract AF_UNIX sockets, /dev/shm, glibc semaphores); this is ${process.platform}`,
     );
-    throw loadError;
   }
   const require = createRequire(import.meta.url);
   try {
-    loaded = require('../native/build/Release/corosync_ts_ipc.node') as Native;
-    return loaded;
+    return require('../native/build/Release/corosync_ts_ipc.node') as Native;
   } catch (cause) {
-    loadError = new IpcError(
+    throw new IpcError(
       'ENOTSUP',
-      'the native addon of @corosync-ts/ipc is not built. Install a C toolchain (e.g. `apt-get install build-essential python3`) ' +
-        'and run `pnpm rebuild @corosync-ts/ipc` (or `node scripts/build-native.mjs` in the package)',
+      'the native addon of @corosync-ts/ipc is not built. Install a C toolchain and Python ' +
+        '(e.g. `apt-get install build-essential python3`), then run `pnpm rebuild @corosync-ts/ipc` ' +
+        '(or `node scripts/build-native.mjs` in the package directory)',
       { cause },
     );
-    throw loadError;
   }
+}
+
+// Loaded at import, as asked of a Linux-only package: a missing toolchain or the wrong
+// platform surfaces as one clear IpcError when the package is imported.
+const loaded: Native = load();
+
+export function native(): Native {
+  return loaded;
 }

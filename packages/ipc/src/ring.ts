@@ -2,7 +2,7 @@
 // shared struct + a glibc process-shared semaphore, data file mapped twice back to
 // back so a chunk that wraps past the end reads and writes contiguously.
 import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { IpcError } from './errors.js';
 import { native, type Mapping } from './native.js';
 
@@ -25,6 +25,18 @@ const MAGIC_ALLOC = 0xa110ced0 | 0;
 const MAGIC_DEAD = 0xd0d0d0d0 | 0;
 /** QB_RB_CHUNK_MARGIN: two header words plus one so that full and empty differ. */
 const CHUNK_MARGIN = 12;
+
+/**
+ * Paths named by a server (setup reply, ring header) must stay inside /dev/shm: a
+ * hostile provider must not get us to map and write some other file we can open.
+ * libqb itself does not check this.
+ */
+export function assertShmPath(p: string, what: string): string {
+  if (!p.startsWith('/dev/shm/') || resolve(p) !== p) {
+    throw new IpcError('EBADMSG', `${what} path ${JSON.stringify(p)} is not inside /dev/shm`);
+  }
+  return p;
+}
 
 export function ringDataSize(maxMsgSize: number): number {
   return Math.ceil((maxMsgSize + 13) / PAGE) * PAGE;
@@ -125,7 +137,7 @@ export class Ring {
   static open(base: string): Ring {
     const n = native();
     // 2.0.6 clients still accept the relative names of libqb <= 1.0.3 servers.
-    const hdrPath = base.includes('/') ? `${base}-header` : `/dev/shm/qb-${base}-header`;
+    const hdrPath = assertShmPath(base.includes('/') ? `${base}-header` : `/dev/shm/qb-${base}-header`, 'ring header');
     let hdrMap: Mapping | undefined;
     let hfd = -1;
     let dfd = -1;
@@ -135,7 +147,7 @@ export class Ring {
       hdrMap = mapOrThrow(hfd, HEADER_FILE_SIZE, false, hdrPath);
       const hb = new Uint8Array(hdrMap.buffer);
       const wordSize = new DataView(hdrMap.buffer).getUint32(OFF_WORD_SIZE, true);
-      const dataPath = cString(hb, OFF_DATA_PATH, PATH_MAX);
+      const dataPath = assertShmPath(cString(hb, OFF_DATA_PATH, PATH_MAX), 'ring data');
       const size = wordSize * 4;
       if (wordSize < 16 || size % PAGE !== 0 || size > 0x40000000) {
         throw new IpcError('EBADMSG', `${hdrPath}: implausible ring size ${size}`);

@@ -1,0 +1,113 @@
+// The libqb ring buffer on its own: chunk format across wrap-around, a full ring, the
+// semaphore accounting, and hostile headers.
+import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Ring, assertShmPath, ringDataSize } from '../src/ring.js';
+
+describe('ring buffer', () => {
+  let dir: string;
+  let base: string;
+  beforeEach(() => {
+    dir = mkdtempSync('/dev/shm/cts-ring-test-');
+    base = `${dir}/qb-request-test`;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sizes the data file like libqb: ROUNDUP(max + 13, 4096)', () => {
+    expect(ringDataSize(1048576)).toBe(1052672);
+    expect(ringDataSize(12328)).toBe(16384);
+    const server = Ring.create(base, 12328);
+    expect(server.wordSize).toBe(4096);
+    expect(server.refCount).toBe(1);
+    const client = Ring.open(base);
+    expect(server.refCount).toBe(2);
+    client.close();
+    expect(server.refCount).toBe(1);
+    server.destroy();
+  });
+
+  it('round-trips chunks over many laps, wrapping header and data at every offset', () => {
+    const w = Ring.create(base, 12328);
+    const r = Ring.open(base);
+    let seq = 0;
+    for (let i = 0; i < 3000; i++) {
+      // Lengths that are not multiples of 4 walk the chunk start across every word.
+      const len = 16 + ((i * 37) % 3001);
+      const frame = new Uint8Array(len).map((_, j) => (j + seq) & 0xff);
+      expect(w.write(frame)).toBe(true);
+      expect(r.tryTake()).toBe(true);
+      const got = r.read();
+      expect(got.length).toBe(len);
+      // Buffer.equals: expect().toEqual on thousands of typed arrays is needlessly slow.
+      if (!Buffer.from(got).equals(frame)) expect.fail(`chunk ${i} (${len} bytes) came back different`);
+      seq++;
+    }
+    expect(r.tryTake()).toBe(false);
+    r.close();
+    w.destroy();
+  });
+
+  it('reports a full ring (write returns false) until the reader reclaims', () => {
+    const w = Ring.create(base, 12328);
+    const r = Ring.open(base);
+    const frame = new Uint8Array(1000).fill(7);
+    let n = 0;
+    while (w.write(frame)) n++;
+    // 16 KiB of ring, 1000-byte chunks + 8 bytes of chunk header, 12 bytes of margin.
+    expect(n).toBe(16);
+    expect(w.spaceFree()).toBeLessThan(1000 + 12);
+    expect(r.tryTake()).toBe(true);
+    r.read();
+    expect(w.write(frame)).toBe(true);
+    for (let i = 0; i < n; i++) {
+      expect(r.tryTake()).toBe(true);
+      expect(Buffer.from(r.read()).equals(frame)).toBe(true);
+    }
+    expect(r.tryTake()).toBe(false);
+    // Empty again: the negotiated maximum fits, anything beyond the ring never will.
+    expect(w.fits(12328)).toBe(true);
+    expect(w.fits(16384)).toBe(false);
+    expect(w.write(new Uint8Array(12328))).toBe(true);
+    r.close();
+    w.destroy();
+  });
+
+  it('treats read_pt == write_pt with a pending token as full, like qb_rb_space_free', () => {
+    const w = Ring.create(base, 12328);
+    const r = Ring.open(base);
+    // Fill exactly: the free-space rule keeps one word, so equal pointers only occur when empty.
+    expect(w.spaceFree()).toBe(16384);
+    w.write(new Uint8Array(64));
+    expect(w.spaceFree()).toBe(16384 - 72 - 4);
+    r.tryTake();
+    r.read();
+    expect(w.spaceFree()).toBe(16384);
+    r.close();
+    w.destroy();
+  });
+
+  it('refuses paths outside /dev/shm, including in a hostile ring header', () => {
+    expect(() => assertShmPath('/etc/passwd', 'x')).toThrow(/not inside \/dev\/shm/);
+    expect(() => assertShmPath('/dev/shm/../etc/passwd', 'x')).toThrow(/not inside/);
+    expect(assertShmPath('/dev/shm/qb-1-2-3-abc/qb-cmap', 'x')).toBe('/dev/shm/qb-1-2-3-abc/qb-cmap');
+    const w = Ring.create(base, 12328);
+    const fd = openSync(`${base}-header`, 'r+');
+    const evil = Buffer.from('/etc/hostname\0');
+    writeSync(fd, evil, 0, evil.length, 4108);
+    closeSync(fd);
+    expect(() => Ring.open(base)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'EBADMSG' }));
+    w.destroy();
+  });
+
+  it('refuses a header with an implausible size or a missing data file', () => {
+    const w = Ring.create(base, 12328);
+    const fd = openSync(`${base}-header`, 'r+');
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(12345);
+    writeSync(fd, b, 0, 4, 8);
+    closeSync(fd);
+    expect(() => Ring.open(base)).toThrow(expect.objectContaining({ code: 'EBADMSG' }));
+    w.destroy();
+    expect(() => Ring.open(`${dir}/nothing-here`)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'ENOENT' }));
+  });
+});
