@@ -111,6 +111,8 @@ describe('EncodeError kinds', () => {
     ['size override below the natural size', () => encoders.cmap.res.get({ valueLen: 4n, type: 6, value: new Uint8Array(4) }, { size: 41 }), { kind: 'badSize' }],
     ['size override on a fixed message', () => encoders.cmap.res.iterInit({ iterHandle: 1n }, { size: 40 }), { kind: 'badSize' }],
     ['size override not an integer', () => encoders.cmap.res.set({}, { size: 1.5 }), { kind: 'badSize' }],
+    // A holey array: its length alone asks for more scratch than the codec allows (512 MiB).
+    ['list too large for the codec memory', () => encoders.quorum.evt.notification({ quorate: 1, ringSeq: 0n, viewList: new Array<number>(70_000_000) }), { kind: 'tooLarge', messageName: 'quorum.notification' }],
   ];
   it.each(cases)('%s', (_, run, want) => {
     const e = encodeErr(run);
