@@ -2,7 +2,7 @@ import { CS_ERR_INVALID_PARAM, CS_OK } from '@corosync-ts/types';
 import { messages } from './catalog.js';
 import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
 import {
-  DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, MAX_FIELDS, SERVICE_CODE, SLOT_BIG, SLOT_GIVEN,
+  DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
   SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, headerKindOf,
 } from './layout.js';
 import type { DecodedMessage, Direction, EncodeHeader, Encoders, Service } from './types.js';
@@ -504,6 +504,10 @@ export const encoders: Encoders = buildEncoders();
 export const SERVICE_CODES = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
 export const DIR_CODES = DIR_CODE;
 
+let lastLen = 0;
+let lastService = 0;
+let lastDir = 0;
+
 function fieldSlot(fieldIndex: number): number {
   if (!(fieldIndex >= 0 && fieldIndex < MAX_FIELDS)) throw new RangeError(`codec: field index ${fieldIndex} out of range`);
   return mem().slots + fieldIndex * SLOT_SIZE;
@@ -544,11 +548,14 @@ export const codec = {
    * lastError() describes the problem. Never throws for bad bytes.
    */
   decodeInput(len: number, service: number, dir: number): number {
+    lastLen = len;
+    lastService = service;
+    lastDir = dir;
     return wasm.decode(len, service, dir);
   },
   /** The DecodeError for the last decodeInput() that returned -1. */
   lastError(): DecodeError {
-    return lastDecodeError(wasm.headerSize(), '?', '?');
+    return lastDecodeError(lastLen, SERVICE_NAMES[lastService] ?? String(lastService), DIR_NAMES[lastDir] ?? String(lastDir));
   },
   /** The whole Decoded object for the last successful decodeInput() (allocates). */
   decoded(messageIndex: number): DecodedMessage {

@@ -60,6 +60,10 @@ describe('fast path', () => {
     const e = codec.lastError();
     expect(isDecodeError(e)).toBe(true);
     expect(e).toMatchObject({ kind: 'countOverrun', messageName: 'cmap.get', field: 'value', offset: 40 });
+    const frame2 = Frame.res(2, 40).bytes;
+    codec.inputBuffer(40).set(frame2);
+    expect(codec.decodeInput(41, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(-1);
+    expect(codec.lastError().message).toMatch(/cmap res frame.*size field 40, 41 bytes/);
     expect(codec.decodeInput(1 << 30, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(-1);
     expect(codec.lastError().kind).toBe('tooLarge');
   });
