@@ -5,7 +5,7 @@ import { SAM_RECOVERY_POLICY_QUIT, SAM_RECOVERY_POLICY_RESTART } from '@corosync
 import { childLines, killAll, runFixture, supEvents, type Run } from './helpers.js';
 
 // Short intervals keep the tests quick; nothing below depends on how long anything took.
-const INTERVAL = '1000';
+const INTERVAL = '2000';
 afterAll(killAll);
 
 function types(r: Run): string[] {
