@@ -42,9 +42,19 @@ export function killAll(): void {
  * Runs a command in its own process group, so that the supervisor and its child can be killed
  * together if the test times out.
  */
-export function run(cmd: string, args: string[], opts: { timeout?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { timeout?: number; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: PACKAGE_DIR, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const p = spawn(cmd, args, {
+      cwd: PACKAGE_DIR,
+      detached: true,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+    });
+    if (opts.input !== undefined) p.stdin!.end(opts.input);
     const pgid = p.pid!;
     live.add(pgid);
     let stdout = '';

@@ -2,7 +2,7 @@
 // event-driven health checks, the warn-then-kill escalation, stored data across restarts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { SAM_RECOVERY_POLICY_QUIT, SAM_RECOVERY_POLICY_RESTART } from '@corosync-ts/types';
-import { childLines, killAll, runFixture, supEvents, type Run } from './helpers.js';
+import { PACKAGE_DIR, TSX_IMPORT, childLines, killAll, run, runFixture, supEvents, type Run } from './helpers.js';
 
 // Short intervals keep the tests quick; nothing below depends on how long anything took.
 const INTERVAL = '2000';
@@ -111,5 +111,21 @@ describe('sam process model', { timeout: 60_000 }, () => {
     const quit = await runFixture('health.ts', ['crash', INTERVAL, String(SAM_RECOVERY_POLICY_QUIT)]);
     expect(types(quit)).toEqual(['spawn:1', 'exit:1']);
     expect(quit.code).toBe(5);
+  });
+
+  it('a program given with -e is started again the same way; one read from stdin cannot be', async () => {
+    const program = (lastLine: string) =>
+      `import * as sam from '${PACKAGE_DIR}src/sam/index.ts';
+       await sam.initialize(0, sam.SAM_RECOVERY_POLICY_QUIT);
+       try { const id = await sam.register(); console.log('child', id, sam.isSupervisedChild()); process.exit(4); }
+       catch (e) { ${lastLine} }`;
+    const inline = await run(process.execPath, ['--import', TSX_IMPORT, '--input-type=module', '-e', program('throw e;')]);
+    expect(inline.stdout).toBe('child 1 true\n');
+    expect(inline.code).toBe(4);
+
+    const stdin = await run(process.execPath, ['--import', TSX_IMPORT, '--input-type=module'], {
+      input: program("console.log(e.name, e.code, e.csName); process.exit(0);"),
+    });
+    expect(stdin.stdout).toBe('CsError 19 CS_ERR_NOT_SUPPORTED\n');
   });
 });
