@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { constants as fsc, openSync, closeSync, fstatSync, unlinkSync } from 'node:fs';
+import { constants as fsc, openSync, closeSync, existsSync, fstatSync, unlinkSync } from 'node:fs';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import {
@@ -180,6 +180,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   private pendingHead = 0;
   private readonly impl: Transport;
   private state: 'open' | 'closing' | 'closed' = 'open';
+  private failure: IpcError | undefined;
   private closePromise: Promise<void> | undefined;
 
   /** @internal use connect() */
@@ -228,6 +229,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     } catch (e) {
       return Promise.reject(e);
     }
+    // Sending can itself reveal that the server is gone (a doorbell to a closed socket).
+    if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
     return new Promise<Uint8Array>((resolve, reject) => {
       const p: Pending = { resolve, reject, settled: false, timer: undefined, signal: undefined, onAbort: undefined };
       // A timed-out or aborted call keeps its FIFO slot: its late response must be
@@ -274,9 +277,13 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   }
 
   /** @internal the transport found the server gone (or the stream corrupt) */
-  fail(err: IpcError): void {
+  fail(cause: IpcError): void {
     if (this.state !== 'open') return;
+    // Whatever tore the connection down, callers see one disconnect error (the client
+    // layer maps it to CS_ERR_LIBRARY); the specific reason stays in `cause`.
+    const err = cause.code === 'ECONNRESET' ? cause : new IpcError('ECONNRESET', `connection lost: ${cause.message}`, { cause });
     this.state = 'closing';
+    this.failure = err;
     this.rejectAll(err);
     this.closePromise = this.release(true);
     this.emit('disconnect', err);
@@ -682,10 +689,30 @@ class ShmTransport implements Transport {
       await stopped;
       this.waiter = undefined;
     }
-    // libqb 2.0.3+: a client that finds the server process dead removes its files.
-    const dead = serverGone && !processAlive(this.client.serverCredentials?.pid);
-    for (const r of [this.request, this.response, this.event]) r.close(dead);
-    if (dead) removeConnectionDir(this.request.hdrPath);
+    const rings = [this.request, this.response, this.event];
+    for (const r of rings) r.close(false);
+    if (serverGone) await this.reapOrphanedFiles(rings);
+  }
+
+  // libqb 2.0.3+: a client that finds its server dead removes the server's files. A
+  // server that merely dropped us removes them itself; one that was just killed may
+  // still be dying (or a zombie) when we notice, so give it a moment either way.
+  private async reapOrphanedFiles(rings: Ring[]): Promise<void> {
+    const pid = this.client.serverCredentials?.pid;
+    const files = rings.flatMap((r) => [r.hdrPath, r.dataPath]);
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      if (!files.some((f) => existsSync(f))) return;
+      if (!processAlive(pid)) break;
+      if (Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const f of files) {
+      try {
+        unlinkSync(f);
+      } catch {}
+    }
+    removeConnectionDir(this.request.hdrPath);
   }
 }
 
