@@ -57,10 +57,11 @@ for (const transport of ['socket', 'shm']) {
     await notifyRun(ns, [cbench, 'track', String(N)], false);
     await notifyRun(ns, [...ts, 'track', String(N)], false);
     // C and TS interleaved, ROUNDS times each; the machine is shared, so medians are reported
-    const m = { cQueued: [], tsQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [] };
+    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [] };
     for (let r = 0; r < ROUNDS; r++) {
       m.cQueued.push(await notifyRun(ns, [cbench, 'track', String(N)], true));
       m.tsQueued.push(await notifyRun(ns, [...ts, 'track', String(N)], true));
+      m.ipcQueued.push(await notifyRun(ns, [...ts, 'ipctrack', String(N)], true));
       m.cLive.push(await notifyRun(ns, [cbench, 'track', String(N)], false));
       m.tsLive.push(await notifyRun(ns, [...ts, 'track', String(N)], false));
       const cg = await ns.exec([cbench, 'getstr', String(G)], { timeout: 300_000 });
@@ -69,7 +70,7 @@ for (const transport of ['socket', 'shm']) {
       m.cGet.push(Number(cg.stdout.trim()) / 1e6);
       m.tsGet.push(Number(tg.stdout.trim()) / 1e6);
     }
-    rows.push({ transport, what: `${N} queued track notifications delivered (resume → N-th callback)`, c: median(m.cQueued), ts: median(m.tsQueued) });
+    rows.push({ transport, what: `${N} queued track notifications delivered (resume → N-th callback)`, c: median(m.cQueued), ts: median(m.tsQueued), ipc: median(m.ipcQueued) });
     rows.push({ transport, what: `${N} track notifications, live (writer start → N-th callback)`, c: median(m.cLive), ts: median(m.tsLive) });
     rows.push({ transport, what: `${G} string gets (cmap_get_string vs getString)`, c: median(m.cGet), ts: median(m.tsGet) });
   } finally {
@@ -77,6 +78,8 @@ for (const transport of ['socket', 'shm']) {
   }
 }
 console.log(`medians of ${ROUNDS} interleaved rounds, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log('| transport | measurement | libcmap (ms) | @corosync-ts/client (ms) | ratio C/TS (≥1 = TS as fast or faster) |');
-console.log('|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.transport} | ${r.what} | ${r.c.toFixed(1)} | ${r.ts.toFixed(1)} | ${(r.c / r.ts).toFixed(2)}x |`);
+console.log('| transport | measurement | libcmap (ms) | @corosync-ts/client (ms) | ratio C/TS (≥1 = TS as fast or faster) | @corosync-ts/ipc alone (ms) |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.transport} | ${r.what} | ${r.c.toFixed(1)} | ${r.ts.toFixed(1)} | ${(r.c / r.ts).toFixed(2)}x | ${r.ipc === undefined ? '–' : r.ipc.toFixed(1)} |`);
+}

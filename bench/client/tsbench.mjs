@@ -4,6 +4,27 @@ const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = awa
 );
 const [mode, nArg] = process.argv.slice(2);
 const n = Number(nArg ?? 10000);
+if (mode === 'ipctrack') {
+  // The transport alone (no decoding, no callbacks): what the client layer adds is the difference.
+  const { connect } = await import(new URL('../../packages/ipc/dist/index.js', import.meta.url).href);
+  const { encode } = await import(new URL('../../packages/codec-wasm/dist/index.js', import.meta.url).href);
+  const ipc = await connect('cmap');
+  let count = 0;
+  let last = 0n;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  ipc.on('event', () => {
+    count++;
+    last = process.hrtime.bigint();
+    if (count === n) done();
+  });
+  await ipc.request(encode('cmap.trackAdd', { keyName: 'bench.', trackType: CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, trackInstHandle: 1n }));
+  process.stdout.write('ready\n');
+  await finished;
+  process.stdout.write(`${last}\n`);
+  await ipc.close();
+  process.exit(0);
+}
 const h = await CmapHandle.initialize();
 if (mode === 'track') {
   let count = 0;

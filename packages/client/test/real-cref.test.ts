@@ -35,3 +35,26 @@ for (const transport of ['socket', 'shm'] as const) {
     }
   });
 }
+
+describeReal('C reference vs TypeScript on corosync 3.1.7 without a quorum provider', () => {
+  let ns: Namespace;
+  let cref: string;
+  beforeAll(async () => {
+    buildDist();
+    cref = await compileC(crefSource(), ['cmap', 'quorum', 'votequorum']);
+    ns = await startNamespace({ name: 'client-cref-free' });
+    await ns.startCorosync({ transport: 'socket', quorum: { provider: null } });
+  }, 180_000);
+  afterAll(async () => {
+    await ns?.close();
+  });
+
+  it('QUORUM_FREE, always quorate, and no votequorum service (CS_ERR_LIBRARY)', async () => {
+    const c = await ns.exec([cref, 'free'], { timeout: 60_000 });
+    const t = await ns.exec([process.execPath, script('ts-ref.mjs'), 'free'], { timeout: 60_000 });
+    expect(t.code, t.stderr).toBe(0);
+    expect(c.stdout).toContain('quorum.initialize 1 0');
+    expect(c.stdout).toContain('votequorum.initialize 2');
+    expect(t.stdout.trimEnd().split('\n')).toEqual(c.stdout.trimEnd().split('\n'));
+  }, 120_000);
+});

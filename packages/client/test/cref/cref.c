@@ -346,6 +346,9 @@ static void run_votequorum(void)
 	e = votequorum_trackstart(h, 43, CS_TRACK_CHANGES); P("votequorum.trackstart 43 CHANGES %d", e);
 	e = votequorum_dispatch(h, CS_DISPATCH_ONE); P("votequorum.dispatch ONE %d", e);
 	e = votequorum_dispatch(h, CS_DISPATCH_ONE); P("votequorum.dispatch ONE %d", e);
+	/* a delivered SETEXPECTED notifies the expected votes to trackers, even when unchanged */
+	e = votequorum_setexpected(h, 3); P("votequorum.setexpected 3 tracked %d", e);
+	e = votequorum_dispatch(h, CS_DISPATCH_ONE); P("votequorum.dispatch ONE %d", e);
 	e = votequorum_trackstart(h, 44, CS_TRACK_CHANGES); P("votequorum.trackstart 44 CHANGES again %d", e);
 	e = votequorum_dispatch(h, CS_DISPATCH_ONE); P("votequorum.dispatch ONE %d", e);
 	e = votequorum_dispatch(h, CS_DISPATCH_ONE); P("votequorum.dispatch ONE %d", e);
@@ -386,11 +389,30 @@ static void run_votequorum(void)
 	e = votequorum_trackstop(h); P("votequorum.trackstop after finalize %d", e);
 }
 
+/* A daemon without a quorum provider: QUORUM_FREE, always quorate, no votequorum service. */
+static void run_free(void)
+{
+	quorum_handle_t h;
+	votequorum_handle_t vh;
+	quorum_callbacks_t cb = { .quorum_notify_fn = q0 };
+	uint32_t type = 99;
+	int quorate = -1;
+	cs_error_t e;
+
+	e = quorum_initialize(&h, &cb, &type); P("quorum.initialize %d %u", e, type);
+	e = quorum_getquorate(h, &quorate); P("quorum.getquorate %d %d", e, quorate);
+	e = quorum_trackstart(h, CS_TRACK_CURRENT); P("quorum.trackstart CURRENT %d", e);
+	e = quorum_dispatch(h, CS_DISPATCH_ONE); P("quorum.dispatch ONE %d", e);
+	e = quorum_finalize(h); P("quorum.finalize %d", e);
+	e = votequorum_initialize(&vh, NULL); P("votequorum.initialize %d", e);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
 	if (!strcmp(what, "all") || !strcmp(what, "cmap")) run_cmap();
 	if (!strcmp(what, "all") || !strcmp(what, "quorum")) run_quorum();
 	if (!strcmp(what, "all") || !strcmp(what, "votequorum")) run_votequorum();
+	if (!strcmp(what, "free")) run_free();
 	return 0;
 }

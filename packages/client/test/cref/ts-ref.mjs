@@ -260,6 +260,8 @@ async function runVotequorum() {
   [e] = await rc(h.trackstart(43n, CS_TRACK_CHANGES)); P(`votequorum.trackstart 43 CHANGES ${e}`);
   [e] = await rc(h.dispatch(CS_DISPATCH_ONE)); P(`votequorum.dispatch ONE ${e}`);
   [e] = await rc(h.dispatch(CS_DISPATCH_ONE)); P(`votequorum.dispatch ONE ${e}`);
+  [e] = await rc(h.setexpected(3)); P(`votequorum.setexpected 3 tracked ${e}`);
+  [e] = await rc(h.dispatch(CS_DISPATCH_ONE)); P(`votequorum.dispatch ONE ${e}`);
   [e] = await rc(h.trackstart(44n, CS_TRACK_CHANGES)); P(`votequorum.trackstart 44 CHANGES again ${e}`);
   [e] = await rc(h.dispatch(CS_DISPATCH_ONE)); P(`votequorum.dispatch ONE ${e}`);
   [e] = await rc(h.dispatch(CS_DISPATCH_ONE)); P(`votequorum.dispatch ONE ${e}`);
@@ -296,7 +298,19 @@ async function runVotequorum() {
   [e] = await rc(h.trackstop()); P(`votequorum.trackstop after finalize ${e}`);
 }
 
+// A daemon without a quorum provider: QUORUM_FREE, always quorate, no votequorum service.
+async function runFree() {
+  let e, h, v;
+  [e, h] = await rc(QuorumHandle.initialize({ quorumNotify: q0 }, manual)); P(`quorum.initialize ${e} ${h?.quorumType}`);
+  [e, v] = await rc(h.getquorate()); P(`quorum.getquorate ${e} ${Number(v)}`);
+  [e] = await rc(h.trackstart(CS_TRACK_CURRENT)); P(`quorum.trackstart CURRENT ${e}`);
+  [e] = await rc(h.dispatch(CS_DISPATCH_ONE)); P(`quorum.dispatch ONE ${e}`);
+  [e] = await rc(h.finalize()); P(`quorum.finalize ${e}`);
+  [e] = await rc(VotequorumHandle.initialize(null, manual)); P(`votequorum.initialize ${e}`);
+}
+
 const what = process.argv[2] ?? 'all';
 if (what === 'all' || what === 'cmap') await runCmap();
 if (what === 'all' || what === 'quorum') await runQuorum();
 if (what === 'all' || what === 'votequorum') await runVotequorum();
+if (what === 'free') await runFree();
