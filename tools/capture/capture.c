@@ -615,6 +615,99 @@ static void do_cfg(void) {
 	corosync_cfg_finalize(h);
 }
 
+
+/* ---------------------------------------------------------------- oracle */
+
+/*
+ * Facts a stock-tool run is about to read, obtained through the API in the same (unchanging)
+ * cluster state: they are what the tool's replies and events must contain.
+ */
+static uint32_t oracle_view[64];
+static uint32_t oracle_view_n;
+
+static void oracle_v0_cb(quorum_handle_t h, uint32_t quorate, uint64_t seq, uint32_t n, uint32_t *list) {
+	oracle_view_n = n;
+	memcpy(oracle_view, list, n * sizeof(uint32_t));
+	q0_cb(h, quorate, seq, n, list);
+}
+
+static void do_oracle(void) {
+	cmap_handle_t ch;
+	quorum_handle_t qh;
+	votequorum_handle_t vh;
+	corosync_cfg_handle_t cfh;
+	uint32_t qtype = 0;
+	int quorate = 0;
+	quorum_callbacks_t cb0 = {.quorum_notify_fn = oracle_v0_cb};
+	votequorum_callbacks_t vcb = {.votequorum_quorum_notify_fn = vq_quorum_cb,
+				      .votequorum_nodelist_notify_fn = vq_nodelist_cb};
+
+	if (cmap_initialize(&ch) != CS_OK || quorum_initialize(&qh, &cb0, &qtype) != CS_OK ||
+	    votequorum_initialize(&vh, &vcb) != CS_OK || corosync_cfg_initialize(&cfh, NULL) != CS_OK) {
+		out("@@{\"k\":\"fatal\",\"msg\":\"oracle cannot connect\"}");
+		failures++;
+		return;
+	}
+	{
+		char *prov = NULL;
+		uint32_t me = 0;
+		cmap_get_string(ch, "quorum.provider", &prov);
+		cmap_get_uint32(ch, "runtime.votequorum.this_node_id", &me);
+		out("@@{\"k\":\"fact\",\"what\":\"cmap\",\"provider\":\"%s\",\"thisNodeId\":%u}", prov ? prov : "", me);
+		free(prov);
+	}
+	{
+		cmap_iter_handle_t it;
+		char key[CMAP_KEYNAME_MAXLEN + 1];
+		size_t len;
+		cmap_value_types_t type;
+		cmap_iter_init(ch, "nodelist.node.", &it);
+		while (cmap_iter_next(ch, it, key, &len, &type) == CS_OK) {
+			unsigned char buf[512];
+			size_t l = sizeof(buf);
+			cmap_value_types_t t2;
+			cmap_get(ch, key, buf, &l, &t2);
+			out("@@{\"k\":\"fact\",\"what\":\"nodelistKey\",\"key\":\"%s\",\"len\":%zu,\"type\":%d,\"value\":\"%s\"}", key,
+			    len, type, hex(buf, l));
+		}
+		cmap_iter_finalize(ch, it);
+	}
+	quorum_getquorate(qh, &quorate);
+	out("@@{\"k\":\"fact\",\"what\":\"quorum\",\"quorumType\":%u,\"quorate\":%d}", qtype, quorate);
+	quorum_trackstart(qh, CS_TRACK_CURRENT);
+	quorum_dispatch(qh, CS_DISPATCH_ALL);
+	votequorum_trackstart(vh, 0, CS_TRACK_CURRENT);
+	votequorum_dispatch(vh, CS_DISPATCH_ALL);
+	getinfo(vh, 0);
+	for (uint32_t i = 0; i < oracle_view_n; i++) {
+		getinfo(vh, oracle_view[i]);
+		corosync_cfg_node_address_t addrs[8];
+		int n = 0;
+		memset(addrs, 0, sizeof(addrs));
+		if (corosync_cfg_get_node_addrs(cfh, oracle_view[i], 8, &n, addrs) == CS_OK) {
+			char b[4096] = "";
+			int family = 0;
+			for (int j = 0; j < n && j < 8; j++) {
+				struct sockaddr_storage *ss = (struct sockaddr_storage *)addrs[j].address;
+				unsigned char raw[16];
+				memset(raw, 0, sizeof(raw));
+				if (j == 0) family = ss->ss_family;
+				if (ss->ss_family == AF_INET)
+					memcpy(raw, &((struct sockaddr_in *)ss)->sin_addr, 4);
+				else if (ss->ss_family == AF_INET6)
+					memcpy(raw, &((struct sockaddr_in6 *)ss)->sin6_addr, 16);
+				sprintf(b + strlen(b), "%s\"%s\"", j ? "," : "", hex(raw, 16));
+			}
+			out("@@{\"k\":\"fact\",\"what\":\"addrs\",\"nodeid\":%u,\"family\":%d,\"numAddrs\":%d,\"addrs\":[%s]}",
+			    oracle_view[i], family, n, b);
+		}
+	}
+	cmap_finalize(ch);
+	quorum_finalize(qh);
+	votequorum_finalize(vh);
+	corosync_cfg_finalize(cfh);
+}
+
 int main(int argc, char **argv) {
 	const char *what = argc > 1 ? argv[1] : "all";
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -623,6 +716,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(what, "cmap") || !strcmp(what, "all")) do_cmap();
 	if (!strcmp(what, "quorum") || !strcmp(what, "all")) do_quorum_votequorum();
 	if (!strcmp(what, "cfg") || !strcmp(what, "all")) do_cfg();
+	if (!strcmp(what, "oracle")) do_oracle();
 	out("@@{\"k\":\"done\",\"failures\":%d}", failures);
 	return failures ? 1 : 0;
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { compileC, startCluster } from '../nstest/dist/core.js';
 import { CmapModel, expectCStep } from './expect.mjs';
 import { parseStrace } from './strace.mjs';
-import { toolRuns } from './tools.mjs';
+import { cmapctlRuns, parseOracle, quorumtoolRuns } from './tools.mjs';
 import { uninitRanges } from './uninit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,7 +50,7 @@ const IDS = {
 const log = (...a) => console.error('[capture]', ...a);
 
 /** Runs argv under strace inside `ns`; `onWait(what)` is awaited whenever the program asks. */
-async function traced(ns, name, argv, { onWait, input } = {}) {
+async function traced(ns, name, argv, { onWait, input, changes, exitCode = 0 } = {}) {
   const traceFile = join(ns.dir, `${name}.strace`);
   const child = ns.spawn(['strace', ...TRACE, '-o', traceFile, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
@@ -74,9 +74,22 @@ async function traced(ns, name, argv, { onWait, input } = {}) {
     }
   });
   if (input !== undefined) child.stdin.write(input);
+  if (changes) {
+    // a tracker: make the changes from other processes once it is listening, then "q"
+    const deadline = Date.now() + 30_000;
+    while (!stdout.includes('Type "q" to finish')) {
+      if (Date.now() > deadline) throw new Error(`${name} never started tracking: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const c of changes) {
+      await ns.execOk(['corosync-cmapctl', ...c]);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    child.stdin.write('q\n');
+  }
   const code = await new Promise((r) => child.on('close', r));
   await pending;
-  if (code !== 0) throw new Error(`${argv.join(' ')} exited with ${code}\n${stderr}\n${stdout.slice(-2000)}`);
+  if (code !== exitCode) throw new Error(`${argv.join(' ')} exited with ${code}\n${stderr}\n${stdout.slice(-2000)}`);
   return { trace: readFileSync(traceFile, 'utf8'), stdout };
 }
 
@@ -86,7 +99,7 @@ function header(bytes) {
 }
 
 /** Pairs expected messages with observed ones and checks the headers agree; returns vectors. */
-function pair(expected, observed, paths, source) {
+function pair(expected, observed, source) {
   if (expected.length !== observed.length) {
     throw new Error(
       `${source}: expected ${expected.length} messages (${expected.map((e) => `${e.dir} ${e.name}`).join(', ')}), ` +
@@ -128,7 +141,7 @@ function pair(expected, observed, paths, source) {
 
 /** Splits a capture.c trace into steps and turns each into vectors. */
 function vectorsFromC(section, trace) {
-  const { items, paths } = parseStrace(trace);
+  const { items } = parseStrace(trace);
   const steps = [];
   let cur;
   for (const it of items) {
@@ -154,14 +167,35 @@ function vectorsFromC(section, trace) {
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(' ');
     const source = `capture.c ${section}: ${s.step.op}${label ? ` ${label}` : ''}`;
-    out.push(...pair(expectCStep(s.step, s.ret, s.evts, model), s.msgs, paths, source));
+    out.push(...pair(expectCStep(s.step, s.ret, s.evts, model), s.msgs, source));
   }
   return out;
 }
 
+/** One stock-tool run under strace; `run.oracle` first asks capture.c for the state it will see. */
+async function toolRun(ns, run) {
+  let oracle;
+  if (run.oracle) {
+    const r = await ns.exec([bin, 'oracle']);
+    if (r.code !== 0) throw new Error(`oracle failed: ${r.stdout}${r.stderr}`);
+    oracle = parseOracle(r.stdout);
+  }
+  const exitCode = typeof run.exitCode === 'function' ? run.exitCode(oracle) : run.exitCode;
+  const { trace, stdout } = await traced(ns, run.name, run.argv, { changes: run.changes, exitCode });
+  const { items } = parseStrace(trace);
+  const observed = items.filter((i) => i.kind === 'msg');
+  const expected = run.expect(stdout, observed, oracle);
+  const source = run.argv.join(' ').replace(/\/tmp\/\S*\/load\.txt/, 'load.txt').replace('stdbuf -oL ', '');
+  const v = pair(expected, observed, source);
+  log(`${run.name}: ${v.length} vectors`);
+  return v;
+}
+
+let bin;
+
 async function main() {
   const started = Date.now();
-  const bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg']);
+  bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg']);
   log('compiled', bin);
   const cluster = await startCluster({ nodes: 3, start: [1], transport: 'socket' });
   const vectors = [];
@@ -183,22 +217,29 @@ async function main() {
       log(`capture.c ${section}: ${v.length} vectors`);
       vectors.push(...v);
     }
-    for (const run of toolRuns()) {
-      const { trace, stdout } = await traced(n1, run.name, run.argv, { input: run.input, onWait });
-      const { items, paths } = parseStrace(trace);
-      const observed = items.filter((i) => i.kind === 'msg');
-      const expected = run.expect(stdout, observed);
-      const v = pair(expected, observed, paths, `${run.argv.join(' ')}`);
-      log(`${run.name}: ${v.length} vectors`);
-      vectors.push(...v);
+    const loadLines = ['capture.tool.loaded u16 7', '^capture.tool.str'];
+    const loadPath = join(n1.dir, 'load.txt');
+    writeFileSync(loadPath, `${loadLines.join('\n')}\n`);
+    for (const run of cmapctlRuns({ path: loadPath, lines: loadLines })) {
+      const vs = await toolRun(n1, run);
+      vectors.push(...vs);
     }
+    for (const run of quorumtoolRuns()) vectors.push(...(await toolRun(n1, run)));
   } finally {
     await cluster.close();
   }
 
   mkdirSync(OUT, { recursive: true });
   const files = new Map();
+  // Every tool run opens the same connections: keep capture.c's handshakes and the first of each
+  // service's from the tools (a 12 KiB reply each; the rest add no coverage).
+  const seenSetup = new Set();
   for (const v of vectors) {
+    if (v.dir === 'setup' && !v.source.startsWith('capture.c')) {
+      const k = `${v.service} ${v.name}`;
+      if (seenSetup.has(k)) continue;
+      seenSetup.add(k);
+    }
     const file = v.dir === 'setup' ? 'setup' : v.service;
     if (!files.has(file)) files.set(file, []);
     files.get(file).push(JSON.stringify(v));
