@@ -92,11 +92,6 @@ function signalNumber(sig: unknown): number | undefined {
   return undefined;
 }
 
-/**
- * sam_initialize: `timeInterval` ms without a heartbeat before recovery (0: no health checking,
- * only crash detection); `policy` QUIT or RESTART, optionally | QUORUM and | CMAP. With QUORUM
- * the supervisor-to-be connects to the quorum service here, as libsam does.
- */
 export interface InitializeOptions {
   /**
    * Options of the cmap (CMAP policy) and quorum (QUORUM policy) connections the supervisor opens,
@@ -105,10 +100,14 @@ export interface InitializeOptions {
   connection?: HandleOptions;
 }
 
+/**
+ * sam_initialize: `timeInterval` ms without a heartbeat before recovery (0: no health checking,
+ * only crash detection); `policy` QUIT or RESTART, optionally | QUORUM and | CMAP. With QUORUM
+ * the supervisor-to-be connects to the quorum service here, as libsam does.
+ */
 export async function initialize(timeInterval: number, policy: number, options: InitializeOptions = {}): Promise<void> {
   const op = 'sam.initialize';
   if (s.status !== SamState.NOT_INITIALIZED || s.busy) fail(CS_ERR_BAD_HANDLE, op);
-  connectionOptions = { ...options.connection };
   if (!Number.isInteger(policy)) fail(CS_ERR_INVALID_PARAM, op, `policy must be an integer, got ${String(policy)}`);
   const base = policyBase(policy);
   if (base !== SAM_RECOVERY_POLICY_QUIT && base !== SAM_RECOVERY_POLICY_RESTART) {
@@ -117,6 +116,7 @@ export async function initialize(timeInterval: number, policy: number, options: 
   if (!Number.isInteger(timeInterval) || timeInterval < 0 || timeInterval > 0x7fffffff) {
     fail(CS_ERR_INVALID_PARAM, op, `timeInterval must be an integer number of ms in 0..2147483647, got ${String(timeInterval)}`);
   }
+  connectionOptions = { ...options.connection };
   // The child's supervisor holds the quorum connection; the child itself never opens one.
   const child = takeMarker() !== undefined;
   if (policy & SAM_RECOVERY_POLICY_QUORUM && !child) {
