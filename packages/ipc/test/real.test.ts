@@ -170,6 +170,20 @@ for (const transport of ['socket', 'shm'] as const) {
       }
     });
 
+    it('answers corosync-quorumtool -l (cmap + quorum + cfg services, quorum snapshot event)', async () => {
+      const srv = await startServer(ns, [fixture('cmap-server.mjs'), transport, 'quorum']);
+      try {
+        const r = await ns.exec(['corosync-quorumtool', '-l'], { timeout: 20_000 });
+        expect(r.stderr.trim()).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/Membership information[\s\S]*Nodeid\s+Name\n\s+1 fixture-node1\n/);
+        await srv.waitFor((o) => o.event === 'close' && o.service === 'quorum');
+      } finally {
+        await srv.stop();
+      }
+      expect(await shmEntries(ns)).toEqual([]);
+    });
+
     it('refuses a client by credentials with -EACCES and serves an allowed non-root one', async () => {
       const srv = await startServer(ns, [fixture('echo-server.mjs'), transport, 'authtest', '65534']);
       try {
