@@ -339,3 +339,106 @@ export function expectCStep(step, ret, evts, model) {
 }
 
 export { u64 };
+
+// ------------------------------------------------------------------ raw.c
+
+/** (u)int8 arithmetic of ADJUST_INT: the daemon adds in the unsigned width of the type */
+function wrap8(hex, step) {
+  return ((parseInt(hex, 16) + step) & 0xff).toString(16).padStart(2, '0');
+}
+
+/**
+ * Expected messages of one raw.c step. `o` is the oracle (capture.c oracle) for the quorum and
+ * votequorum snapshots; `raw` keeps state across steps (values set, the iterator handle).
+ * Requests to unknown ids have no catalog name: they are consumed ({skip: true}) but not kept;
+ * their reply is the bare header ipc_glue.c sends (id 0, CS_ERR_INVALID_PARAM), which by the
+ * naming convention is `cmap.set` for cmap (id 0 is SET's bare reply), `votequorum.status` for
+ * votequorum, and `<service>.error` for the others.
+ */
+export function expectRawStep(step, ret, evts, facts, o, raw) {
+  const e = ret?.error;
+  if (step.op === 'raw_connect') return setupExpectations(step.service);
+  if (step.op === 'raw_event') {
+    // events were announced by the step before; filled in there
+    return raw.pendingEvents.splice(0, evts.length);
+  }
+  if (step.what === 'unknown') {
+    const svc = raw.service;
+    const name = svc === 'cmap' ? 'cmap.set' : svc === 'votequorum' ? 'votequorum.status' : `${svc}.error`;
+    if (e !== 7 || ret.id !== 0 || ret.size !== 24) throw new Error(`unknown id ${step.id} answered ${JSON.stringify(ret)}`);
+    return [{ service: svc, dir: 'req', skip: true }, { ...res(svc, name, {}, e), viaGlue: true }];
+  }
+  switch (step.what) {
+    case 'setCurrentMap':
+      return [req('cmap', 'cmap.setCurrentMap', { map: step.map }), res('cmap', 'cmap.setCurrentMap', {}, e)];
+    case 'set':
+      raw.values.set(step.key, step.value);
+      return [
+        req('cmap', 'cmap.set', { keyName: step.key, valueLen: String(step.value.length / 2), type: step.type, value: step.value }),
+        res('cmap', 'cmap.set', {}, e),
+      ];
+    case 'adjustInt':
+      raw.values.set(step.key, wrap8(raw.values.get(step.key), step.step));
+      return [req('cmap', 'cmap.adjustInt', { keyName: step.key, step: step.step }), res('cmap', 'cmap.adjustInt', {}, e)];
+    case 'get': {
+      const v = raw.values.get(step.key);
+      const fact = facts.find((f) => f.value !== undefined);
+      if (fact && fact.value !== v) throw new Error(`${step.key}: expected ${v} after wrap-around, program read ${fact.value}`);
+      return [
+        req('cmap', 'cmap.get', { keyName: step.key, valueLen: String(step.cap) }),
+        res('cmap', 'cmap.get', { valueLen: '1', type: step.key === 'raw.u8' ? 2 : 1, value: v }, e),
+      ];
+    }
+    case 'iterInit': {
+      raw.iter = facts.find((f) => f.iterHandle !== undefined).iterHandle;
+      return [req('cmap', 'cmap.iterInit', { prefix: step.prefix }), res('cmap', 'cmap.iterInit', { iterHandle: raw.iter }, e)];
+    }
+    case 'iterFinalize':
+      return [req('cmap', 'cmap.iterFinalize', { iterHandle: step.iterHandle }), res('cmap', 'cmap.iterFinalize', {}, e)];
+    case 'iterNext':
+      return [
+        req('cmap', 'cmap.iterNext', { iterHandle: step.iterHandle }),
+        res('cmap', 'cmap.iterNext', { keyName: '', valueLen: '0', type: 0 }, e),
+      ];
+    case 'modelGettype':
+      // the daemon fills quorum_type even when it refuses the model
+      return [req('quorum', 'quorum.modelGettype', { model: step.model }), res('quorum', 'quorum.modelGettype', { quorumType: o.quorumType }, e)];
+    case 'trackstart':
+      if (raw.service === 'quorum') {
+        if (step.flags & 3) {
+          // a V0 connection (no MODEL_GETTYPE): the quorum notification only
+          raw.pendingEvents.push(
+            evt('quorum', 'quorum.notification', {
+              quorate: o.v0.quorate,
+              ringSeq: o.v0.ringSeq,
+              viewListEntries: o.v0.viewList.length,
+              viewList: o.v0.viewList,
+            }),
+          );
+        }
+        return [req('quorum', 'quorum.trackstart', { trackFlags: step.flags }), res('quorum', 'quorum.trackstart', {}, e)];
+      }
+      raw.pendingEvents.push(
+        evt('votequorum', 'votequorum.nodelistNotification', {
+          context: step.context,
+          ringId: o.vqNodelist.ringId,
+          nodeListEntries: o.vqNodelist.nodeList.length,
+          nodeList: o.vqNodelist.nodeList,
+        }),
+        evt('votequorum', 'votequorum.quorumNotification', {
+          quorate: o.vqQuorum.quorate,
+          context: step.context,
+          nodeListEntries: o.vqQuorum.nodeList.length,
+          nodeList: o.vqQuorum.nodeList,
+        }),
+      );
+      return [
+        req('votequorum', 'votequorum.trackstart', { context: step.context, trackFlags: step.flags }),
+        res('votequorum', 'votequorum.status', {}, e),
+      ];
+    case 'localGet':
+      return [req('cfg', 'cfg.localGet', {}), res('cfg', 'cfg.localGet', { localNodeid: o.thisNodeId }, e)];
+    default:
+      throw new Error(`no expectation for raw step ${JSON.stringify(step)}`);
+  }
+}

@@ -305,12 +305,13 @@ export function parseOracle(stdout) {
     else if (j.k === 'ret' && step?.op === 'votequorum_getinfo') o.info[step.nodeid] = j;
     else if (j.k === 'evt' && j.cb === 'quorum_v0') o.v0 = j;
     else if (j.k === 'evt' && j.cb === 'votequorum_nodelist') o.vqNodelist = j;
+    else if (j.k === 'evt' && j.cb === 'votequorum_quorum') o.vqQuorum = j;
     else if (j.k === 'fact' && j.what === 'cmap') Object.assign(o, { provider: j.provider, thisNodeId: j.thisNodeId });
     else if (j.k === 'fact' && j.what === 'quorum') Object.assign(o, { quorumType: j.quorumType, quorate: j.quorate });
     else if (j.k === 'fact' && j.what === 'nodelistKey') o.nodelistKeys.push(j);
     else if (j.k === 'fact' && j.what === 'addrs') o.addrs[j.nodeid] = j;
   }
-  for (const k of ['provider', 'thisNodeId', 'quorumType', 'quorate', 'v0', 'vqNodelist']) {
+  for (const k of ['provider', 'thisNodeId', 'quorumType', 'quorate', 'v0', 'vqNodelist', 'vqQuorum']) {
     if (o[k] === undefined) throw new Error(`oracle did not report ${k}`);
   }
   return o;

@@ -12,6 +12,9 @@ function charsTail(offset, len, s) {
   return n + 1 < len ? [[offset + n + 1, len - n - 1]] : [];
 }
 
+/** ipc_glue.c's reply to an unknown request id: a bare header on the stack, nothing memset */
+export const GLUE_ERROR_UNINIT = HDR_RES;
+
 export function uninitRanges(v) {
   const f = v.fields;
   const ok = v.error === undefined || v.error === 1;
@@ -90,6 +93,9 @@ export function uninitRanges(v) {
       return ok ? HDR_RES : [...HDR_RES, [24, 8]];
     case 'res cfg.localGet':
       return [...HDR_RES, [28, 4]];
+    case 'res quorum.error':
+    case 'res cfg.error':
+      return HDR_RES;
     default:
       if (v.service === 'cmap') return [];
       throw new Error(`no uninit rule for ${key}`);

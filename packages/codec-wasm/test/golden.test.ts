@@ -125,11 +125,13 @@ describe('golden vectors', () => {
 
   it('cover every message of the catalog that real programs can produce', () => {
     const seen = new Set(vectors.map((v) => `${v.dir} ${v.name}`));
-    // The bare error replies (<service>.error) need a request id no library sends.
+    // corosync's reply to an unknown request id is a bare header with id 0: for cmap and
+    // votequorum that is exactly SET's / STATUS's reply (and decodes as such, error 7), so
+    // cmap.error and votequorum.error never appear on a real wire.
+    const unreachable = new Set(['res cmap.error', 'res votequorum.error']);
     const missing = catalog.messages
-      .filter((m) => !m.name.endsWith('.error'))
       .map((m) => `${m.dir} ${m.name}`)
-      .filter((k) => !seen.has(k));
+      .filter((k) => !seen.has(k) && !unreachable.has(k));
     expect(missing).toEqual([]);
   });
 });
