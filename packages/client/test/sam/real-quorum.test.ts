@@ -35,7 +35,7 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   const state = async () => /\.state \(str\) = (.*)$/m.exec(await dump())?.[1];
 
   /** Runs one program through the scenario; returns its lines and the cmap keys at each step. */
-  async function scenario(argv: string[]): Promise<{ lines: Line[]; dumps: string[]; code: number | null }> {
+  async function scenario(argv: string[], quit: boolean): Promise<{ lines: Line[]; dumps: string[]; code: number | null }> {
     const lines: Line[] = [];
     const dumps: string[] = [];
     let exit: { code: number | null } | undefined;
@@ -64,20 +64,25 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
     dumps.push(await dump());
 
     await cluster.stopNode(2);
-    await until('instance 2 waiting for quorum', async () => seen('starting', 2) && (await state()) === 'waiting for quorum');
-    dumps.push(await dump());
+    if (quit) {
+      await until('supervisor gone after the quorum loss', () => exit !== undefined);
+      dumps.push(await dump());
+    } else {
+      await until('instance 2 waiting for quorum', async () => seen('starting', 2) && (await state()) === 'waiting for quorum');
+      dumps.push(await dump());
 
-    await cluster.startNode(2);
-    await until('instance 2 done and supervisor gone', () => seen('done', 2) && exit !== undefined);
-    dumps.push(await dump());
-    await cluster.stopNode(2);
+      await cluster.startNode(2);
+      await until('instance 2 done and supervisor gone', () => seen('done', 2) && exit !== undefined);
+      dumps.push(await dump());
+      await cluster.stopNode(2);
+    }
     await until('node 1 alone again', async () => (await cluster.node(1).quorumView()).length === 1);
     return { lines, dumps, code: exit!.code };
   }
 
   it('start blocks until quorate; quorum loss warns the child; the restarted instance waits again; keys as libsam', async () => {
-    const c = await scenario([cBinary, '2000']);
-    const t = await scenario(fixtureArgv('quorum.ts', ['2000']));
+    const c = await scenario([cBinary, '2000', 'restart'], false);
+    const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'restart']), false);
 
     expect(c.code).toBe(0);
     expect(t.code).toBe(0);
@@ -93,5 +98,21 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
     expect(sup.map((e) => `${e.type}:${e.instanceId}`)).toEqual(['spawn:1', 'warn:1', 'exit:1', 'spawn:2', 'exit:2']);
     // The warn signal (default SIGTERM) ended instance 1; RESTART made instance 2.
     expect(sup[2]).toMatchObject({ signal: 'SIGTERM', next: 'restart' });
+  }, 600_000);
+
+  it('QUORUM_QUIT: quorum loss ends the supervisor; the keys stay with state "failed", as libsam leaves them', async () => {
+    const c = await scenario([cBinary, '2000', 'quit'], true);
+    await cluster.node(1).exec(['corosync-cmapctl', '-D', 'resources.process.']);
+    const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'quit']), true);
+    await cluster.node(1).exec(['corosync-cmapctl', '-D', 'resources.process.']);
+
+    // WEXITSTATUS of the child the warn signal killed.
+    expect(c.code).toBe(0);
+    expect(t.code).toBe(0);
+    expect(t.dumps.map(normalise)).toEqual(c.dumps.map(normalise));
+    expect(normalise(t.dumps[2]!)).toContain('state (str) = failed');
+    const sup = t.lines.filter((l) => l.sup).map((l) => l.sup as Line);
+    expect(sup.map((e) => `${e.type}:${e.instanceId}`)).toEqual(['spawn:1', 'warn:1', 'exit:1']);
+    expect(sup[2]).toMatchObject({ signal: 'SIGTERM', next: 'quit' });
   }, 600_000);
 });
