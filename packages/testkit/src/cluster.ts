@@ -76,8 +76,9 @@ export class SimNode {
   }
 
   /** Boots the node: fresh cmap from the configuration, votequorum init, then it joins its partition. */
-  start(): this {
+  start(opts: { partition?: number } = {}): this {
     if (this.running) throw new MockError('EALREADY', `node ${this.id} is already running`);
+    if (opts.partition !== undefined) this.partition = opts.partition;
     this.bootstrap();
     this.cluster.reform();
     return this;
@@ -103,6 +104,8 @@ export class SimNode {
   }
 
   private halt(): void {
+    if (this.qdeviceTimer !== undefined) this.cluster.clock.clearTimer(this.qdeviceTimer);
+    this.qdeviceTimer = undefined;
     this.running = false;
     this.vq = undefined;
     this.members = [];
@@ -237,6 +240,69 @@ export class SimNode {
     }
   }
 
+  private qdeviceTimer: unknown = undefined;
+  private qdeviceCfg = { name: 'SimQdevice', castVote: true, stopOnError: false };
+
+  /**
+   * Runs a simulated quorum device on this node, like corosync-vqsim's `qdevice on`: it
+   * registers, polls first after quorum.device.timeout ms and then every timeout/2 with the
+   * ring of the last quorum callback. `stopOnError` stops polling after a refused poll, which
+   * is what vqsim does.
+   */
+  qdeviceOn(opts: { name?: string; castVote?: boolean; stopOnError?: boolean } = {}): this {
+    const vq = this.requireVq();
+    this.qdeviceCfg = {
+      name: opts.name ?? this.qdeviceCfg.name,
+      castVote: opts.castVote ?? true,
+      stopOnError: opts.stopOnError ?? false,
+    };
+    if (!(vq.us.flags & 16)) {
+      vq.qdeviceRegister(this.qdeviceCfg.name);
+      this.cluster.kick();
+      if (!(vq.us.flags & 16)) return this;
+      this.scheduleQdevicePoll(vq.qdeviceTimeout);
+    } else if (this.qdeviceTimer === undefined) {
+      this.scheduleQdevicePoll(vq.qdeviceTimeout / 2);
+    }
+    return this;
+  }
+
+  /** vqsim's `qdevice off`: one poll with cast_vote=0, then no more polls. */
+  qdeviceOff(): this {
+    const vq = this.requireVq();
+    vq.qdevicePoll(this.qdeviceCfg.name, false, this.quorumRing);
+    this.cluster.kick();
+    if (this.qdeviceTimer !== undefined) this.cluster.clock.clearTimer(this.qdeviceTimer);
+    this.qdeviceTimer = undefined;
+    return this;
+  }
+
+  private scheduleQdevicePoll(ms: number): void {
+    this.qdeviceTimer = this.cluster.clock.setTimer(ms, () => {
+      this.qdeviceTimer = undefined;
+      const vq = this.vq;
+      if (!this.running || vq === undefined) return;
+      const err = vq.qdevicePoll(this.qdeviceCfg.name, this.qdeviceCfg.castVote, this.quorumRing);
+      this.cluster.kick();
+      if (err === 1 || !this.qdeviceCfg.stopOnError) this.scheduleQdevicePoll(vq.qdeviceTimeout / 2);
+    });
+  }
+
+  private requireVq(): VotequorumEngine {
+    if (!this.running || this.vq === undefined) throw new MockError('ENOTRUNNING', `node ${this.id} is not running votequorum`);
+    return this.vq;
+  }
+
+  /** Any node of the cluster by id (for cfg address lookups). */
+  clusterNode(id: number): SimNode | undefined {
+    return this.cluster.nodeById(id);
+  }
+
+  /** Delivers queued messages and finishes a sync that was waiting (after a library call). */
+  kick(): void {
+    this.cluster.kick();
+  }
+
   /** Snapshot of this node's votequorum view. */
   status(): NodeStatus {
     const info = this.vq?.getinfo(0).info;
@@ -341,6 +407,20 @@ export class Cluster {
       }
     });
     for (const n of this.nodeList) if (!named.has(n.id)) n.partition = groups.length + 1;
+    this.reform();
+    return this;
+  }
+
+  /** Moves nodes into partition `part` (corosync-vqsim's `split part:ids`). */
+  move(part: number, ids: number[]): this {
+    for (const id of ids) this.node(id).partition = part;
+    this.reform();
+    return this;
+  }
+
+  /** Joins partitions into the first one (corosync-vqsim's `join a b ...`). */
+  join(into: number, ...parts: number[]): this {
+    for (const n of this.nodeList) if (parts.includes(n.partition)) n.partition = into;
     this.reform();
     return this;
   }

@@ -13,3 +13,7 @@ export type { CreateClusterOptions, NodeListener, NodeStatus } from './cluster.j
 export { specToConf } from './spec.js';
 export type { ClusterSpec, NodeSpec, QuorumSpec } from './spec.js';
 export { ConfigError, isConfigError, MockError, isMockError } from './errors.js';
+export { NodeServices } from './services.js';
+export type { ServiceName, FrameSink, ClientInfo, ServiceConnection } from './services.js';
+export { MockCorosync, startMockCorosync } from './server.js';
+export type { MockCorosyncOptions, Endpoint } from './server.js';

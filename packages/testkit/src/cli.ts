@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { SystemClock } from './clock.js';
+import { parseCorosyncConf } from './config.js';
+import { isConfigError, isMockError } from './errors.js';
+import { startMockCorosync, type MockCorosync } from './server.js';
+import { specToConf } from './spec.js';
+
+const USAGE = `usage: corosync-mock [--config corosync.conf | --nodes N] [options]
+
+Serves corosync's cmap, quorum, votequorum and cfg IPC services (libqb protocol) in the current
+network namespace until SIGTERM, like a real corosync, backed by a simulated cluster.
+
+  -c, --config FILE     corosync.conf to run (default /etc/corosync/corosync.conf unless --nodes)
+  -n, --nodes N         no config file: a cluster of N nodes with default settings
+      --local ID        the node this daemon is (default: the first node of the nodelist)
+      --up IDS|all      nodes running at start, e.g. 1,2 (default: only the local node with
+                        --config, like one real daemon; all nodes with --nodes)
+      --transport T     socket | shm (default: system.qb_ipc_type of the config; shm if unset)
+      --prefix P        prepend P to the socket names (default: none, the real names)
+  -h, --help
+
+Commands on stdin (one per line), corosync-vqsim style:
+  up IDS | down IDS | kill IDS | stop IDS | split P:IDS [P:IDS...] | join P P... | merge
+  qdevice on|off IDS | show | wait MS
+`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', short: 'c' },
+      nodes: { type: 'string', short: 'n' },
+      local: { type: 'string' },
+      up: { type: 'string' },
+      transport: { type: 'string' },
+      prefix: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: string;
+  let configName: string;
+  if (values.nodes !== undefined) {
+    const n = Number(values.nodes);
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`--nodes wants 1..1024, got ${values.nodes}`);
+    config = specToConf({ nodes: n });
+    configName = '(generated)';
+  } else {
+    configName = values.config ?? '/etc/corosync/corosync.conf';
+    config = readFileSync(configName, 'utf8');
+  }
+  const entries = parseCorosyncConf(config, { filename: configName });
+  const ipcType = entries.find((e) => e.key === 'system.qb_ipc_type')?.value;
+  const transport = values.transport ?? (ipcType === 'socket' ? 'socket' : 'shm');
+  if (transport !== 'socket' && transport !== 'shm') throw new Error(`--transport must be socket or shm`);
+  const nodeIds = entries.filter((e) => /^nodelist\.node\.\d+\.nodeid$/.test(e.key)).map((e) => Number(e.value));
+  const local = values.local !== undefined ? Number(values.local) : nodeIds[0];
+  if (local === undefined || !nodeIds.includes(local)) throw new Error(`--local ${values.local}: no such node in the nodelist`);
+  const upArg = values.up ?? (values.nodes !== undefined ? 'all' : String(local));
+  const up = upArg === 'all' ? nodeIds : upArg.split(',').map(Number);
+  if (!up.includes(local)) up.unshift(local);
+  for (const id of up) if (!nodeIds.includes(id)) throw new Error(`--up: node ${id} is not in the nodelist`);
+
+  const mock = await startMockCorosync({
+    config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
+    start: up,
+  });
+  process.stderr.write(`corosync-mock: node ${local} serving ${Object.values(mock.endpoint().names).join(' ')} (${transport})\n`);
+
+  const done = new Promise<number>((resolve) => {
+    const stop = () => {
+      void mock.close().then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  if (!process.stdin.isTTY) {
+    const rl = createInterface({ input: process.stdin });
+    rl.on('line', (line) => {
+      try {
+        const out = command(mock, line.trim());
+        if (out) process.stdout.write(out);
+      } catch (e) {
+        process.stdout.write(`ERR: ${(e as Error).message}\n`);
+      }
+    });
+  }
+  return done;
+}
+
+function ids(s: string | undefined): number[] {
+  return (s ?? '').split(',').filter(Boolean).map(Number);
+}
+
+function show(mock: MockCorosync): string {
+  return mock.cluster.nodes.filter((n) => n.running).map((n) =>
+    `${n.partition}:${n.id}: q=${n.quorate ? 1 : 0} ring=[${n.quorumRing.nodeid}.${n.quorumRing.seq.toString(16)}] nodes=[${n.viewList.join(' ')}]\n`,
+  ).join('');
+}
+
+function command(mock: MockCorosync, line: string): string {
+  if (line === '' || line.startsWith('#')) return '';
+  const [verb, ...args] = line.split(/\s+/);
+  const c = mock.cluster;
+  switch (verb) {
+    case 'show': return show(mock);
+    case 'up': for (const g of args) { const [p, l] = g.includes(':') ? g.split(':') : ['0', g]; for (const id of ids(l)) c.node(id).start({ partition: Number(p) }); } break;
+    case 'down': case 'kill': for (const id of ids(args[0])) c.node(id).kill(); break;
+    case 'stop': for (const id of ids(args[0])) c.node(id).stop(); break;
+    case 'split': case 'move': for (const g of args) { const [p, l] = g.split(':'); c.move(Number(p), ids(l)); } break;
+    case 'join': c.join(Number(args[0]), ...args.slice(1).map(Number)); break;
+    case 'merge': c.merge(); break;
+    case 'qdevice': for (const id of ids(args[1])) { if (args[0] === 'on') c.node(id).qdeviceOn(); else c.node(id).qdeviceOff(); } break;
+    case 'wait': break;
+    default: throw new Error(`unknown command ${verb}`);
+  }
+  return `OK ${line}\n`;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  const msg = isConfigError(e) || isMockError(e) || e instanceof Error ? e.message : String(e);
+  process.stderr.write(`corosync-mock: ${msg}\n`);
+  process.exit(isConfigError(e) ? 8 : 1);
+});

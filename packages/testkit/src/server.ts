@@ -1,0 +1,215 @@
+import { createServer, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
+import { readFileSync } from 'node:fs';
+import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
+import { ManualClock, type Clock } from './clock.js';
+import { MockError } from './errors.js';
+import { NodeServices, type ServiceName } from './services.js';
+
+export interface MockCorosyncOptions extends CreateClusterOptions {
+  /**
+   * Prepended to every socket name of the primary endpoint (`<prefix>cmap`). '' binds the real
+   * names (cmap, quorum, ...) in the current network namespace, as the CLI does. Default: a
+   * unique `cts-mock-<pid>-<n>-`, so an in-process mock never collides with a real daemon.
+   */
+  prefix?: string;
+  /** libqb transport offered to clients (default 'socket'). */
+  transport?: 'socket' | 'shm';
+  /** Node ids that get their own endpoint (default: the first node of the nodelist). */
+  endpoints?: number[] | 'all';
+}
+
+export interface Endpoint {
+  readonly nodeId: number;
+  /** Socket name prefix: connect to `${prefix}cmap` etc. */
+  readonly prefix: string;
+  readonly names: Readonly<Record<ServiceName, string>>;
+  readonly services: NodeServices;
+  /** Number of open client connections. */
+  readonly connectionCount: number;
+}
+
+let counter = 0;
+
+class NodeEndpoint implements Endpoint {
+  readonly services: NodeServices;
+  readonly names: Record<ServiceName, string>;
+  private servers: IpcServer[] = [];
+  private readonly conns = new Set<IpcServerConnection>();
+  private pending: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  errors: unknown[] = [];
+
+  constructor(
+    readonly node: SimNode,
+    readonly prefix: string,
+    private readonly transport: 'socket' | 'shm',
+    private readonly withVotequorum: boolean,
+  ) {
+    this.services = new NodeServices(node);
+    this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg` };
+    node.listeners.add({
+      down: () => this.queue(() => this.stopServers()),
+      up: () => this.queue(() => this.startServers()),
+    });
+  }
+
+  get nodeId(): number {
+    return this.node.id;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Serialises listen/close so a quick kill/start never races. */
+  queue(op: () => Promise<void>): Promise<void> {
+    const p = this.pending.then(op, op).catch((e: unknown) => { this.errors.push(e); });
+    this.pending = p;
+    return p;
+  }
+
+  async idle(): Promise<void> {
+    let p: Promise<unknown>;
+    do {
+      p = this.pending;
+      await p;
+    } while (p !== this.pending);
+  }
+
+  async startServers(): Promise<void> {
+    if (this.closed || this.servers.length || !this.node.running) return;
+    // corosync creates a votequorum server only with the votequorum provider
+    const services: ServiceName[] = this.withVotequorum ? ['cmap', 'cfg', 'quorum', 'votequorum'] : ['cmap', 'cfg', 'quorum'];
+    const servers: IpcServer[] = [];
+    try {
+      for (const svc of services) {
+        const server = createServer(this.names[svc], { transport: this.transport, maxMessageSize: 1024 * 1024 });
+        server.on('connection', (c) => this.accept(svc, c));
+        server.on('error', (e) => { this.errors.push(e); });
+        await server.listen();
+        servers.push(server);
+      }
+    } catch (e) {
+      await Promise.allSettled(servers.map((s) => s.close()));
+      throw e;
+    }
+    this.servers = servers;
+  }
+
+  async stopServers(): Promise<void> {
+    const servers = this.servers;
+    this.servers = [];
+    for (const c of [...this.conns]) c.close();
+    await Promise.allSettled(servers.map((s) => s.close()));
+  }
+
+  private accept(svc: ServiceName, c: IpcServerConnection): void {
+    if (!this.node.running) {
+      c.close();
+      return;
+    }
+    this.conns.add(c);
+    const cred = c.credentials;
+    let procname: string | undefined;
+    try {
+      procname = readFileSync(`/proc/${cred.pid}/comm`, 'utf8').trim();
+    } catch {}
+    const sink = {
+      maxMessageSize: c.maxMessageSize,
+      respond: (f: Uint8Array) => { if (!c.closed) c.respond(f); },
+      sendEvent: (f: Uint8Array) => { if (!c.closed) c.sendEvent(f); },
+    };
+    const conn = this.services.connect(svc, sink, { ...cred, procname }, () => c.close());
+    c.on('request', (frame) => {
+      try {
+        conn.handle(frame);
+      } catch (e) {
+        // a handler bug must not take the daemon down: drop only this client
+        this.errors.push(e);
+        c.close();
+      }
+    });
+    c.on('close', () => {
+      this.conns.delete(c);
+      conn.close();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue(() => this.stopServers());
+    this.services.dispose();
+  }
+}
+
+/** A running mock corosync: a simulated cluster whose nodes serve the corosync IPC services. */
+export class MockCorosync {
+  readonly cluster: Cluster;
+  private readonly eps = new Map<number, NodeEndpoint>();
+
+  private constructor(cluster: Cluster) {
+    this.cluster = cluster;
+  }
+
+  get clock(): Clock {
+    return this.cluster.clock;
+  }
+
+  /** The primary endpoint's prefix. */
+  get prefix(): string {
+    return this.endpoint().prefix;
+  }
+
+  /** @internal */
+  static async start(opts: MockCorosyncOptions): Promise<MockCorosync> {
+    const cluster = new Cluster({ ...opts, clock: opts.clock ?? new ManualClock() });
+    const mock = new MockCorosync(cluster);
+    const prefix = opts.prefix ?? `cts-mock-${process.pid}-${++counter}-`;
+    const ids = opts.endpoints === 'all' ? cluster.nodes.map((n) => n.id) : opts.endpoints ?? [cluster.nodes[0]!.id];
+    ids.forEach((id, i) => {
+      const node = cluster.node(id);
+      const p = i === 0 ? prefix : `${prefix}node${id}-`;
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum));
+    });
+    try {
+      for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());
+      for (const ep of mock.eps.values()) if (ep.errors.length) throw ep.errors[0];
+    } catch (e) {
+      await mock.close();
+      throw e;
+    }
+    return mock;
+  }
+
+  /** The endpoint of a node (default: the primary one). */
+  endpoint(nodeId?: number): Endpoint {
+    const ep = nodeId === undefined ? this.eps.values().next().value : this.eps.get(nodeId);
+    if (ep === undefined) throw new MockError('ENOENDPOINT', `node ${nodeId} has no endpoint (see the endpoints option)`);
+    return ep;
+  }
+
+  /** Lets queued notifications reach clients and servers finish (re)starting after kill/start. */
+  async settle(): Promise<void> {
+    await this.cluster.settle();
+    for (const ep of this.eps.values()) await ep.idle();
+    await new Promise<void>((r) => setImmediate(r));
+  }
+
+  /** Errors caught inside endpoints (failed listen, handler bugs); empty in a healthy run. */
+  get errors(): unknown[] {
+    return [...this.eps.values()].flatMap((e) => e.errors);
+  }
+
+  async close(): Promise<void> {
+    for (const ep of this.eps.values()) await ep.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Starts a mock corosync serving every endpoint over the libqb IPC protocol. */
+export function startMockCorosync(opts: MockCorosyncOptions): Promise<MockCorosync> {
+  return MockCorosync.start(opts);
+}

@@ -1,0 +1,596 @@
+import { encoders } from '@corosync-ts/codec-wasm';
+import {
+  CS_OK, CS_ERR_INVALID_PARAM, CS_ERR_NOT_EXIST, CS_ERR_ACCESS, CS_ERR_BAD_HANDLE, CS_ERR_NO_SECTIONS,
+  CS_ERR_BUSY, CS_ERR_EXIST, CS_ERR_NOT_SUPPORTED, CS_ERR_NO_MEMORY, CS_ERR_TRY_AGAIN,
+  CS_TRACK_CURRENT, CS_TRACK_CHANGES, CS_TRACK_CHANGES_ONLY, CMAP_TRACK_PREFIX, CMAP_TRACK_ADD, CMAP_TRACK_DELETE,
+  CmapValueType as T,
+} from '@corosync-ts/types';
+import { CmapStore, isReadOnlyKey, type CmapChange, type CmapTrack } from './cmap-store.js';
+import type { NodeListener, SimNode } from './cluster.js';
+import type { RingId } from './votequorum.js';
+import { RequestView } from './wire.js';
+
+export type ServiceName = 'cmap' | 'quorum' | 'votequorum' | 'cfg';
+
+/** Where a service connection sends its frames (an ipc server connection, or a test). */
+export interface FrameSink {
+  respond(frame: Uint8Array): void;
+  sendEvent(frame: Uint8Array): void;
+  /** Largest frame the client accepts (default 1 MiB, what the corosync libraries ask for). */
+  readonly maxMessageSize?: number;
+}
+
+export interface ClientInfo {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Shown as stats.ipcs.service<id>.<pid>.<conn>.procname (the daemon reads /proc/<pid>/comm). */
+  procname?: string;
+}
+
+/** One client connection to one service of one node: request frame in, frames out. */
+export interface ServiceConnection {
+  readonly service: ServiceName;
+  /** Handles one request; always produces exactly one response (QDEVICE_REGISTER may answer later). */
+  handle(frame: Uint8Array): void;
+  /** lib_exit_fn: drops iterators, tracks and trackers. Idempotent. */
+  close(): void;
+}
+
+/** Response ids of the CFG requests the mock does not implement (they answer CS_ERR_NOT_SUPPORTED). */
+const CFG_UNSUPPORTED_RES: Record<number, number> = { 0: 0, 1: 1, 2: 8, 3: 9, 4: 13, 7: 14, 8: 15, 9: 16, 10: 2, 11: 3 };
+const LIB_ENGINE_COUNT: Record<ServiceName, number> = { cmap: 10, quorum: 5, votequorum: 10, cfg: 12 };
+const SERVICE_ID: Record<ServiceName, number> = { cmap: 0, cfg: 1, quorum: 3, votequorum: 5 };
+const MAX_RESPONSE = 1024 * 1024;
+
+const bare = (id: number, error: number) => encoders.cmap.res.error({}, { id, error });
+
+interface ConnStats {
+  info: ClientInfo;
+  service: ServiceName;
+  ptr: bigint;
+  requests: bigint;
+  responses: bigint;
+  dispatched: bigint;
+  invalid: bigint;
+}
+
+/**
+ * The per-node daemon side: the state corosync keeps per node across connections (quorum and
+ * votequorum tracker lists, the pending qdevice registration, ipc statistics), and the factory
+ * of per-connection service handlers.
+ */
+export class NodeServices implements NodeListener {
+  private readonly quorumTrackers = new Map<QuorumConn, number>();
+  private readonly vqTrackers: VotequorumConn[] = [];
+  private qdeviceRegConn: VotequorumConn | undefined;
+  private readonly conns = new Set<ConnStats>();
+  private closedCount = 0n;
+  private nextPtr = 0x55d0c0de0000n;
+  /** Connections to close when the node goes down. */
+  private readonly open = new Set<ServiceConnection & { kill(): void }>();
+
+  constructor(readonly node: SimNode) {
+    node.listeners.add(this);
+  }
+
+  dispose(): void {
+    this.node.listeners.delete(this);
+  }
+
+  /** Opens a connection; `onKill` runs when the node dies under it. */
+  connect(service: ServiceName, sink: FrameSink, info: ClientInfo = { pid: 0, uid: 0, gid: 0 }, onKill?: () => void): ServiceConnection {
+    const stats: ConnStats = {
+      info, service, ptr: (this.nextPtr += 0x40n), requests: 0n, responses: 0n, dispatched: 0n, invalid: 0n,
+    };
+    const counted: FrameSink = {
+      maxMessageSize: sink.maxMessageSize ?? MAX_RESPONSE,
+      respond: (f) => { stats.responses++; sink.respond(f); },
+      sendEvent: (f) => { stats.dispatched++; sink.sendEvent(f); },
+    };
+    let conn: BaseConn;
+    switch (service) {
+      case 'cmap': conn = new CmapConn(this, counted); break;
+      case 'quorum': conn = new QuorumConn(this, counted); break;
+      case 'votequorum': conn = new VotequorumConn(this, counted); break;
+      case 'cfg': conn = new CfgConn(this, counted); break;
+    }
+    this.conns.add(stats);
+    const wrapped = {
+      service,
+      handle: (frame: Uint8Array) => {
+        stats.requests++;
+        const req = new RequestView(frame);
+        if (frame.length < 16 || req.id < 0 || req.id >= LIB_ENGINE_COUNT[service]) {
+          stats.invalid++;
+          counted.respond(bare(0, CS_ERR_INVALID_PARAM));
+          return;
+        }
+        conn.handle(req);
+      },
+      close: () => {
+        if (!this.conns.delete(stats)) return;
+        this.closedCount++;
+        this.open.delete(wrapped);
+        conn.close();
+      },
+      kill: () => {
+        wrapped.close();
+        onKill?.();
+      },
+    };
+    this.open.add(wrapped);
+    return wrapped;
+  }
+
+  // ------------------------------------------------------------------ NodeListener (simulator)
+
+  quorumChanged(): void {
+    for (const [c] of this.quorumTrackers) c.sendQuorum();
+  }
+
+  quorumNodelist(members: readonly number[], joined: readonly number[], left: readonly number[], ring: RingId): void {
+    for (const [c] of this.quorumTrackers) if (c.model === 1) c.sendNodelist(members, joined, left, ring);
+  }
+
+  vqQuorum(): void {
+    for (const c of this.vqTrackers) c.sendQuorum(c.context);
+  }
+
+  vqNodelist(): void {
+    for (const c of this.vqTrackers) c.sendNodelist(c.context);
+  }
+
+  vqExpectedVotes(): void {
+    for (const c of this.vqTrackers) c.sendExpected(c.context);
+  }
+
+  qdeviceRegisterDone(error: number): void {
+    const c = this.qdeviceRegConn;
+    this.qdeviceRegConn = undefined;
+    c?.sink.respond(encoders.votequorum.res.status({}, { error }));
+  }
+
+  down(): void {
+    this.quorumTrackers.clear();
+    this.vqTrackers.length = 0;
+    this.qdeviceRegConn = undefined;
+    for (const c of [...this.open]) c.kill();
+  }
+
+  // ------------------------------------------------------------------------ used by services
+
+  /** @internal */
+  trackQuorum(c: QuorumConn, flags: number): boolean {
+    if (this.quorumTrackers.has(c)) return false;
+    if (flags & (CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY)) this.quorumTrackers.set(c, flags);
+    return true;
+  }
+  /** @internal */
+  untrackQuorum(c: QuorumConn): void {
+    this.quorumTrackers.delete(c);
+  }
+  /** @internal */
+  isVqTracker(c: VotequorumConn): boolean {
+    return this.vqTrackers.includes(c);
+  }
+  /** @internal */
+  trackVq(c: VotequorumConn): void {
+    this.vqTrackers.push(c);
+  }
+  /** @internal */
+  untrackVq(c: VotequorumConn): void {
+    const i = this.vqTrackers.indexOf(c);
+    if (i >= 0) this.vqTrackers.splice(i, 1);
+  }
+  /** @internal */
+  get registeringQdevice(): VotequorumConn | undefined {
+    return this.qdeviceRegConn;
+  }
+  /** @internal */
+  set registeringQdevice(c: VotequorumConn | undefined) {
+    this.qdeviceRegConn = c;
+  }
+
+  /** @internal The stats map (map 1), computed on demand as corosync does. */
+  statsMap(): CmapStore {
+    const s = new CmapStore();
+    s.set('stats.ipcs.global.active', T.UINT64, BigInt(this.conns.size));
+    s.set('stats.ipcs.global.closed', T.UINT64, this.closedCount);
+    for (const c of this.conns) {
+      const p = `stats.ipcs.service${SERVICE_ID[c.service]}.${c.info.pid}.0x${c.ptr.toString(16)}`;
+      s.set(`${p}.dispatched`, T.UINT64, c.dispatched);
+      s.set(`${p}.flow_control`, T.UINT32, 0);
+      s.set(`${p}.flow_control_count`, T.UINT64, 0n);
+      s.set(`${p}.invalid_request`, T.UINT64, c.invalid);
+      s.set(`${p}.overload`, T.UINT64, 0n);
+      s.set(`${p}.procname`, T.STRING, (c.info.procname ?? '').slice(0, 15));
+      s.set(`${p}.queued`, T.UINT32, 0);
+      s.set(`${p}.queueing`, T.INT32, 0);
+      s.set(`${p}.recv_retries`, T.UINT64, 0n);
+      s.set(`${p}.requests`, T.UINT64, c.requests);
+      s.set(`${p}.responses`, T.UINT64, c.responses);
+      s.set(`${p}.send_retries`, T.UINT64, 0n);
+      s.set(`${p}.sent`, T.UINT32, 0);
+    }
+    s.set('stats.pg.msg_queue_avail', T.UINT32, 0);
+    s.set('stats.pg.msg_reserved', T.UINT32, 0);
+    return s;
+  }
+}
+
+function newHandle(): bigint {
+  let check = 0;
+  while (check === 0 || check === 0xffffffff) check = (Math.random() * 0x1_0000_0000) >>> 0;
+  return BigInt(check) << 32n;
+}
+
+abstract class BaseConn {
+  constructor(readonly node: NodeServices, readonly sink: FrameSink) {}
+  abstract handle(req: RequestView): void;
+  abstract close(): void;
+  get sim(): SimNode {
+    return this.node.node;
+  }
+}
+
+// ------------------------------------------------------------------------------------- CMAP
+
+interface Iter { next(): string | undefined; map: CmapStore | 'stats' }
+
+class CmapConn extends BaseConn {
+  private map = 0;
+  private readonly iters = new Map<bigint, Iter>();
+  private readonly tracks = new Map<bigint, { track: CmapTrack | undefined; cookie: bigint }>();
+  private readonly handleBase = newHandle();
+  private nextIndex = 0n;
+  private closed = false;
+
+  private handleNew(): bigint {
+    return this.handleBase | (this.nextIndex++ & 0xffffffffn);
+  }
+
+  private store(): CmapStore {
+    return this.map === 1 ? this.node.statsMap() : this.sim.cmap;
+  }
+
+  handle(req: RequestView): void {
+    const r = this.sink;
+    const key = () => req.cstr(24, 256);
+    switch (req.id) {
+      case 0: { // SET
+        const k = key();
+        const len = req.u64(280);
+        const type = req.u8(288);
+        let err: number;
+        if (isReadOnlyKey(k)) err = CS_ERR_ACCESS;
+        else if (len > 16384n) err = CS_ERR_INVALID_PARAM;
+        else if (this.map === 1) err = statsSet(k, this.node);
+        else err = this.sim.cmap.setRaw(k, type, req.bytesAt(296, Number(len)));
+        return r.respond(encoders.cmap.res.set({}, { error: err }));
+      }
+      case 1: { // DELETE
+        const k = key();
+        const err = isReadOnlyKey(k) ? CS_ERR_ACCESS : this.map === 1 ? CS_ERR_NOT_SUPPORTED : this.sim.cmap.delete(k);
+        return r.respond(encoders.cmap.res.delete({}, { error: err }));
+      }
+      case 2: { // GET
+        const capacity = req.u64(280);
+        const item = this.store().get(key());
+        const fail = (error: number) => r.respond(encoders.cmap.res.get({ valueLen: 0n, type: 0, value: new Uint8Array(0) }, { error }));
+        // corosync would build a reply the transport can not carry and the client would wait forever
+        if (40n + capacity > BigInt(r.maxMessageSize ?? MAX_RESPONSE)) return fail(CS_ERR_NO_MEMORY);
+        if (item === undefined) return fail(CS_ERR_NOT_EXIST);
+        const actual = BigInt(item.value.length);
+        if (capacity > 0n && capacity < actual) return fail(CS_ERR_INVALID_PARAM);
+        return r.respond(encoders.cmap.res.get(
+          { valueLen: actual, type: item.type, value: capacity > 0n ? item.value : new Uint8Array(0) },
+          { size: 40 + Number(capacity) },
+        ));
+      }
+      case 3: { // ADJUST_INT
+        const k = key();
+        const err = isReadOnlyKey(k) ? CS_ERR_ACCESS : this.map === 1 ? CS_ERR_NOT_SUPPORTED : this.sim.cmap.adjustInt(k, req.i32(280));
+        return r.respond(encoders.cmap.res.adjustInt({}, { error: err }));
+      }
+      case 4: { // ITER_INIT
+        const prefix = req.u16len(16) === 0 ? '' : key();
+        const map = this.map === 1 ? 'stats' : this.sim.cmap;
+        const source = map === 'stats' ? this.node.statsMap() : map;
+        const h = this.handleNew();
+        this.iters.set(h, { next: source.iterate(prefix).next, map });
+        return r.respond(encoders.cmap.res.iterInit({ iterHandle: h }));
+      }
+      case 5: { // ITER_NEXT
+        const it = this.iters.get(req.u64(16));
+        const empty = { keyName: '', valueLen: 0n, type: 0 };
+        if (it === undefined) return r.respond(encoders.cmap.res.iterNext(empty, { error: CS_ERR_BAD_HANDLE }));
+        for (;;) {
+          const k = it.next();
+          if (k === undefined) return r.respond(encoders.cmap.res.iterNext(empty, { error: CS_ERR_NO_SECTIONS }));
+          const item = it.map === 'stats' ? this.node.statsMap().get(k) : it.map.get(k);
+          if (item === undefined) continue;
+          return r.respond(encoders.cmap.res.iterNext({ keyName: k, valueLen: BigInt(item.value.length), type: item.type }));
+        }
+      }
+      case 6: { // ITER_FINALIZE
+        const ok = this.iters.delete(req.u64(16));
+        return r.respond(encoders.cmap.res.iterFinalize({}, { error: ok ? CS_OK : CS_ERR_BAD_HANDLE }));
+      }
+      case 7: { // TRACK_ADD
+        const k = req.u16len(16) === 0 ? '' : key();
+        const flags = req.i32(280);
+        const cookie = req.u64(288);
+        const fail = (error: number) => r.respond(encoders.cmap.res.trackAdd({ trackHandle: 0n }, { error }));
+        if (flags & ~15) return fail(CS_ERR_INVALID_PARAM);
+        if (this.map === 1 && flags & CMAP_TRACK_PREFIX && (flags & (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) !== (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) {
+          return fail(CS_ERR_NOT_SUPPORTED);
+        }
+        const h = this.handleNew();
+        // The stats map is rebuilt on demand; its trackers are accepted but never fire here.
+        const track = this.map === 1 ? undefined : this.sim.cmap.track(k, flags, (c) => this.notify(cookie, c));
+        this.tracks.set(h, { track, cookie });
+        return r.respond(encoders.cmap.res.trackAdd({ trackHandle: h }));
+      }
+      case 8: { // TRACK_DELETE
+        const h = req.u64(16);
+        const t = this.tracks.get(h);
+        if (t === undefined) return r.respond(encoders.cmap.res.trackDelete({ trackInstHandle: 0n }, { error: CS_ERR_BAD_HANDLE }));
+        if (t.track) this.sim.cmap.untrack(t.track);
+        this.tracks.delete(h);
+        return r.respond(encoders.cmap.res.trackDelete({ trackInstHandle: t.cookie }));
+      }
+      case 9: { // SET_CURRENT_MAP
+        const m = req.i32(16);
+        let err: number = CS_OK;
+        if (this.iters.size || this.tracks.size) err = CS_ERR_BUSY;
+        else if (m === 0 || m === 1) this.map = m;
+        else err = CS_ERR_NOT_EXIST;
+        return r.respond(encoders.cmap.res.setCurrentMap({}, { error: err }));
+      }
+    }
+  }
+
+  private notify(cookie: bigint, c: CmapChange): void {
+    if (this.closed) return;
+    this.sink.sendEvent(encoders.cmap.evt.notify({
+      trackInstHandle: cookie, keyName: c.key, event: c.event,
+      newValueType: c.newType, oldValueType: c.oldType, newValue: c.newValue, oldValue: c.oldValue,
+    }));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.tracks.values()) if (t.track) this.sim.cmap.untrack(t.track);
+    this.tracks.clear();
+    this.iters.clear();
+  }
+}
+
+/** stats map SET: only stats.clear.{knet,ipc,totem,schedmiss,all} are accepted (and clear nothing we keep). */
+function statsSet(key: string, node: NodeServices): number {
+  void node;
+  if (['stats.clear.knet', 'stats.clear.ipc', 'stats.clear.totem', 'stats.clear.schedmiss', 'stats.clear.all'].includes(key)) return CS_OK;
+  if (key.startsWith('stats.clear.')) return CS_ERR_NOT_SUPPORTED;
+  return CS_ERR_ACCESS;
+}
+
+// ----------------------------------------------------------------------------------- QUORUM
+
+class QuorumConn extends BaseConn {
+  model = 0;
+
+  handle(req: RequestView): void {
+    const r = this.sink;
+    const sim = this.sim;
+    switch (req.id) {
+      case 0:
+        return r.respond(encoders.quorum.res.getquorate({ quorate: sim.quorate ? 1 : 0 }));
+      case 1: {
+        const flags = req.u32(16);
+        if (flags & (CS_TRACK_CURRENT | CS_TRACK_CHANGES)) {
+          if (this.model === 1) this.sendNodelist(sim.members, [], [], sim.ring);
+          this.sendQuorum();
+        }
+        const ok = this.node.trackQuorum(this, flags);
+        return r.respond(encoders.quorum.res.trackstart({}, { error: ok ? CS_OK : CS_ERR_EXIST }));
+      }
+      case 2:
+        // corosync answers CS_OK whether or not the connection was tracking
+        this.node.untrackQuorum(this);
+        return r.respond(encoders.quorum.res.trackstop({}));
+      case 3:
+        return r.respond(encoders.quorum.res.gettype({ quorumType: sim.quorumType }));
+      case 4: {
+        const model = req.u32(16);
+        const ok = model === 0 || model === 1;
+        if (ok) this.model = model;
+        return r.respond(encoders.quorum.res.modelGettype({ quorumType: sim.quorumType }, { error: ok ? CS_OK : CS_ERR_INVALID_PARAM }));
+      }
+    }
+  }
+
+  sendQuorum(): void {
+    const sim = this.sim;
+    if (this.model === 1) {
+      this.sink.sendEvent(encoders.quorum.evt.v1QuorumNotification({
+        quorate: sim.quorate ? 1 : 0, ringId: { nodeid: sim.quorumRing.nodeid, seq: sim.quorumRing.seq }, viewList: sim.viewList,
+      }));
+    } else {
+      this.sink.sendEvent(encoders.quorum.evt.notification({
+        quorate: sim.quorate ? 1 : 0, ringSeq: sim.quorumRing.seq, viewList: sim.viewList,
+      }));
+    }
+  }
+
+  sendNodelist(members: readonly number[], joined: readonly number[], left: readonly number[], ring: RingId): void {
+    this.sink.sendEvent(encoders.quorum.evt.v1NodelistNotification({
+      ringId: { nodeid: ring.nodeid, seq: ring.seq }, memberList: [...members], joinedList: [...joined], leftList: [...left],
+    }));
+  }
+
+  close(): void {
+    this.node.untrackQuorum(this);
+  }
+}
+
+// ------------------------------------------------------------------------------- VOTEQUORUM
+
+class VotequorumConn extends BaseConn {
+  context = 0n;
+
+  handle(req: RequestView): void {
+    const r = this.sink;
+    const vq = this.sim.vq;
+    const status = (error: number) => r.respond(encoders.votequorum.res.status({}, { error }));
+    if (vq === undefined) return status(CS_ERR_NOT_EXIST);
+    const cluster = () => this.sim.kick();
+    switch (req.id) {
+      case 0: {
+        const { error, info } = vq.getinfo(req.u32(16));
+        return r.respond(encoders.votequorum.res.getinfo({
+          nodeid: info.nodeid, state: info.state, votes: info.votes, expectedVotes: info.expectedVotes,
+          highestExpected: info.highestExpected, totalVotes: info.totalVotes, quorum: info.quorum, flags: info.flags,
+          qdeviceVotes: info.qdeviceVotes, qdeviceName: info.qdeviceName,
+        }, { error }));
+      }
+      case 1: {
+        const err = vq.setExpected(req.u32(16));
+        status(err);
+        return cluster();
+      }
+      case 2: {
+        const err = vq.setVotes(req.u32(20), req.u32(16));
+        status(err);
+        return cluster();
+      }
+      case 3: {
+        const ctx = req.u64(16);
+        const flags = req.u32(24);
+        if (flags & (CS_TRACK_CURRENT | CS_TRACK_CHANGES)) {
+          this.sendNodelist(ctx);
+          this.sendQuorum(ctx);
+        }
+        if (this.node.isVqTracker(this)) return status(CS_ERR_EXIST);
+        if (flags & (CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY)) {
+          this.context = ctx;
+          this.node.trackVq(this);
+        }
+        return status(CS_OK);
+      }
+      case 4: {
+        if (!this.node.isVqTracker(this)) return status(CS_ERR_NOT_EXIST);
+        this.node.untrackVq(this);
+        return status(CS_OK);
+      }
+      case 5: {
+        if (this.node.registeringQdevice !== undefined && vq.qdeviceRegistrationPending) return status(CS_ERR_TRY_AGAIN);
+        const name = req.cstr(16, 255);
+        this.node.registeringQdevice = this;
+        const err = vq.qdeviceRegister(name);
+        if (err !== undefined) {
+          this.node.registeringQdevice = undefined;
+          return status(err);
+        }
+        // answered by NodeServices.qdeviceRegisterDone once our own message comes back
+        return cluster();
+      }
+      case 6: {
+        status(vq.qdeviceUnregister(req.cstr(16, 255)));
+        return cluster();
+      }
+      case 7: {
+        status(vq.qdeviceUpdate(req.cstr(16, 255), req.cstr(271, 255)));
+        return cluster();
+      }
+      case 8: {
+        status(vq.qdevicePoll(req.cstr(16, 255), req.i32(272) !== 0, { nodeid: req.u32(280), seq: req.u64(288) }));
+        return cluster();
+      }
+      case 9: {
+        status(vq.qdeviceMasterWinsSet(req.cstr(16, 255), req.u32(272) !== 0));
+        return cluster();
+      }
+    }
+  }
+
+  sendQuorum(context: bigint): void {
+    const vq = this.sim.vq;
+    if (vq === undefined) return;
+    this.sink.sendEvent(encoders.votequorum.evt.quorumNotification({
+      quorate: vq.quorate ? 1 : 0, context, nodeList: vq.notificationNodes(),
+    }));
+  }
+
+  sendNodelist(context: bigint): void {
+    const vq = this.sim.vq;
+    if (vq === undefined) return;
+    this.sink.sendEvent(encoders.votequorum.evt.nodelistNotification({
+      context, ringId: { nodeid: vq.ringId.nodeid, seq: vq.ringId.seq }, nodeList: [...vq.members],
+    }));
+  }
+
+  sendExpected(context: bigint): void {
+    const vq = this.sim.vq;
+    if (vq === undefined) return;
+    this.sink.sendEvent(encoders.votequorum.evt.expectedvotesNotification({ context, expectedVotes: vq.us.expectedVotes }));
+  }
+
+  close(): void {
+    this.node.untrackVq(this);
+    if (this.node.registeringQdevice === this) {
+      this.node.registeringQdevice = undefined;
+      this.sim.vq?.qdeviceRegisterAbandoned();
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------- CFG
+
+function ipBytes(addr: string): { family: number; bytes: Uint8Array } | undefined {
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr);
+  if (v4) {
+    const b = new Uint8Array(16);
+    for (let i = 0; i < 4; i++) b[i] = Number(v4[i + 1]) & 255;
+    return { family: 2, bytes: b };
+  }
+  if (addr.includes(':')) {
+    const b = new Uint8Array(16);
+    const [head, tail = ''] = addr.split('::') as [string, string?];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const groups = [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t].slice(0, 8);
+    groups.forEach((g, i) => {
+      const v = Number.parseInt(g || '0', 16) & 0xffff;
+      b[i * 2] = v >> 8;
+      b[i * 2 + 1] = v & 255;
+    });
+    return { family: 10, bytes: b };
+  }
+  return undefined;
+}
+
+class CfgConn extends BaseConn {
+  handle(req: RequestView): void {
+    const r = this.sink;
+    switch (req.id) {
+      case 5: {
+        const want = req.u32(16) || this.sim.id;
+        const target = this.sim.clusterNode(want);
+        const parsed = (target?.addrs ?? []).map(ipBytes).filter((a) => a !== undefined)
+          // corosync drops addresses whose first two bytes are zero (an ss_family cast bug)
+          .filter((a) => a.bytes[0] !== 0 || a.bytes[1] !== 0)
+          .slice(0, 8);
+        if (parsed.length === 0) {
+          return r.respond(encoders.cfg.res.getNodeAddrs({ family: 0, numAddrs: 0, addrs: [] }, { error: CS_ERR_NOT_EXIST }));
+        }
+        return r.respond(encoders.cfg.res.getNodeAddrs({ family: parsed[0]!.family, addrs: parsed.map((a) => a.bytes) }));
+      }
+      case 6:
+        return r.respond(encoders.cfg.res.localGet({ localNodeid: this.sim.id }));
+      default:
+        return r.respond(bare(CFG_UNSUPPORTED_RES[req.id] ?? 0, CS_ERR_NOT_SUPPORTED));
+    }
+  }
+  close(): void {}
+}
