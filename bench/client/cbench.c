@@ -4,6 +4,7 @@
  *                     CLOCK_MONOTONIC ns of the last one
  *   cbench write N    print its start time (CLOCK_MONOTONIC ns), then N cmap_set_uint32 of bench.k
  *   cbench getstr N   N cmap_get_string("totem.cluster_name"), print elapsed ns
+ *   cbench get1 N     N cmap_get("totem.cluster_name") into a 1024-byte buffer (one round trip each)
  */
 #include <corosync/cmap.h>
 #include <inttypes.h>
@@ -60,6 +61,15 @@ int main(int argc, char **argv)
 			char *s;
 			if (cmap_get_string(h, "totem.cluster_name", &s) != CS_OK) return 7;
 			free(s);
+		}
+		printf("%" PRIu64 "\n", now_ns() - t0);
+	} else if (!strcmp(argv[1], "get1")) {
+		char buf[1024];
+		uint64_t t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			size_t len = sizeof buf;
+			cmap_value_types_t type;
+			if (cmap_get(h, "totem.cluster_name", buf, &len, &type) != CS_OK) return 8;
 		}
 		printf("%" PRIu64 "\n", now_ns() - t0);
 	}

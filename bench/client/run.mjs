@@ -57,7 +57,7 @@ for (const transport of ['socket', 'shm']) {
     await notifyRun(ns, [cbench, 'track', String(N)], false);
     await notifyRun(ns, [...ts, 'track', String(N)], false);
     // C and TS interleaved, ROUNDS times each; the machine is shared, so medians are reported
-    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [] };
+    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [], cGet1: [], ipcGet1: [] };
     for (let r = 0; r < ROUNDS; r++) {
       m.cQueued.push(await notifyRun(ns, [cbench, 'track', String(N)], true));
       m.tsQueued.push(await notifyRun(ns, [...ts, 'track', String(N)], true));
@@ -69,10 +69,16 @@ for (const transport of ['socket', 'shm']) {
       if (cg.code !== 0 || tg.code !== 0) throw new Error(`getstr failed: ${cg.code} ${tg.code} ${tg.stderr}`);
       m.cGet.push(Number(cg.stdout.trim()) / 1e6);
       m.tsGet.push(Number(tg.stdout.trim()) / 1e6);
+      const c1 = await ns.exec([cbench, 'get1', String(G)], { timeout: 300_000 });
+      const i1 = await ns.exec([...ts, 'ipcget', String(G)], { timeout: 300_000 });
+      if (c1.code !== 0 || i1.code !== 0) throw new Error(`get1 failed: ${c1.code} ${i1.code} ${i1.stderr}`);
+      m.cGet1.push(Number(c1.stdout.trim()) / 1e6);
+      m.ipcGet1.push(Number(i1.stdout.trim()) / 1e6);
     }
     rows.push({ transport, what: `${N} queued track notifications delivered (resume → N-th callback)`, c: median(m.cQueued), ts: median(m.tsQueued), ipc: median(m.ipcQueued) });
     rows.push({ transport, what: `${N} track notifications, live (writer start → N-th callback)`, c: median(m.cLive), ts: median(m.tsLive) });
-    rows.push({ transport, what: `${G} string gets (cmap_get_string vs getString)`, c: median(m.cGet), ts: median(m.tsGet) });
+    rows.push({ transport, what: `${G} string gets (cmap_get_string vs getString)`, c: median(m.cGet), ts: median(m.tsGet), ipc: median(m.ipcGet1) });
+    rows.push({ transport, what: `${G} single GET round trips (cmap_get, 1024-byte buffer)`, c: median(m.cGet1), ts: NaN, ipc: median(m.ipcGet1) });
   } finally {
     await ns.close();
   }
@@ -81,5 +87,7 @@ console.log(`medians of ${ROUNDS} interleaved rounds, load average ${(await impo
 console.log('| transport | measurement | libcmap (ms) | @corosync-ts/client (ms) | ratio C/TS (≥1 = TS as fast or faster) | @corosync-ts/ipc alone (ms) |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.transport} | ${r.what} | ${r.c.toFixed(1)} | ${r.ts.toFixed(1)} | ${(r.c / r.ts).toFixed(2)}x | ${r.ipc === undefined ? '–' : r.ipc.toFixed(1)} |`);
+  const tsCell = Number.isNaN(r.ts) ? '–' : r.ts.toFixed(1);
+  const ratio = Number.isNaN(r.ts) ? `ipc: ${(r.c / r.ipc).toFixed(2)}x` : `${(r.c / r.ts).toFixed(2)}x`;
+  console.log(`| ${r.transport} | ${r.what} | ${r.c.toFixed(1)} | ${tsCell} | ${ratio} | ${r.ipc === undefined ? '–' : r.ipc.toFixed(1)} |`);
 }

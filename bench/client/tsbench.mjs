@@ -25,6 +25,19 @@ if (mode === 'ipctrack') {
   await ipc.close();
   process.exit(0);
 }
+if (mode === 'ipcget') {
+  // One GET round trip on the transport alone, the same frame getString() sends.
+  const { connect } = await import(new URL('../../packages/ipc/dist/index.js', import.meta.url).href);
+  const { encode } = await import(new URL('../../packages/codec-wasm/dist/index.js', import.meta.url).href);
+  const ipc = await connect('cmap');
+  const frame = encode('cmap.get', { keyName: 'totem.cluster_name', valueLen: 1024n });
+  for (let i = 0; i < 200; i++) await ipc.request(frame);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await ipc.request(frame);
+  process.stdout.write(`${process.hrtime.bigint() - t0}\n`);
+  await ipc.close();
+  process.exit(0);
+}
 const h = await CmapHandle.initialize();
 if (mode === 'track') {
   let count = 0;

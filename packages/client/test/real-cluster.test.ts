@@ -25,6 +25,8 @@ for (const transport of ['socket', 'shm'] as const) {
 describeReal(`a real 3-node cluster (${transport}): partition and heal, TypeScript vs corosync-quorumtool`, () => {
   let cluster: Cluster;
   const watchers = new Map<number, { child: ChildProcess; events: Ev[] }>();
+  // corosync-quorumtool -m on every node, next to our watcher: its displays are the reference transitions
+  const monitors = new Map<number, { child: ChildProcess; out: string }>();
 
   beforeAll(async () => {
     buildDist();
@@ -34,6 +36,10 @@ describeReal(`a real 3-node cluster (${transport}): partition and heal, TypeScri
       const events: Ev[] = [];
       createInterface({ input: child.stdout! }).on('line', (l) => events.push(JSON.parse(l) as Ev));
       watchers.set(id, { child, events });
+      const mon = cluster.node(id).spawn(['stdbuf', '-oL', 'corosync-quorumtool', '-m'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const m = { child: mon, out: '' };
+      mon.stdout!.on('data', (d) => (m.out += String(d)));
+      monitors.set(id, m);
     }
     await waitFor('the three watchers to be ready', () => [...watchers.values()].every((w) => w.events.some((e) => e.kind === 'ready')), { timeout: 60_000 });
   }, 240_000);
@@ -43,8 +49,26 @@ describeReal(`a real 3-node cluster (${transport}): partition and heal, TypeScri
       w.child.stdin?.end();
       w.child.kill();
     }
+    for (const m of monitors.values()) m.child.kill();
     await cluster?.close();
   });
+
+  /** (quorate, members) states without consecutive repeats. */
+  const dedupe = (states: string[]) => states.filter((x, i) => i === 0 || x !== states[i - 1]);
+  const monitorStates = (id: number) =>
+    dedupe(
+      monitors.get(id)!.out
+        .split('Quorum information')
+        .slice(1)
+        .filter((b) => b.includes('Membership information') && /\n\s*$/.test(b.split('Membership information')[1]!))
+        .map((b) => {
+          const quorate = /Quorate:\s+(Yes|No)/.exec(b)![1] === 'Yes';
+          const members = b.split('Membership information')[1]!.split('\n').map((l) => /^\s+(\d+)\s+\d+\s+\S+/.exec(l)?.[1]).filter(Boolean).map(Number);
+          return `${quorate} ${sorted(members)}`;
+        }),
+    );
+  const clientStates = (id: number) =>
+    dedupe(watchers.get(id)!.events.filter((e) => e.kind === 'quorum').map((e) => `${e.quorate} ${sorted(e.view)}`));
 
   const last = (id: number, kind: string) => [...watchers.get(id)!.events].reverse().find((e) => e.kind === kind);
   const sorted = (l: number[] | undefined) => [...(l ?? [])].sort((a, b) => a - b);
@@ -87,5 +111,17 @@ describeReal(`a real 3-node cluster (${transport}): partition and heal, TypeScri
     expect(sorted(last(3, 'nodelist')?.joined)).toEqual([1, 2]);
     for (const id of [1, 2]) expect(last(id, 'nodelist')).toMatchObject({ joined: [3], left: [] });
   }, 180_000);
+
+  it('over the whole run, each client saw the same quorate/member transitions as corosync-quorumtool -m', async () => {
+    for (const id of [1, 2, 3]) {
+      await waitFor(`quorumtool -m on node ${id} to show the healed cluster`, () => monitorStates(id).at(-1) === 'true 1,2,3', {
+        timeout: 60_000,
+        detail: () => monitors.get(id)!.out.slice(-2000),
+      });
+      expect({ node: id, transitions: clientStates(id) }).toEqual({ node: id, transitions: monitorStates(id) });
+    }
+    expect(clientStates(3)).toEqual(['true 1,2,3', 'false 3', 'true 1,2,3']);
+    expect(clientStates(1)).toEqual(['true 1,2,3', 'true 1,2', 'true 1,2,3']);
+  }, 120_000);
 });
 }
