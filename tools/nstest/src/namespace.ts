@@ -276,10 +276,17 @@ export class Namespace {
     clearTimeout(timer);
   }
 
-  /** Adds a veth `<name>` with `cidr` whose peer stays in this namespace, down the wire to nowhere. */
+  /**
+   * Adds a veth `<ifname>` with `cidr` whose peer stays in this namespace, down the wire to
+   * nowhere. Idempotent: a second call (e.g. restarting corosync with the same nodelist) keeps
+   * the link and only adds the address if it is missing.
+   */
   async addDeadEndAddress(ifname: string, cidr: string): Promise<void> {
-    await this.execOk(['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
-    await this.execOk(['ip', 'addr', 'add', cidr, 'dev', ifname]);
+    if ((await this.exec(['ip', 'link', 'show', ifname])).code !== 0) {
+      await this.execOk(['ip', 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `${ifname}p`]);
+    }
+    const addrs = await this.execOk(['ip', '-o', 'addr', 'show', 'dev', ifname]);
+    if (!addrs.includes(` ${cidr} `)) await this.execOk(['ip', 'addr', 'add', cidr, 'dev', ifname]);
     await this.execOk(['ip', 'link', 'set', `${ifname}p`, 'up']);
     await this.execOk(['ip', 'link', 'set', ifname, 'up']);
   }

@@ -65,6 +65,10 @@ describeReal('startCorosync', () => {
     const v = await ns.exec(['corosync-quorumtool', '-e', '1']);
     expect(v.code, v.stderr).toBe(0);
     expect((await ns.exec(['corosync-quorumtool', '-s'])).code).toBe(0);
+    // the same nodelist again after a stop reuses the dead-end link
+    await ns.stopCorosync();
+    await ns.startCorosync({ nodes: 3 });
+    expect((await ns.exec(['corosync-quorumtool', '-s'])).code).toBe(2);
   });
 
   it('two_node and wait_for_all reach the config', async () => {
