@@ -141,6 +141,57 @@ function listing(prefix, lines, observed, valueOf, map = 0) {
 
 const GLIBC_RANDOM_SEED1 = [1804289383n, 846930886n];
 
+/** cmapctl -t (exact key, ADD|DELETE|MODIFY) or -T (PREFIX too), with changes made meanwhile. */
+function trackRun(flag, tracked, key, trackType) {
+  return {
+    name: `cmapctl-track${flag}`,
+    argv: ['stdbuf', '-oL', 'corosync-cmapctl', flag, tracked], // line-buffered: we wait for its prompt
+    // changes made by other (untraced) cmapctl runs while this one tracks
+    changes: [
+      ['-s', key, 'u8', '1'],
+      ['-s', key, 'u8', '2'],
+      ['-d', key],
+    ],
+    expect(stdout, observed) {
+      const cookie = ((GLIBC_RANDOM_SEED1[1] << 32n) | 0n).toString();
+      // not the source of the expectation, only a check of the prediction
+      if (u64At(observed[4].bytes, 288) !== cookie) throw new Error('cmapctl cookie is not the predicted hdb handle');
+      const addReply = observed[5];
+      const trackHandle = u64At(addReply.bytes, 24);
+      const lines = parsePrinted(stdout);
+      const exp = [
+        { event: 4, change: 'create', nt: 2, nv: '01', ot: 0, ov: '' },
+        { event: 2, change: 'modify', nt: 2, nv: '02', ot: 2, ov: '01' },
+        { event: 1, change: 'delete', nt: 0, nv: '', ot: 2, ov: '02' },
+      ];
+      if (lines.length !== exp.length) throw new Error(`tracker printed ${lines.length} changes`);
+      lines.forEach((l, i) => {
+        const e = exp[i];
+        if (l.change !== e.change || l.key !== key) throw new Error(`tracker printed ${l.change} ${l.key}`);
+        checkPrinted(l, 2, e.change === 'delete' ? e.ov : e.nv);
+      });
+      return [
+        ...cmapConnect(),
+        req('cmap', 'cmap.trackAdd', { keyName: tracked, trackType, trackInstHandle: cookie }),
+        res('cmap', 'cmap.trackAdd', { trackHandle }),
+        ...exp.map((e) =>
+          evt('cmap', 'cmap.notify', {
+            trackInstHandle: cookie,
+            keyName: key,
+            event: e.event,
+            newValueType: e.nt,
+            oldValueType: e.ot,
+            newValueLen: String(e.nv.length / 2),
+            oldValueLen: String(e.ov.length / 2),
+            newValue: e.nv,
+            oldValue: e.ov,
+          }),
+        ),
+      ];
+    },
+  };
+}
+
 export function cmapctlRuns(loadFile) {
   return [
     setRun('capture.tool.u32', 'u32', '42'),
@@ -241,53 +292,8 @@ export function cmapctlRuns(loadFile) {
         return listing('stats.ipcs.global.', lines, observed, (l) => ({ type: l.type, hex: valueHex('u64', l.text) }), 1);
       },
     },
-    {
-      name: 'cmapctl-track',
-      argv: ['stdbuf', '-oL', 'corosync-cmapctl', '-T', 'capture.tool.'], // line-buffered: we wait for its prompt
-      // changes made by other (untraced) cmapctl runs while this one tracks
-      changes: [
-        ['-s', 'capture.tool.tracked', 'u8', '1'],
-        ['-s', 'capture.tool.tracked', 'u8', '2'],
-        ['-d', 'capture.tool.tracked'],
-      ],
-      expect(stdout, observed) {
-        const cookie = ((GLIBC_RANDOM_SEED1[1] << 32n) | 0n).toString();
-        // not the source of the expectation, only a check of the prediction
-        if (u64At(observed[4].bytes, 288) !== cookie) throw new Error('cmapctl cookie is not the predicted hdb handle');
-        const addReply = observed[5];
-        const trackHandle = u64At(addReply.bytes, 24);
-        const lines = parsePrinted(stdout);
-        const exp = [
-          { event: 4, change: 'create', nt: 2, nv: '01', ot: 0, ov: '' },
-          { event: 2, change: 'modify', nt: 2, nv: '02', ot: 2, ov: '01' },
-          { event: 1, change: 'delete', nt: 0, nv: '', ot: 2, ov: '02' },
-        ];
-        if (lines.length !== exp.length) throw new Error(`tracker printed ${lines.length} changes`);
-        lines.forEach((l, i) => {
-          const e = exp[i];
-          if (l.change !== e.change || l.key !== 'capture.tool.tracked') throw new Error(`tracker printed ${l.change} ${l.key}`);
-          checkPrinted(l, 2, e.change === 'delete' ? e.ov : e.nv);
-        });
-        return [
-          ...cmapConnect(),
-          req('cmap', 'cmap.trackAdd', { keyName: 'capture.tool.', trackType: 15, trackInstHandle: cookie }),
-          res('cmap', 'cmap.trackAdd', { trackHandle }),
-          ...exp.map((e) =>
-            evt('cmap', 'cmap.notify', {
-              trackInstHandle: cookie,
-              keyName: 'capture.tool.tracked',
-              event: e.event,
-              newValueType: e.nt,
-              oldValueType: e.ot,
-              newValueLen: String(e.nv.length / 2),
-              oldValueLen: String(e.ov.length / 2),
-              newValue: e.nv,
-              oldValue: e.ov,
-            }),
-          ),
-        ];
-      },
-    },
+    trackRun('-T', 'capture.tool.', 'capture.tool.tracked', 15),
+    trackRun('-t', 'capture.tool.exact', 'capture.tool.exact', 7),
   ];
 }
 
