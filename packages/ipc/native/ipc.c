@@ -228,24 +228,19 @@ static napi_value n_send(napi_env env, napi_callback_info info) {
   return make_int(env, r < 0 ? -errno : r);
 }
 
-// recvDgram(fd) -> Buffer holding exactly one datagram, or -errno (-EAGAIN when empty).
-// MSG_PEEK|MSG_TRUNC returns the real datagram length, so no size limit is assumed.
-static napi_value n_recv_dgram(napi_env env, napi_callback_info info) {
-  napi_value a[1];
+// recvDgramInto(fd, Uint8Array) -> length of the next datagram (which may exceed the
+// buffer: it was then truncated, and the caller must treat that as a protocol error),
+// or -errno. One syscall per datagram, into a buffer the caller reuses.
+static napi_value n_recv_dgram_into(napi_env env, napi_callback_info info) {
+  napi_value a[2];
   int32_t fd;
-  if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
-  ssize_t len;
-  do len = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-  while (len < 0 && errno == EINTR);
-  if (len < 0) return make_int(env, -errno);
-  void *data;
-  napi_value buf;
-  CHECK(napi_create_buffer(env, (size_t)len, &data, &buf));
+  uint8_t *p;
+  size_t n;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
   ssize_t r;
-  do r = recv(fd, data, (size_t)len, MSG_DONTWAIT);
+  do r = recv(fd, p, n, MSG_DONTWAIT | MSG_TRUNC);
   while (r < 0 && errno == EINTR);
-  if (r < 0) return make_int(env, -errno);
-  return buf;
+  return make_int(env, r < 0 ? -errno : r);
 }
 
 // recvInto(fd, Uint8Array) -> bytes read (0 = EOF on a stream) or -errno.
@@ -729,8 +724,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("setBufSize", n_set_bufsize);
   EXPORT("peerCred", n_peer_cred);
   EXPORT("send", n_send);
-  EXPORT("recvDgram", n_recv_dgram);
   EXPORT("recvInto", n_recv_into);
+  EXPORT("recvDgramInto", n_recv_dgram_into);
   EXPORT("recvCred", n_recv_cred);
   EXPORT("fallocate", n_fallocate);
   EXPORT("mmap", n_mmap);

@@ -12,7 +12,7 @@ import {
   readRequestHeader,
   type ConnectionResponse,
 } from './frames.js';
-import { DISCONNECT, READABLE, WRITABLE, native, type Mapping, type WaiterHandle } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, native, recvDatagram, type Mapping, type WaiterHandle } from './native.js';
 import { Ring, assertShmPath, removeConnectionDir } from './ring.js';
 
 export interface Credentials {
@@ -435,9 +435,8 @@ class SocketTransport implements Transport {
     if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll request socket'));
     if (events & WRITABLE) this.flush();
     if (!(events & READABLE)) return;
-    const n = native();
     for (let i = 0; i < 64 && this.client.connected; i++) {
-      const d = n.recvDgram(this.req.fd);
+      const d = recvDatagram(this.req.fd, this.client.maxMessageSize);
       if (typeof d === 'number') {
         if (d === -11) return;
         return this.client.fail(new IpcError('ECONNRESET', `response socket: ${IpcError.fromErrno(d, 'recv').message}`));
@@ -452,9 +451,8 @@ class SocketTransport implements Transport {
 
   private onEvt(status: number, events: number): void {
     if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll event socket'));
-    const n = native();
     for (let i = 0; i < 64 && this.client.connected; i++) {
-      const d = n.recvDgram(this.evt.fd);
+      const d = recvDatagram(this.evt.fd, this.client.maxMessageSize);
       if (typeof d === 'number') {
         if (d === -11) return;
         return this.client.fail(new IpcError('ECONNRESET', `event socket: ${IpcError.fromErrno(d, 'recv').message}`));

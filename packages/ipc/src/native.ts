@@ -14,8 +14,8 @@ export interface Native {
   setBufSize(fd: number, size: number): number;
   peerCred(fd: number): [number, number, number] | number;
   send(fd: number, bytes: Uint8Array): number;
-  recvDgram(fd: number): Buffer | number;
   recvInto(fd: number, into: Uint8Array): number;
+  recvDgramInto(fd: number, into: Uint8Array): number;
   recvCred(fd: number, into: Uint8Array): [number, number, number, number] | number;
   fallocate(fd: number, len: number): number;
   mmap(fd: number, len: number, double: boolean): Mapping | number;
@@ -67,4 +67,20 @@ const loaded: Native = load();
 
 export function native(): Native {
   return loaded;
+}
+
+// One receive buffer for every datagram socket: JS is single-threaded, and a frame is
+// copied out before the next receive. Grown to the largest negotiated maximum.
+let scratch = new Uint8Array(65536);
+
+/**
+ * Receive one datagram of at most `max` bytes: a copy of it, -EAGAIN when there is
+ * none, another negative errno on error, or -EMSGSIZE when it was longer than `max`.
+ */
+export function recvDatagram(fd: number, max: number): Uint8Array | number {
+  if (scratch.length < max + 1) scratch = new Uint8Array(max + 1);
+  const r = loaded.recvDgramInto(fd, scratch);
+  if (r < 0) return r;
+  if (r > max) return -90;
+  return scratch.slice(0, r);
 }

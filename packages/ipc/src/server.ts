@@ -15,7 +15,7 @@ import {
   encodeConnectionResponse,
   readRequestHeader,
 } from './frames.js';
-import { DISCONNECT, READABLE, WRITABLE, native, type Mapping } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, native, recvDatagram, type Mapping } from './native.js';
 import { Ring, ringDataSize } from './ring.js';
 
 export interface ServerOptions {
@@ -442,9 +442,9 @@ class SocketServerTransport implements ServerTransport {
     if (status < 0) return this.conn.close();
     if (events & WRITABLE) this.flushResponses();
     if (!(events & READABLE)) return;
-    const n = native();
     for (let i = 0; i < 64 && !this.conn.closed; i++) {
-      const d = n.recvDgram(this.req.fd);
+      // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
+      const d = recvDatagram(this.req.fd, this.conn.maxMessageSize);
       if (typeof d === 'number') {
         if (d !== EAGAIN) this.conn.close();
         return;
