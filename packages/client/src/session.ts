@@ -51,7 +51,7 @@ export interface ReconnectPolicy {
 }
 
 export interface HandleOptions {
-  /** Reach `<ipcPrefix>-<service>` instead of `<service>` (e.g. a mock daemon). */
+  /** Reach `<ipcPrefix>-<service>` instead of `<service>` (e.g. a mock daemon); a trailing '-' is not doubled. */
   ipcPrefix?: string;
   /** Exact IPC server name; wins over ipcPrefix. */
   ipcName?: string;
@@ -90,7 +90,9 @@ const DEFAULT_RECONNECT: Required<ReconnectPolicy> = { initialDelay: 100, maxDel
 
 export function ipcNameFor(service: ServiceName, opts: HandleOptions | undefined): string {
   if (opts?.ipcName !== undefined) return opts.ipcName;
-  return opts?.ipcPrefix ? `${opts.ipcPrefix}-${service}` : service;
+  const p = opts?.ipcPrefix;
+  // 'mock' and 'mock-' both reach 'mock-cmap' (testkit hands out prefixes with their dash).
+  return p ? `${p.endsWith('-') ? p : `${p}-`}${service}` : service;
 }
 
 /** Runs fn under the call's deadline and signal; both reject with a CsError. */
@@ -126,7 +128,8 @@ export async function withDeadline<T>(
  */
 export abstract class Session<Snapshot> extends EventEmitter {
   protected abstract readonly service: ServiceName;
-  protected ipc: IpcClientLike | undefined;
+  // Private (not just protected) so that logging a handle does not dump the transport.
+  #ipc: IpcClientLike | undefined;
   #state: State = 'open';
   #context: unknown = undefined;
   readonly #pending: Uint8Array[] = [];
@@ -178,18 +181,23 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 
   #attach(ipc: IpcClientLike): void {
-    this.ipc = ipc;
+    this.#ipc = ipc;
     ipc.on('event', this.#onEvent);
     ipc.on('disconnect', this.#onDisconnect);
   }
 
   #detach(): IpcClientLike | undefined {
-    const ipc = this.ipc;
+    const ipc = this.#ipc;
     if (ipc) {
       ipc.off('event', this.#onEvent);
       ipc.off('disconnect', this.#onDisconnect);
     }
     return ipc;
+  }
+
+  /** The current connection (undefined while disconnected or after finalize). */
+  protected get ipc(): IpcClientLike | undefined {
+    return this.#ipc;
   }
 
   protected get handleOptions(): Readonly<HandleOptions> {
@@ -202,7 +210,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 
   get transport(): 'socket' | 'shm' | undefined {
-    return this.ipc?.transport;
+    return this.#ipc?.transport;
   }
 
   protected assertOpen(operation: string): void {
@@ -221,7 +229,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     this.#pending.length = 0;
     this.onFinalize();
     const ipc = this.#detach();
-    this.ipc = undefined;
+    this.#ipc = undefined;
     await ipc?.close();
   }
 
@@ -235,8 +243,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
   /** *_fd_get(): the fd libqb would hand out (event socket, or the setup socket with shm). */
   fdGet(): number {
     this.assertOpen(`${this.service}.fdGet`);
-    if (!this.ipc) throw new CsError(CS_ERR_LIBRARY, 'not connected', { operation: `${this.service}.fdGet` });
-    return this.ipc.fd;
+    if (!this.#ipc) throw new CsError(CS_ERR_LIBRARY, 'not connected', { operation: `${this.service}.fdGet` });
+    return this.#ipc.fd;
   }
 
   /** *_context_get(): a purely local value. */
@@ -266,8 +274,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
     this.assertOpen(operation);
     const p = (parse ?? this.#parse) as (res: Uint8Array, op: string) => T | Decoded;
     // The common case (no deadline, no retry, connected) skips the promise layers below.
-    if (opts === undefined && this.#retry === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.ipc) {
-      return this.exchange(operation, this.ipc, frame, p);
+    if (opts === undefined && this.#retry === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.#ipc) {
+      return this.exchange(operation, this.#ipc, frame, p);
     }
     const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
@@ -320,10 +328,10 @@ export abstract class Session<Snapshot> extends EventEmitter {
       } else await this.#ready;
     }
     this.assertOpen(operation);
-    if (this.#state === 'disconnected' || !this.ipc) {
+    if (this.#state === 'disconnected' || !this.#ipc) {
       throw new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation });
     }
-    return this.ipc;
+    return this.#ipc;
   }
 
   // --------------------------------------------------------------------------- dispatch
@@ -485,7 +493,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   #giveUp(reason: CsError): void {
     this.#state = 'disconnected';
-    this.ipc = undefined;
+    this.#ipc = undefined;
     this.#readyResolve?.();
     const lost = new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation: `${this.service}.dispatch`, cause: reason });
     for (const w of this.#waiters.splice(0)) w.reject(lost);
@@ -517,7 +525,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
         if (stop.signal.aborted || this.#state !== 'reconnecting') return;
         last = e;
         const ipc = this.#detach();
-        this.ipc = undefined;
+        this.#ipc = undefined;
         await ipc?.close().catch(() => {});
       }
     }
