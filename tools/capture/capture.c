@@ -430,16 +430,11 @@ static void getinfo(votequorum_handle_t h, int nodeid) {
 	    info.total_votes, info.quorum, info.flags, info.qdevice_votes, info.qdevice_name);
 }
 
-static void simple(const char *op, const char *args, int rc_of_call) {
-	(void)op;
-	(void)args;
-	out("@@{\"k\":\"ret\",\"rc\":%d}", rc_of_call);
-}
-
-#define CALL(op, argsfmt, call, ...)                                                     \
-	do {                                                                             \
-		out("@@{\"k\":\"step\",\"op\":\"" op "\"" argsfmt "}", ##__VA_ARGS__);      \
-		simple(op, argsfmt, (call));                                             \
+/* a call whose only result is its cs_error_t */
+#define CALL(op, argsfmt, call, ...)                                                   \
+	do {                                                                           \
+		out("@@{\"k\":\"step\",\"op\":\"" op "\"" argsfmt "}", ##__VA_ARGS__);    \
+		out("@@{\"k\":\"ret\",\"rc\":%d}", (call));                                 \
 	} while (0)
 
 static void do_quorum_votequorum(void) {

@@ -7,8 +7,6 @@ import { setupExpectations } from './setup.mjs';
 
 const CS_OK = 1;
 
-const u64 = (v) => BigInt.asUintN(64, BigInt(v)).toString();
-
 /** The cmap store as this program changed it: key -> { type, hex }. */
 export class CmapModel {
   constructor() {
@@ -338,7 +336,6 @@ export function expectCStep(step, ret, evts, model) {
   }
 }
 
-export { u64 };
 
 // ------------------------------------------------------------------ raw.c
 

@@ -27,11 +27,11 @@ function cstr(bytes) {
  * @returns {{ items: Array<
  *   | { kind: 'stdout', text: string }
  *   | { kind: 'msg', service: string, channel: 'setup'|'reqres'|'event', dir: 'setup'|'req'|'res'|'evt', bytes: Uint8Array, fd: number }
- * >, paths: Record<string, { control?: string, base?: string }> }}
+ * > }}  setup replies carry `observed: { control, base }`: the control file the client then
+ *   opened and the socket base it bound, i.e. what it took from that reply
  */
 export function parseStrace(text) {
   const fds = new Map(); // fd -> { service, channel }
-  const paths = {}; // service -> observed control file / socket base of its latest connection
   const lastSetupReply = {}; // service -> the latest setup reply item: gets what the client did with it
   const items = [];
   const unfinished = new Map();
@@ -67,7 +67,6 @@ export function parseStrace(text) {
           fds.set(fd, { service: b[1], channel: b[2] === 'response' ? 'reqres' : 'event' });
           if (b[2] === 'response') {
             const base = name.slice(0, -'-response'.length);
-            (paths[b[1]] ??= {}).base = base;
             if (lastSetupReply[b[1]]) lastSetupReply[b[1]].observed.base = base;
           }
         }
@@ -79,7 +78,6 @@ export function parseStrace(text) {
         const name = cstr(s);
         const c = /\/qb-control-(\w+)$/.exec(name);
         if (c && ret >= 0) {
-          (paths[c[1]] ??= {}).control = name;
           if (lastSetupReply[c[1]]) lastSetupReply[c[1]].observed.control = name;
         }
         break;
@@ -124,5 +122,5 @@ export function parseStrace(text) {
         break;
     }
   }
-  return { items, paths };
+  return { items };
 }
