@@ -293,6 +293,11 @@ export class SimNode {
     return this.vq;
   }
 
+  /** Every node of the cluster (for the knet statistics). */
+  clusterNodes(): readonly SimNode[] {
+    return this.cluster.nodes;
+  }
+
   /** Any node of the cluster by id (for cfg address lookups). */
   clusterNode(id: number): SimNode | undefined {
     return this.cluster.nodeById(id);

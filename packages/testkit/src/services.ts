@@ -43,6 +43,36 @@ const LIB_ENGINE_COUNT: Record<ServiceName, number> = { cmap: 10, quorum: 5, vot
 const SERVICE_ID: Record<ServiceName, number> = { cmap: 0, cfg: 1, quorum: 3, votequorum: 5 };
 const MAX_RESPONSE = 1024 * 1024;
 
+const KNET_HANDLE_KEYS = [
+  'rx_compress_time_ave', 'rx_compress_time_max', 'rx_compress_time_min', 'rx_compressed_original_bytes',
+  'rx_compressed_packets', 'rx_compressed_size_bytes', 'rx_crypt_packets', 'rx_crypt_time_ave', 'rx_crypt_time_max',
+  'rx_crypt_time_min', 'tx_compress_time_ave', 'tx_compress_time_max', 'tx_compress_time_min',
+  'tx_compressed_original_bytes', 'tx_compressed_packets', 'tx_compressed_size_bytes', 'tx_crypt_byte_overhead',
+  'tx_crypt_packets', 'tx_crypt_time_ave', 'tx_crypt_time_max', 'tx_crypt_time_min', 'tx_uncompressed_packets',
+];
+const KNET_LINK_KEYS: [string, number][] = [
+  ['connected', T.UINT8], ['down_count', T.UINT32], ['enabled', T.UINT8], ['latency_ave', T.UINT32],
+  ['latency_max', T.UINT32], ['latency_min', T.UINT32], ['latency_samples', T.UINT32], ['mtu', T.UINT32],
+  ...['rx_data', 'rx_ping', 'rx_pmtu', 'rx_pong', 'rx_total'].flatMap((p): [string, number][] => [[`${p}_bytes`, T.UINT64], [`${p}_packets`, T.UINT64]]),
+  ['rx_total_retries', T.UINT64],
+  ...['tx_data', 'tx_ping', 'tx_pmtu', 'tx_pong'].flatMap((p): [string, number][] => [
+    [`${p}_bytes`, T.UINT64], [`${p}_errors`, T.UINT32], [`${p}_packets`, T.UINT64], [`${p}_retries`, T.UINT32],
+  ]),
+  ['tx_total_bytes', T.UINT64], ['tx_total_errors', T.UINT64], ['tx_total_packets', T.UINT64], ['up_count', T.UINT32],
+];
+const SRP_KEYS: [string, number][] = [
+  ['avg_backlog_calc', T.UINT32], ['avg_token_workload', T.UINT32], ['commit_entered', T.UINT64],
+  ['commit_token_lost', T.UINT64], ['consensus_timeouts', T.UINT64], ['continuous_gather', T.UINT32],
+  ['continuous_sendmsg_failures', T.UINT32], ['firewall_enabled_or_nic_failure', T.UINT8], ['gather_entered', T.UINT64],
+  ['gather_token_lost', T.UINT64], ['mcast_retx', T.UINT64], ['mcast_rx', T.UINT64], ['mcast_tx', T.UINT64],
+  ['memb_commit_token_rx', T.UINT64], ['memb_commit_token_tx', T.UINT64], ['memb_join_rx', T.UINT64],
+  ['memb_join_tx', T.UINT64], ['memb_merge_detect_rx', T.UINT64], ['memb_merge_detect_tx', T.UINT64],
+  ['mtt_rx_token', T.UINT32], ['operational_entered', T.UINT64], ['operational_token_lost', T.UINT64],
+  ['orf_token_rx', T.UINT64], ['orf_token_tx', T.UINT64], ['recovery_entered', T.UINT64], ['recovery_token_lost', T.UINT64],
+  ['rx_msg_dropped', T.UINT64], ['time_since_token_last_received', T.UINT64], ['token_hold_cancel_rx', T.UINT64],
+  ['token_hold_cancel_tx', T.UINT64],
+];
+
 const bare = (id: number, error: number) => encoders.cmap.res.error({}, { id, error });
 
 interface ConnStats {
@@ -213,8 +243,27 @@ export class NodeServices implements NodeListener {
       s.set(`${p}.send_retries`, T.UINT64, 0n);
       s.set(`${p}.sent`, T.UINT32, 0);
     }
+    const U64MAX = 0xffff_ffff_ffff_ffffn;
+    for (const k of KNET_HANDLE_KEYS) s.set(`stats.knet.handle.${k}`, T.UINT64, k.endsWith('_time_min') ? U64MAX : 0n);
+    const me = this.node;
+    for (const peer of me.clusterNodes()) {
+      const up = peer.id === me.id || (me.running && me.members.includes(peer.id));
+      peer.addrs.forEach((_, link) => {
+        const p = `stats.knet.node${peer.id}.link${link}`;
+        for (const [k, t] of KNET_LINK_KEYS) {
+          let v: number | bigint = t === T.UINT64 ? 0n : 0;
+          if (k === 'connected') v = up ? 1 : 0;
+          else if (k === 'enabled') v = 1;
+          else if (k === 'latency_min') v = 0xffffffff;
+          else if (k === 'mtu') v = peer.id === me.id ? 65535 : up ? 1397 : 522;
+          else if (k === 'up_count') v = up ? 1 : 0;
+          s.set(`${p}.${k}`, t, v);
+        }
+      });
+    }
     s.set('stats.pg.msg_queue_avail', T.UINT32, 0);
     s.set('stats.pg.msg_reserved', T.UINT32, 0);
+    for (const [k, t] of SRP_KEYS) s.set(`stats.srp.${k}`, t, t === T.UINT64 ? 0n : 0);
     return s;
   }
 }

@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Namespace } from '@corosync-ts/nstest';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const PKG = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface MockProcess {
+  child: ChildProcess;
+  /** Sends a scripting command (vqsim style) on the mock's stdin and waits for its answer. */
+  command(line: string): Promise<string>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the corosync-mock CLI inside a namespace (as root, like the real daemon) with a config. */
+export async function startMockIn(ns: Namespace, conf: string, args: string[] = []): Promise<MockProcess> {
+  const confPath = join(ns.dir, 'mock.conf');
+  writeFileSync(confPath, conf);
+  // nsenter starts in the namespace's /, where tsx would not resolve
+  const argv = [process.execPath, '--import', 'tsx', CLI, '--config', confPath, ...args];
+  const child = ns.spawn(['sh', '-c', `cd "$0" && exec "$@"`, PKG, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (!/serving/.test(err)) {
+    if (child.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`corosync-mock did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    child,
+    async command(line) {
+      const mark = out.length;
+      child.stdin!.write(`${line}\n`);
+      while (!/(^|\n)(OK|ERR)[^\n]*\n$/.test(out.slice(mark)) && !(line === 'show' && out.length > mark && out.endsWith('\n'))) {
+        if (Date.now() - t0 > 600_000) throw new Error('mock command timeout');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return out.slice(mark);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

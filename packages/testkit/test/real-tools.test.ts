@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startMockIn, type MockProcess } from './helpers/mockns.js';
+
+const CONF = readFileSync(new URL('./fixtures/three-nodes.conf', import.meta.url), 'utf8');
+
+/** Only what differs run to run: the date line and ring ids. */
+function normalise(s: string): string {
+  return s
+    .replace(/^Date:.*$/gm, 'Date: <date>')
+    .replace(/^(Ring ID:\s+)[0-9a-f]+\.[0-9a-f]+$/gm, '$1<ring>');
+}
+
+/** stats values depend on timing and pids; compare names, types and the set of entries. */
+function normaliseStats(s: string): string {
+  return s
+    .replace(/stats\.ipcs\.service(\d+)\.\d+\.0x[0-9a-f]+\./g, 'stats.ipcs.service$1.<pid>.<conn>.')
+    .replace(/^(stats\.[^ ]+ \([a-z0-9]+\)) = .*$/gm, '$1 = <v>');
+}
+
+describeReal('unmodified corosync tools: mock vs real corosync 3.1.7 (same corosync.conf)', () => {
+  let real: Namespace;
+  let mockNs: Namespace;
+  let mock: MockProcess;
+
+  beforeAll(async () => {
+    real = await startNamespace({ name: 'tk-real' });
+    await real.startCorosync({ conf: CONF });
+    mockNs = await startNamespace({ name: 'tk-mock' });
+    mock = await startMockIn(mockNs, CONF);
+  }, 120_000);
+
+  afterAll(async () => {
+    await mock?.stop();
+    await mockNs?.close();
+    await real?.close();
+  }, 60_000);
+
+  const both = async (cmd: string[], input?: string) => {
+    const [r, m] = await Promise.all([real.exec(cmd, { input, timeout: 30_000 }), mockNs.exec(cmd, { input, timeout: 30_000 })]);
+    return { real: r, mock: m };
+  };
+  const same = (name: string, cmd: string[], norm = normalise) => {
+    test(name, async () => {
+      const { real: r, mock: m } = await both(cmd);
+      expect({ code: m.code, out: norm(m.stdout), err: m.stderr }).toEqual({ code: r.code, out: norm(r.stdout), err: r.stderr });
+    }, 60_000);
+  };
+
+  // order matters: the later commands see the changes of the earlier ones on both daemons
+  same('corosync-quorumtool -s', ['corosync-quorumtool', '-s']);
+  same('corosync-quorumtool -l', ['corosync-quorumtool', '-l']);
+  same('corosync-quorumtool -s -p (parsable)', ['corosync-quorumtool', '-s', '-p']);
+  same('corosync-quorumtool -l -o n / -o i', ['sh', '-c', 'corosync-quorumtool -l -o n; corosync-quorumtool -l -o i -H']);
+  same('corosync-quorumtool -l -a', ['corosync-quorumtool', '-l', '-a']);
+  same('corosync-quorumtool -v 1 (refused)', ['corosync-quorumtool', '-v', '1']);
+  same('corosync-quorumtool -v 2 -n 9 (unknown node)', ['corosync-quorumtool', '-v', '2', '-n', '9']);
+  same('corosync-quorumtool -f (no qdevice)', ['corosync-quorumtool', '-f']);
+  same('corosync-cmapctl (dump)', ['corosync-cmapctl']);
+  same('corosync-cmapctl prefix', ['corosync-cmapctl', 'runtime.votequorum']);
+  same('corosync-cmapctl prefix with no match', ['corosync-cmapctl', 'no.such.prefix']);
+  same('corosync-cmapctl -g', ['corosync-cmapctl', '-g', 'totem.cluster_name', 'nodelist.node.1.nodeid', 'no.such.key']);
+  same('corosync-cmapctl -s of every type, then -g', ['sh', '-c', [
+    'corosync-cmapctl -s test.i8 i8 -5', 'corosync-cmapctl -s test.u8 u8 255', 'corosync-cmapctl -s test.i16 i16 -300',
+    'corosync-cmapctl -s test.u16 u16 60000', 'corosync-cmapctl -s test.i32 i32 -70000', 'corosync-cmapctl -s test.u32 u32 4000000000',
+    'corosync-cmapctl -s test.i64 i64 -5000000000', 'corosync-cmapctl -s test.u64 u64 18000000000000000000',
+    'corosync-cmapctl -s test.flt flt 1.5', 'corosync-cmapctl -s test.dbl dbl 2.25', 'corosync-cmapctl -s test.str str hello',
+    'echo -n binary | corosync-cmapctl -s test.bin bin -', 'corosync-cmapctl test.', 'corosync-cmapctl -b -g test.bin',
+  ].join('; ')]);
+  same('corosync-cmapctl -s on read-only and invalid keys', ['sh', '-c', [
+    'corosync-cmapctl -s totem.version u32 3; echo rc=$?', 'corosync-cmapctl -s nodelist.node.0.nodeid u32 5; echo rc=$?',
+    'corosync-cmapctl -s "bad key" str x; echo rc=$?', 'corosync-cmapctl -s ab str x; echo rc=$?',
+  ].join('; ')]);
+  same('corosync-cmapctl -d and -D', ['sh', '-c', 'corosync-cmapctl -d test.str; echo rc=$?; corosync-cmapctl -d test.str; echo rc=$?; corosync-cmapctl -D test.i; echo rc=$?; corosync-cmapctl test.']);
+  same('corosync-cmapctl -p file', ['sh', '-c', 'printf "test.p1 u32 7\\ntest.p2 str x y\\n^test.p1\\n" | corosync-cmapctl -p /dev/stdin; echo rc=$?; corosync-cmapctl test.p']);
+  same('corosync-quorumtool -e 4 then -s', ['sh', '-c', 'corosync-quorumtool -e 4; echo rc=$?; corosync-quorumtool -s; echo rc=$?']);
+  same('corosync-quorumtool -e 1 (below total: refused)', ['sh', '-c', 'corosync-quorumtool -e 1; echo rc=$?']);
+  same('corosync-cmapctl -m stats', ['corosync-cmapctl', '-m', 'stats'], normaliseStats);
+  same('corosync-cmapctl -m stats prefix and -C', ['sh', '-c', 'corosync-cmapctl -m stats stats.ipcs.global; corosync-cmapctl -C ipc; echo rc=$?; corosync-cmapctl -m stats -s stats.x u8 1; echo rc=$?'], normaliseStats);
+
+  test('corosync-cmapctl -t sees changes made by another client', async () => {
+    const run = async (ns: Namespace) => {
+      const child = ns.spawn(['corosync-cmapctl', '-t', 'test.track', '-t', 'test.pre'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      await new Promise((r) => setTimeout(r, 500));
+      await ns.exec(['sh', '-c', 'corosync-cmapctl -s test.track str a; corosync-cmapctl -s test.track str a; corosync-cmapctl -s test.track str bb; corosync-cmapctl -s test.prefixed u8 1; corosync-cmapctl -d test.track']);
+      const t0 = Date.now();
+      while (out.split('\n').length < 4 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGTERM');
+      return out;
+    };
+    const [r, m] = await Promise.all([run(real), run(mockNs)]);
+    expect(r.length).toBeGreaterThan(0);
+    expect(m).toBe(r);
+  }, 60_000);
+
+  test('corosync-quorumtool -m prints the first status like the real one', async () => {
+    const run = async (ns: Namespace) => {
+      // quorumtool writes to a pipe through stdio's full buffering; line-buffer it
+      const child = ns.spawn(['stdbuf', '-oL', 'corosync-quorumtool', '-m'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      const t0 = Date.now();
+      while (!/Membership information[\s\S]*\(local\)/.test(out) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGTERM');
+      return normalise(out);
+    };
+    const [r, m] = await Promise.all([run(real), run(mockNs)]);
+    expect(r).toMatch(/Membership information/);
+    expect(m).toBe(r);
+  }, 60_000);
+
+  test('corosync-quorumtool -m follows the simulated cluster (node 2 joins, then leaves)', async () => {
+    const child = mockNs.spawn(['stdbuf', '-oL', 'corosync-quorumtool', '-m'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const waitOut = async (re: RegExp) => {
+      const t0 = Date.now();
+      while (!re.test(out)) {
+        if (Date.now() - t0 > 15_000) throw new Error(`quorumtool -m never printed ${re}: ${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await waitOut(/Quorate:\s+No[\s\S]*\(local\)/);
+      expect(await mock.command('up 2')).toMatch(/^OK/);
+      await waitOut(/Quorate:\s+Yes[\s\S]*Total votes:\s+2[\s\S]*node2/);
+      expect(await mock.command('down 2')).toMatch(/^OK/);
+      await waitOut(/Yes[\s\S]*Quorate:\s+No/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(out.match(/Quorum information/g)?.length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
