@@ -1,6 +1,9 @@
 import { existsSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { compileC, describeReal, openNamespaces, startNamespace, type Namespace } from '../src/index.js';
+import { compileC, describeReal, openNamespaces, startNamespace, waitFor, type Namespace } from '../src/index.js';
+import { run } from '../src/proc.js';
 import { hostHasNstestMounts, leftovers } from './helpers.js';
 
 describeReal('startNamespace', () => {
@@ -69,5 +72,16 @@ int main(void) { cmap_handle_t h; int r = cmap_initialize(&h); printf("%d\\n", r
     // No daemon in this namespace: the library reports CS_ERR_LIBRARY (2).
     expect((await ns.execOk([bin])).trim()).toBe('2');
     await expect(compileC('int main(void) { return nope; }', [])).rejects.toThrow(/gcc failed/);
+  });
+});
+
+describeReal('a test process that dies without closing', () => {
+  it('leaves nothing behind: the holder notices and kills everything in its namespace', async () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const r = await run([process.execPath, '--import', 'tsx', join(here, 'fixtures', 'orphan.ts')], { timeout: 120_000 });
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    const { netns, dir } = JSON.parse(r.stdout) as { netns: string; dir: string };
+    await waitFor('the orphaned namespace to empty', () => leftovers(netns).length === 0, { timeout: 30_000 });
+    await waitFor('the orphaned conf dir to go', () => !existsSync(dir), { timeout: 30_000 });
   });
 });
