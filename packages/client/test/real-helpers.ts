@@ -1,17 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 export const crefSource = () => readFileSync(new URL('./cref/cref.c', import.meta.url), 'utf8');
 export const script = (name: string) => fileURLToPath(new URL(`./cref/${name}`, import.meta.url));
 
-let built = false;
-/** The namespaced Node scripts import the package's dist/: build it from the current src once. */
+/** dist/ is built once per run by test/global-setup.ts; this only checks it is there. */
 export function buildDist(): void {
-  if (built) return;
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: pkgDir, stdio: 'pipe' });
-  built = true;
+  if (!existsSync(join(pkgDir, 'dist/index.js'))) throw new Error('dist/ missing: test/global-setup.ts should have built it');
 }
