@@ -647,19 +647,27 @@ class ShmTransport implements Transport {
       if (this.doorbellDebt === 0) this.client.setupWatch.watch(READABLE | DISCONNECT);
     }
     if (events & READABLE) {
+      this.drainEvents();
+      if (!this.client.connected) return;
       const r = n.recvInto(fd, this.scratch);
       if (r === 0 || (r < 0 && r !== -11)) return this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
       if (r > 0) {
         this.eventDebt += r;
-        this.drainEvents();
+        if (this.eventDebt > 0) this.drainEvents();
       }
     } else if (events & DISCONNECT) {
       this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
     }
   }
 
+  // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
+  // settle the doorbell bytes separately (eventDebt = bytes read - events taken). A
+  // server whose doorbells back up in the socket (1-byte sends fill a unix socket's
+  // buffer after a few hundred) must not throttle how fast we drain its ring.
   private drainEvents(): void {
-    while (this.eventDebt > 0 && this.client.connected && this.event.tryTake()) {
+    let taken = 0;
+    while (this.client.connected && taken < 1024 && this.event.tryTake()) {
+      taken++;
       this.eventDebt--;
       let frame: Uint8Array;
       try {
@@ -669,11 +677,26 @@ class ShmTransport implements Transport {
       }
       this.client.deliverEvent(frame);
     }
-    if (this.eventDebt > 0 && this.client.connected && !this.eventTimer) {
+    if (!this.client.connected || this.eventTimer) return;
+    if (taken === 1024) {
+      // A long backlog: give the rest of the loop a turn, then carry on.
       this.eventTimer = setTimeout(() => {
         this.eventTimer = undefined;
         this.drainEvents();
-      }, 1);
+      }, 0);
+    } else if (this.eventDebt > 0) {
+      // A doorbell without an event yet: retry briefly, then forget it (a libqb
+      // client would leave the byte unread and spin on POLLIN).
+      let tries = 0;
+      const retry = () => {
+        this.eventTimer = undefined;
+        this.drainEvents();
+        if (this.eventDebt > 0 && !this.eventTimer && this.client.connected) {
+          if (++tries > 10) this.eventDebt = 0;
+          else this.eventTimer = setTimeout(retry, 1);
+        }
+      };
+      this.eventTimer = setTimeout(retry, 1);
     }
   }
 
