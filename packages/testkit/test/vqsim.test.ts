@@ -47,7 +47,9 @@ const scenarios: [string, string, string[]][] = [
   ['ATB + LMS on 4 nodes', conf({ nodes: 4, quorum: { autoTieBreaker: true, ...LMS } }), ['down 4', 'wait 1500', 'split 1:3']],
   ['qdevice: 3 nodes, device votes on node 1', conf({ nodes: 3, quorum: { device: QD } }), ['qdevice on 1', 'wait 1500', 'split 1:2,3']],
   ['qdevice: all nodes vote, 2+1 split', conf({ nodes: 3, quorum: { device: QD } }), ['qdevice on 1,2,3', 'wait 1500', 'down 3', 'wait 2500']],
-  ['qdevice: on then off', conf({ nodes: 3, quorum: { device: QD } }), ['qdevice on 1', 'wait 1500', 'down 2', 'down 3', 'qdevice off 1', 'wait 1500']],
+  // The device goes quiet before the membership change: vqsim's nodes have no sync barrier, so
+  // while a node waits for its device's poll the others already activate (real corosync waits).
+  ['qdevice: on then off', conf({ nodes: 3, quorum: { device: QD } }), ['qdevice on 1', 'wait 1500', 'qdevice off 1', 'wait 1500', 'down 2', 'down 3']],
   ['qdevice: auto votes on 4 nodes', conf({ nodes: 4, quorum: { device: { model: 'net', timeout: 1000, syncTimeout: 2000 } } }), ['qdevice on 1,2,3,4', 'wait 1500', 'split 1:3,4', 'wait 2500']],
 ];
 
