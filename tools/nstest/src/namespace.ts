@@ -218,6 +218,18 @@ export class Namespace {
         },
         { timeout, detail },
       );
+      if (/^\s*provider:\s*corosync_votequorum\s*$/m.test(conf)) {
+        // what corosync-quorumtool and votequorum clients read first
+        await waitFor(
+          `votequorum in ${this.name}`,
+          async () => {
+            if (gone) throw new GiveUp(`corosync exited early (${gone.code ?? gone.signal})`);
+            const r = await this.exec(['corosync-cmapctl', '-g', 'runtime.votequorum.this_node_id'], { timeout: 10_000 });
+            return r.code === 0;
+          },
+          { timeout, detail },
+        );
+      }
       if (waitMembers > 0) {
         await waitFor(
           `corosync in ${this.name} to see ${waitMembers} member(s)`,
