@@ -581,6 +581,7 @@ class ShmServerTransport implements ServerTransport {
   private readonly resQueue: Uint8Array[] = [];
   private readonly evtQueue: Uint8Array[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryImmediate: NodeJS.Immediate | undefined;
   private retryDelay = 1;
   private readonly names: string[];
 
@@ -703,24 +704,30 @@ class ShmServerTransport implements ServerTransport {
     if (this.conn.setup.watching & WRITABLE) this.conn.setup.watch(READABLE | DISCONNECT);
   }
 
-  // Rings give no signal when the reader frees space; poll with a growing delay.
+  // Rings give no signal when the reader frees space. While the client keeps making
+  // room, retry on the next turn of the loop (corosync re-queues a loop job the same
+  // way); once it stops, back off with a growing delay.
   private scheduleRetry(): void {
-    if (this.retryTimer || this.conn.closed) return;
-    this.retryTimer = setTimeout(() => {
+    if (this.retryTimer || this.retryImmediate || this.conn.closed) return;
+    const attempt = () => {
       this.retryTimer = undefined;
+      this.retryImmediate = undefined;
       if (this.conn.closed) return;
       const before = this.resQueue.length + this.evtQueue.length;
       while (this.resQueue.length > 0 && this.response.write(this.resQueue[0]!)) this.resQueue.shift();
       while (this.evtQueue.length > 0 && this.publishEvent(this.evtQueue[0]!)) this.evtQueue.shift();
       const left = this.resQueue.length + this.evtQueue.length;
-      if (left > 0) {
-        // Back off only while the client makes no progress at all.
-        this.retryDelay = left < before ? 1 : Math.min(this.retryDelay * 2, 50);
-        this.scheduleRetry();
-      } else {
+      if (left === 0) {
         this.retryDelay = 1;
+      } else if (left < before) {
+        this.retryDelay = 1;
+        this.retryImmediate = setImmediate(attempt);
+      } else {
+        this.retryTimer = setTimeout(attempt, this.retryDelay);
+        this.retryDelay = Math.min(this.retryDelay * 2, 50);
       }
-    }, this.retryDelay);
+    };
+    this.retryTimer = setTimeout(attempt, this.retryDelay);
   }
 
   setFlowControl(level: number): void {
@@ -729,6 +736,7 @@ class ShmServerTransport implements ServerTransport {
 
   destroy(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.retryImmediate) clearImmediate(this.retryImmediate);
     if (this.requestTimer) clearTimeout(this.requestTimer);
     for (const r of [this.request, this.response, this.event]) r.destroy();
   }

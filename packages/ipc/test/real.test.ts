@@ -149,6 +149,19 @@ for (const transport of ['socket', 'shm'] as const) {
       }
     });
 
+    it('delivers a burst of events far larger than the event channel to a libqb client, in order', async () => {
+      const srv = await startServer(ns, [fixture('echo-server.mjs'), transport, 'burst']);
+      try {
+        // 65536-byte max: the shm event ring holds ~550 of these 124-byte events, the
+        // socket channel 10 datagrams; 20,000 must all arrive, queued, never dropped.
+        const r = await runJson(ns, [qbclient, 'burst', '65536', 'events', '20000'], 120_000);
+        expect(r).toEqual({ connect: 0, response: 24, events: 20000, eventOrder: 1 });
+        await srv.waitFor((o) => o.event === 'close' && o.remaining === 0);
+      } finally {
+        await srv.stop();
+      }
+    });
+
     it('answers corosync-cmapctl (iterate, get, set, missing key)', async () => {
       const srv = await startServer(ns, [fixture('cmap-server.mjs'), transport]);
       try {
