@@ -16,49 +16,31 @@ import {
   T_BYTES, T_U32LIST, T_NODELIST, T_ADDRLIST,
 } from './generated/tables';
 
-const SLOT_SIZE: usize = 32;
-const MAX_FIELDS: usize = 16;
-const SLOT_NUM: usize = 0;
-const SLOT_BIG: usize = 8;
-const SLOT_OFF: usize = 16;
-const SLOT_LEN: usize = 20;
-const SLOT_GIVEN: usize = 24;
-
-const E_TRUNCATED: i32 = 1;
-const E_SIZE_MISMATCH: i32 = 2;
-const E_BAD_SIZE: i32 = 3;
-const E_UNKNOWN: i32 = 4;
-const E_COUNT_OVERRUN: i32 = 5;
-const E_NAME_TOO_LONG: i32 = 6;
-const E_OUT_OF_RANGE: i32 = 7;
-const E_TOO_LONG: i32 = 8;
-const E_COUNT_MISMATCH: i32 = 9;
-const E_BAD_VALUE: i32 = 10;
-const E_TOO_LARGE: i32 = 11;
-
-const F_HEADER: i32 = -1;
-const F_ID: i32 = -2;
-const F_SIZE: i32 = -3;
+import {
+  SLOT_NUM, SLOT_BIG, SLOT_OFF, SLOT_LEN, SLOT_GIVEN, MAX_FIELDS,
+  E_TRUNCATED, E_SIZE_MISMATCH, E_BAD_SIZE, E_UNKNOWN, E_COUNT_OVERRUN, E_NAME_TOO_LONG, E_OUT_OF_RANGE,
+  E_TOO_LONG, E_COUNT_MISMATCH, E_BAD_VALUE, E_TOO_LARGE, E_BAD_FRAME, F_HEADER, F_ID, F_SIZE, MAR_NAME_MAX,
+  slots, errs, slot, fail, clearError, strnlen,
+} from './common';
+import { decodeBody } from './generated/decoders';
 
 const DIR_REQ: i32 = 0;
 const DIR_RES: i32 = 1;
 const DIR_SETUP: i32 = 3;
 
 const CS_OK: i32 = 1;
-const MAR_NAME_MAX: u32 = 256;
 const MAX_REGION: u32 = 0x20000000; // 512 MiB per region: far above any libqb max_msg_size
 
-const slots: usize = memory.data(<i32>(SLOT_SIZE * MAX_FIELDS), 16);
+/** Header of the last decoded frame: id, size, error (i32 each), read by JS without a call. */
+const hdr: usize = memory.data(16, 16);
+/** Arguments of the last decode (frame length, service, dir), for the JS error message. */
+const lastCall: usize = memory.data(16, 16);
 
 let regionA: usize = 0;
 let capA: u32 = 0;
 let regionB: usize = 0;
 let capB: u32 = 0;
 
-let errKind: i32 = 0;
-let errMsg: i32 = -1;
-let errField: i32 = 0;
-let errOffset: u32 = 0;
 let hdrId: i32 = 0;
 let hdrSize: i32 = 0;
 let hdrError: i32 = 0;
@@ -68,10 +50,12 @@ export function aPtr(): usize { return regionA; }
 export function aCap(): u32 { return capA; }
 export function bPtr(): usize { return regionB; }
 export function bCap(): u32 { return capB; }
-export function errorKind(): i32 { return errKind; }
-export function errorMessage(): i32 { return errMsg; }
-export function errorField(): i32 { return errField; }
-export function errorOffset(): u32 { return errOffset; }
+export function headerPtr(): usize { return hdr; }
+export function lastCallPtr(): usize { return lastCall; }
+export function errorKind(): i32 { return load<i32>(errs); }
+export function errorMessage(): i32 { return load<i32>(errs, 4); }
+export function errorField(): i32 { return load<i32>(errs, 8); }
+export function errorOffset(): u32 { return load<u32>(errs, 12); }
 export function headerId(): i32 { return hdrId; }
 export function headerSize(): i32 { return hdrSize; }
 export function headerError(): i32 { return hdrError; }
@@ -97,12 +81,6 @@ export function reserve(a: u32, b: u32): i32 {
   return 1;
 }
 
-@inline function slot(i: i32): usize { return slots + (<usize>i) * SLOT_SIZE; }
-
-@inline function fail(kind: i32, msg: i32, field: i32, offset: u32): i32 {
-  errKind = kind; errMsg = msg; errField = field; errOffset = offset;
-  return -1;
-}
 
 @inline function elemSize(t: i32): u64 {
   if (t == T_BYTES) return 1;
@@ -113,11 +91,6 @@ export function reserve(a: u32, b: u32): i32 {
 
 @inline function isVar(t: i32): bool { return t >= T_BYTES; }
 
-/** Index of the first NUL in [p, p+n), or n. */
-function strnlen(p: usize, n: u32): u32 {
-  for (let i: u32 = 0; i < n; i++) if (load<u8>(p + i) == 0) return i;
-  return n;
-}
 
 export function lookup(service: i32, dir: i32, id: i32): i32 {
   if (service < 1 || service > 4 || dir < 0 || dir > 2 || id < 0 || id >= MAX_ID) return -1;
@@ -130,10 +103,23 @@ export function lookup(service: i32, dir: i32, id: i32): i32 {
  * in errorKind()/errorField()/errorOffset().
  */
 export function decode(len: u32, service: i32, dir: i32): i32 {
-  errKind = 0; errMsg = -1; errField = 0; errOffset = 0;
+  return decodeAt(0, len, service, dir);
+}
+
+/**
+ * decode() of the frame at byte `start` of region A. Data offsets in the slots stay relative to
+ * region A, so a caller that reads several frames into one buffer decodes them in place.
+ */
+export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
+  clearError(-1);
+  store<u32>(lastCall, len);
+  store<i32>(lastCall, service, 4);
+  store<i32>(lastCall, dir, 8);
   hdrId = 0; hdrSize = 0; hdrError = 0;
-  if (regionA == 0 || len > capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
-  const p = regionA;
+  store<i64>(hdr, 0);
+  store<i32>(hdr, 0, 8);
+  if (regionA == 0 || <u64>start + <u64>len > <u64>capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
+  const p = regionA + <usize>start;
   let m: i32 = -1;
   let hsize: u32 = dir == DIR_REQ ? 16 : 24;
   if (dir == DIR_SETUP) {
@@ -146,6 +132,9 @@ export function decode(len: u32, service: i32, dir: i32): i32 {
   hdrId = load<i32>(p);
   hdrSize = load<i32>(p + 8);
   if (hsize == 24) hdrError = load<i32>(p + 16);
+  store<i32>(hdr, hdrId);
+  store<i32>(hdr, hdrSize, 4);
+  store<i32>(hdr, hdrError, 8);
   if (hdrSize < 0 || <u32>hdrSize != len) return fail(E_SIZE_MISMATCH, m, F_SIZE, 8);
   if (dir == DIR_SETUP) {
     if (hdrId != -1) return fail(E_UNKNOWN, -1, F_ID, 0);
@@ -158,97 +147,99 @@ export function decode(len: u32, service: i32, dir: i32): i32 {
     }
     if (m < 0) return fail(E_UNKNOWN, -1, F_ID, 0);
   }
-  return decodeBody(m, p, len, dir == DIR_RES && hdrError != CS_OK);
+  return decodeBody(m, p, start, len, dir == DIR_RES && hdrError != CS_OK);
 }
 
-function decodeBody(m: i32, p: usize, len: u32, errorReply: bool): i32 {
-  const base = load<u32>(M_SIZE + (<usize>m << 2));
+// ------------------------------------------------------------------------------------ streams
+
+let streamPos: u32 = 0;
+let streamDigest: u32 = 0;
+
+export function streamConsumed(): u32 { return streamPos; }
+export function streamFieldDigest(): u32 { return streamDigest; }
+
+/**
+ * Walks the frames concatenated in the first `len` bytes of region A, decoding each in place
+ * exactly as decodeAt() does, and folds every decoded field into a digest (see foldFields).
+ * Returns the number of frames, or -1 at the first bad frame (error set as for decode(), with
+ * streamConsumed() at that frame's start). A partial frame at the end is not an error: it is
+ * left unconsumed (streamConsumed() < len) for the caller to complete.
+ */
+export function decodeStream(len: u32, service: i32, dir: i32): i32 {
+  streamPos = 0;
+  streamDigest = 0;
+  clearError(-1);
+  store<u32>(lastCall, len);
+  store<i32>(lastCall, service, 4);
+  store<i32>(lastCall, dir, 8);
+  if (regionA == 0 || len > capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
+  const minSize: u32 = dir == DIR_REQ || dir == DIR_SETUP ? 16 : 24;
+  let pos: u32 = 0;
+  let n: i32 = 0;
+  let h: u32 = 0;
+  while (len - pos >= minSize) {
+    const size = load<i32>(regionA + <usize>pos + 8);
+    if (size < <i32>minSize) {
+      streamPos = pos;
+      return fail(E_BAD_FRAME, -1, F_SIZE, 8);
+    }
+    if (<u32>size > len - pos) break;
+    const m = decodeAt(pos, <u32>size, service, dir);
+    if (m < 0) {
+      streamPos = pos;
+      streamDigest = h;
+      return -1;
+    }
+    h = foldFields(h, m, regionA + <usize>pos, load<u32>(M_HEADER + (<usize>m << 2)) == 24);
+    pos += <u32>size;
+    n++;
+  }
+  streamPos = pos;
+  streamDigest = h;
+  return n;
+}
+
+@inline function mix(h: u32, v: u32): u32 { return h * 31 + v; }
+
+/**
+ * The field digest of one decoded frame, chained onto `h`: header id, size (and error for a
+ * response header), then each field in catalog order: integers as their 32-bit pattern (64-bit
+ * ones low word then high word), strings and bytes by decoded length, a ringId as nodeid, seq
+ * low, seq high, and lists as their element count followed by every 32-bit word of every element.
+ * bench/codec computes the same digest with DataView to check both decoders did the same work.
+ */
+function foldFields(h: u32, m: i32, p: usize, response: bool): u32 {
+  h = mix(h, <u32>hdrId);
+  h = mix(h, <u32>hdrSize);
+  if (response) h = mix(h, <u32>hdrError);
   const fstart = load<i32>(M_FSTART + (<usize>m << 2));
   const fcount = load<i32>(M_FCOUNT + (<usize>m << 2));
-  if (len < base) {
-    for (let i = 0; i < fcount; i++) {
-      const t = load<i32>(F_TYPE + (<usize>(fstart + i) << 2));
-      const off = load<u32>(F_OFFSET + (<usize>(fstart + i) << 2));
-      if (!isVar(t) && off + fixedWidth(t, fstart + i) > len) return fail(E_TRUNCATED, m, i, off);
-    }
-    return fail(E_TRUNCATED, m, F_SIZE, len);
-  }
-  // Variable parts are packed from the first variable field's offset; together they fill the
-  // bytes after the fixed struct (len - base), which the quorum lists start 4 bytes before.
-  const room: u64 = <u64>(len - base);
-  const firstVar = varStart(fstart, fcount, base);
-  let varBytes: u64 = 0;
   for (let i = 0; i < fcount; i++) {
     const f = fstart + i;
     const t = load<i32>(F_TYPE + (<usize>f << 2));
-    const off = load<u32>(F_OFFSET + (<usize>f << 2));
+    const off = <usize>load<u32>(F_OFFSET + (<usize>f << 2));
     const s = slot(i);
     if (t == T_U8) {
-      store<f64>(s + SLOT_NUM, <f64>load<u8>(p + off));
+      h = mix(h, <u32>load<u8>(p + off));
     } else if (t == T_U16) {
-      store<f64>(s + SLOT_NUM, <f64>load<u16>(p + off));
-    } else if (t == T_U32) {
-      store<f64>(s + SLOT_NUM, <f64>load<u32>(p + off));
-    } else if (t == T_I32) {
-      store<f64>(s + SLOT_NUM, <f64>load<i32>(p + off));
-    } else if (t == T_U64) {
-      const v = load<u64>(p + off);
-      store<u64>(s + SLOT_BIG, v);
-      store<f64>(s + SLOT_NUM, <f64>v);
-    } else if (t == T_I64) {
-      const v = load<i64>(p + off);
-      store<i64>(s + SLOT_BIG, v);
-      store<f64>(s + SLOT_NUM, <f64>v);
-    } else if (t == T_NAME) {
-      const n = <u32>load<u16>(p + off);
-      if (n > MAR_NAME_MAX) return fail(E_NAME_TOO_LONG, m, i, off);
-      store<u32>(s + SLOT_OFF, off + 8);
-      store<u32>(s + SLOT_LEN, strnlen(p + off + 8, n));
-    } else if (t == T_CHARS) {
-      const n = load<u32>(F_LEN + (<usize>f << 2));
-      store<u32>(s + SLOT_OFF, off);
-      store<u32>(s + SLOT_LEN, strnlen(p + off, n));
+      h = mix(h, <u32>load<u16>(p + off));
+    } else if (t == T_U32 || t == T_I32) {
+      h = mix(h, load<u32>(p + off));
+    } else if (t == T_U64 || t == T_I64) {
+      h = mix(mix(h, load<u32>(p + off)), load<u32>(p + off + 4));
+    } else if (t == T_NAME || t == T_CHARS || t == T_BYTES) {
+      h = mix(h, load<u32>(s + SLOT_LEN));
     } else if (t == T_RINGID) {
-      store<f64>(s + SLOT_NUM, <f64>load<u32>(p + off));
-      const seq = load<u64>(p + off + 8);
-      store<u64>(s + SLOT_BIG, seq);
+      h = mix(mix(mix(h, load<u32>(p + off)), load<u32>(p + off + 8)), load<u32>(p + off + 12));
     } else {
-      const c = load<i32>(F_COUNT + (<usize>f << 2));
-      const cs = slot(c);
-      const ct = load<i32>(F_TYPE + (<usize>(fstart + c) << 2));
-      let count: u64 = ct == T_U64 || ct == T_I64 ? load<u64>(cs + SLOT_BIG) : <u64>load<f64>(cs + SLOT_NUM);
-      const optional = load<i32>(F_OPTIONAL + (<usize>f << 2)) != 0;
-      if (len == base && (optional || errorReply)) count = 0;
-      const es = elemSize(t);
-      const at = <u32>(<u64>firstVar + varBytes);
-      if (count > (room - varBytes) / es) return fail(E_COUNT_OVERRUN, m, i, at);
-      store<u32>(s + SLOT_OFF, at);
-      store<u32>(s + SLOT_LEN, <u32>count);
-      varBytes += count * es;
+      const n = load<u32>(s + SLOT_LEN);
+      h = mix(h, n);
+      const words = n * <u32>(elemSize(t) >> 2);
+      const q = regionA + <usize>load<u32>(s + SLOT_OFF);
+      for (let k: u32 = 0; k < words; k++) h = mix(h, load<u32>(q + (<usize>k << 2)));
     }
   }
-  // Bytes left over after the variable parts: only cmap.get's reply has (zero) fill there.
-  if (varBytes != room && load<u32>(M_TAIL + (<usize>m << 2)) != 1) return fail(E_BAD_SIZE, m, F_SIZE, 8);
-  return m;
-}
-
-/** Offset of the first variable field, or the message size when there is none. */
-function varStart(fstart: i32, fcount: i32, base: u32): u32 {
-  for (let i = 0; i < fcount; i++) {
-    if (isVar(load<i32>(F_TYPE + (<usize>(fstart + i) << 2)))) return load<u32>(F_OFFSET + (<usize>(fstart + i) << 2));
-  }
-  return base;
-}
-
-function fixedWidth(t: i32, f: i32): u32 {
-  if (t == T_U8) return 1;
-  if (t == T_U16) return 2;
-  if (t == T_U32 || t == T_I32) return 4;
-  if (t == T_U64 || t == T_I64) return 8;
-  if (t == T_NAME) return 264;
-  if (t == T_CHARS) return load<u32>(F_LEN + (<usize>f << 2));
-  if (t == T_RINGID) return 16;
-  return 0;
+  return h;
 }
 
 // ------------------------------------------------------------------------------------ encoding
@@ -276,7 +267,7 @@ export function encode(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
 }
 
 function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
-  errKind = 0; errMsg = m; errField = 0; errOffset = 0;
+  clearError(m);
   if (m < 0 || m >= NUM_MESSAGES) return fail(E_UNKNOWN, -1, F_HEADER, 0);
   const base = load<u32>(M_SIZE + (<usize>m << 2));
   const hsize = load<u32>(M_HEADER + (<usize>m << 2));

@@ -101,6 +101,7 @@ const DECODE_TEXT: Record<string, string> = {
   countOverrun: 'count runs past the end of the frame',
   nameTooLong: 'mar_name_t length exceeds its 256-byte field',
   tooLarge: 'frame too large for the codec memory',
+  badFrame: 'size field cannot start a frame',
 };
 
 function lastDecodeError(len: number, service: string, dir: string): DecodeError {
@@ -504,9 +505,6 @@ export const encoders: Encoders = buildEncoders();
 export const SERVICE_CODES = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
 export const DIR_CODES = DIR_CODE;
 
-let lastLen = 0;
-let lastService = 0;
-let lastDir = 0;
 
 function fieldSlot(fieldIndex: number): number {
   if (!(fieldIndex >= 0 && fieldIndex < MAX_FIELDS)) throw new RangeError(`codec: field index ${fieldIndex} out of range`);
@@ -544,35 +542,81 @@ export const codec = {
     return mem().input;
   },
   /**
+   * The input buffer as a DataView (cached like inputBuffer(); same validity rules), to read
+   * list elements in place: `inputView().getUint32(dataOffset(f) + 4 * k, true)`.
+   */
+  inputView(): DataView {
+    return mem().inputDv;
+  },
+  /**
    * Decodes the first `len` bytes of the input buffer. Returns the message index, or -1: then
    * lastError() describes the problem. Never throws for bad bytes.
    */
   decodeInput(len: number, service: number, dir: number): number {
-    lastLen = len;
-    lastService = service;
-    lastDir = dir;
     return wasm.decode(len, service, dir);
   },
-  /** The DecodeError for the last decodeInput() that returned -1. */
+  /**
+   * decodeInput() of the `len` bytes at byte `offset` of the input buffer: several frames read
+   * into one buffer are decoded in place. dataOffset() stays relative to the input buffer.
+   */
+  decodeAt(offset: number, len: number, service: number, dir: number): number {
+    return wasm.decodeAt(offset, len, service, dir);
+  },
+  /**
+   * Validates and decodes, inside WASM, every frame concatenated in the first `len` bytes of the
+   * input buffer (one JS call for a whole capture or socket read). Returns the number of
+   * complete frames, or -1 at the first bad one: lastError() describes it (offset within that
+   * frame) and streamConsumed() is where it starts. A partial frame at the end is left for the
+   * caller: streamConsumed() < len. The slots then hold the last frame's fields.
+   */
+  decodeStream(len: number, service: number, dir: number): number {
+    return wasm.decodeStream(len, service, dir);
+  },
+  /** Bytes of whole, valid frames the last decodeStream() walked. */
+  streamConsumed(): number {
+    return wasm.streamConsumed();
+  },
+  /**
+   * A 32-bit digest of every field decodeStream() decoded (header id, size, error, then each
+   * field; lists element by element), to check two decoders extracted the same values.
+   */
+  streamDigest(): number {
+    return wasm.streamFieldDigest() >>> 0;
+  },
+  /** The DecodeError for the last decodeInput()/decodeAt()/decodeStream() that returned -1. */
   lastError(): DecodeError {
-    return lastDecodeError(lastLen, SERVICE_NAMES[lastService] ?? String(lastService), DIR_NAMES[lastDir] ?? String(lastDir));
+    const { dv, lastCall } = mem();
+    const service = dv.getInt32(lastCall + 4, true);
+    const dir = dv.getInt32(lastCall + 8, true);
+    return lastDecodeError(dv.getUint32(lastCall, true), SERVICE_NAMES[service] ?? String(service), DIR_NAMES[dir] ?? String(dir));
   },
   /** The whole Decoded object for the last successful decodeInput() (allocates). */
   decoded(messageIndex: number): DecodedMessage {
     return buildDecoded(messageIndex);
   },
+  // The header and the slots are read from WASM memory: a call into WASM per value would cost
+  // more than the read itself.
   headerId(): number {
-    return wasm.headerId();
+    const mm = mem();
+    return mm.dv.getInt32(mm.header, true);
   },
   headerSize(): number {
-    return wasm.headerSize();
+    const mm = mem();
+    return mm.dv.getInt32(mm.header + 4, true);
   },
   headerError(): number {
-    return wasm.headerError();
+    const mm = mem();
+    return mm.dv.getInt32(mm.header + 8, true);
   },
   /** Integer field (u64 as a double, exact below 2^53; ringId: its nodeid). */
   number(fieldIndex: number): number {
     return mem().dv.getFloat64(fieldSlot(fieldIndex) + SLOT_NUM, true);
+  },
+  /** A ringId's seq as a double (exact below 2^53), without the bigint bigint() allocates. */
+  ringSeq(fieldIndex: number): number {
+    const slot = fieldSlot(fieldIndex) + SLOT_BIG;
+    const dv = mem().dv;
+    return dv.getUint32(slot, true) + dv.getUint32(slot + 4, true) * 4294967296;
   },
   /** u64 field (ringId: its seq). Allocates a bigint. */
   bigint(fieldIndex: number): bigint {

@@ -52,6 +52,7 @@ export const ERROR_KINDS = [
   'countMismatch',
   'badValue',
   'tooLarge',
+  'badFrame',
 ] as const;
 
 /** Pseudo field indices for errors in the frame header rather than a catalog field. */

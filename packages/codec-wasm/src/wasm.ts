@@ -3,6 +3,8 @@ import { WASM_BASE64 } from './generated/wasm.js';
 export interface CodecExports {
   memory: WebAssembly.Memory;
   slotsPtr(): number;
+  headerPtr(): number;
+  lastCallPtr(): number;
   aPtr(): number;
   aCap(): number;
   bPtr(): number;
@@ -17,6 +19,10 @@ export interface CodecExports {
   reserve(a: number, b: number): number;
   lookup(service: number, dir: number, id: number): number;
   decode(len: number, service: number, dir: number): number;
+  decodeAt(start: number, len: number, service: number, dir: number): number;
+  decodeStream(len: number, service: number, dir: number): number;
+  streamConsumed(): number;
+  streamFieldDigest(): number;
   encode(m: number, id: number, error: number, sizeOverride: number): number;
 }
 
@@ -43,10 +49,16 @@ class Mem {
   u8: Uint8Array = new Uint8Array(0);
   dv: DataView = new DataView(this.buffer);
   readonly slots = wasm.slotsPtr();
+  /** id, size, error (i32 each) of the last decoded frame. */
+  readonly header = wasm.headerPtr();
+  /** frame length, service, dir of the last decode (for its error message). */
+  readonly lastCall = wasm.lastCallPtr();
   a = 0;
   b = 0;
   /** Region A as a whole: what codec.inputBuffer() hands out, cached to avoid a view per call. */
   input: Uint8Array = new Uint8Array(0);
+  /** Region A as a DataView: what codec.inputView() hands out. */
+  inputDv: DataView = new DataView(this.buffer);
   /** Region B as a whole: the encoder's output, frame at its start. */
   output: Uint8Array = new Uint8Array(0);
 
@@ -60,6 +72,7 @@ class Mem {
     this.a = wasm.aPtr();
     this.b = wasm.bPtr();
     this.input = this.u8.subarray(this.a, this.a + wasm.aCap());
+    this.inputDv = new DataView(buf, this.a, wasm.aCap());
     this.output = this.u8.subarray(this.b, this.b + wasm.bCap());
     return this;
   }

@@ -93,4 +93,99 @@ describe('fast path', () => {
     expect(codec.inputBuffer(20)).toBe(a);
     expect(a.length).toBeGreaterThanOrEqual(20);
   });
+
+  it('decodes frames in place at an offset of the input buffer', () => {
+    const a = encoders.quorum.evt.notification({ quorate: 1, ringSeq: 5n, viewList: [4, 5] });
+    const b = encoders.votequorum.evt.nodelistNotification({ context: 9n, ringId: { nodeid: 2, seq: 77n }, nodeList: [1, 2, 3] });
+    const input = codec.inputBuffer(1024);
+    input.set(a, 100);
+    input.set(b, 300);
+    const vq = codec.messageIndex('votequorum.nodelistNotification', 'evt');
+    expect(codec.decodeAt(300, b.length, SERVICE_CODES.votequorum, DIR_CODES.evt)).toBe(vq);
+    const ring = codec.fieldIndex(vq, 'ringId');
+    const list = codec.fieldIndex(vq, 'nodeList');
+    expect(codec.headerId()).toBe(5);
+    expect(codec.headerSize()).toBe(b.length);
+    expect(codec.headerError()).toBe(1);
+    expect(codec.ringSeq(ring)).toBe(77);
+    expect(codec.dataOffset(list)).toBe(300 + 56);
+    const dv = codec.inputView();
+    expect([0, 1, 2].map((k) => dv.getUint32(codec.dataOffset(list) + 4 * k, true))).toEqual([1, 2, 3]);
+    expect(codec.decoded(vq).fields).toMatchObject({ context: 9n, nodeList: [1, 2, 3] });
+
+    const q = codec.messageIndex('quorum.notification', 'evt');
+    expect(codec.decodeAt(100, a.length, SERVICE_CODES.quorum, DIR_CODES.evt)).toBe(q);
+    expect(codec.decoded(q).fields).toEqual({ quorate: 1, ringSeq: 5n, viewListEntries: 2, viewList: [4, 5] });
+    // past the end of the input buffer: an error, never a read outside it
+    expect(codec.decodeAt(codec.inputBuffer(0).length - 10, 52, SERVICE_CODES.quorum, DIR_CODES.evt)).toBe(-1);
+    expect(codec.lastError().kind).toBe('tooLarge');
+  });
+
+  it('decodeStream walks concatenated frames inside WASM', () => {
+    const frames = [
+      encoders.cmap.res.get({ valueLen: 4n, type: 6, value: new Uint8Array([1, 2, 3, 4]) }),
+      encoders.cmap.res.set({}),
+      encoders.cmap.res.error({}, { id: 0, error: 7 }),
+      encoders.cmap.res.iterNext({ keyName: 'totem.cluster_name', valueLen: 8n, type: 11 }),
+    ];
+    const total = frames.reduce((s, f) => s + f.length, 0);
+    const all = new Uint8Array(total + 10);
+    let at = 0;
+    for (const f of frames) {
+      all.set(f, at);
+      at += f.length;
+    }
+    all.set(frames[0]!.subarray(0, 10), at); // a partial frame at the end is left for later
+    codec.inputBuffer(all.length).set(all);
+    expect(codec.decodeStream(all.length, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(4);
+    expect(codec.streamConsumed()).toBe(total);
+    const digest = codec.streamDigest();
+    // the digest covers the fields: the same frames give it again, a changed value does not
+    codec.inputBuffer(total).set(all.subarray(0, total));
+    expect(codec.decodeStream(total, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(4);
+    expect(codec.streamDigest()).toBe(digest);
+    codec.inputBuffer(total)[40] = 9; // first value byte: length unchanged, digest of lengths unchanged
+    codec.inputBuffer(total)[32] = 7; // the type field
+    expect(codec.decodeStream(total, SERVICE_CODES.cmap, DIR_CODES.res)).toBe(4);
+    expect(codec.streamDigest()).not.toBe(digest);
+  });
+
+  it('decodeStream stops at the first bad frame and says where', () => {
+    const good = encoders.quorum.evt.notification({ quorate: 1, ringSeq: 5n, viewList: [4] });
+    const bad = Frame.res(3, 52).u32(40, 9).bytes; // count 9 in a frame with room for 1
+    const buf = codec.inputBuffer(good.length * 2 + bad.length);
+    buf.set(good, 0);
+    buf.set(bad, good.length);
+    buf.set(good, good.length + bad.length);
+    expect(codec.decodeStream(good.length * 2 + bad.length, SERVICE_CODES.quorum, DIR_CODES.evt)).toBe(-1);
+    expect(codec.streamConsumed()).toBe(good.length);
+    expect(codec.lastError()).toMatchObject({ kind: 'countOverrun', messageName: 'quorum.notification', field: 'viewList' });
+
+    const garbage = codec.inputBuffer(64);
+    garbage.fill(0);
+    garbage.set(good, 0);
+    new DataView(garbage.buffer, garbage.byteOffset).setInt32(good.length + 8, 3, true); // size 3 < 24
+    expect(codec.decodeStream(good.length + 24, SERVICE_CODES.quorum, DIR_CODES.evt)).toBe(-1);
+    expect(codec.streamConsumed()).toBe(good.length);
+    expect(codec.lastError().kind).toBe('badFrame');
+    expect(codec.decodeStream(1 << 30, SERVICE_CODES.quorum, DIR_CODES.evt)).toBe(-1);
+    expect(codec.lastError().kind).toBe('tooLarge');
+  });
+
+  it('decodeStream never throws or traps on random bytes', () => {
+    let seed = 7;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let r = 0; r < 3000; r++) {
+      const n = rnd() % 600;
+      const buf = codec.inputBuffer(n);
+      for (let i = 0; i < n; i++) buf[i] = rnd() >>> 24;
+      // plausible sizes now and then, so frames get past the header
+      for (let at = 0; at + 12 <= n; at += 24 + (rnd() % 64)) new DataView(buf.buffer, buf.byteOffset).setInt32(at + 8, 24 + (rnd() % 64), true);
+      const svc = 1 + (rnd() % 4);
+      const dir = rnd() % 4;
+      const k = codec.decodeStream(n, svc, dir);
+      if (k < 0) expect(isDecodeError(codec.lastError())).toBe(true);
+      expect(codec.streamConsumed()).toBeLessThanOrEqual(n);
+    }
+  });
 });

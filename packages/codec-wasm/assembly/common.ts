@@ -1,0 +1,66 @@
+// What the hand-written codec (index.ts) and the decoders generated from the catalog
+// (generated/decoders.ts) share: the result slots, the error state and the string scan.
+// Slot layout and error codes: see src/layout.ts.
+
+export const SLOT_SIZE: usize = 32;
+export const MAX_FIELDS: usize = 16;
+export const SLOT_NUM: usize = 0;
+export const SLOT_BIG: usize = 8;
+export const SLOT_OFF: usize = 16;
+export const SLOT_LEN: usize = 20;
+export const SLOT_GIVEN: usize = 24;
+
+export const E_TRUNCATED: i32 = 1;
+export const E_SIZE_MISMATCH: i32 = 2;
+export const E_BAD_SIZE: i32 = 3;
+export const E_UNKNOWN: i32 = 4;
+export const E_COUNT_OVERRUN: i32 = 5;
+export const E_NAME_TOO_LONG: i32 = 6;
+export const E_OUT_OF_RANGE: i32 = 7;
+export const E_TOO_LONG: i32 = 8;
+export const E_COUNT_MISMATCH: i32 = 9;
+export const E_BAD_VALUE: i32 = 10;
+export const E_TOO_LARGE: i32 = 11;
+export const E_BAD_FRAME: i32 = 12;
+
+export const F_HEADER: i32 = -1;
+export const F_ID: i32 = -2;
+export const F_SIZE: i32 = -3;
+
+export const MAR_NAME_MAX: u32 = 256;
+
+export const slots: usize = memory.data(<i32>(SLOT_SIZE * MAX_FIELDS), 16);
+
+/** Error state: kind, message index, field index (or F_*), byte offset in the frame. */
+export const errs: usize = memory.data(16, 16);
+
+@inline export function slot(i: i32): usize { return slots + (<usize>i) * SLOT_SIZE; }
+
+@inline export function fail(kind: i32, msg: i32, field: i32, offset: u32): i32 {
+  store<i32>(errs, kind);
+  store<i32>(errs, msg, 4);
+  store<i32>(errs, field, 8);
+  store<u32>(errs, offset, 12);
+  return -1;
+}
+
+export function clearError(msg: i32): void {
+  store<i32>(errs, 0);
+  store<i32>(errs, msg, 4);
+  store<i64>(errs, 0, 8);
+}
+
+/**
+ * Index of the first NUL in [p, p+n), or n. Eight bytes at a time while a whole word fits
+ * (the zero-byte test is exact on the first hit), never reading outside [p, p+n).
+ */
+export function strnlen(p: usize, n: u32): u32 {
+  let i: u32 = 0;
+  while (i + 8 <= n) {
+    const v = load<u64>(p + <usize>i);
+    if (((v - 0x0101010101010101) & ~v & 0x8080808080808080) != 0) break;
+    i += 8;
+  }
+  for (; i < n; i++) if (load<u8>(p + <usize>i) == 0) return i;
+  return n;
+}
