@@ -241,20 +241,21 @@ export class SimNode {
   }
 
   private qdeviceTimer: unknown = undefined;
-  private qdeviceCfg = { name: 'SimQdevice', castVote: true, stopOnError: false };
+  private qdeviceCfg = { name: 'SimQdevice', castVote: true, vqsimCompat: false };
 
   /**
-   * Runs a simulated quorum device on this node, like corosync-vqsim's `qdevice on`: it
-   * registers, polls first after quorum.device.timeout ms and then every timeout/2 with the
-   * ring of the last quorum callback. `stopOnError` stops polling after a refused poll, which
-   * is what vqsim does.
+   * Runs a simulated quorum device on this node: it registers, polls first after
+   * quorum.device.timeout ms and then every timeout/2, with the ring of the last votequorum
+   * nodelist notification (what corosync-qdevice does). `vqsimCompat` instead polls with the
+   * ring of the last quorum callback and stops after a refused poll, exactly like
+   * corosync-vqsim's `qdevice on` (so a sync waiting for the device runs into its timeout).
    */
-  qdeviceOn(opts: { name?: string; castVote?: boolean; stopOnError?: boolean } = {}): this {
+  qdeviceOn(opts: { name?: string; castVote?: boolean; vqsimCompat?: boolean } = {}): this {
     const vq = this.requireVq();
     this.qdeviceCfg = {
       name: opts.name ?? this.qdeviceCfg.name,
       castVote: opts.castVote ?? true,
-      stopOnError: opts.stopOnError ?? false,
+      vqsimCompat: opts.vqsimCompat ?? false,
     };
     if (!(vq.us.flags & 16)) {
       vq.qdeviceRegister(this.qdeviceCfg.name);
@@ -270,7 +271,7 @@ export class SimNode {
   /** vqsim's `qdevice off`: one poll with cast_vote=0, then no more polls. */
   qdeviceOff(): this {
     const vq = this.requireVq();
-    vq.qdevicePoll(this.qdeviceCfg.name, false, this.quorumRing);
+    vq.qdevicePoll(this.qdeviceCfg.name, false, this.qdeviceCfg.vqsimCompat ? this.quorumRing : vq.ringId);
     this.cluster.kick();
     if (this.qdeviceTimer !== undefined) this.cluster.clock.clearTimer(this.qdeviceTimer);
     this.qdeviceTimer = undefined;
@@ -282,9 +283,10 @@ export class SimNode {
       this.qdeviceTimer = undefined;
       const vq = this.vq;
       if (!this.running || vq === undefined) return;
-      const err = vq.qdevicePoll(this.qdeviceCfg.name, this.qdeviceCfg.castVote, this.quorumRing);
+      const ring = this.qdeviceCfg.vqsimCompat ? this.quorumRing : vq.ringId;
+      const err = vq.qdevicePoll(this.qdeviceCfg.name, this.qdeviceCfg.castVote, ring);
       this.cluster.kick();
-      if (err === 1 || !this.qdeviceCfg.stopOnError) this.scheduleQdevicePoll(vq.qdeviceTimeout / 2);
+      if (err === 1 || !this.qdeviceCfg.vqsimCompat) this.scheduleQdevicePoll(vq.qdeviceTimeout / 2);
     });
   }
 

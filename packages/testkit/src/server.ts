@@ -1,4 +1,4 @@
-import { createServer, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
+import type { IpcServer, IpcServerConnection } from '@corosync-ts/ipc';
 import { readFileSync } from 'node:fs';
 import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
 import { ManualClock, type Clock } from './clock.js';
@@ -81,6 +81,8 @@ class NodeEndpoint implements Endpoint {
     // corosync creates a votequorum server only with the votequorum provider
     const services: ServiceName[] = this.withVotequorum ? ['cmap', 'cfg', 'quorum', 'votequorum'] : ['cmap', 'cfg', 'quorum'];
     const servers: IpcServer[] = [];
+    // loaded on first use: the simulator and the handlers work without the native ipc addon
+    const { createServer } = await import('@corosync-ts/ipc');
     try {
       for (const svc of services) {
         const server = createServer(this.names[svc], { transport: this.transport, maxMessageSize: 1024 * 1024 });

@@ -268,6 +268,13 @@ export class NodeServices implements NodeListener {
   }
 }
 
+/** Cuts a string to at most `max` UTF-8 bytes (a char[N] field holds N-1 bytes and its NUL). */
+function clampUtf8(s: string, max: number): string {
+  const b = new TextEncoder().encode(s);
+  if (b.length <= max) return s;
+  return new TextDecoder().decode(b.subarray(0, max)).replace(/\uFFFD+$/, '');
+}
+
 function newHandle(): bigint {
   let check = 0;
   while (check === 0 || check === 0xffffffff) check = (Math.random() * 0x1_0000_0000) >>> 0;
@@ -500,7 +507,7 @@ class VotequorumConn extends BaseConn {
         return r.respond(encoders.votequorum.res.getinfo({
           nodeid: info.nodeid, state: info.state, votes: info.votes, expectedVotes: info.expectedVotes,
           highestExpected: info.highestExpected, totalVotes: info.totalVotes, quorum: info.quorum, flags: info.flags,
-          qdeviceVotes: info.qdeviceVotes, qdeviceName: info.qdeviceName,
+          qdeviceVotes: info.qdeviceVotes, qdeviceName: clampUtf8(info.qdeviceName, 254),
         }, { error }));
       }
       case 1: {
@@ -534,7 +541,7 @@ class VotequorumConn extends BaseConn {
       }
       case 5: {
         if (this.node.registeringQdevice !== undefined && vq.qdeviceRegistrationPending) return status(CS_ERR_TRY_AGAIN);
-        const name = req.cstr(16, 255);
+        const name = req.cstr(16, 254);
         this.node.registeringQdevice = this;
         const err = vq.qdeviceRegister(name);
         if (err !== undefined) {
@@ -545,19 +552,19 @@ class VotequorumConn extends BaseConn {
         return cluster();
       }
       case 6: {
-        status(vq.qdeviceUnregister(req.cstr(16, 255)));
+        status(vq.qdeviceUnregister(req.cstr(16, 254)));
         return cluster();
       }
       case 7: {
-        status(vq.qdeviceUpdate(req.cstr(16, 255), req.cstr(271, 255)));
+        status(vq.qdeviceUpdate(req.cstr(16, 254), req.cstr(271, 254)));
         return cluster();
       }
       case 8: {
-        status(vq.qdevicePoll(req.cstr(16, 255), req.i32(272) !== 0, { nodeid: req.u32(280), seq: req.u64(288) }));
+        status(vq.qdevicePoll(req.cstr(16, 254), req.i32(272) !== 0, { nodeid: req.u32(280), seq: req.u64(288) }));
         return cluster();
       }
       case 9: {
-        status(vq.qdeviceMasterWinsSet(req.cstr(16, 255), req.u32(272) !== 0));
+        status(vq.qdeviceMasterWinsSet(req.cstr(16, 254), req.u32(272) !== 0));
         return cluster();
       }
     }

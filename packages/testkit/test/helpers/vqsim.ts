@@ -113,7 +113,7 @@ export function runSimulator(conf: string, script: string[]): Snapshot[] {
         const [onoff, ...ids] = arg.split(/\s+/);
         for (const g of parseIds(ids.join(' '))) {
           for (const id of g.ids) {
-            if (onoff === 'on') c.node(id).qdeviceOn({ name: 'VQsim_qdevice', stopOnError: true });
+            if (onoff === 'on') c.node(id).qdeviceOn({ name: 'VQsim_qdevice', vqsimCompat: true });
             else c.node(id).qdeviceOff();
           }
         }
