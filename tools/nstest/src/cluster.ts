@@ -6,7 +6,7 @@ export interface ClusterOptions {
   nodes: number;
   transport?: IpcTransport;
   quorum?: QuorumOptions;
-  /** Extra totem settings. Default `{ token: 3000 }` (corosync's default). */
+  /** Extra totem settings, e.g. `{ token: 1000 }` for faster partition detection (corosync's defaults otherwise). */
   totem?: Record<string, string | number>;
   /** Node ids whose corosync starts now (default: all). The others only get their namespace. */
   start?: number[];

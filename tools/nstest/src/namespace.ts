@@ -1,5 +1,5 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { corosyncConf, type IpcTransport, type NodeSpec, type QuorumOptions } from './conf.js';
@@ -418,8 +418,4 @@ export async function startNamespace(opts: NamespaceOptions = {}): Promise<Names
 /** Namespaces not yet closed (for leak assertions in tests). */
 export function openNamespaces(): readonly Namespace[] {
   return [...open];
-}
-
-export function privateDirs(): string[] {
-  return PRIVATE_DIRS.filter((d) => existsSync(d));
 }
