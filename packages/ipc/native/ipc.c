@@ -691,20 +691,6 @@ static napi_value n_poll_close(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-static napi_value n_poll_ref(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  bool on = true;
-  if (get_args(env, info, 2, a)) return NULL;
-  poller_t *p = poller_arg(env, a[0]);
-  if (!p) return NULL;
-  napi_get_value_bool(env, a[1], &on);
-  if (on)
-    uv_ref((uv_handle_t *)&p->handle);
-  else
-    uv_unref((uv_handle_t *)&p->handle);
-  return make_int(env, 0);
-}
-
 #define EXPORT(name, fn)                                         \
   do {                                                           \
     napi_value f;                                                \
@@ -740,7 +726,6 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("poll", n_poll);
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollClose", n_poll_close);
-  EXPORT("pollRef", n_poll_ref);
   return exports;
 }
 

@@ -43,8 +43,4 @@ export class FdWatch {
     if (shutdownFirst) n.shutdown(this.fd);
     n.close(this.fd);
   }
-
-  get open(): boolean {
-    return this.fdOpen;
-  }
 }

@@ -30,7 +30,6 @@ export interface Native {
   poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
   pollClose(p: PollHandle): number;
-  pollRef(p: PollHandle, on: boolean): number;
 }
 export interface Mapping { readonly buffer: ArrayBuffer; readonly handle: unknown }
 export type WaiterHandle = { readonly __waiter: unique symbol };

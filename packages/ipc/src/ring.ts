@@ -14,7 +14,7 @@ const OFF_DATA_PATH = 4108;
 const OFF_REF_COUNT = 8204;
 const OFF_SEM = 8208;
 /** Request ring only: the flow-control flag (same meaning as the socket control file). */
-export const OFF_USER_DATA = 8240;
+const OFF_USER_DATA = 8240;
 const PATH_MAX = 4096;
 const HEADER_SIZE = 8248;
 const HEADER_FILE_SIZE = HEADER_SIZE + 4;
