@@ -254,6 +254,11 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     });
   }
 
+  /** @internal responses still owed to us (abandoned calls included) */
+  get awaitingResponses(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
   /** @internal a response frame arrived */
   deliverResponse(frame: Uint8Array): void {
     if (this.pendingHead >= this.pending.length) {
@@ -435,7 +440,9 @@ class SocketTransport implements Transport {
     if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll request socket'));
     if (events & WRITABLE) this.flush();
     if (!(events & READABLE)) return;
-    for (let i = 0; i < 64 && this.client.connected; i++) {
+    // Read while responses are still owed: the usual single reply then costs one recv,
+    // not a second one that only says EAGAIN (epoll is level-triggered: nothing is lost).
+    for (let i = 0; i < 64 && this.client.connected && (i === 0 || this.client.awaitingResponses > 0); i++) {
       const d = recvDatagram(this.req.fd, this.client.maxMessageSize);
       if (typeof d === 'number') {
         if (d === -11) return;

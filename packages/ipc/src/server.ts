@@ -442,7 +442,10 @@ class SocketServerTransport implements ServerTransport {
     if (status < 0) return this.conn.close();
     if (events & WRITABLE) this.flushResponses();
     if (!(events & READABLE)) return;
-    for (let i = 0; i < 64 && !this.conn.closed; i++) {
+    // The control file's request counter (client ++ per send, we -- per read) is
+    // libqb's own hint of how many are queued; epoll is level-triggered, so a wrong
+    // hint costs a wake-up, never a request.
+    for (let i = 0; i < 64 && !this.conn.closed && (i === 0 || Atomics.load(this.ctl, 0) > 0); i++) {
       // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
       const d = recvDatagram(this.req.fd, this.conn.maxMessageSize);
       if (typeof d === 'number') {
