@@ -82,7 +82,7 @@ export interface CmapGetOptions extends CallOptions {
 }
 
 interface Tracker {
-  cookie: bigint;
+  cookie: number;
   keyName: string | null;
   trackType: number;
   notify: CmapNotifyFn;
@@ -117,16 +117,42 @@ function wrongType(operation: string, got: number, want: number): CsError {
   return new CsError(CS_ERR_INVALID_PARAM, `value is of type ${got}, not ${want}`, { operation });
 }
 
-function notifyValue(type: number, len: bigint, data: Uint8Array): CmapNotifyValue {
-  let value: CmapValue | undefined;
-  if (type !== 0) {
-    try {
-      value = decodeCmapValue(type, data) as CmapValue;
-    } catch {
-      value = undefined; // e.g. an unknown type: the raw bytes are still in `data`
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * struct cmap_notify_value. `value` is decoded from `data` on first access: a tracker that only
+ * counts or looks at keys does not pay for decoding values it never reads.
+ */
+class NotifyValue implements CmapNotifyValue {
+  #value: CmapValue | undefined;
+  #decoded = false;
+  constructor(
+    readonly type: number,
+    readonly len: number,
+    readonly data: Uint8Array,
+  ) {}
+
+  get value(): CmapValue | undefined {
+    if (!this.#decoded) {
+      this.#decoded = true;
+      if (this.type !== 0) {
+        try {
+          this.#value = decodeCmapValue(this.type, this.data) as CmapValue;
+        } catch {
+          this.#value = undefined; // e.g. an unknown type: the raw bytes are still in `data`
+        }
+      }
     }
+    return this.#value;
   }
-  return { type, len: Number(len), data, value };
+
+  toJSON(): { type: number; len: number; data: Uint8Array; value: CmapValue | undefined } {
+    return { type: this.type, len: this.len, data: this.data, value: this.value };
+  }
+
+  [inspect](): object {
+    return this.toJSON();
+  }
 }
 
 /**
@@ -136,9 +162,11 @@ function notifyValue(type: number, len: bigint, data: Uint8Array): CmapNotifyVal
 export class CmapHandle extends Session<CmapSnapshot> {
   protected readonly service = 'cmap' as const;
   #map = CMAP_MAP_DEFAULT;
-  readonly #trackers = new Map<bigint, Tracker>();
+  readonly #trackers = new Map<number, Tracker>();
   readonly #byUserHandle = new Map<bigint, Tracker>();
-  #nextCookie = (BigInt(Math.floor(Math.random() * 0x7fffffff) + 1) << 32n);
+  // Cookies (track_inst_handle) only need to be unique per connection; kept below 2^53 so that
+  // notifications are matched without allocating a bigint each.
+  #nextCookie = (Math.floor(Math.random() * 0xfffff) + 1) * 2 ** 32;
 
   private constructor(opts: HandleOptions | undefined) {
     super(opts);
@@ -409,7 +437,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     // Registered before the request: the daemon may notify before its answer is read.
     this.#trackers.set(cookie, t);
     try {
-      const f = (await this.call(op, req.cmapTrackAdd(key ?? '', trackType, cookie), opts)).fields as { trackHandle: bigint };
+      const f = (await this.call(op, req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie)), opts)).fields as { trackHandle: bigint };
       t.userHandle = t.daemonHandle = f.trackHandle;
       this.#byUserHandle.set(f.trackHandle, t);
       return f.trackHandle;
@@ -427,7 +455,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const f = (await this.call(op, req.cmapTrackDelete(BigInt.asUintN(64, t?.daemonHandle ?? trackHandle)), opts)).fields as {
       trackInstHandle: bigint;
     };
-    const gone = this.#trackers.get(f.trackInstHandle);
+    const gone = this.#trackers.get(Number(f.trackInstHandle));
     if (gone) {
       this.#trackers.delete(gone.cookie);
       this.#byUserHandle.delete(gone.userHandle);
@@ -475,8 +503,8 @@ export class CmapHandle extends Session<CmapSnapshot> {
       trackHandle: t.userHandle,
       event: f.event,
       keyName: f.keyName,
-      newValue: notifyValue(f.newValueType, f.newValueLen, f.newValue),
-      oldValue: notifyValue(f.oldValueType, f.oldValueLen, f.oldValue),
+      newValue: new NotifyValue(f.newValueType, f.newValue.length, f.newValue),
+      oldValue: new NotifyValue(f.oldValueType, f.oldValue.length, f.oldValue),
       userData: t.userData,
     });
   }
@@ -491,7 +519,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const snapshot: CmapSnapshot = { tracks: [] };
     for (const t of this.#trackers.values()) {
       if (t.userHandle === 0n) continue; // its trackAdd never completed
-      const f = (await this.exchange('cmap.reconnect', ipc, req.cmapTrackAdd(t.keyName ?? '', t.trackType, t.cookie))).fields as {
+      const f = (await this.exchange('cmap.reconnect', ipc, req.cmapTrackAdd(t.keyName ?? '', t.trackType, BigInt(t.cookie)))).fields as {
         trackHandle: bigint;
       };
       t.daemonHandle = f.trackHandle;

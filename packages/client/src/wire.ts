@@ -61,14 +61,14 @@ export const req = {
   vqQdeviceMasterWins: (name: string, allow: number) => encode('votequorum.qdeviceMasterWins', { name, allow }),
 };
 
+/** A cmap notification as the client needs it; the value views point into the event frame. */
 export interface CmapNotifyFields {
-  trackInstHandle: bigint;
+  /** The client's cookie (the client keeps them below 2^53, so a number is exact). */
+  trackInstHandle: number;
   keyName: string;
   event: number;
   newValueType: number;
   oldValueType: number;
-  newValueLen: bigint;
-  oldValueLen: bigint;
   newValue: Uint8Array;
   oldValue: Uint8Array;
 }
@@ -87,9 +87,7 @@ const GET_TYPE = codec.fieldIndex(GET_RES, 'type');
 const GET_VALUE = codec.fieldIndex(GET_RES, 'value');
 const NOTIFY = codec.messageIndex('cmap.notify', 'evt');
 const N = Object.fromEntries(
-  ['trackInstHandle', 'keyName', 'event', 'newValueType', 'oldValueType', 'newValueLen', 'oldValueLen', 'newValue', 'oldValue'].map(
-    (f) => [f, codec.fieldIndex(NOTIFY, f)],
-  ),
+  ['trackInstHandle', 'keyName', 'event', 'newValueType', 'oldValueType', 'newValue', 'oldValue'].map((f) => [f, codec.fieldIndex(NOTIFY, f)]),
 ) as Record<keyof CmapNotifyFields, number>;
 
 function decodeInto(frame: Uint8Array, service: number, dir: number, operation: string): number {
@@ -109,18 +107,21 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
   return { type: codec.number(GET_TYPE), length, bytes: codec.bytes(GET_VALUE).slice(0, length) };
 }
 
-/** A cmap event: the notification's fields (values copied out), or undefined for another id. */
+/**
+ * A cmap event: the notification's fields, or undefined for another id. The frame belongs to the
+ * caller (ipc hands each event over in its own buffer), so the values are views into it, not copies.
+ */
 export function parseCmapEvent(frame: Uint8Array, operation: string): CmapNotifyFields | undefined {
   if (decodeInto(frame, SERVICE_CODES.cmap, DIR_CODES.evt, operation) !== NOTIFY) return undefined;
+  const nv = codec.dataOffset(N.newValue);
+  const ov = codec.dataOffset(N.oldValue);
   return {
-    trackInstHandle: codec.bigint(N.trackInstHandle),
+    trackInstHandle: codec.number(N.trackInstHandle),
     keyName: codec.string(N.keyName),
     event: codec.number(N.event),
     newValueType: codec.number(N.newValueType),
     oldValueType: codec.number(N.oldValueType),
-    newValueLen: codec.bigint(N.newValueLen),
-    oldValueLen: codec.bigint(N.oldValueLen),
-    newValue: codec.bytes(N.newValue).slice(),
-    oldValue: codec.bytes(N.oldValue).slice(),
+    newValue: frame.subarray(nv, nv + codec.dataLength(N.newValue)),
+    oldValue: frame.subarray(ov, ov + codec.dataLength(N.oldValue)),
   };
 }
