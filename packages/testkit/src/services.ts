@@ -73,6 +73,8 @@ const SRP_KEYS: [string, number][] = [
   ['token_hold_cancel_tx', T.UINT64],
 ];
 
+const getReplyCache = new WeakMap<object, { cap: number; frame: Uint8Array }>();
+
 const bare = (id: number, error: number) => encoders.cmap.res.error({}, { id, error });
 
 interface ConnStats {
@@ -339,10 +341,16 @@ class CmapConn extends BaseConn {
         if (item === undefined) return fail(CS_ERR_NOT_EXIST);
         const actual = BigInt(item.value.length);
         if (capacity > 0n && capacity < actual) return fail(CS_ERR_INVALID_PARAM);
-        return r.respond(encoders.cmap.res.get(
+        // items are replaced, never mutated, on a change: a reply built for one stays valid
+        const cap = Number(capacity);
+        const cached = getReplyCache.get(item);
+        if (cached !== undefined && cached.cap === cap) return r.respond(cached.frame);
+        const frame = encoders.cmap.res.get(
           { valueLen: actual, type: item.type, value: capacity > 0n ? item.value : new Uint8Array(0) },
-          { size: 40 + Number(capacity) },
-        ));
+          { size: 40 + cap },
+        );
+        getReplyCache.set(item, { cap, frame });
+        return r.respond(frame);
       }
       case 3: { // ADJUST_INT
         const k = key();

@@ -36,9 +36,20 @@ export class RequestView {
   cstr(off: number, max: number): string {
     const end = Math.min(this.bytes.length, off + max);
     if (off >= end) return '';
-    const slice = this.bytes.subarray(off, end);
-    const nul = slice.indexOf(0);
-    return latin1OrUtf8(nul >= 0 ? slice.subarray(0, nul) : slice);
+    const b = this.bytes;
+    // key names are nearly always ASCII: build those directly, no decoder round trip
+    let ascii = '';
+    for (let i = off; i < end; i++) {
+      const c = b[i]!;
+      if (c === 0) return ascii;
+      if (c >= 0x80) {
+        const slice = b.subarray(off, end);
+        const nul = slice.indexOf(0);
+        return latin1OrUtf8(nul >= 0 ? slice.subarray(0, nul) : slice);
+      }
+      ascii += String.fromCharCode(c);
+    }
+    return ascii;
   }
   /** `n` bytes at `off`, zero-filled past the end of the frame. */
   bytesAt(off: number, n: number): Uint8Array {
