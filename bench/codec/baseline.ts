@@ -139,88 +139,88 @@ function list1(dv: DataView, off: number, len: number, base: number, countAt: nu
 }
 
 /**
- * The field digest of a decoded frame, defined as in the codec's decodeStream(): id, size,
- * error (responses and events), then each field in catalog order; 64-bit values low word then
- * high word; strings and bytes by length; lists as count, then every 32-bit word.
+ * The field sum of a decoded frame, defined as in the codec's decodeStream(): 32-bit sum of the
+ * id, size, error (responses and events), then each field; 64-bit values as low word and high
+ * word; strings and bytes by length; lists as count plus every 32-bit word.
  */
-export function digest(h: number, dv: DataView, off: number, code: number): number {
-  h = (Math.imul(h, 31) + dv.getInt32(off, true)) | 0;
-  h = (Math.imul(h, 31) + dv.getInt32(off + 8, true)) | 0;
+export function fieldSum(h: number, dv: DataView, off: number, code: number): number {
+  h = (h + dv.getInt32(off, true)) | 0;
+  h = (h + dv.getInt32(off + 8, true)) | 0;
   switch (code) {
     case CMAP_GET_REQ:
-      h = (Math.imul(h, 31) + out.nameLen) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 280, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 284, true)) | 0;
+      h = (h + out.nameLen) | 0;
+      h = (h + dv.getUint32(off + 280, true)) | 0;
+      h = (h + dv.getUint32(off + 284, true)) | 0;
       break;
     case CMAP_SET_REQ:
-      h = (Math.imul(h, 31) + out.nameLen) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 280, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 284, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint8(off + 288)) | 0;
-      h = (Math.imul(h, 31) + out.dataLen) | 0;
+      h = (h + out.nameLen) | 0;
+      h = (h + dv.getUint32(off + 280, true)) | 0;
+      h = (h + dv.getUint32(off + 284, true)) | 0;
+      h = (h + dv.getUint8(off + 288)) | 0;
+      h = (h + out.dataLen) | 0;
       break;
     case CMAP_SET_RES:
     case CMAP_ERROR:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
       break;
     case CMAP_GET_RES:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 28, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint8(off + 32)) | 0;
-      h = (Math.imul(h, 31) + out.dataLen) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 28, true)) | 0;
+      h = (h + dv.getUint8(off + 32)) | 0;
+      h = (h + out.dataLen) | 0;
       break;
     case Q_V0:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 32, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 36, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 40, true)) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 32, true)) | 0;
+      h = (h + dv.getUint32(off + 36, true)) | 0;
+      h = (h + dv.getUint32(off + 40, true)) | 0;
       h = words(h, dv, out.l0, out.c0, 1);
       break;
     case Q_V1_QUORUM:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 32, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 40, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 44, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 48, true)) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 32, true)) | 0;
+      h = (h + dv.getUint32(off + 40, true)) | 0;
+      h = (h + dv.getUint32(off + 44, true)) | 0;
+      h = (h + dv.getUint32(off + 48, true)) | 0;
       h = words(h, dv, out.l0, out.c0, 1);
       break;
     case Q_V1_NODELIST:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 32, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 36, true)) | 0;
-      h = (Math.imul(h, 31) + out.c0) | 0;
-      h = (Math.imul(h, 31) + out.c1) | 0;
-      h = (Math.imul(h, 31) + out.c2) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 32, true)) | 0;
+      h = (h + dv.getUint32(off + 36, true)) | 0;
+      h = (h + out.c0) | 0;
+      h = (h + out.c1) | 0;
+      h = (h + out.c2) | 0;
       h = words(h, dv, out.l0, out.c0, 1);
       h = words(h, dv, out.l1, out.c1, 1);
       h = words(h, dv, out.l2, out.c2, 1);
       break;
     case VQ_QUORUM:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 32, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 36, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 40, true)) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 32, true)) | 0;
+      h = (h + dv.getUint32(off + 36, true)) | 0;
+      h = (h + dv.getUint32(off + 40, true)) | 0;
       h = words(h, dv, out.l0, out.c0, 2);
       break;
     case VQ_EXPECTED:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 28, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 32, true)) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 28, true)) | 0;
+      h = (h + dv.getUint32(off + 32, true)) | 0;
       break;
     case VQ_NODELIST:
-      h = (Math.imul(h, 31) + dv.getInt32(off + 16, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 24, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 28, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 32, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 40, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 44, true)) | 0;
-      h = (Math.imul(h, 31) + dv.getUint32(off + 48, true)) | 0;
+      h = (h + dv.getInt32(off + 16, true)) | 0;
+      h = (h + dv.getUint32(off + 24, true)) | 0;
+      h = (h + dv.getUint32(off + 28, true)) | 0;
+      h = (h + dv.getUint32(off + 32, true)) | 0;
+      h = (h + dv.getUint32(off + 40, true)) | 0;
+      h = (h + dv.getUint32(off + 44, true)) | 0;
+      h = (h + dv.getUint32(off + 48, true)) | 0;
       h = words(h, dv, out.l0, out.c0, 1);
       break;
   }
@@ -228,14 +228,14 @@ export function digest(h: number, dv: DataView, off: number, code: number): numb
 }
 
 function words(h: number, dv: DataView, p: number, n: number, per: number): number {
-  h = (Math.imul(h, 31) + n) | 0;
+  h = (h + n) | 0;
   const end = p + 4 * n * per;
-  for (let q = p; q < end; q += 4) h = (Math.imul(h, 31) + dv.getUint32(q, true)) | 0;
+  for (let q = p; q < end; q += 4) h = (h + dv.getUint32(q, true)) | 0;
   return h;
 }
 
-/** Walks concatenated frames of one service/direction: frames decoded, or a negative error; digest in `walkDigest`. */
-export let walkDigest = 0;
+/** Walks concatenated frames of one service/direction: frames decoded, or a negative error; field sum in `walkSum`. */
+export let walkSum = 0;
 export function walk(dv: DataView, len: number, service: number, dir: number): number {
   const min = dir === REQ ? 16 : 24;
   let pos = 0;
@@ -247,11 +247,11 @@ export function walk(dv: DataView, len: number, service: number, dir: number): n
     if (size > len - pos) break;
     const code = decode(dv, pos, size, service, dir);
     if (code < 0) return code;
-    h = digest(h, dv, pos, code);
+    h = fieldSum(h, dv, pos, code);
     pos += size;
     n++;
   }
-  walkDigest = h >>> 0;
+  walkSum = h >>> 0;
   return n;
 }
 

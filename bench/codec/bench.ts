@@ -258,8 +258,8 @@ function runBulk(total: number) {
     input.set(g.bytes);
     const nw = codec.decodeStream(g.bytes.length, g.service, g.dir);
     if (nw < 0) throw codec.lastError();
-    if (nb !== nw || B.walkDigest !== codec.streamDigest() || codec.streamConsumed() !== g.bytes.length) {
-      throw new Error(`bulk ${g.label}: baseline ${nb} frames digest ${B.walkDigest}, wasm ${nw} digest ${codec.streamDigest()}`);
+    if (nb !== nw || B.walkSum !== codec.streamSum() || codec.streamConsumed() !== g.bytes.length) {
+      throw new Error(`bulk ${g.label}: baseline ${nb} frames sum ${B.walkSum}, wasm ${nw} sum ${codec.streamSum()}`);
     }
     frames += nb;
   }

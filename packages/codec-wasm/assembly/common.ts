@@ -51,16 +51,26 @@ export function clearError(msg: i32): void {
 }
 
 /**
- * Index of the first NUL in [p, p+n), or n. Eight bytes at a time while a whole word fits
- * (the zero-byte test is exact on the first hit), never reading outside [p, p+n).
+ * Index of the first NUL in [p, p+n), or n. Sixteen bytes at a time while a whole vector fits,
+ * never reading outside [p, p+n).
  */
 export function strnlen(p: usize, n: u32): u32 {
   let i: u32 = 0;
-  while (i + 8 <= n) {
-    const v = load<u64>(p + <usize>i);
-    if (((v - 0x0101010101010101) & ~v & 0x8080808080808080) != 0) break;
-    i += 8;
+  while (i + 16 <= n) {
+    const z = i8x16.bitmask(i8x16.eq(v128.load(p + <usize>i), i8x16.splat(0)));
+    if (z != 0) return i + <u32>ctz(z);
+    i += 16;
   }
   for (; i < n; i++) if (load<u8>(p + <usize>i) == 0) return i;
   return n;
+}
+
+/** Sum (mod 2^32) of the 32-bit words in [p, p+bytes); `bytes` is a multiple of 4. */
+export function sumWords(p: usize, bytes: usize): u32 {
+  let acc = i32x4.splat(0);
+  let k: usize = 0;
+  for (; k + 16 <= bytes; k += 16) acc = i32x4.add(acc, v128.load(p + k));
+  let h = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; k < bytes; k += 4) h += load<i32>(p + k);
+  return <u32>h;
 }

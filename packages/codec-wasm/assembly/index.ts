@@ -22,7 +22,7 @@ import {
   E_TOO_LONG, E_COUNT_MISMATCH, E_BAD_VALUE, E_TOO_LARGE, E_BAD_FRAME, F_HEADER, F_ID, F_SIZE, MAR_NAME_MAX,
   slots, errs, slot, fail, clearError, strnlen,
 } from './common';
-import { decodeBody } from './generated/decoders';
+import { decodeBody, streamBody } from './generated/decoders';
 
 const DIR_REQ: i32 = 0;
 const DIR_RES: i32 = 1;
@@ -153,93 +153,74 @@ export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
 // ------------------------------------------------------------------------------------ streams
 
 let streamPos: u32 = 0;
-let streamDigest: u32 = 0;
+let streamSum: u32 = 0;
 
 export function streamConsumed(): u32 { return streamPos; }
-export function streamFieldDigest(): u32 { return streamDigest; }
+export function streamFieldSum(): u32 { return streamSum; }
 
 /**
  * Walks the frames concatenated in the first `len` bytes of region A, decoding each in place
- * exactly as decodeAt() does, and folds every decoded field into a digest (see foldFields).
+ * exactly as decodeAt() does, and adds every decoded field into a 32-bit sum: per frame the
+ * header id, size (and error for a response header), then each field: integers as their 32-bit
+ * words (64-bit ones low word and high word), strings and bytes by decoded length, a ringId as
+ * nodeid, seq low, seq high, and lists as their element count plus every 32-bit word of every
+ * element (generated/decoders.ts: streamBody).
+ * bench/codec computes the same sum with DataView to check both decoders did the same work.
  * Returns the number of frames, or -1 at the first bad frame (error set as for decode(), with
  * streamConsumed() at that frame's start). A partial frame at the end is not an error: it is
  * left unconsumed (streamConsumed() < len) for the caller to complete.
  */
 export function decodeStream(len: u32, service: i32, dir: i32): i32 {
   streamPos = 0;
-  streamDigest = 0;
+  streamSum = 0;
   clearError(-1);
   store<u32>(lastCall, len);
   store<i32>(lastCall, service, 4);
   store<i32>(lastCall, dir, 8);
   if (regionA == 0 || len > capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
+  if (dir < 0 || dir > 3 || (dir != DIR_SETUP && (service < 1 || service > 4))) return fail(E_UNKNOWN, -1, F_HEADER, 0);
   const minSize: u32 = dir == DIR_REQ || dir == DIR_SETUP ? 16 : 24;
   let pos: u32 = 0;
   let n: i32 = 0;
   let h: u32 = 0;
   while (len - pos >= minSize) {
-    const size = load<i32>(regionA + <usize>pos + 8);
+    const p = regionA + <usize>pos;
+    const size = load<i32>(p + 8);
     if (size < <i32>minSize) {
       streamPos = pos;
+      streamSum = h;
       return fail(E_BAD_FRAME, -1, F_SIZE, 8);
     }
     if (<u32>size > len - pos) break;
-    const m = decodeAt(pos, <u32>size, service, dir);
-    if (m < 0) {
+    // The size field is the frame length here, so only the id and the layout can be wrong.
+    let m: i32 = -1;
+    let errorReply = false;
+    if (dir == DIR_SETUP) {
+      m = load<i32>(p) == -1 ? (<u32>size <= 24 ? SETUP_REQUEST : SETUP_RESPONSE) : -1;
+    } else {
+      m = lookup(service, dir, load<i32>(p));
+      if (dir == DIR_RES) {
+        errorReply = load<i32>(p + 16) != CS_OK;
+        if (size == 24 && (m < 0 || (errorReply && load<u32>(M_SIZE + (<usize>m << 2)) > 24))) {
+          m = load<i32>(ERROR_MSG + (<usize>service << 2));
+        }
+      }
+    }
+    const r = m < 0 ? -1 : streamBody(m, h, p, <u32>size, errorReply);
+    if (r < 0) {
+      // the slot decoder sets the error (and the header) exactly as decodeAt() does
+      decodeAt(pos, <u32>size, service, dir);
       streamPos = pos;
-      streamDigest = h;
+      streamSum = h;
       return -1;
     }
-    h = foldFields(h, m, regionA + <usize>pos, load<u32>(M_HEADER + (<usize>m << 2)) == 24);
+    h = <u32>r;
     pos += <u32>size;
     n++;
   }
   streamPos = pos;
-  streamDigest = h;
+  streamSum = h;
   return n;
-}
-
-@inline function mix(h: u32, v: u32): u32 { return h * 31 + v; }
-
-/**
- * The field digest of one decoded frame, chained onto `h`: header id, size (and error for a
- * response header), then each field in catalog order: integers as their 32-bit pattern (64-bit
- * ones low word then high word), strings and bytes by decoded length, a ringId as nodeid, seq
- * low, seq high, and lists as their element count followed by every 32-bit word of every element.
- * bench/codec computes the same digest with DataView to check both decoders did the same work.
- */
-function foldFields(h: u32, m: i32, p: usize, response: bool): u32 {
-  h = mix(h, <u32>hdrId);
-  h = mix(h, <u32>hdrSize);
-  if (response) h = mix(h, <u32>hdrError);
-  const fstart = load<i32>(M_FSTART + (<usize>m << 2));
-  const fcount = load<i32>(M_FCOUNT + (<usize>m << 2));
-  for (let i = 0; i < fcount; i++) {
-    const f = fstart + i;
-    const t = load<i32>(F_TYPE + (<usize>f << 2));
-    const off = <usize>load<u32>(F_OFFSET + (<usize>f << 2));
-    const s = slot(i);
-    if (t == T_U8) {
-      h = mix(h, <u32>load<u8>(p + off));
-    } else if (t == T_U16) {
-      h = mix(h, <u32>load<u16>(p + off));
-    } else if (t == T_U32 || t == T_I32) {
-      h = mix(h, load<u32>(p + off));
-    } else if (t == T_U64 || t == T_I64) {
-      h = mix(mix(h, load<u32>(p + off)), load<u32>(p + off + 4));
-    } else if (t == T_NAME || t == T_CHARS || t == T_BYTES) {
-      h = mix(h, load<u32>(s + SLOT_LEN));
-    } else if (t == T_RINGID) {
-      h = mix(mix(mix(h, load<u32>(p + off)), load<u32>(p + off + 8)), load<u32>(p + off + 12));
-    } else {
-      const n = load<u32>(s + SLOT_LEN);
-      h = mix(h, n);
-      const words = n * <u32>(elemSize(t) >> 2);
-      const q = regionA + <usize>load<u32>(s + SLOT_OFF);
-      for (let k: u32 = 0; k < words; k++) h = mix(h, load<u32>(q + (<usize>k << 2)));
-    }
-  }
-  return h;
 }
 
 // ------------------------------------------------------------------------------------ encoding

@@ -577,11 +577,12 @@ export const codec = {
     return wasm.streamConsumed();
   },
   /**
-   * A 32-bit digest of every field decodeStream() decoded (header id, size, error, then each
-   * field; lists element by element), to check two decoders extracted the same values.
+   * The 32-bit sum of every field value the last decodeStream() decoded (header id, size, error;
+   * integers by 32-bit word; strings and bytes by length; lists by count and every element), so
+   * a caller can check two decoders extracted the same values without building any object.
    */
-  streamDigest(): number {
-    return wasm.streamFieldDigest() >>> 0;
+  streamSum(): number {
+    return wasm.streamFieldSum() >>> 0;
   },
   /** The DecodeError for the last decodeInput()/decodeAt()/decodeStream() that returned -1. */
   lastError(): DecodeError {

@@ -22,7 +22,7 @@ export interface CodecExports {
   decodeAt(start: number, len: number, service: number, dir: number): number;
   decodeStream(len: number, service: number, dir: number): number;
   streamConsumed(): number;
-  streamFieldDigest(): number;
+  streamFieldSum(): number;
   encode(m: number, id: number, error: number, sizeOverride: number): number;
 }
 

@@ -11,6 +11,27 @@ const RUNS = 60_000;
 
 const stats = { ok: 0, kinds: new Map<string, number>() };
 
+const SVC_CODE = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
+const DIR_CODE = { req: 0, res: 1, evt: 2, setup: 3 } as const;
+
+/**
+ * decodeStream() validates with its own generated walkers: a frame whose size field is its
+ * length must pass or fail there exactly as in decode(), with the same error kind.
+ */
+function checkStream(bytes: Uint8Array, service: Service, dir: Direction, kind: string | undefined): void {
+  const min = dir === 'req' || dir === 'setup' ? 16 : 24;
+  if (bytes.length < min || new DataView(bytes.buffer, bytes.byteOffset).getInt32(8, true) !== bytes.length) return;
+  codec.inputBuffer(bytes.length).set(bytes);
+  const n = codec.decodeStream(bytes.length, SVC_CODE[service], DIR_CODE[dir]);
+  if (kind === undefined) {
+    expect(n).toBe(1);
+    expect(codec.streamConsumed()).toBe(bytes.length);
+  } else {
+    expect(n).toBe(-1);
+    expect(codec.lastError().kind).toBe(kind);
+  }
+}
+
 function check(bytes: Uint8Array, service: Service, dir: Direction): void {
   let d;
   try {
@@ -18,8 +39,10 @@ function check(bytes: Uint8Array, service: Service, dir: Direction): void {
   } catch (e) {
     if (!isDecodeError(e)) throw e;
     stats.kinds.set(e.kind, (stats.kinds.get(e.kind) ?? 0) + 1);
+    checkStream(bytes, service, dir, e.kind);
     return;
   }
+  checkStream(bytes, service, dir, undefined);
   stats.ok++;
   try {
     encode(d.name, d.fields, d);
