@@ -3,6 +3,7 @@
 //   server: our server (ipc + codec) vs corosync 3.1.7, both serving the libcmap C bench
 // Usage: node bench/ipc/run.mjs [iterations] [--write]   (root; needs corosync + gcc)
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 20000);
 const write = process.argv.includes('--write');
 
+const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
 const cbench = await compileC(readFileSync(here('./cmap-get-bench.c'), 'utf8'), ['cmap']);
 const ns = await startNamespace({ name: 'bench-ipc' });
 const json = async (argv) => {
@@ -65,12 +67,13 @@ for (const t of ['socket', 'shm']) {
   results.server[t] = { corosync: median(r.c), ours: median(r.ours), oursRr: median(r.oursRr) };
 }
 
+const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
 const f = (x) => x.toFixed(1);
 const ratio = (ours, base) => (ours / base).toFixed(2);
 const lines = [];
 lines.push('## ipc (@corosync-ts/ipc)');
 lines.push('');
-lines.push(`Command: \`node bench/ipc/run.mjs ${n} --write\` (root; one run of ${rounds} alternating rounds, each figure the median round; ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; ${n} sequential cmap GETs of \`totem.cluster_name\` with a 256-byte buffer after 1,000 warm-up calls; private corosync 3.1.7 in its own namespace on a shared, busy 2-core machine).`);
+lines.push(`Command: \`node bench/ipc/run.mjs ${n} --write\` (root; one run of ${rounds} alternating rounds, each figure the median round; ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; ${n} sequential cmap GETs of \`totem.cluster_name\` with a 256-byte buffer after 1,000 warm-up calls; private corosync 3.1.7 in its own namespace on a shared 2-core machine, load average ${loadBefore} before and ${loadAfter} after).`);
 lines.push('');
 lines.push('Client: our `IpcClient` vs libcmap `cmap_get()` (C), same daemon. Ratio = ours/C throughput (goal ≥0.9 socket, ≥0.8 shm).');
 lines.push('');
@@ -89,6 +92,13 @@ for (const t of ['socket', 'shm']) {
   const { corosync: c, ours: o, oursRr: rr } = results.server[t];
   lines.push(`| ${t} | ${f(c.p50)} / ${f(c.p99)} | ${c.opsPerSec} | ${f(o.p50)} / ${f(o.p99)} | ${o.opsPerSec} | ${ratio(o.opsPerSec, c.opsPerSec)} | ${f(rr.p50)} / ${f(rr.p99)} | ${rr.opsPerSec} | ${ratio(rr.opsPerSec, c.opsPerSec)} |`);
 }
+lines.push('');
+lines.push('Where the time goes (same syscalls as libqb on both sides; the differences are structural):');
+lines.push('');
+lines.push('- socket client: send, epoll, one recv per reply, like libqb (send, poll, peek + recv); the rest is one event-loop turn, the promise and the caller\'s `await`.');
+lines.push('- shm client: libcmap sleeps in `sem_timedwait` and corosync\'s `sem_post` wakes it directly. A Node client must not sleep on its loop thread, so ours polls for the due reply from `setImmediate` for up to 50 µs (the loop keeps turning) and only then hands the wait to its waiter thread; each reply costs a few loop turns. Pipelining (last column) is what the C library cannot do.');
+lines.push('- server: the same work per request as libqb\'s server plus a JS turn and the codec\'s decode/encode. corosync gives itself SCHED_RR 99, so on a busy machine other processes never preempt it; the RR columns start ours the same way.');
+lines.push('- the machine is shared with other builds and tests: rounds vary by 2x, hence alternating rounds and medians.');
 const section = lines.join('\n');
 console.log(section);
 console.log(JSON.stringify(raw));

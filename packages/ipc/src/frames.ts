@@ -1,6 +1,7 @@
 // The libqb setup frames and headers, through @corosync-ts/codec-wasm (the one place
 // that knows frame layouts); this file only maps codec errors to IpcError.
 import {
+  QB_CONNECTION_REQUEST_SIZE,
   decode,
   encode,
   isDecodeError,
@@ -46,7 +47,10 @@ export function encodeConnectionRequest(maxMsgSize: number): Uint8Array {
 
 export function decodeConnectionRequest(b: Uint8Array): { id: number; maxMsgSize: number } {
   try {
-    const d = decode(b, { dir: 'setup' });
+    // libqb 2.0.6 servers ignore hdr.size here; so do we (the codec would not).
+    const req = b.slice(0, QB_CONNECTION_REQUEST_SIZE);
+    if (req.length === QB_CONNECTION_REQUEST_SIZE) new DataView(req.buffer).setInt32(8, QB_CONNECTION_REQUEST_SIZE, true);
+    const d = decode(req, { dir: 'setup' });
     if (d.name !== 'qb.connectionRequest') throw new IpcError('EBADMSG', `expected a connection request, got ${d.name}`);
     return { id: d.id, maxMsgSize: (d.fields as { maxMsgSize: number }).maxMsgSize };
   } catch (e) {

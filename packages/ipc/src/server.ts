@@ -122,7 +122,14 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
   /** @internal called with a complete 24-byte connection request */
   establish(setup: FdWatch, req: Uint8Array, cred: Credentials): void {
     const n = native();
-    const { id, maxMsgSize } = decodeConnectionRequest(req);
+    let request: { id: number; maxMsgSize: number };
+    try {
+      request = decodeConnectionRequest(req);
+    } catch {
+      request = { id: 0, maxMsgSize: 0 };
+    }
+    const { id, maxMsgSize } = request;
+    // Like libqb: anything but an authentication request is closed without a reply.
     if (id !== QB_IPC_MSG_AUTHENTICATE) {
       setup.close();
       return;

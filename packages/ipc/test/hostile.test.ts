@@ -1,0 +1,206 @@
+// Peers that do not follow the protocol: every case ends in a typed error or a dropped
+// connection, never a crash, a hang or a leaked fd / /dev/shm file.
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect, createServer, type IpcError, type IpcServerConnection } from '../src/index.js';
+import { FdWatch } from '../src/fdwatch.js';
+import { READABLE, native } from '../src/native.js';
+import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+
+/** A listener that answers every handshake with `reply(request)` (or closes if it returns null). */
+function rawServer(name: string, reply: (req: Uint8Array) => Uint8Array | null) {
+  const n = native();
+  const fd = n.socket(0);
+  expect(n.bind(fd, name)).toBe(0);
+  expect(n.listen(fd, 16)).toBe(0);
+  const conns: FdWatch[] = [];
+  const listener = new FdWatch(fd, () => {
+    const c = n.accept(fd);
+    if (c < 0) return;
+    const w = new FdWatch(c, () => {
+      const buf = new Uint8Array(24);
+      if (n.recvInto(c, buf) !== 24) return;
+      w.watch(0);
+      const out = reply(buf);
+      if (out) n.send(c, out);
+      else w.close();
+    });
+    conns.push(w);
+    w.watch(READABLE);
+  });
+  listener.watch(READABLE);
+  return {
+    close() {
+      for (const c of conns) c.close();
+      listener.close();
+    },
+  };
+}
+
+function setupReply(fields: { error?: number; type?: number; max?: number; request?: string; response?: string; event?: string; id?: number }): Uint8Array {
+  const b = new Uint8Array(12328);
+  const v = new DataView(b.buffer);
+  v.setInt32(0, fields.id ?? -1, true);
+  v.setInt32(8, 12328, true);
+  v.setInt32(16, fields.error ?? 0, true);
+  v.setInt32(24, fields.type ?? 0, true);
+  v.setUint32(28, fields.max ?? 1048576, true);
+  const enc = new TextEncoder();
+  b.set(enc.encode(fields.request ?? ''), 40);
+  b.set(enc.encode(fields.response ?? ''), 4136);
+  b.set(enc.encode(fields.event ?? ''), 8232);
+  return b;
+}
+
+describe('a hostile or broken server', () => {
+  let before: string[];
+  beforeEach(() => {
+    before = ipcFds();
+  });
+  afterEach(() => {
+    expect(ipcFds()).toEqual(before);
+    expect(shmMappings()).toEqual([]);
+  });
+
+  const cases: [string, Parameters<typeof setupReply>[0] | null, string][] = [
+    ['closes without answering', null, 'ECONNRESET'],
+    ['answers with a wrong id', { id: 7 }, 'EBADMSG'],
+    ['offers a POSIX message queue transport', { type: 2 }, 'ENOTSUP'],
+    ['offers an unknown transport', { type: 9 }, 'EINVAL'],
+    ['offers an absurd max message size', { max: 16 }, 'EBADMSG'],
+    ['points the control file outside /dev/shm', { type: 0, request: '/etc/passwd', response: '/dev/shm/x/qb-cmap' }, 'EBADMSG'],
+    ['names a control file that does not exist', { type: 0, request: '/dev/shm/cts-nothing/qb-control', response: '/dev/shm/cts-nothing/qb' }, 'ENOENT'],
+    ['names shm rings that do not exist', { type: 1, request: '/dev/shm/cts-nothing/a', response: '/dev/shm/cts-nothing/b', event: '/dev/shm/cts-nothing/c' }, 'ENOENT'],
+    ['names shm rings outside /dev/shm', { type: 1, request: '/etc/a', response: '/etc/b', event: '/etc/c' }, 'EBADMSG'],
+    ['refuses with an errno', { error: -111 }, 'ECONNREFUSED'],
+  ];
+  for (const [what, fields, code] of cases) {
+    it(`${what} → ${code}`, async () => {
+      const name = uniqueName('rawsrv');
+      const srv = rawServer(name, () => (fields ? setupReply(fields) : null));
+      try {
+        await expect(connect(name, { timeout: 5000 })).rejects.toMatchObject({ name: 'IpcError', code });
+      } finally {
+        srv.close();
+      }
+    });
+  }
+
+  it('sends a short setup reply and then nothing → ETIMEDOUT (with a timeout)', async () => {
+    const name = uniqueName('rawshort');
+    const srv = rawServer(name, () => new Uint8Array(100));
+    try {
+      // The server keeps the socket open after the short write: only the timeout ends it.
+      await expect(connect(name, { timeout: 200 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe('a hostile or broken client', () => {
+  for (const transport of ['socket', 'shm'] as const) {
+    describe(transport, () => {
+      let name: string;
+      let server: ReturnType<typeof createServer>;
+      const conns: IpcServerConnection[] = [];
+      beforeEach(async () => {
+        name = uniqueName(`hostile-${transport}`);
+        server = createServer(name, { transport, handshakeTimeout: 200 });
+        server.on('connection', (c) => {
+          conns.push(c);
+          c.on('request', (f) => c.respond(resFrame(header(f).id + 1000, f)));
+        });
+        await server.listen();
+      });
+      afterEach(async () => {
+        await server.close();
+        conns.length = 0;
+        expect(shmFiles()).toEqual([]);
+        expect(shmMappings()).toEqual([]);
+      });
+
+      it('a handshake with the wrong id is closed without a reply', async () => {
+        const n = native();
+        const fd = n.socket(0);
+        expect(n.connect(fd, name)).toBe(0);
+        const req = reqFrame(5, 24);
+        expect(n.send(fd, req)).toBe(24);
+        const buf = new Uint8Array(16);
+        let r = -11;
+        await until(() => (r = n.recvInto(fd, buf)) !== -11);
+        expect(r).toBe(0); // EOF, no reply
+        n.close(fd);
+        expect(server.connections.size).toBe(0);
+      });
+
+      it('a connection request with a wrong size field is served, as libqb 2.0.6 does', async () => {
+        const n = native();
+        const fd = n.socket(0);
+        expect(n.connect(fd, name)).toBe(0);
+        const req = reqFrame(-1, 24);
+        new DataView(req.buffer).setInt32(8, 99, true);
+        new DataView(req.buffer).setUint32(16, 20000, true);
+        expect(n.send(fd, req)).toBe(24);
+        const buf = new Uint8Array(12328);
+        let got = 0;
+        await until(() => {
+          const r = n.recvInto(fd, buf.subarray(got));
+          if (r > 0) got += r;
+          return got === buf.length;
+        });
+        const v = new DataView(buf.buffer);
+        expect([v.getInt32(0, true), v.getInt32(16, true), v.getInt32(24, true), v.getUint32(28, true)]).toEqual([
+          -1, 0, transport === 'socket' ? 0 : 1, 20000,
+        ]);
+        n.close(fd);
+        await until(() => server.connections.size === 0);
+      });
+
+      it('a client that never finishes its handshake is dropped after the handshake timeout', async () => {
+        const n = native();
+        const fd = n.socket(0);
+        expect(n.connect(fd, name)).toBe(0);
+        expect(n.send(fd, new Uint8Array(10))).toBe(10);
+        const buf = new Uint8Array(16);
+        let r = -11;
+        await until(() => (r = n.recvInto(fd, buf)) !== -11);
+        expect(r).toBe(0);
+        n.close(fd);
+      });
+
+      it('a doorbell or datagram that carries no valid request drops only that client', async () => {
+        const victim = await connect(name);
+        const bystander = await connect(name);
+        await until(() => conns.length === 2);
+        let disc: IpcError | undefined;
+        victim.on('disconnect', (e) => (disc = e));
+        const n = native();
+        if (transport === 'shm') {
+          // A doorbell without a chunk is dropped (as libqb does); then a corrupt ring header.
+          expect(n.send(victim.fd, new Uint8Array([1]))).toBe(1);
+          expect(header(await victim.request(reqFrame(1, 16))).id).toBe(1001);
+          const hdr = `${conns[0]!.dir}/qb-request-${name}-header`;
+          const fd = openSync(hdr, 'r+');
+          const b = Buffer.alloc(4);
+          b.writeUInt32LE(0xfffffff0);
+          writeSync(fd, b, 0, 4, 4); // read_pt far outside the ring
+          closeSync(fd);
+        } else {
+          // An 8-byte datagram into the victim's request socket (libqb calls that a disconnect).
+          const s = n.socket(1);
+          expect(n.connect(s, `${conns[0]!.dir}/qb-${name}-request`)).toBe(0);
+          expect(n.send(s, new Uint8Array(8))).toBe(8);
+          n.close(s);
+        }
+        const pending = victim.request(reqFrame(2, 16)).catch((e: IpcError) => e.code);
+        await until(() => disc !== undefined);
+        expect(disc!.code).toBe('ECONNRESET');
+        expect(await pending).toBe('ECONNRESET');
+        expect(header(await bystander.request(reqFrame(3, 16))).id).toBe(1003);
+        await victim.close();
+        await bystander.close();
+      });
+    });
+  }
+});
