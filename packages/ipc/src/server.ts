@@ -103,8 +103,12 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
         }
         return;
       }
-      const hs = new Handshake(this, fd, this.opts.handshakeTimeout ?? 10_000);
-      this.handshakes.add(hs);
+      try {
+        this.handshakes.add(new Handshake(this, fd, this.opts.handshakeTimeout ?? 10_000));
+      } catch (e) {
+        // The handshake closed the fd itself.
+        this.report(e instanceof IpcError ? e : new IpcError('ENOMEM', (e as Error).message));
+      }
     }
   }
 
@@ -202,9 +206,14 @@ class Handshake {
   constructor(private readonly server: IpcServer, fd: number, timeout: number) {
     native().setPassCred(fd, 1);
     this.setup = new FdWatch(fd, (st, ev) => this.onEvents(st, ev));
+    try {
+      this.setup.watch(READABLE | DISCONNECT);
+    } catch (e) {
+      this.setup.close();
+      throw e;
+    }
     this.timer = setTimeout(() => this.abort(), timeout);
     this.timer.unref();
-    this.setup.watch(READABLE | DISCONNECT);
   }
 
   abort(): void {
