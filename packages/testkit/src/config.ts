@@ -220,10 +220,12 @@ export function parseCorosyncConf(text: string, opts: ParseOptions = {}): Config
         for (const [k, v] of frame.items) {
           if (k !== 'subsys') set(`logging.logger_subsys.${subsys}.${k}`, T.STRING, v);
         }
+        set(`logging.logger_subsys.${subsys}.subsys`, T.STRING, subsys);
         break;
       }
       case 'logging_daemon': {
-        const name = frame.items.get('name') ?? 'corosync';
+        const name = frame.items.get('name');
+        if (name === undefined) throw new ConfigError('No name key in logging_daemon directive');
         const subsys = frame.items.get('subsys');
         for (const [k, v] of frame.items) {
           if (k === 'subsys' || k === 'name') continue;
@@ -232,6 +234,14 @@ export function parseCorosyncConf(text: string, opts: ParseOptions = {}): Config
           } else {
             set(subsys ? `logging.logging_daemon.${name}.${subsys}.${k}` : `logging.logging_daemon.${name}.${k}`, T.STRING, v);
           }
+        }
+        if (subsys === undefined) {
+          if (name !== 'corosync') set(`logging.logging_daemon.${name}.name`, T.STRING, name);
+        } else if (name === 'corosync') {
+          set(`logging.logger_subsys.${subsys}.subsys`, T.STRING, subsys);
+        } else {
+          set(`logging.logging_daemon.${name}.${subsys}.subsys`, T.STRING, subsys);
+          set(`logging.logging_daemon.${name}.${subsys}.name`, T.STRING, name);
         }
         break;
       }

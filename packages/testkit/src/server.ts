@@ -47,11 +47,13 @@ class NodeEndpoint implements Endpoint {
   ) {
     this.services = new NodeServices(node);
     this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg` };
-    node.listeners.add({
-      down: () => this.queue(() => this.stopServers()),
-      up: () => this.queue(() => this.startServers()),
-    });
+    node.listeners.add(this.lifecycle);
   }
+
+  private readonly lifecycle = {
+    down: () => void this.queue(() => this.stopServers()),
+    up: () => void this.queue(() => this.startServers()),
+  };
 
   get nodeId(): number {
     return this.node.id;
@@ -139,6 +141,7 @@ class NodeEndpoint implements Endpoint {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.node.listeners.delete(this.lifecycle);
     await this.queue(() => this.stopServers());
     this.services.dispose();
   }

@@ -138,3 +138,27 @@ describeReal('unmodified corosync tools: mock vs real corosync 3.1.7 (same coros
     expect(out.match(/Quorum information/g)?.length).toBeGreaterThanOrEqual(3);
   }, 60_000);
 });
+
+describeReal('unmodified corosync tools: a 4-node wait_for_all + LMS + ATB config with logging and uidgid sections', () => {
+  const conf = readFileSync(new URL('./fixtures/four-nodes-wfa-lms-atb.conf', import.meta.url), 'utf8');
+  let real: Namespace;
+  let mockNs: Namespace;
+  let mock: MockProcess;
+  beforeAll(async () => {
+    real = await startNamespace({ name: 'tk-real2' });
+    await real.startCorosync({ conf });
+    mockNs = await startNamespace({ name: 'tk-mock2' });
+    mock = await startMockIn(mockNs, conf);
+  }, 120_000);
+  afterAll(async () => {
+    await mock?.stop();
+    await mockNs?.close();
+    await real?.close();
+  }, 60_000);
+  for (const cmd of [['corosync-cmapctl'], ['corosync-quorumtool', '-s'], ['corosync-quorumtool', '-l', '-p']]) {
+    test(cmd.join(' '), async () => {
+      const [r, m] = await Promise.all([real.exec(cmd, { timeout: 30_000 }), mockNs.exec(cmd, { timeout: 30_000 })]);
+      expect({ code: m.code, out: normalise(m.stdout), err: m.stderr }).toEqual({ code: r.code, out: normalise(r.stdout), err: r.stderr });
+    }, 60_000);
+  }
+});
