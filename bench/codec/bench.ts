@@ -9,8 +9,8 @@ import { codec, decode, decodeAll, encode, fromHex } from '@corosync-ts/codec-wa
 import * as B from './baseline.ts';
 import { CASES, K, type Case } from './cases.ts';
 
-const ROUNDS = Number(process.env.CODEC_BENCH_ROUNDS ?? 9);
-const BATCH_NS = Number(process.env.CODEC_BENCH_BATCH_MS ?? 15) * 1e6;
+const ROUNDS = Number(process.env.CODEC_BENCH_ROUNDS ?? 31);
+const BATCH_NS = Number(process.env.CODEC_BENCH_BATCH_MS ?? 5) * 1e6;
 let sink = 0;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -279,14 +279,52 @@ function runBulk(total: number) {
       return s;
     },
   };
-  const samples: Record<string, number[]> = { dataview: [], wasmStream: [], wasmStreamInMemory: [], copyIn: [] };
-  const rounds = Math.max(3, Math.ceil(ROUNDS / 2));
+  // The streaming use: the capture arrives in 256 KiB reads, each appended to the bytes a previous
+  // call left unconsumed (a frame cut by the read) and walked by one decodeStream() call.
+  const CHUNK = 256 * 1024;
+  let chunkSum = 0;
+  const chunked = () => {
+    let frames = 0;
+    let sum = 0;
+    for (const g of segs) {
+      let carry = 0;
+      for (let off = 0; off < g.bytes.length; off += CHUNK) {
+        const n = Math.min(CHUNK, g.bytes.length - off);
+        const input = codec.inputBuffer(carry + n);
+        input.set(g.bytes.subarray(off, off + n), carry);
+        const k = codec.decodeStream(carry + n, g.service, g.dir);
+        if (k < 0) throw codec.lastError();
+        frames += k;
+        sum = (sum + codec.streamSum()) >>> 0;
+        const used = codec.streamConsumed();
+        carry = carry + n - used;
+        input.copyWithin(0, used, used + carry);
+      }
+      if (carry !== 0) throw new Error('capture ends inside a frame');
+    }
+    chunkSum = sum;
+    return frames;
+  };
+  {
+    // check: the chunked walk sees every frame once
+    let want = 0;
+    let wantSum = 0;
+    for (const [i, g] of segs.entries()) {
+      want += B.walk(dvs[i]!, g.bytes.length, g.service, g.dir);
+      wantSum = (wantSum + B.walkSum) >>> 0;
+    }
+    if (chunked() !== want || chunkSum !== wantSum) throw new Error('chunked walk disagrees with the baseline');
+  }
+  const samples: Record<string, number[]> = { dataview: [], wasmChunked: [], wasmStream: [], wasmStreamInMemory: [], copyIn: [] };
+  const rounds = Math.max(3, Math.min(9, ROUNDS));
   for (let r = 0; r < rounds + 1; r++) {
     const t0 = process.hrtime.bigint();
     sink += sides.dataview();
     const t1 = process.hrtime.bigint();
     sink += sides.wasmStream();
     const t2 = process.hrtime.bigint();
+    sink += chunked();
+    const t3 = process.hrtime.bigint();
     // the same walk with the bytes already in WASM memory: only the decodeStream() calls are timed
     let inMem = 0;
     let copy = 0;
@@ -301,6 +339,7 @@ function runBulk(total: number) {
     if (r === 0) continue; // warm-up round
     samples.dataview!.push(Number(t1 - t0));
     samples.wasmStream!.push(Number(t2 - t1));
+    samples.wasmChunked!.push(Number(t3 - t2));
     samples.wasmStreamInMemory!.push(inMem);
     samples.copyIn!.push(copy);
   }
