@@ -21,8 +21,8 @@ async function runJson(ns: Namespace, argv: string[], timeout = 60_000): Promise
 }
 
 /** Start one of our server fixtures inside the namespace; resolves once it listens. */
-async function startServer(ns: Namespace, argv: string[]) {
-  const child = ns.spawn([node, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(ns: Namespace, argv: string[], prefix: string[] = [], env: Record<string, string> = {}) {
+  const child = ns.spawn([...prefix, node, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines: Record<string, any>[] = [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -157,6 +157,20 @@ for (const transport of ['socket', 'shm'] as const) {
         const r = await runJson(ns, [qbclient, 'burst', '65536', 'events', '20000'], 120_000);
         expect(r).toEqual({ connect: 0, response: 24, events: 20000, eventOrder: 1 });
         await srv.waitFor((o) => o.event === 'close' && o.remaining === 0);
+      } finally {
+        await srv.stop();
+      }
+    });
+
+    it('holds 1,000 libqb client connections from one process at once', async () => {
+      // 3 fds per socket-transport connection on each side: lift the fd limit for both.
+      const srv = await startServer(ns, [fixture('echo-server.mjs'), transport, 'many'], ['prlimit', '--nofile=16384:16384', '--'], { QUIET: '1' });
+      try {
+        const r = await runJson(ns, [qbclient, 'many', '12328', 'many', '1000'], 300_000);
+        expect(r).toEqual({ connected: 1000, echoed: 1000, error: 0 });
+        await srv.waitFor((o) => o.event === 'close' && o.remaining === 0, 60_000);
+        expect(srv.lines.find((o) => o.event === 'close')!.peak).toBe(1000);
+        expect(await shmEntries(ns)).toEqual([]);
       } finally {
         await srv.stop();
       }
