@@ -67,3 +67,12 @@ export const votequorum = {
     'qdeviceRegister', 'qdeviceUnregister', 'qdeviceUpdate', 'qdevicePoll', 'qdeviceMasterWins', 'notifications',
   ] as const),
 };
+
+/** libsam for Node: see src/sam/README.md (also importable alone as `@corosync-ts/client/sam`). */
+export * as sam from './sam/index.js';
+export type {
+  HcCallback as SamHcCallback,
+  InitializeOptions as SamInitializeOptions,
+  RegisterOptions as SamRegisterOptions,
+  SupervisorEvent as SamSupervisorEvent,
+} from './sam/index.js';
