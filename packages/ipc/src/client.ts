@@ -55,6 +55,9 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
   if (!Number.isInteger(want) || want <= 0 || want > 0x40000000) {
     throw new IpcError('EINVAL', `invalid maxMessageSize ${want}`);
   }
+  if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
+    throw new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`);
+  }
   if (opts.signal?.aborted) throw abortError(opts.signal);
   const n = native();
   const fd = n.socket(0);
@@ -222,6 +225,9 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     }
     if (hdr.size !== frame.length) {
       return Promise.reject(new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`));
+    }
+    if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
+      return Promise.reject(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`));
     }
     if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
     try {

@@ -409,6 +409,10 @@ class SocketServerTransport implements ServerTransport {
     const n = native();
     this.controlPath = `${dir}/qb-control-${svc}`;
     this.base = `${dir}/qb-${svc}`;
+    // Abstract names stop at 107 bytes: longer ones would be cut to the same name.
+    if (Buffer.byteLength(`${this.base}-event-tx`) > 106) {
+      throw new IpcError('ENAMETOOLONG', `service name too long for libqb socket names: ${svc}`);
+    }
     const fd = openSync(this.controlPath, fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | fsc.O_TRUNC, 0o600);
     let control: Mapping | undefined;
     const socks: FdWatch[] = [];

@@ -92,6 +92,9 @@ for (const transport of ['socket', 'shm'] as const) {
       new DataView(wrongSize.buffer).setInt32(8, 40, true);
       await expect(c.request(wrongSize)).rejects.toMatchObject({ code: 'EINVAL' });
       await expect(c.request('nope' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(c.request(reqFrame(3, 16), { timeout: -1 })).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(connect(name, { timeout: Number.NaN })).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(connect(name, { maxMessageSize: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
       expect(header(await c.request(reqFrame(3, 16))).id).toBe(1003);
       await c.close();
       await expect(c.request(reqFrame(3, 16))).rejects.toMatchObject({ code: 'ENOTCONN' });
@@ -204,6 +207,14 @@ describe('handshake policy', () => {
     await server.listen();
     (server as unknown as { establish: () => void }).establish = () => {};
     await expect(connect(name, { timeout: 100 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await server.close();
+  });
+
+  it('refuses socket clients with -ENAMETOOLONG when the service name cannot fit libqb socket names', async () => {
+    const name = `${uniqueName('long')}-${'x'.repeat(60)}`;
+    const server = createServer(name, { transport: 'socket' });
+    await server.listen();
+    await expect(connect(name)).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
     await server.close();
   });
 
