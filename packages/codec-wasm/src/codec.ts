@@ -507,8 +507,28 @@ export const DIR_CODES = DIR_CODE;
 
 
 function fieldSlot(fieldIndex: number): number {
-  if (!(fieldIndex >= 0 && fieldIndex < MAX_FIELDS)) throw new RangeError(`codec: field index ${fieldIndex} out of range`);
-  return mem().slots + fieldIndex * SLOT_SIZE;
+  return mem().slots + checkField(fieldIndex) * SLOT_SIZE;
+}
+
+// The accessors below stay a few bytecodes long (word views, constant indices, the throw kept
+// out of line) so that V8 inlines a dozen of them into one consumer.
+// Word indices of the header and the slots; the slot offsets are literals (32-byte slots: f64 at
+// word 0, u64 at u32 words 2-3, data offset at u32 word 4, length at 5), checked against
+// layout.ts here, because V8 does not fold imported constants into the accessors.
+const HDR = mem().header >> 2;
+const SLOTS_U32 = mem().slots >> 2;
+const SLOTS_F64 = mem().slots >> 3;
+if (SLOT_SIZE !== 32 || SLOT_NUM !== 0 || SLOT_BIG !== 8 || SLOT_OFF !== 16 || SLOT_LEN !== 20 || MAX_FIELDS !== 16) {
+  throw new Error('codec-wasm: the slot layout changed; update the fast-path accessors');
+}
+
+function checkField(f: number): number {
+  if ((f & 15) !== f) badField(f);
+  return f;
+}
+
+function badField(f: number): never {
+  throw new RangeError(`codec: field index ${f} out of range`);
 }
 
 /**
@@ -598,26 +618,23 @@ export const codec = {
   // The header and the slots are read from WASM memory: a call into WASM per value would cost
   // more than the read itself.
   headerId(): number {
-    const mm = mem();
-    return mm.dv.getInt32(mm.header, true);
+    return mem().i32[HDR]!;
   },
   headerSize(): number {
-    const mm = mem();
-    return mm.dv.getInt32(mm.header + 4, true);
+    return mem().i32[HDR + 1]!;
   },
   headerError(): number {
-    const mm = mem();
-    return mm.dv.getInt32(mm.header + 8, true);
+    return mem().i32[HDR + 2]!;
   },
   /** Integer field (u64 as a double, exact below 2^53; ringId: its nodeid). */
   number(fieldIndex: number): number {
-    return mem().dv.getFloat64(fieldSlot(fieldIndex) + SLOT_NUM, true);
+    return mem().f64[SLOTS_F64 + checkField(fieldIndex) * 4]!;
   },
   /** A ringId's seq as a double (exact below 2^53), without the bigint bigint() allocates. */
   ringSeq(fieldIndex: number): number {
-    const slot = fieldSlot(fieldIndex) + SLOT_BIG;
-    const dv = mem().dv;
-    return dv.getUint32(slot, true) + dv.getUint32(slot + 4, true) * 4294967296;
+    const i = SLOTS_U32 + checkField(fieldIndex) * 8 + 2;
+    const u32 = mem().u32;
+    return u32[i]! + u32[i + 1]! * 4294967296;
   },
   /** u64 field (ringId: its seq). Allocates a bigint. */
   bigint(fieldIndex: number): bigint {
@@ -625,11 +642,11 @@ export const codec = {
   },
   /** Byte offset in the input buffer of a string/bytes/list field. */
   dataOffset(fieldIndex: number): number {
-    return mem().dv.getUint32(fieldSlot(fieldIndex) + SLOT_OFF, true);
+    return mem().u32[SLOTS_U32 + checkField(fieldIndex) * 8 + 4]!;
   },
   /** Byte length of a string/bytes field; element count of a list. */
   dataLength(fieldIndex: number): number {
-    return mem().dv.getUint32(fieldSlot(fieldIndex) + SLOT_LEN, true);
+    return mem().u32[SLOTS_U32 + checkField(fieldIndex) * 8 + 5]!;
   },
   /** Element k of a u32list field (no bounds allocation; k must be < dataLength()). */
   listElement(fieldIndex: number, k: number): number {

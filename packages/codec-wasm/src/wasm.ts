@@ -48,6 +48,10 @@ class Mem {
   buffer: ArrayBuffer = new ArrayBuffer(0);
   u8: Uint8Array = new Uint8Array(0);
   dv: DataView = new DataView(this.buffer);
+  /** Word views of the whole memory, for the fast-path accessors (slots and header are aligned). */
+  u32: Uint32Array = new Uint32Array(0);
+  i32: Int32Array = new Int32Array(0);
+  f64: Float64Array = new Float64Array(0);
   readonly slots = wasm.slotsPtr();
   /** id, size, error (i32 each) of the last decoded frame. */
   readonly header = wasm.headerPtr();
@@ -68,6 +72,9 @@ class Mem {
       this.buffer = buf;
       this.u8 = new Uint8Array(buf);
       this.dv = new DataView(buf);
+      this.u32 = new Uint32Array(buf);
+      this.i32 = new Int32Array(buf);
+      this.f64 = new Float64Array(buf);
     }
     this.a = wasm.aPtr();
     this.b = wasm.bPtr();
