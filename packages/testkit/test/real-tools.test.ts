@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMockIn, type MockProcess } from './helpers/mockns.js';
 
@@ -137,6 +137,34 @@ describeReal('unmodified corosync tools: mock vs real corosync 3.1.7 (same coros
     }
     expect(out.match(/Quorum information/g)?.length).toBeGreaterThanOrEqual(3);
   }, 60_000);
+});
+
+describeReal('hostile libqb clients against corosync-mock', () => {
+  let ns: Namespace;
+  let mock: MockProcess;
+  beforeAll(async () => {
+    ns = await startNamespace({ name: 'tk-hostile' });
+    mock = await startMockIn(ns, CONF);
+  }, 120_000);
+  afterAll(async () => {
+    await mock?.stop();
+    await ns?.close();
+  }, 60_000);
+
+  test('wrong sizes, short and garbage frames, the disconnect id and vanishing clients: the mock serves on', async () => {
+    const bin = await compileC(readFileSync(new URL('./fixtures/hostile-client.c', import.meta.url), 'utf8'), ['qb']);
+    for (const svc of ['cmap', 'quorum', 'votequorum', 'cfg']) {
+      const r = await ns.exec([bin, svc, '40'], { timeout: 120_000 });
+      expect(r.stdout).toMatch(/^sent \d+/);
+    }
+    const ok = await ns.exec(['corosync-cmapctl', '-g', 'totem.cluster_name'], { timeout: 30_000 });
+    expect(ok.stdout).toBe('totem.cluster_name (str) = testcl\n');
+    expect((await ns.exec(['corosync-quorumtool', '-l'], { timeout: 30_000 })).code).toBe(0);
+    expect(mock.child.exitCode).toBeNull();
+    // no per-connection files left behind in the namespace's /dev/shm
+    expect((await ns.exec(['sh', '-c', 'ls -A /dev/shm | wc -l'])).stdout.trim()).toBe('0');
+    expect(await mock.stop()).toBe(0);
+  }, 300_000);
 });
 
 describeReal('unmodified corosync tools: a 4-node wait_for_all + LMS + ATB config with logging and uidgid sections', () => {

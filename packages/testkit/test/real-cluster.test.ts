@@ -1,0 +1,116 @@
+import { describeReal, startCluster, type Cluster as RealCluster, type QuorumOptions } from '@corosync-ts/nstest';
+import { afterEach, expect, test } from 'vitest';
+import { createCluster, ManualClock, type Cluster } from '../src/index.js';
+
+/** The figures `corosync-quorumtool -s` prints for one node. */
+interface View { quorate: boolean; expected: number; highest: number; total: number; quorum: number; flags: string }
+
+function parseStatus(out: string): View {
+  const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(out)?.[1]?.trim() ?? '';
+  return {
+    quorate: field('Quorate') === 'Yes',
+    expected: Number(field('Expected votes')),
+    highest: Number(field('Highest expected')),
+    total: Number(field('Total votes')),
+    quorum: Number(field('Quorum').split(/\s+/)[0]),
+    flags: field('Flags'),
+  };
+}
+
+const FLAG_NAMES: [number, string][] = [[1, '2Node'], [2, 'Quorate'], [4, 'WaitForAll'], [8, 'LastManStanding'], [16, 'AutoTieBreaker'], [32, 'AllowDownscale']];
+
+function simView(c: Cluster, id: number): View {
+  const s = c.node(id).status();
+  return {
+    quorate: s.quorate, expected: s.expectedVotes, highest: s.highestExpected, total: s.totalVotes, quorum: s.quorum,
+    flags: FLAG_NAMES.filter(([bit]) => s.flags & bit).map(([, n]) => n).join(' '),
+  };
+}
+
+type Step = { do: 'isolate' | 'heal' | 'stop' | 'start'; node?: number; expect: number[][] } | { do: 'wait'; ms: number };
+
+/**
+ * Runs the same steps on a real corosync cluster (one namespace per node, veths on a bridge) and
+ * on the simulator, and compares what every running node reports after each step.
+ */
+function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Step[]) {
+  let real: RealCluster | undefined;
+  // also closed on failure; each cluster is gone before the next scenario starts
+  afterEach(async () => {
+    await real?.close();
+    real = undefined;
+  }, 120_000);
+  test(name, async () => {
+    real = await startCluster({ nodes, quorum, totem: { token: 1000 } });
+    const conf = real.node(1).corosyncProcess!.conf;
+    const clock = new ManualClock();
+    const sim = createCluster({ config: conf, clock });
+    const running = new Set(Array.from({ length: nodes }, (_, i) => i + 1));
+    const compare = async (label: string) => {
+      for (const id of [...running].sort()) {
+        const out = await real!.node(id).exec(['corosync-quorumtool', '-s'], { timeout: 30_000 });
+        expect({ step: label, node: id, ...simView(sim, id) }).toEqual({ step: label, node: id, ...parseStatus(out.stdout) });
+      }
+    };
+    await compare('start');
+    for (const s of steps) {
+      if (s.do === 'wait') {
+        // real time passes on the real cluster; the simulator's clock is told
+        await new Promise((r) => setTimeout(r, s.ms));
+        clock.advance(s.ms);
+        await compare(`wait ${s.ms}`);
+        continue;
+      }
+      const label = `${s.do} ${s.node ?? ''}`;
+      if (s.do === 'isolate') {
+        await real.isolate(s.node!);
+        sim.partition(s.expect.flat().filter((i) => i !== s.node), [s.node!]);
+      } else if (s.do === 'heal') {
+        await real.heal();
+        sim.merge();
+      } else if (s.do === 'stop') {
+        await real.stopNode(s.node!);
+        sim.node(s.node!).stop();
+        running.delete(s.node!);
+      } else {
+        await real.startNode(s.node!);
+        sim.node(s.node!).start();
+        running.add(s.node!);
+      }
+      await real.waitForPartitions(s.expect);
+      await compare(label);
+    }
+  }, 300_000);
+}
+
+describeReal('simulator vs a real corosync 3.1.7 cluster: expected votes, total votes, quorum, flags per node', () => {
+  scenario('3 nodes: isolate one, heal, stop one, start it', 3, {}, [
+    { do: 'isolate', node: 3, expect: [[1, 2], [3]] },
+    { do: 'heal', expect: [[1, 2, 3]] },
+    { do: 'stop', node: 2, expect: [[1, 3]] },
+    { do: 'start', node: 2, expect: [[1, 2, 3]] },
+  ]);
+  scenario('2 nodes two_node: both halves keep quorum', 2, { twoNode: true }, [
+    { do: 'isolate', node: 2, expect: [[1], [2]] },
+    { do: 'heal', expect: [[1, 2]] },
+  ]);
+  scenario('5 nodes allow_downscale: graceful stops lower expected votes', 5, { allowDownscale: true }, [
+    { do: 'stop', node: 5, expect: [[1, 2, 3, 4]] },
+    { do: 'stop', node: 4, expect: [[1, 2, 3]] },
+    { do: 'start', node: 4, expect: [[1, 2, 3, 4]] },
+  ]);
+  scenario('4 nodes auto_tie_breaker: the lowest node isolated, then back', 4, { autoTieBreaker: true }, [
+    { do: 'isolate', node: 1, expect: [[2, 3, 4], [1]] },
+    { do: 'heal', expect: [[1, 2, 3, 4]] },
+  ]);
+  scenario('3 nodes expected_votes 5 in the config', 3, { expectedVotes: 5 }, [
+    { do: 'isolate', node: 2, expect: [[1, 3], [2]] },
+    { do: 'heal', expect: [[1, 2, 3]] },
+  ]);
+  // the window is long enough that no step outlasts it by accident; only the explicit wait does
+  scenario('4 nodes last_man_standing (window 10 s) + wait_for_all', 4, { lastManStanding: true, lastManStandingWindow: 10000, waitForAll: true }, [
+    { do: 'stop', node: 4, expect: [[1, 2, 3]] },
+    { do: 'wait', ms: 11000 },
+    { do: 'isolate', node: 3, expect: [[1, 2], [3]] },
+  ]);
+});
