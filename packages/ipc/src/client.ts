@@ -260,11 +260,6 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     });
   }
 
-  /** @internal responses still owed to us (abandoned calls included) */
-  get awaitingResponses(): number {
-    return this.pending.length - this.pendingHead;
-  }
-
   /** @internal a response frame arrived */
   deliverResponse(frame: Uint8Array): void {
     if (this.pendingHead >= this.pending.length) {
@@ -446,9 +441,9 @@ class SocketTransport implements Transport {
     if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll request socket'));
     if (events & WRITABLE) this.flush();
     if (!(events & READABLE)) return;
-    // Read while responses are still owed: the usual single reply then costs one recv,
-    // not a second one that only says EAGAIN (epoll is level-triggered: nothing is lost).
-    for (let i = 0; i < 64 && this.client.connected && (i === 0 || this.client.awaitingResponses > 0); i++) {
+    // Read until EAGAIN. (Stopping as soon as no response is owed saves that last recv,
+    // but measured slower here: ~16 µs instead of ~14.5 µs per sequential round trip.)
+    for (let i = 0; i < 64 && this.client.connected; i++) {
       const d = recvDatagram(this.req.fd, this.client.maxMessageSize);
       if (typeof d === 'number') {
         if (d === -11) return;
