@@ -41,9 +41,6 @@ let capA: u32 = 0;
 let regionB: usize = 0;
 let capB: u32 = 0;
 
-let hdrId: i32 = 0;
-let hdrSize: i32 = 0;
-let hdrError: i32 = 0;
 
 export function slotsPtr(): usize { return slots; }
 export function aPtr(): usize { return regionA; }
@@ -56,9 +53,9 @@ export function errorKind(): i32 { return load<i32>(errs); }
 export function errorMessage(): i32 { return load<i32>(errs, 4); }
 export function errorField(): i32 { return load<i32>(errs, 8); }
 export function errorOffset(): u32 { return load<u32>(errs, 12); }
-export function headerId(): i32 { return hdrId; }
-export function headerSize(): i32 { return hdrSize; }
-export function headerError(): i32 { return hdrError; }
+export function headerId(): i32 { return load<i32>(hdr); }
+export function headerSize(): i32 { return load<i32>(hdr, 4); }
+export function headerError(): i32 { return load<i32>(hdr, 8); }
 
 @inline function align16(v: usize): usize { return (v + 15) & ~(<usize>15); }
 
@@ -111,11 +108,10 @@ export function decode(len: u32, service: i32, dir: i32): i32 {
  * region A, so a caller that reads several frames into one buffer decodes them in place.
  */
 export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
-  clearError(-1);
+  // Every -1 below goes through fail(), which sets the whole error state: nothing to clear first.
   store<u32>(lastCall, len);
   store<i32>(lastCall, service, 4);
   store<i32>(lastCall, dir, 8);
-  hdrId = 0; hdrSize = 0; hdrError = 0;
   store<i64>(hdr, 0);
   store<i32>(hdr, 0, 8);
   if (regionA == 0 || <u64>start + <u64>len > <u64>capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
@@ -129,25 +125,25 @@ export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
     return fail(E_UNKNOWN, -1, F_HEADER, 0);
   }
   if (len < hsize) return fail(E_TRUNCATED, m, F_HEADER, len);
-  hdrId = load<i32>(p);
-  hdrSize = load<i32>(p + 8);
-  if (hsize == 24) hdrError = load<i32>(p + 16);
-  store<i32>(hdr, hdrId);
-  store<i32>(hdr, hdrSize, 4);
-  store<i32>(hdr, hdrError, 8);
-  if (hdrSize < 0 || <u32>hdrSize != len) return fail(E_SIZE_MISMATCH, m, F_SIZE, 8);
+  const id = load<i32>(p);
+  const size = load<i32>(p + 8);
+  const error = hsize == 24 ? load<i32>(p + 16) : 0;
+  store<i32>(hdr, id);
+  store<i32>(hdr, size, 4);
+  store<i32>(hdr, error, 8);
+  if (size < 0 || <u32>size != len) return fail(E_SIZE_MISMATCH, m, F_SIZE, 8);
   if (dir == DIR_SETUP) {
-    if (hdrId != -1) return fail(E_UNKNOWN, -1, F_ID, 0);
+    if (id != -1) return fail(E_UNKNOWN, -1, F_ID, 0);
   } else {
-    m = lookup(service, dir, hdrId);
+    m = lookup(service, dir, id);
     if (dir == DIR_RES && len == 24) {
-      if (m < 0 || (hdrError != CS_OK && load<u32>(M_SIZE + (<usize>m << 2)) > 24)) {
+      if (m < 0 || (error != CS_OK && load<u32>(M_SIZE + (<usize>m << 2)) > 24)) {
         m = load<i32>(ERROR_MSG + (<usize>service << 2));
       }
     }
     if (m < 0) return fail(E_UNKNOWN, -1, F_ID, 0);
   }
-  return decodeBody(m, p, start, len, dir == DIR_RES && hdrError != CS_OK);
+  return decodeBody(m, p, start, len, dir == DIR_RES && error != CS_OK);
 }
 
 // ------------------------------------------------------------------------------------ streams

@@ -421,9 +421,10 @@ export function encodeMessage(m: RuntimeMessage, fields: object, header: EncodeH
 function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHeader): number {
   if (typeof fields !== 'object' || fields === null) throw encErr('badType', m, undefined, `fields must be an object, got ${typeOf(fields)}`);
   const rec = fields as Record<string, unknown>;
-  for (const k in rec) {
-    if (!Object.hasOwn(m.fieldIndex, k)) throw encErr('unknownField', m, k, 'no such field');
-  }
+  // Counting the keys is cheap (V8's enum cache); looking each one up in fieldIndex is not. So
+  // the keys are only looked up when their number differs from the catalog fields found below.
+  let keys = 0;
+  for (const _ in rec) keys++;
   let id = m.id ?? 0;
   if (header.id !== undefined) {
     checkInt32(m, header.id, 'id');
@@ -444,6 +445,7 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
   outBytes = 0;
   try {
     const fs = m.fields;
+    let found = 0;
     for (let i = 0; i < fs.length; i++) {
       const f = fs[i]!;
       const v = rec[f.name];
@@ -451,7 +453,16 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
         if (f.isCount) continue;
         throw encErr('missingField', m, f.name, 'missing');
       }
-      writeField(m, i, v);
+      found++;
+    }
+    if (found !== keys) {
+      for (const k in rec) {
+        if (!Object.hasOwn(m.fieldIndex, k)) throw encErr('unknownField', m, k, 'no such field');
+      }
+    }
+    for (let i = 0; i < fs.length; i++) {
+      const v = rec[fs[i]!.name];
+      if (v !== undefined) writeField(m, i, v);
     }
     if (!reserve(0, Math.max(m.size + outBytes, size))) throw encErr('tooLarge', m, undefined, 'message too large for the codec memory');
   } catch (e) {
@@ -522,6 +533,8 @@ if (SLOT_SIZE !== 32 || SLOT_NUM !== 0 || SLOT_BIG !== 8 || SLOT_OFF !== 16 || S
   throw new Error('codec-wasm: the slot layout changed; update the fast-path accessors');
 }
 
+const wasmDecodeAt = wasm.decodeAt;
+
 function checkField(f: number): number {
   if ((f & 15) !== f) badField(f);
   return f;
@@ -573,14 +586,14 @@ export const codec = {
    * lastError() describes the problem. Never throws for bad bytes.
    */
   decodeInput(len: number, service: number, dir: number): number {
-    return wasm.decode(len, service, dir);
+    return wasmDecodeAt(0, len, service, dir);
   },
   /**
    * decodeInput() of the `len` bytes at byte `offset` of the input buffer: several frames read
    * into one buffer are decoded in place. dataOffset() stays relative to the input buffer.
    */
   decodeAt(offset: number, len: number, service: number, dir: number): number {
-    return wasm.decodeAt(offset, len, service, dir);
+    return wasmDecodeAt(offset, len, service, dir);
   },
   /**
    * Validates and decodes, inside WASM, every frame concatenated in the first `len` bytes of the
