@@ -73,6 +73,20 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('queues pipelined maximum-size requests and responses while rings / socket queues are full', async () => {
+      const max = 200_000;
+      const c = await connect(name, { maxMessageSize: max });
+      // Each frame nearly fills a ring (or an SO_SNDBUF), so most of these wait their turn
+      // on both sides; order and content must survive.
+      const sizes = Array.from({ length: 24 }, (_, i) => max - 24 - i * 7);
+      const replies = await Promise.all(sizes.map((size, i) => c.request(reqFrame(i, size, i + 1))));
+      replies.forEach((r, i) => {
+        expect(header(r)).toEqual({ id: i + 1000, size: sizes[i]! + 24, error: 1 });
+        expect(r[r.length - 1]).toBe(i + 1);
+      });
+      await c.close();
+    });
+
     it('delivers events in order and never drops them while the client is slow', async () => {
       const c = await connect(name, { maxMessageSize: 16384 });
       const got: number[] = [];
