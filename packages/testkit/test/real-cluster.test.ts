@@ -17,6 +17,8 @@ function parseStatus(out: string): View {
   };
 }
 
+const TYPE_NAMES: Record<number, string> = { 2: 'u8', 6: 'u32', 8: 'u64', 11: 'str' };
+
 const FLAG_NAMES: [number, string][] = [[1, '2Node'], [2, 'Quorate'], [4, 'WaitForAll'], [8, 'LastManStanding'], [16, 'AutoTieBreaker'], [32, 'AllowDownscale']];
 
 function simView(c: Cluster, id: number): View {
@@ -50,6 +52,12 @@ function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Ste
       for (const id of [...running].sort()) {
         const out = await real!.node(id).exec(['corosync-quorumtool', '-s'], { timeout: 30_000 });
         expect({ step: label, node: id, ...simView(sim, id) }).toEqual({ step: label, node: id, ...parseStatus(out.stdout) });
+        // and what that node's cmap says about members and votequorum
+        const keys = await real!.node(id).exec(['sh', '-c', 'corosync-cmapctl runtime.members; corosync-cmapctl runtime.votequorum'], { timeout: 30_000 });
+        const cmap = sim.node(id).cmap;
+        const mine = [...cmap.keys('runtime.members'), ...cmap.keys('runtime.votequorum')]
+          .map((k) => `${k} (${TYPE_NAMES[cmap.get(k)!.type]}) = ${String(cmap.getValue(k))}`).join('\n');
+        expect({ step: label, node: id, cmap: mine }).toEqual({ step: label, node: id, cmap: keys.stdout.trimEnd() });
       }
     };
     await compare('start');

@@ -1,0 +1,53 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@corosync-ts/ipc';
+import { decode, encoders } from '@corosync-ts/codec-wasm';
+import { afterAll, expect, test } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const PKG = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'corosync-mock-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PKG, encoding: 'utf8', timeout: 30_000 });
+
+test('a bad corosync.conf: corosync-style message with file and line, exit 8, nothing bound', () => {
+  const conf = join(dir, 'bad.conf');
+  writeFileSync(conf, 'totem {\n  version: 2\n  token: soon\n}\n');
+  const r = run(['--config', conf, '--prefix', `cli-bad-${process.pid}-`]);
+  expect(r.status).toBe(8);
+  expect(r.stderr).toBe(`corosync-mock: parser error: ${conf}:3: Value of key "totem.token" is expected to be integer in range (0..4294967295), but "soon" was given\n`);
+});
+
+test('--help and argument errors', () => {
+  expect(run(['--help']).stdout).toMatch(/^usage: corosync-mock/);
+  const r = run(['--nodes', '3', '--local', '9']);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/--local 9: no such node/);
+});
+
+test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', async () => {
+  const prefix = `cli-ok-${process.pid}-`;
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--nodes', '3', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  for (let i = 0; i < 600 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(err).toMatch(new RegExp(`node 1 serving ${prefix}cmap ${prefix}quorum ${prefix}votequorum ${prefix}cfg \\(socket\\)`));
+  const q = await connect(`${prefix}quorum`);
+  expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 1 });
+  child.stdin.write('down 2\ndown 3\nshow\n');
+  for (let i = 0; i < 200 && !/1:? q=0|0:1: q=0/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(out).toMatch(/OK down 2\nOK down 3\n0:1: q=0 ring=\[1\.[0-9a-f]+\] nodes=\[1\]\n/);
+  expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 0 });
+  const gone = new Promise((r) => q.once('disconnect', r));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  await gone;
+  await q.close();
+}, 60_000);
