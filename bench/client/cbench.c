@@ -1,7 +1,7 @@
 /*
  * C side of bench/client: libcmap on the same daemon as the TypeScript side.
- *   cbench track N    track prefix "bench.", print "ready", count N notifications, print the
- *                     CLOCK_MONOTONIC ns of the last one
+ *   cbench track N W  track prefix "bench.", print "ready"; after W notifications print "warm";
+ *                     after N more print the CLOCK_MONOTONIC ns of the last one
  *   cbench write N    print its start time (CLOCK_MONOTONIC ns), then N cmap_set_uint32 of bench.k
  *   cbench getstr N   N cmap_get_string("totem.cluster_name"), print elapsed ns
  *   cbench get1 N     N cmap_get("totem.cluster_name") into a 1024-byte buffer (one round trip each)
@@ -21,7 +21,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static long count, want;
+static long count, want, warm;
 static uint64_t last;
 
 static void notify(cmap_handle_t h, cmap_track_handle_t th, int32_t ev, const char *k,
@@ -29,6 +29,10 @@ static void notify(cmap_handle_t h, cmap_track_handle_t th, int32_t ev, const ch
 {
 	count++;
 	last = now_ns();
+	if (count == warm) {
+		printf("warm\n");
+		fflush(stdout);
+	}
 }
 
 int main(int argc, char **argv)
@@ -39,7 +43,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "track")) {
 		cmap_track_handle_t th;
 		int fd;
-		want = n;
+		warm = argc > 3 ? atol(argv[3]) : 0;
+		want = n + warm;
 		if (cmap_track_add(h, "bench.", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, notify, NULL, &th) != CS_OK) return 3;
 		cmap_fd_get(h, &fd);
 		printf("ready\n");

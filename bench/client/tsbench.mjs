@@ -2,8 +2,10 @@
 const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = await import(
   new URL('../../packages/client/dist/index.js', import.meta.url).href
 );
-const [mode, nArg] = process.argv.slice(2);
-const n = Number(nArg ?? 10000);
+const [mode, nArg, warmArg] = process.argv.slice(2);
+// track modes: W warm-up notifications first (then "warm"), then the N measured ones
+const warm = Number(warmArg ?? 0);
+const n = Number(nArg ?? 10000) + (mode.endsWith('track') ? warm : 0);
 if (mode === 'ipctrack') {
   // The transport alone (no decoding, no callbacks): what the client layer adds is the difference.
   const { connect } = await import(new URL('../../packages/ipc/dist/index.js', import.meta.url).href);
@@ -16,6 +18,7 @@ if (mode === 'ipctrack') {
   ipc.on('event', () => {
     count++;
     last = process.hrtime.bigint();
+    if (count === warm) process.stdout.write('warm\n');
     if (count === n) done();
   });
   await ipc.request(encode('cmap.trackAdd', { keyName: 'bench.', trackType: CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, trackInstHandle: 1n }));
@@ -47,6 +50,7 @@ if (mode === 'track') {
   await h.trackAdd('bench.', CMAP_TRACK_ADD | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX, () => {
     count++;
     last = process.hrtime.bigint(); // CLOCK_MONOTONIC, like cbench's clock_gettime
+    if (count === warm) process.stdout.write('warm\n');
     if (count === n) done();
   });
   process.stdout.write('ready\n');
