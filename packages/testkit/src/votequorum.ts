@@ -83,7 +83,7 @@ function str(store: CmapStore, key: string): string | undefined {
  * auto_tie_breaker, allow_downscale and the quorum device.
  */
 export class VotequorumEngine {
-  readonly nodes: VqNode[] = []; // sorted by id, never shrinks
+  readonly nodes: VqNode[] = []; // in corosync's list order (see allocate), never shrinks
   readonly us: VqNode;
   readonly qdevice: VqNode = { nodeid: QDEVICE_NODEID, state: 0, votes: 0, expectedVotes: 0, flags: 0 };
   qdeviceName = '';
@@ -167,8 +167,15 @@ export class VotequorumEngine {
   private allocate(nodeid: number): VqNode {
     const n: VqNode = { nodeid, state: 0, votes: 0, expectedVotes: 0, flags: 0 };
     if (nodeid === QDEVICE_NODEID) return n;
-    let i = 0;
-    while (i < this.nodes.length && this.nodes[i]!.nodeid <= nodeid) i++;
+    // corosync's node_add_ordered inserts before the first node with a larger id, or, when there
+    // is none, before the LAST node (qb_list_add_tail on that node): node 1 sees 2 and 3 as
+    // [2, 3, 1]. The quorum notification lists nodes in this order, so keep it.
+    if (this.nodes.length === 0) {
+      this.nodes.push(n);
+      return n;
+    }
+    let i = this.nodes.findIndex((x) => nodeid < x.nodeid);
+    if (i < 0) i = this.nodes.length - 1;
     this.nodes.splice(i, 0, n);
     return n;
   }

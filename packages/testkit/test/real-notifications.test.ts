@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { decodedToJSON, encoders } from '@corosync-ts/codec-wasm';
+import { describeReal, startCluster, type Cluster as RealCluster } from '@corosync-ts/nstest';
+import { afterEach, expect, test } from 'vitest';
+import { createCluster, NodeServices } from '../src/index.js';
+import { FrameClient } from './helpers/frames.js';
+
+const SCRIPT = fileURLToPath(new URL('./fixtures/track-events.mjs', import.meta.url));
+const PKG = fileURLToPath(new URL('..', import.meta.url));
+
+interface Ev { name: string; fields: Record<string, unknown> }
+
+/** Ring seqs differ between any two runs; everything else must match. */
+function norm(e: Ev): Ev {
+  const f = { ...e.fields };
+  if (f.ringId) f.ringId = { ...(f.ringId as object), seq: '<seq>' };
+  if ('ringSeq' in f) f.ringSeq = '<seq>';
+  return { name: e.name, fields: f };
+}
+const split = (evs: Ev[]) => ({
+  quorum: evs.filter((e) => e.name.startsWith('quorum.')).map(norm),
+  votequorum: evs.filter((e) => e.name.startsWith('votequorum.')).map(norm),
+});
+
+describeReal('notifications: order and content vs a real corosync 3.1.7 cluster', () => {
+  let real: RealCluster | undefined;
+  afterEach(async () => {
+    await real?.close();
+    real = undefined;
+  }, 120_000);
+
+  test('V1 quorum and votequorum trackers on node 1 while node 3 is cut off and comes back', async () => {
+    real = await startCluster({ nodes: 3, totem: { token: 1000 } });
+    const child = real.node(1).spawn(['sh', '-c', 'cd "$0" && exec "$@"', PKG, process.execPath, SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    for (let i = 0; i < 400 && !out.includes('"ready"'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(out).toContain('"ready"');
+    await real.isolate(3);
+    await real.waitForPartitions([[1, 2], [3]]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await real.heal();
+    await real.waitForPartitions([[1, 2, 3]]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    const realEvents = out.trim().split('\n').map((l) => JSON.parse(l) as Ev & { ready?: boolean }).filter((e) => !e.ready);
+
+    const sim = createCluster({ config: real.node(1).corosyncProcess!.conf });
+    const svc = new NodeServices(sim.node(1));
+    const q = new FrameClient('quorum', svc);
+    const v = new FrameClient('votequorum', svc);
+    q.call(encoders.quorum.req.modelGettype({ model: 1 }));
+    q.call(encoders.quorum.req.trackstart({ trackFlags: 4 }));
+    v.call(encoders.votequorum.req.trackstart({ context: 7n, trackFlags: 4 }));
+    sim.partition([1, 2], [3]);
+    sim.merge();
+    const simEvents = [...q.takeEvents(), ...v.takeEvents()].map((d) => ({ name: d.name, fields: decodedToJSON(d).fields as Record<string, unknown> }));
+
+    expect(realEvents.length).toBeGreaterThan(0);
+    expect(split(simEvents)).toEqual(split(realEvents));
+  }, 300_000);
+});
