@@ -5,7 +5,8 @@
 // Each case runs in its own Node process (bench.ts) so every case's JIT state is its own;
 // --node runs those processes with another Node binary (the figures are per Node version).
 // --write stores this run's tables as results-node<major>.md and rebuilds the Codec section of
-// bench/RESULTS.md from the results-node*.md files and NOTES.md (the conclusions).
+// bench/RESULTS.md from INTRO.md, the results-node*.md files and NOTES.md (the conclusions);
+// --compose does only that rebuild.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,12 +28,43 @@ function child(...argv) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+// --compose: rebuild the Codec section of RESULTS.md from the stored tables and notes, run nothing
+if (args.includes('--compose')) {
+  compose();
+  process.exit(0);
+}
+
+function compose() {
+  const parts = ['## Codec (@corosync-ts/codec-wasm)', '', readFileSync(here('./INTRO.md'), 'utf8').trim(), ''];
+  for (const f of readdirSync(here('.')).filter((n) => /^results-node\d+\.md$/.test(n)).sort()) {
+    parts.push(readFileSync(here(`./${f}`), 'utf8').trim(), '');
+  }
+  parts.push(readFileSync(here('./NOTES.md'), 'utf8').trim());
+  // Other sections belong to other people: replace only ours, under the shared lock.
+  execFileSync('flock', ['/tmp/cts-git.lock', process.execPath, here('./write-section.mjs'), here('../RESULTS.md')], {
+    input: parts.join('\n') + '\n',
+  });
+}
+
 const started = new Date();
 const loadAtStart = os.loadavg()[0].toFixed(1);
 const cases = child('list').filter((c) => !only || c.includes(only));
 const results = [];
+// Each case runs in PROCS processes and each side reports the median of their medians: one
+// process can land in a worse JIT state than another (inlining, OSR), and a single process would
+// then make one side look 2-5x slower than it usually is.
+const PROCS = quick ? 1 : 3;
+const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function caseRun(c) {
+  const runs = Array.from({ length: PROCS }, () => child('case', c));
+  const merged = { ...runs[0] };
+  for (const k of ['decode', 'encode']) {
+    merged[k] = Object.fromEntries(Object.keys(runs[0][k]).map((side) => [side, mid(runs.map((r) => r[k][side]))]));
+  }
+  return merged;
+}
 for (const c of cases) {
-  const r = child('case', c);
+  const r = caseRun(c);
   results.push(r);
   const x = (k, side) => (r[k].dataview / r[k][side]).toFixed(2);
   process.stdout.write(
@@ -62,7 +94,7 @@ lines.push('');
 lines.push(
   `Command: \`node bench/codec/run.mjs --write${nodeBin === process.execPath ? '' : ' --node <node ' + major + ' binary>'}\` (one run, ` +
     `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; Node ${nodeVersion}; ${cpu}, ${os.cpus().length} cores shared with other work, load average ${loadAtStart}; ` +
-    `${quick ? 'QUICK settings, not for the record' : `median of ${env.CODEC_BENCH_ROUNDS ?? 31} interleaved rounds of ~${env.CODEC_BENCH_BATCH_MS ?? 5} ms per side`}).`,
+    `${quick ? 'QUICK settings, not for the record' : `per side the median over ${PROCS} processes of the median of ${env.CODEC_BENCH_ROUNDS ?? 31} interleaved rounds of ~${env.CODEC_BENCH_BATCH_MS ?? 5} ms`}).`,
 );
 lines.push('');
 lines.push('| message | bytes | decode DataView | decode WASM | ratio | WASM +copy-in | ratio | `decode()` | encode DataView | encode WASM | ratio | `encode()` |');
@@ -98,13 +130,5 @@ process.stdout.write('\n' + table);
 if (write) {
   if (only || quick) throw new Error('--write needs the full run (no --only, no --quick)');
   writeFileSync(here(`./results-node${major}.md`), table);
-  const parts = ['## Codec (@corosync-ts/codec-wasm)', '', readFileSync(here('./INTRO.md'), 'utf8').trim(), ''];
-  for (const f of readdirSync(here('.')).filter((n) => /^results-node\d+\.md$/.test(n)).sort()) {
-    parts.push(readFileSync(here(`./${f}`), 'utf8').trim(), '');
-  }
-  parts.push(readFileSync(here('./NOTES.md'), 'utf8').trim());
-  // Other sections belong to other people: replace only ours, under the shared lock.
-  execFileSync('flock', ['/tmp/cts-git.lock', process.execPath, here('./write-section.mjs'), here('../RESULTS.md')], {
-    input: parts.join('\n') + '\n',
-  });
+  compose();
 }

@@ -176,6 +176,8 @@ export function decodeStream(len: u32, service: i32, dir: i32): i32 {
   if (regionA == 0 || len > capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
   if (dir < 0 || dir > 3 || (dir != DIR_SETUP && (service < 1 || service > 4))) return fail(E_UNKNOWN, -1, F_HEADER, 0);
   const minSize: u32 = dir == DIR_REQ || dir == DIR_SETUP ? 16 : 24;
+  // the id -> message row of this service and direction, looked up once for the whole stream
+  const row: usize = LOOKUP + (<usize>((service * 4 + dir) * MAX_ID) << 2);
   let pos: u32 = 0;
   let n: i32 = 0;
   let h: u32 = 0;
@@ -194,7 +196,8 @@ export function decodeStream(len: u32, service: i32, dir: i32): i32 {
     if (dir == DIR_SETUP) {
       m = load<i32>(p) == -1 ? (<u32>size <= 24 ? SETUP_REQUEST : SETUP_RESPONSE) : -1;
     } else {
-      m = lookup(service, dir, load<i32>(p));
+      const id = load<u32>(p);
+      m = id < <u32>MAX_ID ? load<i32>(row + (<usize>id << 2)) : -1;
       if (dir == DIR_RES) {
         errorReply = load<i32>(p + 16) != CS_OK;
         if (size == 24 && (m < 0 || (errorReply && load<u32>(M_SIZE + (<usize>m << 2)) > 24))) {
