@@ -157,24 +157,37 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   // ---------------------------------------------------------------- connection lifecycle
 
-  /** Connects (with the retry policy) and attaches; used by initialize and reconnect. */
+  /**
+   * Connects (with the retry policy, under the handle's default deadline) and attaches; used by
+   * initialize and reconnect. The deadline's signal reaches the transport, so a connection that
+   * is given up on is not left behind.
+   */
   protected async open(signal?: AbortSignal): Promise<IpcClientLike> {
     const name = ipcNameFor(this.service, this.#opts);
     const connector: Connector = this.#opts.connect ?? ipcConnect;
     const op = `${this.service}.initialize`;
-    const ipc = await withRetry(
-      async () => {
-        try {
-          return await connector(name, {
-            maxMessageSize: this.#opts.maxMessageSize ?? COROSYNC_IPC_MAX_MSG_SIZE,
-            ...(signal ? { signal } : {}),
-          });
-        } catch (e) {
-          throw toCsError(e, op);
-        }
-      },
-      this.#retry,
-      signal,
+    const ipc = await withDeadline(op, this.#opts.timeout, signal, (sig) =>
+      withRetry(
+        async () => {
+          let c: IpcClientLike;
+          try {
+            c = await connector(name, {
+              maxMessageSize: this.#opts.maxMessageSize ?? COROSYNC_IPC_MAX_MSG_SIZE,
+              ...(sig ? { signal: sig } : {}),
+            });
+          } catch (e) {
+            throw toCsError(e, op);
+          }
+          if (sig?.aborted) {
+            // connected after the caller gave up: nobody will ever close it otherwise
+            await c.close().catch(() => {});
+            throw sig.reason;
+          }
+          return c;
+        },
+        this.#retry,
+        sig,
+      ),
     );
     this.#attach(ipc);
     return ipc;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_DISPATCH_ONE, CS_TRACK_CHANGES, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, QuorumHandle, type CmapSnapshot, type QuorumSnapshot } from '../src/index.js';
-import { evt, fakeConnector, ipcError, res, tick } from './fake.js';
+import { evt, fakeConnector, FakeIpc, ipcError, res, tick } from './fake.js';
+import type { Connector } from '../src/session.js';
 
 const code = (e: unknown) => (isCsError(e) ? e.code : undefined);
 
@@ -20,6 +21,21 @@ describe('connection', () => {
       fc.failNext(ipcError(c, errno));
       await expect(CmapHandle.initialize({ connect: fc.connect })).rejects.toSatisfy((e) => code(e) === cs);
     }
+  });
+
+  it('initialize honours the default timeout and its signal; a late connection is closed', async () => {
+    let late: FakeIpc | undefined;
+    const slow: Connector = (_name, o) =>
+      new Promise((resolve, reject) => {
+        o.signal?.addEventListener('abort', () => reject(ipcError('ABORT_ERR', 0)));
+      });
+    await expect(CmapHandle.initialize({ connect: slow, timeout: 5 })).rejects.toSatisfy((e) => code(e) === 5);
+    await expect(CmapHandle.initialize({ connect: slow, signal: AbortSignal.abort() })).rejects.toSatisfy((e) => code(e) === 16);
+    const deaf: Connector = () =>
+      new Promise((resolve) => setTimeout(() => resolve((late = new FakeIpc('cmap', () => res('cmap.set')))), 30));
+    await expect(CmapHandle.initialize({ connect: deaf, timeout: 5 })).rejects.toSatisfy((e) => code(e) === 5);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(late?.closed).toBe(true);
   });
 
   it('fdGet is the transport fd; contexts are local; asyncDispose finalizes', async () => {
