@@ -51,6 +51,17 @@ describe('connection', () => {
   });
 });
 
+describe('bad frames from the peer', () => {
+  it('a malformed or mismatched answer rejects CS_ERR_LIBRARY and the handle stays usable', async () => {
+    const answers = [new Uint8Array([1, 2, 3]), res('cmap.iterInit', { iterHandle: 1n }), res('cmap.get', { valueLen: 1n, type: 2, value: new Uint8Array([9]) })];
+    const fc = fakeConnector('cmap', () => answers.shift()!);
+    const h = await CmapHandle.initialize({ connect: fc.connect });
+    await expect(h.getUint8('test.a')).rejects.toSatisfy((e) => code(e) === 2 && (e as Error).cause !== undefined);
+    await expect(h.getUint8('test.a')).rejects.toSatisfy((e) => code(e) === 2); // an iterInit answer to a get
+    expect(await h.getUint8('test.a')).toBe(9);
+  });
+});
+
 describe('retry policy (opt-in)', () => {
   it('retries TRY_AGAIN and QUEUE_FULL with backoff, then succeeds', async () => {
     const answers = [6, 23, 1];
