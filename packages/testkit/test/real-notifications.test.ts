@@ -29,7 +29,7 @@ describeReal('notifications: order and content vs a real corosync 3.1.7 cluster'
     real = undefined;
   }, 120_000);
 
-  test('V1 quorum and votequorum trackers on node 1 while node 3 is cut off and comes back', async () => {
+  test('V1 quorum and votequorum trackers on node 1: snapshot, node 3 cut off and back, node 2 stopped and restarted', async () => {
     real = await startCluster({ nodes: 3, totem: { token: 1000 } });
     const child = real.node(1).spawn(['sh', '-c', 'cd "$0" && exec "$@"', PKG, process.execPath, SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -42,6 +42,12 @@ describeReal('notifications: order and content vs a real corosync 3.1.7 cluster'
     await real.heal();
     await real.waitForPartitions([[1, 2, 3]]);
     await new Promise((r) => setTimeout(r, 1500));
+    await real.stopNode(2);
+    await real.waitForPartitions([[1, 3]]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await real.startNode(2);
+    await real.waitForPartitions([[1, 2, 3]]);
+    await new Promise((r) => setTimeout(r, 1500));
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;
@@ -52,13 +58,17 @@ describeReal('notifications: order and content vs a real corosync 3.1.7 cluster'
     const q = new FrameClient('quorum', svc);
     const v = new FrameClient('votequorum', svc);
     q.call(encoders.quorum.req.modelGettype({ model: 1 }));
-    q.call(encoders.quorum.req.trackstart({ trackFlags: 4 }));
-    v.call(encoders.votequorum.req.trackstart({ context: 7n, trackFlags: 4 }));
+    q.call(encoders.quorum.req.trackstart({ trackFlags: 2 }));
+    v.call(encoders.votequorum.req.trackstart({ context: 7n, trackFlags: 2 }));
     sim.partition([1, 2], [3]);
     sim.merge();
+    sim.node(2).stop();
+    sim.node(2).start();
     const simEvents = [...q.takeEvents(), ...v.takeEvents()].map((d) => ({ name: d.name, fields: decodedToJSON(d).fields as Record<string, unknown> }));
 
-    expect(realEvents.length).toBeGreaterThan(0);
+    // snapshot (2 per service) + 4 membership changes (2 per service each) at least
+    expect(split(realEvents).quorum.length).toBeGreaterThanOrEqual(10);
+    expect(split(realEvents).votequorum.length).toBeGreaterThanOrEqual(10);
     expect(split(simEvents)).toEqual(split(realEvents));
   }, 300_000);
 });
