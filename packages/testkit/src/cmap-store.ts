@@ -81,6 +81,9 @@ export class CmapStore {
   private readonly sorted: string[] = [];
   private readonly tracks = new Map<string, CmapTrack[]>();
 
+  /** Bumped by every change; lets a reader know nothing changed since it last looked. */
+  version = 0;
+
   get size(): number {
     return this.items.size;
   }
@@ -138,6 +141,7 @@ export class CmapStore {
       return CS_ERR_NAME_TOO_LONG;
     }
     const item: CmapItem = { type, value: stored };
+    this.version++;
     this.items.set(key, item);
     if (old === undefined) this.sorted.splice(lowerBound(this.sorted, key), 0, key);
     this.fire(key, old === undefined ? CMAP_TRACK_ADD : CMAP_TRACK_MODIFY, item, old);
@@ -154,6 +158,7 @@ export class CmapStore {
     const old = this.items.get(key);
     if (old === undefined) return CS_ERR_NOT_EXIST;
     this.items.delete(key);
+    this.version++;
     this.sorted.splice(lowerBound(this.sorted, key), 1);
     this.fire(key, CMAP_TRACK_DELETE, undefined, old);
     return CS_OK;

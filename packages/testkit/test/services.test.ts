@@ -55,6 +55,26 @@ describe('cmap', () => {
     expect(c.call(encoders.cmap.req.get({ keyName: 'test.s', valueLen: 1n << 40n })).error).toBe(8);
   });
 
+  test('a repeated GET is answered again after the value changes or the key goes', () => {
+    const { client, cluster } = setup();
+    const c = client('cmap');
+    const get = encoders.cmap.req.get({ keyName: 'test.v', valueLen: 16n });
+    const value = () => {
+      const r = c.call(get);
+      return r.error === 1 ? (r.fields as { value: Uint8Array }).value[0] : `error ${r.error}`;
+    };
+    cluster.node(1).cmap.set('test.v', 2, 1);
+    expect([value(), value()]).toEqual([1, 1]);
+    cluster.node(1).cmap.set('test.v', 2, 2);
+    expect(value()).toBe(2);
+    cluster.node(1).cmap.delete('test.v');
+    expect(value()).toBe('error 12');
+    cluster.node(1).kill();
+    cluster.node(1).start();
+    cluster.node(1).cmap.set('test.v', 2, 3);
+    expect(value()).toBe(3);
+  });
+
   test('read-only keys, deletes and adjust', () => {
     const { client } = setup();
     const c = client('cmap');
