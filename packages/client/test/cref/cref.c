@@ -143,6 +143,19 @@ static void run_cmap(void)
 	e = cmap_inc(h, key("flt")); P("cmap.inc float %d", e);
 	e = cmap_inc(h, key("missing")); P("cmap.inc missing %d", e);
 
+	{ int8_t v; e = cmap_set_int8(h, key("i8w"), -128); P("cmap.setInt8 -128 %d", e);
+	  e = cmap_dec(h, key("i8w")); P("cmap.dec i8w %d", e);
+	  e = cmap_get_int8(h, key("i8w"), &v); P("cmap.getInt8 after wrap %d %d", e, v); }
+
+	/* value length limits: 16384 bytes is the most icmap stores */
+	{ static unsigned char big[16385];
+	  static unsigned char out[16385];
+	  for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)(i * 7);
+	  e = cmap_set(h, key("max"), big, 16384, CMAP_VALUETYPE_BINARY); P("cmap.set binary 16384 %d", e);
+	  e = cmap_set(h, key("over"), big, 16385, CMAP_VALUETYPE_BINARY); P("cmap.set binary 16385 %d", e);
+	  len = sizeof out; e = cmap_get(h, key("max"), out, &len, &type);
+	  P("cmap.get binary 16384 %d %zu %d %d", e, len, type, e == CS_OK && !memcmp(out, big, 16384)); }
+
 	/* delete */
 	e = cmap_delete(h, key("empty")); P("cmap.delete %d", e);
 	e = cmap_delete(h, key("empty")); P("cmap.delete again %d", e);

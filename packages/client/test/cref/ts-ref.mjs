@@ -105,6 +105,16 @@ async function runCmap() {
   [e] = await rc(h.inc(key('flt'))); P(`cmap.inc float ${e}`);
   [e] = await rc(h.inc(key('missing'))); P(`cmap.inc missing ${e}`);
 
+  [e] = await rc(h.setInt8(key('i8w'), -128)); P(`cmap.setInt8 -128 ${e}`);
+  [e] = await rc(h.dec(key('i8w'))); P(`cmap.dec i8w ${e}`);
+  [e, v] = await rc(h.getInt8(key('i8w'))); P(`cmap.getInt8 after wrap ${e} ${v}`);
+
+  const big = new Uint8Array(16385).map((_, i) => (i * 7) & 0xff);
+  [e] = await rc(h.set(key('max'), big.subarray(0, 16384), CMAP_VALUETYPE_BINARY)); P(`cmap.set binary 16384 ${e}`);
+  [e] = await rc(h.set(key('over'), big, CMAP_VALUETYPE_BINARY)); P(`cmap.set binary 16385 ${e}`);
+  [e, v] = await rc(h.get(key('max'))); // no capacity: any size comes back
+  P(`cmap.get binary 16384 ${e} ${v?.length} ${v?.type} ${Number(e === 1 && Buffer.from(v.value).equals(Buffer.from(big.subarray(0, 16384))))}`);
+
   [e] = await rc(h.delete(key('empty'))); P(`cmap.delete ${e}`);
   [e] = await rc(h.delete(key('empty'))); P(`cmap.delete again ${e}`);
 
