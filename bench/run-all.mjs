@@ -1,6 +1,7 @@
 // Runs every benchmark area: each bench/<area>/run.mjs, one after the other (never in parallel:
 // the figures are side-by-side ratios and a second benchmark on the same cores would skew them).
 //   node bench/run-all.mjs [--write] [--only area,area]
+//   BENCH_ONLY=codec BENCH_WRITE=1 pnpm bench     (the same through turbo, which keeps its own flags)
 // --write is passed on to each area, which then replaces its own section of RESULTS.md.
 // Areas that start a real corosync (they import the nstest harness) need root, namespaces and
 // corosync 3.x; without them they are skipped with the harness's one-line reason.
@@ -11,8 +12,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
-const passOn = args.includes('--write') ? ['--write'] : [];
+const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : process.env.BENCH_ONLY;
+const only = onlyArg ? onlyArg.split(',') : undefined;
+const passOn = args.includes('--write') || process.env.BENCH_WRITE === '1' ? ['--write'] : [];
 
 const areas = readdirSync(root, { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== 'node_modules' && existsSync(join(root, d.name, 'run.mjs')))
