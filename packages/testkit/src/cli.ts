@@ -117,6 +117,8 @@ function command(mock: MockCorosync, line: string): string {
     case 'join': c.join(Number(args[0]), ...args.slice(1).map(Number)); break;
     case 'merge': c.merge(); break;
     case 'qdevice': for (const id of ids(args[1])) { if (args[0] === 'on') c.node(id).qdeviceOn(); else c.node(id).qdeviceOff(); } break;
+    // the daemon runs on wall time: accepted (as a no-op) so scripts written for the simulator's
+    // manual clock run unchanged
     case 'wait': break;
     default: throw new Error(`unknown command ${verb}`);
   }

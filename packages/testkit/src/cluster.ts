@@ -149,7 +149,7 @@ export class SimNode {
         throw new ConfigError(err);
       }
       // the init nodeinfo is delivered before any ring exists: only we see it
-      this.cluster.deliverLocal(this);
+      this.cluster.pump();
     } else {
       this.running = true;
     }
@@ -453,17 +453,10 @@ export class Cluster {
 
   /** @internal */
   mcast(sender: SimNode, msg: VqMessage): void {
+    // before its first ring a node only hears itself (and totem does not count that as sent)
     const to = sender.members.length ? sender.members.map((id) => this.node(id)) : [sender];
     this.queue.push({ sender, to, msg });
-    if (msg.kind === 'nodeinfo' || msg.kind === 'reconfigure' || msg.kind === 'qdeviceReg' || msg.kind === 'qdeviceReconfigure') {
-      if (sender.members.length) sender.countExec('votequorum', messageId(msg), 1, 0);
-    }
-  }
-
-  /** @internal */
-  deliverLocal(node: SimNode): void {
-    this.pump();
-    void node;
+    if (sender.members.length) sender.countExec('votequorum', messageId(msg), 1, 0);
   }
 
   /** @internal */

@@ -267,10 +267,6 @@ export function parseCorosyncConf(text: string, opts: ParseOptions = {}): Config
       if (after !== '') fail("Extra characters after opening bracket '{'");
       if (top.path.length + section.length + 1 >= MAX_KEY) fail('Start of section makes total cmap path too long');
       const path = top.path === '' ? section : `${top.path}.${section}`;
-      if (path === 'totem.interface' || path === 'nodelist.node') {
-        // both need their parent section, exactly like coroparse's state machine
-        if (path === 'nodelist.node' && top.state !== 'nodelist') fail('Unexpected node section');
-      }
       stack.push({ path, state: sectionState(path, top.state), items: new Map(), line: lineNo });
       continue;
     }

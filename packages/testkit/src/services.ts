@@ -344,7 +344,7 @@ class CmapConn extends BaseConn {
         let err: number;
         if (isReadOnlyKey(k)) err = CS_ERR_ACCESS;
         else if (len > 16384n) err = CS_ERR_INVALID_PARAM;
-        else if (this.map === 1) err = statsSet(k, this.node);
+        else if (this.map === 1) err = statsSet(k);
         else err = this.sim.cmap.setRaw(k, type, req.bytesAt(296, Number(len)));
         return r.respond(encoders.cmap.res.set({}, { error: err }));
       }
@@ -456,9 +456,8 @@ class CmapConn extends BaseConn {
   }
 }
 
-/** stats map SET: only stats.clear.{knet,ipc,totem,schedmiss,all} are accepted (and clear nothing we keep). */
-function statsSet(key: string, node: NodeServices): number {
-  void node;
+/** stats map SET: only stats.clear.{knet,ipc,totem,schedmiss,all} are accepted (the mock keeps no counters to clear). */
+function statsSet(key: string): number {
   if (['stats.clear.knet', 'stats.clear.ipc', 'stats.clear.totem', 'stats.clear.schedmiss', 'stats.clear.all'].includes(key)) return CS_OK;
   if (key.startsWith('stats.clear.')) return CS_ERR_NOT_SUPPORTED;
   return CS_ERR_ACCESS;
