@@ -190,3 +190,45 @@ describeReal('unmodified corosync tools: a 4-node wait_for_all + LMS + ATB confi
     }, 60_000);
   }
 });
+
+describeReal('a quorum device (register, poll, master_wins) as the stock tools show it', () => {
+  const conf = CONF.replace('provider: corosync_votequorum', 'provider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n\t}');
+  const SCRIPT = new URL('./fixtures/qdevice.mjs', import.meta.url).pathname;
+  const PKG = new URL('..', import.meta.url).pathname;
+  let real: Namespace;
+  let mockNs: Namespace;
+  let mock: MockProcess;
+  beforeAll(async () => {
+    real = await startNamespace({ name: 'tk-real3' });
+    await real.startCorosync({ conf });
+    mockNs = await startNamespace({ name: 'tk-mock3' });
+    mock = await startMockIn(mockNs, conf);
+  }, 120_000);
+  afterAll(async () => {
+    await mock?.stop();
+    await mockNs?.close();
+    await real?.close();
+  }, 60_000);
+
+  test('quorumtool -s / -l -a and runtime.votequorum with a voting, master-wins device', async () => {
+    const start = async (ns: Namespace) => {
+      const child = ns.spawn(['sh', '-c', 'cd "$0" && exec "$@"', PKG, process.execPath, SCRIPT, '', 'Qdev', '1', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      for (let i = 0; i < 400 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
+      return { child, out };
+    };
+    const [r, m] = await Promise.all([start(real), start(mockNs)]);
+    try {
+      expect(m.out).toBe(r.out);
+      expect(r.out).toBe('{"reg":1,"poll":1,"masterWins":1}\n');
+      const cmd = ['sh', '-c', 'corosync-quorumtool -s; echo rc=$?; corosync-quorumtool -l -a; corosync-cmapctl runtime.votequorum'];
+      const [ro, mo] = await Promise.all([real.exec(cmd), mockNs.exec(cmd)]);
+      expect(ro.stdout).toMatch(/A,V,MW node1 \(local\)/);
+      expect(normalise(mo.stdout)).toBe(normalise(ro.stdout));
+    } finally {
+      r.child.kill('SIGTERM');
+      m.child.kill('SIGTERM');
+    }
+  }, 120_000);
+});
