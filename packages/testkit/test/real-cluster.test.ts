@@ -35,7 +35,7 @@ type Step = { do: 'isolate' | 'heal' | 'stop' | 'start'; node?: number; expect: 
  * Runs the same steps on a real corosync cluster (one namespace per node, veths on a bridge) and
  * on the simulator, and compares what every running node reports after each step.
  */
-function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Step[]) {
+function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Step[], start?: number[]) {
   let real: RealCluster | undefined;
   // also closed on failure; each cluster is gone before the next scenario starts
   afterEach(async () => {
@@ -43,11 +43,11 @@ function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Ste
     real = undefined;
   }, 120_000);
   test(name, async () => {
-    real = await startCluster({ nodes, quorum, totem: { token: 1000 } });
+    real = await startCluster({ nodes, quorum, totem: { token: 1000 }, ...(start ? { start } : {}) });
     const conf = real.node(1).corosyncProcess!.conf;
     const clock = new ManualClock();
-    const sim = createCluster({ config: conf, clock });
-    const running = new Set(Array.from({ length: nodes }, (_, i) => i + 1));
+    const sim = createCluster({ config: conf, clock, ...(start ? { start } : {}) });
+    const running = new Set(start ?? Array.from({ length: nodes }, (_, i) => i + 1));
     const compare = async (label: string) => {
       for (const id of [...running].sort()) {
         const out = await real!.node(id).exec(['corosync-quorumtool', '-s'], { timeout: 30_000 });
@@ -60,6 +60,7 @@ function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Ste
         expect({ step: label, node: id, cmap: mine }).toEqual({ step: label, node: id, cmap: keys.stdout.trimEnd() });
       }
     };
+    await real.waitForPartitions([[...running].sort()]);
     await compare('start');
     for (const s of steps) {
       if (s.do === 'wait') {
@@ -115,6 +116,10 @@ describeReal('simulator vs a real corosync 3.1.7 cluster: expected votes, total 
     { do: 'isolate', node: 2, expect: [[1, 3], [2]] },
     { do: 'heal', expect: [[1, 2, 3]] },
   ]);
+  scenario('3 nodes wait_for_all: a cold start of two waits for the third, then survives its loss', 3, { waitForAll: true }, [
+    { do: 'start', node: 3, expect: [[1, 2, 3]] },
+    { do: 'stop', node: 3, expect: [[1, 2]] },
+  ], [1, 2]);
   // the window is long enough that no step outlasts it by accident; only the explicit wait does
   scenario('4 nodes last_man_standing (window 10 s) + wait_for_all', 4, { lastManStanding: true, lastManStandingWindow: 10000, waitForAll: true }, [
     { do: 'stop', node: 4, expect: [[1, 2, 3]] },
