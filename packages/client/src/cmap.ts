@@ -414,6 +414,9 @@ export class CmapHandle extends Session<CmapSnapshot> {
         try {
           await this.iterFinalize(it, opts);
         } catch (e) {
+          // A finalize failure matters only when the loop ended normally; otherwise the error
+          // already propagating is the one the caller needs.
+          // eslint-disable-next-line no-unsafe-finally
           if (finished) throw e;
         }
       }

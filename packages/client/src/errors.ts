@@ -24,6 +24,7 @@ export function invalidParam(operation: string, why: string): CsError {
 }
 
 const utf8 = new TextEncoder();
+// eslint-disable-next-line no-control-regex -- NUL is ASCII too: any code unit below 0x80 is one UTF-8 byte
 const ASCII = /^[\x00-\x7f]*$/;
 /** UTF-8 length, without encoding the (usual) ASCII strings. */
 export function byteLength(s: string): number {

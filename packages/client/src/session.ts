@@ -126,6 +126,8 @@ export async function withDeadline<T>(
  * One connection to one corosync service: request/response with retry, deadline and abort;
  * the event queue behind dispatch(); disconnect and reconnect. Service classes add the calls.
  */
+// Merged with the interface below, which only narrows EventEmitter's on/once to the handle's events.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export abstract class Session<Snapshot> extends EventEmitter {
   protected abstract readonly service: ServiceName;
   // Private (not just protected) so that logging a handle does not dump the transport.
@@ -546,6 +548,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 }
 
+// Typed overloads of EventEmitter's on/once for the events a handle emits; the class implements them.
 export interface Session<Snapshot> {
   on(event: 'disconnect', listener: (reason: CsError) => void): this;
   on(event: 'reconnect', listener: (snapshot: Snapshot) => void): this;

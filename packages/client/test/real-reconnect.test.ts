@@ -24,7 +24,10 @@ for (const transport of ['socket', 'shm'] as const) {
       const waiters: { re: RegExp; resolve: () => void }[] = [];
       createInterface({ input: child.stdout! }).on('line', (l) => {
         lines.push(l);
-        for (const w of waiters.splice(0)) (w.re.test(l) ? w.resolve() : waiters.push(w));
+        for (const w of waiters.splice(0)) {
+          if (w.re.test(l)) w.resolve();
+          else waiters.push(w);
+        }
       });
       const exited = new Promise<number | null>((r) => child.on('exit', r));
       const waitLine = (re: RegExp) =>

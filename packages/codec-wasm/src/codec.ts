@@ -2,7 +2,7 @@ import { CS_ERR_INVALID_PARAM, CS_OK } from '@corosync-ts/types';
 import { messages } from './catalog.js';
 import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
 import {
-  DIR_CODE, DIR_NAMES, ERROR_KINDS, FIELD_TYPE_CODE, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
+  type FIELD_TYPE_CODE, DIR_CODE, DIR_NAMES, ERROR_KINDS, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
   SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, headerKindOf,
 } from './layout.js';
 import type { DecodedMessage, Direction, EncodeHeader, Encoders, Service } from './types.js';
