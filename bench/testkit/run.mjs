@@ -3,7 +3,6 @@
 //   node bench/testkit/run.mjs [gets] [--write]
 // Needs root, namespaces, corosync 3.x and gcc for the first part (skipped otherwise), and
 // `pnpm --filter @corosync-ts/testkit... build`.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
