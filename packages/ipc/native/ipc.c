@@ -427,10 +427,30 @@ static napi_value n_sem_trywait(napi_env env, napi_callback_info info) {
   return make_int(env, sem_trywait(s) < 0 ? -errno : 0);
 }
 
+// semTakeMany(ab, off, max) -> how many tokens sem_trywait took (0..max), or -errno.
+// One crossing for a whole backlog of published chunks instead of one per chunk.
+static napi_value n_sem_take_many(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  sem_t *s;
+  int32_t max;
+  if (get_args(env, info, 3, a) || sem_arg(env, a[0], a[1], &s) || arg_int(env, a[2], &max)) return NULL;
+  int32_t got = 0;
+  while (got < max) {
+    if (sem_trywait(s) == 0) {
+      got++;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return make_int(env, got > 0 ? got : -errno);
+    break;
+  }
+  return make_int(env, got);
+}
+
 // ---------------------------------------------------------------- sem waiter thread
 // One thread per ring whose semaphore we must sleep on (the client's response ring:
 // libqb servers post responses without any socket doorbell). JS first polls for a due
-// token from the loop (waiterTryTake); only if that takes too long does it hand the
+// token from the loop (waiterSpinTake); only if that takes too long does it hand the
 // wait over (waiterWant), so the common case costs no thread wake-up at all. The
 // thread takes tokens with sem_timedwait and reports each batch through a threadsafe
 // function; it wakes every 100 ms to notice stop().
@@ -473,7 +493,7 @@ static void *waiter_main(void *arg) {
     }
     if (sem_timedwait(w->sem, &ts) == 0) {
       // Every token stands for one published chunk, whoever takes it (this thread or
-      // waiterTryTake on the loop); `want` only decides whether to keep sleeping on it.
+      // waiterSpinTake on the loop); `want` only decides whether to keep sleeping on it.
       int64_t got = 1;
       pthread_mutex_lock(&w->mu);
       w->want--;
@@ -565,21 +585,41 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-// waiterTryTake(handle) -> 1 when a token was taken on the calling (loop) thread, else 0.
-// Lets the loop pick up a response it is expecting right now without the thread hop.
-static napi_value n_waiter_try_take(napi_env env, napi_callback_info info) {
-  napi_value a[1];
-  if (get_args(env, info, 1, a)) return NULL;
+// waiterSpinTake(handle, max, spinNs) -> tokens taken on the loop thread (0..max).
+// Spins on sem_trywait for at most spinNs (a bounded, microsecond-scale busy wait: a
+// reply due from a local daemon usually lands within a few µs, and a loop turn or a
+// thread wake-up costs more than that); once one token is in, takes whatever else is
+// already there without spinning further.
+static napi_value n_waiter_spin_take(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  int32_t max, spin_ns;
+  if (get_args(env, info, 3, a) || arg_int(env, a[1], &max) || arg_int(env, a[2], &spin_ns)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
-  int r = 0;
-  pthread_mutex_lock(&w->mu);
-  if (sem_trywait(w->sem) == 0) {
-    if (w->want > 0) w->want--;
-    r = 1;
+  if (spin_ns > 200000) spin_ns = 200000;
+  int32_t got = 0;
+  struct timespec t0, t;
+  int have_t0 = 0;
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    while (got < max && sem_trywait(w->sem) == 0) {
+      if (w->want > 0) w->want--;
+      got++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (got > 0 || spin_ns <= 0) break;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (!have_t0) {
+      t0 = t;
+      have_t0 = 1;
+    } else if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >= spin_ns) {
+      break;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
   }
-  pthread_mutex_unlock(&w->mu);
-  return make_int(env, r);
+  return make_int(env, got);
 }
 
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
@@ -603,23 +643,93 @@ typedef struct {
   napi_ref cb;
   napi_async_context ctx;
   int closed;
+  // Datagram mode (pollDgram): on readiness the datagrams are received here, before JS
+  // runs, into `area` (a Uint8Array the JS side shares between sockets); `slots` (an
+  // Int32Array) gets an (offset, length) pair per datagram. One crossing per wake-up
+  // instead of one per datagram plus one for the final EAGAIN.
+  napi_ref area;
+  napi_ref slots;
+  // Optional Int32Array(1): how many datagrams are expected (responses owed). Once
+  // that many arrived the batch ends without the recv that would only say EAGAIN;
+  // anything else queued still wakes epoll (level-triggered). <= 0: read to EAGAIN.
+  napi_ref budget;
+  int32_t max_len;
+  int fd;
 } poller_t;
 
+#define DGRAM_BATCH 64
 
+static int typed_info(napi_env env, napi_ref ref, void **data, size_t *len) {
+  napi_value v, ab;
+  napi_typedarray_type t;
+  size_t off;
+  if (napi_get_reference_value(env, ref, &v) != napi_ok || !v) return -1;
+  if (napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || !*data) return -1;
+  return 0;
+}
+
+// Receive up to DGRAM_BATCH datagrams; returns how many slots were filled. A slot's
+// length may exceed max_len (MSG_TRUNC reports the real size: the caller treats it as
+// a protocol error), or be a negative errno, which ends the batch.
+static int32_t recv_batch(poller_t *p) {
+  uint8_t *area;
+  int32_t *slots;
+  size_t cap, nslots;
+  if (typed_info(p->env, p->area, (void **)&area, &cap) || typed_info(p->env, p->slots, (void **)&slots, &nslots)) return 0;
+  if (nslots < 2 * DGRAM_BATCH) return 0;
+  size_t used = 0;
+  int32_t count = 0, limit = DGRAM_BATCH;
+  int fd = p->fd;
+  if (p->budget) {
+    int32_t *b;
+    size_t bl;
+    if (!typed_info(p->env, p->budget, (void **)&b, &bl) && bl >= 1 && b[0] > 0 && b[0] < limit) limit = b[0];
+  }
+  // Room for a maximum-size datagram (+1 to detect an oversized one) before each recv.
+  while (count < limit && cap - used >= (size_t)p->max_len + 1) {
+    ssize_t r;
+    do r = recv(fd, area + used, cap - used, MSG_DONTWAIT | MSG_TRUNC);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      slots[2 * count] = (int32_t)used;
+      slots[2 * count + 1] = -errno;
+      count++;
+      break;
+    }
+    slots[2 * count] = (int32_t)used;
+    slots[2 * count + 1] = r > INT32_MAX ? INT32_MAX : (int32_t)r;
+    count++;
+    if (r > p->max_len) break;
+    used += ((size_t)r + 7) & ~(size_t)7;
+  }
+  return count;
+}
 
 static void poll_cb(uv_poll_t *h, int status, int events) {
   poller_t *p = (poller_t *)h;
   napi_env env = p->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value cb, recv, argv[2];
+  int32_t count = 0;
+  int dgram = p->area != NULL;
+  if (dgram && status == 0 && (events & UV_READABLE)) {
+    count = recv_batch(p);
+    // Nothing there (another reader got it, or a spurious wake-up) and nothing else to say.
+    if (count == 0 && events == UV_READABLE) {
+      napi_close_handle_scope(env, scope);
+      return;
+    }
+  }
+  napi_value cb, recv, argv[3];
   napi_get_reference_value(env, p->cb, &cb);
   // napi_make_callback converts the receiver to an object: undefined would throw.
   napi_get_global(env, &recv);
   napi_create_int32(env, status, &argv[0]);
   napi_create_int32(env, events, &argv[1]);
+  napi_create_int32(env, count, &argv[2]);
   // make_callback so microtasks (promise resolutions) run right after, as for Node's own I/O.
-  napi_make_callback(env, p->ctx, recv, cb, 2, argv, NULL);
+  napi_make_callback(env, p->ctx, recv, cb, dgram ? 3 : 2, argv, NULL);
   rethrow_pending(env);
   napi_close_handle_scope(env, scope);
 }
@@ -628,13 +738,56 @@ static void poll_closed(uv_handle_t *h) {
   poller_t *p = (poller_t *)h;
   napi_async_destroy(p->env, p->ctx);
   napi_delete_reference(p->env, p->cb);
+  if (p->area) napi_delete_reference(p->env, p->area);
+  if (p->slots) napi_delete_reference(p->env, p->slots);
+  if (p->budget) napi_delete_reference(p->env, p->budget);
   free(p);
 }
+
+static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t **out);
 
 static napi_value n_poll(napi_env env, napi_callback_info info) {
   napi_value a[2];
   int32_t fd;
   if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd)) return NULL;
+  return make_poller(env, fd, a[1], NULL);
+}
+
+static int is_typed(napi_env env, napi_value v, napi_typedarray_type want, size_t min_len) {
+  bool ta = false;
+  napi_typedarray_type t;
+  size_t n, off;
+  void *d;
+  napi_value ab;
+  if (napi_is_typedarray(env, v, &ta) != napi_ok || !ta) return 0;
+  if (napi_get_typedarray_info(env, v, &t, &n, &d, &ab, &off) != napi_ok) return 0;
+  return t == want && n >= min_len && d != NULL;
+}
+
+// pollDgram(fd, callback(status, events, count), area: Uint8Array, slots: Int32Array, maxLen,
+// budget: Int32Array | undefined) -> handle: a poller that receives datagrams itself (see
+// recv_batch). The callback must copy what it keeps out of `area` before returning.
+static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
+  napi_value a[6];
+  int32_t fd, max_len;
+  if (get_args(env, info, 6, a) || arg_int(env, a[0], &fd) || arg_int(env, a[4], &max_len)) return NULL;
+  int has_budget = is_typed(env, a[5], napi_int32_array, 1);
+  if (max_len < 0 || !is_typed(env, a[2], napi_uint8_array, (size_t)max_len + 1) ||
+      !is_typed(env, a[3], napi_int32_array, 2 * DGRAM_BATCH)) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram needs an area of maxLen + 1 bytes and 128 slots");
+    return NULL;
+  }
+  poller_t *p = NULL;
+  napi_value h = make_poller(env, fd, a[1], &p);
+  if (!p) return h;
+  p->max_len = max_len;
+  napi_create_reference(env, a[2], 1, &p->area);
+  napi_create_reference(env, a[3], 1, &p->slots);
+  if (has_budget) napi_create_reference(env, a[5], 1, &p->budget);
+  return h;
+}
+
+static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t **out) {
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
   poller_t *p = calloc(1, sizeof(*p));
@@ -645,13 +798,15 @@ static napi_value n_poll(napi_env env, napi_callback_info info) {
     return make_int(env, r);
   }
   p->env = env;
-  napi_create_reference(env, a[1], 1, &p->cb);
+  p->fd = fd;
+  napi_create_reference(env, cbv, 1, &p->cb);
   napi_value resource, name;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "corosync-ts:ipc", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, resource, name, &p->ctx);
   napi_value ext;
   napi_create_external(env, p, NULL, NULL, &ext);
+  if (out) *out = p;
   return ext;
 }
 
@@ -722,8 +877,10 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("semWaiter", n_sem_waiter);
   EXPORT("waiterWant", n_waiter_want);
   EXPORT("waiterStop", n_waiter_stop);
-  EXPORT("waiterTryTake", n_waiter_try_take);
+  EXPORT("waiterSpinTake", n_waiter_spin_take);
+  EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("poll", n_poll);
+  EXPORT("pollDgram", n_poll_dgram);
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollClose", n_poll_close);
   return exports;

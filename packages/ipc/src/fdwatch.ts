@@ -1,5 +1,5 @@
 import { IpcError } from './errors.js';
-import { native, type PollHandle } from './native.js';
+import { dgramArea, native, type PollHandle } from './native.js';
 
 /** An fd owned by us, watched on Node's event loop through uv_poll. */
 export class FdWatch {
@@ -7,11 +7,28 @@ export class FdWatch {
   private events = 0;
   private fdOpen = true;
 
+  /** Datagram mode: what the native watcher received this wake-up (see `slots`). */
+  readonly area: Uint8Array | undefined;
+  readonly slots: Int32Array | undefined;
+
   constructor(
     readonly fd: number,
     /** Replaceable: the owner changes hands after the handshake. */
-    public onEvents: (status: number, events: number) => void,
-  ) {}
+    public onEvents: (status: number, events: number, count: number) => void,
+    /**
+     * Datagram sockets: receive datagrams of up to this many bytes natively on each
+     * wake-up; the callback's `count` says how many (offset, length) pairs `slots` holds.
+     */
+    private readonly dgramMax?: number,
+    /** Datagram mode: budget[0] > 0 is how many datagrams are due (no recv past them). */
+    readonly budget?: Int32Array,
+  ) {
+    if (dgramMax !== undefined) {
+      const a = dgramArea(dgramMax);
+      this.area = a.bytes;
+      this.slots = a.slots;
+    }
+  }
 
   /** Watch for the given uv events (READABLE | WRITABLE | DISCONNECT); 0 stops. */
   watch(events: number): void {
@@ -19,7 +36,10 @@ export class FdWatch {
     const n = native();
     if (!this.poller) {
       if (events === 0) return;
-      const p = n.poll(this.fd, (status, ev) => this.onEvents(status, ev));
+      const p =
+        this.dgramMax === undefined
+          ? n.poll(this.fd, (status, ev) => this.onEvents(status, ev, 0))
+          : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.area!, this.slots!, this.dgramMax, this.budget);
       if (typeof p === 'number') throw IpcError.fromErrno(p, 'uv_poll_init');
       this.poller = p;
     }

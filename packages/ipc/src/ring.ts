@@ -4,7 +4,7 @@
 import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { IpcError } from './errors.js';
-import { native, type Mapping } from './native.js';
+import { copyFrame, native, type Mapping } from './native.js';
 
 const OFF_WRITE_PT = 0;
 const OFF_READ_PT = 4;
@@ -239,6 +239,14 @@ export class Ring {
     return !this.closed && native().semTryWait(this.hdrMap.buffer, OFF_SEM) === 0;
   }
 
+  /** Take up to `max` tokens in one call; how many were taken (each one a chunk to read). */
+  takeMany(max: number): number {
+    if (this.closed) return 0;
+    const r = native().semTakeMany(this.hdrMap.buffer, OFF_SEM, max);
+    if (r < 0) throw IpcError.fromErrno(r, 'sem_trywait');
+    return r;
+  }
+
   /**
    * Copy out and reclaim the chunk at read_pt. The caller must already own its
    * semaphore token (tryTake or the waiter thread).
@@ -255,7 +263,7 @@ export class Ring {
     const len = this.words[r]! >>> 0;
     if (len > (ws - 3) * 4) throw new IpcError('EBADMSG', `ring chunk length ${len} exceeds the ring`);
     const start = ((r + 2) % ws) * 4;
-    const out = this.bytes.slice(start, start + len);
+    const out = copyFrame(this.bytes, start, len);
     this.words[r] = 0;
     Atomics.store(this.words, magicIdx, MAGIC_DEAD);
     Atomics.store(this.hdr, OFF_READ_PT >> 2, this.next(r, len));

@@ -99,6 +99,24 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('hands every frame over in memory of its own: kept frames stay intact', async () => {
+      // Frames are copied into pooled slabs and received in batches: none may alias another.
+      const c = await connect(name, { maxMessageSize: 16384 });
+      const kept: Uint8Array[] = [];
+      c.on('event', (f) => kept.push(f));
+      await until(() => conns.length === 1);
+      const N = 600;
+      for (let i = 0; i < N; i++) conns[0]!.sendEvent(resFrame(i, new Uint8Array(1 + ((i * 37) % 5000)).fill(i & 0xff)));
+      const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => c.request(reqFrame(i, 16 + ((i * 53) % 3000)))));
+      await until(() => kept.length === N, 60_000);
+      kept.forEach((f, i) => {
+        expect(header(f)).toEqual({ id: i, size: 24 + 1 + ((i * 37) % 5000), error: 1 });
+        expect(f.subarray(24).every((b) => b === (i & 0xff))).toBe(true);
+      });
+      replies.forEach((r, i) => expect(header(r)).toMatchObject({ id: i + 1000, size: 24 + 16 + ((i * 53) % 3000) }));
+      await c.close();
+    });
+
     it('rejects bad frames with typed errors and keeps the connection usable', async () => {
       const c = await connect(name);
       await expect(c.request(new Uint8Array(8))).rejects.toMatchObject({ code: 'EINVAL' });
