@@ -1,10 +1,13 @@
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/proc.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-const vitestBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '.bin', 'vitest');
+// vitest's own entry run by this very node: the node_modules/.bin shim is a shell script that needs
+// sed and dirname, which the stripped PATH below does not have when node is not in /usr/bin.
+const vitestEntry = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 // Runs a tiny suite in a child vitest with corosync hidden from PATH.
 async function runFixture(ci: boolean) {
@@ -12,7 +15,7 @@ async function runFixture(ci: boolean) {
     PATH: `${dirname(process.execPath)}:/nonexistent`,
     CI: ci ? 'true' : 'false',
   };
-  return run([vitestBin, 'run', '--config', join(fixtures, 'vitest.config.ts'), '--reporter', 'verbose'], {
+  return run([process.execPath, vitestEntry, 'run', '--config', join(fixtures, 'vitest.config.ts'), '--reporter', 'verbose'], {
     env,
     cwd: fixtures,
     timeout: 120_000,
