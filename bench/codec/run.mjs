@@ -8,7 +8,7 @@
 // bench/RESULTS.md from INTRO.md, the results-node*.md files and NOTES.md (the conclusions);
 // --compose does only that rebuild.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
