@@ -414,6 +414,10 @@ class SocketTransport implements Transport {
     if (r === frame.length) {
       Atomics.add(this.ctl, 0, 1);
       this.owed[0]!++;
+      if (!this.spinning) {
+        this.spinning = true;
+        setImmediate(this.spinStep);
+      }
       return;
     }
     if (r === -11 || r === -105) {
@@ -447,6 +451,16 @@ class SocketTransport implements Transport {
     }
     this.req.watch(READABLE);
   }
+
+  // Like the shm client: once per batch of requests, after the caller's code has run
+  // (setImmediate), wait for the reply busy for at most SPIN_NS in native code, so a
+  // prompt answer skips the sleep in epoll and its wake-up. Otherwise uv_poll delivers it.
+  private spinning = false;
+  private readonly spinStep = (): void => {
+    this.spinning = false;
+    if (!this.client.connected || this.owed[0]! <= 0) return;
+    this.takeDatagrams(this.req, this.req.spin(SPIN_NS), 2, 'response');
+  };
 
   private onReq(status: number, events: number, count: number): void {
     if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll request socket'));

@@ -48,6 +48,15 @@ export class FdWatch {
     this.events = events;
   }
 
+  /**
+   * Datagram mode: receive for at most spinNs (busy-waiting) until something comes;
+   * how many datagrams `slots` now describes (0 if none came, or the watch is closed).
+   */
+  spin(spinNs: number): number {
+    if (!this.poller || this.dgramMax === undefined) return 0;
+    return native().pollSpin(this.poller, spinNs);
+  }
+
   get watching(): number {
     return this.events;
   }

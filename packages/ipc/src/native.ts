@@ -31,6 +31,7 @@ export interface Native {
   poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
   pollDgram(fd: number, cb: (status: number, events: number, count: number) => void, area: Uint8Array, slots: Int32Array, maxLen: number, budget: Int32Array | undefined): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
+  pollSpin(p: PollHandle, spinNs: number): number;
   pollClose(p: PollHandle): number;
 }
 export interface Mapping { readonly buffer: ArrayBuffer; readonly handle: unknown }
