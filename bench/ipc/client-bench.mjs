@@ -21,12 +21,14 @@ const check = (r) => {
 for (let i = 0; i < 1000; i++) check(await c.request(frame));
 const lat = new Float64Array(n);
 const start = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < n; i++) {
   const t0 = process.hrtime.bigint();
   check(await c.request(frame));
   lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
 }
 const total = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpu0);
 lat.sort();
 const depth = 16;
 const pstart = process.hrtime.bigint();
@@ -47,6 +49,8 @@ console.log(
     p50: +lat[n >> 1].toFixed(2),
     p99: +lat[Math.floor(n * 0.99)].toFixed(2),
     opsPerSec: Math.round(n / total),
+    // CPU (user + system, all threads) per call: what this process spends, whatever the scheduler does.
+    cpuUsPerOp: +((cpu.user + cpu.system) / n).toFixed(2),
     pipelinedOpsPerSec: Math.round(n / ptotal),
   }),
 );

@@ -2,11 +2,18 @@
 #include <corosync/cmap.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
+}
+
+static double cpu_us(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
 }
 
 static double now_us(void) {
@@ -30,7 +37,7 @@ int main(int argc, char **argv) {
     size_t len = sizeof(buf);
     cmap_get(h, key, buf, &len, NULL);
   }
-  double start = now_us();
+  double start = now_us(), cpu0 = cpu_us();
   for (int i = 0; i < n; i++) {
     size_t len = sizeof(buf);
     cmap_value_types_t type;
@@ -42,9 +49,9 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  double total = now_us() - start;
+  double total = now_us() - start, cpu = cpu_us() - cpu0;
   qsort(lat, n, sizeof(double), cmp);
-  printf("{\"n\":%d,\"p50\":%.2f,\"p99\":%.2f,\"opsPerSec\":%.0f}\n", n, lat[n / 2], lat[(int)(n * 0.99)], n / (total / 1e6));
+  printf("{\"n\":%d,\"p50\":%.2f,\"p99\":%.2f,\"opsPerSec\":%.0f,\"cpuUsPerOp\":%.2f}\n", n, lat[n / 2], lat[(int)(n * 0.99)], n / (total / 1e6), cpu / n);
   cmap_finalize(h);
   return 0;
 }
