@@ -1,6 +1,6 @@
 // Peers that do not follow the protocol: every case ends in a typed error or a dropped
 // connection, never a crash, a hang or a leaked fd / /dev/shm file.
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, type IpcError, type IpcServerConnection } from '../src/index.js';
 import { FdWatch } from '../src/fdwatch.js';
@@ -82,6 +82,49 @@ describe('a hostile or broken server', () => {
         await expect(connect(name, { timeout: 5000 })).rejects.toMatchObject({ name: 'IpcError', code });
       } finally {
         srv.close();
+      }
+    });
+  }
+
+  // After a good socket-transport handshake, the server's own datagram sockets send what no
+  // libqb server would: the client's native receive path must turn each into a disconnect.
+  const badDatagrams: [string, 'request' | 'event', number, RegExp][] = [
+    ['a response longer than the negotiated maximum', 'request', 20000, /response socket: .*EMSGSIZE/],
+    ['a response shorter than a header', 'request', 8, /8-byte response datagram/],
+    ['an event shorter than a header', 'event', 8, /8-byte event datagram/],
+  ];
+  for (const [what, channel, size, reason] of badDatagrams) {
+    it(`sends ${what} → ECONNRESET, pending calls rejected, nothing leaked`, async () => {
+      const n = native();
+      const name = uniqueName('rawdgram');
+      const dir = mkdtempSync('/dev/shm/cts-ipc-hostile-');
+      const base = `${dir}/qb-${name}`;
+      writeFileSync(`${dir}/qb-control-${name}`, new Uint8Array(24));
+      const sreq = n.socket(1);
+      const sevt = n.socket(1);
+      const srv = rawServer(name, () => setupReply({ type: 0, max: 12328, request: `${dir}/qb-control-${name}`, response: base }));
+      try {
+        expect(n.bind(sreq, `${base}-request`)).toBe(0);
+        expect(n.bind(sevt, `${base}-event-tx`)).toBe(0);
+        const c = await connect(name, { maxMessageSize: 12328, timeout: 5000 });
+        let disc: IpcError | undefined;
+        c.on('disconnect', (e) => (disc = e));
+        const pending = c.request(reqFrame(1, 16)).catch((e: IpcError) => e);
+        const fd = channel === 'request' ? sreq : sevt;
+        expect(n.connect(fd, `${base}-${channel === 'request' ? 'response' : 'event'}`)).toBe(0);
+        const bad = size >= 24 ? resFrame(1, new Uint8Array(size - 24)) : new Uint8Array(size);
+        expect(n.send(fd, bad)).toBe(size);
+        await until(() => disc !== undefined);
+        expect(disc).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        expect(disc!.message).toMatch(reason);
+        expect(await pending).toBe(disc);
+        await c.close();
+        expect(existsSync(dir)).toBe(false); // the client removed the control file and its directory
+      } finally {
+        srv.close();
+        n.close(sreq);
+        n.close(sevt);
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   }
