@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
@@ -25,10 +25,12 @@ const areas = readdirSync(root, { withFileTypes: true })
 let daemon;
 async function daemonAvailable() {
   if (daemon) return daemon;
-  const harness = join(root, '../tools/nstest/dist/core.js');
-  if (!existsSync(harness)) return (daemon = { available: false, reason: 'tools/nstest is not built (pnpm --filter @corosync-ts/nstest build)' });
-  const { realCorosync } = await import(pathToFileURL(harness).href);
-  return (daemon = realCorosync());
+  try {
+    const { realCorosync } = await import('@corosync-ts/nstest/core');
+    return (daemon = realCorosync());
+  } catch (e) {
+    return (daemon = { available: false, reason: `@corosync-ts/nstest is not built (pnpm --filter @corosync-ts/nstest build): ${e.message}` });
+  }
 }
 
 const summary = [];

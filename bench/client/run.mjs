@@ -4,7 +4,7 @@
 // `pnpm --filter @corosync-ts/client... build` first.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { compileC, startNamespace } from '../../tools/nstest/dist/core.js';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
 
 const N = Number(process.argv[2] ?? 10000);
 const G = Number(process.argv[3] ?? 20000);

@@ -1,6 +1,6 @@
 // TypeScript side of bench/client (same modes as cbench.c, through @corosync-ts/client).
 const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = await import(
-  new URL('../../packages/client/dist/index.js', import.meta.url).href
+  '@corosync-ts/client'
 );
 const [mode, nArg, warmArg] = process.argv.slice(2);
 // track modes: W warm-up notifications first (then "warm"), then the N measured ones
@@ -8,8 +8,8 @@ const warm = Number(warmArg ?? 0);
 const n = Number(nArg ?? 10000) + (mode.endsWith('track') ? warm : 0);
 if (mode === 'ipctrack') {
   // The transport alone (no decoding, no callbacks): what the client layer adds is the difference.
-  const { connect } = await import(new URL('../../packages/ipc/dist/index.js', import.meta.url).href);
-  const { encode } = await import(new URL('../../packages/codec-wasm/dist/index.js', import.meta.url).href);
+  const { connect } = await import('@corosync-ts/ipc');
+  const { encode } = await import('@corosync-ts/codec-wasm');
   const ipc = await connect('cmap');
   let count = 0;
   let last = 0n;
@@ -30,8 +30,8 @@ if (mode === 'ipctrack') {
 }
 if (mode === 'ipcget') {
   // One GET round trip on the transport alone, the same frame getString() sends.
-  const { connect } = await import(new URL('../../packages/ipc/dist/index.js', import.meta.url).href);
-  const { encode } = await import(new URL('../../packages/codec-wasm/dist/index.js', import.meta.url).href);
+  const { connect } = await import('@corosync-ts/ipc');
+  const { encode } = await import('@corosync-ts/codec-wasm');
   const ipc = await connect('cmap');
   const frame = encode('cmap.get', { keyName: 'totem.cluster_name', valueLen: 1024n });
   for (let i = 0; i < 200; i++) await ipc.request(frame);

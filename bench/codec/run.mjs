@@ -10,6 +10,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { writeResultsSection } from '../lib/results.mjs';
 import { fileURLToPath } from 'node:url';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -40,10 +41,7 @@ function compose() {
     parts.push(readFileSync(here(`./${f}`), 'utf8').trim(), '');
   }
   parts.push(readFileSync(here('./NOTES.md'), 'utf8').trim());
-  // Other sections belong to other people: replace only ours, under the shared lock.
-  execFileSync('flock', ['/tmp/cts-git.lock', process.execPath, here('./write-section.mjs'), here('../RESULTS.md')], {
-    input: parts.join('\n') + '\n',
-  });
+  writeResultsSection('Codec (@corosync-ts/codec-wasm)', parts.join('\n'));
 }
 
 const started = new Date();

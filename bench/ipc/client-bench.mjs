@@ -1,6 +1,6 @@
 // Our client: the same cmap GET (capacity 256, like the C bench's buffer) one call at
 // a time, then pipelined (which the C library cannot do). Runs inside the namespace.
-import { connect } from '../../packages/ipc/dist/index.js';
+import { connect } from '@corosync-ts/ipc';
 
 const n = Number(process.argv[2] ?? 20000);
 const key = process.argv[3] ?? 'totem.cluster_name';

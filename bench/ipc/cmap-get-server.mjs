@@ -1,7 +1,7 @@
 // "Our server" for the server bench: @corosync-ts/ipc + the codec answering cmap GET
 // (and SET_CURRENT_MAP, which cmap_initialize does not send, but cmapctl would).
-import { decode, encode } from '../../packages/codec-wasm/dist/index.js';
-import { createServer } from '../../packages/ipc/dist/index.js';
+import { decode, encode } from '@corosync-ts/codec-wasm';
+import { createServer } from '@corosync-ts/ipc';
 
 const transport = process.argv[2] === 'socket' ? 'socket' : 'shm';
 const store = new Map([['totem.cluster_name', { type: 11, value: new TextEncoder().encode('nstest\0') }]]);

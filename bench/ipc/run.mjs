@@ -4,10 +4,10 @@
 // Usage: node bench/ipc/run.mjs [iterations] [--write]   (root; needs corosync + gcc)
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { compileC, startNamespace } from '../../tools/nstest/dist/core.js';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { writeResultsSection } from '../lib/results.mjs';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 20000);
@@ -110,6 +110,5 @@ const section = lines.join('\n');
 console.log(section);
 console.log(JSON.stringify(raw));
 if (write) {
-  // Other sections belong to other people: replace only ours, under the shared lock.
-  execFileSync('flock', ['/tmp/cts-git.lock', process.execPath, here('./write-section.mjs'), here('../RESULTS.md')], { input: section });
+  writeResultsSection('ipc (@corosync-ts/ipc)', section);
 }

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { writeResultsSection } from '../lib/results.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const args = process.argv.slice(2);
@@ -16,7 +16,7 @@ const gets = Number(args.find((a) => /^\d+$/.test(a)) ?? 20000);
 const ROUNDS = 7;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const testkit = await import(here('../../packages/testkit/dist/index.js'));
+const testkit = await import('@corosync-ts/testkit');
 const CLI = here('../../packages/testkit/dist/cli.js');
 
 // ---------------------------------------------------------------- simulator: 64-node partition
@@ -41,7 +41,7 @@ console.log(`simulator, 64 nodes: partition 32/32 settles in ${simPartition.toFi
 // ------------------------------------------------------------- C gets: mock vs real corosync
 const rows = [];
 let skipped;
-const nstest = await import(here('../../tools/nstest/dist/core.js'));
+const nstest = await import('@corosync-ts/nstest/core');
 const avail = nstest.realCorosync();
 if (!avail.available) {
   skipped = avail.reason;
@@ -137,20 +137,6 @@ if (write) {
     '',
   );
   const section = lines.join('\n');
-  const results = here('../RESULTS.md');
-  // only our own section changes; the file is shared, so edit it under the team's git lock
-  execFileSync('flock', ['/tmp/cts-git.lock', process.execPath, '-e', `
-    const fs = require('fs');
-    const p = ${JSON.stringify(results)};
-    let s = fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '# Benchmark results\\n\\nEach section belongs to the package it measures.\\n';
-    const section = ${JSON.stringify(section)};
-    const start = s.indexOf('## testkit');
-    if (start < 0) s = s.replace(/\\n*$/, '\\n\\n') + section;
-    else {
-      const next = s.indexOf('\\n## ', start + 1);
-      s = s.slice(0, start) + section + (next < 0 ? '' : s.slice(next + 1));
-    }
-    fs.writeFileSync(p, s);
-  `]);
+  writeResultsSection('testkit', section);
   console.log('RESULTS.md: testkit section written');
 }
