@@ -25,7 +25,7 @@ import {
 import { byteLength, checkI32, invalidParam } from './errors.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
-import { decodeCmapValue, encodeCmapValue, parseCmapEvent, parseCmapGet, req, type CmapValue } from './wire.js';
+import { decodeCmapNotify, decodeCmapValue, encodeCmapValue, notifyFields, parseCmapGet, req, type CmapValue } from './wire.js';
 
 export type { CmapValue };
 
@@ -120,17 +120,29 @@ function wrongType(operation: string, got: number, want: number): CsError {
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
 /**
- * struct cmap_notify_value. `value` is decoded from `data` on first access: a tracker that only
- * counts or looks at keys does not pay for decoding values it never reads.
+ * struct cmap_notify_value, read from the event frame on first access: `data` is a view made
+ * when asked for, `value` is decoded from it once. A tracker that only counts or looks at keys
+ * pays for neither.
  */
 class NotifyValue implements CmapNotifyValue {
+  readonly #frame: Uint8Array;
+  readonly #offset: number;
+  #data: Uint8Array | undefined;
   #value: CmapValue | undefined;
   #decoded = false;
   constructor(
     readonly type: number,
     readonly len: number,
-    readonly data: Uint8Array,
-  ) {}
+    frame: Uint8Array,
+    offset: number,
+  ) {
+    this.#frame = frame;
+    this.#offset = offset;
+  }
+
+  get data(): Uint8Array {
+    return (this.#data ??= this.#frame.subarray(this.#offset, this.#offset + this.len));
+  }
 
   get value(): CmapValue | undefined {
     if (!this.#decoded) {
@@ -152,6 +164,67 @@ class NotifyValue implements CmapNotifyValue {
 
   [inspect](): object {
     return this.toJSON();
+  }
+}
+
+/**
+ * The arguments of one cmap_notify_fn_t call. The fixed fields are copied out of the codec when
+ * the event is delivered; the key name and the two values are built from the event frame on
+ * first access (then kept), so delivering an event allocates this one object.
+ */
+class Notification implements CmapNotification {
+  readonly event: number;
+  readonly #newType: number;
+  readonly #newOffset: number;
+  readonly #newLength: number;
+  readonly #oldType: number;
+  readonly #oldOffset: number;
+  readonly #oldLength: number;
+  readonly #keyOffset: number;
+  readonly #keyLength: number;
+  readonly #frame: Uint8Array;
+  #keyName: string | undefined;
+  #newValue: NotifyValue | undefined;
+  #oldValue: NotifyValue | undefined;
+
+  constructor(
+    readonly handle: CmapHandle,
+    readonly trackHandle: bigint,
+    readonly userData: unknown,
+    frame: Uint8Array,
+  ) {
+    this.#frame = frame;
+    const f = notifyFields;
+    this.event = f.event;
+    this.#keyOffset = f.keyOffset;
+    this.#keyLength = f.keyLength;
+    this.#newType = f.newValueType;
+    this.#newOffset = f.newValueOffset;
+    this.#newLength = f.newValueLength;
+    this.#oldType = f.oldValueType;
+    this.#oldOffset = f.oldValueOffset;
+    this.#oldLength = f.oldValueLength;
+  }
+
+  get keyName(): string {
+    return (this.#keyName ??= utf8.decode(this.#frame.subarray(this.#keyOffset, this.#keyOffset + this.#keyLength)));
+  }
+
+  get newValue(): CmapNotifyValue {
+    return (this.#newValue ??= new NotifyValue(this.#newType, this.#newLength, this.#frame, this.#newOffset));
+  }
+
+  get oldValue(): CmapNotifyValue {
+    return (this.#oldValue ??= new NotifyValue(this.#oldType, this.#oldLength, this.#frame, this.#oldOffset));
+  }
+
+  toJSON(): Omit<CmapNotification, 'handle'> {
+    const { trackHandle, event, keyName, newValue, oldValue, userData } = this;
+    return { trackHandle, event, keyName, newValue, oldValue, userData };
+  }
+
+  [inspect](): object {
+    return { handle: this.handle, ...this.toJSON() };
   }
 }
 
@@ -497,19 +570,12 @@ export class CmapHandle extends Session<CmapSnapshot> {
   }
 
   protected deliver(frame: Uint8Array): void {
-    const f = parseCmapEvent(frame, 'cmap.dispatch');
-    if (!f) throw new CsError(CS_ERR_LIBRARY, `unexpected event id ${readId(frame)}`, { operation: 'cmap.dispatch' });
-    const t = this.#trackers.get(f.trackInstHandle);
+    if (!decodeCmapNotify(frame, 'cmap.dispatch')) {
+      throw new CsError(CS_ERR_LIBRARY, `unexpected event id ${readId(frame)}`, { operation: 'cmap.dispatch' });
+    }
+    const t = this.#trackers.get(notifyFields.trackInstHandle);
     if (!t) return; // tracker already deleted: libcmap drops it silently too
-    t.notify({
-      handle: this,
-      trackHandle: t.userHandle,
-      event: f.event,
-      keyName: f.keyName,
-      newValue: new NotifyValue(f.newValueType, f.newValue.length, f.newValue),
-      oldValue: new NotifyValue(f.oldValueType, f.oldValue.length, f.oldValue),
-      userData: t.userData,
-    });
+    t.notify(new Notification(this, t.userHandle, t.userData, frame));
   }
 
   protected override onFinalize(): void {

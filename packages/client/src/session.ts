@@ -372,6 +372,19 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   #queue(frame: Uint8Array): void {
     if (this.#state === 'finalized') return;
+    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#opts.dispatch !== 'manual') {
+      // The common 'auto' case: nothing queued and nobody waiting, so the frame is delivered
+      // now, without a trip through the queue.
+      this.#delivering++;
+      try {
+        this.deliver(frame);
+      } catch (e) {
+        this.reportAsync(e);
+      } finally {
+        this.#delivering--;
+      }
+      return;
+    }
     this.#pending.push(frame);
     const w = this.#waiters.shift();
     if (w) {

@@ -61,18 +61,6 @@ export const req = {
   vqQdeviceMasterWins: (name: string, allow: number) => encode('votequorum.qdeviceMasterWins', { name, allow }),
 };
 
-/** A cmap notification as the client needs it; the value views point into the event frame. */
-export interface CmapNotifyFields {
-  /** The client's cookie (the client keeps them below 2^53, so a number is exact). */
-  trackInstHandle: number;
-  keyName: string;
-  event: number;
-  newValueType: number;
-  oldValueType: number;
-  newValue: Uint8Array;
-  oldValue: Uint8Array;
-}
-
 export function decodeEvent(service: 'cmap' | 'quorum' | 'votequorum', frame: Uint8Array) {
   return decode(frame, { service, dir: 'evt' });
 }
@@ -86,9 +74,13 @@ const GET_VALUE_LEN = codec.fieldIndex(GET_RES, 'valueLen');
 const GET_TYPE = codec.fieldIndex(GET_RES, 'type');
 const GET_VALUE = codec.fieldIndex(GET_RES, 'value');
 const NOTIFY = codec.messageIndex('cmap.notify', 'evt');
-const N = Object.fromEntries(
-  ['trackInstHandle', 'keyName', 'event', 'newValueType', 'oldValueType', 'newValue', 'oldValue'].map((f) => [f, codec.fieldIndex(NOTIFY, f)]),
-) as Record<keyof CmapNotifyFields, number>;
+const N_HANDLE = codec.fieldIndex(NOTIFY, 'trackInstHandle');
+const N_KEY = codec.fieldIndex(NOTIFY, 'keyName');
+const N_EVENT = codec.fieldIndex(NOTIFY, 'event');
+const N_NEW_TYPE = codec.fieldIndex(NOTIFY, 'newValueType');
+const N_OLD_TYPE = codec.fieldIndex(NOTIFY, 'oldValueType');
+const N_NEW = codec.fieldIndex(NOTIFY, 'newValue');
+const N_OLD = codec.fieldIndex(NOTIFY, 'oldValue');
 
 function decodeInto(frame: Uint8Array, service: number, dir: number, operation: string): number {
   codec.inputBuffer(frame.length).set(frame);
@@ -108,20 +100,39 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
 }
 
 /**
- * A cmap event: the notification's fields, or undefined for another id. The frame belongs to the
- * caller (ipc hands each event over in its own buffer), so the values are views into it, not copies.
+ * A cmap notification, read in place: decodeCmapNotify() validates the frame in the codec and
+ * reads its fixed fields into this one reused record; the key and the values stay in the frame
+ * as offsets (the frame belongs to the caller: ipc hands each event over in a buffer it never
+ * reuses), so a notification costs no object and no string until someone reads them.
  */
-export function parseCmapEvent(frame: Uint8Array, operation: string): CmapNotifyFields | undefined {
-  if (decodeInto(frame, SERVICE_CODES.cmap, DIR_CODES.evt, operation) !== NOTIFY) return undefined;
-  const nv = codec.dataOffset(N.newValue);
-  const ov = codec.dataOffset(N.oldValue);
-  return {
-    trackInstHandle: codec.number(N.trackInstHandle),
-    keyName: codec.string(N.keyName),
-    event: codec.number(N.event),
-    newValueType: codec.number(N.newValueType),
-    oldValueType: codec.number(N.oldValueType),
-    newValue: frame.subarray(nv, nv + codec.dataLength(N.newValue)),
-    oldValue: frame.subarray(ov, ov + codec.dataLength(N.oldValue)),
-  };
+export const notifyFields = {
+  /** The client's cookie (the client keeps them below 2^53, so a number is exact). */
+  trackInstHandle: 0,
+  event: 0,
+  keyOffset: 0,
+  keyLength: 0,
+  newValueType: 0,
+  newValueOffset: 0,
+  newValueLength: 0,
+  oldValueType: 0,
+  oldValueOffset: 0,
+  oldValueLength: 0,
+};
+
+/** Fills notifyFields from a cmap event frame; false for another (valid) event id. */
+export function decodeCmapNotify(frame: Uint8Array, operation: string): boolean {
+  if (decodeInto(frame, SERVICE_CODES.cmap, DIR_CODES.evt, operation) !== NOTIFY) return false;
+  // dataOffset() is relative to the input buffer, which holds the frame at its start.
+  const f = notifyFields;
+  f.trackInstHandle = codec.number(N_HANDLE);
+  f.event = codec.number(N_EVENT);
+  f.keyOffset = codec.dataOffset(N_KEY);
+  f.keyLength = codec.dataLength(N_KEY);
+  f.newValueType = codec.number(N_NEW_TYPE);
+  f.newValueOffset = codec.dataOffset(N_NEW);
+  f.newValueLength = codec.dataLength(N_NEW);
+  f.oldValueType = codec.number(N_OLD_TYPE);
+  f.oldValueOffset = codec.dataOffset(N_OLD);
+  f.oldValueLength = codec.dataLength(N_OLD);
+  return true;
 }
