@@ -215,45 +215,38 @@ static napi_value n_peer_cred(napi_env env, napi_callback_info info) {
   return cred_array(env, &c);
 }
 
-// send(fd, bytes) -> bytes sent or -errno. Never blocks, never raises SIGPIPE.
-static napi_value n_send(napi_env env, napi_callback_info info) {
+enum fd_io { FD_SEND, FD_RECV, FD_RECV_DGRAM };
+
+// (fd, Uint8Array): one non-blocking send or recv on the whole array, retried on EINTR;
+// returns the syscall's byte count or -errno.
+static napi_value fd_bytes_io(napi_env env, napi_callback_info info, enum fd_io op) {
   napi_value a[2];
   int32_t fd;
   uint8_t *p;
   size_t n;
   if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
   ssize_t r;
-  do r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  do r = op == FD_SEND ? send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)
+                       : recv(fd, p, n, MSG_DONTWAIT | (op == FD_RECV_DGRAM ? MSG_TRUNC : 0));
   while (r < 0 && errno == EINTR);
   return make_int(env, r < 0 ? -errno : r);
+}
+
+// send(fd, bytes) -> bytes sent or -errno. Never blocks, never raises SIGPIPE.
+static napi_value n_send(napi_env env, napi_callback_info info) {
+  return fd_bytes_io(env, info, FD_SEND);
 }
 
 // recvDgramInto(fd, Uint8Array) -> length of the next datagram (which may exceed the
 // buffer: it was then truncated, and the caller must treat that as a protocol error),
 // or -errno. One syscall per datagram, into a buffer the caller reuses.
 static napi_value n_recv_dgram_into(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  int32_t fd;
-  uint8_t *p;
-  size_t n;
-  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
-  ssize_t r;
-  do r = recv(fd, p, n, MSG_DONTWAIT | MSG_TRUNC);
-  while (r < 0 && errno == EINTR);
-  return make_int(env, r < 0 ? -errno : r);
+  return fd_bytes_io(env, info, FD_RECV_DGRAM);
 }
 
 // recvInto(fd, Uint8Array) -> bytes read (0 = EOF on a stream) or -errno.
 static napi_value n_recv_into(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  int32_t fd;
-  uint8_t *p;
-  size_t n;
-  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &p, &n)) return NULL;
-  ssize_t r;
-  do r = recv(fd, p, n, MSG_DONTWAIT);
-  while (r < 0 && errno == EINTR);
-  return make_int(env, r < 0 ? -errno : r);
+  return fd_bytes_io(env, info, FD_RECV);
 }
 
 // recvCred(fd, Uint8Array) -> [bytes, pid, uid, gid] (pid -1 when no SCM_CREDENTIALS came) or -errno.
