@@ -145,8 +145,11 @@ function pair(expected, observed, source, { memsetRequests = false } = {}) {
   return out;
 }
 
-/** raw.c: requests the libraries never send, made through libqb's public client API. */
-function vectorsFromRaw(trace, oracle) {
+/**
+ * Splits a traced program's run into the steps it announced on stdout (`@@{"k":"step",...}` lines,
+ * then its `ret`, `evt` and `fact` lines), each with the IPC messages strace saw during it.
+ */
+function splitSteps(trace, program) {
   const { items } = parseStrace(trace);
   const steps = [];
   let cur;
@@ -159,22 +162,33 @@ function vectorsFromRaw(trace, oracle) {
         else if (j.k === 'ret') cur.ret = j;
         else if (j.k === 'evt') cur.evts.push(j);
         else if (j.k === 'fact') cur.facts.push(j);
-        else if (j.k === 'fatal') throw new Error(`raw.c: ${j.msg}`);
+        else if (j.k === 'fatal') throw new Error(`${program}: ${j.msg}`);
       }
     } else {
       if (!cur) throw new Error(`message before the first step: ${it.service} ${it.dir}`);
       cur.msgs.push(it);
     }
   }
+  return steps;
+}
+
+/** "op key=value ..." for a step, as the vectors' `source` shows it. */
+function stepLabel(step) {
+  const args = Object.entries(step)
+    .filter(([k]) => k !== 'k' && k !== 'op')
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
+  return `${step.op}${args ? ` ${args}` : ''}`;
+}
+
+/** raw.c: requests the libraries never send, made through libqb's public client API. */
+function vectorsFromRaw(trace, oracle) {
+  const steps = splitSteps(trace, 'raw.c');
   const state = { values: new Map(), pendingEvents: [], service: undefined };
   const out = [];
   for (const s of steps) {
     if (s.step.op === 'raw_connect') state.service = s.step.service;
-    const label = Object.entries(s.step)
-      .filter(([k]) => !['k', 'op'].includes(k))
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-      .join(' ');
-    const source = `raw.c ${state.service}: ${s.step.op}${label ? ` ${label}` : ''}`;
+    const source = `raw.c ${state.service}: ${stepLabel(s.step)}`;
     const expected = expectRawStep(s.step, s.ret, s.evts, s.facts, oracle, state);
     out.push(...pair(expected, s.msgs, source, { memsetRequests: true }));
   }
@@ -184,32 +198,11 @@ function vectorsFromRaw(trace, oracle) {
 
 /** Splits a capture.c trace into steps and turns each into vectors. */
 function vectorsFromC(section, trace) {
-  const { items } = parseStrace(trace);
-  const steps = [];
-  let cur;
-  for (const it of items) {
-    if (it.kind === 'stdout') {
-      for (const line of it.text.split('\n')) {
-        if (!line.startsWith('@@')) continue;
-        const j = JSON.parse(line.slice(2));
-        if (j.k === 'step') steps.push((cur = { step: j, ret: undefined, evts: [], msgs: [] }));
-        else if (j.k === 'ret') cur.ret = j;
-        else if (j.k === 'evt') cur.evts.push(j);
-        else if (j.k === 'fatal') throw new Error(`capture.c: ${j.msg}`);
-      }
-    } else {
-      if (!cur) throw new Error(`message before the first step: ${it.service} ${it.dir}`);
-      cur.msgs.push(it);
-    }
-  }
+  const steps = splitSteps(trace, 'capture.c');
   const model = new CmapModel();
   const out = [];
   for (const s of steps) {
-    const label = Object.entries(s.step)
-      .filter(([k]) => k !== 'k' && k !== 'op')
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-      .join(' ');
-    const source = `capture.c ${section}: ${s.step.op}${label ? ` ${label}` : ''}`;
+    const source = `capture.c ${section}: ${stepLabel(s.step)}`;
     out.push(...pair(expectCStep(s.step, s.ret, s.evts, model), s.msgs, source));
   }
   return out;
