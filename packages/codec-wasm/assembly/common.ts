@@ -1,31 +1,8 @@
 // What the hand-written codec (index.ts) and the decoders generated from the catalog
 // (generated/decoders.ts) share: the result slots, the error state and the string scan.
-// Slot layout and error codes: see src/layout.ts.
+// Slot layout and error codes come from src/layout.ts through the generated tables.
 
-export const SLOT_SIZE: usize = 32;
-export const MAX_FIELDS: usize = 16;
-export const SLOT_NUM: usize = 0;
-export const SLOT_BIG: usize = 8;
-export const SLOT_OFF: usize = 16;
-export const SLOT_LEN: usize = 20;
-export const SLOT_GIVEN: usize = 24;
-
-export const E_TRUNCATED: i32 = 1;
-export const E_SIZE_MISMATCH: i32 = 2;
-export const E_BAD_SIZE: i32 = 3;
-export const E_UNKNOWN: i32 = 4;
-export const E_COUNT_OVERRUN: i32 = 5;
-export const E_NAME_TOO_LONG: i32 = 6;
-export const E_OUT_OF_RANGE: i32 = 7;
-export const E_TOO_LONG: i32 = 8;
-export const E_COUNT_MISMATCH: i32 = 9;
-export const E_BAD_VALUE: i32 = 10;
-export const E_TOO_LARGE: i32 = 11;
-export const E_BAD_FRAME: i32 = 12;
-
-export const F_HEADER: i32 = -1;
-export const F_ID: i32 = -2;
-export const F_SIZE: i32 = -3;
+import { SLOT_SIZE, MAX_FIELDS } from './generated/tables';
 
 export const MAR_NAME_MAX: u32 = 256;
 

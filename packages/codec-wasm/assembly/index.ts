@@ -13,20 +13,14 @@ import {
   M_SERVICE, M_DIR, M_ID, M_HEADER, M_SIZE, M_TAIL, M_FSTART, M_FCOUNT,
   F_TYPE, F_OFFSET, F_LEN, F_COUNT, F_COUNT_FOR, F_OPTIONAL, LOOKUP, ERROR_MSG,
   T_U8, T_U16, T_U32, T_I32, T_U64, T_I64, T_NAME, T_CHARS, T_RINGID,
-  T_BYTES, T_U32LIST, T_NODELIST, T_ADDRLIST,
+  T_BYTES, T_U32LIST, T_NODELIST, T_ADDRLIST, NUM_SERVICES, NUM_DIRS, DIR_REQ, DIR_RES, DIR_EVT, DIR_SETUP,
+  SLOT_NUM, SLOT_BIG, SLOT_OFF, SLOT_LEN, SLOT_GIVEN, MAX_FIELDS,
+  E_TRUNCATED, E_SIZE_MISMATCH, E_BAD_SIZE, E_UNKNOWN_MESSAGE, E_COUNT_OVERRUN, E_NAME_TOO_LONG, E_OUT_OF_RANGE,
+  E_TOO_LONG, E_COUNT_MISMATCH, E_BAD_VALUE, E_TOO_LARGE, E_BAD_FRAME, F_HEADER, F_ID, F_SIZE,
 } from './generated/tables';
 
-import {
-  SLOT_NUM, SLOT_BIG, SLOT_OFF, SLOT_LEN, SLOT_GIVEN, MAX_FIELDS,
-  E_TRUNCATED, E_SIZE_MISMATCH, E_BAD_SIZE, E_UNKNOWN, E_COUNT_OVERRUN, E_NAME_TOO_LONG, E_OUT_OF_RANGE,
-  E_TOO_LONG, E_COUNT_MISMATCH, E_BAD_VALUE, E_TOO_LARGE, E_BAD_FRAME, F_HEADER, F_ID, F_SIZE, MAR_NAME_MAX,
-  slots, errs, slot, fail, clearError, strnlen,
-} from './common';
+import { MAR_NAME_MAX, slots, errs, slot, fail, clearError, strnlen } from './common';
 import { decodeBody, streamBody } from './generated/decoders';
-
-const DIR_REQ: i32 = 0;
-const DIR_RES: i32 = 1;
-const DIR_SETUP: i32 = 3;
 
 const CS_OK: i32 = 1;
 const MAX_REGION: u32 = 0x20000000; // 512 MiB per region: far above any libqb max_msg_size
@@ -90,13 +84,13 @@ export function reserve(a: u32, b: u32): i32 {
 
 
 export function lookup(service: i32, dir: i32, id: i32): i32 {
-  if (service < 1 || service > 4 || dir < 0 || dir > 2 || id < 0 || id >= MAX_ID) return -1;
-  return load<i32>(LOOKUP + (<usize>((service * 4 + dir) * MAX_ID + id) << 2));
+  if (service < 1 || service >= NUM_SERVICES || dir < DIR_REQ || dir > DIR_EVT || id < 0 || id >= MAX_ID) return -1;
+  return load<i32>(LOOKUP + (<usize>((service * NUM_DIRS + dir) * MAX_ID + id) << 2));
 }
 
 /**
- * Decodes the `len` bytes at the start of region A as a frame of `service` (1..4, ignored for
- * setup) and `dir`. Returns the message index with the fields in the slots, or -1 with the error
+ * Decodes the `len` bytes at the start of region A as a frame of `service` (its code in
+ * src/layout.ts; ignored for setup) and `dir`. Returns the message index with the fields in the slots, or -1 with the error
  * in errorKind()/errorField()/errorOffset().
  */
 export function decode(len: u32, service: i32, dir: i32): i32 {
@@ -121,8 +115,8 @@ export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
   if (dir == DIR_SETUP) {
     m = len <= 24 ? SETUP_REQUEST : SETUP_RESPONSE;
     hsize = load<u32>(M_HEADER + (<usize>m << 2));
-  } else if (service < 1 || service > 4 || dir < 0 || dir > 2) {
-    return fail(E_UNKNOWN, -1, F_HEADER, 0);
+  } else if (service < 1 || service >= NUM_SERVICES || dir < DIR_REQ || dir > DIR_EVT) {
+    return fail(E_UNKNOWN_MESSAGE, -1, F_HEADER, 0);
   }
   if (len < hsize) return fail(E_TRUNCATED, m, F_HEADER, len);
   const id = load<i32>(p);
@@ -133,7 +127,7 @@ export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
   store<i32>(hdr, error, 8);
   if (size < 0 || <u32>size != len) return fail(E_SIZE_MISMATCH, m, F_SIZE, 8);
   if (dir == DIR_SETUP) {
-    if (id != -1) return fail(E_UNKNOWN, -1, F_ID, 0);
+    if (id != -1) return fail(E_UNKNOWN_MESSAGE, -1, F_ID, 0);
   } else {
     m = lookup(service, dir, id);
     if (dir == DIR_RES && len == 24) {
@@ -141,7 +135,7 @@ export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
         m = load<i32>(ERROR_MSG + (<usize>service << 2));
       }
     }
-    if (m < 0) return fail(E_UNKNOWN, -1, F_ID, 0);
+    if (m < 0) return fail(E_UNKNOWN_MESSAGE, -1, F_ID, 0);
   }
   return decodeBody(m, p, start, len, dir == DIR_RES && error != CS_OK);
 }
@@ -174,10 +168,10 @@ export function decodeStream(len: u32, service: i32, dir: i32): i32 {
   store<i32>(lastCall, service, 4);
   store<i32>(lastCall, dir, 8);
   if (regionA == 0 || len > capA) return fail(E_TOO_LARGE, -1, F_HEADER, 0);
-  if (dir < 0 || dir > 3 || (dir != DIR_SETUP && (service < 1 || service > 4))) return fail(E_UNKNOWN, -1, F_HEADER, 0);
+  if (dir < 0 || dir >= NUM_DIRS || (dir != DIR_SETUP && (service < 1 || service >= NUM_SERVICES))) return fail(E_UNKNOWN_MESSAGE, -1, F_HEADER, 0);
   const minSize: u32 = dir == DIR_REQ || dir == DIR_SETUP ? 16 : 24;
   // the id -> message row of this service and direction, looked up once for the whole stream
-  const row: usize = LOOKUP + (<usize>((service * 4 + dir) * MAX_ID) << 2);
+  const row: usize = LOOKUP + (<usize>((service * NUM_DIRS + dir) * MAX_ID) << 2);
   let pos: u32 = 0;
   let n: i32 = 0;
   let h: u32 = 0;
@@ -248,7 +242,7 @@ export function encode(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
 
 function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
   clearError(m);
-  if (m < 0 || m >= NUM_MESSAGES) return fail(E_UNKNOWN, -1, F_HEADER, 0);
+  if (m < 0 || m >= NUM_MESSAGES) return fail(E_UNKNOWN_MESSAGE, -1, F_HEADER, 0);
   const base = load<u32>(M_SIZE + (<usize>m << 2));
   const hsize = load<u32>(M_HEADER + (<usize>m << 2));
   const fstart = load<i32>(M_FSTART + (<usize>m << 2));

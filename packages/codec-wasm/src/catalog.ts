@@ -2,7 +2,7 @@
  * The single source of truth of the codec: every frame and message it knows, with its wire id,
  * size rule and field layout (corosync 3.1.7 / libqb 2.0.6, x86_64 LP64, little-endian).
  *
- * scripts/generate.ts turns this into the AssemblyScript tables the WASM decoder and encoder run
+ * scripts/build-wasm.ts turns this into the AssemblyScript tables and decoders the WASM runs
  * on; the TypeScript field types of decode()/encode()/encoders are derived from it at the type
  * level, and the CLI shows these field names. Change a layout here and nowhere else.
  *
@@ -30,6 +30,22 @@
  * absent (empty) when the frame is only the fixed part; a response whose header error is not
  * CS_OK is read the same way, because corosync sends error replies with uninitialised counts.
  */
+
+/**
+ * The services, in the order of their codes in the WASM tables and the fast path
+ * (`SERVICE_CODES`): `qb` (code 0) is libqb's own handshake. `corosyncId` is the daemon's
+ * service number (corodefs.h `corosync_service_types`), as in `runtime.services.<name>.service_id`
+ * and `stats.ipcs.service<id>.*`. Adding a service starts with a line here; the service names,
+ * codes and table sizes everywhere else are derived from this list.
+ */
+export const services = [
+  { name: 'qb', corosyncId: null },
+  { name: 'cmap', corosyncId: 0 },
+  { name: 'quorum', corosyncId: 3 },
+  { name: 'votequorum', corosyncId: 5 },
+  { name: 'cfg', corosyncId: 1 },
+] as const;
+type ServiceSpecName = (typeof services)[number]['name'];
 
 export const REQUEST_HEADER = {
   size: 16,
@@ -363,9 +379,10 @@ export const messages = [
   { name: 'quorum.error', service: 'quorum', dir: 'res', id: null, size: 24, fields: [] },
   { name: 'votequorum.error', service: 'votequorum', dir: 'res', id: null, size: 24, fields: [] },
   { name: 'cfg.error', service: 'cfg', dir: 'res', id: null, size: 24, fields: [] },
-] as const;
+] as const satisfies readonly { readonly service: ServiceSpecName; readonly [field: string]: unknown }[];
 
 export const catalog = {
+  services,
   requestHeader: REQUEST_HEADER,
   responseHeader: RESPONSE_HEADER,
   messages,

@@ -3,7 +3,7 @@ import { messages } from './catalog.js';
 import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
 import {
   type FIELD_TYPE_CODE, DIR_CODE, DIR_NAMES, ERROR_KINDS, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
-  SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, headerKindOf,
+  SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, PSEUDO_FIELDS, headerKindOf,
 } from './layout.js';
 import type { DecodedMessage, Direction, EncodeHeader, Encoders, Service } from './types.js';
 import { mem, reserve, wasm } from './wasm.js';
@@ -77,16 +77,14 @@ export function findMessage(name: string, dir?: Direction): RuntimeMessage | und
   return list.length === 1 ? list[0] : list.find((m) => m.dir === 'req');
 }
 
-const FIELD_PSEUDO: Record<number, string> = { [-1]: 'header', [-2]: 'id', [-3]: 'size' };
+const FIELD_PSEUDO: Record<number, string> = Object.fromEntries(Object.entries(PSEUDO_FIELDS).map(([name, i]) => [i, name]));
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const utf8enc = new TextEncoder();
 
 // ------------------------------------------------------------------------------------ decoding
 
 function serviceCode(service: unknown): number {
-  return typeof service === 'string' && Object.hasOwn(SERVICE_CODE, service) && service !== 'qb'
-    ? SERVICE_CODE[service as Service]
-    : -1;
+  return typeof service === 'string' && Object.hasOwn(SERVICE_CODES, service) ? SERVICE_CODES[service as Service] : -1;
 }
 
 function dirCode(dir: unknown): number {
@@ -513,7 +511,10 @@ export const encoders: Encoders = buildEncoders();
 
 // ---------------------------------------------------------------------------------- fast path
 
-export const SERVICE_CODES = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
+/** The fast path's service codes (`codec.decodeInput(len, SERVICE_CODES.cmap, DIR_CODES.res)`). */
+export const SERVICE_CODES = Object.fromEntries(Object.entries(SERVICE_CODE).filter(([name]) => name !== 'qb')) as {
+  readonly [S in Service]: number;
+};
 export const DIR_CODES = DIR_CODE;
 
 

@@ -1,13 +1,15 @@
 /**
- * Numeric codes shared by the JS wrapper and the generated WASM tables (scripts/build-wasm.ts
- * writes the same numbers into assembly/generated/tables.ts), and the slot layout of the
- * results struct in WASM memory.
+ * Numeric codes shared by the JS wrapper and the WASM: scripts/build-wasm.ts writes every
+ * constant here into assembly/generated/tables.ts, so both sides read one definition. Also the
+ * slot layout of the results struct in WASM memory.
  */
-import type { MessageSpec } from './catalog.js';
+import { services, type MessageSpec } from './catalog.js';
 
-export const SERVICE_CODE = { qb: 0, cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
+type ServiceName = (typeof services)[number]['name'];
+
+export const SERVICE_NAMES: readonly ServiceName[] = services.map((s) => s.name);
+export const SERVICE_CODE = Object.fromEntries(SERVICE_NAMES.map((n, i) => [n, i])) as { readonly [K in ServiceName]: number };
 export const DIR_CODE = { req: 0, res: 1, evt: 2, setup: 3 } as const;
-export const SERVICE_NAMES = ['qb', 'cmap', 'quorum', 'votequorum', 'cfg'] as const;
 export const DIR_NAMES = ['req', 'res', 'evt', 'setup'] as const;
 
 export const FIELD_TYPE_CODE = {
@@ -56,6 +58,4 @@ export const ERROR_KINDS = [
 ] as const;
 
 /** Pseudo field indices for errors in the frame header rather than a catalog field. */
-export const FIELD_HEADER = -1;
-export const FIELD_ID = -2;
-export const FIELD_SIZE = -3;
+export const PSEUDO_FIELDS = { header: -1, id: -2, size: -3 } as const;

@@ -1,7 +1,8 @@
 /** TypeScript types derived from the catalog at the type level: nothing here is written twice. */
-import type { MessageSpec } from './catalog.js';
+import type { MessageSpec, services } from './catalog.js';
 
-export type Service = 'cmap' | 'quorum' | 'votequorum' | 'cfg';
+/** A corosync service of the catalog (libqb's own `qb` handshake frames have no service). */
+export type Service = Exclude<(typeof services)[number]['name'], 'qb'>;
 export type Direction = 'req' | 'res' | 'evt' | 'setup';
 
 export interface RingId {

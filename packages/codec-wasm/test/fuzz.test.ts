@@ -1,18 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { codec, decode, encode, isDecodeError, isEncodeError, type Direction, type Service } from '../src/index.js';
+import { DIR_CODES, SERVICE_CODES, codec, decode, encode, isDecodeError, isEncodeError, type Direction, type Service } from '../src/index.js';
 import { cases } from './cases.js';
 
 // Only DecodeError (or success) may come out of decode(), whatever the bytes: no RangeError, no
 // WASM RuntimeError (trap), no hang. Successful decodes must re-encode or fail with EncodeError.
-const SERVICES: Service[] = ['cmap', 'quorum', 'votequorum', 'cfg'];
-const DIRS: Direction[] = ['req', 'res', 'evt', 'setup'];
+const SERVICES = Object.keys(SERVICE_CODES) as Service[];
+const DIRS = Object.keys(DIR_CODES) as Direction[];
 const RUNS = 60_000;
 
 const stats = { ok: 0, kinds: new Map<string, number>() };
-
-const SVC_CODE = { cmap: 1, quorum: 2, votequorum: 3, cfg: 4 } as const;
-const DIR_CODE = { req: 0, res: 1, evt: 2, setup: 3 } as const;
 
 /**
  * decodeStream() validates with its own generated walkers: a frame whose size field is its
@@ -22,7 +19,7 @@ function checkStream(bytes: Uint8Array, service: Service, dir: Direction, kind: 
   const min = dir === 'req' || dir === 'setup' ? 16 : 24;
   if (bytes.length < min || new DataView(bytes.buffer, bytes.byteOffset).getInt32(8, true) !== bytes.length) return;
   codec.inputBuffer(bytes.length).set(bytes);
-  const n = codec.decodeStream(bytes.length, SVC_CODE[service], DIR_CODE[dir]);
+  const n = codec.decodeStream(bytes.length, SERVICE_CODES[service], DIR_CODES[dir]);
   if (kind === undefined) {
     expect(n).toBe(1);
     expect(codec.streamConsumed()).toBe(bytes.length);
