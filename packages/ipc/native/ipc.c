@@ -487,7 +487,8 @@ static void mapping_handle_finalize(napi_env env, void *data, void *hint) {
 
 // mmap(fd, length, double) -> {buffer, handle} or -errno. `double` maps the file twice
 // back to back (2*length bytes) so that ring chunks crossing the end are contiguous.
-// length: any positive integer (64-bit); -EINVAL for anything else, -ENOMEM if too big.
+// length: any positive integer (64-bit); -EINVAL for anything else, -ENOMEM if too big
+// to map or for an ArrayBuffer.
 static napi_value n_mmap(napi_env env, napi_callback_info info) {
   napi_value a[3];
   int32_t fd;
@@ -524,17 +525,26 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
   }
   m->base = base;
   m->len = total;
-  m->refs = 1;
+  // One reference for the buffer's finalizer, one held here and then by the handle.
+  m->refs = 2;
   m->slot = reg_add(base, total);
   napi_value ab, ext, obj;
   if (napi_create_external_arraybuffer(env, base, total, mapping_buffer_finalize, m, &ab) != napi_ok) {
-    mapping_unmap(m);
-    free(m);
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot wrap a mapping in an ArrayBuffer");
-    return NULL;
+    // Node runs the finalizer itself when it refuses (e.g. more than buffer.constants.MAX_LENGTH
+    // bytes); when it did not, it never will.
+    if (!m->unmapped) {
+      mapping_unmap(m);
+      m->refs--;
+    }
+    mapping_unref(m);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return make_int(env, -ENOMEM);
   }
-  // From here the buffer's finalizer owns one reference; the handle takes another.
-  m->refs++;
   if (napi_create_external(env, m, mapping_handle_finalize, NULL, &ext) != napi_ok) {
     m->refs--;
     napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a mapping handle");
