@@ -650,16 +650,12 @@ class ShmTransport implements Transport {
   }
 
   private publish(frame: Uint8Array): boolean {
-    let written: boolean;
-    try {
-      written = this.request.write(frame);
-    } catch (e) {
-      // A corrupt request ring (ring.ts validation) ends the connection, not just this
-      // call: request() then rejects with the connection's failure, a retry finds it closed.
-      this.client.fail(e instanceof IpcError ? e : new IpcError('EBADMSG', String(e)));
+    if (!this.request.write(frame)) {
+      // A corrupt or truncated request ring ends the connection, not just this call:
+      // request() then rejects with the connection's failure, a retry finds it closed.
+      if (this.request.failure) this.client.fail(this.request.failure);
       return false;
     }
-    if (!written) return false;
     this.awaiting++;
     this.ring(frame.length & 0xff);
     this.startPolling();

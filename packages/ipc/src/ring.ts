@@ -312,12 +312,29 @@ export class Ring {
   }
 
   /**
+   * Set once write() found the ring corrupt (pointers outside it) or a file truncated
+   * under it: the ring is unusable and its connection must end.
+   */
+  failure: IpcError | undefined;
+
+  /**
    * Publish one chunk and post the semaphore. Returns false (nothing written) when
-   * the ring lacks space; the caller retries once the reader has reclaimed. Throws
-   * EBADMSG for a corrupt header (pointers outside the ring) or a truncated file.
+   * the ring lacks space, and the caller retries once the reader has reclaimed; or
+   * when the ring is broken (`failure`), which no retry will mend. Never throws for
+   * what the peer did to the ring, so a retry loop or a server's respond() cannot be
+   * made to throw by a hostile peer.
    */
   write(frame: Uint8Array): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.failure) return false;
+    try {
+      return this.writeChunk(frame);
+    } catch (e) {
+      this.failure = e instanceof IpcError ? e : new IpcError('EBADMSG', String(e));
+      return false;
+    }
+  }
+
+  private writeChunk(frame: Uint8Array): boolean {
     const len = frame.length;
     if (this.spaceFree() < len + CHUNK_MARGIN) {
       this.checkFaults();

@@ -291,3 +291,42 @@ describe('a server that truncates or corrupts its rings after the handshake: the
     });
   }
 });
+
+describe('a client that corrupts or truncates the rings our server writes into', () => {
+  const cases: [string, (dir: string, name: string) => void][] = [
+    ['puts the response ring write pointer past the end', (dir, name) => poke(`${dir}/qb-response-${name}-header`, OFF_WRITE_PT, 4096 + 3)],
+    ['truncates the response ring data file', (dir, name) => truncateSync(`${dir}/qb-response-${name}-data`, 0)],
+  ];
+  for (const [what, tamper] of cases) {
+    it(`${what}: the server drops that client, respond() does not throw, the process survives`, async () => {
+      const name = uniqueName('hshm-srv');
+      const server = createServer(name, { transport: 'shm', maxMessageSize: MAX });
+      const thrown: unknown[] = [];
+      let closed = false;
+      server.on('connection', (c) => {
+        c.on('close', () => (closed = true));
+        c.on('request', (f) => {
+          try {
+            c.respond(resFrame(header(f).id + 1000, f));
+          } catch (e) {
+            thrown.push(e);
+          }
+        });
+      });
+      await server.listen();
+      try {
+        const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+        expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
+        const conn = [...server.connections][0]!;
+        tamper(conn.dir, name);
+        const pending = c.request(reqFrame(2, 16)).catch((e: IpcError) => e);
+        await until(() => closed, 5000);
+        expect(thrown).toEqual([]);
+        expect(await pending).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        await c.close();
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
