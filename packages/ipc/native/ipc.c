@@ -459,6 +459,21 @@ static int reg_remove(int64_t i) {
   return faulted;
 }
 
+// The slot of the live mapping that contains p, or -1.
+static int64_t reg_find(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  int64_t found = -1;
+  pthread_mutex_lock(&reg_mu);
+  size_t used = atomic_load(&reg_used);
+  for (size_t i = 0; i < used && found < 0; i++) {
+    reg_slot_t *s = reg_at(i);
+    uintptr_t b = s ? atomic_load(&s->base) : 0;
+    if (b && a >= b && a - b < atomic_load(&s->len)) found = (int64_t)i;
+  }
+  pthread_mutex_unlock(&reg_mu);
+  return found;
+}
+
 static void mapping_unmap(mapping_t *m) {
   if (m->unmapped) return;
   m->unmapped = 1;
@@ -768,6 +783,11 @@ typedef struct {
   // waiterWant/waiterSpinTake/waiterStop with it: those see `dead` instead of freed memory.
   int refs;
   int dead;
+  // The registry slot of the mapping holding the semaphore (-1: not one of ours), so the
+  // thread can tell JS that the header file was truncated under it: the waits would
+  // otherwise just time out on zero pages, like a server that never answers.
+  int64_t slot;
+  int fault_reported;
 } waiter_t;
 
 static void waiter_unref(waiter_t *w) {
@@ -802,7 +822,13 @@ static void *waiter_main(void *arg) {
       ts.tv_sec++;
       ts.tv_nsec -= 1000000000;
     }
-    if (sem_timedwait(w->sem, &ts) == 0) {
+    if (sem_timedwait(w->sem, &ts) != 0) {
+      if (w->slot >= 0 && !w->fault_reported && atomic_load(&reg_at((size_t)w->slot)->faulted)) {
+        w->fault_reported = 1;
+        // -2: the mapping was replaced after a SIGBUS; JS fails the connection.
+        napi_call_threadsafe_function(w->tsfn, (void *)(intptr_t)-2, napi_tsfn_blocking);
+      }
+    } else {
       // Every token stands for one published chunk, whoever takes it (this thread or
       // waiterSpinTake on the loop); `want` only decides whether to keep sleeping on it.
       int64_t got = 1;
@@ -838,7 +864,8 @@ static void waiter_handle_finalize(napi_env env, void *data, void *hint) {
   waiter_unref(data);
 }
 
-// semWaiter(ArrayBuffer, offset, callback(count)) -> handle. callback(-1) once stopped.
+// semWaiter(ArrayBuffer, offset, callback(count)) -> handle. callback(-1) once stopped;
+// callback(-2) once if the mapping was lost to a SIGBUS (noticed within a wait's 100 ms).
 static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   napi_value a[3];
   sem_t *s;
@@ -847,6 +874,7 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   if (!w) return make_int(env, -ENOMEM);
   w->sem = s;
   w->refs = 1;
+  w->slot = reg_find(s);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   napi_value name;

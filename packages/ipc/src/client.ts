@@ -570,6 +570,10 @@ class ShmTransport implements Transport {
   }
 
   private onResponses(count: number): void {
+    if (count === -2) {
+      // The waiter thread found the response ring's header truncated under it (ipc.c).
+      return this.client.fail(new IpcError('EBADMSG', `ring ${this.response.hdrPath}: a ring file was truncated under us (SIGBUS absorbed)`));
+    }
     if (count < 0) {
       this.waiterStopped?.();
       return;

@@ -225,6 +225,8 @@ describe('a server that truncates or corrupts its rings after the handshake: the
     ['truncates the request ring data file', (c) => truncateSync(data(c, 'request'), 0), null, 'EBADMSG', /truncated under us/],
     ['truncates the event ring data file, then sends an event', (c) => truncateSync(data(c, 'event'), 0), post('event'), 'EBADMSG', /truncated under us/],
     ['truncates the request ring header', (c) => truncateSync(hdr(c, 'request'), 0), null, 'ECONNRESET', /released the request ring/],
+    // Read by the waiter thread's sem_timedwait: it reports the fault within one 100 ms wait.
+    ['truncates the response ring header while a response is due', (c) => truncateSync(hdr(c, 'response'), 0), null, 'EBADMSG', /truncated under us/],
     ['puts the request ring write pointer past the end (used to retry forever)', (c) => poke(hdr(c, 'request'), OFF_WRITE_PT, 4096 + 17), null, 'EBADMSG', /write pointer 4113/],
     ['puts the request ring read pointer past the end', (c) => poke(hdr(c, 'request'), OFF_READ_PT, 0xfffffff0), null, 'EBADMSG', /read pointer 4294967280/],
     ['puts the response ring read pointer past the end, then posts', (c) => poke(hdr(c, 'response'), OFF_READ_PT, 4096), post('response'), 'EBADMSG', /outside its 4096 words/],
