@@ -2,7 +2,7 @@
 // (issue 9, item 9). Run under AddressSanitizer + UBSan by `pnpm test:asan`, where a
 // use-after-free aborts the worker instead of passing by luck.
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -161,7 +161,7 @@ describe('openShm', () => {
     try {
       expect(n.openShm(`${rel(dlink)}/target`)).toBe(-40);
     } finally {
-      rmSync(dlink);
+      unlinkSync(dlink);
     }
   });
 
