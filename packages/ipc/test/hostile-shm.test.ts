@@ -19,6 +19,7 @@ const OFF_WRITE_PT = 0;
 const OFF_READ_PT = 4;
 const OFF_WORD_SIZE = 8;
 const OFF_DATA_PATH = 4108;
+const OFF_REF_COUNT = 8204;
 const OFF_SEM = 8208;
 
 function poke(path: string, offset: number, value: number): void {
@@ -137,6 +138,7 @@ describe('a server whose shm files are not what they claim: connect fails with E
       (c) => ({ ...c.reply(), event: `/dev/shm/qb-${process.pid}-elsewhere/qb-event-x` }),
       /outside the connection's directory/,
     ],
+    ['a ring data path is not NUL-terminated', 'shm', (c) => pokeString(hdr(c, 'response'), OFF_DATA_PATH, '/dev/shm/'.padEnd(4100, 'x')), /not NUL-terminated/],
     ['a ring data path has a ".." component', 'shm', (c) => pokeString(hdr(c, 'event'), OFF_DATA_PATH, `${c.dir}/../${basename(c.dir)}/x`), /not inside \/dev\/shm/],
     ['the control file is a symlink to a file outside /dev/shm', 'socket', (c) => watch(moveOutside(c.controlPath!)), /symbolic link/],
     ['the control file is owned by another uid', 'socket', (c) => chownSync(c.controlPath!, NOBODY, NOBODY), /owned by uid 65534/],
@@ -229,6 +231,8 @@ describe('a server that truncates or corrupts its rings after the handshake: the
     ['truncates the response ring header while a response is due', (c) => truncateSync(hdr(c, 'response'), 0), null, 'EBADMSG', /truncated under us/],
     ['puts the request ring write pointer past the end (used to retry forever)', (c) => poke(hdr(c, 'request'), OFF_WRITE_PT, 4096 + 17), null, 'EBADMSG', /write pointer 4113/],
     ['puts the request ring read pointer past the end', (c) => poke(hdr(c, 'request'), OFF_READ_PT, 0xfffffff0), null, 'EBADMSG', /read pointer 4294967280/],
+    ['changes the request ring reference count', (c) => poke(hdr(c, 'request'), OFF_REF_COUNT, 7), null, 'ECONNRESET', /released the request ring/],
+    ['puts the event ring read pointer past the end, then sends an event', (c) => poke(hdr(c, 'event'), OFF_READ_PT, 5000), post('event'), 'EBADMSG', /read pointer 5000/],
     ['puts the response ring read pointer past the end, then posts', (c) => poke(hdr(c, 'response'), OFF_READ_PT, 4096), post('response'), 'EBADMSG', /outside its 4096 words/],
     ['posts a response it never wrote', () => {}, post('response'), 'EBADMSG', /not committed/],
     [
