@@ -624,82 +624,123 @@ static napi_value n_sigbus_counter(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------- /dev/shm files
-// openShm(rel) -> fd or -errno: open /dev/shm/<rel> for a peer-named file without
-// following any symlink on the way (each component is opened with O_NOFOLLOW relative to
-// its parent), without leaving /dev/shm's filesystem, and only if it is a regular
-// file: O_NONBLOCK so that a FIFO or device can never block the open. "", "." and ".."
-// components are refused. -ELOOP: a symlink; -EXDEV: another filesystem; -EBADMSG: not
-// a regular file. Ownership, link count and size are for the caller (fstat).
-static napi_value n_open_shm(napi_env env, napi_callback_info info) {
-  napi_value a[1];
-  char rel[PATH_MAX];
-  size_t n = 0;
-  if (get_args(env, info, 1, a)) return NULL;
-  if (napi_get_value_string_utf8(env, a[0], rel, sizeof(rel), &n) != napi_ok) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a path");
+// Files a peer names are reached from /dev/shm one component at a time, each directory
+// opened with O_NOFOLLOW relative to its parent: no symlink anywhere on the way, no
+// other filesystem, no "", "." or ".." component. shm_walk leaves *dfd on the parent
+// directory of the last component and returns a pointer to that component (in rel), or
+// NULL with *err set; root receives the stat of /dev/shm.
+static char *shm_walk(char *rel, int *dfd, struct stat *root, int *err) {
+  *dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*dfd < 0 || fstat(*dfd, root) < 0) {
+    *err = -errno;
     return NULL;
-  }
-  if (n >= sizeof(rel) - 1) return make_int(env, -ENAMETOOLONG);
-  int dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return make_int(env, -errno);
-  struct stat root, st;
-  int err = 0, fd = -1;
-  if (fstat(dfd, &root) < 0) {
-    err = -errno;
-    goto out;
   }
   char *comp = rel;
   for (;;) {
     char *slash = strchr(comp, '/');
     if (slash) *slash = 0;
     if (!*comp || !strcmp(comp, ".") || !strcmp(comp, "..")) {
-      err = -EINVAL;
-      goto out;
+      *err = -EINVAL;
+      return NULL;
     }
-    if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-      err = -errno;
-      goto out;
+    if (!slash) return comp;
+    struct stat st;
+    if (fstatat(*dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      *err = -errno;
+      return NULL;
     }
     if (S_ISLNK(st.st_mode)) {
-      err = -ELOOP;
-      goto out;
+      *err = -ELOOP;
+      return NULL;
     }
-    if (st.st_dev != root.st_dev) {
-      err = -EXDEV;
-      goto out;
+    int nfd = openat(*dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (nfd < 0) {
+      *err = -errno;
+      return NULL;
     }
-    if (slash) {
-      int nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (nfd < 0) {
-        err = -errno;
-        goto out;
-      }
-      close(dfd);
-      dfd = nfd;
-      comp = slash + 1;
-      continue;
+    close(*dfd);
+    *dfd = nfd;
+    struct stat dst;
+    if (fstat(nfd, &dst) < 0 || dst.st_dev != root->st_dev) {
+      *err = -EXDEV;
+      return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-      err = -EBADMSG;
-      goto out;
-    }
-    fd = openat(dfd, comp, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-      err = -errno;
-      goto out;
-    }
-    // Swapped between the check and the open: judge what was opened.
-    struct stat fst;
-    if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_dev != root.st_dev) {
-      err = -EBADMSG;
-      close(fd);
-      fd = -1;
-    }
-    break;
+    comp = slash + 1;
+  }
+}
+
+static int shm_rel_arg(napi_env env, napi_value v, char *rel, size_t cap) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, rel, cap, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a path");
+    return -1;
+  }
+  return n >= cap - 1 ? -ENAMETOOLONG : 0;
+}
+
+// openShm(rel) -> fd or -errno: open /dev/shm/<rel> read-write for a peer-named file, by
+// shm_walk, only if it is a regular file of the /dev/shm filesystem, and O_NONBLOCK so
+// that a FIFO or device swapped in after the check can never block the open. -ELOOP: a
+// symlink; -EXDEV: another filesystem; -EINVAL: a bad component; -EBADMSG: not a regular
+// file. Ownership, link count and size are for the caller (fstat).
+static napi_value n_open_shm(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  char rel[PATH_MAX];
+  if (get_args(env, info, 1, a)) return NULL;
+  int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
+  if (e == -1) return NULL;
+  if (e < 0) return make_int(env, e);
+  int dfd = -1, err = 0, fd = -1;
+  struct stat root, st;
+  char *last = shm_walk(rel, &dfd, &root, &err);
+  if (!last) goto out;
+  if (fstatat(dfd, last, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    err = -errno;
+    goto out;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    err = -ELOOP;
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_dev != root.st_dev) {
+    err = st.st_dev != root.st_dev ? -EXDEV : -EBADMSG;
+    goto out;
+  }
+  fd = openat(dfd, last, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    err = -errno;
+    goto out;
+  }
+  // Swapped between the check and the open: judge what was opened.
+  struct stat fst;
+  if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_dev != root.st_dev) {
+    err = -EBADMSG;
+    close(fd);
+    fd = -1;
   }
 out:
-  close(dfd);
+  if (dfd >= 0) close(dfd);
   return make_int(env, fd >= 0 ? fd : err);
+}
+
+// unlinkShm(rel, dir) -> 0 or -errno: unlink (dir: rmdir) /dev/shm/<rel>, reached by
+// shm_walk, so a peer that swapped a directory of the path for a symlink cannot make us
+// remove a file of the same name somewhere else.
+static napi_value n_unlink_shm(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  char rel[PATH_MAX];
+  bool dir = false;
+  if (get_args(env, info, 2, a)) return NULL;
+  napi_get_value_bool(env, a[1], &dir);
+  int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
+  if (e == -1) return NULL;
+  if (e < 0) return make_int(env, e);
+  int dfd = -1, err = 0;
+  struct stat root;
+  char *last = shm_walk(rel, &dfd, &root, &err);
+  if (last && unlinkat(dfd, last, dir ? AT_REMOVEDIR : 0) < 0) err = -errno;
+  if (dfd >= 0) close(dfd);
+  return make_int(env, err);
 }
 
 // ---------------------------------------------------------------- semaphores
@@ -1285,6 +1326,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("mappingFaulted", n_mapping_faulted);
   EXPORT("sigbusCounter", n_sigbus_counter);
   EXPORT("openShm", n_open_shm);
+  EXPORT("unlinkShm", n_unlink_shm);
   EXPORT("semInit", n_sem_init);
   EXPORT("semPost", n_sem_post);
   EXPORT("semTryWait", n_sem_trywait);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import {
@@ -13,7 +13,7 @@ import {
   type ConnectionResponse,
 } from './frames.js';
 import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, type Mapping, type WaiterHandle } from './native.js';
-import { Ring, assertShmPath, connectionDir, openPeerFile, removeConnectionDir, ringHeaderPath, type PeerFileRules } from './ring.js';
+import { Ring, assertShmPath, connectionDir, openPeerFile, removeConnectionDir, removeShmPath, ringHeaderPath, type PeerFileRules } from './ring.js';
 
 export interface Credentials {
   pid: number;
@@ -518,9 +518,7 @@ class SocketTransport implements Transport {
     this.evt.close(true);
     native().munmap(this.control);
     // Like qb_ipcc_disconnect: the client removes the control file and its directory.
-    try {
-      unlinkSync(this.controlPath);
-    } catch {}
+    removeShmPath(this.controlPath);
     removeConnectionDir(this.controlPath);
   }
 }
@@ -795,11 +793,7 @@ class ShmTransport implements Transport {
       if (Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 10));
     }
-    for (const f of files) {
-      try {
-        unlinkSync(f);
-      } catch {}
-    }
+    for (const f of files) removeShmPath(f);
     removeConnectionDir(this.request.hdrPath);
   }
 }

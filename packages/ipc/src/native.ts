@@ -26,6 +26,8 @@ export interface Native {
   sigbusCounter(): ArrayBuffer;
   /** Open /dev/shm/<rel> O_RDWR without following any symlink; a regular file only. fd or -errno. */
   openShm(rel: string): number;
+  /** unlink (or rmdir) /dev/shm/<rel> without following any symlink on the way. 0 or -errno. */
+  unlinkShm(rel: string, dir: boolean): number;
   semInit(ab: ArrayBuffer, off: number): number;
   semPost(ab: ArrayBuffer, off: number): number;
   semTryWait(ab: ArrayBuffer, off: number): number;

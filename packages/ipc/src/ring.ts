@@ -1,7 +1,7 @@
 // libqb ring buffer (ringbuffer.c) over files in /dev/shm: header file with the
 // shared struct + a glibc process-shared semaphore, data file mapped twice back to
 // back so a chunk that wraps past the end reads and writes contiguously.
-import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { IpcError } from './errors.js';
 import { copyFrame, native, type Mapping } from './native.js';
@@ -220,11 +220,7 @@ export class Ring {
     } catch (e) {
       if (hdrMap) n.munmap(hdrMap);
       if (dataMap) n.munmap(dataMap);
-      for (const p of [hdrPath, dataPath]) {
-        try {
-          unlinkSync(p);
-        } catch {}
-      }
+      for (const p of [hdrPath, dataPath]) removeShmPath(p);
       throw e;
     } finally {
       for (const fd of fds) closeSync(fd);
@@ -416,19 +412,22 @@ export class Ring {
     const n = native();
     n.munmap(this.hdrMap);
     n.munmap(this.dataMap);
-    if (unlinkFiles) {
-      for (const p of [this.hdrPath, this.dataPath]) {
-        try {
-          unlinkSync(p);
-        } catch {}
-      }
-    }
+    if (unlinkFiles) for (const p of [this.hdrPath, this.dataPath]) removeShmPath(p);
   }
+}
+
+/**
+ * Remove a file (or directory) of a connection in /dev/shm without following a symlink
+ * on the way: the peer owns the directory and may have swapped it for a link to another
+ * place holding a file of the same name. Errors (ENOENT, ENOTEMPTY races with the peer)
+ * are ignored, as libqb does.
+ */
+export function removeShmPath(path: string, dir = false): void {
+  if (!path.startsWith('/dev/shm/') || resolve(path) !== path) return;
+  native().unlinkShm(path.slice('/dev/shm/'.length), dir);
 }
 
 /** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
 export function removeConnectionDir(pathInside: string): void {
-  try {
-    rmdirSync(dirname(pathInside));
-  } catch {}
+  removeShmPath(dirname(pathInside), true);
 }

@@ -4,7 +4,7 @@
 // directory, and leaves other connections alone. The process must also survive: before the
 // SIGBUS guard, a truncated ring file killed the test worker.
 import { execFileSync } from 'node:child_process';
-import { chownSync, closeSync, copyFileSync, linkSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, copyFileSync, existsSync, linkSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -296,6 +296,30 @@ describe('a server that truncates or corrupts its rings after the handshake: the
       }
     });
   }
+});
+
+describe('a server that swaps its directory for a symlink after the handshake', () => {
+  it('socket: closing the client removes nothing through the link', async () => {
+    const name = uniqueName('hshm');
+    const srv = hostileShmServer(name, 'socket');
+    try {
+      const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+      const conn = srv.conns[0]!;
+      // The real directory goes elsewhere; in its place a link to a directory outside
+      // holding a file of the control file's name.
+      const hidden = `${conn.dir}-real`;
+      renameSync(conn.dir, hidden);
+      writeFileSync(join(outside, basename(conn.controlPath!)), 'precious');
+      watch(join(outside, basename(conn.controlPath!)));
+      symlinkSync(outside, conn.dir);
+      await c.close();
+      expect(existsSync(join(outside, basename(conn.controlPath!)))).toBe(true);
+      unlinkSync(conn.dir);
+      renameSync(hidden, conn.dir);
+    } finally {
+      srv.close();
+    }
+  });
 });
 
 describe('a client that corrupts or truncates the rings our server writes into', () => {

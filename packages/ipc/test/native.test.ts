@@ -2,7 +2,7 @@
 // (issue 9, item 9). Run under AddressSanitizer + UBSan by `pnpm test:asan`, where a
 // use-after-free aborts the worker instead of passing by luck.
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -160,6 +160,22 @@ describe('openShm', () => {
     symlinkSync(dir, dlink);
     try {
       expect(n.openShm(`${rel(dlink)}/target`)).toBe(-40);
+    } finally {
+      unlinkSync(dlink);
+    }
+  });
+
+  it('unlinkShm removes a file or directory, and nothing through a symlinked directory', () => {
+    writeFileSync(`${dir}/gone`, 'x');
+    expect(n.unlinkShm(rel(`${dir}/gone`), false)).toBe(0);
+    const sub = mkdtempSync(`${dir}/sub-`);
+    expect(n.unlinkShm(rel(sub), true)).toBe(0);
+    writeFileSync(`${dir}/kept`, 'x');
+    const dlink = `${dir}-dirlink2`;
+    symlinkSync(dir, dlink);
+    try {
+      expect(n.unlinkShm(`${rel(dlink)}/kept`, false)).toBe(-40);
+      expect(readFileSync(`${dir}/kept`, 'utf8')).toBe('x');
     } finally {
       unlinkSync(dlink);
     }
