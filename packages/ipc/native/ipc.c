@@ -17,14 +17,18 @@
 #include <uv.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +73,20 @@ static int arg_int(napi_env env, napi_value v, int32_t *out) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a number");
     return -1;
   }
+  return 0;
+}
+
+// A byte length or offset from JS: any integral number in [0, 2^53) (full off_t /
+// size_t range that a double can hold). Anything else (negative, fractional, NaN,
+// huge) is -EINVAL for the caller to return, never a silent int32 wrap-around.
+static int arg_len(napi_env env, napi_value v, int64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a number");
+    return -1;
+  }
+  if (!(d >= 0 && d < 9007199254740992.0) || d != (double)(int64_t)d) return -EINVAL;
+  *out = (int64_t)d;
   return 0;
 }
 
@@ -287,52 +305,228 @@ static napi_value n_recv_cred(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+// fallocate(fd, len) -> 0 or -errno; len is a full 64-bit length (-EINVAL if not one).
 static napi_value n_fallocate(napi_env env, napi_callback_info info) {
   napi_value a[2];
-  int32_t fd, len;
-  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &len)) return NULL;
-  int r = posix_fallocate(fd, 0, len);
+  int32_t fd;
+  int64_t len;
+  if (get_args(env, info, 2, a) || arg_int(env, a[0], &fd)) return NULL;
+  int e = arg_len(env, a[1], &len);
+  if (e == -1) return NULL;
+  if (e < 0 || len == 0) return make_int(env, -EINVAL);
+  int r = posix_fallocate(fd, 0, (off_t)len);
   return make_int(env, -r);
 }
 
 // ---------------------------------------------------------------- mmap
-// The ArrayBuffer owns the mapping: munmap happens on unmap() (which also detaches
-// the buffer so JS can never touch unmapped memory) or, failing that, when it is
-// collected.
+// A mapping has two owners: the ArrayBuffer JS reads it through, and the `handle`
+// external that munmap() is called with. Either may be finalized first (detaching an
+// external ArrayBuffer runs its finalizer at once; at teardown the order is arbitrary),
+// so the struct lives until both are gone (refs), and only one of them unmaps.
+//
+// Every live mapping is also listed for the SIGBUS handler below: a peer that
+// truncates a file we mapped would otherwise kill the process on the next access.
 typedef struct {
   void *base;
   size_t len;
   int unmapped;
+  int refs;
+  int64_t slot;  // index in the SIGBUS registry, -1 once removed
 } mapping_t;
 
-static void mapping_finalize(napi_env env, void *data, void *hint) {
+// ---- SIGBUS guard
+// The handler replaces the whole faulting mapping with anonymous zero pages
+// (MAP_FIXED, as Wayland compositors do for client shm pools), marks it faulted and
+// bumps a counter that JS reads with one load per ring access; the faulting
+// instruction then re-runs on zeros, which every ring check rejects. Faults outside
+// our mappings go to the previous handler (or the default action: death, as before).
+// The registry is written under a mutex (any JS thread may map) and read lock-free by
+// the handler, on whatever thread faulted.
+#define REG_CHUNK 1024
+#define REG_CHUNKS 4096
+typedef struct {
+  _Atomic(uintptr_t) base;
+  _Atomic(size_t) len;
+  atomic_int faulted;
+} reg_slot_t;
+static reg_slot_t *_Atomic reg_chunks[REG_CHUNKS];
+static atomic_size_t reg_used;
+static int64_t *reg_free;
+static size_t reg_nfree, reg_capfree;
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static int sigbus_installed;
+static struct sigaction sigbus_prev;
+// 8-byte aligned for an Int32Array view; [0] = faults handled so far.
+static _Alignas(8) atomic_int sigbus_faults[2];
+
+static reg_slot_t *reg_at(size_t i) {
+  reg_slot_t *c = atomic_load(&reg_chunks[i / REG_CHUNK]);
+  return c ? &c[i % REG_CHUNK] : NULL;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc) {
+  int saved = errno;
+  uintptr_t a = (uintptr_t)si->si_addr;
+  size_t used = atomic_load(&reg_used);
+  for (size_t i = 0; i < used; i++) {
+    reg_slot_t *s = reg_at(i);
+    if (!s) continue;
+    uintptr_t b = atomic_load(&s->base);
+    if (!b || a < b) continue;
+    size_t len = atomic_load(&s->len);
+    if (a - b >= len) continue;
+    if (mmap((void *)b, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+      atomic_store(&s->faulted, 1);
+      atomic_fetch_add(&sigbus_faults[0], 1);
+      errno = saved;
+      return;
+    }
+    break;
+  }
+  errno = saved;
+  if ((sigbus_prev.sa_flags & SA_SIGINFO) && sigbus_prev.sa_sigaction) {
+    sigbus_prev.sa_sigaction(sig, si, uc);
+  } else if (sigbus_prev.sa_handler != SIG_DFL && sigbus_prev.sa_handler != SIG_IGN) {
+    sigbus_prev.sa_handler(sig);
+  } else {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGBUS, &dfl, NULL);
+    // A hardware fault re-runs the instruction and now kills; a sent signal does not.
+    if (si->si_code <= 0) raise(sig);
+  }
+}
+
+// Called with reg_mu held.
+static void sigbus_install(void) {
+  if (sigbus_installed) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGBUS, &sa, &sigbus_prev) == 0) sigbus_installed = 1;
+}
+
+static int64_t reg_add(void *base, size_t len) {
+  pthread_mutex_lock(&reg_mu);
+  sigbus_install();
+  int64_t i = -1;
+  if (reg_nfree > 0) {
+    i = reg_free[--reg_nfree];
+  } else {
+    size_t u = atomic_load(&reg_used);
+    if (u < (size_t)REG_CHUNK * REG_CHUNKS) {
+      if (!atomic_load(&reg_chunks[u / REG_CHUNK])) {
+        reg_slot_t *c = calloc(REG_CHUNK, sizeof(reg_slot_t));
+        if (c) atomic_store(&reg_chunks[u / REG_CHUNK], c);
+      }
+      if (atomic_load(&reg_chunks[u / REG_CHUNK])) {
+        i = (int64_t)u;
+        atomic_store(&reg_used, u + 1);
+      }
+    }
+  }
+  if (i >= 0) {
+    reg_slot_t *s = reg_at((size_t)i);
+    atomic_store(&s->faulted, 0);
+    atomic_store(&s->len, len);
+    atomic_store(&s->base, (uintptr_t)base);
+  }
+  pthread_mutex_unlock(&reg_mu);
+  return i;
+}
+
+// Returns whether the mapping had faulted. Called before munmap.
+static int reg_remove(int64_t i) {
+  if (i < 0) return 0;
+  pthread_mutex_lock(&reg_mu);
+  reg_slot_t *s = reg_at((size_t)i);
+  atomic_store(&s->base, 0);
+  int faulted = atomic_load(&s->faulted);
+  if (reg_nfree == reg_capfree) {
+    size_t cap = reg_capfree ? 2 * reg_capfree : 256;
+    int64_t *f = realloc(reg_free, cap * sizeof(*f));
+    if (f) {
+      reg_free = f;
+      reg_capfree = cap;
+    }
+  }
+  // Without room in the free list the slot is simply never reused.
+  if (reg_nfree < reg_capfree) reg_free[reg_nfree++] = i;
+  pthread_mutex_unlock(&reg_mu);
+  return faulted;
+}
+
+// The slot of the live mapping that contains p, or -1.
+static int64_t reg_find(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  int64_t found = -1;
+  pthread_mutex_lock(&reg_mu);
+  size_t used = atomic_load(&reg_used);
+  for (size_t i = 0; i < used && found < 0; i++) {
+    reg_slot_t *s = reg_at(i);
+    uintptr_t b = s ? atomic_load(&s->base) : 0;
+    if (b && a >= b && a - b < atomic_load(&s->len)) found = (int64_t)i;
+  }
+  pthread_mutex_unlock(&reg_mu);
+  return found;
+}
+
+static void mapping_unmap(mapping_t *m) {
+  if (m->unmapped) return;
+  m->unmapped = 1;
+  reg_remove(m->slot);
+  m->slot = -1;
+  munmap(m->base, m->len);
+}
+
+static void mapping_unref(mapping_t *m) {
+  if (--m->refs == 0) free(m);
+}
+
+static void mapping_buffer_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)data;
   mapping_t *m = hint;
-  if (!m->unmapped) munmap(m->base, m->len);
-  free(m);
+  mapping_unmap(m);
+  mapping_unref(m);
 }
 
-// mmap(fd, length, double) -> ArrayBuffer or -errno. `double` maps the file twice
+static void mapping_handle_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  mapping_unref(data);
+}
+
+// mmap(fd, length, double) -> {buffer, handle} or -errno. `double` maps the file twice
 // back to back (2*length bytes) so that ring chunks crossing the end are contiguous.
+// length: any positive integer (64-bit); -EINVAL for anything else, -ENOMEM if too big
+// to map or for an ArrayBuffer.
 static napi_value n_mmap(napi_env env, napi_callback_info info) {
   napi_value a[3];
-  int32_t fd, len;
+  int32_t fd;
+  int64_t len64;
   bool dbl = false;
-  if (get_args(env, info, 3, a) || arg_int(env, a[0], &fd) || arg_int(env, a[1], &len)) return NULL;
+  if (get_args(env, info, 3, a) || arg_int(env, a[0], &fd)) return NULL;
+  int e = arg_len(env, a[1], &len64);
+  if (e == -1) return NULL;
   napi_get_value_bool(env, a[2], &dbl);
-  if (len <= 0) return make_int(env, -EINVAL);
-  size_t total = dbl ? 2 * (size_t)len : (size_t)len;
+  if (e < 0 || len64 <= 0) return make_int(env, -EINVAL);
+  if ((uint64_t)len64 > (dbl ? SIZE_MAX / 4 : SIZE_MAX / 2)) return make_int(env, -ENOMEM);
+  size_t len = (size_t)len64;
+  size_t total = dbl ? 2 * len : len;
   void *base;
   if (dbl) {
     base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) return make_int(env, -errno);
     for (int i = 0; i < 2; i++) {
-      void *p = mmap((char *)base + i * (size_t)len, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd, 0);
+      void *p = mmap((char *)base + i * len, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd, 0);
       if (p == MAP_FAILED) {
-        int e = errno;
+        int err = errno;
         munmap(base, total);
-        return make_int(env, -e);
+        return make_int(env, -err);
       }
     }
   } else {
@@ -346,39 +540,207 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
   }
   m->base = base;
   m->len = total;
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, base, total, mapping_finalize, m, &ab) != napi_ok) {
-    munmap(base, total);
-    free(m);
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot wrap a mapping in an ArrayBuffer");
+  // One reference for the buffer's finalizer, one held here and then by the handle.
+  m->refs = 2;
+  m->slot = reg_add(base, total);
+  napi_value ab, ext, obj;
+  if (napi_create_external_arraybuffer(env, base, total, mapping_buffer_finalize, m, &ab) != napi_ok) {
+    // Node runs the finalizer itself when it refuses (e.g. more than buffer.constants.MAX_LENGTH
+    // bytes); when it did not, it never will.
+    if (!m->unmapped) {
+      mapping_unmap(m);
+      m->refs--;
+    }
+    mapping_unref(m);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    return make_int(env, -ENOMEM);
+  }
+  if (napi_create_external(env, m, mapping_handle_finalize, NULL, &ext) != napi_ok) {
+    m->refs--;
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a mapping handle");
     return NULL;
   }
-  napi_value obj;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "buffer", ab);
-  napi_value ext;
-  napi_create_external(env, m, NULL, NULL, &ext);
   napi_set_named_property(env, obj, "handle", ext);
   return obj;
 }
 
-// munmap({buffer, handle}) -> 0. Idempotent.
+static mapping_t *mapping_arg(napi_env env, napi_value v, napi_value *ab) {
+  napi_value ext;
+  mapping_t *m = NULL;
+  if (napi_get_named_property(env, v, "buffer", ab) != napi_ok ||
+      napi_get_named_property(env, v, "handle", &ext) != napi_ok ||
+      napi_get_value_external(env, ext, (void **)&m) != napi_ok || !m) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a mapping");
+    return NULL;
+  }
+  return m;
+}
+
+// munmap({buffer, handle}) -> 1 if the mapping had been replaced after a SIGBUS, else 0.
+// Detaches the buffer (JS can never touch unmapped memory). Repeat calls return 0.
 static napi_value n_munmap(napi_env env, napi_callback_info info) {
-  napi_value a[1];
+  napi_value a[1], ab;
   if (get_args(env, info, 1, a)) return NULL;
-  napi_value ab, ext;
-  CHECK(napi_get_named_property(env, a[0], "buffer", &ab));
-  CHECK(napi_get_named_property(env, a[0], "handle", &ext));
-  mapping_t *m;
-  CHECK(napi_get_value_external(env, ext, (void **)&m));
+  mapping_t *m = mapping_arg(env, a[0], &ab);
+  if (!m) return NULL;
+  int faulted = 0;
   if (!m->unmapped) {
+    m->unmapped = 1;
+    faulted = reg_remove(m->slot);
+    m->slot = -1;
+    munmap(m->base, m->len);
+    // Detaching runs the buffer finalizer now; it sees `unmapped` and only drops its ref.
     bool detached = false;
     napi_is_detached_arraybuffer(env, ab, &detached);
     if (!detached) napi_detach_arraybuffer(env, ab);
-    munmap(m->base, m->len);
-    m->unmapped = 1;
   }
-  return make_int(env, 0);
+  return make_int(env, faulted);
+}
+
+// mappingFaulted({buffer, handle}) -> 1 once a SIGBUS replaced the mapping with zeros.
+static napi_value n_mapping_faulted(napi_env env, napi_callback_info info) {
+  napi_value a[1], ab;
+  if (get_args(env, info, 1, a)) return NULL;
+  mapping_t *m = mapping_arg(env, a[0], &ab);
+  if (!m) return NULL;
+  if (m->unmapped || m->slot < 0) return make_int(env, 0);
+  return make_int(env, atomic_load(&reg_at((size_t)m->slot)->faulted));
+}
+
+// sigbusCounter() -> ArrayBuffer over the process-wide count of SIGBUS faults handled
+// (never freed), so a ring checks for one with a plain load instead of a call.
+static napi_value n_sigbus_counter(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value ab;
+  CHECK(napi_create_external_arraybuffer(env, (void *)sigbus_faults, sizeof(sigbus_faults), NULL, NULL, &ab));
+  return ab;
+}
+
+// ---------------------------------------------------------------- /dev/shm files
+// Files a peer names are reached from /dev/shm one component at a time, each directory
+// opened with O_NOFOLLOW relative to its parent: no symlink anywhere on the way, no
+// other filesystem, no "", "." or ".." component. shm_walk leaves *dfd on the parent
+// directory of the last component and returns a pointer to that component (in rel), or
+// NULL with *err set; root receives the stat of /dev/shm.
+static char *shm_walk(char *rel, int *dfd, struct stat *root, int *err) {
+  *dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*dfd < 0 || fstat(*dfd, root) < 0) {
+    *err = -errno;
+    return NULL;
+  }
+  char *comp = rel;
+  for (;;) {
+    char *slash = strchr(comp, '/');
+    if (slash) *slash = 0;
+    if (!*comp || !strcmp(comp, ".") || !strcmp(comp, "..")) {
+      *err = -EINVAL;
+      return NULL;
+    }
+    if (!slash) return comp;
+    struct stat st;
+    if (fstatat(*dfd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      *err = -errno;
+      return NULL;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      *err = -ELOOP;
+      return NULL;
+    }
+    int nfd = openat(*dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (nfd < 0) {
+      *err = -errno;
+      return NULL;
+    }
+    close(*dfd);
+    *dfd = nfd;
+    struct stat dst;
+    if (fstat(nfd, &dst) < 0 || dst.st_dev != root->st_dev) {
+      *err = -EXDEV;
+      return NULL;
+    }
+    comp = slash + 1;
+  }
+}
+
+static int shm_rel_arg(napi_env env, napi_value v, char *rel, size_t cap) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, rel, cap, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a path");
+    return -1;
+  }
+  return n >= cap - 1 ? -ENAMETOOLONG : 0;
+}
+
+// openShm(rel) -> fd or -errno: open /dev/shm/<rel> read-write for a peer-named file, by
+// shm_walk, only if it is a regular file of the /dev/shm filesystem, and O_NONBLOCK so
+// that a FIFO or device swapped in after the check can never block the open. -ELOOP: a
+// symlink; -EXDEV: another filesystem; -EINVAL: a bad component; -EBADMSG: not a regular
+// file. Ownership, link count and size are for the caller (fstat).
+static napi_value n_open_shm(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  char rel[PATH_MAX];
+  if (get_args(env, info, 1, a)) return NULL;
+  int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
+  if (e == -1) return NULL;
+  if (e < 0) return make_int(env, e);
+  int dfd = -1, err = 0, fd = -1;
+  struct stat root, st;
+  char *last = shm_walk(rel, &dfd, &root, &err);
+  if (!last) goto out;
+  if (fstatat(dfd, last, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    err = -errno;
+    goto out;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    err = -ELOOP;
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_dev != root.st_dev) {
+    err = st.st_dev != root.st_dev ? -EXDEV : -EBADMSG;
+    goto out;
+  }
+  fd = openat(dfd, last, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    err = -errno;
+    goto out;
+  }
+  // Swapped between the check and the open: judge what was opened.
+  struct stat fst;
+  if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_dev != root.st_dev) {
+    err = -EBADMSG;
+    close(fd);
+    fd = -1;
+  }
+out:
+  if (dfd >= 0) close(dfd);
+  return make_int(env, fd >= 0 ? fd : err);
+}
+
+// unlinkShm(rel, dir) -> 0 or -errno: unlink (dir: rmdir) /dev/shm/<rel>, reached by
+// shm_walk, so a peer that swapped a directory of the path for a symlink cannot make us
+// remove a file of the same name somewhere else.
+static napi_value n_unlink_shm(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  char rel[PATH_MAX];
+  bool dir = false;
+  if (get_args(env, info, 2, a)) return NULL;
+  napi_get_value_bool(env, a[1], &dir);
+  int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
+  if (e == -1) return NULL;
+  if (e < 0) return make_int(env, e);
+  int dfd = -1, err = 0;
+  struct stat root;
+  char *last = shm_walk(rel, &dfd, &root, &err);
+  if (last && unlinkat(dfd, last, dir ? AT_REMOVEDIR : 0) < 0) err = -errno;
+  if (dfd >= 0) close(dfd);
+  return make_int(env, err);
 }
 
 // ---------------------------------------------------------------- semaphores
@@ -457,7 +819,24 @@ typedef struct {
   int64_t want;
   int stop;
   int started;
+  // Owners: the JS handle (external) and the threadsafe function. The tsfn finalizer
+  // (thread joined) may run long before the handle is collected, and JS may still call
+  // waiterWant/waiterSpinTake/waiterStop with it: those see `dead` instead of freed memory.
+  int refs;
+  int dead;
+  // The registry slot of the mapping holding the semaphore (-1: not one of ours), so the
+  // thread can tell JS that the header file was truncated under it: the waits would
+  // otherwise just time out on zero pages, like a server that never answers.
+  int64_t slot;
+  int fault_reported;
 } waiter_t;
+
+static void waiter_unref(waiter_t *w) {
+  if (--w->refs > 0) return;
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w);
+}
 
 static void waiter_call_js(napi_env env, napi_value cb, void *ctx, void *data) {
   (void)ctx;
@@ -484,7 +863,13 @@ static void *waiter_main(void *arg) {
       ts.tv_sec++;
       ts.tv_nsec -= 1000000000;
     }
-    if (sem_timedwait(w->sem, &ts) == 0) {
+    if (sem_timedwait(w->sem, &ts) != 0) {
+      if (w->slot >= 0 && !w->fault_reported && atomic_load(&reg_at((size_t)w->slot)->faulted)) {
+        w->fault_reported = 1;
+        // -2: the mapping was replaced after a SIGBUS; JS fails the connection.
+        napi_call_threadsafe_function(w->tsfn, (void *)(intptr_t)-2, napi_tsfn_blocking);
+      }
+    } else {
       // Every token stands for one published chunk, whoever takes it (this thread or
       // waiterSpinTake on the loop); `want` only decides whether to keep sleeping on it.
       int64_t got = 1;
@@ -509,18 +894,19 @@ static void waiter_tsfn_finalize(napi_env env, void *data, void *hint) {
   waiter_t *w = data;
   if (w->started) pthread_join(w->thread, NULL);
   napi_delete_reference(env, w->ab_ref);
-  pthread_mutex_destroy(&w->mu);
-  pthread_cond_destroy(&w->cv);
-  free(w);
+  w->ab_ref = NULL;
+  w->dead = 1;
+  waiter_unref(w);
 }
 
-static void waiter_noop_finalize(napi_env env, void *data, void *hint) {
+static void waiter_handle_finalize(napi_env env, void *data, void *hint) {
   (void)env;
-  (void)data;
   (void)hint;
+  waiter_unref(data);
 }
 
-// semWaiter(ArrayBuffer, offset, callback(count)) -> handle. callback(-1) once stopped.
+// semWaiter(ArrayBuffer, offset, callback(count)) -> handle. callback(-1) once stopped;
+// callback(-2) once if the mapping was lost to a SIGBUS (noticed within a wait's 100 ms).
 static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   napi_value a[3];
   sem_t *s;
@@ -528,6 +914,8 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   waiter_t *w = calloc(1, sizeof(*w));
   if (!w) return make_int(env, -ENOMEM);
   w->sem = s;
+  w->refs = 1;
+  w->slot = reg_find(s);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   napi_value name;
@@ -535,7 +923,8 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   if (napi_create_reference(env, a[0], 1, &w->ab_ref) != napi_ok ||
       napi_create_threadsafe_function(env, a[2], NULL, name, 0, 1, w, waiter_tsfn_finalize, NULL, waiter_call_js,
                                       &w->tsfn) != napi_ok) {
-    free(w);
+    if (w->ab_ref) napi_delete_reference(env, w->ab_ref);
+    waiter_unref(w);
     napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create the semaphore waiter");
     return NULL;
   }
@@ -551,7 +940,12 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   }
   w->started = 1;
   napi_value ext;
-  napi_create_external(env, w, waiter_noop_finalize, NULL, &ext);
+  w->refs++;
+  if (napi_create_external(env, w, waiter_handle_finalize, NULL, &ext) != napi_ok) {
+    w->refs--;
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create the semaphore waiter handle");
+    return NULL;
+  }
   return ext;
 }
 
@@ -564,6 +958,15 @@ static waiter_t *waiter_arg(napi_env env, napi_value v) {
   return w;
 }
 
+// Once stop() was asked the mapping may be released at any time: nothing touches the
+// semaphore or the thread any more.
+static int waiter_gone(waiter_t *w) {
+  pthread_mutex_lock(&w->mu);
+  int gone = w->stop || w->dead;
+  pthread_mutex_unlock(&w->mu);
+  return gone;
+}
+
 // waiterWant(handle, n): the thread should take up to n tokens (absolute, not added).
 static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   napi_value a[2];
@@ -571,6 +974,7 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 2, a) || arg_int(env, a[1], &n)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
+  if (waiter_gone(w)) return make_int(env, -ENOTCONN);
   pthread_mutex_lock(&w->mu);
   w->want = n;
   if (n > 0) pthread_cond_signal(&w->cv);
@@ -589,6 +993,7 @@ static napi_value n_waiter_spin_take(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 3, a) || arg_int(env, a[1], &max) || arg_int(env, a[2], &spin_ns)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
+  if (waiter_gone(w)) return make_int(env, 0);
   if (spin_ns > 200000) spin_ns = 200000;
   int32_t got = 0;
   struct timespec t0, t;
@@ -620,6 +1025,7 @@ static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 1, a)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
+  if (w->dead) return make_int(env, 0);
   pthread_mutex_lock(&w->mu);
   w->stop = 1;
   pthread_cond_signal(&w->cv);
@@ -648,7 +1054,20 @@ typedef struct {
   napi_ref budget;
   int32_t max_len;
   int fd;
+  // Owners: the JS handle (external) and the uv handle until its close callback. JS may
+  // call pollStart/pollSpin/pollClose with a handle whose uv side is long closed.
+  int refs;
 } poller_t;
+
+static void poller_unref(poller_t *p) {
+  if (--p->refs == 0) free(p);
+}
+
+static void poller_handle_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  poller_unref(data);
+}
 
 #define DGRAM_BATCH 64
 
@@ -734,7 +1153,8 @@ static void poll_closed(uv_handle_t *h) {
   if (p->area) napi_delete_reference(p->env, p->area);
   if (p->slots) napi_delete_reference(p->env, p->slots);
   if (p->budget) napi_delete_reference(p->env, p->budget);
-  free(p);
+  p->area = p->slots = p->budget = NULL;
+  poller_unref(p);
 }
 
 static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t **out);
@@ -792,13 +1212,21 @@ static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t
   }
   p->env = env;
   p->fd = fd;
+  p->refs = 1;
   napi_create_reference(env, cbv, 1, &p->cb);
   napi_value resource, name;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "corosync-ts:ipc", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, resource, name, &p->ctx);
   napi_value ext;
-  napi_create_external(env, p, NULL, NULL, &ext);
+  p->refs++;
+  if (napi_create_external(env, p, poller_handle_finalize, NULL, &ext) != napi_ok) {
+    p->refs--;
+    p->closed = 1;
+    uv_close((uv_handle_t *)&p->handle, poll_closed);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a poller handle");
+    return NULL;
+  }
   if (out) *out = p;
   return ext;
 }
@@ -856,7 +1284,8 @@ static napi_value n_poll_spin(napi_env env, napi_callback_info info) {
   return make_int(env, count);
 }
 
-// Unregisters from epoll synchronously, so the fd may be closed right after.
+// Unregisters from epoll synchronously, so the fd may be closed right after. Repeat
+// calls (and calls after the close completed) do nothing.
 static napi_value n_poll_close(napi_env env, napi_callback_info info) {
   napi_value a[1];
   if (get_args(env, info, 1, a)) return NULL;
@@ -894,6 +1323,10 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("fallocate", n_fallocate);
   EXPORT("mmap", n_mmap);
   EXPORT("munmap", n_munmap);
+  EXPORT("mappingFaulted", n_mapping_faulted);
+  EXPORT("sigbusCounter", n_sigbus_counter);
+  EXPORT("openShm", n_open_shm);
+  EXPORT("unlinkShm", n_unlink_shm);
   EXPORT("semInit", n_sem_init);
   EXPORT("semPost", n_sem_post);
   EXPORT("semTryWait", n_sem_trywait);

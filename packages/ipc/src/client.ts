@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { constants as fsc, openSync, closeSync, existsSync, fstatSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import {
@@ -13,7 +13,7 @@ import {
   type ConnectionResponse,
 } from './frames.js';
 import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, type Mapping, type WaiterHandle } from './native.js';
-import { Ring, assertShmPath, removeConnectionDir } from './ring.js';
+import { Ring, assertShmPath, connectionDir, openPeerFile, removeConnectionDir, removeShmPath, ringHeaderPath, type PeerFileRules } from './ring.js';
 
 export interface Credentials {
   pid: number;
@@ -332,8 +332,15 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   }
 }
 
-function errnoOfFs(e: unknown): number {
-  return -(((e as NodeJS.ErrnoException).errno !== undefined ? Math.abs((e as NodeJS.ErrnoException).errno!) : 5));
+/**
+ * What the files a server names must satisfy: all in one directory of /dev/shm, owned by
+ * the server's uid (SCM_CREDENTIALS / SO_PEERCRED of the handshake) or ours (libqb servers
+ * chown them to the client; whoever runs as our uid can reach us anyway).
+ */
+function peerFileRules(client: IpcClient, paths: string[], what: string): PeerFileRules {
+  const own = process.geteuid?.() ?? -1;
+  const srv = client.serverCredentials?.uid;
+  return { dir: connectionDir(paths, what), owners: srv === undefined || srv === own ? [own] : [srv, own] };
 }
 
 // ------------------------------------------------------------------ socket transport
@@ -354,14 +361,9 @@ class SocketTransport implements Transport {
   constructor(private readonly client: IpcClient, res: ConnectionResponse) {
     const n = native();
     this.controlPath = assertShmPath(res.request, 'control file');
-    let cfd: number;
+    const rules = peerFileRules(client, [res.request], 'control file');
+    const cfd = openPeerFile(res.request, 'control file', rules, (s) => s === 24, '24 bytes');
     try {
-      cfd = openSync(res.request, fsc.O_RDWR);
-    } catch (e) {
-      throw IpcError.fromErrno(errnoOfFs(e), `open control file ${res.request}`);
-    }
-    try {
-      if (fstatSync(cfd).size < 24) throw new IpcError('EBADMSG', `control file ${res.request} is shorter than 24 bytes`);
       const m = n.mmap(cfd, 24, false);
       if (typeof m === 'number') throw IpcError.fromErrno(m, `mmap ${res.request}`);
       this.control = m;
@@ -516,9 +518,7 @@ class SocketTransport implements Transport {
     this.evt.close(true);
     native().munmap(this.control);
     // Like qb_ipcc_disconnect: the client removes the control file and its directory.
-    try {
-      unlinkSync(this.controlPath);
-    } catch {}
+    removeShmPath(this.controlPath);
     removeConnectionDir(this.controlPath);
   }
 }
@@ -546,7 +546,9 @@ class ShmTransport implements Transport {
   constructor(private readonly client: IpcClient, res: ConnectionResponse) {
     const rings: Ring[] = [];
     try {
-      for (const base of [res.request, res.response, res.event]) rings.push(Ring.open(base));
+      const bases = [res.request, res.response, res.event];
+      const rules = peerFileRules(client, bases.map(ringHeaderPath), 'ring header');
+      for (const base of bases) rings.push(Ring.open(base, res.maxMsgSize, rules));
     } catch (e) {
       for (const r of rings) r.close();
       throw e;
@@ -566,6 +568,10 @@ class ShmTransport implements Transport {
   }
 
   private onResponses(count: number): void {
+    if (count === -2) {
+      // The waiter thread found the response ring's header truncated under it (ipc.c).
+      return this.client.fail(new IpcError('EBADMSG', `ring ${this.response.hdrPath}: a ring file was truncated under us (SIGBUS absorbed)`));
+    }
     if (count < 0) {
       this.waiterStopped?.();
       return;
@@ -646,7 +652,12 @@ class ShmTransport implements Transport {
   }
 
   private publish(frame: Uint8Array): boolean {
-    if (!this.request.write(frame)) return false;
+    if (!this.request.write(frame)) {
+      // A corrupt or truncated request ring ends the connection, not just this call:
+      // request() then rejects with the connection's failure, a retry finds it closed.
+      if (this.request.failure) this.client.fail(this.request.failure);
+      return false;
+    }
     this.awaiting++;
     this.ring(frame.length & 0xff);
     this.startPolling();
@@ -782,11 +793,7 @@ class ShmTransport implements Transport {
       if (Date.now() > deadline) return;
       await new Promise((r) => setTimeout(r, 10));
     }
-    for (const f of files) {
-      try {
-        unlinkSync(f);
-      } catch {}
-    }
+    for (const f of files) removeShmPath(f);
     removeConnectionDir(this.request.hdrPath);
   }
 }

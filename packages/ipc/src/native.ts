@@ -19,7 +19,15 @@ export interface Native {
   recvCred(fd: number, into: Uint8Array): [number, number, number, number] | number;
   fallocate(fd: number, len: number): number;
   mmap(fd: number, len: number, double: boolean): Mapping | number;
+  /** 1 if a SIGBUS had replaced the mapping with zero pages, else 0. */
   munmap(m: Mapping): number;
+  mappingFaulted(m: Mapping): number;
+  /** Process-wide count of SIGBUS faults the addon absorbed (Int32Array view, index 0). */
+  sigbusCounter(): ArrayBuffer;
+  /** Open /dev/shm/<rel> O_RDWR without following any symlink; a regular file only. fd or -errno. */
+  openShm(rel: string): number;
+  /** unlink (or rmdir) /dev/shm/<rel> without following any symlink on the way. 0 or -errno. */
+  unlinkShm(rel: string, dir: boolean): number;
   semInit(ab: ArrayBuffer, off: number): number;
   semPost(ab: ArrayBuffer, off: number): number;
   semTryWait(ab: ArrayBuffer, off: number): number;
@@ -50,8 +58,10 @@ function load(): Native {
     );
   }
   const require = createRequire(import.meta.url);
+  // An absolute path to another build of the addon (the sanitizer build in CI).
+  const override = process.env.COROSYNC_TS_IPC_ADDON;
   try {
-    return require('../native/build/Release/corosync_ts_ipc.node') as Native;
+    return require(override || '../native/build/Release/corosync_ts_ipc.node') as Native;
   } catch (cause) {
     throw new IpcError(
       'ENOTSUP',

@@ -1,7 +1,7 @@
 // libqb ring buffer (ringbuffer.c) over files in /dev/shm: header file with the
 // shared struct + a glibc process-shared semaphore, data file mapped twice back to
 // back so a chunk that wraps past the end reads and writes contiguously.
-import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { IpcError } from './errors.js';
 import { copyFrame, native, type Mapping } from './native.js';
@@ -38,9 +38,79 @@ export function assertShmPath(p: string, what: string): string {
   return p;
 }
 
-export function ringDataSize(maxMsgSize: number): number {
-  return Math.ceil((maxMsgSize + 13) / PAGE) * PAGE;
+/** The header file of the ring a server named `base` (2.0.6 clients still accept the relative names of libqb <= 1.0.3 servers). */
+export function ringHeaderPath(base: string): string {
+  return assertShmPath(base.includes('/') ? `${base}-header` : `/dev/shm/qb-${base}-header`, 'ring header');
 }
+
+export function ringDataSize(maxMsgSize: number, page = PAGE): number {
+  return Math.ceil((maxMsgSize + 13) / page) * page;
+}
+
+/**
+ * The one directory every file of a connection lies in: /dev/shm itself (the relative
+ * names of libqb <= 1.0.3 servers) or a directory directly inside it (libqb's mkdtemp).
+ */
+export function connectionDir(paths: readonly string[], what: string): string {
+  const dir = dirname(assertShmPath(paths[0]!, what));
+  if (dir !== '/dev/shm' && dirname(dir) !== '/dev/shm') {
+    throw new IpcError('EBADMSG', `${what} ${JSON.stringify(paths[0])} is not in /dev/shm or a directory directly inside it`);
+  }
+  for (const p of paths) {
+    if (dirname(assertShmPath(p, what)) !== dir) throw new IpcError('EBADMSG', `${what} ${JSON.stringify(p)} is outside the connection's directory ${dir}`);
+  }
+  return dir;
+}
+
+/** What a file a server names must be for us to map it. */
+export interface PeerFileRules {
+  /** The connection's directory (connectionDir). */
+  dir: string;
+  /** Accepted owners: the server's uid, and ours (libqb servers chown their files to the client). */
+  owners: readonly number[];
+}
+
+const OPEN_SHM_REFUSALS: Record<number, string> = {
+  40: 'is, or lies under, a symbolic link', // ELOOP
+  18: 'is on another filesystem than /dev/shm', // EXDEV
+  22: 'has an empty, "." or ".." component', // EINVAL
+  74: 'is not a regular file', // EBADMSG
+  20: 'lies under something that is not a directory', // ENOTDIR
+};
+
+/**
+ * Open a file a server named (control file, ring header or data), for mapping: no symlink
+ * anywhere under /dev/shm, no FIFO or device (never blocks), a regular file with one
+ * link, owned by one of `rules.owners`, inside the connection's directory, of a size
+ * `sizeOk` accepts. Checked on the open fd, so the file cannot be swapped after the
+ * check. The caller closes the fd.
+ */
+export function openPeerFile(path: string, what: string, rules: PeerFileRules, sizeOk: (size: number) => boolean, sizeText: string): number {
+  if (dirname(assertShmPath(path, what)) !== rules.dir) {
+    throw new IpcError('EBADMSG', `${what} ${JSON.stringify(path)} is outside the connection's directory ${rules.dir}`);
+  }
+  const fd = native().openShm(path.slice('/dev/shm/'.length));
+  if (fd < 0) {
+    const why = OPEN_SHM_REFUSALS[-fd];
+    throw why ? new IpcError('EBADMSG', `${what} ${path} ${why}`) : IpcError.fromErrno(fd, `open ${what} ${path}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.nlink !== 1) throw new IpcError('EBADMSG', `${what} ${path} has ${st.nlink} links (a hard link to another file?)`);
+    if (!rules.owners.includes(st.uid)) {
+      throw new IpcError('EBADMSG', `${what} ${path} is owned by uid ${st.uid}, neither the server's nor ours (${rules.owners.join(', ')})`);
+    }
+    if (!sizeOk(st.size)) throw new IpcError('EBADMSG', `${what} ${path} is ${st.size} bytes, not ${sizeText}`);
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+// Shared by every ring: how many SIGBUS faults the addon has absorbed (see ipc.c). A ring
+// compares it with what it saw before, one load per access instead of a native call.
+let sigbusFaults: Int32Array | undefined;
 
 function cString(bytes: Uint8Array, off: number, max: number): string {
   const view = bytes.subarray(off, off + max);
@@ -74,6 +144,34 @@ export class Ring {
     this.wordSize = this.hdr[OFF_WORD_SIZE >> 2]! >>> 0;
     this.words = new Int32Array(dataMap.buffer);
     this.bytes = new Uint8Array(dataMap.buffer);
+    sigbusFaults ??= new Int32Array(native().sigbusCounter(), 0, 1);
+    this.faultsSeen = Atomics.load(sigbusFaults, 0);
+  }
+
+  private faultsSeen: number;
+
+  /**
+   * After touching the mappings: if the addon absorbed a SIGBUS (the peer truncated a
+   * file under us) and it was in one of ours, what we read or wrote was zero pages.
+   */
+  private checkFaults(): void {
+    const now = Atomics.load(sigbusFaults!, 0);
+    if (now === this.faultsSeen) return;
+    this.faultsSeen = now;
+    const n = native();
+    if (n.mappingFaulted(this.hdrMap) || n.mappingFaulted(this.dataMap)) {
+      throw new IpcError('EBADMSG', `ring ${this.hdrPath}: a ring file was truncated under us (SIGBUS absorbed)`);
+    }
+  }
+
+  /** write_pt and read_pt, both checked to lie inside the ring. */
+  private pointers(): [number, number] {
+    const w = Atomics.load(this.hdr, OFF_WRITE_PT >> 2) >>> 0;
+    const r = Atomics.load(this.hdr, OFF_READ_PT >> 2) >>> 0;
+    if (w >= this.wordSize || r >= this.wordSize) {
+      throw new IpcError('EBADMSG', `ring ${this.hdrPath}: write pointer ${w} or read pointer ${r} outside its ${this.wordSize} words`);
+    }
+    return [w, r];
   }
 
   /** Server side: create `<base>-header` / `<base>-data` (O_EXCL, 0600, owned by the client). */
@@ -122,39 +220,37 @@ export class Ring {
     } catch (e) {
       if (hdrMap) n.munmap(hdrMap);
       if (dataMap) n.munmap(dataMap);
-      for (const p of [hdrPath, dataPath]) {
-        try {
-          unlinkSync(p);
-        } catch {}
-      }
+      for (const p of [hdrPath, dataPath]) removeShmPath(p);
       throw e;
     } finally {
       for (const fd of fds) closeSync(fd);
     }
   }
 
-  /** Client side: open a ring the server created and take a reference on it. */
-  static open(base: string): Ring {
+  /**
+   * Client side: open a ring the server created and take a reference on it. Every file
+   * is checked (openPeerFile) before it is mapped, and the data file must be exactly the
+   * size its header announces, which must fit `maxMsgSize` as libqb computes it.
+   */
+  static open(base: string, maxMsgSize: number, rules: PeerFileRules): Ring {
     const n = native();
-    // 2.0.6 clients still accept the relative names of libqb <= 1.0.3 servers.
-    const hdrPath = assertShmPath(base.includes('/') ? `${base}-header` : `/dev/shm/qb-${base}-header`, 'ring header');
+    const hdrPath = ringHeaderPath(base);
     let hdrMap: Mapping | undefined;
     let hfd = -1;
     let dfd = -1;
     try {
-      hfd = openSync(hdrPath, fsc.O_RDWR);
-      if (fstatSync(hfd).size < HEADER_SIZE) throw new IpcError('EBADMSG', `${hdrPath}: ring header too short`);
+      // libqb servers make it 8252 bytes; a libqb client truncates response and event headers to 8248.
+      hfd = openPeerFile(hdrPath, 'ring header', rules, (s) => s === HEADER_SIZE || s === HEADER_FILE_SIZE, `${HEADER_SIZE} or ${HEADER_FILE_SIZE}`);
       hdrMap = mapOrThrow(hfd, HEADER_FILE_SIZE, false, hdrPath);
       const hb = new Uint8Array(hdrMap.buffer);
       const wordSize = new DataView(hdrMap.buffer).getUint32(OFF_WORD_SIZE, true);
       const dataPath = assertShmPath(cString(hb, OFF_DATA_PATH, PATH_MAX), 'ring data');
       const size = wordSize * 4;
-      if (wordSize < 16 || size % PAGE !== 0 || size > 0x40000000) {
-        throw new IpcError('EBADMSG', `${hdrPath}: implausible ring size ${size}`);
+      // ROUNDUP(max + 13, page size): 4 KiB here, up to 64 KiB pages elsewhere.
+      if (size % PAGE !== 0 || size < ringDataSize(maxMsgSize) || size > ringDataSize(maxMsgSize, 65536)) {
+        throw new IpcError('EBADMSG', `${hdrPath}: ring of ${wordSize} words does not match the negotiated maximum message size ${maxMsgSize}`);
       }
-      dfd = openSync(dataPath, fsc.O_RDWR);
-      // Mapping past the end of a short file would SIGBUS on first touch.
-      if (fstatSync(dfd).size < size) throw new IpcError('EBADMSG', `${dataPath}: ring data file shorter than ${size}`);
+      dfd = openPeerFile(dataPath, 'ring data', rules, (s) => s === size, `the ${size} bytes its header announces`);
       const dataMap = mapOrThrow(dfd, size, true, dataPath);
       const ring = new Ring(hdrMap, dataMap, hdrPath, dataPath);
       Atomics.add(ring.hdr, OFF_REF_COUNT >> 2, 1);
@@ -192,8 +288,7 @@ export class Ring {
 
   /** qb_rb_space_free, in bytes. */
   spaceFree(): number {
-    const w = Atomics.load(this.hdr, OFF_WRITE_PT >> 2) >>> 0;
-    const r = Atomics.load(this.hdr, OFF_READ_PT >> 2) >>> 0;
+    const [w, r] = this.pointers();
     let words: number;
     if (w > r) words = r - w + this.wordSize - 1;
     else if (w < r) words = r - w - 1;
@@ -213,15 +308,36 @@ export class Ring {
   }
 
   /**
+   * Set once write() found the ring corrupt (pointers outside it) or a file truncated
+   * under it: the ring is unusable and its connection must end.
+   */
+  failure: IpcError | undefined;
+
+  /**
    * Publish one chunk and post the semaphore. Returns false (nothing written) when
-   * the ring lacks space; the caller retries once the reader has reclaimed.
+   * the ring lacks space, and the caller retries once the reader has reclaimed; or
+   * when the ring is broken (`failure`), which no retry will mend. Never throws for
+   * what the peer did to the ring, so a retry loop or a server's respond() cannot be
+   * made to throw by a hostile peer.
    */
   write(frame: Uint8Array): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.failure) return false;
+    try {
+      return this.writeChunk(frame);
+    } catch (e) {
+      this.failure = e instanceof IpcError ? e : new IpcError('EBADMSG', String(e));
+      return false;
+    }
+  }
+
+  private writeChunk(frame: Uint8Array): boolean {
     const len = frame.length;
-    if (this.spaceFree() < len + CHUNK_MARGIN) return false;
+    if (this.spaceFree() < len + CHUNK_MARGIN) {
+      this.checkFaults();
+      return false;
+    }
     const ws = this.wordSize;
-    const w = Atomics.load(this.hdr, OFF_WRITE_PT >> 2) >>> 0;
+    const w = this.pointers()[0];
     const magicIdx = (w + 1) % ws;
     this.words[w] = 0;
     Atomics.store(this.words, magicIdx, MAGIC_ALLOC);
@@ -229,6 +345,7 @@ export class Ring {
     this.words[w] = len;
     Atomics.store(this.hdr, OFF_WRITE_PT >> 2, this.next(w, len));
     Atomics.store(this.words, magicIdx, MAGIC_COMMITTED);
+    this.checkFaults();
     const r = native().semPost(this.hdrMap.buffer, OFF_SEM);
     if (r < 0) throw IpcError.fromErrno(r, 'sem_post');
     return true;
@@ -254,16 +371,21 @@ export class Ring {
   read(): Uint8Array {
     if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
     const ws = this.wordSize;
-    const r = Atomics.load(this.hdr, OFF_READ_PT >> 2) >>> 0;
-    if (r >= ws) throw new IpcError('EBADMSG', `ring read pointer ${r} outside the ring`);
+    const [w, r] = this.pointers();
     const magicIdx = (r + 1) % ws;
     if (Atomics.load(this.words, magicIdx) !== MAGIC_COMMITTED) {
+      this.checkFaults();
       throw new IpcError('EBADMSG', 'ring chunk not committed');
     }
     const len = this.words[r]! >>> 0;
-    if (len > (ws - 3) * 4) throw new IpcError('EBADMSG', `ring chunk length ${len} exceeds the ring`);
+    // The chunk must lie wholly in what the writer has published (read_pt up to write_pt).
+    const published = (w - r + ws) % ws;
+    if (len > (ws - 3) * 4 || 2 + Math.ceil(len / 4) > published) {
+      throw new IpcError('EBADMSG', `ring chunk length ${len} at word ${r} runs past the published part of the ring (${published} words)`);
+    }
     const start = ((r + 2) % ws) * 4;
     const out = copyFrame(this.bytes, start, len);
+    this.checkFaults();
     this.words[r] = 0;
     Atomics.store(this.words, magicIdx, MAGIC_DEAD);
     Atomics.store(this.hdr, OFF_READ_PT >> 2, this.next(r, len));
@@ -290,19 +412,22 @@ export class Ring {
     const n = native();
     n.munmap(this.hdrMap);
     n.munmap(this.dataMap);
-    if (unlinkFiles) {
-      for (const p of [this.hdrPath, this.dataPath]) {
-        try {
-          unlinkSync(p);
-        } catch {}
-      }
-    }
+    if (unlinkFiles) for (const p of [this.hdrPath, this.dataPath]) removeShmPath(p);
   }
+}
+
+/**
+ * Remove a file (or directory) of a connection in /dev/shm without following a symlink
+ * on the way: the peer owns the directory and may have swapped it for a link to another
+ * place holding a file of the same name. Errors (ENOENT, ENOTEMPTY races with the peer)
+ * are ignored, as libqb does.
+ */
+export function removeShmPath(path: string, dir = false): void {
+  if (!path.startsWith('/dev/shm/') || resolve(path) !== path) return;
+  native().unlinkShm(path.slice('/dev/shm/'.length), dir);
 }
 
 /** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
 export function removeConnectionDir(pathInside: string): void {
-  try {
-    rmdirSync(dirname(pathInside));
-  } catch {}
+  removeShmPath(dirname(pathInside), true);
 }

@@ -736,6 +736,8 @@ class ShmServerTransport implements ServerTransport {
       this.retryTimer = undefined;
       this.retryImmediate = undefined;
       if (this.conn.closed) return;
+      // A client that corrupted or truncated a ring it reads (ring.ts) is dropped, not retried forever.
+      if (this.response.failure || this.event.failure) return this.conn.close();
       const before = this.resQueue.length + this.evtQueue.length;
       while (this.resQueue.length > 0 && this.response.write(this.resQueue[0]!)) this.resQueue.shift();
       while (this.evtQueue.length > 0 && this.publishEvent(this.evtQueue[0]!)) this.evtQueue.shift();

@@ -2,14 +2,16 @@
 // semaphore accounting, and hostile headers.
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ring, assertShmPath, ringDataSize } from '../src/ring.js';
+import { Ring, assertShmPath, ringDataSize, type PeerFileRules } from '../src/ring.js';
 
 describe('ring buffer', () => {
   let dir: string;
   let base: string;
+  let rules: PeerFileRules;
   beforeEach(() => {
     dir = mkdtempSync('/dev/shm/cts-ring-test-');
     base = `${dir}/qb-request-test`;
+    rules = { dir, owners: [process.geteuid!()] };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -19,7 +21,7 @@ describe('ring buffer', () => {
     const server = Ring.create(base, 12328);
     expect(server.wordSize).toBe(4096);
     expect(server.refCount).toBe(1);
-    const client = Ring.open(base);
+    const client = Ring.open(base, 12328, rules);
     expect(server.refCount).toBe(2);
     client.close();
     expect(server.refCount).toBe(1);
@@ -28,7 +30,7 @@ describe('ring buffer', () => {
 
   it('round-trips chunks over many laps, wrapping header and data at every offset', () => {
     const w = Ring.create(base, 12328);
-    const r = Ring.open(base);
+    const r = Ring.open(base, 12328, rules);
     let seq = 0;
     for (let i = 0; i < 3000; i++) {
       // Lengths that are not multiples of 4 walk the chunk start across every word.
@@ -49,7 +51,7 @@ describe('ring buffer', () => {
 
   it('reports a full ring (write returns false) until the reader reclaims', () => {
     const w = Ring.create(base, 12328);
-    const r = Ring.open(base);
+    const r = Ring.open(base, 12328, rules);
     const frame = new Uint8Array(1000).fill(7);
     let n = 0;
     while (w.write(frame)) n++;
@@ -74,7 +76,7 @@ describe('ring buffer', () => {
 
   it('treats read_pt == write_pt with a pending token as full, like qb_rb_space_free', () => {
     const w = Ring.create(base, 12328);
-    const r = Ring.open(base);
+    const r = Ring.open(base, 12328, rules);
     // Fill exactly: the free-space rule keeps one word, so equal pointers only occur when empty.
     expect(w.spaceFree()).toBe(16384);
     w.write(new Uint8Array(64));
@@ -95,7 +97,7 @@ describe('ring buffer', () => {
     const evil = Buffer.from('/etc/hostname\0');
     writeSync(fd, evil, 0, evil.length, 4108);
     closeSync(fd);
-    expect(() => Ring.open(base)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'EBADMSG' }));
+    expect(() => Ring.open(base, 12328, rules)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'EBADMSG' }));
     w.destroy();
   });
 
@@ -106,8 +108,8 @@ describe('ring buffer', () => {
     b.writeUInt32LE(12345);
     writeSync(fd, b, 0, 4, 8);
     closeSync(fd);
-    expect(() => Ring.open(base)).toThrow(expect.objectContaining({ code: 'EBADMSG' }));
+    expect(() => Ring.open(base, 12328, rules)).toThrow(expect.objectContaining({ code: 'EBADMSG' }));
     w.destroy();
-    expect(() => Ring.open(`${dir}/nothing-here`)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'ENOENT' }));
+    expect(() => Ring.open(`${dir}/nothing-here`, 12328, rules)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'ENOENT' }));
   });
 });

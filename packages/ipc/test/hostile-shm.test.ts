@@ -1,0 +1,362 @@
+// A server that misbehaves over shared memory (issue 9, items 3, 5, 6): the files it names
+// and the rings it shares. Every case ends in a typed IpcError in bounded time, leaves no
+// fd, mapping or /dev/shm file behind, never writes into a file outside the connection's
+// directory, and leaves other connections alone. The process must also survive: before the
+// SIGBUS guard, a truncated ring file killed the test worker.
+import { execFileSync } from 'node:child_process';
+import { chownSync, closeSync, copyFileSync, existsSync, linkSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connect, createServer, type IpcClient, type IpcError, type IpcServer } from '../src/index.js';
+import { native } from '../src/native.js';
+import { Ring } from '../src/ring.js';
+import { MAX, hostileShmServer, type FakeConn, type ReplyFields } from './fixtures/hostile-shm-server.js';
+import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+
+const NOBODY = 65534;
+const OFF_WRITE_PT = 0;
+const OFF_READ_PT = 4;
+const OFF_WORD_SIZE = 8;
+const OFF_DATA_PATH = 4108;
+const OFF_REF_COUNT = 8204;
+const OFF_SEM = 8208;
+
+function poke(path: string, offset: number, value: number): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value >>> 0);
+  writeSync(fd, b, 0, 4, offset);
+  closeSync(fd);
+}
+
+function pokeString(path: string, offset: number, value: string): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.from(`${value}\0`);
+  writeSync(fd, b, 0, b.length, offset);
+  closeSync(fd);
+}
+
+let outside: string;
+/** Replace `path` by a symlink to a copy of it outside /dev/shm; the copy's path. */
+function moveOutside(path: string): string {
+  const copy = join(outside, basename(path));
+  copyFileSync(path, copy);
+  unlinkSync(path);
+  symlinkSync(copy, path);
+  return copy;
+}
+
+function replaceWith(path: string, make: (p: string) => void): void {
+  unlinkSync(path);
+  make(path);
+}
+
+/** Undone after each case, before the leak checks. */
+const cleanup: (() => void)[] = [];
+
+/** Files outside /dev/shm whose bytes must never change. */
+const watched = new Map<string, Buffer>();
+function watch(path: string): void {
+  watched.set(path, readFileSync(path));
+}
+
+let bystanderServer: IpcServer;
+let bystander: IpcClient;
+beforeAll(async () => {
+  const name = uniqueName('bystander');
+  bystanderServer = createServer(name, { transport: 'shm' });
+  bystanderServer.on('connection', (c) => c.on('request', (f) => c.respond(resFrame(header(f).id + 1000, f))));
+  await bystanderServer.listen();
+  bystander = await connect(name, { timeout: 5000 });
+});
+afterAll(async () => {
+  await bystander.close();
+  await bystanderServer.close();
+});
+
+let fdsBefore: string[];
+let mapsBefore: string[];
+let filesBefore: string[];
+beforeEach(() => {
+  outside = mkdtempSync(join(tmpdir(), 'cts-outside-'));
+  watched.clear();
+  fdsBefore = ipcFds();
+  mapsBefore = shmMappings();
+  filesBefore = shmFiles();
+});
+afterEach(async () => {
+  for (const [path, bytes] of watched) expect(readFileSync(path).equals(bytes), `${path} changed`).toBe(true);
+  rmSync(outside, { recursive: true, force: true });
+  for (const f of cleanup.splice(0)) f();
+  expect(ipcFds()).toEqual(fdsBefore);
+  expect(shmMappings()).toEqual(mapsBefore);
+  expect(shmFiles()).toEqual(filesBefore);
+  // Nothing that happened to the victim reaches another connection.
+  expect(header(await bystander.request(reqFrame(7, 16), { timeout: 5000 })).id).toBe(1007);
+});
+
+const hdr = (c: FakeConn, kind: string) => `${c.base(kind)}-header`;
+const data = (c: FakeConn, kind: string) => `${c.base(kind)}-data`;
+
+describe('a server whose shm files are not what they claim: connect fails with EBADMSG', () => {
+  const cases: [string, 'shm' | 'socket', (c: FakeConn) => ReplyFields | void, RegExp][] = [
+    ['a ring header is a symlink to a file outside /dev/shm', 'shm', (c) => watch(moveOutside(hdr(c, 'request'))), /symbolic link/],
+    ['a ring data file is a symlink to a file outside /dev/shm', 'shm', (c) => watch(moveOutside(data(c, 'response'))), /symbolic link/],
+    ['a ring header is owned by another uid', 'shm', (c) => chownSync(hdr(c, 'event'), NOBODY, NOBODY), /owned by uid 65534/],
+    ['a ring data file is owned by another uid', 'shm', (c) => chownSync(data(c, 'request'), NOBODY, NOBODY), /owned by uid 65534/],
+    ['a ring header has the wrong size', 'shm', (c) => truncateSync(hdr(c, 'response'), 4096), /4096 bytes/],
+    ['a ring data file is shorter than its header says', 'shm', (c) => truncateSync(data(c, 'event'), 8192), /8192 bytes, not the 16384/],
+    ['a ring data file is longer than its header says', 'shm', (c) => truncateSync(data(c, 'request'), 32768), /32768 bytes/],
+    [
+      'a ring header announces a ring too small for the negotiated maximum',
+      'shm',
+      (c) => {
+        poke(hdr(c, 'request'), OFF_WORD_SIZE, 1024);
+        truncateSync(data(c, 'request'), 4096);
+      },
+      /does not match the negotiated maximum/,
+    ],
+    ['a ring header is a FIFO', 'shm', (c) => replaceWith(hdr(c, 'request'), (p) => execFileSync('mkfifo', [p])), /not a regular file/],
+    ['a ring data file is a FIFO', 'shm', (c) => replaceWith(data(c, 'response'), (p) => execFileSync('mkfifo', [p])), /not a regular file/],
+    ['a ring data file is a character device (/dev/null)', 'shm', (c) => replaceWith(data(c, 'event'), (p) => execFileSync('mknod', [p, 'c', '1', '3'])), /not a regular file/],
+    ['a ring header has a second hard link', 'shm', (c) => linkSync(hdr(c, 'response'), `${c.dir}/another-name`), /2 links/],
+    [
+      'a ring data path leaves the connection directory for another one in /dev/shm',
+      'shm',
+      (c) => {
+        const other = mkdtempSync(`/dev/shm/qb-${process.pid}-other-`);
+        copyFileSync(data(c, 'request'), `${other}/data`);
+        pokeString(hdr(c, 'request'), OFF_DATA_PATH, `${other}/data`);
+        cleanup.push(() => rmSync(other, { recursive: true, force: true }));
+      },
+      /outside the connection's directory/,
+    ],
+    [
+      'the ring bases lie in different directories',
+      'shm',
+      (c) => ({ ...c.reply(), event: `/dev/shm/qb-${process.pid}-elsewhere/qb-event-x` }),
+      /outside the connection's directory/,
+    ],
+    ['a ring data path is not NUL-terminated', 'shm', (c) => pokeString(hdr(c, 'response'), OFF_DATA_PATH, '/dev/shm/'.padEnd(4100, 'x')), /not NUL-terminated/],
+    ['a ring data path has a ".." component', 'shm', (c) => pokeString(hdr(c, 'event'), OFF_DATA_PATH, `${c.dir}/../${basename(c.dir)}/x`), /not inside \/dev\/shm/],
+    ['the control file is a symlink to a file outside /dev/shm', 'socket', (c) => watch(moveOutside(c.controlPath!)), /symbolic link/],
+    ['the control file is owned by another uid', 'socket', (c) => chownSync(c.controlPath!, NOBODY, NOBODY), /owned by uid 65534/],
+    ['the control file has the wrong size', 'socket', (c) => truncateSync(c.controlPath!, 4096), /4096 bytes, not 24/],
+    ['the control file is a FIFO', 'socket', (c) => replaceWith(c.controlPath!, (p) => execFileSync('mkfifo', [p])), /not a regular file/],
+    ['the control file has a second hard link', 'socket', (c) => linkSync(c.controlPath!, `${c.dir}/another-name`), /2 links/],
+  ];
+  for (const [what, transport, tamper, reason] of cases) {
+    it(`${transport}: ${what}`, async () => {
+      const name = uniqueName('hshm');
+      const srv = hostileShmServer(name, transport, tamper);
+      try {
+        const err = await connect(name, { maxMessageSize: MAX, timeout: 5000 }).then(
+          async (c) => {
+            // Only reached without the checks: show what the client would have done.
+            await c.request(reqFrame(1, 16), { timeout: 200 }).catch(() => {});
+            await c.close();
+            return undefined;
+          },
+          (e: IpcError) => e,
+        );
+        expect(err).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
+        expect(err!.message).toMatch(reason);
+      } finally {
+        srv.close();
+      }
+    });
+  }
+
+  it('shm: the connection directory is a symlink to a directory outside /dev/shm', async () => {
+    const name = uniqueName('hshm');
+    const link = `/dev/shm/qb-${process.pid}-link-${name}`;
+    symlinkSync(outside, link);
+    const rings: Ring[] = [];
+    const before = new Map<string, Buffer>();
+    const srv = hostileShmServer(name, 'shm', () => {
+      // Real rings, but created through the link: their files live in /tmp.
+      for (const k of ['request', 'response', 'event']) rings.push(Ring.create(`${link}/qb-${k}-${name}`, MAX));
+      for (const f of [`${outside}/qb-request-${name}-header`, `${outside}/qb-request-${name}-data`]) before.set(f, readFileSync(f));
+      return { type: 1, request: `${link}/qb-request-${name}`, response: `${link}/qb-response-${name}`, event: `${link}/qb-event-${name}` };
+    });
+    try {
+      const err = await connect(name, { maxMessageSize: MAX, timeout: 5000 }).then(
+        async (c) => {
+          await c.request(reqFrame(1, 16), { timeout: 200 }).catch(() => {});
+          await c.close();
+          return undefined;
+        },
+        (e: IpcError) => e,
+      );
+      expect(err).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
+      expect(err!.message).toMatch(/symbolic link/);
+      expect(before.size).toBe(2);
+      for (const [f, bytes] of before) expect(readFileSync(f).equals(bytes), `${f} changed`).toBe(true);
+    } finally {
+      srv.close();
+      for (const r of rings) r.destroy();
+      unlinkSync(link);
+    }
+  });
+
+  it('shm: an honest fixture connects and echoes (the cases above fail for their one defect)', async () => {
+    const name = uniqueName('hshm');
+    const srv = hostileShmServer(name, 'shm');
+    try {
+      const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+      expect(c.transport).toBe('shm');
+      expect(header(await c.request(reqFrame(3, 40), { timeout: 5000 })).id).toBe(1003);
+      await c.close();
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe('a server that truncates or corrupts its rings after the handshake: the connection fails', () => {
+  // [what, tamper (after connect; the fake server has stopped answering), what the server
+  //  does next (null: nothing, the client's request is the trigger), expected cause]
+  type Step = (c: FakeConn) => void;
+  const post = (kind: 'response' | 'event'): Step => (c) => {
+    native().semPost(c.rings![kind].semBuffer, Ring.SEM_OFFSET);
+    if (kind === 'event') native().send(c.setupFd, new Uint8Array([0]));
+  };
+  const cases: [string, Step, Step | null, string, RegExp][] = [
+    ['truncates the response ring data file, then posts a response', (c) => truncateSync(data(c, 'response'), 0), post('response'), 'EBADMSG', /truncated under us/],
+    ['truncates the request ring data file', (c) => truncateSync(data(c, 'request'), 0), null, 'EBADMSG', /truncated under us/],
+    ['truncates the event ring data file, then sends an event', (c) => truncateSync(data(c, 'event'), 0), post('event'), 'EBADMSG', /truncated under us/],
+    ['truncates the request ring header', (c) => truncateSync(hdr(c, 'request'), 0), null, 'ECONNRESET', /released the request ring/],
+    // Read by the waiter thread's sem_timedwait: it reports the fault within one 100 ms wait.
+    ['truncates the response ring header while a response is due', (c) => truncateSync(hdr(c, 'response'), 0), null, 'EBADMSG', /truncated under us/],
+    ['puts the request ring write pointer past the end (used to retry forever)', (c) => poke(hdr(c, 'request'), OFF_WRITE_PT, 4096 + 17), null, 'EBADMSG', /write pointer 4113/],
+    ['puts the request ring read pointer past the end', (c) => poke(hdr(c, 'request'), OFF_READ_PT, 0xfffffff0), null, 'EBADMSG', /read pointer 4294967280/],
+    ['changes the request ring reference count', (c) => poke(hdr(c, 'request'), OFF_REF_COUNT, 7), null, 'ECONNRESET', /released the request ring/],
+    ['puts the event ring read pointer past the end, then sends an event', (c) => poke(hdr(c, 'event'), OFF_READ_PT, 5000), post('event'), 'EBADMSG', /read pointer 5000/],
+    ['puts the response ring read pointer past the end, then posts', (c) => poke(hdr(c, 'response'), OFF_READ_PT, 4096), post('response'), 'EBADMSG', /outside its 4096 words/],
+    ['posts a response it never wrote', () => {}, post('response'), 'EBADMSG', /not committed/],
+    [
+      'posts a response chunk longer than the ring',
+      (c) => {
+        poke(data(c, 'response'), 0, 0x7ffffff0);
+        poke(data(c, 'response'), 4, 0xa1a1a1a1);
+        poke(hdr(c, 'response'), OFF_READ_PT, 0);
+        poke(hdr(c, 'response'), OFF_WRITE_PT, 100);
+      },
+      post('response'),
+      'EBADMSG',
+      /runs past the published part/,
+    ],
+    [
+      'posts a response chunk that runs past its write pointer (stale bytes beyond)',
+      (c) => {
+        poke(data(c, 'response'), 0, 1000);
+        poke(data(c, 'response'), 4, 0xa1a1a1a1);
+        poke(hdr(c, 'response'), OFF_READ_PT, 0);
+        poke(hdr(c, 'response'), OFF_WRITE_PT, 10);
+      },
+      post('response'),
+      'EBADMSG',
+      /1000 at word 0 runs past the published part of the ring \(10 words\)/,
+    ],
+    [
+      'sets a huge event semaphore count and rings the doorbell',
+      (c) => poke(hdr(c, 'event'), OFF_SEM, 0x7fffffff),
+      (c) => native().send(c.setupFd, new Uint8Array([0])),
+      'EBADMSG',
+      /not committed/,
+    ],
+  ];
+  for (const [what, tamper, next, cause, reason] of cases) {
+    it(what, async () => {
+      const name = uniqueName('hshm');
+      const srv = hostileShmServer(name, 'shm');
+      try {
+        const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+        // One honest round trip first: the rings work until the server turns on us.
+        expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
+        let disc: IpcError | undefined;
+        c.on('disconnect', (e) => (disc = e));
+        const conn = srv.conns[0]!;
+        conn.echo = false;
+        tamper(conn);
+        const pending = c.request(reqFrame(2, 16)).catch((e: IpcError) => e);
+        next?.(conn);
+        await until(() => disc !== undefined, 5000);
+        expect(disc).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        const root = disc!.cause === undefined ? disc! : (disc!.cause as IpcError);
+        expect(root).toMatchObject({ name: 'IpcError', code: cause });
+        expect(root.message).toMatch(reason);
+        expect(await pending).toBe(disc);
+        // The server removing its files lets the client's close skip waiting for it to do so.
+        conn.close();
+        await c.close();
+      } finally {
+        srv.close();
+      }
+    });
+  }
+});
+
+describe('a server that swaps its directory for a symlink after the handshake', () => {
+  it('socket: closing the client removes nothing through the link', async () => {
+    const name = uniqueName('hshm');
+    const srv = hostileShmServer(name, 'socket');
+    try {
+      const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+      const conn = srv.conns[0]!;
+      // The real directory goes elsewhere; in its place a link to a directory outside
+      // holding a file of the control file's name.
+      const hidden = `${conn.dir}-real`;
+      renameSync(conn.dir, hidden);
+      writeFileSync(join(outside, basename(conn.controlPath!)), 'precious');
+      watch(join(outside, basename(conn.controlPath!)));
+      symlinkSync(outside, conn.dir);
+      await c.close();
+      expect(existsSync(join(outside, basename(conn.controlPath!)))).toBe(true);
+      unlinkSync(conn.dir);
+      renameSync(hidden, conn.dir);
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe('a client that corrupts or truncates the rings our server writes into', () => {
+  const cases: [string, (dir: string, name: string) => void][] = [
+    ['puts the response ring write pointer past the end', (dir, name) => poke(`${dir}/qb-response-${name}-header`, OFF_WRITE_PT, 4096 + 3)],
+    ['truncates the response ring data file', (dir, name) => truncateSync(`${dir}/qb-response-${name}-data`, 0)],
+  ];
+  for (const [what, tamper] of cases) {
+    it(`${what}: the server drops that client, respond() does not throw, the process survives`, async () => {
+      const name = uniqueName('hshm-srv');
+      const server = createServer(name, { transport: 'shm', maxMessageSize: MAX });
+      const thrown: unknown[] = [];
+      let closed = false;
+      server.on('connection', (c) => {
+        c.on('close', () => (closed = true));
+        c.on('request', (f) => {
+          try {
+            c.respond(resFrame(header(f).id + 1000, f));
+          } catch (e) {
+            thrown.push(e);
+          }
+        });
+      });
+      await server.listen();
+      try {
+        const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+        expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
+        const conn = [...server.connections][0]!;
+        tamper(conn.dir, name);
+        const pending = c.request(reqFrame(2, 16)).catch((e: IpcError) => e);
+        await until(() => closed, 5000);
+        expect(thrown).toEqual([]);
+        expect(await pending).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        await c.close();
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,194 @@
+// The addon's own contract, for the paths that used to touch freed memory or wrap lengths
+// (issue 9, item 9). Run under AddressSanitizer + UBSan by `pnpm test:asan`, where a
+// use-after-free aborts the worker instead of passing by luck.
+import { spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { native, type Mapping, type PollHandle, type WaiterHandle } from '../src/native.js';
+import { until } from './helpers.js';
+
+const n = native();
+const EINVAL = -22;
+const ENOTCONN = -107;
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync('/dev/shm/cts-native-test-');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, size: number): number {
+  const fd = openSync(`${dir}/${name}`, 'w+');
+  ftruncateSync(fd, size);
+  return fd;
+}
+
+function mapping(fd: number, len: number, dbl = false): Mapping {
+  const m = n.mmap(fd, len, dbl);
+  if (typeof m === 'number') throw new Error(`mmap: ${m}`);
+  return m;
+}
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Let the loop turn (uv close callbacks, threadsafe-function finalizers). */
+const turns = async (k = 5) => {
+  for (let i = 0; i < k; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('mappings', () => {
+  it('munmap detaches the buffer, and a second munmap, after the buffer\'s finalizer ran, is harmless', async () => {
+    const fd = file('a', 4096);
+    const m = mapping(fd, 4096);
+    closeSync(fd);
+    new Uint8Array(m.buffer)[0] = 1;
+    expect(n.munmap(m)).toBe(0);
+    expect(m.buffer.byteLength).toBe(0);
+    // The detached backing store goes at the next collection, and its finalizer with it.
+    gc();
+    await turns();
+    expect(n.munmap(m)).toBe(0);
+    expect(n.mappingFaulted(m)).toBe(0);
+  });
+
+  it('takes lengths beyond 32 bits and refuses negative, fractional or absurd ones', () => {
+    const fd = file('b', 4096);
+    for (const bad of [-1, 0, 1.5, Number.NaN, 2 ** 53]) expect(n.mmap(fd, bad, false)).toBe(EINVAL);
+    expect(n.mmap(fd, 2 ** 52, true)).toBeLessThan(0); // ENOMEM, not a wrapped small mapping
+    // 2 GiB + 4 KiB used to wrap to a negative int32 (EINVAL): beyond 4 GiB, a wrapped
+    // length would have mapped a few pages instead of what was asked.
+    const big = mapping(fd, 2 ** 31 + 4096);
+    expect(big.buffer.byteLength).toBe(2 ** 31 + 4096);
+    n.munmap(big);
+    // Past what an ArrayBuffer may hold here: refused with an errno, nothing left mapped.
+    const huge = n.mmap(fd, 2 ** 33, false);
+    if (typeof huge !== 'number') {
+      expect(huge.buffer.byteLength).toBe(2 ** 33);
+      n.munmap(huge);
+    } else {
+      expect(huge).toBe(-12);
+    }
+    for (const bad of [-1, 0, 0.5, 2 ** 53]) expect(n.fallocate(fd, bad)).toBe(EINVAL);
+    expect(n.fallocate(fd, 8192)).toBe(0);
+    closeSync(fd);
+  });
+
+  it('survives a file truncated under its mapping: zeros instead of SIGBUS, and says so', () => {
+    const counter = new Int32Array(n.sigbusCounter(), 0, 1);
+    const fd = file('c', 8192);
+    const m = mapping(fd, 8192, true);
+    const words = new Int32Array(m.buffer);
+    words[2048] = 42;
+    ftruncateSync(fd, 0);
+    closeSync(fd);
+    const before = Atomics.load(counter, 0);
+    expect(words[2048]).toBe(0);
+    expect(Atomics.load(counter, 0)).toBe(before + 1);
+    expect(n.mappingFaulted(m)).toBe(1);
+    words[5] = 7; // writes go to private zero pages now, not to any file
+    expect(Atomics.load(counter, 0)).toBe(before + 1);
+    expect(n.munmap(m)).toBe(1);
+  });
+
+  it('leaves a SIGBUS that is not about our mappings fatal, as before', () => {
+    const addon = process.env.COROSYNC_TS_IPC_ADDON || new URL('../native/build/Release/corosync_ts_ipc.node', import.meta.url).pathname;
+    const script = `
+      const n = require(${JSON.stringify(addon)});
+      const fs = require('node:fs');
+      const fd = fs.openSync(${JSON.stringify(`${dir}/d`)}, 'w+');
+      fs.ftruncateSync(fd, 4096);
+      n.mmap(fd, 4096, false); // installs the handler
+      process.kill(process.pid, 'SIGBUS');
+      setTimeout(() => {}, 1000);
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.signal, r.stderr).toBe('SIGBUS');
+  });
+});
+
+describe('handles used after their native side finished', () => {
+  it('a poller closed (and its close callback run) refuses further calls instead of touching freed memory', async () => {
+    const fd = n.socket(1);
+    const p = n.poll(fd, () => {}) as PollHandle;
+    expect(n.pollStart(p, 1)).toBe(0);
+    expect(n.pollClose(p)).toBe(0);
+    await turns();
+    expect(n.pollClose(p)).toBe(0);
+    expect(() => n.pollStart(p, 1)).toThrow(/already closed/);
+    n.close(fd);
+  });
+
+  it('a semaphore waiter whose thread has ended answers calls without touching freed memory', async () => {
+    const fd = file('e', 4096);
+    const m = mapping(fd, 4096);
+    closeSync(fd);
+    expect(n.semInit(m.buffer, 0)).toBe(0);
+    const seen: number[] = [];
+    const w = n.semWaiter(m.buffer, 0, (k) => seen.push(k)) as WaiterHandle;
+    expect(n.waiterWant(w, 1)).toBe(0);
+    expect(n.semPost(m.buffer, 0)).toBe(0);
+    await until(() => seen.includes(1));
+    expect(n.waiterStop(w)).toBe(0);
+    await until(() => seen.includes(-1));
+    await turns(); // the threadsafe function's finalizer (thread joined) runs on the loop
+    expect(n.waiterWant(w, 1)).toBe(ENOTCONN);
+    expect(n.waiterSpinTake(w, 1, 1000)).toBe(0);
+    expect(n.waiterStop(w)).toBe(0);
+    n.munmap(m);
+  });
+});
+
+describe('openShm', () => {
+  const rel = (p: string) => p.slice('/dev/shm/'.length);
+
+  it('opens a regular file, read-write', () => {
+    writeFileSync(`${dir}/ok`, 'x');
+    const fd = n.openShm(rel(`${dir}/ok`));
+    expect(fd).toBeGreaterThanOrEqual(0);
+    n.close(fd);
+  });
+
+  it('follows no symlink, neither the file nor a directory on the way', () => {
+    writeFileSync(`${dir}/target`, 'x');
+    symlinkSync(`${dir}/target`, `${dir}/link`);
+    expect(n.openShm(rel(`${dir}/link`))).toBe(-40); // ELOOP
+    const dlink = `${dir}-dirlink`;
+    symlinkSync(dir, dlink);
+    try {
+      expect(n.openShm(`${rel(dlink)}/target`)).toBe(-40);
+    } finally {
+      unlinkSync(dlink);
+    }
+  });
+
+  it('unlinkShm removes a file or directory, and nothing through a symlinked directory', () => {
+    writeFileSync(`${dir}/gone`, 'x');
+    expect(n.unlinkShm(rel(`${dir}/gone`), false)).toBe(0);
+    const sub = mkdtempSync(`${dir}/sub-`);
+    expect(n.unlinkShm(rel(sub), true)).toBe(0);
+    writeFileSync(`${dir}/kept`, 'x');
+    const dlink = `${dir}-dirlink2`;
+    symlinkSync(dir, dlink);
+    try {
+      expect(n.unlinkShm(`${rel(dlink)}/kept`, false)).toBe(-40);
+      expect(readFileSync(`${dir}/kept`, 'utf8')).toBe('x');
+    } finally {
+      unlinkSync(dlink);
+    }
+  });
+
+  it('refuses ".", "..", empty components and anything not a regular file, without blocking', () => {
+    writeFileSync(`${dir}/f`, 'x');
+    expect(n.openShm(`${rel(dir)}/../${rel(dir)}/f`)).toBe(EINVAL);
+    expect(n.openShm(`${rel(dir)}//f`)).toBe(EINVAL);
+    expect(n.openShm(`./${rel(dir)}/f`)).toBe(EINVAL);
+    execFileSync('mkfifo', [`${dir}/fifo`]);
+    expect(n.openShm(rel(`${dir}/fifo`))).toBe(-74); // EBADMSG: never opened, so never blocks
+    expect(n.openShm(rel(dir))).toBe(-74); // a directory
+    expect(n.openShm(rel(`${dir}/missing`))).toBe(-2);
+  });
+});
