@@ -16,6 +16,7 @@ export type {
 } from './votequorum.js';
 export { Session } from './session.js';
 export type { CallOptions, Connector, HandleOptions, IpcClientLike, ReconnectPolicy, ServiceName } from './session.js';
+export type { ProviderPolicy } from '@corosync-ts/ipc';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { EventStream } from './stream.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as ipcConnect } from '@corosync-ts/ipc';
+import { connect as ipcConnect, type ProviderPolicy } from '@corosync-ts/ipc';
 import { decode, type Decoded } from '@corosync-ts/codec-wasm';
 import {
   COROSYNC_IPC_MAX_MSG_SIZE,
@@ -16,6 +16,7 @@ import {
   isCsError,
 } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
+import { expectationFor, type Expectation } from './wire.js';
 import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
 import type { EventStream } from './stream.js';
 
@@ -26,7 +27,8 @@ export interface IpcClientLike {
   readonly fd: number;
   readonly connected: boolean;
   readonly transport?: 'socket' | 'shm';
-  request(frame: Uint8Array): Promise<Uint8Array>;
+  /** `expect` says what answers the request (see @corosync-ts/ipc RequestOptions verify / maxResponseSize). */
+  request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array>;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
   off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
@@ -36,7 +38,7 @@ export interface IpcClientLike {
 
 export type Connector = (
   name: string,
-  opts: { maxMessageSize?: number; signal?: AbortSignal; timeout?: number },
+  opts: { maxMessageSize?: number; signal?: AbortSignal; timeout?: number; maxInFlight?: number; allowProvider?: ProviderPolicy },
 ) => Promise<IpcClientLike>;
 
 export interface ReconnectPolicy {
@@ -72,6 +74,18 @@ export interface HandleOptions {
   signal?: AbortSignal;
   /** Transport factory; defaults to @corosync-ts/ipc connect(). */
   connect?: Connector;
+  /**
+   * Calls sent to corosync at once, at most (default 256, @corosync-ts/ipc's); more wait in order.
+   * Below that the handle also keeps what is in flight within the room corosync has for the
+   * answers (it drops answers it cannot send at once). See README "Many calls at once".
+   */
+  maxInFlight?: number;
+  /**
+   * Which process may serve the connection, by its credentials (uid/gid lists or a predicate).
+   * Default: root or this process's uid. Anything else fails initialize with CS_ERR_ACCESS.
+   * See README "Trust model".
+   */
+  allowProvider?: ProviderPolicy;
 }
 
 export interface CallOptions {
@@ -176,6 +190,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
             c = await connector(name, {
               maxMessageSize: this.#opts.maxMessageSize ?? COROSYNC_IPC_MAX_MSG_SIZE,
               ...(sig ? { signal: sig } : {}),
+              ...(this.#opts.maxInFlight !== undefined ? { maxInFlight: this.#opts.maxInFlight } : {}),
+              ...(this.#opts.allowProvider !== undefined ? { allowProvider: this.#opts.allowProvider } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);
@@ -321,7 +337,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   ): Promise<T | Decoded> {
     let res: Uint8Array;
     try {
-      res = await ipc.request(frame);
+      res = await ipc.request(frame, expectationFor(this.service, frame));
     } catch (e) {
       throw toCsError(e, operation);
     }

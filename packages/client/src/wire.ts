@@ -2,7 +2,7 @@
  * The only place the client touches message layouts: by name through @corosync-ts/codec-wasm.
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
-import { DIR_CODES, SERVICE_CODES, codec, decode, encode } from '@corosync-ts/codec-wasm';
+import { DIR_CODES, SERVICE_CODES, codec, decode, encode, messages } from '@corosync-ts/codec-wasm';
 import { CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
 
@@ -60,6 +60,59 @@ export const req = {
     encode('votequorum.qdevicePoll', { name, castVote, ringId }),
   vqQdeviceMasterWins: (name: string, allow: number) => encode('votequorum.qdeviceMasterWins', { name, allow }),
 };
+
+// ------------------------------------------------------------------------ answers and requests
+// corosync answers each request with one known response id (the catalog's response of the same
+// name; votequorum's calls without one get its status response), or with a bare 24-byte error
+// header, id 0 (ipc_glue.c: an invalid or refused request). Anything else means the stream is
+// out of step, and the ipc layer fails the connection rather than hand it to the caller.
+
+/** What a request's answer may look like: passed to IpcClient.request() as is. */
+export interface Expectation {
+  readonly verify: (res: Uint8Array) => boolean;
+  /** Largest answer, for the ipc layer's bound on requests in flight; absent = unknown. */
+  readonly maxResponseSize?: number;
+}
+
+type Svc = 'cmap' | 'quorum' | 'votequorum';
+const expectations = new Map<string, Expectation>();
+const spec = (name: string, dir: 'req' | 'res') => messages.find((m) => m.name === name && m.dir === dir);
+const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
+const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
+const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
+
+function resId(res: Uint8Array): number {
+  return res[0]! | (res[1]! << 8) | (res[2]! << 16) | (res[3]! << 24);
+}
+
+function isBareError(res: Uint8Array): boolean {
+  return res.length === 24 && resId(res) === 0 && (res[16]! | res[17]! | res[18]! | res[19]!) !== 0;
+}
+
+for (const m of messages) {
+  if (m.dir !== 'req' || (m.service !== 'cmap' && m.service !== 'quorum' && m.service !== 'votequorum')) continue;
+  const res = spec(m.name, 'res') ?? spec(`${m.service}.status`, 'res');
+  if (!res || res.id === null) continue;
+  const id = res.id;
+  const fixed = !res.fields.some((f) => 'count' in f);
+  expectations.set(`${m.service}.${m.id}`, {
+    verify: (r) => resId(r) === id || isBareError(r),
+    ...(fixed ? { maxResponseSize: res.size } : {}),
+  });
+}
+
+/** The answer a request frame of `service` expects; undefined for a request we do not know. */
+export function expectationFor(service: Svc, frame: Uint8Array): Expectation | undefined {
+  const id = resId(frame);
+  const e = expectations.get(`${service}.${id}`);
+  if (service === 'cmap' && id === GET_REQ_ID && e) {
+    // The daemon sizes a GET answer by the capacity asked for (catalog: tail 'capacity').
+    const capacity = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getBigUint64(GET_CAPACITY_OFFSET, true);
+    const max = capacity > 0x40000000n ? 0x40000000 : GET_RES_SIZE + Number(capacity);
+    return { verify: e.verify, maxResponseSize: max };
+  }
+  return e;
+}
 
 export function decodeEvent(service: 'cmap' | 'quorum' | 'votequorum', frame: Uint8Array) {
   return decode(frame, { service, dir: 'evt' });

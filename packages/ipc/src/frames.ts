@@ -17,6 +17,7 @@ export {
   QB_IPC_SHM,
   QB_IPC_SOCKET,
   QB_REQUEST_HEADER_SIZE,
+  QB_RESPONSE_HEADER_SIZE,
 } from '@corosync-ts/codec-wasm';
 
 export interface ConnectionResponse {

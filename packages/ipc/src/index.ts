@@ -1,5 +1,5 @@
-export { connect, IpcClient } from './client.js';
-export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents } from './client.js';
+export { connect, IpcClient, DEFAULT_MAX_IN_FLIGHT } from './client.js';
+export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents, ProviderPolicy } from './client.js';
 export { IpcError, isIpcError } from './errors.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';

@@ -140,16 +140,18 @@ for (const transport of ['socket', 'shm'] as const) {
       conn.removeAllListeners('request');
       const held: Uint8Array[] = [];
       conn.on('request', (f) => held.push(f));
-      const t = c.request(reqFrame(1, 16), { timeout: 50 });
+      // Small answers (maxResponseSize) so that all three are in flight at once.
+      const small = { maxResponseSize: 64 };
+      const t = c.request(reqFrame(1, 16), { timeout: 50, ...small });
       await expect(t).rejects.toMatchObject({ code: 'ETIMEDOUT' });
       const ac = new AbortController();
-      const a = c.request(reqFrame(2, 16), { signal: ac.signal });
+      const a = c.request(reqFrame(2, 16), { signal: ac.signal, ...small });
       ac.abort();
       await expect(a).rejects.toMatchObject({ code: 'ABORT_ERR' });
       const pre = new AbortController();
       pre.abort();
       await expect(c.request(reqFrame(9, 16), { signal: pre.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
-      const third = c.request(reqFrame(3, 16));
+      const third = c.request(reqFrame(3, 16), small);
       await until(() => held.length === 3);
       for (const f of held) conn.respond(resFrame(header(f).id + 1000, f));
       expect(header(await third).id).toBe(1003);
