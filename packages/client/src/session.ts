@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as ipcConnect } from '@corosync-ts/ipc';
+import { connect as ipcConnect, type CaptureWriter } from '@corosync-ts/ipc';
 import { decode, type Decoded } from '@corosync-ts/codec-wasm';
 import {
   COROSYNC_IPC_MAX_MSG_SIZE,
@@ -15,6 +15,7 @@ import {
   CsError,
   isCsError,
 } from '@corosync-ts/types';
+import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
 import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
 import type { EventStream } from './stream.js';
@@ -36,7 +37,7 @@ export interface IpcClientLike {
 
 export type Connector = (
   name: string,
-  opts: { maxMessageSize?: number; signal?: AbortSignal; timeout?: number },
+  opts: { maxMessageSize?: number; signal?: AbortSignal; timeout?: number; capture?: CaptureWriter; captureService?: string },
 ) => Promise<IpcClientLike>;
 
 export interface ReconnectPolicy {
@@ -72,6 +73,13 @@ export interface HandleOptions {
   signal?: AbortSignal;
   /** Transport factory; defaults to @corosync-ts/ipc connect(). */
   connect?: Connector;
+  /**
+   * Record every frame of this handle (handshake included, both transports) to a capture file:
+   * a path (`%p` becomes the pid; a `.gz` path is gzip compressed; handles naming the same path
+   * share the file) or a CaptureWriter from @corosync-ts/ipc. Default: the path in the
+   * environment variable COROSYNC_TS_CAPTURE, if set; else no recording.
+   */
+  capture?: string | CaptureWriter;
 }
 
 export interface CallOptions {
@@ -168,6 +176,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const name = ipcNameFor(this.service, this.#opts);
     const connector: Connector = this.#opts.connect ?? ipcConnect;
     const op = `${this.service}.initialize`;
+    const capture = captureWriterFor(this.#opts.capture, op);
     const ipc = await withDeadline(op, this.#opts.timeout, signal, (sig) =>
       withRetry(
         async () => {
@@ -176,6 +185,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
             c = await connector(name, {
               maxMessageSize: this.#opts.maxMessageSize ?? COROSYNC_IPC_MAX_MSG_SIZE,
               ...(sig ? { signal: sig } : {}),
+              ...(capture ? { capture, captureService: this.service } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);

@@ -1,6 +1,6 @@
 // Capture writer: records libqb IPC frames to a capture file (format v1, see
 // packages/codec-wasm/capture/FORMAT.md). Node-only; the reader lives in codec-wasm.
-import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { gzipSync } from 'node:zlib';
 
@@ -35,6 +35,8 @@ interface CaptureCommon {
 
 export interface CaptureFrame extends CaptureCommon {
   dir: CaptureDir;
+  /** When the frame was seen (from now()); default: now. */
+  t?: number;
   /** The whole frame as it crossed the transport, libqb header included. */
   bytes: Uint8Array;
 }
@@ -137,7 +139,7 @@ export class CaptureWriter {
     const b = f.bytes;
     const hex = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
     this.push(
-      `{"t":${this.now()},"conn":${f.conn}${who(f)},"service":${sepStr(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"${hex}"}\n`,
+      `{"t":${f.t ?? this.now()},"conn":${f.conn}${who(f)},"service":${sepStr(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"${hex}"}\n`,
     );
   }
 
@@ -202,4 +204,58 @@ function who(c: CaptureCommon): string {
   if (c.pid !== undefined) s += `,"pid":${c.pid}`;
   if (c.proc !== undefined) s += `,"proc":${sepStr(c.proc)}`;
   return s;
+}
+
+/** `/proc/PID/comm` (the process name the kernel knows), or undefined when it cannot be read. */
+export function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The lines of one libqb connection in a capture: the client and the server hooks hold one
+ * each (or none, which is the whole cost of capturing when it is off).
+ */
+export class ConnectionCapture {
+  readonly conn: number;
+  private readonly base: CaptureCommon;
+  private ended = false;
+
+  constructor(
+    private readonly writer: CaptureWriter,
+    service: string,
+    transport: CaptureTransport,
+    pid: number | undefined,
+  ) {
+    this.conn = writer.newConnection();
+    this.base = { conn: this.conn, service, transport };
+    if (pid !== undefined && pid > 0) {
+      this.base.pid = pid;
+      const proc = processName(pid);
+      if (proc !== undefined) this.base.proc = proc;
+    }
+  }
+
+  /** The handshake: both setup frames with the times they were seen, then the 'open' state. */
+  opened(request: Uint8Array, tRequest: number, response: Uint8Array, tResponse: number): void {
+    this.writer.frame({ ...this.base, dir: 'setup', bytes: request, t: tRequest });
+    this.writer.frame({ ...this.base, dir: 'setup', bytes: response, t: tResponse });
+    this.writer.state({ ...this.base, state: 'open' });
+  }
+
+  frame(dir: 'req' | 'res' | 'evt', bytes: Uint8Array): void {
+    if (!this.ended) this.writer.frame({ ...this.base, dir, bytes });
+  }
+
+  closed(by?: 'client' | 'server' | 'error', error?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    const s: CaptureState = { ...this.base, state: 'closed' };
+    if (by !== undefined) s.by = by;
+    if (error !== undefined) s.error = error;
+    this.writer.state(s);
+  }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ConnectionCapture, type CaptureWriter } from './capture.js';
 import { constants as fsc, openSync, closeSync, existsSync, fstatSync, unlinkSync } from 'node:fs';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
@@ -27,6 +28,10 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Handshake timeout in ms (libqb itself waits forever). */
   timeout?: number;
+  /** Record every frame of this connection, handshake included (a failed handshake is not recorded). */
+  capture?: CaptureWriter;
+  /** The service name written to the capture; default `name` (give it when `name` carries a test prefix). */
+  captureService?: string;
 }
 
 export interface RequestOptions {
@@ -77,9 +82,12 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
     if (r < 0) throw IpcError.fromErrno(r, `connect to abstract socket @${name}`);
     // Ask for the server's credentials with the reply (qb_ipcc_auth_get).
     n.setPassCred(fd, 1);
-    const sent = n.send(fd, encodeConnectionRequest(Math.max(want, MIN_MAX_MSG_SIZE)));
+    const connReq = encodeConnectionRequest(Math.max(want, MIN_MAX_MSG_SIZE));
+    const tReq = opts.capture?.now() ?? 0;
+    const sent = n.send(fd, connReq);
     if (sent !== 24) throw sent < 0 ? IpcError.fromErrno(sent, 'send connection request') : new IpcError('EAGAIN', 'short send of the connection request');
     const { reply, cred } = await readSetupReply(setup, opts);
+    const tRes = opts.capture?.now() ?? 0;
     n.setPassCred(fd, 0);
     const res = decodeConnectionResponse(reply);
     if (res.error !== 0) throw IpcError.fromErrno(res.error, `server @${name} refused the connection`);
@@ -91,8 +99,15 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
     if (res.maxMsgSize < MIN_MAX_MSG_SIZE || res.maxMsgSize > 0x40000000) {
       throw new IpcError('EBADMSG', `server offered an implausible max message size ${res.maxMsgSize}`);
     }
-    if (res.connectionType === QB_IPC_SOCKET) return new IpcClient(name, setup, res, serverCredentials, 'socket');
-    if (res.connectionType === QB_IPC_SHM) return new IpcClient(name, setup, res, serverCredentials, 'shm');
+    const transport = res.connectionType === QB_IPC_SOCKET ? 'socket' : res.connectionType === QB_IPC_SHM ? 'shm' : undefined;
+    if (transport) {
+      const client = new IpcClient(name, setup, res, serverCredentials, transport);
+      if (opts.capture) {
+        client.capture = new ConnectionCapture(opts.capture, opts.captureService ?? name, transport, process.pid);
+        client.capture.opened(connReq, tReq, reply, tRes);
+      }
+      return client;
+    }
     throw new IpcError(res.connectionType === 2 || res.connectionType === 3 ? 'ENOTSUP' : 'EINVAL', `unsupported libqb connection type ${res.connectionType}`);
   } catch (e) {
     setup.close();
@@ -187,6 +202,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private failure: IpcError | undefined;
   private closePromise: Promise<void> | undefined;
+  /** @internal set by connect() when recording */
+  capture: ConnectionCapture | undefined;
 
   /** @internal use connect() */
   constructor(name: string, private readonly setup: FdWatch, res: ConnectionResponse, cred: Credentials | undefined, transport: 'socket' | 'shm') {
@@ -237,6 +254,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     } catch (e) {
       return Promise.reject(e);
     }
+    this.capture?.frame('req', frame);
     // Sending can itself reveal that the server is gone (a doorbell to a closed socket).
     if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -264,6 +282,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
 
   /** @internal a response frame arrived */
   deliverResponse(frame: Uint8Array): void {
+    this.capture?.frame('res', frame);
     if (this.pendingHead >= this.pending.length) {
       this.fail(new IpcError('EBADMSG', 'the server sent a response nobody asked for'));
       return;
@@ -281,6 +300,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
 
   /** @internal */
   deliverEvent(frame: Uint8Array): void {
+    this.capture?.frame('evt', frame);
     if (this.state === 'open') this.emit('event', frame);
   }
 
@@ -292,6 +312,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     const err = cause.code === 'ECONNRESET' ? cause : new IpcError('ECONNRESET', `connection lost: ${cause.message}`, { cause });
     this.state = 'closing';
     this.failure = err;
+    this.capture?.closed(/closed the connection/.test(cause.message) ? 'server' : 'error', cause.message);
     this.rejectAll(err);
     this.closePromise = this.release(true);
     this.emit('disconnect', err);
@@ -321,6 +342,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   /** Close the connection; pending requests reject with ENOTCONN. Idempotent. */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
+    this.capture?.closed('client');
     this.state = 'closing';
     this.rejectAll(new IpcError('ENOTCONN', 'the IPC connection was closed'));
     this.closePromise = this.release(false);

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureWriter } from '../src/capture.js';
+import { connect, createServer } from '../src/index.js';
+import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
 const SRC = resolve(__dirname, '../src/capture.ts');
 const opts = { mode: 'client', name: 'test', version: '0.0.0' } as const;
@@ -169,3 +171,56 @@ describe('CaptureWriter', () => {
     });
   }
 });
+
+for (const transport of ['socket', 'shm'] as const) {
+  describe(`client and server hooks over ${transport}`, () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'cts-capture-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('both ends record the handshake, every request, response and event, and the close, identically', async () => {
+      const sw = CaptureWriter.open(join(dir, 'server.jsonl'), { mode: 'mock', name: 'test', version: '0' });
+      const cw = CaptureWriter.open(join(dir, 'client.jsonl.gz'), { mode: 'client', name: 'test', version: '0' });
+      const name = uniqueName(transport);
+      const server = createServer(name, { transport, capture: sw, captureService: 'cmap' });
+      server.on('connection', (c) => {
+        c.on('request', (f) => {
+          c.respond(resFrame(header(f).id + 1000, f));
+          if (header(f).id === 2) c.sendEvent(resFrame(77));
+        });
+      });
+      await server.listen();
+      const c = await connect(name, { capture: cw, captureService: 'cmap' });
+      const events: Uint8Array[] = [];
+      c.on('event', (e) => events.push(e));
+      for (let i = 0; i < 3; i++) await c.request(reqFrame(i, 16 + i));
+      await until(() => events.length === 1);
+      await c.close();
+      await until(() => server.connections.size === 0);
+      await server.close();
+      sw.close();
+      cw.close();
+      const summary = (lines: Record<string, any>[]) =>
+        lines.slice(1).map((l) => (l.hex !== undefined ? `${l.dir}:${l.hex.length / 2}` : `${l.state}`));
+      const client = readCapture(join(dir, 'client.jsonl.gz'));
+      const srv = readCapture(join(dir, 'server.jsonl'));
+      // Frame order between the two channels (a reply and an event) is each side's own.
+      const expected = ['setup:24', 'setup:12328', 'open', 'req:16', 'res:40', 'req:17', 'res:41', 'req:18', 'res:42', 'evt:24', 'closed'];
+      expect([...summary(client)].sort()).toEqual([...expected].sort());
+      expect(summary(client).slice(0, 3)).toEqual(expected.slice(0, 3));
+      expect(summary(client).at(-1)).toBe('closed');
+      // The server also sees libqb's disconnect request (id -3) where the client sends one.
+      expect(summary(srv).slice(0, 3)).toEqual(expected.slice(0, 3));
+      expect(summary(srv).at(-1)).toBe('closed');
+      for (const l of [...client.slice(1), ...srv.slice(1)]) {
+        expect(l).toMatchObject({ conn: 1, service: 'cmap', transport, pid: process.pid });
+        expect(typeof l.proc).toBe('string');
+      }
+      expect(client.at(-1)).toMatchObject({ state: 'closed', by: 'client' });
+      const hexes = (lines: Record<string, any>[]) => lines.filter((l) => l.dir === 'req' || l.dir === 'res').map((l) => l.hex).slice(0, 6);
+      expect(hexes(srv)).toEqual(hexes(client));
+    });
+  });
+}
