@@ -242,21 +242,38 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
   try {
     return await inflateMember(bytes);
   } catch (first) {
-    const parts: Uint8Array[] = [];
-    let start = 0;
-    let lastErr: unknown = first;
-    for (let p = 1; p <= bytes.length; p++) {
-      const atEnd = p === bytes.length;
-      if (!atEnd && !(bytes[p] === 0x1f && bytes[p + 1] === 0x8b && bytes[p + 2] === 8 && (bytes[p + 3] ?? 0xff) < 32)) continue;
-      if (p - start < 18) continue; // smaller than an empty member
-      try {
-        parts.push(await inflateMember(bytes.subarray(start, p)));
-        start = p;
-      } catch (e) {
-        lastErr = e;
-      }
+    // Every candidate boundary at once (inflating runs off the main thread), then the rare
+    // false candidate (a magic inside deflate data) merged with the segment after it.
+    const cuts = [0];
+    for (let p = 18; p + 3 < bytes.length; p++) {
+      if (bytes[p] === 0x1f && bytes[p + 1] === 0x8b && bytes[p + 2] === 8 && bytes[p + 3]! < 32 && p - cuts[cuts.length - 1]! >= 18) cuts.push(p);
     }
-    if (start !== bytes.length) throw new Error(`corrupt or truncated gzip data at byte ${start}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`);
+    cuts.push(bytes.length);
+    const tries = await Promise.allSettled(cuts.slice(0, -1).map((c, k) => inflateMember(bytes.subarray(c, cuts[k + 1]))));
+    const parts: Uint8Array[] = [];
+    let k = 0;
+    let lastErr: unknown = first;
+    while (k < tries.length) {
+      const t = tries[k]!;
+      if (t.status === 'fulfilled') {
+        parts.push(t.value);
+        k++;
+        continue;
+      }
+      lastErr = t.reason;
+      // Grow this segment over the next candidates until it inflates as one member.
+      let done = false;
+      for (let j = k + 2; j < cuts.length && !done; j++) {
+        try {
+          parts.push(await inflateMember(bytes.subarray(cuts[k]!, cuts[j]!)));
+          k = j;
+          done = true;
+        } catch (e) {
+          lastErr = e;
+        }
+      }
+      if (!done) throw new Error(`corrupt or truncated gzip data at byte ${cuts[k]}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`);
+    }
     let total = 0;
     for (const x of parts) total += x.length;
     const out = new Uint8Array(total);

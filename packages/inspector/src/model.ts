@@ -3,9 +3,12 @@
 // laid out back to back in the codec's WASM input buffer and decoded in place (decodeAt), so the
 // names, header errors and decode errors of all frames come out of one pass with no copy per frame.
 import {
-  CaptureParser, DIR_CODES, SERVICE_CODES, codec, gunzip, isGzip, runtimeMessages, type CaptureFormatError, type CaptureHeader,
-  type DecodeError,
+  CaptureFormatError, DIR_CODES, SERVICE_CODES, codec, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord,
+  runtimeMessages, type CaptureHeader, type CaptureRecord, type DecodeError,
 } from '@corosync-ts/codec-wasm';
+
+/** A frame line exactly as the recorders write it (proc only without escapes). */
+const FAST = /\{"t":(\d{1,16}),"conn":(\d{1,9})(?:,"pid":(\d{1,9}))?(?:,"proc":"([^"\\\n]*)")?,"service":"([a-z0-9_.-]+)","transport":"(socket|shm)","dir":"(req|res|evt|setup)","hex":"((?:[0-9a-f]{2})*)"\}\r?/y;
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
 export type Dir = (typeof DIRS)[number];
@@ -90,53 +93,98 @@ export async function loadCapture(file: Uint8Array): Promise<Capture> {
   const svcIndex = new Map<string, number>();
   const conns = new Map<number, ConnInfo>();
   const bad: CaptureFormatError[] = [];
-  const parser = new CaptureParser({
-    bad: (e) => bad.push(e),
-    record: (r) => {
-      let ci = conns.get(r.conn);
-      if (!ci) {
-        ci = { conn: r.conn, service: r.service, transport: r.transport, first: r.t, last: r.t };
-        conns.set(r.conn, ci);
+  const onRecord = (r: CaptureRecord) => {
+    let ci = conns.get(r.conn);
+    if (!ci) {
+      ci = { conn: r.conn, service: r.service, transport: r.transport, first: r.t, last: r.t };
+      conns.set(r.conn, ci);
+    }
+    if (r.pid !== undefined) ci.pid = r.pid;
+    if (r.proc !== undefined) ci.proc = r.proc;
+    ci.last = r.t;
+    if (r.kind === 'state') {
+      if (r.state === 'closed') {
+        if (r.by !== undefined) ci.closedBy = r.by;
+        if (r.error !== undefined) ci.closeError = r.error;
       }
-      if (r.pid !== undefined) ci.pid = r.pid;
-      if (r.proc !== undefined) ci.proc = r.proc;
-      ci.last = r.t;
-      if (r.kind === 'state') {
-        if (r.state === 'closed') {
-          if (r.by !== undefined) ci.closedBy = r.by;
-          if (r.error !== undefined) ci.closeError = r.error;
+      return;
+    }
+    addFrame(r.t, r.conn, r.service, DIR_INDEX[r.dir]!, r.hex);
+  };
+  const addFrame = (tt: number, cn: number, service: string, d: number, hex: string) => {
+    if (n === cap) {
+      cap *= 2;
+      const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, mk: (n: number) => T): T => {
+        const b = mk(cap);
+        b.set(a as never);
+        return b;
+      };
+      t = grow(t, (k) => new Float64Array(k));
+      conn = grow(conn, (k) => new Int32Array(k));
+      dir = grow(dir, (k) => new Uint8Array(k));
+      svc = grow(svc, (k) => new Uint8Array(k));
+    }
+    let sx = svcIndex.get(service);
+    if (sx === undefined) {
+      sx = services.length;
+      services.push(service);
+      svcIndex.set(service, sx);
+    }
+    t[n] = tt;
+    conn[n] = cn;
+    dir[n] = d;
+    svc[n] = sx;
+    hexes.push(hex);
+    total += hex.length >> 1;
+    n++;
+  };
+  // One string for the whole file; each line is read in place. Frame lines in the writers' own
+  // shape go through one sticky regex (their hex stays a slice of the file's string); any other
+  // line (states, other key orders, anything odd) through the full validating parser.
+  const all = new TextDecoder().decode(text);
+  let pos = 0;
+  let lineNo = 0;
+  let header: CaptureHeader | undefined;
+  while (pos < all.length) {
+    let nl = all.indexOf('\n', pos);
+    if (nl < 0) nl = all.length;
+    lineNo++;
+    if (!header) {
+      const line = all.slice(pos, nl).replace(/\r$/, '');
+      if (line.trim() !== '') header = parseCaptureHeader(line, lineNo);
+      pos = nl + 1;
+      continue;
+    }
+    FAST.lastIndex = pos;
+    const m = FAST.exec(all);
+    if (m && FAST.lastIndex === nl) {
+      const cn = +m[2]!;
+      const tt = +m[1]!;
+      if (cn >= 1 && Number.isSafeInteger(tt)) {
+        let ci = conns.get(cn);
+        if (!ci) {
+          ci = { conn: cn, service: m[5]!, transport: m[6]!, first: tt, last: tt };
+          conns.set(cn, ci);
         }
-        return;
+        if (m[3] !== undefined) ci.pid = +m[3];
+        if (m[4] !== undefined && ci.proc === undefined) ci.proc = m[4];
+        ci.last = tt;
+        addFrame(tt, cn, m[5]!, DIR_INDEX[m[7]!]!, m[8]!);
+        pos = nl + 1;
+        continue;
       }
-      if (n === cap) {
-        cap *= 2;
-        const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, mk: (n: number) => T): T => {
-          const b = mk(cap);
-          b.set(a as never);
-          return b;
-        };
-        t = grow(t, (k) => new Float64Array(k));
-        conn = grow(conn, (k) => new Int32Array(k));
-        dir = grow(dir, (k) => new Uint8Array(k));
-        svc = grow(svc, (k) => new Uint8Array(k));
-      }
-      let s = svcIndex.get(r.service);
-      if (s === undefined) {
-        s = services.length;
-        services.push(r.service);
-        svcIndex.set(r.service, s);
-      }
-      t[n] = r.t;
-      conn[n] = r.conn;
-      dir[n] = DIR_INDEX[r.dir]!;
-      svc[n] = s;
-      hexes.push(r.hex);
-      total += r.hex.length >> 1;
-      n++;
-    },
-  });
-  parser.push(text);
-  parser.end();
+    }
+    const line = all.slice(pos, nl).replace(/\r$/, '');
+    pos = nl + 1;
+    if (line.trim() === '') continue;
+    try {
+      onRecord(parseCaptureRecord(line, lineNo));
+    } catch (e) {
+      if (!isCaptureFormatError(e)) throw e;
+      bad.push(e);
+    }
+  }
+  if (!header) throw new CaptureFormatError('empty capture: no header line', Math.max(1, lineNo));
   const t2 = performance.now();
 
   // Pass 2: every frame's bytes back to back in the WASM input buffer, decoded in place.
@@ -180,7 +228,7 @@ export async function loadCapture(file: Uint8Array): Promise<Capture> {
   const pair = pairFrames(n, conn, dir, id, len);
   const t4 = performance.now();
   return {
-    header: parser.header!, count: n, t: t.subarray(0, n), conn: conn.subarray(0, n), dir: dir.subarray(0, n), svc: svc.subarray(0, n),
+    header, count: n, t: t.subarray(0, n), conn: conn.subarray(0, n), dir: dir.subarray(0, n), svc: svc.subarray(0, n),
     services, bytes, off, len, msg, err, id, pair, decodeErrors, conns, bad,
     timing: { inflate: t1 - t0, parse: t2 - t1, decode: t3 - t2, pair: t4 - t3 },
   };
