@@ -2,8 +2,9 @@
 // of ~1M frames to the first rendered table, and the decode rate, plain and gzip; (2) the client
 // recorder: cost per call with capture on vs off, side by side.
 //   node bench/inspector/run.mjs [--write] [frames=1000000] [calls=20000]
+/* global window, document, requestAnimationFrame -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
