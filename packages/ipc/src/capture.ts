@@ -63,7 +63,7 @@ export class CaptureWriter {
   readonly path: string;
   readonly gzip: boolean;
   private fd: number;
-  private readonly startNs: bigint;
+  private readonly startMs: number;
   private readonly onError: (err: Error) => void;
   private lines: string[] = [];
   private pending = 0;
@@ -79,7 +79,7 @@ export class CaptureWriter {
     this.fd = fd;
     this.gzip = path.endsWith('.gz');
     this.onError = opts.onError ?? ((err) => process.emitWarning(`capture to ${path} stopped: ${err.message}`, 'CorosyncCaptureWarning'));
-    this.startNs = process.hrtime.bigint();
+    this.startMs = performance.now();
     // Wall clock with the µs precision performance offers; hrtime has no epoch.
     const unixUs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
     const header: Record<string, unknown> = {
@@ -129,18 +129,19 @@ export class CaptureWriter {
     return this.nextConn++;
   }
 
-  /** Nanoseconds since the header's start. */
+  /** Nanoseconds since the header's start (monotonic: performance.now() has ns resolution in Node). */
   now(): number {
-    return Number(process.hrtime.bigint() - this.startNs);
+    return Math.round((performance.now() - this.startMs) * 1e6);
   }
 
   frame(f: CaptureFrame): void {
+    this.framePrefixed(`,"conn":${f.conn}${who(f)},"service":${sepStr(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"`, f.bytes, f.t);
+  }
+
+  /** @internal a frame line whose middle (conn to dir, up to the hex) a recorder built once */
+  framePrefixed(prefix: string, b: Uint8Array, t?: number): void {
     if (this.fd < 0) return;
-    const b = f.bytes;
-    const hex = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-    this.push(
-      `{"t":${f.t ?? this.now()},"conn":${f.conn}${who(f)},"service":${sepStr(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"${hex}"}\n`,
-    );
+    this.push(`{"t":${t ?? this.now()}${prefix}${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}"}\n`);
   }
 
   state(s: CaptureState): void {
@@ -222,6 +223,8 @@ export function processName(pid: number): string | undefined {
 export class ConnectionCapture {
   readonly conn: number;
   private readonly base: CaptureCommon;
+  /** The constant middle of this connection's frame lines, per direction. */
+  private readonly prefix: Record<'req' | 'res' | 'evt', string>;
   private ended = false;
 
   constructor(
@@ -237,6 +240,8 @@ export class ConnectionCapture {
       const proc = processName(pid);
       if (proc !== undefined) this.base.proc = proc;
     }
+    const mid = `,"conn":${this.conn}${who(this.base)},"service":${sepStr(service)},"transport":"${transport}","dir":"`;
+    this.prefix = { req: `${mid}req","hex":"`, res: `${mid}res","hex":"`, evt: `${mid}evt","hex":"` };
   }
 
   /** The handshake: both setup frames with the times they were seen, then the 'open' state. */
@@ -247,7 +252,7 @@ export class ConnectionCapture {
   }
 
   frame(dir: 'req' | 'res' | 'evt', bytes: Uint8Array): void {
-    if (!this.ended) this.writer.frame({ ...this.base, dir, bytes });
+    if (!this.ended) this.writer.framePrefixed(this.prefix[dir], bytes);
   }
 
   closed(by?: 'client' | 'server' | 'error', error?: string): void {
