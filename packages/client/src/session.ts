@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as ipcConnect, type ProviderPolicy } from '@corosync-ts/ipc';
+import { connect as ipcConnect, type CaptureWriter, type ProviderPolicy } from '@corosync-ts/ipc';
 import { decode, type Decoded } from '@corosync-ts/codec-wasm';
 import {
   COROSYNC_IPC_MAX_MSG_SIZE,
@@ -15,6 +15,7 @@ import {
   CsError,
   isCsError,
 } from '@corosync-ts/types';
+import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
 import { expectationFor, type Expectation } from './wire.js';
 import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
@@ -38,7 +39,10 @@ export interface IpcClientLike {
 
 export type Connector = (
   name: string,
-  opts: { maxMessageSize?: number; signal?: AbortSignal; timeout?: number; maxInFlight?: number; allowProvider?: ProviderPolicy },
+  opts: {
+    maxMessageSize?: number; signal?: AbortSignal; timeout?: number; maxInFlight?: number; allowProvider?: ProviderPolicy;
+    capture?: CaptureWriter; captureService?: string;
+  },
 ) => Promise<IpcClientLike>;
 
 export interface ReconnectPolicy {
@@ -86,6 +90,13 @@ export interface HandleOptions {
    * See README "Trust model".
    */
   allowProvider?: ProviderPolicy;
+  /**
+   * Record every frame of this handle (handshake included, both transports) to a capture file:
+   * a path (`%p` becomes the pid; a `.gz` path is gzip compressed; handles naming the same path
+   * share the file) or a CaptureWriter from @corosync-ts/ipc. Default: the path in the
+   * environment variable COROSYNC_TS_CAPTURE, if set; else no recording.
+   */
+  capture?: string | CaptureWriter;
 }
 
 export interface CallOptions {
@@ -182,6 +193,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const name = ipcNameFor(this.service, this.#opts);
     const connector: Connector = this.#opts.connect ?? ipcConnect;
     const op = `${this.service}.initialize`;
+    const capture = captureWriterFor(this.#opts.capture, op);
     const ipc = await withDeadline(op, this.#opts.timeout, signal, (sig) =>
       withRetry(
         async () => {
@@ -192,6 +204,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
               ...(sig ? { signal: sig } : {}),
               ...(this.#opts.maxInFlight !== undefined ? { maxInFlight: this.#opts.maxInFlight } : {}),
               ...(this.#opts.allowProvider !== undefined ? { allowProvider: this.#opts.allowProvider } : {}),
+              ...(capture ? { capture, captureService: this.service } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);

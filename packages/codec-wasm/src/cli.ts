@@ -2,18 +2,25 @@
 // corosync-decode: the CLI of the codec (Node only; the library itself never imports this file).
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, pipeline, type Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { CaptureFormatError} from './capture.js';
+import { parseCaptureHeader, recordFromObject } from './capture.js';
 import { decode } from './codec.js';
 import { isDecodeError } from './errors.js';
 import { decodedToJSON, fromHex } from './json.js';
 import type { Direction, Service } from './types.js';
 
-const USAGE = `usage: corosync-decode [FILE]                     JSON Lines {"service","dir","hex"} from FILE or stdin
+const USAGE = `usage: corosync-decode [FILE]                     JSON Lines {"service","dir","hex"} or a capture file, from FILE or stdin
        corosync-decode --service S --dir D HEX        one raw message
   S: cmap | quorum | votequorum | cfg (not needed for --dir setup)
   D: req | res | evt | setup
-Prints one JSON object per input line: {name, id, size, error, fields} or {"error": {kind, message}}.
-Blank lines are skipped. Exit status: 0 all lines decoded, 1 some line failed, 2 usage error.`;
+Input may be gzip compressed (told by its magic bytes). A capture (format v1, first line
+{"corosyncCapture":1,...}) is checked line by line; its header and connection-state lines are
+not printed, and each frame prints with its "t" and "conn" first.
+Prints one JSON object per frame line: {name, id, size, error, fields} or {"error": {kind, message}}.
+Blank lines are skipped. Exit status: 0 all lines decoded, 1 some line failed, 2 usage error
+or a capture header this version cannot read.`;
 
 export interface CliIo {
   stdin: Readable;
@@ -42,8 +49,11 @@ function decodeOne(service: unknown, dir: unknown, hex: unknown): LineResult {
   }
 }
 
-/** One JSON Lines input line -> one output line. Never throws. */
-export function decodeLine(line: string): LineResult {
+/**
+ * One JSON Lines input line -> one output line, or null for a capture's connection-state line.
+ * Never throws. Lines with a "conn" are capture lines and are checked against the format first.
+ */
+export function decodeLine(line: string, lineNo = 0): LineResult | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -52,7 +62,52 @@ export function decodeLine(line: string): LineResult {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return errorLine('badInput', 'each line must be a JSON object');
   const o = v as Record<string, unknown>;
-  return decodeOne(o.service, o.dir, o.hex);
+  if (o.conn === undefined) return decodeOne(o.service, o.dir, o.hex);
+  let rec;
+  try {
+    rec = recordFromObject(o, lineNo);
+  } catch (e) {
+    const fe = e as CaptureFormatError;
+    return errorLine('badCapture', fe.message, { field: fe.field });
+  }
+  if (rec.kind === 'state') return null;
+  const r = decodeOne(rec.service, rec.dir, rec.hex);
+  return { ok: r.ok, json: `{"t":${rec.t},"conn":${rec.conn},${r.json.slice(1)}` };
+}
+
+/** The input as bytes, gunzipped when it starts with the gzip magic. */
+async function plainBytes(input: Readable): Promise<Readable> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let done = false;
+  while (headLen < 2) {
+    const n = await it.next();
+    if (n.done) {
+      done = true;
+      break;
+    }
+    const b = typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
+    head.push(b);
+    headLen += b.length;
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* head;
+    if (done) return;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
+    }
+  }
+  const first = Buffer.concat(head);
+  const raw = Readable.from(all(), { objectMode: false });
+  // node:zlib reads every member of a multi-member file.
+  if (first[0] !== 0x1f || first[1] !== 0x8b) return raw;
+  const gunzip = createGunzip();
+  // pipeline() passes a read error on to the gunzip stream, where readline sees it.
+  pipeline(raw, gunzip, () => {});
+  return gunzip;
 }
 
 function parseArgs(argv: string[]): { service?: string; dir?: string; positional: string[]; help: boolean } | string {
@@ -100,11 +155,27 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
     input = createReadStream(file);
   }
   let failed = false;
+  let lineNo = 0;
+  let sawLine = false;
   try {
-    const rl = createInterface({ input, crlfDelay: Infinity });
+    const rl = createInterface({ input: await plainBytes(input), crlfDelay: Infinity });
     for await (const line of rl) {
+      lineNo++;
       if (line.trim() === '') continue;
-      const r = decodeLine(line);
+      if (!sawLine) {
+        sawLine = true;
+        if (line.includes('"corosyncCapture"')) {
+          try {
+            parseCaptureHeader(line, lineNo);
+          } catch (e) {
+            io.stderr.write(`corosync-decode: ${e instanceof Error ? e.message : String(e)}\n`);
+            return 2;
+          }
+          continue;
+        }
+      }
+      const r = decodeLine(line, lineNo);
+      if (r === null) continue;
       if (!r.ok) failed = true;
       if (!io.stdout.write(`${r.json}\n`)) await new Promise((res) => io.stdout.once('drain', res));
     }

@@ -19,3 +19,9 @@ export {
 } from './frames.js';
 export { encodeCmapValue, decodeCmapValue, type CmapValue } from './cmap-value.js';
 export { decodedToJSON, toJsonValue, toHex, fromHex, type Json } from './json.js';
+export {
+  CAPTURE_FORMAT_VERSION, CaptureFormatError, isCaptureFormatError, CaptureParser, parseCaptureHeader, parseCaptureRecord,
+  recordFromObject, isGzip, gunzip, readCapture,
+  type CaptureHeader, type CaptureRecord, type CaptureFrameRecord, type CaptureStateRecord, type CaptureParserEvents,
+  type ParsedCapture, type CaptureMode, type CaptureDir, type CaptureTransport,
+} from './capture.js';

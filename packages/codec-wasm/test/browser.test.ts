@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -18,6 +19,10 @@ const roots: Record<string, string> = {
 const available = existsSync(CHROMIUM);
 const ci = process.env.CI === 'true';
 
+// Two gzip members, as the capture writer flushes them: Chromium's DecompressionStream alone
+// stops after the first one, gunzip() must not.
+const MULTI_GZIP = Buffer.concat([gzipSync('{"corosyncCapture":1}\n'), gzipSync('second member\n')]).toString('base64');
+
 const PAGE = `<!doctype html><html><head>
 <script type="importmap">{"imports":{"@corosync-ts/types":"/types/index.js"}}</script>
 <script type="module">
@@ -28,8 +33,10 @@ const PAGE = `<!doctype html><html><head>
     const get = c.encoders.cmap.req.get({ keyName: 'totem.cluster_name', valueLen: 16n });
     let err = null;
     try { c.decode(new Uint8Array(8), { service: 'cmap', dir: 'res' }); } catch (e) { err = [e.name, e.kind, c.isDecodeError(e)]; }
+    const gz = Uint8Array.from(atob('${MULTI_GZIP}'), (ch) => ch.charCodeAt(0));
+    const gunzipped = new TextDecoder().decode(await c.gunzip(gz));
     window.__result = { json: c.decodedToJSON(d), getLen: get.length, getHead: c.toHex(get.subarray(0, 16)), err,
-      hasProcess: typeof process !== 'undefined' };
+      hasProcess: typeof process !== 'undefined', gunzipped };
   } catch (e) {
     window.__result = { failure: String(e && e.stack || e) };
   }
@@ -73,7 +80,7 @@ suite('browser (headless Chromium)', () => {
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
   });
 
-  it('decodes and encodes with the built package', async () => {
+  it('decodes and encodes with the built package, and gunzips a multi-member capture', async () => {
     const page = await browser.newPage();
     const { port } = server.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
@@ -85,6 +92,7 @@ suite('browser (headless Chromium)', () => {
       getHead: '02000000000000002001000000000000',
       err: ['DecodeError', 'truncated', true],
       hasProcess: false,
+      gunzipped: '{"corosyncCapture":1}\nsecond member\n',
     });
     await page.close();
   }, 60_000);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { ConnectionCapture, type CaptureWriter } from './capture.js';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import {
@@ -43,6 +44,10 @@ export interface ConnectOptions {
   maxInFlight?: number;
   /** Which server processes to trust (see ProviderPolicy); refused ones fail with EACCES. */
   allowProvider?: ProviderPolicy;
+  /** Record every frame of this connection, handshake included (a failed handshake is not recorded). */
+  capture?: CaptureWriter;
+  /** The service name written to the capture; default `name` (give it when `name` carries a test prefix). */
+  captureService?: string;
 }
 
 export interface RequestOptions {
@@ -113,9 +118,12 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
     if (r < 0) throw IpcError.fromErrno(r, `connect to abstract socket @${name}`);
     // Ask for the server's credentials with the reply (qb_ipcc_auth_get).
     n.setPassCred(fd, 1);
-    const sent = n.send(fd, encodeConnectionRequest(Math.max(want, MIN_MAX_MSG_SIZE)));
+    const connReq = encodeConnectionRequest(Math.max(want, MIN_MAX_MSG_SIZE));
+    const tReq = opts.capture?.now() ?? 0;
+    const sent = n.send(fd, connReq);
     if (sent !== 24) throw sent < 0 ? IpcError.fromErrno(sent, 'send connection request') : new IpcError('EAGAIN', 'short send of the connection request');
     const { reply, cred } = await readSetupReply(setup, opts);
+    const tRes = opts.capture?.now() ?? 0;
     n.setPassCred(fd, 0);
     // Abstract names are first come, first served: before reading anything the server says,
     // make sure it is who we mean to talk to (what Pacemaker's crm_ipc_is_authentic_process
@@ -134,8 +142,15 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
     if (res.maxMsgSize < MIN_MAX_MSG_SIZE || res.maxMsgSize > 0x40000000) {
       throw new IpcError('EBADMSG', `server offered an implausible max message size ${res.maxMsgSize}`);
     }
-    if (res.connectionType === QB_IPC_SOCKET) return new IpcClient(name, setup, res, serverCredentials, 'socket', maxInFlight);
-    if (res.connectionType === QB_IPC_SHM) return new IpcClient(name, setup, res, serverCredentials, 'shm', maxInFlight);
+    const transport = res.connectionType === QB_IPC_SOCKET ? 'socket' : res.connectionType === QB_IPC_SHM ? 'shm' : undefined;
+    if (transport) {
+      const client = new IpcClient(name, setup, res, serverCredentials, transport, maxInFlight);
+      if (opts.capture) {
+        client.capture = new ConnectionCapture(opts.capture, opts.captureService ?? name, transport, process.pid);
+        client.capture.opened(connReq, tReq, reply, tRes);
+      }
+      return client;
+    }
     throw new IpcError(res.connectionType === 2 || res.connectionType === 3 ? 'ENOTSUP' : 'EINVAL', `unsupported libqb connection type ${res.connectionType}`);
   } catch (e) {
     setup.close();
@@ -262,6 +277,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private failure: IpcError | undefined;
   private closePromise: Promise<void> | undefined;
+  /** @internal set by connect() when recording */
+  capture: ConnectionCapture | undefined;
 
   /** @internal use connect() */
   constructor(
@@ -350,6 +367,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       } catch (e) {
         return Promise.reject(e);
       }
+      this.capture?.frame('req', frame);
       // Sending can itself reveal that the server is gone (a doorbell to a closed socket).
       if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
       this.pending.push(p);
@@ -406,6 +424,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         p.reject(this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
         continue;
       }
+      this.capture?.frame('req', frame);
       if (this.state !== 'open') return;
       this.pending.push(p);
       this.inFlightCost += p.cost;
@@ -416,6 +435,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
 
   /** @internal a response frame arrived */
   deliverResponse(frame: Uint8Array): void {
+    this.capture?.frame('res', frame);
     if (this.pendingHead >= this.pending.length) {
       this.fail(new IpcError('EPROTO', 'the server sent a response nobody asked for'));
       return;
@@ -445,6 +465,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
 
   /** @internal */
   deliverEvent(frame: Uint8Array): void {
+    this.capture?.frame('evt', frame);
     if (this.state === 'open') this.emit('event', frame);
   }
 
@@ -456,6 +477,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     const err = cause.code === 'ECONNRESET' ? cause : new IpcError('ECONNRESET', `connection lost: ${cause.message}`, { cause });
     this.state = 'closing';
     this.failure = err;
+    this.capture?.closed(/closed the connection/.test(cause.message) ? 'server' : 'error', cause.message);
     this.rejectAll(err);
     this.closePromise = this.release(true);
     this.emit('disconnect', err);
@@ -489,6 +511,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   /** Close the connection; pending requests reject with ENOTCONN. Idempotent. */
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
+    this.capture?.closed('client');
     this.state = 'closing';
     this.rejectAll(new IpcError('ENOTCONN', 'the IPC connection was closed'));
     this.closePromise = this.release(false);

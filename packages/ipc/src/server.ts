@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { chmodSync, chownSync, closeSync, constants as fsc, fchownSync, ftruncateSync, mkdtempSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { ConnectionCapture, type CaptureWriter } from './capture.js';
 import { validateName, type Credentials } from './client.js';
 import { IpcError, errnoOf } from './errors.js';
 import { FdWatch } from './fdwatch.js';
@@ -27,6 +28,10 @@ export interface ServerOptions {
   authorize?: (cred: Credentials) => number;
   /** A client that does not complete the handshake within this many ms is dropped (default 10 000). */
   handshakeTimeout?: number;
+  /** Record every frame of every client that completes the handshake. */
+  capture?: CaptureWriter;
+  /** The service name written to the capture; default the server's name. */
+  captureService?: string;
 }
 
 const MIN_MAX_MSG_SIZE = QB_CONNECTION_RESPONSE_SIZE;
@@ -163,11 +168,18 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       this.report(err);
       return reject(err.errno || errnoOf('ENOMEM'));
     }
-    const sent = n.send(setup.fd, conn.setupReply());
+    const reply = conn.setupReply();
+    const sent = n.send(setup.fd, reply);
     if (sent !== QB_CONNECTION_RESPONSE_SIZE) {
       // A libqb 2.0.6 client cannot take a split reply: give up on this one.
       conn.close();
       return;
+    }
+    const cap = this.opts.capture;
+    if (cap) {
+      conn.capture = new ConnectionCapture(cap, this.opts.captureService ?? this.name, conn.transport, cred.pid);
+      const t = cap.now();
+      conn.capture.opened(req, t, reply, t);
     }
     this.conns.add(conn);
     conn.start();
@@ -278,6 +290,8 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   private readonly impl: ServerTransport;
   private outstanding = 0;
   private isClosed = false;
+  /** @internal set when the server records */
+  capture: ConnectionCapture | undefined;
 
   /** @internal */
   constructor(
@@ -324,7 +338,10 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     this.setup.onEvents = (st, ev) => {
       if (st < 0 || this.isClosed) return this.close();
       if (ev & WRITABLE || ev & READABLE) this.impl.onSetupReadable();
-      else if (ev & DISCONNECT) this.close();
+      else if (ev & DISCONNECT) {
+        this.capture?.closed('client');
+        this.close();
+      }
     };
     this.setup.watch(READABLE | DISCONNECT);
     this.impl.start();
@@ -337,7 +354,9 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   /** @internal a request frame arrived */
   deliver(frame: Uint8Array): void {
     if (this.isClosed) return;
+    this.capture?.frame('req', frame);
     if (frame.length < QB_REQUEST_HEADER_SIZE || readRequestHeader(frame).id === QB_IPC_MSG_DISCONNECT) {
+      this.capture?.closed('client');
       this.close();
       return;
     }
@@ -351,6 +370,7 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     if (this.outstanding === 0) throw new IpcError('EINVAL', 'respond() without an unanswered request');
     this.checkFrame(frame);
     this.outstanding--;
+    this.capture?.frame('res', frame);
     this.impl.respond(frame);
   }
 
@@ -358,6 +378,7 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   sendEvent(frame: Uint8Array): void {
     if (this.isClosed) throw new IpcError('ENOTCONN', 'the client has gone');
     this.checkFrame(frame);
+    this.capture?.frame('evt', frame);
     this.impl.sendEvent(frame);
   }
 
@@ -380,6 +401,7 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.capture?.closed();
     this.impl.destroy();
     this.setup.close(true);
     try {

@@ -20,6 +20,8 @@ network namespace until SIGTERM, like a real corosync, backed by a simulated clu
                         --config, like one real daemon; all nodes with --nodes)
       --transport T     socket | shm (default: system.qb_ipc_type of the config; shm if unset)
       --prefix P        prepend P to the socket names (default: none, the real names)
+      --capture FILE    record every frame of every client to FILE (capture format v1, see
+                        @corosync-ts/codec-wasm capture/FORMAT.md; FILE.gz is gzip compressed)
   -h, --help
 
 Commands on stdin (one per line), corosync-vqsim style:
@@ -36,6 +38,7 @@ async function main(): Promise<number> {
       up: { type: 'string' },
       transport: { type: 'string' },
       prefix: { type: 'string' },
+      capture: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -70,6 +73,7 @@ async function main(): Promise<number> {
   const mock = await startMockCorosync({
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
     start: up,
+    ...(values.capture !== undefined ? { capture: values.capture } : {}),
   });
   process.stderr.write(`corosync-mock: node ${local} serving ${Object.values(mock.endpoint().names).join(' ')} (${transport})\n`);
 

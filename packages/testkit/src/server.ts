@@ -1,4 +1,4 @@
-import type { IpcServer, IpcServerConnection } from '@corosync-ts/ipc';
+import type { CaptureWriter, IpcServer, IpcServerConnection } from '@corosync-ts/ipc';
 import { readFileSync } from 'node:fs';
 import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
 import { ManualClock, type Clock } from './clock.js';
@@ -16,6 +16,11 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
   transport?: 'socket' | 'shm';
   /** Node ids that get their own endpoint (default: the first node of the nodelist). */
   endpoints?: number[] | 'all';
+  /**
+   * Record every frame of every client served (C clients included) to a capture file: a path
+   * (`.gz` = gzip; the mock closes it on close()) or a CaptureWriter from @corosync-ts/ipc.
+   */
+  capture?: string | CaptureWriter;
 }
 
 export interface Endpoint {
@@ -44,6 +49,7 @@ class NodeEndpoint implements Endpoint {
     readonly prefix: string,
     private readonly transport: 'socket' | 'shm',
     private readonly withVotequorum: boolean,
+    private readonly capture: CaptureWriter | undefined,
   ) {
     this.services = new NodeServices(node);
     this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg` };
@@ -87,7 +93,9 @@ class NodeEndpoint implements Endpoint {
     const { createServer } = await import('@corosync-ts/ipc');
     try {
       for (const svc of services) {
-        const server = createServer(this.names[svc], { transport: this.transport, maxMessageSize: 1024 * 1024 });
+        const server = createServer(this.names[svc], {
+          transport: this.transport, maxMessageSize: 1024 * 1024, ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
+        });
         server.on('connection', (c) => this.accept(svc, c));
         server.on('error', (e) => { this.errors.push(e); });
         await server.listen();
@@ -151,6 +159,8 @@ class NodeEndpoint implements Endpoint {
 export class MockCorosync {
   readonly cluster: Cluster;
   private readonly eps = new Map<number, NodeEndpoint>();
+  /** The capture file the mock opened itself (closed with the mock). */
+  private ownCapture: CaptureWriter | undefined;
 
   private constructor(cluster: Cluster) {
     this.cluster = cluster;
@@ -170,11 +180,19 @@ export class MockCorosync {
     const cluster = new Cluster({ ...opts, clock: opts.clock ?? new ManualClock() });
     const mock = new MockCorosync(cluster);
     const prefix = opts.prefix ?? `cts-mock-${process.pid}-${++counter}-`;
+    let capture: CaptureWriter | undefined;
+    if (typeof opts.capture === 'string') {
+      const { CaptureWriter } = await import('@corosync-ts/ipc');
+      const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+      capture = mock.ownCapture = CaptureWriter.open(opts.capture, { mode: 'mock', name: '@corosync-ts/testkit', version });
+    } else {
+      capture = opts.capture;
+    }
     const ids = opts.endpoints === 'all' ? cluster.nodes.map((n) => n.id) : opts.endpoints ?? [cluster.nodes[0]!.id];
     ids.forEach((id, i) => {
       const node = cluster.node(id);
       const p = i === 0 ? prefix : `${prefix}node${id}-`;
-      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum));
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture));
     });
     try {
       for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());
@@ -207,6 +225,7 @@ export class MockCorosync {
 
   async close(): Promise<void> {
     for (const ep of this.eps.values()) await ep.close();
+    this.ownCapture?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,144 @@
+// The capture reader (format v1): header and line validation, streaming over chunks cut
+// anywhere, multi-member gzip, and corosync-decode reading captures (plain and gzip).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  CaptureFormatError, CaptureParser, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
+  type CaptureRecord,
+} from '../src/capture.js';
+import { Frame, hex } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../bin/corosync-decode.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'codec-capture-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HEADER = {
+  corosyncCapture: 1,
+  start: { unixNs: '1764774000123456789', iso: '2026-12-03T15:00:00.123Z' },
+  host: 'node1',
+  recorder: { mode: 'tap', name: 'corosync-tap', version: '0.1.0' },
+  corosync: '3.1.7',
+};
+const getReq = Frame.req(2, 288).name(16, 'totem.cluster_name').u64(280, 16n).bytes; // cmap.get request
+const getRes = Frame.res(2, 40, 12).bytes; // bare cmap.get error reply (CS_ERR_NOT_EXIST)
+const lines = [
+  JSON.stringify(HEADER),
+  JSON.stringify({ t: 0, conn: 1, pid: 4242, proc: 'corosync-cmapc', service: 'cmap', transport: 'shm', state: 'open' }),
+  JSON.stringify({ t: 1520331, conn: 1, pid: 4242, proc: 'corosync-cmapc', service: 'cmap', transport: 'shm', dir: 'req', hex: hex(getReq) }),
+  JSON.stringify({ t: 1520911, conn: 1, service: 'cmap', transport: 'shm', dir: 'res', hex: hex(getRes) }),
+  JSON.stringify({ t: 9000000, conn: 1, service: 'cmap', transport: 'shm', state: 'closed', by: 'client' }),
+];
+const text = `${lines.join('\n')}\n`;
+
+describe('capture reader', () => {
+  it('parses a header and every kind of line', async () => {
+    const c = await readCapture(new TextEncoder().encode(text));
+    expect(c.header).toEqual(HEADER);
+    expect(c.bad).toEqual([]);
+    expect(c.records.map((r) => r.kind)).toEqual(['state', 'frame', 'frame', 'state']);
+    expect(c.records[1]).toEqual({ kind: 'frame', t: 1520331, conn: 1, pid: 4242, proc: 'corosync-cmapc', service: 'cmap', transport: 'shm', dir: 'req', hex: hex(getReq) });
+    expect(c.records[3]).toMatchObject({ kind: 'state', state: 'closed', by: 'client' });
+  });
+
+  it('gives the same records whatever the chunking, even inside a UTF-8 character', () => {
+    const withUtf8 = text.replace('"node1"', '"nœud-1"');
+    const bytes = new TextEncoder().encode(withUtf8.replace(/\n/g, '\r\n'));
+    const all = (chunk: number) => {
+      const recs: CaptureRecord[] = [];
+      const p = new CaptureParser({ record: (r) => recs.push(r) });
+      for (let i = 0; i < bytes.length; i += chunk) p.push(bytes.subarray(i, i + chunk));
+      p.end();
+      return { host: p.header!.host, recs };
+    };
+    const whole = all(bytes.length);
+    expect(whole.host).toBe('nœud-1');
+    for (const n of [1, 2, 3, 7, 64]) expect(all(n)).toEqual(whole);
+  });
+
+  it('refuses an unknown version, a non-capture and a broken header', () => {
+    expect(() => parseCaptureHeader(JSON.stringify({ ...HEADER, corosyncCapture: 2 }))).toThrow(/version 2 is not supported/);
+    expect(() => parseCaptureHeader('{"service":"cmap","dir":"req","hex":"00"}')).toThrow(/not a corosync capture/);
+    expect(() => parseCaptureHeader(JSON.stringify({ ...HEADER, start: { unixNs: '-1', iso: '' } }))).toThrow(CaptureFormatError);
+    expect(() => parseCaptureHeader(JSON.stringify({ ...HEADER, recorder: { ...HEADER.recorder, mode: 'spy' } }))).toThrow(/"mode"/);
+    // Unknown fields are ignored.
+    expect(parseCaptureHeader(JSON.stringify({ ...HEADER, extra: [1] })).host).toBe('node1');
+    const p = new CaptureParser({});
+    expect(() => p.end()).toThrow(/no header/);
+  });
+
+  it('reports bad lines with their number and field, and keeps reading', async () => {
+    const bad = [
+      'not json',
+      '{"t":-1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"00"}',
+      '{"t":1,"conn":0,"service":"cmap","transport":"shm","dir":"req","hex":"00"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"tcp","dir":"req","hex":"00"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"0A"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"sideways","hex":"00"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"00","state":"open"}',
+      '{"t":1,"conn":1,"service":"","transport":"shm","state":"open"}',
+      '{"t":1.5,"conn":1,"service":"cmap","transport":"shm","state":"open"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"shm","state":"closed","by":"nobody"}',
+    ];
+    const c = await readCapture(new TextEncoder().encode(`${lines[0]}\n${bad.join('\n')}\n${lines[2]}\n`));
+    expect(c.records).toHaveLength(1);
+    expect(c.bad.map((e) => [e.line, e.field])).toEqual([
+      [2, undefined], [3, 't'], [4, 'conn'], [5, 'transport'], [6, 'hex'], [7, 'dir'], [8, 'state'], [9, 'service'], [10, 't'], [11, 'by'],
+    ]);
+    expect(c.bad.every(isCaptureFormatError)).toBe(true);
+    expect(() => parseCaptureRecord('{}', 5)).toThrow(/^line 5: /);
+  });
+
+  it('gunzips single and multi-member files (one member per writer flush), and rejects corrupt ones', async () => {
+    const single = gzipSync(text);
+    expect(isGzip(single)).toBe(true);
+    expect(isGzip(new TextEncoder().encode(text))).toBe(false);
+    expect(new TextDecoder().decode(await gunzip(single))).toBe(text);
+    const multi = Buffer.concat(lines.map((l) => gzipSync(`${l}\n`)));
+    expect(new TextDecoder().decode(await gunzip(multi))).toBe(text);
+    const c = await readCapture(multi);
+    expect(c.records).toHaveLength(4);
+    await expect(gunzip(multi.subarray(0, multi.length - 5))).rejects.toThrow();
+    const flipped = Buffer.from(multi);
+    flipped[flipped.length - 30]! ^= 0xff;
+    await expect(gunzip(flipped)).rejects.toThrow();
+  });
+});
+
+describe('corosync-decode reads captures', () => {
+  const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+
+  for (const kind of ['plain', 'gzip (multi-member)', 'gzip on stdin'] as const) {
+    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header and states`, () => {
+      const f = join(dir, kind === 'plain' ? 'c.jsonl' : 'c.jsonl.gz');
+      const data = kind === 'plain' ? Buffer.from(text) : Buffer.concat(lines.map((l) => gzipSync(`${l}\n`)));
+      writeFileSync(f, data);
+      const r = kind === 'gzip on stdin' ? run([], data) : run([f]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(out).toHaveLength(2);
+      expect(out[0]).toEqual({ t: 1520331, conn: 1, name: 'cmap.get', id: 2, size: 288, fields: { keyName: 'totem.cluster_name', valueLen: '16' } });
+      expect(Object.keys(out[1]).slice(0, 2)).toEqual(['t', 'conn']);
+      expect(out[1]).toMatchObject({ t: 1520911, conn: 1, name: 'cmap.get', size: 40, error: 12 });
+    });
+  }
+
+  it('refuses a capture version it does not know (exit 2), reports bad capture lines (exit 1)', () => {
+    const v2 = run([], `${JSON.stringify({ ...HEADER, corosyncCapture: 2 })}\n${lines[2]}\n`);
+    expect(v2.status).toBe(2);
+    expect(v2.stderr).toMatch(/version 2 is not supported/);
+    const bad = run([], `${lines[0]}\n{"t":1,"conn":1,"service":"cmap","transport":"tcp","dir":"req","hex":"00"}\n${lines[2]}\n`);
+    expect(bad.status).toBe(1);
+    const out = bad.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out[0].error).toMatchObject({ kind: 'badCapture', field: 'transport' });
+    expect(out[1].name).toBe('cmap.get');
+    const corrupt = run([], Buffer.concat([gzipSync(text).subarray(0, 40)]));
+    expect(corrupt.status).toBe(2);
+    expect(corrupt.stderr).toMatch(/corosync-decode: /);
+  });
+});

@@ -1,0 +1,413 @@
+// The inspector page: open a capture, filter it, see it as a table, a timeline and one frame in detail.
+import { decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
+import { csErrorName } from '@corosync-ts/types';
+import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
+import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
+import { DIRS, isUnanswered, loadCapture, messageName, type Capture } from './model.js';
+import { Timeline } from './timeline.js';
+
+const ROW = 22;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface State {
+  cap: Capture | null;
+  rows: Int32Array;
+  sel: number;
+  filters: Filters;
+  loadStart: number;
+}
+
+const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0 };
+// For tests and the benchmark: what is loaded and how long it took.
+const probe: { ready: boolean; error?: string; firstTableMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { ready: false, rendered: 0 };
+const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true));
+(window as unknown as { __inspector: unknown }).__inspector = { probe, state, timeline };
+
+// ---------------------------------------------------------------- loading
+async function openBytes(bytes: Uint8Array, label: string, t0 = performance.now()): Promise<void> {
+  state.loadStart = t0;
+  probe.ready = false;
+  delete probe.error;
+  setStatus(`decoding ${label} (${(bytes.length / 1048576).toFixed(1)} MB)…`);
+  await new Promise((r) => setTimeout(r, 0));
+  try {
+    state.cap = await loadCapture(bytes);
+  } catch (e) {
+    state.cap = null;
+    const msg = isCaptureFormatError(e) ? `not a readable capture: ${e.message}` : `cannot open ${label}: ${e instanceof Error ? e.message : String(e)}`;
+    probe.error = msg;
+    setStatus(msg, true);
+    renderAll();
+    return;
+  }
+  const c = state.cap;
+  fillSelects(c);
+  const { filters, sel } = filtersFromHash(location.hash);
+  state.filters = filters;
+  state.sel = sel < c.count ? sel : -1;
+  writeFilterInputs();
+  refilter();
+  // The table's first rows are in the DOM now; the first paint follows at the next frame.
+  await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+  probe.firstTableMs = performance.now() - state.loadStart;
+  probe.frames = c.count;
+  probe.timing = c.timing;
+  const ms = c.timing.inflate + c.timing.parse + c.timing.decode + c.timing.pair;
+  setStatus(
+    `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
+      `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
+      `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
+      ` · loaded in ${ms.toFixed(0)} ms (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)`,
+    c.bad.length > 0,
+  );
+  if (state.sel >= 0) select(state.sel, true);
+  probe.ready = true;
+}
+
+async function openFile(f: File): Promise<void> {
+  // The clock starts when the file is handed over (drop or picker): reading it counts too.
+  const t0 = performance.now();
+  await openBytes(new Uint8Array(await f.arrayBuffer()), f.name, t0);
+}
+
+function setStatus(text: string, warn = false): void {
+  const s = $('status');
+  s.textContent = text;
+  s.classList.toggle('warn', warn);
+}
+
+// ---------------------------------------------------------------- filters
+const FILTER_IDS: (keyof Filters)[] = ['service', 'dir', 'msg', 'error', 'conn', 'q'];
+
+function fillSelects(c: Capture): void {
+  const opt = (sel: HTMLSelectElement, values: [string, string][]) => {
+    sel.replaceChildren(...values.map(([v, label]) => Object.assign(document.createElement('option'), { value: v, textContent: label })));
+  };
+  opt($('f-service'), [['', 'all services'], ...c.services.map((s): [string, string] => [s, s])]);
+  const names = new Set<string>();
+  for (let i = 0; i < c.count; i++) if (c.msg[i]! >= 0) names.add(messageName(c, i));
+  opt($('f-msg'), [['', 'all messages'], ...[...names].sort().map((n): [string, string] => [n, n])]);
+  opt($('f-conn'), [['', 'all connections'], ...[...c.conns.values()].map((ci): [string, string] => [String(ci.conn), `${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`])]);
+  const errs = new Set<number>();
+  for (let i = 0; i < c.count; i++) if ((c.dir[i] === 1 || c.dir[i] === 2) && c.err[i] !== 1) errs.add(c.err[i]!);
+  opt($('f-error'), [['', 'any result'], ['ok', 'OK only'], ['err', 'errors'], ['decode', 'undecodable'], ...[...errs].sort((a, b) => a - b).map((e): [string, string] => [String(e), `${e} ${csErrorName(e) ?? ''}`])]);
+}
+
+function writeFilterInputs(): void {
+  for (const k of FILTER_IDS) ($(`f-${k}`) as HTMLInputElement).value = state.filters[k];
+}
+
+function refilter(): void {
+  if (!state.cap) return;
+  state.rows = applyFilters(state.cap, state.filters);
+  timeline.setData(state.cap, state.rows);
+  $('count').textContent = `${state.rows.length.toLocaleString('en')} of ${state.cap.count.toLocaleString('en')} frames`;
+  ($('spacer') as HTMLElement).style.height = `${state.rows.length * ROW}px`;
+  renderRows();
+  syncHash();
+}
+
+function syncHash(): void {
+  const h = filtersToHash(state.filters, state.sel);
+  if (h !== location.hash) history.replaceState(null, '', `${location.pathname}${location.search}${h}`);
+}
+
+for (const k of FILTER_IDS) {
+  const el = $(`f-${k}`) as HTMLInputElement;
+  el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', () => {
+    state.filters = { ...state.filters, [k]: el.value };
+    refilter();
+  });
+}
+$('f-clear').addEventListener('click', () => {
+  state.filters = { ...EMPTY };
+  writeFilterInputs();
+  refilter();
+});
+window.addEventListener('hashchange', () => {
+  const { filters, sel } = filtersFromHash(location.hash);
+  state.filters = filters;
+  writeFilterInputs();
+  refilter();
+  if (sel >= 0) select(sel, true);
+});
+
+// ---------------------------------------------------------------- table (virtualised)
+const scroller = $('scroller');
+const rowsEl = $('rows');
+let rafPending = false;
+scroller.addEventListener('scroll', () => {
+  if (rafPending) return;
+  rafPending = true;
+  requestAnimationFrame(() => {
+    rafPending = false;
+    renderRows();
+  });
+});
+new ResizeObserver(() => renderRows()).observe(scroller);
+
+function cells(c: Capture, i: number): string[] {
+  const d = c.dir[i]!;
+  const ci = c.conns.get(c.conn[i]!);
+  let err = '';
+  if (c.msg[i] === -1) {
+    const e = c.decodeErrors.get(i);
+    err = `DecodeError ${e?.kind ?? ''}${e?.field ? ` (${e.field})` : ''}`;
+  }
+  else if (d === 1 || d === 2) err = c.err[i] === 1 ? 'OK' : `${c.err[i]} ${csErrorName(c.err[i]!) ?? ''}`;
+  let lat = '';
+  const p = c.pair[i]!;
+  if (p >= 0) lat = `${((c.t[Math.max(i, p)]! - c.t[Math.min(i, p)]!) / 1000).toFixed(1)} µs`;
+  else if (isUnanswered(c, i)) lat = 'no reply';
+  return [String(i), (c.t[i]! / 1e6).toFixed(3), String(c.conn[i]), `${ci?.proc ?? ''}${ci?.pid ? ` [${ci.pid}]` : ''}`, c.services[c.svc[i]!]!, DIRS[d]!, messageName(c, i), String(c.len[i]), err, lat];
+}
+
+function renderRows(): void {
+  const c = state.cap;
+  if (!c) {
+    rowsEl.replaceChildren();
+    return;
+  }
+  const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - 5);
+  const visible = Math.ceil(scroller.clientHeight / ROW) + 10;
+  const last = Math.min(state.rows.length, first + visible);
+  rowsEl.style.transform = `translateY(${first * ROW}px)`;
+  const frag = document.createDocumentFragment();
+  for (let r = first; r < last; r++) {
+    const i = state.rows[r]!;
+    const div = document.createElement('div');
+    div.className = 'row';
+    div.dataset.i = String(i);
+    const d = c.dir[i]!;
+    div.classList.add(DIRS[d]!);
+    if (c.msg[i] === -1 || ((d === 1 || d === 2) && c.err[i] !== 1)) div.classList.add('err');
+    if (c.err[i] === 6 && (d === 1 || d === 2)) div.classList.add('tryagain');
+    if (i === state.sel) div.classList.add('sel');
+    for (const text of cells(c, i)) {
+      const s = document.createElement('span');
+      s.textContent = text;
+      div.appendChild(s);
+    }
+    frag.appendChild(div);
+  }
+  rowsEl.replaceChildren(frag);
+  probe.rendered++;
+}
+
+rowsEl.addEventListener('click', (e) => {
+  const row = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
+  if (row) select(Number(row.dataset.i), false);
+});
+scroller.addEventListener('keydown', (e) => {
+  if (!state.cap || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
+  e.preventDefault();
+  const r = rowOf(state.sel);
+  const next = Math.min(state.rows.length - 1, Math.max(0, r + (e.key === 'ArrowDown' ? 1 : -1)));
+  if (next >= 0 && next < state.rows.length) select(state.rows[next]!, true);
+});
+
+function rowOf(i: number): number {
+  // rows is sorted: binary search
+  let lo = 0;
+  let hi = state.rows.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = state.rows[mid]!;
+    if (v === i) return mid;
+    if (v < i) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function select(i: number, scroll: boolean): void {
+  const c = state.cap;
+  if (!c || i < 0 || i >= c.count) return;
+  state.sel = i;
+  const r = rowOf(i);
+  if (scroll && r >= 0) {
+    const top = r * ROW;
+    if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - ROW) scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 2);
+  }
+  renderRows();
+  timeline.setSelected(i);
+  showDetail(frameDetail(c, i), i);
+  syncHash();
+}
+
+// ---------------------------------------------------------------- detail: tree + hex, in sync
+const MAX_HEX = 65536;
+
+function showDetail(d: FrameDetail, i: number): void {
+  const c = state.cap;
+  const title = $('d-title');
+  let pairText = '';
+  if (c && i >= 0) {
+    const p = c.pair[i]!;
+    pairText = p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs` : isUnanswered(c, i) ? ' · no reply in the capture' : '';
+  }
+  title.textContent = `${i >= 0 ? `#${i} ` : ''}${d.name} (${d.bytes.length} bytes)${pairText}`;
+  const pairLink = $('d-pair') as HTMLButtonElement;
+  pairLink.hidden = !(c && i >= 0 && c.pair[i]! >= 0);
+  pairLink.onclick = () => c && select(c.pair[i]!, true);
+  const errBox = $('d-error');
+  if (d.error) {
+    errBox.hidden = false;
+    errBox.textContent = `DecodeError (${d.error.kind})${d.error.messageName ? ` in ${d.error.messageName}` : ''}${d.error.field ? `, field ${d.error.field}` : ''}${d.error.offset !== undefined ? ` at offset ${d.error.offset}` : ''}: ${d.error.message}`;
+  } else {
+    errBox.hidden = true;
+  }
+  // tree
+  const tree = $('d-tree');
+  const build = (nodes: FieldNode[]): HTMLUListElement => {
+    const ul = document.createElement('ul');
+    for (const n of nodes) {
+      const li = document.createElement('li');
+      const s = document.createElement('span');
+      s.className = 'field';
+      s.dataset.start = String(n.start);
+      s.dataset.end = String(n.end);
+      s.innerHTML = '';
+      const k = document.createElement('b');
+      k.textContent = n.label;
+      const v = document.createElement('code');
+      v.textContent = n.value;
+      const o = document.createElement('small');
+      o.textContent = ` @${n.start}${n.end > n.start ? `..${n.end - 1}` : ''}`;
+      s.append(k, ' ', v, o);
+      li.appendChild(s);
+      if (n.children) li.appendChild(build(n.children));
+      ul.appendChild(li);
+    }
+    return ul;
+  };
+  tree.replaceChildren(build(d.fields));
+  // hex
+  const hex = $('d-hex');
+  const shown = Math.min(d.bytes.length, MAX_HEX);
+  const frag = document.createDocumentFragment();
+  for (let line = 0; line < shown; line += 16) {
+    const div = document.createElement('div');
+    const addr = document.createElement('i');
+    addr.textContent = line.toString(16).padStart(6, '0');
+    div.appendChild(addr);
+    for (let b = line; b < Math.min(line + 16, shown); b++) {
+      const s = document.createElement('span');
+      s.dataset.b = String(b);
+      s.textContent = d.bytes[b]!.toString(16).padStart(2, '0');
+      div.appendChild(s);
+    }
+    frag.appendChild(div);
+  }
+  if (shown < d.bytes.length) frag.appendChild(Object.assign(document.createElement('div'), { textContent: `… ${d.bytes.length - shown} more bytes` }));
+  hex.replaceChildren(frag);
+  if (d.error?.offset !== undefined) hex.querySelector(`[data-b="${d.error.offset}"]`)?.classList.add('bad');
+  current = d;
+}
+
+let current: FrameDetail | null = null;
+
+function highlight(start: number, end: number, node: Element | null): void {
+  for (const el of document.querySelectorAll('#d-hex .hl, #d-tree .hl')) el.classList.remove('hl');
+  for (let b = start; b < end && b < MAX_HEX; b++) document.querySelector(`#d-hex [data-b="${b}"]`)?.classList.add('hl');
+  node?.classList.add('hl');
+  document.querySelector(`#d-hex [data-b="${start}"]`)?.scrollIntoView({ block: 'nearest' });
+}
+
+$('d-tree').addEventListener('click', (e) => {
+  const f = (e.target as HTMLElement).closest('.field') as HTMLElement | null;
+  if (f) highlight(Number(f.dataset.start), Number(f.dataset.end), f);
+});
+$('d-hex').addEventListener('click', (e) => {
+  const b = (e.target as HTMLElement).dataset.b;
+  if (b === undefined || !current) return;
+  const path = fieldAt(current.fields, Number(b));
+  const n = path.at(-1);
+  if (!n) return highlight(Number(b), Number(b) + 1, null);
+  const el = [...document.querySelectorAll<HTMLElement>('#d-tree .field')].find((x) => Number(x.dataset.start) === n.start && Number(x.dataset.end) === n.end && x.querySelector('b')?.textContent === n.label) ?? null;
+  highlight(n.start, n.end, el);
+  el?.scrollIntoView({ block: 'nearest' });
+});
+
+// ---------------------------------------------------------------- paste one frame
+$('p-decode').addEventListener('click', () => {
+  const text = ($('p-text') as HTMLTextAreaElement).value.trim();
+  let bytes = fromHex(text);
+  if (!bytes) {
+    try {
+      bytes = Uint8Array.from(atob(text.replace(/\s+/g, '')), (ch) => ch.charCodeAt(0));
+    } catch {
+      bytes = undefined;
+    }
+  }
+  if (!bytes || bytes.length === 0) {
+    setStatus('pasted text is neither hex nor base64', true);
+    return;
+  }
+  const service = ($('p-service') as HTMLSelectElement).value;
+  const dir = ($('p-dir') as HTMLSelectElement).value as Direction;
+  showDetail(detailOf(bytes, service, dir), -1);
+});
+
+// ---------------------------------------------------------------- export
+$('export').addEventListener('click', () => {
+  const c = state.cap;
+  if (!c) return;
+  const out = Array.from(state.rows, (i) => {
+    const ci = c.conns.get(c.conn[i]!);
+    const bytes = c.bytes.subarray(c.off[i]!, c.off[i]! + c.len[i]!);
+    const service = c.services[c.svc[i]!]!;
+    const dir = DIRS[c.dir[i]!]!;
+    let decoded: unknown = null;
+    if (c.msg[i]! >= 0) decoded = decodedToJSON(decode(bytes, { service: service as Service, dir }));
+    const e = c.decodeErrors.get(i);
+    return {
+      index: i, t: c.t[i], conn: c.conn[i], pid: ci?.pid, proc: ci?.proc, service, transport: ci?.transport, dir,
+      name: messageName(c, i), size: c.len[i], pair: c.pair[i]! >= 0 ? c.pair[i] : undefined,
+      latencyNs: c.pair[i]! >= 0 ? Math.abs(c.t[c.pair[i]!]! - c.t[i]!) : undefined,
+      decoded, decodeError: e ? { kind: e.kind, field: e.field, offset: e.offset, message: e.message } : undefined,
+      hex: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''),
+    };
+  });
+  const blob = new Blob([JSON.stringify(out, null, 1)], { type: 'application/json' });
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: 'corosync-capture-selection.json' });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+});
+
+// ---------------------------------------------------------------- opening: picker, drop, URL
+$('file').addEventListener('change', (e) => {
+  const f = (e.target as HTMLInputElement).files?.[0];
+  if (f) void openFile(f);
+});
+document.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  document.body.classList.remove('dragging');
+  const f = e.dataTransfer?.files[0];
+  if (f) void openFile(f);
+});
+
+function renderAll(): void {
+  renderRows();
+  if (state.cap) timeline.setData(state.cap, state.rows);
+}
+
+const url = new URLSearchParams(location.search).get('url');
+if (url) {
+  setStatus(`fetching ${url}…`);
+  fetch(url)
+    .then((r) => {
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      return r.arrayBuffer();
+    })
+    .then((b) => openBytes(new Uint8Array(b), url))
+    .catch((e: unknown) => {
+      probe.error = `cannot fetch ${url}: ${e instanceof Error ? e.message : String(e)}`;
+      setStatus(probe.error, true);
+    });
+}

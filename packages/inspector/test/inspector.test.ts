@@ -1,0 +1,293 @@
+// The built inspector (dist/index.html) in real headless Chromium, opened from file:// and from a
+// loopback server, on captures recorded here by the mock and by the client (both recorders,
+// over both transports), plus a hand-made one with a TRY_AGAIN answer and a malformed frame.
+// INSPECTOR_SCREENSHOTS=DIR also writes the README's screenshots there.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { CmapHandle, QuorumHandle, VotequorumHandle } from '@corosync-ts/client';
+import { encoders, toHex } from '@corosync-ts/codec-wasm';
+import { startMockCorosync } from '@corosync-ts/testkit';
+import { CS_TRACK_CHANGES, CS_TRACK_CURRENT } from '@corosync-ts/types';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+const ci = process.env.CI === 'true';
+const PKG = fileURLToPath(new URL('..', import.meta.url));
+const PAGE = join(PKG, 'dist/index.html');
+const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
+const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
+
+interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
+type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { positionOf(i: number): { x: number; y: number } | null } } };
+
+/** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
+async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
+  const mockFile = join(dir, `mock-${transport}.jsonl`);
+  const clientFile = join(dir, `client-${transport}.jsonl.gz`);
+  const mock = await startMockCorosync({ nodes: 3, transport, capture: mockFile, clusterName: 'inspect' });
+  try {
+    const opts = { ipcPrefix: mock.prefix, capture: clientFile };
+    const c = await CmapHandle.initialize(opts);
+    await c.getString('totem.cluster_name');
+    await c.setUint32('test.counter', 1);
+    await c.getString('no.such.key').catch(() => {});
+    const q = await QuorumHandle.initialize({ quorumNotify: () => {} }, { ...opts, dispatch: 'manual' });
+    await q.trackstart(CS_TRACK_CURRENT | CS_TRACK_CHANGES);
+    await q.dispatch(1);
+    const vq = await VotequorumHandle.initialize(null, opts);
+    await vq.getinfo(1);
+    for (let i = 0; i < 20; i++) await c.getUint32('runtime.votequorum.this_node_id');
+    await vq.finalize();
+    await q.finalize();
+    await c.finalize();
+  } finally {
+    await mock.close();
+  }
+  // The client's writer flushes every 100 ms: wait for its last lines (the close states).
+  for (let i = 0; i < 200 && !readFileSync(clientFile).length; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 250));
+  return { mock: mockFile, client: clientFile };
+}
+
+/** A capture written by hand: a TRY_AGAIN answer, then the retry answered OK, and a malformed frame. */
+function handmade(): string {
+  const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+  const base = { conn: 1, pid: 77, proc: 'retrier', service: 'cmap', transport: 'shm' };
+  const get = toHex(encoders.cmap.req.get({ keyName: 'totem.cluster_name', valueLen: 16n }));
+  const tryAgain = toHex(encoders.cmap.res.error({}, { id: 2, error: 6 }));
+  const ok = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('lab\0') }));
+  const bad = `${get.slice(0, 16)}c8000000${get.slice(24)}`; // a size field of 200 in a 288-byte frame
+  const lines = [
+    header,
+    { t: 1000, ...base, dir: 'req', hex: get },
+    { t: 9000, ...base, dir: 'res', hex: tryAgain },
+    { t: 2_000_000, ...base, dir: 'req', hex: get },
+    { t: 2_004_000, ...base, dir: 'res', hex: ok },
+    { t: 3_000_000, ...base, dir: 'req', hex: bad },
+  ];
+  const file = join(dir, 'handmade.jsonl');
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return file;
+}
+
+const suite = available || ci ? describe : describe.skip;
+if (!available && !ci) console.log(`inspector browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+
+suite('inspector in headless Chromium', () => {
+  let browser: Browser;
+  let server: Server;
+  let files: Record<string, string>;
+
+  beforeAll(async () => {
+    if (!available) throw new Error(`CI=true and ${CHROMIUM} is missing: install the apt package chromium`);
+    execFileSync(process.execPath, [join(PKG, 'scripts/build.mjs')], { stdio: 'ignore' });
+    const shm = await record('shm');
+    const socket = await record('socket');
+    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade() };
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    server = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (u.pathname === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(readFileSync(PAGE));
+      const f = files[u.pathname.slice(1)];
+      if (f) return void res.writeHead(200).end(readFileSync(f));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(file: string, how: 'picker' | 'drop' = 'picker', hash = ''): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(PAGE).href + hash);
+    if (how === 'picker') {
+      await page.setInputFiles('#file', file);
+    } else {
+      const b64 = readFileSync(file).toString('base64');
+      await page.evaluate(([data, name]) => {
+        const bytes = Uint8Array.from(atob(data!), (ch) => ch.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name!));
+        document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, [b64, file.split('/').pop()!]);
+    }
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready || (window as unknown as W).__inspector.probe.error, undefined, { timeout: 60_000 });
+    expect(errors).toEqual([]);
+    return page;
+  }
+
+  const summary = (page: Page) =>
+    page.evaluate(() => {
+      const { state } = (window as unknown as W).__inspector;
+      const c = state.cap;
+      let reqs = 0;
+      let unpaired = 0;
+      let undecoded = 0;
+      for (let i = 0; i < c.count; i++) {
+        if (c.msg[i] < 0) undecoded++;
+        if (c.dir[i] === 0 && c.id[i] !== -3) {
+          reqs++;
+          if (c.pair[i] < 0) unpaired++;
+        }
+      }
+      return { count: c.count, reqs, unpaired, undecoded, conns: c.conns.size, rows: document.querySelectorAll('#rows .row').length, recorder: c.header.recorder.mode };
+    });
+
+  for (const [key, how] of [['mockShm', 'picker'], ['clientShm', 'drop'], ['mockSocket', 'drop'], ['clientSocket', 'picker']] as const) {
+    it(`opens the ${key} capture (${how}): every frame decoded, every request paired, table and timeline drawn`, async () => {
+      const page = await open(files[key]!, how);
+      const s = await summary(page);
+      expect(s.recorder).toBe(key.startsWith('mock') ? 'mock' : 'client');
+      expect(s.undecoded).toBe(0);
+      expect(s.unpaired).toBe(0);
+      expect(s.reqs).toBeGreaterThan(25);
+      expect(s.conns).toBe(3);
+      expect(s.rows).toBeGreaterThan(10);
+      expect(s.rows).toBeLessThan(s.count); // virtualised: only what is in view (plus a margin)
+      const text = await page.locator('#rows').innerText();
+      expect(text).toMatch(/cmap\.get/);
+      expect(text).toMatch(/µs/);
+      // the timeline has marks in three lanes
+      const lanes = await page.evaluate(() => {
+        const { state, timeline } = (window as unknown as W).__inspector;
+        const ys = new Set<number>();
+        for (let k = 0; k < state.rows.length; k++) {
+          const p = timeline.positionOf(state.rows[k]!);
+          if (p) ys.add(Math.round(p.y));
+        }
+        return ys.size;
+      });
+      expect(lanes).toBe(3);
+      if (SHOTS && key === 'mockShm') {
+        await page.locator('#rows .row', { hasText: 'cmap.get' }).first().click();
+        await page.locator('#d-tree .field', { hasText: 'keyName' }).click();
+        await page.screenshot({ path: join(SHOTS, 'main.png') });
+      }
+      await page.close();
+    });
+  }
+
+  it('scrolls a long table: rows stay few, the right ones appear', async () => {
+    const page = await open(files.mockSocket!);
+    const n = await page.evaluate(() => (window as unknown as W).__inspector.state.rows.length);
+    await page.locator('#scroller').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.waitForFunction((last) => document.querySelector(`#rows .row[data-i="${last}"]`) !== null, n - 1);
+    expect(await page.locator('#rows .row').count()).toBeLessThan(60);
+    await page.close();
+  });
+
+  it('detail: the tree and the hex highlight each other; pairs link', async () => {
+    const page = await open(files.clientShm!);
+    await page.locator('#rows .row', { hasText: 'cmap.get' }).first().click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/cmap\.get \(288 bytes\) · answered by #\d+ after/);
+    await page.locator('#d-tree .field', { hasText: 'keyName' }).click();
+    expect(await page.locator('#d-hex span.hl').count()).toBe(264); // mar_name_t: u16 length, padding, 256 bytes
+    expect(await page.locator('#d-hex span.hl').first().getAttribute('data-b')).toBe('16');
+    await page.locator('#d-hex span[data-b="9"]').click(); // inside the header's size field
+    expect(await page.locator('#d-tree .field.hl b').innerText()).toBe('size');
+    expect(await page.locator('#d-hex span.hl').count()).toBe(4);
+    await page.locator('#d-pair').click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/cmap\.get \(\d+ bytes\) · answers #\d+/);
+    await page.close();
+  });
+
+  it('filters narrow the table and live in the URL; a shared URL restores them', async () => {
+    const page = await open(files.mockShm!);
+    await page.selectOption('#f-service', 'quorum');
+    const names = await page.evaluate(() => {
+      const { state } = (window as unknown as W).__inspector;
+      return [...new Set(Array.from(state.rows, (i) => state.cap.services[state.cap.svc[i]]))];
+    });
+    expect(names).toEqual(['quorum']);
+    await page.selectOption('#f-dir', 'evt');
+    expect(await page.evaluate(() => location.hash)).toBe('#service=quorum&dir=evt');
+    const evts = await page.locator('#rows .row').count();
+    expect(evts).toBeGreaterThanOrEqual(1);
+    await page.fill('#f-q', 'no-such-text');
+    expect(await page.locator('#rows .row').count()).toBe(0);
+    await page.fill('#f-q', 'track');
+    expect(await page.evaluate(() => location.hash)).toBe('#service=quorum&dir=evt&q=track');
+    await page.close();
+    // Shared: the same URL over http, the capture fetched through ?url=.
+    const { port } = server.address() as AddressInfo;
+    const p2 = await browser.newPage();
+    await p2.goto(`http://127.0.0.1:${port}/?url=/mockShm#service=cmap&error=12`);
+    await p2.waitForFunction(() => (window as unknown as W).__inspector.probe.ready, undefined, { timeout: 60_000 });
+    expect(await p2.inputValue('#f-service')).toBe('cmap');
+    expect(await p2.inputValue('#f-error')).toBe('12');
+    const rows = await p2.locator('#rows .row').allInnerTexts();
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    for (const r of rows) expect(r).toMatch(/CS_ERR_NOT_EXIST/);
+    await p2.close();
+  });
+
+  it('TRY_AGAIN and a malformed frame: flagged in the table and the timeline, DecodeError field and offset shown', async () => {
+    const page = await open(files.handmade!);
+    const rows = await page.locator('#rows .row').allInnerTexts();
+    expect(rows).toHaveLength(5);
+    expect(rows[1]).toMatch(/6\s+CS_ERR_TRY_AGAIN/);
+    expect(await page.locator('#rows .row.tryagain').count()).toBe(1);
+    expect(rows[4]).toMatch(/DecodeError/);
+    await page.locator('#rows .row').nth(4).click();
+    const err = await page.locator('#d-error').innerText();
+    expect(err).toMatch(/DecodeError \(sizeMismatch\).*field size at offset 8/);
+    expect(await page.locator('#d-hex span.bad').getAttribute('data-b')).toBe('8');
+    // The timeline: clicking the TRY_AGAIN mark selects that frame.
+    const pos = await page.evaluate(() => (window as unknown as W).__inspector.timeline.positionOf(1));
+    expect(pos).not.toBeNull();
+    const box = (await page.locator('#timeline').boundingBox())!;
+    await page.mouse.click(box.x + pos!.x, box.y + pos!.y);
+    await expect.poll(() => page.evaluate(() => (window as unknown as W).__inspector.state.sel)).toBe(1);
+    expect(await page.evaluate(() => location.hash)).toBe('#sel=1');
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'retry-and-malformed.png') });
+    await page.close();
+  });
+
+  it('exports the filtered rows as JSON, decoded', async () => {
+    const page = await open(files.clientSocket!);
+    await page.selectOption('#f-service', 'votequorum');
+    const want = await page.evaluate(() => (window as unknown as W).__inspector.state.rows.length);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const out = JSON.parse(readFileSync((await download.path())!, 'utf8')) as any[];
+    expect(out).toHaveLength(want);
+    expect(out.every((r) => r.service === 'votequorum')).toBe(true);
+    const getinfo = out.find((r) => r.name === 'votequorum.getinfo' && r.dir === 'res');
+    expect(getinfo.decoded.fields).toMatchObject({ nodeid: 1, expectedVotes: 3 });
+    expect(typeof getinfo.latencyNs).toBe('number');
+    await page.close();
+  });
+
+  it('decodes one pasted frame (hex or base64); refuses a bad capture with a clear message', async () => {
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(PAGE).href);
+    const hex = '03000000000000003400000000000000010000000000000001000000000000000f00000000000000010000000100000000000000';
+    await page.locator('#paste summary').click();
+    await page.fill('#p-text', Buffer.from(hex, 'hex').toString('base64'));
+    await page.selectOption('#p-service', 'quorum');
+    await page.selectOption('#p-dir', 'evt');
+    await page.click('#p-decode');
+    expect(await page.locator('#d-title').innerText()).toBe('quorum.notification (52 bytes)');
+    expect(await page.locator('#d-tree').innerText()).toMatch(/viewList\s+\[1\]/);
+    await page.setInputFiles('#file', { name: 'x.jsonl', mimeType: 'text/plain', buffer: gzipSync('{"corosyncCapture":9}\n') });
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.error);
+    expect(await page.locator('#status').innerText()).toMatch(/not a readable capture: line 1: capture format version 9 is not supported/);
+    await page.close();
+  });
+});
