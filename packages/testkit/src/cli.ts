@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SystemClock } from './clock.js';
-import { parseCorosyncConf } from './config.js';
+import { parseCorosyncConf, parseUidgidFile } from './config.js';
 import { isConfigError, isMockError } from './errors.js';
 import { startMockCorosync, type MockCorosync } from './server.js';
 import { specToConf } from './spec.js';
@@ -20,6 +21,8 @@ network namespace until SIGTERM, like a real corosync, backed by a simulated clu
                         --config, like one real daemon; all nodes with --nodes)
       --transport T     socket | shm (default: system.qb_ipc_type of the config; shm if unset)
       --prefix P        prepend P to the socket names (default: none, the real names)
+      --allow-any       serve every uid; by default only root (and the mock's own uid) plus the
+                        uidgid entries of the config, its uidgid.d directory and uidgid.* keys
   -h, --help
 
 Commands on stdin (one per line), corosync-vqsim style:
@@ -36,6 +39,7 @@ async function main(): Promise<number> {
       up: { type: 'string' },
       transport: { type: 'string' },
       prefix: { type: 'string' },
+      'allow-any': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -53,7 +57,7 @@ async function main(): Promise<number> {
     configName = '(generated)';
   } else {
     configName = values.config ?? '/etc/corosync/corosync.conf';
-    config = readFileSync(configName, 'utf8');
+    config = readFileSync(configName, 'utf8') + uidgidDir(join(dirname(configName), 'uidgid.d'));
   }
   const entries = parseCorosyncConf(config, { filename: configName });
   const ipcType = entries.find((e) => e.key === 'system.qb_ipc_type')?.value;
@@ -69,7 +73,7 @@ async function main(): Promise<number> {
 
   const mock = await startMockCorosync({
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
-    start: up,
+    start: up, ...(values['allow-any'] ? { allow: 'any' as const } : {}),
   });
   process.stderr.write(`corosync-mock: node ${local} serving ${Object.values(mock.endpoint().names).join(' ')} (${transport})\n`);
 
@@ -92,6 +96,30 @@ async function main(): Promise<number> {
     });
   }
   return done;
+}
+
+/** Like corosync: every regular file of uidgid.d holds uidgid sections only; they join the config. */
+function uidgidDir(dir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return '';
+  }
+  let out = '';
+  for (const name of names) {
+    const file = join(dir, name);
+    let text: string;
+    try {
+      if (!statSync(file).isFile()) continue;
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    parseUidgidFile(text, { filename: file });
+    out += `\n${text}\n`;
+  }
+  return out;
 }
 
 function ids(s: string | undefined): number[] {
