@@ -115,12 +115,13 @@ describeReal('simulator vs a real corosync 3.1.7 cluster: expected votes, total 
   scenario('5 nodes allow_downscale: graceful stops lower expected votes', 5, { allowDownscale: true }, [
     { do: 'stop', node: 5, expect: [[1, 2, 3, 4]] },
     { do: 'stop', node: 4, expect: [[1, 2, 3]] },
-    // Node 4 boots with expected 5 (its nodelist) and says so in the nodeinfo of the sync that
-    // joins it; the others keep 5 for it (ev_tracking) → highest 5, as simulated. When totem needs a
-    // second membership round to take node 4 in, and in the first one node 4's own nodeinfo was
-    // delivered before the quorate nodes' (so it adopted their expected votes and then counted 4),
-    // it re-announces 4 and every node settles on 4/4 instead. Both states are stable (polled for 6 s);
-    // which one a run gets depends on knet link and token timing (1 run in 4 to 6 here).
+    // Node 4 boots with expected 5 (its nodelist). In the one sync that joins it, every node sends
+    // its nodeinfo when the sync reaches votequorum. If node 4 sends before it has processed a
+    // quorate node's nodeinfo, it announces 5, the others keep 5 for it (ev_tracking) → highest 5,
+    // as simulated. If a quorate node's nodeinfo reaches node 4 first, node 4 adopts its expected
+    // votes (3), announces 3, and with 4 votes present every node settles on expected 4, highest 4.
+    // Both states are stable (polled for 6 s); one membership round in both (corosync logs); which
+    // one a run gets depends on token timing (5 of 26 runs here).
     { do: 'start', node: 4, expect: [[1, 2, 3, 4]], settlesOn: { expected: 4, highest: 4 } },
   ]);
   scenario('4 nodes auto_tie_breaker: the lowest node isolated, then back', 4, { autoTieBreaker: true }, [
