@@ -149,6 +149,19 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(await fdCount(mockNs, mockPid)).toBe(fds);
     }, 240_000);
 
+    test('malformed, truncated, oversized-header and unknown-id frames, clients vanishing mid-request: the mock serves on', async () => {
+      const bin = await compileC(readFileSync(new URL('./fixtures/hostile-client.c', import.meta.url), 'utf8'), ['qb']);
+      const fds = await fdCount(mockNs, mockPid);
+      // the mock only: random cfg frames make a real corosync reload its config or shut down
+      for (const svc of ['cmap', 'quorum', 'votequorum', 'cfg']) {
+        const r = await mockNs.exec([bin, svc, '20'], { timeout: 120_000 });
+        expect(r.stdout).toMatch(/^sent \d+\n$/);
+      }
+      await serves();
+      await noShmLeft();
+      expect(await fdCount(mockNs, mockPid)).toBe(fds);
+    }, 240_000);
+
     test('30 000 track events never read until the end: all delivered, as by corosync, in bounded memory', async () => {
       const before = rssKb(mockPid);
       const r = await both([probe, 'events', '30000']);
