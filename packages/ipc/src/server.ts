@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { chmodSync, chownSync, closeSync, constants as fsc, fchownSync, ftruncateSync, mkdtempSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants as fsc, fchownSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { ConnectionCapture, type CaptureWriter } from './capture.js';
 import { validateName, type Credentials } from './client.js';
 import { IpcError, errnoOf } from './errors.js';
@@ -32,10 +32,57 @@ export interface ServerOptions {
   capture?: CaptureWriter;
   /** The service name written to the capture; default the server's name. */
   captureService?: string;
+  /**
+   * The largest max_msg_size a shm client is granted (default 16 MiB). Its three rings take
+   * 3 × that in /dev/shm, so a larger ask is refused with -ENOSPC in the setup reply: what libqb
+   * answers when /dev/shm cannot hold them. The socket transport allocates nothing per size and
+   * grants any size, as libqb does.
+   */
+  maxShmMessageSize?: number;
+  /**
+   * Bytes of responses a client has not taken yet that the server holds for it (default 1 MiB).
+   * Beyond, the server stops reading that client's requests until it catches up, so a client
+   * that never reads its answers costs bounded memory and loses nothing.
+   */
+  maxQueuedResponseBytes?: number;
+  /**
+   * Bytes of events a client has not taken yet that the server holds for it (default 16 MiB,
+   * each event counted with 64 bytes of overhead). Beyond, the client is disconnected, which a
+   * corosync that queues events without limit does once its memory runs out.
+   */
+  maxQueuedEventBytes?: number;
 }
 
 const MIN_MAX_MSG_SIZE = QB_CONNECTION_RESPONSE_SIZE;
 const EAGAIN = -11;
+const EMFILE = -24;
+const ENFILE = -23;
+const ENOSPC = 28;
+/** Per queued frame: the ArrayBuffer and array slot beyond the bytes themselves. */
+const QUEUE_OVERHEAD = 64;
+
+/**
+ * The largest AF_UNIX datagram anyone can send here: SO_SNDBUF - 32, and SO_SNDBUF is at most
+ * 2 × net.core.wmem_max. A socket client may negotiate more (libqb grants it) but never send it.
+ */
+let dgramLimit: number | undefined;
+function maxDatagram(): number {
+  if (dgramLimit === undefined) {
+    let wmem = 4 << 20;
+    try {
+      const v = Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8').trim());
+      if (Number.isInteger(v) && v > 0) wmem = v;
+    } catch {}
+    dgramLimit = Math.min(2 * wmem, 0x40000000);
+  }
+  return dgramLimit;
+}
+
+function positiveOption(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v <= 0) throw new IpcError('EINVAL', `invalid ${name} ${v}`);
+  return v;
+}
 
 function fsErrno(e: unknown): number {
   const n = (e as NodeJS.ErrnoException).errno;
@@ -60,6 +107,10 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
   private readonly conns = new Set<IpcServerConnection>();
   private readonly handshakes = new Set<Handshake>();
   private closing = false;
+  private acceptPause: NodeJS.Timeout | undefined;
+  /** @internal */ readonly maxShmMessageSize: number;
+  /** @internal */ readonly maxQueuedResponseBytes: number;
+  /** @internal */ readonly maxQueuedEventBytes: number;
 
   constructor(name: string, opts: ServerOptions = {}) {
     super();
@@ -68,6 +119,10 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     if (this.transport !== 'socket' && this.transport !== 'shm') throw new IpcError('EINVAL', `unknown transport ${String(opts.transport)}`);
     const max = opts.maxMessageSize ?? MIN_MAX_MSG_SIZE;
     if (!Number.isInteger(max) || max <= 0 || max > 0x40000000) throw new IpcError('EINVAL', `invalid maxMessageSize ${max}`);
+    this.maxShmMessageSize = positiveOption('maxShmMessageSize', opts.maxShmMessageSize, 16 << 20);
+    if (this.maxShmMessageSize > 0x40000000) throw new IpcError('EINVAL', `invalid maxShmMessageSize ${this.maxShmMessageSize}`);
+    this.maxQueuedResponseBytes = positiveOption('maxQueuedResponseBytes', opts.maxQueuedResponseBytes, 1 << 20);
+    this.maxQueuedEventBytes = positiveOption('maxQueuedEventBytes', opts.maxQueuedEventBytes, 16 << 20);
     this.opts = opts;
   }
 
@@ -105,6 +160,15 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       if (fd < 0) {
         if (fd !== EAGAIN && fd !== -103 /* ECONNABORTED */) {
           this.report(IpcError.fromErrno(fd, 'accept'));
+        }
+        // Out of fds, the pending client stays queued and the listener stays readable: stop
+        // polling it for a moment instead of spinning on accept() until an fd frees up.
+        if ((fd === EMFILE || fd === ENFILE) && !this.acceptPause) {
+          this.listener.watch(0);
+          this.acceptPause = setTimeout(() => {
+            this.acceptPause = undefined;
+            this.listener?.watch(READABLE);
+          }, 100);
         }
         return;
       }
@@ -159,7 +223,8 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     }
     if (verdict !== 0) return reject(verdict);
     if (this.closing) return reject(errnoOf('EAGAIN'));
-    const max = Math.max(maxMsgSize, this.opts.maxMessageSize ?? 0, MIN_MAX_MSG_SIZE);
+    const max = Math.max(maxMsgSize >>> 0, this.opts.maxMessageSize ?? 0, MIN_MAX_MSG_SIZE);
+    if (this.transport === 'shm' && max > this.maxShmMessageSize) return reject(ENOSPC);
     let conn: IpcServerConnection;
     try {
       conn = new IpcServerConnection(this, setup, cred, max);
@@ -194,6 +259,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
   /** Stop listening and close every connection (their /dev/shm files go too). */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.acceptPause) clearTimeout(this.acceptPause);
     this.listener?.close();
     this.listener = undefined;
     for (const hs of [...this.handshakes]) hs.abort();
@@ -271,6 +337,8 @@ export interface IpcServerConnectionEvents {
 }
 
 interface ServerTransport {
+  readonly queuedResponseBytes: number;
+  readonly queuedEventBytes: number;
   reply(): { connectionType: number; request: string; response: string; event: string };
   start(): void;
   respond(frame: Uint8Array): void;
@@ -351,6 +419,16 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     return this.isClosed;
   }
 
+  /** Bytes (with per-frame overhead) of responses and events waiting for the client to take them. */
+  get queued(): { responses: number; events: number } {
+    return { responses: this.impl.queuedResponseBytes, events: this.impl.queuedEventBytes };
+  }
+
+  /** @internal */
+  get limits(): { responses: number; events: number } {
+    return { responses: this.server.maxQueuedResponseBytes, events: this.server.maxQueuedEventBytes };
+  }
+
   /** @internal a request frame arrived */
   deliver(frame: Uint8Array): void {
     if (this.isClosed) return;
@@ -374,7 +452,10 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     this.impl.respond(frame);
   }
 
-  /** Push an event frame; queued (never dropped) while the client is slow. */
+  /**
+   * Push an event frame; queued (never dropped) while the client is slow. A client with more
+   * than maxQueuedEventBytes waiting is disconnected instead.
+   */
   sendEvent(frame: Uint8Array): void {
     if (this.isClosed) throw new IpcError('ENOTCONN', 'the client has gone');
     this.checkFrame(frame);
@@ -426,6 +507,10 @@ class SocketServerTransport implements ServerTransport {
   private evtTimer: NodeJS.Timeout | undefined;
   private readonly resQueue: Uint8Array[] = [];
   private readonly evtQueue: Uint8Array[] = [];
+  queuedResponseBytes = 0;
+  queuedEventBytes = 0;
+  /** Requests are left unread while too many answers wait for the client. */
+  private paused = false;
 
   constructor(private readonly conn: IpcServerConnection, dir: string, svc: string) {
     const n = native();
@@ -452,7 +537,7 @@ class SocketServerTransport implements ServerTransport {
         socks.push(new FdWatch(s, () => {}));
         const r = n.bind(s, this.base + suffix);
         if (r < 0) throw IpcError.fromErrno(r, `bind @${this.base}${suffix}`);
-        n.setBufSize(s, conn.maxMessageSize);
+        n.setBufSize(s, Math.min(conn.maxMessageSize, maxDatagram()));
       }
     } catch (e) {
       for (const s of socks) s.close();
@@ -487,9 +572,9 @@ class SocketServerTransport implements ServerTransport {
     // The control file's request counter (client ++ per send, we -- per read) is
     // libqb's own hint of how many are queued; epoll is level-triggered, so a wrong
     // hint costs a wake-up, never a request.
-    for (let i = 0; i < 64 && !this.conn.closed && (i === 0 || Atomics.load(this.ctl, 0) > 0); i++) {
+    for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || Atomics.load(this.ctl, 0) > 0); i++) {
       // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
-      const d = recvDatagram(this.req.fd, this.conn.maxMessageSize);
+      const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()));
       if (typeof d === 'number') {
         if (d !== EAGAIN) this.conn.close();
         return;
@@ -519,10 +604,12 @@ class SocketServerTransport implements ServerTransport {
         this.conn.close();
         return;
       }
-      this.req.watch(READABLE | WRITABLE);
     }
     // Copied: callers may hand us views they reuse (e.g. codec output in WASM memory).
     this.resQueue.push(frame.slice());
+    this.queuedResponseBytes += frame.length + QUEUE_OVERHEAD;
+    if (this.queuedResponseBytes >= this.conn.limits.responses) this.paused = true;
+    this.req.watch((this.paused ? 0 : READABLE) | WRITABLE);
   }
 
   private flushResponses(): void {
@@ -535,18 +622,25 @@ class SocketServerTransport implements ServerTransport {
         return;
       }
       this.resQueue.shift();
+      this.queuedResponseBytes -= f.length + QUEUE_OVERHEAD;
       if (r !== f.length) {
         this.conn.close();
         return;
       }
       Atomics.add(this.ctl, 2, 1);
     }
-    if (this.req.watching & WRITABLE) this.req.watch(READABLE);
+    this.paused = false;
+    this.req.watch(READABLE);
   }
 
   sendEvent(frame: Uint8Array): void {
+    if (this.queuedEventBytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) {
+      this.conn.close();
+      return;
+    }
     // Copied: callers may hand us views they reuse (e.g. codec output in WASM memory).
     this.evtQueue.push(frame.slice());
+    this.queuedEventBytes += frame.length + QUEUE_OVERHEAD;
     if (this.evtQueue.length === 1) this.flushEvents();
   }
 
@@ -577,6 +671,7 @@ class SocketServerTransport implements ServerTransport {
         return;
       }
       this.evtQueue.shift();
+      this.queuedEventBytes -= f.length + QUEUE_OVERHEAD;
       if (r !== f.length) {
         this.conn.close();
         return;
@@ -629,6 +724,10 @@ class ShmServerTransport implements ServerTransport {
   private retryImmediate: NodeJS.Immediate | undefined;
   private retryDelay = 1;
   private readonly names: string[];
+  queuedResponseBytes = 0;
+  queuedEventBytes = 0;
+  /** Requests are left in the ring while too many answers wait for the client. */
+  private paused = false;
 
   constructor(private readonly conn: IpcServerConnection, dir: string, svc: string) {
     this.names = ['request', 'response', 'event'].map((k) => `${dir}/qb-${k}-${svc}`);
@@ -656,7 +755,9 @@ class ShmServerTransport implements ServerTransport {
   // requestDebt = doorbell bytes read - chunks taken (negative while bytes lag behind).
   onSetupReadable(): void {
     if (this.doorbellDebt > 0) this.flushDoorbells();
-    if (!this.drainRequests()) return;
+    if (!this.paused && !this.drainRequests()) return;
+    // Doorbells are read even while paused: a libqb client retries a doorbell that does not
+    // fit the socket forever, while a full request ring makes it fail with EAGAIN.
     const r = native().recvInto(this.conn.setup.fd, this.scratch);
     if (r === 0 || (r < 0 && r !== EAGAIN)) {
       this.conn.close();
@@ -664,7 +765,7 @@ class ShmServerTransport implements ServerTransport {
     }
     if (r > 0) {
       this.requestDebt += r;
-      if (this.requestDebt > 0) this.drainRequests();
+      if (this.requestDebt > 0 && !this.paused) this.drainRequests();
     }
   }
 
@@ -679,7 +780,8 @@ class ShmServerTransport implements ServerTransport {
       const retry = () => {
         this.requestTimer = undefined;
         const before = this.requestDebt;
-        if (!this.takeBatch() || this.requestDebt <= 0) return;
+        // paused: resume() drains again
+        if (this.paused || !this.takeBatch() || this.requestDebt <= 0) return;
         idle = this.requestDebt === before ? idle + 1 : 0;
         if (idle > 10) this.requestDebt = 0;
         else this.requestTimer = setTimeout(retry, idle ? 1 : 0);
@@ -692,7 +794,7 @@ class ShmServerTransport implements ServerTransport {
   private takeBatch(): boolean {
     for (let i = 0; i < 64; i++) {
       if (this.conn.closed) return false;
-      if (!this.request.tryTake()) break;
+      if (this.paused || !this.request.tryTake()) break;
       this.requestDebt--;
       let frame: Uint8Array;
       try {
@@ -713,6 +815,8 @@ class ShmServerTransport implements ServerTransport {
         return;
       }
       this.resQueue.push(frame.slice());
+      this.queuedResponseBytes += frame.length + QUEUE_OVERHEAD;
+      if (this.queuedResponseBytes >= this.conn.limits.responses) this.paused = true;
       this.scheduleRetry();
     }
   }
@@ -720,9 +824,24 @@ class ShmServerTransport implements ServerTransport {
   sendEvent(frame: Uint8Array): void {
     if (!this.event.fits(frame.length)) throw new IpcError('EMSGSIZE', `event of ${frame.length} bytes cannot fit the event ring`);
     if (this.evtQueue.length > 0 || !this.publishEvent(frame)) {
+      if (this.queuedEventBytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) {
+        this.conn.close();
+        return;
+      }
       this.evtQueue.push(frame.slice());
+      this.queuedEventBytes += frame.length + QUEUE_OVERHEAD;
       this.scheduleRetry();
     }
+  }
+
+  private resume(): void {
+    if (!this.paused || this.resQueue.length > 0) return;
+    this.paused = false;
+    // The doorbells of chunks left in the ring were read meanwhile: nothing else will wake
+    // us for them, so look now, outside the retry pass that called us.
+    setImmediate(() => {
+      if (!this.conn.closed && !this.paused) this.drainRequests();
+    });
   }
 
   private publishEvent(frame: Uint8Array): boolean {
@@ -761,8 +880,14 @@ class ShmServerTransport implements ServerTransport {
       // A client that corrupted or truncated a ring it reads (ring.ts) is dropped, not retried forever.
       if (this.response.failure || this.event.failure) return this.conn.close();
       const before = this.resQueue.length + this.evtQueue.length;
-      while (this.resQueue.length > 0 && this.response.write(this.resQueue[0]!)) this.resQueue.shift();
-      while (this.evtQueue.length > 0 && this.publishEvent(this.evtQueue[0]!)) this.evtQueue.shift();
+      while (this.resQueue.length > 0 && this.response.write(this.resQueue[0]!)) {
+        this.queuedResponseBytes -= this.resQueue.shift()!.length + QUEUE_OVERHEAD;
+      }
+      this.resume();
+      while (this.evtQueue.length > 0 && this.publishEvent(this.evtQueue[0]!)) {
+        this.queuedEventBytes -= this.evtQueue.shift()!.length + QUEUE_OVERHEAD;
+      }
+      if (this.conn.closed) return;
       const left = this.resQueue.length + this.evtQueue.length;
       if (left === 0) {
         this.retryDelay = 1;

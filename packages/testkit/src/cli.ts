@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SystemClock } from './clock.js';
-import { parseCorosyncConf } from './config.js';
+import { parseCorosyncConf, parseUidgidFile } from './config.js';
 import { isConfigError, isMockError } from './errors.js';
 import { startMockCorosync, type MockCorosync } from './server.js';
 import { specToConf } from './spec.js';
@@ -22,6 +23,8 @@ network namespace until SIGTERM, like a real corosync, backed by a simulated clu
       --prefix P        prepend P to the socket names (default: none, the real names)
       --capture FILE    record every frame of every client to FILE (capture format v1, see
                         @corosync-ts/codec-wasm capture/FORMAT.md; FILE.gz is gzip compressed)
+      --allow-any       serve every uid; by default only root (and the mock's own uid) plus the
+                        uidgid entries of the config, its uidgid.d directory and uidgid.* keys
   -h, --help
 
 Commands on stdin (one per line), corosync-vqsim style:
@@ -39,6 +42,7 @@ async function main(): Promise<number> {
       transport: { type: 'string' },
       prefix: { type: 'string' },
       capture: { type: 'string' },
+      'allow-any': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -56,7 +60,7 @@ async function main(): Promise<number> {
     configName = '(generated)';
   } else {
     configName = values.config ?? '/etc/corosync/corosync.conf';
-    config = readFileSync(configName, 'utf8');
+    config = readFileSync(configName, 'utf8') + uidgidDir(join(dirname(configName), 'uidgid.d'));
   }
   const entries = parseCorosyncConf(config, { filename: configName });
   const ipcType = entries.find((e) => e.key === 'system.qb_ipc_type')?.value;
@@ -74,6 +78,7 @@ async function main(): Promise<number> {
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
     start: up,
     ...(values.capture !== undefined ? { capture: values.capture } : {}),
+    ...(values['allow-any'] ? { allow: 'any' as const } : {}),
   });
   process.stderr.write(`corosync-mock: node ${local} serving ${Object.values(mock.endpoint().names).join(' ')} (${transport})\n`);
 
@@ -96,6 +101,30 @@ async function main(): Promise<number> {
     });
   }
   return done;
+}
+
+/** Like corosync: every regular file of uidgid.d holds uidgid sections only; they join the config. */
+function uidgidDir(dir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return '';
+  }
+  let out = '';
+  for (const name of names) {
+    const file = join(dir, name);
+    let text: string;
+    try {
+      if (!statSync(file).isFile()) continue;
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    parseUidgidFile(text, { filename: file });
+    out += `\n${text}\n`;
+  }
+  return out;
 }
 
 function ids(s: string | undefined): number[] {

@@ -304,3 +304,25 @@ export function parseCorosyncConf(text: string, opts: ParseOptions = {}): Config
   }
   return [...out.values()];
 }
+
+/**
+ * Parses one file of the `uidgid.d` directory next to corosync.conf: only `uidgid { uid: / gid: }`
+ * sections, as coroparse's uidgid parser accepts. Returns its `uidgid.config.*` entries.
+ */
+export function parseUidgidFile(text: string, opts: ParseOptions = {}): ConfigEntry[] {
+  let depth = 0;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = { line: i + 1, file: opts.filename ?? 'uidgid.d' };
+    if (line.endsWith('{')) {
+      if (depth > 0 || line.slice(0, -1).trim() !== 'uidgid') throw new ConfigError("uidgid: Can't add subsection different than uidgid", where);
+      depth++;
+    } else if (line === '}') {
+      depth--;
+    } else if (depth === 0) {
+      throw new ConfigError('uidgid: Only uid and gid are allowed items', where);
+    }
+  });
+  return parseCorosyncConf(text, { ...opts, filename: opts.filename ?? 'uidgid.d' });
+}

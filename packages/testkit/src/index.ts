@@ -1,4 +1,4 @@
-export { parseCorosyncConf } from './config.js';
+export { parseCorosyncConf, parseUidgidFile } from './config.js';
 export type { ConfigEntry, ParseOptions } from './config.js';
 export { CmapStore, isReadOnlyKey, isValidNewKeyName } from './cmap-store.js';
 export type { CmapItem, CmapChange, CmapTrack } from './cmap-store.js';
@@ -16,4 +16,4 @@ export { ConfigError, isConfigError, MockError, isMockError } from './errors.js'
 export { NodeServices } from './services.js';
 export type { ServiceName, FrameSink, ClientInfo, ServiceConnection } from './services.js';
 export { MockCorosync, startMockCorosync } from './server.js';
-export type { MockCorosyncOptions, Endpoint } from './server.js';
+export type { MockCorosyncOptions, MockLimits, Endpoint } from './server.js';

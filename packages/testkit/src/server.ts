@@ -1,4 +1,5 @@
-import type { CaptureWriter, IpcServer, IpcServerConnection } from '@corosync-ts/ipc';
+import type { CaptureWriter, Credentials, IpcServer, IpcServerConnection, ServerOptions } from '@corosync-ts/ipc';
+import { CmapValueType as T } from '@corosync-ts/types';
 import { readFileSync } from 'node:fs';
 import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
 import { ManualClock, type Clock } from './clock.js';
@@ -21,6 +22,28 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
    * (`.gz` = gzip; the mock closes it on close()) or a CaptureWriter from @corosync-ts/ipc.
    */
   capture?: string | CaptureWriter;
+  /**
+   * Who may connect besides corosync's own rule (uid 0 or gid 0, or a `uidgid.uid.<uid>`,
+   * `uidgid.gid.<gid>`, `uidgid.config.uid.<uid>` or `uidgid.config.gid.<gid>` key of type u8 and
+   * value 1 in the node's cmap at connect time; everyone else gets -EACCES, CS_ERR_ACCESS).
+   * 'any' serves every uid. Default: the mock process's own uid and gid, so a test reaches its
+   * own in-process mock without being root; `{}` applies corosync's rule alone.
+   */
+  allow?: 'any' | { uids?: readonly number[]; gids?: readonly number[] };
+  /** Per-connection resource limits of the IPC servers (see `ServerOptions` of @corosync-ts/ipc). */
+  limits?: MockLimits;
+}
+
+export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
+
+const EACCES = 13;
+
+/** What `allow` resolves to: the default lets the mock's own user in. */
+function allowList(allow: MockCorosyncOptions['allow']): 'any' | { uids: Set<number>; gids: Set<number> } {
+  if (allow === 'any') return 'any';
+  if (allow === undefined) return { uids: new Set([process.geteuid?.() ?? 0]), gids: new Set([process.getegid?.() ?? 0]) };
+  if (typeof allow !== 'object' || allow === null) throw new MockError('EINVAL', `allow must be 'any' or { uids, gids }`);
+  return { uids: new Set(allow.uids ?? []), gids: new Set(allow.gids ?? []) };
 }
 
 export interface Endpoint {
@@ -50,6 +73,8 @@ class NodeEndpoint implements Endpoint {
     private readonly transport: 'socket' | 'shm',
     private readonly withVotequorum: boolean,
     private readonly capture: CaptureWriter | undefined,
+    private readonly allow: 'any' | { uids: Set<number>; gids: Set<number> },
+    private readonly limits: MockLimits,
   ) {
     this.services = new NodeServices(node);
     this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg` };
@@ -60,6 +85,19 @@ class NodeEndpoint implements Endpoint {
     down: () => void this.queue(() => this.stopServers()),
     up: () => void this.queue(() => this.startServers()),
   };
+
+  /** corosync's cs_ipcs_connection_accept, read against this node's live cmap. */
+  private authorize(cred: Credentials): number {
+    const { uid, gid } = cred;
+    if (this.allow === 'any' || uid === 0 || gid === 0 || this.allow.uids.has(uid) || this.allow.gids.has(gid)) return 0;
+    const granted = (key: string) => {
+      const item = this.node.cmap.get(key);
+      // icmap_get_uint8: a key of any other type does not count, even with value 1
+      return item !== undefined && item.type === T.UINT8 && this.node.cmap.getValue(key) === 1;
+    };
+    if (granted(`uidgid.uid.${uid}`) || granted(`uidgid.config.uid.${uid}`) || granted(`uidgid.gid.${gid}`) || granted(`uidgid.config.gid.${gid}`)) return 0;
+    return -EACCES;
+  }
 
   get nodeId(): number {
     return this.node.id;
@@ -94,7 +132,8 @@ class NodeEndpoint implements Endpoint {
     try {
       for (const svc of services) {
         const server = createServer(this.names[svc], {
-          transport: this.transport, maxMessageSize: 1024 * 1024, ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
+          ...this.limits, transport: this.transport, maxMessageSize: 1024 * 1024, authorize: (cred) => this.authorize(cred),
+          ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
         });
         server.on('connection', (c) => this.accept(svc, c));
         server.on('error', (e) => { this.errors.push(e); });
@@ -188,11 +227,12 @@ export class MockCorosync {
     } else {
       capture = opts.capture;
     }
+    const allow = allowList(opts.allow);
     const ids = opts.endpoints === 'all' ? cluster.nodes.map((n) => n.id) : opts.endpoints ?? [cluster.nodes[0]!.id];
     ids.forEach((id, i) => {
       const node = cluster.node(id);
       const p = i === 0 ? prefix : `${prefix}node${id}-`;
-      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture));
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}));
     });
     try {
       for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());

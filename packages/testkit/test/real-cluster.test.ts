@@ -29,7 +29,14 @@ function simView(c: Cluster, id: number): View {
   };
 }
 
-type Step = { do: 'isolate' | 'heal' | 'stop' | 'start'; node?: number; expect: number[][] } | { do: 'wait'; ms: number };
+/**
+ * `settlesOn`: where corosync itself has two stable outcomes, the other one (applied to every
+ * running node). The simulator takes one; the real cluster may take either, so the step accepts
+ * exactly the simulator's values or these, nothing else.
+ */
+type Step =
+  | { do: 'isolate' | 'heal' | 'stop' | 'start'; node?: number; expect: number[][]; settlesOn?: Pick<View, 'expected' | 'highest'> }
+  | { do: 'wait'; ms: number };
 
 /**
  * Runs the same steps on a real corosync cluster (one namespace per node, veths on a bridge) and
@@ -48,10 +55,12 @@ function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Ste
     const clock = new ManualClock();
     const sim = createCluster({ config: conf, clock, ...(start ? { start } : {}) });
     const running = new Set(start ?? Array.from({ length: nodes }, (_, i) => i + 1));
-    const compare = async (label: string) => {
+    const compare = async (label: string, settlesOn?: Pick<View, 'expected' | 'highest'>) => {
       for (const id of [...running].sort()) {
         const out = await real!.node(id).exec(['corosync-quorumtool', '-s'], { timeout: 30_000 });
-        expect({ step: label, node: id, ...simView(sim, id) }).toEqual({ step: label, node: id, ...parseStatus(out.stdout) });
+        const seen = parseStatus(out.stdout);
+        const other = settlesOn && seen.expected === settlesOn.expected && seen.highest === settlesOn.highest;
+        expect({ step: label, node: id, ...simView(sim, id), ...(other ? settlesOn : {}) }).toEqual({ step: label, node: id, ...seen });
         // and what that node's cmap says about members and votequorum
         const keys = await real!.node(id).exec(['sh', '-c', 'corosync-cmapctl runtime.members; corosync-cmapctl runtime.votequorum'], { timeout: 30_000 });
         const cmap = sim.node(id).cmap;
@@ -87,7 +96,7 @@ function scenario(name: string, nodes: number, quorum: QuorumOptions, steps: Ste
         running.add(s.node!);
       }
       await real.waitForPartitions(s.expect);
-      await compare(label);
+      await compare(label, s.settlesOn);
     }
   }, 300_000);
 }
@@ -106,7 +115,14 @@ describeReal('simulator vs a real corosync 3.1.7 cluster: expected votes, total 
   scenario('5 nodes allow_downscale: graceful stops lower expected votes', 5, { allowDownscale: true }, [
     { do: 'stop', node: 5, expect: [[1, 2, 3, 4]] },
     { do: 'stop', node: 4, expect: [[1, 2, 3]] },
-    { do: 'start', node: 4, expect: [[1, 2, 3, 4]] },
+    // Node 4 boots with expected 5 (its nodelist). In the one sync that joins it, every node sends
+    // its nodeinfo when the sync reaches votequorum. If node 4 sends before it has processed a
+    // quorate node's nodeinfo, it announces 5, the others keep 5 for it (ev_tracking) → highest 5,
+    // as simulated. If a quorate node's nodeinfo reaches node 4 first, node 4 adopts its expected
+    // votes (3), announces 3, and with 4 votes present every node settles on expected 4, highest 4.
+    // Both states are stable (polled for 6 s), with one membership round in both; debug logs show the
+    // two orders. Which one a run gets depends on token timing (9 of 51 runs settled on 4/4 here).
+    { do: 'start', node: 4, expect: [[1, 2, 3, 4]], settlesOn: { expected: 4, highest: 4 } },
   ]);
   scenario('4 nodes auto_tie_breaker: the lowest node isolated, then back', 4, { autoTieBreaker: true }, [
     { do: 'isolate', node: 1, expect: [[2, 3, 4], [1]] },
