@@ -57,7 +57,7 @@ describe('fuzz (fast-check)', () => {
     const frame = fc.record({
       service: fc.constantFrom(...SERVICES),
       dir: fc.constantFrom(...DIRS),
-      id: fc.integer({ min: -3, max: 16 }),
+      id: fc.integer({ min: -3, max: 20 }),
       body: fc.uint8Array({ maxLength: 420 }),
       fixSize: fc.boolean(),
       pad: fc.integer({ min: 0, max: 3 }),
