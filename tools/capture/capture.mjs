@@ -8,7 +8,8 @@
 // run on node 1 under strace; every datagram they exchange becomes one vector whose expected
 // fields come from what the program did (see expect.mjs), never from a decoder.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileC, startCluster } from '../nstest/dist/core.js';
@@ -31,14 +32,24 @@ const IDS = {
     'votequorum.getinfo': 0, 'votequorum.setexpected': 1, 'votequorum.setvotes': 2, 'votequorum.trackstart': 3,
     'votequorum.trackstop': 4, 'votequorum.qdeviceRegister': 5, 'votequorum.qdeviceUnregister': 6,
     'votequorum.qdeviceUpdate': 7, 'votequorum.qdevicePoll': 8, 'votequorum.qdeviceMasterWins': 9,
-    'cfg.getNodeAddrs': 5, 'cfg.localGet': 6,
+    'cfg.ringStatusGet': 0, 'cfg.ringReenable': 1, 'cfg.killNode': 2, 'cfg.tryShutdown': 3, 'cfg.replytoShutdown': 4,
+    'cfg.getNodeAddrs': 5, 'cfg.localGet': 6, 'cfg.reloadConfig': 7, 'cfg.reopenLogFiles': 8, 'cfg.nodeStatusGet': 9,
+    'cfg.trackstart': 10, 'cfg.trackstop': 11,
+    'cpg.join': 0, 'cpg.leave': 1, 'cpg.mcastJoined': 2, 'cpg.membershipGet': 3, 'cpg.localGet': 4,
+    'cpg.iterationInitialize': 5, 'cpg.iterationNext': 6, 'cpg.iterationFinalize': 7, 'cpg.finalize': 8,
+    'cpg.zcbAlloc': 9, 'cpg.zcbFree': 10, 'cpg.zcbMcastJoined': 11, 'cpg.partialMcast': 12,
   },
   res: {
     'cmap.set': 0, 'cmap.delete': 1, 'cmap.get': 2, 'cmap.adjustInt': 3, 'cmap.iterInit': 4, 'cmap.iterNext': 5,
     'cmap.iterFinalize': 6, 'cmap.trackAdd': 7, 'cmap.trackDelete': 8, 'cmap.setCurrentMap': 10,
     'quorum.getquorate': 0, 'quorum.trackstart': 1, 'quorum.trackstop': 2, 'quorum.gettype': 4, 'quorum.modelGettype': 5,
     'votequorum.status': 0, 'votequorum.getinfo': 1,
-    'cfg.getNodeAddrs': 11, 'cfg.localGet': 12,
+    'cfg.ringStatusGet': 0, 'cfg.ringReenable': 1, 'cfg.trackstart': 2, 'cfg.trackstop': 3, 'cfg.killNode': 8,
+    'cfg.tryShutdown': 9, 'cfg.getNodeAddrs': 11, 'cfg.localGet': 12, 'cfg.replytoShutdown': 13, 'cfg.reloadConfig': 14,
+    'cfg.reopenLogFiles': 15, 'cfg.nodeStatusGet': 16,
+    'cpg.join': 0, 'cpg.leave': 1, 'cpg.zcbMcastJoined': 2, 'cpg.membershipGet': 3, 'cpg.localGet': 7,
+    'cpg.iterationInitialize': 9, 'cpg.iterationNext': 10, 'cpg.iterationFinalize': 11, 'cpg.finalize': 12,
+    'cpg.partialMcast': 18,
     // the bare header corosync answers an unknown request id with (ipc_glue.c)
     'quorum.error': 0, 'cfg.error': 0,
   },
@@ -46,15 +57,18 @@ const IDS = {
     'cmap.notify': 9,
     'quorum.notification': 3, 'quorum.v1QuorumNotification': 6, 'quorum.v1NodelistNotification': 7,
     'votequorum.quorumNotification': 3, 'votequorum.expectedvotesNotification': 4, 'votequorum.nodelistNotification': 5,
+    'cfg.shutdownCallback': 10,
+    'cpg.confchgCallback': 4, 'cpg.deliverCallback': 5, 'cpg.totemConfchgCallback': 13, 'cpg.partialDeliverCallback': 17,
   },
 };
 
 const log = (...a) => console.error('[capture]', ...a);
 
 /** Runs argv under strace inside `ns`; `onWait(what)` is awaited whenever the program asks. */
-async function traced(ns, name, argv, { onWait, input, changes, exitCode = 0 } = {}) {
+async function traced(ns, name, argv, { onWait, input, changes, exitCode = 0, stringLimit } = {}) {
   const traceFile = join(ns.dir, `${name}.strace`);
-  const child = ns.spawn(['strace', ...TRACE, '-o', traceFile, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const trace = stringLimit ? TRACE.map((a) => (a === '70000' ? String(stringLimit) : a)) : TRACE;
+  const child = ns.spawn(['strace', ...trace, '-o', traceFile, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let pending = Promise.resolve();
@@ -129,7 +143,10 @@ function pair(expected, observed, source, { memsetRequests = false } = {}) {
       name: e.name,
       id,
     };
-    if (e.dir !== 'req' && e.dir !== 'setup') {
+    if (e.garbageError) {
+      // cpg MCAST/PARTIAL_MCAST requests and deliver events: nobody sets the header's error
+      v.error = 0;
+    } else if (e.dir !== 'req' && e.dir !== 'setup') {
       if (h.error !== e.error) throw new Error(`${source}: ${e.name} error ${h.error}, program saw ${e.error}`);
       v.error = e.error;
     } else if (e.name === 'qb.connectionResponse') {
@@ -140,6 +157,7 @@ function pair(expected, observed, source, { memsetRequests = false } = {}) {
     v.source = source;
     // raw.c memsets its requests; ipc_glue.c's bare error header is a stack struct
     v.uninit = e.viaGlue ? GLUE_ERROR_UNINIT : memsetRequests && v.dir === 'req' ? [] : uninitRanges(v);
+    if (e.garbageError && !v.uninit.some(([off]) => off === 16)) v.uninit = [...v.uninit, [16, 4]];
     out.push(v);
   });
   return out;
@@ -231,7 +249,7 @@ let bin;
 
 async function main() {
   const started = Date.now();
-  bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg']);
+  bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg', 'cpg']);
   log('compiled', bin);
   const cluster = await startCluster({ nodes: 3, start: [1], transport: 'socket' });
   const vectors = [];
@@ -247,8 +265,12 @@ async function main() {
         await cluster.waitForPartitions([[1]]);
       } else throw new Error(`unknown wait ${what}`);
     };
-    for (const section of ['cmap', 'quorum', 'cfg']) {
-      const { trace } = await traced(n1, `capture-${section}`, [bin, section], { onWait });
+    for (const section of ['cmap', 'quorum', 'cfg', 'cpg']) {
+      // try_shutdown waits this long for the tracker that never votes, then answers BUSY
+      if (section === 'cfg') await n1.execOk(['corosync-cmapctl', '-s', 'cfg.shutdown_timeout', 'u32', '300']);
+      // the cpg section multicasts 1 MiB + 1 byte: strace must show whole datagrams
+      const stringLimit = section === 'cpg' ? 1_100_000 : undefined;
+      const { trace } = await traced(n1, `capture-${section}`, [bin, section], { onWait, stringLimit });
       const v = vectorsFromC(section, trace);
       log(`capture.c ${section}: ${v.length} vectors`);
       vectors.push(...v);
@@ -271,7 +293,14 @@ async function main() {
       vectors.push(...v);
     }
   } finally {
-    await cluster.close();
+    // After the cpg run, corosync takes its SIGKILL grace period to stop, and nothing of
+    // nstest's keeps the event loop alive meanwhile (node would exit with 13 mid-close).
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await cluster.close();
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   mkdirSync(OUT, { recursive: true });
@@ -290,8 +319,13 @@ async function main() {
     files.get(file).push(JSON.stringify(v));
   }
   for (const [file, lines] of files) {
-    writeFileSync(join(OUT, `${file}.jsonl`), `${lines.join('\n')}\n`);
-    log(`${file}.jsonl: ${lines.length}`);
+    const text = `${lines.join('\n')}\n`;
+    // the 1 MiB cpg fragments would make a plain file of megabytes: gzip what is that large
+    const big = text.length > 1_000_000;
+    const name = `${file}.jsonl${big ? '.gz' : ''}`;
+    rmSync(join(OUT, `${file}.jsonl${big ? '' : '.gz'}`), { force: true });
+    writeFileSync(join(OUT, name), big ? gzipSync(text, { level: 9 }) : text);
+    log(`${name}: ${lines.length}`);
   }
   log(`done in ${Date.now() - started} ms`);
 }
