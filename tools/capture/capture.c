@@ -755,6 +755,24 @@ static void do_cpg(void) {
 	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_finalize(h));
 }
 
+/* a member for the corosync-cpgtool runs: a group name cpgtool must escape, until stdin closes */
+static void do_cpg_member(void) {
+	cpg_handle_t h;
+	cpg_callbacks_t cb = {0};
+	struct cpg_name g;
+	char line[16];
+	memset(&g, 0, sizeof(g));
+	g.length = 13;
+	memcpy(g.value, "capture\\tool\x01", g.length);
+	if (cpg_initialize(&h, &cb) != CS_OK || cpg_join(h, &g) != CS_OK) exit(1);
+	/* its own join confchg: the daemon's process list has the entry now */
+	cpg_dispatch(h, CS_DISPATCH_ONE);
+	out("@@{\"k\":\"fact\",\"what\":\"member\",\"pid\":%d,\"group\":\"%s\"}", getpid(), hex(g.value, g.length));
+	while (fgets(line, sizeof(line), stdin)) {
+	}
+	cpg_finalize(h);
+}
+
 /* ------------------------------------------------------------------- cfg */
 
 static void cfg_shutdown_cb(corosync_cfg_handle_t h, corosync_cfg_shutdown_flags_t flags) {
@@ -989,6 +1007,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(what, "quorum") || !strcmp(what, "all")) do_quorum_votequorum();
 	if (!strcmp(what, "cfg") || !strcmp(what, "all")) do_cfg();
 	if (!strcmp(what, "cpg") || !strcmp(what, "all")) do_cpg();
+	if (!strcmp(what, "cpg-member")) do_cpg_member();
 	if (!strcmp(what, "oracle")) do_oracle();
 	out("@@{\"k\":\"done\",\"failures\":%d}", failures);
 	return failures ? 1 : 0;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { compileC, startCluster } from '../nstest/dist/core.js';
 import { CmapModel, expectCStep, expectRawStep } from './expect.mjs';
 import { parseStrace } from './strace.mjs';
-import { cmapctlRuns, parseOracle, quorumtoolRuns } from './tools.mjs';
+import { cfgtoolRuns, cmapctlRuns, cpgtoolRuns, parseOracle, quorumtoolRuns } from './tools.mjs';
 import { GLUE_ERROR_UNINIT, uninitRanges } from './uninit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -247,6 +247,28 @@ async function toolRun(ns, run) {
 
 let bin;
 
+/** capture.c cpg-member, untraced: a cpg group for corosync-cpgtool to list, until stopped. */
+async function cpgMember(ns) {
+  const child = ns.spawn([bin, 'cpg-member'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  const closed = new Promise((r) => child.on('close', r));
+  const fact = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const line = stdout.split('\n').find((l) => l.includes('"what":"member"'));
+      if (line) resolve(JSON.parse(line.slice(2)));
+    });
+    void closed.then(() => reject(new Error(`cpg-member exited: ${stdout}`)));
+  });
+  return {
+    fact,
+    async stop() {
+      child.stdin.end();
+      await closed;
+    },
+  };
+}
+
 async function main() {
   const started = Date.now();
   bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg', 'cpg']);
@@ -283,6 +305,15 @@ async function main() {
       vectors.push(...vs);
     }
     for (const run of quorumtoolRuns()) vectors.push(...(await toolRun(n1, run)));
+    {
+      const member = await cpgMember(n1);
+      try {
+        for (const run of cpgtoolRuns(member.fact)) vectors.push(...(await toolRun(n1, run)));
+      } finally {
+        await member.stop();
+      }
+    }
+    for (const run of cfgtoolRuns()) vectors.push(...(await toolRun(n1, run)));
     {
       const rawBin = await compileC(readFileSync(join(here, 'raw.c'), 'utf8'), ['qb']);
       const o = await n1.exec([bin, 'oracle']);

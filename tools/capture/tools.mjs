@@ -562,3 +562,101 @@ export function quorumtoolRuns() {
     },
   ];
 }
+
+// ------------------------------------------------------------------ corosync-cpgtool / -cfgtool
+
+/**
+ * corosync-cpgtool against one member (capture.c cpg-member, `member` = its printed fact:
+ * pid and group, a name with a backslash and a control byte). The iteration handle is the
+ * daemon's (copied from the bytes, as for cmap iterators); the rest is what the tool printed,
+ * the member's own facts, and the oracle's addresses of node 1.
+ */
+export function cpgtoolRuns(member) {
+  const group = () => Buffer.from(member.group, 'hex');
+  // cpgtool's escaping: bytes outside 0x20-0x7e as \xHH, a backslash doubled
+  const escaped = () =>
+    [...group()].map((c) => (c === 0x5c ? '\\\\' : c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+  // the full listing looks up each member's addresses; -n and -d print no addresses
+  const run = (name, argv, { nameOnly = false, addresses = !nameOnly, printedName }) => ({
+    name,
+    argv,
+    oracle: true,
+    expect(stdout, observed, o) {
+      if (!stdout.includes(printedName())) throw new Error(`${name} did not print the group ${printedName()}: ${stdout}`);
+      if (!nameOnly && !stdout.includes(String(member.pid))) throw new Error(`${name} did not print pid ${member.pid}`);
+      let handle;
+      const a = o.addrs[o.thisNodeId];
+      const out = [
+        ...setupExpectations('cpg'),
+        ...setupExpectations('cfg'),
+        // no group for ALL / NAME_ONLY: cpgtool's request leaves it unset
+        req('cpg', 'cpg.iterationInitialize', { groupName: '', iterationType: nameOnly ? 1 : 3 }),
+        {
+          ...res('cpg', 'cpg.iterationInitialize', undefined),
+          fill(bytes) {
+            handle = u64At(bytes, 24);
+            return { iterationHandle: handle };
+          },
+        },
+        { ...req('cpg', 'cpg.iterationNext', undefined), fill: () => ({ iterationHandle: handle }) },
+        // NAME_ONLY entries carry nodeid = pid = 0 (exec/cpg.c)
+        res('cpg', 'cpg.iterationNext', { groupName: member.group, nodeid: nameOnly ? 0 : o.thisNodeId, pid: nameOnly ? 0 : member.pid }),
+        ...(!addresses
+          ? []
+          : [
+              req('cfg', 'cfg.getNodeAddrs', { nodeid: o.thisNodeId }),
+              res('cfg', 'cfg.getNodeAddrs', { family: a.family, numAddrs: a.numAddrs, addrs: a.addrs }),
+            ]),
+        { ...req('cpg', 'cpg.iterationNext', undefined), fill: () => ({ iterationHandle: handle }) },
+        res('cpg', 'cpg.iterationNext', { groupName: '', nodeid: 0, pid: 0 }, 27),
+        { ...req('cpg', 'cpg.iterationFinalize', undefined), fill: () => ({ iterationHandle: handle }) },
+        res('cpg', 'cpg.iterationFinalize', {}),
+        req('cpg', 'cpg.finalize', {}),
+        res('cpg', 'cpg.finalize', {}),
+      ];
+      return out;
+    },
+  });
+  return [
+    run('cpgtool', ['corosync-cpgtool'], { printedName: escaped }),
+    run('cpgtool-n', ['corosync-cpgtool', '-n'], { nameOnly: true, printedName: escaped }),
+    run('cpgtool-d', ['corosync-cpgtool', '-d', ','], { addresses: false, printedName: () => `${escaped()},${member.pid},` }),
+    run('cpgtool-e', ['corosync-cpgtool', '-e'], { printedName: () => group().toString('latin1') }),
+  ];
+}
+
+/** corosync-cfgtool calls that leave the daemon running and need no cmap. */
+export function cfgtoolRuns() {
+  return [
+    {
+      name: 'cfgtool-a',
+      argv: ['corosync-cfgtool', '-a', '1'],
+      oracle: true,
+      expect(stdout, observed, o) {
+        const a = o.addrs[1];
+        const ip = Buffer.from(a.addrs[0], 'hex').subarray(0, 4).join('.');
+        if (!stdout.includes(ip)) throw new Error(`cfgtool -a printed ${stdout}, not ${ip}`);
+        return [
+          ...setupExpectations('cfg'),
+          req('cfg', 'cfg.getNodeAddrs', { nodeid: 1 }),
+          res('cfg', 'cfg.getNodeAddrs', { family: a.family, numAddrs: a.numAddrs, addrs: a.addrs }),
+        ];
+      },
+    },
+    {
+      name: 'cfgtool-R',
+      argv: ['corosync-cfgtool', '-R'],
+      expect(stdout) {
+        if (!stdout.includes('Done')) throw new Error(`cfgtool -R printed ${stdout}`);
+        return [...setupExpectations('cfg'), req('cfg', 'cfg.reloadConfig', {}), res('cfg', 'cfg.reloadConfig', {})];
+      },
+    },
+    {
+      name: 'cfgtool-L',
+      argv: ['corosync-cfgtool', '-L'],
+      expect() {
+        return [...setupExpectations('cfg'), req('cfg', 'cfg.reopenLogFiles', {}), res('cfg', 'cfg.reopenLogFiles', {})];
+      },
+    },
+  ];
+}

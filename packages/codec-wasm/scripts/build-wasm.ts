@@ -26,7 +26,7 @@ const MAX_ID = 32;
 
 type AnyField = {
   name: string; type: keyof typeof FIELD_TYPE_CODE; offset: number;
-  len?: number; capacity?: number; count?: string; optional?: boolean;
+  len?: number; capacity?: number; count?: string; optional?: boolean; lenient?: boolean;
 };
 type AnyMessage = { name: string; size: number; errorSize?: number; tail?: string; fields: readonly AnyField[] };
 
@@ -201,8 +201,10 @@ function decoders(): string {
         case 'cpgName':
           // any bytes, no NUL: exactly `length` of them
           return [
-            `  const n${i} = load<u32>(p + ${o});`,
-            `  if (n${i} > CPG_NAME_MAX) return fail(E_NAME_TOO_LONG, ${mi}, ${i}, ${o});`,
+            f.lenient
+              ? `  const n${i} = load<u32>(p + ${o}) > CPG_NAME_MAX ? 0 : load<u32>(p + ${o});`
+              : `  const n${i} = load<u32>(p + ${o});`,
+            ...(f.lenient ? [] : [`  if (n${i} > CPG_NAME_MAX) return fail(E_NAME_TOO_LONG, ${mi}, ${i}, ${o});`]),
             `  store<u32>(slot(${i}) + SLOT_OFF, start + ${o + 8});`,
             `  store<u32>(slot(${i}) + SLOT_LEN, n${i});`,
           ];
@@ -328,6 +330,7 @@ function streamers(): string[] {
         case 'name':
           return [`  const n${i} = <u32>load<u16>(p + ${o});`, `  if (n${i} > MAR_NAME_MAX) return -1;`, mix(`strnlen(p + ${o + 8}, n${i})`)];
         case 'cpgName':
+          if (f.lenient) return [`  const n${i} = load<u32>(p + ${o});`, mix(`n${i} > CPG_NAME_MAX ? 0 : n${i}`)];
           return [`  const n${i} = load<u32>(p + ${o});`, `  if (n${i} > CPG_NAME_MAX) return -1;`, mix(`n${i}`)];
         case 'csName':
           return [`  const n${i} = <u32>load<u16>(p + ${o});`, `  if (n${i} > CS_NAME_MAX) return -1;`, mix(`strnlen(p + ${o + 2}, n${i})`)];

@@ -18,6 +18,22 @@
  *   `bytes` -> Uint8Array, `u32list` -> number[], `nodeList` ({nodeid u32, state u32}) ->
  *   {nodeid, state}[], `addrList` (16-byte address entries) -> Uint8Array[] of 16 bytes each.
  *
+ * - `cpgName`: mar_cpg_name_t (136 bytes: u32 length at +0, 128 bytes at +8) -> Uint8Array of
+ *   exactly `length` bytes (any bytes, NULs too: not a C string). `length` > 128 is a
+ *   DecodeError, except for a field marked `lenient`, which then reads as empty (a name the
+ *   daemon ignores). Encoding takes a Uint8Array or a string (its UTF-8 bytes).
+ * - `csName`: cs_name_t (258 bytes: u16 length at +0, 256 bytes at +2, the length counting the
+ *   NUL as libcfg sends it) -> string up to the first NUL. Encoding writes length = bytes + 1.
+ * - Fixed arrays, `capacity` elements at `offset`, `count` (if any) names the field holding how
+ *   many are in use (more than `capacity` is `countOverrun`); the rest are never read:
+ *   `cpgAddrArray` (24-byte mar_cpg_address_t) -> {nodeid, pid, reason}[], `charsArray`
+ *   (char[capacity][len]) -> string[], `linkStatusArray` (520-byte
+ *   corosync_knet_link_status_v1, no count: all `capacity`) -> KnetLinkStatus[].
+ * - `cpgAddrList`: a variable part of 24-byte mar_cpg_address_t -> {nodeid, pid, reason}[].
+ * - `errorSize` (message): a response carrying an error may be exactly that long instead of
+ *   `size`; its fields past it are then empty (cfg NODESTATUSGET answers an unknown node with
+ *   the 32-byte version struct only).
+ *
  * Header: `dir: 'req'` frames start with the 16-byte request header, `res`/`evt` with the
  * 24-byte response header; the setup messages say which in `header`.
  *
@@ -476,9 +492,11 @@ export const messages = [
   },
   { name: 'cpg.localGet', service: 'cpg', dir: 'req', id: 4, size: 16, fields: [] },
   {
+    // libcpg leaves the group unset unless the type is ONE_GROUP (corosync-cpgtool -n was seen
+    // sending a length over 128 there): `lenient` reads an overlong name as empty.
     name: 'cpg.iterationInitialize', service: 'cpg', dir: 'req', id: 5, size: 160,
     fields: [
-      { name: 'groupName', type: 'cpgName', offset: 16 },
+      { name: 'groupName', type: 'cpgName', offset: 16, lenient: true },
       { name: 'iterationType', type: 'u32', offset: 152 },
     ],
   },
