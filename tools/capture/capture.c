@@ -951,16 +951,26 @@ static void do_oracle(void) {
 		char key[CMAP_KEYNAME_MAXLEN + 1];
 		size_t len;
 		cmap_value_types_t type;
-		cmap_iter_init(ch, "nodelist.node.", &it);
-		while (cmap_iter_next(ch, it, key, &len, &type) == CS_OK) {
-			unsigned char buf[512];
-			size_t l = sizeof(buf);
-			cmap_value_types_t t2;
-			cmap_get(ch, key, buf, &l, &t2);
-			out("@@{\"k\":\"fact\",\"what\":\"nodelistKey\",\"key\":\"%s\",\"len\":%zu,\"type\":%d,\"value\":\"%s\"}", key,
-			    len, type, hex(buf, l));
+		/* the keys corosync-cfgtool -s walks, and what it reads of them */
+		static const char *const prefixes[][2] = {{"nodelist.node.", "nodelistKey"}, {"totem.interface.", "interfaceKey"},
+							  {"totem.transport", "transportKey"}};
+		for (int p = 0; p < 3; p++) {
+			cmap_iter_init(ch, prefixes[p][0], &it);
+			while (cmap_iter_next(ch, it, key, &len, &type) == CS_OK) {
+				unsigned char buf[512];
+				size_t l = sizeof(buf);
+				cmap_value_types_t t2;
+				cmap_get(ch, key, buf, &l, &t2);
+				out("@@{\"k\":\"fact\",\"what\":\"%s\",\"key\":\"%s\",\"len\":%zu,\"type\":%d,\"value\":\"%s\"}",
+				    prefixes[p][1], key, len, type, hex(buf, l));
+				if (p == 0 && !strcmp(key + strlen(key) - 7, ".nodeid") && l == 4) {
+					uint32_t id;
+					memcpy(&id, buf, 4);
+					node_status(cfh, id);
+				}
+			}
+			cmap_iter_finalize(ch, it);
 		}
-		cmap_iter_finalize(ch, it);
 	}
 	quorum_getquorate(qh, &quorate);
 	out("@@{\"k\":\"fact\",\"what\":\"quorum\",\"quorumType\":%u,\"quorate\":%d}", qtype, quorate);

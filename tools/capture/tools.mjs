@@ -301,7 +301,7 @@ export function cmapctlRuns(loadFile) {
 
 /** Parses `capture oracle` output into the facts quorumtool runs are checked against. */
 export function parseOracle(stdout) {
-  const o = { info: {}, addrs: {}, nodelistKeys: [] };
+  const o = { info: {}, addrs: {}, nodelistKeys: [], interfaceKeys: [], nodeStatus: {} };
   let step;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('@@')) continue;
@@ -315,6 +315,9 @@ export function parseOracle(stdout) {
     else if (j.k === 'fact' && j.what === 'cmap') Object.assign(o, { provider: j.provider, thisNodeId: j.thisNodeId });
     else if (j.k === 'fact' && j.what === 'quorum') Object.assign(o, { quorumType: j.quorumType, quorate: j.quorate });
     else if (j.k === 'fact' && j.what === 'nodelistKey') o.nodelistKeys.push(j);
+    else if (j.k === 'fact' && j.what === 'interfaceKey') o.interfaceKeys.push(j);
+    else if (j.k === 'fact' && j.what === 'transportKey') o.transport = j;
+    else if (j.k === 'ret' && step?.op === 'corosync_cfg_node_status_get') o.nodeStatus[step.nodeid] = j;
     else if (j.k === 'fact' && j.what === 'addrs') o.addrs[j.nodeid] = j;
   }
   for (const k of ['provider', 'thisNodeId', 'quorumType', 'quorate', 'v0', 'vqNodelist', 'vqQuorum']) {
@@ -625,9 +628,70 @@ export function cpgtoolRuns(member) {
   ];
 }
 
-/** corosync-cfgtool calls that leave the daemon running and need no cmap. */
+/**
+ * corosync-cfgtool -s / -b / -n (show_status): cfg and cmap connect (cmap_initialize: no
+ * SET_CURRENT_MAP), totem.transport, LOCAL_GET, the walk of nodelist.node. reading each
+ * `.nodeid` (that iterator is never finalized), the walk of totem.interface. reading any
+ * `.knet_transport`, then NODESTATUSGET V1 of every node in nodeid order. Keys, values and node
+ * status come from the oracle; the daemon's iterator handles from the ITER_INIT replies.
+ */
+function statusRun(name, flags) {
+  return {
+    name,
+    argv: ['corosync-cfgtool', ...flags],
+    oracle: true,
+    expect(stdout, observed, o) {
+      const transport = Buffer.from(o.transport.value, 'hex').toString('latin1').replace(/\0$/, '');
+      if (!stdout.includes(`Local node ID ${o.thisNodeId}, transport ${transport}`)) throw new Error(`${name} printed ${stdout}`);
+      const walk = (prefix, keys, read, finalize) => {
+        let handle;
+        const next = () => ({ ...req('cmap', 'cmap.iterNext', undefined), fill: () => ({ iterHandle: handle }) });
+        const out = [
+          req('cmap', 'cmap.iterInit', { prefix }),
+          {
+            ...res('cmap', 'cmap.iterInit', undefined),
+            fill(bytes) {
+              handle = u64At(bytes, 24);
+              return { iterHandle: handle };
+            },
+          },
+        ];
+        for (const k of keys) {
+          out.push(next(), res('cmap', 'cmap.iterNext', { keyName: k.key, valueLen: String(k.len), type: k.type }));
+          if (read.test(k.key)) out.push(...typedGet(k.key, k.type, k.value));
+        }
+        out.push(next(), res('cmap', 'cmap.iterNext', { keyName: '', valueLen: '0', type: 0 }, 27));
+        if (finalize) out.push({ ...req('cmap', 'cmap.iterFinalize', undefined), fill: () => ({ iterHandle: handle }) }, res('cmap', 'cmap.iterFinalize', {}));
+        return out;
+      };
+      const ids = o.nodelistKeys
+        .filter((k) => /^nodelist\.node\.\d+\.nodeid$/.test(k.key))
+        .map((k) => Buffer.from(k.value, 'hex').readUInt32LE(0))
+        .sort((a, b) => a - b);
+      return [
+        ...setupExpectations('cfg'),
+        ...setupExpectations('cmap'),
+        ...typedGet('totem.transport', 11, o.transport.value),
+        req('cfg', 'cfg.localGet', {}),
+        res('cfg', 'cfg.localGet', { localNodeid: o.thisNodeId }),
+        ...walk('nodelist.node.', o.nodelistKeys, /^nodelist\.node\.\d+\.nodeid$/, false),
+        ...walk('totem.interface.', o.interfaceKeys, /^totem\.interface\.\d+\.knet_transport$/, true),
+        ...ids.flatMap((id) => {
+          const { rc, k: _k, ...status } = o.nodeStatus[id];
+          if (rc !== CS_OK) throw new Error(`oracle: node status of ${id} failed (${rc})`);
+          return [req('cfg', 'cfg.nodeStatusGet', { nodeid: id, version: 1 }), res('cfg', 'cfg.nodeStatusGet', status)];
+        }),
+      ];
+    },
+  };
+}
+
+/** corosync-cfgtool calls that leave the daemon running. */
 export function cfgtoolRuns() {
   return [
+    statusRun('cfgtool-s', ['-s']),
+    statusRun('cfgtool-s-b', ['-s', '-b']),
+    statusRun('cfgtool-n', ['-n']),
     {
       name: 'cfgtool-a',
       argv: ['corosync-cfgtool', '-a', '1'],
