@@ -587,8 +587,14 @@ static const char *addr_list(const struct cpg_address *l, size_t n) {
 	return b;
 }
 
+static int seen_remote_join, seen_nodedown, totem_members = -1;
+
 static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *g, const struct cpg_address *m, size_t mn,
 			   const struct cpg_address *l, size_t ln, const struct cpg_address *j, size_t jn) {
+	for (size_t i = 0; i < jn; i++)
+		if (j[i].nodeid != 1) seen_remote_join = 1;
+	for (size_t i = 0; i < ln; i++)
+		if (l[i].reason == CPG_REASON_NODEDOWN) seen_nodedown = 1;
 	out("@@{\"k\":\"evt\",\"cb\":\"cpg_confchg\",\"group\":\"%s\",\"members\":[%s],\"left\":[%s],\"joined\":[%s]}",
 	    hex(g->value, g->length), addr_list(m, mn), addr_list(l, ln), addr_list(j, jn));
 	(void)h;
@@ -611,6 +617,7 @@ static void cpg_deliver_cb(cpg_handle_t h, const struct cpg_name *g, uint32_t no
 
 static void cpg_totem_cb(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const uint32_t *list) {
 	char b[4096] = "";
+	totem_members = (int)n;
 	for (uint32_t i = 0; i < n; i++) sprintf(b + strlen(b), "%s%u", i ? "," : "", list[i]);
 	out("@@{\"k\":\"evt\",\"cb\":\"cpg_totem_confchg\",\"ringNodeid\":%u,\"ringSeq\":\"%" PRIu64 "\",\"members\":[%s]}",
 	    ring.nodeid, ring.seq, b);
@@ -747,6 +754,12 @@ static void do_cpg(void) {
 	cpg_iterate(h, CPG_ITERATION_NAME_ONLY, NULL);
 	cpg_iterate(h, CPG_ITERATION_ONE_GROUP, &g);
 
+	/* another node: its start (totem confchg), a member there joining, its loss (NODEDOWN) */
+	wait_driver("cpg member on node 2");
+	while (!seen_remote_join || totem_members != 2) cpg_dispatch_one(h, "node 2 and its member");
+	wait_driver("isolate node 2");
+	while (!seen_nodedown || totem_members != 1) cpg_dispatch_one(h, "node 2 lost");
+
 	out("@@{\"k\":\"step\",\"op\":\"cpg_leave\",\"group\":\"%s\",\"pid\":%d}", hex(g.value, g.length), getpid());
 	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_leave(h, &g));
 	cpg_dispatch_one(h, "own leave");
@@ -756,14 +769,19 @@ static void do_cpg(void) {
 }
 
 /* a member for the corosync-cpgtool runs: a group name cpgtool must escape, until stdin closes */
-static void do_cpg_member(void) {
+static void do_cpg_member(const char *group) {
 	cpg_handle_t h;
 	cpg_callbacks_t cb = {0};
 	struct cpg_name g;
 	char line[16];
 	memset(&g, 0, sizeof(g));
-	g.length = 13;
-	memcpy(g.value, "capture\\tool\x01", g.length);
+	if (group) {
+		g.length = strlen(group);
+		memcpy(g.value, group, g.length);
+	} else {
+		g.length = 13;
+		memcpy(g.value, "capture\\tool\x01", g.length);
+	}
 	if (cpg_initialize(&h, &cb) != CS_OK || cpg_join(h, &g) != CS_OK) exit(1);
 	/* its own join confchg: the daemon's process list has the entry now */
 	cpg_dispatch(h, CS_DISPATCH_ONE);
@@ -1017,7 +1035,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(what, "quorum") || !strcmp(what, "all")) do_quorum_votequorum();
 	if (!strcmp(what, "cfg") || !strcmp(what, "all")) do_cfg();
 	if (!strcmp(what, "cpg") || !strcmp(what, "all")) do_cpg();
-	if (!strcmp(what, "cpg-member")) do_cpg_member();
+	if (!strcmp(what, "cpg-member")) do_cpg_member(argc > 2 ? argv[2] : NULL);
 	if (!strcmp(what, "oracle")) do_oracle();
 	out("@@{\"k\":\"done\",\"failures\":%d}", failures);
 	return failures ? 1 : 0;

@@ -248,8 +248,8 @@ async function toolRun(ns, run) {
 let bin;
 
 /** capture.c cpg-member, untraced: a cpg group for corosync-cpgtool to list, until stopped. */
-async function cpgMember(ns) {
-  const child = ns.spawn([bin, 'cpg-member'], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function cpgMember(ns, group) {
+  const child = ns.spawn([bin, 'cpg-member', ...(group ? [group] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   const closed = new Promise((r) => child.on('close', r));
   const fact = await new Promise((resolve, reject) => {
@@ -278,10 +278,24 @@ async function main() {
   try {
     const n1 = cluster.node(1);
     log(`cluster up (${Date.now() - started} ms)`);
+    let remoteMember;
     const onWait = async (what) => {
       if (what === 'start node 2') {
         await cluster.startNode(2);
         await cluster.waitForPartitions([[1, 2]]);
+      } else if (what === 'cpg member on node 2') {
+        await cluster.startNode(2);
+        await cluster.waitForPartitions([[1, 2]]);
+        remoteMember = await cpgMember(cluster.node(2), 'capture.grp');
+      } else if (what === 'isolate node 2') {
+        // a lost node, not a stopped one: a stopping corosync first reports its clients gone
+        // (PROCDOWN); only a node that vanishes gives NODEDOWN
+        await cluster.isolate(2);
+        await cluster.waitForPartitions([[1], [2]]);
+        await cluster.stopNode(2);
+        await cluster.heal(2);
+        await remoteMember.stop();
+        remoteMember = undefined;
       } else if (what === 'stop node 2') {
         await cluster.stopNode(2);
         await cluster.waitForPartitions([[1]]);
