@@ -61,6 +61,10 @@ function masked(bytes: Uint8Array, uninit: [number, number][]): Uint8Array {
   return out;
 }
 
+// The cpg vectors hold 1 MiB fragments: their hex form is compared whole, which takes about a
+// second on a busy machine. A hang guard, not a performance bound.
+const SLOW = 60_000;
+
 const opts = (v: Vector) => (v.dir === 'setup' ? { dir: v.dir } : { service: v.service, dir: v.dir });
 
 type Spec = { name: string; type: string; offset: number; len?: number; capacity?: number; count?: string };
@@ -243,7 +247,7 @@ describe.each(vectors.map((v) => [`${v.file}:${v.line} ${v.dir} ${v.name} (${v.s
       const hidden = [...new Set(parts.map((p) => p.field))].filter((f) => !checked.has(f));
       expect(hidden).toEqual(unset);
     }
-  });
+  }, SLOW);
 
   it('encodes to the captured bytes (uninitialised ranges masked)', () => {
     // the captured size: cmap GET replies are sized by the capacity the client asked for (zero
@@ -252,14 +256,14 @@ describe.each(vectors.map((v) => [`${v.file}:${v.line} ${v.dir} ${v.name} (${v.s
     if (v.error !== undefined) header.error = v.error;
     const out = encode(v.name, typedFields(v), header);
     expect(Buffer.from(masked(out, v.uninit)).toString('hex')).toBe(Buffer.from(clean).toString('hex'));
-  });
+  }, SLOW);
 
   it('round-trips decode(encode(fields))', () => {
     const header: { dir: Direction; error?: number; size?: number } = { dir: v.dir, size: raw.length };
     if (v.error !== undefined) header.error = v.error;
     const again = decode(encode(v.name, typedFields(v), header), opts(v));
     expect(decodedToJSON(again)).toEqual(expectedDecoded(v, raw.length));
-  });
+  }, SLOW);
 });
 
 // One stream per channel, as a peer would read it: requests, responses and events of a service
@@ -291,6 +295,6 @@ describe.each([...streams].map(([k, vs]) => [k, vs] as const))('stream %s', (_, 
         const d = decodedToJSON(decode(masked(g, v.uninit), opts(v)));
         expect(d).toEqual(expectedDecoded(v, g.length));
       });
-    });
+    }, SLOW);
   }
 });
