@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  corosync corosync-vqsim libqb-dev libcmap-dev libquorum-dev libvotequorum-dev libsam-dev libcfg-dev
+  corosync corosync-vqsim libqb-dev libcmap-dev libquorum-dev libvotequorum-dev libsam-dev libcfg-dev libcpg-dev
   strace iproute2 util-linux procps psmisc
   gcc g++ make python3 pkg-config
   chromium

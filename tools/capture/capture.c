@@ -1,5 +1,5 @@
 /*
- * Golden-vector driver: calls libcmap / libquorum / libvotequorum / libcfg against a private
+ * Golden-vector driver: calls libcmap / libquorum / libvotequorum / libcfg / libcpg against a private
  * corosync and prints, on stdout, one "@@{json}" line per fact: the call it is about to make
  * ("step"), what the library returned ("ret") and every callback ("evt"). capture.mjs runs this
  * under strace and pairs the facts with the datagrams seen between two "@@" writes, so the
@@ -18,11 +18,13 @@
 #include <arpa/inet.h>
 #include <corosync/cfg.h>
 #include <corosync/cmap.h>
+#include <corosync/cpg.h>
 #include <corosync/corotypes.h>
 #include <corosync/quorum.h>
 #include <corosync/votequorum.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -567,7 +569,315 @@ static void do_quorum_votequorum(void) {
 	votequorum_finalize(vq);
 }
 
+/* ------------------------------------------------------------------- cpg */
+
+#define BIG_LEN 1047553u /* one byte over cpg_max_atomic_msgsize: two fragments */
+#define GROUP "capture.grp"
+
+static unsigned char big[BIG_LEN];
+static unsigned char pattern_byte(size_t i) { return (unsigned char)((i * 7 + 3) & 0xff); }
+
+static const char *addr_list(const struct cpg_address *l, size_t n) {
+	static char bufs[3][8192];
+	static int which;
+	char *b = bufs[which++ % 3];
+	b[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		sprintf(b + strlen(b), "%s{\"nodeid\":%u,\"pid\":%u,\"reason\":%u}", i ? "," : "", l[i].nodeid, l[i].pid, l[i].reason);
+	return b;
+}
+
+static int seen_remote_join, seen_nodedown, totem_members = -1;
+
+static void cpg_confchg_cb(cpg_handle_t h, const struct cpg_name *g, const struct cpg_address *m, size_t mn,
+			   const struct cpg_address *l, size_t ln, const struct cpg_address *j, size_t jn) {
+	for (size_t i = 0; i < jn; i++)
+		if (j[i].nodeid != 1) seen_remote_join = 1;
+	for (size_t i = 0; i < ln; i++)
+		if (l[i].reason == CPG_REASON_NODEDOWN) seen_nodedown = 1;
+	out("@@{\"k\":\"evt\",\"cb\":\"cpg_confchg\",\"group\":\"%s\",\"members\":[%s],\"left\":[%s],\"joined\":[%s]}",
+	    hex(g->value, g->length), addr_list(m, mn), addr_list(l, ln), addr_list(j, jn));
+	(void)h;
+}
+
+static void cpg_deliver_cb(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid, uint32_t pid, void *msg, size_t len) {
+	if (len == BIG_LEN) {
+		/* the reassembled fragments: checked here, the bytes are the pattern the sender wrote */
+		int ok = 1;
+		for (size_t i = 0; i < len; i++)
+			if (((unsigned char *)msg)[i] != pattern_byte(i)) ok = 0;
+		out("@@{\"k\":\"evt\",\"cb\":\"cpg_deliver\",\"group\":\"%s\",\"nodeid\":%u,\"pid\":%u,\"msglen\":%zu,\"pattern\":%d}",
+		    hex(g->value, g->length), nodeid, pid, len, ok);
+	} else {
+		out("@@{\"k\":\"evt\",\"cb\":\"cpg_deliver\",\"group\":\"%s\",\"nodeid\":%u,\"pid\":%u,\"msglen\":%zu,\"msg\":\"%s\"}",
+		    hex(g->value, g->length), nodeid, pid, len, hex(msg, len));
+	}
+	(void)h;
+}
+
+static void cpg_totem_cb(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const uint32_t *list) {
+	char b[4096] = "";
+	totem_members = (int)n;
+	for (uint32_t i = 0; i < n; i++) sprintf(b + strlen(b), "%s%u", i ? "," : "", list[i]);
+	out("@@{\"k\":\"evt\",\"cb\":\"cpg_totem_confchg\",\"ringNodeid\":%u,\"ringSeq\":\"%" PRIu64 "\",\"members\":[%s]}",
+	    ring.nodeid, ring.seq, b);
+	(void)h;
+}
+
+/* one event: wait until the event socket is readable, then dispatch exactly one message */
+static void cpg_dispatch_one(cpg_handle_t h, const char *why) {
+	int fd;
+	struct pollfd p;
+	cpg_fd_get(h, &fd);
+	p.fd = fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 10000) != 1) {
+		out("@@{\"k\":\"fatal\",\"msg\":\"no cpg event for %s\"}", why);
+		exit(1);
+	}
+	out("@@{\"k\":\"step\",\"op\":\"cpg_dispatch\",\"why\":\"%s\"}", why);
+	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_dispatch(h, CS_DISPATCH_ONE));
+}
+
+static void cpg_iterate(cpg_handle_t h, int type, const struct cpg_name *g) {
+	cpg_iteration_handle_t it;
+	struct cpg_iteration_description_t d;
+	int rc;
+	out("@@{\"k\":\"step\",\"op\":\"cpg_iteration_initialize\",\"type\":%d,\"group\":\"%s\"}", type, g ? hex(g->value, g->length) : "");
+	rc = cpg_iteration_initialize(h, type, g, &it);
+	out("@@{\"k\":\"ret\",\"rc\":%d}", rc);
+	if (rc != CS_OK) return;
+	do {
+		memset(&d, 0, sizeof(d));
+		out("@@{\"k\":\"step\",\"op\":\"cpg_iteration_next\"}");
+		rc = cpg_iteration_next(it, &d);
+		if (rc == CS_OK)
+			out("@@{\"k\":\"ret\",\"rc\":%d,\"group\":\"%s\",\"nodeid\":%u,\"pid\":%u}", rc, hex(d.group.value, d.group.length),
+			    d.nodeid, d.pid);
+		else
+			out("@@{\"k\":\"ret\",\"rc\":%d}", rc);
+	} while (rc == CS_OK);
+	out("@@{\"k\":\"step\",\"op\":\"cpg_iteration_finalize\"}");
+	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_iteration_finalize(it));
+}
+
+static void do_cpg(void) {
+	cpg_handle_t h;
+	cpg_model_v1_data_t model = {
+		.model = CPG_MODEL_V1,
+		.cpg_deliver_fn = cpg_deliver_cb,
+		.cpg_confchg_fn = cpg_confchg_cb,
+		.cpg_totem_confchg_fn = cpg_totem_cb,
+		.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+	};
+	struct cpg_name g;
+	unsigned int nodeid = 0;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	g.length = strlen(GROUP);
+	memcpy(g.value, GROUP, g.length);
+
+	out("@@{\"k\":\"step\",\"op\":\"cpg_model_initialize\",\"flags\":%d}", model.flags);
+	rc = cpg_model_initialize(&h, CPG_MODEL_V1, (cpg_model_data_t *)&model, NULL);
+	out("@@{\"k\":\"ret\",\"rc\":%d}", rc);
+	if (rc != CS_OK) exit(1);
+
+	out("@@{\"k\":\"step\",\"op\":\"cpg_local_get\"}");
+	rc = cpg_local_get(h, &nodeid);
+	out("@@{\"k\":\"ret\",\"rc\":%d,\"nodeid\":%u}", rc, nodeid);
+
+	out("@@{\"k\":\"step\",\"op\":\"cpg_join\",\"group\":\"%s\",\"pid\":%d}", hex(g.value, g.length), getpid());
+	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_join(h, &g));
+	cpg_dispatch_one(h, "own join");
+	cpg_dispatch_one(h, "initial totem confchg");
+
+	{
+		struct iovec iov = {.iov_base = "hello-1", .iov_len = 7};
+		out("@@{\"k\":\"step\",\"op\":\"cpg_mcast_joined\",\"guarantee\":%d,\"msg\":\"%s\"}", CPG_TYPE_AGREED, hex("hello-1", 7));
+		out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_mcast_joined(h, CPG_TYPE_AGREED, &iov, 1));
+		cpg_dispatch_one(h, "own message");
+	}
+
+	{
+		struct cpg_address members[CPG_MEMBERS_MAX];
+		int n = CPG_MEMBERS_MAX;
+		out("@@{\"k\":\"step\",\"op\":\"cpg_membership_get\",\"group\":\"%s\"}", hex(g.value, g.length));
+		rc = cpg_membership_get(h, &g, members, &n);
+		out("@@{\"k\":\"ret\",\"rc\":%d,\"members\":[%s]}", rc, addr_list(members, rc == CS_OK ? n : 0));
+	}
+
+	{
+		struct iovec iov = {.iov_base = big, .iov_len = BIG_LEN};
+		for (size_t i = 0; i < BIG_LEN; i++) big[i] = pattern_byte(i);
+		out("@@{\"k\":\"step\",\"op\":\"cpg_mcast_joined\",\"guarantee\":%d,\"pattern\":%u}", CPG_TYPE_FIFO, BIG_LEN);
+		out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_mcast_joined(h, CPG_TYPE_FIFO, &iov, 1));
+		cpg_dispatch_one(h, "first fragment");
+		cpg_dispatch_one(h, "last fragment");
+	}
+
+	{
+		/* zero copy: the mapping's header holds map_size (int @0) and the daemon's address (@8) */
+		void *zbuf = NULL;
+		char path[256] = "", line[512];
+		FILE *maps;
+		out("@@{\"k\":\"step\",\"op\":\"cpg_zcb_alloc\",\"size\":100}");
+		rc = cpg_zcb_alloc(h, 100, &zbuf);
+		/* the file is unlinked by the daemon at once: its name survives in our mappings */
+		maps = fopen("/proc/self/maps", "r");
+		while (maps && fgets(line, sizeof(line), maps)) {
+			char *p = strstr(line, "/corosync_zerocopy-");
+			if (!p) continue;
+			while (p > line && p[-1] != ' ') p--;
+			sscanf(p, "%255s", path);
+		}
+		if (maps) fclose(maps);
+		{
+			const unsigned char *zh = (const unsigned char *)zbuf - 56;
+			int map_size;
+			uint64_t server;
+			memcpy(&map_size, zh, sizeof(map_size));
+			memcpy(&server, zh + 8, sizeof(server));
+			out("@@{\"k\":\"ret\",\"rc\":%d,\"mapSize\":%d,\"serverAddress\":\"%" PRIu64 "\",\"path\":\"%s\"}", rc, map_size,
+			    server, path);
+			memcpy(zbuf, "zero-copy", 9);
+			out("@@{\"k\":\"step\",\"op\":\"cpg_zcb_mcast_joined\",\"guarantee\":%d,\"msg\":\"%s\",\"serverAddress\":\"%" PRIu64 "\"}",
+			    CPG_TYPE_AGREED, hex("zero-copy", 9), server);
+			out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_zcb_mcast_joined(h, CPG_TYPE_AGREED, zbuf, 9));
+			cpg_dispatch_one(h, "zero-copy message");
+			out("@@{\"k\":\"step\",\"op\":\"cpg_zcb_free\",\"mapSize\":%d,\"serverAddress\":\"%" PRIu64 "\"}", map_size, server);
+			out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_zcb_free(h, zbuf));
+		}
+	}
+
+	cpg_iterate(h, CPG_ITERATION_ALL, NULL);
+	cpg_iterate(h, CPG_ITERATION_NAME_ONLY, NULL);
+	cpg_iterate(h, CPG_ITERATION_ONE_GROUP, &g);
+
+	/* another node: its start (totem confchg), a member there joining, its loss (NODEDOWN) */
+	wait_driver("cpg member on node 2");
+	while (!seen_remote_join || totem_members != 2) cpg_dispatch_one(h, "node 2 and its member");
+	wait_driver("isolate node 2");
+	while (!seen_nodedown || totem_members != 1) cpg_dispatch_one(h, "node 2 lost");
+
+	out("@@{\"k\":\"step\",\"op\":\"cpg_leave\",\"group\":\"%s\",\"pid\":%d}", hex(g.value, g.length), getpid());
+	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_leave(h, &g));
+	cpg_dispatch_one(h, "own leave");
+
+	out("@@{\"k\":\"step\",\"op\":\"cpg_finalize\"}");
+	out("@@{\"k\":\"ret\",\"rc\":%d}", cpg_finalize(h));
+}
+
+/* a member for the corosync-cpgtool runs: a group name cpgtool must escape, until stdin closes */
+static void do_cpg_member(const char *group) {
+	cpg_handle_t h;
+	cpg_callbacks_t cb = {0};
+	struct cpg_name g;
+	char line[16];
+	memset(&g, 0, sizeof(g));
+	if (group) {
+		g.length = strlen(group);
+		memcpy(g.value, group, g.length);
+	} else {
+		g.length = 13;
+		memcpy(g.value, "capture\\tool\x01", g.length);
+	}
+	if (cpg_initialize(&h, &cb) != CS_OK || cpg_join(h, &g) != CS_OK) exit(1);
+	/* its own join confchg: the daemon's process list has the entry now */
+	cpg_dispatch(h, CS_DISPATCH_ONE);
+	out("@@{\"k\":\"fact\",\"what\":\"member\",\"pid\":%d,\"group\":\"%s\"}", getpid(), hex(g.value, g.length));
+	while (fgets(line, sizeof(line), stdin)) {
+	}
+	cpg_finalize(h);
+}
+
 /* ------------------------------------------------------------------- cfg */
+
+static void cfg_shutdown_cb(corosync_cfg_handle_t h, corosync_cfg_shutdown_flags_t flags) {
+	out("@@{\"k\":\"evt\",\"cb\":\"cfg_shutdown\",\"flags\":%d}", flags);
+	(void)h;
+}
+
+static void node_status(corosync_cfg_handle_t h, unsigned int nodeid) {
+	struct corosync_cfg_node_status_v1 st;
+	char b[16384] = "";
+	memset(&st, 0, sizeof(st));
+	out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_node_status_get\",\"nodeid\":%u,\"version\":%d}", nodeid, CFG_NODE_STATUS_V1);
+	int rc = corosync_cfg_node_status_get(h, nodeid, CFG_NODE_STATUS_V1, &st);
+	if (rc != CS_OK) {
+		out("@@{\"k\":\"ret\",\"rc\":%d}", rc);
+		return;
+	}
+	for (int i = 0; i < CFG_MAX_LINKS; i++) {
+		struct corosync_knet_link_status_v1 *l = &st.link_status[i];
+		sprintf(b + strlen(b), "%s{\"enabled\":%u,\"connected\":%u,\"dynconnected\":%u,\"mtu\":%u,\"srcIpaddr\":\"%s\",\"dstIpaddr\":\"%s\"}",
+			i ? "," : "", l->enabled, l->connected, l->dynconnected, l->mtu, l->src_ipaddr, l->dst_ipaddr);
+	}
+	out("@@{\"k\":\"ret\",\"rc\":%d,\"version\":%d,\"nodeid\":%u,\"reachable\":%u,\"remote\":%u,\"external\":%u,\"onwireMin\":%u,"
+	    "\"onwireMax\":%u,\"onwireVer\":%u,\"linkStatus\":[%s]}",
+	    rc, st.version, st.nodeid, st.reachable, st.remote, st.external, st.onwire_min, st.onwire_max, st.onwire_ver, b);
+}
+
+/* every libcfg call that leaves the daemon running; the driver has set cfg.shutdown_timeout */
+static void do_cfg_more(corosync_cfg_handle_t h) {
+	int rc;
+	{
+		char **names = NULL, **status = NULL;
+		unsigned int count = 0;
+		char nb[8192] = "", sb[8192] = "";
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_ring_status_get\"}");
+		rc = corosync_cfg_ring_status_get(h, &names, &status, &count);
+		for (unsigned int i = 0; rc == CS_OK && i < count; i++) {
+			sprintf(nb + strlen(nb), "%s\"%s\"", i ? "," : "", names[i]);
+			sprintf(sb + strlen(sb), "%s\"%s\"", i ? "," : "", status[i]);
+			free(names[i]);
+			free(status[i]);
+		}
+		free(names);
+		free(status);
+		out("@@{\"k\":\"ret\",\"rc\":%d,\"count\":%u,\"names\":[%s],\"status\":[%s]}", rc, count, nb, sb);
+	}
+	node_status(h, 1);
+	node_status(h, 2);
+	node_status(h, 99);
+	out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_kill_node\",\"nodeid\":2,\"reason\":\"capture\"}");
+	out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_kill_node(h, 2, "capture"));
+
+	{
+		corosync_cfg_handle_t t;
+		corosync_cfg_callbacks_t cb = {.corosync_cfg_shutdown_callback = cfg_shutdown_cb};
+		int fd;
+		struct pollfd p;
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_initialize\",\"tracker\":1}");
+		out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_initialize(&t, &cb));
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_trackstart\",\"flags\":0}");
+		out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_trackstart(t, 0));
+		/* the tracker never answers in time: BUSY once cfg.shutdown_timeout has passed */
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_try_shutdown\",\"flags\":%d}", COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST);
+		out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_try_shutdown(h, COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST));
+		corosync_cfg_fd_get(t, &fd);
+		p.fd = fd;
+		p.events = POLLIN;
+		if (poll(&p, 1, 10000) != 1) {
+			out("@@{\"k\":\"fatal\",\"msg\":\"no shutdown callback\"}");
+			exit(1);
+		}
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_dispatch\"}");
+		out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_dispatch(t, CS_DISPATCH_ONE));
+		/* the session is over: the daemon answers ACCESS, libcfg reports only the transport */
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_replyto_shutdown\",\"response\":%d}", COROSYNC_CFG_SHUTDOWN_FLAG_YES);
+		out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_replyto_shutdown(t, COROSYNC_CFG_SHUTDOWN_FLAG_YES));
+		out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_trackstop\"}");
+		out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_trackstop(t));
+		corosync_cfg_finalize(t);
+	}
+
+	out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_reload_config\"}");
+	out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_reload_config(h));
+	out("@@{\"k\":\"step\",\"op\":\"corosync_cfg_reopen_log_files\"}");
+	out("@@{\"k\":\"ret\",\"rc\":%d}", corosync_cfg_reopen_log_files(h));
+}
+
 
 static void do_cfg(void) {
 	corosync_cfg_handle_t h;
@@ -609,6 +919,7 @@ static void do_cfg(void) {
 		}
 		out("@@{\"k\":\"ret\",\"rc\":%d,\"family\":%d,\"numAddrs\":%d,\"addrs\":[%s]}", rc, family, n, b);
 	}
+	do_cfg_more(h);
 	corosync_cfg_finalize(h);
 }
 
@@ -658,16 +969,26 @@ static void do_oracle(void) {
 		char key[CMAP_KEYNAME_MAXLEN + 1];
 		size_t len;
 		cmap_value_types_t type;
-		cmap_iter_init(ch, "nodelist.node.", &it);
-		while (cmap_iter_next(ch, it, key, &len, &type) == CS_OK) {
-			unsigned char buf[512];
-			size_t l = sizeof(buf);
-			cmap_value_types_t t2;
-			cmap_get(ch, key, buf, &l, &t2);
-			out("@@{\"k\":\"fact\",\"what\":\"nodelistKey\",\"key\":\"%s\",\"len\":%zu,\"type\":%d,\"value\":\"%s\"}", key,
-			    len, type, hex(buf, l));
+		/* the keys corosync-cfgtool -s walks, and what it reads of them */
+		static const char *const prefixes[][2] = {{"nodelist.node.", "nodelistKey"}, {"totem.interface.", "interfaceKey"},
+							  {"totem.transport", "transportKey"}};
+		for (int p = 0; p < 3; p++) {
+			cmap_iter_init(ch, prefixes[p][0], &it);
+			while (cmap_iter_next(ch, it, key, &len, &type) == CS_OK) {
+				unsigned char buf[512];
+				size_t l = sizeof(buf);
+				cmap_value_types_t t2;
+				cmap_get(ch, key, buf, &l, &t2);
+				out("@@{\"k\":\"fact\",\"what\":\"%s\",\"key\":\"%s\",\"len\":%zu,\"type\":%d,\"value\":\"%s\"}",
+				    prefixes[p][1], key, len, type, hex(buf, l));
+				if (p == 0 && !strcmp(key + strlen(key) - 7, ".nodeid") && l == 4) {
+					uint32_t id;
+					memcpy(&id, buf, 4);
+					node_status(cfh, id);
+				}
+			}
+			cmap_iter_finalize(ch, it);
 		}
-		cmap_iter_finalize(ch, it);
 	}
 	quorum_getquorate(qh, &quorate);
 	out("@@{\"k\":\"fact\",\"what\":\"quorum\",\"quorumType\":%u,\"quorate\":%d}", qtype, quorate);
@@ -713,6 +1034,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(what, "cmap") || !strcmp(what, "all")) do_cmap();
 	if (!strcmp(what, "quorum") || !strcmp(what, "all")) do_quorum_votequorum();
 	if (!strcmp(what, "cfg") || !strcmp(what, "all")) do_cfg();
+	if (!strcmp(what, "cpg") || !strcmp(what, "all")) do_cpg();
+	if (!strcmp(what, "cpg-member")) do_cpg_member(argc > 2 ? argv[2] : NULL);
 	if (!strcmp(what, "oracle")) do_oracle();
 	out("@@{\"k\":\"done\",\"failures\":%d}", failures);
 	return failures ? 1 : 0;

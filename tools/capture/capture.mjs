@@ -8,13 +8,14 @@
 // run on node 1 under strace; every datagram they exchange becomes one vector whose expected
 // fields come from what the program did (see expect.mjs), never from a decoder.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileC, startCluster } from '../nstest/dist/core.js';
 import { CmapModel, expectCStep, expectRawStep } from './expect.mjs';
 import { parseStrace } from './strace.mjs';
-import { cmapctlRuns, parseOracle, quorumtoolRuns } from './tools.mjs';
+import { cfgtoolRuns, cmapctlRuns, cpgtoolRuns, parseOracle, quorumtoolRuns } from './tools.mjs';
 import { GLUE_ERROR_UNINIT, uninitRanges } from './uninit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,14 +32,24 @@ const IDS = {
     'votequorum.getinfo': 0, 'votequorum.setexpected': 1, 'votequorum.setvotes': 2, 'votequorum.trackstart': 3,
     'votequorum.trackstop': 4, 'votequorum.qdeviceRegister': 5, 'votequorum.qdeviceUnregister': 6,
     'votequorum.qdeviceUpdate': 7, 'votequorum.qdevicePoll': 8, 'votequorum.qdeviceMasterWins': 9,
-    'cfg.getNodeAddrs': 5, 'cfg.localGet': 6,
+    'cfg.ringStatusGet': 0, 'cfg.ringReenable': 1, 'cfg.killNode': 2, 'cfg.tryShutdown': 3, 'cfg.replytoShutdown': 4,
+    'cfg.getNodeAddrs': 5, 'cfg.localGet': 6, 'cfg.reloadConfig': 7, 'cfg.reopenLogFiles': 8, 'cfg.nodeStatusGet': 9,
+    'cfg.trackstart': 10, 'cfg.trackstop': 11,
+    'cpg.join': 0, 'cpg.leave': 1, 'cpg.mcastJoined': 2, 'cpg.membershipGet': 3, 'cpg.localGet': 4,
+    'cpg.iterationInitialize': 5, 'cpg.iterationNext': 6, 'cpg.iterationFinalize': 7, 'cpg.finalize': 8,
+    'cpg.zcbAlloc': 9, 'cpg.zcbFree': 10, 'cpg.zcbMcastJoined': 11, 'cpg.partialMcast': 12,
   },
   res: {
     'cmap.set': 0, 'cmap.delete': 1, 'cmap.get': 2, 'cmap.adjustInt': 3, 'cmap.iterInit': 4, 'cmap.iterNext': 5,
     'cmap.iterFinalize': 6, 'cmap.trackAdd': 7, 'cmap.trackDelete': 8, 'cmap.setCurrentMap': 10,
     'quorum.getquorate': 0, 'quorum.trackstart': 1, 'quorum.trackstop': 2, 'quorum.gettype': 4, 'quorum.modelGettype': 5,
     'votequorum.status': 0, 'votequorum.getinfo': 1,
-    'cfg.getNodeAddrs': 11, 'cfg.localGet': 12,
+    'cfg.ringStatusGet': 0, 'cfg.ringReenable': 1, 'cfg.trackstart': 2, 'cfg.trackstop': 3, 'cfg.killNode': 8,
+    'cfg.tryShutdown': 9, 'cfg.getNodeAddrs': 11, 'cfg.localGet': 12, 'cfg.replytoShutdown': 13, 'cfg.reloadConfig': 14,
+    'cfg.reopenLogFiles': 15, 'cfg.nodeStatusGet': 16,
+    'cpg.join': 0, 'cpg.leave': 1, 'cpg.zcbMcastJoined': 2, 'cpg.membershipGet': 3, 'cpg.localGet': 7,
+    'cpg.iterationInitialize': 9, 'cpg.iterationNext': 10, 'cpg.iterationFinalize': 11, 'cpg.finalize': 12,
+    'cpg.partialMcast': 18,
     // the bare header corosync answers an unknown request id with (ipc_glue.c)
     'quorum.error': 0, 'cfg.error': 0,
   },
@@ -46,15 +57,18 @@ const IDS = {
     'cmap.notify': 9,
     'quorum.notification': 3, 'quorum.v1QuorumNotification': 6, 'quorum.v1NodelistNotification': 7,
     'votequorum.quorumNotification': 3, 'votequorum.expectedvotesNotification': 4, 'votequorum.nodelistNotification': 5,
+    'cfg.shutdownCallback': 10,
+    'cpg.confchgCallback': 4, 'cpg.deliverCallback': 5, 'cpg.totemConfchgCallback': 13, 'cpg.partialDeliverCallback': 17,
   },
 };
 
 const log = (...a) => console.error('[capture]', ...a);
 
 /** Runs argv under strace inside `ns`; `onWait(what)` is awaited whenever the program asks. */
-async function traced(ns, name, argv, { onWait, input, changes, exitCode = 0 } = {}) {
+async function traced(ns, name, argv, { onWait, input, changes, exitCode = 0, stringLimit } = {}) {
   const traceFile = join(ns.dir, `${name}.strace`);
-  const child = ns.spawn(['strace', ...TRACE, '-o', traceFile, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const trace = stringLimit ? TRACE.map((a) => (a === '70000' ? String(stringLimit) : a)) : TRACE;
+  const child = ns.spawn(['strace', ...trace, '-o', traceFile, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let pending = Promise.resolve();
@@ -129,7 +143,10 @@ function pair(expected, observed, source, { memsetRequests = false } = {}) {
       name: e.name,
       id,
     };
-    if (e.dir !== 'req' && e.dir !== 'setup') {
+    if (e.garbageError) {
+      // cpg MCAST/PARTIAL_MCAST requests and deliver events: nobody sets the header's error
+      v.error = 0;
+    } else if (e.dir !== 'req' && e.dir !== 'setup') {
       if (h.error !== e.error) throw new Error(`${source}: ${e.name} error ${h.error}, program saw ${e.error}`);
       v.error = e.error;
     } else if (e.name === 'qb.connectionResponse') {
@@ -140,6 +157,7 @@ function pair(expected, observed, source, { memsetRequests = false } = {}) {
     v.source = source;
     // raw.c memsets its requests; ipc_glue.c's bare error header is a stack struct
     v.uninit = e.viaGlue ? GLUE_ERROR_UNINIT : memsetRequests && v.dir === 'req' ? [] : uninitRanges(v);
+    if (e.garbageError && !v.uninit.some(([off]) => off === 16)) v.uninit = [...v.uninit, [16, 4]];
     out.push(v);
   });
   return out;
@@ -229,26 +247,66 @@ async function toolRun(ns, run) {
 
 let bin;
 
+/** capture.c cpg-member, untraced: a cpg group for corosync-cpgtool to list, until stopped. */
+async function cpgMember(ns, group) {
+  const child = ns.spawn([bin, 'cpg-member', ...(group ? [group] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  const closed = new Promise((r) => child.on('close', r));
+  const fact = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const line = stdout.split('\n').find((l) => l.includes('"what":"member"'));
+      if (line) resolve(JSON.parse(line.slice(2)));
+    });
+    void closed.then(() => reject(new Error(`cpg-member exited: ${stdout}`)));
+  });
+  return {
+    fact,
+    async stop() {
+      child.stdin.end();
+      await closed;
+    },
+  };
+}
+
 async function main() {
   const started = Date.now();
-  bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg']);
+  bin = await compileC(readFileSync(join(here, 'capture.c'), 'utf8'), ['cmap', 'quorum', 'votequorum', 'cfg', 'cpg']);
   log('compiled', bin);
   const cluster = await startCluster({ nodes: 3, start: [1], transport: 'socket' });
   const vectors = [];
   try {
     const n1 = cluster.node(1);
     log(`cluster up (${Date.now() - started} ms)`);
+    let remoteMember;
     const onWait = async (what) => {
       if (what === 'start node 2') {
         await cluster.startNode(2);
         await cluster.waitForPartitions([[1, 2]]);
+      } else if (what === 'cpg member on node 2') {
+        await cluster.startNode(2);
+        await cluster.waitForPartitions([[1, 2]]);
+        remoteMember = await cpgMember(cluster.node(2), 'capture.grp');
+      } else if (what === 'isolate node 2') {
+        // a lost node, not a stopped one: a stopping corosync first reports its clients gone
+        // (PROCDOWN); only a node that vanishes gives NODEDOWN
+        await cluster.isolate(2);
+        await cluster.waitForPartitions([[1], [2]]);
+        await cluster.stopNode(2);
+        await cluster.heal(2);
+        await remoteMember.stop();
+        remoteMember = undefined;
       } else if (what === 'stop node 2') {
         await cluster.stopNode(2);
         await cluster.waitForPartitions([[1]]);
       } else throw new Error(`unknown wait ${what}`);
     };
-    for (const section of ['cmap', 'quorum', 'cfg']) {
-      const { trace } = await traced(n1, `capture-${section}`, [bin, section], { onWait });
+    for (const section of ['cmap', 'quorum', 'cfg', 'cpg']) {
+      // try_shutdown waits this long for the tracker that never votes, then answers BUSY
+      if (section === 'cfg') await n1.execOk(['corosync-cmapctl', '-s', 'cfg.shutdown_timeout', 'u32', '300']);
+      // the cpg section multicasts 1 MiB + 1 byte: strace must show whole datagrams
+      const stringLimit = section === 'cpg' ? 1_100_000 : undefined;
+      const { trace } = await traced(n1, `capture-${section}`, [bin, section], { onWait, stringLimit });
       const v = vectorsFromC(section, trace);
       log(`capture.c ${section}: ${v.length} vectors`);
       vectors.push(...v);
@@ -262,6 +320,15 @@ async function main() {
     }
     for (const run of quorumtoolRuns()) vectors.push(...(await toolRun(n1, run)));
     {
+      const member = await cpgMember(n1);
+      try {
+        for (const run of cpgtoolRuns(member.fact)) vectors.push(...(await toolRun(n1, run)));
+      } finally {
+        await member.stop();
+      }
+    }
+    for (const run of cfgtoolRuns()) vectors.push(...(await toolRun(n1, run)));
+    {
       const rawBin = await compileC(readFileSync(join(here, 'raw.c'), 'utf8'), ['qb']);
       const o = await n1.exec([bin, 'oracle']);
       if (o.code !== 0) throw new Error(`oracle failed: ${o.stdout}${o.stderr}`);
@@ -271,7 +338,14 @@ async function main() {
       vectors.push(...v);
     }
   } finally {
-    await cluster.close();
+    // After the cpg run, corosync takes its SIGKILL grace period to stop, and nothing of
+    // nstest's keeps the event loop alive meanwhile (node would exit with 13 mid-close).
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await cluster.close();
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   mkdirSync(OUT, { recursive: true });
@@ -290,8 +364,13 @@ async function main() {
     files.get(file).push(JSON.stringify(v));
   }
   for (const [file, lines] of files) {
-    writeFileSync(join(OUT, `${file}.jsonl`), `${lines.join('\n')}\n`);
-    log(`${file}.jsonl: ${lines.length}`);
+    const text = `${lines.join('\n')}\n`;
+    // the 1 MiB cpg fragments would make a plain file of megabytes: gzip what is that large
+    const big = text.length > 1_000_000;
+    const name = `${file}.jsonl${big ? '.gz' : ''}`;
+    rmSync(join(OUT, `${file}.jsonl${big ? '' : '.gz'}`), { force: true });
+    writeFileSync(join(OUT, name), big ? gzipSync(text, { level: 9 }) : text);
+    log(`${name}: ${lines.length}`);
   }
   log(`done in ${Date.now() - started} ms`);
 }

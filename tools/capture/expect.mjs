@@ -40,6 +40,18 @@ function evt(service, name, fields) {
 }
 
 const GET_ERROR_BODY = { valueLen: '0', type: 0, value: '' };
+const NODE_STATUS_ERROR_BODY = {
+  version: 0, nodeid: 0, reachable: 0, remote: 0, external: 0, onwireMin: 0, onwireMax: 0, onwireVer: 0, linkStatus: [],
+};
+
+/** cpg_max_atomic_msgsize_get(): IPC_REQUEST_SIZE - 1024 (lib/cpg.c) */
+const CPG_MAX_ATOMIC = 1047552;
+/** the bytes capture.c's pattern_byte() writes */
+function patternHex(off, len) {
+  const b = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) b[i] = ((off + i) * 7 + 3) & 0xff;
+  return b.toString('hex');
+}
 
 /**
  * Expected messages of one capture.c step.
@@ -331,6 +343,174 @@ export function expectCStep(step, ret, evts, model) {
           ? res('cfg', 'cfg.getNodeAddrs', { family: ret.family, numAddrs: ret.numAddrs, addrs: ret.addrs }, rc)
           : res('cfg', 'cfg.getNodeAddrs', { family: 0, numAddrs: 0, addrs: [] }, rc),
       ];
+    case 'corosync_cfg_ring_status_get':
+      // libcfg ignores the header error: count and strings are what it copied out of the reply
+      return [
+        req('cfg', 'cfg.ringStatusGet', {}),
+        res('cfg', 'cfg.ringStatusGet', { interfaceCount: ret.count, interfaceName: ret.names, interfaceStatus: ret.status }, rc),
+      ];
+    case 'corosync_cfg_node_status_get': {
+      const { rc: _rc, k: _k, ...status } = ret;
+      return [
+        req('cfg', 'cfg.nodeStatusGet', { nodeid: step.nodeid, version: step.version }),
+        rc === CS_OK
+          ? res('cfg', 'cfg.nodeStatusGet', status, rc)
+          : res('cfg', 'cfg.nodeStatusGet', NODE_STATUS_ERROR_BODY, rc),
+      ];
+    }
+    case 'corosync_cfg_kill_node':
+      return [req('cfg', 'cfg.killNode', { nodeid: step.nodeid, reason: step.reason }), res('cfg', 'cfg.killNode', {}, rc)];
+    case 'corosync_cfg_trackstart':
+      return [req('cfg', 'cfg.trackstart', { trackFlags: step.flags }), res('cfg', 'cfg.trackstart', {}, rc)];
+    case 'corosync_cfg_trackstop':
+      return [req('cfg', 'cfg.trackstop', {}), res('cfg', 'cfg.trackstop', {}, rc)];
+    case 'corosync_cfg_try_shutdown':
+      return [req('cfg', 'cfg.tryShutdown', { flags: step.flags }), res('cfg', 'cfg.tryShutdown', {}, rc)];
+    case 'corosync_cfg_dispatch':
+      return evts.map((e) => {
+        if (e.cb !== 'cfg_shutdown') throw new Error(`unexpected callback ${e.cb} in corosync_cfg_dispatch`);
+        return evt('cfg', 'cfg.shutdownCallback', { flags: e.flags });
+      });
+    case 'corosync_cfg_replyto_shutdown':
+      // libcfg returns only the transport result. The try_shutdown session ended before this
+      // vote (BUSY above), and exec/cfg.c answers a vote outside a session with CS_ERR_ACCESS.
+      if (rc !== CS_OK) throw new Error(`replyto_shutdown transport failed: ${rc}`);
+      return [req('cfg', 'cfg.replytoShutdown', { response: step.response }), res('cfg', 'cfg.replytoShutdown', {}, 11)];
+    case 'corosync_cfg_reload_config':
+      return [req('cfg', 'cfg.reloadConfig', {}), res('cfg', 'cfg.reloadConfig', {}, rc)];
+    case 'corosync_cfg_reopen_log_files':
+      return [req('cfg', 'cfg.reopenLogFiles', {}), res('cfg', 'cfg.reopenLogFiles', {}, rc)];
+
+    // ------------------------------------------------------------------- cpg
+    case 'cpg_model_initialize':
+      model.cpg = { flags: step.flags, partials: [] };
+      return setupExpectations('cpg');
+    case 'cpg_local_get':
+      model.cpg.nodeid = ret.nodeid;
+      return [req('cpg', 'cpg.localGet', {}), res('cpg', 'cpg.localGet', { localNodeid: ret.nodeid }, rc)];
+    case 'cpg_join':
+      model.cpg.group = step.group;
+      model.cpg.pid = step.pid;
+      return [req('cpg', 'cpg.join', { groupName: step.group, pid: step.pid, flags: model.cpg.flags }), res('cpg', 'cpg.join', {}, rc)];
+    case 'cpg_leave':
+      return [req('cpg', 'cpg.leave', { groupName: step.group, pid: step.pid }), res('cpg', 'cpg.leave', {}, rc)];
+    case 'cpg_finalize':
+      return [req('cpg', 'cpg.finalize', {}), res('cpg', 'cpg.finalize', {}, rc)];
+    case 'cpg_mcast_joined': {
+      if (rc !== CS_OK) throw new Error(`cpg_mcast_joined failed: ${rc}`);
+      if (step.msg !== undefined) {
+        // one MCAST, no reply
+        return [{ ...req('cpg', 'cpg.mcastJoined', { guarantee: step.guarantee, msglen: step.msg.length / 2, message: step.msg }), garbageError: true }];
+      }
+      // libcpg's fragmentation of one iovec: FIRST, CONTINUED..., LAST, each answered by PARTIAL_SEND
+      const total = step.pattern;
+      const out = [];
+      for (let off = 0; off < total; off += CPG_MAX_ATOMIC) {
+        const fraglen = Math.min(CPG_MAX_ATOMIC, total - off);
+        const type = off === 0 ? 1 : off + fraglen === total ? 3 : 2;
+        const fragment = patternHex(off, fraglen);
+        out.push(
+          { ...req('cpg', 'cpg.partialMcast', { guarantee: step.guarantee, msglen: total, fraglen, type, fragment }), garbageError: true },
+          res('cpg', 'cpg.partialMcast', {}, CS_OK),
+        );
+        model.cpg.partials.push({ msglen: total, fraglen, type, fragment });
+      }
+      return out;
+    }
+    case 'cpg_dispatch': {
+      const c = model.cpg;
+      const partial = () => {
+        const p = c.partials.shift();
+        if (!p) throw new Error('a cpg event without callback, but no fragment outstanding');
+        return { ...evt('cpg', 'cpg.partialDeliverCallback', { groupName: c.group, msglen: p.msglen, fraglen: p.fraglen, nodeid: c.nodeid, pid: c.pid, type: p.type, fragment: p.fragment }), garbageError: true };
+      };
+      // libcpg calls no callback for a FIRST or CONTINUED fragment
+      if (evts.length === 0) return [partial()];
+      return evts.map((e) => {
+        if (e.cb === 'cpg_confchg') {
+          return evt('cpg', 'cpg.confchgCallback', {
+            groupName: e.group,
+            memberListEntries: e.members.length,
+            joinedListEntries: e.joined.length,
+            leftListEntries: e.left.length,
+            memberList: e.members,
+            leftList: e.left,
+            joinedList: e.joined,
+          });
+        }
+        if (e.cb === 'cpg_totem_confchg') {
+          return evt('cpg', 'cpg.totemConfchgCallback', {
+            ringId: { nodeid: e.ringNodeid, seq: e.ringSeq },
+            memberListEntries: e.members.length,
+            memberList: e.members,
+          });
+        }
+        if (e.cb === 'cpg_deliver' && e.pattern !== undefined) {
+          // the LAST fragment: libcpg has checked nothing, the program checked every byte
+          if (e.pattern !== 1 || e.nodeid !== c.nodeid || e.pid !== c.pid) throw new Error(`reassembled message differs: ${JSON.stringify(e)}`);
+          const last = partial();
+          if (last.fields.type !== 3) throw new Error('the reassembled message ended before its LAST fragment');
+          return last;
+        }
+        if (e.cb === 'cpg_deliver') {
+          return {
+            ...evt('cpg', 'cpg.deliverCallback', { groupName: e.group, msglen: e.msglen, nodeid: e.nodeid, pid: e.pid, message: e.msg }),
+            garbageError: true,
+          };
+        }
+        throw new Error(`unexpected callback ${e.cb} in cpg_dispatch`);
+      });
+    }
+    // ZC_ALLOC's and ZC_FREE's replies are bare headers with id 0 (read as cpg.join) and an
+    // error nobody sets
+    case 'cpg_zcb_alloc':
+      // map_size = size + the 16-byte zc header + the 40-byte MCAST header (lib/cpg.c)
+      if (ret.mapSize !== step.size + 56) throw new Error(`zc map_size ${ret.mapSize}`);
+      return [
+        req('cpg', 'cpg.zcbAlloc', { mapSize: String(ret.mapSize), pathToFile: ret.path }),
+        { ...res('cpg', 'cpg.join', {}, rc), garbageError: true },
+      ];
+    case 'cpg_zcb_mcast_joined':
+      return [req('cpg', 'cpg.zcbMcastJoined', { serverAddress: step.serverAddress }), res('cpg', 'cpg.zcbMcastJoined', {}, rc)];
+    case 'cpg_zcb_free':
+      return [
+        req('cpg', 'cpg.zcbFree', { mapSize: String(step.mapSize), serverAddress: step.serverAddress }),
+        { ...res('cpg', 'cpg.join', {}, rc), garbageError: true },
+      ];
+    case 'cpg_membership_get':
+      // the daemon never sets `reason` (masked: read as 0)
+      return [
+        req('cpg', 'cpg.membershipGet', { groupName: step.group }),
+        res('cpg', 'cpg.membershipGet', { memberCount: ret.members.length, memberList: ret.members.map((m) => ({ ...m, reason: 0 })) }, rc),
+      ];
+    case 'cpg_iteration_initialize': {
+      const c = model.cpg;
+      // ONE_GROUP only: otherwise libcpg leaves the group name uninitialised (masked: empty)
+      return [
+        req('cpg', 'cpg.iterationInitialize', { groupName: step.type === 2 ? step.group : '', iterationType: step.type }),
+        {
+          ...res('cpg', 'cpg.iterationInitialize', undefined, rc),
+          // the daemon's iterator handle: the API hands out a client-side handle instead
+          fill(bytes) {
+            c.iter = Buffer.from(bytes).readBigUInt64LE(24).toString();
+            return { iterationHandle: c.iter };
+          },
+        },
+      ];
+    }
+    case 'cpg_iteration_next': {
+      const c = model.cpg;
+      return [
+        { ...req('cpg', 'cpg.iterationNext', undefined), fill: () => ({ iterationHandle: c.iter }) },
+        rc === CS_OK
+          ? res('cpg', 'cpg.iterationNext', { groupName: ret.group, nodeid: ret.nodeid, pid: ret.pid }, rc)
+          : res('cpg', 'cpg.iterationNext', { groupName: '', nodeid: 0, pid: 0 }, rc),
+      ];
+    }
+    case 'cpg_iteration_finalize': {
+      const c = model.cpg;
+      return [{ ...req('cpg', 'cpg.iterationFinalize', undefined), fill: () => ({ iterationHandle: c.iter }) }, res('cpg', 'cpg.iterationFinalize', {}, rc)];
+    }
     default:
       throw new Error(`no expectation for op ${step.op}`);
   }
@@ -435,6 +615,9 @@ export function expectRawStep(step, ret, evts, facts, o, raw) {
       ];
     case 'localGet':
       return [req('cfg', 'cfg.localGet', {}), res('cfg', 'cfg.localGet', { localNodeid: o.thisNodeId }, e)];
+    case 'ringReenable':
+      // libcfg 3.1.7 has no call that sends it
+      return [req('cfg', 'cfg.ringReenable', {}), res('cfg', 'cfg.ringReenable', {}, e)];
     default:
       throw new Error(`no expectation for raw step ${JSON.stringify(step)}`);
   }

@@ -225,6 +225,7 @@ static void do_cfg(void) {
 	struct qb_ipc_request_header u;
 	memset(&u, 0, sizeof(u));
 	call(c, 6, &u, sizeof(u), ",\"what\":\"localGet\"");
+	call(c, 1, &u, sizeof(u), ",\"what\":\"ringReenable\"");
 	call(c, 42, &u, sizeof(u), ",\"what\":\"unknown\"");
 	qb_ipcc_disconnect(c);
 }

@@ -301,7 +301,7 @@ export function cmapctlRuns(loadFile) {
 
 /** Parses `capture oracle` output into the facts quorumtool runs are checked against. */
 export function parseOracle(stdout) {
-  const o = { info: {}, addrs: {}, nodelistKeys: [] };
+  const o = { info: {}, addrs: {}, nodelistKeys: [], interfaceKeys: [], nodeStatus: {} };
   let step;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('@@')) continue;
@@ -315,6 +315,9 @@ export function parseOracle(stdout) {
     else if (j.k === 'fact' && j.what === 'cmap') Object.assign(o, { provider: j.provider, thisNodeId: j.thisNodeId });
     else if (j.k === 'fact' && j.what === 'quorum') Object.assign(o, { quorumType: j.quorumType, quorate: j.quorate });
     else if (j.k === 'fact' && j.what === 'nodelistKey') o.nodelistKeys.push(j);
+    else if (j.k === 'fact' && j.what === 'interfaceKey') o.interfaceKeys.push(j);
+    else if (j.k === 'fact' && j.what === 'transportKey') o.transport = j;
+    else if (j.k === 'ret' && step?.op === 'corosync_cfg_node_status_get') o.nodeStatus[step.nodeid] = j;
     else if (j.k === 'fact' && j.what === 'addrs') o.addrs[j.nodeid] = j;
   }
   for (const k of ['provider', 'thisNodeId', 'quorumType', 'quorate', 'v0', 'vqNodelist', 'vqQuorum']) {
@@ -558,6 +561,165 @@ export function quorumtoolRuns() {
           req('votequorum', 'votequorum.setexpected', { expectedVotes: 1 }),
           res('votequorum', 'votequorum.status', {}, 7),
         ];
+      },
+    },
+  ];
+}
+
+// ------------------------------------------------------------------ corosync-cpgtool / -cfgtool
+
+/**
+ * corosync-cpgtool against one member (capture.c cpg-member, `member` = its printed fact:
+ * pid and group, a name with a backslash and a control byte). The iteration handle is the
+ * daemon's (copied from the bytes, as for cmap iterators); the rest is what the tool printed,
+ * the member's own facts, and the oracle's addresses of node 1.
+ */
+export function cpgtoolRuns(member) {
+  const group = () => Buffer.from(member.group, 'hex');
+  // cpgtool's escaping: bytes outside 0x20-0x7e as \xHH, a backslash doubled
+  const escaped = () =>
+    [...group()].map((c) => (c === 0x5c ? '\\\\' : c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+  // the full listing looks up each member's addresses; -n and -d print no addresses
+  const run = (name, argv, { nameOnly = false, addresses = !nameOnly, printedName }) => ({
+    name,
+    argv,
+    oracle: true,
+    expect(stdout, observed, o) {
+      if (!stdout.includes(printedName())) throw new Error(`${name} did not print the group ${printedName()}: ${stdout}`);
+      if (!nameOnly && !stdout.includes(String(member.pid))) throw new Error(`${name} did not print pid ${member.pid}`);
+      let handle;
+      const a = o.addrs[o.thisNodeId];
+      const out = [
+        ...setupExpectations('cpg'),
+        ...setupExpectations('cfg'),
+        // no group for ALL / NAME_ONLY: cpgtool's request leaves it unset
+        req('cpg', 'cpg.iterationInitialize', { groupName: '', iterationType: nameOnly ? 1 : 3 }),
+        {
+          ...res('cpg', 'cpg.iterationInitialize', undefined),
+          fill(bytes) {
+            handle = u64At(bytes, 24);
+            return { iterationHandle: handle };
+          },
+        },
+        { ...req('cpg', 'cpg.iterationNext', undefined), fill: () => ({ iterationHandle: handle }) },
+        // NAME_ONLY entries carry nodeid = pid = 0 (exec/cpg.c)
+        res('cpg', 'cpg.iterationNext', { groupName: member.group, nodeid: nameOnly ? 0 : o.thisNodeId, pid: nameOnly ? 0 : member.pid }),
+        ...(!addresses
+          ? []
+          : [
+              req('cfg', 'cfg.getNodeAddrs', { nodeid: o.thisNodeId }),
+              res('cfg', 'cfg.getNodeAddrs', { family: a.family, numAddrs: a.numAddrs, addrs: a.addrs }),
+            ]),
+        { ...req('cpg', 'cpg.iterationNext', undefined), fill: () => ({ iterationHandle: handle }) },
+        res('cpg', 'cpg.iterationNext', { groupName: '', nodeid: 0, pid: 0 }, 27),
+        { ...req('cpg', 'cpg.iterationFinalize', undefined), fill: () => ({ iterationHandle: handle }) },
+        res('cpg', 'cpg.iterationFinalize', {}),
+        req('cpg', 'cpg.finalize', {}),
+        res('cpg', 'cpg.finalize', {}),
+      ];
+      return out;
+    },
+  });
+  return [
+    run('cpgtool', ['corosync-cpgtool'], { printedName: escaped }),
+    run('cpgtool-n', ['corosync-cpgtool', '-n'], { nameOnly: true, printedName: escaped }),
+    run('cpgtool-d', ['corosync-cpgtool', '-d', ','], { addresses: false, printedName: () => `${escaped()},${member.pid},` }),
+    run('cpgtool-e', ['corosync-cpgtool', '-e'], { printedName: () => group().toString('latin1') }),
+  ];
+}
+
+/**
+ * corosync-cfgtool -s / -b / -n (show_status): cfg and cmap connect (cmap_initialize: no
+ * SET_CURRENT_MAP), totem.transport, LOCAL_GET, the walk of nodelist.node. reading each
+ * `.nodeid` (that iterator is never finalized), the walk of totem.interface. reading any
+ * `.knet_transport`, then NODESTATUSGET V1 of every node in nodeid order. Keys, values and node
+ * status come from the oracle; the daemon's iterator handles from the ITER_INIT replies.
+ */
+function statusRun(name, flags) {
+  return {
+    name,
+    argv: ['corosync-cfgtool', ...flags],
+    oracle: true,
+    expect(stdout, observed, o) {
+      const transport = Buffer.from(o.transport.value, 'hex').toString('latin1').replace(/\0$/, '');
+      if (!stdout.includes(`Local node ID ${o.thisNodeId}, transport ${transport}`)) throw new Error(`${name} printed ${stdout}`);
+      const walk = (prefix, keys, read, finalize) => {
+        let handle;
+        const next = () => ({ ...req('cmap', 'cmap.iterNext', undefined), fill: () => ({ iterHandle: handle }) });
+        const out = [
+          req('cmap', 'cmap.iterInit', { prefix }),
+          {
+            ...res('cmap', 'cmap.iterInit', undefined),
+            fill(bytes) {
+              handle = u64At(bytes, 24);
+              return { iterHandle: handle };
+            },
+          },
+        ];
+        for (const k of keys) {
+          out.push(next(), res('cmap', 'cmap.iterNext', { keyName: k.key, valueLen: String(k.len), type: k.type }));
+          if (read.test(k.key)) out.push(...typedGet(k.key, k.type, k.value));
+        }
+        out.push(next(), res('cmap', 'cmap.iterNext', { keyName: '', valueLen: '0', type: 0 }, 27));
+        if (finalize) out.push({ ...req('cmap', 'cmap.iterFinalize', undefined), fill: () => ({ iterHandle: handle }) }, res('cmap', 'cmap.iterFinalize', {}));
+        return out;
+      };
+      const ids = o.nodelistKeys
+        .filter((k) => /^nodelist\.node\.\d+\.nodeid$/.test(k.key))
+        .map((k) => Buffer.from(k.value, 'hex').readUInt32LE(0))
+        .sort((a, b) => a - b);
+      return [
+        ...setupExpectations('cfg'),
+        ...setupExpectations('cmap'),
+        ...typedGet('totem.transport', 11, o.transport.value),
+        req('cfg', 'cfg.localGet', {}),
+        res('cfg', 'cfg.localGet', { localNodeid: o.thisNodeId }),
+        ...walk('nodelist.node.', o.nodelistKeys, /^nodelist\.node\.\d+\.nodeid$/, false),
+        ...walk('totem.interface.', o.interfaceKeys, /^totem\.interface\.\d+\.knet_transport$/, true),
+        ...ids.flatMap((id) => {
+          const { rc, k: _k, ...status } = o.nodeStatus[id];
+          if (rc !== CS_OK) throw new Error(`oracle: node status of ${id} failed (${rc})`);
+          return [req('cfg', 'cfg.nodeStatusGet', { nodeid: id, version: 1 }), res('cfg', 'cfg.nodeStatusGet', status)];
+        }),
+      ];
+    },
+  };
+}
+
+/** corosync-cfgtool calls that leave the daemon running. */
+export function cfgtoolRuns() {
+  return [
+    statusRun('cfgtool-s', ['-s']),
+    statusRun('cfgtool-s-b', ['-s', '-b']),
+    statusRun('cfgtool-n', ['-n']),
+    {
+      name: 'cfgtool-a',
+      argv: ['corosync-cfgtool', '-a', '1'],
+      oracle: true,
+      expect(stdout, observed, o) {
+        const a = o.addrs[1];
+        const ip = Buffer.from(a.addrs[0], 'hex').subarray(0, 4).join('.');
+        if (!stdout.includes(ip)) throw new Error(`cfgtool -a printed ${stdout}, not ${ip}`);
+        return [
+          ...setupExpectations('cfg'),
+          req('cfg', 'cfg.getNodeAddrs', { nodeid: 1 }),
+          res('cfg', 'cfg.getNodeAddrs', { family: a.family, numAddrs: a.numAddrs, addrs: a.addrs }),
+        ];
+      },
+    },
+    {
+      name: 'cfgtool-R',
+      argv: ['corosync-cfgtool', '-R'],
+      expect(stdout) {
+        if (!stdout.includes('Done')) throw new Error(`cfgtool -R printed ${stdout}`);
+        return [...setupExpectations('cfg'), req('cfg', 'cfg.reloadConfig', {}), res('cfg', 'cfg.reloadConfig', {})];
+      },
+    },
+    {
+      name: 'cfgtool-L',
+      argv: ['corosync-cfgtool', '-L'],
+      expect() {
+        return [...setupExpectations('cfg'), req('cfg', 'cfg.reopenLogFiles', {}), res('cfg', 'cfg.reopenLogFiles', {})];
       },
     },
   ];

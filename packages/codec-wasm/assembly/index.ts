@@ -10,10 +10,10 @@
 
 import {
   NUM_MESSAGES, MAX_ID, SETUP_REQUEST, SETUP_RESPONSE,
-  M_SERVICE, M_DIR, M_ID, M_HEADER, M_SIZE, M_TAIL, M_FSTART, M_FCOUNT,
-  F_TYPE, F_OFFSET, F_LEN, F_COUNT, F_COUNT_FOR, F_OPTIONAL, LOOKUP, ERROR_MSG,
+  M_SERVICE, M_DIR, M_ID, M_HEADER, M_SIZE, M_TAIL, M_ERRSIZE, M_FSTART, M_FCOUNT,
+  F_TYPE, F_OFFSET, F_LEN, F_COUNT, F_COUNT_FOR, F_OPTIONAL, F_ELEM, F_CAP, LOOKUP, ERROR_MSG,
   T_U8, T_U16, T_U32, T_I32, T_U64, T_I64, T_NAME, T_CHARS, T_RINGID,
-  T_BYTES, T_U32LIST, T_NODELIST, T_ADDRLIST, NUM_SERVICES, NUM_DIRS, DIR_REQ, DIR_RES, DIR_EVT, DIR_SETUP,
+  T_BYTES, T_U32LIST, T_NODELIST, T_CPGADDRLIST, T_CPGNAME, T_CSNAME, CPG_NAME_MAX, CS_NAME_MAX, NUM_SERVICES, NUM_DIRS, DIR_REQ, DIR_RES, DIR_EVT, DIR_SETUP,
   SLOT_NUM, SLOT_BIG, SLOT_OFF, SLOT_LEN, SLOT_GIVEN, MAX_FIELDS,
   E_TRUNCATED, E_SIZE_MISMATCH, E_BAD_SIZE, E_UNKNOWN_MESSAGE, E_COUNT_OVERRUN, E_NAME_TOO_LONG, E_OUT_OF_RANGE,
   E_TOO_LONG, E_COUNT_MISMATCH, E_BAD_VALUE, E_TOO_LARGE, E_BAD_FRAME, F_HEADER, F_ID, F_SIZE,
@@ -73,14 +73,10 @@ export function reserve(a: u32, b: u32): i32 {
 }
 
 
-@inline function elemSize(t: i32): u64 {
-  if (t == T_BYTES) return 1;
-  if (t == T_U32LIST) return 4;
-  if (t == T_NODELIST) return 8;
-  return 16; // T_ADDRLIST
-}
+@inline function elemSize(f: i32): u64 { return <u64>load<u32>(F_ELEM + (<usize>f << 2)); }
 
-@inline function isVar(t: i32): bool { return t >= T_BYTES; }
+/** Packed after the fixed struct (the type codes 10..19, see FIELD_TYPE_CODE). */
+@inline function isVar(t: i32): bool { return t >= T_BYTES && t <= T_CPGADDRLIST; }
 
 
 export function lookup(service: i32, dir: i32, id: i32): i32 {
@@ -136,6 +132,8 @@ export function decodeAt(start: u32, len: u32, service: i32, dir: i32): i32 {
       }
     }
     if (m < 0) return fail(E_UNKNOWN_MESSAGE, -1, F_ID, 0);
+    // cpg MCAST / PARTIAL_MCAST: requests with a response-style header
+    if (dir == DIR_REQ && load<u32>(M_HEADER + (<usize>m << 2)) == 24 && len >= 24) store<i32>(hdr, load<i32>(p + 16), 8);
   }
   return decodeBody(m, p, start, len, dir == DIR_RES && error != CS_OK);
 }
@@ -253,11 +251,19 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
   for (let i = 0; i < fcount; i++) {
     const f = fstart + i;
     const t = load<i32>(F_TYPE + (<usize>f << 2));
-    if (!isVar(t)) continue;
-    const actual = <u64>load<u32>(slot(i) + SLOT_LEN);
     const c = load<i32>(F_COUNT + (<usize>f << 2));
+    const cap = load<u32>(F_CAP + (<usize>f << 2));
+    const actual = <u64>load<u32>(slot(i) + SLOT_LEN);
+    if (cap != 0 && actual > <u64>cap) return fail(E_TOO_LONG, m, i, load<u32>(F_OFFSET + (<usize>f << 2)));
+    if (c < 0) continue;
     const cs = slot(c);
-    if (load<u32>(cs + SLOT_GIVEN) != 0) {
+    if (load<u32>(cs + SLOT_GIVEN) == 0) {
+      // a count shared by several lists is derived from the first: the others must agree
+      const first = load<i32>(F_COUNT_FOR + (<usize>(fstart + c) << 2));
+      if (first != i && <u64>load<u32>(slot(first) + SLOT_LEN) != actual) {
+        return fail(E_COUNT_MISMATCH, m, i, load<u32>(F_OFFSET + (<usize>f << 2)));
+      }
+    } else {
       const ct = load<i32>(F_TYPE + (<usize>(fstart + c) << 2));
       const given = countOf(cs, ct);
       const optional = load<i32>(F_OPTIONAL + (<usize>f << 2)) != 0;
@@ -268,13 +274,16 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
         return fail(E_COUNT_MISMATCH, m, c, load<u32>(F_OFFSET + (<usize>(fstart + c) << 2)));
       }
     }
-    varBytes += actual * elemSize(t);
+    if (isVar(t)) varBytes += actual * elemSize(f);
   }
   const natural: u64 = <u64>base + varBytes;
   let size: u64 = natural;
+  const errSize = load<u32>(M_ERRSIZE + (<usize>m << 2));
   if (sizeOverride != 0) {
     const tail = load<u32>(M_TAIL + (<usize>m << 2));
-    if (tail == 1 ? <u64>sizeOverride < natural : <u64>sizeOverride != natural) {
+    // a response whose error reply is shorter than its struct (cfg NODESTATUSGET)
+    const short = errSize != 0 && sizeOverride == errSize && error != CS_OK;
+    if (!short && (tail == 1 ? <u64>sizeOverride < natural : <u64>sizeOverride != natural)) {
       return fail(E_BAD_SIZE, m, F_SIZE, 8);
     }
     size = <u64>sizeOverride;
@@ -296,6 +305,7 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
     const off = load<u32>(F_OFFSET + (<usize>f << 2));
     const s = slot(i);
     const v = load<f64>(s + SLOT_NUM);
+    if (<u64>off >= size) continue; // past a short error reply
     if (t == T_U8) {
       if (!intIn(v, 0, 255)) return fail(E_OUT_OF_RANGE, m, i, off);
       store<u8>(o + off, <u8>v);
@@ -332,6 +342,24 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
       } else {
         memory.copy(o + off, src, n);
       }
+    } else if (t == T_CPGNAME) {
+      // any bytes (NULs too), with their length: not a C string
+      const n = load<u32>(s + SLOT_LEN);
+      if (n > CPG_NAME_MAX) return fail(E_TOO_LONG, m, i, off);
+      store<u32>(o + off, n);
+      memory.copy(o + off + 8, a + <usize>load<u32>(s + SLOT_OFF), n);
+    } else if (t == T_CSNAME) {
+      // libcfg sends strlen + 1: the length counts the NUL
+      const n = load<u32>(s + SLOT_LEN);
+      const src = a + <usize>load<u32>(s + SLOT_OFF);
+      if (n >= CS_NAME_MAX) return fail(E_TOO_LONG, m, i, off);
+      if (strnlen(src, n) != n) return fail(E_BAD_VALUE, m, i, off);
+      store<u16>(o + off, <u16>(n + 1));
+      memory.copy(o + off + 2, src, n);
+    } else if (!isVar(t) && t > T_RINGID) {
+      // fixed arrays, laid out element by element by the JS side
+      const n = load<u32>(s + SLOT_LEN);
+      memory.copy(o + off, a + <usize>load<u32>(s + SLOT_OFF), <usize>n * <usize>elemSize(f));
     } else if (t == T_RINGID) {
       if (!intIn(v, 0, 4294967295.0)) return fail(E_OUT_OF_RANGE, m, i, off);
       store<u32>(o + off, <u32>v);
@@ -340,8 +368,8 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
       if (!cursorSet) { cursor = <usize>off; cursorSet = true; }
       const n = load<u32>(s + SLOT_LEN);
       const src = a + <usize>load<u32>(s + SLOT_OFF);
-      if (t == T_BYTES || t == T_ADDRLIST) {
-        const nb = <usize>n * <usize>elemSize(t);
+      if (t != T_U32LIST && t != T_NODELIST) {
+        const nb = <usize>n * <usize>elemSize(f);
         memory.copy(o + cursor, src, nb);
         cursor += nb;
       } else {

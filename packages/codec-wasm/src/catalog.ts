@@ -18,6 +18,22 @@
  *   `bytes` -> Uint8Array, `u32list` -> number[], `nodeList` ({nodeid u32, state u32}) ->
  *   {nodeid, state}[], `addrList` (16-byte address entries) -> Uint8Array[] of 16 bytes each.
  *
+ * - `cpgName`: mar_cpg_name_t (136 bytes: u32 length at +0, 128 bytes at +8) -> Uint8Array of
+ *   exactly `length` bytes (any bytes, NULs too: not a C string). `length` > 128 is a
+ *   DecodeError, except for a field marked `lenient`, which then reads as empty (a name the
+ *   daemon ignores). Encoding takes a Uint8Array or a string (its UTF-8 bytes).
+ * - `csName`: cs_name_t (258 bytes: u16 length at +0, 256 bytes at +2, the length counting the
+ *   NUL as libcfg sends it) -> string up to the first NUL. Encoding writes length = bytes + 1.
+ * - Fixed arrays, `capacity` elements at `offset`, `count` (if any) names the field holding how
+ *   many are in use (more than `capacity` is `countOverrun`); the rest are never read:
+ *   `cpgAddrArray` (24-byte mar_cpg_address_t) -> {nodeid, pid, reason}[], `charsArray`
+ *   (char[capacity][len]) -> string[], `linkStatusArray` (520-byte
+ *   corosync_knet_link_status_v1, no count: all `capacity`) -> KnetLinkStatus[].
+ * - `cpgAddrList`: a variable part of 24-byte mar_cpg_address_t -> {nodeid, pid, reason}[].
+ * - `errorSize` (message): a response carrying an error may be exactly that long instead of
+ *   `size`; its fields past it are then empty (cfg NODESTATUSGET answers an unknown node with
+ *   the 32-byte version struct only).
+ *
  * Header: `dir: 'req'` frames start with the 16-byte request header, `res`/`evt` with the
  * 24-byte response header; the setup messages say which in `header`.
  *
@@ -44,6 +60,7 @@ export const services = [
   { name: 'quorum', corosyncId: 3 },
   { name: 'votequorum', corosyncId: 5 },
   { name: 'cfg', corosyncId: 1 },
+  { name: 'cpg', corosyncId: 2 },
 ] as const;
 type ServiceSpecName = (typeof services)[number]['name'];
 
@@ -352,12 +369,60 @@ export const messages = [
     ],
   },
 
-  // ---------------------------------------------------------------------------- cfg (subset)
+  // ------------------------------------------------------------------------------ cfg requests
+  { name: 'cfg.ringStatusGet', service: 'cfg', dir: 'req', id: 0, size: 16, fields: [] },
+  { name: 'cfg.ringReenable', service: 'cfg', dir: 'req', id: 1, size: 16, fields: [] },
+  {
+    name: 'cfg.killNode', service: 'cfg', dir: 'req', id: 2, size: 288,
+    fields: [
+      { name: 'nodeid', type: 'u32', offset: 16 },
+      { name: 'reason', type: 'csName', offset: 24 },
+    ],
+  },
+  {
+    name: 'cfg.tryShutdown', service: 'cfg', dir: 'req', id: 3, size: 24,
+    fields: [{ name: 'flags', type: 'u32', offset: 16 }],
+  },
+  {
+    name: 'cfg.replytoShutdown', service: 'cfg', dir: 'req', id: 4, size: 24,
+    fields: [{ name: 'response', type: 'u32', offset: 16 }],
+  },
   {
     name: 'cfg.getNodeAddrs', service: 'cfg', dir: 'req', id: 5, size: 24,
     fields: [{ name: 'nodeid', type: 'u32', offset: 16 }],
   },
   { name: 'cfg.localGet', service: 'cfg', dir: 'req', id: 6, size: 16, fields: [] },
+  { name: 'cfg.reloadConfig', service: 'cfg', dir: 'req', id: 7, size: 16, fields: [] },
+  { name: 'cfg.reopenLogFiles', service: 'cfg', dir: 'req', id: 8, size: 16, fields: [] },
+  {
+    name: 'cfg.nodeStatusGet', service: 'cfg', dir: 'req', id: 9, size: 32,
+    fields: [
+      { name: 'nodeid', type: 'u32', offset: 16 },
+      { name: 'version', type: 'u32', offset: 24 },
+    ],
+  },
+  {
+    // A packed struct: the flags are one byte, the rest up to 24 is the sender's garbage.
+    name: 'cfg.trackstart', service: 'cfg', dir: 'req', id: 10, size: 24,
+    fields: [{ name: 'trackFlags', type: 'u8', offset: 16 }],
+  },
+  { name: 'cfg.trackstop', service: 'cfg', dir: 'req', id: 11, size: 16, fields: [] },
+
+  // ----------------------------------------------------------------------------- cfg responses
+  {
+    // Slots past interfaceCount are uninitialised on the wire and are not decoded.
+    name: 'cfg.ringStatusGet', service: 'cfg', dir: 'res', id: 0, size: 10272,
+    fields: [
+      { name: 'interfaceCount', type: 'u32', offset: 24 },
+      { name: 'interfaceName', type: 'charsArray', offset: 32, len: 128, capacity: 16, count: 'interfaceCount' },
+      { name: 'interfaceStatus', type: 'charsArray', offset: 2080, len: 512, capacity: 16, count: 'interfaceCount' },
+    ],
+  },
+  { name: 'cfg.ringReenable', service: 'cfg', dir: 'res', id: 1, size: 24, fields: [] },
+  { name: 'cfg.trackstart', service: 'cfg', dir: 'res', id: 2, size: 24, fields: [] },
+  { name: 'cfg.trackstop', service: 'cfg', dir: 'res', id: 3, size: 24, fields: [] },
+  { name: 'cfg.killNode', service: 'cfg', dir: 'res', id: 8, size: 24, fields: [] },
+  { name: 'cfg.tryShutdown', service: 'cfg', dir: 'res', id: 9, size: 24, fields: [] },
   {
     name: 'cfg.getNodeAddrs', service: 'cfg', dir: 'res', id: 11, size: 32,
     fields: [
@@ -370,6 +435,189 @@ export const messages = [
     name: 'cfg.localGet', service: 'cfg', dir: 'res', id: 12, size: 32,
     fields: [{ name: 'localNodeid', type: 'u32', offset: 24 }],
   },
+  { name: 'cfg.replytoShutdown', service: 'cfg', dir: 'res', id: 13, size: 24, fields: [] },
+  { name: 'cfg.reloadConfig', service: 'cfg', dir: 'res', id: 14, size: 24, fields: [] },
+  { name: 'cfg.reopenLogFiles', service: 'cfg', dir: 'res', id: 15, size: 24, fields: [] },
+  {
+    // struct corosync_cfg_node_status_v1 at 24. An error reply is only the 32-byte
+    // res_lib_cfg_nodestatusget_version (`errorSize`): every field after `version` is then empty.
+    name: 'cfg.nodeStatusGet', service: 'cfg', dir: 'res', id: 16, size: 4200, errorSize: 32,
+    fields: [
+      { name: 'version', type: 'u32', offset: 24 },
+      { name: 'nodeid', type: 'u32', offset: 28 },
+      { name: 'reachable', type: 'u8', offset: 32 },
+      { name: 'remote', type: 'u8', offset: 33 },
+      { name: 'external', type: 'u8', offset: 34 },
+      { name: 'onwireMin', type: 'u8', offset: 35 },
+      { name: 'onwireMax', type: 'u8', offset: 36 },
+      { name: 'onwireVer', type: 'u8', offset: 37 },
+      { name: 'linkStatus', type: 'linkStatusArray', offset: 40, capacity: 8 },
+    ],
+  },
+
+  // -------------------------------------------------------------------------------- cfg events
+  {
+    name: 'cfg.shutdownCallback', service: 'cfg', dir: 'evt', id: 10, size: 32,
+    fields: [{ name: 'flags', type: 'u32', offset: 24 }],
+  },
+
+  // ------------------------------------------------------------------------------ cpg requests
+  {
+    name: 'cpg.join', service: 'cpg', dir: 'req', id: 0, size: 168,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 16 },
+      { name: 'pid', type: 'u32', offset: 152 },
+      { name: 'flags', type: 'u32', offset: 160 },
+    ],
+  },
+  {
+    name: 'cpg.leave', service: 'cpg', dir: 'req', id: 1, size: 160,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 16 },
+      { name: 'pid', type: 'u32', offset: 152 },
+    ],
+  },
+  {
+    // MCAST carries a 24-byte response-style header (its error field is garbage) and gets no reply.
+    name: 'cpg.mcastJoined', service: 'cpg', dir: 'req', header: 'response', id: 2, size: 40,
+    fields: [
+      { name: 'guarantee', type: 'u32', offset: 24 },
+      { name: 'msglen', type: 'u32', offset: 32 },
+      { name: 'message', type: 'bytes', offset: 40, count: 'msglen' },
+    ],
+  },
+  {
+    name: 'cpg.membershipGet', service: 'cpg', dir: 'req', id: 3, size: 152,
+    fields: [{ name: 'groupName', type: 'cpgName', offset: 16 }],
+  },
+  { name: 'cpg.localGet', service: 'cpg', dir: 'req', id: 4, size: 16, fields: [] },
+  {
+    // libcpg leaves the group unset unless the type is ONE_GROUP (corosync-cpgtool -n was seen
+    // sending a length over 128 there): `lenient` reads an overlong name as empty.
+    name: 'cpg.iterationInitialize', service: 'cpg', dir: 'req', id: 5, size: 160,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 16, lenient: true },
+      { name: 'iterationType', type: 'u32', offset: 152 },
+    ],
+  },
+  {
+    name: 'cpg.iterationNext', service: 'cpg', dir: 'req', id: 6, size: 24,
+    fields: [{ name: 'iterationHandle', type: 'u64', offset: 16 }],
+  },
+  {
+    name: 'cpg.iterationFinalize', service: 'cpg', dir: 'req', id: 7, size: 24,
+    fields: [{ name: 'iterationHandle', type: 'u64', offset: 16 }],
+  },
+  { name: 'cpg.finalize', service: 'cpg', dir: 'req', id: 8, size: 16, fields: [] },
+  {
+    name: 'cpg.zcbAlloc', service: 'cpg', dir: 'req', id: 9, size: 152,
+    fields: [
+      { name: 'mapSize', type: 'u64', offset: 16 },
+      { name: 'pathToFile', type: 'chars', offset: 24, len: 128 },
+    ],
+  },
+  {
+    name: 'cpg.zcbFree', service: 'cpg', dir: 'req', id: 10, size: 32,
+    fields: [
+      { name: 'mapSize', type: 'u64', offset: 16 },
+      { name: 'serverAddress', type: 'u64', offset: 24 },
+    ],
+  },
+  {
+    name: 'cpg.zcbMcastJoined', service: 'cpg', dir: 'req', id: 11, size: 24,
+    fields: [{ name: 'serverAddress', type: 'u64', offset: 16 }],
+  },
+  {
+    // libcpg's fragments of a message larger than 1047552 bytes; same 24-byte header as MCAST.
+    name: 'cpg.partialMcast', service: 'cpg', dir: 'req', header: 'response', id: 12, size: 56,
+    fields: [
+      { name: 'guarantee', type: 'u32', offset: 24 },
+      { name: 'msglen', type: 'u32', offset: 32 },
+      { name: 'fraglen', type: 'u32', offset: 40 },
+      { name: 'type', type: 'u32', offset: 48 },
+      { name: 'fragment', type: 'bytes', offset: 56, count: 'fraglen' },
+    ],
+  },
+
+  // ----------------------------------------------------------------------------- cpg responses
+  // The ZC_ALLOC and ZC_FREE replies are bare headers with id 0: they decode as cpg.join.
+  { name: 'cpg.join', service: 'cpg', dir: 'res', id: 0, size: 24, fields: [] },
+  { name: 'cpg.leave', service: 'cpg', dir: 'res', id: 1, size: 24, fields: [] },
+  { name: 'cpg.zcbMcastJoined', service: 'cpg', dir: 'res', id: 2, size: 24, fields: [] },
+  {
+    // Always the whole 384-entry array; entries past memberCount are not decoded.
+    name: 'cpg.membershipGet', service: 'cpg', dir: 'res', id: 3, size: 9248,
+    fields: [
+      { name: 'memberCount', type: 'u32', offset: 24 },
+      { name: 'memberList', type: 'cpgAddrArray', offset: 32, capacity: 384, count: 'memberCount' },
+    ],
+  },
+  {
+    name: 'cpg.localGet', service: 'cpg', dir: 'res', id: 7, size: 32,
+    fields: [{ name: 'localNodeid', type: 'u32', offset: 24 }],
+  },
+  {
+    name: 'cpg.iterationInitialize', service: 'cpg', dir: 'res', id: 9, size: 32,
+    fields: [{ name: 'iterationHandle', type: 'u64', offset: 24 }],
+  },
+  {
+    // mar_cpg_iteration_description_t at 24; the same size (with a stale body) on error.
+    name: 'cpg.iterationNext', service: 'cpg', dir: 'res', id: 10, size: 168,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 24 },
+      { name: 'nodeid', type: 'u32', offset: 160 },
+      { name: 'pid', type: 'u32', offset: 164 },
+    ],
+  },
+  { name: 'cpg.iterationFinalize', service: 'cpg', dir: 'res', id: 11, size: 24, fields: [] },
+  { name: 'cpg.finalize', service: 'cpg', dir: 'res', id: 12, size: 24, fields: [] },
+  { name: 'cpg.partialMcast', service: 'cpg', dir: 'res', id: 18, size: 24, fields: [] },
+
+  // -------------------------------------------------------------------------------- cpg events
+  {
+    // The counts are member, joined, left; the lists on the wire are member, LEFT, joined.
+    name: 'cpg.confchgCallback', service: 'cpg', dir: 'evt', id: 4, size: 184,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 24 },
+      { name: 'memberListEntries', type: 'u32', offset: 160 },
+      { name: 'joinedListEntries', type: 'u32', offset: 168 },
+      { name: 'leftListEntries', type: 'u32', offset: 176 },
+      { name: 'memberList', type: 'cpgAddrList', offset: 184, count: 'memberListEntries' },
+      { name: 'leftList', type: 'cpgAddrList', offset: 184, count: 'leftListEntries' },
+      { name: 'joinedList', type: 'cpgAddrList', offset: 184, count: 'joinedListEntries' },
+    ],
+  },
+  {
+    name: 'cpg.deliverCallback', service: 'cpg', dir: 'evt', id: 5, size: 184,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 24 },
+      { name: 'msglen', type: 'u32', offset: 160 },
+      { name: 'nodeid', type: 'u32', offset: 168 },
+      { name: 'pid', type: 'u32', offset: 176 },
+      { name: 'message', type: 'bytes', offset: 184, count: 'msglen' },
+    ],
+  },
+  {
+    // Like the quorum notifications: the list starts 4 bytes before sizeof, 4 bytes follow it.
+    name: 'cpg.totemConfchgCallback', service: 'cpg', dir: 'evt', id: 13, size: 48,
+    fields: [
+      { name: 'ringId', type: 'ringId', offset: 24 },
+      { name: 'memberListEntries', type: 'u32', offset: 40 },
+      { name: 'memberList', type: 'u32list', offset: 44, count: 'memberListEntries' },
+    ],
+  },
+  {
+    name: 'cpg.partialDeliverCallback', service: 'cpg', dir: 'evt', id: 17, size: 200,
+    fields: [
+      { name: 'groupName', type: 'cpgName', offset: 24 },
+      { name: 'msglen', type: 'u32', offset: 160 },
+      { name: 'fraglen', type: 'u32', offset: 168 },
+      { name: 'nodeid', type: 'u32', offset: 176 },
+      { name: 'pid', type: 'u32', offset: 184 },
+      { name: 'type', type: 'u32', offset: 192 },
+      { name: 'fragment', type: 'bytes', offset: 200, count: 'fraglen' },
+    ],
+  },
 
   // ----------------------------------------------------- bare error replies (any unknown id)
   // What corosync answers to an unknown request id (or when sending is not allowed): a bare
@@ -379,6 +627,7 @@ export const messages = [
   { name: 'quorum.error', service: 'quorum', dir: 'res', id: null, size: 24, fields: [] },
   { name: 'votequorum.error', service: 'votequorum', dir: 'res', id: null, size: 24, fields: [] },
   { name: 'cfg.error', service: 'cfg', dir: 'res', id: null, size: 24, fields: [] },
+  { name: 'cpg.error', service: 'cpg', dir: 'res', id: null, size: 24, fields: [] },
 ] as const satisfies readonly { readonly service: ServiceSpecName; readonly [field: string]: unknown }[];
 
 export const catalog = {

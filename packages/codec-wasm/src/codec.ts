@@ -2,10 +2,10 @@ import { CS_ERR_INVALID_PARAM, CS_OK } from '@corosync-ts/types';
 import { messages } from './catalog.js';
 import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
 import {
-  type FIELD_TYPE_CODE, DIR_CODE, DIR_NAMES, ERROR_KINDS, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
-  SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, PSEUDO_FIELDS, headerKindOf,
+  type FIELD_TYPE_CODE, CPG_NAME_MAX, CS_NAME_MAX, DIR_CODE, DIR_NAMES, ERROR_KINDS, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
+  SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, PSEUDO_FIELDS, elementSize, headerKindOf,
 } from './layout.js';
-import type { DecodedMessage, Direction, EncodeHeader, Encoders, Service } from './types.js';
+import type { CpgAddress, DecodedMessage, Direction, EncodeHeader, Encoders, KnetLinkStatus, Service } from './types.js';
 import { mem, reserve, wasm } from './wasm.js';
 
 type FieldType = keyof typeof FIELD_TYPE_CODE;
@@ -15,8 +15,10 @@ export interface RuntimeField {
   readonly name: string;
   readonly type: FieldType;
   readonly offset: number;
-  /** char[len] size of `chars` fields. */
+  /** char[len] size of `chars` fields (of each string of a `charsArray`). */
   readonly len: number;
+  /** Number of elements of a fixed array field, 0 otherwise. */
+  readonly capacity: number;
   /** Index of the count field of a variable part, -1 otherwise. */
   readonly count: number;
   /** True for a count field (optional when encoding: derived from its list). */
@@ -37,7 +39,7 @@ export interface RuntimeMessage {
   readonly fieldIndex: Readonly<Record<string, number>>;
 }
 
-type AnyField = { name: string; type: FieldType; offset: number; len?: number; count?: string };
+type AnyField = { name: string; type: FieldType; offset: number; len?: number; capacity?: number; count?: string };
 
 export const runtimeMessages: readonly RuntimeMessage[] = messages.map((m, index) => {
   const fs = m.fields as readonly AnyField[];
@@ -46,6 +48,7 @@ export const runtimeMessages: readonly RuntimeMessage[] = messages.map((m, index
     type: f.type,
     offset: f.offset,
     len: f.len ?? 0,
+    capacity: f.capacity ?? 0,
     count: f.count === undefined ? -1 : fs.findIndex((g) => g.name === f.count),
     isCount: fs.some((g) => g.count === f.name),
   }));
@@ -177,9 +180,66 @@ function readFields(m: RuntimeMessage): Record<string, unknown> {
         out[f.name] = list;
         break;
       }
+      case 'cpgName': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        out[f.name] = u8.slice(off, off + dv.getUint32(s + SLOT_LEN, true));
+        break;
+      }
+      case 'csName': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        out[f.name] = utf8.decode(u8.subarray(off, off + dv.getUint32(s + SLOT_LEN, true)));
+        break;
+      }
+      case 'cpgAddrList':
+      case 'cpgAddrArray': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        const n = dv.getUint32(s + SLOT_LEN, true);
+        const list = new Array<CpgAddress>(n);
+        for (let k = 0; k < n; k++) {
+          const e = off + 24 * k;
+          list[k] = { nodeid: dv.getUint32(e, true), pid: dv.getUint32(e + 8, true), reason: dv.getUint32(e + 16, true) };
+        }
+        out[f.name] = list;
+        break;
+      }
+      case 'charsArray': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        const n = dv.getUint32(s + SLOT_LEN, true);
+        const list = new Array<string>(n);
+        for (let k = 0; k < n; k++) list[k] = cString(u8, off + f.len * k, f.len);
+        out[f.name] = list;
+        break;
+      }
+      case 'linkStatusArray': {
+        const off = a + dv.getUint32(s + SLOT_OFF, true);
+        const n = dv.getUint32(s + SLOT_LEN, true);
+        const list = new Array<KnetLinkStatus>(n);
+        for (let k = 0; k < n; k++) {
+          const e = off + LINK_STATUS_SIZE * k;
+          list[k] = {
+            enabled: u8[e]!,
+            connected: u8[e + 1]!,
+            dynconnected: u8[e + 2]!,
+            mtu: dv.getUint32(e + 4, true),
+            srcIpaddr: cString(u8, e + 8, 256),
+            dstIpaddr: cString(u8, e + 264, 256),
+          };
+        }
+        out[f.name] = list;
+        break;
+      }
     }
   }
   return out;
+}
+
+const LINK_STATUS_SIZE = 520;
+
+/** A char[len] at `off`: up to its first NUL (all `len` bytes if there is none), as UTF-8. */
+function cString(u8: Uint8Array, off: number, len: number): string {
+  let n = u8.indexOf(0, off);
+  if (n < 0 || n > off + len) n = off + len;
+  return utf8.decode(u8.subarray(off, n));
 }
 
 function badArgument(text: string): DecodeError {
@@ -362,6 +422,47 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
       scratch = p - a;
       return;
     }
+    case 'cpgName': {
+      let bytes: Uint8Array;
+      if (typeof v === 'string') bytes = utf8enc.encode(v);
+      else if (v instanceof Uint8Array) bytes = v;
+      else throw encErr('badType', m, f.name, `expected a Uint8Array or a string, got ${typeOf(v)}`);
+      if (bytes.length > CPG_NAME_MAX) throw encErr('tooLong', m, f.name, `${bytes.length} bytes exceed ${CPG_NAME_MAX}`);
+      ensureScratch(m, bytes.length);
+      mem().u8.set(bytes, mem().a + scratch);
+      writeData(i, scratch, bytes.length);
+      scratch += bytes.length;
+      return;
+    }
+    case 'csName': {
+      if (typeof v !== 'string') throw encErr('badType', m, f.name, `expected a string, got ${typeOf(v)}`);
+      // the length on the wire counts the NUL (libcfg sends strlen + 1)
+      const max = CS_NAME_MAX - 1;
+      if (v.length > max) throw encErr('tooLong', m, f.name, `${v.length} characters exceed ${max} bytes`);
+      ensureScratch(m, v.length * 3);
+      const n = writeUtf8(v);
+      writeData(i, scratch, n);
+      scratch += n;
+      return;
+    }
+    case 'cpgAddrList':
+    case 'cpgAddrArray':
+    case 'charsArray':
+    case 'linkStatusArray': {
+      if (!Array.isArray(v)) throw encErr('badType', m, f.name, `expected an array, got ${typeOf(v)}`);
+      if (f.capacity !== 0 && v.length > f.capacity) {
+        throw encErr('tooLong', m, f.name, `${v.length} entries exceed the ${f.capacity} of the array`);
+      }
+      const es = elementSize(f);
+      ensureScratch(m, v.length * es);
+      const { u8, a } = mem();
+      u8.fill(0, a + scratch, a + scratch + v.length * es);
+      for (let k = 0; k < v.length; k++) writeElement(m, f, k, v[k], a + scratch + es * k);
+      writeData(i, scratch, v.length);
+      scratch += v.length * es;
+      if (f.type === 'cpgAddrList') outBytes += v.length * es;
+      return;
+    }
     case 'addrList': {
       if (!Array.isArray(v)) throw encErr('badType', m, f.name, `expected an array, got ${typeOf(v)}`);
       ensureScratch(m, v.length * 16);
@@ -380,6 +481,45 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
   }
 }
 
+function u32In(m: RuntimeMessage, field: string, v: unknown, max = 0xffff_ffff): number {
+  if (typeof v !== 'number') throw encErr('badType', m, field, `expected a number, got ${typeOf(v)}`);
+  if (!Number.isInteger(v) || v < 0 || v > max) throw encErr('outOfRange', m, field, `${v} is out of range`);
+  return v;
+}
+
+/** Writes a C string into a zeroed char[len] at `at`: at most len-1 bytes, no NUL inside. */
+function writeCString(m: RuntimeMessage, field: string, v: unknown, at: number, len: number): void {
+  if (typeof v !== 'string') throw encErr('badType', m, field, `expected a string, got ${typeOf(v)}`);
+  const bytes = utf8enc.encode(v);
+  if (bytes.length > len - 1) throw encErr('tooLong', m, field, `${bytes.length} bytes exceed ${len - 1}`);
+  if (bytes.includes(0)) throw encErr('badValue', m, field, 'string contains a NUL byte');
+  mem().u8.set(bytes, at);
+}
+
+/** Element k of a structured list or array, in its wire layout at `at` (already zeroed). */
+function writeElement(m: RuntimeMessage, f: RuntimeField, k: number, e: unknown, at: number): void {
+  const name = `${f.name}[${k}]`;
+  if (f.type === 'charsArray') {
+    writeCString(m, name, e, at, f.len);
+    return;
+  }
+  if (typeof e !== 'object' || e === null) throw encErr('badType', m, name, `expected an object, got ${typeOf(e)}`);
+  const o = e as Record<string, unknown>;
+  const { dv, u8 } = mem();
+  if (f.type === 'linkStatusArray') {
+    u8[at] = u32In(m, `${name}.enabled`, o.enabled, 255);
+    u8[at + 1] = u32In(m, `${name}.connected`, o.connected, 255);
+    u8[at + 2] = u32In(m, `${name}.dynconnected`, o.dynconnected, 255);
+    dv.setUint32(at + 4, u32In(m, `${name}.mtu`, o.mtu), true);
+    writeCString(m, `${name}.srcIpaddr`, o.srcIpaddr, at + 8, 256);
+    writeCString(m, `${name}.dstIpaddr`, o.dstIpaddr, at + 264, 256);
+    return;
+  }
+  dv.setUint32(at, u32In(m, `${name}.nodeid`, o.nodeid), true);
+  dv.setUint32(at + 8, u32In(m, `${name}.pid`, o.pid), true);
+  dv.setUint32(at + 16, u32In(m, `${name}.reason`, o.reason), true);
+}
+
 function clearGiven(): void {
   const { dv, slots } = mem();
   for (let i = 0; i < 16; i++) dv.setUint32(slots + i * SLOT_SIZE + SLOT_GIVEN, 0, true);
@@ -396,6 +536,7 @@ function checkInt32(m: RuntimeMessage, v: unknown, what: string): number {
 function defaultError(m: RuntimeMessage): number {
   if (m.id === null) return CS_ERR_INVALID_PARAM; // what corosync answers an unknown id
   if (m.dir === 'setup') return 0; // libqb: 0 or -errno
+  if (m.dir === 'req') return 0; // cpg MCAST's header: the field means nothing in a request
   return CS_OK;
 }
 

@@ -2,7 +2,7 @@ export { catalog, messages, REQUEST_HEADER, RESPONSE_HEADER } from './catalog.js
 export type { Catalog, MessageSpec, FieldSpec, FieldType } from './catalog.js';
 export type {
   Service, Direction, Decoded, DecodedMessage, EncodeHeader, Encoders, FieldsOf, EncodeFieldsOf,
-  MessageName, SpecOf, RingId, NodeState,
+  MessageName, SpecOf, RingId, NodeState, CpgAddress, KnetLinkStatus,
 } from './types.js';
 export {
   DecodeError, EncodeError, isDecodeError, isEncodeError,

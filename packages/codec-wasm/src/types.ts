@@ -13,6 +13,21 @@ export interface NodeState {
   nodeid: number;
   state: number;
 }
+/** mar_cpg_address_t (and the public struct cpg_address). */
+export interface CpgAddress {
+  nodeid: number;
+  pid: number;
+  reason: number;
+}
+/** struct corosync_knet_link_status_v1, one link of a cfg node status. */
+export interface KnetLinkStatus {
+  enabled: number;
+  connected: number;
+  dynconnected: number;
+  mtu: number;
+  srcIpaddr: string;
+  dstIpaddr: string;
+}
 
 type FieldValue<F> = F extends { type: 'u8' | 'u16' | 'u32' | 'i32' }
   ? number
@@ -30,7 +45,20 @@ type FieldValue<F> = F extends { type: 'u8' | 'u16' | 'u32' | 'i32' }
               ? NodeState[]
               : F extends { type: 'addrList' }
                 ? Uint8Array[]
-                : never;
+                : F extends { type: 'cpgName' }
+                  ? Uint8Array
+                  : F extends { type: 'csName' }
+                    ? string
+                    : F extends { type: 'cpgAddrList' | 'cpgAddrArray' }
+                      ? CpgAddress[]
+                      : F extends { type: 'charsArray' }
+                        ? string[]
+                        : F extends { type: 'linkStatusArray' }
+                          ? KnetLinkStatus[]
+                          : never;
+
+/** What encode takes: a cpg group name may also be given as a string (its UTF-8 bytes). */
+type EncodeValue<F> = F extends { type: 'cpgName' } ? Uint8Array | string : FieldValue<F>;
 
 type FieldOf<M extends MessageSpec> = M['fields'][number];
 
@@ -41,9 +69,13 @@ export type FieldsOf<M extends MessageSpec> = {
 
 type CountNames<M extends MessageSpec> = Extract<FieldOf<M>, { count: string }>['count'];
 
+type EncodeValuesOf<M extends MessageSpec> = {
+  -readonly [F in FieldOf<M> as F['name']]: EncodeValue<F>;
+};
+
 /** What encode takes for M: the decoded fields, with count fields optional (derived if absent). */
-export type EncodeFieldsOf<M extends MessageSpec> = Omit<FieldsOf<M>, CountNames<M>> &
-  Partial<Pick<FieldsOf<M>, CountNames<M> & keyof FieldsOf<M>>>;
+export type EncodeFieldsOf<M extends MessageSpec> = Omit<EncodeValuesOf<M>, CountNames<M>> &
+  Partial<Pick<EncodeValuesOf<M>, CountNames<M> & keyof EncodeValuesOf<M>>>;
 
 export type MessageName = MessageSpec['name'];
 

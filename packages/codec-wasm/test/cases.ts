@@ -13,6 +13,8 @@ export interface Case {
   error?: number;
 }
 
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
 const addr = (...b: number[]) => {
   const a = new Uint8Array(16);
   a.set(b);
@@ -253,9 +255,154 @@ export const cases: Case[] = [
   },
   { name: 'cfg.localGet', service: 'cfg', dir: 'res', error: 1, fields: { localNodeid: 1 }, bytes: Frame.res(12, 32).u32(24, 1).bytes },
 
+  // ------------------------------------------------------------------------------ more cfg
+  { name: 'cfg.ringStatusGet', service: 'cfg', dir: 'req', fields: {}, bytes: Frame.req(0, 16).bytes },
+  { name: 'cfg.ringReenable', service: 'cfg', dir: 'req', fields: {}, bytes: Frame.req(1, 16).bytes },
+  {
+    // libcfg sends strlen + 1: the length counts the NUL
+    name: 'cfg.killNode', service: 'cfg', dir: 'req', fields: { nodeid: 2, reason: 'test' },
+    bytes: Frame.req(2, 288).u32(16, 2).u16(24, 5).chars(26, 'test').bytes,
+  },
+  { name: 'cfg.tryShutdown', service: 'cfg', dir: 'req', fields: { flags: 1 }, bytes: Frame.req(3, 24).u32(16, 1).bytes },
+  { name: 'cfg.replytoShutdown', service: 'cfg', dir: 'req', fields: { response: 1 }, bytes: Frame.req(4, 24).u32(16, 1).bytes },
+  { name: 'cfg.reloadConfig', service: 'cfg', dir: 'req', fields: {}, bytes: Frame.req(7, 16).bytes },
+  { name: 'cfg.reopenLogFiles', service: 'cfg', dir: 'req', fields: {}, bytes: Frame.req(8, 16).bytes },
+  { name: 'cfg.nodeStatusGet', service: 'cfg', dir: 'req', fields: { nodeid: 1, version: 1 }, bytes: Frame.req(9, 32).u32(16, 1).u32(24, 1).bytes },
+  { name: 'cfg.trackstart', service: 'cfg', dir: 'req', fields: { trackFlags: 255 }, bytes: Frame.req(10, 24).u8(16, 255).bytes },
+  { name: 'cfg.trackstop', service: 'cfg', dir: 'req', fields: {}, bytes: Frame.req(11, 16).bytes },
+  {
+    name: 'cfg.ringStatusGet', service: 'cfg', dir: 'res', error: 1,
+    fields: { interfaceCount: 2, interfaceName: ['0 127.0.0.1', '1 10.0.0.1'], interfaceStatus: ['n11', 'n00'] },
+    bytes: Frame.res(0, 10272).u32(24, 2).chars(32, '0 127.0.0.1').chars(160, '1 10.0.0.1').chars(2080, 'n11').chars(2592, 'n00').bytes,
+  },
+  { name: 'cfg.ringReenable', service: 'cfg', dir: 'res', error: 19, header: { error: 19 }, fields: {}, bytes: Frame.res(1, 24, 19).bytes },
+  { name: 'cfg.trackstart', service: 'cfg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(2, 24).bytes },
+  { name: 'cfg.trackstop', service: 'cfg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(3, 24).bytes },
+  { name: 'cfg.killNode', service: 'cfg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(8, 24).bytes },
+  { name: 'cfg.tryShutdown', service: 'cfg', dir: 'res', error: 10, header: { error: 10 }, fields: {}, bytes: Frame.res(9, 24, 10).bytes },
+  { name: 'cfg.replytoShutdown', service: 'cfg', dir: 'res', error: 11, header: { error: 11 }, fields: {}, bytes: Frame.res(13, 24, 11).bytes },
+  { name: 'cfg.reloadConfig', service: 'cfg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(14, 24).bytes },
+  { name: 'cfg.reopenLogFiles', service: 'cfg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(15, 24).bytes },
+  {
+    // node 2 configured but down: link 0 enabled, not connected
+    name: 'cfg.nodeStatusGet', service: 'cfg', dir: 'res', error: 1,
+    fields: {
+      version: 1, nodeid: 2, reachable: 0, remote: 0, external: 0, onwireMin: 0, onwireMax: 0, onwireVer: 0,
+      linkStatus: [
+        { enabled: 1, connected: 0, dynconnected: 0, mtu: 522, srcIpaddr: '127.0.0.1', dstIpaddr: '127.0.0.2' },
+        ...Array.from({ length: 7 }, () => ({ enabled: 0, connected: 0, dynconnected: 0, mtu: 0, srcIpaddr: '', dstIpaddr: '' })),
+      ],
+    },
+    bytes: Frame.res(16, 4200).u32(24, 1).u32(28, 2).u8(40, 1).u32(44, 522).chars(48, '127.0.0.1').chars(304, '127.0.0.2').bytes,
+  },
+  {
+    // an unknown node: only the 32-byte version reply, everything after `version` empty
+    name: 'cfg.nodeStatusGet', service: 'cfg', dir: 'res', error: 21, header: { error: 21, size: 32 },
+    fields: { version: 0, nodeid: 0, reachable: 0, remote: 0, external: 0, onwireMin: 0, onwireMax: 0, onwireVer: 0, linkStatus: [] },
+    bytes: Frame.res(16, 32, 21).bytes,
+  },
+  { name: 'cfg.shutdownCallback', service: 'cfg', dir: 'evt', error: 1, fields: { flags: 0 }, bytes: Frame.res(10, 32).bytes },
+
+  // ------------------------------------------------------------------------------------ cpg
+  {
+    name: 'cpg.join', service: 'cpg', dir: 'req', fields: { groupName: utf8('grpA'), pid: 4697, flags: 1 },
+    bytes: Frame.req(0, 168).cpgName(16, 'grpA').u32(152, 4697).u32(160, 1).bytes,
+  },
+  {
+    name: 'cpg.leave', service: 'cpg', dir: 'req', fields: { groupName: utf8('grpA'), pid: 4697 },
+    bytes: Frame.req(1, 160).cpgName(16, 'grpA').u32(152, 4697).bytes,
+  },
+  {
+    // a 24-byte response-style header; msglen decides the payload
+    name: 'cpg.mcastJoined', service: 'cpg', dir: 'req', error: 0,
+    fields: { guarantee: 2, msglen: 7, message: utf8('hello-1') },
+    bytes: Frame.res(2, 47, 0).u32(24, 2).u32(32, 7).chars(40, 'hello-1').bytes,
+  },
+  {
+    name: 'cpg.membershipGet', service: 'cpg', dir: 'req', fields: { groupName: new Uint8Array([0, 0xff, 0x5c]) },
+    bytes: Frame.req(3, 152).u32(16, 3).raw(24, [0, 0xff, 0x5c]).bytes,
+  },
+  { name: 'cpg.localGet', service: 'cpg', dir: 'req', fields: {}, bytes: Frame.req(4, 16).bytes },
+  {
+    name: 'cpg.iterationInitialize', service: 'cpg', dir: 'req', fields: { groupName: utf8(''), iterationType: 3 },
+    bytes: Frame.req(5, 160).u32(152, 3).bytes,
+  },
+  {
+    name: 'cpg.iterationNext', service: 'cpg', dir: 'req', fields: { iterationHandle: 0x6b8b456700000001n },
+    bytes: Frame.req(6, 24).u64(16, 0x6b8b456700000001n).bytes,
+  },
+  {
+    name: 'cpg.iterationFinalize', service: 'cpg', dir: 'req', fields: { iterationHandle: 0x6b8b456700000001n },
+    bytes: Frame.req(7, 24).u64(16, 0x6b8b456700000001n).bytes,
+  },
+  { name: 'cpg.finalize', service: 'cpg', dir: 'req', fields: {}, bytes: Frame.req(8, 16).bytes },
+  {
+    name: 'cpg.zcbAlloc', service: 'cpg', dir: 'req', fields: { mapSize: 156n, pathToFile: '/dev/shm/corosync_zerocopy-Ab12Cd' },
+    bytes: Frame.req(9, 152).u64(16, 156n).chars(24, '/dev/shm/corosync_zerocopy-Ab12Cd').bytes,
+  },
+  {
+    name: 'cpg.zcbFree', service: 'cpg', dir: 'req', fields: { mapSize: 156n, serverAddress: 0x7f0012345000n },
+    bytes: Frame.req(10, 32).u64(16, 156n).u64(24, 0x7f0012345000n).bytes,
+  },
+  {
+    name: 'cpg.zcbMcastJoined', service: 'cpg', dir: 'req', fields: { serverAddress: 0x7f0012345000n },
+    bytes: Frame.req(11, 24).u64(16, 0x7f0012345000n).bytes,
+  },
+  {
+    name: 'cpg.partialMcast', service: 'cpg', dir: 'req', error: 0,
+    fields: { guarantee: 1, msglen: 3000000, fraglen: 3, type: 1, fragment: new Uint8Array([1, 2, 3]) },
+    bytes: Frame.res(12, 59, 0).u32(24, 1).u32(32, 3000000).u32(40, 3).u32(48, 1).raw(56, [1, 2, 3]).bytes,
+  },
+  { name: 'cpg.join', service: 'cpg', dir: 'res', error: 14, header: { error: 14 }, fields: {}, bytes: Frame.res(0, 24, 14).bytes },
+  { name: 'cpg.leave', service: 'cpg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(1, 24).bytes },
+  { name: 'cpg.zcbMcastJoined', service: 'cpg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(2, 24).bytes },
+  {
+    name: 'cpg.membershipGet', service: 'cpg', dir: 'res', error: 1,
+    fields: { memberCount: 2, memberList: [{ nodeid: 1, pid: 8849, reason: 0 }, { nodeid: 2, pid: 77, reason: 0 }] },
+    bytes: Frame.res(3, 9248).u32(24, 2).cpgAddrs(32, [{ nodeid: 1, pid: 8849, reason: 0 }, { nodeid: 2, pid: 77, reason: 0 }]).bytes,
+  },
+  { name: 'cpg.localGet', service: 'cpg', dir: 'res', error: 1, fields: { localNodeid: 1 }, bytes: Frame.res(7, 32).u32(24, 1).bytes },
+  {
+    name: 'cpg.iterationInitialize', service: 'cpg', dir: 'res', error: 1, fields: { iterationHandle: 0x1234567800000000n },
+    bytes: Frame.res(9, 32).u64(24, 0x1234567800000000n).bytes,
+  },
+  {
+    name: 'cpg.iterationNext', service: 'cpg', dir: 'res', error: 1, fields: { groupName: utf8('grpA'), nodeid: 1, pid: 4697 },
+    bytes: Frame.res(10, 168).cpgName(24, 'grpA').u32(160, 1).u32(164, 4697).bytes,
+  },
+  { name: 'cpg.iterationFinalize', service: 'cpg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(11, 24).bytes },
+  { name: 'cpg.finalize', service: 'cpg', dir: 'res', error: 1, fields: {}, bytes: Frame.res(12, 24).bytes },
+  { name: 'cpg.partialMcast', service: 'cpg', dir: 'res', error: 16, header: { error: 16 }, fields: {}, bytes: Frame.res(18, 24, 16).bytes },
+  {
+    // counts member, joined, left; lists member, LEFT, joined
+    name: 'cpg.confchgCallback', service: 'cpg', dir: 'evt', error: 1,
+    fields: {
+      groupName: utf8('grpA'), memberListEntries: 1, joinedListEntries: 1, leftListEntries: 1,
+      memberList: [{ nodeid: 1, pid: 10, reason: 0 }], leftList: [{ nodeid: 1, pid: 11, reason: 2 }], joinedList: [{ nodeid: 1, pid: 10, reason: 1 }],
+    },
+    bytes: Frame.res(4, 256).cpgName(24, 'grpA').u32(160, 1).u32(168, 1).u32(176, 1)
+      .cpgAddrs(184, [{ nodeid: 1, pid: 10, reason: 0 }, { nodeid: 1, pid: 11, reason: 2 }, { nodeid: 1, pid: 10, reason: 1 }]).bytes,
+  },
+  {
+    name: 'cpg.deliverCallback', service: 'cpg', dir: 'evt', error: 1,
+    fields: { groupName: utf8('grpA'), msglen: 7, nodeid: 1, pid: 4697, message: utf8('hello-1') },
+    bytes: Frame.res(5, 191).cpgName(24, 'grpA').u32(160, 7).u32(168, 1).u32(176, 4697).chars(184, 'hello-1').bytes,
+  },
+  {
+    name: 'cpg.totemConfchgCallback', service: 'cpg', dir: 'evt', error: 1,
+    fields: { ringId: { nodeid: 1, seq: 5n }, memberListEntries: 1, memberList: [1] },
+    bytes: Frame.res(13, 52).u32(24, 1).u64(32, 5n).u32(40, 1).u32(44, 1).bytes,
+  },
+  {
+    name: 'cpg.partialDeliverCallback', service: 'cpg', dir: 'evt', error: 1,
+    fields: { groupName: utf8('grpA'), msglen: 3000000, fraglen: 2, nodeid: 1, pid: 4697, type: 3, fragment: new Uint8Array([9, 8]) },
+    bytes: Frame.res(17, 202).cpgName(24, 'grpA').u32(160, 3000000).u32(168, 2).u32(176, 1).u32(184, 4697).u32(192, 3).raw(200, [9, 8]).bytes,
+  },
+
   // ---------------------------------------------------------------------------- bare errors
   { name: 'cmap.error', service: 'cmap', dir: 'res', error: 7, header: { id: 11, error: 7 }, fields: {}, bytes: Frame.res(11, 24, 7).bytes },
   { name: 'quorum.error', service: 'quorum', dir: 'res', error: 7, header: { id: 0, error: 7 }, fields: {}, bytes: Frame.res(0, 24, 7).bytes },
   { name: 'votequorum.error', service: 'votequorum', dir: 'res', error: 7, header: { id: 12, error: 7 }, fields: {}, bytes: Frame.res(12, 24, 7).bytes },
   { name: 'cfg.error', service: 'cfg', dir: 'res', error: 6, header: { id: 0, error: 6 }, fields: {}, bytes: Frame.res(0, 24, 6).bytes },
+  { name: 'cpg.error', service: 'cpg', dir: 'res', error: 7, header: { id: 19, error: 7 }, fields: {}, bytes: Frame.res(19, 24, 7).bytes },
 ];

@@ -39,7 +39,7 @@ describe('corosync-decode', () => {
       '{"service":"cmap","dir":"req"}',
       '{"service":"cmap","dir":"req","hex":"xyz"}',
       '{"service":"cmap","dir":"req","hex":"abc"}',
-      '{"service":"cpg","dir":"req","hex":"00"}',
+      '{"service":"evs","dir":"req","hex":"00"}',
       `{"service":"cmap","dir":"req","hex":"${hex(Frame.req(0, 300).u64(280, 9n).bytes)}"}`,
       '',
       `{"service":"cmap","dir":"res","hex":"${hex(Frame.res(0, 24, 7).bytes)}"}`,

@@ -54,7 +54,17 @@ describe('DecodeError kinds', () => {
     ['get reply value past its capacity', () => decodeErr(Frame.res(2, 44).u64(24, 8n).bytes, { service: 'cmap', dir: 'res' }), { kind: 'countOverrun', field: 'value', offset: 40 }],
     ['mar_name_t length 257', () => decodeErr(Frame.req(1, 280).u16(16, 257).bytes, { service: 'cmap', dir: 'req' }), { kind: 'nameTooLong', messageName: 'cmap.delete', field: 'keyName', offset: 16 }],
     ['mar_name_t length 65535', () => decodeErr(Frame.res(5, 304).u16(24, 65535).bytes, { service: 'cmap', dir: 'res' }), { kind: 'nameTooLong', field: 'keyName', offset: 24 }],
-    ['unknown service', () => decodeErr(Frame.req(0, 16).bytes, { service: 'cpg' as Service, dir: 'req' }), { kind: 'badArgument' }],
+    ['cpg group name length 129', () => decodeErr(Frame.req(0, 168).u32(16, 129).bytes, { service: 'cpg', dir: 'req' }), { kind: 'nameTooLong', messageName: 'cpg.join', field: 'groupName', offset: 16 }],
+    ['cpg group name length 2^32-1 in an event', () => decodeErr(Frame.res(5, 184).u32(24, 0xffffffff).bytes, { service: 'cpg', dir: 'evt' }), { kind: 'nameTooLong', field: 'groupName', offset: 24 }],
+    ['cs_name_t length 257', () => decodeErr(Frame.req(2, 288).u16(24, 257).bytes, { service: 'cfg', dir: 'req' }), { kind: 'nameTooLong', messageName: 'cfg.killNode', field: 'reason', offset: 24 }],
+    ['membership count over its 384 entries', () => decodeErr(Frame.res(3, 9248).u32(24, 385).bytes, { service: 'cpg', dir: 'res' }), { kind: 'countOverrun', messageName: 'cpg.membershipGet', field: 'memberCount', offset: 24 }],
+    ['ring status count over its 16 slots', () => decodeErr(Frame.res(0, 10272).u32(24, 17).bytes, { service: 'cfg', dir: 'res' }), { kind: 'countOverrun', messageName: 'cfg.ringStatusGet', field: 'interfaceCount', offset: 24 }],
+    ['confchg left list past the end', () => decodeErr(Frame.res(4, 208).u32(160, 1).u32(176, 1).bytes, { service: 'cpg', dir: 'evt' }), { kind: 'countOverrun', messageName: 'cpg.confchgCallback', field: 'leftList', offset: 208 }],
+    ['deliver msglen past the end', () => decodeErr(Frame.res(5, 190).u32(160, 7).bytes, { service: 'cpg', dir: 'evt' }), { kind: 'countOverrun', field: 'message', offset: 184 }],
+    ['mcast with only the request header', () => decodeErr(Frame.req(2, 16).bytes, { service: 'cpg', dir: 'req' }), { kind: 'truncated', messageName: 'cpg.mcastJoined', field: 'guarantee' }],
+    ['node status error reply of 32 bytes with CS_OK', () => decodeErr(Frame.res(16, 32, 1).bytes, { service: 'cfg', dir: 'res' }), { kind: 'truncated', messageName: 'cfg.nodeStatusGet' }],
+    ['node status error reply of 40 bytes', () => decodeErr(Frame.res(16, 40, 21).bytes, { service: 'cfg', dir: 'res' }), { kind: 'truncated', messageName: 'cfg.nodeStatusGet' }],
+    ['unknown service', () => decodeErr(Frame.req(0, 16).bytes, { service: 'evs' as Service, dir: 'req' }), { kind: 'badArgument' }],
     ['missing service', () => decodeErr(Frame.req(0, 16).bytes, { dir: 'req' }), { kind: 'badArgument' }],
     ['unknown dir', () => decodeErr(Frame.req(0, 16).bytes, { service: 'cmap', dir: 'up' as Direction }), { kind: 'badArgument' }],
     ['not bytes', () => decodeErr('0000' as unknown as Uint8Array, { service: 'cmap', dir: 'req' }), { kind: 'badArgument' }],
@@ -111,6 +121,18 @@ describe('EncodeError kinds', () => {
     ['size override below the natural size', () => encoders.cmap.res.get({ valueLen: 4n, type: 6, value: new Uint8Array(4) }, { size: 41 }), { kind: 'badSize' }],
     ['size override on a fixed message', () => encoders.cmap.res.iterInit({ iterHandle: 1n }, { size: 40 }), { kind: 'badSize' }],
     ['size override not an integer', () => encoders.cmap.res.set({}, { size: 1.5 }), { kind: 'badSize' }],
+    ['cpg group name of 129 bytes', () => encoders.cpg.req.join({ groupName: new Uint8Array(129), pid: 1, flags: 0 }), { kind: 'tooLong', field: 'groupName' }],
+    ['cpg group name a number', () => encoders.cpg.req.join({ groupName: 5 as never, pid: 1, flags: 0 }), { kind: 'badType', field: 'groupName' }],
+    ['cs_name_t of 256 bytes (no room for the NUL)', () => encoders.cfg.req.killNode({ nodeid: 1, reason: 'r'.repeat(256) }), { kind: 'tooLong', field: 'reason' }],
+    ['NUL in a cs_name_t', () => encoders.cfg.req.killNode({ nodeid: 1, reason: 'a\0b' }), { kind: 'badValue', field: 'reason' }],
+    ['cpg address pid negative', () => encoders.cpg.evt.confchgCallback({ groupName: 'g', memberList: [{ nodeid: 1, pid: -1, reason: 0 }], leftList: [], joinedList: [] }), { kind: 'outOfRange', field: 'memberList[0].pid' }],
+    ['cpg address not an object', () => encoders.cpg.evt.confchgCallback({ groupName: 'g', memberList: [1 as never], leftList: [], joinedList: [] }), { kind: 'badType', field: 'memberList[0]' }],
+    ['385 members', () => encoders.cpg.res.membershipGet({ memberList: Array.from({ length: 385 }, () => ({ nodeid: 1, pid: 1, reason: 0 })) }), { kind: 'tooLong', field: 'memberList' }],
+    ['ring status lists of different lengths', () => encoders.cfg.res.ringStatusGet({ interfaceName: ['a'], interfaceStatus: [] }), { kind: 'countMismatch', field: 'interfaceStatus' }],
+    ['ring status name of 128 bytes', () => encoders.cfg.res.ringStatusGet({ interfaceName: ['n'.repeat(128)], interfaceStatus: ['s'] }), { kind: 'tooLong', field: 'interfaceName[0]' }],
+    ['nine links', () => encoders.cfg.res.nodeStatusGet({ version: 1, nodeid: 1, reachable: 1, remote: 0, external: 0, onwireMin: 0, onwireMax: 0, onwireVer: 0, linkStatus: Array.from({ length: 9 }, () => ({ enabled: 0, connected: 0, dynconnected: 0, mtu: 0, srcIpaddr: '', dstIpaddr: '' })) }), { kind: 'tooLong', field: 'linkStatus' }],
+    ['link flag of 256', () => encoders.cfg.res.nodeStatusGet({ version: 1, nodeid: 1, reachable: 1, remote: 0, external: 0, onwireMin: 0, onwireMax: 0, onwireVer: 0, linkStatus: [{ enabled: 256, connected: 0, dynconnected: 0, mtu: 0, srcIpaddr: '', dstIpaddr: '' }] }), { kind: 'outOfRange', field: 'linkStatus[0].enabled' }],
+    ['short node status reply with CS_OK', () => encoders.cfg.res.nodeStatusGet({ version: 1, nodeid: 1, reachable: 1, remote: 0, external: 0, onwireMin: 0, onwireMax: 0, onwireVer: 0, linkStatus: [] }, { size: 32 }), { kind: 'badSize' }],
     // A holey array: its length alone asks for more scratch than the codec allows (512 MiB).
     ['list too large for the codec memory', () => encoders.quorum.evt.notification({ quorate: 1, ringSeq: 0n, viewList: new Array<number>(70_000_000) }), { kind: 'tooLarge', messageName: 'quorum.notification' }],
   ];
@@ -130,6 +152,17 @@ describe('EncodeError kinds', () => {
   it('the metadata-only cmap.get reply may carry a valueLen without value bytes', () => {
     const b = encoders.cmap.res.get({ valueLen: 20n, type: 11, value: new Uint8Array(0) });
     expect(b.length).toBe(40);
+  });
+});
+
+describe('cpg group names', () => {
+  it('an ITERATIONINITIALIZE group past 128 bytes reads as empty: libcpg leaves it unset unless ONE_GROUP', () => {
+    const d = decode(Frame.req(5, 160).u32(16, 0x7ffd1234).u32(152, 1).bytes, { service: 'cpg', dir: 'req' });
+    expect(d.fields).toEqual({ groupName: new Uint8Array(0), iterationType: 1 });
+  });
+  it('are bytes, NULs included, and encode from a string as UTF-8', () => {
+    const b = encoders.cpg.req.join({ groupName: 'grp\0é', pid: 7, flags: 1 });
+    expect(decode(b, { service: 'cpg', dir: 'req' }).fields).toEqual({ groupName: new Uint8Array([0x67, 0x72, 0x70, 0, 0xc3, 0xa9]), pid: 7, flags: 1 });
   });
 });
 

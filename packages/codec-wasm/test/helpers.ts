@@ -48,6 +48,18 @@ export class Frame {
     this.bytes.set(b, off);
     return this;
   }
+  /** mar_cpg_name_t: u32 length, 128 bytes at +8, no NUL. */
+  cpgName(off: number, s: string): this {
+    const b = new TextEncoder().encode(s);
+    this.u32(off, b.length);
+    this.bytes.set(b, off + 8);
+    return this;
+  }
+  /** mar_cpg_address_t entries: nodeid @0, pid @8, reason @16, 24 bytes each. */
+  cpgAddrs(off: number, list: { nodeid: number; pid: number; reason: number }[]): this {
+    list.forEach((a, i) => this.u32(off + 24 * i, a.nodeid).u32(off + 24 * i + 8, a.pid).u32(off + 24 * i + 16, a.reason));
+    return this;
+  }
   u32s(off: number, list: number[]): this {
     list.forEach((v, i) => this.u32(off + 4 * i, v));
     return this;

@@ -1,12 +1,12 @@
-import { decode, type DecodedMessage, type Service } from '@corosync-ts/codec-wasm';
-import { NodeServices, type ServiceConnection, type SimNode } from '../../src/index.js';
+import { decode, type DecodedMessage } from '@corosync-ts/codec-wasm';
+import { NodeServices, type ServiceConnection, type ServiceName, type SimNode } from '../../src/index.js';
 
 /** A service connection driven with frames, recording what the daemon side sends back. */
 export class FrameClient {
   readonly responses: Uint8Array[] = [];
   readonly events: Uint8Array[] = [];
   readonly conn: ServiceConnection;
-  constructor(readonly service: Service, services: NodeServices) {
+  constructor(readonly service: ServiceName, services: NodeServices) {
     this.conn = services.connect(service, {
       respond: (f) => this.responses.push(f),
       sendEvent: (f) => this.events.push(f),
