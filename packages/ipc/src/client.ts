@@ -406,7 +406,12 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         p.reject(this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
         continue;
       }
-      if (this.state !== 'open') return;
+      if (this.state !== 'open') {
+        // Sending revealed the server gone: rejectAll() ran without this call on either list.
+        settle(p);
+        p.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
+        return;
+      }
       this.pending.push(p);
       this.inFlightCost += p.cost;
     }
