@@ -425,7 +425,12 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         continue;
       }
       this.capture?.frame('req', frame);
-      if (this.state !== 'open') return;
+      if (this.state !== 'open') {
+        // Sending revealed the server gone: rejectAll() ran without this call on either list.
+        settle(p);
+        p.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
+        return;
+      }
       this.pending.push(p);
       this.inFlightCost += p.cost;
     }

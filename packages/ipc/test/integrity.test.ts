@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect, createServer, isIpcError, type IpcClient, type IpcError, type IpcServerConnection } from '../src/index.js';
+import { IpcError, connect, createServer, isIpcError, type IpcClient, type IpcServerConnection } from '../src/index.js';
 import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 /** Bypasses IpcServerConnection.respond()'s own check, as a broken server would. */
@@ -113,6 +113,20 @@ for (const transport of ['socket', 'shm'] as const) {
       release();
       expect(header(await first).id).toBe(1001);
       expect(header(await last).id).toBe(1004);
+      await c.close();
+    });
+
+    it('every call settles when sending a waiting request finds the server gone', async () => {
+      const { c, held, release } = await holdingClient();
+      const calls = [1, 2, 3].map((id) => c.request(reqFrame(id, 16)).then((f) => header(f).id, (e: IpcError) => e.code));
+      await until(() => held.length === 1);
+      // What a shm doorbell to a server that has just closed does: the transport fails the
+      // connection from inside send() without throwing (white box: the race is too narrow to
+      // provoke from outside).
+      const impl = (c as unknown as { impl: { send(f: Uint8Array): void } }).impl;
+      impl.send = () => c.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
+      release();
+      expect(await Promise.all(calls)).toEqual([1001, 'ECONNRESET', 'ECONNRESET']);
       await c.close();
     });
 
