@@ -3,3 +3,5 @@ export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents } fro
 export { IpcError, isIpcError } from './errors.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';
+export { CaptureWriter } from './capture.js';
+export type { CaptureOpenOptions, CaptureFrame, CaptureState, CaptureMode, CaptureDir, CaptureTransport } from './capture.js';

@@ -1,0 +1,171 @@
+// The capture writer: what it writes reads back line for line (plain and gzip, one gzip member
+// per flush), it refuses symlinks and non-regular files, and a process that exits flushes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CaptureWriter } from '../src/capture.js';
+
+const SRC = resolve(__dirname, '../src/capture.ts');
+const opts = { mode: 'client', name: 'test', version: '0.0.0' } as const;
+
+function readCapture(path: string): Record<string, unknown>[] {
+  let raw = readFileSync(path);
+  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+  const text = raw.toString('utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Gzip members in a file (a header's magic and method byte; a rough count, enough here). */
+function gzipMembers(buf: Buffer): number {
+  let n = 0;
+  for (let i = 0; i + 1 < buf.length; i++) if (buf[i] === 0x1f && buf[i + 1] === 0x8b && buf[i + 2] === 8) n++;
+  return n;
+}
+
+describe('CaptureWriter', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cts-capture-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a header and frames and states that read back exactly, in a 0600 file', () => {
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, { ...opts, corosync: '3.1.7', host: 'node1' });
+    const conn = w.newConnection();
+    expect(conn).toBe(1);
+    expect(w.newConnection()).toBe(2);
+    const req = new Uint8Array([0, 0, 0, 0, 24, 0, 0, 0, 0xff, 0x10]);
+    // A subarray: only its own bytes may be recorded.
+    const big = new Uint8Array(64).fill(0xab);
+    w.state({ conn, service: 'cmap', transport: 'shm', state: 'open', pid: 42, proc: 'a "quoted"\nname' });
+    w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: req, pid: 42, proc: 'node' });
+    w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'res', bytes: big.subarray(8, 12) });
+    w.state({ conn, service: 'cmap', transport: 'shm', state: 'closed', by: 'error', error: 'ECONNRESET: peer "went" away' });
+    w.close();
+    expect(w.closed).toBe(true);
+    w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: req }); // ignored after close
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const lines = readCapture(path);
+    expect(lines).toHaveLength(5);
+    const [h, open, f1, f2, closed] = lines as [Record<string, any>, ...Record<string, any>[]];
+    expect(h.corosyncCapture).toBe(1);
+    expect(h.host).toBe('node1');
+    expect(h.corosync).toBe('3.1.7');
+    expect(h.recorder).toEqual({ mode: 'client', name: 'test', version: '0.0.0' });
+    expect(h.start.unixNs).toMatch(/^[0-9]{19}$/);
+    expect(Math.abs(Number(BigInt(h.start.unixNs) / 1000000n) - Date.parse(h.start.iso))).toBeLessThanOrEqual(1);
+    expect(Math.abs(Date.parse(h.start.iso) - Date.now())).toBeLessThan(60_000);
+    expect(open).toEqual({ t: open!.t, conn: 1, pid: 42, proc: 'a "quoted"\nname', service: 'cmap', transport: 'shm', state: 'open' });
+    expect(f1).toEqual({ t: f1!.t, conn: 1, pid: 42, proc: 'node', service: 'cmap', transport: 'shm', dir: 'req', hex: '0000000018000000ff10' });
+    expect(f2!.hex).toBe('abababab');
+    expect(f2).not.toHaveProperty('pid');
+    expect(closed).toMatchObject({ state: 'closed', by: 'error', error: 'ECONNRESET: peer "went" away' });
+    const ts = [open!.t, f1!.t, f2!.t, closed!.t];
+    for (const t of ts) expect(Number.isInteger(t) && t >= 0).toBe(true);
+    expect([...ts].sort((a, b) => a - b)).toEqual(ts);
+  });
+
+  it('gzip: one member per flush, all members read back in order', () => {
+    const path = join(dir, 'c.jsonl.gz');
+    const w = CaptureWriter.open(path, opts);
+    const conn = w.newConnection();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) w.frame({ conn, service: 'quorum', transport: 'socket', dir: 'evt', bytes: new Uint8Array([round, i]) });
+      w.flush();
+    }
+    // Enough to pass 64 KiB of buffered text: flushed without being asked.
+    const frame = new Uint8Array(4096).fill(7);
+    for (let i = 0; i < 20; i++) w.frame({ conn, service: 'quorum', transport: 'socket', dir: 'evt', bytes: frame });
+    const raw = readFileSync(path);
+    expect(raw[0]).toBe(0x1f);
+    const membersBeforeClose = gzipMembers(raw);
+    expect(membersBeforeClose).toBeGreaterThanOrEqual(5); // header + 3 rounds + the 64 KiB one
+    w.close();
+    const lines = readCapture(path);
+    expect(lines).toHaveLength(1 + 30 + 20);
+    expect(lines.slice(1, 31).map((l) => l.hex)).toEqual(
+      Array.from({ length: 30 }, (_, k) => Buffer.from([Math.floor(k / 10), k % 10]).toString('hex')),
+    );
+    expect(lines[50]!.hex).toBe(Buffer.from(frame).toString('hex'));
+  });
+
+  it('flushes buffered lines within about 100 ms without being asked', async () => {
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, opts);
+    w.frame({ conn: w.newConnection(), service: 'cmap', transport: 'socket', dir: 'req', bytes: new Uint8Array([1]) });
+    expect(readCapture(path)).toHaveLength(1); // only the header so far
+    await expect.poll(() => readCapture(path).length, { timeout: 5000, interval: 20 }).toBe(2);
+    w.close();
+  });
+
+  it('refuses a symlink, a directory, a FIFO and a device, and leaves their targets alone', () => {
+    const target = join(dir, 'precious');
+    writeFileSync(target, 'keep me');
+    const link = join(dir, 'link.jsonl');
+    symlinkSync(target, link);
+    expect(() => CaptureWriter.open(link, opts)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    expect(() => CaptureWriter.open(sub, opts)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // No reader: the open must fail at once, not block.
+    expect(() => CaptureWriter.open(fifo, opts)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
+    expect(() => CaptureWriter.open('/dev/null', opts)).toThrow(/not a regular file/);
+  });
+
+  it('truncates an existing regular file and makes it 0600', () => {
+    const path = join(dir, 'old.jsonl');
+    writeFileSync(path, 'x'.repeat(10000), { mode: 0o644 });
+    CaptureWriter.open(path, opts).close();
+    expect(readCapture(path)).toHaveLength(1);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('stops recording and reports once when writing fails, without throwing at the caller', () => {
+    const errors: Error[] = [];
+    const w = CaptureWriter.open(join(dir, 'c.jsonl'), { ...opts, onError: (e) => errors.push(e) });
+    // The write fails as on a full disk: the fd is closed behind the writer's back.
+    closeSync((w as unknown as { fd: number }).fd);
+    w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: new Uint8Array([1]) });
+    expect(() => w.flush()).not.toThrow();
+    expect(errors).toHaveLength(1);
+    expect(w.closed).toBe(true);
+    w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: new Uint8Array([1]) });
+    w.flush();
+    expect(errors).toHaveLength(1);
+  });
+
+  for (const gz of [false, true]) {
+    it(`a process that exits flushes what it buffered (${gz ? 'gzip' : 'plain'}); a SIGKILL loses only unflushed lines`, () => {
+      const path = join(dir, gz ? 'exit.jsonl.gz' : 'exit.jsonl');
+      const script = `
+        import { CaptureWriter } from ${JSON.stringify(SRC)};
+        const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1' });
+        const conn = w.newConnection();
+        for (let i = 0; i < 5; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+        if (process.argv[2] === 'kill') { w.flush(); w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) }); process.kill(process.pid, 'SIGKILL'); }
+        process.exit(3);
+      `;
+      const file = join(dir, 'child.mts');
+      writeFileSync(file, script);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(3);
+      expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
+
+      const k = spawnSync(process.execPath, ['--import', 'tsx', file, 'kill'], { encoding: 'utf8', timeout: 30_000 });
+      expect(k.signal).toBe('SIGKILL');
+      expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
+    });
+  }
+});
