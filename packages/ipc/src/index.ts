@@ -5,3 +5,4 @@ export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';
 export { CaptureWriter } from './capture.js';
 export type { CaptureOpenOptions, CaptureFrame, CaptureState, CaptureMode, CaptureDir, CaptureTransport } from './capture.js';
+export { enterNetns, unshareNetns } from './netns.js';
