@@ -163,7 +163,9 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       this.report(err);
       return reject(err.errno || errnoOf('ENOMEM'));
     }
-    const sent = n.send(setup.fd, conn.setupReply());
+    const reply = conn.setupReply();
+    const sent = n.send(setup.fd, reply);
+    conn.handshake = { request: req.slice(), response: reply };
     if (sent !== QB_CONNECTION_RESPONSE_SIZE) {
       // A libqb 2.0.6 client cannot take a split reply: give up on this one.
       conn.close();
@@ -275,6 +277,8 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   readonly maxMessageSize: number;
   /** The per-connection directory in /dev/shm. */
   readonly dir: string;
+  /** The 24-byte connection request and the 12,328-byte reply as they crossed the setup socket (for recorders). */
+  handshake: { readonly request: Uint8Array; readonly response: Uint8Array } = { request: new Uint8Array(0), response: new Uint8Array(0) };
   private readonly impl: ServerTransport;
   private outstanding = 0;
   private isClosed = false;
