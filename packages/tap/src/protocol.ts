@@ -26,8 +26,7 @@ export type FromUpstream =
   | { op: 'res'; id: number; frame: Uint8Array }
   | { op: 'evt'; id: number; frame: Uint8Array }
   | { op: 'flow'; id: number; level: 0 | 1 }
-  | { op: 'gone'; id: number; by: 'server' | 'error'; error: string }
-  | { op: 'stopped' };
+  | { op: 'gone'; id: number; by: 'server' | 'error'; error: string };
 
 /**
  * The worker answers an 'open' through shared memory, because the main thread waits for it

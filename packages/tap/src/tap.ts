@@ -227,16 +227,12 @@ export class Tap {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all(this.servers.map((s) => s.close()));
-      const stopped = new Promise<void>((resolve) => {
-        const onMsg = (m: FromUpstream) => {
-          if (m.op === 'stopped') resolve();
-        };
-        this.worker.on('message', onMsg);
-        this.worker.once('exit', () => resolve());
-      });
+      // The worker closes every connection (releasing its native watchers), then its
+      // port; with nothing left on its loop the thread ends by itself. It is never
+      // terminated: a thread torn down with the addon's poll handles open aborts Node.
+      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
       this.post({ op: 'stop' });
-      await stopped;
-      await this.worker.terminate();
+      await exited;
       this.capture.close();
       // Back to where the thread came from; the program's namespace lives on while
       // anything is still in it.

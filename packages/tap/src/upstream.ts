@@ -126,16 +126,20 @@ class Upstream {
 
   private gone(by: 'server' | 'error', error: string): void {
     if (this.closed) return;
-    this.close();
+    void this.close();
     post({ op: 'gone', id: this.id, by, error });
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.held.length = 0;
-    void this.client?.close();
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.held.length = 0;
+      this.closing = this.client?.close() ?? Promise.resolve();
+    }
+    return this.closing;
   }
+
+  private closing: Promise<void> = Promise.resolve();
 }
 
 const conns = new Map<number, Upstream>();
@@ -200,14 +204,16 @@ port.on('message', (m: ToUpstream) => {
     case 'close': {
       const up = conns.get(m.id);
       conns.delete(m.id);
-      up?.close();
+      void up?.close();
       break;
     }
     case 'stop':
-      for (const up of conns.values()) up.close();
-      conns.clear();
-      post({ op: 'stopped' });
-      port.close();
+      // Every connection is closed (its native watchers released) before the thread
+      // ends: the thread is left to finish on its own, never terminated with handles open.
+      void Promise.all([...conns.values()].map((up) => up.close())).then(() => {
+        conns.clear();
+        port.close();
+      });
       break;
   }
 });
