@@ -230,9 +230,7 @@ export class Tap {
       // The worker closes every connection (releasing its native watchers), then its
       // port; with nothing left on its loop the thread ends by itself. It is never
       // terminated: a thread torn down with the addon's poll handles open aborts Node.
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      this.post({ op: 'stop' });
-      await exited;
+      await stopWorker(this.worker);
       this.capture.close();
       // Back to where the thread came from; the program's namespace lives on while
       // anything is still in it.
@@ -246,6 +244,17 @@ export class Tap {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * The worker closes every connection (releasing its native watchers), then its port; with
+ * nothing left on its loop the thread ends by itself. It is never terminate()d: a thread
+ * torn down while the addon's poll handles are open aborts Node.
+ */
+function stopWorker(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ op: 'stop' } satisfies ToUpstream);
+  return exited;
 }
 
 function openNs(path: string): number {
@@ -277,7 +286,7 @@ export async function startTap(opts: TapOptions): Promise<Tap> {
   let moved = false;
   let tap: Tap | undefined;
   const fail = async (e: unknown): Promise<never> => {
-    await worker.terminate();
+    await stopWorker(worker);
     capture?.close();
     if (moved) enterNetns(origFd);
     if (nsFd >= 0) closeSync(nsFd);

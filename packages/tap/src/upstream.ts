@@ -183,8 +183,9 @@ async function open(id: number, seq: number, service: string, cred: Cred): Promi
 async function probe(): Promise<void> {
   try {
     const c = await connect('cmap', { timeout: data.handshakeTimeout });
-    post({ op: 'probe', transport: c.transport, maxMessageSize: c.maxMessageSize });
+    // Closed before answering: the main thread may stop this worker right after.
     await c.close();
+    post({ op: 'probe', transport: c.transport, maxMessageSize: c.maxMessageSize });
   } catch (e) {
     post({ op: 'probe', error: (e as Error).message, code: isIpcError(e) ? e.code : 'EIO' });
   }
