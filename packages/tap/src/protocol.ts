@@ -22,6 +22,7 @@ export type ToUpstream =
 export type FromUpstream =
   | { op: 'probe'; transport: Transport; maxMessageSize: number }
   | { op: 'probe'; error: string; code: string }
+  | { op: 'probe'; refused: string }
   | { op: 'denied'; id: number; service: string; cred: Cred; reason: string }
   | { op: 'res'; id: number; frame: Uint8Array }
   | { op: 'evt'; id: number; frame: Uint8Array }

@@ -306,6 +306,14 @@ export async function startTap(opts: TapOptions): Promise<Tap> {
     if ('error' in probe) {
       throw new TapError(`cannot reach corosync (@cmap in this network namespace): ${probe.error}`, probe.code);
     }
+    let upstream: Transport;
+    if ('refused' in probe) {
+      // A refusal carries no transport: corosync's default, unless told.
+      upstream = 'shm';
+      if (!opts.transport) opts.log?.(`corosync refused the probe connection (${probe.refused}); serving the program shm, its default (see --transport)`);
+    } else {
+      upstream = probe.transport;
+    }
     try {
       capture = CaptureWriter.open(opts.capture, { mode: 'tap', name: 'corosync-tap', version: VERSION });
     } catch (e) {
@@ -321,7 +329,7 @@ export async function startTap(opts: TapOptions): Promise<Tap> {
       nsFd = openNs('/proc/thread-self/ns/net');
     }
     moved = true;
-    tap = new Tap(worker, new BigInt64Array(shared), origFd, nsFd, capture, probe.transport, opts.transport ?? probe.transport, opts);
+    tap = new Tap(worker, new BigInt64Array(shared), origFd, nsFd, capture, upstream, opts.transport ?? upstream, opts);
     await tap.serve(services);
     return tap;
   } catch (e) {

@@ -187,7 +187,11 @@ async function probe(): Promise<void> {
     await c.close();
     post({ op: 'probe', transport: c.transport, maxMessageSize: c.maxMessageSize });
   } catch (e) {
-    post({ op: 'probe', error: (e as Error).message, code: isIpcError(e) ? e.code : 'EIO' });
+    const code = isIpcError(e) ? e.code : 'EIO';
+    // A daemon that answers with a refusal (not ready, service not loaded...) is there;
+    // it will answer each program connection for itself. Only an absent one is fatal.
+    if (isIpcError(e) && /refused the connection/.test(e.message)) post({ op: 'probe', refused: e.message });
+    else post({ op: 'probe', error: (e as Error).message, code });
   }
 }
 
