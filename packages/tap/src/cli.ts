@@ -43,7 +43,7 @@ const EXIT_TAP = 125;
 function resolveId(spec: string, kind: 'user' | 'group'): number {
   if (/^\d+$/.test(spec)) return Number(spec);
   try {
-    const out = kind === 'user' ? execFileSync('id', ['-u', '--', spec], { encoding: 'utf8' }) : execFileSync('getent', ['group', spec], { encoding: 'utf8' }).split(':')[2]!;
+    const out = kind === 'user' ? execFileSync('id', ['-u', '--', spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }) : execFileSync('getent', ['group', spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[2]!;
     const n = Number(out.trim());
     if (Number.isInteger(n)) return n;
   } catch {}
@@ -53,7 +53,7 @@ function resolveId(spec: string, kind: 'user' | 'group'): number {
 function resolveUser(spec: string): { uid: number; gid: number } {
   const [u, g] = spec.split(':', 2) as [string, string | undefined];
   const uid = resolveId(u, 'user');
-  const gid = g !== undefined && g !== '' ? resolveId(g, 'group') : /^\d+$/.test(u) ? uid : Number(execFileSync('id', ['-g', '--', u], { encoding: 'utf8' }).trim());
+  const gid = g !== undefined && g !== '' ? resolveId(g, 'group') : /^\d+$/.test(u) ? uid : Number(execFileSync('id', ['-g', '--', u], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   return { uid, gid };
 }
 
