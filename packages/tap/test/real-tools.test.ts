@@ -3,9 +3,9 @@
 // transports, and every frame of the capture decodes with @corosync-ts/codec-wasm.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { analyse, readCapture, tempDir, viaTap } from './helpers.js';
+import { analyse, CLI, readCapture, tempDir, viaTap } from './helpers.js';
 
 const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
 
@@ -110,6 +110,34 @@ describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () 
         expect([...a.conns.values()].reduce((s, c) => s + c.evt, 0)).toBeGreaterThan(0);
         expect(tapped.stdout).toMatch(/notify/);
       }, 60_000);
+
+      test('--netns NAME without a program: serves a named namespace until SIGTERM', async () => {
+        const name = `tapns-${transport}`;
+        await ns.execOk(['ip', 'netns', 'add', name]);
+        try {
+          const capture = join(dir, 'netns.jsonl');
+          const tap = ns.spawn([process.execPath, CLI, '-o', capture, '--netns', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          tap.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+          const exited = new Promise<number | null>((resolve) => tap.on('exit', (code) => resolve(code)));
+          const inNs = (cmd: string[]) => ns.exec(['nsenter', `--net=/run/netns/${name}`, ...cmd]);
+          // Served once a client in that namespace gets corosync's answer.
+          await waitFor('the tap serves the named namespace', async () => (await inNs(['corosync-cmapctl', '-g', 'totem.cluster_name'])).code === 0, { timeout: 30_000, interval: 100 });
+          const q = await inNs(['corosync-quorumtool', '-l']);
+          const direct = await ns.exec(['corosync-quorumtool', '-l']);
+          expect({ code: q.code, out: q.stdout }).toEqual({ code: direct.code, out: direct.stdout });
+          tap.kill('SIGTERM');
+          expect(await exited).toBe(0);
+          expect(err).toBe('');
+          const { lines } = readCapture(capture);
+          const a = analyse(lines);
+          checkCapture(a, lines);
+          // quorumtool -l also asks cfg for node names.
+          expect(new Set([...a.conns.values()].map((c) => c.service))).toEqual(new Set(['cmap', 'quorum', 'votequorum', 'cfg']));
+        } finally {
+          await ns.exec(['ip', 'netns', 'delete', name]);
+        }
+      });
 
       test('C program on libsam (fork: supervisor and child both through the tap)', async () => {
         const { direct, tapped, lines, a } = await both([sam]);
