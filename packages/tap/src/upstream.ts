@@ -72,7 +72,15 @@ class Upstream {
   private send(frame: Uint8Array, onRefused: () => void): void {
     this.client!.request(frame).then(
       (res) => {
-        if (!this.closed) post({ op: 'res', id: this.id, frame: res.slice() });
+        // corosync sends the events a request causes (a tracked key's change) before its
+        // answer, and a program may look for them the moment it has the answer. Our client
+        // can see the answer first (its own socket or ring, read by another watcher), so the
+        // answer waits one turn of the loop: a poll phase in which every event already
+        // queued by the daemon is read and passed on ahead of it.
+        const frame = res.slice();
+        setImmediate(() => {
+          if (!this.closed) post({ op: 'res', id: this.id, frame });
+        });
       },
       (err: unknown) => {
         if (this.closed) return;

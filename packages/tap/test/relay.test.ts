@@ -2,10 +2,11 @@
 // (@corosync-ts/ipc's server as 'cmap') in a private namespace: the daemon's flow control
 // reaches the program as EAGAIN and no request is lost or reordered; a handshake refusal
 // reaches the program as the same error.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { analyse, readCapture, tapArgv, tempDir, viaTap } from './helpers.js';
 
@@ -23,6 +24,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       let ns: Namespace;
       let daemon: ChildProcess;
       let said: string[];
+      let eventOrder: string;
       const dir = tempDir();
       const tell = async (cmd: string) => {
         daemon.stdin!.write(`${cmd}\n`);
@@ -30,6 +32,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       };
 
       beforeAll(async () => {
+        eventOrder = await compileC(readFileSync(fixture('event-order.c'), 'utf8'), ['qb']);
         ns = await startNamespace({ name: `tap-relay-${transport}` });
         daemon = ns.spawn([process.execPath, fixture('fake-daemon.mjs'), transport], { stdio: ['pipe', 'pipe', 'inherit'] });
         said = lines(daemon);
@@ -57,6 +60,18 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect(answers).toEqual(answers.map((_, i) => i + 1));
         const [c] = [...analyse(readCapture(cap).lines).conns.values()];
         expect(c).toMatchObject({ req: answers.length, res: answers.length, states: ['open', 'closed'] });
+      });
+
+      test('an event the daemon sent before a response is there when the program has the response', async () => {
+        await tell('events 1');
+        try {
+          const direct = await ns.exec([eventOrder, '300']);
+          const tapped = await viaTap(ns, join(dir, 'order.jsonl'), [eventOrder, '300']);
+          expect(direct.stdout).toBe('missed 0 wrong 0 of 300\n');
+          expect(tapped.stdout).toBe(direct.stdout);
+        } finally {
+          await tell('events 0');
+        }
       });
 
       test('a refused handshake reaches the program as the same error (ENOSYS, a service corosync has not loaded)', async () => {
