@@ -86,6 +86,18 @@ export class Tap {
     this.transport = transport;
     this.netnsPath = `/proc/${process.pid}/fd/${nsFd}`;
     worker.on('message', (m: FromUpstream) => this.fromUpstream(m));
+    worker.on('exit', () => {
+      if (this.closing) return;
+      // Without its upstream thread nothing can be relayed: end every program connection
+      // (they see a disconnect, as if corosync had gone) rather than leave them waiting.
+      this.log('the upstream thread ended unexpectedly; closing every relayed connection');
+      for (const r of this.relays.values()) {
+        r.closedBy = 'error';
+        r.error = 'the tap lost its upstream thread';
+        r.conn.close();
+      }
+      void this.close();
+    });
   }
 
   /** Connections currently relayed. */
@@ -227,9 +239,6 @@ export class Tap {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all(this.servers.map((s) => s.close()));
-      // The worker closes every connection (releasing its native watchers), then its
-      // port; with nothing left on its loop the thread ends by itself. It is never
-      // terminated: a thread torn down with the addon's poll handles open aborts Node.
       await stopWorker(this.worker);
       this.capture.close();
       // Back to where the thread came from; the program's namespace lives on while
@@ -252,6 +261,7 @@ export class Tap {
  * torn down while the addon's poll handles are open aborts Node.
  */
 function stopWorker(worker: Worker): Promise<void> {
+  if (worker.threadId === -1) return Promise.resolve(); // already ended
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.postMessage({ op: 'stop' } satisfies ToUpstream);
   return exited;
@@ -315,7 +325,13 @@ export async function startTap(opts: TapOptions): Promise<Tap> {
       upstream = probe.transport;
     }
     try {
-      capture = CaptureWriter.open(opts.capture, { mode: 'tap', name: 'corosync-tap', version: VERSION });
+      capture = CaptureWriter.open(opts.capture, {
+        mode: 'tap',
+        name: 'corosync-tap',
+        version: VERSION,
+        // The traffic goes on unrecorded (never disturbed); say so once.
+        onError: (err) => opts.log?.(`capture to ${opts.capture} stopped: ${err.message}`),
+      });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       const why = code === 'ELOOP' ? 'it is a symbolic link' : (e as Error).message;
