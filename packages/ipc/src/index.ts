@@ -1,3 +1,4 @@
+export { enterNetns, unshareNetns } from './netns.js';
 export { connect, IpcClient } from './client.js';
 export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents } from './client.js';
 export { IpcError, isIpcError } from './errors.js';
@@ -5,4 +6,3 @@ export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';
 export { CaptureWriter } from './capture.js';
 export type { CaptureOpenOptions, CaptureFrame, CaptureState, CaptureMode, CaptureDir, CaptureTransport } from './capture.js';
-export { enterNetns, unshareNetns } from './netns.js';

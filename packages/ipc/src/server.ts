@@ -165,13 +165,13 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     }
     const reply = conn.setupReply();
     const sent = n.send(setup.fd, reply);
-    conn.handshake = { request: req.slice(), response: reply };
     if (sent !== QB_CONNECTION_RESPONSE_SIZE) {
       // A libqb 2.0.6 client cannot take a split reply: give up on this one.
       conn.close();
       return;
     }
     this.conns.add(conn);
+    conn.handshake = { request: req.slice(), response: reply };
     conn.start();
     this.emit('connection', conn);
   }
