@@ -1,7 +1,7 @@
-export { enterNetns, unshareNetns } from './netns.js';
 export { connect, IpcClient } from './client.js';
 export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents } from './client.js';
 export { IpcError, isIpcError } from './errors.js';
+export { enterNetns, unshareNetns } from './netns.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';
 export { CaptureWriter } from './capture.js';
