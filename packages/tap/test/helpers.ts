@@ -1,15 +1,19 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { decode, isDecodeError, readRequestHeader } from '@corosync-ts/codec-wasm';
 import type { Namespace } from '@corosync-ts/nstest';
+import { afterAll } from 'vitest';
 
 export const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm --filter @corosync-ts/tap... build\` first`);
 
+/** A scratch directory (captures, symlinks), removed after the suite that made it. Call in a describe body. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'corosync-tap-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'corosync-tap-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** argv that runs corosync-tap (inside a namespace through ns.exec / ns.spawn). */
