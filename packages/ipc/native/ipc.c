@@ -1298,6 +1298,9 @@ static napi_value n_poll_close(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+static napi_value n_netns_unshare(napi_env env, napi_callback_info info);
+static napi_value n_netns_enter(napi_env env, napi_callback_info info);
+
 #define EXPORT(name, fn)                                         \
   do {                                                           \
     napi_value f;                                                \
@@ -1340,7 +1343,40 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollSpin", n_poll_spin);
   EXPORT("pollClose", n_poll_close);
+  EXPORT("netnsUnshare", n_netns_unshare);
+  EXPORT("netnsEnter", n_netns_enter);
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+
+// ---------------------------------------------------------------- network namespaces
+// For corosync-tap (@corosync-ts/tap). A socket belongs to the network namespace of
+// the thread that creates it, and abstract names are looked up there: a thread that
+// moves to another namespace makes its later sockets serve (or reach) that one. Only
+// CLONE_NEWNET, which Linux allows per thread in a multithreaded process. Both return
+// 0 or -errno and affect the calling thread only.
+#include <sched.h>
+
+static napi_value n_netns_unshare(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_int32(env, unshare(CLONE_NEWNET) == 0 ? 0 : -errno, &r);
+  return r;
+}
+
+// netnsEnter(fd): setns(2) to the namespace of an open /proc/.../ns/net (or
+// /run/netns/NAME) file; refuses an fd that is not a network namespace (EINVAL).
+static napi_value n_netns_enter(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: netnsEnter(fd) needs an fd");
+    return NULL;
+  }
+  napi_value r;
+  napi_create_int32(env, setns(fd, CLONE_NEWNET) == 0 ? 0 : -errno, &r);
+  return r;
+}

@@ -41,6 +41,10 @@ export interface Native {
   pollStart(p: PollHandle, events: number): number;
   pollSpin(p: PollHandle, spinNs: number): number;
   pollClose(p: PollHandle): number;
+  /** unshare(CLONE_NEWNET) for the calling thread (corosync-tap). */
+  netnsUnshare(): number;
+  /** setns(fd, CLONE_NEWNET) for the calling thread (corosync-tap). */
+  netnsEnter(fd: number): number;
 }
 export interface Mapping { readonly buffer: ArrayBuffer; readonly handle: unknown }
 export type WaiterHandle = { readonly __waiter: unique symbol };

@@ -247,6 +247,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       conn.capture.opened(req, t, reply, t);
     }
     this.conns.add(conn);
+    conn.handshake = { request: req.slice(), response: reply };
     conn.start();
     this.emit('connection', conn);
   }
@@ -355,6 +356,8 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   readonly maxMessageSize: number;
   /** The per-connection directory in /dev/shm. */
   readonly dir: string;
+  /** The 24-byte connection request and the 12,328-byte reply as they crossed the setup socket (for recorders). */
+  handshake: { readonly request: Uint8Array; readonly response: Uint8Array } = { request: new Uint8Array(0), response: new Uint8Array(0) };
   private readonly impl: ServerTransport;
   private outstanding = 0;
   private isClosed = false;

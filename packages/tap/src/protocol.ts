@@ -1,0 +1,46 @@
+// Messages between the tap's two threads. The main thread lives in the program's network
+// namespace and serves it; the upstream worker stays in the daemon's and owns one real
+// connection per program connection. Frames travel as transferred copies.
+
+export type Transport = 'socket' | 'shm';
+
+export interface Cred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** main → worker */
+export type ToUpstream =
+  | { op: 'probe' }
+  | { op: 'open'; id: number; seq: number; service: string; cred: Cred }
+  | { op: 'req'; id: number; frame: Uint8Array }
+  | { op: 'close'; id: number }
+  | { op: 'stop' };
+
+/** worker → main */
+export type FromUpstream =
+  | { op: 'probe'; transport: Transport; maxMessageSize: number }
+  | { op: 'probe'; error: string; code: string }
+  | { op: 'probe'; refused: string }
+  | { op: 'denied'; id: number; service: string; cred: Cred; reason: string }
+  | { op: 'res'; id: number; frame: Uint8Array }
+  | { op: 'evt'; id: number; frame: Uint8Array }
+  | { op: 'flow'; id: number; level: 0 | 1 }
+  | { op: 'gone'; id: number; by: 'server' | 'error'; error: string };
+
+/**
+ * The worker answers an 'open' through shared memory, because the main thread waits for it
+ * synchronously inside the libqb server's authorize callback (its verdict goes into the
+ * program's setup reply). One BigInt64 holds (seq << 32) | (verdict as uint32): a single
+ * atomic store, and a late answer to an older seq never overwrites a newer one.
+ */
+export const VERDICT_BYTES = 8;
+
+export function packVerdict(seq: number, verdict: number): bigint {
+  return (BigInt(seq) << 32n) | BigInt(verdict >>> 0);
+}
+
+export function unpackVerdict(v: bigint): { seq: number; verdict: number } {
+  return { seq: Number(v >> 32n), verdict: Number(BigInt.asIntN(32, v & 0xffffffffn)) };
+}

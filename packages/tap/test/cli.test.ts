@@ -1,0 +1,36 @@
+// The command line without a daemon or namespaces: help, version, usage errors (exit 2).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { expect, test } from 'vitest';
+import { CLI } from './helpers.js';
+
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+test('--help prints the usage, exit codes included, and exits 0', () => {
+  const r = run('--help');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^usage: corosync-tap -o FILE \[options\] -- PROGRAM/);
+  expect(r.stdout).toMatch(/125 the tap failed/);
+  expect(r.stdout).toMatch(/tap's credentials/);
+});
+
+test('--version', () => {
+  const r = run('-V');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toBe(`corosync-tap ${version}\n`);
+});
+
+test.each([
+  [['--', 'true'], /-o FILE is required/],
+  [['-o', '/tmp/x.jsonl'], /a PROGRAM after -- is required/],
+  [['-o', '/tmp/x.jsonl', '--transport', 'udp', '--', 'true'], /--transport must be socket or shm/],
+  [['-o', '/tmp/x.jsonl', '--bogus', '--', 'true'], /Unknown option '--bogus'/],
+  [['-o', '/tmp/x.jsonl', '--handshake-timeout', '0', '--', 'true'], /--handshake-timeout needs a positive number/],
+  [['-o', '/tmp/x.jsonl', '--user', 'no-such-user-xyz', '--', 'true'], /unknown user no-such-user-xyz/],
+])('usage error %j → exit 2 with a message, nothing started', (args, msg) => {
+  const r = run(...args);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(msg);
+  expect(r.stderr).toMatch(/usage: corosync-tap/);
+});

@@ -1,0 +1,91 @@
+// Relay behaviour a real corosync cannot be made to show on demand, against a stand-in daemon
+// (@corosync-ts/ipc's server as 'cmap') in a private namespace: the daemon's flow control
+// reaches the program as EAGAIN and no request is lost or reordered; a handshake refusal
+// reaches the program as the same error.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import { compileC, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { analyse, readCapture, tapArgv, tempDir, viaTap } from './helpers.js';
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+function lines(child: ChildProcess): string[] {
+  const out: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => out.push(l));
+  return out;
+}
+
+describeReal('corosync-tap relaying a stand-in daemon', () => {
+  for (const transport of ['socket', 'shm'] as const) {
+    describe(transport, () => {
+      let ns: Namespace;
+      let daemon: ChildProcess;
+      let said: string[];
+      let eventOrder: string;
+      const dir = tempDir();
+      const tell = async (cmd: string) => {
+        daemon.stdin!.write(`${cmd}\n`);
+        await waitFor(`daemon did ${cmd}`, () => said.includes(`ok ${cmd}`));
+      };
+
+      beforeAll(async () => {
+        eventOrder = await compileC(readFileSync(fixture('event-order.c'), 'utf8'), ['qb']);
+        ns = await startNamespace({ name: `tap-relay-${transport}` });
+        daemon = ns.spawn([process.execPath, fixture('fake-daemon.mjs'), transport], { stdio: ['pipe', 'pipe', 'inherit'] });
+        said = lines(daemon);
+        await waitFor('stand-in daemon ready', () => said.includes('ready'));
+      }, 60_000);
+      afterAll(async () => {
+        daemon?.stdin?.end();
+        await ns?.close();
+      }, 60_000);
+
+      test('flow control: the program gets EAGAIN while the daemon refuses, then every answer in order', async () => {
+        await tell('fc 1');
+        const cap = join(dir, 'fc.jsonl');
+        const prog = ns.spawn(tapArgv(cap, [process.execPath, fixture('fc-client.mjs')]), { stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = lines(prog);
+        let err = '';
+        prog.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        const exited = new Promise<number | null>((resolve) => prog.on('exit', (code) => resolve(code)));
+        await waitFor('the program saw EAGAIN', () => out.includes('EAGAIN'), { timeout: 30_000 });
+        await tell('fc 0');
+        expect(await exited).toBe(0);
+        expect(err).toBe('');
+        const answers = out.find((l) => l.startsWith('answers '))!.slice(8).split(',').map(Number);
+        expect(answers.length).toBeGreaterThanOrEqual(2);
+        expect(answers).toEqual(answers.map((_, i) => i + 1));
+        const [c] = [...analyse(readCapture(cap).lines).conns.values()];
+        expect(c).toMatchObject({ req: answers.length, res: answers.length, states: ['open', 'closed'] });
+      });
+
+      test('an event the daemon sent before a response is there when the program has the response', async () => {
+        await tell('events 1');
+        try {
+          const direct = await ns.exec([eventOrder, '300']);
+          const tapped = await viaTap(ns, join(dir, 'order.jsonl'), [eventOrder, '300']);
+          expect(direct.stdout).toBe('missed 0 wrong 0 of 300\n');
+          expect(tapped.stdout).toBe(direct.stdout);
+        } finally {
+          await tell('events 0');
+        }
+      });
+
+      test('a refused handshake reaches the program as the same error (ENOSYS, a service corosync has not loaded)', async () => {
+        await tell('refuse 38');
+        try {
+          const cmd = ['corosync-cmapctl', '-g', 'totem.cluster_name'];
+          const direct = await ns.exec(cmd);
+          const tapped = await viaTap(ns, join(dir, 'refused.jsonl'), cmd, ['-q', '--transport', transport]);
+          expect(direct.stderr).toMatch(/Failed to initialize the cmap API/);
+          expect({ code: tapped.code, out: tapped.stdout, err: tapped.stderr }).toEqual({ code: direct.code, out: direct.stdout, err: direct.stderr });
+        } finally {
+          await tell('refuse 0');
+        }
+      });
+    });
+  }
+});
