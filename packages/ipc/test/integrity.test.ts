@@ -179,16 +179,23 @@ for (const transport of ['socket', 'shm'] as const) {
           return header(res).id === 1001;
         },
       });
-      const rest = [2, 3, 4].map((id) => c.request(reqFrame(id, 16)).catch((e: IpcError) => e));
+      let settled = 0;
+      const rest = [2, 3, 4].map((id) =>
+        c.request(reqFrame(id, 16)).then(
+          (f) => (settled++, f),
+          (e: IpcError) => (settled++, e),
+        ),
+      );
       await until(() => held.length === 1);
       expect([c.inFlight, c.queued]).toEqual([1, 3]);
       release();
       expect(header(await first).id).toBe(1001);
-      // Without the fix the request sent into the dead connection never settled.
+      await until(() => disc !== undefined);
+      // The request sent into the dead connection used to be forgotten: never settled.
+      await until(() => settled === 3);
       const errs = await Promise.all(rest);
       expect(errs.map((e) => (e as IpcError).code)).toEqual(['ECONNRESET', 'ECONNRESET', 'ECONNRESET']);
       expect(new Set(errs).size).toBe(1);
-      await until(() => disc !== undefined);
       expect(errs[0]).toBe(disc);
       expect([c.connected, c.inFlight, c.queued]).toEqual([false, 0, 0]);
       await c.close();
