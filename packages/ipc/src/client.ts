@@ -349,9 +349,15 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       return Promise.reject(new IpcError('EINVAL', 'verify must be a function'));
     }
     if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    let resolve!: Pending['resolve'];
+    let reject!: Pending['reject'];
+    const promise = new Promise<Uint8Array>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     const p: Pending = {
-      resolve: undefined as unknown as Pending['resolve'],
-      reject: undefined as unknown as Pending['reject'],
+      resolve,
+      reject,
       settled: false,
       timer: undefined,
       signal: undefined,
@@ -362,43 +368,60 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       frame: undefined,
     };
     if (this.queued === 0 && this.hasRoom(p.cost)) {
-      try {
-        this.impl.send(frame);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      this.capture?.frame('req', frame);
-      // Sending can itself reveal that the server is gone (a doorbell to a closed socket).
-      if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
-      this.pending.push(p);
-      this.inFlightCost += p.cost;
+      if (!this.dispatch(p, frame)) return promise;
     } else {
       // Copied: the caller may reuse its buffer once request() returns.
       p.frame = frame.slice();
       this.waiting.push(p);
     }
-    return new Promise<Uint8Array>((resolve, reject) => {
-      p.resolve = resolve;
-      p.reject = reject;
-      // A timed-out or aborted call that was sent keeps its FIFO slot: its late response
-      // must be consumed and dropped, not handed to the next caller. One still waiting is
-      // simply never sent.
-      if (opts.timeout !== undefined) {
-        p.timer = setTimeout(() => {
-          settle(p);
-          reject(new IpcError('ETIMEDOUT', `no response within ${opts.timeout} ms`));
-        }, opts.timeout);
-      }
-      if (opts.signal) {
-        const signal = opts.signal;
-        p.signal = signal;
-        p.onAbort = () => {
-          settle(p);
-          reject(abortError(signal));
-        };
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
-    });
+    // A timed-out or aborted call that was sent keeps its FIFO slot: its late response
+    // must be consumed and dropped, not handed to the next caller. One still waiting is
+    // simply never sent.
+    if (opts.timeout !== undefined) {
+      p.timer = setTimeout(() => {
+        settle(p);
+        reject(new IpcError('ETIMEDOUT', `no response within ${opts.timeout} ms`));
+      }, opts.timeout);
+    }
+    if (opts.signal) {
+      const signal = opts.signal;
+      p.signal = signal;
+      p.onAbort = () => {
+        settle(p);
+        reject(abortError(signal));
+      };
+      signal.addEventListener('abort', p.onAbort, { once: true });
+    }
+    return promise;
+  }
+
+  /**
+   * Send a call's frame and count it in flight. False if that failed, and then the call is
+   * rejected here: it is in neither `pending` nor `waiting` while it is sent, so a failure
+   * of the connection found by the send itself (fail() -> rejectAll) does not see it.
+   */
+  private dispatch(p: Pending, frame: Uint8Array): boolean {
+    try {
+      this.impl.send(frame);
+    } catch (e) {
+      // Per-call failures (flow control EAGAIN, EMSGSIZE) belong to this call alone.
+      settle(p);
+      p.reject(this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
+      return false;
+    }
+    this.capture?.frame('req', frame);
+    // Sending can itself reveal that the server is gone without throwing (shm: a doorbell to
+    // a closed socket, a ring the dead server left corrupt; socket: an error already queued
+    // on the response socket). A daemon killed -9 just after answering the previous call
+    // lands a queued call here.
+    if (this.state !== 'open') {
+      settle(p);
+      p.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
+      return false;
+    }
+    this.pending.push(p);
+    this.inFlightCost += p.cost;
+    return true;
   }
 
   private hasRoom(cost: number): boolean {
@@ -416,23 +439,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       if (p.settled) continue;
       const frame = p.frame!;
       p.frame = undefined;
-      try {
-        this.impl.send(frame);
-      } catch (e) {
-        // Per-call failures (flow control EAGAIN, EMSGSIZE) belong to this call alone.
-        settle(p);
-        p.reject(this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
-        continue;
-      }
-      this.capture?.frame('req', frame);
-      if (this.state !== 'open') {
-        // Sending revealed the server gone: rejectAll() ran without this call on either list.
-        settle(p);
-        p.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
-        return;
-      }
-      this.pending.push(p);
-      this.inFlightCost += p.cost;
+      if (!this.dispatch(p, frame) && this.state !== 'open') return;
     }
     this.waiting.length = 0;
     this.waitingHead = 0;

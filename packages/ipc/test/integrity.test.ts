@@ -173,6 +173,49 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    // What a server killed -9 leaves: its sockets closed by the kernel, its rings untouched.
+    function dieLikeKill9(conn: IpcServerConnection): void {
+      conn.setup.close();
+      const impl = (conn as unknown as { impl: { req?: { close(): void }; evt?: { close(): void } } }).impl;
+      impl.req?.close();
+      impl.evt?.close();
+    }
+
+    it('a server that dies between an answer and the next queued request: every call settles', async () => {
+      const { c, conn, held, release } = await holdingClient();
+      let disc: IpcError | undefined;
+      c.on('disconnect', (e) => (disc = e));
+      // verify() runs once the answer is read and before the queued request is sent: the
+      // moment a kill -9 of a busy daemon can fall into (seen against corosync under load).
+      const first = c.request(reqFrame(1, 16), {
+        verify: (res) => {
+          dieLikeKill9(conn);
+          return header(res).id === 1001;
+        },
+      });
+      let settled = 0;
+      const rest = [2, 3, 4].map((id) =>
+        c.request(reqFrame(id, 16)).then(
+          (f) => (settled++, f),
+          (e: IpcError) => (settled++, e),
+        ),
+      );
+      await until(() => held.length === 1);
+      expect([c.inFlight, c.queued]).toEqual([1, 3]);
+      release();
+      expect(header(await first).id).toBe(1001);
+      await until(() => disc !== undefined);
+      // The request sent into the dead connection used to be forgotten: never settled.
+      await until(() => settled === 3);
+      const errs = await Promise.all(rest);
+      expect(errs.map((e) => (e as IpcError).code)).toEqual(['ECONNRESET', 'ECONNRESET', 'ECONNRESET']);
+      expect(new Set(errs).size).toBe(1);
+      expect(errs[0]).toBe(disc);
+      expect([c.connected, c.inFlight, c.queued]).toEqual([false, 0, 0]);
+      await c.close();
+      conn.close();
+    });
+
     it('an answer while nothing is pending fails the connection; later calls get ENOTCONN', async () => {
       const { c, conn } = await holdingClient();
       let disc: IpcError | undefined;
