@@ -1,6 +1,6 @@
 /// <reference types="node" />
 // corosync-decode: the CLI of the codec (Node only; the library itself never imports this file).
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { decode } from './codec.js';
@@ -10,6 +10,7 @@ import type { Direction, Service } from './types.js';
 
 const USAGE = `usage: corosync-decode [FILE]                     JSON Lines {"service","dir","hex"} from FILE or stdin
        corosync-decode --service S --dir D HEX        one raw message
+       corosync-decode --version                      the package version
   S: cmap | quorum | votequorum | cfg (not needed for --dir setup)
   D: req | res | evt | setup
 Prints one JSON object per input line: {name, id, size, error, fields} or {"error": {kind, message}}.
@@ -55,11 +56,17 @@ export function decodeLine(line: string): LineResult {
   return decodeOne(o.service, o.dir, o.hex);
 }
 
-function parseArgs(argv: string[]): { service?: string; dir?: string; positional: string[]; help: boolean } | string {
-  const out: { service?: string; dir?: string; positional: string[]; help: boolean } = { positional: [], help: false };
+/** The version of the installed package (dist/ and src/ both sit one level below its root). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+function parseArgs(argv: string[]): { service?: string; dir?: string; positional: string[]; help: boolean; version?: boolean } | string {
+  const out: { service?: string; dir?: string; positional: string[]; help: boolean; version?: boolean } = { positional: [], help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') out.help = true;
+    else if (a === '-V' || a === '--version') out.version = true;
     else if (a === '--service' || a === '--dir') {
       const v = argv[++i];
       if (v === undefined) return `${a} needs a value`;
@@ -75,6 +82,10 @@ function parseArgs(argv: string[]): { service?: string; dir?: string; positional
 
 export async function main(argv: string[], io: CliIo = process): Promise<number> {
   const args = parseArgs(argv);
+  if (typeof args !== 'string' && args.version && !args.help) {
+    io.stdout.write(`corosync-decode ${version()}\n`);
+    return 0;
+  }
   if (typeof args === 'string' || args.help) {
     (typeof args === 'string' ? io.stderr : io.stdout).write(`${typeof args === 'string' ? `corosync-decode: ${args}\n` : ''}${USAGE}\n`);
     return typeof args === 'string' ? 2 : 0;
