@@ -108,14 +108,17 @@ function load(): Native {
   const lines = [`the native addon of @corosync-ts/ipc could not be loaded on ${target}. Tried:`, ...tried.map((t) => `  - ${t}`)];
   if (override) {
     lines.push('COROSYNC_TS_IPC_ADDON names that file: unset it to use the shipped binary.');
-  } else if (firstCause === undefined) {
+  } else {
     const failure = installFailure(root);
+    if (failure) lines.push(`The install script tried to build it from source and failed: ${failure}`);
+    else if (firstCause === undefined) {
+      lines.push(
+        `No binary for ${target} ships in the package, and the install script that builds one from source did not run ` +
+          '(pnpm 10 skips install scripts until allowed: `pnpm approve-builds`, or add "@corosync-ts/ipc" to ' +
+          '`onlyBuiltDependencies`; npm skips them with --ignore-scripts).',
+      );
+    }
     lines.push(
-      failure
-        ? `The install script tried to build it from source and failed: ${failure}`
-        : `No binary for ${target} ships in the package, and the install script that builds one from source did not run ` +
-            '(pnpm 10 skips install scripts until allowed: `pnpm approve-builds`, or add "@corosync-ts/ipc" to ' +
-            '`onlyBuiltDependencies`; npm skips them with --ignore-scripts).',
       `To build it from source (needs a C compiler, make and python3): node ${join(root, 'scripts', 'build-native.mjs')}`,
       'If @corosync-ts/ipc was bundled (esbuild, webpack, ncc...), keep it external, or copy its prebuilds/ directory ' +
         'next to the bundle, or set COROSYNC_TS_IPC_ADDON to the absolute path of the .node file.',

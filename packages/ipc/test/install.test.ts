@@ -112,6 +112,8 @@ describe('install and first use without a usable addon', () => {
     expect(out).toMatchObject({ imported: true, name: 'IpcError', code: 'ENOTSUP' });
     expect(out.message).toMatch(new RegExp(`${slot.replace(/[.]/g, '\\.')} \\(.*(invalid ELF header|too short).*\\)`));
     expect(out.cause).toMatch(/invalid ELF header|too short/);
+    expect(out.message).toContain(`node ${join(dir, 'scripts', 'build-native.mjs')}`);
+    expect(out.message).not.toContain('did not run');
   });
 
   it('COROSYNC_TS_IPC_ADDON loads the named file instead, and must be absolute', () => {
