@@ -23,7 +23,8 @@ import {
   isCsError,
 } from '@corosync-ts/types';
 import { byteLength, checkI32, invalidParam } from './errors.js';
-import { Session, checkHandleOptions, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { checkHandleOptions } from './options.js';
+import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import { decodeCmapNotify, decodeCmapValue, encodeCmapValue, notifyFields, parseCmapGet, req, type CmapValue } from './wire.js';
 

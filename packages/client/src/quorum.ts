@@ -9,7 +9,8 @@ import {
   QUORUM_MODEL_V1,
 } from '@corosync-ts/types';
 import { checkU32, invalidParam, toCsError } from './errors.js';
-import { Session, checkHandleOptions, checkKeys, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { checkHandleOptions, checkKeys } from './options.js';
+import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import { decodeEvent, req, type RingId } from './wire.js';
 

@@ -8,7 +8,6 @@ import {
   CS_DISPATCH_ONE,
   CS_DISPATCH_ONE_NONBLOCKING,
   CS_ERR_BAD_HANDLE,
-  CS_ERR_INVALID_PARAM,
   CS_ERR_LIBRARY,
   CS_ERR_TIMEOUT,
   CS_ERR_TRY_AGAIN,
@@ -88,37 +87,6 @@ type State = 'open' | 'reconnecting' | 'disconnected' | 'finalized';
 type Waiter = { resolve: (v: 'frame' | 'woken' | 'finalized') => void; reject: (e: unknown) => void };
 
 const DEFAULT_RECONNECT: Required<ReconnectPolicy> = { initialDelay: 100, maxDelay: 5000, factor: 2, maxAttempts: Infinity };
-
-// Every HandleOptions key: an option added to the interface but not here fails to compile.
-const HANDLE_OPTION_KEYS: Record<keyof HandleOptions, true> = {
-  ipcPrefix: true,
-  ipcName: true,
-  dispatch: true,
-  timeout: true,
-  retry: true,
-  reconnect: true,
-  maxMessageSize: true,
-  signal: true,
-  connect: true,
-};
-
-/**
- * CS_ERR_INVALID_PARAM for a key `obj` does not know: a misspelt option, or `{ ipcPrefix }` slipped
- * into the callbacks object, must not silently reach the real corosync's names.
- */
-export function checkKeys(operation: string, what: 'options' | 'callbacks', obj: object | null | undefined, known: readonly string[]): void {
-  if (obj === null || obj === undefined) return;
-  for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
-    const hint = what === 'callbacks' && key in HANDLE_OPTION_KEYS ? ` ('${key}' is a handle option: pass it in the options argument)` : '';
-    throw new CsError(CS_ERR_INVALID_PARAM, `unknown ${what} key '${key}'${hint}; known: ${known.join(', ')}`, { operation });
-  }
-}
-
-/** checkKeys for HandleOptions. */
-export function checkHandleOptions(operation: string, opts: HandleOptions | undefined): void {
-  checkKeys(operation, 'options', opts, Object.keys(HANDLE_OPTION_KEYS));
-}
 
 export function ipcNameFor(service: ServiceName, opts: HandleOptions | undefined): string {
   if (opts?.ipcName !== undefined) return opts.ipcName;

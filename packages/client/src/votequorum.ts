@@ -7,7 +7,8 @@ import {
   VOTEQUORUM_QDEVICE_MAX_NAME_LEN,
 } from '@corosync-ts/types';
 import { byteLength, checkI32, checkU32, checkU64, invalidParam, toCsError } from './errors.js';
-import { Session, checkHandleOptions, checkKeys, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { checkHandleOptions, checkKeys } from './options.js';
+import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import { decodeEvent, req, type RingId } from './wire.js';
 
