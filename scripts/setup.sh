@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 machine needs to build and test corosync-ts: the reference corosync
 # 3.1.7 / libqb 2.0.6 stack (daemon, tools, C libraries for the reference programs), the namespace
-# tooling the real-daemon tests use, a C toolchain for the N-API addon, Chromium for the browser
-# test, pnpm, and the workspace's own dependencies.
+# tooling the real-daemon tests use, a C toolchain for the N-API addon and the cross compilers of its
+# prebuilt binaries (arm64 glibc, x64 musl), qemu-user and the arm64 C/C++ runtime to test the arm64
+# one, Chromium for the browser test, pnpm, and the workspace's own dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ APT_PACKAGES=(
   corosync corosync-vqsim libqb-dev libcmap-dev libquorum-dev libvotequorum-dev libsam-dev libcfg-dev libcpg-dev
   strace iproute2 util-linux procps psmisc
   gcc g++ make python3 pkg-config
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross musl-tools qemu-user
   chromium
 )
 PNPM_VERSION=9.15.9

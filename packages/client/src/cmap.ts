@@ -23,6 +23,7 @@ import {
   isCsError,
 } from '@corosync-ts/types';
 import { byteLength, checkI32, invalidParam } from './errors.js';
+import { checkHandleOptions } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import { decodeCmapNotify, decodeCmapValue, encodeCmapValue, notifyFields, parseCmapGet, req, type CmapValue } from './wire.js';
@@ -247,6 +248,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
 
   /** cmap_initialize(): connects; sends nothing. */
   static async initialize(opts?: HandleOptions): Promise<CmapHandle> {
+    checkHandleOptions('cmap.initialize', opts);
     const h = new CmapHandle(opts);
     await h.open(opts?.signal);
     return h;

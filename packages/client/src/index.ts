@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// The published .d.ts files name Node types (Buffer, EventEmitter, NodeJS.*): they bring them along.
 import { CmapHandle } from './cmap.js';
 import { QuorumHandle } from './quorum.js';
 import { VotequorumHandle } from './votequorum.js';

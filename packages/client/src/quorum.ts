@@ -9,6 +9,7 @@ import {
   QUORUM_MODEL_V1,
 } from '@corosync-ts/types';
 import { checkU32, invalidParam, toCsError } from './errors.js';
+import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import { decodeEvent, req, type RingId } from './wire.js';
@@ -107,6 +108,8 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
     if (model !== QUORUM_MODEL_V0 && model !== QUORUM_MODEL_V1) {
       throw new CsError(CS_ERR_INVALID_PARAM, `unknown quorum model ${String(model)}`, { operation: 'quorum.modelInitialize' });
     }
+    checkKeys('quorum.modelInitialize', 'callbacks', modelData, model === QUORUM_MODEL_V0 ? ['quorumNotify'] : ['quorumNotify', 'nodelistNotify']);
+    checkHandleOptions('quorum.modelInitialize', opts);
     const h = new QuorumHandle(model, modelData, opts);
     await h.open(opts?.signal);
     try {

@@ -7,6 +7,7 @@ import {
   VOTEQUORUM_QDEVICE_MAX_NAME_LEN,
 } from '@corosync-ts/types';
 import { byteLength, checkI32, checkU32, checkU64, invalidParam, toCsError } from './errors.js';
+import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import { decodeEvent, req, type RingId } from './wire.js';
@@ -97,6 +98,8 @@ export class VotequorumHandle extends Session<VotequorumSnapshot> {
 
   /** votequorum_initialize(): connects; sends nothing. */
   static async initialize(callbacks?: VotequorumCallbacks | null, opts?: HandleOptions): Promise<VotequorumHandle> {
+    checkKeys('votequorum.initialize', 'callbacks', callbacks, ['quorumNotify', 'expectedVotesNotify', 'nodelistNotify']);
+    checkHandleOptions('votequorum.initialize', opts);
     const h = new VotequorumHandle(callbacks, opts);
     await h.open(opts?.signal);
     return h;

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 // corosync-decode: the CLI of the codec (Node only; the library itself never imports this file).
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -13,6 +13,7 @@ import type { Direction, Service } from './types.js';
 
 const USAGE = `usage: corosync-decode [FILE]                     JSON Lines {"service","dir","hex"} or a capture file, from FILE or stdin
        corosync-decode --service S --dir D HEX        one raw message
+       corosync-decode --version                      the package version
   S: cmap | quorum | votequorum | cfg (not needed for --dir setup)
   D: req | res | evt | setup
 Input may be gzip compressed (told by its magic bytes). A capture (format v1, first line
@@ -110,11 +111,17 @@ async function plainBytes(input: Readable): Promise<Readable> {
   return gunzip;
 }
 
-function parseArgs(argv: string[]): { service?: string; dir?: string; positional: string[]; help: boolean } | string {
-  const out: { service?: string; dir?: string; positional: string[]; help: boolean } = { positional: [], help: false };
+/** The version of the installed package (dist/ and src/ both sit one level below its root). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+function parseArgs(argv: string[]): { service?: string; dir?: string; positional: string[]; help: boolean; version?: boolean } | string {
+  const out: { service?: string; dir?: string; positional: string[]; help: boolean; version?: boolean } = { positional: [], help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') out.help = true;
+    else if (a === '-V' || a === '--version') out.version = true;
     else if (a === '--service' || a === '--dir') {
       const v = argv[++i];
       if (v === undefined) return `${a} needs a value`;
@@ -130,6 +137,10 @@ function parseArgs(argv: string[]): { service?: string; dir?: string; positional
 
 export async function main(argv: string[], io: CliIo = process): Promise<number> {
   const args = parseArgs(argv);
+  if (typeof args !== 'string' && args.version && !args.help) {
+    io.stdout.write(`corosync-decode ${version()}\n`);
+    return 0;
+  }
   if (typeof args === 'string' || args.help) {
     (typeof args === 'string' ? io.stderr : io.stdout).write(`${typeof args === 'string' ? `corosync-decode: ${args}\n` : ''}${USAGE}\n`);
     return typeof args === 'string' ? 2 : 0;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,15 @@ describe('corosync-decode', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/usage: corosync-decode/);
+  });
+
+  it('--version prints the package version and exits 0', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = run([flag]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`corosync-decode ${version}\n`);
+    }
   });
 
   it('survives binary garbage on stdin', () => {

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// The published .d.ts files name Node types (Buffer, EventEmitter, NodeJS.*): they bring them along.
 export { connect, IpcClient, DEFAULT_MAX_IN_FLIGHT } from './client.js';
 export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents, ProviderPolicy } from './client.js';
 export { IpcError, isIpcError } from './errors.js';

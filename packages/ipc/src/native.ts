@@ -1,4 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { IpcError } from './errors.js';
 
 /** The addon's surface (native/ipc.c). Syscall wrappers return -errno on failure. */
@@ -54,6 +57,37 @@ export const READABLE = 1;
 export const WRITABLE = 2;
 export const DISCONNECT = 4;
 
+/** The addon's file name inside prebuilds/<platform>-<arch>/ (`<name>.<libc>.node`) and native/build/Release/. */
+export const ADDON_NAME = 'corosync_ts_ipc';
+
+/** Which C library this Node runs on: decides between the glibc and musl prebuilds. */
+export function runtimeLibc(): 'glibc' | 'musl' {
+  // A glibc Node reports the glibc it runs on; musl builds of Node report none.
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+/** Where the loader looks, in order: COROSYNC_TS_IPC_ADDON, the shipped prebuild, a source build. */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env['COROSYNC_TS_IPC_ADDON'];
+  if (override) return [override];
+  // dist/native.js and src/native.ts both sit one level below the package root.
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  return [
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${ADDON_NAME}.${runtimeLibc()}.node`),
+    join(root, 'native', 'build', 'Release', `${ADDON_NAME}.node`),
+  ];
+}
+
+/** Why the install-time source build failed, as scripts/build-native.mjs recorded it. */
+function installFailure(root: string): string | undefined {
+  try {
+    return readFileSync(join(root, 'native', 'install-error.txt'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 function load(): Native {
   if (process.platform !== 'linux') {
     throw new IpcError(
@@ -62,26 +96,63 @@ function load(): Native {
     );
   }
   const require = createRequire(import.meta.url);
-  // An absolute path to another build of the addon (the sanitizer build in CI).
-  const override = process.env.COROSYNC_TS_IPC_ADDON;
-  try {
-    return require(override || '../native/build/Release/corosync_ts_ipc.node') as Native;
-  } catch (cause) {
-    throw new IpcError(
-      'ENOTSUP',
-      'the native addon of @corosync-ts/ipc is not built. Install a C toolchain and Python ' +
-        '(e.g. `apt-get install build-essential python3`), then run `pnpm rebuild @corosync-ts/ipc` ' +
-        '(or `node scripts/build-native.mjs` in the package directory)',
-      { cause },
+  const override = process.env['COROSYNC_TS_IPC_ADDON'] || undefined;
+  if (override !== undefined && !isAbsolute(override)) {
+    throw new IpcError('ENOTSUP', `COROSYNC_TS_IPC_ADDON must be the absolute path of a .node file, got '${override}'`);
+  }
+  const tried: string[] = [];
+  let firstCause: unknown;
+  for (const path of addonCandidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (absent)`);
+      continue;
+    }
+    try {
+      return require(path) as Native;
+    } catch (cause) {
+      // Present but unloadable (wrong architecture or libc, too old a glibc, a truncated copy): the real cause.
+      tried.push(`${path} (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`);
+      firstCause ??= cause;
+    }
+  }
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const target = `${process.platform}-${process.arch} ${runtimeLibc()}`;
+  const lines = [`the native addon of @corosync-ts/ipc could not be loaded on ${target}. Tried:`, ...tried.map((t) => `  - ${t}`)];
+  if (override) {
+    lines.push('COROSYNC_TS_IPC_ADDON names that file: unset it to use the shipped binary.');
+  } else {
+    const failure = installFailure(root);
+    if (failure) lines.push(`The install script tried to build it from source and failed: ${failure}`);
+    else if (firstCause === undefined) {
+      lines.push(
+        `No binary for ${target} ships in the package, and the install script that builds one from source did not run ` +
+          '(pnpm 10 skips install scripts until allowed: `pnpm approve-builds`, or add "@corosync-ts/ipc" to ' +
+          '`onlyBuiltDependencies`; npm skips them with --ignore-scripts).',
+      );
+    }
+    lines.push(
+      `To build it from source (needs a C compiler, make and python3): node ${join(root, 'scripts', 'build-native.mjs')}`,
+      'If @corosync-ts/ipc was bundled (esbuild, webpack, ncc...), keep it external, or copy its prebuilds/ directory ' +
+        'next to the bundle, or set COROSYNC_TS_IPC_ADDON to the absolute path of the .node file.',
     );
   }
+  throw new IpcError('ENOTSUP', lines.join('\n'), firstCause === undefined ? undefined : { cause: firstCause });
 }
 
-// Loaded at import, as asked of a Linux-only package: a missing toolchain or the wrong
-// platform surfaces as one clear IpcError when the package is imported.
-const loaded: Native = load();
+// Loaded on first use, not at import: importing never throws; the first call that needs the
+// addon fails with the reason (and every later call with the same error).
+let loaded: Native | undefined;
+let loadError: unknown;
 
 export function native(): Native {
+  if (loaded) return loaded;
+  if (loadError !== undefined) throw loadError;
+  try {
+    loaded = load();
+  } catch (e) {
+    loadError = e;
+    throw e;
+  }
   return loaded;
 }
 
@@ -95,7 +166,7 @@ let scratch = new Uint8Array(65536);
  */
 export function recvDatagram(fd: number, max: number): Uint8Array | number {
   if (scratch.length < max + 1) scratch = new Uint8Array(max + 1);
-  const r = loaded.recvDgramInto(fd, scratch);
+  const r = native().recvDgramInto(fd, scratch);
   if (r < 0) return r;
   if (r > max) return -90;
   return copyFrame(scratch, 0, r);

@@ -26,6 +26,10 @@ network namespace until SIGTERM, like a real corosync, backed by a simulated clu
       --allow-any       serve every uid; by default only root (and the mock's own uid) plus the
                         uidgid entries of the config, its uidgid.d directory and uidgid.* keys
   -h, --help
+  -V, --version         print the package version
+
+Exit status: 0 after SIGTERM or SIGINT (or --help, --version), 1 on a bad option or argument or a
+failure to start or stop (e.g. the names are in use), 8 when the config file is invalid (as corosync).
 
 Commands on stdin (one per line), corosync-vqsim style:
   up IDS | down IDS | kill IDS | stop IDS | split P:IDS [P:IDS...] | join P P... | merge
@@ -44,11 +48,17 @@ async function main(): Promise<number> {
       capture: { type: 'string' },
       'allow-any': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`corosync-mock ${pkg.version}\n`);
     return 0;
   }
   let config: string;

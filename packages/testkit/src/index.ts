@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// The published .d.ts files name Node types (Buffer, EventEmitter, NodeJS.*): they bring them along.
 export { parseCorosyncConf, parseUidgidFile } from './config.js';
 export type { ConfigEntry, ParseOptions } from './config.js';
 export { CmapStore, isReadOnlyKey, isValidNewKeyName } from './cmap-store.js';

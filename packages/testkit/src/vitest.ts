@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// The published .d.ts files name Node types (Buffer, EventEmitter, NodeJS.*): they bring them along.
 import { afterEach, beforeEach } from 'vitest';
 import { startMockCorosync, type MockCorosync, type MockCorosyncOptions } from './server.js';
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,19 @@ test('--help and argument errors', () => {
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/--local 9: no such node/);
 });
+
+test('--version prints the package version and exits 0; an unknown option exits 1', () => {
+  const { version } = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = run([flag]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`corosync-mock ${version}\n`);
+  }
+  expect(run(['--help']).stdout).toMatch(/Exit status: 0 after SIGTERM/);
+  const bad = run(['--bogus']);
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toMatch(/^corosync-mock: Unknown option '--bogus'/);
+}, 60_000);
 
 test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', async () => {
   const prefix = `cli-ok-${process.pid}-`;

@@ -1,28 +1,35 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect } from '@corosync-ts/ipc';
 import { decode, encoders } from '@corosync-ts/codec-wasm';
 import { describe, expect, test } from 'vitest';
-import { startMockCorosync } from '../src/index.js';
 import { useMockCorosync } from '../src/vitest.js';
+// @ts-expect-error: a plain-JS script of the repository, no declarations
+import { codeBlocks, root } from '../../../scripts/readme-blocks.mjs';
 
-test('the README example runs and sees the quorum changes', async () => {
-  const mock = await startMockCorosync({ nodes: 3 });
-  const quorum = await connect(`${mock.prefix}quorum`);
-  const seen: unknown[] = [];
-  quorum.on('event', (f: Uint8Array) => seen.push(decode(f, { service: 'quorum', dir: 'evt' }).fields));
-  await quorum.request(encoders.quorum.req.trackstart({ trackFlags: 2 }));
-  const { cluster } = mock;
-  cluster.partition([1, 2], [3]);
-  cluster.node(2).kill();
-  await mock.settle();
-  for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(seen.map((s) => (s as { quorate: number }).quorate)).toEqual([1, 1, 0]);
-  expect(seen[2]).toMatchObject({ viewList: [1] });
-  cluster.merge();
-  cluster.node(2).start();
-  await mock.settle();
-  await quorum.close();
-  await mock.close();
-});
+// The README's code blocks themselves (extracted, not copied), run against this checkout's build.
+test('every code block of the README runs as written', () => {
+  const pkg = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(pkg, '.readme-'));
+  try {
+    // Blocks that also use @corosync-ts/client (not a dependency of this package) run in
+    // scripts/consumer-test.mjs, with every README block, from the packed packages.
+    const blocks = (codeBlocks('packages/testkit/README.md') as { name: string; line: number; lang: string; code: string; usesVitest: boolean }[])
+      .filter((b) => !b.code.includes('@corosync-ts/client'));
+    expect(blocks.length).toBeGreaterThanOrEqual(1);
+    for (const b of blocks) {
+      const file = join(dir, `${b.name}${b.usesVitest ? '.test' : ''}.${b.lang === 'ts' ? 'ts' : 'mjs'}`);
+      writeFileSync(file, b.code);
+      const argv = b.usesVitest ? [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, file] : ['--import', 'tsx', file];
+      const r = spawnSync(process.execPath, argv, { cwd: pkg, encoding: 'utf8', timeout: 90_000 });
+      expect({ block: `README.md:${b.line}`, status: r.status, stderr: b.usesVitest ? '' : r.stderr }).toEqual({ block: `README.md:${b.line}`, status: 0, stderr: '' });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 180_000);
 
 describe('useMockCorosync', () => {
   const mock = useMockCorosync({ nodes: 2, quorum: { twoNode: true } });

@@ -1,4 +1,4 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
 /**
  * SAM (Simple Availability Manager) for Node.js: libsam's API and semantics (corosync 3.1.7
  * lib/sam.c) on Node's process model. See README.md beside this file for what runs where.
