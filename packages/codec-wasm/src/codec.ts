@@ -141,7 +141,8 @@ function readFields(m: RuntimeMessage): Record<string, unknown> {
         out[f.name] = dv.getBigInt64(s + SLOT_BIG, true);
         break;
       case 'name':
-      case 'chars': {
+      case 'chars':
+      case 'csName': {
         const off = a + dv.getUint32(s + SLOT_OFF, true);
         out[f.name] = utf8.decode(u8.subarray(off, off + dv.getUint32(s + SLOT_LEN, true)));
         break;
@@ -149,7 +150,8 @@ function readFields(m: RuntimeMessage): Record<string, unknown> {
       case 'ringId':
         out[f.name] = { nodeid: dv.getFloat64(s + SLOT_NUM, true), seq: dv.getBigUint64(s + SLOT_BIG, true) };
         break;
-      case 'bytes': {
+      case 'bytes':
+      case 'cpgName': {
         const off = a + dv.getUint32(s + SLOT_OFF, true);
         out[f.name] = u8.slice(off, off + dv.getUint32(s + SLOT_LEN, true));
         break;
@@ -178,16 +180,6 @@ function readFields(m: RuntimeMessage): Record<string, unknown> {
         const list = new Array<Uint8Array>(n);
         for (let k = 0; k < n; k++) list[k] = u8.slice(off + 16 * k, off + 16 * k + 16);
         out[f.name] = list;
-        break;
-      }
-      case 'cpgName': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        out[f.name] = u8.slice(off, off + dv.getUint32(s + SLOT_LEN, true));
-        break;
-      }
-      case 'csName': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        out[f.name] = utf8.decode(u8.subarray(off, off + dv.getUint32(s + SLOT_LEN, true)));
         break;
       }
       case 'cpgAddrList':
