@@ -19,6 +19,7 @@ import {
 } from '@corosync-ts/types';
 import { ChildChannel } from './child.js';
 import type { SamLinkFactory } from './links.js';
+import { checkHandleOptions, checkKeys } from '../options.js';
 import type { HandleOptions } from '../session.js';
 import {
   SAM_CHILD_ENV,
@@ -116,6 +117,8 @@ export async function initialize(timeInterval: number, policy: number, options: 
   if (!Number.isInteger(timeInterval) || timeInterval < 0 || timeInterval > 0x7fffffff) {
     fail(CS_ERR_INVALID_PARAM, op, `timeInterval must be an integer number of ms in 0..2147483647, got ${String(timeInterval)}`);
   }
+  checkKeys(op, 'options', options, ['connection']);
+  checkHandleOptions(op, options.connection);
   connectionOptions = { ...options.connection };
   // The child's supervisor holds the quorum connection; the child itself never opens one.
   const child = takeMarker() !== undefined;

@@ -23,6 +23,9 @@ describe('sam API input checks', () => {
     await rejects(() => sam.initialize(1000, 0.5), CS_ERR_INVALID_PARAM);
     await rejects(() => sam.initialize(1000, 3), CS_ERR_INVALID_PARAM);
     await rejects(() => sam.initialize(Number.NaN, 1), CS_ERR_INVALID_PARAM);
+    // An unknown option (or a misspelt connection option) must not reach the real corosync's names.
+    await rejects(() => sam.initialize(1000, 1, { connectoin: { ipcPrefix: 'mock-' } } as never), CS_ERR_INVALID_PARAM);
+    await rejects(() => sam.initialize(1000, 1, { connection: { ipcPrefx: 'mock-' } } as never), CS_ERR_INVALID_PARAM);
     expect(sam.state()).toBe('NOT_INITIALIZED');
     // libsam checks the data pointer of sam_data_restore before its state.
     await rejects(() => sam.dataRestore(null as unknown as Uint8Array), CS_ERR_INVALID_PARAM);
