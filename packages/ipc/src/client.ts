@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ConnectionCapture, type CaptureWriter } from './capture.js';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
@@ -15,7 +15,7 @@ import {
   type ConnectionResponse,
 } from './frames.js';
 import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, type Mapping, type WaiterHandle } from './native.js';
-import { Ring, assertShmPath, connectionDir, openPeerFile, removeConnectionDir, removeShmPath, ringHeaderPath, type PeerFileRules } from './ring.js';
+import { Ring, assertShmPath, closePeerFile, connectionDir, openPeerFile, removeConnectionDir, removeShmPath, ringHeaderPath, type PeerFileRules } from './ring.js';
 
 export interface Credentials {
   pid: number;
@@ -596,7 +596,7 @@ class SocketTransport implements Transport {
       if (typeof m === 'number') throw IpcError.fromErrno(m, `mmap ${res.request}`);
       this.control = m;
     } finally {
-      closeSync(cfd);
+      closePeerFile(cfd);
     }
     this.ctl = new Int32Array(this.control.buffer, 0, 6);
     const base = res.response;

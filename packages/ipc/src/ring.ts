@@ -85,6 +85,14 @@ const OPEN_SHM_REFUSALS: Record<number, string> = {
  * `sizeOk` accepts. Checked on the open fd, so the file cannot be swapped after the
  * check. The caller closes the fd.
  */
+/**
+ * Closes an fd of openPeerFile. The addon opened it, so the addon closes it: Node's fs.closeSync
+ * warns ("closed but not opened in unmanaged mode") in a worker thread for an fd fs did not open.
+ */
+export function closePeerFile(fd: number): void {
+  native().close(fd);
+}
+
 export function openPeerFile(path: string, what: string, rules: PeerFileRules, sizeOk: (size: number) => boolean, sizeText: string): number {
   if (dirname(assertShmPath(path, what)) !== rules.dir) {
     throw new IpcError('EBADMSG', `${what} ${JSON.stringify(path)} is outside the connection's directory ${rules.dir}`);
@@ -103,7 +111,7 @@ export function openPeerFile(path: string, what: string, rules: PeerFileRules, s
     if (!sizeOk(st.size)) throw new IpcError('EBADMSG', `${what} ${path} is ${st.size} bytes, not ${sizeText}`);
     return fd;
   } catch (e) {
-    closeSync(fd);
+    closePeerFile(fd);
     throw e;
   }
 }
@@ -259,8 +267,8 @@ export class Ring {
       if (hdrMap) n.munmap(hdrMap);
       throw e instanceof IpcError ? e : IpcError.fromErrno(-((e as NodeJS.ErrnoException).errno ?? 5) || -5, `open ring ${hdrPath}: ${(e as Error).message}`);
     } finally {
-      if (hfd >= 0) closeSync(hfd);
-      if (dfd >= 0) closeSync(dfd);
+      if (hfd >= 0) closePeerFile(hfd);
+      if (dfd >= 0) closePeerFile(dfd);
     }
   }
 
