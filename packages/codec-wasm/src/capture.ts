@@ -303,3 +303,234 @@ export async function readCapture(bytes: Uint8Array): Promise<ParsedCapture> {
   p.end();
   return { header: p.header!, records, bad };
 }
+
+/** A frame line as scanCapture() hands it over: its bytes are already in `out` at [at, at + len). */
+export interface CaptureScanSink {
+  /** dir: 0 req, 1 res, 2 evt, 3 setup. pid: -1 when the line has none. */
+  frame(t: number, conn: number, pid: number, proc: string | undefined, service: string, transport: CaptureTransport, dir: number, at: number, len: number, lineNo: number): void;
+  state?(r: CaptureStateRecord, lineNo: number): void;
+  /** A bad line after the header; scanning goes on with the next line. */
+  bad?(e: CaptureFormatError): void;
+}
+
+export interface CaptureScanResult {
+  header: CaptureHeader;
+  lines: number;
+  /** Bytes written to `out`: every frame back to back, in line order. */
+  size: number;
+}
+
+export const SCAN_DIRS = ['req', 'res', 'evt', 'setup'] as const;
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const K_T = enc('{"t":');
+const K_CONN = enc(',"conn":');
+const K_PID = enc('"pid":');
+const K_PROC = enc('"proc":"');
+const K_SERVICE = enc('"service":"');
+const K_TRANSPORT = enc(',"transport":"');
+const K_DIR = enc(',"dir":"');
+const K_HEX = enc(',"hex":"');
+// hex pair (first char << 8 | second char) -> byte, or 256 when either char is not lowercase hex
+const HEX_PAIR = (() => {
+  const v = new Int16Array(128).fill(-1);
+  for (let i = 0; i < 10; i++) v[48 + i] = i;
+  for (let i = 0; i < 6; i++) v[97 + i] = 10 + i;
+  const t = new Uint16Array(65536).fill(256);
+  for (let a = 0; a < 128; a++) for (let b = 0; b < 128; b++) if (v[a]! >= 0 && v[b]! >= 0) t[(a << 8) | b] = (v[a]! << 4) | v[b]!;
+  return t;
+})();
+
+/**
+ * Reads a whole plain (not gzip) capture held in memory, and writes the bytes of every frame
+ * into `out` back to back, in line order: what the CaptureParser reads, without a string per
+ * line. Lines in the exact shape the recorders write (keys in their order, no escapes, printable
+ * ASCII strings) are read byte by byte; any other line goes through parseCaptureRecord(), so the
+ * outcome never depends on the shortcut (the tests hold the two to the same answers).
+ * `out` must hold bytes.length / 2 bytes (frames are at most half of their lines).
+ * Throws CaptureFormatError for a bad or missing header.
+ */
+export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureScanSink): CaptureScanResult {
+  if (out.length < bytes.length >> 1) throw new RangeError(`scanCapture: out holds ${out.length} bytes, needs ${bytes.length >> 1}`);
+  const b = bytes;
+  const n = b.length;
+  const lineDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const services: { raw: Uint8Array; s: string }[] = [];
+  // per connection: the proc bytes last seen and their string, so a name is decoded once
+  const procs = new Map<number, { raw: Uint8Array; s: string }>();
+  const matches = (p: number, k: Uint8Array): boolean => {
+    if (p + k.length > n) return false;
+    for (let i = 0; i < k.length; i++) if (b[p + i] !== k[i]) return false;
+    return true;
+  };
+  const same = (raw: Uint8Array, s: number, e: number): boolean => {
+    if (raw.length !== e - s) return false;
+    for (let i = 0; i < raw.length; i++) if (raw[i] !== b[s + i]) return false;
+    return true;
+  };
+  // end (exclusive) of a JSON string of printable ASCII without escapes starting at p, or -1
+  const plainString = (p: number): number => {
+    for (; p < n; p++) {
+      const c = b[p]!;
+      if (c === 0x22) return p;
+      if (c < 0x20 || c > 0x7e || c === 0x5c) return -1;
+    }
+    return -1;
+  };
+  let header: CaptureHeader | undefined;
+  let at = 0;
+  let lineNo = 0;
+  let pos = n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; // the BOM TextDecoder drops
+  let num = 0;
+  // a JSON integer without sign, fraction or leading zero at p; its value in `num`; end or -1
+  const integer = (p: number): number => {
+    let v = 0;
+    const s = p;
+    while (p < n) {
+      const c = b[p]! - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      p++;
+    }
+    if (p === s || p - s > 16 || (b[s] === 48 && p - s > 1) || v > Number.MAX_SAFE_INTEGER) return -1;
+    num = v;
+    return p;
+  };
+  // The canonical frame line starting at p, ending at the newline `nl` (or a \r before it); false when it is not one.
+  const fast = (p: number, nl: number): boolean => {
+    if (!matches(p, K_T)) return false;
+    p = integer(p + K_T.length);
+    if (p < 0) return false;
+    const t = num;
+    if (!matches(p, K_CONN)) return false;
+    p = integer(p + K_CONN.length);
+    if (p < 0 || num < 1) return false;
+    const conn = num;
+    if (b[p] !== 0x2c) return false;
+    p++;
+    let pid = -1;
+    if (matches(p, K_PID)) {
+      p = integer(p + K_PID.length);
+      if (p < 0 || b[p] !== 0x2c) return false;
+      pid = num;
+      p++;
+    }
+    let procS = -1;
+    let procE = -1;
+    if (matches(p, K_PROC)) {
+      procS = p + K_PROC.length;
+      procE = plainString(procS);
+      if (procE < 0 || b[procE + 1] !== 0x2c) return false;
+      p = procE + 2;
+    }
+    if (!matches(p, K_SERVICE)) return false;
+    const svcS = p + K_SERVICE.length;
+    const svcE = plainString(svcS);
+    if (svcE <= svcS) return false; // empty service or not plain
+    p = svcE + 1;
+    if (!matches(p, K_TRANSPORT)) return false;
+    p += K_TRANSPORT.length;
+    let transport: CaptureTransport;
+    if (b[p] === 0x73 && b[p + 1] === 0x68 && b[p + 2] === 0x6d && b[p + 3] === 0x22) {
+      transport = 'shm';
+      p += 4;
+    } else if (matches(p, K_SOCKET)) {
+      transport = 'socket';
+      p += K_SOCKET.length;
+    } else return false;
+    if (!matches(p, K_DIR)) return false;
+    p += K_DIR.length;
+    let dir: number;
+    const c0 = b[p];
+    const c1 = b[p + 1];
+    const c2 = b[p + 2];
+    if (c0 === 0x72 && c1 === 0x65 && c2 === 0x71) dir = 0; // req
+    else if (c0 === 0x72 && c1 === 0x65 && c2 === 0x73) dir = 1; // res
+    else if (c0 === 0x65 && c1 === 0x76 && c2 === 0x74) dir = 2; // evt
+    else return matchesSetup(p) ? setupLine(p, nl, t, conn, pid, procS, procE, svcS, svcE, transport) : false;
+    if (b[p + 3] !== 0x22) return false;
+    return hexTail(p + 4, nl, t, conn, pid, procS, procE, svcS, svcE, transport, dir);
+  };
+  const K_SOCKET = enc('socket"');
+  const K_SETUP = enc('setup"');
+  const matchesSetup = (p: number) => matches(p, K_SETUP);
+  const setupLine = (p: number, nl: number, t: number, conn: number, pid: number, procS: number, procE: number, svcS: number, svcE: number, transport: CaptureTransport) =>
+    hexTail(p + K_SETUP.length, nl, t, conn, pid, procS, procE, svcS, svcE, transport, 3);
+  const hexTail = (p: number, nl: number, t: number, conn: number, pid: number, procS: number, procE: number, svcS: number, svcE: number, transport: CaptureTransport, dir: number): boolean => {
+    if (!matches(p, K_HEX)) return false;
+    p += K_HEX.length;
+    const start = at;
+    let o = at;
+    for (;;) {
+      if (p + 1 >= nl) return false;
+      const c = b[p]!;
+      if (c === 0x22) break;
+      const v = HEX_PAIR[(c << 8) | b[p + 1]!]!;
+      if (v > 255) return false;
+      out[o++] = v;
+      p += 2;
+    }
+    // the quote is at p: the line must end right after the closing brace (a \r may precede the newline)
+    if (b[p + 1] !== 0x7d) return false;
+    const end = p + 2;
+    if (!(end === nl || (end + 1 === nl && b[end] === 0x0d))) return false;
+    let service: string | undefined;
+    for (const x of services) {
+      if (same(x.raw, svcS, svcE)) {
+        service = x.s;
+        break;
+      }
+    }
+    if (service === undefined) {
+      service = lineDecoder.decode(b.subarray(svcS, svcE));
+      services.push({ raw: b.slice(svcS, svcE), s: service });
+    }
+    let proc: string | undefined;
+    if (procS >= 0) {
+      const known = procs.get(conn);
+      if (known && same(known.raw, procS, procE)) proc = known.s;
+      else {
+        proc = lineDecoder.decode(b.subarray(procS, procE));
+        procs.set(conn, { raw: b.slice(procS, procE), s: proc });
+      }
+    }
+    at = o;
+    sink.frame(t, conn, pid, proc, service, transport, dir, start, o - start, lineNo);
+    return true;
+  };
+  const slow = (s: number, e: number): void => {
+    let line = lineDecoder.decode(b.subarray(s, e));
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') return;
+    if (!header) {
+      header = parseCaptureHeader(line, lineNo);
+      return;
+    }
+    let r: CaptureRecord;
+    try {
+      r = parseCaptureRecord(line, lineNo);
+    } catch (e) {
+      if (e instanceof CaptureFormatError) {
+        sink.bad?.(e);
+        return;
+      }
+      throw e;
+    }
+    if (r.kind === 'state') {
+      sink.state?.(r, lineNo);
+      return;
+    }
+    const start = at;
+    for (let i = 0; i < r.hex.length; i += 2) out[at++] = HEX_PAIR[(r.hex.charCodeAt(i) << 8) | r.hex.charCodeAt(i + 1)]!;
+    sink.frame(r.t, r.conn, r.pid ?? -1, r.proc, r.service, r.transport, SCAN_DIRS.indexOf(r.dir), start, at - start, lineNo);
+  };
+  while (pos < n) {
+    let nl = b.indexOf(0x0a, pos);
+    if (nl < 0) nl = n;
+    lineNo++;
+    if (!header || !fast(pos, nl)) slow(pos, nl);
+    pos = nl + 1;
+  }
+  if (!header) throw new CaptureFormatError('empty capture: no header line', Math.max(1, lineNo));
+  return { header, lines: lineNo, size: at };
+}

@@ -21,7 +21,7 @@ export { encodeCmapValue, decodeCmapValue, type CmapValue } from './cmap-value.j
 export { decodedToJSON, toJsonValue, toHex, fromHex, type Json } from './json.js';
 export {
   CAPTURE_FORMAT_VERSION, CaptureFormatError, isCaptureFormatError, CaptureParser, parseCaptureHeader, parseCaptureRecord,
-  recordFromObject, isGzip, gunzip, readCapture,
+  recordFromObject, isGzip, gunzip, readCapture, scanCapture, SCAN_DIRS,
   type CaptureHeader, type CaptureRecord, type CaptureFrameRecord, type CaptureStateRecord, type CaptureParserEvents,
-  type ParsedCapture, type CaptureMode, type CaptureDir, type CaptureTransport,
+  type ParsedCapture, type CaptureScanSink, type CaptureScanResult, type CaptureMode, type CaptureDir, type CaptureTransport,
 } from './capture.js';

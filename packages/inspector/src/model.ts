@@ -2,17 +2,14 @@
 // a million frames fits and filters quickly. Decoding runs once, in bulk: every frame's bytes are
 // laid out back to back in the codec's WASM input buffer and decoded in place (decodeAt), so the
 // names, header errors and decode errors of all frames come out of one pass with no copy per frame.
-import {
-  CaptureFormatError, DIR_CODES, SERVICE_CODES, codec, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord,
-  runtimeMessages, type CaptureHeader, type CaptureRecord, type DecodeError,
+import type {
+  CaptureFormatError} from '@corosync-ts/codec-wasm';
+import { DIR_CODES, SERVICE_CODES, codec, isGzip, runtimeMessages, scanCapture, type CaptureHeader, type DecodeError,
 } from '@corosync-ts/codec-wasm';
-
-/** A frame line exactly as the recorders write it (proc only without escapes). */
-const FAST = /\{"t":(\d{1,16}),"conn":(\d{1,9})(?:,"pid":(\d{1,9}))?(?:,"proc":"([^"\\\n]*)")?,"service":"([a-z0-9_.-]+)","transport":"(socket|shm)","dir":"(req|res|evt|setup)","hex":"((?:[0-9a-f]{2})*)"\}\r?/y;
+import { Gunzip } from 'fflate';
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
 export type Dir = (typeof DIRS)[number];
-const DIR_INDEX: Record<string, number> = { req: 0, res: 1, evt: 2, setup: 3 };
 
 export interface ConnInfo {
   conn: number;
@@ -57,17 +54,6 @@ export interface Capture {
   timing: { inflate: number; parse: number; decode: number; pair: number };
 }
 
-const HEX_VAL = (() => {
-  const t = new Int8Array(128).fill(-1);
-  for (let i = 0; i < 10; i++) t[48 + i] = i;
-  for (let i = 0; i < 6; i++) t[97 + i] = 10 + i;
-  return t;
-})();
-
-function hexInto(hex: string, out: Uint8Array, at: number): void {
-  for (let i = 0, j = at; i < hex.length; i += 2, j++) out[j] = (HEX_VAL[hex.charCodeAt(i)]! << 4) | HEX_VAL[hex.charCodeAt(i + 1)]!;
-}
-
 export function messageName(c: Capture, i: number): string {
   const m = c.msg[i]!;
   if (m >= 0) return runtimeMessages[m]!.name;
@@ -78,132 +64,81 @@ export function messageName(c: Capture, i: number): string {
 /** Parses, decodes and pairs a capture file (plain or gzip). Throws CaptureFormatError for a bad header. */
 export async function loadCapture(file: Uint8Array): Promise<Capture> {
   const t0 = performance.now();
-  const text = isGzip(file) ? await gunzip(file) : file;
+  const text = isGzip(file) ? inflate(file) : file;
   const t1 = performance.now();
-  // Pass 1: lines. Growable columns; hex strings kept until their bytes are placed.
+  // Pass 1: lines, read byte by byte; every frame's bytes go straight into the codec's WASM
+  // input buffer, back to back (frames are at most half of their lines' bytes).
   let cap = 1024;
   let t = new Float64Array(cap);
   let conn = new Int32Array(cap);
   let dir = new Uint8Array(cap);
   let svc = new Uint8Array(cap);
-  let hexes: string[] = [];
+  let off = new Float64Array(cap);
+  let len = new Int32Array(cap);
   let n = 0;
-  let total = 0;
   const services: string[] = [];
-  const svcIndex = new Map<string, number>();
   const conns = new Map<number, ConnInfo>();
   const bad: CaptureFormatError[] = [];
-  const onRecord = (r: CaptureRecord) => {
-    let ci = conns.get(r.conn);
+  let lastSvc = '';
+  let lastSx = -1;
+  const info = (cn: number, service: string, transport: string, tt: number, pid: number, proc: string | undefined): ConnInfo => {
+    let ci = conns.get(cn);
     if (!ci) {
-      ci = { conn: r.conn, service: r.service, transport: r.transport, first: r.t, last: r.t };
-      conns.set(r.conn, ci);
+      ci = { conn: cn, service, transport, first: tt, last: tt };
+      conns.set(cn, ci);
     }
-    if (r.pid !== undefined) ci.pid = r.pid;
-    if (r.proc !== undefined) ci.proc = r.proc;
-    ci.last = r.t;
-    if (r.kind === 'state') {
+    if (pid >= 0) ci.pid = pid;
+    if (proc !== undefined) ci.proc = proc;
+    ci.last = tt;
+    return ci;
+  };
+  const input = codec.inputBuffer(Math.max(text.length >> 1, 1));
+  const { header, size: total } = scanCapture(text, input, {
+    frame(tt, cn, pid, proc, service, transport, d, at, l) {
+      info(cn, service, transport, tt, pid, proc);
+      if (n === cap) {
+        cap *= 2;
+        const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, mk: (n: number) => T): T => {
+          const b = mk(cap);
+          b.set(a as never);
+          return b;
+        };
+        t = grow(t, (k) => new Float64Array(k));
+        conn = grow(conn, (k) => new Int32Array(k));
+        dir = grow(dir, (k) => new Uint8Array(k));
+        svc = grow(svc, (k) => new Uint8Array(k));
+        off = grow(off, (k) => new Float64Array(k));
+        len = grow(len, (k) => new Int32Array(k));
+      }
+      if (service !== lastSvc) {
+        lastSvc = service;
+        lastSx = services.indexOf(service);
+        if (lastSx < 0) lastSx = services.push(service) - 1;
+      }
+      t[n] = tt;
+      conn[n] = cn;
+      dir[n] = d;
+      svc[n] = lastSx;
+      off[n] = at;
+      len[n] = l;
+      n++;
+    },
+    state(r) {
+      const ci = info(r.conn, r.service, r.transport, r.t, r.pid ?? -1, r.proc);
       if (r.state === 'closed') {
         if (r.by !== undefined) ci.closedBy = r.by;
         if (r.error !== undefined) ci.closeError = r.error;
       }
-      return;
-    }
-    addFrame(r.t, r.conn, r.service, DIR_INDEX[r.dir]!, r.hex);
-  };
-  const addFrame = (tt: number, cn: number, service: string, d: number, hex: string) => {
-    if (n === cap) {
-      cap *= 2;
-      const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, mk: (n: number) => T): T => {
-        const b = mk(cap);
-        b.set(a as never);
-        return b;
-      };
-      t = grow(t, (k) => new Float64Array(k));
-      conn = grow(conn, (k) => new Int32Array(k));
-      dir = grow(dir, (k) => new Uint8Array(k));
-      svc = grow(svc, (k) => new Uint8Array(k));
-    }
-    let sx = svcIndex.get(service);
-    if (sx === undefined) {
-      sx = services.length;
-      services.push(service);
-      svcIndex.set(service, sx);
-    }
-    t[n] = tt;
-    conn[n] = cn;
-    dir[n] = d;
-    svc[n] = sx;
-    hexes.push(hex);
-    total += hex.length >> 1;
-    n++;
-  };
-  // One string for the whole file; each line is read in place. Frame lines in the writers' own
-  // shape go through one sticky regex (their hex stays a slice of the file's string); any other
-  // line (states, other key orders, anything odd) through the full validating parser.
-  const all = new TextDecoder().decode(text);
-  let pos = 0;
-  let lineNo = 0;
-  let header: CaptureHeader | undefined;
-  while (pos < all.length) {
-    let nl = all.indexOf('\n', pos);
-    if (nl < 0) nl = all.length;
-    lineNo++;
-    if (!header) {
-      const line = all.slice(pos, nl).replace(/\r$/, '');
-      if (line.trim() !== '') header = parseCaptureHeader(line, lineNo);
-      pos = nl + 1;
-      continue;
-    }
-    FAST.lastIndex = pos;
-    const m = FAST.exec(all);
-    if (m && FAST.lastIndex === nl) {
-      const cn = +m[2]!;
-      const tt = +m[1]!;
-      if (cn >= 1 && Number.isSafeInteger(tt)) {
-        let ci = conns.get(cn);
-        if (!ci) {
-          ci = { conn: cn, service: m[5]!, transport: m[6]!, first: tt, last: tt };
-          conns.set(cn, ci);
-        }
-        if (m[3] !== undefined) ci.pid = +m[3];
-        if (m[4] !== undefined && ci.proc === undefined) ci.proc = m[4];
-        ci.last = tt;
-        addFrame(tt, cn, m[5]!, DIR_INDEX[m[7]!]!, m[8]!);
-        pos = nl + 1;
-        continue;
-      }
-    }
-    const line = all.slice(pos, nl).replace(/\r$/, '');
-    pos = nl + 1;
-    if (line.trim() === '') continue;
-    try {
-      onRecord(parseCaptureRecord(line, lineNo));
-    } catch (e) {
-      if (!isCaptureFormatError(e)) throw e;
-      bad.push(e);
-    }
-  }
-  if (!header) throw new CaptureFormatError('empty capture: no header line', Math.max(1, lineNo));
+    },
+    bad: (e) => bad.push(e),
+  });
   const t2 = performance.now();
 
-  // Pass 2: every frame's bytes back to back in the WASM input buffer, decoded in place.
-  const off = new Float64Array(n);
-  const len = new Int32Array(n);
+  // Pass 2: every frame decoded in place in the WASM input buffer.
   const msg = new Int16Array(n);
   const err = new Int32Array(n);
   const id = new Int32Array(n);
   const decodeErrors = new Map<number, DecodeError>();
-  const input = codec.inputBuffer(Math.max(total, 1));
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const h = hexes[i]!;
-    off[i] = at;
-    len[i] = h.length >> 1;
-    hexInto(h, input, at);
-    at += h.length >> 1;
-  }
-  hexes = [];
   const svcCode = services.map((s) => (SERVICE_CODES as Record<string, number>)[s] ?? -1);
   const view = codec.inputView();
   for (let i = 0; i < n; i++) {
@@ -229,9 +164,40 @@ export async function loadCapture(file: Uint8Array): Promise<Capture> {
   const t4 = performance.now();
   return {
     header, count: n, t: t.subarray(0, n), conn: conn.subarray(0, n), dir: dir.subarray(0, n), svc: svc.subarray(0, n),
-    services, bytes, off, len, msg, err, id, pair, decodeErrors, conns, bad,
+    services, bytes, off: off.subarray(0, n), len: len.subarray(0, n), msg, err, id, pair, decodeErrors, conns, bad,
     timing: { inflate: t1 - t0, parse: t2 - t1, decode: t3 - t2, pair: t4 - t3 },
   };
+}
+
+/**
+ * Gunzips every member of a file in one streaming pass. The recorders write one gzip member per
+ * flush (thousands in a big capture); the browser's DecompressionStream stops after the first
+ * member, and one stream per member cost 34 s for 2,500 of them, so fflate inflates them all.
+ */
+function inflate(file: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const g = new Gunzip((chunk) => {
+    parts.push(chunk);
+    total += chunk.length;
+  });
+  try {
+    // In slices: fflate copies what is left of its input at each member's end, so one push of a
+    // whole file of thousands of members is quadratic (163 s for 2,500 members of 2 KiB; 0.5-1 s
+    // in 64-256 KiB slices). 128 KiB bounds the copying for files of tiny members too.
+    const SLICE = 131072;
+    for (let at = 0; at < file.length; at += SLICE) g.push(file.subarray(at, at + SLICE), at + SLICE >= file.length);
+  } catch (e) {
+    throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**
@@ -240,28 +206,59 @@ export async function loadCapture(file: Uint8Array): Promise<Capture> {
  */
 export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array): Int32Array {
   const pair = new Int32Array(n).fill(-1);
-  const queues = new Map<number, { q: number[]; head: number; setup: number }>();
+  // Per connection (a slot), its unanswered requests as a list linked through `next`.
+  const slotOf = new Map<number, number>();
+  let head = new Int32Array(64);
+  let tail = new Int32Array(64);
+  let setup = new Int32Array(64);
+  const next = new Int32Array(n);
+  let lastConn = 0;
+  let s = -1;
   for (let i = 0; i < n; i++) {
-    let st = queues.get(conn[i]!);
-    if (!st) {
-      st = { q: [], head: 0, setup: -1 };
-      queues.set(conn[i]!, st);
+    const c = conn[i]!;
+    if (c !== lastConn || s < 0) {
+      let x = slotOf.get(c);
+      if (x === undefined) {
+        x = slotOf.size;
+        slotOf.set(c, x);
+        if (x === head.length) {
+          const grow = (a: Int32Array) => {
+            const b = new Int32Array(a.length * 2);
+            b.set(a);
+            return b;
+          };
+          head = grow(head);
+          tail = grow(tail);
+          setup = grow(setup);
+        }
+        head[x] = -1;
+        tail[x] = -1;
+        setup[x] = -1;
+      }
+      s = x;
+      lastConn = c;
     }
     const d = dir[i]!;
     if (d === 0) {
-      if (id[i] !== -3) st.q.push(i);
+      if (id[i] === -3) continue;
+      next[i] = -1;
+      if (tail[s]! < 0) head[s] = i;
+      else next[tail[s]!] = i;
+      tail[s] = i;
     } else if (d === 1) {
-      if (st.head < st.q.length) {
-        const r = st.q[st.head++]!;
+      const r = head[s]!;
+      if (r >= 0) {
+        head[s] = next[r]!;
+        if (head[s]! < 0) tail[s] = -1;
         pair[r] = i;
         pair[i] = r;
       }
     } else if (d === 3) {
-      if (len[i]! <= 24) st.setup = i;
-      else if (st.setup >= 0) {
-        pair[st.setup] = i;
-        pair[i] = st.setup;
-        st.setup = -1;
+      if (len[i]! <= 24) setup[s] = i;
+      else if (setup[s]! >= 0) {
+        pair[setup[s]!] = i;
+        pair[i] = setup[s]!;
+        setup[s] = -1;
       }
     }
   }

@@ -65,7 +65,15 @@ export class CaptureWriter {
   private fd: number;
   private readonly startMs: number;
   private readonly onError: (err: Error) => void;
-  private lines: string[] = [];
+  // Lines waiting for the next flush, in order. A frame line is not built on the call path: its
+  // bytes are copied to `pool` and the queue holds its middle (which starts with ',', where a
+  // built line starts with '{'); its time and where its bytes end wait in frameT / frameEnd.
+  // Hex and the line itself are made at flush, a batch at a time.
+  private queue: string[] = [];
+  private frameT: number[] = [];
+  private frameEnd: number[] = [];
+  private pool = Buffer.allocUnsafe(FLUSH_BYTES);
+  private poolUsed = 0;
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
   private nextConn = 1;
@@ -141,7 +149,17 @@ export class CaptureWriter {
   /** @internal a frame line whose middle (conn to dir, up to the hex) a recorder built once */
   framePrefixed(prefix: string, b: Uint8Array, t?: number): void {
     if (this.fd < 0) return;
-    this.push(`{"t":${t ?? this.now()}${prefix}${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}"}\n`);
+    const end = this.poolUsed + b.length;
+    if (end > this.pool.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(end, this.pool.length * 2));
+      this.pool.copy(bigger, 0, 0, this.poolUsed);
+      this.pool = bigger;
+    }
+    this.pool.set(b, this.poolUsed);
+    this.poolUsed = end;
+    this.frameT.push(t ?? this.now());
+    this.frameEnd.push(end);
+    this.queued(prefix, prefix.length + 2 * b.length + 24);
   }
 
   state(s: CaptureState): void {
@@ -158,9 +176,24 @@ export class CaptureWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.fd < 0 || this.lines.length === 0) return;
-    const text = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
-    this.lines = [];
+    if (this.fd < 0 || this.queue.length === 0) return;
+    const q = this.queue;
+    let k = 0;
+    let start = 0;
+    for (let i = 0; i < q.length; i++) {
+      const s = q[i]!;
+      if (s.charCodeAt(0) !== 0x7b) {
+        const end = this.frameEnd[k]!;
+        q[i] = `{"t":${this.frameT[k]}${s}${this.pool.toString('hex', start, end)}"}\n`;
+        start = end;
+        k++;
+      }
+    }
+    const text = q.length === 1 ? q[0]! : q.join('');
+    this.queue = [];
+    this.frameT = [];
+    this.frameEnd = [];
+    this.poolUsed = 0;
     this.pending = 0;
     try {
       const data = this.gzip ? gzipSync(text) : Buffer.from(text, 'utf8');
@@ -190,8 +223,12 @@ export class CaptureWriter {
   }
 
   private push(line: string): void {
-    this.lines.push(line);
-    this.pending += line.length;
+    this.queued(line, line.length);
+  }
+
+  private queued(entry: string, size: number): void {
+    this.queue.push(entry);
+    this.pending += size;
     if (this.pending >= FLUSH_BYTES) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(this.flushSoon, FLUSH_MS);

@@ -99,6 +99,29 @@ describe('CaptureWriter', () => {
     expect(lines[50]!.hex).toBe(Buffer.from(frame).toString('hex'));
   });
 
+  it('copies a frame when it is recorded (the caller may reuse its buffer); big frames and state lines keep their order', () => {
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, opts);
+    const conn = w.newConnection();
+    const buf = new Uint8Array(200 * 1024); // bigger than the writer's batch buffer
+    const want: unknown[] = [];
+    for (let i = 0; i < 6; i++) {
+      const len = i % 2 ? buf.length : 3 + i;
+      buf.fill(i, 0, len);
+      w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: buf.subarray(0, len), t: i });
+      want.push(Buffer.alloc(len, i).toString('hex'));
+      buf.fill(0xee); // reused by the caller before any flush
+      if (i === 2) {
+        w.state({ conn, service: 'cmap', transport: 'shm', state: 'open' });
+        want.push('open');
+      }
+    }
+    w.close();
+    const lines = readCapture(path).slice(1);
+    expect(lines.map((l) => l.hex ?? l.state)).toEqual(want);
+    expect(lines.filter((l) => l.hex !== undefined).map((l) => l.t)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('flushes buffered lines within about 100 ms without being asked', async () => {
     const path = join(dir, 'c.jsonl');
     const w = CaptureWriter.open(path, opts);

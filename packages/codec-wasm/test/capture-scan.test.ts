@@ -1,0 +1,126 @@
+// scanCapture(), the byte-level capture reader the inspector uses, must give the same records,
+// bad lines and line numbers as the validating CaptureParser on any input: canonical lines, lines
+// one edit away from canonical, and arbitrary text.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CaptureParser, SCAN_DIRS, scanCapture, type CaptureRecord } from '../src/capture.js';
+
+const HEADER = '{"corosyncCapture":1,"start":{"unixNs":"1764774000000000000","iso":"2025-12-03T15:00:00.000Z"},"host":"h","recorder":{"mode":"client","name":"t","version":"0"}}';
+const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+function viaParser(bytes: Uint8Array): { records: [number, CaptureRecord][]; bad: [number, string][] } | { error: string } {
+  const records: [number, CaptureRecord][] = [];
+  const bad: [number, string][] = [];
+  const p = new CaptureParser({ record: (r, n) => records.push([n, r]), bad: (e) => bad.push([e.line, e.message]) });
+  try {
+    p.push(bytes);
+    p.end();
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  return { records, bad };
+}
+
+function viaScan(bytes: Uint8Array): { records: [number, CaptureRecord][]; bad: [number, string][] } | { error: string } {
+  const records: [number, CaptureRecord][] = [];
+  const bad: [number, string][] = [];
+  const out = new Uint8Array(bytes.length >> 1);
+  try {
+    scanCapture(bytes, out, {
+      frame(t, conn, pid, proc, service, transport, dir, at, len, lineNo) {
+        const r: CaptureRecord = { kind: 'frame', t, conn, service, transport, dir: SCAN_DIRS[dir]!, hex: toHex(out.subarray(at, at + len)) };
+        if (pid >= 0) r.pid = pid;
+        if (proc !== undefined) r.proc = proc;
+        records.push([lineNo, r]);
+      },
+      state: (r, n) => records.push([n, r]),
+      bad: (e) => bad.push([e.line, e.message]),
+    });
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  return { records, bad };
+}
+
+const canonical = fc
+  .record({
+    t: fc.oneof(fc.nat(), fc.constantFrom(0, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e16)),
+    conn: fc.oneof(fc.nat(10), fc.constant(2 ** 31)),
+    pid: fc.option(fc.nat(), { nil: undefined }),
+    proc: fc.option(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('corosync-cmapct', 'a"b', 'x\\y', 'é', '')), { nil: undefined }),
+    service: fc.oneof(fc.constantFrom('cmap', 'quorum', 'votequorum', ''), fc.string({ maxLength: 4 })),
+    transport: fc.constantFrom('shm', 'socket', 'udp'),
+    dir: fc.constantFrom('req', 'res', 'evt', 'setup', 'rex'),
+    hex: fc.oneof(fc.uint8Array({ maxLength: 40 }).map(toHex), fc.constantFrom('0', 'AB', 'zz', '0g')),
+  })
+  .map((f) => {
+    const who = (f.pid !== undefined ? `,"pid":${f.pid}` : '') + (f.proc !== undefined ? `,"proc":${JSON.stringify(f.proc)}` : '');
+    return `{"t":${f.t},"conn":${f.conn}${who},"service":${JSON.stringify(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"${f.hex}"}`;
+  });
+
+// one edit (insert, delete or replace a character) somewhere in a line
+const mutated = fc.tuple(canonical, fc.nat(), fc.constantFrom('del', 'ins', 'rep'), fc.constantFrom('"', '\\', '}', ',', ' ', '0', '-', '.', 'e', '\r', 'é', '\u0000', '\uFEFF')).map(([l, k, op, c]) => {
+  const i = k % (l.length + 1);
+  if (op === 'del') return l.slice(0, i) + l.slice(i + 1);
+  if (op === 'ins') return l.slice(0, i) + c + l.slice(i);
+  return l.slice(0, i) + c + l.slice(i + 1);
+});
+
+const otherLine = fc.oneof(
+  fc.constantFrom('', '   ', '\r', '{"t":5,"conn":1,"service":"cmap","transport":"shm","state":"open"}', '{"conn":1,"t":5,"service":"cmap","transport":"shm","dir":"req","hex":"00"}', '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"00","hex":"01"}', '{"t":1.0,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":""}', '{"t":01,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":""}'),
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+);
+
+const line = fc.oneof({ weight: 4, arbitrary: canonical }, { weight: 4, arbitrary: mutated }, { weight: 1, arbitrary: otherLine });
+
+const file = fc.tuple(fc.constantFrom('', '\uFEFF', '\n', '\r\n'), fc.array(line, { maxLength: 12 }), fc.constantFrom('\n', '\r\n'), fc.boolean()).map(([lead, lines, eol, lastEol]) => {
+  const body = lines.join(eol) + (lastEol && lines.length ? eol : '');
+  return new TextEncoder().encode(`${lead}${HEADER}${eol}${body}`);
+});
+
+describe('scanCapture agrees with CaptureParser', () => {
+  it('on canonical, mutated and arbitrary lines', () => {
+    fc.assert(fc.property(file, (bytes) => {
+      expect(viaScan(bytes)).toEqual(viaParser(bytes));
+    }), { numRuns: 3000 });
+  });
+
+  it('on arbitrary bytes (invalid UTF-8 included) after a header', () => {
+    const head = new TextEncoder().encode(HEADER + '\n');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (tail) => {
+        const bytes = new Uint8Array(head.length + tail.length);
+        bytes.set(head);
+        bytes.set(tail, head.length);
+        expect(viaScan(bytes)).toEqual(viaParser(bytes));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('on bad and missing headers', () => {
+    for (const text of ['', '\n\n', '{"corosyncCapture":2}\n', 'nonsense\n{"t":1}']) {
+      const bytes = new TextEncoder().encode(text);
+      expect(viaScan(bytes)).toEqual(viaParser(bytes));
+      expect((viaScan(bytes) as { error: string }).error).toBeTruthy();
+    }
+  });
+
+  it('reads canonical lines without a string per line and places the frames back to back', () => {
+    const lines = [HEADER, '{"t":7,"conn":3,"pid":10,"proc":"cmapctl","service":"cmap","transport":"shm","dir":"req","hex":"0a0b"}', '{"t":8,"conn":3,"service":"cmap","transport":"socket","dir":"setup","hex":""}', '{"t":9,"conn":3,"service":"cmap","transport":"shm","state":"closed","by":"client"}', '{"t":10,"conn":4,"service":"quorum","transport":"shm","dir":"evt","hex":"ff"}'];
+    const bytes = new TextEncoder().encode(lines.join('\n'));
+    const out = new Uint8Array(bytes.length >> 1);
+    const seen: unknown[] = [];
+    const res = scanCapture(bytes, out, { frame: (...a) => seen.push(a), state: (r) => seen.push(r.state) });
+    expect(res.size).toBe(3);
+    expect([...out.subarray(0, 3)]).toEqual([10, 11, 255]);
+    expect(seen).toEqual([[7, 3, 10, 'cmapctl', 'cmap', 'shm', 0, 0, 2, 2], [8, 3, -1, undefined, 'cmap', 'socket', 3, 2, 0, 3], 'closed', [10, 4, -1, undefined, 'quorum', 'shm', 2, 2, 1, 5]]);
+  });
+
+  it('refuses an output buffer too small to hold every frame', () => {
+    expect(() => scanCapture(new Uint8Array(10), new Uint8Array(4), { frame() {} })).toThrow(RangeError);
+  });
+});
+
+
