@@ -75,6 +75,17 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect(c).toMatchObject({ req: answers.length, res: answers.length, states: ['open', 'closed'] });
       }
 
+      test('flow control turned on while the program has requests in flight: every answer, in order', async () => {
+        // The daemon refuses from the first request on, while the tap has the next ones.
+        await tell('fcat 1');
+        const cap = join(dir, 'fc-inflight.jsonl');
+        const r = await viaTap(ns, cap, [process.execPath, fixture('pipeline.mjs'), '6']);
+        expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
+        expect(r.stdout).toBe('answers 1,2,3,4,5,6\n');
+        const [c] = [...analyse(readCapture(cap).lines).conns.values()];
+        expect(c).toMatchObject({ req: 6, res: 6, states: ['open', 'closed'] });
+      });
+
       test('an event the daemon sent before a response is there when the program has the response', async () => {
         await tell('events 1');
         try {
