@@ -45,9 +45,13 @@ function errnoOf(e: unknown): number {
 class Upstream {
   private client: IpcClient | undefined;
   private closed = false;
-  /** Requests held back, in order, while the daemon has flow control on. */
-  private readonly held: Uint8Array[] = [];
-  private pumping = false;
+  /** The program's requests not handed to our client yet, in order. */
+  private readonly queue: Uint8Array[] = [];
+  /** queue[0] was refused (flow control) or its refusal is due: wait for the retry. */
+  private blocked = false;
+  /** The program was told of the daemon's flow control (its sends fail with EAGAIN). */
+  private flowOn = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = 1;
 
   constructor(readonly id: number) {}
@@ -60,76 +64,68 @@ class Upstream {
 
   request(frame: Uint8Array): void {
     if (this.closed || !this.client) return;
-    if (this.held.length > 0) this.held.push(frame);
-    else this.send(frame, () => this.hold(frame));
+    this.queue.push(frame);
+    this.next();
   }
 
   /**
-   * Hand one frame to the daemon. A libqb client refuses a send with EAGAIN while the
-   * server has flow control on; ours does too, before sending anything, through an
-   * already rejected promise. Answers come in the order the requests went out (FIFO).
+   * Hand queue[0] to our client, but only while nothing is in flight: the client then sends
+   * it at once, and a flow-control refusal (EAGAIN, an already rejected promise, as a libqb
+   * client refuses the send) concerns that frame alone. With a request in flight the client
+   * would hold it behind that one (its in-flight bound, answers of unknown size go one at a
+   * time anyway) and refuse it only later, after it had taken the frames behind it too: they
+   * came back in reverse order. Answers come in the order the requests went out (FIFO).
    */
-  private send(frame: Uint8Array, onRefused: () => void): void {
-    this.client!.request(frame).then(
+  private next(): void {
+    const client = this.client!;
+    if (this.closed || this.blocked || this.queue.length === 0 || client.inFlight > 0 || client.queued > 0) return;
+    const frame = this.queue[0]!;
+    client.request(frame).then(
       (res) => {
         // corosync sends the events a request causes (a tracked key's change) before its
         // answer, and a program may look for them the moment it has the answer. Our client
         // can see the answer first (its own socket or ring, read by another watcher), so the
         // answer waits one turn of the loop: a poll phase in which every event already
         // queued by the daemon is read and passed on ahead of it.
-        const frame = res.slice();
+        const copy = res.slice();
         setImmediate(() => {
-          if (!this.closed) post({ op: 'res', id: this.id, frame });
+          if (!this.closed) post({ op: 'res', id: this.id, frame: copy });
         });
+        this.next();
       },
       (err: unknown) => {
         if (this.closed) return;
-        if (isIpcError(err, 'EAGAIN')) return onRefused();
+        if (isIpcError(err, 'EAGAIN')) return this.refused();
         if (isIpcError(err, 'ECONNRESET') || isIpcError(err, 'ENOTCONN')) return this.gone('server', (err as Error).message);
         this.gone('error', `request of ${frame.length} bytes: ${(err as Error).message}`);
       },
     );
-  }
-
-  // The rejection runs as a microtask, before the main thread's next message is handled
-  // (each message is its own callback), so nothing has overtaken the refused frame.
-  private hold(frame: Uint8Array): void {
-    this.held.unshift(frame);
-    // The program's own sends now fail with EAGAIN (CS_ERR_TRY_AGAIN), as they would
-    // against the daemon directly; the frame already in flight waits here.
-    post({ op: 'flow', id: this.id, level: 1 });
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.held.length > 0 && !this.closed) {
-        await new Promise((r) => setTimeout(r, this.retryDelay));
-        if (this.closed) return;
-        let refused = false;
-        this.send(this.held[0]!, () => (refused = true));
-        // A refusal is already settled: its handler has run once the microtasks have.
-        await new Promise((r) => setImmediate(r));
-        if (refused) {
-          this.retryDelay = Math.min(this.retryDelay * 2, 50);
-          continue;
-        }
-        this.retryDelay = 1;
-        this.held.shift();
-        // Send the rest at once unless the daemon turns flow control on again.
-        while (this.held.length > 0 && !this.closed && !refused) {
-          const f = this.held[0]!;
-          this.send(f, () => (refused = true));
-          await new Promise((r) => setImmediate(r));
-          if (!refused) this.held.shift();
-        }
-      }
-      if (!this.closed) post({ op: 'flow', id: this.id, level: 0 });
-    } finally {
-      this.pumping = false;
+    if (client.inFlight === 0) {
+      // Not sent: the rejection handler (a microtask) says why.
+      this.blocked = true;
+      return;
     }
+    this.queue.shift();
+    this.retryDelay = 1;
+    if (this.flowOn) {
+      this.flowOn = false;
+      post({ op: 'flow', id: this.id, level: 0 });
+    }
+  }
+
+  private refused(): void {
+    if (!this.flowOn) {
+      // The program's own sends now fail with EAGAIN (CS_ERR_TRY_AGAIN), as they would
+      // against the daemon directly; the frames it already sent wait here.
+      this.flowOn = true;
+      post({ op: 'flow', id: this.id, level: 1 });
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.blocked = false;
+      this.next();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, 50);
   }
 
   private gone(by: 'server' | 'error', error: string): void {
@@ -141,7 +137,8 @@ class Upstream {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.held.length = 0;
+      this.queue.length = 0;
+      if (this.retryTimer) clearTimeout(this.retryTimer);
       this.closing = this.client?.close() ?? Promise.resolve();
     }
     return this.closing;

@@ -45,6 +45,19 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
 
       test('flow control: the program gets EAGAIN while the daemon refuses, then every answer in order', async () => {
         await tell('fc 1');
+        let on = true;
+        try {
+          await flowControlled(async () => {
+            await tell('fc 0');
+            on = false;
+          });
+        } finally {
+          // A failure here must not leave the daemon refusing the next tests' programs.
+          if (on) await tell('fc 0');
+        }
+      });
+
+      async function flowControlled(release: () => Promise<void>) {
         const cap = join(dir, 'fc.jsonl');
         const prog = ns.spawn(tapArgv(cap, [process.execPath, fixture('fc-client.mjs')]), { stdio: ['ignore', 'pipe', 'pipe'] });
         const out = lines(prog);
@@ -52,7 +65,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         prog.stderr!.on('data', (d: Buffer) => (err += d.toString()));
         const exited = new Promise<number | null>((resolve) => prog.on('exit', (code) => resolve(code)));
         await waitFor('the program saw EAGAIN', () => out.includes('EAGAIN'), { timeout: 30_000 });
-        await tell('fc 0');
+        await release();
         expect(await exited).toBe(0);
         expect(err).toBe('');
         const answers = out.find((l) => l.startsWith('answers '))!.slice(8).split(',').map(Number);
@@ -60,6 +73,17 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect(answers).toEqual(answers.map((_, i) => i + 1));
         const [c] = [...analyse(readCapture(cap).lines).conns.values()];
         expect(c).toMatchObject({ req: answers.length, res: answers.length, states: ['open', 'closed'] });
+      }
+
+      test('flow control turned on while the program has requests in flight: every answer, in order', async () => {
+        // The daemon refuses from the first request on, while the tap has the next ones.
+        await tell('fcat 1');
+        const cap = join(dir, 'fc-inflight.jsonl');
+        const r = await viaTap(ns, cap, [process.execPath, fixture('pipeline.mjs'), '6']);
+        expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
+        expect(r.stdout).toBe('answers 1,2,3,4,5,6\n');
+        const [c] = [...analyse(readCapture(cap).lines).conns.values()];
+        expect(c).toMatchObject({ req: 6, res: 6, states: ['open', 'closed'] });
       });
 
       test('an event the daemon sent before a response is there when the program has the response', async () => {
