@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CmapHandle, QuorumHandle, VotequorumHandle } from '@corosync-ts/client';
 import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { startMockCorosync } from '@corosync-ts/testkit';
@@ -51,9 +51,18 @@ async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; clie
   } finally {
     await mock.close();
   }
-  // The client's writer flushes every 100 ms: wait for its last lines (the close states).
-  for (let i = 0; i < 200 && !readFileSync(clientFile).length; i++) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 250));
+  // The client's writer flushes every 100 ms: wait until its last lines, the three handles'
+  // close states, are in the file (gzip members are whole once written).
+  const closedLines = () => {
+    try {
+      return gunzipSync(readFileSync(clientFile)).toString().split('"state":"closed"').length - 1;
+    } catch {
+      return 0;
+    }
+  };
+  for (const t0 = Date.now(); closedLines() < 3; await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() - t0 > 10_000) throw new Error(`the client capture has ${closedLines()} of 3 close states after 10 s`);
+  }
   return { mock: mockFile, client: clientFile };
 }
 
