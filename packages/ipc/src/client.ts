@@ -856,6 +856,11 @@ class ShmTransport implements Transport {
     } catch (e) {
       return this.client.fail(e as IpcError);
     }
+    // Events the server published before this response are in the event ring already: hand
+    // them over first, as the server ordered them (corosync sends the events a request causes
+    // before its answer), rather than after, when the doorbell's wake-up comes round.
+    if (this.client.listenerCount('event') > 0) this.drainEvents();
+    if (!this.client.connected) return;
     this.client.deliverResponse(frame);
   }
 
