@@ -156,76 +156,48 @@ function readFields(m: RuntimeMessage): Record<string, unknown> {
         out[f.name] = u8.slice(off, off + dv.getUint32(s + SLOT_LEN, true));
         break;
       }
-      case 'u32list': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        const n = dv.getUint32(s + SLOT_LEN, true);
-        const list = new Array<number>(n);
-        for (let k = 0; k < n; k++) list[k] = dv.getUint32(off + 4 * k, true);
-        out[f.name] = list;
+      case 'u32list':
+        out[f.name] = readList(s, 4, (e) => dv.getUint32(e, true));
         break;
-      }
-      case 'nodeList': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        const n = dv.getUint32(s + SLOT_LEN, true);
-        const list = new Array<{ nodeid: number; state: number }>(n);
-        for (let k = 0; k < n; k++) {
-          list[k] = { nodeid: dv.getUint32(off + 8 * k, true), state: dv.getUint32(off + 8 * k + 4, true) };
-        }
-        out[f.name] = list;
+      case 'nodeList':
+        out[f.name] = readList(s, 8, (e) => ({ nodeid: dv.getUint32(e, true), state: dv.getUint32(e + 4, true) }));
         break;
-      }
-      case 'addrList': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        const n = dv.getUint32(s + SLOT_LEN, true);
-        const list = new Array<Uint8Array>(n);
-        for (let k = 0; k < n; k++) list[k] = u8.slice(off + 16 * k, off + 16 * k + 16);
-        out[f.name] = list;
+      case 'addrList':
+        out[f.name] = readList(s, 16, (e) => u8.slice(e, e + 16));
         break;
-      }
       case 'cpgAddrList':
-      case 'cpgAddrArray': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        const n = dv.getUint32(s + SLOT_LEN, true);
-        const list = new Array<CpgAddress>(n);
-        for (let k = 0; k < n; k++) {
-          const e = off + 24 * k;
-          list[k] = { nodeid: dv.getUint32(e, true), pid: dv.getUint32(e + 8, true), reason: dv.getUint32(e + 16, true) };
-        }
-        out[f.name] = list;
+      case 'cpgAddrArray':
+        out[f.name] = readList<CpgAddress>(s, 24, (e) => ({ nodeid: dv.getUint32(e, true), pid: dv.getUint32(e + 8, true), reason: dv.getUint32(e + 16, true) }));
         break;
-      }
-      case 'charsArray': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        const n = dv.getUint32(s + SLOT_LEN, true);
-        const list = new Array<string>(n);
-        for (let k = 0; k < n; k++) list[k] = cString(u8, off + f.len * k, f.len);
-        out[f.name] = list;
+      case 'charsArray':
+        out[f.name] = readList(s, f.len, (e) => cString(u8, e, f.len));
         break;
-      }
-      case 'linkStatusArray': {
-        const off = a + dv.getUint32(s + SLOT_OFF, true);
-        const n = dv.getUint32(s + SLOT_LEN, true);
-        const list = new Array<KnetLinkStatus>(n);
-        for (let k = 0; k < n; k++) {
-          const e = off + LINK_STATUS_SIZE * k;
-          list[k] = {
-            enabled: u8[e]!,
-            connected: u8[e + 1]!,
-            dynconnected: u8[e + 2]!,
-            mtu: dv.getUint32(e + 4, true),
-            srcIpaddr: cString(u8, e + 8, 256),
-            dstIpaddr: cString(u8, e + 264, 256),
-          };
-        }
-        out[f.name] = list;
+      case 'linkStatusArray':
+        out[f.name] = readList<KnetLinkStatus>(s, LINK_STATUS_SIZE, (e) => ({
+          enabled: u8[e]!,
+          connected: u8[e + 1]!,
+          dynconnected: u8[e + 2]!,
+          mtu: dv.getUint32(e + 4, true),
+          srcIpaddr: cString(u8, e + 8, 256),
+          dstIpaddr: cString(u8, e + 264, 256),
+        }));
         break;
-      }
     }
   }
   return out;
 }
 
 const LINK_STATUS_SIZE = 520;
+
+/** The list in slot `s` (data offset and element count): one `read(byteOffset)` per element. */
+function readList<T>(s: number, elemSize: number, read: (e: number) => T): T[] {
+  const { dv, a } = mem();
+  const off = a + dv.getUint32(s + SLOT_OFF, true);
+  const n = dv.getUint32(s + SLOT_LEN, true);
+  const list = new Array<T>(n);
+  for (let k = 0; k < n; k++) list[k] = read(off + elemSize * k);
+  return list;
+}
 
 /** A char[len] at `off`: up to its first NUL (all `len` bytes if there is none), as UTF-8. */
 function cString(u8: Uint8Array, off: number, len: number): string {
