@@ -150,7 +150,7 @@ class NotifyValue implements CmapNotifyValue {
       this.#decoded = true;
       if (this.type !== 0) {
         try {
-          this.#value = decodeCmapValue(this.type, this.data) as CmapValue;
+          this.#value = decodeCmapValue(this.type, this.data);
         } catch {
           this.#value = undefined; // e.g. an unknown type: the raw bytes are still in `data`
         }
@@ -296,7 +296,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
       if (type === CMAP_VALUETYPE_STRING && typeof value === 'string' && value.includes('\0')) {
         throw new Error('a cmap string cannot contain NUL');
       }
-      bytes = encodeCmapValue(type, value) as Uint8Array;
+      bytes = encodeCmapValue(type, value);
     } catch (e) {
       throw new CsError(CS_ERR_INVALID_PARAM, e instanceof Error ? e.message : String(e), { operation: op, cause: e });
     }
@@ -328,7 +328,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
   #entry(op: string, r: { type: number; length: number; bytes: Uint8Array }): CmapEntry {
     let value: CmapValue;
     try {
-      value = decodeCmapValue(r.type, r.bytes) as CmapValue;
+      value = decodeCmapValue(r.type, r.bytes);
     } catch (e) {
       throw new CsError(CS_ERR_LIBRARY, `daemon returned an undecodable value of type ${r.type}`, { operation: op, cause: e });
     }
@@ -444,17 +444,14 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const op = `cmap.iterInit(${prefix ?? ''})`;
     this.assertOpen(op);
     if (prefix !== undefined && prefix !== null) checkKey(op, prefix);
-    const f = (await this.call(op, req.cmapIterInit(prefix ?? ''), opts)).fields as { iterHandle: bigint };
-    return f.iterHandle;
+    return (await this.call(op, req.cmapIterInit(prefix ?? ''), opts)).fields.iterHandle;
   }
 
   /** cmap_iter_next(): the next key; CS_ERR_NO_SECTIONS past the end (and on every later call). */
   async iterNext(iterHandle: bigint, opts?: CallOptions): Promise<CmapIterItem> {
     const op = 'cmap.iterNext';
     this.assertOpen(op);
-    const f = (await this.call(op, req.cmapIterNext(BigInt.asUintN(64, iterHandle)), opts)).fields as {
-      keyName: string; valueLen: bigint; type: number;
-    };
+    const f = (await this.call(op, req.cmapIterNext(BigInt.asUintN(64, iterHandle)), opts)).fields;
     return { keyName: f.keyName, valueLen: Number(f.valueLen), type: f.type };
   }
 
@@ -515,7 +512,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     // Registered before the request: the daemon may notify before its answer is read.
     this.#trackers.set(cookie, t);
     try {
-      const f = (await this.call(op, req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie)), opts)).fields as { trackHandle: bigint };
+      const f = (await this.call(op, req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie)), opts)).fields;
       t.userHandle = t.daemonHandle = f.trackHandle;
       this.#byUserHandle.set(f.trackHandle, t);
       return f.trackHandle;
@@ -530,9 +527,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const op = 'cmap.trackDelete';
     this.assertOpen(op);
     const t = this.#byUserHandle.get(trackHandle);
-    const f = (await this.call(op, req.cmapTrackDelete(BigInt.asUintN(64, t?.daemonHandle ?? trackHandle)), opts)).fields as {
-      trackInstHandle: bigint;
-    };
+    const f = (await this.call(op, req.cmapTrackDelete(BigInt.asUintN(64, t?.daemonHandle ?? trackHandle)), opts)).fields;
     const gone = this.#trackers.get(Number(f.trackInstHandle));
     if (gone) {
       this.#trackers.delete(gone.cookie);
@@ -590,17 +585,15 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const snapshot: CmapSnapshot = { tracks: [] };
     for (const t of this.#trackers.values()) {
       if (t.userHandle === 0n) continue; // its trackAdd never completed
-      const f = (await this.exchange('cmap.reconnect', ipc, req.cmapTrackAdd(t.keyName ?? '', t.trackType, BigInt(t.cookie)))).fields as {
-        trackHandle: bigint;
-      };
+      const f = (await this.exchange('cmap.reconnect', ipc, req.cmapTrackAdd(t.keyName ?? '', t.trackType, BigInt(t.cookie)))).fields;
       t.daemonHandle = f.trackHandle;
       const entries: CmapSnapshot['tracks'][number]['entries'] = [];
       const keys: string[] = [];
       if (t.trackType & CMAP_TRACK_PREFIX) {
-        const it = (await this.exchange('cmap.reconnect', ipc, req.cmapIterInit(t.keyName ?? ''))).fields as { iterHandle: bigint };
+        const it = (await this.exchange('cmap.reconnect', ipc, req.cmapIterInit(t.keyName ?? ''))).fields;
         for (;;) {
           try {
-            keys.push(((await this.exchange('cmap.reconnect', ipc, req.cmapIterNext(it.iterHandle))).fields as { keyName: string }).keyName);
+            keys.push((await this.exchange('cmap.reconnect', ipc, req.cmapIterNext(it.iterHandle))).fields.keyName);
           } catch (e) {
             if (isCsError(e, CS_ERR_NO_SECTIONS)) break;
             throw e;

@@ -126,7 +126,7 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
     const op = this.model === QUORUM_MODEL_V0 ? 'quorum.initialize' : 'quorum.modelInitialize';
     const frame = this.model === QUORUM_MODEL_V0 ? req.quorumGettype() : req.quorumModelGettype(this.model);
     const d = ipc ? await this.exchange(op, ipc, frame) : await this.call(op, frame, signal ? { signal } : undefined);
-    return (d.fields as { quorumType: number }).quorumType;
+    return d.fields.quorumType;
   }
 
   /** The *quorum_type output of initialize: QUORUM_FREE (0) or QUORUM_SET (1). */
@@ -137,7 +137,7 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
   /** quorum_getquorate(). */
   async getquorate(opts?: CallOptions): Promise<boolean> {
     const d = await this.call('quorum.getquorate', req.quorumGetquorate(), opts);
-    return (d.fields as { quorate: number }).quorate !== 0;
+    return d.fields.quorate !== 0;
   }
 
   /**
@@ -185,24 +185,20 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
     } catch (e) {
       throw toCsError(e, 'quorum.dispatch');
     }
-    const f = d.fields as Record<string, unknown>;
     // As in libquorum, an event of the other model is as unknown as a made-up id.
     if (this.model === QUORUM_MODEL_V0 && d.name === 'quorum.notification') {
-      const n: QuorumNotification = { handle: this, quorate: f.quorate !== 0, ringSeq: f.ringSeq as bigint, viewList: f.viewList as number[] };
+      const f = d.fields;
+      const n: QuorumNotification = { handle: this, quorate: f.quorate !== 0, ringSeq: f.ringSeq, viewList: f.viewList };
       this.#emit({ type: 'quorum', model: 0, ...n });
       this.#cb.quorumNotify?.(n as QuorumNotification & QuorumV1QuorumNotification);
     } else if (this.model === QUORUM_MODEL_V1 && d.name === 'quorum.v1QuorumNotification') {
-      const n: QuorumV1QuorumNotification = { handle: this, quorate: f.quorate !== 0, ringId: f.ringId as RingId, viewList: f.viewList as number[] };
+      const f = d.fields;
+      const n: QuorumV1QuorumNotification = { handle: this, quorate: f.quorate !== 0, ringId: f.ringId, viewList: f.viewList };
       this.#emit({ type: 'quorum', model: 1, ...n });
       this.#cb.quorumNotify?.(n as QuorumNotification & QuorumV1QuorumNotification);
     } else if (this.model === QUORUM_MODEL_V1 && d.name === 'quorum.v1NodelistNotification') {
-      const n: QuorumV1NodelistNotification = {
-        handle: this,
-        ringId: f.ringId as RingId,
-        memberList: f.memberList as number[],
-        joinedList: f.joinedList as number[],
-        leftList: f.leftList as number[],
-      };
+      const f = d.fields;
+      const n: QuorumV1NodelistNotification = { handle: this, ringId: f.ringId, memberList: f.memberList, joinedList: f.joinedList, leftList: f.leftList };
       this.#emit({ type: 'nodelist', model: 1, ...n });
       this.#cb.nodelistNotify?.(n);
     } else {
@@ -220,7 +216,7 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
 
   protected async restore(ipc: IpcClientLike): Promise<QuorumSnapshot> {
     this.#quorumType = await this.#gettype(ipc);
-    const quorate = ((await this.exchange('quorum.reconnect', ipc, req.quorumGetquorate())).fields as { quorate: number }).quorate !== 0;
+    const quorate = (await this.exchange('quorum.reconnect', ipc, req.quorumGetquorate())).fields.quorate !== 0;
     if (this.#trackFlags) {
       await this.exchange('quorum.reconnect', ipc, req.quorumTrackstart(this.#trackFlags | CS_TRACK_CURRENT));
     }

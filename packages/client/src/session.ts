@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { connect as ipcConnect, type CaptureWriter, type ProviderPolicy } from '@corosync-ts/ipc';
-import { decode, type Decoded } from '@corosync-ts/codec-wasm';
+import { decode, type DecodedMessage, type Service } from '@corosync-ts/codec-wasm';
 import {
   COROSYNC_IPC_MAX_MSG_SIZE,
   CS_DISPATCH_ALL,
@@ -17,11 +17,11 @@ import {
 } from '@corosync-ts/types';
 import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
-import { expectationFor, type Expectation } from './wire.js';
+import { expectationFor, type Answer, type Expectation, type Request, type ResponseName } from './wire.js';
 import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
 import type { EventStream } from './stream.js';
 
-export type ServiceName = 'cmap' | 'quorum' | 'votequorum';
+export type ServiceName = Service;
 
 /** The part of @corosync-ts/ipc's IpcClient a handle uses; tests and custom transports supply their own. */
 export interface IpcClientLike {
@@ -305,8 +305,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   // --------------------------------------------------------------------------- requests
 
-  /** One request → its decoded response; rejects with the daemon's cs_error_t if not CS_OK. */
-  protected call(operation: string, frame: Uint8Array, opts?: CallOptions): Promise<Decoded>;
+  /** One request → its decoded response (typed by the request); rejects with the daemon's cs_error_t if not CS_OK. */
+  protected call<R extends ResponseName>(operation: string, frame: Request<R>, opts?: CallOptions): Promise<Answer<R>>;
   /** One request → `parse(response)`; parse throws the CsError for an error answer. */
   protected call<T>(operation: string, frame: Uint8Array, opts: CallOptions | undefined, parse: (res: Uint8Array, op: string) => T): Promise<T>;
   protected async call<T>(
@@ -314,9 +314,9 @@ export abstract class Session<Snapshot> extends EventEmitter {
     frame: Uint8Array,
     opts?: CallOptions,
     parse?: (res: Uint8Array, op: string) => T,
-  ): Promise<T | Decoded> {
+  ): Promise<T | DecodedMessage> {
     this.assertOpen(operation);
-    const p = (parse ?? this.#parse) as (res: Uint8Array, op: string) => T | Decoded;
+    const p = (parse ?? this.#parse) as (res: Uint8Array, op: string) => T | DecodedMessage;
     // The common case (no deadline, no retry, connected) skips the promise layers below.
     if (opts === undefined && this.#retry === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.#ipc) {
       return this.exchange(operation, this.#ipc, frame, p);
@@ -327,8 +327,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
     );
   }
 
-  readonly #parse = (res: Uint8Array, operation: string): Decoded => {
-    let d: Decoded;
+  readonly #parse = (res: Uint8Array, operation: string): DecodedMessage => {
+    let d: DecodedMessage;
     try {
       d = decode(res, { service: this.service, dir: 'res' });
     } catch (e) {
@@ -340,14 +340,14 @@ export abstract class Session<Snapshot> extends EventEmitter {
   };
 
   /** Sends on a given connection (used directly while restoring after a reconnect). */
-  protected exchange(operation: string, ipc: IpcClientLike, frame: Uint8Array): Promise<Decoded>;
+  protected exchange<R extends ResponseName>(operation: string, ipc: IpcClientLike, frame: Request<R>): Promise<Answer<R>>;
   protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T): Promise<T>;
   protected async exchange<T>(
     operation: string,
     ipc: IpcClientLike,
     frame: Uint8Array,
     parse?: (res: Uint8Array, op: string) => T,
-  ): Promise<T | Decoded> {
+  ): Promise<T | DecodedMessage> {
     let res: Uint8Array;
     try {
       res = await ipc.request(frame, expectationFor(this.service, frame));

@@ -2,63 +2,81 @@
  * The only place the client touches message layouts: by name through @corosync-ts/codec-wasm.
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
-import { DIR_CODES, SERVICE_CODES, codec, decode, encode, messages } from '@corosync-ts/codec-wasm';
+import {
+  DIR_CODES, SERVICE_CODES, codec, decode, encoders, messages,
+  type DecodedMessage, type MessageSpec, type RingId, type Service,
+} from '@corosync-ts/codec-wasm';
 import { CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
 
-export { encodeCmapValue, decodeCmapValue } from '@corosync-ts/codec-wasm';
+export { encodeCmapValue, decodeCmapValue, type CmapValue } from '@corosync-ts/codec-wasm';
+export type { RingId };
 
-/** A typed cmap value: INT8..UINT32/FLOAT/DOUBLE number, INT64/UINT64 bigint, STRING, BINARY. */
-export type CmapValue = number | bigint | string | Uint8Array;
+/** The name of a response in the catalog (`cmap.get`, `votequorum.status`, ...). */
+export type ResponseName = Extract<MessageSpec, { dir: 'res' }>['name'];
 
-export interface RingId {
-  nodeid: number;
-  seq: bigint;
-}
+declare const answeredBy: unique symbol;
+/**
+ * A request frame, tagged at the type level with the response that answers it, so that
+ * Session.call can return that response's decoded fields. The tag exists only for the compiler.
+ */
+export type Request<R extends ResponseName> = Uint8Array & { readonly [answeredBy]?: R };
 
-const getFrames = new Map<string, Uint8Array>();
+/** The decoded answer R (narrowed by name: its fields are typed). */
+export type Answer<R extends ResponseName> = Extract<DecodedMessage, { name: R; dir: 'res' }>;
+
+/** A service's events, narrowed by name. */
+export type EventOf<S extends Service> = Extract<DecodedMessage, { service: S; dir: 'evt' }>;
+
+const tag = <R extends ResponseName>(frame: Uint8Array): Request<R> => frame;
+const { cmap, quorum, votequorum } = encoders;
+const getFrames = new Map<string, Request<'cmap.get'>>();
 
 export const req = {
   cmapSet: (keyName: string, type: number, value: Uint8Array) =>
-    encode('cmap.set', { keyName, valueLen: BigInt(value.length), type, value }),
-  cmapDelete: (keyName: string) => encode('cmap.delete', { keyName }),
+    tag<'cmap.set'>(cmap.req.set({ keyName, valueLen: BigInt(value.length), type, value })),
+  cmapDelete: (keyName: string) => tag<'cmap.delete'>(cmap.req.delete({ keyName })),
   cmapGet: (keyName: string, valueLen: number) => {
     // Polling the same few keys is the common use: their GET frames are encoded once.
     const k = `${valueLen}\0${keyName}`;
     let f = getFrames.get(k);
     if (!f) {
       if (getFrames.size >= 512) getFrames.clear();
-      f = encode('cmap.get', { keyName, valueLen: BigInt(valueLen) });
+      f = tag<'cmap.get'>(cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
       getFrames.set(k, f);
     }
     return f;
   },
-  cmapAdjustInt: (keyName: string, step: number) => encode('cmap.adjustInt', { keyName, step }),
-  cmapIterInit: (prefix: string) => encode('cmap.iterInit', { prefix }),
-  cmapIterNext: (iterHandle: bigint) => encode('cmap.iterNext', { iterHandle }),
-  cmapIterFinalize: (iterHandle: bigint) => encode('cmap.iterFinalize', { iterHandle }),
+  cmapAdjustInt: (keyName: string, step: number) => tag<'cmap.adjustInt'>(cmap.req.adjustInt({ keyName, step })),
+  cmapIterInit: (prefix: string) => tag<'cmap.iterInit'>(cmap.req.iterInit({ prefix })),
+  cmapIterNext: (iterHandle: bigint) => tag<'cmap.iterNext'>(cmap.req.iterNext({ iterHandle })),
+  cmapIterFinalize: (iterHandle: bigint) => tag<'cmap.iterFinalize'>(cmap.req.iterFinalize({ iterHandle })),
   cmapTrackAdd: (keyName: string, trackType: number, trackInstHandle: bigint) =>
-    encode('cmap.trackAdd', { keyName, trackType, trackInstHandle }),
-  cmapTrackDelete: (trackHandle: bigint) => encode('cmap.trackDelete', { trackHandle }),
-  cmapSetCurrentMap: (map: number) => encode('cmap.setCurrentMap', { map }),
+    tag<'cmap.trackAdd'>(cmap.req.trackAdd({ keyName, trackType, trackInstHandle })),
+  cmapTrackDelete: (trackHandle: bigint) => tag<'cmap.trackDelete'>(cmap.req.trackDelete({ trackHandle })),
+  cmapSetCurrentMap: (map: number) => tag<'cmap.setCurrentMap'>(cmap.req.setCurrentMap({ map })),
 
-  quorumGetquorate: () => encode('quorum.getquorate', {}),
-  quorumTrackstart: (trackFlags: number) => encode('quorum.trackstart', { trackFlags }),
-  quorumTrackstop: () => encode('quorum.trackstop', {}),
-  quorumGettype: () => encode('quorum.gettype', {}),
-  quorumModelGettype: (model: number) => encode('quorum.modelGettype', { model }),
+  quorumGetquorate: () => tag<'quorum.getquorate'>(quorum.req.getquorate({})),
+  quorumTrackstart: (trackFlags: number) => tag<'quorum.trackstart'>(quorum.req.trackstart({ trackFlags })),
+  quorumTrackstop: () => tag<'quorum.trackstop'>(quorum.req.trackstop({})),
+  quorumGettype: () => tag<'quorum.gettype'>(quorum.req.gettype({})),
+  quorumModelGettype: (model: number) => tag<'quorum.modelGettype'>(quorum.req.modelGettype({ model })),
 
-  vqGetinfo: (nodeid: number) => encode('votequorum.getinfo', { nodeid }),
-  vqSetexpected: (expectedVotes: number) => encode('votequorum.setexpected', { expectedVotes }),
-  vqSetvotes: (nodeid: number, votes: number) => encode('votequorum.setvotes', { votes, nodeid }),
-  vqTrackstart: (context: bigint, trackFlags: number) => encode('votequorum.trackstart', { context, trackFlags }),
-  vqTrackstop: () => encode('votequorum.trackstop', {}),
-  vqQdeviceRegister: (name: string) => encode('votequorum.qdeviceRegister', { name }),
-  vqQdeviceUnregister: (name: string) => encode('votequorum.qdeviceUnregister', { name }),
-  vqQdeviceUpdate: (oldname: string, newname: string) => encode('votequorum.qdeviceUpdate', { oldname, newname }),
+  // votequorum answers every call but getinfo with its status response.
+  vqGetinfo: (nodeid: number) => tag<'votequorum.getinfo'>(votequorum.req.getinfo({ nodeid })),
+  vqSetexpected: (expectedVotes: number) => tag<'votequorum.status'>(votequorum.req.setexpected({ expectedVotes })),
+  vqSetvotes: (nodeid: number, votes: number) => tag<'votequorum.status'>(votequorum.req.setvotes({ votes, nodeid })),
+  vqTrackstart: (context: bigint, trackFlags: number) =>
+    tag<'votequorum.status'>(votequorum.req.trackstart({ context, trackFlags })),
+  vqTrackstop: () => tag<'votequorum.status'>(votequorum.req.trackstop({})),
+  vqQdeviceRegister: (name: string) => tag<'votequorum.status'>(votequorum.req.qdeviceRegister({ name })),
+  vqQdeviceUnregister: (name: string) => tag<'votequorum.status'>(votequorum.req.qdeviceUnregister({ name })),
+  vqQdeviceUpdate: (oldname: string, newname: string) =>
+    tag<'votequorum.status'>(votequorum.req.qdeviceUpdate({ oldname, newname })),
   vqQdevicePoll: (name: string, castVote: number, ringId: RingId) =>
-    encode('votequorum.qdevicePoll', { name, castVote, ringId }),
-  vqQdeviceMasterWins: (name: string, allow: number) => encode('votequorum.qdeviceMasterWins', { name, allow }),
+    tag<'votequorum.status'>(votequorum.req.qdevicePoll({ name, castVote, ringId })),
+  vqQdeviceMasterWins: (name: string, allow: number) =>
+    tag<'votequorum.status'>(votequorum.req.qdeviceMasterWins({ name, allow })),
 };
 
 // ------------------------------------------------------------------------ answers and requests
@@ -74,7 +92,6 @@ export interface Expectation {
   readonly maxResponseSize?: number;
 }
 
-type Svc = 'cmap' | 'quorum' | 'votequorum';
 const expectations = new Map<string, Expectation>();
 const spec = (name: string, dir: 'req' | 'res') => messages.find((m) => m.name === name && m.dir === dir);
 const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
@@ -90,7 +107,7 @@ function isBareError(res: Uint8Array): boolean {
 }
 
 for (const m of messages) {
-  if (m.dir !== 'req' || (m.service !== 'cmap' && m.service !== 'quorum' && m.service !== 'votequorum')) continue;
+  if (m.dir !== 'req') continue;
   const res = spec(m.name, 'res') ?? spec(`${m.service}.status`, 'res');
   if (!res || res.id === null) continue;
   const id = res.id;
@@ -102,7 +119,7 @@ for (const m of messages) {
 }
 
 /** The answer a request frame of `service` expects; undefined for a request we do not know. */
-export function expectationFor(service: Svc, frame: Uint8Array): Expectation | undefined {
+export function expectationFor(service: Service, frame: Uint8Array): Expectation | undefined {
   const id = resId(frame);
   const e = expectations.get(`${service}.${id}`);
   if (service === 'cmap' && id === GET_REQ_ID && e) {
@@ -114,8 +131,9 @@ export function expectationFor(service: Svc, frame: Uint8Array): Expectation | u
   return e;
 }
 
-export function decodeEvent(service: 'cmap' | 'quorum' | 'votequorum', frame: Uint8Array) {
-  return decode(frame, { service, dir: 'evt' });
+export function decodeEvent<S extends Service>(service: S, frame: Uint8Array): EventOf<S> {
+  // decode() with dir 'evt' and this service only ever yields this service's events.
+  return decode(frame, { service, dir: 'evt' }) as EventOf<S>;
 }
 
 // ---------------------------------------------------------------------------------- fast paths
