@@ -16,32 +16,17 @@ export type {
   VotequorumCallbacks, VotequorumEvent, VotequorumExpectedVotesNotification, VotequorumInfo, VotequorumNodeEntry,
   VotequorumNodelistNotification, VotequorumQuorumNotification, VotequorumSnapshot,
 } from './votequorum.js';
+export * from './cpg.js';
 export { Session } from './session.js';
 export type { CallOptions, Connector, HandleOptions, IpcClientLike, ReconnectPolicy, ServiceName } from './session.js';
 export type { ProviderPolicy } from '@corosync-ts/ipc';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { EventStream } from './stream.js';
+import { common, freeFunctions } from './free.js';
 // The constants and CsError every caller of these APIs needs, from the one package that owns them.
 export * from '@corosync-ts/types';
 
-type Method<H> = { [K in keyof H]: H[K] extends (...args: never[]) => unknown ? K : never }[keyof H];
-type Free<H, K extends Method<H>> = {
-  [P in K]: H[P] extends (...args: infer A) => infer R ? (handle: H, ...args: A) => R : never;
-};
-
-/** C-shaped free functions: `cmap.get(h, key)` is `h.get(key)`. */
-function freeFunctions<H>() {
-  return <K extends Method<H>>(names: readonly K[]): Free<H, K> => {
-    const out = {} as Record<string, unknown>;
-    for (const n of names) {
-      out[n as string] = (h: H, ...args: unknown[]) => (h[n] as (...a: unknown[]) => unknown).apply(h, args);
-    }
-    return out as Free<H, K>;
-  };
-}
-
-const common = ['finalize', 'fdGet', 'dispatch', 'contextGet', 'contextSet'] as const;
 
 /** libcmap: `const h = await cmap.initialize(); await h.get('totem.cluster_name')`, or `cmap.get(h, key)`. */
 export const cmap = {

@@ -30,6 +30,8 @@ export interface IpcClientLike {
   readonly transport?: 'socket' | 'shm';
   /** `expect` says what answers the request (see @corosync-ts/ipc RequestOptions verify / maxResponseSize). */
   request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array>;
+  /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
+  send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2 }): void;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
   off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
@@ -324,6 +326,29 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
       withRetry(async () => this.exchange(operation, await this.#connection(operation, signal), frame, p), policy, signal),
+    );
+  }
+
+  /**
+   * Sends a request that gets no answer (cpg MCAST), with the call's retry policy (a refusal under
+   * flow control is CS_ERR_TRY_AGAIN), deadline and signal; `flowControlMax` as libqb's fc_enable_max.
+   */
+  protected async post(operation: string, frame: Uint8Array, opts: CallOptions | undefined, flowControlMax: 1 | 2): Promise<void> {
+    this.assertOpen(operation);
+    const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
+    const once = (ipc: IpcClientLike) => {
+      if (!ipc.send) throw new CsError(CS_ERR_LIBRARY, 'this transport cannot send a request without an answer', { operation });
+      try {
+        ipc.send(frame, { flowControlMax });
+      } catch (e) {
+        throw toCsError(e, operation);
+      }
+    };
+    if (policy === undefined && opts === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.#ipc) {
+      return once(this.#ipc);
+    }
+    return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
+      withRetry(async () => once(await this.#connection(operation, signal)), policy, signal),
     );
   }
 

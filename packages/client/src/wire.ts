@@ -29,7 +29,7 @@ export type Answer<R extends ResponseName> = Extract<DecodedMessage, { name: R; 
 export type EventOf<S extends Service> = Extract<DecodedMessage, { service: S; dir: 'evt' }>;
 
 const tag = <R extends ResponseName>(frame: Uint8Array): Request<R> => frame;
-const { cmap, quorum, votequorum } = encoders;
+const { cmap, quorum, votequorum, cpg } = encoders;
 const getFrames = new Map<string, Request<'cmap.get'>>();
 
 export const req = {
@@ -77,6 +77,22 @@ export const req = {
     tag<'votequorum.status'>(votequorum.req.qdevicePoll({ name, castVote, ringId })),
   vqQdeviceMasterWins: (name: string, allow: number) =>
     tag<'votequorum.status'>(votequorum.req.qdeviceMasterWins({ name, allow })),
+};
+
+export const cpgReq = {
+  join: (groupName: Uint8Array, pid: number, flags: number) => tag<'cpg.join'>(cpg.req.join({ groupName, pid, flags })),
+  leave: (groupName: Uint8Array, pid: number) => tag<'cpg.leave'>(cpg.req.leave({ groupName, pid })),
+  /** MCAST: no response ever comes (Session.post). */
+  mcast: (guarantee: number, message: Uint8Array) => cpg.req.mcastJoined({ guarantee, msglen: message.length, message }),
+  partialMcast: (guarantee: number, msglen: number, type: number, fragment: Uint8Array) =>
+    tag<'cpg.partialMcast'>(cpg.req.partialMcast({ guarantee, msglen, fraglen: fragment.length, type, fragment })),
+  membershipGet: (groupName: Uint8Array) => tag<'cpg.membershipGet'>(cpg.req.membershipGet({ groupName })),
+  localGet: () => tag<'cpg.localGet'>(cpg.req.localGet({})),
+  iterationInitialize: (groupName: Uint8Array, iterationType: number) =>
+    tag<'cpg.iterationInitialize'>(cpg.req.iterationInitialize({ groupName, iterationType })),
+  iterationNext: (iterationHandle: bigint) => tag<'cpg.iterationNext'>(cpg.req.iterationNext({ iterationHandle })),
+  iterationFinalize: (iterationHandle: bigint) => tag<'cpg.iterationFinalize'>(cpg.req.iterationFinalize({ iterationHandle })),
+  finalize: () => tag<'cpg.finalize'>(cpg.req.finalize({})),
 };
 
 // ------------------------------------------------------------------------ answers and requests
@@ -134,6 +150,24 @@ export function expectationFor(service: Service, frame: Uint8Array): Expectation
 export function decodeEvent<S extends Service>(service: S, frame: Uint8Array): EventOf<S> {
   // decode() with dir 'evt' and this service only ever yields this service's events.
   return decode(frame, { service, dir: 'evt' }) as EventOf<S>;
+}
+
+/**
+ * A cpg ITERATIONNEXT answer. Its header error is read before the body: on error the daemon sends
+ * the description uninitialised (an empty iterator's first NEXT answers 27 with a garbage name
+ * length), and libcpg returns the error without looking at it.
+ */
+export function parseCpgIterationNext(res: Uint8Array, operation: string): Answer<'cpg.iterationNext'>['fields'] {
+  const error = res.length >= 24 ? new DataView(res.buffer, res.byteOffset, 24).getInt32(16, true) : CS_OK;
+  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
+  let d;
+  try {
+    d = decode(res, { service: 'cpg', dir: 'res' });
+  } catch (e) {
+    throw toCsError(e, operation);
+  }
+  if (d.name !== 'cpg.iterationNext' || d.dir !== 'res') throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${d.name}`, { operation });
+  return d.fields;
 }
 
 // ---------------------------------------------------------------------------------- fast paths

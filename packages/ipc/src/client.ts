@@ -239,8 +239,12 @@ function settle(p: Pending): void {
 
 /** The part that differs between the socket and shm transports. */
 interface Transport {
-  /** Throws IpcError for a per-call failure (EAGAIN flow control, EMSGSIZE). */
-  send(frame: Uint8Array): void;
+  /**
+   * Throws IpcError for a per-call failure (EAGAIN flow control, EMSGSIZE). `reply` false: the
+   * server answers nothing (cpg MCAST). `fcMax`: the highest flow-control level that refuses
+   * (libqb's fc_enable_max: 1, or 2 for libcpg's multicasts).
+   */
+  send(frame: Uint8Array, reply?: boolean, fcMax?: number): void;
   /**
    * How much of the server's response channel a response of up to `len` bytes takes, and how
    * much there is: a libqb server that finds the channel full drops the response (it counts a
@@ -393,6 +397,30 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
     return promise;
+  }
+
+  /**
+   * Sends a request the server never answers (corosync's cpg MCAST), after every request sent
+   * before it. Throws IpcError: EAGAIN under flow control up to level `flowControlMax` (libqb's
+   * fc_enable_max: 1 by default, 2 as libcpg sets around a multicast) or while earlier requests
+   * still wait for room (sending now would overtake them), EMSGSIZE, ENOTCONN.
+   */
+  send(frame: Uint8Array, opts: { flowControlMax?: 1 | 2 } = {}): void {
+    if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
+    if (!(frame instanceof Uint8Array)) throw new IpcError('EINVAL', 'a request frame must be a Uint8Array');
+    if (frame.length > this.maxMessageSize) {
+      throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+    }
+    let hdr: { id: number; size: number };
+    try {
+      hdr = readRequestHeader(frame);
+    } catch (e) {
+      throw new IpcError('EINVAL', (e as Error).message);
+    }
+    if (hdr.size !== frame.length) throw new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`);
+    if (this.queued > 0) throw new IpcError('EAGAIN', 'earlier requests are still waiting to be sent; try again');
+    this.impl.send(frame, false, opts.flowControlMax ?? 1);
+    this.capture?.frame('req', frame);
   }
 
   /**
@@ -640,13 +668,13 @@ class SocketTransport implements Transport {
     return 256 + Math.max(512, 2 ** Math.ceil(Math.log2(len + 320)));
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: Uint8Array, reply = true, fcMax = 1): void {
     const fc = Atomics.load(this.ctl, 1);
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
-    if (fc === 1) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
     if (this.queue.length > 0) {
       this.queue.push(frame.slice());
-      this.recvBudget[0] = ++this.owed + 1;
+      if (reply) this.recvBudget[0] = ++this.owed + 1;
       return;
     }
     if (this.owed === 0) {
@@ -658,6 +686,7 @@ class SocketTransport implements Transport {
     const r = native().send(this.req.fd, frame);
     if (r === frame.length) {
       Atomics.add(this.ctl, 0, 1);
+      if (!reply) return;
       this.recvBudget[0] = ++this.owed + 1;
       if (!this.spinning) {
         this.spinning = true;
@@ -669,7 +698,7 @@ class SocketTransport implements Transport {
       // Receiver queue full (net.unix.max_dgram_qlen): keep order, wait for POLLOUT.
       // Copied: the caller may reuse its buffer once request() returns.
       this.queue.push(frame.slice());
-      this.recvBudget[0] = ++this.owed + 1;
+      if (reply) this.recvBudget[0] = ++this.owed + 1;
       this.req.watch(READABLE | WRITABLE);
       return;
     }
@@ -775,7 +804,7 @@ class ShmTransport implements Transport {
   private waiterStopped: (() => void) | undefined;
   /** Requests published whose response token nobody has taken yet. */
   private awaiting = 0;
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: { frame: Uint8Array; reply: boolean }[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private doorbellDebt = 0;
   private eventDebt = 0;
@@ -910,9 +939,10 @@ class ShmTransport implements Transport {
     setImmediate(this.pollStep);
   }
 
-  send(frame: Uint8Array): void {
+  send(frame: Uint8Array, reply = true, fcMax = 1): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
-    if (this.request.userData === 1) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    const fc = this.request.userData;
+    if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
     if (this.request.refCount !== 2) {
       const err = new IpcError('ECONNRESET', 'the server has released the request ring');
       this.client.fail(err);
@@ -920,14 +950,14 @@ class ShmTransport implements Transport {
     }
     if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
     this.ensureWaiter();
-    if (this.queue.length > 0 || !this.publish(frame)) {
+    if (this.queue.length > 0 || !this.publish(frame, reply)) {
       // Copied: the caller may reuse its buffer once request() returns.
-      this.queue.push(frame.slice());
+      this.queue.push({ frame: frame.slice(), reply });
       this.scheduleRetry();
     }
   }
 
-  private publish(frame: Uint8Array): boolean {
+  private publish(frame: Uint8Array, reply: boolean): boolean {
     if (!this.checkSurplus()) return true;
     if (!this.request.write(frame)) {
       // A corrupt or truncated request ring ends the connection, not just this call:
@@ -935,7 +965,7 @@ class ShmTransport implements Transport {
       if (this.request.failure) this.client.fail(this.request.failure);
       return false;
     }
-    this.awaiting++;
+    if (reply) this.awaiting++;
     this.ring(frame.length & 0xff);
     this.startPolling();
     return true;
@@ -960,7 +990,7 @@ class ShmTransport implements Transport {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.client.connected) return;
-      while (this.queue.length > 0 && this.publish(this.queue[0]!)) this.queue.shift();
+      while (this.queue.length > 0 && this.publish(this.queue[0]!.frame, this.queue[0]!.reply)) this.queue.shift();
       if (this.queue.length > 0) this.scheduleRetry();
     }, 1);
   }
