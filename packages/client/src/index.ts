@@ -17,6 +17,7 @@ export type {
   VotequorumNodelistNotification, VotequorumQuorumNotification, VotequorumSnapshot,
 } from './votequorum.js';
 export * from './cpg.js';
+export * from './cfg.js';
 export { Session } from './session.js';
 export type { CallOptions, Connector, HandleOptions, IpcClientLike, ReconnectPolicy, ServiceName } from './session.js';
 export type { ProviderPolicy } from '@corosync-ts/ipc';

@@ -29,7 +29,7 @@ export type Answer<R extends ResponseName> = Extract<DecodedMessage, { name: R; 
 export type EventOf<S extends Service> = Extract<DecodedMessage, { service: S; dir: 'evt' }>;
 
 const tag = <R extends ResponseName>(frame: Uint8Array): Request<R> => frame;
-const { cmap, quorum, votequorum, cpg } = encoders;
+const { cmap, quorum, votequorum, cpg, cfg } = encoders;
 const getFrames = new Map<string, Request<'cmap.get'>>();
 
 export const req = {
@@ -95,6 +95,20 @@ export const cpgReq = {
   finalize: () => tag<'cpg.finalize'>(cpg.req.finalize({})),
 };
 
+export const cfgReq = {
+  ringStatusGet: () => tag<'cfg.ringStatusGet'>(cfg.req.ringStatusGet({})),
+  killNode: (nodeid: number, reason: string) => tag<'cfg.killNode'>(cfg.req.killNode({ nodeid, reason })),
+  tryShutdown: (flags: number) => tag<'cfg.tryShutdown'>(cfg.req.tryShutdown({ flags })),
+  replytoShutdown: (response: number) => tag<'cfg.replytoShutdown'>(cfg.req.replytoShutdown({ response })),
+  getNodeAddrs: (nodeid: number) => tag<'cfg.getNodeAddrs'>(cfg.req.getNodeAddrs({ nodeid })),
+  localGet: () => tag<'cfg.localGet'>(cfg.req.localGet({})),
+  reloadConfig: () => tag<'cfg.reloadConfig'>(cfg.req.reloadConfig({})),
+  reopenLogFiles: () => tag<'cfg.reopenLogFiles'>(cfg.req.reopenLogFiles({})),
+  nodeStatusGet: (nodeid: number, version: number) => tag<'cfg.nodeStatusGet'>(cfg.req.nodeStatusGet({ nodeid, version })),
+  trackstart: (trackFlags: number) => tag<'cfg.trackstart'>(cfg.req.trackstart({ trackFlags })),
+  trackstop: () => tag<'cfg.trackstop'>(cfg.req.trackstop({})),
+};
+
 // ------------------------------------------------------------------------ answers and requests
 // corosync answers each request with one known response id (the catalog's response of the same
 // name; votequorum's calls without one get its status response), or with a bare 24-byte error
@@ -158,16 +172,41 @@ export function decodeEvent<S extends Service>(service: S, frame: Uint8Array): E
  * length), and libcpg returns the error without looking at it.
  */
 export function parseCpgIterationNext(res: Uint8Array, operation: string): Answer<'cpg.iterationNext'>['fields'] {
-  const error = res.length >= 24 ? new DataView(res.buffer, res.byteOffset, 24).getInt32(16, true) : CS_OK;
+  const error = headerError(res);
   if (error !== CS_OK) throw new CsError(error, undefined, { operation });
-  let d;
+  const d = decodeAnswer(res, 'cpg', operation);
+  if (d.name !== 'cpg.iterationNext' || d.dir !== 'res') throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${d.name}`, { operation });
+  return d.fields;
+}
+
+function headerError(res: Uint8Array): number {
+  return res.length >= 24 ? new DataView(res.buffer, res.byteOffset, 24).getInt32(16, true) : CS_OK;
+}
+
+function decodeAnswer(res: Uint8Array, service: Service, operation: string) {
   try {
-    d = decode(res, { service: 'cpg', dir: 'res' });
+    return decode(res, { service, dir: 'res' });
   } catch (e) {
     throw toCsError(e, operation);
   }
-  if (d.name !== 'cpg.iterationNext' || d.dir !== 'res') throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${d.name}`, { operation });
+}
+
+/**
+ * A cfg RINGSTATUSGET answer read as libcfg reads it: the header error is ignored, the names and
+ * statuses are whatever the body holds.
+ */
+export function parseCfgRingStatus(res: Uint8Array, operation: string): Answer<'cfg.ringStatusGet'>['fields'] {
+  // The codec reads an error answer's lists as empty: present the body as a CS_OK answer.
+  const ok = res.slice();
+  ok.fill(0, 16, 20);
+  const d = decodeAnswer(ok, 'cfg', operation);
+  if (d.name !== 'cfg.ringStatusGet' || d.dir !== 'res') throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${d.name}`, { operation });
   return d.fields;
+}
+
+/** An answer whose header error the C library does not look at (cfg REPLYTOSHUTDOWN). */
+export function parseTransportOnly(res: Uint8Array, operation: string): void {
+  decodeAnswer(res, 'cfg', operation);
 }
 
 // ---------------------------------------------------------------------------------- fast paths
