@@ -33,4 +33,18 @@ describeReal('the README example', () => {
     expect(r.stdout).toContain('now 3');
     expect(r.stdout).toMatch(/quorate true/);
   }, 120_000);
+
+  it('the cpg and cfg example runs as written against a real daemon', async () => {
+    const readme = readFileSync(join(pkgDir, 'README.md'), 'utf8');
+    const code = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).find((c) => c.includes('cpg.initialize'))!;
+    const file = join(dir, 'cpg-cfg.mjs');
+    writeFileSync(file, code.replace("from '@corosync-ts/client'", `from ${JSON.stringify(join(pkgDir, 'dist/index.js'))}`));
+    const r = await ns.exec([process.execPath, file], { timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('members 1 joined 1 left 0');
+    expect(r.stdout).toMatch(/^deliver 1 \d+ hello$/m);
+    expect(r.stdout).toContain('node 1 [ \'127.0.0.1\' ]');
+    expect(r.stdout).toContain('links 1');
+  }, 120_000);
 });
