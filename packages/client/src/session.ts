@@ -31,7 +31,7 @@ export interface IpcClientLike {
   /** `expect` says what answers the request (see @corosync-ts/ipc RequestOptions verify / maxResponseSize). */
   request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array>;
   /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
-  send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2 }): void;
+  send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2 }): Promise<void>;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
   off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
@@ -336,10 +336,10 @@ export abstract class Session<Snapshot> extends EventEmitter {
   protected async post(operation: string, frame: Uint8Array, opts: CallOptions | undefined, flowControlMax: 1 | 2): Promise<void> {
     this.assertOpen(operation);
     const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
-    const once = (ipc: IpcClientLike) => {
+    const once = async (ipc: IpcClientLike) => {
       if (!ipc.send) throw new CsError(CS_ERR_LIBRARY, 'this transport cannot send a request without an answer', { operation });
       try {
-        ipc.send(frame, { flowControlMax });
+        await ipc.send(frame, { flowControlMax });
       } catch (e) {
         throw toCsError(e, operation);
       }

@@ -229,7 +229,11 @@ interface Pending {
   cost: number;
   /** Not sent yet: waits in `waiting` for room. */
   frame: Uint8Array | undefined;
+  /** A request without an answer (IpcClient.send): its flow-control threshold. */
+  oneway?: number;
 }
+
+const NO_ANSWER = new Uint8Array(0);
 
 function settle(p: Pending): void {
   p.settled = true;
@@ -400,27 +404,38 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   }
 
   /**
-   * Sends a request the server never answers (corosync's cpg MCAST), after every request sent
-   * before it. Throws IpcError: EAGAIN under flow control up to level `flowControlMax` (libqb's
-   * fc_enable_max: 1 by default, 2 as libcpg sets around a multicast) or while earlier requests
-   * still wait for room (sending now would overtake them), EMSGSIZE, ENOTCONN.
+   * Sends a request the server never answers (corosync's cpg MCAST), in order with the requests
+   * made before it; resolves once it is handed to the transport. Rejects with IpcError: EAGAIN
+   * under flow control up to level `flowControlMax` (libqb's fc_enable_max: 1 by default, 2 as
+   * libcpg sets around a multicast), EMSGSIZE, ENOTCONN.
    */
-  send(frame: Uint8Array, opts: { flowControlMax?: 1 | 2 } = {}): void {
-    if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
-    if (!(frame instanceof Uint8Array)) throw new IpcError('EINVAL', 'a request frame must be a Uint8Array');
+  send(frame: Uint8Array, opts: { flowControlMax?: 1 | 2 } = {}): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
+    if (!(frame instanceof Uint8Array)) return Promise.reject(new IpcError('EINVAL', 'a request frame must be a Uint8Array'));
     if (frame.length > this.maxMessageSize) {
-      throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+      return Promise.reject(new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`));
     }
     let hdr: { id: number; size: number };
     try {
       hdr = readRequestHeader(frame);
     } catch (e) {
-      throw new IpcError('EINVAL', (e as Error).message);
+      return Promise.reject(new IpcError('EINVAL', (e as Error).message));
     }
-    if (hdr.size !== frame.length) throw new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`);
-    if (this.queued > 0) throw new IpcError('EAGAIN', 'earlier requests are still waiting to be sent; try again');
-    this.impl.send(frame, false, opts.flowControlMax ?? 1);
-    this.capture?.frame('req', frame);
+    if (hdr.size !== frame.length) {
+      return Promise.reject(new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const p: Pending = {
+        resolve: () => resolve(), reject, settled: false, timer: undefined, signal: undefined, onAbort: undefined,
+        id: hdr.id, verify: undefined, cost: 0, frame: undefined, oneway: opts.flowControlMax ?? 1,
+      };
+      if (this.queued === 0) this.dispatch(p, frame);
+      else {
+        // Copied: the caller may reuse its buffer once send() returns.
+        p.frame = frame.slice();
+        this.waiting.push(p);
+      }
+    });
   }
 
   /**
@@ -430,7 +445,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    */
   private dispatch(p: Pending, frame: Uint8Array): boolean {
     try {
-      this.impl.send(frame);
+      this.impl.send(frame, p.oneway === undefined, p.oneway ?? 1);
     } catch (e) {
       // Per-call failures (flow control EAGAIN, EMSGSIZE) belong to this call alone.
       settle(p);
@@ -446,6 +461,11 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       settle(p);
       p.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
       return false;
+    }
+    if (p.oneway !== undefined) {
+      settle(p);
+      p.resolve(NO_ANSWER);
+      return true;
     }
     this.pending.push(p);
     this.inFlightCost += p.cost;

@@ -170,6 +170,43 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('send(): requests the server never answers keep their place, and answered ones still get their own answer', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const seen: number[] = [];
+      conns[0]!.removeAllListeners('request');
+      // Like corosync's cpg MCAST: id 2 gets no answer.
+      conns[0]!.on('request', (f) => {
+        seen.push(header(f).id);
+        if (header(f).id !== 2) conns[0]!.respond(resFrame(header(f).id + 1000, f));
+      });
+      const answers: Promise<Uint8Array>[] = [];
+      const sent: Promise<void>[] = [];
+      // Most of these wait for room behind the first request: the one-way frames wait in line too.
+      for (let i = 0; i < 50; i++) {
+        sent.push(c.send(reqFrame(2, 16 + i)));
+        answers.push(c.request(reqFrame(3 + i, 16)));
+      }
+      sent.push(c.send(reqFrame(2, 16)));
+      (await Promise.all(answers)).forEach((r, i) => expect(header(r).id).toBe(1003 + i));
+      await Promise.all(sent);
+      await until(() => seen.length === 101);
+      expect(seen).toEqual([...Array.from({ length: 50 }, (_, i) => [2, 3 + i]).flat(), 2]);
+      expect(c.inFlight).toBe(0);
+
+      // libqb's fc_enable_max: level 1 stops every send, level 2 only those that ask for it (libcpg's MCAST).
+      conns[0]!.setFlowControl(1);
+      await expect(c.send(reqFrame(2, 16))).rejects.toMatchObject({ code: 'EAGAIN' });
+      conns[0]!.setFlowControl(2);
+      await expect(c.send(reqFrame(2, 16), { flowControlMax: 2 })).rejects.toMatchObject({ code: 'EAGAIN' });
+      await c.send(reqFrame(2, 17));
+      conns[0]!.setFlowControl(0);
+      expect(header(await c.request(reqFrame(9, 16))).id).toBe(1009);
+      expect(seen.slice(-2)).toEqual([2, 9]);
+      await c.close();
+      await expect(c.send(reqFrame(2, 16))).rejects.toMatchObject({ code: 'ENOTCONN' });
+    });
+
     it('rejects pending calls with ECONNRESET when the server drops the client', async () => {
       const c = await connect(name);
       await until(() => conns.length === 1);
