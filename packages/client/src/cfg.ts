@@ -96,7 +96,8 @@ export class CfgHandle extends Session<CfgSnapshot> {
   /**
    * A try_shutdown in flight: corosync holds its answer until the votes are in and answers later
    * requests first, so the handle holds them until then (libcfg is synchronous: it never has
-   * another request out at that time).
+   * another request out at that time). Each call waits for it in its own frame, right before it
+   * sends: whichever waiter resumes first may start the next try_shutdown.
    */
   #shutdownPending: Promise<unknown> | undefined;
 
@@ -114,16 +115,12 @@ export class CfgHandle extends Session<CfgSnapshot> {
     return h;
   }
 
-  async #turn(): Promise<void> {
-    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
-  }
-
   /**
    * corosync_cfg_ring_status_get(): per knet link of this node, its name ("<link> <ip>") and a
    * status string. Like libcfg it ignores the answer's header error (only transport errors count).
    */
   async ringStatusGet(opts?: CallOptions): Promise<{ interfaceNames: string[]; interfaceStatus: string[] }> {
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const f = await this.call('cfg.ringStatusGet', cfgReq.ringStatusGet(), opts, parseCfgRingStatus);
     return { interfaceNames: f.interfaceName, interfaceStatus: f.interfaceStatus };
   }
@@ -137,7 +134,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
     this.assertOpen(op);
     checkU32(op, 'nodeid', nodeid);
     if (version !== CFG_NODE_STATUS_V1) throw invalidParam(op, `unknown node status version ${String(version)}`);
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const f = (await this.call(op, cfgReq.nodeStatusGet(nodeid, version), opts)).fields;
     if (f.version !== version) throw new CsError(CS_ERR_NOT_SUPPORTED, `answer of version ${f.version}`, { operation: op });
     return { ...f };
@@ -157,7 +154,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
     if (byteLength(text) >= CS_MAX_NAME_LENGTH) {
       throw new CsError(CS_ERR_NAME_TOO_LONG, `reason is ${byteLength(text)} bytes, at most ${CS_MAX_NAME_LENGTH - 1}`, { operation: op });
     }
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call(op, cfgReq.killNode(nodeid, text), opts);
   }
 
@@ -168,14 +165,14 @@ export class CfgHandle extends Session<CfgSnapshot> {
     if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xff) {
       throw invalidParam(op, `flags must be an integer in 0..255, got ${String(flags)}`);
     }
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call(op, cfgReq.trackstart(flags), opts);
     this.#tracking = true;
   }
 
   /** corosync_cfg_trackstop(): while a shutdown is being decided, leaving counts as a YES. */
   async trackstop(opts?: CallOptions): Promise<void> {
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call('cfg.trackstop', cfgReq.trackstop(), opts);
     this.#tracking = false;
   }
@@ -190,7 +187,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
     const op = 'cfg.tryShutdown';
     this.assertOpen(op);
     checkU32(op, 'flags', flags);
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const p = this.call(op, cfgReq.tryShutdown(flags), opts);
     this.#shutdownPending = p;
     try {
@@ -208,7 +205,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
     const op = 'cfg.replytoShutdown';
     this.assertOpen(op);
     checkU32(op, 'response', response);
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call(op, cfgReq.replytoShutdown(response), opts, parseTransportOnly);
   }
 
@@ -220,7 +217,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
     const op = `cfg.getNodeAddrs(${String(nodeid)})`;
     this.assertOpen(op);
     checkU32(op, 'nodeid', nodeid);
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const f = (await this.call(op, cfgReq.getNodeAddrs(nodeid), opts)).fields;
     const len = f.family === AF_INET ? 16 : f.family === AF_INET6 ? 28 : 0;
     return f.addrs.slice(0, maxAddrs).map((a) => {
@@ -233,19 +230,19 @@ export class CfgHandle extends Session<CfgSnapshot> {
 
   /** corosync_cfg_local_get(): this node's id. */
   async localGet(opts?: CallOptions): Promise<number> {
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     return (await this.call('cfg.localGet', cfgReq.localGet(), opts)).fields.localNodeid;
   }
 
   /** corosync_cfg_reload_config(): every node re-reads corosync.conf; 7 if it does not parse. */
   async reloadConfig(opts?: CallOptions): Promise<void> {
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call('cfg.reloadConfig', cfgReq.reloadConfig(), opts);
   }
 
   /** corosync_cfg_reopen_log_files(). */
   async reopenLogFiles(opts?: CallOptions): Promise<void> {
-    await this.#turn();
+    while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call('cfg.reopenLogFiles', cfgReq.reopenLogFiles(), opts);
   }
 

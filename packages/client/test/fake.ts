@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { decode, encode, type Decoded } from '@corosync-ts/codec-wasm';
+import { decode, encode, type Decoded, type Service } from '@corosync-ts/codec-wasm';
 import type { Connector, IpcClientLike } from '../src/session.js';
 
-type Service = 'cmap' | 'quorum' | 'votequorum';
 export type Handler = (req: Decoded, ipc: FakeIpc) => Uint8Array | Promise<Uint8Array> | undefined;
 
 /** An IpcError-shaped object, as @corosync-ts/ipc rejects with. */
@@ -24,6 +23,9 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   closed = false;
   readonly transport = 'socket' as const;
   readonly requests: Decoded[] = [];
+  /** Frames sent without an answer (send()); `refuse` makes the next ones fail like flow control. */
+  readonly sent: Decoded[] = [];
+  refuse = 0;
 
   constructor(readonly service: Service, readonly handler: Handler) {
     super();
@@ -36,6 +38,15 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
     const r = await this.handler(d, this);
     if (r === undefined) return new Promise(() => {}); // never answered
     return r;
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    if (!this.connected) throw ipcError('ENOTCONN', 107);
+    if (this.refuse > 0) {
+      this.refuse--;
+      throw ipcError('EAGAIN', 11);
+    }
+    this.sent.push(decode(frame, { service: this.service, dir: 'req' }));
   }
 
   event(frame: Uint8Array): void {

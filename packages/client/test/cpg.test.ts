@@ -1,0 +1,146 @@
+// cpg and cfg against a transport double: what the client decides by itself (fragmenting,
+// reassembly, local argument errors, BUSY handling, holding calls behind a try_shutdown).
+import { describe, expect, it } from 'vitest';
+import { CS_DISPATCH_ALL, CS_DISPATCH_ONE, isCsError } from '@corosync-ts/types';
+import { CfgHandle, CpgHandle, type CpgEvent } from '../src/index.js';
+import { evt, fakeConnector, res, tick } from './fake.js';
+
+const code = (e: unknown) => (isCsError(e) ? e.code : e);
+const manual = { dispatch: 'manual' } as const;
+const g = new TextEncoder().encode('grp');
+
+function cpgDaemon(answers: Partial<Record<string, number[]>> = {}) {
+  return fakeConnector('cpg', (d) => {
+    const queue = answers[d.name];
+    const error = queue && queue.length > 0 ? queue.shift()! : 1;
+    switch (d.name) {
+      case 'cpg.join': return res('cpg.join', {}, error);
+      case 'cpg.leave': return res('cpg.leave', {}, error);
+      case 'cpg.partialMcast': return res('cpg.partialMcast', {}, error);
+      case 'cpg.finalize': return res('cpg.finalize');
+      default: return res('cpg.error', {}, 7);
+    }
+  });
+}
+
+const partial = (type: number, msglen: number, fragment: Uint8Array, pid = 7) =>
+  evt('cpg.partialDeliverCallback', { groupName: g, msglen, nodeid: 1, pid, type, fragment });
+
+describe('cpg', () => {
+  it('checks model, flags, names and iteration arguments before the wire, with the C codes', async () => {
+    const fc = cpgDaemon();
+    expect(code(await CpgHandle.modelInitialize(2, {}, undefined, { connect: fc.connect }).catch((e) => e))).toBe(7);
+    expect(code(await CpgHandle.modelInitialize(1, { flags: 2 }, undefined, { connect: fc.connect }).catch((e) => e))).toBe(7);
+    expect(fc.names).toEqual([]);
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    expect(code(await h.join(new Uint8Array(129)).catch((e) => e))).toBe(13);
+    expect(code(await h.iterationInitialize(4).catch((e) => e))).toBe(7);
+    expect(code(await h.iterationInitialize(2).catch((e) => e))).toBe(7);
+    expect(code(await h.iterationInitialize(3, 'grp').catch((e) => e))).toBe(7);
+    expect(code(await h.iterationNext(1n).catch((e) => e))).toBe(9);
+    expect(code(await h.mcastJoined(2, 42 as unknown as string).catch((e) => e))).toBe(7);
+    expect(fc.last.requests).toEqual([]);
+    await h.finalize();
+    expect(fc.last.requests.map((r) => r.name)).toEqual(['cpg.finalize']);
+    expect(code(await h.finalize().catch((e) => e))).toBe(9);
+  });
+
+  it('join rejects the BUSY that would make libcpg spin forever; leave re-sends BUSY until the daemon agrees', async () => {
+    const fc = cpgDaemon({ 'cpg.join': [10], 'cpg.leave': [10, 10, 1] });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    expect(code(await h.join('grp').catch((e) => e))).toBe(10);
+    await h.leave('grp');
+    expect(fc.last.requests.map((r) => r.name)).toEqual(['cpg.join', 'cpg.leave', 'cpg.leave', 'cpg.leave']);
+    await h.finalize();
+  });
+
+  it('mcastJoined: one MCAST up to 1047552 bytes; beyond, fragments that never span two iovec parts; TRY_AGAIN fragments re-sent', async () => {
+    const fc = cpgDaemon({ 'cpg.partialMcast': [1, 6, 6] });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    await h.mcastJoined(2, new Uint8Array(1047552));
+    expect(fc.last.sent.map((s) => [s.name, (s.fields as { msglen: number }).msglen])).toEqual([['cpg.mcastJoined', 1047552]]);
+    await h.mcastJoined(1, [new Uint8Array(1047553), new Uint8Array(5)]);
+    const frags = fc.last.requests.map((r) => r.fields as { msglen: number; fraglen: number; type: number; guarantee: number });
+    expect(frags.map((f) => [f.msglen, f.fraglen, f.type, f.guarantee])).toEqual([
+      [1047558, 1047552, 1, 1],
+      [1047558, 1, 2, 1],
+      [1047558, 1, 2, 1],
+      [1047558, 1, 2, 1],
+      [1047558, 5, 3, 1],
+    ]);
+    // flow control on a single MCAST is TRY_AGAIN (the retry option loops on it)
+    fc.last.refuse = 1;
+    expect(code(await h.mcastJoined(2, 'x').catch((e) => e))).toBe(6);
+    fc.last.refuse = 1;
+    await h.mcastJoined(2, 'x', { retry: { retries: 2, initialDelay: 1 } });
+    await h.finalize();
+  });
+
+  it('puts fragments back together per sender; a fragment that overflows its message is CS_ERR_LIBRARY and loses nothing else', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, ...manual });
+    const got: string[] = [];
+    const events = h.events();
+    const ipc = fc.last;
+    ipc.event(partial(2, 4, Uint8Array.of(9))); // CONTINUED without FIRST: ignored, as libcpg
+    ipc.event(partial(1, 6, Uint8Array.of(1, 2), 7));
+    ipc.event(partial(1, 3, Uint8Array.of(5), 8)); // another sender, interleaved
+    ipc.event(partial(3, 6, Uint8Array.of(3, 4, 5, 6), 7));
+    ipc.event(partial(3, 3, Uint8Array.of(6, 7), 8));
+    ipc.event(partial(1, 2, Uint8Array.of(1, 2, 3), 9)); // overflows
+    ipc.event(evt('cpg.deliverCallback', { groupName: g, msglen: 2, nodeid: 1, pid: 9, message: Uint8Array.of(4, 2) }));
+    await tick();
+    await h.dispatch(CS_DISPATCH_ONE);
+    await h.dispatch(CS_DISPATCH_ONE);
+    await h.dispatch(CS_DISPATCH_ONE);
+    await h.dispatch(CS_DISPATCH_ONE);
+    await h.dispatch(CS_DISPATCH_ONE);
+    expect(code(await h.dispatch(CS_DISPATCH_ONE).catch((e) => e))).toBe(2);
+    await h.dispatch(CS_DISPATCH_ALL);
+    for (let i = 0; i < 3; i++) {
+      const ev = (await events.next()).value as CpgEvent;
+      if (ev.type === 'deliver') got.push(`${ev.pid}:${[...ev.msg].join(',')}`);
+    }
+    expect(got).toEqual(['7:1,2,3,4,5,6', '8:5,6,7', '9:4,2']);
+    // A sender that left takes its half message with it.
+    ipc.event(partial(1, 4, Uint8Array.of(1, 2), 7));
+    ipc.event(evt('cpg.confchgCallback', { groupName: g, memberList: [], leftList: [{ nodeid: 1, pid: 7, reason: 5 }], joinedList: [] }));
+    ipc.event(partial(3, 4, Uint8Array.of(3, 4), 7));
+    await tick();
+    await h.dispatch(CS_DISPATCH_ALL);
+    expect(((await events.next()).value as CpgEvent).type).toBe('confchg');
+    expect(h.pendingEvents).toBe(0);
+    await events.return();
+    await h.finalize();
+  });
+});
+
+describe('cfg', () => {
+  it('holds later calls behind a try_shutdown (corosync answers them first); hides what libcfg hides', async () => {
+    let answerShutdown!: (r: Uint8Array) => void;
+    const order: string[] = [];
+    const fc = fakeConnector('cfg', (d) => {
+      order.push(d.name);
+      switch (d.name) {
+        case 'cfg.tryShutdown': return new Promise<Uint8Array>((r) => (answerShutdown = r));
+        case 'cfg.localGet': return res('cfg.localGet', { localNodeid: 1 });
+        case 'cfg.replytoShutdown': return res('cfg.replytoShutdown', {}, 11);
+        case 'cfg.nodeStatusGet': return res('cfg.error', {}, 21);
+        default: return res('cfg.error', {}, 7);
+      }
+    });
+    const h = await CfgHandle.initialize(null, { connect: fc.connect });
+    const shutdown = h.tryShutdown(0);
+    const local = h.localGet();
+    await tick();
+    expect(order).toEqual(['cfg.tryShutdown']);
+    answerShutdown(res('cfg.tryShutdown', {}, 10));
+    expect(code(await shutdown.catch((e) => e))).toBe(10);
+    expect(await local).toBe(1);
+    await h.replytoShutdown(1); // the daemon's 11 is not seen, as in libcfg
+    expect(code(await h.nodeStatusGet(1, 2).catch((e) => e))).toBe(7);
+    expect(code(await h.killNode(1, 'r'.repeat(256)).catch((e) => e))).toBe(13);
+    expect(order).toEqual(['cfg.tryShutdown', 'cfg.localGet', 'cfg.replytoShutdown']);
+    await h.finalize();
+  });
+});
