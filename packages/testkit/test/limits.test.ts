@@ -20,10 +20,24 @@ const until = async (what: string, ok: () => boolean, ms = 30_000) => {
 const fds = () => readdirSync('/proc/self/fd').length;
 const shmDirs = () => readdirSync('/dev/shm').filter((f) => f.startsWith(`qb-${process.pid}-`));
 
-/** A raw setup connection: sends `bytes`, resolves with what came back before the server closed. */
-function rawHandshake(name: string, bytes: Uint8Array): Promise<Buffer> {
+/**
+ * A raw setup connection: sends `bytes`, resolves with what came back before the server closed.
+ * libqb binds the full 108-byte sun_path (the name NUL-padded, addrlen 110). libuv 1.51 (Node 24)
+ * connects to an abstract name with exactly the bytes given, so the name must carry that padding;
+ * libuv 1.46 (Node 20) refuses the padded form and pads itself. The first form that is not refused
+ * is the runtime's; a mock that is not listening refuses both.
+ */
+async function rawHandshake(name: string, bytes: Uint8Array): Promise<Buffer> {
+  try {
+    return await rawHandshakeAt(`\0${name}`.padEnd(108, '\0'), bytes);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw e;
+    return rawHandshakeAt(`\0${name}`, bytes);
+  }
+}
+function rawHandshakeAt(path: string, bytes: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const s = createConnection({ path: `\0${name}` });
+    const s = createConnection({ path });
     const got: Buffer[] = [];
     s.on('connect', () => s.write(bytes));
     s.on('data', (d) => {
