@@ -19,6 +19,11 @@ const POLICIES = [
   SAM_RECOVERY_POLICY_QUORUM_QUIT | SAM_RECOVERY_POLICY_CMAP,
 ];
 
+// The health-check interval, ms. Nothing here waits for a check: between sam_start and the next
+// hc_send or stop the supervisor must not time out (it kills the child, then the C program dies by a
+// signal while ours does not). At 1 s that happened at load 17; 20 s is beyond any stall we see.
+const HC_INTERVAL = 20_000;
+
 async function compare(ns: Namespace, binary: string, interval: number, policy: number): Promise<string[]> {
   const c = await ns.exec([binary, String(interval), String(policy)], { timeout: 60_000 });
   const t = await ns.exec(fixtureArgv('wrong-state.ts', [String(interval), String(policy)]), { timeout: 60_000 });
@@ -46,14 +51,14 @@ describeReal('sam wrong-state parity with libsam: QUORUM and CMAP policies', () 
 
   for (const policy of POLICIES) {
     it(`daemon up, policy 0x${policy.toString(16)}`, async () => {
-      const lines = await compare(up, binary, 1000, policy);
+      const lines = await compare(up, binary, HC_INTERVAL, policy);
       expect(lines).toContain('REGISTERED.start 1');
       // A clean exit removes every key the supervisor wrote.
       expect((await up.exec(['corosync-cmapctl', 'resources.process.'])).stdout).toBe('');
     }, 120_000);
 
     it(`no daemon, policy 0x${policy.toString(16)}: the connection error, then the same calls`, async () => {
-      const lines = await compare(down, binary, 1000, policy);
+      const lines = await compare(down, binary, HC_INTERVAL, policy);
       expect(lines.some((l) => /^(NOT_INITIALIZED\.initialize|INITIALIZED\.register) [^19]/.test(l))).toBe(true);
     }, 120_000);
   }
