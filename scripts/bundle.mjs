@@ -31,7 +31,7 @@ function entryPoints(manifest) {
     .sort();
 }
 
-/** Every .js and .js.map under dir (tsc's per-module output of an earlier build): not shipped next to the bundle. */
+/** Every .js and .js.map under dir: what an earlier build (tsc's per-module output, old chunks) left there. */
 function staleJs(dir) {
   let out = [];
   for (const e of readdirSync(dir)) {
@@ -47,7 +47,7 @@ const entries = entryPoints(pkg);
 // do not split the package's entry into shared chunks; a CLI runs in its own process anyway.
 const standalone = process.argv.slice(2);
 if (entries.length === 0) throw new Error(`bundle: ${pkg.name} has no dist/*.js entry in exports or bin`);
-for (const f of staleJs(join(pkgDir, 'dist'))) rmSync(f);
+const before = staleJs(join(pkgDir, 'dist'));
 
 const options = {
   absWorkingDir: pkgDir,
@@ -68,6 +68,10 @@ const options = {
 };
 const results = [await build({ ...options, entryPoints: entries, splitting: entries.length > 1 })];
 if (standalone.length > 0) results.push(await build({ ...options, entryPoints: standalone }));
+// Stale files go after the new ones are written: a process importing dist/ meanwhile (a test, a
+// bench) never finds the entry missing.
+const written = new Set(results.flatMap((r) => Object.keys(r.metafile.outputs).map((f) => join(pkgDir, f))));
+for (const f of before) if (!written.has(f)) rmSync(f);
 const outputs = results.flatMap((r) => Object.entries(r.metafile.outputs)).filter(([f]) => f.endsWith('.js'));
 process.stdout.write(
   `bundle ${pkg.name}: ${outputs.map(([f, o]) => `${relative('dist', f)} (${Object.keys(o.inputs).length} modules, ${(o.bytes / 1024).toFixed(0)} kB)`).join(', ')}\n`,
