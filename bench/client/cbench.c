@@ -5,7 +5,11 @@
  *   cbench write N    print its start time (CLOCK_MONOTONIC ns), then N cmap_set_uint32 of bench.k
  *   cbench getstr N   N cmap_get_string("totem.cluster_name"), print elapsed ns
  *   cbench get1 N     N cmap_get("totem.cluster_name") into a 1024-byte buffer (one round trip each)
+ *   cbench getu32 N   200 warm-up, then N cmap_get_uint32("runtime.votequorum.this_node_id"); print
+ *                     "elapsed_ns cpu_ns" (cpu: user + system of the whole process, getrusage)
+ *   cbench handles N  RSS in kB with 1 open handle, then with N more; print "rss1_kB rssN_kB"
  */
+#include <sys/resource.h>
 #include <corosync/cmap.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -19,6 +23,27 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+/* VmRSS of this process, kB */
+static long rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f) return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+	fclose(f);
+	return kb;
 }
 
 static long count, want, warm;
@@ -77,6 +102,25 @@ int main(int argc, char **argv)
 			if (cmap_get(h, "totem.cluster_name", buf, &len, &type) != CS_OK) return 8;
 		}
 		printf("%" PRIu64 "\n", now_ns() - t0);
+	} else if (!strcmp(argv[1], "getu32")) {
+		uint32_t v;
+		for (long i = 0; i < 200; i++)
+			if (cmap_get_uint32(h, "runtime.votequorum.this_node_id", &v) != CS_OK) return 9;
+		uint64_t t0 = now_ns(), c0 = cpu_ns();
+		for (long i = 0; i < n; i++)
+			if (cmap_get_uint32(h, "runtime.votequorum.this_node_id", &v) != CS_OK) return 9;
+		printf("%" PRIu64 " %" PRIu64 "\n", now_ns() - t0, cpu_ns() - c0);
+	} else if (!strcmp(argv[1], "handles")) {
+		uint32_t v;
+		long before;
+		cmap_handle_t *hs = calloc(n, sizeof *hs);
+		if (!hs || cmap_get_uint32(h, "runtime.votequorum.this_node_id", &v) != CS_OK) return 10;
+		before = rss_kb();
+		for (long i = 0; i < n; i++)
+			if (cmap_initialize(&hs[i]) != CS_OK || cmap_get_uint32(hs[i], "runtime.votequorum.this_node_id", &v) != CS_OK) return 10;
+		printf("%ld %ld\n", before, rss_kb());
+		for (long i = 0; i < n; i++) cmap_finalize(hs[i]);
+		free(hs);
 	}
 	cmap_finalize(h);
 	return 0;

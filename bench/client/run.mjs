@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { emitFigures, median as median2 } from '../lib/figures.mjs';
 
 const N = Number(process.argv[2] ?? 10000);
 const G = Number(process.argv[3] ?? 20000);
@@ -55,12 +56,15 @@ async function notifyRun(ns, trackerArgv, queued) {
   return Number(BigInt(t.lines[2]) - t0) / 1e6;
 }
 
-const ROUNDS = 7;
+const ROUNDS = process.env.BENCH_QUICK ? 3 : 7;
+// Extra handles each side opens for the memory figure (RSS per extra handle).
+const HANDLES = 100;
 // On a shared, overloaded machine the best round is the least disturbed one: ratios use the
 // minimum of each side; the median is shown next to it.
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const best = (xs) => ({ min: Math.min(...xs), median: median(xs) });
 const rows = [];
+const figures = [];
 for (const transport of ['socket', 'shm']) {
   const ns = await startNamespace({ name: `bench-client-${transport}` });
   try {
@@ -70,7 +74,7 @@ for (const transport of ['socket', 'shm']) {
     await notifyRun(ns, [cbench, 'track', String(N)], false);
     await notifyRun(ns, [...ts, 'track', String(N)], false);
     // C and TS interleaved, ROUNDS times each (the machine is shared: see best() above)
-    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [], cGet1: [], ipcGet1: [] };
+    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [], cGet1: [], ipcGet1: [], cU32: [], tsU32: [] };
     for (let r = 0; r < ROUNDS; r++) {
       m.cQueued.push(await notifyRun(ns, [cbench, 'track', String(N)], true));
       m.tsQueued.push(await notifyRun(ns, [...ts, 'track', String(N)], true));
@@ -87,7 +91,30 @@ for (const transport of ['socket', 'shm']) {
       if (c1.code !== 0 || i1.code !== 0) throw new Error(`get1 failed: ${c1.code} ${i1.code} ${i1.stderr}`);
       m.cGet1.push(Number(c1.stdout.trim()) / 1e6);
       m.ipcGet1.push(Number(i1.stdout.trim()) / 1e6);
+      for (const [key, argv] of [['cU32', [cbench]], ['tsU32', ts]]) {
+        const r = await ns.exec([...argv, 'getu32', String(G)], { timeout: 300_000 });
+        const [elapsed, cpu] = r.stdout.trim().split(' ').map(Number);
+        if (r.code !== 0 || !(elapsed > 0) || !(cpu >= 0)) throw new Error(`getu32 failed: ${r.code} ${r.stdout} ${r.stderr}`);
+        m[key].push({ ops: G / (elapsed / 1e9), cpuUs: cpu / 1e3 / G });
+      }
     }
+    const mem = {};
+    for (const [key, argv] of [['c', [cbench]], ['ts', ts]]) {
+      const r = await ns.exec([...argv, 'handles', String(HANDLES)], { timeout: 300_000 });
+      const [one, all] = r.stdout.trim().split(' ').map(Number);
+      if (r.code !== 0 || !(one > 0) || !(all > 0)) throw new Error(`handles failed: ${r.code} ${r.stdout} ${r.stderr}`);
+      mem[key] = (all - one) / HANDLES;
+    }
+    const fig = (id, label, unit, higherIsBetter, baseline, ours, baselineName = 'libcmap') =>
+      figures.push({ id: `client.${id}.${transport}`, area: 'client', label: `${label}, ${transport}`, unit, higherIsBetter, baseline, ours, baselineName });
+    const med = (xs, k) => median2(k ? xs.map((x) => x[k]) : xs);
+    fig('get.ops', `getUint32 throughput, ${G} sequential calls (cmap_get_uint32)`, 'ops/s', true, med(m.cU32, 'ops'), med(m.tsU32, 'ops'));
+    fig('get.cpu', 'CPU per getUint32 call (user + system, all threads)', 'µs/call', false, med(m.cU32, 'cpuUs'), med(m.tsU32, 'cpuUs'));
+    fig('notify.queued', `${N} queued track notifications delivered (resume → N-th callback)`, 'ms', false, med(m.cQueued), med(m.tsQueued));
+    fig('notify.live', `${N} track notifications, live (writer start → N-th callback)`, 'ms', false, med(m.cLive), med(m.tsLive));
+    fig('getstring', `${G} string gets (cmap_get_string vs getString)`, 'ms', false, med(m.cGet), med(m.tsGet));
+    fig('ipc.get', `${G} GET round trips, @corosync-ts/ipc alone (cmap_get, 1024-byte buffer)`, 'ms', false, med(m.cGet1), med(m.ipcGet1));
+    fig('memory.handle', `RSS per extra open handle that has made a call (${HANDLES} handles)`, 'kB', false, mem.c, mem.ts);
     rows.push({ transport, what: `${N} queued track notifications delivered (resume → N-th callback)`, c: best(m.cQueued), ts: best(m.tsQueued), ipc: best(m.ipcQueued) });
     rows.push({ transport, what: `${N} track notifications, live (writer start → N-th callback)`, c: best(m.cLive), ts: best(m.tsLive) });
     rows.push({ transport, what: `${G} string gets (cmap_get_string vs getString)`, c: best(m.cGet), ts: best(m.tsGet), ipc: best(m.ipcGet1) });
@@ -96,6 +123,7 @@ for (const transport of ['socket', 'shm']) {
     await ns.close();
   }
 }
+emitFigures(figures);
 console.log(`best (median) of ${ROUNDS} interleaved rounds, ms; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const cell = (v) => (v === undefined ? '–' : `${v.min.toFixed(1)} (${v.median.toFixed(1)})`);
 console.log('| transport | measurement | libcmap | @corosync-ts/client | ratio C/TS, best rounds (≥1 = TS as fast or faster) | @corosync-ts/ipc alone |');

@@ -1,4 +1,5 @@
 // TypeScript side of bench/client (same modes as cbench.c, through @corosync-ts/client).
+//   node tsbench.mjs track|ipctrack|getstr|ipcget|getu32|handles N [W]
 const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = await import(
   '@corosync-ts/client'
 );
@@ -42,6 +43,29 @@ if (mode === 'ipcget') {
   process.exit(0);
 }
 const h = await CmapHandle.initialize();
+if (mode === 'getu32') {
+  // cbench getu32: elapsed and CPU (user + system, all threads) of N sequential getUint32 calls
+  for (let i = 0; i < 200; i++) await h.getUint32('runtime.votequorum.this_node_id');
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await h.getUint32('runtime.votequorum.this_node_id');
+  const elapsed = process.hrtime.bigint() - t0;
+  const c = process.cpuUsage(c0);
+  process.stdout.write(`${elapsed} ${(c.user + c.system) * 1000}\n`);
+} else if (mode === 'handles') {
+  // cbench handles: RSS with one open handle that has made a call, then with N more such handles
+  const rss = () => Math.round(process.memoryUsage().rss / 1024);
+  await h.getUint32('runtime.votequorum.this_node_id');
+  const before = rss();
+  const hs = [];
+  for (let i = 0; i < n; i++) {
+    const x = await CmapHandle.initialize();
+    await x.getUint32('runtime.votequorum.this_node_id');
+    hs.push(x);
+  }
+  process.stdout.write(`${before} ${rss()}\n`);
+  for (const x of hs) await x.finalize();
+}
 if (mode === 'track') {
   let count = 0;
   let last = 0n;

@@ -7,6 +7,7 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { emitFigures } from '../lib/figures.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -26,7 +27,7 @@ const json = async (argv) => {
 };
 // The machine is shared and noisy: alternate the contenders over a few rounds and
 // report each one's median round, so a burst of foreign load cannot favour one side.
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? (process.env.BENCH_QUICK ? 3 : 5));
 const median = (runs) => {
   const pick = (k) => {
     const v = runs.map((r) => r[k]).sort((a, b) => a - b);
@@ -66,6 +67,20 @@ for (const t of ['socket', 'shm']) {
   results.client[t] = { c: median(r.c), ts: median(r.ts) };
   results.server[t] = { corosync: median(r.c), ours: median(r.ours), oursRr: median(r.oursRr) };
 }
+
+const figures = [];
+for (const t of ['socket', 'shm']) {
+  const { c, ts } = results.client[t];
+  const { corosync, ours, oursRr } = results.server[t];
+  const fig = (id, label, unit, higherIsBetter, baseline, o, baselineName) =>
+    figures.push({ id: `ipc.${id}.${t}`, area: 'ipc', label: `${label}, ${t}`, unit, higherIsBetter, baseline, ours: o, baselineName });
+  fig('client.ops', `IpcClient GET throughput, ${n} sequential GETs (256-byte buffer)`, 'ops/s', true, c.opsPerSec, ts.opsPerSec, 'libcmap cmap_get');
+  fig('client.cpu', 'IpcClient CPU per GET (user + system, all threads)', 'µs/call', false, c.cpuUsPerOp, ts.cpuUsPerOp, 'libcmap cmap_get');
+  fig('client.p50', 'IpcClient GET latency p50', 'µs', false, c.p50, ts.p50, 'libcmap cmap_get');
+  fig('server.ops', 'IpcServer (+ codec) serving the libcmap bench, plain process', 'ops/s', true, corosync.opsPerSec, ours.opsPerSec, 'corosync 3.1.7 (RR 99)');
+  fig('server.rr.ops', 'IpcServer (+ codec) serving the libcmap bench, started `chrt -r 99`', 'ops/s', true, corosync.opsPerSec, oursRr.opsPerSec, 'corosync 3.1.7 (RR 99)');
+}
+emitFigures(figures);
 
 const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
 const f = (x) => x.toFixed(1);

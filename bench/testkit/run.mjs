@@ -7,13 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emitFigures } from '../lib/figures.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const args = process.argv.slice(2);
 const write = args.includes('--write');
 const gets = Number(args.find((a) => /^\d+$/.test(a)) ?? 20000);
-const ROUNDS = 7;
+const ROUNDS = process.env.BENCH_QUICK ? 3 : 7;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const testkit = await import('@corosync-ts/testkit');
@@ -101,6 +102,15 @@ if (!avail.available) {
     await ns.close();
   }
 }
+
+emitFigures([
+  ...rows.flatMap((r) => [
+    { id: `testkit.mock.ops.${r.transport}`, area: 'testkit', label: `corosync-mock serving ${gets} libcmap GETs, plain process, ${r.transport}`, unit: 'ops/s', higherIsBetter: true, baseline: r.real.opsPerSec, ours: r.mock.opsPerSec, baselineName: 'corosync 3.1.7 (RR 99)' },
+    { id: `testkit.mock.rr.ops.${r.transport}`, area: 'testkit', label: `corosync-mock serving ${gets} libcmap GETs, started \`chrt -r 99\`, ${r.transport}`, unit: 'ops/s', higherIsBetter: true, baseline: r.real.opsPerSec, ours: r.rr.opsPerSec, baselineName: 'corosync 3.1.7 (RR 99)' },
+  ]),
+  { id: 'testkit.sim.partition', area: 'testkit', label: 'simulator, 64 nodes: partition into 32 + 32', unit: 'ms', higherIsBetter: false, baseline: null, ours: simPartition, baselineName: '–' },
+  { id: 'testkit.sim.merge', area: 'testkit', label: 'simulator, 64 nodes: merge back', unit: 'ms', higherIsBetter: false, baseline: null, ours: simMerge, baselineName: '–' },
+]);
 
 if (write) {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -6,6 +6,7 @@ import {
   SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, PSEUDO_FIELDS, elementSize, headerKindOf,
 } from './layout.js';
 import type { CpgAddress, DecodedMessage, Direction, EncodeHeader, Encoders, KnetLinkStatus, Service } from './types.js';
+import { HEADER_PTR, SLOTS_PTR } from './generated/wasm.js';
 import { mem, reserve, wasm } from './wasm.js';
 
 type FieldType = keyof typeof FIELD_TYPE_CODE;
@@ -632,14 +633,12 @@ function fieldSlot(fieldIndex: number): number {
 // Word indices of the header and the slots; the slot offsets are literals (32-byte slots: f64 at
 // word 0, u64 at u32 words 2-3, data offset at u32 word 4, length at 5), checked against
 // layout.ts here, because V8 does not fold imported constants into the accessors.
-const HDR = mem().header >> 2;
-const SLOTS_U32 = mem().slots >> 2;
-const SLOTS_F64 = mem().slots >> 3;
+const HDR = HEADER_PTR >> 2;
+const SLOTS_U32 = SLOTS_PTR >> 2;
+const SLOTS_F64 = SLOTS_PTR >> 3;
 if (SLOT_SIZE !== 32 || SLOT_NUM !== 0 || SLOT_BIG !== 8 || SLOT_OFF !== 16 || SLOT_LEN !== 20 || MAX_FIELDS !== 16) {
   throw new Error('codec-wasm: the slot layout changed; update the fast-path accessors');
 }
-
-const wasmDecodeAt = wasm.decodeAt;
 
 function checkField(f: number): number {
   if ((f & 15) !== f) badField(f);
@@ -692,14 +691,14 @@ export const codec = {
    * lastError() describes the problem. Never throws for bad bytes.
    */
   decodeInput(len: number, service: number, dir: number): number {
-    return wasmDecodeAt(0, len, service, dir);
+    return wasm.decodeAt(0, len, service, dir);
   },
   /**
    * decodeInput() of the `len` bytes at byte `offset` of the input buffer: several frames read
    * into one buffer are decoded in place. dataOffset() stays relative to the input buffer.
    */
   decodeAt(offset: number, len: number, service: number, dir: number): number {
-    return wasmDecodeAt(offset, len, service, dir);
+    return wasm.decodeAt(offset, len, service, dir);
   },
   /**
    * Validates and decodes, inside WASM, every frame concatenated in the first `len` bytes of the

@@ -1,4 +1,4 @@
-import { WASM_BASE64 } from './generated/wasm.js';
+import { HEADER_PTR, LAST_CALL_PTR, SLOTS_PTR, WASM_BASE64 } from './generated/wasm.js';
 
 export interface CodecExports {
   memory: WebAssembly.Memory;
@@ -26,6 +26,13 @@ export interface CodecExports {
   encode(m: number, id: number, error: number, sizeOverride: number): number;
 }
 
+const FUNCTIONS: Record<Exclude<keyof CodecExports, 'memory'>, true> = {
+  slotsPtr: true, headerPtr: true, lastCallPtr: true, aPtr: true, aCap: true, bPtr: true, bCap: true,
+  errorKind: true, errorMessage: true, errorField: true, errorOffset: true,
+  headerId: true, headerSize: true, headerError: true, reserve: true, lookup: true,
+  decode: true, decodeAt: true, decodeStream: true, streamConsumed: true, streamFieldSum: true, encode: true,
+};
+
 function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
   const out = new Uint8Array(new ArrayBuffer(bin.length));
@@ -33,11 +40,37 @@ function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-// Instantiated once at import (top-level await), from bytes embedded in this module: no fs, no
-// fetch, so the same code runs in Node and browsers.
-const module = await WebAssembly.compile(fromBase64(WASM_BASE64));
-const instance = await WebAssembly.instantiate(module, {});
-export const wasm = instance.exports as unknown as CodecExports;
+/**
+ * The module is compiled and instantiated on first use, not at import: most of a short script's
+ * import time would otherwise go to it, and a process that only imports constants or types never
+ * needs it. Until then `wasm` holds stand-ins that load the module and forward the call (a caller
+ * that kept one keeps working); afterwards it is the instance's own exports object. Compiled
+ * synchronously, from bytes embedded in this module (no fs, no fetch: the same code runs in Node
+ * and browsers; a 48 kB module is far below the browsers' limit for synchronous compilation).
+ */
+export let wasm: CodecExports = Object.fromEntries(
+  Object.keys(FUNCTIONS).map((name) => [
+    name,
+    (...args: number[]) => (load()[name as keyof typeof FUNCTIONS] as (...a: number[]) => number)(...args),
+  ]),
+) as unknown as CodecExports;
+
+let m: Mem | undefined;
+let capB = 0;
+
+function load(): CodecExports {
+  if (m) return wasm;
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(fromBase64(WASM_BASE64)), {})
+    .exports as unknown as CodecExports;
+  if (exports.slotsPtr() !== SLOTS_PTR || exports.headerPtr() !== HEADER_PTR || exports.lastCallPtr() !== LAST_CALL_PTR) {
+    throw new Error('codec-wasm: the embedded module does not match its generated addresses; rebuild');
+  }
+  if (exports.reserve(64 * 1024, 64 * 1024) !== 1) throw new Error('codec-wasm: cannot reserve initial memory');
+  wasm = exports;
+  capB = exports.bCap();
+  m = new Mem().refresh();
+  return exports;
+}
 
 /**
  * Views over the WASM memory. memory.grow() detaches every ArrayBuffer view; the memory only
@@ -52,11 +85,11 @@ class Mem {
   u32: Uint32Array = new Uint32Array(0);
   i32: Int32Array = new Int32Array(0);
   f64: Float64Array = new Float64Array(0);
-  readonly slots = wasm.slotsPtr();
+  readonly slots = SLOTS_PTR;
   /** id, size, error (i32 each) of the last decoded frame. */
-  readonly header = wasm.headerPtr();
+  readonly header = HEADER_PTR;
   /** frame length, service, dir of the last decode (for its error message). */
-  readonly lastCall = wasm.lastCallPtr();
+  readonly lastCall = LAST_CALL_PTR;
   a = 0;
   b = 0;
   /** Region A as a whole: what codec.inputBuffer() hands out, cached to avoid a view per call. */
@@ -85,22 +118,18 @@ class Mem {
   }
 }
 
-const m = new Mem();
-let capB = 0;
-if (wasm.reserve(64 * 1024, 64 * 1024) !== 1) throw new Error('codec-wasm: cannot reserve initial memory');
-capB = wasm.bCap();
-m.refresh();
-
 /** The memory views; valid until the next reserve(). */
 export function mem(): Mem {
-  return m;
+  if (m === undefined) load();
+  return m!;
 }
 
 /** Grows region A/B to at least the given sizes; false if memory cannot grow that far. */
 export function reserve(a: number, b: number): boolean {
-  if (a <= m.input.length && b <= capB) return true;
+  const mm = mem();
+  if (a <= mm.input.length && b <= capB) return true;
   if (wasm.reserve(a, b) !== 1) return false;
   capB = wasm.bCap();
-  m.refresh();
+  mm.refresh();
   return true;
 }

@@ -339,6 +339,10 @@ export class Namespace {
       if (this.holder.exitCode !== null || this.holder.signalCode !== null) resolve();
       else this.holder.once('exit', () => resolve());
     });
+    // The holder is unref'd so that an open namespace never keeps a process alive; while close()
+    // is awaited it must: on a busy machine its kill loop can outlast the 5 s timer below, and
+    // with nothing else pending the loop would end (exit 13, unsettled await) before its exit.
+    this.holder.ref();
     this.holder.stdin?.end();
     const t = setTimeout(() => {
       killQuiet(this.pid, 'SIGKILL');
