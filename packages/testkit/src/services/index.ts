@@ -11,9 +11,9 @@ import { votequorumService } from './votequorum.js';
  */
 export const SERVICES = {
   cmap: cmapService,
-  cfg: cfgService,
   quorum: quorumService,
   votequorum: votequorumService,
+  cfg: cfgService,
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
