@@ -11,6 +11,7 @@ import {
 import type { RingId } from '@corosync-ts/codec-wasm';
 import type { CmapStore } from './cmap-store.js';
 import type { Clock } from './clock.js';
+import { LMS_WINDOW_DEFAULT, parseAtbList, readVqConfigKeys, u8 } from './votequorum-config.js';
 
 export type { RingId };
 
@@ -33,8 +34,6 @@ const RECONFIG_CANCEL_WFA = 3;
 const QDEVICE_OP_REGISTER = 0;
 const QDEVICE_OP_UNREGISTER = 1;
 const QDEVICE_NODEID = VOTEQUORUM_QDEVICE_NODEID;
-/** last_man_standing_window default (ms). */
-const LMS_WINDOW_DEFAULT = 10000;
 const TRACK_ALL = CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX;
 
 /** The votequorum totem messages (all delivered in one total order inside a partition). */
@@ -72,22 +71,6 @@ export interface VqNode { nodeid: number; state: number; votes: number; expected
 export interface VqInfo {
   nodeid: number; state: number; votes: number; expectedVotes: number; highestExpected: number;
   totalVotes: number; quorum: number; flags: number; qdeviceVotes: number; qdeviceName: string;
-}
-
-function u8(store: CmapStore, key: string): number | undefined {
-  const it = store.get(key);
-  return it !== undefined && it.type === T.UINT8 ? it.value[0] : undefined;
-}
-function u32(store: CmapStore, key: string): number | undefined {
-  const it = store.get(key);
-  if (it === undefined || it.type !== T.UINT32) return undefined;
-  return new DataView(it.value.buffer, it.value.byteOffset, 4).getUint32(0, true);
-}
-function str(store: CmapStore, key: string): string | undefined {
-  const it = store.get(key);
-  if (it === undefined || it.type !== T.STRING) return undefined;
-  const nul = it.value.indexOf(0);
-  return new TextDecoder().decode(nul >= 0 ? it.value.subarray(0, nul) : it.value);
 }
 
 /**
@@ -195,28 +178,6 @@ export class VotequorumEngine {
 
   // ------------------------------------------------------------------------- configuration
 
-  private readNodelist(): { votes: number; count: number; expected: number } | undefined {
-    const store = this.host.cmap;
-    const ourPos = u32(store, 'nodelist.local_node_pos');
-    if (ourPos === undefined) return undefined;
-    let count = 0;
-    let expected = 0;
-    let votes = 0;
-    let last = -1;
-    for (const key of store.keys('nodelist.node.')) {
-      const m = /^nodelist\.node\.(\d+)\.\S+$/.exec(key);
-      if (!m) continue;
-      const pos = Number(m[1]);
-      if (pos === last) continue;
-      last = pos;
-      count++;
-      const v = u32(store, `nodelist.node.${pos}.quorum_votes`) ?? 1;
-      expected += v;
-      if (pos === ourPos) votes = v;
-    }
-    return { votes, count, expected };
-  }
-
   private setAtbType(): void {
     this.host.cmap.set('runtime.votequorum.atb_type', T.UINT32, this.atb);
   }
@@ -226,16 +187,7 @@ export class VotequorumEngine {
     if (s === 'lowest') this.atb = Atb.LOWEST;
     if (s === 'highest') this.atb = Atb.HIGHEST;
     if (Number.parseInt(s, 10)) {
-      // strtol loop: stops at the first 0 / unparsable item
-      this.atbList = [];
-      let rest = s;
-      for (;;) {
-        const m = /^\s*([+-]?\d+)/.exec(rest);
-        const n = m ? Number.parseInt(m[1]!, 10) : 0;
-        if (!n) break;
-        this.atbList.push(n);
-        rest = rest.slice(m![0].length);
-      }
+      this.atbList = parseAtbList(s);
       if (this.atbList.length) this.atb = Atb.LIST;
     }
     this.setAtbType();
@@ -266,19 +218,20 @@ export class VotequorumEngine {
       this.atb = this.initialAtb;
       this.setAtbType();
     }
-    let expectedVotes = u32(store, 'quorum.expected_votes') ?? 0;
-    const nl = this.readNodelist();
-    const model = str(store, 'quorum.device.model');
+    const k = readVqConfigKeys(store);
+    let expectedVotes = k.expectedVotes;
+    const nl = k.nodelist;
+    const model = k.deviceModel;
     let haveQdevice = false;
     let qdeviceVotes = 0;
     if (model !== undefined && model.length > 0) {
       haveQdevice = true;
-      qdeviceVotes = u32(store, 'quorum.device.votes') ?? -1;
-      this.qdeviceTimeout = u32(store, 'quorum.device.timeout') ?? VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT;
-      this.qdeviceSyncTimeout = u32(store, 'quorum.device.sync_timeout') ?? VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT;
+      qdeviceVotes = k.deviceVotes;
+      this.qdeviceTimeout = k.deviceTimeout;
+      this.qdeviceSyncTimeout = k.deviceSyncTimeout;
       this.updateQdeviceCanOperate(1);
     }
-    this.twoNode = u8(store, 'quorum.two_node') ?? 0;
+    this.twoNode = k.twoNode;
 
     if (nl === undefined && !expectedVotes) {
       return runtime ? undefined : 'configuration error: nodelist or quorum.expected_votes must be configured!';
@@ -289,15 +242,15 @@ export class VotequorumEngine {
       else this.updateQdeviceCanOperate(0);
     }
     if (!runtime) {
-      this.allowDownscale = u8(store, 'quorum.allow_downscale') ?? 0;
-      const wfa = u8(store, 'quorum.wait_for_all');
+      this.allowDownscale = k.allowDownscale;
+      const wfa = k.waitForAll;
       if (wfa === undefined) this.waitForAllAutoset = true;
       else this.waitForAll = wfa;
-      this.lastManStanding = u8(store, 'quorum.last_man_standing') ?? 0;
-      this.lmsWindow = u32(store, 'quorum.last_man_standing_window') ?? LMS_WINDOW_DEFAULT;
-      this.evTracking = u8(store, 'quorum.expected_votes_tracking') ?? 0;
-      const atb = u8(store, 'quorum.auto_tie_breaker') ?? 0;
-      const atbString = str(store, 'quorum.auto_tie_breaker_node');
+      this.lastManStanding = k.lastManStanding;
+      this.lmsWindow = k.lmsWindow;
+      this.evTracking = k.evTracking;
+      const atb = k.autoTieBreaker;
+      const atbString = k.autoTieBreakerNode;
       if (atb) {
         this.atb = Atb.LOWEST;
         this.setAtbType();
@@ -344,7 +297,7 @@ export class VotequorumEngine {
       this.us.votes = nl.votes;
       this.us.expectedVotes = nodeExpected;
     } else {
-      this.us.votes = u32(store, 'quorum.votes') ?? 1;
+      this.us.votes = k.votes;
     }
     if (expectedVotes) this.us.expectedVotes = expectedVotes;
     if (!haveQdevice) this.qdevice.votes = 0;
