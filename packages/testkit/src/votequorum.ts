@@ -4,12 +4,16 @@ import {
   VOTEQUORUM_INFO_TWONODE, VOTEQUORUM_INFO_QUORATE, VOTEQUORUM_INFO_WAIT_FOR_ALL,
   VOTEQUORUM_INFO_LAST_MAN_STANDING, VOTEQUORUM_INFO_AUTO_TIE_BREAKER, VOTEQUORUM_INFO_ALLOW_DOWNSCALE,
   VOTEQUORUM_INFO_QDEVICE_REGISTERED, VOTEQUORUM_INFO_QDEVICE_ALIVE, VOTEQUORUM_INFO_QDEVICE_CAST_VOTE,
-  VOTEQUORUM_INFO_QDEVICE_MASTER_WINS,
+  VOTEQUORUM_INFO_QDEVICE_MASTER_WINS, VOTEQUORUM_NODESTATE_MEMBER, VOTEQUORUM_NODESTATE_DEAD,
+  VOTEQUORUM_NODESTATE_LEAVING, VOTEQUORUM_QDEVICE_NODEID, VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT,
+  VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT, CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX,
 } from '@corosync-ts/types';
+import type { RingId } from '@corosync-ts/codec-wasm';
 import type { CmapStore } from './cmap-store.js';
 import type { Clock } from './clock.js';
+import { LMS_WINDOW_DEFAULT, parseAtbList, readVqConfigKeys, u8 } from './votequorum-config.js';
 
-export interface RingId { nodeid: number; seq: bigint }
+export type { RingId };
 
 /** Node flags carried in nodeinfo messages. */
 export const NodeFlags = {
@@ -18,7 +22,9 @@ export const NodeFlags = {
 } as const;
 const F = NodeFlags;
 
-export const NodeState = { MEMBER: 1, DEAD: 2, LEAVING: 3 } as const;
+export const NodeState = {
+  MEMBER: VOTEQUORUM_NODESTATE_MEMBER, DEAD: VOTEQUORUM_NODESTATE_DEAD, LEAVING: VOTEQUORUM_NODESTATE_LEAVING,
+} as const;
 
 export const Atb = { NONE: 0, LOWEST: 1, HIGHEST: 2, LIST: 3 } as const;
 
@@ -27,7 +33,8 @@ const RECONFIG_NODE_VOTES = 2;
 const RECONFIG_CANCEL_WFA = 3;
 const QDEVICE_OP_REGISTER = 0;
 const QDEVICE_OP_UNREGISTER = 1;
-const QDEVICE_NODEID = 0;
+const QDEVICE_NODEID = VOTEQUORUM_QDEVICE_NODEID;
+const TRACK_ALL = CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX;
 
 /** The votequorum totem messages (all delivered in one total order inside a partition). */
 export type VqMessage =
@@ -35,6 +42,9 @@ export type VqMessage =
   | { kind: 'reconfigure'; param: number; nodeid: number; value: number }
   | { kind: 'qdeviceReg'; operation: number; name: string }
   | { kind: 'qdeviceReconfigure'; oldname: string; newname: string };
+
+/** The exec message id of each votequorum message (its runtime.services.votequorum.<id> counters). */
+export const VQ_EXEC_ID: Readonly<Record<VqMessage['kind'], number>> = { nodeinfo: 0, reconfigure: 1, qdeviceReg: 2, qdeviceReconfigure: 3 };
 
 /** What the engine needs from the node that hosts it. */
 export interface VqHost {
@@ -51,6 +61,8 @@ export interface VqHost {
   /** Answer of a deferred QDEVICE_REGISTER. */
   qdeviceRegisterDone(error: number): void;
   loadEvTrackingBarrier(): number;
+  /** After a timer callback: deliver what it multicast, finish a sync it unblocked. */
+  afterTimer?(): void;
   saveEvTrackingBarrier(v: number): void;
 }
 
@@ -59,22 +71,6 @@ export interface VqNode { nodeid: number; state: number; votes: number; expected
 export interface VqInfo {
   nodeid: number; state: number; votes: number; expectedVotes: number; highestExpected: number;
   totalVotes: number; quorum: number; flags: number; qdeviceVotes: number; qdeviceName: string;
-}
-
-function u8(store: CmapStore, key: string): number | undefined {
-  const it = store.get(key);
-  return it !== undefined && it.type === T.UINT8 ? it.value[0] : undefined;
-}
-function u32(store: CmapStore, key: string): number | undefined {
-  const it = store.get(key);
-  if (it === undefined || it.type !== T.UINT32) return undefined;
-  return new DataView(it.value.buffer, it.value.byteOffset, 4).getUint32(0, true);
-}
-function str(store: CmapStore, key: string): string | undefined {
-  const it = store.get(key);
-  if (it === undefined || it.type !== T.STRING) return undefined;
-  const nul = it.value.indexOf(0);
-  return new TextDecoder().decode(nul >= 0 ? it.value.subarray(0, nul) : it.value);
 }
 
 /**
@@ -94,7 +90,7 @@ export class VotequorumEngine {
   waitForAllAutoset = false;
   waitForAllStatus = 0;
   lastManStanding = 0;
-  lmsWindow = 10000;
+  lmsWindow = LMS_WINDOW_DEFAULT;
   atb: number = Atb.NONE;
   initialAtb: number = Atb.NONE;
   atbList: number[] = [];
@@ -104,8 +100,8 @@ export class VotequorumEngine {
   evTrackingBarrier = 0;
   qdeviceMasterWins = 0;
   qdeviceCanOperate = 1;
-  qdeviceTimeout = 10000;
-  qdeviceSyncTimeout = 30000;
+  qdeviceTimeout = VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT;
+  qdeviceSyncTimeout = VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT;
   lowestNodeId = 0;
   highestNodeId = 0;
   members: number[] = [];
@@ -134,7 +130,7 @@ export class VotequorumEngine {
     this.recalculate(false, false);
     const onChange = (c: { key: string }) => this.refreshConfig(c.key);
     const store = this.host.cmap;
-    for (const [key, flags] of [['nodelist.', 15], ['quorum.', 15], ['config.totemconfig_reload_in_progress', 6]] as const) {
+    for (const [key, flags] of [['nodelist.', TRACK_ALL], ['quorum.', TRACK_ALL], ['config.totemconfig_reload_in_progress', CMAP_TRACK_ADD | CMAP_TRACK_MODIFY]] as const) {
       const t = store.track(key, flags, onChange);
       this.untrackConfig.push(() => store.untrack(t));
     }
@@ -182,28 +178,6 @@ export class VotequorumEngine {
 
   // ------------------------------------------------------------------------- configuration
 
-  private readNodelist(): { votes: number; count: number; expected: number } | undefined {
-    const store = this.host.cmap;
-    const ourPos = u32(store, 'nodelist.local_node_pos');
-    if (ourPos === undefined) return undefined;
-    let count = 0;
-    let expected = 0;
-    let votes = 0;
-    let last = -1;
-    for (const key of store.keys('nodelist.node.')) {
-      const m = /^nodelist\.node\.(\d+)\.\S+$/.exec(key);
-      if (!m) continue;
-      const pos = Number(m[1]);
-      if (pos === last) continue;
-      last = pos;
-      count++;
-      const v = u32(store, `nodelist.node.${pos}.quorum_votes`) ?? 1;
-      expected += v;
-      if (pos === ourPos) votes = v;
-    }
-    return { votes, count, expected };
-  }
-
   private setAtbType(): void {
     this.host.cmap.set('runtime.votequorum.atb_type', T.UINT32, this.atb);
   }
@@ -213,16 +187,7 @@ export class VotequorumEngine {
     if (s === 'lowest') this.atb = Atb.LOWEST;
     if (s === 'highest') this.atb = Atb.HIGHEST;
     if (Number.parseInt(s, 10)) {
-      // strtol loop: stops at the first 0 / unparsable item
-      this.atbList = [];
-      let rest = s;
-      for (;;) {
-        const m = /^\s*([+-]?\d+)/.exec(rest);
-        const n = m ? Number.parseInt(m[1]!, 10) : 0;
-        if (!n) break;
-        this.atbList.push(n);
-        rest = rest.slice(m![0].length);
-      }
+      this.atbList = parseAtbList(s);
       if (this.atbList.length) this.atb = Atb.LIST;
     }
     this.setAtbType();
@@ -253,19 +218,20 @@ export class VotequorumEngine {
       this.atb = this.initialAtb;
       this.setAtbType();
     }
-    let expectedVotes = u32(store, 'quorum.expected_votes') ?? 0;
-    const nl = this.readNodelist();
-    const model = str(store, 'quorum.device.model');
+    const k = readVqConfigKeys(store);
+    let expectedVotes = k.expectedVotes;
+    const nl = k.nodelist;
+    const model = k.deviceModel;
     let haveQdevice = false;
     let qdeviceVotes = 0;
     if (model !== undefined && model.length > 0) {
       haveQdevice = true;
-      qdeviceVotes = u32(store, 'quorum.device.votes') ?? -1;
-      this.qdeviceTimeout = u32(store, 'quorum.device.timeout') ?? 10000;
-      this.qdeviceSyncTimeout = u32(store, 'quorum.device.sync_timeout') ?? 30000;
+      qdeviceVotes = k.deviceVotes;
+      this.qdeviceTimeout = k.deviceTimeout;
+      this.qdeviceSyncTimeout = k.deviceSyncTimeout;
       this.updateQdeviceCanOperate(1);
     }
-    this.twoNode = u8(store, 'quorum.two_node') ?? 0;
+    this.twoNode = k.twoNode;
 
     if (nl === undefined && !expectedVotes) {
       return runtime ? undefined : 'configuration error: nodelist or quorum.expected_votes must be configured!';
@@ -276,15 +242,15 @@ export class VotequorumEngine {
       else this.updateQdeviceCanOperate(0);
     }
     if (!runtime) {
-      this.allowDownscale = u8(store, 'quorum.allow_downscale') ?? 0;
-      const wfa = u8(store, 'quorum.wait_for_all');
+      this.allowDownscale = k.allowDownscale;
+      const wfa = k.waitForAll;
       if (wfa === undefined) this.waitForAllAutoset = true;
       else this.waitForAll = wfa;
-      this.lastManStanding = u8(store, 'quorum.last_man_standing') ?? 0;
-      this.lmsWindow = u32(store, 'quorum.last_man_standing_window') ?? 10000;
-      this.evTracking = u8(store, 'quorum.expected_votes_tracking') ?? 0;
-      const atb = u8(store, 'quorum.auto_tie_breaker') ?? 0;
-      const atbString = str(store, 'quorum.auto_tie_breaker_node');
+      this.lastManStanding = k.lastManStanding;
+      this.lmsWindow = k.lmsWindow;
+      this.evTracking = k.evTracking;
+      const atb = k.autoTieBreaker;
+      const atbString = k.autoTieBreakerNode;
       if (atb) {
         this.atb = Atb.LOWEST;
         this.setAtbType();
@@ -331,7 +297,7 @@ export class VotequorumEngine {
       this.us.votes = nl.votes;
       this.us.expectedVotes = nodeExpected;
     } else {
-      this.us.votes = u32(store, 'quorum.votes') ?? 1;
+      this.us.votes = k.votes;
     }
     if (expectedVotes) this.us.expectedVotes = expectedVotes;
     if (!haveQdevice) this.qdevice.votes = 0;
@@ -620,7 +586,7 @@ export class VotequorumEngine {
         this.lmsTimer = this.host.clock.setTimer(this.lmsWindow, () => {
           this.lmsTimer = undefined;
           if (this.quorate) this.recalculate(true, true);
-          this.afterTimer();
+          this.host.afterTimer?.();
         });
       }
     }
@@ -653,16 +619,13 @@ export class VotequorumEngine {
     this.syncInProgress = false;
   }
 
-  /** Called by the cluster after a timer callback so queued messages get delivered. */
-  afterTimer: () => void = () => {};
-
   private qdeviceTimerFired(): void {
     this.qdeviceTimer = undefined;
     if (!(this.us.flags & F.QDEVICE_ALIVE)) return;
     this.us.flags &= ~(F.QDEVICE_ALIVE | F.QDEVICE_CAST_VOTE);
     this.sendNodeinfo(this.us.nodeid);
     this.syncWaitForPoll = false;
-    this.afterTimer();
+    this.host.afterTimer?.();
   }
 
   // ------------------------------------------------------------------------ library calls
