@@ -100,8 +100,8 @@ function marksCapture(): string {
   const get = toHex(encoders.cmap.req.get({ keyName: 'a', valueLen: 8n }));
   const tryAgain = toHex(encoders.cmap.res.error({}, { id: 2, error: 6 }));
   const ok = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('ok\0\0') }));
-  const setupReq = '000000001800000060000000000000000000100000000000'.slice(0, 48);
-  const refusal = `00000000000000002830000000000000f3ffffff00000000${'00'.repeat(12328 - 24)}`;
+  const setupReq = 'ffffffff000000001800000000000000000010000000000000'.slice(0, 48);
+  const refusal = `ffffffff000000002830000000000000f3ffffff00000000${'00'.repeat(12328 - 24)}`;
   const lines = [
     header,
     { t: 1_000, ...a, service: 'cmap', state: 'open' },
