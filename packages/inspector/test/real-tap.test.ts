@@ -100,7 +100,15 @@ describeReal('the inspector on a corosync-tap capture of the stock tools, real c
         await page.mouse.click(box.x + pos!.x, box.y + pos!.y);
         await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/corosync-cmapct.*handshake refused by the server: corosync refused the connection \(EACCES\)/);
         if (SHOTS && transport === 'shm') {
-          await page.locator('#rows .row', { hasText: 'quorum.getquorate' }).first().click();
+          // The table is virtualised: scroll to the first quorum request, then select it.
+          await page.evaluate(() => {
+            const { state } = (window as unknown as W).__inspector;
+            const c = state.cap;
+            let r = 0;
+            while (r < state.rows.length && !(c.services[c.svc[state.rows[r]!]] === 'quorum' && c.dir[state.rows[r]!] === 0)) r++;
+            document.getElementById('scroller')!.scrollTop = Math.max(0, (r - 3) * 22);
+          });
+          await page.locator('#rows .row', { hasText: 'quorum.' }).first().click();
           await page.screenshot({ path: join(SHOTS, 'tap-tools.png') });
         }
         await page.close();
