@@ -350,7 +350,10 @@ function grow<A extends Float64Array | Int32Array | Int16Array | Uint8Array>(a: 
 
 const FIRST_PIECE = 256 * 1024;
 const PIECE = 8 * 1024 * 1024;
-const GZIP_SLICE = 128 * 1024;
+// Small, so the first piece is out after little inflating (gzip captures inflate ~30:1), and
+// because fflate copies what is left of its input at each member's end: one push of a whole
+// file of thousands of members is quadratic.
+const GZIP_SLICE = 32 * 1024;
 
 async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
@@ -376,12 +379,18 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
   let target = FIRST_PIECE;
   let gunzip: Gunzip | null | undefined;
   let head: Uint8Array | undefined;
+  // The next piece: whole lines, cut at the first line end past the target size.
   const take = (final: boolean): Uint8Array | undefined => {
     if (size === 0 || (!final && size < target)) return undefined;
     const all = parts.length === 1 ? parts[0]! : concat(parts, size);
-    const end = final ? all.length : all.lastIndexOf(0x0a) + 1;
+    let end = all.length;
+    if (!final) {
+      const nl = all.indexOf(0x0a, target - 1);
+      end = nl < 0 ? 0 : nl + 1;
+    }
     if (end === 0) {
       parts = [all];
+      target = all.length + 1; // no line end yet: wait for more
       return undefined;
     }
     parts = end < all.length ? [all.subarray(end)] : [];
@@ -389,7 +398,7 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
     target = PIECE;
     return all.subarray(0, end);
   };
-  const feed = (chunk: Uint8Array, last: boolean) => {
+  function* feed(chunk: Uint8Array, last: boolean): Generator<Uint8Array> {
     if (gunzip === undefined) {
       // The magic may straddle the first chunks.
       head = head ? concat([head, chunk], head.length + chunk.length) : chunk;
@@ -404,25 +413,23 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
     if (!gunzip) {
       parts.push(chunk);
       size += chunk.length;
+      for (let p = take(false); p; p = take(false)) yield p;
       return;
     }
-    const t0 = performance.now();
-    try {
-      // In slices: fflate copies what is left of its input at each member's end, so one push of
-      // many members is quadratic (the recorders write one member per flush, thousands of them).
-      for (let at = 0; at < chunk.length || (last && at === 0); at += GZIP_SLICE) gunzip.push(chunk.subarray(at, at + GZIP_SLICE), last && at + GZIP_SLICE >= chunk.length);
-    } catch (e) {
-      throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
+    for (let at = 0; at < chunk.length || (last && at === 0); at += GZIP_SLICE) {
+      const t0 = performance.now();
+      try {
+        gunzip.push(chunk.subarray(at, at + GZIP_SLICE), last && at + GZIP_SLICE >= chunk.length);
+      } catch (e) {
+        throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      timing.inflate += performance.now() - t0;
+      for (let p = take(false); p; p = take(false)) yield p;
     }
-    timing.inflate += performance.now() - t0;
-  };
-  const chunks = source instanceof Uint8Array ? [source] : chunksOf(source);
-  for await (const chunk of chunks) {
-    feed(chunk, false);
-    for (let p = take(false); p; p = take(false)) yield p;
   }
-  feed(new Uint8Array(0), true);
-  for (let p = take(false); p; p = take(false)) yield p;
+  const chunks = source instanceof Uint8Array ? [source] : chunksOf(source);
+  for await (const chunk of chunks) yield* feed(chunk, false);
+  yield* feed(new Uint8Array(0), true);
   const rest = take(true);
   if (rest) yield rest;
 }
