@@ -33,9 +33,12 @@ export interface CaptureFrameRecord extends CaptureCommon {
 
 export interface CaptureStateRecord extends CaptureCommon {
   kind: 'state';
-  state: 'open' | 'closed';
+  /** open: after the handshake; closed: ended, or refused at the handshake (no open before it); flow: the server's flow control changed */
+  state: 'open' | 'closed' | 'flow';
   by?: 'client' | 'server' | 'error';
   error?: string;
+  /** For 'flow': libqb's flow-control level, 0 (off), 1 or 2 (the client must not send) */
+  level?: number;
 }
 
 export type CaptureRecord = CaptureFrameRecord | CaptureStateRecord;
@@ -140,7 +143,8 @@ export function recordFromObject(o: Obj, lineNo: number): CaptureRecord {
     if (!HEX_RE.test(hex)) throw new CaptureFormatError('"hex" must be lowercase hex of whole bytes', lineNo, 'hex');
     return { kind: 'frame', ...common, dir: oneOf(o, 'dir', lineNo, ['req', 'res', 'evt', 'setup'] as const), hex };
   }
-  const rec: CaptureStateRecord = { kind: 'state', ...common, state: oneOf(o, 'state', lineNo, ['open', 'closed'] as const) };
+  const rec: CaptureStateRecord = { kind: 'state', ...common, state: oneOf(o, 'state', lineNo, ['open', 'closed', 'flow'] as const) };
+  if (rec.state === 'flow') rec.level = int(o, 'level', lineNo, 0);
   if (o.by !== undefined) rec.by = oneOf(o, 'by', lineNo, ['client', 'server', 'error'] as const);
   const error = optStr(o, 'error', lineNo);
   if (error !== undefined) rec.error = error;
@@ -322,6 +326,12 @@ export interface CaptureScanResult {
 
 export const SCAN_DIRS = ['req', 'res', 'evt', 'setup'] as const;
 
+/** Where a later piece of a capture starts: the header read from the first, and the lines before it. */
+export interface CaptureScanFrom {
+  header: CaptureHeader;
+  lines: number;
+}
+
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const K_T = enc('{"t":');
 const K_CONN = enc(',"conn":');
@@ -349,8 +359,12 @@ const HEX_PAIR = (() => {
  * outcome never depends on the shortcut (the tests hold the two to the same answers).
  * `out` must hold bytes.length / 2 bytes (frames are at most half of their lines).
  * Throws CaptureFormatError for a bad or missing header.
+ *
+ * A capture read piece by piece (streamed, cut at line ends): the first piece without `from`,
+ * each later one with the header and the number of lines read so far, so that its lines are
+ * records and bad ones are reported with their line number in the whole file.
  */
-export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureScanSink): CaptureScanResult {
+export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureScanSink, from?: CaptureScanFrom): CaptureScanResult {
   if (out.length < bytes.length >> 1) throw new RangeError(`scanCapture: out holds ${out.length} bytes, needs ${bytes.length >> 1}`);
   const b = bytes;
   const n = b.length;
@@ -377,10 +391,10 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     }
     return -1;
   };
-  let header: CaptureHeader | undefined;
+  let header: CaptureHeader | undefined = from?.header;
   let at = 0;
-  let lineNo = 0;
-  let pos = n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; // the BOM TextDecoder drops
+  let lineNo = from?.lines ?? 0;
+  let pos = !from && n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; // the BOM TextDecoder drops
   let num = 0;
   // a JSON integer without sign, fraction or leading zero at p; its value in `num`; end or -1
   const integer = (p: number): number => {

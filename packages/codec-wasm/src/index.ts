@@ -23,5 +23,5 @@ export {
   CAPTURE_FORMAT_VERSION, CaptureFormatError, isCaptureFormatError, CaptureParser, parseCaptureHeader, parseCaptureRecord,
   recordFromObject, isGzip, gunzip, readCapture, scanCapture, SCAN_DIRS,
   type CaptureHeader, type CaptureRecord, type CaptureFrameRecord, type CaptureStateRecord, type CaptureParserEvents,
-  type ParsedCapture, type CaptureScanSink, type CaptureScanResult, type CaptureMode, type CaptureDir, type CaptureTransport,
+  type ParsedCapture, type CaptureScanSink, type CaptureScanFrom, type CaptureScanResult, type CaptureMode, type CaptureDir, type CaptureTransport,
 } from './capture.js';

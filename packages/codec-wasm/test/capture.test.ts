@@ -45,6 +45,22 @@ describe('capture reader', () => {
     expect(c.records[3]).toMatchObject({ kind: 'state', state: 'closed', by: 'client' });
   });
 
+  it('reads flow-control changes and a refused handshake (closed by the server, no open)', async () => {
+    const more = [
+      lines[0],
+      JSON.stringify({ t: 5, conn: 1, pid: 7, service: 'cpg', transport: 'shm', state: 'flow', level: 2 }),
+      JSON.stringify({ t: 6, conn: 1, service: 'cpg', transport: 'shm', state: 'flow', level: 0 }),
+      JSON.stringify({ t: 7, conn: 2, service: 'cmap', transport: 'socket', state: 'closed', by: 'server', error: 'EACCES' }),
+    ];
+    const c = await readCapture(new TextEncoder().encode(`${more.join('\n')}\n`));
+    expect(c.bad).toEqual([]);
+    expect(c.records).toEqual([
+      { kind: 'state', t: 5, conn: 1, pid: 7, service: 'cpg', transport: 'shm', state: 'flow', level: 2 },
+      { kind: 'state', t: 6, conn: 1, service: 'cpg', transport: 'shm', state: 'flow', level: 0 },
+      { kind: 'state', t: 7, conn: 2, service: 'cmap', transport: 'socket', state: 'closed', by: 'server', error: 'EACCES' },
+    ]);
+  });
+
   it('gives the same records whatever the chunking, even inside a UTF-8 character', () => {
     const withUtf8 = text.replace('"node1"', '"nœud-1"');
     const bytes = new TextEncoder().encode(withUtf8.replace(/\n/g, '\r\n'));
@@ -83,11 +99,12 @@ describe('capture reader', () => {
       '{"t":1,"conn":1,"service":"","transport":"shm","state":"open"}',
       '{"t":1.5,"conn":1,"service":"cmap","transport":"shm","state":"open"}',
       '{"t":1,"conn":1,"service":"cmap","transport":"shm","state":"closed","by":"nobody"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"shm","state":"flow"}',
     ];
     const c = await readCapture(new TextEncoder().encode(`${lines[0]}\n${bad.join('\n')}\n${lines[2]}\n`));
     expect(c.records).toHaveLength(1);
     expect(c.bad.map((e) => [e.line, e.field])).toEqual([
-      [2, undefined], [3, 't'], [4, 'conn'], [5, 'transport'], [6, 'hex'], [7, 'dir'], [8, 'state'], [9, 'service'], [10, 't'], [11, 'by'],
+      [2, undefined], [3, 't'], [4, 'conn'], [5, 'transport'], [6, 'hex'], [7, 'dir'], [8, 'state'], [9, 'service'], [10, 't'], [11, 'by'], [12, 'level'],
     ]);
     expect(c.bad.every(isCaptureFormatError)).toBe(true);
     expect(() => parseCaptureRecord('{}', 5)).toThrow(/^line 5: /);

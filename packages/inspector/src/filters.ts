@@ -1,6 +1,6 @@
 // Filters, and their form in the URL hash (so that a view can be shared, even from file://).
 import { runtimeMessages } from '@corosync-ts/codec-wasm';
-import { messageName, type Capture } from './model.js';
+import { messageName, refusedSetup, type Capture } from './model.js';
 
 export interface Filters {
   service: string;
@@ -63,8 +63,9 @@ export function applyFilters(c: Capture, f: Filters): Int32Array {
     if (f.error !== '') {
       const hasErrField = c.dir[i] === 1 || c.dir[i] === 2;
       const e = c.err[i]!;
-      if (f.error === 'ok' && (m < 0 || (hasErrField && e !== 1))) continue;
-      if (f.error === 'err' && !(m === -1 || (hasErrField && e !== 1))) continue;
+      const refused = refusedSetup(c, i);
+      if (f.error === 'ok' && (m < 0 || (hasErrField && e !== 1) || refused)) continue;
+      if (f.error === 'err' && !(m === -1 || (hasErrField && e !== 1) || refused)) continue;
       if (f.error === 'decode' && m !== -1) continue;
       if (errCode >= 0 && !(hasErrField && e === errCode)) continue;
     }

@@ -3,7 +3,7 @@ import { decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, t
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { DIRS, isUnanswered, loadCapture, messageName, type Capture } from './model.js';
+import { CaptureBuilder, DIRS, isUnanswered, linePieces, messageName, refusedSetup, type Capture, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -19,20 +19,51 @@ interface State {
 
 const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0 };
 // For tests and the benchmark: what is loaded and how long it took.
-const probe: { ready: boolean; error?: string; firstTableMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { ready: false, rendered: 0 };
-const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true));
+const probe: { ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { ready: false, rendered: 0 };
+const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true), (m) => showMark(m));
 (window as unknown as { __inspector: unknown }).__inspector = { probe, state, timeline };
 
 // ---------------------------------------------------------------- loading
-async function openBytes(bytes: Uint8Array, label: string, t0 = performance.now()): Promise<void> {
+let loading = 0;
+
+/**
+ * Reads a capture as it arrives: the table is drawn after the first piece and grows while the
+ * rest loads (the page stays responsive between pieces).
+ */
+async function openSource(source: ReadableStream<Uint8Array> | Uint8Array, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
+  const me = ++loading;
   state.loadStart = t0;
   probe.ready = false;
   delete probe.error;
-  setStatus(`decoding ${label} (${(bytes.length / 1048576).toFixed(1)} MB)…`);
-  await new Promise((r) => setTimeout(r, 0));
+  delete probe.firstTableMs;
+  state.cap = null;
+  setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
+  const builder = new CaptureBuilder();
+  const timing = { inflate: 0 };
+  let lastDraw = 0;
   try {
-    state.cap = await loadCapture(bytes);
+    for await (const piece of linePieces(source, timing)) {
+      if (me !== loading) return; // another capture was opened meanwhile
+      builder.add(piece);
+      const c = builder.cap!;
+      c.timing.inflate = timing.inflate;
+      if (!state.cap) {
+        state.cap = c;
+        firstDraw(c);
+        await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+        probe.firstTableMs = performance.now() - state.loadStart;
+        lastDraw = performance.now();
+      } else if (performance.now() - lastDraw > 300) {
+        refilter(true);
+        setStatus(`${label}: ${c.count.toLocaleString('en')} frames so far…`);
+        lastDraw = performance.now();
+      }
+      // Let the page draw and take input between pieces.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    if (!builder.cap) builder.add(new Uint8Array(0)); // no header: the reader's own error
   } catch (e) {
+    if (me !== loading) return;
     state.cap = null;
     const msg = isCaptureFormatError(e) ? `not a readable capture: ${e.message}` : `cannot open ${label}: ${e instanceof Error ? e.message : String(e)}`;
     probe.error = msg;
@@ -40,34 +71,47 @@ async function openBytes(bytes: Uint8Array, label: string, t0 = performance.now(
     renderAll();
     return;
   }
-  const c = state.cap;
+  if (me !== loading) return;
+  const c = builder.cap!;
+  c.timing.inflate = timing.inflate;
+  if (!state.cap) {
+    state.cap = c;
+    firstDraw(c);
+  }
   fillSelects(c);
-  const { filters, sel } = filtersFromHash(location.hash);
-  state.filters = filters;
-  state.sel = sel < c.count ? sel : -1;
   writeFilterInputs();
-  refilter();
-  // The table's first rows are in the DOM now; the first paint follows at the next frame.
+  refilter(true);
   await new Promise((r) => requestAnimationFrame(() => r(undefined)));
-  probe.firstTableMs = performance.now() - state.loadStart;
+  probe.firstTableMs ??= performance.now() - state.loadStart;
+  probe.loadedMs = performance.now() - state.loadStart;
   probe.frames = c.count;
   probe.timing = c.timing;
-  const ms = c.timing.inflate + c.timing.parse + c.timing.decode + c.timing.pair;
+  const refused = [...c.conns.values()].filter((ci) => ci.refused !== undefined).length;
   setStatus(
-    `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
+    `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
-      ` · loaded in ${ms.toFixed(0)} ms (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)`,
+      ` · loaded in ${probe.loadedMs.toFixed(0)} ms (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)`,
     c.bad.length > 0,
   );
-  if (state.sel >= 0) select(state.sel, true);
+  if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
 }
 
-async function openFile(f: File): Promise<void> {
+/** The first piece is in: filters from the URL, the table and the timeline. */
+function firstDraw(c: Capture): void {
+  fillSelects(c);
+  const { filters, sel } = filtersFromHash(location.hash);
+  state.filters = filters;
+  state.sel = sel;
+  writeFilterInputs();
+  timeline.setData(c, new Int32Array(0));
+  refilter(true);
+}
+
+function openFile(f: File): void {
   // The clock starts when the file is handed over (drop or picker): reading it counts too.
-  const t0 = performance.now();
-  await openBytes(new Uint8Array(await f.arrayBuffer()), f.name, t0);
+  void openSource(f.stream() as ReadableStream<Uint8Array>, f.name, f.size, performance.now());
 }
 
 function setStatus(text: string, warn = false): void {
@@ -97,10 +141,10 @@ function writeFilterInputs(): void {
   for (const k of FILTER_IDS) ($(`f-${k}`) as HTMLInputElement).value = state.filters[k];
 }
 
-function refilter(): void {
+function refilter(fit = false): void {
   if (!state.cap) return;
   state.rows = applyFilters(state.cap, state.filters);
-  timeline.setData(state.cap, state.rows);
+  timeline.setData(state.cap, state.rows, fit, state.filters.conn === '' ? undefined : Number(state.filters.conn));
   $('count').textContent = `${state.rows.length.toLocaleString('en')} of ${state.cap.count.toLocaleString('en')} frames`;
   ($('spacer') as HTMLElement).style.height = `${state.rows.length * ROW}px`;
   renderRows();
@@ -155,6 +199,8 @@ function cells(c: Capture, i: number): string[] {
     err = `DecodeError ${e?.kind ?? ''}${e?.field ? ` (${e.field})` : ''}`;
   }
   else if (d === 1 || d === 2) err = c.err[i] === 1 ? 'OK' : `${c.err[i]} ${csErrorName(c.err[i]!) ?? ''}`;
+  else if (refusedSetup(c, i)) err = `refused: ${errnoName(-c.err[i]!)}`;
+  else if (c.retry[i]) err = 'retry after TRY_AGAIN';
   let lat = '';
   const p = c.pair[i]!;
   if (p >= 0) lat = `${((c.t[Math.max(i, p)]! - c.t[Math.min(i, p)]!) / 1000).toFixed(1)} µs`;
@@ -180,7 +226,8 @@ function renderRows(): void {
     div.dataset.i = String(i);
     const d = c.dir[i]!;
     div.classList.add(DIRS[d]!);
-    if (c.msg[i] === -1 || ((d === 1 || d === 2) && c.err[i] !== 1)) div.classList.add('err');
+    if (c.msg[i] === -1 || ((d === 1 || d === 2) && c.err[i] !== 1) || refusedSetup(c, i)) div.classList.add('err');
+    if (c.retry[i]) div.classList.add('retry');
     if (c.err[i] === 6 && (d === 1 || d === 2)) div.classList.add('tryagain');
     if (i === state.sel) div.classList.add('sel');
     for (const text of cells(c, i)) {
@@ -236,6 +283,20 @@ function select(i: number, scroll: boolean): void {
 }
 
 // ---------------------------------------------------------------- detail: tree + hex, in sync
+const ERRNO: Record<number, string> = { 1: 'EPERM', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 24: 'EMFILE', 28: 'ENOSPC', 38: 'ENOSYS', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED' };
+const errnoName = (e: number): string => ERRNO[e] ?? `errno ${e}`;
+
+/** A connection-state mark picked on the timeline: what happened, in the detail title. */
+function showMark(m: Mark): void {
+  const ci = state.cap?.conns.get(m.conn);
+  $('d-title').textContent = `connection ${m.conn}${ci?.proc ? ` (${ci.proc}${ci.pid ? ` [${ci.pid}]` : ''})` : ''} ${ci?.service ?? ''} at ${(m.t / 1e6).toFixed(3)} ms: ${m.text}`;
+  ($('d-pair') as HTMLButtonElement).hidden = true;
+  $('d-error').hidden = true;
+  $('d-tree').replaceChildren();
+  $('d-hex').replaceChildren();
+  current = null;
+}
+
 const MAX_HEX = 65536;
 
 function showDetail(d: FrameDetail, i: number): void {
@@ -378,7 +439,7 @@ $('export').addEventListener('click', () => {
 // ---------------------------------------------------------------- opening: picker, drop, URL
 $('file').addEventListener('change', (e) => {
   const f = (e.target as HTMLInputElement).files?.[0];
-  if (f) void openFile(f);
+  if (f) openFile(f);
 });
 document.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -389,7 +450,7 @@ document.addEventListener('drop', (e) => {
   e.preventDefault();
   document.body.classList.remove('dragging');
   const f = e.dataTransfer?.files[0];
-  if (f) void openFile(f);
+  if (f) openFile(f);
 });
 
 function renderAll(): void {
@@ -402,10 +463,9 @@ if (url) {
   setStatus(`fetching ${url}…`);
   fetch(url)
     .then((r) => {
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      return r.arrayBuffer();
+      if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+      return openSource(r.body, url, Number(r.headers.get('content-length') ?? 0));
     })
-    .then((b) => openBytes(new Uint8Array(b), url))
     .catch((e: unknown) => {
       probe.error = `cannot fetch ${url}: ${e instanceof Error ? e.message : String(e)}`;
       setStatus(probe.error, true);

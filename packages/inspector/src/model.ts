@@ -1,11 +1,9 @@
 // The loaded capture, column by column (typed arrays, no object per frame), so that a capture of
-// a million frames fits and filters quickly. Decoding runs once, in bulk: every frame's bytes are
-// laid out back to back in the codec's WASM input buffer and decoded in place (decodeAt), so the
-// names, header errors and decode errors of all frames come out of one pass with no copy per frame.
-import type {
-  CaptureFormatError} from '@corosync-ts/codec-wasm';
-import { DIR_CODES, SERVICE_CODES, codec, isGzip, runtimeMessages, scanCapture, type CaptureHeader, type DecodeError,
-} from '@corosync-ts/codec-wasm';
+// a million frames fits and filters quickly. It is read as a stream, a piece of whole lines at a
+// time: each piece's frames are written by scanCapture() straight into the codec's WASM input
+// buffer, decoded there in place (decodeAt: no copy, no object per frame), paired, and appended
+// to the columns, so the page can draw the first table after the first piece.
+import { DIR_CODES, SERVICE_CODES, codec, runtimeMessages, scanCapture, type CaptureFormatError, type CaptureHeader, type CaptureScanFrom, type DecodeError } from '@corosync-ts/codec-wasm';
 import { Gunzip } from 'fflate';
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
@@ -20,8 +18,21 @@ export interface ConnInfo {
   /** First and last line time, ns. */
   first: number;
   last: number;
+  opened: boolean;
   closedBy?: string;
   closeError?: string;
+  /** The server refused the handshake (a 'closed' with no 'open' before it): why. */
+  refused?: string;
+}
+
+/** What a connection-state line says, placed on the timeline. */
+export interface Mark {
+  t: number;
+  conn: number;
+  kind: 'refused' | 'closed' | 'flow';
+  /** flow: the level from then on (0 off) */
+  level: number;
+  text: string;
 }
 
 export interface Capture {
@@ -40,17 +51,20 @@ export interface Capture {
   len: Int32Array;
   /** runtimeMessages index, -1 decode error, -2 not decodable (service unknown to the codec) */
   msg: Int16Array;
-  /** header error of responses and events (cs_error_t), 0 otherwise */
+  /** cs_error_t of responses and events; the setup response's errno (0 or negative); 0 otherwise */
   err: Int32Array;
   /** header id */
   id: Int32Array;
   /** the other half of a request/response pair, or -1 */
   pair: Int32Array;
+  /** 1: a request sent again after its connection's last answer was CS_ERR_TRY_AGAIN */
+  retry: Uint8Array;
   decodeErrors: Map<number, DecodeError>;
   conns: Map<number, ConnInfo>;
+  marks: Mark[];
   /** lines that broke the format */
   bad: CaptureFormatError[];
-  /** time spent per stage, ms */
+  /** time spent per stage, ms, summed over the pieces */
   timing: { inflate: number; parse: number; decode: number; pair: number };
 }
 
@@ -61,211 +75,371 @@ export function messageName(c: Capture, i: number): string {
   return `${c.services[c.svc[i]!]}#${c.id[i]}`;
 }
 
-/** Parses, decodes and pairs a capture file (plain or gzip). Throws CaptureFormatError for a bad header. */
-export async function loadCapture(file: Uint8Array): Promise<Capture> {
-  const t0 = performance.now();
-  const text = isGzip(file) ? inflate(file) : file;
-  const t1 = performance.now();
-  // Pass 1: lines, read byte by byte; every frame's bytes go straight into the codec's WASM
-  // input buffer, back to back (frames are at most half of their lines' bytes).
-  let cap = 1024;
-  let t = new Float64Array(cap);
-  let conn = new Int32Array(cap);
-  let dir = new Uint8Array(cap);
-  let svc = new Uint8Array(cap);
-  let off = new Float64Array(cap);
-  let len = new Int32Array(cap);
-  let n = 0;
-  const services: string[] = [];
-  const conns = new Map<number, ConnInfo>();
-  const bad: CaptureFormatError[] = [];
-  let lastSvc = '';
-  let lastSx = -1;
-  const info = (cn: number, service: string, transport: string, tt: number, pid: number, proc: string | undefined): ConnInfo => {
-    let ci = conns.get(cn);
-    if (!ci) {
-      ci = { conn: cn, service, transport, first: tt, last: tt };
-      conns.set(cn, ci);
-    }
-    if (pid >= 0) ci.pid = pid;
-    if (proc !== undefined) ci.proc = proc;
-    ci.last = tt;
-    return ci;
-  };
-  const input = codec.inputBuffer(Math.max(text.length >> 1, 1));
-  const { header, size: total } = scanCapture(text, input, {
-    frame(tt, cn, pid, proc, service, transport, d, at, l) {
-      info(cn, service, transport, tt, pid, proc);
-      if (n === cap) {
-        cap *= 2;
-        const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, mk: (n: number) => T): T => {
-          const b = mk(cap);
-          b.set(a as never);
-          return b;
-        };
-        t = grow(t, (k) => new Float64Array(k));
-        conn = grow(conn, (k) => new Int32Array(k));
-        dir = grow(dir, (k) => new Uint8Array(k));
-        svc = grow(svc, (k) => new Uint8Array(k));
-        off = grow(off, (k) => new Float64Array(k));
-        len = grow(len, (k) => new Int32Array(k));
-      }
-      if (service !== lastSvc) {
-        lastSvc = service;
-        lastSx = services.indexOf(service);
-        if (lastSx < 0) lastSx = services.push(service) - 1;
-      }
-      t[n] = tt;
-      conn[n] = cn;
-      dir[n] = d;
-      svc[n] = lastSx;
-      off[n] = at;
-      len[n] = l;
-      n++;
-    },
-    state(r) {
-      const ci = info(r.conn, r.service, r.transport, r.t, r.pid ?? -1, r.proc);
-      if (r.state === 'closed') {
-        if (r.by !== undefined) ci.closedBy = r.by;
-        if (r.error !== undefined) ci.closeError = r.error;
-      }
-    },
-    bad: (e) => bad.push(e),
-  });
-  const t2 = performance.now();
-
-  // Pass 2: every frame decoded in place in the WASM input buffer.
-  const msg = new Int16Array(n);
-  const err = new Int32Array(n);
-  const id = new Int32Array(n);
-  const decodeErrors = new Map<number, DecodeError>();
-  const svcCode = services.map((s) => (SERVICE_CODES as Record<string, number>)[s] ?? -1);
-  const view = codec.inputView();
-  for (let i = 0; i < n; i++) {
-    const d = dir[i]!;
-    const l = len[i]!;
-    const o = off[i]!;
-    if (l >= 4) id[i] = view.getInt32(o, true);
-    if (l >= 24 && (d === 1 || d === 2)) err[i] = view.getInt32(o + 16, true);
-    const sc = d === 3 ? SERVICE_CODES.cmap : svcCode[svc[i]!]!;
-    if (sc < 0) {
-      msg[i] = -2;
-      continue;
-    }
-    const m = codec.decodeAt(o, l, sc, d === 3 ? DIR_CODES.setup : d);
-    msg[i] = m;
-    if (m < 0) decodeErrors.set(i, codec.lastError());
-  }
-  // Keep the bytes outside WASM memory: the detail view decodes single frames with the codec.
-  const bytes = codec.inputBuffer(Math.max(total, 1)).slice(0, total);
-  const t3 = performance.now();
-
-  const pair = pairFrames(n, conn, dir, id, len);
-  const t4 = performance.now();
-  return {
-    header, count: n, t: t.subarray(0, n), conn: conn.subarray(0, n), dir: dir.subarray(0, n), svc: svc.subarray(0, n),
-    services, bytes, off: off.subarray(0, n), len: len.subarray(0, n), msg, err, id, pair, decodeErrors, conns, bad,
-    timing: { inflate: t1 - t0, parse: t2 - t1, decode: t3 - t2, pair: t4 - t3 },
-  };
-}
-
-/**
- * Gunzips every member of a file in one streaming pass. The recorders write one gzip member per
- * flush (thousands in a big capture); the browser's DecompressionStream stops after the first
- * member, and one stream per member cost 34 s for 2,500 of them, so fflate inflates them all.
- */
-function inflate(file: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const g = new Gunzip((chunk) => {
-    parts.push(chunk);
-    total += chunk.length;
-  });
-  try {
-    // In slices: fflate copies what is left of its input at each member's end, so one push of a
-    // whole file of thousands of members is quadratic (163 s for 2,500 members of 2 KiB; 0.5-1 s
-    // in 64-256 KiB slices). 128 KiB bounds the copying for files of tiny members too.
-    const SLICE = 131072;
-    for (let at = 0; at < file.length; at += SLICE) g.push(file.subarray(at, at + SLICE), at + SLICE >= file.length);
-  } catch (e) {
-    throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** A setup response that refused the connection (a negative errno). */
+export const refusedSetup = (c: Capture, i: number): boolean => c.dir[i] === 3 && c.len[i]! > 24 && c.err[i]! < 0;
 
 /**
  * libqb answers the requests of one connection in order: the n-th response answers the n-th
- * request, the setup response the setup request. libqb's disconnect request (id -3) has no answer.
+ * request, the setup response the setup request. libqb's disconnect request (id -3) has no
+ * answer. Fed frame by frame, in capture order, as the pieces of a capture arrive.
  */
-export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array): Int32Array {
-  const pair = new Int32Array(n).fill(-1);
-  // Per connection (a slot), its unanswered requests as a list linked through `next`.
-  const slotOf = new Map<number, number>();
-  let head = new Int32Array(64);
-  let tail = new Int32Array(64);
-  let setup = new Int32Array(64);
-  const next = new Int32Array(n);
-  let lastConn = 0;
-  let s = -1;
-  for (let i = 0; i < n; i++) {
-    const c = conn[i]!;
-    if (c !== lastConn || s < 0) {
-      let x = slotOf.get(c);
-      if (x === undefined) {
-        x = slotOf.size;
-        slotOf.set(c, x);
-        if (x === head.length) {
-          const grow = (a: Int32Array) => {
-            const b = new Int32Array(a.length * 2);
-            b.set(a);
-            return b;
-          };
-          head = grow(head);
-          tail = grow(tail);
-          setup = grow(setup);
-        }
-        head[x] = -1;
-        tail[x] = -1;
-        setup[x] = -1;
-      }
-      s = x;
-      lastConn = c;
+export class Pairer {
+  // Per connection (a slot): its unanswered requests as a list linked through `next`, its
+  // unanswered setup request, and whether its last answer was TRY_AGAIN.
+  private readonly slotOf = new Map<number, number>();
+  private head = new Int32Array(64);
+  private tail = new Int32Array(64);
+  private setup = new Int32Array(64);
+  private tryAgain = new Uint8Array(64);
+  private next = new Int32Array(1024);
+  private lastConn = 0;
+  private s = -1;
+
+  /** Pairs frames [from, to) of the columns; fills pair (and retry, when given). */
+  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array): void {
+    if (this.next.length < to) {
+      const b = new Int32Array(Math.max(to, this.next.length * 2));
+      b.set(this.next);
+      this.next = b;
     }
-    const d = dir[i]!;
-    if (d === 0) {
-      if (id[i] === -3) continue;
-      next[i] = -1;
-      if (tail[s]! < 0) head[s] = i;
-      else next[tail[s]!] = i;
-      tail[s] = i;
-    } else if (d === 1) {
-      const r = head[s]!;
-      if (r >= 0) {
-        head[s] = next[r]!;
-        if (head[s]! < 0) tail[s] = -1;
-        pair[r] = i;
-        pair[i] = r;
-      }
-    } else if (d === 3) {
-      if (len[i]! <= 24) setup[s] = i;
-      else if (setup[s]! >= 0) {
-        pair[setup[s]!] = i;
-        pair[i] = setup[s]!;
-        setup[s] = -1;
+    const next = this.next;
+    for (let i = from; i < to; i++) {
+      pair[i] = -1;
+      const c = conn[i]!;
+      if (c !== this.lastConn || this.s < 0) this.slot(c);
+      const s = this.s;
+      const d = dir[i]!;
+      if (d === 0) {
+        if (retry && this.tryAgain[s]) {
+          retry[i] = 1;
+          this.tryAgain[s] = 0;
+        }
+        if (id[i] === -3) continue;
+        next[i] = -1;
+        if (this.tail[s]! < 0) this.head[s] = i;
+        else next[this.tail[s]!] = i;
+        this.tail[s] = i;
+      } else if (d === 1) {
+        if (err) this.tryAgain[s] = err[i] === 6 ? 1 : 0;
+        const r = this.head[s]!;
+        if (r >= 0) {
+          this.head[s] = next[r]!;
+          if (this.head[s]! < 0) this.tail[s] = -1;
+          pair[r] = i;
+          pair[i] = r;
+        }
+      } else if (d === 3) {
+        if (len[i]! <= 24) this.setup[s] = i;
+        else if (this.setup[s]! >= 0) {
+          pair[this.setup[s]!] = i;
+          pair[i] = this.setup[s]!;
+          this.setup[s] = -1;
+        }
       }
     }
   }
+
+  private slot(c: number): void {
+    let x = this.slotOf.get(c);
+    if (x === undefined) {
+      x = this.slotOf.size;
+      this.slotOf.set(c, x);
+      if (x === this.head.length) {
+        const grow = <A extends Int32Array | Uint8Array>(a: A): A => {
+          const b = new (a.constructor as new (n: number) => A)(a.length * 2);
+          b.set(a as never);
+          return b;
+        };
+        this.head = grow(this.head);
+        this.tail = grow(this.tail);
+        this.setup = grow(this.setup);
+        this.tryAgain = grow(this.tryAgain);
+      }
+      this.head[x] = -1;
+      this.tail[x] = -1;
+      this.setup[x] = -1;
+      this.tryAgain[x] = 0;
+    }
+    this.s = x;
+    this.lastConn = c;
+  }
+}
+
+/** Pairs a whole set of columns at once (see Pairer). */
+export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array): Int32Array {
+  const pair = new Int32Array(n);
+  new Pairer().add(0, n, conn, dir, id, len, pair);
   return pair;
 }
 
 /** A request with no answer in the capture (pending at the end, or lost). */
 export function isUnanswered(c: Capture, i: number): boolean {
   return (c.dir[i] === 0 && c.pair[i] === -1 && c.id[i] !== -3) || (c.dir[i] === 3 && c.len[i]! <= 24 && c.pair[i] === -1);
+}
+
+/** Builds a Capture from pieces of whole lines, the first of which holds the header. */
+export class CaptureBuilder {
+  cap: Capture | undefined;
+  private from: CaptureScanFrom | undefined;
+  private readonly pairer = new Pairer();
+  private size = 0;
+
+  /** Reads one piece (whole lines). Throws CaptureFormatError for a bad header in the first. */
+  add(piece: Uint8Array): void {
+    const t0 = performance.now();
+    const input = codec.inputBuffer(Math.max(piece.length >> 1, 1));
+    const first = this.cap?.count ?? 0;
+    let c = this.cap;
+    const cols = new Columns(c);
+    let lastSvc = '';
+    let lastSx = -1;
+    const services = c?.services ?? [];
+    const conns = c?.conns ?? new Map<number, ConnInfo>();
+    const marks = c?.marks ?? [];
+    const bad = c?.bad ?? [];
+    const info = (cn: number, service: string, transport: string, tt: number, pid: number, proc: string | undefined): ConnInfo => {
+      let ci = conns.get(cn);
+      if (!ci) {
+        ci = { conn: cn, service, transport, first: tt, last: tt, opened: false };
+        conns.set(cn, ci);
+      }
+      if (pid >= 0) ci.pid = pid;
+      if (proc !== undefined) ci.proc = proc;
+      ci.last = tt;
+      return ci;
+    };
+    const r = scanCapture(piece, input, {
+      frame(tt, cn, pid, proc, service, transport, d, at, l) {
+        info(cn, service, transport, tt, pid, proc);
+        if (service !== lastSvc) {
+          lastSvc = service;
+          lastSx = services.indexOf(service);
+          if (lastSx < 0) lastSx = services.push(service) - 1;
+        }
+        cols.push(tt, cn, d, lastSx, at, l);
+      },
+      state(s) {
+        const ci = info(s.conn, s.service, s.transport, s.t, s.pid ?? -1, s.proc);
+        if (s.state === 'open') ci.opened = true;
+        else if (s.state === 'flow') marks.push({ t: s.t, conn: s.conn, kind: 'flow', level: s.level ?? 0, text: `flow control ${s.level ? `on (level ${s.level}): the client's sends fail with EAGAIN` : 'off'}` });
+        else {
+          if (s.by !== undefined) ci.closedBy = s.by;
+          if (s.error !== undefined) ci.closeError = s.error;
+          if (!ci.opened) ci.refused = s.error ?? 'refused';
+          const kind = ci.opened ? 'closed' : 'refused';
+          marks.push({ t: s.t, conn: s.conn, kind, level: 0, text: `${kind === 'refused' ? 'handshake refused' : 'closed'}${s.by ? ` by the ${s.by === 'error' ? 'recorder (error)' : s.by}` : ''}${s.error ? `: ${s.error}` : ''}` });
+        }
+      },
+      bad: (e) => bad.push(e),
+    }, this.from);
+    this.from = { header: r.header, lines: r.lines };
+    const t1 = performance.now();
+    if (!c) {
+      c = {
+        header: r.header, count: 0, services, conns, marks, bad, decodeErrors: new Map(), bytes: new Uint8Array(1024),
+        t: cols.t, conn: cols.conn, dir: cols.dir, svc: cols.svc, off: cols.off, len: cols.len,
+        msg: new Int16Array(0), err: new Int32Array(0), id: new Int32Array(0), pair: new Int32Array(0), retry: new Uint8Array(0),
+        timing: { inflate: 0, parse: 0, decode: 0, pair: 0 },
+      };
+      this.cap = c;
+    }
+    const n = cols.n;
+    cols.into(c, n);
+    // This piece's frames, decoded in place in the WASM input buffer, then copied out of it:
+    // the detail view decodes single frames with the codec, which reuses that buffer.
+    const view = codec.inputView();
+    const svcCode = services.map((s) => (SERVICE_CODES as Record<string, number>)[s] ?? -1);
+    const { dir, len, off, msg, err, id, svc } = c;
+    for (let i = first; i < n; i++) {
+      const d = dir[i]!;
+      const l = len[i]!;
+      const o = off[i]!;
+      id[i] = l >= 4 ? view.getInt32(o, true) : 0;
+      err[i] = l >= 24 && d !== 0 && !(d === 3 && l <= 24) ? view.getInt32(o + 16, true) : 0;
+      const sc = d === 3 ? SERVICE_CODES.cmap : svcCode[svc[i]!]!;
+      if (sc < 0) {
+        msg[i] = -2;
+      } else {
+        const m = codec.decodeAt(o, l, sc, d === 3 ? DIR_CODES.setup : d);
+        msg[i] = m;
+        if (m < 0) c.decodeErrors.set(i, codec.lastError());
+      }
+      off[i] = o + this.size;
+    }
+    if (this.size + r.size > c.bytes.length) {
+      const b = new Uint8Array(Math.max(this.size + r.size, c.bytes.length * 2));
+      b.set(c.bytes.subarray(0, this.size));
+      c.bytes = b;
+    }
+    c.bytes.set(codec.inputBuffer(Math.max(r.size, 1)).subarray(0, r.size), this.size);
+    this.size += r.size;
+    const t2 = performance.now();
+    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry);
+    c.count = n;
+    const t3 = performance.now();
+    c.timing.parse += t1 - t0;
+    c.timing.decode += t2 - t1;
+    c.timing.pair += t3 - t2;
+  }
+}
+
+/** The growable columns of a capture while a piece is scanned into them. */
+class Columns {
+  t: Float64Array;
+  conn: Int32Array;
+  dir: Uint8Array;
+  svc: Uint8Array;
+  off: Float64Array;
+  len: Int32Array;
+  n: number;
+
+  constructor(c: Capture | undefined) {
+    const cap = c ? c.t.length : 1024;
+    this.n = c?.count ?? 0;
+    this.t = c?.t ?? new Float64Array(cap);
+    this.conn = c?.conn ?? new Int32Array(cap);
+    this.dir = c?.dir ?? new Uint8Array(cap);
+    this.svc = c?.svc ?? new Uint8Array(cap);
+    this.off = c?.off ?? new Float64Array(cap);
+    this.len = c?.len ?? new Int32Array(cap);
+  }
+
+  push(t: number, conn: number, dir: number, svc: number, off: number, len: number): void {
+    if (this.n === this.t.length) {
+      const cap = this.n * 2;
+      this.t = grow(this.t, cap);
+      this.conn = grow(this.conn, cap);
+      this.dir = grow(this.dir, cap);
+      this.svc = grow(this.svc, cap);
+      this.off = grow(this.off, cap);
+      this.len = grow(this.len, cap);
+    }
+    const i = this.n++;
+    this.t[i] = t;
+    this.conn[i] = conn;
+    this.dir[i] = dir;
+    this.svc[i] = svc;
+    this.off[i] = off;
+    this.len[i] = len;
+  }
+
+  /** Hands the columns to the capture, with the derived ones grown to match. */
+  into(c: Capture, n: number): void {
+    c.t = this.t;
+    c.conn = this.conn;
+    c.dir = this.dir;
+    c.svc = this.svc;
+    c.off = this.off;
+    c.len = this.len;
+    const cap = this.t.length;
+    if (c.msg.length < n) {
+      c.msg = grow(c.msg, cap);
+      c.err = grow(c.err, cap);
+      c.id = grow(c.id, cap);
+      c.pair = grow(c.pair, cap);
+      c.retry = grow(c.retry, cap);
+    }
+  }
+}
+
+function grow<A extends Float64Array | Int32Array | Int16Array | Uint8Array>(a: A, cap: number): A {
+  const b = new (a.constructor as new (n: number) => A)(cap);
+  b.set(a as never);
+  return b;
+}
+
+const FIRST_PIECE = 256 * 1024;
+const PIECE = 8 * 1024 * 1024;
+// Small, so the first piece is out after little inflating (gzip captures inflate ~30:1), and
+// because fflate copies what is left of its input at each member's end: one push of a whole
+// file of thousands of members is quadratic.
+const GZIP_SLICE = 32 * 1024;
+
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (value.length > 0) yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/**
+ * Cuts a capture file (plain or gzip, told by its magic; any number of gzip members) into
+ * pieces of whole lines as it arrives: a small first piece, so the first table comes at once,
+ * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate.
+ */
+export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number }): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let target = FIRST_PIECE;
+  let gunzip: Gunzip | null | undefined;
+  let head: Uint8Array | undefined;
+  // The next piece: whole lines, cut at the first line end past the target size.
+  const take = (final: boolean): Uint8Array | undefined => {
+    if (size === 0 || (!final && size < target)) return undefined;
+    const all = parts.length === 1 ? parts[0]! : concat(parts, size);
+    let end = all.length;
+    if (!final) {
+      const nl = all.indexOf(0x0a, target - 1);
+      end = nl < 0 ? 0 : nl + 1;
+    }
+    if (end === 0) {
+      parts = [all];
+      target = all.length + 1; // no line end yet: wait for more
+      return undefined;
+    }
+    parts = end < all.length ? [all.subarray(end)] : [];
+    size = all.length - end;
+    target = PIECE;
+    return all.subarray(0, end);
+  };
+  function* feed(chunk: Uint8Array, last: boolean): Generator<Uint8Array> {
+    if (gunzip === undefined) {
+      // The magic may straddle the first chunks.
+      head = head ? concat([head, chunk], head.length + chunk.length) : chunk;
+      if (head.length < 2 && !last) return;
+      chunk = head;
+      head = undefined;
+      gunzip = chunk[0] === 0x1f && chunk[1] === 0x8b ? new Gunzip((out) => {
+        parts.push(out);
+        size += out.length;
+      }) : null;
+    }
+    if (!gunzip) {
+      parts.push(chunk);
+      size += chunk.length;
+      for (let p = take(false); p; p = take(false)) yield p;
+      return;
+    }
+    for (let at = 0; at < chunk.length || (last && at === 0); at += GZIP_SLICE) {
+      const t0 = performance.now();
+      try {
+        gunzip.push(chunk.subarray(at, at + GZIP_SLICE), last && at + GZIP_SLICE >= chunk.length);
+      } catch (e) {
+        throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      timing.inflate += performance.now() - t0;
+      for (let p = take(false); p; p = take(false)) yield p;
+    }
+  }
+  const chunks = source instanceof Uint8Array ? [source] : chunksOf(source);
+  for await (const chunk of chunks) yield* feed(chunk, false);
+  yield* feed(new Uint8Array(0), true);
+  const rest = take(true);
+  if (rest) yield rest;
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 // One lane per connection: when each request, reply and event happened. Frames are binned per
-// pixel column, so a million of them draw as fast as a few: a column shows every kind it holds.
-import type { Capture } from './model.js';
+// pixel column, so a million of them draw as fast as a few: a column shows every kind it holds,
+// and a grey bar under it how many (bursts). The connection-state lines are drawn over the
+// frames: flow control as a band from on to off, a refused handshake as a red cross, a close.
+import { refusedSetup, type Capture, type Mark } from './model.js';
 
 const LABEL_W = 150;
 const REQ = 1;
@@ -9,6 +11,7 @@ const EVT = 4;
 const ERR = 8;
 const TRY = 16;
 const BAD = 32;
+const RETRY = 64;
 
 export class Timeline {
   private cap: Capture | null = null;
@@ -19,10 +22,13 @@ export class Timeline {
   private v1 = 1;
   private sel = -1;
   private drag: { x: number; v0: number; v1: number; moved: boolean } | null = null;
+  /** The view was zoomed or panned: loading more frames no longer refits it. */
+  private moved = false;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
     private readonly onPick: (i: number) => void,
+    private readonly onPickMark: (m: Mark) => void,
   ) {
     canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     canvas.addEventListener('mousedown', (e) => {
@@ -31,7 +37,7 @@ export class Timeline {
     window.addEventListener('mousemove', (e) => {
       if (!this.drag) return;
       const dx = e.clientX - this.canvas.getBoundingClientRect().left - this.drag.x;
-      if (Math.abs(dx) > 3) this.drag.moved = true;
+      if (Math.abs(dx) > 3) this.drag.moved = this.moved = true;
       const span = this.drag.v1 - this.drag.v0;
       const shift = (-dx / Math.max(1, this.plotWidth())) * span;
       this.v0 = this.drag.v0 + shift;
@@ -42,22 +48,38 @@ export class Timeline {
       if (this.drag && !this.drag.moved && e.target === this.canvas) this.pick(e.offsetX, e.offsetY);
       this.drag = null;
     });
-    canvas.addEventListener('dblclick', () => this.resetView());
+    canvas.addEventListener('dblclick', () => {
+      this.moved = false;
+      this.resetView();
+    });
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
-  setData(cap: Capture, rows: Int32Array): void {
+  /** fit: show the whole capture again (while it loads) unless the user moved the view. */
+  setData(cap: Capture, rows: Int32Array, fit = false, onlyConn?: number): void {
     const fresh = cap !== this.cap;
+    if (fresh) this.moved = false;
     this.cap = cap;
     this.rows = rows;
     const seen = new Set<number>();
     for (let k = 0; k < rows.length; k++) seen.add(cap.conn[rows[k]!]!);
+    // Connections with no frame shown still get a lane for what happened to them (a refusal).
+    for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
     this.lanes = [...seen].sort((a, b) => a - b);
     this.laneOf = new Map(this.lanes.map((c, k) => [c, k]));
     // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes.
     this.canvas.style.height = `${Math.max(60, Math.min(240, 16 + this.lanes.length * 22 + 4))}px`;
-    if (fresh) this.resetView();
+    if (fresh || (fit && !this.moved)) this.resetView();
     else this.draw();
+  }
+
+  /** Where mark k is drawn, or null when it is not in view. */
+  markPosition(k: number): { x: number; y: number } | null {
+    const m = this.cap?.marks[k];
+    const lane = m ? this.laneOf.get(m.conn) : undefined;
+    if (!m || lane === undefined || m.t < this.v0 || m.t > this.v1) return null;
+    const pw = Math.max(1, Math.floor(this.canvas.clientWidth - LABEL_W));
+    return { x: LABEL_W + Math.floor(((m.t - this.v0) / (this.v1 - this.v0)) * pw) + 0.5, y: 16 + lane * this.laneHeight() + this.laneHeight() / 2 };
   }
 
   /** Where frame i is drawn (canvas CSS pixels), or null when it is not in view. */
@@ -92,7 +114,7 @@ export class Timeline {
       this.v0 = 0;
       let max = 0;
       for (const ci of c.conns.values()) max = Math.max(max, ci.last);
-      this.v1 = Math.max(max, c.t[c.count - 1]!) * 1.02 + 1;
+      this.v1 = Math.max(max, c.count ? c.t[c.count - 1]! : 0) * 1.02 + 1;
     }
     this.draw();
   }
@@ -114,6 +136,7 @@ export class Timeline {
     this.v0 = at - (at - this.v0) * f;
     this.v1 = at + (this.v1 - at) * f;
     if (this.v1 - this.v0 < 1000) this.v1 = this.v0 + 1000; // 1 µs at most zoomed
+    this.moved = true;
     this.draw();
   }
 
@@ -136,7 +159,18 @@ export class Timeline {
         best = i;
       }
     }
-    if (best >= 0 && bestD <= tol) this.onPick(best);
+    // A connection-state mark wins over a frame as near as it.
+    let mark: Mark | undefined;
+    for (const m of c.marks) {
+      if (m.conn !== conn) continue;
+      const d = Math.abs(m.t - t);
+      if (d <= bestD && d <= tol) {
+        bestD = d;
+        mark = m;
+      }
+    }
+    if (mark) this.onPickMark(mark);
+    else if (best >= 0 && bestD <= tol) this.onPick(best);
   }
 
   draw(): void {
@@ -169,6 +203,8 @@ export class Timeline {
     }
     // bins: lanes x columns, bit per kind
     const bins = new Uint8Array(this.lanes.length * pw);
+    const counts = new Uint32Array(this.lanes.length * pw);
+    let most = 1;
     const latency: [number, number, number][] = [];
     for (let k = 0; k < this.rows.length; k++) {
       const i = this.rows[k]!;
@@ -180,7 +216,11 @@ export class Timeline {
       let bit = d === 0 || (d === 3 && c.len[i]! <= 24) ? REQ : d === 2 ? EVT : RES;
       if (c.msg[i] === -1) bit |= BAD;
       else if ((d === 1 || d === 2) && c.err[i] !== 1) bit |= c.err[i] === 6 ? TRY : ERR;
-      bins[lane * pw + col]! |= bit;
+      else if (refusedSetup(c, i)) bit |= ERR;
+      if (c.retry[i]) bit |= RETRY;
+      const b = lane * pw + col;
+      bins[b]! |= bit;
+      if (++counts[b]! > most) most = counts[b]!;
       const p = c.pair[i]!;
       if ((d === 0 || d === 3) && p > i && latency.length < 20000) {
         const colEnd = Math.min(pw - 1, Math.floor(((c.t[p]! - this.v0) / span) * pw));
@@ -197,6 +237,43 @@ export class Timeline {
       g.fillStyle = '#222';
       if (lh >= 9) g.fillText(`${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26), 4, y + lh / 2 + 3);
     }
+    // flow control: a band from each 'on' to the next 'off' of its connection
+    const flowOn = new Map<number, number>();
+    const band = (conn: number, from: number, to: number) => {
+      const lane = this.laneOf.get(conn);
+      if (lane === undefined || to < this.v0 || from > this.v1) return;
+      const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
+      const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
+      g.fillStyle = 'rgba(176,0,176,0.16)';
+      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh);
+      g.fillStyle = '#b0b';
+      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2);
+    };
+    for (const m of c.marks) {
+      if (m.kind !== 'flow') continue;
+      const on = flowOn.get(m.conn);
+      if (m.level > 0 && on === undefined) flowOn.set(m.conn, m.t);
+      else if (m.level === 0 && on !== undefined) {
+        band(m.conn, on, m.t);
+        flowOn.delete(m.conn);
+      }
+    }
+    for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+    // bursts: how many frames each column holds, as a grey bar from the lane's bottom (log scale)
+    if (most > 2) {
+      g.fillStyle = 'rgba(0,0,0,0.13)';
+      const logMost = Math.log2(most);
+      for (let lane = 0; lane < this.lanes.length; lane++) {
+        const y = 16 + (lane + 1) * lh;
+        for (let col = 0; col < pw; col++) {
+          const n = counts[lane * pw + col]!;
+          if (n > 1) {
+            const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
+            g.fillRect(LABEL_W + col, y - h, 1, h);
+          }
+        }
+      }
+    }
     // latency spans (request to its answer), under the marks
     g.fillStyle = 'rgba(60,120,220,0.25)';
     for (const [lane, a, b] of latency) g.fillRect(LABEL_W + a, 16 + lane * lh + lh / 2 - 1, b - a, 2);
@@ -212,6 +289,30 @@ export class Timeline {
         if (v & ERR) { g.fillStyle = '#d22'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
         if (v & TRY) { g.fillStyle = '#b0b'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
         if (v & BAD) { g.fillStyle = '#000'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
+      }
+    }
+    // refusals and closes
+    for (const m of c.marks) {
+      if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
+      const lane = this.laneOf.get(m.conn);
+      if (lane === undefined) continue;
+      const x = LABEL_W + ((m.t - this.v0) / span) * pw;
+      const y = 16 + lane * lh;
+      if (m.kind === 'refused') {
+        g.strokeStyle = '#d22';
+        g.lineWidth = 2;
+        const r = Math.min(5, lh / 2 - 1);
+        g.beginPath();
+        g.moveTo(x - r, y + lh / 2 - r);
+        g.lineTo(x + r, y + lh / 2 + r);
+        g.moveTo(x + r, y + lh / 2 - r);
+        g.lineTo(x - r, y + lh / 2 + r);
+        g.stroke();
+      } else {
+        const ci = c.conns.get(m.conn);
+        g.fillStyle = ci?.closedBy === 'client' ? '#888' : '#d22';
+        g.fillRect(x, y + 1, 2, lh - 2);
       }
     }
     if (this.sel >= 0 && this.sel < c.count) {

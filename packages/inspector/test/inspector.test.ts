@@ -26,7 +26,7 @@ const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
 const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
 
 interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
-type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { positionOf(i: number): { x: number; y: number } | null } } };
+type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
 
 /** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
 async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
@@ -87,6 +87,41 @@ function handmade(): string {
   return file;
 }
 
+/**
+ * The timeline's connection states: flow control on then off around a TRY_AGAIN and its retry
+ * (conn 1), a handshake refused as the tap records it (a 'closed' line alone, conn 2) and as
+ * the client records it (both setup frames, the response carrying -EACCES, conn 3).
+ */
+function marksCapture(): string {
+  const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+  const a = { conn: 1, pid: 71, proc: 'busy', service: 'cpg', transport: 'shm' };
+  const b = { conn: 2, pid: 72, proc: 'nobody-tool', service: 'cmap', transport: 'shm' };
+  const c = { conn: 3, pid: 73, proc: 'denied', service: 'quorum', transport: 'socket' };
+  const get = toHex(encoders.cmap.req.get({ keyName: 'a', valueLen: 8n }));
+  const tryAgain = toHex(encoders.cmap.res.error({}, { id: 2, error: 6 }));
+  const ok = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('ok\0\0') }));
+  const setupReq = 'ffffffff000000001800000000000000000010000000000000'.slice(0, 48);
+  const refusal = `ffffffff000000002830000000000000f3ffffff00000000${'00'.repeat(12328 - 24)}`;
+  const lines = [
+    header,
+    { t: 1_000, ...a, service: 'cmap', state: 'open' },
+    { t: 100_000, ...a, service: 'cmap', dir: 'req', hex: get },
+    { t: 150_000, ...a, service: 'cmap', dir: 'res', hex: tryAgain },
+    { t: 200_000, ...a, service: 'cmap', state: 'flow', level: 1 },
+    { t: 5_000_000, ...b, state: 'closed', by: 'server', error: 'corosync refused the connection (EACCES)' },
+    { t: 6_000_000, ...c, dir: 'setup', hex: setupReq },
+    { t: 6_100_000, ...c, dir: 'setup', hex: refusal },
+    { t: 6_100_500, ...c, state: 'closed', by: 'server', error: 'server @quorum refused the connection: EACCES' },
+    { t: 8_000_000, ...a, service: 'cmap', state: 'flow', level: 0 },
+    { t: 8_100_000, ...a, service: 'cmap', dir: 'req', hex: get },
+    { t: 8_200_000, ...a, service: 'cmap', dir: 'res', hex: ok },
+    { t: 9_000_000, ...a, service: 'cmap', state: 'closed', by: 'client' },
+  ];
+  const file = join(dir, 'marks.jsonl');
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return file;
+}
+
 const suite = available || ci ? describe : describe.skip;
 if (!available && !ci) console.log(`inspector browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
 
@@ -100,7 +135,7 @@ suite('inspector in headless Chromium', () => {
     execFileSync(process.execPath, [join(PKG, 'scripts/build.mjs')], { stdio: 'ignore' });
     const shm = await record('shm');
     const socket = await record('socket');
-    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade() };
+    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture() };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -266,6 +301,59 @@ suite('inspector in headless Chromium', () => {
     await expect.poll(() => page.evaluate(() => (window as unknown as W).__inspector.state.sel)).toBe(1);
     expect(await page.evaluate(() => location.hash)).toBe('#sel=1');
     if (SHOTS) await page.screenshot({ path: join(SHOTS, 'retry-and-malformed.png') });
+    await page.close();
+  });
+
+  it('timeline: flow control as a band, a retry after TRY_AGAIN, refused handshakes (tap and client style) on their lanes', async () => {
+    const page = await open(files.marks!);
+    const s = await page.evaluate(() => {
+      const { state } = (window as unknown as W).__inspector;
+      const c = state.cap;
+      return {
+        marks: c.marks.map((m: { kind: string; conn: number; level: number }) => `${m.conn}:${m.kind}:${m.level}`),
+        refused: [...c.conns.values()].filter((x: { refused?: string }) => x.refused).map((x: { conn: number }) => x.conn),
+        retry: Array.from(c.retry.subarray(0, c.count) as Uint8Array),
+      };
+    });
+    expect(s.marks).toEqual(['1:flow:1', '2:refused:0', '3:refused:0', '1:flow:0', '1:closed:0']);
+    expect(s.refused).toEqual([2, 3]);
+    expect(s.retry).toEqual([0, 0, 0, 0, 1, 0]); // the second cmap.get, after the TRY_AGAIN
+    const rows = await page.locator('#rows .row').allInnerTexts();
+    expect(rows[3]).toMatch(/setup.*refused: EACCES/s);
+    expect(rows[4]).toMatch(/retry after TRY_AGAIN/);
+    expect(await page.locator('#rows .row.err').count()).toBe(2); // the TRY_AGAIN answer and the refusal
+    expect(await page.locator('#rows .row.retry').count()).toBe(1);
+    // Three lanes: conn 2 has no frame, its refusal gives it one.
+    const lanes = await page.evaluate(() => {
+      const { timeline } = (window as unknown as W).__inspector;
+      return [0, 1, 2, 3, 4].map((k) => timeline.markPosition(k)?.y ?? null);
+    });
+    expect(new Set(lanes.map((y) => Math.round(y!))).size).toBe(3);
+    const box = (await page.locator('#timeline').boundingBox())!;
+    const pos = (await page.evaluate(() => (window as unknown as W).__inspector.timeline.markPosition(1)))!;
+    await page.mouse.click(box.x + pos.x, box.y + pos.y);
+    await expect.poll(() => page.locator('#d-title').innerText()).toBe('connection 2 (nobody-tool [72]) cmap at 5.000 ms: handshake refused by the server: corosync refused the connection (EACCES)');
+    // The flow band is drawn: magenta pixels between flow on (0.2 ms) and off (8 ms) on lane 1.
+    const flowPx = await page.evaluate(() => {
+      const { timeline } = (window as unknown as W).__inspector;
+      const cv = document.getElementById('timeline') as HTMLCanvasElement;
+      const p0 = timeline.markPosition(0)!;
+      const p3 = timeline.markPosition(3)!;
+      const dpr = window.devicePixelRatio || 1;
+      const g = cv.getContext('2d')!;
+      const x = Math.round(((p0.x + p3.x) / 2) * dpr);
+      const px = g.getImageData(x, Math.round(p0.y * dpr), 1, 1).data;
+      return [px[0], px[1], px[2]];
+    });
+    expect(flowPx[0]! - flowPx[1]!).toBeGreaterThan(10); // more red than green: the magenta band
+    expect(flowPx[2]! - flowPx[1]!).toBeGreaterThan(10);
+    // Errors filter: the refusal counts as an error.
+    await page.selectOption('#f-error', 'err');
+    expect(await page.locator('#rows .row').count()).toBe(2);
+    if (SHOTS) {
+      await page.selectOption('#f-error', '');
+      await page.screenshot({ path: join(SHOTS, 'timeline-marks.png') });
+    }
     await page.close();
   });
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { ConnectionCapture, type CaptureWriter } from './capture.js';
+import { ConnectionCapture, recordRefusal, type CaptureWriter } from './capture.js';
 import { IpcError, abortError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import {
@@ -138,7 +138,7 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
     }
     const serverCredentials = cred ?? peer;
     const res = decodeConnectionResponse(reply);
-    if (res.error !== 0) throw IpcError.fromErrno(res.error, `server @${name} refused the connection`);
+    if (res.error !== 0) throw recordRefusal(opts.capture, opts.captureService ?? name, connReq, tReq, reply, tRes, IpcError.fromErrno(res.error, `server @${name} refused the connection`));
     if (res.maxMsgSize < MIN_MAX_MSG_SIZE || res.maxMsgSize > 0x40000000) {
       throw new IpcError('EBADMSG', `server offered an implausible max message size ${res.maxMsgSize}`);
     }

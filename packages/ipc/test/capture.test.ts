@@ -1,12 +1,12 @@
 // The capture writer: what it writes reads back line for line (plain and gzip, one gzip member
 // per flush), it refuses symlinks and non-regular files, and a process that exits flushes.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CaptureWriter } from '../src/capture.js';
+import { CaptureWriter, ConnectionCapture } from '../src/capture.js';
 import { connect, createServer } from '../src/index.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
@@ -75,7 +75,7 @@ describe('CaptureWriter', () => {
     expect([...ts].sort((a, b) => a - b)).toEqual(ts);
   });
 
-  it('gzip: one member per flush, all members read back in order', () => {
+  it('gzip: one member per flush, all members read back in order', async () => {
     const path = join(dir, 'c.jsonl.gz');
     const w = CaptureWriter.open(path, opts);
     const conn = w.newConnection();
@@ -86,10 +86,9 @@ describe('CaptureWriter', () => {
     // Enough to pass 64 KiB of buffered text: flushed without being asked.
     const frame = new Uint8Array(4096).fill(7);
     for (let i = 0; i < 20; i++) w.frame({ conn, service: 'quorum', transport: 'socket', dir: 'evt', bytes: frame });
-    const raw = readFileSync(path);
-    expect(raw[0]).toBe(0x1f);
-    const membersBeforeClose = gzipMembers(raw);
-    expect(membersBeforeClose).toBeGreaterThanOrEqual(5); // header + 3 rounds + the 64 KiB one
+    expect(readFileSync(path)[0]).toBe(0x1f);
+    // header + 3 rounds + the 64 KiB one, which the writer thread writes on its own
+    await expect.poll(() => gzipMembers(readFileSync(path)), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(5);
     w.close();
     const lines = readCapture(path);
     expect(lines).toHaveLength(1 + 30 + 20);
@@ -120,6 +119,22 @@ describe('CaptureWriter', () => {
     const lines = readCapture(path).slice(1);
     expect(lines.map((l) => l.hex ?? l.state)).toEqual(want);
     expect(lines.filter((l) => l.hex !== undefined).map((l) => l.t)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('records flow-control changes of a connection as state lines with their level', () => {
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, opts);
+    const c = new ConnectionCapture(w, 'cpg', 'shm', process.pid);
+    c.frame('req', Uint8Array.of(1));
+    c.flow(2);
+    c.flow(0);
+    c.closed('client');
+    c.flow(1); // after the close: ignored
+    w.close();
+    const lines = readCapture(path).slice(1);
+    expect(lines.map((l) => l.state ?? l.dir)).toEqual(['req', 'flow', 'flow', 'closed']);
+    expect(lines[1]).toMatchObject({ conn: 1, service: 'cpg', transport: 'shm', pid: process.pid, state: 'flow', level: 2 });
+    expect(lines[2]).toMatchObject({ state: 'flow', level: 0 });
   });
 
   it('flushes buffered lines within about 100 ms without being asked', async () => {
@@ -156,18 +171,34 @@ describe('CaptureWriter', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
-  it('stops recording and reports once when writing fails, without throwing at the caller', () => {
-    const errors: Error[] = [];
-    const w = CaptureWriter.open(join(dir, 'c.jsonl'), { ...opts, onError: (e) => errors.push(e) });
-    // The write fails as on a full disk: the fd is closed behind the writer's back.
-    closeSync((w as unknown as { fd: number }).fd);
-    w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: new Uint8Array([1]) });
-    expect(() => w.flush()).not.toThrow();
-    expect(errors).toHaveLength(1);
-    expect(w.closed).toBe(true);
-    w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: new Uint8Array([1]) });
-    w.flush();
-    expect(errors).toHaveLength(1);
+  it('stops recording and reports once when writing fails (a file size limit), without throwing at the caller', () => {
+    // The writes fail as on a full disk: EFBIG past a 1 KiB file size limit (SIGXFSZ ignored).
+    const path = join(dir, 'c.jsonl');
+    const script = `
+      import { CaptureWriter } from ${JSON.stringify(SRC)};
+      const errors = [];
+      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push(e.message) });
+      const big = new Uint8Array(2048);
+      w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: big });
+      let threw = false;
+      try { w.flush(); } catch { threw = true; }
+      const closedAfterFailure = w.closed;
+      w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: big });
+      w.flush();
+      w.close();
+      console.log(JSON.stringify({ errors, threw, closedAfterFailure }));
+    `;
+    const file = join(dir, 'child.mts');
+    writeFileSync(file, script);
+    const r = spawnSync('sh', ['-c', `trap '' XFSZ; ulimit -f 2; exec "$0" --import tsx "$1"`, process.execPath, file], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^\{/);
+    const out = JSON.parse(r.stdout) as { errors: string[]; threw: boolean; closedAfterFailure: boolean };
+    expect(out.threw).toBe(false);
+    expect(out.closedAfterFailure).toBe(true);
+    expect(out.errors).toHaveLength(1);
+    expect(out.errors[0]).toMatch(/EFBIG|too large/i);
+    expect(JSON.parse(readFileSync(path, "utf8").split("\n")[0]!)).toMatchObject({ corosyncCapture: 1 });
   });
 
   for (const gz of [false, true]) {
@@ -244,6 +275,21 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(client.at(-1)).toMatchObject({ state: 'closed', by: 'client' });
       const hexes = (lines: Record<string, any>[]) => lines.filter((l) => l.dir === 'req' || l.dir === 'res').map((l) => l.hex).slice(0, 6);
       expect(hexes(srv)).toEqual(hexes(client));
+    });
+
+    it('the client records a handshake the server refused: both setup frames and the refusal, then no open', async () => {
+      const cw = CaptureWriter.open(join(dir, 'client.jsonl'), { mode: 'client', name: 'test', version: '0' });
+      const name = uniqueName(transport);
+      const server = createServer(name, { transport, authorize: () => -13 });
+      await server.listen();
+      await expect(connect(name, { capture: cw, captureService: 'cmap' })).rejects.toMatchObject({ code: 'EACCES' });
+      await server.close();
+      cw.close();
+      const lines = readCapture(join(dir, 'client.jsonl')).slice(1);
+      expect(lines.map((l) => (l.hex !== undefined ? `${String(l.dir)}:${(l.hex as string).length / 2}` : l.state))).toEqual(['setup:24', 'setup:12328', 'closed']);
+      // The setup response carries -EACCES (f3 ff ff ff) at offset 16.
+      expect((lines[1]!.hex as string).slice(32, 40)).toBe('f3ffffff');
+      expect(lines[2]).toMatchObject({ conn: 1, service: 'cmap', pid: process.pid, state: 'closed', by: 'server', error: expect.stringMatching(/refused the connection/) });
     });
   });
 }

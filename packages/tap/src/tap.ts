@@ -4,7 +4,7 @@
 // namespace) opens, and every frame is written to the capture as it passes.
 import { closeSync, constants as fsc, openSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { CaptureWriter, createServer, enterNetns, unshareNetns, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
+import { CaptureWriter, ConnectionCapture, createServer, enterNetns, unshareNetns, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
 import { VERSION } from './version.js';
 import { unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
 
@@ -39,10 +39,14 @@ interface Relay {
   id: number;
   conn: IpcServerConnection;
   service: string;
-  cap: { conn: number; service: string; transport: Transport; pid: number; proc?: string };
+  cap: ConnectionCapture;
+  pid: number;
   closedBy: 'server' | 'error' | undefined;
   error: string | undefined;
 }
+
+const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 24: 'EMFILE', 28: 'ENOSPC', 38: 'ENOSYS', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED' };
+const errnoName = (e: number): string => ERRNO_NAMES[e] ?? `errno ${e}`;
 
 function comm(pid: number): string | undefined {
   try {
@@ -139,6 +143,7 @@ export class Tap {
       const cur = Atomics.load(this.verdicts, 0);
       const got = unpackVerdict(cur);
       if (got.seq === seq) {
+        if (got.verdict !== 0) this.refused(service, cred, `corosync refused the connection (${errnoName(-got.verdict)})`);
         if (got.verdict === 0) {
           this.pending = { id, service, cred };
           // 'connection' follows synchronously when the server accepts; if it could not
@@ -156,10 +161,21 @@ export class Tap {
       if (left <= 0) {
         this.post({ op: 'close', id });
         this.log(`${service}: the daemon did not answer the handshake in time; refusing the program's connection with EAGAIN`);
+        this.refused(service, cred, 'the daemon did not answer the handshake in time: refused with EAGAIN', 'error');
         return -11;
       }
       Atomics.wait(this.verdicts, 0, cur, left);
     }
+  }
+
+  /**
+   * A handshake the program did not get: recorded as a connection closed at once, with why
+   * (the refusal's bytes go from the tap's own server, not through here).
+   */
+  private refused(service: string, cred: Cred, error: string, by: 'server' | 'error' = 'server'): void {
+    const base = { conn: this.capture.newConnection(), service, transport: this.transport, pid: cred.pid };
+    const proc = comm(cred.pid);
+    this.capture.state({ ...base, ...(proc !== undefined ? { proc } : {}), state: 'closed', by, error });
   }
 
   private accepted(service: string, conn: IpcServerConnection): void {
@@ -172,23 +188,20 @@ export class Tap {
       conn.close();
       return;
     }
-    const proc = comm(c.pid);
-    const cap: Relay['cap'] = { conn: this.capture.newConnection(), service, transport: this.transport, pid: c.pid };
-    if (proc !== undefined) cap.proc = proc;
-    const relay: Relay = { id: p.id, conn, service, cap, closedBy: undefined, error: undefined };
+    const cap = new ConnectionCapture(this.capture, service, this.transport, c.pid);
+    const relay: Relay = { id: p.id, conn, service, cap, pid: c.pid, closedBy: undefined, error: undefined };
     this.relays.set(p.id, relay);
-    this.capture.frame({ ...cap, dir: 'setup', bytes: conn.handshake.request });
-    this.capture.frame({ ...cap, dir: 'setup', bytes: conn.handshake.response });
-    this.capture.state({ ...cap, state: 'open' });
+    const t = this.capture.now();
+    cap.opened(conn.handshake.request, t, conn.handshake.response, t);
     conn.on('request', (frame) => {
-      this.capture.frame({ ...cap, dir: 'req', bytes: frame });
+      cap.frame('req', frame);
       const copy = frame.slice();
       this.post({ op: 'req', id: relay.id, frame: copy }, [copy.buffer]);
     });
     conn.on('close', () => {
       this.relays.delete(relay.id);
       const by = relay.closedBy ?? 'client';
-      this.capture.state({ ...cap, state: 'closed', by, ...(relay.error !== undefined ? { error: relay.error } : {}) });
+      cap.closed(by, relay.error);
       if (by === 'client') this.post({ op: 'close', id: relay.id });
     });
   }
@@ -199,7 +212,7 @@ export class Tap {
       case 'evt': {
         const r = this.relays.get(m.id);
         if (!r || r.conn.closed) return;
-        this.capture.frame({ ...r.cap, dir: m.op, bytes: m.frame });
+        r.cap.frame(m.op, m.frame);
         try {
           if (m.op === 'res') r.conn.respond(m.frame);
           else r.conn.sendEvent(m.frame);
@@ -215,7 +228,10 @@ export class Tap {
       }
       case 'flow': {
         const r = this.relays.get(m.id);
-        if (r && !r.conn.closed) r.conn.setFlowControl(m.level);
+        if (r && !r.conn.closed) {
+          r.cap.flow(m.level);
+          r.conn.setFlowControl(m.level);
+        }
         return;
       }
       case 'gone': {
@@ -223,7 +239,7 @@ export class Tap {
         if (!r) return;
         r.closedBy = m.by;
         r.error = m.error;
-        this.log(`${r.service} connection ${r.cap.conn} (pid ${r.cap.pid}): ${m.by === 'server' ? 'corosync closed it' : 'failed'}: ${m.error}`);
+        this.log(`${r.service} connection ${r.cap.conn} (pid ${r.pid}): ${m.by === 'server' ? 'corosync closed it' : 'failed'}: ${m.error}`);
         r.conn.close();
         return;
       }

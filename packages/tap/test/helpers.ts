@@ -34,7 +34,8 @@ export interface Line {
   transport: 'socket' | 'shm';
   dir?: 'req' | 'res' | 'evt' | 'setup';
   hex?: string;
-  state?: 'open' | 'closed';
+  state?: 'open' | 'closed' | 'flow';
+  level?: number;
   by?: string;
   error?: string;
 }

@@ -37,8 +37,13 @@ describeReal('corosync-tap under hostile conditions, real corosync 3.1.7', () =>
         expect(direct.code).not.toBe(0);
         expect(direct.stderr).toMatch(/CS_ERR_ACCESS/);
         expect({ code: tapped.code, out: tapped.stdout, err: tapped.stderr }).toEqual({ code: direct.code, out: direct.stdout, err: direct.stderr });
-        // Nothing was relayed for it.
-        expect(readCapture(cap).lines).toEqual([]);
+        // Nothing was relayed for it; the capture says who was refused and why.
+        const refusals = readCapture(cap).lines;
+        expect(refusals.length).toBeGreaterThanOrEqual(1);
+        for (const l of refusals) {
+          expect(l).toMatchObject({ service: 'cmap', transport, state: 'closed', by: 'server', error: 'corosync refused the connection (EACCES)', proc: 'corosync-cmapct' });
+          expect(l.hex).toBeUndefined();
+        }
         // Without -q the tap says why.
         const loud = await viaTap(ns, join(dir, 'denied2.jsonl'), cmd, ['--user', '65534:65534']);
         expect(loud.stderr).toMatch(/corosync-tap: cmap: denied connection attempt from 65534:65534/);

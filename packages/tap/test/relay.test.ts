@@ -71,8 +71,15 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         const answers = out.find((l) => l.startsWith('answers '))!.slice(8).split(',').map(Number);
         expect(answers.length).toBeGreaterThanOrEqual(2);
         expect(answers).toEqual(answers.map((_, i) => i + 1));
-        const [c] = [...analyse(readCapture(cap).lines).conns.values()];
-        expect(c).toMatchObject({ req: answers.length, res: answers.length, states: ['open', 'closed'] });
+        const { lines: recorded } = readCapture(cap);
+        const [c] = [...analyse(recorded).conns.values()];
+        expect(c).toMatchObject({ req: answers.length, res: answers.length });
+        expect(c!.states.filter((x) => x !== 'flow')).toEqual(['open', 'closed']);
+        // The daemon's flow control is in the capture: on while the program met EAGAIN, off at the end.
+        const levels = recorded.filter((l) => l.state === 'flow').map((l) => l.level);
+        expect(levels.length).toBeGreaterThanOrEqual(2);
+        expect(levels[0]).toBeGreaterThan(0);
+        expect(levels.at(-1)).toBe(0);
       }
 
       test('flow control turned on while the program has requests in flight: every answer, in order', async () => {
@@ -83,7 +90,8 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
         expect(r.stdout).toBe('answers 1,2,3,4,5,6\n');
         const [c] = [...analyse(readCapture(cap).lines).conns.values()];
-        expect(c).toMatchObject({ req: 6, res: 6, states: ['open', 'closed'] });
+        expect(c).toMatchObject({ req: 6, res: 6 });
+        expect(c!.states.filter((x) => x !== 'flow')).toEqual(['open', 'closed']);
       });
 
       test('an event the daemon sent before a response is there when the program has the response', async () => {
@@ -106,6 +114,9 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
           const tapped = await viaTap(ns, join(dir, 'refused.jsonl'), cmd, ['-q', '--transport', transport]);
           expect(direct.stderr).toMatch(/Failed to initialize the cmap API/);
           expect({ code: tapped.code, out: tapped.stdout, err: tapped.stderr }).toEqual({ code: direct.code, out: direct.stdout, err: direct.stderr });
+          const { lines: recorded } = readCapture(join(dir, 'refused.jsonl'));
+          expect(recorded.length).toBeGreaterThanOrEqual(1);
+          for (const l of recorded) expect(l).toMatchObject({ service: 'cmap', transport, state: 'closed', by: 'server', error: 'corosync refused the connection (ENOSYS)' });
         } finally {
           await tell('refuse 0');
         }
