@@ -2,6 +2,7 @@ import { CmapValueType as T } from '@corosync-ts/types';
 import { CmapStore } from './cmap-store.js';
 import { ManualClock, type Clock } from './clock.js';
 import { parseCorosyncConf, type ConfigEntry } from './config.js';
+import { CpgBus } from './cpg/groups.js';
 import { ConfigError, MockError } from './errors.js';
 import { specToConf, type ClusterSpec } from './spec.js';
 import { VotequorumEngine, type RingId, type VqHost, type VqMessage } from './votequorum.js';
@@ -110,6 +111,7 @@ export class SimNode {
     this.vq = undefined;
     this.members = [];
     this.cluster.dropMessagesFrom(this.id);
+    this.cluster.cpg.nodeDown(this.id);
     for (const l of [...this.listeners]) l.down?.();
   }
 
@@ -343,6 +345,8 @@ export class Cluster {
   readonly configEntries: ConfigEntry[];
   readonly hasVotequorum: boolean;
   readonly hasNodelist: boolean;
+  /** The cpg service of every node and the total order of its messages. */
+  readonly cpg: CpgBus = new CpgBus((id) => this.nodeById(id));
   private readonly nodeList: SimNode[] = [];
   private queue: Queued[] = [];
   private pumping = false;
@@ -466,6 +470,7 @@ export class Cluster {
 
   /** @internal Delivers queued votequorum messages in order until none is left. */
   pump(): void {
+    this.cpg.pump();
     if (this.pumping) return;
     this.pumping = true;
     try {
@@ -523,6 +528,7 @@ export class Cluster {
       this.pump();
       if (!done) continue;
       this.pendingSyncs = this.pendingSyncs.filter((x) => x !== p);
+      this.cpg.syncActivate([...ids].sort((a, b) => a - b), p.ring);
       for (const n of p.nodes) {
         if (!n.running) continue;
         const l = p.lists.get(n.id)!;
