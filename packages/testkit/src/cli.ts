@@ -36,6 +36,9 @@ Commands on stdin (one per line), corosync-vqsim style:
   qdevice on|off IDS | show | wait MS
 `;
 
+/** corosync's exit code after a fatal error (KILLNODE of this node). */
+const COROSYNC_DONE_FATAL_ERR = 15;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -87,6 +90,7 @@ async function main(): Promise<number> {
   const mock = await startMockCorosync({
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
     start: up,
+    configSource: () => (values.config !== undefined || values.nodes === undefined ? readFileSync(configName, 'utf8') : config),
     ...(values.capture !== undefined ? { capture: values.capture } : {}),
     ...(values['allow-any'] ? { allow: 'any' as const } : {}),
   });
@@ -98,6 +102,10 @@ async function main(): Promise<number> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // cfg ends the daemon like corosync: shutdown is a clean exit, KILLNODE a fatal error
+    mock.cluster.node(local).listeners.add({
+      cfgExit: (how) => void mock.close().then(() => resolve(how === 'shutdown' ? 0 : COROSYNC_DONE_FATAL_ERR), () => resolve(1)),
+    });
   });
   if (!process.stdin.isTTY) {
     const rl = createInterface({ input: process.stdin });

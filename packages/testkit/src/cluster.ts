@@ -2,7 +2,7 @@ import { CmapValueType as T } from '@corosync-ts/types';
 import { CmapStore } from './cmap-store.js';
 import { ManualClock, type Clock } from './clock.js';
 import { parseCorosyncConf, type ConfigEntry } from './config.js';
-import { CpgBus } from './cpg/groups.js';
+import { CpgBus, type CpgNode } from './cpg/groups.js';
 import { ConfigError, MockError } from './errors.js';
 import { specToConf, type ClusterSpec } from './spec.js';
 import { VotequorumEngine, type RingId, type VqHost, type VqMessage } from './votequorum.js';
@@ -21,6 +21,8 @@ export interface NodeListener {
   down?(): void;
   /** The node (re)started with a fresh state. */
   up?(): void;
+  /** cfg ends this node as corosync would exit: after a shutdown, or killed by KILLNODE. */
+  cfgExit?(how: 'shutdown' | 'killed'): void;
 }
 
 export interface NodeStatus {
@@ -300,6 +302,21 @@ export class SimNode {
   /** Every node of the cluster (for the knet statistics). */
   clusterNodes(): readonly SimNode[] {
     return this.cluster.nodes;
+  }
+
+  /** The corosync.conf the cluster runs (what cfg reload rereads by default). */
+  get configText(): string {
+    return this.cluster.configText;
+  }
+
+  /** The cluster's clock (cfg's shutdown timeout runs off it). */
+  get clock(): Clock {
+    return this.cluster.clock;
+  }
+
+  /** This node's cpg service. */
+  get cpg(): CpgNode {
+    return this.cluster.cpg.node(this.id);
   }
 
   /** Any node of the cluster by id (for cfg address lookups). */

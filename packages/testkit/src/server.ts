@@ -32,6 +32,8 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
   allow?: 'any' | { uids?: readonly number[]; gids?: readonly number[] };
   /** Per-connection resource limits of the IPC servers (see `ServerOptions` of @corosync-ts/ipc). */
   limits?: MockLimits;
+  /** What cfg reload (`corosync-cfgtool -R`) rereads; default: the config the cluster was made from. */
+  configSource?: () => string;
 }
 
 export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
@@ -75,9 +77,10 @@ class NodeEndpoint implements Endpoint {
     private readonly capture: CaptureWriter | undefined,
     private readonly allow: 'any' | { uids: Set<number>; gids: Set<number> },
     private readonly limits: MockLimits,
+    configSource: (() => string) | undefined,
   ) {
-    this.services = new NodeServices(node);
-    this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg` };
+    this.services = new NodeServices(node, configSource ? { configSource } : {});
+    this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg`, cpg: `${prefix}cpg` };
     node.listeners.add(this.lifecycle);
   }
 
@@ -125,7 +128,7 @@ class NodeEndpoint implements Endpoint {
   async startServers(): Promise<void> {
     if (this.closed || this.servers.length || !this.node.running) return;
     // corosync creates a votequorum server only with the votequorum provider
-    const services: ServiceName[] = this.withVotequorum ? ['cmap', 'cfg', 'quorum', 'votequorum'] : ['cmap', 'cfg', 'quorum'];
+    const services: ServiceName[] = this.withVotequorum ? ['cmap', 'cfg', 'cpg', 'quorum', 'votequorum'] : ['cmap', 'cfg', 'cpg', 'quorum'];
     const servers: IpcServer[] = [];
     // loaded on first use: the simulator and the handlers work without the native ipc addon
     const { createServer } = await import('@corosync-ts/ipc');
@@ -232,7 +235,7 @@ export class MockCorosync {
     ids.forEach((id, i) => {
       const node = cluster.node(id);
       const p = i === 0 ? prefix : `${prefix}node${id}-`;
-      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}));
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}, opts.configSource));
     });
     try {
       for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());

@@ -8,9 +8,11 @@ import {
 import { CmapStore, isReadOnlyKey, type CmapChange, type CmapTrack } from './cmap-store.js';
 import type { NodeListener, SimNode } from './cluster.js';
 import type { RingId } from './votequorum.js';
+import { CfgServiceConn } from './cfg/service.js';
+import { CpgServiceConn } from './cpg/service.js';
 import { RequestView } from './wire.js';
 
-export type ServiceName = 'cmap' | 'quorum' | 'votequorum' | 'cfg';
+export type ServiceName = 'cmap' | 'quorum' | 'votequorum' | 'cfg' | 'cpg';
 
 /** Where a service connection sends its frames (an ipc server connection, or a test). */
 export interface FrameSink {
@@ -37,10 +39,8 @@ export interface ServiceConnection {
   close(): void;
 }
 
-/** Response ids of the CFG requests the mock does not implement (they answer CS_ERR_NOT_SUPPORTED). */
-const CFG_UNSUPPORTED_RES: Record<number, number> = { 0: 0, 1: 1, 2: 8, 3: 9, 4: 13, 7: 14, 8: 15, 9: 16, 10: 2, 11: 3 };
-const LIB_ENGINE_COUNT: Record<ServiceName, number> = { cmap: 10, quorum: 5, votequorum: 10, cfg: 12 };
-const SERVICE_ID: Record<ServiceName, number> = { cmap: 0, cfg: 1, quorum: 3, votequorum: 5 };
+const LIB_ENGINE_COUNT: Record<ServiceName, number> = { cmap: 10, quorum: 5, votequorum: 10, cfg: 12, cpg: 13 };
+const SERVICE_ID: Record<ServiceName, number> = { cmap: 0, cfg: 1, cpg: 2, quorum: 3, votequorum: 5 };
 const MAX_RESPONSE = 1024 * 1024;
 
 const KNET_HANDLE_KEYS = [
@@ -102,8 +102,12 @@ export class NodeServices implements NodeListener {
   /** Connections to close when the node goes down. */
   private readonly open = new Set<ServiceConnection & { kill(): void }>();
 
-  constructor(readonly node: SimNode) {
+  /** What cfg RELOAD_CONFIG rereads (default: the cluster's own corosync.conf text). */
+  private readonly configSource: () => string;
+
+  constructor(readonly node: SimNode, opts: { configSource?: () => string } = {}) {
     node.listeners.add(this);
+    this.configSource = opts.configSource ?? (() => node.configText);
   }
 
   dispose(): void {
@@ -120,12 +124,13 @@ export class NodeServices implements NodeListener {
       respond: (f) => { stats.responses++; sink.respond(f); },
       sendEvent: (f) => { stats.dispatched++; sink.sendEvent(f); },
     };
-    let conn: BaseConn;
+    let conn: Pick<BaseConn, 'handle' | 'close' | 'repeat'>;
     switch (service) {
       case 'cmap': conn = new CmapConn(this, counted); break;
       case 'quorum': conn = new QuorumConn(this, counted); break;
       case 'votequorum': conn = new VotequorumConn(this, counted); break;
-      case 'cfg': conn = new CfgConn(this, counted); break;
+      case 'cfg': conn = withoutRepeat(new CfgServiceConn(this.node, counted, this.configSource)); break;
+      case 'cpg': conn = withoutRepeat(new CpgServiceConn(this.node.cpg, counted, info.uid)); break;
     }
     this.conns.add(stats);
     const wrapped = {
@@ -633,52 +638,6 @@ class VotequorumConn extends BaseConn {
   }
 }
 
-// -------------------------------------------------------------------------------------- CFG
-
-function ipBytes(addr: string): { family: number; bytes: Uint8Array } | undefined {
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr);
-  if (v4) {
-    const b = new Uint8Array(16);
-    for (let i = 0; i < 4; i++) b[i] = Number(v4[i + 1]) & 255;
-    return { family: 2, bytes: b };
-  }
-  if (addr.includes(':')) {
-    const b = new Uint8Array(16);
-    const [head, tail = ''] = addr.split('::') as [string, string?];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const groups = [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t].slice(0, 8);
-    groups.forEach((g, i) => {
-      const v = Number.parseInt(g || '0', 16) & 0xffff;
-      b[i * 2] = v >> 8;
-      b[i * 2 + 1] = v & 255;
-    });
-    return { family: 10, bytes: b };
-  }
-  return undefined;
-}
-
-class CfgConn extends BaseConn {
-  handle(req: RequestView): void {
-    const r = this.sink;
-    switch (req.id) {
-      case 5: {
-        const want = req.u32(16) || this.sim.id;
-        const target = this.sim.clusterNode(want);
-        const parsed = (target?.addrs ?? []).map(ipBytes).filter((a) => a !== undefined)
-          // corosync drops addresses whose first two bytes are zero (an ss_family cast bug)
-          .filter((a) => a.bytes[0] !== 0 || a.bytes[1] !== 0)
-          .slice(0, 8);
-        if (parsed.length === 0) {
-          return r.respond(encoders.cfg.res.getNodeAddrs({ family: 0, numAddrs: 0, addrs: [] }, { error: CS_ERR_NOT_EXIST }));
-        }
-        return r.respond(encoders.cfg.res.getNodeAddrs({ family: parsed[0]!.family, addrs: parsed.map((a) => a.bytes) }));
-      }
-      case 6:
-        return r.respond(encoders.cfg.res.localGet({ localNodeid: this.sim.id }));
-      default:
-        return r.respond(bare(CFG_UNSUPPORTED_RES[req.id] ?? 0, CS_ERR_NOT_SUPPORTED));
-    }
-  }
-  close(): void {}
+function withoutRepeat(c: { handle(req: RequestView): void; close(): void }): Pick<BaseConn, 'handle' | 'close' | 'repeat'> {
+  return { handle: (req) => c.handle(req), close: () => c.close(), repeat: () => false };
 }
