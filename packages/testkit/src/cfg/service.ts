@@ -55,8 +55,9 @@ function stateOf(node: SimNode): CfgNodeState {
     s = {
       shutdown: new ShutdownTracker({
         clock: node.clock,
+        // icmap_get_uint32: a value of another type does not count
         timeoutMs: () => {
-          const v = node.cmap.getValue('cfg.shutdown_timeout');
+          const v = node.cmap.get('cfg.shutdown_timeout')?.type === T.UINT32 ? node.cmap.getValue('cfg.shutdown_timeout') : undefined;
           return typeof v === 'number' ? v : DEFAULT_SHUTDOWN_TIMEOUT;
         },
         shutdown: () => exitNode(node, 'shutdown'),
