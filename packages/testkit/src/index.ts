@@ -15,7 +15,9 @@ export type { CreateClusterOptions, NodeListener, NodeStatus } from './cluster.j
 export { specToConf } from './spec.js';
 export type { ClusterSpec, NodeSpec, QuorumSpec } from './spec.js';
 export { ConfigError, isConfigError, MockError, isMockError } from './errors.js';
-export { NodeServices } from './services.js';
-export type { ServiceName, FrameSink, ClientInfo, ServiceConnection } from './services.js';
+export { NodeServices } from './node-services.js';
+export type { ServiceConnection } from './node-services.js';
+export type { FrameSink, ClientInfo } from './services/connection.js';
+export type { ServiceName } from './services/index.js';
 export { MockCorosync, startMockCorosync } from './server.js';
 export type { MockCorosyncOptions, MockLimits, Endpoint } from './server.js';

@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
 import { ManualClock, type Clock } from './clock.js';
 import { MockError } from './errors.js';
-import { NodeServices, type ServiceName } from './services.js';
+import { NodeServices } from './node-services.js';
+import { SERVICES, type ServiceName } from './services/index.js';
+
+const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 
 export interface MockCorosyncOptions extends CreateClusterOptions {
   /**
@@ -80,7 +83,7 @@ class NodeEndpoint implements Endpoint {
     configSource: (() => string) | undefined,
   ) {
     this.services = new NodeServices(node, configSource ? { configSource } : {});
-    this.names = { cmap: `${prefix}cmap`, quorum: `${prefix}quorum`, votequorum: `${prefix}votequorum`, cfg: `${prefix}cfg`, cpg: `${prefix}cpg` };
+    this.names = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${prefix}${s}`])) as Record<ServiceName, string>;
     node.listeners.add(this.lifecycle);
   }
 
@@ -128,7 +131,7 @@ class NodeEndpoint implements Endpoint {
   async startServers(): Promise<void> {
     if (this.closed || this.servers.length || !this.node.running) return;
     // corosync creates a votequorum server only with the votequorum provider
-    const services: ServiceName[] = this.withVotequorum ? ['cmap', 'cfg', 'cpg', 'quorum', 'votequorum'] : ['cmap', 'cfg', 'cpg', 'quorum'];
+    const services = SERVICE_NAMES.filter((s) => s !== 'votequorum' || this.withVotequorum);
     const servers: IpcServer[] = [];
     // loaded on first use: the simulator and the handlers work without the native ipc addon
     const { createServer } = await import('@corosync-ts/ipc');

@@ -2,6 +2,8 @@ import { compileC, describeReal, startNamespace, type Namespace } from '@corosyn
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { toHex } from '@corosync-ts/codec-wasm';
+import { cmapLeniencyScript } from './helpers/lenient-frames.js';
 import { startMockIn, type MockProcess } from './helpers/mockns.js';
 
 // Hostile clients against corosync 3.1.7 and corosync-mock started from the same corosync.conf,
@@ -148,6 +150,15 @@ for (const transport of ['socket', 'shm'] as const) {
       await noShmLeft();
       expect(await fdCount(mockNs, mockPid)).toBe(fds);
     }, 240_000);
+
+    test('requests read leniently (oversize frames, mar_name_t length words, keys without NUL): the answers of corosync', async () => {
+      const r = await both([probe, 'raw', 'cmap', ...cmapLeniencyScript().map((f) => toHex(f))]);
+      // measured: every lenient request is served, the NUL-less key is looked up (and not found)
+      expect(r.real.stdout.split('\n').slice(0, -1).map((l) => l.split(' ', 2).join(' ')), r.real.stderr)
+        .toEqual(['id=2 error=1', 'id=0 error=1', 'id=2 error=1', 'id=0 error=1', 'id=2 error=1', 'id=2 error=12']);
+      expect(r.mock.stdout).toBe(r.real.stdout);
+      await serves();
+    }, 60_000);
 
     test('malformed, truncated, oversized-header and unknown-id frames, clients vanishing mid-request: the mock serves on', async () => {
       const bin = await compileC(readFileSync(new URL('./fixtures/hostile-client.c', import.meta.url), 'utf8'), ['qb']);

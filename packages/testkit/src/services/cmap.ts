@@ -1,0 +1,199 @@
+import { encoders } from '@corosync-ts/codec-wasm';
+import {
+  CS_OK, CS_ERR_INVALID_PARAM, CS_ERR_NOT_EXIST, CS_ERR_ACCESS, CS_ERR_BAD_HANDLE, CS_ERR_NO_SECTIONS,
+  CS_ERR_BUSY, CS_ERR_NOT_SUPPORTED, CS_ERR_NO_MEMORY,
+  CMAP_TRACK_PREFIX, CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_MAP_DEFAULT, CMAP_MAP_STATS,
+} from '@corosync-ts/types';
+import type { CmapStore} from '../cmap-store.js';
+import { isReadOnlyKey, type CmapChange, type CmapTrack } from '../cmap-store.js';
+import { BaseConn, MAX_RESPONSE, newHandleBase, type ServiceDef } from './connection.js';
+
+const TRACK_FLAGS = CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX;
+/** exec/cmap.c refuses a value above this many bytes. */
+const CMAP_MAX_VALUE = 16384n;
+/** A cmap.get response: its header and fixed fields, then the value. */
+const GET_RES_FIXED = 40;
+
+interface Iter { next(): string | undefined; map: CmapStore | 'stats' }
+
+const getReplyCache = new WeakMap<object, { cap: number; frame: Uint8Array }>();
+
+export class CmapConn extends BaseConn {
+  map = CMAP_MAP_DEFAULT;
+  readonly iters = new Map<bigint, Iter>();
+  readonly tracks = new Map<bigint, { track: CmapTrack | undefined; cookie: bigint }>();
+  private readonly handleBase = newHandleBase();
+  private nextIndex = 0n;
+  private closed = false;
+
+  handleNew(): bigint {
+    return this.handleBase | (this.nextIndex++ & 0xffffffffn);
+  }
+
+  get stats(): boolean {
+    return this.map === CMAP_MAP_STATS;
+  }
+
+  store(): CmapStore {
+    return this.stats ? this.node.statsMap() : this.sim.cmap;
+  }
+
+  // Clients poll the same key over and over (cmapctl -g loops, pacemaker): the same GET bytes
+  // against an unchanged map get the same reply, without reading anything.
+  lastGet: { req: Uint8Array; version: number; cmap: CmapStore; res: Uint8Array } | undefined;
+
+  override repeat(frame: Uint8Array): boolean {
+    const last = this.lastGet;
+    if (last === undefined || this.stats || frame.length !== last.req.length) return false;
+    const cmap = this.sim.cmap;
+    if (cmap !== last.cmap || cmap.version !== last.version) return false;
+    const a = last.req;
+    for (let i = frame.length - 1; i >= 0; i--) if (frame[i] !== a[i]) return false;
+    this.sink.respond(last.res);
+    return true;
+  }
+
+  remember(req: Uint8Array, res: Uint8Array): void {
+    if (!this.stats) this.lastGet = { req: req.slice(), version: this.sim.cmap.version, cmap: this.sim.cmap, res };
+  }
+
+  notify(cookie: bigint, c: CmapChange): void {
+    if (this.closed) return;
+    this.sink.sendEvent(encoders.cmap.evt.notify({
+      trackInstHandle: cookie, keyName: c.key, event: c.event,
+      newValueType: c.newType, oldValueType: c.oldType, newValue: c.newValue, oldValue: c.oldValue,
+    }));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.tracks.values()) if (t.track) this.sim.cmap.untrack(t.track);
+    this.tracks.clear();
+    this.iters.clear();
+  }
+}
+
+/** stats map SET: only stats.clear.{knet,ipc,totem,schedmiss,all} are accepted (the mock keeps no counters to clear). */
+function statsSet(key: string): number {
+  if (['stats.clear.knet', 'stats.clear.ipc', 'stats.clear.totem', 'stats.clear.schedmiss', 'stats.clear.all'].includes(key)) return CS_OK;
+  if (key.startsWith('stats.clear.')) return CS_ERR_NOT_SUPPORTED;
+  return CS_ERR_ACCESS;
+}
+
+/** exec/cmap.c `cmap_lib_engine[]`. */
+export const cmapService: ServiceDef<'cmap', CmapConn> = {
+  service: 'cmap',
+  open: (node, sink) => new CmapConn(node, sink),
+  handlers: {
+    set(c, req) {
+      const k = req.str('keyName');
+      const len = req.big('valueLen');
+      let err: number;
+      if (isReadOnlyKey(k)) err = CS_ERR_ACCESS;
+      else if (len > CMAP_MAX_VALUE) err = CS_ERR_INVALID_PARAM;
+      else if (c.stats) err = statsSet(k);
+      else err = c.sim.cmap.setRaw(k, req.num('type'), req.bytesOf('value'));
+      c.sink.respond(encoders.cmap.res.set({}, { error: err }));
+    },
+
+    delete(c, req) {
+      const k = req.str('keyName');
+      const err = isReadOnlyKey(k) ? CS_ERR_ACCESS : c.stats ? CS_ERR_NOT_SUPPORTED : c.sim.cmap.delete(k);
+      c.sink.respond(encoders.cmap.res.delete({}, { error: err }));
+    },
+
+    get(c, req) {
+      const r = c.sink;
+      const capacity = req.big('valueLen');
+      const item = c.store().get(req.str('keyName'));
+      const fail = (error: number) => r.respond(encoders.cmap.res.get({ valueLen: 0n, type: 0, value: new Uint8Array(0) }, { error }));
+      // corosync would build a reply the transport can not carry and the client would wait forever
+      if (BigInt(GET_RES_FIXED) + capacity > BigInt(r.maxMessageSize ?? MAX_RESPONSE)) return fail(CS_ERR_NO_MEMORY);
+      if (item === undefined) return fail(CS_ERR_NOT_EXIST);
+      const actual = BigInt(item.value.length);
+      if (capacity > 0n && capacity < actual) return fail(CS_ERR_INVALID_PARAM);
+      // items are replaced, never mutated, on a change: a reply built for one stays valid
+      const cap = Number(capacity);
+      const cached = getReplyCache.get(item);
+      if (cached !== undefined && cached.cap === cap) {
+        c.remember(req.bytes, cached.frame);
+        return r.respond(cached.frame);
+      }
+      const frame = encoders.cmap.res.get(
+        { valueLen: actual, type: item.type, value: capacity > 0n ? item.value : new Uint8Array(0) },
+        { size: GET_RES_FIXED + cap },
+      );
+      getReplyCache.set(item, { cap, frame });
+      c.remember(req.bytes, frame);
+      r.respond(frame);
+    },
+
+    adjustInt(c, req) {
+      const k = req.str('keyName');
+      const err = isReadOnlyKey(k) ? CS_ERR_ACCESS : c.stats ? CS_ERR_NOT_SUPPORTED : c.sim.cmap.adjustInt(k, req.num('step'));
+      c.sink.respond(encoders.cmap.res.adjustInt({}, { error: err }));
+    },
+
+    iterInit(c, req) {
+      const prefix = req.nameLength('prefix') === 0 ? '' : req.str('prefix');
+      const map = c.stats ? 'stats' : c.sim.cmap;
+      const source = map === 'stats' ? c.node.statsMap() : map;
+      const h = c.handleNew();
+      c.iters.set(h, { next: source.iterate(prefix).next, map });
+      c.sink.respond(encoders.cmap.res.iterInit({ iterHandle: h }));
+    },
+
+    iterNext(c, req) {
+      const r = c.sink;
+      const it = c.iters.get(req.big('iterHandle'));
+      const empty = { keyName: '', valueLen: 0n, type: 0 };
+      if (it === undefined) return r.respond(encoders.cmap.res.iterNext(empty, { error: CS_ERR_BAD_HANDLE }));
+      for (;;) {
+        const k = it.next();
+        if (k === undefined) return r.respond(encoders.cmap.res.iterNext(empty, { error: CS_ERR_NO_SECTIONS }));
+        const item = it.map === 'stats' ? c.node.statsMap().get(k) : it.map.get(k);
+        if (item === undefined) continue;
+        return r.respond(encoders.cmap.res.iterNext({ keyName: k, valueLen: BigInt(item.value.length), type: item.type }));
+      }
+    },
+
+    iterFinalize(c, req) {
+      const ok = c.iters.delete(req.big('iterHandle'));
+      c.sink.respond(encoders.cmap.res.iterFinalize({}, { error: ok ? CS_OK : CS_ERR_BAD_HANDLE }));
+    },
+
+    trackAdd(c, req) {
+      const k = req.nameLength('keyName') === 0 ? '' : req.str('keyName');
+      const flags = req.num('trackType');
+      const cookie = req.big('trackInstHandle');
+      const fail = (error: number) => c.sink.respond(encoders.cmap.res.trackAdd({ trackHandle: 0n }, { error }));
+      if (flags & ~TRACK_FLAGS) return fail(CS_ERR_INVALID_PARAM);
+      if (c.stats && flags & CMAP_TRACK_PREFIX && (flags & (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) !== (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) {
+        return fail(CS_ERR_NOT_SUPPORTED);
+      }
+      const h = c.handleNew();
+      // The stats map is rebuilt on demand; its trackers are accepted but never fire here.
+      const track = c.stats ? undefined : c.sim.cmap.track(k, flags, (ch) => c.notify(cookie, ch));
+      c.tracks.set(h, { track, cookie });
+      c.sink.respond(encoders.cmap.res.trackAdd({ trackHandle: h }));
+    },
+
+    trackDelete(c, req) {
+      const h = req.big('trackHandle');
+      const t = c.tracks.get(h);
+      if (t === undefined) return c.sink.respond(encoders.cmap.res.trackDelete({ trackInstHandle: 0n }, { error: CS_ERR_BAD_HANDLE }));
+      if (t.track) c.sim.cmap.untrack(t.track);
+      c.tracks.delete(h);
+      c.sink.respond(encoders.cmap.res.trackDelete({ trackInstHandle: t.cookie }));
+    },
+
+    setCurrentMap(c, req) {
+      const m = req.num('map');
+      let err: number = CS_OK;
+      if (c.iters.size || c.tracks.size) err = CS_ERR_BUSY;
+      else if (m === CMAP_MAP_DEFAULT || m === CMAP_MAP_STATS) c.map = m;
+      else err = CS_ERR_NOT_EXIST;
+      c.sink.respond(encoders.cmap.res.setCurrentMap({}, { error: err }));
+    },
+  },
+};

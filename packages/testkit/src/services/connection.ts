@@ -1,0 +1,70 @@
+import { encoders, findMessage, type MessageSpec, type Service } from '@corosync-ts/codec-wasm';
+import { CS_ERR_NOT_SUPPORTED } from '@corosync-ts/types';
+import type { SimNode } from '../cluster.js';
+import type { NodeServices } from '../node-services.js';
+import type { RequestView } from '../request.js';
+
+/** Where a service connection sends its frames (an ipc server connection, or a test). */
+export interface FrameSink {
+  respond(frame: Uint8Array): void;
+  sendEvent(frame: Uint8Array): void;
+  /** Largest frame the client accepts (default 1 MiB, what the corosync libraries ask for). */
+  readonly maxMessageSize?: number;
+}
+
+export interface ClientInfo {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Shown as stats.ipcs.service<id>.<pid>.<conn>.procname (the daemon reads /proc/<pid>/comm). */
+  procname?: string;
+}
+
+/** Largest response a client accepts when its sink does not say (what the corosync libraries ask for). */
+export const MAX_RESPONSE = 1024 * 1024;
+
+/** The per-connection state of one service (corosync's private data of a lib connection). */
+export abstract class BaseConn {
+  constructor(readonly node: NodeServices, readonly sink: FrameSink) {}
+  /** Answers a request identical to the previous one when nothing changed since; false otherwise. */
+  repeat(frame: Uint8Array): boolean {
+    void frame;
+    return false;
+  }
+  /** lib_exit_fn. */
+  abstract close(): void;
+  get sim(): SimNode {
+    return this.node.node;
+  }
+}
+
+type ShortName<N> = N extends `${string}.${infer S}` ? S : never;
+type RequestOf<S extends Service> = Extract<MessageSpec, { service: S; dir: 'req' }>;
+
+/**
+ * A service's `*_lib_service[]`: one handler per request of the catalog, keyed by its short name.
+ * A request the catalog adds fails to typecheck here until the service handles it.
+ */
+export type HandlerTable<S extends Service, C extends BaseConn> = {
+  [M in RequestOf<S> as ShortName<M['name']>]: (conn: C, req: RequestView<M>) => void;
+};
+
+/** How the mock serves one service: its connection state and its handler table. */
+export interface ServiceDef<S extends Service, C extends BaseConn> {
+  readonly service: S;
+  open(node: NodeServices, sink: FrameSink, info?: ClientInfo): C;
+  readonly handlers: HandlerTable<S, C>;
+}
+
+/** Answers CS_ERR_NOT_SUPPORTED with the response id the catalog gives this request's answer. */
+export function notSupported<M extends MessageSpec>(conn: BaseConn, req: RequestView<M>): void {
+  const res = findMessage(req.message.name, 'res');
+  conn.sink.respond(encoders.cmap.res.error({}, { id: res?.id ?? 0, error: CS_ERR_NOT_SUPPORTED }));
+}
+
+/** A connection-private handle: a random non-zero check word over a counter, like qb's hdb handles. */
+export function newHandleBase(): bigint {
+  let check = 0;
+  while (check === 0 || check === 0xffffffff) check = (Math.random() * 0x1_0000_0000) >>> 0;
+  return BigInt(check) << 32n;
+}
