@@ -36,8 +36,8 @@ Commands on stdin (one per line), corosync-vqsim style:
   qdevice on|off IDS | show | wait MS
 `;
 
-/** corosync's exit code after a fatal error (KILLNODE of this node). */
-const COROSYNC_DONE_FATAL_ERR = 15;
+/** corosync 3.1.7's exit status when a KILLNODE ends it (measured: 255). */
+const KILLED_EXIT = 255;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
     process.once('SIGINT', stop);
     // cfg ends the daemon like corosync: shutdown is a clean exit, KILLNODE a fatal error
     mock.cluster.node(local).listeners.add({
-      cfgExit: (how) => void mock.close().then(() => resolve(how === 'shutdown' ? 0 : COROSYNC_DONE_FATAL_ERR), () => resolve(1)),
+      cfgExit: (how) => void mock.close().then(() => resolve(how === 'shutdown' ? 0 : KILLED_EXIT), () => resolve(1)),
     });
   });
   if (!process.stdin.isTTY) {

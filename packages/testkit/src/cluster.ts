@@ -90,6 +90,7 @@ export class SimNode {
   /** Graceful shutdown (with allow_downscale the others see it LEAVING). */
   stop(): this {
     if (!this.running) throw new MockError('ENOTRUNNING', `node ${this.id} is not running`);
+    this.cpg.exitAll();
     this.vq?.exit(true);
     this.cluster.pump();
     this.halt();

@@ -193,6 +193,17 @@ describe('cpg across simulated nodes', () => {
     expect(a.log).toEqual(['confchg g m=[1:1,3:9] l=[] j=[3:9/1]']);
   });
 
+  test('a clean stop (SIGTERM, cfg shutdown) is PROCDOWN for its processes, not NODEDOWN', () => {
+    const c = createCluster({ nodes: 3 });
+    const a = proc(c, 1);
+    run(c, () => a.conn.join(enc('g'), 1, 0));
+    run(c, () => proc(c, 2).conn.join(enc('g'), 2, 0));
+    a.log.length = 0;
+    c.node(2).stop();
+    expect(a.log[0]).toBe('confchg g m=[1:1] l=[2:2/5] j=[]');
+    expect(a.log.filter((l) => l.startsWith('confchg'))).toHaveLength(1);
+  });
+
   test('partition and merge: each side sees NODEDOWN, then NODEUP with what the other side did meanwhile', () => {
     const c = createCluster({ nodes: 3 });
     const a = proc(c, 1);

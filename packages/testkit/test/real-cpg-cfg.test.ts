@@ -138,10 +138,12 @@ for (const [label, conf] of [['1 node', ONE], ['3 nodes, node 1 up', THREE]] as 
         expect(m.b).toBe(r.b);
       }, 120_000);
 
-      test('cfgtool -R, then -H stops the daemon as it stops corosync', async () => {
+      // the daemon ends by a shutdown over socket, by a kill of itself over shm
+      const end = transport === 'socket' ? ['corosync-cfgtool', '-H'] : ['corosync-cfgtool', '-k', '1'];
+      test(`cfgtool -R, then ${end.slice(1).join(' ')} stops the daemon as it stops corosync`, async () => {
         const r = await both(['sh', '-c', 'corosync-cfgtool -R; echo rc=$?; corosync-cmapctl config.reload_status']);
         expect(r.mock).toEqual(r.real);
-        const h = await both(['corosync-cfgtool', '-H']);
+        const h = await both(end);
         expect(h.mock).toEqual(h.real);
         const [realExit, mockExit] = await Promise.all([real.corosyncProcess!.exited, new Promise<number | null>((res) => {
           if (mock.child.exitCode !== null) res(mock.child.exitCode);

@@ -197,6 +197,18 @@ export class CpgNode {
     }
   }
 
+  /**
+   * The daemon shuts down cleanly (SIGTERM, cfg shutdown): cpg's exec_exit_fn tells the others
+   * that its processes are gone, so they see PROCDOWN rather than the NODEDOWN of a crash.
+   */
+  exitAll(): void {
+    for (const c of this.conns) {
+      if (c.group.length === 0 || c.state === JoinState.LEAVE_STARTED || c.state === JoinState.UNJOINED) continue;
+      c.state = JoinState.LEAVE_STARTED;
+      this.send({ kind: 'leave', nodeid: this.id, pid: c.pid, group: c.group, reason: CpgReason.PROCDOWN });
+    }
+  }
+
   /** MEMBERSHIP (request 3): the group's processes in list order; an unknown group is empty. */
   membership(group: Uint8Array): CpgAddress[] {
     return this.processes.filter((p) => sameName(p.group, group)).map((p) => ({ nodeid: p.nodeid, pid: p.pid, reason: 0 }));
