@@ -221,7 +221,7 @@ describe('cpg across simulated nodes', () => {
     a.log.length = 0;
     c.merge();
     const ring = c.node(1).ring;
-    expect(a.log).toEqual(['confchg g m=[1:1,3:3,3:30] l=[] j=[3:3/4,3:30/4]', `totem ${ring.nodeid}.${ring.seq} [1,2,3]`]);
+    expect(a.log).toEqual(['confchg g m=[1:1,3:3,3:30] l=[] j=[3:30/4,3:3/4]', `totem ${ring.nodeid}.${ring.seq} [1,2,3]`]);
     expect(b.log.at(-2)).toBe('confchg g m=[1:1,3:3,3:30] l=[] j=[1:1/4]');
   });
 

@@ -342,7 +342,9 @@ export class CpgNode {
     for (const g of groupsOf(learnt)) {
       const mine = learnt.filter((p) => sameName(p.group, g));
       for (const p of mine) this.insert({ ...p });
-      this.notifyJoinlist(g, [], mine.map((p) => ({ nodeid: p.nodeid, pid: p.pid, reason: CpgReason.NODEUP })));
+      // the daemon stacks the join lists it receives: the joined list comes out last node first
+      // (seen on a real 3-node cluster: node 3 rejoining nodes 1 and 2 gets joined = [2, 1])
+      this.notifyJoinlist(g, [], mine.reverse().map((p) => ({ nodeid: p.nodeid, pid: p.pid, reason: CpgReason.NODEUP })));
     }
     for (const p of [...this.processes]) {
       if (p.nodeid === this.id || !members.includes(p.nodeid)) continue;
