@@ -1,3 +1,4 @@
+import type { RingId } from '@corosync-ts/codec-wasm';
 import { CmapValueType as T } from '@corosync-ts/types';
 import { CmapStore } from './cmap-store.js';
 import { ManualClock, type Clock } from './clock.js';
@@ -5,7 +6,10 @@ import { parseCorosyncConf, type ConfigEntry } from './config.js';
 import { CpgBus, type CpgNode } from './cpg/groups.js';
 import { ConfigError, MockError } from './errors.js';
 import { specToConf, type ClusterSpec } from './spec.js';
-import { VotequorumEngine, type RingId, type VqHost, type VqMessage } from './votequorum.js';
+import { SimQdevice, type QdeviceOptions } from './qdevice.js';
+import { seedRuntimeKeys } from './runtime-keys.js';
+import { TotemBus } from './totem-bus.js';
+import { VotequorumEngine, VQ_EXEC_ID, type VqHost, type VqMessage } from './votequorum.js';
 
 /** What the service layer of a node hears from the simulator. */
 export interface NodeListener {
@@ -40,12 +44,6 @@ export interface NodeStatus {
 
 interface ConfNode { pos: number; id: number; name?: string; addrs: string[] }
 
-const SERVICES_WITH_VQ = ['cmap', 'cfg', 'cpg', 'quorum', 'pload', 'votequorum', 'mon', 'wd'];
-const SERVICES_NO_VQ = ['cmap', 'cfg', 'cpg', 'quorum', 'pload', 'mon', 'wd'];
-const SERVICE_IDS: Record<string, number> = { cmap: 0, cfg: 1, cpg: 2, quorum: 3, pload: 4, votequorum: 5, mon: 6, wd: 7 };
-/** Exec message ids each service registers rx/tx counters for (runtime.services.<svc>.<id>.*). */
-const EXEC_COUNTERS: Record<string, number> = { cmap: 1, cfg: 5, cpg: 7, pload: 2, votequorum: 4 };
-
 /** A simulated corosync node: its own cmap, quorum service state and votequorum engine. */
 export class SimNode {
   readonly id: number;
@@ -66,12 +64,14 @@ export class SimNode {
   readonly listeners = new Set<NodeListener>();
   private evTrackingBarrier = 0;
   private joinCounts = new Map<number, number>();
+  private readonly qdevice: SimQdevice;
 
   constructor(private readonly cluster: Cluster, conf: ConfNode) {
     this.id = conf.id;
     this.pos = conf.pos;
     this.name = conf.name;
     this.addrs = conf.addrs;
+    this.qdevice = new SimQdevice(this, cluster);
   }
 
   get quorumType(): number {
@@ -108,12 +108,11 @@ export class SimNode {
   }
 
   private halt(): void {
-    if (this.qdeviceTimer !== undefined) this.cluster.clock.clearTimer(this.qdeviceTimer);
-    this.qdeviceTimer = undefined;
+    this.qdevice.stop();
     this.running = false;
     this.vq = undefined;
     this.members = [];
-    this.cluster.dropMessagesFrom(this.id);
+    this.cluster.bus.dropMessagesFrom(this.id);
     this.cluster.cpg.nodeDown(this.id);
     for (const l of [...this.listeners]) l.down?.();
   }
@@ -133,7 +132,7 @@ export class SimNode {
         nodeid: this.id,
         cmap: this.cmap,
         clock: this.cluster.clock,
-        mcast: (msg) => this.cluster.mcast(this, msg),
+        mcast: (msg) => this.cluster.bus.mcast(this, 'votequorum', VQ_EXEC_ID[msg.kind], msg),
         quorumCallback: (members, quorate, ring) => this.setQuorum(members, quorate, ring),
         sendQuorumNotification: () => this.emit((l) => l.vqQuorum?.()),
         sendNodelistNotification: () => this.emit((l) => l.vqNodelist?.()),
@@ -141,16 +140,16 @@ export class SimNode {
         qdeviceRegisterDone: (err) => this.emit((l) => l.qdeviceRegisterDone?.(err)),
         loadEvTrackingBarrier: () => this.evTrackingBarrier,
         saveEvTrackingBarrier: (v) => { this.evTrackingBarrier = v; },
+        afterTimer: () => this.cluster.kick(),
       };
       const vq = new VotequorumEngine(host);
-      vq.afterTimer = () => this.cluster.afterTimer();
       this.vq = vq;
       this.running = true;
       const err = vq.init();
       if (err !== undefined) {
         this.running = false;
         this.vq = undefined;
-        this.cluster.dropMessagesFrom(this.id);
+        this.cluster.bus.dropMessagesFrom(this.id);
         throw new ConfigError(err);
       }
       // the init nodeinfo is delivered before any ring exists: only we see it
@@ -212,90 +211,32 @@ export class SimNode {
   }
 
   private seedRuntimeKeys(): void {
-    const c = this.cmap;
-    const services = this.cluster.hasVotequorum ? SERVICES_WITH_VQ : SERVICES_NO_VQ;
-    services.forEach((s, i) => {
-      c.set(`internal_configuration.service.${i}.name`, T.STRING, `corosync_${s}`);
-      c.set(`internal_configuration.service.${i}.ver`, T.UINT32, 0);
+    seedRuntimeKeys(this.cmap, {
+      hasVotequorum: this.cluster.hasVotequorum,
+      localNodePos: this.cluster.hasNodelist ? this.pos : undefined,
+      firstAddr: this.addrs[0],
+      configEntries: this.cluster.configEntries,
+      nodeCount: this.cluster.nodes.length,
     });
-    if (this.cluster.hasNodelist) c.set('nodelist.local_node_pos', T.UINT32, this.pos);
-    c.set('resources.system.load_15min.current', T.DOUBLE, 0);
-    c.set('resources.system.load_15min.last_updated', T.UINT64, 0n);
-    c.set('resources.system.load_15min.poll_period', T.UINT64, 3000n);
-    c.set('resources.system.load_15min.state', T.STRING, 'stopped');
-    c.set('resources.system.memory_used.current', T.INT32, 0);
-    c.set('resources.system.memory_used.last_updated', T.UINT64, 0n);
-    c.set('resources.system.memory_used.poll_period', T.UINT64, 3000n);
-    c.set('resources.system.memory_used.state', T.STRING, 'stopped');
-    if (!c.has('resources.watchdog_timeout')) c.set('resources.watchdog_timeout', T.UINT32, 6);
-    c.set('runtime.blackbox.dump_flight_data', T.STRING, 'no');
-    c.set('runtime.blackbox.dump_state', T.STRING, 'no');
-    c.set('runtime.force_gather', T.STRING, 'no');
-    for (const [k, t, v] of this.cluster.totemRuntime()) c.set(k, t, v);
-    for (const s of services) {
-      c.set(`runtime.services.${s}.service_id`, T.UINT16, SERVICE_IDS[s]!);
-      const n = EXEC_COUNTERS[s] ?? 0;
-      for (let i = 0; i < n; i++) {
-        c.set(`runtime.services.${s}.${i}.rx`, T.UINT64, 0n);
-        c.set(`runtime.services.${s}.${i}.tx`, T.UINT64, 0n);
-      }
-    }
-    if (!c.has('totem.interface.0.bindnetaddr') && this.addrs[0] !== undefined) {
-      c.set('totem.interface.0.bindnetaddr', T.STRING, this.addrs[0]);
-    }
   }
 
-  private qdeviceTimer: unknown = undefined;
-  private qdeviceCfg = { name: 'SimQdevice', castVote: true, vqsimCompat: false };
-
   /**
-   * Runs a simulated quorum device on this node: it registers, polls first after
-   * quorum.device.timeout ms and then every timeout/2, with the ring of the last votequorum
-   * nodelist notification (what corosync-qdevice does). `vqsimCompat` instead polls with the
-   * ring of the last quorum callback and stops after a refused poll, exactly like
-   * corosync-vqsim's `qdevice on` (so a sync waiting for the device runs into its timeout).
+   * Runs a simulated quorum device on this node (see SimQdevice): it registers, then polls
+   * like corosync-qdevice, or like corosync-vqsim's `qdevice on` with `vqsimCompat`.
    */
-  qdeviceOn(opts: { name?: string; castVote?: boolean; vqsimCompat?: boolean } = {}): this {
-    const vq = this.requireVq();
-    this.qdeviceCfg = {
-      name: opts.name ?? this.qdeviceCfg.name,
-      castVote: opts.castVote ?? true,
-      vqsimCompat: opts.vqsimCompat ?? false,
-    };
-    if (!(vq.us.flags & 16)) {
-      vq.qdeviceRegister(this.qdeviceCfg.name);
-      this.cluster.kick();
-      if (!(vq.us.flags & 16)) return this;
-      this.scheduleQdevicePoll(vq.qdeviceTimeout);
-    } else if (this.qdeviceTimer === undefined) {
-      this.scheduleQdevicePoll(vq.qdeviceTimeout / 2);
-    }
+  qdeviceOn(opts: QdeviceOptions = {}): this {
+    this.qdevice.on(opts);
     return this;
   }
 
   /** vqsim's `qdevice off`: one poll with cast_vote=0, then no more polls. */
   qdeviceOff(): this {
-    const vq = this.requireVq();
-    vq.qdevicePoll(this.qdeviceCfg.name, false, this.qdeviceCfg.vqsimCompat ? this.quorumRing : vq.ringId);
-    this.cluster.kick();
-    if (this.qdeviceTimer !== undefined) this.cluster.clock.clearTimer(this.qdeviceTimer);
-    this.qdeviceTimer = undefined;
+    this.qdevice.off();
     return this;
   }
 
-  private scheduleQdevicePoll(ms: number): void {
-    this.qdeviceTimer = this.cluster.clock.setTimer(ms, () => {
-      this.qdeviceTimer = undefined;
-      const vq = this.vq;
-      if (!this.running || vq === undefined) return;
-      const ring = this.qdeviceCfg.vqsimCompat ? this.quorumRing : vq.ringId;
-      const err = vq.qdevicePoll(this.qdeviceCfg.name, this.qdeviceCfg.castVote, ring);
-      this.cluster.kick();
-      if (err === 1 || !this.qdeviceCfg.vqsimCompat) this.scheduleQdevicePoll(vq.qdeviceTimeout / 2);
-    });
-  }
-
-  private requireVq(): VotequorumEngine {
+  /** @internal */
+  requireVq(): VotequorumEngine {
     if (!this.running || this.vq === undefined) throw new MockError('ENOTRUNNING', `node ${this.id} is not running votequorum`);
     return this.vq;
   }
@@ -341,8 +282,6 @@ export class SimNode {
   }
 }
 
-interface Queued { sender: SimNode; to: SimNode[]; msg: VqMessage }
-
 export interface CreateClusterOptions extends Partial<ClusterSpec> {
   /** corosync.conf text; takes precedence over the spec fields. */
   config?: string;
@@ -363,11 +302,11 @@ export class Cluster {
   readonly configEntries: ConfigEntry[];
   readonly hasVotequorum: boolean;
   readonly hasNodelist: boolean;
-  /** The cpg service of every node and the total order of its messages. */
-  readonly cpg: CpgBus = new CpgBus((id) => this.nodeById(id));
   private readonly nodeList: SimNode[] = [];
-  private queue: Queued[] = [];
-  private pumping = false;
+  /** @internal */
+  readonly bus = new TotemBus((id) => this.node(id));
+  /** The cpg service of every node; its messages ride the totem bus. */
+  readonly cpg: CpgBus = new CpgBus((id) => this.nodeById(id), this.bus);
   private pendingSyncs: { nodes: SimNode[]; ring: RingId; lists: Map<number, { joined: number[]; left: number[] }> }[] = [];
 
   constructor(opts: CreateClusterOptions) {
@@ -381,6 +320,10 @@ export class Cluster {
     this.configEntries = parseCorosyncConf(this.configText);
     const get = (k: string) => this.configEntries.find((e) => e.key === k)?.value;
     this.hasVotequorum = get('quorum.provider') === 'corosync_votequorum';
+    this.bus.register<VqMessage>('votequorum', {
+      accepts: (n) => n.vq !== undefined,
+      deliver: (n, msg, from) => n.vq!.deliver(msg, from),
+    });
     const byPos = new Map<number, ConfNode>();
     for (const e of this.configEntries) {
       const m = /^nodelist\.node\.(\d+)\.(.+)$/.exec(e.key);
@@ -473,43 +416,9 @@ export class Cluster {
 
   // ------------------------------------------------------------------ internals (per node use)
 
-  /** @internal */
-  mcast(sender: SimNode, msg: VqMessage): void {
-    // before its first ring a node only hears itself (and totem does not count that as sent)
-    const to = sender.members.length ? sender.members.map((id) => this.node(id)) : [sender];
-    this.queue.push({ sender, to, msg });
-    if (sender.members.length) sender.countExec('votequorum', messageId(msg), 1, 0);
-  }
-
-  /** @internal */
-  dropMessagesFrom(id: number): void {
-    this.queue = this.queue.filter((q) => q.sender.id !== id);
-  }
-
-  /** @internal Delivers queued votequorum messages in order until none is left. */
+  /** @internal Delivers queued totem messages in order until none is left. */
   pump(): void {
-    this.cpg.pump();
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      for (let q = this.queue.shift(); q !== undefined; q = this.queue.shift()) {
-        for (const n of q.to) {
-          if (!n.running || n.vq === undefined) continue;
-          // a node that moved to another ring since the send does not get it
-          if (q.to.length > 1 && !n.members.includes(q.sender.id)) continue;
-          n.countExec('votequorum', messageId(q.msg), 0, 1);
-          n.vq.deliver(q.msg, q.sender.id);
-        }
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  /** @internal */
-  afterTimer(): void {
-    this.pump();
-    this.completeSyncs();
+    this.bus.pump();
   }
 
   /** @internal Recomputes memberships; every partition whose membership changed gets a new ring. */
@@ -558,79 +467,10 @@ export class Cluster {
     }
   }
 
-  /** @internal True while a sync of this node waits for its quorum device. */
-  syncPending(node: SimNode): boolean {
-    return this.pendingSyncs.some((p) => p.nodes.includes(node));
-  }
-
-  /** @internal Called after a qdevice poll so a waiting sync can finish. */
+  /** @internal Delivers what a call or a timer multicast and finishes a sync it unblocked. */
   kick(): void {
     this.pump();
     this.completeSyncs();
-  }
-
-  /** @internal runtime.config.totem.* as totemconfig derives them. */
-  totemRuntime(): [string, number, number | string][] {
-    const get = (k: string) => this.configEntries.find((e) => e.key === k)?.value;
-    const num = (k: string, d: number) => {
-      const v = get(k);
-      return typeof v === 'number' ? v : d;
-    };
-    const nodes = this.nodeList.length;
-    const coefficient = num('totem.token_coefficient', 650);
-    let token = num('totem.token', 3000);
-    if (nodes > 2) token += (nodes - 2) * coefficient;
-    const retransmits = num('totem.token_retransmits_before_loss_const', 4);
-    const tokenRetransmit = num('totem.token_retransmit', Math.trunc(token / (retransmits + 0.2)));
-    const hold = num('totem.hold', Math.trunc(tokenRetransmit * 0.8 - 1000 / 100));
-    const out: [string, number, number | string][] = [
-      ['runtime.config.totem.block_unlisted_ips', T.UINT32, get('totem.block_unlisted_ips') === 'no' ? 0 : 1],
-      ['runtime.config.totem.cancel_token_hold_on_retransmit', T.UINT32, get('totem.cancel_token_hold_on_retransmit') === 'yes' ? 1 : 0],
-      ['runtime.config.totem.consensus', T.UINT32, num('totem.consensus', Math.trunc(1.2 * token))],
-      ['runtime.config.totem.downcheck', T.UINT32, num('totem.downcheck', 1000)],
-      ['runtime.config.totem.fail_recv_const', T.UINT32, num('totem.fail_recv_const', 2500)],
-      ['runtime.config.totem.heartbeat_failures_allowed', T.UINT32, num('totem.heartbeat_failures_allowed', 0)],
-      ['runtime.config.totem.hold', T.UINT32, hold],
-    ];
-    const pong = 2;
-    const links = new Set<number>([0]);
-    for (const e of this.configEntries) {
-      const m = /^totem\.interface\.(\d+)\./.exec(e.key);
-      if (m) links.add(Number(m[1]));
-    }
-    for (const l of [...links].sort((a, b) => a - b)) {
-      out.push([`runtime.config.totem.interface.${l}.knet_ping_interval`, T.UINT32, num(`totem.interface.${l}.knet_ping_interval`, Math.trunc(token / (pong * 2)))]);
-      out.push([`runtime.config.totem.interface.${l}.knet_ping_timeout`, T.UINT32, num(`totem.interface.${l}.knet_ping_timeout`, Math.trunc(token / pong))]);
-    }
-    out.push(
-      ['runtime.config.totem.join', T.UINT32, num('totem.join', 50)],
-      ['runtime.config.totem.knet_compression_level', T.INT32, num('totem.knet_compression_level', 0)],
-      ['runtime.config.totem.knet_compression_model', T.STRING, String(get('totem.knet_compression_model') ?? 'none')],
-      ['runtime.config.totem.knet_compression_threshold', T.UINT32, num('totem.knet_compression_threshold', 0)],
-      ['runtime.config.totem.knet_mtu', T.UINT32, num('totem.knet_mtu', 0)],
-      ['runtime.config.totem.knet_pmtud_interval', T.UINT32, num('totem.knet_pmtud_interval', 30)],
-      ['runtime.config.totem.max_messages', T.UINT32, num('totem.max_messages', 17)],
-      ['runtime.config.totem.max_network_delay', T.UINT32, num('totem.max_network_delay', 50)],
-      ['runtime.config.totem.merge', T.UINT32, num('totem.merge', 200)],
-      ['runtime.config.totem.miss_count_const', T.UINT32, num('totem.miss_count_const', 5)],
-      ['runtime.config.totem.send_join', T.UINT32, num('totem.send_join', 0)],
-      ['runtime.config.totem.seqno_unchanged_const', T.UINT32, num('totem.seqno_unchanged_const', 30)],
-      ['runtime.config.totem.token', T.UINT32, token],
-      ['runtime.config.totem.token_retransmit', T.UINT32, tokenRetransmit],
-      ['runtime.config.totem.token_retransmits_before_loss_const', T.UINT32, retransmits],
-      ['runtime.config.totem.token_warning', T.UINT32, num('totem.token_warning', 75)],
-      ['runtime.config.totem.window_size', T.UINT32, num('totem.window_size', 50)],
-    );
-    return out;
-  }
-}
-
-function messageId(msg: VqMessage): number {
-  switch (msg.kind) {
-    case 'nodeinfo': return 0;
-    case 'reconfigure': return 1;
-    case 'qdeviceReg': return 2;
-    case 'qdeviceReconfigure': return 3;
   }
 }
 

@@ -4,12 +4,15 @@ import {
   VOTEQUORUM_INFO_TWONODE, VOTEQUORUM_INFO_QUORATE, VOTEQUORUM_INFO_WAIT_FOR_ALL,
   VOTEQUORUM_INFO_LAST_MAN_STANDING, VOTEQUORUM_INFO_AUTO_TIE_BREAKER, VOTEQUORUM_INFO_ALLOW_DOWNSCALE,
   VOTEQUORUM_INFO_QDEVICE_REGISTERED, VOTEQUORUM_INFO_QDEVICE_ALIVE, VOTEQUORUM_INFO_QDEVICE_CAST_VOTE,
-  VOTEQUORUM_INFO_QDEVICE_MASTER_WINS,
+  VOTEQUORUM_INFO_QDEVICE_MASTER_WINS, VOTEQUORUM_NODESTATE_MEMBER, VOTEQUORUM_NODESTATE_DEAD,
+  VOTEQUORUM_NODESTATE_LEAVING, VOTEQUORUM_QDEVICE_NODEID, VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT,
+  VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT, CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX,
 } from '@corosync-ts/types';
+import type { RingId } from '@corosync-ts/codec-wasm';
 import type { CmapStore } from './cmap-store.js';
 import type { Clock } from './clock.js';
 
-export interface RingId { nodeid: number; seq: bigint }
+export type { RingId };
 
 /** Node flags carried in nodeinfo messages. */
 export const NodeFlags = {
@@ -18,7 +21,9 @@ export const NodeFlags = {
 } as const;
 const F = NodeFlags;
 
-export const NodeState = { MEMBER: 1, DEAD: 2, LEAVING: 3 } as const;
+export const NodeState = {
+  MEMBER: VOTEQUORUM_NODESTATE_MEMBER, DEAD: VOTEQUORUM_NODESTATE_DEAD, LEAVING: VOTEQUORUM_NODESTATE_LEAVING,
+} as const;
 
 export const Atb = { NONE: 0, LOWEST: 1, HIGHEST: 2, LIST: 3 } as const;
 
@@ -27,7 +32,10 @@ const RECONFIG_NODE_VOTES = 2;
 const RECONFIG_CANCEL_WFA = 3;
 const QDEVICE_OP_REGISTER = 0;
 const QDEVICE_OP_UNREGISTER = 1;
-const QDEVICE_NODEID = 0;
+const QDEVICE_NODEID = VOTEQUORUM_QDEVICE_NODEID;
+/** last_man_standing_window default (ms). */
+const LMS_WINDOW_DEFAULT = 10000;
+const TRACK_ALL = CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX;
 
 /** The votequorum totem messages (all delivered in one total order inside a partition). */
 export type VqMessage =
@@ -35,6 +43,9 @@ export type VqMessage =
   | { kind: 'reconfigure'; param: number; nodeid: number; value: number }
   | { kind: 'qdeviceReg'; operation: number; name: string }
   | { kind: 'qdeviceReconfigure'; oldname: string; newname: string };
+
+/** The exec message id of each votequorum message (its runtime.services.votequorum.<id> counters). */
+export const VQ_EXEC_ID: Readonly<Record<VqMessage['kind'], number>> = { nodeinfo: 0, reconfigure: 1, qdeviceReg: 2, qdeviceReconfigure: 3 };
 
 /** What the engine needs from the node that hosts it. */
 export interface VqHost {
@@ -51,6 +62,8 @@ export interface VqHost {
   /** Answer of a deferred QDEVICE_REGISTER. */
   qdeviceRegisterDone(error: number): void;
   loadEvTrackingBarrier(): number;
+  /** After a timer callback: deliver what it multicast, finish a sync it unblocked. */
+  afterTimer?(): void;
   saveEvTrackingBarrier(v: number): void;
 }
 
@@ -94,7 +107,7 @@ export class VotequorumEngine {
   waitForAllAutoset = false;
   waitForAllStatus = 0;
   lastManStanding = 0;
-  lmsWindow = 10000;
+  lmsWindow = LMS_WINDOW_DEFAULT;
   atb: number = Atb.NONE;
   initialAtb: number = Atb.NONE;
   atbList: number[] = [];
@@ -104,8 +117,8 @@ export class VotequorumEngine {
   evTrackingBarrier = 0;
   qdeviceMasterWins = 0;
   qdeviceCanOperate = 1;
-  qdeviceTimeout = 10000;
-  qdeviceSyncTimeout = 30000;
+  qdeviceTimeout = VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT;
+  qdeviceSyncTimeout = VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT;
   lowestNodeId = 0;
   highestNodeId = 0;
   members: number[] = [];
@@ -134,7 +147,7 @@ export class VotequorumEngine {
     this.recalculate(false, false);
     const onChange = (c: { key: string }) => this.refreshConfig(c.key);
     const store = this.host.cmap;
-    for (const [key, flags] of [['nodelist.', 15], ['quorum.', 15], ['config.totemconfig_reload_in_progress', 6]] as const) {
+    for (const [key, flags] of [['nodelist.', TRACK_ALL], ['quorum.', TRACK_ALL], ['config.totemconfig_reload_in_progress', CMAP_TRACK_ADD | CMAP_TRACK_MODIFY]] as const) {
       const t = store.track(key, flags, onChange);
       this.untrackConfig.push(() => store.untrack(t));
     }
@@ -261,8 +274,8 @@ export class VotequorumEngine {
     if (model !== undefined && model.length > 0) {
       haveQdevice = true;
       qdeviceVotes = u32(store, 'quorum.device.votes') ?? -1;
-      this.qdeviceTimeout = u32(store, 'quorum.device.timeout') ?? 10000;
-      this.qdeviceSyncTimeout = u32(store, 'quorum.device.sync_timeout') ?? 30000;
+      this.qdeviceTimeout = u32(store, 'quorum.device.timeout') ?? VOTEQUORUM_QDEVICE_DEFAULT_TIMEOUT;
+      this.qdeviceSyncTimeout = u32(store, 'quorum.device.sync_timeout') ?? VOTEQUORUM_QDEVICE_DEFAULT_SYNC_TIMEOUT;
       this.updateQdeviceCanOperate(1);
     }
     this.twoNode = u8(store, 'quorum.two_node') ?? 0;
@@ -281,7 +294,7 @@ export class VotequorumEngine {
       if (wfa === undefined) this.waitForAllAutoset = true;
       else this.waitForAll = wfa;
       this.lastManStanding = u8(store, 'quorum.last_man_standing') ?? 0;
-      this.lmsWindow = u32(store, 'quorum.last_man_standing_window') ?? 10000;
+      this.lmsWindow = u32(store, 'quorum.last_man_standing_window') ?? LMS_WINDOW_DEFAULT;
       this.evTracking = u8(store, 'quorum.expected_votes_tracking') ?? 0;
       const atb = u8(store, 'quorum.auto_tie_breaker') ?? 0;
       const atbString = str(store, 'quorum.auto_tie_breaker_node');
@@ -620,7 +633,7 @@ export class VotequorumEngine {
         this.lmsTimer = this.host.clock.setTimer(this.lmsWindow, () => {
           this.lmsTimer = undefined;
           if (this.quorate) this.recalculate(true, true);
-          this.afterTimer();
+          this.host.afterTimer?.();
         });
       }
     }
@@ -653,16 +666,13 @@ export class VotequorumEngine {
     this.syncInProgress = false;
   }
 
-  /** Called by the cluster after a timer callback so queued messages get delivered. */
-  afterTimer: () => void = () => {};
-
   private qdeviceTimerFired(): void {
     this.qdeviceTimer = undefined;
     if (!(this.us.flags & F.QDEVICE_ALIVE)) return;
     this.us.flags &= ~(F.QDEVICE_ALIVE | F.QDEVICE_CAST_VOTE);
     this.sendNodeinfo(this.us.nodeid);
     this.syncWaitForPoll = false;
-    this.afterTimer();
+    this.host.afterTimer?.();
   }
 
   // ------------------------------------------------------------------------ library calls

@@ -2,6 +2,8 @@ import {
   CS_OK, CS_ERR_BUSY, CS_ERR_EXIST, CS_ERR_INTERRUPT, CS_ERR_LIBRARY, CS_ERR_NAME_TOO_LONG, CS_ERR_NO_SECTIONS,
   CS_ERR_NOT_EXIST, CS_ERR_TRY_AGAIN,
 } from '@corosync-ts/types';
+import type { SimNode } from '../cluster.js';
+import type { TotemBus } from '../totem-bus.js';
 import type { RingId } from '../votequorum.js';
 
 /**
@@ -33,14 +35,6 @@ export interface CpgClient {
 /** The connection states of exec/cpg.c (cpd_state). */
 export const JoinState = { UNJOINED: 0, JOIN_STARTED: 1, JOIN_COMPLETED: 2, LEAVE_STARTED: 3 } as const;
 export type JoinStateValue = (typeof JoinState)[keyof typeof JoinState];
-
-/** What the bus needs to know of a simulated node: whether it runs and the members of its ring. */
-export interface TotemNode {
-  readonly id: number;
-  readonly running: boolean;
-  readonly members: readonly number[];
-  readonly ring: RingId;
-}
 
 type CpgMessage =
   | { kind: 'join'; nodeid: number; pid: number; group: Uint8Array }
@@ -135,7 +129,7 @@ export class CpgNode {
   /** Simulated totem back-pressure: fc requests get TRY_AGAIN, MCAST is dropped. */
   flowControl = false;
 
-  constructor(readonly bus: CpgBus, readonly totem: TotemNode) {}
+  constructor(readonly bus: CpgBus, readonly totem: SimNode) {}
 
   get id(): number {
     return this.totem.id;
@@ -373,15 +367,21 @@ export class CpgNode {
   }
 }
 
-/** The cpg service of every simulated node, and the total order between them. */
+/** cpg's exec message ids (runtime.services.cpg.<id>.tx/rx). */
+const CPG_EXEC_ID: Record<CpgMessage['kind'], number> = { join: 0, leave: 1, mcast: 3, partial: 6 };
+
+/** The cpg service of every simulated node; its messages ride the cluster's totem bus in one total order with everything else. */
 export class CpgBus {
   private readonly nodes = new Map<number, CpgNode>();
-  private queue: { sender: CpgNode; to: CpgNode[]; msg: CpgMessage }[] = [];
-  private pumping = false;
-  /** Messages held back by `hold()`: delivered by `release()` (a slow totem). */
-  private held = false;
+  /** Messages held back by `hold()`: multicast by `release()` (a slow totem). */
+  private held: { sender: CpgNode; msg: CpgMessage }[] | undefined;
 
-  constructor(private readonly lookup: (id: number) => TotemNode | undefined) {}
+  constructor(private readonly lookup: (id: number) => SimNode | undefined, private readonly totem: TotemBus) {
+    totem.register<CpgMessage>('cpg', {
+      accepts: () => true,
+      deliver: (node, msg) => this.node(node.id).deliver(msg),
+    });
+  }
 
   node(id: number): CpgNode {
     let n = this.nodes.get(id);
@@ -395,43 +395,31 @@ export class CpgBus {
 
   /** @internal */
   send(sender: CpgNode, msg: CpgMessage): void {
-    const t = sender.totem;
-    if (!t.running) return;
-    const ids = t.members.length ? t.members : [t.id];
-    this.queue.push({ sender, to: ids.map((id) => this.node(id)), msg });
+    if (!sender.totem.running) return;
+    if (this.held !== undefined) this.held.push({ sender, msg });
+    else this.totem.mcast(sender.totem, 'cpg', CPG_EXEC_ID[msg.kind], msg);
   }
 
-  /** Holds deliveries until release(): what a client sees while totem has not yet delivered. */
+  /** Holds cpg multicasts until release(): what a client sees while totem has not yet delivered. */
   hold(): void {
-    this.held = true;
+    this.held ??= [];
   }
 
   release(): void {
-    this.held = false;
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const h of held) this.send(h.sender, h.msg);
     this.pump();
   }
 
-  /** Delivers every queued message, in send order, to the running members of the sender's ring at send time. */
+  /** Delivers every queued message, in one total order, to the running members of the sender's ring. */
   pump(): void {
-    if (this.pumping || this.held) return;
-    this.pumping = true;
-    try {
-      for (let q = this.queue.shift(); q !== undefined; q = this.queue.shift()) {
-        for (const n of q.to) {
-          if (!n.totem.running) continue;
-          // a node that moved to another ring since the send does not get it
-          if (q.to.length > 1 && !n.totem.members.includes(q.sender.id)) continue;
-          n.deliver(q.msg);
-        }
-      }
-    } finally {
-      this.pumping = false;
-    }
+    this.totem.pump();
   }
 
-  /** A node stopped or died: its messages not yet delivered die with it, and its state is gone. */
+  /** A node stopped or died: its state is gone (the bus forgets its undelivered messages). */
   nodeDown(id: number): void {
-    this.queue = this.queue.filter((q) => q.sender.id !== id);
+    if (this.held !== undefined) this.held = this.held.filter((h) => h.sender.id !== id);
     this.nodes.get(id)?.reset();
   }
 
