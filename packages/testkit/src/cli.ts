@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { SystemClock } from './clock.js';
 import { parseCorosyncConf, parseUidgidFile } from './config.js';
 import { isConfigError, isMockError } from './errors.js';
-import { startMockCorosync, type MockCorosync } from './server.js';
+import { runCommand } from './commands.js';
+import { startMockCorosync } from './server.js';
 import { specToConf } from './spec.js';
 
 const USAGE = `usage: corosync-mock [--config corosync.conf | --nodes N] [options]
@@ -33,7 +34,7 @@ failure to start or stop (e.g. the names are in use), 8 when the config file is 
 
 Commands on stdin (one per line), corosync-vqsim style:
   up IDS | down IDS | kill IDS | stop IDS | split P:IDS [P:IDS...] | join P P... | merge
-  qdevice on|off IDS | show | wait MS
+  qdevice on|off IDS | show | wait MS (the next command runs MS later)
 `;
 
 /** corosync 3.1.7's exit status when a KILLNODE ends it (measured: 255). */
@@ -109,13 +110,18 @@ async function main(): Promise<number> {
   });
   if (!process.stdin.isTTY) {
     const rl = createInterface({ input: process.stdin });
+    // one command at a time: a `wait` holds back the lines after it
+    let pending = Promise.resolve();
     rl.on('line', (line) => {
-      try {
-        const out = command(mock, line.trim());
-        if (out) process.stdout.write(out);
-      } catch (e) {
-        process.stdout.write(`ERR: ${(e as Error).message}\n`);
-      }
+      pending = pending.then(async () => {
+        try {
+          const r = runCommand(mock.cluster, line);
+          if (r.waitMs) await new Promise((res) => setTimeout(res, r.waitMs));
+          if (r.output) process.stdout.write(r.output);
+        } catch (e) {
+          process.stdout.write(`ERR: ${(e as Error).message}\n`);
+        }
+      });
     });
   }
   return done;
@@ -143,37 +149,6 @@ function uidgidDir(dir: string): string {
     out += `\n${text}\n`;
   }
   return out;
-}
-
-function ids(s: string | undefined): number[] {
-  return (s ?? '').split(',').filter(Boolean).map(Number);
-}
-
-function show(mock: MockCorosync): string {
-  return mock.cluster.nodes.filter((n) => n.running).map((n) =>
-    `${n.partition}:${n.id}: q=${n.quorate ? 1 : 0} ring=[${n.quorumRing.nodeid}.${n.quorumRing.seq.toString(16)}] nodes=[${n.viewList.join(' ')}]\n`,
-  ).join('');
-}
-
-function command(mock: MockCorosync, line: string): string {
-  if (line === '' || line.startsWith('#')) return '';
-  const [verb, ...args] = line.split(/\s+/);
-  const c = mock.cluster;
-  switch (verb) {
-    case 'show': return show(mock);
-    case 'up': for (const g of args) { const [p, l] = g.includes(':') ? g.split(':') : ['0', g]; for (const id of ids(l)) c.node(id).start({ partition: Number(p) }); } break;
-    case 'down': case 'kill': for (const id of ids(args[0])) c.node(id).kill(); break;
-    case 'stop': for (const id of ids(args[0])) c.node(id).stop(); break;
-    case 'split': case 'move': for (const g of args) { const [p, l] = g.split(':'); c.move(Number(p), ids(l)); } break;
-    case 'join': c.join(Number(args[0]), ...args.slice(1).map(Number)); break;
-    case 'merge': c.merge(); break;
-    case 'qdevice': for (const id of ids(args[1])) { if (args[0] === 'on') c.node(id).qdeviceOn(); else c.node(id).qdeviceOff(); } break;
-    // the daemon runs on wall time: accepted (as a no-op) so scripts written for the simulator's
-    // manual clock run unchanged
-    case 'wait': break;
-    default: throw new Error(`unknown command ${verb}`);
-  }
-  return `OK ${line}\n`;
 }
 
 main().then((code) => process.exit(code), (e: unknown) => {

@@ -1,3 +1,4 @@
+import { renderCorosyncConf } from '@corosync-ts/types';
 import { ConfigError } from './errors.js';
 
 export interface NodeSpec {
@@ -49,39 +50,11 @@ export function specToConf(spec: ClusterSpec): string {
     if (ids.has(n.id)) throw new ConfigError(`duplicate node id ${n.id}`);
     ids.add(n.id);
   }
-  const q = spec.quorum ?? {};
-  const b = (v: boolean) => (v ? '1' : '0');
-  const lines: string[] = [
-    'totem {', '\tversion: 2', `\tcluster_name: ${spec.clusterName ?? 'mockcluster'}`, '\ttransport: knet',
-    '\tcrypto_cipher: none', '\tcrypto_hash: none', '}', '',
-    'logging {', '\tto_logfile: no', '\tto_syslog: no', '\tto_stderr: no', '\ttimestamp: on', '}', '',
-    'quorum {',
-  ];
-  if (spec.provider !== null) lines.push(`\tprovider: ${spec.provider ?? 'corosync_votequorum'}`);
-  if (q.expectedVotes !== undefined) lines.push(`\texpected_votes: ${q.expectedVotes}`);
-  if (q.twoNode !== undefined) lines.push(`\ttwo_node: ${b(q.twoNode)}`);
-  if (q.waitForAll !== undefined) lines.push(`\twait_for_all: ${b(q.waitForAll)}`);
-  if (q.lastManStanding !== undefined) lines.push(`\tlast_man_standing: ${b(q.lastManStanding)}`);
-  if (q.lastManStandingWindow !== undefined) lines.push(`\tlast_man_standing_window: ${q.lastManStandingWindow}`);
-  if (q.autoTieBreaker !== undefined) lines.push(`\tauto_tie_breaker: ${b(q.autoTieBreaker)}`);
-  if (q.autoTieBreakerNode !== undefined) {
-    lines.push(`\tauto_tie_breaker_node: ${Array.isArray(q.autoTieBreakerNode) ? q.autoTieBreakerNode.join(' ') : q.autoTieBreakerNode}`);
-  }
-  if (q.allowDownscale !== undefined) lines.push(`\tallow_downscale: ${b(q.allowDownscale)}`);
-  if (q.expectedVotesTracking !== undefined) lines.push(`\texpected_votes_tracking: ${b(q.expectedVotesTracking)}`);
-  if (q.device) {
-    lines.push('\tdevice {', `\t\tmodel: ${q.device.model}`);
-    if (q.device.votes !== undefined) lines.push(`\t\tvotes: ${q.device.votes}`);
-    if (q.device.timeout !== undefined) lines.push(`\t\ttimeout: ${q.device.timeout}`);
-    if (q.device.syncTimeout !== undefined) lines.push(`\t\tsync_timeout: ${q.device.syncTimeout}`);
-    lines.push('\t}');
-  }
-  lines.push('}', '', 'nodelist {');
-  for (const n of nodes) {
-    lines.push('\tnode {', `\t\tname: ${n.name ?? `node${n.id}`}`, `\t\tnodeid: ${n.id}`, `\t\tring0_addr: ${n.addr ?? addrFor(n.id)}`);
-    if (n.votes !== undefined) lines.push(`\t\tquorum_votes: ${n.votes}`);
-    lines.push('\t}');
-  }
-  lines.push('}', '');
-  return lines.join('\n');
+  const { provider, quorum } = spec;
+  return renderCorosyncConf({
+    totem: { version: 2, cluster_name: spec.clusterName ?? 'mockcluster', transport: 'knet', crypto_cipher: 'none', crypto_hash: 'none' },
+    logging: { to_logfile: 'no', to_syslog: 'no', to_stderr: 'no', timestamp: 'on' },
+    quorum: { ...quorum, ...(provider !== undefined ? { provider } : {}) },
+    nodes: nodes.map((n) => ({ nodeid: n.id, name: n.name, addrs: [n.addr ?? addrFor(n.id)], votes: n.votes })),
+  });
 }

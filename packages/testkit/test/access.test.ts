@@ -1,9 +1,9 @@
 import { CmapValueType as T } from '@corosync-ts/types';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describeRequiring, haveProgram } from '@corosync-ts/nstest';
+import { afterEach, expect, test } from 'vitest';
 import { startMockCorosync, type MockCorosync } from '../src/index.js';
-import { describeWith } from './helpers/env.js';
 
 // corosync's connection rule in the in-process mock, with a client running as uid 65534 (setpriv)
 const SCRIPT = fileURLToPath(new URL('./fixtures/try-connect.mjs', import.meta.url));
@@ -16,11 +16,10 @@ function asUser(uid: number, gid: number, name: string): Promise<string> {
   });
 }
 
-// setpriv can only switch users as root; like the real-daemon suites, a missing root skips with a
-// reason and fails under CI=true
-const root = process.geteuid?.() === 0 || process.env.CI === 'true';
+// setpriv can only switch users as root
+const missing = process.geteuid?.() !== 0 ? 'needs root for setpriv' : haveProgram('setpriv') ? undefined : 'setpriv not installed';
 
-describe.skipIf(!root)(`who may connect to the mock${root ? '' : ' (skipped: needs root for setpriv)'}`, () => describeWith('setpriv', 'setpriv', () => {
+describeRequiring('root and setpriv', missing)('who may connect to the mock', () => {
   let mock: MockCorosync | undefined;
   afterEach(async () => {
     await mock?.close();
@@ -61,4 +60,4 @@ describe.skipIf(!root)(`who may connect to the mock${root ? '' : ' (skipped: nee
       expect(await asUser(65533, 65533, mock.endpoint().names.cmap)).toBe('err EACCES');
     }, 120_000);
   }
-}));
+});

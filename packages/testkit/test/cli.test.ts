@@ -20,14 +20,14 @@ test('a bad corosync.conf: corosync-style message with file and line, exit 8, no
   const r = run(['--config', conf, '--prefix', `cli-bad-${process.pid}-`]);
   expect(r.status).toBe(8);
   expect(r.stderr).toBe(`corosync-mock: parser error: ${conf}:3: Value of key "totem.token" is expected to be integer in range (0..4294967295), but "soon" was given\n`);
-});
+}, 60_000);
 
 test('--help and argument errors', () => {
   expect(run(['--help']).stdout).toMatch(/^usage: corosync-mock/);
   const r = run(['--nodes', '3', '--local', '9']);
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/--local 9: no such node/);
-});
+}, 60_000);
 
 test('--version prints the package version and exits 0; an unknown option exits 1', () => {
   const { version } = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { version: string };
@@ -51,7 +51,7 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   for (let i = 0; i < 600 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(err).toMatch(new RegExp(`node 1 serving ${prefix}cmap ${prefix}cfg ${prefix}cpg ${prefix}quorum ${prefix}votequorum \\(socket\\)`));
+  expect(err).toMatch(new RegExp(`node 1 serving ${prefix}cmap ${prefix}quorum ${prefix}votequorum ${prefix}cfg ${prefix}cpg \\(socket\\)`));
   const q = await connect(`${prefix}quorum`);
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 1 });
   child.stdin.write('down 2\ndown 3\nshow\n');

@@ -1,13 +1,12 @@
 import { encoders, decode } from '@corosync-ts/codec-wasm';
 import { connect, type IpcClient } from '@corosync-ts/ipc';
-import { compileC } from '@corosync-ts/nstest';
+import { compileC, describeWithPrograms } from '@corosync-ts/nstest';
 import { CmapValueType as T } from '@corosync-ts/types';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterEach, beforeAll, expect, test } from 'vitest';
 import { startMockCorosync, type MockCorosync } from '../src/index.js';
-import { describeWith } from './helpers/env.js';
 
 // The in-process mock's per-connection limits, set small, against hostile libqb clients (C, libqb)
 // and raw handshakes; a well-behaved client is served alongside and nothing is left behind.
@@ -43,7 +42,7 @@ function connectionRequest(max: number, id = -1): Uint8Array {
   return b;
 }
 
-describeWith('gcc', 'the mock bounds what one client can take', () => {
+describeWithPrograms('gcc')('the mock bounds what one client can take', () => {
   let mock: MockCorosync | undefined;
   let probe: string;
   let steady: IpcClient | undefined;

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { specToConf, type ClusterSpec } from '../src/index.js';
-import { describeWith } from './helpers/env.js';
+import { describeWithPrograms } from '@corosync-ts/nstest';
 import { runSimulator, runVqsim } from './helpers/vqsim.js';
 
 const conf = (spec: ClusterSpec) => specToConf(spec);
@@ -57,7 +57,7 @@ test('the table is big enough', () => {
   expect(scenarios.length).toBeGreaterThanOrEqual(30);
 });
 
-describeWith('corosync-vqsim', 'simulator vs corosync-vqsim', () => {
+describeWithPrograms('corosync-vqsim')('simulator vs corosync-vqsim', () => {
   for (const [name, config, script] of scenarios) {
     test(name, async () => {
       const real = await runVqsim(config, script);

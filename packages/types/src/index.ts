@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './constants.js';
+export * from './conf.js';

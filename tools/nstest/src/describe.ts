@@ -1,35 +1,60 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describe, test } from 'vitest';
 import { realCorosync } from './real.js';
 
-function isCI(): boolean {
+type DescribeFn = typeof describe;
+
+/** True under CI=true, where a missing prerequisite is a broken pipeline, not a reason to go green. */
+export function isCI(): boolean {
   return process.env.CI === 'true';
 }
 
-type DescribeFn = typeof describe;
-
-function unavailableDescribe(reason: string): DescribeFn {
+/**
+ * The one "skip, or fail under CI" rule: `describe` for suites that need `what` (a daemon, a
+ * program, root). With `missing` undefined it is `describe`; otherwise the suite is skipped with
+ * the reason in its name, and under CI=true it fails with that reason instead.
+ *
+ *     describeRequiring('chromium', existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found`)('renders', () => { ... })
+ */
+export function describeRequiring(what: string, missing: string | undefined): DescribeFn {
+  if (missing === undefined) return describe;
   const ci = isCI();
   const fn = (name: unknown, ...rest: unknown[]) => {
     const label = typeof name === 'function' ? name.name : String(name);
     if (ci) {
-      // Under CI a missing daemon is a broken pipeline, not a reason to go green.
       return describe(label, () => {
-        test('real corosync is required (CI=true)', () => {
-          throw new Error(`real corosync unavailable under CI=true: ${reason}`);
+        test(`${what} is required (CI=true)`, () => {
+          throw new Error(`${what} unavailable under CI=true: ${missing}`);
         });
       });
     }
-    return describe.skip(`${label} [skipped: ${reason}]`, ...(rest as [() => void]));
+    return describe.skip(`${label} [skipped: ${missing}]`, ...(rest as [() => void]));
   };
   return Object.assign(fn, ci ? describe : describe.skip) as unknown as DescribeFn;
 }
 
-/**
- * `describe` for suites that need a real corosync: runs when realCorosync() is available, skips
- * (the reason in the suite name) otherwise, and fails under CI=true instead of skipping.
- */
+/** True when the named program is an executable file in a PATH directory. */
+export function haveProgram(program: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return statSync(join(dir, program)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** `describe` for suites that run the given programs (see describeRequiring). */
+export function describeWithPrograms(...programs: string[]): DescribeFn {
+  const missing = programs.filter((p) => !haveProgram(p));
+  return describeRequiring(programs.join(', '), missing.length ? `${missing.join(', ')} not installed` : undefined);
+}
+
+/** `describe` for suites that need a real corosync (see describeRequiring). */
 export const describeReal: DescribeFn = (() => {
   const r = realCorosync();
-  return r.available ? describe : unavailableDescribe(r.reason);
+  return describeRequiring('real corosync', r.available ? undefined : r.reason);
 })();
-

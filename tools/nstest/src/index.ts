@@ -1,2 +1,2 @@
 export * from './core.js';
-export { describeReal } from './describe.js';
+export { describeReal, describeRequiring, describeWithPrograms, haveProgram, isCI } from './describe.js';

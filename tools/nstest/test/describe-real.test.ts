@@ -22,12 +22,15 @@ async function runFixture(ci: boolean) {
   });
 }
 
-describe('describeReal without corosync', () => {
+describe('describeReal (and the other describeRequiring users) without what they need', () => {
   it('skips with a one-line reason when CI is not set', async () => {
     const r = await runFixture(false);
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(0);
     expect(out).toMatch(/needs a real daemon \[skipped: missing corosync/);
+    expect(out).toMatch(/needs a missing program \[skipped: no-such-program-for-nstest not installed\]/);
+    expect(out).toMatch(/needs root \[skipped: needs root for setpriv\]/);
+    expect(out).toMatch(/✓.*needs-program.fixture.ts.*needs node.*runs/);
   });
 
   it('fails under CI=true', async () => {
@@ -35,5 +38,7 @@ describe('describeReal without corosync', () => {
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(1);
     expect(out).toMatch(/real corosync unavailable under CI=true: missing corosync/);
+    expect(out).toMatch(/sh, no-such-program-for-nstest unavailable under CI=true: no-such-program-for-nstest not installed/);
+    expect(out).toMatch(/root unavailable under CI=true: needs root for setpriv/);
   });
 });

@@ -12,10 +12,10 @@ import { votequorumService } from './votequorum.js';
  */
 export const SERVICES = {
   cmap: cmapService,
-  cfg: cfgService,
-  cpg: cpgService,
   quorum: quorumService,
   votequorum: votequorumService,
+  cfg: cfgService,
+  cpg: cpgService,
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCluster, ManualClock, type Cluster } from '../../src/index.js';
+import { runCommand } from '../../src/commands.js';
+import { createCluster, ManualClock } from '../../src/index.js';
 
 /** One node line of a `show`: partition, node id, quorate, members. */
 export interface Row { part: number; id: number; quorate: boolean; nodes: number[] }
@@ -25,8 +26,9 @@ function parseShow(lines: string[]): Snapshot {
 }
 
 /**
- * Runs a script of corosync-vqsim commands (plus `wait <ms>`) through the real corosync-vqsim and
- * returns the `show` output after each command.
+ * Runs a script of corosync-vqsim commands through the real corosync-vqsim and returns the `show`
+ * output after each command. `wait <ms>` is not a vqsim command (vqsim would print its usage):
+ * the script just lets that much time pass, as corosync-mock's interpreter does.
  */
 export async function runVqsim(conf: string, script: string[]): Promise<Snapshot[]> {
   const dir = mkdtempSync(join(tmpdir(), 'vqsim-'));
@@ -72,60 +74,18 @@ export async function runVqsim(conf: string, script: string[]): Promise<Snapshot
   return snaps;
 }
 
-function parseIds(s: string): { part?: number; ids: number[] }[] {
-  return s.trim().split(/\s+/).filter(Boolean).map((g) => {
-    const [a, b] = g.includes(':') ? g.split(':') : [undefined, g];
-    return { part: a === undefined ? undefined : Number(a), ids: b!.split(',').filter(Boolean).map(Number) };
-  });
-}
-
-function snapshot(c: Cluster): Snapshot {
-  return c.nodes.filter((n) => n.running).map((n) => ({
-    part: n.partition, id: n.id, quorate: n.quorate, nodes: [...n.viewList].sort((a, b) => a - b),
-  }));
-}
-
-/** The same script through our simulator (wait advances the manual clock). */
+/**
+ * The same script through our simulator and the mock's command interpreter (corosync-mock's stdin
+ * language), `wait` advancing the manual clock, each snapshot read back from its `show`.
+ */
 export function runSimulator(conf: string, script: string[]): Snapshot[] {
   const clock = new ManualClock();
   const c = createCluster({ config: conf, clock });
   const snaps: Snapshot[] = [];
   for (const cmd of script) {
-    const [verb, ...rest] = cmd.split(' ');
-    const arg = rest.join(' ');
-    switch (verb) {
-      case 'up':
-        for (const g of parseIds(arg)) for (const id of g.ids) c.node(id).start({ partition: g.part ?? 0 });
-        break;
-      case 'down':
-        for (const g of parseIds(arg)) for (const id of g.ids) c.node(id).kill();
-        break;
-      case 'split':
-      case 'move':
-        for (const g of parseIds(arg)) c.move(g.part ?? 0, g.ids);
-        break;
-      case 'join': {
-        const [into, ...parts] = arg.split(/\s+/).map(Number);
-        c.join(into!, ...parts);
-        break;
-      }
-      case 'qdevice': {
-        const [onoff, ...ids] = arg.split(/\s+/);
-        for (const g of parseIds(ids.join(' '))) {
-          for (const id of g.ids) {
-            if (onoff === 'on') c.node(id).qdeviceOn({ name: 'VQsim_qdevice', vqsimCompat: true });
-            else c.node(id).qdeviceOff();
-          }
-        }
-        break;
-      }
-      case 'wait':
-        clock.advance(Number(arg));
-        break;
-      default:
-        throw new Error(`unknown command ${cmd}`);
-    }
-    snaps.push(snapshot(c));
+    const { waitMs } = runCommand(c, cmd, { qdevice: { name: 'VQsim_qdevice', vqsimCompat: true } });
+    if (waitMs !== undefined) clock.advance(waitMs);
+    snaps.push(parseShow(runCommand(c, 'show').output.split('\n')));
   }
   return snaps;
 }
