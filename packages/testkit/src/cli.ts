@@ -37,6 +37,9 @@ Commands on stdin (one per line), corosync-vqsim style:
   qdevice on|off IDS | show | wait MS (the next command runs MS later)
 `;
 
+/** corosync 3.1.7's exit status when a KILLNODE ends it (measured: 255). */
+const KILLED_EXIT = 255;
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -88,6 +91,7 @@ async function main(): Promise<number> {
   const mock = await startMockCorosync({
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
     start: up,
+    configSource: () => (values.config !== undefined || values.nodes === undefined ? readFileSync(configName, 'utf8') : config),
     ...(values.capture !== undefined ? { capture: values.capture } : {}),
     ...(values['allow-any'] ? { allow: 'any' as const } : {}),
   });
@@ -99,6 +103,10 @@ async function main(): Promise<number> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // cfg ends the daemon like corosync: shutdown is a clean exit, KILLNODE a fatal error
+    mock.cluster.node(local).listeners.add({
+      cfgExit: (how) => void mock.close().then(() => resolve(how === 'shutdown' ? 0 : KILLED_EXIT), () => resolve(1)),
+    });
   });
   if (!process.stdin.isTTY) {
     const rl = createInterface({ input: process.stdin });

@@ -3,6 +3,7 @@ import { CmapValueType as T } from '@corosync-ts/types';
 import { CmapStore } from './cmap-store.js';
 import { ManualClock, type Clock } from './clock.js';
 import { parseCorosyncConf, type ConfigEntry } from './config.js';
+import { CpgBus, type CpgNode } from './cpg/groups.js';
 import { ConfigError, MockError } from './errors.js';
 import { specToConf, type ClusterSpec } from './spec.js';
 import { SimQdevice, type QdeviceOptions } from './qdevice.js';
@@ -24,6 +25,8 @@ export interface NodeListener {
   down?(): void;
   /** The node (re)started with a fresh state. */
   up?(): void;
+  /** cfg ends this node as corosync would exit: after a shutdown, or killed by KILLNODE. */
+  cfgExit?(how: 'shutdown' | 'killed'): void;
 }
 
 export interface NodeStatus {
@@ -87,6 +90,7 @@ export class SimNode {
   /** Graceful shutdown (with allow_downscale the others see it LEAVING). */
   stop(): this {
     if (!this.running) throw new MockError('ENOTRUNNING', `node ${this.id} is not running`);
+    this.cpg.exitAll();
     this.vq?.exit(true);
     this.cluster.pump();
     this.halt();
@@ -109,6 +113,7 @@ export class SimNode {
     this.vq = undefined;
     this.members = [];
     this.cluster.bus.dropMessagesFrom(this.id);
+    this.cluster.cpg.nodeDown(this.id);
     for (const l of [...this.listeners]) l.down?.();
   }
 
@@ -241,6 +246,21 @@ export class SimNode {
     return this.cluster.nodes;
   }
 
+  /** The corosync.conf the cluster runs (what cfg reload rereads by default). */
+  get configText(): string {
+    return this.cluster.configText;
+  }
+
+  /** The cluster's clock (cfg's shutdown timeout runs off it). */
+  get clock(): Clock {
+    return this.cluster.clock;
+  }
+
+  /** This node's cpg service. */
+  get cpg(): CpgNode {
+    return this.cluster.cpg.node(this.id);
+  }
+
   /** Any node of the cluster by id (for cfg address lookups). */
   clusterNode(id: number): SimNode | undefined {
     return this.cluster.nodeById(id);
@@ -285,6 +305,8 @@ export class Cluster {
   private readonly nodeList: SimNode[] = [];
   /** @internal */
   readonly bus = new TotemBus((id) => this.node(id));
+  /** The cpg service of every node; its messages ride the totem bus. */
+  readonly cpg: CpgBus = new CpgBus((id) => this.nodeById(id), this.bus);
   private pendingSyncs: { nodes: SimNode[]; ring: RingId; lists: Map<number, { joined: number[]; left: number[] }> }[] = [];
 
   constructor(opts: CreateClusterOptions) {
@@ -433,6 +455,7 @@ export class Cluster {
       this.pump();
       if (!done) continue;
       this.pendingSyncs = this.pendingSyncs.filter((x) => x !== p);
+      this.cpg.syncActivate([...ids].sort((a, b) => a - b), p.ring);
       for (const n of p.nodes) {
         if (!n.running) continue;
         const l = p.lists.get(n.id)!;

@@ -15,6 +15,8 @@ export type { CreateClusterOptions, NodeListener, NodeStatus } from './cluster.j
 export { specToConf } from './spec.js';
 export type { ClusterSpec, NodeSpec, QuorumSpec } from './spec.js';
 export { ConfigError, isConfigError, MockError, isMockError } from './errors.js';
+export { CpgBus, CpgNode, CpgConn, CpgReason, CpgIterationType, JoinState } from './cpg/groups.js';
+export type { CpgAddress, CpgClient, CpgProcess, CpgIterationEntry } from './cpg/groups.js';
 export { NodeServices } from './node-services.js';
 export type { ServiceConnection } from './node-services.js';
 export type { FrameSink, ClientInfo } from './services/connection.js';

@@ -37,8 +37,12 @@ export class NodeServices implements NodeListener {
   /** Connections to close when the node goes down. */
   private readonly open = new Set<ServiceConnection & { kill(): void }>();
 
-  constructor(readonly node: SimNode) {
+  /** What cfg RELOAD_CONFIG rereads (default: the cluster's own corosync.conf text). */
+  readonly configSource: () => string;
+
+  constructor(readonly node: SimNode, opts: { configSource?: () => string } = {}) {
     node.listeners.add(this);
+    this.configSource = opts.configSource ?? (() => node.configText);
   }
 
   dispose(): void {
@@ -57,7 +61,7 @@ export class NodeServices implements NodeListener {
     };
     const def = SERVICES[service] as unknown as AnyServiceDef;
     const requests = REQUESTS[service];
-    const conn: BaseConn = def.open(this, counted);
+    const conn: BaseConn = def.open(this, counted, info);
     this.conns.add(stats);
     const wrapped = {
       service,

@@ -3,6 +3,9 @@ import type { FieldsOf, MessageSpec, RingId, RuntimeMessage } from '@corosync-ts
 /** mar_name_t: a u16 length, then the value at the next 8-byte boundary. */
 const MAR_NAME_VALUE = 8;
 const MAR_NAME_MAX = 256;
+/** mar_cpg_name_t: a u32 length, then 128 bytes at +8. */
+const CPG_NAME_VALUE = 8;
+const CPG_NAME_MAX = 128;
 
 type KeysWhere<F, V> = { [K in keyof F]-?: F[K] extends V ? K : never }[keyof F] & string;
 
@@ -79,6 +82,33 @@ export class RequestView<M extends MessageSpec = MessageSpec, F = FieldsOf<M>> {
     const n = Number(countField.type === 'u64' ? this.big(countField.name as KeysWhere<F, bigint>) : this.num(countField.name as KeysWhere<F, number>));
     const out = new Uint8Array(n);
     if (f.offset < this.bytes.length) out.set(this.bytes.subarray(f.offset, Math.min(this.bytes.length, f.offset + n)));
+    return out;
+  }
+
+  /**
+   * A `bytes` field as far as the frame holds it: at most its count, never past the frame's end
+   * (a count from a hostile frame must not size an allocation; cpg MCAST delivers msglen bytes).
+   */
+  bytesIn(name: KeysWhere<F, Uint8Array>): Uint8Array {
+    const f = this.field(name);
+    const countField = this.message.fields[f.count];
+    if (countField === undefined) throw new Error(`${this.message.name}.${name} has no count field`);
+    const n = Number(countField.type === 'u64' ? this.big(countField.name as KeysWhere<F, bigint>) : this.num(countField.name as KeysWhere<F, number>));
+    if (f.offset >= this.bytes.length) return new Uint8Array(0);
+    return this.bytes.slice(f.offset, Math.min(this.bytes.length, f.offset + n));
+  }
+
+  /**
+   * A `cpgName` field (mar_cpg_name_t: u32 length, the bytes at +8): `length` bytes, any bytes.
+   * A length over 128 gives 129 bytes, enough for the daemon's NAME_TOO_LONG.
+   */
+  cpgName(name: KeysWhere<F, Uint8Array>): Uint8Array {
+    const f = this.field(name);
+    if (f.type !== 'cpgName') throw new Error(`${this.message.name}.${name} is a ${f.type}, not a cpgName`);
+    const len = Math.min(this.has(f.offset, 4) ? this.dv.getUint32(f.offset, true) : 0, CPG_NAME_MAX + 1);
+    const out = new Uint8Array(len);
+    const start = f.offset + CPG_NAME_VALUE;
+    if (start < this.bytes.length) out.set(this.bytes.subarray(start, Math.min(this.bytes.length, start + len)));
     return out;
   }
 

@@ -35,6 +35,8 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
   allow?: 'any' | { uids?: readonly number[]; gids?: readonly number[] };
   /** Per-connection resource limits of the IPC servers (see `ServerOptions` of @corosync-ts/ipc). */
   limits?: MockLimits;
+  /** What cfg reload (`corosync-cfgtool -R`) rereads; default: the config the cluster was made from. */
+  configSource?: () => string;
 }
 
 export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
@@ -78,8 +80,9 @@ class NodeEndpoint implements Endpoint {
     private readonly capture: CaptureWriter | undefined,
     private readonly allow: 'any' | { uids: Set<number>; gids: Set<number> },
     private readonly limits: MockLimits,
+    configSource: (() => string) | undefined,
   ) {
-    this.services = new NodeServices(node);
+    this.services = new NodeServices(node, configSource ? { configSource } : {});
     this.names = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${prefix}${s}`])) as Record<ServiceName, string>;
     node.listeners.add(this.lifecycle);
   }
@@ -235,7 +238,7 @@ export class MockCorosync {
     ids.forEach((id, i) => {
       const node = cluster.node(id);
       const p = i === 0 ? prefix : `${prefix}node${id}-`;
-      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}));
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}, opts.configSource));
     });
     try {
       for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());

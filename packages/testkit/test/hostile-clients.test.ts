@@ -163,8 +163,10 @@ for (const transport of ['socket', 'shm'] as const) {
     test('malformed, truncated, oversized-header and unknown-id frames, clients vanishing mid-request: the mock serves on', async () => {
       const bin = await compileC(readFileSync(new URL('./fixtures/hostile-client.c', import.meta.url), 'utf8'), ['qb']);
       const fds = await fdCount(mockNs, mockPid);
-      // the mock only: random cfg frames make a real corosync reload its config or shut down
-      for (const svc of ['cmap', 'quorum', 'votequorum', 'cfg']) {
+      // the mock only, and neither cfg nor cpg: random cfg frames make corosync, and now the mock
+      // too, shut down (a TRYSHUTDOWN with no tracker), and cpg's 9248-byte MEMBERSHIP answer
+      // overflows this client's 2 KiB buffer; both are fuzzed in cpg-cfg-frames.test.ts
+      for (const svc of ['cmap', 'quorum', 'votequorum']) {
         const r = await mockNs.exec([bin, svc, '20'], { timeout: 120_000 });
         expect(r.stdout).toMatch(/^sent \d+\n$/);
       }

@@ -153,7 +153,9 @@ describeReal('hostile libqb clients against corosync-mock', () => {
 
   test('wrong sizes, short and garbage frames, the disconnect id and vanishing clients: the mock serves on', async () => {
     const bin = await compileC(readFileSync(new URL('./fixtures/hostile-client.c', import.meta.url), 'utf8'), ['qb']);
-    for (const svc of ['cmap', 'quorum', 'votequorum', 'cfg']) {
+    // neither cfg (a random TRYSHUTDOWN with no tracker shuts the mock down, as it does corosync)
+    // nor cpg (its 9248-byte MEMBERSHIP answer overflows this client's buffer): see cpg-cfg-frames.test.ts
+    for (const svc of ['cmap', 'quorum', 'votequorum']) {
       const r = await ns.exec([bin, svc, '40'], { timeout: 120_000 });
       expect(r.stdout).toMatch(/^sent \d+/);
     }

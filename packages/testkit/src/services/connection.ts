@@ -52,7 +52,7 @@ export type HandlerTable<S extends Service, C extends BaseConn> = {
 /** How the mock serves one service: its connection state and its handler table. */
 export interface ServiceDef<S extends Service, C extends BaseConn> {
   readonly service: S;
-  open(node: NodeServices, sink: FrameSink): C;
+  open(node: NodeServices, sink: FrameSink, info?: ClientInfo): C;
   readonly handlers: HandlerTable<S, C>;
 }
 

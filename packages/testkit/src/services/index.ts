@@ -1,6 +1,7 @@
 import { catalog, runtimeMessages, type RuntimeMessage } from '@corosync-ts/codec-wasm';
 import { cfgService } from './cfg.js';
 import { cmapService } from './cmap.js';
+import { cpgService } from './cpg.js';
 import type { BaseConn, ServiceDef } from './connection.js';
 import { quorumService } from './quorum.js';
 import { votequorumService } from './votequorum.js';
@@ -14,6 +15,7 @@ export const SERVICES = {
   quorum: quorumService,
   votequorum: votequorumService,
   cfg: cfgService,
+  cpg: cpgService,
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
