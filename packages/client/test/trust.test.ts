@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRequiring } from '@corosync-ts/nstest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CS_ERR_ACCESS, isCsError } from '@corosync-ts/types';
 import { CmapHandle, QuorumHandle } from '../src/index.js';
 
@@ -13,7 +14,7 @@ const mockCli = realpathSync(fileURLToPath(new URL('../node_modules/@corosync-ts
 const root = process.getuid?.() === 0;
 
 for (const transport of ['socket', 'shm'] as const) {
-  describe.skipIf(!root && process.env.CI !== 'true')(`a corosync provider running as uid 65534 (${transport})`, () => {
+  describeRequiring('root (the mock runs as uid 65534)', root ? undefined : 'not root')(`a corosync provider running as uid 65534 (${transport})`, () => {
     let mock: ChildProcess;
     const prefix = `cts-trust-${transport}-${process.pid}`;
     beforeAll(async () => {

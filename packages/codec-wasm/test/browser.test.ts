@@ -5,7 +5,8 @@ import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRequiring } from '@corosync-ts/nstest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 // Loads the BUILT ESM (dist/, wasm embedded) into headless Chromium from a loopback HTTP server
 // with an import map for @corosync-ts/types: proves the package needs no Node APIs, fs or fetch.
@@ -17,7 +18,6 @@ const roots: Record<string, string> = {
   '/types/': join(pkg, 'node_modules/@corosync-ts/types/dist'),
 };
 const available = existsSync(CHROMIUM);
-const ci = process.env.CI === 'true';
 
 // Two gzip members, as the capture writer flushes them: Chromium's DecompressionStream alone
 // stops after the first one, gunzip() must not.
@@ -61,14 +61,12 @@ function serve(): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-const suite = available || ci ? describe : describe.skip;
-if (!available && !ci) console.log(`browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+const suite = describeRequiring('headless Chromium', available ? undefined : `${CHROMIUM} not found (apt-get install chromium)`);
 
 suite('browser (headless Chromium)', () => {
   let server: Server;
   let browser: Browser;
   beforeAll(async () => {
-    if (!available) throw new Error(`CI=true and ${CHROMIUM} is missing: install the apt package chromium`);
     server = await serve();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
