@@ -11,7 +11,7 @@ import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, recvDatagram } from 
 import { BLOCKED, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
-import { REPLY_SPIN_NS } from './wait.js';
+import { SpinPolicy, spinFor } from './wait.js';
 
 const sysctls = new Map<string, number>();
 function sysctl(name: string, fallback: number): number {
@@ -148,13 +148,15 @@ export class SocketClientTransport implements ClientTransport {
   }
 
   // Once per batch of requests, after the caller's code has run (setImmediate), wait for the
-  // reply busy for at most REPLY_SPIN_NS in native code, so a prompt answer skips the sleep in
-  // epoll and its wake-up. Otherwise uv_poll delivers it.
+  // reply busy in native code as long as SpinPolicy allows, so a prompt answer skips the sleep
+  // in epoll and its wake-up. Otherwise uv_poll delivers it.
   private spinning = false;
+  private readonly spin = new SpinPolicy();
   private readonly spinStep = (): void => {
     this.spinning = false;
     if (!this.client.connected || this.owed <= 0) return;
-    this.takeDatagrams(this.req, this.req.spin(REPLY_SPIN_NS), 'response');
+    const count = spinFor(this.spin, (ns) => (ns > 0 ? this.req.spin(ns) : 0));
+    this.takeDatagrams(this.req, count, 'response');
   };
 
   private onReq(status: number, events: number, count: number): void {
