@@ -1,9 +1,12 @@
 // IPC benchmarks, one run, side by side, all inside one private namespace:
 //   client: our client vs libcmap (C) against the same private corosync 3.1.7
 //   server: our server (ipc + codec) vs corosync 3.1.7, both serving the libcmap C bench
-// Usage: node bench/ipc/run.mjs [iterations] [--write]   (root; needs corosync + gcc)
+//   memory: RSS (and Node's `external`) per extra cmap handle, libcmap vs @corosync-ts/client
+// Usage: node bench/ipc/run.mjs [iterations] [--load] [--write]   (root; needs corosync + gcc)
+//   --load: one busy process per vCPU at normal priority for the whole run (started and stopped here)
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
@@ -13,9 +16,12 @@ import { writeResultsSection } from '../lib/results.mjs';
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 20000);
 const write = process.argv.includes('--write');
+const loaded = process.argv.includes('--load');
 
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
 const cbench = await compileC(readFileSync(here('./cmap-get-bench.c'), 'utf8'), ['cmap']);
+const chandles = await compileC(readFileSync(here('./cmap-handles.c'), 'utf8'), ['cmap']);
+const hogs = loaded ? Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })) : [];
 const ns = await startNamespace({ name: 'bench-ipc' });
 const json = async (argv) => {
   const r = await ns.exec(argv, { timeout: 600_000 });
@@ -37,7 +43,7 @@ const median = (runs) => {
   for (const k of Object.keys(runs[0])) out[k] = typeof runs[0][k] === 'number' ? pick(k) : runs[0][k];
   return out;
 };
-const raw = { client: {}, server: {} };
+const raw = { client: {}, server: {}, memory: {} };
 try {
   for (const transport of ['socket', 'shm']) {
     const runs = { c: [], ts: [], ours: [], oursRr: [] };
@@ -45,6 +51,12 @@ try {
       await ns.startCorosync({ transport });
       runs.c.push(await json([cbench, String(n)]));
       runs.ts.push(await json([process.execPath, here('./client-bench.mjs'), String(n)]));
+      if (round === 0) {
+        raw.memory[transport] = {
+          c: await json([chandles, '100']),
+          ts: await json([process.execPath, '--expose-gc', here('./cmap-handles.mjs'), '100']),
+        };
+      }
       await ns.stopCorosync();
       // corosync runs itself SCHED_RR 99; ours is measured both that way and as a plain process.
       for (const [key, prefix] of [['ours', []], ['oursRr', ['chrt', '-r', '99']]]) {
@@ -60,6 +72,7 @@ try {
   }
 } finally {
   await ns.close();
+  for (const h of hogs) h.kill('SIGKILL');
 }
 const results = { client: {}, server: {} };
 for (const t of ['socket', 'shm']) {
@@ -86,7 +99,10 @@ const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
 const f = (x) => x.toFixed(1);
 const ratio = (ours, base) => (ours / base).toFixed(2);
 const lines = [];
-lines.push('## ipc (@corosync-ts/ipc)');
+const regime = loaded ? `loaded (${hogs.length} busy processes, one per vCPU, at normal priority)` : 'idle (no background load started by the bench)';
+lines.push(loaded ? '## ipc loaded (@corosync-ts/ipc)' : '## ipc (@corosync-ts/ipc)');
+lines.push('');
+lines.push(`Regime: ${regime}.`);
 lines.push('');
 lines.push(`Command: \`node bench/ipc/run.mjs ${n} --write\` (root; one run of ${rounds} alternating rounds, each figure the median round; ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; ${n} sequential cmap GETs of \`totem.cluster_name\` with a 256-byte buffer after 1,000 warm-up calls; private corosync 3.1.7 in its own namespace on a shared 2-core machine, load average ${loadBefore} before and ${loadAfter} after).`);
 lines.push('');
@@ -110,11 +126,21 @@ for (const t of ['socket', 'shm']) {
 lines.push('');
 lines.push('Where the time goes (same syscalls per call as libqb; the differences are structural):');
 lines.push('');
-lines.push('- socket client: one send, one recv per reply (the datagram watcher knows how many replies are owed, so it does not probe for EAGAIN; libqb peeks then receives). Once per batch of requests it waits busy for the reply in native code for at most 20 µs (from `setImmediate`, after the caller\'s code has run), else `uv_poll` wakes it; the watcher receives every queued datagram natively before one call into JS. The rest is one event-loop turn, the promise and the caller\'s `await`.');
-lines.push('- shm client: libcmap sleeps in `sem_timedwait` and corosync\'s `sem_post` wakes it (a futex wake-up, slow when the machine is loaded). Ours must not sleep on its loop thread: it spins on the semaphore in native code for at most 20 µs, polls from `setImmediate` up to 50 µs in all (the loop keeps turning), and only then hands the wait to its waiter thread. Pipelining (last column) is what the C library cannot do.');
+lines.push('- socket client: one send, one recv per reply (the datagram watcher knows how many replies are owed, so it does not probe for EAGAIN; libqb peeks then receives). Once per batch of requests it may wait busy for the reply in native code (from `setImmediate`, after the caller\'s code has run), else `uv_poll` wakes it; the watcher receives every queued datagram natively before one call into JS. The rest is one event-loop turn, the promise and the caller\'s `await`.');
+lines.push('- the busy wait (at most 20 µs) stops only after 8 spins in a row missed their replies (`SpinPolicy`, packages/ipc/src/wait.ts); the next 16 replies then go without.');
+lines.push('- shm client: libcmap sleeps in `sem_timedwait` and corosync\'s `sem_post` wakes it (a futex wake-up, slow when the machine is loaded). Ours must not sleep on its loop thread: it spins on the semaphore in native code as the policy allows, polls from `setImmediate` up to 50 µs in all (the loop keeps turning), and then hands the wait to its waiter thread. Pipelining (last column) is what the C library cannot do.');
 lines.push('- CPU µs/call: user + system time of the whole process (all threads) per sequential call, from `getrusage` / `process.cpuUsage()`; it includes the busy waits.');
 lines.push('- server: the same work per request as libqb\'s server plus a JS turn and the codec\'s decode (its allocation-free fast path: validated in WASM, fields read from its slots) and encode of every reply. corosync gives itself SCHED_RR 99, so on a busy machine other processes never preempt it; the RR columns start ours the same way.');
 lines.push('- the machine is shared with other builds and tests: rounds vary by 2x and more, hence alternating rounds and medians.');
+lines.push('');
+lines.push('Memory per extra cmap handle (100 handles after 10, one GET each; RSS from `/proc/self/statm` and `process.memoryUsage()` after a GC). Goal: ours ≤ libcmap + 50 kB.');
+lines.push('');
+lines.push('| transport | libcmap RSS kB/handle | ours RSS kB/handle | ours `external` kB/handle | verdict |');
+lines.push('|---|---|---|---|---|');
+for (const t of ['socket', 'shm']) {
+  const { c, ts } = raw.memory[t];
+  lines.push(`| ${t} | ${f(c.rss / 1024)} | ${f(ts.rss / 1024)} | ${f(ts.external / 1024)} | ${ts.rss <= c.rss + 50 * 1024 ? 'met' : 'missed'} |`);
+}
 lines.push('');
 const verdict = (t, goal) => {
   const r = results.client[t].ts.opsPerSec / results.client[t].c.opsPerSec;
@@ -131,5 +157,5 @@ const section = lines.join('\n');
 console.log(section);
 console.log(JSON.stringify(raw));
 if (write) {
-  writeResultsSection('ipc (@corosync-ts/ipc)', section);
+  writeResultsSection(loaded ? 'ipc loaded (@corosync-ts/ipc)' : 'ipc (@corosync-ts/ipc)', section);
 }

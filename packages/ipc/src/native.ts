@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 
 /** The addon's surface (native/ipc.c). Syscall wrappers return -errno on failure. */
@@ -178,7 +179,7 @@ export function recvDatagram(fd: number, max: number): Uint8Array | number {
   if (scratch.length < max + 1) scratch = new Uint8Array(max + 1);
   const r = native().recvDgramInto(fd, scratch);
   if (r < 0) return r;
-  if (r > max) return -90;
+  if (r > max) return -Errno.EMSGSIZE;
   return copyFrame(scratch, 0, r);
 }
 

@@ -1,10 +1,11 @@
 // libqb ring buffer (ringbuffer.c) over files in /dev/shm: header file with the
 // shared struct + a glibc process-shared semaphore, data file mapped twice back to
 // back so a chunk that wraps past the end reads and writes contiguously.
-import { closeSync, constants as fsc, fstatSync, ftruncateSync, fchownSync, openSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, constants as fsc, ftruncateSync, fchownSync, openSync } from 'node:fs';
+import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { copyFrame, native, type Mapping } from './native.js';
+import { assertShmPath, closePeerFile, openPeerFile, removeShmPath, type PeerFileRules } from './peerfile.js';
 
 const OFF_WRITE_PT = 0;
 const OFF_READ_PT = 4;
@@ -26,18 +27,6 @@ const MAGIC_DEAD = 0xd0d0d0d0 | 0;
 /** QB_RB_CHUNK_MARGIN: two header words plus one so that full and empty differ. */
 const CHUNK_MARGIN = 12;
 
-/**
- * Paths named by a server (setup reply, ring header) must stay inside /dev/shm: a
- * hostile provider must not get us to map and write some other file we can open.
- * libqb itself does not check this.
- */
-export function assertShmPath(p: string, what: string): string {
-  if (!p.startsWith('/dev/shm/') || resolve(p) !== p) {
-    throw new IpcError('EBADMSG', `${what} path ${JSON.stringify(p)} is not inside /dev/shm`);
-  }
-  return p;
-}
-
 /** The header file of the ring a server named `base` (2.0.6 clients still accept the relative names of libqb <= 1.0.3 servers). */
 export function ringHeaderPath(base: string): string {
   return assertShmPath(base.includes('/') ? `${base}-header` : `/dev/shm/qb-${base}-header`, 'ring header');
@@ -45,75 +34,6 @@ export function ringHeaderPath(base: string): string {
 
 export function ringDataSize(maxMsgSize: number, page = PAGE): number {
   return Math.ceil((maxMsgSize + 13) / page) * page;
-}
-
-/**
- * The one directory every file of a connection lies in: /dev/shm itself (the relative
- * names of libqb <= 1.0.3 servers) or a directory directly inside it (libqb's mkdtemp).
- */
-export function connectionDir(paths: readonly string[], what: string): string {
-  const dir = dirname(assertShmPath(paths[0]!, what));
-  if (dir !== '/dev/shm' && dirname(dir) !== '/dev/shm') {
-    throw new IpcError('EBADMSG', `${what} ${JSON.stringify(paths[0])} is not in /dev/shm or a directory directly inside it`);
-  }
-  for (const p of paths) {
-    if (dirname(assertShmPath(p, what)) !== dir) throw new IpcError('EBADMSG', `${what} ${JSON.stringify(p)} is outside the connection's directory ${dir}`);
-  }
-  return dir;
-}
-
-/** What a file a server names must be for us to map it. */
-export interface PeerFileRules {
-  /** The connection's directory (connectionDir). */
-  dir: string;
-  /** Accepted owners: the server's uid, and ours (libqb servers chown their files to the client). */
-  owners: readonly number[];
-}
-
-const OPEN_SHM_REFUSALS: Record<number, string> = {
-  40: 'is, or lies under, a symbolic link', // ELOOP
-  18: 'is on another filesystem than /dev/shm', // EXDEV
-  22: 'has an empty, "." or ".." component', // EINVAL
-  74: 'is not a regular file', // EBADMSG
-  20: 'lies under something that is not a directory', // ENOTDIR
-};
-
-/**
- * Open a file a server named (control file, ring header or data), for mapping: no symlink
- * anywhere under /dev/shm, no FIFO or device (never blocks), a regular file with one
- * link, owned by one of `rules.owners`, inside the connection's directory, of a size
- * `sizeOk` accepts. Checked on the open fd, so the file cannot be swapped after the
- * check. The caller closes the fd.
- */
-/**
- * Closes an fd of openPeerFile. The addon opened it, so the addon closes it: Node's fs.closeSync
- * warns ("closed but not opened in unmanaged mode") in a worker thread for an fd fs did not open.
- */
-export function closePeerFile(fd: number): void {
-  native().close(fd);
-}
-
-export function openPeerFile(path: string, what: string, rules: PeerFileRules, sizeOk: (size: number) => boolean, sizeText: string): number {
-  if (dirname(assertShmPath(path, what)) !== rules.dir) {
-    throw new IpcError('EBADMSG', `${what} ${JSON.stringify(path)} is outside the connection's directory ${rules.dir}`);
-  }
-  const fd = native().openShm(path.slice('/dev/shm/'.length));
-  if (fd < 0) {
-    const why = OPEN_SHM_REFUSALS[-fd];
-    throw why ? new IpcError('EBADMSG', `${what} ${path} ${why}`) : IpcError.fromErrno(fd, `open ${what} ${path}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.nlink !== 1) throw new IpcError('EBADMSG', `${what} ${path} has ${st.nlink} links (a hard link to another file?)`);
-    if (!rules.owners.includes(st.uid)) {
-      throw new IpcError('EBADMSG', `${what} ${path} is owned by uid ${st.uid}, neither the server's nor ours (${rules.owners.join(', ')})`);
-    }
-    if (!sizeOk(st.size)) throw new IpcError('EBADMSG', `${what} ${path} is ${st.size} bytes, not ${sizeText}`);
-    return fd;
-  } catch (e) {
-    closePeerFile(fd);
-    throw e;
-  }
 }
 
 // Shared by every ring: how many SIGBUS faults the addon has absorbed (see ipc.c). A ring
@@ -135,7 +55,6 @@ function mapOrThrow(fd: number, len: number, double: boolean, what: string): Map
 
 export class Ring {
   private readonly hdr: Int32Array;
-  private readonly hdrBytes: Uint8Array;
   private readonly words: Int32Array;
   private readonly bytes: Uint8Array;
   readonly wordSize: number;
@@ -148,7 +67,6 @@ export class Ring {
     readonly dataPath: string,
   ) {
     this.hdr = new Int32Array(hdrMap.buffer, 0, HEADER_FILE_SIZE >> 2);
-    this.hdrBytes = new Uint8Array(hdrMap.buffer, 0, HEADER_FILE_SIZE);
     this.wordSize = this.hdr[OFF_WORD_SIZE >> 2]! >>> 0;
     this.words = new Int32Array(dataMap.buffer);
     this.bytes = new Uint8Array(dataMap.buffer);
@@ -265,7 +183,7 @@ export class Ring {
       return ring;
     } catch (e) {
       if (hdrMap) n.munmap(hdrMap);
-      throw e instanceof IpcError ? e : IpcError.fromErrno(-((e as NodeJS.ErrnoException).errno ?? 5) || -5, `open ring ${hdrPath}: ${(e as Error).message}`);
+      throw e instanceof IpcError ? e : IpcError.fromErrno(-Math.abs((e as NodeJS.ErrnoException).errno ?? Errno.EIO) || -Errno.EIO, `open ring ${hdrPath}: ${(e as Error).message}`);
     } finally {
       if (hfd >= 0) closePeerFile(hfd);
       if (dfd >= 0) closePeerFile(dfd);
@@ -422,20 +340,4 @@ export class Ring {
     n.munmap(this.dataMap);
     if (unlinkFiles) for (const p of [this.hdrPath, this.dataPath]) removeShmPath(p);
   }
-}
-
-/**
- * Remove a file (or directory) of a connection in /dev/shm without following a symlink
- * on the way: the peer owns the directory and may have swapped it for a link to another
- * place holding a file of the same name. Errors (ENOENT, ENOTEMPTY races with the peer)
- * are ignored, as libqb does.
- */
-export function removeShmPath(path: string, dir = false): void {
-  if (!path.startsWith('/dev/shm/') || resolve(path) !== path) return;
-  native().unlinkShm(path.slice('/dev/shm/'.length), dir);
-}
-
-/** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
-export function removeConnectionDir(pathInside: string): void {
-  removeShmPath(dirname(pathInside), true);
 }

@@ -2,7 +2,8 @@
 // semaphore accounting, and hostile headers.
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Ring, assertShmPath, ringDataSize, type PeerFileRules } from '../src/ring.js';
+import { assertShmPath, type PeerFileRules } from '../src/peerfile.js';
+import { Ring, ringDataSize } from '../src/ring.js';
 
 describe('ring buffer', () => {
   let dir: string;

@@ -168,7 +168,7 @@ export function isCsError(value: unknown, code?: number): value is CsError {
   return code === undefined || (value as CsError).code === code;
 }
 
-/** Linux errno values that libqb reports to the corosync libraries. */
+/** Linux errno values that libqb reports to the corosync libraries, and those the ipc layer's syscalls return. */
 export const Errno = {
   EPERM: 1,
   ENOENT: 2,
@@ -181,12 +181,16 @@ export const Errno = {
   EACCES: 13,
   EBUSY: 16,
   EEXIST: 17,
+  EXDEV: 18,
   ENODEV: 19,
+  ENOTDIR: 20,
   EINVAL: 22,
+  ENFILE: 23,
   EMFILE: 24,
   ENOSPC: 28,
   EPIPE: 32,
   ENOSYS: 38,
+  ELOOP: 40,
   ENOMSG: 42,
   EBADE: 52,
   ETIME: 62,
@@ -194,6 +198,7 @@ export const Errno = {
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   ENOTSUP: 95,
+  ECONNABORTED: 103,
   ECONNRESET: 104,
   ENOBUFS: 105,
   ENOTCONN: 107,

@@ -1,0 +1,179 @@
+import { EventEmitter } from 'node:events';
+import { chmodSync, chownSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { Errno } from '@corosync-ts/types';
+import type { ConnectionCapture } from './capture.js';
+import { IpcError } from './errors.js';
+import type { FdWatch } from './fdwatch.js';
+import { QB_IPC_MSG_DISCONNECT, QB_REQUEST_HEADER_SIZE, readRequestHeader, type ConnectionResponse } from './frames.js';
+import type { Credentials } from './handshake.js';
+import { DISCONNECT, READABLE, WRITABLE } from './native.js';
+import { ShmServerTransport } from './shm.js';
+import { SocketServerTransport } from './socket.js';
+import type { ServerLink, ServerTransport } from './transport.js';
+
+/** What a connection needs of its IpcServer. */
+export interface ConnectionOwner {
+  readonly name: string;
+  readonly transport: 'socket' | 'shm';
+  readonly maxQueuedResponseBytes: number;
+  readonly maxQueuedEventBytes: number;
+  forget(conn: IpcServerConnection): void;
+}
+
+function fsErrno(e: unknown): number {
+  const n = (e as NodeJS.ErrnoException).errno;
+  return typeof n === 'number' ? -Math.abs(n) : -Errno.EIO;
+}
+
+export interface IpcServerConnectionEvents {
+  request: [frame: Uint8Array];
+  close: [];
+}
+
+/** One client of an IpcServer. */
+export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents> implements ServerLink {
+  readonly credentials: Credentials;
+  readonly transport: 'socket' | 'shm';
+  readonly maxMessageSize: number;
+  /** The per-connection directory in /dev/shm. */
+  readonly dir: string;
+  /** The 24-byte connection request and the 12,328-byte reply as they crossed the setup socket (for recorders). */
+  handshake: { readonly request: Uint8Array; readonly response: Uint8Array } = { request: new Uint8Array(0), response: new Uint8Array(0) };
+  private readonly impl: ServerTransport;
+  private outstanding = 0;
+  private isClosed = false;
+  /** @internal set when the server records */
+  capture: ConnectionCapture | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly server: ConnectionOwner,
+    /** @internal */ readonly setup: FdWatch,
+    cred: Credentials,
+    max: number,
+  ) {
+    super();
+    this.credentials = Object.freeze({ ...cred });
+    this.transport = server.transport;
+    this.maxMessageSize = max;
+    let dir: string;
+    try {
+      dir = mkdtempSync(`/dev/shm/qb-${process.pid}-${cred.pid}-${setup.fd}-`);
+    } catch (e) {
+      throw IpcError.fromErrno(fsErrno(e), 'mkdtemp in /dev/shm');
+    }
+    this.dir = dir;
+    try {
+      chmodSync(dir, 0o770);
+      try {
+        chownSync(dir, cred.uid, cred.gid);
+      } catch {
+        // Not root: only clients of our own uid can use the files, as with libqb.
+      }
+      const svc = server.name.replace(/\//g, '_');
+      this.impl = this.transport === 'socket' ? new SocketServerTransport(this, dir, svc) : new ShmServerTransport(this, dir, svc);
+    } catch (e) {
+      try {
+        rmdirSync(dir);
+      } catch {}
+      throw e instanceof IpcError ? e : IpcError.fromErrno(fsErrno(e), (e as Error).message);
+    }
+  }
+
+  /** @internal what the setup reply that accepts this connection names */
+  setupReply(): Omit<ConnectionResponse, 'error'> {
+    return { maxMsgSize: this.maxMessageSize, ...this.impl.reply() };
+  }
+
+  /** @internal */
+  start(): void {
+    this.setup.onEvents = (st, ev) => {
+      if (st < 0 || this.isClosed) return this.close();
+      if (ev & WRITABLE || ev & READABLE) this.impl.onSetupReadable();
+      else if (ev & DISCONNECT) {
+        this.capture?.closed('client');
+        this.close();
+      }
+    };
+    this.setup.watch(READABLE | DISCONNECT);
+    this.impl.start();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Bytes (with per-frame overhead) of responses and events waiting for the client to take them. */
+  get queued(): { responses: number; events: number } {
+    return { responses: this.impl.queuedResponseBytes, events: this.impl.queuedEventBytes };
+  }
+
+  /** @internal */
+  get limits(): { responses: number; events: number } {
+    return { responses: this.server.maxQueuedResponseBytes, events: this.server.maxQueuedEventBytes };
+  }
+
+  /** @internal a request frame arrived */
+  deliver(frame: Uint8Array): void {
+    if (this.isClosed) return;
+    this.capture?.frame('req', frame);
+    if (frame.length < QB_REQUEST_HEADER_SIZE || readRequestHeader(frame).id === QB_IPC_MSG_DISCONNECT) {
+      this.capture?.closed('client');
+      this.close();
+      return;
+    }
+    this.outstanding++;
+    this.emit('request', frame);
+  }
+
+  /** Answer the oldest unanswered request (a frame with a 24-byte response header). */
+  respond(frame: Uint8Array): void {
+    if (this.isClosed) throw new IpcError('ENOTCONN', 'the client has gone');
+    if (this.outstanding === 0) throw new IpcError('EINVAL', 'respond() without an unanswered request');
+    this.checkFrame(frame);
+    this.outstanding--;
+    this.capture?.frame('res', frame);
+    this.impl.respond(frame);
+  }
+
+  /**
+   * Push an event frame; queued (never dropped) while the client is slow. A client with more
+   * than maxQueuedEventBytes waiting is disconnected instead.
+   */
+  sendEvent(frame: Uint8Array): void {
+    if (this.isClosed) throw new IpcError('ENOTCONN', 'the client has gone');
+    this.checkFrame(frame);
+    this.capture?.frame('evt', frame);
+    this.impl.sendEvent(frame);
+  }
+
+  private checkFrame(frame: Uint8Array): void {
+    if (!(frame instanceof Uint8Array) || frame.length < QB_REQUEST_HEADER_SIZE) {
+      throw new IpcError('EINVAL', 'a frame must be a Uint8Array of at least 16 bytes');
+    }
+    if (frame.length > this.maxMessageSize) {
+      throw new IpcError('EMSGSIZE', `frame of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+    }
+  }
+
+  /** 0 = go; 1 makes libqb clients fail sends with EAGAIN (CS_ERR_TRY_AGAIN); 2 only stops cpg-style clients. */
+  setFlowControl(level: 0 | 1 | 2): void {
+    if (level !== 0 && level !== 1 && level !== 2) throw new IpcError('EINVAL', `invalid flow control level ${String(level)}`);
+    if (!this.isClosed) this.impl.setFlowControl(level);
+  }
+
+  /** Drop the client and remove the connection's files. Emits 'close' once. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.capture?.closed();
+    this.impl.destroy();
+    this.setup.close(true);
+    try {
+      rmdirSync(this.dir);
+    } catch {}
+    this.server.forget(this);
+    this.emit('close');
+  }
+}
+

@@ -1,0 +1,93 @@
+// The socket transport's control file (libqb ipc_socket.c: three `struct ipc_us_control`,
+// 24 bytes in /dev/shm, mapped by both sides). Each channel has a `sent` counter, which its
+// writer increments per frame and its reader decrements, and a flow-control word, of which
+// only the request channel's is used: the server sets it, the client reads it before each send.
+import { closeSync, constants as fsc, fchownSync, ftruncateSync, openSync } from 'node:fs';
+import { IpcError } from './errors.js';
+import { native, type Mapping } from './native.js';
+import { closePeerFile, openPeerFile, removeShmPath, type PeerFileRules } from './peerfile.js';
+
+export type Channel = 'request' | 'response' | 'event';
+
+/** Word index of each channel's `sent` counter; its flow-control word follows it. */
+const SENT: Readonly<Record<Channel, number>> = { request: 0, response: 2, event: 4 };
+const REQUEST_FLOW_CONTROL = 1;
+
+export const CONTROL_FILE_SIZE = 24;
+
+export class ControlFile {
+  private readonly words: Int32Array;
+  private mapped = true;
+
+  private constructor(
+    private readonly map: Mapping,
+    readonly path: string,
+  ) {
+    this.words = new Int32Array(map.buffer, 0, CONTROL_FILE_SIZE >> 2);
+  }
+
+  /** Server side: create it (O_EXCL, 0600, zeroed) and give it to the client's uid. */
+  static create(path: string, owner: { uid: number; gid: number }): ControlFile {
+    const fd = openSync(path, fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | fsc.O_TRUNC, 0o600);
+    try {
+      ftruncateSync(fd, CONTROL_FILE_SIZE);
+      try {
+        fchownSync(fd, owner.uid, owner.gid);
+      } catch {
+        // Not root: only clients of our own uid can use it, as with libqb.
+      }
+      const m = native().mmap(fd, CONTROL_FILE_SIZE, false);
+      if (typeof m === 'number') throw IpcError.fromErrno(m, 'mmap control file');
+      return new ControlFile(m, path);
+    } catch (e) {
+      removeShmPath(path);
+      throw e;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Client side: map the file the server named, once it passed the peer file checks. */
+  static open(path: string, rules: PeerFileRules): ControlFile {
+    const fd = openPeerFile(path, 'control file', rules, (s) => s === CONTROL_FILE_SIZE, `${CONTROL_FILE_SIZE} bytes`);
+    try {
+      const m = native().mmap(fd, CONTROL_FILE_SIZE, false);
+      if (typeof m === 'number') throw IpcError.fromErrno(m, `mmap ${path}`);
+      return new ControlFile(m, path);
+    } finally {
+      closePeerFile(fd);
+    }
+  }
+
+  /** The writer of `channel` sent a frame. */
+  sent(channel: Channel): void {
+    Atomics.add(this.words, SENT[channel], 1);
+  }
+
+  /** The reader of `channel` took a frame. */
+  taken(channel: Channel): void {
+    Atomics.sub(this.words, SENT[channel], 1);
+  }
+
+  /** Frames sent on `channel` and not taken yet, by the counter (a hint: the peer keeps it). */
+  queued(channel: Channel): number {
+    return Atomics.load(this.words, SENT[channel]);
+  }
+
+  /** 0 = go; 1 stops libqb clients (EAGAIN); 2 stops only those that raised fc_enable_max (cpg). */
+  get flowControl(): number {
+    return Atomics.load(this.words, REQUEST_FLOW_CONTROL);
+  }
+
+  set flowControl(level: number) {
+    Atomics.store(this.words, REQUEST_FLOW_CONTROL, level);
+  }
+
+  /** Unmap it, and remove the file when `remove` (both sides do: whoever is first wins). Idempotent. */
+  close(remove: boolean): void {
+    if (!this.mapped) return;
+    this.mapped = false;
+    native().munmap(this.map);
+    if (remove) removeShmPath(this.path);
+  }
+}

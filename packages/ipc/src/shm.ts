@@ -1,0 +1,475 @@
+// The shared-memory transport, both sides (libqb ipc_shm.c): three rings (ring.ts) named by
+// the setup reply, request, response and event, each a chunk ring with a process-shared
+// semaphore counting published chunks; one doorbell byte on the setup socket per request
+// chunk (client to server) and per event chunk (server to client).
+import { existsSync } from 'node:fs';
+import { Errno } from '@corosync-ts/types';
+import { IpcError } from './errors.js';
+import { QB_IPC_SHM, type ConnectionResponse } from './frames.js';
+import { DISCONNECT, READABLE, WRITABLE, native } from './native.js';
+import { Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
+import { removeConnectionDir, removeShmPath } from './peerfile.js';
+import { Ring, ringDataSize, ringHeaderPath } from './ring.js';
+import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
+import { ShmResponseWait, type ResponseSink } from './wait.js';
+
+/** Chunks taken per pass before the rest of the loop gets a turn. */
+const BATCH = 1024;
+
+/** Read what a setup socket holds into `into`: the byte count, 0 at EOF, -1 on an error, -EAGAIN when empty. */
+function readSetup(fd: number, into: Uint8Array): number {
+  const r = native().recvInto(fd, into);
+  return r < 0 && r !== -Errno.EAGAIN ? -1 : r;
+}
+
+// ------------------------------------------------------------------ client side
+export class ShmClientTransport implements ClientTransport, ResponseSink {
+  private readonly request: Ring;
+  private readonly response: Ring;
+  private readonly event: Ring;
+  private readonly wait: ShmResponseWait;
+  /** Requests published whose response token nobody has taken yet. */
+  private awaiting = 0;
+  /** Requests the request ring had no room for yet. */
+  private readonly out = new Outbox();
+  /** Per frame in `out`, oldest first: whether the server answers it (cpg MCAST is one-way). */
+  private readonly outReply: boolean[] = [];
+  private readonly retry: RetryTimer;
+  private doorbellDebt = 0;
+  private eventDebt = 0;
+  private eventTimer: NodeJS.Timeout | undefined;
+  private eventImmediate: NodeJS.Immediate | undefined;
+  /** Event tokens taken from the semaphore whose chunks are still to be read. */
+  private eventTokens = 0;
+  private readonly doorbell = new Uint8Array(1);
+  private readonly scratch = new Uint8Array(256);
+  /** The response ring's semaphore count: responses published and not taken yet. */
+  private readonly responseSem: Int32Array;
+  readonly responseRoom: number;
+
+  constructor(
+    private readonly client: ClientLink,
+    res: ConnectionResponse,
+  ) {
+    const rings: Ring[] = [];
+    try {
+      const bases = [res.request, res.response, res.event];
+      const rules = peerFileRules(client, bases.map(ringHeaderPath), 'ring header');
+      for (const base of bases) rings.push(Ring.open(base, res.maxMsgSize, rules));
+    } catch (e) {
+      for (const r of rings) r.close();
+      throw e;
+    }
+    [this.request, this.response, this.event] = rings as [Ring, Ring, Ring];
+    this.responseSem = new Int32Array(this.response.semBuffer, Ring.SEM_OFFSET, 1);
+    this.wait = new ShmResponseWait(this.response.semBuffer, Ring.SEM_OFFSET, this);
+    // What a libqb server can write before qb_rb_chunk_write says EAGAIN: the ring less the
+    // chunk margin (QB_RB_CHUNK_MARGIN, 3 words) the last write needs beyond its chunk.
+    this.responseRoom = (this.response.wordSize - 1) * 4 - 12;
+    // The server reclaims request chunks as it processes them; nothing signals us.
+    this.retry = new RetryTimer(
+      () => {
+        if (!this.client.connected) return false;
+        this.out.drain((f) => {
+          if (!this.publish(f, this.outReply[0] ?? true)) return false;
+          this.outReply.shift();
+          return true;
+        });
+        return true;
+      },
+      () => this.out.length,
+      1,
+    );
+    const setup = client.setupWatch;
+    setup.onEvents = (st, ev) => this.onSetup(st, ev);
+    setup.watch(READABLE | DISCONNECT);
+  }
+
+  get fd(): number {
+    return this.client.setupWatch.fd;
+  }
+
+  // A response chunk: its size and magic words, then the data padded to a word. Measured on
+  // corosync 3.1.7: 981 1,064-byte responses (1,072 each) fill the 1 MiB + 4 KiB ring.
+  responseCost(len: number): number {
+    return 8 + ((len + 3) & ~3);
+  }
+
+  /**
+   * More response tokens than responses due means the server sent one nobody asked for:
+   * caught here, before a later request could be matched to it.
+   */
+  private checkSurplus(): boolean {
+    if (Atomics.load(this.responseSem, 0) <= this.awaiting) return true;
+    this.client.fail(new IpcError('EPROTO', 'the server sent a response nobody asked for'));
+    return false;
+  }
+
+  get due(): number {
+    return this.client.connected ? this.awaiting : 0;
+  }
+
+  take(count: number): boolean {
+    for (let i = 0; i < count; i++) this.takeResponse();
+    return this.client.connected && this.checkSurplus();
+  }
+
+  broken(): void {
+    this.client.fail(new IpcError('EBADMSG', `ring ${this.response.hdrPath}: a ring file was truncated under us (SIGBUS absorbed)`));
+  }
+
+  /** We own one response token: its chunk is published; read and deliver it. */
+  private takeResponse(): void {
+    this.awaiting--;
+    if (!this.client.connected) return;
+    let frame: Uint8Array;
+    try {
+      frame = this.response.read();
+    } catch (e) {
+      return this.client.fail(e as IpcError);
+    }
+    // Events the server published before this response are in the event ring already: hand
+    // them over first, as the server ordered them (corosync sends the events a request causes
+    // before its answer), rather than after, when the doorbell's wake-up comes round.
+    if (this.client.listenerCount('event') > 0) this.drainEvents();
+    if (!this.client.connected) return;
+    this.client.deliverResponse(frame);
+  }
+
+  send(frame: Uint8Array, reply: boolean, fcMax: number): void {
+    // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
+    const fc = this.request.userData;
+    if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    if (this.request.refCount !== 2) {
+      const err = new IpcError('ECONNRESET', 'the server has released the request ring');
+      this.client.fail(err);
+      throw err;
+    }
+    if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
+    this.wait.ensureThread();
+    if (this.out.length > 0 || !this.publish(frame, reply)) {
+      this.out.push(frame);
+      this.outReply.push(reply);
+      this.retry.schedule();
+    }
+  }
+
+  private readonly publish = (frame: Uint8Array, reply: boolean): boolean => {
+    if (!this.checkSurplus()) return true;
+    if (!this.request.write(frame)) {
+      // A corrupt or truncated request ring ends the connection, not just this call:
+      // request() then rejects with the connection's failure, a retry finds it closed.
+      if (this.request.failure) this.client.fail(this.request.failure);
+      return false;
+    }
+    if (reply) this.awaiting++;
+    this.ring(frame.length & 0xff);
+    if (reply) this.wait.expect();
+    return true;
+  };
+
+  // One doorbell byte per chunk, after the post: a libqb server reads exactly as many
+  // bytes as it processed chunks, blocking its whole loop if one is missing.
+  private ring(byte: number): void {
+    if (this.doorbellDebt === 0) {
+      this.doorbell[0] = byte;
+      const r = native().send(this.client.setupWatch.fd, this.doorbell);
+      if (r === 1) return;
+      if (r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
+    }
+    this.doorbellDebt++;
+    this.client.setupWatch.watch(READABLE | WRITABLE | DISCONNECT);
+  }
+
+  private onSetup(status: number, events: number): void {
+    if (status < 0) return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
+    const setup = this.client.setupWatch;
+    if (events & WRITABLE) {
+      this.doorbell[0] = 0;
+      while (this.doorbellDebt > 0 && native().send(setup.fd, this.doorbell) === 1) this.doorbellDebt--;
+      if (this.doorbellDebt === 0) setup.watch(READABLE | DISCONNECT);
+    }
+    if (events & READABLE) {
+      this.drainEvents();
+      if (!this.client.connected) return;
+      const r = readSetup(setup.fd, this.scratch);
+      if (r === 0 || r === -1) return this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+      if (r > 0) {
+        this.eventDebt += r;
+        if (this.eventDebt > 0) this.drainEvents();
+      }
+    } else if (events & DISCONNECT) {
+      this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+    }
+  }
+
+  // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
+  // settle the doorbell bytes separately (eventDebt = bytes read - events taken). A
+  // server whose doorbells back up in the socket (1-byte sends fill a unix socket's
+  // buffer after a few hundred) must not throttle how fast we drain its ring.
+  private drainEvents(): void {
+    let taken = 0;
+    while (this.client.connected && taken < BATCH) {
+      // Tokens are taken in batches (one crossing for a backlog); one whose chunk is not
+      // read yet stays counted in eventTokens, so a throwing 'event' listener loses nothing.
+      if (this.eventTokens === 0) {
+        let got: number;
+        try {
+          got = this.event.takeMany(BATCH - taken);
+        } catch (e) {
+          return this.client.fail(e as IpcError);
+        }
+        if (got === 0) break;
+        this.eventTokens = got;
+      }
+      this.eventTokens--;
+      taken++;
+      this.eventDebt--;
+      let frame: Uint8Array;
+      try {
+        frame = this.event.read();
+      } catch (e) {
+        return this.client.fail(e as IpcError);
+      }
+      this.client.deliverEvent(frame);
+    }
+    if (!this.client.connected || this.eventTimer || this.eventImmediate) return;
+    if (taken === BATCH) {
+      // A long backlog: give the rest of the loop a turn, then carry on.
+      this.eventImmediate = setImmediate(() => {
+        this.eventImmediate = undefined;
+        this.drainEvents();
+      });
+    } else if (this.eventDebt > 0) {
+      // A doorbell without an event yet: retry briefly, then forget it (a libqb
+      // client would leave the byte unread and spin on POLLIN).
+      let tries = 0;
+      const retry = () => {
+        this.eventTimer = undefined;
+        this.drainEvents();
+        if (this.eventDebt > 0 && !this.eventTimer && !this.eventImmediate && this.client.connected) {
+          if (++tries > 10) this.eventDebt = 0;
+          else this.eventTimer = setTimeout(retry, 1);
+        }
+      };
+      this.eventTimer = setTimeout(retry, 1);
+    }
+  }
+
+  async close(serverGone: boolean): Promise<void> {
+    this.retry.cancel();
+    if (this.eventTimer) clearTimeout(this.eventTimer);
+    if (this.eventImmediate) clearImmediate(this.eventImmediate);
+    // The thread may be inside sem_timedwait on the mapping: unmap only once it is gone.
+    await this.wait.stop();
+    const rings = [this.request, this.response, this.event];
+    for (const r of rings) r.close(false);
+    if (serverGone) await this.reapOrphanedFiles(rings);
+  }
+
+  // libqb 2.0.3+: a client that finds its server dead removes the server's files. A
+  // server that merely dropped us removes them itself; one that was just killed may
+  // still be dying (or a zombie) when we notice, so give it a moment either way.
+  private async reapOrphanedFiles(rings: Ring[]): Promise<void> {
+    const pid = this.client.serverCredentials?.pid;
+    const files = rings.flatMap((r) => [r.hdrPath, r.dataPath]);
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      if (!files.some((f) => existsSync(f))) return;
+      if (!processAlive(pid)) break;
+      if (Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const f of files) removeShmPath(f);
+    removeConnectionDir(this.request.hdrPath);
+  }
+}
+
+function processAlive(pid: number | undefined): boolean {
+  if (!pid || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+// ------------------------------------------------------------------ server side
+export class ShmServerTransport implements ServerTransport {
+  private readonly request: Ring;
+  private readonly response: Ring;
+  private readonly event: Ring;
+  private readonly scratch = new Uint8Array(4096);
+  private readonly zero = new Uint8Array(1);
+  private doorbellDebt = 0;
+  private requestDebt = 0;
+  private requestTimer: NodeJS.Timeout | undefined;
+  /** Responses and events the client's rings had no room for yet. */
+  private readonly responses = new Outbox();
+  private readonly events = new Outbox();
+  private readonly retry: RetryTimer;
+  private readonly names: string[];
+  /** Requests are left in the ring while too many answers wait for the client. */
+  private paused = false;
+
+  constructor(
+    private readonly conn: ServerLink,
+    dir: string,
+    svc: string,
+  ) {
+    this.names = ['request', 'response', 'event'].map((k) => `${dir}/qb-${k}-${svc}`);
+    const owner = { uid: conn.credentials.uid, gid: conn.credentials.gid };
+    const rings: Ring[] = [];
+    try {
+      for (const base of this.names) rings.push(Ring.create(base, conn.maxMessageSize, owner));
+    } catch (e) {
+      for (const r of rings) r.destroy();
+      throw e;
+    }
+    [this.request, this.response, this.event] = rings as [Ring, Ring, Ring];
+    if (this.request.wordSize * 4 !== ringDataSize(conn.maxMessageSize)) throw new IpcError('EINVAL', 'ring size mismatch');
+    this.retry = new RetryTimer(() => this.retryPass(), () => this.responses.length + this.events.length, 50);
+  }
+
+  get queuedResponseBytes(): number {
+    return this.responses.bytes;
+  }
+
+  get queuedEventBytes(): number {
+    return this.events.bytes;
+  }
+
+  reply() {
+    return { connectionType: QB_IPC_SHM, request: this.names[0]!, response: this.names[1]!, event: this.names[2]! };
+  }
+
+  start(): void {}
+
+  // Every request chunk comes with one doorbell byte on the setup socket, sent after
+  // the post. Published chunks are taken first and the bytes read afterwards, as libqb
+  // does, so the answers go out before we spend a syscall on the doorbells.
+  // requestDebt = doorbell bytes read - chunks taken (negative while bytes lag behind).
+  onSetupReadable(): void {
+    if (this.doorbellDebt > 0) this.flushDoorbells();
+    if (!this.paused && !this.drainRequests()) return;
+    // Doorbells are read even while paused: a libqb client retries a doorbell that does not
+    // fit the socket forever, while a full request ring makes it fail with EAGAIN.
+    const r = readSetup(this.conn.setup.fd, this.scratch);
+    if (r === 0 || r === -1) return this.conn.close();
+    if (r > 0) {
+      this.requestDebt += r;
+      if (this.requestDebt > 0 && !this.paused) this.drainRequests();
+    }
+  }
+
+  /** Take up to a batch of published requests; false when the connection closed meanwhile. */
+  private drainRequests(): boolean {
+    if (!this.takeBatch()) return false;
+    if (this.requestDebt > 0 && !this.requestTimer) {
+      // More doorbells than chunks: either a batch cut short (continue on the next
+      // turn) or a doorbell without a chunk, which libqb logs ("Nothing in q but got
+      // POLLIN") and drops; give a racing writer a moment, then do the same.
+      let idle = 0;
+      const retry = () => {
+        this.requestTimer = undefined;
+        const before = this.requestDebt;
+        // paused: resume() drains again
+        if (this.paused || !this.takeBatch() || this.requestDebt <= 0) return;
+        idle = this.requestDebt === before ? idle + 1 : 0;
+        if (idle > 10) this.requestDebt = 0;
+        else this.requestTimer = setTimeout(retry, idle ? 1 : 0);
+      };
+      this.requestTimer = setTimeout(retry, 0);
+    }
+    return true;
+  }
+
+  private takeBatch(): boolean {
+    for (let i = 0; i < 64; i++) {
+      if (this.conn.closed) return false;
+      if (this.paused || !this.request.tryTake()) break;
+      this.requestDebt--;
+      let frame: Uint8Array;
+      try {
+        frame = this.request.read();
+      } catch {
+        this.conn.close();
+        return false;
+      }
+      this.conn.deliver(frame);
+    }
+    return !this.conn.closed;
+  }
+
+  respond(frame: Uint8Array): void {
+    if (this.responses.length === 0 && this.response.write(frame)) return;
+    if (!this.response.fits(frame.length)) return this.conn.close();
+    this.responses.push(frame);
+    if (this.responses.bytes >= this.conn.limits.responses) this.paused = true;
+    this.retry.schedule();
+  }
+
+  sendEvent(frame: Uint8Array): void {
+    if (!this.event.fits(frame.length)) throw new IpcError('EMSGSIZE', `event of ${frame.length} bytes cannot fit the event ring`);
+    if (this.events.length === 0 && this.publishEvent(frame)) return;
+    if (this.events.bytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) return this.conn.close();
+    this.events.push(frame);
+    this.retry.schedule();
+  }
+
+  private retryPass(): boolean {
+    if (this.conn.closed) return false;
+    // A client that corrupted or truncated a ring it reads (ring.ts) is dropped, not retried forever.
+    if (this.response.failure || this.event.failure) {
+      this.conn.close();
+      return false;
+    }
+    this.responses.drain((f) => this.response.write(f));
+    this.resume();
+    this.events.drain(this.publishEvent);
+    return !this.conn.closed;
+  }
+
+  private resume(): void {
+    if (!this.paused || this.responses.length > 0) return;
+    this.paused = false;
+    // The doorbells of chunks left in the ring were read meanwhile: nothing else will wake
+    // us for them, so look now, outside the retry pass that called us.
+    setImmediate(() => {
+      if (!this.conn.closed && !this.paused) this.drainRequests();
+    });
+  }
+
+  private readonly publishEvent = (frame: Uint8Array): boolean => {
+    if (!this.event.write(frame)) return false;
+    this.doorbellDebt++;
+    this.flushDoorbells();
+    return true;
+  };
+
+  private flushDoorbells(): void {
+    const n = native();
+    const setup = this.conn.setup;
+    while (this.doorbellDebt > 0) {
+      const r = n.send(setup.fd, this.zero);
+      if (r === -Errno.EAGAIN) {
+        setup.watch(READABLE | WRITABLE | DISCONNECT);
+        return;
+      }
+      if (r !== 1) return this.conn.close();
+      this.doorbellDebt--;
+    }
+    if (setup.watching & WRITABLE) setup.watch(READABLE | DISCONNECT);
+  }
+
+  setFlowControl(level: number): void {
+    this.request.userData = level;
+  }
+
+  destroy(): void {
+    this.retry.cancel();
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    for (const r of [this.request, this.response, this.event]) r.destroy();
+  }
+}

@@ -1,0 +1,382 @@
+// The socket transport, both sides (libqb ipc_socket.c). The setup reply names a control file
+// (control.ts) and a base name B: requests and responses are datagrams between the client's
+// @B-response and the server's @B-request, events go from @B-event-tx to @B-event.
+import { readFileSync } from 'node:fs';
+import { Errno } from '@corosync-ts/types';
+import { ControlFile } from './control.js';
+import { IpcError } from './errors.js';
+import { FdWatch } from './fdwatch.js';
+import { QB_IPC_SOCKET, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
+import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, recvDatagram } from './native.js';
+import { BLOCKED, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
+import { removeConnectionDir } from './peerfile.js';
+import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
+import { SpinPolicy, spinFor } from './wait.js';
+
+const sysctls = new Map<string, number>();
+function sysctl(name: string, fallback: number): number {
+  let v = sysctls.get(name);
+  if (v === undefined) {
+    try {
+      v = Number.parseInt(readFileSync(`/proc/sys/net/core/${name}`, 'utf8'), 10);
+    } catch {}
+    if (!(Number.isInteger(v) && v! > 0)) v = fallback;
+    sysctls.set(name, v!);
+  }
+  return v!;
+}
+
+/**
+ * The SO_SNDBUF of a libqb server's response socket, where undelivered responses wait: libqb's
+ * set_sock_size() raises it to the negotiated maximum when it is not above it already, and
+ * Linux caps that at net.core.wmem_max and doubles it. Without the sysctls, Linux's defaults.
+ */
+function serverSendBuffer(maxMsgSize: number): number {
+  const initial = 2 * sysctl('wmem_default', 212992);
+  return initial <= maxMsgSize ? 2 * Math.min(maxMsgSize, sysctl('wmem_max', 212992)) : initial;
+}
+
+/**
+ * The largest AF_UNIX datagram anyone can send here: SO_SNDBUF - 32, and SO_SNDBUF is at most
+ * 2 × net.core.wmem_max. A socket client may negotiate more (libqb grants it) but never send it.
+ */
+function maxDatagram(): number {
+  return Math.min(2 * sysctl('wmem_max', 4 << 20), 0x40000000);
+}
+
+/** A socket of ours, closed with the rest if anything fails before the transport is whole. */
+function datagramSocket(socks: FdWatch[], name: string, peer: string | undefined, bufSize: number): number {
+  const n = native();
+  const fd = n.socket(1);
+  if (fd < 0) throw IpcError.fromErrno(fd, 'socket(AF_UNIX, SOCK_DGRAM)');
+  socks.push(new FdWatch(fd, () => {}));
+  let r = n.bind(fd, name);
+  if (r < 0) throw IpcError.fromErrno(r, `bind @${name}`);
+  if (peer !== undefined) {
+    r = n.connect(fd, peer);
+    if (r < 0) throw IpcError.fromErrno(r, `connect @${peer}`);
+  }
+  n.setBufSize(fd, bufSize);
+  return fd;
+}
+
+// ------------------------------------------------------------------ client side
+export class SocketClientTransport implements ClientTransport {
+  private readonly control: ControlFile;
+  private readonly req: FdWatch;
+  private readonly evt: FdWatch;
+  private readonly out: DatagramOutbox;
+  /** Responses due (sent or queued requests not answered yet). */
+  private owed = 0;
+  /**
+   * How many datagrams the native watcher may receive per wake-up: those owed plus one, so a
+   * response nobody asked for that already sits behind them is read with them (and fails the
+   * connection) instead of waiting there for the next request to claim it. Stopping there
+   * saves the recv that would only report EAGAIN on every sequential round trip.
+   */
+  private readonly recvBudget = new Int32Array([1]);
+  readonly responseRoom: number;
+
+  constructor(
+    private readonly client: ClientLink,
+    res: ConnectionResponse,
+  ) {
+    this.control = ControlFile.open(res.request, peerFileRules(client, [res.request], 'control file'));
+    const base = res.response;
+    const socks: FdWatch[] = [];
+    let reqFd: number;
+    let evtFd: number;
+    try {
+      reqFd = datagramSocket(socks, `${base}-response`, `${base}-request`, client.maxMessageSize);
+      evtFd = datagramSocket(socks, `${base}-event`, `${base}-event-tx`, client.maxMessageSize);
+    } catch (e) {
+      for (const s of socks) s.close();
+      this.control.close(false);
+      throw e;
+    }
+    this.req = new FdWatch(reqFd, (st, ev, count) => this.onReq(st, ev, count), client.maxMessageSize, this.recvBudget);
+    this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize);
+    this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'));
+    this.responseRoom = serverSendBuffer(client.maxMessageSize);
+    this.req.watch(READABLE);
+    this.evt.watch(READABLE);
+    const setup = client.setupWatch;
+    setup.onEvents = (st, ev) => this.onSetup(st, ev);
+    setup.watch(READABLE | DISCONNECT);
+  }
+
+  get fd(): number {
+    return this.evt.fd;
+  }
+
+  // A datagram waiting in a unix socket is charged to the sender's SO_SNDBUF at its skb
+  // truesize: the data and skb_shared_info (320 bytes) in a power-of-two kmalloc block, plus
+  // the sk_buff (256). Measured on corosync 3.1.7 (README "Requests in flight"): 2,731
+  // 56-byte (768 each) and 911 1,064-byte (2,304 each) responses fill its 2 MiB.
+  responseCost(len: number): number {
+    return 256 + Math.max(512, 2 ** Math.ceil(Math.log2(len + 320)));
+  }
+
+  send(frame: Uint8Array, reply: boolean, fcMax: number): void {
+    // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
+    const fc = this.control.flowControl;
+    if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    if (this.out.length === 0 && this.owed === 0) {
+      // Nothing is due, so anything already waiting on the socket is a response nobody asked
+      // for: take it now (one non-blocking recv), or this request would be matched to it.
+      this.takeDatagrams(this.req, this.req.spin(0), 'response');
+      if (!this.client.connected) return;
+    }
+    const r = this.out.send(frame);
+    if (r < 0) {
+      const err = IpcError.fromErrno(r, 'send request datagram');
+      if (err.code === 'EMSGSIZE') throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit one datagram (SO_SNDBUF / net.core.wmem_max)`);
+      // The server's socket is gone (ECONNREFUSED...): the same error as every other pending call.
+      const gone = new IpcError('ECONNRESET', `the server has gone (${err.message})`);
+      this.client.fail(gone);
+      throw gone;
+    }
+    if (reply) this.recvBudget[0] = ++this.owed + 1;
+    if (r === SENT) {
+      if (!reply) return;
+      if (!this.spinning) {
+        this.spinning = true;
+        setImmediate(this.spinStep);
+      }
+    } else {
+      // Receiver queue full (net.unix.max_dgram_qlen): the outbox keeps order; wait for POLLOUT.
+      this.req.watch(READABLE | WRITABLE);
+    }
+  }
+
+  // Once per batch of requests, after the caller's code has run (setImmediate), wait for the
+  // reply busy in native code as long as SpinPolicy allows, so a prompt answer skips the sleep
+  // in epoll and its wake-up. Otherwise uv_poll delivers it.
+  private spinning = false;
+  private readonly spin = new SpinPolicy();
+  private readonly spinStep = (): void => {
+    this.spinning = false;
+    if (!this.client.connected || this.owed <= 0) return;
+    const count = spinFor(this.spin, (ns) => (ns > 0 ? this.req.spin(ns) : 0));
+    this.takeDatagrams(this.req, count, 'response');
+  };
+
+  private onReq(status: number, events: number, count: number): void {
+    if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll request socket'));
+    if (events & WRITABLE) {
+      const r = this.out.flush();
+      if (r < 0) return this.client.fail(IpcError.fromErrno(r, 'send queued request datagram'));
+      if (r === SENT) this.req.watch(READABLE);
+    }
+    // The watcher has already received what was queued (ipc.c recv_batch): one loop
+    // turn and one crossing per wake-up, however many datagrams it brought.
+    this.takeDatagrams(this.req, count, 'response');
+  }
+
+  private onEvt(status: number, count: number): void {
+    if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll event socket'));
+    this.takeDatagrams(this.evt, count, 'event');
+  }
+
+  private takeDatagrams(w: FdWatch, count: number, what: 'response' | 'event'): void {
+    const area = w.area!;
+    const slots = w.slots!;
+    const max = this.client.maxMessageSize;
+    for (let i = 0; i < count && this.client.connected; i++) {
+      const off = slots[2 * i]!;
+      let len = slots[2 * i + 1]!;
+      if (len > max) len = -Errno.EMSGSIZE; // longer than anything negotiated
+      if (len < 0) {
+        return this.client.fail(new IpcError('ECONNRESET', `${what} socket: ${IpcError.fromErrno(len, 'recv').message}`));
+      }
+      if (len < QB_REQUEST_HEADER_SIZE) {
+        return this.client.fail(new IpcError('ECONNRESET', what === 'response' ? `a ${len}-byte response datagram (libqb treats it as a disconnect)` : `a ${len}-byte event datagram`));
+      }
+      const frame = copyFrame(area, off, len);
+      this.control.taken(what);
+      if (what === 'response') {
+        if (this.owed > 0) this.recvBudget[0] = --this.owed + 1;
+        this.client.deliverResponse(frame);
+      } else {
+        this.client.deliverEvent(frame);
+      }
+    }
+  }
+
+  private onSetup(status: number, events: number): void {
+    if (status < 0) return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
+    if (events & READABLE) {
+      // A libqb server never writes here after the handshake: EOF is the only news.
+      if (setupClosed(this.client.setupWatch.fd)) return this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+    }
+    if (events & DISCONNECT) this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+  }
+
+  async close(): Promise<void> {
+    this.req.close(true);
+    this.evt.close(true);
+    // Like qb_ipcc_disconnect: the client removes the control file and its directory.
+    this.control.close(true);
+    removeConnectionDir(this.control.path);
+  }
+}
+
+/** Read what a readable setup socket holds (nothing is expected): true at EOF or on an error. */
+function setupClosed(fd: number): boolean {
+  const r = native().recvInto(fd, new Uint8Array(64));
+  return r === 0 || (r < 0 && r !== -Errno.EAGAIN);
+}
+
+// ------------------------------------------------------------------ server side
+export class SocketServerTransport implements ServerTransport {
+  private readonly control: ControlFile;
+  private readonly base: string;
+  /** @B-request (requests in, responses out) and @B-event-tx; `req`/`evt` by these names in tests. */
+  private readonly req: FdWatch;
+  private readonly evt: FdWatch;
+  private readonly responses: DatagramOutbox;
+  private readonly events: DatagramOutbox;
+  private reqConnected = false;
+  private evtConnected = false;
+  private evtConnectTries = 0;
+  private evtTimer: NodeJS.Timeout | undefined;
+  /** Requests are left unread while too many answers wait for the client. */
+  private paused = false;
+
+  constructor(
+    private readonly conn: ServerLink,
+    dir: string,
+    svc: string,
+  ) {
+    this.base = `${dir}/qb-${svc}`;
+    // Abstract names stop at 107 bytes: longer ones would be cut to the same name.
+    if (Buffer.byteLength(`${this.base}-event-tx`) > 106) {
+      throw new IpcError('ENAMETOOLONG', `service name too long for libqb socket names: ${svc}`);
+    }
+    this.control = ControlFile.create(`${dir}/qb-control-${svc}`, conn.credentials);
+    const socks: FdWatch[] = [];
+    const bufSize = Math.min(conn.maxMessageSize, maxDatagram());
+    try {
+      datagramSocket(socks, `${this.base}-request`, undefined, bufSize);
+      datagramSocket(socks, `${this.base}-event-tx`, undefined, bufSize);
+    } catch (e) {
+      for (const s of socks) s.close();
+      this.control.close(true);
+      throw e;
+    }
+    this.req = socks[0]!;
+    this.evt = socks[1]!;
+    this.req.onEvents = (st, ev) => this.onReq(st, ev);
+    this.evt.onEvents = (st, ev) => this.onEvt(st, ev);
+    this.responses = new DatagramOutbox(this.req.fd, () => this.control.sent('response'));
+    this.events = new DatagramOutbox(this.evt.fd, () => this.control.sent('event'));
+  }
+
+  get queuedResponseBytes(): number {
+    return this.responses.bytes;
+  }
+
+  get queuedEventBytes(): number {
+    return this.events.bytes;
+  }
+
+  reply() {
+    return { connectionType: QB_IPC_SOCKET, request: this.control.path, response: this.base, event: '' };
+  }
+
+  start(): void {
+    this.req.watch(READABLE);
+  }
+
+  private onReq(status: number, events: number): void {
+    if (status < 0) return this.conn.close();
+    if (events & WRITABLE) this.flushResponses();
+    if (!(events & READABLE)) return;
+    // The control file's request counter (client ++ per send, we -- per read) is
+    // libqb's own hint of how many are queued; epoll is level-triggered, so a wrong
+    // hint costs a wake-up, never a request.
+    for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || this.control.queued('request') > 0); i++) {
+      // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
+      const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()));
+      if (typeof d === 'number') {
+        if (d !== -Errno.EAGAIN) this.conn.close();
+        return;
+      }
+      this.control.taken('request');
+      // A 0-byte datagram or QB_IPC_MSG_DISCONNECT means the client is leaving.
+      this.conn.deliver(d);
+    }
+  }
+
+  /** While answers wait for the client, stop reading its requests beyond the byte limit. */
+  private watchRequests(): void {
+    const waiting = this.responses.length > 0;
+    if (waiting && this.responses.bytes >= this.conn.limits.responses) this.paused = true;
+    if (!waiting) this.paused = false;
+    this.req.watch((this.paused ? 0 : READABLE) | (waiting ? WRITABLE : 0));
+  }
+
+  respond(frame: Uint8Array): void {
+    if (!this.reqConnected) {
+      if (native().connect(this.req.fd, `${this.base}-response`) < 0) return this.conn.close();
+      this.reqConnected = true;
+    }
+    const r = this.responses.send(frame);
+    if (r < 0) return this.conn.close();
+    if (r === BLOCKED) this.watchRequests();
+  }
+
+  private flushResponses(): void {
+    if (this.responses.flush() < 0) return this.conn.close();
+    this.watchRequests();
+  }
+
+  sendEvent(frame: Uint8Array): void {
+    if (this.events.bytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) return this.conn.close();
+    this.events.push(frame);
+    if (this.events.length === 1) this.flushEvents();
+  }
+
+  private flushEvents(): void {
+    if (this.conn.closed) return;
+    if (!this.evtConnected) {
+      const r = native().connect(this.evt.fd, `${this.base}-event`);
+      if (r < 0) {
+        // The client binds B-event just after our setup reply: retry like libqb (10 × 100 ms).
+        if ((r === -Errno.ECONNREFUSED || r === -Errno.ENOENT) && this.evtConnectTries++ < 10) {
+          this.evtTimer ??= setTimeout(() => {
+            this.evtTimer = undefined;
+            this.flushEvents();
+          }, 100);
+          return;
+        }
+        return this.conn.close();
+      }
+      this.evtConnected = true;
+    }
+    const r = this.events.flush();
+    if (r < 0) return this.conn.close();
+    this.evt.watch(r === BLOCKED ? WRITABLE : 0);
+  }
+
+  private onEvt(status: number, events: number): void {
+    if (status < 0) return this.conn.close();
+    if (events & WRITABLE) this.flushEvents();
+  }
+
+  setFlowControl(level: number): void {
+    this.control.flowControl = level;
+  }
+
+  onSetupReadable(): void {
+    // libqb clients never write on the setup socket in socket mode: only EOF matters.
+    if (setupClosed(this.conn.setup.fd)) this.conn.close();
+  }
+
+  destroy(): void {
+    if (this.evtTimer) clearTimeout(this.evtTimer);
+    this.req.close();
+    this.evt.close();
+    this.control.close(true);
+  }
+}

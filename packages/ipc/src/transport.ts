@@ -1,0 +1,79 @@
+// What IpcClient / IpcServerConnection and a transport (socket.ts, shm.ts) expect of each
+// other: the orchestrators keep calls, order and lifecycle; a transport moves frames.
+import type { IpcError } from './errors.js';
+import type { FdWatch } from './fdwatch.js';
+import type { Credentials } from './handshake.js';
+import { connectionDir, type PeerFileRules } from './peerfile.js';
+
+/** The IpcClient a client transport serves. */
+export interface ClientLink {
+  readonly connected: boolean;
+  readonly maxMessageSize: number;
+  readonly serverCredentials?: Credentials | undefined;
+  /** The setup socket of the handshake, still open. */
+  readonly setupWatch: FdWatch;
+  /** The server is gone or broke the protocol: fail every call, release the transport. */
+  fail(cause: IpcError): void;
+  deliverResponse(frame: Uint8Array): void;
+  deliverEvent(frame: Uint8Array): void;
+  listenerCount(event: 'event'): number;
+}
+
+export interface ClientTransport {
+  /** What qb_ipcc_fd_get() returns: the event socket (socket) or the setup socket (shm). */
+  readonly fd: number;
+  /**
+   * Throws IpcError for a per-call failure (EAGAIN flow control, EMSGSIZE). `reply` false: the
+   * server answers nothing (cpg MCAST). `fcMax`: the highest flow-control level that refuses
+   * (libqb's fc_enable_max: 1, or 2 for libcpg's multicasts).
+   */
+  send(frame: Uint8Array, reply: boolean, fcMax: number): void;
+  /**
+   * How much of the server's response channel a response of up to `len` bytes takes, and how
+   * much there is: a libqb server that finds the channel full drops the response (it counts a
+   * send_retry and moves on), so what is in flight must always fit, even if we read nothing.
+   */
+  responseCost(len: number): number;
+  readonly responseRoom: number;
+  /** Release everything; `serverGone` lets shm clean up files a dead server left. */
+  close(serverGone: boolean): Promise<void>;
+}
+
+/** The IpcServerConnection a server transport serves. */
+export interface ServerLink {
+  readonly closed: boolean;
+  readonly credentials: Credentials;
+  readonly maxMessageSize: number;
+  readonly setup: FdWatch;
+  /** maxQueuedResponseBytes / maxQueuedEventBytes of the server. */
+  readonly limits: { responses: number; events: number };
+  /** A request frame arrived (a 0-byte one or QB_IPC_MSG_DISCONNECT means the client leaves). */
+  deliver(frame: Uint8Array): void;
+  close(): void;
+}
+
+export interface ServerTransport {
+  readonly queuedResponseBytes: number;
+  readonly queuedEventBytes: number;
+  /** What the setup reply names. */
+  reply(): { connectionType: number; request: string; response: string; event: string };
+  /** The setup reply went out: start serving. */
+  start(): void;
+  respond(frame: Uint8Array): void;
+  sendEvent(frame: Uint8Array): void;
+  setFlowControl(level: number): void;
+  /** The setup socket is readable or writable. */
+  onSetupReadable(): void;
+  destroy(): void;
+}
+
+/**
+ * What the files a server names must satisfy: all in one directory of /dev/shm, owned by
+ * the server's uid (SCM_CREDENTIALS / SO_PEERCRED of the handshake) or ours (libqb servers
+ * chown them to the client; whoever runs as our uid can reach us anyway).
+ */
+export function peerFileRules(client: ClientLink, paths: string[], what: string): PeerFileRules {
+  const own = process.geteuid?.() ?? -1;
+  const srv = client.serverCredentials?.uid;
+  return { dir: connectionDir(paths, what), owners: srv === undefined || srv === own ? [own] : [srv, own] };
+}
