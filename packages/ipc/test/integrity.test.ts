@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { describeRequiring } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IpcError, connect, createServer, isIpcError, type IpcClient, type IpcServerConnection } from '../src/index.js';
 import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
@@ -269,7 +270,7 @@ async function startForeignServer(transport: 'socket' | 'shm', name: string): Pr
 }
 
 for (const transport of ['socket', 'shm'] as const) {
-  describe.skipIf(!canSetuid && process.env.CI !== 'true')(`${transport}: provider authenticity (server as uid 65534)`, () => {
+  describeRequiring('root (to run a server as uid 65534)', canSetuid ? undefined : 'not root')(`${transport}: provider authenticity (server as uid 65534)`, () => {
     let child: ChildProcess;
     let name: string;
     let before: string[];

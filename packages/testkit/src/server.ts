@@ -1,5 +1,5 @@
 import type { CaptureWriter, Credentials, IpcServer, IpcServerConnection, ServerOptions } from '@corosync-ts/ipc';
-import { CmapValueType as T } from '@corosync-ts/types';
+import { CmapValueType as T, Errno } from '@corosync-ts/types';
 import { readFileSync } from 'node:fs';
 import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
 import { ManualClock, type Clock } from './clock.js';
@@ -40,8 +40,6 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
 }
 
 export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
-
-const EACCES = 13;
 
 /** What `allow` resolves to: the default lets the mock's own user in. */
 function allowList(allow: MockCorosyncOptions['allow']): 'any' | { uids: Set<number>; gids: Set<number> } {
@@ -102,7 +100,7 @@ class NodeEndpoint implements Endpoint {
       return item !== undefined && item.type === T.UINT8 && this.node.cmap.getValue(key) === 1;
     };
     if (granted(`uidgid.uid.${uid}`) || granted(`uidgid.config.uid.${uid}`) || granted(`uidgid.gid.${gid}`) || granted(`uidgid.config.gid.${gid}`)) return 0;
-    return -EACCES;
+    return -Errno.EACCES;
   }
 
   get nodeId(): number {
