@@ -69,14 +69,21 @@ const TEXT = -2; // a whole line, the next of `texts`
 // a write failed, its message in the bytes after the two counters.
 const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
+const { closeSync, writeSync } = require('node:fs');
 const { gzipSync } = require('node:zlib');
 const { fd, gzip } = workerData;
 const status = new Int32Array(workerData.status, 0, 2);
 const message = new Uint8Array(workerData.status, 8);
 const prefixes = [];
 parentPort.on('message', (b) => {
-  if (b === 'end') return parentPort.close();
+  if (b === 'end') {
+    // The fd is the thread's once it started: closed here, after every batch before 'end', so
+    // its number is never reused while a write to it is still queued.
+    try {
+      closeSync(fd);
+    } catch {}
+    return parentPort.close();
+  }
   for (const p of b.prefixes) prefixes.push(p);
   if (Atomics.load(status, 1) === 0) {
     try {
@@ -313,10 +320,15 @@ export class CaptureWriter {
     this.checkFailed();
     if (this.n === 0 || this.fd < 0) return;
     if (!this.worker) {
-      this.worker = new Worker(WRITER_THREAD, { eval: true, workerData: { fd: this.fd, gzip: this.gzip, status: this.status } });
+      this.worker = new Worker(WRITER_THREAD, {
+        eval: true,
+        workerData: { fd: this.fd, gzip: this.gzip, status: this.status },
+        // It closes an fd the main thread opened: not a leak to warn about.
+        trackUnmanagedFds: false,
+      });
       // Never what keeps a process alive: exit and close() wait for it instead.
       this.worker.unref();
-      this.worker.on('error', (e) => this.fail(e));
+      this.worker.on('error', (e) => this.fail(e, true));
     }
     const batch = {
       prefixes: this.prefixes.slice(this.prefixesSent),
@@ -347,8 +359,11 @@ export class CaptureWriter {
   }
 
   /** Stops recording for good (once), so the traffic it watches is never disturbed. */
-  private fail(err: Error): void {
+  private fail(err: Error, threadDied = false): void {
     if (this.fd < 0) return;
+    // Batches still queued for the thread are dropped, not written.
+    Atomics.store(this.done, 1, 1);
+    if (threadDied) this.worker = undefined;
     this.stop();
     this.onError(err);
   }
@@ -359,7 +374,12 @@ export class CaptureWriter {
     this.timer = undefined;
     const fd = this.fd;
     this.fd = -1;
-    this.worker?.postMessage('end');
+    if (this.worker) {
+      // The writer thread closes it after what is queued before 'end' (a timed-out flush leaves
+      // batches there): closing it here could hand its number to another file meanwhile.
+      this.worker.postMessage('end');
+      return;
+    }
     try {
       closeSync(fd);
     } catch {
