@@ -4,7 +4,7 @@ import { byteLength, checkU32, invalidParam, toCsError } from './errors.js';
 import { freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
-import { EventStream } from './stream.js';
+import type { EventStream } from './stream.js';
 import { cfgReq, decodeEvent, parseCfgRingStatus, parseTransportOnly } from './wire.js';
 
 export type { KnetLinkStatus };
@@ -248,13 +248,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
 
   /** The shutdown callbacks as an async iterator (alongside them); `return()` just stops listening. */
   events(): EventStream<CfgShutdown> {
-    this.assertOpen('cfg.events');
-    const s: EventStream<CfgShutdown> = new EventStream(() => {
-      this.#streams.delete(s);
-      this.untrackStream(s as EventStream<unknown>);
-    });
-    this.#streams.add(s);
-    return this.trackStream(s);
+    return this.openStream('cfg.events', this.#streams);
   }
 
   protected dispatchFlags(flags: number): number {

@@ -15,7 +15,7 @@ import { common, freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { sleep } from './retry.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
-import { EventStream } from './stream.js';
+import type { EventStream } from './stream.js';
 import { cpgReq, decodeEvent, parseCpgIterationNext, type RingId } from './wire.js';
 
 export type { CpgAddress, RingId };
@@ -344,13 +344,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
 
   /** The callbacks as an async iterator (alongside them); `return()` just stops listening. */
   events(): EventStream<CpgEvent> {
-    this.assertOpen('cpg.events');
-    const s: EventStream<CpgEvent> = new EventStream(() => {
-      this.#streams.delete(s);
-      this.untrackStream(s as EventStream<unknown>);
-    });
-    this.#streams.add(s);
-    return this.trackStream(s);
+    return this.openStream('cpg.events', this.#streams);
   }
 
   protected dispatchFlags(flags: number): number {

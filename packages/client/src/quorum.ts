@@ -11,7 +11,7 @@ import {
 import { checkU32, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
-import { EventStream } from './stream.js';
+import type { EventStream } from './stream.js';
 import { decodeEvent, req, type RingId } from './wire.js';
 
 export type { RingId };
@@ -164,13 +164,7 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
    * dispatched; `return()` just stops listening (it does not trackstop).
    */
   notifications(): EventStream<QuorumEvent> {
-    this.assertOpen('quorum.notifications');
-    const s: EventStream<QuorumEvent> = new EventStream(() => {
-      this.#streams.delete(s);
-      this.untrackStream(s as EventStream<unknown>);
-    });
-    this.#streams.add(s);
-    return this.trackStream(s);
+    return this.openStream('quorum.notifications', this.#streams);
   }
 
   protected dispatchFlags(flags: number): number {

@@ -19,7 +19,7 @@ import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
 import { expectationFor, type Answer, type Expectation, type Request, type ResponseName } from './wire.js';
 import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
-import type { EventStream } from './stream.js';
+import { EventStream } from './stream.js';
 
 export type ServiceName = Service;
 
@@ -410,6 +410,20 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   /** Validates/normalises dispatch flags; quorum and votequorum reject unknown ones with 7. */
   protected abstract dispatchFlags(flags: number): number;
+
+  /**
+   * A new async iterator of a service's events: `set` is the service's own fan-out (it pushes
+   * into each), and the handle ends them all on finalize or when the connection is lost.
+   */
+  protected openStream<T>(operation: string, set: Set<EventStream<T>>): EventStream<T> {
+    this.assertOpen(operation);
+    const s: EventStream<T> = new EventStream(() => {
+      set.delete(s);
+      this.untrackStream(s as EventStream<unknown>);
+    });
+    set.add(s);
+    return this.trackStream(s);
+  }
 
   protected trackStream<T>(s: EventStream<T>): EventStream<T> {
     this.#streams.add(s as EventStream<unknown>);

@@ -9,7 +9,7 @@ import {
 import { byteLength, checkI32, checkU32, checkU64, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
-import { EventStream } from './stream.js';
+import type { EventStream } from './stream.js';
 import { decodeEvent, req, type Answer, type RingId } from './wire.js';
 
 /** struct votequorum_info. */
@@ -211,13 +211,7 @@ export class VotequorumHandle extends Session<VotequorumSnapshot> {
 
   /** The notifications as an async iterator (alongside the callbacks); return() stops listening. */
   notifications(): EventStream<VotequorumEvent> {
-    this.assertOpen('votequorum.notifications');
-    const s: EventStream<VotequorumEvent> = new EventStream(() => {
-      this.#streams.delete(s);
-      this.untrackStream(s as EventStream<unknown>);
-    });
-    this.#streams.add(s);
-    return this.trackStream(s);
+    return this.openStream('votequorum.notifications', this.#streams);
   }
 
   protected dispatchFlags(flags: number): number {

@@ -183,19 +183,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   /** Send one request frame (header included) and resolve with its response frame. */
   request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     if (this.state !== 'open') return Promise.reject(new IpcError('ENOTCONN', 'the IPC connection is closed'));
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new IpcError('EINVAL', 'a request frame must be a Uint8Array'));
-    if (frame.length > this.maxMessageSize) {
-      return Promise.reject(new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`));
-    }
-    let hdr: { id: number; size: number };
-    try {
-      hdr = readRequestHeader(frame);
-    } catch (e) {
-      return Promise.reject(new IpcError('EINVAL', (e as Error).message));
-    }
-    if (hdr.size !== frame.length) {
-      return Promise.reject(new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`));
-    }
+    const hdr = this.checkFrame(frame);
+    if (hdr instanceof IpcError) return Promise.reject(hdr);
     if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
       return Promise.reject(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`));
     }
@@ -261,19 +250,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    */
   send(frame: Uint8Array, opts: { flowControlMax?: 1 | 2 } = {}): Promise<void> {
     if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
-    if (!(frame instanceof Uint8Array)) return Promise.reject(new IpcError('EINVAL', 'a request frame must be a Uint8Array'));
-    if (frame.length > this.maxMessageSize) {
-      return Promise.reject(new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`));
-    }
-    let hdr: { id: number; size: number };
-    try {
-      hdr = readRequestHeader(frame);
-    } catch (e) {
-      return Promise.reject(new IpcError('EINVAL', (e as Error).message));
-    }
-    if (hdr.size !== frame.length) {
-      return Promise.reject(new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`));
-    }
+    const hdr = this.checkFrame(frame);
+    if (hdr instanceof IpcError) return Promise.reject(hdr);
     return new Promise<void>((resolve, reject) => {
       const p: Pending = {
         resolve: () => resolve(), reject, settled: false, timer: undefined, signal: undefined, onAbort: undefined,
@@ -286,6 +264,24 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         this.waiting.push(p);
       }
     });
+  }
+
+  /** The request header of a frame fit to send, or the EINVAL / EMSGSIZE it earns. */
+  private checkFrame(frame: Uint8Array): { id: number; size: number } | IpcError {
+    if (!(frame instanceof Uint8Array)) return new IpcError('EINVAL', 'a request frame must be a Uint8Array');
+    if (frame.length > this.maxMessageSize) {
+      return new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+    }
+    let hdr: { id: number; size: number };
+    try {
+      hdr = readRequestHeader(frame);
+    } catch (e) {
+      return new IpcError('EINVAL', (e as Error).message);
+    }
+    if (hdr.size !== frame.length) {
+      return new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`);
+    }
+    return hdr;
   }
 
   /**
