@@ -1,4 +1,4 @@
-import { renderCorosyncConf } from '@corosync-ts/types';
+import { renderCorosyncConf, type ConfQuorum } from '@corosync-ts/types';
 import { ConfigError } from './errors.js';
 
 export interface NodeSpec {
@@ -11,18 +11,10 @@ export interface NodeSpec {
   addr?: string;
 }
 
-export interface QuorumSpec {
-  expectedVotes?: number;
-  twoNode?: boolean;
-  waitForAll?: boolean;
-  lastManStanding?: boolean;
-  lastManStandingWindow?: number;
-  autoTieBreaker?: boolean;
+/** The quorum section the simulator models: votequorum always, no raw lines. */
+export interface QuorumSpec extends Omit<ConfQuorum, 'provider' | 'autoTieBreakerNode' | 'extra'> {
   /** 'lowest' | 'highest' | list of node ids. */
   autoTieBreakerNode?: 'lowest' | 'highest' | number[];
-  allowDownscale?: boolean;
-  expectedVotesTracking?: boolean;
-  device?: { model: string; votes?: number; timeout?: number; syncTimeout?: number };
 }
 
 export interface ClusterSpec {

@@ -1,4 +1,4 @@
-import { renderCorosyncConf } from '@corosync-ts/types';
+import { renderCorosyncConf, type ConfQuorum } from '@corosync-ts/types';
 
 export type IpcTransport = 'socket' | 'shm' | 'native';
 
@@ -11,19 +11,11 @@ export interface NodeSpec {
   votes?: number;
 }
 
-export interface QuorumOptions {
+/** The quorum section of a real daemon's corosync.conf (extra: raw lines, e.g. a `device { ... }` block). */
+export interface QuorumOptions extends Omit<ConfQuorum, 'provider' | 'autoTieBreakerNode' | 'expectedVotesTracking' | 'device'> {
   /** `quorum.provider`; null leaves the quorum section without a provider (node always quorate). */
   provider?: 'corosync_votequorum' | null;
-  expectedVotes?: number;
-  twoNode?: boolean;
-  waitForAll?: boolean;
-  lastManStanding?: boolean;
-  lastManStandingWindow?: number;
-  autoTieBreaker?: boolean;
   autoTieBreakerNode?: string;
-  allowDownscale?: boolean;
-  /** Raw lines inside `quorum { }` (e.g. a `device { ... }` block). */
-  extra?: string;
 }
 
 export interface ConfOptions {
