@@ -123,7 +123,10 @@ export interface Expectation {
 }
 
 const expectations = new Map<string, Expectation>();
-const spec = (name: string, dir: 'req' | 'res') => messages.find((m) => m.name === name && m.dir === dir);
+// One pass over the catalog (a find() per message made this loop quadratic, at import).
+const specs = new Map<string, (typeof messages)[number]>();
+for (const m of messages) if (!specs.has(`${m.name}/${m.dir}`)) specs.set(`${m.name}/${m.dir}`, m);
+const spec = (name: string, dir: 'req' | 'res') => specs.get(`${name}/${dir}`);
 const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;

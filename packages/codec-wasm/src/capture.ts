@@ -341,15 +341,18 @@ const K_SERVICE = enc('"service":"');
 const K_TRANSPORT = enc(',"transport":"');
 const K_DIR = enc(',"dir":"');
 const K_HEX = enc(',"hex":"');
-// hex pair (first char << 8 | second char) -> byte, or 256 when either char is not lowercase hex
-const HEX_PAIR = (() => {
+// hex pair (first char << 8 | second char) -> byte, or 256 when either char is not lowercase hex.
+// 128 KB, built on the first scan rather than at import: most importers never read a capture.
+let hexPairTable: Uint16Array | undefined;
+function hexPairs(): Uint16Array {
+  if (hexPairTable) return hexPairTable;
   const v = new Int16Array(128).fill(-1);
   for (let i = 0; i < 10; i++) v[48 + i] = i;
   for (let i = 0; i < 6; i++) v[97 + i] = 10 + i;
   const t = new Uint16Array(65536).fill(256);
   for (let a = 0; a < 128; a++) for (let b = 0; b < 128; b++) if (v[a]! >= 0 && v[b]! >= 0) t[(a << 8) | b] = (v[a]! << 4) | v[b]!;
-  return t;
-})();
+  return (hexPairTable = t);
+}
 
 /**
  * Reads a whole plain (not gzip) capture held in memory, and writes the bytes of every frame
@@ -365,6 +368,7 @@ const HEX_PAIR = (() => {
  * records and bad ones are reported with their line number in the whole file.
  */
 export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureScanSink, from?: CaptureScanFrom): CaptureScanResult {
+  const HEX_PAIR = hexPairs();
   if (out.length < bytes.length >> 1) throw new RangeError(`scanCapture: out holds ${out.length} bytes, needs ${bytes.length >> 1}`);
   const b = bytes;
   const n = b.length;

@@ -2,8 +2,11 @@
 // packages/codec-wasm/capture/FORMAT.md). Node-only; the reader lives in codec-wasm.
 import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { gzipSync } from 'node:zlib';
+import type { Worker } from 'node:worker_threads';
+
+// zlib and worker_threads are only needed once a capture is written; loading them at import cost
+// every user of the package several ms of cold start (process.getBuiltinModule is synchronous).
+const gzipSync = (data: string): Buffer => process.getBuiltinModule('node:zlib').gzipSync(data);
 
 export type CaptureMode = 'client' | 'mock' | 'tap';
 export type CaptureTransport = 'socket' | 'shm';
@@ -320,6 +323,7 @@ export class CaptureWriter {
     this.checkFailed();
     if (this.n === 0 || this.fd < 0) return;
     if (!this.worker) {
+      const { Worker } = process.getBuiltinModule('node:worker_threads');
       this.worker = new Worker(WRITER_THREAD, {
         eval: true,
         workerData: { fd: this.fd, gzip: this.gzip, status: this.status },

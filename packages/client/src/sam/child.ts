@@ -1,6 +1,6 @@
 /// <reference types="node" />
 import { writeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { CS_ERR_LIBRARY, CS_OK } from '@corosync-ts/types';
 import { ByteReader } from './reader.js';
 import { SAM_REPLY_ERROR, SAM_REPLY_OK, readInt32, readSize } from './protocol.js';
@@ -28,7 +28,9 @@ export class ChildChannel {
 
   /** Throws (EBADF, ERR_INVALID_FD_TYPE...) when the fds are not a SAM channel. */
   static open(commandFd: number, replyFd: number): ChildChannel {
-    const socket = new Socket({ fd: replyFd, readable: true, writable: false });
+    // node:net is loaded here, not at import: the client's index re-exports sam, and loading net
+    // there cost every importer cold-start time for a module only a SAM child needs.
+    const socket = new (process.getBuiltinModule('node:net').Socket)({ fd: replyFd, readable: true, writable: false });
     return new ChildChannel(commandFd, socket);
   }
 

@@ -1,5 +1,5 @@
 /// <reference types="node" />
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import {
   CS_ERR_LIBRARY,
@@ -178,7 +178,8 @@ export class Supervisor {
       supervisorPid: process.pid,
     });
     try {
-      const child = spawn(execPath, args, {
+      // node:child_process is loaded on the first spawn, not at import (cold start of every importer).
+      const child = process.getBuiltinModule('node:child_process').spawn(execPath, args, {
         cwd,
         env: { ...env, [SAM_CHILD_ENV]: marker },
         stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
