@@ -20,8 +20,9 @@ for (const file of process.argv.slice(2)) {
       }
       continue;
     }
-    // vitest's summary block: " FAIL  test/x.test.ts > suite > name" (one line per failed test)
-    const f = /^(\S*):test:\s+FAIL\s+(.*)$/.exec(line);
+    // vitest's summary block: " FAIL  test/x.test.ts > suite > name" (one line per failed test).
+    // Only *.test.* files: nstest runs fixture suites that must fail, and their output shows.
+    const f = /^(\S*):test:\s+FAIL\s+(\S*\.test\.[cm]?[jt]s\b.*)$/.exec(line);
     if (f) failures.push(`${basename(file, '.log')}  ${f[1]}  ${f[2].trim()}`);
   }
 }

@@ -332,8 +332,6 @@ typedef struct {
   int unmapped;
   int refs;
   int64_t slot;  // index in the SIGBUS registry, -1 once removed
-  // Bytes taken back from V8's external memory count while its ArrayBuffer lives (see n_mmap).
-  int64_t uncounted;
 } mapping_t;
 
 // ---- SIGBUS guard
@@ -488,18 +486,9 @@ static void mapping_unref(mapping_t *m) {
   if (--m->refs == 0) free(m);
 }
 
-// V8 stopped counting the buffer (detached, or collected): stop compensating for it.
-static void mapping_recount(napi_env env, mapping_t *m) {
-  if (m->uncounted == 0) return;
-  int64_t ignored;
-  napi_adjust_external_memory(env, m->uncounted, &ignored);
-  m->uncounted = 0;
-}
-
 static void mapping_buffer_finalize(napi_env env, void *data, void *hint) {
   (void)data;
   mapping_t *m = hint;
-  mapping_recount(env, m);
   mapping_unmap(m);
   mapping_unref(m);
 }
@@ -570,15 +559,6 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
     }
     return make_int(env, -ENOMEM);
   }
-  // V8 counts an ArrayBuffer's length as external memory the process owns, and lets that
-  // drive its garbage collector. A mapping of a /dev/shm file is not: its pages belong to
-  // tmpfs (shared with the peer), the few we touch show in RSS, and a ring's data is mapped
-  // twice. Counted, every shm connection weighed 6.3 MB (3 rings of 2 x 1 MiB) and V8 ran a
-  // full collection every ~10 connections for nothing. Take it back from the GC's count (Node's
-  // memoryUsage().external still reports the length); the finalizer or munmap gives it back
-  // once V8 stops counting the buffer.
-  int64_t ignored;
-  if (napi_adjust_external_memory(env, -(int64_t)total, &ignored) == napi_ok) m->uncounted = (int64_t)total;
   if (napi_create_external(env, m, mapping_handle_finalize, NULL, &ext) != napi_ok) {
     m->refs--;
     napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a mapping handle");
@@ -619,7 +599,6 @@ static napi_value n_munmap(napi_env env, napi_callback_info info) {
     bool detached = false;
     napi_is_detached_arraybuffer(env, ab, &detached);
     if (!detached) napi_detach_arraybuffer(env, ab);
-    mapping_recount(env, m);
   }
   return make_int(env, faulted);
 }

@@ -38,7 +38,7 @@ describe('describeReal (and the other describeRequiring users) without what they
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(1);
     expect(out).toMatch(/real corosync unavailable under CI=true: missing corosync/);
-    expect(out).toMatch(/sh, no-such-program-for-nstest unavailable under CI=true: no-such-program-for-nstest not installed/);
+    expect(out).toMatch(/node, no-such-program-for-nstest unavailable under CI=true: no-such-program-for-nstest not installed/);
     expect(out).toMatch(/root unavailable under CI=true: needs root for setpriv/);
   });
 });
