@@ -44,6 +44,7 @@ describeReal('the README example', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('members 1 joined 1 left 0');
     expect(r.stdout).toMatch(/^deliver 1 \d+ hello$/m);
+    expect(r.stdout).toMatch(/^deliver 1 \d+ 3000000 bytes$/m);
     expect(r.stdout).toContain('node 1 [ \'127.0.0.1\' ]');
     expect(r.stdout).toContain('links 1');
   }, 120_000);
