@@ -72,7 +72,9 @@ for (const [pkg, ...vitestArgs] of plan) {
   console.log(`== arm64: ${pkg} ${vitestArgs.join(' ') || '(all tests)'}`);
   const s = run(join(root, 'node_modules', '.bin', 'vitest'), ['run', ...vitestArgs], {
     cwd: join(root, 'packages', pkg),
-    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim() },
+    // The client's test setup builds dist/ with esbuild, whose binary is this host's: it runs that
+    // step with this (x64) node.
+    env: { ...process.env, COROSYNC_TS_BUILD_NODE: process.execPath, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim() },
   });
   if (s !== 0) status = s;
 }

@@ -30,12 +30,21 @@ for (const transport of ['socket', 'shm'] as const) {
         }
       });
       const exited = new Promise<number | null>((r) => child.on('exit', r));
+      // Bounded, and a failure says where the script stood: a state that never comes is the bug.
       const waitLine = (re: RegExp) =>
-        lines.some((l) => re.test(l)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve }));
+        lines.some((l) => re.test(l))
+          ? Promise.resolve()
+          : new Promise<void>((resolve, reject) => {
+              const t = setTimeout(() => reject(new Error(`no line ${re} within 60 s; so far:\n${lines.join('\n')}\n${stderr}`)), 60_000);
+              waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
+            });
       try {
         const daemon = ns.corosyncProcess!;
         await waitLine(/^try_shutdown ok$/);
-        await daemon.exited;
+        await Promise.race([
+          daemon.exited,
+          new Promise((_, reject) => setTimeout(() => reject(new Error(`corosync did not exit within 60 s after try_shutdown; so far:\n${lines.join('\n')}`)), 60_000)),
+        ]);
         await waitLine(/^plain disconnect/);
         await ns.stopCorosync();
         await ns.startCorosync({ conf });

@@ -193,14 +193,22 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       this.drainEvents();
       if (!this.client.connected) return;
       const r = readSetup(setup.fd, this.scratch);
-      if (r === 0 || r === -1) return this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+      if (r === 0 || r === -1) return this.serverClosed();
       if (r > 0) {
         this.eventDebt += r;
         if (this.eventDebt > 0) this.drainEvents();
       }
     } else if (events & DISCONNECT) {
-      this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+      this.serverClosed();
     }
+  }
+
+  // A server that answers and then exits (corosync after an agreed cfg try_shutdown) can close
+  // the setup socket before its last answers' tokens reach us: those answers are in the ring and
+  // belong to their calls, which must not fail with ECONNRESET.
+  private serverClosed(): void {
+    while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+    this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
   }
 
   // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
