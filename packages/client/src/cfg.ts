@@ -1,5 +1,5 @@
 import { CS_DISPATCH_BLOCKING, CS_ERR_NAME_TOO_LONG, CS_ERR_NOT_SUPPORTED, CS_MAX_NAME_LENGTH, CsError } from '@corosync-ts/types';
-import type { KnetLinkStatus } from '@corosync-ts/codec-wasm';
+import type { FieldsOf, KnetLinkStatus, SpecOf } from '@corosync-ts/codec-wasm';
 import { byteLength, checkU32, invalidParam, toCsError } from './errors.js';
 import { freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
@@ -35,19 +35,11 @@ export interface CfgCallbacks {
   shutdownCallback?: ((s: CfgShutdown) => void) | null;
 }
 
-/** struct corosync_cfg_node_status_v1. */
-export interface CfgNodeStatus {
-  version: number;
-  nodeid: number;
-  reachable: number;
-  remote: number;
-  external: number;
-  onwireMin: number;
-  onwireMax: number;
-  onwireVer: number;
-  /** All CFG_MAX_LINKS slots; unused ones are zero. */
-  linkStatus: KnetLinkStatus[];
-}
+/**
+ * struct corosync_cfg_node_status_v1, as the catalog lays it out: `linkStatus` has all
+ * CFG_MAX_LINKS slots, unused ones zero.
+ */
+export type CfgNodeStatus = FieldsOf<SpecOf<'cfg.nodeStatusGet', 'res'>>;
 
 /** corosync_cfg_node_address_t: a sockaddr_in (addressLength 16) or sockaddr_in6 (28). */
 export interface CfgNodeAddress {

@@ -1,4 +1,4 @@
-import type { KnetLinkStatus } from '@corosync-ts/codec-wasm';
+import type { FieldsOf, KnetLinkStatus, SpecOf } from '@corosync-ts/codec-wasm';
 import { CS_OK, CS_ERR_FAILED_OPERATION, CS_ERR_NOT_EXIST, CS_ERR_NOT_SUPPORTED } from '@corosync-ts/types';
 
 /**
@@ -24,17 +24,8 @@ export interface LocalView extends LinkView {
   readonly members: readonly number[];
 }
 
-export interface NodeStatusV1 {
-  version: number;
-  nodeid: number;
-  reachable: number;
-  remote: number;
-  external: number;
-  onwireMin: number;
-  onwireMax: number;
-  onwireVer: number;
-  linkStatus: KnetLinkStatus[];
-}
+/** struct corosync_cfg_node_status_v1: the catalog's answer to cfg.nodeStatusGet. */
+export type NodeStatusV1 = FieldsOf<SpecOf<'cfg.nodeStatusGet', 'res'>>;
 
 const EMPTY_LINK: KnetLinkStatus = { enabled: 0, connected: 0, dynconnected: 0, mtu: 0, srcIpaddr: '', dstIpaddr: '' };
 
