@@ -1,7 +1,6 @@
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
-import { buildDist, script } from './real-helpers.js';
+import { buildDist, script, watchLines } from './real-helpers.js';
 
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`disconnect and auto-reconnect on a real corosync (${transport})`, () => {
@@ -18,20 +17,7 @@ for (const transport of ['socket', 'shm'] as const) {
 
     it('the daemon restarts: disconnect (2), tracking re-established, snapshot, notifications resume', async () => {
       const child = ns.spawn([process.execPath, script('reconnect.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const lines: string[] = [];
-      let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += String(d)));
-      const waiters: { re: RegExp; resolve: () => void }[] = [];
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        lines.push(l);
-        for (const w of waiters.splice(0)) {
-          if (w.re.test(l)) w.resolve();
-          else waiters.push(w);
-        }
-      });
-      const exited = new Promise<number | null>((r) => child.on('exit', r));
-      const waitLine = (re: RegExp) =>
-        lines.some((l) => re.test(l)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ re, resolve }));
+      const { lines, exited, output, waitLine } = watchLines(child);
       try {
         await waitLine(/^ready$/);
         await ns.stopCorosync();
@@ -39,7 +25,7 @@ for (const transport of ['socket', 'shm'] as const) {
         await waitLine(/^cmap disconnect/);
         // The same conf again (starting with `nodes: 3` twice would re-create nstest's dead-end veth).
         await ns.startCorosync({ conf });
-        expect(await exited, `${lines.join('\n')}\n${stderr}`).toBe(0);
+        expect(await exited, output()).toBe(0);
       } finally {
         child.kill();
       }
