@@ -7,6 +7,7 @@ import type { FdWatch } from './fdwatch.js';
 import { QB_IPC_MSG_DISCONNECT, QB_REQUEST_HEADER_SIZE, readRequestHeader, type ConnectionResponse } from './frames.js';
 import type { Credentials } from './handshake.js';
 import { DISCONNECT, READABLE, WRITABLE } from './native.js';
+import { QUEUE_OVERHEAD } from './outbox.js';
 import { ShmServerTransport } from './shm.js';
 import { SocketServerTransport } from './socket.js';
 import type { ServerLink, ServerTransport } from './transport.js';
@@ -106,6 +107,11 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   /** Bytes (with per-frame overhead) of responses and events waiting for the client to take them. */
   get queued(): { responses: number; events: number } {
     return { responses: this.impl.queuedResponseBytes, events: this.impl.queuedEventBytes };
+  }
+
+  /** What `queued` counts per waiting frame on top of its bytes (so a server can tell how many frames the client took). */
+  get queueOverhead(): number {
+    return QUEUE_OVERHEAD;
   }
 
   /** @internal */

@@ -25,6 +25,8 @@ export interface NodeListener {
   down?(): void;
   /** The node (re)started with a fresh state. */
   up?(): void;
+  /** A membership change reached the node: a sync starts (corosync's confchg_fn). */
+  syncStarted?(): void;
   /** cfg ends this node as corosync would exit: after a shutdown, or killed by KILLNODE. */
   cfgExit?(how: 'shutdown' | 'killed'): void;
 }
@@ -192,6 +194,7 @@ export class SimNode {
     this.countExec('cmap', 0, 1, members.length);
     this.countExec('cpg', 5, 1, members.length);
     this.vq?.syncInit(members, ring);
+    this.emit((l) => l.syncStarted?.());
     return { joined, left };
   }
 

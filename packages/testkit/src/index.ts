@@ -21,5 +21,7 @@ export { NodeServices } from './node-services.js';
 export type { ServiceConnection } from './node-services.js';
 export type { FrameSink, ClientInfo } from './services/connection.js';
 export type { ServiceName } from './services/index.js';
+export { Faults } from './faults.js';
+export type { CallName, EventName, FaultRequest, ErrorFault, KillFault, FlowControlFault, DelayFault, FaultHandle } from './faults.js';
 export { MockCorosync, startMockCorosync } from './server.js';
 export type { MockCorosyncOptions, MockLimits, Endpoint } from './server.js';

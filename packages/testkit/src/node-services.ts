@@ -1,7 +1,9 @@
-import { encoders, readRequestHeader, QB_REQUEST_HEADER_SIZE, type RingId } from '@corosync-ts/codec-wasm';
-import { CS_ERR_INVALID_PARAM, CS_TRACK_CHANGES, CS_TRACK_CHANGES_ONLY, QUORUM_MODEL_V1 } from '@corosync-ts/types';
+import { readRequestHeader, QB_REQUEST_HEADER_SIZE, type RingId } from '@corosync-ts/codec-wasm';
+import { CS_ERR_INVALID_PARAM, CS_ERR_TRY_AGAIN, CS_TRACK_CHANGES, CS_TRACK_CHANGES_ONLY, QUORUM_MODEL_V1 } from '@corosync-ts/types';
+import type { Clock } from './clock.js';
 import type { CmapStore } from './cmap-store.js';
 import type { NodeListener, SimNode } from './cluster.js';
+import { refusal, type Faults } from './faults.js';
 import { RequestView } from './request.js';
 import { MAX_RESPONSE, type BaseConn, type ClientInfo, type FrameSink } from './services/connection.js';
 import { REQUESTS, SERVICES, type AnyServiceDef, type ServiceName } from './services/index.js';
@@ -21,6 +23,110 @@ export interface ServiceConnection {
 /** Where the daemon's connection ids start (shown in the stats keys like a pointer). */
 const FIRST_CONN_PTR = 0x55d0c0de0000n;
 const CONN_PTR_STEP = 0x40n;
+/** Requests a client may have waiting while it is under flow control before it is dropped. */
+const MAX_HELD_BYTES = 4 * 1024 * 1024;
+/** Requests that get no answer, refused or not (ipc_glue.c's is_async_call: cpg MCAST). */
+const ASYNC_CALLS = new Set(['cpg.mcastJoined']);
+
+/**
+ * The event side of one connection as corosync's msg_send_or_queue keeps it: events go straight
+ * into the client's channel until one does not fit; from then on (`queueing`) they wait in the
+ * daemon, `queued` of them, and `sent` counts those the client made room for, until none waits.
+ * The mock's waiting events sit in the ipc connection's queue: what the client took is read
+ * back from its byte count.
+ */
+class EventChannel {
+  /** Byte costs of the events waiting, oldest first, from `head`. */
+  private costs: number[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(private readonly stats: ConnStats, private readonly sink: FrameSink) {}
+
+  /** Counts what the client took since the last look (corosync's outq_flush). */
+  private reconcile(): void {
+    if (!this.stats.queueing || this.sink.backlog === undefined) return;
+    const waiting = this.sink.backlog().events;
+    while (this.head < this.costs.length && this.bytes > waiting) {
+      this.bytes -= this.costs[this.head++]!;
+      this.stats.sent++;
+      this.stats.queued--;
+      this.stats.dispatched++;
+    }
+    if (this.head === this.costs.length) {
+      this.costs = [];
+      this.head = 0;
+      this.bytes = 0;
+      this.stats.queueing = 0;
+      this.stats.queued = 0;
+      this.stats.sent = 0;
+    }
+  }
+
+  send(frame: Uint8Array): void {
+    this.reconcile();
+    const cost = frame.length + (this.sink.queueOverhead ?? 0);
+    this.sink.sendEvent(frame);
+    if (this.stats.queueing) {
+      this.costs.push(cost);
+      this.bytes += cost;
+      this.stats.queued++;
+    } else if ((this.sink.backlog?.().events ?? 0) > 0) {
+      // the channel was full (EAGAIN): a send retry, and queueing starts with this event
+      this.stats.sendRetries++;
+      this.stats.queueing = 1;
+      this.stats.sent = 0;
+      this.stats.queued = 1;
+      this.costs.push(cost);
+      this.bytes += cost;
+    } else {
+      this.stats.sent++;
+      this.stats.dispatched++;
+    }
+  }
+
+  /** The stats as of now. */
+  look(): void {
+    this.reconcile();
+  }
+}
+
+/** Events a delay fault holds back, in their order, each until its time on the cluster clock. */
+class DelayedEvents {
+  private queue: { frame: Uint8Array; due: number }[] = [];
+  private timer: unknown;
+  private closed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly out: (f: Uint8Array) => void,
+    private readonly delayOf: (f: Uint8Array) => number,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    const by = this.delayOf(frame);
+    if (by <= 0 && this.queue.length === 0) return this.out(frame);
+    // a copy: the frame may be a view of codec memory the next encode reuses
+    this.queue.push({ frame: frame.slice(), due: this.clock.now() + by });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.closed || this.queue.length === 0) return;
+    this.timer = this.clock.setTimer(Math.max(0, this.queue[0]!.due - this.clock.now()), () => {
+      this.timer = undefined;
+      while (!this.closed && this.queue.length > 0 && this.queue[0]!.due <= this.clock.now()) this.out(this.queue.shift()!.frame);
+      this.schedule();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+}
 
 /**
  * The per-node daemon side: the state corosync keeps per node across connections (quorum and
@@ -36,51 +142,121 @@ export class NodeServices implements NodeListener {
   private nextPtr = FIRST_CONN_PTR;
   /** Connections to close when the node goes down. */
   private readonly open = new Set<ServiceConnection & { kill(): void }>();
+  /** Each connection's re-evaluation of its flow-control level (`true`: a sync pulse). */
+  private readonly fcRefresh = new Set<(pulse?: boolean) => void>();
+  private readonly faults: Faults | undefined;
+  private readonly onFaultsChanged = () => {
+    for (const r of [...this.fcRefresh]) r();
+  };
+  /** Handler errors met while serving requests held under flow control. */
+  readonly errors: unknown[] = [];
 
   /** What cfg RELOAD_CONFIG rereads (default: the cluster's own corosync.conf text). */
   readonly configSource: () => string;
 
-  constructor(readonly node: SimNode, opts: { configSource?: () => string } = {}) {
+  constructor(readonly node: SimNode, opts: { configSource?: () => string; faults?: Faults } = {}) {
     node.listeners.add(this);
     this.configSource = opts.configSource ?? (() => node.configText);
+    this.faults = opts.faults;
+    this.faults?.flowListeners.add(this.onFaultsChanged);
+  }
+
+  private get clock(): Clock {
+    return this.faults?.clock ?? this.node.clock;
   }
 
   dispose(): void {
     this.node.listeners.delete(this);
+    this.faults?.flowListeners.delete(this.onFaultsChanged);
   }
 
   /** Opens a connection; `onKill` runs when the node dies under it. */
   connect(service: ServiceName, sink: FrameSink, info: ClientInfo = { pid: 0, uid: 0, gid: 0 }, onKill?: () => void): ServiceConnection {
     const stats: ConnStats = {
       info, service, ptr: (this.nextPtr += CONN_PTR_STEP), requests: 0n, responses: 0n, dispatched: 0n, invalid: 0n,
+      overload: 0n, sendRetries: 0n, recvRetries: 0n, flowControl: 0, flowControlCount: 0n, queueing: 0, queued: 0, sent: 0,
     };
+    const events = new EventChannel(stats, sink);
+    stats.look = () => events.look();
     const counted: FrameSink = {
       maxMessageSize: sink.maxMessageSize ?? MAX_RESPONSE,
-      respond: (f) => { stats.responses++; sink.respond(f); },
-      sendEvent: (f) => { stats.dispatched++; sink.sendEvent(f); },
+      respond: (f) => {
+        sink.respond(f);
+        stats.responses++;
+        // libqb's response send found the channel full (corosync drops such an answer; the mock
+        // keeps it for the client, who takes it when it reads again)
+        if ((sink.backlog?.().responses ?? 0) > 0) stats.sendRetries++;
+      },
+      sendEvent: (f) => delays.send(f),
     };
+    const delays = new DelayedEvents(this.clock, (f) => events.send(f), (f) => this.faults?.eventDelay(service, this.node.id, info.pid, f) ?? 0);
     const def = SERVICES[service] as unknown as AnyServiceDef;
     const requests = REQUESTS[service];
+    const flowControlled = new Set(def.flowControlled ?? []);
     const conn: BaseConn = def.open(this, counted, info);
     this.conns.add(stats);
+    /** Requests libqb would leave unread while the connection is under flow control. */
+    const held: Uint8Array[] = [];
+    let heldBytes = 0;
+    const serve = (frame: Uint8Array) => {
+      stats.requests++;
+      const faults = this.faults?.hasCallFaults ? this.faults : undefined;
+      if (faults === undefined && conn.repeat(frame)) return;
+      const entry = frame.length < QB_REQUEST_HEADER_SIZE ? undefined : requests.get(readRequestHeader(frame).id);
+      if (entry === undefined) {
+        // corosync's answer to an id past the service's lib_engine table
+        stats.invalid++;
+        counted.respond(refusal(CS_ERR_INVALID_PARAM));
+        return;
+      }
+      // corosync_sending_allowed, then what a test injected: a refusal instead of the handler
+      const noReply = ASYNC_CALLS.has(entry.message.name);
+      let error: number | undefined;
+      if (flowControlled.has(entry.handler) && this.node.cpg.flowControl) error = CS_ERR_TRY_AGAIN;
+      else if (faults !== undefined) {
+        const action = faults.onRequest(service, entry.message.name, this.node.id, info.pid, frame);
+        if (action !== undefined && 'killNode' in action) {
+          if (this.node.running) this.node.kill();
+          return;
+        }
+        error = action?.error;
+        if (error === undefined && conn.repeat(frame)) return;
+      }
+      if (error !== undefined) {
+        if (error === CS_ERR_TRY_AGAIN) stats.overload++;
+        if (!noReply) counted.respond(refusal(error));
+        return;
+      }
+      def.handlers[entry.handler]!(conn, new RequestView(frame, entry.message) as never);
+    };
+    const drain = () => {
+      while (held.length > 0 && stats.flowControl === 0 && this.open.has(wrapped)) {
+        const f = held.shift()!;
+        heldBytes -= f.length;
+        try {
+          serve(f);
+        } catch (e) {
+          this.errors.push(e);
+          wrapped.kill();
+        }
+      }
+    };
     const wrapped = {
       service,
       handle: (frame: Uint8Array) => {
-        stats.requests++;
-        if (conn.repeat(frame)) return;
-        const entry = frame.length < QB_REQUEST_HEADER_SIZE ? undefined : requests.get(readRequestHeader(frame).id);
-        if (entry === undefined) {
-          // corosync's answer to an id past the service's lib_engine table
-          stats.invalid++;
-          counted.respond(encoders.cmap.res.error({}, { id: 0, error: CS_ERR_INVALID_PARAM }));
-          return;
-        }
-        def.handlers[entry.handler]!(conn, new RequestView(frame, entry.message) as never);
+        if (stats.flowControl === 0 && held.length === 0) return serve(frame);
+        // a client that ignores the level floods no further than this before it is dropped
+        if (heldBytes + frame.length > MAX_HELD_BYTES) return wrapped.kill();
+        held.push(frame.slice());
+        heldBytes += frame.length;
       },
       close: () => {
         if (!this.conns.delete(stats)) return;
         this.closedCount++;
         this.open.delete(wrapped);
+        this.fcRefresh.delete(refresh);
+        delays.close();
+        held.length = 0;
         conn.close();
       },
       kill: () => {
@@ -88,7 +264,24 @@ export class NodeServices implements NodeListener {
         onKill?.();
       },
     };
+    /** libqb's qb_ipcs_flowcontrol_set: every change of the level counts. */
+    const setLevel = (level: 0 | 1 | 2) => {
+      if (level === stats.flowControl) return;
+      stats.flowControl = level;
+      stats.flowControlCount++;
+      sink.setFlowControl?.(level);
+    };
+    const refresh = (pulse = false) => {
+      const level = this.faults?.flowLevel(service, this.node.id, info.pid) ?? 0;
+      if (level > stats.flowControl) this.faults?.flowHit(service, this.node.id, info.pid);
+      // a sync (corosync's RATE_OFF_2 on every service but votequorum) takes no time here: on, then off
+      if (pulse && service !== 'votequorum') setLevel(2);
+      setLevel(level);
+      if (level === 0) drain();
+    };
+    this.fcRefresh.add(refresh);
     this.open.add(wrapped);
+    refresh();
     return wrapped;
   }
 
@@ -118,6 +311,16 @@ export class NodeServices implements NodeListener {
     const c = this.qdeviceRegConn;
     this.qdeviceRegConn = undefined;
     c?.status(error);
+  }
+
+  /** A membership change: corosync holds every connection but votequorum's under flow control for the sync. */
+  syncStarted(): void {
+    for (const r of [...this.fcRefresh]) r(true);
+  }
+
+  /** A new daemon: its global counters start again. */
+  up(): void {
+    this.closedCount = 0n;
   }
 
   down(): void {
@@ -163,6 +366,7 @@ export class NodeServices implements NodeListener {
 
   /** @internal The stats map (map 1), computed on demand as corosync does. */
   statsMap(): CmapStore {
+    for (const c of this.conns) c.look?.();
     return buildStatsMap(this.node, this.conns, this.conns.size, this.closedCount);
   }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Cluster, type CreateClusterOptions, type SimNode } from './cluster.js';
 import { ManualClock, type Clock } from './clock.js';
 import { MockError } from './errors.js';
+import { Faults } from './faults.js';
 import { NodeServices } from './node-services.js';
 import { SERVICES, type ServiceName } from './services/index.js';
 
@@ -79,8 +80,9 @@ class NodeEndpoint implements Endpoint {
     private readonly allow: 'any' | { uids: Set<number>; gids: Set<number> },
     private readonly limits: MockLimits,
     configSource: (() => string) | undefined,
+    faults: Faults,
   ) {
-    this.services = new NodeServices(node, configSource ? { configSource } : {});
+    this.services = new NodeServices(node, { faults, ...(configSource ? { configSource } : {}) });
     this.names = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${prefix}${s}`])) as Record<ServiceName, string>;
     node.listeners.add(this.lifecycle);
   }
@@ -171,8 +173,11 @@ class NodeEndpoint implements Endpoint {
     } catch {}
     const sink = {
       maxMessageSize: c.maxMessageSize,
+      queueOverhead: c.queueOverhead,
       respond: (f: Uint8Array) => { if (!c.closed) c.respond(f); },
       sendEvent: (f: Uint8Array) => { if (!c.closed) c.sendEvent(f); },
+      backlog: () => c.queued,
+      setFlowControl: (level: 0 | 1 | 2) => c.setFlowControl(level),
     };
     const conn = this.services.connect(svc, sink, { ...cred, procname }, () => c.close());
     c.on('request', (frame) => {
@@ -201,12 +206,15 @@ class NodeEndpoint implements Endpoint {
 /** A running mock corosync: a simulated cluster whose nodes serve the corosync IPC services. */
 export class MockCorosync {
   readonly cluster: Cluster;
+  /** Faults injected into every endpoint's dispatch: TRY_AGAIN answers, flow control, delayed events, a node killed mid-call. */
+  readonly faults: Faults;
   private readonly eps = new Map<number, NodeEndpoint>();
   /** The capture file the mock opened itself (closed with the mock). */
   private ownCapture: CaptureWriter | undefined;
 
   private constructor(cluster: Cluster) {
     this.cluster = cluster;
+    this.faults = new Faults(cluster.clock, (id) => cluster.nodes.some((n) => n.id === id));
   }
 
   get clock(): Clock {
@@ -236,7 +244,7 @@ export class MockCorosync {
     ids.forEach((id, i) => {
       const node = cluster.node(id);
       const p = i === 0 ? prefix : `${prefix}node${id}-`;
-      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}, opts.configSource));
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}, opts.configSource, mock.faults));
     });
     try {
       for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());
@@ -264,10 +272,11 @@ export class MockCorosync {
 
   /** Errors caught inside endpoints (failed listen, handler bugs); empty in a healthy run. */
   get errors(): unknown[] {
-    return [...this.eps.values()].flatMap((e) => e.errors);
+    return [...this.eps.values()].flatMap((e) => [...e.errors, ...e.services.errors]);
   }
 
   async close(): Promise<void> {
+    this.faults.clear();
     for (const ep of this.eps.values()) await ep.close();
     this.ownCapture?.close();
   }

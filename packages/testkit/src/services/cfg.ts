@@ -101,6 +101,7 @@ export class CfgConn extends BaseConn implements ShutdownParty {
 export const cfgService: ServiceDef<'cfg', CfgConn> = {
   service: 'cfg',
   open: (node, sink) => new CfgConn(node, sink),
+  flowControlled: ['ringStatusGet', 'ringReenable', 'killNode', 'tryShutdown', 'replytoShutdown', 'reloadConfig', 'trackstart', 'trackstop'],
   handlers: {
     ringStatusGet(c) {
       const { names, statuses } = ringStatus(c.sim, c.sim.clusterNodes());

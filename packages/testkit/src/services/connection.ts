@@ -10,6 +10,15 @@ export interface FrameSink {
   sendEvent(frame: Uint8Array): void;
   /** Largest frame the client accepts (default 1 MiB, what the corosync libraries ask for). */
   readonly maxMessageSize?: number;
+  /**
+   * Bytes of answers and events sent but still waiting for the client to make room (the ipc
+   * connection's `queued`), each frame counted as its length plus `queueOverhead`: how the stats
+   * tell what the client has taken. Without it, everything counts as taken at once.
+   */
+  backlog?(): { responses: number; events: number };
+  readonly queueOverhead?: number;
+  /** Sets the libqb flow-control level the client reads before each send. */
+  setFlowControl?(level: 0 | 1 | 2): void;
 }
 
 export interface ClientInfo {
@@ -54,6 +63,12 @@ export interface ServiceDef<S extends Service, C extends BaseConn> {
   readonly service: S;
   open(node: NodeServices, sink: FrameSink, info?: ClientInfo): C;
   readonly handlers: HandlerTable<S, C>;
+  /**
+   * The requests marked CS_LIB_FLOW_CONTROL_REQUIRED in the service's `lib_engine[]`: while the
+   * node's totem queue is full (`node.cpg.flowControl`) the dispatcher refuses them with
+   * CS_ERR_TRY_AGAIN (an MCAST silently), as corosync_sending_allowed does.
+   */
+  readonly flowControlled?: readonly (keyof HandlerTable<S, C>)[];
 }
 
 /** Answers CS_ERR_NOT_SUPPORTED with the response id the catalog gives this request's answer. */

@@ -1,5 +1,5 @@
 import { encoders, type RingId } from '@corosync-ts/codec-wasm';
-import { CS_OK, CS_ERR_NOT_EXIST, CS_ERR_TRY_AGAIN } from '@corosync-ts/types';
+import { CS_OK, CS_ERR_NOT_EXIST } from '@corosync-ts/types';
 import { CpgIterationType, type CpgAddress, type CpgClient, type CpgConn as CpgMember, type CpgIterationEntry } from '../cpg/groups.js';
 import { ZeroCopyMaps } from '../cpg/zerocopy.js';
 import type { NodeServices } from '../node-services.js';
@@ -47,17 +47,9 @@ export class CpgConn extends BaseConn implements CpgClient {
   }
 }
 
-/**
- * A handler of a request marked flow_control REQUIRED in `cpg_lib_engine[]`: while the simulated
- * totem queue is full it answers a bare TRY_AGAIN (an MCAST is dropped without a word), else it
- * runs and the node's totem delivers what it multicast.
- */
-function fc<R>(handler: (c: CpgConn, req: R) => void, silent = false): (c: CpgConn, req: R) => void {
+/** A handler that multicasts: the node's totem delivers what it sent once the reply went. */
+function fc<R>(handler: (c: CpgConn, req: R) => void): (c: CpgConn, req: R) => void {
   return (c, req) => {
-    if (c.member.node.flowControl) {
-      if (!silent) c.sink.respond(bare(0, CS_ERR_TRY_AGAIN));
-      return;
-    }
     handler(c, req);
     c.deliver_();
   };
@@ -67,6 +59,7 @@ function fc<R>(handler: (c: CpgConn, req: R) => void, silent = false): (c: CpgCo
 export const cpgService: ServiceDef<'cpg', CpgConn> = {
   service: 'cpg',
   open: (node, sink, info?: ClientInfo) => new CpgConn(node, sink, info?.uid ?? 0),
+  flowControlled: ['join', 'leave', 'mcastJoined', 'finalize', 'zcbAlloc', 'zcbFree', 'zcbMcastJoined', 'partialMcast'],
   handlers: {
     join: fc((c, req) => {
       c.sink.respond(encoders.cpg.res.join({}, { error: c.member.join(req.cpgName('groupName'), req.num('pid'), req.num('flags')) }));
@@ -77,7 +70,7 @@ export const cpgService: ServiceDef<'cpg', CpgConn> = {
     // never answered; the payload is msglen bytes, whatever the frame's size says
     mcastJoined: fc((c, req) => {
       c.member.mcast(req.bytesIn('message'));
-    }, true),
+    }),
     membershipGet(c, req) {
       c.sink.respond(encoders.cpg.res.membershipGet({ memberList: c.member.node.membership(req.cpgName('groupName')) }));
     },

@@ -24,6 +24,7 @@ export type ServiceName = keyof typeof SERVICES;
 export interface AnyServiceDef {
   open: ServiceDef<'cmap', BaseConn>['open'];
   handlers: Readonly<Record<string, (conn: BaseConn, req: never) => void>>;
+  flowControlled?: readonly string[];
 }
 
 /** corosync's service number (corodefs.h), from the catalog. */
