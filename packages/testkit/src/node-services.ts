@@ -68,6 +68,9 @@ class EventChannel {
     const cost = frame.length + (this.sink.queueOverhead ?? 0);
     this.sink.sendEvent(frame);
     if (this.stats.queueing) {
+      // corosync retries its queue on every pass of its main loop, and each event that arrives
+      // meanwhile comes with such a pass: a failed send each while the client reads nothing
+      this.stats.sendRetries++;
       this.costs.push(cost);
       this.bytes += cost;
       this.stats.queued++;
