@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
+import { CS_ERR_QUEUE_FULL, CS_ERR_TRY_AGAIN, isCsError } from '@corosync-ts/types';
+import { CmapHandle, CpgHandle, type CpgConfchg, type CpgDeliver } from '../src/index.js';
+
+// The `retry` option and large cpg messages against faults injected into the testkit mock
+// (mock.faults): refusals the daemon gives under load, flow control, a sender dying mid-message.
+for (const transport of ['socket', 'shm'] as const) {
+  describe(`against mock.faults (${transport})`, () => {
+    let mock: MockCorosync;
+    beforeEach(async () => {
+      mock = await startMockCorosync({ nodes: 3, transport, endpoints: [1, 2] });
+    });
+    afterEach(async () => {
+      await mock?.close();
+    });
+
+    it('retry: two injected TRY_AGAIN answers and one QUEUE_FULL are retried; without retry the first is the caller\'s CsError', async () => {
+      await using h = await CmapHandle.initialize({ ipcPrefix: mock.prefix, retry: { initialDelay: 1 } });
+      const fault = mock.faults.inject({ call: 'cmap.get', error: CS_ERR_TRY_AGAIN, times: 2 });
+      expect(await h.getString('totem.cluster_name')).toBeTypeOf('string');
+      expect(fault.hits).toBe(2);
+      mock.faults.inject({ call: 'cmap.set', error: CS_ERR_QUEUE_FULL, times: 1 });
+      await h.setUint32('app.k', 5);
+      expect(await h.getUint32('app.k')).toBe(5);
+      await using plain = await CmapHandle.initialize({ ipcPrefix: mock.prefix });
+      mock.faults.inject({ call: 'cmap.get', error: CS_ERR_TRY_AGAIN, times: 1 });
+      await expect(plain.getString('totem.cluster_name')).rejects.toSatisfy((e) => isCsError(e, CS_ERR_TRY_AGAIN));
+      expect(await plain.getString('totem.cluster_name')).toBeTypeOf('string');
+    });
+
+    it('flow control (level 1): every attempt is refused with TRY_AGAIN until it is lifted', async () => {
+      await using h = await CmapHandle.initialize({ ipcPrefix: mock.prefix, retry: { retries: 2, initialDelay: 1 } });
+      const fc = mock.faults.flowControl({ service: 'cmap' });
+      await expect(h.getString('totem.cluster_name')).rejects.toSatisfy((e) => isCsError(e, CS_ERR_TRY_AGAIN));
+      fc.remove();
+      expect(await h.getString('totem.cluster_name')).toBeTypeOf('string');
+    });
+
+    it('a large message: fragments refused with TRY_AGAIN are sent again and it arrives whole; a sender killed before its last fragment never delivers half of one', async () => {
+      const delivered: CpgDeliver[] = [];
+      const confchgs: CpgConfchg[] = [];
+      await using member = await CpgHandle.initialize({ deliverFn: (d) => delivered.push(d), confchgFn: (c) => confchgs.push(c) }, { ipcPrefix: mock.prefix });
+      await using sender = await CpgHandle.initialize(null, { ipcPrefix: mock.endpoint(2).prefix });
+      await member.join('big');
+      await sender.join('big');
+      const waitFor = async (what: string, ok: () => boolean) => {
+        for (let i = 0; !ok(); i++) {
+          if (i > 10_000) throw new Error(`never: ${what}`);
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      };
+      await waitFor('both joined', () => confchgs.length === 2);
+      const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 0xff);
+      const refused = mock.faults.inject({ call: 'cpg.partialMcast', node: 2, error: CS_ERR_TRY_AGAIN, times: 2 });
+      await sender.mcastJoined(2, big);
+      await waitFor('the message', () => delivered.length === 1);
+      expect(refused.hits).toBe(2);
+      expect(Buffer.from(delivered[0]!.msg).equals(Buffer.from(big))).toBe(true);
+      mock.faults.inject({ call: 'cpg.partialMcast', node: 2, when: (r) => r.fields?.type === 3, killNode: true });
+      await expect(sender.mcastJoined(2, big)).rejects.toSatisfy((e) => isCsError(e));
+      await waitFor('NODEDOWN', () => confchgs.length === 3);
+      expect(confchgs[2]!.leftList).toEqual([{ nodeid: 2, pid: process.pid, reason: 3 }]);
+      // nothing more arrives, and the member's handle serves on
+      await member.membershipGet('big');
+      expect(delivered).toHaveLength(1);
+    });
+  });
+}
