@@ -367,7 +367,7 @@ export class NodeServices implements NodeListener {
     this.qdeviceRegConn = c;
   }
 
-  /** @internal The stats map (map 1), computed on demand as corosync does. */
+  /** The node's stats map (map 1, what `corosync-cmapctl -m stats` reads), computed on demand as corosync does. */
   statsMap(): CmapStore {
     for (const c of this.conns) c.look?.();
     return buildStatsMap(this.node, this.conns, this.conns.size, this.closedCount);

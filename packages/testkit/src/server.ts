@@ -276,8 +276,9 @@ export class MockCorosync {
   }
 
   async close(): Promise<void> {
-    this.faults.clear();
     for (const ep of this.eps.values()) await ep.close();
+    // after the endpoints: lifting flow control on a closing connection would serve what it held
+    this.faults.clear();
     this.ownCapture?.close();
   }
 
