@@ -37,6 +37,22 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(await h.getString('totem.cluster_name')).toBeTypeOf('string');
     });
 
+    it('flow control level 2 (a full totem queue): cpg multicasts are refused with TRY_AGAIN, a cmap call waits and is served when it lifts', async () => {
+      await using sender = await CpgHandle.initialize(null, { ipcPrefix: mock.prefix, retry: { retries: 1, initialDelay: 1 } });
+      await using h = await CmapHandle.initialize({ ipcPrefix: mock.prefix });
+      await sender.join('fc');
+      const fc = mock.faults.flowControl({ level: 2 });
+      await expect(sender.mcastJoined(2, new Uint8Array(8))).rejects.toSatisfy((e) => isCsError(e, CS_ERR_TRY_AGAIN));
+      let name: string | undefined;
+      const pending = h.getString('totem.cluster_name').then((v) => { name = v; });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(name).toBeUndefined();
+      fc.remove();
+      await pending;
+      expect(name).toBeTypeOf('string');
+      await sender.mcastJoined(2, new Uint8Array(8));
+    });
+
     it('a large message: fragments refused with TRY_AGAIN are sent again and it arrives whole; a sender killed before its last fragment never delivers half of one', async () => {
       const delivered: CpgDeliver[] = [];
       const confchgs: CpgConfchg[] = [];
