@@ -14,7 +14,11 @@ import { buildStatsMap, type ConnStats } from './stats-map.js';
 /** One client connection to one service of one node: request frame in, frames out. */
 export interface ServiceConnection {
   readonly service: ServiceName;
-  /** Handles one request; always produces exactly one response (QDEVICE_REGISTER may answer later). */
+  /**
+   * Handles one request; produces exactly one response (none for cpg MCAST), later when the
+   * connection is under flow control (held in order, as libqb leaves them unread) or for
+   * QDEVICE_REGISTER; none when a fault kills the node at it.
+   */
   handle(frame: Uint8Array): void;
   /** lib_exit_fn: drops iterators, tracks and trackers. Idempotent. */
   close(): void;
