@@ -5,6 +5,7 @@ import {
   CS_ERR_INVALID_PARAM,
   CS_ERR_LIBRARY,
   CS_ERR_NAME_TOO_LONG,
+  CS_ERR_TOO_BIG,
   CS_ERR_TRY_AGAIN,
   CsError,
   isCsError,
@@ -16,7 +17,8 @@ import { checkHandleOptions, checkKeys } from './options.js';
 import { sleep } from './retry.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cpgReq, decodeEvent, parseCpgIterationNext, type RingId } from './wire.js';
+import { cpgReq, decodeEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
+import { ZC_HEADER, ZcFile } from './zcb.js';
 
 export type { CpgAddress, RingId };
 
@@ -52,6 +54,9 @@ const LIBCPG_PARTIAL_CONTINUED = 2;
 const LIBCPG_PARTIAL_LAST = 3;
 /** libcpg resends a fragment refused with TRY_AGAIN at most this often, 10 ms apart. */
 const PARTIAL_TRIES = 100;
+/** cpg_zcb_mcast_joined() refuses a message above IPC_REQUEST_SIZE with CS_ERR_TOO_BIG. */
+const ZCB_MAX_MSG = 1048576;
+const rawAnswer = (res: Uint8Array) => res;
 
 /** A group name: a string (its UTF-8 bytes) or up to 128 arbitrary bytes (struct cpg_name). */
 export type CpgGroupName = string | Uint8Array;
@@ -136,6 +141,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** A zero-copy buffer corosync has mapped, on the connection it was allocated on. */
+interface Zcb {
+  file: ZcFile;
+  size: number;
+  serverAddress: bigint;
+  ipc: IpcClientLike;
+}
+
 /** A message being put back together from PARTIAL_DELIVER fragments of one sender. */
 interface Assembly {
   buf: Uint8Array;
@@ -155,6 +168,12 @@ export class CpgHandle extends Session<CpgSnapshot> {
   readonly #iterations = new Map<bigint, bigint>();
   #nextIteration = 1n;
   readonly #streams = new Set<EventStream<CpgEvent>>();
+  /** Live zero-copy buffers, by the mapping their views are on. */
+  readonly #zcbs = new Map<ArrayBuffer, Zcb>();
+  /** Files of ZC_ALLOCs not answered yet: corosync may still open them by their path. */
+  readonly #zcbUnanswered = new Set<ZcFile>();
+  /** Why a buffer is no longer valid, for the error of a later use. */
+  readonly #zcbGone = new WeakMap<ArrayBuffer, string>();
 
   private constructor(cb: CpgModelV1Data, opts: HandleOptions | undefined) {
     super(opts);
@@ -270,6 +289,139 @@ export class CpgHandle extends Session<CpgSnapshot> {
         sent += fragment.length;
       }
     }
+  }
+
+  /**
+   * cpg_zcb_alloc(): a `size`-byte buffer in a file shared with corosync, which libcpg creates in
+   * /dev/shm and both sides map: write a message into it and send it with zcbMcastJoined, without
+   * a copy through the IPC ring. Like libcpg this ignores the answer's error (corosync never sets
+   * it); unlike libcpg it checks that corosync really mapped the file (else CS_ERR_LIBRARY, or the
+   * TRY_AGAIN of a refusal under flow control), and it always removes the file: once answered, or,
+   * if the call is given up on first, when the answer comes or the connection ends (corosync 3.1.7
+   * aborts if the file it was asked to map is gone).
+   */
+  async zcbAlloc(size: number, opts?: CallOptions): Promise<Uint8Array> {
+    const op = 'cpg.zcbAlloc';
+    this.assertOpen(op);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > Number.MAX_SAFE_INTEGER - ZC_HEADER) {
+      throw invalidParam(op, `size must be an integer >= 0, got ${String(size)}`);
+    }
+    const file = ZcFile.create(op, size + ZC_HEADER);
+    this.#zcbUnanswered.add(file);
+    const frame = cpgReq.zcbAlloc(file.mapSize, file.path);
+    let inFlight: { answer: Promise<Uint8Array>; ipc: IpcClientLike } | undefined;
+    let ipc: IpcClientLike;
+    try {
+      ipc = await this.onConnection(op, opts, async (on) => {
+        const answer = this.exchange(op, on, frame, rawAnswer);
+        inFlight = { answer, ipc: on };
+        let res: Uint8Array;
+        try {
+          res = await answer;
+        } finally {
+          inFlight = undefined;
+        }
+        if (file.serverAddress() !== 0n) return on;
+        const error = headerError(res);
+        throw new CsError(error === CS_ERR_TRY_AGAIN ? error : CS_ERR_LIBRARY, `corosync did not map the zero-copy file (answer error ${error})`, { operation: op });
+      });
+    } catch (e) {
+      const pending = inFlight;
+      if (pending) {
+        pending.answer.then(
+          () => this.#zcbLateAnswer(file, pending.ipc),
+          () => this.#zcbDrop(file),
+        );
+      } else this.#zcbDrop(file);
+      throw e;
+    }
+    if (!this.#zcbUnanswered.delete(file)) {
+      // finalize or a reconnect released it while the answer was on its way
+      throw new CsError(this.state === 'finalized' ? CS_ERR_BAD_HANDLE : CS_ERR_LIBRARY, 'the handle was finalized or its connection lost meanwhile', { operation: op });
+    }
+    file.unlink();
+    file.writeMapSize();
+    this.#zcbs.set(file.buffer, { file, size, serverAddress: file.serverAddress(), ipc });
+    return new Uint8Array(file.buffer, ZC_HEADER, size);
+  }
+
+  /**
+   * cpg_zcb_mcast_joined(): multicasts the first `len` bytes (default: all) of a zcbAlloc() buffer.
+   * Answered like a PARTIAL fragment: CS_ERR_NOT_EXIST when not joined, CS_ERR_TRY_AGAIN under flow
+   * control; above 1048576 bytes CS_ERR_TOO_BIG, as libcpg. A buffer that is not a live one of
+   * this handle, or `len` beyond it, is CS_ERR_INVALID_PARAM (libcpg would hand corosync a bad
+   * pointer or length, and it would read past the mapping).
+   */
+  async zcbMcastJoined(guarantee: number, buffer: Uint8Array, len?: number, opts?: CallOptions): Promise<void> {
+    const op = 'cpg.zcbMcastJoined';
+    this.assertOpen(op);
+    checkU32(op, 'guarantee', guarantee);
+    const n = len ?? (buffer instanceof Uint8Array ? buffer.length : 0);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidParam(op, `len must be an integer >= 0, got ${String(n)}`);
+    if (n > ZCB_MAX_MSG) throw new CsError(CS_ERR_TOO_BIG, `message of ${n} bytes is more than ${ZCB_MAX_MSG}`, { operation: op });
+    const z = this.#zcb(op, buffer);
+    if (n > z.size) throw invalidParam(op, `len ${n} is more than the buffer's ${z.size} bytes`);
+    await this.onConnection(op, opts, async (ipc) => {
+      // Looked up again on the connection it goes on: a reconnect meanwhile invalidated it.
+      const cur = this.#zcb(op, buffer);
+      if (cur.ipc !== ipc) throw invalidParam(op, 'the buffer belongs to a connection that was lost');
+      cur.file.writeMcastHeader(guarantee, n);
+      await this.exchange(op, ipc, cpgReq.zcbMcastJoined(cur.serverAddress));
+    });
+  }
+
+  /**
+   * cpg_zcb_free(): unmaps the buffer (its views then have length 0) and tells corosync, whose
+   * answer is ignored as libcpg does. The buffer is released even if that request fails; a
+   * buffer that is not a live one of this handle (freed already, say) is CS_ERR_INVALID_PARAM.
+   */
+  async zcbFree(buffer: Uint8Array, opts?: CallOptions): Promise<void> {
+    const op = 'cpg.zcbFree';
+    this.assertOpen(op);
+    const z = this.#zcb(op, buffer);
+    this.#zcbForget(z, 'the buffer was freed already');
+    // corosync unmapped it already if the connection it was mapped on is gone
+    if (this.state !== 'open' || this.ipc !== z.ipc) return;
+    await this.onConnection(op, opts, async (ipc) => {
+      if (ipc === z.ipc) await this.exchange(op, ipc, cpgReq.zcbFree(z.file.mapSize, z.serverAddress), rawAnswer);
+    });
+  }
+
+  #zcb(operation: string, buffer: unknown): Zcb {
+    if (!(buffer instanceof Uint8Array)) throw invalidParam(operation, 'buffer must be a Uint8Array that zcbAlloc() returned');
+    const z = this.#zcbs.get(buffer.buffer as ArrayBuffer);
+    if (z === undefined) {
+      throw invalidParam(operation, this.#zcbGone.get(buffer.buffer as ArrayBuffer) ?? 'not a buffer that zcbAlloc() of this handle returned');
+    }
+    if (buffer.byteOffset !== ZC_HEADER) throw invalidParam(operation, 'the view must start where zcbAlloc() returned it');
+    return z;
+  }
+
+  #zcbForget(z: Zcb, why: string): void {
+    this.#zcbs.delete(z.file.buffer);
+    this.#zcbGone.set(z.file.buffer, why);
+    z.file.release();
+  }
+
+  #zcbDrop(file: ZcFile): void {
+    this.#zcbUnanswered.delete(file);
+    file.release();
+  }
+
+  /** corosync answered a ZC_ALLOC nobody waits for any more: it frees the mapping too. */
+  #zcbLateAnswer(file: ZcFile, ipc: IpcClientLike): void {
+    const serverAddress = file.serverAddress();
+    const mine = this.#zcbUnanswered.has(file);
+    this.#zcbDrop(file);
+    if (mine && serverAddress !== 0n && this.state === 'open' && this.ipc === ipc) {
+      this.exchange('cpg.zcbFree', ipc, cpgReq.zcbFree(file.mapSize, serverAddress), rawAnswer).catch(() => {});
+    }
+  }
+
+  /** Every buffer and pending file goes: corosync dropped its mappings with the connection. */
+  #zcbReleaseAll(why: string): void {
+    for (const z of [...this.#zcbs.values()]) this.#zcbForget(z, why);
+    for (const f of [...this.#zcbUnanswered]) this.#zcbDrop(f);
   }
 
   /** cpg_membership_get(): every process in the group, joined or not (no join needed). */
@@ -417,6 +569,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
   }
 
   protected override onFinalize(): void {
+    this.#zcbReleaseAll('the handle was finalized');
     this.#streams.clear();
     this.#assemblies.clear();
     this.#iterations.clear();
@@ -427,6 +580,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
    * PROCDOWN and then a JOIN), daemon-side iterators are gone, half-received messages are dropped.
    */
   protected async restore(ipc: IpcClientLike): Promise<CpgSnapshot> {
+    this.#zcbReleaseAll('the buffer was released when the connection to corosync was lost');
     this.#assemblies.clear();
     this.#iterations.clear();
     const group = this.#group;
@@ -443,6 +597,6 @@ export const cpg = {
   modelInitialize: CpgHandle.modelInitialize,
   ...freeFunctions<CpgHandle>()([
     ...common, 'join', 'leave', 'mcastJoined', 'membershipGet', 'localGet', 'iterationInitialize', 'iterationNext',
-    'iterationFinalize', 'maxAtomicMsgsizeGet', 'flowControlStateGet', 'events',
+    'iterationFinalize', 'maxAtomicMsgsizeGet', 'flowControlStateGet', 'events', 'zcbAlloc', 'zcbFree', 'zcbMcastJoined',
   ] as const),
 };

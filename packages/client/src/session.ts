@@ -352,6 +352,19 @@ export abstract class Session<Snapshot> extends EventEmitter {
     );
   }
 
+  /**
+   * Runs `attempt` on the open connection (after any reconnect in progress) under the call's
+   * deadline, signal and retry policy, like call(): for calls that must know which connection
+   * they went on (cpg's zero-copy buffers belong to one).
+   */
+  protected onConnection<T>(operation: string, opts: CallOptions | undefined, attempt: (ipc: IpcClientLike) => Promise<T>): Promise<T> {
+    this.assertOpen(operation);
+    const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
+    return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
+      withRetry(async () => attempt(await this.#connection(operation, signal)), policy, signal),
+    );
+  }
+
   readonly #parse = (res: Uint8Array, operation: string): DecodedMessage => {
     let d: DecodedMessage;
     try {

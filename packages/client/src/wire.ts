@@ -93,6 +93,9 @@ export const cpgReq = {
   iterationNext: (iterationHandle: bigint) => tag<'cpg.iterationNext'>(cpg.req.iterationNext({ iterationHandle })),
   iterationFinalize: (iterationHandle: bigint) => tag<'cpg.iterationFinalize'>(cpg.req.iterationFinalize({ iterationHandle })),
   finalize: () => tag<'cpg.finalize'>(cpg.req.finalize({})),
+  zcbAlloc: (mapSize: number, pathToFile: string) => cpg.req.zcbAlloc({ mapSize: BigInt(mapSize), pathToFile }),
+  zcbFree: (mapSize: number, serverAddress: bigint) => cpg.req.zcbFree({ mapSize: BigInt(mapSize), serverAddress }),
+  zcbMcastJoined: (serverAddress: bigint) => tag<'cpg.zcbMcastJoined'>(cpg.req.zcbMcastJoined({ serverAddress })),
 };
 
 export const cfgReq = {
@@ -151,6 +154,12 @@ for (const m of messages) {
   });
 }
 
+// cpg ZC_ALLOC (9) and ZC_FREE (10) are answered by a bare 24-byte header with id 0 whose error
+// the daemon never sets (it is whatever was on its stack).
+for (const name of ['cpg.zcbAlloc', 'cpg.zcbFree']) {
+  expectations.set(`cpg.${spec(name, 'req')!.id}`, { verify: (r) => r.length === 24 && resId(r) === 0, maxResponseSize: 24 });
+}
+
 /** The answer a request frame of `service` expects; undefined for a request we do not know. */
 export function expectationFor(service: Service, frame: Uint8Array): Expectation | undefined {
   const id = resId(frame);
@@ -182,7 +191,7 @@ export function parseCpgIterationNext(res: Uint8Array, operation: string): Answe
   return d.fields;
 }
 
-function headerError(res: Uint8Array): number {
+export function headerError(res: Uint8Array): number {
   return res.length >= 24 ? new DataView(res.buffer, res.byteOffset, 24).getInt32(16, true) : CS_OK;
 }
 

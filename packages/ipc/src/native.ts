@@ -220,3 +220,20 @@ export function copyFrame(src: Uint8Array, start: number, len: number): Uint8Arr
   slabUsed = (slabUsed + len + 7) & ~7;
   return out;
 }
+
+/**
+ * A read-write MAP_SHARED mapping of the first `len` bytes of `fd`, for a file another layer
+ * shares with corosync (cpg's zero-copy buffers). Guarded like the rings: a peer that truncates
+ * the file turns the pages into zeros instead of killing the process with SIGBUS. The fd may be
+ * closed right after. Throws an IpcError (EINVAL, ENOMEM, ...) when the kernel refuses.
+ */
+export function mapShared(fd: number, len: number): Mapping {
+  const m = native().mmap(fd, len, false);
+  if (typeof m === 'number') throw IpcError.fromErrno(m, `cannot map ${len} bytes of fd ${fd}`);
+  return m;
+}
+
+/** Unmaps a mapShared() mapping and detaches its buffer (every view then has length 0); repeat calls do nothing. */
+export function unmapShared(m: Mapping): void {
+  native().munmap(m);
+}
