@@ -266,9 +266,9 @@ export class SimNode {
     return this.cluster.nodeById(id);
   }
 
-  /** Delivers queued messages and finishes a sync that was waiting (after a library call). */
-  kick(): void {
-    this.cluster.kick();
+  /** @internal After a library call: the cluster's next totem step delivers what it sent and finishes a sync it unblocked. */
+  scheduleTotemStep(): void {
+    this.cluster.scheduleTotemStep();
   }
 
   /** Snapshot of this node's votequorum view. */
@@ -294,7 +294,8 @@ export interface CreateClusterOptions extends Partial<ClusterSpec> {
 /**
  * The simulated cluster: nodes, partitions, rings and the votequorum message flow. Every
  * operation runs to completion synchronously (messages are delivered in one total order per
- * partition); only timers wait for `clock.advance()`.
+ * partition); timers, and the totem delivery of what a library call multicast after its answer,
+ * wait for the clock (`clock.advance()`) or `settle()`.
  */
 export class Cluster {
   readonly clock: Clock;
@@ -304,7 +305,8 @@ export class Cluster {
   readonly hasNodelist: boolean;
   private readonly nodeList: SimNode[] = [];
   /** @internal */
-  readonly bus = new TotemBus((id) => this.node(id));
+  readonly bus = new TotemBus((id) => this.node(id), () => this.scheduleTotemStep());
+  private totemStep: unknown = undefined;
   /** The cpg service of every node; its messages ride the totem bus. */
   readonly cpg: CpgBus = new CpgBus((id) => this.nodeById(id), this.bus);
   private pendingSyncs: { nodes: SimNode[]; ring: RingId; lists: Map<number, { joined: number[]; left: number[] }> }[] = [];
@@ -404,9 +406,13 @@ export class Cluster {
     return this;
   }
 
-  /** Everything is synchronous; this resolves once queued work (and microtask-delivered events) is done. */
+  /**
+   * The totem step now: delivers every message in flight (what library calls and cmap changes
+   * multicast, answered already) and finishes a sync they unblocked, then lets microtask-delivered
+   * events out. Every other operation runs to completion synchronously.
+   */
   async settle(): Promise<void> {
-    this.pump();
+    this.kick();
     await new Promise<void>((r) => setImmediate(r));
   }
 
@@ -419,6 +425,24 @@ export class Cluster {
   /** @internal Delivers queued totem messages in order until none is left. */
   pump(): void {
     this.bus.pump();
+    if (this.totemStep !== undefined && !this.bus.inFlight) {
+      this.clock.clearTimer(this.totemStep);
+      this.totemStep = undefined;
+    }
+  }
+
+  /**
+   * corosync answers a library call before totem delivers what it multicast: the delivery is the
+   * next step of the cluster clock (`advance(0)` of a ManualClock, the next timer turn of the
+   * SystemClock), or settle().
+   */
+  /** @internal Also after a call that may unblock a waiting sync (corosync retries sync_process from its main loop). */
+  scheduleTotemStep(): void {
+    if (this.totemStep !== undefined || (!this.bus.inFlight && !this.pendingSyncs.length)) return;
+    this.totemStep = this.clock.setTimer(0, () => {
+      this.totemStep = undefined;
+      this.kick();
+    });
   }
 
   /** @internal Recomputes memberships; every partition whose membership changed gets a new ring. */
