@@ -1,5 +1,6 @@
 import type { RingId } from '@corosync-ts/codec-wasm';
 import { CmapValueType as T } from '@corosync-ts/types';
+import { applyReload, CFG_EXEC_RELOAD, type ReloadMessage } from './cfg/reload.js';
 import { CmapStore } from './cmap-store.js';
 import { ManualClock, type Clock } from './clock.js';
 import { parseCorosyncConf, type ConfigEntry } from './config.js';
@@ -246,6 +247,15 @@ export class SimNode {
     return this.cluster.nodes;
   }
 
+  /**
+   * cfg RELOAD_CONFIG: multicasts the parsed corosync.conf (undefined: it did not parse); every
+   * node of the ring applies it when totem delivers it, and `reply` answers on this node then.
+   */
+  reloadConfig(entries: readonly ConfigEntry[] | undefined, reply: (error: number) => void): void {
+    const msg: ReloadMessage = { entries, reply };
+    this.cluster.bus.mcast(this, 'cfg', CFG_EXEC_RELOAD, msg);
+  }
+
   /** The corosync.conf the cluster runs (what cfg reload rereads by default). */
   get configText(): string {
     return this.cluster.configText;
@@ -325,6 +335,13 @@ export class Cluster {
     this.bus.register<VqMessage>('votequorum', {
       accepts: (n) => n.vq !== undefined,
       deliver: (n, msg, from) => n.vq!.deliver(msg, from),
+    });
+    this.bus.register<ReloadMessage>('cfg', {
+      accepts: () => true,
+      deliver: (n, msg, from) => {
+        const error = applyReload(n.cmap, n.id, msg.entries);
+        if (n.id === from) msg.reply(error);
+      },
     });
     const byPos = new Map<number, ConfNode>();
     for (const e of this.configEntries) {

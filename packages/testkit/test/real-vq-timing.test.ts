@@ -35,7 +35,7 @@ const lineWaiter = (child: ChildProcess) => {
 };
 
 const decodeRes = (hex: string) => {
-  const d = decode(fromHex(hex), { service: 'votequorum', dir: 'res' });
+  const d = decode(fromHex(hex)!, { service: 'votequorum', dir: 'res' });
   return { name: d.name, error: d.error, fields: d.fields };
 };
 
