@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { decode, encoders, fromHex, toHex } from '@corosync-ts/codec-wasm';
 import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
@@ -13,6 +14,8 @@ import { startMockIn, type MockProcess } from './helpers/mockns.js';
 // must get the same answers, and the same state once delivered.
 
 const CONF = readFileSync(new URL('./fixtures/three-nodes.conf', import.meta.url), 'utf8');
+const TRACKER = fileURLToPath(new URL('./fixtures/track-events.mjs', import.meta.url));
+const PKG = fileURLToPath(new URL('..', import.meta.url));
 
 interface Probe { answers: unknown[]; final: unknown }
 
@@ -22,6 +25,7 @@ const lineWaiter = (child: ChildProcess) => {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
+    output: () => out,
     async until(re: RegExp): Promise<string> {
       const t0 = Date.now();
       while (!re.test(out)) {
@@ -47,6 +51,8 @@ for (const transport of ['socket', 'shm'] as const) {
     let real: Namespace;
     let mockNs: Namespace;
     let mock: MockProcess;
+    /** quorum and votequorum trackers (fixtures/track-events.mjs) on each daemon, for the whole run. */
+    let trackers: { child: ChildProcess; out: () => string }[] = [];
 
     beforeAll(async () => {
       probe = await compileC(readFileSync(new URL('./fixtures/vq-pipeline.c', import.meta.url), 'utf8'), ['qb']);
@@ -54,8 +60,16 @@ for (const transport of ['socket', 'shm'] as const) {
       mockNs = await startNamespace({ name: `tk-vqt-mock-${transport}` });
       await real.startCorosync({ conf });
       mock = await startMockIn(mockNs, conf);
+      trackers = await Promise.all([real, mockNs].map(async (ns) => {
+        const child = ns.spawn(['sh', '-c', 'cd "$0" && exec "$@"', PKG, process.execPath, TRACKER], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const w = lineWaiter(child);
+        const out = await w.until(/"ready"/);
+        void out;
+        return { child, out: () => w.output() };
+      }));
     }, 180_000);
     afterAll(async () => {
+      for (const t of trackers) t.child.kill('SIGKILL');
       await mock?.stop();
       await mockNs?.close();
       await real?.close();
@@ -124,5 +138,19 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(info(d.real.final).qdeviceName).toBe('');
       expect(d.mock).toEqual(d.real);
     }, 120_000);
+
+    test('the trackers saw the same notifications, in the same order per service', async () => {
+      const events = await Promise.all(trackers.map(async (t) => {
+        const exited = new Promise((r) => t.child.once('exit', r));
+        t.child.kill('SIGTERM');
+        await exited;
+        return t.out().trim().split('\n').filter((l) => !l.includes('"ready"'))
+          .map((l) => l.replace(/"seq":"?\d+"?/g, '"seq":"<seq>"').replace(/"ringSeq":"?\d+"?/g, '"ringSeq":"<seq>"'));
+      }));
+      expect(events[0]!.some((l) => l.includes('expectedvotesNotification'))).toBe(true);
+      // two connections: the order within each service is the daemon's, not across them
+      const byService = (ls: string[]) => ['"quorum.', '"votequorum.'].map((p) => ls.filter((l) => l.includes(`"name":${p}`)));
+      expect(byService(events[1]!)).toEqual(byService(events[0]!));
+    }, 60_000);
   });
 }
