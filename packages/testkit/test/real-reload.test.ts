@@ -48,7 +48,8 @@ async function track(ns: Namespace): Promise<Tracker> {
   };
 }
 
-describeReal('cfg reload (corosync-cfgtool -R): corosync 3.1.7 vs corosync-mock', () => {
+for (const transport of ['socket', 'shm'] as const) describeReal(`cfg reload (corosync-cfgtool -R) over ${transport}: corosync 3.1.7 vs corosync-mock`, () => {
+  const conf = (text: string) => text.replace('qb_ipc_type: socket', `qb_ipc_type: ${transport}`);
   let real: Namespace;
   let mockNs: Namespace;
   let mock: MockProcess;
@@ -56,11 +57,11 @@ describeReal('cfg reload (corosync-cfgtool -R): corosync 3.1.7 vs corosync-mock'
   let mockConf: string;
 
   beforeAll(async () => {
-    real = await startNamespace({ name: 'tk-reload-real' });
-    mockNs = await startNamespace({ name: 'tk-reload-mock' });
-    await real.startCorosync({ conf: CONF });
+    real = await startNamespace({ name: `tk-reload-real-${transport}` });
+    mockNs = await startNamespace({ name: `tk-reload-mock-${transport}` });
+    await real.startCorosync({ conf: conf(CONF) });
     realConf = real.corosyncProcess!.confPath;
-    mock = await startMockIn(mockNs, CONF);
+    mock = await startMockIn(mockNs, conf(CONF));
     mockConf = join(mockNs.dir, 'mock.conf');
   }, 180_000);
   afterAll(async () => {
@@ -90,8 +91,8 @@ describeReal('cfg reload (corosync-cfgtool -R): corosync 3.1.7 vs corosync-mock'
     const before = await both(['corosync-cmapctl']);
     expect(dumpFilter(before.mock.stdout)).toBe(dumpFilter(before.real.stdout));
     const trackers = await Promise.all([track(real), track(mockNs)]);
-    writeFileSync(realConf, CHANGED);
-    writeFileSync(mockConf, CHANGED);
+    writeFileSync(realConf, conf(CHANGED));
+    writeFileSync(mockConf, conf(CHANGED));
     const r = await both(['corosync-cfgtool', '-R']);
     expect({ code: r.mock.code, out: r.mock.stdout, err: r.mock.stderr }).toEqual({ code: r.real.code, out: r.real.stdout, err: r.real.stderr });
     // votequorum rereads its keys when the reload ends, and multicasts what changed
@@ -107,8 +108,8 @@ describeReal('cfg reload (corosync-cfgtool -R): corosync 3.1.7 vs corosync-mock'
   }, 180_000);
 
   test('a corosync.conf that does not parse: the same answer, nothing applied, the same keys after', async () => {
-    writeFileSync(realConf, `${CONF}\nbroken {\n`);
-    writeFileSync(mockConf, `${CONF}\nbroken {\n`);
+    writeFileSync(realConf, `${conf(CONF)}\nbroken {\n`);
+    writeFileSync(mockConf, `${conf(CONF)}\nbroken {\n`);
     const r = await both(['corosync-cfgtool', '-R']);
     expect({ code: r.mock.code, out: r.mock.stdout, err: r.mock.stderr }).toEqual({ code: r.real.code, out: r.real.stdout, err: r.real.stderr });
     const after = await both(['corosync-cmapctl', 'config.']);
