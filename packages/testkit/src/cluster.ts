@@ -442,7 +442,7 @@ export class Cluster {
   /** @internal Delivers queued totem messages in order until none is left. */
   pump(): void {
     this.bus.pump();
-    if (this.totemStep !== undefined && !this.bus.inFlight) {
+    if (this.totemStep !== undefined && !this.bus.inFlight && !this.pendingSyncs.length) {
       this.clock.clearTimer(this.totemStep);
       this.totemStep = undefined;
     }
