@@ -91,7 +91,10 @@ async function main(): Promise<number> {
   const mock = await startMockCorosync({
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
     start: up,
-    configSource: () => (values.config !== undefined || values.nodes === undefined ? readFileSync(configName, 'utf8') : config),
+    // coroparse reads uidgid.d again on reload: its uidgid.config.* keys must not look deleted
+    configSource: () => (values.config !== undefined || values.nodes === undefined
+      ? readFileSync(configName, 'utf8') + uidgidDir(join(dirname(configName), 'uidgid.d'))
+      : config),
     ...(values.capture !== undefined ? { capture: values.capture } : {}),
     ...(values['allow-any'] ? { allow: 'any' as const } : {}),
   });

@@ -1,5 +1,6 @@
 import type { RingId } from '@corosync-ts/codec-wasm';
 import { CmapValueType as T } from '@corosync-ts/types';
+import { applyReload, CFG_EXEC_RELOAD, type ReloadMessage } from './cfg/reload.js';
 import { CmapStore } from './cmap-store.js';
 import { ManualClock, type Clock } from './clock.js';
 import { parseCorosyncConf, type ConfigEntry } from './config.js';
@@ -249,6 +250,15 @@ export class SimNode {
     return this.cluster.nodes;
   }
 
+  /**
+   * cfg RELOAD_CONFIG: multicasts the parsed corosync.conf (undefined: it did not parse); every
+   * node of the ring applies it when totem delivers it, and `reply` answers on this node then.
+   */
+  reloadConfig(entries: readonly ConfigEntry[] | undefined, reply: (error: number) => void): void {
+    const msg: ReloadMessage = { entries, reply };
+    this.cluster.bus.mcast(this, 'cfg', CFG_EXEC_RELOAD, msg);
+  }
+
   /** The corosync.conf the cluster runs (what cfg reload rereads by default). */
   get configText(): string {
     return this.cluster.configText;
@@ -269,9 +279,9 @@ export class SimNode {
     return this.cluster.nodeById(id);
   }
 
-  /** Delivers queued messages and finishes a sync that was waiting (after a library call). */
-  kick(): void {
-    this.cluster.kick();
+  /** @internal After a library call: the cluster's next totem step delivers what it sent and finishes a sync it unblocked. */
+  scheduleTotemStep(): void {
+    this.cluster.scheduleTotemStep();
   }
 
   /** Snapshot of this node's votequorum view. */
@@ -297,7 +307,8 @@ export interface CreateClusterOptions extends Partial<ClusterSpec> {
 /**
  * The simulated cluster: nodes, partitions, rings and the votequorum message flow. Every
  * operation runs to completion synchronously (messages are delivered in one total order per
- * partition); only timers wait for `clock.advance()`.
+ * partition); timers, and the totem delivery of what a library call multicast after its answer,
+ * wait for the clock (`clock.advance()`) or `settle()`.
  */
 export class Cluster {
   readonly clock: Clock;
@@ -307,7 +318,8 @@ export class Cluster {
   readonly hasNodelist: boolean;
   private readonly nodeList: SimNode[] = [];
   /** @internal */
-  readonly bus = new TotemBus((id) => this.node(id));
+  readonly bus = new TotemBus((id) => this.node(id), () => this.scheduleTotemStep());
+  private totemStep: unknown = undefined;
   /** The cpg service of every node; its messages ride the totem bus. */
   readonly cpg: CpgBus = new CpgBus((id) => this.nodeById(id), this.bus);
   private pendingSyncs: { nodes: SimNode[]; ring: RingId; lists: Map<number, { joined: number[]; left: number[] }> }[] = [];
@@ -326,6 +338,13 @@ export class Cluster {
     this.bus.register<VqMessage>('votequorum', {
       accepts: (n) => n.vq !== undefined,
       deliver: (n, msg, from) => n.vq!.deliver(msg, from),
+    });
+    this.bus.register<ReloadMessage>('cfg', {
+      accepts: () => true,
+      deliver: (n, msg, from) => {
+        const error = applyReload(n.cmap, n.id, msg.entries);
+        if (n.id === from) msg.reply(error);
+      },
     });
     const byPos = new Map<number, ConfNode>();
     for (const e of this.configEntries) {
@@ -407,9 +426,13 @@ export class Cluster {
     return this;
   }
 
-  /** Everything is synchronous; this resolves once queued work (and microtask-delivered events) is done. */
+  /**
+   * The totem step now: delivers every message in flight (what library calls and cmap changes
+   * multicast, answered already) and finishes a sync they unblocked, then lets microtask-delivered
+   * events out. Every other operation runs to completion synchronously.
+   */
   async settle(): Promise<void> {
-    this.pump();
+    this.kick();
     await new Promise<void>((r) => setImmediate(r));
   }
 
@@ -422,6 +445,24 @@ export class Cluster {
   /** @internal Delivers queued totem messages in order until none is left. */
   pump(): void {
     this.bus.pump();
+    if (this.totemStep !== undefined && !this.bus.inFlight && !this.pendingSyncs.length) {
+      this.clock.clearTimer(this.totemStep);
+      this.totemStep = undefined;
+    }
+  }
+
+  /**
+   * corosync answers a library call before totem delivers what it multicast: the delivery is the
+   * next step of the cluster clock (`advance(0)` of a ManualClock, the next timer turn of the
+   * SystemClock), or settle().
+   */
+  /** @internal Also after a call that may unblock a waiting sync (corosync retries sync_process from its main loop). */
+  scheduleTotemStep(): void {
+    if (this.totemStep !== undefined || (!this.bus.inFlight && !this.pendingSyncs.length)) return;
+    this.totemStep = this.clock.setTimer(0, () => {
+      this.totemStep = undefined;
+      this.kick();
+    });
   }
 
   /** @internal Recomputes memberships; every partition whose membership changed gets a new ring. */

@@ -263,7 +263,10 @@ export class MockCorosync {
     return ep;
   }
 
-  /** Lets queued notifications reach clients and servers finish (re)starting after kill/start. */
+  /**
+   * The cluster's totem step (what answered calls multicast is delivered, see Cluster.settle),
+   * then lets queued notifications reach clients and servers finish (re)starting after kill/start.
+   */
   async settle(): Promise<void> {
     await this.cluster.settle();
     for (const ep of this.eps.values()) await ep.idle();

@@ -13,13 +13,20 @@ interface Queued { sender: SimNode; to: SimNode[]; service: string; msgId: numbe
  * Totem between simulated nodes: each service multicasts to the members of the sender's ring, and
  * messages are delivered in one total order, synchronously, when the bus is pumped. Counts each
  * message in the sender's and receivers' runtime.services.<service>.<id>.tx/rx keys, like corosync.
+ * A message queued outside a pump (a library call's, a cmap tracker's) waits for the next pump:
+ * `onQueued` lets the cluster schedule that totem step.
  */
 export class TotemBus {
   private queue: Queued[] = [];
   private pumping = false;
   private readonly receivers = new Map<string, BusReceiver<unknown>>();
 
-  constructor(private readonly nodeById: (id: number) => SimNode) {}
+  constructor(private readonly nodeById: (id: number) => SimNode, private readonly onQueued: () => void = () => {}) {}
+
+  /** Whether messages wait for delivery. */
+  get inFlight(): boolean {
+    return this.queue.length > 0;
+  }
 
   /** Registers the executive of `service`; its messages are undeliverable before. */
   register<P>(service: string, receiver: BusReceiver<P>): void {
@@ -31,6 +38,7 @@ export class TotemBus {
     const to = sender.members.length ? sender.members.map((id) => this.nodeById(id)) : [sender];
     this.queue.push({ sender, to, service, msgId, payload });
     if (sender.members.length) sender.countExec(service, msgId, 1, 0);
+    if (!this.pumping) this.onQueued();
   }
 
   /** Forgets what a node sent that was not delivered yet (it died or stopped). */

@@ -1,4 +1,4 @@
-import { encoders, encodeCmapValue } from '@corosync-ts/codec-wasm';
+import { decode, encoders, encodeCmapValue } from '@corosync-ts/codec-wasm';
 import { describe, expect, test } from 'vitest';
 import { createCluster, ManualClock, NodeServices } from '../src/index.js';
 import { FrameClient } from './helpers/frames.js';
@@ -209,12 +209,13 @@ describe('votequorum', () => {
   });
 
   test('setexpected and setvotes: validation, expected-votes events, quorum changes', () => {
-    const { client } = setup({ nodes: 3, start: [1] });
+    const { client, clock } = setup({ nodes: 3, start: [1] });
     const v = client('votequorum');
     v.call(encoders.votequorum.req.trackstart({ context: 1n, trackFlags: 4 }));
     expect(v.call(encoders.votequorum.req.setvotes({ votes: 1, nodeid: 1 })).error).toBe(7);
     expect(v.call(encoders.votequorum.req.setvotes({ votes: 1, nodeid: 9 })).error).toBe(17);
     expect(v.call(encoders.votequorum.req.setvotes({ votes: 5, nodeid: 1 })).error).toBe(1);
+    clock.advance(0); // totem delivers after the answer (vq-timing.test.ts)
     const ev = v.takeEvents();
     expect(ev.map((e) => [e.name, e.fields])).toMatchObject([
       ['votequorum.expectedvotesNotification', { expectedVotes: 5 }],
@@ -223,6 +224,7 @@ describe('votequorum', () => {
     expect(v.call(encoders.votequorum.req.getinfo({ nodeid: 0 })).fields).toMatchObject({ votes: 5, expectedVotes: 5, quorum: 3, totalVotes: 5 });
     expect(v.call(encoders.votequorum.req.setexpected({ expectedVotes: 4 })).error).toBe(7);
     expect(v.call(encoders.votequorum.req.setexpected({ expectedVotes: 6 })).error).toBe(1);
+    clock.advance(0);
     expect(names(v.takeEvents())).toEqual(['votequorum.expectedvotesNotification']);
   });
 
@@ -231,12 +233,15 @@ describe('votequorum', () => {
     const v = client('votequorum');
     const ring = cluster.node(1).vq!.ringId;
     expect(v.call(encoders.votequorum.req.qdevicePoll({ name: 'qd', castVote: 1, ringId: ring })).error).toBe(12);
-    expect(v.call(encoders.votequorum.req.qdeviceRegister({ name: 'qd' })).error).toBe(1);
+    v.conn.handle(encoders.votequorum.req.qdeviceRegister({ name: 'qd' }));
+    clock.advance(0); // answered when totem brings our registration back
+    expect(decode(v.responses.at(-1)!, { service: 'votequorum', dir: 'res' }).error).toBe(1);
     expect(v.call(encoders.votequorum.req.qdeviceRegister({ name: 'qd' })).error).toBe(1);
     expect(v.call(encoders.votequorum.req.qdeviceRegister({ name: 'other' })).error).toBe(14);
     expect(v.call(encoders.votequorum.req.qdevicePoll({ name: 'qd', castVote: 1, ringId: { nodeid: 1, seq: 1n } })).error).toBe(22);
     expect(v.call(encoders.votequorum.req.qdevicePoll({ name: 'xx', castVote: 1, ringId: ring })).error).toBe(7);
     expect(v.call(encoders.votequorum.req.qdevicePoll({ name: 'qd', castVote: 1, ringId: ring })).error).toBe(1);
+    clock.advance(0);
     const info = v.call(encoders.votequorum.req.getinfo({ nodeid: 0 })).fields as { flags: number; totalVotes: number; qdeviceName: string };
     expect(info.flags & (64 | 128 | 256)).toBe(64 | 128 | 256);
     expect([info.totalVotes, info.qdeviceName]).toEqual([4, 'qd']);
@@ -247,6 +252,7 @@ describe('votequorum', () => {
     expect(cluster.node(1).cmap.getValue('runtime.votequorum.qdevice_master_wins')).toBe(1);
     expect(v.call(encoders.votequorum.req.qdeviceUpdate({ oldname: 'zz', newname: 'q2' })).error).toBe(7);
     expect(v.call(encoders.votequorum.req.qdeviceUpdate({ oldname: 'qd', newname: 'q2' })).error).toBe(1);
+    clock.advance(0);
     expect(v.call(encoders.votequorum.req.qdeviceUnregister({ name: 'qd' })).error).toBe(7);
     expect(v.call(encoders.votequorum.req.qdeviceUnregister({ name: 'q2' })).error).toBe(1);
     expect(v.call(encoders.votequorum.req.qdeviceUnregister({ name: 'q2' })).error).toBe(12);
@@ -254,16 +260,20 @@ describe('votequorum', () => {
   });
 
   test('a membership change waits for the registered, alive device to poll the new ring', () => {
-    const { client, cluster } = setup({ nodes: 3, quorum: { device: { model: 'net', votes: 1, timeout: 10000, syncTimeout: 3000 } } });
+    const { client, cluster, clock } = setup({ nodes: 3, quorum: { device: { model: 'net', votes: 1, timeout: 10000, syncTimeout: 3000 } } });
     const v = client('votequorum');
-    v.call(encoders.votequorum.req.qdeviceRegister({ name: 'qd' }));
+    v.conn.handle(encoders.votequorum.req.qdeviceRegister({ name: 'qd' }));
+    clock.advance(0);
     v.call(encoders.votequorum.req.qdevicePoll({ name: 'qd', castVote: 1, ringId: cluster.node(1).vq!.ringId }));
+    clock.advance(0);
     v.call(encoders.votequorum.req.trackstart({ context: 0n, trackFlags: 4 }));
     cluster.node(3).kill();
     // sync_process ran (nodelist sent) but activation waits for the device
     expect(names(v.takeEvents())).toEqual(['votequorum.nodelistNotification']);
     expect(cluster.node(2).viewList).toEqual([1, 2, 3]);
     v.call(encoders.votequorum.req.qdevicePoll({ name: 'qd', castVote: 1, ringId: cluster.node(1).vq!.ringId }));
+    expect(names(v.takeEvents())).toEqual([]);
+    clock.advance(0); // the sync ends when totem delivers
     expect(names(v.takeEvents())).toEqual(['votequorum.quorumNotification']);
     expect(cluster.node(2).viewList).toEqual([1, 2]);
   });

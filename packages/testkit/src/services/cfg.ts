@@ -1,9 +1,9 @@
 import { encoders } from '@corosync-ts/codec-wasm';
-import { CS_OK, CS_ERR_INVALID_PARAM, CS_ERR_NOT_EXIST, CS_ERR_NOT_SUPPORTED, CmapValueType as T } from '@corosync-ts/types';
+import { CS_OK, CS_ERR_NOT_EXIST, CS_ERR_NOT_SUPPORTED, CmapValueType as T } from '@corosync-ts/types';
 import { DEFAULT_SHUTDOWN_TIMEOUT, ShutdownTracker, type ShutdownParty } from '../cfg/shutdown.js';
 import { nodeAddrs, nodeStatus, ringStatus } from '../cfg/status.js';
 import type { SimNode } from '../cluster.js';
-import { parseCorosyncConf } from '../config.js';
+import { parseCorosyncConf, type ConfigEntry } from '../config.js';
 import { BaseConn, type ServiceDef } from './connection.js';
 
 /** How a simulated node leaves through cfg: a shutdown (exit 0) or a kill by KILLNODE (a fatal error). */
@@ -75,17 +75,6 @@ export class CfgConn extends BaseConn implements ShutdownParty {
     if (!this.closed) this.sink.sendEvent(encoders.cfg.evt.shutdownCallback({ flags }));
   }
 
-  /** Every node rereads corosync.conf; one that does not parse leaves config.reload_status alone. */
-  reload(): number {
-    try {
-      parseCorosyncConf(this.node.configSource());
-    } catch {
-      return CS_ERR_INVALID_PARAM;
-    }
-    for (const n of this.sim.clusterNodes()) if (n.running) n.cmap.set('config.reload_status', T.INT32, CS_OK);
-    return CS_OK;
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -146,8 +135,17 @@ export const cfgService: ServiceDef<'cfg', CfgConn> = {
     localGet(c) {
       c.sink.respond(encoders.cfg.res.localGet({ localNodeid: c.sim.id }));
     },
+    // every node of the ring rereads corosync.conf when totem delivers the request; answered then
     reloadConfig(c) {
-      c.sink.respond(encoders.cfg.res.reloadConfig({}, { error: c.reload() }));
+      let entries: ConfigEntry[] | undefined;
+      try {
+        entries = parseCorosyncConf(c.node.configSource());
+      } catch {
+        entries = undefined;
+      }
+      c.sim.reloadConfig(entries, (error) => {
+        if (!c.isClosed) c.sink.respond(encoders.cfg.res.reloadConfig({}, { error }));
+      });
     },
     reopenLogFiles(c) {
       c.sink.respond(encoders.cfg.res.reopenLogFiles({}));

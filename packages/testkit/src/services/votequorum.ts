@@ -52,15 +52,15 @@ function clampUtf8(s: string, max: number): string {
 }
 
 /**
- * Runs a handler with the node's votequorum engine (CS_ERR_NOT_EXIST without one), then lets
- * the cluster deliver what the call multicast and finish a sync it unblocked.
+ * Runs a handler with the node's votequorum engine (CS_ERR_NOT_EXIST without one). What it
+ * multicasts is delivered at the cluster's next totem step, after the answer, as in corosync.
  */
-function withVq<R>(fn: (c: VotequorumConn, req: R, vq: VotequorumEngine) => void, settle = true) {
+function withVq<R>(fn: (c: VotequorumConn, req: R, vq: VotequorumEngine) => void) {
   return (c: VotequorumConn, req: R): void => {
     const vq = c.sim.vq;
     if (vq === undefined) return c.status(CS_ERR_NOT_EXIST);
     fn(c, req, vq);
-    if (settle) c.sim.kick();
+    c.sim.scheduleTotemStep();
   };
 }
 
@@ -77,7 +77,7 @@ export const votequorumService: ServiceDef<'votequorum', VotequorumConn> = {
         highestExpected: info.highestExpected, totalVotes: info.totalVotes, quorum: info.quorum, flags: info.flags,
         qdeviceVotes: info.qdeviceVotes, qdeviceName: clampUtf8(info.qdeviceName, VOTEQUORUM_QDEVICE_MAX_NAME_LEN - 1),
       }, { error }));
-    }, false),
+    }),
 
     setexpected: withVq((c, req, vq) => c.status(vq.setExpected(req.num('expectedVotes')))),
 
@@ -96,13 +96,13 @@ export const votequorumService: ServiceDef<'votequorum', VotequorumConn> = {
         c.node.trackVq(c);
       }
       c.status(CS_OK);
-    }, false),
+    }),
 
     trackstop: withVq((c) => {
       if (!c.node.isVqTracker(c)) return c.status(CS_ERR_NOT_EXIST);
       c.node.untrackVq(c);
       c.status(CS_OK);
-    }, false),
+    }),
 
     qdeviceRegister: (c, req) => {
       const vq = c.sim.vq;
@@ -114,8 +114,7 @@ export const votequorumService: ServiceDef<'votequorum', VotequorumConn> = {
         c.node.registeringQdevice = undefined;
         return c.status(err);
       }
-      // answered by NodeServices.qdeviceRegisterDone once our own message comes back
-      c.sim.kick();
+      // answered by NodeServices.qdeviceRegisterDone once totem delivers our own message back
     },
 
     qdeviceUnregister: withVq((c, req, vq) => c.status(vq.qdeviceUnregister(req.str('name')))),
