@@ -1,16 +1,30 @@
 // Bundles a published package's JavaScript: one ESM file per entry point (every `import` target of
 // its exports map and every bin under dist/), from src/, into dist/, next to the declarations tsc
-// writes (`tsc --emitDeclarationOnly`). Why: Node's ESM loader resolves, reads and links each module
-// file on its own (URL and realpath work, a stat and an open per file), and with ~40 small modules
-// behind `@corosync-ts/client` that was most of its import time. Other packages (ours included) and
-// node: builtins stay imports, so each package is loaded once and its classes stay one identity.
-// Entry points that share modules (client's index and sam) share them through one chunk file.
+// writes (`tsc --emitDeclarationOnly`). Why: Node's ESM loader resolves, reads, compiles and links
+// each module file on its own (URL and realpath work, a stat and an open per file, and a package
+// resolution per file for every `@corosync-ts/*` import in it), and that was most of the import
+// time of `@corosync-ts/client`: ~40 source modules, then 8 shared chunk files, now 2 files.
+//
+// No shared chunks. A sub-entry (`./cpg`) whose every export the main entry (`.`) exports too, and
+// that the main entry imports, is written as a re-export of the main entry's file: its classes and
+// functions are the main entry's, one identity (`instanceof` holds across entry points). Any other
+// sub-entry (`./sam`: module state of its own, and light on its own) is bundled into its own file,
+// and the main entry imports that file instead of inlining it. Modules such an entry shares with
+// the main one are copied into both files: the bundle refuses a copied module that declares a class.
+// A dynamic import inside an entry becomes a file beside that entry, loaded when it runs.
+//
+// Other packages (ours included) stay imports, so each package is loaded once and its classes stay
+// one identity. `node:` builtins become `process.getBuiltinModule()` reads (Node >= 20.16; every
+// engine we support): an ESM `import ... from 'node:fs'` builds the module namespace of fs, which
+// reads every lazy getter of fs and loads its whole streams stack (~3 ms of every importer's cold
+// start); getBuiltinModule returns the CommonJS object as it is, and only the names used are read.
 //
 //   node ../../scripts/bundle.mjs [src/extra.ts ...]   (in the package directory, after tsc; extra
 //   entries for files that a bin outside dist/ imports)
 import { build } from 'esbuild';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const pkgDir = process.cwd();
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
@@ -31,6 +45,14 @@ function entryPoints(manifest) {
     .sort();
 }
 
+/** The source of the exports map's "." entry, if it is one of ours. */
+function mainEntry(manifest, entries) {
+  const dot = typeof manifest.exports === 'string' ? manifest.exports : manifest.exports?.['.'];
+  const target = typeof dot === 'string' ? dot : dot?.import ?? dot?.default;
+  const src = typeof target === 'string' ? `src/${target.replace(/^\.\/dist\//, '').replace(/\.js$/, '')}.ts` : undefined;
+  return entries.includes(src) ? src : entries[0];
+}
+
 /** Every .js and .js.map under dir: what an earlier build (tsc's per-module output, old chunks) left there. */
 function staleJs(dir) {
   let out = [];
@@ -42,11 +64,69 @@ function staleJs(dir) {
   return out;
 }
 
+const outFile = (src) => `dist/${src.slice('src/'.length, -'.ts'.length)}.js`;
+/** The specifier that reaches `to` (a dist/ file) from a file in the directory of `from` (a dist/ file). */
+function specifier(from, to) {
+  const r = relative(dirname(from), to);
+  return r.startsWith('.') ? r : `./${r}`;
+}
+
+const BUILTINS = new Set(builtinModules);
+/**
+ * `import { readFileSync } from 'node:fs'` -> `var readFileSync = builtin("node:fs").readFileSync`,
+ * for the names a bundle uses (each read is pure, so esbuild drops the unused ones).
+ */
+const builtinsPlugin = {
+  name: 'builtins-by-getBuiltinModule',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (a) => {
+      if (a.kind === 'dynamic-import') return { path: a.path, external: true };
+      if (!BUILTINS.has(a.path.slice('node:'.length))) throw new Error(`bundle: ${a.path} is not a Node builtin`);
+      return { path: a.path, namespace: 'builtin', sideEffects: false };
+    });
+    b.onResolve({ filter: /^builtin-helper$/, namespace: 'builtin' }, () => ({ path: 'helper', namespace: 'builtin-helper', sideEffects: false }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin-helper' }, () => ({
+      loader: 'js',
+      contents: `export function builtin(id) {
+  if (typeof globalThis.process?.getBuiltinModule !== 'function') throw new Error(${JSON.stringify(`${pkg.name} needs Node.js >= 20.16 (process.getBuiltinModule)`)});
+  return process.getBuiltinModule(id);
+}`,
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, async (a) => {
+      const names = Object.keys(await import(a.path)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+      return {
+        loader: 'js',
+        contents: [
+          `import { builtin } from 'builtin-helper';`,
+          `const m = builtin(${JSON.stringify(a.path)});`,
+          ...names.map((n) => `export const ${n} = /* @__PURE__ */ (() => m.${n})();`),
+          'export default m;',
+        ].join('\n'),
+      };
+    });
+  },
+};
+
+/** Imports of the sources in `externals` (abs src path -> dist file) become imports of those files. */
+function entriesPlugin(fromOut, externals) {
+  return {
+    name: 'other-entries',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\// }, (a) => {
+        const abs = resolve(a.resolveDir, a.path).replace(/\.js$/, '.ts');
+        const to = externals.get(abs);
+        return to ? { path: specifier(fromOut, to), external: true } : undefined;
+      });
+    },
+  };
+}
+
 const entries = entryPoints(pkg);
-// Files a bin outside dist/ imports (codec-wasm's cli): bundled on their own, whole, so that they
-// do not split the package's entry into shared chunks; a CLI runs in its own process anyway.
+// Files a bin outside dist/ imports (codec-wasm's cli): bundled on their own, whole; a CLI runs in
+// its own process anyway.
 const standalone = process.argv.slice(2);
 if (entries.length === 0) throw new Error(`bundle: ${pkg.name} has no dist/*.js entry in exports or bin`);
+const main = mainEntry(pkg, entries);
 const before = staleJs(join(pkgDir, 'dist'));
 
 const options = {
@@ -54,25 +134,78 @@ const options = {
   outdir: 'dist',
   outbase: 'src',
   bundle: true,
-  chunkNames: 'chunk-[hash]',
   format: 'esm',
   // codec-wasm and types also run in browsers: nothing Node-specific is added by the bundler.
   platform: 'neutral',
   target: 'es2022',
-  external: ['node:*', ...Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies })],
+  external: Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies }),
   sourcemap: true,
   sourcesContent: false,
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
 };
-const results = [await build({ ...options, entryPoints: entries, splitting: entries.length > 1 })];
-if (standalone.length > 0) results.push(await build({ ...options, entryPoints: standalone }));
+const abs = (src) => join(pkgDir, src);
+
+/** What `src` exports and which source modules it pulls in, bundled alone (nothing written). */
+async function survey(src) {
+  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [builtinsPlugin] });
+  const out = Object.values(r.metafile.outputs).find((o) => o.entryPoint === src);
+  return { exports: out.exports, inputs: Object.keys(r.metafile.inputs).filter((f) => f.startsWith('src/')) };
+}
+
+const mainSurvey = await survey(main);
+const wrappers = [];
+const own = [];
+for (const src of entries.filter((e) => e !== main)) {
+  const { exports } = await survey(src);
+  if (mainSurvey.inputs.includes(src) && exports.every((n) => mainSurvey.exports.includes(n))) wrappers.push({ src, exports });
+  else own.push(src);
+}
+
+const results = [];
+// The main entry, with the own entries it imports left as imports of their files.
+const mainExternals = new Map(own.map((s) => [abs(s), outFile(s)]));
+const chunkIn = (src) => join(dirname(relative('src', src)), '[name]-[hash]');
+results.push(await build({
+  ...options, entryPoints: [main], splitting: true, chunkNames: chunkIn(main),
+  plugins: [builtinsPlugin, entriesPlugin(outFile(main), mainExternals)],
+}));
+for (const src of own) {
+  const externals = new Map(entries.filter((e) => e !== src).map((e) => [abs(e), outFile(e)]));
+  results.push(await build({
+    ...options, entryPoints: [src], splitting: true, chunkNames: chunkIn(src),
+    plugins: [builtinsPlugin, entriesPlugin(outFile(src), externals)],
+  }));
+}
+for (const src of standalone) results.push(await build({ ...options, entryPoints: [src], plugins: [builtinsPlugin] }));
+
+const moduleFiles = (r) => new Set(Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs)).filter((f) => f.startsWith('src/')));
+// A module copied into two entries' files exists twice at run time: harmless for functions and
+// constants, wrong for a class (instanceof) or state that must be one.
+const [mainModules, ...ownModules] = results.slice(0, 1 + own.length).map(moduleFiles);
+for (const [i, mods] of ownModules.entries()) {
+  for (const m of mods) {
+    if (mainModules.has(m) && /^\s*(export\s+)?(abstract\s+)?class\s/m.test(readFileSync(abs(m), 'utf8'))) {
+      throw new Error(`bundle: ${m} declares a class and would be copied into both ${outFile(main)} and ${outFile(own[i])}; import it there through the main entry`);
+    }
+  }
+}
+
+const written = new Set(results.flatMap((r) => Object.keys(r.metafile.outputs).map((f) => join(pkgDir, f))));
+for (const { src, exports } of wrappers) {
+  const file = outFile(src);
+  mkdirSync(dirname(abs(file)), { recursive: true });
+  writeFileSync(abs(file), `// ${pkg.name}/${relative('src', src).replace(/(\/index)?\.ts$/, '')}: the main entry's own bindings, so that classes keep one identity.\nexport { ${exports.join(', ')} } from ${JSON.stringify(specifier(file, outFile(main)))};\n`);
+  written.add(abs(file));
+}
 // Stale files go after the new ones are written: a process importing dist/ meanwhile (a test, a
 // bench) never finds the entry missing.
-const written = new Set(results.flatMap((r) => Object.keys(r.metafile.outputs).map((f) => join(pkgDir, f))));
 for (const f of before) if (!written.has(f)) rmSync(f);
 const outputs = results.flatMap((r) => Object.entries(r.metafile.outputs)).filter(([f]) => f.endsWith('.js'));
 process.stdout.write(
-  `bundle ${pkg.name}: ${outputs.map(([f, o]) => `${relative('dist', f)} (${Object.keys(o.inputs).length} modules, ${(o.bytes / 1024).toFixed(0)} kB)`).join(', ')}\n`,
+  `bundle ${pkg.name}: ${[
+    ...outputs.map(([f, o]) => `${relative('dist', f)} (${Object.keys(o.inputs).length} modules, ${(o.bytes / 1024).toFixed(0)} kB)`),
+    ...wrappers.map((w) => `${relative('dist', outFile(w.src))} (re-exports ${relative('dist', outFile(main))})`),
+  ].join(', ')}\n`,
 );

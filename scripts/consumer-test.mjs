@@ -153,6 +153,18 @@ for (const pm of ['npm', 'pnpm']) {
       try { (await import('node:module')).createRequire(import.meta.url)('@corosync-ts/client'); } catch (e) { console.log(e.code); }`], { cwd: dir, env });
     check(`${pm} ${version}: every package imports; a call with nothing listening rejects CS_ERR_LIBRARY; require() is ERR_PACKAGE_PATH_NOT_EXPORTED`,
       esm.status === 0 && esm.stdout === 'CS_ERR_LIBRARY\nERR_PACKAGE_PATH_NOT_EXPORTED\n', esm.stdout + esm.stderr);
+    // Every subpath of every exports map, as installed (the bundler writes one file per entry point,
+    // some of them re-exports of the main entry): each resolves to a file, and each imports and
+    // exports something, except testkit's vitest helpers, which only load inside a vitest run.
+    const subpaths = PACKAGES.flatMap((p) => Object.keys(JSON.parse(execFileSync('tar', ['-xzOf', tgz[p], 'package/package.json'], { encoding: 'utf8' })).exports)
+      .filter((k) => k !== './package.json').map((k) => `@corosync-ts/${p}${k.slice(1)}`));
+    const entries = sh(node, ['--input-type=module', '-e', `
+      for (const s of ${JSON.stringify(subpaths)}) {
+        const file = (await import('node:fs')).existsSync(new URL(import.meta.resolve(s)));
+        console.log(s, file && (s === '@corosync-ts/testkit/vitest' || Object.keys(await import(s)).length > 0));
+      }`], { cwd: dir, env });
+    check(`${pm} ${version}: every exports entry imports (${subpaths.length}: ${subpaths.filter((s) => s.split('/').length > 2).join(', ')})`,
+      entries.status === 0 && entries.stdout === subpaths.map((s) => `${s} true\n`).join(''), entries.stdout + entries.stderr);
     const jobs = blocks.map((b) => {
       const file = join(dir, 'blocks', `${b.name}${b.usesVitest ? '.test' : ''}.${b.lang === 'ts' ? 'ts' : 'mjs'}`);
       if (b.usesVitest) return [node, join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, file];

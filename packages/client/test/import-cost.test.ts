@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -7,6 +9,10 @@ import { describe, expect, it } from 'vitest';
 // importer milliseconds. dist/ is what users import; test/global-setup.ts builds it from src.
 const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const LAZY = ['zlib', 'worker_threads', 'net', 'child_process'];
+// What an ESM `import ... from 'node:fs'` loads (its namespace reads every lazy getter of fs, and
+// fs.ReadStream's pulls in the streams stack); the bundles read builtins with getBuiltinModule.
+const FS_NAMESPACE = ['internal/fs/streams', 'stream'];
+const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** The builtins loaded by a fresh process that imports `url` and nothing else. */
 function builtinsLoadedBy(url: string): string[] {
@@ -29,5 +35,28 @@ describe('import cost', () => {
   it('@corosync-ts/client/sam alone does not load them either', () => {
     const loaded = builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url)));
     expect(loaded.filter((m) => LAZY.includes(m))).toEqual([]);
+  });
+
+  it('importing the client (and with it ipc, codec-wasm, types) does not build the fs module namespace', () => {
+    expect(builtinsLoadedBy(entry).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
+    expect(builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url))).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
+  });
+
+  it('dist/ is one file per entry point: the main entry imports only the sam entry, no shared chunk', () => {
+    const staticImports = (file: string): string[] =>
+      [...readFileSync(join(pkgDir, 'dist', file), 'utf8').matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^\s*import\s*"([^"]+)"/gm)].map((m) => m[1] ?? m[2] ?? '');
+    const ours = (file: string) => staticImports(file).filter((s) => s.startsWith('.'));
+    expect(ours('index.js')).toEqual(['./sam/index.js']);
+    expect(ours('sam/index.js')).toEqual([]);
+    expect(ours('cpg.js')).toEqual(['./index.js']);
+    expect(ours('cfg.js')).toEqual(['./index.js']);
+    // Builtins are read with process.getBuiltinModule, never imported as ESM.
+    for (const f of ['index.js', 'sam/index.js']) expect(staticImports(f).filter((s) => s.startsWith('node:'))).toEqual([]);
+    const jsFiles = (dir: string): string[] =>
+      readdirSync(join(pkgDir, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? jsFiles(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : []));
+    // Besides the entries, only the files of dynamic imports (sam's client links) exist.
+    expect(jsFiles('dist').filter((f) => !['dist/index.js', 'dist/cpg.js', 'dist/cfg.js', 'dist/sam/index.js'].includes(f))).toEqual([
+      expect.stringMatching(/^dist\/sam\/client-links-\w+\.js$/),
+    ]);
   });
 });

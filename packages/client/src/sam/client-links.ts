@@ -1,6 +1,7 @@
 import { CS_ERR_LIBRARY, CS_ERR_NO_SECTIONS, CS_TRACK_CHANGES, CsError, isCsError } from '@corosync-ts/types';
-import { CmapHandle } from '../cmap.js';
-import { QuorumHandle } from '../quorum.js';
+// Through the package's main entry, not ../cmap.js: the bundle keeps sam in a file of its own, and
+// these must be the main entry's classes, not copies of them.
+import { CmapHandle, QuorumHandle } from '../index.js';
 import type { HandleOptions } from '../session.js';
 import type { SamCmapLink, SamLinkFactory, SamQuorumLink } from './links.js';
 
