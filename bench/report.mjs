@@ -9,7 +9,7 @@
 //   node bench/report.mjs --quick    fewer calls and rounds (~3-4 min): to try the harness
 //   node bench/report.mjs --no-write --only coldstart,client --regimes idle
 //
-// Needs what the areas need: root (namespaces), corosync 3.1.7, gcc, libcmap-dev, and the
+// Needs what the areas need: root (namespaces), corosync 3.1.7, gcc, libcmap-dev, libcpg-dev, and the
 // workspace built (`pnpm build`).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
