@@ -1,4 +1,4 @@
-// One command for the issue-13 report: runs the coldstart, client, ipc and testkit areas twice,
+// One command for the issue-13 report: runs the coldstart, client, ipc, testkit and cpg areas twice,
 // on the machine as it is ("idle") and under a controlled background load ("loaded": one busy
 // process per vCPU at normal priority, started before and stopped after the areas), collects the
 // figures they emit (bench/lib/figures.mjs), checks them against the goals (bench/lib/goals.mjs)
@@ -9,7 +9,7 @@
 //   node bench/report.mjs --quick    fewer calls and rounds (~3-4 min): to try the harness
 //   node bench/report.mjs --no-write --only coldstart,client --regimes idle
 //
-// Needs what the areas need: root (namespaces), corosync 3.1.7, gcc, libcmap-dev, and the
+// Needs what the areas need: root (namespaces), corosync 3.1.7, gcc, libcmap-dev, libcpg-dev, and the
 // workspace built (`pnpm build`).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,7 @@ const AREAS = {
   client: quick ? ['2000', '5000'] : ['10000', '20000'],
   ipc: quick ? ['5000'] : ['20000'],
   testkit: quick ? ['5000'] : ['20000'],
+  cpg: quick ? ['2000'] : ['10000'],
 };
 const REGIMES = {
   idle: 'the machine as it is, nothing started by the bench',

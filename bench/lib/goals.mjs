@@ -46,6 +46,11 @@ export const GOALS = [
     ids: ['testkit.mock.ops.socket', 'testkit.mock.ops.shm'],
     check: { kind: 'atLeast', value: 1.0 },
   },
+  {
+    goal: 'cpg mcast ≥ 1.0x libcpg (msgs/s and p50 round trip; issue 14)',
+    ids: ['socket', 'shm'].flatMap((t) => ['64', '1k', '64k', '1m'].flatMap((s) => [`cpg.mcast.msgs.${t}.${s}`, `cpg.mcast.latency.${t}.${s}`])),
+    check: { kind: 'atLeast', value: 1.0 },
+  },
 ];
 
 /** The goal's threshold in words, next to the figure. */

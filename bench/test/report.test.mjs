@@ -86,6 +86,15 @@ describe('goals', () => {
     ]);
   });
 
+  it('the cpg goal covers msgs/s and p50 round trip at every size bench/cpg measures, both transports', () => {
+    const g = GOALS.find((x) => x.goal.startsWith('cpg mcast'));
+    expect(g.check).toEqual({ kind: 'atLeast', value: 1.0 });
+    expect(g.ids).toHaveLength(16);
+    for (const t of ['socket', 'shm']) {
+      for (const s of ['64', '1k', '64k', '1m']) expect(g.ids).toEqual(expect.arrayContaining([`cpg.mcast.msgs.${t}.${s}`, `cpg.mcast.latency.${t}.${s}`]));
+    }
+  });
+
   it('every goal names figure ids and a known check', () => {
     for (const g of GOALS) {
       expect(g.ids.length).toBeGreaterThan(0);

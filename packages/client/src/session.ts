@@ -332,23 +332,25 @@ export abstract class Session<Snapshot> extends EventEmitter {
   /**
    * Sends a request that gets no answer (cpg MCAST), with the call's retry policy (a refusal under
    * flow control is CS_ERR_TRY_AGAIN), deadline and signal; `flowControlMax` as libqb's fc_enable_max.
+   * `frame` may be a view of codec memory: it is sent before this returns, or copied first.
    */
   protected async post(operation: string, frame: Uint8Array, opts: CallOptions | undefined, flowControlMax: 1 | 2): Promise<void> {
     this.assertOpen(operation);
     const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
-    const once = async (ipc: IpcClientLike) => {
+    const once = async (ipc: IpcClientLike, f: Uint8Array) => {
       if (!ipc.send) throw new CsError(CS_ERR_LIBRARY, 'this transport cannot send a request without an answer', { operation });
       try {
-        await ipc.send(frame, { flowControlMax });
+        await ipc.send(f, { flowControlMax });
       } catch (e) {
         throw toCsError(e, operation);
       }
     };
     if (policy === undefined && opts === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.#ipc) {
-      return once(this.#ipc);
+      return once(this.#ipc, frame);
     }
+    const own = frame.slice();
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
-      withRetry(async () => once(await this.#connection(operation, signal)), policy, signal),
+      withRetry(async () => once(await this.#connection(operation, signal), own), policy, signal),
     );
   }
 

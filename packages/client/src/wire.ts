@@ -82,8 +82,6 @@ export const req = {
 export const cpgReq = {
   join: (groupName: Uint8Array, pid: number, flags: number) => tag<'cpg.join'>(cpg.req.join({ groupName, pid, flags })),
   leave: (groupName: Uint8Array, pid: number) => tag<'cpg.leave'>(cpg.req.leave({ groupName, pid })),
-  /** MCAST: no response ever comes (Session.post). */
-  mcast: (guarantee: number, message: Uint8Array) => cpg.req.mcastJoined({ guarantee, msglen: message.length, message }),
   partialMcast: (guarantee: number, msglen: number, type: number, fragment: Uint8Array) =>
     tag<'cpg.partialMcast'>(cpg.req.partialMcast({ guarantee, msglen, fraglen: fragment.length, type, fragment })),
   membershipGet: (groupName: Uint8Array) => tag<'cpg.membershipGet'>(cpg.req.membershipGet({ groupName })),
@@ -291,4 +289,61 @@ export function decodeCmapNotify(frame: Uint8Array, operation: string): boolean 
   f.oldValueOffset = codec.dataOffset(N_OLD);
   f.oldValueLength = codec.dataLength(N_OLD);
   return true;
+}
+
+// cpg's hot frames: MCAST requests are encoded straight into the codec's output memory, and the
+// two message events are read through the accessors, their message (fragment) a view of the
+// frame instead of a copy (the frame is the client's: ipc never reuses it).
+const MCAST_REQ = codec.messageIndex('cpg.mcastJoined', 'req');
+const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
+const D_GROUP = codec.fieldIndex(DELIVER, 'groupName');
+const D_MSGLEN = codec.fieldIndex(DELIVER, 'msglen');
+const D_NODEID = codec.fieldIndex(DELIVER, 'nodeid');
+const D_PID = codec.fieldIndex(DELIVER, 'pid');
+const D_MESSAGE = codec.fieldIndex(DELIVER, 'message');
+const PARTIAL = codec.messageIndex('cpg.partialDeliverCallback', 'evt');
+const P_GROUP = codec.fieldIndex(PARTIAL, 'groupName');
+const P_MSGLEN = codec.fieldIndex(PARTIAL, 'msglen');
+const P_FRAGLEN = codec.fieldIndex(PARTIAL, 'fraglen');
+const P_NODEID = codec.fieldIndex(PARTIAL, 'nodeid');
+const P_PID = codec.fieldIndex(PARTIAL, 'pid');
+const P_TYPE = codec.fieldIndex(PARTIAL, 'type');
+const P_FRAGMENT = codec.fieldIndex(PARTIAL, 'fragment');
+
+/**
+ * A cpg MCAST request as a view of the codec's output memory: valid only until the next codec
+ * call, so it must be handed to the transport at once (ipc copies what it has to keep).
+ */
+export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
+  // Not codec.encodeView(): it takes the output view before encoding, and a frame larger than
+  // any before grows the memory, detaching that view.
+  const n = codec.encodeOutput(MCAST_REQ, { guarantee, msglen: message.length, message });
+  return codec.outputBuffer().subarray(0, n);
+}
+
+const viewOf = (frame: Uint8Array, field: number) => frame.subarray(codec.dataOffset(field), codec.dataOffset(field) + codec.dataLength(field));
+
+/** A cpg event, as decodeEvent() gives it, but the message and fragment bytes are views of `frame`. */
+export function decodeCpgEvent(frame: Uint8Array, operation: string): EventOf<'cpg'> {
+  const m = decodeInto(frame, SERVICE_CODES.cpg, DIR_CODES.evt, operation);
+  const head = { id: codec.headerId(), size: codec.headerSize(), service: 'cpg', dir: 'evt' } as const;
+  if (m === DELIVER) {
+    return {
+      name: 'cpg.deliverCallback', ...head,
+      fields: {
+        groupName: codec.bytes(D_GROUP).slice(), msglen: codec.number(D_MSGLEN), nodeid: codec.number(D_NODEID),
+        pid: codec.number(D_PID), message: viewOf(frame, D_MESSAGE),
+      },
+    };
+  }
+  if (m === PARTIAL) {
+    return {
+      name: 'cpg.partialDeliverCallback', ...head,
+      fields: {
+        groupName: codec.bytes(P_GROUP).slice(), msglen: codec.number(P_MSGLEN), fraglen: codec.number(P_FRAGLEN),
+        nodeid: codec.number(P_NODEID), pid: codec.number(P_PID), type: codec.number(P_TYPE), fragment: viewOf(frame, P_FRAGMENT),
+      },
+    };
+  }
+  return codec.decoded(m) as EventOf<'cpg'>;
 }

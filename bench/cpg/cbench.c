@@ -1,0 +1,181 @@
+/*
+ * C side of bench/cpg: libcpg on the same daemon (or mock) as tsbench.mjs.
+ *   cbench tput SIZE N W  join "cpgbench", mcast W unmeasured messages and wait for them, then
+ *                         mcast N messages of SIZE bytes (CPG_TYPE_AGREED) as fast as flow
+ *                         control allows (CS_ERR_TRY_AGAIN: send again at once) while a dispatch
+ *                         thread counts their own deliveries, as corosync's test/cpgbench.c does;
+ *                         print "elapsed_ns retries cpu_ns" (first send to the N-th delivery;
+ *                         user + system time of both threads meanwhile)
+ *   cbench lat SIZE N W   one message at a time, W unmeasured then N measured round trips (send →
+ *                         own delivery), one thread polling the cpg fd (the cheapest wait libcpg
+ *                         offers); print "p50_ns p99_ns"
+ * Every delivery is checked: from this process, SIZE bytes, its 32-bit sequence number at offset 0
+ * equal to the count so far (total order, nothing lost). Exit codes name what failed.
+ */
+#include <corosync/cpg.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* user + system time of the whole process (both threads) */
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static cpg_handle_t handle;
+static unsigned int local_nodeid;
+static size_t msg_size;
+static uint32_t delivered, target;
+static uint64_t last_ns;
+static int joined;
+static int threaded;
+static sem_t sem_joined, sem_done;
+
+static void die(int code, const char *what, int res)
+{
+	fprintf(stderr, "cbench: %s failed: %d\n", what, res);
+	exit(code);
+}
+
+static void deliver_fn(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+		       void *msg, size_t len)
+{
+	uint32_t seq;
+	if (nodeid != local_nodeid || pid != (uint32_t)getpid()) return;
+	if (len != msg_size) die(20, "delivery size", (int)len);
+	memcpy(&seq, msg, sizeof seq);
+	if (seq != delivered) die(21, "delivery order", (int)seq);
+	delivered++;
+	if (delivered == target) {
+		last_ns = now_ns();
+		if (threaded) sem_post(&sem_done);
+	}
+}
+
+static void confchg_fn(cpg_handle_t h, const struct cpg_name *group,
+		       const struct cpg_address *members, size_t n_members,
+		       const struct cpg_address *left, size_t n_left,
+		       const struct cpg_address *join, size_t n_join)
+{
+	for (size_t i = 0; i < n_join; i++) {
+		if (join[i].nodeid == local_nodeid && join[i].pid == (uint32_t)getpid() && !joined) {
+			joined = 1;
+			if (threaded) sem_post(&sem_joined);
+		}
+	}
+}
+
+static cpg_callbacks_t callbacks = { .cpg_deliver_fn = deliver_fn, .cpg_confchg_fn = confchg_fn };
+
+static void *dispatch_thread(void *arg)
+{
+	cpg_dispatch(handle, CS_DISPATCH_BLOCKING);
+	return NULL;
+}
+
+/* Single-threaded wait: poll the fd and dispatch until *flag is set (or *count reaches want). */
+static void pump_until(volatile int *flag, volatile uint32_t *count, uint32_t want)
+{
+	int fd;
+	cpg_fd_get(handle, &fd);
+	while (flag ? !*flag : *count < want) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 60000) <= 0) die(30, "poll (nothing delivered in 60 s)", errno);
+		cs_error_t res = cpg_dispatch(handle, CS_DISPATCH_ALL);
+		if (res != CS_OK) die(31, "cpg_dispatch", res);
+	}
+}
+
+static char *data;
+
+static cs_error_t send_one(uint32_t seq, unsigned long *retries)
+{
+	struct iovec iov = { .iov_base = data, .iov_len = msg_size };
+	cs_error_t res;
+	memcpy(data, &seq, sizeof seq);
+	while ((res = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1)) == CS_ERR_TRY_AGAIN) (*retries)++;
+	return res;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	struct cpg_name group = { .value = "cpgbench", .length = 8 };
+	pthread_t thread;
+	unsigned long retries = 0;
+	cs_error_t res;
+	if (argc < 5) {
+		fprintf(stderr, "usage: cbench tput|lat SIZE N W\n");
+		return 2;
+	}
+	msg_size = strtoul(argv[2], NULL, 10);
+	uint32_t n = strtoul(argv[3], NULL, 10), w = strtoul(argv[4], NULL, 10);
+	threaded = !strcmp(argv[1], "tput");
+	if (msg_size < sizeof(uint32_t) || !(data = calloc(1, msg_size))) return 2;
+	for (size_t i = sizeof(uint32_t); i < msg_size; i++) data[i] = (char)i;
+	sem_init(&sem_joined, 0, 0);
+	sem_init(&sem_done, 0, 0);
+	if ((res = cpg_initialize(&handle, &callbacks)) != CS_OK) die(3, "cpg_initialize", res);
+	if ((res = cpg_local_get(handle, &local_nodeid)) != CS_OK) die(4, "cpg_local_get", res);
+	if (threaded) pthread_create(&thread, NULL, dispatch_thread, NULL);
+	if ((res = cpg_join(handle, &group)) != CS_OK) die(5, "cpg_join", res);
+	if (threaded) sem_wait(&sem_joined);
+	else pump_until(&joined, NULL, 0);
+
+	if (threaded) {
+		/* Warm-up, then the measured burst; the dispatch thread is idle between the two. */
+		target = w;
+		for (uint32_t i = 0; i < w; i++)
+			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);
+		if (w) sem_wait(&sem_done);
+		delivered = 0;
+		target = n;
+		retries = 0;
+		uint64_t t0 = now_ns(), c0 = cpu_ns();
+		for (uint32_t i = 0; i < n; i++)
+			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);
+		sem_wait(&sem_done);
+		printf("%" PRIu64 " %lu %" PRIu64 "\n", last_ns - t0, retries, cpu_ns() - c0);
+	} else {
+		uint64_t *rtt = calloc(n ? n : 1, sizeof *rtt);
+		for (uint32_t i = 0; i < w + n; i++) {
+			target = i + 1;
+			uint64_t t0 = now_ns();
+			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);
+			pump_until(NULL, &delivered, i + 1);
+			if (i >= w) rtt[i - w] = last_ns - t0;
+		}
+		qsort(rtt, n, sizeof *rtt, cmp_u64);
+		printf("%" PRIu64 " %" PRIu64 "\n", rtt[n / 2], rtt[(size_t)((n - 1) * 0.99)]);
+		free(rtt);
+	}
+	fflush(stdout);
+	/* As in cpgbench, the blocking dispatch thread is not joined: returning ends it. */
+	if ((res = cpg_finalize(handle)) != CS_OK) die(7, "cpg_finalize", res);
+	free(data);
+	return 0;
+}

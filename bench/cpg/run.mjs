@@ -1,0 +1,156 @@
+// bench/cpg: cpg mcast throughput and latency, @corosync-ts/client against libcpg on one private
+// corosync 3.1.7, both IPC transports; then the same load served by corosync-mock (testkit).
+//   node bench/cpg/run.mjs [n=10000] [--sizes 64,1024,65536,1048576] [--no-mock]
+// n is the message count at 64 B and 1 KiB; larger sizes send fewer (counts() below). Needs root
+// (namespaces), corosync, gcc and libcpg-dev; builds nothing itself: run
+// `pnpm --filter @corosync-ts/client... --filter @corosync-ts/testkit... build` first.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { emitFigures, median } from '../lib/figures.mjs';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 10000);
+const SIZES = (opt('--sizes') ?? '64,1024,65536,1048576').split(',').map(Number);
+const withMock = !args.includes('--no-mock');
+const ROUNDS = process.env.BENCH_QUICK ? 3 : 5;
+const CLI = here('../../packages/testkit/dist/cli.js');
+
+const sizeName = (s) => (s >= 1048576 ? `${s / 1048576}m` : s >= 1024 ? `${s / 1024}k` : String(s));
+const sizeText = (s) => (s >= 1048576 ? `${s / 1048576} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
+
+/**
+ * Messages per run at a size: n at ≤ 1 KiB, fewer above so that every size moves a similar number of
+ * bytes at most; the warm-up (unmeasured, the same on both sides: TS JIT, daemon allocations) is a
+ * fifth of that; round trips for latency likewise shrink with the size.
+ */
+function counts(size) {
+  const tput = size <= 1024 ? n : Math.max(20, Math.round((n * 1024) / size / 2));
+  const lat = size <= 1024 ? Math.max(50, Math.round(n / 10)) : Math.max(30, Math.round(n / (size <= 65536 ? 50 : 300)));
+  return { tput, tputWarm: Math.max(10, Math.round(tput / 5)), lat, latWarm: Math.max(10, Math.round(lat / 5)) };
+}
+
+const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
+const sides = { c: [cbench], ts: [process.execPath, here('./tsbench.mjs')] };
+
+async function runOne(ns, side, mode, size) {
+  const c = counts(size);
+  const [count, warm] = mode === 'tput' ? [c.tput, c.tputWarm] : [c.lat, c.latWarm];
+  const r = await ns.exec([...sides[side], mode, String(size), String(count), String(warm)], { timeout: 600_000 });
+  const [a, b, cpu] = r.stdout.trim().split(' ').map(Number);
+  if (r.code !== 0 || !(a > 0) || !(b >= 0) || (mode === 'tput' && !(cpu >= 0))) {
+    throw new Error(`${side} ${mode} ${size} failed (exit ${r.code ?? r.signal}): ${r.stdout} ${r.stderr}`);
+  }
+  if (mode === 'tput') return { msgs: count / (a / 1e9), retries: b, cpu: cpu / 1e3 / count };
+  return { p50: a / 1e3, p99: b / 1e3 };
+}
+
+/** ROUNDS rounds, C and TS interleaved in each, every size: { c: { size: [samples] }, ts: ... }. */
+async function measure(ns, what) {
+  const m = { c: {}, ts: {} };
+  for (const s of SIZES) {
+    // one unmeasured run of each side first: page cache, the daemon's first allocations
+    await runOne(ns, 'c', 'tput', s);
+    await runOne(ns, 'ts', 'tput', s);
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of SIZES) {
+      for (const side of ['c', 'ts']) {
+        const t = await runOne(ns, side, 'tput', s);
+        const l = await runOne(ns, side, 'lat', s);
+        (m[side][s] ??= []).push({ ...t, ...l });
+      }
+    }
+    process.stdout.write(`  ${what}: round ${r + 1}/${ROUNDS} done\n`);
+  }
+  const med = (xs, k) => median(xs.map((x) => x[k]));
+  const out = { c: {}, ts: {} };
+  for (const side of ['c', 'ts']) {
+    for (const s of SIZES) {
+      const xs = m[side][s];
+      out[side][s] = { msgs: med(xs, 'msgs'), mbs: (med(xs, 'msgs') * s) / 1e6, cpu: med(xs, 'cpu'), p50: med(xs, 'p50'), p99: med(xs, 'p99'), retries: med(xs, 'retries') };
+    }
+  }
+  return out;
+}
+
+/** corosync-mock started in the namespace from the conf corosync ran with; resolves once it serves. */
+async function startMock(ns, conf) {
+  const confPath = join(ns.dir, 'mock.conf');
+  writeFileSync(confPath, conf);
+  const child = ns.spawn([process.execPath, CLI, '--config', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      err += d;
+      if (/serving/.test(err)) resolve();
+    });
+    child.once('exit', (code, sig) => reject(new Error(`corosync-mock exited (${code ?? sig}) before serving: ${err}`)));
+  });
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.removeAllListeners('exit');
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  };
+}
+
+const results = {};
+for (const transport of ['socket', 'shm']) {
+  const ns = await startNamespace({ name: `bench-cpg-${transport}` });
+  try {
+    const proc = await ns.startCorosync({ transport });
+    results[transport] = { corosync: await measure(ns, `corosync ${transport}`) };
+    if (withMock) {
+      await ns.stopCorosync();
+      const stop = await startMock(ns, proc.conf);
+      try {
+        results[transport].mock = await measure(ns, `mock ${transport}`);
+      } finally {
+        await stop();
+      }
+    }
+  } finally {
+    await ns.close();
+  }
+}
+
+const figures = [];
+const fig = (id, label, unit, higherIsBetter, baseline, ours, baselineName) =>
+  figures.push({ id, area: 'cpg', label, unit, higherIsBetter, baseline, ours, baselineName });
+for (const [t, r] of Object.entries(results)) {
+  for (const s of SIZES) {
+    const { tput, lat } = counts(s);
+    const [c, ts, z] = [r.corosync.c[s], r.corosync.ts[s], sizeName(s)];
+    fig(`cpg.mcast.msgs.${t}.${z}`, `mcast throughput, ${tput} × ${sizeText(s)} (first send → last own delivery), ${t}`, 'msgs/s', true, c.msgs, ts.msgs, 'libcpg');
+    fig(`cpg.mcast.mbs.${t}.${z}`, `mcast throughput, ${tput} × ${sizeText(s)}, ${t}`, 'MB/s', true, c.mbs, ts.mbs, 'libcpg');
+    fig(`cpg.mcast.cpu.${t}.${z}`, `CPU per message during that burst (user + system, all threads), ${sizeText(s)}, ${t}`, 'µs/msg', false, c.cpu, ts.cpu, 'libcpg');
+    fig(`cpg.mcast.latency.${t}.${z}`, `mcast round trip p50, ${lat} × ${sizeText(s)} (send → own delivery), ${t}`, 'µs', false, c.p50, ts.p50, 'libcpg');
+    fig(`cpg.mcast.latency.p99.${t}.${z}`, `mcast round trip p99, ${lat} × ${sizeText(s)}, ${t}`, 'µs', false, c.p99, ts.p99, 'libcpg');
+    if (r.mock) {
+      const [mc, mts] = [r.mock.c[s], r.mock.ts[s]];
+      fig(`cpg.mock.msgs.${t}.${z}`, `corosync-mock serving libcpg's mcast, ${tput} × ${sizeText(s)}, ${t}`, 'msgs/s', true, c.msgs, mc.msgs, 'corosync 3.1.7 (RR 99)');
+      fig(`cpg.mock.ts.msgs.${t}.${z}`, `client mcast throughput on corosync-mock, ${tput} × ${sizeText(s)}, ${t}`, 'msgs/s', true, mc.msgs, mts.msgs, 'libcpg on the mock');
+      fig(`cpg.mock.ts.latency.${t}.${z}`, `client mcast round trip p50 on corosync-mock, ${lat} × ${sizeText(s)}, ${t}`, 'µs', false, mc.p50, mts.p50, 'libcpg on the mock');
+    }
+  }
+}
+emitFigures(figures);
+
+const f = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+console.log(`\nmedians of ${ROUNDS} interleaved rounds; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log('| server | transport | size | libcpg msgs/s | ours msgs/s | ratio | libcpg MB/s | ours MB/s | CPU µs/msg C / TS | libcpg p50 µs | ours p50 µs | ratio | libcpg p99 µs | ours p99 µs | TRY_AGAIN C / TS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const [t, r] of Object.entries(results)) {
+  for (const [server, m] of Object.entries(r)) {
+    for (const s of SIZES) {
+      const [c, ts] = [m.c[s], m.ts[s]];
+      console.log(`| ${server} | ${t} | ${sizeText(s)} | ${f(c.msgs)} | ${f(ts.msgs)} | ${(ts.msgs / c.msgs).toFixed(2)}x | ${f(c.mbs)} | ${f(ts.mbs)} | ${f(c.cpu)} / ${f(ts.cpu)} | ${f(c.p50)} | ${f(ts.p50)} | ${(c.p50 / ts.p50).toFixed(2)}x | ${f(c.p99)} | ${f(ts.p99)} | ${c.retries} / ${ts.retries} |`);
+    }
+  }
+}
