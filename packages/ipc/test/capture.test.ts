@@ -351,7 +351,7 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(lines[2]).toMatchObject({ conn: 1, service: 'cmap', pid: process.pid, state: 'closed', by: 'server', error: expect.stringMatching(/refused the connection/) });
     });
 
-    it('the server (the mock's recorder) records a handshake it refused: both setup frames and the refusal, then no open', async () => {
+    it("the server (the mock's recorder) records a handshake it refused: both setup frames and the refusal, then no open", async () => {
       const sw = CaptureWriter.open(join(dir, 'server.jsonl'), { mode: 'mock', name: 'test', version: '0' });
       const name = uniqueName(transport);
       let verdict = -13;
