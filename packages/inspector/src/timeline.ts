@@ -292,7 +292,7 @@ export class Timeline {
         if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
       }
     }
-    // refusals and closes
+    // refusals, closes and recorder gaps
     for (const m of c.marks) {
       if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
       const lane = this.laneOf.get(m.conn);
@@ -309,6 +309,14 @@ export class Timeline {
         g.moveTo(x + r, y + lh / 2 - r);
         g.lineTo(x - r, y + lh / 2 + r);
         g.stroke();
+      } else if (m.kind === 'dropped') {
+        // a gap in the record: an amber wedge over the lane
+        g.fillStyle = '#e69500';
+        g.beginPath();
+        g.moveTo(x - 4, y + 1);
+        g.lineTo(x + 4, y + 1);
+        g.lineTo(x, y + lh - 1);
+        g.fill();
       } else {
         const ci = c.conns.get(m.conn);
         g.fillStyle = ci?.closedBy === 'client' ? '#888' : '#d22';
