@@ -33,6 +33,7 @@ const AREAS = {
   client: quick ? ['2000', '5000'] : ['10000', '20000'],
   ipc: quick ? ['5000'] : ['20000'],
   testkit: quick ? ['5000'] : ['20000'],
+  inspector: quick ? ['--recorder', '0', '5000'] : ['--recorder', '0', '20000'],
 };
 const REGIMES = {
   idle: 'the machine as it is, nothing started by the bench',

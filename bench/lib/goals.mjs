@@ -46,6 +46,11 @@ export const GOALS = [
     ids: ['testkit.mock.ops.socket', 'testkit.mock.ops.shm'],
     check: { kind: 'atLeast', value: 1.0 },
   },
+  {
+    goal: 'Recorder adds < 5% per call',
+    ids: ['inspector.recorder.plain.shm', 'inspector.recorder.gzip.shm', 'inspector.recorder.plain.socket', 'inspector.recorder.gzip.socket'],
+    check: { kind: 'atLeast', value: 1 / 1.05 },
+  },
 ];
 
 /** The goal's threshold in words, next to the figure. */

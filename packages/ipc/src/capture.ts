@@ -114,13 +114,24 @@ function room(n) {
   out.copy(b, 0, 0, o);
   out = b;
 }
+const digits = new Uint8Array(24);
+// No call into C++ and no string per line: a binding call costs more than the bytes it writes.
 function line(t, mid, src, s, e) {
   room(32 + mid.length + 2 * (e - s));
-  T.copy(out, o);
+  for (let i = 0; i < 5; i++) out[o + i] = T[i];
   o += 5;
-  o += out.write(String(Math.round(t)), o, 'latin1');
-  out.set(mid, o);
-  o += mid.length;
+  let v = Math.round(t);
+  let n = 0;
+  do {
+    const q = Math.floor(v / 10);
+    digits[n++] = 48 + v - q * 10;
+    v = q;
+  } while (v > 0);
+  while (n > 0) out[o++] = digits[--n];
+  if (mid.length > 64) {
+    out.set(mid, o);
+    o += mid.length;
+  } else for (let i = 0; i < mid.length; i++) out[o++] = mid[i];
   for (let i = s; i < e; i++) {
     const b = src[i];
     out[o++] = HEX[b >> 4];
