@@ -55,14 +55,22 @@ export class Timeline {
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
-  /** fit: show the whole capture again (while it loads) unless the user moved the view. */
-  setData(cap: Capture, rows: Int32Array, fit = false, onlyConn?: number): void {
+  /**
+   * fit: show the whole capture again (while it loads) unless the user moved the view. `from`:
+   * rows before it are the ones of the last call (a capture growing while it loads), so only
+   * the rows after it can bring new lanes.
+   */
+  setData(cap: Capture, rows: Int32Array, fit = false, onlyConn?: number, from = 0): void {
     const fresh = cap !== this.cap;
     if (fresh) this.moved = false;
     this.cap = cap;
     this.rows = rows;
-    const seen = new Set<number>();
-    for (let k = 0; k < rows.length; k++) seen.add(cap.conn[rows[k]!]!);
+    const seen = new Set<number>(fresh || from === 0 ? [] : this.lanes);
+    let last = -1;
+    for (let k = fresh ? 0 : from; k < rows.length; k++) {
+      const cn = cap.conn[rows[k]!]!;
+      if (cn !== last) seen.add((last = cn));
+    }
     // Connections with no frame shown still get a lane for what happened to them (a refusal).
     for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
     this.lanes = [...seen].sort((a, b) => a - b);
