@@ -190,19 +190,19 @@ rmSync(dir, { recursive: true, force: true });
 const load1 = loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const f = (x, d = 0) => x.toFixed(d);
-const section = `## inspector
+const heading = `## inspector
 
 \`node bench/inspector/run.mjs --write ${FRAMES} ${CALLS}\` · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · ${new Date().toISOString()} · load average ${load0} (start), ${load1} (end) · Chromium headless (${CHROMIUM}) · one run on a shared machine
-
-**Inspector: a capture of ${FRAMES.toLocaleString('en')} frames handed to the page (file picker) until the first table is drawn.** Median of 3 page loads. The capture: 50 connections polling quorum (getquorate request/response) with quorum notifications, pid and process name on every line, as the recorders write it. Goal: first table under 2 s for 1M frames.
+`;
+const inspectorPart = `**Inspector: a capture of ${FRAMES.toLocaleString('en')} frames handed to the page (file picker) until the first table is drawn.** Median of 3 page loads. The capture: 50 connections polling quorum (getquorate request/response) with quorum notifications, pid and process name on every line, as the recorders write it. Goal: first table under 2 s for 1M frames.
 
 | file | size | first table | all loaded | inflate | parse lines | decode (bulk, WASM) | decode rate | pair | scroll jump (to rendered) |
 |---|---|---|---|---|---|---|---|---|---|
 ${insp.map((r) => `| ${r.kind} | ${f(r.size / 1048576, 1)} MB | **${f(r.first)} ms** | ${f(r.loaded)} ms | ${f(r.inflate)} ms | ${f(r.parse)} ms | ${f(r.decode)} ms | ${f(FRAMES / (r.decode / 1000) / 1e6, 2)} M frames/s | ${f(r.pair)} ms | ${f(r.scroll, 1)} ms |`).join('\n')}
 
-Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => `${r.kind.split(' ')[0]}: ${f(r.first)} ms`).join(', ')}). "first table" runs from the picker's change event to the frame after the first rows are in the DOM: the page reads the file as a stream (\`File.stream()\`), inflates it as it comes (fflate's streaming Gunzip, 32 KiB slices, a piece handed on as soon as it is there) and draws the table after the first piece of whole lines (256 KiB of text); the table and the timeline then grow while the rest loads in pieces of 8 MiB, the page yielding between pieces. "all loaded" is the same clock when the last piece is in and the table is redrawn. The stage times are the page's own, summed over the pieces: "parse lines" is \`scanCapture()\` reading the bytes (no string per line) and writing every frame's bytes from hex straight into the WASM input buffer; decode is \`codec.decodeAt()\` over every frame in place (no copy, no object per frame). All on the page's thread (no Web Worker).
-
-**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per round against \`corosync-mock\` in its own process, the three sides taking turns over ${ROUNDS} rounds in a rotating order; per side the median over the rounds, and the median of its per-round ratio to "off"). CPU is the whole client process's (every thread, the writer thread's too) per call. Goal: under 5% per call.
+Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => `${r.kind.split(' ')[0]}: ${f(r.first)} ms`).join(', ')}). "first table" runs from the picker's change event to the frame after the first rows are in the DOM: the page reads the file as a stream (\`File.stream()\`), inflates it as it comes (fflate's streaming Gunzip, 32 KiB slices, a piece handed on as soon as it is there) and draws the table after the first piece of whole lines (256 KiB of text); the table and the timeline then grow while the rest loads in pieces of 8 MiB, the page yielding between pieces and redrawing at most once per animation frame (only the frames new since the last redraw go through the filters). "all loaded" is the same clock when the last piece is in and the table is redrawn. The stage times are the page's own, summed over the pieces: "parse lines" is \`scanCapture()\` reading the bytes (no string per line) and writing every frame's bytes from hex straight into the WASM input buffer; decode is \`codec.decodeAt()\` over every frame in place (no copy, no object per frame). All on the page's thread (no Web Worker).
+`;
+const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per round against \`corosync-mock\` in its own process, the three sides taking turns over ${ROUNDS} rounds in a rotating order; per side the median over the rounds, and the median of its per-round ratio to "off"). CPU is the whole client process's (every thread, the writer thread's too) per call. Goal: under 5% per call.
 
 | transport | side | µs per call | ratio to off | CPU µs per call | CPU ratio to off |
 |---|---|---|---|---|---|
@@ -210,6 +210,7 @@ ${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${f(r.ratio, 3)
 
 Goal ${rec.every((r) => r.ratio < 1.05) ? 'met' : 'missed'}: ${rec.filter((r) => r.side !== 'off').map((r) => `${r.transport} ${r.side} ${f((r.ratio - 1) * 100, 1)}%`).join(', ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 64 KiB the writer thread is woken, which builds the lines (hex from a table into one buffer), gzips them (level 1) and writes them. Off, the cost is one property test per frame.
 `;
+const section = [heading, ONLY === 'recorder' ? '' : inspectorPart, ONLY === 'inspector' ? '' : recorderPart].filter(Boolean).join('\n');
 console.log(section);
 emitFigures(
   rec
