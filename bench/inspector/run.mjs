@@ -4,15 +4,17 @@
 //   node bench/inspector/run.mjs [--write] [frames=1000000] [calls=20000]
 /* global window, document, requestAnimationFrame -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CmapHandle } from '@corosync-ts/client';
 import { encoders, toHex } from '@corosync-ts/codec-wasm';
-import { startMockCorosync } from '@corosync-ts/testkit';
 import { chromium } from 'playwright-core';
+import { emitFigures } from '../lib/figures.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -21,10 +23,10 @@ const WRITE = process.argv.includes('--write');
 const ONLY = process.argv.includes('--recorder') ? 'recorder' : process.argv.includes('--inspector') ? 'inspector' : undefined;
 const FRAMES = Number(args[0] ?? 1_000_000);
 const CALLS = Number(args[1] ?? 20_000);
-const ROUNDS = 5;
+const ROUNDS = process.env.BENCH_QUICK ? 5 : 15;
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const PAGE = fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url));
-if (!existsSync(PAGE)) throw new Error(`${PAGE} is missing: pnpm --filter @corosync-ts/inspector... build`);
+if (ONLY !== 'recorder' && !existsSync(PAGE)) throw new Error(`${PAGE} is missing: pnpm --filter @corosync-ts/inspector... build`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const dir = mkdtempSync(join(tmpdir(), 'bench-inspector-'));
 
@@ -113,31 +115,69 @@ async function inspectorRuns() {
 }
 
 // ------------------------------------------------------------------ (2) recorder on vs off
+// The mock runs as its own process (corosync-mock), so the client process does only what a
+// client does; three handles (off, plain, gzip) take turns, the order rotated every round.
+const MOCK_CLI = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.meta.url));
+
+async function startMockProcess(transport, prefix) {
+  const child = spawn(process.execPath, [MOCK_CLI, '--nodes', '1', '--transport', transport, '--prefix', prefix], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const ready = new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => reject(new Error(`corosync-mock exited (${code}): ${err}`)));
+    const lines = createInterface({ input: child.stdout });
+    const errLines = createInterface({ input: child.stderr });
+    for (const l of [lines, errLines]) l.on('line', (line) => line.includes(' serving ') && resolve());
+  });
+  await ready;
+  child.removeAllListeners('exit');
+  return async () => {
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await gone;
+  };
+}
+
 async function recorderRuns() {
   const rows = [];
   for (const transport of ['shm', 'socket']) {
-    const mock = await startMockCorosync({ nodes: 1, transport });
+    const prefix = `bench-rec-${process.pid}-${transport}-`;
+    const stop = await startMockProcess(transport, prefix);
     try {
       const sides = {
-        off: () => CmapHandle.initialize({ ipcPrefix: mock.prefix }),
-        'on (plain)': () => CmapHandle.initialize({ ipcPrefix: mock.prefix, capture: join(dir, `rec-${transport}.jsonl`) }),
-        'on (gzip)': () => CmapHandle.initialize({ ipcPrefix: mock.prefix, capture: join(dir, `rec-${transport}.jsonl.gz`) }),
+        off: () => CmapHandle.initialize({ ipcPrefix: prefix }),
+        'on (plain)': () => CmapHandle.initialize({ ipcPrefix: prefix, capture: join(dir, `rec-${transport}.jsonl`) }),
+        'on (gzip)': () => CmapHandle.initialize({ ipcPrefix: prefix, capture: join(dir, `rec-${transport}.jsonl.gz`) }),
       };
       const handles = {};
       for (const [k, f] of Object.entries(sides)) handles[k] = await f();
       const run = async (h) => {
+        const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         for (let i = 0; i < CALLS; i++) await h.getUint32('runtime.votequorum.this_node_id');
-        return Number(process.hrtime.bigint() - t0) / CALLS / 1000;
+        const wall = Number(process.hrtime.bigint() - t0) / CALLS / 1000;
+        const c = process.cpuUsage(c0);
+        // CPU of the whole process (every thread, the writer's too) per call
+        return { wall, cpu: (c.user + c.system) / CALLS };
       };
       for (const h of Object.values(handles)) await run(h); // warm-up
-      const m = Object.fromEntries(Object.keys(handles).map((k) => [k, []]));
-      for (let r = 0; r < ROUNDS; r++) for (const [k, h] of Object.entries(handles)) m[k].push(await run(h));
+      const keys = Object.keys(handles);
+      const m = Object.fromEntries(keys.map((k) => [k, []]));
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = keys.map((_, i) => keys[(i + r) % keys.length]);
+        for (const k of order) m[k].push(await run(handles[k]));
+      }
       for (const h of Object.values(handles)) await h.finalize();
-      const off = median(m.off);
-      for (const k of Object.keys(handles)) rows.push({ transport, side: k, us: median(m[k]), ratio: median(m[k]) / off });
+      // per round, each side against the 'off' of the same round: the machine's load moves less
+      // within a round than across the whole run
+      for (const k of keys) {
+        rows.push({
+          transport, side: k, us: median(m[k].map((x) => x.wall)), cpu: median(m[k].map((x) => x.cpu)),
+          ratio: median(m[k].map((x, r) => x.wall / m.off[r].wall)), cpuRatio: median(m[k].map((x, r) => x.cpu / m.off[r].cpu)),
+        });
+      }
     } finally {
-      await mock.close();
+      await stop();
     }
   }
   return rows;
@@ -150,25 +190,36 @@ rmSync(dir, { recursive: true, force: true });
 const load1 = loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const f = (x, d = 0) => x.toFixed(d);
-const section = `## inspector
+const heading = `## inspector
 
 \`node bench/inspector/run.mjs --write ${FRAMES} ${CALLS}\` · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · ${new Date().toISOString()} · load average ${load0} (start), ${load1} (end) · Chromium headless (${CHROMIUM}) · one run on a shared machine
-
-**Inspector: a capture of ${FRAMES.toLocaleString('en')} frames handed to the page (file picker) until the first table is drawn.** Median of 3 page loads. The capture: 50 connections polling quorum (getquorate request/response) with quorum notifications, pid and process name on every line, as the recorders write it. Goal: first table under 2 s for 1M frames.
+`;
+const inspectorPart = `**Inspector: a capture of ${FRAMES.toLocaleString('en')} frames handed to the page (file picker) until the first table is drawn.** Median of 3 page loads. The capture: 50 connections polling quorum (getquorate request/response) with quorum notifications, pid and process name on every line, as the recorders write it. Goal: first table under 2 s for 1M frames.
 
 | file | size | first table | all loaded | inflate | parse lines | decode (bulk, WASM) | decode rate | pair | scroll jump (to rendered) |
 |---|---|---|---|---|---|---|---|---|---|
 ${insp.map((r) => `| ${r.kind} | ${f(r.size / 1048576, 1)} MB | **${f(r.first)} ms** | ${f(r.loaded)} ms | ${f(r.inflate)} ms | ${f(r.parse)} ms | ${f(r.decode)} ms | ${f(FRAMES / (r.decode / 1000) / 1e6, 2)} M frames/s | ${f(r.pair)} ms | ${f(r.scroll, 1)} ms |`).join('\n')}
 
-Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => `${r.kind.split(' ')[0]}: ${f(r.first)} ms`).join(', ')}). "first table" runs from the picker's change event to the frame after the first rows are in the DOM: the page reads the file as a stream (\`File.stream()\`), inflates it as it comes (fflate's streaming Gunzip, 32 KiB slices, a piece handed on as soon as it is there) and draws the table after the first piece of whole lines (256 KiB of text); the table and the timeline then grow while the rest loads in pieces of 8 MiB, the page yielding between pieces. "all loaded" is the same clock when the last piece is in and the table is redrawn. The stage times are the page's own, summed over the pieces: "parse lines" is \`scanCapture()\` reading the bytes (no string per line) and writing every frame's bytes from hex straight into the WASM input buffer; decode is \`codec.decodeAt()\` over every frame in place (no copy, no object per frame). All on the page's thread (no Web Worker).
-
-**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per round, the three sides interleaved over ${ROUNDS} rounds, median; against the in-process testkit mock, so the server's work is in the time too). Goal: under 5% per call.
-
-| transport | side | µs per call | ratio to off |
-|---|---|---|---|
-${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${f(r.ratio, 3)} |`).join('\n')}
-
-Goal ${rec.every((r) => r.ratio < 1.05) ? 'met' : 'missed'}: ${rec.filter((r) => r.side !== 'off').map((r) => `${r.transport} ${r.side} ${f((r.ratio - 1) * 100, 1)}%`).join(', ')}. Each recorded call records two frames (request and response): on the call path only a copy of the bytes into the writer's batch buffer, the time and the connection's constant line middle; every 100 ms or 64 KiB the batch is handed over (transferred, not copied) to the writer's own thread, which builds the hex and the lines, gzips them and writes them. Off, the cost is one property test per frame.
+Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => `${r.kind.split(' ')[0]}: ${f(r.first)} ms`).join(', ')}). "first table" runs from the picker's change event to the frame after the first rows are in the DOM: the page reads the file as a stream (\`File.stream()\`), inflates it as it comes (fflate's streaming Gunzip, 32 KiB slices, a piece handed on as soon as it is there) and draws the table after the first piece of whole lines (256 KiB of text); the table and the timeline then grow while the rest loads in pieces of 8 MiB, the page yielding between pieces and redrawing at most once per animation frame (only the frames new since the last redraw go through the filters). "all loaded" is the same clock when the last piece is in and the table is redrawn. The stage times are the page's own, summed over the pieces: "parse lines" is \`scanCapture()\` reading the bytes (no string per line) and writing every frame's bytes from hex straight into the WASM input buffer; decode is \`codec.decodeAt()\` over every frame in place (no copy, no object per frame). All on the page's thread (no Web Worker).
 `;
+const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per round against \`corosync-mock\` in its own process, the three sides taking turns over ${ROUNDS} rounds in a rotating order; per side the median over the rounds, and the median of its per-round ratio to "off"). CPU is the whole client process's (every thread, the writer thread's too) per call. Goal: under 5% per call.
+
+| transport | side | µs per call | ratio to off | CPU µs per call | CPU ratio to off |
+|---|---|---|---|---|---|
+${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${f(r.ratio, 3)} | ${f(r.cpu, 2)} | ${f(r.cpuRatio, 3)} |`).join('\n')}
+
+Goal ${rec.every((r) => r.ratio < 1.05) ? 'met' : 'missed'}: ${rec.filter((r) => r.side !== 'off').map((r) => `${r.transport} ${r.side} ${f((r.ratio - 1) * 100, 1)}%`).join(', ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 64 KiB the writer thread is woken, which builds the lines (hex from a table into one buffer), gzips them (level 1) and writes them. Off, the cost is one property test per frame.
+`;
+const section = [heading, ONLY === 'recorder' ? '' : inspectorPart, ONLY === 'inspector' ? '' : recorderPart].filter(Boolean).join('\n');
 console.log(section);
+emitFigures(
+  rec
+    .filter((r) => r.side !== 'off')
+    .map((r) => {
+      const off = rec.find((x) => x.transport === r.transport && x.side === 'off');
+      const kind = r.side.includes('gzip') ? 'gzip' : 'plain';
+      // ours: the off time scaled by the per-round ratio (the ratio is what the goal is about)
+      return { id: `inspector.recorder.${kind}.${r.transport}`, area: 'inspector', label: `client recording its own traffic (${kind}), cmap GET, ${r.transport}`, unit: 'µs/call', higherIsBetter: false, baseline: off.us, ours: off.us * r.ratio, baselineName: 'capture off' };
+    }),
+);
 if (WRITE && !ONLY) writeResultsSection('inspector', section);

@@ -51,6 +51,11 @@ export const GOALS = [
     ids: ['socket', 'shm'].flatMap((t) => ['64', '1k', '64k', '1m'].flatMap((s) => [`cpg.mcast.msgs.${t}.${s}`, `cpg.mcast.latency.${t}.${s}`])),
     check: { kind: 'atLeast', value: 1.0 },
   },
+  {
+    goal: 'Recorder adds < 5% per call',
+    ids: ['inspector.recorder.plain.shm', 'inspector.recorder.gzip.shm', 'inspector.recorder.plain.socket', 'inspector.recorder.gzip.socket'],
+    check: { kind: 'atLeast', value: 1 / 1.05 },
+  },
 ];
 
 /** The goal's threshold in words, next to the figure. */

@@ -33,12 +33,18 @@ export interface CaptureFrameRecord extends CaptureCommon {
 
 export interface CaptureStateRecord extends CaptureCommon {
   kind: 'state';
-  /** open: after the handshake; closed: ended, or refused at the handshake (no open before it); flow: the server's flow control changed */
-  state: 'open' | 'closed' | 'flow';
+  /**
+   * open: after the handshake; closed: ended, or refused at the handshake (no open before it);
+   * flow: the server's flow control changed; dropped: the recorder could not keep up and lost
+   * `lines` frames of this connection before this line
+   */
+  state: 'open' | 'closed' | 'flow' | 'dropped';
   by?: 'client' | 'server' | 'error';
   error?: string;
   /** For 'flow': libqb's flow-control level, 0 (off), 1 or 2 (the client must not send) */
   level?: number;
+  /** For 'dropped': how many lines the recorder lost */
+  lines?: number;
 }
 
 export type CaptureRecord = CaptureFrameRecord | CaptureStateRecord;
@@ -143,8 +149,9 @@ export function recordFromObject(o: Obj, lineNo: number): CaptureRecord {
     if (!HEX_RE.test(hex)) throw new CaptureFormatError('"hex" must be lowercase hex of whole bytes', lineNo, 'hex');
     return { kind: 'frame', ...common, dir: oneOf(o, 'dir', lineNo, ['req', 'res', 'evt', 'setup'] as const), hex };
   }
-  const rec: CaptureStateRecord = { kind: 'state', ...common, state: oneOf(o, 'state', lineNo, ['open', 'closed', 'flow'] as const) };
+  const rec: CaptureStateRecord = { kind: 'state', ...common, state: oneOf(o, 'state', lineNo, ['open', 'closed', 'flow', 'dropped'] as const) };
   if (rec.state === 'flow') rec.level = int(o, 'level', lineNo, 0);
+  if (rec.state === 'dropped') rec.lines = int(o, 'lines', lineNo, 1);
   if (o.by !== undefined) rec.by = oneOf(o, 'by', lineNo, ['client', 'server', 'error'] as const);
   const error = optStr(o, 'error', lineNo);
   if (error !== undefined) rec.error = error;

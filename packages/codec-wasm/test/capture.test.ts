@@ -45,12 +45,13 @@ describe('capture reader', () => {
     expect(c.records[3]).toMatchObject({ kind: 'state', state: 'closed', by: 'client' });
   });
 
-  it('reads flow-control changes and a refused handshake (closed by the server, no open)', async () => {
+  it("reads flow-control changes, a refused handshake (closed by the server, no open) and a recorder's dropped count", async () => {
     const more = [
       lines[0],
       JSON.stringify({ t: 5, conn: 1, pid: 7, service: 'cpg', transport: 'shm', state: 'flow', level: 2 }),
       JSON.stringify({ t: 6, conn: 1, service: 'cpg', transport: 'shm', state: 'flow', level: 0 }),
       JSON.stringify({ t: 7, conn: 2, service: 'cmap', transport: 'socket', state: 'closed', by: 'server', error: 'EACCES' }),
+      JSON.stringify({ t: 8, conn: 1, service: 'cpg', transport: 'shm', state: 'dropped', lines: 12 }),
     ];
     const c = await readCapture(new TextEncoder().encode(`${more.join('\n')}\n`));
     expect(c.bad).toEqual([]);
@@ -58,6 +59,7 @@ describe('capture reader', () => {
       { kind: 'state', t: 5, conn: 1, pid: 7, service: 'cpg', transport: 'shm', state: 'flow', level: 2 },
       { kind: 'state', t: 6, conn: 1, service: 'cpg', transport: 'shm', state: 'flow', level: 0 },
       { kind: 'state', t: 7, conn: 2, service: 'cmap', transport: 'socket', state: 'closed', by: 'server', error: 'EACCES' },
+      { kind: 'state', t: 8, conn: 1, service: 'cpg', transport: 'shm', state: 'dropped', lines: 12 },
     ]);
   });
 
@@ -100,11 +102,12 @@ describe('capture reader', () => {
       '{"t":1.5,"conn":1,"service":"cmap","transport":"shm","state":"open"}',
       '{"t":1,"conn":1,"service":"cmap","transport":"shm","state":"closed","by":"nobody"}',
       '{"t":1,"conn":1,"service":"cmap","transport":"shm","state":"flow"}',
+      '{"t":1,"conn":1,"service":"cmap","transport":"shm","state":"dropped","lines":0}',
     ];
     const c = await readCapture(new TextEncoder().encode(`${lines[0]}\n${bad.join('\n')}\n${lines[2]}\n`));
     expect(c.records).toHaveLength(1);
     expect(c.bad.map((e) => [e.line, e.field])).toEqual([
-      [2, undefined], [3, 't'], [4, 'conn'], [5, 'transport'], [6, 'hex'], [7, 'dir'], [8, 'state'], [9, 'service'], [10, 't'], [11, 'by'], [12, 'level'],
+      [2, undefined], [3, 't'], [4, 'conn'], [5, 'transport'], [6, 'hex'], [7, 'dir'], [8, 'state'], [9, 'service'], [10, 't'], [11, 'by'], [12, 'level'], [13, 'lines'],
     ]);
     expect(c.bad.every(isCaptureFormatError)).toBe(true);
     expect(() => parseCaptureRecord('{}', 5)).toThrow(/^line 5: /);

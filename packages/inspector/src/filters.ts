@@ -31,8 +31,8 @@ export function filtersToHash(f: Filters, sel: number): string {
   return s ? `#${s}` : '';
 }
 
-/** Indices of the frames that pass, in capture order. */
-export function applyFilters(c: Capture, f: Filters): Int32Array {
+/** Indices of the frames from `from` on that pass, in capture order (while a capture loads, only the new ones). */
+export function applyFilters(c: Capture, f: Filters, from = 0): Int32Array {
   const svc = f.service === '' ? -1 : c.services.indexOf(f.service);
   if (f.service !== '' && svc < 0) return new Int32Array(0);
   const dir = f.dir === '' ? -1 : ['req', 'res', 'evt', 'setup'].indexOf(f.dir);
@@ -52,9 +52,9 @@ export function applyFilters(c: Capture, f: Filters): Int32Array {
       if (hay.includes(q)) connOk.add(ci.conn);
     }
   }
-  const out = new Int32Array(c.count);
+  const out = new Int32Array(Math.max(0, c.count - from));
   let k = 0;
-  for (let i = 0; i < c.count; i++) {
+  for (let i = from; i < c.count; i++) {
     if (svc >= 0 && c.svc[i] !== svc) continue;
     if (dir >= 0 && c.dir[i] !== dir) continue;
     if (conn >= 0 && c.conn[i] !== conn) continue;

@@ -40,7 +40,6 @@ async function openSource(source: ReadableStream<Uint8Array> | Uint8Array, label
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
   const builder = new CaptureBuilder();
   const timing = { inflate: 0 };
-  let lastDraw = 0;
   try {
     for await (const piece of linePieces(source, timing)) {
       if (me !== loading) return; // another capture was opened meanwhile
@@ -52,12 +51,7 @@ async function openSource(source: ReadableStream<Uint8Array> | Uint8Array, label
         firstDraw(c);
         await new Promise((r) => requestAnimationFrame(() => r(undefined)));
         probe.firstTableMs = performance.now() - state.loadStart;
-        lastDraw = performance.now();
-      } else if (performance.now() - lastDraw > 300) {
-        refilter(true);
-        setStatus(`${label}: ${c.count.toLocaleString('en')} frames so far…`);
-        lastDraw = performance.now();
-      }
+      } else scheduleGrow(`${label}: ${c.count.toLocaleString('en')} frames so far…`);
       // Let the page draw and take input between pieces.
       await new Promise((r) => setTimeout(r, 0));
     }
@@ -141,14 +135,54 @@ function writeFilterInputs(): void {
   for (const k of FILTER_IDS) ($(`f-${k}`) as HTMLInputElement).value = state.filters[k];
 }
 
+// The filtered rows live at the start of `rowBuf` (room to grow while a capture loads); frames
+// before `filteredUpTo` have been through the filters.
+let rowBuf: Int32Array = new Int32Array(0);
+let filteredUpTo = 0;
+
 function refilter(fit = false): void {
   if (!state.cap) return;
-  state.rows = applyFilters(state.cap, state.filters);
-  timeline.setData(state.cap, state.rows, fit, state.filters.conn === '' ? undefined : Number(state.filters.conn));
-  $('count').textContent = `${state.rows.length.toLocaleString('en')} of ${state.cap.count.toLocaleString('en')} frames`;
+  rowBuf = applyFilters(state.cap, state.filters);
+  state.rows = rowBuf;
+  filteredUpTo = state.cap.count;
+  showRows(fit, 0);
+  syncHash();
+}
+
+function showRows(fit: boolean, from: number): void {
+  const c = state.cap!;
+  timeline.setData(c, state.rows, fit, state.filters.conn === '' ? undefined : Number(state.filters.conn), from);
+  $('count').textContent = `${state.rows.length.toLocaleString('en')} of ${c.count.toLocaleString('en')} frames`;
   ($('spacer') as HTMLElement).style.height = `${state.rows.length * ROW}px`;
   renderRows();
-  syncHash();
+}
+
+// While a capture loads: at most one redraw per animation frame, and only the frames that came
+// since the last one go through the filters (the rest is as it was). The full pass at the end of
+// the load settles what later lines change about earlier frames (a refusal after its setup frames).
+let growPending = false;
+let growStatus = '';
+function scheduleGrow(status: string): void {
+  growStatus = status;
+  if (growPending) return;
+  growPending = true;
+  requestAnimationFrame(() => {
+    growPending = false;
+    const c = state.cap;
+    if (!c || filteredUpTo >= c.count) return;
+    const added = applyFilters(c, state.filters, filteredUpTo);
+    filteredUpTo = c.count;
+    const n = state.rows.length;
+    if (n + added.length > rowBuf.length) {
+      const bigger = new Int32Array(Math.max(2 * rowBuf.length, n + added.length, 4096));
+      bigger.set(state.rows);
+      rowBuf = bigger;
+    }
+    rowBuf.set(added, n);
+    state.rows = rowBuf.subarray(0, n + added.length);
+    showRows(true, n);
+    setStatus(growStatus);
+  });
 }
 
 function syncHash(): void {

@@ -29,7 +29,7 @@ export interface ConnInfo {
 export interface Mark {
   t: number;
   conn: number;
-  kind: 'refused' | 'closed' | 'flow';
+  kind: 'refused' | 'closed' | 'flow' | 'dropped';
   /** flow: the level from then on (0 off) */
   level: number;
   text: string;
@@ -222,6 +222,7 @@ export class CaptureBuilder {
         const ci = info(s.conn, s.service, s.transport, s.t, s.pid ?? -1, s.proc);
         if (s.state === 'open') ci.opened = true;
         else if (s.state === 'flow') marks.push({ t: s.t, conn: s.conn, kind: 'flow', level: s.level ?? 0, text: `flow control ${s.level ? `on (level ${s.level}): the client's sends fail with EAGAIN` : 'off'}` });
+        else if (s.state === 'dropped') marks.push({ t: s.t, conn: s.conn, kind: 'dropped', level: 0, text: `the recorder lost ${s.lines ?? '?'} frames before this point (its writer could not keep up): pairs around it may be wrong` });
         else {
           if (s.by !== undefined) ci.closedBy = s.by;
           if (s.error !== undefined) ci.closeError = s.error;

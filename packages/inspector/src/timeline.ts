@@ -55,14 +55,22 @@ export class Timeline {
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
-  /** fit: show the whole capture again (while it loads) unless the user moved the view. */
-  setData(cap: Capture, rows: Int32Array, fit = false, onlyConn?: number): void {
+  /**
+   * fit: show the whole capture again (while it loads) unless the user moved the view. `from`:
+   * rows before it are the ones of the last call (a capture growing while it loads), so only
+   * the rows after it can bring new lanes.
+   */
+  setData(cap: Capture, rows: Int32Array, fit = false, onlyConn?: number, from = 0): void {
     const fresh = cap !== this.cap;
     if (fresh) this.moved = false;
     this.cap = cap;
     this.rows = rows;
-    const seen = new Set<number>();
-    for (let k = 0; k < rows.length; k++) seen.add(cap.conn[rows[k]!]!);
+    const seen = new Set<number>(fresh || from === 0 ? [] : this.lanes);
+    let last = -1;
+    for (let k = fresh ? 0 : from; k < rows.length; k++) {
+      const cn = cap.conn[rows[k]!]!;
+      if (cn !== last) seen.add((last = cn));
+    }
     // Connections with no frame shown still get a lane for what happened to them (a refusal).
     for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
     this.lanes = [...seen].sort((a, b) => a - b);
@@ -292,7 +300,7 @@ export class Timeline {
         if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
       }
     }
-    // refusals and closes
+    // refusals, closes and recorder gaps
     for (const m of c.marks) {
       if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
       const lane = this.laneOf.get(m.conn);
@@ -309,6 +317,14 @@ export class Timeline {
         g.moveTo(x + r, y + lh / 2 - r);
         g.lineTo(x - r, y + lh / 2 + r);
         g.stroke();
+      } else if (m.kind === 'dropped') {
+        // a gap in the record: an amber wedge over the lane
+        g.fillStyle = '#e69500';
+        g.beginPath();
+        g.moveTo(x - 4, y + 1);
+        g.lineTo(x + 4, y + 1);
+        g.lineTo(x, y + lh - 1);
+        g.fill();
       } else {
         const ci = c.conns.get(m.conn);
         g.fillStyle = ci?.closedBy === 'client' ? '#888' : '#d22';

@@ -226,6 +226,56 @@ suite('inspector in headless Chromium', () => {
     });
   }
 
+  it('a capture loading in many pieces: the rows shown while it loads are always the filtered ones, in order, a prefix of the final table', async () => {
+    // ~24 MiB of lines: the first piece and three or more of 8 MiB
+    const file = join(dir, 'pieces.jsonl');
+    const req = toHex(encoders.quorum.req.getquorate({}));
+    const res = toHex(encoders.quorum.res.getquorate({ quorate: 1 }));
+    const header = JSON.stringify({ corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 't', recorder: { mode: 'tap', name: 't', version: '0' } });
+    const lines = [header];
+    const N = 160_000;
+    for (let i = 0; i < N; i++) {
+      const conn = 1 + (i % 7);
+      lines.push(`{"t":${i * 1000},"conn":${conn},"pid":${100 + conn},"proc":"p${conn}","service":"quorum","transport":"shm","dir":"${(i >> 3) % 2 ? 'res' : 'req'}","hex":"${(i >> 3) % 2 ? res : req}"}`);
+    }
+    writeFileSync(file, lines.join('\n') + '\n');
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(pathToFileURL(PAGE).href + '#dir=res');
+    // every animation frame while it loads: is what the table holds sorted, all responses?
+    await page.evaluate(() => {
+      const w = window as unknown as W & { __snap: { n: number; bad: string[]; lens: number[]; heads: number[][] } };
+      w.__snap = { n: 0, bad: [], lens: [], heads: [] };
+      const tick = () => {
+        const { state, probe } = w.__inspector;
+        const c = state.cap;
+        if (c) {
+          const r = state.rows;
+          for (let k = 1; k < r.length; k++) if (r[k]! <= r[k - 1]!) w.__snap.bad.push(`unsorted at ${k}`);
+          for (let k = 0; k < r.length; k++) if (c.dir[r[k]!] !== 1) w.__snap.bad.push(`row ${k} is frame ${r[k]} of dir ${c.dir[r[k]!]}`);
+          w.__snap.lens.push(r.length);
+          w.__snap.heads.push(Array.from(r.subarray(Math.max(0, r.length - 5))));
+        }
+        if (!probe.ready && !probe.error) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    await page.setInputFiles('#file', file);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready || (window as unknown as W).__inspector.probe.error, undefined, { timeout: 120_000 });
+    const got = await page.evaluate(() => {
+      const w = window as unknown as W & { __snap: { bad: string[]; lens: number[]; heads: number[][] } };
+      const r = w.__inspector.state.rows;
+      // every snapshot's last rows are where the final table has them
+      const prefixOk = w.__snap.heads.every((h, k) => h.every((v, j) => r[w.__snap.lens[k]! - h.length + j] === v));
+      return { bad: w.__snap.bad.slice(0, 5), snaps: w.__snap.lens.length, prefixOk, rows: r.length, count: w.__inspector.state.cap.count };
+    });
+    expect(got.bad).toEqual([]);
+    expect(got.prefixOk).toBe(true);
+    expect(got.snaps).toBeGreaterThan(0);
+    expect(got.count).toBe(N);
+    expect(got.rows).toBe(N / 2);
+    await page.close();
+  });
+
   it('scrolls a long table: rows stay few, the right ones appear', async () => {
     const page = await open(files.mockSocket!);
     const n = await page.evaluate(() => (window as unknown as W).__inspector.state.rows.length);

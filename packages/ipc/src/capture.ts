@@ -27,6 +27,11 @@ export interface CaptureOpenOptions {
    * so that the traffic it watches is never disturbed. Default: a process warning.
    */
   onError?: (err: Error) => void;
+  /**
+   * Bytes of shared memory between the recorded thread and the writer thread (default 8 MiB):
+   * what a burst can hold while the writer is busy before lines are dropped (and counted).
+   */
+  ringBytes?: number;
 }
 
 interface CaptureCommon {
@@ -60,65 +65,161 @@ const FLUSH_BYTES = 64 * 1024;
 const FLUSH_MS = 100;
 /** How long a synchronous flush (and so close() and process exit) waits for the writer thread. */
 const SYNC_WAIT_MS = 10_000;
+/** The ring the recorded thread copies frames into and the writer thread drains. */
+const RING_BYTES = 8 * 1024 * 1024;
 
-// Entry kinds in a batch, besides a registered line middle (>= 0).
-const INLINE = -1; // a frame whose line middle is the next of `texts`
-const TEXT = -2; // a whole line, the next of `texts`
+// A ring entry: a 24-byte header (i32 kind, i32 bytes, i32 text, i32 spare, f64 t), `text` bytes
+// of UTF-8, then `bytes` bytes of frame; 8-byte aligned. Kinds besides a registered line
+// middle (>= 0):
+const INLINE = -1; // a frame whose line middle is its text
+const TEXT = -2; // a whole line
+const PREFIX = -3; // registers the next line middle
+const BIG = -4; // a frame too big for the ring: its bytes come by postMessage (spare: its kind)
+const WRAP = -5; // the rest of the ring is unused: go on at 0
+const HDR = 24;
+// Control words (Int32Array over a SharedArrayBuffer): HEAD is where the recorded thread writes
+// next, TAIL where the writer thread reads; SEQ counts the recorded thread's wake-ups, DONE the
+// last one whose entries are written; FAILED is 1 once a write failed (its message after the words).
+const HEAD = 0;
+const TAIL = 1;
+const SEQ = 2;
+const DONE = 3;
+const FAILED = 4;
+const MSG_AT = 32;
 
-// The writer thread: it turns batches of raw frames into lines (hex, JSON), gzips them and writes
+// The writer thread: it turns the ring's entries into lines (hex, JSON), gzips them and writes
 // them, so that the recorded program's thread only copies bytes. Plain CommonJS in a string (an
 // eval worker), because the package's tests and its consumers both load capture.ts as it is.
-// status[0] counts the batches done (written or dropped after a failure), status[1] is 1 after
-// a write failed, its message in the bytes after the two counters.
 const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { closeSync, writeSync } = require('node:fs');
 const { gzipSync } = require('node:zlib');
-const { fd, gzip } = workerData;
-const status = new Int32Array(workerData.status, 0, 2);
-const message = new Uint8Array(workerData.status, 8);
+const { fd, gzip, ring } = workerData;
+const ctl = new Int32Array(workerData.ctl);
+const message = new Uint8Array(workerData.ctl, ${MSG_AT});
+const u8 = new Uint8Array(ring);
+const i32 = new Int32Array(ring);
+const f64 = new Float64Array(ring);
+const cap = ring.byteLength;
+const HEX = Buffer.from('0123456789abcdef');
+const T = Buffer.from('{"t":');
 const prefixes = [];
-parentPort.on('message', (b) => {
-  if (b === 'end') {
-    // The fd is the thread's once it started: closed here, after every batch before 'end', so
-    // its number is never reused while a write to it is still queued.
-    try {
-      closeSync(fd);
-    } catch {}
-    return parentPort.close();
+const bigs = [];
+let out = Buffer.allocUnsafe(1 << 20);
+let o = 0;
+let stalled = false;
+function room(n) {
+  if (o + n <= out.length) return;
+  const b = Buffer.allocUnsafe(Math.max(out.length * 2, o + n));
+  out.copy(b, 0, 0, o);
+  out = b;
+}
+const digits = new Uint8Array(24);
+// No call into C++ and no string per line: a binding call costs more than the bytes it writes.
+function line(t, mid, src, s, e) {
+  room(32 + mid.length + 2 * (e - s));
+  for (let i = 0; i < 5; i++) out[o + i] = T[i];
+  o += 5;
+  let v = Math.round(t);
+  let n = 0;
+  do {
+    const q = Math.floor(v / 10);
+    digits[n++] = 48 + v - q * 10;
+    v = q;
+  } while (v > 0);
+  while (n > 0) out[o++] = digits[--n];
+  if (mid.length > 64) {
+    out.set(mid, o);
+    o += mid.length;
+  } else for (let i = 0; i < mid.length; i++) out[o++] = mid[i];
+  for (let i = s; i < e; i++) {
+    const b = src[i];
+    out[o++] = HEX[b >> 4];
+    out[o++] = HEX[b & 15];
   }
-  for (const p of b.prefixes) prefixes.push(p);
-  if (Atomics.load(status, 1) === 0) {
-    try {
-      const pool = Buffer.from(b.pool.buffer, b.pool.byteOffset, b.pool.byteLength);
-      const out = [];
-      let start = 0;
-      let text = 0;
-      for (let i = 0; i < b.n; i++) {
-        const k = b.kind[i];
-        if (k === ${TEXT}) {
-          out.push(b.texts[text++]);
-          continue;
-        }
-        const mid = k >= 0 ? prefixes[k] : b.texts[text++];
-        const end = b.end[i];
-        out.push('{"t":' + b.t[i] + mid + pool.toString('hex', start, end) + '"}\\n');
-        start = end;
+  out[o++] = 0x22;
+  out[o++] = 0x7d;
+  out[o++] = 0x0a;
+}
+// Returns false when it stopped at a big frame whose bytes have not arrived yet.
+function drain() {
+  const head = Atomics.load(ctl, ${HEAD});
+  let pos = Atomics.load(ctl, ${TAIL});
+  let ok = true;
+  while (pos !== head) {
+    const w = pos >> 2;
+    const k = i32[w];
+    if (k === ${WRAP}) {
+      pos = 0;
+      continue;
+    }
+    const n = i32[w + 1];
+    const tl = i32[w + 2];
+    const t = f64[(pos >> 3) + 2];
+    const p = pos + ${HDR};
+    if (k === ${BIG}) {
+      if (bigs.length === 0) {
+        ok = false;
+        break;
       }
-      const s = out.join('');
-      const data = gzip ? gzipSync(s) : Buffer.from(s, 'utf8');
+      const b = bigs.shift();
+      const real = i32[w + 3];
+      line(t, real >= 0 ? prefixes[real] : u8.subarray(p, p + tl), b, 0, b.length);
+    } else if (k === ${PREFIX}) prefixes.push(Buffer.from(u8.slice(p, p + tl)));
+    else if (k === ${TEXT}) {
+      room(tl);
+      out.set(u8.subarray(p, p + tl), o);
+      o += tl;
+    } else if (k === ${INLINE}) line(t, u8.subarray(p, p + tl), u8, p + tl, p + tl + n);
+    else line(t, prefixes[k], u8, p, p + n);
+    pos += (${HDR} + tl + n + 7) & ~7;
+    if (pos === cap) pos = 0;
+  }
+  // The ring's room is the recorded thread's again before the (slow) write.
+  Atomics.store(ctl, ${TAIL}, pos);
+  if (o > 0 && Atomics.load(ctl, ${FAILED}) === 0) {
+    try {
+      const data = gzip ? gzipSync(out.subarray(0, o), { level: 1 }) : out.subarray(0, o);
       let off = 0;
       while (off < data.length) off += writeSync(fd, data, off, data.length - off);
     } catch (e) {
-      const m = Buffer.from(String(e && e.message || e));
+      const m = Buffer.from(String((e && e.message) || e));
       message.set(m.subarray(0, message.length - 1));
       message[Math.min(m.length, message.length - 1)] = 0;
-      Atomics.store(status, 1, 1);
+      Atomics.store(ctl, ${FAILED}, 1);
     }
   }
-  Atomics.add(status, 0, 1);
-  Atomics.notify(status, 0);
+  o = 0;
+  return ok;
+}
+function run() {
+  const seq = Atomics.load(ctl, ${SEQ});
+  stalled = !drain();
+  if (stalled) return;
+  Atomics.store(ctl, ${DONE}, seq);
+  Atomics.notify(ctl, ${DONE});
+}
+parentPort.on('message', (m) => {
+  if (m === 'end') {
+    // The fd is the thread's once it started: closed here, after everything flushed before
+    // 'end', so its number is never reused while a write to it is still queued.
+    try {
+      closeSync(fd);
+    } catch {}
+    process.exit(0);
+  }
+  bigs.push(m);
+  if (stalled) run();
 });
+(async () => {
+  let seen = 0;
+  for (;;) {
+    const w = Atomics.waitAsync(ctl, ${SEQ}, seen);
+    if (w.async) await w.value;
+    seen = Atomics.load(ctl, ${SEQ});
+    run();
+  }
+})();
 `;
 
 // One 'exit' listener for every open writer (one each would trip MaxListenersExceeded).
@@ -131,9 +232,15 @@ function flushAllAtExit(): void {
 const sepStr = (s: string) => JSON.stringify(s);
 
 /**
- * Writes a capture file. On the recorded program's thread a frame costs a copy of its bytes
- * into a batch buffer and its time; every 100 ms or 64 KiB the batch goes, as it is, to a
- * writer thread that builds the lines (hex, JSON), gzips them and writes them.
+ * Writes a capture file. On the recorded program's thread a frame costs a copy of its bytes and
+ * its time into a ring of shared memory (no allocation); every 100 ms or 64 KiB a writer thread
+ * is woken, which builds the lines (hex, JSON), gzips them and writes them.
+ *
+ * Overload: when the writer thread cannot keep up and the ring is full, the recorded thread
+ * does not wait for it: a frame that does not fit is not recorded but counted, and the count
+ * goes into the capture as a `dropped` state line of its connection as soon as there is room
+ * again. State lines (open, closed, flow: rare, and what a reader needs to follow a connection)
+ * and line registrations wait for room instead.
  */
 export class CaptureWriter {
   readonly path: string;
@@ -141,28 +248,28 @@ export class CaptureWriter {
   private fd: number;
   private readonly startMs: number;
   private readonly onError: (err: Error) => void;
-  // The batch being filled: frame bytes back to back in `pool`, and per entry its time, kind
-  // (a registered line middle, INLINE or TEXT) and where its bytes end.
-  private pool = new Uint8Array(FLUSH_BYTES);
-  private poolUsed = 0;
-  private t = new Float64Array(256);
-  private kind = new Int32Array(256);
-  private end = new Int32Array(256);
-  private n = 0;
-  private texts: string[] = [];
+  private readonly ring: SharedArrayBuffer;
+  private readonly u8: Uint8Array;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly text: Buffer;
+  private readonly ctlBuf = new SharedArrayBuffer(1024);
+  private readonly ctl = new Int32Array(this.ctlBuf, 0, 8);
+  private head = 0;
+  /** Anything was put in the ring (the writer thread starts with the first wake-up after). */
+  private used = false;
+  /** Ring bytes written since the writer thread was last woken. */
   private pending = 0;
-  /** Line middles registered by connections; the writer thread has the first `prefixesSent`. */
-  private readonly prefixes: string[] = [];
-  private prefixesSent = 0;
+  private seq = 0;
+  private nextPrefix = 0;
+  /** Lines lost to a full ring, per connection: the line middle of its state lines and the count. */
+  private readonly dropped = new Map<number, { mid: string; n: number }>();
   private worker: Worker | undefined;
-  private readonly status = new SharedArrayBuffer(1024);
-  private readonly done = new Int32Array(this.status, 0, 2);
-  private posted = 0;
   private timer: NodeJS.Timeout | undefined;
   private nextConn = 1;
   private readonly flushSoon = () => {
     this.timer = undefined;
-    this.post();
+    this.wake();
   };
 
   private constructor(path: string, fd: number, opts: CaptureOpenOptions) {
@@ -170,6 +277,13 @@ export class CaptureWriter {
     this.fd = fd;
     this.gzip = path.endsWith('.gz');
     this.onError = opts.onError ?? ((err) => process.emitWarning(`capture to ${path} stopped: ${err.message}`, 'CorosyncCaptureWarning'));
+    const size = opts.ringBytes ?? RING_BYTES;
+    if (!Number.isInteger(size) || size < 4096 || size % 8 !== 0 || size > 1 << 30) throw new TypeError(`invalid capture ringBytes ${size}`);
+    this.ring = new SharedArrayBuffer(size);
+    this.u8 = new Uint8Array(this.ring);
+    this.i32 = new Int32Array(this.ring);
+    this.f64 = new Float64Array(this.ring);
+    this.text = Buffer.from(this.ring);
     this.startMs = performance.now();
     // Wall clock with the µs precision performance offers; hrtime has no epoch.
     const unixUs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
@@ -230,18 +344,20 @@ export class CaptureWriter {
 
   frame(f: CaptureFrame): void {
     if (this.fd < 0) return;
-    this.texts.push(`,"conn":${f.conn}${who(f)},"service":${sepStr(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"`);
-    this.add(INLINE, f.bytes, f.t ?? this.now());
+    const mid = `,"conn":${f.conn}${who(f)},"service":${sepStr(f.service)},"transport":"${f.transport}","dir":"${f.dir}","hex":"`;
+    this.add(INLINE, f.conn, f.t ?? this.now(), mid, f.bytes, f);
   }
 
   /** @internal registers the constant middle of a connection's frame lines (conn to dir, up to the hex) */
   linePrefix(middle: string): number {
-    return this.prefixes.push(middle) - 1;
+    // In the ring, so the writer thread has it before any line that uses it; never dropped.
+    if (this.fd >= 0) this.put(PREFIX, 0, middle, undefined, true);
+    return this.nextPrefix++;
   }
 
-  /** @internal a frame line whose middle was registered with linePrefix() */
-  framePrefixed(prefix: number, b: Uint8Array): void {
-    if (this.fd >= 0) this.add(prefix, b, this.now());
+  /** @internal a frame line whose middle was registered with linePrefix(); `conn` and `common` name it in a dropped line */
+  framePrefixed(prefix: number, b: Uint8Array, conn: number, common: CaptureCommon): void {
+    if (this.fd >= 0) this.add(prefix, conn, this.now(), undefined, b, common);
   }
 
   state(s: CaptureState): void {
@@ -250,23 +366,23 @@ export class CaptureWriter {
     if (s.level !== undefined) tail += `,"level":${s.level}`;
     if (s.by !== undefined) tail += `,"by":"${s.by}"`;
     if (s.error !== undefined) tail += `,"error":${sepStr(s.error)}`;
-    this.texts.push(`{"t":${s.t ?? this.now()},"conn":${s.conn}${who(s)},"service":${sepStr(s.service)},"transport":"${s.transport}","state":"${s.state}"${tail}}\n`);
-    this.add(TEXT, undefined, 0);
+    this.add(TEXT, s.conn, 0, `{"t":${s.t ?? this.now()}${stateMid(s)},"state":"${s.state}"${tail}}\n`, undefined, s, true);
   }
 
-  /** Write out everything buffered, synchronously (waiting for the writer thread if it is busy). */
+  /** Write out everything recorded so far, synchronously (waiting for the writer thread if it is busy). */
   flush(): void {
-    this.post();
+    if (this.fd < 0) return;
+    this.writeDropped();
+    const seq = this.wake();
     if (!this.worker || this.fd < 0) return;
-    const deadline = Date.now() + SYNC_WAIT_MS;
-    for (;;) {
-      const got = Atomics.load(this.done, 0);
-      if (got >= this.posted) break;
-      const left = deadline - Date.now();
-      if (left <= 0) return this.fail(new Error(`the capture writer thread did not write within ${SYNC_WAIT_MS} ms`));
-      Atomics.wait(this.done, 0, got, left);
-    }
+    this.waitDone(seq);
     this.checkFailed();
+    // Lines dropped while the ring was full go out now that it has room.
+    if (this.dropped.size > 0 && this.fd >= 0) {
+      this.writeDropped();
+      this.waitDone(this.wake());
+      this.checkFailed();
+    }
   }
 
   /** Flush and close the file; later frames are ignored. */
@@ -277,96 +393,142 @@ export class CaptureWriter {
     this.stop();
   }
 
-  private add(kind: number, b: Uint8Array | undefined, t: number): void {
-    if (this.n === this.t.length) {
-      const cap = this.n * 2;
-      const grow = <A extends Float64Array | Int32Array>(a: A, mk: (k: number) => A): A => {
-        const x = mk(cap);
-        x.set(a as never);
-        return x;
-      };
-      this.t = grow(this.t, (k) => new Float64Array(k));
-      this.kind = grow(this.kind, (k) => new Int32Array(k));
-      this.end = grow(this.end, (k) => new Int32Array(k));
+  private waitDone(seq: number): void {
+    const deadline = Date.now() + SYNC_WAIT_MS;
+    for (;;) {
+      const got = Atomics.load(this.ctl, DONE);
+      if (got - seq >= 0) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return this.fail(new Error(`the capture writer thread did not write within ${SYNC_WAIT_MS} ms`));
+      Atomics.wait(this.ctl, DONE, got, left);
     }
-    let size = 120;
-    if (b) {
-      const end = this.poolUsed + b.length;
-      if (end > this.pool.length) {
-        const bigger = new Uint8Array(Math.max(end, this.pool.length * 2));
-        bigger.set(this.pool.subarray(0, this.poolUsed));
-        this.pool = bigger;
+  }
+
+  /**
+   * One line of connection `conn`, or its count in a dropped line if the ring is full. A state
+   * line (`keep`: rare, and the reader needs it to know the connection's life) waits for room.
+   */
+  private add(kind: number, conn: number, t: number, text: string | undefined, b: Uint8Array | undefined, common: CaptureCommon, keep = false): void {
+    if (this.dropped.size > 0) this.writeDropped();
+    if (this.dropped.size === 0 && this.put(kind, t, text, b)) return;
+    if (keep) {
+      this.waitDone(this.wake());
+      if (this.fd < 0) return;
+      this.writeDropped();
+      if (this.dropped.size === 0 && this.put(kind, t, text, b)) return;
+    }
+    const d = this.dropped.get(conn);
+    if (d) d.n++;
+    else this.dropped.set(conn, { mid: stateMid(common), n: 1 });
+    // No room: the writer thread must run now, not at the next timer.
+    if (this.pending > 0) this.wake();
+  }
+
+  /** The dropped lines, while they fit (each one's count restarts once it is in). */
+  private writeDropped(): void {
+    for (const [conn, d] of this.dropped) {
+      if (!this.put(TEXT, 0, `{"t":${this.now()}${d.mid},"state":"dropped","lines":${d.n}}\n`, undefined)) return;
+      this.dropped.delete(conn);
+    }
+  }
+
+  /**
+   * Copies one entry into the ring: false if it has no room (nothing written). A frame too big
+   * for the ring goes to the writer thread as a message, its place kept by a BIG entry.
+   */
+  private put(kind: number, t: number, text: string | undefined, b: Uint8Array | undefined, force = false): boolean {
+    const cap = this.ring.byteLength;
+    const bytes = b?.length ?? 0;
+    let big = false;
+    let need = (HDR + (text ? text.length * 3 : 0) + bytes + 7) & ~7;
+    if (need > cap >> 2 && b) {
+      big = true;
+      need = (HDR + (text ? text.length * 3 : 0) + 7) & ~7;
+    }
+    let at = this.head;
+    const tail = Atomics.load(this.ctl, TAIL);
+    if (at >= tail) {
+      if (at + need > cap - (tail === 0 ? 8 : 0)) {
+        if (need > tail - 8) return force ? this.putWaiting(kind, t, text, b) : false;
+        this.i32[at >> 2] = WRAP;
+        at = 0;
       }
-      this.pool.set(b, this.poolUsed);
-      this.poolUsed = end;
-      size += 2 * b.length;
+    } else if (at + need > tail - 8) return force ? this.putWaiting(kind, t, text, b) : false;
+    this.used = true;
+    const w = at >> 2;
+    const tl = text === undefined ? 0 : this.text.write(text, at + HDR, 'utf8');
+    this.i32[w] = big ? BIG : kind;
+    this.i32[w + 1] = big ? 0 : bytes;
+    this.i32[w + 2] = tl;
+    this.i32[w + 3] = kind;
+    this.f64[(at >> 3) + 2] = t;
+    if (b && !big) this.u8.set(b, at + HDR + tl);
+    let next = at + ((HDR + tl + (big ? 0 : bytes) + 7) & ~7);
+    if (next === cap) next = 0;
+    this.head = next;
+    Atomics.store(this.ctl, HEAD, next);
+    if (big) {
+      this.startWorker();
+      const copy = b!.slice();
+      this.worker!.postMessage(copy, [copy.buffer]);
     }
-    const i = this.n++;
-    this.t[i] = t;
-    this.kind[i] = kind;
-    this.end[i] = this.poolUsed;
-    this.pending += size;
-    if (this.pending >= FLUSH_BYTES) this.post();
+    this.pending += next > at ? next - at : cap - at;
+    if (this.pending >= FLUSH_BYTES || big) this.wake();
     else if (!this.timer) {
       this.timer = setTimeout(this.flushSoon, FLUSH_MS);
       this.timer.unref();
     }
+    return true;
   }
 
-  /** Hands the batch to the writer thread (started on the first), without waiting. */
-  private post(): void {
+  /** A line middle must never be lost (later lines name it): wait for the writer to make room. */
+  private putWaiting(kind: number, t: number, text: string | undefined, b: Uint8Array | undefined): boolean {
+    this.waitDone(this.wake());
+    return this.fd >= 0 && this.put(kind, t, text, b);
+  }
+
+  private startWorker(): void {
+    if (this.worker) return;
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    this.worker = new Worker(WRITER_THREAD, {
+      eval: true,
+      workerData: { fd: this.fd, gzip: this.gzip, ring: this.ring, ctl: this.ctlBuf },
+      // It closes an fd the main thread opened: not a leak to warn about.
+      trackUnmanagedFds: false,
+    });
+    // Never what keeps a process alive: exit and close() wait for it instead.
+    this.worker.unref();
+    this.worker.on('error', (e) => this.fail(e, true));
+  }
+
+  /** Wakes the writer thread (started on the first), without waiting; the wake-up's number. */
+  private wake(): number {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.fd < 0) return;
+    if (this.fd < 0 || !this.used) return this.seq;
     this.checkFailed();
-    if (this.n === 0 || this.fd < 0) return;
-    if (!this.worker) {
-      const { Worker } = process.getBuiltinModule('node:worker_threads');
-      this.worker = new Worker(WRITER_THREAD, {
-        eval: true,
-        workerData: { fd: this.fd, gzip: this.gzip, status: this.status },
-        // It closes an fd the main thread opened: not a leak to warn about.
-        trackUnmanagedFds: false,
-      });
-      // Never what keeps a process alive: exit and close() wait for it instead.
-      this.worker.unref();
-      this.worker.on('error', (e) => this.fail(e, true));
-    }
-    const batch = {
-      prefixes: this.prefixes.slice(this.prefixesSent),
-      pool: this.pool.subarray(0, this.poolUsed),
-      t: this.t.subarray(0, this.n),
-      kind: this.kind.subarray(0, this.n),
-      end: this.end.subarray(0, this.n),
-      n: this.n,
-      texts: this.texts,
-    };
-    this.prefixesSent = this.prefixes.length;
-    this.worker.postMessage(batch, [this.pool.buffer, this.t.buffer, this.kind.buffer, this.end.buffer]);
-    this.posted++;
-    this.pool = new Uint8Array(FLUSH_BYTES);
-    this.t = new Float64Array(256);
-    this.kind = new Int32Array(256);
-    this.end = new Int32Array(256);
-    this.poolUsed = 0;
-    this.n = 0;
-    this.texts = [];
+    if (this.fd < 0) return this.seq;
+    this.startWorker();
     this.pending = 0;
+    this.seq = (this.seq + 1) | 0;
+    Atomics.store(this.ctl, SEQ, this.seq);
+    Atomics.notify(this.ctl, SEQ);
+    return this.seq;
   }
 
   private checkFailed(): void {
-    if (Atomics.load(this.done, 1) === 0) return;
-    const msg = new Uint8Array(this.status, 8);
+    if (Atomics.load(this.ctl, FAILED) === 0) return;
+    const msg = new Uint8Array(this.ctlBuf, MSG_AT);
     this.fail(new Error(Buffer.from(msg.subarray(0, Math.max(0, msg.indexOf(0)))).toString('utf8')));
   }
 
   /** Stops recording for good (once), so the traffic it watches is never disturbed. */
   private fail(err: Error, threadDied = false): void {
     if (this.fd < 0) return;
-    // Batches still queued for the thread are dropped, not written.
-    Atomics.store(this.done, 1, 1);
+    // What the thread has not written yet is dropped, not written.
+    Atomics.store(this.ctl, FAILED, 1);
     if (threadDied) this.worker = undefined;
     this.stop();
     this.onError(err);
@@ -379,8 +541,8 @@ export class CaptureWriter {
     const fd = this.fd;
     this.fd = -1;
     if (this.worker) {
-      // The writer thread closes it after what is queued before 'end' (a timed-out flush leaves
-      // batches there): closing it here could hand its number to another file meanwhile.
+      // The writer thread closes it after what was flushed before 'end' (a timed-out flush
+      // leaves entries in the ring): closing it here could hand its number to another file meanwhile.
       this.worker.postMessage('end');
       return;
     }
@@ -390,6 +552,11 @@ export class CaptureWriter {
       // Already closed behind our back (the failure being reported, if any).
     }
   }
+}
+
+/** A state line's fields from conn to transport. */
+function stateMid(c: CaptureCommon): string {
+  return `,"conn":${c.conn}${who(c)},"service":${sepStr(c.service)},"transport":"${c.transport}"`;
 }
 
 function who(c: CaptureCommon): string {
@@ -418,6 +585,7 @@ export class ConnectionCapture {
   /** The registered middle of this connection's frame lines, per direction. */
   private readonly prefix: Record<'req' | 'res' | 'evt', number>;
   private ended = false;
+  private level = 0;
 
   constructor(
     private readonly writer: CaptureWriter,
@@ -432,7 +600,7 @@ export class ConnectionCapture {
       const proc = processName(pid);
       if (proc !== undefined) this.base.proc = proc;
     }
-    const mid = `,"conn":${this.conn}${who(this.base)},"service":${sepStr(service)},"transport":"${transport}","dir":"`;
+    const mid = `${stateMid(this.base)},"dir":"`;
     this.prefix = { req: writer.linePrefix(`${mid}req","hex":"`), res: writer.linePrefix(`${mid}res","hex":"`), evt: writer.linePrefix(`${mid}evt","hex":"`) };
   }
 
@@ -444,12 +612,17 @@ export class ConnectionCapture {
   }
 
   frame(dir: 'req' | 'res' | 'evt', bytes: Uint8Array): void {
-    if (!this.ended) this.writer.framePrefixed(this.prefix[dir], bytes);
+    if (!this.ended) this.writer.framePrefixed(this.prefix[dir], bytes, this.conn, this.base);
   }
 
-  /** The server turned its flow control for this connection on (1, 2) or off (0). */
+  /**
+   * The connection's flow-control level as the server set it (seen by the server, or by a client
+   * about to send): 0 (off), 1 or 2. Recorded when it changes.
+   */
   flow(level: number): void {
-    if (!this.ended) this.writer.state({ ...this.base, state: 'flow', level });
+    if (this.ended || level === this.level) return;
+    this.level = level;
+    this.writer.state({ ...this.base, state: 'flow', level });
   }
 
   closed(by?: 'client' | 'server' | 'error', error?: string): void {
@@ -465,17 +638,23 @@ export class ConnectionCapture {
 /**
  * Records a handshake the server refused (its setup response carries a negative errno): both
  * setup frames, then a 'closed' state by the server with the error. A refusal names no
- * transport (libqb sends connection type 0 with it), so the line says 'socket' unless the
- * response names shm. Returns `err`, for `throw recordRefusal(...)`.
+ * transport (libqb sends connection type 0 with it): the client's line says 'socket' unless the
+ * response names shm; the server's says the transport it offers.
  */
-export function recordRefusal<E extends Error>(writer: CaptureWriter | undefined, service: string, request: Uint8Array, tRequest: number, response: Uint8Array, tResponse: number, err: E): E {
-  if (!writer || writer.closed) return err;
-  const type = response.length >= 32 ? new DataView(response.buffer, response.byteOffset, response.byteLength).getUint32(24, true) : 0;
-  const base = { conn: writer.newConnection(), service, transport: type === 1 ? 'shm' : 'socket', pid: process.pid } as const;
-  const proc = processName(process.pid);
-  const common = proc === undefined ? base : { ...base, proc };
-  writer.frame({ ...common, dir: 'setup', bytes: request, t: tRequest });
-  writer.frame({ ...common, dir: 'setup', bytes: response, t: tResponse });
-  writer.state({ ...common, state: 'closed', by: 'server', error: err.message });
-  return err;
+export function recordRefusal(
+  writer: CaptureWriter | undefined,
+  r: { service: string; request: Uint8Array; tRequest: number; response: Uint8Array; tResponse: number; error: string; pid: number; transport?: CaptureTransport },
+): void {
+  if (!writer || writer.closed) return;
+  const type = r.response.length >= 32 ? new DataView(r.response.buffer, r.response.byteOffset, r.response.byteLength).getUint32(24, true) : 0;
+  const transport = r.transport ?? (type === 1 ? 'shm' : 'socket');
+  const base: CaptureCommon = { conn: writer.newConnection(), service: r.service, transport };
+  if (r.pid > 0) {
+    base.pid = r.pid;
+    const proc = processName(r.pid);
+    if (proc !== undefined) base.proc = proc;
+  }
+  writer.frame({ ...base, dir: 'setup', bytes: r.request, t: r.tRequest });
+  writer.frame({ ...base, dir: 'setup', bytes: r.response, t: r.tResponse });
+  writer.state({ ...base, state: 'closed', by: 'server', error: r.error });
 }

@@ -290,6 +290,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * of the connection found by the send itself (fail() -> rejectAll) does not see it.
    */
   private dispatch(p: Pending, frame: Uint8Array): boolean {
+    // The level this send meets, recorded before it (a refused send records no frame).
+    this.capture?.flow(this.impl.flowControl);
     try {
       this.impl.send(frame, p.oneway === undefined, p.oneway ?? 1);
     } catch (e) {

@@ -165,7 +165,9 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   /** 0 = go; 1 makes libqb clients fail sends with EAGAIN (CS_ERR_TRY_AGAIN); 2 only stops cpg-style clients. */
   setFlowControl(level: 0 | 1 | 2): void {
     if (level !== 0 && level !== 1 && level !== 2) throw new IpcError('EINVAL', `invalid flow control level ${String(level)}`);
-    if (!this.isClosed) this.impl.setFlowControl(level);
+    if (this.isClosed) return;
+    this.impl.setFlowControl(level);
+    this.capture?.flow(level);
   }
 
   /** Drop the client and remove the connection's files. Emits 'close' once. */

@@ -127,7 +127,8 @@ export async function clientSetup(name: string, opts: ClientSetupOptions): Promi
     const res = decodeConnectionResponse(reply);
     if (res.error !== 0) {
       const err = IpcError.fromErrno(res.error, `server @${name} refused the connection`);
-      throw recordRefusal(opts.capture, opts.captureService ?? name, request, requestAt, reply, replyAt, err);
+      recordRefusal(opts.capture, { service: opts.captureService ?? name, request, tRequest: requestAt, response: reply, tResponse: replyAt, error: err.message, pid: process.pid });
+      throw err;
     }
     if (res.maxMsgSize < MIN_MAX_MSG_SIZE || res.maxMsgSize > MAX_MAX_MSG_SIZE) {
       throw new IpcError('EBADMSG', `server offered an implausible max message size ${res.maxMsgSize}`);
@@ -266,9 +267,12 @@ export function requestedMaxMessageSize(req: Uint8Array): number | undefined {
 }
 
 /** Send a refusal (-errno in the reply header, the C client's cs_error_t comes from it) and close. */
-export function refuseConnection(setup: FdWatch, errno: number): void {
-  native().send(setup.fd, encodeConnectionResponse({ error: -Math.abs(errno), connectionType: 0, maxMsgSize: 0, request: '', response: '', event: '' }));
+/** Sends the setup reply that refuses a connection and closes it; returns the reply (for recorders). */
+export function refuseConnection(setup: FdWatch, errno: number): Uint8Array {
+  const reply = encodeConnectionResponse({ error: -Math.abs(errno), connectionType: 0, maxMsgSize: 0, request: '', response: '', event: '' });
+  native().send(setup.fd, reply);
   setup.close();
+  return reply;
 }
 
 /** The setup reply that accepts a connection, sent whole: a libqb 2.0.6 client cannot take a split one. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Errno } from '@corosync-ts/types';
-import { ConnectionCapture, type CaptureWriter } from './capture.js';
+import { ConnectionCapture, recordRefusal, type CaptureWriter } from './capture.js';
 import { IpcServerConnection } from './connection.js';
 import { IpcError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
@@ -180,17 +180,17 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       }
       if (!Number.isInteger(verdict) || verdict > 0) verdict = -Errno.EACCES;
     }
-    if (verdict !== 0) return refuseConnection(setup, verdict);
-    if (this.closing) return refuseConnection(setup, Errno.EAGAIN);
+    if (verdict !== 0) return this.refuse(setup, req, cred, verdict);
+    if (this.closing) return this.refuse(setup, req, cred, Errno.EAGAIN);
     const max = Math.max(maxMsgSize, this.opts.maxMessageSize ?? 0, MIN_MAX_MSG_SIZE);
-    if (this.transport === 'shm' && max > this.maxShmMessageSize) return refuseConnection(setup, Errno.ENOSPC);
+    if (this.transport === 'shm' && max > this.maxShmMessageSize) return this.refuse(setup, req, cred, Errno.ENOSPC);
     let conn: IpcServerConnection;
     try {
       conn = new IpcServerConnection(this, setup, cred, max);
     } catch (e) {
       const err = e instanceof IpcError ? e : new IpcError('ENOMEM', (e as Error).message);
       this.report(err);
-      return refuseConnection(setup, err.errno || Errno.ENOMEM);
+      return this.refuse(setup, req, cred, err.errno || Errno.ENOMEM);
     }
     const reply = acceptConnection(setup, conn.setupReply());
     if (!reply) {
@@ -208,6 +208,17 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     conn.handshake = { request: req.slice(), response: reply };
     conn.start();
     this.emit('connection', conn);
+  }
+
+  /** The setup reply with a negative errno; a capture gets both setup frames and the refusal. */
+  private refuse(setup: FdWatch, req: Uint8Array, cred: Credentials, errno: number): void {
+    const cap = this.opts.capture;
+    const t = cap?.now() ?? 0;
+    const reply = refuseConnection(setup, errno);
+    if (cap) {
+      const error = IpcError.fromErrno(-Math.abs(errno), 'the server refused the connection').message;
+      recordRefusal(cap, { service: this.opts.captureService ?? this.name, request: req, tRequest: t, response: reply, tResponse: t, error, pid: cred.pid, transport: this.transport });
+    }
   }
 
   /** @internal */

@@ -136,6 +136,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.client.deliverResponse(frame);
   }
 
+  get flowControl(): number {
+    return this.request.userData;
+  }
+
   send(frame: Uint8Array, reply: boolean, fcMax: number): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.request.userData;

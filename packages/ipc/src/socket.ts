@@ -117,6 +117,10 @@ export class SocketClientTransport implements ClientTransport {
     return 256 + Math.max(512, 2 ** Math.ceil(Math.log2(len + 320)));
   }
 
+  get flowControl(): number {
+    return this.control.flowControl;
+  }
+
   send(frame: Uint8Array, reply: boolean, fcMax: number): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;

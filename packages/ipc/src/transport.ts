@@ -28,6 +28,8 @@ export interface ClientTransport {
    * (libqb's fc_enable_max: 1, or 2 for libcpg's multicasts).
    */
   send(frame: Uint8Array, reply: boolean, fcMax: number): void;
+  /** The flow-control level the server set (0 off, 1 or 2), as send() reads it: for recorders. */
+  readonly flowControl: number;
   /**
    * How much of the server's response channel a response of up to `len` bytes takes, and how
    * much there is: a libqb server that finds the channel full drops the response (it counts a

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureWriter, ConnectionCapture } from '../src/capture.js';
-import { connect, createServer } from '../src/index.js';
+import { connect, createServer, type IpcServerConnection } from '../src/index.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
 const SRC = resolve(__dirname, '../src/capture.ts');
@@ -135,6 +135,70 @@ describe('CaptureWriter', () => {
     expect(lines.map((l) => l.state ?? l.dir)).toEqual(['req', 'flow', 'flow', 'closed']);
     expect(lines[1]).toMatchObject({ conn: 1, service: 'cpg', transport: 'shm', pid: process.pid, state: 'flow', level: 2 });
     expect(lines[2]).toMatchObject({ state: 'flow', level: 0 });
+  });
+
+  it('a connection records a flow-control level once, when it changes', () => {
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, opts);
+    const c = new ConnectionCapture(w, 'cmap', 'socket', process.pid);
+    for (const level of [0, 1, 1, 2, 2, 0, 0]) c.flow(level);
+    w.close();
+    expect(readCapture(path).slice(1).map((l) => l.level)).toEqual([1, 2, 0]);
+  });
+
+  it('overload: frames the writer thread has no room for are counted in a dropped line per connection, never lost silently', () => {
+    const path = join(dir, 'c.jsonl');
+    // A 64 KiB ring filled in one synchronous burst of 4 MiB: far more than any writer thread
+    // drains in the time (it is not even running before the first hand-over).
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: 64 * 1024 });
+    const a = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
+    const b = new ConnectionCapture(w, 'cpg', 'shm', process.pid);
+    const frame = new Uint8Array(1024);
+    const N = 2048;
+    for (let i = 0; i < N; i++) {
+      new DataView(frame.buffer).setUint32(0, i, true);
+      (i % 2 ? b : a).frame('req', frame);
+    }
+    // once the writer made room, recording goes on: one more frame each
+    w.flush();
+    for (const [i, c] of [[N, a], [N + 1, b]] as const) {
+      new DataView(frame.buffer).setUint32(0, i, true);
+      c.frame('req', frame);
+    }
+    a.closed('client');
+    b.closed('client');
+    w.close();
+    const lines = readCapture(path).slice(1);
+    let dropped = 0;
+    for (const [c, svc] of [[1, 'cmap'], [2, 'cpg']] as const) {
+      const mine = lines.filter((l) => l.conn === c);
+      const kept = mine.filter((l) => l.hex !== undefined).map((l) => Buffer.from(l.hex as string, 'hex').readUInt32LE(0));
+      const lost = mine.filter((l) => l.state === 'dropped');
+      for (const l of lost) expect(l).toMatchObject({ service: svc, transport: 'shm', pid: process.pid, lines: expect.any(Number) });
+      const n = lost.reduce((s, l) => s + (l.lines as number), 0);
+      // every frame is either there, in order, or counted
+      expect(kept.pop()).toBe(N + c - 1);
+      expect(kept.length + n).toBe(N / 2);
+      expect([...kept].sort((x, y) => x - y)).toEqual(kept);
+      expect(mine.at(-1)).toMatchObject({ state: 'closed' });
+      dropped += n;
+    }
+    expect(dropped).toBeGreaterThan(0);
+  });
+
+  it('a frame larger than the ring is recorded whole, in order', () => {
+    const path = join(dir, 'c.jsonl.gz');
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: 64 * 1024 });
+    const c = new ConnectionCapture(w, 'cpg', 'shm', process.pid);
+    const big = new Uint8Array(300 * 1024).fill(0x5a);
+    c.frame('req', Uint8Array.of(1));
+    c.frame('req', big);
+    w.frame({ conn: c.conn, service: 'cpg', transport: 'shm', dir: 'evt', bytes: big.subarray(0, 100 * 1024) });
+    c.frame('req', Uint8Array.of(2));
+    w.close();
+    const lines = readCapture(path).slice(1);
+    expect(lines.map((l) => (l.hex as string).length / 2)).toEqual([1, 300 * 1024, 100 * 1024, 1]);
+    expect(lines[1]!.hex).toBe(Buffer.from(big).toString('hex'));
   });
 
   it('flushes buffered lines within about 100 ms without being asked', async () => {
@@ -290,6 +354,67 @@ for (const transport of ['socket', 'shm'] as const) {
       // The setup response carries -EACCES (f3 ff ff ff) at offset 16.
       expect((lines[1]!.hex as string).slice(32, 40)).toBe('f3ffffff');
       expect(lines[2]).toMatchObject({ conn: 1, service: 'cmap', pid: process.pid, state: 'closed', by: 'server', error: expect.stringMatching(/refused the connection/) });
+    });
+
+    it("the server (the mock's recorder) records a handshake it refused: both setup frames and the refusal, then no open", async () => {
+      const sw = CaptureWriter.open(join(dir, 'server.jsonl'), { mode: 'mock', name: 'test', version: '0' });
+      const name = uniqueName(transport);
+      let verdict = -13;
+      const server = createServer(name, { transport, authorize: () => verdict, capture: sw, captureService: 'quorum' });
+      await server.listen();
+      await expect(connect(name)).rejects.toMatchObject({ code: 'EACCES' });
+      verdict = 0;
+      const c = await connect(name);
+      await c.close();
+      await until(() => server.connections.size === 0);
+      await server.close();
+      sw.close();
+      const lines = readCapture(join(dir, 'server.jsonl')).slice(1);
+      const first = lines.filter((l) => l.conn === 1);
+      expect(first.map((l) => (l.hex !== undefined ? `${String(l.dir)}:${(l.hex as string).length / 2}` : l.state))).toEqual(['setup:24', 'setup:12328', 'closed']);
+      expect((first[1]!.hex as string).slice(32, 40)).toBe('f3ffffff');
+      // the server knows the transport it would have offered, and who asked (SO_PEERCRED)
+      expect(first[2]).toMatchObject({ service: 'quorum', transport, pid: process.pid, state: 'closed', by: 'server', error: expect.stringMatching(/EACCES/) });
+      expect(typeof first[2]!.proc).toBe('string');
+      const second = lines.filter((l) => l.conn === 2).map((l) => l.state ?? l.dir);
+      expect(second.slice(0, 3)).toEqual(['setup', 'setup', 'open']);
+      expect(second.at(-1)).toBe('closed');
+    });
+
+    it('flow control is recorded by the server that sets it and by the client that meets it, with its level', async () => {
+      const sw = CaptureWriter.open(join(dir, 'server.jsonl'), { mode: 'mock', name: 'test', version: '0' });
+      const cw = CaptureWriter.open(join(dir, 'client.jsonl'), { mode: 'client', name: 'test', version: '0' });
+      const name = uniqueName(transport);
+      const server = createServer(name, { transport, capture: sw, captureService: 'cpg' });
+      let sc: IpcServerConnection | undefined;
+      server.on('connection', (c) => {
+        sc = c;
+        c.on('request', (f) => c.respond(resFrame(header(f).id, f)));
+      });
+      await server.listen();
+      const c = await connect(name, { capture: cw, captureService: 'cpg' });
+      await until(() => sc !== undefined);
+      await c.request(reqFrame(1, 16));
+      sc!.setFlowControl(1);
+      sc!.setFlowControl(1); // no change: no line
+      await expect(c.request(reqFrame(2, 16))).rejects.toMatchObject({ code: 'EAGAIN' });
+      sc!.setFlowControl(2); // stops only cpg-style sends: a request goes
+      await c.request(reqFrame(3, 16));
+      sc!.setFlowControl(0);
+      await c.request(reqFrame(4, 16));
+      await c.close();
+      await until(() => server.connections.size === 0);
+      await server.close();
+      sw.close();
+      cw.close();
+      const seq = (path: string) => readCapture(path).slice(1).filter((l) => l.dir !== 'setup').map((l) => (l.state === 'flow' ? `flow${String(l.level)}` : (l.state ?? l.dir)));
+      const srv = seq(join(dir, 'server.jsonl'));
+      expect(srv.slice(0, 10)).toEqual(['open', 'req', 'res', 'flow1', 'flow2', 'req', 'res', 'flow0', 'req', 'res']);
+      expect(srv.at(-1)).toBe('closed'); // after libqb's disconnect request, where the client sends one
+      // the client learns the level when it sends (as a libqb client does): the refused send
+      // is not a frame, the mark before it says why
+      expect(seq(join(dir, 'client.jsonl'))).toEqual(['open', 'req', 'res', 'flow1', 'flow2', 'req', 'res', 'flow0', 'req', 'res', 'closed']);
+      for (const l of readCapture(join(dir, 'client.jsonl')).filter((x) => x.state === 'flow')) expect(l).toMatchObject({ conn: 1, service: 'cpg', transport, pid: process.pid });
     });
   });
 }

@@ -1,6 +1,7 @@
 // The mock records every client it serves: the unmodified corosync tools (C, libqb) against
 // `corosync-mock --capture`, over both transports; every frame decodes and every request has
 // its reply. Also the in-process option with a gzip file.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { decode, readCapture, type CaptureFrameRecord, type Direction, type Service } from '@corosync-ts/codec-wasm';
 import { connect } from '@corosync-ts/ipc';
 import { encoders } from '@corosync-ts/codec-wasm';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { describeReal, describeRequiring, haveProgram, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startMockCorosync } from '../src/index.js';
 import { startMockIn } from './helpers/mockns.js';
@@ -87,4 +88,36 @@ describe('startMockCorosync({ capture })', () => {
     expect(frames[0]!.pid).toBe(process.pid);
     checkCapture(frames);
   });
+});
+
+// A client the mock refuses (uid 65534 without a uidgid rule, as corosync would): the mock's
+// capture has both setup frames and the refusal, with the client's pid, and no open.
+const TRY_CONNECT = new URL('./fixtures/try-connect.mjs', import.meta.url).pathname;
+const PKG = new URL('..', import.meta.url).pathname;
+const noSetpriv = process.geteuid?.() !== 0 ? 'needs root for setpriv' : haveProgram('setpriv') ? undefined : 'setpriv not installed';
+
+describeRequiring('root and setpriv', noSetpriv)('the mock records the handshakes it refuses', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tk-capture-refused-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const transport of ['socket', 'shm'] as const) {
+    test(transport, async () => {
+      const file = join(dir, `refused-${transport}.jsonl.gz`);
+      const mock = await startMockCorosync({ nodes: 1, transport, capture: file });
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, TRY_CONNECT, mock.endpoint().names.cmap], { cwd: PKG, timeout: 30_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())));
+      });
+      expect(out).toBe('err EACCES');
+      await mock.close();
+      const c = await readCapture(readFileSync(file));
+      const lines = c.records;
+      expect(lines.map((r) => (r.kind === 'frame' ? `${r.dir}:${r.hex.length / 2}` : r.state))).toEqual(['setup:24', 'setup:12328', 'closed']);
+      expect(lines[2]).toMatchObject({ conn: 1, service: 'cmap', transport, state: 'closed', by: 'server', error: expect.stringMatching(/EACCES/) });
+      expect(lines[2]!.pid).toBeGreaterThan(0);
+      expect(lines[2]!.pid).not.toBe(process.pid);
+      // the setup response carries -EACCES at offset 16
+      expect((lines[1] as CaptureFrameRecord).hex.slice(32, 40)).toBe('f3ffffff');
+    });
+  }
 });
