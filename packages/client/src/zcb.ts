@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { mapShared, unmapShared, type SharedMapping } from '@corosync-ts/ipc';
 import { CS_ERR_LIBRARY, CsError, csErrorFromErrno } from '@corosync-ts/types';
@@ -24,6 +23,12 @@ function fsError(e: unknown, operation: string, what: string): CsError {
   const code = typeof errno === 'number' ? csErrorFromErrno(Math.abs(errno)) : CS_ERR_LIBRARY;
   return new CsError(code, `${what}: ${(e as Error).message}`, { operation, cause: e });
 }
+
+/**
+ * node:crypto loads the whole streams stack, so it is read when a zero-copy buffer is made, not
+ * when the client is imported (test/import-cost.test.ts).
+ */
+const randomInt = (max: number): number => process.getBuiltinModule('node:crypto').randomInt(max);
 
 function exclusiveCreate(dir: string): { fd: number; path: string } {
   for (let i = 0; ; i++) {
