@@ -96,6 +96,13 @@ function cmapSetRes(): Case {
   };
 }
 
+/** The sum of the n u32 words at p: a list's elements (two words per votequorum node entry). */
+function words(dv: DataView, p: number, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += dv.getUint32(p + 4 * k, true);
+  return s;
+}
+
 const ids = (n: number, i: number) => Array.from({ length: n }, (_, k) => k + 1 + (i & 1));
 
 function quorumV0(n: number): Case {
@@ -106,18 +113,13 @@ function quorumV0(n: number): Case {
     name: `quorum V0 notification ${n}`, message: 'quorum.notification', dir: 'evt', service: SERVICE_CODES.quorum, dirCode: DIR_CODES.evt,
     fields, frames: fields.map((x) => encode('quorum.notification', x)), code: B.Q_V0, enc: B.encQuorumV0,
     wasm: () => {
-      let s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(Q) + codec.number(SEQ) + codec.number(CNT);
-      const dv = codec.inputView();
-      const p = codec.dataOffset(L), c = codec.dataLength(L);
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-      return s;
+      const s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(Q) + codec.number(SEQ) + codec.number(CNT);
+      return s + words(codec.inputView(), codec.dataOffset(L), codec.dataLength(L));
     },
     base: (dv, off) => {
-      let s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + dv.getInt32(off + 24, true) +
+      const s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + dv.getInt32(off + 24, true) +
         u64(dv, off + 32) + dv.getUint32(off + 40, true);
-      const p = B.out.l0, c = B.out.c0;
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-      return s;
+      return s + words(dv, B.out.l0, B.out.c0);
     },
   };
 }
@@ -133,19 +135,14 @@ function quorumV1(n: number): Case {
     dirCode: DIR_CODES.evt, fields, frames: fields.map((x) => encode('quorum.v1QuorumNotification', x)), code: B.Q_V1_QUORUM,
     enc: B.encQuorumV1,
     wasm: () => {
-      let s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(Q) + codec.number(R) +
+      const s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(Q) + codec.number(R) +
         codec.ringSeq(R) + codec.number(CNT);
-      const dv = codec.inputView();
-      const p = codec.dataOffset(L), c = codec.dataLength(L);
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-      return s;
+      return s + words(codec.inputView(), codec.dataOffset(L), codec.dataLength(L));
     },
     base: (dv, off) => {
-      let s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + dv.getInt32(off + 24, true) +
+      const s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + dv.getInt32(off + 24, true) +
         dv.getUint32(off + 32, true) + u64(dv, off + 40) + dv.getUint32(off + 48, true);
-      const p = B.out.l0, c = B.out.c0;
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-      return s;
+      return s + words(dv, B.out.l0, B.out.c0);
     },
   };
 }
@@ -156,11 +153,7 @@ function quorumNodelist(n: number): Case {
   const fields = Array.from({ length: K }, (_, i) => ({
     ringId: { nodeid: 1 + (i & 3), seq: BigInt(1000 + 4 * i) }, memberList: ids(n, i), joinedList: [n + (i & 1)], leftList: [n + 1 + (i & 1)],
   }));
-  const list = (dv: DataView, p: number, c: number) => {
-    let s = c;
-    for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-    return s;
-  };
+  const list = (dv: DataView, p: number, c: number) => c + words(dv, p, c);
   return {
     name: `quorum V1 nodelist notification ${n}`, message: 'quorum.v1NodelistNotification', dir: 'evt', service: SERVICE_CODES.quorum,
     dirCode: DIR_CODES.evt, fields, frames: fields.map((x) => encode('quorum.v1NodelistNotification', x)), code: B.Q_V1_NODELIST,
@@ -188,18 +181,13 @@ function vqQuorum(n: number): Case {
     dirCode: DIR_CODES.evt, fields, frames: fields.map((x) => encode('votequorum.quorumNotification', x)), code: B.VQ_QUORUM,
     enc: B.encVqQuorum,
     wasm: () => {
-      let s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(Q) + codec.number(C) + codec.number(CNT);
-      const dv = codec.inputView();
-      const p = codec.dataOffset(L), c = codec.dataLength(L);
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 8 * k, true) + dv.getUint32(p + 8 * k + 4, true);
-      return s;
+      const s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(Q) + codec.number(C) + codec.number(CNT);
+      return s + words(codec.inputView(), codec.dataOffset(L), 2 * codec.dataLength(L));
     },
     base: (dv, off) => {
-      let s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + dv.getUint32(off + 24, true) +
+      const s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + dv.getUint32(off + 24, true) +
         u64(dv, off + 32) + dv.getUint32(off + 40, true);
-      const p = B.out.l0, c = B.out.c0;
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 8 * k, true) + dv.getUint32(p + 8 * k + 4, true);
-      return s;
+      return s + words(dv, B.out.l0, 2 * B.out.c0);
     },
   };
 }
@@ -215,19 +203,14 @@ function vqNodelist(n: number): Case {
     dirCode: DIR_CODES.evt, fields, frames: fields.map((x) => encode('votequorum.nodelistNotification', x)), code: B.VQ_NODELIST,
     enc: B.encVqNodelist,
     wasm: () => {
-      let s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(C) + codec.number(R) + codec.ringSeq(R) +
+      const s = codec.headerId() + codec.headerSize() + codec.headerError() + codec.number(C) + codec.number(R) + codec.ringSeq(R) +
         codec.number(CNT);
-      const dv = codec.inputView();
-      const p = codec.dataOffset(L), c = codec.dataLength(L);
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-      return s;
+      return s + words(codec.inputView(), codec.dataOffset(L), codec.dataLength(L));
     },
     base: (dv, off) => {
-      let s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + u64(dv, off + 24) +
+      const s = dv.getInt32(off, true) + dv.getInt32(off + 8, true) + dv.getInt32(off + 16, true) + u64(dv, off + 24) +
         dv.getUint32(off + 32, true) + u64(dv, off + 40) + dv.getUint32(off + 48, true);
-      const p = B.out.l0, c = B.out.c0;
-      for (let k = 0; k < c; k++) s += dv.getUint32(p + 4 * k, true);
-      return s;
+      return s + words(dv, B.out.l0, B.out.c0);
     },
   };
 }

@@ -1,12 +1,5 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../../vitest.shared.js';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    // Headless Chromium on a shared 2-core machine: generous, never timing-based.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-    fileParallelism: false,
-  },
-});
+// One headless Chromium at a time.
+export default mergeConfig(shared, defineConfig({ test: { pool: 'forks', fileParallelism: false } }));

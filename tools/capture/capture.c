@@ -879,6 +879,28 @@ static void do_cfg_more(corosync_cfg_handle_t h) {
 }
 
 
+/*
+ * The first n (at most 8) addresses of corosync_cfg_get_node_addrs as JSON strings of 16
+ * bytes in hex (an IPv4 address in the first 4, zeros after), comma-separated, into b; returns
+ * the first one's address family (0 if none).
+ */
+static int addrs_json(char *b, const corosync_cfg_node_address_t *addrs, int n) {
+	int family = 0;
+	b[0] = 0;
+	for (int i = 0; i < n && i < 8; i++) {
+		const struct sockaddr_storage *ss = (const struct sockaddr_storage *)addrs[i].address;
+		unsigned char raw[16];
+		memset(raw, 0, sizeof(raw));
+		if (i == 0) family = ss->ss_family;
+		if (ss->ss_family == AF_INET)
+			memcpy(raw, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		else if (ss->ss_family == AF_INET6)
+			memcpy(raw, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		sprintf(b + strlen(b), "%s\"%s\"", i ? "," : "", hex(raw, 16));
+	}
+	return family;
+}
+
 static void do_cfg(void) {
 	corosync_cfg_handle_t h;
 	unsigned int nodeid = 0;
@@ -904,19 +926,8 @@ static void do_cfg(void) {
 			out("@@{\"k\":\"ret\",\"rc\":%d}", rc);
 			continue;
 		}
-		char b[4096] = "";
-		int family = 0;
-		for (int i = 0; i < n && i < 8; i++) {
-			struct sockaddr_storage *ss = (struct sockaddr_storage *)addrs[i].address;
-			unsigned char raw[16];
-			memset(raw, 0, sizeof(raw));
-			if (i == 0) family = ss->ss_family;
-			if (ss->ss_family == AF_INET)
-				memcpy(raw, &((struct sockaddr_in *)ss)->sin_addr, 4);
-			else if (ss->ss_family == AF_INET6)
-				memcpy(raw, &((struct sockaddr_in6 *)ss)->sin6_addr, 16);
-			sprintf(b + strlen(b), "%s\"%s\"", i ? "," : "", hex(raw, 16));
-		}
+		char b[4096];
+		int family = addrs_json(b, addrs, n);
 		out("@@{\"k\":\"ret\",\"rc\":%d,\"family\":%d,\"numAddrs\":%d,\"addrs\":[%s]}", rc, family, n, b);
 	}
 	do_cfg_more(h);
@@ -1003,19 +1014,8 @@ static void do_oracle(void) {
 		int n = 0;
 		memset(addrs, 0, sizeof(addrs));
 		if (corosync_cfg_get_node_addrs(cfh, oracle_view[i], 8, &n, addrs) == CS_OK) {
-			char b[4096] = "";
-			int family = 0;
-			for (int j = 0; j < n && j < 8; j++) {
-				struct sockaddr_storage *ss = (struct sockaddr_storage *)addrs[j].address;
-				unsigned char raw[16];
-				memset(raw, 0, sizeof(raw));
-				if (j == 0) family = ss->ss_family;
-				if (ss->ss_family == AF_INET)
-					memcpy(raw, &((struct sockaddr_in *)ss)->sin_addr, 4);
-				else if (ss->ss_family == AF_INET6)
-					memcpy(raw, &((struct sockaddr_in6 *)ss)->sin6_addr, 16);
-				sprintf(b + strlen(b), "%s\"%s\"", j ? "," : "", hex(raw, 16));
-			}
+			char b[4096];
+			int family = addrs_json(b, addrs, n);
 			out("@@{\"k\":\"fact\",\"what\":\"addrs\",\"nodeid\":%u,\"family\":%d,\"numAddrs\":%d,\"addrs\":[%s]}",
 			    oracle_view[i], family, n, b);
 		}

@@ -63,6 +63,13 @@ static void call(qb_ipcc_connection_t *c, int32_t id, void *msg, size_t len, con
 	out("@@{\"k\":\"ret\",\"id\":%d,\"size\":%d,\"error\":%d,\"len\":%zd}", r->id, r->size, r->error, n);
 }
 
+/* a bare header with an id the service does not know */
+static void unknown(qb_ipcc_connection_t *c, int32_t id) {
+	struct qb_ipc_request_header u;
+	memset(&u, 0, sizeof(u));
+	call(c, id, &u, sizeof(u), ",\"what\":\"unknown\"");
+}
+
 /* reads one event and prints its header */
 static void event(qb_ipcc_connection_t *c) {
 	out("@@{\"k\":\"step\",\"op\":\"raw_event\"}");
@@ -171,11 +178,7 @@ static void do_cmap(void) {
 		snprintf(js, sizeof(js), ",\"what\":\"iterNext\",\"iterHandle\":\"%" PRIu64 "\"", (uint64_t)f.handle);
 		call(c, 5, &f, sizeof(f), js);
 	}
-	{
-		struct qb_ipc_request_header m;
-		memset(&m, 0, sizeof(m));
-		call(c, 42, &m, sizeof(m), ",\"what\":\"unknown\"");
-	}
+	unknown(c, 42);
 	qb_ipcc_disconnect(c);
 }
 
@@ -191,11 +194,7 @@ static void do_quorum(void) {
 	m.v = 1;
 	call(c, 1, &m, sizeof(m), ",\"what\":\"trackstart\",\"flags\":1");
 	event(c);
-	{
-		struct qb_ipc_request_header u;
-		memset(&u, 0, sizeof(u));
-		call(c, 99, &u, sizeof(u), ",\"what\":\"unknown\"");
-	}
+	unknown(c, 99);
 	qb_ipcc_disconnect(c);
 }
 
@@ -212,11 +211,7 @@ static void do_votequorum(void) {
 	call(c, 3, &m, sizeof(m), ",\"what\":\"trackstart\",\"context\":\"18364758544493064720\",\"flags\":1");
 	event(c);
 	event(c);
-	{
-		struct qb_ipc_request_header u;
-		memset(&u, 0, sizeof(u));
-		call(c, 77, &u, sizeof(u), ",\"what\":\"unknown\"");
-	}
+	unknown(c, 77);
 	qb_ipcc_disconnect(c);
 }
 
@@ -226,7 +221,7 @@ static void do_cfg(void) {
 	memset(&u, 0, sizeof(u));
 	call(c, 6, &u, sizeof(u), ",\"what\":\"localGet\"");
 	call(c, 1, &u, sizeof(u), ",\"what\":\"ringReenable\"");
-	call(c, 42, &u, sizeof(u), ",\"what\":\"unknown\"");
+	unknown(c, 42);
 	qb_ipcc_disconnect(c);
 }
 

@@ -2,25 +2,13 @@
 // EventEmitter listener, its exception goes to the handle's 'error' listeners, or with none it is
 // an uncaught exception. Either way the handle keeps working and loses no event.
 import { execFile } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ipcFds } from '@corosync-ts/nstest';
 import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
 import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_TRACK_CHANGES } from '@corosync-ts/types';
 import { CmapHandle, QuorumHandle, type CmapNotification } from '../src/index.js';
 import { buildDist, script } from './real-helpers.js';
-
-const sockets = () =>
-  readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    })
-    .filter((t) => t.startsWith('socket:') || t.startsWith('/dev/shm/'))
-    .sort();
 
 describe('a callback that throws in automatic dispatch', () => {
   let mock: MockCorosync;
@@ -34,7 +22,7 @@ describe('a callback that throws in automatic dispatch', () => {
   });
 
   it("reaches the handle's 'error' listeners as thrown; later events and calls still work; nothing leaks", async () => {
-    const before = sockets();
+    const before = ipcFds();
     const h = await CmapHandle.initialize({ ipcPrefix: prefix });
     const errors: unknown[] = [];
     h.on('error', (e) => errors.push(e));
@@ -60,7 +48,7 @@ describe('a callback that throws in automatic dispatch', () => {
     expect(h.state).toBe('open');
     await h.finalize();
     // The in-process mock closes its end once it sees ours go.
-    await expect.poll(sockets).toEqual(before);
+    await expect.poll(ipcFds).toEqual(before);
   });
 
   it('quorum: the same for a throwing quorumNotify', async () => {

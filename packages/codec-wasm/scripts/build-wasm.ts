@@ -30,6 +30,22 @@ type AnyField = {
 };
 type AnyMessage = { name: string; size: number; errorSize?: number; tail?: string; fields: readonly AnyField[] };
 
+/** What the tables, the decoders and the stream walkers all read of message m. */
+function shapeOf(m: (typeof messages)[number]) {
+  const fields = m.fields as readonly AnyField[];
+  return {
+    fields,
+    /** the fixed part */
+    base: m.size,
+    /** zero fill may follow the variable part (`tail: 'capacity'`) */
+    tail: 'tail' in m && m.tail === 'capacity',
+    errorSize: (m as AnyMessage).errorSize,
+    /** names of the fields that count another */
+    counts: new Set(fields.filter((f) => f.count !== undefined).map((f) => f.count)),
+    firstVar: fields.find((f) => VAR_TYPES.has(f.type)),
+  };
+}
+
 const msgService: number[] = [];
 const msgDir: number[] = [];
 const msgId: number[] = [];
@@ -53,7 +69,7 @@ let setupRequest = -1;
 let setupResponse = -1;
 
 messages.forEach((m, i) => {
-  const fields = m.fields as readonly AnyField[];
+  const { fields, tail, errorSize } = shapeOf(m);
   const service = SERVICE_CODE[m.service];
   const dir = DIR_CODE[m.dir];
   msgService.push(service);
@@ -61,8 +77,8 @@ messages.forEach((m, i) => {
   msgId.push(m.id ?? 0);
   msgHeader.push(headerKindOf(m) === 'request' ? 16 : 24);
   msgSize.push(m.size);
-  msgTail.push('tail' in m && m.tail === 'capacity' ? 1 : 0);
-  msgErrSize.push((m as AnyMessage).errorSize ?? 0);
+  msgTail.push(tail ? 1 : 0);
+  msgErrSize.push(errorSize ?? 0);
   msgFieldStart.push(fType.length);
   msgFieldCount.push(fields.length);
   if (fields.length > MAX_FIELDS) throw new Error(`${m.name}: more than ${MAX_FIELDS} fields`);
@@ -162,12 +178,7 @@ function decoders(): string {
     '}',
   ];
   messages.forEach((m, mi) => {
-    const fields = m.fields as readonly AnyField[];
-    const base = m.size;
-    const tail = 'tail' in m && m.tail === 'capacity';
-    const errorSize = (m as AnyMessage).errorSize;
-    const counts = new Set(fields.filter((f) => f.count !== undefined).map((f) => f.count));
-    const firstVar = fields.find((f) => VAR_TYPES.has(f.type));
+    const { fields, base, tail, errorSize, counts, firstVar } = shapeOf(m);
     /** The extraction of field i into its slot (for variable parts: `room`/`varBytes` in scope). */
     const emit = (f: AnyField, i: number): string[] => {
       const o = f.offset;
@@ -304,13 +315,8 @@ function streamers(): string[] {
     '  }',
   ];
   messages.forEach((m, mi) => {
-    const fields = m.fields as readonly AnyField[];
-    const base = m.size;
-    const tail = 'tail' in m && m.tail === 'capacity';
-    const errorSize = (m as AnyMessage).errorSize;
+    const { fields, base, tail, errorSize, counts, firstVar } = shapeOf(m);
     const mix = (v: string) => `  h += ${v};`;
-    const firstVar = fields.find((f) => VAR_TYPES.has(f.type));
-    const counts = new Set(fields.filter((f) => f.count !== undefined).map((f) => f.count));
     const emit = (f: AnyField, i: number): string[] => {
       const o = f.offset;
       const isCount = counts.has(f.name);

@@ -318,6 +318,18 @@ function typeOf(v: unknown): string {
   return typeof v;
 }
 
+/** String field i, of at most `max` bytes, as UTF-8 in scratch. */
+function writeString(m: RuntimeMessage, i: number, v: unknown, max: number): void {
+  const name = m.fields[i]!.name;
+  if (typeof v !== 'string') throw encErr('badType', m, name, `expected a string, got ${typeOf(v)}`);
+  // UTF-8 is never shorter than the UTF-16 length: reject huge strings before copying them.
+  if (v.length > max) throw encErr('tooLong', m, name, `${v.length} characters exceed ${max} bytes`);
+  ensureScratch(m, v.length * 3);
+  const n = writeUtf8(v);
+  writeData(i, scratch, n);
+  scratch += n;
+}
+
 function writeField(m: RuntimeMessage, i: number, v: unknown): void {
   const f = m.fields[i]!;
   switch (f.type) {
@@ -332,17 +344,9 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
       writeBig(m, i, v, f.type === 'i64');
       return;
     case 'name':
-    case 'chars': {
-      if (typeof v !== 'string') throw encErr('badType', m, f.name, `expected a string, got ${typeOf(v)}`);
-      const max = f.type === 'name' ? 256 : f.len - 1;
-      // UTF-8 is never shorter than the UTF-16 length: reject huge strings before copying them.
-      if (v.length > max) throw encErr('tooLong', m, f.name, `${v.length} characters exceed ${max} bytes`);
-      ensureScratch(m, v.length * 3);
-      const n = writeUtf8(v);
-      writeData(i, scratch, n);
-      scratch += n;
+    case 'chars':
+      writeString(m, i, v, f.type === 'name' ? 256 : f.len - 1);
       return;
-    }
     case 'ringId': {
       if (typeof v !== 'object' || v === null) throw encErr('badType', m, f.name, `expected {nodeid, seq}, got ${typeOf(v)}`);
       const r = v as { nodeid?: unknown; seq?: unknown };
@@ -399,17 +403,10 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
       scratch += bytes.length;
       return;
     }
-    case 'csName': {
-      if (typeof v !== 'string') throw encErr('badType', m, f.name, `expected a string, got ${typeOf(v)}`);
+    case 'csName':
       // the length on the wire counts the NUL (libcfg sends strlen + 1)
-      const max = CS_NAME_MAX - 1;
-      if (v.length > max) throw encErr('tooLong', m, f.name, `${v.length} characters exceed ${max} bytes`);
-      ensureScratch(m, v.length * 3);
-      const n = writeUtf8(v);
-      writeData(i, scratch, n);
-      scratch += n;
+      writeString(m, i, v, CS_NAME_MAX - 1);
       return;
-    }
     case 'cpgAddrList':
     case 'cpgAddrArray':
     case 'charsArray':

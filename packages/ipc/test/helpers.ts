@@ -1,4 +1,7 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { createServer, type IpcServer, type IpcServerConnection, type ServerOptions } from '../src/index.js';
+
+export { ipcFds, shmMappings } from '@corosync-ts/nstest/core';
 
 /** A request frame: 16-byte header (id, size) + payload filled with `fill`. */
 export function reqFrame(id: number, size: number, fill = 0): Uint8Array {
@@ -22,20 +25,26 @@ export function resFrame(id: number, payload: Uint8Array = new Uint8Array(0), er
   return b;
 }
 
+/** The answer of our echo servers: the request's id + 1000, and the request as payload. */
+export function echoed(request: Uint8Array): Uint8Array {
+  return resFrame(header(request).id + 1000, request);
+}
+
+/** Our server on `name`, listening, answering every request with `echoed`; `conns` in accept order. */
+export async function echoServer(name: string, opts: ServerOptions = {}): Promise<{ server: IpcServer; conns: IpcServerConnection[] }> {
+  const server = createServer(name, opts);
+  const conns: IpcServerConnection[] = [];
+  server.on('connection', (c) => {
+    conns.push(c);
+    c.on('request', (f) => c.respond(echoed(f)));
+  });
+  await server.listen();
+  return { server, conns };
+}
+
 export function header(frame: Uint8Array): { id: number; size: number; error: number } {
   const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   return { id: v.getInt32(0, true), size: v.getInt32(8, true), error: frame.length >= 24 ? v.getInt32(16, true) : 0 };
-}
-
-/** Our own open fds (targets), to compare before/after. */
-export function openFds(): string[] {
-  const out: string[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      out.push(readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {}
-  }
-  return out.sort();
 }
 
 /** /dev/shm entries created by libqb-style connections of this process. */
@@ -53,16 +62,4 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
 
 export function uniqueName(tag: string): string {
   return `cts-ipc-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** Sockets and /dev/shm files among our fds: what an IPC leak would show up as. */
-export function ipcFds(): string[] {
-  return openFds().filter((t) => t.startsWith('socket:') || t.startsWith('/dev/shm/'));
-}
-
-/** /dev/shm mappings of this process (a leaked mmap survives closing its fd). */
-export function shmMappings(): string[] {
-  return readFileSync('/proc/self/maps', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('/dev/shm/qb-') && !l.includes('blackbox'));
 }

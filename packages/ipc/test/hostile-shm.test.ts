@@ -12,7 +12,7 @@ import { connect, createServer, type IpcClient, type IpcError, type IpcServer } 
 import { native } from '../src/native.js';
 import { Ring } from '../src/ring.js';
 import { MAX, hostileShmServer, type FakeConn, type ReplyFields } from './fixtures/hostile-shm-server.js';
-import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+import { echoServer, echoed, header, ipcFds, reqFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 const NOBODY = 65534;
 const OFF_WRITE_PT = 0;
@@ -65,9 +65,7 @@ let bystanderServer: IpcServer;
 let bystander: IpcClient;
 beforeAll(async () => {
   const name = uniqueName('bystander');
-  bystanderServer = createServer(name, { transport: 'shm' });
-  bystanderServer.on('connection', (c) => c.on('request', (f) => c.respond(resFrame(header(f).id + 1000, f))));
-  await bystanderServer.listen();
+  ({ server: bystanderServer } = await echoServer(name, { transport: 'shm' }));
   bystander = await connect(name, { timeout: 5000 });
 });
 afterAll(async () => {
@@ -95,6 +93,18 @@ afterEach(async () => {
   // Nothing that happened to the victim reaches another connection.
   expect(header(await bystander.request(reqFrame(7, 16), { timeout: 5000 })).id).toBe(1007);
 });
+
+/** Why connecting to `name` failed; undefined if it did not (then one request, as a client would make). */
+async function refusal(name: string): Promise<IpcError | undefined> {
+  return connect(name, { maxMessageSize: MAX, timeout: 5000 }).then(
+    async (c) => {
+      await c.request(reqFrame(1, 16), { timeout: 200 }).catch(() => {});
+      await c.close();
+      return undefined;
+    },
+    (e: IpcError) => e,
+  );
+}
 
 const hdr = (c: FakeConn, kind: string) => `${c.base(kind)}-header`;
 const data = (c: FakeConn, kind: string) => `${c.base(kind)}-data`;
@@ -151,15 +161,7 @@ describe('a server whose shm files are not what they claim: connect fails with E
       const name = uniqueName('hshm');
       const srv = hostileShmServer(name, transport, tamper);
       try {
-        const err = await connect(name, { maxMessageSize: MAX, timeout: 5000 }).then(
-          async (c) => {
-            // Only reached without the checks: show what the client would have done.
-            await c.request(reqFrame(1, 16), { timeout: 200 }).catch(() => {});
-            await c.close();
-            return undefined;
-          },
-          (e: IpcError) => e,
-        );
+        const err = await refusal(name);
         expect(err).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
         expect(err!.message).toMatch(reason);
       } finally {
@@ -181,14 +183,7 @@ describe('a server whose shm files are not what they claim: connect fails with E
       return { type: 1, request: `${link}/qb-request-${name}`, response: `${link}/qb-response-${name}`, event: `${link}/qb-event-${name}` };
     });
     try {
-      const err = await connect(name, { maxMessageSize: MAX, timeout: 5000 }).then(
-        async (c) => {
-          await c.request(reqFrame(1, 16), { timeout: 200 }).catch(() => {});
-          await c.close();
-          return undefined;
-        },
-        (e: IpcError) => e,
-      );
+      const err = await refusal(name);
       expect(err).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
       expect(err!.message).toMatch(/symbolic link/);
       expect(before.size).toBe(2);
@@ -337,7 +332,7 @@ describe('a client that corrupts or truncates the rings our server writes into',
         c.on('close', () => (closed = true));
         c.on('request', (f) => {
           try {
-            c.respond(resFrame(header(f).id + 1000, f));
+            c.respond(echoed(f));
           } catch (e) {
             thrown.push(e);
           }

@@ -2,55 +2,13 @@
 // connection, never a crash, a hang or a leaked fd / /dev/shm file.
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connect, createServer, type IpcError, type IpcServerConnection } from '../src/index.js';
-import { FdWatch } from '../src/fdwatch.js';
-import { READABLE, native } from '../src/native.js';
-import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+import { connect, type IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
+import { native } from '../src/native.js';
+import { rawServer, setupReply, type SetupReplyFields } from './fixtures/raw-server.js';
+import { echoServer, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
-/** A listener that answers every handshake with `reply(request)` (or closes if it returns null). */
-function rawServer(name: string, reply: (req: Uint8Array) => Uint8Array | null) {
-  const n = native();
-  const fd = n.socket(0);
-  expect(n.bind(fd, name)).toBe(0);
-  expect(n.listen(fd, 16)).toBe(0);
-  const conns: FdWatch[] = [];
-  const listener = new FdWatch(fd, () => {
-    const c = n.accept(fd);
-    if (c < 0) return;
-    const w = new FdWatch(c, () => {
-      const buf = new Uint8Array(24);
-      if (n.recvInto(c, buf) !== 24) return;
-      w.watch(0);
-      const out = reply(buf);
-      if (out) n.send(c, out);
-      else w.close();
-    });
-    conns.push(w);
-    w.watch(READABLE);
-  });
-  listener.watch(READABLE);
-  return {
-    close() {
-      for (const c of conns) c.close();
-      listener.close();
-    },
-  };
-}
-
-function setupReply(fields: { error?: number; type?: number; max?: number; request?: string; response?: string; event?: string; id?: number }): Uint8Array {
-  const b = new Uint8Array(12328);
-  const v = new DataView(b.buffer);
-  v.setInt32(0, fields.id ?? -1, true);
-  v.setInt32(8, 12328, true);
-  v.setInt32(16, fields.error ?? 0, true);
-  v.setInt32(24, fields.type ?? 0, true);
-  v.setUint32(28, fields.max ?? 1048576, true);
-  const enc = new TextEncoder();
-  b.set(enc.encode(fields.request ?? ''), 40);
-  b.set(enc.encode(fields.response ?? ''), 4136);
-  b.set(enc.encode(fields.event ?? ''), 8232);
-  return b;
-}
+/** A server that answers every connection request with `reply`, or closes the connection without one. */
+const replying = (name: string, reply: Uint8Array | null) => rawServer(name, (conn) => (reply ? native().send(conn.fd, reply) : conn.close()));
 
 describe('a hostile or broken server', () => {
   let before: string[];
@@ -62,7 +20,7 @@ describe('a hostile or broken server', () => {
     expect(shmMappings()).toEqual([]);
   });
 
-  const cases: [string, Parameters<typeof setupReply>[0] | null, string][] = [
+  const cases: [string, SetupReplyFields | null, string][] = [
     ['closes without answering', null, 'ECONNRESET'],
     ['answers with a wrong id', { id: 7 }, 'EBADMSG'],
     ['offers a POSIX message queue transport', { type: 2 }, 'ENOTSUP'],
@@ -77,7 +35,7 @@ describe('a hostile or broken server', () => {
   for (const [what, fields, code] of cases) {
     it(`${what} → ${code}`, async () => {
       const name = uniqueName('rawsrv');
-      const srv = rawServer(name, () => (fields ? setupReply(fields) : null));
+      const srv = replying(name, fields && setupReply(fields));
       try {
         await expect(connect(name, { timeout: 5000 })).rejects.toMatchObject({ name: 'IpcError', code });
       } finally {
@@ -102,7 +60,7 @@ describe('a hostile or broken server', () => {
       writeFileSync(`${dir}/qb-control-${name}`, new Uint8Array(24));
       const sreq = n.socket(1);
       const sevt = n.socket(1);
-      const srv = rawServer(name, () => setupReply({ type: 0, max: 12328, request: `${dir}/qb-control-${name}`, response: base }));
+      const srv = replying(name, setupReply({ type: 0, max: 12328, request: `${dir}/qb-control-${name}`, response: base }));
       try {
         expect(n.bind(sreq, `${base}-request`)).toBe(0);
         expect(n.bind(sevt, `${base}-event-tx`)).toBe(0);
@@ -131,7 +89,7 @@ describe('a hostile or broken server', () => {
 
   it('sends a short setup reply and then nothing → ETIMEDOUT (with a timeout)', async () => {
     const name = uniqueName('rawshort');
-    const srv = rawServer(name, () => new Uint8Array(100));
+    const srv = replying(name, new Uint8Array(100));
     try {
       // The server keeps the socket open after the short write: only the timeout ends it.
       await expect(connect(name, { timeout: 200 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
@@ -145,20 +103,14 @@ describe('a hostile or broken client', () => {
   for (const transport of ['socket', 'shm'] as const) {
     describe(transport, () => {
       let name: string;
-      let server: ReturnType<typeof createServer>;
-      const conns: IpcServerConnection[] = [];
+      let server: IpcServer;
+      let conns: IpcServerConnection[];
       beforeEach(async () => {
         name = uniqueName(`hostile-${transport}`);
-        server = createServer(name, { transport, handshakeTimeout: 200 });
-        server.on('connection', (c) => {
-          conns.push(c);
-          c.on('request', (f) => c.respond(resFrame(header(f).id + 1000, f)));
-        });
-        await server.listen();
+        ({ server, conns } = await echoServer(name, { transport, handshakeTimeout: 200 }));
       });
       afterEach(async () => {
         await server.close();
-        conns.length = 0;
         expect(shmFiles()).toEqual([]);
         expect(shmMappings()).toEqual([]);
       });

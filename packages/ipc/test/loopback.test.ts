@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
-import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 // 1,000 clients of our own server in this process take up to 6,000 fds (socket transport).
 beforeAll(() => {
@@ -17,26 +17,17 @@ for (const transport of ['socket', 'shm'] as const) {
   describe(`loopback over ${transport}`, () => {
     let server: IpcServer;
     let name: string;
-    const conns: IpcServerConnection[] = [];
+    let conns: IpcServerConnection[];
     let fdsBefore: string[];
 
     beforeEach(async () => {
       fdsBefore = ipcFds();
       name = uniqueName(transport);
-      server = createServer(name, { transport });
-      server.on('connection', (c) => {
-        conns.push(c);
-        // Echo server: response id = request id + 1000, payload = the request.
-        c.on('request', (f) => {
-          c.respond(resFrame(header(f).id + 1000, f));
-        });
-      });
-      await server.listen();
+      ({ server, conns } = await echoServer(name, { transport }));
     });
 
     afterEach(async () => {
       await server.close();
-      conns.length = 0;
       expect(shmFiles()).toEqual([]);
       expect(shmMappings()).toEqual([]);
       expect(ipcFds()).toEqual(fdsBefore);
@@ -153,7 +144,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await expect(c.request(reqFrame(9, 16), { signal: pre.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
       const third = c.request(reqFrame(3, 16), small);
       await until(() => held.length === 3);
-      for (const f of held) conn.respond(resFrame(header(f).id + 1000, f));
+      for (const f of held) conn.respond(echoed(f));
       expect(header(await third).id).toBe(1003);
       expect(() => conn.respond(resFrame(0))).toThrow(IpcError);
       await c.close();
@@ -178,7 +169,7 @@ for (const transport of ['socket', 'shm'] as const) {
       // Like corosync's cpg MCAST: id 2 gets no answer.
       conns[0]!.on('request', (f) => {
         seen.push(header(f).id);
-        if (header(f).id !== 2) conns[0]!.respond(resFrame(header(f).id + 1000, f));
+        if (header(f).id !== 2) conns[0]!.respond(echoed(f));
       });
       const answers: Promise<Uint8Array>[] = [];
       const sent: Promise<void>[] = [];

@@ -6,10 +6,10 @@ export const CsDispatchFlags = {
   CS_DISPATCH_ONE_NONBLOCKING: 4,
 } as const;
 export type CsDispatchFlag = (typeof CsDispatchFlags)[keyof typeof CsDispatchFlags];
-export const CS_DISPATCH_ONE = 1;
-export const CS_DISPATCH_ALL = 2;
-export const CS_DISPATCH_BLOCKING = 3;
-export const CS_DISPATCH_ONE_NONBLOCKING = 4;
+export const CS_DISPATCH_ONE = CsDispatchFlags.CS_DISPATCH_ONE;
+export const CS_DISPATCH_ALL = CsDispatchFlags.CS_DISPATCH_ALL;
+export const CS_DISPATCH_BLOCKING = CsDispatchFlags.CS_DISPATCH_BLOCKING;
+export const CS_DISPATCH_ONE_NONBLOCKING = CsDispatchFlags.CS_DISPATCH_ONE_NONBLOCKING;
 
 /** CS_TRACK_* (corotypes.h): flags of quorum_trackstart and votequorum_trackstart. */
 export const CS_TRACK_CURRENT = 0x01;
@@ -60,18 +60,18 @@ export const CmapValueType = {
 } as const;
 export type CmapValueTypeName = keyof typeof CmapValueType;
 export type CmapValueTypeCode = (typeof CmapValueType)[CmapValueTypeName];
-export const CMAP_VALUETYPE_INT8 = 1;
-export const CMAP_VALUETYPE_UINT8 = 2;
-export const CMAP_VALUETYPE_INT16 = 3;
-export const CMAP_VALUETYPE_UINT16 = 4;
-export const CMAP_VALUETYPE_INT32 = 5;
-export const CMAP_VALUETYPE_UINT32 = 6;
-export const CMAP_VALUETYPE_INT64 = 7;
-export const CMAP_VALUETYPE_UINT64 = 8;
-export const CMAP_VALUETYPE_FLOAT = 9;
-export const CMAP_VALUETYPE_DOUBLE = 10;
-export const CMAP_VALUETYPE_STRING = 11;
-export const CMAP_VALUETYPE_BINARY = 12;
+export const CMAP_VALUETYPE_INT8 = CmapValueType.INT8;
+export const CMAP_VALUETYPE_UINT8 = CmapValueType.UINT8;
+export const CMAP_VALUETYPE_INT16 = CmapValueType.INT16;
+export const CMAP_VALUETYPE_UINT16 = CmapValueType.UINT16;
+export const CMAP_VALUETYPE_INT32 = CmapValueType.INT32;
+export const CMAP_VALUETYPE_UINT32 = CmapValueType.UINT32;
+export const CMAP_VALUETYPE_INT64 = CmapValueType.INT64;
+export const CMAP_VALUETYPE_UINT64 = CmapValueType.UINT64;
+export const CMAP_VALUETYPE_FLOAT = CmapValueType.FLOAT;
+export const CMAP_VALUETYPE_DOUBLE = CmapValueType.DOUBLE;
+export const CMAP_VALUETYPE_STRING = CmapValueType.STRING;
+export const CMAP_VALUETYPE_BINARY = CmapValueType.BINARY;
 
 /** Byte width of each fixed-size cmap type; STRING and BINARY are variable. */
 export const CMAP_VALUE_TYPE_SIZE: Readonly<Record<number, number>> = {

@@ -10,4 +10,5 @@ export {
 } from './namespace.js';
 export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 export { ccCacheDir, compileC, realCorosync } from './real.js';
+export { ipcFds, shmMappings } from './leaks.js';
 export { pidsInNetns, waitFor, type ExecOptions, type ExecResult } from './proc.js';
