@@ -36,6 +36,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly outReply: boolean[] = [];
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
+  /** The server closed the setup socket while answers were due (serverClosed). */
+  private serverGone = false;
   private eventDebt = 0;
   private eventTimer: NodeJS.Timeout | undefined;
   private eventImmediate: NodeJS.Immediate | undefined;
@@ -214,9 +216,22 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // A server that answers and then exits (corosync after an agreed cfg try_shutdown) can close
   // the setup socket before its last answers' tokens reach us: those answers are in the ring and
   // belong to their calls, which must not fail with ECONNRESET.
+  // The waiter thread may also hold the token of such an answer, its report still on the way to
+  // the loop (the socket's EOF and the thread's wake-up land in one loop turn, in either order):
+  // the failure waits until the thread is stopped, which comes after its reports (at most its
+  // 100 ms wait), and what it left in the ring is taken then.
   private serverClosed(): void {
+    if (this.serverGone) return;
     while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
-    this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+    if (!this.client.connected) return;
+    const fail = () => this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+    if (this.awaiting === 0) return fail();
+    this.serverGone = true;
+    this.client.setupWatch.watch(0);
+    void this.wait.stop().then(() => {
+      while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+      fail();
+    });
   }
 
   // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
