@@ -812,7 +812,6 @@ static napi_value n_sem_take_many(napi_env env, napi_callback_info info) {
 enum { RING_OK, RING_NEED_ROOM, RING_BAD_POINTERS, RING_UNCOMMITTED, RING_BAD_LENGTH, RING_FAULTED };
 #define RB_MAGIC_COMMITTED 0xa1a1a1a1u
 #define RB_MAGIC_DEAD 0xd0d0d0d0u
-#define RB_OFF_WORD_SIZE 8
 static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   napi_value a[7];
   int32_t from, max, max_len;
@@ -839,12 +838,15 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   }
   uint32_t *hdr = hp;
   uint32_t *words = dp;
-  uint32_t ws = __atomic_load_n(&hdr[RB_OFF_WORD_SIZE / 4], __ATOMIC_RELAXED);
+  // The ring's size as checked when it was opened (the data is mapped twice: 8 bytes per word),
+  // not the header's word_size, which the peer can rewrite since.
+  size_t ws_full = dl / 8;
+  uint32_t ws = ws_full > UINT32_MAX / 4 ? 0 : (uint32_t)ws_full;
   int32_t count = 0, status = RING_OK, need = 0;
   size_t used = (size_t)from;
   int faults = atomic_load(&sigbus_faults[0]);
   // The data is mapped twice back to back: a chunk that wraps is contiguous.
-  if (ws < 4 || (size_t)ws * 8 > dl) status = RING_BAD_POINTERS;
+  if (ws < 4) status = RING_BAD_POINTERS;
   while (status == RING_OK && count < max) {
     uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
     uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
