@@ -801,6 +801,97 @@ static napi_value n_sem_take_many(napi_env env, napi_callback_info info) {
   return make_int(env, got);
 }
 
+// ringReadMany(header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from, slots: Int32Array,
+// max, maxLen) -> how many chunks were copied out and reclaimed (ring.ts read(), same checks, in order).
+// The caller owns the tokens of `max` published chunks. Chunk i lands at into[slots[2i]] (8-byte
+// aligned, from `from` on), slots[2i+1] bytes; slots[2*max] says why it stopped before `max`:
+// RING_NEED_ROOM (the next chunk, slots[2*max+1] bytes, does not fit what is left of `into`, or
+// is longer than maxLen),
+// or the check the next chunk failed, which is then left in the ring. One crossing per backlog
+// instead of a JS turn of pointer checks and a copy per chunk.
+enum { RING_OK, RING_NEED_ROOM, RING_BAD_POINTERS, RING_UNCOMMITTED, RING_BAD_LENGTH, RING_FAULTED };
+#define RB_MAGIC_COMMITTED 0xa1a1a1a1u
+#define RB_MAGIC_DEAD 0xd0d0d0d0u
+static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
+  napi_value a[7];
+  int32_t from, max, max_len;
+  void *hp, *dp;
+  size_t hl, dl;
+  bool ta = false;
+  napi_typedarray_type t;
+  size_t into_len, slots_len, off;
+  uint8_t *into;
+  int32_t *slots;
+  napi_value ab;
+  if (get_args(env, info, 7, a) || arg_int(env, a[3], &from) || arg_int(env, a[5], &max) || arg_int(env, a[6], &max_len)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok ||
+      napi_is_typedarray(env, a[2], &ta) != napi_ok || !ta ||
+      napi_get_typedarray_info(env, a[2], &t, &into_len, (void **)&into, &ab, &off) != napi_ok || t != napi_uint8_array ||
+      napi_is_typedarray(env, a[4], &ta) != napi_ok || !ta ||
+      napi_get_typedarray_info(env, a[4], &t, &slots_len, (void **)&slots, &ab, &off) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, from, Int32Array, max, maxLen)");
+    return NULL;
+  }
+  if (!hp || !dp || !into || !slots || hl < 12 || max < 0 || max_len < 0 || from < 0 || (size_t)from > into_len || slots_len < 2 * (size_t)max + 2) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringReadMany arguments out of range");
+    return NULL;
+  }
+  uint32_t *hdr = hp;
+  uint32_t *words = dp;
+  // The ring's size as checked when it was opened (the data is mapped twice: 8 bytes per word),
+  // not the header's word_size, which the peer can rewrite since.
+  size_t ws_full = dl / 8;
+  uint32_t ws = ws_full > UINT32_MAX / 4 ? 0 : (uint32_t)ws_full;
+  int32_t count = 0, status = RING_OK, need = 0;
+  size_t used = (size_t)from;
+  int faults = atomic_load(&sigbus_faults[0]);
+  // The data is mapped twice back to back: a chunk that wraps is contiguous.
+  if (ws < 4) status = RING_BAD_POINTERS;
+  while (status == RING_OK && count < max) {
+    uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
+    uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
+    if (w >= ws || r >= ws) {
+      status = RING_BAD_POINTERS;
+      break;
+    }
+    uint32_t magic_idx = (r + 1) % ws;
+    if (__atomic_load_n(&words[magic_idx], __ATOMIC_SEQ_CST) != RB_MAGIC_COMMITTED) {
+      status = RING_UNCOMMITTED;
+      break;
+    }
+    uint32_t len = words[r];
+    uint32_t published = (w - r + ws) % ws;
+    if (len > (ws - 3) * 4 || 2 + (len + 3) / 4 > published) {
+      status = RING_BAD_LENGTH;
+      break;
+    }
+    if (into_len - used < len || len > (uint32_t)max_len) {
+      status = RING_NEED_ROOM;
+      need = (int32_t)len;
+      break;
+    }
+    memcpy(into + used, (uint8_t *)words + (size_t)((r + 2) % ws) * 4, len);
+    // A truncated file read as zero pages from here on: this chunk is not what was published.
+    if (atomic_load(&sigbus_faults[0]) != faults) {
+      status = RING_FAULTED;
+      break;
+    }
+    slots[2 * count] = (int32_t)used;
+    slots[2 * count + 1] = (int32_t)len;
+    count++;
+    used = (used + len + 7) & ~(size_t)7;
+    if (used > into_len) used = into_len;
+    words[r] = 0;
+    __atomic_store_n(&words[magic_idx], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
+    uint32_t next = r + 2 + (len >> 2) + ((len & 3) ? 1 : 0);
+    if (next > ws - 1) next %= ws;
+    __atomic_store_n(&hdr[1], next, __ATOMIC_SEQ_CST);
+  }
+  slots[2 * max] = status;
+  slots[2 * max + 1] = need;
+  return make_int(env, count);
+}
+
 // ---------------------------------------------------------------- sem waiter thread
 // One thread per ring whose semaphore we must sleep on (the client's response ring:
 // libqb servers post responses without any socket doorbell). JS first polls for a due
@@ -1337,6 +1428,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("waiterStop", n_waiter_stop);
   EXPORT("waiterSpinTake", n_waiter_spin_take);
   EXPORT("semTakeMany", n_sem_take_many);
+  EXPORT("ringReadMany", n_ring_read_many);
   EXPORT("poll", n_poll);
   EXPORT("pollDgram", n_poll_dgram);
   EXPORT("pollStart", n_poll_start);

@@ -36,6 +36,8 @@ export interface Native {
   semPost(ab: ArrayBuffer, off: number): number;
   semTryWait(ab: ArrayBuffer, off: number): number;
   semTakeMany(ab: ArrayBuffer, off: number, max: number): number;
+  /** Copy out and reclaim up to `max` published chunks of a ring into `into` (see Ring.readMany); how many. */
+  ringReadMany(header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from: number, slots: Int32Array, max: number, maxLen: number): number;
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;
@@ -204,20 +206,25 @@ export function dgramArea(max: number): { bytes: Uint8Array; slots: Int32Array }
 // A frame is never reused or overlapped once handed out; one that is kept keeps its
 // slab (SLAB bytes) alive. Frames above POOLED_MAX get their own buffer.
 const SLAB = 32768;
-const POOLED_MAX = 4096;
-let slab = new Uint8Array(SLAB);
-let slabUsed = 0;
+export const POOLED_MAX = 4096;
+/** The slab frames are carved from, and where its free part starts (8-byte aligned). */
+export const framePool = { slab: new Uint8Array(SLAB), used: 0 };
+
+/** Room for `len` more bytes in the pool slab: a fresh slab when the current one lacks it. */
+export function framePoolRoom(len: number): void {
+  if (framePool.used + len > SLAB) {
+    framePool.slab = new Uint8Array(SLAB);
+    framePool.used = 0;
+  }
+}
 
 /** A copy of src[start, start + len) that the receiver owns (a view into a pool slab). */
 export function copyFrame(src: Uint8Array, start: number, len: number): Uint8Array {
   if (len > POOLED_MAX) return src.slice(start, start + len);
-  if (slabUsed + len > SLAB) {
-    slab = new Uint8Array(SLAB);
-    slabUsed = 0;
-  }
-  const out = slab.subarray(slabUsed, slabUsed + len);
+  framePoolRoom(len);
+  const out = framePool.slab.subarray(framePool.used, framePool.used + len);
   out.set(src.subarray(start, start + len));
-  slabUsed = (slabUsed + len + 7) & ~7;
+  framePool.used = (framePool.used + len + 7) & ~7;
   return out;
 }
 

@@ -4,7 +4,7 @@
 import { closeSync, constants as fsc, ftruncateSync, fchownSync, openSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
-import { copyFrame, native, type Mapping } from './native.js';
+import { POOLED_MAX, copyFrame, framePool, native, type Mapping } from './native.js';
 import { assertShmPath, closePeerFile, openPeerFile, removeShmPath, type PeerFileRules } from './peerfile.js';
 
 const OFF_WRITE_PT = 0;
@@ -288,6 +288,21 @@ export class Ring {
     const r = native().semTakeMany(this.hdrMap.buffer, OFF_SEM, max);
     if (r < 0) throw IpcError.fromErrno(r, 'sem_trywait');
     return r;
+  }
+
+  /**
+   * read() for up to `max` chunks in one native call (the caller owns their tokens): chunk i
+   * becomes framePool.slab.subarray(slots[2i], slots[2i] + slots[2i + 1]), carved from the pool
+   * like read()'s copies. Returns how many were read; fewer than `max` when the next chunk does
+   * not fit the slab's free part, is longer than the pool takes (POOLED_MAX) or fails a check:
+   * it is then still in the ring, and read() takes it (a fresh slab, or a buffer of its own) or
+   * throws read()'s error for it. `slots` holds 2 * max + 2 entries.
+   */
+  readMany(slots: Int32Array, max: number): number {
+    if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
+    const n = native().ringReadMany(this.hdrMap.buffer, this.dataMap.buffer, framePool.slab, framePool.used, slots, max, POOLED_MAX);
+    if (n > 0) framePool.used = Math.min((slots[2 * n - 2]! + slots[2 * n - 1]! + 7) & ~7, framePool.slab.length);
+    return n;
   }
 
   /**

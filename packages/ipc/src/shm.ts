@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { QB_IPC_SHM, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, READABLE, WRITABLE, native } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, framePool, native } from './native.js';
 import { Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
 import { removeConnectionDir, removeShmPath } from './peerfile.js';
 import { Ring, ringDataSize, ringHeaderPath } from './ring.js';
@@ -36,13 +36,23 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly outReply: boolean[] = [];
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
+  /** The server closed the setup socket while answers were due (serverClosed). */
+  private serverGone = false;
   private eventDebt = 0;
   private eventTimer: NodeJS.Timeout | undefined;
   private eventImmediate: NodeJS.Immediate | undefined;
   /** Event tokens taken from the semaphore whose chunks are still to be read. */
   private eventTokens = 0;
+  /** The last batch of event chunks read (Ring.readMany): chunk i at eventSlots[2i], eventSlots[2i + 1] bytes of eventSlab. */
+  private readonly eventSlots = new Int32Array(2 * BATCH + 2);
+  private eventSlab = new Uint8Array(0);
+  private eventRead = 0;
+  /** The next chunk of the batch to deliver. */
+  private eventNext = 0;
   private readonly doorbell = new Uint8Array(1);
-  private readonly scratch = new Uint8Array(256);
+  // Doorbells are read in bulk: a backlog of thousands (one per event) otherwise costs a wake-up
+  // per 256 bytes after its events were all taken.
+  private readonly scratch = new Uint8Array(4096);
   /** The response ring's semaphore count: responses published and not taken yet. */
   private readonly responseSem: Int32Array;
   readonly responseRoom: number;
@@ -210,9 +220,22 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // A server that answers and then exits (corosync after an agreed cfg try_shutdown) can close
   // the setup socket before its last answers' tokens reach us: those answers are in the ring and
   // belong to their calls, which must not fail with ECONNRESET.
+  // The waiter thread may also hold the token of such an answer, its report still on the way to
+  // the loop (the socket's EOF and the thread's wake-up land in one loop turn, in either order):
+  // the failure waits until the thread is stopped, which comes after its reports (at most its
+  // 100 ms wait), and what it left in the ring is taken then.
   private serverClosed(): void {
+    if (this.serverGone) return;
     while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
-    this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+    if (!this.client.connected) return;
+    const fail = () => this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
+    if (this.awaiting === 0) return fail();
+    this.serverGone = true;
+    this.client.setupWatch.watch(0);
+    void this.wait.stop().then(() => {
+      while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+      fail();
+    });
   }
 
   // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
@@ -221,9 +244,18 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // buffer after a few hundred) must not throttle how fast we drain its ring.
   private drainEvents(): void {
     let taken = 0;
-    while (this.client.connected && taken < BATCH) {
+    while (this.client.connected) {
+      // What the last batch read is delivered first, in ring order: a throwing 'event'
+      // listener leaves the rest of it here for the next pass, nothing is lost.
+      if (this.eventNext < this.eventRead) {
+        const i = 2 * this.eventNext++;
+        const off = this.eventSlots[i]!;
+        this.client.deliverEvent(this.eventSlab.subarray(off, off + this.eventSlots[i + 1]!));
+        continue;
+      }
+      if (taken >= BATCH) break;
       // Tokens are taken in batches (one crossing for a backlog); one whose chunk is not
-      // read yet stays counted in eventTokens, so a throwing 'event' listener loses nothing.
+      // read yet stays counted in eventTokens.
       if (this.eventTokens === 0) {
         let got: number;
         try {
@@ -234,19 +266,38 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         if (got === 0) break;
         this.eventTokens = got;
       }
-      this.eventTokens--;
-      taken++;
-      this.eventDebt--;
-      let frame: Uint8Array;
+      // Their chunks in one native call, straight into the frame pool.
+      const slab = framePool.slab;
+      let n: number;
       try {
-        frame = this.event.read();
+        n = this.event.readMany(this.eventSlots, this.eventTokens);
       } catch (e) {
         return this.client.fail(e as IpcError);
       }
-      this.client.deliverEvent(frame);
+      if (n === 0) {
+        // The next chunk wants a fresh slab, or fails a check: read() takes it or says why.
+        let frame: Uint8Array;
+        try {
+          frame = this.event.read();
+        } catch (e) {
+          return this.client.fail(e as IpcError);
+        }
+        this.eventRead = this.eventNext = 0;
+        this.eventTokens--;
+        taken++;
+        this.eventDebt--;
+        this.client.deliverEvent(frame);
+        continue;
+      }
+      this.eventSlab = slab;
+      this.eventRead = n;
+      this.eventNext = 0;
+      this.eventTokens -= n;
+      taken += n;
+      this.eventDebt -= n;
     }
     if (!this.client.connected || this.eventTimer || this.eventImmediate) return;
-    if (taken === BATCH) {
+    if (taken >= BATCH) {
       // A long backlog: give the rest of the loop a turn, then carry on.
       this.eventImmediate = setImmediate(() => {
         this.eventImmediate = undefined;

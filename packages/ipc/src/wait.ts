@@ -78,6 +78,7 @@ export interface ResponseSink {
  */
 export class ShmResponseWait {
   private waiter: WaiterHandle | undefined;
+  private stopping: Promise<void> | undefined;
   private onStopped: (() => void) | undefined;
   private polling = false;
   private pollFirst = false;
@@ -92,7 +93,7 @@ export class ShmResponseWait {
 
   /** Start the waiter thread if it is not running (before the first request: it may fail). */
   ensureThread(): void {
-    if (this.waiter) return;
+    if (this.waiter || this.stopping) return;
     const w = native().semWaiter(this.sem, this.semOffset, (count) => this.onThread(count));
     if (typeof w === 'number') throw IpcError.fromErrno(w, 'start the response waiter thread');
     this.waiter = w;
@@ -143,8 +144,16 @@ export class ShmResponseWait {
     setImmediate(this.pollStep);
   };
 
-  /** Stop the thread; resolves once it is gone (it may be inside sem_timedwait on the mapping). */
-  async stop(): Promise<void> {
+  /**
+   * Stop the thread; resolves once it is gone (it may be inside sem_timedwait on the mapping) and
+   * every report it sent before has run. Every call gets that one stop; no thread starts after it.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopThread();
+    return this.stopping;
+  }
+
+  private async stopThread(): Promise<void> {
     if (!this.waiter) return;
     const stopped = new Promise<void>((resolve) => (this.onStopped = resolve));
     native().waiterStop(this.waiter);

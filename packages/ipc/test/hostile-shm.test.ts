@@ -355,3 +355,74 @@ describe('a client that corrupts or truncates the rings our server writes into',
     });
   }
 });
+
+describe('a backlog of events read in batches (Ring.readMany)', () => {
+  const evt = (id: number) => resFrame(id, new Uint8Array(40).fill(id & 0xff));
+  const pointer = (c: FakeConn, off: number) => readFileSync(hdr(c, 'event')).readUInt32LE(off);
+
+  it('takes a backlog in a few native calls, in order, each frame its own intact copy', async () => {
+    const name = uniqueName('hshm');
+    const srv = hostileShmServer(name, 'shm');
+    const calls = { n: 0 };
+    const n = native();
+    const orig = n.ringReadMany;
+    n.ringReadMany = (...args) => {
+      calls.n++;
+      return orig(...args);
+    };
+    cleanup.push(() => (n.ringReadMany = orig));
+    try {
+      const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+      const conn = srv.conns[0]!;
+      const got: Uint8Array[] = [];
+      c.on('event', (f) => got.push(f));
+      // More than the 4 KiB test ring holds at once is not needed: 60 events of 64 bytes fill most of it.
+      for (let i = 1; i <= 60; i++) conn.sendEvent(evt(i));
+      await until(() => got.length === 60, 5000);
+      expect(got.map((f) => header(f).id)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      for (const f of got) expect(f).toEqual(evt(header(f).id));
+      // Frames never share bytes: each is a separate stretch of its slab.
+      const spans = got.map((f) => [f.buffer, f.byteOffset, f.byteOffset + f.length] as const);
+      for (let i = 1; i < spans.length; i++) {
+        if (spans[i]![0] === spans[i - 1]![0]) expect(spans[i]![1]).toBeGreaterThanOrEqual(spans[i - 1]![2]);
+      }
+      expect(calls.n).toBeGreaterThan(0);
+      expect(calls.n).toBeLessThan(30);
+      await c.close();
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('a bad chunk in the middle of a batch: the events before it are delivered, then EBADMSG', async () => {
+    const name = uniqueName('hshm');
+    const srv = hostileShmServer(name, 'shm');
+    try {
+      const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+      const conn = srv.conns[0]!;
+      conn.echo = false;
+      const got: number[] = [];
+      c.on('event', (f) => got.push(header(f).id));
+      let disc: IpcError | undefined;
+      c.on('disconnect', (e) => (disc = e));
+      const ring = conn.rings!.event;
+      // Written without doorbells so that the client finds them all at once.
+      for (let i = 1; i <= 5; i++) ring.write(evt(i));
+      const bad = pointer(conn, OFF_WRITE_PT);
+      ring.write(evt(6));
+      for (let i = 7; i <= 10; i++) ring.write(evt(i));
+      // Chunk 6 now claims to be longer than what was published after it.
+      poke(data(conn, 'event'), bad * 4, 3000);
+      native().send(conn.setupFd, new Uint8Array(10));
+      await until(() => disc !== undefined, 5000);
+      expect(got).toEqual([1, 2, 3, 4, 5]);
+      expect(disc).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+      expect((disc!.cause as IpcError).code).toBe('EBADMSG');
+      expect((disc!.cause as IpcError).message).toMatch(/length 3000 at word \d+ runs past the published part/);
+      conn.close();
+      await c.close();
+    } finally {
+      srv.close();
+    }
+  });
+});
