@@ -20,7 +20,10 @@ function spawnLines(ns, argv) {
   const waiters = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
     lines.push(l);
-    for (const w of waiters.splice(0)) (lines.length >= w.n ? w.resolve() : waiters.push(w));
+    for (const w of waiters.splice(0)) {
+      if (lines.length >= w.n) w.resolve();
+      else waiters.push(w);
+    }
   });
   const exit = new Promise((r) => child.on('exit', r));
   const line = (n) => (lines.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));

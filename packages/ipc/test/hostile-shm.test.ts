@@ -12,7 +12,7 @@ import { connect, createServer, type IpcClient, type IpcError, type IpcServer } 
 import { native } from '../src/native.js';
 import { Ring } from '../src/ring.js';
 import { MAX, hostileShmServer, type FakeConn, type ReplyFields } from './fixtures/hostile-shm-server.js';
-import { echoServer, echoed, header, ipcFds, reqFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 const NOBODY = 65534;
 const OFF_WRITE_PT = 0;
