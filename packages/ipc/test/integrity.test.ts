@@ -174,6 +174,31 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('a duplicated answer waiting when a one-way request goes out is still caught by the call after it', async () => {
+      const { c, conn } = await holdingClient();
+      conn.removeAllListeners('request');
+      const ONE_WAY = 3;
+      conn.on('request', (f) => {
+        if (header(f).id === ONE_WAY) return;
+        const res = resFrame(header(f).id + 1000);
+        conn.respond(res);
+        respondUnasked(conn, res);
+      });
+      let disc: IpcError | undefined;
+      c.on('disconnect', (e) => (disc = e));
+      const first = await c.request(reqFrame(1, 16)).catch((e: IpcError) => e);
+      if (first instanceof Uint8Array) expect(header(first).id).toBe(1001);
+      // One-way sends skip the check for unasked answers (nothing can be matched to them)...
+      await c.send(reqFrame(ONE_WAY, 16)).catch(() => undefined);
+      // ...so the next call must still make it.
+      const second = await c.request(reqFrame(2, 16)).catch((e: IpcError) => e);
+      expect(second).toMatchObject({ name: 'IpcError' });
+      await until(() => disc !== undefined);
+      expect((disc!.cause as IpcError).code).toBe('EPROTO');
+      expect(disc!.message).toMatch(/nobody asked for/);
+      await c.close();
+    });
+
     // What a server killed -9 leaves: its sockets closed by the kernel, its rings untouched.
     function dieLikeKill9(conn: IpcServerConnection): void {
       conn.setup.close();
