@@ -14,8 +14,8 @@ import type { CpgAddress } from '@corosync-ts/codec-wasm';
 import { checkU32, invalidParam } from './errors.js';
 import { common, freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
-import { sleep } from './retry.js';
-import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { abortError, sleep } from './retry.js';
+import { Session, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import { cpgMcastView, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
 import { ZC_HEADER, ZcFile } from './zcb.js';
@@ -146,6 +146,20 @@ function messageParts(operation: string, msg: unknown): Uint8Array[] {
   throw invalidParam(operation, 'message must be a Uint8Array, a string or an array of Uint8Array');
 }
 
+/** Waits for `p` (which never rejects), or rejects with the reason when `signal` aborts first. */
+function untilSettled(p: Promise<void>, signal: AbortSignal | undefined, operation: string): Promise<void> {
+  if (!signal) return p;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? abortError(signal, operation));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -183,6 +197,10 @@ export class CpgHandle extends Session<CpgSnapshot> {
   readonly #zcbUnanswered = new Set<ZcFile>();
   /** Why a buffer is no longer valid, for the error of a later use. */
   readonly #zcbGone = new WeakMap<ArrayBuffer, string>();
+  /** Settles once every multicast called so far was handed over or failed (#inOrder). */
+  #mcastTail: Promise<void> = Promise.resolve();
+  /** Multicasts in #inOrder whose turn has not passed yet: while any, a new one queues too. */
+  #mcastsQueued = 0;
   /** MCASTs sent since the event loop last turned (MCASTS_PER_TURN). */
   #sinceTurn = 0;
   #turnWatched = false;
@@ -272,7 +290,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
    * cpg_mcast_joined(): up to maxAtomicMsgsizeGet() bytes go as one MCAST, which the daemon never
    * answers (CS_OK even when not joined, as in C; CS_ERR_TRY_AGAIN under flow control). Larger
    * messages go as libcpg sends them: fragments that never span two parts of an iovec list, each
-   * answered; a fragment refused with TRY_AGAIN is re-sent up to 100 times 10 ms apart.
+   * answered; a fragment refused with TRY_AGAIN is re-sent up to 100 times 10 ms apart. A
+   * handle's multicasts leave in call order (#inOrder), retried and fragmented ones included.
    */
   async mcastJoined(guarantee: number, msg: CpgMessage, opts?: CallOptions): Promise<void> {
     const op = 'cpg.mcastJoined';
@@ -282,20 +301,39 @@ export class CpgHandle extends Session<CpgSnapshot> {
     let total = 0;
     for (const p of parts) total += p.length;
     if (total > 0xffffffff) throw invalidParam(op, `message of ${total} bytes is too large`);
-    if (total <= CPG_MAX_ATOMIC_MSGSIZE) {
-      const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
+    const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    let posted: Promise<void>;
+    if (this.#mcastsQueued === 0 && this.#postsAtOnce(opts)) {
       // Handed to the transport now, in call order; only the caller's resumption waits below.
-      const posted = this.post(op, cpgMcastView(guarantee, message), opts, 2);
-      this.#sinceTurn++;
-      if (!this.#turnWatched) {
-        this.#turnWatched = true;
-        setImmediate(this.#turned);
-      }
-      await posted;
-      // Immediates run in order: #turned has reset the count when this wait resolves.
-      if (this.#sinceTurn >= MCASTS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
-      return;
+      posted = this.post(op, cpgMcastView(guarantee, message), undefined, 2);
+    } else {
+      // The view is codec memory the next encode overwrites: a queued message keeps a copy.
+      const frame = cpgMcastView(guarantee, message).slice();
+      posted = this.#inOrder(op, opts, (o) => this.post(op, frame, o, 2));
     }
+    this.#sinceTurn++;
+    if (!this.#turnWatched) {
+      this.#turnWatched = true;
+      setImmediate(this.#turned);
+    }
+    await posted;
+    // Immediates run in order: #turned has reset the count when this wait resolves.
+    if (this.#sinceTurn >= MCASTS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Whether post() hands a frame to the transport before it returns (no deadline, no retry,
+   * connected): its own fast path, mirrored here because a message posted later may go straight
+   * through only if this one cannot go later.
+   */
+  #postsAtOnce(opts: CallOptions | undefined): boolean {
+    const h = this.handleOptions;
+    return opts === undefined && (h.retry === undefined || h.retry === false) && h.timeout === undefined && this.state === 'open' && this.ipc !== undefined;
+  }
+
+  /** A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg sends it, fragment after answered fragment. */
+  async #fragments(op: string, guarantee: number, total: number, parts: readonly Uint8Array[], opts: CallOptions): Promise<void> {
     let sent = 0;
     for (const part of parts) {
       for (let at = 0; at < part.length; ) {
@@ -308,13 +346,41 @@ export class CpgHandle extends Session<CpgSnapshot> {
             break;
           } catch (e) {
             if (!isCsError(e, CS_ERR_TRY_AGAIN) || tries >= PARTIAL_TRIES) throw e;
-            await sleep(10, opts?.signal);
+            await sleep(10, opts.signal);
           }
         }
         at += fragment.length;
         sent += fragment.length;
       }
     }
+  }
+
+  /**
+   * Runs a multicast once every earlier one of this handle was handed over or failed: libcpg's
+   * calls are synchronous, so its users (pmxcfs) send without waiting and rely on one order per
+   * handle; one waiting for a retry must not be overtaken. The call's deadline and signal cover
+   * its wait in the queue too; giving up there takes only this call out. `send` gets the call's
+   * retry policy and the deadline's signal (its own deadline is the one already running).
+   */
+  async #inOrder(op: string, opts: CallOptions | undefined, send: (o: CallOptions) => Promise<void>): Promise<void> {
+    const before = this.#mcastTail;
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.#mcastTail = mine;
+    this.#mcastsQueued++;
+    const run = async (signal: AbortSignal | undefined): Promise<void> => {
+      try {
+        await untilSettled(before, signal, op);
+        await send({ timeout: Infinity, ...(signal ? { signal } : {}), ...(opts?.retry !== undefined ? { retry: opts.retry } : {}) });
+      } finally {
+        // After the earlier ones in every case: one given up on while queued keeps the rest behind them.
+        void before.then(() => {
+          this.#mcastsQueued--;
+          release();
+        });
+      }
+    };
+    return withDeadline(op, opts?.timeout ?? this.handleOptions.timeout, opts?.signal, run);
   }
 
   /**
@@ -387,13 +453,16 @@ export class CpgHandle extends Session<CpgSnapshot> {
     if (n > ZCB_MAX_MSG) throw new CsError(CS_ERR_TOO_BIG, `message of ${n} bytes is more than ${ZCB_MAX_MSG}`, { operation: op });
     const z = this.#zcb(op, buffer);
     if (n > z.size) throw invalidParam(op, `len ${n} is more than the buffer's ${z.size} bytes`);
-    await this.onConnection(op, opts, async (ipc) => {
-      // Looked up again on the connection it goes on: a reconnect meanwhile invalidated it.
-      const cur = this.#zcb(op, buffer);
-      if (cur.ipc !== ipc) throw invalidParam(op, 'the buffer belongs to a connection that was lost');
-      cur.file.writeMcastHeader(guarantee, n);
-      await this.exchange(op, ipc, cpgReq.zcbMcastJoined(cur.serverAddress));
-    });
+    // In one order with mcastJoined's messages, as libcpg's one stream per handle.
+    await this.#inOrder(op, opts, (o) =>
+      this.onConnection(op, o, async (ipc) => {
+        // Looked up again on the connection it goes on: a reconnect meanwhile invalidated it.
+        const cur = this.#zcb(op, buffer);
+        if (cur.ipc !== ipc) throw invalidParam(op, 'the buffer belongs to a connection that was lost');
+        cur.file.writeMcastHeader(guarantee, n);
+        await this.exchange(op, ipc, cpgReq.zcbMcastJoined(cur.serverAddress));
+      }),
+    );
   }
 
   /**

@@ -80,7 +80,7 @@ describe('cpg', () => {
     await h.mcastJoined(2, 'second, longer');
     await retried;
     const text = (s: { fields: unknown }) => Buffer.from((s.fields as { message: Uint8Array }).message).toString();
-    expect(fc.last.sent.slice(-3).map(text)).toEqual(['x', 'second, longer', 'first']);
+    expect(fc.last.sent.slice(-3).map(text)).toEqual(['x', 'first', 'second, longer']);
     await h.finalize();
   });
 

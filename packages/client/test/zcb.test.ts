@@ -117,6 +117,32 @@ describe('cpg zero-copy buffers (fake daemon)', () => {
     await h.finalize();
   });
 
+  it('zcbMcastJoined keeps its place among mcastJoined calls not awaited, both ways round a retry', async () => {
+    const { d, fc } = zcDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, retry: { retries: 5, initialDelay: 1 } });
+    const ipc = fc.last;
+    const buf = await h.zcbAlloc(4);
+    const order: string[] = [];
+    const send = ipc.send.bind(ipc);
+    ipc.send = async (frame: Uint8Array) => {
+      await send(frame);
+      order.push(Buffer.from((ipc.sent[ipc.sent.length - 1]!.fields as { message: Uint8Array }).message).toString());
+    };
+    const request = ipc.request.bind(ipc);
+    ipc.request = async (frame: Uint8Array) => {
+      const r = await request(frame);
+      const last = ipc.requests[ipc.requests.length - 1]!;
+      if (last.name === 'cpg.zcbMcastJoined' && new DataView(r.buffer, r.byteOffset).getInt32(16, true) === 1) order.push('zcb');
+      return r;
+    };
+    ipc.refuse = 2; // the first mcast waits for its retry: the zero-copy one and the last queue behind it
+    d.executeError.push(6); // then the zero-copy one waits for its own: the last still behind it
+    await Promise.all([h.mcastJoined(2, 'm1'), h.zcbMcastJoined(2, buf), h.mcastJoined(2, 'm3')]);
+    expect(order).toEqual(['m1', 'zcb', 'm3']);
+    await h.zcbFree(buf);
+    await h.finalize();
+  });
+
   it('local errors with the C codes, before the wire: size, TOO_BIG, foreign or freed buffer, len beyond it, after finalize', async () => {
     const { d, fc } = zcDaemon();
     const h = await CpgHandle.initialize({}, { connect: fc.connect });
