@@ -36,6 +36,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly outReply: boolean[] = [];
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
+  /** The setup socket hung up; the connection fails once the waiter thread's reports are in. */
+  private hungUp = false;
   private eventDebt = 0;
   private eventTimer: NodeJS.Timeout | undefined;
   private eventImmediate: NodeJS.Immediate | undefined;
@@ -210,8 +212,26 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // A server that answers and then exits (corosync after an agreed cfg try_shutdown) can close
   // the setup socket before its last answers' tokens reach us: those answers are in the ring and
   // belong to their calls, which must not fail with ECONNRESET.
+  // The waiter thread may hold the token of such an answer, its report still on the way to the
+  // loop (a thread preempted on a loaded machine): its reports arrive in order before the one
+  // saying it stopped, so stop it (within its 100 ms wake-up) and fail only then.
   private serverClosed(): void {
+    if (this.hungUp) return;
+    this.takePublished();
+    if (this.awaiting === 0 || !this.client.connected) return this.failClosed();
+    this.hungUp = true;
+    this.client.setupWatch.watch(0);
+    void this.wait.stop().then(() => {
+      this.takePublished();
+      this.failClosed();
+    });
+  }
+
+  private takePublished(): void {
     while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+  }
+
+  private failClosed(): void {
     this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
   }
 

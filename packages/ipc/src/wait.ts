@@ -79,6 +79,7 @@ export interface ResponseSink {
 export class ShmResponseWait {
   private waiter: WaiterHandle | undefined;
   private onStopped: (() => void) | undefined;
+  private stopping: Promise<void> | undefined;
   private polling = false;
   private pollFirst = false;
   private pollSince = 0;
@@ -93,6 +94,7 @@ export class ShmResponseWait {
   /** Start the waiter thread if it is not running (before the first request: it may fail). */
   ensureThread(): void {
     if (this.waiter) return;
+    if (this.stopping) throw new IpcError('ECONNRESET', 'the connection is closing');
     const w = native().semWaiter(this.sem, this.semOffset, (count) => this.onThread(count));
     if (typeof w === 'number') throw IpcError.fromErrno(w, 'start the response waiter thread');
     this.waiter = w;
@@ -143,12 +145,20 @@ export class ShmResponseWait {
     setImmediate(this.pollStep);
   };
 
-  /** Stop the thread; resolves once it is gone (it may be inside sem_timedwait on the mapping). */
-  async stop(): Promise<void> {
-    if (!this.waiter) return;
-    const stopped = new Promise<void>((resolve) => (this.onStopped = resolve));
-    native().waiterStop(this.waiter);
-    await stopped;
-    this.waiter = undefined;
+  /**
+   * Stop the thread; resolves once it is gone (it may be inside sem_timedwait on the mapping).
+   * Every caller (a hang-up, then close()) gets the same stop.
+   */
+  stop(): Promise<void> {
+    const w = this.waiter;
+    if (!w) return Promise.resolve();
+    this.stopping ??= new Promise<void>((resolve) => {
+      this.onStopped = () => {
+        this.waiter = undefined;
+        resolve();
+      };
+      native().waiterStop(w);
+    });
+    return this.stopping;
   }
 }
