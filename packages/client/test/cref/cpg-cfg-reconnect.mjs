@@ -33,7 +33,9 @@ const tracker = await CfgHandle.initialize(
   {
     shutdownCallback: ({ handle, flags }) => {
       event(`shutdown callback flags=${flags}`);
-      void handle.replytoShutdown(COROSYNC_CFG_SHUTDOWN_FLAG_YES);
+      // Its answer races corosync's exit; like cfg.c's shutdown_cb, which drops
+      // corosync_cfg_replyto_shutdown's result, nothing here depends on it.
+      handle.replytoShutdown(COROSYNC_CFG_SHUTDOWN_FLAG_YES).catch(() => {});
     },
   },
   { reconnect },
