@@ -3,8 +3,8 @@
 // Same tracker protocol as run.mjs (notifyRun, queued); C, then each TS tracker, interleaved.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { spawnLines } from '../lib/spawn-lines.mjs';
 
 const [nArg, roundsArg, ...tsbenches] = process.argv.slice(2);
 const N = Number(nArg ?? 5000);
@@ -14,21 +14,6 @@ const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
 const mode = process.env.MODE ?? 'track';
 
-function spawnLines(ns, argv) {
-  const child = ns.spawn(argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    lines.push(l);
-    for (const w of waiters.splice(0)) {
-      if (lines.length >= w.n) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  const exit = new Promise((r) => child.on('exit', r));
-  const line = (n) => (lines.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));
-  return { child, lines, line, exit };
-}
 async function queued(ns, argv) {
   const t = spawnLines(ns, [...argv, String(W)]);
   await t.line(1);

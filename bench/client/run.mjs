@@ -3,8 +3,8 @@
 // Needs root (namespaces), corosync, gcc and libcmap-dev; builds nothing itself: run
 // `pnpm --filter @corosync-ts/client... build` first.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { spawnLines } from '../lib/spawn-lines.mjs';
 import { emitFigures, median as median2 } from '../lib/figures.mjs';
 
 const N = Number(process.argv[2] ?? 10000);
@@ -15,21 +15,6 @@ const W = 2000;
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
 
-function spawnLines(ns, argv) {
-  const child = ns.spawn(argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    lines.push(l);
-    for (const w of waiters.splice(0)) {
-      if (lines.length >= w.n) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  const exit = new Promise((r) => child.on('exit', r));
-  const line = (n) => (lines.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));
-  return { child, lines, line, exit };
-}
 
 /**
  * ms until a tracker has taken N notifications.

@@ -1,40 +1,16 @@
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeReal, type Namespace } from '@corosync-ts/nstest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toHex } from '@corosync-ts/codec-wasm';
 import { cmapLeniencyScript } from './helpers/lenient-frames.js';
-import { startMockIn, type MockProcess } from './helpers/mockns.js';
+import { oneNodeConf, startRealAndMock, stopRealAndMock, type MockProcess } from './helpers/mockns.js';
 
 // Hostile clients against corosync 3.1.7 and corosync-mock started from the same corosync.conf,
 // each in its own namespace, over both transports: what the hostile client gets is compared with
 // what corosync gives it, and the mock must keep serving, stay bounded in memory and leave no files.
 
-const conf = (transport: string) => `totem {
-  version: 2
-  cluster_name: hostile
-  transport: knet
-}
-nodelist {
-  node {
-    ring0_addr: 127.0.0.1
-    nodeid: 1
-  }
-}
-quorum {
-  provider: corosync_votequorum
-}
-uidgid {
-  gid: 4242
-}
-system {
-  qb_ipc_type: ${transport}
-}
-logging {
-  to_stderr: yes
-  to_syslog: no
-}
-`;
+const conf = (transport: string) => oneNodeConf('hostile', transport, 'uidgid {\n  gid: 4242\n}\n');
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 const GID_4242 = ['setpriv', '--reuid=4243', '--regid=4242', '--clear-groups'];
@@ -71,25 +47,20 @@ for (const transport of ['socket', 'shm'] as const) {
 
     beforeAll(async () => {
       probe = await compileC(readFileSync(new URL('./fixtures/hostile-probe.c', import.meta.url), 'utf8'), ['qb', 'cmap']);
-      real = await startNamespace({ name: `tk-hreal-${transport}` });
-      mockNs = await startNamespace({ name: `tk-hmock-${transport}` });
-      // a /dev/shm smaller than 3 rings of 16 MiB: corosync's answer to a bigger ask is then ENOSPC too
-      for (const ns of [real, mockNs]) await ns.execOk(['mount', '-o', 'remount,size=40m', '/dev/shm']);
-      // uidgid.d beside each corosync.conf; the real one lives in ns.dir (see nstest)
-      for (const dir of [real.dir, mockNs.dir]) {
-        mkdirSync(join(dir, 'uidgid.d'));
-        writeFileSync(join(dir, 'uidgid.d', 'extra'), 'uidgid {\n  uid: 4343\n}\n');
-      }
-      await real.startCorosync({ conf: conf(transport) });
+      const names = { real: `tk-hreal-${transport}`, mock: `tk-hmock-${transport}` };
+      ({ real, mockNs, mock } = await startRealAndMock(names, conf(transport), async (...both) => {
+        // a /dev/shm smaller than 3 rings of 16 MiB: corosync's answer to a bigger ask is then ENOSPC too
+        for (const ns of both) await ns.execOk(['mount', '-o', 'remount,size=40m', '/dev/shm']);
+        // uidgid.d beside each corosync.conf; the real one lives in ns.dir (see nstest)
+        for (const ns of both) {
+          mkdirSync(join(ns.dir, 'uidgid.d'));
+          writeFileSync(join(ns.dir, 'uidgid.d', 'extra'), 'uidgid {\n  uid: 4343\n}\n');
+        }
+      }));
       expect(dirname(real.corosyncProcess!.confPath)).toBe(real.dir);
-      mock = await startMockIn(mockNs, conf(transport));
       mockPid = mock.child.pid!;
     }, 180_000);
-    afterAll(async () => {
-      await mock?.stop();
-      await mockNs?.close();
-      await real?.close();
-    }, 60_000);
+    afterAll(() => stopRealAndMock({ mock, mockNs, real }), 60_000);
 
     test('access: uid 65534 is refused with CS_ERR_ACCESS; config, uidgid.d and runtime uidgid keys let users in', async () => {
       for (const tool of [['corosync-cmapctl', '-g', 'totem.cluster_name'], ['corosync-quorumtool', '-s']]) {

@@ -2,7 +2,7 @@ import { compileC, describeReal, startCluster, startNamespace, type Cluster, typ
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMockIn, type MockProcess } from './helpers/mockns.js';
+import { oneNodeConf, startMockIn, startRealAndMock, stopRealAndMock, type MockProcess } from './helpers/mockns.js';
 
 // What makes the per-connection counters of the stats map (stats.ipcs.*) move, on corosync 3.1.7
 // and on corosync-mock from the same corosync.conf: one C program (fixtures/ipc-stats.c) reads its
@@ -11,29 +11,7 @@ import { startMockIn, type MockProcess } from './helpers/mockns.js';
 
 const SRC = readFileSync(new URL('./fixtures/ipc-stats.c', import.meta.url), 'utf8');
 
-
-const conf = (transport: string) => `totem {
-  version: 2
-  cluster_name: stats
-  transport: knet
-}
-nodelist {
-  node {
-    ring0_addr: 127.0.0.1
-    nodeid: 1
-  }
-}
-quorum {
-  provider: corosync_votequorum
-}
-system {
-  qb_ipc_type: ${transport}
-}
-logging {
-  to_stderr: yes
-  to_syslog: no
-}
-`;
+const conf = (transport: string) => oneNodeConf('stats', transport);
 
 type Row = Record<string, number> & { requests: number; dispatched: number; queued: number; send_retries: number };
 
@@ -62,16 +40,9 @@ for (const transport of ['socket', 'shm'] as const) {
     let bin: string;
     beforeAll(async () => {
       bin = await compileC(SRC, ['cmap', 'votequorum']);
-      real = await startNamespace({ name: `tk-sreal-${transport}` });
-      mockNs = await startNamespace({ name: `tk-smock-${transport}` });
-      await real.startCorosync({ conf: conf(transport) });
-      mock = await startMockIn(mockNs, conf(transport));
+      ({ real, mockNs, mock } = await startRealAndMock({ real: `tk-sreal-${transport}`, mock: `tk-smock-${transport}` }, conf(transport)));
     }, 180_000);
-    afterAll(async () => {
-      await mock?.stop();
-      await mockNs?.close();
-      await real?.close();
-    }, 60_000);
+    afterAll(() => stopRealAndMock({ mock, mockNs, real }), 60_000);
 
     test(`a client that reads none of ${N} events: queueing, queued, sent, dispatched, send_retries move alike`, async () => {
       const [r, m] = await Promise.all([real.exec([bin, 'slow', String(N)], { timeout: 120_000 }), mockNs.exec([bin, 'slow', String(N)], { timeout: 120_000 })]);

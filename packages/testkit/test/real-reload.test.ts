@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { describeReal, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMockIn, type MockProcess } from './helpers/mockns.js';
+import { startRealAndMock, stopRealAndMock, type MockProcess } from './helpers/mockns.js';
 
 // corosync-cfgtool -R after corosync.conf changed: what corosync 3.1.7 applies (and refuses) and
 // the cmap notifications a tracker of every key sees, against corosync-mock from the same files.
@@ -57,18 +57,11 @@ for (const transport of ['socket', 'shm'] as const) describeReal(`cfg reload (co
   let mockConf: string;
 
   beforeAll(async () => {
-    real = await startNamespace({ name: `tk-reload-real-${transport}` });
-    mockNs = await startNamespace({ name: `tk-reload-mock-${transport}` });
-    await real.startCorosync({ conf: conf(CONF) });
+    ({ real, mockNs, mock } = await startRealAndMock({ real: `tk-reload-real-${transport}`, mock: `tk-reload-mock-${transport}` }, conf(CONF)));
     realConf = real.corosyncProcess!.confPath;
-    mock = await startMockIn(mockNs, conf(CONF));
     mockConf = join(mockNs.dir, 'mock.conf');
   }, 180_000);
-  afterAll(async () => {
-    await mock?.stop();
-    await mockNs?.close();
-    await real?.close();
-  }, 60_000);
+  afterAll(() => stopRealAndMock({ mock, mockNs, real }), 60_000);
 
   const both = async (cmd: string[]) => {
     const [r, m] = await Promise.all([real.exec(cmd, { timeout: 30_000 }), mockNs.exec(cmd, { timeout: 30_000 })]);

@@ -1,17 +1,8 @@
 // The TypeScript half of the cfg reference comparison: the same script as cfg.c through
 // @corosync-ts/client (built dist), printing the same lines. Run inside the daemon's namespace.
-const C = await import(new URL('../../dist/index.js', import.meta.url).href);
-const { CfgHandle, isCsError, CS_DISPATCH_ONE_NONBLOCKING, COROSYNC_CFG_SHUTDOWN_FLAG_NO, COROSYNC_CFG_SHUTDOWN_FLAG_YES } = C;
+import { C, P, rc } from './preamble.mjs';
+const { CfgHandle, CS_DISPATCH_ONE_NONBLOCKING, COROSYNC_CFG_SHUTDOWN_FLAG_NO, COROSYNC_CFG_SHUTDOWN_FLAG_YES } = C;
 
-const P = (s) => process.stdout.write(`${s}\n`);
-async function rc(p) {
-  try {
-    return [1, await p];
-  } catch (e) {
-    if (isCsError(e)) return [e.code, undefined];
-    throw e;
-  }
-}
 const manual = { dispatch: 'manual' };
 
 const [e0, h] = await rc(CfgHandle.initialize(null, manual));

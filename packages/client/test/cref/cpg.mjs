@@ -1,23 +1,13 @@
 // The TypeScript half of the cpg reference comparison: the same script as cpg.c through
 // @corosync-ts/client (built dist), printing the same lines. Run inside the daemon's namespace.
 import { spawn } from 'node:child_process';
-const C = await import(new URL('../../dist/index.js', import.meta.url).href);
-const { CpgHandle, isCsError, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING } = C;
+import { C, P, rc, str } from './preamble.mjs';
+const { CpgHandle, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING } = C;
 
-const P = (s) => process.stdout.write(`${s}\n`);
 const self = process.pid;
 let child = -1;
 const tag = (pid) => (pid === self ? 'self' : pid === child ? 'child' : 'other');
-const str = (b) => Buffer.from(b).toString('latin1');
 const list = (what, l) => ` ${what}=${l.map((a) => `${a.nodeid}:${tag(a.pid)}:${a.reason}`).join(',')}`;
-async function rc(p) {
-  try {
-    return [1, await p];
-  } catch (e) {
-    if (isCsError(e)) return [e.code, undefined];
-    throw e;
-  }
-}
 let events = 0;
 const callbacks = {
   deliverFn: ({ groupName, nodeid, pid, msg }) => {

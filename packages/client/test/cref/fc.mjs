@@ -2,20 +2,11 @@
 // @corosync-ts/client, the `retry` option being the loop around TRY_AGAIN. Refusals are counted
 // at the transport (a wrapped connect), since the retry option hides them by design.
 import { connect as ipcConnect } from '@corosync-ts/ipc';
-const C = await import(new URL('../../dist/index.js', import.meta.url).href);
-const { CpgHandle, isCsError, CS_DISPATCH_ONE } = C;
+import { C, P, rc } from './preamble.mjs';
+const { CpgHandle, CS_DISPATCH_ONE } = C;
 
 const SIZE = 1000000;
 const CAP = 3000;
-const P = (s) => process.stdout.write(`${s}\n`);
-async function rc(p) {
-  try {
-    return [1, await p];
-  } catch (e) {
-    if (isCsError(e)) return [e.code, undefined];
-    throw e;
-  }
-}
 let refusals = 0;
 const connect = async (name, opts) => {
   const c = await ipcConnect(name, opts);

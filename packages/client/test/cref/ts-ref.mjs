@@ -1,25 +1,15 @@
 // The TypeScript half of the reference comparison: the same script of calls as cref.c, through
 // @corosync-ts/client (built dist), printing the same lines. Run inside the daemon's namespace:
 //   node ts-ref.mjs [all|cmap|quorum|votequorum]
-const C = await import(new URL('../../dist/index.js', import.meta.url).href);
+import { C, P, rc } from './preamble.mjs';
 const {
-  CmapHandle, QuorumHandle, VotequorumHandle, isCsError,
+  CmapHandle, QuorumHandle, VotequorumHandle,
   CS_DISPATCH_ONE, CS_DISPATCH_ALL, CS_DISPATCH_ONE_NONBLOCKING, CS_TRACK_CURRENT, CS_TRACK_CHANGES, CS_TRACK_CHANGES_ONLY,
   CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CMAP_MAP_STATS, CMAP_VALUETYPE_BINARY, CMAP_VALUETYPE_UINT32,
   QUORUM_MODEL_V1,
 } = C;
 
 const manual = { dispatch: 'manual' };
-const P = (s) => process.stdout.write(`${s}\n`);
-/** [cs_error_t, value]: 1 on success, the CsError's code otherwise. */
-async function rc(p) {
-  try {
-    return [1, await p];
-  } catch (e) {
-    if (isCsError(e)) return [e.code, undefined];
-    throw e;
-  }
-}
 function g(x) {
   return String(Number(x.toPrecision(6)));
 }

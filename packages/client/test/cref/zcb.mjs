@@ -1,19 +1,9 @@
 // The TypeScript half of the cpg zero-copy comparison: the same script as zcb.c through
 // @corosync-ts/client (built dist), printing the same lines. Run inside a namespace.
 import { readdirSync } from 'node:fs';
-const C = await import(new URL('../../dist/index.js', import.meta.url).href);
-const { CpgHandle, isCsError, CS_DISPATCH_ONE } = C;
+import { C, P, rc, str } from './preamble.mjs';
+const { CpgHandle, CS_DISPATCH_ONE } = C;
 
-const P = (s) => process.stdout.write(`${s}\n`);
-const str = (b) => Buffer.from(b).toString('latin1');
-async function rc(p) {
-  try {
-    return [1, await p];
-  } catch (e) {
-    if (isCsError(e)) return [e.code, undefined];
-    throw e;
-  }
-}
 let events = 0;
 const callbacks = {
   deliverFn: ({ groupName, nodeid, pid, msg }) => {

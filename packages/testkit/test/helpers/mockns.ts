@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Namespace } from '@corosync-ts/nstest';
+import { startNamespace, type Namespace } from '@corosync-ts/nstest';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const PKG = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,4 +47,67 @@ export async function startMockIn(ns: Namespace, conf: string, args: string[] = 
       return exited;
     },
   };
+}
+
+/** corosync 3.1.7 in one namespace and corosync-mock in another, started from the same corosync.conf. */
+export interface RealAndMock {
+  real: Namespace;
+  mockNs: Namespace;
+  mock: MockProcess;
+}
+
+/**
+ * Starts both sides; `prepare` runs once both namespaces exist and before either daemon starts
+ * (mounts, files beside corosync.conf). On failure whatever was started is stopped again, so a
+ * broken beforeAll leaves no namespace behind.
+ */
+export async function startRealAndMock(
+  names: { real: string; mock: string },
+  conf: string,
+  prepare?: (real: Namespace, mockNs: Namespace) => Promise<void>,
+): Promise<RealAndMock> {
+  const started: Partial<RealAndMock> = {};
+  try {
+    started.real = await startNamespace({ name: names.real });
+    started.mockNs = await startNamespace({ name: names.mock });
+    await prepare?.(started.real, started.mockNs);
+    await started.real.startCorosync({ conf });
+    started.mock = await startMockIn(started.mockNs, conf);
+    return started as RealAndMock;
+  } catch (e) {
+    await stopRealAndMock(started);
+    throw e;
+  }
+}
+
+export async function stopRealAndMock(p: Partial<RealAndMock>): Promise<void> {
+  await p.mock?.stop();
+  await p.mockNs?.close();
+  await p.real?.close();
+}
+
+/** A one-node knet corosync.conf over the given IPC transport; `extra` adds whole sections. */
+export function oneNodeConf(clusterName: string, transport: string, extra = ''): string {
+  return `totem {
+  version: 2
+  cluster_name: ${clusterName}
+  transport: knet
+}
+nodelist {
+  node {
+    ring0_addr: 127.0.0.1
+    nodeid: 1
+  }
+}
+quorum {
+  provider: corosync_votequorum
+}
+${extra}system {
+  qb_ipc_type: ${transport}
+}
+logging {
+  to_stderr: yes
+  to_syslog: no
+}
+`;
 }
