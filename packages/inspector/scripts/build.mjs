@@ -7,6 +7,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The capture loader runs in a classic worker made from a blob: URL (see src/main.ts), so its
+// bundle goes into the page's as a string.
+const worker = await build({
+  entryPoints: [join(pkg, 'src/worker.ts')],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  write: false,
+  legalComments: 'none',
+});
 const r = await build({
   entryPoints: [join(pkg, 'src/main.ts')],
   bundle: true,
@@ -16,6 +28,7 @@ const r = await build({
   minify: true,
   write: false,
   legalComments: 'none',
+  define: { __INSPECTOR_WORKER__: JSON.stringify(worker.outputFiles[0].text) },
 });
 const js = r.outputFiles[0].text.replace(/<\/script/gi, '<\\/script');
 const css = readFileSync(join(pkg, 'src/style.css'), 'utf8');

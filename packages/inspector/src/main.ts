@@ -3,7 +3,7 @@ import { decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, t
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, isUnanswered, linePieces, messageName, refusedSetup, type Capture, type Mark } from './model.js';
+import { CaptureBuilder, DIRS, appendPiece, isUnanswered, linePieces, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -26,11 +26,70 @@ const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(
 // ---------------------------------------------------------------- loading
 let loading = 0;
 
+// The loader's code, bundled at build time (scripts/build.mjs). A classic worker from a blob:
+// URL: Chromium refuses module and file workers to a page opened from file://.
+declare const __INSPECTOR_WORKER__: string;
+// `?worker=0` parses on the page's own thread instead (the tests compare both).
+const inWorker = new URLSearchParams(location.search).get('worker') !== '0';
+let workerUrl: string | undefined;
+
+/** The capture after each piece, parsed here; throws an Error whose message is for the user. */
+async function* parseHere(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
+  const builder = new CaptureBuilder();
+  const timing = { inflate: 0 };
+  try {
+    for await (const piece of linePieces(source, timing)) {
+      builder.add(piece);
+      builder.cap!.timing.inflate = timing.inflate;
+      yield builder.cap!;
+      // Let the page draw and take input between pieces.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    if (!builder.cap) {
+      builder.add(new Uint8Array(0)); // no header: the reader's own error
+      yield builder.cap!;
+    }
+  } catch (e) {
+    throw new Error(isCaptureFormatError(e) ? `not a readable capture: ${e.message}` : `cannot open ${label}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The capture after each piece, parsed by a worker that is ended when the caller stops. */
+async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
+  workerUrl ??= URL.createObjectURL(new Blob([__INSPECTOR_WORKER__], { type: 'text/javascript' }));
+  const worker = new Worker(workerUrl);
+  const queue: LoadMessage[] = [];
+  let wake: (() => void) | undefined;
+  const arrive = (m: LoadMessage): void => {
+    queue.push(m);
+    wake?.();
+  };
+  worker.onmessage = (e: MessageEvent<LoadMessage>) => arrive(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    arrive({ kind: 'error', message: `cannot open ${label}: the loader failed: ${e.message}` });
+  };
+  try {
+    worker.postMessage({ source, label }, [source]);
+    let c: Capture | undefined;
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const m = queue.shift()!;
+      if (m.kind === 'done') return;
+      if (m.kind === 'error') throw new Error(m.message);
+      c = appendPiece(c, m);
+      yield c;
+    }
+  } finally {
+    worker.terminate();
+  }
+}
+
 /**
  * Reads a capture as it arrives: the table is drawn after the first piece and grows while the
- * rest loads (the page stays responsive between pieces).
+ * rest loads, parsed by a worker so the page stays responsive.
  */
-async function openSource(source: ReadableStream<Uint8Array> | Uint8Array, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
+async function openSource(source: ReadableStream<Uint8Array>, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
   const me = ++loading;
   state.loadStart = t0;
   probe.ready = false;
@@ -38,36 +97,26 @@ async function openSource(source: ReadableStream<Uint8Array> | Uint8Array, label
   delete probe.firstTableMs;
   state.cap = null;
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
-  const builder = new CaptureBuilder();
-  const timing = { inflate: 0 };
+  let c: Capture | undefined;
   try {
-    for await (const piece of linePieces(source, timing)) {
+    for await (c of (inWorker ? parseInWorker : parseHere)(source, label)) {
       if (me !== loading) return; // another capture was opened meanwhile
-      builder.add(piece);
-      const c = builder.cap!;
-      c.timing.inflate = timing.inflate;
       if (!state.cap) {
         state.cap = c;
         firstDraw(c);
         await new Promise((r) => requestAnimationFrame(() => r(undefined)));
         probe.firstTableMs = performance.now() - state.loadStart;
       } else scheduleGrow(`${label}: ${c.count.toLocaleString('en')} frames so far…`);
-      // Let the page draw and take input between pieces.
-      await new Promise((r) => setTimeout(r, 0));
     }
-    if (!builder.cap) builder.add(new Uint8Array(0)); // no header: the reader's own error
   } catch (e) {
     if (me !== loading) return;
     state.cap = null;
-    const msg = isCaptureFormatError(e) ? `not a readable capture: ${e.message}` : `cannot open ${label}: ${e instanceof Error ? e.message : String(e)}`;
-    probe.error = msg;
-    setStatus(msg, true);
+    probe.error = (e as Error).message;
+    setStatus(probe.error, true);
     renderAll();
     return;
   }
-  if (me !== loading) return;
-  const c = builder.cap!;
-  c.timing.inflate = timing.inflate;
+  if (me !== loading || !c) return;
   if (!state.cap) {
     state.cap = c;
     firstDraw(c);

@@ -3,7 +3,7 @@
 // time: each piece's frames are written by scanCapture() straight into the codec's WASM input
 // buffer, decoded there in place (decodeAt: no copy, no object per frame), paired, and appended
 // to the columns, so the page can draw the first table after the first piece.
-import { DIR_CODES, SERVICE_CODES, codec, runtimeMessages, scanCapture, type CaptureFormatError, type CaptureHeader, type CaptureScanFrom, type DecodeError } from '@corosync-ts/codec-wasm';
+import { CaptureFormatError, DecodeError, DIR_CODES, SERVICE_CODES, codec, runtimeMessages, scanCapture, type CaptureHeader, type CaptureScanFrom, type DecodeErrorDetails } from '@corosync-ts/codec-wasm';
 import { Gunzip } from 'fflate';
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
@@ -183,6 +183,11 @@ export class CaptureBuilder {
   private from: CaptureScanFrom | undefined;
   private readonly pairer = new Pairer();
   private size = 0;
+
+  /** How many bytes of `cap.bytes` hold frames. */
+  get bytesUsed(): number {
+    return this.size;
+  }
 
   /** Reads one piece (whole lines). Throws CaptureFormatError for a bad header in the first. */
   add(piece: Uint8Array): void {
@@ -443,4 +448,96 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** What the loader worker posts: a piece of rows, the end, or why the capture cannot be read. */
+export type LoadMessage = PieceMessage | { kind: 'done' } | { kind: 'error'; message: string };
+
+/** Rows [first, first + t.length) of a capture, and what they changed about the earlier rows. */
+export interface PieceMessage {
+  kind: 'piece';
+  header: CaptureHeader;
+  first: number;
+  /** where `bytes` goes in the capture's bytes */
+  bytesAt: number;
+  t: Float64Array; conn: Int32Array; dir: Uint8Array; svc: Uint8Array; off: Float64Array; len: Int32Array;
+  msg: Int16Array; err: Int32Array; id: Int32Array; pair: Int32Array; retry: Uint8Array;
+  /** the frame bytes the new rows point into, appended to the earlier ones */
+  bytes: Uint8Array;
+  /** earlier rows answered in this piece: (row, its pair) flattened */
+  pairs: Int32Array;
+  // Errors as plain details: a structured clone keeps only an Error's name and message.
+  decodeErrors: [number, DecodeErrorDetails & { message: string }][];
+  services: string[];
+  /** all of them: a later line changes an earlier connection (its close, a refusal) */
+  conns: ConnInfo[];
+  marks: Mark[];
+  bad: { message: string; line: number; field: string | undefined }[];
+  timing: Capture['timing'];
+}
+
+/** The rows a builder has added since `sent` (which it advances), as a message to post. */
+export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: number; marks: number; bad: number }): PieceMessage {
+  const first = sent.rows;
+  const n = c.count;
+  const pairs: number[] = [];
+  const decodeErrors: PieceMessage['decodeErrors'] = [];
+  for (let i = first; i < n; i++) {
+    const p = c.pair[i]!;
+    if (p >= 0 && p < first) pairs.push(p, i);
+    if (c.msg[i] === -1) {
+      const e = c.decodeErrors.get(i)!;
+      decodeErrors.push([i, { message: e.message, kind: e.kind, messageName: e.messageName, field: e.field, offset: e.offset }]);
+    }
+  }
+  const m: PieceMessage = {
+    kind: 'piece', header: c.header, first, bytesAt: sent.bytes,
+    t: c.t.slice(first, n), conn: c.conn.slice(first, n), dir: c.dir.slice(first, n), svc: c.svc.slice(first, n), off: c.off.slice(first, n), len: c.len.slice(first, n),
+    msg: c.msg.slice(first, n), err: c.err.slice(first, n), id: c.id.slice(first, n), pair: c.pair.slice(first, n), retry: c.retry.slice(first, n),
+    bytes: c.bytes.slice(sent.bytes, size), pairs: Int32Array.from(pairs), decodeErrors,
+    services: c.services, conns: [...c.conns.values()], marks: c.marks.slice(sent.marks), bad: c.bad.slice(sent.bad).map((b) => ({ message: b.message.replace(/^line \d+: /, ''), line: b.line, field: b.field })), timing: { ...c.timing },
+  };
+  sent.rows = n;
+  sent.bytes = size;
+  sent.marks = c.marks.length;
+  sent.bad = c.bad.length;
+  return m;
+}
+
+/** Appends a worker's piece to the capture being loaded (a new one for the first piece). */
+export function appendPiece(c: Capture | undefined, p: PieceMessage): Capture {
+  const n = p.first + p.t.length;
+  if (!c) {
+    c = {
+      header: p.header, count: 0, services: [], conns: new Map(), marks: [], bad: [], decodeErrors: new Map(), bytes: new Uint8Array(Math.max(p.bytes.length, 1024)),
+      t: new Float64Array(0), conn: new Int32Array(0), dir: new Uint8Array(0), svc: new Uint8Array(0), off: new Float64Array(0), len: new Int32Array(0),
+      msg: new Int16Array(0), err: new Int32Array(0), id: new Int32Array(0), pair: new Int32Array(0), retry: new Uint8Array(0),
+      timing: { inflate: 0, parse: 0, decode: 0, pair: 0 },
+    };
+  }
+  if (c.t.length < n) {
+    const cap = Math.max(n, c.t.length * 2, 1024);
+    c.t = grow(c.t, cap); c.conn = grow(c.conn, cap); c.dir = grow(c.dir, cap); c.svc = grow(c.svc, cap); c.off = grow(c.off, cap); c.len = grow(c.len, cap);
+    c.msg = grow(c.msg, cap); c.err = grow(c.err, cap); c.id = grow(c.id, cap); c.pair = grow(c.pair, cap); c.retry = grow(c.retry, cap);
+  }
+  const at = p.first;
+  c.t.set(p.t, at); c.conn.set(p.conn, at); c.dir.set(p.dir, at); c.svc.set(p.svc, at); c.off.set(p.off, at); c.len.set(p.len, at);
+  c.msg.set(p.msg, at); c.err.set(p.err, at); c.id.set(p.id, at); c.pair.set(p.pair, at); c.retry.set(p.retry, at);
+  for (let k = 0; k < p.pairs.length; k += 2) c.pair[p.pairs[k]!] = p.pairs[k + 1]!;
+  for (const [i, e] of p.decodeErrors) c.decodeErrors.set(i, new DecodeError(e.message, e));
+  const start = p.bytesAt;
+  if (start + p.bytes.length > c.bytes.length) {
+    const b = new Uint8Array(Math.max(start + p.bytes.length, c.bytes.length * 2));
+    b.set(c.bytes.subarray(0, start));
+    c.bytes = b;
+  }
+  c.bytes.set(p.bytes, start);
+  c.services.splice(0, c.services.length, ...p.services);
+  for (const ci of p.conns) c.conns.set(ci.conn, ci);
+  c.marks.push(...p.marks);
+  c.bad.push(...p.bad.map((b) => new CaptureFormatError(b.message, b.line, b.field)));
+  c.timing = p.timing;
+  c.header = p.header;
+  c.count = n;
+  return c;
 }

@@ -128,6 +128,7 @@ suite('inspector in headless Chromium', () => {
   let browser: Browser;
   let server: Server;
   let files: Record<string, string>;
+  let held: { head: Buffer; tail: Buffer; released: Promise<void> } | undefined;
 
   beforeAll(async () => {
     execFileSync(process.execPath, [join(PKG, 'scripts/build.mjs')], { stdio: 'ignore' });
@@ -141,6 +142,12 @@ suite('inspector in headless Chromium', () => {
     server = createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       if (u.pathname === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(readFileSync(PAGE));
+      if (u.pathname === '/held' && held) {
+        // all but the end of the capture at once; the end when the test says so
+        res.writeHead(200).write(held.head);
+        const h = held;
+        return void h.released.then(() => res.end(h.tail));
+      }
       const f = files[u.pathname.slice(1)];
       if (f) return void res.writeHead(200).end(readFileSync(f));
       res.writeHead(404).end();
@@ -275,6 +282,103 @@ suite('inspector in headless Chromium', () => {
     expect(got.rows).toBe(N / 2);
     await page.close();
   });
+
+  /** Everything the page holds about the loaded capture, comparable between two loads. */
+  const fullState = (page: Page) =>
+    page.evaluate(() => {
+      const { state, probe } = (window as unknown as W).__inspector;
+      const c = state.cap;
+      if (!c) return { error: probe.error };
+      const n = c.count;
+      const col = (a: ArrayLike<number>) => Array.from((a as Int32Array).subarray(0, n));
+      const frames = Array.from({ length: n }, (_, i) => Array.from(c.bytes.subarray(c.off[i], c.off[i] + c.len[i]) as Uint8Array).join(','));
+      return {
+        n, t: col(c.t), conn: col(c.conn), dir: col(c.dir), svc: col(c.svc), len: col(c.len), msg: col(c.msg), err: col(c.err), id: col(c.id), pair: col(c.pair), retry: col(c.retry),
+        frames, services: c.services, conns: [...c.conns.values()], marks: c.marks, bad: c.bad.map((b: Error) => b.message), decodeErrors: [...c.decodeErrors.entries()].map(([i, e]: [number, { kind: string; field?: string; offset?: number }]) => [i, e.kind, e.field, e.offset]),
+        rows: Array.from(state.rows), status: document.getElementById('status')!.textContent!.replace(/ · loaded in .*/, ''),
+      };
+    });
+
+  it('the worker loads every test capture (plain and gzip, file:// and the server) to exactly what the page parses itself (?worker=0)', async () => {
+    const gz = join(dir, 'mock-shm.jsonl.gz');
+    writeFileSync(gz, gzipSync(readFileSync(files.mockShm!)));
+    const bad = join(dir, 'bad-line.jsonl');
+    writeFileSync(bad, readFileSync(files.handmade!, 'utf8').replace(/\n(\{"t":9000)/, '\n{"t":oops}\n$1'));
+    files.gzMock = gz;
+    files.badLine = bad;
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    for (const key of ['gzMock', 'clientSocket', 'badLine']) {
+      const got: unknown[] = [];
+      for (const q of ['', '?worker=0']) {
+        for (const how of ['file', 'server'] as const) {
+          const page = await browser.newPage();
+          const errors: string[] = [];
+          page.on('pageerror', (e) => errors.push(String(e)));
+          if (how === 'file') {
+            await page.goto(pathToFileURL(PAGE).href + q);
+            await page.setInputFiles('#file', files[key]!);
+          } else {
+            await page.goto(`${base}${q || '?'}${q ? '&' : ''}url=${key}`);
+          }
+          await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready || (window as unknown as W).__inspector.probe.error, undefined, { timeout: 60_000 });
+          expect(errors).toEqual([]);
+          const st = await fullState(page);
+          // the server's page names the capture by its URL, the picker by its file name
+          got.push(JSON.parse(JSON.stringify(st).replaceAll(key, 'NAME').replaceAll(files[key]!.split('/').pop()!, 'NAME')));
+          await page.close();
+        }
+      }
+      expect((got[0] as { n: number }).n, key).toBeGreaterThan(0);
+      for (const g of got.slice(1)) expect(g, key).toEqual(got[0]);
+      if (key === 'badLine') expect((got[0] as { bad: string[] }).bad.join(), key).toMatch(/line 3/);
+    }
+  }, 400_000);
+
+  it('while a large gzip capture loads in the worker, the page draws frames and handles a click', async () => {
+    const req = toHex(encoders.cmap.req.get({ keyName: 'totem.cluster_name', valueLen: 16n }));
+    const res = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('lab\0') }));
+    const header = JSON.stringify({ corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 't', recorder: { mode: 'tap', name: 't', version: '0' } });
+    const lines = [header];
+    const N = 80_000;
+    for (let i = 0; i < N; i++) lines.push(`{"t":${i * 1000},"conn":${1 + ((i >> 1) % 5)},"pid":9,"proc":"p","service":"cmap","transport":"shm","dir":"${i % 2 ? 'res' : 'req'}","hex":"${i % 2 ? res : req}"}`);
+    const gz = gzipSync(lines.join('\n') + '\n');
+    let release!: () => void;
+    held = { head: gz.subarray(0, gz.length - 64), tail: gz.subarray(gz.length - 64), released: new Promise<void>((r) => (release = r)) };
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/?url=held`);
+    await page.evaluate(() => {
+      const w = window as unknown as W & { __during: { frames: number; clicks: number } };
+      w.__during = { frames: 0, clicks: 0 };
+      document.getElementById('f-clear')!.addEventListener('click', () => {
+        if (!w.__inspector.probe.ready) w.__during.clicks++;
+      });
+      const tick = () => {
+        if (w.__inspector.state.cap && !w.__inspector.probe.ready) w.__during.frames++;
+        if (!w.__inspector.probe.ready && !w.__inspector.probe.error) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    // the first piece is on the table; the capture's end is held back, so the load is not over
+    await page.waitForFunction(() => (window as unknown as W).__inspector.state.cap || (window as unknown as W).__inspector.probe.error);
+    await page.click('#f-clear');
+    await page.waitForFunction(() => (window as unknown as W & { __during: { frames: number } }).__during.frames > 1);
+    release();
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready || (window as unknown as W).__inspector.probe.error, undefined, { timeout: 120_000 });
+    const got = await page.evaluate(() => {
+      const w = window as unknown as W & { __during: { frames: number; clicks: number } };
+      let unpaired = 0;
+      const c = w.__inspector.state.cap;
+      for (let i = 0; i < c.count; i++) if (c.pair[i] < 0) unpaired++;
+      return { ...w.__during, count: c.count, unpaired, error: w.__inspector.probe.error };
+    });
+    expect(got.error).toBeUndefined();
+    expect(got.count).toBe(N);
+    expect(got.unpaired).toBe(0);
+    expect(got.clicks).toBe(1);
+    expect(got.frames).toBeGreaterThan(1);
+    held = undefined;
+    await page.close();
+  }, 400_000);
 
   it('scrolls a long table: rows stay few, the right ones appear', async () => {
     const page = await open(files.mockSocket!);
