@@ -100,7 +100,7 @@ for (const transport of ['socket', 'shm']) {
     fig('notify.live', `${N} track notifications, live (writer start → N-th callback)`, 'ms', false, med(m.cLive), med(m.tsLive));
     fig('getstring', `${G} string gets (cmap_get_string vs getString)`, 'ms', false, med(m.cGet), med(m.tsGet));
     fig('ipc.get', `${G} GET round trips, @corosync-ts/ipc alone (cmap_get, 1024-byte buffer)`, 'ms', false, med(m.cGet1), med(m.ipcGet1));
-    fig('memory.handle', `RSS per extra open handle that has made a call (${HANDLES} handles, after ${HANDLES} more)`, 'kB', false, mem.c, mem.ts);
+    fig('memory.handle', `RSS per extra open handle that has made a call (${HANDLES} handles, after ${HANDLES} warm-up handles)`, 'kB', false, mem.c, mem.ts);
     rows.push({ transport, what: `${N} queued track notifications delivered (resume → N-th callback)`, c: best(m.cQueued), ts: best(m.tsQueued), ipc: best(m.ipcQueued) });
     rows.push({ transport, what: `${N} track notifications, live (writer start → N-th callback)`, c: best(m.cLive), ts: best(m.tsLive) });
     rows.push({ transport, what: `${G} string gets (cmap_get_string vs getString)`, c: best(m.cGet), ts: best(m.tsGet), ipc: best(m.ipcGet1) });
