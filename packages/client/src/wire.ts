@@ -315,10 +315,7 @@ const P_FRAGMENT = codec.fieldIndex(PARTIAL, 'fragment');
  * call, so it must be handed to the transport at once (ipc copies what it has to keep).
  */
 export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
-  // Not codec.encodeView(): it takes the output view before encoding, and a frame larger than
-  // any before grows the memory, detaching that view.
-  const n = codec.encodeOutput(MCAST_REQ, { guarantee, msglen: message.length, message });
-  return codec.outputBuffer().subarray(0, n);
+  return codec.encodeView(MCAST_REQ, { guarantee, msglen: message.length, message });
 }
 
 const viewOf = (frame: Uint8Array, field: number) => frame.subarray(codec.dataOffset(field), codec.dataOffset(field) + codec.dataLength(field));

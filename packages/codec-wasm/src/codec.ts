@@ -788,7 +788,9 @@ export const codec = {
    * returns a view of the frame (valid until the next codec call); no copy is made.
    */
   encodeView(messageIndex: number, fields: object, header: EncodeHeader = NO_HEADER): Uint8Array {
-    return mem().output.subarray(0, this.encodeOutput(messageIndex, fields, header));
+    // Encode first: a frame larger than any before grows the memory and detaches older views.
+    const n = this.encodeOutput(messageIndex, fields, header);
+    return mem().output.subarray(0, n);
   },
   /**
    * Like encodeView() without creating a view: returns the frame length; the frame is at the

@@ -88,6 +88,17 @@ describe('fast path', () => {
     expect(hex(codec.outputBuffer().subarray(0, n))).toBe(hex(v));
   });
 
+  it('encodeView returns the whole frame when encoding it grows the memory', () => {
+    const MCAST = codec.messageIndex('cpg.mcastJoined', 'req');
+    // Larger than any frame encoded before in this process: the output region grows under it.
+    const message = new Uint8Array(6 * 1024 * 1024).fill(0x5a);
+    const fields = { guarantee: 1, msglen: message.length, message };
+    const v = codec.encodeView(MCAST, fields);
+    expect(v.byteLength).toBe(40 + message.length); // struct req_lib_cpg_mcast, then the message
+    expect(hex(v.subarray(v.length - 4))).toBe('5a5a5a5a');
+    expect(hex(v)).toBe(hex(encode('cpg.mcastJoined', fields)));
+  });
+
   it('inputBuffer() returns the same view while it is big enough', () => {
     const a = codec.inputBuffer(10);
     expect(codec.inputBuffer(20)).toBe(a);
