@@ -304,7 +304,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
     if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
     const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     let posted: Promise<void>;
-    if (this.#mcastsQueued === 0 && this.#postsAtOnce(opts)) {
+    if (this.#mcastsQueued === 0 && this.directConnection(opts)) {
       // Handed to the transport now, in call order; only the caller's resumption waits below.
       posted = this.post(op, cpgMcastView(guarantee, message), undefined, 2);
     } else {
@@ -320,16 +320,6 @@ export class CpgHandle extends Session<CpgSnapshot> {
     await posted;
     // Immediates run in order: #turned has reset the count when this wait resolves.
     if (this.#sinceTurn >= MCASTS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  /**
-   * Whether post() hands a frame to the transport before it returns (no deadline, no retry,
-   * connected): its own fast path, mirrored here because a message posted later may go straight
-   * through only if this one cannot go later.
-   */
-  #postsAtOnce(opts: CallOptions | undefined): boolean {
-    const h = this.handleOptions;
-    return opts === undefined && (h.retry === undefined || h.retry === false) && h.timeout === undefined && this.state === 'open' && this.ipc !== undefined;
   }
 
   /** A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg sends it, fragment after answered fragment. */

@@ -319,14 +319,21 @@ export abstract class Session<Snapshot> extends EventEmitter {
   ): Promise<T | DecodedMessage> {
     this.assertOpen(operation);
     const p = (parse ?? this.#parse) as (res: Uint8Array, op: string) => T | DecodedMessage;
-    // The common case (no deadline, no retry, connected) skips the promise layers below.
-    if (opts === undefined && this.#retry === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.#ipc) {
-      return this.exchange(operation, this.#ipc, frame, p);
-    }
+    const direct = this.directConnection(opts);
+    if (direct) return this.exchange(operation, direct, frame, p);
     const policy = opts?.retry !== undefined ? resolveRetry(opts.retry) : this.#retry;
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
       withRetry(async () => this.exchange(operation, await this.#connection(operation, signal), frame, p), policy, signal),
     );
+  }
+
+  /**
+   * The connection a call with these options goes out on at once, skipping the promise layers of
+   * deadline, retry and reconnect: the common case (no deadline, no retry, connected). undefined
+   * when the call must take the slow path (and may then be sent later).
+   */
+  protected directConnection(opts: CallOptions | undefined): IpcClientLike | undefined {
+    return opts === undefined && this.#retry === undefined && this.#opts.timeout === undefined && this.#state === 'open' ? this.#ipc : undefined;
   }
 
   /**
@@ -345,9 +352,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
         throw toCsError(e, operation);
       }
     };
-    if (policy === undefined && opts === undefined && this.#opts.timeout === undefined && this.#state === 'open' && this.#ipc) {
-      return once(this.#ipc, frame);
-    }
+    const direct = this.directConnection(opts);
+    if (direct) return once(direct, frame);
     const own = frame.slice();
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
       withRetry(async () => once(await this.#connection(operation, signal), own), policy, signal),
