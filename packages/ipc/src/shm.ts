@@ -226,14 +226,17 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // 100 ms wait), and what it left in the ring is taken then.
   private serverClosed(): void {
     if (this.serverGone) return;
-    while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+    const takePublished = () => {
+      while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+    };
+    takePublished();
     if (!this.client.connected) return;
     const fail = () => this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
     if (this.awaiting === 0) return fail();
     this.serverGone = true;
     this.client.setupWatch.watch(0);
     void this.wait.stop().then(() => {
-      while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
+      takePublished();
       fail();
     });
   }
