@@ -77,6 +77,8 @@ const PREFIX = -3; // registers the next line middle
 const BIG = -4; // a frame too big for the ring: its bytes come by postMessage (spare: its kind)
 const WRAP = -5; // the rest of the ring is unused: go on at 0
 const HDR = 24;
+/** The writer thread writes (and gzips, one member each) at most about this many bytes of lines at a time. */
+const OUT_CHUNK = 256 * 1024;
 // Control words (Int32Array over a SharedArrayBuffer): HEAD is where the recorded thread writes
 // next, TAIL where the writer thread reads; SEQ counts the recorded thread's wake-ups, DONE the
 // last one whose entries are written; FAILED is 1 once a write failed (its message after the words).
@@ -101,11 +103,15 @@ const u8 = new Uint8Array(ring);
 const i32 = new Int32Array(ring);
 const f64 = new Float64Array(ring);
 const cap = ring.byteLength;
-const HEX = Buffer.from('0123456789abcdef');
+// Two hex digits of a byte as one little-endian u16, so a pair of bytes is one 32-bit store.
+const HEX2 = new Uint16Array(256);
+for (let b = 0; b < 256; b++) HEX2[b] = '0123456789abcdef'.charCodeAt(b >> 4) | ('0123456789abcdef'.charCodeAt(b & 15) << 8);
 const T = Buffer.from('{"t":');
 const prefixes = [];
 const bigs = [];
 let out = Buffer.allocUnsafe(1 << 20);
+// Unaligned multi-byte stores into out: a DataView's are compiled inline.
+let dv = new DataView(out.buffer, out.byteOffset, out.length);
 let o = 0;
 let stalled = false;
 function room(n) {
@@ -113,6 +119,7 @@ function room(n) {
   const b = Buffer.allocUnsafe(Math.max(out.length * 2, o + n));
   out.copy(b, 0, 0, o);
   out = b;
+  dv = new DataView(out.buffer, out.byteOffset, out.length);
 }
 const digits = new Uint8Array(24);
 // No call into C++ and no string per line: a binding call costs more than the bytes it writes.
@@ -132,10 +139,14 @@ function line(t, mid, src, s, e) {
     out.set(mid, o);
     o += mid.length;
   } else for (let i = 0; i < mid.length; i++) out[o++] = mid[i];
-  for (let i = s; i < e; i++) {
-    const b = src[i];
-    out[o++] = HEX[b >> 4];
-    out[o++] = HEX[b & 15];
+  let i = s;
+  for (; i + 1 < e; i += 2) {
+    dv.setUint32(o, HEX2[src[i]] | (HEX2[src[i + 1]] << 16), true);
+    o += 4;
+  }
+  if (i < e) {
+    dv.setUint16(o, HEX2[src[i]], true);
+    o += 2;
   }
   out[o++] = 0x22;
   out[o++] = 0x7d;
@@ -174,7 +185,13 @@ function drain() {
     else line(t, prefixes[k], u8, p, p + n);
     pos += (${HDR} + tl + n + 7) & ~7;
     if (pos === cap) pos = 0;
+    if (o >= ${OUT_CHUNK}) emit(pos);
   }
+  emit(pos);
+  return ok;
+}
+// A backlog goes out in pieces: the lines buffer keeps its size, and the ring frees up as it goes.
+function emit(pos) {
   // The ring's room is the recorded thread's again before the (slow) write.
   Atomics.store(ctl, ${TAIL}, pos);
   if (o > 0 && Atomics.load(ctl, ${FAILED}) === 0) {
@@ -190,7 +207,6 @@ function drain() {
     }
   }
   o = 0;
-  return ok;
 }
 function run() {
   const seq = Atomics.load(ctl, ${SEQ});

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureWriter, ConnectionCapture } from '../src/capture.js';
 import { connect, createServer, type IpcServerConnection } from '../src/index.js';
@@ -119,6 +119,51 @@ describe('CaptureWriter', () => {
     const lines = readCapture(path).slice(1);
     expect(lines.map((l) => l.hex ?? l.state)).toEqual(want);
     expect(lines.filter((l) => l.hex !== undefined).map((l) => l.t)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('hex: every byte value, at every length and alignment, in all three kinds of frame line', () => {
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: 64 * 1024 });
+    const c = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const frames: Uint8Array[] = [all, all.subarray(1), all.subarray(3, 254)];
+    for (let len = 0; len <= 17; len++) frames.push(Uint8Array.from({ length: len }, (_, i) => (i * 37 + len * 11) & 255));
+    // bigger than a quarter of the ring: its bytes reach the writer thread by message
+    frames.push(Uint8Array.from({ length: 20 * 1024 + 3 }, (_, i) => (i * 7) & 255));
+    for (const f of frames) {
+      c.frame('evt', f); // a registered line middle
+      w.frame({ conn: c.conn, service: 'cmap', transport: 'shm', dir: 'evt', bytes: f }); // its own middle
+    }
+    w.close();
+    const hex = readCapture(path).slice(1).map((l) => l.hex);
+    expect(hex).toEqual(frames.flatMap((f) => [Buffer.from(f).toString('hex'), Buffer.from(f).toString('hex')]));
+  });
+
+  it('a backlog goes out in pieces of about 256 KiB of lines, every line whole and in order (gzip: one member each)', () => {
+    const path = join(dir, 'c.jsonl.gz');
+    // A burst the writer thread cannot have seen before it started (started at the first wake-up).
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: 8 * 1024 * 1024 });
+    const c = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
+    const frame = new Uint8Array(1000);
+    const N = 3000;
+    for (let i = 0; i < N; i++) {
+      new DataView(frame.buffer).setUint32(0, i, true);
+      c.frame('req', frame);
+    }
+    w.close();
+    const raw = readFileSync(path);
+    const members: number[] = [];
+    for (let off = 0; off < raw.length; ) {
+      // Node writes a bare 10-byte gzip header; the deflate stream, then an 8-byte trailer
+      const m = inflateRawSync(raw.subarray(off + 10), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      members.push(m.buffer.length);
+      off += 10 + m.engine.bytesWritten + 8;
+    }
+    const lineBytes = members.slice(1).reduce((a, b) => a + b, 0);
+    for (const n of members.slice(1)) expect(n).toBeLessThan(256 * 1024 + 4096);
+    expect(members.length - 1).toBeGreaterThanOrEqual(Math.floor(lineBytes / (256 * 1024 + 4096)));
+    const lines = readCapture(path).slice(1);
+    expect(lines.map((l) => Buffer.from(l.hex as string, 'hex').readUInt32LE(0))).toEqual(Array.from({ length: N }, (_, i) => i));
   });
 
   it('records flow-control changes of a connection as state lines with their level', () => {
