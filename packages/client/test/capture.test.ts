@@ -1,13 +1,13 @@
 // The client records its own traffic: the `capture` option (path or CaptureWriter, shared by
 // handles naming the same file) and COROSYNC_TS_CAPTURE for an unmodified application, against
 // the testkit mock over both transports.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, readCapture, type CaptureFrameRecord, type Direction, type Service } from '@corosync-ts/codec-wasm';
 import { CaptureWriter } from '@corosync-ts/ipc';
+import { run } from '@corosync-ts/nstest';
 import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
 import { CS_ERR_INVALID_PARAM, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,7 +86,7 @@ describe('capture errors and the environment variable', () => {
     }
   });
 
-  it('COROSYNC_TS_CAPTURE records an unmodified application (%p = its pid), flushed at exit; a bad path only warns', () => {
+  it('COROSYNC_TS_CAPTURE records an unmodified application (%p = its pid), flushed at exit; a bad path only warns', async () => {
     const script = join(dir, 'app.mts');
     const src = fileURLToPath(new URL('../src/index.ts', import.meta.url));
     writeFileSync(script, `
@@ -99,12 +99,12 @@ describe('capture errors and the environment variable', () => {
       await mock.close();
       process.exit(0);
     `);
-    const run = (env: string) =>
-      spawnSync(process.execPath, ['--import', 'tsx', script], {
-        cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 60_000, env: { ...process.env, COROSYNC_TS_CAPTURE: env },
+    const app = (env: string) =>
+      run([process.execPath, '--import', 'tsx', script], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 60_000, env: { COROSYNC_TS_CAPTURE: env },
       });
-    const r = run(join(dir, 'env-%p.jsonl'));
-    expect(r.status).toBe(0);
+    const r = await app(join(dir, 'env-%p.jsonl'));
+    expect(r.code, r.stderr).toBe(0);
     const file = join(dir, `env-${r.pid}.jsonl`);
     expect(existsSync(file)).toBe(true);
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -112,8 +112,8 @@ describe('capture errors and the environment variable', () => {
     expect(lines.filter((l) => l.hex).map((l) => l.dir)).toEqual(['setup', 'setup', 'req', 'res']);
     expect(lines[1]).toMatchObject({ pid: r.pid, service: 'cmap' });
 
-    const bad = run(join(dir, 'no-such-dir', 'x.jsonl'));
-    expect(bad.status).toBe(0);
+    const bad = await app(join(dir, 'no-such-dir', 'x.jsonl'));
+    expect(bad.code, bad.stderr).toBe(0);
     expect(bad.stdout.trim()).not.toBe('');
     expect(bad.stderr).toMatch(/CorosyncCaptureWarning: COROSYNC_TS_CAPTURE=.*not recording/);
   }, 120_000);

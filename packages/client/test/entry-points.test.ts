@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runOk } from '@corosync-ts/nstest';
 import { describe, expect, it } from 'vitest';
 
 // Each entry point is its own bundled file (scripts/bundle.mjs): what users import through
@@ -8,13 +8,13 @@ import { describe, expect, it } from 'vitest';
 const dist = (f: string) => new URL(`../dist/${f}`, import.meta.url).href;
 
 /** Runs `body` as an ES module in a fresh Node (what users get: dist/, no test transform); its JSON. */
-function probe<T>(body: string): T {
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', body], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) })) as T;
+async function probe<T>(body: string): Promise<T> {
+  return JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', body], { timeout: 60_000, cwd: fileURLToPath(new URL('..', import.meta.url)) })) as T;
 }
 
 describe('entry points', () => {
-  it('./cpg and ./cfg export the main entry\'s own classes and functions, not copies', () => {
-    const r = probe<Record<'cpg' | 'cfg', { names: number; differ: string[] }>>(`
+  it('./cpg and ./cfg export the main entry\'s own classes and functions, not copies', async () => {
+    const r = await probe<Record<'cpg' | 'cfg', { names: number; differ: string[] }>>(`
       const main = await import(${JSON.stringify(dist('index.js'))});
       const out = {};
       for (const e of ['cpg', 'cfg']) {
@@ -28,9 +28,9 @@ describe('entry points', () => {
     expect(r.cfg.differ).toEqual([]);
   });
 
-  it('./sam is the module the main entry exports as `sam` (one SAM state), whichever is imported first', () => {
+  it('./sam is the module the main entry exports as `sam` (one SAM state), whichever is imported first', async () => {
     for (const first of ['sam/index.js', 'index.js']) {
-      const r = probe<{ same: boolean; names: number; differ: string[] }>(`
+      const r = await probe<{ same: boolean; names: number; differ: string[] }>(`
         await import(${JSON.stringify(dist(first))});
         const main = await import(${JSON.stringify(dist('index.js'))});
         const sam = await import(${JSON.stringify(dist('sam/index.js'))});
@@ -40,8 +40,8 @@ describe('entry points', () => {
     }
   });
 
-  it('a CsError made by ipc or types is an instance of the class every entry exports', () => {
-    const r = probe<boolean[]>(`
+  it('a CsError made by ipc or types is an instance of the class every entry exports', async () => {
+    const r = await probe<boolean[]>(`
       const { CsError } = await import(${JSON.stringify(dist('index.js'))});
       const types = await import('@corosync-ts/types');
       const cpg = await import(${JSON.stringify(dist('cpg.js'))});

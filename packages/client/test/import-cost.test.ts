@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runOk } from '@corosync-ts/nstest';
 import { describe, expect, it } from 'vitest';
 
 // Cold start (issue 13): importing the package must not load Node builtins that only a capture
@@ -15,31 +15,31 @@ const FS_NAMESPACE = ['internal/fs/streams', 'stream'];
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** The builtins loaded by a fresh process that imports `url` and nothing else. */
-function builtinsLoadedBy(url: string): string[] {
+async function builtinsLoadedBy(url: string): Promise<string[]> {
   // The list is taken before process.stdout is touched: stdout on a pipe loads net by itself.
   const script = `
     await import(${JSON.stringify(url)});
     const loaded = JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)));
     process.stdout.write(loaded);`;
-  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as string[];
+  return JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', script], { timeout: 60_000 })) as string[];
 }
 
 describe('import cost', () => {
-  it('importing @corosync-ts/client loads none of zlib, worker_threads, net, child_process', () => {
-    const loaded = builtinsLoadedBy(entry);
+  it('importing @corosync-ts/client loads none of zlib, worker_threads, net, child_process', async () => {
+    const loaded = await builtinsLoadedBy(entry);
     // The probe must see builtins at all, or an empty list would pass for the wrong reason.
     expect(loaded).toContain('internal/modules/esm/loader');
     expect(loaded.filter((m) => LAZY.includes(m))).toEqual([]);
   });
 
-  it('@corosync-ts/client/sam alone does not load them either', () => {
-    const loaded = builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url)));
+  it('@corosync-ts/client/sam alone does not load them either', async () => {
+    const loaded = await builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url)));
     expect(loaded.filter((m) => LAZY.includes(m))).toEqual([]);
   });
 
-  it('importing the client (and with it ipc, codec-wasm, types) does not build the fs module namespace', () => {
-    expect(builtinsLoadedBy(entry).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
-    expect(builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url))).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
+  it('importing the client (and with it ipc, codec-wasm, types) does not build the fs module namespace', async () => {
+    expect((await builtinsLoadedBy(entry)).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
+    expect((await builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url)))).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
   });
 
   it('dist/ is one file per entry point: the main entry imports only the sam entry, no shared chunk', () => {

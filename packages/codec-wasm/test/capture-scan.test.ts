@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CaptureParser, SCAN_DIRS, scanCapture, type CaptureRecord } from '../src/capture.js';
+import { inSlices } from './helpers.js';
 
 const HEADER = '{"corosyncCapture":1,"start":{"unixNs":"1764774000000000000","iso":"2025-12-03T15:00:00.000Z"},"host":"h","recorder":{"mode":"client","name":"t","version":"0"}}';
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -104,29 +105,29 @@ const file = fc.tuple(fc.constantFrom('', '\uFEFF', '\n', '\r\n'), fc.array(line
 });
 
 describe('scanCapture agrees with CaptureParser', () => {
-  it('on canonical, mutated and arbitrary lines', () => {
-    fc.assert(fc.property(file, (bytes) => {
+  it('on canonical, mutated and arbitrary lines', async () => {
+    await inSlices(3000, (numRuns) => fc.assert(fc.property(file, (bytes) => {
       expect(viaScan(bytes)).toEqual(viaParser(bytes));
-    }), { numRuns: 3000 });
+    }), { numRuns }), 250);
   }, 120_000);
 
-  it('read in pieces cut at line ends, each later piece given the header and the lines before it', () => {
-    fc.assert(fc.property(file, fc.array(fc.nat(), { maxLength: 4 }), (bytes, cuts) => {
+  it('read in pieces cut at line ends, each later piece given the header and the lines before it', async () => {
+    await inSlices(2000, (numRuns) => fc.assert(fc.property(file, fc.array(fc.nat(), { maxLength: 4 }), (bytes, cuts) => {
       expect(viaScan(bytes, cuts)).toEqual(viaParser(bytes));
-    }), { numRuns: 2000 });
+    }), { numRuns }), 250);
   }, 120_000);
 
-  it('on arbitrary bytes (invalid UTF-8 included) after a header', () => {
+  it('on arbitrary bytes (invalid UTF-8 included) after a header', async () => {
     const head = new TextEncoder().encode(HEADER + '\n');
-    fc.assert(
+    await inSlices(2000, (numRuns) => fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (tail) => {
         const bytes = new Uint8Array(head.length + tail.length);
         bytes.set(head);
         bytes.set(tail, head.length);
         expect(viaScan(bytes)).toEqual(viaParser(bytes));
       }),
-      { numRuns: 2000 },
-    );
+      { numRuns },
+    ), 250);
   }, 120_000);
 
   it('on bad and missing headers', () => {

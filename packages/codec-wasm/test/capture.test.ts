@@ -1,11 +1,11 @@
 // The capture reader (format v1): header and line validation, streaming over chunks cut
 // anywhere, multi-member gzip, and corosync-decode reading captures (plain and gzip).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CaptureFormatError, CaptureParser, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
@@ -130,16 +130,16 @@ describe('capture reader', () => {
 });
 
 describe('corosync-decode reads captures', () => {
-  const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+  const run = (args: string[], input?: string | Buffer) => runChild([process.execPath, BIN, ...args], { input, timeout: 30_000 });
 
   for (const kind of ['plain', 'gzip (multi-member)', 'gzip on stdin'] as const) {
-    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header and states`, () => {
+    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header and states`, async () => {
       const f = join(dir, kind === 'plain' ? 'c.jsonl' : 'c.jsonl.gz');
       const data = kind === 'plain' ? Buffer.from(text) : Buffer.concat(lines.map((l) => gzipSync(`${l}\n`)));
       writeFileSync(f, data);
-      const r = kind === 'gzip on stdin' ? run([], data) : run([f]);
+      const r = kind === 'gzip on stdin' ? await run([], data) : await run([f]);
       expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
+      expect(r.code).toBe(0);
       const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
       expect(out).toHaveLength(2);
       expect(out[0]).toEqual({ t: 1520331, conn: 1, name: 'cmap.get', id: 2, size: 288, fields: { keyName: 'totem.cluster_name', valueLen: '16' } });
@@ -148,17 +148,17 @@ describe('corosync-decode reads captures', () => {
     });
   }
 
-  it('refuses a capture version it does not know (exit 2), reports bad capture lines (exit 1)', () => {
-    const v2 = run([], `${JSON.stringify({ ...HEADER, corosyncCapture: 2 })}\n${lines[2]}\n`);
-    expect(v2.status).toBe(2);
+  it('refuses a capture version it does not know (exit 2), reports bad capture lines (exit 1)', async () => {
+    const v2 = await run([], `${JSON.stringify({ ...HEADER, corosyncCapture: 2 })}\n${lines[2]}\n`);
+    expect(v2.code).toBe(2);
     expect(v2.stderr).toMatch(/version 2 is not supported/);
-    const bad = run([], `${lines[0]}\n{"t":1,"conn":1,"service":"cmap","transport":"tcp","dir":"req","hex":"00"}\n${lines[2]}\n`);
-    expect(bad.status).toBe(1);
+    const bad = await run([], `${lines[0]}\n{"t":1,"conn":1,"service":"cmap","transport":"tcp","dir":"req","hex":"00"}\n${lines[2]}\n`);
+    expect(bad.code).toBe(1);
     const out = bad.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(out[0].error).toMatchObject({ kind: 'badCapture', field: 'transport' });
     expect(out[1].name).toBe('cmap.get');
-    const corrupt = run([], Buffer.concat([gzipSync(text).subarray(0, 40)]));
-    expect(corrupt.status).toBe(2);
+    const corrupt = await run([], Buffer.concat([gzipSync(text).subarray(0, 40)]));
+    expect(corrupt.code).toBe(2);
     expect(corrupt.stderr).toMatch(/corosync-decode: /);
   });
 });

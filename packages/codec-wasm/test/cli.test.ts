@@ -1,25 +1,24 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cases } from './cases.js';
 import { Frame, hex } from './helpers.js';
 
 // Spawns the real bin (bin/corosync-decode.mjs -> dist/cli.js): run the package build first.
 const BIN = fileURLToPath(new URL('../bin/corosync-decode.mjs', import.meta.url));
-const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+const run = (args: string[], input?: string) => runChild([process.execPath, BIN, ...args], { input, timeout: 30_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'codec-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('corosync-decode', () => {
-  it('decodes JSON Lines from stdin, one object per line', () => {
+  it('decodes JSON Lines from stdin, one object per line', async () => {
     const lines = cases.map((c) => JSON.stringify({ service: c.service === 'qb' ? undefined : c.service, dir: c.dir, hex: hex(c.bytes) }));
-    const r = run([], `${lines.join('\n')}\n`);
-    expect(r.status).toBe(0);
+    const r = await run([], `${lines.join('\n')}\n`);
+    expect(r.code).toBe(0);
     const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(out.length).toBe(cases.length);
     out.forEach((o, i) => {
@@ -32,7 +31,7 @@ describe('corosync-decode', () => {
     expect(set.fields).toEqual({ keyName: 'test.str', valueLen: '3', type: 11, value: '616263' });
   });
 
-  it('reports bad lines and keeps going', () => {
+  it('reports bad lines and keeps going', async () => {
     const input = [
       'not json',
       '[1,2]',
@@ -44,8 +43,8 @@ describe('corosync-decode', () => {
       '',
       `{"service":"cmap","dir":"res","hex":"${hex(Frame.res(0, 24, 7).bytes)}"}`,
     ].join('\n');
-    const r = run([], input);
-    expect(r.status).toBe(1);
+    const r = await run([], input);
+    expect(r.code).toBe(1);
     const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(out.map((o) => o.error?.kind ?? o.name)).toEqual([
       'badJson', 'badInput', 'badInput', 'badHex', 'badHex', 'badArgument', 'countOverrun', 'cmap.set',
@@ -54,47 +53,47 @@ describe('corosync-decode', () => {
     for (const o of out.slice(0, 7)) expect(typeof o.error.message).toBe('string');
   });
 
-  it('reads a file argument', () => {
+  it('reads a file argument', async () => {
     const f = join(dir, 'in.jsonl');
     writeFileSync(f, `${JSON.stringify({ dir: 'setup', hex: hex(Frame.req(-1, 24).u32(16, 1048576).bytes) })}\r\n`);
-    const r = run([f]);
-    expect(r.status).toBe(0);
+    const r = await run([f]);
+    expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ name: 'qb.connectionRequest', id: -1, size: 24, fields: { maxMsgSize: 1048576 } });
   });
 
-  it('decodes one raw hex message with --service and --dir', () => {
-    const r = run(['--service', 'cfg', '--dir', 'res', hex(Frame.res(12, 32).u32(24, 1).bytes)]);
-    expect(r.status).toBe(0);
+  it('decodes one raw hex message with --service and --dir', async () => {
+    const r = await run(['--service', 'cfg', '--dir', 'res', hex(Frame.res(12, 32).u32(24, 1).bytes)]);
+    expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ name: 'cfg.localGet', id: 12, size: 32, error: 1, fields: { localNodeid: 1 } });
-    const bad = run(['--service=cfg', '--dir=res', '00']);
-    expect(bad.status).toBe(1);
+    const bad = await run(['--service=cfg', '--dir=res', '00']);
+    expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout).error.kind).toBe('truncated');
   });
 
-  it('fails cleanly on usage errors and missing files', () => {
-    expect(run(['--bogus']).status).toBe(2);
-    expect(run(['--dir', 'res']).status).toBe(2);
-    const missing = run([join(dir, 'nope.jsonl')]);
-    expect(missing.status).toBe(2);
+  it('fails cleanly on usage errors and missing files', async () => {
+    expect((await run(['--bogus'])).code).toBe(2);
+    expect((await run(['--dir', 'res'])).code).toBe(2);
+    const missing = await run([join(dir, 'nope.jsonl')]);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/ENOENT/);
-    const help = run(['--help']);
-    expect(help.status).toBe(0);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/usage: corosync-decode/);
   });
 
-  it('--version prints the package version and exits 0', () => {
+  it('--version prints the package version and exits 0', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
-      const r = run([flag]);
-      expect(r.status).toBe(0);
+      const r = await run([flag]);
+      expect(r.code).toBe(0);
       expect(r.stdout).toBe(`corosync-decode ${version}\n`);
     }
   });
 
-  it('survives binary garbage on stdin', () => {
+  it('survives binary garbage on stdin', async () => {
     const garbage = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)).toString('latin1');
-    const r = run([], garbage);
-    expect(r.status).toBe(1);
+    const r = await run([], garbage);
+    expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
     for (const l of r.stdout.trim().split('\n')) expect(JSON.parse(l).error.kind).toMatch(/badJson|badInput/);
   });

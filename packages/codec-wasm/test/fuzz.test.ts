@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DIR_CODES, SERVICE_CODES, catalog, codec, decode, encode, isDecodeError, isEncodeError, type Direction, type Service } from '../src/index.js';
 import { cases } from './cases.js';
+import { inSlices } from './helpers.js';
 
 // Only DecodeError (or success) may come out of decode(), whatever the bytes: no RangeError, no
 // WASM RuntimeError (trap), no hang. Successful decodes must re-encode or fail with EncodeError.
@@ -54,7 +55,7 @@ const setI32 = (b: Uint8Array, off: number, v: number) => {
 };
 
 describe('fuzz (fast-check)', () => {
-  it(`random frames: ${RUNS} runs`, () => {
+  it(`random frames: ${RUNS} runs`, async () => {
     const frame = fc.record({
       service: fc.constantFrom(...SERVICES),
       dir: fc.constantFrom(...DIRS),
@@ -63,7 +64,7 @@ describe('fuzz (fast-check)', () => {
       fixSize: fc.boolean(),
       pad: fc.integer({ min: 0, max: 3 }),
     });
-    fc.assert(
+    await inSlices(RUNS, (numRuns) => fc.assert(
       fc.property(frame, ({ service, dir, id, body, fixSize, pad }) => {
         const b = new Uint8Array(body.length + pad * 8);
         b.set(body);
@@ -71,11 +72,11 @@ describe('fuzz (fast-check)', () => {
         if (fixSize) setI32(b, 8, b.length);
         check(b, service, dir);
       }),
-      { numRuns: RUNS },
-    );
+      { numRuns },
+    ));
   }, 120_000);
 
-  it(`mutated valid frames: ${RUNS} runs`, () => {
+  it(`mutated valid frames: ${RUNS} runs`, async () => {
     stats.ok = 0;
     stats.kinds.clear();
     stats.decoded.clear();
@@ -91,7 +92,7 @@ describe('fuzz (fast-check)', () => {
       muts: fc.array(mutation, { minLength: 1, maxLength: 4 }),
       fixSize: fc.boolean(),
     });
-    fc.assert(
+    await inSlices(RUNS, (numRuns) => fc.assert(
       fc.property(input, ({ c, muts, fixSize }) => {
         const k = cases[c]!;
         let b = k.bytes.slice();
@@ -112,8 +113,8 @@ describe('fuzz (fast-check)', () => {
         if (fixSize) setI32(b, 8, b.length);
         check(b, k.service === 'qb' ? 'cmap' : k.service, k.dir);
       }),
-      { numRuns: RUNS },
-    );
+      { numRuns },
+    ));
     // Not vacuous: mutations reach both the success path and the deep validation errors.
     expect(stats.ok).toBeGreaterThan(RUNS / 20);
     for (const kind of ['truncated', 'sizeMismatch', 'badSize', 'unknownMessage', 'countOverrun', 'nameTooLong']) {

@@ -68,3 +68,15 @@ export class Frame {
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const bytesOf = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+/**
+ * Runs `assert` (an fc.assert over `numRuns`) for `runs` runs in slices, with an event-loop turn
+ * between slices: tens of thousands of runs in one synchronous fc.assert block the vitest worker for
+ * long enough under load that its RPC times out ("Timeout calling onTaskUpdate") and fails the run.
+ */
+export async function inSlices(runs: number, assert: (numRuns: number) => void, slice = 1000): Promise<void> {
+  for (let done = 0; done < runs; done += slice) {
+    assert(Math.min(slice, runs - done));
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -2,7 +2,6 @@
 // loopback server, on captures recorded here by the mock and by the client (both recorders,
 // over both transports), plus a hand-made one with a TRY_AGAIN answer and a malformed frame.
 // INSPECTOR_SCREENSHOTS=DIR also writes the README's screenshots there.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +14,7 @@ import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { startMockCorosync } from '@corosync-ts/testkit';
 import { CS_TRACK_CHANGES, CS_TRACK_CURRENT } from '@corosync-ts/types';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { describeRequiring } from '@corosync-ts/nstest';
+import { describeRequiring, runOk } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
@@ -131,7 +130,7 @@ suite('inspector in headless Chromium', () => {
   let held: { head: Buffer; tail: Buffer; released: Promise<void> } | undefined;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(PKG, 'scripts/build.mjs')], { stdio: 'ignore' });
+    await runOk([process.execPath, join(PKG, 'scripts/build.mjs')], { timeout: 100_000 });
     const shm = await record('shm');
     const socket = await record('socket');
     files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture() };

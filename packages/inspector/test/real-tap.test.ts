@@ -7,10 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { describeReal, runOk, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -33,7 +32,7 @@ describeReal('the inspector on a corosync-tap capture of the stock tools, real c
       return;
     }
     if (!existsSync(TAP)) throw new Error(`${TAP} is missing: pnpm --filter @corosync-ts/inspector... build`);
-    execFileSync(process.execPath, [join(PKG, 'scripts/build.mjs')], { stdio: 'ignore' });
+    await runOk([process.execPath, join(PKG, 'scripts/build.mjs')], { timeout: 100_000 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   }, 120_000);
   afterAll(async () => {

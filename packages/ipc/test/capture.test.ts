@@ -1,10 +1,11 @@
 // The capture writer: what it writes reads back line for line (plain and gzip, one gzip member
 // per flush), it refuses symlinks and non-regular files, and a process that exits flushes.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureWriter, ConnectionCapture } from '../src/capture.js';
 import { connect, createServer, type IpcServerConnection } from '../src/index.js';
@@ -280,7 +281,7 @@ describe('CaptureWriter', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
-  it('stops recording and reports once when writing fails (a file size limit), without throwing at the caller', () => {
+  it('stops recording and reports once when writing fails (a file size limit), without throwing at the caller', async () => {
     // The writes fail as on a full disk: EFBIG past a 1 KiB file size limit (SIGXFSZ ignored).
     const path = join(dir, 'c.jsonl');
     const script = `
@@ -299,7 +300,7 @@ describe('CaptureWriter', () => {
     `;
     const file = join(dir, 'child.mts');
     writeFileSync(file, script);
-    const r = spawnSync('sh', ['-c', `trap '' XFSZ; ulimit -f 2; exec "$0" --import tsx "$1"`, process.execPath, file], { encoding: 'utf8', timeout: 30_000 });
+    const r = await run(['sh', '-c', `trap '' XFSZ; ulimit -f 2; exec "$0" --import tsx "$1"`, process.execPath, file], { timeout: 30_000 });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^\{/);
     const out = JSON.parse(r.stdout) as { errors: string[]; threw: boolean; closedAfterFailure: boolean };
@@ -311,7 +312,7 @@ describe('CaptureWriter', () => {
   });
 
   for (const gz of [false, true]) {
-    it(`a process that exits flushes what it buffered (${gz ? 'gzip' : 'plain'}); a SIGKILL loses only unflushed lines`, () => {
+    it(`a process that exits flushes what it buffered (${gz ? 'gzip' : 'plain'}); a SIGKILL loses only unflushed lines`, async () => {
       const path = join(dir, gz ? 'exit.jsonl.gz' : 'exit.jsonl');
       const script = `
         import { CaptureWriter } from ${JSON.stringify(SRC)};
@@ -323,12 +324,12 @@ describe('CaptureWriter', () => {
       `;
       const file = join(dir, 'child.mts');
       writeFileSync(file, script);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+      const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000 });
       expect(r.stderr).toBe('');
-      expect(r.status).toBe(3);
+      expect(r.code).toBe(3);
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
 
-      const k = spawnSync(process.execPath, ['--import', 'tsx', file, 'kill'], { encoding: 'utf8', timeout: 30_000 });
+      const k = await run([process.execPath, '--import', 'tsx', file, 'kill'], { timeout: 30_000 });
       expect(k.signal).toBe('SIGKILL');
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
     });

@@ -1,11 +1,11 @@
 // The addon's own contract, for the paths that used to touch freed memory or wrap lengths
 // (issue 9, item 9). Run under AddressSanitizer + UBSan by `pnpm test:asan`, where a
 // use-after-free aborts the worker instead of passing by luck.
-import { spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { native, type Mapping, type PollHandle, type WaiterHandle } from '../src/native.js';
 import { until } from './helpers.js';
@@ -94,7 +94,7 @@ describe('mappings', () => {
     expect(n.munmap(m)).toBe(1);
   });
 
-  it('leaves a SIGBUS that is not about our mappings fatal, as before', () => {
+  it('leaves a SIGBUS that is not about our mappings fatal, as before', async () => {
     const addon = process.env.COROSYNC_TS_IPC_ADDON || new URL('../native/build/Release/corosync_ts_ipc.node', import.meta.url).pathname;
     const script = `
       const n = require(${JSON.stringify(addon)});
@@ -105,7 +105,7 @@ describe('mappings', () => {
       process.kill(process.pid, 'SIGBUS');
       setTimeout(() => {}, 1000);
     `;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const r = await run([process.execPath, '-e', script], { timeout: 60_000 });
     expect(r.signal, r.stderr).toBe('SIGBUS');
   });
 });

@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@corosync-ts/ipc';
 import { decode, encoders } from '@corosync-ts/codec-wasm';
+import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, expect, test } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -12,27 +13,20 @@ const PKG = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'corosync-mock-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// Asynchronous: a spawnSync blocks the test worker's event loop, and a few slow ones in a row on a
-// loaded machine starve vitest's worker RPC past its 60 s timeout ("Timeout calling onTaskUpdate").
-const run = (args: string[]) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PKG, encoding: 'utf8', timeout: 60_000 }, (_e, stdout, stderr) =>
-      resolve({ status: child.exitCode, stdout, stderr }),
-    );
-  });
+const run = (args: string[]) => runChild([process.execPath, '--import', 'tsx', CLI, ...args], { cwd: PKG, timeout: 60_000 });
 
 test('a bad corosync.conf: corosync-style message with file and line, exit 8, nothing bound', async () => {
   const conf = join(dir, 'bad.conf');
   writeFileSync(conf, 'totem {\n  version: 2\n  token: soon\n}\n');
   const r = await run(['--config', conf, '--prefix', `cli-bad-${process.pid}-`]);
-  expect(r.status).toBe(8);
+  expect(r.code).toBe(8);
   expect(r.stderr).toBe(`corosync-mock: parser error: ${conf}:3: Value of key "totem.token" is expected to be integer in range (0..4294967295), but "soon" was given\n`);
 }, 120_000);
 
 test('--help and argument errors', async () => {
   expect((await run(['--help'])).stdout).toMatch(/^usage: corosync-mock/);
   const r = await run(['--nodes', '3', '--local', '9']);
-  expect(r.status).toBe(1);
+  expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/--local 9: no such node/);
 }, 120_000);
 
@@ -40,12 +34,12 @@ test('--version prints the package version and exits 0; an unknown option exits 
   const { version } = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { version: string };
   for (const flag of ['--version', '-V']) {
     const r = await run([flag]);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe(`corosync-mock ${version}\n`);
   }
   expect((await run(['--help'])).stdout).toMatch(/Exit status: 0 after SIGTERM/);
   const bad = await run(['--bogus']);
-  expect(bad.status).toBe(1);
+  expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/^corosync-mock: Unknown option '--bogus'/);
 }, 120_000);
 

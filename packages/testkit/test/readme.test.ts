@@ -1,16 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@corosync-ts/ipc';
 import { decode, encoders } from '@corosync-ts/codec-wasm';
+import { run } from '@corosync-ts/nstest';
 import { describe, expect, test } from 'vitest';
 import { useMockCorosync } from '../src/vitest.js';
 // @ts-expect-error: a plain-JS script of the repository, no declarations
 import { codeBlocks, root } from '../../../scripts/readme-blocks.mjs';
 
 // The README's code blocks themselves (extracted, not copied), run against this checkout's build.
-test('every code block of the README runs as written', () => {
+test('every code block of the README runs as written', async () => {
   const pkg = fileURLToPath(new URL('..', import.meta.url));
   const dir = mkdtempSync(join(pkg, '.readme-'));
   try {
@@ -23,8 +23,8 @@ test('every code block of the README runs as written', () => {
       const file = join(dir, `${b.name}${b.usesVitest ? '.test' : ''}.${b.lang === 'ts' ? 'ts' : 'mjs'}`);
       writeFileSync(file, b.code);
       const argv = b.usesVitest ? [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', dir, file] : ['--import', 'tsx', file];
-      const r = spawnSync(process.execPath, argv, { cwd: pkg, encoding: 'utf8', timeout: 90_000 });
-      expect({ block: `README.md:${b.line}`, status: r.status, stderr: b.usesVitest ? '' : r.stderr }).toEqual({ block: `README.md:${b.line}`, status: 0, stderr: '' });
+      const r = await run([process.execPath, ...argv], { cwd: pkg, timeout: 90_000 });
+      expect({ block: `README.md:${b.line}`, status: r.code, stderr: b.usesVitest ? '' : r.stderr }).toEqual({ block: `README.md:${b.line}`, status: 0, stderr: '' });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeReal, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMockIn, type MockProcess } from './helpers/mockns.js';
+import { startRealAndMock, stopRealAndMock, type MockProcess } from './helpers/mockns.js';
 
 const THREE = readFileSync(new URL('./fixtures/three-nodes.conf', import.meta.url), 'utf8');
 /** The same cluster with node 1 alone in its nodelist. */
@@ -61,17 +61,9 @@ for (const [label, conf] of [['1 node', ONE], ['3 nodes, node 1 up', THREE]] as 
 
       beforeAll(async () => {
         bin = await compileC(MEMBER_C, ['cpg']);
-        real = await startNamespace({ name: 'tk-cpg-real' });
-        await real.startCorosync({ conf: c });
-        mockNs = await startNamespace({ name: 'tk-cpg-mock' });
-        mock = await startMockIn(mockNs, c);
+        ({ real, mockNs, mock } = await startRealAndMock({ real: 'tk-cpg-real', mock: 'tk-cpg-mock' }, c));
       }, 120_000);
-
-      afterAll(async () => {
-        await mock?.stop();
-        await mockNs?.close();
-        await real?.close();
-      }, 60_000);
+      afterAll(() => stopRealAndMock({ mock, mockNs, real }), 60_000);
 
       const both = async (cmd: string[], pids: [Record<string, number>, Record<string, number>] = [{}, {}]) => {
         const [r, m] = await Promise.all([real.exec(cmd, { timeout: 30_000 }), mockNs.exec(cmd, { timeout: 30_000 })]);

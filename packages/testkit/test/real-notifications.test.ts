@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { decodedToJSON, encoders } from '@corosync-ts/codec-wasm';
-import { describeReal, startCluster, type Cluster as RealCluster } from '@corosync-ts/nstest';
+import { describeReal, startCluster, waitFor, type Cluster as RealCluster } from '@corosync-ts/nstest';
 import { afterEach, expect, test } from 'vitest';
 import { createCluster, NodeServices } from '../src/index.js';
 import { FrameClient } from './helpers/frames.js';
@@ -36,18 +36,28 @@ describeReal('notifications: order and content vs a real corosync 3.1.7 cluster'
     child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
     for (let i = 0; i < 400 && !out.includes('"ready"'); i++) await new Promise((r) => setTimeout(r, 25));
     expect(out).toContain('"ready"');
+    // A change is through when each service's latest notification is the quorum one for the new
+    // membership (the last of each service's notifications for a change, as the simulator sends them).
+    const told = (members: number[]) => waitFor(`node 1's trackers told of members ${members}`, () => {
+      const evs = out.slice(0, out.lastIndexOf('\n')).split('\n').map((l) => JSON.parse(l) as Ev).filter((e) => e.name);
+      const q = evs.filter((e) => e.name.startsWith('quorum.')).at(-1);
+      const v = evs.filter((e) => e.name.startsWith('votequorum.')).at(-1);
+      return q?.name === 'quorum.v1QuorumNotification' && JSON.stringify(q.fields.viewList) === JSON.stringify(members)
+        && v?.name === 'votequorum.quorumNotification'
+        && (v.fields.nodeList as { nodeid: number; state: number }[]).every((n) => (n.state === 1) === members.includes(n.nodeid));
+    }, { timeout: 60_000, detail: () => out });
     await real.isolate(3);
     await real.waitForPartitions([[1, 2], [3]]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await told([1, 2]);
     await real.heal();
     await real.waitForPartitions([[1, 2, 3]]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await told([1, 2, 3]);
     await real.stopNode(2);
     await real.waitForPartitions([[1, 3]]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await told([1, 3]);
     await real.startNode(2);
     await real.waitForPartitions([[1, 2, 3]]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await told([1, 2, 3]);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;

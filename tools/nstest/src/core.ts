@@ -11,4 +11,4 @@ export {
 export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 export { ccCacheDir, compileC, realCorosync } from './real.js';
 export { ipcFds, shmMappings } from './leaks.js';
-export { pidsInNetns, waitFor, type ExecOptions, type ExecResult } from './proc.js';
+export { GiveUp, pidsInNetns, run, runOk, waitFor, type ExecOptions, type ExecResult } from './proc.js';

@@ -1,7 +1,8 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { describe, test } from 'vitest';
+import { haveProgram } from './proc.js';
 import { realCorosync } from './real.js';
+
+export { haveProgram };
 
 type DescribeFn = typeof describe;
 
@@ -32,19 +33,6 @@ export function describeRequiring(what: string, missing: string | undefined): De
     return describe.skip(`${label} [skipped: ${missing}]`, ...(rest as [() => void]));
   };
   return Object.assign(fn, ci ? describe : describe.skip) as unknown as DescribeFn;
-}
-
-/** True when the named program is an executable file in a PATH directory. */
-export function haveProgram(program: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    if (!dir) return false;
-    try {
-      accessSync(join(dir, program), constants.X_OK);
-      return statSync(join(dir, program)).isFile();
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** `describe` for suites that run the given programs (see describeRequiring). */

@@ -1,43 +1,59 @@
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { accessSync, constants, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 export interface ExecResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** The child's pid (for a namespace's exec, nsenter's, which execs the command). */
+  pid: number;
+  /** It ran past `timeout` and was SIGKILLed. */
+  timedOut: boolean;
 }
 
 export interface ExecOptions {
   input?: string | Uint8Array;
   /** ms; the process is SIGKILLed when it runs longer. Default 30 000. */
   timeout?: number;
-  env?: Record<string, string>;
+  /** Added to this process's environment; a variable set to undefined is removed. */
+  env?: Record<string, string | undefined>;
+  /** The child gets `env` alone instead of this process's environment with `env` on top. */
+  replaceEnv?: boolean;
   cwd?: string;
 }
 
-/** Runs argv to completion, never rejecting on a non-zero exit (callers look at `code`). */
+/**
+ * Runs argv to completion, never rejecting on a non-zero exit (callers look at `code`).
+ * Asynchronous on purpose: in a test, a spawnSync of anything slow blocks the vitest worker's
+ * event loop, and past vitest's 60 s RPC timeout the whole run fails ("Timeout calling onTaskUpdate").
+ */
 export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const [file, ...args] = argv;
   if (file === undefined) return Promise.reject(new TypeError('run: empty argv'));
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
+      env: opts.replaceEnv ? { ...opts.env } : { ...process.env, ...opts.env },
       cwd: opts.cwd,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (d: Buffer) => out.push(d));
     child.stderr!.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 30_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeout ?? 30_000);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({ code, signal, pid: child.pid!, timedOut, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
     // EPIPE when the child exits without reading its input is not an error of ours.
     child.stdin!.on('error', () => {});
@@ -45,10 +61,12 @@ export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult>
   });
 }
 
+/** run(), resolving with stdout on exit 0; otherwise rejects with the exit code or signal and stderr. */
 export async function runOk(argv: string[], opts: ExecOptions = {}): Promise<string> {
   const r = await run(argv, opts);
   if (r.code !== 0) {
-    throw new Error(`${argv.join(' ')} exited with ${r.code ?? r.signal}: ${r.stderr.trim() || r.stdout.trim()}`);
+    const how = r.timedOut ? `was killed after ${opts.timeout ?? 30_000} ms` : `exited with ${r.code ?? r.signal}`;
+    throw new Error(`${argv.join(' ')} ${how}: ${r.stderr.trim() || r.stdout.trim()}`);
   }
   return r.stdout;
 }
@@ -133,6 +151,15 @@ export async function waitFor<T>(
   }
 }
 
-export function hasCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+/** True when the named program is an executable file in a PATH directory (no child process: this runs while a test file is collected). */
+export function haveProgram(program: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return statSync(join(dir, program)).isFile();
+    } catch {
+      return false;
+    }
+  });
 }

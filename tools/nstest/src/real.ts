@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasCommand, run } from './proc.js';
+import { haveProgram, run } from './proc.js';
 
 const REQUIRED = ['corosync', 'corosync-cmapctl', 'corosync-quorumtool', 'unshare', 'nsenter', 'ip'];
 
@@ -19,7 +19,7 @@ export function realCorosync(): { available: true } | { available: false; reason
 function probe(): { available: true } | { available: false; reason: string } {
   if (process.platform !== 'linux') return { available: false, reason: `needs Linux, this is ${process.platform}` };
   if (process.getuid?.() !== 0) return { available: false, reason: 'needs root (network + mount namespaces)' };
-  const missing = REQUIRED.filter((c) => !hasCommand(c));
+  const missing = REQUIRED.filter((c) => !haveProgram(c));
   if (missing.length > 0) return { available: false, reason: `missing ${missing.join(', ')} (apt install corosync util-linux iproute2)` };
   const r = spawnSync('unshare', ['-m', '-n', '--propagation', 'private', 'true'], { encoding: 'utf8' });
   if (r.status !== 0) return { available: false, reason: `unshare -m -n fails here: ${(r.stderr ?? '').trim() || r.status}` };
