@@ -47,6 +47,11 @@ export const GOALS = [
     check: { kind: 'atLeast', value: 1.0 },
   },
   {
+    goal: 'Mock ≥ 1.0x corosync serving C GETs, `corosync-mock --rr` (SCHED_RR 99 like corosync)',
+    ids: ['testkit.mock.rr.ops.socket', 'testkit.mock.rr.ops.shm'],
+    check: { kind: 'atLeast', value: 1.0 },
+  },
+  {
     goal: 'cpg mcast ≥ 1.0x libcpg (msgs/s and p50 round trip; issue 14)',
     ids: ['socket', 'shm'].flatMap((t) => ['64', '1k', '64k', '1m'].flatMap((s) => [`cpg.mcast.msgs.${t}.${s}`, `cpg.mcast.latency.${t}.${s}`])),
     check: { kind: 'atLeast', value: 1.0 },

@@ -1390,6 +1390,7 @@ static napi_value n_poll_close(napi_env env, napi_callback_info info) {
 
 static napi_value n_netns_unshare(napi_env env, napi_callback_info info);
 static napi_value n_netns_enter(napi_env env, napi_callback_info info);
+static napi_value n_sched_round_robin(napi_env env, napi_callback_info info);
 
 #define EXPORT(name, fn)                                         \
   do {                                                           \
@@ -1436,6 +1437,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("pollClose", n_poll_close);
   EXPORT("netnsUnshare", n_netns_unshare);
   EXPORT("netnsEnter", n_netns_enter);
+  EXPORT("schedRoundRobin", n_sched_round_robin);
   return exports;
 }
 
@@ -1469,5 +1471,35 @@ static napi_value n_netns_enter(napi_env env, napi_callback_info info) {
   }
   napi_value r;
   napi_create_int32(env, setns(fd, CLONE_NEWNET) == 0 ? 0 : -errno, &r);
+  return r;
+}
+
+// ---------------------------------------------------------------- realtime scheduling
+// For a server that asks to be scheduled as corosync schedules itself (main.c: SCHED_RR
+// at sched_get_priority_max unless -p). sched_setscheduler(0, ...) changes the calling
+// thread only; threads it creates later inherit the policy. Needs CAP_SYS_NICE, or an
+// RLIMIT_RTPRIO of at least the priority.
+
+// schedRoundRobin(priority) -> the priority set, or -errno; priority <= 0 means the
+// highest SCHED_RR allows (99 on Linux), as corosync asks; one above it is EINVAL.
+static napi_value n_sched_round_robin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t prio = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &prio) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: schedRoundRobin(priority) needs a number");
+    return NULL;
+  }
+  int res;
+  int max = sched_get_priority_max(SCHED_RR);
+  if (max < 0) {
+    res = -errno;
+  } else {
+    struct sched_param sp = { .sched_priority = prio <= 0 ? max : prio };
+    res = sched_setscheduler(0, SCHED_RR, &sp) == 0 ? sp.sched_priority : -errno;
+  }
+  napi_value r;
+  napi_create_int32(env, res, &r);
   return r;
 }

@@ -4,7 +4,7 @@ import { Errno } from '@corosync-ts/types';
 import type { ConnectionCapture } from './capture.js';
 import { IpcError } from './errors.js';
 import type { FdWatch } from './fdwatch.js';
-import { QB_IPC_MSG_DISCONNECT, QB_REQUEST_HEADER_SIZE, readRequestHeader, type ConnectionResponse } from './frames.js';
+import { QB_IPC_MSG_DISCONNECT, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
 import type { Credentials } from './handshake.js';
 import { DISCONNECT, READABLE, WRITABLE } from './native.js';
 import { QUEUE_OVERHEAD } from './outbox.js';
@@ -123,7 +123,8 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   deliver(frame: Uint8Array): void {
     if (this.isClosed) return;
     this.capture?.frame('req', frame);
-    if (frame.length < QB_REQUEST_HEADER_SIZE || readRequestHeader(frame).id === QB_IPC_MSG_DISCONNECT) {
+    // the header's id (i32 LE) read in place: no DataView and header object per request
+    if (frame.length < QB_REQUEST_HEADER_SIZE || (frame[0]! | (frame[1]! << 8) | (frame[2]! << 16) | (frame[3]! << 24)) === QB_IPC_MSG_DISCONNECT) {
       this.capture?.closed('client');
       this.close();
       return;

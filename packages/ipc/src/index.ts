@@ -4,6 +4,7 @@ export { connect, IpcClient, DEFAULT_MAX_IN_FLIGHT } from './client.js';
 export type { ConnectOptions, RequestOptions, Credentials, IpcClientEvents, ProviderPolicy } from './client.js';
 export { IpcError, isIpcError } from './errors.js';
 export { enterNetns, unshareNetns } from './netns.js';
+export { setRoundRobinScheduling } from './sched.js';
 export { mapShared, unmapShared, type Mapping as SharedMapping } from './native.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';

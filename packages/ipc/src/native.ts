@@ -51,6 +51,8 @@ export interface Native {
   netnsUnshare(): number;
   /** setns(fd, CLONE_NEWNET) for the calling thread (corosync-tap). */
   netnsEnter(fd: number): number;
+  /** sched_setscheduler(SCHED_RR) for the calling thread: the priority set (<= 0 asks the highest), or -errno. */
+  schedRoundRobin(priority: number): number;
 }
 export interface Mapping { readonly buffer: ArrayBuffer; readonly handle: unknown }
 export type WaiterHandle = { readonly __waiter: unique symbol };

@@ -192,3 +192,15 @@ describe('openShm', () => {
     expect(n.openShm(rel(`${dir}/missing`))).toBe(-2);
   });
 });
+
+describe('setRoundRobinScheduling', () => {
+  it('refuses a bad priority with a typed error and leaves the thread as it was', async () => {
+    const { setRoundRobinScheduling } = await import('../src/sched.js');
+    const policy = () => readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[38];
+    const before = policy();
+    expect(() => setRoundRobinScheduling(-1)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    // above SCHED_RR's highest priority: the kernel's EINVAL
+    expect(() => setRoundRobinScheduling(100)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringMatching(/sched_setscheduler\(SCHED_RR, 100\)/) }));
+    expect(policy()).toBe(before);
+  });
+});

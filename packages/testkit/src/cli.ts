@@ -26,6 +26,10 @@ network namespace until SIGTERM, like a real corosync, backed by a simulated clu
                         @corosync-ts/codec-wasm capture/FORMAT.md; FILE.gz is gzip compressed)
       --allow-any       serve every uid; by default only root (and the mock's own uid) plus the
                         uidgid entries of the config, its uidgid.d directory and uidgid.* keys
+  -r, --rr              run the serving thread SCHED_RR at priority 99, as corosync runs itself
+                        unless started with -p: on a loaded machine it then preempts every normal
+                        process. Needs root or CAP_SYS_NICE; refused, it warns as corosync does
+                        and keeps normal scheduling
   -h, --help
   -V, --version         print the package version
 
@@ -51,6 +55,7 @@ async function main(): Promise<number> {
       prefix: { type: 'string' },
       capture: { type: 'string' },
       'allow-any': { type: 'boolean' },
+      rr: { type: 'boolean', short: 'r' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },
@@ -87,6 +92,8 @@ async function main(): Promise<number> {
   const up = upArg === 'all' ? nodeIds : upArg.split(',').map(Number);
   if (!up.includes(local)) up.unshift(local);
   for (const id of up) if (!nodeIds.includes(id)) throw new Error(`--up: node ${id} is not in the nodelist`);
+
+  if (values.rr) await roundRobin();
 
   const mock = await startMockCorosync({
     config, clock: new SystemClock(), prefix: values.prefix ?? '', transport, endpoints: [local],
@@ -128,6 +135,18 @@ async function main(): Promise<number> {
     });
   }
   return done;
+}
+
+/** corosync_setscheduler: SCHED_RR at the highest priority, or a warning and normal scheduling. */
+async function roundRobin(): Promise<void> {
+  // loaded here: the addon is needed only with the flag and for serving
+  const { setRoundRobinScheduling, isIpcError } = await import('@corosync-ts/ipc');
+  try {
+    setRoundRobinScheduling();
+  } catch (e) {
+    if (!isIpcError(e)) throw e;
+    process.stderr.write(`corosync-mock: warning: Could not set SCHED_RR at priority 99: ${e.code} (${e.errno})\n`);
+  }
 }
 
 /** Like corosync: every regular file of uidgid.d holds uidgid sections only; they join the config. */

@@ -1,4 +1,4 @@
-import { readRequestHeader, QB_REQUEST_HEADER_SIZE, type RingId } from '@corosync-ts/codec-wasm';
+import { QB_REQUEST_HEADER_SIZE, type RingId } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_TRY_AGAIN, CS_TRACK_CHANGES, CS_TRACK_CHANGES_ONLY, QUORUM_MODEL_V1 } from '@corosync-ts/types';
 import type { Clock } from './clock.js';
 import type { CmapStore } from './cmap-store.js';
@@ -209,7 +209,8 @@ export class NodeServices implements NodeListener {
       stats.requests++;
       const faults = this.faults?.hasCallFaults ? this.faults : undefined;
       if (faults === undefined && conn.repeat(frame)) return;
-      const entry = frame.length < QB_REQUEST_HEADER_SIZE ? undefined : requests.get(readRequestHeader(frame).id);
+      // the header's id (i32 LE) read in place: no DataView and header object per request
+      const entry = frame.length < QB_REQUEST_HEADER_SIZE ? undefined : requests.get(frame[0]! | (frame[1]! << 8) | (frame[2]! << 16) | (frame[3]! << 24));
       if (entry === undefined) {
         // corosync's answer to an id past the service's lib_engine table
         stats.invalid++;

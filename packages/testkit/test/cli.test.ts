@@ -65,3 +65,45 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
   await gone;
   await q.close();
 }, 120_000);
+
+// corosync's -r (its default): SCHED_RR at priority 99 when the kernel allows it, else a warning
+// and normal scheduling. Read from /proc/<pid>/stat: rt_priority (field 40) and policy (41).
+const isRoot = process.geteuid?.() === 0;
+const schedOf = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { priority: Number(f[37]), policy: Number(f[38]) };
+};
+const SCHED_OTHER = 0;
+const SCHED_RR = 2;
+
+async function startRr(prefix: string, wrap: string[]) {
+  const child = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), '--import', 'tsx', CLI, '--rr', '--nodes', '1', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  for (let i = 0; i < 1200 && !/serving|exited/.test(err) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(err).toMatch(/serving/);
+  // the wrappers exec: the pid is node's
+  const sched = schedOf(child.pid!);
+  const q = await connect(`${prefix}quorum`);
+  expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 1 });
+  await q.close();
+  child.kill('SIGTERM');
+  return { sched, stderr: err, status: await exited };
+}
+
+// Root is what the namespace tests need anyway; under CI=true a missing one is a failure.
+test.skipIf(!isRoot && process.env.CI !== 'true')('--rr: the serving thread runs SCHED_RR 99 when permitted', async () => {
+  const r = await startRr(`cli-rr-${process.pid}-`, []);
+  expect(r.sched).toEqual({ policy: SCHED_RR, priority: 99 });
+  expect(r.stderr).not.toMatch(/warning/);
+  expect(r.status).toBe(0);
+}, 120_000);
+
+test.skipIf(!isRoot && process.env.CI !== 'true')('--rr without CAP_SYS_NICE: corosync\'s warning, normal scheduling, serving all the same', async () => {
+  // the capability out of the bounding set (root gets no more than it) and no RLIMIT_RTPRIO either
+  const r = await startRr(`cli-norr-${process.pid}-`, ['setpriv', '--bounding-set=-sys_nice', '--', 'prlimit', '--rtprio=0', '--']);
+  expect(r.stderr).toMatch(/^corosync-mock: warning: Could not set SCHED_RR at priority 99: EPERM \(1\)\n/);
+  expect(r.sched).toEqual({ policy: SCHED_OTHER, priority: 0 });
+  expect(r.status).toBe(0);
+}, 120_000);
