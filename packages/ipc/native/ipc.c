@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -1110,6 +1111,50 @@ static napi_value n_waiter_spin_take(napi_env env, napi_callback_info info) {
   return make_int(env, got);
 }
 
+// ---- sleeping wait on the loop thread
+// waiterWaitTake(handle, max, timeoutNs) -> tokens taken on the loop thread (0..max). Takes
+// what is there; if nothing is, sleeps in sem_timedwait for at most timeoutNs (the futex
+// libqb's sem_post wakes directly, as libcmap's own blocking wait does: no CPU while asleep, no
+// thread hop), then takes whatever else is already there. The waiter thread may sleep on the
+// same semaphore: a token is one published chunk, whoever takes it.
+static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  int32_t max, timeout_ns;
+  if (get_args(env, info, 3, a) || arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
+  waiter_t *w = waiter_arg(env, a[0]);
+  if (!w) return NULL;
+  if (waiter_gone(w)) return make_int(env, 0);
+  if (timeout_ns > 1000000) timeout_ns = 1000000;
+  int32_t got = 0;
+  pthread_mutex_lock(&w->mu);
+  while (got < max && sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    got++;
+  }
+  pthread_mutex_unlock(&w->mu);
+  if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, got);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += timeout_ns;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  int r;
+  do r = sem_timedwait(w->sem, &ts);
+  while (r != 0 && errno == EINTR);
+  if (r != 0) return make_int(env, 0);
+  got = 1;
+  pthread_mutex_lock(&w->mu);
+  if (w->want > 0) w->want--;
+  while (got < max && sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    got++;
+  }
+  pthread_mutex_unlock(&w->mu);
+  return make_int(env, got);
+}
+
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
   napi_value a[1];
   if (get_args(env, info, 1, a)) return NULL;
@@ -1374,6 +1419,30 @@ static napi_value n_poll_spin(napi_env env, napi_callback_info info) {
   return make_int(env, count);
 }
 
+// ---- sleeping wait on the loop thread
+// pollWait(handle, timeoutNs) -> datagrams received into the watcher's area/slots (as for its
+// callback): what is queued, or else what comes within timeoutNs, slept for in ppoll on the fd
+// (the daemon's send wakes us directly, as it wakes libcmap blocked in poll: no CPU while
+// asleep, no loop turn).
+static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  int32_t timeout_ns;
+  if (get_args(env, info, 2, a) || arg_int(env, a[1], &timeout_ns)) return NULL;
+  poller_t *p = poller_arg(env, a[0]);
+  if (!p) return NULL;
+  if (!p->area) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollWait needs a datagram poller");
+    return NULL;
+  }
+  if (timeout_ns > 1000000) timeout_ns = 1000000;
+  int32_t count = recv_batch(p);
+  if (count > 0 || timeout_ns <= 0) return make_int(env, count);
+  struct pollfd pfd = {p->fd, POLLIN, 0};
+  struct timespec ts = {0, timeout_ns};
+  if (ppoll(&pfd, 1, &ts, NULL) > 0) count = recv_batch(p);
+  return make_int(env, count);
+}
+
 // Unregisters from epoll synchronously, so the fd may be closed right after. Repeat
 // calls (and calls after the close completed) do nothing.
 static napi_value n_poll_close(napi_env env, napi_callback_info info) {
@@ -1427,12 +1496,14 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("waiterWant", n_waiter_want);
   EXPORT("waiterStop", n_waiter_stop);
   EXPORT("waiterSpinTake", n_waiter_spin_take);
+  EXPORT("waiterWaitTake", n_waiter_wait_take);
   EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("ringReadMany", n_ring_read_many);
   EXPORT("poll", n_poll);
   EXPORT("pollDgram", n_poll_dgram);
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollSpin", n_poll_spin);
+  EXPORT("pollWait", n_poll_wait);
   EXPORT("pollClose", n_poll_close);
   EXPORT("netnsUnshare", n_netns_unshare);
   EXPORT("netnsEnter", n_netns_enter);

@@ -57,6 +57,15 @@ export class FdWatch {
     return native().pollSpin(this.poller, spinNs);
   }
 
+  /**
+   * Datagram mode: receive what is queued, or else sleep in ppoll for at most timeoutNs for
+   * something to come; how many datagrams `slots` now describes (0: none, or the watch is closed).
+   */
+  wait(timeoutNs: number): number {
+    if (!this.poller || this.dgramMax === undefined) return 0;
+    return native().pollWait(this.poller, timeoutNs);
+  }
+
   get watching(): number {
     return this.events;
   }

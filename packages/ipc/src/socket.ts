@@ -170,7 +170,7 @@ export class SocketClientTransport implements ClientTransport {
   private readonly spinStep = (): void => {
     this.spinning = false;
     if (!this.client.connected || this.owed <= 0) return;
-    const count = spinFor(this.spin, (ns) => (ns > 0 ? this.req.spin(ns) : 0));
+    const count = spinFor(this.spin, (ns) => (ns > 0 ? this.req.wait(ns) : 0));
     this.takeDatagrams(this.req, count, 'response');
   };
 

@@ -13,7 +13,7 @@ import { IpcError } from './errors.js';
 import { native, type WaiterHandle } from './native.js';
 
 /** The longest busy wait for a due reply, once per batch of requests (ns). */
-const MAX_SPIN_NS = 20000;
+const MAX_SPIN_NS = 200000;
 /** Missed spins in a row after which the next replies go without spinning. */
 const MISSES = 8;
 /** Replies waited for without spinning before the next try. */
@@ -124,7 +124,7 @@ export class ShmResponseWait {
       return;
     }
     const n = native();
-    const got = this.pollFirst ? spinFor(this.spin, (ns) => n.waiterSpinTake(w, this.sink.due, ns)) : n.waiterSpinTake(w, this.sink.due, 0);
+    const got = this.pollFirst ? spinFor(this.spin, (ns) => n.waiterWaitTake(w, this.sink.due, ns)) : n.waiterSpinTake(w, this.sink.due, 0);
     this.pollFirst = false;
     if (!this.sink.take(got) || this.sink.due === 0) {
       this.polling = false;
