@@ -23,7 +23,8 @@ try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const load0 = la();
     const ns = await startNamespace({ name: `bench-get-ab-${transport}` });
-    const sides = [['libcmap', [cbench, 'getu32', String(N)]], ...tsbenches.map((f) => [f, [process.execPath, f, 'getu32', String(N), process.env.WARM ?? '200']])];
+    // A side is a tsbench.mjs path, optionally followed by ?NAME=value&... for its environment.
+    const sides = [['libcmap', [cbench, 'getu32', String(N)]], ...tsbenches.map((f) => [f, ['env', ...(f.split('?')[1]?.split('&') ?? []), process.execPath, f.split('?')[0], 'getu32', String(N), process.env.WARM ?? '200']])];
     const res = Object.fromEntries(sides.map(([k]) => [k, []]));
     try {
       await ns.startCorosync({ transport });
