@@ -1,5 +1,5 @@
 // TypeScript side of bench/client (same modes as cbench.c, through @corosync-ts/client).
-//   node tsbench.mjs track|ipctrack|getstr|ipcget|getu32|handles N [W]
+//   node tsbench.mjs track|ipctrack|getstr|ipcget|getu32|handles N [W]   (W: track warm-up notifications, getu32 warm-up calls)
 const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = await import(
   '@corosync-ts/client'
 );
@@ -44,8 +44,9 @@ if (mode === 'ipcget') {
 }
 const h = await CmapHandle.initialize();
 if (mode === 'getu32') {
-  // cbench getu32: elapsed and CPU (user + system, all threads) of N sequential getUint32 calls
-  for (let i = 0; i < 200; i++) await h.getUint32('runtime.votequorum.this_node_id');
+  // cbench getu32: elapsed and CPU (user + system, all threads) of N sequential getUint32 calls,
+  // after W warm-up calls (default 200; a few thousand take the JIT's tier-up out of the window)
+  for (let i = 0; i < (warm || 200); i++) await h.getUint32('runtime.votequorum.this_node_id');
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await h.getUint32('runtime.votequorum.this_node_id');

@@ -321,8 +321,15 @@ export class CmapHandle extends Session<CmapSnapshot> {
   // ------------------------------------------------------------------------------- get
 
   /** One GET with a given capacity (0 = metadata only), exactly libcmap's cmap_get(). */
-  async #getOnce(op: string, key: string, capacity: number, opts?: CallOptions): Promise<{ type: number; length: number; bytes: Uint8Array }> {
-    return this.call(op, req.cmapGet(key, capacity), opts, parseCmapGet);
+  // Not async, like call(): no extra promise to adopt. Encoding errors still reject, not throw.
+  #getOnce(op: string, key: string, capacity: number, opts?: CallOptions): Promise<{ type: number; length: number; bytes: Uint8Array }> {
+    let frame: Uint8Array;
+    try {
+      frame = req.cmapGet(key, capacity);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.call(op, frame, opts, parseCmapGet);
   }
 
   #entry(op: string, r: { type: number; length: number; bytes: Uint8Array }): CmapEntry {

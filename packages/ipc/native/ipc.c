@@ -6,7 +6,8 @@
 //   * uv_poll watchers so those fds live on Node's event loop.
 //   * mmap (including the libqb double mapping of a ring's data file), fallocate.
 //   * glibc process-shared semaphores (sem_post does the FUTEX_WAKE the libqb peer
-//     sleeps on) and a per-ring waiter thread so sem_timedwait never runs on the loop.
+//     sleeps on), a bounded wait for a due reply on the loop thread, and a per-ring waiter
+//     thread so an unbounded sem_timedwait never runs on the loop.
 // Every syscall wrapper returns a negative errno instead of throwing: the protocol
 // logic, and therefore the error policy, lives in TypeScript.
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -894,8 +896,8 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------- sem waiter thread
 // One thread per ring whose semaphore we must sleep on (the client's response ring:
-// libqb servers post responses without any socket doorbell). JS first polls for a due
-// token from the loop (waiterSpinTake); only if that takes too long does it hand the
+// libqb servers post responses without any socket doorbell). JS first waits for a due
+// token from the loop (waiterWaitTake); only if that takes too long does it hand the
 // wait over (waiterWant), so the common case costs no thread wake-up at all. The
 // thread takes tokens with sem_timedwait and reports each batch through a threadsafe
 // function; it wakes every 100 ms to notice stop().
@@ -911,7 +913,7 @@ typedef struct {
   int started;
   // Owners: the JS handle (external) and the threadsafe function. The tsfn finalizer
   // (thread joined) may run long before the handle is collected, and JS may still call
-  // waiterWant/waiterSpinTake/waiterStop with it: those see `dead` instead of freed memory.
+  // waiterWant/waiterWaitTake/waiterStop with it: those see `dead` instead of freed memory.
   int refs;
   int dead;
   // The registry slot of the mapping holding the semaphore (-1: not one of ours), so the
@@ -961,7 +963,7 @@ static void *waiter_main(void *arg) {
       }
     } else {
       // Every token stands for one published chunk, whoever takes it (this thread or
-      // waiterSpinTake on the loop); `want` only decides whether to keep sleeping on it.
+      // waiterWaitTake on the loop); `want` only decides whether to keep sleeping on it.
       int64_t got = 1;
       pthread_mutex_lock(&w->mu);
       w->want--;
@@ -1072,41 +1074,46 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-// waiterSpinTake(handle, max, spinNs) -> tokens taken on the loop thread (0..max).
-// Spins on sem_trywait for at most spinNs (a bounded, microsecond-scale busy wait: a
-// reply due from a local daemon usually lands within a few µs, and a loop turn or a
-// thread wake-up costs more than that); once one token is in, takes whatever else is
-// already there without spinning further.
-static napi_value n_waiter_spin_take(napi_env env, napi_callback_info info) {
+// waiterWaitTake(handle, max, timeoutNs) -> tokens taken on the loop thread (0..max). Takes
+// what is there; if nothing is, sleeps in sem_timedwait for at most timeoutNs (the futex
+// libqb's sem_post wakes directly, as libcmap's own blocking wait does: no CPU while asleep, no
+// thread hop), then takes whatever else is already there. The waiter thread may sleep on the
+// same semaphore: a token is one published chunk, whoever takes it.
+static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
   napi_value a[3];
-  int32_t max, spin_ns;
-  if (get_args(env, info, 3, a) || arg_int(env, a[1], &max) || arg_int(env, a[2], &spin_ns)) return NULL;
+  int32_t max, timeout_ns;
+  if (get_args(env, info, 3, a) || arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
   if (waiter_gone(w)) return make_int(env, 0);
-  if (spin_ns > 200000) spin_ns = 200000;
+  if (timeout_ns > 1000000) timeout_ns = 1000000;
   int32_t got = 0;
-  struct timespec t0, t;
-  int have_t0 = 0;
-  for (;;) {
-    pthread_mutex_lock(&w->mu);
-    while (got < max && sem_trywait(w->sem) == 0) {
-      if (w->want > 0) w->want--;
-      got++;
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (got > 0 || spin_ns <= 0) break;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    if (!have_t0) {
-      t0 = t;
-      have_t0 = 1;
-    } else if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >= spin_ns) {
-      break;
-    }
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+  pthread_mutex_lock(&w->mu);
+  while (got < max && sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    got++;
   }
+  pthread_mutex_unlock(&w->mu);
+  if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, got);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += timeout_ns;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  int r;
+  do r = sem_timedwait(w->sem, &ts);
+  while (r != 0 && errno == EINTR);
+  if (r != 0) return make_int(env, 0);
+  got = 1;
+  pthread_mutex_lock(&w->mu);
+  if (w->want > 0) w->want--;
+  while (got < max && sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    got++;
+  }
+  pthread_mutex_unlock(&w->mu);
   return make_int(env, got);
 }
 
@@ -1145,7 +1152,7 @@ typedef struct {
   int32_t max_len;
   int fd;
   // Owners: the JS handle (external) and the uv handle until its close callback. JS may
-  // call pollStart/pollSpin/pollClose with a handle whose uv side is long closed.
+  // call pollStart/pollWait/pollClose with a handle whose uv side is long closed.
   int refs;
 } poller_t;
 
@@ -1344,33 +1351,26 @@ static napi_value n_poll_start(napi_env env, napi_callback_info info) {
   return make_int(env, r);
 }
 
-// pollSpin(handle, spinNs) -> datagrams received into the watcher's area/slots (as
-// for its callback), spinning on a non-blocking recv for at most spinNs until one comes.
-// For a reply that is due: a local daemon answers within microseconds, and sleeping in
-// epoll costs a wake-up (expensive on a virtual machine) and a loop turn.
-static napi_value n_poll_spin(napi_env env, napi_callback_info info) {
+// pollWait(handle, timeoutNs) -> datagrams received into the watcher's area/slots (as for its
+// callback): what is queued, or else what comes within timeoutNs, slept for in ppoll on the fd
+// (the daemon's send wakes us directly, as it wakes libcmap blocked in poll: no CPU while
+// asleep, no loop turn).
+static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
   napi_value a[2];
-  int32_t spin_ns;
-  if (get_args(env, info, 2, a) || arg_int(env, a[1], &spin_ns)) return NULL;
+  int32_t timeout_ns;
+  if (get_args(env, info, 2, a) || arg_int(env, a[1], &timeout_ns)) return NULL;
   poller_t *p = poller_arg(env, a[0]);
   if (!p) return NULL;
   if (!p->area) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollSpin needs a datagram poller");
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollWait needs a datagram poller");
     return NULL;
   }
-  if (spin_ns > 200000) spin_ns = 200000;
-  struct timespec t0, t;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  int32_t count;
-  for (;;) {
-    count = recv_batch(p);
-    if (count > 0) break;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >= spin_ns) break;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
+  if (timeout_ns > 1000000) timeout_ns = 1000000;
+  int32_t count = recv_batch(p);
+  if (count > 0 || timeout_ns <= 0) return make_int(env, count);
+  struct pollfd pfd = {p->fd, POLLIN, 0};
+  struct timespec ts = {0, timeout_ns};
+  if (ppoll(&pfd, 1, &ts, NULL) > 0) count = recv_batch(p);
   return make_int(env, count);
 }
 
@@ -1427,13 +1427,13 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("semWaiter", n_sem_waiter);
   EXPORT("waiterWant", n_waiter_want);
   EXPORT("waiterStop", n_waiter_stop);
-  EXPORT("waiterSpinTake", n_waiter_spin_take);
+  EXPORT("waiterWaitTake", n_waiter_wait_take);
   EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("ringReadMany", n_ring_read_many);
   EXPORT("poll", n_poll);
   EXPORT("pollDgram", n_poll_dgram);
   EXPORT("pollStart", n_poll_start);
-  EXPORT("pollSpin", n_poll_spin);
+  EXPORT("pollWait", n_poll_wait);
   EXPORT("pollClose", n_poll_close);
   EXPORT("netnsUnshare", n_netns_unshare);
   EXPORT("netnsEnter", n_netns_enter);

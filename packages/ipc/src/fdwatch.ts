@@ -49,12 +49,12 @@ export class FdWatch {
   }
 
   /**
-   * Datagram mode: receive for at most spinNs (busy-waiting) until something comes;
-   * how many datagrams `slots` now describes (0 if none came, or the watch is closed).
+   * Datagram mode: receive what is queued, or else sleep in ppoll for at most timeoutNs for
+   * something to come; how many datagrams `slots` now describes (0: none, or the watch is closed).
    */
-  spin(spinNs: number): number {
+  wait(timeoutNs: number): number {
     if (!this.poller || this.dgramMax === undefined) return 0;
-    return native().pollSpin(this.poller, spinNs);
+    return native().pollWait(this.poller, timeoutNs);
   }
 
   get watching(): number {

@@ -41,11 +41,13 @@ export interface Native {
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;
-  waiterSpinTake(w: WaiterHandle, max: number, spinNs: number): number;
+  /** Tokens taken on the loop thread (0..max), sleeping in sem_timedwait at most timeoutNs when none is there yet. */
+  waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number): number;
   poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
   pollDgram(fd: number, cb: (status: number, events: number, count: number) => void, area: Uint8Array, slots: Int32Array, maxLen: number, budget: Int32Array | undefined): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
-  pollSpin(p: PollHandle, spinNs: number): number;
+  /** Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is queued yet. */
+  pollWait(p: PollHandle, timeoutNs: number): number;
   pollClose(p: PollHandle): number;
   /** unshare(CLONE_NEWNET) for the calling thread (corosync-tap). */
   netnsUnshare(): number;

@@ -11,7 +11,7 @@ import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, recvDatagram } from 
 import { BLOCKED, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
-import { SpinPolicy, spinFor } from './wait.js';
+import { WaitPolicy, afterCaller, waitFor } from './wait.js';
 
 const sysctls = new Map<string, number>();
 function sysctl(name: string, fallback: number): number {
@@ -146,9 +146,9 @@ export class SocketClientTransport implements ClientTransport {
     else if (idle && r !== SENT && !this.takeStray()) return;
     if (r === SENT) {
       if (!reply) return;
-      if (!this.spinning) {
-        this.spinning = true;
-        setImmediate(this.spinStep);
+      if (!this.waiting) {
+        this.waiting = true;
+        afterCaller(this.waitStep);
       }
     } else {
       // Receiver queue full (net.unix.max_dgram_qlen): the outbox keeps order; wait for POLLOUT.
@@ -158,19 +158,19 @@ export class SocketClientTransport implements ClientTransport {
 
   /** Takes responses already waiting while none is due; false if that found the server gone. */
   private takeStray(): boolean {
-    this.takeDatagrams(this.req, this.req.spin(0), 'response');
+    this.takeDatagrams(this.req, this.req.wait(0), 'response');
     return this.client.connected;
   }
 
-  // Once per batch of requests, after the caller's code has run (setImmediate), wait for the
-  // reply busy in native code as long as SpinPolicy allows, so a prompt answer skips the sleep
-  // in epoll and its wake-up. Otherwise uv_poll delivers it.
-  private spinning = false;
-  private readonly spin = new SpinPolicy();
-  private readonly spinStep = (): void => {
-    this.spinning = false;
+  // Once per batch of requests, after the caller's code has run (afterCaller), sleep in ppoll
+  // for the reply as long as WaitPolicy allows, so a prompt answer skips the loop turn and
+  // uv_poll's callback. Otherwise uv_poll delivers it.
+  private waiting = false;
+  private readonly policy = new WaitPolicy();
+  private readonly waitStep = (): void => {
+    this.waiting = false;
     if (!this.client.connected || this.owed <= 0) return;
-    const count = spinFor(this.spin, (ns) => (ns > 0 ? this.req.spin(ns) : 0));
+    const count = waitFor(this.policy, (ns) => (ns > 0 ? this.req.wait(ns) : 0));
     this.takeDatagrams(this.req, count, 'response');
   };
 

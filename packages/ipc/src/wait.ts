@@ -1,45 +1,57 @@
-// How a client waits for a due response without blocking its event loop. A local daemon
-// usually answers within microseconds, and sleeping in epoll or on a futex costs a wake-up, so
-// a busy wait in native code (at most 20 µs) saves the round trip much of its latency, and CPU
-// too: measured with bench/ipc on this 2-vCPU machine at load 12-19, a spin that catches its
-// reply costs less CPU per call than the sleep and wake-up it replaces, and corosync (SCHED_RR
-// 99) answers within it even then. Every variant that spun less measured worse (CPU per call,
-// socket / shm, fixed spin first): no spin while the load average exceeds the CPU count
-// 37.5 / 41.6 µs against 44.2 / 47.5; a budget of 3x the recent wait 37.3 / 30.5 against
-// 46.8 / 36.2; skipping 1, 2, 4 ... 64 replies after each miss 33.9 / 34.6 against 41.2 / 52.3.
-// So spinning stops only when it clearly does not pay: a run of missed spins (a daemon that
-// answers slowly, a starved machine).
+// How a client waits for a due response. libcmap blocks in poll() or sem_wait: asleep it costs
+// no CPU, and the daemon's send or sem_post wakes it directly. We do the same on the loop thread,
+// bounded: once the caller's synchronous code is done, ppoll on the response socket or
+// sem_timedwait on the response semaphore for at most WAIT_NS, and on a timeout the reply is
+// left to the asynchronous path (uv_poll, or the shm polls and waiter thread). The loop is held
+// at most WAIT_NS per wait: corosync (SCHED_RR 99) answers a GET within tens of µs even at load
+// 20 on 2 vCPUs, and 200 µs is still below what a loop turn plus a thread hop can take there.
+// A daemon that stops answering (slow, dead, hostile) costs MISSES waits in a row, then one
+// wait per PAUSE + 1 replies.
+// The wait runs from a microtask, not setImmediate, while a chain of them has lasted less than
+// CHAIN_MS since the loop last turned: no loop turn (epoll_wait, the immediate queue) per call.
+// Then one step goes through setImmediate, so timers and I/O wait CHAIN_MS plus one wait at most.
+// Measured (bench/client/get-ab.mjs: getUint32 CPU per call after 5,000 warm-up calls, 2 vCPUs
+// at load 12-20, medians of 5 interleaved rounds, socket / shm; libcmap 12.5 / 8.6 µs): the
+// previous policy, a busy wait of at most 20 µs from setImmediate, 25.1 / 22.6 µs; a sleep of at
+// most 200 µs from setImmediate 24.4 / 23.3; the sleep from a chained microtask 24.9 / 16.2; the
+// 20 µs spin from a chained microtask 23.0 / 17.0. The sleep is kept: the same CPU as the spin,
+// none burnt while a late answer is awaited. Earlier spin variants that measured worse (bench/ipc,
+// load 12-19, socket / shm): no spin while the load average exceeds the CPU count 37.5 / 41.6 µs
+// against 44.2 / 47.5; a budget of 3x the recent wait 37.3 / 30.5 against 46.8 / 36.2; skipping
+// 1, 2, 4 ... 64 replies after each miss 33.9 / 34.6 against 41.2 / 52.3.
 import { IpcError } from './errors.js';
 import { native, type WaiterHandle } from './native.js';
 
-/** The longest busy wait for a due reply, once per batch of requests (ns). */
-const MAX_SPIN_NS = 20000;
-/** Missed spins in a row after which the next replies go without spinning. */
+/** The longest sleeping wait for a due reply on the loop thread, once per batch of requests (ns). */
+export const WAIT_NS = 200000;
+/** Missed waits in a row after which the next replies go without waiting. */
 const MISSES = 8;
-/** Replies waited for without spinning before the next try. */
+/** Replies left to the asynchronous path after MISSES missed waits, before the next try. */
 const PAUSE = 16;
 /** How long the shm client polls for a due response from setImmediate before leaving it to the waiter thread (ms). */
 const POLL_MS = 0.05;
+/** The longest chain of waits run from microtasks before the loop gets a turn (ms). */
+const CHAIN_MS = 1;
 
 /**
- * Whether to spin for the next reply: yes, unless the last MISSES spins in a row all missed
- * their replies; then the next PAUSE replies go without, and a spin tries again (one catch
+ * Whether to wait for the next reply on the loop thread: yes, unless the last MISSES waits in a
+ * row all timed out; then the next PAUSE replies go without, and a wait tries again (one catch
  * ends the pause for good).
  */
-export class SpinPolicy {
+export class WaitPolicy {
   private misses = 0;
   private skip = 0;
 
-  /** Spin budget for the reply now due (ns); 0: do not spin. */
+  /** Wait budget for the reply now due (ns); 0: do not wait. */
   budget(): number {
     if (this.skip > 0) {
       this.skip--;
       return 0;
     }
-    return MAX_SPIN_NS;
+    return WAIT_NS;
   }
 
-  /** What a spin did: caught its reply, or not. */
+  /** What a wait did: caught its reply, or not. */
   record(caught: boolean): void {
     if (caught) {
       this.misses = 0;
@@ -50,13 +62,35 @@ export class SpinPolicy {
   }
 }
 
-/** Spin with `fn` for at most policy.budget() ns; how many replies it brought (0 without spinning). */
-export function spinFor(policy: SpinPolicy, fn: (ns: number) => number): number {
+/** Wait with `fn` for at most policy.budget() ns; how many replies it brought (fn(0) takes only what is there). */
+export function waitFor(policy: WaitPolicy, fn: (ns: number) => number): number {
   const budget = policy.budget();
   if (budget === 0) return fn(0);
   const got = fn(budget);
   policy.record(got > 0);
   return got;
+}
+
+/** When the running chain of microtask steps started (performance.now()); -1: none since the loop last turned. */
+let chainStart = -1;
+const loopTurned = (): void => {
+  chainStart = -1;
+};
+
+/**
+ * Runs `step` once the caller's synchronous code is done: from a microtask while the chain of
+ * such steps since the loop last turned is younger than CHAIN_MS, else from setImmediate.
+ */
+export function afterCaller(step: () => void): void {
+  if (chainStart < 0) {
+    chainStart = performance.now();
+    // Runs at the next loop turn, however it comes, and lets the next step start a new chain.
+    setImmediate(loopTurned);
+  } else if (performance.now() - chainStart >= CHAIN_MS) {
+    setImmediate(step);
+    return;
+  }
+  queueMicrotask(step);
 }
 
 /** The shm client transport, as its response wait sees it. */
@@ -71,10 +105,11 @@ export interface ResponseSink {
 
 /**
  * Waits on the shm response ring's semaphore. After a request is published, the first step
- * spins on the semaphore in native code as SpinPolicy allows (the loop is held that long at
- * most, and only while a reply is due), then it keeps polling from setImmediate (the loop
- * turns between polls) until POLL_MS have passed without a response. Then a
- * per-connection thread sleeps in sem_timedwait and reports back through a threadsafe function.
+ * (afterCaller) sleeps on the semaphore on the loop thread as WaitPolicy allows (the loop is held
+ * that long at most, and only while a reply is due). What is still due after it is polled for
+ * from setImmediate (the loop turns between polls) until POLL_MS have passed without a
+ * response. Then a per-connection thread sleeps in sem_timedwait and reports back through a
+ * threadsafe function.
  */
 export class ShmResponseWait {
   private waiter: WaiterHandle | undefined;
@@ -83,7 +118,7 @@ export class ShmResponseWait {
   private polling = false;
   private pollFirst = false;
   private pollSince = 0;
-  private readonly spin = new SpinPolicy();
+  private readonly policy = new WaitPolicy();
 
   constructor(
     private readonly sem: ArrayBuffer,
@@ -114,7 +149,7 @@ export class ShmResponseWait {
     this.polling = true;
     this.pollFirst = true;
     this.pollSince = performance.now();
-    setImmediate(this.pollStep);
+    afterCaller(this.pollStep);
   }
 
   private readonly pollStep = (): void => {
@@ -124,7 +159,7 @@ export class ShmResponseWait {
       return;
     }
     const n = native();
-    const got = this.pollFirst ? spinFor(this.spin, (ns) => n.waiterSpinTake(w, this.sink.due, ns)) : n.waiterSpinTake(w, this.sink.due, 0);
+    const got = this.pollFirst ? waitFor(this.policy, (ns) => n.waiterWaitTake(w, this.sink.due, ns)) : n.waiterWaitTake(w, this.sink.due, 0);
     this.pollFirst = false;
     if (!this.sink.take(got) || this.sink.due === 0) {
       this.polling = false;
@@ -132,7 +167,7 @@ export class ShmResponseWait {
     }
     const now = performance.now();
     if (got > 0) this.pollSince = now;
-    // Polling goes on whether or not the spin paid: the waiter thread's wake-up and its hop back
+    // Polling goes on whether or not the wait paid: the waiter thread's wake-up and its hop back
     // onto the loop cost more CPU per reply than these polls, busy machine or not (measured with
     // bench/ipc: shm CPU per call 39.5 µs against 34.0, pipelined throughput a quarter).
     if (now - this.pollSince > POLL_MS) {

@@ -136,7 +136,7 @@ describe('handles used after their native side finished', () => {
     await until(() => seen.includes(-1));
     await turns(); // the threadsafe function's finalizer (thread joined) runs on the loop
     expect(n.waiterWant(w, 1)).toBe(ENOTCONN);
-    expect(n.waiterSpinTake(w, 1, 1000)).toBe(0);
+    expect(n.waiterWaitTake(w, 1, 1000)).toBe(0);
     expect(n.waiterStop(w)).toBe(0);
     n.munmap(m);
   });

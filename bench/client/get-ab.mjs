@@ -1,0 +1,54 @@
+// A/B of the getUint32 figures only (throughput and CPU per call, run.mjs's `getu32` mode), both
+// transports, libcmap and each given tsbench.mjs interleaved round by round:
+//   node bench/client/get-ab.mjs N ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]
+// WARM=w: warm-up calls of the TypeScript side before the measured ones (default 200, as run.mjs).
+// LOAD=k starts k busy processes (normal priority, like report.mjs's loaded regime) for the run.
+// TRANSPORTS=socket or shm to measure one. Prints medians per side with the load averages.
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+
+const [nArg, roundsArg, ...tsbenches] = process.argv.slice(2);
+const N = Number(nArg ?? 5000);
+const ROUNDS = Number(roundsArg ?? 5);
+const here = (f) => new URL(f, import.meta.url).pathname;
+const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
+const busy = Array.from({ length: Number(process.env.LOAD ?? 0) }, () =>
+  fork('-e', [], { execArgv: ['-e', `const p = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== p) process.exit(0); }`], stdio: 'ignore' }),
+);
+const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+try {
+  for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
+    const load0 = la();
+    const ns = await startNamespace({ name: `bench-get-ab-${transport}` });
+    // A side is a tsbench.mjs path, optionally followed by ?NAME=value&... for its environment.
+    const sides = [['libcmap', [cbench, 'getu32', String(N)]], ...tsbenches.map((f) => [f, ['env', ...(f.split('?')[1]?.split('&') ?? []), process.execPath, f.split('?')[0], 'getu32', String(N), process.env.WARM ?? '200']])];
+    const res = Object.fromEntries(sides.map(([k]) => [k, []]));
+    try {
+      await ns.startCorosync({ transport });
+      for (let r = -1; r < ROUNDS; r++) {
+        for (const [k, argv] of sides) {
+          const out = await ns.exec(argv, { timeout: 300_000 });
+          const [elapsed, cpu] = out.stdout.trim().split(' ').map(Number);
+          if (out.code !== 0 || !(elapsed > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
+          if (r >= 0) res[k].push({ ops: N / (elapsed / 1e9), cpu: cpu / 1e3 / N });
+        }
+      }
+    } finally {
+      await ns.close();
+    }
+    console.log(`${transport}: N=${N} rounds=${ROUNDS} busy=${busy.length} warm=${process.env.WARM ?? 200} load before ${load0} after ${la()}`);
+    const c = res.libcmap;
+    for (const [k] of sides) {
+      const ops = med(res[k].map((x) => x.ops));
+      const cpu = med(res[k].map((x) => x.cpu));
+      console.log(
+        `  ${k}: ${(ops / 1000).toFixed(1)}k ops/s (${(ops / med(c.map((x) => x.ops))).toFixed(2)}x libcmap), ${cpu.toFixed(1)} µs CPU/call (${(cpu / med(c.map((x) => x.cpu))).toFixed(2)}x)  ops [${res[k].map((x) => (x.ops / 1000).toFixed(1)).join(' ')}] cpu [${res[k].map((x) => x.cpu.toFixed(1)).join(' ')}]`,
+      );
+    }
+  }
+} finally {
+  for (const b of busy) b.kill();
+}
