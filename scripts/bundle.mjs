@@ -13,8 +13,15 @@
 // the main one are copied into both files: the bundle refuses a copied module that declares a class.
 // A dynamic import inside an entry becomes a file beside that entry, loaded when it runs.
 //
-// Other packages (ours included) stay imports, so each package is loaded once and its classes stay
-// one identity. `node:` builtins become `process.getBuiltinModule()` reads (Node >= 20.16; every
+// Other packages stay imports, so each package is loaded once and its classes stay one identity.
+// Except the workspace packages a package.json lists in "bundle": { "inline": [...] } (the client:
+// ipc and codec-wasm): those are compiled from their sources into the entry, tree-shaken to what
+// the entry uses. Each package file the ESM loader opens costs a fresh process milliseconds
+// (resolve, read, compile, link: ~1/3 of the client's import when it was four files), and the
+// client uses a fraction of ipc (no server) and of codec-wasm (no capture parser). Only packages
+// whose values cross the boundary safely may be listed: their errors and writers are recognised by
+// a Symbol.for brand, not by class identity, and the ipc addon is found through the package
+// (@corosync-ts/types, which owns CsError, stays an import: one class). `node:` builtins become `process.getBuiltinModule()` reads (Node >= 20.16; every
 // engine we support): an ESM `import ... from 'node:fs'` builds the module namespace of fs, which
 // reads every lazy getter of fs and loads its whole streams stack (~3 ms of every importer's cold
 // start); getBuiltinModule returns the CommonJS object as it is, and only the names used are read.
@@ -23,11 +30,12 @@
 //   entries for files that a bin outside dist/ imports)
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const pkgDir = process.cwd();
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+const inline = pkg.bundle?.inline ?? [];
 
 /** dist/a/b.js -> src/a/b.ts, for every JS file the package's exports and bins point to. */
 function entryPoints(manifest) {
@@ -52,6 +60,22 @@ function mainEntry(manifest, entries) {
   const src = typeof target === 'string' ? `src/${target.replace(/^\.\/dist\//, '').replace(/\.js$/, '')}.ts` : undefined;
   return entries.includes(src) ? src : entries[0];
 }
+
+/** `import ... from '<inlined package>'` -> that package's main entry source, bundled in. */
+const inlinePlugin = {
+  name: 'inline-workspace-packages',
+  setup(b) {
+    const req = createRequire(join(pkgDir, 'package.json'));
+    for (const name of inline) {
+      if (!(name in (pkg.dependencies ?? {}))) throw new Error(`bundle: ${name} is inlined but not a dependency of ${pkg.name}`);
+      const dir = dirname(req.resolve(`${name}/package.json`));
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      const src = join(dir, mainEntry(manifest, entryPoints(manifest)));
+      const filter = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+      b.onResolve({ filter }, () => ({ path: src, sideEffects: manifest.sideEffects === false ? false : undefined }));
+    }
+  },
+};
 
 /** Every .js and .js.map under dir: what an earlier build (tsc's per-module output, old chunks) left there. */
 function staleJs(dir) {
@@ -138,7 +162,7 @@ const options = {
   // codec-wasm and types also run in browsers: nothing Node-specific is added by the bundler.
   platform: 'neutral',
   target: 'es2022',
-  external: Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies }),
+  external: Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies }).filter((d) => !inline.includes(d)),
   sourcemap: true,
   sourcesContent: false,
   legalComments: 'none',
@@ -149,7 +173,7 @@ const abs = (src) => join(pkgDir, src);
 
 /** What `src` exports and which source modules it pulls in, bundled alone (nothing written). */
 async function survey(src) {
-  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [builtinsPlugin] });
+  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [builtinsPlugin, inlinePlugin] });
   const out = Object.values(r.metafile.outputs).find((o) => o.entryPoint === src);
   return { exports: out.exports, inputs: Object.keys(r.metafile.inputs).filter((f) => f.startsWith('src/')) };
 }
@@ -169,18 +193,18 @@ const mainExternals = new Map(own.map((s) => [abs(s), outFile(s)]));
 const chunkIn = (src) => join(dirname(relative('src', src)), '[name]-[hash]');
 results.push(await build({
   ...options, entryPoints: [main], splitting: true, chunkNames: chunkIn(main),
-  plugins: [builtinsPlugin, entriesPlugin(outFile(main), mainExternals)],
+  plugins: [builtinsPlugin, inlinePlugin, entriesPlugin(outFile(main), mainExternals)],
 }));
 for (const src of own) {
   const externals = new Map(entries.filter((e) => e !== src).map((e) => [abs(e), outFile(e)]));
   results.push(await build({
     ...options, entryPoints: [src], splitting: true, chunkNames: chunkIn(src),
-    plugins: [builtinsPlugin, entriesPlugin(outFile(src), externals)],
+    plugins: [builtinsPlugin, inlinePlugin, entriesPlugin(outFile(src), externals)],
   }));
 }
 for (const src of standalone) results.push(await build({ ...options, entryPoints: [src], plugins: [builtinsPlugin] }));
 
-const moduleFiles = (r) => new Set(Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs)).filter((f) => f.startsWith('src/')));
+const moduleFiles = (r) => new Set(Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs)).filter((f) => /(^|\/)src\//.test(f)));
 // A module copied into two entries' files exists twice at run time: harmless for functions and
 // constants, wrong for a class (instanceof) or state that must be one.
 const [mainModules, ...ownModules] = results.slice(0, 1 + own.length).map(moduleFiles);

@@ -12,6 +12,14 @@ async function probe<T>(body: string): Promise<T> {
   return JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', body], { timeout: 60_000, cwd: fileURLToPath(new URL('..', import.meta.url)) })) as T;
 }
 
+/**
+ * The same, as an async function in a CommonJS -e script: a capture writer's thread inherits the
+ * process's flags, and under --input-type=module its CommonJS source does not run.
+ */
+function probeCjs<T>(body: string): T {
+  return JSON.parse(execFileSync(process.execPath, ['-e', `(async () => {${body}})()`], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) })) as T;
+}
+
 describe('entry points', () => {
   it('./cpg and ./cfg export the main entry\'s own classes and functions, not copies', async () => {
     const r = await probe<Record<'cpg' | 'cfg', { names: number; differ: string[] }>>(`
@@ -48,5 +56,51 @@ describe('entry points', () => {
       const e = new types.CsError(types.CS_ERR_LIBRARY, 'x');
       process.stdout.write(JSON.stringify([e instanceof CsError, CsError === types.CsError, cpg.CpgHandle !== undefined]));`);
     expect(r).toEqual([true, true, true]);
+  });
+
+  // The main entry carries its own copy of ipc and codec-wasm (scripts/bundle.mjs, "bundle" in
+  // package.json): values that cross between those copies and the packages must still be recognised.
+  it('the inlined ipc takes a CaptureWriter of @corosync-ts/ipc, and its IpcError is one of ipc\'s', () => {
+    const r = probeCjs<{ name: string; dirs: string[]; refused: boolean[] }>(`
+      const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const client = await import(${JSON.stringify(dist('index.js'))});
+      const ipc = await import('@corosync-ts/ipc');
+      const { startMockCorosync } = await import('@corosync-ts/testkit');
+      const dir = mkdtempSync(join((await import('node:os')).tmpdir(), 'entry-identity-'));
+      const mock = await startMockCorosync({ nodes: 1 });
+      const out = {};
+      try {
+        const w = ipc.CaptureWriter.open(join(dir, 'w.jsonl'), { mode: 'client', name: 'app', version: '1' });
+        const h = await client.cmap.initialize({ ipcPrefix: mock.prefix, capture: w });
+        out.name = await h.getString('totem.cluster_name');
+        await h.finalize();
+        w.close();
+        out.dirs = readFileSync(w.path, 'utf8').split('\\n').filter(Boolean).slice(1).map((l) => JSON.parse(l)).filter((l) => l.dir).map((l) => l.dir);
+        const e = await client.cmap.initialize({ ipcPrefix: 'entry-none-' + process.pid }).catch((x) => x);
+        out.refused = [e instanceof client.CsError, e.cause instanceof ipc.IpcError, ipc.isIpcError(e.cause)];
+      } finally {
+        await mock.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      process.stdout.write(JSON.stringify(out));`);
+    expect(r).toEqual({ name: 'mockcluster', dirs: ['setup', 'setup', 'req', 'res'], refused: [true, true, true] });
+  });
+
+  it('instanceof holds across two copies of ipc and codec-wasm for their errors and writers, and only for them', () => {
+    // A second module instance of each package (another URL): what the client's inlined copy is.
+    const r = probe<boolean[]>(`
+      const ipcUrl = import.meta.resolve('@corosync-ts/ipc');
+      const codecUrl = import.meta.resolve('@corosync-ts/codec-wasm');
+      const [ipc, ipc2, codec, codec2] = await Promise.all([import(ipcUrl), import(ipcUrl + '?copy'), import(codecUrl), import(codecUrl + '?copy')]);
+      const d = new codec2.DecodeError('x', { kind: 'truncated' });
+      const en = new codec2.EncodeError('x', { kind: 'badType' });
+      process.stdout.write(JSON.stringify([
+        ipc.IpcError !== ipc2.IpcError,
+        new ipc2.IpcError('EAGAIN', 'x') instanceof ipc.IpcError,
+        d instanceof codec.DecodeError, en instanceof codec.EncodeError,
+        d instanceof codec.EncodeError, new Error('x') instanceof ipc.IpcError, {} instanceof ipc.CaptureWriter, null instanceof codec.DecodeError,
+      ]));`);
+    expect(r).toEqual([true, true, true, true, false, false, false, false]);
   });
 });

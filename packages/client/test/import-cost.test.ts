@@ -5,10 +5,11 @@ import { runOk } from '@corosync-ts/nstest';
 import { describe, expect, it } from 'vitest';
 
 // Cold start (issue 13): importing the package must not load Node builtins that only a capture
-// (zlib, worker_threads) or a SAM process (net, child_process) needs; each one costs every
-// importer milliseconds. dist/ is what users import; test/global-setup.ts builds it from src.
+// (zlib, worker_threads, os), a SAM process (net, child_process, os), an error (os) or the addon
+// (module) needs; each one costs every importer time. dist/ is what users import;
+// test/global-setup.ts builds it from src.
 const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-const LAZY = ['zlib', 'worker_threads', 'net', 'child_process'];
+const LAZY = ['zlib', 'worker_threads', 'net', 'child_process', 'os', 'module'];
 // What an ESM `import ... from 'node:fs'` loads (its namespace reads every lazy getter of fs, and
 // fs.ReadStream's pulls in the streams stack); the bundles read builtins with getBuiltinModule.
 const FS_NAMESPACE = ['internal/fs/streams', 'stream'];
@@ -25,7 +26,7 @@ async function builtinsLoadedBy(url: string): Promise<string[]> {
 }
 
 describe('import cost', () => {
-  it('importing @corosync-ts/client loads none of zlib, worker_threads, net, child_process', async () => {
+  it('importing @corosync-ts/client loads none of zlib, worker_threads, net, child_process, os, module', async () => {
     const loaded = await builtinsLoadedBy(entry);
     // The probe must see builtins at all, or an empty list would pass for the wrong reason.
     expect(loaded).toContain('internal/modules/esm/loader');
@@ -50,6 +51,10 @@ describe('import cost', () => {
     expect(ours('sam/index.js')).toEqual([]);
     expect(ours('cpg.js')).toEqual(['./index.js']);
     expect(ours('cfg.js')).toEqual(['./index.js']);
+    // ipc and codec-wasm are compiled into the entries (package.json "bundle"); types stays one module.
+    const packages = (file: string) => [...new Set(staticImports(file).filter((s) => !s.startsWith('.')))];
+    expect(packages('index.js')).toEqual(['@corosync-ts/types']);
+    expect(packages('sam/index.js')).toEqual(['@corosync-ts/types']);
     // Builtins are read with process.getBuiltinModule, never imported as ESM.
     for (const f of ['index.js', 'sam/index.js']) expect(staticImports(f).filter((s) => s.startsWith('node:'))).toEqual([]);
     const jsFiles = (dir: string): string[] =>

@@ -37,6 +37,11 @@ export interface DecodeErrorDetails {
 }
 
 export class DecodeError extends Error {
+  /** By the brand, so a DecodeError of another copy (the client's bundle inlines one) is one too. */
+  static override [Symbol.hasInstance](value: unknown): value is DecodeError {
+    return isDecodeError(value);
+  }
+
   override readonly name = 'DecodeError';
   readonly kind: DecodeErrorKind;
   /** The message being decoded, when the header identified one. */
@@ -88,6 +93,11 @@ export interface EncodeErrorDetails {
 }
 
 export class EncodeError extends Error {
+  /** By the brand, so an EncodeError of another copy (the client's bundle inlines one) is one too. */
+  static override [Symbol.hasInstance](value: unknown): value is EncodeError {
+    return isEncodeError(value);
+  }
+
   override readonly name = 'EncodeError';
   readonly kind: EncodeErrorKind;
   readonly messageName: string | undefined;

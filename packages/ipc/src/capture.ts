@@ -1,12 +1,13 @@
 // Capture writer: records libqb IPC frames to a capture file (format v1, see
 // packages/codec-wasm/capture/FORMAT.md). Node-only; the reader lives in codec-wasm.
 import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 
-// zlib and worker_threads are only needed once a capture is written; loading them at import cost
-// every user of the package several ms of cold start (process.getBuiltinModule is synchronous).
+// zlib, os and worker_threads are only needed once a capture is written; loading them at import
+// cost every user of the package (and of the client, which inlines this) milliseconds of cold
+// start (process.getBuiltinModule is synchronous).
 const gzipSync = (data: string): Buffer => process.getBuiltinModule('node:zlib').gzipSync(data);
+const hostname = (): string => process.getBuiltinModule('node:os').hostname();
 
 export type CaptureMode = 'client' | 'mock' | 'tap';
 export type CaptureTransport = 'socket' | 'shm';
@@ -247,6 +248,10 @@ function flushAllAtExit(): void {
 
 const sepStr = (s: string) => JSON.stringify(s);
 
+// The client's bundle carries its own copy of this class (scripts/bundle.mjs inlines ipc), and
+// takes a writer its user opened with this package: `instanceof` checks a registry brand.
+const CAPTURE_WRITER_BRAND = Symbol.for('@corosync-ts/ipc.CaptureWriter');
+
 /**
  * Writes a capture file. On the recorded program's thread a frame costs a copy of its bytes and
  * its time into a ring of shared memory (no allocation); every 100 ms or 64 KiB a writer thread
@@ -259,6 +264,15 @@ const sepStr = (s: string) => JSON.stringify(s);
  * and line registrations wait for room instead.
  */
 export class CaptureWriter {
+  /** True for a CaptureWriter of any copy of this package. */
+  static [Symbol.hasInstance](value: unknown): value is CaptureWriter {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CAPTURE_WRITER_BRAND] === true;
+  }
+
+  get [CAPTURE_WRITER_BRAND](): true {
+    return true;
+  }
+
   readonly path: string;
   readonly gzip: boolean;
   private fd: number;

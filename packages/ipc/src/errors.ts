@@ -1,19 +1,27 @@
-import { constants } from 'node:os';
-
-// Symbol.for, not instanceof: two copies of this package in one process must still
-// recognise each other's errors.
+// Symbol.for, not instanceof: two copies of this package in one process (or this package and its
+// copy inlined in @corosync-ts/client's bundle) must still recognise each other's errors.
 const IPC_ERROR_BRAND = Symbol.for('@corosync-ts/ipc.IpcError');
 
-const NAME_BY_ERRNO = new Map<number, string>();
-// Aliases share a number; name them the way libqb/corosync documentation does.
-for (const name of ['EAGAIN', 'ENOTSUP', 'EDEADLK', ...Object.keys(constants.errno)]) {
-  const n = (constants.errno as Record<string, number>)[name];
-  if (n !== undefined && !NAME_BY_ERRNO.has(n)) NAME_BY_ERRNO.set(n, name);
+// node:os is read on the first error, not at import: Node's bootstrap does not load it.
+let errnos: Record<string, number> | undefined;
+const errnoTable = (): Record<string, number> => (errnos ??= process.getBuiltinModule('node:os').constants.errno as Record<string, number>);
+
+let nameByErrno: Map<number, string> | undefined;
+function errnoName(n: number): string | undefined {
+  if (!nameByErrno) {
+    nameByErrno = new Map();
+    // Aliases share a number; name them the way libqb/corosync documentation does.
+    for (const name of ['EAGAIN', 'ENOTSUP', 'EDEADLK', ...Object.keys(errnoTable())]) {
+      const v = errnoTable()[name];
+      if (v !== undefined && !nameByErrno.has(v)) nameByErrno.set(v, name);
+    }
+  }
+  return nameByErrno.get(n);
 }
 
 /** errno value for a code name ('EAGAIN' → 11); 0 for codes that are not errnos (ABORT_ERR). */
 export function errnoOf(code: string): number {
-  return (constants.errno as Record<string, number>)[code] ?? 0;
+  return errnoTable()[code] ?? 0;
 }
 
 /**
@@ -22,6 +30,11 @@ export function errnoOf(code: string): number {
  * 'ABORT_ERR' for an AbortSignal; `errno` is the positive errno (0 for ABORT_ERR).
  */
 export class IpcError extends Error {
+  /** By the brand, so an IpcError of another copy (the client's bundle inlines one) is one too. */
+  static override [Symbol.hasInstance](value: unknown): value is IpcError {
+    return isIpcError(value);
+  }
+
   override readonly name = 'IpcError';
   readonly errno: number;
   readonly code: string;
@@ -36,7 +49,7 @@ export class IpcError extends Error {
   /** From a negative errno as returned by the native layer. */
   static fromErrno(negErrno: number, what: string): IpcError {
     const n = Math.abs(negErrno);
-    return new IpcError(NAME_BY_ERRNO.get(n) ?? `E${n}`, what);
+    return new IpcError(errnoName(n) ?? `E${n}`, what);
   }
 }
 

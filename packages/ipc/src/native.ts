@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isAbsolute, join } from 'node:path';
+import type { createRequire as CreateRequire } from 'node:module';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
@@ -84,12 +84,29 @@ export function runtimeLibc(): 'glibc' | 'musl' {
   return header?.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
+// Read when the addon loads, not at import: node:module is not loaded by Node's bootstrap, and
+// loading it (with its source-map support) was part of every importer's cold start.
+const createRequire: typeof CreateRequire = (path) => process.getBuiltinModule('node:module').createRequire(path);
+
+/**
+ * The root of the @corosync-ts/ipc package, where prebuilds/ and native/ are. This code runs from
+ * ipc's own dist/index.js or src/native.ts (one level below the root), or inlined into the
+ * bundle of @corosync-ts/client, which depends on ipc: resolving the package answers all three.
+ */
+function packageRoot(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@corosync-ts/ipc/package.json'));
+  } catch {
+    // Bundled by someone else's bundler with nothing installed beside it: the file's own parent.
+    return fileURLToPath(new URL('..', import.meta.url));
+  }
+}
+
 /** Where the loader looks, in order: COROSYNC_TS_IPC_ADDON, the shipped prebuild, a source build. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const override = env['COROSYNC_TS_IPC_ADDON'];
   if (override) return [override];
-  // dist/native.js and src/native.ts both sit one level below the package root.
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = packageRoot();
   return [
     join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${ADDON_NAME}.${runtimeLibc()}.node`),
     join(root, 'native', 'build', 'Release', `${ADDON_NAME}.node`),
@@ -132,7 +149,7 @@ function load(): Native {
       firstCause ??= cause;
     }
   }
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = packageRoot();
   const target = `${process.platform}-${process.arch} ${runtimeLibc()}`;
   const lines = [`the native addon of @corosync-ts/ipc could not be loaded on ${target}. Tried:`, ...tried.map((t) => `  - ${t}`)];
   if (override) {

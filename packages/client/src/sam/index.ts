@@ -3,7 +3,6 @@
  * SAM (Simple Availability Manager) for Node.js: libsam's API and semantics (corosync 3.1.7
  * lib/sam.c) on Node's process model. See README.md beside this file for what runs where.
  */
-import { constants as osConstants } from 'node:os';
 import {
   CS_ERR_BAD_HANDLE,
   CS_ERR_INVALID_PARAM,
@@ -89,7 +88,8 @@ export function isSupervisedChild(): boolean {
 /** Signal number for a name ('SIGTERM') or a number; undefined when neither. */
 function signalNumber(sig: unknown): number | undefined {
   if (typeof sig === 'number') return Number.isInteger(sig) && sig >= 0 && sig <= 64 ? sig : undefined;
-  if (typeof sig === 'string') return (osConstants.signals as Record<string, number>)[sig];
+  // node:os read here, not imported: Node's bootstrap does not load it, and every importer paid for it.
+  if (typeof sig === 'string') return (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[sig];
   return undefined;
 }
 
