@@ -11,13 +11,13 @@ import {
   isCsError,
 } from '@corosync-ts/types';
 import type { CpgAddress } from '@corosync-ts/codec-wasm';
-import { checkU32, invalidParam } from './errors.js';
+import { checkU32, invalidParam, toCsError } from './errors.js';
 import { common, freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cpgMcastView, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
+import { cpgMcastView, cpgPartialMcastInto, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
 import { ZC_HEADER, ZcFile } from './zcb.js';
 
 export type { CpgAddress, RingId };
@@ -79,7 +79,11 @@ export interface CpgDeliver {
   groupName: Uint8Array;
   nodeid: number;
   pid: number;
-  /** The whole message (fragments of a large one are put back together first). */
+  /**
+   * The whole message (fragments of a large one are put back together first). As libcpg's, valid
+   * only during the callback: its bytes are reused for later messages; `msg.slice()` keeps a copy.
+   * events() hands out messages of their own.
+   */
   msg: Uint8Array;
 }
 /** cpg_confchg_fn_t arguments (the C order: members, left, joined). */
@@ -181,12 +185,18 @@ interface Assembly {
 /** A cpg connection (cpg_handle_t). */
 export class CpgHandle extends Session<CpgSnapshot> {
   protected readonly service = 'cpg' as const;
+  /** deliver() keeps nothing of a frame: a message is valid only during its callback (README). */
+  protected override readonly borrowsEvents = true;
   readonly model = CPG_MODEL_V1;
   readonly #cb: CpgModelV1Data;
   readonly #flags: number;
   /** The group this connection joined and has not left: what a reconnect joins again. */
   #group: Uint8Array | null = null;
   readonly #assemblies = new Map<string, Assembly>();
+  /** The buffer of the last message put back together, for the next one (valid only in its callback). */
+  #spareAssembly: Uint8Array | undefined;
+  /** Where large messages' fragments are encoded (#fragments). */
+  #fragmentBuffer: Uint8Array | undefined;
   /** Client-side iteration handles (libcpg's own hdb) → the daemon's iteration handles. */
   readonly #iterations = new Map<bigint, bigint>();
   #nextIteration = 1n;
@@ -303,10 +313,21 @@ export class CpgHandle extends Session<CpgSnapshot> {
     if (total > 0xffffffff) throw invalidParam(op, `message of ${total} bytes is too large`);
     if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
     const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    let posted: Promise<void>;
-    if (this.#mcastsQueued === 0 && this.directConnection(opts)) {
+    let posted: Promise<void> | undefined;
+    const direct = this.#mcastsQueued === 0 ? this.directConnection(opts) : undefined;
+    if (direct) {
       // Handed to the transport now, in call order; only the caller's resumption waits below.
-      posted = this.post(op, cpgMcastView(guarantee, message), undefined, 2);
+      // sendNow spares the promises of post() and of the transport per message; when requests
+      // wait in the transport for room, post() queues this one behind them.
+      let sent = false;
+      if (direct.sendNow) {
+        try {
+          sent = direct.sendNow(cpgMcastView(guarantee, message), 2);
+        } catch (e) {
+          throw toCsError(e, op);
+        }
+      }
+      if (!sent) posted = this.post(op, cpgMcastView(guarantee, message), undefined, 2);
     } else {
       // The view is codec memory the next encode overwrites: a queued message keeps a copy.
       const frame = cpgMcastView(guarantee, message).slice();
@@ -317,7 +338,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
       this.#turnWatched = true;
       setImmediate(this.#turned);
     }
-    await posted;
+    if (posted) await posted;
     // Immediates run in order: #turned has reset the count when this wait resolves.
     if (this.#sinceTurn >= MCASTS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -329,7 +350,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
       for (let at = 0; at < part.length; ) {
         const fragment = part.subarray(at, at + Math.min(part.length - at, CPG_MAX_ATOMIC_MSGSIZE));
         const type = sent === 0 ? LIBCPG_PARTIAL_FIRST : sent + fragment.length === total ? LIBCPG_PARTIAL_LAST : LIBCPG_PARTIAL_CONTINUED;
-        const frame = cpgReq.partialMcast(guarantee, total, type, fragment);
+        // #inOrder runs one message at a time: its fragments, retries included, own the buffer.
+        this.#fragmentBuffer ??= new Uint8Array(CPG_MAX_ATOMIC_MSGSIZE + 1024);
+        const frame = cpgPartialMcastInto(this.#fragmentBuffer, guarantee, total, type, fragment);
         for (let tries = 1; ; tries++) {
           try {
             await this.call(op, frame, opts);
@@ -600,7 +623,13 @@ export class CpgHandle extends Session<CpgSnapshot> {
       case 'cpg.partialDeliverCallback': {
         const f = d.fields;
         const key = `${f.nodeid}:${f.pid}`;
-        if (f.type === LIBCPG_PARTIAL_FIRST) this.#assemblies.set(key, { buf: new Uint8Array(f.msglen), filled: 0 });
+        if (f.type === LIBCPG_PARTIAL_FIRST) {
+          // A fresh megabyte per message costs more than sending it (page faults, GC): reuse the last one.
+          const spare = this.#spareAssembly;
+          this.#spareAssembly = undefined;
+          const buf = spare && spare.length >= f.msglen ? spare.subarray(0, f.msglen) : new Uint8Array(f.msglen);
+          this.#assemblies.set(key, { buf, filled: 0 });
+        }
         const a = this.#assemblies.get(key);
         // libcpg ignores a fragment without a FIRST; one that overflows its message ends it.
         if (!a) return;
@@ -612,7 +641,12 @@ export class CpgHandle extends Session<CpgSnapshot> {
         a.filled += f.fragment.length;
         if (f.type === LIBCPG_PARTIAL_LAST) {
           this.#assemblies.delete(key);
-          this.#deliverMessage({ handle: this, groupName: f.groupName, nodeid: f.nodeid, pid: f.pid, msg: a.buf.subarray(0, a.filled) });
+          try {
+            this.#deliverMessage({ handle: this, groupName: f.groupName, nodeid: f.nodeid, pid: f.pid, msg: a.buf.subarray(0, a.filled) });
+          } finally {
+            const whole = new Uint8Array(a.buf.buffer);
+            if (!this.#spareAssembly || this.#spareAssembly.length < whole.length) this.#spareAssembly = whole;
+          }
         }
         return;
       }
@@ -640,8 +674,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
   }
 
   #deliverMessage(m: CpgDeliver): void {
-    // The event object is a copy made only for streams: a message stream is the hot path.
-    if (this.#streams.size > 0) this.#emit({ type: 'deliver', ...m });
+    // The event object is a copy made only for streams: a message stream is the hot path. A
+    // stream's reader takes it later, when the frame the message is a view of is reused.
+    if (this.#streams.size > 0) this.#emit({ type: 'deliver', ...m, msg: m.msg.slice() });
     this.#cb.deliverFn?.(m);
   }
 
@@ -653,6 +688,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
     this.#zcbReleaseAll('the handle was finalized');
     this.#streams.clear();
     this.#assemblies.clear();
+    this.#spareAssembly = undefined;
+    this.#fragmentBuffer = undefined;
     this.#iterations.clear();
   }
 

@@ -32,6 +32,8 @@ export interface IpcClientLike {
   request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array>;
   /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
   send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2 }): Promise<void>;
+  /** send() without a promise: false when it must queue (then use send()); see @corosync-ts/ipc IpcClient.sendNow. */
+  sendNow?(frame: Uint8Array, flowControlMax?: 1 | 2): boolean;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
   off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
@@ -44,6 +46,8 @@ export type Connector = (
   opts: {
     maxMessageSize?: number; signal?: AbortSignal; timeout?: number; maxInFlight?: number; allowProvider?: ProviderPolicy;
     capture?: CaptureWriter; captureService?: string;
+    /** Event frames may be lent: valid only while the 'event' listeners run (@corosync-ts/ipc ConnectOptions). */
+    borrowEvents?: boolean;
   },
 ) => Promise<IpcClientLike>;
 
@@ -157,6 +161,11 @@ export async function withDeadline<T>(
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export abstract class Session<Snapshot> extends EventEmitter {
   protected abstract readonly service: ServiceName;
+  /**
+   * The service's deliver() copies what it keeps of an event frame beyond the call, so the
+   * transport may lend frames (no fresh buffer per large event); queued frames are copied here.
+   */
+  protected readonly borrowsEvents: boolean = false;
   // Private (not just protected) so that logging a handle does not dump the transport.
   #ipc: IpcClientLike | undefined;
   #state: State = 'open';
@@ -207,6 +216,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
               ...(this.#opts.maxInFlight !== undefined ? { maxInFlight: this.#opts.maxInFlight } : {}),
               ...(this.#opts.allowProvider !== undefined ? { allowProvider: this.#opts.allowProvider } : {}),
               ...(capture ? { capture, captureService: this.service } : {}),
+              ...(this.borrowsEvents ? { borrowEvents: true } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);
@@ -481,7 +491,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
       }
       return;
     }
-    this.#pending.push(frame);
+    // A lent frame is only valid during this call: the queue keeps its own copy.
+    this.#pending.push(this.borrowsEvents ? frame.slice() : frame);
     const w = this.#waiters.shift();
     if (w) {
       this.#woken++;

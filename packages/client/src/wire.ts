@@ -295,6 +295,7 @@ export function decodeCmapNotify(frame: Uint8Array, operation: string): boolean 
 // two message events are read through the accessors, their message (fragment) a view of the
 // frame instead of a copy (the frame is the client's: ipc never reuses it).
 const MCAST_REQ = codec.messageIndex('cpg.mcastJoined', 'req');
+const PARTIAL_MCAST_REQ = codec.messageIndex('cpg.partialMcast', 'req');
 const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
 const D_GROUP = codec.fieldIndex(DELIVER, 'groupName');
 const D_MSGLEN = codec.fieldIndex(DELIVER, 'msglen');
@@ -316,6 +317,20 @@ const P_FRAGMENT = codec.fieldIndex(PARTIAL, 'fragment');
  */
 export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
   return codec.encodeView(MCAST_REQ, { guarantee, msglen: message.length, message });
+}
+
+/**
+ * A PARTIAL_MCAST request (one fragment of a large message) encoded into `into` when it fits,
+ * else into a buffer of its own; a view of it either way. `into` spares a fresh megabyte per
+ * fragment, which costs more than sending it (page faults, garbage collection).
+ */
+export function cpgPartialMcastInto(
+  into: Uint8Array | undefined, guarantee: number, msglen: number, type: number, fragment: Uint8Array,
+): Request<'cpg.partialMcast'> {
+  const view = codec.encodeView(PARTIAL_MCAST_REQ, { guarantee, msglen, fraglen: fragment.length, type, fragment });
+  if (into === undefined || into.length < view.length) return tag(view.slice());
+  into.set(view);
+  return tag(into.subarray(0, view.length));
 }
 
 const viewOf = (frame: Uint8Array, field: number) => frame.subarray(codec.dataOffset(field), codec.dataOffset(field) + codec.dataLength(field));

@@ -103,6 +103,40 @@ describe('cpg', () => {
     await h.finalize();
   });
 
+  it('messages are lent as libcpg\'s (asks ipc to lend events); events() items and queued ones keep their own bytes', async () => {
+    const fc = cpgDaemon();
+    const kept: string[] = [];
+    const h = await CpgHandle.initialize({ deliverFn: ({ msg }) => kept.push(Buffer.from(msg).toString()) }, { connect: fc.connect });
+    expect(fc.options[0]).toMatchObject({ borrowEvents: true });
+    const deliver = (text: string, pid = 7) =>
+      evt('cpg.deliverCallback', { groupName: g, msglen: text.length, nodeid: 1, pid, message: new TextEncoder().encode(text) });
+    const events = h.events();
+    const ipc = fc.last;
+    ipc.lendEvent(deliver('first message'));
+    ipc.lendEvent(deliver('second'));
+    // A large message whose fragments are lent, and another put back together in the same buffer.
+    for (const [i, text] of ['x'.repeat(5000), 'y'.repeat(3000)].entries()) {
+      ipc.lendEvent(partial(1, text.length, new TextEncoder().encode(text.slice(0, 1000)), 20 + i));
+      ipc.lendEvent(partial(3, text.length, new TextEncoder().encode(text.slice(1000)), 20 + i));
+    }
+    const texts: string[] = [];
+    for (let i = 0; i < 4; i++) texts.push(Buffer.from(((await events.next()).value as CpgEvent & { type: 'deliver' }).msg).toString());
+    const expected = ['first message', 'second', 'x'.repeat(5000), 'y'.repeat(3000)];
+    expect(texts).toEqual(expected);
+    expect(kept).toEqual(expected);
+    await events.return();
+    await h.finalize();
+
+    // 'manual': what waits for dispatch() was copied when it arrived.
+    const m = await CpgHandle.initialize({ deliverFn: ({ msg }) => kept.push(Buffer.from(msg).toString()) }, { connect: fc.connect, ...manual });
+    kept.length = 0;
+    fc.last.lendEvent(deliver('queued one'));
+    fc.last.lendEvent(deliver('queued two'));
+    await m.dispatch(CS_DISPATCH_ALL);
+    expect(kept).toEqual(['queued one', 'queued two']);
+    await m.finalize();
+  });
+
   it('puts fragments back together per sender; a fragment that overflows its message is CS_ERR_LIBRARY and loses nothing else', async () => {
     const fc = cpgDaemon();
     const h = await CpgHandle.initialize({}, { connect: fc.connect, ...manual });

@@ -41,17 +41,32 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   }
 
   async send(frame: Uint8Array): Promise<void> {
+    this.sendNow(frame);
+  }
+
+  sendNow(frame: Uint8Array): boolean {
     if (!this.connected) throw ipcError('ENOTCONN', 107);
     if (this.refuse > 0) {
       this.refuse--;
       throw ipcError('EAGAIN', 11);
     }
     this.sent.push(decode(frame, { service: this.service, dir: 'req' }));
+    return true;
   }
 
   event(frame: Uint8Array): void {
     this.emit('event', frame);
   }
+
+  /** An event as @corosync-ts/ipc lends it (borrowEvents): in one buffer, overwritten by the next one. */
+  lendEvent(frame: Uint8Array): void {
+    const at = 8;
+    if (this.#lent.length < at + frame.length) this.#lent = new Uint8Array(at + frame.length);
+    this.#lent.set(frame, at);
+    this.emit('event', this.#lent.subarray(at, at + frame.length));
+    this.#lent.fill(0xee);
+  }
+  #lent = new Uint8Array(0);
 
   /** The daemon goes away. */
   drop(): void {
@@ -70,8 +85,10 @@ export function fakeConnector(service: Service, handler: Handler) {
   const made: FakeIpc[] = [];
   const names: string[] = [];
   let fail: Error[] = [];
-  const connect: Connector = async (name) => {
+  const options: Parameters<Connector>[1][] = [];
+  const connect: Connector = async (name, opts) => {
     names.push(name);
+    options.push(opts);
     const f = fail.shift();
     if (f) throw f;
     const ipc = new FakeIpc(service, handler);
@@ -82,6 +99,8 @@ export function fakeConnector(service: Service, handler: Handler) {
     connect,
     made,
     names,
+    /** What each connect was asked for (borrowEvents, ...). */
+    options,
     get last(): FakeIpc {
       return made[made.length - 1]!;
     },

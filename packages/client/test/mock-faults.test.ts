@@ -56,7 +56,7 @@ for (const transport of ['socket', 'shm'] as const) {
     it('a large message: fragments refused with TRY_AGAIN are sent again and it arrives whole; a sender killed before its last fragment never delivers half of one', async () => {
       const delivered: CpgDeliver[] = [];
       const confchgs: CpgConfchg[] = [];
-      await using member = await CpgHandle.initialize({ deliverFn: (d) => delivered.push(d), confchgFn: (c) => confchgs.push(c) }, { ipcPrefix: mock.prefix });
+      await using member = await CpgHandle.initialize({ deliverFn: (d) => delivered.push({ ...d, msg: d.msg.slice() }), confchgFn: (c) => confchgs.push(c) }, { ipcPrefix: mock.prefix });
       await using sender = await CpgHandle.initialize(null, { ipcPrefix: mock.endpoint(2).prefix });
       await member.join('big');
       await sender.join('big');

@@ -1194,8 +1194,17 @@ static int32_t recv_batch(poller_t *p) {
     size_t bl;
     if (!typed_info(p->env, p->budget, (void **)&b, &bl) && bl >= 1 && b[0] > 0 && b[0] < limit) limit = b[0];
   }
-  // Room for a maximum-size datagram (+1 to detect an oversized one) before each recv.
-  while (count < limit && cap - used >= (size_t)p->max_len + 1) {
+  // Room for a maximum-size datagram (+1 to detect an oversized one) before each recv; else
+  // for the next one as long as it is (its length peeked): after one event of over 64 KiB,
+  // the rest of a backlog would otherwise wait one loop turn each, and corosync busy-retries
+  // events that do not fit the socket at real-time priority meanwhile.
+  while (count < limit) {
+    if (cap - used < (size_t)p->max_len + 1) {
+      ssize_t next;
+      do next = recv(fd, NULL, 0, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
+      while (next < 0 && errno == EINTR);
+      if (next < 0 || (size_t)next + 1 > cap - used) break;
+    }
     ssize_t r;
     do r = recv(fd, area + used, cap - used, MSG_DONTWAIT | MSG_TRUNC);
     while (r < 0 && errno == EINTR);

@@ -28,6 +28,13 @@ export interface ConnectOptions {
   capture?: CaptureWriter;
   /** The service name written to the capture; default `name` (give it when `name` carries a test prefix). */
   captureService?: string;
+  /**
+   * Lend 'event' frames instead of giving them: a frame is valid only while the 'event'
+   * listeners run (later events may reuse its bytes), as libqb's qb_ipcc_event_recv buffer is.
+   * Saves a fresh buffer (allocation, page faults, GC) per event above 4 KiB; listeners copy
+   * what they keep. Default false: every frame is the listener's own.
+   */
+  borrowEvents?: boolean;
 }
 
 export interface RequestOptions {
@@ -73,6 +80,7 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
   let client: IpcClient;
   try {
     client = new IpcClient(name, s.setup, s.res, s.serverCredentials, s.transport, maxInFlight);
+    client.borrowEvents = opts.borrowEvents === true;
   } catch (e) {
     s.setup.close();
     throw e;
@@ -137,6 +145,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   private closePromise: Promise<void> | undefined;
   /** @internal set by connect() when recording */
   capture: ConnectionCapture | undefined;
+  /** @internal ConnectOptions.borrowEvents, set by connect(): transports may lend event frames. */
+  borrowEvents = false;
 
   /** @internal use connect() */
   constructor(
@@ -249,21 +259,49 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * libcpg sets around a multicast), EMSGSIZE, ENOTCONN.
    */
   send(frame: Uint8Array, opts: { flowControlMax?: 1 | 2 } = {}): Promise<void> {
+    if (this.state === 'open' && this.queued === 0) {
+      try {
+        this.sendNow(frame, opts.flowControlMax);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e as IpcError);
+      }
+    }
     if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
     const hdr = this.checkFrame(frame);
     if (hdr instanceof IpcError) return Promise.reject(hdr);
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = {
+      // Copied: the caller may reuse its buffer once send() returns.
+      this.waiting.push({
         resolve: () => resolve(), reject, settled: false, timer: undefined, signal: undefined, onAbort: undefined,
-        id: hdr.id, verify: undefined, cost: 0, frame: undefined, oneway: opts.flowControlMax ?? 1,
-      };
-      if (this.queued === 0) this.dispatch(p, frame);
-      else {
-        // Copied: the caller may reuse its buffer once send() returns.
-        p.frame = frame.slice();
-        this.waiting.push(p);
-      }
+        id: hdr.id, verify: undefined, cost: 0, frame: frame.slice(), oneway: opts.flowControlMax ?? 1,
+      });
     });
+  }
+
+  /**
+   * send() without a promise, for one-way requests on a hot path (a loop of cpg multicasts):
+   * true once the frame is handed to the transport; false, having done nothing, while earlier
+   * requests wait for room (send() then queues it behind them). Throws send()'s IpcErrors.
+   */
+  sendNow(frame: Uint8Array, flowControlMax: 1 | 2 = 1): boolean {
+    if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
+    if (this.queued > 0) return false;
+    const hdr = this.checkFrame(frame);
+    if (hdr instanceof IpcError) throw hdr;
+    // The level this send meets, recorded before it (a refused send records no frame).
+    this.capture?.flow(this.impl.flowControl);
+    try {
+      this.impl.send(frame, false, flowControlMax);
+    } catch (e) {
+      // Flow control EAGAIN and EMSGSIZE belong to this call; a send that found the server gone
+      // gets the connection's error, as every other call does.
+      throw this.state === 'open' ? e : (this.failure ?? e);
+    }
+    this.capture?.frame('req', frame);
+    // Sending can reveal that the server is gone without throwing (see dispatch()).
+    if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
+    return true;
   }
 
   /** The request header of a frame fit to send, or the EINVAL / EMSGSIZE it earns. */

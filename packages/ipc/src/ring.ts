@@ -307,9 +307,10 @@ export class Ring {
 
   /**
    * Copy out and reclaim the chunk at read_pt. The caller must already own its
-   * semaphore token (tryTake or the waiter thread).
+   * semaphore token (tryTake or the waiter thread). A chunk above POOLED_MAX goes into
+   * `lend` when given (the result is then a view of it), else into a buffer of its own.
    */
-  read(): Uint8Array {
+  read(lend?: Uint8Array): Uint8Array {
     if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
     const ws = this.wordSize;
     const [w, r] = this.pointers();
@@ -325,7 +326,11 @@ export class Ring {
       throw new IpcError('EBADMSG', `ring chunk length ${len} at word ${r} runs past the published part of the ring (${published} words)`);
     }
     const start = ((r + 2) % ws) * 4;
-    const out = copyFrame(this.bytes, start, len);
+    let out: Uint8Array;
+    if (lend !== undefined && len > POOLED_MAX && len <= lend.length) {
+      out = lend.subarray(0, len);
+      out.set(this.bytes.subarray(start, start + len));
+    } else out = copyFrame(this.bytes, start, len);
     this.checkFaults();
     this.words[r] = 0;
     Atomics.store(this.words, magicIdx, MAGIC_DEAD);

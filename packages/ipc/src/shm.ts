@@ -49,6 +49,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private eventRead = 0;
   /** The next chunk of the batch to deliver. */
   private eventNext = 0;
+  /** Where lent events above the pool's size are read (ConnectOptions.borrowEvents); one per connection. */
+  private lent: Uint8Array | undefined;
   private readonly doorbell = new Uint8Array(1);
   // Doorbells are read in bulk: a backlog of thousands (one per event) otherwise costs a wake-up
   // per 256 bytes after its events were all taken.
@@ -241,6 +243,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     });
   }
 
+  private lendArea(): Uint8Array {
+    return (this.lent ??= new Uint8Array(this.client.maxMessageSize));
+  }
+
   // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
   // settle the doorbell bytes separately (eventDebt = bytes read - events taken). A
   // server whose doorbells back up in the socket (1-byte sends fill a unix socket's
@@ -281,7 +287,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         // The next chunk wants a fresh slab, or fails a check: read() takes it or says why.
         let frame: Uint8Array;
         try {
-          frame = this.event.read();
+          frame = this.event.read(this.client.borrowEvents ? this.lendArea() : undefined);
         } catch (e) {
           return this.client.fail(e as IpcError);
         }

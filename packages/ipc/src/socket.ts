@@ -7,7 +7,7 @@ import { ControlFile } from './control.js';
 import { IpcError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import { QB_IPC_SOCKET, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, recvDatagram } from './native.js';
+import { DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, recvDatagram } from './native.js';
 import { BLOCKED, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
@@ -205,13 +205,14 @@ export class SocketClientTransport implements ClientTransport {
       if (len < QB_REQUEST_HEADER_SIZE) {
         return this.client.fail(new IpcError('ECONNRESET', what === 'response' ? `a ${len}-byte response datagram (libqb treats it as a disconnect)` : `a ${len}-byte event datagram`));
       }
-      const frame = copyFrame(area, off, len);
       this.control.taken(what);
       if (what === 'response') {
+        const frame = copyFrame(area, off, len);
         if (this.owed > 0) this.recvBudget[0] = --this.owed + 1;
         this.client.deliverResponse(frame);
       } else {
-        this.client.deliverEvent(frame);
+        // A lent event stays in the receive area, which nothing refills before the listeners return.
+        this.client.deliverEvent(this.client.borrowEvents && len > POOLED_MAX ? area.subarray(off, off + len) : copyFrame(area, off, len));
       }
     }
   }

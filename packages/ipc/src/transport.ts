@@ -15,7 +15,9 @@ export interface ClientLink {
   /** The server is gone or broke the protocol: fail every call, release the transport. */
   fail(cause: IpcError): void;
   deliverResponse(frame: Uint8Array): void;
+  /** The frame may be lent (valid only during the call) when this is true (ConnectOptions.borrowEvents). */
   deliverEvent(frame: Uint8Array): void;
+  readonly borrowEvents: boolean;
   listenerCount(event: 'event'): number;
 }
 

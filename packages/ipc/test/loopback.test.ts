@@ -108,6 +108,53 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('borrowEvents: events over 4 KiB are lent from one buffer, whole and in order while the listener runs', async () => {
+      const c = await connect(name, { borrowEvents: true });
+      const seen: { id: number; ok: boolean; buffer: ArrayBufferLike; len: number }[] = [];
+      c.on('event', (f) => {
+        const id = header(f).id;
+        seen.push({ id, ok: f.subarray(24).every((b) => b === (id & 0xff)), buffer: f.buffer, len: f.length });
+      });
+      await until(() => conns.length === 1);
+      // a backlog of large ones (each above the receive area's spare room) mixed with small ones
+      const sizes = Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? 100 : 70_000 + i * 997));
+      sizes.forEach((n, i) => conns[0]!.sendEvent(resFrame(i, new Uint8Array(n).fill(i & 0xff))));
+      await until(() => seen.length === sizes.length, 60_000);
+      expect(seen.map((e) => [e.id, e.ok, e.len])).toEqual(sizes.map((n, i) => [i, true, n + 24]));
+      // No fresh buffer per large event: they all come from the same one.
+      expect(new Set(seen.filter((e) => e.len > 4096).map((e) => e.buffer)).size).toBe(1);
+      expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+      await c.close();
+    });
+
+    it('sendNow(): one-way requests without a promise; false, sending nothing, while requests wait for room', async () => {
+      const c = await connect(name, { maxInFlight: 1 });
+      await until(() => conns.length === 1);
+      const seen: number[] = [];
+      conns[0]!.removeAllListeners('request');
+      conns[0]!.on('request', (f) => {
+        seen.push(header(f).id);
+        if (header(f).id !== 2) conns[0]!.respond(echoed(f));
+      });
+      expect(c.sendNow(reqFrame(2, 16), 2)).toBe(true);
+      const a = c.request(reqFrame(3, 16));
+      const b = c.request(reqFrame(4, 16));
+      expect(c.queued).toBe(1);
+      expect(c.sendNow(reqFrame(2, 17))).toBe(false);
+      const later = c.send(reqFrame(2, 18));
+      expect(header(await a).id).toBe(1003);
+      expect(header(await b).id).toBe(1004);
+      await later;
+      await until(() => seen.length === 4);
+      expect(seen).toEqual([2, 3, 4, 2]);
+      expect(() => c.sendNow(new Uint8Array(8))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      conns[0]!.setFlowControl(1);
+      expect(() => c.sendNow(reqFrame(2, 16))).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+      conns[0]!.setFlowControl(0);
+      await c.close();
+      expect(() => c.sendNow(reqFrame(2, 16))).toThrow(expect.objectContaining({ code: 'ENOTCONN' }));
+    });
+
     it('rejects bad frames with typed errors and keeps the connection usable', async () => {
       const c = await connect(name);
       await expect(c.request(new Uint8Array(8))).rejects.toMatchObject({ code: 'EINVAL' });
