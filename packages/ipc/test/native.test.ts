@@ -160,7 +160,7 @@ describe('pollDgram', () => {
     for (let i = 0; i < 5; i++) expect(n.send(tx, new Uint8Array(70_000).fill(i + 1))).toBe(70_000);
     const got: number[] = [];
     for (let pass = 0; pass < 5 && got.length < 5; pass++) {
-      const count = n.pollSpin(p, 0);
+      const count = n.pollWait(p, 0);
       for (let i = 0; i < count; i++) {
         const [off, len] = [slots[2 * i]!, slots[2 * i + 1]!];
         expect(len).toBe(70_000);
