@@ -12,14 +12,6 @@ async function probe<T>(body: string): Promise<T> {
   return JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', body], { timeout: 60_000, cwd: fileURLToPath(new URL('..', import.meta.url)) })) as T;
 }
 
-/**
- * The same, as an async function in a CommonJS -e script: a capture writer's thread inherits the
- * process's flags, and under --input-type=module its CommonJS source does not run.
- */
-function probeCjs<T>(body: string): T {
-  return JSON.parse(execFileSync(process.execPath, ['-e', `(async () => {${body}})()`], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) })) as T;
-}
-
 describe('entry points', () => {
   it('./cpg and ./cfg export the main entry\'s own classes and functions, not copies', async () => {
     const r = await probe<Record<'cpg' | 'cfg', { names: number; differ: string[] }>>(`
@@ -60,8 +52,8 @@ describe('entry points', () => {
 
   // The main entry carries its own copy of ipc and codec-wasm (scripts/bundle.mjs, "bundle" in
   // package.json): values that cross between those copies and the packages must still be recognised.
-  it('the inlined ipc takes a CaptureWriter of @corosync-ts/ipc, and its IpcError is one of ipc\'s', () => {
-    const r = probeCjs<{ name: string; dirs: string[]; refused: boolean[] }>(`
+  it('the inlined ipc takes a CaptureWriter of @corosync-ts/ipc, and its IpcError is one of ipc\'s', async () => {
+    const r = await probe<{ name: string; dirs: string[]; refused: boolean[] }>(`
       const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
       const { join } = await import('node:path');
       const client = await import(${JSON.stringify(dist('index.js'))});
@@ -87,9 +79,9 @@ describe('entry points', () => {
     expect(r).toEqual({ name: 'mockcluster', dirs: ['setup', 'setup', 'req', 'res'], refused: [true, true, true] });
   });
 
-  it('instanceof holds across two copies of ipc and codec-wasm for their errors and writers, and only for them', () => {
+  it('instanceof holds across two copies of ipc and codec-wasm for their errors and writers, and only for them', async () => {
     // A second module instance of each package (another URL): what the client's inlined copy is.
-    const r = probe<boolean[]>(`
+    const r = await probe<boolean[]>(`
       const ipcUrl = import.meta.resolve('@corosync-ts/ipc');
       const codecUrl = import.meta.resolve('@corosync-ts/codec-wasm');
       const [ipc, ipc2, codec, codec2] = await Promise.all([import(ipcUrl), import(ipcUrl + '?copy'), import(codecUrl), import(codecUrl + '?copy')]);

@@ -525,6 +525,8 @@ export class CaptureWriter {
       workerData: { fd: this.fd, gzip: this.gzip, ring: this.ring, ctl: this.ctlBuf },
       // It closes an fd the main thread opened: not a leak to warn about.
       trackUnmanagedFds: false,
+      // Not the process's flags: under --input-type=module the thread's CommonJS source would not run.
+      execArgv: [],
     });
     // Never what keeps a process alive: exit and close() wait for it instead.
     this.worker.unref();
