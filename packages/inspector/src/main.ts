@@ -104,7 +104,7 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
       if (!state.cap) {
         state.cap = c;
         firstDraw(c);
-        await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+        await painted();
         probe.firstTableMs = performance.now() - state.loadStart;
       } else scheduleGrow(`${label}: ${c.count.toLocaleString('en')} frames so far…`);
     }
@@ -124,7 +124,7 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
   fillSelects(c);
   writeFilterInputs();
   refilter(true);
-  await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+  await painted();
   probe.firstTableMs ??= performance.now() - state.loadStart;
   probe.loadedMs = performance.now() - state.loadStart;
   probe.frames = c.count;
@@ -140,6 +140,9 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
 }
+
+/** Resolves once the page has painted what is in the DOM now: a task queued from the next animation frame runs after its paint. */
+const painted = (): Promise<void> => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 
 /** The first piece is in: filters from the URL, the table and the timeline. */
 function firstDraw(c: Capture): void {
