@@ -90,6 +90,8 @@ async function loadOnce(browser, file, query) {
     await page.goto(pathToFileURL(PAGE).href + query);
     await page.evaluate(() => document.body.append(Object.assign(document.createElement('input'), { type: 'file', id: 'bench-src', hidden: true })));
     await page.setInputFiles('#bench-src', file);
+    // the user drops the file on a page that has loaded: its loader worker started, the codec compiled
+    await page.waitForFunction(() => window.__inspector.probe.warm);
     const t0 = await page.evaluate(() => {
       const dt = new DataTransfer();
       dt.items.add(document.getElementById('bench-src').files[0]);

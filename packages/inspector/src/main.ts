@@ -1,5 +1,5 @@
 // The inspector page: open a capture, filter it, see it as a table, a timeline and one frame in detail.
-import { decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
+import { codec, decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
@@ -19,7 +19,7 @@ interface State {
 
 const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0 };
 // For tests and the benchmark: what is loaded and how long it took.
-const probe: { ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { ready: false, rendered: 0 };
+const probe: { warm: boolean; ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { warm: false, ready: false, rendered: 0 };
 const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true), (m) => showMark(m));
 (window as unknown as { __inspector: unknown }).__inspector = { probe, state, timeline };
 
@@ -32,6 +32,23 @@ declare const __INSPECTOR_WORKER__: string;
 // `?worker=0` parses on the page's own thread instead (the tests compare both).
 const inWorker = new URLSearchParams(location.search).get('worker') !== '0';
 let workerUrl: string | undefined;
+function startWorker(): Worker {
+  const w = new Worker((workerUrl ??= URL.createObjectURL(new Blob([__INSPECTOR_WORKER__], { type: 'text/javascript' }))));
+  probe.warm = false;
+  w.onmessage = (e: MessageEvent<LoadMessage>) => {
+    if (e.data.kind === 'ready') probe.warm = true;
+  };
+  return w;
+}
+// The next load's worker, started ahead (it compiles the codec as it starts), so that the first
+// table of a dropped capture waits neither for a new thread nor for a WASM compile.
+let spare: Worker | undefined;
+if (inWorker) spare = startWorker();
+else {
+  // the codec that parses here compiles now, not when the first capture comes
+  codec.inputBuffer(1);
+  probe.warm = true;
+}
 
 /** The capture after each piece, parsed here; throws an Error whose message is for the user. */
 async function* parseHere(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
@@ -56,15 +73,18 @@ async function* parseHere(source: ReadableStream<Uint8Array>, label: string): As
 
 /** The capture after each piece, parsed by a worker that is ended when the caller stops. */
 async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
-  workerUrl ??= URL.createObjectURL(new Blob([__INSPECTOR_WORKER__], { type: 'text/javascript' }));
-  const worker = new Worker(workerUrl);
+  const worker = spare ?? startWorker();
+  spare = undefined;
   const queue: LoadMessage[] = [];
   let wake: (() => void) | undefined;
   const arrive = (m: LoadMessage): void => {
     queue.push(m);
     wake?.();
   };
-  worker.onmessage = (e: MessageEvent<LoadMessage>) => arrive(e.data);
+  worker.onmessage = (e: MessageEvent<LoadMessage>) => {
+    if (e.data.kind === 'ready') probe.warm = true;
+    else arrive(e.data);
+  };
   worker.onerror = (e) => {
     e.preventDefault();
     arrive({ kind: 'error', message: `cannot open ${label}: the loader failed: ${e.message}` });
@@ -77,11 +97,14 @@ async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string)
       const m = queue.shift()!;
       if (m.kind === 'done') return;
       if (m.kind === 'error') throw new Error(m.message);
+      const first = !c;
       c = appendPiece(c, m);
       yield c;
+      if (first) worker.postMessage('drawn');
     }
   } finally {
     worker.terminate();
+    spare ??= startWorker();
   }
 }
 
@@ -151,7 +174,6 @@ function firstDraw(c: Capture): void {
   state.filters = filters;
   state.sel = sel;
   writeFilterInputs();
-  timeline.setData(c, new Int32Array(0));
   refilter(true);
 }
 

@@ -354,12 +354,14 @@ function grow<A extends Float64Array | Int32Array | Int16Array | Uint8Array>(a: 
   return b;
 }
 
-const FIRST_PIECE = 256 * 1024;
+export const FIRST_PIECE = 256 * 1024;
 const PIECE = 8 * 1024 * 1024;
 // Small, so the first piece is out after little inflating (gzip captures inflate ~30:1), and
 // because fflate copies what is left of its input at each member's end: one push of a whole
 // file of thousands of members is quadratic.
 const GZIP_SLICE = 32 * 1024;
+// Until the first piece is out: it needs ~8 KiB of gzip, and the first table waits for it.
+const GZIP_FIRST_SLICE = 4 * 1024;
 
 async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
@@ -422,10 +424,11 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       for (let p = take(false); p; p = take(false)) yield p;
       return;
     }
-    for (let at = 0; at < chunk.length || (last && at === 0); at += GZIP_SLICE) {
+    for (let at = 0, step = GZIP_FIRST_SLICE; at < chunk.length || (last && at === 0); at += step) {
+      step = target === FIRST_PIECE ? GZIP_FIRST_SLICE : GZIP_SLICE;
       const t0 = performance.now();
       try {
-        gunzip.push(chunk.subarray(at, at + GZIP_SLICE), last && at + GZIP_SLICE >= chunk.length);
+        gunzip.push(chunk.subarray(at, at + step), last && at + step >= chunk.length);
       } catch (e) {
         throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -450,8 +453,8 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-/** What the loader worker posts: a piece of rows, the end, or why the capture cannot be read. */
-export type LoadMessage = PieceMessage | { kind: 'done' } | { kind: 'error'; message: string };
+/** What the loader worker posts: it has started, a piece of rows, the end, or why the capture cannot be read. */
+export type LoadMessage = PieceMessage | { kind: 'ready' } | { kind: 'done' } | { kind: 'error'; message: string };
 
 /** Rows [first, first + t.length) of a capture, and what they changed about the earlier rows. */
 export interface PieceMessage {
