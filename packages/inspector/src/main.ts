@@ -3,7 +3,7 @@ import { codec, decodedToJSON, decode, fromHex, isCaptureFormatError, type Direc
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, appendPiece, isUnanswered, linePieces, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
+import { CaptureBuilder, DIRS, appendPiece, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -75,9 +75,10 @@ async function* parseHere(source: ReadableStream<Uint8Array>, label: string): As
 async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
   const worker = spare ?? startWorker();
   spare = undefined;
-  const queue: LoadMessage[] = [];
+  type Loaded = Exclude<LoadMessage, { kind: 'ready' }>;
+  const queue: Loaded[] = [];
   let wake: (() => void) | undefined;
-  const arrive = (m: LoadMessage): void => {
+  const arrive = (m: Loaded): void => {
     queue.push(m);
     wake?.();
   };
@@ -311,7 +312,9 @@ function cells(c: Capture, i: number): string[] {
   else if (c.retry[i]) err = 'retry after TRY_AGAIN';
   let lat = '';
   const p = c.pair[i]!;
+  const lost = p >= 0 ? undefined : lostInDrop(c, i);
   if (p >= 0) lat = `${((c.t[Math.max(i, p)]! - c.t[Math.min(i, p)]!) / 1000).toFixed(1)} µs`;
+  else if (lost) lat = `${lost} dropped?`;
   else if (isUnanswered(c, i)) lat = 'no reply';
   return [String(i), (c.t[i]! / 1e6).toFixed(3), String(c.conn[i]), `${ci?.proc ?? ''}${ci?.pid ? ` [${ci.pid}]` : ''}`, c.services[c.svc[i]!]!, DIRS[d]!, messageName(c, i), String(c.len[i]), err, lat];
 }
@@ -336,11 +339,13 @@ function renderRows(): void {
     div.classList.add(DIRS[d]!);
     if (c.msg[i] === -1 || ((d === 1 || d === 2) && c.err[i] !== 1) || refusedSetup(c, i)) div.classList.add('err');
     if (c.retry[i]) div.classList.add('retry');
+    if (c.pair[i] === -1 && lostInDrop(c, i)) div.classList.add('lost');
     if (c.err[i] === 6 && (d === 1 || d === 2)) div.classList.add('tryagain');
     if (i === state.sel) div.classList.add('sel');
     for (const text of cells(c, i)) {
       const s = document.createElement('span');
       s.textContent = text;
+      s.title = text; // the whole text where the column cuts it
       div.appendChild(s);
     }
     frag.appendChild(div);
@@ -413,7 +418,11 @@ function showDetail(d: FrameDetail, i: number): void {
   let pairText = '';
   if (c && i >= 0) {
     const p = c.pair[i]!;
-    pairText = p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs` : isUnanswered(c, i) ? ' · no reply in the capture' : '';
+    const lost = lostInDrop(c, i);
+    pairText =
+      p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs`
+      : lost ? ` · not paired: the recorder dropped frames ${lost === 'answer' ? 'after it (its answer may be one of them)' : 'before it (its request may be one of them)'}`
+      : isUnanswered(c, i) ? ' · no reply in the capture' : '';
   }
   title.textContent = `${i >= 0 ? `#${i} ` : ''}${d.name} (${d.bytes.length} bytes)${pairText}`;
   const pairLink = $('d-pair') as HTMLButtonElement;

@@ -1,7 +1,7 @@
 // The capture loader's worker (a classic worker started from a blob: URL, see main.ts): it runs
 // the line split, the gzip inflate, the decoding and the pairing, and posts each piece's rows
 // as transferable column slices, so the page's thread only appends them and redraws.
-import { codec, isCaptureFormatError } from '@corosync-ts/codec-wasm';
+import { DIR_CODES, SERVICE_CODES, codec, isCaptureFormatError } from '@corosync-ts/codec-wasm';
 import { CaptureBuilder, FIRST_PIECE, linePieces, pieceOf, type LoadMessage } from './model.js';
 
 const post = (m: LoadMessage, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
@@ -11,7 +11,9 @@ const post = (m: LoadMessage, transfer: Transferable[] = []): void => (self as u
 // here is the first load's error (an error event now would reach no listener).
 let bootError: unknown;
 try {
-  codec.inputBuffer(FIRST_PIECE >> 1);
+  codec.inputBuffer(FIRST_PIECE >> 1).fill(0, 0, 24);
+  // one frame through the decoder: the browser compiles WASM functions on their first call
+  codec.decodeAt(0, 24, SERVICE_CODES.cmap, DIR_CODES.req);
 } catch (e) {
   bootError = e;
 }
