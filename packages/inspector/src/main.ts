@@ -51,11 +51,11 @@ else {
 }
 
 /** The capture after each piece, parsed here; throws an Error whose message is for the user. */
-async function* parseHere(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
+async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: string): AsyncGenerator<Capture> {
   const builder = new CaptureBuilder();
   const timing = { inflate: 0 };
   try {
-    for await (const piece of linePieces(source, timing)) {
+    for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
       builder.add(piece);
       builder.cap!.timing.inflate = timing.inflate;
       yield builder.cap!;
@@ -72,7 +72,7 @@ async function* parseHere(source: ReadableStream<Uint8Array>, label: string): As
 }
 
 /** The capture after each piece, parsed by a worker that is ended when the caller stops. */
-async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
+async function* parseInWorker(source: ReadableStream<Uint8Array> | Blob, label: string): AsyncGenerator<Capture> {
   const worker = spare ?? startWorker();
   spare = undefined;
   type Loaded = Exclude<LoadMessage, { kind: 'ready' }>;
@@ -91,7 +91,7 @@ async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string)
     arrive({ kind: 'error', message: `cannot open ${label}: the loader failed: ${e.message}` });
   };
   try {
-    worker.postMessage({ source, label }, [source]);
+    worker.postMessage({ source, label }, source instanceof Blob ? [] : [source]);
     let c: Capture | undefined;
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
@@ -113,7 +113,7 @@ async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string)
  * Reads a capture as it arrives: the table is drawn after the first piece and grows while the
  * rest loads, parsed by a worker so the page stays responsive.
  */
-async function openSource(source: ReadableStream<Uint8Array>, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
+async function openSource(source: ReadableStream<Uint8Array> | Blob, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
   const me = ++loading;
   state.loadStart = t0;
   probe.ready = false;
@@ -158,7 +158,9 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
     `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
-      ` · loaded in ${probe.loadedMs.toFixed(0)} ms (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)`,
+      ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
+      // a rate from a few frames would be the decoder's start-up, not its speed
+      `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
     c.bad.length > 0,
   );
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
@@ -180,7 +182,9 @@ function firstDraw(c: Capture): void {
 
 function openFile(f: File): void {
   // The clock starts when the file is handed over (drop or picker): reading it counts too.
-  void openSource(f.stream() as ReadableStream<Uint8Array>, f.name, f.size, performance.now());
+  // The File itself goes to the worker, which reads it there: a stream made here would pass
+  // every chunk through this thread.
+  void openSource(f, f.name, f.size, performance.now());
 }
 
 function setStatus(text: string, warn = false): void {

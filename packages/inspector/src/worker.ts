@@ -21,12 +21,13 @@ post({ kind: 'ready' });
 
 // The page says 'drawn' once its first table is on screen.
 let firstDrawn: (() => void) | undefined;
-self.onmessage = (e: MessageEvent<{ source: ReadableStream<Uint8Array> | Uint8Array; label: string } | 'drawn'>) => {
+self.onmessage = (e: MessageEvent<{ source: ReadableStream<Uint8Array> | Blob; label: string } | 'drawn'>) => {
   if (e.data === 'drawn') firstDrawn?.();
   else void load(e.data.source, e.data.label);
 };
 
-async function load(source: ReadableStream<Uint8Array> | Uint8Array, label: string): Promise<void> {
+/** Loads a file (read here) or a fetch's body (transferred). */
+async function load(source: ReadableStream<Uint8Array> | Blob, label: string): Promise<void> {
   const builder = new CaptureBuilder();
   const timing = { inflate: 0 };
   const sent = { rows: 0, bytes: 0, marks: 0, bad: 0 };
@@ -38,7 +39,7 @@ async function load(source: ReadableStream<Uint8Array> | Uint8Array, label: stri
       post(p, transferablesOf(p));
     };
     let first = true;
-    for await (const piece of linePieces(source, timing)) {
+    for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
       builder.add(piece);
       send();
       // The rest waits until the first table is painted: this thread parsing on would take the
