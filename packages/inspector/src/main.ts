@@ -1,9 +1,9 @@
 // The inspector page: open a capture, filter it, see it as a table, a timeline and one frame in detail.
-import { decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
+import { codec, decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, appendPiece, isUnanswered, linePieces, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
+import { CaptureBuilder, DIRS, appendPiece, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -19,7 +19,7 @@ interface State {
 
 const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0 };
 // For tests and the benchmark: what is loaded and how long it took.
-const probe: { ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { ready: false, rendered: 0 };
+const probe: { warm: boolean; ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { warm: false, ready: false, rendered: 0 };
 const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true), (m) => showMark(m));
 (window as unknown as { __inspector: unknown }).__inspector = { probe, state, timeline };
 
@@ -32,13 +32,30 @@ declare const __INSPECTOR_WORKER__: string;
 // `?worker=0` parses on the page's own thread instead (the tests compare both).
 const inWorker = new URLSearchParams(location.search).get('worker') !== '0';
 let workerUrl: string | undefined;
+function startWorker(): Worker {
+  const w = new Worker((workerUrl ??= URL.createObjectURL(new Blob([__INSPECTOR_WORKER__], { type: 'text/javascript' }))));
+  probe.warm = false;
+  w.onmessage = (e: MessageEvent<LoadMessage>) => {
+    if (e.data.kind === 'ready') probe.warm = true;
+  };
+  return w;
+}
+// The next load's worker, started ahead (it compiles the codec as it starts), so that the first
+// table of a dropped capture waits neither for a new thread nor for a WASM compile.
+let spare: Worker | undefined;
+if (inWorker) spare = startWorker();
+else {
+  // the codec that parses here compiles now, not when the first capture comes
+  codec.inputBuffer(1);
+  probe.warm = true;
+}
 
 /** The capture after each piece, parsed here; throws an Error whose message is for the user. */
-async function* parseHere(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
+async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: string): AsyncGenerator<Capture> {
   const builder = new CaptureBuilder();
   const timing = { inflate: 0 };
   try {
-    for await (const piece of linePieces(source, timing)) {
+    for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
       builder.add(piece);
       builder.cap!.timing.inflate = timing.inflate;
       yield builder.cap!;
@@ -55,33 +72,40 @@ async function* parseHere(source: ReadableStream<Uint8Array>, label: string): As
 }
 
 /** The capture after each piece, parsed by a worker that is ended when the caller stops. */
-async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string): AsyncGenerator<Capture> {
-  workerUrl ??= URL.createObjectURL(new Blob([__INSPECTOR_WORKER__], { type: 'text/javascript' }));
-  const worker = new Worker(workerUrl);
-  const queue: LoadMessage[] = [];
+async function* parseInWorker(source: ReadableStream<Uint8Array> | Blob, label: string): AsyncGenerator<Capture> {
+  const worker = spare ?? startWorker();
+  spare = undefined;
+  type Loaded = Exclude<LoadMessage, { kind: 'ready' }>;
+  const queue: Loaded[] = [];
   let wake: (() => void) | undefined;
-  const arrive = (m: LoadMessage): void => {
+  const arrive = (m: Loaded): void => {
     queue.push(m);
     wake?.();
   };
-  worker.onmessage = (e: MessageEvent<LoadMessage>) => arrive(e.data);
+  worker.onmessage = (e: MessageEvent<LoadMessage>) => {
+    if (e.data.kind === 'ready') probe.warm = true;
+    else arrive(e.data);
+  };
   worker.onerror = (e) => {
     e.preventDefault();
     arrive({ kind: 'error', message: `cannot open ${label}: the loader failed: ${e.message}` });
   };
   try {
-    worker.postMessage({ source, label }, [source]);
+    worker.postMessage({ source, label }, source instanceof Blob ? [] : [source]);
     let c: Capture | undefined;
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
       const m = queue.shift()!;
       if (m.kind === 'done') return;
       if (m.kind === 'error') throw new Error(m.message);
+      const first = !c;
       c = appendPiece(c, m);
       yield c;
+      if (first) worker.postMessage('drawn');
     }
   } finally {
     worker.terminate();
+    spare ??= startWorker();
   }
 }
 
@@ -89,7 +113,7 @@ async function* parseInWorker(source: ReadableStream<Uint8Array>, label: string)
  * Reads a capture as it arrives: the table is drawn after the first piece and grows while the
  * rest loads, parsed by a worker so the page stays responsive.
  */
-async function openSource(source: ReadableStream<Uint8Array>, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
+async function openSource(source: ReadableStream<Uint8Array> | Blob, label: string, sizeHint: number, t0 = performance.now()): Promise<void> {
   const me = ++loading;
   state.loadStart = t0;
   probe.ready = false;
@@ -104,7 +128,7 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
       if (!state.cap) {
         state.cap = c;
         firstDraw(c);
-        await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+        await painted();
         probe.firstTableMs = performance.now() - state.loadStart;
       } else scheduleGrow(`${label}: ${c.count.toLocaleString('en')} frames so far…`);
     }
@@ -124,7 +148,7 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
   fillSelects(c);
   writeFilterInputs();
   refilter(true);
-  await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+  await painted();
   probe.firstTableMs ??= performance.now() - state.loadStart;
   probe.loadedMs = performance.now() - state.loadStart;
   probe.frames = c.count;
@@ -134,12 +158,17 @@ async function openSource(source: ReadableStream<Uint8Array>, label: string, siz
     `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
-      ` · loaded in ${probe.loadedMs.toFixed(0)} ms (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)`,
+      ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
+      // a rate from a few frames would be the decoder's start-up, not its speed
+      `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
     c.bad.length > 0,
   );
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
 }
+
+/** Resolves once the page has painted what is in the DOM now: a task queued from the next animation frame runs after its paint. */
+const painted = (): Promise<void> => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
 
 /** The first piece is in: filters from the URL, the table and the timeline. */
 function firstDraw(c: Capture): void {
@@ -148,13 +177,14 @@ function firstDraw(c: Capture): void {
   state.filters = filters;
   state.sel = sel;
   writeFilterInputs();
-  timeline.setData(c, new Int32Array(0));
   refilter(true);
 }
 
 function openFile(f: File): void {
   // The clock starts when the file is handed over (drop or picker): reading it counts too.
-  void openSource(f.stream() as ReadableStream<Uint8Array>, f.name, f.size, performance.now());
+  // The File itself goes to the worker, which reads it there: a stream made here would pass
+  // every chunk through this thread.
+  void openSource(f, f.name, f.size, performance.now());
 }
 
 function setStatus(text: string, warn = false): void {
@@ -286,7 +316,9 @@ function cells(c: Capture, i: number): string[] {
   else if (c.retry[i]) err = 'retry after TRY_AGAIN';
   let lat = '';
   const p = c.pair[i]!;
+  const lost = p >= 0 ? undefined : lostInDrop(c, i);
   if (p >= 0) lat = `${((c.t[Math.max(i, p)]! - c.t[Math.min(i, p)]!) / 1000).toFixed(1)} µs`;
+  else if (lost) lat = `${lost} dropped?`;
   else if (isUnanswered(c, i)) lat = 'no reply';
   return [String(i), (c.t[i]! / 1e6).toFixed(3), String(c.conn[i]), `${ci?.proc ?? ''}${ci?.pid ? ` [${ci.pid}]` : ''}`, c.services[c.svc[i]!]!, DIRS[d]!, messageName(c, i), String(c.len[i]), err, lat];
 }
@@ -311,11 +343,13 @@ function renderRows(): void {
     div.classList.add(DIRS[d]!);
     if (c.msg[i] === -1 || ((d === 1 || d === 2) && c.err[i] !== 1) || refusedSetup(c, i)) div.classList.add('err');
     if (c.retry[i]) div.classList.add('retry');
+    if (c.pair[i] === -1 && lostInDrop(c, i)) div.classList.add('lost');
     if (c.err[i] === 6 && (d === 1 || d === 2)) div.classList.add('tryagain');
     if (i === state.sel) div.classList.add('sel');
     for (const text of cells(c, i)) {
       const s = document.createElement('span');
       s.textContent = text;
+      s.title = text; // the whole text where the column cuts it
       div.appendChild(s);
     }
     frag.appendChild(div);
@@ -388,7 +422,11 @@ function showDetail(d: FrameDetail, i: number): void {
   let pairText = '';
   if (c && i >= 0) {
     const p = c.pair[i]!;
-    pairText = p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs` : isUnanswered(c, i) ? ' · no reply in the capture' : '';
+    const lost = lostInDrop(c, i);
+    pairText =
+      p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs`
+      : lost ? ` · not paired: the recorder dropped frames ${lost === 'answer' ? 'after it (its answer may be one of them)' : 'before it (its request may be one of them)'}`
+      : isUnanswered(c, i) ? ' · no reply in the capture' : '';
   }
   title.textContent = `${i >= 0 ? `#${i} ` : ''}${d.name} (${d.bytes.length} bytes)${pairText}`;
   const pairLink = $('d-pair') as HTMLButtonElement;

@@ -32,6 +32,8 @@ export interface Mark {
   kind: 'refused' | 'closed' | 'flow' | 'dropped';
   /** flow: the level from then on (0 off) */
   level: number;
+  /** dropped: the index of the first frame after it */
+  at?: number;
   text: string;
 }
 
@@ -94,9 +96,16 @@ export class Pairer {
   private next = new Int32Array(1024);
   private lastConn = 0;
   private s = -1;
+  /** drops[] before this one are done */
+  private dropNext = 0;
 
-  /** Pairs frames [from, to) of the columns; fills pair (and retry, when given). */
-  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array): void {
+  /**
+   * Pairs frames [from, to) of the columns; fills pair (and retry, when given). `drops`: the
+   * recorder's `dropped` lines so far, in capture order, each placed before frame `at` (the
+   * same array, grown, on every call): a connection's answers after one are not paired with
+   * its requests before it, whose answers may be among the lost frames.
+   */
+  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array, drops: readonly { at: number; conn: number }[] = []): void {
     if (this.next.length < to) {
       const b = new Int32Array(Math.max(to, this.next.length * 2));
       b.set(this.next);
@@ -104,6 +113,11 @@ export class Pairer {
     }
     const next = this.next;
     for (let i = from; i < to; i++) {
+      while (this.dropNext < drops.length && drops[this.dropNext]!.at <= i) {
+        this.slot(drops[this.dropNext++]!.conn);
+        this.head[this.s] = this.tail[this.s] = this.setup[this.s] = -1;
+        this.tryAgain[this.s] = 0;
+      }
       pair[i] = -1;
       const c = conn[i]!;
       if (c !== this.lastConn || this.s < 0) this.slot(c);
@@ -177,11 +191,24 @@ export function isUnanswered(c: Capture, i: number): boolean {
   return (c.dir[i] === 0 && c.pair[i] === -1 && c.id[i] !== -3) || (c.dir[i] === 3 && c.len[i]! <= 24 && c.pair[i] === -1);
 }
 
+/**
+ * Frame i has no pair and a recorder drop on its connection explains it: a request before the
+ * drop ('answer': its answer may be among the lost frames), an answer after it ('request').
+ */
+export function lostInDrop(c: Capture, i: number): 'answer' | 'request' | undefined {
+  if (c.pair[i] !== -1) return undefined;
+  const req = isUnanswered(c, i);
+  if (!req && c.dir[i] !== 1 && !(c.dir[i] === 3 && c.len[i]! > 24)) return undefined;
+  for (const m of c.marks) if (m.kind === 'dropped' && m.conn === c.conn[i] && (req ? m.at! > i : m.at! <= i)) return req ? 'answer' : 'request';
+  return undefined;
+}
+
 /** Builds a Capture from pieces of whole lines, the first of which holds the header. */
 export class CaptureBuilder {
   cap: Capture | undefined;
   private from: CaptureScanFrom | undefined;
   private readonly pairer = new Pairer();
+  private readonly drops: { at: number; conn: number }[] = [];
   private size = 0;
 
   /** How many bytes of `cap.bytes` hold frames. */
@@ -213,6 +240,7 @@ export class CaptureBuilder {
       ci.last = tt;
       return ci;
     };
+    const drops = this.drops;
     const r = scanCapture(piece, input, {
       frame(tt, cn, pid, proc, service, transport, d, at, l) {
         info(cn, service, transport, tt, pid, proc);
@@ -227,7 +255,10 @@ export class CaptureBuilder {
         const ci = info(s.conn, s.service, s.transport, s.t, s.pid ?? -1, s.proc);
         if (s.state === 'open') ci.opened = true;
         else if (s.state === 'flow') marks.push({ t: s.t, conn: s.conn, kind: 'flow', level: s.level ?? 0, text: `flow control ${s.level ? `on (level ${s.level}): the client's sends fail with EAGAIN` : 'off'}` });
-        else if (s.state === 'dropped') marks.push({ t: s.t, conn: s.conn, kind: 'dropped', level: 0, text: `the recorder lost ${s.lines ?? '?'} frames before this point (its writer could not keep up): pairs around it may be wrong` });
+        else if (s.state === 'dropped') {
+          marks.push({ t: s.t, conn: s.conn, kind: 'dropped', level: 0, at: cols.n, text: `the recorder lost ${s.lines ?? '?'} frames here (its writer could not keep up): nothing before this point is paired with what comes after it` });
+          drops.push({ at: cols.n, conn: s.conn });
+        }
         else {
           if (s.by !== undefined) ci.closedBy = s.by;
           if (s.error !== undefined) ci.closeError = s.error;
@@ -280,7 +311,7 @@ export class CaptureBuilder {
     c.bytes.set(codec.inputBuffer(Math.max(r.size, 1)).subarray(0, r.size), this.size);
     this.size += r.size;
     const t2 = performance.now();
-    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry);
+    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry, this.drops);
     c.count = n;
     const t3 = performance.now();
     c.timing.parse += t1 - t0;
@@ -354,12 +385,14 @@ function grow<A extends Float64Array | Int32Array | Int16Array | Uint8Array>(a: 
   return b;
 }
 
-const FIRST_PIECE = 256 * 1024;
+export const FIRST_PIECE = 256 * 1024;
 const PIECE = 8 * 1024 * 1024;
 // Small, so the first piece is out after little inflating (gzip captures inflate ~30:1), and
 // because fflate copies what is left of its input at each member's end: one push of a whole
 // file of thousands of members is quadratic.
 const GZIP_SLICE = 32 * 1024;
+// Until the first piece is out: it needs ~8 KiB of gzip, and the first table waits for it.
+const GZIP_FIRST_SLICE = 4 * 1024;
 
 async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
@@ -422,10 +455,11 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       for (let p = take(false); p; p = take(false)) yield p;
       return;
     }
-    for (let at = 0; at < chunk.length || (last && at === 0); at += GZIP_SLICE) {
+    for (let at = 0, step = GZIP_FIRST_SLICE; at < chunk.length || (last && at === 0); at += step) {
+      step = target === FIRST_PIECE ? GZIP_FIRST_SLICE : GZIP_SLICE;
       const t0 = performance.now();
       try {
-        gunzip.push(chunk.subarray(at, at + GZIP_SLICE), last && at + GZIP_SLICE >= chunk.length);
+        gunzip.push(chunk.subarray(at, at + step), last && at + step >= chunk.length);
       } catch (e) {
         throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -450,8 +484,8 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-/** What the loader worker posts: a piece of rows, the end, or why the capture cannot be read. */
-export type LoadMessage = PieceMessage | { kind: 'done' } | { kind: 'error'; message: string };
+/** What the loader worker posts: it has started, a piece of rows, the end, or why the capture cannot be read. */
+export type LoadMessage = PieceMessage | { kind: 'ready' } | { kind: 'done' } | { kind: 'error'; message: string };
 
 /** Rows [first, first + t.length) of a capture, and what they changed about the earlier rows. */
 export interface PieceMessage {

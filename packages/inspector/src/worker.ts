@@ -1,25 +1,51 @@
 // The capture loader's worker (a classic worker started from a blob: URL, see main.ts): it runs
 // the line split, the gzip inflate, the decoding and the pairing, and posts each piece's rows
 // as transferable column slices, so the page's thread only appends them and redraws.
-import { isCaptureFormatError } from '@corosync-ts/codec-wasm';
-import { CaptureBuilder, linePieces, pieceOf, type LoadMessage } from './model.js';
+import { DIR_CODES, SERVICE_CODES, codec, isCaptureFormatError } from '@corosync-ts/codec-wasm';
+import { CaptureBuilder, FIRST_PIECE, linePieces, pieceOf, type LoadMessage } from './model.js';
 
 const post = (m: LoadMessage, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
 
-self.onmessage = async (e: MessageEvent<{ source: ReadableStream<Uint8Array> | Uint8Array; label: string }>) => {
-  const { source, label } = e.data;
+// The page starts this worker before any capture is opened: compiling the codec now, with room
+// for the first piece's frames, keeps that work out of the time to the first table. A failure
+// here is the first load's error (an error event now would reach no listener).
+let bootError: unknown;
+try {
+  codec.inputBuffer(FIRST_PIECE >> 1).fill(0, 0, 24);
+  // one frame through the decoder: the browser compiles WASM functions on their first call
+  codec.decodeAt(0, 24, SERVICE_CODES.cmap, DIR_CODES.req);
+} catch (e) {
+  bootError = e;
+}
+post({ kind: 'ready' });
+
+// The page says 'drawn' once its first table is on screen.
+let firstDrawn: (() => void) | undefined;
+self.onmessage = (e: MessageEvent<{ source: ReadableStream<Uint8Array> | Blob; label: string } | 'drawn'>) => {
+  if (e.data === 'drawn') firstDrawn?.();
+  else void load(e.data.source, e.data.label);
+};
+
+/** Loads a file (read here) or a fetch's body (transferred). */
+async function load(source: ReadableStream<Uint8Array> | Blob, label: string): Promise<void> {
   const builder = new CaptureBuilder();
   const timing = { inflate: 0 };
   const sent = { rows: 0, bytes: 0, marks: 0, bad: 0 };
   try {
+    if (bootError !== undefined) throw bootError;
     const send = (): void => {
       builder.cap!.timing.inflate = timing.inflate;
       const p = pieceOf(builder.cap!, builder.bytesUsed, sent);
       post(p, transferablesOf(p));
     };
-    for await (const piece of linePieces(source, timing)) {
+    let first = true;
+    for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
       builder.add(piece);
       send();
+      // The rest waits until the first table is painted: this thread parsing on would take the
+      // CPU the page needs to draw it, on a busy machine.
+      if (first) await new Promise<void>((r) => (firstDrawn = r));
+      first = false;
     }
     if (!builder.cap) {
       builder.add(new Uint8Array(0)); // no header: the reader's own error
@@ -29,7 +55,7 @@ self.onmessage = async (e: MessageEvent<{ source: ReadableStream<Uint8Array> | U
   } catch (err) {
     post({ kind: 'error', message: isCaptureFormatError(err) ? `not a readable capture: ${err.message}` : `cannot open ${label}: ${err instanceof Error ? err.message : String(err)}` });
   }
-};
+}
 
 function transferablesOf(p: LoadMessage): Transferable[] {
   if (p.kind !== 'piece') return [];

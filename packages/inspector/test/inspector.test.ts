@@ -89,7 +89,9 @@ function handmade(): string {
 /**
  * The timeline's connection states: flow control on then off around a TRY_AGAIN and its retry
  * (conn 1), a handshake refused as the tap records it (a 'closed' line alone, conn 2) and as
- * the client records it (both setup frames, the response carrying -EACCES, conn 3).
+ * the client records it (both setup frames, the response carrying -EACCES, conn 3), then frames
+ * the recorder dropped on conn 1 (a request before the drop whose answer was lost, an answer
+ * after it whose request was lost, then a pair).
  */
 function marksCapture(): string {
   const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
@@ -114,6 +116,11 @@ function marksCapture(): string {
     { t: 8_000_000, ...a, service: 'cmap', state: 'flow', level: 0 },
     { t: 8_100_000, ...a, service: 'cmap', dir: 'req', hex: get },
     { t: 8_200_000, ...a, service: 'cmap', dir: 'res', hex: ok },
+    { t: 8_300_000, ...a, service: 'cmap', dir: 'req', hex: get },
+    { t: 8_500_000, ...a, service: 'cmap', state: 'dropped', lines: 2 },
+    { t: 8_550_000, ...a, service: 'cmap', dir: 'res', hex: ok },
+    { t: 8_700_000, ...a, service: 'cmap', dir: 'req', hex: get },
+    { t: 8_750_000, ...a, service: 'cmap', dir: 'res', hex: ok },
     { t: 9_000_000, ...a, service: 'cmap', state: 'closed', by: 'client' },
   ];
   const file = join(dir, 'marks.jsonl');
@@ -306,7 +313,7 @@ suite('inspector in headless Chromium', () => {
     files.gzMock = gz;
     files.badLine = bad;
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    for (const key of ['gzMock', 'clientSocket', 'badLine']) {
+    for (const key of ['gzMock', 'clientSocket', 'badLine', 'marks']) {
       const got: unknown[] = [];
       for (const q of ['', '?worker=0']) {
         for (const how of ['file', 'server'] as const) {
@@ -323,7 +330,7 @@ suite('inspector in headless Chromium', () => {
           expect(errors).toEqual([]);
           const st = await fullState(page);
           // the server's page names the capture by its URL, the picker by its file name
-          got.push(JSON.parse(JSON.stringify(st).replaceAll(key, 'NAME').replaceAll(files[key]!.split('/').pop()!, 'NAME')));
+          got.push(JSON.parse(JSON.stringify(st).replaceAll(files[key]!.split('/').pop()!, 'NAME').replaceAll(key, 'NAME')));
           await page.close();
         }
       }
@@ -455,7 +462,7 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
-  it('timeline: flow control as a band, a retry after TRY_AGAIN, refused handshakes (tap and client style) on their lanes', async () => {
+  it('timeline: flow control as a band, a retry after TRY_AGAIN, refused handshakes (tap and client style) on their lanes, frames the recorder dropped', async () => {
     const page = await open(files.marks!);
     const s = await page.evaluate(() => {
       const { state } = (window as unknown as W).__inspector;
@@ -464,20 +471,26 @@ suite('inspector in headless Chromium', () => {
         marks: c.marks.map((m: { kind: string; conn: number; level: number }) => `${m.conn}:${m.kind}:${m.level}`),
         refused: [...c.conns.values()].filter((x: { refused?: string }) => x.refused).map((x: { conn: number }) => x.conn),
         retry: Array.from(c.retry.subarray(0, c.count) as Uint8Array),
+        pair: Array.from(c.pair.subarray(0, c.count) as Int32Array),
       };
     });
-    expect(s.marks).toEqual(['1:flow:1', '2:refused:0', '3:refused:0', '1:flow:0', '1:closed:0']);
+    expect(s.marks).toEqual(['1:flow:1', '2:refused:0', '3:refused:0', '1:flow:0', '1:dropped:0', '1:closed:0']);
     expect(s.refused).toEqual([2, 3]);
-    expect(s.retry).toEqual([0, 0, 0, 0, 1, 0]); // the second cmap.get, after the TRY_AGAIN
+    expect(s.retry).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]); // the second cmap.get, after the TRY_AGAIN
+    // nothing paired across the drop: #6's answer and #7's request are among the lost frames
+    expect(s.pair).toEqual([1, 0, 3, 2, 5, 4, -1, -1, 9, 8]);
     const rows = await page.locator('#rows .row').allInnerTexts();
     expect(rows[3]).toMatch(/setup.*refused: EACCES/s);
     expect(rows[4]).toMatch(/retry after TRY_AGAIN/);
+    expect(rows[6]).toMatch(/cmap\.get.*answer dropped\?/s);
+    expect(rows[7]).toMatch(/cmap\.get.*request dropped\?/s);
+    expect(rows[8]).toMatch(/µs/);
     expect(await page.locator('#rows .row.err').count()).toBe(2); // the TRY_AGAIN answer and the refusal
     expect(await page.locator('#rows .row.retry').count()).toBe(1);
     // Three lanes: conn 2 has no frame, its refusal gives it one.
     const lanes = await page.evaluate(() => {
       const { timeline } = (window as unknown as W).__inspector;
-      return [0, 1, 2, 3, 4].map((k) => timeline.markPosition(k)?.y ?? null);
+      return [0, 1, 2, 3, 4, 5].map((k) => timeline.markPosition(k)?.y ?? null);
     });
     expect(new Set(lanes.map((y) => Math.round(y!))).size).toBe(3);
     const box = (await page.locator('#timeline').boundingBox())!;
@@ -498,6 +511,21 @@ suite('inspector in headless Chromium', () => {
     });
     expect(flowPx[0]! - flowPx[1]!).toBeGreaterThan(10); // more red than green: the magenta band
     expect(flowPx[2]! - flowPx[1]!).toBeGreaterThan(10);
+    // The drop: amber over its lane, and clicking it says what was lost.
+    const dropPx = await page.evaluate(() => {
+      const p = (window as unknown as W).__inspector.timeline.markPosition(4)!;
+      const dpr = window.devicePixelRatio || 1;
+      const g = (document.getElementById('timeline') as HTMLCanvasElement).getContext('2d')!;
+      const px = g.getImageData(Math.round(p.x * dpr), Math.round((p.y - 4) * dpr), 1, 1).data;
+      return [px[0], px[1], px[2]];
+    });
+    expect(dropPx[0]! - dropPx[2]!).toBeGreaterThan(120); // amber: red and green, no blue
+    expect(dropPx[1]! - dropPx[2]!).toBeGreaterThan(80);
+    const dropAt = (await page.evaluate(() => (window as unknown as W).__inspector.timeline.markPosition(4)))!;
+    await page.mouse.click(box.x + dropAt.x, box.y + dropAt.y);
+    await expect.poll(() => page.locator('#d-title').innerText()).toBe('connection 1 (busy [71]) cmap at 8.500 ms: the recorder lost 2 frames here (its writer could not keep up): nothing before this point is paired with what comes after it');
+    await page.locator('#rows .row[data-i="6"]').click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/^#6 cmap\.get \(\d+ bytes\) · not paired: the recorder dropped frames after it \(its answer may be one of them\)$/);
     // Errors filter: the refusal counts as an error.
     await page.selectOption('#f-error', 'err');
     expect(await page.locator('#rows .row').count()).toBe(2);
