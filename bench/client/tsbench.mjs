@@ -55,9 +55,8 @@ if (mode === 'getu32') {
   process.stdout.write(`${elapsed} ${(c.user + c.system) * 1000}\n`);
 } else if (mode === 'handles') {
   // cbench handles: RSS after 1 + N open handles that have made a call, then with N more. The
-  // first N take the one-time costs out of the slope: a process's first hundred calls still
-  // tier up WASM and JS and build lazy tables (~4 MB here), which over 100 handles alone read as
-  // 40 kB "per handle" (at 1000 handles the slope is the same with or without them).
+  // first N take the one-time costs of the first calls (tier-up, lazy tables) out of the slope;
+  // the process-wide growth that still comes later is why run.mjs asks for N = 1000.
   const rss = () => Math.round(process.memoryUsage().rss / 1024);
   await h.getUint32('runtime.votequorum.this_node_id');
   let before = 0;

@@ -16,9 +16,16 @@ import { ShmResponseWait, type ResponseSink } from './wait.js';
 /** Chunks taken per pass before the rest of the loop gets a turn. */
 const BATCH = 1024;
 
-/** Read what a setup socket holds into `into`: the byte count, 0 at EOF, -1 on an error, -EAGAIN when empty. */
-function readSetup(fd: number, into: Uint8Array): number {
-  const r = native().recvInto(fd, into);
+// Doorbells are read in bulk: a backlog of thousands (one per event) otherwise costs a wake-up
+// per 256 bytes after its events were all taken. Their bytes only count, nothing looks at them
+// after the read: one scratch for every connection, client and server side, not 4 kB each.
+const doorbells = new Uint8Array(4096);
+/** Until a connection's first event: most handles never take one (8 kB each otherwise). */
+const NO_SLOTS = new Int32Array(0);
+
+/** Read what a setup socket holds: the byte count, 0 at EOF, -1 on an error, -EAGAIN when empty. */
+function readSetup(fd: number): number {
+  const r = native().recvInto(fd, doorbells);
   return r < 0 && r !== -Errno.EAGAIN ? -1 : r;
 }
 
@@ -44,7 +51,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   /** Event tokens taken from the semaphore whose chunks are still to be read. */
   private eventTokens = 0;
   /** The last batch of event chunks read (Ring.readMany): chunk i at eventSlots[2i], eventSlots[2i + 1] bytes of eventSlab. */
-  private readonly eventSlots = new Int32Array(2 * BATCH + 2);
+  private eventSlots = NO_SLOTS;
   private eventSlab = new Uint8Array(0);
   private eventRead = 0;
   /** The next chunk of the batch to deliver. */
@@ -52,9 +59,6 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   /** Where lent events above the pool's size are read (ConnectOptions.borrowEvents); one per connection. */
   private lent: Uint8Array | undefined;
   private readonly doorbell = new Uint8Array(1);
-  // Doorbells are read in bulk: a backlog of thousands (one per event) otherwise costs a wake-up
-  // per 256 bytes after its events were all taken.
-  private readonly scratch = new Uint8Array(4096);
   /** The response ring's semaphore count: responses published and not taken yet. */
   private readonly responseSem: Int32Array;
   readonly responseRoom: number;
@@ -208,7 +212,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (events & READABLE) {
       this.drainEvents();
       if (!this.client.connected) return;
-      const r = readSetup(setup.fd, this.scratch);
+      const r = readSetup(setup.fd);
       if (r === 0 || r === -1) return this.serverClosed();
       if (r > 0) {
         this.eventDebt += r;
@@ -277,6 +281,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       }
       // Their chunks in one native call, straight into the frame pool.
       const slab = framePool.slab;
+      if (this.eventSlots === NO_SLOTS) this.eventSlots = new Int32Array(2 * BATCH + 2);
       let n: number;
       try {
         n = this.event.readMany(this.eventSlots, this.eventTokens);
@@ -372,7 +377,6 @@ export class ShmServerTransport implements ServerTransport {
   private readonly request: Ring;
   private readonly response: Ring;
   private readonly event: Ring;
-  private readonly scratch = new Uint8Array(4096);
   private readonly zero = new Uint8Array(1);
   private doorbellDebt = 0;
   private requestDebt = 0;
@@ -427,7 +431,7 @@ export class ShmServerTransport implements ServerTransport {
     if (!this.paused && !this.drainRequests()) return;
     // Doorbells are read even while paused: a libqb client retries a doorbell that does not
     // fit the socket forever, while a full request ring makes it fail with EAGAIN.
-    const r = readSetup(this.conn.setup.fd, this.scratch);
+    const r = readSetup(this.conn.setup.fd);
     if (r === 0 || r === -1) return this.conn.close();
     if (r > 0) {
       this.requestDebt += r;
