@@ -17,15 +17,32 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parseFigures } from './lib/figures.mjs';
 import { mergeResults, renderReport } from './lib/render.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = join(here, '..');
-const args = process.argv.slice(2);
-const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const quick = args.includes('--quick');
-const write = !args.includes('--no-write');
+// strict: an unknown or misspelt flag stops here, before a run that would rewrite RESULTS.md
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    regimes: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (flags.help) {
+  process.stdout.write(
+    'usage: node bench/report.mjs [--quick] [--no-write] [--only area,...] [--regimes idle,loaded]\n' +
+      '  --quick      fewer calls and rounds\n  --no-write   print the report, leave bench/RESULTS.md alone\n' +
+      '  --only       areas: coldstart, client, ipc, testkit, cpg, inspector\n  --regimes    idle, loaded\n',
+  );
+  process.exit(0);
+}
+const quick = flags.quick;
+const write = !flags['no-write'];
 const busyCount = availableParallelism();
 
 const AREAS = {
@@ -40,11 +57,11 @@ const REGIMES = {
   idle: 'the machine as it is, nothing started by the bench',
   loaded: `${busyCount} busy processes (one per vCPU, a node busy loop, normal priority) started by the bench before the areas and stopped after them`,
 };
-const areas = (opt('--only')?.split(',') ?? Object.keys(AREAS)).filter((a) => {
+const areas = (flags.only?.split(',') ?? Object.keys(AREAS)).filter((a) => {
   if (!AREAS[a]) throw new Error(`unknown area ${a}; known: ${Object.keys(AREAS).join(', ')}`);
   return true;
 });
-const regimeNames = opt('--regimes')?.split(',') ?? Object.keys(REGIMES);
+const regimeNames = flags.regimes?.split(',') ?? Object.keys(REGIMES);
 for (const r of regimeNames) if (!REGIMES[r]) throw new Error(`unknown regime ${r}; known: ${Object.keys(REGIMES).join(', ')}`);
 
 // A busy process: pure CPU at normal priority. It checks now and then (every ~10 ms of work) that
@@ -123,7 +140,7 @@ try {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
   const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages', 'bench'], { cwd: repo, encoding: 'utf8' }).trim() ? ' (with uncommitted changes)' : '';
   const meta = {
-    command: `node bench/report.mjs${args.length ? ' ' + args.join(' ') : ''}`,
+    command: `node bench/report.mjs${process.argv.length > 2 ? ' ' + process.argv.slice(2).join(' ') : ''}`,
     node: process.version,
     machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`,
     started: started.toISOString().replace(/\.\d+Z$/, 'Z'),

@@ -5,7 +5,7 @@
  *   cbench write N    print its start time (CLOCK_MONOTONIC ns), then N cmap_set_uint32 of bench.k
  *   cbench getstr N   N cmap_get_string("totem.cluster_name"), print elapsed ns
  *   cbench get1 N     N cmap_get("totem.cluster_name") into a 1024-byte buffer (one round trip each)
- *   cbench getu32 N   200 warm-up, then N cmap_get_uint32("runtime.votequorum.this_node_id"); print
+ *   cbench getu32 N [W]  W warm-up calls (default 200), then N cmap_get_uint32("runtime.votequorum.this_node_id"); print
  *                     "elapsed_ns cpu_ns" (cpu: user + system of the whole process, getrusage)
  *   cbench handles N  RSS in kB after 1 + N open handles, then with N more; print "rssA_kB rssB_kB"
  *                     (the first N, as in tsbench, take one-time costs out of the per-handle slope)
@@ -105,7 +105,8 @@ int main(int argc, char **argv)
 		printf("%" PRIu64 "\n", now_ns() - t0);
 	} else if (!strcmp(argv[1], "getu32")) {
 		uint32_t v;
-		for (long i = 0; i < 200; i++)
+		long warm = argc > 3 ? atol(argv[3]) : 200;
+		for (long i = 0; i < warm; i++)
 			if (cmap_get_uint32(h, "runtime.votequorum.this_node_id", &v) != CS_OK) return 9;
 		uint64_t t0 = now_ns(), c0 = cpu_ns();
 		for (long i = 0; i < n; i++)

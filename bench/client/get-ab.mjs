@@ -1,7 +1,7 @@
 // A/B of the getUint32 figures only (throughput and CPU per call, run.mjs's `getu32` mode), both
 // transports, libcmap and each given tsbench.mjs interleaved round by round:
 //   node bench/client/get-ab.mjs N ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]
-// WARM=w: warm-up calls of the TypeScript side before the measured ones (default 200, as run.mjs).
+// WARM=w: warm-up calls of each side before the measured ones (default N, as run.mjs).
 // LOAD=k starts k busy processes (normal priority, like report.mjs's loaded regime) for the run.
 // TRANSPORTS=socket or shm to measure one. Prints medians per side with the load averages.
 import { fork } from 'node:child_process';
@@ -24,7 +24,8 @@ try {
     const load0 = la();
     const ns = await startNamespace({ name: `bench-get-ab-${transport}` });
     // A side is a tsbench.mjs path, optionally followed by ?NAME=value&... for its environment.
-    const sides = [['libcmap', [cbench, 'getu32', String(N)]], ...tsbenches.map((f) => [f, ['env', ...(f.split('?')[1]?.split('&') ?? []), process.execPath, f.split('?')[0], 'getu32', String(N), process.env.WARM ?? '200']])];
+    const WARM = process.env.WARM ?? String(N);
+    const sides = [['libcmap', [cbench, 'getu32', String(N), WARM]], ...tsbenches.map((f) => [f, ['env', ...(f.split('?')[1]?.split('&') ?? []), process.execPath, f.split('?')[0], 'getu32', String(N), WARM]])];
     const res = Object.fromEntries(sides.map(([k]) => [k, []]));
     try {
       await ns.startCorosync({ transport });
@@ -39,7 +40,7 @@ try {
     } finally {
       await ns.close();
     }
-    console.log(`${transport}: N=${N} rounds=${ROUNDS} busy=${busy.length} warm=${process.env.WARM ?? 200} load before ${load0} after ${la()}`);
+    console.log(`${transport}: N=${N} rounds=${ROUNDS} busy=${busy.length} warm=${WARM} load before ${load0} after ${la()}`);
     const c = res.libcmap;
     for (const [k] of sides) {
       const ops = med(res[k].map((x) => x.ops));
