@@ -171,7 +171,16 @@ export class SocketClientTransport implements ClientTransport {
     this.waiting = false;
     if (!this.client.connected || this.owed <= 0) return;
     const count = waitFor(this.policy, (ns) => (ns > 0 ? this.req.wait(ns) : 0));
-    this.takeDatagrams(this.req, count, 'response');
+    if (count === 0 || this.client.listenerCount('event') === 0) return this.takeDatagrams(this.req, count, 'response');
+    // A reply caught here skips the loop turn whose uv_poll would have read the event socket
+    // first. The server writes an event before a reply that follows it, so the events already
+    // queued go out before the replies: a tracker sees its notification before set() resolves,
+    // and the tap relays them in the daemon's order. The replies are copied out first, because
+    // both sockets receive into one shared area.
+    const held: Uint8Array[] = [];
+    this.takeDatagrams(this.req, count, 'response', held);
+    if (this.client.connected) this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
+    for (const frame of held) if (this.client.connected) this.client.deliverResponse(frame);
   };
 
   private onReq(status: number, events: number, count: number): void {
@@ -191,7 +200,8 @@ export class SocketClientTransport implements ClientTransport {
     this.takeDatagrams(this.evt, count, 'event');
   }
 
-  private takeDatagrams(w: FdWatch, count: number, what: 'response' | 'event'): void {
+  /** Delivers what `w` received; responses go to `held` instead when it is given. */
+  private takeDatagrams(w: FdWatch, count: number, what: 'response' | 'event', held?: Uint8Array[]): void {
     const area = w.area!;
     const slots = w.slots!;
     const max = this.client.maxMessageSize;
@@ -209,7 +219,8 @@ export class SocketClientTransport implements ClientTransport {
       if (what === 'response') {
         const frame = copyFrame(area, off, len);
         if (this.owed > 0) this.recvBudget[0] = --this.owed + 1;
-        this.client.deliverResponse(frame);
+        if (held) held.push(frame);
+        else this.client.deliverResponse(frame);
       } else {
         // A lent event stays in the receive area, which nothing refills before the listeners return.
         this.client.deliverEvent(this.client.borrowEvents && len > POOLED_MAX ? area.subarray(off, off + len) : copyFrame(area, off, len));
