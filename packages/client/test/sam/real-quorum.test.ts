@@ -32,7 +32,8 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   });
 
   const dump = async () => (await cluster.node(1).exec(['corosync-cmapctl', 'resources.process.'])).stdout;
-  const state = async () => /\.state \(str\) = (.*)$/m.exec(await dump())?.[1];
+  /** The state key of this supervisor (libsam names the keys by its pid): not another program's leftover keys. */
+  const state = async (pid: number) => new RegExp(`^resources\\.process\\.${pid}\\.state \\(str\\) = (.*)$`, 'm').exec(await dump())?.[1];
 
   /** Runs one program through the scenario; returns its lines and the cmap keys at each step. */
   async function scenario(argv: string[], quit: boolean): Promise<{ lines: Line[]; dumps: string[]; code: number | null }> {
@@ -55,12 +56,12 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
     const until = (what: string, fn: () => boolean | Promise<boolean>) =>
       waitFor(what, fn, { timeout: 90_000, detail: () => JSON.stringify(lines) });
 
-    await until('instance 1 waiting for quorum', async () => seen('starting', 1) && (await state()) === 'waiting for quorum');
+    await until('instance 1 waiting for quorum', async () => seen('starting', 1) && (await state(p.pid!)) === 'waiting for quorum');
     expect(seen('started', 1)).toBe(false);
     dumps.push(await dump());
 
     await cluster.startNode(2);
-    await until('instance 1 started', async () => seen('started', 1) && (await state()) === 'running');
+    await until('instance 1 started', async () => seen('started', 1) && (await state(p.pid!)) === 'running');
     dumps.push(await dump());
 
     await cluster.stopNode(2);
@@ -68,7 +69,7 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
       await until('supervisor gone after the quorum loss', () => exit !== undefined);
       dumps.push(await dump());
     } else {
-      await until('instance 2 waiting for quorum', async () => seen('starting', 2) && (await state()) === 'waiting for quorum');
+      await until('instance 2 waiting for quorum', async () => seen('starting', 2) && (await state(p.pid!)) === 'waiting for quorum');
       dumps.push(await dump());
 
       await cluster.startNode(2);
