@@ -26,6 +26,17 @@ for (const transport of ['socket', 'shm'] as const) {
       ({ server, conns } = await echoServer(name, { transport }));
     });
 
+    /** The server records every request id and answers all but `silent`'s; the ids it saw. */
+    const answerAllBut = (silent: number): number[] => {
+      const seen: number[] = [];
+      conns[0]!.removeAllListeners('request');
+      conns[0]!.on('request', (f) => {
+        seen.push(header(f).id);
+        if (header(f).id !== silent) conns[0]!.respond(echoed(f));
+      });
+      return seen;
+    };
+
     afterEach(async () => {
       await server.close();
       expect(shmFiles()).toEqual([]);
@@ -130,12 +141,7 @@ for (const transport of ['socket', 'shm'] as const) {
     it('sendNow(): one-way requests without a promise; false, sending nothing, while requests wait for room', async () => {
       const c = await connect(name, { maxInFlight: 1 });
       await until(() => conns.length === 1);
-      const seen: number[] = [];
-      conns[0]!.removeAllListeners('request');
-      conns[0]!.on('request', (f) => {
-        seen.push(header(f).id);
-        if (header(f).id !== 2) conns[0]!.respond(echoed(f));
-      });
+      const seen = answerAllBut(2);
       expect(c.sendNow(reqFrame(2, 16), 2)).toBe(true);
       const a = c.request(reqFrame(3, 16));
       const b = c.request(reqFrame(4, 16));
@@ -211,13 +217,8 @@ for (const transport of ['socket', 'shm'] as const) {
     it('send(): requests the server never answers keep their place, and answered ones still get their own answer', async () => {
       const c = await connect(name);
       await until(() => conns.length === 1);
-      const seen: number[] = [];
-      conns[0]!.removeAllListeners('request');
       // Like corosync's cpg MCAST: id 2 gets no answer.
-      conns[0]!.on('request', (f) => {
-        seen.push(header(f).id);
-        if (header(f).id !== 2) conns[0]!.respond(echoed(f));
-      });
+      const seen = answerAllBut(2);
       const answers: Promise<Uint8Array>[] = [];
       const sent: Promise<void>[] = [];
       // Most of these wait for room behind the first request: the one-way frames wait in line too.
