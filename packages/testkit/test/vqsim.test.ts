@@ -60,8 +60,8 @@ test('the table is big enough', () => {
 describeWithPrograms('corosync-vqsim')('simulator vs corosync-vqsim', () => {
   for (const [name, config, script] of scenarios) {
     test(name, async () => {
-      const real = await runVqsim(config, script);
       const ours = runSimulator(config, script);
+      const real = await runVqsim(config, script, ours);
       for (let i = 0; i < script.length; i++) {
         expect({ after: script[i], nodes: ours[i] }).toEqual({ after: script[i], nodes: real[i] });
       }
