@@ -6,6 +6,10 @@
  *                         thread counts their own deliveries, as corosync's test/cpgbench.c does;
  *                         print "elapsed_ns retries cpu_ns" (first send to the N-th delivery;
  *                         user + system time of both threads meanwhile)
+ *   cbench tput SIZE N W BUSY_NS
+ *                         the same, with BUSY_NS of busy CPU work before each cpg_mcast_joined of
+ *                         the measured burst: libcpg made as costly per message as a sender that
+ *                         does more work per message (README "Why a slow sender costs corosync")
  *   cbench lat SIZE N W   one message at a time, W unmeasured then N measured round trips (send →
  *                         own delivery), one thread polling the cpg fd (the cheapest wait libcpg
  *                         offers); print "p50_ns p99_ns"
@@ -106,6 +110,14 @@ static void pump_until(volatile int *flag, volatile uint32_t *count, uint32_t wa
 }
 
 static char *data;
+static uint64_t busy_ns;
+
+/* BUSY_NS of CPU work: a loop on the clock, never a sleep (the thread must stay runnable). */
+static void busy(void)
+{
+	for (uint64_t t0 = now_ns(); now_ns() - t0 < busy_ns;)
+		;
+}
 
 static cs_error_t send_one(uint32_t seq, unsigned long *retries)
 {
@@ -129,12 +141,13 @@ int main(int argc, char **argv)
 	unsigned long retries = 0;
 	cs_error_t res;
 	if (argc < 5) {
-		fprintf(stderr, "usage: cbench tput|lat SIZE N W\n");
+		fprintf(stderr, "usage: cbench tput|lat SIZE N W [BUSY_NS]\n");
 		return 2;
 	}
 	msg_size = strtoul(argv[2], NULL, 10);
 	uint32_t n = strtoul(argv[3], NULL, 10), w = strtoul(argv[4], NULL, 10);
 	threaded = !strcmp(argv[1], "tput");
+	if (argc > 5) busy_ns = strtoull(argv[5], NULL, 10);
 	if (msg_size < sizeof(uint32_t) || !(data = calloc(1, msg_size))) return 2;
 	for (size_t i = sizeof(uint32_t); i < msg_size; i++) data[i] = (char)i;
 	sem_init(&sem_joined, 0, 0);
@@ -156,8 +169,10 @@ int main(int argc, char **argv)
 		target = n;
 		retries = 0;
 		uint64_t t0 = now_ns(), c0 = cpu_ns();
-		for (uint32_t i = 0; i < n; i++)
+		for (uint32_t i = 0; i < n; i++) {
+			if (busy_ns) busy();
 			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);
+		}
 		sem_wait(&sem_done);
 		printf("%" PRIu64 " %lu %" PRIu64 "\n", last_ns - t0, retries, cpu_ns() - c0);
 	} else {
