@@ -69,12 +69,13 @@ export class SocketClientTransport implements ClientTransport {
   /** Responses due (sent or queued requests not answered yet). */
   private owed = 0;
   /**
-   * How many datagrams the native watcher may receive per wake-up: those owed plus one, so a
-   * response nobody asked for that already sits behind them is read with them (and fails the
-   * connection) instead of waiting there for the next request to claim it. Stopping there
-   * saves the recv that would only report EAGAIN on every sequential round trip.
+   * How many datagrams the native watcher may receive per wake-up: those owed (0: all there
+   * are). Stopping there saves the recv that would only report EAGAIN on every round trip. A
+   * response nobody asked for that sits behind them is still read before any request can be
+   * matched to it: by the check send() makes while nothing is due, or by uv_poll (level-triggered)
+   * at the next loop turn, and it fails the connection.
    */
-  private readonly recvBudget = new Int32Array([1]);
+  private readonly recvBudget = new Int32Array([0]);
   readonly responseRoom: number;
 
   constructor(
@@ -140,7 +141,7 @@ export class SocketClientTransport implements ClientTransport {
       this.client.fail(gone);
       throw gone;
     }
-    if (reply) this.recvBudget[0] = ++this.owed + 1;
+    if (reply) this.recvBudget[0] = ++this.owed;
     // A one-way request that had to queue keeps the outbox non-empty, so the call after it would
     // skip the check above: make it now.
     else if (idle && r !== SENT && !this.takeStray()) return;
@@ -177,9 +178,13 @@ export class SocketClientTransport implements ClientTransport {
     // queued go out before the replies: a tracker sees its notification before set() resolves,
     // and the tap relays them in the daemon's order. The replies are copied out first, because
     // both sockets receive into one shared area.
+    // The control file's event counter says whether any are queued without a recv: libqb counts
+    // an event once its send has returned, before the reply is sent, so a counted event is
+    // visible here. A counter that is not 0 when none is queued (a peer that does not keep it)
+    // only costs the recv.
     const held: Uint8Array[] = [];
     this.takeDatagrams(this.req, count, 'response', held);
-    if (this.client.connected) this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
+    if (this.client.connected && this.control.queued('event') !== 0) this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
     for (const frame of held) if (this.client.connected) this.client.deliverResponse(frame);
   };
 
@@ -218,7 +223,7 @@ export class SocketClientTransport implements ClientTransport {
       this.control.taken(what);
       if (what === 'response') {
         const frame = copyFrame(area, off, len);
-        if (this.owed > 0) this.recvBudget[0] = --this.owed + 1;
+        if (this.owed > 0) this.recvBudget[0] = --this.owed;
         if (held) held.push(frame);
         else this.client.deliverResponse(frame);
       } else {

@@ -1,0 +1,52 @@
+// Events the server sent before a reply reach the listeners before that reply's call resolves,
+// also when the sleeping wait (src/wait.ts) catches the reply without a loop turn: the socket
+// transport then reads the event socket first when the control file counts events queued.
+import { describe, expect, it } from 'vitest';
+import { connect, createServer, type IpcServerConnection } from '../src/index.js';
+import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
+
+for (const transport of ['socket', 'shm'] as const) {
+  describe(`${transport}: events and replies`, () => {
+    it('events sent before a reply caught by the wait are delivered before the call resolves', async () => {
+      const name = uniqueName(`order-${transport}`);
+      const server = createServer(name, { transport });
+      const conns: IpcServerConnection[] = [];
+      server.on('connection', (c) => conns.push(c));
+      await server.listen();
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      const held: Uint8Array[] = [];
+      conn.on('request', (f) => held.push(f));
+      const log: string[] = [];
+      c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+      const small = { maxResponseSize: 64 };
+      const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
+      // Each round: call A is held; the server queues events and A's reply while the loop is
+      // ours; call B, sent next without a loop turn, has its wait find A's reply on the socket.
+      let a = track(c.request(reqFrame(1, 16), small));
+      await until(() => held.length === 1);
+      const rounds = 50;
+      for (let r = 0; r < rounds; r++) {
+        const [fa] = held.splice(0, 1);
+        for (let e = 0; e < 1 + (r % 3); e++) conn.sendEvent(resFrame(100 * r + e));
+        conn.respond(resFrame(header(fa!).id + 1000));
+        const b = track(c.request(reqFrame(2, 16), small));
+        await a;
+        a = b;
+        await until(() => held.length === 1);
+      }
+      conn.respond(resFrame(header(held[0]!).id + 1000));
+      await a;
+      const expected: string[] = [];
+      for (let r = 0; r < rounds; r++) {
+        for (let e = 0; e < 1 + (r % 3); e++) expected.push(`event ${100 * r + e}`);
+        expected.push(`reply ${r === 0 ? 1001 : 1002}`);
+      }
+      expected.push('reply 1002');
+      expect(log).toEqual(expected);
+      await c.close();
+      await server.close();
+    });
+  });
+}
