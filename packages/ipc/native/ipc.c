@@ -1496,8 +1496,9 @@ static napi_value n_netns_enter(napi_env env, napi_callback_info info) {
 
 // Every thread of the process but `self` to `sp`; passes again while a pass finds a thread
 // the previous one did not (one being created inherits its creator's policy, which may not
-// have changed yet). 0, or the -errno of the first thread that refused. ESRCH is a thread
-// that exited meanwhile.
+// have changed yet). 0, or the -errno of the first thread that refused (the calling thread
+// and those before it stay changed; the kernel that let the calling thread change lets the
+// others, so this is a process without /proc). ESRCH is a thread that exited meanwhile.
 static int sched_other_threads(pid_t self, const struct sched_param *sp) {
   for (int pass = 0; pass < 8; pass++) {
     DIR *d = opendir("/proc/self/task");
