@@ -134,7 +134,13 @@ if (write) {
     'rounds of mock / corosync throughput (goal ≥ 1.0); p50 ratio = corosync p50 / mock p50 (≥ 1.0 = mock as fast).',
     'corosync makes itself SCHED_RR priority 99: on an idle VM the kernel wakes it at once for each request, while a',
     'plain process pays a scheduler wake-up of tens of µs per request (on a busy machine the difference mostly goes away).',
-    'The last columns start the mock with `--rr` (it makes itself SCHED_RR 99, as corosync does) in the same rounds, to separate that from the mock\'s own work.',
+    'The last columns start the mock with `--rr` (every thread of it SCHED_RR 99, as corosync\'s are) in the same rounds, to separate that from the mock\'s own work.',
+    'What a plain process can reach against one busy process per vCPU (the report\'s `loaded` regime): runnable beside a busy',
+    'process it gets at most half of that CPU, so each µs of its CPU costs about 2 µs of wall time, and a GET is one serial chain',
+    'of client CPU c (libcmap, about 10 µs) and server CPU m. Plain mock: ≥ 2 (c + m) ≈ 70 µs for m ≈ 25 µs; corosync at RR 99:',
+    'm_c + 2c ≈ 33 µs (m_c ≈ 13-15 µs). A plain mock is bounded near 0.45x there and needs m ≤ m_c / 2 for 1.0x; at RR 99 the',
+    'bound is (m_c + c) / (m + c) ≈ 0.65x until the mock\'s CPU per GET matches corosync\'s. Per-thread CPU, run-queue wait and',
+    'context switches per GET, which depend less on the machine\'s load than these ops/s: `node bench/testkit/threads.mjs`.',
     '',
   ];
   if (skipped) lines.push(`*Skipped on this run: ${skipped}.*`, '');

@@ -1485,12 +1485,51 @@ static napi_value n_netns_enter(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------- realtime scheduling
 // For a server that asks to be scheduled as corosync schedules itself (main.c: SCHED_RR
-// at sched_get_priority_max unless -p). sched_setscheduler(0, ...) changes the calling
-// thread only; threads it creates later inherit the policy. Needs CAP_SYS_NICE, or an
-// RLIMIT_RTPRIO of at least the priority.
+// at sched_get_priority_max unless -p). corosync asks before it creates any thread, so all
+// of its threads run SCHED_RR; Node has started its V8 platform workers (GC, compilation)
+// long before JS can ask. sched_setscheduler(0, ...) would change the calling thread only,
+// and a loop thread at RR 99 that waits for a GC worker left at SCHED_OTHER waits behind
+// every busy process of the machine. So every thread of the process changes. Needs
+// CAP_SYS_NICE, or an RLIMIT_RTPRIO of at least the priority.
+#include <dirent.h>
+#include <sys/syscall.h>
+
+// Every thread of the process but `self` to `sp`; passes again while a pass finds a thread
+// the previous one did not (one being created inherits its creator's policy, which may not
+// have changed yet). 0, or the -errno of the first thread that refused (the calling thread
+// and those before it stay changed; the kernel that let the calling thread change lets the
+// others, so this is a process without /proc). ESRCH is a thread that exited meanwhile.
+static int sched_other_threads(pid_t self, const struct sched_param *sp) {
+  for (int pass = 0; pass < 8; pass++) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -errno;
+    int changed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      char *end;
+      long tid = strtol(e->d_name, &end, 10);
+      if (*end || tid <= 0 || tid == self) continue;
+      struct sched_param cur;
+      if (sched_getscheduler((pid_t)tid) == SCHED_RR && sched_getparam((pid_t)tid, &cur) == 0 &&
+          cur.sched_priority == sp->sched_priority)
+        continue;
+      if (sched_setscheduler((pid_t)tid, SCHED_RR, sp) != 0) {
+        if (errno == ESRCH) continue;
+        int err = -errno;
+        closedir(d);
+        return err;
+      }
+      changed = 1;
+    }
+    closedir(d);
+    if (!changed) return 0;
+  }
+  return 0;
+}
 
 // schedRoundRobin(priority) -> the priority set, or -errno; priority <= 0 means the
-// highest SCHED_RR allows (99 on Linux), as corosync asks; one above it is EINVAL.
+// highest SCHED_RR allows (99 on Linux), as corosync asks; one above it is EINVAL. The
+// calling thread first: if the kernel refuses it, no thread has changed.
 static napi_value n_sched_round_robin(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1506,7 +1545,11 @@ static napi_value n_sched_round_robin(napi_env env, napi_callback_info info) {
     res = -errno;
   } else {
     struct sched_param sp = { .sched_priority = prio <= 0 ? max : prio };
-    res = sched_setscheduler(0, SCHED_RR, &sp) == 0 ? sp.sched_priority : -errno;
+    if (sched_setscheduler(0, SCHED_RR, &sp) != 0) res = -errno;
+    else {
+      int e = sched_other_threads((pid_t)syscall(SYS_gettid), &sp);
+      res = e < 0 ? e : sp.sched_priority;
+    }
   }
   napi_value r;
   napi_create_int32(env, res, &r);

@@ -26,7 +26,7 @@ network namespace until SIGTERM, like a real corosync, backed by a simulated clu
                         @corosync-ts/codec-wasm capture/FORMAT.md; FILE.gz is gzip compressed)
       --allow-any       serve every uid; by default only root (and the mock's own uid) plus the
                         uidgid entries of the config, its uidgid.d directory and uidgid.* keys
-  -r, --rr              run the serving thread SCHED_RR at priority 99, as corosync runs itself
+  -r, --rr              run SCHED_RR at priority 99 (every thread), as corosync runs itself
                         unless started with -p: on a loaded machine it then preempts every normal
                         process. Needs root or CAP_SYS_NICE; refused, it warns as corosync does
                         and keeps normal scheduling

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,12 +67,15 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
 }, 120_000);
 
 // corosync's -r (its default): SCHED_RR at priority 99 when the kernel allows it, else a warning
-// and normal scheduling. Read from /proc/<pid>/stat: rt_priority (field 40) and policy (41).
+// and normal scheduling. Read from /proc/<pid>/task/<tid>/stat: rt_priority (field 40) and policy (41).
 const isRoot = process.geteuid?.() === 0;
-const schedOf = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+const schedOf = (pid: number, tid = pid) => {
+  const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return { priority: Number(f[37]), policy: Number(f[38]) };
 };
+// Every thread, not only the serving one: V8's GC and compiler workers, started before any JS
+// runs, are threads the serving thread waits for.
+const threadSchedsOf = (pid: number) => new Set(readdirSync(`/proc/${pid}/task`).map((tid) => JSON.stringify(schedOf(pid, Number(tid)))));
 const SCHED_OTHER = 0;
 const SCHED_RR = 2;
 
@@ -85,17 +88,19 @@ async function startRr(prefix: string, wrap: string[]) {
   expect(err).toMatch(/serving/);
   // the wrappers exec: the pid is node's
   const sched = schedOf(child.pid!);
+  const threads = threadSchedsOf(child.pid!);
   const q = await connect(`${prefix}quorum`);
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 1 });
   await q.close();
   child.kill('SIGTERM');
-  return { sched, stderr: err, status: await exited };
+  return { sched, threads, stderr: err, status: await exited };
 }
 
 // Root is what the namespace tests need anyway; under CI=true a missing one is a failure.
-test.skipIf(!isRoot && process.env.CI !== 'true')('--rr: the serving thread runs SCHED_RR 99 when permitted', async () => {
+test.skipIf(!isRoot && process.env.CI !== 'true')('--rr: every thread of the mock runs SCHED_RR 99 when permitted, as corosync\'s do', async () => {
   const r = await startRr(`cli-rr-${process.pid}-`, []);
   expect(r.sched).toEqual({ policy: SCHED_RR, priority: 99 });
+  expect([...r.threads]).toEqual([JSON.stringify({ priority: 99, policy: SCHED_RR })]);
   expect(r.stderr).not.toMatch(/warning/);
   expect(r.status).toBe(0);
 }, 120_000);
@@ -105,5 +110,6 @@ test.skipIf(!isRoot && process.env.CI !== 'true')('--rr without CAP_SYS_NICE: co
   const r = await startRr(`cli-norr-${process.pid}-`, ['setpriv', '--bounding-set=-sys_nice', '--', 'prlimit', '--rtprio=0', '--']);
   expect(r.stderr).toMatch(/^corosync-mock: warning: Could not set SCHED_RR at priority 99: EPERM \(1\)\n/);
   expect(r.sched).toEqual({ policy: SCHED_OTHER, priority: 0 });
+  expect([...r.threads]).toEqual([JSON.stringify({ priority: 0, policy: SCHED_OTHER })]);
   expect(r.status).toBe(0);
 }, 120_000);

@@ -1,0 +1,96 @@
+// Per-thread view of corosync-mock (or corosync) serving libcmap GETs from bench/testkit/cmap-gets.c:
+// every thread's scheduling policy, CPU, run-queue wait (schedstat) and context switches per GET
+// over the run, and the client's own CPU per GET; `loaded` starts one busy process per vCPU.
+// Figures per GET do not depend on the machine's load the way ops/s do.
+//   node bench/testkit/threads.mjs [socket|shm] [mock|mock-rr|corosync] [idle|loaded] [gets=5000]
+// Environment: NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
+// mock's stdout), STRACE=1 (syscalls per GET, all threads) or STRACE=ff (one strace -ttt file per
+// thread in /tmp/mockrr-strace.<tid>), COROSYNC_TS_IPC_ADDON (an addon build to compare).
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const [transport = 'shm', who = 'mock', regime = 'idle', getsArg = '5000'] = process.argv.slice(2);
+const gets = Number(getsArg);
+const POLICY = ['OTHER', 'FIFO', 'RR', 'BATCH', 'ISO', 'IDLE', 'DEADLINE'];
+
+function threads(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const num = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)[1]);
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(tid, { comm, policy: POLICY[Number(f[38])], prio: Number(f[37]), utime: Number(f[11]), stime: Number(f[12]), runNs: run, waitNs: wait, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches') });
+    } catch {}
+  }
+  return out;
+}
+
+const BUSY = 'for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid === 1) process.exit(0); }';
+const load = regime === 'loaded' ? Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', BUSY], { stdio: 'ignore' })) : [];
+const cbench = await compileC(readFileSync(here('./cmap-gets.c'), 'utf8'), ['cmap']);
+const conf = readFileSync(here('../../packages/testkit/test/fixtures/three-nodes.conf'), 'utf8').replace(/qb_ipc_type: \w+/, `qb_ipc_type: ${transport}`);
+const ns = await startNamespace({ name: 'bench-mock-threads' });
+try {
+  let pid;
+  let stop;
+  if (who === 'corosync') {
+    const c = await ns.startCorosync({ conf });
+    pid = c.pid;
+    stop = () => ns.stopCorosync();
+  } else {
+    const confPath = join(ns.dir, 'mock.conf');
+    writeFileSync(confPath, conf);
+    const child = ns.spawn([process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), here('../../packages/testkit/dist/cli.js'), '--config', confPath, ...(who === 'mock-rr' ? ['--rr'] : [])], { stdio: ['ignore', process.env.MOCK_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+    let err = '';
+    await new Promise((resolve) => child.stderr.setEncoding('utf8').on('data', (d) => { err += d; if (/serving/.test(err)) resolve(); }));
+    pid = child.pid;
+    stop = async () => { const e = new Promise((r) => child.once('exit', r)); child.kill('SIGTERM'); await e; };
+  }
+  // warm-up run, then the measured one
+  await ns.exec([cbench, '2000']);
+  // STRACE=1: syscall counts of the measured run (strace slows every call down; counts only)
+  const tracer = process.env.STRACE ? spawn('strace', [...(process.env.STRACE === 'ff' ? ['-ff', '-ttt', '-o', '/tmp/mockrr-strace'] : ['-c']), '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+  let traced = '';
+  tracer?.stderr.setEncoding('utf8').on('data', (d) => { traced += d; });
+  if (tracer) await new Promise((r) => setTimeout(r, 500));
+  const before = threads(pid);
+  // the client's own CPU too (getrusage of the child, through bash's `times`)
+  const r = await ns.exec(['bash', '-c', `"$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
+  const after = threads(pid);
+  if (tracer) {
+    const done = new Promise((res) => tracer.once('exit', res));
+    tracer.kill('SIGINT');
+    await done;
+    console.log(traced.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l)).map((l) => { const f = l.trim().split(/\s+/); return `  ${f.at(-1)} ${(Number(f[3]) / gets).toFixed(3)}/req`; }).join('\n'));
+  }
+  const res = JSON.parse(r.stdout);
+  const [cu, cs] = [...r.stderr.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  console.log(`${who} ${transport} ${regime}: ${res.opsPerSec} ops/s p50 ${res.p50} µs p99 ${res.p99} µs; client cpu ${(((cu + cs) * 1e6) / gets).toFixed(1)} µs/req (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  let cpu = 0;
+  let vcs = 0;
+  let ivcs = 0;
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0, utime: 0, stime: 0 };
+    const ticks = a.utime - b.utime + a.stime - b.stime;
+    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / gets, wait: (a.waitNs - b.waitNs) / 1e3 / gets, vcs: (a.vcs - b.vcs) / gets, ivcs: (a.ivcs - b.ivcs) / gets };
+    cpu += d.run;
+    vcs += d.vcs;
+    ivcs += d.ivcs;
+    if (d.run > 0.01 || d.vcs > 0.001 || process.env.ALL) console.log(`  ${tid.padStart(7)} ${a.comm.padEnd(16)} ${a.policy}${a.policy === 'RR' ? a.prio : ''}\tcpu ${d.run.toFixed(2)} µs/req (${(100 * d.user).toFixed(0)}% user)\trunqueue wait ${d.wait.toFixed(2)} µs/req\tcs ${d.vcs.toFixed(3)} vol ${d.ivcs.toFixed(3)} invol /req`);
+  }
+  console.log(`  threads: ${[...after.values()].map((t) => `${t.comm}:${t.policy}`).join(' ')}`);
+  console.log(`  total: cpu ${cpu.toFixed(2)} µs/req, ${vcs.toFixed(3)} voluntary + ${ivcs.toFixed(3)} involuntary switches/req`);
+  await stop();
+} finally {
+  await ns.close();
+  for (const c of load) c.kill('SIGKILL');
+}
