@@ -1635,6 +1635,13 @@ static napi_value n_capture_lines(napi_env env, napi_callback_info info) {
     return make_int(env, -EINVAL);
   int status = 0;
   while (pos != head) {
+    // A wrap marker may sit in the ring's last 8 bytes: only its kind is there.
+    int32_t kind;
+    memcpy(&kind, ring + pos, sizeof(kind));
+    if (kind == CAP_WRAP) {
+      pos = 0;
+      continue;
+    }
     if (pos + CAP_HDR > (int64_t)cap) {
       status = -EINVAL;
       break;
@@ -1643,11 +1650,7 @@ static napi_value n_capture_lines(napi_env env, napi_callback_info info) {
     double t;
     memcpy(hdr, ring + pos, sizeof(hdr));
     memcpy(&t, ring + pos + 16, sizeof(t));
-    const int32_t kind = hdr[0], n = hdr[1], tl = hdr[2];
-    if (kind == CAP_WRAP) {
-      pos = 0;
-      continue;
-    }
+    const int32_t n = hdr[1], tl = hdr[2];
     if (kind == CAP_PREFIX || kind == CAP_BIG) {
       status = 2;
       break;

@@ -97,8 +97,8 @@ const MSG_AT = 32;
 
 // The writer thread: it turns the ring's entries into lines (hex, JSON: the addon's captureLines,
 // several times cheaper than the same in JS), gzips them and writes them, so that the recorded
-// program's thread only copies bytes. Plain CommonJS in a string (an
-// eval worker), because the package's tests and its consumers both load capture.ts as it is.
+// program's thread only copies bytes. Plain CommonJS in a string (an eval worker), because the
+// package's tests and its consumers both load capture.ts as it is.
 const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { closeSync, writeSync } = require('node:fs');
@@ -129,7 +129,12 @@ for (const path of addons) {
     whyNot.push(path + ': ' + ((e && e.message) || e));
   }
 }
-if (!addon || typeof addon.captureLines !== 'function') fail(new Error('the capture writer thread could not load the native addon (' + (whyNot.join('; ') || 'no captureLines in it') + ')'));
+if (addon && typeof addon.captureLines !== 'function') {
+  // An addon older than this file.
+  whyNot.push('no captureLines in the addon loaded');
+  addon = undefined;
+}
+if (!addon) fail(new Error('the capture writer thread could not load the native addon (' + whyNot.join('; ') + ')'));
 // The registered line middles, end to end, and their (start, length) pairs.
 let prefixes = Buffer.allocUnsafe(4096);
 let prefixAt = new Int32Array(64);

@@ -397,6 +397,17 @@ describe('captureLines and captureLine (the addon half of the writer thread)', (
     expect(Buffer.from(out.subarray(0, o)).toString()).toBe('{"t":-2,01"}\n');
   });
 
+  it('follows a wrap marker in the last 8 bytes of the ring (only its kind fits there)', () => {
+    const ring = new Uint8Array(new SharedArrayBuffer(64));
+    entry(ring, 0, -2, 0, 3);
+    ring.set(Buffer.from('ok\n'), 24);
+    new DataView(ring.buffer).setInt32(56, -5, true);
+    const { r, io, out } = call(ring, [56, 32, 0, 1 << 20, 0]);
+    expect(r).toBe(0);
+    expect(io[0]).toBe(32);
+    expect(Buffer.from(out.subarray(0, io[2])).toString()).toBe('ok\n');
+  });
+
   it('asks for room instead of writing past the end of out, and stops at the limit', () => {
     const ring = new Uint8Array(new SharedArrayBuffer(256));
     entry(ring, 0, -1, 100, 2);
