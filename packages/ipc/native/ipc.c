@@ -1400,6 +1400,8 @@ static napi_value n_poll_close(napi_env env, napi_callback_info info) {
 static napi_value n_netns_unshare(napi_env env, napi_callback_info info);
 static napi_value n_netns_enter(napi_env env, napi_callback_info info);
 static napi_value n_sched_round_robin(napi_env env, napi_callback_info info);
+static napi_value n_capture_lines(napi_env env, napi_callback_info info);
+static napi_value n_capture_line(napi_env env, napi_callback_info info);
 
 #define EXPORT(name, fn)                                         \
   do {                                                           \
@@ -1447,6 +1449,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netnsUnshare", n_netns_unshare);
   EXPORT("netnsEnter", n_netns_enter);
   EXPORT("schedRoundRobin", n_sched_round_robin);
+  EXPORT("captureLines", n_capture_lines);
+  EXPORT("captureLine", n_capture_line);
   return exports;
 }
 
@@ -1554,4 +1558,209 @@ static napi_value n_sched_round_robin(napi_env env, napi_callback_info info) {
   napi_value r;
   napi_create_int32(env, res, &r);
   return r;
+}
+
+// ---------------------------------------------------------------- capture lines
+// For the capture writer's thread (src/capture.ts): the ring of entries the recorded thread
+// fills becomes JSON Lines here, because building them in JS (hex above all) was most of the
+// recorder's cost. Only the bytes-to-text step: which entries exist, when the thread runs, the
+// gzip and the write stay in TypeScript. The ring comes from our own recorded thread, yet every
+// entry is bounds-checked: a bad one is -EINVAL, never a read outside the ring.
+
+// A ring entry, as capture.ts writes it: i32 kind, i32 bytes, i32 text, i32 spare, f64 t, then
+// `text` bytes of line middle (or whole line) and `bytes` bytes of frame, padded to 8 bytes.
+#define CAP_HDR 24
+#define CAP_INLINE (-1)
+#define CAP_TEXT (-2)
+#define CAP_PREFIX (-3)
+#define CAP_BIG (-4)
+#define CAP_WRAP (-5)
+// Room for '{"t":', a sign, 20 digits and '"}\n' around a frame line's middle and hex.
+#define CAP_LINE_EXTRA 32
+
+static uint16_t cap_hex2[256];
+static pthread_once_t cap_hex_once = PTHREAD_ONCE_INIT;
+
+static void cap_hex_init(void) {
+  static const char digits[] = "0123456789abcdef";
+  for (int b = 0; b < 256; b++) {
+    const uint8_t pair[2] = { (uint8_t)digits[b >> 4], (uint8_t)digits[b & 15] };
+    memcpy(&cap_hex2[b], pair, 2);
+  }
+}
+
+static size_t cap_line_size(size_t mid_len, size_t n) {
+  return CAP_LINE_EXTRA + mid_len + 2 * n;
+}
+
+// One frame line at `o`, which has cap_line_size() bytes of room: its end. t is rounded as
+// Math.round rounds the times JS hands over (ns since the capture's start).
+static uint8_t *cap_write_line(uint8_t *o, double t, const uint8_t *mid, size_t mid_len, const uint8_t *src, size_t n) {
+  memcpy(o, "{\"t\":", 5);
+  o += 5;
+  // floor(t + 0.5) without libm; NaN and times beyond int64 are 0.
+  const double h = t + 0.5;
+  int64_t r = 0;
+  if (h > -9.2e18 && h < 9.2e18) {
+    r = (int64_t)h;
+    if ((double)r > h) r--;
+  }
+  uint64_t v = (uint64_t)r;
+  if (r < 0) {
+    *o++ = '-';
+    v = 0 - v;
+  }
+  uint8_t digits[20];
+  int k = 0;
+  do {
+    digits[k++] = (uint8_t)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (k > 0) *o++ = digits[--k];
+  memcpy(o, mid, mid_len);
+  o += mid_len;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(o, &cap_hex2[src[i]], 2);
+    o += 2;
+  }
+  memcpy(o, "\"}\n", 3);
+  return o + 3;
+}
+
+static int cap_u8(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &t, len, (void **)data, &ab, &off) != napi_ok || t != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a Uint8Array");
+    return -1;
+  }
+  return 0;
+}
+
+static int cap_i32(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &t, len, (void **)data, &ab, &off) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected an Int32Array");
+    return -1;
+  }
+  return 0;
+}
+
+// captureLines(ring, io, out, prefixes, prefixAt) turns the ring's entries from io[0] up to
+// io[1] into lines written into out from io[2]. prefixAt holds (start, length) pairs of the
+// registered line middles in prefixes, io[4] of them. It returns, with io[0] (the entry it
+// stopped at) and io[2] (the end of the lines) updated:
+//   0  every entry up to io[1] is written;
+//   1  out reached io[3] bytes (written out by the caller before going on);
+//   2  io[0] is an entry the caller handles itself (a line registration, a frame sent apart);
+//   3  out lacks room for the next line: io[5] is the room it needs;
+//  -EINVAL  an entry or an argument is out of bounds.
+static napi_value n_capture_lines(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  uint8_t *ring, *out, *pre;
+  int32_t *io, *pat;
+  size_t cap, io_len, out_len, pre_len, pat_len;
+  if (get_args(env, info, 5, a) || cap_u8(env, a[0], &ring, &cap) || cap_i32(env, a[1], &io, &io_len) ||
+      cap_u8(env, a[2], &out, &out_len) || cap_u8(env, a[3], &pre, &pre_len) || cap_i32(env, a[4], &pat, &pat_len))
+    return NULL;
+  pthread_once(&cap_hex_once, cap_hex_init);
+  if (io_len < 6 || cap % 8 != 0 || cap > INT32_MAX || out_len > INT32_MAX) return make_int(env, -EINVAL);
+  int64_t pos = io[0], head = io[1], o = io[2], limit = io[3], npre = io[4];
+  if (pos < 0 || pos >= (int64_t)cap || pos % 8 != 0 || head < 0 || head >= (int64_t)cap || head % 8 != 0 || o < 0 ||
+      o > (int64_t)out_len || npre < 0 || 2 * npre > (int64_t)pat_len)
+    return make_int(env, -EINVAL);
+  int status = 0;
+  while (pos != head) {
+    // A wrap marker may sit in the ring's last 8 bytes: only its kind is there.
+    int32_t kind;
+    memcpy(&kind, ring + pos, sizeof(kind));
+    if (kind == CAP_WRAP) {
+      pos = 0;
+      continue;
+    }
+    if (pos + CAP_HDR > (int64_t)cap) {
+      status = -EINVAL;
+      break;
+    }
+    int32_t hdr[4];
+    double t;
+    memcpy(hdr, ring + pos, sizeof(hdr));
+    memcpy(&t, ring + pos + 16, sizeof(t));
+    const int32_t n = hdr[1], tl = hdr[2];
+    if (kind == CAP_PREFIX || kind == CAP_BIG) {
+      status = 2;
+      break;
+    }
+    if (n < 0 || tl < 0 || pos + CAP_HDR + (int64_t)tl + n > (int64_t)cap || kind < CAP_TEXT || kind >= npre) {
+      status = -EINVAL;
+      break;
+    }
+    const uint8_t *text = ring + pos + CAP_HDR;
+    size_t need;
+    const uint8_t *mid = text;
+    size_t mid_len = (size_t)tl;
+    if (kind == CAP_TEXT) {
+      need = (size_t)tl;
+    } else {
+      if (kind >= 0) {
+        const int32_t ps = pat[2 * kind], pl = pat[2 * kind + 1];
+        if (ps < 0 || pl < 0 || (int64_t)ps + pl > (int64_t)pre_len) {
+          status = -EINVAL;
+          break;
+        }
+        mid = pre + ps;
+        mid_len = (size_t)pl;
+      }
+      need = cap_line_size(mid_len, (size_t)n);
+    }
+    if ((int64_t)need > (int64_t)out_len - o) {
+      io[5] = need > INT32_MAX ? INT32_MAX : (int32_t)need;
+      status = 3;
+      break;
+    }
+    if (kind == CAP_TEXT) {
+      memcpy(out + o, text, (size_t)tl);
+      o += tl;
+    } else {
+      o = cap_write_line(out + o, t, mid, mid_len, text + tl, (size_t)n) - out;
+    }
+    pos += (CAP_HDR + (int64_t)tl + n + 7) & ~(int64_t)7;
+    if (pos == (int64_t)cap) pos = 0;
+    if (o >= limit) {
+      status = 1;
+      break;
+    }
+  }
+  io[0] = (int32_t)pos;
+  io[2] = (int32_t)o;
+  return make_int(env, status);
+}
+
+// captureLine(out, o, t, mid, bytes): one frame line written into out at o (a frame that came
+// apart from the ring); its end, or -ENOSPC when out lacks the room.
+static napi_value n_capture_line(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  uint8_t *out, *mid, *src;
+  size_t out_len, mid_len, n;
+  int64_t o;
+  double t;
+  if (get_args(env, info, 5, a) || cap_u8(env, a[0], &out, &out_len)) return NULL;
+  int bad = arg_len(env, a[1], &o);
+  if (bad == -1) return NULL;
+  if (napi_get_value_double(env, a[2], &t) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a number");
+    return NULL;
+  }
+  if (cap_u8(env, a[3], &mid, &mid_len) || cap_u8(env, a[4], &src, &n)) return NULL;
+  pthread_once(&cap_hex_once, cap_hex_init);
+  if (bad < 0 || o > (int64_t)out_len) return make_int(env, -EINVAL);
+  if (cap_line_size(mid_len, n) > out_len - (size_t)o) return make_int(env, -ENOSPC);
+  return make_int(env, cap_write_line(out + o, t, mid, mid_len, src, n) - out);
 }

@@ -2,6 +2,7 @@
 // packages/codec-wasm/capture/FORMAT.md). Node-only; the reader lives in codec-wasm.
 import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
+import { addonCandidates } from './native.js';
 
 // zlib, os and worker_threads are only needed once a capture is written; loading them at import
 // cost every user of the package (and of the client, which inlines this) milliseconds of cold
@@ -62,7 +63,11 @@ export interface CaptureState extends CaptureCommon {
   t?: number;
 }
 
-const FLUSH_BYTES = 64 * 1024;
+/**
+ * Ring bytes after which the writer thread is woken before the timer (at most an eighth of the
+ * ring): each wake-up of a sleeping thread costs more than its share of the lines.
+ */
+const FLUSH_BYTES = 256 * 1024;
 const FLUSH_MS = 100;
 /** How long a synchronous flush (and so close() and process exit) waits for the writer thread. */
 const SYNC_WAIT_MS = 10_000;
@@ -90,29 +95,70 @@ const DONE = 3;
 const FAILED = 4;
 const MSG_AT = 32;
 
-// The writer thread: it turns the ring's entries into lines (hex, JSON), gzips them and writes
-// them, so that the recorded program's thread only copies bytes. Plain CommonJS in a string (an
-// eval worker), because the package's tests and its consumers both load capture.ts as it is.
+// The writer thread: it turns the ring's entries into lines (hex, JSON: the addon's captureLines,
+// at about half the thread's CPU of the same in JS), gzips them and writes them, so that the
+// recorded program's thread only copies bytes. Plain CommonJS in a string (an eval worker),
+// because the package's tests and its consumers both load capture.ts as it is.
 const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { closeSync, writeSync } = require('node:fs');
 const { gzipSync } = require('node:zlib');
-const { fd, gzip, ring } = workerData;
+const { fd, gzip, ring, addons } = workerData;
 const ctl = new Int32Array(workerData.ctl);
 const message = new Uint8Array(workerData.ctl, ${MSG_AT});
 const u8 = new Uint8Array(ring);
 const i32 = new Int32Array(ring);
 const f64 = new Float64Array(ring);
 const cap = ring.byteLength;
-// Two hex digits of a byte as one little-endian u16, so a pair of bytes is one 32-bit store.
-const HEX2 = new Uint16Array(256);
-for (let b = 0; b < 256; b++) HEX2[b] = '0123456789abcdef'.charCodeAt(b >> 4) | ('0123456789abcdef'.charCodeAt(b & 15) << 8);
-const T = Buffer.from('{"t":');
-const prefixes = [];
+function fail(e) {
+  if (Atomics.load(ctl, ${FAILED}) !== 0) return;
+  const m = Buffer.from(String((e && e.message) || e));
+  message.set(m.subarray(0, message.length - 1));
+  message[Math.min(m.length, message.length - 1)] = 0;
+  Atomics.store(ctl, ${FAILED}, 1);
+}
+// The lines are built by the addon (captureLines): the same one the recorded thread loaded,
+// found the same way.
+let addon;
+const whyNot = [];
+for (const path of addons) {
+  try {
+    addon = require(path);
+    break;
+  } catch (e) {
+    whyNot.push(path + ': ' + ((e && e.message) || e));
+  }
+}
+if (addon && typeof addon.captureLines !== 'function') {
+  // An addon older than this file.
+  whyNot.push('no captureLines in the addon loaded');
+  addon = undefined;
+}
+if (!addon) fail(new Error('the capture writer thread could not load the native addon (' + whyNot.join('; ') + ')'));
+// The registered line middles, end to end, and their (start, length) pairs.
+let prefixes = Buffer.allocUnsafe(4096);
+let prefixAt = new Int32Array(64);
+let nPrefixes = 0;
+let prefixEnd = 0;
+function addPrefix(src) {
+  if (prefixEnd + src.length > prefixes.length) {
+    const b = Buffer.allocUnsafe(Math.max(prefixes.length * 2, prefixEnd + src.length));
+    prefixes.copy(b, 0, 0, prefixEnd);
+    prefixes = b;
+  }
+  if (2 * nPrefixes + 2 > prefixAt.length) {
+    const a = new Int32Array(prefixAt.length * 2);
+    a.set(prefixAt);
+    prefixAt = a;
+  }
+  prefixes.set(src, prefixEnd);
+  prefixAt[2 * nPrefixes] = prefixEnd;
+  prefixAt[2 * nPrefixes + 1] = src.length;
+  prefixEnd += src.length;
+  nPrefixes++;
+}
 const bigs = [];
 let out = Buffer.allocUnsafe(1 << 20);
-// Unaligned multi-byte stores into out: a DataView's are compiled inline.
-let dv = new DataView(out.buffer, out.byteOffset, out.length);
 let o = 0;
 let stalled = false;
 function room(n) {
@@ -120,76 +166,50 @@ function room(n) {
   const b = Buffer.allocUnsafe(Math.max(out.length * 2, o + n));
   out.copy(b, 0, 0, o);
   out = b;
-  dv = new DataView(out.buffer, out.byteOffset, out.length);
 }
-const digits = new Uint8Array(24);
-// No call into C++ and no string per line: a binding call costs more than the bytes it writes.
-function line(t, mid, src, s, e) {
-  room(32 + mid.length + 2 * (e - s));
-  for (let i = 0; i < 5; i++) out[o + i] = T[i];
-  o += 5;
-  let v = Math.round(t);
-  let n = 0;
-  do {
-    const q = Math.floor(v / 10);
-    digits[n++] = 48 + v - q * 10;
-    v = q;
-  } while (v > 0);
-  while (n > 0) out[o++] = digits[--n];
-  if (mid.length > 64) {
-    out.set(mid, o);
-    o += mid.length;
-  } else for (let i = 0; i < mid.length; i++) out[o++] = mid[i];
-  let i = s;
-  for (; i + 1 < e; i += 2) {
-    dv.setUint32(o, HEX2[src[i]] | (HEX2[src[i + 1]] << 16), true);
-    o += 4;
-  }
-  if (i < e) {
-    dv.setUint16(o, HEX2[src[i]], true);
-    o += 2;
-  }
-  out[o++] = 0x22;
-  out[o++] = 0x7d;
-  out[o++] = 0x0a;
-}
+// pos, head, out offset, out limit, registered middles, room needed: captureLines' in and out.
+const io = new Int32Array(6);
 // Returns false when it stopped at a big frame whose bytes have not arrived yet.
 function drain() {
-  const head = Atomics.load(ctl, ${HEAD});
-  let pos = Atomics.load(ctl, ${TAIL});
-  let ok = true;
-  while (pos !== head) {
-    const w = pos >> 2;
-    const k = i32[w];
-    if (k === ${WRAP}) {
-      pos = 0;
-      continue;
-    }
-    const n = i32[w + 1];
-    const tl = i32[w + 2];
-    const t = f64[(pos >> 3) + 2];
-    const p = pos + ${HDR};
-    if (k === ${BIG}) {
-      if (bigs.length === 0) {
-        ok = false;
-        break;
-      }
-      const b = bigs.shift();
-      const real = i32[w + 3];
-      line(t, real >= 0 ? prefixes[real] : u8.subarray(p, p + tl), b, 0, b.length);
-    } else if (k === ${PREFIX}) prefixes.push(Buffer.from(u8.slice(p, p + tl)));
-    else if (k === ${TEXT}) {
-      room(tl);
-      out.set(u8.subarray(p, p + tl), o);
-      o += tl;
-    } else if (k === ${INLINE}) line(t, u8.subarray(p, p + tl), u8, p + tl, p + tl + n);
-    else line(t, prefixes[k], u8, p, p + n);
-    pos += (${HDR} + tl + n + 7) & ~7;
-    if (pos === cap) pos = 0;
-    if (o >= ${OUT_CHUNK}) emit(pos);
+  if (!addon) {
+    // Failed (reported through FAILED): the entries are let go, so that the recorded thread never waits.
+    Atomics.store(ctl, ${TAIL}, Atomics.load(ctl, ${HEAD}));
+    return true;
   }
-  emit(pos);
-  return ok;
+  io[0] = Atomics.load(ctl, ${TAIL});
+  io[1] = Atomics.load(ctl, ${HEAD});
+  for (;;) {
+    io[2] = o;
+    io[3] = ${OUT_CHUNK};
+    io[4] = nPrefixes;
+    const r = addon.captureLines(u8, io, out, prefixes, prefixAt);
+    o = io[2];
+    if (r === 0) break;
+    if (r === 1) emit(io[0]);
+    else if (r === 3) room(io[5]);
+    else if (r === 2) {
+      const pos = io[0];
+      const w = pos >> 2;
+      const tl = i32[w + 2];
+      const p = pos + ${HDR};
+      if (i32[w] === ${PREFIX}) addPrefix(u8.subarray(p, p + tl));
+      else {
+        if (bigs.length === 0) {
+          emit(pos);
+          return false;
+        }
+        const b = bigs.shift();
+        const real = i32[w + 3];
+        const mid = real >= 0 ? prefixes.subarray(prefixAt[2 * real], prefixAt[2 * real] + prefixAt[2 * real + 1]) : u8.subarray(p, p + tl);
+        room(32 + mid.length + 2 * b.length);
+        o = addon.captureLine(out, o, f64[(pos >> 3) + 2], mid, b);
+      }
+      io[0] = (pos + ((${HDR} + tl + 7) & ~7)) % cap;
+      if (o >= ${OUT_CHUNK}) emit(io[0]);
+    } else throw new Error('the capture ring holds a bad entry at ' + io[0] + ' (' + r + ')');
+  }
+  emit(io[0]);
+  return true;
 }
 // A backlog goes out in pieces: the lines buffer keeps its size, and the ring frees up as it goes.
 function emit(pos) {
@@ -201,10 +221,7 @@ function emit(pos) {
       let off = 0;
       while (off < data.length) off += writeSync(fd, data, off, data.length - off);
     } catch (e) {
-      const m = Buffer.from(String((e && e.message) || e));
-      message.set(m.subarray(0, message.length - 1));
-      message[Math.min(m.length, message.length - 1)] = 0;
-      Atomics.store(ctl, ${FAILED}, 1);
+      fail(e);
     }
   }
   o = 0;
@@ -254,8 +271,8 @@ const CAPTURE_WRITER_BRAND = Symbol.for('@corosync-ts/ipc.CaptureWriter');
 
 /**
  * Writes a capture file. On the recorded program's thread a frame costs a copy of its bytes and
- * its time into a ring of shared memory (no allocation); every 100 ms or 64 KiB a writer thread
- * is woken, which builds the lines (hex, JSON), gzips them and writes them.
+ * its time into a ring of shared memory (no allocation); every 100 ms or 256 KiB a writer thread
+ * is woken, which has the addon build the lines (hex, JSON), gzips them and writes them.
  *
  * Overload: when the writer thread cannot keep up and the ring is full, the recorded thread
  * does not wait for it: a frame that does not fit is not recorded but counted, and the count
@@ -285,6 +302,7 @@ export class CaptureWriter {
   private readonly text: Buffer;
   private readonly ctlBuf = new SharedArrayBuffer(1024);
   private readonly ctl = new Int32Array(this.ctlBuf, 0, 8);
+  private readonly flushBytes: number;
   private head = 0;
   /** Anything was put in the ring (the writer thread starts with the first wake-up after). */
   private used = false;
@@ -310,6 +328,7 @@ export class CaptureWriter {
     const size = opts.ringBytes ?? RING_BYTES;
     if (!Number.isInteger(size) || size < 4096 || size % 8 !== 0 || size > 1 << 30) throw new TypeError(`invalid capture ringBytes ${size}`);
     this.ring = new SharedArrayBuffer(size);
+    this.flushBytes = Math.min(FLUSH_BYTES, size >> 3);
     this.u8 = new Uint8Array(this.ring);
     this.i32 = new Int32Array(this.ring);
     this.f64 = new Float64Array(this.ring);
@@ -503,7 +522,7 @@ export class CaptureWriter {
       this.worker!.postMessage(copy, [copy.buffer]);
     }
     this.pending += next > at ? next - at : cap - at;
-    if (this.pending >= FLUSH_BYTES || big) this.wake();
+    if (this.pending >= this.flushBytes || big) this.wake();
     else if (!this.timer) {
       this.timer = setTimeout(this.flushSoon, FLUSH_MS);
       this.timer.unref();
@@ -522,7 +541,7 @@ export class CaptureWriter {
     const { Worker } = process.getBuiltinModule('node:worker_threads');
     this.worker = new Worker(WRITER_THREAD, {
       eval: true,
-      workerData: { fd: this.fd, gzip: this.gzip, ring: this.ring, ctl: this.ctlBuf },
+      workerData: { fd: this.fd, gzip: this.gzip, ring: this.ring, ctl: this.ctlBuf, addons: addonCandidates() },
       // It closes an fd the main thread opened: not a leak to warn about.
       trackUnmanagedFds: false,
       // Not the process's flags: under --input-type=module the thread's CommonJS source would not run.

@@ -9,6 +9,7 @@ import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureWriter, ConnectionCapture } from '../src/capture.js';
 import { connect, createServer, type IpcServerConnection } from '../src/index.js';
+import { native } from '../src/native.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
 const SRC = resolve(__dirname, '../src/capture.ts');
@@ -84,19 +85,19 @@ describe('CaptureWriter', () => {
       for (let i = 0; i < 10; i++) w.frame({ conn, service: 'quorum', transport: 'socket', dir: 'evt', bytes: new Uint8Array([round, i]) });
       w.flush();
     }
-    // Enough to pass 64 KiB of buffered text: flushed without being asked.
+    // Enough to pass 256 KiB of buffered text: flushed without being asked.
     const frame = new Uint8Array(4096).fill(7);
-    for (let i = 0; i < 20; i++) w.frame({ conn, service: 'quorum', transport: 'socket', dir: 'evt', bytes: frame });
+    for (let i = 0; i < 80; i++) w.frame({ conn, service: 'quorum', transport: 'socket', dir: 'evt', bytes: frame });
     expect(readFileSync(path)[0]).toBe(0x1f);
-    // header + 3 rounds + the 64 KiB one, which the writer thread writes on its own
+    // header + 3 rounds + the 256 KiB one, which the writer thread writes on its own
     await expect.poll(() => gzipMembers(readFileSync(path)), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(5);
     w.close();
     const lines = readCapture(path);
-    expect(lines).toHaveLength(1 + 30 + 20);
+    expect(lines).toHaveLength(1 + 30 + 80);
     expect(lines.slice(1, 31).map((l) => l.hex)).toEqual(
       Array.from({ length: 30 }, (_, k) => Buffer.from([Math.floor(k / 10), k % 10]).toString('hex')),
     );
-    expect(lines[50]!.hex).toBe(Buffer.from(frame).toString('hex'));
+    expect(lines[110]!.hex).toBe(Buffer.from(frame).toString('hex'));
   });
 
   it('copies a frame when it is recorded (the caller may reuse its buffer); big frames and state lines keep their order', () => {
@@ -334,6 +335,112 @@ describe('CaptureWriter', () => {
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
     });
   }
+  it('without the addon in its thread, the writer stops and reports why once, and the recorded program runs on', async () => {
+    const path = join(dir, 'noaddon.jsonl');
+    const script = `
+      import { CaptureWriter } from ${JSON.stringify(SRC)};
+      const errors = [];
+      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push(e.message) });
+      const conn = w.newConnection();
+      for (let i = 0; i < 5; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+      w.flush();
+      w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) });
+      w.close();
+      console.log(JSON.stringify({ errors, closed: w.closed }));
+    `;
+    const file = join(dir, 'noaddon.mts');
+    writeFileSync(file, script);
+    const missing = join(dir, 'no-such-addon.node');
+    const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000, env: { ...process.env, COROSYNC_TS_IPC_ADDON: missing } });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { errors: string[]; closed: boolean };
+    expect(out.closed).toBe(true);
+    expect(out.errors).toHaveLength(1);
+    expect(out.errors[0]).toContain('could not load the native addon');
+    expect(out.errors[0]).toContain(missing);
+    // the header went out before the thread existed; no line after it
+    expect(readCapture(path)).toHaveLength(1);
+  });
+});
+
+describe('captureLines and captureLine (the addon half of the writer thread)', () => {
+  const n = native() as unknown as {
+    captureLines(ring: Uint8Array, io: Int32Array, out: Uint8Array, prefixes: Uint8Array, prefixAt: Int32Array): number;
+    captureLine(out: Uint8Array, o: number, t: number, mid: Uint8Array, bytes: Uint8Array): number;
+  };
+  const EINVAL = -22;
+  const ENOSPC = -28;
+  const entry = (ring: Uint8Array, at: number, kind: number, bytes: number, text: number, t = 0): void => {
+    const dv = new DataView(ring.buffer, ring.byteOffset);
+    dv.setInt32(at, kind, true);
+    dv.setInt32(at + 4, bytes, true);
+    dv.setInt32(at + 8, text, true);
+    dv.setFloat64(at + 16, t, true);
+  };
+  const call = (ring: Uint8Array, io: number[], out = new Uint8Array(1024), pre = new Uint8Array(8), at = Int32Array.of(0, 4)) => {
+    const v = Int32Array.from([...io, 0, 0, 0, 0, 0, 0].slice(0, 6));
+    return { r: n.captureLines(ring, v, out, pre, at), io: v, out };
+  };
+
+  it('writes frame and text lines, rounding times as Math.round does, and stops where the caller must act', () => {
+    const ring = new Uint8Array(new SharedArrayBuffer(256));
+    entry(ring, 0, 0, 3, 0, 1234.5); // registered middle 0, 3 bytes
+    ring.set([0x00, 0xab, 0xff], 24);
+    entry(ring, 32, -2, 0, 4); // a whole line of text
+    ring.set(Buffer.from('{}\n\n'), 56);
+    entry(ring, 64, -3, 0, 2); // a registration: the caller's
+    const { r, io, out } = call(ring, [0, 96, 0, 1 << 20, 1], undefined, Buffer.from('MIDx'), Int32Array.of(0, 3));
+    expect(r).toBe(2);
+    expect(io[0]).toBe(64);
+    expect(Buffer.from(out.subarray(0, io[2])).toString()).toBe('{"t":1235MID00abff"}\n{}\n\n');
+    const o = n.captureLine(out, 0, -2.5, Buffer.from(','), Uint8Array.of(1));
+    expect(Buffer.from(out.subarray(0, o)).toString()).toBe('{"t":-2,01"}\n');
+  });
+
+  it('follows a wrap marker in the last 8 bytes of the ring (only its kind fits there)', () => {
+    const ring = new Uint8Array(new SharedArrayBuffer(64));
+    entry(ring, 0, -2, 0, 3);
+    ring.set(Buffer.from('ok\n'), 24);
+    new DataView(ring.buffer).setInt32(56, -5, true);
+    const { r, io, out } = call(ring, [56, 32, 0, 1 << 20, 0]);
+    expect(r).toBe(0);
+    expect(io[0]).toBe(32);
+    expect(Buffer.from(out.subarray(0, io[2])).toString()).toBe('ok\n');
+  });
+
+  it('asks for room instead of writing past the end of out, and stops at the limit', () => {
+    const ring = new Uint8Array(new SharedArrayBuffer(256));
+    entry(ring, 0, -1, 100, 2);
+    entry(ring, 128, -1, 1, 2);
+    const small = call(ring, [0, 136, 0, 1 << 20, 0], new Uint8Array(64));
+    expect(small.r).toBe(3);
+    expect(small.io[5]).toBeGreaterThanOrEqual(2 + 200);
+    expect(small.io[2]).toBe(0);
+    const limited = call(ring, [0, 136, 0, 1, 0]);
+    expect(limited.r).toBe(1);
+    expect(limited.io[0]).toBe(128);
+    expect(n.captureLine(new Uint8Array(8), 0, 0, Uint8Array.of(), Uint8Array.of(1))).toBe(ENOSPC);
+  });
+
+  it('refuses an out-of-bounds position, entry, middle or offset with -EINVAL, reading nothing outside', () => {
+    const ring = new Uint8Array(new SharedArrayBuffer(64));
+    expect(call(ring, [64, 0, 0, 100, 0]).r).toBe(EINVAL); // position past the ring
+    expect(call(ring, [4, 0, 0, 100, 0]).r).toBe(EINVAL); // unaligned
+    expect(call(ring, [0, 8, 2000, 100, 0]).r).toBe(EINVAL); // out offset past out
+    expect(call(ring, [0, 8, 0, 100, 5]).r).toBe(EINVAL); // more middles than pairs
+    entry(ring, 0, -1, 1 << 30, 0); // bytes past the ring
+    expect(call(ring, [0, 8, 0, 100, 0]).r).toBe(EINVAL);
+    entry(ring, 0, -1, 0, -1); // negative text
+    expect(call(ring, [0, 8, 0, 100, 0]).r).toBe(EINVAL);
+    entry(ring, 0, 3, 0, 0); // an unregistered middle
+    expect(call(ring, [0, 8, 0, 100, 1]).r).toBe(EINVAL);
+    entry(ring, 0, 0, 0, 0); // a registered middle outside the prefixes
+    expect(call(ring, [0, 8, 0, 100, 1], undefined, new Uint8Array(8), Int32Array.of(6, 4)).r).toBe(EINVAL);
+    entry(ring, 0, -9, 0, 0); // no such kind
+    expect(call(ring, [0, 8, 0, 100, 0]).r).toBe(EINVAL);
+    expect(() => n.captureLines(ring, new Int32Array(6), new Uint8Array(4), new Uint8Array(4), new Uint8Array(4) as unknown as Int32Array)).toThrow(TypeError);
+    expect(n.captureLine(new Uint8Array(8), 9, 0, Uint8Array.of(), Uint8Array.of())).toBe(EINVAL);
+  });
 });
 
 for (const transport of ['socket', 'shm'] as const) {
