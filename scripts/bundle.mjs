@@ -30,7 +30,7 @@
 //   node ../../scripts/bundle.mjs [src/extra.ts ...]   (in the package directory, after tsc; extra
 //   entries for files that a bin outside dist/ imports)
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -67,11 +67,27 @@ function mainEntry(manifest, entries) {
   return entries.includes(src) ? src : entries[0];
 }
 
+const req = createRequire(join(pkgDir, 'package.json'));
+/** '<inlined package>/a/b' -> the absolute path of a/b in that package's directory. */
+function inInlined(spec) {
+  const name = inline.find((n) => spec.startsWith(`${n}/`));
+  if (!name) throw new Error(`bundle: ${spec} is not in a package of "bundle": { "inline" }`);
+  return join(dirname(req.resolve(`${name}/package.json`)), spec.slice(name.length + 1));
+}
+// "bundle": { "replace": { "<inlined package>/src/x.ts": "src/y.ts" } }: the bundle compiles y.ts
+// where the inlined package has x.ts (the client: the codec's bytes from a file, not a literal).
+// "copy": { "dist/f": "<inlined package>/f" } copies a file the replacement reads into dist/.
+const replacements = new Map(Object.entries(pkg.bundle?.replace ?? {}).map(([from, to]) => [inInlined(from), resolve(pkgDir, to)]));
+const copies = Object.entries(pkg.bundle?.copy ?? {}).map(([to, from]) => [join(pkgDir, to), inInlined(from)]);
+
 /** `import ... from '<inlined package>'` -> that package's main entry source, bundled in. */
 const inlinePlugin = {
   name: 'inline-workspace-packages',
   setup(b) {
-    const req = createRequire(join(pkgDir, 'package.json'));
+    b.onLoad({ filter: /\.ts$/ }, (a) => {
+      const to = replacements.get(a.path);
+      return to ? { contents: readFileSync(to, 'utf8'), loader: 'ts', resolveDir: dirname(to) } : undefined;
+    });
     for (const name of inline) {
       if (!(name in (pkg.dependencies ?? {}))) throw new Error(`bundle: ${name} is inlined but not a dependency of ${pkg.name}`);
       const dir = dirname(req.resolve(`${name}/package.json`));
@@ -229,6 +245,17 @@ for (const [i, mods] of ownModules.entries()) {
 }
 
 const written = new Set(results.flatMap((r) => Object.keys(r.metafile.outputs).map((f) => join(pkgDir, f))));
+// A replacement finds its file by import.meta.url: it must land in files of the copy's directory.
+for (const [f, o] of results.flatMap((r) => Object.entries(r.metafile.outputs))) {
+  const replaced = Object.keys(o.inputs).filter((i) => replacements.has(abs(i)));
+  if (replaced.length > 0 && copies.some(([to]) => dirname(to) !== dirname(abs(f)))) {
+    throw new Error(`bundle: ${replaced.join(', ')} is compiled into ${f}, not beside ${copies.map(([to]) => relative(pkgDir, to)).join(', ')}`);
+  }
+}
+for (const [to, from] of copies) {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}
 for (const { src, exports } of wrappers) {
   const file = outFile(src);
   mkdirSync(dirname(abs(file)), { recursive: true });

@@ -44,6 +44,14 @@ describe('import cost', () => {
     expect((await builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url)))).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
   });
 
+  it('the main entry has no WASM literal: dist/codec.wasm holds the very bytes codec-wasm embeds', () => {
+    const generated = readFileSync(join(pkgDir, '../codec-wasm/src/generated/wasm.ts'), 'utf8');
+    const embedded = Buffer.from(/WASM_BASE64 = '([A-Za-z0-9+/=]+)'/.exec(generated)![1]!, 'base64');
+    expect(embedded.length).toBeGreaterThan(1000);
+    expect(readFileSync(join(pkgDir, 'dist/codec.wasm')).equals(embedded)).toBe(true);
+    expect(readFileSync(join(pkgDir, 'dist/index.js'), 'latin1')).not.toContain(embedded.toString('base64').slice(0, 64));
+  });
+
   it('dist/ is one file per entry point: the main entry imports only the sam entry, no shared chunk', async () => {
     // The entries are minified (statements share lines): esbuild reads their imports.
     const imports = new Map<string, { path: string; kind: string }[]>();
