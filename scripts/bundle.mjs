@@ -10,32 +10,38 @@
 // functions are the main entry's, one identity (`instanceof` holds across entry points). Any other
 // sub-entry (`./sam`: module state of its own, and light on its own) is bundled into its own file,
 // and the main entry imports that file instead of inlining it. Modules such an entry shares with
-// the main one are copied into both files: the bundle refuses a copied module that declares a class.
+// the main one are copied into both files: the bundle refuses a copied module that declares a class
+// whose instanceof does not answer by a brand.
 // A dynamic import inside an entry becomes a file beside that entry, loaded when it runs.
 //
 // Other packages stay imports, so each package is loaded once and its classes stay one identity.
 // Except the workspace packages a package.json lists in "bundle": { "inline": [...] } (the client:
-// ipc and codec-wasm): those are compiled from their sources into the entry, tree-shaken to what
+// ipc, codec-wasm and types): those are compiled from their sources into the entry, tree-shaken to what
 // the entry uses. Each package file the ESM loader opens costs a fresh process milliseconds
 // (resolve, read, compile, link: ~1/3 of the client's import when it was four files), and the
 // client uses a fraction of ipc (no server) and of codec-wasm (no capture parser). Only packages
 // whose values cross the boundary safely may be listed: their errors and writers are recognised by
-// a Symbol.for brand, not by class identity, and the ipc addon is found through the package
-// (@corosync-ts/types, which owns CsError, stays an import: one class). `node:` builtins become `process.getBuiltinModule()` reads (Node >= 20.16; every
-// engine we support): an ESM `import ... from 'node:fs'` builds the module namespace of fs, which
+// a Symbol.for brand, not by class identity (CsError, IpcError, DecodeError, CaptureWriter), and
+// the ipc addon is found through the package. `node:` builtins become `process.getBuiltinModule()`
+// reads (Node >= 20.16; every engine we support): an ESM `import ... from 'node:fs'` builds the module namespace of fs, which
 // reads every lazy getter of fs and loads its whole streams stack (~3 ms of every importer's cold
 // start); getBuiltinModule returns the CommonJS object as it is, and only the names used are read.
 //
 //   node ../../scripts/bundle.mjs [src/extra.ts ...]   (in the package directory, after tsc; extra
 //   entries for files that a bin outside dist/ imports)
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const pkgDir = process.cwd();
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
 const inline = pkg.bundle?.inline ?? [];
+// "bundle": { "minify": true }: whitespace and syntax only. A module's source is decoded, scanned
+// and pre-parsed whole at import, so every comment and indent costs a fresh process time (the
+// client: 328 -> 240 kB, ~2.5 ms of its import on Node 20). Identifiers keep their names (class names in
+// util.inspect and stack traces; renaming them measured no faster); the source map maps back.
+const minify = pkg.bundle?.minify === true;
 
 /** dist/a/b.js -> src/a/b.ts, for every JS file the package's exports and bins point to. */
 function entryPoints(manifest) {
@@ -61,11 +67,27 @@ function mainEntry(manifest, entries) {
   return entries.includes(src) ? src : entries[0];
 }
 
+const req = createRequire(join(pkgDir, 'package.json'));
+/** '<inlined package>/a/b' -> the absolute path of a/b in that package's directory. */
+function inInlined(spec) {
+  const name = inline.find((n) => spec.startsWith(`${n}/`));
+  if (!name) throw new Error(`bundle: ${spec} is not in a package of "bundle": { "inline" }`);
+  return join(dirname(req.resolve(`${name}/package.json`)), spec.slice(name.length + 1));
+}
+// "bundle": { "replace": { "<inlined package>/src/x.ts": "src/y.ts" } }: the bundle compiles y.ts
+// where the inlined package has x.ts (the client: the codec's bytes from a file, not a literal).
+// "copy": { "dist/f": "<inlined package>/f" } copies a file the replacement reads into dist/.
+const replacements = new Map(Object.entries(pkg.bundle?.replace ?? {}).map(([from, to]) => [inInlined(from), resolve(pkgDir, to)]));
+const copies = Object.entries(pkg.bundle?.copy ?? {}).map(([to, from]) => [join(pkgDir, to), inInlined(from)]);
+
 /** `import ... from '<inlined package>'` -> that package's main entry source, bundled in. */
 const inlinePlugin = {
   name: 'inline-workspace-packages',
   setup(b) {
-    const req = createRequire(join(pkgDir, 'package.json'));
+    b.onLoad({ filter: /\.ts$/ }, (a) => {
+      const to = replacements.get(a.path);
+      return to ? { contents: readFileSync(to, 'utf8'), loader: 'ts', resolveDir: dirname(to) } : undefined;
+    });
     for (const name of inline) {
       if (!(name in (pkg.dependencies ?? {}))) throw new Error(`bundle: ${name} is inlined but not a dependency of ${pkg.name}`);
       const dir = dirname(req.resolve(`${name}/package.json`));
@@ -168,6 +190,7 @@ const options = {
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
+  ...(minify ? { minifyWhitespace: true, minifySyntax: true } : {}),
 };
 const abs = (src) => join(pkgDir, src);
 
@@ -204,19 +227,35 @@ for (const src of own) {
 }
 for (const src of standalone) results.push(await build({ ...options, entryPoints: [src], plugins: [builtinsPlugin] }));
 
+/** No class, or every class answers instanceof by a brand (static [Symbol.hasInstance]): copies are then one class to callers. */
+function brandedClassesOnly(source) {
+  const classes = source.match(/^\s*(export\s+)?(abstract\s+)?class\s/gm)?.length ?? 0;
+  return classes <= (source.match(/static\s+(override\s+)?\[Symbol\.hasInstance\]/g)?.length ?? 0);
+}
 const moduleFiles = (r) => new Set(Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs)).filter((f) => /(^|\/)src\//.test(f)));
 // A module copied into two entries' files exists twice at run time: harmless for functions and
 // constants, wrong for a class (instanceof) or state that must be one.
 const [mainModules, ...ownModules] = results.slice(0, 1 + own.length).map(moduleFiles);
 for (const [i, mods] of ownModules.entries()) {
   for (const m of mods) {
-    if (mainModules.has(m) && /^\s*(export\s+)?(abstract\s+)?class\s/m.test(readFileSync(abs(m), 'utf8'))) {
-      throw new Error(`bundle: ${m} declares a class and would be copied into both ${outFile(main)} and ${outFile(own[i])}; import it there through the main entry`);
+    if (mainModules.has(m) && !brandedClassesOnly(readFileSync(abs(m), 'utf8'))) {
+      throw new Error(`bundle: ${m} declares a class and would be copied into both ${outFile(main)} and ${outFile(own[i])}; import it there through the main entry, or make its instanceof answer by a brand`);
     }
   }
 }
 
 const written = new Set(results.flatMap((r) => Object.keys(r.metafile.outputs).map((f) => join(pkgDir, f))));
+// A replacement finds its file by import.meta.url: it must land in files of the copy's directory.
+for (const [f, o] of results.flatMap((r) => Object.entries(r.metafile.outputs))) {
+  const replaced = Object.keys(o.inputs).filter((i) => replacements.has(abs(i)));
+  if (replaced.length > 0 && copies.some(([to]) => dirname(to) !== dirname(abs(f)))) {
+    throw new Error(`bundle: ${replaced.join(', ')} is compiled into ${f}, not beside ${copies.map(([to]) => relative(pkgDir, to)).join(', ')}`);
+  }
+}
+for (const [to, from] of copies) {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}
 for (const { src, exports } of wrappers) {
   const file = outFile(src);
   mkdirSync(dirname(abs(file)), { recursive: true });
@@ -226,6 +265,15 @@ for (const { src, exports } of wrappers) {
 // Stale files go after the new ones are written: a process importing dist/ meanwhile (a test, a
 // bench) never finds the entry missing.
 for (const f of before) if (!written.has(f)) rmSync(f);
+// Node decodes a module's file as UTF-8; one character above 0x7f anywhere (a comment's arrow) makes
+// the whole source a two-byte string, slower to decode and to scan (~2 ms of the client's import on Node 20).
+// esbuild escapes strings and identifiers; a minified file has no comments left to carry one.
+if (minify) {
+  for (const f of [...written].filter((x) => x.endsWith('.js'))) {
+    const at = readFileSync(f).findIndex((b) => b > 0x7f);
+    if (at >= 0) throw new Error(`bundle: ${relative(pkgDir, f)} has a non-ASCII byte at offset ${at}`);
+  }
+}
 const outputs = results.flatMap((r) => Object.entries(r.metafile.outputs)).filter(([f]) => f.endsWith('.js'));
 process.stdout.write(
   `bundle ${pkg.name}: ${[

@@ -40,14 +40,21 @@ describe('entry points', () => {
     }
   });
 
-  it('a CsError made by ipc or types is an instance of the class every entry exports', async () => {
-    const r = await probe<boolean[]>(`
-      const { CsError } = await import(${JSON.stringify(dist('index.js'))});
+  it('a CsError of @corosync-ts/types, of the main entry or of the sam entry is an instance of every copy\'s CsError', async () => {
+    // The entries inline types (package.json "bundle"): CsError answers instanceof by its brand.
+    const r = await probe<{ same: boolean[]; instances: boolean[] }>(`
+      const main = await import(${JSON.stringify(dist('index.js'))});
+      const sam = await import(${JSON.stringify(dist('sam/index.js'))});
       const types = await import('@corosync-ts/types');
-      const cpg = await import(${JSON.stringify(dist('cpg.js'))});
-      const e = new types.CsError(types.CS_ERR_LIBRARY, 'x');
-      process.stdout.write(JSON.stringify([e instanceof CsError, CsError === types.CsError, cpg.CpgHandle !== undefined]));`);
-    expect(r).toEqual([true, true, true]);
+      const fromSam = await sam.initialize(-1).catch((e) => e);
+      const errors = [new types.CsError(types.CS_ERR_LIBRARY, 'x'), new main.CsError(types.CS_ERR_LIBRARY, 'x'), fromSam];
+      const classes = [main.CsError, types.CsError];
+      process.stdout.write(JSON.stringify({
+        same: [main.CsError !== types.CsError, main.isCsError(fromSam, types.CS_ERR_INVALID_PARAM)],
+        instances: [...errors.flatMap((e) => classes.map((C) => e instanceof C)), new Error('x') instanceof main.CsError, errors[0] instanceof Error],
+      }));`);
+    expect(r.same).toEqual([true, true]);
+    expect(r.instances).toEqual([...Array(6).fill(true), false, true]);
   });
 
   // The main entry carries its own copy of ipc and codec-wasm (scripts/bundle.mjs, "bundle" in

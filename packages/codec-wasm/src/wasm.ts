@@ -1,4 +1,5 @@
-import { HEADER_PTR, LAST_CALL_PTR, SLOTS_PTR, WASM_BASE64 } from './generated/wasm.js';
+import { HEADER_PTR, LAST_CALL_PTR, SLOTS_PTR } from './generated/wasm.js';
+import { wasmBytes } from './wasm-bytes.js';
 
 export interface CodecExports {
   memory: WebAssembly.Memory;
@@ -33,31 +34,14 @@ const FUNCTIONS: Record<Exclude<keyof CodecExports, 'memory'>, true> = {
   decode: true, decodeAt: true, decodeStream: true, streamConsumed: true, streamFieldSum: true, encode: true,
 };
 
-// Node's atob is JavaScript that validates every character: ~10 ms for this module (longer than
-// compiling it) in every process's first codec call. Node's Buffer decodes natively, and so does a
-// browser's atob.
-const NodeBuffer = (globalThis as { Buffer?: { from(s: string, encoding: 'base64'): Uint8Array } }).Buffer;
-
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  if (NodeBuffer) {
-    const decoded = NodeBuffer.from(b64, 'base64');
-    const out = new Uint8Array(new ArrayBuffer(decoded.length));
-    out.set(decoded);
-    return out;
-  }
-  const bin = atob(b64);
-  const out = new Uint8Array(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /**
  * The module is compiled and instantiated on first use, not at import: most of a short script's
  * import time would otherwise go to it, and a process that only imports constants or types never
  * needs it. Until then `wasm` holds stand-ins that load the module and forward the call (a caller
  * that kept one keeps working); afterwards it is the instance's own exports object. Compiled
- * synchronously, from bytes embedded in this module (no fs, no fetch: the same code runs in Node
- * and browsers; a 48 kB module is far below the browsers' limit for synchronous compilation).
+ * synchronously, from bytes embedded in the package (wasm-bytes.ts: no fs, no fetch, the same code
+ * runs in Node and browsers; a 48 kB module is far below the browsers' limit for synchronous
+ * compilation).
  */
 export let wasm: CodecExports = Object.fromEntries(
   Object.keys(FUNCTIONS).map((name) => [
@@ -71,7 +55,7 @@ let capB = 0;
 
 function load(): CodecExports {
   if (m) return wasm;
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(fromBase64(WASM_BASE64)), {})
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes()), {})
     .exports as unknown as CodecExports;
   if (exports.slotsPtr() !== SLOTS_PTR || exports.headerPtr() !== HEADER_PTR || exports.lastCallPtr() !== LAST_CALL_PTR) {
     throw new Error('codec-wasm: the embedded module does not match its generated addresses; rebuild');

@@ -138,6 +138,11 @@ export interface CsErrorOptions {
  * returned for the same call, `csName` its C name.
  */
 export class CsError extends Error {
+  /** By the brand, so a CsError of another copy (the client's bundle inlines one) is one too. */
+  static override [Symbol.hasInstance](value: unknown): value is CsError {
+    return isCsError(value);
+  }
+
   override readonly name = 'CsError';
   readonly code: number;
   readonly csName: string;

@@ -50,7 +50,12 @@ describe('CsError', () => {
     const copy = (await import(/* @vite-ignore */ url)) as typeof T;
     expect(copy.CsError).not.toBe(T.CsError);
     const foreign = new copy.CsError(T.CS_ERR_ACCESS);
-    expect(foreign instanceof T.CsError).toBe(false);
+    // instanceof answers by the brand too: @corosync-ts/client's bundle carries its own copy.
+    expect(foreign instanceof T.CsError).toBe(true);
+    expect(new T.CsError(T.CS_ERR_ACCESS) instanceof copy.CsError).toBe(true);
+    expect(foreign instanceof Error).toBe(true);
+    expect(new Error('x') instanceof T.CsError).toBe(false);
+    expect({ code: 11, name: 'CsError' } instanceof T.CsError).toBe(false);
     expect(T.isCsError(foreign, T.CS_ERR_ACCESS)).toBe(true);
   });
 

@@ -1,7 +1,7 @@
-import { CS_ERR_LIBRARY, CS_ERR_NO_SECTIONS, CS_TRACK_CHANGES, CsError, isCsError } from '@corosync-ts/types';
 // Through the package's main entry, not ../cmap.js: the bundle keeps sam in a file of its own, and
-// these must be the main entry's classes, not copies of them.
-import { CmapHandle, QuorumHandle } from '../index.js';
+// these must be the main entry's classes, not copies of them. The constants too: the bundle inlines
+// @corosync-ts/types, and from here a copy of it would be a chunk shared with sam's entry file.
+import { CS_ERR_LIBRARY, CS_ERR_NO_SECTIONS, CS_TRACK_CHANGES, CmapHandle, CsError, QuorumHandle, isCsError } from '../index.js';
 import type { HandleOptions } from '../session.js';
 import type { SamCmapLink, SamLinkFactory, SamQuorumLink } from './links.js';
 
