@@ -2,7 +2,7 @@
 // the time from the click to the download (or the page's error), the file's size and the longest
 // gap between two animation frames meanwhile.
 //   node bench/inspector/export.mjs [frames=1000000] [page=packages/inspector/dist/index.html]
-/* global window, document -- page.evaluate callbacks run in the browser */
+/* global window, requestAnimationFrame -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

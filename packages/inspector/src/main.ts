@@ -307,12 +307,17 @@ new ResizeObserver(() => renderRows()).observe(scroller);
 function cells(c: Capture, i: number): (string | { text: string; title: string })[] {
   const d = c.dir[i]!;
   const ci = c.conns.get(c.conn[i]!);
-  let err = '';
+  let err: string | { text: string; title: string } = '';
   if (c.msg[i] === -1) {
     const e = c.decodeErrors.get(i);
     err = `DecodeError ${e?.kind ?? ''}${e?.field ? ` (${e.field})` : ''}`;
   }
-  else if (d === 1 || d === 2) err = c.err[i] === 1 ? 'OK' : `${c.err[i]} ${csErrorName(c.err[i]!) ?? ''}`;
+  else if (d === 1 || d === 2) {
+    const e = c.err[i]!;
+    const name = csErrorName(e) ?? '';
+    // without its CS_ERR_ prefix the common names fit the column (12 NOT_EXIST, 6 TRY_AGAIN)
+    err = e === 1 ? 'OK' : { text: `${e} ${name.replace(/^CS_ERR_/, '')}`, title: `${e} ${name}` };
+  }
   else if (refusedSetup(c, i)) err = `refused: ${errnoName(-c.err[i]!)}`;
   else if (c.retry[i]) err = 'retry after TRY_AGAIN';
   let lat: string | { text: string; title: string } = '';
