@@ -1,5 +1,5 @@
 // The inspector page: open a capture, filter it, see it as a table, a timeline and one frame in detail.
-import { codec, decodedToJSON, decode, fromHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
+import { codec, decodedToJSON, decode, fromHex, toHex, isCaptureFormatError, type Direction, type Service } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
@@ -19,7 +19,7 @@ interface State {
 
 const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0 };
 // For tests and the benchmark: what is loaded and how long it took.
-const probe: { warm: boolean; ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number } = { warm: false, ready: false, rendered: 0 };
+const probe: { warm: boolean; ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number; exported?: { rows: number; pieces: number; ms: number } } = { warm: false, ready: false, rendered: 0 };
 const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true), (m) => showMark(m));
 (window as unknown as { __inspector: unknown }).__inspector = { probe, state, timeline };
 
@@ -303,22 +303,34 @@ scroller.addEventListener('scroll', () => {
 });
 new ResizeObserver(() => renderRows()).observe(scroller);
 
-function cells(c: Capture, i: number): string[] {
+/** A row's cells: a text, or a short text and the whole story for its tooltip. */
+function cells(c: Capture, i: number): (string | { text: string; title: string })[] {
   const d = c.dir[i]!;
   const ci = c.conns.get(c.conn[i]!);
-  let err = '';
+  let err: string | { text: string; title: string } = '';
   if (c.msg[i] === -1) {
     const e = c.decodeErrors.get(i);
     err = `DecodeError ${e?.kind ?? ''}${e?.field ? ` (${e.field})` : ''}`;
   }
-  else if (d === 1 || d === 2) err = c.err[i] === 1 ? 'OK' : `${c.err[i]} ${csErrorName(c.err[i]!) ?? ''}`;
+  else if (d === 1 || d === 2) {
+    const e = c.err[i]!;
+    const name = csErrorName(e) ?? '';
+    // without its CS_ERR_ prefix the common names fit the column (12 NOT_EXIST, 6 TRY_AGAIN)
+    err = e === 1 ? 'OK' : { text: `${e} ${name.replace(/^CS_ERR_/, '')}`, title: `${e} ${name}` };
+  }
   else if (refusedSetup(c, i)) err = `refused: ${errnoName(-c.err[i]!)}`;
   else if (c.retry[i]) err = 'retry after TRY_AGAIN';
-  let lat = '';
+  let lat: string | { text: string; title: string } = '';
   const p = c.pair[i]!;
   const lost = p >= 0 ? undefined : lostInDrop(c, i);
-  if (p >= 0) lat = `${((c.t[Math.max(i, p)]! - c.t[Math.min(i, p)]!) / 1000).toFixed(1)} µs`;
-  else if (lost) lat = `${lost} dropped?`;
+  if (p >= 0) {
+    // µs up to 10 ms, then ms: the column holds answers of up to 100 s whole
+    const us = (c.t[Math.max(i, p)]! - c.t[Math.min(i, p)]!) / 1000;
+    lat = us < 10_000 ? `${us.toFixed(1)} µs` : `${(us / 1000).toFixed(1)} ms`;
+  }
+  // "answer dropped?" does not fit the column: the word that says it, the rest in the tooltip
+  else if (lost === 'answer') lat = { text: 'dropped?', title: 'answer dropped? the recorder dropped frames after this request: its answer may be one of them' };
+  else if (lost) lat = { text: 'dropped?', title: 'request dropped? the recorder dropped frames before this answer: its request may be one of them' };
   else if (isUnanswered(c, i)) lat = 'no reply';
   return [String(i), (c.t[i]! / 1e6).toFixed(3), String(c.conn[i]), `${ci?.proc ?? ''}${ci?.pid ? ` [${ci.pid}]` : ''}`, c.services[c.svc[i]!]!, DIRS[d]!, messageName(c, i), String(c.len[i]), err, lat];
 }
@@ -346,10 +358,10 @@ function renderRows(): void {
     if (c.pair[i] === -1 && lostInDrop(c, i)) div.classList.add('lost');
     if (c.err[i] === 6 && (d === 1 || d === 2)) div.classList.add('tryagain');
     if (i === state.sel) div.classList.add('sel');
-    for (const text of cells(c, i)) {
+    for (const cell of cells(c, i)) {
       const s = document.createElement('span');
-      s.textContent = text;
-      s.title = text; // the whole text where the column cuts it
+      s.textContent = typeof cell === 'string' ? cell : cell.text;
+      s.title = typeof cell === 'string' ? cell : cell.title; // the whole text where the column cuts it
       div.appendChild(s);
     }
     frag.appendChild(div);
@@ -532,29 +544,76 @@ $('p-decode').addEventListener('click', () => {
 });
 
 // ---------------------------------------------------------------- export
-$('export').addEventListener('click', () => {
+/** One row of the export: what the table shows, the decoded fields and the hex. */
+function exportRow(c: Capture, i: number): object {
+  const ci = c.conns.get(c.conn[i]!);
+  const bytes = c.bytes.subarray(c.off[i]!, c.off[i]! + c.len[i]!);
+  const service = c.services[c.svc[i]!]!;
+  const dir = DIRS[c.dir[i]!]!;
+  let decoded: unknown = null;
+  if (c.msg[i]! >= 0) decoded = decodedToJSON(decode(bytes, { service: service as Service, dir }));
+  const e = c.decodeErrors.get(i);
+  return {
+    index: i, t: c.t[i], conn: c.conn[i], pid: ci?.pid, proc: ci?.proc, service, transport: ci?.transport, dir,
+    name: messageName(c, i), size: c.len[i], pair: c.pair[i]! >= 0 ? c.pair[i] : undefined,
+    latencyNs: c.pair[i]! >= 0 ? Math.abs(c.t[c.pair[i]!]! - c.t[i]!) : undefined,
+    decoded, decodeError: e ? { kind: e.kind, field: e.field, offset: e.offset, message: e.message } : undefined,
+    hex: toHex(bytes),
+  };
+}
+
+// Rows per piece of the file: a few tens of ms of work, then the page draws and takes input.
+const EXPORT_PIECE = 4096;
+let exporting: { cancelled: boolean } | undefined;
+
+/**
+ * The selection as a JSON array, one row per line, built piece by piece into a Blob: a million
+ * rows as one string would pass V8's string length limit, and building it at once freezes the page.
+ */
+async function exportSelection(): Promise<void> {
   const c = state.cap;
   if (!c) return;
-  const out = Array.from(state.rows, (i) => {
-    const ci = c.conns.get(c.conn[i]!);
-    const bytes = c.bytes.subarray(c.off[i]!, c.off[i]! + c.len[i]!);
-    const service = c.services[c.svc[i]!]!;
-    const dir = DIRS[c.dir[i]!]!;
-    let decoded: unknown = null;
-    if (c.msg[i]! >= 0) decoded = decodedToJSON(decode(bytes, { service: service as Service, dir }));
-    const e = c.decodeErrors.get(i);
-    return {
-      index: i, t: c.t[i], conn: c.conn[i], pid: ci?.pid, proc: ci?.proc, service, transport: ci?.transport, dir,
-      name: messageName(c, i), size: c.len[i], pair: c.pair[i]! >= 0 ? c.pair[i] : undefined,
-      latencyNs: c.pair[i]! >= 0 ? Math.abs(c.t[c.pair[i]!]! - c.t[i]!) : undefined,
-      decoded, decodeError: e ? { kind: e.kind, field: e.field, offset: e.offset, message: e.message } : undefined,
-      hex: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''),
-    };
-  });
-  const blob = new Blob([JSON.stringify(out, null, 1)], { type: 'application/json' });
-  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: 'corosync-capture-selection.json' });
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  const rows = state.rows; // the filters may change while this runs: the rows of the click
+  const me = loading;
+  const job = { cancelled: false };
+  exporting = job;
+  const button = $('export');
+  button.textContent = 'Cancel export';
+  // a Blob per piece: each is encoded to UTF-8 in its own turn, and the file's Blob made of them
+  // copies nothing (one Blob of all the strings froze the page for seconds while it encoded them)
+  const parts: Blob[] = [];
+  const t0 = performance.now();
+  delete probe.exported;
+  try {
+    for (let r = 0; r < rows.length; r += EXPORT_PIECE) {
+      const end = Math.min(rows.length, r + EXPORT_PIECE);
+      let s = '';
+      for (let k = r; k < end; k++) s += (k === 0 ? '[\n' : ',\n') + JSON.stringify(exportRow(c, rows[k]!));
+      parts.push(new Blob([s]));
+      setStatus(`exporting ${end.toLocaleString('en')} of ${rows.length.toLocaleString('en')} rows… (click Cancel export to stop)`);
+      await new Promise((res) => setTimeout(res, 0));
+      if (job.cancelled || me !== loading) {
+        setStatus('export cancelled');
+        return;
+      }
+    }
+    parts.push(new Blob([rows.length ? '\n]\n' : '[]\n']));
+    const blob = new Blob(parts, { type: 'application/json' });
+    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: 'corosync-capture-selection.json' });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    probe.exported = { rows: rows.length, pieces: parts.length - 1, ms: performance.now() - t0 };
+    setStatus(`exported ${rows.length.toLocaleString('en')} rows (${(blob.size / 1048576).toFixed(1)} MB)`);
+  } catch (e) {
+    setStatus(`export failed: ${e instanceof Error ? e.message : String(e)}`, true);
+  } finally {
+    exporting = undefined;
+    button.textContent = 'Export JSON';
+  }
+}
+$('export').addEventListener('click', () => {
+  if (exporting) exporting.cancelled = true;
+  else void exportSelection();
 });
 
 // ---------------------------------------------------------------- opening: picker, drop, URL
