@@ -1627,30 +1627,28 @@ static uint8_t *cap_write_line(uint8_t *o, double t, const uint8_t *mid, size_t 
   return o + 3;
 }
 
-static int cap_u8(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+// The typed array v of the given type (its element count in *len), or a TypeError naming it.
+static int cap_typed(napi_env env, napi_value v, napi_typedarray_type want, const char *name, void **data, size_t *len) {
   napi_typedarray_type t;
   napi_value ab;
   size_t off;
   bool is_ta = false;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &t, len, (void **)data, &ab, &off) != napi_ok || t != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a Uint8Array");
+      napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != want) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "corosync-ts ipc native: expected %s", name);
+    napi_throw_type_error(env, NULL, msg);
     return -1;
   }
   return 0;
 }
 
+static int cap_u8(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  return cap_typed(env, v, napi_uint8_array, "a Uint8Array", (void **)data, len);
+}
+
 static int cap_i32(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &t, len, (void **)data, &ab, &off) != napi_ok || t != napi_int32_array) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected an Int32Array");
-    return -1;
-  }
-  return 0;
+  return cap_typed(env, v, napi_int32_array, "an Int32Array", (void **)data, len);
 }
 
 // captureLines(ring, io, out, prefixes, prefixAt) turns the ring's entries from io[0] up to
