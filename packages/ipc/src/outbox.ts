@@ -3,39 +3,81 @@
 import { Errno } from '@corosync-ts/types';
 import { native } from './native.js';
 
-/** Per queued frame: the ArrayBuffer and array slot beyond the bytes themselves. */
+/**
+ * What each queued frame counts for beyond its bytes in `bytes`, the figure the queue limits
+ * compare with. Frames are stored back to back, so the real cost is 4 bytes of length; the
+ * margin keeps a flood of tiny frames from being nearly free against the limit.
+ */
 export const QUEUE_OVERHEAD = 64;
 
+const FIRST_CHUNK = 4096;
+const MAX_CHUNK = 64 * 1024;
+
+/**
+ * A FIFO of frames packed into a few large chunks, each frame after its 4-byte length. A
+ * client that reads nothing can make the mock hold tens of thousands of frames; an
+ * ArrayBuffer each cost about a kilobyte apiece in V8 objects and malloc headers.
+ * `peek()` returns a view valid until the next `shift()`: every consumer copies it out
+ * (into a socket or a ring) before taking the next.
+ */
 export class Outbox {
-  private frames: Uint8Array[] = [];
-  private head = 0;
+  private chunks: Chunk[] = [];
+  /** Read position in chunks[0]. */
+  private readAt = 0;
+  private count = 0;
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
 
   get length(): number {
-    return this.frames.length - this.head;
+    return this.count;
   }
 
   /** Queue a copy: callers may hand us views they reuse (their buffer, codec output in WASM memory). */
   push(frame: Uint8Array): void {
-    this.frames.push(frame.slice());
+    // Lengths are Int32Array words: each frame starts 4-byte aligned.
+    const need = (frame.length + 7) & ~3;
+    let last = this.chunks[this.chunks.length - 1];
+    if (!last || last.data.length - last.end < need) {
+      // Chunks grow from 4 KiB, so one stalled small frame does not cost 64 KiB.
+      const size = Math.max(need, last ? Math.min(last.data.length * 2, MAX_CHUNK) : FIRST_CHUNK);
+      const data = new Uint8Array(size);
+      last = { data, lens: new Int32Array(data.buffer, 0, size >> 2), end: 0 };
+      this.chunks.push(last);
+    }
+    last.lens[last.end >> 2] = frame.length;
+    last.data.set(frame, last.end + 4);
+    last.end += need;
+    this.count++;
     this.bytes += frame.length + QUEUE_OVERHEAD;
   }
 
-  /** The oldest frame waiting. */
+  /** The oldest frame waiting, as a view valid until the next shift(). */
   peek(): Uint8Array | undefined {
-    return this.frames[this.head];
+    if (this.count === 0) return undefined;
+    const c = this.head();
+    const at = this.readAt + 4;
+    return c.data.subarray(at, at + c.lens[this.readAt >> 2]!);
   }
 
   shift(): void {
-    const f = this.frames[this.head];
-    if (!f) return;
-    this.frames[this.head++] = undefined as unknown as Uint8Array;
-    this.bytes -= f.length + QUEUE_OVERHEAD;
-    if (this.head === this.frames.length) {
-      this.frames = [];
-      this.head = 0;
+    if (this.count === 0) return;
+    const len = this.head().lens[this.readAt >> 2]!;
+    this.readAt += (len + 7) & ~3;
+    this.bytes -= len + QUEUE_OVERHEAD;
+    if (--this.count === 0) {
+      // Empty: hand all memory back; an idle connection keeps none.
+      this.chunks = [];
+      this.readAt = 0;
     }
+  }
+
+  /** The chunk holding the oldest frame, dropping the one before it once all its frames went. */
+  private head(): Chunk {
+    const c = this.chunks[0]!;
+    if (this.readAt < c.end) return c;
+    this.chunks.shift();
+    this.readAt = 0;
+    return this.chunks[0]!;
   }
 
   /** Hand waiting frames to `write`, oldest first, while it takes them. True when none is left. */
@@ -43,6 +85,14 @@ export class Outbox {
     for (let f = this.peek(); f && write(f); f = this.peek()) this.shift();
     return this.length === 0;
   }
+}
+
+interface Chunk {
+  data: Uint8Array;
+  /** The same bytes as words, for the length before each frame. */
+  lens: Int32Array;
+  /** Where the next frame goes. */
+  end: number;
 }
 
 /** What a datagram send did: the frame went out, or the socket is full (try again on POLLOUT); else a -errno. */
