@@ -126,13 +126,18 @@ export interface CpgIterationDescription {
   pid: number;
 }
 
-/** What a reconnect hands back: the group re-joined (null if none) and its members then. */
+/**
+ * What a reconnect hands back: the group re-joined (null if none) and its members once the
+ * re-join took effect (this process among them; after 10 s without that, as corosync says).
+ */
 export interface CpgSnapshot {
   groupName: Uint8Array | null;
   memberList: CpgAddress[];
 }
 
 const utf8 = new TextEncoder();
+/** How long a reconnect waits for its re-join to show in the membership. */
+const REJOIN_WAIT_MS = 10_000;
 
 function groupBytes(operation: string, group: unknown): Uint8Array {
   const b = typeof group === 'string' ? utf8.encode(group) : group;
@@ -703,9 +708,18 @@ export class CpgHandle extends Session<CpgSnapshot> {
     this.#iterations.clear();
     const group = this.#group;
     if (!group) return { groupName: null, memberList: [] };
+    const self = (await this.exchange('cpg.reconnect', ipc, cpgReq.localGet())).fields.localNodeid;
     await this.exchange('cpg.reconnect', ipc, cpgReq.join(group, process.pid, this.#flags));
-    const members = (await this.exchange('cpg.reconnect', ipc, cpgReq.membershipGet(group))).fields.memberList;
-    return { groupName: group, memberList: members };
+    // corosync answers a join before totem delivers it, and only then is this process a member:
+    // asked at once, the membership can still lack it. The snapshot is of the group re-joined.
+    const deadline = Date.now() + REJOIN_WAIT_MS;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      const members = (await this.exchange('cpg.reconnect', ipc, cpgReq.membershipGet(group))).fields.memberList;
+      if (members.some((m) => m.nodeid === self && m.pid === process.pid) || Date.now() >= deadline) {
+        return { groupName: group, memberList: members };
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
   }
 }
 

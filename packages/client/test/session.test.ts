@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_DISPATCH_ONE, CS_TRACK_CHANGES, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
-import { CmapHandle, QuorumHandle, type CmapSnapshot, type QuorumSnapshot } from '../src/index.js';
+import { CmapHandle, CpgHandle, QuorumHandle, type CmapSnapshot, type CpgSnapshot, type QuorumSnapshot } from '../src/index.js';
 import { evt, fakeConnector, FakeIpc, ipcError, res, tick } from './fake.js';
 import type { Connector } from '../src/session.js';
 
@@ -219,6 +219,33 @@ describe('auto-reconnect', () => {
     await expect(h.getquorate()).rejects.toSatisfy((e) => code(e) === 2);
     expect(reasons).toHaveLength(2);
     expect(h.state).toBe('disconnected');
+  });
+
+  it('cpg: the snapshot shows the group re-joined, though the daemon answers the join before it applies it', async () => {
+    // corosync answers CPG_JOIN at once and adds the process when totem delivers the join: a
+    // membership asked for in between lacks it. Here the join shows after three more asks.
+    let lagging = 0;
+    const fc = fakeConnector('cpg', (d) => {
+      switch (d.name) {
+        case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 7 });
+        case 'cpg.join': lagging = 3; return res('cpg.join');
+        case 'cpg.membershipGet': {
+          const others = [{ nodeid: 8, pid: 99, reason: 1 }];
+          const self = { nodeid: 7, pid: process.pid, reason: 1 };
+          return res('cpg.membershipGet', { memberList: lagging-- > 0 ? others : [...others, self] });
+        }
+        default: return res(d.name);
+      }
+    });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    await h.join('g');
+    const snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    const s = await snap;
+    expect(Buffer.from(s.groupName!).toString()).toBe('g');
+    expect(s.memberList).toEqual([{ nodeid: 8, pid: 99, reason: 1 }, { nodeid: 7, pid: process.pid, reason: 1 }]);
+    expect(fc.last.requests.map((r) => r.name)).toEqual(['cpg.localGet', 'cpg.join', ...Array(4).fill('cpg.membershipGet')]);
+    await h.finalize();
   });
 
   it('finalize during reconnect stops it and leaks no connection', async () => {
