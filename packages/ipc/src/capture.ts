@@ -86,7 +86,7 @@ const HDR = 24;
 /** The writer thread writes (and gzips, one member each) at most about this many bytes of lines at a time. */
 const OUT_CHUNK = 256 * 1024;
 // Control words (Int32Array over a SharedArrayBuffer): HEAD is where the recorded thread writes
-// next, TAIL where the writer thread reads; SEQ counts the recorded thread's wake-ups, DONE the
+// next, as of its last wake-up of the writer thread, TAIL where the writer thread reads; SEQ counts the recorded thread's wake-ups, DONE the
 // last one whose entries are written; FAILED is 1 once a write failed (its message after the words).
 const HEAD = 0;
 const TAIL = 1;
@@ -515,7 +515,6 @@ export class CaptureWriter {
     let next = at + ((HDR + tl + (big ? 0 : bytes) + 7) & ~7);
     if (next === cap) next = 0;
     this.head = next;
-    Atomics.store(this.ctl, HEAD, next);
     if (big) {
       this.startWorker();
       const copy = b!.slice();
@@ -564,6 +563,9 @@ export class CaptureWriter {
     this.startWorker();
     this.pending = 0;
     this.seq = (this.seq + 1) | 0;
+    // The entries up to head are complete: published with the wake-up, the only time the
+    // writer thread reads HEAD (a store per frame costs the recorded thread a full fence).
+    Atomics.store(this.ctl, HEAD, this.head);
     Atomics.store(this.ctl, SEQ, this.seq);
     Atomics.notify(this.ctl, SEQ);
     return this.seq;
