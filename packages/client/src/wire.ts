@@ -29,85 +29,86 @@ export type Answer<R extends ResponseName> = Extract<DecodedMessage, { name: R; 
 export type EventOf<S extends Service> = Extract<DecodedMessage, { service: S; dir: 'evt' }>;
 
 const tag = <R extends ResponseName>(frame: Uint8Array): Request<R> => frame;
-const { cmap, quorum, votequorum, cpg, cfg } = encoders;
+// Each service's encoders are read where a frame is made, not here: codec-wasm builds its tables
+// on first use, and a script that only calls cmap never builds cpg's.
 const getFrames = new Map<string, Request<'cmap.get'>>();
 
 export const req = {
   cmapSet: (keyName: string, type: number, value: Uint8Array) =>
-    tag<'cmap.set'>(cmap.req.set({ keyName, valueLen: BigInt(value.length), type, value })),
-  cmapDelete: (keyName: string) => tag<'cmap.delete'>(cmap.req.delete({ keyName })),
+    tag<'cmap.set'>(encoders.cmap.req.set({ keyName, valueLen: BigInt(value.length), type, value })),
+  cmapDelete: (keyName: string) => tag<'cmap.delete'>(encoders.cmap.req.delete({ keyName })),
   cmapGet: (keyName: string, valueLen: number) => {
     // Polling the same few keys is the common use: their GET frames are encoded once.
     const k = `${valueLen}\0${keyName}`;
     let f = getFrames.get(k);
     if (!f) {
       if (getFrames.size >= 512) getFrames.clear();
-      f = tag<'cmap.get'>(cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
+      f = tag<'cmap.get'>(encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
       getFrames.set(k, f);
     }
     return f;
   },
-  cmapAdjustInt: (keyName: string, step: number) => tag<'cmap.adjustInt'>(cmap.req.adjustInt({ keyName, step })),
-  cmapIterInit: (prefix: string) => tag<'cmap.iterInit'>(cmap.req.iterInit({ prefix })),
-  cmapIterNext: (iterHandle: bigint) => tag<'cmap.iterNext'>(cmap.req.iterNext({ iterHandle })),
-  cmapIterFinalize: (iterHandle: bigint) => tag<'cmap.iterFinalize'>(cmap.req.iterFinalize({ iterHandle })),
+  cmapAdjustInt: (keyName: string, step: number) => tag<'cmap.adjustInt'>(encoders.cmap.req.adjustInt({ keyName, step })),
+  cmapIterInit: (prefix: string) => tag<'cmap.iterInit'>(encoders.cmap.req.iterInit({ prefix })),
+  cmapIterNext: (iterHandle: bigint) => tag<'cmap.iterNext'>(encoders.cmap.req.iterNext({ iterHandle })),
+  cmapIterFinalize: (iterHandle: bigint) => tag<'cmap.iterFinalize'>(encoders.cmap.req.iterFinalize({ iterHandle })),
   cmapTrackAdd: (keyName: string, trackType: number, trackInstHandle: bigint) =>
-    tag<'cmap.trackAdd'>(cmap.req.trackAdd({ keyName, trackType, trackInstHandle })),
-  cmapTrackDelete: (trackHandle: bigint) => tag<'cmap.trackDelete'>(cmap.req.trackDelete({ trackHandle })),
-  cmapSetCurrentMap: (map: number) => tag<'cmap.setCurrentMap'>(cmap.req.setCurrentMap({ map })),
+    tag<'cmap.trackAdd'>(encoders.cmap.req.trackAdd({ keyName, trackType, trackInstHandle })),
+  cmapTrackDelete: (trackHandle: bigint) => tag<'cmap.trackDelete'>(encoders.cmap.req.trackDelete({ trackHandle })),
+  cmapSetCurrentMap: (map: number) => tag<'cmap.setCurrentMap'>(encoders.cmap.req.setCurrentMap({ map })),
 
-  quorumGetquorate: () => tag<'quorum.getquorate'>(quorum.req.getquorate({})),
-  quorumTrackstart: (trackFlags: number) => tag<'quorum.trackstart'>(quorum.req.trackstart({ trackFlags })),
-  quorumTrackstop: () => tag<'quorum.trackstop'>(quorum.req.trackstop({})),
-  quorumGettype: () => tag<'quorum.gettype'>(quorum.req.gettype({})),
-  quorumModelGettype: (model: number) => tag<'quorum.modelGettype'>(quorum.req.modelGettype({ model })),
+  quorumGetquorate: () => tag<'quorum.getquorate'>(encoders.quorum.req.getquorate({})),
+  quorumTrackstart: (trackFlags: number) => tag<'quorum.trackstart'>(encoders.quorum.req.trackstart({ trackFlags })),
+  quorumTrackstop: () => tag<'quorum.trackstop'>(encoders.quorum.req.trackstop({})),
+  quorumGettype: () => tag<'quorum.gettype'>(encoders.quorum.req.gettype({})),
+  quorumModelGettype: (model: number) => tag<'quorum.modelGettype'>(encoders.quorum.req.modelGettype({ model })),
 
   // votequorum answers every call but getinfo with its status response.
-  vqGetinfo: (nodeid: number) => tag<'votequorum.getinfo'>(votequorum.req.getinfo({ nodeid })),
-  vqSetexpected: (expectedVotes: number) => tag<'votequorum.status'>(votequorum.req.setexpected({ expectedVotes })),
-  vqSetvotes: (nodeid: number, votes: number) => tag<'votequorum.status'>(votequorum.req.setvotes({ votes, nodeid })),
+  vqGetinfo: (nodeid: number) => tag<'votequorum.getinfo'>(encoders.votequorum.req.getinfo({ nodeid })),
+  vqSetexpected: (expectedVotes: number) => tag<'votequorum.status'>(encoders.votequorum.req.setexpected({ expectedVotes })),
+  vqSetvotes: (nodeid: number, votes: number) => tag<'votequorum.status'>(encoders.votequorum.req.setvotes({ votes, nodeid })),
   vqTrackstart: (context: bigint, trackFlags: number) =>
-    tag<'votequorum.status'>(votequorum.req.trackstart({ context, trackFlags })),
-  vqTrackstop: () => tag<'votequorum.status'>(votequorum.req.trackstop({})),
-  vqQdeviceRegister: (name: string) => tag<'votequorum.status'>(votequorum.req.qdeviceRegister({ name })),
-  vqQdeviceUnregister: (name: string) => tag<'votequorum.status'>(votequorum.req.qdeviceUnregister({ name })),
+    tag<'votequorum.status'>(encoders.votequorum.req.trackstart({ context, trackFlags })),
+  vqTrackstop: () => tag<'votequorum.status'>(encoders.votequorum.req.trackstop({})),
+  vqQdeviceRegister: (name: string) => tag<'votequorum.status'>(encoders.votequorum.req.qdeviceRegister({ name })),
+  vqQdeviceUnregister: (name: string) => tag<'votequorum.status'>(encoders.votequorum.req.qdeviceUnregister({ name })),
   vqQdeviceUpdate: (oldname: string, newname: string) =>
-    tag<'votequorum.status'>(votequorum.req.qdeviceUpdate({ oldname, newname })),
+    tag<'votequorum.status'>(encoders.votequorum.req.qdeviceUpdate({ oldname, newname })),
   vqQdevicePoll: (name: string, castVote: number, ringId: RingId) =>
-    tag<'votequorum.status'>(votequorum.req.qdevicePoll({ name, castVote, ringId })),
+    tag<'votequorum.status'>(encoders.votequorum.req.qdevicePoll({ name, castVote, ringId })),
   vqQdeviceMasterWins: (name: string, allow: number) =>
-    tag<'votequorum.status'>(votequorum.req.qdeviceMasterWins({ name, allow })),
+    tag<'votequorum.status'>(encoders.votequorum.req.qdeviceMasterWins({ name, allow })),
 };
 
 export const cpgReq = {
-  join: (groupName: Uint8Array, pid: number, flags: number) => tag<'cpg.join'>(cpg.req.join({ groupName, pid, flags })),
-  leave: (groupName: Uint8Array, pid: number) => tag<'cpg.leave'>(cpg.req.leave({ groupName, pid })),
+  join: (groupName: Uint8Array, pid: number, flags: number) => tag<'cpg.join'>(encoders.cpg.req.join({ groupName, pid, flags })),
+  leave: (groupName: Uint8Array, pid: number) => tag<'cpg.leave'>(encoders.cpg.req.leave({ groupName, pid })),
   partialMcast: (guarantee: number, msglen: number, type: number, fragment: Uint8Array) =>
-    tag<'cpg.partialMcast'>(cpg.req.partialMcast({ guarantee, msglen, fraglen: fragment.length, type, fragment })),
-  membershipGet: (groupName: Uint8Array) => tag<'cpg.membershipGet'>(cpg.req.membershipGet({ groupName })),
-  localGet: () => tag<'cpg.localGet'>(cpg.req.localGet({})),
+    tag<'cpg.partialMcast'>(encoders.cpg.req.partialMcast({ guarantee, msglen, fraglen: fragment.length, type, fragment })),
+  membershipGet: (groupName: Uint8Array) => tag<'cpg.membershipGet'>(encoders.cpg.req.membershipGet({ groupName })),
+  localGet: () => tag<'cpg.localGet'>(encoders.cpg.req.localGet({})),
   iterationInitialize: (groupName: Uint8Array, iterationType: number) =>
-    tag<'cpg.iterationInitialize'>(cpg.req.iterationInitialize({ groupName, iterationType })),
-  iterationNext: (iterationHandle: bigint) => tag<'cpg.iterationNext'>(cpg.req.iterationNext({ iterationHandle })),
-  iterationFinalize: (iterationHandle: bigint) => tag<'cpg.iterationFinalize'>(cpg.req.iterationFinalize({ iterationHandle })),
-  finalize: () => tag<'cpg.finalize'>(cpg.req.finalize({})),
-  zcbAlloc: (mapSize: number, pathToFile: string) => cpg.req.zcbAlloc({ mapSize: BigInt(mapSize), pathToFile }),
-  zcbFree: (mapSize: number, serverAddress: bigint) => cpg.req.zcbFree({ mapSize: BigInt(mapSize), serverAddress }),
-  zcbMcastJoined: (serverAddress: bigint) => tag<'cpg.zcbMcastJoined'>(cpg.req.zcbMcastJoined({ serverAddress })),
+    tag<'cpg.iterationInitialize'>(encoders.cpg.req.iterationInitialize({ groupName, iterationType })),
+  iterationNext: (iterationHandle: bigint) => tag<'cpg.iterationNext'>(encoders.cpg.req.iterationNext({ iterationHandle })),
+  iterationFinalize: (iterationHandle: bigint) => tag<'cpg.iterationFinalize'>(encoders.cpg.req.iterationFinalize({ iterationHandle })),
+  finalize: () => tag<'cpg.finalize'>(encoders.cpg.req.finalize({})),
+  zcbAlloc: (mapSize: number, pathToFile: string) => encoders.cpg.req.zcbAlloc({ mapSize: BigInt(mapSize), pathToFile }),
+  zcbFree: (mapSize: number, serverAddress: bigint) => encoders.cpg.req.zcbFree({ mapSize: BigInt(mapSize), serverAddress }),
+  zcbMcastJoined: (serverAddress: bigint) => tag<'cpg.zcbMcastJoined'>(encoders.cpg.req.zcbMcastJoined({ serverAddress })),
 };
 
 export const cfgReq = {
-  ringStatusGet: () => tag<'cfg.ringStatusGet'>(cfg.req.ringStatusGet({})),
-  killNode: (nodeid: number, reason: string) => tag<'cfg.killNode'>(cfg.req.killNode({ nodeid, reason })),
-  tryShutdown: (flags: number) => tag<'cfg.tryShutdown'>(cfg.req.tryShutdown({ flags })),
-  replytoShutdown: (response: number) => tag<'cfg.replytoShutdown'>(cfg.req.replytoShutdown({ response })),
-  getNodeAddrs: (nodeid: number) => tag<'cfg.getNodeAddrs'>(cfg.req.getNodeAddrs({ nodeid })),
-  localGet: () => tag<'cfg.localGet'>(cfg.req.localGet({})),
-  reloadConfig: () => tag<'cfg.reloadConfig'>(cfg.req.reloadConfig({})),
-  reopenLogFiles: () => tag<'cfg.reopenLogFiles'>(cfg.req.reopenLogFiles({})),
-  nodeStatusGet: (nodeid: number, version: number) => tag<'cfg.nodeStatusGet'>(cfg.req.nodeStatusGet({ nodeid, version })),
-  trackstart: (trackFlags: number) => tag<'cfg.trackstart'>(cfg.req.trackstart({ trackFlags })),
-  trackstop: () => tag<'cfg.trackstop'>(cfg.req.trackstop({})),
+  ringStatusGet: () => tag<'cfg.ringStatusGet'>(encoders.cfg.req.ringStatusGet({})),
+  killNode: (nodeid: number, reason: string) => tag<'cfg.killNode'>(encoders.cfg.req.killNode({ nodeid, reason })),
+  tryShutdown: (flags: number) => tag<'cfg.tryShutdown'>(encoders.cfg.req.tryShutdown({ flags })),
+  replytoShutdown: (response: number) => tag<'cfg.replytoShutdown'>(encoders.cfg.req.replytoShutdown({ response })),
+  getNodeAddrs: (nodeid: number) => tag<'cfg.getNodeAddrs'>(encoders.cfg.req.getNodeAddrs({ nodeid })),
+  localGet: () => tag<'cfg.localGet'>(encoders.cfg.req.localGet({})),
+  reloadConfig: () => tag<'cfg.reloadConfig'>(encoders.cfg.req.reloadConfig({})),
+  reopenLogFiles: () => tag<'cfg.reopenLogFiles'>(encoders.cfg.req.reopenLogFiles({})),
+  nodeStatusGet: (nodeid: number, version: number) => tag<'cfg.nodeStatusGet'>(encoders.cfg.req.nodeStatusGet({ nodeid, version })),
+  trackstart: (trackFlags: number) => tag<'cfg.trackstart'>(encoders.cfg.req.trackstart({ trackFlags })),
+  trackstop: () => tag<'cfg.trackstop'>(encoders.cfg.req.trackstop({})),
 };
 
 // ------------------------------------------------------------------------ answers and requests
@@ -223,18 +224,25 @@ export function parseTransportOnly(res: Uint8Array, operation: string): void {
 // cmap GET answers and notifications are the hot frames: read them through the codec's
 // allocation-free accessors instead of building a Decoded object per frame.
 
-const GET_RES = codec.messageIndex('cmap.get', 'res');
-const GET_VALUE_LEN = codec.fieldIndex(GET_RES, 'valueLen');
-const GET_TYPE = codec.fieldIndex(GET_RES, 'type');
-const GET_VALUE = codec.fieldIndex(GET_RES, 'value');
-const NOTIFY = codec.messageIndex('cmap.notify', 'evt');
-const N_HANDLE = codec.fieldIndex(NOTIFY, 'trackInstHandle');
-const N_KEY = codec.fieldIndex(NOTIFY, 'keyName');
-const N_EVENT = codec.fieldIndex(NOTIFY, 'event');
-const N_NEW_TYPE = codec.fieldIndex(NOTIFY, 'newValueType');
-const N_OLD_TYPE = codec.fieldIndex(NOTIFY, 'oldValueType');
-const N_NEW = codec.fieldIndex(NOTIFY, 'newValue');
-const N_OLD = codec.fieldIndex(NOTIFY, 'oldValue');
+// The fast path's message and field indices, read from the catalog: the codec's runtime tables
+// are the catalog in its order (codec.messageIndex() and codec.fieldIndex() answer the same), and
+// asking the codec here would build them at import.
+const messageIndex = (name: string, dir: 'req' | 'res' | 'evt') => messages.findIndex((m) => m.name === name && m.dir === dir);
+const fieldIndex = (mi: number, name: string) =>
+  mi < 0 ? -1 : (messages[mi]!.fields as readonly { name: string }[]).findIndex((f) => f.name === name);
+
+const GET_RES = messageIndex('cmap.get', 'res');
+const GET_VALUE_LEN = fieldIndex(GET_RES, 'valueLen');
+const GET_TYPE = fieldIndex(GET_RES, 'type');
+const GET_VALUE = fieldIndex(GET_RES, 'value');
+const NOTIFY = messageIndex('cmap.notify', 'evt');
+const N_HANDLE = fieldIndex(NOTIFY, 'trackInstHandle');
+const N_KEY = fieldIndex(NOTIFY, 'keyName');
+const N_EVENT = fieldIndex(NOTIFY, 'event');
+const N_NEW_TYPE = fieldIndex(NOTIFY, 'newValueType');
+const N_OLD_TYPE = fieldIndex(NOTIFY, 'oldValueType');
+const N_NEW = fieldIndex(NOTIFY, 'newValue');
+const N_OLD = fieldIndex(NOTIFY, 'oldValue');
 
 function decodeInto(frame: Uint8Array, service: number, dir: number, operation: string): number {
   codec.inputBuffer(frame.length).set(frame);
@@ -294,22 +302,22 @@ export function decodeCmapNotify(frame: Uint8Array, operation: string): boolean 
 // cpg's hot frames: MCAST requests are encoded straight into the codec's output memory, and the
 // two message events are read through the accessors, their message (fragment) a view of the
 // frame instead of a copy (the frame is the client's: ipc never reuses it).
-const MCAST_REQ = codec.messageIndex('cpg.mcastJoined', 'req');
-const PARTIAL_MCAST_REQ = codec.messageIndex('cpg.partialMcast', 'req');
-const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
-const D_GROUP = codec.fieldIndex(DELIVER, 'groupName');
-const D_MSGLEN = codec.fieldIndex(DELIVER, 'msglen');
-const D_NODEID = codec.fieldIndex(DELIVER, 'nodeid');
-const D_PID = codec.fieldIndex(DELIVER, 'pid');
-const D_MESSAGE = codec.fieldIndex(DELIVER, 'message');
-const PARTIAL = codec.messageIndex('cpg.partialDeliverCallback', 'evt');
-const P_GROUP = codec.fieldIndex(PARTIAL, 'groupName');
-const P_MSGLEN = codec.fieldIndex(PARTIAL, 'msglen');
-const P_FRAGLEN = codec.fieldIndex(PARTIAL, 'fraglen');
-const P_NODEID = codec.fieldIndex(PARTIAL, 'nodeid');
-const P_PID = codec.fieldIndex(PARTIAL, 'pid');
-const P_TYPE = codec.fieldIndex(PARTIAL, 'type');
-const P_FRAGMENT = codec.fieldIndex(PARTIAL, 'fragment');
+const MCAST_REQ = messageIndex('cpg.mcastJoined', 'req');
+const PARTIAL_MCAST_REQ = messageIndex('cpg.partialMcast', 'req');
+const DELIVER = messageIndex('cpg.deliverCallback', 'evt');
+const D_GROUP = fieldIndex(DELIVER, 'groupName');
+const D_MSGLEN = fieldIndex(DELIVER, 'msglen');
+const D_NODEID = fieldIndex(DELIVER, 'nodeid');
+const D_PID = fieldIndex(DELIVER, 'pid');
+const D_MESSAGE = fieldIndex(DELIVER, 'message');
+const PARTIAL = messageIndex('cpg.partialDeliverCallback', 'evt');
+const P_GROUP = fieldIndex(PARTIAL, 'groupName');
+const P_MSGLEN = fieldIndex(PARTIAL, 'msglen');
+const P_FRAGLEN = fieldIndex(PARTIAL, 'fraglen');
+const P_NODEID = fieldIndex(PARTIAL, 'nodeid');
+const P_PID = fieldIndex(PARTIAL, 'pid');
+const P_TYPE = fieldIndex(PARTIAL, 'type');
+const P_FRAGMENT = fieldIndex(PARTIAL, 'fragment');
 
 /**
  * A cpg MCAST request as a view of the codec's output memory: valid only until the next codec

@@ -42,7 +42,7 @@ export interface RuntimeMessage {
 
 type AnyField = { name: string; type: FieldType; offset: number; len?: number; capacity?: number; count?: string };
 
-export const runtimeMessages: readonly RuntimeMessage[] = messages.map((m, index) => {
+function runtimeMessage(m: (typeof messages)[number], index: number): RuntimeMessage {
   const fs = m.fields as readonly AnyField[];
   const fields = fs.map((f) => ({
     name: f.name,
@@ -64,18 +64,47 @@ export const runtimeMessages: readonly RuntimeMessage[] = messages.map((m, index
     fields,
     fieldIndex: Object.fromEntries(fields.map((f, i) => [f.name, i])),
   };
-});
-
-const byName = new Map<string, RuntimeMessage[]>();
-for (const m of runtimeMessages) {
-  const list = byName.get(m.name) ?? [];
-  list.push(m);
-  byName.set(m.name, list);
 }
+
+// The runtime tables are built on the first call that needs them, not at import: building them
+// was ~1.5-2 ms of every importer's cold start (the client's too), and a process that only imports
+// constants, or makes no call, never needs them.
+const tables: RuntimeMessage[] = [];
+let byName: Map<string, RuntimeMessage[]> | undefined;
+
+/** The runtime messages, built on first use; the array `runtimeMessages` stands for. */
+function rt(): RuntimeMessage[] {
+  if (byName === undefined) {
+    byName = new Map();
+    messages.forEach((spec, index) => {
+      const m = runtimeMessage(spec, index);
+      tables.push(m);
+      const list = byName!.get(m.name) ?? [];
+      list.push(m);
+      byName!.set(m.name, list);
+    });
+  }
+  return tables;
+}
+
+/**
+ * The catalog resolved for the runtime, indexed like the catalog (`RuntimeMessage.index`). The
+ * array itself behind a Proxy whose every operation builds the tables first: the same object
+ * every time, an array to Array.isArray, and nothing built until something looks.
+ */
+export const runtimeMessages: readonly RuntimeMessage[] = new Proxy(
+  tables,
+  Object.fromEntries(
+    (Object.getOwnPropertyNames(Reflect) as (keyof typeof Reflect)[])
+      .filter((trap) => trap !== 'apply' && trap !== 'construct')
+      .map((trap) => [trap, (...args: unknown[]) => (rt(), (Reflect[trap] as (...a: unknown[]) => unknown)(...args))]),
+  ) as ProxyHandler<RuntimeMessage[]>,
+);
 
 /** The runtime message called `name` in direction `dir` (default: the request, if there is one). */
 export function findMessage(name: string, dir?: Direction): RuntimeMessage | undefined {
-  const list = byName.get(name);
+  if (byName === undefined) rt();
+  const list = byName!.get(name);
   if (!list) return undefined;
   if (dir !== undefined) return list.find((m) => m.dir === dir);
   return list.length === 1 ? list[0] : list.find((m) => m.dir === 'req');
@@ -109,7 +138,7 @@ const DECODE_TEXT: Record<string, string> = {
 function lastDecodeError(len: number, service: string, dir: string): DecodeError {
   const kind = (ERROR_KINDS[wasm.errorKind()] || 'badArgument') as DecodeErrorKind;
   const mi = wasm.errorMessage();
-  const msg = mi >= 0 ? runtimeMessages[mi] : undefined;
+  const msg = mi >= 0 ? rt()[mi] : undefined;
   const fi = wasm.errorField();
   const field = fi >= 0 ? msg?.fields[fi]?.name : FIELD_PSEUDO[fi];
   const offset = wasm.errorOffset();
@@ -237,7 +266,7 @@ export function decode(bytes: Uint8Array, opts: { service?: Service; dir: Direct
 }
 
 function buildDecoded(index: number): DecodedMessage {
-  const m = runtimeMessages[index]!;
+  const m = rt()[index]!;
   const id = wasm.headerId();
   const size = wasm.headerSize();
   const fields = readFields(m);
@@ -598,19 +627,38 @@ export function encode(name: string, fields: object, header: EncodeHeader = NO_H
   return encodeMessage(m, fields, header);
 }
 
-function buildEncoders(): Encoders {
-  const out: Record<string, Record<string, Record<string, unknown>>> = {};
-  for (const m of runtimeMessages) {
-    const svc = (out[m.service] ??= {});
+/** One service's encoders (`encoders.cmap`): `{ req: { get, set, ... }, res: {...}, evt: {...} }`. */
+function serviceEncoders(service: string): Record<string, Record<string, unknown>> {
+  const svc: Record<string, Record<string, unknown>> = {};
+  for (const m of rt()) {
+    if (m.service !== service) continue;
     const dir = (svc[m.dir] ??= {});
     const short = m.name.slice(m.name.indexOf('.') + 1);
     dir[short] = (fields: object, header: Omit<EncodeHeader, 'dir'> = NO_HEADER) => encodeMessage(m, fields, header);
   }
-  return out as unknown as Encoders;
+  return svc;
 }
 
-/** One typed encoder per catalog message: `encoders.cmap.req.get({ keyName, valueLen })`. */
-export const encoders: Encoders = buildEncoders();
+/**
+ * One typed encoder per catalog message: `encoders.cmap.req.get({ keyName, valueLen })`. Each
+ * service's encoders are made on its first read (the getter then replaces itself with the plain
+ * value), for the same reason as the runtime tables.
+ */
+export const encoders: Encoders = (() => {
+  const out = {};
+  for (const service of new Set(messages.map((m) => m.service))) {
+    Object.defineProperty(out, service, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value = serviceEncoders(service);
+        Object.defineProperty(out, service, { value, writable: true, enumerable: true, configurable: true });
+        return value;
+      },
+    });
+  }
+  return out as Encoders;
+})();
 
 // ---------------------------------------------------------------------------------- fast path
 
@@ -659,11 +707,11 @@ export const codec = {
   },
   /** The index of field `name` in message `messageIndex`, or -1. */
   fieldIndex(messageIndex: number, name: string): number {
-    const m = runtimeMessages[messageIndex];
+    const m = rt()[messageIndex];
     return m && Object.hasOwn(m.fieldIndex, name) ? m.fieldIndex[name]! : -1;
   },
   message(index: number): RuntimeMessage | undefined {
-    return runtimeMessages[index];
+    return rt()[index];
   },
 
   /**
@@ -797,7 +845,7 @@ export const codec = {
    * start of outputBuffer(). Throws EncodeError.
    */
   encodeOutput(messageIndex: number, fields: object, header: EncodeHeader = NO_HEADER): number {
-    const m = runtimeMessages[messageIndex];
+    const m = rt()[messageIndex];
     if (!m) throw encErr('unknownMessage', undefined, undefined, `unknown message index ${messageIndex}`);
     return encodeMessageInto(m, fields, header);
   },

@@ -84,21 +84,44 @@ export function runtimeLibc(): 'glibc' | 'musl' {
   return header?.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
-// Read when the addon loads, not at import: node:module is not loaded by Node's bootstrap, and
-// loading it (with its source-map support) was part of every importer's cold start.
+// Read only when resolving the hard way (packageRoot's last resort): node:module is not loaded by
+// Node's bootstrap, and loading it (with its source-map support) cost a short script ~0.5 ms.
 const createRequire: typeof CreateRequire = (path) => process.getBuiltinModule('node:module').createRequire(path);
+
+const PACKAGE_NAME = '@corosync-ts/ipc';
+
+/** Whether dir holds the package.json of @corosync-ts/ipc. */
+function isPackageRoot(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The root of the @corosync-ts/ipc package, where prebuilds/ and native/ are. This code runs from
  * ipc's own dist/index.js or src/native.ts (one level below the root), or inlined into the
- * bundle of @corosync-ts/client, which depends on ipc: resolving the package answers all three.
+ * bundle of @corosync-ts/client, which depends on ipc: found in a node_modules/ folder above the
+ * bundle, as Node's resolver would (import.meta.url is already the real path). Looked up by hand:
+ * require.resolve through the package's exports map took ~3-5 ms of a short script's first
+ * connect (the resolver's first run in the process), a few stats take well under one.
  */
 function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const own = dirname(here);
+  if (isPackageRoot(own)) return own;
+  for (let dir = here; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', PACKAGE_NAME);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) break;
+  }
   try {
-    return dirname(createRequire(import.meta.url).resolve('@corosync-ts/ipc/package.json'));
+    // Anything else Node's resolver knows (NODE_PATH, a loader hook's layout).
+    return dirname(createRequire(import.meta.url).resolve(`${PACKAGE_NAME}/package.json`));
   } catch {
     // Bundled by someone else's bundler with nothing installed beside it: the file's own parent.
-    return fileURLToPath(new URL('..', import.meta.url));
+    return own;
   }
 }
 
@@ -129,7 +152,6 @@ function load(): Native {
       `@corosync-ts/ipc needs Linux (abstract AF_UNIX sockets, /dev/shm, glibc semaphores); this is ${process.platform}`,
     );
   }
-  const require = createRequire(import.meta.url);
   const override = process.env['COROSYNC_TS_IPC_ADDON'] || undefined;
   if (override !== undefined && !isAbsolute(override)) {
     throw new IpcError('ENOTSUP', `COROSYNC_TS_IPC_ADDON must be the absolute path of a .node file, got '${override}'`);
@@ -142,7 +164,11 @@ function load(): Native {
       continue;
     }
     try {
-      return require(path) as Native;
+      // process.dlopen is what require() of a .node file ends in, minus loading node:module and
+      // the CommonJS loader's resolution and caching (~1 ms of a short script's first connect).
+      const module = { exports: {} as Native };
+      process.dlopen(module, path);
+      return module.exports;
     } catch (cause) {
       // Present but unloadable (wrong architecture or libc, too old a glibc, a truncated copy): the real cause.
       tried.push(`${path} (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`);
