@@ -1,7 +1,7 @@
 // Where corosync-mock spends its time serving libcmap GETs: runs the mock under --cpu-prof in a
 // private namespace, serves `gets` GETs from bench/testkit/cmap-gets.c, and prints the functions
 // with the most self time (and the share of the whole profile).
-//   node bench/testkit/profile-mock.mjs [gets=20000] [socket|shm]
+//   node bench/testkit/profile-mock.mjs [gets=20000] [socket|shm]   (TOP=n: that many functions, default 25)
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,4 +42,4 @@ for (const n of p.nodes) {
   agg.set(k, (agg.get(k) ?? 0) + t);
 }
 console.log(`profile: ${total.toFixed(0)} ms in all (idle included)`);
-for (const [k, v] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+for (const [k, v] of [...agg].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 25))) console.log(`${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);

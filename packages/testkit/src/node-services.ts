@@ -180,8 +180,8 @@ export class NodeServices implements NodeListener {
   /** Opens a connection; `onKill` runs when the node dies under it. */
   connect(service: ServiceName, sink: FrameSink, info: ClientInfo = { pid: 0, uid: 0, gid: 0 }, onKill?: () => void): ServiceConnection {
     const stats: ConnStats = {
-      info, service, ptr: (this.nextPtr += CONN_PTR_STEP), requests: 0n, responses: 0n, dispatched: 0n, invalid: 0n,
-      overload: 0n, sendRetries: 0n, recvRetries: 0n, flowControl: 0, flowControlCount: 0n, queueing: 0, queued: 0, sent: 0,
+      info, service, ptr: (this.nextPtr += CONN_PTR_STEP), requests: 0, responses: 0, dispatched: 0, invalid: 0,
+      overload: 0, sendRetries: 0, recvRetries: 0, flowControl: 0, flowControlCount: 0, queueing: 0, queued: 0, sent: 0,
     };
     const events = new EventChannel(stats, sink);
     stats.look = () => events.look();

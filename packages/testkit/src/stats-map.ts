@@ -8,29 +8,31 @@ import { COROSYNC_SERVICE_ID, type ServiceName } from './services/index.js';
  * The ipc counters corosync keeps per connection (stats.ipcs.service<id>.<pid>.<conn>.*): libqb's
  * qb_ipcs_connection_stats and ipc_glue.c's cs_ipcs_conn_context.
  */
+// The per-request counters are numbers (a bigint increment allocates a new one each time) and
+// become u64 here: 2^53 requests are out of any connection's reach.
 export interface ConnStats {
   info: ClientInfo;
   service: ServiceName;
   /** The connection's address in the daemon, part of its stats key. */
   ptr: bigint;
   /** Requests read (refused ones included). */
-  requests: bigint;
+  requests: number;
   /** Answers sent. */
-  responses: bigint;
+  responses: number;
   /** Events that reached the client's channel (`dispatched`; libqb's `events`). */
-  dispatched: bigint;
+  dispatched: number;
   /** Requests past the service's table (`invalid_request`). */
-  invalid: bigint;
+  invalid: number;
   /** Requests refused with CS_ERR_TRY_AGAIN (totem queue full, or a fault). */
-  overload: bigint;
+  overload: number;
   /** Answers or events that found the client's channel full (`send_retries`). */
-  sendRetries: bigint;
+  sendRetries: number;
   /** Reads that found no request where libqb expected one (`recv_retries`). */
-  recvRetries: bigint;
+  recvRetries: number;
   /** The flow-control level now (`flow_control`: 0, 1 or 2). */
   flowControl: number;
   /** Changes of that level (`flow_control_count`: on and off each count). */
-  flowControlCount: bigint;
+  flowControlCount: number;
   /** 1 while events wait in the daemon because the channel was full (`queueing`). */
   queueing: number;
   /** Events waiting in the daemon (`queued`). */
@@ -87,18 +89,18 @@ export function buildStatsMap(me: SimNode, conns: Iterable<ConnStats>, activeCou
   s.set('stats.ipcs.global.closed', T.UINT64, closedCount);
   for (const c of conns) {
     const p = `stats.ipcs.service${COROSYNC_SERVICE_ID[c.service]}.${c.info.pid}.0x${c.ptr.toString(16)}`;
-    s.set(`${p}.dispatched`, T.UINT64, c.dispatched);
+    s.set(`${p}.dispatched`, T.UINT64, BigInt(c.dispatched));
     s.set(`${p}.flow_control`, T.UINT32, c.flowControl);
-    s.set(`${p}.flow_control_count`, T.UINT64, c.flowControlCount);
-    s.set(`${p}.invalid_request`, T.UINT64, c.invalid);
-    s.set(`${p}.overload`, T.UINT64, c.overload);
+    s.set(`${p}.flow_control_count`, T.UINT64, BigInt(c.flowControlCount));
+    s.set(`${p}.invalid_request`, T.UINT64, BigInt(c.invalid));
+    s.set(`${p}.overload`, T.UINT64, BigInt(c.overload));
     s.set(`${p}.procname`, T.STRING, (c.info.procname ?? '').slice(0, PROCNAME_MAX));
     s.set(`${p}.queued`, T.UINT32, c.queued);
     s.set(`${p}.queueing`, T.INT32, c.queueing);
-    s.set(`${p}.recv_retries`, T.UINT64, c.recvRetries);
-    s.set(`${p}.requests`, T.UINT64, c.requests);
-    s.set(`${p}.responses`, T.UINT64, c.responses);
-    s.set(`${p}.send_retries`, T.UINT64, c.sendRetries);
+    s.set(`${p}.recv_retries`, T.UINT64, BigInt(c.recvRetries));
+    s.set(`${p}.requests`, T.UINT64, BigInt(c.requests));
+    s.set(`${p}.responses`, T.UINT64, BigInt(c.responses));
+    s.set(`${p}.send_retries`, T.UINT64, BigInt(c.sendRetries));
     s.set(`${p}.sent`, T.UINT32, c.sent);
   }
   for (const k of KNET_HANDLE_KEYS) s.set(`stats.knet.handle.${k}`, T.UINT64, k.endsWith('_time_min') ? U64_MAX : 0n);

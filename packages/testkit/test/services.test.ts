@@ -75,6 +75,38 @@ describe('cmap', () => {
     expect(value()).toBe(3);
   });
 
+  test('the cached GET answers only the same bytes, wherever the frame sits in its buffer', () => {
+    const { client, cluster } = setup();
+    const c = client('cmap');
+    cluster.node(1).cmap.set('test.a', 2, 1);
+    cluster.node(1).cmap.set('test.b', 2, 2);
+    const a = encoders.cmap.req.get({ keyName: 'test.a', valueLen: 16n });
+    const b = encoders.cmap.req.get({ keyName: 'test.b', valueLen: 16n });
+    const diff = a.findIndex((x, i) => x !== b[i]);
+    expect(a.length).toBe(b.length);
+    const value = (frame: Uint8Array) => (c.call(frame).fields as { value: Uint8Array }).value[0];
+    // the same bytes at 4-byte aligned offsets (word compare) and at odd ones (byte compare)
+    for (const off of [0, 8, 1, 3]) {
+      const at = (f: Uint8Array) => {
+        const buf = new Uint8Array(off + f.length + 8);
+        buf.set(f, off);
+        return buf.subarray(off, off + f.length);
+      };
+      expect([value(at(a)), value(at(a)), value(at(b)), value(at(a))]).toEqual([1, 1, 2, 1]);
+    }
+    // one byte off the cached request (the key's NUL, valueLen's low and high bytes): the
+    // answer that request deserves, each right after the cached one was primed again
+    const off = (i: number) => {
+      const x = a.slice();
+      x[i]! ^= 1;
+      expect(value(a)).toBe(1);
+      return c.call(x);
+    };
+    expect(off(diff + 1).error).toBe(12);
+    expect(off(a.length - 8)).toMatchObject({ error: 1, size: 40 + 17 });
+    expect(off(a.length - 1).error).not.toBe(1);
+  });
+
   test('read-only keys, deletes and adjust', () => {
     const { client } = setup();
     const c = client('cmap');

@@ -40,21 +40,23 @@ export class CmapConn extends BaseConn {
 
   // Clients poll the same key over and over (cmapctl -g loops, pacemaker): the same GET bytes
   // against an unchanged map get the same reply, without reading anything.
-  lastGet: { req: Uint8Array; version: number; cmap: CmapStore; res: Uint8Array } | undefined;
+  lastGet: { req: Uint8Array; words: Int32Array; version: number; cmap: CmapStore; res: Uint8Array } | undefined;
 
   override repeat(frame: Uint8Array): boolean {
     const last = this.lastGet;
     if (last === undefined || this.stats || frame.length !== last.req.length) return false;
     const cmap = this.sim.cmap;
     if (cmap !== last.cmap || cmap.version !== last.version) return false;
-    const a = last.req;
-    for (let i = frame.length - 1; i >= 0; i--) if (frame[i] !== a[i]) return false;
+    if (!sameBytes(frame, last.req, last.words)) return false;
     this.sink.respond(last.res);
     return true;
   }
 
   remember(req: Uint8Array, res: Uint8Array): void {
-    if (!this.stats) this.lastGet = { req: req.slice(), version: this.sim.cmap.version, cmap: this.sim.cmap, res };
+    if (this.stats) return;
+    const copy = new Uint8Array((req.length + 3) & ~3);
+    copy.set(req);
+    this.lastGet = { req: copy.subarray(0, req.length), words: new Int32Array(copy.buffer), version: this.sim.cmap.version, cmap: this.sim.cmap, res };
   }
 
   notify(cookie: bigint, c: CmapChange): void {
@@ -71,6 +73,22 @@ export class CmapConn extends BaseConn {
     this.tracks.clear();
     this.iters.clear();
   }
+}
+
+/**
+ * Whether `frame` holds the bytes of `req` (same length), whose words are `words`. A 280-byte GET
+ * compared 4 bytes at a time costs a third of the byte loop (the ipc layer hands request frames
+ * over at 8-byte aligned offsets); a frame at an odd offset takes the byte loop.
+ */
+function sameBytes(frame: Uint8Array, req: Uint8Array, words: Int32Array): boolean {
+  const n = frame.length;
+  if ((frame.byteOffset & 3) === 0 && (n & 3) === 0) {
+    const w = new Int32Array(frame.buffer, frame.byteOffset, n >> 2);
+    for (let i = w.length - 1; i >= 0; i--) if (w[i] !== words[i]) return false;
+    return true;
+  }
+  for (let i = n - 1; i >= 0; i--) if (frame[i] !== req[i]) return false;
+  return true;
 }
 
 /** stats map SET: only stats.clear.{knet,ipc,totem,schedmiss,all} are accepted (the mock keeps no counters to clear). */
