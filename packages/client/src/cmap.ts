@@ -393,13 +393,16 @@ export class CmapHandle extends Session<CmapSnapshot> {
   // place by the type's parser (parseCmapGetValue), without a record or a copy of the bytes.
   #getTyped(key: string, type: number, name: string, opts?: CallOptions): Promise<CmapValue> {
     const op = `cmap.get${name}(${String(key)})`;
-    let frame: Uint8Array;
-    try {
-      checkKey(op, key);
-      this.assertOpen(op);
-      frame = req.cmapGet(key, INT_SCRATCH);
-    } catch (e) {
-      return Promise.reject(e as Error);
+    // A key with a cached frame passed checkKey() when the frame was made; call() checks the handle.
+    let frame: Uint8Array | undefined = req.cachedCmapGet(key, INT_SCRATCH);
+    if (!frame) {
+      try {
+        checkKey(op, key);
+        this.assertOpen(op);
+        frame = req.cmapGet(key, INT_SCRATCH);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
     }
     return this.call(op, frame, opts, TYPED_PARSERS[type]!);
   }

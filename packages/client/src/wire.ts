@@ -30,7 +30,9 @@ export type EventOf<S extends Service> = Extract<DecodedMessage, { service: S; d
 
 const tag = <R extends ResponseName>(frame: Uint8Array): Request<R> => frame;
 const { cmap, quorum, votequorum, cpg, cfg } = encoders;
-const getFrames = new Map<string, Request<'cmap.get'>>();
+/** GET frames by capacity, then key name: polling the same few keys is the common use. */
+const getFrames = new Map<number, Map<string, Request<'cmap.get'>>>();
+let getFrameCount = 0;
 /** The expectation of each cached GET frame (a frame dropped from getFrames takes its entry along). */
 const frameExpectations = new WeakMap<Uint8Array, Expectation>();
 
@@ -40,17 +42,25 @@ export const req = {
   cmapDelete: (keyName: string) => tag<'cmap.delete'>(cmap.req.delete({ keyName })),
   cmapGet: (keyName: string, valueLen: number) => {
     // Polling the same few keys is the common use: their GET frames are encoded once.
-    const k = `${valueLen}\0${keyName}`;
-    let f = getFrames.get(k);
+    let byKey = getFrames.get(valueLen);
+    let f = byKey?.get(keyName);
     if (!f) {
-      if (getFrames.size >= 512) getFrames.clear();
+      if (getFrameCount >= 512) {
+        getFrames.clear();
+        getFrameCount = 0;
+        byKey = undefined;
+      }
       f = tag<'cmap.get'>(cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
-      getFrames.set(k, f);
+      if (!byKey) getFrames.set(valueLen, (byKey = new Map()));
+      byKey.set(keyName, f);
+      getFrameCount++;
       // ...and so is what answers them, which expectationFor() would otherwise build per call.
       frameExpectations.set(f, expectationFor('cmap', f)!);
     }
     return f;
   },
+  /** The GET frame cmapGet() made for this key and capacity, if it still has it (no lookup key is built). */
+  cachedCmapGet: (keyName: unknown, valueLen: number): Request<'cmap.get'> | undefined => getFrames.get(valueLen)?.get(keyName as string),
   cmapAdjustInt: (keyName: string, step: number) => tag<'cmap.adjustInt'>(cmap.req.adjustInt({ keyName, step })),
   cmapIterInit: (prefix: string) => tag<'cmap.iterInit'>(cmap.req.iterInit({ prefix })),
   cmapIterNext: (iterHandle: bigint) => tag<'cmap.iterNext'>(cmap.req.iterNext({ iterHandle })),
