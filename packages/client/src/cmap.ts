@@ -26,7 +26,7 @@ import { byteLength, checkI32, invalidParam } from './errors.js';
 import { checkHandleOptions } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
-import { decodeCmapNotify, decodeCmapValue, encodeCmapValue, notifyFields, parseCmapGet, req, type CmapValue } from './wire.js';
+import { decodeCmapNotify, decodeCmapValue, encodeCmapValue, notifyFields, parseCmapGet, parseCmapGetValue, req, type CmapValue } from './wire.js';
 
 export type { CmapValue };
 
@@ -117,6 +117,10 @@ function readId(frame: Uint8Array): number {
 function wrongType(operation: string, got: number, want: number): CsError {
   return new CsError(CS_ERR_INVALID_PARAM, `value is of type ${got}, not ${want}`, { operation });
 }
+
+/** parseCmapGetValue() for each fixed-size type, made once (a closure per call would allocate). */
+const TYPED_PARSERS: ((res: Uint8Array, op: string) => CmapValue)[] = [];
+for (let t = CMAP_VALUETYPE_INT8; t <= CMAP_VALUETYPE_DOUBLE; t++) TYPED_PARSERS[t] = (res, op) => parseCmapGetValue(res, op, t);
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
@@ -385,13 +389,22 @@ export class CmapHandle extends Session<CmapSnapshot> {
     return { type: r.type, length: r.length };
   }
 
-  async #getTyped(key: string, type: number, name: string, opts?: CallOptions): Promise<CmapValue> {
+  // Not async, like call(): the promise call() returns is the getter's. The answer is read in
+  // place by the type's parser (parseCmapGetValue), without a record or a copy of the bytes.
+  #getTyped(key: string, type: number, name: string, opts?: CallOptions): Promise<CmapValue> {
     const op = `cmap.get${name}(${String(key)})`;
-    checkKey(op, key);
-    this.assertOpen(op);
-    const r = await this.#getOnce(op, key, INT_SCRATCH, opts);
-    if (r.type !== type) throw wrongType(op, r.type, type);
-    return this.#entry(op, r).value;
+    // A key with a cached frame passed checkKey() when the frame was made; call() checks the handle.
+    let frame: Uint8Array | undefined = req.cachedCmapGet(key, INT_SCRATCH);
+    if (!frame) {
+      try {
+        checkKey(op, key);
+        this.assertOpen(op);
+        frame = req.cmapGet(key, INT_SCRATCH);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    return this.call(op, frame, opts, TYPED_PARSERS[type]!);
   }
 
   getInt8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT8, 'Int8', opts) as Promise<number>; }

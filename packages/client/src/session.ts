@@ -405,19 +405,27 @@ export abstract class Session<Snapshot> extends EventEmitter {
   /** Sends on a given connection (used directly while restoring after a reconnect). */
   protected exchange<R extends ResponseName>(operation: string, ipc: IpcClientLike, frame: Request<R>): Promise<Answer<R>>;
   protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T): Promise<T>;
-  protected async exchange<T>(
+  // Not async: one then() on the transport's promise, where an async function would add its own
+  // promise and a resumption per call.
+  protected exchange<T>(
     operation: string,
     ipc: IpcClientLike,
     frame: Uint8Array,
     parse?: (res: Uint8Array, op: string) => T,
   ): Promise<T | DecodedMessage> {
-    let res: Uint8Array;
+    const p = parse ?? this.#parse;
+    let sent: Promise<Uint8Array>;
     try {
-      res = await ipc.request(frame, expectationFor(this.service, frame));
+      sent = ipc.request(frame, expectationFor(this.service, frame));
     } catch (e) {
-      throw toCsError(e, operation);
+      return Promise.reject(toCsError(e, operation));
     }
-    return (parse ?? this.#parse)(res, operation);
+    return sent.then(
+      (res) => p(res, operation),
+      (e: unknown) => {
+        throw toCsError(e, operation);
+      },
+    );
   }
 
   async #connection(operation: string, signal: AbortSignal | undefined): Promise<IpcClientLike> {

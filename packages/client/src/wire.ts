@@ -3,10 +3,10 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, SERVICE_CODES, codec, decode, encoders, messages,
-  type DecodedMessage, type MessageSpec, type RingId, type Service,
+  DIR_CODES, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, messages,
+  type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
-import { CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
+import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
 
 export { encodeCmapValue, decodeCmapValue, type CmapValue } from '@corosync-ts/codec-wasm';
@@ -31,7 +31,11 @@ export type EventOf<S extends Service> = Extract<DecodedMessage, { service: S; d
 const tag = <R extends ResponseName>(frame: Uint8Array): Request<R> => frame;
 // Each service's encoders are read where a frame is made, not here: codec-wasm builds its tables
 // on first use, and a script that only calls cmap never builds cpg's.
-const getFrames = new Map<string, Request<'cmap.get'>>();
+/** GET frames by capacity, then key name: polling the same few keys is the common use. */
+const getFrames = new Map<number, Map<string, Request<'cmap.get'>>>();
+let getFrameCount = 0;
+/** The expectation of each cached GET frame (a frame dropped from getFrames takes its entry along). */
+const frameExpectations = new WeakMap<Uint8Array, Expectation>();
 
 export const req = {
   cmapSet: (keyName: string, type: number, value: Uint8Array) =>
@@ -39,15 +43,25 @@ export const req = {
   cmapDelete: (keyName: string) => tag<'cmap.delete'>(encoders.cmap.req.delete({ keyName })),
   cmapGet: (keyName: string, valueLen: number) => {
     // Polling the same few keys is the common use: their GET frames are encoded once.
-    const k = `${valueLen}\0${keyName}`;
-    let f = getFrames.get(k);
+    let byKey = getFrames.get(valueLen);
+    let f = byKey?.get(keyName);
     if (!f) {
-      if (getFrames.size >= 512) getFrames.clear();
+      if (getFrameCount >= 512) {
+        getFrames.clear();
+        getFrameCount = 0;
+        byKey = undefined;
+      }
       f = tag<'cmap.get'>(encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
-      getFrames.set(k, f);
+      if (!byKey) getFrames.set(valueLen, (byKey = new Map()));
+      byKey.set(keyName, f);
+      getFrameCount++;
+      // ...and so is what answers them, which expectationFor() would otherwise build per call.
+      frameExpectations.set(f, expectationFor('cmap', f)!);
     }
     return f;
   },
+  /** The GET frame cmapGet() made for this key and capacity, if it still has it (no lookup key is built). */
+  cachedCmapGet: (keyName: unknown, valueLen: number): Request<'cmap.get'> | undefined => getFrames.get(valueLen)?.get(keyName as string),
   cmapAdjustInt: (keyName: string, step: number) => tag<'cmap.adjustInt'>(encoders.cmap.req.adjustInt({ keyName, step })),
   cmapIterInit: (prefix: string) => tag<'cmap.iterInit'>(encoders.cmap.req.iterInit({ prefix })),
   cmapIterNext: (iterHandle: bigint) => tag<'cmap.iterNext'>(encoders.cmap.req.iterNext({ iterHandle })),
@@ -161,6 +175,10 @@ for (const name of ['cpg.zcbAlloc', 'cpg.zcbFree']) {
 
 /** The answer a request frame of `service` expects; undefined for a request we do not know. */
 export function expectationFor(service: Service, frame: Uint8Array): Expectation | undefined {
+  if (service === 'cmap') {
+    const known = frameExpectations.get(frame);
+    if (known) return known;
+  }
   const id = resId(frame);
   const e = expectations.get(`${service}.${id}`);
   if (service === 'cmap' && id === GET_REQ_ID && e) {
@@ -259,6 +277,26 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
   if (m !== GET_RES) throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${codec.message(m)?.name}`, { operation });
   const length = codec.number(GET_VALUE_LEN);
   return { type: codec.number(GET_TYPE), length, bytes: codec.bytes(GET_VALUE).slice(0, length) };
+}
+
+/**
+ * A typed getter's GET answer: the value, which must be of type `want`, decoded from the codec's
+ * memory in place (no copy of the bytes, no record). Rejects as parseCmapGet() does, then
+ * CS_ERR_INVALID_PARAM for another type (libcmap's cmap_get_int check) and CS_ERR_LIBRARY for a
+ * value that does not decode as its type.
+ */
+export function parseCmapGetValue(res: Uint8Array, operation: string, want: number): CmapValue {
+  const m = decodeInto(res, SERVICE_CODES.cmap, DIR_CODES.res, operation);
+  const error = codec.headerError();
+  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
+  if (m !== GET_RES) throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${codec.message(m)?.name}`, { operation });
+  const type = codec.number(GET_TYPE);
+  if (type !== want) throw new CsError(CS_ERR_INVALID_PARAM, `value is of type ${type}, not ${want}`, { operation });
+  try {
+    return decodeCmapValue(type, codec.bytes(GET_VALUE).subarray(0, codec.number(GET_VALUE_LEN)));
+  } catch (e) {
+    throw new CsError(CS_ERR_LIBRARY, `daemon returned an undecodable value of type ${type}`, { operation, cause: e });
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ConnectionCapture, type CaptureWriter } from './capture.js';
 import { IpcError, abortError } from './errors.js';
 import type { FdWatch } from './fdwatch.js';
-import { QB_RESPONSE_HEADER_SIZE, readRequestHeader, type ConnectionResponse } from './frames.js';
+import { QB_REQUEST_HEADER_SIZE, QB_RESPONSE_HEADER_SIZE, readRequestHeader, type ConnectionResponse } from './frames.js';
 import { MAX_MAX_MSG_SIZE, clientSetup, providerCheck, validateName, type Credentials, type ProviderPolicy } from './handshake.js';
 import { ShmClientTransport } from './shm.js';
 import { SocketClientTransport } from './socket.js';
@@ -193,8 +193,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   /** Send one request frame (header included) and resolve with its response frame. */
   request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     if (this.state !== 'open') return Promise.reject(new IpcError('ENOTCONN', 'the IPC connection is closed'));
-    const hdr = this.checkFrame(frame);
-    if (hdr instanceof IpcError) return Promise.reject(hdr);
+    const id = this.checkFrame(frame);
+    if (typeof id !== 'number') return Promise.reject(id);
     if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
       return Promise.reject(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`));
     }
@@ -219,7 +219,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       timer: undefined,
       signal: undefined,
       onAbort: undefined,
-      id: hdr.id,
+      id,
       verify: opts.verify,
       cost: this.impl.responseCost(Math.min(maxRes, this.maxMessageSize)),
       frame: undefined,
@@ -268,13 +268,13 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       }
     }
     if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
-    const hdr = this.checkFrame(frame);
-    if (hdr instanceof IpcError) return Promise.reject(hdr);
+    const id = this.checkFrame(frame);
+    if (typeof id !== 'number') return Promise.reject(id);
     return new Promise<void>((resolve, reject) => {
       // Copied: the caller may reuse its buffer once send() returns.
       this.waiting.push({
         resolve: () => resolve(), reject, settled: false, timer: undefined, signal: undefined, onAbort: undefined,
-        id: hdr.id, verify: undefined, cost: 0, frame: frame.slice(), oneway: opts.flowControlMax ?? 1,
+        id, verify: undefined, cost: 0, frame: frame.slice(), oneway: opts.flowControlMax ?? 1,
       });
     });
   }
@@ -287,8 +287,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   sendNow(frame: Uint8Array, flowControlMax: 1 | 2 = 1): boolean {
     if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
     if (this.queued > 0) return false;
-    const hdr = this.checkFrame(frame);
-    if (hdr instanceof IpcError) throw hdr;
+    const err = this.checkFrame(frame);
+    if (typeof err !== 'number') throw err;
     // The level this send meets, recorded before it (a refused send records no frame).
     this.capture?.flow(this.impl.flowControl);
     try {
@@ -304,22 +304,25 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return true;
   }
 
-  /** The request header of a frame fit to send, or the EINVAL / EMSGSIZE it earns. */
-  private checkFrame(frame: Uint8Array): { id: number; size: number } | IpcError {
+  /** The request id of a frame fit to send, or the EINVAL / EMSGSIZE it earns. */
+  private checkFrame(frame: Uint8Array): number | IpcError {
     if (!(frame instanceof Uint8Array)) return new IpcError('EINVAL', 'a request frame must be a Uint8Array');
     if (frame.length > this.maxMessageSize) {
       return new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
     }
-    let hdr: { id: number; size: number };
-    try {
-      hdr = readRequestHeader(frame);
-    } catch (e) {
-      return new IpcError('EINVAL', (e as Error).message);
+    if (frame.length < QB_REQUEST_HEADER_SIZE) {
+      try {
+        readRequestHeader(frame);
+      } catch (e) {
+        return new IpcError('EINVAL', (e as Error).message);
+      }
     }
-    if (hdr.size !== frame.length) {
-      return new IpcError('EINVAL', `request header size ${hdr.size} does not match the frame length ${frame.length}`);
+    // The header's size and id (i32 LE at 8 and 0) read in place: no DataView or header record per request.
+    const size = frame[8]! | (frame[9]! << 8) | (frame[10]! << 16) | (frame[11]! << 24);
+    if (size !== frame.length) {
+      return new IpcError('EINVAL', `request header size ${size} does not match the frame length ${frame.length}`);
     }
-    return hdr;
+    return frame[0]! | (frame[1]! << 8) | (frame[2]! << 16) | (frame[3]! << 24);
   }
 
   /**

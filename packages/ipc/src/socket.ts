@@ -115,7 +115,9 @@ export class SocketClientTransport implements ClientTransport {
   // the sk_buff (256). Measured on corosync 3.1.7 (README "Requests in flight"): 2,731
   // 56-byte (768 each) and 911 1,064-byte (2,304 each) responses fill its 2 MiB.
   responseCost(len: number): number {
-    return 256 + Math.max(512, 2 ** Math.ceil(Math.log2(len + 320)));
+    // The power of two at or above len + 320 (at most 2^31: len is below 2^30), in integer
+    // arithmetic: Math.log2 and ** cost a libm pow() per request.
+    return 256 + Math.max(512, 2 * (1 << (31 - Math.clz32(len + 319))));
   }
 
   get flowControl(): number {
@@ -168,10 +170,11 @@ export class SocketClientTransport implements ClientTransport {
   // uv_poll's callback. Otherwise uv_poll delivers it.
   private waiting = false;
   private readonly policy = new WaitPolicy();
+  private readonly waitReply = (ns: number): number => (ns > 0 ? this.req.wait(ns) : 0);
   private readonly waitStep = (): void => {
     this.waiting = false;
     if (!this.client.connected || this.owed <= 0) return;
-    const count = waitFor(this.policy, (ns) => (ns > 0 ? this.req.wait(ns) : 0));
+    const count = waitFor(this.policy, this.waitReply);
     if (count === 0 || this.client.listenerCount('event') === 0) return this.takeDatagrams(this.req, count, 'response');
     // A reply caught here skips the loop turn whose uv_poll would have read the event socket
     // first. The server writes an event before a reply that follows it, so the events already

@@ -152,6 +152,9 @@ export class ShmResponseWait {
     afterCaller(this.pollStep);
   }
 
+  /** Sleeps up to `ns` for the responses due and takes their tokens (the waiter is running: pollStep checked). */
+  private readonly waitTake = (ns: number): number => native().waiterWaitTake(this.waiter!, this.sink.due, ns);
+
   private readonly pollStep = (): void => {
     const w = this.waiter;
     if (!w || this.sink.due === 0) {
@@ -159,7 +162,7 @@ export class ShmResponseWait {
       return;
     }
     const n = native();
-    const got = this.pollFirst ? waitFor(this.policy, (ns) => n.waiterWaitTake(w, this.sink.due, ns)) : n.waiterWaitTake(w, this.sink.due, 0);
+    const got = this.pollFirst ? waitFor(this.policy, this.waitTake) : n.waiterWaitTake(w, this.sink.due, 0);
     this.pollFirst = false;
     if (!this.sink.take(got) || this.sink.due === 0) {
       this.polling = false;
