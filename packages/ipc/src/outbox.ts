@@ -23,7 +23,7 @@ const MAX_CHUNK = 64 * 1024;
 export class Outbox {
   private chunks: Chunk[] = [];
   /** Read position in chunks[0]. */
-  private readAt = 0;
+  protected readAt = 0;
   private count = 0;
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
@@ -72,7 +72,7 @@ export class Outbox {
   }
 
   /** The chunk holding the oldest frame, dropping the one before it once all its frames went. */
-  private head(): Chunk {
+  protected head(): Chunk {
     const c = this.chunks[0]!;
     if (this.readAt < c.end) return c;
     this.chunks.shift();
@@ -87,7 +87,7 @@ export class Outbox {
   }
 }
 
-interface Chunk {
+export interface Chunk {
   data: Uint8Array;
   /** The same bytes as words, for the length before each frame. */
   lens: Int32Array;
@@ -135,11 +135,21 @@ export class DatagramOutbox extends Outbox {
 
   /** Send what waits: SENT when all went, BLOCKED when the socket filled again, or a -errno. */
   flush(): number {
-    for (let f = this.peek(); f; f = this.peek()) {
-      const r = this.sendOne(f);
-      if (r === BLOCKED) return BLOCKED;
+    const n = native();
+    while (this.length > 0) {
+      // The frames of the oldest chunk as they lie, in one sendmmsg (up to 64 per call).
+      const c = this.head();
+      const r = n.sendBatch(this.fd, c.data, this.readAt, c.end);
+      if (r > 0) {
+        for (let i = 0; i < r; i++) {
+          this.shift();
+          this.onSent();
+        }
+        continue;
+      }
+      if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return BLOCKED;
       this.shift();
-      if (r < 0) return r;
+      return r < 0 ? r : -Errno.EMSGSIZE;
     }
     return SENT;
   }
@@ -190,5 +200,55 @@ export class RetryTimer {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
+  }
+}
+
+/** Corks armed and not run yet: process.exit() runs them (a turn's multicasts are not lost). */
+const armed = new Set<Cork>();
+let exitHook = false;
+const runArmed = (): void => {
+  for (const c of armed) c.run();
+};
+
+/**
+ * One-way requests (cpg MCAST) held until the caller's turn ends, then sent together: one
+ * sendmmsg, or one doorbell send, and one wake-up of the daemon per batch instead of per
+ * message (bench/README.md, "Why a slow sender costs corosync"). The flush runs from
+ * process.nextTick: armed from a microtask, after every microtask queued meanwhile, so a loop
+ * of `await mcastJoined()` fills one batch until it yields to the event loop; and before the
+ * process exits, as libcpg's messages are in the socket once cpg_mcast_joined() returns.
+ */
+export class Cork {
+  private pending = false;
+
+  constructor(private readonly flush: () => void) {}
+
+  get armed(): boolean {
+    return this.pending;
+  }
+
+  arm(): void {
+    if (this.pending) return;
+    this.pending = true;
+    armed.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      process.on('exit', runArmed);
+    }
+    process.nextTick(this.run);
+  }
+
+  /** Flush now if armed (another request must go after the held ones). */
+  readonly run = (): void => {
+    if (!this.pending) return;
+    this.pending = false;
+    armed.delete(this);
+    this.flush();
+  };
+
+  /** Forget what was held (the connection is closing). */
+  cancel(): void {
+    this.pending = false;
+    armed.delete(this);
   }
 }
