@@ -28,6 +28,13 @@ export class Outbox {
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
 
+  /**
+   * `keepFirst`: an empty outbox keeps its first 4 KiB chunk. For a client's one-way requests,
+   * which pass through here on every turn (Cork): a fresh chunk per turn cost more than the
+   * send (ArrayBuffer allocation, garbage collection).
+   */
+  constructor(private readonly keepFirst = false) {}
+
   get length(): number {
     return this.count;
   }
@@ -65,8 +72,10 @@ export class Outbox {
     this.readAt += (len + 7) & ~3;
     this.bytes -= len + QUEUE_OVERHEAD;
     if (--this.count === 0) {
-      // Empty: hand all memory back; an idle connection keeps none.
-      this.chunks = [];
+      // Empty: hand all memory back; an idle connection keeps none (but see keepFirst).
+      const first = this.chunks[0];
+      this.chunks = this.keepFirst && first && first.data.length === FIRST_CHUNK ? [first] : [];
+      if (first) first.end = 0;
       this.readAt = 0;
     }
   }
@@ -109,8 +118,9 @@ export class DatagramOutbox extends Outbox {
     private readonly fd: number,
     /** Called for every frame that went out (the control file's `sent` counter). */
     private readonly onSent: () => void,
+    keepFirst = false,
   ) {
-    super();
+    super(keepFirst);
   }
 
   private sendOne(frame: Uint8Array): number {

@@ -38,7 +38,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   /** Requests published whose response token nobody has taken yet. */
   private awaiting = 0;
   /** Requests the request ring had no room for yet. */
-  private readonly out = new Outbox();
+  private readonly out = new Outbox(true);
   /** Per frame in `out`, oldest first: whether the server answers it (cpg MCAST is one-way). */
   private readonly outReply: boolean[] = [];
   private readonly retry: RetryTimer;

@@ -97,7 +97,7 @@ export class SocketClientTransport implements ClientTransport {
     }
     this.req = new FdWatch(reqFd, (st, ev, count) => this.onReq(st, ev, count), client.maxMessageSize, this.recvBudget);
     this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize);
-    this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'));
+    this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'), true);
     this.responseRoom = serverSendBuffer(client.maxMessageSize);
     this.req.watch(READABLE);
     this.evt.watch(READABLE);
