@@ -169,17 +169,14 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     }
     if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
     this.wait.ensureThread();
-    // A one-way request (cpg MCAST) waits for the caller's synchronous code and microtasks to
-    // finish (process.nextTick), so a loop of them is published together: chunks first, then
-    // one send for all their doorbells. corosync wakes once per batch instead of per message.
-    // The chunks wait too: a server woken by an earlier doorbell reads as many chunks as the
-    // semaphore counts, then blocks its whole loop until their doorbell bytes come.
-    if (!reply) {
-      const waiting = this.out.length > 0;
+    // One-way requests (cpg MCAST) after the first of a loop turn wait for the turn's end
+    // (Cork) and are published together: chunks first, then one send for all their doorbells,
+    // so corosync wakes once per batch. The chunks wait too: a server woken by an earlier
+    // doorbell takes as many chunks as the semaphore counts, then blocks its whole loop until
+    // their doorbell bytes come. Behind requests waiting for ring room, the retry publishes it.
+    if (!reply && (this.out.length > 0 || this.cork.hold())) {
       this.out.push(frame);
       this.outReply.push(false);
-      // Behind requests waiting for ring room, the retry timer publishes it.
-      if (!waiting) this.cork.arm();
       return;
     }
     this.cork.run();

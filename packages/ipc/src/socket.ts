@@ -126,11 +126,9 @@ export class SocketClientTransport implements ClientTransport {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;
     if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
-    if (!reply && frame.length <= this.corkMax) {
-      // Held for the end of the caller's turn (Cork); behind frames waiting for POLLOUT already.
-      const waiting = this.out.length > 0;
+    // Held for the end of the caller's turn (Cork), or behind frames waiting for POLLOUT.
+    if (!reply && frame.length <= this.corkMax && (this.out.length > 0 || this.cork.hold())) {
       this.out.push(frame);
-      if (!waiting) this.cork.arm();
       return;
     }
     this.cork.run();
