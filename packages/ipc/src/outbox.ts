@@ -23,10 +23,17 @@ const MAX_CHUNK = 64 * 1024;
 export class Outbox {
   private chunks: Chunk[] = [];
   /** Read position in chunks[0]. */
-  private readAt = 0;
+  protected readAt = 0;
   private count = 0;
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
+
+  /**
+   * `keepFirst`: an empty outbox keeps its first 4 KiB chunk. For a client's one-way requests,
+   * which pass through here on every turn (Cork): a fresh chunk per turn cost more than the
+   * send (ArrayBuffer allocation, garbage collection).
+   */
+  constructor(private readonly keepFirst = false) {}
 
   get length(): number {
     return this.count;
@@ -65,14 +72,16 @@ export class Outbox {
     this.readAt += (len + 7) & ~3;
     this.bytes -= len + QUEUE_OVERHEAD;
     if (--this.count === 0) {
-      // Empty: hand all memory back; an idle connection keeps none.
-      this.chunks = [];
+      // Empty: hand all memory back; an idle connection keeps none (but see keepFirst).
+      const first = this.chunks[0];
+      this.chunks = this.keepFirst && first && first.data.length === FIRST_CHUNK ? [first] : [];
+      if (first) first.end = 0;
       this.readAt = 0;
     }
   }
 
   /** The chunk holding the oldest frame, dropping the one before it once all its frames went. */
-  private head(): Chunk {
+  protected head(): Chunk {
     const c = this.chunks[0]!;
     if (this.readAt < c.end) return c;
     this.chunks.shift();
@@ -87,7 +96,7 @@ export class Outbox {
   }
 }
 
-interface Chunk {
+export interface Chunk {
   data: Uint8Array;
   /** The same bytes as words, for the length before each frame. */
   lens: Int32Array;
@@ -109,8 +118,9 @@ export class DatagramOutbox extends Outbox {
     private readonly fd: number,
     /** Called for every frame that went out (the control file's `sent` counter). */
     private readonly onSent: () => void,
+    keepFirst = false,
   ) {
-    super();
+    super(keepFirst);
   }
 
   private sendOne(frame: Uint8Array): number {
@@ -135,11 +145,21 @@ export class DatagramOutbox extends Outbox {
 
   /** Send what waits: SENT when all went, BLOCKED when the socket filled again, or a -errno. */
   flush(): number {
-    for (let f = this.peek(); f; f = this.peek()) {
-      const r = this.sendOne(f);
-      if (r === BLOCKED) return BLOCKED;
+    const n = native();
+    while (this.length > 0) {
+      // The frames of the oldest chunk as they lie, in one sendmmsg (up to 64 per call).
+      const c = this.head();
+      const r = n.sendBatch(this.fd, c.data, this.readAt, c.end);
+      if (r > 0) {
+        for (let i = 0; i < r; i++) {
+          this.shift();
+          this.onSent();
+        }
+        continue;
+      }
+      if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return BLOCKED;
       this.shift();
-      if (r < 0) return r;
+      return r < 0 ? r : -Errno.EMSGSIZE;
     }
     return SENT;
   }
@@ -190,5 +210,74 @@ export class RetryTimer {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
+  }
+}
+
+/** Corks armed and not run yet: process.exit() runs them (a turn's multicasts are not lost). */
+const armed = new Set<Cork>();
+let exitHook = false;
+const runArmed = (): void => {
+  for (const c of armed) c.run();
+};
+
+/**
+ * One-way requests (cpg MCAST) held until the caller's turn ends, then sent together: one
+ * sendmmsg, or one doorbell send, and one wake-up of the daemon per batch instead of per
+ * message (bench/README.md, "Why a slow sender costs corosync"). The first of a loop turn goes
+ * at once (hold()). The flush runs from process.nextTick: armed from a microtask, after every
+ * microtask queued meanwhile, so a loop of `await mcastJoined()` fills one batch until it yields
+ * to the event loop; and before the process exits, as libcpg's messages are in the socket once
+ * cpg_mcast_joined() returns.
+ */
+export class Cork {
+  private pending = false;
+
+  constructor(private readonly flush: () => void) {}
+
+  /** A frame of this loop turn went out already (reset from setImmediate). */
+  private turnBusy = false;
+  private readonly turnEnded = (): void => {
+    this.turnBusy = false;
+  };
+
+  /**
+   * Whether the next one-way frame waits for the turn's end (armed then): all but the first
+   * of a loop turn. A lone message, a round trip's, goes at once: holding it too made the
+   * round trip of bench/cpg 1.3-2x slower.
+   */
+  hold(): boolean {
+    if (this.pending) return true;
+    if (!this.turnBusy) {
+      this.turnBusy = true;
+      setImmediate(this.turnEnded);
+      return false;
+    }
+    this.arm();
+    return true;
+  }
+
+  private arm(): void {
+    if (this.pending) return;
+    this.pending = true;
+    armed.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      process.on('exit', runArmed);
+    }
+    process.nextTick(this.run);
+  }
+
+  /** Flush now if armed (another request must go after the held ones). */
+  readonly run = (): void => {
+    if (!this.pending) return;
+    this.pending = false;
+    armed.delete(this);
+    this.flush();
+  };
+
+  /** Forget what was held (the connection is closing). */
+  cancel(): void {
+    this.pending = false;
+    armed.delete(this);
   }
 }

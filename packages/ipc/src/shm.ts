@@ -7,7 +7,7 @@ import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { QB_IPC_SHM, type ConnectionResponse } from './frames.js';
 import { DISCONNECT, READABLE, WRITABLE, framePool, native } from './native.js';
-import { Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
+import { Cork, Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
 import { removeConnectionDir, removeShmPath } from './peerfile.js';
 import { Ring, ringDataSize, ringHeaderPath } from './ring.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
@@ -38,7 +38,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   /** Requests published whose response token nobody has taken yet. */
   private awaiting = 0;
   /** Requests the request ring had no room for yet. */
-  private readonly out = new Outbox();
+  private readonly out = new Outbox(true);
   /** Per frame in `out`, oldest first: whether the server answers it (cpg MCAST is one-way). */
   private readonly outReply: boolean[] = [];
   private readonly retry: RetryTimer;
@@ -58,7 +58,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private eventNext = 0;
   /** Where lent events above the pool's size are read (ConnectOptions.borrowEvents); one per connection. */
   private lent: Uint8Array | undefined;
-  private readonly doorbell = new Uint8Array(1);
+  /** Zeros: doorbell bytes only count. */
+  private readonly doorbell = new Uint8Array(64);
   /** The response ring's semaphore count: responses published and not taken yet. */
   private readonly responseSem: Int32Array;
   readonly responseRoom: number;
@@ -91,6 +92,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
           this.outReply.shift();
           return true;
         });
+        this.ring();
         return true;
       },
       () => this.out.length,
@@ -167,12 +169,36 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     }
     if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
     this.wait.ensureThread();
+    // One-way requests (cpg MCAST) after the first of a loop turn wait for the turn's end
+    // (Cork) and are published together: chunks first, then one send for all their doorbells,
+    // so corosync wakes once per batch. The chunks wait too: a server woken by an earlier
+    // doorbell takes as many chunks as the semaphore counts, then blocks its whole loop until
+    // their doorbell bytes come. Behind requests waiting for ring room, the retry publishes it.
+    if (!reply && (this.out.length > 0 || this.cork.hold())) {
+      this.out.push(frame);
+      this.outReply.push(false);
+      return;
+    }
+    this.cork.run();
     if (this.out.length > 0 || !this.publish(frame, reply)) {
       this.out.push(frame);
       this.outReply.push(reply);
       this.retry.schedule();
     }
+    this.ring();
   }
+
+  /** One-way requests wait in `out` for the end of the caller's turn (send()). */
+  private readonly cork = new Cork(() => {
+    if (!this.client.connected) return;
+    this.out.drain((f) => {
+      if (!this.publish(f, this.outReply[0] ?? true)) return false;
+      this.outReply.shift();
+      return true;
+    });
+    this.ring();
+    if (this.out.length > 0) this.retry.schedule();
+  });
 
   private readonly publish = (frame: Uint8Array, reply: boolean): boolean => {
     if (!this.checkSurplus()) return true;
@@ -183,21 +209,29 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       return false;
     }
     if (reply) this.awaiting++;
-    this.ring(frame.length & 0xff);
+    this.unrung++;
     if (reply) this.wait.expect();
     return true;
   };
 
+  /** Chunks published whose doorbell byte is not sent yet (ring()). */
+  private unrung = 0;
+
   // One doorbell byte per chunk, after the post: a libqb server reads exactly as many
-  // bytes as it processed chunks, blocking its whole loop if one is missing.
-  private ring(byte: number): void {
+  // bytes as it processed chunks, blocking its whole loop if one is missing. The bytes of a
+  // batch go in one send (the server reads them in one recv after processing the batch).
+  private ring(): void {
+    let n = this.unrung;
+    if (n === 0) return;
+    this.unrung = 0;
     if (this.doorbellDebt === 0) {
-      this.doorbell[0] = byte;
-      const r = native().send(this.client.setupWatch.fd, this.doorbell);
-      if (r === 1) return;
-      if (r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
+      const bells = n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
+      const r = native().send(this.client.setupWatch.fd, bells);
+      if (r === n) return;
+      if (r < 0 && r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
+      if (r > 0) n -= r;
     }
-    this.doorbellDebt++;
+    this.doorbellDebt += n;
     this.client.setupWatch.watch(READABLE | WRITABLE | DISCONNECT);
   }
 
@@ -205,8 +239,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (status < 0) return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
     const setup = this.client.setupWatch;
     if (events & WRITABLE) {
-      this.doorbell[0] = 0;
-      while (this.doorbellDebt > 0 && native().send(setup.fd, this.doorbell) === 1) this.doorbellDebt--;
+      for (let r = 1; this.doorbellDebt > 0 && r > 0; ) {
+        r = native().send(setup.fd, this.doorbell.subarray(0, Math.min(this.doorbellDebt, this.doorbell.length)));
+        if (r > 0) this.doorbellDebt -= r;
+      }
       if (this.doorbellDebt === 0) setup.watch(READABLE | DISCONNECT);
     }
     if (events & READABLE) {
@@ -334,6 +370,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   }
 
   async close(serverGone: boolean): Promise<void> {
+    this.cork.cancel();
     this.retry.cancel();
     if (this.eventTimer) clearTimeout(this.eventTimer);
     if (this.eventImmediate) clearImmediate(this.eventImmediate);

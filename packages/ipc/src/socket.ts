@@ -8,7 +8,7 @@ import { IpcError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import { QB_IPC_SOCKET, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
 import { DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, recvDatagram } from './native.js';
-import { BLOCKED, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
+import { BLOCKED, Cork, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
 import { WaitPolicy, afterCaller, waitFor } from './wait.js';
@@ -97,7 +97,7 @@ export class SocketClientTransport implements ClientTransport {
     }
     this.req = new FdWatch(reqFd, (st, ev, count) => this.onReq(st, ev, count), client.maxMessageSize, this.recvBudget);
     this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize);
-    this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'));
+    this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'), true);
     this.responseRoom = serverSendBuffer(client.maxMessageSize);
     this.req.watch(READABLE);
     this.evt.watch(READABLE);
@@ -128,6 +128,12 @@ export class SocketClientTransport implements ClientTransport {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;
     if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    // Held for the end of the caller's turn (Cork), or behind frames waiting for POLLOUT.
+    if (!reply && frame.length <= this.corkMax && (this.out.length > 0 || this.cork.hold())) {
+      this.out.push(frame);
+      return;
+    }
+    this.cork.run();
     const idle = this.out.length === 0 && this.owed === 0;
     // Nothing is due, so anything already waiting on the socket is a response nobody asked for:
     // take it now (one non-blocking recv), or this request would be matched to it. A request
@@ -158,6 +164,24 @@ export class SocketClientTransport implements ClientTransport {
       this.req.watch(READABLE | WRITABLE);
     }
   }
+
+  /**
+   * One-way frames up to this size are held by the cork: never above what the socket's send
+   * buffer takes in one datagram (SO_SNDBUF starts at net.core.wmem_default and only grows), so
+   * a held frame cannot fail with EMSGSIZE after its call returned.
+   */
+  private readonly corkMax = Math.min(65536, sysctl('wmem_default', 212992) - 32);
+  private readonly cork = new Cork(() => {
+    if (!this.client.connected) return;
+    const r = this.out.flush();
+    if (r < 0) return this.client.fail(new IpcError('ECONNRESET', `the server has gone (${IpcError.fromErrno(r, 'send request datagram').message})`));
+    if (r !== SENT) {
+      // Receiver queue full: the rest goes on POLLOUT. Meanwhile the outbox is not empty, so
+      // the next call would skip its check for a stray response (send()): made here.
+      this.req.watch(READABLE | WRITABLE);
+      if (this.owed === 0) this.takeStray();
+    }
+  });
 
   /** Takes responses already waiting while none is due; false if that found the server gone. */
   private takeStray(): boolean {
@@ -246,6 +270,7 @@ export class SocketClientTransport implements ClientTransport {
   }
 
   async close(): Promise<void> {
+    this.cork.cancel();
     this.req.close(true);
     this.evt.close(true);
     // Like qb_ipcc_disconnect: the client removes the control file and its directory.

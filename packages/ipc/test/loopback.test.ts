@@ -1,5 +1,7 @@
 // Our client against our server, in one process, over both transports.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
 import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
@@ -159,6 +161,40 @@ for (const transport of ['socket', 'shm'] as const) {
       conns[0]!.setFlowControl(0);
       await c.close();
       expect(() => c.sendNow(reqFrame(2, 16))).toThrow(expect.objectContaining({ code: 'ENOTCONN' }));
+    });
+
+    it('one-way requests of a turn go out at its end, in order with a request made in that turn', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const seen: string[] = [];
+      conns[0]!.removeAllListeners('request');
+      conns[0]!.on('request', (f) => {
+        seen.push(`${header(f).id}:${f[16]}:${f.length}`);
+        if (header(f).id !== 2) conns[0]!.respond(echoed(f));
+      });
+      // More than one sendmmsg (64), one outbox chunk (4 KiB) and the server socket's queue (10).
+      const frame = (i: number) => reqFrame(2, 17 + (i % 50), i & 0xff);
+      for (let i = 0; i < 150; i++) expect(c.sendNow(frame(i), 2)).toBe(true);
+      expect(seen).toEqual([]);
+      const answer = c.request(reqFrame(3, 17, 7));
+      for (let i = 150; i < 170; i++) expect(c.sendNow(frame(i), 2)).toBe(true);
+      expect(header(await answer).id).toBe(1003);
+      await until(() => seen.length === 171);
+      const want = (i: number) => `2:${i & 0xff}:${17 + (i % 50)}`;
+      expect(seen).toEqual([...Array.from({ length: 150 }, (_, i) => want(i)), '3:7:17', ...Array.from({ length: 20 }, (_, i) => want(150 + i))]);
+      expect(header(await c.request(reqFrame(4, 16))).id).toBe(1004);
+      await c.close();
+    });
+
+    it('one-way requests made just before process.exit() still reach the server', async () => {
+      const seen: number[] = [];
+      // Not answered, as corosync answers no MCAST (an answer nobody asked for ends the connection).
+      server.on('connection', (conn) => conn.removeAllListeners('request').on('request', (f) => seen.push(f[16]!)));
+      const script = fileURLToPath(new URL('./fixtures/exit-client.ts', import.meta.url));
+      const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, name, '8'], { timeout: 30_000 });
+      expect(r.stderr).toBe('');
+      await until(() => seen.length === 8);
+      expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     });
 
     it('rejects bad frames with typed errors and keeps the connection usable', async () => {

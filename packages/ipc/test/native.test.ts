@@ -178,6 +178,54 @@ describe('pollDgram', () => {
   });
 });
 
+describe('sendBatch', () => {
+  /** Frames packed as an Outbox chunk holds them: a length word, the bytes, padding to 4. */
+  const packed = (frames: Uint8Array[]): Uint8Array => {
+    const out = new Uint8Array(frames.reduce((a, f) => a + ((f.length + 7) & ~3), 0));
+    let at = 0;
+    for (const f of frames) {
+      new DataView(out.buffer).setUint32(at, f.length, true);
+      out.set(f, at + 4);
+      at += (f.length + 7) & ~3;
+    }
+    return out;
+  };
+
+  it('sends packed frames as datagrams, up to the receiver queue, and refuses a layout that overruns its range', () => {
+    const name = `cts-native-batch-${process.pid}`;
+    const rx = n.socket(1);
+    const tx = n.socket(1);
+    expect(n.bind(rx, `${name}-rx`)).toBe(0);
+    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const frames = Array.from({ length: 100 }, (_, i) => new Uint8Array(1 + (i % 9)).fill(i));
+    const bytes = packed(frames);
+    expect(n.sendBatch(tx, bytes, 0, 0)).toBe(0);
+    // Unaligned start, range beyond the array, a length word that runs past the range.
+    expect(n.sendBatch(tx, bytes, 2, bytes.length)).toBe(EINVAL);
+    expect(n.sendBatch(tx, bytes, 0, bytes.length + 4)).toBe(EINVAL);
+    expect(n.sendBatch(tx, bytes, 0, 4)).toBe(EINVAL);
+    const lying = packed([new Uint8Array(4)]);
+    new DataView(lying.buffer).setUint32(0, 0xfffffff0, true);
+    expect(n.sendBatch(tx, lying, 0, lying.length)).toBe(EINVAL);
+    // The receiver holds net.unix.max_dgram_qlen datagrams: the batch stops there, then EAGAIN.
+    const first = n.sendBatch(tx, bytes, 0, bytes.length);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(64);
+    let at = 0;
+    for (let i = 0; i < first; i++) at += (frames[i]!.length + 7) & ~3;
+    const EAGAIN = -11;
+    expect(n.sendBatch(tx, bytes, at, bytes.length)).toBe(EAGAIN);
+    const buf = new Uint8Array(64);
+    for (let i = 0; i < first; i++) {
+      expect(n.recvDgramInto(rx, buf)).toBe(frames[i]!.length);
+      expect(buf.subarray(0, frames[i]!.length)).toEqual(frames[i]);
+    }
+    expect(n.recvDgramInto(rx, buf)).toBe(EAGAIN);
+    n.close(rx);
+    n.close(tx);
+  });
+});
+
 describe('openShm', () => {
   const rel = (p: string) => p.slice('/dev/shm/'.length);
 
