@@ -90,9 +90,14 @@ static void confchg_fn(cpg_handle_t h, const struct cpg_name *group,
 
 static cpg_callbacks_t callbacks = { .cpg_deliver_fn = deliver_fn, .cpg_confchg_fn = confchg_fn };
 
+static volatile int finishing;
+
 static void *dispatch_thread(void *arg)
 {
-	cpg_dispatch(handle, CS_DISPATCH_BLOCKING);
+	cs_error_t res = cpg_dispatch(handle, CS_DISPATCH_BLOCKING);
+	/* Before cpg_finalize, a return means the connection is gone: the main thread would wait
+	 * for deliveries forever. */
+	if (!finishing) die(8, "cpg_dispatch (dispatch thread)", res);
 	return NULL;
 }
 
@@ -190,6 +195,7 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	/* As in cpgbench, the blocking dispatch thread is not joined: returning ends it. */
+	finishing = 1;
 	if ((res = cpg_finalize(handle)) != CS_OK) die(7, "cpg_finalize", res);
 	free(data);
 	return 0;

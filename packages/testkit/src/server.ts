@@ -138,6 +138,9 @@ class NodeEndpoint implements Endpoint {
     try {
       for (const svc of services) {
         const server = createServer(this.names[svc], {
+          // corosync queues a client's unread events until its memory runs out: 64 of its largest
+          // (1 MiB) cpg deliveries, not ipc's default 16, before the mock gives up on the client.
+          maxQueuedEventBytes: 64 << 20,
           ...this.limits, transport: this.transport, maxMessageSize: 1024 * 1024, authorize: (cred) => this.authorize(cred),
           ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
         });
