@@ -269,12 +269,17 @@ function decodeInto(frame: Uint8Array, service: number, dir: number, operation: 
   return m;
 }
 
-/** A cmap GET answer: its type, the stored length and a copy of the value bytes. */
-export function parseCmapGet(res: Uint8Array, operation: string): { type: number; length: number; bytes: Uint8Array } {
+/** Decodes a GET answer into the codec: rejects with its header's error, or CS_ERR_LIBRARY for another message. */
+function decodeGetAnswer(res: Uint8Array, operation: string): void {
   const m = decodeInto(res, SERVICE_CODES.cmap, DIR_CODES.res, operation);
   const error = codec.headerError();
   if (error !== CS_OK) throw new CsError(error, undefined, { operation });
   if (m !== GET_RES) throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${codec.message(m)?.name}`, { operation });
+}
+
+/** A cmap GET answer: its type, the stored length and a copy of the value bytes. */
+export function parseCmapGet(res: Uint8Array, operation: string): { type: number; length: number; bytes: Uint8Array } {
+  decodeGetAnswer(res, operation);
   const length = codec.number(GET_VALUE_LEN);
   return { type: codec.number(GET_TYPE), length, bytes: codec.bytes(GET_VALUE).slice(0, length) };
 }
@@ -286,10 +291,7 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
  * value that does not decode as its type.
  */
 export function parseCmapGetValue(res: Uint8Array, operation: string, want: number): CmapValue {
-  const m = decodeInto(res, SERVICE_CODES.cmap, DIR_CODES.res, operation);
-  const error = codec.headerError();
-  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
-  if (m !== GET_RES) throw new CsError(CS_ERR_LIBRARY, `unexpected answer ${codec.message(m)?.name}`, { operation });
+  decodeGetAnswer(res, operation);
   const type = codec.number(GET_TYPE);
   if (type !== want) throw new CsError(CS_ERR_INVALID_PARAM, `value is of type ${type}, not ${want}`, { operation });
   try {
