@@ -26,7 +26,10 @@ import { byteLength, checkI32, invalidParam } from './errors.js';
 import { checkHandleOptions } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
-import { decodeCmapNotify, decodeCmapValue, encodeCmapValue, notifyFields, parseCmapGet, parseCmapGetValue, req, type CmapValue } from './wire.js';
+import {
+  cmapWrongType, decodeCmapNotify, decodeCmapValue, decodeGetValue, encodeCmapValue, notifyFields, parseCmapGet, parseCmapGetValue, req,
+  type CmapValue,
+} from './wire.js';
 
 export type { CmapValue };
 
@@ -112,10 +115,6 @@ function checkKey(operation: string, key: unknown): string {
 
 function readId(frame: Uint8Array): number {
   return frame.length >= 4 ? new DataView(frame.buffer, frame.byteOffset, 4).getInt32(0, true) : -1;
-}
-
-function wrongType(operation: string, got: number, want: number): CsError {
-  return new CsError(CS_ERR_INVALID_PARAM, `value is of type ${got}, not ${want}`, { operation });
 }
 
 /** parseCmapGetValue() for each fixed-size type, made once (a closure per call would allocate). */
@@ -337,13 +336,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
   }
 
   #entry(op: string, r: { type: number; length: number; bytes: Uint8Array }): CmapEntry {
-    let value: CmapValue;
-    try {
-      value = decodeCmapValue(r.type, r.bytes);
-    } catch (e) {
-      throw new CsError(CS_ERR_LIBRARY, `daemon returned an undecodable value of type ${r.type}`, { operation: op, cause: e });
-    }
-    return { type: r.type, length: r.length, value, bytes: r.bytes };
+    return { type: r.type, length: r.length, value: decodeGetValue(op, r.type, r.bytes), bytes: r.bytes };
   }
 
   /**
@@ -373,10 +366,10 @@ export class CmapHandle extends Session<CmapSnapshot> {
     if (!r) {
       // Larger than the first capacity: what libcmap does, length first, then exactly that.
       const meta = await this.#getOnce(op, key, 0, opts);
-      if (wantType !== undefined && meta.type !== wantType) throw wrongType(op, meta.type, wantType);
+      if (wantType !== undefined && meta.type !== wantType) throw cmapWrongType(op, meta.type, wantType);
       r = await this.#getOnce(op, key, Math.max(meta.length, 1), opts);
     }
-    if (wantType !== undefined && r.type !== wantType) throw wrongType(op, r.type, wantType);
+    if (wantType !== undefined && r.type !== wantType) throw cmapWrongType(op, r.type, wantType);
     return r;
   }
 

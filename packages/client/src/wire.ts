@@ -293,9 +293,19 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
 export function parseCmapGetValue(res: Uint8Array, operation: string, want: number): CmapValue {
   decodeGetAnswer(res, operation);
   const type = codec.number(GET_TYPE);
-  if (type !== want) throw new CsError(CS_ERR_INVALID_PARAM, `value is of type ${type}, not ${want}`, { operation });
+  if (type !== want) throw cmapWrongType(operation, type, want);
+  return decodeGetValue(operation, type, codec.bytes(GET_VALUE).subarray(0, codec.number(GET_VALUE_LEN)));
+}
+
+/** A value of another type than the call asked for: libcmap's cmap_get_int check. */
+export function cmapWrongType(operation: string, got: number, want: number): CsError {
+  return new CsError(CS_ERR_INVALID_PARAM, `value is of type ${got}, not ${want}`, { operation });
+}
+
+/** The value of a GET answer; CS_ERR_LIBRARY if its bytes do not decode as its type. */
+export function decodeGetValue(operation: string, type: number, bytes: Uint8Array): CmapValue {
   try {
-    return decodeCmapValue(type, codec.bytes(GET_VALUE).subarray(0, codec.number(GET_VALUE_LEN)));
+    return decodeCmapValue(type, bytes);
   } catch (e) {
     throw new CsError(CS_ERR_LIBRARY, `daemon returned an undecodable value of type ${type}`, { operation, cause: e });
   }
