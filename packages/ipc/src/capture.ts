@@ -86,8 +86,9 @@ const HDR = 24;
 /** The writer thread writes (and gzips, one member each) at most about this many bytes of lines at a time. */
 const OUT_CHUNK = 256 * 1024;
 // Control words (Int32Array over a SharedArrayBuffer): HEAD is where the recorded thread writes
-// next, as of its last wake-up of the writer thread, TAIL where the writer thread reads; SEQ counts the recorded thread's wake-ups, DONE the
-// last one whose entries are written; FAILED is 1 once a write failed (its message after the words).
+// next, as of its last wake-up of the writer thread, TAIL where the writer thread reads; SEQ
+// counts the recorded thread's wake-ups, DONE the last one whose entries are written; FAILED is
+// 1 once a write failed (its message after the words).
 const HEAD = 0;
 const TAIL = 1;
 const SEQ = 2;

@@ -287,8 +287,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   sendNow(frame: Uint8Array, flowControlMax: 1 | 2 = 1): boolean {
     if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
     if (this.queued > 0) return false;
-    const err = this.checkFrame(frame);
-    if (typeof err !== 'number') throw err;
+    const checked = this.checkFrame(frame);
+    if (typeof checked !== 'number') throw checked;
     // The level this send meets, recorded before it (a refused send records no frame).
     this.capture?.flow(this.impl.flowControl);
     try {

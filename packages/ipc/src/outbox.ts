@@ -74,8 +74,12 @@ export class Outbox {
     if (--this.count === 0) {
       // Empty: hand all memory back; an idle connection keeps none (but see keepFirst).
       const first = this.chunks[0];
-      this.chunks = this.keepFirst && first && first.data.length === FIRST_CHUNK ? [first] : [];
-      if (first) first.end = 0;
+      if (this.keepFirst && first && first.data.length === FIRST_CHUNK) {
+        first.end = 0;
+        this.chunks = [first];
+      } else {
+        this.chunks = [];
+      }
       this.readAt = 0;
     }
   }

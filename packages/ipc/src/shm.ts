@@ -87,12 +87,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.retry = new RetryTimer(
       () => {
         if (!this.client.connected) return false;
-        this.out.drain((f) => {
-          if (!this.publish(f, this.outReply[0] ?? true)) return false;
-          this.outReply.shift();
-          return true;
-        });
-        this.ring();
+        this.publishWaiting();
         return true;
       },
       () => this.out.length,
@@ -191,14 +186,19 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   /** One-way requests wait in `out` for the end of the caller's turn (send()). */
   private readonly cork = new Cork(() => {
     if (!this.client.connected) return;
+    this.publishWaiting();
+    if (this.out.length > 0) this.retry.schedule();
+  });
+
+  /** Publishes what waits in `out` while the ring has room, then rings their doorbells in one send. */
+  private publishWaiting(): void {
     this.out.drain((f) => {
       if (!this.publish(f, this.outReply[0] ?? true)) return false;
       this.outReply.shift();
       return true;
     });
     this.ring();
-    if (this.out.length > 0) this.retry.schedule();
-  });
+  }
 
   private readonly publish = (frame: Uint8Array, reply: boolean): boolean => {
     if (!this.checkSurplus()) return true;
