@@ -75,26 +75,40 @@ const joinedP = new Promise((r) => (joined = r));
 await h.join('cpgbench');
 await joinedP;
 
-if (mode === 'tput') {
-  for (let i = 0; i < w; i++) await send(i);
-  await until(w);
+/**
+ * `count` messages as fast as flow control allows, until the last own delivery. The warm-up runs
+ * through this same function as the measured burst, as cbench's does through its send loop: a
+ * warm-up loop of its own left the measured loop's code for V8 to compile during the burst.
+ */
+async function burst(count) {
   delivered = 0;
+  const done = until(count);
+  for (let i = 0; i < count; i++) await send(i);
+  await done;
+}
+
+/** One round trip (send → own delivery) of message `seq`, in ns. */
+async function roundTrip(seq) {
+  const t0 = process.hrtime.bigint();
+  const done = until(seq + 1);
+  await send(seq);
+  await done;
+  return lastNs - t0;
+}
+
+if (mode === 'tput') {
+  if (w > 0) await burst(w);
   retries = 0;
-  const done = until(n);
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) await send(i);
-  await done;
+  await burst(n);
   const cpu = process.cpuUsage(cpu0);
   process.stdout.write(`${lastNs - t0} ${retries} ${(cpu.user + cpu.system) * 1000}\n`);
 } else {
   const rtt = [];
   for (let i = 0; i < w + n; i++) {
-    const t0 = process.hrtime.bigint();
-    const done = until(i + 1);
-    await send(i);
-    await done;
-    if (i >= w) rtt.push(lastNs - t0);
+    const t = await roundTrip(i);
+    if (i >= w) rtt.push(t);
   }
   rtt.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   process.stdout.write(`${rtt[n >> 1]} ${rtt[Math.floor((n - 1) * 0.99)]}\n`);

@@ -3,7 +3,7 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, messages,
+  DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, messages,
   type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
@@ -369,12 +369,41 @@ const P_PID = fieldIndex(PARTIAL, 'pid');
 const P_TYPE = fieldIndex(PARTIAL, 'type');
 const P_FRAGMENT = fieldIndex(PARTIAL, 'fragment');
 
+// Where an MCAST's variable parts go, from the catalog: the header's size (cpg's MCAST carries a
+// response header, as corosync's struct does), guarantee, msglen, and the message after them.
+const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
+const MCAST_FIELDS = messages[MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
+const MC_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
+const MC_GUARANTEE = offsetOf(MCAST_FIELDS, 'guarantee');
+const MC_MSGLEN = offsetOf(MCAST_FIELDS, 'msglen');
+const MC_MESSAGE = offsetOf(MCAST_FIELDS, 'message');
+/** Messages up to this size are framed in mcastFrame; larger ones by the codec (a buffer kept that big would stay). */
+const MCAST_FRAME_MAX = 65536;
+let mcastFrame: Uint8Array | undefined;
+let mcastWords: DataView | undefined;
+
 /**
- * A cpg MCAST request as a view of the codec's output memory: valid only until the next codec
- * call, so it must be handed to the transport at once (ipc copies what it has to keep).
+ * A cpg MCAST request as a view valid only until the next call (or, for a message above 64 KiB,
+ * the next codec call), so it must be handed to the transport at once (ipc copies what it has to
+ * keep). Small messages fill in a frame the codec encoded once: three numbers and the bytes, not
+ * the general encoder per message, which with its callees was most of what V8 compiled (and
+ * interpreted until then) on a burst's send path.
  */
 export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
-  return codec.encodeView(MCAST_REQ, { guarantee, msglen: message.length, message });
+  const len = message.length;
+  if (len > MCAST_FRAME_MAX) return codec.encodeView(MCAST_REQ, { guarantee, msglen: len, message });
+  if (mcastFrame === undefined) {
+    const template = codec.encodeView(MCAST_REQ, { guarantee: 0, msglen: 0, message: new Uint8Array(0) });
+    mcastFrame = new Uint8Array(MC_MESSAGE + MCAST_FRAME_MAX);
+    mcastFrame.set(template);
+    mcastWords = new DataView(mcastFrame.buffer);
+  }
+  const w = mcastWords!;
+  w.setInt32(MC_SIZE, MC_MESSAGE + len, true);
+  w.setUint32(MC_GUARANTEE, guarantee, true);
+  w.setUint32(MC_MSGLEN, len, true);
+  mcastFrame.set(message, MC_MESSAGE);
+  return mcastFrame.subarray(0, MC_MESSAGE + len);
 }
 
 /**

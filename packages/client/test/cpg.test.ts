@@ -2,6 +2,7 @@
 // reassembly, local argument errors, BUSY handling, holding calls behind a try_shutdown).
 import { describe, expect, it } from 'vitest';
 import { CS_DISPATCH_ALL, CS_DISPATCH_ONE, isCsError } from '@corosync-ts/types';
+import { encode } from '@corosync-ts/codec-wasm';
 import { CfgHandle, CpgHandle, type CpgEvent } from '../src/index.js';
 import { evt, fakeConnector, res, tick } from './fake.js';
 
@@ -51,6 +52,25 @@ describe('cpg', () => {
     expect(code(await h.join('grp').catch((e) => e))).toBe(10);
     await h.leave('grp');
     expect(fc.last.requests.map((r) => r.name)).toEqual(['cpg.join', 'cpg.leave', 'cpg.leave', 'cpg.leave']);
+    await h.finalize();
+  });
+
+  it('mcastJoined frames every message as the codec encodes it, whatever the sizes before it', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    const raw: Uint8Array[] = [];
+    const sendNow = fc.last.sendNow.bind(fc.last);
+    fc.last.sendNow = (f: Uint8Array) => (raw.push(f.slice()), sendNow(f));
+    const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+    // small messages fill a frame kept between calls; above 64 KiB the codec frames them
+    const cases: [number, Uint8Array][] = [
+      [2, bytes(64, 1)], [0xffffffff, bytes(1000, 2)], [1, bytes(0, 3)], [3, bytes(65536, 4)],
+      [2, bytes(65537, 5)], [2, bytes(5, 6)], [0, bytes(64, 7)],
+    ];
+    for (const [guarantee, message] of cases) await h.mcastJoined(guarantee, message);
+    expect(raw.map((f) => Buffer.from(f).toString('hex'))).toEqual(
+      cases.map(([guarantee, message]) => Buffer.from(encode('cpg.mcastJoined', { guarantee, msglen: message.length, message })).toString('hex')),
+    );
     await h.finalize();
   });
 

@@ -29,9 +29,11 @@ export class Outbox {
   bytes = 0;
 
   /**
-   * `keepFirst`: an empty outbox keeps its first 4 KiB chunk. For a client's one-way requests,
-   * which pass through here on every turn (Cork): a fresh chunk per turn cost more than the
-   * send (ArrayBuffer allocation, garbage collection).
+   * `keepFirst`: an empty outbox keeps the chunk it emptied last, if at most MAX_CHUNK. For a
+   * client's one-way requests, which pass through here on every turn (Cork): a fresh chunk per
+   * turn cost more than the send (ArrayBuffer allocation, garbage collection), and a turn of 32
+   * 1 KiB multicasts grew a fresh 4, 8, 16 and 32 KiB chunk each time when only the first
+   * 4 KiB one was kept.
    */
   constructor(private readonly keepFirst = false) {}
 
@@ -73,10 +75,10 @@ export class Outbox {
     this.bytes -= len + QUEUE_OVERHEAD;
     if (--this.count === 0) {
       // Empty: hand all memory back; an idle connection keeps none (but see keepFirst).
-      const first = this.chunks[0];
-      if (this.keepFirst && first && first.data.length === FIRST_CHUNK) {
-        first.end = 0;
-        this.chunks = [first];
+      const last = this.chunks[this.chunks.length - 1];
+      if (this.keepFirst && last && last.data.length <= MAX_CHUNK) {
+        last.end = 0;
+        this.chunks = [last];
       } else {
         this.chunks = [];
       }

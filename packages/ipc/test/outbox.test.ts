@@ -19,10 +19,10 @@ const buf = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length);
 const same = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && buf(a).equals(buf(b));
 
 describe('Outbox', () => {
-  test('gives back every frame, in order, byte for byte, under any mix of push and shift', () => {
+  test.each([false, true])('gives back every frame, in order, byte for byte, under any mix of push and shift (keepFirst %s)', (keepFirst) => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 200 }), (steps) => {
-        const box = new Outbox();
+        const box = new Outbox(keepFirst);
         const model: Uint8Array[] = [];
         const check = () => {
           expect(box.length).toBe(model.length);
@@ -84,5 +84,31 @@ describe('Outbox', () => {
     expect(box.length).toBe(0);
     expect(box.peek()).toBeUndefined();
     expect((box as unknown as { chunks: unknown[] }).chunks).toEqual([]);
+  });
+
+  test('keepFirst: an emptied outbox keeps the chunk of its last batch up to 64 KiB and refills it, beyond that nothing', () => {
+    const box = new Outbox(true);
+    const chunks = () => (box as unknown as { chunks: { data: Uint8Array }[] }).chunks;
+    const f = new Uint8Array(1024);
+    const turn = (n: number) => {
+      for (let i = 0; i < n; i++) box.push(f.fill(i));
+      const got: number[] = [];
+      box.drain((x) => (got.push(x[0]!), x.length === 1024));
+      expect(got).toEqual(Array.from({ length: n }, (_, i) => i));
+    };
+    turn(32);
+    const kept = chunks()[0]!.data;
+    expect(chunks()).toHaveLength(1);
+    expect(kept.length).toBeGreaterThanOrEqual(1028);
+    expect(kept.length).toBeLessThanOrEqual(64 * 1024);
+    // the next batch of the same size fits the kept chunk: no new one
+    const fits = Math.floor(kept.length / 1028);
+    turn(fits);
+    expect(chunks()).toHaveLength(1);
+    expect(chunks()[0]!.data).toBe(kept);
+    // a frame larger than a chunk may hold gets a chunk of its own, not kept
+    box.push(new Uint8Array(100_000));
+    box.shift();
+    expect(chunks()).toEqual([]);
   });
 });
