@@ -233,6 +233,35 @@ describe('CaptureWriter', () => {
     expect(dropped).toBeGreaterThan(0);
   });
 
+  it('a small ring wrapped round many times while the writer thread drains it: every frame, in order, nothing dropped', () => {
+    const path = join(dir, 'c.jsonl');
+    // Bursts of about half the ring, each written out before the next: the recorded thread
+    // finds room by the writer thread's tail as it last read it, and reads it again only when
+    // a frame does not fit (after each flush, and at every wrap).
+    const ring = 16 * 1024;
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: ring });
+    const c = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
+    const want: string[] = [];
+    let n = 0;
+    for (let burst = 0; burst < 200; burst++) {
+      for (let used = 0; used < ring / 2; n++) {
+        const f = Uint8Array.from({ length: 4 + ((n * 97) % 700) }, (_, i) => (n + i * 31) & 255);
+        new DataView(f.buffer).setUint32(0, n, true);
+        c.frame(n % 3 ? 'res' : 'req', f);
+        want.push(Buffer.from(f).toString('hex'));
+        used += 24 + f.length + 8;
+      }
+      w.flush();
+    }
+    w.close();
+    const lines = readCapture(path).slice(1);
+    expect(lines.filter((l) => l.state === 'dropped')).toEqual([]);
+    expect(lines.map((l) => l.hex)).toEqual(want);
+    expect(lines.map((l) => l.dir)).toEqual(want.map((_, i) => (i % 3 ? 'res' : 'req')));
+    // the bursts went round the ring many times
+    expect(want.reduce((s, h) => s + 24 + h.length / 2, 0)).toBeGreaterThan(50 * ring);
+  });
+
   it('a frame larger than the ring is recorded whole, in order', () => {
     const path = join(dir, 'c.jsonl.gz');
     const w = CaptureWriter.open(path, { ...opts, ringBytes: 64 * 1024 });
