@@ -1624,6 +1624,31 @@ static void cap_hex_init(void) {
   }
 }
 
+// The hex of n bytes at o (2n bytes). The hex is most of a line and most of the writer thread's
+// time before the gzip: with SSE2 (every x86-64) 16 bytes at a time, each nibble made a digit by
+// adding '0', and 'a' - '0' - 10 more where it is above 9; the table for the rest.
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+static uint8_t *cap_hex(uint8_t *o, const uint8_t *src, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i low4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9);
+  const __m128i zero = _mm_set1_epi8('0'), past9 = _mm_set1_epi8('a' - '0' - 10);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(src + i));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+    __m128i lo = _mm_and_si128(v, low4);
+    hi = _mm_add_epi8(_mm_add_epi8(hi, zero), _mm_and_si128(_mm_cmpgt_epi8(hi, nine), past9));
+    lo = _mm_add_epi8(_mm_add_epi8(lo, zero), _mm_and_si128(_mm_cmpgt_epi8(lo, nine), past9));
+    _mm_storeu_si128((__m128i *)(o + 2 * i), _mm_unpacklo_epi8(hi, lo));
+    _mm_storeu_si128((__m128i *)(o + 2 * i + 16), _mm_unpackhi_epi8(hi, lo));
+  }
+#endif
+  for (; i < n; i++) memcpy(o + 2 * i, &cap_hex2[src[i]], 2);
+  return o + 2 * n;
+}
+
 static size_t cap_line_size(size_t mid_len, size_t n) {
   return CAP_LINE_EXTRA + mid_len + 2 * n;
 }
@@ -1654,10 +1679,7 @@ static uint8_t *cap_write_line(uint8_t *o, double t, const uint8_t *mid, size_t 
   while (k > 0) *o++ = digits[--k];
   memcpy(o, mid, mid_len);
   o += mid_len;
-  for (size_t i = 0; i < n; i++) {
-    memcpy(o, &cap_hex2[src[i]], 2);
-    o += 2;
-  }
+  o = cap_hex(o, src, n);
   memcpy(o, "\"}\n", 3);
   return o + 3;
 }

@@ -297,6 +297,16 @@ export class CaptureWriter {
   private readonly startMs: number;
   private readonly onError: (err: Error) => void;
   private readonly ring: SharedArrayBuffer;
+  /** ring.byteLength (a SharedArrayBuffer's is a call into the runtime on every read). */
+  private readonly cap: number;
+  /**
+   * The writer thread's TAIL as this thread last loaded it. Stale, it can only be behind: the
+   * room it leaves is a part of the real room, so a frame that fits needs no load (a builtin
+   * call per frame); one that does not loads it again.
+   */
+  private tail = 0;
+  /** The global `performance` (a lazy accessor of Node's global object: a load through it costs a getter call). */
+  private readonly perf = performance;
   private readonly u8: Uint8Array;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
@@ -329,6 +339,7 @@ export class CaptureWriter {
     const size = opts.ringBytes ?? RING_BYTES;
     if (!Number.isInteger(size) || size < 4096 || size % 8 !== 0 || size > 1 << 30) throw new TypeError(`invalid capture ringBytes ${size}`);
     this.ring = new SharedArrayBuffer(size);
+    this.cap = size;
     this.flushBytes = Math.min(FLUSH_BYTES, size >> 3);
     this.u8 = new Uint8Array(this.ring);
     this.i32 = new Int32Array(this.ring);
@@ -389,7 +400,7 @@ export class CaptureWriter {
 
   /** Nanoseconds since the header's start (monotonic: performance.now() has ns resolution in Node). */
   now(): number {
-    return Math.round((performance.now() - this.startMs) * 1e6);
+    return Math.round((this.perf.now() - this.startMs) * 1e6);
   }
 
   frame(f: CaptureFrame): void {
@@ -487,7 +498,7 @@ export class CaptureWriter {
    * for the ring goes to the writer thread as a message, its place kept by a BIG entry.
    */
   private put(kind: number, t: number, text: string | undefined, b: Uint8Array | undefined, force = false): boolean {
-    const cap = this.ring.byteLength;
+    const cap = this.cap;
     const bytes = b?.length ?? 0;
     let big = false;
     let need = (HDR + (text ? text.length * 3 : 0) + bytes + 7) & ~7;
@@ -496,14 +507,22 @@ export class CaptureWriter {
       need = (HDR + (text ? text.length * 3 : 0) + 7) & ~7;
     }
     let at = this.head;
-    const tail = Atomics.load(this.ctl, TAIL);
-    if (at >= tail) {
-      if (at + need > cap - (tail === 0 ? 8 : 0)) {
-        if (need > tail - 8) return force ? this.putWaiting(kind, t, text, b) : false;
-        this.i32[at >> 2] = WRAP;
-        at = 0;
-      }
-    } else if (at + need > tail - 8) return force ? this.putWaiting(kind, t, text, b) : false;
+    let wrap = false;
+    for (let tail = this.tail, loaded = false; ; loaded = true) {
+      if (at >= tail) {
+        if (at + need <= cap - (tail === 0 ? 8 : 0)) break;
+        if (need <= tail - 8) {
+          wrap = true;
+          break;
+        }
+      } else if (at + need <= tail - 8) break;
+      if (loaded) return force ? this.putWaiting(kind, t, text, b) : false;
+      tail = this.tail = Atomics.load(this.ctl, TAIL);
+    }
+    if (wrap) {
+      this.i32[at >> 2] = WRAP;
+      at = 0;
+    }
     this.used = true;
     const w = at >> 2;
     const tl = text === undefined ? 0 : this.text.write(text, at + HDR, 'utf8');
@@ -636,8 +655,11 @@ export function processName(pid: number): string | undefined {
 export class ConnectionCapture {
   readonly conn: number;
   private readonly base: CaptureCommon;
-  /** The registered middle of this connection's frame lines, per direction. */
-  private readonly prefix: Record<'req' | 'res' | 'evt', number>;
+  // The registered middles of this connection's frame lines, per direction (fields, not a
+  // record indexed by the direction: a keyed load per frame).
+  private readonly reqPrefix: number;
+  private readonly resPrefix: number;
+  private readonly evtPrefix: number;
   private ended = false;
   private level = 0;
 
@@ -655,7 +677,9 @@ export class ConnectionCapture {
       if (proc !== undefined) this.base.proc = proc;
     }
     const mid = `${stateMid(this.base)},"dir":"`;
-    this.prefix = { req: writer.linePrefix(`${mid}req","hex":"`), res: writer.linePrefix(`${mid}res","hex":"`), evt: writer.linePrefix(`${mid}evt","hex":"`) };
+    this.reqPrefix = writer.linePrefix(`${mid}req","hex":"`);
+    this.resPrefix = writer.linePrefix(`${mid}res","hex":"`);
+    this.evtPrefix = writer.linePrefix(`${mid}evt","hex":"`);
   }
 
   /** The handshake: both setup frames with the times they were seen, then the 'open' state. */
@@ -666,7 +690,7 @@ export class ConnectionCapture {
   }
 
   frame(dir: 'req' | 'res' | 'evt', bytes: Uint8Array): void {
-    if (!this.ended) this.writer.framePrefixed(this.prefix[dir], bytes, this.conn, this.base);
+    if (!this.ended) this.writer.framePrefixed(dir === 'res' ? this.resPrefix : dir === 'req' ? this.reqPrefix : this.evtPrefix, bytes, this.conn, this.base);
   }
 
   /**
