@@ -404,7 +404,9 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
     }
     case 'bytes': {
       if (!(v instanceof Uint8Array)) throw encErr('badType', m, f.name, `expected a Uint8Array, got ${typeOf(v)}`);
-      if (i === m.tailBytes) {
+      // A view of this memory (a decoded frame's bytes) goes through region A as before: a
+      // growth of the memory before runEncode would detach it.
+      if (i === m.tailBytes && v.buffer !== mem().u8.buffer) {
         // Copied straight to its place in region B once the rest is encoded (runEncode).
         tail = v;
         writeData(i, 0, v.length);

@@ -124,6 +124,24 @@ describe('fast path', () => {
     expect((d.fields as { message: Uint8Array }).message[message.length - 1]).toBe(0x3c);
   });
 
+  it('encodes a bytes field that is a view of its own memory (a decoded frame) even when the output grows', () => {
+    const MCAST = codec.messageIndex('cpg.mcastJoined', 'req');
+    const MESSAGE = codec.fieldIndex(MCAST, 'message');
+    // Larger than every frame encoded before here: encoding the delivery grows the output region.
+    const message = new Uint8Array(20 * 1024 * 1024).fill(0x61);
+    message[message.length - 1] = 0x62;
+    // made by hand: encoding it would grow the output region first
+    const req = Frame.res(2, 40 + message.length, 0).u32(24, 2).u32(32, message.length).raw(40, message).bytes;
+    codec.inputBuffer(req.length).set(req);
+    expect(codec.decodeInput(req.length, SERVICE_CODES.cpg, DIR_CODES.req)).toBe(MCAST);
+    const view = codec.bytes(MESSAGE);
+    const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
+    const out = codec.encodeView(DELIVER, { groupName: new Uint8Array([0x67]), msglen: view.length, nodeid: 1, pid: 2, message: view });
+    expect(out.length).toBe(184 + message.length);
+    expect(out[184]).toBe(0x61);
+    expect(out[out.length - 1]).toBe(0x62);
+  });
+
   describe('decodeFrame', () => {
     const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
     const MESSAGE = codec.fieldIndex(DELIVER, 'message');
