@@ -17,7 +17,7 @@ import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cpgMcastView, cpgPartialMcastInto, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
+import { cpgMcastView, cpgPartialMcastView, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
 import { ZC_HEADER, ZcFile } from './zcb.js';
 
 export type { CpgAddress, RingId };
@@ -205,8 +205,6 @@ export class CpgHandle extends Session<CpgSnapshot> {
   readonly #assemblies = new Map<string, Assembly>();
   /** The buffer of the last message put back together, for the next one (valid only in its callback). */
   #spareAssembly: Uint8Array | undefined;
-  /** Where large messages' fragments are encoded (#fragments). */
-  #fragmentBuffer: Uint8Array | undefined;
   /** Client-side iteration handles (libcpg's own hdb) → the daemon's iteration handles. */
   readonly #iterations = new Map<bigint, bigint>();
   #nextIteration = 1n;
@@ -360,12 +358,11 @@ export class CpgHandle extends Session<CpgSnapshot> {
       for (let at = 0; at < part.length; ) {
         const fragment = part.subarray(at, at + Math.min(part.length - at, CPG_MAX_ATOMIC_MSGSIZE));
         const type = sent === 0 ? LIBCPG_PARTIAL_FIRST : sent + fragment.length === total ? LIBCPG_PARTIAL_LAST : LIBCPG_PARTIAL_CONTINUED;
-        // #inOrder runs one message at a time: its fragments, retries included, own the buffer.
-        this.#fragmentBuffer ??= new Uint8Array(CPG_MAX_ATOMIC_MSGSIZE + 1024);
-        const frame = cpgPartialMcastInto(this.#fragmentBuffer, guarantee, total, type, fragment);
         for (let tries = 1; ; tries++) {
           try {
-            await this.call(op, frame, opts);
+            // Encoded by each attempt right before the transport takes it (exchange() hands it
+            // over synchronously): a view of codec memory, not a megabyte copied per fragment.
+            await this.onConnection(op, opts, (ipc) => this.exchange(op, ipc, cpgPartialMcastView(guarantee, total, type, fragment)));
             break;
           } catch (e) {
             if (!isCsError(e, CS_ERR_TRY_AGAIN) || tries >= PARTIAL_TRIES) throw e;
@@ -699,7 +696,6 @@ export class CpgHandle extends Session<CpgSnapshot> {
     this.#streams.clear();
     this.#assemblies.clear();
     this.#spareAssembly = undefined;
-    this.#fragmentBuffer = undefined;
     this.#iterations.clear();
   }
 

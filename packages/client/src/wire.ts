@@ -407,24 +407,20 @@ export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array
 }
 
 /**
- * A PARTIAL_MCAST request (one fragment of a large message) encoded into `into` when it fits,
- * else into a buffer of its own; a view of it either way. `into` spares a fresh megabyte per
- * fragment, which costs more than sending it (page faults, garbage collection).
+ * A PARTIAL_MCAST request (one fragment of a large message) as a view of codec memory, valid until
+ * the next encode: hand it to the transport at once (IpcClient.request copies what it keeps).
  */
-export function cpgPartialMcastInto(
-  into: Uint8Array | undefined, guarantee: number, msglen: number, type: number, fragment: Uint8Array,
-): Request<'cpg.partialMcast'> {
-  const view = codec.encodeView(PARTIAL_MCAST_REQ, { guarantee, msglen, fraglen: fragment.length, type, fragment });
-  if (into === undefined || into.length < view.length) return tag(view.slice());
-  into.set(view);
-  return tag(into.subarray(0, view.length));
+export function cpgPartialMcastView(guarantee: number, msglen: number, type: number, fragment: Uint8Array): Request<'cpg.partialMcast'> {
+  return tag(codec.encodeView(PARTIAL_MCAST_REQ, { guarantee, msglen, fraglen: fragment.length, type, fragment }));
 }
 
 const viewOf = (frame: Uint8Array, field: number) => frame.subarray(codec.dataOffset(field), codec.dataOffset(field) + codec.dataLength(field));
 
 /** A cpg event, as decodeEvent() gives it, but the message and fragment bytes are views of `frame`. */
 export function decodeCpgEvent(frame: Uint8Array, operation: string): EventOf<'cpg'> {
-  const m = decodeInto(frame, SERVICE_CODES.cpg, DIR_CODES.evt, operation);
+  // A delivery's message stays in the frame (viewOf): no copy of it into the codec's memory.
+  const m = codec.decodeFrame(frame, SERVICE_CODES.cpg, DIR_CODES.evt);
+  if (m < 0) throw toCsError(codec.lastError(), operation);
   const head = { id: codec.headerId(), size: codec.headerSize(), service: 'cpg', dir: 'evt' } as const;
   if (m === DELIVER) {
     return {

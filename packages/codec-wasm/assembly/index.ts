@@ -230,15 +230,18 @@ function clearGiven(): void {
 
 /**
  * Encodes message `m` from the slots (data in region A) into region B. `sizeOverride` 0 means
- * the natural size. Returns the frame length, or -1 with the error set.
+ * the natural size. `skipBytes` 1: bytes fields are left out (their place neither written nor
+ * zeroed), for a caller that copies them into region B itself: one pass over a large payload
+ * instead of three (into region A, zero fill, copy). Returns the frame length, or -1 with the
+ * error set.
  */
-export function encode(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
-  const r = encodeInner(m, id, error, sizeOverride);
+export function encode(m: i32, id: i32, error: i32, sizeOverride: u32, skipBytes: i32): i32 {
+  const r = encodeInner(m, id, error, sizeOverride, skipBytes != 0);
   clearGiven();
   return r;
 }
 
-function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
+function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32, skipBytes: bool): i32 {
   clearError(m);
   if (m < 0 || m >= NUM_MESSAGES) return fail(E_UNKNOWN_MESSAGE, -1, F_HEADER, 0);
   const base = load<u32>(M_SIZE + (<usize>m << 2));
@@ -292,7 +295,13 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
 
   const o = regionB;
   const a = regionA;
-  memory.fill(o, 0, <usize>size);
+  if (skipBytes) {
+    // the variable part is written whole below (bytes by the caller); the rest is zeroed
+    memory.fill(o, 0, <usize>base);
+    if (size > natural) memory.fill(o + <usize>natural, 0, <usize>(size - natural));
+  } else {
+    memory.fill(o, 0, <usize>size);
+  }
   store<i32>(o, id);
   store<i32>(o + 8, <i32>size);
   if (hsize == 24) store<i32>(o + 16, error);
@@ -370,7 +379,7 @@ function encodeInner(m: i32, id: i32, error: i32, sizeOverride: u32): i32 {
       const src = a + <usize>load<u32>(s + SLOT_OFF);
       if (t != T_U32LIST && t != T_NODELIST) {
         const nb = <usize>n * <usize>elemSize(f);
-        memory.copy(o + cursor, src, nb);
+        if (!(skipBytes && t == T_BYTES)) memory.copy(o + cursor, src, nb);
         cursor += nb;
       } else {
         // List elements arrive as doubles (one per u32; two per node entry) for range checks.

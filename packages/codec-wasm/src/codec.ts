@@ -2,7 +2,7 @@ import { CS_ERR_INVALID_PARAM, CS_OK } from '@corosync-ts/types';
 import { messages } from './catalog.js';
 import { DecodeError, EncodeError, type DecodeErrorKind, type EncodeErrorKind } from './errors.js';
 import {
-  type FIELD_TYPE_CODE, CPG_NAME_MAX, CS_NAME_MAX, DIR_CODE, DIR_NAMES, ERROR_KINDS, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
+  FIELD_TYPE_CODE, CPG_NAME_MAX, CS_NAME_MAX, DIR_CODE, DIR_NAMES, ERROR_KINDS, MAX_FIELDS, SERVICE_CODE, SERVICE_NAMES, SLOT_BIG, SLOT_GIVEN,
   SLOT_LEN, SLOT_NUM, SLOT_OFF, SLOT_SIZE, PSEUDO_FIELDS, elementSize, headerKindOf,
 } from './layout.js';
 import type { CpgAddress, DecodedMessage, Direction, EncodeHeader, Encoders, KnetLinkStatus, Service } from './types.js';
@@ -38,6 +38,17 @@ export interface RuntimeMessage {
   readonly header: 'request' | 'response';
   readonly fields: readonly RuntimeField[];
   readonly fieldIndex: Readonly<Record<string, number>>;
+  /**
+   * The index of the message's one variable-length field when that is a bytes field (a cpg
+   * message, a cmap value), else -1. Its content is moved in one copy, not through region A
+   * (encode), and decodeFrame() leaves it in the frame.
+   */
+  readonly tailBytes: number;
+}
+
+/** Packed after the fixed struct, in field order (the WASM side's isVar). */
+function isVariable(t: FieldType): boolean {
+  return FIELD_TYPE_CODE[t] >= FIELD_TYPE_CODE.bytes && FIELD_TYPE_CODE[t] <= FIELD_TYPE_CODE.cpgAddrList;
 }
 
 type AnyField = { name: string; type: FieldType; offset: number; len?: number; capacity?: number; count?: string };
@@ -53,6 +64,7 @@ function runtimeMessage(m: (typeof messages)[number], index: number): RuntimeMes
     count: f.count === undefined ? -1 : fs.findIndex((g) => g.name === f.count),
     isCount: fs.some((g) => g.count === f.name),
   }));
+  const variable = fields.flatMap((f, i) => (isVariable(f.type) ? [i] : []));
   return {
     index,
     name: m.name,
@@ -63,6 +75,7 @@ function runtimeMessage(m: (typeof messages)[number], index: number): RuntimeMes
     header: headerKindOf(m),
     fields,
     fieldIndex: Object.fromEntries(fields.map((f, i) => [f.name, i])),
+    tailBytes: variable.length === 1 && fields[variable[0]!]!.type === 'bytes' ? variable[0]! : -1,
   };
 }
 
@@ -255,11 +268,14 @@ export function decode(bytes: Uint8Array, opts: { service?: Service; dir: Direct
   const svc = dir === DIR_CODE.setup ? 0 : serviceCode(opts.service);
   if (svc < 0) throw badArgument(`decode: unknown service ${String(opts.service)}`);
   const len = bytes.length;
+  // A view of this memory (an encodeView() frame) would be detached if reserve() grows it.
+  const frame = bytes.buffer === mem().u8.buffer ? bytes.slice() : bytes;
   if (!reserve(len, 0)) {
     throw new DecodeError(`decode: ${len} bytes is too large for the codec memory`, { kind: 'tooLarge', offset: 0 });
   }
   const mm = mem();
-  mm.u8.set(bytes, mm.a);
+  mm.u8.set(frame, mm.a);
+  absentField = -1;
   const r = wasm.decode(len, svc, dir);
   if (r < 0) throw lastDecodeError(len, String(opts.service), DIR_NAMES[dir]!);
   return buildDecoded(r);
@@ -294,6 +310,9 @@ let scratch = 0;
 
 /** Wire bytes of the variable parts written so far (to size region B before encoding). */
 let outBytes = 0;
+
+/** The tailBytes value of the message being encoded, copied by runEncode (not through region A). */
+let tail: Uint8Array | undefined;
 
 /** Makes room for `n` more scratch bytes in region A (may move region B, never A's base). */
 function ensureScratch(m: RuntimeMessage, n: number): void {
@@ -385,6 +404,15 @@ function writeField(m: RuntimeMessage, i: number, v: unknown): void {
     }
     case 'bytes': {
       if (!(v instanceof Uint8Array)) throw encErr('badType', m, f.name, `expected a Uint8Array, got ${typeOf(v)}`);
+      // A view of this memory (a decoded frame's bytes) goes through region A as before: a
+      // growth of the memory before runEncode would detach it.
+      if (i === m.tailBytes && v.buffer !== mem().u8.buffer) {
+        // Copied straight to its place in region B once the rest is encoded (runEncode).
+        tail = v;
+        writeData(i, 0, v.length);
+        outBytes += v.length;
+        return;
+      }
       ensureScratch(m, v.length);
       const { u8, a } = mem();
       u8.set(v, a + scratch);
@@ -573,6 +601,7 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
   }
   scratch = 0;
   outBytes = 0;
+  tail = undefined;
   try {
     const fs = m.fields;
     let found = 0;
@@ -597,14 +626,22 @@ function encodeMessageInto(m: RuntimeMessage, fields: object, header: EncodeHead
     if (!reserve(0, Math.max(m.size + outBytes, size))) throw encErr('tooLarge', m, undefined, 'message too large for the codec memory');
   } catch (e) {
     clearGiven();
+    tail = undefined;
     throw e;
   }
   return runEncode(m, id, error, size);
 }
 
 function runEncode(m: RuntimeMessage, id: number, error: number, size: number): number {
-  const r = wasm.encode(m.index, id, error, size);
+  const t = tail;
+  tail = undefined;
+  const r = wasm.encode(m.index, id, error, size, t === undefined ? 0 : 1);
   scratch = 0;
+  if (r >= 0 && t !== undefined) {
+    // The one variable field starts where the fixed part ends; a short error reply may cut it.
+    const at = m.fields[m.tailBytes]!.offset;
+    if (at < r) mem().output.set(r - at < t.length ? t.subarray(0, r - at) : t, at);
+  }
   if (r < 0) {
     const kind = (ERROR_KINDS[wasm.errorKind()] || 'badValue') as EncodeErrorKind;
     const fi = wasm.errorField();
@@ -685,6 +722,16 @@ if (SLOT_SIZE !== 32 || SLOT_NUM !== 0 || SLOT_BIG !== 8 || SLOT_OFF !== 16 || S
   throw new Error('codec-wasm: the slot layout changed; update the fast-path accessors');
 }
 
+/** How much of a large frame decodeFrame() copies first: more than any tailBytes message's fixed part. */
+const FRAME_HEAD = 512;
+
+/** The tailBytes field the last decodeFrame() left in the frame, or -1. */
+let absentField = -1;
+
+function absent(): never {
+  throw new RangeError('codec: decodeFrame() left the bytes field in the frame: read it there (dataOffset, dataLength)');
+}
+
 function checkField(f: number): number {
   if ((f & 15) !== f) badField(f);
   return f;
@@ -736,6 +783,36 @@ export const codec = {
    * lastError() describes the problem. Never throws for bad bytes.
    */
   decodeInput(len: number, service: number, dir: number): number {
+    absentField = -1;
+    return wasm.decodeAt(0, len, service, dir);
+  },
+  /**
+   * inputBuffer(frame.length).set(frame) + decodeInput(frame.length), but the content of a
+   * message's trailing bytes field (RuntimeMessage.tailBytes: a cpg delivery's message, a cmap
+   * value) is not copied into WASM memory, which a large one costs more than the decode: read it
+   * from `frame` at dataOffset() / dataLength(). Until the next decode, bytes(), string() and
+   * decoded() refuse that field (WASM memory does not hold it).
+   */
+  decodeFrame(frame: Uint8Array, service: number, dir: number): number {
+    const len = frame.length;
+    const input = this.inputBuffer(len);
+    absentField = -1;
+    if (len <= FRAME_HEAD) {
+      input.set(frame);
+      return wasm.decodeAt(0, len, service, dir);
+    }
+    input.set(frame.subarray(0, FRAME_HEAD));
+    // The decoder reads a bytes field's count, never its content: with every fixed field in the
+    // head, the result is the one the whole frame gives. Any other message is decoded again whole.
+    const m = wasm.decodeAt(0, len, service, dir);
+    if (m >= 0) {
+      const r = rt()[m]!;
+      if (r.tailBytes >= 0 && r.size <= FRAME_HEAD) {
+        absentField = r.tailBytes;
+        return m;
+      }
+    }
+    input.set(frame.subarray(FRAME_HEAD), FRAME_HEAD);
     return wasm.decodeAt(0, len, service, dir);
   },
   /**
@@ -743,6 +820,7 @@ export const codec = {
    * into one buffer are decoded in place. dataOffset() stays relative to the input buffer.
    */
   decodeAt(offset: number, len: number, service: number, dir: number): number {
+    absentField = -1;
     return wasm.decodeAt(offset, len, service, dir);
   },
   /**
@@ -753,6 +831,7 @@ export const codec = {
    * caller: streamConsumed() < len. The slots then hold the last frame's fields.
    */
   decodeStream(len: number, service: number, dir: number): number {
+    absentField = -1;
     return wasm.decodeStream(len, service, dir);
   },
   /** Bytes of whole, valid frames the last decodeStream() walked. */
@@ -776,6 +855,7 @@ export const codec = {
   },
   /** The whole Decoded object for the last successful decodeInput() (allocates). */
   decoded(messageIndex: number): DecodedMessage {
+    if (absentField >= 0) absent();
     return buildDecoded(messageIndex);
   },
   // The header and the slots are read from WASM memory: a call into WASM per value would cost
@@ -820,12 +900,14 @@ export const codec = {
   },
   /** A string field (allocates the string). */
   string(fieldIndex: number): string {
+    if (fieldIndex === absentField) absent();
     const mm = mem();
     const off = mm.a + this.dataOffset(fieldIndex);
     return utf8.decode(mm.u8.subarray(off, off + this.dataLength(fieldIndex)));
   },
   /** A bytes field as a view into the input buffer (no copy). */
   bytes(fieldIndex: number): Uint8Array {
+    if (fieldIndex === absentField) absent();
     const mm = mem();
     const off = mm.a + this.dataOffset(fieldIndex);
     return mm.u8.subarray(off, off + this.dataLength(fieldIndex));

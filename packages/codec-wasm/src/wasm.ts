@@ -24,7 +24,7 @@ export interface CodecExports {
   decodeStream(len: number, service: number, dir: number): number;
   streamConsumed(): number;
   streamFieldSum(): number;
-  encode(m: number, id: number, error: number, sizeOverride: number): number;
+  encode(m: number, id: number, error: number, sizeOverride: number, skipBytes: number): number;
 }
 
 const FUNCTIONS: Record<Exclude<keyof CodecExports, 'memory'>, true> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DIR_CODES, SERVICE_CODES, codec, encode, encoders, isDecodeError } from '../src/index.js';
+import { DIR_CODES, SERVICE_CODES, codec, decode, encode, encoders, isDecodeError } from '../src/index.js';
 import { Frame, hex } from './helpers.js';
 
 describe('fast path', () => {
@@ -97,6 +97,116 @@ describe('fast path', () => {
     expect(v.byteLength).toBe(40 + message.length); // struct req_lib_cpg_mcast, then the message
     expect(hex(v.subarray(v.length - 4))).toBe('5a5a5a5a');
     expect(hex(v)).toBe(hex(encode('cpg.mcastJoined', fields)));
+  });
+
+  it('encodes a trailing bytes field straight into the output: same bytes, zero fill past it, no stale output', () => {
+    const GET = codec.messageIndex('cmap.get', 'res');
+    // A large value first leaves 0x77 in the output region...
+    encoders.cmap.res.get({ valueLen: 65536n, type: 6, value: new Uint8Array(65536).fill(0x77) });
+    // ...which a shorter frame padded to a larger size (the daemon's zero fill) must not show.
+    const value = new Uint8Array([1, 2, 3, 4]);
+    const v = codec.encodeView(GET, { valueLen: 4n, type: 6, value }, { size: 40 + 100 });
+    expect(v.length).toBe(140);
+    expect([...v.subarray(40, 44)]).toEqual([1, 2, 3, 4]);
+    expect(v.subarray(44).every((b) => b === 0)).toBe(true);
+    expect(hex(v)).toBe(hex(Frame.res(2, 140).u64(24, 4n).u32(32, 6).raw(40, [1, 2, 3, 4]).bytes));
+    // a value that would not fit still fails before anything is copied
+    expect(() => codec.encodeView(GET, { valueLen: 5n, type: 6, value })).toThrow(/count/);
+  });
+
+  it('decodes an encodeView() frame with decode() even when that grows the memory', () => {
+    const MCAST = codec.messageIndex('cpg.mcastJoined', 'req');
+    const message = new Uint8Array(12 * 1024 * 1024).fill(0x3c);
+    const v = codec.encodeView(MCAST, { guarantee: 2, msglen: message.length, message });
+    const d = decode(v, { service: 'cpg', dir: 'req' });
+    expect(d.name).toBe('cpg.mcastJoined');
+    expect((d.fields as { message: Uint8Array }).message.length).toBe(message.length);
+    expect((d.fields as { message: Uint8Array }).message[message.length - 1]).toBe(0x3c);
+  });
+
+  it('encodes a bytes field that is a view of its own memory (a decoded frame) even when the output grows', () => {
+    const MCAST = codec.messageIndex('cpg.mcastJoined', 'req');
+    const MESSAGE = codec.fieldIndex(MCAST, 'message');
+    // Larger than every frame encoded before here: encoding the delivery grows the output region.
+    const message = new Uint8Array(20 * 1024 * 1024).fill(0x61);
+    message[message.length - 1] = 0x62;
+    // made by hand: encoding it would grow the output region first
+    const req = Frame.res(2, 40 + message.length, 0).u32(24, 2).u32(32, message.length).raw(40, message).bytes;
+    codec.inputBuffer(req.length).set(req);
+    expect(codec.decodeInput(req.length, SERVICE_CODES.cpg, DIR_CODES.req)).toBe(MCAST);
+    const view = codec.bytes(MESSAGE);
+    const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
+    const out = codec.encodeView(DELIVER, { groupName: new Uint8Array([0x67]), msglen: view.length, nodeid: 1, pid: 2, message: view });
+    expect(out.length).toBe(184 + message.length);
+    expect(out[184]).toBe(0x61);
+    expect(out[out.length - 1]).toBe(0x62);
+  });
+
+  describe('decodeFrame', () => {
+    const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
+    const MESSAGE = codec.fieldIndex(DELIVER, 'message');
+    const GROUP = codec.fieldIndex(DELIVER, 'groupName');
+    const delivery = (n: number) => {
+      const message = new Uint8Array(n);
+      for (let i = 0; i < n; i++) message[i] = i * 7;
+      return encode('cpg.deliverCallback', { groupName: new TextEncoder().encode('grp'), msglen: n, nodeid: 3, pid: 77, message }, { error: 1 });
+    };
+
+    it('leaves a large delivery\'s message in the frame and decodes the rest as decodeInput() does', () => {
+      const frame = delivery(200000);
+      // stale bytes where the message would be in WASM memory: whatever is there must not matter
+      codec.inputBuffer(frame.length).fill(0xee);
+      expect(codec.decodeFrame(frame, SERVICE_CODES.cpg, DIR_CODES.evt)).toBe(DELIVER);
+      expect(codec.number(codec.fieldIndex(DELIVER, 'nodeid'))).toBe(3);
+      expect(codec.number(codec.fieldIndex(DELIVER, 'pid'))).toBe(77);
+      expect(new TextDecoder().decode(codec.bytes(GROUP))).toBe('grp');
+      const at = codec.dataOffset(MESSAGE);
+      expect(at).toBe(184);
+      expect(codec.dataLength(MESSAGE)).toBe(200000);
+      expect(hex(frame.subarray(at, at + 200000))).toBe(hex(delivery(200000).subarray(184)));
+      // WASM memory does not hold it: refused rather than stale bytes
+      expect(() => codec.bytes(MESSAGE)).toThrow(RangeError);
+      expect(() => codec.decoded(DELIVER)).toThrow(RangeError);
+      // the next decode lifts that
+      codec.inputBuffer(frame.length).set(frame);
+      expect(codec.decodeInput(frame.length, SERVICE_CODES.cpg, DIR_CODES.evt)).toBe(DELIVER);
+      expect(codec.bytes(MESSAGE).length).toBe(200000);
+      expect(codec.decoded(DELIVER).fields).toMatchObject({ nodeid: 3, pid: 77, msglen: 200000 });
+    });
+
+    it('copies small frames and messages with other variable parts whole', () => {
+      const small = delivery(10);
+      expect(codec.decodeFrame(small, SERVICE_CODES.cpg, DIR_CODES.evt)).toBe(DELIVER);
+      expect([...codec.bytes(MESSAGE)]).toEqual([...small.subarray(184)]);
+      // a confchg's lists are read by the decoder: the whole frame goes into WASM memory
+      const member = (i: number) => ({ nodeid: i, pid: 1000 + i, reason: 1 });
+      const many = Array.from({ length: 100 }, (_, i) => member(i));
+      const confchg = encoders.cpg.evt.confchgCallback({ groupName: new TextEncoder().encode('g'), memberList: many, leftList: [], joinedList: many.slice(0, 50) });
+      const C = codec.messageIndex('cpg.confchgCallback', 'evt');
+      expect(confchg.length).toBeGreaterThan(512);
+      codec.inputBuffer(confchg.length).fill(0xee);
+      expect(codec.decodeFrame(confchg, SERVICE_CODES.cpg, DIR_CODES.evt)).toBe(C);
+      expect(codec.decoded(C).fields).toMatchObject({ memberList: many, joinedList: many.slice(0, 50), leftList: [] });
+    });
+
+    it('fails a hostile large frame as decodeInput() does', () => {
+      const check = (frame: Uint8Array) => {
+        codec.inputBuffer(frame.length).set(frame);
+        const whole = codec.decodeInput(frame.length, SERVICE_CODES.cpg, DIR_CODES.evt);
+        const wholeError = whole < 0 ? codec.lastError().kind : undefined;
+        codec.inputBuffer(frame.length).fill(0);
+        expect(codec.decodeFrame(frame, SERVICE_CODES.cpg, DIR_CODES.evt)).toBe(whole);
+        expect(whole).toBe(-1);
+        expect(codec.lastError().kind).toBe(wholeError);
+      };
+      // msglen larger than the bytes that follow, and smaller
+      check(new Frame(100184).i32(0, 5).i32(8, 100184).i32(16, 1).u32(160, 100185).bytes);
+      check(new Frame(100184).i32(0, 5).i32(8, 100184).i32(16, 1).u32(160, 99).bytes);
+      // header size that is not the frame's length, an unknown id, a group name over 128 bytes
+      check(new Frame(100184).i32(0, 5).i32(8, 100183).i32(16, 1).u32(160, 100000).bytes);
+      check(new Frame(100184).i32(0, 99).i32(8, 100184).i32(16, 1).bytes);
+      check(new Frame(100184).i32(0, 5).i32(8, 100184).i32(16, 1).u32(24, 129).u32(160, 100000).bytes);
+    });
   });
 
   it('inputBuffer() returns the same view while it is big enough', () => {
