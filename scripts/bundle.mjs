@@ -29,7 +29,7 @@
 //
 //   node ../../scripts/bundle.mjs [src/extra.ts ...]   (in the package directory, after tsc; extra
 //   entries for files that a bin outside dist/ imports)
-import { build, transform } from 'esbuild';
+import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -79,60 +79,12 @@ function inInlined(spec) {
 // "copy": { "dist/f": "<inlined package>/f" } copies a file the replacement reads into dist/.
 const replacements = new Map(Object.entries(pkg.bundle?.replace ?? {}).map(([from, to]) => [inInlined(from), resolve(pkgDir, to)]));
 const copies = Object.entries(pkg.bundle?.copy ?? {}).map(([to, from]) => [join(pkgDir, to), inInlined(from)]);
-// "json": ["src/data.ts"]: modules of plain data (no imports),
-// whose exports the bundle writes as JSON.parse('...') instead of the literals. V8 parses a JSON
-// string several times faster than the same object literal as code, which it must compile to
-// bytecode and run (the codec's message catalog, 16 kB: ~1-3 ms less CPU per import of the client,
-// Node 20 and 24, interleaved A/B). An export whose value is an object of other exports (the
-// catalog object) is written as that object of references, so identities stay as in the source.
-// An inlined package's own "json" modules are written so in this bundle too.
-const jsonModules = new Set([
-  ...(pkg.bundle?.json ?? []).map((f) => resolve(pkgDir, f)),
-  ...inline.flatMap((n) => {
-    const dir = dirname(req.resolve(`${n}/package.json`));
-    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).bundle?.json ?? []).map((f) => resolve(dir, f));
-  }),
-]);
-
-/** Plain data, all the way down: what JSON.parse gives back as it was (no undefined, NaN, bigint, class instance). */
-function isJsonData(v) {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
-  if (Array.isArray(v)) return Object.keys(v).length === v.length && v.every(isJsonData);
-  if (typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false;
-  return Object.values(v).every(isJsonData) && Object.getOwnPropertySymbols(v).length === 0;
-}
-
-/** A data module rewritten with JSON.parse (see "json" above); throws for anything it cannot keep exact. */
-async function jsonModule(path) {
-  const { code } = await transform(readFileSync(path, 'utf8'), { loader: 'ts', format: 'esm' });
-  if (/^\s*import\b/m.test(code)) throw new Error(`bundle: ${path} is listed in "bundle".json but imports other modules`);
-  const mod = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
-  const names = Object.keys(mod);
-  const nameOf = new Map(names.map((n) => [mod[n], n]));
-  // A namespace lists its names sorted, not in source order: the objects of references go last.
-  const data = [];
-  const objects = [];
-  for (const n of names) {
-    const v = mod[n];
-    const refs = v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : [];
-    if (refs.length > 0 && refs.every(([, x]) => typeof x === 'object' && x !== null && nameOf.has(x) && nameOf.get(x) !== n)) {
-      objects.push(`export const ${n} = { ${refs.map(([k, x]) => `${JSON.stringify(k)}: ${nameOf.get(x)}`).join(', ')} };`);
-    } else if (isJsonData(v)) {
-      data.push(`export const ${n} = /* @__PURE__ */ JSON.parse(${JSON.stringify(JSON.stringify(v))});`);
-    } else {
-      throw new Error(`bundle: export ${n} of ${path} is not plain JSON data`);
-    }
-  }
-  return [...data, ...objects].join('\n');
-}
 
 /** `import ... from '<inlined package>'` -> that package's main entry source, bundled in. */
 const inlinePlugin = {
   name: 'inline-workspace-packages',
   setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async (a) => {
-      if (jsonModules.has(a.path)) return { contents: await jsonModule(a.path), loader: 'js', resolveDir: dirname(a.path) };
+    b.onLoad({ filter: /\.ts$/ }, (a) => {
       const to = replacements.get(a.path);
       return to ? { contents: readFileSync(to, 'utf8'), loader: 'ts', resolveDir: dirname(to) } : undefined;
     });

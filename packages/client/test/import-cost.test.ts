@@ -75,12 +75,6 @@ describe('import cost', () => {
     expect(readFileSync(join(pkgDir, 'dist/index.js'), 'latin1')).not.toContain(embedded.toString('base64').slice(0, 64));
   });
 
-  it('the inlined codec catalog is JSON.parse of its data, not a literal to compile (codec-wasm\'s "bundle".json)', () => {
-    const main = readFileSync(join(pkgDir, 'dist/index.js'), 'utf8');
-    expect(main).toMatch(/\bmessages=JSON\.parse\('\[\{"name":"qb\.connectionRequest"/);
-    expect(main).not.toContain('messages=[{name:');
-  });
-
   it('dist/ is one file per entry point: the main entry imports only the sam entry, no shared chunk', async () => {
     // The entries are minified (statements share lines): esbuild reads their imports.
     const imports = new Map<string, { path: string; kind: string }[]>();
