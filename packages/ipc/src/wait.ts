@@ -34,9 +34,8 @@ const POLL_MS = 0.05;
 const CHAIN_MS = 1;
 
 /**
- * Monotonic milliseconds. Not performance.now(): Node 20's first read of the `performance` global
- * loads perf_hooks (ten internal modules, 1.5-2.5 ms measured), and a short script's first call
- * here paid for it.
+ * Monotonic milliseconds. Not performance.now(): Node's first read of the `performance` global
+ * loads perf_hooks (ten internal modules), and a short script's first call here paid for it.
  */
 function nowMs(): number {
   const t = process.hrtime();
