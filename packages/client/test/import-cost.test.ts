@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '@corosync-ts/nstest';
+import { startMockCorosync } from '@corosync-ts/testkit';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -42,6 +43,28 @@ describe('import cost', () => {
   it('importing the client (and with it ipc, codec-wasm, types) does not build the fs module namespace', async () => {
     expect((await builtinsLoadedBy(entry)).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
     expect((await builtinsLoadedBy(fileURLToPath(new URL('../dist/sam/index.js', import.meta.url)))).filter((m) => FS_NAMESPACE.includes(m))).toEqual([]);
+  });
+
+  it('a one-call script (initialize, getString, finalize) loads none of them, nor perf_hooks, over either transport', async () => {
+    // The probe is a fresh process and the mock runs here: the probe's list is the client's alone.
+    for (const transport of ['socket', 'shm'] as const) {
+      const mock = await startMockCorosync({ nodes: 1, transport });
+      try {
+        const script = `
+          const { cmap } = await import(${JSON.stringify(entry)});
+          const h = await cmap.initialize({ ipcPrefix: ${JSON.stringify(mock.prefix)} });
+          const name = await h.getString('totem.cluster_name');
+          await h.finalize();
+          const loaded = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+          process.stdout.write(JSON.stringify({ name, loaded }));`;
+        const r = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', script], { timeout: 60_000 })) as { name: string; loaded: string[] };
+        expect(r.name).toBe('mockcluster');
+        expect(r.loaded).toContain('internal/modules/esm/loader');
+        expect(r.loaded.filter((m) => [...LAZY, 'perf_hooks'].includes(m)), transport).toEqual([]);
+      } finally {
+        await mock.close();
+      }
+    }
   });
 
   it('the main entry has no WASM literal: dist/codec.wasm holds the very bytes codec-wasm embeds', () => {

@@ -1,3 +1,5 @@
+import { Errno } from '@corosync-ts/types';
+
 // Symbol.for, not instanceof: two copies of this package in one process (or this package and its
 // copy inlined in @corosync-ts/client's bundle) must still recognise each other's errors.
 const IPC_ERROR_BRAND = Symbol.for('@corosync-ts/ipc.IpcError');
@@ -19,9 +21,13 @@ function errnoName(n: number): string | undefined {
   return nameByErrno.get(n);
 }
 
-/** errno value for a code name ('EAGAIN' → 11); 0 for codes that are not errnos (ABORT_ERR). */
+/**
+ * errno value for a code name ('EAGAIN' → 11); 0 for codes that are not errnos (ABORT_ERR). The
+ * codes this layer raises are in Errno (the values the addon's syscalls are compared with), so an
+ * error on the common path, such as close() rejecting what is pending with ENOTCONN, loads no node:os.
+ */
 export function errnoOf(code: string): number {
-  return errnoTable()[code] ?? 0;
+  return (Errno as Record<string, number>)[code] ?? errnoTable()[code] ?? 0;
 }
 
 /**

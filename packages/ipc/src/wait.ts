@@ -34,6 +34,15 @@ const POLL_MS = 0.05;
 const CHAIN_MS = 1;
 
 /**
+ * Monotonic milliseconds. Not performance.now(): Node's first read of the `performance` global
+ * loads perf_hooks (ten internal modules), and a short script's first call here paid for it.
+ */
+function nowMs(): number {
+  const t = process.hrtime();
+  return t[0] * 1e3 + t[1] / 1e6;
+}
+
+/**
  * Whether to wait for the next reply on the loop thread: yes, unless the last MISSES waits in a
  * row all timed out; then the next PAUSE replies go without, and a wait tries again (one catch
  * ends the pause for good).
@@ -71,7 +80,7 @@ export function waitFor(policy: WaitPolicy, fn: (ns: number) => number): number 
   return got;
 }
 
-/** When the running chain of microtask steps started (performance.now()); -1: none since the loop last turned. */
+/** When the running chain of microtask steps started (nowMs()); -1: none since the loop last turned. */
 let chainStart = -1;
 const loopTurned = (): void => {
   chainStart = -1;
@@ -83,10 +92,10 @@ const loopTurned = (): void => {
  */
 export function afterCaller(step: () => void): void {
   if (chainStart < 0) {
-    chainStart = performance.now();
+    chainStart = nowMs();
     // Runs at the next loop turn, however it comes, and lets the next step start a new chain.
     setImmediate(loopTurned);
-  } else if (performance.now() - chainStart >= CHAIN_MS) {
+  } else if (nowMs() - chainStart >= CHAIN_MS) {
     setImmediate(step);
     return;
   }
@@ -148,7 +157,7 @@ export class ShmResponseWait {
     if (this.polling) return;
     this.polling = true;
     this.pollFirst = true;
-    this.pollSince = performance.now();
+    this.pollSince = nowMs();
     afterCaller(this.pollStep);
   }
 
@@ -168,7 +177,7 @@ export class ShmResponseWait {
       this.polling = false;
       return;
     }
-    const now = performance.now();
+    const now = nowMs();
     if (got > 0) this.pollSince = now;
     // Polling goes on whether or not the wait paid: the waiter thread's wake-up and its hop back
     // onto the loop cost more CPU per reply than these polls, busy machine or not (measured with
