@@ -3,9 +3,10 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt, fixedCmapValueSize, messages,
+  DIR_CODES, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, messages,
   type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
+import { fixedCmapValueAt, fixedCmapValueSize } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
 
