@@ -3,8 +3,8 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, messages,
-  type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
+  DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
+  fixedCmapValueSize, messages, type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
@@ -294,7 +294,10 @@ export function parseCmapGetValue(res: Uint8Array, operation: string, want: numb
   decodeGetAnswer(res, operation);
   const type = codec.number(GET_TYPE);
   if (type !== want) throw cmapWrongType(operation, type, want);
-  return decodeGetValue(operation, type, codec.bytes(GET_VALUE).subarray(0, codec.number(GET_VALUE_LEN)));
+  const length = Math.min(codec.number(GET_VALUE_LEN), codec.dataLength(GET_VALUE));
+  // A fixed-size value of its exact size is read where it lies: no view of it, no DataView.
+  if (length === fixedCmapValueSize(type)) return fixedCmapValueAt(codec.inputView(), codec.dataOffset(GET_VALUE), type);
+  return decodeGetValue(operation, type, codec.bytes(GET_VALUE).subarray(0, length));
 }
 
 /** A value of another type than the call asked for: libcmap's cmap_get_int check. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CMAP_VALUETYPE_STRING, CMAP_VALUETYPE_UINT32,
+  CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CMAP_VALUETYPE_INT64, CMAP_VALUETYPE_STRING, CMAP_VALUETYPE_UINT32,
   CS_DISPATCH_ALL, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING, CsError, isCsError,
 } from '@corosync-ts/types';
 import { CmapHandle, cmap, type CmapNotification } from '../src/index.js';
@@ -108,6 +108,21 @@ describe('cmap argument errors are caught before the wire, with libcmap codes', 
 });
 
 describe('cmap get and set on the wire', () => {
+  it('typed getters: a value of the exact size is read in place; another size → 2 (undecodable), another type → 7', async () => {
+    const { h, s } = await open();
+    const put = (key: string, type: number, bytes: number[]) => s.data.set(key, { type, bytes: new Uint8Array(bytes) });
+    put('t.u32', CMAP_VALUETYPE_UINT32, [1, 2, 3, 4]);
+    put('t.i64', CMAP_VALUETYPE_INT64, [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    put('t.short', CMAP_VALUETYPE_UINT32, [1, 2]);
+    put('t.long', CMAP_VALUETYPE_UINT32, [1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(await h.getUint32('t.u32')).toBe(0x04030201);
+    expect(await h.getInt64('t.i64')).toBe(-2n);
+    for (const key of ['t.short', 't.long']) {
+      await expect(h.getUint32(key)).rejects.toSatisfy((e) => code(e) === 2 && /undecodable value of type 6/.test((e as Error).message));
+    }
+    await expect(h.getUint16('t.u32')).rejects.toSatisfy((e) => code(e) === 7);
+  });
+
   it('strings travel without NUL; getString is one round trip when it fits', async () => {
     const { h, ipc, s } = await open();
     await h.setString('test.s', 'hello');

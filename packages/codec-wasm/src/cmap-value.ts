@@ -77,6 +77,30 @@ export function encodeCmapValue(type: number, value: CmapValue): Uint8Array {
   }
 }
 
+/** The size of a value of fixed-size cmap `type` (1..10), or undefined for another type. */
+export function fixedCmapValueSize(type: number): number | undefined {
+  return type >= 1 && type <= 10 ? FIXED_SIZE[type] : undefined;
+}
+
+/**
+ * The value of fixed-size cmap `type` (1..10) whose fixedCmapValueSize() bytes are at `at` in `dv`
+ * (the caller checked the type and the room): a value read in place, without a view of its bytes.
+ */
+export function fixedCmapValueAt(dv: DataView, at: number, type: number): number | bigint {
+  switch (type) {
+    case 1: return dv.getInt8(at);
+    case 2: return dv.getUint8(at);
+    case 3: return dv.getInt16(at, true);
+    case 4: return dv.getUint16(at, true);
+    case 5: return dv.getInt32(at, true);
+    case 6: return dv.getUint32(at, true);
+    case 7: return dv.getBigInt64(at, true);
+    case 8: return dv.getBigUint64(at, true);
+    case 9: return dv.getFloat32(at, true);
+    default: return dv.getFloat64(at, true);
+  }
+}
+
 /**
  * The typed value of cmap value bytes of `type` (as in a GET response or a notification).
  * Fixed-size types need exactly their size; STRING is cut at the first NUL (the daemon returns
@@ -92,19 +116,7 @@ export function decodeCmapValue(type: number, bytes: Uint8Array): CmapValue {
         kind: 'badValue', field: 'value', offset: 0,
       });
     }
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, size);
-    switch (type) {
-      case 1: return dv.getInt8(0);
-      case 2: return dv.getUint8(0);
-      case 3: return dv.getInt16(0, true);
-      case 4: return dv.getUint16(0, true);
-      case 5: return dv.getInt32(0, true);
-      case 6: return dv.getUint32(0, true);
-      case 7: return dv.getBigInt64(0, true);
-      case 8: return dv.getBigUint64(0, true);
-      case 9: return dv.getFloat32(0, true);
-      default: return dv.getFloat64(0, true);
-    }
+    return fixedCmapValueAt(new DataView(bytes.buffer, bytes.byteOffset, size), 0, type);
   }
   if (type === 11) {
     const nul = bytes.indexOf(0);

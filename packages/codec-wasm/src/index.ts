@@ -17,7 +17,7 @@ export {
   QB_IPC_MSG_AUTHENTICATE, QB_IPC_MSG_DISCONNECT, QB_IPC_SOCKET, QB_IPC_SHM,
   readRequestHeader, readResponseHeader, FrameSplitter, splitFrames, decodeAll, type SplitOptions,
 } from './frames.js';
-export { encodeCmapValue, decodeCmapValue, type CmapValue } from './cmap-value.js';
+export { encodeCmapValue, decodeCmapValue, fixedCmapValueAt, fixedCmapValueSize, type CmapValue } from './cmap-value.js';
 export { decodedToJSON, toJsonValue, toHex, fromHex, type Json } from './json.js';
 export {
   CAPTURE_FORMAT_VERSION, CaptureFormatError, isCaptureFormatError, CaptureParser, parseCaptureHeader, parseCaptureRecord,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CmapValueType as T } from '@corosync-ts/types';
-import { decode, decodeCmapValue, encodeCmapValue, encoders, isDecodeError, isEncodeError, type CmapValue } from '../src/index.js';
+import { decode, decodeCmapValue, encodeCmapValue, encoders, fixedCmapValueAt, fixedCmapValueSize, isDecodeError, isEncodeError, type CmapValue } from '../src/index.js';
 import { hex } from './helpers.js';
 
 const cases: [string, number, CmapValue, string][] = [
@@ -119,6 +119,23 @@ describe('encodeCmapValue / decodeCmapValue', () => {
     if (d.name !== 'cmap.get' || d.dir !== 'res') throw new Error('unexpected');
     expect(d.fields.valueLen).toBe(4n);
     expect(decodeCmapValue(d.fields.type, d.fields.value)).toBe('abc');
+  });
+});
+
+describe('fixedCmapValueAt', () => {
+  it('reads every fixed-size type in place as decodeCmapValue reads its bytes, at any offset', () => {
+    const buf = new Uint8Array(64);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 151 + 7) & 0xff;
+    const dv = new DataView(buf.buffer);
+    for (let type = 1; type <= 10; type++) {
+      const size = fixedCmapValueSize(type)!;
+      for (let at = 0; at + size <= buf.length; at += 3) {
+        const got = fixedCmapValueAt(dv, at, type);
+        const want = decodeCmapValue(type, buf.subarray(at, at + size));
+        expect(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want))).toBe(true);
+      }
+    }
+    expect([0, 11, 12, 13, -1, 1.5].map(fixedCmapValueSize)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });
 

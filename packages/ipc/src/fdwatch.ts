@@ -1,5 +1,5 @@
 import { IpcError } from './errors.js';
-import { dgramArea, native, type PollHandle } from './native.js';
+import { dgramArea, native, type DgramArea, type Pinned, type PollHandle } from './native.js';
 
 /** An fd owned by us, watched on Node's event loop through uv_poll. */
 export class FdWatch {
@@ -10,6 +10,7 @@ export class FdWatch {
   /** Datagram mode: what the native watcher received this wake-up (see `slots`). */
   readonly area: Uint8Array | undefined;
   readonly slots: Int32Array | undefined;
+  private readonly pinnedArea: DgramArea | undefined;
 
   constructor(
     readonly fd: number,
@@ -20,11 +21,12 @@ export class FdWatch {
      * wake-up; the callback's `count` says how many (offset, length) pairs `slots` holds.
      */
     private readonly dgramMax?: number,
-    /** Datagram mode: budget[0] > 0 is how many datagrams are due (no recv past them). */
-    readonly budget?: Int32Array,
+    /** Datagram mode: an int32 whose value > 0 is how many datagrams are due (no recv past them). */
+    private readonly budget?: Pinned,
   ) {
     if (dgramMax !== undefined) {
       const a = dgramArea(dgramMax);
+      this.pinnedArea = a;
       this.area = a.bytes;
       this.slots = a.slots;
     }
@@ -39,7 +41,7 @@ export class FdWatch {
       const p =
         this.dgramMax === undefined
           ? n.poll(this.fd, (status, ev) => this.onEvents(status, ev, 0))
-          : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.area!, this.slots!, this.dgramMax, this.budget);
+          : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, this.budget);
       if (typeof p === 'number') throw IpcError.fromErrno(p, 'uv_poll_init');
       this.poller = p;
     }

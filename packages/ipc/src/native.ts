@@ -46,7 +46,10 @@ export interface Native {
   /** Tokens taken on the loop thread (0..max), sleeping in sem_timedwait at most timeoutNs when none is there yet. */
   waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number): number;
   poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
-  pollDgram(fd: number, cb: (status: number, events: number, count: number) => void, area: Uint8Array, slots: Int32Array, maxLen: number, budget: Int32Array | undefined): PollHandle | number;
+  /** `len` zeroed bytes the addon may keep using between calls (see pollDgram), or -errno. */
+  pinned(len: number): Pinned | number;
+  /** area: maxLen + 1 bytes at least; slots: 2 * DGRAM_BATCH int32; budget: one int32. */
+  pollDgram(fd: number, cb: (status: number, events: number, count: number) => void, area: Pinned, slots: Pinned, maxLen: number, budget: Pinned | undefined): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
   /** Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is queued yet. */
   pollWait(p: PollHandle, timeoutNs: number): number;
@@ -59,6 +62,8 @@ export interface Native {
   schedRoundRobin(priority: number): number;
 }
 export interface Mapping { readonly buffer: ArrayBuffer; readonly handle: unknown }
+/** Memory allocated by the addon, which keeps it while it uses it, whatever JS does with `buffer`. */
+export interface Pinned { readonly buffer: ArrayBuffer; readonly handle: unknown }
 export type WaiterHandle = { readonly __waiter: unique symbol };
 export type PollHandle = { readonly __poll: unique symbol };
 
@@ -239,14 +244,34 @@ export const DGRAM_BATCH = 64;
 /** Room for small datagrams of a batch beyond the one maximum-size datagram. */
 const BATCH_ROOM = 65536;
 
+/** `len` bytes of pinned memory (native.pinned); throws ENOMEM or EINVAL when refused. */
+export function pinned(len: number): Pinned {
+  const p = native().pinned(len);
+  if (typeof p === 'number') throw IpcError.fromErrno(p, `allocate ${len} bytes of receive memory`);
+  return p;
+}
+
+/** A pollDgram watcher's receive area: the bytes and the (offset, length) slots, both pinned. */
+export interface DgramArea {
+  readonly bytes: Uint8Array;
+  readonly slots: Int32Array;
+  readonly pinnedBytes: Pinned;
+  readonly pinnedSlots: Pinned;
+}
+
 /**
  * The receive area pollDgram watchers fill before their callback runs: shared by every
  * socket (callbacks run one at a time on the loop thread and copy frames out), grown
  * for the largest negotiated maximum. A watcher keeps the area it was created with.
  */
-let area: { bytes: Uint8Array; slots: Int32Array } = { bytes: new Uint8Array(65536 + 1 + BATCH_ROOM), slots: new Int32Array(2 * DGRAM_BATCH) };
-export function dgramArea(max: number): { bytes: Uint8Array; slots: Int32Array } {
-  if (area.bytes.length < max + 1 + BATCH_ROOM) area = { bytes: new Uint8Array(max + 1 + BATCH_ROOM), slots: new Int32Array(2 * DGRAM_BATCH) };
+let area: DgramArea | undefined;
+export function dgramArea(max: number): DgramArea {
+  const want = Math.max(max, 65536) + 1 + BATCH_ROOM;
+  if (!area || area.bytes.length < want) {
+    const pinnedBytes = pinned(want);
+    const pinnedSlots = pinned(2 * DGRAM_BATCH * 4);
+    area = { bytes: new Uint8Array(pinnedBytes.buffer), slots: new Int32Array(pinnedSlots.buffer), pinnedBytes, pinnedSlots };
+  }
   return area;
 }
 
@@ -256,6 +281,8 @@ export function dgramArea(max: number): { bytes: Uint8Array; slots: Int32Array }
 // slab (SLAB bytes) alive. Frames above POOLED_MAX get their own buffer.
 const SLAB = 32768;
 export const POOLED_MAX = 4096;
+/** Frames up to this size are copied by a loop, not set(). */
+const SMALL_COPY = 128;
 /** The slab frames are carved from, and where its free part starts (8-byte aligned). */
 export const framePool = { slab: new Uint8Array(SLAB), used: 0 };
 
@@ -271,10 +298,14 @@ export function framePoolRoom(len: number): void {
 export function copyFrame(src: Uint8Array, start: number, len: number): Uint8Array {
   if (len > POOLED_MAX) return src.slice(start, start + len);
   framePoolRoom(len);
-  const out = framePool.slab.subarray(framePool.used, framePool.used + len);
-  out.set(src.subarray(start, start + len));
-  framePool.used = (framePool.used + len + 7) & ~7;
-  return out;
+  const slab = framePool.slab;
+  const at = framePool.used;
+  // A small frame (a GET answer) is copied byte by byte: cheaper than the view of the source
+  // that set() needs, which costs an allocation.
+  if (len <= SMALL_COPY) for (let i = 0; i < len; i++) slab[at + i] = src[start + i]!;
+  else slab.set(src.subarray(start, start + len), at);
+  framePool.used = (at + len + 7) & ~7;
+  return slab.subarray(at, at + len);
 }
 
 /**

@@ -7,7 +7,7 @@ import { ControlFile } from './control.js';
 import { IpcError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import { QB_IPC_SOCKET, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, recvDatagram } from './native.js';
+import { DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, pinned, recvDatagram } from './native.js';
 import { BLOCKED, Cork, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
@@ -75,7 +75,8 @@ export class SocketClientTransport implements ClientTransport {
    * matched to it: by the check send() makes while nothing is due, or by uv_poll (level-triggered)
    * at the next loop turn, and it fails the connection.
    */
-  private readonly recvBudget = new Int32Array([0]);
+  private readonly pinnedBudget = pinned(4);
+  private readonly recvBudget = new Int32Array(this.pinnedBudget.buffer);
   readonly responseRoom: number;
 
   constructor(
@@ -95,7 +96,7 @@ export class SocketClientTransport implements ClientTransport {
       this.control.close(false);
       throw e;
     }
-    this.req = new FdWatch(reqFd, (st, ev, count) => this.onReq(st, ev, count), client.maxMessageSize, this.recvBudget);
+    this.req = new FdWatch(reqFd, (st, ev, count) => this.onReq(st, ev, count), client.maxMessageSize, this.pinnedBudget);
     this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize);
     this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'), true);
     this.responseRoom = serverSendBuffer(client.maxMessageSize);

@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { native, type Mapping, type PollHandle, type WaiterHandle } from '../src/native.js';
+import { native, type Mapping, type Pinned, type PollHandle, type WaiterHandle } from '../src/native.js';
 import { until } from './helpers.js';
 
 const n = native();
@@ -153,9 +153,11 @@ describe('pollDgram', () => {
     n.setBufSize(tx, 1 << 20);
     const max = 100_000;
     // Room for one maximum-size datagram and 64 KiB more: 70,000-byte ones fit two at a time.
-    const area = new Uint8Array(max + 1 + 65536);
-    const slots = new Int32Array(128);
-    const p = n.pollDgram(rx, () => {}, area, slots, max, undefined) as PollHandle;
+    const pa = n.pinned(max + 1 + 65536) as Pinned;
+    const ps = n.pinned(128 * 4) as Pinned;
+    const area = new Uint8Array(pa.buffer);
+    const slots = new Int32Array(ps.buffer);
+    const p = n.pollDgram(rx, () => {}, pa, ps, max, undefined) as PollHandle;
     expect(n.pollStart(p, 1)).toBe(0);
     for (let i = 0; i < 5; i++) expect(n.send(tx, new Uint8Array(70_000).fill(i + 1))).toBe(70_000);
     const got: number[] = [];
@@ -175,6 +177,50 @@ describe('pollDgram', () => {
     n.close(rx);
     n.close(tx);
     await turns();
+  });
+});
+
+describe('pinned', () => {
+  it('a watcher keeps receiving into its own memory after JS detached and dropped the area', async () => {
+    const name = `cts-native-pinned-${process.pid}`;
+    const rx = n.socket(1);
+    const tx = n.socket(1);
+    expect(n.bind(rx, `${name}-rx`)).toBe(0);
+    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    let pa: Pinned | undefined = n.pinned(1025) as Pinned;
+    const ps = n.pinned(128 * 4) as Pinned;
+    const slots = new Int32Array(ps.buffer);
+    const p = n.pollDgram(rx, () => {}, pa, ps, 1024, undefined) as PollHandle;
+    // ArrayBuffer.prototype.transfer (Node 22+) detaches it and hands its memory to a new
+    // buffer, here dropped at once: then nothing of JS holds the memory any more. (Node copies
+    // instead of transferring an addon's buffer through structuredClone or postMessage.)
+    const ab = pa.buffer as ArrayBuffer & { transfer?: () => ArrayBuffer };
+    if (ab.transfer) {
+      expect(ab.transfer().byteLength).toBe(1025);
+      expect(ab.byteLength).toBe(0);
+    }
+    pa = undefined;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await turns();
+    }
+    expect(n.send(tx, new Uint8Array(1000).fill(7))).toBe(1000);
+    expect(n.pollWait(p, 1_000_000)).toBe(1);
+    expect([slots[0], slots[1]]).toEqual([0, 1000]);
+    n.pollClose(p);
+    n.close(rx);
+    n.close(tx);
+    await turns();
+  });
+
+  it('pollDgram refuses what pinned() did not make, or too small', () => {
+    const fd = n.socket(1);
+    const slots = n.pinned(128 * 4) as Pinned;
+    const bad = [new Uint8Array(2000), { buffer: new ArrayBuffer(2000), handle: {} }, n.pinned(1024) as Pinned];
+    for (const area of bad) expect(() => n.pollDgram(fd, () => {}, area as unknown as Pinned, slots, 1024, undefined)).toThrow(RangeError);
+    expect(() => n.pollDgram(fd, () => {}, n.pinned(1025) as Pinned, n.pinned(127 * 4) as Pinned, 1024, undefined)).toThrow(RangeError);
+    expect([n.pinned(0), n.pinned(-1), n.pinned(1.5)]).toEqual([-22, -22, -22]);
+    n.close(fd);
   });
 });
 
