@@ -535,6 +535,31 @@ static void mapping_handle_finalize(napi_env env, void *data, void *hint) {
   mapping_unref(data);
 }
 
+// Clears what a refused napi_create_external_arraybuffer left pending: the caller answers -ENOMEM.
+static void clear_pending(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+}
+
+// {buffer, handle}: `ab` and an external for `owner`, whose finalizer drops the reference the
+// caller took for it (*refs); when the external cannot be made, that reference is dropped here.
+static napi_value buffer_with_handle(napi_env env, napi_value ab, void *owner, napi_finalize fin, int *refs, const char *what) {
+  napi_value ext, obj;
+  if (napi_create_external(env, owner, fin, NULL, &ext) != napi_ok) {
+    (*refs)--;
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", what);
+    return NULL;
+  }
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "buffer", ab);
+  napi_set_named_property(env, obj, "handle", ext);
+  return obj;
+}
+
 // mmap(fd, length, double) -> {buffer, handle} or -errno. `double` maps the file twice
 // back to back (2*length bytes) so that ring chunks crossing the end are contiguous.
 // length: any positive integer (64-bit); -EINVAL for anything else, -ENOMEM if too big
@@ -578,7 +603,7 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
   // One reference for the buffer's finalizer, one held here and then by the handle.
   m->refs = 2;
   m->slot = reg_add(base, total);
-  napi_value ab, ext, obj;
+  napi_value ab;
   if (napi_create_external_arraybuffer(env, base, total, mapping_buffer_finalize, m, &ab) != napi_ok) {
     // Node runs the finalizer itself when it refuses (e.g. more than buffer.constants.MAX_LENGTH
     // bytes); when it did not, it never will.
@@ -587,23 +612,10 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
       m->refs--;
     }
     mapping_unref(m);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
+    clear_pending(env);
     return make_int(env, -ENOMEM);
   }
-  if (napi_create_external(env, m, mapping_handle_finalize, NULL, &ext) != napi_ok) {
-    m->refs--;
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a mapping handle");
-    return NULL;
-  }
-  napi_create_object(env, &obj);
-  napi_set_named_property(env, obj, "buffer", ab);
-  napi_set_named_property(env, obj, "handle", ext);
-  return obj;
+  return buffer_with_handle(env, ab, m, mapping_handle_finalize, &m->refs, "corosync-ts ipc native: cannot create a mapping handle");
 }
 
 static mapping_t *mapping_arg(napi_env env, napi_value v, napi_value *ab) {
@@ -1215,28 +1227,18 @@ static napi_value n_pinned(napi_env env, napi_callback_info info) {
   }
   b->magic = PINNED_MAGIC;
   b->len = (size_t)len;
-  b->refs = 1;
-  napi_value ab, ext, obj;
+  // One reference for the buffer's finalizer, one held here and then by the handle.
+  b->refs = 2;
+  napi_value ab;
   if (napi_create_external_arraybuffer(env, b->data, b->len, pinned_buffer_finalize, b, &ab) != napi_ok) {
-    // As for mmap: Node has run the finalizer itself if it refused after taking the buffer.
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
+    // As for mmap: Node has run the finalizer itself if it refused after taking the buffer; when
+    // it did not, it never will, so its reference goes too.
+    if (b->refs == 2) b->refs--;
+    pinned_unref(b);
+    clear_pending(env);
     return make_int(env, -ENOMEM);
   }
-  b->refs++;
-  if (napi_create_external(env, b, pinned_handle_finalize, NULL, &ext) != napi_ok) {
-    b->refs--;
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a pinned buffer handle");
-    return NULL;
-  }
-  napi_create_object(env, &obj);
-  napi_set_named_property(env, obj, "buffer", ab);
-  napi_set_named_property(env, obj, "handle", ext);
-  return obj;
+  return buffer_with_handle(env, ab, b, pinned_handle_finalize, &b->refs, "corosync-ts ipc native: cannot create a pinned buffer handle");
 }
 
 // The pinned buffer of a {buffer, handle} that pinned() returned, with at least min_len bytes,
