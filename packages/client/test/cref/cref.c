@@ -330,6 +330,17 @@ static cs_error_t settled_info(votequorum_handle_t h, unsigned int quorum, struc
 	return e;
 }
 
+/* qdevice update and unregister answer before their totem message is delivered (the name changes
+ * then); wait for the name so both runs go on from, and print, the same state */
+static void settled_qdevice_name(votequorum_handle_t h, const char *name)
+{
+	struct votequorum_info info;
+	for (int i = 0; i < 200; i++) {
+		if (votequorum_getinfo(h, 0, &info) != CS_OK || strcmp(info.qdevice_name, name) == 0) break;
+		usleep(10000);
+	}
+}
+
 static void run_votequorum(void)
 {
 	votequorum_handle_t h;
@@ -381,6 +392,7 @@ static void run_votequorum(void)
 	e = votequorum_getinfo(h, 0, &info); pr_info("votequorum.getinfo registered", e, &info);
 	e = votequorum_qdevice_update(h, "wrong", "crefq2"); P("votequorum.qdeviceUpdate wrong %d", e);
 	e = votequorum_qdevice_update(h, "crefq", "crefq2"); P("votequorum.qdeviceUpdate %d", e);
+	settled_qdevice_name(h, "crefq2");
 	ring.nodeid = last_ring.nodeid; ring.seq = last_ring.seq + 1000;
 	e = votequorum_qdevice_poll(h, "crefq2", 0, ring); P("votequorum.qdevicePoll bad ring %d", e);
 	ring.seq = last_ring.seq;
@@ -393,6 +405,7 @@ static void run_votequorum(void)
 	e = votequorum_qdevice_unregister(h, "wrong"); P("votequorum.qdeviceUnregister wrong %d", e);
 	e = votequorum_qdevice_unregister(h, "crefq2"); P("votequorum.qdeviceUnregister %d", e);
 	e = votequorum_qdevice_unregister(h, "crefq2"); P("votequorum.qdeviceUnregister again %d", e);
+	settled_qdevice_name(h, "");
 	e = votequorum_getinfo(h, 0, &info); pr_info("votequorum.getinfo unregistered", e, &info);
 
 	e = votequorum_finalize(h); P("votequorum.finalize %d", e);

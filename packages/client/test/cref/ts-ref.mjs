@@ -239,6 +239,16 @@ async function settledInfo(h, quorum) {
   return r;
 }
 
+// qdevice update and unregister answer before their totem message is delivered (the name changes
+// then): wait for the name (as cref.c does)
+async function settledQdeviceName(h, name) {
+  for (let i = 0; i < 200; i++) {
+    const r = await rc(h.getinfo(0));
+    if (r[0] !== 1 || r[1].qdeviceName === name) break;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
 async function runVotequorum() {
   let e, v, h;
   [e, h] = await rc(VotequorumHandle.initialize(vqCallbacks, manual)); P(`votequorum.initialize ${e}`);
@@ -279,6 +289,7 @@ async function runVotequorum() {
   [e, v] = await rc(h.getinfo(0)); prInfo('votequorum.getinfo registered', e, v);
   [e] = await rc(h.qdeviceUpdate('wrong', 'crefq2')); P(`votequorum.qdeviceUpdate wrong ${e}`);
   [e] = await rc(h.qdeviceUpdate('crefq', 'crefq2')); P(`votequorum.qdeviceUpdate ${e}`);
+  await settledQdeviceName(h, 'crefq2');
   [e] = await rc(h.qdevicePoll('crefq2', 0, { nodeid: lastRing.nodeid, seq: lastRing.seq + 1000n })); P(`votequorum.qdevicePoll bad ring ${e}`);
   [e] = await rc(h.qdevicePoll('wrong', 0, lastRing)); P(`votequorum.qdevicePoll wrong name ${e}`);
   [e] = await rc(h.qdevicePoll('crefq2', 0, lastRing)); P(`votequorum.qdevicePoll ${e}`);
@@ -289,6 +300,7 @@ async function runVotequorum() {
   [e] = await rc(h.qdeviceUnregister('wrong')); P(`votequorum.qdeviceUnregister wrong ${e}`);
   [e] = await rc(h.qdeviceUnregister('crefq2')); P(`votequorum.qdeviceUnregister ${e}`);
   [e] = await rc(h.qdeviceUnregister('crefq2')); P(`votequorum.qdeviceUnregister again ${e}`);
+  await settledQdeviceName(h, '');
   [e, v] = await rc(h.getinfo(0)); prInfo('votequorum.getinfo unregistered', e, v);
 
   [e] = await rc(h.finalize()); P(`votequorum.finalize ${e}`);
