@@ -1198,6 +1198,11 @@ static void pinned_unref(pinned_t *b) {
   free(b);
 }
 
+// pinned_unref for a reference that may be absent (NULL).
+static void pinned_drop(pinned_t *b) {
+  if (b) pinned_unref(b);
+}
+
 static void pinned_buffer_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)data;
@@ -1370,9 +1375,9 @@ static void poll_closed(uv_handle_t *h) {
   poller_t *p = (poller_t *)h;
   napi_async_destroy(p->env, p->ctx);
   napi_delete_reference(p->env, p->cb);
-  if (p->area) pinned_unref(p->area);
-  if (p->slots) pinned_unref(p->slots);
-  if (p->budget) pinned_unref(p->budget);
+  pinned_drop(p->area);
+  pinned_drop(p->slots);
+  pinned_drop(p->budget);
   p->area = p->slots = p->budget = NULL;
   poller_unref(p);
 }
@@ -1397,19 +1402,14 @@ static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
   pinned_t *area = max_len < 0 ? NULL : pinned_take(env, a[2], (size_t)max_len + 1);
   pinned_t *slots = pinned_take(env, a[3], 2 * DGRAM_BATCH * sizeof(int32_t));
   pinned_t *budget = pinned_take(env, a[5], sizeof(int32_t));
-  if (!area || !slots) {
-    if (area) pinned_unref(area);
-    if (slots) pinned_unref(slots);
-    if (budget) pinned_unref(budget);
-    napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram needs pinned buffers: an area of maxLen + 1 bytes and 128 slots");
-    return NULL;
-  }
   poller_t *p = NULL;
-  napi_value h = make_poller(env, fd, a[1], &p);
+  napi_value h = NULL;
+  if (area && slots) h = make_poller(env, fd, a[1], &p);
+  else napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram needs pinned buffers: an area of maxLen + 1 bytes and 128 slots");
   if (!p) {
-    pinned_unref(area);
-    pinned_unref(slots);
-    if (budget) pinned_unref(budget);
+    pinned_drop(area);
+    pinned_drop(slots);
+    pinned_drop(budget);
     return h;
   }
   p->max_len = max_len;
