@@ -26,6 +26,18 @@ function fsErrno(e: unknown): number {
   return typeof n === 'number' ? -Math.abs(n) : -Errno.EIO;
 }
 
+/**
+ * Connections whose files are still in /dev/shm. A process that exits with some open (an uncaught
+ * exception, process.exit()) removes the files from its 'exit' hook: its own clients died with it,
+ * and a client elsewhere only removes them when it notices the hang-up, if ever. Only the files:
+ * no 'close' events or capture records run from inside exit.
+ */
+const live = new Set<IpcServerConnection>();
+let exitHooked = false;
+function removeFilesAtExit(): void {
+  for (const c of live) c.removeFiles();
+}
+
 export interface IpcServerConnectionEvents {
   request: [frame: Uint8Array];
   close: [];
@@ -78,6 +90,11 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
         rmdirSync(dir);
       } catch {}
       throw e instanceof IpcError ? e : IpcError.fromErrno(fsErrno(e), (e as Error).message);
+    }
+    live.add(this);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', removeFilesAtExit);
     }
   }
 
@@ -174,15 +191,22 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   /** Drop the client and remove the connection's files. Emits 'close' once. */
   close(): void {
     if (this.isClosed) return;
-    this.isClosed = true;
     this.capture?.closed();
-    this.impl.destroy();
+    this.removeFiles();
     this.setup.close(true);
+    this.server.forget(this);
+    this.emit('close');
+  }
+
+  /** @internal unmap and unlink the connection's files; the connection is closed from here on */
+  removeFiles(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    live.delete(this);
+    this.impl.destroy();
     try {
       rmdirSync(this.dir);
     } catch {}
-    this.server.forget(this);
-    this.emit('close');
   }
 }
 
