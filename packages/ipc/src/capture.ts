@@ -93,9 +93,10 @@ const HDR = 24;
 const OUT_CHUNK = 1024 * 1024;
 /**
  * How far past the published HEAD the writer thread maps the ring's untouched pages in, on the
- * ring's first pass. A first write to a page of the SharedArrayBuffer is a page fault (measured:
- * 18 µs of CPU a page on this project's VMs, 36 ms for 8 MiB), which the recorded thread paid on
- * its call path for its first 8 MiB of frames.
+ * ring's first pass: as far as the recorded thread has come, up to this. A first write to a page
+ * of the SharedArrayBuffer is a page fault (measured: 18 µs of CPU a page on this project's VMs,
+ * 36 ms for 8 MiB), which the recorded thread paid on its call path for its first 8 MiB of
+ * frames. A capture of a few frames maps in no more than it used.
  */
 const PREFAULT_AHEAD = 1024 * 1024;
 // Control words (Int32Array over a SharedArrayBuffer): HEAD is where the recorded thread writes
@@ -247,7 +248,8 @@ function emit(pos) {
 // a compare-exchange of 0 with 0 is atomic, so it leaves whatever the recorded thread stored.
 let mapped = 0;
 function prefault() {
-  const until = Math.min(cap, Atomics.load(ctl, ${HEAD}) + ${PREFAULT_AHEAD});
+  const head = Atomics.load(ctl, ${HEAD});
+  const until = Math.min(cap, head + Math.min(head, ${PREFAULT_AHEAD}));
   for (; mapped < until; mapped += 4096) Atomics.compareExchange(i32, mapped >> 2, 0, 0);
 }
 function run() {
