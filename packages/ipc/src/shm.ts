@@ -215,8 +215,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private postStaged(): void {
     const n = this.request.unposted;
     if (n === 0) return;
-    if (!this.request.postDue()) return this.client.fail(this.request.failure!);
-    this.unrung += n;
+    if (this.request.postDue()) this.unrung += n;
+    else if (this.request.failure) this.client.fail(this.request.failure);
   }
 
   /** Publishes what waits in `out` while the ring has room, then rings their doorbells in one send. */
