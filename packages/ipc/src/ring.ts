@@ -241,11 +241,10 @@ export class Ring {
 
   /**
    * Publish one chunk and post the semaphore (unless `post` is false: then postDue() does).
-   * Returns false (nothing written) when
-   * the ring lacks space, and the caller retries once the reader has reclaimed; or
-   * when the ring is broken (`failure`), which no retry will mend. Never throws for
-   * what the peer did to the ring, so a retry loop or a server's respond() cannot be
-   * made to throw by a hostile peer.
+   * Returns false (nothing written) when the ring lacks space, and the caller retries once the
+   * reader has reclaimed; or when the ring is broken (`failure`), which no retry will mend.
+   * Never throws for what the peer did to the ring, so a retry loop or a server's respond()
+   * cannot be made to throw by a hostile peer.
    */
   write(frame: Uint8Array, post = true): boolean {
     if (this.closed || this.failure) return false;
