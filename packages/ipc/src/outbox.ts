@@ -12,6 +12,8 @@ export const QUEUE_OVERHEAD = 64;
 
 const FIRST_CHUNK = 4096;
 const MAX_CHUNK = 64 * 1024;
+/** The largest chunk a keepFirst outbox keeps for reuse: one 64 KiB frame with its header and length. */
+const KEEP_MAX = 2 * MAX_CHUNK;
 
 /**
  * A FIFO of frames packed into a few large chunks, each frame after its 4-byte length. A
@@ -27,13 +29,17 @@ export class Outbox {
   private count = 0;
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
+  /** keepFirst: a chunk whose frames all went, kept for the next push that needs a chunk. */
+  private spare: Chunk | undefined;
 
   /**
-   * `keepFirst`: an empty outbox keeps the chunk it emptied last, if at most MAX_CHUNK. For a
-   * client's one-way requests, which pass through here on every turn (Cork): a fresh chunk per
-   * turn cost more than the send (ArrayBuffer allocation, garbage collection), and a turn of 32
-   * 1 KiB multicasts grew a fresh 4, 8, 16 and 32 KiB chunk each time when only the first
-   * 4 KiB one was kept.
+   * `keepFirst`: an empty outbox keeps the chunk it emptied last, and one more whose frames all
+   * went (`spare`), each if at most KEEP_MAX. For a client's requests waiting for a full ring or
+   * socket, which pass through here in every burst: a fresh chunk cost more than the send
+   * (ArrayBuffer allocation, page faults, garbage collection). A turn of 32 1 KiB multicasts grew
+   * a fresh 4, 8, 16 and 32 KiB chunk each time when only the first 4 KiB one was kept, and every
+   * 64 KiB multicast queued behind a full shm ring (its frame 40 bytes above MAX_CHUNK) took a
+   * fresh chunk of its own, 16 pages faulted in.
    */
   constructor(private readonly keepFirst = false) {}
 
@@ -49,8 +55,15 @@ export class Outbox {
     if (!last || last.data.length - last.end < need) {
       // Chunks grow from 4 KiB, so one stalled small frame does not cost 64 KiB.
       const size = Math.max(need, last ? Math.min(last.data.length * 2, MAX_CHUNK) : FIRST_CHUNK);
-      const data = new Uint8Array(size);
-      last = { data, lens: new Int32Array(data.buffer, 0, size >> 2), end: 0 };
+      const spare = this.spare;
+      if (spare !== undefined && spare.data.length >= size) {
+        this.spare = undefined;
+        spare.end = 0;
+        last = spare;
+      } else {
+        const data = new Uint8Array(size);
+        last = { data, lens: new Int32Array(data.buffer, 0, size >> 2), end: 0 };
+      }
       this.chunks.push(last);
     }
     last.lens[last.end >> 2] = frame.length;
@@ -76,7 +89,7 @@ export class Outbox {
     if (--this.count === 0) {
       // Empty: hand all memory back; an idle connection keeps none (but see keepFirst).
       const last = this.chunks[this.chunks.length - 1];
-      if (this.keepFirst && last && last.data.length <= MAX_CHUNK) {
+      if (this.keepFirst && last && last.data.length <= KEEP_MAX) {
         last.end = 0;
         this.chunks = [last];
       } else {
@@ -91,6 +104,7 @@ export class Outbox {
     const c = this.chunks[0]!;
     if (this.readAt < c.end) return c;
     this.chunks.shift();
+    if (this.keepFirst && c.data.length <= KEEP_MAX && (this.spare === undefined || this.spare.data.length < c.data.length)) this.spare = c;
     this.readAt = 0;
     return this.chunks[0]!;
   }

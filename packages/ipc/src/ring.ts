@@ -240,23 +240,44 @@ export class Ring {
   failure: IpcError | undefined;
 
   /**
-   * Publish one chunk and post the semaphore. Returns false (nothing written) when
-   * the ring lacks space, and the caller retries once the reader has reclaimed; or
-   * when the ring is broken (`failure`), which no retry will mend. Never throws for
-   * what the peer did to the ring, so a retry loop or a server's respond() cannot be
-   * made to throw by a hostile peer.
+   * Publish one chunk and post the semaphore (unless `post` is false: then postDue() does).
+   * Returns false (nothing written) when the ring lacks space, and the caller retries once the
+   * reader has reclaimed; or when the ring is broken (`failure`), which no retry will mend.
+   * Never throws for what the peer did to the ring, so a retry loop or a server's respond()
+   * cannot be made to throw by a hostile peer.
    */
-  write(frame: Uint8Array): boolean {
+  write(frame: Uint8Array, post = true): boolean {
     if (this.closed || this.failure) return false;
     try {
-      return this.writeChunk(frame);
+      return this.writeChunk(frame, post);
     } catch (e) {
       this.failure = e instanceof IpcError ? e : new IpcError('EBADMSG', String(e));
       return false;
     }
   }
 
-  private writeChunk(frame: Uint8Array): boolean {
+  /**
+   * Chunks written with write(frame, false): committed in the ring, their semaphore posts still
+   * due (postDue). A libqb reader takes chunks only against tokens, in ring order: until the post
+   * such a chunk is, to it, one whose writer has not finished yet.
+   */
+  unposted = 0;
+
+  /** Post the semaphore for every chunk write(frame, false) left unposted. False once the ring is broken (`failure`). */
+  postDue(): boolean {
+    if (this.closed || this.failure) return false;
+    const n = native();
+    for (; this.unposted > 0; this.unposted--) {
+      const r = n.semPost(this.hdrMap.buffer, OFF_SEM);
+      if (r < 0) {
+        this.failure = IpcError.fromErrno(r, 'sem_post');
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private writeChunk(frame: Uint8Array, post: boolean): boolean {
     const len = frame.length;
     if (this.spaceFree() < len + CHUNK_MARGIN) {
       this.checkFaults();
@@ -272,6 +293,10 @@ export class Ring {
     Atomics.store(this.hdr, OFF_WRITE_PT >> 2, this.next(w, len));
     Atomics.store(this.words, magicIdx, MAGIC_COMMITTED);
     this.checkFaults();
+    if (!post) {
+      this.unposted++;
+      return true;
+    }
     const r = native().semPost(this.hdrMap.buffer, OFF_SEM);
     if (r < 0) throw IpcError.fromErrno(r, 'sem_post');
     return true;

@@ -165,11 +165,15 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
     this.wait.ensureThread();
     // One-way requests (cpg MCAST) after the first of a loop turn wait for the turn's end
-    // (Cork) and are published together: chunks first, then one send for all their doorbells,
-    // so corosync wakes once per batch. The chunks wait too: a server woken by an earlier
+    // (Cork) and are published together: posts first, then one send for all their doorbells,
+    // so corosync wakes once per batch. The posts wait too: a server woken by an earlier
     // doorbell takes as many chunks as the semaphore counts, then blocks its whole loop until
-    // their doorbell bytes come. Behind requests waiting for ring room, the retry publishes it.
+    // their doorbell bytes come. The chunks themselves go into the ring now, unposted (stage):
+    // held in the outbox instead, every 64 KiB multicast cost a copy into fresh memory, whose
+    // page faults were most of the client's time per message. Behind requests waiting for
+    // ring room, the retry publishes it.
     if (!reply && (this.out.length > 0 || this.cork.hold())) {
+      if (this.out.length === 0 && this.stage(frame)) return;
       this.out.push(frame);
       this.outReply.push(false);
       return;
@@ -190,8 +194,35 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (this.out.length > 0) this.retry.schedule();
   });
 
+  /**
+   * Writes a held one-way frame into the ring without posting it (the cork's flush posts it):
+   * false when the ring has no room for it. Staged chunks are then posted at once, so that the
+   * server starts to make room; the frame waits in `out`.
+   */
+  private stage(frame: Uint8Array): boolean {
+    if (!this.checkSurplus()) return true;
+    if (this.request.write(frame, false)) return true;
+    if (this.request.failure) {
+      this.client.fail(this.request.failure);
+      return true;
+    }
+    this.postStaged();
+    this.ring();
+    return false;
+  }
+
+  /** Posts the chunks stage() wrote; their doorbells are due with the next ring(). */
+  private postStaged(): void {
+    const n = this.request.unposted;
+    if (n === 0) return;
+    if (this.request.postDue()) this.unrung += n;
+    else if (this.request.failure) this.client.fail(this.request.failure);
+  }
+
   /** Publishes what waits in `out` while the ring has room, then rings their doorbells in one send. */
   private publishWaiting(): void {
+    this.postStaged();
+    if (!this.client.connected) return;
     this.out.drain((f) => {
       if (!this.publish(f, this.outReply[0] ?? true)) return false;
       this.outReply.shift();

@@ -293,6 +293,42 @@ describe('a server that truncates or corrupts its rings after the handshake: the
   }
 });
 
+describe('a server that breaks the request ring between the one-way requests of a turn', () => {
+  // The first one-way request of a turn is published at once, the next ones are written into the
+  // ring unposted (the turn's end posts them): the tampering lands on such a held write.
+  const cases: [string, (c: FakeConn) => void, RegExp][] = [
+    ['truncates the request ring data file', (c) => truncateSync(data(c, 'request'), 0), /truncated under us/],
+    ['puts the request ring write pointer past the end', (c) => poke(hdr(c, 'request'), OFF_WRITE_PT, 4096 + 17), /write pointer 4113/],
+  ];
+  for (const [what, tamper, reason] of cases) {
+    it(`${what}: the held request fails the connection with EBADMSG, nothing is posted`, async () => {
+      const name = uniqueName('hshm');
+      const srv = hostileShmServer(name, 'shm');
+      try {
+        const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+        expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
+        let disc: IpcError | undefined;
+        c.on('disconnect', (e) => (disc = e));
+        const conn = srv.conns[0]!;
+        conn.echo = false;
+        expect(c.sendNow(reqFrame(2, 16), 2)).toBe(true);
+        const sem = new Int32Array(conn.rings!.request.semBuffer, Ring.SEM_OFFSET, 1);
+        const posted = Atomics.load(sem, 0);
+        tamper(conn);
+        expect(() => c.sendNow(reqFrame(2, 16), 2)).toThrow(expect.objectContaining({ code: 'ECONNRESET' }));
+        expect(disc).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        expect(disc!.cause).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
+        expect((disc!.cause as IpcError).message).toMatch(reason);
+        expect(Atomics.load(sem, 0)).toBe(posted);
+        conn.close();
+        await c.close();
+      } finally {
+        srv.close();
+      }
+    });
+  }
+});
+
 describe('a server that swaps its directory for a symlink after the handshake', () => {
   it('socket: closing the client removes nothing through the link', async () => {
     const name = uniqueName('hshm');

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
+import { Ring } from '../src/ring.js';
 import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 // 1,000 clients of our own server in this process take up to 6,000 fds (socket transport).
@@ -183,6 +184,47 @@ for (const transport of ['socket', 'shm'] as const) {
       const want = (i: number) => `2:${i & 0xff}:${17 + (i % 50)}`;
       expect(seen).toEqual([...Array.from({ length: 150 }, (_, i) => want(i)), '3:7:17', ...Array.from({ length: 20 }, (_, i) => want(150 + i))]);
       expect(header(await c.request(reqFrame(4, 16))).id).toBe(1004);
+      await c.close();
+    });
+
+    it.runIf(transport === 'shm')('a turn\'s held one-way requests are in the request ring at once, their posts at its end', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const seen = answerAllBut(2);
+      const ring = (c as unknown as { impl: { request: Ring } }).impl.request;
+      const sem = new Int32Array(ring.semBuffer, Ring.SEM_OFFSET, 1);
+      expect(c.sendNow(reqFrame(2, 1000, 0), 2)).toBe(true);
+      const free = ring.spaceFree();
+      for (let i = 1; i < 10; i++) expect(c.sendNow(reqFrame(2, 1000, i), 2)).toBe(true);
+      // All ten chunks (1,000 bytes and two header words each) are written; only the first,
+      // which went at once, is posted: a server takes none of the others before their doorbells.
+      expect(free - ring.spaceFree()).toBe(9 * 1008);
+      expect(Atomics.load(sem, 0)).toBe(1);
+      expect(ring.unposted).toBe(9);
+      await until(() => seen.length === 10);
+      expect(ring.unposted).toBe(0);
+      expect(header(await c.request(reqFrame(3, 16))).id).toBe(1003);
+      expect(seen).toEqual([...Array(10).fill(2), 3]);
+      await c.close();
+    });
+
+    it.runIf(transport === 'shm')('held one-way requests that overflow the request ring: the written ones are posted at once, the rest wait, all in order', async () => {
+      // A 68 KiB ring takes three 20,000-byte chunks.
+      const c = await connect(name, { maxMessageSize: 65536 });
+      await until(() => conns.length === 1);
+      const got: number[] = [];
+      conns[0]!.removeAllListeners('request');
+      conns[0]!.on('request', (f) => {
+        got.push(header(f).id === 2 ? f[16]! : -header(f).id);
+        if (header(f).id !== 2) conns[0]!.respond(echoed(f));
+      });
+      const ring = (c as unknown as { impl: { request: Ring } }).impl.request;
+      for (let i = 0; i < 12; i++) expect(c.sendNow(reqFrame(2, 20_000, i), 2)).toBe(true);
+      expect(ring.unposted).toBe(0);
+      const answer = c.request(reqFrame(3, 16));
+      expect(header(await answer).id).toBe(1003);
+      await until(() => got.length === 13);
+      expect(got).toEqual([...Array.from({ length: 12 }, (_, i) => i), -3]);
       await c.close();
     });
 
