@@ -18,6 +18,8 @@ beforeAll(() => {
 
 for (const transport of ['socket', 'shm'] as const) {
   describe(`loopback over ${transport}`, () => {
+    // The request ring exists on shm only: its tests are not registered over socket (not skipped).
+    const itShm: typeof it | ((...args: Parameters<typeof it>) => void) = transport === 'shm' ? it : () => {};
     let server: IpcServer;
     let name: string;
     let conns: IpcServerConnection[];
@@ -187,7 +189,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
-    it.runIf(transport === 'shm')('a turn\'s held one-way requests are in the request ring at once, their posts at its end', async () => {
+    itShm('a turn\'s held one-way requests are in the request ring at once, their posts at its end', async () => {
       const c = await connect(name);
       await until(() => conns.length === 1);
       const seen = answerAllBut(2);
@@ -208,7 +210,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
-    it.runIf(transport === 'shm')('held one-way requests that overflow the request ring: the written ones are posted at once, the rest wait, all in order', async () => {
+    itShm('held one-way requests that overflow the request ring: the written ones are posted at once, the rest wait, all in order', async () => {
       // A 68 KiB ring takes three 20,000-byte chunks.
       const c = await connect(name, { maxMessageSize: 65536 });
       await until(() => conns.length === 1);
