@@ -3,7 +3,7 @@
 // over the run, and the client's own CPU per GET; `loaded` starts one busy process per vCPU.
 // Figures per GET do not depend on the machine's load the way ops/s do.
 //   node bench/testkit/threads.mjs [socket|shm] [mock|mock-rr|corosync] [idle|loaded] [gets=5000]
-// Environment: NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
+// Environment: WARM (GETs before the measured run, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
 // mock's stdout), STRACE=1 (syscalls per GET, all threads) or STRACE=ff (one strace -ttt file per
 // thread in /tmp/mockrr-strace.<tid>), COROSYNC_TS_IPC_ADDON (an addon build to compare).
 import { spawn } from 'node:child_process';
@@ -55,8 +55,9 @@ try {
     pid = child.pid;
     stop = async () => { const e = new Promise((r) => child.once('exit', r)); child.kill('SIGTERM'); await e; };
   }
-  // warm-up run, then the measured one
-  await ns.exec([cbench, '2000']);
+  // warm-up run (WARM=n GETs, default 2000; WARM=0 measures a cold mock as bench/testkit/run.mjs does), then the measured one
+  const warm = Number(process.env.WARM ?? 2000);
+  if (warm > 0) await ns.exec([cbench, String(warm)]);
   // STRACE=1: syscall counts of the measured run (strace slows every call down; counts only)
   const tracer = process.env.STRACE ? spawn('strace', [...(process.env.STRACE === 'ff' ? ['-ff', '-ttt', '-o', '/tmp/mockrr-strace'] : ['-c']), '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
   let traced = '';
@@ -64,7 +65,8 @@ try {
   if (tracer) await new Promise((r) => setTimeout(r, 500));
   const before = threads(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
-  const r = await ns.exec(['bash', '-c', `"$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
+  // and its context switches (GNU time: %w voluntary, %c involuntary)
+  const r = await ns.exec(['bash', '-c', `/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
   const after = threads(pid);
   if (tracer) {
     const done = new Promise((res) => tracer.once('exit', res));
@@ -74,7 +76,8 @@ try {
   }
   const res = JSON.parse(r.stdout);
   const [cu, cs] = [...r.stderr.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  console.log(`${who} ${transport} ${regime}: ${res.opsPerSec} ops/s p50 ${res.p50} µs p99 ${res.p99} µs; client cpu ${(((cu + cs) * 1e6) / gets).toFixed(1)} µs/req (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  const [cvcs, civcs] = r.stderr.trim().split('\n').at(-3).split(' ').map((x) => Number(x) / gets);
+  console.log(`${who} ${transport} ${regime}: ${res.opsPerSec} ops/s p50 ${res.p50} µs p99 ${res.p99} µs; client cpu ${(((cu + cs) * 1e6) / gets).toFixed(1)} µs/req, cs ${cvcs.toFixed(3)} vol ${civcs.toFixed(3)} invol /req (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   let cpu = 0;
   let vcs = 0;
   let ivcs = 0;

@@ -62,6 +62,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly doorbell = new Uint8Array(64);
   /** The response ring's semaphore count: responses published and not taken yet. */
   private readonly responseSem: Int32Array;
+  /** The event ring's semaphore count: events published and not taken yet. */
+  private readonly eventSem: Int32Array;
   readonly responseRoom: number;
 
   constructor(
@@ -79,6 +81,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     }
     [this.request, this.response, this.event] = rings as [Ring, Ring, Ring];
     this.responseSem = new Int32Array(this.response.semBuffer, Ring.SEM_OFFSET, 1);
+    this.eventSem = new Int32Array(this.event.semBuffer, Ring.SEM_OFFSET, 1);
     this.wait = new ShmResponseWait(this.response.semBuffer, Ring.SEM_OFFSET, this);
     // What a libqb server can write before qb_rb_chunk_write says EAGAIN: the ring less the
     // chunk margin (QB_RB_CHUNK_MARGIN, 3 words) the last write needs beyond its chunk.
@@ -143,10 +146,16 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     }
     // Events the server published before this response are in the event ring already: hand
     // them over first, as the server ordered them (corosync sends the events a request causes
-    // before its answer), rather than after, when the doorbell's wake-up comes round.
-    if (this.client.listenerCount('event') > 0) this.drainEvents();
+    // before its answer), rather than after, when the doorbell's wake-up comes round. Most
+    // answers come with none: the semaphore's count says so without a native call.
+    if (this.eventsWaiting() && this.client.listenerCount('event') > 0) this.drainEvents();
     if (!this.client.connected) return;
     this.client.deliverResponse(frame);
+  }
+
+  /** Events read and not delivered yet, tokens taken and not read, or tokens not taken. */
+  private eventsWaiting(): boolean {
+    return this.eventNext < this.eventRead || this.eventTokens > 0 || Atomics.load(this.eventSem, 0) !== 0;
   }
 
   get flowControl(): number {

@@ -126,6 +126,8 @@ export class ShmResponseWait {
   private onStopped: (() => void) | undefined;
   private polling = false;
   private pollFirst = false;
+  /** Whether the first step's wait slept (a budget above 0), set by waitTake. */
+  private slept = false;
   private pollSince = 0;
   private readonly policy = new WaitPolicy();
 
@@ -157,12 +159,14 @@ export class ShmResponseWait {
     if (this.polling) return;
     this.polling = true;
     this.pollFirst = true;
-    this.pollSince = nowMs();
     afterCaller(this.pollStep);
   }
 
   /** Sleeps up to `ns` for the responses due and takes their tokens (the waiter is running: pollStep checked). */
-  private readonly waitTake = (ns: number): number => native().waiterWaitTake(this.waiter!, this.sink.due, ns);
+  private readonly waitTake = (ns: number): number => {
+    this.slept = ns > 0;
+    return native().waiterWaitTake(this.waiter!, this.sink.due, ns);
+  };
 
   private readonly pollStep = (): void => {
     const w = this.waiter;
@@ -171,18 +175,22 @@ export class ShmResponseWait {
       return;
     }
     const n = native();
-    const got = this.pollFirst ? waitFor(this.policy, this.waitTake) : n.waiterWaitTake(w, this.sink.due, 0);
+    const first = this.pollFirst;
+    const got = first ? waitFor(this.policy, this.waitTake) : n.waiterWaitTake(w, this.sink.due, 0);
     this.pollFirst = false;
     if (!this.sink.take(got) || this.sink.due === 0) {
       this.polling = false;
       return;
     }
+    // The clock is read only here, once a reply is still due: not on the common path, where
+    // the first wait brings it. Polling starts after the first step, unless that step slept
+    // its whole budget in vain, which is already longer than polling would last.
     const now = nowMs();
-    if (got > 0) this.pollSince = now;
+    if (got > 0 || (first && !this.slept)) this.pollSince = now;
     // Polling goes on whether or not the wait paid: the waiter thread's wake-up and its hop back
     // onto the loop cost more CPU per reply than these polls, busy machine or not (measured with
     // bench/ipc: shm CPU per call 39.5 µs against 34.0, pipelined throughput a quarter).
-    if (now - this.pollSince > POLL_MS) {
+    if ((first && this.slept && got === 0) || now - this.pollSince > POLL_MS) {
       // A slow reply: let the thread sleep on the semaphore for everything still due.
       this.polling = false;
       n.waiterWant(w, this.sink.due);
