@@ -179,6 +179,8 @@ class NodeEndpoint implements Endpoint {
       queueOverhead: c.queueOverhead,
       respond: (f: Uint8Array) => { if (!c.closed) c.respond(f); },
       sendEvent: (f: Uint8Array) => { if (!c.closed) c.sendEvent(f); },
+      // ipc sends an event or queues a copy before sendEvent() returns
+      takesViews: true,
       backlog: () => c.queued,
       setFlowControl: (level: 0 | 1 | 2) => c.setFlowControl(level),
     };
