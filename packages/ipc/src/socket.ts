@@ -356,7 +356,7 @@ export class SocketServerTransport implements ServerTransport {
     // hint costs a wake-up, never a request.
     for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || this.control.queued('request') > 0); i++) {
       // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
-      const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()));
+      const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()), this.conn.borrowRequests);
       if (typeof d === 'number') {
         if (d !== -Errno.EAGAIN) this.conn.close();
         return;

@@ -141,6 +141,8 @@ class NodeEndpoint implements Endpoint {
           // corosync queues a client's unread events until its memory runs out: 64 of its largest
           // (1 MiB) cpg deliveries, not ipc's default 16, before the mock gives up on the client.
           maxQueuedEventBytes: 64 << 20,
+          // handlers copy what they keep of a request (cpg: CpgConn.keepLent)
+          borrowRequests: true,
           ...this.limits, transport: this.transport, maxMessageSize: 1024 * 1024, authorize: (cred) => this.authorize(cred),
           ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
         });

@@ -24,6 +24,7 @@ export class CpgConn extends BaseConn implements CpgClient {
   /** Lets the node's totem deliver what the request multicast (the reply went first). */
   deliver_(): void {
     this.member.node.bus.pump();
+    this.member.keepLent();
   }
 
   confchg(group: Uint8Array, members: CpgAddress[], left: CpgAddress[], joined: CpgAddress[]): void {
