@@ -1,0 +1,44 @@
+import { decode, encoders } from '@corosync-ts/codec-wasm';
+import { connect } from '@corosync-ts/ipc';
+import { expect, test } from 'vitest';
+import { startMockCorosync } from '../src/index.js';
+
+async function until(what: string, ok: () => boolean, turns = 5000): Promise<void> {
+  for (let i = 0; !ok(); i++) {
+    if (i > turns) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+// The mock takes request frames lent by the socket transport (a view of one receive buffer that
+// the next request overwrites): a multicast totem holds past its handler must keep its own copy.
+for (const size of [65536, 1024 * 1024 - 4096]) {
+  test(`${size}-byte multicasts held by totem keep their payloads while later requests reuse the receive buffer`, async () => {
+    await using mock = await startMockCorosync({ nodes: 1, transport: 'socket' });
+    const c = await connect(mock.endpoint().names.cpg);
+    const got: number[][] = [];
+    let joined = false;
+    c.on('event', (f: Uint8Array) => {
+      const d = decode(f, { service: 'cpg', dir: 'evt' });
+      if (d.name === 'cpg.confchgCallback') joined = true;
+      if (d.name === 'cpg.deliverCallback') {
+        const m = (d.fields as { message: Uint8Array }).message;
+        got.push([m.length, ...new Set(m)]);
+      }
+    });
+    try {
+      await c.request(encoders.cpg.req.join({ groupName: 'g', pid: 7, flags: 0 }));
+      await until('joined', () => joined);
+      mock.cluster.cpg.hold();
+      for (const b of [0xaa, 0xbb]) await c.send(encoders.cpg.req.mcastJoined({ guarantee: 2, message: new Uint8Array(size).fill(b) }), { flowControlMax: 2 });
+      // answered after both multicasts were handled (one connection's requests are served in order)
+      await c.request(encoders.cpg.req.localGet({}));
+      expect(got).toEqual([]);
+      mock.cluster.cpg.release();
+      await until('both delivered', () => got.length === 2);
+      expect(got).toEqual([[size, 0xaa], [size, 0xbb]]);
+    } finally {
+      await c.close();
+    }
+  });
+}
