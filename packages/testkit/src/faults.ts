@@ -16,6 +16,7 @@ export interface FaultRequest<C extends CallName = CallName> {
   readonly node: number;
   /** The client's pid (SO_PEERCRED). */
   readonly pid: number;
+  /** Valid while the predicate runs (a large request is lent by the transport): copy what you keep. */
   readonly frame: Uint8Array;
   /**
    * The request decoded through its catalog layout (`fields.keyName`, `fields.type`, ...);

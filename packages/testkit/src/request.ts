@@ -88,8 +88,8 @@ export class RequestView<M extends MessageSpec = MessageSpec, F = FieldsOf<M>> {
   /**
    * A `bytes` field as far as the frame holds it: at most its count, never past the frame's end
    * (a count from a hostile frame must not size an allocation; cpg MCAST delivers msglen bytes).
-   * A view, not a copy: the transport hands over a frame of its own that nothing writes again,
-   * and a cpg delivery of 1 MiB copied here once more than it needs.
+   * A view, not a copy (a cpg delivery of 1 MiB was copied here once more than it needed): what
+   * keeps it past the handler copies it, the frame may be lent (cpg: CpgConn.keepLent).
    */
   bytesIn(name: KeysWhere<F, Uint8Array>): Uint8Array {
     const f = this.field(name);
