@@ -27,6 +27,12 @@ export class Outbox {
   private count = 0;
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
+  /**
+   * The largest chunk sent out while frames still wait, for push() to refill: a client behind on
+   * 64 KiB cpg deliveries cost a fresh chunk per event (allocation, page faults, GC), more than
+   * the copy into it. At most one, dropped with the rest when the outbox empties.
+   */
+  private spare: Chunk | undefined;
 
   /**
    * `keepFirst`: an empty outbox keeps the chunk it emptied last, if at most MAX_CHUNK. For a
@@ -49,8 +55,15 @@ export class Outbox {
     if (!last || last.data.length - last.end < need) {
       // Chunks grow from 4 KiB, so one stalled small frame does not cost 64 KiB.
       const size = Math.max(need, last ? Math.min(last.data.length * 2, MAX_CHUNK) : FIRST_CHUNK);
-      const data = new Uint8Array(size);
-      last = { data, lens: new Int32Array(data.buffer, 0, size >> 2), end: 0 };
+      const spare = this.spare;
+      if (spare !== undefined && spare.data.length >= need) {
+        this.spare = undefined;
+        spare.end = 0;
+        last = spare;
+      } else {
+        const data = new Uint8Array(size);
+        last = { data, lens: new Int32Array(data.buffer, 0, size >> 2), end: 0 };
+      }
       this.chunks.push(last);
     }
     last.lens[last.end >> 2] = frame.length;
@@ -82,7 +95,11 @@ export class Outbox {
       } else {
         this.chunks = [];
       }
+      this.spare = undefined;
       this.readAt = 0;
+    } else {
+      // A chunk all sent is ready for the next push at once (head() makes it the spare).
+      this.head();
     }
   }
 
@@ -91,6 +108,7 @@ export class Outbox {
     const c = this.chunks[0]!;
     if (this.readAt < c.end) return c;
     this.chunks.shift();
+    if (this.spare === undefined || c.data.length > this.spare.data.length) this.spare = c;
     this.readAt = 0;
     return this.chunks[0]!;
   }
