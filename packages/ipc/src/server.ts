@@ -52,9 +52,9 @@ export interface ServerOptions {
    */
   maxQueuedEventBytes?: number;
   /**
-   * Request frames above 4 KiB may be lent: a view of the transport's receive buffer, valid
-   * until the 'request' listeners return, which copy what they keep. Saves a fresh buffer per
-   * large request (a 1 MiB cpg multicast). Socket transport; default false: every frame is the
+   * Request frames above 4 KiB may be lent: a view of a buffer the transport receives into
+   * again, valid until the 'request' listeners return, which copy what they keep. Saves a fresh
+   * buffer per large request (a 1 MiB cpg multicast). Default false: every frame is the
    * listener's own.
    */
   borrowRequests?: boolean;

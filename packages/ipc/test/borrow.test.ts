@@ -11,9 +11,9 @@ afterEach(async () => {
 });
 
 /** Requests of these sizes, each filled with its index + 1, through a server with `borrow`; what the listener saw. */
-async function serve(borrow: boolean, sizes: number[]): Promise<{ kept: Uint8Array[]; seen: number[][] }> {
+async function serve(transport: 'socket' | 'shm', borrow: boolean, sizes: number[]): Promise<{ kept: Uint8Array[]; seen: number[][] }> {
   const name = uniqueName('borrow');
-  const s = await echoServer(name, { transport: 'socket', borrowRequests: borrow, maxMessageSize: 1 << 20 });
+  const s = await echoServer(name, { transport, borrowRequests: borrow, maxMessageSize: 1 << 20 });
   server = s.server;
   const kept: Uint8Array[] = [];
   const seen: number[][] = [];
@@ -23,7 +23,7 @@ async function serve(borrow: boolean, sizes: number[]): Promise<{ kept: Uint8Arr
       kept.push(f);
       seen.push([f.length, ...new Set(f.subarray(16))]);
     });
-    // all in flight at once: the server reads them one after another into its receive buffer
+    // all in flight at once: the server reads them one after another into the same buffer
     const answers = await Promise.all(sizes.map((n, i) => c.request(reqFrame(i, n, i + 1))));
     answers.forEach((a, i) => expect([header(a).id, a.length]).toEqual([i + 1000, 24 + sizes[i]!]));
   } finally {
@@ -34,19 +34,21 @@ async function serve(borrow: boolean, sizes: number[]): Promise<{ kept: Uint8Arr
 
 const sizes = [65536, 100, 65536, 5000, 1 << 19];
 
-it('without borrowRequests every request frame stays the listener own after later ones arrive', async () => {
-  const { kept, seen } = await serve(false, sizes);
-  const want = sizes.map((n, i) => [n, i + 1]);
-  expect(seen).toEqual(want);
-  expect(kept.map((f) => [f.length, ...new Set(f.subarray(16))])).toEqual(want);
-});
+for (const transport of ['socket', 'shm'] as const) {
+  it(`${transport}: without borrowRequests every request frame stays the listener's own after later ones arrive`, async () => {
+    const { kept, seen } = await serve(transport, false, sizes);
+    const want = sizes.map((n, i) => [n, i + 1]);
+    expect(seen).toEqual(want);
+    expect(kept.map((f) => [f.length, ...new Set(f.subarray(16))])).toEqual(want);
+  });
 
-it('with borrowRequests a frame above 4 KiB is correct while its listeners run, then lent out again; small ones stay owned', async () => {
-  const { kept, seen } = await serve(true, sizes);
-  expect(seen).toEqual(sizes.map((n, i) => [n, i + 1]));
-  // the large frames were views of one receive buffer, which later requests overwrote
-  const large = kept.filter((f) => f.length > 4096);
-  expect(new Set(large.map((f) => f.buffer)).size).toBe(1);
-  expect(new Set(kept[0]!.subarray(16))).not.toEqual(new Set([1]));
-  expect([...new Set(kept[1]!.subarray(16))]).toEqual([2]);
-});
+  it(`${transport}: with borrowRequests a frame above 4 KiB is correct while its listeners run, then lent out again; small ones stay owned`, async () => {
+    const { kept, seen } = await serve(transport, true, sizes);
+    expect(seen).toEqual(sizes.map((n, i) => [n, i + 1]));
+    // the large frames were views of one buffer, which later requests overwrote
+    const large = kept.filter((f) => f.length > 4096);
+    expect(new Set(large.map((f) => f.buffer)).size).toBe(1);
+    expect(new Set(kept[0]!.subarray(16))).not.toEqual(new Set([1]));
+    expect([...new Set(kept[1]!.subarray(16))]).toEqual([2]);
+  });
+}

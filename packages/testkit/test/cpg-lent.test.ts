@@ -10,11 +10,11 @@ async function until(what: string, ok: () => boolean, turns = 5000): Promise<voi
   }
 }
 
-// The mock takes request frames lent by the socket transport (a view of one receive buffer that
-// the next request overwrites): a multicast totem holds past its handler must keep its own copy.
-for (const size of [65536, 1024 * 1024 - 4096]) {
-  test(`${size}-byte multicasts held by totem keep their payloads while later requests reuse the receive buffer`, async () => {
-    await using mock = await startMockCorosync({ nodes: 1, transport: 'socket' });
+// The mock takes request frames lent by the transports (a view of one receive buffer that the
+// next request overwrites): a multicast totem holds past its handler must keep its own copy.
+for (const [transport, size] of [['socket', 65536], ['socket', 1024 * 1024 - 4096], ['shm', 65536], ['shm', 1024 * 1024 - 4096]] as const) {
+  test(`${transport}: ${size}-byte multicasts held by totem keep their payloads while later requests reuse the receive buffer`, async () => {
+    await using mock = await startMockCorosync({ nodes: 1, transport });
     const c = await connect(mock.endpoint().names.cpg);
     const got: number[][] = [];
     let joined = false;
