@@ -16,7 +16,6 @@ export interface FaultRequest<C extends CallName = CallName> {
   readonly node: number;
   /** The client's pid (SO_PEERCRED). */
   readonly pid: number;
-  /** Valid while the predicate runs (a large request is lent by the transport): copy what you keep. */
   readonly frame: Uint8Array;
   /**
    * The request decoded through its catalog layout (`fields.keyName`, `fields.type`, ...);
@@ -278,7 +277,10 @@ export class Faults {
   }
 }
 
-function requestView(service: ServiceName, call: CallName, node: number, pid: number, frame: Uint8Array): FaultRequest {
+function requestView(service: ServiceName, call: CallName, node: number, pid: number, lent: Uint8Array): FaultRequest {
+  // The transport lends large request frames (ServerOptions.borrowRequests): a predicate may
+  // keep what it is given, so it gets bytes of its own. Only with call faults set.
+  const frame = lent.slice();
   let fields: unknown;
   let decoded = false;
   return {

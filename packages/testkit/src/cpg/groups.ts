@@ -27,10 +27,15 @@ export interface CpgIterationEntry { group: Uint8Array; nodeid: number; pid: num
 /** What one client connection hears from its node (the events of the cpg IPC channel). */
 export interface CpgClient {
   confchg(group: Uint8Array, members: CpgAddress[], left: CpgAddress[], joined: CpgAddress[]): void;
-  /** `message` (and a partial's `fragment`) may be a view valid during the call only: copy what you keep. */
   deliver(group: Uint8Array, nodeid: number, pid: number, message: Uint8Array): void;
   partialDeliver(group: Uint8Array, nodeid: number, pid: number, msglen: number, type: number, fragment: Uint8Array): void;
   totemConfchg(ring: RingId, members: readonly number[]): void;
+  /**
+   * The client is done with `message` (a partial's `fragment`) when deliver() returns: it may then
+   * be a view of the sender's request frame, which the transport reuses (the mock's IPC
+   * connections, which encode it at once). Any other client gets bytes of its own to keep.
+   */
+  readonly takesViews?: boolean;
 }
 
 /** The connection states of exec/cpg.c (cpd_state). */
@@ -277,9 +282,12 @@ export class CpgNode {
       case 'partial': {
         // a message from a node with no process in the group is dropped ("Unknown node")
         if (!this.processes.some((p) => p.nodeid === msg.nodeid && sameName(p.group, msg.group))) return;
+        let own: Uint8Array | undefined;
         for (const c of this.recipients(msg.group)) {
-          if (msg.kind === 'mcast') c.client.deliver(msg.group, msg.nodeid, msg.pid, msg.message);
-          else c.client.partialDeliver(msg.group, msg.nodeid, msg.pid, msg.msglen, msg.type, msg.fragment);
+          const bytes = msg.kind === 'mcast' ? msg.message : msg.fragment;
+          const b = c.client.takesViews ? bytes : (own ??= bytes.slice());
+          if (msg.kind === 'mcast') c.client.deliver(msg.group, msg.nodeid, msg.pid, b);
+          else c.client.partialDeliver(msg.group, msg.nodeid, msg.pid, msg.msglen, msg.type, b);
         }
         return;
       }

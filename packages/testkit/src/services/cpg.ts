@@ -15,6 +15,8 @@ export class CpgConn extends BaseConn implements CpgClient {
   /** The body of the last ITERATIONNEXT answer: the daemon sends it again with an error. */
   lastEntry: CpgIterationEntry = { group: new Uint8Array(0), nodeid: 0, pid: 0 };
   readonly zc = new ZeroCopyMaps();
+  /** Deliveries are encoded into an event before deliver() returns. */
+  readonly takesViews = true;
 
   constructor(node: NodeServices, sink: FrameSink, readonly uid: number) {
     super(node, sink);
