@@ -18,6 +18,7 @@ export interface ConnectionOwner {
   readonly transport: 'socket' | 'shm';
   readonly maxQueuedResponseBytes: number;
   readonly maxQueuedEventBytes: number;
+  readonly borrowRequests: boolean;
   forget(conn: IpcServerConnection): void;
 }
 
@@ -129,6 +130,11 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   /** What `queued` counts per waiting frame on top of its bytes (so a server can tell how many frames the client took). */
   get queueOverhead(): number {
     return QUEUE_OVERHEAD;
+  }
+
+  /** @internal ServerOptions.borrowRequests: the transport may lend request frames. */
+  get borrowRequests(): boolean {
+    return this.server.borrowRequests;
   }
 
   /** @internal */

@@ -230,13 +230,15 @@ let scratch = new Uint8Array(65536);
 /**
  * Receive one datagram of at most `max` bytes: a copy of it, -EAGAIN when there is
  * none, another negative errno on error, or -EMSGSIZE when it was longer than `max`.
+ * `lend`: one above POOLED_MAX comes as a view of the receive buffer instead, valid until the
+ * next receive (a fresh buffer per large frame cost more than its use: page faults, GC).
  */
-export function recvDatagram(fd: number, max: number): Uint8Array | number {
+export function recvDatagram(fd: number, max: number, lend = false): Uint8Array | number {
   if (scratch.length < max + 1) scratch = new Uint8Array(max + 1);
   const r = native().recvDgramInto(fd, scratch);
   if (r < 0) return r;
   if (r > max) return -Errno.EMSGSIZE;
-  return copyFrame(scratch, 0, r);
+  return lend && r > POOLED_MAX ? scratch.subarray(0, r) : copyFrame(scratch, 0, r);
 }
 
 /** Datagrams a pollDgram watcher receives per wake-up at most (DGRAM_BATCH in ipc.c). */

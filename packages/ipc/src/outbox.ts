@@ -29,7 +29,12 @@ export class Outbox {
   private count = 0;
   /** Bytes waiting, QUEUE_OVERHEAD counted per frame. */
   bytes = 0;
-  /** keepFirst: a chunk whose frames all went, kept for the next push that needs a chunk. */
+  /**
+   * The largest chunk whose frames all went, for push() to refill: a client behind on 64 KiB cpg
+   * deliveries cost a fresh chunk per event (allocation, page faults, GC), more than the copy
+   * into it. At most one, dropped with the rest when the outbox empties (kept, if at most
+   * KEEP_MAX, by a keepFirst outbox).
+   */
   private spare: Chunk | undefined;
 
   /**
@@ -56,7 +61,7 @@ export class Outbox {
       // Chunks grow from 4 KiB, so one stalled small frame does not cost 64 KiB.
       const size = Math.max(need, last ? Math.min(last.data.length * 2, MAX_CHUNK) : FIRST_CHUNK);
       const spare = this.spare;
-      if (spare !== undefined && spare.data.length >= size) {
+      if (spare !== undefined && spare.data.length >= need) {
         this.spare = undefined;
         spare.end = 0;
         last = spare;
@@ -94,8 +99,12 @@ export class Outbox {
         this.chunks = [last];
       } else {
         this.chunks = [];
+        this.spare = undefined;
       }
       this.readAt = 0;
+    } else {
+      // A chunk all sent is ready for the next push at once (head() makes it the spare).
+      this.head();
     }
   }
 
@@ -104,7 +113,7 @@ export class Outbox {
     const c = this.chunks[0]!;
     if (this.readAt < c.end) return c;
     this.chunks.shift();
-    if (this.keepFirst && c.data.length <= KEEP_MAX && (this.spare === undefined || this.spare.data.length < c.data.length)) this.spare = c;
+    if ((!this.keepFirst || c.data.length <= KEEP_MAX) && (this.spare === undefined || c.data.length > this.spare.data.length)) this.spare = c;
     this.readAt = 0;
     return this.chunks[0]!;
   }

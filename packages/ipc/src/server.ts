@@ -51,6 +51,13 @@ export interface ServerOptions {
    * corosync that queues events without limit does once its memory runs out.
    */
   maxQueuedEventBytes?: number;
+  /**
+   * Request frames above 4 KiB may be lent: a view of a buffer the transport receives into
+   * again, valid until the 'request' listeners return, which copy what they keep. Saves a fresh
+   * buffer per large request (a 1 MiB cpg multicast). Default false: every frame is the
+   * listener's own.
+   */
+  borrowRequests?: boolean;
 }
 
 function positiveOption(name: string, v: number | undefined, dflt: number): number {
@@ -81,6 +88,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
   /** @internal */ readonly maxShmMessageSize: number;
   /** @internal */ readonly maxQueuedResponseBytes: number;
   /** @internal */ readonly maxQueuedEventBytes: number;
+  /** @internal */ readonly borrowRequests: boolean;
 
   constructor(name: string, opts: ServerOptions = {}) {
     super();
@@ -93,6 +101,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     if (this.maxShmMessageSize > MAX_MAX_MSG_SIZE) throw new IpcError('EINVAL', `invalid maxShmMessageSize ${this.maxShmMessageSize}`);
     this.maxQueuedResponseBytes = positiveOption('maxQueuedResponseBytes', opts.maxQueuedResponseBytes, 1 << 20);
     this.maxQueuedEventBytes = positiveOption('maxQueuedEventBytes', opts.maxQueuedEventBytes, 16 << 20);
+    this.borrowRequests = opts.borrowRequests === true;
     this.opts = opts;
   }
 

@@ -23,6 +23,14 @@ const doorbells = new Uint8Array(4096);
 /** Until a connection's first event: most handles never take one (8 kB each otherwise). */
 const NO_SLOTS = new Int32Array(0);
 
+// Where a server reads large requests it lends (ServerOptions.borrowRequests): one for every
+// connection, as each frame is handed over before the next read. Grown to the largest maximum.
+let lendArea = new Uint8Array(0);
+function lendFor(max: number): Uint8Array {
+  if (lendArea.length < max) lendArea = new Uint8Array(max);
+  return lendArea;
+}
+
 /** Read what a setup socket holds: the byte count, 0 at EOF, -1 on an error, -EAGAIN when empty. */
 function readSetup(fd: number): number {
   const r = native().recvInto(fd, doorbells);
@@ -545,7 +553,7 @@ export class ShmServerTransport implements ServerTransport {
       this.requestDebt--;
       let frame: Uint8Array;
       try {
-        frame = this.request.read();
+        frame = this.request.read(this.conn.borrowRequests ? lendFor(this.conn.maxMessageSize) : undefined);
       } catch {
         this.conn.close();
         return false;

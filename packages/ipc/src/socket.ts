@@ -356,7 +356,7 @@ export class SocketServerTransport implements ServerTransport {
     // hint costs a wake-up, never a request.
     for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || this.control.queued('request') > 0); i++) {
       // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
-      const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()));
+      const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()), this.conn.borrowRequests);
       if (typeof d === 'number') {
         if (d !== -Errno.EAGAIN) this.conn.close();
         return;
@@ -392,6 +392,14 @@ export class SocketServerTransport implements ServerTransport {
 
   sendEvent(frame: Uint8Array): void {
     if (this.events.bytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) return this.conn.close();
+    // Straight to the socket while nothing waits: queueing first copied every event once more
+    // (a 1 MiB cpg delivery: a fresh 1 MiB chunk and its page faults per message).
+    if (this.evtConnected && this.events.length === 0) {
+      const r = this.events.send(frame);
+      if (r < 0) return this.conn.close();
+      if (r === BLOCKED) this.evt.watch(WRITABLE);
+      return;
+    }
     this.events.push(frame);
     if (this.events.length === 1) this.flushEvents();
   }

@@ -51,6 +51,8 @@ export interface ServerLink {
   readonly setup: FdWatch;
   /** maxQueuedResponseBytes / maxQueuedEventBytes of the server. */
   readonly limits: { responses: number; events: number };
+  /** Request frames above POOLED_MAX may be views valid until deliver() returns. */
+  readonly borrowRequests: boolean;
   /** A request frame arrived (a 0-byte one or QB_IPC_MSG_DISCONNECT means the client leaves). */
   deliver(frame: Uint8Array): void;
   close(): void;

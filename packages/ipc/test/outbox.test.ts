@@ -57,6 +57,28 @@ describe('Outbox', () => {
     );
   });
 
+  test('a backlog of frames above 64 KiB refills the chunk sent last instead of a fresh one each, and keeps none once empty', () => {
+    const box = new Outbox();
+    const chunks = () => (box as unknown as { chunks: { data: Uint8Array }[] }).chunks;
+    const frame = (b: number) => new Uint8Array(70_000).fill(b);
+    box.push(frame(1));
+    box.push(frame(2));
+    const first = chunks()[0]!.data;
+    const seen: number[] = [];
+    for (let i = 3; i < 10; i++) {
+      seen.push(box.peek()![69_999]!);
+      box.shift();
+      // the next frame goes where the one just sent was
+      box.push(frame(i));
+      expect(chunks()).toHaveLength(2);
+    }
+    expect(chunks().some((c) => c.data === first)).toBe(true);
+    expect(box.drain((f) => (seen.push(f[0]!), true))).toBe(true);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(chunks()).toEqual([]);
+    expect((box as unknown as { spare: unknown }).spare).toBeUndefined();
+  });
+
   test('drain stops where the writer refuses and resumes with the same frame', () => {
     const box = new Outbox();
     for (let i = 0; i < 1000; i++) box.push(new Uint8Array([i & 0xff, i >> 8, 7]));

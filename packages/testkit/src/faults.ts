@@ -277,7 +277,10 @@ export class Faults {
   }
 }
 
-function requestView(service: ServiceName, call: CallName, node: number, pid: number, frame: Uint8Array): FaultRequest {
+function requestView(service: ServiceName, call: CallName, node: number, pid: number, lent: Uint8Array): FaultRequest {
+  // The transport lends large request frames (ServerOptions.borrowRequests): a predicate may
+  // keep what it is given, so it gets bytes of its own. Only with call faults set.
+  const frame = lent.slice();
   let fields: unknown;
   let decoded = false;
   return {

@@ -195,6 +195,8 @@ export class NodeServices implements NodeListener {
         if ((sink.backlog?.().responses ?? 0) > 0) stats.sendRetries++;
       },
       sendEvent: (f) => delays.send(f),
+      // DelayedEvents copies what it holds; EventChannel hands frames on at once
+      takesViews: sink.takesViews,
     };
     const delays = new DelayedEvents(this.clock, (f) => events.send(f), (f) => this.faults?.eventDelay(service, this.node.id, info.pid, f) ?? 0);
     const def = SERVICES[service] as unknown as AnyServiceDef;

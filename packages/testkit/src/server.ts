@@ -141,6 +141,8 @@ class NodeEndpoint implements Endpoint {
           // corosync queues a client's unread events until its memory runs out: 64 of its largest
           // (1 MiB) cpg deliveries, not ipc's default 16, before the mock gives up on the client.
           maxQueuedEventBytes: 64 << 20,
+          // handlers copy what they keep of a request (cpg: CpgConn.keepLent)
+          borrowRequests: true,
           ...this.limits, transport: this.transport, maxMessageSize: 1024 * 1024, authorize: (cred) => this.authorize(cred),
           ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
         });
@@ -179,6 +181,8 @@ class NodeEndpoint implements Endpoint {
       queueOverhead: c.queueOverhead,
       respond: (f: Uint8Array) => { if (!c.closed) c.respond(f); },
       sendEvent: (f: Uint8Array) => { if (!c.closed) c.sendEvent(f); },
+      // ipc sends an event or queues a copy before sendEvent() returns
+      takesViews: true,
       backlog: () => c.queued,
       setFlowControl: (level: 0 | 1 | 2) => c.setFlowControl(level),
     };

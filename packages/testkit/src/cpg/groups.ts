@@ -30,6 +30,12 @@ export interface CpgClient {
   deliver(group: Uint8Array, nodeid: number, pid: number, message: Uint8Array): void;
   partialDeliver(group: Uint8Array, nodeid: number, pid: number, msglen: number, type: number, fragment: Uint8Array): void;
   totemConfchg(ring: RingId, members: readonly number[]): void;
+  /**
+   * The client is done with `message` (a partial's `fragment`) when deliver() returns: it may then
+   * be a view of the sender's request frame, which the transport reuses (the mock's IPC
+   * connections, which encode it at once). Any other client gets bytes of its own to keep.
+   */
+  readonly takesViews?: boolean;
 }
 
 /** The connection states of exec/cpg.c (cpd_state). */
@@ -73,6 +79,8 @@ export class CpgConn {
   /** FINALIZE took it off the notification list; requests still work. */
   detached = false;
   closed = false;
+  /** The multicast of the request being handled: its payload may view the request frame. */
+  private lent: CpgMessage | undefined;
 
   constructor(readonly node: CpgNode, readonly client: CpgClient) {}
 
@@ -86,7 +94,7 @@ export class CpgConn {
   /** MCAST (request 2): no reply in any case; false when the daemon drops it. */
   mcast(message: Uint8Array): boolean {
     if (this.state !== JoinState.JOIN_STARTED && this.state !== JoinState.JOIN_COMPLETED) return false;
-    this.node.send({ kind: 'mcast', nodeid: this.node.id, pid: this.pid, group: this.group, message });
+    this.node.send((this.lent = { kind: 'mcast', nodeid: this.node.id, pid: this.pid, group: this.group, message }));
     return true;
   }
   /** ZC_EXECUTE (request 11): a multicast that answers. */
@@ -98,8 +106,21 @@ export class CpgConn {
     if (this.state !== JoinState.JOIN_STARTED && this.state !== JoinState.JOIN_COMPLETED) return CS_ERR_NOT_EXIST;
     if (type === PartialType.FIRST) this.initialTransition = this.transitions;
     if (this.transitions !== this.initialTransition) return CS_ERR_INTERRUPT;
-    this.node.send({ kind: 'partial', nodeid: this.node.id, pid: this.pid, group: this.group, msglen, type, fragment });
+    this.node.send((this.lent = { kind: 'partial', nodeid: this.node.id, pid: this.pid, group: this.group, msglen, type, fragment }));
     return CS_OK;
+  }
+
+  /**
+   * After the handler of a multicast request has let totem deliver: a message still waiting
+   * (held, a pump already under way) gets a copy of its payload, whose request frame the
+   * transport may reuse from now on (ServerOptions.borrowRequests).
+   */
+  keepLent(): void {
+    const m = this.lent;
+    this.lent = undefined;
+    if (m === undefined || !this.node.bus.pending(m)) return;
+    if (m.kind === 'mcast') m.message = m.message.slice();
+    else if (m.kind === 'partial') m.fragment = m.fragment.slice();
   }
   /** FINALIZE (request 8): no more events; the group membership stays until the disconnect. */
   finalize(): void {
@@ -261,9 +282,12 @@ export class CpgNode {
       case 'partial': {
         // a message from a node with no process in the group is dropped ("Unknown node")
         if (!this.processes.some((p) => p.nodeid === msg.nodeid && sameName(p.group, msg.group))) return;
+        let own: Uint8Array | undefined;
         for (const c of this.recipients(msg.group)) {
-          if (msg.kind === 'mcast') c.client.deliver(msg.group, msg.nodeid, msg.pid, msg.message);
-          else c.client.partialDeliver(msg.group, msg.nodeid, msg.pid, msg.msglen, msg.type, msg.fragment);
+          const bytes = msg.kind === 'mcast' ? msg.message : msg.fragment;
+          const b = c.client.takesViews ? bytes : (own ??= bytes.slice());
+          if (msg.kind === 'mcast') c.client.deliver(msg.group, msg.nodeid, msg.pid, b);
+          else c.client.partialDeliver(msg.group, msg.nodeid, msg.pid, msg.msglen, msg.type, b);
         }
         return;
       }
@@ -398,6 +422,11 @@ export class CpgBus {
     if (!sender.totem.running) return;
     if (this.held !== undefined) this.held.push({ sender, msg });
     else this.totem.mcast(sender.totem, 'cpg', CPG_EXEC_ID[msg.kind], msg);
+  }
+
+  /** @internal Whether `msg` waits for delivery (held, or queued on totem). */
+  pending(msg: CpgMessage): boolean {
+    return (this.held?.some((h) => h.msg === msg) ?? false) || this.totem.holds(msg);
   }
 
   /** Holds cpg multicasts until release(): what a client sees while totem has not yet delivered. */

@@ -1,4 +1,4 @@
-import { encoders, type RingId } from '@corosync-ts/codec-wasm';
+import { codec, encoders, type RingId } from '@corosync-ts/codec-wasm';
 import { CS_OK, CS_ERR_NOT_EXIST } from '@corosync-ts/types';
 import { CpgIterationType, type CpgAddress, type CpgClient, type CpgConn as CpgMember, type CpgIterationEntry } from '../cpg/groups.js';
 import { ZeroCopyMaps } from '../cpg/zerocopy.js';
@@ -6,6 +6,8 @@ import type { NodeServices } from '../node-services.js';
 import { BaseConn, type ClientInfo, type FrameSink, type ServiceDef } from './connection.js';
 
 const bare = (id: number, error: number) => encoders.cpg.res.error({}, { id, error });
+const DELIVER = codec.messageIndex('cpg.deliverCallback', 'evt');
+const PARTIAL_DELIVER = codec.messageIndex('cpg.partialDeliverCallback', 'evt');
 
 /** One cpg client connection: its member state in the node's cpg service, frames out. */
 export class CpgConn extends BaseConn implements CpgClient {
@@ -13,6 +15,8 @@ export class CpgConn extends BaseConn implements CpgClient {
   /** The body of the last ITERATIONNEXT answer: the daemon sends it again with an error. */
   lastEntry: CpgIterationEntry = { group: new Uint8Array(0), nodeid: 0, pid: 0 };
   readonly zc = new ZeroCopyMaps();
+  /** Deliveries are encoded into an event before deliver() returns. */
+  readonly takesViews = true;
 
   constructor(node: NodeServices, sink: FrameSink, readonly uid: number) {
     super(node, sink);
@@ -22,18 +26,23 @@ export class CpgConn extends BaseConn implements CpgClient {
   /** Lets the node's totem deliver what the request multicast (the reply went first). */
   deliver_(): void {
     this.member.node.bus.pump();
+    this.member.keepLent();
   }
 
   confchg(group: Uint8Array, members: CpgAddress[], left: CpgAddress[], joined: CpgAddress[]): void {
     this.sink.sendEvent(encoders.cpg.evt.confchgCallback({ groupName: group, memberList: members, leftList: left, joinedList: joined }));
   }
 
+  // Deliveries (up to 1 MiB) are encoded in place in codec memory when the sink sends or copies
+  // them at once (FrameSink.takesViews): no fresh buffer per message and receiver.
   deliver(group: Uint8Array, nodeid: number, pid: number, message: Uint8Array): void {
-    this.sink.sendEvent(encoders.cpg.evt.deliverCallback({ groupName: group, nodeid, pid, message }));
+    const fields = { groupName: group, nodeid, pid, message };
+    this.sink.sendEvent(this.sink.takesViews ? codec.encodeView(DELIVER, fields) : encoders.cpg.evt.deliverCallback(fields));
   }
 
   partialDeliver(group: Uint8Array, nodeid: number, pid: number, msglen: number, type: number, fragment: Uint8Array): void {
-    this.sink.sendEvent(encoders.cpg.evt.partialDeliverCallback({ groupName: group, msglen, nodeid, pid, type, fragment }));
+    const fields = { groupName: group, msglen, nodeid, pid, type, fragment };
+    this.sink.sendEvent(this.sink.takesViews ? codec.encodeView(PARTIAL_DELIVER, fields) : encoders.cpg.evt.partialDeliverCallback(fields));
   }
 
   totemConfchg(ring: RingId, members: readonly number[]): void {

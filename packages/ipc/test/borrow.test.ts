@@ -1,0 +1,54 @@
+// ServerOptions.borrowRequests: large request frames lent (valid during the 'request' listeners),
+// small ones and every frame without the option the listener's own.
+import { afterEach, expect, it } from 'vitest';
+import { connect, type IpcServer } from '../src/index.js';
+import { echoServer, header, reqFrame, uniqueName } from './helpers.js';
+
+let server: IpcServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** Requests of these sizes, each filled with its index + 1, through a server with `borrow`; what the listener saw. */
+async function serve(transport: 'socket' | 'shm', borrow: boolean, sizes: number[]): Promise<{ kept: Uint8Array[]; seen: number[][] }> {
+  const name = uniqueName('borrow');
+  const s = await echoServer(name, { transport, borrowRequests: borrow, maxMessageSize: 1 << 20 });
+  server = s.server;
+  const kept: Uint8Array[] = [];
+  const seen: number[][] = [];
+  const c = await connect(name, { maxMessageSize: 1 << 20 });
+  try {
+    s.conns[0]!.prependListener('request', (f) => {
+      kept.push(f);
+      seen.push([f.length, ...new Set(f.subarray(16))]);
+    });
+    // all in flight at once: the server reads them one after another into the same buffer
+    const answers = await Promise.all(sizes.map((n, i) => c.request(reqFrame(i, n, i + 1))));
+    answers.forEach((a, i) => expect([header(a).id, a.length]).toEqual([i + 1000, 24 + sizes[i]!]));
+  } finally {
+    await c.close();
+  }
+  return { kept, seen };
+}
+
+const sizes = [65536, 100, 65536, 5000, 1 << 19];
+
+for (const transport of ['socket', 'shm'] as const) {
+  it(`${transport}: without borrowRequests every request frame stays the listener's own after later ones arrive`, async () => {
+    const { kept, seen } = await serve(transport, false, sizes);
+    const want = sizes.map((n, i) => [n, i + 1]);
+    expect(seen).toEqual(want);
+    expect(kept.map((f) => [f.length, ...new Set(f.subarray(16))])).toEqual(want);
+  });
+
+  it(`${transport}: with borrowRequests a frame above 4 KiB is correct while its listeners run, then lent out again; small ones stay owned`, async () => {
+    const { kept, seen } = await serve(transport, true, sizes);
+    expect(seen).toEqual(sizes.map((n, i) => [n, i + 1]));
+    // the large frames were views of one buffer, which later requests overwrote
+    const large = kept.filter((f) => f.length > 4096);
+    expect(new Set(large.map((f) => f.buffer)).size).toBe(1);
+    expect(new Set(kept[0]!.subarray(16))).not.toEqual(new Set([1]));
+    expect([...new Set(kept[1]!.subarray(16))]).toEqual([2]);
+  });
+}
