@@ -106,6 +106,30 @@ async function refusal(name: string): Promise<IpcError | undefined> {
   );
 }
 
+/**
+ * Runs `body` with a client of a hostile shm server after one honest round trip (the rings work
+ * until the server turns on us), the server no longer echoing; `disc()` is the client's
+ * disconnect error once there is one. Closes both sides after, whatever `body` did.
+ */
+async function turnedServer(body: (c: IpcClient, conn: FakeConn, disc: () => IpcError | undefined) => void | Promise<void>): Promise<void> {
+  const name = uniqueName('hshm');
+  const srv = hostileShmServer(name, 'shm');
+  try {
+    const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+    expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
+    let disc: IpcError | undefined;
+    c.on('disconnect', (e) => (disc = e));
+    const conn = srv.conns[0]!;
+    conn.echo = false;
+    await body(c, conn, () => disc);
+    // The server removing its files lets the client's close skip waiting for it to do so.
+    conn.close();
+    await c.close();
+  } finally {
+    srv.close();
+  }
+}
+
 const hdr = (c: FakeConn, kind: string) => `${c.base(kind)}-header`;
 const data = (c: FakeConn, kind: string) => `${c.base(kind)}-data`;
 
@@ -263,33 +287,19 @@ describe('a server that truncates or corrupts its rings after the handshake: the
     ],
   ];
   for (const [what, tamper, next, cause, reason] of cases) {
-    it(what, async () => {
-      const name = uniqueName('hshm');
-      const srv = hostileShmServer(name, 'shm');
-      try {
-        const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
-        // One honest round trip first: the rings work until the server turns on us.
-        expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
-        let disc: IpcError | undefined;
-        c.on('disconnect', (e) => (disc = e));
-        const conn = srv.conns[0]!;
-        conn.echo = false;
+    it(what, () =>
+      turnedServer(async (c, conn, disc) => {
         tamper(conn);
         const pending = c.request(reqFrame(2, 16)).catch((e: IpcError) => e);
         next?.(conn);
-        await until(() => disc !== undefined, 5000);
-        expect(disc).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
-        const root = disc!.cause === undefined ? disc! : (disc!.cause as IpcError);
+        await until(() => disc() !== undefined, 5000);
+        expect(disc()).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        const root = disc()!.cause === undefined ? disc()! : (disc()!.cause as IpcError);
         expect(root).toMatchObject({ name: 'IpcError', code: cause });
         expect(root.message).toMatch(reason);
-        expect(await pending).toBe(disc);
-        // The server removing its files lets the client's close skip waiting for it to do so.
-        conn.close();
-        await c.close();
-      } finally {
-        srv.close();
-      }
-    });
+        expect(await pending).toBe(disc());
+      }),
+    );
   }
 });
 
@@ -301,31 +311,19 @@ describe('a server that breaks the request ring between the one-way requests of 
     ['puts the request ring write pointer past the end', (c) => poke(hdr(c, 'request'), OFF_WRITE_PT, 4096 + 17), /write pointer 4113/],
   ];
   for (const [what, tamper, reason] of cases) {
-    it(`${what}: the held request fails the connection with EBADMSG, nothing is posted`, async () => {
-      const name = uniqueName('hshm');
-      const srv = hostileShmServer(name, 'shm');
-      try {
-        const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
-        expect(header(await c.request(reqFrame(1, 16), { timeout: 5000 })).id).toBe(1001);
-        let disc: IpcError | undefined;
-        c.on('disconnect', (e) => (disc = e));
-        const conn = srv.conns[0]!;
-        conn.echo = false;
+    it(`${what}: the held request fails the connection with EBADMSG, nothing is posted`, () =>
+      turnedServer((c, conn, disc) => {
         expect(c.sendNow(reqFrame(2, 16), 2)).toBe(true);
         const sem = new Int32Array(conn.rings!.request.semBuffer, Ring.SEM_OFFSET, 1);
         const posted = Atomics.load(sem, 0);
         tamper(conn);
         expect(() => c.sendNow(reqFrame(2, 16), 2)).toThrow(expect.objectContaining({ code: 'ECONNRESET' }));
-        expect(disc).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
-        expect(disc!.cause).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
-        expect((disc!.cause as IpcError).message).toMatch(reason);
+        expect(disc()).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+        expect(disc()!.cause).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
+        expect((disc()!.cause as IpcError).message).toMatch(reason);
         expect(Atomics.load(sem, 0)).toBe(posted);
-        conn.close();
-        await c.close();
-      } finally {
-        srv.close();
-      }
-    });
+      }),
+    );
   }
 });
 
