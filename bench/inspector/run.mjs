@@ -141,7 +141,7 @@ async function inspectorRuns() {
         const rs = runs.get(mode);
         const med = (f) => median(rs.map(f));
         rows.push({
-          kind: gz ? 'gzip (one member per 64 KiB, as the writers flush)' : 'plain JSON Lines', mode,
+          kind: gz ? 'gzip (a member per 64 KiB of lines; the recorders write up to 1 MiB per member)' : 'plain JSON Lines', mode,
           size, first: med((r) => r.first), loaded: med((r) => r.loaded), inflate: med((r) => r.timing.inflate), parse: med((r) => r.timing.parse),
           decode: med((r) => r.timing.decode), pair: med((r) => r.timing.pair), scroll: med((r) => r.scrollMs),
         });
