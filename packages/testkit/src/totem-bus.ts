@@ -41,11 +41,6 @@ export class TotemBus {
     if (!this.pumping) this.onQueued();
   }
 
-  /** Whether `payload` waits in the queue (undelivered, or some of its receivers not reached yet). */
-  holds(payload: unknown): boolean {
-    return this.queue.length > 0 && this.queue.some((q) => q.payload === payload);
-  }
-
   /** Forgets what a node sent that was not delivered yet (it died or stopped). */
   dropMessagesFrom(id: number): void {
     this.queue = this.queue.filter((q) => q.sender.id !== id);

@@ -118,7 +118,7 @@ export class CpgConn {
   keepLent(): void {
     const m = this.lent;
     this.lent = undefined;
-    if (m === undefined || !this.node.bus.pending(m)) return;
+    if (m === undefined || !this.node.bus.pending) return;
     if (m.kind === 'mcast') m.message = m.message.slice();
     else if (m.kind === 'partial') m.fragment = m.fragment.slice();
   }
@@ -424,9 +424,13 @@ export class CpgBus {
     else this.totem.mcast(sender.totem, 'cpg', CPG_EXEC_ID[msg.kind], msg);
   }
 
-  /** @internal Whether `msg` waits for delivery (held, or queued on totem). */
-  pending(msg: CpgMessage): boolean {
-    return (this.held?.some((h) => h.msg === msg) ?? false) || this.totem.holds(msg);
+  /**
+   * @internal Whether a multicast sent just now may still wait for delivery: held (every send
+   * is, while holding), or totem not done (a pump already under way delivers it later). No search
+   * for the message: when anything waits, the newest one does too.
+   */
+  get pending(): boolean {
+    return this.held !== undefined || this.totem.inFlight;
   }
 
   /** Holds cpg multicasts until release(): what a client sees while totem has not yet delivered. */
