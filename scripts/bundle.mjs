@@ -99,6 +99,26 @@ const inlinePlugin = {
   },
 };
 
+// "bundle": { "lazy": { "src/x.ts": "src/lazy/x.ts" } }: every import of x.ts in the bundle gets the
+// thin module instead, but the thin module's own import of x.ts, a dynamic import(): x.ts and what
+// only it uses become a file loaded on first use. Why: a fresh process compiles every byte of the
+// files it imports (~150 instructions a byte), and a one-call cmap script never runs cpg or cfg.
+// The thin module has the real one's exports (its constants, handle class and free functions);
+// src/ and the declarations stay the real module's. esbuild splits by file, not by statement: a
+// file that the entry and a lazy file both import goes to one shared chunk the entry imports.
+const lazyModules = new Map(Object.entries(pkg.bundle?.lazy ?? {}).map(([real, thin]) => [resolve(pkgDir, real), resolve(pkgDir, thin)]));
+const lazyPlugin = {
+  name: 'lazy-modules',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (a) => {
+      if (a.kind === 'entry-point') return undefined;
+      const thin = lazyModules.get(resolve(a.resolveDir, a.path).replace(/\.js$/, '.ts'));
+      if (thin === undefined || a.importer === thin) return undefined;
+      return { path: thin };
+    });
+  },
+};
+
 /** Every .js and .js.map under dir: what an earlier build (tsc's per-module output, old chunks) left there. */
 function staleJs(dir) {
   let out = [];
@@ -196,7 +216,7 @@ const abs = (src) => join(pkgDir, src);
 
 /** What `src` exports and which source modules it pulls in, bundled alone (nothing written). */
 async function survey(src) {
-  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [builtinsPlugin, inlinePlugin] });
+  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [lazyPlugin, builtinsPlugin, inlinePlugin] });
   const out = Object.values(r.metafile.outputs).find((o) => o.entryPoint === src);
   return { exports: out.exports, inputs: Object.keys(r.metafile.inputs).filter((f) => f.startsWith('src/')) };
 }
@@ -216,13 +236,13 @@ const mainExternals = new Map(own.map((s) => [abs(s), outFile(s)]));
 const chunkIn = (src) => join(dirname(relative('src', src)), '[name]-[hash]');
 results.push(await build({
   ...options, entryPoints: [main], splitting: true, chunkNames: chunkIn(main),
-  plugins: [builtinsPlugin, inlinePlugin, entriesPlugin(outFile(main), mainExternals)],
+  plugins: [lazyPlugin, builtinsPlugin, inlinePlugin, entriesPlugin(outFile(main), mainExternals)],
 }));
 for (const src of own) {
   const externals = new Map(entries.filter((e) => e !== src).map((e) => [abs(e), outFile(e)]));
   results.push(await build({
     ...options, entryPoints: [src], splitting: true, chunkNames: chunkIn(src),
-    plugins: [builtinsPlugin, inlinePlugin, entriesPlugin(outFile(src), externals)],
+    plugins: [lazyPlugin, builtinsPlugin, inlinePlugin, entriesPlugin(outFile(src), externals)],
   }));
 }
 for (const src of standalone) results.push(await build({ ...options, entryPoints: [src], plugins: [builtinsPlugin] }));
