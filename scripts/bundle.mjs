@@ -3,16 +3,18 @@
 // writes (`tsc --emitDeclarationOnly`). Why: Node's ESM loader resolves, reads, compiles and links
 // each module file on its own (URL and realpath work, a stat and an open per file, and a package
 // resolution per file for every `@corosync-ts/*` import in it), and that was most of the import
-// time of `@corosync-ts/client`: ~40 source modules, then 8 shared chunk files, now 2 files.
+// time of `@corosync-ts/client`: ~40 source modules, then 8 shared chunk files, now 2 files (its
+// entry and the one chunk it shares with the files of cpg and cfg, which load on first use).
 //
-// No shared chunks. A sub-entry (`./cpg`) whose every export the main entry (`.`) exports too, and
+// Shared chunks only where a dynamic import needs one. A sub-entry (`./cpg`) whose every export the main entry (`.`) exports too, and
 // that the main entry imports, is written as a re-export of the main entry's file: its classes and
 // functions are the main entry's, one identity (`instanceof` holds across entry points). Any other
 // sub-entry (`./sam`: module state of its own, and light on its own) is bundled into its own file,
 // and the main entry imports that file instead of inlining it. Modules such an entry shares with
 // the main one are copied into both files: the bundle refuses a copied module that declares a class
 // whose instanceof does not answer by a brand.
-// A dynamic import inside an entry becomes a file beside that entry, loaded when it runs.
+// A dynamic import inside an entry becomes a file beside that entry, loaded when it runs; what
+// that file and its entry both use becomes a chunk beside them that both import ("lazy" below).
 //
 // Other packages stay imports, so each package is loaded once and its classes stay one identity.
 // Except the workspace packages a package.json lists in "bundle": { "inline": [...] } (the client:
