@@ -31,7 +31,7 @@ describe('entry points', () => {
   it('the main entry\'s `sam` and ./sam are one SAM state, whichever is imported first', async () => {
     // The main entry's `sam` loads dist/sam/index.js on its first call (package.json "bundle": { "lazy" }).
     for (const first of ['sam/index.js', 'index.js']) {
-      const r = await probe<{ names: string[]; samNames: string[]; states: string[]; bad: boolean[] }>(`
+      const r = await probe<{ names: string[]; samNames: string[]; states: string[]; fnNames: string[]; bad: boolean[] }>(`
         await import(${JSON.stringify(dist(first))});
         const main = await import(${JSON.stringify(dist('index.js'))});
         const sam = await import(${JSON.stringify(dist('sam/index.js'))});
@@ -43,9 +43,11 @@ describe('entry points', () => {
         const e = (() => { try { main.sam.hcSend(); } catch (x) { return x; } })();
         process.stdout.write(JSON.stringify({
           names: Object.keys(main.sam), samNames: Object.keys(sam), states,
+          fnNames: Object.keys(sam).filter((k) => typeof sam[k] === 'function' && main.sam[k].name !== sam[k].name),
           bad: [e instanceof main.CsError, main.isCsError(e, main.CS_ERR_BAD_HANDLE), main.sam.SAM_RECOVERY_POLICY_CMAP === sam.SAM_RECOVERY_POLICY_CMAP],
         }));`);
       expect(r.names).toEqual(r.samNames);
+      expect(r.fnNames).toEqual([]);
       expect(r.names.length).toBeGreaterThan(5);
       expect(r.states).toEqual(['NOT_INITIALIZED', 'NOT_INITIALIZED', 'INITIALIZED', 'FINALIZED']);
       expect(r.bad).toEqual([true, true, true]);

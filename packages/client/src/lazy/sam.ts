@@ -24,9 +24,11 @@ function sam(): typeof Impl {
 }
 
 type Fn = (...args: unknown[]) => unknown;
-const call = <K extends keyof typeof Impl>(name: K) => ((...args: unknown[]) => (sam()[name] as Fn)(...args)) as (typeof Impl)[K];
+// Named as the real function (stack traces, util.inspect).
+const named = <K extends keyof typeof Impl>(name: K, fn: Fn) => Object.defineProperty(fn, 'name', { value: name }) as unknown as (typeof Impl)[K];
+const call = <K extends keyof typeof Impl>(name: K) => named(name, (...args) => (sam()[name] as Fn)(...args));
 // An asynchronous call rejects, whatever fails (loading included), as the real one does.
-const callAsync = <K extends keyof typeof Impl>(name: K) => (async (...args: unknown[]) => (sam()[name] as Fn)(...args)) as (typeof Impl)[K];
+const callAsync = <K extends keyof typeof Impl>(name: K) => named(name, async (...args) => (sam()[name] as Fn)(...args));
 
 export const isSupervisedChild = call('isSupervisedChild');
 export const initialize = callAsync('initialize');
