@@ -3,16 +3,18 @@
 // writes (`tsc --emitDeclarationOnly`). Why: Node's ESM loader resolves, reads, compiles and links
 // each module file on its own (URL and realpath work, a stat and an open per file, and a package
 // resolution per file for every `@corosync-ts/*` import in it), and that was most of the import
-// time of `@corosync-ts/client`: ~40 source modules, then 8 shared chunk files, now 2 files.
+// time of `@corosync-ts/client`: ~40 source modules, then 8 shared chunk files, now 2 files (its
+// entry and the one chunk it shares with the files of cpg and cfg, which load on first use).
 //
-// No shared chunks. A sub-entry (`./cpg`) whose every export the main entry (`.`) exports too, and
+// Shared chunks only where a dynamic import needs one. A sub-entry (`./cpg`) whose every export the main entry (`.`) exports too, and
 // that the main entry imports, is written as a re-export of the main entry's file: its classes and
 // functions are the main entry's, one identity (`instanceof` holds across entry points). Any other
 // sub-entry (`./sam`: module state of its own, and light on its own) is bundled into its own file,
 // and the main entry imports that file instead of inlining it. Modules such an entry shares with
 // the main one are copied into both files: the bundle refuses a copied module that declares a class
 // whose instanceof does not answer by a brand.
-// A dynamic import inside an entry becomes a file beside that entry, loaded when it runs.
+// A dynamic import inside an entry becomes a file beside that entry, loaded when it runs; what
+// that file and its entry both use becomes a chunk beside them that both import ("lazy" below).
 //
 // Other packages stay imports, so each package is loaded once and its classes stay one identity.
 // Except the workspace packages a package.json lists in "bundle": { "inline": [...] } (the client:
@@ -96,6 +98,26 @@ const inlinePlugin = {
       const filter = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
       b.onResolve({ filter }, () => ({ path: src, sideEffects: manifest.sideEffects === false ? false : undefined }));
     }
+  },
+};
+
+// "bundle": { "lazy": { "src/x.ts": "src/lazy/x.ts" } }: every import of x.ts in the bundle gets the
+// thin module instead, but the thin module's own import of x.ts, a dynamic import(): x.ts and what
+// only it uses become a file loaded on first use. Why: a fresh process compiles every byte of the
+// files it imports (~150 instructions a byte), and a one-call cmap script never runs cpg or cfg.
+// The thin module has the real one's exports (its constants, handle class and free functions);
+// src/ and the declarations stay the real module's. esbuild splits by file, not by statement: a
+// file that the entry and a lazy file both import goes to one shared chunk the entry imports.
+const lazyModules = new Map(Object.entries(pkg.bundle?.lazy ?? {}).map(([real, thin]) => [resolve(pkgDir, real), resolve(pkgDir, thin)]));
+const lazyPlugin = {
+  name: 'lazy-modules',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (a) => {
+      if (a.kind === 'entry-point') return undefined;
+      const thin = lazyModules.get(resolve(a.resolveDir, a.path).replace(/\.js$/, '.ts'));
+      if (thin === undefined || a.importer === thin) return undefined;
+      return { path: thin };
+    });
   },
 };
 
@@ -196,7 +218,7 @@ const abs = (src) => join(pkgDir, src);
 
 /** What `src` exports and which source modules it pulls in, bundled alone (nothing written). */
 async function survey(src) {
-  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [builtinsPlugin, inlinePlugin] });
+  const r = await build({ ...options, entryPoints: [src], write: false, sourcemap: false, plugins: [lazyPlugin, builtinsPlugin, inlinePlugin] });
   const out = Object.values(r.metafile.outputs).find((o) => o.entryPoint === src);
   return { exports: out.exports, inputs: Object.keys(r.metafile.inputs).filter((f) => f.startsWith('src/')) };
 }
@@ -216,13 +238,13 @@ const mainExternals = new Map(own.map((s) => [abs(s), outFile(s)]));
 const chunkIn = (src) => join(dirname(relative('src', src)), '[name]-[hash]');
 results.push(await build({
   ...options, entryPoints: [main], splitting: true, chunkNames: chunkIn(main),
-  plugins: [builtinsPlugin, inlinePlugin, entriesPlugin(outFile(main), mainExternals)],
+  plugins: [lazyPlugin, builtinsPlugin, inlinePlugin, entriesPlugin(outFile(main), mainExternals)],
 }));
 for (const src of own) {
   const externals = new Map(entries.filter((e) => e !== src).map((e) => [abs(e), outFile(e)]));
   results.push(await build({
     ...options, entryPoints: [src], splitting: true, chunkNames: chunkIn(src),
-    plugins: [builtinsPlugin, inlinePlugin, entriesPlugin(outFile(src), externals)],
+    plugins: [lazyPlugin, builtinsPlugin, inlinePlugin, entriesPlugin(outFile(src), externals)],
   }));
 }
 for (const src of standalone) results.push(await build({ ...options, entryPoints: [src], plugins: [builtinsPlugin] }));

@@ -28,16 +28,76 @@ describe('entry points', () => {
     expect(r.cfg.differ).toEqual([]);
   });
 
-  it('./sam is the module the main entry exports as `sam` (one SAM state), whichever is imported first', async () => {
+  it('the main entry\'s `sam` and ./sam are one SAM state, whichever is imported first', async () => {
+    // The main entry's `sam` loads dist/sam/index.js on its first call (package.json "bundle": { "lazy" }).
     for (const first of ['sam/index.js', 'index.js']) {
-      const r = await probe<{ same: boolean; names: number; differ: string[] }>(`
+      const r = await probe<{ names: string[]; samNames: string[]; states: string[]; fnNames: string[]; bad: boolean[] }>(`
         await import(${JSON.stringify(dist(first))});
         const main = await import(${JSON.stringify(dist('index.js'))});
         const sam = await import(${JSON.stringify(dist('sam/index.js'))});
-        process.stdout.write(JSON.stringify({ same: main.sam === sam, names: Object.keys(sam).length, differ: Object.keys(sam).filter((k) => main.sam[k] !== sam[k]) }));`);
-      expect(r).toEqual({ same: true, names: expect.any(Number), differ: [] });
-      expect(r.names).toBeGreaterThan(5);
+        const states = [main.sam.state(), sam.state()];
+        await sam.initialize(0, sam.SAM_RECOVERY_POLICY_QUIT);
+        states.push(main.sam.state());
+        await main.sam.finalize();
+        states.push(sam.state());
+        const e = (() => { try { main.sam.hcSend(); } catch (x) { return x; } })();
+        process.stdout.write(JSON.stringify({
+          names: Object.keys(main.sam), samNames: Object.keys(sam), states,
+          fnNames: Object.keys(sam).filter((k) => typeof sam[k] === 'function' && main.sam[k].name !== sam[k].name),
+          bad: [e instanceof main.CsError, main.isCsError(e, main.CS_ERR_BAD_HANDLE), main.sam.SAM_RECOVERY_POLICY_CMAP === sam.SAM_RECOVERY_POLICY_CMAP],
+        }));`);
+      expect(r.names).toEqual(r.samNames);
+      expect(r.fnNames).toEqual([]);
+      expect(r.names.length).toBeGreaterThan(5);
+      expect(r.states).toEqual(['NOT_INITIALIZED', 'NOT_INITIALIZED', 'INITIALIZED', 'FINALIZED']);
+      expect(r.bad).toEqual([true, true, true]);
     }
+  });
+
+  it('cpg and cfg: the main entry\'s exports are the loaded-on-use modules\' own, their handles instanceof the main entry\'s classes, their errors its CsError', async () => {
+    // dist/cpg-*.js and dist/cfg-*.js are src/cpg.ts and src/cfg.ts; the main entry has the thin
+    // src/lazy/ modules in their place (package.json "bundle": { "lazy" }).
+    const r = await probe<Record<string, unknown>>(`
+      const { readdirSync } = await import('node:fs');
+      const { startMockCorosync } = await import('@corosync-ts/testkit');
+      const main = await import(${JSON.stringify(dist('index.js'))});
+      const file = (p) => readdirSync(new URL(${JSON.stringify(dist(''))})).find((f) => f.startsWith(p + '-') && f.endsWith('.js'));
+      const before = main.cpg.flowControlStateGet === undefined;
+      const mock = await startMockCorosync({ nodes: 1 });
+      const out = { before };
+      try {
+        const opts = { ipcPrefix: mock.prefix };
+        const h = await main.cpg.initialize({}, opts);
+        const c = await main.CfgHandle.initialize(null, opts);
+        const real = { cpg: await import(${JSON.stringify(dist(''))} + file('cpg')), cfg: await import(${JSON.stringify(dist(''))} + file('cfg')) };
+        for (const [k, m] of Object.entries(real)) {
+          const names = Object.keys(m);
+          out[k] = {
+            names: names.length,
+            missing: names.filter((n) => !(n in main)),
+            constantsDiffer: names.filter((n) => typeof m[n] !== 'function' && typeof m[n] !== 'object' && m[n] !== main[n]),
+            freeFunctions: Object.keys(m[k]).join() === Object.keys(main[k]).join(),
+          };
+        }
+        const err = await main.cpg.join(h, 'x'.repeat(200)).catch((x) => x);
+        await main.cpg.join(h, 'g');
+        out.identity = [
+          h instanceof main.CpgHandle, h instanceof main.Session, c instanceof main.CfgHandle, h instanceof main.CfgHandle, c instanceof main.CpgHandle,
+          {} instanceof main.CpgHandle, err instanceof main.CsError, err.constructor === main.CsError, main.isCsError(err, main.CS_ERR_NAME_TOO_LONG),
+          (await main.cpg.localGet(h)) === (await h.localGet()), main.cfg.localGet === main.cfg.localGet,
+        ];
+        await main.cpg.finalize(h);
+        await main.cfg.finalize(c);
+      } finally {
+        await mock.close();
+      }
+      process.stdout.write(JSON.stringify(out));`);
+    expect(r.before).toBe(false);
+    for (const k of ['cpg', 'cfg']) {
+      expect(r[k], k).toEqual({ names: expect.any(Number), missing: [], constantsDiffer: [], freeFunctions: true });
+      expect((r[k] as { names: number }).names).toBeGreaterThan(5);
+    }
+    expect(r.identity).toEqual([true, true, true, false, false, false, true, true, true, true, true]);
   });
 
   it('a CsError of @corosync-ts/types, of the main entry or of the sam entry is an instance of every copy\'s CsError', async () => {

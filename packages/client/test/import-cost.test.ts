@@ -1,5 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '@corosync-ts/nstest';
 import { startMockCorosync } from '@corosync-ts/testkit';
@@ -75,32 +75,67 @@ describe('import cost', () => {
     expect(readFileSync(join(pkgDir, 'dist/index.js'), 'latin1')).not.toContain(embedded.toString('base64').slice(0, 64));
   });
 
-  it('dist/ is one file per entry point: the main entry imports only the sam entry, no shared chunk', async () => {
+  it('dist/ is one file per entry point, a private chunk they share, and the files loaded on first use', async () => {
     // The entries are minified (statements share lines): esbuild reads their imports.
+    const jsFiles = (dir: string): string[] =>
+      readdirSync(join(pkgDir, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? jsFiles(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : []));
+    const files = jsFiles('dist').map((f) => f.slice('dist/'.length));
     const imports = new Map<string, { path: string; kind: string }[]>();
-    for (const file of ['index.js', 'sam/index.js', 'cpg.js', 'cfg.js']) {
+    for (const file of files) {
       const r = await build({ entryPoints: [join(pkgDir, 'dist', file)], bundle: true, write: false, metafile: true, external: ['*'], format: 'esm', logLevel: 'silent' });
       imports.set(file, Object.values(r.metafile.inputs)[0]!.imports);
     }
-    const staticImports = (file: string): string[] => imports.get(file)!.filter((i) => i.kind === 'import-statement').map((i) => i.path);
-    const ours = (file: string) => staticImports(file).filter((s) => s.startsWith('.'));
-    expect(ours('index.js')).toEqual(['./sam/index.js']);
+    const of = (file: string, kind: string) => imports.get(file)!.filter((i) => i.kind === kind).map((i) => i.path);
+    const ours = (file: string) => of(file, 'import-statement').filter((s) => s.startsWith('.'));
+    const chunk = files.find((f) => /^chunk-\w+\.js$/.test(f))!;
+    const lazy = (name: string) => files.find((f) => new RegExp(`^${name}-\\w+\\.js$`).test(f))!;
+    expect(files.sort()).toEqual(
+      ['index.js', 'cpg.js', 'cfg.js', 'sam/index.js', chunk, lazy('cpg'), lazy('cfg'), files.find((f) => /^sam\/client-links-\w+\.js$/.test(f))!].sort(),
+    );
+    // The main entry loads its chunk and nothing else of ours; cpg's and cfg's code and the sam
+    // entry come when first called (package.json "bundle": { "lazy" }).
+    expect(ours('index.js')).toEqual([`./${chunk}`]);
+    expect(of('index.js', 'dynamic-import').sort()).toEqual([`./${lazy('cpg')}`, `./${lazy('cfg')}`].sort());
+    expect(ours(chunk)).toEqual([]);
+    expect(ours(lazy('cpg'))).toEqual([`./${chunk}`]);
+    expect(ours(lazy('cfg'))).toEqual([`./${chunk}`]);
     expect(ours('sam/index.js')).toEqual([]);
     expect(ours('cpg.js')).toEqual(['./index.js']);
     expect(ours('cfg.js')).toEqual(['./index.js']);
-    // ipc, codec-wasm and types are compiled into the entries (package.json "bundle").
-    const packages = (file: string) => [...new Set(staticImports(file).filter((s) => !s.startsWith('.')))];
-    expect(packages('index.js')).toEqual([]);
-    expect(packages('sam/index.js')).toEqual([]);
-    // Builtins are read with process.getBuiltinModule, never imported as ESM.
-    for (const f of ['index.js', 'sam/index.js']) expect(staticImports(f).filter((s) => s.startsWith('node:'))).toEqual([]);
-    const jsFiles = (dir: string): string[] =>
-      readdirSync(join(pkgDir, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? jsFiles(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : []));
-    // Besides the entries, only the files of dynamic imports (sam's client links) exist.
-    // A byte above 0x7f makes Node hold the whole module as a two-byte string (slower to decode and parse).
-    for (const f of jsFiles('dist')) expect(readFileSync(join(pkgDir, f)).findIndex((b) => b > 0x7f), f).toBe(-1);
-    expect(jsFiles('dist').filter((f) => !['dist/index.js', 'dist/cpg.js', 'dist/cfg.js', 'dist/sam/index.js'].includes(f))).toEqual([
-      expect.stringMatching(/^dist\/sam\/client-links-\w+\.js$/),
-    ]);
+    // ipc, codec-wasm and types are compiled into the files (package.json "bundle"). Builtins are
+    // read with process.getBuiltinModule, never imported as ESM.
+    for (const f of files) {
+      expect(of(f, 'import-statement').filter((s) => !s.startsWith('.')), f).toEqual([]);
+      // A byte above 0x7f makes Node hold the whole module as a two-byte string (slower to decode and parse).
+      expect(readFileSync(join(pkgDir, 'dist', f)).findIndex((b) => b > 0x7f), f).toBe(-1);
+    }
+  });
+
+  it('a one-call cmap script runs without the files of cpg, cfg and sam: it never loads them', async () => {
+    // A copy of dist/ without them, beside dist/ (the addon is found through the package).
+    const copy = mkdtempSync(join(pkgDir, '.import-cost-'));
+    const mock = await startMockCorosync({ nodes: 1 });
+    try {
+      const gone = /^(cpg-\w+|cfg-\w+|sam)(\.js)?$/;
+      cpSync(join(pkgDir, 'dist'), join(copy, 'dist'), { recursive: true, filter: (src) => !gone.test(basename(src)) });
+      expect(existsSync(join(copy, 'dist/sam'))).toBe(false);
+      const entryCopy = join(copy, 'dist/index.js');
+      const script = `
+        const { cmap, quorum, votequorum, CpgHandle } = await import(${JSON.stringify(entryCopy)});
+        const h = await cmap.initialize({ ipcPrefix: ${JSON.stringify(mock.prefix)} });
+        const name = await h.getString('totem.cluster_name');
+        await h.finalize();
+        const q = await quorum.initialize(null, { ipcPrefix: ${JSON.stringify(mock.prefix)} });
+        const quorate = await q.getquorate();
+        await q.finalize();
+        const missing = await CpgHandle.initialize({}, { ipcPrefix: ${JSON.stringify(mock.prefix)} }).then(() => 'loaded', (e) => e.code);
+        process.stdout.write(JSON.stringify({ name, quorate, missing, vq: typeof votequorum.initialize }));`;
+      const r = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', script], { timeout: 60_000 })) as Record<string, unknown>;
+      // cpg's file is absent, so its first call fails: the probe does see a lazy load.
+      expect(r).toEqual({ name: 'mockcluster', quorate: true, missing: 'ERR_MODULE_NOT_FOUND', vq: 'function' });
+    } finally {
+      await mock.close();
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
