@@ -375,6 +375,10 @@ const P_FRAGMENT = fieldIndex(PARTIAL, 'fragment');
 // Where an MCAST's variable parts go, from the catalog: the header's size (cpg's MCAST carries a
 // response header, as corosync's struct does), guarantee, msglen, and the message after them.
 const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
+const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
+const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
+const H_ERROR = offsetOf(RESPONSE_HEADER.fields, 'error');
+const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
 const MCAST_FIELDS = messages[MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
 const MC_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const MC_GUARANTEE = offsetOf(MCAST_FIELDS, 'guarantee');
@@ -409,19 +413,65 @@ export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array
   return mcastFrame.subarray(0, MC_MESSAGE + len);
 }
 
+// Where a PARTIAL_MCAST's variable parts go, from the catalog, as for MCAST.
+const PARTIAL_MCAST_FIELDS = messages[PARTIAL_MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
+const PM_GUARANTEE = offsetOf(PARTIAL_MCAST_FIELDS, 'guarantee');
+const PM_MSGLEN = offsetOf(PARTIAL_MCAST_FIELDS, 'msglen');
+const PM_FRAGLEN = offsetOf(PARTIAL_MCAST_FIELDS, 'fraglen');
+const PM_TYPE = offsetOf(PARTIAL_MCAST_FIELDS, 'type');
+const PM_FRAGMENT = offsetOf(PARTIAL_MCAST_FIELDS, 'fragment');
+const PARTIAL_MCAST_RES = spec('cpg.partialMcast', 'res')!;
+let partialTemplate: Uint8Array | undefined;
+let partialFrame: Uint8Array | undefined;
+let partialWords: DataView | undefined;
+
 /**
- * A PARTIAL_MCAST request (one fragment of a large message) as a view of codec memory, valid until
- * the next encode: hand it to the transport at once (IpcClient.request copies what it keeps).
+ * A PARTIAL_MCAST request (one fragment of a large message) as a view valid until the next call:
+ * hand it to the transport at once (IpcClient.request copies what it keeps). The frame is the
+ * codec's, encoded once, with four numbers and the fragment filled in: through the general
+ * encoder, each fragment was a WASM call and a megabyte copied into WASM memory, and V8 compiled
+ * the encoder with TurboFan mid-burst. The buffer grows to the largest fragment sent (at most
+ * CPG_MAX_ATOMIC_MSGSIZE) and is kept, as the codec's memory was.
  */
 export function cpgPartialMcastView(guarantee: number, msglen: number, type: number, fragment: Uint8Array): Request<'cpg.partialMcast'> {
-  return tag(codec.encodeView(PARTIAL_MCAST_REQ, { guarantee, msglen, fraglen: fragment.length, type, fragment }));
+  const len = PM_FRAGMENT + fragment.length;
+  if (partialTemplate === undefined) {
+    partialTemplate = codec.encodeView(PARTIAL_MCAST_REQ, { guarantee: 0, msglen: 0, fraglen: 0, type: 0, fragment: new Uint8Array(0) }).slice();
+  }
+  if (partialFrame === undefined || partialFrame.length < len) {
+    partialFrame = new Uint8Array(len);
+    partialFrame.set(partialTemplate);
+    partialWords = new DataView(partialFrame.buffer);
+  }
+  const w = partialWords!;
+  w.setInt32(H_SIZE, len, true);
+  w.setUint32(PM_GUARANTEE, guarantee, true);
+  w.setUint32(PM_MSGLEN, msglen, true);
+  w.setUint32(PM_FRAGLEN, fragment.length, true);
+  w.setUint32(PM_TYPE, type, true);
+  partialFrame.set(fragment, PM_FRAGMENT);
+  return tag(partialFrame.subarray(0, len));
+}
+
+/**
+ * A PARTIAL_MCAST answer's outcome, as libcpg takes it (the header's error): the plain answer
+ * (its id, a size field of 24, 24 bytes) is read here, anything else goes to the codec as every
+ * other answer does, which names what is wrong. Through the codec, each fragment's answer was a
+ * call into the generic decoder, which V8 then compiled with TurboFan in the middle of a burst.
+ */
+export function parsePartialMcastAnswer(res: Uint8Array, operation: string): void {
+  let error: number;
+  if (res.length === PARTIAL_MCAST_RES.size && resId(res) === PARTIAL_MCAST_RES.id && i32At(res, H_SIZE) === res.length) {
+    error = i32At(res, H_ERROR);
+  } else {
+    error = decodeAnswer(res, 'cpg', operation).error ?? CS_OK;
+  }
+  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
 }
 
 // Where a DELIVER's and a PARTIAL_DELIVER's parts lie, from the catalog: the header's id and
 // size, the group name's length word and bytes (mar_cpg_name_t: u32 length, 128 bytes at +8),
 // the numbers, and the message or fragment after the fixed part.
-const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
-const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const DELIVER_SPEC = messages[DELIVER]!;
 const DELIVER_FIELDS = DELIVER_SPEC.fields as readonly { name: string; offset: number }[];
 const DV_ID = DELIVER_SPEC.id;
@@ -441,8 +491,6 @@ const PD_PID = offsetOf(PARTIAL_FIELDS, 'pid');
 const PD_TYPE = offsetOf(PARTIAL_FIELDS, 'type');
 const PD_FRAGMENT = offsetOf(PARTIAL_FIELDS, 'fragment');
 const CPG_NAME_MAX = 128;
-
-const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
 
 /**
  * A DELIVER or PARTIAL_DELIVER read straight from the frame when it is the plain case (the size
