@@ -17,7 +17,7 @@ import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cpgMcastView, cpgPartialMcastView, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, type RingId } from './wire.js';
+import { cpgMcastView, cpgPartialMcastView, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, parsePartialMcastAnswer, type RingId } from './wire.js';
 import { ZC_HEADER, ZcFile } from './zcb.js';
 
 export type { CpgAddress, RingId };
@@ -360,9 +360,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
         const type = sent === 0 ? LIBCPG_PARTIAL_FIRST : sent + fragment.length === total ? LIBCPG_PARTIAL_LAST : LIBCPG_PARTIAL_CONTINUED;
         for (let tries = 1; ; tries++) {
           try {
-            // Encoded by each attempt right before the transport takes it (exchange() hands it
-            // over synchronously): a view of codec memory, not a megabyte copied per fragment.
-            await this.onConnection(op, opts, (ipc) => this.exchange(op, ipc, cpgPartialMcastView(guarantee, total, type, fragment)));
+            // Framed by each attempt right before the transport takes it (exchange() hands it
+            // over synchronously): a view of a reused frame, not a fresh megabyte per fragment.
+            await this.onConnection(op, opts, (ipc) => this.exchange(op, ipc, cpgPartialMcastView(guarantee, total, type, fragment), parsePartialMcastAnswer));
             break;
           } catch (e) {
             if (!isCsError(e, CS_ERR_TRY_AGAIN) || tries >= PARTIAL_TRIES) throw e;

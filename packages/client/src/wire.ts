@@ -375,6 +375,10 @@ const P_FRAGMENT = fieldIndex(PARTIAL, 'fragment');
 // Where an MCAST's variable parts go, from the catalog: the header's size (cpg's MCAST carries a
 // response header, as corosync's struct does), guarantee, msglen, and the message after them.
 const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
+const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
+const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
+const H_ERROR = offsetOf(RESPONSE_HEADER.fields, 'error');
+const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
 const MCAST_FIELDS = messages[MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
 const MC_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const MC_GUARANTEE = offsetOf(MCAST_FIELDS, 'guarantee');
@@ -409,53 +413,123 @@ export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array
   return mcastFrame.subarray(0, MC_MESSAGE + len);
 }
 
+// Where a PARTIAL_MCAST's variable parts go, from the catalog, as for MCAST.
+const PARTIAL_MCAST_FIELDS = messages[PARTIAL_MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
+const PM_GUARANTEE = offsetOf(PARTIAL_MCAST_FIELDS, 'guarantee');
+const PM_MSGLEN = offsetOf(PARTIAL_MCAST_FIELDS, 'msglen');
+const PM_FRAGLEN = offsetOf(PARTIAL_MCAST_FIELDS, 'fraglen');
+const PM_TYPE = offsetOf(PARTIAL_MCAST_FIELDS, 'type');
+const PM_FRAGMENT = offsetOf(PARTIAL_MCAST_FIELDS, 'fragment');
+const PARTIAL_MCAST_RES = spec('cpg.partialMcast', 'res')!;
+let partialTemplate: Uint8Array | undefined;
+let partialFrame: Uint8Array | undefined;
+let partialWords: DataView | undefined;
+
 /**
- * A PARTIAL_MCAST request (one fragment of a large message) as a view of codec memory, valid until
- * the next encode: hand it to the transport at once (IpcClient.request copies what it keeps).
+ * A PARTIAL_MCAST request (one fragment of a large message) as a view valid until the next call:
+ * hand it to the transport at once (IpcClient.request copies what it keeps). The frame is the
+ * codec's, encoded once, with four numbers and the fragment filled in: through the general
+ * encoder, each fragment was a WASM call and a megabyte copied into WASM memory, and V8 compiled
+ * the encoder with TurboFan mid-burst. The buffer grows to the largest fragment sent (at most
+ * CPG_MAX_ATOMIC_MSGSIZE) and is kept, as the codec's memory was.
  */
 export function cpgPartialMcastView(guarantee: number, msglen: number, type: number, fragment: Uint8Array): Request<'cpg.partialMcast'> {
-  return tag(codec.encodeView(PARTIAL_MCAST_REQ, { guarantee, msglen, fraglen: fragment.length, type, fragment }));
+  const len = PM_FRAGMENT + fragment.length;
+  if (partialTemplate === undefined) {
+    partialTemplate = codec.encodeView(PARTIAL_MCAST_REQ, { guarantee: 0, msglen: 0, fraglen: 0, type: 0, fragment: new Uint8Array(0) }).slice();
+  }
+  if (partialFrame === undefined || partialFrame.length < len) {
+    partialFrame = new Uint8Array(len);
+    partialFrame.set(partialTemplate);
+    partialWords = new DataView(partialFrame.buffer);
+  }
+  const w = partialWords!;
+  w.setInt32(H_SIZE, len, true);
+  w.setUint32(PM_GUARANTEE, guarantee, true);
+  w.setUint32(PM_MSGLEN, msglen, true);
+  w.setUint32(PM_FRAGLEN, fragment.length, true);
+  w.setUint32(PM_TYPE, type, true);
+  partialFrame.set(fragment, PM_FRAGMENT);
+  return tag(partialFrame.subarray(0, len));
 }
 
-// Where a DELIVER's parts lie, from the catalog: the header's id and size, the group
-// name's length word and bytes (mar_cpg_name_t: u32 length, 128 bytes at +8), msglen, nodeid,
-// pid, and the message after the fixed part.
+/**
+ * A PARTIAL_MCAST answer's outcome, as libcpg takes it (the header's error): the plain answer
+ * (its id, a size field of 24, 24 bytes) is read here, anything else goes to the codec as every
+ * other answer does, which names what is wrong. Through the codec, each fragment's answer was a
+ * call into the generic decoder, which V8 then compiled with TurboFan in the middle of a burst.
+ */
+export function parsePartialMcastAnswer(res: Uint8Array, operation: string): void {
+  let error: number;
+  if (res.length === PARTIAL_MCAST_RES.size && resId(res) === PARTIAL_MCAST_RES.id && i32At(res, H_SIZE) === res.length) {
+    error = i32At(res, H_ERROR);
+  } else {
+    error = decodeAnswer(res, 'cpg', operation).error ?? CS_OK;
+  }
+  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
+}
+
+// Where a DELIVER's and a PARTIAL_DELIVER's parts lie, from the catalog: the header's id and
+// size, the group name's length word and bytes (mar_cpg_name_t: u32 length, 128 bytes at +8),
+// the numbers, and the message or fragment after the fixed part.
 const DELIVER_SPEC = messages[DELIVER]!;
 const DELIVER_FIELDS = DELIVER_SPEC.fields as readonly { name: string; offset: number }[];
-const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
-const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const DV_ID = DELIVER_SPEC.id;
 const DV_GROUP = offsetOf(DELIVER_FIELDS, 'groupName');
 const DV_MSGLEN = offsetOf(DELIVER_FIELDS, 'msglen');
 const DV_NODEID = offsetOf(DELIVER_FIELDS, 'nodeid');
 const DV_PID = offsetOf(DELIVER_FIELDS, 'pid');
 const DV_MESSAGE = offsetOf(DELIVER_FIELDS, 'message');
+const PARTIAL_SPEC = messages[PARTIAL]!;
+const PARTIAL_FIELDS = PARTIAL_SPEC.fields as readonly { name: string; offset: number }[];
+const PD_ID = PARTIAL_SPEC.id;
+const PD_GROUP = offsetOf(PARTIAL_FIELDS, 'groupName');
+const PD_MSGLEN = offsetOf(PARTIAL_FIELDS, 'msglen');
+const PD_FRAGLEN = offsetOf(PARTIAL_FIELDS, 'fraglen');
+const PD_NODEID = offsetOf(PARTIAL_FIELDS, 'nodeid');
+const PD_PID = offsetOf(PARTIAL_FIELDS, 'pid');
+const PD_TYPE = offsetOf(PARTIAL_FIELDS, 'type');
+const PD_FRAGMENT = offsetOf(PARTIAL_FIELDS, 'fragment');
 const CPG_NAME_MAX = 128;
 
-const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
-
 /**
- * A DELIVER read straight from the frame when it is the plain case (the size field and msglen
- * accounting exactly for its length, a name of at most 128 bytes), else undefined: the codec
- * decides, and names what is wrong. corosync leaves the header's error uninitialised in these
- * events; the codec does not read it either. Through the codec, every delivery was a WASM call
- * with the frame's head copied into WASM memory, and after a few thousand of them V8 compiled
- * the codec's 21 KB generic decoder with TurboFan on a worker thread (135-220 ms per compile by
- * --trace-wasm-compilation-times), on a two-vCPU machine in the middle of a burst or a series of
- * round trips.
+ * A DELIVER or PARTIAL_DELIVER read straight from the frame when it is the plain case (the size
+ * field and msglen, or fraglen, accounting exactly for its length, a name of at most 128 bytes),
+ * else undefined: the codec decides, and names what is wrong. corosync leaves the header's error
+ * uninitialised in these events; the codec does not read it either. Through the codec, every
+ * delivery was a WASM call with the frame's head copied into WASM memory, and after a few
+ * thousand of them V8 compiled the codec's 21 KB generic decoder with TurboFan on a worker thread
+ * (135-220 ms per compile by --trace-wasm-compilation-times), on a two-vCPU machine in the middle
+ * of a burst or a series of round trips.
  */
 function plainDelivery(frame: Uint8Array): EventOf<'cpg'> | undefined {
   const len = frame.length;
-  if (len < DV_MESSAGE || i32At(frame, H_ID) !== DV_ID || i32At(frame, H_SIZE) !== len) return undefined;
-  const nameLen = i32At(frame, DV_GROUP) >>> 0;
-  const msglen = i32At(frame, DV_MSGLEN) >>> 0;
-  if (nameLen > CPG_NAME_MAX || msglen !== len - DV_MESSAGE) return undefined;
-  const name = DV_GROUP + 8;
+  if (len < DV_MESSAGE || i32At(frame, H_SIZE) !== len) return undefined;
+  const id = i32At(frame, H_ID);
+  if (id === DV_ID) {
+    const nameLen = i32At(frame, DV_GROUP) >>> 0;
+    const msglen = i32At(frame, DV_MSGLEN) >>> 0;
+    if (nameLen > CPG_NAME_MAX || msglen !== len - DV_MESSAGE) return undefined;
+    const name = DV_GROUP + 8;
+    return {
+      name: 'cpg.deliverCallback', id, size: len, service: 'cpg', dir: 'evt',
+      fields: {
+        groupName: frame.slice(name, name + nameLen), msglen, nodeid: i32At(frame, DV_NODEID) >>> 0,
+        pid: i32At(frame, DV_PID) >>> 0, message: frame.subarray(DV_MESSAGE, len),
+      },
+    };
+  }
+  if (id !== PD_ID || len < PD_FRAGMENT) return undefined;
+  const nameLen = i32At(frame, PD_GROUP) >>> 0;
+  const fraglen = i32At(frame, PD_FRAGLEN) >>> 0;
+  if (nameLen > CPG_NAME_MAX || fraglen !== len - PD_FRAGMENT) return undefined;
+  const name = PD_GROUP + 8;
   return {
-    name: 'cpg.deliverCallback', id: DV_ID, size: len, service: 'cpg', dir: 'evt',
+    name: 'cpg.partialDeliverCallback', id, size: len, service: 'cpg', dir: 'evt',
     fields: {
-      groupName: frame.slice(name, name + nameLen), msglen, nodeid: i32At(frame, DV_NODEID) >>> 0,
-      pid: i32At(frame, DV_PID) >>> 0, message: frame.subarray(DV_MESSAGE, len),
+      groupName: frame.slice(name, name + nameLen), msglen: i32At(frame, PD_MSGLEN) >>> 0, fraglen,
+      nodeid: i32At(frame, PD_NODEID) >>> 0, pid: i32At(frame, PD_PID) >>> 0, type: i32At(frame, PD_TYPE) >>> 0,
+      fragment: frame.subarray(PD_FRAGMENT, len),
     },
   };
 }
