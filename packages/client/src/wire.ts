@@ -384,25 +384,25 @@ const MC_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const MC_GUARANTEE = offsetOf(MCAST_FIELDS, 'guarantee');
 const MC_MSGLEN = offsetOf(MCAST_FIELDS, 'msglen');
 const MC_MESSAGE = offsetOf(MCAST_FIELDS, 'message');
-/** Messages up to this size are framed in mcastFrame; larger ones by the codec (a buffer kept that big would stay). */
-const MCAST_FRAME_MAX = 65536;
+let mcastTemplate: Uint8Array | undefined;
 let mcastFrame: Uint8Array | undefined;
 let mcastWords: DataView | undefined;
 
 /**
- * A cpg MCAST request as a view valid only until the next call (or, for a message above 64 KiB,
- * the next codec call), so it must be handed to the transport at once (ipc copies what it has to
- * keep). Small messages fill in a frame the codec encoded once: three numbers and the bytes, not
- * the general encoder per message, which with its callees was most of what V8 compiled (and
- * interpreted until then) on a burst's send path.
+ * A cpg MCAST request as a view valid only until the next call, so it must be handed to the
+ * transport at once (ipc copies what it has to keep). The frame is the codec's, encoded once,
+ * with three numbers and the bytes filled in: through the general encoder, each message was a
+ * WASM call (and for a large one its bytes copied into WASM memory), and the encoder with its
+ * callees was most of what V8 compiled (and interpreted until then) on a burst's send path. The
+ * buffer grows to the largest message sent (at most CPG_MAX_ATOMIC_MSGSIZE) and is kept, as the
+ * codec's memory was.
  */
 export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
   const len = message.length;
-  if (len > MCAST_FRAME_MAX) return codec.encodeView(MCAST_REQ, { guarantee, msglen: len, message });
-  if (mcastFrame === undefined) {
-    const template = codec.encodeView(MCAST_REQ, { guarantee: 0, msglen: 0, message: new Uint8Array(0) });
-    mcastFrame = new Uint8Array(MC_MESSAGE + MCAST_FRAME_MAX);
-    mcastFrame.set(template);
+  mcastTemplate ??= codec.encodeView(MCAST_REQ, { guarantee: 0, msglen: 0, message: new Uint8Array(0) }).slice();
+  if (mcastFrame === undefined || mcastFrame.length < MC_MESSAGE + len) {
+    mcastFrame = new Uint8Array(MC_MESSAGE + Math.max(len, 65536));
+    mcastFrame.set(mcastTemplate);
     mcastWords = new DataView(mcastFrame.buffer);
   }
   const w = mcastWords!;

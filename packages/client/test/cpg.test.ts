@@ -62,10 +62,10 @@ describe('cpg', () => {
     const sendNow = fc.last.sendNow.bind(fc.last);
     fc.last.sendNow = (f: Uint8Array) => (raw.push(f.slice()), sendNow(f));
     const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
-    // small messages fill a frame kept between calls; above 64 KiB the codec frames them
+    // every message fills one frame kept between calls, which grows to the largest message sent
     const cases: [number, Uint8Array][] = [
       [2, bytes(64, 1)], [0xffffffff, bytes(1000, 2)], [1, bytes(0, 3)], [3, bytes(65536, 4)],
-      [2, bytes(65537, 5)], [2, bytes(5, 6)], [0, bytes(64, 7)],
+      [2, bytes(65537, 5)], [2, bytes(5, 6)], [0, bytes(64, 7)], [1, bytes(300000, 8)], [3, bytes(70000, 9)], [2, bytes(1, 10)],
     ];
     for (const [guarantee, message] of cases) await h.mcastJoined(guarantee, message);
     expect(raw.map((f) => Buffer.from(f).toString('hex'))).toEqual(
