@@ -68,8 +68,6 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private lent: Uint8Array | undefined;
   /** Zeros: doorbell bytes only count. */
   private readonly doorbell = new Uint8Array(64);
-  /** One of them: the doorbell of one request, without a view made per call. */
-  private readonly bell = this.doorbell.subarray(0, 1);
   /** The response ring's semaphore count: responses published and not taken yet. */
   private readonly responseSem: Int32Array;
   /** The event ring's semaphore count: events published and not taken yet. */
@@ -275,7 +273,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (n === 0) return;
     this.unrung = 0;
     if (this.doorbellDebt === 0) {
-      const bells = n === 1 ? this.bell : n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
+      const bells = n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
       const r = native().send(this.client.setupWatch.fd, bells);
       if (r === n) return;
       if (r < 0 && r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));

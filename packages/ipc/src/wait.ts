@@ -86,34 +86,6 @@ const loopTurned = (): void => {
   chainStart = -1;
 };
 
-// The steps due from a microtask, run by one promise reaction: Node's queueMicrotask() makes an
-// AsyncResource, a bound function and a scope per call, most of what one step cost.
-const RESOLVED = Promise.resolve();
-let steps: (() => void)[] = [];
-let stepsRunning: (() => void)[] = [];
-let stepsQueued = false;
-
-function runSteps(): void {
-  // Steps queued while these run wait for the next reaction, behind what was queued meanwhile,
-  // as separate microtasks would.
-  const run = steps;
-  steps = stepsRunning;
-  stepsRunning = run;
-  stepsQueued = false;
-  for (let i = 0; i < run.length; i++) {
-    try {
-      run[i]!();
-    } catch (e) {
-      // An uncaught exception, as from queueMicrotask() (a throwing 'event' listener), not a
-      // rejection nobody handles; the other steps still run.
-      queueMicrotask(() => {
-        throw e;
-      });
-    }
-  }
-  run.length = 0;
-}
-
 /**
  * Runs `step` once the caller's synchronous code is done: from a microtask while the chain of
  * such steps since the loop last turned is younger than CHAIN_MS, else from setImmediate.
@@ -127,10 +99,7 @@ export function afterCaller(step: () => void): void {
     setImmediate(step);
     return;
   }
-  steps.push(step);
-  if (stepsQueued) return;
-  stepsQueued = true;
-  void RESOLVED.then(runSteps);
+  queueMicrotask(step);
 }
 
 /** The shm client transport, as its response wait sees it. */
