@@ -175,10 +175,7 @@ function load(): Native {
       // the CommonJS loader's resolution and caching (~1 ms of a short script's first connect).
       const module = { exports: {} as Native };
       process.dlopen(module, path);
-      // The addon defines its 40-odd functions one by one, which leaves its exports object in
-      // dictionary mode: every native().x on a hot path was then a hash lookup in a LoadIC
-      // builtin (a few per request). A copy made by a spread has fast properties.
-      return { ...module.exports };
+      return module.exports;
     } catch (cause) {
       // Present but unloadable (wrong architecture or libc, too old a glibc, a truncated copy): the real cause.
       tried.push(`${path} (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`);
