@@ -1456,16 +1456,10 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static void poll_release_js(poller_t *p) {
-  if (p->ctx) napi_async_destroy(p->env, p->ctx);
-  if (p->cb) napi_delete_reference(p->env, p->cb);
-  p->ctx = NULL;
-  p->cb = NULL;
-}
-
 static void poll_closed(uv_handle_t *h) {
   poller_t *p = (poller_t *)h;
-  poll_release_js(p);
+  napi_async_destroy(p->env, p->ctx);
+  napi_delete_reference(p->env, p->cb);
   pinned_drop(p->area);
   pinned_drop(p->slots);
   pinned_drop(p->budget);
@@ -1477,16 +1471,23 @@ static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t
 
 // The env goes away with the handle open (a worker_threads Worker that ends or is terminated
 // with a connection open, or whose process exits): the loop would otherwise go on calling
-// poll_cb with that env gone, or with the addon unloaded along with it (a SIGSEGV). The
-// handle is closed here, its JS references dropped while the env still exists; its close
-// callback frees the rest whenever the loop runs it.
+// poll_cb with that env gone (a SIGSEGV). The handle is closed here; its JS references go with
+// the env, so the close callback only frees the rest, whenever the loop runs it.
+static void poll_closed_teardown(uv_handle_t *h) {
+  poller_t *p = (poller_t *)h;
+  pinned_drop(p->area);
+  pinned_drop(p->slots);
+  pinned_drop(p->budget);
+  p->area = p->slots = p->budget = NULL;
+  poller_unref(p);
+}
+
 static void poller_env_cleanup(void *arg) {
   poller_t *p = arg;
   p->hooked = 0;
   if (p->closed) return;
   p->closed = 1;
-  poll_release_js(p);
-  uv_close((uv_handle_t *)&p->handle, poll_closed);
+  uv_close((uv_handle_t *)&p->handle, poll_closed_teardown);
 }
 
 static void poller_unhook(poller_t *p) {
