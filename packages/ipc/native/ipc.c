@@ -17,6 +17,7 @@
 #include <node_api.h>
 #include <uv.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -510,8 +511,11 @@ static int64_t reg_find(const void *p) {
   return found;
 }
 
+static void waiters_leave(const void *base, size_t len);
+
 static void mapping_unmap(mapping_t *m) {
   if (m->unmapped) return;
+  waiters_leave(m->base, m->len);
   m->unmapped = 1;
   reg_remove(m->slot);
   m->slot = -1;
@@ -639,6 +643,7 @@ static napi_value n_munmap(napi_env env, napi_callback_info info) {
   if (!m) return NULL;
   int faulted = 0;
   if (!m->unmapped) {
+    waiters_leave(m->base, m->len);
     m->unmapped = 1;
     faulted = reg_remove(m->slot);
     m->slot = -1;
@@ -947,7 +952,7 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
 // wait over (waiterWant), so the common case costs no thread wake-up at all. The
 // thread takes tokens with sem_timedwait and reports each batch through a threadsafe
 // function; it wakes every 100 ms to notice stop().
-typedef struct {
+typedef struct waiter {
   sem_t *sem;
   napi_ref ab_ref;  // keeps the mapping alive while the thread can touch it
   napi_threadsafe_function tsfn;
@@ -967,6 +972,12 @@ typedef struct {
   // otherwise just time out on zero pages, like a server that never answers.
   int64_t slot;
   int fault_reported;
+  // Set once the thread is joined: by the env cleanup hook (teardown of the env it reports to)
+  // or by the tsfn finalizer, whichever comes first.
+  int joined;
+  int hooked;
+  // In the list of live waiters (waiters_leave), until the tsfn finalizer.
+  struct waiter *next, *prev;
 } waiter_t;
 
 static void waiter_unref(waiter_t *w) {
@@ -1027,10 +1038,76 @@ static void *waiter_main(void *arg) {
   return NULL;
 }
 
+// Stops the thread and waits for it (at most one 100 ms sem_timedwait). Loop thread only.
+static void waiter_join(waiter_t *w) {
+  if (!w->started || w->joined) return;
+  pthread_mutex_lock(&w->mu);
+  w->stop = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->thread, NULL);
+  w->joined = 1;
+}
+
+// Live waiters, touched on loop threads only (each env's own; the mutex for workers).
+static waiter_t *waiters;
+static pthread_mutex_t waiters_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void waiters_unlink(waiter_t *w) {
+  pthread_mutex_lock(&waiters_mu);
+  if (w->prev) w->prev->next = w->next;
+  else if (waiters == w) waiters = w->next;
+  if (w->next) w->next->prev = w->prev;
+  w->next = w->prev = NULL;
+  pthread_mutex_unlock(&waiters_mu);
+}
+
+// A mapping is about to be unmapped: every waiter thread whose semaphore is in it stops first.
+// JS stops its waiter before it unmaps (ShmClientTransport.close), but an env's teardown frees
+// the mapping's ArrayBuffer whenever it likes, thread or not.
+static void waiters_leave(const void *base, size_t len) {
+  uintptr_t b = (uintptr_t)base;
+  for (;;) {
+    waiter_t *hit = NULL;
+    pthread_mutex_lock(&waiters_mu);
+    for (waiter_t *w = waiters; w; w = w->next) {
+      uintptr_t a = (uintptr_t)w->sem;
+      if (!w->joined && a >= b && a - b < len) {
+        hit = w;
+        break;
+      }
+    }
+    pthread_mutex_unlock(&waiters_mu);
+    if (!hit) return;
+    waiter_join(hit);
+  }
+}
+
+// The env goes away with the thread still running (a worker_threads Worker that ends or is
+// terminated with a shm client open, or whose process exits): Node then releases the
+// mapping the thread sleeps on and finalizes the tsfn, whose finalizer would join a thread
+// nobody told to stop (a hang), or the thread would touch the unmapped semaphore or the
+// deleted tsfn (a SIGSEGV). Hooks run LIFO, this one before the tsfn's own (registered first).
+static void waiter_env_cleanup(void *arg) {
+  waiter_t *w = arg;
+  w->hooked = 0;
+  waiter_join(w);
+}
+
 static void waiter_tsfn_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   waiter_t *w = data;
-  if (w->started) pthread_join(w->thread, NULL);
+  waiters_unlink(w);
+  if (w->hooked) {
+    w->hooked = 0;
+    napi_remove_env_cleanup_hook(env, waiter_env_cleanup, w);
+  }
+  // Every path that finalizes the tsfn has the thread stopping already (it released the tsfn
+  // after its last report) or stopped by the hook; the join only waits for its exit.
+  if (w->started && !w->joined) {
+    pthread_join(w->thread, NULL);
+    w->joined = 1;
+  }
   napi_delete_reference(env, w->ab_ref);
   w->ab_ref = NULL;
   w->dead = 1;
@@ -1077,6 +1154,12 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
     return make_int(env, -e);
   }
   w->started = 1;
+  pthread_mutex_lock(&waiters_mu);
+  w->next = waiters;
+  if (waiters) waiters->prev = w;
+  waiters = w;
+  pthread_mutex_unlock(&waiters_mu);
+  if (napi_add_env_cleanup_hook(env, waiter_env_cleanup, w) == napi_ok) w->hooked = 1;
   napi_value ext;
   w->refs++;
   if (napi_create_external(env, w, waiter_handle_finalize, NULL, &ext) != napi_ok) {
@@ -1285,6 +1368,8 @@ typedef struct {
   // Owners: the JS handle (external) and the uv handle until its close callback. JS may
   // call pollStart/pollWait/pollClose with a handle whose uv side is long closed.
   int refs;
+  // Whether poller_env_cleanup is registered (until pollClose, or the env's teardown).
+  int hooked;
 } poller_t;
 
 static void poller_unref(poller_t *p) {
@@ -1384,6 +1469,33 @@ static void poll_closed(uv_handle_t *h) {
 
 static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t **out);
 
+// The env goes away with the handle open (a worker_threads Worker that ends or is terminated
+// with a connection open, or whose process exits): the loop would otherwise go on calling
+// poll_cb with that env gone (a SIGSEGV). The handle is closed here; its JS references go with
+// the env, so the close callback only frees the rest, whenever the loop runs it.
+static void poll_closed_teardown(uv_handle_t *h) {
+  poller_t *p = (poller_t *)h;
+  pinned_drop(p->area);
+  pinned_drop(p->slots);
+  pinned_drop(p->budget);
+  p->area = p->slots = p->budget = NULL;
+  poller_unref(p);
+}
+
+static void poller_env_cleanup(void *arg) {
+  poller_t *p = arg;
+  p->hooked = 0;
+  if (p->closed) return;
+  p->closed = 1;
+  uv_close((uv_handle_t *)&p->handle, poll_closed_teardown);
+}
+
+static void poller_unhook(poller_t *p) {
+  if (!p->hooked) return;
+  p->hooked = 0;
+  napi_remove_env_cleanup_hook(p->env, poller_env_cleanup, p);
+}
+
 static napi_value n_poll(napi_env env, napi_callback_info info) {
   napi_value a[2];
   int32_t fd;
@@ -1446,6 +1558,7 @@ static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t
     napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a poller handle");
     return NULL;
   }
+  if (napi_add_env_cleanup_hook(env, poller_env_cleanup, p) == napi_ok) p->hooked = 1;
   if (out) *out = p;
   return ext;
 }
@@ -1505,6 +1618,7 @@ static napi_value n_poll_close(napi_env env, napi_callback_info info) {
   if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !p) return NULL;
   if (!p->closed) {
     p->closed = 1;
+    poller_unhook(p);
     uv_close((uv_handle_t *)&p->handle, poll_closed);
   }
   return make_int(env, 0);
@@ -1523,7 +1637,20 @@ static napi_value n_capture_line(napi_env env, napi_callback_info info);
     CHECK(napi_set_named_property(env, exports, name, f));       \
   } while (0)
 
+// The addon is never unloaded. Node dlcloses an addon with its last env: a worker_threads
+// Worker that loaded it (the main thread never did) and ends. What outlives the env would then
+// run unmapped code or read unmapped data: the SIGBUS handler stays installed (sigaction is
+// process-wide), JS may hold the fault counter (static here), and a closed uv handle's callback
+// or a stopping waiter thread may still be on their way out. One reference that dlclose never
+// drops (RTLD_NODELETE) keeps it mapped until the process ends.
+static void pin_addon(void) {
+  Dl_info info;
+  if (dladdr((void *)pin_addon, &info) && info.dli_fname) dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  static pthread_once_t pinned_once = PTHREAD_ONCE_INIT;
+  pthread_once(&pinned_once, pin_addon);
   EXPORT("socket", n_socket);
   EXPORT("bind", n_bind);
   EXPORT("connect", n_connect);

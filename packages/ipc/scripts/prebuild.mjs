@@ -70,7 +70,7 @@ for (const t of TARGETS) {
   mkdirSync(dirname(out), { recursive: true });
   // Written aside and renamed: a running test never loads a half-written binary.
   const tmp = `${out}.${process.pid}.tmp`;
-  const r = spawnSync(cc, [...CFLAGS, `-I${headers}`, '-shared', '-o', tmp, join(root, 'native', 'ipc.c'), '-lpthread', '-Wl,-s'], {
+  const r = spawnSync(cc, [...CFLAGS, `-I${headers}`, '-shared', '-o', tmp, join(root, 'native', 'ipc.c'), '-lpthread', '-ldl', '-Wl,-s'], {
     stdio: 'inherit',
   });
   if (r.status !== 0) {

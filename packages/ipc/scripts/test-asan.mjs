@@ -47,7 +47,7 @@ const cc = spawnSync(
     '-std=gnu11', '-g', '-O1', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined',
     '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-missing-field-initializers', '-Wno-format-truncation',
     '-fPIC', '-shared', '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=corosync_ts_ipc', `-I${include}`,
-    join(pkg, 'native', 'ipc.c'), '-o', addon, '-lpthread',
+    join(pkg, 'native', 'ipc.c'), '-o', addon, '-lpthread', '-ldl',
   ],
   { stdio: 'inherit' },
 );
