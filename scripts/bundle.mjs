@@ -231,6 +231,16 @@ for (const src of entries.filter((e) => e !== main)) {
   if (mainSurvey.inputs.includes(src) && exports.every((n) => mainSurvey.exports.includes(n))) wrappers.push({ src, exports });
   else own.push(src);
 }
+// "bundle": { "separate": ["src/x.ts"] }: a private file that the package's code imports (a
+// dynamic import(), loaded on first use) built like an own entry: what it shares with the main
+// entry is copied into it, not split into a chunk. Why: esbuild puts the modules of each set of
+// importers in a chunk of its own, so a lazy file that shares a module of ipc the others do not
+// would add a chunk the main entry loads at import (the client's capture writer: its file
+// shares native.ts's addon lookup and the fs reads with the main entry).
+for (const src of pkg.bundle?.separate ?? []) {
+  if (entries.includes(src)) throw new Error(`bundle: ${src} is an entry point, not a separate file`);
+  own.push(src);
+}
 
 const results = [];
 // The main entry, with the own entries it imports left as imports of their files.

@@ -204,7 +204,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const name = ipcNameFor(this.service, this.#opts);
     const connector: Connector = this.#opts.connect ?? ipcConnect;
     const op = `${this.service}.initialize`;
-    const capture = captureWriterFor(this.#opts.capture, op);
+    const capture = await captureWriterFor(this.#opts.capture, op);
     const ipc = await withDeadline(op, this.#opts.timeout, signal, (sig) =>
       withRetry(
         async () => {

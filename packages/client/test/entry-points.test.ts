@@ -154,12 +154,19 @@ describe('entry points', () => {
       const [ipc, ipc2, codec, codec2] = await Promise.all([import(ipcUrl), import(ipcUrl + '?copy'), import(codecUrl), import(codecUrl + '?copy')]);
       const d = new codec2.DecodeError('x', { kind: 'truncated' });
       const en = new codec2.EncodeError('x', { kind: 'badType' });
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const dir = mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'entry-writer-'));
+      const w = ipc2.CaptureWriter.open(dir + '/w.jsonl', { mode: 'client', name: 'app', version: '1' });
+      const writers = [w instanceof ipc.CaptureWriter, ipc.isCaptureWriter(w), ipc.isCaptureWriter({}), ipc.isCaptureWriter(Object.create(ipc.CaptureWriter.prototype))];
+      w.close();
+      rmSync(dir, { recursive: true, force: true });
       process.stdout.write(JSON.stringify([
         ipc.IpcError !== ipc2.IpcError,
         new ipc2.IpcError('EAGAIN', 'x') instanceof ipc.IpcError,
         d instanceof codec.DecodeError, en instanceof codec.EncodeError,
         d instanceof codec.EncodeError, new Error('x') instanceof ipc.IpcError, {} instanceof ipc.CaptureWriter, null instanceof codec.DecodeError,
+        ...writers,
       ]));`);
-    expect(r).toEqual([true, true, true, true, false, false, false, false]);
+    expect(r).toEqual([true, true, true, true, false, false, false, false, true, true, false, false]);
   });
 });

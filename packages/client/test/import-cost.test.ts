@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '@corosync-ts/nstest';
 import { startMockCorosync } from '@corosync-ts/testkit';
+import { CS_ERR_INVALID_PARAM } from '@corosync-ts/types';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -90,13 +91,19 @@ describe('import cost', () => {
     const chunk = files.find((f) => /^chunk-\w+\.js$/.test(f))!;
     const lazy = (name: string) => files.find((f) => new RegExp(`^${name}-\\w+\\.js$`).test(f))!;
     expect(files.sort()).toEqual(
-      ['index.js', 'cpg.js', 'cfg.js', 'sam/index.js', chunk, lazy('cpg'), lazy('cfg'), files.find((f) => /^sam\/client-links-\w+\.js$/.test(f))!].sort(),
+      ['index.js', 'cpg.js', 'cfg.js', 'sam/index.js', chunk, lazy('cpg'), lazy('cfg'), files.find((f) => /^sam\/client-links-\w+\.js$/.test(f))!, 'capture-file.js'].sort(),
     );
     // The main entry loads its chunk and nothing else of ours; cpg's and cfg's code and the sam
     // entry come when first called (package.json "bundle": { "lazy" }).
     expect(ours('index.js')).toEqual([`./${chunk}`]);
     expect(of('index.js', 'dynamic-import').sort()).toEqual([`./${lazy('cpg')}`, `./${lazy('cfg')}`].sort());
     expect(ours(chunk)).toEqual([]);
+    // The capture writer comes with the first capture file opened, in a file of its own that
+    // shares no chunk (package.json "bundle": { "separate" }).
+    expect(of(chunk, 'dynamic-import')).toEqual(['./capture-file.js']);
+    expect(ours('capture-file.js')).toEqual([]);
+    expect(readFileSync(join(pkgDir, 'dist', chunk), 'latin1')).not.toContain('captureLines');
+    expect(readFileSync(join(pkgDir, 'dist/capture-file.js'), 'latin1')).toContain('captureLines');
     expect(ours(lazy('cpg'))).toEqual([`./${chunk}`]);
     expect(ours(lazy('cfg'))).toEqual([`./${chunk}`]);
     expect(ours('sam/index.js')).toEqual([]);
@@ -111,12 +118,12 @@ describe('import cost', () => {
     }
   });
 
-  it('a one-call cmap script runs without the files of cpg, cfg and sam: it never loads them', async () => {
+  it('a one-call cmap script runs without the files of cpg, cfg, sam and the capture writer: it never loads them', async () => {
     // A copy of dist/ without them, beside dist/ (the addon is found through the package).
     const copy = mkdtempSync(join(pkgDir, '.import-cost-'));
     const mock = await startMockCorosync({ nodes: 1 });
     try {
-      const gone = /^(cpg-\w+|cfg-\w+|sam)(\.js)?$/;
+      const gone = /^(cpg-\w+|cfg-\w+|sam|capture-file)(\.js)?$/;
       cpSync(join(pkgDir, 'dist'), join(copy, 'dist'), { recursive: true, filter: (src) => !gone.test(basename(src)) });
       expect(existsSync(join(copy, 'dist/sam'))).toBe(false);
       const entryCopy = join(copy, 'dist/index.js');
@@ -136,6 +143,37 @@ describe('import cost', () => {
     } finally {
       await mock.close();
       rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('the published files record a capture by the option and by COROSYNC_TS_CAPTURE, and refuse a bad path at initialize', async () => {
+    const mock = await startMockCorosync({ nodes: 1 });
+    const dir = mkdtempSync(join(pkgDir, '.import-cost-capture-'));
+    try {
+      const script = `
+        const { cmap } = await import(${JSON.stringify(entry)});
+        const opts = { ipcPrefix: ${JSON.stringify(mock.prefix)} };
+        const file = process.argv[1];
+        const h = await cmap.initialize(file ? { ...opts, capture: file } : opts);
+        const name = await h.getString('totem.cluster_name');
+        await h.finalize();
+        const bad = await cmap.initialize({ ...opts, capture: ${JSON.stringify(join(dir, 'no-such-dir', 'x.jsonl'))} }).then(() => 'opened', (e) => e.code);
+        process.stdout.write(JSON.stringify({ name, bad }));`;
+      const byOption = join(dir, 'option.jsonl');
+      const byEnv = join(dir, 'env.jsonl');
+      const outs = [
+        await runOk([process.execPath, '--input-type=module', '-e', script, byOption], { timeout: 60_000 }),
+        await runOk([process.execPath, '--input-type=module', '-e', script], { timeout: 60_000, env: { COROSYNC_TS_CAPTURE: byEnv } }),
+      ];
+      for (const [i, file] of [byOption, byEnv].entries()) {
+        expect(JSON.parse(outs[i]!), file).toEqual({ name: 'mockcluster', bad: CS_ERR_INVALID_PARAM });
+        const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { hex?: string; dir?: string; corosyncCapture?: number });
+        expect(lines[0], file).toMatchObject({ corosyncCapture: 1, recorder: { mode: 'client', name: '@corosync-ts/client' } });
+        expect(lines.filter((l) => l.hex).map((l) => l.dir), file).toEqual(['setup', 'setup', 'req', 'res']);
+      }
+    } finally {
+      await mock.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

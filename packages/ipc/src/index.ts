@@ -8,5 +8,7 @@ export { setRoundRobinScheduling } from './sched.js';
 export { mapShared, unmapShared, type Mapping as SharedMapping } from './native.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';
-export { CaptureWriter, ConnectionCapture, processName } from './capture.js';
+export { CaptureWriter } from './capture-writer.js';
+export { isCaptureWriter } from './capture-lines.js';
+export { ConnectionCapture, processName } from './capture.js';
 export type { CaptureOpenOptions, CaptureFrame, CaptureState, CaptureMode, CaptureDir, CaptureTransport } from './capture.js';

@@ -7,12 +7,13 @@ import { join, resolve } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CaptureWriter, ConnectionCapture } from '../src/capture.js';
+import { ConnectionCapture } from '../src/capture.js';
+import { CaptureWriter } from '../src/capture-writer.js';
 import { connect, createServer, type IpcServerConnection } from '../src/index.js';
 import { native } from '../src/native.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
-const SRC = resolve(__dirname, '../src/capture.ts');
+const SRC = resolve(__dirname, '../src/capture-writer.ts');
 const opts = { mode: 'client', name: 'test', version: '0.0.0' } as const;
 
 function readCapture(path: string): Record<string, unknown>[] {
