@@ -147,8 +147,10 @@ const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
 
+const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
+
 function resId(res: Uint8Array): number {
-  return res[0]! | (res[1]! << 8) | (res[2]! << 16) | (res[3]! << 24);
+  return i32At(res, 0);
 }
 
 function isBareError(res: Uint8Array): boolean {
@@ -378,39 +380,53 @@ const offsetOf = (fields: readonly { name: string; offset: number }[], name: str
 const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
 const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const H_ERROR = offsetOf(RESPONSE_HEADER.fields, 'error');
-const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
 const MCAST_FIELDS = messages[MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
-const MC_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
 const MC_GUARANTEE = offsetOf(MCAST_FIELDS, 'guarantee');
 const MC_MSGLEN = offsetOf(MCAST_FIELDS, 'msglen');
 const MC_MESSAGE = offsetOf(MCAST_FIELDS, 'message');
-let mcastTemplate: Uint8Array | undefined;
-let mcastFrame: Uint8Array | undefined;
-let mcastWords: DataView | undefined;
 
 /**
- * A cpg MCAST request as a view valid only until the next call, so it must be handed to the
- * transport at once (ipc copies what it has to keep). The frame is the codec's, encoded once,
- * with three numbers and the bytes filled in: through the general encoder, each message was a
- * WASM call (and for a large one its bytes copied into WASM memory), and the encoder with its
- * callees was most of what V8 compiled (and interpreted until then) on a burst's send path. The
- * buffer grows to the largest message sent (at most CPG_MAX_ATOMIC_MSGSIZE) and is kept, as the
- * codec's memory was.
+ * A request frame the codec encodes once (its variable numbers zero), in a buffer kept between
+ * calls that grows to the largest frame asked for: a caller fills in its numbers and bytes and
+ * hands a view of `bytes` to the transport at once (ipc copies what it keeps), so it is valid
+ * only until the next call. Through the general encoder, each message was a WASM call (a large
+ * one's bytes copied into WASM memory), and the encoder with its callees was most of what V8
+ * compiled (and interpreted until then) on a burst's send path, with TurboFan mid-burst. The
+ * buffer is kept at its largest (at most CPG_MAX_ATOMIC_MSGSIZE), as the codec's memory was.
  */
-export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
-  const len = message.length;
-  mcastTemplate ??= codec.encodeView(MCAST_REQ, { guarantee: 0, msglen: 0, message: new Uint8Array(0) }).slice();
-  if (mcastFrame === undefined || mcastFrame.length < MC_MESSAGE + len) {
-    mcastFrame = new Uint8Array(MC_MESSAGE + Math.max(len, 65536));
-    mcastFrame.set(mcastTemplate);
-    mcastWords = new DataView(mcastFrame.buffer);
+class TemplateFrame {
+  bytes = new Uint8Array(0);
+  words = new DataView(this.bytes.buffer);
+  #template: Uint8Array | undefined;
+
+  constructor(
+    private readonly encodeTemplate: () => Uint8Array,
+    /** The least a new buffer holds. */
+    private readonly least: number,
+  ) {}
+
+  /** Makes `bytes` at least `len` long, the template at its head. */
+  fit(len: number): void {
+    if (this.bytes.length >= len) return;
+    this.#template ??= this.encodeTemplate().slice();
+    this.bytes = new Uint8Array(Math.max(len, this.least));
+    this.bytes.set(this.#template);
+    this.words = new DataView(this.bytes.buffer);
   }
-  const w = mcastWords!;
-  w.setInt32(MC_SIZE, MC_MESSAGE + len, true);
+}
+
+const mcastFrame = new TemplateFrame(() => codec.encodeView(MCAST_REQ, { guarantee: 0, msglen: 0, message: new Uint8Array(0) }), MC_MESSAGE + 65536);
+
+/** A cpg MCAST request, framed in mcastFrame: valid only until the next call. */
+export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
+  const len = MC_MESSAGE + message.length;
+  mcastFrame.fit(len);
+  const w = mcastFrame.words;
+  w.setInt32(H_SIZE, len, true);
   w.setUint32(MC_GUARANTEE, guarantee, true);
-  w.setUint32(MC_MSGLEN, len, true);
-  mcastFrame.set(message, MC_MESSAGE);
-  return mcastFrame.subarray(0, MC_MESSAGE + len);
+  w.setUint32(MC_MSGLEN, message.length, true);
+  mcastFrame.bytes.set(message, MC_MESSAGE);
+  return mcastFrame.bytes.subarray(0, len);
 }
 
 // Where a PARTIAL_MCAST's variable parts go, from the catalog, as for MCAST.
@@ -421,36 +437,23 @@ const PM_FRAGLEN = offsetOf(PARTIAL_MCAST_FIELDS, 'fraglen');
 const PM_TYPE = offsetOf(PARTIAL_MCAST_FIELDS, 'type');
 const PM_FRAGMENT = offsetOf(PARTIAL_MCAST_FIELDS, 'fragment');
 const PARTIAL_MCAST_RES = spec('cpg.partialMcast', 'res')!;
-let partialTemplate: Uint8Array | undefined;
-let partialFrame: Uint8Array | undefined;
-let partialWords: DataView | undefined;
+const partialFrame = new TemplateFrame(
+  () => codec.encodeView(PARTIAL_MCAST_REQ, { guarantee: 0, msglen: 0, fraglen: 0, type: 0, fragment: new Uint8Array(0) }),
+  0,
+);
 
-/**
- * A PARTIAL_MCAST request (one fragment of a large message) as a view valid until the next call:
- * hand it to the transport at once (IpcClient.request copies what it keeps). The frame is the
- * codec's, encoded once, with four numbers and the fragment filled in: through the general
- * encoder, each fragment was a WASM call and a megabyte copied into WASM memory, and V8 compiled
- * the encoder with TurboFan mid-burst. The buffer grows to the largest fragment sent (at most
- * CPG_MAX_ATOMIC_MSGSIZE) and is kept, as the codec's memory was.
- */
+/** A PARTIAL_MCAST request (one fragment of a large message), framed in partialFrame: valid only until the next call. */
 export function cpgPartialMcastView(guarantee: number, msglen: number, type: number, fragment: Uint8Array): Request<'cpg.partialMcast'> {
   const len = PM_FRAGMENT + fragment.length;
-  if (partialTemplate === undefined) {
-    partialTemplate = codec.encodeView(PARTIAL_MCAST_REQ, { guarantee: 0, msglen: 0, fraglen: 0, type: 0, fragment: new Uint8Array(0) }).slice();
-  }
-  if (partialFrame === undefined || partialFrame.length < len) {
-    partialFrame = new Uint8Array(len);
-    partialFrame.set(partialTemplate);
-    partialWords = new DataView(partialFrame.buffer);
-  }
-  const w = partialWords!;
+  partialFrame.fit(len);
+  const w = partialFrame.words;
   w.setInt32(H_SIZE, len, true);
   w.setUint32(PM_GUARANTEE, guarantee, true);
   w.setUint32(PM_MSGLEN, msglen, true);
   w.setUint32(PM_FRAGLEN, fragment.length, true);
   w.setUint32(PM_TYPE, type, true);
-  partialFrame.set(fragment, PM_FRAGMENT);
-  return tag(partialFrame.subarray(0, len));
+  partialFrame.bytes.set(fragment, PM_FRAGMENT);
+  return tag(partialFrame.bytes.subarray(0, len));
 }
 
 /**
