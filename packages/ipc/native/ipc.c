@@ -1038,13 +1038,18 @@ static void *waiter_main(void *arg) {
   return NULL;
 }
 
-// Stops the thread and waits for it (at most one 100 ms sem_timedwait). Loop thread only.
-static void waiter_join(waiter_t *w) {
-  if (!w->started || w->joined) return;
+// Tells the thread to stop; it notices within one 100 ms sem_timedwait.
+static void waiter_ask_stop(waiter_t *w) {
   pthread_mutex_lock(&w->mu);
   w->stop = 1;
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
+}
+
+// Stops the thread and waits for it. Loop thread only.
+static void waiter_join(waiter_t *w) {
+  if (!w->started || w->joined) return;
+  waiter_ask_stop(w);
   pthread_join(w->thread, NULL);
   w->joined = 1;
 }
@@ -1104,10 +1109,7 @@ static void waiter_tsfn_finalize(napi_env env, void *data, void *hint) {
   }
   // Every path that finalizes the tsfn has the thread stopping already (it released the tsfn
   // after its last report) or stopped by the hook; the join only waits for its exit.
-  if (w->started && !w->joined) {
-    pthread_join(w->thread, NULL);
-    w->joined = 1;
-  }
+  waiter_join(w);
   napi_delete_reference(env, w->ab_ref);
   w->ab_ref = NULL;
   w->dead = 1;
@@ -1252,10 +1254,7 @@ static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
   if (w->dead) return make_int(env, 0);
-  pthread_mutex_lock(&w->mu);
-  w->stop = 1;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
+  waiter_ask_stop(w);
   return make_int(env, 0);
 }
 
