@@ -3,9 +3,11 @@
 // over the run, and the client's own CPU per GET; `loaded` starts one busy process per vCPU.
 // Figures per GET do not depend on the machine's load the way ops/s do.
 //   node bench/testkit/threads.mjs [socket|shm] [mock|mock-rr|corosync] [idle|loaded] [gets=5000]
-// Environment: WARM (GETs before the measured run, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
+// Environment: WARM (GETs before the measured run, by two clients one after the other, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
 // mock's stdout), STRACE=1 (syscalls per GET, all threads) or STRACE=ff (one strace -ttt file per
-// thread in /tmp/mockrr-strace.<tid>), COROSYNC_TS_IPC_ADDON (an addon build to compare).
+// thread in /tmp/mockrr-strace.<tid>), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
+// NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
+// measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -49,7 +51,9 @@ try {
   } else {
     const confPath = join(ns.dir, 'mock.conf');
     writeFileSync(confPath, conf);
-    const child = ns.spawn([process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), here('../../packages/testkit/dist/cli.js'), '--config', confPath, ...(who === 'mock-rr' ? ['--rr'] : [])], { stdio: ['ignore', process.env.MOCK_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+    // CALLGRIND=file: the mock under callgrind, instructions counted over the measured run only
+    const wrap = process.env.CALLGRIND ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${process.env.CALLGRIND}`] : [];
+    const child = ns.spawn([...wrap, process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), here('../../packages/testkit/dist/cli.js'), '--config', confPath, ...(who === 'mock-rr' ? ['--rr'] : [])], { stdio: ['ignore', process.env.MOCK_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
     let err = '';
     await new Promise((resolve) => child.stderr.setEncoding('utf8').on('data', (d) => { err += d; if (/serving/.test(err)) resolve(); }));
     pid = child.pid;
@@ -57,17 +61,37 @@ try {
   }
   // warm-up run (WARM=n GETs, default 2000; WARM=0 measures a cold mock as bench/testkit/run.mjs does), then the measured one
   const warm = Number(process.env.WARM ?? 2000);
-  if (warm > 0) await ns.exec([cbench, String(warm)]);
+  // Two warm-up clients: the second connection deoptimizes the request path compiled for the
+  // first (V8 code dependencies on the first connection's objects, a call target that changes)
+  // and it is compiled again; from the third on it stays (--trace-opt --trace-deopt)
+  if (warm > 0) for (const n of [Math.ceil(warm / 2), Math.floor(warm / 2)]) await ns.exec([cbench, String(n)]);
   // STRACE=1: syscall counts of the measured run (strace slows every call down; counts only)
   const tracer = process.env.STRACE ? spawn('strace', [...(process.env.STRACE === 'ff' ? ['-ff', '-ttt', '-o', '/tmp/mockrr-strace'] : ['-c']), '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+  // PERF=file: perf record (cpu-clock, call graphs) of the daemon over the measured run
+  const perf = process.env.PERF ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '20000', '-g', '-o', process.env.PERF, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'inherit'] }) : undefined;
+  if (perf) await new Promise((r) => setTimeout(r, 500));
   let traced = '';
   tracer?.stderr.setEncoding('utf8').on('data', (d) => { traced += d; });
   if (tracer) await new Promise((r) => setTimeout(r, 500));
+  if (process.env.CALLGRIND) await ns.exec(['callgrind_control', '-i', 'on', String(pid)]);
+  if (process.env.MOCK_STDOUT) console.log('--- measured run starts');
   const before = threads(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
   // and its context switches (GNU time: %w voluntary, %c involuntary)
   const r = await ns.exec(['bash', '-c', `/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
   const after = threads(pid);
+  if (process.env.CALLGRIND) {
+    await ns.exec(['callgrind_control', '-d', String(pid)]);
+    // the dump is the file's first part (<file>.1; the one written at exit is <file>)
+    const m = /(?:summary|totals): (\d+)/.exec(readFileSync(`${process.env.CALLGRIND}.1`, 'utf8'));
+    const ir = m ? Number(m[1]) : NaN;
+    console.log(`  callgrind: ${ir} instructions, ${(ir / gets).toFixed(0)} per GET (all threads, measured run)`);
+  }
+  if (perf) {
+    const done = new Promise((res) => perf.once('exit', res));
+    perf.kill('SIGINT');
+    await done;
+  }
   if (tracer) {
     const done = new Promise((res) => tracer.once('exit', res));
     tracer.kill('SIGINT');
