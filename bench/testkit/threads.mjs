@@ -30,7 +30,9 @@ function threads(pid) {
       const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       const num = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)[1]);
       const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-      out.set(tid, { comm, policy: POLICY[Number(f[38])], prio: Number(f[37]), utime: Number(f[11]), stime: Number(f[12]), runNs: run, waitNs: wait, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches') });
+      // moves between CPUs (a waking RT task is moved off a CPU where an RT task of its priority runs)
+      const mig = Number(/nr_migrations\s*:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'))?.[1] ?? 0);
+      out.set(tid, { comm, policy: POLICY[Number(f[38])], prio: Number(f[37]), utime: Number(f[11]), stime: Number(f[12]), runNs: run, waitNs: wait, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches'), mig });
     } catch {}
   }
   return out;
@@ -106,13 +108,13 @@ try {
   let vcs = 0;
   let ivcs = 0;
   for (const [tid, a] of after) {
-    const b = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0, utime: 0, stime: 0 };
+    const b = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0, utime: 0, stime: 0, mig: 0 };
     const ticks = a.utime - b.utime + a.stime - b.stime;
-    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / gets, wait: (a.waitNs - b.waitNs) / 1e3 / gets, vcs: (a.vcs - b.vcs) / gets, ivcs: (a.ivcs - b.ivcs) / gets };
+    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / gets, wait: (a.waitNs - b.waitNs) / 1e3 / gets, vcs: (a.vcs - b.vcs) / gets, ivcs: (a.ivcs - b.ivcs) / gets, mig: (a.mig - b.mig) / gets };
     cpu += d.run;
     vcs += d.vcs;
     ivcs += d.ivcs;
-    if (d.run > 0.01 || d.vcs > 0.001 || process.env.ALL) console.log(`  ${tid.padStart(7)} ${a.comm.padEnd(16)} ${a.policy}${a.policy === 'RR' ? a.prio : ''}\tcpu ${d.run.toFixed(2)} µs/req (${(100 * d.user).toFixed(0)}% user)\trunqueue wait ${d.wait.toFixed(2)} µs/req\tcs ${d.vcs.toFixed(3)} vol ${d.ivcs.toFixed(3)} invol /req`);
+    if (d.run > 0.01 || d.vcs > 0.001 || process.env.ALL) console.log(`  ${tid.padStart(7)} ${a.comm.padEnd(16)} ${a.policy}${a.policy === 'RR' ? a.prio : ''}\tcpu ${d.run.toFixed(2)} µs/req (${(100 * d.user).toFixed(0)}% user)\trunqueue wait ${d.wait.toFixed(2)} µs/req\tcs ${d.vcs.toFixed(3)} vol ${d.ivcs.toFixed(3)} invol /req\tmigrations ${d.mig.toFixed(4)} /req`);
   }
   console.log(`  threads: ${[...after.values()].map((t) => `${t.comm}:${t.policy}`).join(' ')}`);
   console.log(`  total: cpu ${cpu.toFixed(2)} µs/req, ${vcs.toFixed(3)} voluntary + ${ivcs.toFixed(3)} involuntary switches/req`);
