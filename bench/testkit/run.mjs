@@ -62,9 +62,9 @@ if (!avail.available) {
   // are a long-running daemon's steady state): as many GETs as are measured, by two clients
   // one after the other. A cold mock spent its first thousands of GETs in V8's interpreter and
   // baseline code while TurboFan compiled the request path on its workers (--trace-opt), and
-  // the second connection deoptimized that code (code dependencies on the first connection's
-  // objects, a changed call target) to compile it once more; from the third connection on it
-  // stays. corosync, C, gets the same two clients (its page cache, its first allocations).
+  // the first client's disconnect deoptimized that code (V8 turns the connection's isClosed
+  // field from constant to mutable) to compile it once more; with two clients gone before it,
+  // the measured one runs compiled code. corosync, C, gets the same two clients (its page cache, its first allocations).
   const bench = async () => {
     for (const n of [Math.ceil(gets / 2), Math.floor(gets / 2)]) await run(n);
     return run(gets);

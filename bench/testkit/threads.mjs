@@ -63,9 +63,9 @@ try {
   }
   // warm-up run (WARM=n GETs, default 2000; WARM=0 measures a cold mock as bench/testkit/run.mjs does), then the measured one
   const warm = Number(process.env.WARM ?? 2000);
-  // Two warm-up clients: the second connection deoptimizes the request path compiled for the
-  // first (V8 code dependencies on the first connection's objects, a call target that changes)
-  // and it is compiled again; from the third on it stays (--trace-opt --trace-deopt)
+  // Two warm-up clients: the first one's disconnect deoptimizes the request path compiled while
+  // it ran (V8 makes the connection's isClosed field mutable: --trace-generalization,
+  // --trace-deopt-verbose) and the second one's GETs compile it again
   if (warm > 0) for (const n of [Math.ceil(warm / 2), Math.floor(warm / 2)]) await ns.exec([cbench, String(n)]);
   // STRACE=1: syscall counts of the measured run (strace slows every call down; counts only)
   const tracer = process.env.STRACE ? spawn('strace', [...(process.env.STRACE === 'ff' ? ['-ff', '-ttt', '-o', '/tmp/mockrr-strace'] : ['-c']), '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
