@@ -3,9 +3,11 @@
 // over the run, and the client's own CPU per GET; `loaded` starts one busy process per vCPU.
 // Figures per GET do not depend on the machine's load the way ops/s do.
 //   node bench/testkit/threads.mjs [socket|shm] [mock|mock-rr|corosync] [idle|loaded] [gets=5000]
-// Environment: WARM (GETs before the measured run, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
+// Environment: WARM (GETs before the measured run, by two clients one after the other, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
 // mock's stdout), STRACE=1 (syscalls per GET, all threads) or STRACE=ff (one strace -ttt file per
-// thread in /tmp/mockrr-strace.<tid>), COROSYNC_TS_IPC_ADDON (an addon build to compare).
+// thread in /tmp/mockrr-strace.<tid>), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
+// NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
+// measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -28,7 +30,9 @@ function threads(pid) {
       const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       const num = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)[1]);
       const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-      out.set(tid, { comm, policy: POLICY[Number(f[38])], prio: Number(f[37]), utime: Number(f[11]), stime: Number(f[12]), runNs: run, waitNs: wait, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches') });
+      // moves between CPUs (a waking RT task is moved off a CPU where an RT task of its priority runs)
+      const mig = Number(/nr_migrations\s*:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'))?.[1] ?? 0);
+      out.set(tid, { comm, policy: POLICY[Number(f[38])], prio: Number(f[37]), utime: Number(f[11]), stime: Number(f[12]), runNs: run, waitNs: wait, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches'), mig });
     } catch {}
   }
   return out;
@@ -49,7 +53,9 @@ try {
   } else {
     const confPath = join(ns.dir, 'mock.conf');
     writeFileSync(confPath, conf);
-    const child = ns.spawn([process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), here('../../packages/testkit/dist/cli.js'), '--config', confPath, ...(who === 'mock-rr' ? ['--rr'] : [])], { stdio: ['ignore', process.env.MOCK_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
+    // CALLGRIND=file: the mock under callgrind, instructions counted over the measured run only
+    const wrap = process.env.CALLGRIND ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${process.env.CALLGRIND}`] : [];
+    const child = ns.spawn([...wrap, process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), here('../../packages/testkit/dist/cli.js'), '--config', confPath, ...(who === 'mock-rr' ? ['--rr'] : [])], { stdio: ['ignore', process.env.MOCK_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
     let err = '';
     await new Promise((resolve) => child.stderr.setEncoding('utf8').on('data', (d) => { err += d; if (/serving/.test(err)) resolve(); }));
     pid = child.pid;
@@ -57,17 +63,37 @@ try {
   }
   // warm-up run (WARM=n GETs, default 2000; WARM=0 measures a cold mock as bench/testkit/run.mjs does), then the measured one
   const warm = Number(process.env.WARM ?? 2000);
-  if (warm > 0) await ns.exec([cbench, String(warm)]);
+  // Two warm-up clients: the first one's disconnect deoptimizes the request path compiled while
+  // it ran (V8 makes the connection's isClosed field mutable: --trace-generalization,
+  // --trace-deopt-verbose) and the second one's GETs compile it again
+  if (warm > 0) for (const n of [Math.ceil(warm / 2), Math.floor(warm / 2)]) await ns.exec([cbench, String(n)]);
   // STRACE=1: syscall counts of the measured run (strace slows every call down; counts only)
   const tracer = process.env.STRACE ? spawn('strace', [...(process.env.STRACE === 'ff' ? ['-ff', '-ttt', '-o', '/tmp/mockrr-strace'] : ['-c']), '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+  // PERF=file: perf record (cpu-clock, call graphs) of the daemon over the measured run
+  const perf = process.env.PERF ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '20000', '-g', '-o', process.env.PERF, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'inherit'] }) : undefined;
+  if (perf) await new Promise((r) => setTimeout(r, 500));
   let traced = '';
   tracer?.stderr.setEncoding('utf8').on('data', (d) => { traced += d; });
   if (tracer) await new Promise((r) => setTimeout(r, 500));
+  if (process.env.CALLGRIND) await ns.exec(['callgrind_control', '-i', 'on', String(pid)]);
+  if (process.env.MOCK_STDOUT) console.log('--- measured run starts');
   const before = threads(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
   // and its context switches (GNU time: %w voluntary, %c involuntary)
   const r = await ns.exec(['bash', '-c', `/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
   const after = threads(pid);
+  if (process.env.CALLGRIND) {
+    await ns.exec(['callgrind_control', '-d', String(pid)]);
+    // the dump is the file's first part (<file>.1; the one written at exit is <file>)
+    const m = /(?:summary|totals): (\d+)/.exec(readFileSync(`${process.env.CALLGRIND}.1`, 'utf8'));
+    const ir = m ? Number(m[1]) : NaN;
+    console.log(`  callgrind: ${ir} instructions, ${(ir / gets).toFixed(0)} per GET (all threads, measured run)`);
+  }
+  if (perf) {
+    const done = new Promise((res) => perf.once('exit', res));
+    perf.kill('SIGINT');
+    await done;
+  }
   if (tracer) {
     const done = new Promise((res) => tracer.once('exit', res));
     tracer.kill('SIGINT');
@@ -82,13 +108,13 @@ try {
   let vcs = 0;
   let ivcs = 0;
   for (const [tid, a] of after) {
-    const b = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0, utime: 0, stime: 0 };
+    const b = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0, utime: 0, stime: 0, mig: 0 };
     const ticks = a.utime - b.utime + a.stime - b.stime;
-    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / gets, wait: (a.waitNs - b.waitNs) / 1e3 / gets, vcs: (a.vcs - b.vcs) / gets, ivcs: (a.ivcs - b.ivcs) / gets };
+    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / gets, wait: (a.waitNs - b.waitNs) / 1e3 / gets, vcs: (a.vcs - b.vcs) / gets, ivcs: (a.ivcs - b.ivcs) / gets, mig: (a.mig - b.mig) / gets };
     cpu += d.run;
     vcs += d.vcs;
     ivcs += d.ivcs;
-    if (d.run > 0.01 || d.vcs > 0.001 || process.env.ALL) console.log(`  ${tid.padStart(7)} ${a.comm.padEnd(16)} ${a.policy}${a.policy === 'RR' ? a.prio : ''}\tcpu ${d.run.toFixed(2)} µs/req (${(100 * d.user).toFixed(0)}% user)\trunqueue wait ${d.wait.toFixed(2)} µs/req\tcs ${d.vcs.toFixed(3)} vol ${d.ivcs.toFixed(3)} invol /req`);
+    if (d.run > 0.01 || d.vcs > 0.001 || process.env.ALL) console.log(`  ${tid.padStart(7)} ${a.comm.padEnd(16)} ${a.policy}${a.policy === 'RR' ? a.prio : ''}\tcpu ${d.run.toFixed(2)} µs/req (${(100 * d.user).toFixed(0)}% user)\trunqueue wait ${d.wait.toFixed(2)} µs/req\tcs ${d.vcs.toFixed(3)} vol ${d.ivcs.toFixed(3)} invol /req\tmigrations ${d.mig.toFixed(4)} /req`);
   }
   console.log(`  threads: ${[...after.values()].map((t) => `${t.comm}:${t.policy}`).join(' ')}`);
   console.log(`  total: cpu ${cpu.toFixed(2)} µs/req, ${vcs.toFixed(3)} voluntary + ${ivcs.toFixed(3)} involuntary switches/req`);
