@@ -30,6 +30,11 @@ export interface IpcClientLike {
   readonly transport?: 'socket' | 'shm';
   /** `expect` says what answers the request (see @corosync-ts/ipc RequestOptions verify / maxResponseSize). */
   request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array>;
+  /**
+   * request() whose promise settles with `parse(response, ctx)` or `mapError(err, ctx)` (see
+   * @corosync-ts/ipc IpcClient.requestWith): used when there, for one promise per call.
+   */
+  requestWith?<T, C>(frame: Uint8Array, expect: Expectation | undefined, parse: (res: Uint8Array, ctx: C) => T, mapError: (err: unknown, ctx: C) => unknown, ctx: C): Promise<T>;
   /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
   send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2 }): Promise<void>;
   /** send() without a promise: false when it must queue (then use send()); see @corosync-ts/ipc IpcClient.sendNow. */
@@ -405,8 +410,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
   /** Sends on a given connection (used directly while restoring after a reconnect). */
   protected exchange<R extends ResponseName>(operation: string, ipc: IpcClientLike, frame: Request<R>): Promise<Answer<R>>;
   protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T): Promise<T>;
-  // Not async: one then() on the transport's promise, where an async function would add its own
-  // promise and a resumption per call.
+  // Not async: the transport's own promise, settled with the parsed answer (requestWith), or one
+  // then() on it; an async function would add its own promise and a resumption per call.
   protected exchange<T>(
     operation: string,
     ipc: IpcClientLike,
@@ -416,7 +421,9 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const p = parse ?? this.#parse;
     let sent: Promise<Uint8Array>;
     try {
-      sent = ipc.request(frame, expectationFor(this.service, frame));
+      const expect = expectationFor(this.service, frame);
+      if (ipc.requestWith) return ipc.requestWith<T | DecodedMessage, string>(frame, expect, p, toCsError, operation);
+      sent = ipc.request(frame, expect);
     } catch (e) {
       return Promise.reject(toCsError(e, operation));
     }

@@ -92,9 +92,20 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
   return client;
 }
 
+/**
+ * What a call's promise settles with (IpcClient.requestWith): `parse(response, ctx)`, or
+ * `mapError(err, ctx)` for the IpcError it fails with.
+ */
+export type ResponseParser<T, C> = (response: Uint8Array, ctx: C) => T;
+export type ErrorMapper<C> = (err: IpcError, ctx: C) => unknown;
+
 interface Pending {
-  resolve: (frame: Uint8Array) => void;
-  reject: (err: IpcError) => void;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+  /** requestWith()'s: the response is handed over through `parse`, errors through `mapError`. */
+  parse: ResponseParser<unknown, unknown> | undefined;
+  mapError: ErrorMapper<unknown> | undefined;
+  ctx: unknown;
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
@@ -116,6 +127,15 @@ function settle(p: Pending): void {
   p.settled = true;
   if (p.timer) clearTimeout(p.timer);
   if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
+}
+
+function refused(err: IpcError, mapError: ErrorMapper<unknown> | undefined, ctx: unknown): Promise<never> {
+  return Promise.reject(mapError ? mapError(err, ctx) : err);
+}
+
+/** Rejects a settled call with `err`, as its caller asked to see it (mapError). */
+function rejectCall(p: Pending, err: IpcError): void {
+  p.reject(p.mapError ? p.mapError(err, p.ctx) : err);
 }
 
 export interface IpcClientEvents {
@@ -192,29 +212,52 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
 
   /** Send one request frame (header included) and resolve with its response frame. */
   request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
-    if (this.state !== 'open') return Promise.reject(new IpcError('ENOTCONN', 'the IPC connection is closed'));
+    return this.submit(frame, opts, undefined, undefined, undefined) as Promise<Uint8Array>;
+  }
+
+  /**
+   * request() whose promise resolves with `parse(response, ctx)`, run as the response is
+   * delivered (what it throws rejects the call), and rejects with `mapError(err, ctx)` for the
+   * IpcError the call fails with. One promise per call, where request() and a then() on it make
+   * two and a microtask more; `ctx` spares the caller a closure per call.
+   */
+  requestWith<T, C>(frame: Uint8Array, opts: RequestOptions | undefined, parse: ResponseParser<T, C>, mapError: ErrorMapper<C>, ctx: C): Promise<T> {
+    return this.submit(frame, opts ?? {}, parse as ResponseParser<unknown, unknown>, mapError as ErrorMapper<unknown>, ctx) as Promise<T>;
+  }
+
+  private submit(
+    frame: Uint8Array,
+    opts: RequestOptions,
+    parse: ResponseParser<unknown, unknown> | undefined,
+    mapError: ErrorMapper<unknown> | undefined,
+    ctx: unknown,
+  ): Promise<unknown> {
+    if (this.state !== 'open') return refused(new IpcError('ENOTCONN', 'the IPC connection is closed'), mapError, ctx);
     const id = this.checkFrame(frame);
-    if (typeof id !== 'number') return Promise.reject(id);
+    if (typeof id !== 'number') return refused(id, mapError, ctx);
     if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
-      return Promise.reject(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`));
+      return refused(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`), mapError, ctx);
     }
     const maxRes = opts.maxResponseSize ?? this.maxMessageSize;
     if (!Number.isInteger(maxRes) || maxRes < QB_RESPONSE_HEADER_SIZE) {
-      return Promise.reject(new IpcError('EINVAL', `invalid maxResponseSize ${String(opts.maxResponseSize)}`));
+      return refused(new IpcError('EINVAL', `invalid maxResponseSize ${String(opts.maxResponseSize)}`), mapError, ctx);
     }
     if (opts.verify !== undefined && typeof opts.verify !== 'function') {
-      return Promise.reject(new IpcError('EINVAL', 'verify must be a function'));
+      return refused(new IpcError('EINVAL', 'verify must be a function'), mapError, ctx);
     }
-    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    if (opts.signal?.aborted) return refused(abortError(opts.signal), mapError, ctx);
     let resolve!: Pending['resolve'];
     let reject!: Pending['reject'];
-    const promise = new Promise<Uint8Array>((res, rej) => {
+    const promise = new Promise<unknown>((res, rej) => {
       resolve = res;
       reject = rej;
     });
     const p: Pending = {
       resolve,
       reject,
+      parse,
+      mapError,
+      ctx,
       settled: false,
       timer: undefined,
       signal: undefined,
@@ -237,7 +280,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     if (opts.timeout !== undefined) {
       p.timer = setTimeout(() => {
         settle(p);
-        reject(new IpcError('ETIMEDOUT', `no response within ${opts.timeout} ms`));
+        rejectCall(p, new IpcError('ETIMEDOUT', `no response within ${opts.timeout} ms`));
       }, opts.timeout);
     }
     if (opts.signal) {
@@ -245,7 +288,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       p.signal = signal;
       p.onAbort = () => {
         settle(p);
-        reject(abortError(signal));
+        rejectCall(p, abortError(signal));
       };
       signal.addEventListener('abort', p.onAbort, { once: true });
     }
@@ -273,7 +316,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return new Promise<void>((resolve, reject) => {
       // Copied: the caller may reuse its buffer once send() returns.
       this.waiting.push({
-        resolve: () => resolve(), reject, settled: false, timer: undefined, signal: undefined, onAbort: undefined,
+        resolve: () => resolve(), reject, parse: undefined, mapError: undefined, ctx: undefined,
+        settled: false, timer: undefined, signal: undefined, onAbort: undefined,
         id, verify: undefined, cost: 0, frame: frame.slice(), oneway: opts.flowControlMax ?? 1,
       });
     });
@@ -338,7 +382,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     } catch (e) {
       // Per-call failures (flow control EAGAIN, EMSGSIZE) belong to this call alone.
       settle(p);
-      p.reject(this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
+      rejectCall(p, this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
       return false;
     }
     this.capture?.frame('req', frame);
@@ -348,7 +392,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     // lands a queued call here.
     if (this.state !== 'open') {
       settle(p);
-      p.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
+      rejectCall(p, this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
       return false;
     }
     if (p.oneway !== undefined) {
@@ -409,7 +453,14 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     if (this.waitingHead < this.waiting.length) this.pump();
     if (p.settled) return;
     settle(p);
-    p.resolve(frame);
+    if (!p.parse) return p.resolve(frame);
+    let value: unknown;
+    try {
+      value = p.parse(frame, p.ctx);
+    } catch (e) {
+      return p.reject(e);
+    }
+    p.resolve(value);
   }
 
   /** @internal */
@@ -438,7 +489,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         const p = list[i]!;
         if (!p.settled) {
           settle(p);
-          p.reject(err);
+          rejectCall(p, err);
         }
       }
       list.length = 0;

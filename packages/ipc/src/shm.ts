@@ -68,6 +68,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private lent: Uint8Array | undefined;
   /** Zeros: doorbell bytes only count. */
   private readonly doorbell = new Uint8Array(64);
+  /** Its first byte, the doorbell of a lone request: a view made per send was most of one's allocation. */
+  private readonly doorbell1 = this.doorbell.subarray(0, 1);
   /** The response ring's semaphore count: responses published and not taken yet. */
   private readonly responseSem: Int32Array;
   /** The event ring's semaphore count: events published and not taken yet. */
@@ -273,7 +275,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (n === 0) return;
     this.unrung = 0;
     if (this.doorbellDebt === 0) {
-      const bells = n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
+      const bells = n === 1 ? this.doorbell1 : n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
       const r = native().send(this.client.setupWatch.fd, bells);
       if (r === n) return;
       if (r < 0 && r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));

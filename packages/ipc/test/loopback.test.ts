@@ -283,6 +283,45 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('requestWith(): settles with parse(response, ctx) or mapError(err, ctx), in FIFO order', async () => {
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      conn.removeAllListeners('request');
+      const held: Uint8Array[] = [];
+      conn.on('request', (f) => held.push(f));
+      const parsed: number[] = [];
+      const parse = (r: Uint8Array, ctx: string) => {
+        const id = header(r).id;
+        parsed.push(id);
+        if (id === 1002) throw new Error(`bad answer for ${ctx}`);
+        return `${ctx}:${id}`;
+      };
+      const mapError = (e: unknown, ctx: string) => new Error(`${ctx}: ${(e as IpcError).code}`);
+      const small = { maxResponseSize: 64 };
+      // A call that times out keeps its slot: its late answer is consumed, never parsed.
+      const timedOut = c.requestWith(reqFrame(1, 16), { timeout: 30, ...small }, parse, mapError, 'one');
+      await expect(timedOut).rejects.toThrow('one: ETIMEDOUT');
+      const bad = c.requestWith(reqFrame(2, 16), small, parse, mapError, 'two');
+      const good = c.requestWith(reqFrame(3, 16), small, parse, mapError, 'three');
+      const plain = c.request(reqFrame(4, 16), small);
+      await until(() => held.length === 4);
+      for (const f of held) conn.respond(echoed(f));
+      // A parser's throw rejects its own call alone, with what it threw.
+      await expect(bad).rejects.toThrow('bad answer for two');
+      await expect(good).resolves.toBe('three:1003');
+      expect(header(await plain).id).toBe(1004);
+      expect(parsed).toEqual([1002, 1003]);
+      // Errors found before sending go through mapError too.
+      await expect(c.requestWith(new Uint8Array(8), undefined, parse, mapError, 'short')).rejects.toThrow('short: EINVAL');
+      const pending = c.requestWith(reqFrame(5, 16), undefined, parse, mapError, 'five');
+      await until(() => held.length === 5);
+      const rejected = expect(pending).rejects.toThrow('five: ENOTCONN');
+      await c.close();
+      await rejected;
+      await expect(c.requestWith(reqFrame(6, 16), undefined, parse, mapError, 'six')).rejects.toThrow('six: ENOTCONN');
+    });
+
     it('honours server flow control with EAGAIN (TRY_AGAIN semantics)', async () => {
       const c = await connect(name);
       await until(() => conns.length === 1);
