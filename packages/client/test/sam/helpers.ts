@@ -102,6 +102,20 @@ export function childLines(r: Run): Record<string, unknown>[] {
   return r.lines.filter((l) => l.child !== undefined);
 }
 
+/**
+ * libsam's own race, not a behaviour to match: its supervisor (the process a test execs; its forked
+ * child runs the script) now and then dies by SIGPIPE after the child has printed every line and
+ * exited (2 of 150 runs at load 8, none of 100 at load 2; seen in CI, in real-wrong-state and in
+ * real-quorum's RESTART scenario). Ours exits normally. A C reference run that ends so is run again,
+ * up to LIBSAM_RUNS runs in all, for its normal exit.
+ */
+const LIBSAM_RUNS = 5;
+export async function libsamReference<R>(run: () => Promise<R>, signal: (r: R) => string | null): Promise<R> {
+  let r = await run();
+  for (let i = 1; i < LIBSAM_RUNS && signal(r) === 'SIGPIPE'; i++) r = await run();
+  return r;
+}
+
 /** gcc a fixture against the installed corosync libraries; the binary lands in a temp dir. */
 export async function compileFixture(source: string, libs: string[]): Promise<string> {
   const { mkdtemp } = await import('node:fs/promises');

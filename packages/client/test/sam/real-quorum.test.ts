@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, describeReal, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
-import { FIXTURES, fixtureArgv } from './helpers.js';
+import { FIXTURES, fixtureArgv, libsamReference } from './helpers.js';
 
 type Line = Record<string, unknown>;
 
@@ -85,7 +85,7 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   }
 
   it('start blocks until quorate; quorum loss warns the child; the restarted instance waits again; keys as libsam', async () => {
-    const c = await scenario([cBinary, '2000', 'restart'], false);
+    const c = await libsamReference(() => scenario([cBinary, '2000', 'restart'], false), (r) => r.exit.signal);
     const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'restart']), false);
 
     expect(c.exit).toEqual({ code: 0, signal: null });
@@ -105,7 +105,7 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   }, 600_000);
 
   it('QUORUM_QUIT: quorum loss ends the supervisor; the keys stay with state "failed", as libsam leaves them', async () => {
-    const c = await scenario([cBinary, '2000', 'quit'], true);
+    const c = await libsamReference(() => scenario([cBinary, '2000', 'quit'], true), (r) => r.exit.signal);
     const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'quit']), true);
 
     // WEXITSTATUS of the child the warn signal killed.
