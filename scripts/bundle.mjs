@@ -35,6 +35,7 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { jsonLiterals } from './json-literals.mjs';
 
 const pkgDir = process.cwd();
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
@@ -44,6 +45,11 @@ const inline = pkg.bundle?.inline ?? [];
 // client: 328 -> 240 kB, ~2.5 ms of its import on Node 20). Identifiers keep their names (class names in
 // util.inspect and stack traces; renaming them measured no faster); the source map maps back.
 const minify = pkg.bundle?.minify === true;
+
+// With "minify", large top-level data literals are compiled as JSON.parse calls (json-literals.mjs).
+const JSON_LITERAL_MIN = 2048;
+const ts = minify ? (await import('typescript')).default : undefined;
+const jsonLiteralNames = new Set();
 
 /** dist/a/b.js -> src/a/b.ts, for every JS file the package's exports and bins point to. */
 function entryPoints(manifest) {
@@ -88,7 +94,11 @@ const inlinePlugin = {
   setup(b) {
     b.onLoad({ filter: /\.ts$/ }, (a) => {
       const to = replacements.get(a.path);
-      return to ? { contents: readFileSync(to, 'utf8'), loader: 'ts', resolveDir: dirname(to) } : undefined;
+      const path = to ?? a.path;
+      const source = to || minify ? readFileSync(path, 'utf8') : undefined;
+      const json = minify ? jsonLiterals(ts, path, source, JSON_LITERAL_MIN) : undefined;
+      if (json) for (const n of json.names) jsonLiteralNames.add(`${n} (${relative(pkgDir, path)})`);
+      return to || json ? { contents: json?.contents ?? source, loader: 'ts', resolveDir: dirname(path) } : undefined;
     });
     for (const name of inline) {
       if (!(name in (pkg.dependencies ?? {}))) throw new Error(`bundle: ${name} is inlined but not a dependency of ${pkg.name}`);
@@ -311,5 +321,5 @@ process.stdout.write(
   `bundle ${pkg.name}: ${[
     ...outputs.map(([f, o]) => `${relative('dist', f)} (${Object.keys(o.inputs).length} modules, ${(o.bytes / 1024).toFixed(0)} kB)`),
     ...wrappers.map((w) => `${relative('dist', outFile(w.src))} (re-exports ${relative('dist', outFile(main))})`),
-  ].join(', ')}\n`,
+  ].join(', ')}${jsonLiteralNames.size > 0 ? `; JSON.parse for ${[...jsonLiteralNames].join(', ')}` : ''}\n`,
 );

@@ -10,8 +10,9 @@
 //            (socket, in this process), less the import process.
 // Medians of total instructions (every thread), and of V8's CompileModule (scan, pre-parse, the
 // top level's bytecode: what bytes of source cost) and SourceTextModule::Evaluate (the modules' top
-// level run) inside the import process. The total moves by a few million from run to run (GC and
-// the event loop's timing); CompileModule and Evaluate move far less. Needs valgrind; no root.
+// level run) inside the import process. The total leaves out V8's start-up prime search (its hash
+// seed's, random, 3-8 M); the one-call figure still moves by a few million (GC
+// and the event loop's timing); CompileModule and Evaluate move far less. Needs valgrind; no root.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -49,7 +50,11 @@ async function callgrind(script) {
     const line = annotated.split('\n').find((l) => re.test(l));
     return line ? Number(line.trim().split(/\s/)[0].replace(/,/g, '')) : 0;
   };
-  return { total: ir(/PROGRAM TOTALS/), compile: ir(/v8::ScriptCompiler::CompileModule\(/), evaluate: ir(/v8::internal::SourceTextModule::Evaluate\(/), stdout };
+  // V8 draws a hash seed per process and tests primes from it at start-up (HashSeed::InitializeRoots
+  // calling detail::sprp): 3-8 M instructions that differ from run to run whatever the script, left
+  // out of the total. (Fixed seeds, --hash-seed, would not do: with V8 flags Node starts without
+  // its snapshot, ~30 M more.)
+  return { total: ir(/PROGRAM TOTALS/) - ir(/\?\?\?:detail::sprp\(/), compile: ir(/v8::ScriptCompiler::CompileModule\(/), evaluate: ir(/v8::internal::SourceTextModule::Evaluate\(/), stdout };
 }
 
 const importOf = (file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`;

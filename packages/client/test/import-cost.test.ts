@@ -103,6 +103,9 @@ describe('import cost', () => {
     expect(of(chunk, 'dynamic-import')).toEqual(['./capture-file.js']);
     expect(ours('capture-file.js')).toEqual([]);
     expect(readFileSync(join(pkgDir, 'dist', chunk), 'latin1')).not.toContain('captureLines');
+    // The codec's message catalog is compiled as a string for JSON.parse, not as a 16 kB literal
+    // (scripts/json-literals.mjs).
+    expect(readFileSync(join(pkgDir, 'dist', chunk), 'latin1')).toMatch(/\bmessages=JSON\.parse\('\[\{"name":"qb\.connectionRequest"/);
     expect(readFileSync(join(pkgDir, 'dist/capture-file.js'), 'latin1')).toContain('captureLines');
     expect(ours(lazy('cpg'))).toEqual([`./${chunk}`]);
     expect(ours(lazy('cfg'))).toEqual([`./${chunk}`]);
