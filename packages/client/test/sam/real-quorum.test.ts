@@ -9,6 +9,12 @@ import { FIXTURES, fixtureArgv } from './helpers.js';
 
 type Line = Record<string, unknown>;
 
+// libsam's own race, not a behaviour to match (as in real-wrong-state.test.ts): its supervisor now
+// and then dies by SIGPIPE after its child has printed every line (seen here once, in the RESTART
+// scenario at load 19). Ours exits 0. The reference scenario is run again then, up to REFERENCE_RUNS
+// times, for its normal exit.
+const REFERENCE_RUNS = 5;
+
 /** The keys with pid and timestamp taken out, as in real-cmap.test.ts. */
 function normalise(dump: string): string {
   return dump
@@ -84,8 +90,14 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
     return { lines, dumps, exit: exit! };
   }
 
+  async function reference(argv: string[], quit: boolean): ReturnType<typeof scenario> {
+    let c = await scenario(argv, quit);
+    for (let i = 1; i < REFERENCE_RUNS && c.exit.signal === 'SIGPIPE'; i++) c = await scenario(argv, quit);
+    return c;
+  }
+
   it('start blocks until quorate; quorum loss warns the child; the restarted instance waits again; keys as libsam', async () => {
-    const c = await scenario([cBinary, '2000', 'restart'], false);
+    const c = await reference([cBinary, '2000', 'restart'], false);
     const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'restart']), false);
 
     expect(c.exit).toEqual({ code: 0, signal: null });
@@ -105,7 +117,7 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   }, 600_000);
 
   it('QUORUM_QUIT: quorum loss ends the supervisor; the keys stay with state "failed", as libsam leaves them', async () => {
-    const c = await scenario([cBinary, '2000', 'quit'], true);
+    const c = await reference([cBinary, '2000', 'quit'], true);
     const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'quit']), true);
 
     // WEXITSTATUS of the child the warn signal killed.
