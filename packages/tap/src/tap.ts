@@ -272,9 +272,12 @@ export class Tap {
 }
 
 /**
- * The worker closes every connection (releasing its native watchers), then its port; with
- * nothing left on its loop the thread ends by itself. It is never terminate()d: a thread
- * torn down while the addon's poll handles are open aborts Node.
+ * The worker closes every connection, then its port; with nothing left on its loop the thread
+ * ends by itself, and this resolves once it has. terminate() would be safe (the ipc addon stops
+ * its watchers and waiter threads with the env) but not clean: a connection's fds are the
+ * addon's, not the env's, so each one terminated open stays open in this process (3 fds per
+ * socket connection, 1 per shm one) and the daemon keeps its end, for as long as a tap started
+ * through the API lives on.
  */
 function stopWorker(worker: Worker): Promise<void> {
   if (worker.threadId === -1) return Promise.resolve(); // already ended

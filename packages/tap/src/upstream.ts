@@ -218,8 +218,8 @@ port.on('message', (m: ToUpstream) => {
       break;
     }
     case 'stop':
-      // Every connection is closed (its native watchers released) before the thread
-      // ends: the thread is left to finish on its own, never terminated with handles open.
+      // Every connection is closed (its fds too, and the daemon sees it go) before the
+      // thread ends on its own: see stopWorker() in tap.ts for why it is not terminated.
       void Promise.all([...conns.values()].map((up) => up.close())).then(() => {
         conns.clear();
         port.close();

@@ -106,6 +106,27 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         }
       });
 
+      test('close() with programs still connected (a request in flight) ends their connections and the daemon\'s, and leaves no fd or thread of the tap', async () => {
+        const r = await ns.exec([process.execPath, fixture('api-close.mjs'), join(dir, 'api-close.jsonl'), transport], { timeout: 90_000 });
+        expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+        const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+          relayed: number;
+          results: unknown[];
+          before: { fds: string[]; threads: number };
+          after: { fds: string[]; threads: number };
+        };
+        expect(got.relayed).toBe(2);
+        // Each program saw its connection go (and was not killed waiting for it).
+        expect(got.results).toEqual([0, 1].map(() => ({ code: 0, signal: null, said: ['connected', 'disconnected'] })));
+        // The upstream worker thread has ended and its connections' fds are closed: a worker
+        // terminate()d with them open would leave them (and the daemon's ends) open.
+        expect(got.after).toEqual(got.before);
+        const count = (what: string) => said.filter((l) => l === what).length;
+        await waitFor('the daemon saw every connection close', () => count('closed') === count('conn'));
+        const states = readCapture(join(dir, 'api-close.jsonl')).lines.filter((l) => l.state !== undefined);
+        expect(states.map((l) => l.state).sort()).toEqual(['closed', 'closed', 'open', 'open']);
+      });
+
       test('a refused handshake reaches the program as the same error (ENOSYS, a service corosync has not loaded)', async () => {
         await tell('refuse 38');
         try {

@@ -25,7 +25,12 @@ const POLICIES = [
 const HC_INTERVAL = 20_000;
 
 async function compare(ns: Namespace, binary: string, interval: number, policy: number): Promise<string[]> {
-  const c = await libsamReference(() => ns.exec([binary, String(interval), String(policy)], { timeout: 60_000 }), (r) => r.signal);
+  // The 'daemon up' tests check that a clean exit leaves no keys: a killed reference's are not ours.
+  const c = await libsamReference(
+    () => ns.exec([binary, String(interval), String(policy)], { timeout: 60_000 }),
+    (r) => r.signal,
+    () => ns.exec(['corosync-cmapctl', '-D', 'resources.process.']),
+  );
   const t = await ns.exec(fixtureArgv('wrong-state.ts', [String(interval), String(policy)]), { timeout: 60_000 });
   expect(t.stderr).toBe('');
   const cl = c.stdout.trimEnd().split('\n');
