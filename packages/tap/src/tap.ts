@@ -254,6 +254,9 @@ export class Tap {
   /** Stop serving, close every relayed connection, flush and close the capture. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // The tap, the programs' server, ends what is still open (its upstream thread then closes
+      // corosync's ends as it stops).
+      for (const r of this.relays.values()) r.closedBy ??= 'server';
       await Promise.all(this.servers.map((s) => s.close()));
       await stopWorker(this.worker);
       this.capture.close();

@@ -125,6 +125,8 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         await waitFor('the daemon saw every connection close', () => count('closed') === count('conn'));
         const states = readCapture(join(dir, 'api-close.jsonl')).lines.filter((l) => l.state !== undefined);
         expect(states.map((l) => l.state).sort()).toEqual(['closed', 'closed', 'open', 'open']);
+        // The tap, the programs' server, ended them.
+        for (const l of states.filter((x) => x.state === 'closed')) expect(l.by).toBe('server');
       });
 
       test('a refused handshake reaches the program as the same error (ENOSYS, a service corosync has not loaded)', async () => {
