@@ -315,15 +315,12 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const op = 'cpg.mcastJoined';
     this.assertOpen(op);
     checkU32(op, 'guarantee', guarantee);
-    // One buffer, the common call, needs no list of parts. The cold paths are methods of their
-    // own: a closure here made V8 allocate a context for this function's variables on every call.
-    const parts = msg instanceof Uint8Array ? undefined : messageParts(op, msg);
+    const parts = messageParts(op, msg);
     let total = 0;
-    if (parts === undefined) total = (msg as Uint8Array).length;
-    else for (const p of parts) total += p.length;
+    for (const p of parts) total += p.length;
     if (total > 0xffffffff) throw invalidParam(op, `message of ${total} bytes is too large`);
-    if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#mcastFragmented(op, guarantee, total, parts ?? [msg as Uint8Array], opts);
-    const message = parts === undefined ? (msg as Uint8Array) : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
+    const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     let posted: Promise<void> | undefined;
     const direct = this.#mcastsQueued === 0 ? this.directConnection(opts) : undefined;
     if (direct) {
@@ -339,7 +336,11 @@ export class CpgHandle extends Session<CpgSnapshot> {
         }
       }
       if (!sent) posted = this.post(op, cpgMcastView(guarantee, message), undefined, 2);
-    } else posted = this.#mcastQueued(op, guarantee, message, opts);
+    } else {
+      // The view is codec memory the next encode overwrites: a queued message keeps a copy.
+      const frame = cpgMcastView(guarantee, message).slice();
+      posted = this.#inOrder(op, opts, (o) => this.post(op, frame, o, 2));
+    }
     this.#sinceTurn += 1 + Math.floor(total / TURN_BYTES);
     if (!this.#turnWatched) {
       this.#turnWatched = true;
@@ -348,17 +349,6 @@ export class CpgHandle extends Session<CpgSnapshot> {
     if (posted) await posted;
     // Immediates run in order: #turned has reset the count when this wait resolves.
     if (this.#sinceTurn >= MCASTS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  /** A MCAST that waits its turn behind earlier ones (#inOrder), or goes with the call's options. */
-  #mcastQueued(op: string, guarantee: number, message: Uint8Array, opts: CallOptions | undefined): Promise<void> {
-    // The view is codec memory the next encode overwrites: a queued message keeps a copy.
-    const frame = cpgMcastView(guarantee, message).slice();
-    return this.#inOrder(op, opts, (o) => this.post(op, frame, o, 2));
-  }
-
-  #mcastFragmented(op: string, guarantee: number, total: number, parts: readonly Uint8Array[], opts: CallOptions | undefined): Promise<void> {
-    return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
   }
 
   /** A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg sends it, fragment after answered fragment. */
