@@ -223,6 +223,9 @@ const options = {
   logLevel: 'warning',
   metafile: true,
   ...(minify ? { minifyWhitespace: true, minifySyntax: true } : {}),
+  // ipc's addon lookup (src/native.ts): a copy compiled into another package's file need not ask
+  // whether that package is ipc (a package.json read and parse on every first connect).
+  define: { COROSYNC_TS_IPC_INLINED: JSON.stringify(inline.includes('@corosync-ts/ipc')) },
 };
 const abs = (src) => join(pkgDir, src);
 

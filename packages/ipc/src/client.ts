@@ -478,18 +478,20 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     this.state = 'closing';
     this.failure = err;
     this.capture?.closed(/closed the connection/.test(cause.message) ? 'server' : 'error', cause.message);
-    this.rejectAll(err);
+    this.rejectAll(() => err);
     this.closePromise = this.release(true);
     this.emit('disconnect', err);
   }
 
-  private rejectAll(err: IpcError): void {
+  /** `reason` is called once, on the first call still pending: a close with nothing pending (every finalize) captures no stack. */
+  private rejectAll(reason: () => IpcError): void {
+    let err: IpcError | undefined;
     for (const [list, head] of [[this.pending, this.pendingHead], [this.waiting, this.waitingHead]] as const) {
       for (let i = head; i < list.length; i++) {
         const p = list[i]!;
         if (!p.settled) {
           settle(p);
-          rejectCall(p, err);
+          rejectCall(p, (err ??= reason()));
         }
       }
       list.length = 0;
@@ -513,7 +515,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     if (this.closePromise) return this.closePromise;
     this.capture?.closed('client');
     this.state = 'closing';
-    this.rejectAll(new IpcError('ENOTCONN', 'the IPC connection was closed'));
+    this.rejectAll(() => new IpcError('ENOTCONN', 'the IPC connection was closed'));
     this.closePromise = this.release(false);
     return this.closePromise;
   }

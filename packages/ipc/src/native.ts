@@ -97,6 +97,11 @@ const createRequire: typeof CreateRequire = (path) => process.getBuiltinModule('
 
 const PACKAGE_NAME = '@corosync-ts/ipc';
 
+// true where scripts/bundle.mjs compiled this file into another package's bundle (the client's),
+// whose own package root is not ipc's; undefined when run from source.
+declare const COROSYNC_TS_IPC_INLINED: boolean | undefined;
+const INLINED = typeof COROSYNC_TS_IPC_INLINED === 'boolean' && COROSYNC_TS_IPC_INLINED;
+
 /** Whether dir holds the package.json of @corosync-ts/ipc. */
 function isPackageRoot(dir: string): boolean {
   try {
@@ -117,7 +122,7 @@ function isPackageRoot(dir: string): boolean {
 function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const own = dirname(here);
-  if (isPackageRoot(own)) return own;
+  if (!INLINED && isPackageRoot(own)) return own;
   for (let dir = here; ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', PACKAGE_NAME);
     if (existsSync(join(candidate, 'package.json'))) return candidate;
