@@ -134,13 +134,69 @@ static int abstract_addr(napi_env env, napi_value v, struct sockaddr_un *sa) {
   return 0;
 }
 
+// ---------------------------------------------------------------- fd ownership
+// Every fd the addon hands to JS (socket, accept, openShm) belongs to the env that asked for
+// it, and is closed with that env if JS has not closed it by then: a worker_threads Worker
+// that ends with a connection open would otherwise leave its sockets open for the life of the
+// process, and the server would never see the client go. The table is process-wide (any JS
+// thread opens and closes) and an entry is cleared before its fd is closed, under the lock,
+// so each fd is closed once: by JS or by the env's teardown, never both, and never a number
+// the kernel has since given to someone else.
+typedef struct {
+  napi_env env;  // NULL: not ours
+  int sock;      // shut down before the close at teardown, as a clean close does
+} fd_slot_t;
+static fd_slot_t *fd_slots;
+static size_t fd_cap;
+static pthread_mutex_t fd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+// Records fd (>= 0) as env's; a negative errno passes through. Without room to record it the
+// fd is closed and -ENOMEM returned: an fd nobody would release is not handed out.
+static int fd_adopt(napi_env env, int fd, int sock) {
+  if (fd < 0) return fd;
+  pthread_mutex_lock(&fd_mu);
+  if ((size_t)fd >= fd_cap) {
+    size_t cap = fd_cap ? fd_cap : 64;
+    while (cap <= (size_t)fd) cap *= 2;
+    fd_slot_t *n = realloc(fd_slots, cap * sizeof(*n));
+    if (!n) {
+      pthread_mutex_unlock(&fd_mu);
+      close(fd);
+      return -ENOMEM;
+    }
+    memset(n + fd_cap, 0, (cap - fd_cap) * sizeof(*n));
+    fd_slots = n;
+    fd_cap = cap;
+  }
+  fd_slots[fd].env = env;
+  fd_slots[fd].sock = sock;
+  pthread_mutex_unlock(&fd_mu);
+  return fd;
+}
+
+// Registered when an env loads the addon, before any poller or waiter of that env: hooks run
+// LIFO, so by now every waiter thread is joined and every uv_poll handle is closed (which
+// takes its fd out of epoll at once), and the fds can go.
+static void fds_env_cleanup(void *arg) {
+  napi_env env = *(napi_env *)arg;
+  free(arg);
+  pthread_mutex_lock(&fd_mu);
+  for (size_t fd = 0; fd < fd_cap; fd++) {
+    if (fd_slots[fd].env != env) continue;
+    fd_slots[fd].env = NULL;
+    if (fd_slots[fd].sock) shutdown((int)fd, SHUT_RDWR);
+    close((int)fd);
+  }
+  pthread_mutex_unlock(&fd_mu);
+}
+
 // socket(kind): 0 = SOCK_STREAM, 1 = SOCK_DGRAM; non-blocking, close-on-exec.
 static napi_value n_socket(napi_env env, napi_callback_info info) {
   napi_value a[1];
   int32_t kind;
   if (get_args(env, info, 1, a) || arg_int(env, a[0], &kind)) return NULL;
   int fd = socket(AF_UNIX, (kind ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  return make_int(env, fd < 0 ? -errno : fd);
+  return make_int(env, fd_adopt(env, fd < 0 ? -errno : fd, 1));
 }
 
 static napi_value n_bind(napi_env env, napi_callback_info info) {
@@ -177,13 +233,25 @@ static napi_value n_accept(napi_env env, napi_callback_info info) {
   int r;
   do r = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   while (r < 0 && errno == EINTR);
-  return make_int(env, r < 0 ? -errno : r);
+  return make_int(env, fd_adopt(env, r < 0 ? -errno : r, 1));
 }
 
+// close(fd) -> 0 or -errno. -EBADF, closing nothing, for an fd another env owns: its number
+// in this env's hands is stale (closed twice), and the fd now is someone else's.
 static napi_value n_close(napi_env env, napi_callback_info info) {
   napi_value a[1];
   int32_t fd;
   if (get_args(env, info, 1, a) || arg_int(env, a[0], &fd)) return NULL;
+  if (fd < 0) return make_int(env, -EBADF);
+  pthread_mutex_lock(&fd_mu);
+  if ((size_t)fd < fd_cap && fd_slots[fd].env) {
+    if (fd_slots[fd].env != env) {
+      pthread_mutex_unlock(&fd_mu);
+      return make_int(env, -EBADF);
+    }
+    fd_slots[fd].env = NULL;
+  }
+  pthread_mutex_unlock(&fd_mu);
   return make_int(env, close(fd) < 0 ? -errno : 0);
 }
 
@@ -772,7 +840,7 @@ static napi_value n_open_shm(napi_env env, napi_callback_info info) {
   }
 out:
   if (dfd >= 0) close(dfd);
-  return make_int(env, fd >= 0 ? fd : err);
+  return make_int(env, fd >= 0 ? fd_adopt(env, fd, 0) : err);
 }
 
 // unlinkShm(rel, dir) -> 0 or -errno: unlink (dir: rmdir) /dev/shm/<rel>, reached by
@@ -1650,6 +1718,18 @@ static void pin_addon(void) {
 static napi_value init(napi_env env, napi_value exports) {
   static pthread_once_t pinned_once = PTHREAD_ONCE_INIT;
   pthread_once(&pinned_once, pin_addon);
+  // Its own allocation per load: Node refuses the same (hook, arg) twice in one env.
+  napi_env *hook_env = malloc(sizeof(*hook_env));
+  if (!hook_env) {
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: out of memory");
+    return NULL;
+  }
+  *hook_env = env;
+  if (napi_add_env_cleanup_hook(env, fds_env_cleanup, hook_env) != napi_ok) {
+    free(hook_env);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot register the env cleanup hook");
+    return NULL;
+  }
   EXPORT("socket", n_socket);
   EXPORT("bind", n_bind);
   EXPORT("connect", n_connect);

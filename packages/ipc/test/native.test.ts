@@ -1,10 +1,12 @@
 // The addon's own contract, for the paths that used to touch freed memory or wrap lengths
 // (issue 9, item 9). Run under AddressSanitizer + UBSan by `pnpm test:asan`, where a
 // use-after-free aborts the worker instead of passing by luck.
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { native, type Mapping, type Pinned, type PollHandle, type WaiterHandle } from '../src/native.js';
@@ -320,6 +322,69 @@ describe('openShm', () => {
     expect(n.openShm(rel(`${dir}/fifo`))).toBe(-74); // EBADMSG: never opened, so never blocks
     expect(n.openShm(rel(dir))).toBe(-74); // a directory
     expect(n.openShm(rel(`${dir}/missing`))).toBe(-2);
+  });
+});
+
+describe('fd ownership', () => {
+  const EBADF = -9;
+  const links = () =>
+    readdirSync('/proc/self/fd').flatMap((f) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${f}`)];
+      } catch {
+        return [];
+      }
+    });
+
+  it("an fd is closed once, by JS or else with its env; close() of another env's fd is refused", async () => {
+    // The very binary this process loaded (the ASan build under test:asan), for the worker.
+    const addon = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .find((l) => /corosync_ts_ipc[^/]*\.node$/.test(l))!
+      .split(/\s+/)
+      .pop();
+    const mine = n.socket(0);
+    let reused = -1;
+    try {
+      const w = new Worker(
+        `
+        const { parentPort, workerData } = require('node:worker_threads');
+        const m = { exports: {} };
+        process.dlopen(m, workerData.addon);
+        const n = m.exports;
+        const foreign = n.close(workerData.mine);
+        const open = n.socket(1);
+        const closed = n.socket(0);
+        n.close(closed);
+        parentPort.postMessage({ foreign, closed, open: require('node:fs').readlinkSync('/proc/self/fd/' + open) });
+        // Ends once the main thread holds the closed fd's number.
+        parentPort.once('message', () => parentPort.close());
+        `,
+        { eval: true, workerData: { addon, mine } },
+      );
+      const [{ foreign, closed, open }] = (await once(w, 'message')) as [{ foreign: number; closed: number; open: string }];
+      // The number JS closed in the worker, now a file of the main thread's that the worker's
+      // teardown must leave alone. (Files fs opens in a worker, Node closes with it.)
+      const others: number[] = [];
+      for (let i = 0; i < 64 && reused < 0; i++) {
+        const f = openSync('/dev/null', 'r');
+        if (f === closed) reused = f;
+        else others.push(f);
+      }
+      for (const f of others) closeSync(f);
+      w.postMessage('end');
+      await once(w, 'exit');
+      expect(foreign).toBe(EBADF);
+      expect(readlinkSync(`/proc/self/fd/${mine}`)).toMatch(/^socket:/);
+      expect(reused).toBe(closed);
+      expect(readlinkSync(`/proc/self/fd/${reused}`)).toBe('/dev/null');
+      // What the worker left open went with it.
+      expect(open).toMatch(/^socket:/);
+      expect(links()).not.toContain(open);
+    } finally {
+      if (reused >= 0) closeSync(reused);
+      expect(n.close(mine)).toBe(0);
+    }
   });
 });
 

@@ -1,0 +1,31 @@
+// Workers that end (terminate(), process.exit() in the worker) with a connection open, five in a
+// row: what the connection held (its sockets, ring and control-file mappings) must go with the
+// worker's env, and the server must see the client go and so remove the connection's files in
+// /dev/shm. They stayed for the life of the process (3 fds per socket connection, 1 per shm
+// connection), and the server kept each connection open. Each run is a process of its own.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const script = fileURLToPath(new URL('./fixtures/worker-leak.mjs', import.meta.url));
+const WORKERS = 5;
+
+for (const transport of ['socket', 'shm'] as const) {
+  for (const how of ['terminate', 'exit'] as const) {
+    it(`${transport}: ${WORKERS} workers that end by ${how} with a connection open leave no fd, mapping or file, and the server sees each go`, { timeout: 120_000 }, async () => {
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [script, transport, how, String(WORKERS)], { timeout: 90_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+        );
+      });
+      expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
+        opened: WORKERS,
+        closed: WORKERS,
+        allClosed: true,
+        fdsLeft: [],
+        mapsLeft: [],
+        shmLeft: [],
+      });
+    });
+  }
+}
