@@ -276,11 +276,9 @@ export class Tap {
 
 /**
  * The worker closes every connection, then its port; with nothing left on its loop the thread
- * ends by itself, and this resolves once it has. terminate() would be safe (the ipc addon stops
- * its watchers and waiter threads with the env) but not clean: a connection's fds are the
- * addon's, not the env's, so each one terminated open stays open in this process (3 fds per
- * socket connection, 1 per shm one) and the daemon keeps its end, for as long as a tap started
- * through the API lives on.
+ * ends by itself, and this resolves once it has. terminate() would now release as much (the ipc
+ * addon stops its waiters and watchers and closes the fds of an env that ends), but it would cut
+ * off a relayed call in flight instead of letting its connection close as a program's would.
  */
 function stopWorker(worker: Worker): Promise<void> {
   if (worker.threadId === -1) return Promise.resolve(); // already ended
