@@ -118,8 +118,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect(got.relayed).toBe(2);
         // Each program saw its connection go (and was not killed waiting for it).
         expect(got.results).toEqual([0, 1].map(() => ({ code: 0, signal: null, said: ['connected', 'disconnected'] })));
-        // The upstream worker thread has ended and its connections' fds are closed: a worker
-        // terminate()d with them open would leave them (and the daemon's ends) open.
+        // The upstream worker thread has ended and its connections' fds are closed.
         expect(got.after).toEqual(got.before);
         const count = (what: string) => said.filter((l) => l === what).length;
         await waitFor('the daemon saw every connection close', () => count('closed') === count('conn'));
