@@ -5,7 +5,7 @@ import { closeSync, constants as fsc, ftruncateSync, fchownSync, openSync } from
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { POOLED_MAX, copyFrame, framePool, native, type Mapping } from './native.js';
-import { assertShmPath, closePeerFile, openPeerFile, removeShmPath, type PeerFileRules } from './peerfile.js';
+import { assertShmPath, closePeerFile, openPeerFile, ownShmPath, removeShmPath, type PeerFileRules } from './peerfile.js';
 
 const OFF_WRITE_PT = 0;
 const OFF_READ_PT = 4;
@@ -113,8 +113,10 @@ export class Ring {
     try {
       const hfd = openSync(hdrPath, flags, 0o600);
       fds.push(hfd);
+      ownShmPath(hdrPath);
       const dfd = openSync(dataPath, flags, 0o600);
       fds.push(dfd);
+      ownShmPath(dataPath);
       for (const [fd, len] of [[hfd, HEADER_FILE_SIZE], [dfd, size]] as const) {
         ftruncateSync(fd, len);
         // Reserve tmpfs pages now: a full /dev/shm then fails here, not as SIGBUS later.
