@@ -176,10 +176,13 @@ static int fd_adopt(napi_env env, int fd, int sock) {
 
 // Registered when an env loads the addon, before any poller or waiter of that env: hooks run
 // LIFO, so by now every waiter thread is joined and every uv_poll handle is closed (which
-// takes its fd out of epoll at once), and the fds can go.
+// takes its fd out of epoll at once), and the fds can go, after the env's /dev/shm files.
+static void shm_env_cleanup(napi_env env);
+
 static void fds_env_cleanup(void *arg) {
   napi_env env = *(napi_env *)arg;
   free(arg);
+  shm_env_cleanup(env);
   pthread_mutex_lock(&fd_mu);
   for (size_t fd = 0; fd < fd_cap; fd++) {
     if (fd_slots[fd].env != env) continue;
@@ -846,6 +849,8 @@ out:
 // unlinkShm(rel, dir) -> 0 or -errno: unlink (dir: rmdir) /dev/shm/<rel>, reached by
 // shm_walk, so a peer that swapped a directory of the path for a symlink cannot make us
 // remove a file of the same name somewhere else.
+static void shm_disown(napi_env env, napi_value v);
+
 static napi_value n_unlink_shm(napi_env env, napi_callback_info info) {
   napi_value a[2];
   char rel[PATH_MAX];
@@ -860,7 +865,105 @@ static napi_value n_unlink_shm(napi_env env, napi_callback_info info) {
   char *last = shm_walk(rel, &dfd, &root, &err);
   if (last && unlinkat(dfd, last, dir ? AT_REMOVEDIR : 0) < 0) err = -errno;
   if (dfd >= 0) close(dfd);
+  shm_disown(env, a[0]);
   return make_int(env, err);
+}
+
+// ---------------------------------------------------------------- /dev/shm file ownership
+// What a server connection creates in /dev/shm (its directory, ring and control files) is
+// created through Node's fs, and belongs, like the fds above, to the env that created it: a
+// Worker that ends with a server connection open would otherwise leave them for the life of
+// the process (libqb clients remove a server's files only once its process is dead). JS
+// records each path as it creates it (shmOwn) and unlinkShm, the clean close's way out,
+// drops the record. What is still recorded when the env ends is removed then, newest first
+// (files before their directory), and only if the path still names the very file recorded
+// (same device and inode, reached by shm_walk: no symlink followed): a path the peer removed
+// and someone has since created again is not ours.
+typedef struct shm_rec {
+  struct shm_rec *next;
+  napi_env env;
+  dev_t dev;
+  ino_t ino;
+  int dir;
+  char rel[];
+} shm_rec_t;
+static shm_rec_t *shm_recs;  // newest first
+static pthread_mutex_t shm_mu = PTHREAD_MUTEX_INITIALIZER;
+
+// shmOwn(rel) -> 0 or -errno: record /dev/shm/<rel>, which this env has just created, as its own.
+static napi_value n_shm_own(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  char rel[PATH_MAX], walk[PATH_MAX];
+  if (get_args(env, info, 1, a)) return NULL;
+  int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
+  if (e == -1) return NULL;
+  if (e < 0) return make_int(env, e);
+  memcpy(walk, rel, sizeof(rel));
+  int dfd = -1, err = 0;
+  struct stat root, st;
+  char *last = shm_walk(walk, &dfd, &root, &err);
+  if (last && fstatat(dfd, last, &st, AT_SYMLINK_NOFOLLOW) < 0) err = -errno;
+  if (dfd >= 0) close(dfd);
+  if (!last || err) return make_int(env, err);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return make_int(env, S_ISLNK(st.st_mode) ? -ELOOP : -EBADMSG);
+  size_t n = strlen(rel) + 1;
+  shm_rec_t *r = malloc(sizeof(*r) + n);
+  if (!r) return make_int(env, -ENOMEM);
+  r->env = env;
+  r->dev = st.st_dev;
+  r->ino = st.st_ino;
+  r->dir = S_ISDIR(st.st_mode);
+  memcpy(r->rel, rel, n);
+  pthread_mutex_lock(&shm_mu);
+  r->next = shm_recs;
+  shm_recs = r;
+  pthread_mutex_unlock(&shm_mu);
+  return make_int(env, 0);
+}
+
+// Drops env's record of the path unlinkShm was asked to remove, if it has one.
+static void shm_disown(napi_env env, napi_value v) {
+  char rel[PATH_MAX];
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, rel, sizeof(rel), &n) != napi_ok || n >= sizeof(rel) - 1) return;
+  pthread_mutex_lock(&shm_mu);
+  for (shm_rec_t **pp = &shm_recs; *pp; pp = &(*pp)->next) {
+    shm_rec_t *r = *pp;
+    if (r->env != env || strcmp(r->rel, rel)) continue;
+    *pp = r->next;
+    free(r);
+    break;
+  }
+  pthread_mutex_unlock(&shm_mu);
+}
+
+static void shm_env_cleanup(napi_env env) {
+  pthread_mutex_lock(&shm_mu);
+  shm_rec_t *mine = NULL, **tail = &mine;
+  for (shm_rec_t **pp = &shm_recs; *pp;) {
+    shm_rec_t *r = *pp;
+    if (r->env != env) {
+      pp = &r->next;
+      continue;
+    }
+    *pp = r->next;
+    r->next = NULL;
+    *tail = r;
+    tail = &r->next;
+  }
+  pthread_mutex_unlock(&shm_mu);
+  while (mine) {
+    shm_rec_t *r = mine;
+    mine = r->next;
+    int dfd = -1, err = 0;
+    struct stat root, st;
+    char *last = shm_walk(r->rel, &dfd, &root, &err);
+    if (last && fstatat(dfd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == r->dev && st.st_ino == r->ino &&
+        (r->dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+      unlinkat(dfd, last, r->dir ? AT_REMOVEDIR : 0);
+    if (dfd >= 0) close(dfd);
+    free(r);
+  }
 }
 
 // ---------------------------------------------------------------- semaphores
@@ -1752,6 +1855,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("sigbusCounter", n_sigbus_counter);
   EXPORT("openShm", n_open_shm);
   EXPORT("unlinkShm", n_unlink_shm);
+  EXPORT("shmOwn", n_shm_own);
   EXPORT("semInit", n_sem_init);
   EXPORT("semPost", n_sem_post);
   EXPORT("semTryWait", n_sem_trywait);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { chmodSync, chownSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import type { ConnectionCapture } from './capture.js';
 import { IpcError } from './errors.js';
@@ -8,6 +8,7 @@ import { QB_IPC_MSG_DISCONNECT, QB_REQUEST_HEADER_SIZE, type ConnectionResponse 
 import type { Credentials } from './handshake.js';
 import { DISCONNECT, READABLE, WRITABLE } from './native.js';
 import { QUEUE_OVERHEAD } from './outbox.js';
+import { ownShmPath, removeShmPath } from './peerfile.js';
 import { ShmServerTransport } from './shm.js';
 import { SocketServerTransport } from './socket.js';
 import type { ServerLink, ServerTransport } from './transport.js';
@@ -78,6 +79,7 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     }
     this.dir = dir;
     try {
+      ownShmPath(dir);
       chmodSync(dir, 0o770);
       try {
         chownSync(dir, cred.uid, cred.gid);
@@ -87,9 +89,7 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
       const svc = server.name.replace(/\//g, '_');
       this.impl = this.transport === 'socket' ? new SocketServerTransport(this, dir, svc) : new ShmServerTransport(this, dir, svc);
     } catch (e) {
-      try {
-        rmdirSync(dir);
-      } catch {}
+      removeShmPath(dir, true);
       throw e instanceof IpcError ? e : IpcError.fromErrno(fsErrno(e), (e as Error).message);
     }
     live.add(this);
@@ -210,9 +210,7 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     this.isClosed = true;
     live.delete(this);
     this.impl.destroy();
-    try {
-      rmdirSync(this.dir);
-    } catch {}
+    removeShmPath(this.dir, true);
   }
 }
 

@@ -5,7 +5,7 @@
 import { closeSync, constants as fsc, fchownSync, ftruncateSync, openSync } from 'node:fs';
 import { IpcError } from './errors.js';
 import { native, type Mapping } from './native.js';
-import { closePeerFile, openPeerFile, removeShmPath, type PeerFileRules } from './peerfile.js';
+import { closePeerFile, openPeerFile, ownShmPath, removeShmPath, type PeerFileRules } from './peerfile.js';
 
 export type Channel = 'request' | 'response' | 'event';
 
@@ -30,6 +30,7 @@ export class ControlFile {
   static create(path: string, owner: { uid: number; gid: number }): ControlFile {
     const fd = openSync(path, fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | fsc.O_TRUNC, 0o600);
     try {
+      ownShmPath(path);
       ftruncateSync(fd, CONTROL_FILE_SIZE);
       try {
         fchownSync(fd, owner.uid, owner.gid);

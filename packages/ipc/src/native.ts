@@ -34,6 +34,8 @@ export interface Native {
   openShm(rel: string): number;
   /** unlink (or rmdir) /dev/shm/<rel> without following any symlink on the way. 0 or -errno. */
   unlinkShm(rel: string, dir: boolean): number;
+  /** Record /dev/shm/<rel>, just created by this env, as its own: removed with the env unless unlinkShm removed it first. 0 or -errno. */
+  shmOwn(rel: string): number;
   semInit(ab: ArrayBuffer, off: number): number;
   semPost(ab: ArrayBuffer, off: number): number;
   semTryWait(ab: ArrayBuffer, off: number): number;

@@ -101,6 +101,17 @@ export function removeShmPath(path: string, dir = false): void {
   native().unlinkShm(path.slice('/dev/shm/'.length), dir);
 }
 
+/**
+ * A file or directory this thread's env has just created in /dev/shm for a server connection:
+ * the addon removes it with the env (a Worker that ends with the connection open) unless
+ * removeShmPath removed it first. Throws when it cannot be recorded: a file nobody would
+ * remove is not kept.
+ */
+export function ownShmPath(path: string): void {
+  const r = path.startsWith('/dev/shm/') && resolve(path) === path ? native().shmOwn(path.slice('/dev/shm/'.length)) : -Errno.EINVAL;
+  if (r < 0) throw IpcError.fromErrno(r, `record ${path} as this thread's`);
+}
+
 /** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
 export function removeConnectionDir(pathInside: string): void {
   removeShmPath(dirname(pathInside), true);

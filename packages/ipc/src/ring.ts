@@ -5,7 +5,7 @@ import { closeSync, constants as fsc, ftruncateSync, fchownSync, openSync } from
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { POOLED_MAX, copyFrame, framePool, native, type Mapping } from './native.js';
-import { assertShmPath, closePeerFile, openPeerFile, removeShmPath, type PeerFileRules } from './peerfile.js';
+import { assertShmPath, closePeerFile, openPeerFile, ownShmPath, removeShmPath, type PeerFileRules } from './peerfile.js';
 
 const OFF_WRITE_PT = 0;
 const OFF_READ_PT = 4;
@@ -100,7 +100,11 @@ export class Ring {
     return [w, r];
   }
 
-  /** Server side: create `<base>-header` / `<base>-data` (O_EXCL, 0600, owned by the client). */
+  /**
+   * Server side: create `<base>-header` / `<base>-data` (O_EXCL, 0600). With `owner` (a server
+   * connection's ring) they are given to the client and removed with this thread's env if it
+   * ends first (ownShmPath).
+   */
   static create(base: string, maxMsgSize: number, owner?: { uid: number; gid: number }): Ring {
     const n = native();
     const hdrPath = `${base}-header`;
@@ -113,8 +117,10 @@ export class Ring {
     try {
       const hfd = openSync(hdrPath, flags, 0o600);
       fds.push(hfd);
+      if (owner) ownShmPath(hdrPath);
       const dfd = openSync(dataPath, flags, 0o600);
       fds.push(dfd);
+      if (owner) ownShmPath(dataPath);
       for (const [fd, len] of [[hfd, HEADER_FILE_SIZE], [dfd, size]] as const) {
         ftruncateSync(fd, len);
         // Reserve tmpfs pages now: a full /dev/shm then fails here, not as SIGBUS later.

@@ -388,6 +388,65 @@ describe('fd ownership', () => {
   });
 });
 
+describe('/dev/shm file ownership', () => {
+  it("what an env recorded (shmOwn) and still owns goes with it: never through a symlink, never a path since re-created", async () => {
+    const addon = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .find((l) => /corosync_ts_ipc[^/]*\.node$/.test(l))!
+      .split(/\s+/)
+      .pop();
+    const w = new Worker(
+      `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const fs = require('node:fs');
+      const m = { exports: {} };
+      process.dlopen(m, workerData.addon);
+      const n = m.exports;
+      const d = workerData.dir;
+      const rel = (p) => p.slice('/dev/shm/'.length);
+      const own = (p) => n.shmOwn(rel(p));
+      const r = {};
+      fs.writeFileSync(d + '/kept', '');
+      r.kept = own(d + '/kept');
+      fs.mkdirSync(d + '/sub');
+      r.sub = own(d + '/sub');
+      fs.writeFileSync(d + '/sub/f', '');
+      r.subf = own(d + '/sub/f');
+      fs.writeFileSync(d + '/closed', '');
+      r.closed = own(d + '/closed');
+      r.unlinked = n.unlinkShm(rel(d + '/closed'), false);
+      fs.writeFileSync(d + '/replaced', '');
+      r.replaced = own(d + '/replaced');
+      fs.mkdirSync(d + '/ld');
+      r.ld = own(d + '/ld');
+      fs.writeFileSync(d + '/ld/x', '');
+      r.ldx = own(d + '/ld/x');
+      fs.symlinkSync(d + '/kept', d + '/link');
+      r.link = own(d + '/link');
+      r.missing = own(d + '/missing');
+      parentPort.postMessage(r);
+      // Lives until terminate(), after the main thread's changes below.
+      parentPort.on('message', () => {});
+      `,
+      { eval: true, workerData: { addon, dir } },
+    );
+    const [r] = (await once(w, 'message')) as [Record<string, number>];
+    // Someone else's now: the path a clean close removed, one the peer removed and made again,
+    // and a directory the peer swapped for a symlink to one holding a file of the same name.
+    writeFileSync(`${dir}/closed`, 'theirs');
+    unlinkSync(`${dir}/replaced`);
+    writeFileSync(`${dir}/replaced`, 'theirs');
+    execFileSync('mv', [`${dir}/ld`, `${dir}/ld2`]);
+    symlinkSync(`${dir}/ld2`, `${dir}/ld`);
+    await w.terminate();
+    expect(r).toEqual({ kept: 0, sub: 0, subf: 0, closed: 0, unlinked: 0, replaced: 0, ld: 0, ldx: 0, link: -40, missing: -2 });
+    expect(readdirSync(dir).sort()).toEqual(['closed', 'ld', 'ld2', 'link', 'replaced']);
+    expect(readdirSync(`${dir}/ld2`)).toEqual(['x']);
+    expect(readFileSync(`${dir}/closed`, 'utf8')).toBe('theirs');
+    expect(readFileSync(`${dir}/replaced`, 'utf8')).toBe('theirs');
+  });
+});
+
 describe('setRoundRobinScheduling', () => {
   it('refuses a bad priority with a typed error and leaves the thread as it was', async () => {
     const { setRoundRobinScheduling } = await import('../src/sched.js');
