@@ -5,7 +5,8 @@ import { freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cfgReq, decodeEvent, parseCfgRingStatus, parseTransportOnly } from './wire.js';
+import { cfgReq, parseCfgRingStatus, parseTransportOnly } from './cfg-wire.js';
+import { decodeEvent } from './wire.js';
 
 export type { KnetLinkStatus };
 

@@ -17,7 +17,8 @@ import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cpgMcastView, cpgPartialMcastView, cpgReq, decodeCpgEvent, headerError, parseCpgIterationNext, parsePartialMcastAnswer, type RingId } from './wire.js';
+import { cpgMcastView, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, parsePartialMcastAnswer } from './cpg-wire.js';
+import { headerError, type RingId } from './wire.js';
 import { ZC_HEADER, ZcFile } from './zcb.js';
 
 export type { CpgAddress, RingId };

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codec, decode, encode } from '@corosync-ts/codec-wasm';
 import { isCsError } from '@corosync-ts/types';
-import { decodeCpgEvent } from '../src/wire.js';
+import { decodeCpgEvent } from '../src/cpg-wire.js';
 
 const MESSAGE_AT = 184;
 const FRAGMENT_AT = 200;

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codec, decode, encode } from '@corosync-ts/codec-wasm';
 import { CS_ERR_TRY_AGAIN, CS_OK, isCsError } from '@corosync-ts/types';
-import { cpgPartialMcastView, parsePartialMcastAnswer } from '../src/wire.js';
+import { cpgPartialMcastView, parsePartialMcastAnswer } from '../src/cpg-wire.js';
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 

@@ -78,12 +78,12 @@ export const CMAP_VALUE_TYPE_SIZE: Readonly<Record<number, number>> = {
   1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 8, 8: 8, 9: 4, 10: 8,
 };
 
-const CMAP_TYPE_NAMES = new Map<number, CmapValueTypeName>(
-  (Object.entries(CmapValueType) as [CmapValueTypeName, number][]).map(([n, v]) => [v, n]),
-);
+// Built on first use, not at import.
+let cmapTypeNames: ReadonlyMap<number, CmapValueTypeName> | undefined;
 /** "UINT32" for 6, undefined for a number that is not a cmap type. */
 export function cmapValueTypeName(type: number): CmapValueTypeName | undefined {
-  return CMAP_TYPE_NAMES.get(type);
+  cmapTypeNames ??= new Map((Object.entries(CmapValueType) as [CmapValueTypeName, number][]).map(([n, v]) => [v, n]));
+  return cmapTypeNames.get(type);
 }
 
 /** cmap_map_t: which map a cmap connection works on (wire: SET_CURRENT_MAP). */

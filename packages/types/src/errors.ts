@@ -102,24 +102,25 @@ export const CS_ERROR_MEANING: Readonly<Record<CsErrorValue, string>> = {
   100: 'security error',
 };
 
-const NAME_BY_CODE: ReadonlyMap<number, CsErrorName> = new Map(
-  (Object.entries(CsErrorCode) as [CsErrorName, number][]).map(([name, code]) => [code, name]),
-);
+// Built on first use, not at import (every importer of the client evaluates this module).
+let nameByCode: ReadonlyMap<number, CsErrorName> | undefined;
+const names = () =>
+  (nameByCode ??= new Map((Object.entries(CsErrorCode) as [CsErrorName, number][]).map(([name, code]) => [code, name])));
 
 /** The C enum name of a code, or undefined for a number that is not a cs_error_t. */
 export function csErrorName(code: number): CsErrorName | undefined {
-  return NAME_BY_CODE.get(code);
+  return names().get(code);
 }
 
 /** True when `code` is one of the cs_error_t values. */
 export function isCsErrorCode(code: unknown): code is CsErrorValue {
-  return typeof code === 'number' && NAME_BY_CODE.has(code);
+  return typeof code === 'number' && names().has(code);
 }
 
 /** cs_strerror(): "success" for CS_OK, the enum name for the others, "unknown error" otherwise. */
 export function csStrerror(code: number): string {
   if (code === CS_OK) return 'success';
-  return NAME_BY_CODE.get(code) ?? 'unknown error';
+  return names().get(code) ?? 'unknown error';
 }
 
 // A registry symbol, not a class identity check: two copies of this package (two versions in one
