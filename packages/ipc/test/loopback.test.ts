@@ -42,6 +42,16 @@ for (const transport of ['socket', 'shm'] as const) {
       return seen;
     };
 
+    /** The first connection, its requests held (unanswered) in arrival order. */
+    const holdRequests = async (): Promise<{ conn: IpcServerConnection; held: Uint8Array[] }> => {
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      conn.removeAllListeners('request');
+      const held: Uint8Array[] = [];
+      conn.on('request', (f) => held.push(f));
+      return { conn, held };
+    };
+
     afterEach(async () => {
       await server.close();
       expect(shmFiles()).toEqual([]);
@@ -259,11 +269,7 @@ for (const transport of ['socket', 'shm'] as const) {
 
     it('times out and aborts single calls without desynchronising the FIFO', async () => {
       const c = await connect(name);
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      conn.removeAllListeners('request');
-      const held: Uint8Array[] = [];
-      conn.on('request', (f) => held.push(f));
+      const { conn, held } = await holdRequests();
       // Small answers (maxResponseSize) so that all three are in flight at once.
       const small = { maxResponseSize: 64 };
       const t = c.request(reqFrame(1, 16), { timeout: 50, ...small });
@@ -285,11 +291,7 @@ for (const transport of ['socket', 'shm'] as const) {
 
     it('requestWith(): settles with parse(response, ctx) or mapError(err, ctx), in FIFO order', async () => {
       const c = await connect(name);
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      conn.removeAllListeners('request');
-      const held: Uint8Array[] = [];
-      conn.on('request', (f) => held.push(f));
+      const { conn, held } = await holdRequests();
       const parsed: number[] = [];
       const parse = (r: Uint8Array, ctx: string) => {
         const id = header(r).id;
