@@ -849,7 +849,7 @@ out:
 // unlinkShm(rel, dir) -> 0 or -errno: unlink (dir: rmdir) /dev/shm/<rel>, reached by
 // shm_walk, so a peer that swapped a directory of the path for a symlink cannot make us
 // remove a file of the same name somewhere else.
-static void shm_disown(napi_env env, napi_value v);
+static void shm_disown(napi_env env, const char *rel);
 
 static napi_value n_unlink_shm(napi_env env, napi_callback_info info) {
   napi_value a[2];
@@ -860,12 +860,14 @@ static napi_value n_unlink_shm(napi_env env, napi_callback_info info) {
   int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
   if (e == -1) return NULL;
   if (e < 0) return make_int(env, e);
+  char walk[PATH_MAX];  // shm_walk cuts its path up; rel stays whole for shm_disown
+  memcpy(walk, rel, sizeof(rel));
   int dfd = -1, err = 0;
   struct stat root;
-  char *last = shm_walk(rel, &dfd, &root, &err);
+  char *last = shm_walk(walk, &dfd, &root, &err);
   if (last && unlinkat(dfd, last, dir ? AT_REMOVEDIR : 0) < 0) err = -errno;
   if (dfd >= 0) close(dfd);
-  shm_disown(env, a[0]);
+  shm_disown(env, rel);
   return make_int(env, err);
 }
 
@@ -922,10 +924,7 @@ static napi_value n_shm_own(napi_env env, napi_callback_info info) {
 }
 
 // Drops env's record of the path unlinkShm was asked to remove, if it has one.
-static void shm_disown(napi_env env, napi_value v) {
-  char rel[PATH_MAX];
-  size_t n = 0;
-  if (napi_get_value_string_utf8(env, v, rel, sizeof(rel), &n) != napi_ok || n >= sizeof(rel) - 1) return;
+static void shm_disown(napi_env env, const char *rel) {
   pthread_mutex_lock(&shm_mu);
   for (shm_rec_t **pp = &shm_recs; *pp; pp = &(*pp)->next) {
     shm_rec_t *r = *pp;
