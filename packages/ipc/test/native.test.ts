@@ -325,6 +325,15 @@ describe('openShm', () => {
   });
 });
 
+/** The very addon binary this process loaded (the ASan build under test:asan), for a worker to dlopen. */
+function loadedAddon(): string {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .find((l) => /corosync_ts_ipc[^/]*\.node$/.test(l))!
+    .split(/\s+/)
+    .pop()!;
+}
+
 describe('fd ownership', () => {
   const EBADF = -9;
   const links = () =>
@@ -337,12 +346,7 @@ describe('fd ownership', () => {
     });
 
   it("an fd is closed once, by JS or else with its env; close() of another env's fd is refused", async () => {
-    // The very binary this process loaded (the ASan build under test:asan), for the worker.
-    const addon = readFileSync('/proc/self/maps', 'utf8')
-      .split('\n')
-      .find((l) => /corosync_ts_ipc[^/]*\.node$/.test(l))!
-      .split(/\s+/)
-      .pop();
+    const addon = loadedAddon();
     const mine = n.socket(0);
     let reused = -1;
     try {
@@ -390,11 +394,7 @@ describe('fd ownership', () => {
 
 describe('/dev/shm file ownership', () => {
   it("what an env recorded (shmOwn) and still owns goes with it: never through a symlink, never a path since re-created", async () => {
-    const addon = readFileSync('/proc/self/maps', 'utf8')
-      .split('\n')
-      .find((l) => /corosync_ts_ipc[^/]*\.node$/.test(l))!
-      .split(/\s+/)
-      .pop();
+    const addon = loadedAddon();
     const w = new Worker(
       `
       const { parentPort, workerData } = require('node:worker_threads');
