@@ -208,6 +208,18 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         }
       });
 
+      test('the upstream worker lets go of an open under way at once when told to close it, or to stop', async () => {
+        const r = await ns.exec([process.execPath, fixture('worker-stop.mjs')], { timeout: 60_000 });
+        expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+        const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { code: number; freed: string[]; before: unknown; after: unknown; verdict: string };
+        // 'close': the held connection's socket, and nothing else.
+        expect(got.freed).toEqual([expect.stringMatching(/^\d+ socket:\[\d+\]$/)]);
+        // 'stop': the thread ended on its own, with the other held connection closed.
+        expect(got.code).toBe(0);
+        expect(got.after).toEqual(got.before);
+        expect(got.verdict).toBe('0');
+      });
+
       test('a name squatted by a server that takes the connection and never answers the handshake: the program gets EAGAIN, the tap lets go of it', async () => {
         const got = await hostileOpen('squat', 'cpg', [process.execPath, fixture('connect-once.mjs'), 'cpg']);
         expect(got.program).toEqual({ code: 0, stdout: 'EAGAIN\n', stderr: '' });
