@@ -37,6 +37,13 @@ export type FromUpstream =
  */
 export const VERDICT_BYTES = 8;
 
+/**
+ * The verdict for a daemon that did not answer within handshakeTimeout (the connection or the
+ * access check): the main thread refuses the program as when it gives up waiting itself. Not
+ * an errno: those are 0 or negative, so no answer of corosync's can be taken for it.
+ */
+export const NO_ANSWER = 1;
+
 export function packVerdict(seq: number, verdict: number): bigint {
   return (BigInt(seq) << 32n) | BigInt(verdict >>> 0);
 }

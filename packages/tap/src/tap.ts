@@ -6,7 +6,7 @@ import { closeSync, constants as fsc, openSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { CaptureWriter, ConnectionCapture, createServer, enterNetns, unshareNetns, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
 import { VERSION } from './version.js';
-import { unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
+import { NO_ANSWER, unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
 
 export const DEFAULT_SERVICES = ['cmap', 'cfg', 'cpg', 'quorum', 'votequorum'] as const;
 
@@ -143,6 +143,7 @@ export class Tap {
       const cur = Atomics.load(this.verdicts, 0);
       const got = unpackVerdict(cur);
       if (got.seq === seq) {
+        if (got.verdict === NO_ANSWER) return this.noAnswer(service, cred, id);
         if (got.verdict !== 0) this.refused(service, cred, `corosync refused the connection (${errnoName(-got.verdict)})`);
         if (got.verdict === 0) {
           this.pending = { id, service, cred };
@@ -158,14 +159,19 @@ export class Tap {
         return got.verdict;
       }
       const left = deadline - Date.now();
-      if (left <= 0) {
-        this.post({ op: 'close', id });
-        this.log(`${service}: the daemon did not answer the handshake in time; refusing the program's connection with EAGAIN`);
-        this.refused(service, cred, 'the daemon did not answer the handshake in time: refused with EAGAIN', 'error');
-        return -11;
-      }
+      // The worker answers NO_ANSWER by handshakeTimeout; this is for a worker too busy to.
+      if (left <= 0) return this.noAnswer(service, cred, id);
       Atomics.wait(this.verdicts, 0, cur, left);
     }
+  }
+
+  /** The daemon did not answer in time: the program may try again (EAGAIN, CS_ERR_TRY_AGAIN). */
+  private noAnswer(service: string, cred: Cred, id: number): number {
+    // Ends the open if the worker is still at it (it lets go of the daemon's connections).
+    this.post({ op: 'close', id });
+    this.log(`${service}: the daemon did not answer the handshake in time; refusing the program's connection with EAGAIN`);
+    this.refused(service, cred, 'the daemon did not answer the handshake in time: refused with EAGAIN', 'error');
+    return -11;
   }
 
   /**

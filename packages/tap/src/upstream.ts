@@ -4,8 +4,8 @@
 // they arrive.
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect, enterNetns, isIpcError, type IpcClient } from '@corosync-ts/ipc';
-import { corosyncAllows } from './access.js';
-import { packVerdict, type Cred, type FromUpstream, type ToUpstream } from './protocol.js';
+import { corosyncAllows, left } from './access.js';
+import { NO_ANSWER, packVerdict, type Cred, type FromUpstream, type ToUpstream } from './protocol.js';
 
 interface Data {
   netnsFd: number;
@@ -19,7 +19,6 @@ enterNetns(data.netnsFd);
 const verdicts = new BigInt64Array(data.verdict);
 
 const EACCES = 13;
-const ETIMEDOUT = 110;
 const EAGAIN = 11;
 
 function post(m: FromUpstream): void {
@@ -53,6 +52,12 @@ class Upstream {
   private flowOn = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = 1;
+
+  /**
+   * Ends the open still under way when the main thread no longer waits for it (it gave up, or
+   * the tap stops): the daemon's connections go at once, not when their timeouts run out.
+   */
+  readonly opening = new AbortController();
 
   constructor(readonly id: number) {}
 
@@ -137,6 +142,7 @@ class Upstream {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      this.opening.abort();
       this.queue.length = 0;
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.closing = this.client?.close() ?? Promise.resolve();
@@ -152,36 +158,41 @@ const conns = new Map<number, Upstream>();
 async function open(id: number, seq: number, service: string, cred: Cred): Promise<void> {
   const up = new Upstream(id);
   conns.set(id, up);
-  let client: IpcClient;
+  const signal = up.opening.signal;
+  // handshakeTimeout bounds the whole open, as it bounds the main thread's wait for it: with a
+  // timeout per step, a daemon slow at each one kept the worker (and close()) busy long after
+  // the program had been refused.
+  const deadline = Date.now() + data.handshakeTimeout;
+  let client: IpcClient | undefined;
+  let verdict: number;
   try {
-    client = await connect(service, { timeout: data.handshakeTimeout });
+    client = await connect(service, { timeout: left(deadline), signal });
+    // corosync decides on access after its own checks (not ready, no such service, no
+    // fds), which the connection above has just passed; then by uid/gid. The daemon sees
+    // the tap's credentials, so the tap applies the same rule to the program's.
+    let allowed: true | string;
+    try {
+      allowed = await corosyncAllows(cred, deadline, signal);
+    } catch (e) {
+      if (isIpcError(e, 'ETIMEDOUT') || isIpcError(e, 'ABORT_ERR')) throw e;
+      allowed = `cannot read corosync's uidgid keys: ${(e as Error).message}`;
+    }
+    if (allowed === true) verdict = 0;
+    else {
+      post({ op: 'denied', id, service, cred, reason: allowed });
+      verdict = -EACCES;
+    }
   } catch (e) {
+    verdict = isIpcError(e, 'ETIMEDOUT') ? NO_ANSWER : -errnoOf(e);
+  }
+  if (verdict !== 0 || signal.aborted) {
     conns.delete(id);
-    answer(seq, isIpcError(e, 'ETIMEDOUT') ? -ETIMEDOUT : -errnoOf(e));
+    await client?.close();
+    // Aborted: the main thread no longer waits for this answer.
+    if (!signal.aborted) answer(seq, verdict);
     return;
   }
-  // corosync decides on access after its own checks (not ready, no such service, no
-  // fds), which the connection above has just passed; then by uid/gid. The daemon sees
-  // the tap's credentials, so the tap applies the same rule to the program's.
-  let allowed: true | string;
-  try {
-    allowed = await corosyncAllows(cred, data.handshakeTimeout);
-  } catch (e) {
-    allowed = `cannot read corosync's uidgid keys: ${(e as Error).message}`;
-  }
-  if (allowed !== true) {
-    conns.delete(id);
-    await client.close();
-    post({ op: 'denied', id, service, cred, reason: allowed });
-    answer(seq, -EACCES);
-    return;
-  }
-  if (!conns.has(id)) {
-    // The main thread gave up waiting (or the program left) meanwhile.
-    await client.close();
-    return;
-  }
-  up.attach(client);
+  up.attach(client!);
   answer(seq, 0);
 }
 

@@ -1,7 +1,8 @@
 // Relay behaviour a real corosync cannot be made to show on demand, against a stand-in daemon
 // (@corosync-ts/ipc's server as 'cmap') in a private namespace: the daemon's flow control
 // reaches the program as EAGAIN and no request is lost or reordered; a handshake refusal
-// reaches the program as the same error.
+// reaches the program as the same error; a daemon that does not answer in time costs one
+// handshake timeout, not one per step, and nothing of it is left after close().
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -142,6 +143,87 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         } finally {
           await tell('refuse 0');
         }
+      });
+
+      // A daemon that does not answer a connection holds the tap's main thread in the program's
+      // handshake (it waits for the verdict synchronously): handshakeTimeout bounds the whole
+      // upstream open, not each of its steps, and whatever the daemon still holds is let go then.
+      const HANDSHAKE_MS = 3000;
+      const hostileOpen = async (name: string, squat: string, program: string[]) => {
+        const cap = join(dir, `${name}.jsonl`);
+        const r = await ns.exec([process.execPath, fixture('hostile-open.mjs'), cap, transport, String(HANDSHAKE_MS), squat, ...program], { timeout: 90_000 });
+        expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+        const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+          program: { code: number; stdout: string; stderr: string };
+          held: number;
+          before: { fds: string[]; threads: number };
+          after: { fds: string[]; threads: number };
+        };
+        // close() ended the upstream worker and closed every connection it had opened.
+        expect(got.after).toEqual(got.before);
+        // Refused the way the tap refuses when it gives up on the daemon itself.
+        expect(readCapture(cap).lines).toEqual([
+          expect.objectContaining({ service: name === 'squat' ? 'cpg' : 'cmap', transport, state: 'closed', by: 'error', error: 'the daemon did not answer the handshake in time: refused with EAGAIN' }),
+        ]);
+        return got;
+      };
+      // Not root: the tap checks corosync's uidgid keys for it. One attempt (corosync's tools try
+      // again on EAGAIN, for a minute).
+      const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture('connect-once.mjs'), 'cmap'];
+
+      test('a daemon that takes the connection but never answers the access check: the program gets EAGAIN (not EACCES: nothing was denied)', async () => {
+        await tell('mute 1');
+        const held = () => said.filter((l) => l === 'held').length;
+        const heldBefore = held();
+        try {
+          const got = await hostileOpen('mute', '-', asNobody);
+          expect(got.program).toEqual({ code: 0, stdout: 'EAGAIN\n', stderr: '' });
+          // The first uidgid key's request used up what was left of the handshake timeout.
+          expect(held() - heldBefore).toBe(1);
+          const count = (what: string) => said.filter((l) => l === what).length;
+          await waitFor('the daemon saw every connection close', () => count('closed') === count('conn'));
+        } finally {
+          await tell('mute 0');
+        }
+      });
+
+      test('a daemon slow at every step: the handshake timeout bounds the whole open, and close() does not wait for an access check still under way', async () => {
+        // Each handshake takes 60 % of the timeout: the program's connection passes, the access
+        // check's does not fit in what is left. With a timeout per step the check went on (its
+        // connection, then a request the daemon holds) long after the program had been refused,
+        // and close() waited for it.
+        await tell(`slow ${Math.round(HANDSHAKE_MS * 0.6)}`);
+        await tell('mute 1');
+        const held = () => said.filter((l) => l === 'held').length;
+        const heldBefore = held();
+        try {
+          const got = await hostileOpen('slow', '-', asNobody);
+          expect(got.program).toEqual({ code: 0, stdout: 'EAGAIN\n', stderr: '' });
+          expect(held() - heldBefore).toBe(0);
+          const count = (what: string) => said.filter((l) => l === what).length;
+          await waitFor('the daemon saw every connection close', () => count('closed') === count('conn'));
+        } finally {
+          await tell('mute 0');
+          await tell('slow 0');
+        }
+      });
+
+      test('the upstream worker lets go of an open under way at once when told to close it, or to stop', async () => {
+        const r = await ns.exec([process.execPath, fixture('worker-stop.mjs')], { timeout: 60_000 });
+        expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+        const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { code: number; freed: string[]; before: unknown; after: unknown; verdict: string };
+        // 'close': the held connection's socket, and nothing else.
+        expect(got.freed).toEqual([expect.stringMatching(/^\d+ socket:\[\d+\]$/)]);
+        // 'stop': the thread ended on its own, with the other held connection closed.
+        expect(got.code).toBe(0);
+        expect(got.after).toEqual(got.before);
+        expect(got.verdict).toBe('0');
+      });
+
+      test('a name squatted by a server that takes the connection and never answers the handshake: the program gets EAGAIN, the tap lets go of it', async () => {
+        const got = await hostileOpen('squat', 'cpg', [process.execPath, fixture('connect-once.mjs'), 'cpg']);
+        expect(got.program).toEqual({ code: 0, stdout: 'EAGAIN\n', stderr: '' });
+        expect(got.held).toBe(1);
       });
     });
   }
