@@ -50,6 +50,14 @@ export interface RequestOptions {
    * connection (the stream is out of step): every pending call rejects, none gets it.
    */
   verify?: (response: Uint8Array) => boolean;
+  /**
+   * Hand this request's response over before the events the server queued ahead of it, which
+   * otherwise go first (a notification before the call it follows resolves). For a caller whose
+   * next request waits for this answer: libcpg sends a large message's fragments back to back,
+   * each after its answer, and only then reads the deliveries; taking a 1 MiB fragment's
+   * delivery first delayed the next fragment by its receive and copy.
+   */
+  answerFirst?: boolean;
 }
 
 /**
@@ -119,6 +127,8 @@ interface Pending {
   frame: Uint8Array | undefined;
   /** A request without an answer (IpcClient.send): its flow-control threshold. */
   oneway?: number;
+  /** RequestOptions.answerFirst. */
+  answerFirst?: boolean;
 }
 
 const NO_ANSWER = new Uint8Array(0);
@@ -266,6 +276,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       verify: opts.verify,
       cost: this.impl.responseCost(Math.min(maxRes, this.maxMessageSize)),
       frame: undefined,
+      answerFirst: opts.answerFirst === true,
     };
     if (this.queued === 0 && this.hasRoom(p.cost)) {
       if (!this.dispatch(p, frame)) return promise;
@@ -424,6 +435,11 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     }
     this.waiting.length = 0;
     this.waitingHead = 0;
+  }
+
+  /** @internal whether the response due next goes before the events queued with it (RequestOptions.answerFirst) */
+  get answerFirst(): boolean {
+    return this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.answerFirst === true;
   }
 
   /** @internal a response frame arrived */

@@ -157,8 +157,9 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     // Events the server published before this response are in the event ring already: hand
     // them over first, as the server ordered them (corosync sends the events a request causes
     // before its answer), rather than after, when the doorbell's wake-up comes round. Most
-    // answers come with none: the semaphore's count says so without a native call.
-    if (this.eventsWaiting() && this.client.listenerCount('event') > 0) this.drainEvents();
+    // answers come with none: the semaphore's count says so without a native call. A request
+    // that asked to be answered first (RequestOptions.answerFirst) leaves them for later.
+    if (!this.client.answerFirst && this.eventsWaiting() && this.client.listenerCount('event') > 0) this.drainEvents();
     if (!this.client.connected) return;
     this.client.deliverResponse(frame);
   }

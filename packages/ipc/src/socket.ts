@@ -210,10 +210,14 @@ export class SocketClientTransport implements ClientTransport {
     // an event once its send has returned, before the reply is sent, so a counted event is
     // visible here. A counter that is not 0 when none is queued (a peer that does not keep it)
     // only costs the recv.
+    // Replies to requests that asked to be answered first (RequestOptions.answerFirst) go
+    // before those events.
     const held: Uint8Array[] = [];
     this.takeDatagrams(this.req, count, 'response', held);
-    if (this.client.connected && this.control.queued('event') !== 0) this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
-    for (const frame of held) if (this.client.connected) this.client.deliverResponse(frame);
+    let i = 0;
+    while (i < held.length && this.client.connected && this.client.answerFirst) this.client.deliverResponse(held[i++]!);
+    if (i < held.length && this.client.connected && this.control.queued('event') !== 0) this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
+    for (; i < held.length; i++) if (this.client.connected) this.client.deliverResponse(held[i]!);
   };
 
   private onReq(status: number, events: number, count: number): void {

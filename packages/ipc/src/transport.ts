@@ -15,6 +15,8 @@ export interface ClientLink {
   /** The server is gone or broke the protocol: fail every call, release the transport. */
   fail(cause: IpcError): void;
   deliverResponse(frame: Uint8Array): void;
+  /** The response due next is to be delivered before events queued with it (RequestOptions.answerFirst). */
+  readonly answerFirst: boolean;
   /** The frame may be lent (valid only during the call) when this is true (ConnectOptions.borrowEvents). */
   deliverEvent(frame: Uint8Array): void;
   readonly borrowEvents: boolean;

@@ -48,5 +48,49 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
       await server.close();
     });
+
+    // On shm a reply goes first when the response wait takes it; one the waiter thread took meets
+    // the events' doorbell in the loop in either order, so only the socket's is deterministic.
+    it.runIf(transport === 'socket')('a reply to an answerFirst request goes before the events queued ahead of it', async () => {
+      const name = uniqueName(`first-${transport}`);
+      const server = createServer(name, { transport });
+      const conns: IpcServerConnection[] = [];
+      server.on('connection', (c) => conns.push(c));
+      await server.listen();
+      const c = await connect(name);
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      const held: Uint8Array[] = [];
+      conn.on('request', (f) => held.push(f));
+      const log: string[] = [];
+      c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+      const first = { maxResponseSize: 64, answerFirst: true };
+      const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
+      // As above, but every call asks to be answered first: each reply is caught by the next
+      // call's wait with its events already queued, and goes first.
+      let a = track(c.request(reqFrame(1, 16), first));
+      await until(() => held.length === 1);
+      const rounds = 50;
+      for (let r = 0; r < rounds; r++) {
+        const [fa] = held.splice(0, 1);
+        for (let e = 0; e < 1 + (r % 3); e++) conn.sendEvent(resFrame(100 * r + e));
+        conn.respond(resFrame(header(fa!).id + 1000));
+        const b = track(c.request(reqFrame(2, 16), first));
+        await a;
+        a = b;
+        await until(() => held.length === 1);
+      }
+      conn.respond(resFrame(header(held[0]!).id + 1000));
+      await a;
+      const events = Array.from({ length: rounds }, (_, r) => Array.from({ length: 1 + (r % 3) }, (_, e) => `event ${100 * r + e}`)).flat();
+      await until(() => log.filter((l) => l.startsWith('event')).length === events.length);
+      // Round r's reply precedes the events sent before it; the events keep their order.
+      const replyAt = log.flatMap((l, i) => (l.startsWith('reply') ? [i] : []));
+      expect(replyAt.length).toBe(rounds + 1);
+      for (let r = 0; r < rounds; r++) expect(replyAt[r], `round ${r}: ${log.join(', ')}`).toBeLessThan(log.indexOf(`event ${100 * r}`));
+      expect(log.filter((l) => l.startsWith('event'))).toEqual(events);
+      await c.close();
+      await server.close();
+    });
   });
 }
