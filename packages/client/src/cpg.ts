@@ -11,6 +11,7 @@ import {
   isCsError,
 } from '@corosync-ts/types';
 import type { CpgAddress } from '@corosync-ts/codec-wasm';
+import { loopTurn } from '@corosync-ts/ipc';
 import { checkU32, invalidParam, toCsError } from './errors.js';
 import { common, freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
@@ -220,13 +221,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
   #mcastTail: Promise<void> = Promise.resolve();
   /** Multicasts in #inOrder whose turn has not passed yet: while any, a new one queues too. */
   #mcastsQueued = 0;
-  /** MCASTs sent since the event loop last turned (MCASTS_PER_TURN). */
+  /** MCASTs sent since the event loop last turned (MCASTS_PER_TURN), counted in turn #turn (ipc's loopTurn()). */
   #sinceTurn = 0;
-  #turnWatched = false;
-  readonly #turned = (): void => {
-    this.#sinceTurn = 0;
-    this.#turnWatched = false;
-  };
+  #turn = Number.NaN;
 
   private constructor(cb: CpgModelV1Data, opts: HandleOptions | undefined) {
     super(opts);
@@ -342,14 +339,15 @@ export class CpgHandle extends Session<CpgSnapshot> {
       const frame = cpgMcastView(guarantee, message).slice();
       posted = this.#inOrder(op, opts, (o) => this.post(op, frame, o, 2));
     }
-    this.#sinceTurn += 1 + Math.floor(total / TURN_BYTES);
-    if (!this.#turnWatched) {
-      this.#turnWatched = true;
-      setImmediate(this.#turned);
+    const turn = loopTurn();
+    if (turn !== this.#turn) {
+      this.#turn = turn;
+      this.#sinceTurn = 0;
     }
+    this.#sinceTurn += 1 + Math.floor(total / TURN_BYTES);
     if (posted) await posted;
-    // Immediates run in order: #turned has reset the count when this wait resolves.
-    if (this.#sinceTurn >= MCASTS_PER_TURN) await new Promise<void>((resolve) => setImmediate(resolve));
+    // The loop's check phase counts the turn before it runs immediates: the next call starts a new count.
+    if (this.#sinceTurn >= MCASTS_PER_TURN && loopTurn() === this.#turn) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg sends it, fragment after answered fragment. */

@@ -1793,6 +1793,75 @@ static napi_value n_poll_close(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+// ---------------------------------------------------------------- loop turns
+// loopTurns() -> ArrayBuffer over an int32 that a uv_check handle of the calling env's loop
+// raises once per loop iteration, after its poll phase (where setImmediate callbacks run):
+// JS tells that the loop turned by a plain load instead of a setImmediate per turn, which
+// cost a round trip an Immediate, a JS entry with async_hooks' bookkeeping, and a poll phase
+// that could not sleep (epoll_wait with timeout 0, then another loop iteration). The handle is
+// unreferenced: it never keeps the loop alive. One per env, started on the first call.
+typedef struct {
+  uv_check_t handle;
+  int32_t count;
+  // Owners: the ArrayBuffer (its finalizer) and the uv handle (until its close callback).
+  int refs;
+} turns_t;
+
+static void turns_unref(turns_t *t) {
+  if (--t->refs == 0) free(t);
+}
+
+static void turns_tick(uv_check_t *h) {
+  turns_t *t = (turns_t *)h;
+  // Wraps at 2^31 as JS's int32 view does; only a change is ever looked at.
+  t->count = (int32_t)((uint32_t)t->count + 1);
+}
+
+static void turns_closed(uv_handle_t *h) {
+  turns_unref((turns_t *)h);
+}
+
+static void turns_buffer_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  turns_unref(hint);
+}
+
+// The env goes (a Worker ends): its loop must not keep calling into a handle nobody owns.
+static void turns_env_cleanup(void *arg) {
+  uv_close((uv_handle_t *)&((turns_t *)arg)->handle, turns_closed);
+}
+
+static napi_value n_loop_turns(napi_env env, napi_callback_info info) {
+  (void)info;
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  turns_t *t = calloc(1, sizeof(*t));
+  if (!t) return make_int(env, -ENOMEM);
+  int r = uv_check_init(loop, &t->handle);
+  if (r < 0) {
+    free(t);
+    return make_int(env, r);
+  }
+  uv_unref((uv_handle_t *)&t->handle);
+  uv_check_start(&t->handle, turns_tick);
+  t->refs = 1;
+  if (napi_add_env_cleanup_hook(env, turns_env_cleanup, t) != napi_ok) {
+    uv_close((uv_handle_t *)&t->handle, turns_closed);
+    clear_pending(env);
+    return make_int(env, -ENOMEM);
+  }
+  napi_value ab;
+  t->refs++;
+  if (napi_create_external_arraybuffer(env, &t->count, sizeof(t->count), turns_buffer_finalize, t, &ab) != napi_ok) {
+    // As for pinned(): Node ran the finalizer itself if it refused after taking the buffer.
+    if (t->refs == 2) t->refs--;
+    clear_pending(env);
+    return make_int(env, -ENOMEM);
+  }
+  return ab;
+}
+
 static napi_value n_netns_unshare(napi_env env, napi_callback_info info);
 static napi_value n_netns_enter(napi_env env, napi_callback_info info);
 static napi_value n_sched_round_robin(napi_env env, napi_callback_info info);
@@ -1870,6 +1939,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollWait", n_poll_wait);
   EXPORT("pollClose", n_poll_close);
+  EXPORT("loopTurns", n_loop_turns);
   EXPORT("netnsUnshare", n_netns_unshare);
   EXPORT("netnsEnter", n_netns_enter);
   EXPORT("schedRoundRobin", n_sched_round_robin);

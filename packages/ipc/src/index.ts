@@ -5,6 +5,8 @@ export type { ConnectOptions, RequestOptions, ResponseParser, ErrorMapper, Crede
 export { IpcError, isIpcError } from './errors.js';
 export { enterNetns, unshareNetns } from './netns.js';
 export { setRoundRobinScheduling } from './sched.js';
+/** @internal a number that changes when the event loop goes round (cpg's multicasts per turn) */
+export { loopTurn } from './turns.js';
 export { mapShared, unmapShared, type Mapping as SharedMapping } from './native.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';

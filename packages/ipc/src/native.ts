@@ -56,6 +56,8 @@ export interface Native {
   /** Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is queued yet. */
   pollWait(p: PollHandle, timeoutNs: number): number;
   pollClose(p: PollHandle): number;
+  /** An int32 (index 0) that this env's loop raises once per iteration, after its poll phase (turns.ts), or -errno. */
+  loopTurns(): ArrayBuffer | number;
   /** unshare(CLONE_NEWNET) for the calling thread (corosync-tap). */
   netnsUnshare(): number;
   /** setns(fd, CLONE_NEWNET) for the calling thread (corosync-tap). */

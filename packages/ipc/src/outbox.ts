@@ -2,6 +2,7 @@
 // a full socket refused (EAGAIN/ENOBUFS), chunks a full ring had no room for.
 import { Errno } from '@corosync-ts/types';
 import { native } from './native.js';
+import { loopTurn } from './turns.js';
 
 /**
  * What each queued frame counts for beyond its bytes in `bytes`, the figure the queue limits
@@ -263,11 +264,8 @@ export class Cork {
 
   constructor(private readonly flush: () => void) {}
 
-  /** A frame of this loop turn went out already (reset from setImmediate). */
-  private turnBusy = false;
-  private readonly turnEnded = (): void => {
-    this.turnBusy = false;
-  };
+  /** loopTurn() when a frame last went out at once: a later one of the same turn is held. */
+  private turn = Number.NaN;
 
   /**
    * Whether the next one-way frame waits for the turn's end (armed then): all but the first
@@ -276,9 +274,9 @@ export class Cork {
    */
   hold(): boolean {
     if (this.pending) return true;
-    if (!this.turnBusy) {
-      this.turnBusy = true;
-      setImmediate(this.turnEnded);
+    const turn = loopTurn();
+    if (turn !== this.turn) {
+      this.turn = turn;
       return false;
     }
     this.arm();

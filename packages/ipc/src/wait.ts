@@ -21,6 +21,7 @@
 // 1, 2, 4 ... 64 replies after each miss 33.9 / 34.6 against 41.2 / 52.3.
 import { IpcError } from './errors.js';
 import { native, type WaiterHandle } from './native.js';
+import { loopTurn } from './turns.js';
 
 /** The longest sleeping wait for a due reply on the loop thread, once per batch of requests (ns). */
 export const WAIT_NS = 200000;
@@ -88,21 +89,20 @@ export function waitFor(policy: WaitPolicy, fn: (ns: number) => number): number 
  */
 const settled = Promise.resolve();
 
-/** When the running chain of microtask steps started (nowMs()); -1: none since the loop last turned. */
-let chainStart = -1;
-const loopTurned = (): void => {
-  chainStart = -1;
-};
+/** When the running chain of microtask steps started (nowMs()), and in which loop turn (loopTurn()). */
+let chainStart = 0;
+let chainTurn = Number.NaN;
 
 /**
  * Runs `step` once the caller's synchronous code is done: from a microtask while the chain of
  * such steps since the loop last turned is younger than CHAIN_MS, else from setImmediate.
  */
 export function afterCaller(step: () => void): void {
-  if (chainStart < 0) {
+  const turn = loopTurn();
+  if (turn !== chainTurn) {
+    // The first step since the loop turned starts a new chain.
+    chainTurn = turn;
     chainStart = nowMs();
-    // Runs at the next loop turn, however it comes, and lets the next step start a new chain.
-    setImmediate(loopTurned);
   } else if (nowMs() - chainStart >= CHAIN_MS) {
     setImmediate(step);
     return;
