@@ -50,8 +50,9 @@ for (const transport of ['socket', 'shm'] as const) {
     });
 
     // On shm a reply goes first when the response wait takes it; one the waiter thread took meets
-    // the events' doorbell in the loop in either order, so only the socket's is deterministic.
-    it.runIf(transport === 'socket')('a reply to an answerFirst request goes before the events queued ahead of it', async () => {
+    // the events' doorbell in the loop in either order, so only the socket's is deterministic and
+    // only it is defined (not a skipped shm test in every run).
+    if (transport === 'socket') it('a reply to an answerFirst request goes before the events queued ahead of it', async () => {
       const name = uniqueName(`first-${transport}`);
       const server = createServer(name, { transport });
       const conns: IpcServerConnection[] = [];
