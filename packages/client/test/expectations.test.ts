@@ -30,7 +30,7 @@ describe('expectationFor, built per request id', () => {
     const want = oracle();
     const seen = new Set<string>();
     for (const m of messages) {
-      if (m.dir !== 'req' || m.service === 'qb' || m.id === null) continue;
+      if (m.dir !== 'req' || (m.service as string) === 'qb' || m.id === null) continue;
       const key = `${m.service}.${m.id}`;
       if (seen.has(key)) continue;
       seen.add(key);
