@@ -132,18 +132,20 @@ function isBareError(res: Uint8Array): boolean {
 // Built per request id on its first request, not at import nor for the whole catalog at once: a
 // closure per request, and a one-call script sends two or three of them (the whole table was ~20
 // kB of its young generation before its first answer).
-// Only known requests are kept: the ids of raw frames a caller sends are not ours to bound.
-const expectations = new Map<string, Expectation>();
+// Kept for the catalog's requests only, null for one with no answer to check (cpg mcastJoined,
+// on every multicast): the ids of raw frames a caller sends are not ours to bound.
+const expectations = new Map<string, Expectation | null>();
 
-function buildExpectation(service: Service, id: number): Expectation | undefined {
+function buildExpectation(service: Service, id: number): Expectation | null | undefined {
   // cpg ZC_ALLOC (9) and ZC_FREE (10) are answered by a bare 24-byte header with id 0 whose error
   // the daemon never sets (it is whatever was on its stack).
   if (service === 'cpg' && (id === spec('cpg.zcbAlloc', 'req')!.id || id === spec('cpg.zcbFree', 'req')!.id)) {
     return { verify: (r) => r.length === 24 && resId(r) === 0, maxResponseSize: 24 };
   }
-  let out: Expectation | undefined;
+  let out: Expectation | null | undefined;
   for (const m of messages) {
     if (m.dir !== 'req' || m.service !== service || m.id !== id) continue;
+    out ??= null;
     const res = spec(m.name, 'res') ?? spec(`${m.service}.status`, 'res');
     if (!res || res.id === null) continue;
     const resIdWanted = res.id;
@@ -167,8 +169,9 @@ export function expectationFor(service: Service, frame: Uint8Array): Expectation
   let e = expectations.get(key);
   if (e === undefined) {
     e = buildExpectation(service, id);
-    if (e) expectations.set(key, e);
+    if (e !== undefined) expectations.set(key, e);
   }
+  if (e === null) return undefined;
   if (service === 'cmap' && id === GET_REQ_ID && e) {
     // The daemon sizes a GET answer by the capacity asked for (catalog: tail 'capacity').
     const capacity = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getBigUint64(GET_CAPACITY_OFFSET, true);
