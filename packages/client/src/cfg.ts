@@ -273,11 +273,11 @@ export class CfgHandle extends Session<CfgSnapshot> {
 }
 
 /** libcfg: `const h = await cfg.initialize(); await cfg.localGet(h)`. */
-export const cfg = {
-  initialize: CfgHandle.initialize,
-  ...freeFunctions<CfgHandle>()([
+export const cfg = freeFunctions<CfgHandle>()(
+  { initialize: CfgHandle.initialize },
+  [
     'finalize', 'fdGet', 'dispatch',
     'ringStatusGet', 'nodeStatusGet', 'killNode', 'trackstart', 'trackstop', 'tryShutdown', 'replytoShutdown',
     'getNodeAddrs', 'localGet', 'reloadConfig', 'reopenLogFiles', 'events',
-  ] as const),
-};
+  ] as const,
+);

@@ -724,11 +724,11 @@ export class CpgHandle extends Session<CpgSnapshot> {
 }
 
 /** libcpg: `const h = await cpg.initialize({ deliverFn }); await cpg.join(h, 'group')`. */
-export const cpg = {
-  initialize: CpgHandle.initialize,
-  modelInitialize: CpgHandle.modelInitialize,
-  ...freeFunctions<CpgHandle>()([
-    ...common, 'join', 'leave', 'mcastJoined', 'membershipGet', 'localGet', 'iterationInitialize', 'iterationNext',
+export const cpg = freeFunctions<CpgHandle>()(
+  { initialize: CpgHandle.initialize, modelInitialize: CpgHandle.modelInitialize },
+  common,
+  [
+    'join', 'leave', 'mcastJoined', 'membershipGet', 'localGet', 'iterationInitialize', 'iterationNext',
     'iterationFinalize', 'maxAtomicMsgsizeGet', 'flowControlStateGet', 'events', 'zcbAlloc', 'zcbFree', 'zcbMcastJoined',
-  ] as const),
-};
+  ] as const,
+);

@@ -4,14 +4,21 @@ type Free<H, K extends Method<H>> = {
   [P in K]: H[P] extends (...args: infer A) => infer R ? (handle: H, ...args: A) => R : never;
 };
 
-/** C-shaped free functions: `cmap.get(h, key)` is `h.get(key)`. */
+/**
+ * C-shaped free functions: `cmap.get(h, key)` is `h.get(key)`, written into `base` (the namespace
+ * object with its `initialize`). Into it, not spread from a second object: a fresh process builds
+ * these at import, and every object and array it need not build there fills the young generation
+ * towards the scavenge a one-call script would otherwise pay while it waits for its first answer.
+ */
 export function freeFunctions<H>() {
-  return <K extends Method<H>>(names: readonly K[]): Free<H, K> => {
-    const out = {} as Record<string, unknown>;
-    for (const n of names) {
-      out[n as string] = (h: H, ...args: unknown[]) => (h[n] as (...a: unknown[]) => unknown).apply(h, args);
+  return <B extends object, K extends Method<H>>(base: B, ...groups: (readonly K[])[]): B & Free<H, K> => {
+    const out = base as Record<string, unknown>;
+    for (const names of groups) {
+      for (const n of names) {
+        out[n as string] = (h: H, ...args: unknown[]) => (h[n] as (...a: unknown[]) => unknown).apply(h, args);
+      }
     }
-    return out as Free<H, K>;
+    return out as B & Free<H, K>;
   };
 }
 

@@ -30,32 +30,33 @@ export * from '@corosync-ts/types';
 
 
 /** libcmap: `const h = await cmap.initialize(); await h.get('totem.cluster_name')`, or `cmap.get(h, key)`. */
-export const cmap = {
-  initialize: CmapHandle.initialize,
-  initializeMap: CmapHandle.initializeMap,
-  ...freeFunctions<CmapHandle>()([
-    ...common, 'get', 'getInfo', 'set', 'setRaw', 'delete', 'inc', 'dec',
+export const cmap = freeFunctions<CmapHandle>()(
+  { initialize: CmapHandle.initialize, initializeMap: CmapHandle.initializeMap },
+  common,
+  [
+    'get', 'getInfo', 'set', 'setRaw', 'delete', 'inc', 'dec',
     'getInt8', 'getUint8', 'getInt16', 'getUint16', 'getInt32', 'getUint32', 'getInt64', 'getUint64', 'getFloat', 'getDouble', 'getString',
     'setInt8', 'setUint8', 'setInt16', 'setUint16', 'setInt32', 'setUint32', 'setInt64', 'setUint64', 'setFloat', 'setDouble', 'setString',
     'iterInit', 'iterNext', 'iterFinalize', 'iter', 'trackAdd', 'trackDelete', 'track',
-  ] as const),
-};
+  ] as const,
+);
 
 /** libquorum. */
-export const quorum = {
-  initialize: QuorumHandle.initialize,
-  modelInitialize: QuorumHandle.modelInitialize,
-  ...freeFunctions<QuorumHandle>()([...common, 'getquorate', 'trackstart', 'trackstop', 'notifications'] as const),
-};
+export const quorum = freeFunctions<QuorumHandle>()(
+  { initialize: QuorumHandle.initialize, modelInitialize: QuorumHandle.modelInitialize },
+  common,
+  ['getquorate', 'trackstart', 'trackstop', 'notifications'] as const,
+);
 
 /** libvotequorum. */
-export const votequorum = {
-  initialize: VotequorumHandle.initialize,
-  ...freeFunctions<VotequorumHandle>()([
-    ...common, 'getinfo', 'setexpected', 'setvotes', 'trackstart', 'trackstop',
+export const votequorum = freeFunctions<VotequorumHandle>()(
+  { initialize: VotequorumHandle.initialize },
+  common,
+  [
+    'getinfo', 'setexpected', 'setvotes', 'trackstart', 'trackstop',
     'qdeviceRegister', 'qdeviceUnregister', 'qdeviceUpdate', 'qdevicePoll', 'qdeviceMasterWins', 'notifications',
-  ] as const),
-};
+  ] as const,
+);
 
 /** libsam for Node: see src/sam/README.md (also importable alone as `@corosync-ts/client/sam`). */
 export * as sam from './sam/index.js';

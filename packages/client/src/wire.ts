@@ -111,7 +111,11 @@ export interface Expectation {
 
 // One pass over the catalog (a find() per message made this loop quadratic, at import).
 const specs = new Map<string, (typeof messages)[number]>();
-for (const m of messages) if (!specs.has(`${m.name}/${m.dir}`)) specs.set(`${m.name}/${m.dir}`, m);
+// One key string per message, not one for has() and another for set(): each is built and hashed.
+for (const m of messages) {
+  const key = `${m.name}/${m.dir}`;
+  if (!specs.has(key)) specs.set(key, m);
+}
 export const spec = (name: string, dir: 'req' | 'res') => specs.get(`${name}/${dir}`);
 const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
@@ -133,29 +137,33 @@ function isBareError(res: Uint8Array): boolean {
   return res.length === 24 && resId(res) === 0 && (res[16]! | res[17]! | res[18]! | res[19]!) !== 0;
 }
 
-// Built on the first request, not at import: a pass over the whole catalog with a closure per
-// request, which a script that only imports never needs.
-let expectations: Map<string, Expectation> | undefined;
+// Built per request id on its first request, not at import nor for the whole catalog at once: a
+// closure per request, and a one-call script sends two or three of them (the whole table was ~20
+// kB of its young generation before its first answer).
+// Kept for the catalog's requests only, null for one with no answer to check (cpg mcastJoined,
+// on every multicast): the ids of raw frames a caller sends are not ours to bound.
+const expectations = new Map<string, Expectation | null>();
 
-function buildExpectations(): Map<string, Expectation> {
-  const table = new Map<string, Expectation>();
-  for (const m of messages) {
-    if (m.dir !== 'req') continue;
-    const res = spec(m.name, 'res') ?? spec(`${m.service}.status`, 'res');
-    if (!res || res.id === null) continue;
-    const id = res.id;
-    const fixed = !res.fields.some((f) => 'count' in f);
-    table.set(`${m.service}.${m.id}`, {
-      verify: (r) => resId(r) === id || isBareError(r),
-      ...(fixed ? { maxResponseSize: res.size } : {}),
-    });
-  }
+function buildExpectation(service: Service, id: number): Expectation | null | undefined {
   // cpg ZC_ALLOC (9) and ZC_FREE (10) are answered by a bare 24-byte header with id 0 whose error
   // the daemon never sets (it is whatever was on its stack).
-  for (const name of ['cpg.zcbAlloc', 'cpg.zcbFree']) {
-    table.set(`cpg.${spec(name, 'req')!.id}`, { verify: (r) => r.length === 24 && resId(r) === 0, maxResponseSize: 24 });
+  if (service === 'cpg' && (id === spec('cpg.zcbAlloc', 'req')!.id || id === spec('cpg.zcbFree', 'req')!.id)) {
+    return { verify: (r) => r.length === 24 && resId(r) === 0, maxResponseSize: 24 };
   }
-  return table;
+  let out: Expectation | null | undefined;
+  for (const m of messages) {
+    if (m.dir !== 'req' || m.service !== service || m.id !== id) continue;
+    out ??= null;
+    const res = spec(m.name, 'res') ?? spec(`${m.service}.status`, 'res');
+    if (!res || res.id === null) continue;
+    const resIdWanted = res.id;
+    const fixed = !res.fields.some((f) => 'count' in f);
+    out = {
+      verify: (r) => resId(r) === resIdWanted || isBareError(r),
+      ...(fixed ? { maxResponseSize: res.size } : {}),
+    };
+  }
+  return out;
 }
 
 /** The answer a request frame of `service` expects; undefined for a request we do not know. */
@@ -165,7 +173,13 @@ export function expectationFor(service: Service, frame: Uint8Array): Expectation
     if (known) return known;
   }
   const id = resId(frame);
-  const e = (expectations ??= buildExpectations()).get(`${service}.${id}`);
+  const key = `${service}.${id}`;
+  let e = expectations.get(key);
+  if (e === undefined) {
+    e = buildExpectation(service, id);
+    if (e !== undefined) expectations.set(key, e);
+  }
+  if (e === null) return undefined;
   if (service === 'cmap' && id === GET_REQ_ID && e) {
     // The daemon sizes a GET answer by the capacity asked for (catalog: tail 'capacity').
     const capacity = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getBigUint64(GET_CAPACITY_OFFSET, true);

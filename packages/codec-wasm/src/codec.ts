@@ -81,21 +81,25 @@ function runtimeMessage(m: (typeof messages)[number], index: number): RuntimeMes
 
 // The runtime tables are built on the first call that needs them, not at import: building them
 // was ~1.5-2 ms of every importer's cold start (the client's too), and a process that only imports
-// constants, or makes no call, never needs them.
+// constants, or makes no call, never needs them. And message by message: a one-call cmap script
+// needs a handful of the catalog's messages, and building all of them (~80 kB of objects) at its
+// first call filled the young generation into a scavenge before its first answer.
 const tables: RuntimeMessage[] = [];
-let byName: Map<string, RuntimeMessage[]> | undefined;
+let complete = false;
+/** Catalog indexes by message name, in catalog order. */
+let byName: Map<string, number[]> | undefined;
 
-/** The runtime messages, built on first use; the array `runtimeMessages` stands for. */
+/** The runtime message at catalog index `index`, built on first use; undefined out of range. */
+function at(index: number): RuntimeMessage | undefined {
+  const spec = messages[index];
+  return spec === undefined ? undefined : (tables[index] ??= runtimeMessage(spec, index));
+}
+
+/** All the runtime messages, built on first use; the array `runtimeMessages` stands for. */
 function rt(): RuntimeMessage[] {
-  if (byName === undefined) {
-    byName = new Map();
-    messages.forEach((spec, index) => {
-      const m = runtimeMessage(spec, index);
-      tables.push(m);
-      const list = byName!.get(m.name) ?? [];
-      list.push(m);
-      byName!.set(m.name, list);
-    });
+  if (!complete) {
+    for (let i = 0; i < messages.length; i++) at(i);
+    complete = true;
   }
   return tables;
 }
@@ -116,11 +120,19 @@ export const runtimeMessages: readonly RuntimeMessage[] = new Proxy(
 
 /** The runtime message called `name` in direction `dir` (default: the request, if there is one). */
 export function findMessage(name: string, dir?: Direction): RuntimeMessage | undefined {
-  if (byName === undefined) rt();
-  const list = byName!.get(name);
+  if (byName === undefined) {
+    byName = new Map();
+    for (let i = 0; i < messages.length; i++) {
+      const list = byName.get(messages[i]!.name);
+      if (list) list.push(i);
+      else byName.set(messages[i]!.name, [i]);
+    }
+  }
+  const list = byName.get(name);
   if (!list) return undefined;
-  if (dir !== undefined) return list.find((m) => m.dir === dir);
-  return list.length === 1 ? list[0] : list.find((m) => m.dir === 'req');
+  const want = dir ?? (list.length === 1 ? undefined : 'req');
+  const i = want === undefined ? list[0] : list.find((j) => messages[j]!.dir === want);
+  return i === undefined ? undefined : at(i);
 }
 
 const FIELD_PSEUDO: Record<number, string> = Object.fromEntries(Object.entries(PSEUDO_FIELDS).map(([name, i]) => [i, name]));
@@ -151,7 +163,7 @@ const DECODE_TEXT: Record<string, string> = {
 function lastDecodeError(len: number, service: string, dir: string): DecodeError {
   const kind = (ERROR_KINDS[wasm.errorKind()] || 'badArgument') as DecodeErrorKind;
   const mi = wasm.errorMessage();
-  const msg = mi >= 0 ? rt()[mi] : undefined;
+  const msg = mi >= 0 ? at(mi) : undefined;
   const fi = wasm.errorField();
   const field = fi >= 0 ? msg?.fields[fi]?.name : FIELD_PSEUDO[fi];
   const offset = wasm.errorOffset();
@@ -282,7 +294,7 @@ export function decode(bytes: Uint8Array, opts: { service?: Service; dir: Direct
 }
 
 function buildDecoded(index: number): DecodedMessage {
-  const m = rt()[index]!;
+  const m = at(index)!;
   const id = wasm.headerId();
   const size = wasm.headerSize();
   const fields = readFields(m);
@@ -667,8 +679,9 @@ export function encode(name: string, fields: object, header: EncodeHeader = NO_H
 /** One service's encoders (`encoders.cmap`): `{ req: { get, set, ... }, res: {...}, evt: {...} }`. */
 function serviceEncoders(service: string): Record<string, Record<string, unknown>> {
   const svc: Record<string, Record<string, unknown>> = {};
-  for (const m of rt()) {
-    if (m.service !== service) continue;
+  for (let i = 0; i < messages.length; i++) {
+    if (messages[i]!.service !== service) continue;
+    const m = at(i)!;
     const dir = (svc[m.dir] ??= {});
     const short = m.name.slice(m.name.indexOf('.') + 1);
     dir[short] = (fields: object, header: Omit<EncodeHeader, 'dir'> = NO_HEADER) => encodeMessage(m, fields, header);
@@ -754,11 +767,11 @@ export const codec = {
   },
   /** The index of field `name` in message `messageIndex`, or -1. */
   fieldIndex(messageIndex: number, name: string): number {
-    const m = rt()[messageIndex];
+    const m = at(messageIndex);
     return m && Object.hasOwn(m.fieldIndex, name) ? m.fieldIndex[name]! : -1;
   },
   message(index: number): RuntimeMessage | undefined {
-    return rt()[index];
+    return at(index);
   },
 
   /**
@@ -806,7 +819,7 @@ export const codec = {
     // head, the result is the one the whole frame gives. Any other message is decoded again whole.
     const m = wasm.decodeAt(0, len, service, dir);
     if (m >= 0) {
-      const r = rt()[m]!;
+      const r = at(m)!;
       if (r.tailBytes >= 0 && r.size <= FRAME_HEAD) {
         absentField = r.tailBytes;
         return m;
@@ -927,7 +940,7 @@ export const codec = {
    * start of outputBuffer(). Throws EncodeError.
    */
   encodeOutput(messageIndex: number, fields: object, header: EncodeHeader = NO_HEADER): number {
-    const m = rt()[messageIndex];
+    const m = at(messageIndex);
     if (!m) throw encErr('unknownMessage', undefined, undefined, `unknown message index ${messageIndex}`);
     return encodeMessageInto(m, fields, header);
   },

@@ -37,11 +37,11 @@ export class CfgHandle {
 }
 
 /** libcfg: `const h = await cfg.initialize(); await cfg.localGet(h)`. */
-export const cfg: typeof Impl.cfg = {
-  initialize: CfgHandle.initialize,
-  ...freeFunctions<Impl.CfgHandle>()([
+export const cfg: typeof Impl.cfg = freeFunctions<Impl.CfgHandle>()(
+  { initialize: CfgHandle.initialize },
+  [
     'finalize', 'fdGet', 'dispatch',
     'ringStatusGet', 'nodeStatusGet', 'killNode', 'trackstart', 'trackstop', 'tryShutdown', 'replytoShutdown',
     'getNodeAddrs', 'localGet', 'reloadConfig', 'reopenLogFiles', 'events',
-  ] as const),
-};
+  ] as const,
+);

@@ -56,11 +56,11 @@ export class CpgHandle {
 }
 
 /** libcpg: `const h = await cpg.initialize({ deliverFn }); await cpg.join(h, 'group')`. */
-export const cpg: typeof Impl.cpg = {
-  initialize: CpgHandle.initialize,
-  modelInitialize: CpgHandle.modelInitialize,
-  ...freeFunctions<Impl.CpgHandle>()([
-    ...common, 'join', 'leave', 'mcastJoined', 'membershipGet', 'localGet', 'iterationInitialize', 'iterationNext',
+export const cpg: typeof Impl.cpg = freeFunctions<Impl.CpgHandle>()(
+  { initialize: CpgHandle.initialize, modelInitialize: CpgHandle.modelInitialize },
+  common,
+  [
+    'join', 'leave', 'mcastJoined', 'membershipGet', 'localGet', 'iterationInitialize', 'iterationNext',
     'iterationFinalize', 'maxAtomicMsgsizeGet', 'flowControlStateGet', 'events', 'zcbAlloc', 'zcbFree', 'zcbMcastJoined',
-  ] as const),
-};
+  ] as const,
+);
