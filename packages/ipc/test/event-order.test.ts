@@ -1,97 +1,76 @@
 // Events the server sent before a reply reach the listeners before that reply's call resolves,
 // also when the sleeping wait (src/wait.ts) catches the reply without a loop turn: the socket
 // transport then reads the event socket first when the control file counts events queued.
+// A request that asks to be answered first (RequestOptions.answerFirst) is the exception.
 import { describe, expect, it } from 'vitest';
-import { connect, createServer, type IpcServerConnection } from '../src/index.js';
+import { connect, createServer, type IpcServerConnection, type RequestOptions } from '../src/index.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
+
+const ROUNDS = 50;
+/** The events the server queues before round r's reply. */
+const eventsOf = (r: number) => Array.from({ length: 1 + (r % 3) }, (_, e) => `event ${100 * r + e}`);
+
+/**
+ * ROUNDS rounds of: call A is held; the server queues events and A's reply while the loop is
+ * ours; call B, sent next without a loop turn, has its wait find A's reply on the socket or
+ * ring. What the client saw, in order, once every reply and event is in.
+ */
+async function rounds(transport: 'socket' | 'shm', opts: RequestOptions): Promise<string[]> {
+  const server = createServer(uniqueName(`order-${transport}`), { transport });
+  const conns: IpcServerConnection[] = [];
+  server.on('connection', (c) => conns.push(c));
+  await server.listen();
+  const c = await connect(server.name);
+  try {
+    await until(() => conns.length === 1);
+    const conn = conns[0]!;
+    const held: Uint8Array[] = [];
+    conn.on('request', (f) => held.push(f));
+    const log: string[] = [];
+    c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+    const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
+    let a = track(c.request(reqFrame(1, 16), opts));
+    await until(() => held.length === 1);
+    for (let r = 0; r < ROUNDS; r++) {
+      const [fa] = held.splice(0, 1);
+      for (let e = 0; e < 1 + (r % 3); e++) conn.sendEvent(resFrame(100 * r + e));
+      conn.respond(resFrame(header(fa!).id + 1000));
+      const b = track(c.request(reqFrame(2, 16), opts));
+      await a;
+      a = b;
+      await until(() => held.length === 1);
+    }
+    conn.respond(resFrame(header(held[0]!).id + 1000));
+    await a;
+    const events = Array.from({ length: ROUNDS }, (_, r) => eventsOf(r)).flat();
+    await until(() => log.filter((l) => l.startsWith('event')).length === events.length);
+    return log;
+  } finally {
+    await c.close();
+    await server.close();
+  }
+}
 
 for (const transport of ['socket', 'shm'] as const) {
   describe(`${transport}: events and replies`, () => {
     it('events sent before a reply caught by the wait are delivered before the call resolves', async () => {
-      const name = uniqueName(`order-${transport}`);
-      const server = createServer(name, { transport });
-      const conns: IpcServerConnection[] = [];
-      server.on('connection', (c) => conns.push(c));
-      await server.listen();
-      const c = await connect(name);
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      const held: Uint8Array[] = [];
-      conn.on('request', (f) => held.push(f));
-      const log: string[] = [];
-      c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
-      const small = { maxResponseSize: 64 };
-      const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
-      // Each round: call A is held; the server queues events and A's reply while the loop is
-      // ours; call B, sent next without a loop turn, has its wait find A's reply on the socket.
-      let a = track(c.request(reqFrame(1, 16), small));
-      await until(() => held.length === 1);
-      const rounds = 50;
-      for (let r = 0; r < rounds; r++) {
-        const [fa] = held.splice(0, 1);
-        for (let e = 0; e < 1 + (r % 3); e++) conn.sendEvent(resFrame(100 * r + e));
-        conn.respond(resFrame(header(fa!).id + 1000));
-        const b = track(c.request(reqFrame(2, 16), small));
-        await a;
-        a = b;
-        await until(() => held.length === 1);
-      }
-      conn.respond(resFrame(header(held[0]!).id + 1000));
-      await a;
+      const log = await rounds(transport, { maxResponseSize: 64 });
       const expected: string[] = [];
-      for (let r = 0; r < rounds; r++) {
-        for (let e = 0; e < 1 + (r % 3); e++) expected.push(`event ${100 * r + e}`);
-        expected.push(`reply ${r === 0 ? 1001 : 1002}`);
-      }
+      for (let r = 0; r < ROUNDS; r++) expected.push(...eventsOf(r), `reply ${r === 0 ? 1001 : 1002}`);
       expected.push('reply 1002');
       expect(log).toEqual(expected);
-      await c.close();
-      await server.close();
     });
 
     // On shm a reply goes first when the response wait takes it; one the waiter thread took meets
     // the events' doorbell in the loop in either order, so only the socket's is deterministic and
     // only it is defined (not a skipped shm test in every run).
     if (transport === 'socket') it('a reply to an answerFirst request goes before the events queued ahead of it', async () => {
-      const name = uniqueName(`first-${transport}`);
-      const server = createServer(name, { transport });
-      const conns: IpcServerConnection[] = [];
-      server.on('connection', (c) => conns.push(c));
-      await server.listen();
-      const c = await connect(name);
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      const held: Uint8Array[] = [];
-      conn.on('request', (f) => held.push(f));
-      const log: string[] = [];
-      c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
-      const first = { maxResponseSize: 64, answerFirst: true };
-      const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
-      // As above, but every call asks to be answered first: each reply is caught by the next
-      // call's wait with its events already queued, and goes first.
-      let a = track(c.request(reqFrame(1, 16), first));
-      await until(() => held.length === 1);
-      const rounds = 50;
-      for (let r = 0; r < rounds; r++) {
-        const [fa] = held.splice(0, 1);
-        for (let e = 0; e < 1 + (r % 3); e++) conn.sendEvent(resFrame(100 * r + e));
-        conn.respond(resFrame(header(fa!).id + 1000));
-        const b = track(c.request(reqFrame(2, 16), first));
-        await a;
-        a = b;
-        await until(() => held.length === 1);
-      }
-      conn.respond(resFrame(header(held[0]!).id + 1000));
-      await a;
-      const events = Array.from({ length: rounds }, (_, r) => Array.from({ length: 1 + (r % 3) }, (_, e) => `event ${100 * r + e}`)).flat();
-      await until(() => log.filter((l) => l.startsWith('event')).length === events.length);
+      const log = await rounds(transport, { maxResponseSize: 64, answerFirst: true });
       // Round r's reply precedes the events sent before it; the events keep their order.
       const replyAt = log.flatMap((l, i) => (l.startsWith('reply') ? [i] : []));
-      expect(replyAt.length).toBe(rounds + 1);
-      for (let r = 0; r < rounds; r++) expect(replyAt[r], `round ${r}: ${log.join(', ')}`).toBeLessThan(log.indexOf(`event ${100 * r}`));
-      expect(log.filter((l) => l.startsWith('event'))).toEqual(events);
-      await c.close();
-      await server.close();
+      expect(replyAt.length).toBe(ROUNDS + 1);
+      for (let r = 0; r < ROUNDS; r++) expect(replyAt[r], `round ${r}: ${log.join(', ')}`).toBeLessThan(log.indexOf(`event ${100 * r}`));
+      expect(log.filter((l) => l.startsWith('event'))).toEqual(Array.from({ length: ROUNDS }, (_, r) => eventsOf(r)).flat());
     });
   });
 }
