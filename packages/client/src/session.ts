@@ -409,7 +409,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   /** Sends on a given connection (used directly while restoring after a reconnect). */
   protected exchange<R extends ResponseName>(operation: string, ipc: IpcClientLike, frame: Request<R>): Promise<Answer<R>>;
-  protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T): Promise<T>;
+  protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T, answerFirst?: boolean): Promise<T>;
   // Not async: the transport's own promise, settled with the parsed answer (requestWith), or one
   // then() on it; an async function would add its own promise and a resumption per call.
   protected exchange<T>(
@@ -417,11 +417,13 @@ export abstract class Session<Snapshot> extends EventEmitter {
     ipc: IpcClientLike,
     frame: Uint8Array,
     parse?: (res: Uint8Array, op: string) => T,
+    answerFirst?: boolean,
   ): Promise<T | DecodedMessage> {
     const p = parse ?? this.#parse;
     let sent: Promise<Uint8Array>;
     try {
-      const expect = expectationFor(this.service, frame);
+      let expect = expectationFor(this.service, frame);
+      if (answerFirst && expect) expect = { ...expect, answerFirst };
       if (ipc.requestWith) return ipc.requestWith<T | DecodedMessage, string>(frame, expect, p, toCsError, operation);
       sent = ipc.request(frame, expect);
     } catch (e) {

@@ -119,12 +119,6 @@ for (const m of messages) {
 export const spec = (name: string, dir: 'req' | 'res') => specs.get(`${name}/${dir}`);
 const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
-const PARTIAL_REQ_ID = spec('cpg.partialMcast', 'req')!.id!;
-const PARTIAL_TYPE_OFFSET = spec('cpg.partialMcast', 'req')!.fields.find((f) => f.name === 'type')!.offset;
-/** LIBCPG_PARTIAL_LAST */
-const PARTIAL_LAST = 3;
-/** cpg.partialMcast's expectation with answerFirst, for the fragments before a message's last. */
-let partialFirst: Expectation | undefined;
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
 
 export const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
@@ -185,15 +179,6 @@ export function expectationFor(service: Service, frame: Uint8Array): Expectation
     const capacity = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getBigUint64(GET_CAPACITY_OFFSET, true);
     const max = capacity > 0x40000000n ? 0x40000000 : GET_RES_SIZE + Number(capacity);
     return { verify: e.verify, maxResponseSize: max };
-  }
-  if (service === 'cpg' && id === PARTIAL_REQ_ID && e && frame.length >= PARTIAL_TYPE_OFFSET + 4) {
-    // The next fragment of a large message waits for this answer: libcpg sends it before it
-    // reads any delivery, where taking the deliveries already queued (a 1 MiB fragment's own)
-    // first delayed it by their receive and copy. The last fragment's answer waits behind them as
-    // every other answer does: a sender's next message then finds its deliveries read, not piled
-    // up in corosync (bench/cpg, 1 MiB throughput: 0.6x the events-first rate otherwise).
-    const type = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(PARTIAL_TYPE_OFFSET, true);
-    if (type !== PARTIAL_LAST) return (partialFirst ??= { ...e, answerFirst: true });
   }
   return e;
 }

@@ -88,6 +88,9 @@ describe('cpg', () => {
       [1047558, 1, 2, 1],
       [1047558, 5, 3, 1],
     ]);
+    // Every fragment but the last asks for its answer before the deliveries queued with it: the
+    // next fragment waits for it (libcpg sends the next before it reads any delivery).
+    expect(fc.last.expects.map((e) => e?.answerFirst === true)).toEqual([true, true, true, true, false]);
     // flow control on a single MCAST is TRY_AGAIN (the retry option loops on it)
     fc.last.refuse = 1;
     expect(code(await h.mcastJoined(2, 'x').catch((e) => e))).toBe(6);

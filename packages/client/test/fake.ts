@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { decode, encode, type Decoded, type Service } from '@corosync-ts/codec-wasm';
 import type { Connector, IpcClientLike } from '../src/session.js';
+import type { Expectation } from '../src/wire.js';
 
 export type Handler = (req: Decoded, ipc: FakeIpc) => Uint8Array | Promise<Uint8Array> | undefined;
 
@@ -23,6 +24,8 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   closed = false;
   readonly transport = 'socket' as const;
   readonly requests: Decoded[] = [];
+  /** What each of `requests` said would answer it (Session's expectation, RequestOptions for ipc). */
+  readonly expects: (Expectation | undefined)[] = [];
   /** Frames sent without an answer (send()); `refuse` makes the next ones fail like flow control. */
   readonly sent: Decoded[] = [];
   refuse = 0;
@@ -31,10 +34,11 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
     super();
   }
 
-  async request(frame: Uint8Array): Promise<Uint8Array> {
+  async request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array> {
     if (!this.connected) throw ipcError('ENOTCONN', 107);
     const d = decode(frame, { service: this.service, dir: 'req' });
     this.requests.push(d);
+    this.expects.push(expect);
     const r = await this.handler(d, this);
     if (r === undefined) return new Promise(() => {}); // never answered
     return r;
