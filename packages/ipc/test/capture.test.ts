@@ -667,6 +667,9 @@ describe('captureGzip (the writer thread\'s gzip members)', () => {
     const fuzz = Buffer.alloc(50_000);
     for (let i = 0; i < fuzz.length; i++) fuzz[i] = i > 40 && (i * 2654435761) % 10 !== 0 ? fuzz[i - 1 - ((i * 40503) % 40)]! : 97 + (i % 5);
     inputs.push(fuzz);
+    // Many blocks of symbols: skewed counts (deep Huffman trees), and one byte value almost alone.
+    inputs.push(Buffer.from(Array.from({ length: 200_000 }, (_, i) => Math.min(255, Math.floor(Math.log2(1 + ((Math.imul(i, 0x9e3779b1) >>> 0) % 65536)) ** 2)))));
+    inputs.push(Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i % 9973 === 0 ? 1 : 0))));
     for (const src of inputs) {
       const g = gz(src);
       // RFC 1952: deflate, no name or other extras, then CRC-32 and size little-endian
@@ -677,10 +680,10 @@ describe('captureGzip (the writer thread\'s gzip members)', () => {
     }
   });
 
-  it('compresses repeated capture lines about as well as zlib level 1 (within a factor of 2)', () => {
+  it('compresses repeated capture lines no worse than zlib level 1', () => {
     const src = lines(3000);
     const g = gz(src);
-    expect(g.length).toBeLessThan(2 * gzipSync(src, { level: 1 }).length);
+    expect(g.length).toBeLessThanOrEqual(gzipSync(src, { level: 1 }).length);
     const dir = mkdtempSync(join(tmpdir(), 'cts-gz-'));
     try {
       // gzip(1) reads two of them back to back as one file, as a capture is written
