@@ -2626,8 +2626,8 @@ static size_t gz_bound(size_t n) {
   return 10 + n + n / 8 + 3 * (n / (GZ_SYMS - 1) + 2) + 4 + 8;
 }
 
-// One gzip member of src[0..n) at out; its size. crc is src's CRC-32 (node:zlib's crc32 is faster
-// than a table here).
+// One gzip member of src[0..n) at out; its size. crc is src's CRC-32, which the caller has from
+// node:zlib.
 static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n, uint32_t crc) {
   static const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3}; // deflate, fastest, Unix
   memcpy(out, head, 10);
