@@ -279,7 +279,7 @@ const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`c
 |---|---|---|---|---|---|---|
 ${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${f(r.ratio, 3)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${f(r.cpuRatio, 3)} |`).join('\n')}
 
-Goal ${rec.every((r) => r.ratio < 1.05) ? 'met' : 'missed'}: ${rec.filter((r) => r.side !== 'off').map((r) => `${r.transport} ${r.side} ${f((r.ratio - 1) * 100, 1)}%`).join(', ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (level 1, \`node:zlib\`) and writes them. Off, the cost is one property test per frame.
+Goal ${rec.every((r) => r.ratio < 1.05) ? 'met' : 'missed'}: ${rec.filter((r) => r.side !== 'off').map((r) => `${r.transport} ${r.side} ${f((r.ratio - 1) * 100, 1)}%`).join(', ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (the addon's own deflate: a greedy match finder, Huffman codes per block; CRC-32 from \`node:zlib\`) and writes them. Off, the cost is one property test per frame.
 `;
 const section = [heading, ONLY === 'recorder' ? '' : inspectorPart, ONLY === 'inspector' ? '' : recorderPart].filter(Boolean).join('\n');
 console.log(section);

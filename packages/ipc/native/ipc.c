@@ -1867,6 +1867,8 @@ static napi_value n_netns_enter(napi_env env, napi_callback_info info);
 static napi_value n_sched_round_robin(napi_env env, napi_callback_info info);
 static napi_value n_capture_lines(napi_env env, napi_callback_info info);
 static napi_value n_capture_line(napi_env env, napi_callback_info info);
+static napi_value n_capture_gzip(napi_env env, napi_callback_info info);
+static napi_value n_capture_gzip_bound(napi_env env, napi_callback_info info);
 
 #define EXPORT(name, fn)                                         \
   do {                                                           \
@@ -1945,6 +1947,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("schedRoundRobin", n_sched_round_robin);
   EXPORT("captureLines", n_capture_lines);
   EXPORT("captureLine", n_capture_line);
+  EXPORT("captureGzip", n_capture_gzip);
+  EXPORT("captureGzipBound", n_capture_gzip_bound);
   return exports;
 }
 
@@ -2277,4 +2281,448 @@ static napi_value n_capture_line(napi_env env, napi_callback_info info) {
   if (bad < 0 || o > (int64_t)out_len) return make_int(env, -EINVAL);
   if (cap_line_size(mid_len, n) > out_len - (size_t)o) return make_int(env, -ENOSPC);
   return make_int(env, cap_write_line(out + o, t, mid, mid_len, src, n) - out);
+}
+
+// ---------------------------------------------------------------- capture: gzip members
+// A gzip capture's writer thread compresses lines that repeat almost whole: the same line
+// middles, the same frames but for a few bytes, hex runs of zeros. zlib's fastest level searches
+// hash chains for every match (~0.6 µs of CPU per recorded cmap get of ~900 bytes, 1.0 with its
+// CRC); a greedy match finder that first tries the last match's distance, then one hash slot,
+// finds the same matches for a fraction of that. Its symbols go out in blocks of up to GZ_SYMS
+// with Huffman codes built for each block (RFC 1951 3.2.7), or the fixed codes where those come
+// out shorter. The output is an ordinary gzip member (RFC 1952).
+
+#define GZ_HASH_BITS 14
+#define GZ_WINDOW 32768
+#define GZ_MAX_MATCH 258
+
+// Per length 3..258: its length code and extra bits, bit-reversed and joined, and their bit count.
+static uint32_t gz_len_code[GZ_MAX_MATCH + 1];
+static uint8_t gz_len_bits[GZ_MAX_MATCH + 1];
+// Per literal byte: its code, bit-reversed, and its bit count (8 or 9).
+static uint16_t gz_lit_code[256];
+static uint8_t gz_lit_bits[256];
+static uint32_t gz_eob_code; // symbol 256: 7 zero bits
+static uint8_t gz_dist_rev[30];
+static pthread_once_t gz_once = PTHREAD_ONCE_INIT;
+
+static uint32_t gz_reverse(uint32_t code, int bits) {
+  uint32_t r = 0;
+  for (int i = 0; i < bits; i++) r |= ((code >> i) & 1u) << (bits - 1 - i);
+  return r;
+}
+
+// The fixed literal/length code of symbol s (RFC 1951 3.2.6), bit-reversed for LSB-first output.
+static void gz_fixed(int s, uint32_t *code, int *bits) {
+  if (s < 144) *code = 0x30 + s, *bits = 8;
+  else if (s < 256) *code = 0x190 + (s - 144), *bits = 9;
+  else if (s < 280) *code = s - 256, *bits = 7;
+  else *code = 0xC0 + (s - 280), *bits = 8;
+  *code = gz_reverse(*code, *bits);
+}
+
+static void gz_dyn_init(void);
+
+static void gz_init(void) {
+  static const uint16_t base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+  static const uint8_t extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+  uint32_t code;
+  int bits;
+  for (int s = 0; s < 256; s++) {
+    gz_fixed(s, &code, &bits);
+    gz_lit_code[s] = (uint16_t)code;
+    gz_lit_bits[s] = (uint8_t)bits;
+  }
+  gz_fixed(256, &code, &bits);
+  gz_eob_code = code;
+  // 258 has a code of its own (285) although 284's range would reach it.
+  for (int len = 3; len <= GZ_MAX_MATCH; len++) {
+    int k = 28;
+    if (len < 258)
+      for (k = 27; base[k] > len; k--) {
+      }
+    gz_fixed(257 + k, &code, &bits);
+    gz_len_code[len] = code | ((uint32_t)(len - base[k]) << bits);
+    gz_len_bits[len] = (uint8_t)(bits + extra[k]);
+  }
+  for (int s = 0; s < 30; s++) gz_dist_rev[s] = (uint8_t)gz_reverse((uint32_t)s, 5);
+  gz_dyn_init();
+}
+
+typedef struct {
+  uint8_t *o;
+  uint64_t acc;
+  int n;
+} gz_bits;
+
+// Appends up to 32 bits; whole 32-bit words go out as they fill (the caller leaves 4 bytes of slack).
+static inline void gz_put(gz_bits *b, uint64_t v, int bits) {
+  b->acc |= v << b->n;
+  b->n += bits;
+  if (b->n >= 32) {
+    uint32_t w = (uint32_t)b->acc;
+    uint8_t le[4] = {(uint8_t)w, (uint8_t)(w >> 8), (uint8_t)(w >> 16), (uint8_t)(w >> 24)};
+    memcpy(b->o, le, 4);
+    b->o += 4;
+    b->acc >>= 32;
+    b->n -= 32;
+  }
+}
+
+static inline uint32_t gz_load32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint64_t gz_load64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+// How many bytes at a equal those at b, up to max (b < a; the ranges may overlap).
+static inline size_t gz_extend(const uint8_t *a, const uint8_t *b, size_t max) {
+  size_t k = 0;
+  while (k + 8 <= max) {
+    uint64_t x = gz_load64(a + k) ^ gz_load64(b + k);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (x) return k + ((size_t)__builtin_ctzll(x) >> 3);
+#else
+    if (x) return k + ((size_t)__builtin_clzll(x) >> 3);
+#endif
+    k += 8;
+  }
+  while (k < max && a[k] == b[k]) k++;
+  return k;
+}
+
+static inline void gz_match(gz_bits *b, size_t len, size_t dist) {
+  gz_put(b, gz_len_code[len], gz_len_bits[len]);
+  const uint32_t x = (uint32_t)dist - 1;
+  if (x < 4) {
+    gz_put(b, gz_dist_rev[x], 5);
+  } else {
+    const int nb = 31 - __builtin_clz(x); // 2..14
+    const int sym = 2 * nb + (int)((x >> (nb - 1)) & 1);
+    const int eb = nb - 1;
+    gz_put(b, gz_dist_rev[sym] | ((uint64_t)(x & ((1u << eb) - 1)) << 5), 5 + eb);
+  }
+}
+
+// Dynamic-Huffman blocks (RFC 1951 3.2.7): the symbols of up to GZ_SYMS matches and literals are
+// kept, counted, and written with codes built for them.
+#define GZ_SYMS 16384
+
+static uint8_t gz_len_sym[GZ_MAX_MATCH + 1]; // length -> symbol - 257
+static uint8_t gz_len_xbits[29];
+static uint16_t gz_len_base[29];
+
+static void gz_dyn_init(void) {
+  static const uint16_t base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+  static const uint8_t extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+  for (int k = 0; k < 29; k++) gz_len_base[k] = base[k], gz_len_xbits[k] = extra[k];
+  for (int len = 3; len <= GZ_MAX_MATCH; len++) {
+    int k = 28;
+    if (len < 258)
+      for (k = 27; base[k] > len; k--) {
+      }
+    gz_len_sym[len] = (uint8_t)k;
+  }
+}
+
+// Distance symbol and its extra bits (count, value) of distance d (1..32768).
+static inline int gz_dist_sym(uint32_t d, int *eb, uint32_t *ev) {
+  const uint32_t x = d - 1;
+  if (x < 4) {
+    *eb = 0;
+    *ev = 0;
+    return (int)x;
+  }
+  const int nb = 31 - __builtin_clz(x);
+  *eb = nb - 1;
+  *ev = x & ((1u << (nb - 1)) - 1);
+  return 2 * nb + (int)((x >> (nb - 1)) & 1);
+}
+
+// Code lengths (at most limit bits) of a Huffman code for freq[0..n); 0 for unused symbols. At
+// least two symbols must be used. Too deep a tree is rebuilt from halved counts.
+static void gz_build_lengths(const uint32_t *freq_in, int n, int limit, uint8_t *len) {
+  uint32_t freq[286];
+  for (int i = 0; i < n; i++) freq[i] = freq_in[i];
+  for (;;) {
+    // leaves sorted by count (insertion sort: at most 286)
+    int leaf[286], nl = 0;
+    for (int i = 0; i < n; i++) {
+      if (freq[i] == 0) continue;
+      int j = nl++;
+      while (j > 0 && freq[leaf[j - 1]] > freq[i]) {
+        leaf[j] = leaf[j - 1];
+        j--;
+      }
+      leaf[j] = i;
+    }
+    // nodes 0..nl-1 are the leaves in order, nl.. the internal ones (made in weight order)
+    uint64_t w[2 * 286];
+    int parent[2 * 286];
+    for (int i = 0; i < nl; i++) w[i] = freq[leaf[i]];
+    int li = 0, ii = nl, next = nl;
+    while (next < 2 * nl - 1) {
+      int pick[2];
+      for (int k = 0; k < 2; k++) {
+        if (li < nl && (ii >= next || w[li] <= w[ii])) pick[k] = li++;
+        else pick[k] = ii++;
+      }
+      w[next] = w[pick[0]] + w[pick[1]];
+      parent[pick[0]] = parent[pick[1]] = next;
+      next++;
+    }
+    int depth[2 * 286];
+    depth[2 * nl - 2] = 0;
+    int maxd = 0;
+    for (int i = 2 * nl - 3; i >= 0; i--) {
+      depth[i] = depth[parent[i]] + 1;
+      if (depth[i] > maxd) maxd = depth[i];
+    }
+    if (maxd <= limit) {
+      memset(len, 0, (size_t)n);
+      for (int i = 0; i < nl; i++) len[leaf[i]] = (uint8_t)depth[i];
+      return;
+    }
+    for (int i = 0; i < n; i++)
+      if (freq[i]) freq[i] = (freq[i] >> 1) | 1;
+  }
+}
+
+// Canonical codes (RFC 1951 3.2.2), bit-reversed for LSB-first output.
+static void gz_codes(const uint8_t *len, int n, uint16_t *code) {
+  uint16_t count[16] = {0}, next[16];
+  for (int i = 0; i < n; i++) count[len[i]]++;
+  count[0] = 0;
+  uint32_t c = 0;
+  for (int b = 1; b < 16; b++) {
+    c = (c + count[b - 1]) << 1;
+    next[b] = (uint16_t)c;
+  }
+  for (int i = 0; i < n; i++)
+    if (len[i]) code[i] = (uint16_t)gz_reverse(next[len[i]]++, len[i]);
+}
+
+// At least two used symbols, as every decoder accepts (zlib's trees.c does the same).
+static void gz_two(uint32_t *freq, int n) {
+  int used = 0;
+  for (int i = 0; i < n && used < 2; i++) used += freq[i] != 0;
+  for (int i = 0; used < 2 && i < n; i++)
+    if (freq[i] == 0) freq[i] = 1, used++;
+}
+
+static void gz_block(gz_bits *b, const uint32_t *syms, size_t nsyms, uint32_t *fl, uint32_t *fd, int last) {
+  fl[256] = 1;
+  gz_two(fl, 286);
+  gz_two(fd, 30);
+  uint8_t ll[286 + 30];
+  uint8_t *dl = ll + 286;
+  uint16_t lc[286], dc[30];
+  gz_build_lengths(fl, 286, 15, ll);
+  gz_build_lengths(fd, 30, 15, dl);
+  gz_codes(ll, 286, lc);
+  gz_codes(dl, 30, dc);
+  int hlit = 286, hdist = 30;
+  while (hlit > 257 && ll[hlit - 1] == 0) hlit--;
+  while (hdist > 1 && dl[hdist - 1] == 0) hdist--;
+  // the code lengths, one sequence, run-length coded: symbol | extra << 8
+  uint8_t seq[286 + 30];
+  memcpy(seq, ll, (size_t)hlit);
+  memcpy(seq + hlit, dl, (size_t)hdist);
+  const int ns = hlit + hdist;
+  uint16_t rle[286 + 30];
+  int nr = 0;
+  uint32_t fc[19] = {0};
+  for (int i = 0; i < ns;) {
+    const uint8_t v = seq[i];
+    int run = 1;
+    while (i + run < ns && seq[i + run] == v) run++;
+    int left = run;
+    if (v == 0) {
+      while (left >= 11) {
+        const int r = left > 138 ? 138 : left;
+        rle[nr++] = (uint16_t)(18 | (r - 11) << 8), fc[18]++;
+        left -= r;
+      }
+      if (left >= 3) rle[nr++] = (uint16_t)(17 | (left - 3) << 8), fc[17]++, left = 0;
+    } else {
+      rle[nr++] = v, fc[v]++, left--;
+      while (left >= 3) {
+        const int r = left > 6 ? 6 : left;
+        rle[nr++] = (uint16_t)(16 | (r - 3) << 8), fc[16]++;
+        left -= r;
+      }
+    }
+    while (left > 0) rle[nr++] = v, fc[v]++, left--;
+    i += run;
+  }
+  gz_two(fc, 19);
+  uint8_t cl[19];
+  uint16_t cc[19];
+  gz_build_lengths(fc, 19, 7, cl);
+  gz_codes(cl, 19, cc);
+  static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+  int hclen = 19;
+  while (hclen > 4 && cl[order[hclen - 1]] == 0) hclen--;
+  // The fixed codes instead when they come out shorter (a few symbols, or counts a Huffman code
+  // cannot beat by the size of its own description): so no block exceeds the fixed coding.
+  uint64_t dyn = 17 + 3 * (uint64_t)hclen, fixed = 3;
+  for (int i = 0; i < nr; i++) {
+    const int s = rle[i] & 0xff;
+    dyn += cl[s] + (s == 16 ? 2 : s == 17 ? 3 : s == 18 ? 7 : 0);
+  }
+  for (int i = 0; i < 286; i++) {
+    dyn += (uint64_t)fl[i] * ll[i];
+    fixed += (uint64_t)fl[i] * (i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
+  }
+  for (int i = 0; i < 30; i++) {
+    dyn += (uint64_t)fd[i] * dl[i];
+    fixed += (uint64_t)fd[i] * 5;
+  }
+  if (fixed <= dyn) {
+    gz_put(b, (uint64_t)(last ? 1 : 0) | 1u << 1, 3);
+    for (size_t i = 0; i < nsyms; i++) {
+      const uint32_t s = syms[i];
+      if (s < 256) gz_put(b, gz_lit_code[s], gz_lit_bits[s]);
+      else gz_match(b, s >> 16, s & 0xffff);
+    }
+    gz_put(b, gz_eob_code, 7);
+    return;
+  }
+  gz_put(b, (uint64_t)(last ? 1 : 0) | 2u << 1 | (uint64_t)(hlit - 257) << 3 | (uint64_t)(hdist - 1) << 8 | (uint64_t)(hclen - 4) << 13, 17);
+  for (int i = 0; i < hclen; i++) gz_put(b, cl[order[i]], 3);
+  for (int i = 0; i < nr; i++) {
+    const int s = rle[i] & 0xff, x = rle[i] >> 8;
+    gz_put(b, cc[s], cl[s]);
+    if (s == 16) gz_put(b, (uint64_t)x, 2);
+    else if (s == 17) gz_put(b, (uint64_t)x, 3);
+    else if (s == 18) gz_put(b, (uint64_t)x, 7);
+  }
+  for (size_t i = 0; i < nsyms; i++) {
+    const uint32_t s = syms[i];
+    if (s < 256) {
+      gz_put(b, lc[s], ll[s]);
+      continue;
+    }
+    const uint32_t len = s >> 16, dist = s & 0xffff;
+    const int k = gz_len_sym[len];
+    gz_put(b, lc[257 + k] | (uint64_t)(len - gz_len_base[k]) << ll[257 + k], ll[257 + k] + gz_len_xbits[k]);
+    int eb;
+    uint32_t ev;
+    const int d = gz_dist_sym(dist, &eb, &ev);
+    gz_put(b, dc[d] | (uint64_t)ev << dl[d], dl[d] + eb);
+  }
+  gz_put(b, lc[256], ll[256]);
+}
+
+// Room captureGzip needs for n bytes: at worst every byte a 9-bit fixed-code literal, and a block
+// header and end code per GZ_SYMS - 1 symbols.
+static size_t gz_bound(size_t n) {
+  return 10 + n + n / 8 + 3 * (n / (GZ_SYMS - 1) + 2) + 4 + 8;
+}
+
+// One gzip member of src[0..n) at out; its size. crc is src's CRC-32, which the caller has from
+// node:zlib.
+static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n, uint32_t crc) {
+  static const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3}; // deflate, fastest, Unix
+  memcpy(out, head, 10);
+  gz_bits b = {out + 10, 0, 0};
+  uint32_t tab[1 << GZ_HASH_BITS];
+  memset(tab, 0, sizeof tab);
+  uint32_t syms[GZ_SYMS];
+  uint32_t fl[286], fd[30];
+  memset(fl, 0, sizeof fl);
+  memset(fd, 0, sizeof fd);
+  size_t ns = 0;
+  size_t i = 0, rep = 0;
+  const size_t end = n > 3 ? n - 3 : 0;
+  for (;;) {
+    if (ns >= GZ_SYMS - 1) {
+      gz_block(&b, syms, ns, fl, fd, 0);
+      ns = 0;
+      memset(fl, 0, sizeof fl);
+      memset(fd, 0, sizeof fd);
+    }
+    if (i >= end) break;
+    const uint32_t cur = gz_load32(src + i);
+    const uint32_t h = (cur * 2654435761u) >> (32 - GZ_HASH_BITS);
+    const size_t cand = tab[h];
+    tab[h] = (uint32_t)i;
+    size_t dist = 0;
+    if (rep != 0 && rep <= i && gz_load32(src + i - rep) == cur) dist = rep;
+    else if (cand < i && i - cand <= GZ_WINDOW && gz_load32(src + cand) == cur) dist = i - cand;
+    if (dist == 0) {
+      fl[src[i]]++;
+      syms[ns++] = src[i];
+      i++;
+      continue;
+    }
+    size_t max = n - i;
+    if (max > GZ_MAX_MATCH) max = GZ_MAX_MATCH;
+    const size_t len = 4 + gz_extend(src + i + 4, src + i + 4 - dist, max - 4);
+    fl[257 + gz_len_sym[len]]++;
+    int eb;
+    uint32_t ev;
+    fd[gz_dist_sym((uint32_t)dist, &eb, &ev)]++;
+    syms[ns++] = (uint32_t)(len << 16 | dist);
+    rep = dist;
+    i += len;
+  }
+  for (; i < n; i++) {
+    if (ns >= GZ_SYMS) {
+      gz_block(&b, syms, ns, fl, fd, 0);
+      ns = 0;
+      memset(fl, 0, sizeof fl);
+      memset(fd, 0, sizeof fd);
+    }
+    fl[src[i]]++;
+    syms[ns++] = src[i];
+  }
+  gz_block(&b, syms, ns, fl, fd, 1);
+  while (b.n > 0) {
+    *b.o++ = (uint8_t)b.acc;
+    b.acc >>= 8;
+    b.n = b.n > 8 ? b.n - 8 : 0;
+  }
+  const uint32_t isize = (uint32_t)n;
+  const uint8_t tail[8] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24),
+                           (uint8_t)isize, (uint8_t)(isize >> 8), (uint8_t)(isize >> 16), (uint8_t)(isize >> 24)};
+  memcpy(b.o, tail, 8);
+  return (size_t)(b.o + 8 - out);
+}
+// captureGzip(src, n, out, crc): src's first n bytes as one gzip member written at out[0]; its
+// size, or -ENOSPC when out has fewer than captureGzipBound(n) bytes, -EINVAL for a bad n.
+static napi_value n_capture_gzip(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  uint8_t *src, *out;
+  size_t src_len, out_len;
+  int64_t n;
+  uint32_t crc;
+  if (get_args(env, info, 4, a) || cap_u8(env, a[0], &src, &src_len)) return NULL;
+  int bad = arg_len(env, a[1], &n);
+  if (bad == -1 || cap_u8(env, a[2], &out, &out_len)) return NULL;
+  if (napi_get_value_uint32(env, a[3], &crc) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a number");
+    return NULL;
+  }
+  if (bad < 0 || n > (int64_t)src_len || n > INT32_MAX) return make_int(env, -EINVAL);
+  if (gz_bound((size_t)n) > out_len) return make_int(env, -ENOSPC);
+  pthread_once(&gz_once, gz_init);
+  return make_int(env, (int64_t)gz_member(out, src, (size_t)n, crc));
+}
+
+// captureGzipBound(n): the room captureGzip needs for n bytes.
+static napi_value n_capture_gzip_bound(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  int64_t n;
+  if (get_args(env, info, 1, a)) return NULL;
+  int bad = arg_len(env, a[0], &n);
+  if (bad == -1) return NULL;
+  if (bad < 0 || n > INT32_MAX) return make_int(env, -EINVAL);
+  return make_int(env, (int64_t)gz_bound((size_t)n));
 }

@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { run } from '@corosync-ts/nstest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionCapture } from '../src/capture.js';
@@ -93,6 +94,8 @@ describe('CaptureWriter', () => {
     // header + 3 rounds + the 256 KiB one, which the writer thread writes on its own
     await expect.poll(() => gzipMembers(readFileSync(path)), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(5);
     w.close();
+    // gzip(1) reads it too (every member, each one's CRC and size checked)
+    execFileSync('gzip', ['-t', path]);
     const lines = readCapture(path);
     expect(lines).toHaveLength(1 + 30 + 80);
     expect(lines.slice(1, 31).map((l) => l.hex)).toEqual(
@@ -158,7 +161,7 @@ describe('CaptureWriter', () => {
     const raw = readFileSync(path);
     const members: number[] = [];
     for (let off = 0; off < raw.length; ) {
-      // Node writes a bare 10-byte gzip header; the deflate stream, then an 8-byte trailer
+      // a bare 10-byte gzip header, the deflate stream, then an 8-byte trailer
       const m = inflateRawSync(raw.subarray(off + 10), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
       members.push(m.buffer.length);
       off += 10 + m.engine.bytesWritten + 8;
@@ -627,3 +630,83 @@ for (const transport of ['socket', 'shm'] as const) {
     });
   });
 }
+
+describe('captureGzip (the writer thread\'s gzip members)', () => {
+  const n = native() as unknown as {
+    captureGzip(src: Uint8Array, len: number, out: Uint8Array, crc: number): number;
+    captureGzipBound(len: number): number;
+  };
+  const EINVAL = -22;
+  const ENOSPC = -28;
+  const gz = (src: Buffer): Buffer => {
+    const out = Buffer.alloc(n.captureGzipBound(src.length));
+    const len = n.captureGzip(src, src.length, out, crc32(src));
+    expect(len).toBeGreaterThan(0);
+    return out.subarray(0, len);
+  };
+  // Lines as a recorded cmap get makes them: the same middles, frames differing in a few bytes.
+  const lines = (count: number): Buffer => {
+    let s = '';
+    for (let i = 0; i < count; i++) {
+      const hex = Buffer.alloc(288, 0);
+      hex.writeUInt32LE(Math.imul(i, 0x9e3779b1) >>> 0, 16);
+      s += `{"t":${1_000_000 + i * 3517},"conn":1,"pid":4242,"service":"cmap","transport":"shm","dir":"req","hex":"${hex.toString('hex')}"}\n`;
+    }
+    return Buffer.from(s);
+  };
+
+  it('inflates back to its input, for every kind of input: empty, short, incompressible, every byte value, runs, repeated lines', () => {
+    const inputs: Buffer[] = [Buffer.alloc(0), Buffer.from('a'), Buffer.from('abc'), Buffer.from('abcd'), Buffer.from('abcdabcdabcd')];
+    for (const len of [5, 12, 13, 258, 259, 262, 517, 70_000]) inputs.push(randomBytes(len), Buffer.alloc(len, 0x30), Buffer.alloc(len, 0xff));
+    inputs.push(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) & 255)));
+    inputs.push(lines(3000));
+    // Repeats whose distance is exactly the window's 32 KiB, and just past it.
+    const block = randomBytes(600);
+    inputs.push(Buffer.concat([block, randomBytes(32768 - 600), block]), Buffer.concat([block, randomBytes(32769 - 600), block]));
+    // Short random repeats at every distance up to 40.
+    const fuzz = Buffer.alloc(50_000);
+    for (let i = 0; i < fuzz.length; i++) fuzz[i] = i > 40 && (i * 2654435761) % 10 !== 0 ? fuzz[i - 1 - ((i * 40503) % 40)]! : 97 + (i % 5);
+    inputs.push(fuzz);
+    // Many blocks of symbols: skewed counts (deep Huffman trees), and one byte value almost alone.
+    inputs.push(Buffer.from(Array.from({ length: 200_000 }, (_, i) => Math.min(255, Math.floor(Math.log2(1 + ((Math.imul(i, 0x9e3779b1) >>> 0) % 65536)) ** 2)))));
+    inputs.push(Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i % 9973 === 0 ? 1 : 0))));
+    for (const src of inputs) {
+      const g = gz(src);
+      // RFC 1952: deflate, no name or other extras, then CRC-32 and size little-endian
+      expect([...g.subarray(0, 4)]).toEqual([0x1f, 0x8b, 8, 0]);
+      expect(g.readUInt32LE(g.length - 8)).toBe(crc32(src));
+      expect(g.readUInt32LE(g.length - 4)).toBe(src.length);
+      expect(gunzipSync(g).equals(src)).toBe(true);
+    }
+  });
+
+  it('compresses repeated capture lines no worse than zlib level 1', () => {
+    const src = lines(3000);
+    const g = gz(src);
+    expect(g.length).toBeLessThanOrEqual(gzipSync(src, { level: 1 }).length);
+    const dir = mkdtempSync(join(tmpdir(), 'cts-gz-'));
+    try {
+      // gzip(1) reads two of them back to back as one file, as a capture is written
+      const path = join(dir, 'two.gz');
+      writeFileSync(path, Buffer.concat([g, gz(Buffer.from('last\n'))]));
+      execFileSync('gzip', ['-t', path]);
+      expect(execFileSync('gzip', ['-dc', path], { maxBuffer: 1 << 24 }).equals(Buffer.concat([src, Buffer.from('last\n')]))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses too small an output, a length past the input or a bad one, writing nothing', () => {
+    const src = randomBytes(1000);
+    const out = new Uint8Array(n.captureGzipBound(1000) - 1);
+    expect(n.captureGzip(src, 1000, out, 0)).toBe(ENOSPC);
+    expect(out.every((b) => b === 0)).toBe(true);
+    const big = new Uint8Array(n.captureGzipBound(2000));
+    expect(n.captureGzip(src, 1001, big, 0)).toBe(EINVAL);
+    expect(n.captureGzip(src, -1, big, 0)).toBe(EINVAL);
+    expect(n.captureGzip(src, 1.5, big, 0)).toBe(EINVAL);
+    expect(n.captureGzipBound(-1)).toBe(EINVAL);
+    expect(big.every((b) => b === 0)).toBe(true);
+    expect(() => n.captureGzip(src, 10, new Int32Array(100) as unknown as Uint8Array, 0)).toThrow(TypeError);
+  });
+});
