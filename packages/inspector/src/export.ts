@@ -140,16 +140,23 @@ export class ExportWriter {
     if (!(n >= 0 && n <= 0x1f_ffff_ffff_ffff && Math.floor(n) === n)) return this.text(JSON.stringify(n));
     this.room(16);
     const b = this.buf;
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
     const start = this.pos;
-    let p = start + digits;
-    this.pos = p;
+    let p = start;
     let x = n;
+    // the low digits first, then turned round; in 32-bit integers once they fit
+    for (; x > 0x7fff_ffff; x = Math.floor(x / 10)) b[p++] = 48 + (x % 10);
+    let y = x | 0;
     do {
-      b[--p] = 48 + (x % 10);
-      x = Math.floor(x / 10);
-    } while (p > start);
+      const q = (y / 10) | 0;
+      b[p++] = 48 + y - 10 * q;
+      y = q;
+    } while (y > 0);
+    this.pos = p;
+    for (let l = start, r = p - 1; l < r; l++, r--) {
+      const t = b[l]!;
+      b[l] = b[r]!;
+      b[r] = t;
+    }
   }
 
   private hex(src: Uint8Array, off: number, len: number): void {

@@ -67,7 +67,9 @@ function capture(): Capture {
   const get = (key: string) => toHex(encoders.cmap.req.get({ keyName: key, valueLen: 16n }));
   const ok = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('ok\0\0') }));
   const u = { conn: 20, pid: 2020, proc: 'ünïcode ☃ \u0001', service: 'cmap', transport: 'socket' };
-  lines.push({ t: (t += 10), ...u, state: 'open' });
+  // times past 2^31 and 2^32 ns
+  lines.push({ t: (t += 4_000_000_017), ...u, state: 'open' });
+  t += 4_000_000_000_017;
   lines.push({ t: (t += 10), ...u, dir: 'req', hex: get('clé "ключ" \\ \t 𝄞') });
   lines.push({ t: (t += 10), ...u, dir: 'res', hex: ok });
   lines.push({ t: (t += 10), ...u, dir: 'req', hex: get('lost') });
