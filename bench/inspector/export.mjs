@@ -49,8 +49,8 @@ try {
     };
     requestAnimationFrame(tick);
   });
-  // the page's main-thread CPU time (CDP Performance.getMetrics' TaskDuration) from the click on:
-  // wall-clock time on a loaded machine is mostly waiting
+  // the time the page's main thread spent in tasks from the click on (CDP Performance.getMetrics'
+  // TaskDuration): the export's own work and the page's drawing, without the waits between them
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   const taskMs = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value * 1000;
@@ -70,7 +70,7 @@ try {
     const path = await d.path();
     const { gap, exported } = await page.evaluate(() => ({ gap: window.__gap.max, exported: window.__inspector.probe.exported }));
     const cpu = await cpuMs();
-    console.log(`export of ${FRAMES.toLocaleString('en')} rows: ${ms} ms to the download (the page's own: ${exported.ms.toFixed(0)} ms in ${exported.pieces} pieces), ${(statSync(path).size / 1048576).toFixed(0)} MB, longest frame gap ${gap.toFixed(0)} ms, page's main thread CPU ${cpu.toFixed(0)} ms (load average ${loadavg()[0].toFixed(1)})`);
+    console.log(`export of ${FRAMES.toLocaleString('en')} rows: ${ms} ms to the download (the page's own: ${exported.ms.toFixed(0)} ms in ${exported.pieces} pieces), ${(statSync(path).size / 1048576).toFixed(0)} MB, longest frame gap ${gap.toFixed(0)} ms, main-thread task time ${cpu.toFixed(0)} ms (load average ${loadavg()[0].toFixed(1)})`);
   } else console.log(`export of ${FRAMES.toLocaleString('en')} rows failed after ${ms} ms: ${[...errors, String(d)].join('; ')} (load average ${loadavg()[0].toFixed(1)})`);
 } finally {
   await browser.close();
