@@ -49,6 +49,13 @@ try {
     };
     requestAnimationFrame(tick);
   });
+  // the time the page's main thread spent in tasks from the click on (CDP Performance.getMetrics'
+  // TaskDuration): the export's own work and the page's drawing, without the waits between them
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const taskMs = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value * 1000;
+  const cpu0 = await taskMs();
+  const cpuMs = async () => (await taskMs()) - cpu0;
   const t0 = Date.now();
   const download = page.waitForEvent('download', { timeout: 900_000 }).then((d) => d);
   const failed = new Promise((res) => {
@@ -61,8 +68,9 @@ try {
   const ms = Date.now() - t0;
   if (d && typeof d.path === 'function') {
     const path = await d.path();
-    const gap = await page.evaluate(() => window.__gap.max);
-    console.log(`export of ${FRAMES.toLocaleString('en')} rows: ${ms} ms to the download, ${(statSync(path).size / 1048576).toFixed(0)} MB, longest frame gap ${gap.toFixed(0)} ms (load average ${loadavg()[0].toFixed(1)})`);
+    const { gap, exported } = await page.evaluate(() => ({ gap: window.__gap.max, exported: window.__inspector.probe.exported }));
+    const cpu = await cpuMs();
+    console.log(`export of ${FRAMES.toLocaleString('en')} rows: ${ms} ms to the download (the page's own: ${exported.ms.toFixed(0)} ms in ${exported.pieces} pieces), ${(statSync(path).size / 1048576).toFixed(0)} MB, longest frame gap ${gap.toFixed(0)} ms, main-thread task time ${cpu.toFixed(0)} ms (load average ${loadavg()[0].toFixed(1)})`);
   } else console.log(`export of ${FRAMES.toLocaleString('en')} rows failed after ${ms} ms: ${[...errors, String(d)].join('; ')} (load average ${loadavg()[0].toFixed(1)})`);
 } finally {
   await browser.close();
