@@ -187,6 +187,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   readonly maxMessageSize: number;
   readonly serverCredentials?: Credentials;
   readonly service: string;
+  /** Requests may be given in two pieces (RequestOptions.body, SendOptions.body): for layers that also drive other transports. */
+  readonly gather = true;
   /** Requests sent, oldest first, answered in this order. */
   private readonly pending: Pending[] = [];
   private pendingHead = 0;
