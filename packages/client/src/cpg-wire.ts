@@ -104,12 +104,26 @@ const mcastFrame = new TemplateFrame(() => codec.encodeView(MCAST_REQ, { guarant
 export function cpgMcastView(guarantee: number, message: Uint8Array): Uint8Array {
   const len = MC_MESSAGE + message.length;
   mcastFrame.fit(len);
-  const w = mcastFrame.words;
-  w.setInt32(H_SIZE, len, true);
-  w.setUint32(MC_GUARANTEE, guarantee, true);
-  w.setUint32(MC_MSGLEN, message.length, true);
+  mcastHead(guarantee, message.length);
   mcastFrame.bytes.set(message, MC_MESSAGE);
   return mcastFrame.bytes.subarray(0, len);
+}
+
+/**
+ * The head of a cpg MCAST request whose message (`msglen` bytes) goes after it as a second piece
+ * (@corosync-ts/ipc RequestOptions.body), as libcpg's iovec: in mcastFrame, valid until the next call.
+ */
+export function cpgMcastHead(guarantee: number, msglen: number): Uint8Array {
+  mcastFrame.fit(MC_MESSAGE);
+  mcastHead(guarantee, msglen);
+  return mcastFrame.bytes.subarray(0, MC_MESSAGE);
+}
+
+function mcastHead(guarantee: number, msglen: number): void {
+  const w = mcastFrame.words;
+  w.setInt32(H_SIZE, MC_MESSAGE + msglen, true);
+  w.setUint32(MC_GUARANTEE, guarantee, true);
+  w.setUint32(MC_MSGLEN, msglen, true);
 }
 
 // Where a PARTIAL_MCAST's variable parts go, from the catalog, as for MCAST.
@@ -129,14 +143,28 @@ const partialFrame = new TemplateFrame(
 export function cpgPartialMcastView(guarantee: number, msglen: number, type: number, fragment: Uint8Array): Request<'cpg.partialMcast'> {
   const len = PM_FRAGMENT + fragment.length;
   partialFrame.fit(len);
-  const w = partialFrame.words;
-  w.setInt32(H_SIZE, len, true);
-  w.setUint32(PM_GUARANTEE, guarantee, true);
-  w.setUint32(PM_MSGLEN, msglen, true);
-  w.setUint32(PM_FRAGLEN, fragment.length, true);
-  w.setUint32(PM_TYPE, type, true);
+  partialHead(guarantee, msglen, type, fragment.length);
   partialFrame.bytes.set(fragment, PM_FRAGMENT);
   return tag(partialFrame.bytes.subarray(0, len));
+}
+
+/**
+ * The head of a PARTIAL_MCAST request whose fragment (`fraglen` bytes) goes after it as a second
+ * piece (@corosync-ts/ipc RequestOptions.body), as libcpg's iovec: valid until the next call.
+ */
+export function cpgPartialMcastHead(guarantee: number, msglen: number, type: number, fraglen: number): Request<'cpg.partialMcast'> {
+  partialFrame.fit(PM_FRAGMENT);
+  partialHead(guarantee, msglen, type, fraglen);
+  return tag(partialFrame.bytes.subarray(0, PM_FRAGMENT));
+}
+
+function partialHead(guarantee: number, msglen: number, type: number, fraglen: number): void {
+  const w = partialFrame.words;
+  w.setInt32(H_SIZE, PM_FRAGMENT + fraglen, true);
+  w.setUint32(PM_GUARANTEE, guarantee, true);
+  w.setUint32(PM_MSGLEN, msglen, true);
+  w.setUint32(PM_FRAGLEN, fraglen, true);
+  w.setUint32(PM_TYPE, type, true);
 }
 
 /**

@@ -36,9 +36,15 @@ export interface IpcClientLike {
    */
   requestWith?<T, C>(frame: Uint8Array, expect: Expectation | undefined, parse: (res: Uint8Array, ctx: C) => T, mapError: (err: unknown, ctx: C) => unknown, ctx: C): Promise<T>;
   /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
-  send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2 }): Promise<void>;
+  send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2; body?: Uint8Array }): Promise<void>;
   /** send() without a promise: false when it must queue (then use send()); see @corosync-ts/ipc IpcClient.sendNow. */
-  sendNow?(frame: Uint8Array, flowControlMax?: 1 | 2): boolean;
+  sendNow?(frame: Uint8Array, flowControlMax?: 1 | 2, body?: Uint8Array): boolean;
+  /**
+   * True when a request may be given in two pieces, its head as `frame` and its tail as `body`
+   * (request's and requestWith's `expect.body`, send's `opts.body`, sendNow's third argument),
+   * as @corosync-ts/ipc's IpcClient takes them (RequestOptions.body). Others get whole frames.
+   */
+  readonly gather?: boolean;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
   off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
@@ -409,7 +415,14 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   /** Sends on a given connection (used directly while restoring after a reconnect). */
   protected exchange<R extends ResponseName>(operation: string, ipc: IpcClientLike, frame: Request<R>): Promise<Answer<R>>;
-  protected exchange<T>(operation: string, ipc: IpcClientLike, frame: Uint8Array, parse: (res: Uint8Array, op: string) => T, answerFirst?: boolean): Promise<T>;
+  protected exchange<T>(
+    operation: string,
+    ipc: IpcClientLike,
+    frame: Uint8Array,
+    parse: (res: Uint8Array, op: string) => T,
+    answerFirst?: boolean,
+    body?: Uint8Array,
+  ): Promise<T>;
   // Not async: the transport's own promise, settled with the parsed answer (requestWith), or one
   // then() on it; an async function would add its own promise and a resumption per call.
   protected exchange<T>(
@@ -418,12 +431,18 @@ export abstract class Session<Snapshot> extends EventEmitter {
     frame: Uint8Array,
     parse?: (res: Uint8Array, op: string) => T,
     answerFirst?: boolean,
+    /** The frame's tail, `frame` its head: only for an `ipc` whose `gather` is true. */
+    body?: Uint8Array,
   ): Promise<T | DecodedMessage> {
     const p = parse ?? this.#parse;
     let sent: Promise<Uint8Array>;
     try {
       let expect = expectationFor(this.service, frame);
       if (answerFirst && expect) expect = { ...expect, answerFirst };
+      if (body !== undefined) {
+        if (!expect) throw new CsError(CS_ERR_LIBRARY, 'a request in two pieces needs an expected answer', { operation });
+        expect = { ...expect, body };
+      }
       if (ipc.requestWith) return ipc.requestWith<T | DecodedMessage, string>(frame, expect, p, toCsError, operation);
       sent = ipc.request(frame, expect);
     } catch (e) {

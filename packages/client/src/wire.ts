@@ -107,6 +107,8 @@ export interface Expectation {
   readonly maxResponseSize?: number;
   /** The answer goes before events queued with it (@corosync-ts/ipc RequestOptions.answerFirst). */
   readonly answerFirst?: boolean;
+  /** The request's tail, the frame being its head (@corosync-ts/ipc RequestOptions.body; IpcClientLike.gather). */
+  readonly body?: Uint8Array;
 }
 
 // One pass over the catalog (a find() per message made this loop quadratic, at import).

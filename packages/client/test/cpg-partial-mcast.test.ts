@@ -4,7 +4,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codec, decode, encode } from '@corosync-ts/codec-wasm';
 import { CS_ERR_TRY_AGAIN, CS_OK, isCsError } from '@corosync-ts/types';
-import { cpgPartialMcastView, parsePartialMcastAnswer } from '../src/cpg-wire.js';
+import { CpgHandle } from '../src/cpg.js';
+import { cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, parsePartialMcastAnswer } from '../src/cpg-wire.js';
+import { fakeConnector, res } from './fake.js';
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -61,6 +63,49 @@ describe('cpg fragment send', () => {
       expect(framed[i]!.length).toBe(want.length);
       expect(Buffer.compare(framed[i]!, want)).toBe(0);
     });
+  });
+
+  it('a head and its piece (gather) are the codec\'s frame, whatever whole frames were framed in the same buffer before', () => {
+    const join = (a: Uint8Array, b: Uint8Array) => Buffer.concat([a, b]);
+    const frag = bytes(1047552, 3);
+    cpgPartialMcastView(1, 3000000, 1, frag);
+    for (const [guarantee, msglen, type, fraglen] of [[2, 3000000, 2, 1047552], [0, 3000000, 3, 904896], [1, 10, 1, 0]] as const) {
+      const fragment = bytes(fraglen, type);
+      const want = encode('cpg.partialMcast', { guarantee, msglen, fraglen, type, fragment }, { dir: 'req' });
+      expect(Buffer.compare(join(cpgPartialMcastHead(guarantee, msglen, type, fraglen), fragment), want)).toBe(0);
+    }
+    cpgMcastView(1, bytes(70000, 1));
+    for (const [guarantee, len] of [[2, 65536], [0, 4096], [1, 0]] as const) {
+      const message = bytes(len, guarantee);
+      const want = encode('cpg.mcastJoined', { guarantee, msglen: len, message }, { dir: 'req' });
+      expect(Buffer.compare(join(cpgMcastHead(guarantee, len), message), want)).toBe(0);
+      expect(Buffer.compare(cpgMcastView(guarantee, message), want)).toBe(0);
+    }
+  });
+
+  it('mcastJoined puts the same bytes on the wire through a transport that gathers as through one that does not', async () => {
+    const wire: Uint8Array[][] = [];
+    for (const gather of [false, true]) {
+      const fc = fakeConnector('cpg', (d) => (d.name === 'cpg.partialMcast' || d.name === 'cpg.finalize' ? res(d.name, {}, CS_OK) : undefined));
+      const h = await CpgHandle.initialize({}, { connect: async (name, opts) => {
+        const ipc = await fc.connect(name, opts);
+        (ipc as { gather: boolean }).gather = gather;
+        return ipc;
+      } });
+      // Atomic messages below and above the size that gathers, and fragmented ones, one of them
+      // given in parts whose boundaries the fragments follow.
+      for (const len of [64, 4095, 4096, 65536, 1047552]) await h.mcastJoined(1, bytes(len, len & 0xff));
+      await h.mcastJoined(2, bytes(1048576 * 2 + 17, 9));
+      await h.mcastJoined(0, [bytes(1000, 1), bytes(1047552 + 5, 2), bytes(3, 3)]);
+      wire.push(fc.last.frames.slice());
+      // 4096, 65536 and 1047552 bytes, and the 7 fragments.
+      expect(fc.last.gathered).toBe(gather ? 10 : 0);
+      await h.finalize();
+    }
+    const [plain, gathered] = wire as [Uint8Array[], Uint8Array[]];
+    expect(gathered.length).toBe(plain.length);
+    expect(plain.length).toBeGreaterThan(10);
+    gathered.forEach((f, i) => expect(Buffer.compare(f, plain[i]!)).toBe(0));
   });
 
   it('reads a plain answer without the codec: CS_OK, or its error thrown', () => {

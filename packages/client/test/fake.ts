@@ -28,14 +28,30 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   readonly expects: (Expectation | undefined)[] = [];
   /** Frames sent without an answer (send()); `refuse` makes the next ones fail like flow control. */
   readonly sent: Decoded[] = [];
+  /** Every frame handed over (request, send, sendNow), whole, as it would go on the wire. */
+  readonly frames: Uint8Array[] = [];
+  /** Take requests in two pieces (IpcClientLike.gather), as @corosync-ts/ipc does. */
+  gather = false;
+  /** How many of `frames` came in two pieces. */
+  gathered = 0;
   refuse = 0;
 
   constructor(readonly service: Service, readonly handler: Handler) {
     super();
   }
 
+  /** The whole frame: `frame` then `body`, which only a gathering transport may be given. */
+  #whole(frame: Uint8Array, body: Uint8Array | undefined): Uint8Array {
+    if (body === undefined) return frame.slice();
+    if (!this.gather) throw new Error('a request body given to a transport that does not gather');
+    this.gathered++;
+    return Buffer.concat([frame, body]);
+  }
+
   async request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array> {
     if (!this.connected) throw ipcError('ENOTCONN', 107);
+    frame = this.#whole(frame, expect?.body);
+    this.frames.push(frame);
     const d = decode(frame, { service: this.service, dir: 'req' });
     this.requests.push(d);
     this.expects.push(expect);
@@ -44,16 +60,18 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
     return r;
   }
 
-  async send(frame: Uint8Array): Promise<void> {
-    this.sendNow(frame);
+  async send(frame: Uint8Array, opts?: { body?: Uint8Array }): Promise<void> {
+    this.sendNow(frame, 1, opts?.body);
   }
 
-  sendNow(frame: Uint8Array): boolean {
+  sendNow(frame: Uint8Array, _flowControlMax?: 1 | 2, body?: Uint8Array): boolean {
     if (!this.connected) throw ipcError('ENOTCONN', 107);
     if (this.refuse > 0) {
       this.refuse--;
       throw ipcError('EAGAIN', 11);
     }
+    frame = this.#whole(frame, body);
+    this.frames.push(frame);
     this.sent.push(decode(frame, { service: this.service, dir: 'req' }));
     return true;
   }

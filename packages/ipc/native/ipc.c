@@ -329,6 +329,24 @@ static napi_value n_send(napi_env env, napi_callback_info info) {
   return fd_bytes_io(env, info, FD_SEND);
 }
 
+// sendv(fd, head, body) -> bytes sent or -errno: one datagram of head then body, gathered by the
+// kernel (one sendmsg, two iovecs), as libqb's qb_ipcc_sendv: the caller never builds the frame
+// whole. Never blocks, never raises SIGPIPE.
+static napi_value n_sendv(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  int32_t fd;
+  uint8_t *h, *b;
+  size_t hn, bn;
+  if (get_args(env, info, 3, a) || arg_int(env, a[0], &fd) || arg_bytes(env, a[1], &h, &hn) || arg_bytes(env, a[2], &b, &bn))
+    return NULL;
+  struct iovec iov[2] = {{.iov_base = h, .iov_len = hn}, {.iov_base = b, .iov_len = bn}};
+  struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+  ssize_t r;
+  do r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  return make_int(env, r < 0 ? -errno : r);
+}
+
 #define SEND_BATCH 64
 
 // sendBatch(fd, Uint8Array, from, to) -> how many datagrams went (> 0), else -errno of the
@@ -1915,6 +1933,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("peerCred", n_peer_cred);
   EXPORT("send", n_send);
   EXPORT("sendBatch", n_send_batch);
+  EXPORT("sendv", n_sendv);
   EXPORT("recvInto", n_recv_into);
   EXPORT("recvDgramInto", n_recv_dgram_into);
   EXPORT("recvCred", n_recv_cred);

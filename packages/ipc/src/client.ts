@@ -58,6 +58,22 @@ export interface RequestOptions {
    * delivery first delayed the next fragment by its receive and copy.
    */
   answerFirst?: boolean;
+  /**
+   * The frame's tail, apart from its head (`frame`: the request header and whatever precedes
+   * the payload; its size field counts both): written out after it as a second piece, as libqb's
+   * qb_ipcc_sendv gathers an iovec, never joined into one buffer on the way (one copy less per
+   * request: a large payload goes from the caller's bytes straight to the socket or ring).
+   * Read while the call is made; copied if the request must wait for room.
+   */
+  body?: Uint8Array;
+}
+
+/** What send() and sendNow() take beside the frame. */
+export interface SendOptions {
+  /** libqb's fc_enable_max (see send()). */
+  flowControlMax?: 1 | 2;
+  /** As RequestOptions.body. */
+  body?: Uint8Array;
 }
 
 /**
@@ -133,6 +149,15 @@ interface Pending {
 
 const NO_ANSWER = new Uint8Array(0);
 
+/** The whole frame, in a buffer of its own: `frame` copied, then `body` when there is one. */
+function joined(frame: Uint8Array, body: Uint8Array | undefined): Uint8Array {
+  if (body === undefined) return frame.slice();
+  const out = new Uint8Array(frame.length + body.length);
+  out.set(frame);
+  out.set(body, frame.length);
+  return out;
+}
+
 function settle(p: Pending): void {
   p.settled = true;
   if (p.timer) clearTimeout(p.timer);
@@ -162,6 +187,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   readonly maxMessageSize: number;
   readonly serverCredentials?: Credentials;
   readonly service: string;
+  /** Requests may be given in two pieces (RequestOptions.body, SendOptions.body): for layers that also drive other transports. */
+  readonly gather = true;
   /** Requests sent, oldest first, answered in this order. */
   private readonly pending: Pending[] = [];
   private pendingHead = 0;
@@ -243,7 +270,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     ctx: unknown,
   ): Promise<unknown> {
     if (this.state !== 'open') return refused(new IpcError('ENOTCONN', 'the IPC connection is closed'), mapError, ctx);
-    const id = this.checkFrame(frame);
+    const body = opts.body;
+    const id = this.checkFrame(frame, body);
     if (typeof id !== 'number') return refused(id, mapError, ctx);
     if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
       return refused(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`), mapError, ctx);
@@ -279,10 +307,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       answerFirst: opts.answerFirst === true,
     };
     if (this.queued === 0 && this.hasRoom(p.cost)) {
-      if (!this.dispatch(p, frame)) return promise;
+      if (!this.dispatch(p, frame, body)) return promise;
     } else {
       // Copied: the caller may reuse its buffer once request() returns.
-      p.frame = frame.slice();
+      p.frame = joined(frame, body);
       this.waiting.push(p);
     }
     // A timed-out or aborted call that was sent keeps its FIFO slot: its late response
@@ -312,24 +340,24 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * under flow control up to level `flowControlMax` (libqb's fc_enable_max: 1 by default, 2 as
    * libcpg sets around a multicast), EMSGSIZE, ENOTCONN.
    */
-  send(frame: Uint8Array, opts: { flowControlMax?: 1 | 2 } = {}): Promise<void> {
+  send(frame: Uint8Array, opts: SendOptions = {}): Promise<void> {
     if (this.state === 'open' && this.queued === 0) {
       try {
-        this.sendNow(frame, opts.flowControlMax);
+        this.sendNow(frame, opts.flowControlMax, opts.body);
         return Promise.resolve();
       } catch (e) {
         return Promise.reject(e as IpcError);
       }
     }
     if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
-    const id = this.checkFrame(frame);
+    const id = this.checkFrame(frame, opts.body);
     if (typeof id !== 'number') return Promise.reject(id);
     return new Promise<void>((resolve, reject) => {
       // Copied: the caller may reuse its buffer once send() returns.
       this.waiting.push({
         resolve: () => resolve(), reject, parse: undefined, mapError: undefined, ctx: undefined,
         settled: false, timer: undefined, signal: undefined, onAbort: undefined,
-        id, verify: undefined, cost: 0, frame: frame.slice(), oneway: opts.flowControlMax ?? 1,
+        id, verify: undefined, cost: 0, frame: joined(frame, opts.body), oneway: opts.flowControlMax ?? 1,
       });
     });
   }
@@ -338,33 +366,40 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * send() without a promise, for one-way requests on a hot path (a loop of cpg multicasts):
    * true once the frame is handed to the transport; false, having done nothing, while earlier
    * requests wait for room (send() then queues it behind them). Throws send()'s IpcErrors.
+   * `body` as RequestOptions.body.
    */
-  sendNow(frame: Uint8Array, flowControlMax: 1 | 2 = 1): boolean {
+  sendNow(frame: Uint8Array, flowControlMax: 1 | 2 = 1, body?: Uint8Array): boolean {
     if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
     if (this.queued > 0) return false;
-    const checked = this.checkFrame(frame);
+    const checked = this.checkFrame(frame, body);
     if (typeof checked !== 'number') throw checked;
     // The level this send meets, recorded before it (a refused send records no frame).
     this.capture?.flow(this.impl.flowControl);
     try {
-      this.impl.send(frame, false, flowControlMax);
+      this.impl.send(frame, false, flowControlMax, body);
     } catch (e) {
       // Flow control EAGAIN and EMSGSIZE belong to this call; a send that found the server gone
       // gets the connection's error, as every other call does.
       throw this.state === 'open' ? e : (this.failure ?? e);
     }
-    this.capture?.frame('req', frame);
+    this.capture?.frame('req', body === undefined ? frame : joined(frame, body));
     // Sending can reveal that the server is gone without throwing (see dispatch()).
     if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
     return true;
   }
 
-  /** The request id of a frame fit to send, or the EINVAL / EMSGSIZE it earns. */
-  private checkFrame(frame: Uint8Array): number | IpcError {
+  /** The request id of a frame (`frame` then `body`) fit to send, or the EINVAL / EMSGSIZE it earns. */
+  private checkFrame(frame: Uint8Array, body: Uint8Array | undefined): number | IpcError {
     if (!(frame instanceof Uint8Array)) return new IpcError('EINVAL', 'a request frame must be a Uint8Array');
-    if (frame.length > this.maxMessageSize) {
-      return new IpcError('EMSGSIZE', `request of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+    let len = frame.length;
+    if (body !== undefined) {
+      if (!(body instanceof Uint8Array)) return new IpcError('EINVAL', 'a request body must be a Uint8Array');
+      len += body.length;
     }
+    if (len > this.maxMessageSize) {
+      return new IpcError('EMSGSIZE', `request of ${len} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+    }
+    // The header is whole in the first piece.
     if (frame.length < QB_REQUEST_HEADER_SIZE) {
       try {
         readRequestHeader(frame);
@@ -374,8 +409,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     }
     // The header's size and id (i32 LE at 8 and 0) read in place: no DataView or header record per request.
     const size = frame[8]! | (frame[9]! << 8) | (frame[10]! << 16) | (frame[11]! << 24);
-    if (size !== frame.length) {
-      return new IpcError('EINVAL', `request header size ${size} does not match the frame length ${frame.length}`);
+    if (size !== len) {
+      return new IpcError('EINVAL', `request header size ${size} does not match the frame length ${len}`);
     }
     return frame[0]! | (frame[1]! << 8) | (frame[2]! << 16) | (frame[3]! << 24);
   }
@@ -385,18 +420,18 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * rejected here: it is in neither `pending` nor `waiting` while it is sent, so a failure
    * of the connection found by the send itself (fail() -> rejectAll) does not see it.
    */
-  private dispatch(p: Pending, frame: Uint8Array): boolean {
+  private dispatch(p: Pending, frame: Uint8Array, body?: Uint8Array): boolean {
     // The level this send meets, recorded before it (a refused send records no frame).
     this.capture?.flow(this.impl.flowControl);
     try {
-      this.impl.send(frame, p.oneway === undefined, p.oneway ?? 1);
+      this.impl.send(frame, p.oneway === undefined, p.oneway ?? 1, body);
     } catch (e) {
       // Per-call failures (flow control EAGAIN, EMSGSIZE) belong to this call alone.
       settle(p);
       rejectCall(p, this.state === 'open' ? (e as IpcError) : (this.failure ?? (e as IpcError)));
       return false;
     }
-    this.capture?.frame('req', frame);
+    this.capture?.frame('req', body === undefined ? frame : joined(frame, body));
     // Sending can itself reveal that the server is gone without throwing (shm: a doorbell to
     // a closed socket, a ring the dead server left corrupt; socket: an error already queued
     // on the response socket). A daemon killed -9 just after answering the previous call

@@ -1,7 +1,7 @@
 /// <reference types="node" preserve="true" />
 // The published .d.ts files name Node types (Buffer, EventEmitter, NodeJS.*): they bring them along.
 export { connect, IpcClient, DEFAULT_MAX_IN_FLIGHT } from './client.js';
-export type { ConnectOptions, RequestOptions, ResponseParser, ErrorMapper, Credentials, IpcClientEvents, ProviderPolicy } from './client.js';
+export type { ConnectOptions, RequestOptions, SendOptions, ResponseParser, ErrorMapper, Credentials, IpcClientEvents, ProviderPolicy } from './client.js';
 export { IpcError, isIpcError } from './errors.js';
 export { enterNetns, unshareNetns } from './netns.js';
 export { setRoundRobinScheduling } from './sched.js';

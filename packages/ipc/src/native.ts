@@ -18,6 +18,8 @@ export interface Native {
   setBufSize(fd: number, size: number): number;
   peerCred(fd: number): [number, number, number] | number;
   send(fd: number, bytes: Uint8Array): number;
+  /** One datagram (or stream write) of head then body, gathered by one sendmsg: bytes sent or -errno. */
+  sendv(fd: number, head: Uint8Array, body: Uint8Array): number;
   /** Frames packed as an Outbox chunk holds them (length word, frame, padding to 4), bytes[from, to), in one sendmmsg: how many went (> 0), or the first one's -errno. */
   sendBatch(fd: number, bytes: Uint8Array, from: number, to: number): number;
   recvInto(fd: number, into: Uint8Array): number;

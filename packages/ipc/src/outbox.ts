@@ -53,10 +53,14 @@ export class Outbox {
     return this.count;
   }
 
-  /** Queue a copy: callers may hand us views they reuse (their buffer, codec output in WASM memory). */
-  push(frame: Uint8Array): void {
+  /**
+   * Queue a copy: callers may hand us views they reuse (their buffer, codec output in WASM memory).
+   * With `body`, the frame is `frame` then `body` (a gathered request, IpcClient's RequestOptions.body).
+   */
+  push(frame: Uint8Array, body?: Uint8Array): void {
+    const len = frame.length + (body === undefined ? 0 : body.length);
     // Lengths are Int32Array words: each frame starts 4-byte aligned.
-    const need = (frame.length + 7) & ~3;
+    const need = (len + 7) & ~3;
     let last = this.chunks[this.chunks.length - 1];
     if (!last || last.data.length - last.end < need) {
       // Chunks grow from 4 KiB, so one stalled small frame does not cost 64 KiB.
@@ -72,11 +76,12 @@ export class Outbox {
       }
       this.chunks.push(last);
     }
-    last.lens[last.end >> 2] = frame.length;
+    last.lens[last.end >> 2] = len;
     last.data.set(frame, last.end + 4);
+    if (body !== undefined) last.data.set(body, last.end + 4 + frame.length);
     last.end += need;
     this.count++;
-    this.bytes += frame.length + QUEUE_OVERHEAD;
+    this.bytes += len + QUEUE_OVERHEAD;
   }
 
   /** The oldest frame waiting, as a view valid until the next shift(). */
@@ -153,9 +158,9 @@ export class DatagramOutbox extends Outbox {
     super(keepFirst);
   }
 
-  private sendOne(frame: Uint8Array): number {
-    const r = native().send(this.fd, frame);
-    if (r === frame.length) {
+  private sendOne(frame: Uint8Array, body: Uint8Array | undefined): number {
+    const r = body === undefined ? native().send(this.fd, frame) : native().sendv(this.fd, frame, body);
+    if (r === frame.length + (body === undefined ? 0 : body.length)) {
       this.onSent();
       return SENT;
     }
@@ -163,13 +168,17 @@ export class DatagramOutbox extends Outbox {
     return r < 0 ? r : -Errno.EMSGSIZE;
   }
 
-  /** SENT, BLOCKED (queued: wait for POLLOUT, then flush) or the -errno of a failed send. */
-  send(frame: Uint8Array): number {
+  /**
+   * SENT, BLOCKED (queued: wait for POLLOUT, then flush) or the -errno of a failed send. With
+   * `body`, one datagram of `frame` then `body`, gathered by the kernel (a copy of both only
+   * when it must wait here).
+   */
+  send(frame: Uint8Array, body?: Uint8Array): number {
     if (this.length === 0) {
-      const r = this.sendOne(frame);
+      const r = this.sendOne(frame, body);
       if (r !== BLOCKED) return r;
     }
-    this.push(frame);
+    this.push(frame, body);
     return BLOCKED;
   }
 

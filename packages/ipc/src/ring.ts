@@ -252,10 +252,10 @@ export class Ring {
    * Never throws for what the peer did to the ring, so a retry loop or a server's respond()
    * cannot be made to throw by a hostile peer.
    */
-  write(frame: Uint8Array, post = true): boolean {
+  write(frame: Uint8Array, post = true, body?: Uint8Array): boolean {
     if (this.closed || this.failure) return false;
     try {
-      return this.writeChunk(frame, post);
+      return this.writeChunk(frame, post, body);
     } catch (e) {
       this.failure = e instanceof IpcError ? e : new IpcError('EBADMSG', String(e));
       return false;
@@ -283,8 +283,13 @@ export class Ring {
     return true;
   }
 
-  private writeChunk(frame: Uint8Array, post: boolean): boolean {
-    const len = frame.length;
+  /**
+   * With `body`, the chunk is `frame` then `body`, each copied once into the ring (libqb's
+   * qb_rb_chunk_alloc, then one memcpy per iovec): a frame that runs past the ring's end
+   * continues at its start through the second mapping, as a libqb reader reads it.
+   */
+  private writeChunk(frame: Uint8Array, post: boolean, body: Uint8Array | undefined): boolean {
+    const len = frame.length + (body === undefined ? 0 : body.length);
     if (this.spaceFree() < len + CHUNK_MARGIN) {
       this.checkFaults();
       return false;
@@ -294,7 +299,9 @@ export class Ring {
     const magicIdx = (w + 1) % ws;
     this.words[w] = 0;
     Atomics.store(this.words, magicIdx, MAGIC_ALLOC);
-    this.bytes.set(frame, ((w + 2) % ws) * 4);
+    const at = ((w + 2) % ws) * 4;
+    this.bytes.set(frame, at);
+    if (body !== undefined) this.bytes.set(body, at + frame.length);
     this.words[w] = len;
     Atomics.store(this.hdr, OFF_WRITE_PT >> 2, this.next(w, len));
     Atomics.store(this.words, magicIdx, MAGIC_COMMITTED);

@@ -173,7 +173,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     return this.request.userData;
   }
 
-  send(frame: Uint8Array, reply: boolean, fcMax: number): void {
+  send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.request.userData;
     if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
@@ -182,7 +182,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       this.client.fail(err);
       throw err;
     }
-    if (!this.request.fits(frame.length)) throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit the request ring`);
+    const len = frame.length + (body === undefined ? 0 : body.length);
+    if (!this.request.fits(len)) throw new IpcError('EMSGSIZE', `request of ${len} bytes does not fit the request ring`);
     this.wait.ensureThread();
     // One-way requests (cpg MCAST) after the first of a loop turn wait for the turn's end
     // (Cork) and are published together: posts first, then one send for all their doorbells,
@@ -193,14 +194,14 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     // page faults were most of the client's time per message. Behind requests waiting for
     // ring room, the retry publishes it.
     if (!reply && (this.out.length > 0 || this.cork.hold())) {
-      if (this.out.length === 0 && this.stage(frame)) return;
-      this.out.push(frame);
+      if (this.out.length === 0 && this.stage(frame, body)) return;
+      this.out.push(frame, body);
       this.outReply.push(false);
       return;
     }
     this.cork.run();
-    if (this.out.length > 0 || !this.publish(frame, reply)) {
-      this.out.push(frame);
+    if (this.out.length > 0 || !this.publish(frame, reply, body)) {
+      this.out.push(frame, body);
       this.outReply.push(reply);
       this.retry.schedule();
     }
@@ -219,9 +220,9 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
    * false when the ring has no room for it. Staged chunks are then posted at once, so that the
    * server starts to make room; the frame waits in `out`.
    */
-  private stage(frame: Uint8Array): boolean {
+  private stage(frame: Uint8Array, body: Uint8Array | undefined): boolean {
     if (!this.checkSurplus()) return true;
-    if (this.request.write(frame, false)) return true;
+    if (this.request.write(frame, false, body)) return true;
     if (this.request.failure) {
       this.client.fail(this.request.failure);
       return true;
@@ -251,9 +252,9 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.ring();
   }
 
-  private readonly publish = (frame: Uint8Array, reply: boolean): boolean => {
+  private readonly publish = (frame: Uint8Array, reply: boolean, body?: Uint8Array): boolean => {
     if (!this.checkSurplus()) return true;
-    if (!this.request.write(frame)) {
+    if (!this.request.write(frame, true, body)) {
       // A corrupt or truncated request ring ends the connection, not just this call:
       // request() then rejects with the connection's failure, a retry finds it closed.
       if (this.request.failure) this.client.fail(this.request.failure);

@@ -125,13 +125,14 @@ export class SocketClientTransport implements ClientTransport {
     return this.control.flowControl;
   }
 
-  send(frame: Uint8Array, reply: boolean, fcMax: number): void {
+  send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;
     if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    const len = frame.length + (body === undefined ? 0 : body.length);
     // Held for the end of the caller's turn (Cork), or behind frames waiting for POLLOUT.
-    if (!reply && frame.length <= this.corkMax && (this.out.length > 0 || this.cork.hold())) {
-      this.out.push(frame);
+    if (!reply && len <= this.corkMax && (this.out.length > 0 || this.cork.hold())) {
+      this.out.push(frame, body);
       return;
     }
     this.cork.run();
@@ -141,10 +142,10 @@ export class SocketClientTransport implements ClientTransport {
     // that gets no answer (cpg MCAST) cannot be, so it skips the recv while it goes out at once
     // (a quarter of a 64-byte multicast's time, bench/cpg); the next call makes the check.
     if (idle && reply && !this.takeStray()) return;
-    const r = this.out.send(frame);
+    const r = this.out.send(frame, body);
     if (r < 0) {
       const err = IpcError.fromErrno(r, 'send request datagram');
-      if (err.code === 'EMSGSIZE') throw new IpcError('EMSGSIZE', `request of ${frame.length} bytes does not fit one datagram (SO_SNDBUF / net.core.wmem_max)`);
+      if (err.code === 'EMSGSIZE') throw new IpcError('EMSGSIZE', `request of ${len} bytes does not fit one datagram (SO_SNDBUF / net.core.wmem_max)`);
       // The server's socket is gone (ECONNREFUSED...): the same error as every other pending call.
       const gone = new IpcError('ECONNRESET', `the server has gone (${err.message})`);
       this.client.fail(gone);

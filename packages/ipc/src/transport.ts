@@ -29,9 +29,10 @@ export interface ClientTransport {
   /**
    * Throws IpcError for a per-call failure (EAGAIN flow control, EMSGSIZE). `reply` false: the
    * server answers nothing (cpg MCAST). `fcMax`: the highest flow-control level that refuses
-   * (libqb's fc_enable_max: 1, or 2 for libcpg's multicasts).
+   * (libqb's fc_enable_max: 1, or 2 for libcpg's multicasts). With `body`, the frame is `frame`
+   * then `body`, written out as two pieces (never joined in a buffer unless it must wait).
    */
-  send(frame: Uint8Array, reply: boolean, fcMax: number): void;
+  send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void;
   /** The flow-control level the server set (0 off, 1 or 2), as send() reads it: for recorders. */
   readonly flowControl: number;
   /**

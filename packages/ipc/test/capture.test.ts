@@ -553,6 +553,36 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(hexes(srv)).toEqual(hexes(client));
     });
 
+    it('a request sent in two pieces (RequestOptions.body, sendNow) is recorded whole, as the server got it', async () => {
+      const sw = CaptureWriter.open(join(dir, 'server.jsonl'), { mode: 'mock', name: 'test', version: '0' });
+      const cw = CaptureWriter.open(join(dir, 'client.jsonl'), { mode: 'client', name: 'test', version: '0' });
+      const name = uniqueName(transport);
+      const server = createServer(name, { transport, capture: sw, captureService: 'cpg' });
+      let got = 0;
+      server.on('connection', (c) => {
+        c.on('request', (f) => {
+          got++;
+          if (header(f).id !== 2) c.respond(resFrame(header(f).id + 1000));
+        });
+      });
+      await server.listen();
+      const c = await connect(name, { capture: cw, captureService: 'cpg' });
+      const frames = [reqFrame(2, 70_000, 5), reqFrame(3, 300, 6)];
+      for (const f of frames) for (let i = 16; i < f.length; i++) f[i] = (i * 5) & 0xff;
+      expect(c.sendNow(frames[0]!.subarray(0, 40), 2, frames[0]!.subarray(40))).toBe(true);
+      await c.request(frames[1]!.subarray(0, 24), { body: frames[1]!.subarray(24) });
+      await until(() => got === 2);
+      await c.close();
+      await until(() => server.connections.size === 0);
+      await server.close();
+      sw.close();
+      cw.close();
+      const reqs = (lines: Record<string, any>[]) => lines.filter((l) => l.dir === 'req').map((l) => l.hex).slice(0, 2);
+      const want = frames.map((f) => Buffer.from(f).toString('hex'));
+      expect(reqs(readCapture(join(dir, 'client.jsonl')))).toEqual(want);
+      expect(reqs(readCapture(join(dir, 'server.jsonl')))).toEqual(want);
+    });
+
     it('the client records a handshake the server refused: both setup frames and the refusal, then no open', async () => {
       const cw = CaptureWriter.open(join(dir, 'client.jsonl'), { mode: 'client', name: 'test', version: '0' });
       const name = uniqueName(transport);

@@ -458,3 +458,72 @@ describe('setRoundRobinScheduling', () => {
     expect(policy()).toBe(before);
   });
 });
+
+describe('sendv', () => {
+  const bytes = (len: number, seed: number) => new Uint8Array(len).map((_, i) => (i * 13 + seed) & 0xff);
+  const EAGAIN = -11;
+
+  it('sends head then body as one datagram, whole or not at all: EAGAIN at a full receiver queue leaves nothing half sent', () => {
+    const name = `cts-native-sendv-${process.pid}`;
+    const rx = n.socket(1);
+    const tx = n.socket(1);
+    expect(n.bind(rx, `${name}-rx`)).toBe(0);
+    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const sent: Uint8Array[] = [];
+    let r = 0;
+    for (let i = 0; r !== EAGAIN; i++) {
+      const head = bytes(24 + (i % 5), i);
+      const body = bytes(i % 4 === 0 ? 0 : 1000 + i, i + 1);
+      r = n.sendv(tx, head, body);
+      if (r === EAGAIN) break;
+      expect(r).toBe(head.length + body.length);
+      sent.push(Buffer.concat([head, body]));
+    }
+    // The receiver holds net.unix.max_dgram_qlen datagrams (10 by default).
+    expect(sent.length).toBeGreaterThan(1);
+    const buf = new Uint8Array(4096);
+    for (const f of sent) {
+      expect(n.recvDgramInto(rx, buf)).toBe(f.length);
+      expect(Buffer.from(buf.subarray(0, f.length)).equals(f)).toBe(true);
+    }
+    expect(n.recvDgramInto(rx, buf)).toBe(EAGAIN);
+    // Larger than the send buffer can ever take: EMSGSIZE, nothing sent.
+    n.setBufSize(tx, 65536);
+    expect(n.sendv(tx, bytes(24, 0), new Uint8Array(1 << 20))).toBe(-90);
+    expect(n.recvDgramInto(rx, buf)).toBe(EAGAIN);
+    expect(() => n.sendv(tx, new Uint8Array(8), 'x' as unknown as Uint8Array)).toThrow(/expected a Uint8Array/);
+    n.close(rx);
+    n.close(tx);
+  });
+
+  it('on a stream socket reports the bytes a short sendmsg took: head first, then the start of body', () => {
+    const name = `cts-native-sendv-stream-${process.pid}`;
+    const l = n.socket(0);
+    expect(n.bind(l, name)).toBe(0);
+    expect(n.listen(l, 1)).toBe(0);
+    const c = n.socket(0);
+    expect(n.connect(c, name)).toBe(0);
+    const s = n.accept(l);
+    expect(s).toBeGreaterThan(0);
+    n.setBufSize(c, 4096);
+    n.setBufSize(s, 4096);
+    const head = bytes(40, 1);
+    const body = bytes(1 << 20, 2);
+    const r = n.sendv(c, head, body);
+    expect(r).toBeGreaterThan(head.length);
+    expect(r).toBeLessThan(head.length + body.length);
+    const want = Buffer.concat([head, body]).subarray(0, r);
+    const got: Buffer[] = [];
+    let have = 0;
+    const buf = new Uint8Array(65536);
+    while (have < r) {
+      const k = n.recvInto(s, buf);
+      expect(k).toBeGreaterThan(0);
+      got.push(Buffer.from(buf.subarray(0, k)));
+      have += k;
+    }
+    expect(have).toBe(r);
+    expect(Buffer.concat(got).equals(want)).toBe(true);
+    for (const fd of [c, s, l]) n.close(fd);
+  });
+});

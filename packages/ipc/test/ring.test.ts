@@ -50,6 +50,32 @@ describe('ring buffer', () => {
     w.destroy();
   });
 
+  it('writes a chunk given in two pieces as the one frame, wrapping at every offset, the cut anywhere', () => {
+    const w = Ring.create(base, 12328);
+    const r = Ring.open(base, 12328, rules);
+    for (let i = 0; i < 3000; i++) {
+      const len = 16 + ((i * 37) % 3001);
+      const frame = new Uint8Array(len).map((_, j) => (j * 7 + i) & 0xff);
+      // The cut walks across the frame, so over the laps the ring's end falls before the cut,
+      // on it and after it, in the head and in the body.
+      const cut = (i * 11) % (len + 1);
+      expect(w.write(frame.subarray(0, cut), i % 2 === 0, frame.subarray(cut))).toBe(true);
+      if (i % 2 === 1) expect(w.postDue()).toBe(true);
+      expect(r.tryTake()).toBe(true);
+      const got = r.read();
+      if (!Buffer.from(got).equals(frame)) expect.fail(`chunk ${i} (${len} bytes, cut at ${cut}) came back different`);
+    }
+    expect(r.tryTake()).toBe(false);
+    // Space is counted for both pieces: a frame that fits only whole is refused whole.
+    const free = w.spaceFree();
+    const body = new Uint8Array(free - 12 - 16 + 1);
+    expect(w.write(new Uint8Array(16), true, body)).toBe(false);
+    expect(w.spaceFree()).toBe(free);
+    expect(w.write(new Uint8Array(16), true, body.subarray(1))).toBe(true);
+    r.close();
+    w.destroy();
+  });
+
   it('reports a full ring (write returns false) until the reader reclaims', () => {
     const w = Ring.create(base, 12328);
     const r = Ring.open(base, 12328, rules);
