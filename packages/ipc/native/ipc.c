@@ -1773,14 +1773,27 @@ static napi_value n_poll_start(napi_env env, napi_callback_info info) {
   return make_int(env, r);
 }
 
-// pollWait(handle, timeoutNs) -> datagrams received into the watcher's area/slots (as for its
-// callback): what is queued, or else what comes within timeoutNs, slept for in ppoll on the fd
-// (the daemon's send wakes us directly, as it wakes libcmap blocked in poll: no CPU while
-// asleep, no loop turn).
+// pollWait(handle, timeoutNs, recvFirst = true) -> datagrams received into the watcher's
+// area/slots (as for its callback): what is queued, or else what comes within timeoutNs, slept
+// for in ppoll on the fd (the daemon's send wakes us directly, as it wakes libcmap blocked in
+// poll: no CPU while asleep, no loop turn). recvFirst false (the caller's hint says nothing is
+// queued yet) goes to ppoll without the recv that would only say EAGAIN: ppoll returns at once
+// if something came meanwhile.
 static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
-  napi_value a[2];
+  napi_value a[3];
+  size_t argc = 3;
   int32_t timeout_ns;
-  if (get_args(env, info, 2, a) || arg_int(env, a[1], &timeout_ns)) return NULL;
+  bool recv_first = true;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
+    return NULL;
+  }
+  if (arg_int(env, a[1], &timeout_ns)) return NULL;
+  if (argc > 2 && napi_get_value_bool(env, a[2], &recv_first) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a boolean");
+    return NULL;
+  }
   poller_t *p = poller_arg(env, a[0]);
   if (!p) return NULL;
   if (!p->area) {
@@ -1788,8 +1801,11 @@ static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (timeout_ns > 1000000) timeout_ns = 1000000;
-  int32_t count = recv_batch(p);
-  if (count > 0 || timeout_ns <= 0) return make_int(env, count);
+  int32_t count = 0;
+  if (recv_first || timeout_ns <= 0) {
+    count = recv_batch(p);
+    if (count > 0 || timeout_ns <= 0) return make_int(env, count);
+  }
   struct pollfd pfd = {p->fd, POLLIN, 0};
   struct timespec ts = {0, timeout_ns};
   if (ppoll(&pfd, 1, &ts, NULL) > 0) count = recv_batch(p);

@@ -53,10 +53,11 @@ export class FdWatch {
   /**
    * Datagram mode: receive what is queued, or else sleep in ppoll for at most timeoutNs for
    * something to come; how many datagrams `slots` now describes (0: none, or the watch is closed).
+   * `queued` false: the caller knows nothing is queued yet, so the first recv (EAGAIN) is skipped.
    */
-  wait(timeoutNs: number): number {
+  wait(timeoutNs: number, queued = true): number {
     if (!this.poller || this.dgramMax === undefined) return 0;
-    return native().pollWait(this.poller, timeoutNs);
+    return native().pollWait(this.poller, timeoutNs, queued);
   }
 
   get watching(): number {

@@ -55,8 +55,11 @@ export interface Native {
   /** area: maxLen + 1 bytes at least; slots: 2 * DGRAM_BATCH int32; budget: one int32. */
   pollDgram(fd: number, cb: (status: number, events: number, count: number) => void, area: Pinned, slots: Pinned, maxLen: number, budget: Pinned | undefined): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
-  /** Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is queued yet. */
-  pollWait(p: PollHandle, timeoutNs: number): number;
+  /**
+   * Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is
+   * queued yet; recvFirst false (default true) skips the recv before the ppoll.
+   */
+  pollWait(p: PollHandle, timeoutNs: number, recvFirst?: boolean): number;
   pollClose(p: PollHandle): number;
   /** An int32 (index 0) that this env's loop raises once per iteration, after its poll phase (turns.ts), or -errno. */
   loopTurns(): ArrayBuffer | number;

@@ -138,10 +138,15 @@ export class SocketClientTransport implements ClientTransport {
     this.cork.run();
     const idle = this.out.length === 0 && this.owed === 0;
     // Nothing is due, so anything already waiting on the socket is a response nobody asked for:
-    // take it now (one non-blocking recv), or this request would be matched to it. A request
-    // that gets no answer (cpg MCAST) cannot be, so it skips the recv while it goes out at once
-    // (a quarter of a 64-byte multicast's time, bench/cpg); the next call makes the check.
-    if (idle && reply && !this.takeStray()) return;
+    // take it now, or this request would be matched to it. The control file's response counter
+    // says whether one is there without a recv: libqb counts a response once its send returned
+    // (as it counts events, waitStep), and the recv that only said EAGAIN was one of the four
+    // syscalls of every call where libcmap makes three (bench/README.md "GET: syscalls per
+    // call"). A peer that does not keep the counter is no longer checked here; what it queues
+    // while nothing is due still wakes uv_poll and fails the connection at the next loop turn.
+    // A request that gets no answer (cpg MCAST) cannot be matched to a stray, so it skips the
+    // check while it goes out at once; the next call makes it.
+    if (idle && reply && this.control.queued('response') !== 0 && !this.takeStray()) return;
     const r = this.out.send(frame, body);
     if (r < 0) {
       const err = IpcError.fromErrno(r, 'send request datagram');
@@ -196,7 +201,10 @@ export class SocketClientTransport implements ClientTransport {
   // uv_poll's callback. Otherwise uv_poll delivers it.
   private waiting = false;
   private readonly policy = new WaitPolicy();
-  private readonly waitReply = (ns: number): number => (ns > 0 ? this.req.wait(ns) : 0);
+  // The response counter (see send()) says whether the reply is there already (corosync took the
+  // CPU at our send and answered): then a recv takes it; else ppoll sleeps first, without the
+  // recv that would only say EAGAIN. A wrong count costs that recv or returns from ppoll at once.
+  private readonly waitReply = (ns: number): number => (ns > 0 ? this.req.wait(ns, this.control.queued('response') !== 0) : 0);
   private readonly waitStep = (): void => {
     this.waiting = false;
     if (!this.client.connected || this.owed <= 0) return;

@@ -182,6 +182,36 @@ describe('pollDgram', () => {
   });
 });
 
+describe('pollWait', () => {
+  it('without the first recv (queued false) still takes what is queued, or what comes while it sleeps', async () => {
+    const name = `cts-native-pw-${process.pid}`;
+    const rx = n.socket(1);
+    const tx = n.socket(1);
+    expect(n.bind(rx, `${name}-rx`)).toBe(0);
+    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const pa = n.pinned(1025) as Pinned;
+    const ps = n.pinned(128 * 4) as Pinned;
+    const slots = new Int32Array(ps.buffer);
+    const p = n.pollDgram(rx, () => {}, pa, ps, 1024, undefined) as PollHandle;
+    // Queued before the call: ppoll returns at once and the recv takes both.
+    expect(n.send(tx, new Uint8Array(10))).toBe(10);
+    expect(n.send(tx, new Uint8Array(20))).toBe(20);
+    expect(n.pollWait(p, 1_000_000, false)).toBe(2);
+    expect([slots[1], slots[3]]).toEqual([10, 20]);
+    // Nothing queued and no time to wait: nothing, without a syscall that could block.
+    expect(n.pollWait(p, 0, false)).toBe(0);
+    // A hint that is wrong the other way (queued true, nothing there) costs the recv, then sleeps as asked.
+    const t0 = process.hrtime.bigint();
+    expect(n.pollWait(p, 200_000, true)).toBe(0);
+    expect(Number(process.hrtime.bigint() - t0)).toBeGreaterThanOrEqual(180_000);
+    expect(() => n.pollWait(p, 0, 1 as unknown as boolean)).toThrow(/expected a boolean/);
+    n.pollClose(p);
+    n.close(rx);
+    n.close(tx);
+    await turns();
+  });
+});
+
 describe('pinned', () => {
   it('a watcher keeps receiving into its own memory after JS detached and dropped the area', async () => {
     const name = `cts-native-pinned-${process.pid}`;
