@@ -773,6 +773,14 @@ export const codec = {
   message(index: number): RuntimeMessage | undefined {
     return at(index);
   },
+  /**
+   * Compiles and instantiates the WASM module now, unless a call already has (otherwise the first
+   * call that needs it does): for a caller with time to spare now, such as a client whose server is
+   * setting a connection up.
+   */
+  load(): void {
+    mem();
+  },
 
   /**
    * A view of WASM memory of at least `len` bytes to write a frame into (at its start), then call

@@ -1,4 +1,5 @@
-import { decode } from './codec.js';
+import { REQUEST_HEADER, messages } from './catalog.js';
+import { decode, encode } from './codec.js';
 import { DecodeError } from './errors.js';
 import type { DecodedMessage, Direction, Service } from './types.js';
 
@@ -32,6 +33,29 @@ export function readRequestHeader(bytes: Uint8Array, offset = 0): { id: number; 
 export function readResponseHeader(bytes: Uint8Array, offset = 0): { id: number; size: number; error: number } {
   const dv = need(bytes, offset, QB_RESPONSE_HEADER_SIZE, 'readResponseHeader');
   return { id: dv.getInt32(0, true), size: dv.getInt32(8, true), error: dv.getInt32(16, true) };
+}
+
+/**
+ * The libqb connection request (catalog `qb.connectionRequest`), what encode() makes of
+ * `{ maxMsgSize }`, written here from the catalog's layout instead of by the WASM module: it is a
+ * connection's first frame, and a client that sends it before compiling the module can compile
+ * it while the server sets the connection up (`codec.load()`). A value the catalog's u32 does not
+ * hold goes through encode(), for the EncodeError encode() throws.
+ */
+export function encodeConnectionRequest(maxMsgSize: number): Uint8Array {
+  if (!Number.isInteger(maxMsgSize) || maxMsgSize < 0 || maxMsgSize > 0xffff_ffff) return encode('qb.connectionRequest', { maxMsgSize });
+  const m = connectionRequest();
+  const bytes = new Uint8Array(m.size);
+  const dv = new DataView(bytes.buffer);
+  for (const f of REQUEST_HEADER.fields) dv.setInt32(f.offset, f.name === 'id' ? m.id : m.size, true);
+  dv.setUint32(m.fields[0].offset, maxMsgSize, true);
+  return bytes;
+}
+
+type ConnectionRequestSpec = Extract<(typeof messages)[number], { name: 'qb.connectionRequest' }>;
+let requestSpec: ConnectionRequestSpec | undefined;
+function connectionRequest(): ConnectionRequestSpec {
+  return (requestSpec ??= messages.find((m): m is ConnectionRequestSpec => m.name === 'qb.connectionRequest')!);
 }
 
 export interface SplitOptions {

@@ -15,7 +15,7 @@ export {
 export {
   QB_REQUEST_HEADER_SIZE, QB_RESPONSE_HEADER_SIZE, QB_CONNECTION_REQUEST_SIZE, QB_CONNECTION_RESPONSE_SIZE,
   QB_IPC_MSG_AUTHENTICATE, QB_IPC_MSG_DISCONNECT, QB_IPC_SOCKET, QB_IPC_SHM,
-  readRequestHeader, readResponseHeader, FrameSplitter, splitFrames, decodeAll, type SplitOptions,
+  readRequestHeader, readResponseHeader, encodeConnectionRequest, FrameSplitter, splitFrames, decodeAll, type SplitOptions,
 } from './frames.js';
 export { encodeCmapValue, decodeCmapValue, fixedCmapValueAt, fixedCmapValueSize, type CmapValue } from './cmap-value.js';
 export { decodedToJSON, toJsonValue, toHex, fromHex, type Json } from './json.js';

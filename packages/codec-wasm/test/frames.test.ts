@@ -1,9 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FrameSplitter, QB_CONNECTION_RESPONSE_SIZE, decode, decodeAll, isDecodeError, readRequestHeader, readResponseHeader, splitFrames,
+  FrameSplitter, QB_CONNECTION_RESPONSE_SIZE, decode, decodeAll, encode, encodeConnectionRequest, isDecodeError, readRequestHeader,
+  readResponseHeader, splitFrames,
 } from '../src/index.js';
 import { cases } from './cases.js';
 import { Frame, hex } from './helpers.js';
+
+describe('encodeConnectionRequest', () => {
+  it('writes what encode() makes of qb.connectionRequest, across the u32 range', () => {
+    for (const maxMsgSize of [0, -0, 1, 12328, 1048576, 0x4000_0000, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff]) {
+      const frame = encodeConnectionRequest(maxMsgSize);
+      expect(frame).toEqual(encode('qb.connectionRequest', { maxMsgSize }));
+      expect(decode(frame, { dir: 'setup' })).toMatchObject({ name: 'qb.connectionRequest', id: -1, size: 24, fields: { maxMsgSize: maxMsgSize >>> 0 } });
+    }
+  });
+  it('throws the EncodeError encode() throws for what a u32 does not hold', () => {
+    for (const bad of [-1, 0x1_0000_0000, 1.5, Number.NaN, Infinity, '1024' as unknown as number, undefined as unknown as number]) {
+      let want: unknown;
+      try {
+        encode('qb.connectionRequest', { maxMsgSize: bad });
+      } catch (e) {
+        want = e;
+      }
+      expect(want, String(bad)).toBeInstanceOf(Error);
+      expect(() => encodeConnectionRequest(bad)).toThrow(want as Error);
+      try {
+        encodeConnectionRequest(bad);
+      } catch (e) {
+        expect(e).toMatchObject({ kind: (want as { kind: string }).kind, field: (want as { field: string }).field });
+      }
+    }
+  });
+});
 
 describe('header readers', () => {
   it('read request and response headers at an offset', () => {

@@ -2,8 +2,10 @@
 // that knows frame layouts); this file only maps codec errors to IpcError.
 import {
   QB_CONNECTION_REQUEST_SIZE,
+  codec,
   decode,
   encode,
+  encodeConnectionRequest as codecEncodeConnectionRequest,
   isDecodeError,
   readRequestHeader as codecReadRequestHeader,
 } from '@corosync-ts/codec-wasm';
@@ -42,8 +44,14 @@ export function readRequestHeader(b: Uint8Array): { id: number; size: number } {
   }
 }
 
+/** Written without the codec's WASM module, which need not be compiled before the request goes out (loadCodec). */
 export function encodeConnectionRequest(maxMsgSize: number): Uint8Array {
-  return encode('qb.connectionRequest', { maxMsgSize });
+  return codecEncodeConnectionRequest(maxMsgSize);
+}
+
+/** Compiles the codec's WASM module now, if nothing has yet. */
+export function loadCodec(): void {
+  codec.load();
 }
 
 export function decodeConnectionRequest(b: Uint8Array): { id: number; maxMsgSize: number } {

@@ -15,6 +15,7 @@ import {
   decodeConnectionResponse,
   encodeConnectionRequest,
   encodeConnectionResponse,
+  loadCodec,
   type ConnectionResponse,
 } from './frames.js';
 import { DISCONNECT, READABLE, native } from './native.js';
@@ -110,6 +111,9 @@ export async function clientSetup(name: string, opts: ClientSetupOptions): Promi
     if (sent !== QB_CONNECTION_REQUEST_SIZE) {
       throw sent < 0 ? IpcError.fromErrno(sent, 'send connection request') : new IpcError('EAGAIN', 'short send of the connection request');
     }
+    // The reply's decode needs the codec's module: compiled now, while corosync sets the
+    // connection up (milliseconds for shm's rings), rather than before the request went out.
+    loadCodec();
     const { reply, cred } = await readSetupReply(setup, opts);
     const replyAt = opts.capture?.now() ?? 0;
     n.setPassCred(fd, 0);

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+
+// Cold start (issue 13): a client sends the connection request before the WASM module is
+// compiled, and compiles it (codec.load()) while the server sets the connection up. This file
+// counts compilations from a fresh module registry (vitest isolates each test file).
+describe('the WASM module is compiled on first need or codec.load(), not for the connection request', () => {
+  it('encodeConnectionRequest compiles nothing; codec.load() compiles once; calls then reuse it', async () => {
+    const Real = WebAssembly.Module;
+    let compiled = 0;
+    const Counting = new Proxy(Real, {
+      construct(target, args: [BufferSource]) {
+        compiled++;
+        return new target(...args);
+      },
+    });
+    WebAssembly.Module = Counting;
+    try {
+      const { codec, encode, encodeConnectionRequest } = await import('../src/index.js');
+      const frame = encodeConnectionRequest(1048576);
+      expect(compiled).toBe(0);
+      codec.load();
+      expect(compiled).toBe(1);
+      codec.load();
+      expect(encode('qb.connectionRequest', { maxMsgSize: 1048576 })).toEqual(frame);
+      expect(compiled).toBe(1);
+    } finally {
+      WebAssembly.Module = Real;
+    }
+  });
+});
