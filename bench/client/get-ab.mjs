@@ -4,21 +4,16 @@
 // WARM=w: warm-up calls of each side before the measured ones (default N, as run.mjs).
 // LOAD=k starts k busy processes (normal priority, like report.mjs's loaded regime) for the run.
 // TRANSPORTS=socket or shm to measure one. Prints medians per side with the load averages.
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { busyLoops, la, med } from '../lib/ab.mjs';
 
 const [nArg, roundsArg, ...tsbenches] = process.argv.slice(2);
 const N = Number(nArg ?? 5000);
 const ROUNDS = Number(roundsArg ?? 5);
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
-const busy = Array.from({ length: Number(process.env.LOAD ?? 0) }, () =>
-  fork('-e', [], { execArgv: ['-e', `const p = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== p) process.exit(0); }`], stdio: 'ignore' }),
-);
-const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const busy = busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const load0 = la();

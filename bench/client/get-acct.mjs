@@ -9,22 +9,17 @@
 // LOAD=k busy processes, PIN=same (client and corosync on vCPU 1) | apart (client on vCPU 0),
 // CG=prefix (callgrind each run, one file per thread: instructions per call from two runs of
 // different N), NODE_ARGS, TSENV (NAME=value ... for our side).
-import { fork } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { busyLoops, la, med } from '../lib/ab.mjs';
 const N = process.env.N ?? '3000', W = process.env.W ?? '3000', ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PERF = process.env.PERF === '1';
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cacct = await compileC(readFileSync(here('./get-acct.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
 const given = process.argv.slice(2);
 const sides = [['libcmap', null], ...(given.length ? given : [`ours=${here('../../packages/client/dist/index.js')}`]).map((s) => s.split('='))];
-const busy = Array.from({ length: Number(process.env.LOAD ?? 0) }, () =>
-  fork('-e', [], { execArgv: ['-e', `const p = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== p) process.exit(0); }`], stdio: 'ignore' }),
-);
-const la = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const busy = busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const ns = await startNamespace({ name: `bench-get-acct-${transport}` });

@@ -2356,11 +2356,12 @@ static void gz_fixed(int s, uint32_t *code, int *bits) {
   *code = gz_reverse(*code, *bits);
 }
 
-static void gz_dyn_init(void);
+// Length symbols 257..285 (RFC 1951 3.2.5): each one's first length and extra bits.
+static const uint16_t gz_len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const uint8_t gz_len_xbits[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static uint8_t gz_len_sym[GZ_MAX_MATCH + 1]; // length -> symbol - 257
 
 static void gz_init(void) {
-  static const uint16_t base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-  static const uint8_t extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
   uint32_t code;
   int bits;
   for (int s = 0; s < 256; s++) {
@@ -2374,14 +2375,14 @@ static void gz_init(void) {
   for (int len = 3; len <= GZ_MAX_MATCH; len++) {
     int k = 28;
     if (len < 258)
-      for (k = 27; base[k] > len; k--) {
+      for (k = 27; gz_len_base[k] > len; k--) {
       }
+    gz_len_sym[len] = (uint8_t)k;
     gz_fixed(257 + k, &code, &bits);
-    gz_len_code[len] = code | ((uint32_t)(len - base[k]) << bits);
-    gz_len_bits[len] = (uint8_t)(bits + extra[k]);
+    gz_len_code[len] = code | ((uint32_t)(len - gz_len_base[k]) << bits);
+    gz_len_bits[len] = (uint8_t)(bits + gz_len_xbits[k]);
   }
   for (int s = 0; s < 30; s++) gz_dist_rev[s] = (uint8_t)gz_reverse((uint32_t)s, 5);
-  gz_dyn_init();
 }
 
 typedef struct {
@@ -2448,23 +2449,6 @@ static inline void gz_match(gz_bits *b, size_t len, size_t dist) {
 // Dynamic-Huffman blocks (RFC 1951 3.2.7): the symbols of up to GZ_SYMS matches and literals are
 // kept, counted, and written with codes built for them.
 #define GZ_SYMS 16384
-
-static uint8_t gz_len_sym[GZ_MAX_MATCH + 1]; // length -> symbol - 257
-static uint8_t gz_len_xbits[29];
-static uint16_t gz_len_base[29];
-
-static void gz_dyn_init(void) {
-  static const uint16_t base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-  static const uint8_t extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-  for (int k = 0; k < 29; k++) gz_len_base[k] = base[k], gz_len_xbits[k] = extra[k];
-  for (int len = 3; len <= GZ_MAX_MATCH; len++) {
-    int k = 28;
-    if (len < 258)
-      for (k = 27; base[k] > len; k--) {
-      }
-    gz_len_sym[len] = (uint8_t)k;
-  }
-}
 
 // Distance symbol and its extra bits (count, value) of distance d (1..32768).
 static inline int gz_dist_sym(uint32_t d, int *eb, uint32_t *ev) {
