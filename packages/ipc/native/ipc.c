@@ -2331,14 +2331,6 @@ static napi_value n_capture_line(napi_env env, napi_callback_info info) {
 #define GZ_WINDOW 32768
 #define GZ_MAX_MATCH 258
 
-// Per length 3..258: its length code and extra bits, bit-reversed and joined, and their bit count.
-static uint32_t gz_len_code[GZ_MAX_MATCH + 1];
-static uint8_t gz_len_bits[GZ_MAX_MATCH + 1];
-// Per literal byte: its code, bit-reversed, and its bit count (8 or 9).
-static uint16_t gz_lit_code[256];
-static uint8_t gz_lit_bits[256];
-static uint32_t gz_eob_code; // symbol 256: 7 zero bits
-static uint8_t gz_dist_rev[30];
 static pthread_once_t gz_once = PTHREAD_ONCE_INIT;
 
 static uint32_t gz_reverse(uint32_t code, int bits) {
@@ -2347,43 +2339,13 @@ static uint32_t gz_reverse(uint32_t code, int bits) {
   return r;
 }
 
-// The fixed literal/length code of symbol s (RFC 1951 3.2.6), bit-reversed for LSB-first output.
-static void gz_fixed(int s, uint32_t *code, int *bits) {
-  if (s < 144) *code = 0x30 + s, *bits = 8;
-  else if (s < 256) *code = 0x190 + (s - 144), *bits = 9;
-  else if (s < 280) *code = s - 256, *bits = 7;
-  else *code = 0xC0 + (s - 280), *bits = 8;
-  *code = gz_reverse(*code, *bits);
-}
-
 // Length symbols 257..285 (RFC 1951 3.2.5): each one's first length and extra bits.
 static const uint16_t gz_len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
 static const uint8_t gz_len_xbits[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
 static uint8_t gz_len_sym[GZ_MAX_MATCH + 1]; // length -> symbol - 257
-
-static void gz_init(void) {
-  uint32_t code;
-  int bits;
-  for (int s = 0; s < 256; s++) {
-    gz_fixed(s, &code, &bits);
-    gz_lit_code[s] = (uint16_t)code;
-    gz_lit_bits[s] = (uint8_t)bits;
-  }
-  gz_fixed(256, &code, &bits);
-  gz_eob_code = code;
-  // 258 has a code of its own (285) although 284's range would reach it.
-  for (int len = 3; len <= GZ_MAX_MATCH; len++) {
-    int k = 28;
-    if (len < 258)
-      for (k = 27; gz_len_base[k] > len; k--) {
-      }
-    gz_len_sym[len] = (uint8_t)k;
-    gz_fixed(257 + k, &code, &bits);
-    gz_len_code[len] = code | ((uint32_t)(len - gz_len_base[k]) << bits);
-    gz_len_bits[len] = (uint8_t)(bits + gz_len_xbits[k]);
-  }
-  for (int s = 0; s < 30; s++) gz_dist_rev[s] = (uint8_t)gz_reverse((uint32_t)s, 5);
-}
+// The fixed Huffman code (RFC 1951 3.2.6): literal/length symbols 0..287, then distances 0..29.
+static uint8_t gz_fixed_len[288 + 30];
+static uint16_t gz_fixed_code[288 + 30];
 
 typedef struct {
   uint8_t *o;
@@ -2431,19 +2393,6 @@ static inline size_t gz_extend(const uint8_t *a, const uint8_t *b, size_t max) {
   }
   while (k < max && a[k] == b[k]) k++;
   return k;
-}
-
-static inline void gz_match(gz_bits *b, size_t len, size_t dist) {
-  gz_put(b, gz_len_code[len], gz_len_bits[len]);
-  const uint32_t x = (uint32_t)dist - 1;
-  if (x < 4) {
-    gz_put(b, gz_dist_rev[x], 5);
-  } else {
-    const int nb = 31 - __builtin_clz(x); // 2..14
-    const int sym = 2 * nb + (int)((x >> (nb - 1)) & 1);
-    const int eb = nb - 1;
-    gz_put(b, gz_dist_rev[sym] | ((uint64_t)(x & ((1u << eb) - 1)) << 5), 5 + eb);
-  }
 }
 
 // Dynamic-Huffman blocks (RFC 1951 3.2.7): the symbols of up to GZ_SYMS matches and literals are
@@ -2527,6 +2476,40 @@ static void gz_codes(const uint8_t *len, int n, uint16_t *code) {
     if (len[i]) code[i] = (uint16_t)gz_reverse(next[len[i]]++, len[i]);
 }
 
+static void gz_init(void) {
+  // 258 has a symbol of its own (285) although 284's range would reach it.
+  for (int len = 3; len <= GZ_MAX_MATCH; len++) {
+    int k = 28;
+    if (len < 258)
+      for (k = 27; gz_len_base[k] > len; k--) {
+      }
+    gz_len_sym[len] = (uint8_t)k;
+  }
+  for (int s = 0; s < 288; s++) gz_fixed_len[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+  for (int s = 0; s < 30; s++) gz_fixed_len[288 + s] = 5;
+  gz_codes(gz_fixed_len, 288, gz_fixed_code);
+  gz_codes(gz_fixed_len + 288, 30, gz_fixed_code + 288);
+}
+
+// A block's symbols in the given codes (literal/length lc, ll; distance dc, dl), then its end.
+static void gz_syms(gz_bits *b, const uint32_t *syms, size_t nsyms, const uint16_t *lc, const uint8_t *ll, const uint16_t *dc, const uint8_t *dl) {
+  for (size_t i = 0; i < nsyms; i++) {
+    const uint32_t s = syms[i];
+    if (s < 256) {
+      gz_put(b, lc[s], ll[s]);
+      continue;
+    }
+    const uint32_t len = s >> 16, dist = s & 0xffff;
+    const int k = gz_len_sym[len];
+    gz_put(b, lc[257 + k] | (uint64_t)(len - gz_len_base[k]) << ll[257 + k], ll[257 + k] + gz_len_xbits[k]);
+    int eb;
+    uint32_t ev;
+    const int d = gz_dist_sym(dist, &eb, &ev);
+    gz_put(b, dc[d] | (uint64_t)ev << dl[d], dl[d] + eb);
+  }
+  gz_put(b, lc[256], ll[256]);
+}
+
 // At least two used symbols, as every decoder accepts (zlib's trees.c does the same).
 static void gz_two(uint32_t *freq, int n) {
   int used = 0;
@@ -2535,6 +2518,8 @@ static void gz_two(uint32_t *freq, int n) {
     if (freq[i] == 0) freq[i] = 1, used++;
 }
 
+// One block of syms, whose symbol counts are fl (literal/length) and fd (distance): left zeroed for
+// the next block.
 static void gz_block(gz_bits *b, const uint32_t *syms, size_t nsyms, uint32_t *fl, uint32_t *fd, int last) {
   fl[256] = 1;
   gz_two(fl, 286);
@@ -2597,20 +2582,17 @@ static void gz_block(gz_bits *b, const uint32_t *syms, size_t nsyms, uint32_t *f
   }
   for (int i = 0; i < 286; i++) {
     dyn += (uint64_t)fl[i] * ll[i];
-    fixed += (uint64_t)fl[i] * (i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
+    fixed += (uint64_t)fl[i] * gz_fixed_len[i];
   }
   for (int i = 0; i < 30; i++) {
     dyn += (uint64_t)fd[i] * dl[i];
-    fixed += (uint64_t)fd[i] * 5;
+    fixed += (uint64_t)fd[i] * gz_fixed_len[288 + i];
   }
+  memset(fl, 0, 286 * sizeof *fl);
+  memset(fd, 0, 30 * sizeof *fd);
   if (fixed <= dyn) {
     gz_put(b, (uint64_t)(last ? 1 : 0) | 1u << 1, 3);
-    for (size_t i = 0; i < nsyms; i++) {
-      const uint32_t s = syms[i];
-      if (s < 256) gz_put(b, gz_lit_code[s], gz_lit_bits[s]);
-      else gz_match(b, s >> 16, s & 0xffff);
-    }
-    gz_put(b, gz_eob_code, 7);
+    gz_syms(b, syms, nsyms, gz_fixed_code, gz_fixed_len, gz_fixed_code + 288, gz_fixed_len + 288);
     return;
   }
   gz_put(b, (uint64_t)(last ? 1 : 0) | 2u << 1 | (uint64_t)(hlit - 257) << 3 | (uint64_t)(hdist - 1) << 8 | (uint64_t)(hclen - 4) << 13, 17);
@@ -2622,21 +2604,7 @@ static void gz_block(gz_bits *b, const uint32_t *syms, size_t nsyms, uint32_t *f
     else if (s == 17) gz_put(b, (uint64_t)x, 3);
     else if (s == 18) gz_put(b, (uint64_t)x, 7);
   }
-  for (size_t i = 0; i < nsyms; i++) {
-    const uint32_t s = syms[i];
-    if (s < 256) {
-      gz_put(b, lc[s], ll[s]);
-      continue;
-    }
-    const uint32_t len = s >> 16, dist = s & 0xffff;
-    const int k = gz_len_sym[len];
-    gz_put(b, lc[257 + k] | (uint64_t)(len - gz_len_base[k]) << ll[257 + k], ll[257 + k] + gz_len_xbits[k]);
-    int eb;
-    uint32_t ev;
-    const int d = gz_dist_sym(dist, &eb, &ev);
-    gz_put(b, dc[d] | (uint64_t)ev << dl[d], dl[d] + eb);
-  }
-  gz_put(b, lc[256], ll[256]);
+  gz_syms(b, syms, nsyms, lc, ll, dc, dl);
 }
 
 // Room captureGzip needs for n bytes: at worst every byte a 9-bit fixed-code literal, and a block
@@ -2664,8 +2632,6 @@ static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n, uint32_t crc
     if (ns >= GZ_SYMS - 1) {
       gz_block(&b, syms, ns, fl, fd, 0);
       ns = 0;
-      memset(fl, 0, sizeof fl);
-      memset(fd, 0, sizeof fd);
     }
     if (i >= end) break;
     const uint32_t cur = gz_load32(src + i);
@@ -2696,8 +2662,6 @@ static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n, uint32_t crc
     if (ns >= GZ_SYMS) {
       gz_block(&b, syms, ns, fl, fd, 0);
       ns = 0;
-      memset(fl, 0, sizeof fl);
-      memset(fd, 0, sizeof fd);
     }
     fl[src[i]]++;
     syms[ns++] = src[i];
