@@ -14,7 +14,6 @@ for (let b = 0; b < 256; b++) {
   HEX[2 * b] = h.charCodeAt(0);
   HEX[2 * b + 1] = h.charCodeAt(1);
 }
-const ascii = (s: string): Uint8Array => utf8.encode(s);
 
 /** Fields written from the codec's slots; a message with any other kind goes through decodedToJSON. */
 const SIMPLE = new Set(['u8', 'u16', 'u32', 'i32', 'u64', 'i64', 'name', 'chars', 'csName', 'bytes', 'cpgName']);
@@ -200,7 +199,7 @@ export class ExportWriter {
       const r: RuntimeMessage = runtimeMessages[m]!;
       const simple = r.fields.length <= MAX_SIMPLE_FIELDS && r.fields.every((f) => SIMPLE.has(f.type));
       t = {
-        head: ascii(`{"name":${JSON.stringify(r.name)},"id":`),
+        head: utf8.encode(`{"name":${JSON.stringify(r.name)},"id":`),
         response: r.header === 'response',
         keys: simple ? r.fields.map((f, k) => utf8.encode(`${k ? ',' : ''}${JSON.stringify(f.name)}:`)) : undefined,
         types: r.fields.map((f) => f.type),

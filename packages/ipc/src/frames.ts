@@ -5,7 +5,6 @@ import {
   codec,
   decode,
   encode,
-  encodeConnectionRequest as codecEncodeConnectionRequest,
   isDecodeError,
   readRequestHeader as codecReadRequestHeader,
 } from '@corosync-ts/codec-wasm';
@@ -20,6 +19,8 @@ export {
   QB_IPC_SOCKET,
   QB_REQUEST_HEADER_SIZE,
   QB_RESPONSE_HEADER_SIZE,
+  // written without the codec's WASM module, which need not be compiled before the request goes out (loadCodec)
+  encodeConnectionRequest,
 } from '@corosync-ts/codec-wasm';
 
 export interface ConnectionResponse {
@@ -42,11 +43,6 @@ export function readRequestHeader(b: Uint8Array): { id: number; size: number } {
   } catch (e) {
     throw asIpcError(e, 'request header');
   }
-}
-
-/** Written without the codec's WASM module, which need not be compiled before the request goes out (loadCodec). */
-export function encodeConnectionRequest(maxMsgSize: number): Uint8Array {
-  return codecEncodeConnectionRequest(maxMsgSize);
 }
 
 /** Compiles the codec's WASM module now, if nothing has yet. */
