@@ -42,6 +42,17 @@ const turns = async (k = 5) => {
   for (let i = 0; i < k; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** Two datagram sockets, tx connected to rx (bound to an abstract name made of tag), and tx bound too if asked. */
+function dgramPair(tag: string, bindTx = false): { rx: number; tx: number } {
+  const name = `cts-native-${tag}-${process.pid}`;
+  const rx = n.socket(1);
+  const tx = n.socket(1);
+  expect(n.bind(rx, `${name}-rx`)).toBe(0);
+  if (bindTx) expect(n.bind(tx, `${name}-tx`)).toBe(0);
+  expect(n.connect(tx, `${name}-rx`)).toBe(0);
+  return { rx, tx };
+}
+
 describe('mappings', () => {
   it('munmap detaches the buffer, and a second munmap, after the buffer\'s finalizer ran, is harmless', async () => {
     const fd = file('a', 4096);
@@ -146,12 +157,7 @@ describe('handles used after their native side finished', () => {
 
 describe('pollDgram', () => {
   it('takes a backlog of datagrams larger than the spare room in one pass, as long as each next one fits', async () => {
-    const name = `cts-native-dgram-${process.pid}`;
-    const rx = n.socket(1);
-    const tx = n.socket(1);
-    expect(n.bind(rx, `${name}-rx`)).toBe(0);
-    expect(n.bind(tx, `${name}-tx`)).toBe(0);
-    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const { rx, tx } = dgramPair('dgram', true);
     n.setBufSize(tx, 1 << 20);
     const max = 100_000;
     // Room for one maximum-size datagram and 64 KiB more: 70,000-byte ones fit two at a time.
@@ -184,11 +190,7 @@ describe('pollDgram', () => {
 
 describe('pollWait', () => {
   it('without the first recv (queued false) still takes what is queued, or what comes while it sleeps', async () => {
-    const name = `cts-native-pw-${process.pid}`;
-    const rx = n.socket(1);
-    const tx = n.socket(1);
-    expect(n.bind(rx, `${name}-rx`)).toBe(0);
-    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const { rx, tx } = dgramPair('pw');
     const pa = n.pinned(1025) as Pinned;
     const ps = n.pinned(128 * 4) as Pinned;
     const slots = new Int32Array(ps.buffer);
@@ -214,11 +216,7 @@ describe('pollWait', () => {
 
 describe('pinned', () => {
   it('a watcher keeps receiving into its own memory after JS detached and dropped the area', async () => {
-    const name = `cts-native-pinned-${process.pid}`;
-    const rx = n.socket(1);
-    const tx = n.socket(1);
-    expect(n.bind(rx, `${name}-rx`)).toBe(0);
-    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const { rx, tx } = dgramPair('pinned');
     let pa: Pinned | undefined = n.pinned(1025) as Pinned;
     const ps = n.pinned(128 * 4) as Pinned;
     const slots = new Int32Array(ps.buffer);
@@ -270,11 +268,7 @@ describe('sendBatch', () => {
   };
 
   it('sends packed frames as datagrams, up to the receiver queue, and refuses a layout that overruns its range', () => {
-    const name = `cts-native-batch-${process.pid}`;
-    const rx = n.socket(1);
-    const tx = n.socket(1);
-    expect(n.bind(rx, `${name}-rx`)).toBe(0);
-    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const { rx, tx } = dgramPair('batch');
     const frames = Array.from({ length: 100 }, (_, i) => new Uint8Array(1 + (i % 9)).fill(i));
     const bytes = packed(frames);
     expect(n.sendBatch(tx, bytes, 0, 0)).toBe(0);
@@ -494,11 +488,7 @@ describe('sendv', () => {
   const EAGAIN = -11;
 
   it('sends head then body as one datagram, whole or not at all: EAGAIN at a full receiver queue leaves nothing half sent', () => {
-    const name = `cts-native-sendv-${process.pid}`;
-    const rx = n.socket(1);
-    const tx = n.socket(1);
-    expect(n.bind(rx, `${name}-rx`)).toBe(0);
-    expect(n.connect(tx, `${name}-rx`)).toBe(0);
+    const { rx, tx } = dgramPair('sendv');
     const sent: Uint8Array[] = [];
     let r = 0;
     for (let i = 0; r !== EAGAIN; i++) {
