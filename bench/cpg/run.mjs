@@ -1,7 +1,8 @@
 // bench/cpg: cpg mcast throughput and latency, @corosync-ts/client against libcpg on one private
 // corosync 3.1.7, both IPC transports; then the same load served by corosync-mock (testkit).
 //   node bench/cpg/run.mjs [n=10000] [--sizes 64,1024,65536,1048576] [--no-mock]
-// n is the message count at 64 B and 1 KiB; larger sizes send fewer (counts() below). Needs root
+// n is the message count at 64 B and 1 KiB; larger sizes send a fixed number of bytes (counts()
+// below). Needs root
 // (namespaces), corosync, gcc and libcpg-dev; builds nothing itself: run
 // `pnpm --filter @corosync-ts/client... --filter @corosync-ts/testkit... build` first.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,8 @@ const sizeName = (s) => (s >= 1048576 ? `${s / 1048576}m` : s >= 1024 ? `${s / 1
 const sizeText = (s) => (s >= 1048576 ? `${s / 1048576} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
 
 /**
- * Messages per run at a size: n at ≤ 1 KiB, fewer above so that every size moves a similar number of
- * bytes at most; round trips for latency likewise shrink with the size. Both sides first send as
+ * Messages per run at a size: n at ≤ 1 KiB, TPUT_BYTES' worth above; round trips for latency
+ * shrink with the size. Both sides first send as
  * many unmeasured as they then measure (the client area's rule), and at least a floor: the figures
  * are the steady state of a long-running sender. A fifth left V8 compiling the whole send and
  * delivery path during the measured burst; 20 warm-up messages (64 KiB, 1 MiB) left the process's
