@@ -49,7 +49,7 @@ const WARM_BYTES = 16 << 20;
  * 64 KiB and from 0.4 to 5.7 at 1 MiB (README "cpg", how many messages a large burst needs). On
  * corosync-mock a burst stays within WARM_BYTES as its warm-up does: with 128 × 1 MiB libcpg's
  * dispatch lost its connection (CS_ERR_LIBRARY: more than the mock's 64 MiB of events queued for
- * it), with 2,048 × 64 KiB a client once exited still waiting for its deliveries.
+ * it), and the client's went the same way with 4,000 × 64 KiB (once with 2,048).
  */
 const TPUT_BYTES = 128 << 20;
 function counts(size, mock) {
