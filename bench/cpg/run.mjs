@@ -1,7 +1,8 @@
 // bench/cpg: cpg mcast throughput and latency, @corosync-ts/client against libcpg on one private
 // corosync 3.1.7, both IPC transports; then the same load served by corosync-mock (testkit).
 //   node bench/cpg/run.mjs [n=10000] [--sizes 64,1024,65536,1048576] [--no-mock]
-// n is the message count at 64 B and 1 KiB; larger sizes send fewer (counts() below). Needs root
+// n is the message count at 64 B and 1 KiB; larger sizes send a fixed number of bytes (counts()
+// below). Needs root
 // (namespaces), corosync, gcc and libcpg-dev; builds nothing itself: run
 // `pnpm --filter @corosync-ts/client... --filter @corosync-ts/testkit... build` first.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,8 @@ const sizeName = (s) => (s >= 1048576 ? `${s / 1048576}m` : s >= 1024 ? `${s / 1
 const sizeText = (s) => (s >= 1048576 ? `${s / 1048576} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`);
 
 /**
- * Messages per run at a size: n at ≤ 1 KiB, fewer above so that every size moves a similar number of
- * bytes at most; round trips for latency likewise shrink with the size. Both sides first send as
+ * Messages per run at a size: n at ≤ 1 KiB, TPUT_BYTES' worth above; round trips for latency
+ * shrink with the size. Both sides first send as
  * many unmeasured as they then measure (the client area's rule), and at least a floor: the figures
  * are the steady state of a long-running sender. A fifth left V8 compiling the whole send and
  * delivery path during the measured burst; 20 warm-up messages (64 KiB, 1 MiB) left the process's
@@ -38,22 +39,31 @@ const TPUT_WARM = 20000;
 const LAT_WARM = 2000;
 /**
  * ...as long as that floor stays within these bytes: corosync-mock disconnects a client with more
- * than 16 MiB of events waiting (ServerOptions.maxQueuedEventBytes), which 200 × 1 MiB sent by
+ * than 64 MiB of events waiting (testkit server.ts, maxQueuedEventBytes), which 200 × 1 MiB sent by
  * libcpg's sending thread faster than its dispatch thread reads reached. 1 MiB keeps its 20.
  */
 const WARM_BYTES = 16 << 20;
-function counts(size) {
-  const tput = size <= 1024 ? n : Math.max(20, Math.round((n * 1024) / size / 2));
-  const lat = size <= 1024 ? Math.max(50, Math.round(n / 10)) : Math.max(30, Math.round(n / (size <= 65536 ? 50 : 300)));
+/**
+ * Bytes a throughput burst on corosync moves above 1 KiB, whatever n: 2,048 × 64 KiB, 128 × 1 MiB.
+ * With 20 messages a run the ratio to libcpg of one build swung from 0.3 to 1.9 between runs at
+ * 64 KiB and from 0.4 to 5.7 at 1 MiB (README "cpg", how many messages a large burst needs). On
+ * corosync-mock a burst stays within WARM_BYTES as its warm-up does: with 128 × 1 MiB libcpg's
+ * dispatch lost its connection (CS_ERR_LIBRARY: more than the mock's 64 MiB of events queued for
+ * it), and the client's went the same way with 4,000 × 64 KiB (once with 2,048).
+ */
+const TPUT_BYTES = 128 << 20;
+function counts(size, mock) {
   const least = (floor) => Math.min(floor, Math.floor(WARM_BYTES / size));
+  const tput = size <= 1024 ? n : Math.max(20, Math.round((mock ? WARM_BYTES : TPUT_BYTES) / size));
+  const lat = size <= 1024 ? Math.max(50, Math.round(n / 10)) : Math.max(30, Math.round(n / (size <= 65536 ? 50 : 300)));
   return { tput, tputWarm: Math.max(tput, least(TPUT_WARM)), lat, latWarm: Math.max(lat, least(LAT_WARM)) };
 }
 
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
 const sides = { c: [cbench], ts: [process.execPath, here('./tsbench.mjs')] };
 
-async function runOne(ns, side, mode, size) {
-  const c = counts(size);
+async function runOne(ns, side, mode, size, mock) {
+  const c = counts(size, mock);
   const [count, warm] = mode === 'tput' ? [c.tput, c.tputWarm] : [c.lat, c.latWarm];
   const r = await ns.exec([...sides[side], mode, String(size), String(count), String(warm)], { timeout: 600_000 });
   const [a, b, cpu] = r.stdout.trim().split(' ').map(Number);
@@ -65,18 +75,19 @@ async function runOne(ns, side, mode, size) {
 }
 
 /** ROUNDS rounds, C and TS interleaved in each, every size: { c: { size: [samples] }, ts: ... }. */
-async function measure(ns, what) {
+async function measure(ns, what, mock = false) {
   const m = { c: {}, ts: {} };
   for (const s of SIZES) {
-    // one unmeasured run of each side first: page cache, the daemon's first allocations
-    await runOne(ns, 'c', 'tput', s);
-    await runOne(ns, 'ts', 'tput', s);
+    // one unmeasured run of each side first: page cache, the daemon's first allocations (a
+    // burst of WARM_BYTES at most is enough for those)
+    await runOne(ns, 'c', 'tput', s, true);
+    await runOne(ns, 'ts', 'tput', s, true);
   }
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of SIZES) {
       for (const side of ['c', 'ts']) {
-        const t = await runOne(ns, side, 'tput', s);
-        const l = await runOne(ns, side, 'lat', s);
+        const t = await runOne(ns, side, 'tput', s, mock);
+        const l = await runOne(ns, side, 'lat', s, mock);
         (m[side][s] ??= []).push({ ...t, ...l });
       }
     }
@@ -125,7 +136,7 @@ for (const transport of ['socket', 'shm']) {
       await ns.stopCorosync();
       const stop = await startMock(ns, proc.conf);
       try {
-        results[transport].mock = await measure(ns, `mock ${transport}`);
+        results[transport].mock = await measure(ns, `mock ${transport}`, true);
       } finally {
         await stop();
       }
@@ -140,7 +151,8 @@ const fig = (id, label, unit, higherIsBetter, baseline, ours, baselineName) =>
   figures.push({ id, area: 'cpg', label, unit, higherIsBetter, baseline, ours, baselineName });
 for (const [t, r] of Object.entries(results)) {
   for (const s of SIZES) {
-    const { tput, lat } = counts(s);
+    const { tput, lat } = counts(s, false);
+    const mockTput = counts(s, true).tput;
     const [c, ts, z] = [r.corosync.c[s], r.corosync.ts[s], sizeName(s)];
     fig(`cpg.mcast.msgs.${t}.${z}`, `mcast throughput, ${tput} × ${sizeText(s)} (first send → last own delivery), ${t}`, 'msgs/s', true, c.msgs, ts.msgs, 'libcpg');
     fig(`cpg.mcast.mbs.${t}.${z}`, `mcast throughput, ${tput} × ${sizeText(s)}, ${t}`, 'MB/s', true, c.mbs, ts.mbs, 'libcpg');
@@ -149,8 +161,8 @@ for (const [t, r] of Object.entries(results)) {
     fig(`cpg.mcast.latency.p99.${t}.${z}`, `mcast round trip p99, ${lat} × ${sizeText(s)}, ${t}`, 'µs', false, c.p99, ts.p99, 'libcpg');
     if (r.mock) {
       const [mc, mts] = [r.mock.c[s], r.mock.ts[s]];
-      fig(`cpg.mock.msgs.${t}.${z}`, `corosync-mock serving libcpg's mcast, ${tput} × ${sizeText(s)}, ${t}`, 'msgs/s', true, c.msgs, mc.msgs, 'corosync 3.1.7 (RR 99)');
-      fig(`cpg.mock.ts.msgs.${t}.${z}`, `client mcast throughput on corosync-mock, ${tput} × ${sizeText(s)}, ${t}`, 'msgs/s', true, mc.msgs, mts.msgs, 'libcpg on the mock');
+      fig(`cpg.mock.msgs.${t}.${z}`, `corosync-mock serving libcpg's mcast, ${mockTput} × ${sizeText(s)}${mockTput === tput ? '' : ` (corosync: ${tput})`}, ${t}`, 'msgs/s', true, c.msgs, mc.msgs, 'corosync 3.1.7 (RR 99)');
+      fig(`cpg.mock.ts.msgs.${t}.${z}`, `client mcast throughput on corosync-mock, ${mockTput} × ${sizeText(s)}, ${t}`, 'msgs/s', true, mc.msgs, mts.msgs, 'libcpg on the mock');
       fig(`cpg.mock.ts.latency.${t}.${z}`, `client mcast round trip p50 on corosync-mock, ${lat} × ${sizeText(s)}, ${t}`, 'µs', false, mc.p50, mts.p50, 'libcpg on the mock');
     }
   }

@@ -40,6 +40,9 @@ const h = await CpgHandle.initialize({
     if (joinedList.some((a) => a.nodeid === local && a.pid === process.pid)) joined();
   },
 });
+// A lost connection ends the run as cbench's failed dispatch does: otherwise the process would
+// wait for deliveries that never come until its loop empties (exit 13, no message).
+h.on('disconnect', (reason) => fail(22, `connection lost: ${reason?.message ?? reason}`));
 const local = await h.localGet();
 
 function fail(code, what) {
