@@ -245,7 +245,7 @@ async function recorderRuns() {
     try {
       const handles = {};
       const writers = {};
-      const own = {}; // each side's own threads: the shm waiter of its connection, the writer thread of its capture
+      const writerThreads = {};
       const calls = Object.fromEntries(SIDES.map((k) => [k, 0]));
       const run = async (k, n) => {
         const h = handles[k];
@@ -267,16 +267,19 @@ async function recorderRuns() {
         };
       };
       for (const k of SIDES) {
-        const before = new Set(threadStats().keys());
         if (k.startsWith('on')) {
           // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
           const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
-          writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' });
+          const before = new Set(threadStats().keys());
+          const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
+          // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
+          w.linePrefix(',"unused":"');
+          w.flush();
+          writerThreads[k] = [...threadStats().keys()].filter((t) => !before.has(t));
+          if (writerThreads[k].length !== 1) throw new Error(`${k}: ${writerThreads[k].length} threads started with the writer, not 1`);
         }
         handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: writers[k] });
-        writers[k]?.flush(); // starts the writer thread now, so that it is counted as this side's
         await run(k, CALLS); // warm-up
-        own[k] = [...threadStats().keys()].filter((t) => !before.has(t));
       }
       const m = Object.fromEntries(SIDES.map((k) => [k, []]));
       const s0 = threadStats();
@@ -288,7 +291,8 @@ async function recorderRuns() {
       for (const w of Object.values(writers)) w.flush(); // the writers' last lines, before their threads are counted
       const s1 = threadStats();
       const measured = ROUNDS * CALLS;
-      const ownCpu = Object.fromEntries(SIDES.map((k) => [k, delta(s0, s1, own[k], 'cpu') / measured / 1000]));
+      // the writer thread's CPU over the whole measured run (it writes a round's lines during later rounds too), per call of its side
+      const writerCpu = Object.fromEntries(Object.entries(writerThreads).map(([k, tids]) => [k, delta(s0, s1, tids, 'cpu') / measured / 1000]));
       for (const h of Object.values(handles)) await h.finalize();
       for (const [k, w] of Object.entries(writers)) {
         w.close();
@@ -307,8 +311,7 @@ async function recorderRuns() {
         rows.push({
           transport, side: k, us: median(m[k].map((x) => x.wall)), main: median(m[k].map((x) => x.main)), rest: median(m[k].map((x) => x.rest)),
           qwait: median(m[k].map((x) => x.qwait)), ivcs: median(m[k].map((x) => x.ivcs)),
-          // the side's own threads over the whole measured run, less the baseline's own (its shm waiter): the writer thread's CPU per call
-          writer: ownCpu[k] - ownCpu[OFF],
+          writer: writerCpu[k],
           ratio: perRound((x) => x.wall), cpuRatio: perRound((x) => x.main + x.rest),
         });
       }
@@ -348,13 +351,13 @@ const judged = rec
   .filter((r) => r.side.startsWith('on'))
   .map((r) => ({ ...r, control: rec.find((x) => x.transport === r.transport && x.side === CONTROL).ratio }))
   .map((r) => ({ ...r, verdict: judgeCost([r.ratio.lo, r.ratio.hi], [r.control.lo, r.control.hi], LIMIT) }));
-const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the CPU of the side's own threads over the whole run per call, less the "off" handle's own (its shm waiter): the writer thread's: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every call's two frames recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
+const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every call's two frames recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
 
 | transport | side | µs per call | ratio to off (95% CI) | CPU µs per call, calling thread | CPU µs per call, other threads | writer CPU µs per call | CPU ratio to off (95% CI) | run-queue wait µs per call | involuntary switches per 1k calls |
 |---|---|---|---|---|---|---|---|---|---|
-${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${ci(r.ratio)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${r.side === OFF ? '–' : f(r.writer, 2)} | ${ci(r.cpuRatio)} | ${f(r.qwait, 2)} | ${f(r.ivcs, 1)} |`).join('\n')}
+${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${ci(r.ratio)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${r.writer === undefined ? '–' : f(r.writer, 2)} | ${ci(r.cpuRatio)} | ${f(r.qwait, 2)} | ${f(r.ivcs, 1)} |`).join('\n')}
 
-${judged.map((r) => `${r.transport} ${r.side}: **${r.verdict}** (cost ratio ${ci(r.ratio)}, A/A control ${ci(r.control)})`).join('; ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (the addon's own deflate: a greedy match finder, Huffman codes per block; CRC-32 from \`node:zlib\`) and writes them. Off, the cost is one property test per frame.
+${judged.map((r) => `${r.transport} ${r.side}: **${r.verdict}** (cost ratio ${ci(r.ratio)}, A/A control ${ci(r.control)})`).join('; ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (the addon's own deflate: a greedy match finder, Huffman codes per block; the addon's CRC-32, folded with PCLMULQDQ on x86-64) and writes them. Off, the cost is one property test per frame.
 `;
 const section = [heading, ONLY === 'recorder' ? '' : inspectorPart, ONLY === 'inspector' ? '' : recorderPart].filter(Boolean).join('\n');
 console.log(section);
