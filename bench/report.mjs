@@ -51,7 +51,7 @@ const AREAS = {
   ipc: quick ? ['5000'] : ['20000'],
   testkit: quick ? ['5000'] : ['20000'],
   cpg: quick ? ['2000'] : ['10000'],
-  inspector: quick ? ['--recorder', '0', '5000'] : ['--recorder', '0', '20000'],
+  inspector: quick ? ['--recorder', '0', '1000'] : ['--recorder', '0', '2000'],
 };
 const REGIMES = {
   idle: 'the machine as it is, nothing started by the bench',

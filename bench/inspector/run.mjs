@@ -1,7 +1,7 @@
 // bench/inspector: (1) the capture inspector in headless Chromium: time from handing it a capture
 // of ~1M frames to the first rendered table, and the decode rate, plain and gzip; (2) the client
 // recorder: cost per call with capture on vs off, side by side.
-//   node bench/inspector/run.mjs [--write] [frames=1000000] [calls=20000]
+//   node bench/inspector/run.mjs [--write] [frames=1000000] [calls per side and round=2000]
 /* global window, document, requestAnimationFrame, DataTransfer, DragEvent -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { spawn } from 'node:child_process';
@@ -16,6 +16,7 @@ import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { CaptureWriter } from '@corosync-ts/ipc';
 import { chromium } from 'playwright-core';
 import { emitFigures } from '../lib/figures.mjs';
+import { judgeCost, medianCI } from '../lib/noise.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -23,11 +24,15 @@ const WRITE = process.argv.includes('--write');
 // --recorder or --inspector: that half alone (printed, never written to RESULTS.md)
 const ONLY = process.argv.includes('--recorder') ? 'recorder' : process.argv.includes('--inspector') ? 'inspector' : undefined;
 const FRAMES = Number(args[0] ?? 1_000_000);
-const CALLS = Number(args[1] ?? 20_000);
-// Rounds of the recorder A/B, quick or not: the verdict is a 5 % margin on a per-round ratio,
-// and with 5 rounds one disturbed round moved the median by more than that (quick rows of 0.71x
-// beside full runs of 1.02x). 15 rounds of the quick 5,000 calls take ~10 s per transport.
-const ROUNDS = 15;
+const CALLS = Number(args[1] ?? 2_000);
+// Rounds of the recorder A/B. The verdict is a 5 % margin on the median of per-round ratios, judged
+// by its 95% interval beside an A/A control's (bench/README.md, "Judged against the noise"): many
+// short rounds. A round of a side still holds several of its writer's wake-ups (one per 256 KiB of
+// lines, ~290 calls), so that the writer's work lands mostly in its own side's rounds. At load
+// average 19-20, 48 rounds of 1,000 calls gave A/A control intervals within 0.94-1.10, 12 rounds
+// of 1,000 0.41-1.11.
+const ROUNDS = Number(process.env.BENCH_REC_ROUNDS ?? (process.env.BENCH_QUICK ? 48 : 96));
+if (!(ROUNDS >= 6)) throw new RangeError(`BENCH_REC_ROUNDS ${ROUNDS}: a 95% interval of a median needs 6 rounds or more`);
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const PAGE = fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url));
 if (ONLY !== 'recorder' && !existsSync(PAGE)) throw new Error(`${PAGE} is missing: pnpm --filter @corosync-ts/inspector... build`);
@@ -207,22 +212,30 @@ async function startMockProcess(transport, prefix) {
   };
 }
 
-/** CPU time (ns) of this process's calling thread and of all its other threads, from the scheduler's own per-thread counts. */
-function threadCpu() {
-  let main = 0;
-  let rest = 0;
+/** Per thread of this process: CPU time and run-queue wait (ns, the scheduler's own counts) and involuntary context switches. */
+function threadStats() {
+  const o = new Map();
   for (const tid of readdirSync('/proc/self/task')) {
-    let ns;
     try {
-      ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const [cpu, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const ivcs = Number(readFileSync(`/proc/self/task/${tid}/status`, 'utf8').match(/nonvoluntary_ctxt_switches:\s+(\d+)/)[1]);
+      o.set(tid, { cpu, wait, ivcs });
     } catch {
-      continue; // a thread that ended meanwhile
+      // a thread that ended meanwhile
     }
-    if (Number(tid) === process.pid) main += ns;
-    else rest += ns;
   }
-  return { main, rest };
+  return o;
 }
+const MAIN_TID = String(process.pid);
+/** The sum of `key` over `tids` from s0 to s1 (a thread gone meanwhile counts as nothing). */
+const delta = (s0, s1, tids, key) => tids.reduce((n, t) => n + (s1.get(t)?.[key] ?? 0) - (s0.get(t)?.[key] ?? 0), 0);
+
+// The sides: "off" is the baseline; "off (A/A control)" is a second handle that does not record
+// either, measured exactly like the recording ones, so that its ratio to "off" shows the noise a
+// side that costs nothing comes out with at this moment (bench/README.md, "Judged against the noise").
+const OFF = 'off';
+const CONTROL = 'off (A/A control)';
+const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)'];
 
 async function recorderRuns() {
   const rows = [];
@@ -230,30 +243,56 @@ async function recorderRuns() {
     const prefix = `bench-rec-${process.pid}-${transport}-`;
     const stop = await startMockProcess(transport, prefix);
     try {
-      // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
-      const writers = { 'on (plain)': join(dir, `rec-${transport}.jsonl`), 'on (gzip)': join(dir, `rec-${transport}.jsonl.gz`) };
-      for (const [k, path] of Object.entries(writers)) writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' });
-      const handles = { off: await CmapHandle.initialize({ ipcPrefix: prefix }) };
-      for (const [k, w] of Object.entries(writers)) handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: w });
-      const calls = { off: 0, ...Object.fromEntries(Object.keys(writers).map((k) => [k, 0])) };
-      const run = async (k) => {
+      const handles = {};
+      const writers = {};
+      const writerThreads = {};
+      const calls = Object.fromEntries(SIDES.map((k) => [k, 0]));
+      const run = async (k, n) => {
         const h = handles[k];
-        const c0 = threadCpu();
+        const s0 = threadStats();
         const t0 = process.hrtime.bigint();
-        for (let i = 0; i < CALLS; i++) await h.getUint32('runtime.votequorum.this_node_id');
-        const wall = Number(process.hrtime.bigint() - t0) / CALLS / 1000;
-        const c = threadCpu();
-        calls[k] += CALLS;
-        // CPU per call of the calling thread and of the process's other threads (the writer's among them)
-        return { wall, main: (c.main - c0.main) / CALLS / 1000, rest: (c.rest - c0.rest) / CALLS / 1000 };
+        for (let i = 0; i < n; i++) await h.getUint32('runtime.votequorum.this_node_id');
+        const wall = Number(process.hrtime.bigint() - t0) / n / 1000;
+        const s1 = threadStats();
+        calls[k] += n;
+        const all = [...s1.keys()];
+        return {
+          wall,
+          // CPU per call of the calling thread and of the process's other threads (the writers' among them)
+          main: delta(s0, s1, [MAIN_TID], 'cpu') / n / 1000,
+          rest: delta(s0, s1, all.filter((t) => t !== MAIN_TID), 'cpu') / n / 1000,
+          // time the calling thread was ready to run and waited for a CPU, and how often it was preempted
+          qwait: delta(s0, s1, [MAIN_TID], 'wait') / n / 1000,
+          ivcs: (delta(s0, s1, [MAIN_TID], 'ivcs') / n) * 1000,
+        };
       };
-      for (const k of Object.keys(handles)) await run(k); // warm-up
-      const keys = Object.keys(handles);
-      const m = Object.fromEntries(keys.map((k) => [k, []]));
-      for (let r = 0; r < ROUNDS; r++) {
-        const order = keys.map((_, i) => keys[(i + r) % keys.length]);
-        for (const k of order) m[k].push(await run(k));
+      for (const k of SIDES) {
+        if (k.startsWith('on')) {
+          // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
+          const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
+          const before = new Set(threadStats().keys());
+          const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
+          // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
+          w.linePrefix(',"unused":"');
+          w.flush();
+          writerThreads[k] = [...threadStats().keys()].filter((t) => !before.has(t));
+          if (writerThreads[k].length !== 1) throw new Error(`${k}: ${writerThreads[k].length} threads started with the writer, not 1`);
+        }
+        handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: writers[k] });
+        await run(k, CALLS); // warm-up
       }
+      const m = Object.fromEntries(SIDES.map((k) => [k, []]));
+      const s0 = threadStats();
+      for (let r = 0; r < ROUNDS; r++) {
+        // rotated every round, and reversed every other rotation: each side as often in each place, and after each other side
+        const rot = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
+        for (const k of Math.floor(r / SIDES.length) % 2 ? rot.reverse() : rot) m[k].push(await run(k, CALLS));
+      }
+      for (const w of Object.values(writers)) w.flush(); // the writers' last lines, before their threads are counted
+      const s1 = threadStats();
+      const measured = ROUNDS * CALLS;
+      // the writer thread's CPU over the whole measured run (it writes a round's lines during later rounds too), per call of its side
+      const writerCpu = Object.fromEntries(Object.entries(writerThreads).map(([k, tids]) => [k, delta(s0, s1, tids, 'cpu') / measured / 1000]));
       for (const h of Object.values(handles)) await h.finalize();
       for (const [k, w] of Object.entries(writers)) {
         w.close();
@@ -261,18 +300,22 @@ async function recorderRuns() {
         if (w.gzip) text = gunzipSync(text);
         text = text.toString('utf8');
         const frames = text.split('"hex":').length - 1;
-        const lost = [...text.matchAll(/"state":"dropped","lines":(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+        const lost = [...text.matchAll(/"state":"dropped","lines":(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
         // each handle: its two setup frames, then a request and a response per call
         if (lost > 0 || frames !== 2 + 2 * calls[k]) throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls, ${lost} dropped`);
       }
       // per round, each side against the 'off' of the same round: the machine's load moves less
       // within a round than across the whole run
-      for (const k of keys) {
+      for (const k of SIDES) {
+        const perRound = (f) => medianCI(m[k].map((x, r) => f(x) / f(m[OFF][r])));
         rows.push({
           transport, side: k, us: median(m[k].map((x) => x.wall)), main: median(m[k].map((x) => x.main)), rest: median(m[k].map((x) => x.rest)),
-          ratio: median(m[k].map((x, r) => x.wall / m.off[r].wall)), cpuRatio: median(m[k].map((x, r) => (x.main + x.rest) / (m.off[r].main + m.off[r].rest))),
+          qwait: median(m[k].map((x) => x.qwait)), ivcs: median(m[k].map((x) => x.ivcs)),
+          writer: writerCpu[k],
+          ratio: perRound((x) => x.wall), cpuRatio: perRound((x) => x.main + x.rest),
         });
       }
+      process.stderr.write(`recorder ${transport}: ${ROUNDS} rounds of ${CALLS} calls per side, load average ${loadavg()[0].toFixed(1)}\n`);
     } finally {
       await stop();
     }
@@ -301,24 +344,40 @@ Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => 
 
 **Export JSON of all ${FRAMES.toLocaleString('en')} rows** (the plain capture, loaded by the worker; median of ${exports.length}): **${exports.length ? f(median(exports.map((e) => e.ms))) : '?'} ms** from the click to the download's link clicked, the longest gap between two animation frames meanwhile ${exports.length ? f(median(exports.map((e) => e.gap))) : '?'} ms, ${exports.length ? median(exports.map((e) => e.pieces)) : '?'} pieces. The rows are written as UTF-8 bytes into a reused buffer (no object or string per row, each frame decoded again into the codec's slots), handed to Blobs of a few MB, in pieces of 25 ms or 8,192 rows with the page drawing between them; no goal.
 `;
-const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per round against \`corosync-mock\` in its own process, the three sides taking turns over ${ROUNDS} rounds in a rotating order; per side the median over the rounds, and the median of its per-round ratio to "off"). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads' (the writer thread's, and the shm transport's waiter); the CPU ratio is the whole process's. The captures are checked after the run: every call's two frames recorded, none dropped. Goal: under 5% per call.
+const ci = (c, d = 3) => `${f(c.median, d)} (${f(c.lo, d)}–${f(c.hi, d)})`;
+const LIMIT = 1.05;
+/** Each recording side's verdict, by bench/lib/noise.mjs's rule, against the A/A control of its transport. */
+const judged = rec
+  .filter((r) => r.side.startsWith('on'))
+  .map((r) => ({ ...r, control: rec.find((x) => x.transport === r.transport && x.side === CONTROL).ratio }))
+  .map((r) => ({ ...r, verdict: judgeCost([r.ratio.lo, r.ratio.hi], [r.control.lo, r.control.hi], LIMIT) }));
+const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every call's two frames recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
 
-| transport | side | µs per call | ratio to off | CPU µs per call, calling thread | CPU µs per call, other threads | CPU ratio to off |
-|---|---|---|---|---|---|---|
-${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${f(r.ratio, 3)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${f(r.cpuRatio, 3)} |`).join('\n')}
+| transport | side | µs per call | ratio to off (95% CI) | CPU µs per call, calling thread | CPU µs per call, other threads | writer CPU µs per call | CPU ratio to off (95% CI) | run-queue wait µs per call | involuntary switches per 1k calls |
+|---|---|---|---|---|---|---|---|---|---|
+${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${ci(r.ratio)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${r.writer === undefined ? '–' : f(r.writer, 2)} | ${ci(r.cpuRatio)} | ${f(r.qwait, 2)} | ${f(r.ivcs, 1)} |`).join('\n')}
 
-Goal ${rec.every((r) => r.ratio < 1.05) ? 'met' : 'missed'}: ${rec.filter((r) => r.side !== 'off').map((r) => `${r.transport} ${r.side} ${f((r.ratio - 1) * 100, 1)}%`).join(', ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (the addon's own deflate: a greedy match finder, Huffman codes per block; CRC-32 from \`node:zlib\`) and writes them. Off, the cost is one property test per frame.
+${judged.map((r) => `${r.transport} ${r.side}: **${r.verdict}** (cost ratio ${ci(r.ratio)}, A/A control ${ci(r.control)})`).join('; ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (the addon's own deflate: a greedy match finder, Huffman codes per block; the addon's CRC-32, folded with PCLMULQDQ on x86-64) and writes them. Off, the cost is one property test per frame.
 `;
 const section = [heading, ONLY === 'recorder' ? '' : inspectorPart, ONLY === 'inspector' ? '' : recorderPart].filter(Boolean).join('\n');
 console.log(section);
 emitFigures(
-  rec
-    .filter((r) => r.side !== 'off')
-    .map((r) => {
-      const off = rec.find((x) => x.transport === r.transport && x.side === 'off');
-      const kind = r.side.includes('gzip') ? 'gzip' : 'plain';
+  judged.flatMap((r) => {
+    const off = rec.find((x) => x.transport === r.transport && x.side === OFF);
+    const kind = r.side.includes('gzip') ? 'gzip' : 'plain';
+    return [
       // ours: the off time scaled by the per-round ratio (the ratio is what the goal is about)
-      return { id: `inspector.recorder.${kind}.${r.transport}`, area: 'inspector', label: `client recording its own traffic (${kind}), cmap GET, ${r.transport}`, unit: 'µs/call', higherIsBetter: false, baseline: off.us, ours: off.us * r.ratio, baselineName: 'capture off' };
-    }),
+      {
+        id: `inspector.recorder.${kind}.${r.transport}`, area: 'inspector', label: `client recording its own traffic (${kind}), cmap GET, ${r.transport}`, unit: 'µs/call', higherIsBetter: false,
+        baseline: off.us, ours: off.us * r.ratio.median, baselineName: 'capture off',
+        ratioCI: [r.ratio.lo, r.ratio.hi], controlCI: [r.control.lo, r.control.hi], rounds: ROUNDS,
+      },
+      // the writer thread's CPU per call: not a wall-clock figure, the load moves it far less
+      {
+        id: `inspector.recorder.writer.${kind}.${r.transport}`, area: 'inspector', label: `recorder's writer thread CPU per call (${kind}), ${r.transport}`, unit: 'µs CPU/call', higherIsBetter: false,
+        baseline: null, ours: r.writer, baselineName: 'none',
+      },
+    ];
+  }),
 );
 if (WRITE && !ONLY) writeResultsSection('inspector', section);

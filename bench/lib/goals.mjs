@@ -2,12 +2,16 @@
 // (bench/lib/figures.mjs). Each goal holds in every regime the report runs (idle and loaded) and
 // for every figure id it names; a figure that was not measured is reported as such, never as met.
 import { advantage } from './figures.mjs';
+import { judgeCost } from './noise.mjs';
 
 /**
  * check kinds:
  *   atLeast  advantage(figure) ≥ value   (ours value× the baseline or better, either unit direction)
  *   atMost   ours ≤ value (absolute, in the figure's unit)
  *   plus     ours − baseline ≤ value (in the figure's unit)
+ *   costCI   the figure's per-round cost ratio to its baseline (its 95% interval, ratioCI) ≤ value,
+ *            judged against its A/A control's interval (controlCI) by bench/lib/noise.mjs's judgeCost:
+ *            'met', 'missed' or 'within noise'
  * `unit` (atMost, plus) names the value's unit, also when the figure is missing.
  */
 export const GOALS = [
@@ -59,7 +63,7 @@ export const GOALS = [
   {
     goal: 'Recorder adds < 5% per call',
     ids: ['inspector.recorder.plain.shm', 'inspector.recorder.gzip.shm', 'inspector.recorder.plain.socket', 'inspector.recorder.gzip.socket'],
-    check: { kind: 'atLeast', value: 1 / 1.05 },
+    check: { kind: 'costCI', value: 1.05 },
   },
 ];
 
@@ -72,12 +76,14 @@ export function describeCheck(check, unit = check.unit ?? '') {
       return `≤ ${fmt(check.value)} ${unit}`.trim();
     case 'plus':
       return `≤ baseline + ${fmt(check.value)} ${unit}`.trim();
+    case 'costCI':
+      return `cost ≤ ${fmt(check.value)}x baseline (95% interval, against an A/A control)`;
     default:
       throw new TypeError(`unknown check kind ${check.kind}`);
   }
 }
 
-/** 'met' | 'missed' for one figure against one check. */
+/** 'met' | 'missed' (or, for costCI, 'within noise') for one figure against one check. */
 export function verdict(check, f) {
   switch (check.kind) {
     case 'atLeast': {
@@ -90,6 +96,9 @@ export function verdict(check, f) {
     case 'plus':
       if (f.baseline === null) throw new TypeError(`goal needs a baseline, figure ${f.id} has none`);
       return f.ours - f.baseline <= check.value ? 'met' : 'missed';
+    case 'costCI':
+      if (!Array.isArray(f.ratioCI) || !Array.isArray(f.controlCI)) throw new TypeError(`goal needs ratioCI and controlCI, figure ${f.id} has ${Array.isArray(f.ratioCI) ? 'no controlCI' : 'no ratioCI'}`);
+      return judgeCost(f.ratioCI, f.controlCI, check.value);
     default:
       throw new TypeError(`unknown check kind ${check.kind}`);
   }

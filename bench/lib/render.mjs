@@ -62,11 +62,18 @@ function baselineCell(f) {
 
 function ratioCell(f) {
   const a = advantage(f);
-  return a === null ? '–' : `${a.toFixed(2)}x`;
+  if (a === null) return '–';
+  // a figure judged against noise carries the 95% intervals of its cost ratio and of its A/A control's
+  const ci = f.ratioCI && f.controlCI ? ` (cost ${interval(f.ratioCI)}, A/A control ${interval(f.controlCI)})` : '';
+  return `${a.toFixed(2)}x${ci}`;
+}
+
+function interval([lo, hi]) {
+  return `${lo.toFixed(3)}–${hi.toFixed(3)}x`;
 }
 
 function verdictCell(v) {
-  return v === 'met' ? '**met**' : v === 'missed' ? '**missed**' : v;
+  return v === 'met' || v === 'missed' || v === 'within noise' ? `**${v}**` : v;
 }
 
 function loadText(l) {

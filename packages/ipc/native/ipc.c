@@ -2333,6 +2333,93 @@ static napi_value n_capture_line(napi_env env, napi_callback_info info) {
 
 static pthread_once_t gz_once = PTHREAD_ONCE_INIT;
 
+// The members' CRC-32 (RFC 1952: reflected, polynomial 0xEDB88320), computed here while the lines
+// are still in cache rather than by node:zlib, whose crc32 took ~3.7 instructions per byte (~0.18
+// us of the writer thread's ~1 us per recorded call). Slicing by 8 everywhere; on x86-64 with
+// PCLMULQDQ, folding by carry-less multiplication (Gopal et al., "Fast CRC Computation for Generic
+// Polynomials Using PCLMULQDQ Instruction", Intel, 2009), chosen at run time from CPUID.
+static uint32_t gz_crc_tab[8][256];
+
+static uint32_t gz_crc_slice8(uint32_t c, const uint8_t *p, size_t n) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    v ^= c;
+    c = gz_crc_tab[7][v & 0xff] ^ gz_crc_tab[6][(v >> 8) & 0xff] ^ gz_crc_tab[5][(v >> 16) & 0xff] ^
+        gz_crc_tab[4][(v >> 24) & 0xff] ^ gz_crc_tab[3][(v >> 32) & 0xff] ^ gz_crc_tab[2][(v >> 40) & 0xff] ^
+        gz_crc_tab[1][(v >> 48) & 0xff] ^ gz_crc_tab[0][v >> 56];
+  }
+#endif
+  for (; n > 0; p++, n--) c = gz_crc_tab[0][(c ^ *p) & 0xff] ^ (c >> 8);
+  return c;
+}
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+// x^(k) mod P, bit-reflected, for the fold distances of the paper: 4 x 128 bits (k1, k2), 128 bits
+// (k3, k4), 64 to 32 bits (k5); and P' and mu' for the Barrett reduction.
+#define GZ_K1 0x154442bd4ull
+#define GZ_K2 0x1c6e41596ull
+#define GZ_K3 0x1751997d0ull
+#define GZ_K4 0x0ccaa009eull
+#define GZ_K5 0x163cd6124ull
+#define GZ_P 0x1db710641ull
+#define GZ_MU 0x1f7011641ull
+
+__attribute__((target("pclmul,sse4.1"))) static inline __m128i gz_fold(__m128i x, __m128i k, __m128i next) {
+  return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), next);
+}
+
+__attribute__((target("pclmul,sse4.1"))) static uint32_t gz_crc_clmul(uint32_t c, const uint8_t *p, size_t n) {
+  if (n < 64) return gz_crc_slice8(c, p, n);
+  const __m128i k12 = _mm_set_epi64x((long long)GZ_K2, (long long)GZ_K1);
+  const __m128i k34 = _mm_set_epi64x((long long)GZ_K4, (long long)GZ_K3);
+  __m128i x0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi32_si128((int)c));
+  __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 16));
+  __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 32));
+  __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 48));
+  for (p += 64, n -= 64; n >= 64; p += 64, n -= 64) {
+    x0 = gz_fold(x0, k12, _mm_loadu_si128((const __m128i *)p));
+    x1 = gz_fold(x1, k12, _mm_loadu_si128((const __m128i *)(p + 16)));
+    x2 = gz_fold(x2, k12, _mm_loadu_si128((const __m128i *)(p + 32)));
+    x3 = gz_fold(x3, k12, _mm_loadu_si128((const __m128i *)(p + 48)));
+  }
+  __m128i x = gz_fold(gz_fold(gz_fold(x0, k34, x1), k34, x2), k34, x3);
+  for (; n >= 16; p += 16, n -= 16) x = gz_fold(x, k34, _mm_loadu_si128((const __m128i *)p));
+  // 128 bits to 64, 64 to 32, then Barrett's reduction to the 32-bit remainder.
+  const __m128i lo32 = _mm_set_epi32(0, 0, 0, -1);
+  x = _mm_xor_si128(_mm_srli_si128(x, 8), _mm_clmulepi64_si128(x, k34, 0x10));
+  x = _mm_xor_si128(_mm_srli_si128(x, 4), _mm_clmulepi64_si128(_mm_and_si128(x, lo32), _mm_set_epi64x(0, (long long)GZ_K5), 0x00));
+  const __m128i pmu = _mm_set_epi64x((long long)GZ_MU, (long long)GZ_P);
+  __m128i t = _mm_and_si128(_mm_clmulepi64_si128(_mm_and_si128(x, lo32), pmu, 0x10), lo32);
+  x = _mm_xor_si128(x, _mm_clmulepi64_si128(t, pmu, 0x00));
+  return gz_crc_slice8((uint32_t)_mm_extract_epi32(x, 1), p, n);
+}
+#endif
+
+static uint32_t (*gz_crc_run)(uint32_t, const uint8_t *, size_t) = gz_crc_slice8;
+
+static void gz_crc_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xedb88320u : c >> 1;
+    gz_crc_tab[0][i] = c;
+  }
+  for (int t = 1; t < 8; t++)
+    for (int i = 0; i < 256; i++) gz_crc_tab[t][i] = (gz_crc_tab[t - 1][i] >> 8) ^ gz_crc_tab[0][gz_crc_tab[t - 1][i] & 0xff];
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_PCLMUL) && (c & bit_SSE4_1)) gz_crc_run = gz_crc_clmul;
+#endif
+}
+
+static uint32_t gz_crc32(const uint8_t *p, size_t n) {
+  return ~gz_crc_run(0xffffffffu, p, n);
+}
+
 static uint32_t gz_reverse(uint32_t code, int bits) {
   uint32_t r = 0;
   for (int i = 0; i < bits; i++) r |= ((code >> i) & 1u) << (bits - 1 - i);
@@ -2489,6 +2576,7 @@ static void gz_init(void) {
   for (int s = 0; s < 30; s++) gz_fixed_len[288 + s] = 5;
   gz_codes(gz_fixed_len, 288, gz_fixed_code);
   gz_codes(gz_fixed_len + 288, 30, gz_fixed_code + 288);
+  gz_crc_init();
 }
 
 // A block's symbols in the given codes (literal/length lc, ll; distance dc, dl), then its end.
@@ -2613,9 +2701,9 @@ static size_t gz_bound(size_t n) {
   return 10 + n + n / 8 + 3 * (n / (GZ_SYMS - 1) + 2) + 4 + 8;
 }
 
-// One gzip member of src[0..n) at out; its size. crc is src's CRC-32, which the caller has from
-// node:zlib.
-static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n, uint32_t crc) {
+// One gzip member of src[0..n) at out; its size.
+static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n) {
+  const uint32_t crc = gz_crc32(src, n);
   static const uint8_t head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3}; // deflate, fastest, Unix
   memcpy(out, head, 10);
   gz_bits b = {out + 10, 0, 0};
@@ -2678,25 +2766,20 @@ static size_t gz_member(uint8_t *out, const uint8_t *src, size_t n, uint32_t crc
   memcpy(b.o, tail, 8);
   return (size_t)(b.o + 8 - out);
 }
-// captureGzip(src, n, out, crc): src's first n bytes as one gzip member written at out[0]; its
-// size, or -ENOSPC when out has fewer than captureGzipBound(n) bytes, -EINVAL for a bad n.
+// captureGzip(src, n, out): src's first n bytes as one gzip member written at out[0]; its size,
+// or -ENOSPC when out has fewer than captureGzipBound(n) bytes, -EINVAL for a bad n.
 static napi_value n_capture_gzip(napi_env env, napi_callback_info info) {
-  napi_value a[4];
+  napi_value a[3];
   uint8_t *src, *out;
   size_t src_len, out_len;
   int64_t n;
-  uint32_t crc;
-  if (get_args(env, info, 4, a) || cap_u8(env, a[0], &src, &src_len)) return NULL;
+  if (get_args(env, info, 3, a) || cap_u8(env, a[0], &src, &src_len)) return NULL;
   int bad = arg_len(env, a[1], &n);
   if (bad == -1 || cap_u8(env, a[2], &out, &out_len)) return NULL;
-  if (napi_get_value_uint32(env, a[3], &crc) != napi_ok) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a number");
-    return NULL;
-  }
   if (bad < 0 || n > (int64_t)src_len || n > INT32_MAX) return make_int(env, -EINVAL);
   if (gz_bound((size_t)n) > out_len) return make_int(env, -ENOSPC);
   pthread_once(&gz_once, gz_init);
-  return make_int(env, (int64_t)gz_member(out, src, (size_t)n, crc));
+  return make_int(env, (int64_t)gz_member(out, src, (size_t)n));
 }
 
 // captureGzipBound(n): the room captureGzip needs for n bytes.

@@ -65,7 +65,6 @@ const MSG_AT = 32;
 const WRITER_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { closeSync, writeSync } = require('node:fs');
-const { crc32 } = require('node:zlib');
 const { fd, gzip, ring, addons } = workerData;
 const ctl = new Int32Array(workerData.ctl);
 const message = new Uint8Array(workerData.ctl, ${MSG_AT});
@@ -186,7 +185,7 @@ function emit(pos) {
       let data = out.subarray(0, o);
       if (gzip) {
         if (gz.length < addon.captureGzipBound(o)) gz = Buffer.allocUnsafe(addon.captureGzipBound(out.length));
-        const n = addon.captureGzip(out, o, gz, crc32(data));
+        const n = addon.captureGzip(out, o, gz);
         if (n < 0) throw new Error('captureGzip failed (' + n + ')');
         data = gz.subarray(0, n);
       }
