@@ -154,6 +154,16 @@ mkdirSync(join(root, 'assembly/generated'), { recursive: true });
 writeFileSync(join(root, 'assembly/generated/tables.ts'), tables);
 writeFileSync(join(root, 'assembly/generated/decoders.ts'), decoders());
 
+// decodeBody reaches each message's decoder through a table (call_indirect), not a switch of
+// direct calls: binaryen inlines a function called from one place into its caller (up to asc's
+// size limit), which made decodeBody one function holding ~100 of the decoders (8,573 of the
+// module's 17,750 WAT lines). V8 compiles a WASM function whole on its first call, so a process's
+// first decode (its connection response) compiled all of them: wasm::CompileLazy 3.7 M
+// instructions in the one-call cmap script, 1.0 M with the table. A function in a table is never
+// inlined; a first decode compiles that message's decoder alone. streamBody keeps its switch: one
+// decodeStream() call walks many frames, where a call per frame would add up, and only bulk
+// readers use it, not a client's first call.
+
 /**
  * The decoders: for message m, exactly the rules of the catalog's header comment: fixed part
  * present (else `truncated`, naming the first fixed field that does not fit), names within their
@@ -169,12 +179,13 @@ function decoders(): string {
     "import { SLOT_BIG, SLOT_OFF, SLOT_LEN, E_TRUNCATED, E_BAD_SIZE, E_UNKNOWN_MESSAGE, E_COUNT_OVERRUN, E_NAME_TOO_LONG, F_HEADER, F_SIZE, CPG_NAME_MAX, CS_NAME_MAX } from './tables';",
     "import { MAR_NAME_MAX, slot, fail, strnlen, sumWords } from '../common';",
     '',
+    'type Decoder = (p: usize, start: u32, len: u32, errorReply: bool) => i32;',
+    `const DECODERS: StaticArray<Decoder> = [${messages.map((_, i) => `d${i}`).join(', ')}];`,
+    '',
     '/** Checks the layout of message `m` (frame at `p`, `start` bytes into region A) and fills the slots. */',
     'export function decodeBody(m: i32, p: usize, start: u32, len: u32, errorReply: bool): i32 {',
-    '  switch (m) {',
-    ...messages.map((_, i) => `    case ${i}: return d${i}(p, start, len, errorReply);`),
-    '  }',
-    '  return fail(E_UNKNOWN_MESSAGE, -1, F_HEADER, 0);',
+    '  if (<u32>m >= <u32>DECODERS.length) return fail(E_UNKNOWN_MESSAGE, -1, F_HEADER, 0);',
+    '  return unchecked(DECODERS[m])(p, start, len, errorReply);',
     '}',
   ];
   messages.forEach((m, mi) => {

@@ -28,3 +28,17 @@ describe('the WASM module is compiled on first need or codec.load(), not for the
     }
   });
 });
+
+// V8 compiles a WASM function whole on its first call. A switch of direct calls let binaryen
+// inline each decoder called only from there, making decodeBody one function of ~100 decoders that
+// a process's first decode compiled entirely (scripts/build-wasm.ts). Through a table, every
+// message keeps a decoder of its own and decodeBody stays a dispatch.
+describe('each message decoder is a WASM function of its own', () => {
+  it('the module has one decoder function per catalog message (none inlined into the dispatch)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { messages } = await import('../src/catalog.js');
+    const wat = readFileSync(new URL('../build/codec.wat', import.meta.url), 'utf8');
+    const funcs = [...wat.matchAll(/^ \(func \$assembly\/generated\/decoders\/(\w+)/gm)].map((m) => m[1]!);
+    expect(funcs.filter((f) => /^d\d+$/.test(f)).sort()).toEqual(messages.map((_, i) => `d${i}`).sort());
+  });
+});
