@@ -77,7 +77,8 @@ describe('loopTurn', () => {
     const start = performance.now();
     let killed = false;
     const r = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [script], { timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const env = { ...process.env, TURNS_REPORT_AT: String(Date.now() + 59_000) };
+      execFile(process.execPath, [script], { env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
         const e = err as { code?: number; signal?: string; killed?: boolean } | null;
         killed = e?.killed === true;
         resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
