@@ -31,7 +31,7 @@ export function summarize(logs) {
     // prints one error block under consecutive FAIL lines that share it.
     const open = new Map();
     // eslint-disable-next-line no-control-regex -- strips ANSI colour codes
-    for (const line of text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+    for (const line of text.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/)) {
       const m = /^(\S*):test: ?(.*)$/.exec(line);
       if (!m) continue;
       const [, pkg, body] = m;
