@@ -320,8 +320,8 @@ export class Ring {
       this.unposted++;
       return true;
     }
-    const r = native().semPost(this.hdrMap.buffer, OFF_SEM);
-    if (r < 0) throw IpcError.fromErrno(r, 'sem_post');
+    const posted = native().semPost(this.hdrMap.buffer, OFF_SEM);
+    if (posted < 0) throw IpcError.fromErrno(posted, 'sem_post');
     return true;
   }
 
