@@ -255,6 +255,12 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
  * value that does not decode as its type.
  */
 export function parseCmapGetValue(res: Uint8Array, operation: string, want: number): CmapValue {
+  const fast = fixedGetValue(res, want);
+  return fast !== undefined ? fast : decodeCmapGetValue(res, operation, want);
+}
+
+/** @internal parseCmapGetValue() through the codec, whatever the frame (the fast path's reference in tests). */
+export function decodeCmapGetValue(res: Uint8Array, operation: string, want: number): CmapValue {
   decodeGetAnswer(res, operation);
   const type = codec.number(GET_TYPE);
   if (type !== want) throw cmapWrongType(operation, type, want);
@@ -262,6 +268,36 @@ export function parseCmapGetValue(res: Uint8Array, operation: string, want: numb
   // A fixed-size value of its exact size is read where it lies: no view of it, no DataView.
   if (length === fixedCmapValueSize(type)) return fixedCmapValueAt(codec.inputView(), codec.dataOffset(GET_VALUE), type);
   return decodeGetValue(operation, type, codec.bytes(GET_VALUE).subarray(0, length));
+}
+
+// A typed getter's usual answer read in JavaScript, at the catalog's offsets: the frame's copy into
+// WASM memory and the call into the decoder were ~900 of a shm getUint32's ~12k instructions on
+// the loop thread (callgrind). Only a frame the codec decodes to exactly this value is taken
+// here (its header's size is the frame's length, the GET answer's id, CS_OK, the wanted type, a
+// value_len of the type's size with the value there); anything else goes through the codec,
+// which says what is wrong with it.
+const GET_RES_SPEC = spec('cmap.get', 'res')!;
+const GET_RES_ID = GET_RES_SPEC.id!;
+const getResOffset = (name: string) => GET_RES_SPEC.fields.find((f) => f.name === name)!.offset;
+const GET_RES_VALUE_LEN_AT = getResOffset('valueLen');
+const GET_RES_TYPE_AT = getResOffset('type');
+const GET_RES_VALUE_AT = getResOffset('value');
+/** The value's bytes, copied (8 at most) for fixedCmapValueAt: no view of the frame per call. */
+const valueBytes = new Uint8Array(8);
+const valueView = new DataView(valueBytes.buffer);
+
+/** @internal the value of a usual typed GET answer, or undefined: then the codec reads the frame. */
+export function fixedGetValue(res: Uint8Array, want: number): CmapValue | undefined {
+  const size = fixedCmapValueSize(want);
+  const n = res.length;
+  if (
+    size === undefined || n < GET_RES_VALUE_AT + size || i32At(res, 8) !== n || i32At(res, 0) !== GET_RES_ID || i32At(res, 16) !== CS_OK ||
+    res[GET_RES_TYPE_AT] !== want || i32At(res, GET_RES_VALUE_LEN_AT) !== size || i32At(res, GET_RES_VALUE_LEN_AT + 4) !== 0
+  ) {
+    return undefined;
+  }
+  for (let i = 0; i < size; i++) valueBytes[i] = res[GET_RES_VALUE_AT + i]!;
+  return fixedCmapValueAt(valueView, 0, want);
 }
 
 /** A value of another type than the call asked for: libcmap's cmap_get_int check. */

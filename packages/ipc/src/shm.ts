@@ -150,7 +150,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (!this.client.connected) return;
     let frame: Uint8Array;
     try {
-      frame = this.response.read();
+      frame = this.response.readPooled();
     } catch (e) {
       return this.client.fail(e as IpcError);
     }
