@@ -357,7 +357,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
     }
     this.#sinceTurn += 1 + Math.floor(total / TURN_BYTES);
     if (posted) await posted;
-    // The loop's check phase counts the turn before it runs immediates: the next call starts a new count.
+    // The loop's check phase counts the turn before it runs immediates, so the next call usually
+    // starts a new count; a caller already in the check phase (after the count) may wait twice.
     if (this.#sinceTurn >= MCASTS_PER_TURN && loopTurn() === this.#turn) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
