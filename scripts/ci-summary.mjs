@@ -6,7 +6,9 @@
 // the lines vitest printed for it in its failures section (the error, the expected/received diff,
 // where it was thrown), bounded: a report that only says which test failed cannot tell a wrong
 // value from a crash, a timeout or a message on stderr, and a flaky failure may not come back.
-// Usage: ci-summary.mjs LOG...
+// Usage: ci-summary.mjs LOG... [--uncounted LOG...]
+// Logs after --uncounted (the ipc suite again under ASan) name their failures but add nothing to
+// the totals, which count the full-suite runs.
 import { readFileSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,8 @@ export const LINE_CHARS = 300;
 export const DETAILED = 20;
 
 /**
- * The summary's lines for turbo logs (`name` is what the lines call the log: node20, node24).
+ * The summary's lines for turbo logs (`name` is what the lines call the log: node20, node24;
+ * `counted: false` leaves a log's test counts out of the totals).
  * Every line of a turbo log is its task's output prefixed with `<package>:test: `; two packages
  * run at once, so their lines interleave and a failure's details are the lines of its package.
  */
@@ -25,7 +28,7 @@ export function summarize(logs) {
   const totals = { passed: 0, failed: 0, skipped: 0 };
   const failures = [];
   const unhandled = [];
-  for (const { name, text } of logs) {
+  for (const { name, text, counted = true } of logs) {
     const bannerOf = new Set();
     // Per package: the records whose details its next lines are. Several: an older vitest
     // prints one error block under consecutive FAIL lines that share it.
@@ -38,6 +41,7 @@ export function summarize(logs) {
       const t = /^\s*Tests\s+(.*)$/.exec(body);
       if (t) {
         open.delete(pkg);
+        if (!counted) continue;
         for (const part of t[1].split('|')) {
           const p = /(\d+)\s+(passed|failed|skipped|todo)/.exec(part);
           if (p) totals[p[2] === 'todo' ? 'skipped' : p[2]] += Number(p[1]);
@@ -115,6 +119,9 @@ export function summarize(logs) {
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const logs = process.argv.slice(2).map((file) => ({ name: basename(file, '.log'), text: readFileSync(file, 'utf8') }));
+  const args = process.argv.slice(2);
+  const cut = args.includes('--uncounted') ? args.indexOf('--uncounted') : args.length;
+  const read = (counted) => (file) => ({ name: basename(file, '.log'), text: readFileSync(file, 'utf8'), counted });
+  const logs = [...args.slice(0, cut).map(read(true)), ...args.slice(cut + 1).map(read(false))];
   for (const line of summarize(logs)) console.log(line);
 }

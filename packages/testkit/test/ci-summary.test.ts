@@ -115,4 +115,18 @@ describe('ci-summary', () => {
     // The same log twice: each failure once, the totals twice.
     expect(stdout.trimEnd().split('\n')).toEqual([...once.slice(0, -1), 'tests: 10 passed, 6 failed, 0 skipped']);
   });
+
+  it('names the failures of a log given after --uncounted, and leaves its tests out of the totals', async () => {
+    const file = join(dir, 'node20.log');
+    const asan = join(dir, 'asan.log');
+    writeFileSync(file, log);
+    writeFileSync(asan, log);
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [join(root, 'scripts', 'ci-summary.mjs'), file, '--uncounted', asan], (err, out) => (err ? reject(err) : resolve(out))),
+    );
+    const out = stdout.trimEnd().split('\n');
+    expect(out).toContain('failed: asan  @corosync-ts/demo  failing.test.ts > child result');
+    expect(out).toContain('failed: node20  @corosync-ts/demo  failing.test.ts > child result');
+    expect(out.at(-1)).toBe('tests: 5 passed, 3 failed, 0 skipped');
+  });
 });
