@@ -600,11 +600,11 @@ static int64_t reg_find(const void *p) {
   return found;
 }
 
-static void waiters_leave(const void *base, size_t len);
+static void waiters_leave(napi_env env, const void *base, size_t len);
 
-static void mapping_unmap(mapping_t *m) {
+static void mapping_unmap(napi_env env, mapping_t *m) {
   if (m->unmapped) return;
-  waiters_leave(m->base, m->len);
+  waiters_leave(env, m->base, m->len);
   m->unmapped = 1;
   reg_remove(m->slot);
   m->slot = -1;
@@ -618,7 +618,7 @@ static void mapping_unref(mapping_t *m) {
 static void mapping_buffer_finalize(napi_env env, void *data, void *hint) {
   (void)data;
   mapping_t *m = hint;
-  mapping_unmap(m);
+  mapping_unmap(env, m);
   mapping_unref(m);
 }
 
@@ -701,7 +701,7 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
     // Node runs the finalizer itself when it refuses (e.g. more than buffer.constants.MAX_LENGTH
     // bytes); when it did not, it never will.
     if (!m->unmapped) {
-      mapping_unmap(m);
+      mapping_unmap(env, m);
       m->refs--;
     }
     mapping_unref(m);
@@ -732,7 +732,7 @@ static napi_value n_munmap(napi_env env, napi_callback_info info) {
   if (!m) return NULL;
   int faulted = 0;
   if (!m->unmapped) {
-    waiters_leave(m->base, m->len);
+    waiters_leave(env, m->base, m->len);
     m->unmapped = 1;
     faulted = reg_remove(m->slot);
     m->slot = -1;
@@ -1160,8 +1160,12 @@ typedef struct waiter {
   // otherwise just time out on zero pages, like a server that never answers.
   int64_t slot;
   int fault_reported;
-  // Set once the thread is joined: by the env cleanup hook (teardown of the env it reports to)
-  // or by the tsfn finalizer, whichever comes first.
+  // The env whose loop thread created it. `started`, `joined` and `hooked` are only ever read
+  // or written on that thread (its hook, its tsfn finalizer, its own mappings' waiters_leave),
+  // so the thread is joined once and the struct freed by nobody else while it is in use.
+  napi_env env;
+  // Set once the thread is joined: by the env cleanup hook (teardown of the env it reports to),
+  // the tsfn finalizer or the unmapping of its mapping, whichever comes first.
   int joined;
   int hooked;
   // In the list of live waiters (waiters_leave), until the tsfn finalizer.
@@ -1234,7 +1238,7 @@ static void waiter_ask_stop(waiter_t *w) {
   pthread_mutex_unlock(&w->mu);
 }
 
-// Stops the thread and waits for it. Loop thread only.
+// Stops the thread and waits for it. On w->env's loop thread only.
 static void waiter_join(waiter_t *w) {
   if (!w->started || w->joined) return;
   waiter_ask_stop(w);
@@ -1242,7 +1246,7 @@ static void waiter_join(waiter_t *w) {
   w->joined = 1;
 }
 
-// Live waiters, touched on loop threads only (each env's own; the mutex for workers).
+// Live waiters of every env; the links are touched under the mutex, on loop threads only.
 static waiter_t *waiters;
 static pthread_mutex_t waiters_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -1255,23 +1259,32 @@ static void waiters_unlink(waiter_t *w) {
   pthread_mutex_unlock(&waiters_mu);
 }
 
-// A mapping is about to be unmapped: every waiter thread whose semaphore is in it stops first.
-// JS stops its waiter before it unmaps (ShmClientTransport.close), but an env's teardown frees
-// the mapping's ArrayBuffer whenever it likes, thread or not.
-static void waiters_leave(const void *base, size_t len) {
+// A mapping of env's is about to be unmapped: every waiter thread whose semaphore is in it stops
+// first. JS stops its waiter before it unmaps (ShmClientTransport.close), but an env's teardown
+// frees the mapping's ArrayBuffer whenever it likes, thread or not. Only env's own waiters can
+// sleep in env's mapping (a waiter is made from the mapping's ArrayBuffer, and Node never hands
+// an external ArrayBuffer to another env: posting it copies it, listing it for transfer copies it
+// on Node 20 and throws on Node 24). Another env's waiter is never looked at beyond its env, its
+// semaphore address and its links: its join state belongs to its own loop thread, which may be
+// joining and freeing it right now (reading it here was a data race), and its semaphore address
+// may lie in this range anyway (its mapping unmapped and this one made at the same address
+// before its tsfn finalizer unlinked it); joining it from here could join a thread twice or a
+// freed waiter.
+static void waiters_leave(napi_env env, const void *base, size_t len) {
   uintptr_t b = (uintptr_t)base;
   for (;;) {
     waiter_t *hit = NULL;
     pthread_mutex_lock(&waiters_mu);
     for (waiter_t *w = waiters; w; w = w->next) {
       uintptr_t a = (uintptr_t)w->sem;
-      if (!w->joined && a >= b && a - b < len) {
+      if (w->env == env && !w->joined && a >= b && a - b < len) {
         hit = w;
         break;
       }
     }
     pthread_mutex_unlock(&waiters_mu);
     if (!hit) return;
+    // Still listed and alive: only this thread's tsfn finalizer unlinks and frees it.
     waiter_join(hit);
   }
 }
@@ -1319,6 +1332,7 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   waiter_t *w = calloc(1, sizeof(*w));
   if (!w) return make_int(env, -ENOMEM);
   w->sem = s;
+  w->env = env;
   w->refs = 1;
   w->slot = reg_find(s);
   pthread_mutex_init(&w->mu, NULL);
