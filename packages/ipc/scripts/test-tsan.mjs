@@ -4,34 +4,11 @@
 // reports Node's and V8's own synchronisation it cannot see (MessagePort, V8's platform): only a
 // report with a frame in native/ipc.c fails the run; the others are counted and ignored.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { buildAddon, gccFile, pkg } from './sanitizer-build.mjs';
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(pkg, 'native', 'build-tsan');
-const addon = join(outDir, 'corosync_ts_ipc.node');
-
-function fail(msg) {
-  console.error(`test:tsan: ${msg}`);
-  process.exit(1);
-}
-
-const tsan = spawnSync('gcc', ['-print-file-name=libtsan.so'], { encoding: 'utf8' }).stdout?.trim();
-if (!tsan || !tsan.startsWith('/') || !existsSync(tsan)) fail('gcc does not provide libtsan.so');
-const include = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')].find(
-  (d) => d && existsSync(join(d, 'node_api.h')),
-);
-if (!include) fail("Node's headers (include/node/node_api.h) were not found next to this node; set npm_config_nodedir");
-
-mkdirSync(outDir, { recursive: true });
-const cc = spawnSync(
-  'gcc',
-  ['-std=gnu11', '-g', '-O1', '-fsanitize=thread', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-missing-field-initializers', '-Wno-format-truncation',
-    '-fPIC', '-shared', '-DNAPI_VERSION=8', `-I${include}`, join(pkg, 'native', 'ipc.c'), '-o', addon, '-lpthread', '-ldl'],
-  { stdio: 'inherit' },
-);
-if (cc.status !== 0) fail('the ThreadSanitizer build of the addon failed');
+const tsan = gccFile('test:tsan', 'libtsan.so');
+const addon = buildAddon('test:tsan', 'build-tsan', ['-fsanitize=thread']);
 
 // [fixture, args, the JSON line it must print]
 const runs = [['waiter-envs.mjs', ['8'], { stops: [1, 1, 1, 1, 1, 1, 1, 1], workerUnmapped: true }]];
