@@ -2,10 +2,12 @@
  * cpg's frames: its requests, and the fast paths of its hot frames. Apart from wire.ts so that
  * they load with cpg, on its first use: their catalog lookups ran at every import.
  */
-import { DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, encoders, messages } from '@corosync-ts/codec-wasm';
+import { DIR_CODES, SERVICE_CODES, codec, encoders, messages } from '@corosync-ts/codec-wasm';
 import { CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
-import { decodeAnswer, fieldIndex, headerError, i32At, messageIndex, resId, spec, tag, type Answer, type EventOf, type Request } from './wire.js';
+import {
+  H_ERROR, H_ID, H_SIZE, decodeAnswer, fieldIndex, headerError, i32At, messageIndex, offsetOf, resId, spec, tag, type Answer, type EventOf, type Request,
+} from './wire.js';
 
 export const cpgReq = {
   join: (groupName: Uint8Array, pid: number, flags: number) => tag<'cpg.join'>(encoders.cpg.req.join({ groupName, pid, flags })),
@@ -59,10 +61,6 @@ const P_FRAGMENT = fieldIndex(PARTIAL, 'fragment');
 
 // Where an MCAST's variable parts go, from the catalog: the header's size (cpg's MCAST carries a
 // response header, as corosync's struct does), guarantee, msglen, and the message after them.
-const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
-const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
-const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
-const H_ERROR = offsetOf(RESPONSE_HEADER.fields, 'error');
 const MCAST_FIELDS = messages[MCAST_REQ]!.fields as readonly { name: string; offset: number }[];
 const MC_GUARANTEE = offsetOf(MCAST_FIELDS, 'guarantee');
 const MC_MSGLEN = offsetOf(MCAST_FIELDS, 'msglen');

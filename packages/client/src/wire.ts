@@ -3,7 +3,7 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
+  DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
   fixedCmapValueSize, messages, type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
@@ -123,10 +123,17 @@ const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
 
+/** A field's byte offset in a catalog layout. */
+export const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
+/** The response header's fields (qb_ipc_response_header, 8-byte aligned members). */
+export const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
+export const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
+export const H_ERROR = offsetOf(RESPONSE_HEADER.fields, 'error');
+
 export const i32At = (f: Uint8Array, o: number) => f[o]! | (f[o + 1]! << 8) | (f[o + 2]! << 16) | (f[o + 3]! << 24);
 
 export function resId(res: Uint8Array): number {
-  return i32At(res, 0);
+  return i32At(res, H_ID);
 }
 
 function isBareError(res: Uint8Array): boolean {
@@ -278,10 +285,9 @@ export function decodeCmapGetValue(res: Uint8Array, operation: string, want: num
 // which says what is wrong with it.
 const GET_RES_SPEC = spec('cmap.get', 'res')!;
 const GET_RES_ID = GET_RES_SPEC.id!;
-const getResOffset = (name: string) => GET_RES_SPEC.fields.find((f) => f.name === name)!.offset;
-const GET_RES_VALUE_LEN_AT = getResOffset('valueLen');
-const GET_RES_TYPE_AT = getResOffset('type');
-const GET_RES_VALUE_AT = getResOffset('value');
+const GET_RES_VALUE_LEN_AT = offsetOf(GET_RES_SPEC.fields, 'valueLen');
+const GET_RES_TYPE_AT = offsetOf(GET_RES_SPEC.fields, 'type');
+const GET_RES_VALUE_AT = offsetOf(GET_RES_SPEC.fields, 'value');
 /** The value's bytes, copied (8 at most) for fixedCmapValueAt: no view of the frame per call. */
 const valueBytes = new Uint8Array(8);
 const valueView = new DataView(valueBytes.buffer);
@@ -291,7 +297,7 @@ export function fixedGetValue(res: Uint8Array, want: number): CmapValue | undefi
   const size = fixedCmapValueSize(want);
   const n = res.length;
   if (
-    size === undefined || n < GET_RES_VALUE_AT + size || i32At(res, 8) !== n || i32At(res, 0) !== GET_RES_ID || i32At(res, 16) !== CS_OK ||
+    size === undefined || n < GET_RES_VALUE_AT + size || i32At(res, H_SIZE) !== n || i32At(res, H_ID) !== GET_RES_ID || i32At(res, H_ERROR) !== CS_OK ||
     res[GET_RES_TYPE_AT] !== want || i32At(res, GET_RES_VALUE_LEN_AT) !== size || i32At(res, GET_RES_VALUE_LEN_AT + 4) !== 0
   ) {
     return undefined;
