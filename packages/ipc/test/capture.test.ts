@@ -177,25 +177,32 @@ describe('CaptureWriter', () => {
   it("the writer thread maps the ring's pages in ahead of the recorded thread: its frames then take (almost) no page faults", () => {
     // Minor faults of the calling thread (field 10 of /proc/thread-self/stat, after the name).
     const faults = () => Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ')[7]);
-    const path = join(dir, 'c.jsonl');
-    const w = CaptureWriter.open(path, { ...opts, ringBytes: 8 * 1024 * 1024 });
-    const c = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
-    // 1 KiB a frame in the ring (24 bytes of entry header)
-    const frame = new Uint8Array(1000);
-    // The thread maps in as far ahead as the recorded thread has come (up to 1 MiB): 512 KiB
-    // written, then a flush. It maps the pages in after writing the lines; the second flush's
-    // lines are written only after that (one thread, in turn).
-    for (let i = 0; i < 512; i++) c.frame('req', frame);
-    w.flush();
-    w.flush();
-    const before = faults();
     // 448 KiB of the ring's first pass, none of it touched by the recorded thread yet: 112 pages.
     const N = 448;
-    for (let i = 0; i < N; i++) c.frame('req', frame);
-    const taken = faults() - before;
-    w.close();
-    expect(readCapture(path).length).toBe(1 + 512 + N);
-    expect(taken).toBeLessThan(N / 4 / 4);
+    // The count is the thread's, not the ring's: a scavenge of V8's young generation on this
+    // thread faults its fresh pages in too (CI once counted 208, more than the ring's 112 pages
+    // could give). Noise only adds faults, and without the mapping ahead every attempt takes at
+    // least the ring's 112: the fewest of a few attempts, each on a fresh ring, is the ring's.
+    const attempts: number[] = [];
+    for (let a = 0; a < 5 && !(attempts.length > 0 && Math.min(...attempts) < N / 4 / 4); a++) {
+      const path = join(dir, `c${a}.jsonl`);
+      const w = CaptureWriter.open(path, { ...opts, ringBytes: 8 * 1024 * 1024 });
+      const c = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
+      // 1 KiB a frame in the ring (24 bytes of entry header)
+      const frame = new Uint8Array(1000);
+      // The thread maps in as far ahead as the recorded thread has come (up to 1 MiB): 512 KiB
+      // written, then a flush. It maps the pages in after writing the lines; the second flush's
+      // lines are written only after that (one thread, in turn).
+      for (let i = 0; i < 512; i++) c.frame('req', frame);
+      w.flush();
+      w.flush();
+      const before = faults();
+      for (let i = 0; i < N; i++) c.frame('req', frame);
+      attempts.push(faults() - before);
+      w.close();
+      expect(readCapture(path).length).toBe(1 + 512 + N);
+    }
+    expect(Math.min(...attempts), `faults per attempt: ${attempts.join(', ')}`).toBeLessThan(N / 4 / 4);
   });
 
   it('records flow-control changes of a connection as state lines with their level', () => {
