@@ -119,12 +119,11 @@ for (const m of messages) {
   if (!specs.has(key)) specs.set(key, m);
 }
 export const spec = (name: string, dir: 'req' | 'res') => specs.get(`${name}/${dir}`);
-const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
-const GET_CAPACITY_OFFSET = spec('cmap.get', 'req')!.fields.find((f) => f.name === 'valueLen')!.offset;
-const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
-
 /** A field's byte offset in a catalog layout. */
 export const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
+const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
+const GET_CAPACITY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'valueLen');
+const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
 /** The response header's fields (qb_ipc_response_header, 8-byte aligned members). */
 export const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
 export const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
