@@ -5,20 +5,46 @@
 //   node bench/testkit/threads.mjs [socket|shm] [mock|mock-rr|corosync] [idle|loaded] [gets=5000]
 // Environment: WARM (GETs before the measured run, by two clients one after the other, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
 // mock's stdout), STRACE=1 (syscalls per GET, all threads) or STRACE=ff (one strace -ttt file per
-// thread in /tmp/mockrr-strace.<tid>), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
+// thread in /tmp/mockrr-strace.<tid>), SCHED=file (perf sched record -a over the measured run: the client's and
+// the daemon loop thread's time running, runnable after a wake-up or a preemption, and asleep, per GET; sched-states.mjs), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
 // NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
 // measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare).
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { formatSchedStates, schedStates } from './sched-states.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const [transport = 'shm', who = 'mock', regime = 'idle', getsArg = '5000'] = process.argv.slice(2);
 const gets = Number(getsArg);
+// cmap-gets.c makes 1000 untimed GETs before the timed ones, inside the window measured here:
+// every per-GET figure is over all of them (dividing by `gets` alone overstated each by 20% at 5000)
+const perGet = gets + 1000;
 const POLICY = ['OTHER', 'FIFO', 'RR', 'BATCH', 'ISO', 'IDLE', 'DEADLINE'];
+
+async function startSched(file) {
+  const dir = mkdtempSync(join(tmpdir(), 'sched-'));
+  const [ctl, ack] = ['ctl', 'ack'].map((f) => join(dir, f));
+  execFileSync('mkfifo', [ctl, ack]);
+  const perf = spawn('perf', ['sched', 'record', '-a', '-D', '-1', '--control', `fifo:${ctl},${ack}`, '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // read-write opens of a fifo do not block waiting for the other end (Linux): a perf that fails
+  // to start leaves no open pending, and its exit ends the wait for the ack
+  const w = await open(ctl, 'r+');
+  const r = await open(ack, 'r+');
+  await w.write('enable\n');
+  const buf = Buffer.alloc(16);
+  const exited = new Promise((_, reject) => perf.once('exit', (code) => reject(new Error(`perf sched record exited (${code})`))));
+  const { bytesRead } = await Promise.race([r.read(buf, 0, 16), exited]);
+  if (!buf.subarray(0, bytesRead).toString().startsWith('ack')) throw new Error('perf did not acknowledge enable');
+  await w.close();
+  await r.close();
+  rmSync(dir, { recursive: true });
+  return { perf };
+}
 
 function threads(pid) {
   const out = new Map();
@@ -70,6 +96,10 @@ try {
   // STRACE=1: syscall counts of the measured run (strace slows every call down; counts only)
   const tracer = process.env.STRACE ? spawn('strace', [...(process.env.STRACE === 'ff' ? ['-ff', '-ttt', '-o', '/tmp/mockrr-strace'] : ['-c']), '-f', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
   // PERF=file: perf record (cpu-clock, call graphs) of the daemon over the measured run
+  // SCHED=file: every CPU's scheduler events over the measured run (sched-states.mjs reads them),
+  // recording from the moment perf acknowledges 'enable' on its control fifo: a perf that starts
+  // late under load would otherwise miss the run's start
+  const sched = process.env.SCHED ? await startSched(process.env.SCHED) : undefined;
   const perf = process.env.PERF ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '20000', '-g', '-o', process.env.PERF, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'inherit'] }) : undefined;
   if (perf) await new Promise((r) => setTimeout(r, 500));
   let traced = '';
@@ -87,30 +117,31 @@ try {
     // the dump is the file's first part (<file>.1; the one written at exit is <file>)
     const m = /(?:summary|totals): (\d+)/.exec(readFileSync(`${process.env.CALLGRIND}.1`, 'utf8'));
     const ir = m ? Number(m[1]) : NaN;
-    console.log(`  callgrind: ${ir} instructions, ${(ir / gets).toFixed(0)} per GET (all threads, measured run)`);
+    console.log(`  callgrind: ${ir} instructions, ${(ir / perGet).toFixed(0)} per GET (all threads, measured run)`);
   }
-  if (perf) {
-    const done = new Promise((res) => perf.once('exit', res));
-    perf.kill('SIGINT');
+  for (const p of [perf, sched?.perf]) {
+    if (!p) continue;
+    const done = new Promise((res) => p.once('exit', res));
+    p.kill('SIGINT');
     await done;
   }
   if (tracer) {
     const done = new Promise((res) => tracer.once('exit', res));
     tracer.kill('SIGINT');
     await done;
-    console.log(traced.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l)).map((l) => { const f = l.trim().split(/\s+/); return `  ${f.at(-1)} ${(Number(f[3]) / gets).toFixed(3)}/req`; }).join('\n'));
+    console.log(traced.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l)).map((l) => { const f = l.trim().split(/\s+/); return `  ${f.at(-1)} ${(Number(f[3]) / perGet).toFixed(3)}/req`; }).join('\n'));
   }
   const res = JSON.parse(r.stdout);
   const [cu, cs] = [...r.stderr.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  const [cvcs, civcs] = r.stderr.trim().split('\n').at(-3).split(' ').map((x) => Number(x) / gets);
-  console.log(`${who} ${transport} ${regime}: ${res.opsPerSec} ops/s p50 ${res.p50} µs p99 ${res.p99} µs; client cpu ${(((cu + cs) * 1e6) / gets).toFixed(1)} µs/req, cs ${cvcs.toFixed(3)} vol ${civcs.toFixed(3)} invol /req (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+  const [cvcs, civcs] = r.stderr.trim().split('\n').at(-3).split(' ').map((x) => Number(x) / perGet);
+  console.log(`${who} ${transport} ${regime}: ${res.opsPerSec} ops/s p50 ${res.p50} µs p99 ${res.p99} µs; client cpu ${(((cu + cs) * 1e6) / perGet).toFixed(1)} µs/req, cs ${cvcs.toFixed(3)} vol ${civcs.toFixed(3)} invol /req (load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   let cpu = 0;
   let vcs = 0;
   let ivcs = 0;
   for (const [tid, a] of after) {
     const b = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0, utime: 0, stime: 0, mig: 0 };
     const ticks = a.utime - b.utime + a.stime - b.stime;
-    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / gets, wait: (a.waitNs - b.waitNs) / 1e3 / gets, vcs: (a.vcs - b.vcs) / gets, ivcs: (a.ivcs - b.ivcs) / gets, mig: (a.mig - b.mig) / gets };
+    const d = { user: ticks ? (a.utime - b.utime) / ticks : 0, run: (a.runNs - b.runNs) / 1e3 / perGet, wait: (a.waitNs - b.waitNs) / 1e3 / perGet, vcs: (a.vcs - b.vcs) / perGet, ivcs: (a.ivcs - b.ivcs) / perGet, mig: (a.mig - b.mig) / perGet };
     cpu += d.run;
     vcs += d.vcs;
     ivcs += d.ivcs;
@@ -118,6 +149,7 @@ try {
   }
   console.log(`  threads: ${[...after.values()].map((t) => `${t.comm}:${t.policy}`).join(' ')}`);
   console.log(`  total: cpu ${cpu.toFixed(2)} µs/req, ${vcs.toFixed(3)} voluntary + ${ivcs.toFixed(3)} involuntary switches/req`);
+  if (sched) for (const l of formatSchedStates(schedStates(process.env.SCHED, { clientComm: basename(cbench), daemonTid: pid }), perGet)) console.log(l);
   await stop();
 } finally {
   await ns.close();
