@@ -9,7 +9,8 @@ import { spawnLines } from '../lib/spawn-lines.mjs';
 const [nArg, roundsArg, ...tsbenches] = process.argv.slice(2);
 const N = Number(nArg ?? 5000);
 const ROUNDS = Number(roundsArg ?? 7);
-const W = 2000;
+// run.mjs's warm-up (W there says why 20,000)
+const W = 20000;
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
 const mode = process.env.MODE ?? 'track';
