@@ -289,6 +289,16 @@ for (const [i, mods] of ownModules.entries()) {
   }
 }
 
+// The main entry imports at most one chunk: every file it loads at import costs a fresh process ~2 M
+// instructions besides its bytes (a resolve, a read, a link). esbuild gives each set of importers
+// its own chunk, so a module that only some of the files loaded on first use import (e.g. one the
+// main entry and cpg share, but not quorum) becomes a chunk of its own, loaded at import all the same.
+const mainOut = Object.entries(results[0].metafile.outputs).find(([, o]) => o.entryPoint === main);
+const mainChunks = mainOut?.[1].imports.filter((i) => i.kind === 'import-statement' && !i.external) ?? [];
+if (mainChunks.length > 1) {
+  throw new Error(`bundle: ${outFile(main)} imports ${mainChunks.length} chunks (${mainChunks.map((i) => relative('dist', i.path)).join(', ')}); move what splits them off into a module that the main entry and every "lazy" module import alike`);
+}
+
 const written = new Set(results.flatMap((r) => Object.keys(r.metafile.outputs).map((f) => join(pkgDir, f))));
 // A replacement finds its file by import.meta.url: it must land in files of the copy's directory.
 for (const [f, o] of results.flatMap((r) => Object.entries(r.metafile.outputs))) {

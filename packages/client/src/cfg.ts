@@ -1,9 +1,8 @@
 import { CS_DISPATCH_BLOCKING, CS_ERR_NAME_TOO_LONG, CS_ERR_NOT_SUPPORTED, CS_MAX_NAME_LENGTH, CsError } from '@corosync-ts/types';
 import type { FieldsOf, KnetLinkStatus, SpecOf } from '@corosync-ts/codec-wasm';
 import { byteLength, checkU32, invalidParam, toCsError } from './errors.js';
-import { freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
-import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { Session, freeFunctions, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import { cfgReq, parseCfgRingStatus, parseTransportOnly } from './cfg-wire.js';
 import { decodeEvent } from './wire.js';

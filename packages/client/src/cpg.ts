@@ -13,10 +13,9 @@ import {
 import type { CpgAddress } from '@corosync-ts/codec-wasm';
 import { loopTurn } from '@corosync-ts/ipc';
 import { checkU32, invalidParam, toCsError } from './errors.js';
-import { common, freeFunctions } from './free.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
-import { Session, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { Session, common, freeFunctions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import { cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, parsePartialMcastAnswer } from './cpg-wire.js';
 import { headerError, type RingId } from './wire.js';

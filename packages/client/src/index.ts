@@ -24,7 +24,7 @@ export type { ProviderPolicy } from '@corosync-ts/ipc';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { EventStream } from './stream.js';
-import { common, freeFunctions } from './free.js';
+import { common, freeFunctions } from './session.js';
 // The constants and CsError every caller of these APIs needs, from the one package that owns them.
 export * from '@corosync-ts/types';
 

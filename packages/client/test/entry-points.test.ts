@@ -100,6 +100,39 @@ describe('entry points', () => {
     expect(r.identity).toEqual([true, true, true, false, false, false, true, true, true, true, true]);
   });
 
+  it('quorum and votequorum: loaded on first use, their handles instanceof the main entry\'s classes, bad arguments refused as the real modules refuse them', async () => {
+    // dist/quorum-*.js and dist/votequorum-*.js are src/quorum.ts and src/votequorum.ts; the main
+    // entry has src/lazy/quorum.ts and src/lazy/votequorum.ts in their place.
+    const r = await probe<Record<string, unknown>>(`
+      const { startMockCorosync } = await import('@corosync-ts/testkit');
+      const main = await import(${JSON.stringify(dist('index.js'))});
+      const mock = await startMockCorosync({ nodes: 1 });
+      const out = {};
+      try {
+        const opts = { ipcPrefix: mock.prefix };
+        out.before = [{} instanceof main.QuorumHandle, {} instanceof main.VotequorumHandle];
+        const badModel = await main.QuorumHandle.modelInitialize(7, {}, undefined, opts).catch((e) => e);
+        const badKeys = await main.votequorum.initialize({ nope: () => {} }, opts).catch((e) => e);
+        out.refused = [main.isCsError(badModel, main.CS_ERR_INVALID_PARAM), badModel.message, main.isCsError(badKeys, main.CS_ERR_INVALID_PARAM)];
+        const q = await main.quorum.initialize(null, opts);
+        const q1 = await main.QuorumHandle.modelInitialize(main.QUORUM_MODEL_V1, {}, 'ctx', opts);
+        const v = await main.VotequorumHandle.initialize(null, opts);
+        out.identity = [
+          q instanceof main.QuorumHandle, q1 instanceof main.QuorumHandle, v instanceof main.VotequorumHandle, q instanceof main.Session,
+          v instanceof main.QuorumHandle, q instanceof main.VotequorumHandle, {} instanceof main.QuorumHandle,
+        ];
+        out.calls = [typeof (await main.quorum.getquorate(q)), q1.model, main.quorum.contextGet(q1), (await main.votequorum.getinfo(v, 0)).nodeId > 0];
+        await Promise.all([main.quorum.finalize(q), q1.finalize(), main.votequorum.finalize(v)]);
+      } finally {
+        await mock.close();
+      }
+      process.stdout.write(JSON.stringify(out));`);
+    expect(r.before).toEqual([false, false]);
+    expect(r.refused).toEqual([true, 'quorum.modelInitialize: CS_ERR_INVALID_PARAM: unknown quorum model 7', true]);
+    expect(r.identity).toEqual([true, true, true, true, false, false, false]);
+    expect(r.calls).toEqual(['boolean', 1, 'ctx', true]);
+  });
+
   it('a CsError of @corosync-ts/types, of the main entry or of the sam entry is an instance of every copy\'s CsError', async () => {
     // The entries inline types (package.json "bundle"): CsError answers instanceof by its brand.
     const r = await probe<{ same: boolean[]; instances: boolean[] }>(`

@@ -91,12 +91,17 @@ describe('import cost', () => {
     const chunk = files.find((f) => /^chunk-\w+\.js$/.test(f))!;
     const lazy = (name: string) => files.find((f) => new RegExp(`^${name}-\\w+\\.js$`).test(f))!;
     expect(files.sort()).toEqual(
-      ['index.js', 'cpg.js', 'cfg.js', 'sam/index.js', chunk, lazy('cpg'), lazy('cfg'), files.find((f) => /^sam\/client-links-\w+\.js$/.test(f))!, 'capture-file.js'].sort(),
+      [
+        'index.js', 'cpg.js', 'cfg.js', 'sam/index.js', chunk, lazy('cpg'), lazy('cfg'), lazy('quorum'), lazy('votequorum'),
+        files.find((f) => /^sam\/client-links-\w+\.js$/.test(f))!, 'capture-file.js',
+      ].sort(),
     );
-    // The main entry loads its chunk and nothing else of ours; cpg's and cfg's code and the sam
-    // entry come when first called (package.json "bundle": { "lazy" }).
+    // The main entry loads its chunk and nothing else of ours; cpg's, cfg's, quorum's and
+    // votequorum's code and the sam entry come when first called (package.json "bundle": { "lazy" }).
+    // Those files share that one chunk: a module that only some of them import would be a second
+    // chunk the main entry loads at import (scripts/bundle.mjs refuses to write it).
     expect(ours('index.js')).toEqual([`./${chunk}`]);
-    expect(of('index.js', 'dynamic-import').sort()).toEqual([`./${lazy('cpg')}`, `./${lazy('cfg')}`].sort());
+    expect(of('index.js', 'dynamic-import').sort()).toEqual(['cpg', 'cfg', 'quorum', 'votequorum'].map((n) => `./${lazy(n)}`).sort());
     expect(ours(chunk)).toEqual([]);
     // The capture writer comes with the first capture file opened, in a file of its own that
     // shares no chunk (package.json "bundle": { "separate" }).
@@ -109,6 +114,8 @@ describe('import cost', () => {
     expect(readFileSync(join(pkgDir, 'dist/capture-file.js'), 'latin1')).toContain('captureLines');
     expect(ours(lazy('cpg'))).toEqual([`./${chunk}`]);
     expect(ours(lazy('cfg'))).toEqual([`./${chunk}`]);
+    expect(ours(lazy('quorum'))).toEqual([`./${chunk}`]);
+    expect(ours(lazy('votequorum'))).toEqual([`./${chunk}`]);
     expect(ours('sam/index.js')).toEqual([]);
     expect(ours('cpg.js')).toEqual(['./index.js']);
     expect(ours('cfg.js')).toEqual(['./index.js']);
@@ -121,12 +128,12 @@ describe('import cost', () => {
     }
   });
 
-  it('a one-call cmap script runs without the files of cpg, cfg, sam and the capture writer: it never loads them', async () => {
+  it('a one-call cmap script runs without the files of cpg, cfg, quorum, votequorum, sam and the capture writer: it never loads them', async () => {
     // A copy of dist/ without them, beside dist/ (the addon is found through the package).
     const copy = mkdtempSync(join(pkgDir, '.import-cost-'));
     const mock = await startMockCorosync({ nodes: 1 });
     try {
-      const gone = /^(cpg-\w+|cfg-\w+|sam|capture-file)(\.js)?$/;
+      const gone = /^(cpg-\w+|cfg-\w+|quorum-\w+|votequorum-\w+|sam|capture-file)(\.js)?$/;
       cpSync(join(pkgDir, 'dist'), join(copy, 'dist'), { recursive: true, filter: (src) => !gone.test(basename(src)) });
       expect(existsSync(join(copy, 'dist/sam'))).toBe(false);
       const entryCopy = join(copy, 'dist/index.js');
@@ -135,14 +142,15 @@ describe('import cost', () => {
         const h = await cmap.initialize({ ipcPrefix: ${JSON.stringify(mock.prefix)} });
         const name = await h.getString('totem.cluster_name');
         await h.finalize();
-        const q = await quorum.initialize(null, { ipcPrefix: ${JSON.stringify(mock.prefix)} });
-        const quorate = await q.getquorate();
-        await q.finalize();
-        const missing = await CpgHandle.initialize({}, { ipcPrefix: ${JSON.stringify(mock.prefix)} }).then(() => 'loaded', (e) => e.code);
-        process.stdout.write(JSON.stringify({ name, quorate, missing, vq: typeof votequorum.initialize }));`;
+        const missing = await Promise.all([
+          CpgHandle.initialize({}, { ipcPrefix: ${JSON.stringify(mock.prefix)} }),
+          quorum.initialize(null, { ipcPrefix: ${JSON.stringify(mock.prefix)} }),
+          votequorum.initialize(null, { ipcPrefix: ${JSON.stringify(mock.prefix)} }),
+        ].map((p) => p.then(() => 'loaded', (e) => e.code)));
+        process.stdout.write(JSON.stringify({ name, missing }));`;
       const r = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', script], { timeout: 60_000 })) as Record<string, unknown>;
-      // cpg's file is absent, so its first call fails: the probe does see a lazy load.
-      expect(r).toEqual({ name: 'mockcluster', quorate: true, missing: 'ERR_MODULE_NOT_FOUND', vq: 'function' });
+      // cpg's, quorum's and votequorum's files are absent, so their first calls fail: the probe does see lazy loads.
+      expect(r).toEqual({ name: 'mockcluster', missing: ['ERR_MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND'] });
     } finally {
       await mock.close();
       rmSync(copy, { recursive: true, force: true });

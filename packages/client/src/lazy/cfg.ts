@@ -4,8 +4,7 @@
 // export of ../cfg.ts is here with the real one's type (a constant's literal type: a value that
 // drifts is a type error); test/entry-points.test.ts compares the two modules' export lists.
 import type * as Impl from '../cfg.js';
-import { freeFunctions } from '../free.js';
-import type { HandleOptions } from '../session.js';
+import { freeFunctions, type HandleOptions } from '../session.js';
 
 export const COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST: typeof Impl.COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST = 0;
 export const COROSYNC_CFG_SHUTDOWN_FLAG_REGARDLESS: typeof Impl.COROSYNC_CFG_SHUTDOWN_FLAG_REGARDLESS = 1;

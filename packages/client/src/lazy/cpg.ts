@@ -4,9 +4,8 @@
 // Every export of ../cpg.ts is here with the real one's type: a constant's literal type, so a value
 // that drifts is a type error; test/entry-points.test.ts compares the two modules' export lists.
 import type * as Impl from '../cpg.js';
-import { common, freeFunctions } from '../free.js';
 import { checkKeys } from '../options.js';
-import type { HandleOptions } from '../session.js';
+import { common, freeFunctions, type HandleOptions } from '../session.js';
 
 export const CPG_TYPE_UNORDERED: typeof Impl.CPG_TYPE_UNORDERED = 0;
 export const CPG_TYPE_FIFO: typeof Impl.CPG_TYPE_FIFO = 1;
