@@ -8,5 +8,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // expect.poll() waits for a state; vitest's default gives it 1 s, which one descheduled
+    // second of a loaded CI machine is enough to miss.
+    expect: { poll: { timeout: 30_000 } },
   },
 });

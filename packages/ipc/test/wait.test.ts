@@ -53,7 +53,6 @@ describe('afterCaller', () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     let immediateRan = false;
     setImmediate(() => (immediateRan = true));
-    const t0 = performance.now();
     let steps = 0;
     let stepsBeforeTurn = -1;
     await new Promise<void>((resolve) => {
@@ -73,7 +72,11 @@ describe('afterCaller', () => {
     });
     expect(immediateRan).toBe(true);
     expect(stepsBeforeTurn).toBeGreaterThan(1);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // Each step spins 0.05 ms of the monotonic clock, so 1 ms has passed after 20 of them, and
+    // a loaded machine only makes each step longer: the chain turns within 20 steps (+ the step
+    // that starts it and the one that sees the immediate). Not a wall-clock bound on the whole
+    // chain, which a descheduled process breaks (and which no chain shorter than ~300 ms failed).
+    expect(stepsBeforeTurn).toBeLessThanOrEqual(1 / 0.05 + 2);
   });
 });
 
@@ -130,11 +133,16 @@ describe('the native bounded waits', () => {
     // queued false: straight to ppoll, without the first recv.
     for (const queued of [true, false]) {
       for (const ns of [0, 100_000, 2 ** 31 - 1]) {
-        const t0 = process.hrtime.bigint();
-        expect(req.wait(ns, queued)).toBe(0);
-        const took = Number(process.hrtime.bigint() - t0);
-        if (ns > 0) expect(took).toBeGreaterThanOrEqual(Math.min(ns, 1_000_000) * 0.9);
-        expect(took).toBeLessThan(1_000_000_000);
+        // A descheduled thread only adds to a wait, and a wait that slept as asked takes 2.1 s
+        // in every attempt: the shortest of up to 3 is the wait's own.
+        const took: number[] = [];
+        for (let a = 0; a < 3 && !(took.length > 0 && Math.min(...took) < 1_000_000_000); a++) {
+          const t0 = process.hrtime.bigint();
+          expect(req.wait(ns, queued)).toBe(0);
+          took.push(Number(process.hrtime.bigint() - t0));
+          if (ns > 0) expect(took.at(-1)).toBeGreaterThanOrEqual(Math.min(ns, 1_000_000) * 0.9);
+        }
+        expect(Math.min(...took), `ns per attempt: ${took.join(', ')}`).toBeLessThan(1_000_000_000);
       }
     }
     await c.close();

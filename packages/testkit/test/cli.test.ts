@@ -51,12 +51,12 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  for (let i = 0; i < 600 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 1200 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
   expect(err).toMatch(new RegExp(`node 1 serving ${prefix}cmap ${prefix}quorum ${prefix}votequorum ${prefix}cfg ${prefix}cpg \\(socket\\)`));
   const q = await connect(`${prefix}quorum`);
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 1 });
   child.stdin.write('down 2\ndown 3\nshow\n');
-  for (let i = 0; i < 200 && !/1:? q=0|0:1: q=0/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 1200 && !/1:? q=0|0:1: q=0/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
   expect(out).toMatch(/OK down 2\nOK down 3\n0:1: q=0 ring=\[1\.[0-9a-f]+\] nodes=\[1\]\n/);
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 0 });
   const gone = new Promise((r) => q.once('disconnect', r));
