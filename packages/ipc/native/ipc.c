@@ -1133,6 +1133,69 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   return make_int(env, count);
 }
 
+// ringWrite(header: ArrayBuffer, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
+// -errno of a failed sem_post. A request's chunk publication in one crossing: ring.ts
+// writeChunk() (room, commit), sem_post and the doorbell byte (shm.ts ring()), on the common
+// path of a lone request, where the JS path made two native calls and seven Atomics builtin
+// calls. Anything unusual is left to that path: RW_NOT_WRITTEN (no room, pointers outside the
+// ring) wrote nothing, and it reproduces the outcome with its errors; RW_FAULTED committed the
+// chunk unposted while a SIGBUS was absorbed (perhaps in another mapping: the JS side tells);
+// RW_UNRUNG and a sem_post failure come after the chunk was committed.
+enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
+#define RB_MAGIC_ALLOC 0xa110ced0u
+#define RB_OFF_SEM 8208
+static napi_value n_ring_write(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  int32_t fd;
+  void *hp, *dp;
+  size_t hl, dl, len;
+  uint8_t *frame;
+  if (get_args(env, info, 4, a) || arg_int(env, a[3], &fd)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, fd)");
+    return NULL;
+  }
+  if (arg_bytes(env, a[2], &frame, &len)) return NULL;
+  if (!hp || !dp || hl < RB_OFF_SEM + sizeof(sem_t)) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite arguments out of range");
+    return NULL;
+  }
+  uint32_t *hdr = hp;
+  uint32_t *words = dp;
+  // As ringReadMany: the size mapped when the ring was opened, not the header's word_size.
+  size_t ws_full = dl / 8;
+  if (ws_full < 4 || ws_full > UINT32_MAX / 4) return make_int(env, RW_NOT_WRITTEN);
+  uint32_t ws = (uint32_t)ws_full;
+  uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
+  uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
+  if (w >= ws || r >= ws) return make_int(env, RW_NOT_WRITTEN);
+  // qb_rb_space_free in words; with both pointers equal, the semaphore tells full from empty.
+  uint64_t free_words;
+  if (w > r) free_words = (uint64_t)r - w + ws - 1;
+  else if (w < r) free_words = r - w - 1;
+  else free_words = __atomic_load_n((int32_t *)((char *)hp + RB_OFF_SEM), __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
+  if (free_words * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
+  int faults = atomic_load(&sigbus_faults[0]);
+  uint32_t magic_idx = (w + 1) % ws;
+  words[w] = 0;
+  __atomic_store_n(&words[magic_idx], RB_MAGIC_ALLOC, __ATOMIC_SEQ_CST);
+  // The data is mapped twice back to back: a chunk that wraps is written contiguously.
+  memcpy((uint8_t *)words + (size_t)((w + 2) % ws) * 4, frame, len);
+  words[w] = (uint32_t)len;
+  uint32_t next = w + 2 + (uint32_t)(len >> 2) + ((len & 3) ? 1 : 0);
+  if (next > ws - 1) next %= ws;
+  __atomic_store_n(&hdr[0], next, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
+  if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
+  if (sem_post((sem_t *)((char *)hp + RB_OFF_SEM)) < 0) return make_int(env, -errno);
+  if (fd < 0) return make_int(env, RW_UNRUNG);
+  static const uint8_t bell = 0;
+  ssize_t n;
+  do n = send(fd, &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return make_int(env, n == 1 ? RW_DONE : RW_UNRUNG);
+}
+
 // ---------------------------------------------------------------- sem waiter thread
 // One thread per ring whose semaphore we must sleep on (the client's response ring:
 // libqb servers post responses without any socket doorbell). JS first waits for a due
@@ -1984,6 +2047,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("waiterWaitTake", n_waiter_wait_take);
   EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("ringReadMany", n_ring_read_many);
+  EXPORT("ringWrite", n_ring_write);
   EXPORT("poll", n_poll);
   EXPORT("pinned", n_pinned);
   EXPORT("pollDgram", n_poll_dgram);

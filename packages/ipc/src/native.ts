@@ -44,6 +44,11 @@ export interface Native {
   semTakeMany(ab: ArrayBuffer, off: number, max: number): number;
   /** Copy out and reclaim up to `max` published chunks of a ring into `into` (see Ring.readMany); how many. */
   ringReadMany(header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from: number, slots: Int32Array, max: number, maxLen: number): number;
+  /**
+   * Publish `frame` as one chunk of a ring, post its semaphore and send one doorbell byte on
+   * `doorbellFd` (-1: none): RW_* (see Ring.writeRung), or -errno of a failed sem_post.
+   */
+  ringWrite(header: ArrayBuffer, data: ArrayBuffer, frame: Uint8Array, doorbellFd: number): number;
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;

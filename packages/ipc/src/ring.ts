@@ -40,6 +40,13 @@ export function ringDataSize(maxMsgSize: number, page = PAGE): number {
 // compares it with what it saw before, one load per access instead of a native call.
 let sigbusFaults: Int32Array | undefined;
 
+// ringWrite's outcomes (ipc.c): nothing written; published and rung; published, the doorbell
+// byte not sent; committed unposted while a SIGBUS was absorbed somewhere.
+const RW_NOT_WRITTEN = 0;
+const RW_DONE = 1;
+const RW_UNRUNG = 2;
+const RW_FAULTED = 3;
+
 /** readPooled()'s slots for readMany: one chunk and the stop reason. */
 const ONE_SLOT = new Int32Array(4);
 
@@ -323,6 +330,32 @@ export class Ring {
     const posted = native().semPost(this.hdrMap.buffer, OFF_SEM);
     if (posted < 0) throw IpcError.fromErrno(posted, 'sem_post');
     return true;
+  }
+
+  /**
+   * write(frame) and the chunk's doorbell byte on `doorbellFd` in one native call (ringWrite),
+   * where write() and the doorbell's send were two, plus seven Atomics builtin calls for the
+   * pointers, the commit and the fault check (callgrind: ~1.5k of a shm GET's instructions).
+   * 1: published and rung. 0: published, its doorbell byte still to send. -1: nothing written,
+   * or the ring broke (`failure`): write(frame) then does what it does for that ring (no room:
+   * false; broken: false with the same `failure` as its own checks give).
+   */
+  writeRung(frame: Uint8Array, doorbellFd: number): number {
+    if (this.closed || this.failure) return -1;
+    const r = native().ringWrite(this.hdrMap.buffer, this.dataMap.buffer, frame, doorbellFd);
+    if (r === RW_DONE) return 1;
+    if (r === RW_UNRUNG) return 0;
+    if (r === RW_NOT_WRITTEN) return -1;
+    try {
+      // A fault in another mapping moved the shared counter: this chunk is whole, post it.
+      if (r === RW_FAULTED) this.checkFaults();
+      const posted = r === RW_FAULTED ? native().semPost(this.hdrMap.buffer, OFF_SEM) : r;
+      if (posted < 0) throw IpcError.fromErrno(posted, 'sem_post');
+      return 0;
+    } catch (e) {
+      this.failure = e as IpcError;
+      return -1;
+    }
   }
 
   /** sem_trywait: true when a published chunk was there and its token is now ours. */

@@ -200,6 +200,23 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       return;
     }
     this.cork.run();
+    // A lone request, nothing queued or owed before it: the chunk, its post and its doorbell byte
+    // in one native call. What that leaves (no room, a broken ring) goes the way below.
+    if (this.out.length === 0 && body === undefined && this.unrung === 0 && this.doorbellDebt === 0) {
+      if (!this.checkSurplus()) return;
+      const rung = this.request.writeRung(frame, this.client.setupWatch.fd);
+      if (rung >= 0) {
+        if (reply) {
+          this.awaiting++;
+          this.wait.expect();
+        }
+        if (rung === 0) {
+          this.unrung++;
+          this.ring();
+        }
+        return;
+      }
+    }
     if (this.out.length > 0 || !this.publish(frame, reply, body)) {
       this.out.push(frame, body);
       this.outReply.push(reply);
