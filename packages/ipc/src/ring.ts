@@ -4,7 +4,7 @@
 import { closeSync, constants as fsc, ftruncateSync, fchownSync, openSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
-import { POOLED_MAX, copyFrame, framePool, native, type Mapping } from './native.js';
+import { POOLED_MAX, copyFrame, framePool, native, type Mapping, type WaiterHandle } from './native.js';
 import { assertShmPath, closePeerFile, openPeerFile, ownShmPath, removeShmPath, type PeerFileRules } from './peerfile.js';
 
 const OFF_WRITE_PT = 0;
@@ -386,6 +386,27 @@ export class Ring {
     return n;
   }
 
+  /** The chunk at read_pt, read by waitTake with its token: what the next readPooled() returns. */
+  private ready: Uint8Array | undefined;
+
+  /**
+   * The semaphore waiter `w`'s tokens, up to `max`, sleeping at most `ns` for the first (native
+   * waiterWaitTake); the first chunk is read in the same crossing, as readPooled() would read it,
+   * and the next readPooled() returns it: the caller owns the tokens taken and reads that many.
+   * A chunk the read leaves (a fresh slab needed, or failing a check) readPooled() takes itself.
+   */
+  waitTake(w: WaiterHandle, max: number, ns: number): number {
+    if (this.closed) return native().waiterWaitTake(w, max, ns);
+    const got = native().waiterWaitTake(w, max, ns, this.hdrMap.buffer, this.dataMap.buffer, framePool.slab, framePool.used, ONE_SLOT, POOLED_MAX);
+    if (got > 0 && ONE_SLOT[2] === 0) {
+      const at = ONE_SLOT[0]!;
+      const len = ONE_SLOT[1]!;
+      framePool.used = Math.min((at + len + 7) & ~7, framePool.slab.length);
+      this.ready = framePool.slab.subarray(at, at + len);
+    }
+    return got;
+  }
+
   /**
    * read() for a chunk the pool takes: one native call (readMany) in place of read()'s pointer
    * checks, copy and reclaim in JavaScript, whose Atomics are each a builtin call (callgrind: a
@@ -394,6 +415,11 @@ export class Ring {
    * through read(), which takes it or throws its error.
    */
   readPooled(): Uint8Array {
+    const ready = this.ready;
+    if (ready !== undefined) {
+      this.ready = undefined;
+      return ready;
+    }
     if (this.readMany(ONE_SLOT, 1) === 0) return this.read();
     const at = ONE_SLOT[0]!;
     return framePool.slab.subarray(at, at + ONE_SLOT[1]!);

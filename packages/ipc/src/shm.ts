@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { QB_IPC_SHM, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, READABLE, WRITABLE, framePool, native } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, framePool, native, type WaiterHandle } from './native.js';
 import { Cork, Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
 import { removeConnectionDir, removeShmPath } from './peerfile.js';
 import { Ring, ringDataSize, ringHeaderPath } from './ring.js';
@@ -138,6 +138,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   take(count: number): boolean {
     for (let i = 0; i < count; i++) this.takeResponse();
     return this.client.connected && this.checkSurplus();
+  }
+
+  waitTake(w: WaiterHandle, max: number, ns: number): number {
+    return this.response.waitTake(w, max, ns);
   }
 
   broken(): void {
