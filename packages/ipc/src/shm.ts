@@ -126,7 +126,9 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
    * caught here, before a later request could be matched to it.
    */
   private checkSurplus(): boolean {
-    if (Atomics.load(this.responseSem, 0) <= this.awaiting) return true;
+    // Plain loads of the semaphore counts, here and in eventsWaiting(), as Ring.refCount: the
+    // count as it is now, and nothing else is read in an order against it.
+    if (this.responseSem[0]! <= this.awaiting) return true;
     this.client.fail(new IpcError('EPROTO', 'the server sent a response nobody asked for'));
     return false;
   }
@@ -170,7 +172,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
 
   /** Events read and not delivered yet, tokens taken and not read, or tokens not taken. */
   private eventsWaiting(): boolean {
-    return this.eventNext < this.eventRead || this.eventTokens > 0 || Atomics.load(this.eventSem, 0) !== 0;
+    return this.eventNext < this.eventRead || this.eventTokens > 0 || this.eventSem[0]! !== 0;
   }
 
   get flowControl(): number {
