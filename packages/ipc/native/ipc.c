@@ -1053,38 +1053,48 @@ static napi_value n_sem_take_many(napi_env env, napi_callback_info info) {
 enum { RING_OK, RING_NEED_ROOM, RING_BAD_POINTERS, RING_UNCOMMITTED, RING_BAD_LENGTH, RING_FAULTED };
 #define RB_MAGIC_COMMITTED 0xa1a1a1a1u
 #define RB_MAGIC_DEAD 0xd0d0d0d0u
-static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
-  napi_value a[7];
-  int32_t from, max, max_len;
-  void *hp, *dp;
-  size_t hl, dl;
+// ringReadMany's (into, from, slots, maxLen) and its `max`, checked: 0, or -1 with a JS
+// exception pending.
+typedef struct {
+  uint8_t *into;
+  size_t into_len;
+  int32_t from;
+  int32_t *slots;
+  size_t slots_len;
+  int32_t max, max_len;
+} ring_read_args_t;
+static int ring_read_args(napi_env env, napi_value into, napi_value from, napi_value slots, napi_value max_len, int32_t max, ring_read_args_t *o) {
   bool ta = false;
   napi_typedarray_type t;
-  size_t into_len, slots_len, off;
-  uint8_t *into;
-  int32_t *slots;
+  size_t off;
   napi_value ab;
-  if (get_args(env, info, 7, a) || arg_int(env, a[3], &from) || arg_int(env, a[5], &max) || arg_int(env, a[6], &max_len)) return NULL;
-  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok ||
-      napi_is_typedarray(env, a[2], &ta) != napi_ok || !ta ||
-      napi_get_typedarray_info(env, a[2], &t, &into_len, (void **)&into, &ab, &off) != napi_ok || t != napi_uint8_array ||
-      napi_is_typedarray(env, a[4], &ta) != napi_ok || !ta ||
-      napi_get_typedarray_info(env, a[4], &t, &slots_len, (void **)&slots, &ab, &off) != napi_ok || t != napi_int32_array) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, from, Int32Array, max, maxLen)");
-    return NULL;
+  o->max = max;
+  if (arg_int(env, from, &o->from) || arg_int(env, max_len, &o->max_len)) return -1;
+  if (napi_is_typedarray(env, into, &ta) != napi_ok || !ta ||
+      napi_get_typedarray_info(env, into, &t, &o->into_len, (void **)&o->into, &ab, &off) != napi_ok || t != napi_uint8_array ||
+      napi_is_typedarray(env, slots, &ta) != napi_ok || !ta ||
+      napi_get_typedarray_info(env, slots, &t, &o->slots_len, (void **)&o->slots, &ab, &off) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (..., Uint8Array, from, Int32Array, max, maxLen)");
+    return -1;
   }
-  if (!hp || !dp || !into || !slots || hl < 12 || max < 0 || max_len < 0 || from < 0 || (size_t)from > into_len || slots_len < 2 * (size_t)max + 2) {
-    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringReadMany arguments out of range");
-    return NULL;
+  if (!o->into || !o->slots || o->max < 0 || o->max_len < 0 || o->from < 0 || (size_t)o->from > o->into_len ||
+      o->slots_len < 2 * (size_t)o->max + 2) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ring read arguments out of range");
+    return -1;
   }
-  uint32_t *hdr = hp;
+  return 0;
+}
+
+// ringReadMany's work, its arguments checked; the header mapping is at least 12 bytes.
+static int32_t ring_read(uint32_t *hdr, void *dp, size_t dl, const ring_read_args_t *o) {
   uint32_t *words = dp;
   // The ring's size as checked when it was opened (the data is mapped twice: 8 bytes per word),
   // not the header's word_size, which the peer can rewrite since.
   size_t ws_full = dl / 8;
   uint32_t ws = ws_full > UINT32_MAX / 4 ? 0 : (uint32_t)ws_full;
-  int32_t count = 0, status = RING_OK, need = 0;
-  size_t used = (size_t)from;
+  int32_t count = 0, status = RING_OK, need = 0, max = o->max;
+  size_t used = (size_t)o->from, into_len = o->into_len;
+  int32_t *slots = o->slots;
   int faults = atomic_load(&sigbus_faults[0]);
   // The data is mapped twice back to back: a chunk that wraps is contiguous.
   if (ws < 4) status = RING_BAD_POINTERS;
@@ -1106,12 +1116,12 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
       status = RING_BAD_LENGTH;
       break;
     }
-    if (into_len - used < len || len > (uint32_t)max_len) {
+    if (into_len - used < len || len > (uint32_t)o->max_len) {
       status = RING_NEED_ROOM;
       need = (int32_t)len;
       break;
     }
-    memcpy(into + used, (uint8_t *)words + (size_t)((r + 2) % ws) * 4, len);
+    memcpy(o->into + used, (uint8_t *)words + (size_t)((r + 2) % ws) * 4, len);
     // A truncated file read as zero pages from here on: this chunk is not what was published.
     if (atomic_load(&sigbus_faults[0]) != faults) {
       status = RING_FAULTED;
@@ -1130,7 +1140,89 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   }
   slots[2 * max] = status;
   slots[2 * max + 1] = need;
-  return make_int(env, count);
+  return count;
+}
+
+static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
+  napi_value a[7];
+  void *hp, *dp;
+  size_t hl, dl;
+  ring_read_args_t o;
+  int32_t max;
+  if (get_args(env, info, 7, a) || arg_int(env, a[5], &max)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, from, Int32Array, max, maxLen)");
+    return NULL;
+  }
+  if (ring_read_args(env, a[2], a[3], a[4], a[6], max, &o)) return NULL;
+  if (!hp || !dp || hl < 12) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringReadMany arguments out of range");
+    return NULL;
+  }
+  return make_int(env, ring_read(hp, dp, dl, &o));
+}
+
+// ringWrite(header: ArrayBuffer, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
+// -errno of a failed sem_post. A request's chunk publication in one crossing: ring.ts
+// writeChunk() (room, commit), sem_post and the doorbell byte (shm.ts ring()), on the common
+// path of a lone request, where the JS path made two native calls and seven Atomics builtin
+// calls. Anything unusual is left to that path: RW_NOT_WRITTEN (no room, pointers outside the
+// ring) wrote nothing, and it reproduces the outcome with its errors; RW_FAULTED committed the
+// chunk unposted while a SIGBUS was absorbed (perhaps in another mapping: the JS side tells);
+// RW_UNRUNG and a sem_post failure come after the chunk was committed.
+enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
+#define RB_MAGIC_ALLOC 0xa110ced0u
+#define RB_OFF_SEM 8208
+static napi_value n_ring_write(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  int32_t fd;
+  void *hp, *dp;
+  size_t hl, dl, len;
+  uint8_t *frame;
+  if (get_args(env, info, 4, a) || arg_int(env, a[3], &fd)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, fd)");
+    return NULL;
+  }
+  if (arg_bytes(env, a[2], &frame, &len)) return NULL;
+  if (!hp || !dp || hl < RB_OFF_SEM + sizeof(sem_t)) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite arguments out of range");
+    return NULL;
+  }
+  uint32_t *hdr = hp;
+  uint32_t *words = dp;
+  // As ringReadMany: the size mapped when the ring was opened, not the header's word_size.
+  size_t ws_full = dl / 8;
+  if (ws_full < 4 || ws_full > UINT32_MAX / 4) return make_int(env, RW_NOT_WRITTEN);
+  uint32_t ws = (uint32_t)ws_full;
+  uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
+  uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
+  if (w >= ws || r >= ws) return make_int(env, RW_NOT_WRITTEN);
+  // qb_rb_space_free in words; with both pointers equal, the semaphore tells full from empty.
+  uint64_t free_words;
+  if (w > r) free_words = (uint64_t)r - w + ws - 1;
+  else if (w < r) free_words = r - w - 1;
+  else free_words = __atomic_load_n((int32_t *)((char *)hp + RB_OFF_SEM), __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
+  if (free_words * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
+  int faults = atomic_load(&sigbus_faults[0]);
+  uint32_t magic_idx = (w + 1) % ws;
+  words[w] = 0;
+  __atomic_store_n(&words[magic_idx], RB_MAGIC_ALLOC, __ATOMIC_SEQ_CST);
+  // The data is mapped twice back to back: a chunk that wraps is written contiguously.
+  memcpy((uint8_t *)words + (size_t)((w + 2) % ws) * 4, frame, len);
+  words[w] = (uint32_t)len;
+  uint32_t next = w + 2 + (uint32_t)(len >> 2) + ((len & 3) ? 1 : 0);
+  if (next > ws - 1) next %= ws;
+  __atomic_store_n(&hdr[0], next, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
+  if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
+  if (sem_post((sem_t *)((char *)hp + RB_OFF_SEM)) < 0) return make_int(env, -errno);
+  if (fd < 0) return make_int(env, RW_UNRUNG);
+  static const uint8_t bell = 0;
+  ssize_t n;
+  do n = send(fd, &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return make_int(env, n == 1 ? RW_DONE : RW_UNRUNG);
 }
 
 // ---------------------------------------------------------------- sem waiter thread
@@ -1407,17 +1499,46 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-// waiterWaitTake(handle, max, timeoutNs) -> tokens taken on the loop thread (0..max). Takes
-// what is there; if nothing is, sleeps in sem_timedwait for at most timeoutNs (the futex
-// libqb's sem_post wakes directly, as libcmap's own blocking wait does: no CPU while asleep, no
-// thread hop), then takes whatever else is already there. The waiter thread may sleep on the
-// same semaphore: a token is one published chunk, whoever takes it.
+// waiterWaitTake(handle, max, timeoutNs[, header, data, into, from, slots, maxLen]) -> tokens
+// taken on the loop thread (0..max). Takes what is there; if nothing is, sleeps in sem_timedwait
+// for at most timeoutNs (the futex libqb's sem_post wakes directly, as libcmap's own blocking wait
+// does: no CPU while asleep, no thread hop), then takes whatever else is already there. The waiter
+// thread may sleep on the same semaphore: a token is one published chunk, whoever takes it.
+// With the ring's mappings and ringReadMany's (into, from, slots, maxLen), once a token is taken
+// the first chunk is read as ringReadMany(header, data, into, from, slots, 1, maxLen) does: the
+// reply of a GET in the crossing that waited for it, not one more (slots[2] says whether it was).
+static int32_t wait_take_read(int32_t got, int with_read, void *hp, void *dp, size_t dl, const ring_read_args_t *o) {
+  if (got > 0 && with_read) ring_read(hp, dp, dl, o);
+  return got;
+}
 static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
-  napi_value a[3];
+  napi_value a[9];
+  size_t argc = 9;
   int32_t max, timeout_ns;
-  if (get_args(env, info, 3, a) || arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
+    return NULL;
+  }
+  if (arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
+  int with_read = argc >= 9;
+  void *hp = NULL, *dp = NULL;
+  size_t hl = 0, dl = 0;
+  ring_read_args_t o;
+  if (with_read) {
+    if (napi_get_arraybuffer_info(env, a[3], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[4], &dp, &dl) != napi_ok) {
+      napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (waiter, max, timeoutNs, ArrayBuffer, ArrayBuffer, Uint8Array, from, Int32Array, maxLen)");
+      return NULL;
+    }
+    if (ring_read_args(env, a[5], a[6], a[7], a[8], 1, &o)) return NULL;
+    // The header the waiter sleeps on: the semaphore's ring.
+    if (!hp || !dp || hl < 12 || (char *)w->sem < (char *)hp || (char *)w->sem >= (char *)hp + hl) {
+      napi_throw_range_error(env, NULL, "corosync-ts ipc native: waiterWaitTake ring arguments out of range");
+      return NULL;
+    }
+  }
   if (waiter_gone(w)) return make_int(env, 0);
   if (timeout_ns > 1000000) timeout_ns = 1000000;
   int32_t got = 0;
@@ -1427,7 +1548,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     got++;
   }
   pthread_mutex_unlock(&w->mu);
-  if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, got);
+  if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, wait_take_read(got, with_read, hp, dp, dl, &o));
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_nsec += timeout_ns;
@@ -1447,7 +1568,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     got++;
   }
   pthread_mutex_unlock(&w->mu);
-  return make_int(env, got);
+  return make_int(env, wait_take_read(got, with_read, hp, dp, dl, &o));
 }
 
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
@@ -1984,6 +2105,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("waiterWaitTake", n_waiter_wait_take);
   EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("ringReadMany", n_ring_read_many);
+  EXPORT("ringWrite", n_ring_write);
   EXPORT("poll", n_poll);
   EXPORT("pinned", n_pinned);
   EXPORT("pollDgram", n_poll_dgram);

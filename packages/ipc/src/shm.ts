@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { QB_IPC_SHM, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, READABLE, WRITABLE, framePool, native } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, framePool, native, type WaiterHandle } from './native.js';
 import { Cork, Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
 import { removeConnectionDir, removeShmPath } from './peerfile.js';
 import { Ring, ringDataSize, ringHeaderPath } from './ring.js';
@@ -126,7 +126,9 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
    * caught here, before a later request could be matched to it.
    */
   private checkSurplus(): boolean {
-    if (Atomics.load(this.responseSem, 0) <= this.awaiting) return true;
+    // Plain loads of the semaphore counts, here and in eventsWaiting(), as Ring.refCount: the
+    // count as it is now, and nothing else is read in an order against it.
+    if (this.responseSem[0]! <= this.awaiting) return true;
     this.client.fail(new IpcError('EPROTO', 'the server sent a response nobody asked for'));
     return false;
   }
@@ -138,6 +140,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   take(count: number): boolean {
     for (let i = 0; i < count; i++) this.takeResponse();
     return this.client.connected && this.checkSurplus();
+  }
+
+  waitTake(w: WaiterHandle, max: number, ns: number): number {
+    return this.response.waitTake(w, max, ns);
   }
 
   broken(): void {
@@ -166,7 +172,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
 
   /** Events read and not delivered yet, tokens taken and not read, or tokens not taken. */
   private eventsWaiting(): boolean {
-    return this.eventNext < this.eventRead || this.eventTokens > 0 || Atomics.load(this.eventSem, 0) !== 0;
+    return this.eventNext < this.eventRead || this.eventTokens > 0 || this.eventSem[0]! !== 0;
   }
 
   get flowControl(): number {
@@ -200,6 +206,23 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       return;
     }
     this.cork.run();
+    // A lone request, nothing queued or owed before it: the chunk, its post and its doorbell byte
+    // in one native call. What that leaves (no room, a broken ring) goes the way below.
+    if (this.out.length === 0 && body === undefined && this.unrung === 0 && this.doorbellDebt === 0) {
+      if (!this.checkSurplus()) return;
+      const rung = this.request.writeRung(frame, this.client.setupWatch.fd);
+      if (rung >= 0) {
+        if (reply) {
+          this.awaiting++;
+          this.wait.expect();
+        }
+        if (rung === 0) {
+          this.unrung++;
+          this.ring();
+        }
+        return;
+      }
+    }
     if (this.out.length > 0 || !this.publish(frame, reply, body)) {
       this.out.push(frame, body);
       this.outReply.push(reply);

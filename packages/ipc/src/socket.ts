@@ -263,7 +263,7 @@ export class SocketClientTransport implements ClientTransport {
       }
       this.control.taken(what);
       if (what === 'response') {
-        const frame = copyFrame(area, off, len);
+        const frame = copyFrame(area, off, len, wordsOf(area));
         if (this.owed > 0) this.recvBudget[0] = --this.owed;
         if (held) held.push(frame);
         else this.client.deliverResponse(frame);
@@ -291,6 +291,18 @@ export class SocketClientTransport implements ClientTransport {
     this.control.close(true);
     removeConnectionDir(this.control.path);
   }
+}
+
+// The receive area as int32, for copyFrame's word copy: one area serves every socket (dgramArea),
+// replaced only when it grows.
+let areaBytes: Uint8Array | undefined;
+let areaWords: Int32Array = new Int32Array(0);
+function wordsOf(area: Uint8Array): Int32Array {
+  if (area !== areaBytes) {
+    areaBytes = area;
+    areaWords = new Int32Array(area.buffer, area.byteOffset, area.length >> 2);
+  }
+  return areaWords;
 }
 
 /** Read what a readable setup socket holds (nothing is expected): true at EOF or on an error. */

@@ -124,6 +124,8 @@ export interface ResponseSink {
   take(count: number): boolean;
   /** The waiter thread found the response ring's header truncated under it (SIGBUS absorbed). */
   broken(): void;
+  /** native waiterWaitTake(w, max, ns), reading the first response with its token (Ring.waitTake): take() then delivers them. */
+  waitTake(w: WaiterHandle, max: number, ns: number): number;
 }
 
 /**
@@ -179,7 +181,7 @@ export class ShmResponseWait {
   /** Sleeps up to `ns` for the responses due and takes their tokens (the waiter is running: pollStep checked). */
   private readonly waitTake = (ns: number): number => {
     this.slept = ns > 0;
-    return native().waiterWaitTake(this.waiter!, this.sink.due, ns);
+    return this.sink.waitTake(this.waiter!, this.sink.due, ns);
   };
 
   private readonly pollStep = (): void => {
@@ -188,9 +190,8 @@ export class ShmResponseWait {
       this.polling = false;
       return;
     }
-    const n = native();
     const first = this.pollFirst;
-    const got = first ? waitFor(this.policy, this.waitTake) : n.waiterWaitTake(w, this.sink.due, 0);
+    const got = first ? waitFor(this.policy, this.waitTake) : this.sink.waitTake(w, this.sink.due, 0);
     this.pollFirst = false;
     if (!this.sink.take(got) || this.sink.due === 0) {
       this.polling = false;
@@ -207,7 +208,7 @@ export class ShmResponseWait {
     if ((first && this.slept && got === 0) || now - this.pollSince > POLL_MS) {
       // A slow reply: let the thread sleep on the semaphore for everything still due.
       this.polling = false;
-      n.waiterWant(w, this.sink.due);
+      native().waiterWant(w, this.sink.due);
       return;
     }
     setImmediate(this.pollStep);

@@ -1,0 +1,163 @@
+// The native halves of a shm request and its answer on the common path: ringWrite (chunk, post
+// and doorbell in one call) and waiterWaitTake's read of the first chunk with its token. What
+// they leave (no room, broken pointers) must be left untouched for the JS path to report.
+import { ftruncateSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { native, type Mapping, type WaiterHandle } from '../src/native.js';
+import { until } from './helpers.js';
+
+const n = native();
+const OFF_SEM = 8208;
+const HEADER_FILE_SIZE = 8252;
+const DATA = 4096;
+const WORDS = DATA / 4;
+const RW_NOT_WRITTEN = 0;
+const RW_DONE = 1;
+const RW_UNRUNG = 2;
+const MAGIC_COMMITTED = 0xa1a1a1a1 | 0;
+
+let dir: string;
+const maps: Mapping[] = [];
+beforeEach(() => {
+  dir = mkdtempSync('/dev/shm/cts-ring-write-test-');
+});
+afterEach(() => {
+  for (const m of maps.splice(0)) n.munmap(m);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function ring(): { hdr: Mapping; data: Mapping; h: Int32Array; w: Int32Array } {
+  const map = (name: string, size: number, dbl: boolean) => {
+    const fd = openSync(`${dir}/${name}`, 'w+');
+    ftruncateSync(fd, size);
+    const m = n.mmap(fd, size, dbl);
+    closeSync(fd);
+    if (typeof m === 'number') throw new Error(`mmap: ${m}`);
+    maps.push(m);
+    return m;
+  };
+  const hdr = map('header', HEADER_FILE_SIZE, false);
+  const data = map('data', DATA, true);
+  const h = new Int32Array(hdr.buffer);
+  h[2] = WORDS;
+  expect(n.semInit(hdr.buffer, OFF_SEM)).toBe(0);
+  return { hdr, data, h, w: new Int32Array(data.buffer) };
+}
+
+const frame = (len: number, seed: number) => new Uint8Array(len).map((_, i) => (i * 7 + seed) & 0xff);
+
+/** Reads every published chunk with ringReadMany: their bytes, in order. */
+function drain(r: ReturnType<typeof ring>): Uint8Array[] {
+  const into = new Uint8Array(8192);
+  const slots = new Int32Array(2 * 16 + 2);
+  const k = n.semTakeMany(r.hdr.buffer, OFF_SEM, 16);
+  const got = n.ringReadMany(r.hdr.buffer, r.data.buffer, into, 0, slots, k, 4096);
+  expect(got).toBe(k);
+  return Array.from({ length: got }, (_, i) => into.slice(slots[2 * i]!, slots[2 * i]! + slots[2 * i + 1]!));
+}
+
+function socketPair(tag: string): { rx: number; tx: number } {
+  const name = `cts-ring-write-${tag}-${process.pid}`;
+  const rx = n.socket(1);
+  const tx = n.socket(1);
+  expect(n.bind(rx, name)).toBe(0);
+  expect(n.connect(tx, name)).toBe(0);
+  return { rx, tx };
+}
+
+describe('ringWrite', () => {
+  it('publishes chunks a reader takes in order, intact across the wrap, each with a post and one doorbell byte', () => {
+    const r = ring();
+    const { rx, tx } = socketPair('order');
+    const bell = new Uint8Array(64);
+    const sent: Uint8Array[] = [];
+    // Chunks of odd lengths, read back after every third: the write pointer wraps several times.
+    for (let i = 0; i < 60; i++) {
+      const f = frame(100 + ((i * 37) % 300), i);
+      expect(n.ringWrite(r.hdr.buffer, r.data.buffer, f, tx)).toBe(RW_DONE);
+      sent.push(f);
+      if (i % 3 === 2) {
+        // A datagram per doorbell, of one byte each.
+        for (let k = 0; k < 3; k++) expect(n.recvInto(rx, bell)).toBe(1);
+        expect(n.recvInto(rx, bell)).toBe(-11); // EAGAIN
+        expect(drain(r)).toEqual(sent.splice(0));
+      }
+    }
+    n.close(rx);
+    n.close(tx);
+  });
+
+  it('without a doorbell fd, or with one that cannot take the byte, still publishes and says the doorbell is due', () => {
+    const r = ring();
+    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 1), -1)).toBe(RW_UNRUNG);
+    const { rx, tx } = socketPair('closed');
+    n.close(rx);
+    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 2), tx)).toBe(RW_UNRUNG);
+    expect(drain(r)).toEqual([frame(40, 1), frame(40, 2)]);
+    n.close(tx);
+  });
+
+  it('writes nothing when the ring lacks room, or a pointer lies outside it', () => {
+    const r = ring();
+    let written = 0;
+    while (n.ringWrite(r.hdr.buffer, r.data.buffer, frame(500, written), -1) === RW_UNRUNG) written++;
+    // 8 chunks of 127 words fill the 1,023 a 1,024-word ring holds; a ninth lacks its margin.
+    expect(written).toBe(8);
+    const before = Int32Array.from(r.w.subarray(0, WORDS));
+    const ptrs = [r.h[0], r.h[1]];
+    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(500, 99), -1)).toBe(RW_NOT_WRITTEN);
+    expect(Int32Array.from(r.w.subarray(0, WORDS))).toEqual(before);
+    expect([r.h[0], r.h[1]]).toEqual(ptrs);
+    expect(drain(r)).toEqual(Array.from({ length: 8 }, (_, i) => frame(500, i)));
+
+    // A write pointer the peer put past the end: nothing written, the semaphore not posted.
+    r.h[0] = WORDS + 5;
+    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 1), -1)).toBe(RW_NOT_WRITTEN);
+    expect(n.semTakeMany(r.hdr.buffer, OFF_SEM, 4)).toBe(0);
+    r.h[0] = r.h[1]!;
+    r.h[1] = -1;
+    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 1), -1)).toBe(RW_NOT_WRITTEN);
+  });
+
+  it('rejects what is not a ring or a frame with a TypeError, and a header too short for the semaphore with a RangeError', () => {
+    const r = ring();
+    expect(() => n.ringWrite(r.hdr.buffer, r.data.buffer, 'x' as unknown as Uint8Array, -1)).toThrow(TypeError);
+    expect(() => n.ringWrite(new Uint8Array(8) as unknown as ArrayBuffer, r.data.buffer, frame(4, 1), -1)).toThrow(TypeError);
+    expect(() => n.ringWrite(new ArrayBuffer(64), r.data.buffer, frame(4, 1), -1)).toThrow(RangeError);
+  });
+});
+
+describe('waiterWaitTake with the ring', () => {
+  it('reads the first chunk with its token, as ringReadMany would, and leaves the others to the caller', async () => {
+    const r = ring();
+    const seen: number[] = [];
+    const w = n.semWaiter(r.hdr.buffer, OFF_SEM, (k) => seen.push(k)) as WaiterHandle;
+    const into = new Uint8Array(1024);
+    const slots = new Int32Array(4);
+    // Nothing published: no token, nothing read (a short sleep, then 0).
+    expect(n.waiterWaitTake(w, 1, 1000, r.hdr.buffer, r.data.buffer, into, 16, slots, 4096)).toBe(0);
+    for (const i of [1, 2]) expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(44, i), -1)).toBe(RW_UNRUNG);
+    expect(n.waiterWaitTake(w, 2, 1000, r.hdr.buffer, r.data.buffer, into, 16, slots, 4096)).toBe(2);
+    expect(Array.from(slots)).toEqual([16, 44, 0, 0]);
+    expect(into.slice(16, 60)).toEqual(frame(44, 1));
+    // The second chunk is still in the ring, committed, its token taken.
+    const r1 = r.h[1]!;
+    expect(r.w[(r1 + 1) % WORDS]).toBe(MAGIC_COMMITTED);
+    const rest = new Int32Array(4);
+    expect(n.ringReadMany(r.hdr.buffer, r.data.buffer, into, 64, rest, 1, 4096)).toBe(1);
+    expect(into.slice(64, 108)).toEqual(frame(44, 2));
+    // A chunk longer than maxLen is left in the ring, its token taken: the caller reads it another way.
+    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(300, 3), -1)).toBe(RW_UNRUNG);
+    expect(n.waiterWaitTake(w, 1, 1000, r.hdr.buffer, r.data.buffer, into, 0, slots, 100)).toBe(1);
+    expect(slots[2]).toBe(1); // RING_NEED_ROOM
+    expect(slots[3]).toBe(300);
+    expect(n.ringReadMany(r.hdr.buffer, r.data.buffer, into, 0, rest, 1, 4096)).toBe(1);
+    expect(into.slice(0, 300)).toEqual(frame(300, 3));
+    // Another ring's header than the one the waiter sleeps on: refused.
+    const other = ring();
+    expect(() => n.waiterWaitTake(w, 1, 0, other.hdr.buffer, other.data.buffer, into, 0, slots, 100)).toThrow(RangeError);
+    expect(() => n.waiterWaitTake(w, 1, 0, r.hdr.buffer, r.data.buffer, into, 0, new Int32Array(2), 100)).toThrow(RangeError);
+    expect(n.waiterStop(w)).toBe(0);
+    await until(() => seen.includes(-1));
+  });
+});
