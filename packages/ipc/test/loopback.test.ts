@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
 import { Ring } from '../src/ring.js';
+import { crashTraceEnv } from './crashtrace.js';
 import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 // 1,000 clients of our own server in this process take up to 6,000 fds (socket transport).
@@ -245,7 +246,7 @@ for (const transport of ['socket', 'shm'] as const) {
       // Not answered, as corosync answers no MCAST (an answer nobody asked for ends the connection).
       server.on('connection', (conn) => conn.removeAllListeners('request').on('request', (f) => seen.push(f[16]!)));
       const script = fileURLToPath(new URL('./fixtures/exit-client.ts', import.meta.url));
-      const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, name, '8'], { timeout: 30_000 });
+      const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, name, '8'], { env: await crashTraceEnv(), timeout: 30_000 });
       expect(r.stderr).toBe('');
       await until(() => seen.length === 8);
       expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);

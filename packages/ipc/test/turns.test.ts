@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loopTurn } from '../src/turns.js';
+import { crashTraceEnv } from './crashtrace.js';
 
 const script = fileURLToPath(new URL('./fixtures/turns.mjs', import.meta.url));
 
@@ -76,8 +77,9 @@ describe('loopTurn', () => {
   it('counts per thread, survives Workers that end with their count running, and never keeps the process alive', async () => {
     const start = performance.now();
     let killed = false;
+    const preloaded = await crashTraceEnv();
     const r = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-      const env = { ...process.env, TURNS_REPORT_AT: String(Date.now() + 59_000) };
+      const env = { ...preloaded, TURNS_REPORT_AT: String(Date.now() + 59_000) };
       execFile(process.execPath, [script], { env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
         const e = err as { code?: number; signal?: string; killed?: boolean } | null;
         killed = e?.killed === true;

@@ -6,13 +6,15 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { crashTraceEnv } from './crashtrace.js';
 
 const script = fileURLToPath(new URL('./fixtures/worker-client.mjs', import.meta.url));
 const RUNS = 3;
 
-function run(transport: string, how: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+async function run(transport: string, how: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const env = await crashTraceEnv();
   return new Promise((resolve) => {
-    execFile(process.execPath, [script, transport, how], { timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [script, transport, how], { env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const e = err as { code?: number; signal?: string } | null;
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
     });

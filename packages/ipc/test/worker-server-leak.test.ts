@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { crashTraceEnv } from './crashtrace.js';
 
 const script = fileURLToPath(new URL('./fixtures/worker-server-leak.mjs', import.meta.url));
 const WORKERS = 5;
@@ -16,8 +17,9 @@ const LIMIT = 90_000;
 for (const transport of ['shm', 'socket'] as const) {
   for (const how of ['terminate', 'exit'] as const) {
     it(`${transport}: ${WORKERS} server workers that end by ${how} with clients connected leave no /dev/shm file, fd or mapping`, { timeout: 120_000 }, async () => {
+      const env = await crashTraceEnv();
       const out = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, [script, transport, how, String(WORKERS), String(CLIENTS)], { timeout: LIMIT, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+        execFile(process.execPath, [script, transport, how, String(WORKERS), String(CLIENTS)], { env, timeout: LIMIT, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           // A signal, the timeout's SIGKILL and an exit code all come with an empty stderr when
           // nothing printed: say which it was, and the steps the fixture reached (its stdout).

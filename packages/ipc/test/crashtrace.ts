@@ -1,0 +1,25 @@
+// The environment for a fixture child with the crash trace (fixtures/crashtrace.c) preloaded: a
+// child that dies of a fatal signal writes where (signal, thread, backtrace, module + offset of
+// each frame) to its stderr, which the tests put into their failure messages; CI keeps no core.
+// Under the sanitizer runs the child inherits the sanitizer runtime's LD_PRELOAD and handlers
+// instead (they report on their own, and the runtime must stay first in LD_PRELOAD).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { compileC } from '@corosync-ts/nstest/core';
+
+const source = fileURLToPath(new URL('./fixtures/crashtrace.c', import.meta.url));
+
+let built: Promise<string> | undefined;
+
+/** The crash trace as a shared object, built once per source (cached by nstest's compileC). */
+export function crashTraceLib(): Promise<string> {
+  built ??= compileC(readFileSync(source, 'utf8'), [], { cflags: ['-shared', '-fPIC'] });
+  return built;
+}
+
+/** `env` (default: this process's) with the crash trace preloaded, unless a sanitizer is. */
+export async function crashTraceEnv(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  if (/lib[at]san/.test(env.LD_PRELOAD ?? '')) return { ...env };
+  const lib = await crashTraceLib();
+  return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${lib}:${env.LD_PRELOAD}` : lib };
+}
