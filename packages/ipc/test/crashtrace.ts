@@ -2,7 +2,10 @@
 // child that dies of a fatal signal writes where (signal, thread, backtrace, module + offset of
 // each frame) to its stderr, which the tests put into their failure messages; CI keeps no core.
 // Under the sanitizer runs the child inherits the sanitizer runtime's LD_PRELOAD and handlers
-// instead (they report on their own, and the runtime must stay first in LD_PRELOAD).
+// instead (they report on their own, and the runtime must stay first in LD_PRELOAD). Under the
+// arm64 run (scripts/arm64-test.mjs: this Node is arm64 under qemu-user) the system cc builds
+// for the host: that object would go into qemu itself and its ld.so error into the child's
+// stderr, so nothing is preloaded there.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compileC } from '@corosync-ts/nstest/core';
@@ -17,9 +20,13 @@ export function crashTraceLib(): Promise<string> {
   return built;
 }
 
-/** `env` (default: this process's) with the crash trace preloaded, unless a sanitizer is. */
+// ELF e_machine of the objects this Node can load.
+const MACHINE: Partial<Record<string, number>> = { x64: 62, arm64: 183, ia32: 3, arm: 40, riscv64: 243, ppc64: 21, s390x: 22 };
+
+/** `env` (default: this process's) with the crash trace preloaded, unless a sanitizer is or the object is not for this Node's architecture. */
 export async function crashTraceEnv(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   if (/lib[at]san/.test(env.LD_PRELOAD ?? '')) return { ...env };
   const lib = await crashTraceLib();
+  if (readFileSync(lib).readUInt16LE(18) !== MACHINE[process.arch]) return { ...env };
   return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${lib}:${env.LD_PRELOAD}` : lib };
 }
