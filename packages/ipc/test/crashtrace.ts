@@ -23,10 +23,14 @@ export function crashTraceLib(): Promise<string> {
 // ELF e_machine of the objects this Node can load.
 const MACHINE: Partial<Record<string, number>> = { x64: 62, arm64: 183, ia32: 3, arm: 40, riscv64: 243, ppc64: 21, s390x: 22 };
 
+let loadable: Promise<string | undefined> | undefined;
+
 /** `env` (default: this process's) with the crash trace preloaded, unless a sanitizer is or the object is not for this Node's architecture. */
 export async function crashTraceEnv(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   if (/lib[at]san/.test(env.LD_PRELOAD ?? '')) return { ...env };
-  const lib = await crashTraceLib();
-  if (readFileSync(lib).readUInt16LE(18) !== MACHINE[process.arch]) return { ...env };
+  // The object's architecture, read once per process (a fixture test asks for every child it runs).
+  loadable ??= crashTraceLib().then((lib) => (readFileSync(lib).readUInt16LE(18) === MACHINE[process.arch] ? lib : undefined));
+  const lib = await loadable;
+  if (lib === undefined) return { ...env };
   return { ...env, LD_PRELOAD: env.LD_PRELOAD ? `${lib}:${env.LD_PRELOAD}` : lib };
 }
