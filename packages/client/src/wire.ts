@@ -3,7 +3,7 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
+  DIR_CODES, REQUEST_HEADER, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
   fixedCmapValueSize, messages, type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
@@ -51,7 +51,7 @@ export const req = {
         getFrameCount = 0;
         byKey = undefined;
       }
-      f = tag<'cmap.get'>(encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
+      f = tag<'cmap.get'>(getRequest(keyName, valueLen) ?? encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
       if (!byKey) getFrames.set(valueLen, (byKey = new Map()));
       byKey.set(keyName, f);
       getFrameCount++;
@@ -124,6 +124,39 @@ export const offsetOf = (fields: readonly { name: string; offset: number }[], na
 const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'valueLen');
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
+const GET_REQ_SIZE = spec('cmap.get', 'req')!.size;
+const GET_KEY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'keyName');
+const REQ_H_ID = offsetOf(REQUEST_HEADER.fields, 'id');
+const REQ_H_SIZE = offsetOf(REQUEST_HEADER.fields, 'size');
+/** mar_name_t: a u16 length, then the bytes at the next 8-byte boundary; at most 256 of them. */
+const NAME_VALUE_AT = 8;
+const NAME_MAX = 256;
+
+/**
+ * A GET request for a key of ASCII characters without NUL (every key corosync stores), written
+ * here at the catalog's offsets; undefined for anything else, which the codec encodes (or
+ * rejects). Why: it is a one-call script's first request, and the codec's encoder is its
+ * heaviest first use (~1.1 ms of a fresh process's CPU: its tables and the encode path compiled),
+ * which a script that only reads never needs otherwise.
+ */
+export function getRequest(keyName: string, valueLen: number): Uint8Array | undefined {
+  const n = keyName.length;
+  if (n > NAME_MAX || !Number.isSafeInteger(valueLen) || valueLen < 0) return undefined;
+  const f = new Uint8Array(GET_REQ_SIZE);
+  for (let i = 0; i < n; i++) {
+    const c = keyName.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return undefined;
+    f[GET_KEY_OFFSET + NAME_VALUE_AT + i] = c;
+  }
+  const dv = new DataView(f.buffer);
+  dv.setInt32(REQ_H_ID, GET_REQ_ID, true);
+  dv.setInt32(REQ_H_SIZE, GET_REQ_SIZE, true);
+  dv.setUint16(GET_KEY_OFFSET, n, true);
+  dv.setUint32(GET_CAPACITY_OFFSET, valueLen % 0x1_0000_0000, true);
+  dv.setUint32(GET_CAPACITY_OFFSET + 4, Math.floor(valueLen / 0x1_0000_0000), true);
+  return f;
+}
+
 /** The response header's fields (qb_ipc_response_header, 8-byte aligned members). */
 export const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
 export const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');

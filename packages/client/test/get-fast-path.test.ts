@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encoders, encodeCmapValue } from '@corosync-ts/codec-wasm';
-import { decodeCmapGetValue, fixedGetValue, parseCmapGetValue } from '../src/wire.js';
+import { decodeCmapGetValue, fixedGetValue, getRequest, parseCmapGetValue } from '../src/wire.js';
 
 // The typed getters read a usual GET answer in JavaScript (wire.ts fixedGetValue) and leave every
 // other frame to the codec. Whatever the fast path takes, the codec must read the same value.
@@ -76,5 +76,32 @@ describe('typed GET answers read without the codec', () => {
     // Both paths were exercised: changed value bytes stay on the fast path, bad heads leave it.
     expect(taken).toBeGreaterThan(100);
     expect(left).toBeGreaterThan(1000);
+  });
+});
+
+describe('GET requests written without the codec', () => {
+  const codecFrame = (keyName: string, valueLen: number) => encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }).slice();
+
+  it('writes the bytes the codec writes, for every key length and capacities up to 2^53 - 1', () => {
+    const capacities = [0, 1, 255, 256, 4096, 0xffff_ffff, 0x1_0000_0000, 0x1_2345_6789, Number.MAX_SAFE_INTEGER];
+    const keys = ['', 'a', 'totem.cluster_name', 'runtime.config.totem.token', '~ !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}\x7f\x01'];
+    for (let n = 0; n <= 256; n += 17) keys.push('k'.repeat(n));
+    keys.push('x'.repeat(256));
+    for (const key of keys) {
+      for (const cap of capacities) {
+        const fast = getRequest(key, cap);
+        expect(fast, `${key.length} ${cap}`).toBeDefined();
+        expect(fast).toEqual(codecFrame(key, cap));
+      }
+    }
+  });
+
+  it('leaves to the codec what it would encode otherwise or reject: non-ASCII, NUL, over 256 characters, capacities not a safe integer >= 0', () => {
+    for (const key of ['caf\u00e9', 'a\u0000b', '\u{1F600}', 'x'.repeat(257)]) expect(getRequest(key, 16)).toBeUndefined();
+    for (const cap of [-1, 0.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN, Infinity]) expect(getRequest('k', cap)).toBeUndefined();
+    // The codec's own answers for those keys are unchanged: bytes for the valid ones, an error for the rest.
+    expect(codecFrame('caf\u00e9', 16).length).toBe(288);
+    expect(() => codecFrame('a\u0000b', 16)).toThrow();
+    expect(() => codecFrame('x'.repeat(257), 16)).toThrow();
   });
 });
