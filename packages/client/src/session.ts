@@ -59,6 +59,8 @@ export type Connector = (
     capture?: CaptureWriter; captureService?: string;
     /** Event frames may be lent: valid only while the 'event' listeners run (@corosync-ts/ipc ConnectOptions). */
     borrowEvents?: boolean;
+    /** Whether to compile the codec's module during the handshake (@corosync-ts/ipc ConnectOptions). */
+    compileCodec?: boolean;
   },
 ) => Promise<IpcClientLike>;
 
@@ -228,6 +230,9 @@ export abstract class Session<Snapshot> extends EventEmitter {
               ...(this.#opts.allowProvider !== undefined ? { allowProvider: this.#opts.allowProvider } : {}),
               ...(capture ? { capture, captureService: this.service } : {}),
               ...(this.borrowsEvents ? { borrowEvents: true } : {}),
+              // cmap's GETs go without the codec (wire.ts getRequest, getAnswer, fixedGetValue): a
+              // script that only reads keys never compiles it.
+              ...(this.service === 'cmap' ? { compileCodec: false } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);

@@ -3,7 +3,7 @@
  * Field shapes follow the codec's catalog (camelCase of the C members).
  */
 import {
-  DIR_CODES, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
+  DIR_CODES, REQUEST_HEADER, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
   fixedCmapValueSize, messages, type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
 import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
@@ -51,7 +51,7 @@ export const req = {
         getFrameCount = 0;
         byKey = undefined;
       }
-      f = tag<'cmap.get'>(encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
+      f = tag<'cmap.get'>(getRequest(keyName, valueLen) ?? encoders.cmap.req.get({ keyName, valueLen: BigInt(valueLen) }));
       if (!byKey) getFrames.set(valueLen, (byKey = new Map()));
       byKey.set(keyName, f);
       getFrameCount++;
@@ -124,6 +124,39 @@ export const offsetOf = (fields: readonly { name: string; offset: number }[], na
 const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
 const GET_CAPACITY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'valueLen');
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
+const GET_REQ_SIZE = spec('cmap.get', 'req')!.size;
+const GET_KEY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'keyName');
+const REQ_H_ID = offsetOf(REQUEST_HEADER.fields, 'id');
+const REQ_H_SIZE = offsetOf(REQUEST_HEADER.fields, 'size');
+/** mar_name_t: a u16 length, then the bytes at the next 8-byte boundary; at most 256 of them. */
+const NAME_VALUE_AT = 8;
+const NAME_MAX = 256;
+
+/**
+ * A GET request for a key of ASCII characters without NUL (every key corosync stores), written
+ * here at the catalog's offsets; undefined for anything else, which the codec encodes (or
+ * rejects). Why: it is a one-call script's first request, and the codec's encoder is its
+ * heaviest first use (~1.1 ms of a fresh process's CPU: its tables and the encode path compiled),
+ * which a script that only reads never needs otherwise.
+ */
+export function getRequest(keyName: string, valueLen: number): Uint8Array | undefined {
+  const n = keyName.length;
+  if (n > NAME_MAX || !Number.isSafeInteger(valueLen) || valueLen < 0) return undefined;
+  const f = new Uint8Array(GET_REQ_SIZE);
+  for (let i = 0; i < n; i++) {
+    const c = keyName.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return undefined;
+    f[GET_KEY_OFFSET + NAME_VALUE_AT + i] = c;
+  }
+  const dv = new DataView(f.buffer);
+  dv.setInt32(REQ_H_ID, GET_REQ_ID, true);
+  dv.setInt32(REQ_H_SIZE, GET_REQ_SIZE, true);
+  dv.setUint16(GET_KEY_OFFSET, n, true);
+  dv.setUint32(GET_CAPACITY_OFFSET, valueLen % 0x1_0000_0000, true);
+  dv.setUint32(GET_CAPACITY_OFFSET + 4, Math.floor(valueLen / 0x1_0000_0000), true);
+  return f;
+}
+
 /** The response header's fields (qb_ipc_response_header, 8-byte aligned members). */
 export const H_ID = offsetOf(RESPONSE_HEADER.fields, 'id');
 export const H_SIZE = offsetOf(RESPONSE_HEADER.fields, 'size');
@@ -249,6 +282,29 @@ function decodeGetAnswer(res: Uint8Array, operation: string): void {
 
 /** A cmap GET answer: its type, the stored length and a copy of the value bytes. */
 export function parseCmapGet(res: Uint8Array, operation: string): { type: number; length: number; bytes: Uint8Array } {
+  return getAnswer(res) ?? decodeCmapGet(res, operation);
+}
+
+/**
+ * @internal a usual GET answer read in JavaScript, at the catalog's offsets, or undefined: then
+ * the codec reads the frame. Taken only as the codec would read it: the header's size is the
+ * frame's length, the GET answer's id, CS_OK, a value_len below 2^32 whose bytes are there (a
+ * 40-byte answer has none, whatever its value_len says). Why: with the GET request written here
+ * too (getRequest), a script that only reads keys never compiles the codec's WASM module (~1.5 ms
+ * of a fresh process's CPU, and its memory).
+ */
+export function getAnswer(res: Uint8Array): { type: number; length: number; bytes: Uint8Array } | undefined {
+  const n = res.length;
+  if (n < GET_RES_VALUE_AT || i32At(res, H_SIZE) !== n || i32At(res, H_ID) !== GET_RES_ID || i32At(res, H_ERROR) !== CS_OK) return undefined;
+  if (i32At(res, GET_RES_VALUE_LEN_AT + 4) !== 0) return undefined;
+  const length = i32At(res, GET_RES_VALUE_LEN_AT) >>> 0;
+  const count = n === GET_RES_VALUE_AT ? 0 : length;
+  if (count > n - GET_RES_VALUE_AT) return undefined;
+  return { type: res[GET_RES_TYPE_AT]!, length, bytes: res.slice(GET_RES_VALUE_AT, GET_RES_VALUE_AT + count) };
+}
+
+/** @internal parseCmapGet() through the codec, whatever the frame (the fast path's reference in tests). */
+export function decodeCmapGet(res: Uint8Array, operation: string): { type: number; length: number; bytes: Uint8Array } {
   decodeGetAnswer(res, operation);
   const length = codec.number(GET_VALUE_LEN);
   return { type: codec.number(GET_TYPE), length, bytes: codec.bytes(GET_VALUE).slice(0, length) };

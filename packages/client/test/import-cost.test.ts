@@ -68,6 +68,33 @@ describe('import cost', () => {
     }
   });
 
+  it('a one-call script (initialize, getString, getUint32, finalize) never compiles the codec\'s WASM module, over either transport', async () => {
+    // WebAssembly.Module is wrapped before the import: every compile of the process goes through it.
+    for (const transport of ['socket', 'shm'] as const) {
+      const mock = await startMockCorosync({ nodes: 1, transport });
+      try {
+        const script = `
+          let compiled = 0;
+          const Module = WebAssembly.Module;
+          WebAssembly.Module = function (...a) { compiled++; return new Module(...a); };
+          const { cmap } = await import(${JSON.stringify(entry)});
+          const h = await cmap.initialize({ ipcPrefix: ${JSON.stringify(mock.prefix)} });
+          const name = await h.getString('totem.cluster_name');
+          const nodeid = await h.getUint32('runtime.votequorum.this_node_id');
+          await h.finalize();
+          process.stdout.write(JSON.stringify({ name, nodeid, compiled }));`;
+        const r = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', script], { timeout: 60_000 })) as { name: string; nodeid: number; compiled: number };
+        expect(r, transport).toEqual({ name: 'mockcluster', nodeid: 1, compiled: 0 });
+        // ...and the probe sees a compile when one happens: a SET goes through the codec's encoder.
+        const withSet = script.replace('await h.finalize();', "await h.setString('test.probe', 'x'); await h.finalize();");
+        const s = JSON.parse(await runOk([process.execPath, '--input-type=module', '-e', withSet], { timeout: 60_000 })) as { compiled: number };
+        expect(s.compiled).toBe(1);
+      } finally {
+        await mock.close();
+      }
+    }
+  });
+
   it('the main entry has no WASM literal: dist/codec.wasm holds the very bytes codec-wasm embeds', () => {
     const generated = readFileSync(join(pkgDir, '../codec-wasm/src/generated/wasm.ts'), 'utf8');
     const embedded = Buffer.from(/WASM_BASE64 = '([A-Za-z0-9+/=]+)'/.exec(generated)![1]!, 'base64');

@@ -35,6 +35,13 @@ export interface ConnectOptions {
    * what they keep. Default false: every frame is the listener's own.
    */
   borrowEvents?: boolean;
+  /**
+   * Compile @corosync-ts/codec-wasm's WASM module while the server sets the connection up
+   * (default true), so that the first frame the codec reads or writes does not wait for it. false
+   * for a client whose calls may never need it (the handshake itself does not): the module is then
+   * compiled on first use, if ever.
+   */
+  compileCodec?: boolean;
 }
 
 export interface RequestOptions {
@@ -100,7 +107,7 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new IpcError('EINVAL', `invalid maxInFlight ${String(opts.maxInFlight)}`);
   const trusted = providerCheck(opts.allowProvider);
   if (opts.signal?.aborted) throw abortError(opts.signal);
-  const s = await clientSetup(name, { maxMessageSize: want, trusted, signal: opts.signal, timeout: opts.timeout, capture: opts.capture, captureService: opts.captureService });
+  const s = await clientSetup(name, { maxMessageSize: want, trusted, signal: opts.signal, timeout: opts.timeout, capture: opts.capture, captureService: opts.captureService, compileCodec: opts.compileCodec });
   let client: IpcClient;
   try {
     client = new IpcClient(name, s.setup, s.res, s.serverCredentials, s.transport, maxInFlight);

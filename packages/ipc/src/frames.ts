@@ -2,7 +2,9 @@
 // that knows frame layouts); this file only maps codec errors to IpcError.
 import {
   QB_CONNECTION_REQUEST_SIZE,
+  RESPONSE_HEADER,
   codec,
+  messages,
   decode,
   encode,
   isDecodeError,
@@ -64,6 +66,45 @@ export function decodeConnectionRequest(b: Uint8Array): { id: number; maxMsgSize
 }
 
 export function decodeConnectionResponse(b: Uint8Array): ConnectionResponse {
+  return connectionResponse(b) ?? decodeConnectionResponseByCodec(b);
+}
+
+type ResponseSpec = Extract<(typeof messages)[number], { name: 'qb.connectionResponse' }>;
+let responseSpec: ResponseSpec | undefined;
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * @internal a connection response read in JavaScript at the catalog's offsets, or undefined for
+ * any frame that is not of the exact size with the setup id (the codec then says what is wrong).
+ * Each string ends at its first NUL or its array's end and is decoded as the codec decodes it.
+ * Why: corosync's answer to every connection, and a client whose calls read their answers without
+ * the codec (cmap's GETs) then never compiles the codec's WASM module.
+ */
+export function connectionResponse(b: Uint8Array): ConnectionResponse | undefined {
+  const m = (responseSpec ??= messages.find((x): x is ResponseSpec => x.name === 'qb.connectionResponse')!);
+  if (b.length !== m.size) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const header = (name: string) => dv.getInt32(RESPONSE_HEADER.fields.find((f) => f.name === name)!.offset, true);
+  if (header('id') !== m.id || header('size') !== m.size) return undefined;
+  const field = (name: string) => m.fields.find((f) => f.name === name)!;
+  const chars = (name: string) => {
+    const f = field(name) as Extract<ResponseSpec['fields'][number], { type: 'chars' }>;
+    const s = b.subarray(f.offset, f.offset + f.len);
+    const nul = s.indexOf(0);
+    return utf8.decode(nul >= 0 ? s.subarray(0, nul) : s);
+  };
+  return {
+    error: header('error'),
+    connectionType: dv.getInt32(field('connectionType').offset, true),
+    maxMsgSize: dv.getUint32(field('maxMsgSize').offset, true),
+    request: chars('request'),
+    response: chars('response'),
+    event: chars('event'),
+  };
+}
+
+/** @internal decodeConnectionResponse() through the codec, whatever the frame (the reference in tests). */
+export function decodeConnectionResponseByCodec(b: Uint8Array): ConnectionResponse {
   try {
     const d = decode(b, { dir: 'setup' });
     if (d.name !== 'qb.connectionResponse') throw new IpcError('EBADMSG', `expected a connection response, got ${d.name}`);

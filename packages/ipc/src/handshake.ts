@@ -85,6 +85,8 @@ export interface ClientSetupOptions {
   capture?: CaptureWriter | undefined;
   /** The service name a refused handshake is recorded under. */
   captureService?: string | undefined;
+  /** ConnectOptions.compileCodec. */
+  compileCodec?: boolean | undefined;
 }
 
 /** Connect to @name and complete the handshake with a server `opts.trusted` accepts. */
@@ -111,9 +113,10 @@ export async function clientSetup(name: string, opts: ClientSetupOptions): Promi
     if (sent !== QB_CONNECTION_REQUEST_SIZE) {
       throw sent < 0 ? IpcError.fromErrno(sent, 'send connection request') : new IpcError('EAGAIN', 'short send of the connection request');
     }
-    // The reply's decode needs the codec's module: compiled now, while corosync sets the
-    // connection up (milliseconds for shm's rings), rather than before the request went out.
-    loadCodec();
+    // The client's first frames will likely need the codec's module: compiled now, while corosync
+    // sets the connection up (milliseconds for shm's rings), rather than before the request went
+    // out or at the first call. (The reply itself is read without it.)
+    if (opts.compileCodec !== false) loadCodec();
     const { reply, cred } = await readSetupReply(setup, opts);
     const replyAt = opts.capture?.now() ?? 0;
     n.setPassCred(fd, 0);
