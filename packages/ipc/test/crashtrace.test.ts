@@ -1,12 +1,11 @@
-// The crash trace the fixture children run with (fixtures/crashtrace.c, preloaded): a real fault
+// The crash trace the fixture children run with (nstest's crashtrace.c, preloaded): a real fault
 // prints the signal, thread, backtrace and each frame's module and file offset, and the child
 // still dies of the signal; a WebAssembly bounds trap, which goes through the same SIGSEGV, is
 // still a RuntimeError and prints nothing.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { compileC } from '@corosync-ts/nstest/core';
+import { compileC, crashTraceEnv } from '@corosync-ts/nstest/core';
 import { describe, expect, it } from 'vitest';
-import { crashTraceEnv } from './crashtrace.js';
 
 const probe = fileURLToPath(new URL('./fixtures/crashtrace-probe.mjs', import.meta.url));
 const sanitized = /lib[at]san/.test(process.env.LD_PRELOAD ?? '');

@@ -1,4 +1,4 @@
-// The environment for a fixture child with the crash trace (fixtures/crashtrace.c) preloaded: a
+// The environment for a test's fixture child with the crash trace (crashtrace.c) preloaded: a
 // child that dies of a fatal signal writes where (signal, thread, backtrace, module + offset of
 // each frame) to its stderr, which the tests put into their failure messages; CI keeps no core.
 // Under the sanitizer runs the child inherits the sanitizer runtime's LD_PRELOAD and handlers
@@ -8,13 +8,14 @@
 // stderr, so nothing is preloaded there.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compileC } from '@corosync-ts/nstest/core';
+import { compileC } from './real.js';
 
-const source = fileURLToPath(new URL('./fixtures/crashtrace.c', import.meta.url));
+// The source stays in src/ (published with it); '../src/' finds it from dist/ and from src/.
+const source = fileURLToPath(new URL('../src/crashtrace.c', import.meta.url));
 
 let built: Promise<string> | undefined;
 
-/** The crash trace as a shared object, built once per source (cached by nstest's compileC). */
+/** The crash trace as a shared object, built once per source (cached by compileC). */
 export function crashTraceLib(): Promise<string> {
   built ??= compileC(readFileSync(source, 'utf8'), [], { cflags: ['-shared', '-fPIC'] });
   return built;
@@ -25,7 +26,11 @@ const MACHINE: Partial<Record<string, number>> = { x64: 62, arm64: 183, ia32: 3,
 
 let loadable: Promise<string | undefined> | undefined;
 
-/** `env` (default: this process's) with the crash trace preloaded, unless a sanitizer is or the object is not for this Node's architecture. */
+/**
+ * `env` (default: this process's) with the crash trace preloaded, unless a sanitizer is or the
+ * object is not for this Node's architecture. A full environment: pass it as `env` to
+ * child_process, `run` or a namespace's `exec`/`spawn`.
+ */
 export async function crashTraceEnv(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   if (/lib[at]san/.test(env.LD_PRELOAD ?? '')) return { ...env };
   // The object's architecture, read once per process (a fixture test asks for every child it runs).
