@@ -16,6 +16,16 @@ __attribute__((noinline)) void crashtrace_test_fault(void) { *(volatile int *)0 
 __attribute__((constructor)) static void crashtrace_test_init(void) { crashtrace_test_fault(); }
 `;
 
+// Each frame keeps a page live across the call, so neither a tail call nor the optimizer ends it.
+const overflowSource = `
+__attribute__((noinline)) int crashtrace_test_overflow(volatile char *up) {
+  volatile char page[4096];
+  page[0] = up ? up[0] : 1;
+  return crashtrace_test_overflow(page) + page[0];
+}
+__attribute__((constructor)) static void crashtrace_test_init(void) { crashtrace_test_overflow(0); }
+`;
+
 function run(args: string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return crashTraceEnv().then(
     (env) =>
@@ -41,6 +51,19 @@ describe.skipIf(sanitized)('crash trace', () => {
       expect(r.stderr).toContain(`${lib}(crashtrace_test_fault+0x0)`);
       const frame = new RegExp(`crashtrace: #\\d+ 0x[0-9a-f]+ file offset 0x[0-9a-f]+ in [0-9a-f]+-[0-9a-f]+ r-xp .* ${lib}\\n`);
       expect(r.stderr).toMatch(frame);
+      expect(r.stderr).toContain('crashtrace: end\n');
+    });
+  }
+
+  // The handler cannot run on the stack that overflowed: every thread, not only the main one,
+  // needs an alternate signal stack for this to say anything.
+  for (const where of ['main', 'worker'] as const) {
+    it(`a native stack overflow on the ${where} thread prints where, and the child still dies of SIGSEGV`, { timeout: 120_000 }, async () => {
+      const lib = await compileC(overflowSource, [], { cflags: ['-shared', '-fPIC'] });
+      const r = await run(['fault', lib, where]);
+      expect(r.signal, r.stderr).toBe('SIGSEGV');
+      expect(r.stderr).toMatch(/crashtrace: SIGSEGV \(11\) si_code \d+ si_addr 0x[0-9a-f]+ pid \d+ tid \d+ thread "[^"\n]*"\n/);
+      expect(r.stderr).toContain(`${lib}(crashtrace_test_overflow+0x`);
       expect(r.stderr).toContain('crashtrace: end\n');
     });
   }
