@@ -1085,19 +1085,30 @@ static int ring_read_args(napi_env env, napi_value into, napi_value from, napi_v
   return 0;
 }
 
+// The ring's size in words as checked when it was opened (the data is mapped twice: 8 bytes per
+// word), not the header's word_size, which the peer can rewrite since; 0 for what is no ring.
+static uint32_t ring_words(size_t data_len) {
+  size_t ws = data_len / 8;
+  return ws < 4 || ws > UINT32_MAX / 4 ? 0 : (uint32_t)ws;
+}
+
+// Where the chunk of `len` bytes at word `pos` ends: its length and magic words, then its data
+// rounded up to whole words, wrapped (qb_rb's chunk step).
+static uint32_t ring_after(uint32_t pos, uint32_t len, uint32_t ws) {
+  uint32_t next = pos + 2 + (len >> 2) + ((len & 3) ? 1 : 0);
+  return next > ws - 1 ? next % ws : next;
+}
+
 // ringReadMany's work, its arguments checked; the header mapping is at least 12 bytes.
 static int32_t ring_read(uint32_t *hdr, void *dp, size_t dl, const ring_read_args_t *o) {
   uint32_t *words = dp;
-  // The ring's size as checked when it was opened (the data is mapped twice: 8 bytes per word),
-  // not the header's word_size, which the peer can rewrite since.
-  size_t ws_full = dl / 8;
-  uint32_t ws = ws_full > UINT32_MAX / 4 ? 0 : (uint32_t)ws_full;
+  uint32_t ws = ring_words(dl);
   int32_t count = 0, status = RING_OK, need = 0, max = o->max;
   size_t used = (size_t)o->from, into_len = o->into_len;
   int32_t *slots = o->slots;
   int faults = atomic_load(&sigbus_faults[0]);
   // The data is mapped twice back to back: a chunk that wraps is contiguous.
-  if (ws < 4) status = RING_BAD_POINTERS;
+  if (ws == 0) status = RING_BAD_POINTERS;
   while (status == RING_OK && count < max) {
     uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
     uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
@@ -1134,9 +1145,7 @@ static int32_t ring_read(uint32_t *hdr, void *dp, size_t dl, const ring_read_arg
     if (used > into_len) used = into_len;
     words[r] = 0;
     __atomic_store_n(&words[magic_idx], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
-    uint32_t next = r + 2 + (len >> 2) + ((len & 3) ? 1 : 0);
-    if (next > ws - 1) next %= ws;
-    __atomic_store_n(&hdr[1], next, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&hdr[1], ring_after(r, len, ws), __ATOMIC_SEQ_CST);
   }
   slots[2 * max] = status;
   slots[2 * max + 1] = need;
@@ -1191,10 +1200,8 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   }
   uint32_t *hdr = hp;
   uint32_t *words = dp;
-  // As ringReadMany: the size mapped when the ring was opened, not the header's word_size.
-  size_t ws_full = dl / 8;
-  if (ws_full < 4 || ws_full > UINT32_MAX / 4) return make_int(env, RW_NOT_WRITTEN);
-  uint32_t ws = (uint32_t)ws_full;
+  uint32_t ws = ring_words(dl);
+  if (ws == 0) return make_int(env, RW_NOT_WRITTEN);
   uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
   uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
   if (w >= ws || r >= ws) return make_int(env, RW_NOT_WRITTEN);
@@ -1211,9 +1218,7 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   // The data is mapped twice back to back: a chunk that wraps is written contiguously.
   memcpy((uint8_t *)words + (size_t)((w + 2) % ws) * 4, frame, len);
   words[w] = (uint32_t)len;
-  uint32_t next = w + 2 + (uint32_t)(len >> 2) + ((len & 3) ? 1 : 0);
-  if (next > ws - 1) next %= ws;
-  __atomic_store_n(&hdr[0], next, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&hdr[0], ring_after(w, (uint32_t)len, ws), __ATOMIC_SEQ_CST);
   __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
   if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
   if (sem_post((sem_t *)((char *)hp + RB_OFF_SEM)) < 0) return make_int(env, -errno);
