@@ -1171,7 +1171,7 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   return make_int(env, ring_read(hp, dp, dl, &o));
 }
 
-// ringWrite(header: ArrayBuffer, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
+// ringWrite(header: ArrayBuffer, semOffset, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
 // -errno of a failed sem_post. A request's chunk publication in one crossing: ring.ts
 // writeChunk() (room, commit), sem_post and the doorbell byte (shm.ts ring()), on the common
 // path of a lone request, where the JS path made two native calls and seven Atomics builtin
@@ -1181,20 +1181,23 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
 // RW_UNRUNG and a sem_post failure come after the chunk was committed.
 enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
 #define RB_MAGIC_ALLOC 0xa110ced0u
-#define RB_OFF_SEM 8208
 static napi_value n_ring_write(napi_env env, napi_callback_info info) {
-  napi_value a[4];
+  napi_value a[5];
   int32_t fd;
   void *hp, *dp;
-  size_t hl, dl, len;
+  size_t dl, len;
   uint8_t *frame;
-  if (get_args(env, info, 4, a) || arg_int(env, a[3], &fd)) return NULL;
-  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, fd)");
+  sem_t *sem;
+  if (get_args(env, info, 5, a) || arg_int(env, a[4], &fd)) return NULL;
+  // The semaphore where ring.ts says, like every other semaphore function here (sem_arg checks
+  // it lies in the header mapping, aligned; the mapping then holds both pointers too).
+  if (sem_arg(env, a[0], a[1], &sem)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, NULL) != napi_ok || napi_get_arraybuffer_info(env, a[2], &dp, &dl) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, semOffset, ArrayBuffer, Uint8Array, fd)");
     return NULL;
   }
-  if (arg_bytes(env, a[2], &frame, &len)) return NULL;
-  if (!hp || !dp || hl < RB_OFF_SEM + sizeof(sem_t)) {
+  if (arg_bytes(env, a[3], &frame, &len)) return NULL;
+  if (!dp) {
     napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite arguments out of range");
     return NULL;
   }
@@ -1209,7 +1212,7 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   uint64_t free_words;
   if (w > r) free_words = (uint64_t)r - w + ws - 1;
   else if (w < r) free_words = r - w - 1;
-  else free_words = __atomic_load_n((int32_t *)((char *)hp + RB_OFF_SEM), __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
+  else free_words = __atomic_load_n((int32_t *)sem, __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
   if (free_words * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
   int faults = atomic_load(&sigbus_faults[0]);
   uint32_t magic_idx = (w + 1) % ws;
@@ -1221,7 +1224,7 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   __atomic_store_n(&hdr[0], ring_after(w, (uint32_t)len, ws), __ATOMIC_SEQ_CST);
   __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
   if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
-  if (sem_post((sem_t *)((char *)hp + RB_OFF_SEM)) < 0) return make_int(env, -errno);
+  if (sem_post(sem) < 0) return make_int(env, -errno);
   if (fd < 0) return make_int(env, RW_UNRUNG);
   static const uint8_t bell = 0;
   ssize_t n;
