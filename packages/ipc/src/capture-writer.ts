@@ -85,10 +85,13 @@ function fail(e) {
 }
 // A flush waits in Atomics.wait on the recorded thread, where this Worker's 'exit' and 'error'
 // events cannot come: the thread's end (process.exit, an uncaught error, even while loading the
-// addon below) is told here, first thing, and wakes that wait.
+// addon below) is told here, first thing, and wakes that wait. DONE steps back after ENDED is
+// set: a flush that loaded DONE before then finds it changed instead of sleeping on it, and no
+// wake-up reads as written.
 process.on('exit', (code) => {
   Atomics.store(ctl, ${EXIT_CODE}, code | 0);
   Atomics.store(ctl, ${ENDED}, 1);
+  Atomics.sub(ctl, ${DONE}, 1);
   Atomics.notify(ctl, ${DONE});
 });
 // The lines are built by the addon (captureLines): the same one the recorded thread loaded,
