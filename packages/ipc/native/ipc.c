@@ -984,6 +984,16 @@ static void shm_env_cleanup(napi_env env) {
 }
 
 // ---------------------------------------------------------------- semaphores
+// The semaphore at `off` in the mapping [p, p + len): 0, or -1 with a RangeError pending.
+static int sem_in(napi_env env, void *p, size_t len, int32_t off, sem_t **out) {
+  if (!p || off < 0 || (size_t)off + sizeof(sem_t) > len || (off & 7)) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: semaphore outside the mapping");
+    return -1;
+  }
+  *out = (sem_t *)((char *)p + off);
+  return 0;
+}
+
 static int sem_arg(napi_env env, napi_value abv, napi_value offv, sem_t **out) {
   void *p;
   size_t len;
@@ -992,12 +1002,7 @@ static int sem_arg(napi_env env, napi_value abv, napi_value offv, sem_t **out) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, offset)");
     return -1;
   }
-  if (!p || off < 0 || (size_t)off + sizeof(sem_t) > len || (off & 7)) {
-    napi_throw_range_error(env, NULL, "corosync-ts ipc native: semaphore outside the mapping");
-    return -1;
-  }
-  *out = (sem_t *)((char *)p + off);
-  return 0;
+  return sem_in(env, p, len, off, out);
 }
 
 static napi_value n_sem_init(napi_env env, napi_callback_info info) {
@@ -1183,20 +1188,19 @@ enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
 #define RB_MAGIC_ALLOC 0xa110ced0u
 static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   napi_value a[5];
-  int32_t fd;
+  int32_t sem_off, fd;
   void *hp, *dp;
-  size_t dl, len;
+  size_t hl, dl, len;
   uint8_t *frame;
   sem_t *sem;
-  if (get_args(env, info, 5, a) || arg_int(env, a[4], &fd)) return NULL;
-  // The semaphore where ring.ts says, like every other semaphore function here (sem_arg checks
-  // it lies in the header mapping, aligned; the mapping then holds both pointers too).
-  if (sem_arg(env, a[0], a[1], &sem)) return NULL;
-  if (napi_get_arraybuffer_info(env, a[0], &hp, NULL) != napi_ok || napi_get_arraybuffer_info(env, a[2], &dp, &dl) != napi_ok) {
+  if (get_args(env, info, 5, a) || arg_int(env, a[1], &sem_off) || arg_int(env, a[4], &fd)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[2], &dp, &dl) != napi_ok) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, semOffset, ArrayBuffer, Uint8Array, fd)");
     return NULL;
   }
-  if (arg_bytes(env, a[3], &frame, &len)) return NULL;
+  // The semaphore where ring.ts says, checked as every other semaphore function checks it (in
+  // the header mapping, aligned: the mapping then holds both pointers too).
+  if (sem_in(env, hp, hl, sem_off, &sem) || arg_bytes(env, a[3], &frame, &len)) return NULL;
   if (!dp) {
     napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite arguments out of range");
     return NULL;
