@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ipcFds } from '@corosync-ts/nstest';
+import { crashTraceEnv, ipcFds } from '@corosync-ts/nstest';
 import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
 import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_TRACK_CHANGES } from '@corosync-ts/types';
 import { CmapHandle, QuorumHandle, type CmapNotification } from '../src/index.js';
@@ -79,8 +79,8 @@ describe('a callback that throws in automatic dispatch', () => {
 
   describe('with no error listener (a child process)', () => {
     beforeAll(() => buildDist());
-    const run = (mode: string) =>
-      promisify(execFile)(process.execPath, [script('throwing-callback.mjs'), mode], { timeout: 30_000 }).then(
+    const run = async (mode: string) =>
+      promisify(execFile)(process.execPath, [script('throwing-callback.mjs'), mode], { timeout: 30_000, env: await crashTraceEnv() }).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
       );
@@ -93,7 +93,7 @@ describe('a callback that throws in automatic dispatch', () => {
 
     it('without any handler, Node ends the process with the error, as for any EventEmitter listener', async () => {
       const r = await run('unhandled');
-      expect(r.code).toBe(1);
+      expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/Error: callback bug/);
     });
   });

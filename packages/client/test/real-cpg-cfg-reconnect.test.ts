@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script, watchLines } from './real-helpers.js';
 
 for (const transport of ['socket', 'shm'] as const) {
@@ -16,7 +16,7 @@ for (const transport of ['socket', 'shm'] as const) {
     });
 
     it('a tracker agrees (try_shutdown OK, corosync exits); after a restart the group is joined again and tracking restarted', async () => {
-      const child = ns.spawn([process.execPath, script('cpg-cfg-reconnect.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = ns.spawn([process.execPath, script('cpg-cfg-reconnect.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
       const { lines, exited, output, waitLine } = watchLines(child);
       try {
         const daemon = ns.corosyncProcess!;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script, watchLines } from './real-helpers.js';
 
 // cpg flow control provoked on a real corosync 3.1.7: 1,000,000-byte multicasts sent as fast as
@@ -34,7 +34,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await flood.waitLine(/^flooding$/);
       const c = await ns.exec([cref], { timeout: 240_000 });
       expect(c.code, `${c.stdout}\n${c.stderr}`).toBe(0);
-      const t = await ns.exec([process.execPath, script('fc.mjs')], { timeout: 240_000 });
+      const t = await ns.exec([process.execPath, script('fc.mjs')], { timeout: 240_000, env: await crashTraceEnv() });
       expect(t.code, `${t.stdout}\n${t.stderr}`).toBe(0);
       // the flood ran all along (an exit would mean it failed)
       expect(flood.lines).toEqual(['flooding']);

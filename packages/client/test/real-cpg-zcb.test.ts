@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script, watchLines } from './real-helpers.js';
 
 const MOCK_CLI = fileURLToPath(new URL('../../testkit/dist/cli.js', import.meta.url));
@@ -45,7 +45,7 @@ for (const transport of ['socket', 'shm'] as const) {
     });
 
     const run = async (ns: Namespace, cmd: string[]) => {
-      const r = await ns.exec(cmd, { timeout: 120_000 });
+      const r = await ns.exec(cmd, { timeout: 120_000, env: await crashTraceEnv() });
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       return r.stdout.trimEnd().split('\n');
     };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script } from './real-helpers.js';
 
 // The same script of cpg calls through libcpg (test/cref/cpg.c) and through this package
@@ -26,7 +26,7 @@ for (const transport of ['socket', 'shm'] as const) {
     it('every call, error and event is what libcpg gives', async () => {
       const c = await ns.exec([cref], { timeout: 120_000 });
       expect(c.code, c.stderr).toBe(0);
-      const t = await ns.exec([process.execPath, script('cpg.mjs')], { timeout: 120_000 });
+      const t = await ns.exec([process.execPath, script('cpg.mjs')], { timeout: 120_000, env: await crashTraceEnv() });
       expect(t.code, t.stderr).toBe(0);
       const cl = c.stdout.trimEnd().split('\n');
       const tl = t.stdout.trimEnd().split('\n');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, crefSource, script } from './real-helpers.js';
 
 // The same script of calls through libcmap/libquorum/libvotequorum (test/cref/cref.c) and through
@@ -25,7 +25,7 @@ for (const transport of ['socket', 'shm'] as const) {
       it(`${part}: every call gives what the C library gives`, async () => {
         const c = await ns.exec([cref, part], { timeout: 120_000 });
         expect(c.code, c.stderr).toBe(0);
-        const t = await ns.exec([process.execPath, script('ts-ref.mjs'), part], { timeout: 120_000 });
+        const t = await ns.exec([process.execPath, script('ts-ref.mjs'), part], { timeout: 120_000, env: await crashTraceEnv() });
         expect(t.code, t.stderr).toBe(0);
         const cl = c.stdout.trimEnd().split('\n');
         const tl = t.stdout.trimEnd().split('\n');
@@ -51,7 +51,7 @@ describeReal('C reference vs TypeScript on corosync 3.1.7 without a quorum provi
 
   it('QUORUM_FREE, always quorate, and no votequorum service (CS_ERR_LIBRARY)', async () => {
     const c = await ns.exec([cref, 'free'], { timeout: 60_000 });
-    const t = await ns.exec([process.execPath, script('ts-ref.mjs'), 'free'], { timeout: 60_000 });
+    const t = await ns.exec([process.execPath, script('ts-ref.mjs'), 'free'], { timeout: 60_000, env: await crashTraceEnv() });
     expect(t.code, t.stderr).toBe(0);
     expect(c.stdout).toContain('quorum.initialize 1 0');
     expect(c.stdout).toContain('votequorum.initialize 2');

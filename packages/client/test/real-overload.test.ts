@@ -3,7 +3,7 @@
 // the handle must bound what it has in flight so that never happens, and every answer must be
 // its own call's.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script } from './real-helpers.js';
 
 for (const transport of ['socket', 'shm'] as const) {
@@ -19,7 +19,7 @@ for (const transport of ['socket', 'shm'] as const) {
     });
 
     it('4,000 getUint32 and 1,500 getString at once: every answer is its own key, none lost', async () => {
-      const r = await ns.exec([process.execPath, script('overload.mjs')], { timeout: 90_000 });
+      const r = await ns.exec([process.execPath, script('overload.mjs')], { timeout: 90_000, env: await crashTraceEnv() });
       const line = r.stdout.trim().split('\n').pop() ?? '';
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       const out = JSON.parse(line) as Record<string, { calls: number; wrong: number; failed: number }> & { transport: string; after: unknown; sendRetries: number[] };

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, pkgDir } from './real-helpers.js';
 
 describeReal('the README example', () => {
@@ -24,9 +24,9 @@ describeReal('the README example', () => {
     const file = join(dir, 'example.mjs');
     // the only change: resolve the package to this checkout's build
     writeFileSync(file, code.replace("from '@corosync-ts/client'", `from ${JSON.stringify(join(pkgDir, 'dist/index.js'))}`));
-    const r = await ns.exec([process.execPath, file], { timeout: 60_000 });
+    const r = await ns.exec([process.execPath, file], { timeout: 60_000, env: await crashTraceEnv() });
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('cluster nstest');
     expect(r.stdout).toMatch(/^2$/m);
     expect(r.stdout).toContain('CS_ERR_NOT_EXIST');
@@ -39,9 +39,9 @@ describeReal('the README example', () => {
     const code = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).find((c) => c.includes('cpg.initialize'))!;
     const file = join(dir, 'cpg-cfg.mjs');
     writeFileSync(file, code.replace("from '@corosync-ts/client'", `from ${JSON.stringify(join(pkgDir, 'dist/index.js'))}`));
-    const r = await ns.exec([process.execPath, file], { timeout: 60_000 });
+    const r = await ns.exec([process.execPath, file], { timeout: 60_000, env: await crashTraceEnv() });
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('members 1 joined 1 left 0');
     expect(r.stdout).toMatch(/^deliver 1 \d+ hello$/m);
     expect(r.stdout).toMatch(/^deliver 1 \d+ 3000000 bytes$/m);

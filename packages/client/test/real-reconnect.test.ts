@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script, watchLines } from './real-helpers.js';
 
 for (const transport of ['socket', 'shm'] as const) {
@@ -16,7 +16,7 @@ for (const transport of ['socket', 'shm'] as const) {
     });
 
     it('the daemon restarts: disconnect (2), tracking re-established, snapshot, notifications resume', async () => {
-      const child = ns.spawn([process.execPath, script('reconnect.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = ns.spawn([process.execPath, script('reconnect.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
       const { lines, exited, output, waitLine } = watchLines(child);
       try {
         await waitLine(/^ready$/);

@@ -984,6 +984,16 @@ static void shm_env_cleanup(napi_env env) {
 }
 
 // ---------------------------------------------------------------- semaphores
+// The semaphore at `off` in the mapping [p, p + len): 0, or -1 with a RangeError pending.
+static int sem_in(napi_env env, void *p, size_t len, int32_t off, sem_t **out) {
+  if (!p || off < 0 || (size_t)off + sizeof(sem_t) > len || (off & 7)) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: semaphore outside the mapping");
+    return -1;
+  }
+  *out = (sem_t *)((char *)p + off);
+  return 0;
+}
+
 static int sem_arg(napi_env env, napi_value abv, napi_value offv, sem_t **out) {
   void *p;
   size_t len;
@@ -992,12 +1002,7 @@ static int sem_arg(napi_env env, napi_value abv, napi_value offv, sem_t **out) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, offset)");
     return -1;
   }
-  if (!p || off < 0 || (size_t)off + sizeof(sem_t) > len || (off & 7)) {
-    napi_throw_range_error(env, NULL, "corosync-ts ipc native: semaphore outside the mapping");
-    return -1;
-  }
-  *out = (sem_t *)((char *)p + off);
-  return 0;
+  return sem_in(env, p, len, off, out);
 }
 
 static napi_value n_sem_init(napi_env env, napi_callback_info info) {
@@ -1085,19 +1090,30 @@ static int ring_read_args(napi_env env, napi_value into, napi_value from, napi_v
   return 0;
 }
 
+// The ring's size in words as checked when it was opened (the data is mapped twice: 8 bytes per
+// word), not the header's word_size, which the peer can rewrite since; 0 for what is no ring.
+static uint32_t ring_words(size_t data_len) {
+  size_t ws = data_len / 8;
+  return ws < 4 || ws > UINT32_MAX / 4 ? 0 : (uint32_t)ws;
+}
+
+// Where the chunk of `len` bytes at word `pos` ends: its length and magic words, then its data
+// rounded up to whole words, wrapped (qb_rb's chunk step).
+static uint32_t ring_after(uint32_t pos, uint32_t len, uint32_t ws) {
+  uint32_t next = pos + 2 + (len >> 2) + ((len & 3) ? 1 : 0);
+  return next > ws - 1 ? next % ws : next;
+}
+
 // ringReadMany's work, its arguments checked; the header mapping is at least 12 bytes.
 static int32_t ring_read(uint32_t *hdr, void *dp, size_t dl, const ring_read_args_t *o) {
   uint32_t *words = dp;
-  // The ring's size as checked when it was opened (the data is mapped twice: 8 bytes per word),
-  // not the header's word_size, which the peer can rewrite since.
-  size_t ws_full = dl / 8;
-  uint32_t ws = ws_full > UINT32_MAX / 4 ? 0 : (uint32_t)ws_full;
+  uint32_t ws = ring_words(dl);
   int32_t count = 0, status = RING_OK, need = 0, max = o->max;
   size_t used = (size_t)o->from, into_len = o->into_len;
   int32_t *slots = o->slots;
   int faults = atomic_load(&sigbus_faults[0]);
   // The data is mapped twice back to back: a chunk that wraps is contiguous.
-  if (ws < 4) status = RING_BAD_POINTERS;
+  if (ws == 0) status = RING_BAD_POINTERS;
   while (status == RING_OK && count < max) {
     uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
     uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
@@ -1134,9 +1150,7 @@ static int32_t ring_read(uint32_t *hdr, void *dp, size_t dl, const ring_read_arg
     if (used > into_len) used = into_len;
     words[r] = 0;
     __atomic_store_n(&words[magic_idx], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
-    uint32_t next = r + 2 + (len >> 2) + ((len & 3) ? 1 : 0);
-    if (next > ws - 1) next %= ws;
-    __atomic_store_n(&hdr[1], next, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&hdr[1], ring_after(r, len, ws), __ATOMIC_SEQ_CST);
   }
   slots[2 * max] = status;
   slots[2 * max + 1] = need;
@@ -1162,7 +1176,7 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   return make_int(env, ring_read(hp, dp, dl, &o));
 }
 
-// ringWrite(header: ArrayBuffer, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
+// ringWrite(header: ArrayBuffer, semOffset, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
 // -errno of a failed sem_post. A request's chunk publication in one crossing: ring.ts
 // writeChunk() (room, commit), sem_post and the doorbell byte (shm.ts ring()), on the common
 // path of a lone request, where the JS path made two native calls and seven Atomics builtin
@@ -1172,29 +1186,29 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
 // RW_UNRUNG and a sem_post failure come after the chunk was committed.
 enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
 #define RB_MAGIC_ALLOC 0xa110ced0u
-#define RB_OFF_SEM 8208
 static napi_value n_ring_write(napi_env env, napi_callback_info info) {
-  napi_value a[4];
-  int32_t fd;
+  napi_value a[5];
+  int32_t sem_off, fd;
   void *hp, *dp;
   size_t hl, dl, len;
   uint8_t *frame;
-  if (get_args(env, info, 4, a) || arg_int(env, a[3], &fd)) return NULL;
-  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[1], &dp, &dl) != napi_ok) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, ArrayBuffer, Uint8Array, fd)");
+  sem_t *sem;
+  if (get_args(env, info, 5, a) || arg_int(env, a[1], &sem_off) || arg_int(env, a[4], &fd)) return NULL;
+  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[2], &dp, &dl) != napi_ok) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, semOffset, ArrayBuffer, Uint8Array, fd)");
     return NULL;
   }
-  if (arg_bytes(env, a[2], &frame, &len)) return NULL;
-  if (!hp || !dp || hl < RB_OFF_SEM + sizeof(sem_t)) {
+  // The semaphore where ring.ts says, checked as every other semaphore function checks it (in
+  // the header mapping, aligned: the mapping then holds both pointers too).
+  if (sem_in(env, hp, hl, sem_off, &sem) || arg_bytes(env, a[3], &frame, &len)) return NULL;
+  if (!dp) {
     napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite arguments out of range");
     return NULL;
   }
   uint32_t *hdr = hp;
   uint32_t *words = dp;
-  // As ringReadMany: the size mapped when the ring was opened, not the header's word_size.
-  size_t ws_full = dl / 8;
-  if (ws_full < 4 || ws_full > UINT32_MAX / 4) return make_int(env, RW_NOT_WRITTEN);
-  uint32_t ws = (uint32_t)ws_full;
+  uint32_t ws = ring_words(dl);
+  if (ws == 0) return make_int(env, RW_NOT_WRITTEN);
   uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
   uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
   if (w >= ws || r >= ws) return make_int(env, RW_NOT_WRITTEN);
@@ -1202,7 +1216,7 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   uint64_t free_words;
   if (w > r) free_words = (uint64_t)r - w + ws - 1;
   else if (w < r) free_words = r - w - 1;
-  else free_words = __atomic_load_n((int32_t *)((char *)hp + RB_OFF_SEM), __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
+  else free_words = __atomic_load_n((int32_t *)sem, __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
   if (free_words * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
   int faults = atomic_load(&sigbus_faults[0]);
   uint32_t magic_idx = (w + 1) % ws;
@@ -1211,12 +1225,10 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   // The data is mapped twice back to back: a chunk that wraps is written contiguously.
   memcpy((uint8_t *)words + (size_t)((w + 2) % ws) * 4, frame, len);
   words[w] = (uint32_t)len;
-  uint32_t next = w + 2 + (uint32_t)(len >> 2) + ((len & 3) ? 1 : 0);
-  if (next > ws - 1) next %= ws;
-  __atomic_store_n(&hdr[0], next, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&hdr[0], ring_after(w, (uint32_t)len, ws), __ATOMIC_SEQ_CST);
   __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
   if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
-  if (sem_post((sem_t *)((char *)hp + RB_OFF_SEM)) < 0) return make_int(env, -errno);
+  if (sem_post(sem) < 0) return make_int(env, -errno);
   if (fd < 0) return make_int(env, RW_UNRUNG);
   static const uint8_t bell = 0;
   ssize_t n;

@@ -4,6 +4,7 @@ import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, open
 import type { Worker } from 'node:worker_threads';
 import type { CaptureCommon, CaptureFrame, CaptureOpenOptions, CaptureState } from './capture.js';
 import { CAPTURE_WRITER_BRAND, isCaptureWriter, sepStr, stateMid, who } from './capture-lines.js';
+import { IpcError } from './errors.js';
 import { addonCandidates } from './native.js';
 
 // zlib, os and worker_threads are only needed once a capture is written; loading them at import
@@ -50,12 +51,15 @@ const PREFAULT_AHEAD = 1024 * 1024;
 // Control words (Int32Array over a SharedArrayBuffer): HEAD is where the recorded thread writes
 // next, as of its last wake-up of the writer thread, TAIL where the writer thread reads; SEQ
 // counts the recorded thread's wake-ups, DONE the last one whose entries are written; FAILED is
-// 1 once a write failed (its message after the words).
+// 1 once a write failed (its message after the words); ENDED is 1 once the writer thread's
+// process.exit handlers ran, with its exit code in EXIT_CODE.
 const HEAD = 0;
 const TAIL = 1;
 const SEQ = 2;
 const DONE = 3;
 const FAILED = 4;
+const ENDED = 5;
+const EXIT_CODE = 6;
 const MSG_AT = 32;
 
 // The writer thread: it turns the ring's entries into lines (hex, JSON: the addon's captureLines,
@@ -79,6 +83,17 @@ function fail(e) {
   message[Math.min(m.length, message.length - 1)] = 0;
   Atomics.store(ctl, ${FAILED}, 1);
 }
+// A flush waits in Atomics.wait on the recorded thread, where this Worker's 'exit' and 'error'
+// events cannot come: the thread's end (process.exit, an uncaught error, even while loading the
+// addon below) is told here, first thing, and wakes that wait. DONE steps back after ENDED is
+// set: a flush that loaded DONE before then finds it changed instead of sleeping on it, and no
+// wake-up reads as written.
+process.on('exit', (code) => {
+  Atomics.store(ctl, ${EXIT_CODE}, code | 0);
+  Atomics.store(ctl, ${ENDED}, 1);
+  Atomics.sub(ctl, ${DONE}, 1);
+  Atomics.notify(ctl, ${DONE});
+});
 // The lines are built by the addon (captureLines): the same one the recorded thread loaded,
 // found the same way.
 let addon;
@@ -234,7 +249,13 @@ parentPort.on('message', (m) => {
     const w = Atomics.waitAsync(ctl, ${SEQ}, seen);
     if (w.async) await w.value;
     seen = Atomics.load(ctl, ${SEQ});
-    run();
+    try {
+      run();
+    } catch (e) {
+      // The thread ends of it: its message goes with the end.
+      fail(e);
+      throw e;
+    }
   }
 })();
 `;
@@ -434,6 +455,7 @@ export class CaptureWriter {
     for (;;) {
       const got = Atomics.load(this.ctl, DONE);
       if (got - seq >= 0) return;
+      if (Atomics.load(this.ctl, ENDED) !== 0) return this.threadEnded();
       const left = deadline - Date.now();
       if (left <= 0) return this.fail(new Error(`the capture writer thread did not write within ${SYNC_WAIT_MS} ms`));
       Atomics.wait(this.ctl, DONE, got, left);
@@ -568,8 +590,19 @@ export class CaptureWriter {
 
   private checkFailed(): void {
     if (Atomics.load(this.ctl, FAILED) === 0) return;
+    this.fail(new Error(this.failedMessage()));
+  }
+
+  private failedMessage(): string {
     const msg = new Uint8Array(this.ctlBuf, MSG_AT);
-    this.fail(new Error(Buffer.from(msg.subarray(0, Math.max(0, msg.indexOf(0)))).toString('utf8')));
+    return Buffer.from(msg.subarray(0, Math.max(0, msg.indexOf(0)))).toString('utf8');
+  }
+
+  /** The writer thread ended with entries still to write: they never will be. */
+  private threadEnded(): void {
+    const why = Atomics.load(this.ctl, FAILED) !== 0 ? `: ${this.failedMessage()}` : '';
+    const code = Atomics.load(this.ctl, EXIT_CODE);
+    this.fail(new IpcError('EPIPE', `the capture writer thread ended (exit code ${code}) before writing what was recorded${why}`), true);
   }
 
   /** Stops recording for good (once), so the traffic it watches is never disturbed. */

@@ -48,7 +48,7 @@ export interface Native {
    * Publish `frame` as one chunk of a ring, post its semaphore and send one doorbell byte on
    * `doorbellFd` (-1: none): RW_* (see Ring.writeRung), or -errno of a failed sem_post.
    */
-  ringWrite(header: ArrayBuffer, data: ArrayBuffer, frame: Uint8Array, doorbellFd: number): number;
+  ringWrite(header: ArrayBuffer, semOffset: number, data: ArrayBuffer, frame: Uint8Array, doorbellFd: number): number;
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;

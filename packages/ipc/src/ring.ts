@@ -346,7 +346,7 @@ export class Ring {
    */
   writeRung(frame: Uint8Array, doorbellFd: number): number {
     if (this.closed || this.failure) return -1;
-    const r = native().ringWrite(this.hdrMap.buffer, this.dataMap.buffer, frame, doorbellFd);
+    const r = native().ringWrite(this.hdrMap.buffer, OFF_SEM, this.dataMap.buffer, frame, doorbellFd);
     if (r === RW_DONE) return 1;
     if (r === RW_UNRUNG) return 0;
     if (r === RW_NOT_WRITTEN) return -1;

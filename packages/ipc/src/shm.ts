@@ -207,9 +207,12 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     }
     this.cork.run();
     // A lone request, nothing queued or owed before it: the chunk, its post and its doorbell byte
-    // in one native call. What that leaves (no room, a broken ring) goes the way below.
+    // in one native call. What that leaves (no room, a broken ring) goes the way below, its
+    // surplus checked already.
+    let checked = false;
     if (this.out.length === 0 && body === undefined && this.unrung === 0 && this.doorbellDebt === 0) {
       if (!this.checkSurplus()) return;
+      checked = true;
       const rung = this.request.writeRung(frame, this.client.setupWatch.fd);
       if (rung >= 0) {
         if (reply) {
@@ -223,7 +226,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         return;
       }
     }
-    if (this.out.length > 0 || !this.publish(frame, reply, body)) {
+    if (this.out.length > 0 || !(checked ? this.publishChecked(frame, reply, body) : this.publish(frame, reply, body))) {
       this.out.push(frame, body);
       this.outReply.push(reply);
       this.retry.schedule();
@@ -275,8 +278,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.ring();
   }
 
-  private readonly publish = (frame: Uint8Array, reply: boolean, body?: Uint8Array): boolean => {
-    if (!this.checkSurplus()) return true;
+  private readonly publish = (frame: Uint8Array, reply: boolean, body?: Uint8Array): boolean => !this.checkSurplus() || this.publishChecked(frame, reply, body);
+
+  /** publish() after its surplus check. */
+  private publishChecked(frame: Uint8Array, reply: boolean, body?: Uint8Array): boolean {
     if (!this.request.write(frame, true, body)) {
       // A corrupt or truncated request ring ends the connection, not just this call:
       // request() then rejects with the connection's failure, a retry finds it closed.
@@ -287,7 +292,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.unrung++;
     if (reply) this.wait.expect();
     return true;
-  };
+  }
 
   /** Chunks published whose doorbell byte is not sent yet (ring()). */
   private unrung = 0;

@@ -427,6 +427,35 @@ describe('CaptureWriter', () => {
     // the header went out before the thread existed; no line after it
     expect(readCapture(path)).toHaveLength(1);
   });
+  // A flush blocks its thread in Atomics.wait, where no 'exit' or 'error' event of the Worker can
+  // come: a writer thread that ended early must say so through the shared words itself, or
+  // close() waits out its 10 s for lines that never come.
+  it('a writer thread that ends before it writes anything fails the flush at once with an IpcError (EPIPE), and the recorded program runs on', async () => {
+    const path = join(dir, 'dead.jsonl');
+    // What the thread loads as the addon ends the thread: it dies before its first wake-up is served.
+    const killer = join(dir, 'exit-thread.js');
+    writeFileSync(killer, 'process.exit(7);\n');
+    const script = `
+      import { CaptureWriter } from ${JSON.stringify(SRC)};
+      const errors = [];
+      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push({ name: e.name, code: e.code, message: e.message }) });
+      const conn = w.newConnection();
+      for (let i = 0; i < 5; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+      w.close();
+      w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) });
+      console.log(JSON.stringify({ errors, closed: w.closed }));
+    `;
+    const file = join(dir, 'dead.mts');
+    writeFileSync(file, script);
+    const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000, env: { ...process.env, COROSYNC_TS_IPC_ADDON: killer } });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { errors: { name: string; code: string; message: string }[]; closed: boolean };
+    expect(out.closed).toBe(true);
+    expect(out.errors).toHaveLength(1);
+    expect(out.errors[0]).toMatchObject({ name: 'IpcError', code: 'EPIPE' });
+    expect(out.errors[0]!.message).toContain('exit code 7');
+    expect(readCapture(path)).toHaveLength(1);
+  });
 });
 
 describe('captureLines and captureLine (the addon half of the writer thread)', () => {

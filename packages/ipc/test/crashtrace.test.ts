@@ -1,12 +1,11 @@
-// The crash trace the fixture children run with (fixtures/crashtrace.c, preloaded): a real fault
+// The crash trace the fixture children run with (nstest's crashtrace.c, preloaded): a real fault
 // prints the signal, thread, backtrace and each frame's module and file offset, and the child
 // still dies of the signal; a WebAssembly bounds trap, which goes through the same SIGSEGV, is
 // still a RuntimeError and prints nothing.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { compileC } from '@corosync-ts/nstest/core';
+import { compileC, crashTraceEnv } from '@corosync-ts/nstest/core';
 import { describe, expect, it } from 'vitest';
-import { crashTraceEnv } from './crashtrace.js';
 
 const probe = fileURLToPath(new URL('./fixtures/crashtrace-probe.mjs', import.meta.url));
 const sanitized = /lib[at]san/.test(process.env.LD_PRELOAD ?? '');
@@ -15,6 +14,16 @@ const sanitized = /lib[at]san/.test(process.env.LD_PRELOAD ?? '');
 const faultSource = `
 __attribute__((noinline)) void crashtrace_test_fault(void) { *(volatile int *)0 = 1; }
 __attribute__((constructor)) static void crashtrace_test_init(void) { crashtrace_test_fault(); }
+`;
+
+// Each frame keeps a page live across the call, so neither a tail call nor the optimizer ends it.
+const overflowSource = `
+__attribute__((noinline)) int crashtrace_test_overflow(volatile char *up) {
+  volatile char page[4096];
+  page[0] = up ? up[0] : 1;
+  return crashtrace_test_overflow(page) + page[0];
+}
+__attribute__((constructor)) static void crashtrace_test_init(void) { crashtrace_test_overflow(0); }
 `;
 
 function run(args: string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
@@ -42,6 +51,19 @@ describe.skipIf(sanitized)('crash trace', () => {
       expect(r.stderr).toContain(`${lib}(crashtrace_test_fault+0x0)`);
       const frame = new RegExp(`crashtrace: #\\d+ 0x[0-9a-f]+ file offset 0x[0-9a-f]+ in [0-9a-f]+-[0-9a-f]+ r-xp .* ${lib}\\n`);
       expect(r.stderr).toMatch(frame);
+      expect(r.stderr).toContain('crashtrace: end\n');
+    });
+  }
+
+  // The handler cannot run on the stack that overflowed: every thread, not only the main one,
+  // needs an alternate signal stack for this to say anything.
+  for (const where of ['main', 'worker'] as const) {
+    it(`a native stack overflow on the ${where} thread prints where, and the child still dies of SIGSEGV`, { timeout: 120_000 }, async () => {
+      const lib = await compileC(overflowSource, [], { cflags: ['-shared', '-fPIC'] });
+      const r = await run(['fault', lib, where]);
+      expect(r.signal, r.stderr).toBe('SIGSEGV');
+      expect(r.stderr).toMatch(/crashtrace: SIGSEGV \(11\) si_code \d+ si_addr 0x[0-9a-f]+ pid \d+ tid \d+ thread "[^"\n]*"\n/);
+      expect(r.stderr).toContain(`${lib}(crashtrace_test_overflow+0x`);
       expect(r.stderr).toContain('crashtrace: end\n');
     });
   }

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { crashTraceEnv } from './crashtrace.js';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 import { shmFiles, uniqueName } from './helpers.js';
 
 const script = fileURLToPath(new URL('./fixtures/crash-server.ts', import.meta.url));

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
 import { Ring } from '../src/ring.js';
-import { crashTraceEnv } from './crashtrace.js';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 // 1,000 clients of our own server in this process take up to 6,000 fds (socket transport).

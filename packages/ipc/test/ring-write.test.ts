@@ -74,7 +74,7 @@ describe('ringWrite', () => {
     // Chunks of odd lengths, read back after every third: the write pointer wraps several times.
     for (let i = 0; i < 60; i++) {
       const f = frame(100 + ((i * 37) % 300), i);
-      expect(n.ringWrite(r.hdr.buffer, r.data.buffer, f, tx)).toBe(RW_DONE);
+      expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, f, tx)).toBe(RW_DONE);
       sent.push(f);
       if (i % 3 === 2) {
         // A datagram per doorbell, of one byte each.
@@ -89,10 +89,10 @@ describe('ringWrite', () => {
 
   it('without a doorbell fd, or with one that cannot take the byte, still publishes and says the doorbell is due', () => {
     const r = ring();
-    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 1), -1)).toBe(RW_UNRUNG);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(40, 1), -1)).toBe(RW_UNRUNG);
     const { rx, tx } = socketPair('closed');
     n.close(rx);
-    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 2), tx)).toBe(RW_UNRUNG);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(40, 2), tx)).toBe(RW_UNRUNG);
     expect(drain(r)).toEqual([frame(40, 1), frame(40, 2)]);
     n.close(tx);
   });
@@ -100,30 +100,46 @@ describe('ringWrite', () => {
   it('writes nothing when the ring lacks room, or a pointer lies outside it', () => {
     const r = ring();
     let written = 0;
-    while (n.ringWrite(r.hdr.buffer, r.data.buffer, frame(500, written), -1) === RW_UNRUNG) written++;
+    while (n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(500, written), -1) === RW_UNRUNG) written++;
     // 8 chunks of 127 words fill the 1,023 a 1,024-word ring holds; a ninth lacks its margin.
     expect(written).toBe(8);
     const before = Int32Array.from(r.w.subarray(0, WORDS));
     const ptrs = [r.h[0], r.h[1]];
-    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(500, 99), -1)).toBe(RW_NOT_WRITTEN);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(500, 99), -1)).toBe(RW_NOT_WRITTEN);
     expect(Int32Array.from(r.w.subarray(0, WORDS))).toEqual(before);
     expect([r.h[0], r.h[1]]).toEqual(ptrs);
     expect(drain(r)).toEqual(Array.from({ length: 8 }, (_, i) => frame(500, i)));
 
     // A write pointer the peer put past the end: nothing written, the semaphore not posted.
     r.h[0] = WORDS + 5;
-    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 1), -1)).toBe(RW_NOT_WRITTEN);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(40, 1), -1)).toBe(RW_NOT_WRITTEN);
     expect(n.semTakeMany(r.hdr.buffer, OFF_SEM, 4)).toBe(0);
     r.h[0] = r.h[1]!;
     r.h[1] = -1;
-    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(40, 1), -1)).toBe(RW_NOT_WRITTEN);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(40, 1), -1)).toBe(RW_NOT_WRITTEN);
   });
 
   it('rejects what is not a ring or a frame with a TypeError, and a header too short for the semaphore with a RangeError', () => {
     const r = ring();
-    expect(() => n.ringWrite(r.hdr.buffer, r.data.buffer, 'x' as unknown as Uint8Array, -1)).toThrow(TypeError);
-    expect(() => n.ringWrite(new Uint8Array(8) as unknown as ArrayBuffer, r.data.buffer, frame(4, 1), -1)).toThrow(TypeError);
-    expect(() => n.ringWrite(new ArrayBuffer(64), r.data.buffer, frame(4, 1), -1)).toThrow(RangeError);
+    expect(() => n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, 'x' as unknown as Uint8Array, -1)).toThrow(TypeError);
+    expect(() => n.ringWrite(new Uint8Array(8) as unknown as ArrayBuffer, OFF_SEM, r.data.buffer, frame(4, 1), -1)).toThrow(TypeError);
+    expect(() => n.ringWrite(new ArrayBuffer(64), OFF_SEM, r.data.buffer, frame(4, 1), -1)).toThrow(RangeError);
+    // A semaphore offset outside the header, or not aligned for a sem_t.
+    for (const off of [-8, OFF_SEM + 32, OFF_SEM + 4]) expect(() => n.ringWrite(r.hdr.buffer, off, r.data.buffer, frame(4, 1), -1)).toThrow(RangeError);
+  });
+
+  it('posts the semaphore at the offset it is given, and reads it there to tell a full ring from an empty one', () => {
+    const r = ring();
+    const other = 64;
+    expect(n.semInit(r.hdr.buffer, other)).toBe(0);
+    expect(n.ringWrite(r.hdr.buffer, other, r.data.buffer, frame(40, 1), -1)).toBe(RW_UNRUNG);
+    expect(n.semTakeMany(r.hdr.buffer, other, 4)).toBe(1);
+    expect(n.semTakeMany(r.hdr.buffer, OFF_SEM, 4)).toBe(0);
+    // Both pointers equal and this semaphore posted: full, whatever the other one says.
+    r.h[0] = r.h[1]!;
+    expect(n.semPost(r.hdr.buffer, other)).toBe(0);
+    expect(n.ringWrite(r.hdr.buffer, other, r.data.buffer, frame(40, 2), -1)).toBe(RW_NOT_WRITTEN);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(40, 2), -1)).toBe(RW_UNRUNG);
   });
 });
 
@@ -136,7 +152,7 @@ describe('waiterWaitTake with the ring', () => {
     const slots = new Int32Array(4);
     // Nothing published: no token, nothing read (a short sleep, then 0).
     expect(n.waiterWaitTake(w, 1, 1000, r.hdr.buffer, r.data.buffer, into, 16, slots, 4096)).toBe(0);
-    for (const i of [1, 2]) expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(44, i), -1)).toBe(RW_UNRUNG);
+    for (const i of [1, 2]) expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(44, i), -1)).toBe(RW_UNRUNG);
     expect(n.waiterWaitTake(w, 2, 1000, r.hdr.buffer, r.data.buffer, into, 16, slots, 4096)).toBe(2);
     expect(Array.from(slots)).toEqual([16, 44, 0, 0]);
     expect(into.slice(16, 60)).toEqual(frame(44, 1));
@@ -147,7 +163,7 @@ describe('waiterWaitTake with the ring', () => {
     expect(n.ringReadMany(r.hdr.buffer, r.data.buffer, into, 64, rest, 1, 4096)).toBe(1);
     expect(into.slice(64, 108)).toEqual(frame(44, 2));
     // A chunk longer than maxLen is left in the ring, its token taken: the caller reads it another way.
-    expect(n.ringWrite(r.hdr.buffer, r.data.buffer, frame(300, 3), -1)).toBe(RW_UNRUNG);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(300, 3), -1)).toBe(RW_UNRUNG);
     expect(n.waiterWaitTake(w, 1, 1000, r.hdr.buffer, r.data.buffer, into, 0, slots, 100)).toBe(1);
     expect(slots[2]).toBe(1); // RING_NEED_ROOM
     expect(slots[3]).toBe(300);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loopTurn } from '../src/turns.js';
-import { crashTraceEnv } from './crashtrace.js';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 
 const script = fileURLToPath(new URL('./fixtures/turns.mjs', import.meta.url));
 

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { crashTraceEnv } from './crashtrace.js';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 
 const script = fileURLToPath(new URL('./fixtures/worker-server-leak.mjs', import.meta.url));
 const WORKERS = 5;

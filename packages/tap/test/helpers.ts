@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { decode } from '@corosync-ts/codec-wasm';
-import type { Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, type Namespace } from '@corosync-ts/nstest';
 import { afterAll } from 'vitest';
 
 export const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -21,8 +21,9 @@ export function tapArgv(capture: string, cmd: string[], opts: string[] = []): st
   return [process.execPath, CLI, '-o', capture, ...opts, '--', ...cmd];
 }
 
+/** corosync-tap running `cmd`, both with the crash trace preloaded: a tap or program that dies of a signal says where in its stderr. */
 export async function viaTap(ns: Namespace, capture: string, cmd: string[], opts: string[] = [], input?: string) {
-  return ns.exec(tapArgv(capture, cmd, opts), { timeout: 60_000, ...(input !== undefined ? { input } : {}) });
+  return ns.exec(tapArgv(capture, cmd, opts), { timeout: 60_000, env: await crashTraceEnv(), ...(input !== undefined ? { input } : {}) });
 }
 
 export interface Line {

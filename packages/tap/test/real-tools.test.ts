@@ -3,7 +3,7 @@
 // transports, and every frame of the capture decodes with @corosync-ts/codec-wasm.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileC, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { analyse, CLI, readCapture, tempDir, viaTap } from './helpers.js';
 
@@ -113,7 +113,7 @@ describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () 
         await ns.execOk(['ip', 'netns', 'add', name]);
         try {
           const capture = join(dir, 'netns.jsonl');
-          const tap = ns.spawn([process.execPath, CLI, '-o', capture, '--netns', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const tap = ns.spawn([process.execPath, CLI, '-o', capture, '--netns', name], { stdio: ['ignore', 'ignore', 'pipe'], env: await crashTraceEnv() });
           let err = '';
           tap.stderr!.on('data', (d: Buffer) => (err += d.toString()));
           const exited = new Promise<number | null>((resolve) => tap.on('exit', (code) => resolve(code)));
@@ -124,7 +124,7 @@ describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () 
           const direct = await ns.exec(['corosync-quorumtool', '-l']);
           expect({ code: q.code, out: q.stdout }).toEqual({ code: direct.code, out: direct.stdout });
           tap.kill('SIGTERM');
-          expect(await exited).toBe(0);
+          expect(await exited, err).toBe(0);
           expect(err).toBe('');
           const { lines } = readCapture(capture);
           const a = analyse(lines);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { compileC, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { analyse, readCapture, tapArgv, tempDir, viaTap } from './helpers.js';
 
@@ -60,14 +60,14 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
 
       async function flowControlled(release: () => Promise<void>) {
         const cap = join(dir, 'fc.jsonl');
-        const prog = ns.spawn(tapArgv(cap, [process.execPath, fixture('fc-client.mjs')]), { stdio: ['ignore', 'pipe', 'pipe'] });
+        const prog = ns.spawn(tapArgv(cap, [process.execPath, fixture('fc-client.mjs')]), { stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
         const out = lines(prog);
         let err = '';
         prog.stderr!.on('data', (d: Buffer) => (err += d.toString()));
         const exited = new Promise<number | null>((resolve) => prog.on('exit', (code) => resolve(code)));
         await waitFor('the program saw EAGAIN', () => out.includes('EAGAIN'), { timeout: 30_000 });
         await release();
-        expect(await exited).toBe(0);
+        expect(await exited, err).toBe(0);
         expect(err).toBe('');
         const answers = out.find((l) => l.startsWith('answers '))!.slice(8).split(',').map(Number);
         expect(answers.length).toBeGreaterThanOrEqual(2);
@@ -108,7 +108,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       });
 
       test('close() with programs still connected (a request in flight) ends their connections and the daemon\'s, and leaves no fd or thread of the tap', async () => {
-        const r = await ns.exec([process.execPath, fixture('api-close.mjs'), join(dir, 'api-close.jsonl'), transport], { timeout: 90_000 });
+        const r = await ns.exec([process.execPath, fixture('api-close.mjs'), join(dir, 'api-close.jsonl'), transport], { timeout: 90_000, env: await crashTraceEnv() });
         expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
         const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
           relayed: number;
@@ -151,7 +151,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       const HANDSHAKE_MS = 3000;
       const hostileOpen = async (name: string, squat: string, program: string[]) => {
         const cap = join(dir, `${name}.jsonl`);
-        const r = await ns.exec([process.execPath, fixture('hostile-open.mjs'), cap, transport, String(HANDSHAKE_MS), squat, ...program], { timeout: 90_000 });
+        const r = await ns.exec([process.execPath, fixture('hostile-open.mjs'), cap, transport, String(HANDSHAKE_MS), squat, ...program], { timeout: 90_000, env: await crashTraceEnv() });
         expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
         const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
           program: { code: number; stdout: string; stderr: string };
@@ -209,7 +209,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       });
 
       test('the upstream worker lets go of an open under way at once when told to close it, or to stop', async () => {
-        const r = await ns.exec([process.execPath, fixture('worker-stop.mjs')], { timeout: 60_000 });
+        const r = await ns.exec([process.execPath, fixture('worker-stop.mjs')], { timeout: 60_000, env: await crashTraceEnv() });
         expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
         const got = JSON.parse(r.stdout.trim().split('\n').pop()!) as { code: number; freed: string[]; before: unknown; after: unknown; verdict: string };
         // 'close': the held connection's socket, and nothing else.

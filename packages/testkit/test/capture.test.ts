@@ -46,7 +46,7 @@ describeReal('corosync-mock --capture records the unmodified corosync tools', ()
         expect(await ns.exec(['corosync-quorumtool', '-s'], { timeout: 30_000 })).toMatchObject({ code: 2, stdout: expect.stringMatching(/Quorum information/) });
         expect((await ns.exec(['corosync-cmapctl', 'runtime.votequorum'], { timeout: 30_000 })).code).toBe(0);
       } finally {
-        expect(await mock.stop()).toBe(0);
+        expect(await mock.stop(), mock.stderr()).toBe(0);
       }
       const c = await readCapture(readFileSync(file));
       expect(c.bad).toEqual([]);

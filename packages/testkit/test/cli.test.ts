@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@corosync-ts/ipc';
 import { decode, encoders } from '@corosync-ts/codec-wasm';
-import { run as runChild } from '@corosync-ts/nstest';
+import { crashTraceEnv, run as runChild } from '@corosync-ts/nstest';
 import { afterAll, expect, test } from 'vitest';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -45,7 +45,7 @@ test('--version prints the package version and exits 0; an unknown option exits 
 
 test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', async () => {
   const prefix = `cli-ok-${process.pid}-`;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--nodes', '3', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--nodes', '3', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'], env: await crashTraceEnv() });
   let err = '';
   let out = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
@@ -61,7 +61,7 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 0 });
   const gone = new Promise((r) => q.once('disconnect', r));
   child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  expect(await exited, err).toBe(0);
   await gone;
   await q.close();
 }, 120_000);
@@ -80,7 +80,7 @@ const SCHED_OTHER = 0;
 const SCHED_RR = 2;
 
 async function startRr(prefix: string, wrap: string[]) {
-  const child = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), '--import', 'tsx', CLI, '--rr', '--nodes', '1', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), '--import', 'tsx', CLI, '--rr', '--nodes', '1', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['ignore', 'ignore', 'pipe'], env: await crashTraceEnv() });
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -102,7 +102,7 @@ test.skipIf(!isRoot && process.env.CI !== 'true')('--rr: every thread of the moc
   expect(r.sched).toEqual({ policy: SCHED_RR, priority: 99 });
   expect([...r.threads]).toEqual([JSON.stringify({ priority: 99, policy: SCHED_RR })]);
   expect(r.stderr).not.toMatch(/warning/);
-  expect(r.status).toBe(0);
+  expect(r.status, r.stderr).toBe(0);
 }, 120_000);
 
 test.skipIf(!isRoot && process.env.CI !== 'true')('--rr without CAP_SYS_NICE: corosync\'s warning, normal scheduling, serving all the same', async () => {
@@ -111,5 +111,5 @@ test.skipIf(!isRoot && process.env.CI !== 'true')('--rr without CAP_SYS_NICE: co
   expect(r.stderr).toMatch(/^corosync-mock: warning: Could not set SCHED_RR at priority 99: EPERM \(1\)\n/);
   expect(r.sched).toEqual({ policy: SCHED_OTHER, priority: 0 });
   expect([...r.threads]).toEqual([JSON.stringify({ priority: 0, policy: SCHED_OTHER })]);
-  expect(r.status).toBe(0);
+  expect(r.status, r.stderr).toBe(0);
 }, 120_000);

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 import { CS_ERR_NO_RESOURCES } from '@corosync-ts/types';
 import { encodeMarker } from '../../src/sam/protocol.js';
 import { ByteReader } from '../../src/sam/reader.js';
@@ -33,7 +34,7 @@ describe('sam child protocol, against a scripted supervisor', () => {
     });
     const child = spawn(node!, args, {
       cwd: PACKAGE_DIR,
-      env: { ...process.env, COROSYNC_TS_SAM_CHILD: marker },
+      env: await crashTraceEnv({ ...process.env, COROSYNC_TS_SAM_CHILD: marker }),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     children.push(child.pid!);
@@ -41,7 +42,7 @@ describe('sam child protocol, against a scripted supervisor', () => {
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
     const commands = new ByteReader(child.stdio[3] as Socket);
     const replies = child.stdio[4] as Socket;
     const hex = async (n: number) => (await commands.read(n))?.toString('hex');
@@ -82,7 +83,7 @@ describe('sam child protocol, against a scripted supervisor', () => {
     expect(await hex(1)).toBe('05'); // MARK_FAILED, no reply
     expect(await commands.read(1)).toBeNull(); // the child exited: EOF
 
-    expect(await exited).toBe(0);
+    expect(await exited, stderr).toEqual({ code: 0, signal: null });
     expect(stderr).toBe('');
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toEqual({ what: 'registered', id: 5, restored: 'seed' });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/sam/', import.meta.url));
 export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,10 +89,19 @@ export function run(
   });
 }
 
-/** Runs a TypeScript fixture under tsx, as a user would run their program under node. */
-export function runFixture(name: string, args: string[], opts?: { timeout?: number; env?: NodeJS.ProcessEnv }): Promise<Run> {
+/**
+ * Runs a TypeScript fixture under tsx, as a user would run their program under node, with the
+ * crash trace preloaded (the supervisor's children inherit it): a supervisor or child dying of a
+ * signal says where in its stderr, which the tests' failure messages carry.
+ */
+export async function runFixture(name: string, args: string[], opts?: { timeout?: number; env?: NodeJS.ProcessEnv }): Promise<Run> {
   const [node, ...rest] = fixtureArgv(name, args);
-  return run(node!, rest, opts);
+  return run(node!, rest, { ...opts, env: await crashTraceEnv(opts?.env) });
+}
+
+/** How a run ended, with its stderr: the message of a failed expectation on its exit. */
+export function ended(r: { code: number | null; signal: string | null; stderr: string }): string {
+  return `exit code ${r.code}, signal ${r.signal}, stderr:\n${r.stderr}`;
 }
 
 export function supEvents(r: Run): Record<string, unknown>[] {

@@ -2,12 +2,18 @@
 // nodes, the supervisor (a separate process reaching the mock through ipcPrefix) follows quorum.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { crashTraceEnv } from '@corosync-ts/nstest/core';
 import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
 import { CS_ERR_NO_SECTIONS, isCsError } from '@corosync-ts/types';
 import { CmapHandle } from '../../src/cmap.js';
 import { PACKAGE_DIR, fixtureArgv } from './helpers.js';
 
 type Line = Record<string, unknown>;
+interface Program {
+  lines: Line[];
+  exit: { code: number | null; signal: string | null } | undefined;
+  stderr: string;
+}
 
 async function samKeys(prefix: string): Promise<Record<string, unknown>> {
   await using h = await CmapHandle.initialize({ ipcPrefix: prefix });
@@ -38,11 +44,12 @@ describe('sam QUORUM policy against the testkit mock daemon', () => {
   let mock: MockCorosync | undefined;
   let program: ChildProcess | undefined;
 
-  /** quorum.ts in its own process group, its JSON lines collected as they come. */
-  function startProgram(args: string[]): { lines: Line[]; exit: { code: number | null } | undefined } {
-    const out: { lines: Line[]; exit: { code: number | null } | undefined } = { lines: [], exit: undefined };
+  /** quorum.ts in its own process group with the crash trace preloaded, its JSON lines and stderr collected as they come. */
+  async function startProgram(args: string[]): Promise<Program> {
+    const out: Program = { lines: [], exit: undefined, stderr: '' };
     const [node, ...rest] = fixtureArgv('quorum.ts', args);
-    program = spawn(node!, rest, { cwd: PACKAGE_DIR, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    program = spawn(node!, rest, { cwd: PACKAGE_DIR, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
+    program.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
     let buf = '';
     program.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -52,7 +59,7 @@ describe('sam QUORUM policy against the testkit mock daemon', () => {
         if (line.startsWith('{')) out.lines.push(JSON.parse(line) as Line);
       }
     });
-    program.on('exit', (code) => (out.exit = { code }));
+    program.on('exit', (code, signal) => (out.exit = { code, signal }));
     return out;
   }
   afterEach(async () => {
@@ -70,10 +77,10 @@ describe('sam QUORUM policy against the testkit mock daemon', () => {
     // Node 1 of 3 alone: not quorate.
     mock = await startMockCorosync({ nodes: 3, start: [1] });
     const m = mock;
-    const p = startProgram(['2000', 'restart', m.prefix]);
+    const p = await startProgram(['2000', 'restart', m.prefix]);
     const lines = p.lines;
     const seen = (what: string, instance: number) => lines.some((l) => l.child === what && l.instance === instance);
-    const detail = () => JSON.stringify(lines);
+    const detail = () => `${JSON.stringify(lines)}\nstderr:\n${p.stderr}`;
     const state = async () => (await samKeys(m.prefix)).state;
 
     await until('instance 1 waiting for quorum', async () => seen('starting', 1) && (await state()) === 'waiting for quorum', detail);
@@ -96,7 +103,7 @@ describe('sam QUORUM policy against the testkit mock daemon', () => {
     m.cluster.node(2).start();
     await m.settle();
     await until('instance 2 done and supervisor gone', () => seen('done', 2) && p.exit !== undefined, detail);
-    expect(p.exit!.code).toBe(0);
+    expect(p.exit, p.stderr).toEqual({ code: 0, signal: null });
     expect(await samKeys(m.prefix)).toEqual({});
     expect(m.errors).toEqual([]);
   });
@@ -104,16 +111,16 @@ describe('sam QUORUM policy against the testkit mock daemon', () => {
   it('QUORUM_QUIT: quorum loss ends the supervisor, the keys stay with state "failed"', { timeout: 120_000 }, async () => {
     mock = await startMockCorosync({ nodes: 3, start: [1, 2] });
     const m = mock;
-    const p = startProgram(['2000', 'quit', m.prefix]);
+    const p = await startProgram(['2000', 'quit', m.prefix]);
     const lines = p.lines;
-    const detail = () => JSON.stringify(lines);
+    const detail = () => `${JSON.stringify(lines)}\nstderr:\n${p.stderr}`;
 
     // Quorate from the start: start() does not wait.
     await until('instance 1 started', async () => lines.some((l) => l.child === 'started') && (await samKeys(m.prefix)).state === 'running', detail);
     m.cluster.partition([1], [2, 3]);
     await m.settle();
     await until('supervisor gone', () => p.exit !== undefined, detail);
-    expect(p.exit!.code).toBe(0);
+    expect(p.exit, p.stderr).toEqual({ code: 0, signal: null });
     expect(await samKeys(m.prefix)).toMatchObject({ recovery: 'quit', poll_period: 2000n, state: 'failed' });
     const sup = lines.filter((l) => l.sup).map((l) => l.sup as Line);
     expect(sup.map((e) => `${e.type}:${e.instanceId}`)).toEqual(['spawn:1', 'warn:1', 'exit:1']);

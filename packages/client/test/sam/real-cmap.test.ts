@@ -1,9 +1,9 @@
 // CMAP policy on a private corosync 3.1.7: the resources.process.<pid>.* keys our supervisor
 // publishes, step by step, are those libsam publishes for a C program doing the same steps.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { readFileSync } from 'node:fs';
-import { FIXTURES, fixtureArgv } from './helpers.js';
+import { FIXTURES, ended, fixtureArgv } from './helpers.js';
 
 /** Pids and monotonic timestamps differ between runs; nothing else may. */
 export function normalise(out: string): string {
@@ -31,8 +31,8 @@ describeReal('sam CMAP policy on corosync 3.1.7: same keys as libsam', () => {
   });
 
   const runC = (scenario: string) => ns.exec([cBinary, scenario, '5000'], { timeout: 60_000 });
-  const runTs = (scenario: string) =>
-    ns.exec(fixtureArgv('cmap-steps.ts', [scenario, '5000']), { timeout: 60_000 });
+  const runTs = async (scenario: string) =>
+    ns.exec(fixtureArgv('cmap-steps.ts', [scenario, '5000']), { timeout: 60_000, env: await crashTraceEnv() });
 
   it('QUIT|CMAP: registered, started, stopped, started again, mark_failed → state "failed", supervisor exits 0', async () => {
     const c = await runC('markfailed');
@@ -42,7 +42,7 @@ describeReal('sam CMAP policy on corosync 3.1.7: same keys as libsam', () => {
     const tFinal = await dump(ns);
     expect(t.stderr).toBe('');
     expect(c.code).toBe(0);
-    expect(t.code).toBe(c.code);
+    expect(t.code, ended(t)).toBe(c.code);
     expect(normalise(c.stdout)).toContain('state (str) = running');
     expect(normalise(t.stdout)).toEqual(normalise(c.stdout));
     expect(cFinal).toContain('state (str) = failed');
@@ -65,7 +65,7 @@ describeReal('sam CMAP policy on corosync 3.1.7: same keys as libsam', () => {
     const tFinal = await dump(ns);
     expect(t.stderr).toBe('');
     expect(c.code).toBe(0);
-    expect(t.code).toBe(c.code);
+    expect(t.code, ended(t)).toBe(c.code);
     expect(normalise(c.stdout)).toContain('== restarted instance 2');
     expect(normalise(t.stdout)).toEqual(normalise(c.stdout));
     expect(cFinal).toBe('');

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
 import { FIXTURES, fixtureArgv, libsamReference } from './helpers.js';
 
 type Line = Record<string, unknown>;
@@ -36,15 +36,21 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
   const state = async (pid: number) => new RegExp(`^resources\\.process\\.${pid}\\.state \\(str\\) = (.*)$`, 'm').exec(await dump())?.[1];
 
   /** Runs one program through the scenario; returns its lines and the cmap keys at each step. */
-  async function scenario(argv: string[], quit: boolean): Promise<{ lines: Line[]; dumps: string[]; exit: { code: number | null; signal: string | null } }> {
+  async function scenario(
+    argv: string[],
+    quit: boolean,
+  ): Promise<{ lines: Line[]; dumps: string[]; exit: { code: number | null; signal: string | null }; stderr: string }> {
     const lines: Line[] = [];
     const dumps: string[] = [];
     let exit: { code: number | null; signal: string | null } | undefined;
     // Each scenario starts from no supervisor keys: one that failed earlier (a supervisor killed
     // by a signal keeps its keys, as libsam leaves them) must not show in this one's dumps.
     await cluster.node(1).exec(['corosync-cmapctl', '-D', 'resources.process.']);
-    const p = cluster.node(1).spawn(argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The supervisor that once died of SIGSEGV at process.exit (QUORUM_QUIT) says where, in its stderr.
+    const p = cluster.node(1).spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
     programs.push(p);
+    let stderr = '';
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     let buf = '';
     p.stdout!.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -57,7 +63,7 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
     p.on('exit', (code, signal) => (exit = { code, signal }));
     const seen = (what: string, instance: number) => lines.some((l) => l.child === what && l.instance === instance);
     const until = (what: string, fn: () => boolean | Promise<boolean>) =>
-      waitFor(what, fn, { timeout: 90_000, detail: () => JSON.stringify(lines) });
+      waitFor(what, fn, { timeout: 90_000, detail: () => `${JSON.stringify(lines)}\nstderr:\n${stderr}` });
 
     await until('instance 1 waiting for quorum', async () => seen('starting', 1) && (await state(p.pid!)) === 'waiting for quorum');
     expect(seen('started', 1)).toBe(false);
@@ -81,15 +87,15 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
       await cluster.stopNode(2);
     }
     await until('node 1 alone again', async () => (await cluster.node(1).quorumView()).length === 1);
-    return { lines, dumps, exit: exit! };
+    return { lines, dumps, exit: exit!, stderr };
   }
 
   it('start blocks until quorate; quorum loss warns the child; the restarted instance waits again; keys as libsam', async () => {
     const c = await libsamReference(() => scenario([cBinary, '2000', 'restart'], false), (r) => r.exit.signal);
     const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'restart']), false);
 
-    expect(c.exit).toEqual({ code: 0, signal: null });
-    expect(t.exit).toEqual({ code: 0, signal: null });
+    expect(c.exit, c.stderr).toEqual({ code: 0, signal: null });
+    expect(t.exit, t.stderr).toEqual({ code: 0, signal: null });
     expect(t.dumps.map(normalise)).toEqual(c.dumps.map(normalise));
     expect(normalise(t.dumps[0]!)).toContain('state (str) = waiting for quorum');
     // A clean quit deletes the supervisor's keys.
@@ -109,8 +115,8 @@ describeReal('sam QUORUM policy on a corosync 3.1.7 cluster', () => {
     const t = await scenario(fixtureArgv('quorum.ts', ['2000', 'quit']), true);
 
     // WEXITSTATUS of the child the warn signal killed.
-    expect(c.exit).toEqual({ code: 0, signal: null });
-    expect(t.exit).toEqual({ code: 0, signal: null });
+    expect(c.exit, c.stderr).toEqual({ code: 0, signal: null });
+    expect(t.exit, t.stderr).toEqual({ code: 0, signal: null });
     expect(t.dumps.map(normalise)).toEqual(c.dumps.map(normalise));
     expect(normalise(t.dumps[2]!)).toContain('state (str) = failed');
     const sup = t.lines.filter((l) => l.sup).map((l) => l.sup as Line);

@@ -2,7 +2,7 @@
 // namespace without one, the errors libsam returns when the daemon is missing).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import {
   SAM_RECOVERY_POLICY_CMAP,
   SAM_RECOVERY_POLICY_QUIT,
@@ -10,7 +10,7 @@ import {
   SAM_RECOVERY_POLICY_QUORUM_RESTART,
   SAM_RECOVERY_POLICY_RESTART,
 } from '@corosync-ts/types';
-import { FIXTURES, fixtureArgv, libsamReference } from './helpers.js';
+import { FIXTURES, ended, fixtureArgv, libsamReference } from './helpers.js';
 
 const POLICIES = [
   SAM_RECOVERY_POLICY_QUIT | SAM_RECOVERY_POLICY_CMAP,
@@ -31,11 +31,11 @@ async function compare(ns: Namespace, binary: string, interval: number, policy: 
     (r) => r.signal,
     () => ns.exec(['corosync-cmapctl', '-D', 'resources.process.']),
   );
-  const t = await ns.exec(fixtureArgv('wrong-state.ts', [String(interval), String(policy)]), { timeout: 60_000 });
+  const t = await ns.exec(fixtureArgv('wrong-state.ts', [String(interval), String(policy)]), { timeout: 60_000, env: await crashTraceEnv() });
   expect(t.stderr).toBe('');
   const cl = c.stdout.trimEnd().split('\n');
   expect(t.stdout.trimEnd().split('\n')).toEqual(cl);
-  expect(t.code).toBe(c.code);
+  expect(t.code, ended(t)).toBe(c.code);
   return cl;
 }
 

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, startNamespace, type Namespace } from '@corosync-ts/nstest';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const PKG = fileURLToPath(new URL('../..', import.meta.url));
@@ -12,6 +12,8 @@ export interface MockProcess {
   /** Sends a scripting command (vqsim style) on the mock's stdin and waits for its answer. */
   command(line: string): Promise<string>;
   stop(): Promise<number | null>;
+  /** Its stderr so far: with the crash trace preloaded, where it died if it died of a signal. */
+  stderr(): string;
 }
 
 /** Starts the corosync-mock CLI inside a namespace (as root, like the real daemon) with a config. */
@@ -20,7 +22,7 @@ export async function startMockIn(ns: Namespace, conf: string, args: string[] = 
   writeFileSync(confPath, conf);
   // nsenter starts in the namespace's /, where tsx would not resolve
   const argv = [process.execPath, '--import', 'tsx', CLI, '--config', confPath, ...args];
-  const child = ns.spawn(['sh', '-c', `cd "$0" && exec "$@"`, PKG, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = ns.spawn(['sh', '-c', `cd "$0" && exec "$@"`, PKG, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: await crashTraceEnv() });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
@@ -46,6 +48,7 @@ export async function startMockIn(ns: Namespace, conf: string, args: string[] = 
       child.kill('SIGTERM');
       return exited;
     },
+    stderr: () => err,
   };
 }
 
