@@ -59,6 +59,8 @@ export type Connector = (
     capture?: CaptureWriter; captureService?: string;
     /** Event frames may be lent: valid only while the 'event' listeners run (@corosync-ts/ipc ConnectOptions). */
     borrowEvents?: boolean;
+    /** Where to read a large event (@corosync-ts/ipc ConnectOptions.eventInto). */
+    eventInto?: (head: Uint8Array, length: number) => Uint8Array | undefined;
   },
 ) => Promise<IpcClientLike>;
 
@@ -177,6 +179,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
    * transport may lend frames (no fresh buffer per large event); queued frames are copied here.
    */
   protected readonly borrowsEvents: boolean = false;
+  /** Where the transport reads a large event, if the service says (@corosync-ts/ipc ConnectOptions.eventInto). */
+  protected readonly eventInto: ((head: Uint8Array, length: number) => Uint8Array | undefined) | undefined = undefined;
   // Private (not just protected) so that logging a handle does not dump the transport.
   #ipc: IpcClientLike | undefined;
   #state: State = 'open';
@@ -228,6 +232,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
               ...(this.#opts.allowProvider !== undefined ? { allowProvider: this.#opts.allowProvider } : {}),
               ...(capture ? { capture, captureService: this.service } : {}),
               ...(this.borrowsEvents ? { borrowEvents: true } : {}),
+              ...(this.eventInto ? { eventInto: this.eventInto } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);
