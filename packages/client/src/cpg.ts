@@ -230,7 +230,15 @@ export class CpgHandle extends Session<CpgSnapshot> {
     if (msglen < 0) return undefined;
     const need = PARTIAL_DELIVER_HEAD + msglen;
     let spare = this.#spareAssembly;
-    if (!spare || spare.length < need) this.#spareAssembly = spare = new Uint8Array(need);
+    if (!spare || spare.length < need) {
+      // A length no buffer can have is deliver()'s to refuse, as it always was.
+      try {
+        spare = new Uint8Array(need);
+      } catch {
+        return undefined;
+      }
+      this.#spareAssembly = spare;
+    }
     return spare.subarray(0, length);
   };
   /** Client-side iteration handles (libcpg's own hdb) → the daemon's iteration handles. */
