@@ -40,8 +40,9 @@ export interface ConnectOptions {
    * are copied out of the ring anyway; the socket transport's are in its receive area already):
    * called with a view of the event's first bytes (at most EVENT_INTO_HEAD; valid only during the
    * call) and its length, it returns a buffer of exactly that length, which the event is copied
-   * into and handed to the listeners as, or undefined for the usual frame. It must not throw. A consumer that puts
-   * large messages together (cpg's fragments) reads each straight into its place.
+   * into and handed to the listeners as, or undefined for the usual frame. It must not throw.
+   * cpg reads a large message's first fragment straight into the buffer it puts the message
+   * back together in.
    */
   eventInto?: EventInto;
 }
