@@ -246,6 +246,23 @@ function plainDelivery(frame: Uint8Array): EventOf<'cpg'> | undefined {
   };
 }
 
+/** Where a PARTIAL_DELIVER's fragment starts: the bytes of its frame ahead of the fragment. */
+export const PARTIAL_DELIVER_HEAD = PD_FRAGMENT;
+
+/**
+ * The message length of a `length`-byte frame whose first bytes are `head` when it is the plain
+ * PARTIAL_DELIVER (as plainDelivery reads it) of a message's first fragment (libcpg's
+ * LIBCPG_PARTIAL_FIRST, 1), else -1: where cpg reads such a frame straight into the buffer
+ * the message is put back together in (@corosync-ts/ipc ConnectOptions.eventInto).
+ */
+export function partialFirstMsglen(head: Uint8Array, length: number): number {
+  if (head.length < PD_FRAGMENT || i32At(head, H_SIZE) !== length || i32At(head, H_ID) !== PD_ID) return -1;
+  const msglen = i32At(head, PD_MSGLEN) >>> 0;
+  const fraglen = i32At(head, PD_FRAGLEN) >>> 0;
+  if (i32At(head, PD_TYPE) !== 1 || fraglen !== length - PD_FRAGMENT || fraglen > msglen || i32At(head, PD_GROUP) >>> 0 > CPG_NAME_MAX) return -1;
+  return msglen;
+}
+
 const viewOf = (frame: Uint8Array, field: number) => frame.subarray(codec.dataOffset(field), codec.dataOffset(field) + codec.dataLength(field));
 
 /** A cpg event, as decodeEvent() gives it, but the message and fragment bytes are views of `frame`. */

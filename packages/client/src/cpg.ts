@@ -17,7 +17,10 @@ import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, common, freeFunctions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
-import { cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, parsePartialMcastAnswer } from './cpg-wire.js';
+import {
+  PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, parsePartialMcastAnswer,
+  partialFirstMsglen,
+} from './cpg-wire.js';
 import { headerError, type RingId } from './wire.js';
 import { ZC_HEADER, ZcFile } from './zcb.js';
 
@@ -210,8 +213,34 @@ export class CpgHandle extends Session<CpgSnapshot> {
   /** The group this connection joined and has not left: what a reconnect joins again. */
   #group: Uint8Array | null = null;
   readonly #assemblies = new Map<string, Assembly>();
-  /** The buffer of the last message put back together, for the next one (valid only in its callback). */
+  /**
+   * A buffer no message uses (the last one put back together, valid only in its callback), for
+   * the next: a first fragment is read straight into it (eventInto), else copied.
+   */
   #spareAssembly: Uint8Array | undefined;
+  /**
+   * A first fragment's frame goes into the spare buffer, its fragment where the message starts
+   * (PARTIAL_DELIVER_HEAD bytes in), so that deliver() finds it in place: on shm that is the
+   * one copy out of the event ring, where it was copied out and then into the message (a
+   * megabyte each, per fragment). Anything else, or a frame deliver() does not get in place (a
+   * dispatch queue copies it), takes the usual way.
+   */
+  protected override readonly eventInto = (head: Uint8Array, length: number): Uint8Array | undefined => {
+    const msglen = partialFirstMsglen(head, length);
+    if (msglen < 0) return undefined;
+    const need = PARTIAL_DELIVER_HEAD + msglen;
+    let spare = this.#spareAssembly;
+    if (!spare || spare.length < need) {
+      // A length no buffer can have is deliver()'s to refuse, as it always was.
+      try {
+        spare = new Uint8Array(need);
+      } catch {
+        return undefined;
+      }
+      this.#spareAssembly = spare;
+    }
+    return spare.subarray(0, length);
+  };
   /** Client-side iteration handles (libcpg's own hdb) → the daemon's iteration handles. */
   readonly #iterations = new Map<bigint, bigint>();
   #nextIteration = 1n;
@@ -656,6 +685,11 @@ export class CpgHandle extends Session<CpgSnapshot> {
           // A fresh megabyte per message costs more than sending it (page faults, GC): reuse the last one.
           const spare = this.#spareAssembly;
           this.#spareAssembly = undefined;
+          if (spare && f.fragment.buffer === spare.buffer && f.fragment.byteOffset === spare.byteOffset + PARTIAL_DELIVER_HEAD && f.fragment.length <= f.msglen) {
+            // read into its place already (eventInto)
+            this.#assemblies.set(key, { buf: spare.subarray(PARTIAL_DELIVER_HEAD, PARTIAL_DELIVER_HEAD + f.msglen), filled: f.fragment.length });
+            return;
+          }
           const buf = spare && spare.length >= f.msglen ? spare.subarray(0, f.msglen) : new Uint8Array(f.msglen);
           this.#assemblies.set(key, { buf, filled: 0 });
         }

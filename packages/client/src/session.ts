@@ -61,6 +61,8 @@ export type Connector = (
     borrowEvents?: boolean;
     /** Whether to compile the codec's module during the handshake (@corosync-ts/ipc ConnectOptions). */
     compileCodec?: boolean;
+    /** Where to read a large event (@corosync-ts/ipc ConnectOptions.eventInto). */
+    eventInto?: (head: Uint8Array, length: number) => Uint8Array | undefined;
   },
 ) => Promise<IpcClientLike>;
 
@@ -179,6 +181,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
    * transport may lend frames (no fresh buffer per large event); queued frames are copied here.
    */
   protected readonly borrowsEvents: boolean = false;
+  /** Where the transport reads a large event, if the service says (@corosync-ts/ipc ConnectOptions.eventInto). */
+  protected readonly eventInto: ((head: Uint8Array, length: number) => Uint8Array | undefined) | undefined = undefined;
   // Private (not just protected) so that logging a handle does not dump the transport.
   #ipc: IpcClientLike | undefined;
   #state: State = 'open';
@@ -233,6 +237,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
               // cmap's GETs go without the codec (wire.ts getRequest, getAnswer, fixedGetValue): a
               // script that only reads keys never compiles it.
               ...(this.service === 'cmap' ? { compileCodec: false } : {}),
+              ...(this.eventInto ? { eventInto: this.eventInto } : {}),
             });
           } catch (e) {
             throw toCsError(e, op);

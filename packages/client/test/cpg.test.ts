@@ -207,6 +207,51 @@ describe('cpg', () => {
     await events.return();
     await h.finalize();
   });
+
+  it('reads a first fragment straight into the buffer its message is put back together in (eventInto), whatever arrives between', async () => {
+    const fc = cpgDaemon();
+    const got: { pid: number; text: string; buffer: ArrayBufferLike }[] = [];
+    const h = await CpgHandle.initialize({ deliverFn: ({ pid, msg }) => got.push({ pid, text: Buffer.from(msg).toString(), buffer: msg.buffer }) }, { connect: fc.connect });
+    const ipc = fc.last;
+    expect(typeof ipc.eventInto).toBe('function');
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const text = (c: string, n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(c.charCodeAt(0) + (i % 7))).join('');
+    const a = text('a', 9000);
+    const b = text('k', 12000);
+    const c = text('r', 7000);
+    // pid 7's message in two large fragments and a small one; pid 8's first fragment between
+    // them; a plain delivery above 4 KiB is not the hook's
+    ipc.shmEvent(partial(1, a.length, enc(a.slice(0, 5000)), 7));
+    ipc.shmEvent(partial(1, b.length, enc(b.slice(0, 6000)), 8));
+    ipc.shmEvent(evt('cpg.deliverCallback', { groupName: g, msglen: 5000, nodeid: 1, pid: 9, message: enc(c.slice(0, 5000)) }));
+    ipc.shmEvent(partial(2, a.length, enc(a.slice(5000, 8990)), 7));
+    ipc.shmEvent(partial(3, a.length, enc(a.slice(8990)), 7));
+    ipc.shmEvent(partial(3, b.length, enc(b.slice(6000)), 8));
+    // the next message of 7 goes into the buffer 7's last one was put back together in
+    ipc.shmEvent(partial(1, c.length, enc(c.slice(0, 6500)), 7));
+    ipc.shmEvent(partial(3, c.length, enc(c.slice(6500)), 7));
+    expect(got.map((x) => [x.pid, x.text])).toEqual([[9, c.slice(0, 5000)], [7, a], [8, b], [7, c]]);
+    // only the first fragments were read into a buffer of the handle's, each where its message is
+    expect(ipc.readInto).toHaveLength(3);
+    expect(got[1]!.buffer).toBe(ipc.readInto[0]!.buffer);
+    expect(got[2]!.buffer).toBe(ipc.readInto[1]!.buffer);
+    expect(got[3]!.buffer).toBe(ipc.readInto[2]!.buffer);
+    expect([got[1]!.buffer, got[2]!.buffer]).toContain(got[3]!.buffer);
+    await h.finalize();
+
+    // 'manual': queued frames are copies, the buffer they were read into is read into again
+    const m = await CpgHandle.initialize({ deliverFn: ({ pid, msg }) => got.push({ pid, text: Buffer.from(msg).toString(), buffer: msg.buffer }) }, { connect: fc.connect, ...manual });
+    got.length = 0;
+    fc.last.shmEvent(partial(1, a.length, enc(a.slice(0, 5000)), 7));
+    fc.last.shmEvent(partial(1, b.length, enc(b.slice(0, 6000)), 8));
+    fc.last.shmEvent(partial(3, a.length, enc(a.slice(5000)), 7));
+    fc.last.shmEvent(partial(1, c.length, enc(c.slice(0, 6500)), 9));
+    fc.last.shmEvent(partial(3, b.length, enc(b.slice(6000)), 8));
+    fc.last.shmEvent(partial(3, c.length, enc(c.slice(6500)), 9));
+    await m.dispatch(CS_DISPATCH_ALL);
+    expect(got.map((x) => [x.pid, x.text])).toEqual([[7, a], [8, b], [9, c]]);
+    await m.finalize();
+  });
 });
 
 describe('cfg', () => {

@@ -90,6 +90,23 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   }
   #lent = new Uint8Array(0);
 
+  /** ConnectOptions.eventInto, as the connect was given it. */
+  eventInto: ((head: Uint8Array, length: number) => Uint8Array | undefined) | undefined;
+  /** Buffers eventInto gave that an event was read into. */
+  readonly readInto: Uint8Array[] = [];
+
+  /**
+   * An event as the shm transport of @corosync-ts/ipc hands it over: one above 4 KiB read where
+   * eventInto says (a view of its first 256 bytes, its length), else lent.
+   */
+  shmEvent(frame: Uint8Array): void {
+    const into = frame.length > 4096 ? this.eventInto?.(frame.subarray(0, 256), frame.length) : undefined;
+    if (into === undefined || into.length !== frame.length) return this.lendEvent(frame);
+    into.set(frame);
+    this.readInto.push(into);
+    this.emit('event', into);
+  }
+
   /** The daemon goes away. */
   drop(): void {
     this.connected = false;
@@ -114,6 +131,7 @@ export function fakeConnector(service: Service, handler: Handler) {
     const f = fail.shift();
     if (f) throw f;
     const ipc = new FakeIpc(service, handler);
+    ipc.eventInto = opts.eventInto;
     made.push(ipc);
     return ipc;
   };

@@ -6,7 +6,7 @@ import { QB_REQUEST_HEADER_SIZE, QB_RESPONSE_HEADER_SIZE, readRequestHeader, typ
 import { MAX_MAX_MSG_SIZE, clientSetup, providerCheck, validateName, type Credentials, type ProviderPolicy } from './handshake.js';
 import { ShmClientTransport } from './shm.js';
 import { SocketClientTransport } from './socket.js';
-import type { ClientTransport } from './transport.js';
+import type { ClientTransport, EventInto } from './transport.js';
 
 export type { Credentials, ProviderPolicy } from './handshake.js';
 
@@ -42,6 +42,16 @@ export interface ConnectOptions {
    * compiled on first use, if ever.
    */
   compileCodec?: boolean;
+  /**
+   * Where to read an event over 4 KiB, where that saves a copy (the shm transport, whose events
+   * are copied out of the ring anyway; the socket transport's are in its receive area already):
+   * called with a view of the event's first bytes (at most EVENT_INTO_HEAD; valid only during the
+   * call) and its length, it returns a buffer of exactly that length, which the event is copied
+   * into and handed to the listeners as, or undefined for the usual frame. It must not throw.
+   * cpg reads a large message's first fragment straight into the buffer it puts the message
+   * back together in.
+   */
+  eventInto?: EventInto;
 }
 
 export interface RequestOptions {
@@ -112,6 +122,7 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
   try {
     client = new IpcClient(name, s.setup, s.res, s.serverCredentials, s.transport, maxInFlight);
     client.borrowEvents = opts.borrowEvents === true;
+    client.eventInto = opts.eventInto;
   } catch (e) {
     s.setup.close();
     throw e;
@@ -211,6 +222,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   capture: ConnectionCapture | undefined;
   /** @internal ConnectOptions.borrowEvents, set by connect(): transports may lend event frames. */
   borrowEvents = false;
+  /** @internal ConnectOptions.eventInto, set by connect(). */
+  eventInto: EventInto | undefined;
 
   /** @internal use connect() */
   constructor(

@@ -7,6 +7,7 @@ export { enterNetns, unshareNetns } from './netns.js';
 export { setRoundRobinScheduling } from './sched.js';
 /** @internal a number that changes when the event loop goes round (cpg's multicasts per turn) */
 export { loopTurn } from './turns.js';
+export { EVENT_INTO_HEAD, type EventInto } from './transport.js';
 export { mapShared, unmapShared, type Mapping as SharedMapping } from './native.js';
 export { createServer, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';

@@ -6,6 +6,7 @@ import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { POOLED_MAX, copyFrame, framePool, native, poolView, type Mapping, type WaiterHandle } from './native.js';
 import { assertShmPath, closePeerFile, openPeerFile, ownShmPath, removeShmPath, type PeerFileRules } from './peerfile.js';
+import { EVENT_INTO_HEAD, type EventInto } from './transport.js';
 
 const OFF_WRITE_PT = 0;
 const OFF_READ_PT = 4;
@@ -431,10 +432,11 @@ export class Ring {
 
   /**
    * Copy out and reclaim the chunk at read_pt. The caller must already own its
-   * semaphore token (tryTake or the waiter thread). A chunk above POOLED_MAX goes into
-   * `lend` when given (the result is then a view of it), else into a buffer of its own.
+   * semaphore token (tryTake or the waiter thread). A chunk above POOLED_MAX goes where `into`
+   * says (ConnectOptions.eventInto), else into `lend` when given (the result is then a view of
+   * it), else into a buffer of its own.
    */
-  read(lend?: Uint8Array): Uint8Array {
+  read(lend?: Uint8Array, into?: EventInto): Uint8Array {
     if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
     const ws = this.wordSize;
     const [w, r] = this.pointers();
@@ -451,7 +453,11 @@ export class Ring {
     }
     const start = ((r + 2) % ws) * 4;
     let out: Uint8Array;
-    if (lend !== undefined && len > POOLED_MAX && len <= lend.length) {
+    const target = into !== undefined && len > POOLED_MAX ? into(this.bytes.subarray(start, start + Math.min(len, EVENT_INTO_HEAD)), len) : undefined;
+    if (target !== undefined && target.length === len) {
+      out = target;
+      out.set(this.bytes.subarray(start, start + len));
+    } else if (lend !== undefined && len > POOLED_MAX && len <= lend.length) {
       out = lend.subarray(0, len);
       out.set(this.bytes.subarray(start, start + len));
     } else out = copyFrame(this.bytes, start, len, this.words);

@@ -408,7 +408,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         // The next chunk wants a fresh slab, or fails a check: read() takes it or says why.
         let frame: Uint8Array;
         try {
-          frame = this.event.read(this.client.borrowEvents ? this.lendArea() : undefined);
+          frame = this.event.read(this.client.borrowEvents ? this.lendArea() : undefined, this.client.eventInto);
         } catch (e) {
           return this.client.fail(e as IpcError);
         }

@@ -5,6 +5,11 @@ import type { FdWatch } from './fdwatch.js';
 import type { Credentials } from './handshake.js';
 import { connectionDir, type PeerFileRules } from './peerfile.js';
 
+/** ConnectOptions.eventInto. */
+export type EventInto = (head: Uint8Array, length: number) => Uint8Array | undefined;
+/** How many of an event's first bytes ConnectOptions.eventInto sees, at most. */
+export const EVENT_INTO_HEAD = 256;
+
 /** The IpcClient a client transport serves. */
 export interface ClientLink {
   readonly connected: boolean;
@@ -20,6 +25,8 @@ export interface ClientLink {
   /** The frame may be lent (valid only during the call) when this is true (ConnectOptions.borrowEvents). */
   deliverEvent(frame: Uint8Array): void;
   readonly borrowEvents: boolean;
+  /** ConnectOptions.eventInto. */
+  readonly eventInto: EventInto | undefined;
   listenerCount(event: 'event'): number;
 }
 

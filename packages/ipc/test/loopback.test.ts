@@ -154,6 +154,47 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('eventInto: over shm an event over 4 KiB is read where it says, seeing the event\'s head and length; else as before', async () => {
+      const asked: { id: number; head: number; length: number }[] = [];
+      const targets: Uint8Array[] = [];
+      const c = await connect(name, {
+        borrowEvents: true,
+        eventInto: (head, length) => {
+          asked.push({ id: header(head).id, head: head.length, length });
+          // odd ids only, one of them with a wrong length (ignored: read as usual)
+          if (header(head).id % 2 === 0) return undefined;
+          const into = new Uint8Array(length + 64).subarray(32, 32 + (header(head).id === 5 ? length - 1 : length));
+          targets.push(into);
+          return into;
+        },
+      });
+      const seen: { id: number; ok: boolean; buffer: ArrayBufferLike; offset: number }[] = [];
+      c.on('event', (f) => {
+        const id = header(f).id;
+        seen.push({ id, ok: f.length === sizes[id]! + 24 && f.subarray(24).every((b) => b === (id & 0xff)), buffer: f.buffer, offset: f.byteOffset });
+      });
+      await until(() => conns.length === 1);
+      const sizes = Array.from({ length: 12 }, (_, i) => (i % 4 === 3 ? 100 : 70_000 + i * 997));
+      sizes.forEach((n, i) => conns[0]!.sendEvent(resFrame(i, new Uint8Array(n).fill(i & 0xff))));
+      await until(() => seen.length === sizes.length, 60_000);
+      expect(seen.map((e) => [e.id, e.ok])).toEqual(sizes.map((_, i) => [i, true]));
+      if (transport === 'socket') {
+        // its events are in the receive area already: a copy elsewhere would save nothing
+        expect(asked).toEqual([]);
+        return c.close();
+      }
+      const large = sizes.flatMap((n, i) => (n > 4096 ? [i] : []));
+      expect(asked).toEqual(large.map((id) => ({ id, head: 256, length: sizes[id]! + 24 })));
+      const into = large.filter((id) => id % 2 === 1 && id !== 5);
+      for (const id of into) {
+        const t = targets[large.filter((i) => i % 2 === 1).indexOf(id)]!;
+        expect(seen[id]).toMatchObject({ buffer: t.buffer, offset: 32 });
+      }
+      // the rest lent as before, from one buffer
+      expect(new Set(large.filter((id) => !into.includes(id)).map((id) => seen[id]!.buffer)).size).toBe(1);
+      await c.close();
+    });
+
     it('sendNow(): one-way requests without a promise; false, sending nothing, while requests wait for room', async () => {
       const c = await connect(name, { maxInFlight: 1 });
       await until(() => conns.length === 1);

@@ -1,0 +1,51 @@
+// A/B of the cpg figures: libcpg and each given tsbench.mjs interleaved round by round on one
+// private corosync, for one mode and size at a time:
+//   node bench/cpg/ab.mjs MODE SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]
+// MODE tput or lat (tsbench.mjs's). LOAD=k starts k busy processes (normal priority, like
+// report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one. The order of
+// the sides rotates every round. Prints each side's rounds and medians with the load averages.
+import { readFileSync } from 'node:fs';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { busyLoops, la, med } from '../lib/ab.mjs';
+
+const [mode, sizeArg, nArg, wArg, roundsArg, ...tsbenches] = process.argv.slice(2);
+if ((mode !== 'tput' && mode !== 'lat') || tsbenches.length === 0) {
+  process.stderr.write('usage: ab.mjs tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]\n');
+  process.exit(2);
+}
+const ROUNDS = Number(roundsArg);
+const here = (f) => new URL(f, import.meta.url).pathname;
+const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
+const args = [mode, sizeArg, nArg, wArg];
+const sides = [['libcpg', [cbench, ...args]], ...tsbenches.map((f) => [f, [process.execPath, f, ...args]])];
+const busy = busyLoops(Number(process.env.LOAD ?? 0));
+try {
+  for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
+    const load0 = la();
+    const ns = await startNamespace({ name: `bench-cpg-ab-${transport}` });
+    const res = Object.fromEntries(sides.map(([k]) => [k, []]));
+    try {
+      await ns.startCorosync({ transport });
+      for (let r = -1; r < ROUNDS; r++) {
+        for (let i = 0; i < sides.length; i++) {
+          const [k, argv] = sides[(i + Math.max(r, 0)) % sides.length];
+          const out = await ns.exec(argv, { timeout: 600_000 });
+          const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
+          if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
+          if (r < 0) continue;
+          res[k].push(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg) } : { p50: a / 1e3, p99: b / 1e3 });
+        }
+      }
+    } finally {
+      await ns.close();
+    }
+    console.log(`${transport}: ${args.join(' ')} rounds=${ROUNDS} busy=${busy.length} load before ${load0} after ${la()}`);
+    for (const [k] of sides) {
+      const xs = res[k];
+      const f = (key, d = 0) => `${med(xs.map((x) => x[key])).toFixed(d)} [${xs.map((x) => x[key].toFixed(d)).join(' ')}]`;
+      console.log(mode === 'tput' ? `  ${k}: msgs/s ${f('msgs')}  cpu µs/msg ${f('cpu', 1)}` : `  ${k}: p50 µs ${f('p50')}  p99 µs ${f('p99')}`);
+    }
+  }
+} finally {
+  for (const b of busy) b.kill();
+}
