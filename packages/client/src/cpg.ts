@@ -685,8 +685,12 @@ export class CpgHandle extends Session<CpgSnapshot> {
           // A fresh megabyte per message costs more than sending it (page faults, GC): reuse the last one.
           const spare = this.#spareAssembly;
           this.#spareAssembly = undefined;
-          if (spare && f.fragment.buffer === spare.buffer && f.fragment.byteOffset === spare.byteOffset + PARTIAL_DELIVER_HEAD && f.fragment.length <= f.msglen) {
-            // read into its place already (eventInto)
+          if (
+            spare && f.fragment.buffer === spare.buffer && f.fragment.byteOffset === spare.byteOffset + PARTIAL_DELIVER_HEAD &&
+            f.fragment.length <= f.msglen && PARTIAL_DELIVER_HEAD + f.msglen <= spare.length
+          ) {
+            // read into its place already (eventInto); the length checked again, as the frame
+            // came out of memory the daemon can still write after eventInto saw its head
             this.#assemblies.set(key, { buf: spare.subarray(PARTIAL_DELIVER_HEAD, PARTIAL_DELIVER_HEAD + f.msglen), filled: f.fragment.length });
             return;
           }
