@@ -33,6 +33,8 @@ const CALLS = Number(args[1] ?? 2_000);
 // of 1,000 0.41-1.11.
 const ROUNDS = Number(process.env.BENCH_REC_ROUNDS ?? (process.env.BENCH_QUICK ? 48 : 96));
 if (!(ROUNDS >= 6)) throw new RangeError(`BENCH_REC_ROUNDS ${ROUNDS}: a 95% interval of a median needs 6 rounds or more`);
+// The untimed calls a fresh handle of the recorder A/B makes before its block's rounds.
+const WARM = Math.min(CALLS, 250);
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const PAGE = fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url));
 if (ONLY !== 'recorder' && !existsSync(PAGE)) throw new Error(`${PAGE} is missing: pnpm --filter @corosync-ts/inspector... build`);
@@ -236,6 +238,8 @@ const delta = (s0, s1, tids, key) => tids.reduce((n, t) => n + (s1.get(t)?.[key]
 const OFF = 'off';
 const CONTROL = 'off (A/A control)';
 const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)'];
+/** Rounds per set of handles: one rotation of the sides. */
+const BLOCK = SIDES.length;
 
 async function recorderRuns() {
   const rows = [];
@@ -246,7 +250,9 @@ async function recorderRuns() {
       const handles = {};
       const writers = {};
       const writerThreads = {};
+      // calls and handles per side, warm-ups included: what the side's capture must hold
       const calls = Object.fromEntries(SIDES.map((k) => [k, 0]));
+      const opened = Object.fromEntries(SIDES.map((k) => [k, 0]));
       const run = async (k, n) => {
         const h = handles[k];
         const s0 = threadStats();
@@ -267,31 +273,48 @@ async function recorderRuns() {
         };
       };
       for (const k of SIDES) {
-        if (k.startsWith('on')) {
-          // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
-          const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
-          const before = new Set(threadStats().keys());
-          const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
-          // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
-          w.linePrefix(',"unused":"');
-          w.flush();
-          writerThreads[k] = [...threadStats().keys()].filter((t) => !before.has(t));
-          if (writerThreads[k].length !== 1) throw new Error(`${k}: ${writerThreads[k].length} threads started with the writer, not 1`);
-        }
-        handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: writers[k] });
-        await run(k, CALLS); // warm-up
+        if (!k.startsWith('on')) continue;
+        // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
+        const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
+        const before = new Set(threadStats().keys());
+        const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
+        // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
+        w.linePrefix(',"unused":"');
+        w.flush();
+        writerThreads[k] = [...threadStats().keys()].filter((t) => !before.has(t));
+        if (writerThreads[k].length !== 1) throw new Error(`${k}: ${writerThreads[k].length} threads started with the writer, not 1`);
       }
+      // Fresh handles for every block of rounds, opened in an order rotated block by block: what
+      // comes with a handle (its connection's place in the mock, its shm rings' addresses, its
+      // fds) is a side's for one block only, and each side is opened in each place equally often.
+      // The handles are opened and warmed up untimed.
+      const openBlock = async (b) => {
+        for (const h of Object.values(handles)) await h.finalize();
+        const order = SIDES.map((_, i) => SIDES[(i + b) % SIDES.length]);
+        for (const k of order) {
+          handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: writers[k] });
+          opened[k]++;
+        }
+        // the first block also warms the code paths up (as many calls as a round); later ones only their new handles
+        for (const k of order) await run(k, b === 0 ? CALLS : WARM);
+      };
       const m = Object.fromEntries(SIDES.map((k) => [k, []]));
-      const s0 = threadStats();
+      let s0;
       for (let r = 0; r < ROUNDS; r++) {
+        if (r % BLOCK === 0) {
+          await openBlock(r / BLOCK);
+          // the writers' CPU is counted from the end of the first block's warm-up
+          s0 ??= threadStats();
+        }
         // rotated every round, and reversed every other rotation: each side as often in each place, and after each other side
         const rot = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
         for (const k of Math.floor(r / SIDES.length) % 2 ? rot.reverse() : rot) m[k].push(await run(k, CALLS));
       }
       for (const w of Object.values(writers)) w.flush(); // the writers' last lines, before their threads are counted
       const s1 = threadStats();
+      // the writer thread's CPU from the first measured round to the end (it writes a round's lines
+      // during later rounds too, and the later blocks' warm-ups' lines), per measured call of its side
       const measured = ROUNDS * CALLS;
-      // the writer thread's CPU over the whole measured run (it writes a round's lines during later rounds too), per call of its side
       const writerCpu = Object.fromEntries(Object.entries(writerThreads).map(([k, tids]) => [k, delta(s0, s1, tids, 'cpu') / measured / 1000]));
       for (const h of Object.values(handles)) await h.finalize();
       for (const [k, w] of Object.entries(writers)) {
@@ -302,7 +325,7 @@ async function recorderRuns() {
         const frames = text.split('"hex":').length - 1;
         const lost = [...text.matchAll(/"state":"dropped","lines":(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
         // each handle: its two setup frames, then a request and a response per call
-        if (lost > 0 || frames !== 2 + 2 * calls[k]) throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls, ${lost} dropped`);
+        if (lost > 0 || frames !== 2 * opened[k] + 2 * calls[k]) throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls on ${opened[k]} handles, ${lost} dropped`);
       }
       // per round, each side against the 'off' of the same round: the machine's load moves less
       // within a round than across the whole run
