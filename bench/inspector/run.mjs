@@ -27,11 +27,12 @@ const FRAMES = Number(args[0] ?? 1_000_000);
 const CALLS = Number(args[1] ?? 2_000);
 // Rounds of the recorder A/B. The verdict is a 5 % margin on the median of per-round ratios, judged
 // by its 95% interval beside an A/A control's (bench/README.md, "Judged against the noise"): many
-// short rounds. A round of a side still holds several of its writer's wake-ups (one per 256 KiB of
-// lines, ~290 calls), so that the writer's work lands mostly in its own side's rounds. At load
-// average 19-20, 48 rounds of 1,000 calls gave A/A control intervals within 0.94-1.10, 12 rounds
-// of 1,000 0.41-1.11.
-const ROUNDS = Number(process.env.BENCH_REC_ROUNDS ?? (process.env.BENCH_QUICK ? 48 : 96));
+// short rounds, 96 in the quick report (1,000 calls) and in the full one (2,000). A side's writer is
+// woken every 256 KiB of ring, ~670 recorded calls (392 bytes of ring each), so a round of 1,000
+// calls holds one or two of its wake-ups and the rest of its lines are written by the 100 ms timer,
+// in whichever rounds come next. At load average 19-20, 48 rounds of 1,000 calls gave A/A control
+// intervals within 0.94-1.10, 12 rounds of 1,000 0.41-1.11.
+const ROUNDS = Number(process.env.BENCH_REC_ROUNDS ?? 96);
 if (!(ROUNDS >= 6)) throw new RangeError(`BENCH_REC_ROUNDS ${ROUNDS}: a 95% interval of a median needs 6 rounds or more`);
 // The untimed calls a fresh handle of the recorder A/B makes before its block's rounds.
 const WARM = Math.min(CALLS, 250);
@@ -192,7 +193,8 @@ async function inspectorRuns() {
 
 // ------------------------------------------------------------------ (2) recorder on vs off
 // The mock runs as its own process (corosync-mock), so the client process does only what a
-// client does; three handles (off, plain, gzip) take turns, the order rotated every round.
+// client does; four sides (off, an A/A control, plain, gzip) take turns, the order rotated every
+// round, on fresh handles every rotation.
 const MOCK_CLI = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.meta.url));
 
 async function startMockProcess(transport, prefix) {
@@ -306,9 +308,15 @@ async function recorderRuns() {
           // the writers' CPU is counted from the end of the first block's warm-up
           s0 ??= threadStats();
         }
-        // rotated every round, and reversed every other rotation: each side as often in each place, and after each other side
-        const rot = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
-        for (const k of Math.floor(r / SIDES.length) % 2 ? rot.reverse() : rot) m[k].push(await run(k, CALLS));
+        // Rotated every round, and reversed every other block (rotation): each side as often in
+        // each place, and after each other side. The rotation starts one place further every other
+        // block, so that the first round on a block's fresh handles (which takes the garbage of the
+        // last block's handles, and whatever else a change of handles leaves) is each side's as
+        // often: rotated by the round alone, it was always "off"'s in a forward block and the last
+        // side's in a reversed one, and under load the A/A control came out ~5% under "off".
+        const b = Math.floor(r / BLOCK);
+        const rot = SIDES.map((_, i) => SIDES[(i + r + (b >> 1)) % SIDES.length]);
+        for (const k of b % 2 ? rot.reverse() : rot) m[k].push(await run(k, CALLS));
       }
       for (const w of Object.values(writers)) w.flush(); // the writers' last lines, before their threads are counted
       const s1 = threadStats();
@@ -374,7 +382,7 @@ const judged = rec
   .filter((r) => r.side.startsWith('on'))
   .map((r) => ({ ...r, control: rec.find((x) => x.transport === r.transport && x.side === CONTROL).ratio }))
   .map((r) => ({ ...r, verdict: judgeCost([r.ratio.lo, r.ratio.hi], [r.control.lo, r.control.hi], LIMIT) }));
-const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every call's two frames recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
+const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Every ${BLOCK} rounds (one rotation) the four handles are closed and fresh ones opened, in an order rotated block by block, then warmed up untimed (${WARM} calls each; the first block ${CALLS.toLocaleString('en')}): a handle's connection, shm rings and place in the mock are a side's for one block only, so nothing tied to a handle can bias a side for the whole run. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every handle's two setup frames and every call's two frames (warm-ups included) recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
 
 | transport | side | µs per call | ratio to off (95% CI) | CPU µs per call, calling thread | CPU µs per call, other threads | writer CPU µs per call | CPU ratio to off (95% CI) | run-queue wait µs per call | involuntary switches per 1k calls |
 |---|---|---|---|---|---|---|---|---|---|
