@@ -27,12 +27,15 @@ const FRAMES = Number(args[0] ?? 1_000_000);
 const CALLS = Number(args[1] ?? 2_000);
 // Rounds of the recorder A/B. The verdict is a 5 % margin on the median of per-round ratios, judged
 // by its 95% interval beside an A/A control's (bench/README.md, "Judged against the noise"): many
-// short rounds. A round of a side still holds several of its writer's wake-ups (one per 256 KiB of
-// lines, ~290 calls), so that the writer's work lands mostly in its own side's rounds. At load
-// average 19-20, 48 rounds of 1,000 calls gave A/A control intervals within 0.94-1.10, 12 rounds
-// of 1,000 0.41-1.11.
-const ROUNDS = Number(process.env.BENCH_REC_ROUNDS ?? (process.env.BENCH_QUICK ? 48 : 96));
+// short rounds, 96 in the quick report (1,000 calls) and in the full one (2,000). A side's writer is
+// woken every 256 KiB of ring, ~670 recorded calls (392 bytes of ring each), so a round of 1,000
+// calls holds one or two of its wake-ups and the rest of its lines are written by the 100 ms timer,
+// in whichever rounds come next. At load average 19-20, 48 rounds of 1,000 calls gave A/A control
+// intervals within 0.94-1.10, 12 rounds of 1,000 0.41-1.11.
+const ROUNDS = Number(process.env.BENCH_REC_ROUNDS ?? 96);
 if (!(ROUNDS >= 6)) throw new RangeError(`BENCH_REC_ROUNDS ${ROUNDS}: a 95% interval of a median needs 6 rounds or more`);
+// The untimed calls a fresh handle of the recorder A/B makes before its block's rounds.
+const WARM = Math.min(CALLS, 250);
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const PAGE = fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url));
 if (ONLY !== 'recorder' && !existsSync(PAGE)) throw new Error(`${PAGE} is missing: pnpm --filter @corosync-ts/inspector... build`);
@@ -190,7 +193,8 @@ async function inspectorRuns() {
 
 // ------------------------------------------------------------------ (2) recorder on vs off
 // The mock runs as its own process (corosync-mock), so the client process does only what a
-// client does; three handles (off, plain, gzip) take turns, the order rotated every round.
+// client does; four sides (off, an A/A control, plain, gzip) take turns, the order rotated every
+// round, on fresh handles every rotation.
 const MOCK_CLI = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.meta.url));
 
 async function startMockProcess(transport, prefix) {
@@ -236,6 +240,8 @@ const delta = (s0, s1, tids, key) => tids.reduce((n, t) => n + (s1.get(t)?.[key]
 const OFF = 'off';
 const CONTROL = 'off (A/A control)';
 const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)'];
+/** Rounds per set of handles: one rotation of the sides. */
+const BLOCK = SIDES.length;
 
 async function recorderRuns() {
   const rows = [];
@@ -246,7 +252,9 @@ async function recorderRuns() {
       const handles = {};
       const writers = {};
       const writerThreads = {};
+      // calls and handles per side, warm-ups included: what the side's capture must hold
       const calls = Object.fromEntries(SIDES.map((k) => [k, 0]));
+      const opened = Object.fromEntries(SIDES.map((k) => [k, 0]));
       const run = async (k, n) => {
         const h = handles[k];
         const s0 = threadStats();
@@ -267,31 +275,54 @@ async function recorderRuns() {
         };
       };
       for (const k of SIDES) {
-        if (k.startsWith('on')) {
-          // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
-          const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
-          const before = new Set(threadStats().keys());
-          const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
-          // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
-          w.linePrefix(',"unused":"');
-          w.flush();
-          writerThreads[k] = [...threadStats().keys()].filter((t) => !before.has(t));
-          if (writerThreads[k].length !== 1) throw new Error(`${k}: ${writerThreads[k].length} threads started with the writer, not 1`);
-        }
-        handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: writers[k] });
-        await run(k, CALLS); // warm-up
+        if (!k.startsWith('on')) continue;
+        // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
+        const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
+        const before = new Set(threadStats().keys());
+        const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
+        // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
+        w.linePrefix(',"unused":"');
+        w.flush();
+        writerThreads[k] = [...threadStats().keys()].filter((t) => !before.has(t));
+        if (writerThreads[k].length !== 1) throw new Error(`${k}: ${writerThreads[k].length} threads started with the writer, not 1`);
       }
+      // Fresh handles for every block of rounds, opened in an order rotated block by block: what
+      // comes with a handle (its connection's place in the mock, its shm rings' addresses, its
+      // fds) is a side's for one block only, and each side is opened in each place equally often.
+      // The handles are opened and warmed up untimed.
+      const openBlock = async (b) => {
+        for (const h of Object.values(handles)) await h.finalize();
+        const order = SIDES.map((_, i) => SIDES[(i + b) % SIDES.length]);
+        for (const k of order) {
+          handles[k] = await CmapHandle.initialize({ ipcPrefix: prefix, capture: writers[k] });
+          opened[k]++;
+        }
+        // the first block also warms the code paths up (as many calls as a round); later ones only their new handles
+        for (const k of order) await run(k, b === 0 ? CALLS : WARM);
+      };
       const m = Object.fromEntries(SIDES.map((k) => [k, []]));
-      const s0 = threadStats();
+      let s0;
       for (let r = 0; r < ROUNDS; r++) {
-        // rotated every round, and reversed every other rotation: each side as often in each place, and after each other side
-        const rot = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
-        for (const k of Math.floor(r / SIDES.length) % 2 ? rot.reverse() : rot) m[k].push(await run(k, CALLS));
+        if (r % BLOCK === 0) {
+          await openBlock(r / BLOCK);
+          // the writers' CPU is counted from the end of the first block's warm-up
+          s0 ??= threadStats();
+        }
+        // Rotated every round, and reversed every other block (rotation): each side as often in
+        // each place, and after each other side. The rotation starts one place further every other
+        // block, so that the first round on a block's fresh handles (which takes the garbage of the
+        // last block's handles, and whatever else a change of handles leaves) is each side's as
+        // often: rotated by the round alone, it was always "off"'s in a forward block and the last
+        // side's in a reversed one, and under load the A/A control came out ~5% under "off".
+        const b = Math.floor(r / BLOCK);
+        const rot = SIDES.map((_, i) => SIDES[(i + r + (b >> 1)) % SIDES.length]);
+        for (const k of b % 2 ? rot.reverse() : rot) m[k].push(await run(k, CALLS));
       }
       for (const w of Object.values(writers)) w.flush(); // the writers' last lines, before their threads are counted
       const s1 = threadStats();
+      // the writer thread's CPU from the first measured round to the end (it writes a round's lines
+      // during later rounds too, and the later blocks' warm-ups' lines), per measured call of its side
       const measured = ROUNDS * CALLS;
-      // the writer thread's CPU over the whole measured run (it writes a round's lines during later rounds too), per call of its side
       const writerCpu = Object.fromEntries(Object.entries(writerThreads).map(([k, tids]) => [k, delta(s0, s1, tids, 'cpu') / measured / 1000]));
       for (const h of Object.values(handles)) await h.finalize();
       for (const [k, w] of Object.entries(writers)) {
@@ -302,7 +333,7 @@ async function recorderRuns() {
         const frames = text.split('"hex":').length - 1;
         const lost = [...text.matchAll(/"state":"dropped","lines":(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
         // each handle: its two setup frames, then a request and a response per call
-        if (lost > 0 || frames !== 2 + 2 * calls[k]) throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls, ${lost} dropped`);
+        if (lost > 0 || frames !== 2 * opened[k] + 2 * calls[k]) throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls on ${opened[k]} handles, ${lost} dropped`);
       }
       // per round, each side against the 'off' of the same round: the machine's load moves less
       // within a round than across the whole run
@@ -351,7 +382,7 @@ const judged = rec
   .filter((r) => r.side.startsWith('on'))
   .map((r) => ({ ...r, control: rec.find((x) => x.transport === r.transport && x.side === CONTROL).ratio }))
   .map((r) => ({ ...r, verdict: judgeCost([r.ratio.lo, r.ratio.hi], [r.control.lo, r.control.hi], LIMIT) }));
-const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every call's two frames recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
+const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Every ${BLOCK} rounds (one rotation) the four handles are closed and fresh ones opened, in an order rotated block by block, then warmed up untimed (${WARM} calls each; the first block ${CALLS.toLocaleString('en')}): a handle's connection, shm rings and place in the mock are a side's for one block only, so nothing tied to a handle can bias a side for the whole run; the rotation starts one place further every other block, so that each side is as often the first on fresh handles. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every handle's two setup frames and every call's two frames (warm-ups included) recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
 
 | transport | side | µs per call | ratio to off (95% CI) | CPU µs per call, calling thread | CPU µs per call, other threads | writer CPU µs per call | CPU ratio to off (95% CI) | run-queue wait µs per call | involuntary switches per 1k calls |
 |---|---|---|---|---|---|---|---|---|---|

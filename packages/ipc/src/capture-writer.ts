@@ -67,7 +67,7 @@ const MSG_AT = 32;
 // recorded program's thread only copies bytes. Plain CommonJS in a string (an eval worker),
 // because the package's tests and its consumers both load capture-writer.ts as it is.
 const WRITER_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { closeSync, writeSync } = require('node:fs');
 const { fd, gzip, ring, addons } = workerData;
 const ctl = new Int32Array(workerData.ctl);
@@ -231,33 +231,37 @@ function run() {
   // After DONE: a flush waiting for the lines does not wait for this too.
   if (mapped < cap) prefault();
 }
-parentPort.on('message', (m) => {
-  if (m === 'end') {
-    // The fd is the thread's once it started: closed here, after everything flushed before
-    // 'end', so its number is never reused while a write to it is still queued.
-    try {
-      closeSync(fd);
-    } catch {}
-    process.exit(0);
-  }
-  bigs.push(m);
-  if (stalled) run();
-});
-(async () => {
-  let seen = 0;
-  for (;;) {
-    const w = Atomics.waitAsync(ctl, ${SEQ}, seen);
-    if (w.async) await w.value;
-    seen = Atomics.load(ctl, ${SEQ});
-    try {
-      run();
-    } catch (e) {
-      // The thread ends of it: its message goes with the end.
-      fail(e);
-      throw e;
+// The thread sleeps in Atomics.wait, not in its event loop: a wake-up is the futex's, where
+// Atomics.waitAsync went through the loop (the notify posted as a task, the loop woken, a
+// promise settled), ~2x the thread's CPU per wake-up. Messages (a big frame's bytes, 'end') are
+// taken here, synchronously: each is posted before the wake-up that announces it.
+function messages() {
+  for (let m; (m = receiveMessageOnPort(parentPort)) !== undefined; ) {
+    if (m.message === 'end') {
+      // The fd is the thread's once it started: closed here, after everything flushed before
+      // 'end', so its number is never reused while a write to it is still queued.
+      try {
+        closeSync(fd);
+      } catch {}
+      process.exit(0);
     }
+    bigs.push(m.message);
   }
-})();
+}
+let seen = 0;
+for (;;) {
+  // A big frame's bytes that are not in yet (stalled) are waited for a millisecond at a time.
+  Atomics.wait(ctl, ${SEQ}, seen, stalled ? 1 : Infinity);
+  seen = Atomics.load(ctl, ${SEQ});
+  messages();
+  try {
+    run();
+  } catch (e) {
+    // The thread ends of it: its message goes with the end.
+    fail(e);
+    throw e;
+  }
+}
 `;
 
 // One 'exit' listener for every open writer (one each would trip MaxListenersExceeded).
@@ -625,6 +629,10 @@ export class CaptureWriter {
       // The writer thread closes it after what was flushed before 'end' (a timed-out flush
       // leaves entries in the ring): closing it here could hand its number to another file meanwhile.
       this.worker.postMessage('end');
+      // It sleeps until the next wake-up: this one is for the 'end'.
+      this.seq = (this.seq + 1) | 0;
+      Atomics.store(this.ctl, SEQ, this.seq);
+      Atomics.notify(this.ctl, SEQ);
       return;
     }
     try {

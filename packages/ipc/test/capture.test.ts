@@ -1,7 +1,7 @@
 // The capture writer: what it writes reads back line for line (plain and gzip, one gzip member
 // per flush), it refuses symlinks and non-regular files, and a process that exits flushes.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -312,6 +312,25 @@ describe('CaptureWriter', () => {
     const lines = readCapture(path).slice(1);
     expect(lines.map((l) => (l.hex as string).length / 2)).toEqual([1, 300 * 1024, 100 * 1024, 1]);
     expect(lines[1]!.hex).toBe(Buffer.from(big).toString('hex'));
+  });
+
+  it('close() ends the writer thread, which closes the file (the thread sleeps until it is told)', async () => {
+    const path = join(dir, 'c.jsonl');
+    const open = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false; // the fd readdir itself used, gone by now
+        }
+      }).length;
+    const w = CaptureWriter.open(path, opts);
+    w.frame({ conn: w.newConnection(), service: 'cmap', transport: 'socket', dir: 'req', bytes: new Uint8Array([1]) });
+    w.flush(); // the writer thread runs, and has the fd
+    expect(open()).toBe(1);
+    w.close();
+    await expect.poll(open, { timeout: 5000, interval: 10 }).toBe(0);
+    expect(readCapture(path)).toHaveLength(2);
   });
 
   it('flushes buffered lines within about 100 ms without being asked', async () => {
