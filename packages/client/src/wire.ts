@@ -6,7 +6,10 @@ import {
   DIR_CODES, REQUEST_HEADER, RESPONSE_HEADER, SERVICE_CODES, codec, decode, decodeCmapValue, encoders, fixedCmapValueAt,
   fixedCmapValueSize, messages, type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
-import { CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError } from '@corosync-ts/types';
+import {
+  CMAP_VALUETYPE_INT16, CMAP_VALUETYPE_INT32, CMAP_VALUETYPE_INT8, CMAP_VALUETYPE_UINT16, CMAP_VALUETYPE_UINT32,
+  CMAP_VALUETYPE_UINT8, CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError,
+} from '@corosync-ts/types';
 import { toCsError } from './errors.js';
 
 export { encodeCmapValue, decodeCmapValue, type CmapValue } from '@corosync-ts/codec-wasm';
@@ -357,7 +360,18 @@ export function fixedGetValue(res: Uint8Array, want: number): CmapValue | undefi
   ) {
     return undefined;
   }
-  for (let i = 0; i < size; i++) valueBytes[i] = res[GET_RES_VALUE_AT + i]!;
+  // The integers of 32 bits and less straight from the frame's bytes: the copy into valueBytes
+  // and the DataView read were ~160 of this function's ~520 instructions (callgrind, in isolation).
+  const v = GET_RES_VALUE_AT;
+  switch (want) {
+    case CMAP_VALUETYPE_INT8: return (res[v]! << 24) >> 24;
+    case CMAP_VALUETYPE_UINT8: return res[v]!;
+    case CMAP_VALUETYPE_INT16: return ((res[v]! | (res[v + 1]! << 8)) << 16) >> 16;
+    case CMAP_VALUETYPE_UINT16: return res[v]! | (res[v + 1]! << 8);
+    case CMAP_VALUETYPE_INT32: return i32At(res, v);
+    case CMAP_VALUETYPE_UINT32: return i32At(res, v) >>> 0;
+  }
+  for (let i = 0; i < size; i++) valueBytes[i] = res[v + i]!;
   return fixedCmapValueAt(valueView, 0, want);
 }
 
