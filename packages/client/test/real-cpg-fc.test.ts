@@ -39,7 +39,8 @@ for (const transport of ['socket', 'shm'] as const) {
       // the flood ran all along (an exit would mean it failed)
       expect(flood.lines).toEqual(['flooding']);
       const cl = c.stdout.trimEnd().split('\n');
-      expect(t.stdout.trimEnd().split('\n')).toEqual(cl);
+      // the counts (messages, first refusal, refusals) say why a line differs
+      expect(t.stdout.trimEnd().split('\n'), `libcpg: ${c.stderr}TypeScript: ${t.stderr}`).toEqual(cl);
       expect(cl).toEqual([
         'initialize 1',
         'join 1',

@@ -98,5 +98,6 @@ int main(int argc, char **argv) {
 	e = cpg_flow_control_state_get(h, &fc);
 	printf("flow_control_state_get after %d %d\n", e, fc);
 	printf("finalize %d\n", cpg_finalize(h));
+	fprintf(stderr, "messages %u, first refusal at %u, refusals %u\n", seq, first, refused);
 	return 0;
 }
