@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as ipcConnect, type CaptureWriter, type ProviderPolicy } from '@corosync-ts/ipc';
+import { connect as ipcConnect, type CaptureWriter, type EventInto, type ProviderPolicy } from '@corosync-ts/ipc';
 import { decode, type DecodedMessage, type Service } from '@corosync-ts/codec-wasm';
 import {
   COROSYNC_IPC_MAX_MSG_SIZE,
@@ -62,7 +62,7 @@ export type Connector = (
     /** Whether to compile the codec's module during the handshake (@corosync-ts/ipc ConnectOptions). */
     compileCodec?: boolean;
     /** Where to read a large event (@corosync-ts/ipc ConnectOptions.eventInto). */
-    eventInto?: (head: Uint8Array, length: number) => Uint8Array | undefined;
+    eventInto?: EventInto;
   },
 ) => Promise<IpcClientLike>;
 
@@ -182,7 +182,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
    */
   protected readonly borrowsEvents: boolean = false;
   /** Where the transport reads a large event, if the service says (@corosync-ts/ipc ConnectOptions.eventInto). */
-  protected readonly eventInto: ((head: Uint8Array, length: number) => Uint8Array | undefined) | undefined = undefined;
+  protected readonly eventInto: EventInto | undefined = undefined;
   // Private (not just protected) so that logging a handle does not dump the transport.
   #ipc: IpcClientLike | undefined;
   #state: State = 'open';

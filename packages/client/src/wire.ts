@@ -124,11 +124,12 @@ for (const m of messages) {
 export const spec = (name: string, dir: 'req' | 'res') => specs.get(`${name}/${dir}`);
 /** A field's byte offset in a catalog layout. */
 export const offsetOf = (fields: readonly { name: string; offset: number }[], name: string) => fields.find((f) => f.name === name)!.offset;
-const GET_REQ_ID = spec('cmap.get', 'req')!.id!;
-const GET_CAPACITY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'valueLen');
+const GET_REQ_SPEC = spec('cmap.get', 'req')!;
+const GET_REQ_ID = GET_REQ_SPEC.id!;
+const GET_REQ_SIZE = GET_REQ_SPEC.size;
+const GET_CAPACITY_OFFSET = offsetOf(GET_REQ_SPEC.fields, 'valueLen');
+const GET_KEY_OFFSET = offsetOf(GET_REQ_SPEC.fields, 'keyName');
 const GET_RES_SIZE = spec('cmap.get', 'res')!.size;
-const GET_REQ_SIZE = spec('cmap.get', 'req')!.size;
-const GET_KEY_OFFSET = offsetOf(spec('cmap.get', 'req')!.fields, 'keyName');
 const REQ_H_ID = offsetOf(REQUEST_HEADER.fields, 'id');
 const REQ_H_SIZE = offsetOf(REQUEST_HEADER.fields, 'size');
 /** mar_name_t: a u16 length, then the bytes at the next 8-byte boundary; at most 256 of them. */
@@ -298,8 +299,7 @@ export function parseCmapGet(res: Uint8Array, operation: string): { type: number
  */
 export function getAnswer(res: Uint8Array): { type: number; length: number; bytes: Uint8Array } | undefined {
   const n = res.length;
-  if (n < GET_RES_VALUE_AT || i32At(res, H_SIZE) !== n || i32At(res, H_ID) !== GET_RES_ID || i32At(res, H_ERROR) !== CS_OK) return undefined;
-  if (i32At(res, GET_RES_VALUE_LEN_AT + 4) !== 0) return undefined;
+  if (n < GET_RES_VALUE_AT || !usualGetAnswer(res)) return undefined;
   const length = i32At(res, GET_RES_VALUE_LEN_AT) >>> 0;
   const count = n === GET_RES_VALUE_AT ? 0 : length;
   if (count > n - GET_RES_VALUE_AT) return undefined;
@@ -346,6 +346,15 @@ const GET_RES_ID = GET_RES_SPEC.id!;
 const GET_RES_VALUE_LEN_AT = offsetOf(GET_RES_SPEC.fields, 'valueLen');
 const GET_RES_TYPE_AT = offsetOf(GET_RES_SPEC.fields, 'type');
 const GET_RES_VALUE_AT = offsetOf(GET_RES_SPEC.fields, 'value');
+/**
+ * A GET answer of at least GET_RES_VALUE_AT bytes that the fast paths (getAnswer, fixedGetValue)
+ * may read: its header's size is the frame's length, the GET answer's id, CS_OK, a value_len
+ * below 2^32.
+ */
+function usualGetAnswer(res: Uint8Array): boolean {
+  return i32At(res, H_SIZE) === res.length && i32At(res, H_ID) === GET_RES_ID && i32At(res, H_ERROR) === CS_OK && i32At(res, GET_RES_VALUE_LEN_AT + 4) === 0;
+}
+
 /** The value's bytes, copied (8 at most) for fixedCmapValueAt: no view of the frame per call. */
 const valueBytes = new Uint8Array(8);
 const valueView = new DataView(valueBytes.buffer);
@@ -355,8 +364,7 @@ export function fixedGetValue(res: Uint8Array, want: number): CmapValue | undefi
   const size = fixedCmapValueSize(want);
   const n = res.length;
   if (
-    size === undefined || n < GET_RES_VALUE_AT + size || i32At(res, H_SIZE) !== n || i32At(res, H_ID) !== GET_RES_ID || i32At(res, H_ERROR) !== CS_OK ||
-    res[GET_RES_TYPE_AT] !== want || i32At(res, GET_RES_VALUE_LEN_AT) !== size || i32At(res, GET_RES_VALUE_LEN_AT + 4) !== 0
+    size === undefined || n < GET_RES_VALUE_AT + size || !usualGetAnswer(res) || res[GET_RES_TYPE_AT] !== want || i32At(res, GET_RES_VALUE_LEN_AT) !== size
   ) {
     return undefined;
   }
