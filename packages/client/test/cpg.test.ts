@@ -252,6 +252,26 @@ describe('cpg', () => {
     expect(got.map((x) => [x.pid, x.text])).toEqual([[7, a], [8, b], [9, c]]);
     await m.finalize();
   });
+
+  it('a first fragment whose message length changed after eventInto saw its head is put back together as the copied frame says', async () => {
+    // The shm event ring is the daemon's memory: it can rewrite a frame between eventInto's look
+    // at its head and the copy. The frame as copied is what counts, as it is for libcpg.
+    const fc = cpgDaemon();
+    const got: [number, string][] = [];
+    const h = await CpgHandle.initialize({ deliverFn: ({ pid, msg }) => got.push([pid, Buffer.from(msg).toString()]) }, { connect: fc.connect });
+    const ipc = fc.last;
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const t = Array.from({ length: 12000 }, (_, i) => String.fromCharCode(97 + (i % 23))).join('');
+    const seen = partial(1, 6000, enc(t.slice(0, 5000)), 7);
+    const copied = partial(1, t.length, enc(t.slice(0, 5000)), 7);
+    const into = ipc.eventInto!(seen.subarray(0, 256), copied.length);
+    expect(into?.length).toBe(copied.length);
+    into!.set(copied);
+    ipc.emit('event', into);
+    ipc.shmEvent(partial(3, t.length, enc(t.slice(5000)), 7));
+    expect(got).toEqual([[7, t]]);
+    await h.finalize();
+  });
 });
 
 describe('cfg', () => {
