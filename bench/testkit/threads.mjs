@@ -9,7 +9,8 @@
 // the daemon loop thread's time running, runnable after a wake-up or a preemption, and asleep, per GET; sched-states.mjs), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
 // NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
 // measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare),
-// PIN=d,c (every daemon thread on vCPU d, the client on vCPU c; either may be empty): the pair on one vCPU or apart.
+// PIN=d,c (every daemon thread on vCPU d, the client on vCPU c; either may be empty): the pair on one vCPU or apart;
+// NUDGE=n (the daemon's loop thread moved to vCPU n before the run, its mask given back).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -112,6 +113,12 @@ try {
   // (same vCPU or apart: the two shapes a GET's round trip takes)
   const pin = process.env.PIN?.split(',');
   if (pin?.[0]) execFileSync('taskset', ['-a', '-p', '-c', pin[0], String(pid)], { stdio: 'ignore' });
+  // NUDGE=n: the daemon's loop thread moved to vCPU n and its CPU mask given back at once (an RT
+  // thread then stays where it is woken): which vCPU it starts the measured run on
+  if (process.env.NUDGE) {
+    const all = readFileSync(`/proc/${pid}/status`, 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)[1];
+    for (const c of [process.env.NUDGE, all]) execFileSync('taskset', ['-p', '-c', c, String(pid)], { stdio: 'ignore' });
+  }
   const before = threads(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
   // and its context switches (GNU time: %w voluntary, %c involuntary)
