@@ -8,7 +8,9 @@
 // thread in /tmp/mockrr-strace.<tid>), SCHED=file (perf sched record -a over the measured run: the client's and
 // the daemon loop thread's time running, runnable after a wake-up or a preemption, and asleep, per GET; sched-states.mjs), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
 // NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
-// measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare).
+// measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare),
+// PIN=d,c (every daemon thread on vCPU d, the client on vCPU c; either may be empty): the pair on one vCPU or apart;
+// NUDGE=n (the daemon's loop thread moved to vCPU n before the run, its mask given back).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -107,10 +109,20 @@ try {
   if (tracer) await new Promise((r) => setTimeout(r, 500));
   if (process.env.CALLGRIND) await ns.exec(['callgrind_control', '-i', 'on', String(pid)]);
   if (process.env.MOCK_STDOUT) console.log('--- measured run starts');
+  // PIN=d,c: the daemon's every thread on vCPU d and the client on vCPU c for the measured run
+  // (same vCPU or apart: the two shapes a GET's round trip takes)
+  const pin = process.env.PIN?.split(',');
+  if (pin?.[0]) execFileSync('taskset', ['-a', '-p', '-c', pin[0], String(pid)], { stdio: 'ignore' });
+  // NUDGE=n: the daemon's loop thread moved to vCPU n and its CPU mask given back at once (an RT
+  // thread then stays where it is woken): which vCPU it starts the measured run on
+  if (process.env.NUDGE) {
+    const all = readFileSync(`/proc/${pid}/status`, 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)[1];
+    for (const c of [process.env.NUDGE, all]) execFileSync('taskset', ['-p', '-c', c, String(pid)], { stdio: 'ignore' });
+  }
   const before = threads(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
   // and its context switches (GNU time: %w voluntary, %c involuntary)
-  const r = await ns.exec(['bash', '-c', `/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
+  const r = await ns.exec(['bash', '-c', `${pin?.[1] ? `taskset -c ${pin[1]} ` : ''}/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
   const after = threads(pid);
   if (process.env.CALLGRIND) {
     await ns.exec(['callgrind_control', '-d', String(pid)]);
