@@ -1697,6 +1697,12 @@ typedef struct {
   // arrived the batch ends without the recv that would only say EAGAIN; anything else queued
   // still wakes epoll (level-triggered). <= 0: read to EAGAIN.
   pinned_t *budget;
+  // Or the budget is a word of a mapping (the socket transport's control file, whose event
+  // counter the server raises once per event sent and the client lowers per event taken, after
+  // the batch): the batch ends once it has as many as the word says. 0 or less when the batch
+  // starts, or a mapping unmapped since, reads to EAGAIN.
+  mapping_t *budget_map;
+  size_t budget_off;
   int32_t max_len;
   int fd;
   // Owners: the JS handle (external) and the uv handle until its close callback. JS may
@@ -1732,11 +1738,20 @@ static int32_t recv_batch(poller_t *p) {
     int32_t b = *(int32_t *)p->budget->data;
     if (b > 0 && b < limit) limit = b;
   }
+  // The peer's counter is read again before each recv, not once: a burst's events counted while
+  // the batch runs are read in it (stopping at the first count cost a loop turn per few events).
+  // 0 or less at the start means no budget; a truncated file reads as zeros (SIGBUS guard).
+  const int32_t *counter = NULL;
+  if (p->budget_map && !p->budget_map->unmapped) {
+    counter = (const int32_t *)((const char *)p->budget_map->base + p->budget_off);
+    if (__atomic_load_n(counter, __ATOMIC_RELAXED) <= 0) counter = NULL;
+  }
   // Room for a maximum-size datagram (+1 to detect an oversized one) before each recv; else
   // for the next one as long as it is (its length peeked): after one event of over 64 KiB,
   // the rest of a backlog would otherwise wait one loop turn each, and corosync busy-retries
   // events that do not fit the socket at real-time priority meanwhile.
   while (count < limit) {
+    if (counter && count >= __atomic_load_n(counter, __ATOMIC_RELAXED)) break;
     if (cap - used < (size_t)p->max_len + 1) {
       ssize_t next;
       do next = recv(fd, NULL, 0, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
@@ -1798,6 +1813,8 @@ static void poll_closed(uv_handle_t *h) {
   pinned_drop(p->slots);
   pinned_drop(p->budget);
   p->area = p->slots = p->budget = NULL;
+  if (p->budget_map) mapping_unref(p->budget_map);
+  p->budget_map = NULL;
   poller_unref(p);
 }
 
@@ -1813,6 +1830,8 @@ static void poll_closed_teardown(uv_handle_t *h) {
   pinned_drop(p->slots);
   pinned_drop(p->budget);
   p->area = p->slots = p->budget = NULL;
+  if (p->budget_map) mapping_unref(p->budget_map);
+  p->budget_map = NULL;
   poller_unref(p);
 }
 
@@ -1837,14 +1856,41 @@ static napi_value n_poll(napi_env env, napi_callback_info info) {
   return make_poller(env, fd, a[1], NULL);
 }
 
-// pollDgram(fd, callback(status, events, count), area, slots, maxLen, budget | undefined) ->
-// handle: a poller that receives datagrams itself (see recv_batch). area, slots and budget are
-// pinned() buffers: maxLen + 1 bytes at least, 128 int32 slots, one int32. The callback must copy
-// what it keeps out of `area` before returning.
+// pollDgram(fd, callback(status, events, count), area, slots, maxLen, budget | undefined
+// [, budgetMapping, budgetOffset]) -> handle: a poller that receives datagrams itself (see
+// recv_batch). area, slots and budget are pinned() buffers: maxLen + 1 bytes at least, 128 int32
+// slots, one int32. Without a pinned budget, the int32 at byte budgetOffset (4-aligned) of an
+// mmap() mapping serves as one. The callback must copy what it keeps out of `area` before
+// returning.
 static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
-  napi_value a[6];
+  napi_value a[8];
+  size_t argc = 8;
   int32_t fd, max_len;
-  if (get_args(env, info, 6, a) || arg_int(env, a[0], &fd) || arg_int(env, a[4], &max_len)) return NULL;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
+    return NULL;
+  }
+  if (arg_int(env, a[0], &fd) || arg_int(env, a[4], &max_len)) return NULL;
+  mapping_t *budget_map = NULL;
+  size_t budget_off = 0;
+  if (argc >= 8) {
+    napi_valuetype t;
+    if (napi_typeof(env, a[6], &t) != napi_ok) return NULL;
+    if (t != napi_undefined) {
+      napi_value ab;
+      int64_t off;
+      budget_map = mapping_arg(env, a[6], &ab);
+      if (!budget_map) return NULL;
+      int e = arg_len(env, a[7], &off);
+      if (e == -1) return NULL;
+      if (e < 0 || budget_map->unmapped || (off & 3) != 0 || (uint64_t)off + sizeof(int32_t) > budget_map->len) {
+        napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram's budget word must be an aligned int32 inside a live mapping");
+        return NULL;
+      }
+      budget_off = (size_t)off;
+    }
+  }
   pinned_t *area = max_len < 0 ? NULL : pinned_take(env, a[2], (size_t)max_len + 1);
   pinned_t *slots = pinned_take(env, a[3], 2 * DGRAM_BATCH * sizeof(int32_t));
   pinned_t *budget = pinned_take(env, a[5], sizeof(int32_t));
@@ -1862,6 +1908,11 @@ static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
   p->area = area;
   p->slots = slots;
   p->budget = budget;
+  if (budget_map) {
+    budget_map->refs++;
+    p->budget_map = budget_map;
+    p->budget_off = budget_off;
+  }
   return h;
 }
 

@@ -84,6 +84,11 @@ export class ControlFile {
     return this.words[sentWord(channel)]!;
   }
 
+  /** Where `channel`'s counter is, for the addon to read (FdWatch's budget). */
+  counterWord(channel: Channel): { mapping: Mapping; offset: number } {
+    return { mapping: this.map, offset: 4 * sentWord(channel) };
+  }
+
   /** 0 = go; 1 stops libqb clients (EAGAIN); 2 stops only those that raised fc_enable_max (cpg). */
   get flowControl(): number {
     return this.words[REQUEST_FLOW_CONTROL]!;

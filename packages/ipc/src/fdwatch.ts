@@ -1,5 +1,11 @@
 import { IpcError } from './errors.js';
-import { dgramArea, native, type DgramArea, type Pinned, type PollHandle } from './native.js';
+import { dgramArea, native, type DgramArea, type Mapping, type Pinned, type PollHandle } from './native.js';
+
+/** An int32 in shared memory the peer keeps: how many datagrams are queued (a control file's counter). */
+export interface BudgetWord {
+  readonly mapping: Mapping;
+  readonly offset: number;
+}
 
 /** An fd owned by us, watched on Node's event loop through uv_poll. */
 export class FdWatch {
@@ -21,8 +27,11 @@ export class FdWatch {
      * wake-up; the callback's `count` says how many (offset, length) pairs `slots` holds.
      */
     private readonly dgramMax?: number,
-    /** Datagram mode: an int32 whose value > 0 is how many datagrams are due (no recv past them). */
-    private readonly budget?: Pinned,
+    /**
+     * Datagram mode: an int32 whose value > 0 is how many datagrams are due (no recv past them),
+     * ours (Pinned) or the peer's (BudgetWord).
+     */
+    private readonly budget?: Pinned | BudgetWord,
   ) {
     if (dgramMax !== undefined) {
       const a = dgramArea(dgramMax);
@@ -41,7 +50,9 @@ export class FdWatch {
       const p =
         this.dgramMax === undefined
           ? n.poll(this.fd, (status, ev) => this.onEvents(status, ev, 0))
-          : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, this.budget);
+          : this.budget !== undefined && 'mapping' in this.budget
+            ? n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, undefined, this.budget.mapping, this.budget.offset)
+            : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, this.budget);
       if (typeof p === 'number') throw IpcError.fromErrno(p, 'uv_poll_init');
       this.poller = p;
     }

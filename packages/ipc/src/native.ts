@@ -59,8 +59,20 @@ export interface Native {
   poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
   /** `len` zeroed bytes the addon may keep using between calls (see pollDgram), or -errno. */
   pinned(len: number): Pinned | number;
-  /** area: maxLen + 1 bytes at least; slots: 2 * DGRAM_BATCH int32; budget: one int32. */
-  pollDgram(fd: number, cb: (status: number, events: number, count: number) => void, area: Pinned, slots: Pinned, maxLen: number, budget: Pinned | undefined): PollHandle | number;
+  /**
+   * area: maxLen + 1 bytes at least; slots: 2 * DGRAM_BATCH int32; budget: one int32. Without
+   * `budget`, the int32 at byte `budgetOffset` of `budgetMapping` serves as one (read per batch).
+   */
+  pollDgram(
+    fd: number,
+    cb: (status: number, events: number, count: number) => void,
+    area: Pinned,
+    slots: Pinned,
+    maxLen: number,
+    budget: Pinned | undefined,
+    budgetMapping?: Mapping,
+    budgetOffset?: number,
+  ): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
   /**
    * Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is

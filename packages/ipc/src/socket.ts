@@ -97,7 +97,12 @@ export class SocketClientTransport implements ClientTransport {
       throw e;
     }
     this.req = new FdWatch(reqFd, (st, ev, count) => this.onReq(st, ev, count), client.maxMessageSize, this.pinnedBudget);
-    this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize);
+    // The event counter bounds each batch: the recv that would only say EAGAIN was one of a
+    // 64-byte cpg round trip's four syscalls, between the delivery's arrival and its callback.
+    // libqb raises it after an event's send returned, so it never counts one not yet there; one
+    // there but not counted yet (or a peer that keeps no count: 0) is read at the next wake-up
+    // (uv_poll is level-triggered) or by reading to EAGAIN.
+    this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize, this.control.counterWord('event'));
     this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'), true);
     this.responseRoom = serverSendBuffer(client.maxMessageSize);
     this.req.watch(READABLE);

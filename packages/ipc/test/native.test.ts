@@ -188,6 +188,83 @@ describe('pollDgram', () => {
   });
 });
 
+describe('pollDgram budget word', () => {
+  /** A watcher whose budget is word 1 (byte 4) of a mapped file, as the socket client's event counter. */
+  function counted(tag: string) {
+    const { rx, tx } = dgramPair(tag);
+    const fd = file(`${tag}-ctl`, 24);
+    const m = mapping(fd, 24);
+    closeSync(fd);
+    const words = new Int32Array(m.buffer);
+    const pa = n.pinned(1025) as Pinned;
+    const ps = n.pinned(128 * 4) as Pinned;
+    const slots = new Int32Array(ps.buffer);
+    const p = n.pollDgram(rx, () => {}, pa, ps, 1024, undefined, m, 4) as PollHandle;
+    const send = (k: number) => {
+      for (let i = 0; i < k; i++) expect(n.send(tx, new Uint8Array(8 + i))).toBe(8 + i);
+    };
+    const close = async () => {
+      n.pollClose(p);
+      n.close(rx);
+      n.close(tx);
+      n.munmap(m);
+      await turns();
+    };
+    return { m, words, slots, p, send, close };
+  }
+
+  it('stops the batch at the count the word holds, read before every recv', async () => {
+    const { words, slots, p, send, close } = counted('bw');
+    send(3);
+    words[1] = 2;
+    expect(n.pollWait(p, 0)).toBe(2);
+    expect([slots[1], slots[3]]).toEqual([8, 9]);
+    // The reader lowers it per datagram taken (ControlFile.taken): 0 left counted, one still
+    // queued (its sender's count not in yet) is read to EAGAIN, as without a word.
+    words[1] = 0;
+    expect(n.pollWait(p, 0)).toBe(1);
+    expect(slots[1]).toBe(10);
+    // A count above what is queued ends at EAGAIN, without an error slot.
+    send(2);
+    words[1] = 50;
+    expect(n.pollWait(p, 0)).toBe(2);
+    expect([slots[1], slots[3]]).toEqual([8, 9]);
+    // A negative count (a hostile peer) is no budget either.
+    send(2);
+    words[1] = -5;
+    expect(n.pollWait(p, 0)).toBe(2);
+    // Nothing left: the budget never makes a recv block.
+    words[1] = 3;
+    expect(n.pollWait(p, 0)).toBe(0);
+    await close();
+  });
+
+  it('reads to EAGAIN once the mapping is unmapped, and keeps what it needs alive', async () => {
+    const { m, slots, p, send, close } = counted('bu');
+    n.munmap(m);
+    gc();
+    await turns();
+    send(2);
+    expect(n.pollWait(p, 0)).toBe(2);
+    expect([slots[1], slots[3]]).toEqual([8, 9]);
+    await close();
+  });
+
+  it('refuses a word outside the mapping, unaligned, or in an unmapped one', () => {
+    const fd = n.socket(1);
+    const ctl = file('bad-ctl', 24);
+    const m = mapping(ctl, 24);
+    closeSync(ctl);
+    const area = () => n.pinned(1025) as Pinned;
+    const slots = () => n.pinned(128 * 4) as Pinned;
+    for (const off of [22, 24, 2, -4, 1.5]) expect(() => n.pollDgram(fd, () => {}, area(), slots(), 1024, undefined, m, off)).toThrow(RangeError);
+    expect(() => n.pollDgram(fd, () => {}, area(), slots(), 1024, undefined, { buffer: new ArrayBuffer(8), handle: {} }, 0)).toThrow(TypeError);
+    n.munmap(m);
+    expect(() => n.pollDgram(fd, () => {}, area(), slots(), 1024, undefined, m, 0)).toThrow(RangeError);
+    n.close(fd);
+  });
+});
+
 describe('pollWait', () => {
   it('without the first recv (queued false) still takes what is queued, or what comes while it sleeps', async () => {
     const { rx, tx } = dgramPair('pw');
