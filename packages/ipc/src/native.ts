@@ -218,6 +218,15 @@ function load(): Native {
       firstCause ??= cause;
     }
   }
+  throw loadFailure(tried, firstCause, override);
+}
+
+/**
+ * Why no addon could be loaded, with what to do about it. A function of its own so that the
+ * first connection of every process does not parse this text with load() (V8 fully parses a
+ * function on its first call, its own cold branches included).
+ */
+function loadFailure(tried: readonly string[], firstCause: unknown, override: string | undefined): IpcError {
   const root = packageRoot();
   const target = `${process.platform}-${process.arch} ${runtimeLibc()}`;
   const lines = [`the native addon of @corosync-ts/ipc could not be loaded on ${target}. Tried:`, ...tried.map((t) => `  - ${t}`)];
@@ -239,7 +248,7 @@ function load(): Native {
         'next to the bundle, or set COROSYNC_TS_IPC_ADDON to the absolute path of the .node file.',
     );
   }
-  throw new IpcError('ENOTSUP', lines.join('\n'), firstCause === undefined ? undefined : { cause: firstCause });
+  return new IpcError('ENOTSUP', lines.join('\n'), firstCause === undefined ? undefined : { cause: firstCause });
 }
 
 // Loaded on first use, not at import: importing never throws; the first call that needs the
