@@ -823,11 +823,32 @@ static int shm_rel_arg(napi_env env, napi_value v, char *rel, size_t cap) {
 // shm_walk, only if it is a regular file of the /dev/shm filesystem, and O_NONBLOCK so
 // that a FIFO or device swapped in after the check can never block the open. -ELOOP: a
 // symlink; -EXDEV: another filesystem; -EINVAL: a bad component; -EBADMSG: not a regular
-// file. Ownership, link count and size are for the caller (fstat).
+// file. Ownership, link count and size are for the caller: with `stat` (a Float64Array of 3
+// or more), the opened file's st_nlink, st_uid and st_size are written to stat[0..2] from the
+// fstat made here anyway (a short script's first Node fs.fstatSync cost it ~0.14 ms).
 static napi_value n_open_shm(napi_env env, napi_callback_info info) {
-  napi_value a[1];
+  napi_value a[2];
+  size_t argc = 2;
   char rel[PATH_MAX];
-  if (get_args(env, info, 1, a)) return NULL;
+  double *stat = NULL;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
+    return NULL;
+  }
+  napi_valuetype st_type = napi_undefined;
+  if (argc >= 2 && napi_typeof(env, a[1], &st_type) != napi_ok) return NULL;
+  if (st_type != napi_undefined) {
+    bool is_ta = false;
+    napi_typedarray_type t;
+    size_t n = 0, off;
+    napi_value ab;
+    if (napi_is_typedarray(env, a[1], &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, a[1], &t, &n, (void **)&stat, &ab, &off) != napi_ok || t != napi_float64_array || n < 3) {
+      napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a Float64Array of 3");
+      return NULL;
+    }
+  }
   int e = shm_rel_arg(env, a[0], rel, sizeof(rel));
   if (e == -1) return NULL;
   if (e < 0) return make_int(env, e);
@@ -858,6 +879,10 @@ static napi_value n_open_shm(napi_env env, napi_callback_info info) {
     err = -EBADMSG;
     close(fd);
     fd = -1;
+  } else if (stat) {
+    stat[0] = (double)fst.st_nlink;
+    stat[1] = (double)fst.st_uid;
+    stat[2] = (double)fst.st_size;
   }
 out:
   if (dfd >= 0) close(dfd);

@@ -32,8 +32,11 @@ export interface Native {
   mappingFaulted(m: Mapping): number;
   /** Process-wide count of SIGBUS faults the addon absorbed (Int32Array view, index 0). */
   sigbusCounter(): ArrayBuffer;
-  /** Open /dev/shm/<rel> O_RDWR without following any symlink; a regular file only. fd or -errno. */
-  openShm(rel: string): number;
+  /**
+   * Open /dev/shm/<rel> O_RDWR without following any symlink; a regular file only. fd or -errno.
+   * `stat` (3 or more): the opened file's link count, owner uid and size, written on success.
+   */
+  openShm(rel: string, stat?: Float64Array): number;
   /** unlink (or rmdir) /dev/shm/<rel> without following any symlink on the way. 0 or -errno. */
   unlinkShm(rel: string, dir: boolean): number;
   /** Record /dev/shm/<rel>, just created by this env, as its own: removed with the env unless unlinkShm removed it first. 0 or -errno. */
@@ -109,7 +112,8 @@ export function runtimeLibc(): 'glibc' | 'musl' {
   // script's first connect). The report is the fallback: no procfs, or a static Node.
   try {
     const maps = readFileSync('/proc/self/maps', 'utf8');
-    if (/\/libc\.so\.6$/m.test(maps)) return 'glibc';
+    // A search, not a /m regular expression: compiling that was ~50 µs of a short script's start.
+    if (maps.includes('/libc.so.6\n') || maps.endsWith('/libc.so.6')) return 'glibc';
     if (/\/ld-musl-[^/]+\.so\.1$/m.test(maps)) return 'musl';
   } catch {
     // no /proc: ask the report
@@ -133,7 +137,7 @@ const INLINED = typeof COROSYNC_TS_IPC_INLINED === 'boolean' && COROSYNC_TS_IPC_
 /** Whether dir holds the package.json of @corosync-ts/ipc. */
 function isPackageRoot(dir: string): boolean {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME;
+    return (JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME;
   } catch {
     return false;
   }
@@ -148,13 +152,15 @@ function isPackageRoot(dir: string): boolean {
  * connect (the resolver's first run in the process), a few stats take well under one.
  */
 function packageRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const own = dirname(here);
+  // Node (20.11+) sets import.meta.dirname; the walk joins by hand: node:path compiles its
+  // functions on first use (~50 µs of a short script's first connect for join alone).
+  const here = import.meta.dirname ?? dirname(fileURLToPath(import.meta.url));
+  const own = parentDir(here);
   if (!INLINED && isPackageRoot(own)) return own;
-  for (let dir = here; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', PACKAGE_NAME);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dirname(dir) === dir) break;
+  for (let dir = here; ; dir = parentDir(dir)) {
+    const candidate = `${dir === '/' ? '' : dir}/node_modules/${PACKAGE_NAME}`;
+    if (existsSync(`${candidate}/package.json`)) return candidate;
+    if (dir === '/') break;
   }
   try {
     // Anything else Node's resolver knows (NODE_PATH, a loader hook's layout).
@@ -165,14 +171,20 @@ function packageRoot(): string {
   }
 }
 
+/** The parent of an absolute, normalized path ('/' for '/'). */
+function parentDir(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
 /** Where the loader looks, in order: COROSYNC_TS_IPC_ADDON, the shipped prebuild, a source build. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   const override = env['COROSYNC_TS_IPC_ADDON'];
   if (override) return [override];
   const root = packageRoot();
   return [
-    join(root, 'prebuilds', `${process.platform}-${process.arch}`, `${ADDON_NAME}.${runtimeLibc()}.node`),
-    join(root, 'native', 'build', 'Release', `${ADDON_NAME}.node`),
+    `${root}/prebuilds/${process.platform}-${process.arch}/${ADDON_NAME}.${runtimeLibc()}.node`,
+    `${root}/native/build/Release/${ADDON_NAME}.node`,
   ];
 }
 
@@ -218,6 +230,15 @@ function load(): Native {
       firstCause ??= cause;
     }
   }
+  throw loadFailure(tried, firstCause, override);
+}
+
+/**
+ * Why no addon could be loaded, with what to do about it. A function of its own so that the
+ * first connection of every process does not parse this text with load() (V8 fully parses a
+ * function on its first call, its own cold branches included).
+ */
+function loadFailure(tried: readonly string[], firstCause: unknown, override: string | undefined): IpcError {
   const root = packageRoot();
   const target = `${process.platform}-${process.arch} ${runtimeLibc()}`;
   const lines = [`the native addon of @corosync-ts/ipc could not be loaded on ${target}. Tried:`, ...tried.map((t) => `  - ${t}`)];
@@ -239,7 +260,7 @@ function load(): Native {
         'next to the bundle, or set COROSYNC_TS_IPC_ADDON to the absolute path of the .node file.',
     );
   }
-  throw new IpcError('ENOTSUP', lines.join('\n'), firstCause === undefined ? undefined : { cause: firstCause });
+  return new IpcError('ENOTSUP', lines.join('\n'), firstCause === undefined ? undefined : { cause: firstCause });
 }
 
 // Loaded on first use, not at import: importing never throws; the first call that needs the

@@ -1,8 +1,6 @@
 // The files of a connection in /dev/shm that a peer names or owns: where they may lie, what
 // they must be before we map them, and how they are removed without following a link the peer
 // planted. libqb checks none of this (README "Trust model").
-import { fstatSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { native } from './native.js';
@@ -13,12 +11,35 @@ import { native } from './native.js';
  * libqb itself does not check this.
  */
 export function assertShmPath(p: string, what: string): string {
-  if (!p.startsWith('/dev/shm/') || resolve(p) !== p) {
+  if (!p.startsWith('/dev/shm/') || !isNormalAbsolute(p)) {
     throw new IpcError('EBADMSG', `${what} path ${JSON.stringify(p)} is not inside /dev/shm`);
   }
   return p;
 }
 
+
+/**
+ * Whether node:path's resolve(p) would give p back: absolute, no empty, "." or ".." segment, no
+ * trailing slash. Checked by hand: node:path compiles its functions on first use, and these
+ * checks were all a short script used it for (~0.1 ms of its first connect).
+ */
+function isNormalAbsolute(p: string): boolean {
+  if (p.length < 2 || p.charCodeAt(0) !== 0x2f) return p === '/';
+  for (let start = 1; start <= p.length; ) {
+    let end = p.indexOf('/', start);
+    if (end < 0) end = p.length;
+    const len = end - start;
+    if (len === 0 || (len <= 2 && p.startsWith(len === 1 ? '.' : '..', start))) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+/** The directory part of a path isNormalAbsolute accepted (node:path's dirname for those). */
+function dirname(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
 
 /**
  * The one directory every file of a connection lies in: /dev/shm itself (the relative
@@ -70,18 +91,20 @@ export function openPeerFile(path: string, what: string, rules: PeerFileRules, s
   if (dirname(assertShmPath(path, what)) !== rules.dir) {
     throw new IpcError('EBADMSG', `${what} ${JSON.stringify(path)} is outside the connection's directory ${rules.dir}`);
   }
-  const fd = native().openShm(path.slice('/dev/shm/'.length));
+  // The addon's fstat of the opened fd (link count, uid, size): what is judged is what was opened.
+  const st = new Float64Array(3);
+  const fd = native().openShm(path.slice('/dev/shm/'.length), st);
   if (fd < 0) {
     const why = OPEN_SHM_REFUSALS[-fd];
     throw why ? new IpcError('EBADMSG', `${what} ${path} ${why}`) : IpcError.fromErrno(fd, `open ${what} ${path}`);
   }
   try {
-    const st = fstatSync(fd);
-    if (st.nlink !== 1) throw new IpcError('EBADMSG', `${what} ${path} has ${st.nlink} links (a hard link to another file?)`);
-    if (!rules.owners.includes(st.uid)) {
-      throw new IpcError('EBADMSG', `${what} ${path} is owned by uid ${st.uid}, neither the server's nor ours (${rules.owners.join(', ')})`);
+    const [nlink, uid, size] = st as unknown as [number, number, number];
+    if (nlink !== 1) throw new IpcError('EBADMSG', `${what} ${path} has ${nlink} links (a hard link to another file?)`);
+    if (!rules.owners.includes(uid)) {
+      throw new IpcError('EBADMSG', `${what} ${path} is owned by uid ${uid}, neither the server's nor ours (${rules.owners.join(', ')})`);
     }
-    if (!sizeOk(st.size)) throw new IpcError('EBADMSG', `${what} ${path} is ${st.size} bytes, not ${sizeText}`);
+    if (!sizeOk(size)) throw new IpcError('EBADMSG', `${what} ${path} is ${size} bytes, not ${sizeText}`);
     return fd;
   } catch (e) {
     closePeerFile(fd);
@@ -97,7 +120,7 @@ export function openPeerFile(path: string, what: string, rules: PeerFileRules, s
  * are ignored, as libqb does.
  */
 export function removeShmPath(path: string, dir = false): void {
-  if (!path.startsWith('/dev/shm/') || resolve(path) !== path) return;
+  if (!path.startsWith('/dev/shm/') || !isNormalAbsolute(path)) return;
   native().unlinkShm(path.slice('/dev/shm/'.length), dir);
 }
 
@@ -108,11 +131,11 @@ export function removeShmPath(path: string, dir = false): void {
  * remove is not kept.
  */
 export function ownShmPath(path: string): void {
-  const r = path.startsWith('/dev/shm/') && resolve(path) === path ? native().shmOwn(path.slice('/dev/shm/'.length)) : -Errno.EINVAL;
+  const r = path.startsWith('/dev/shm/') && isNormalAbsolute(path) ? native().shmOwn(path.slice('/dev/shm/'.length)) : -Errno.EINVAL;
   if (r < 0) throw IpcError.fromErrno(r, `record ${path} as this thread's`);
 }
 
 /** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
 export function removeConnectionDir(pathInside: string): void {
-  removeShmPath(dirname(pathInside), true);
+  if (isNormalAbsolute(pathInside)) removeShmPath(dirname(pathInside), true);
 }

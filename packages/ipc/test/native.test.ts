@@ -1,7 +1,7 @@
 // The addon's own contract, for the paths that used to touch freed memory or wrap lengths
 // (issue 9, item 9). Run under AddressSanitizer + UBSan by `pnpm test:asan`, where a
 // use-after-free aborts the worker instead of passing by luck.
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, linkSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
@@ -383,6 +383,27 @@ describe('openShm', () => {
     const fd = n.openShm(rel(`${dir}/ok`));
     expect(fd).toBeGreaterThanOrEqual(0);
     n.close(fd);
+  });
+
+  it('writes the opened file\'s link count, owner and size into a given Float64Array, and nothing on a refusal', () => {
+    writeFileSync(`${dir}/st`, 'x'.repeat(4097));
+    const st = new Float64Array([-1, -1, -1]);
+    const fd = n.openShm(rel(`${dir}/st`), st);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    n.close(fd);
+    expect([...st]).toEqual([1, process.geteuid!(), 4097]);
+    linkSync(`${dir}/st`, `${dir}/st2`);
+    const fd2 = n.openShm(rel(`${dir}/st2`), st);
+    n.close(fd2);
+    expect(st[0]).toBe(2);
+    const none = new Float64Array([-1, -1, -1]);
+    expect(n.openShm(rel(`${dir}/missing`), none)).toBe(-2);
+    expect([...none]).toEqual([-1, -1, -1]);
+    expect(() => n.openShm(rel(`${dir}/st`), new Float64Array(2))).toThrow(TypeError);
+    expect(() => n.openShm(rel(`${dir}/st`), new Int32Array(3) as unknown as Float64Array)).toThrow(TypeError);
+    const fd3 = n.openShm(rel(`${dir}/st`), undefined);
+    expect(fd3).toBeGreaterThanOrEqual(0);
+    n.close(fd3);
   });
 
   it('follows no symlink, neither the file nor a directory on the way', () => {

@@ -1,6 +1,7 @@
 // The libqb ring buffer on its own: chunk format across wrap-around, a full ring, the
 // semaphore accounting, and hostile headers.
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assertShmPath, type PeerFileRules } from '../src/peerfile.js';
 import { Ring, ringDataSize } from '../src/ring.js';
@@ -126,6 +127,26 @@ describe('ring buffer', () => {
     closeSync(fd);
     expect(() => Ring.open(base, 12328, rules)).toThrow(expect.objectContaining({ name: 'IpcError', code: 'EBADMSG' }));
     w.destroy();
+  });
+
+  it('assertShmPath accepts exactly the /dev/shm paths that node:path resolve() gives back unchanged', () => {
+    const paths = [
+      '/dev/shm/a', '/dev/shm/qb-1-2-3-abc/qb-cmap', '/dev/shm/', '/dev/shm//a', '/dev/shm/a/', '/dev/shm/a//b',
+      '/dev/shm/.', '/dev/shm/..', '/dev/shm/./a', '/dev/shm/a/.', '/dev/shm/a/..', '/dev/shm/../shm/a',
+      '/dev/shm/...', '/dev/shm/.a', '/dev/shm/..a', '/dev/shm/a.', '/dev/shm/a..', '/dev/shm/a/.b/..c', '/dev/shm/a/./b',
+      '/dev/shm/a\\..', '/dev/shm/ ', '/dev/shm/a/../../etc', '/dev/shm/a/b/c/d', '/dev/shm/x/', '/dev/shm/x/.',
+    ];
+    for (const p of paths) {
+      const ok = (() => {
+        try {
+          assertShmPath(p, 'x');
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect([p, ok]).toEqual([p, resolve(p) === p]);
+    }
   });
 
   it('refuses a header with an implausible size or a missing data file', () => {
