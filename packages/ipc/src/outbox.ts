@@ -169,14 +169,24 @@ export class DatagramOutbox extends Outbox {
   }
 
   /**
+   * The socket refused the oldest frame waiting here (EAGAIN/ENOBUFS) and they have not all gone
+   * since: the peer's queue is full, as far as we know, until POLLOUT and a flush say otherwise.
+   */
+  full = false;
+
+  /**
    * SENT, BLOCKED (queued: wait for POLLOUT, then flush) or the -errno of a failed send. With
    * `body`, one datagram of `frame` then `body`, gathered by the kernel (a copy of both only
-   * when it must wait here).
+   * when it must wait here). `queue` false: a frame that cannot go now (the socket is full, or
+   * frames wait here) is not kept either, and BLOCKED says so.
    */
-  send(frame: Uint8Array, body?: Uint8Array): number {
+  send(frame: Uint8Array, body?: Uint8Array, queue = true): number {
     if (this.length === 0) {
       const r = this.sendOne(frame, body);
-      if (r !== BLOCKED) return r;
+      if (r !== BLOCKED || !queue) return r;
+      this.full = true;
+    } else if (!queue) {
+      return BLOCKED;
     }
     this.push(frame, body);
     return BLOCKED;
@@ -184,6 +194,12 @@ export class DatagramOutbox extends Outbox {
 
   /** Send what waits: SENT when all went, BLOCKED when the socket filled again, or a -errno. */
   flush(): number {
+    const r = this.flushAll();
+    this.full = r === BLOCKED;
+    return r;
+  }
+
+  private flushAll(): number {
     const n = native();
     while (this.length > 0) {
       // The frames of the oldest chunk as they lie, in one sendmmsg (up to 64 per call).

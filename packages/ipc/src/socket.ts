@@ -61,6 +61,18 @@ function datagramSocket(socks: FdWatch[], name: string, peer: string | undefined
 }
 
 // ------------------------------------------------------------------ client side
+/**
+ * What the cork holds in one turn at most before it sends them: one sendmmsg's worth of frames
+ * (ipc.c sends up to 64 per call), and about what a turn of cpg multicasts carries (32 per turn,
+ * a message counting once more per 16 KiB: client/src/cpg.ts).
+ */
+const HOLD_FRAMES = 64;
+const HOLD_BYTES = 512 * 1024;
+
+function socketFull(): IpcError {
+  return new IpcError('EAGAIN', "the server's request socket is full; try again");
+}
+
 export class SocketClientTransport implements ClientTransport {
   private readonly control: ControlFile;
   private readonly req: FdWatch;
@@ -130,12 +142,27 @@ export class SocketClientTransport implements ClientTransport {
     const fc = this.control.flowControl;
     if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
     const len = frame.length + (body === undefined ? 0 : body.length);
-    // Held for the end of the caller's turn (Cork), or behind frames waiting for POLLOUT.
-    if (!reply && len <= this.corkMax && (this.out.length > 0 || this.cork.hold())) {
-      this.out.push(frame, body);
-      return;
+    if (!reply) {
+      // A one-way request goes now or is refused, as libqb's qb_ipcc_sendv returns the EAGAIN of
+      // a full socket (libcpg: CS_ERR_TRY_AGAIN): nothing waits for it, so queued behind a full
+      // socket a loop of them grew without bound. The cork only holds them to the turn's end.
+      if (this.out.full) throw socketFull();
+      if (len <= this.corkMax) {
+        // A turn holds a bounded amount (a loop that never yields would hold everything): what
+        // it holds goes now, and this frame starts the next batch, if the socket took them all.
+        if (this.out.length >= HOLD_FRAMES || (this.out.length > 0 && this.out.bytes + len > HOLD_BYTES)) {
+          this.cork.run();
+          if (this.out.length > 0) throw socketFull();
+        }
+        if (this.out.length > 0 || this.cork.hold()) {
+          this.out.push(frame, body);
+          return;
+        }
+      }
     }
     this.cork.run();
+    // What the cork held met a full socket (out.full): this one may not overtake them.
+    if (!reply && this.out.length > 0) throw socketFull();
     const idle = this.out.length === 0 && this.owed === 0;
     // Nothing is due, so anything already waiting on the socket is a response nobody asked for:
     // take it now, or this request would be matched to it. The control file's response counter
@@ -147,7 +174,7 @@ export class SocketClientTransport implements ClientTransport {
     // A request that gets no answer (cpg MCAST) cannot be matched to a stray, so it skips the
     // check while it goes out at once; the next call makes it.
     if (idle && reply && this.control.queued('response') !== 0 && !this.takeStray()) return;
-    const r = this.out.send(frame, body);
+    const r = this.out.send(frame, body, reply);
     if (r < 0) {
       const err = IpcError.fromErrno(r, 'send request datagram');
       if (err.code === 'EMSGSIZE') throw new IpcError('EMSGSIZE', `request of ${len} bytes does not fit one datagram (SO_SNDBUF / net.core.wmem_max)`);
@@ -156,12 +183,12 @@ export class SocketClientTransport implements ClientTransport {
       this.client.fail(gone);
       throw gone;
     }
-    if (reply) this.recvBudget[0] = ++this.owed;
-    // A one-way request that had to queue keeps the outbox non-empty, so the call after it would
-    // skip the check above: make it now.
-    else if (idle && r !== SENT && !this.takeStray()) return;
+    if (!reply) {
+      if (r === SENT) return;
+      throw socketFull();
+    }
+    this.recvBudget[0] = ++this.owed;
     if (r === SENT) {
-      if (!reply) return;
       if (!this.waiting) {
         this.waiting = true;
         afterCaller(this.waitStep);
