@@ -158,21 +158,27 @@ export class DatagramOutbox extends Outbox {
     super(keepFirst);
   }
 
+  /**
+   * The largest frame the socket took or refused only for want of room: no larger than its send
+   * buffer allows (SO_SNDBUF - 32, which only grows), so one that size queued untried cannot
+   * fail with EMSGSIZE later.
+   */
+  sized = 0;
+
   private sendOne(frame: Uint8Array, body: Uint8Array | undefined): number {
+    const len = frame.length + (body === undefined ? 0 : body.length);
     const r = body === undefined ? native().send(this.fd, frame) : native().sendv(this.fd, frame, body);
-    if (r === frame.length + (body === undefined ? 0 : body.length)) {
+    if (r === len) {
       this.onSent();
+      if (len > this.sized) this.sized = len;
       return SENT;
     }
-    if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return BLOCKED;
+    if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) {
+      if (len > this.sized) this.sized = len;
+      return BLOCKED;
+    }
     return r < 0 ? r : -Errno.EMSGSIZE;
   }
-
-  /**
-   * The socket refused the oldest frame waiting here (EAGAIN/ENOBUFS) and they have not all gone
-   * since: the peer's queue is full, as far as we know, until POLLOUT and a flush say otherwise.
-   */
-  full = false;
 
   /**
    * SENT, BLOCKED (queued: wait for POLLOUT, then flush) or the -errno of a failed send. With
@@ -184,7 +190,6 @@ export class DatagramOutbox extends Outbox {
     if (this.length === 0) {
       const r = this.sendOne(frame, body);
       if (r !== BLOCKED || !queue) return r;
-      this.full = true;
     } else if (!queue) {
       return BLOCKED;
     }
@@ -194,12 +199,6 @@ export class DatagramOutbox extends Outbox {
 
   /** Send what waits: SENT when all went, BLOCKED when the socket filled again, or a -errno. */
   flush(): number {
-    const r = this.flushAll();
-    this.full = r === BLOCKED;
-    return r;
-  }
-
-  private flushAll(): number {
     const n = native();
     while (this.length > 0) {
       // The frames of the oldest chunk as they lie, in one sendmmsg (up to 64 per call).
