@@ -338,10 +338,13 @@ export class CpgHandle extends Session<CpgSnapshot> {
 
   /**
    * cpg_mcast_joined(): up to maxAtomicMsgsizeGet() bytes go as one MCAST, which the daemon never
-   * answers (CS_OK even when not joined, as in C; CS_ERR_TRY_AGAIN under flow control). Larger
-   * messages go as libcpg sends them: fragments that never span two parts of an iovec list, each
-   * answered; a fragment refused with TRY_AGAIN is re-sent up to 100 times 10 ms apart. A
-   * handle's multicasts leave in call order (#inOrder), retried and fragmented ones included.
+   * answers (CS_OK even when not joined, as in C; CS_ERR_TRY_AGAIN under flow control, and when
+   * the request ring or socket has no room for it now, as libqb refuses the send: it is then not
+   * sent, and never queued). Larger messages go as libcpg sends them: fragments that never span
+   * two parts of an iovec list, each answered; a fragment refused with TRY_AGAIN is re-sent up to
+   * 100 times 10 ms apart, and when the call fails midway the fragments already sent are never
+   * delivered (receivers drop them at the sender's next first fragment). A handle's multicasts
+   * leave in call order (#inOrder), retried and fragmented ones included.
    */
   async mcastJoined(guarantee: number, msg: CpgMessage, opts?: CallOptions): Promise<void> {
     const op = 'cpg.mcastJoined';

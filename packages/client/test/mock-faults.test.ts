@@ -81,5 +81,34 @@ for (const transport of ['socket', 'shm'] as const) {
       await member.membershipGet('big');
       expect(delivered).toHaveLength(1);
     });
+
+    it('a 1 MiB message refused midway: its first fragment stays sent but is never delivered; sent again, it arrives once, whole', async () => {
+      const delivered: CpgDeliver[] = [];
+      const confchgs: CpgConfchg[] = [];
+      await using member = await CpgHandle.initialize({ deliverFn: (d) => delivered.push({ ...d, msg: d.msg.slice() }), confchgFn: (c) => confchgs.push(c) }, { ipcPrefix: mock.prefix });
+      await using sender = await CpgHandle.initialize(null, { ipcPrefix: mock.endpoint(2).prefix });
+      await member.join('mid');
+      await sender.join('mid');
+      for (let i = 0; confchgs.length < 2; i++) {
+        if (i > 10_000) throw new Error('never joined');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      // 1,047,552 + 1,024 bytes: the LAST fragment refused on every one of libcpg's 100 tries
+      const first = new Uint8Array(1024 * 1024).fill(1);
+      const last = mock.faults.inject({ call: 'cpg.partialMcast', node: 2, when: (r) => r.fields?.type === 3, error: CS_ERR_TRY_AGAIN, times: 100 });
+      await expect(sender.mcastJoined(2, first)).rejects.toSatisfy((e) => isCsError(e, CS_ERR_TRY_AGAIN));
+      expect(last.hits).toBe(100);
+      // the caller sends the message again, as around libcpg's TRY_AGAIN: its FIRST fragment
+      // replaces the half the member holds, which is never delivered
+      const again = new Uint8Array(1024 * 1024).map((_, i) => i & 0xff);
+      await sender.mcastJoined(2, again);
+      await sender.mcastJoined(2, 'after');
+      for (let i = 0; delivered.length < 2; i++) {
+        if (i > 10_000) throw new Error('never delivered');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(delivered.map((d) => d.msg.length)).toEqual([1024 * 1024, 5]);
+      expect(Buffer.from(delivered[0]!.msg).equals(Buffer.from(again))).toBe(true);
+    });
   });
 }

@@ -4,8 +4,9 @@ import { compileC, crashTraceEnv, describeReal, startNamespace, type Namespace }
 import { buildDist, script, watchLines } from './real-helpers.js';
 
 // cpg flow control provoked on a real corosync 3.1.7: 1,000,000-byte multicasts sent as fast as
-// the library lets them fill totem's queue until corosync raises the IPC flow-control flag
-// (level 2, which libcpg heeds around MCAST) and a send is refused with CS_ERR_TRY_AGAIN. libcpg
+// the library lets them, refused with CS_ERR_TRY_AGAIN when the request ring or socket is full
+// (one such message fills the ring) or corosync has raised the IPC flow-control flag (level 2,
+// which libcpg heeds around MCAST) while they fill totem's queue. libcpg
 // (test/cref/fc.c, with the loop users write) and this package (test/cref/fc.mjs, with the
 // `retry` option) must print the same lines: the refusal, cpg_flow_control_state_get (which
 // libcpg 3.1.7 always reports DISABLED, under flow control too), every message delivered once,

@@ -358,7 +358,9 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * Sends a request the server never answers (corosync's cpg MCAST), in order with the requests
    * made before it; resolves once it is handed to the transport. Rejects with IpcError: EAGAIN
    * under flow control up to level `flowControlMax` (libqb's fc_enable_max: 1 by default, 2 as
-   * libcpg sets around a multicast), EMSGSIZE, ENOTCONN.
+   * libcpg sets around a multicast) and, as libqb's qb_ipcc_sendv, when the server's request ring
+   * or socket has no room for it now (nothing waits for its answer, so it is never queued there:
+   * try again once the server has read); EMSGSIZE, ENOTCONN. A refused request is not sent.
    */
   send(frame: Uint8Array, opts: SendOptions = {}): Promise<void> {
     if (this.state === 'open' && this.queued === 0) {

@@ -158,25 +158,40 @@ export class DatagramOutbox extends Outbox {
     super(keepFirst);
   }
 
+  /**
+   * The largest frame the socket took or refused only for want of room: no larger than its send
+   * buffer allows (SO_SNDBUF - 32, which only grows), so one that size queued untried cannot
+   * fail with EMSGSIZE later.
+   */
+  sized = 0;
+
   private sendOne(frame: Uint8Array, body: Uint8Array | undefined): number {
+    const len = frame.length + (body === undefined ? 0 : body.length);
     const r = body === undefined ? native().send(this.fd, frame) : native().sendv(this.fd, frame, body);
-    if (r === frame.length + (body === undefined ? 0 : body.length)) {
+    if (r === len) {
       this.onSent();
+      if (len > this.sized) this.sized = len;
       return SENT;
     }
-    if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return BLOCKED;
+    if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) {
+      if (len > this.sized) this.sized = len;
+      return BLOCKED;
+    }
     return r < 0 ? r : -Errno.EMSGSIZE;
   }
 
   /**
    * SENT, BLOCKED (queued: wait for POLLOUT, then flush) or the -errno of a failed send. With
    * `body`, one datagram of `frame` then `body`, gathered by the kernel (a copy of both only
-   * when it must wait here).
+   * when it must wait here). `queue` false: a frame that cannot go now (the socket is full, or
+   * frames wait here) is not kept either, and BLOCKED says so.
    */
-  send(frame: Uint8Array, body?: Uint8Array): number {
+  send(frame: Uint8Array, body?: Uint8Array, queue = true): number {
     if (this.length === 0) {
       const r = this.sendOne(frame, body);
-      if (r !== BLOCKED) return r;
+      if (r !== BLOCKED || !queue) return r;
+    } else if (!queue) {
+      return BLOCKED;
     }
     this.push(frame, body);
     return BLOCKED;

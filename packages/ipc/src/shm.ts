@@ -37,6 +37,10 @@ function readSetup(fd: number): number {
   return r < 0 && r !== -Errno.EAGAIN ? -1 : r;
 }
 
+function ringFull(): IpcError {
+  return new IpcError('EAGAIN', 'the request ring is full; try again');
+}
+
 // ------------------------------------------------------------------ client side
 export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly request: Ring;
@@ -45,10 +49,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly wait: ShmResponseWait;
   /** Requests published whose response token nobody has taken yet. */
   private awaiting = 0;
-  /** Requests the request ring had no room for yet. */
+  /** Requests the request ring had no room for yet: answered ones only (a one-way one is refused). */
   private readonly out = new Outbox(true);
-  /** Per frame in `out`, oldest first: whether the server answers it (cpg MCAST is one-way). */
-  private readonly outReply: boolean[] = [];
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
   /** The server closed the setup socket while answers were due (serverClosed). */
@@ -197,13 +199,16 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     // doorbell takes as many chunks as the semaphore counts, then blocks its whole loop until
     // their doorbell bytes come. The chunks themselves go into the ring now, unposted (stage):
     // held in the outbox instead, every 64 KiB multicast cost a copy into fresh memory, whose
-    // page faults were most of the client's time per message. Behind requests waiting for
-    // ring room, the retry publishes it.
-    if (!reply && (this.out.length > 0 || this.cork.hold())) {
-      if (this.out.length === 0 && this.stage(frame, body)) return;
-      this.out.push(frame, body);
-      this.outReply.push(false);
-      return;
+    // page faults were most of the client's time per message.
+    // A one-way request the ring has no room for is refused, as libqb's qb_rb_chunk_alloc
+    // refuses it (EAGAIN; libcpg: CS_ERR_TRY_AGAIN): nothing waits for its answer, so queued
+    // here a loop of them grew without bound. Behind requests waiting for room, the ring is full.
+    if (!reply) {
+      if (this.out.length > 0) throw ringFull();
+      if (this.cork.hold()) {
+        if (this.stage(frame, body)) return;
+        throw ringFull();
+      }
     }
     this.cork.run();
     // A lone request, nothing queued or owed before it: the chunk, its post and its doorbell byte
@@ -227,8 +232,12 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       }
     }
     if (this.out.length > 0 || !(checked ? this.publishChecked(frame, reply, body) : this.publish(frame, reply, body))) {
+      if (!reply) {
+        // No room (a broken ring has failed the connection: the caller gets that instead).
+        if (this.client.connected) throw ringFull();
+        return;
+      }
       this.out.push(frame, body);
-      this.outReply.push(reply);
       this.retry.schedule();
     }
     this.ring();
@@ -270,11 +279,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private publishWaiting(): void {
     this.postStaged();
     if (!this.client.connected) return;
-    this.out.drain((f) => {
-      if (!this.publish(f, this.outReply[0] ?? true)) return false;
-      this.outReply.shift();
-      return true;
-    });
+    this.out.drain((f) => this.publish(f, true));
     this.ring();
   }
 

@@ -61,6 +61,18 @@ function datagramSocket(socks: FdWatch[], name: string, peer: string | undefined
 }
 
 // ------------------------------------------------------------------ client side
+/**
+ * What may wait in the outbox for one-way frames, held by the cork or refused by a full socket:
+ * one sendmmsg's worth of frames (ipc.c sends up to 64 per call), and about what a turn of cpg
+ * multicasts carries (32 per turn, a message counting once more per 16 KiB: client/src/cpg.ts).
+ */
+const HOLD_FRAMES = 64;
+const HOLD_BYTES = 512 * 1024;
+
+function socketFull(): IpcError {
+  return new IpcError('EAGAIN', "the server's request socket is full; try again");
+}
+
 export class SocketClientTransport implements ClientTransport {
   private readonly control: ControlFile;
   private readonly req: FdWatch;
@@ -135,12 +147,30 @@ export class SocketClientTransport implements ClientTransport {
     const fc = this.control.flowControl;
     if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
     const len = frame.length + (body === undefined ? 0 : body.length);
-    // Held for the end of the caller's turn (Cork), or behind frames waiting for POLLOUT.
+    // A one-way request waits here, held for the end of the caller's turn (Cork) or behind
+    // frames a full socket refused, only while what waits stays within HOLD_*; beyond, it is
+    // refused, as libqb's qb_ipcc_sendv returns the EAGAIN of a full socket (libcpg:
+    // CS_ERR_TRY_AGAIN). Nothing waits for its answer: queued without a bound, a loop of them
+    // grew memory without one.
     if (!reply && len <= this.corkMax && (this.out.length > 0 || this.cork.hold())) {
+      if (!this.room(len)) {
+        // The turn's batch goes now: this frame may start the next one.
+        this.cork.run();
+        if (!this.room(len)) throw socketFull();
+      }
+      if (this.out.length > 0 || this.cork.hold()) {
+        this.out.push(frame, body);
+        return;
+      }
+    }
+    this.cork.run();
+    if (!reply && this.out.length > 0) {
+      // A large one behind frames the full socket refused: queued only if the socket has taken
+      // one its size (else a try must say whether it fits at all).
+      if (!this.room(len) || len > this.out.sized) throw socketFull();
       this.out.push(frame, body);
       return;
     }
-    this.cork.run();
     const idle = this.out.length === 0 && this.owed === 0;
     // Nothing is due, so anything already waiting on the socket is a response nobody asked for:
     // take it now, or this request would be matched to it. The control file's response counter
@@ -152,7 +182,7 @@ export class SocketClientTransport implements ClientTransport {
     // A request that gets no answer (cpg MCAST) cannot be matched to a stray, so it skips the
     // check while it goes out at once; the next call makes it.
     if (idle && reply && this.control.queued('response') !== 0 && !this.takeStray()) return;
-    const r = this.out.send(frame, body);
+    const r = this.out.send(frame, body, reply || this.room(len));
     if (r < 0) {
       const err = IpcError.fromErrno(r, 'send request datagram');
       if (err.code === 'EMSGSIZE') throw new IpcError('EMSGSIZE', `request of ${len} bytes does not fit one datagram (SO_SNDBUF / net.core.wmem_max)`);
@@ -161,12 +191,16 @@ export class SocketClientTransport implements ClientTransport {
       this.client.fail(gone);
       throw gone;
     }
-    if (reply) this.recvBudget[0] = ++this.owed;
-    // A one-way request that had to queue keeps the outbox non-empty, so the call after it would
-    // skip the check above: make it now.
-    else if (idle && r !== SENT && !this.takeStray()) return;
+    if (!reply) {
+      if (r === SENT) return;
+      if (this.out.length === 0) throw socketFull();
+      this.req.watch(READABLE | WRITABLE);
+      // It keeps the outbox non-empty, so the call after it would skip the check above: made now.
+      if (idle) this.takeStray();
+      return;
+    }
+    this.recvBudget[0] = ++this.owed;
     if (r === SENT) {
-      if (!reply) return;
       if (!this.waiting) {
         this.waiting = true;
         afterCaller(this.waitStep);
@@ -194,6 +228,11 @@ export class SocketClientTransport implements ClientTransport {
       if (this.owed === 0) this.takeStray();
     }
   });
+
+  /** Whether a one-way frame of `len` bytes may wait in the outbox (HOLD_FRAMES, HOLD_BYTES). */
+  private room(len: number): boolean {
+    return this.out.length < HOLD_FRAMES && this.out.bytes + len + QUEUE_OVERHEAD <= HOLD_BYTES;
+  }
 
   /** Takes responses already waiting while none is due; false if that found the server gone. */
   private takeStray(): boolean {

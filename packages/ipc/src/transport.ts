@@ -35,9 +35,12 @@ export interface ClientTransport {
   readonly fd: number;
   /**
    * Throws IpcError for a per-call failure (EAGAIN flow control, EMSGSIZE). `reply` false: the
-   * server answers nothing (cpg MCAST). `fcMax`: the highest flow-control level that refuses
-   * (libqb's fc_enable_max: 1, or 2 for libcpg's multicasts). With `body`, the frame is `frame`
-   * then `body`, written out as two pieces (never joined in a buffer unless it must wait).
+   * server answers nothing (cpg MCAST): the frame goes now, or waits within a small bound (the
+   * socket's cork, or behind what a full socket refused), or is refused with EAGAIN when the
+   * ring or socket has no room for it; answered requests wait for room in order. `fcMax`: the
+   * highest flow-control level that refuses (libqb's fc_enable_max: 1, or 2 for libcpg's
+   * multicasts). With `body`, the frame is `frame` then `body`, written out as two pieces (never
+   * joined in a buffer unless it must wait).
    */
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void;
   /** The flow-control level the server set (0 off, 1 or 2), as send() reads it: for recorders. */

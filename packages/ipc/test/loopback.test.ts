@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, isIpcError, IpcError, type IpcServer, type IpcServerConnection } from '../src/index.js';
+import type { Outbox } from '../src/outbox.js';
 import { Ring } from '../src/ring.js';
 import { crashTraceEnv } from '@corosync-ts/nstest/core';
 import { echoServer, echoed, header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
@@ -227,16 +228,36 @@ for (const transport of ['socket', 'shm'] as const) {
         seen.push(`${header(f).id}:${f[16]}:${f.length}`);
         if (header(f).id !== 2) conns[0]!.respond(echoed(f));
       });
-      // More than one sendmmsg (64), one outbox chunk (4 KiB) and the server socket's queue (10).
+      // More than one outbox chunk (4 KiB) and the server socket's queue (10), less than a turn holds.
       const frame = (i: number) => reqFrame(2, 17 + (i % 50), i & 0xff);
-      for (let i = 0; i < 150; i++) expect(c.sendNow(frame(i), 2)).toBe(true);
+      for (let i = 0; i < 60; i++) expect(c.sendNow(frame(i), 2)).toBe(true);
       expect(seen).toEqual([]);
+      // The request sends what the turn held first; over socket they fill the server's queue, the
+      // rest wait for room, and the request behind them.
       const answer = c.request(reqFrame(3, 17, 7));
-      for (let i = 150; i < 170; i++) expect(c.sendNow(frame(i), 2)).toBe(true);
+      // One-way requests wait behind them up to 64 frames (a turn's batch), then are refused, as
+      // libqb refuses a send to a full socket. The ring has room for all.
+      const out = (c as unknown as { impl: { out: Outbox } }).impl.out;
+      let i = 60;
+      for (; i < 80; i++) {
+        try {
+          c.sendNow(frame(i), 2);
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'EAGAIN' });
+          break;
+        }
+      }
+      if (transport === 'socket') {
+        expect(i).toBeLessThan(80);
+        expect(out.length).toBe(64);
+      } else {
+        expect(i).toBe(80);
+      }
       expect(header(await answer).id).toBe(1003);
-      await until(() => seen.length === 171);
+      for (; i < 80; i++) expect(c.sendNow(frame(i), 2)).toBe(true);
+      await until(() => seen.length === 81);
       const want = (i: number) => `2:${i & 0xff}:${17 + (i % 50)}`;
-      expect(seen).toEqual([...Array.from({ length: 150 }, (_, i) => want(i)), '3:7:17', ...Array.from({ length: 20 }, (_, i) => want(150 + i))]);
+      expect(seen).toEqual([...Array.from({ length: 60 }, (_, i) => want(i)), '3:7:17', ...Array.from({ length: 20 }, (_, i) => want(60 + i))]);
       expect(header(await c.request(reqFrame(4, 16))).id).toBe(1004);
       await c.close();
     });
@@ -262,7 +283,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
-    itShm('held one-way requests that overflow the request ring: the written ones are posted at once, the rest wait, all in order', async () => {
+    itShm('held one-way requests that overflow the request ring: the written ones are posted at once, the next is refused, nothing queued', async () => {
       // A 68 KiB ring takes three 20,000-byte chunks.
       const c = await connect(name, { maxMessageSize: 65536 });
       await until(() => conns.length === 1);
@@ -272,13 +293,64 @@ for (const transport of ['socket', 'shm'] as const) {
         got.push(header(f).id === 2 ? f[16]! : -header(f).id);
         if (header(f).id !== 2) conns[0]!.respond(echoed(f));
       });
-      const ring = (c as unknown as { impl: { request: Ring } }).impl.request;
-      for (let i = 0; i < 12; i++) expect(c.sendNow(reqFrame(2, 20_000, i), 2)).toBe(true);
-      expect(ring.unposted).toBe(0);
-      const answer = c.request(reqFrame(3, 16));
+      const impl = (c as unknown as { impl: { request: Ring; out: Outbox } }).impl;
+      for (let i = 0; i < 3; i++) expect(c.sendNow(reqFrame(2, 20_000, i), 2)).toBe(true);
+      expect(impl.request.unposted).toBe(2);
+      // qb_rb_chunk_alloc's EAGAIN: the staged chunks are posted, so that the server makes room
+      expect(() => c.sendNow(reqFrame(2, 20_000, 3), 2)).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+      expect(impl.request.unposted).toBe(0);
+      expect(impl.out.bytes).toBe(0);
+      // an answered request waits for room in order (as a caller awaits it), a one-way one behind it is refused
+      const answer = c.request(reqFrame(3, 20_000));
+      expect(impl.out.length).toBe(1);
+      await expect(c.send(reqFrame(2, 16, 4), { flowControlMax: 2 })).rejects.toMatchObject({ code: 'EAGAIN' });
       expect(header(await answer).id).toBe(1003);
-      await until(() => got.length === 13);
-      expect(got).toEqual([...Array.from({ length: 12 }, (_, i) => i), -3]);
+      expect(c.sendNow(reqFrame(2, 20_000, 5), 2)).toBe(true);
+      await until(() => got.length === 5);
+      expect(got).toEqual([0, 1, 2, -3, 5]);
+      await c.close();
+    });
+
+    it('a loop of one-way requests that never yields is refused once the server cannot take more: bounded, nothing lost or reordered', async () => {
+      const c = await connect(name, { maxMessageSize: 65536 });
+      await until(() => conns.length === 1);
+      const got: number[] = [];
+      conns[0]!.removeAllListeners('request');
+      conns[0]!.on('request', (f) => got.push(f[16]! | (f[17]! << 8)));
+      const out = (c as unknown as { impl: { out: Outbox } }).impl.out;
+      const frame = (i: number) => {
+        const f = reqFrame(2, 3000, i & 0xff);
+        f[17] = i >> 8;
+        return f;
+      };
+      // The server (this process) reads nothing until the loop yields.
+      let accepted = 0;
+      let most = 0;
+      for (; accepted < 10_000; accepted++) {
+        try {
+          c.sendNow(frame(accepted), 2);
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'EAGAIN' });
+          break;
+        }
+        most = Math.max(most, out.bytes);
+      }
+      // socket: what the server's queue took and what a turn holds (512 KiB); shm: the ring
+      expect(accepted).toBeGreaterThan(0);
+      expect(accepted).toBeLessThan(transport === 'socket' ? 200 : 30);
+      expect(most).toBeLessThanOrEqual(512 * 1024 + 3000 + 64);
+      // The rest, each sent again after a turn when refused: every one arrives once, in order.
+      for (let i = accepted; i < accepted + 300; ) {
+        try {
+          c.sendNow(frame(i), 2);
+          i++;
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'EAGAIN' });
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      await until(() => got.length === accepted + 300);
+      expect(got).toEqual(Array.from({ length: accepted + 300 }, (_, i) => i));
       await c.close();
     });
 
@@ -326,12 +398,21 @@ for (const transport of ['socket', 'shm'] as const) {
       const replies = await Promise.all(calls);
       replies.forEach((r, i) => expect(Buffer.from(r.subarray(24)).equals(Buffer.from(want[i]!))).toBe(true));
       // One-way: the first of the turn goes at once, the rest are held for its end (shm: staged
-      // in the ring, then queued once the ring is full); small ones and large ones; an empty body.
+      // in the ring), or refused when the ring or socket is full (sent again after a turn);
+      // small ones and large ones; an empty body.
       for (let i = 0; i < 30; i++) {
         const f = whole(2, i % 3 === 0 ? 60_000 + i : 100 + i, 100 + i);
         const [head, body] = split(f, i === 7 ? f.length : 16 + i);
         want.push(f);
-        expect(c.sendNow(head, 2, body)).toBe(true);
+        for (;;) {
+          try {
+            expect(c.sendNow(head, 2, body)).toBe(true);
+            break;
+          } catch (e) {
+            expect(e).toMatchObject({ code: 'EAGAIN' });
+            await new Promise((r) => setImmediate(r));
+          }
+        }
         head.fill(0xee);
         body.fill(0xee);
       }
