@@ -18,7 +18,7 @@ import { abortError, sleep } from './retry.js';
 import { Session, common, freeFunctions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import {
-  PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, parsePartialMcastAnswer,
+  PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, plainDeliverArgs, parsePartialMcastAnswer,
   partialFirstMsglen,
 } from './cpg-wire.js';
 import { headerError, type RingId } from './wire.js';
@@ -350,12 +350,20 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const op = 'cpg.mcastJoined';
     this.assertOpen(op);
     checkU32(op, 'guarantee', guarantee);
-    const parts = messageParts(op, msg);
-    let total = 0;
-    for (const p of parts) total += p.length;
-    if (total > 0xffffffff) throw invalidParam(op, `message of ${total} bytes is too large`);
-    if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
-    const message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    let message: Uint8Array;
+    let total: number;
+    if (msg instanceof Uint8Array && msg.length <= CPG_MAX_ATOMIC_MSGSIZE) {
+      // The common call: one buffer, one MCAST, without messageParts' array.
+      message = msg;
+      total = msg.length;
+    } else {
+      const parts = messageParts(op, msg);
+      total = 0;
+      for (const p of parts) total += p.length;
+      if (total > 0xffffffff) throw invalidParam(op, `message of ${total} bytes is too large`);
+      if (total > CPG_MAX_ATOMIC_MSGSIZE) return this.#inOrder(op, opts, (o) => this.#fragments(op, guarantee, total, parts, o));
+      message = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    }
     let posted: Promise<void> | undefined;
     const direct = this.#mcastsQueued === 0 ? this.directConnection(opts) : undefined;
     if (direct) {
@@ -674,6 +682,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
   }
 
   protected deliver(frame: Uint8Array): void {
+    const plain = plainDeliverArgs(frame, this);
+    if (plain) return this.#deliverMessage(plain);
     const d = decodeCpgEvent(frame, 'cpg.dispatch');
     switch (d.name) {
       case 'cpg.deliverCallback': {

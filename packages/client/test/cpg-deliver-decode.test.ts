@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codec, decode, encode } from '@corosync-ts/codec-wasm';
 import { isCsError } from '@corosync-ts/types';
-import { decodeCpgEvent } from '../src/cpg-wire.js';
+import type { CpgHandle } from '../src/cpg.js';
+import { decodeCpgEvent, plainDeliverArgs } from '../src/cpg-wire.js';
 
 const MESSAGE_AT = 184;
 const FRAGMENT_AT = 200;
@@ -75,6 +76,55 @@ describe('cpg delivery decode', () => {
       }
     }
     expect(spy).not.toHaveBeenCalled();
+  });
+
+  it("reads a plain DELIVER's callback arguments without the codec, as the codec reads them", () => {
+    const spy = vi.spyOn(codec, 'decodeFrame');
+    const handle = {} as CpgHandle;
+    for (const [nameLen, msglen] of [[0, 0], [1, 1], [8, 64], [128, 1000], [5, 70000]] as const) {
+      const frame = deliver(nameLen, msglen, 0xfffffff3, 0x80000001);
+      const dirty = poke(poke(poke(frame, 16, 0x73aabe80), 4, 0xdeadbeef), 164, 0x01020304);
+      for (const f of [frame, dirty]) {
+        const want = (reference(f).event as { fields: { groupName: Uint8Array; nodeid: number; pid: number; message: Uint8Array } }).fields;
+        const got = plainDeliverArgs(f, handle)!;
+        expect(Object.keys(got)).toEqual(['handle', 'groupName', 'nodeid', 'pid', 'msg']);
+        expect(got.handle).toBe(handle);
+        expect(Array.from(got.groupName)).toEqual(Array.from(want.groupName));
+        expect([got.nodeid, got.pid]).toEqual([want.nodeid, want.pid]);
+        expect(Array.from(got.msg)).toEqual(Array.from(want.message));
+        // the message is a view of the frame (no copy); the group name is the handle's own
+        expect(got.msg.buffer).toBe(f.buffer);
+        expect(got.msg.byteOffset).toBe(f.byteOffset + MESSAGE_AT);
+        expect(got.groupName.buffer).not.toBe(f.buffer);
+      }
+    }
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('gives no callback arguments for any frame that is not a plain DELIVER', () => {
+    const base = deliver(8, 64);
+    const len = base.length;
+    const frag = partial(8, 100, 64, 1);
+    const cases: Uint8Array[] = [
+      poke(base, 8, len + 1),
+      poke(base, 8, len - 1),
+      poke(base, 160, 63),
+      poke(base, 160, 65),
+      poke(base, 160, 0xffffffff),
+      poke(base, 24, 129),
+      poke(base, 24, 0x80000000),
+      poke(base, 0, 4),
+      poke(base, 0, 17),
+      base.subarray(0, MESSAGE_AT - 1),
+      poke(base.subarray(0, MESSAGE_AT - 1).slice(), 8, MESSAGE_AT - 1),
+      new Uint8Array(0),
+      frag,
+      poke(frag, 0, 5),
+      encode('cpg.confchgCallback', { groupName: new Uint8Array(3), memberList: [], leftList: [], joinedList: [] }, { dir: 'evt' }),
+    ];
+    for (const f of cases) expect(plainDeliverArgs(f, {} as CpgHandle)).toBeUndefined();
+    // a name of exactly 128 bytes and an empty message still are plain
+    expect(plainDeliverArgs(deliver(128, 0), {} as CpgHandle)).toBeDefined();
   });
 
   it('reads a plain PARTIAL_DELIVER without the codec, with the fields the codec reads', () => {
