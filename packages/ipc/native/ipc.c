@@ -61,14 +61,19 @@ static napi_value make_int(napi_env env, int64_t v) {
   return r;
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
-  if (argc < want) {
+// *argc: in, how many argv holds; out, how many the caller passed (argv's rest is undefined).
+static int get_args_min(napi_env env, napi_callback_info info, size_t min, size_t *argc, napi_value *argv) {
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return -1;
+  if (*argc < min) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
     return -1;
   }
   return 0;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  return get_args_min(env, info, want, &argc, argv);
 }
 
 static int arg_int(napi_env env, napi_value v, int32_t *out) {
@@ -831,11 +836,7 @@ static napi_value n_open_shm(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   char rel[PATH_MAX];
   double *stat = NULL;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
-    return NULL;
-  }
+  if (get_args_min(env, info, 1, &argc, a)) return NULL;
   napi_valuetype st_type = napi_undefined;
   if (argc >= 2 && napi_typeof(env, a[1], &st_type) != napi_ok) return NULL;
   if (st_type != napi_undefined) {
@@ -1552,11 +1553,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
   napi_value a[9];
   size_t argc = 9;
   int32_t max, timeout_ns;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
-    return NULL;
-  }
+  if (get_args_min(env, info, 3, &argc, a)) return NULL;
   if (arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
@@ -1891,11 +1888,7 @@ static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
   napi_value a[8];
   size_t argc = 8;
   int32_t fd, max_len;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 6) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
-    return NULL;
-  }
+  if (get_args_min(env, info, 6, &argc, a)) return NULL;
   if (arg_int(env, a[0], &fd) || arg_int(env, a[4], &max_len)) return NULL;
   mapping_t *budget_map = NULL;
   size_t budget_off = 0;
@@ -2007,11 +2000,7 @@ static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   int32_t timeout_ns;
   bool recv_first = true;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: missing argument");
-    return NULL;
-  }
+  if (get_args_min(env, info, 2, &argc, a)) return NULL;
   if (arg_int(env, a[1], &timeout_ns)) return NULL;
   if (argc > 2 && napi_get_value_bool(env, a[2], &recv_first) != napi_ok) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a boolean");

@@ -171,8 +171,8 @@ function packageRoot(): string {
   }
 }
 
-/** The parent of an absolute, normalized path ('/' for '/'). */
-function parentDir(p: string): string {
+/** The parent of an absolute, normalized path ('/' for '/'): node:path's dirname for those. */
+export function parentDir(p: string): string {
   const i = p.lastIndexOf('/');
   return i <= 0 ? '/' : p.slice(0, i);
 }

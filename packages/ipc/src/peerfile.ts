@@ -3,7 +3,7 @@
 // planted. libqb checks none of this (README "Trust model").
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
-import { native } from './native.js';
+import { native, parentDir } from './native.js';
 
 /**
  * Paths named by a server (setup reply, ring header) must stay inside /dev/shm: a
@@ -35,23 +35,17 @@ function isNormalAbsolute(p: string): boolean {
   return true;
 }
 
-/** The directory part of a path isNormalAbsolute accepted (node:path's dirname for those). */
-function dirname(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-
 /**
  * The one directory every file of a connection lies in: /dev/shm itself (the relative
  * names of libqb <= 1.0.3 servers) or a directory directly inside it (libqb's mkdtemp).
  */
 export function connectionDir(paths: readonly string[], what: string): string {
-  const dir = dirname(assertShmPath(paths[0]!, what));
-  if (dir !== '/dev/shm' && dirname(dir) !== '/dev/shm') {
+  const dir = parentDir(assertShmPath(paths[0]!, what));
+  if (dir !== '/dev/shm' && parentDir(dir) !== '/dev/shm') {
     throw new IpcError('EBADMSG', `${what} ${JSON.stringify(paths[0])} is not in /dev/shm or a directory directly inside it`);
   }
   for (const p of paths) {
-    if (dirname(assertShmPath(p, what)) !== dir) throw new IpcError('EBADMSG', `${what} ${JSON.stringify(p)} is outside the connection's directory ${dir}`);
+    if (parentDir(assertShmPath(p, what)) !== dir) throw new IpcError('EBADMSG', `${what} ${JSON.stringify(p)} is outside the connection's directory ${dir}`);
   }
   return dir;
 }
@@ -88,7 +82,7 @@ export function closePeerFile(fd: number): void {
  * check. The caller closes the fd.
  */
 export function openPeerFile(path: string, what: string, rules: PeerFileRules, sizeOk: (size: number) => boolean, sizeText: string): number {
-  if (dirname(assertShmPath(path, what)) !== rules.dir) {
+  if (parentDir(assertShmPath(path, what)) !== rules.dir) {
     throw new IpcError('EBADMSG', `${what} ${JSON.stringify(path)} is outside the connection's directory ${rules.dir}`);
   }
   // The addon's fstat of the opened fd (link count, uid, size): what is judged is what was opened.
@@ -137,5 +131,5 @@ export function ownShmPath(path: string): void {
 
 /** rmdir the per-connection directory, ignoring ENOENT / ENOTEMPTY races with the peer. */
 export function removeConnectionDir(pathInside: string): void {
-  if (isNormalAbsolute(pathInside)) removeShmPath(dirname(pathInside), true);
+  if (isNormalAbsolute(pathInside)) removeShmPath(parentDir(pathInside), true);
 }
