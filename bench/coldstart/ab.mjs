@@ -4,12 +4,13 @@
 // Per transport and round, each build's one-call script (onecall.mjs's steps, importing the given
 // file) and its import alone (timed inside the process), the builds' order alternating from round
 // to round, and `node -e 0` once per round; medians. Needs root (namespaces), corosync 3.1.7, gcc.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { startNamespace } from '@corosync-ts/nstest/core';
 import { median } from '../lib/figures.mjs';
+import { namespaceTimer } from './timed.mjs';
 
 delete process.env.NODE_EXTRA_CA_CERTS; // as run.mjs: a plain install does not parse a CA bundle
 const args = process.argv.slice(2);
@@ -18,7 +19,7 @@ const entries = args.map((e) => resolve(e));
 if (entries.length < 1) throw new Error('usage: ab.mjs [rounds] a/dist/index.js [b/dist/index.js ...]');
 const WARMUP = 2;
 const here = (f) => new URL(f, import.meta.url).pathname;
-const timer = await compileC(readFileSync(here('./timer.c'), 'utf8'), [], { cflags: ['-O2'] });
+const timed = await namespaceTimer();
 
 // The scripts lie under bench/, which the namespace sees as the host does.
 const dir = mkdtempSync(here('./.ab-'));
@@ -35,14 +36,6 @@ await import(${url});
 process.stdout.write(\`\${performance.now() - t0}\\n\`);\n`);
   return { one, imp };
 });
-
-async function timed(ns, argv) {
-  const r = await ns.exec([timer, ...argv], { timeout: 120_000 });
-  const lines = r.stdout.trimEnd().split('\n');
-  const ns_ = Number(lines.pop());
-  if (r.code !== 0 || !Number.isFinite(ns_)) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stdout}${r.stderr}`);
-  return { out: lines.join('\n'), ms: ns_ / 1e6 };
-}
 
 const loadBefore = loadavg();
 try {

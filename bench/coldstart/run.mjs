@@ -4,10 +4,10 @@
 // onecall.mjs (the same get through @corosync-ts/client); import.mjs (the import alone, timed
 // inside the process). Every side is timed by timer.c inside the namespace (fork to exit).
 // Needs root (namespaces), corosync 3.1.7, gcc; the workspace built.
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { startNamespace } from '@corosync-ts/nstest/core';
 import { emitFigures, median } from '../lib/figures.mjs';
+import { namespaceTimer } from './timed.mjs';
 
 // Every process here starts without NODE_EXTRA_CA_CERTS: Node reads and parses the whole CA bundle
 // at start-up when it is set (40-50 ms of CPU per start on the 2-vCPU bench machine, whose
@@ -18,16 +18,7 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 const ROUNDS = Number(process.argv[2] ?? 21);
 const WARMUP = 2;
 const here = (f) => new URL(f, import.meta.url).pathname;
-const timer = await compileC(readFileSync(here('./timer.c'), 'utf8'), [], { cflags: ['-O2'] });
-
-/** Runs argv under timer in the namespace: its output (without the timing line) and ms. */
-async function timed(ns, argv) {
-  const r = await ns.exec([timer, ...argv], { timeout: 120_000 });
-  const lines = r.stdout.trimEnd().split('\n');
-  const ns_ = Number(lines.pop());
-  if (r.code !== 0 || !Number.isFinite(ns_)) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.stdout}${r.stderr}`);
-  return { out: lines.join('\n'), ms: ns_ / 1e6 };
-}
+const timed = await namespaceTimer();
 
 const loadBefore = loadavg();
 const figures = [];
