@@ -98,6 +98,22 @@ static int arg_len(napi_env env, napi_value v, int64_t *out) {
   return 0;
 }
 
+// The typed array v of the given type (its element count in *len), or a TypeError naming it.
+static int arg_typed(napi_env env, napi_value v, napi_typedarray_type want, const char *name, void **data, size_t *len) {
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != want) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "corosync-ts ipc native: expected %s", name);
+    napi_throw_type_error(env, NULL, msg);
+    return -1;
+  }
+  return 0;
+}
+
 static int arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   bool is_ta = false;
   napi_is_typedarray(env, v, &is_ta);
@@ -838,14 +854,11 @@ static napi_value n_open_shm(napi_env env, napi_callback_info info) {
   double *stat = NULL;
   if (get_args_min(env, info, 1, &argc, a)) return NULL;
   napi_valuetype st_type = napi_undefined;
-  if (argc >= 2 && napi_typeof(env, a[1], &st_type) != napi_ok) return NULL;
+  if (napi_typeof(env, a[1], &st_type) != napi_ok) return NULL;
   if (st_type != napi_undefined) {
-    bool is_ta = false;
-    napi_typedarray_type t;
-    size_t n = 0, off;
-    napi_value ab;
-    if (napi_is_typedarray(env, a[1], &is_ta) != napi_ok || !is_ta ||
-        napi_get_typedarray_info(env, a[1], &t, &n, (void **)&stat, &ab, &off) != napi_ok || t != napi_float64_array || n < 3) {
+    size_t n = 0;
+    if (arg_typed(env, a[1], napi_float64_array, "a Float64Array of 3", (void **)&stat, &n)) return NULL;
+    if (n < 3) {
       napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a Float64Array of 3");
       return NULL;
     }
@@ -1892,22 +1905,20 @@ static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
   if (arg_int(env, a[0], &fd) || arg_int(env, a[4], &max_len)) return NULL;
   mapping_t *budget_map = NULL;
   size_t budget_off = 0;
-  if (argc >= 8) {
-    napi_valuetype t;
-    if (napi_typeof(env, a[6], &t) != napi_ok) return NULL;
-    if (t != napi_undefined) {
-      napi_value ab;
-      int64_t off;
-      budget_map = mapping_arg(env, a[6], &ab);
-      if (!budget_map) return NULL;
-      int e = arg_len(env, a[7], &off);
-      if (e == -1) return NULL;
-      if (e < 0 || budget_map->unmapped || (off & 3) != 0 || (uint64_t)off + sizeof(int32_t) > budget_map->len) {
-        napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram's budget word must be an aligned int32 inside a live mapping");
-        return NULL;
-      }
-      budget_off = (size_t)off;
+  napi_valuetype t;
+  if (napi_typeof(env, a[6], &t) != napi_ok) return NULL;
+  if (t != napi_undefined) {
+    napi_value ab;
+    int64_t off;
+    budget_map = mapping_arg(env, a[6], &ab);
+    if (!budget_map) return NULL;
+    int e = arg_len(env, a[7], &off);
+    if (e == -1) return NULL;
+    if (e < 0 || budget_map->unmapped || (off & 3) != 0 || (uint64_t)off + sizeof(int32_t) > budget_map->len) {
+      napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram's budget word must be an aligned int32 inside a live mapping");
+      return NULL;
     }
+    budget_off = (size_t)off;
   }
   pinned_t *area = max_len < 0 ? NULL : pinned_take(env, a[2], (size_t)max_len + 1);
   pinned_t *slots = pinned_take(env, a[3], 2 * DGRAM_BATCH * sizeof(int32_t));
@@ -2395,28 +2406,12 @@ static uint8_t *cap_write_line(uint8_t *o, double t, const uint8_t *mid, size_t 
   return o + 3;
 }
 
-// The typed array v of the given type (its element count in *len), or a TypeError naming it.
-static int cap_typed(napi_env env, napi_value v, napi_typedarray_type want, const char *name, void **data, size_t *len) {
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &t, len, data, &ab, &off) != napi_ok || t != want) {
-    char msg[80];
-    snprintf(msg, sizeof msg, "corosync-ts ipc native: expected %s", name);
-    napi_throw_type_error(env, NULL, msg);
-    return -1;
-  }
-  return 0;
-}
-
 static int cap_u8(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  return cap_typed(env, v, napi_uint8_array, "a Uint8Array", (void **)data, len);
+  return arg_typed(env, v, napi_uint8_array, "a Uint8Array", (void **)data, len);
 }
 
 static int cap_i32(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  return cap_typed(env, v, napi_int32_array, "an Int32Array", (void **)data, len);
+  return arg_typed(env, v, napi_int32_array, "an Int32Array", (void **)data, len);
 }
 
 // captureLines(ring, io, out, prefixes, prefixAt) turns the ring's entries from io[0] up to

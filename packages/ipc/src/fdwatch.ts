@@ -47,12 +47,12 @@ export class FdWatch {
     const n = native();
     if (!this.poller) {
       if (events === 0) return;
+      const b = this.budget;
+      const word = b !== undefined && 'mapping' in b ? b : undefined;
       const p =
         this.dgramMax === undefined
           ? n.poll(this.fd, (status, ev) => this.onEvents(status, ev, 0))
-          : this.budget !== undefined && 'mapping' in this.budget
-            ? n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, undefined, this.budget.mapping, this.budget.offset)
-            : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, this.budget);
+          : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, word ? undefined : (b as Pinned | undefined), word?.mapping, word?.offset);
       if (typeof p === 'number') throw IpcError.fromErrno(p, 'uv_poll_init');
       this.poller = p;
     }

@@ -64,7 +64,7 @@ export interface Native {
   pinned(len: number): Pinned | number;
   /**
    * area: maxLen + 1 bytes at least; slots: 2 * DGRAM_BATCH int32; budget: one int32. Without
-   * `budget`, the int32 at byte `budgetOffset` of `budgetMapping` serves as one (read per batch).
+   * `budget`, the int32 at byte `budgetOffset` of `budgetMapping` serves as one (read again before each recv).
    */
   pollDgram(
     fd: number,
