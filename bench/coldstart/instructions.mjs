@@ -7,7 +7,11 @@
 // NODE_EXTRA_CA_CERTS, like run.mjs's:
 //   import:  `await import(entry)`, less the same process importing an empty module;
 //   onecall: import, initialize, getString('totem.cluster_name'), finalize against corosync-mock
-//            (socket, in this process), less the import process.
+//            (socket, in this process), less the import process. With SET=1 the script sets a key
+//            first and reads it back (setString goes through the codec's encoder and its WASM
+//            module): what a script that uses the codec pays, the figure to watch when a part the
+//            GET script never runs is made to load on first use (the GET script alone cannot see
+//            what that first use costs).
 // Medians of total instructions (every thread), and of V8's CompileModule (scan, pre-parse, the
 // top level's bytecode: what bytes of source cost) and SourceTextModule::Evaluate (the modules' top
 // level run) inside the import process. The total leaves out V8's start-up prime search (its hash
@@ -57,6 +61,7 @@ async function callgrind(script) {
   return { total: ir(/PROGRAM TOTALS/) - ir(/\?\?\?:detail::sprp\(/), compile: ir(/v8::ScriptCompiler::CompileModule\(/), evaluate: ir(/v8::internal::SourceTextModule::Evaluate\(/), stdout };
 }
 
+const SET = process.env.SET === '1';
 const importOf = (file) => `await import(${JSON.stringify(pathToFileURL(file).href)});`;
 const mock = await startMockCorosync({ nodes: 1, transport: 'socket' });
 const load = loadavg();
@@ -68,7 +73,8 @@ try {
       const imp = await callgrind(importOf(e));
       const one = await callgrind(`const { cmap } = await import(${JSON.stringify(pathToFileURL(e).href)});
         const h = await cmap.initialize({ ipcPrefix: ${JSON.stringify(mock.prefix)} });
-        process.stdout.write(await h.getString('totem.cluster_name'));
+        ${SET ? "await h.setString('test.coldstart', 'mockcluster');" : ''}
+        process.stdout.write(await h.getString(${JSON.stringify(SET ? 'test.coldstart' : 'totem.cluster_name')}));
         await h.finalize();`);
       if (one.stdout !== 'mockcluster') throw new Error(`${e}: the one-call script printed ${JSON.stringify(one.stdout)}`);
       const row = rows.get(e);
@@ -84,6 +90,6 @@ try {
 }
 const M = (v) => (median(v) / 1e6).toFixed(1);
 console.log(`median of ${ROUNDS} interleaved rounds, millions of instructions (callgrind), Node ${process.version}; load average ${load.map((x) => x.toFixed(2)).join(' ')}`);
-console.log('| entry | import (total, less an empty import) | CompileModule | Evaluate | initialize + getString + finalize (total, less the import) |');
+console.log(`| entry | import (total, less an empty import) | CompileModule | Evaluate | initialize + ${SET ? 'setString + ' : ''}getString + finalize (total, less the import) |`);
 console.log('|---|---|---|---|---|');
 for (const [e, row] of rows) console.log(`| ${e} | ${M(row.import)} | ${M(row.compile)} | ${M(row.evaluate)} | ${M(row.onecall)} |`);
