@@ -1,0 +1,93 @@
+// Where a cpg run's CPU goes on both sides of the IPC: libcpg and each given tsbench.mjs,
+// interleaved round by round on one private corosync per transport, with corosync's own threads
+// read around every run (issue 14; bench/README.md "1 MiB: corosync's part"):
+//   node bench/cpg/acct.mjs MODE SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]
+// Per side, medians over the rounds: the bench's figure (msgs/s or p50), its own CPU per message
+// (tput: over the measured burst), and corosync's CPU run time, run-queue wait and voluntary and
+// involuntary switches per thread per message over the whole run (warm-up included: W + N
+// messages). Env as ab.mjs: LOAD=k busy processes, TRANSPORTS=socket or shm; NODE_ARGS.
+import { readFileSync, readdirSync } from 'node:fs';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { busyLoops, la, med } from '../lib/ab.mjs';
+
+const [mode, sizeArg, nArg, wArg, roundsArg, ...tsbenches] = process.argv.slice(2);
+if ((mode !== 'tput' && mode !== 'lat') || tsbenches.length === 0) {
+  process.stderr.write('usage: acct.mjs tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]\n');
+  process.exit(2);
+}
+const ROUNDS = Number(roundsArg);
+const msgs = Number(nArg) + Number(wArg);
+const here = (f) => new URL(f, import.meta.url).pathname;
+const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
+const args = [mode, sizeArg, nArg, wArg];
+// NODE_ARGS (space-separated) go to every TS side's node, e.g. --single-threaded.
+const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
+const sides = [['libcpg', [cbench, ...args]], ...tsbenches.map((f) => [f, [process.execPath, ...nodeArgs, f, ...args]])];
+
+/** Per thread of `pid` (by name, numbered when repeated): run and wait ns (schedstat), switches. */
+function threads(pid) {
+  const out = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const field = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+      let name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? tid;
+      if (tid === String(pid)) name = 'main';
+      while (out[name]) name += "'";
+      out[name] = { run, wait, vol: field('voluntary_ctxt_switches'), nonvol: field('nonvoluntary_ctxt_switches') };
+    } catch {}
+  }
+  return out;
+}
+
+const busy = busyLoops(Number(process.env.LOAD ?? 0));
+try {
+  for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
+    const load0 = la();
+    const ns = await startNamespace({ name: `bench-cpg-acct-${transport}` });
+    const res = Object.fromEntries(sides.map(([k]) => [k, []]));
+    try {
+      const cs = await ns.startCorosync({ transport });
+      for (let r = -1; r < ROUNDS; r++) {
+        for (let i = 0; i < sides.length; i++) {
+          const [k, argv] = sides[(i + Math.max(r, 0)) % sides.length];
+          const before = threads(cs.pid);
+          const log0 = cs.log().length;
+          const out = await ns.exec(argv, { timeout: 600_000 });
+          const after = threads(cs.pid);
+          // corosync logs "Q empty" each time a client's event queue (ipc_glue.c outq, where it
+          // copies an event the client's socket or ring had no room for) drains again
+          const qEmpty = cs.log().slice(log0).split('Q empty').length - 1;
+          const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
+          if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
+          if (r < 0) continue;
+          const cs1 = {};
+          for (const [t, x] of Object.entries(after)) {
+            const y = before[t] ?? { run: 0, wait: 0, vol: 0, nonvol: 0 };
+            cs1[t] = { run: (x.run - y.run) / 1e3 / msgs, wait: (x.wait - y.wait) / 1e3 / msgs, vol: (x.vol - y.vol) / msgs, nonvol: (x.nonvol - y.nonvol) / msgs };
+          }
+          res[k].push({ ...(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg) } : { p50: a / 1e3, p99: b / 1e3 }), cs: cs1, qEmpty });
+        }
+      }
+    } finally {
+      await ns.close();
+    }
+    console.log(`${transport}: ${args.join(' ')} rounds=${ROUNDS} busy=${busy.length} load before ${load0} after ${la()}`);
+    for (const [k] of sides) {
+      const xs = res[k];
+      const f = (g, d = 0) => `${med(xs.map(g)).toFixed(d)} [${xs.map((x) => g(x).toFixed(d)).join(' ')}]`;
+      console.log(mode === 'tput' ? `  ${k}: msgs/s ${f((x) => x.msgs)}  cpu µs/msg ${f((x) => x.cpu, 1)}` : `  ${k}: p50 µs ${f((x) => x.p50)}  p99 µs ${f((x) => x.p99)}`);
+      const names = new Set(xs.flatMap((x) => Object.keys(x.cs)));
+      for (const t of names) {
+        const g = (h) => med(xs.map((x) => (x.cs[t] ? h(x.cs[t]) : 0)));
+        if (g((c) => c.run) < 5) continue;
+        console.log(`     corosync ${t.padEnd(16)} run ${g((c) => c.run).toFixed(1)} µs/msg  wait ${g((c) => c.wait).toFixed(1)}  vol ${g((c) => c.vol).toFixed(2)} nonvol ${g((c) => c.nonvol).toFixed(2)}`);
+      }
+      const total = xs.map((x) => Object.values(x.cs).reduce((s, c) => s + c.run, 0));
+      console.log(`     corosync all threads run ${med(total).toFixed(1)} µs/msg [${total.map((v) => v.toFixed(0)).join(' ')}]  'Q empty' per run [${xs.map((x) => x.qEmpty).join(' ')}]`);
+    }
+  }
+} finally {
+  for (const b of busy) b.kill();
+}
