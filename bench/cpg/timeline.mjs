@@ -1,0 +1,159 @@
+// Where a cpg round trip's time goes, libcpg against the client, socket transport:
+//   node bench/cpg/timeline.mjs SIZE [N=200] [W=2000]   (root; perf on the PATH)
+// Runs cbench.c and tsbench.mjs `lat SIZE N W` one after the other on one private corosync, each
+// under `perf record -a` of the scheduler and system-call tracepoints, and prints for the last N
+// round trips (medians, µs; tracing itself slows every system call by a few µs, so compare the
+// two sides, not these figures with the report's):
+//   send→read    the client's send of the MCAST until corosync's main thread has read it
+//   read→write   corosync reads it until it writes the delivery (a totem token visit)
+//   write→run    the delivery written until the client's main thread runs
+//   run→send     from then until the next send (the client's turnaround, preemptions included)
+//   preempt      times the client's main thread was switched out while runnable
+//   rq wait      time it was runnable but not running
+//   on main's    share of deliveries whose wake-up put the client on the vCPU corosync's main thread
+//                ran on (the other one is where knet's thread runs)
+// and the CPU per round trip of corosync's main and knet threads, the client's main thread and the
+// client's other threads (V8's compiler and GC helpers).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+
+const [sizeArg, nArg = '200', wArg = '2000'] = process.argv.slice(2);
+const size = Number(sizeArg);
+const N = Number(nArg);
+if (!(size >= 4) || !(N > 0)) {
+  process.stderr.write('usage: timeline.mjs SIZE [N] [W]\n');
+  process.exit(2);
+}
+const here = (f) => new URL(f, import.meta.url).pathname;
+const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
+const dir = mkdtempSync(join(tmpdir(), 'cpg-timeline-'));
+const EVENTS = ['sched:sched_switch', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'];
+// x86-64 system call numbers: the MCAST's send (libcpg writev, the client sendto) and the reads.
+const NR = { writev: 20, sendto: 44, recvfrom: 45 };
+// The MCAST request: its 40-byte head (qb request header, guarantee, msglen) and the message.
+const REQ = 40 + size;
+
+const ns = await startNamespace({ name: 'bench-cpg-timeline' });
+try {
+  const coro = await ns.startCorosync({ transport: 'socket' });
+  for (const [name, argv, sendNr] of [
+    ['libcpg', [cbench], NR.writev],
+    ['client', [process.execPath, here('./tsbench.mjs')], NR.sendto],
+  ]) {
+    const data = join(dir, `${name}.data`);
+    // The side's pid comes first on its stdout (exec keeps the shell's): system-wide, other
+    // processes may send datagrams of the same size.
+    const side = ['sh', '-c', 'echo $$; exec "$@"', 'side', ...argv, 'lat', String(size), nArg, wArg];
+    const r = await ns.exec(['perf', 'record', '-q', '-a', '-m', '1024', ...EVENTS.flatMap((e) => ['-e', e]), '-o', data, '--', ...side], { timeout: 600_000 });
+    if (r.code !== 0) throw new Error(`${name} failed: ${r.code} ${r.stdout} ${r.stderr}`);
+    const [pid, out] = r.stdout.trim().split('\n');
+    const [p50] = out.split(' ').map(Number);
+    const script = execFileSync('perf', ['script', '-i', data, '-F', 'comm,pid,tid,cpu,time,event,trace'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    report(name, p50 / 1e3, parse(script), Number(pid), coro.pid, sendNr);
+  }
+} finally {
+  await ns.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function parse(text) {
+  const re = /^\s*(\S.*?)\s+(\d+)\/(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+(\S+):\s*(.*)$/;
+  const ev = [];
+  for (const l of text.split('\n')) {
+    const m = re.exec(l);
+    if (m) ev.push({ comm: m[1], pid: +m[2], tid: +m[3], cpu: +m[4], t: +m[5] * 1e6, ev: m[6], rest: m[7] });
+  }
+  return ev;
+}
+
+function report(name, p50, ev, client, coroPid, sendNr) {
+  const knet = busiestOtherThread(ev, coroPid);
+  const starts = [];
+  ev.forEach((e, i) => {
+    if (e.tid === client && e.ev === 'raw_syscalls:sys_enter' && e.rest.startsWith(`NR ${sendNr} `)) starts.push(i);
+  });
+  if (starts.length < N + 1) throw new Error(`${name}: ${starts.length} sends traced, fewer than N + 1`);
+  const rows = [];
+  const where = new Map();
+  // Where each thread last ran, up to the window.
+  for (let i = 0; i < starts[starts.length - 1 - N]; i++) if (ev[i].ev === 'sched:sched_switch') where.set(nextPid(ev[i]), ev[i].cpu);
+  for (let k = starts.length - 1 - N; k < starts.length - 1; k++) {
+    const a = starts[k];
+    const b = starts[k + 1];
+    let read, write, run, wokeTarget;
+    let preempt = 0;
+    let rq = 0;
+    let rqFrom;
+    for (let i = a; i < b; i++) {
+      const e = ev[i];
+      if (e.ev === 'sched:sched_switch') {
+        where.set(nextPid(e), e.cpu);
+        if (e.rest.includes(`prev_pid=${client} `)) {
+          if (e.rest.includes('prev_state=R')) {
+            preempt++;
+            rqFrom = e.t;
+          }
+        }
+        if (nextPid(e) === client) {
+          if (rqFrom !== undefined) rq += e.t - rqFrom;
+          rqFrom = undefined;
+          if (write !== undefined && run === undefined) run = e.t;
+        }
+      } else if (e.ev === 'sched:sched_wakeup') {
+        if (e.rest.includes(`pid=${client} `)) {
+          rqFrom = e.t;
+          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid) };
+        }
+      } else if (e.tid === coroPid) {
+        if (read === undefined && e.ev === 'raw_syscalls:sys_exit' && e.rest === `NR ${NR.recvfrom} = ${REQ}`) read = e.t;
+        else if (read !== undefined && write === undefined && e.ev === 'raw_syscalls:sys_enter' && e.rest.startsWith(`NR ${NR.writev} (`)) write = e.t;
+      }
+    }
+    if (read === undefined || write === undefined) continue;
+    // Still running (or runnable) when the delivery came: it runs on from where it was.
+    run ??= write;
+    rows.push({ sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined });
+  }
+  const cpu = cpuByThread(ev, ev[starts[starts.length - 1 - N]].t, ev[starts[starts.length - 1]].t, client, coroPid, knet);
+  const med = (k) => {
+    const xs = rows.map((r) => r[k]).filter((x) => x !== undefined).sort((x, y) => x - y);
+    return xs[xs.length >> 1] ?? NaN;
+  };
+  const woken = rows.filter((r) => r.onMain !== undefined);
+  console.log(`${name}: p50 ${p50.toFixed(0)} µs (traced), ${rows.length} round trips`);
+  console.log(`  send→read ${med('sendToRead').toFixed(0)}  read→write ${med('readToWrite').toFixed(0)}  write→run ${med('writeToRun').toFixed(0)}  run→send ${med('runToSend').toFixed(0)}  preempt ${med('preempt')}  rq wait ${med('rq').toFixed(0)}`);
+  console.log(`  woken by a delivery ${woken.length} times, ${woken.filter((r) => r.onMain).length} of them on corosync main's vCPU`);
+  console.log(`  CPU µs per round trip: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')}`);
+}
+
+function nextPid(e) {
+  return Number(/next_pid=(\d+)/.exec(e.rest)[1]);
+}
+
+/** corosync's knet thread: the one of its threads other than main that switched in most often. */
+function busiestOtherThread(ev, pid) {
+  const n = new Map();
+  for (const e of ev) if (e.pid === pid && e.tid !== pid && e.ev === 'sched:sched_switch') n.set(e.tid, (n.get(e.tid) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+/** Run time in [t0, t1) per class of thread, from the switches. */
+function cpuByThread(ev, t0, t1, client, coroPid, knet) {
+  const acc = { 'corosync main': 0, 'corosync knet': 0, 'client main': 0, 'client others': 0 };
+  const cur = new Map();
+  const classOf = (pid, tid) => (tid === client ? 'client main' : pid === client ? 'client others' : tid === coroPid ? 'corosync main' : tid === knet ? 'corosync knet' : undefined);
+  const pidOf = new Map();
+  for (const e of ev) pidOf.set(e.tid, e.pid);
+  for (const e of ev) {
+    if (e.ev !== 'sched:sched_switch') continue;
+    const c = cur.get(e.cpu);
+    if (c?.cls && e.t > t0) acc[c.cls] += Math.min(e.t, t1) - Math.max(c.since, t0);
+    const tid = nextPid(e);
+    cur.set(e.cpu, { cls: classOf(pidOf.get(tid), tid), since: e.t });
+    if (e.t > t1) break;
+  }
+  return acc;
+}
