@@ -6,7 +6,8 @@
 // Environment: WARM (GETs before the measured run, by two clients one after the other, default 2000), NODE_FLAGS (node options for the mock, e.g. --trace-gc), MOCK_STDOUT=1 (show the
 // mock's stdout), STRACE=1 (syscalls per GET, all threads) or STRACE=ff (one strace -ttt file per
 // thread in /tmp/mockrr-strace.<tid>), SCHED=file (perf sched record -a over the measured run: the client's and
-// the daemon loop thread's time running, runnable after a wake-up or a preemption, and asleep, per GET; sched-states.mjs), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
+// the daemon loop thread's time running, runnable after a wake-up or a preemption, and asleep, per GET, and every move that put the
+// two on one vCPU or on two, with its cause; sched-states.mjs), PERF=file (perf record -e cpu-clock -g of the daemon; give the mock
 // NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
 // measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare),
 // PIN=d,c (every daemon thread on vCPU d, the client on vCPU c; either may be empty): the pair on one vCPU or apart;
@@ -82,7 +83,9 @@ try {
     const confPath = join(ns.dir, 'mock.conf');
     writeFileSync(confPath, conf);
     // CALLGRIND=file: the mock under callgrind, instructions counted over the measured run only
-    const wrap = process.env.CALLGRIND ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${process.env.CALLGRIND}`] : [];
+    // one dump per thread: the loop thread's count (its first) moves far less from run to run than
+    // the total, where V8's compiler and GC threads come and go
+    const wrap = process.env.CALLGRIND ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${process.env.CALLGRIND}`] : [];
     const child = ns.spawn([...wrap, process.execPath, ...(process.env.NODE_FLAGS?.split(' ').filter(Boolean) ?? []), here('../../packages/testkit/dist/cli.js'), '--config', confPath, ...(who === 'mock-rr' ? ['--rr'] : [])], { stdio: ['ignore', process.env.MOCK_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
     let err = '';
     await new Promise((resolve) => child.stderr.setEncoding('utf8').on('data', (d) => { err += d; if (/serving/.test(err)) resolve(); }));
@@ -126,10 +129,14 @@ try {
   const after = threads(pid);
   if (process.env.CALLGRIND) {
     await ns.exec(['callgrind_control', '-d', String(pid)]);
-    // the dump is the file's first part (<file>.1; the one written at exit is <file>)
-    const m = /(?:summary|totals): (\d+)/.exec(readFileSync(`${process.env.CALLGRIND}.1`, 'utf8'));
-    const ir = m ? Number(m[1]) : NaN;
-    console.log(`  callgrind: ${ir} instructions, ${(ir / perGet).toFixed(0)} per GET (all threads, measured run)`);
+    // the dump is the file's first part, one file per thread (<file>.1-01 is the loop thread's;
+    // the ones written at exit are <file>-NN)
+    const dir = join(process.env.CALLGRIND, '..');
+    const parts = readdirSync(dir).filter((f) => f.startsWith(`${basename(process.env.CALLGRIND)}.1-`)).sort();
+    const count = (f) => Number(/(?:summary|totals): (\d+)/.exec(readFileSync(join(dir, f), 'utf8'))?.[1] ?? NaN);
+    const ir = parts.reduce((a, f) => a + count(f), 0);
+    const loop = parts.length ? count(parts[0]) : NaN;
+    console.log(`  callgrind: ${ir} instructions, ${(ir / perGet).toFixed(0)} per GET (all threads, measured run), ${(loop / perGet).toFixed(0)} on the loop thread`);
   }
   for (const p of [perf, sched?.perf]) {
     if (!p) continue;
@@ -161,7 +168,7 @@ try {
   }
   console.log(`  threads: ${[...after.values()].map((t) => `${t.comm}:${t.policy}`).join(' ')}`);
   console.log(`  total: cpu ${cpu.toFixed(2)} µs/req, ${vcs.toFixed(3)} voluntary + ${ivcs.toFixed(3)} involuntary switches/req`);
-  if (sched) for (const l of formatSchedStates(schedStates(process.env.SCHED, { clientComm: basename(cbench), daemonTid: pid }), perGet)) console.log(l);
+  if (sched) for (const l of formatSchedStates(schedStates(process.env.SCHED, { clientComm: basename(cbench), daemonTid: pid, daemonThreads: [...after.keys()].map(Number) }), perGet)) console.log(l);
   await stop();
 } finally {
   await ns.close();

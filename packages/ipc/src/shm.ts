@@ -601,7 +601,10 @@ export class ShmServerTransport implements ServerTransport {
   }
 
   respond(frame: Uint8Array): void {
-    if (this.responses.length === 0 && this.response.write(frame)) return;
+    // The chunk, its commit and its post in one native call (ringWrite, no doorbell: libqb
+    // clients wait on the response ring's semaphore), as the client publishes a lone request.
+    // What it leaves (no room, a broken ring) write() does again and says why.
+    if (this.responses.length === 0 && (this.response.writeRung(frame, -1) === 0 || this.response.write(frame))) return;
     if (!this.response.fits(frame.length)) return this.conn.close();
     this.responses.push(frame);
     if (this.responses.bytes >= this.conn.limits.responses) this.paused = true;
