@@ -17,7 +17,7 @@ import { ShmResponseWait, type ResponseSink } from './wait.js';
 const BATCH = 1024;
 /**
  * Events delivered per pass before the rest of the loop gets a turn. Several batches: a turn
- * between two batches of a backlog of a few thousand cost 0.3-0.9 ms of its delivery (the gap
+ * between two batches of a backlog of a few thousand cost 0.3-1.2 ms of its delivery (the gap
  * before its 1,025th callback, 2,000 queued cmap notifications, Dec 2026), a fifth to a half of
  * the whole burst, where libcmap's dispatch reads on until the ring is empty.
  */
