@@ -1585,7 +1585,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     }
   }
   if (waiter_gone(w)) return make_int(env, 0);
-  if (timeout_ns > 1000000) timeout_ns = 1000000;
+  if (timeout_ns > 5000000) timeout_ns = 5000000; // wait.ts WAIT_NS: the loop thread is held that long at most
   int32_t got = 0;
   pthread_mutex_lock(&w->mu);
   while (got < max && sem_trywait(w->sem) == 0) {
@@ -2021,7 +2021,7 @@ static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollWait needs a datagram poller");
     return NULL;
   }
-  if (timeout_ns > 1000000) timeout_ns = 1000000;
+  if (timeout_ns > 5000000) timeout_ns = 5000000; // wait.ts WAIT_NS: the loop thread is held that long at most
   int32_t count = 0;
   if (recv_first || timeout_ns <= 0) {
     count = recv_batch(p);

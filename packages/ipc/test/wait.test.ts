@@ -12,9 +12,9 @@ const skipped = (p: WaitPolicy) => {
 };
 
 describe('WaitPolicy', () => {
-  it('waits, up to 200 µs, as long as some waits catch their replies', () => {
+  it('waits, up to 5 ms, as long as some waits catch their replies', () => {
     const p = new WaitPolicy();
-    expect(WAIT_NS).toBe(200000);
+    expect(WAIT_NS).toBe(5000000);
     for (let i = 0; i < 100; i++) {
       expect(p.budget()).toBe(WAIT_NS);
       p.record(i % 7 === 0);
@@ -123,7 +123,7 @@ describe('a server that never answers', () => {
 });
 
 describe('the native bounded waits', () => {
-  it('pollWait returns 0 after sleeping at most 1 ms when nothing comes, whatever it is asked', async () => {
+  it('pollWait returns 0 after sleeping at most 5 ms when nothing comes, whatever it is asked', async () => {
     const name = uniqueName('pw');
     const { server, conns } = await echoServer(name, { transport: 'socket' });
     const c = await connect(name);
@@ -140,7 +140,7 @@ describe('the native bounded waits', () => {
           const t0 = process.hrtime.bigint();
           expect(req.wait(ns, queued)).toBe(0);
           took.push(Number(process.hrtime.bigint() - t0));
-          if (ns > 0) expect(took.at(-1)).toBeGreaterThanOrEqual(Math.min(ns, 1_000_000) * 0.9);
+          if (ns > 0) expect(took.at(-1)).toBeGreaterThanOrEqual(Math.min(ns, 5_000_000) * 0.9);
         }
         expect(Math.min(...took), `ns per attempt: ${took.join(', ')}`).toBeLessThan(1_000_000_000);
       }
