@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect } from '../src/index.js';
 import { native } from '../src/native.js';
-import { RETRY_WAIT_NS, WAIT_NS, WaitPolicy, afterCaller } from '../src/wait.js';
+import { RETRY_WAIT_NS, WAIT_NS, WaitPolicy, afterCaller, waitFor } from '../src/wait.js';
 import { echoServer, reqFrame, until, uniqueName } from './helpers.js';
 
 const skipped = (p: WaitPolicy) => {
@@ -22,6 +22,25 @@ describe('WaitPolicy', () => {
       caught = i % 7 === 0;
       p.record(caught);
     }
+  });
+
+  it('keeps the long bound only while replies come within 200 µs: a daemon answering in milliseconds holds the loop 5 ms at most once', () => {
+    const p = new WaitPolicy();
+    const budgets: number[] = [];
+    // each wait catches its reply; every third after a busy millisecond, as a slow call would
+    const answer = (ns: number) => {
+      budgets.push(ns);
+      if (budgets.length % 3 === 0) for (const end = performance.now() + 1; performance.now() < end; );
+      return 1;
+    };
+    for (let i = 0; i < 9; i++) waitFor(p, answer);
+    const W = WAIT_NS;
+    const R = RETRY_WAIT_NS;
+    expect(budgets).toEqual([R, W, W, R, W, W, R, W, W]);
+    p.record(true, false);
+    expect(p.budget()).toBe(RETRY_WAIT_NS);
+    p.record(true, true);
+    expect(p.budget()).toBe(WAIT_NS);
   });
 
   it('after 8 misses in a row, goes without for 16 replies, then tries once; a catch ends it', () => {
