@@ -37,7 +37,7 @@ try {
           const pout = join(ns.dir, 'perf.out');
           if (process.env.CG) argv = ['valgrind', '--tool=callgrind', '--separate-threads=yes', '--trace-children=yes', `--callgrind-out-file=${process.env.CG}.${transport}.${k}.${N}.%p`, ...argv];
           if (PIN) argv = ['taskset', '-c', PIN === 'same' ? '1' : '0', ...argv];
-          if (PERF) argv = ['perf', 'stat', '-x,', '-o', pout, '-D', '-1', `--control=fifo:${ctl},${ack}`, '-e', 'syscalls:sys_enter_*,context-switches,cpu-migrations,task-clock', '--', 'env', `PERF_CTL=${ctl}`, `PERF_ACK=${ack}`, ...argv];
+          if (PERF) argv = ['perf', 'stat', '-x,', '-o', pout, '-D', '-1', `--control=fifo:${ctl},${ack}`, '-e', 'syscalls:sys_enter_*,context-switches,cpu-migrations,page-faults,task-clock', '--', 'env', `PERF_CTL=${ctl}`, `PERF_ACK=${ack}`, ...argv];
           const out = await ns.exec(argv, { timeout: 300_000 });
           if (out.code !== 0) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
           const j = JSON.parse(out.stdout.trim().split('\n').pop());

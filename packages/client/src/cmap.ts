@@ -22,12 +22,13 @@ import {
   CsError,
   isCsError,
 } from '@corosync-ts/types';
-import { byteLength, checkI32, invalidParam } from './errors.js';
+import { byteLength, checkI32, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
 import {
-  cmapWrongType, decodeCmapNotify, decodeCmapValue, decodeGetValue, encodeCmapValue, notifyFields, parseCmapGet, parseCmapGetValue, req,
+  cmapWrongType, decodeCmapGetValue, decodeCmapNotify, decodeCmapValue, decodeGetValue, encodeCmapValue, fixedGetValue, notifyFields, parseCmapGet,
+  parseCmapGetValue, req,
   type CmapValue,
 } from './wire.js';
 
@@ -120,6 +121,23 @@ function readId(frame: Uint8Array): number {
 /** parseCmapGetValue() for each fixed-size type, made once (a closure per call would allocate). */
 const TYPED_PARSERS: ((res: Uint8Array, op: string) => CmapValue)[] = [];
 for (let t = CMAP_VALUETYPE_INT8; t <= CMAP_VALUETYPE_DOUBLE; t++) TYPED_PARSERS[t] = (res, op) => parseCmapGetValue(res, op, t);
+
+/** The typed getters' names by type, as their operation names spell them (`cmap.getUint32(key)`). */
+const TYPED_NAMES = ['', 'Int8', 'Uint8', 'Int16', 'Uint16', 'Int32', 'Uint32', 'Int64', 'Uint64', 'Float', 'Double'];
+const typedOp = (type: number, key: string): string => `cmap.get${TYPED_NAMES[type]!}(${key})`;
+/**
+ * TYPED_PARSERS and the transport error's mapping for a key's cached frame (Session.directWith):
+ * given the key, they make the operation's name only for an error, not a string per call.
+ */
+const KEYED_PARSERS: ((res: Uint8Array, key: string) => CmapValue)[] = [];
+const KEYED_ERRORS: ((err: unknown, key: string) => CsError)[] = [];
+for (let t = CMAP_VALUETYPE_INT8; t <= CMAP_VALUETYPE_DOUBLE; t++) {
+  KEYED_PARSERS[t] = (res, key) => {
+    const v = fixedGetValue(res, t);
+    return v !== undefined ? v : decodeCmapGetValue(res, typedOp(t, key), t);
+  };
+  KEYED_ERRORS[t] = (err, key) => toCsError(err, typedOp(t, key));
+}
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
@@ -385,9 +403,14 @@ export class CmapHandle extends Session<CmapSnapshot> {
   // Not async, like call(): the promise call() returns is the getter's. The answer is read in
   // place by the type's parser (parseCmapGetValue), without a record or a copy of the bytes.
   #getTyped(key: string, type: number, name: string, opts?: CallOptions): Promise<CmapValue> {
-    const op = `cmap.get${name}(${String(key)})`;
-    // A key with a cached frame passed checkKey() when the frame was made; call() checks the handle.
+    // A key with a cached frame passed checkKey() when the frame was made (so it is a string);
+    // call() checks the handle, and directWith() goes only where call() would go at once.
     let frame: Uint8Array | undefined = req.cachedCmapGet(key, INT_SCRATCH);
+    if (frame) {
+      const direct = this.directWith(opts, frame, KEYED_PARSERS[type]!, KEYED_ERRORS[type]!, key);
+      if (direct) return direct;
+    }
+    const op = `cmap.get${name}(${String(key)})`;
     if (!frame) {
       try {
         checkKey(op, key);

@@ -375,6 +375,28 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 
   /**
+   * exchange() on the direct connection (directConnection) with the caller's own parser and error
+   * mapper, which get `ctx` in place of the operation's name: a caller that makes that name only
+   * for an error (cmap's typed getters) spares a string per call. undefined when the call must
+   * take call()'s path (options, retry, reconnect, a connection without requestWith).
+   */
+  protected directWith<T, C>(
+    opts: CallOptions | undefined,
+    frame: Uint8Array,
+    parse: (res: Uint8Array, ctx: C) => T,
+    mapError: (err: unknown, ctx: C) => unknown,
+    ctx: C,
+  ): Promise<T> | undefined {
+    const ipc = this.directConnection(opts);
+    if (ipc === undefined || ipc.requestWith === undefined) return undefined;
+    try {
+      return ipc.requestWith<T, C>(frame, expectationFor(this.service, frame), parse, mapError, ctx);
+    } catch (e) {
+      return Promise.reject(mapError(e, ctx));
+    }
+  }
+
+  /**
    * Sends a request that gets no answer (cpg MCAST), with the call's retry policy (a refusal under
    * flow control is CS_ERR_TRY_AGAIN), deadline and signal; `flowControlMax` as libqb's fc_enable_max.
    * `frame` may be a view of codec memory: it is sent before this returns, or copied first.

@@ -4,7 +4,17 @@
 // sem_timedwait on the response semaphore for at most WAIT_NS, and on a timeout the reply is
 // left to the asynchronous path (uv_poll, or the shm polls and waiter thread). The loop is held
 // at most WAIT_NS per wait: corosync (SCHED_RR 99) answers a GET within tens of µs even at load
-// 20 on 2 vCPUs, and 200 µs is still below what a loop turn plus a thread hop can take there.
+// 20 on 2 vCPUs. After a reply caught within 200 µs the bound is 5 ms (WAIT_NS), not the 200 µs it
+// was (still RETRY_WAIT_NS, the first wait's, that after a miss or after a slower catch): a sleep whose timeout is the CPU's
+// earliest timer makes the kernel program the clock-event device as it sleeps and again as it
+// wakes early, which on a virtual machine exits to the hypervisor. Measured on the 2-vCPU VM
+// (bench/README.md "CPU per GET: the wait's timer"): a ping-pong over a socketpair between two
+// vCPUs cost 15.9-18.4 µs of CPU per round trip waiting in poll(-1), 22.3-26.0 in ppoll with a
+// 200 µs or 1 ms timeout, 17.3-17.6 with 4 ms or more; getUint32 against corosync with the
+// client on the other vCPU (the idle report's shape), 5 interleaved rounds at load 0.6: socket
+// 29.5 -> 21.0 µs of CPU per call (libcmap 19.0), shm 23.5 -> 16.7 (libcmap 15.8), throughput
+// socket 18.7k -> 20.0k (libcmap 20.3k), shm 24.5k -> 24.4k (23.8k). The variants below were
+// measured with the 200 µs bound.
 // A daemon that stops answering (slow, dead, hostile) costs MISSES waits in a row, then one
 // wait per PAUSE + 1 replies.
 // The wait runs from a microtask, not setImmediate, while a chain of them has lasted less than
@@ -23,8 +33,18 @@ import { IpcError } from './errors.js';
 import { native, type WaiterHandle } from './native.js';
 import { loopTurn } from './turns.js';
 
-/** The longest sleeping wait for a due reply on the loop thread, once per batch of requests (ns). */
-export const WAIT_NS = 200000;
+/**
+ * The longest sleeping wait for a due reply on the loop thread, once per batch of requests, while
+ * the last wait caught its reply (ns; the addon caps waits there too).
+ */
+export const WAIT_NS = 5000000;
+/**
+ * The bound of the first wait and of each wait after one that timed out (ns): a server that
+ * stopped answering, or one that answers only when the loop turns (a mock in this very process),
+ * holds the loop this long per wait, as before WAIT_NS was raised. Its timer costs what the
+ * header says, but only then.
+ */
+export const RETRY_WAIT_NS = 200000;
 /** Missed waits in a row after which the next replies go without waiting. */
 const MISSES = 8;
 /** Replies left to the asynchronous path after MISSES missed waits, before the next try. */
@@ -52,11 +72,13 @@ function nowMs(): number {
 /**
  * Whether to wait for the next reply on the loop thread: yes, unless the last MISSES waits in a
  * row all timed out; then the next PAUSE replies go without, and a wait tries again (one catch
- * ends the pause for good).
+ * ends the pause for good). How long: WAIT_NS after a reply caught within RETRY_WAIT_NS, else
+ * RETRY_WAIT_NS.
  */
 export class WaitPolicy {
   private misses = 0;
   private skip = 0;
+  private quick = false;
 
   /** Wait budget for the reply now due (ns); 0: do not wait. */
   budget(): number {
@@ -64,11 +86,16 @@ export class WaitPolicy {
       this.skip--;
       return 0;
     }
-    return WAIT_NS;
+    return this.quick ? WAIT_NS : RETRY_WAIT_NS;
   }
 
-  /** What a wait did: caught its reply, or not. */
-  record(caught: boolean): void {
+  /**
+   * What a wait did: caught its reply, or not; `quick`: within RETRY_WAIT_NS. Only a quick catch
+   * earns the long bound: a daemon answering in milliseconds (a call it answers after a totem
+   * round, a daemon under load) would otherwise hold the loop that long at every call.
+   */
+  record(caught: boolean, quick = caught): void {
+    this.quick = caught && quick;
     if (caught) {
       this.misses = 0;
     } else if (++this.misses >= MISSES) {
@@ -82,8 +109,10 @@ export class WaitPolicy {
 export function waitFor(policy: WaitPolicy, fn: (ns: number) => number): number {
   const budget = policy.budget();
   if (budget === 0) return fn(0);
+  // The clock is read around long waits only: a shorter one cannot last longer than quick.
+  const start = budget === WAIT_NS ? nowMs() : 0;
   const got = fn(budget);
-  policy.record(got > 0);
+  policy.record(got > 0, budget !== WAIT_NS || nowMs() - start < RETRY_WAIT_NS / 1e6);
   return got;
 }
 
