@@ -6,9 +6,10 @@
 // (tput: over the measured burst), and corosync's CPU run time, run-queue wait and voluntary and
 // involuntary switches per thread per message over the whole run (warm-up included: W + N
 // messages). Env as ab.mjs: LOAD=k busy processes, TRANSPORTS=socket or shm; NODE_ARGS.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
+import { taskStats } from '../lib/tasks.mjs';
 
 const [mode, sizeArg, nArg, wArg, roundsArg, ...tsbenches] = process.argv.slice(2);
 if ((mode !== 'tput' && mode !== 'lat') || tsbenches.length === 0) {
@@ -24,19 +25,14 @@ const args = [mode, sizeArg, nArg, wArg];
 const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
 const sides = [['libcpg', [cbench, ...args]], ...tsbenches.map((f) => [f, [process.execPath, ...nodeArgs, f, ...args]])];
 
-/** Per thread of `pid` (by name, numbered when repeated): run and wait ns (schedstat), switches. */
-function threads(pid) {
+/** corosync's figures per message between two taskStats() of it, by thread name (its own: main; primes when repeated). */
+function perMessage(pid, before, after) {
   const out = {};
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      const field = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-      let name = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? tid;
-      if (tid === String(pid)) name = 'main';
-      while (out[name]) name += "'";
-      out[name] = { run, wait, vol: field('voluntary_ctxt_switches'), nonvol: field('nonvoluntary_ctxt_switches') };
-    } catch {}
+  for (const [tid, x] of after) {
+    const y = before.get(tid) ?? { runNs: 0, waitNs: 0, vcs: 0, ivcs: 0 };
+    let name = tid === String(pid) ? 'main' : x.comm;
+    while (out[name]) name += "'";
+    out[name] = { run: (x.runNs - y.runNs) / 1e3 / msgs, wait: (x.waitNs - y.waitNs) / 1e3 / msgs, vol: (x.vcs - y.vcs) / msgs, nonvol: (x.ivcs - y.ivcs) / msgs };
   }
   return out;
 }
@@ -52,22 +48,17 @@ try {
       for (let r = -1; r < ROUNDS; r++) {
         for (let i = 0; i < sides.length; i++) {
           const [k, argv] = sides[(i + Math.max(r, 0)) % sides.length];
-          const before = threads(cs.pid);
+          const before = taskStats(cs.pid);
           const log0 = cs.log().length;
           const out = await ns.exec(argv, { timeout: 600_000 });
-          const after = threads(cs.pid);
+          const after = taskStats(cs.pid);
           // corosync logs "Q empty" each time a client's event queue (ipc_glue.c outq, where it
           // copies an event the client's socket or ring had no room for) drains again
           const qEmpty = cs.log().slice(log0).split('Q empty').length - 1;
           const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
           if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
           if (r < 0) continue;
-          const cs1 = {};
-          for (const [t, x] of Object.entries(after)) {
-            const y = before[t] ?? { run: 0, wait: 0, vol: 0, nonvol: 0 };
-            cs1[t] = { run: (x.run - y.run) / 1e3 / msgs, wait: (x.wait - y.wait) / 1e3 / msgs, vol: (x.vol - y.vol) / msgs, nonvol: (x.nonvol - y.nonvol) / msgs };
-          }
-          res[k].push({ ...(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg) } : { p50: a / 1e3, p99: b / 1e3 }), cs: cs1, qEmpty });
+          res[k].push({ ...(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg) } : { p50: a / 1e3, p99: b / 1e3 }), cs: perMessage(cs.pid, before, after), qEmpty });
         }
       }
     } finally {

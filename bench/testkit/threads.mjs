@@ -19,6 +19,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { taskStats } from '../lib/tasks.mjs';
 import { formatSchedStates, schedStates } from './sched-states.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -27,7 +28,6 @@ const gets = Number(getsArg);
 // cmap-gets.c makes 1000 untimed GETs before the timed ones, inside the window measured here:
 // every per-GET figure is over all of them (dividing by `gets` alone overstated each by 20% at 5000)
 const perGet = gets + 1000;
-const POLICY = ['OTHER', 'FIFO', 'RR', 'BATCH', 'ISO', 'IDLE', 'DEADLINE'];
 
 async function startSched(file) {
   const dir = mkdtempSync(join(tmpdir(), 'sched-'));
@@ -49,23 +49,6 @@ async function startSched(file) {
   return { perf };
 }
 
-function threads(pid) {
-  const out = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      const num = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)[1]);
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-      // moves between CPUs (a waking RT task is moved off a CPU where an RT task of its priority runs)
-      const mig = Number(/nr_migrations\s*:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8'))?.[1] ?? 0);
-      out.set(tid, { comm, policy: POLICY[Number(f[38])], prio: Number(f[37]), utime: Number(f[11]), stime: Number(f[12]), runNs: run, waitNs: wait, vcs: num('voluntary_ctxt_switches'), ivcs: num('nonvoluntary_ctxt_switches'), mig });
-    } catch {}
-  }
-  return out;
-}
 
 const BUSY = 'for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid === 1) process.exit(0); }';
 const load = regime === 'loaded' ? Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', BUSY], { stdio: 'ignore' })) : [];
@@ -122,11 +105,11 @@ try {
     const all = readFileSync(`/proc/${pid}/status`, 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)[1];
     for (const c of [process.env.NUDGE, all]) execFileSync('taskset', ['-p', '-c', c, String(pid)], { stdio: 'ignore' });
   }
-  const before = threads(pid);
+  const before = taskStats(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
   // and its context switches (GNU time: %w voluntary, %c involuntary)
   const r = await ns.exec(['bash', '-c', `${pin?.[1] ? `taskset -c ${pin[1]} ` : ''}/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
-  const after = threads(pid);
+  const after = taskStats(pid);
   if (process.env.CALLGRIND) {
     await ns.exec(['callgrind_control', '-d', String(pid)]);
     // the dump is the file's first part, one file per thread (<file>.1-01 is the loop thread's;
