@@ -55,6 +55,9 @@ static void rethrow_pending(napi_env env) {
   }
 }
 
+// The longest sleep of a wait on the loop thread (pollWait, waiterWaitTake): wait.ts WAIT_NS.
+#define LOOP_WAIT_MAX_NS 5000000
+
 // The int32 form where it fits (every status, count and errno): it makes the Smi directly, where
 // napi_create_int64 goes through a double (~50 instructions a call, two calls a shm GET).
 static napi_value make_int(napi_env env, int64_t v) {
@@ -1585,7 +1588,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     }
   }
   if (waiter_gone(w)) return make_int(env, 0);
-  if (timeout_ns > 5000000) timeout_ns = 5000000; // wait.ts WAIT_NS: the loop thread is held that long at most
+  if (timeout_ns > LOOP_WAIT_MAX_NS) timeout_ns = LOOP_WAIT_MAX_NS;
   int32_t got = 0;
   pthread_mutex_lock(&w->mu);
   while (got < max && sem_trywait(w->sem) == 0) {
@@ -2021,7 +2024,7 @@ static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollWait needs a datagram poller");
     return NULL;
   }
-  if (timeout_ns > 5000000) timeout_ns = 5000000; // wait.ts WAIT_NS: the loop thread is held that long at most
+  if (timeout_ns > LOOP_WAIT_MAX_NS) timeout_ns = LOOP_WAIT_MAX_NS;
   int32_t count = 0;
   if (recv_first || timeout_ns <= 0) {
     count = recv_batch(p);

@@ -4,17 +4,17 @@
 // sem_timedwait on the response semaphore for at most WAIT_NS, and on a timeout the reply is
 // left to the asynchronous path (uv_poll, or the shm polls and waiter thread). The loop is held
 // at most WAIT_NS per wait: corosync (SCHED_RR 99) answers a GET within tens of µs even at load
-// 20 on 2 vCPUs. After a reply caught within 200 µs the bound is 5 ms (WAIT_NS), not the 200 µs it
-// was (still RETRY_WAIT_NS, the first wait's, that after a miss or after a slower catch): a sleep whose timeout is the CPU's
-// earliest timer makes the kernel program the clock-event device as it sleeps and again as it
-// wakes early, which on a virtual machine exits to the hypervisor. Measured on the 2-vCPU VM
-// (bench/README.md "CPU per GET: the wait's timer"): a ping-pong over a socketpair between two
-// vCPUs cost 15.9-18.4 µs of CPU per round trip waiting in poll(-1), 22.3-26.0 in ppoll with a
-// 200 µs or 1 ms timeout, 17.3-17.6 with 4 ms or more; getUint32 against corosync with the
-// client on the other vCPU (the idle report's shape), 5 interleaved rounds at load 0.6: socket
-// 29.5 -> 21.0 µs of CPU per call (libcmap 19.0), shm 23.5 -> 16.7 (libcmap 15.8), throughput
-// socket 18.7k -> 20.0k (libcmap 20.3k), shm 24.5k -> 24.4k (23.8k). The variants below were
-// measured with the 200 µs bound.
+// 20 on 2 vCPUs. After a reply caught within 200 µs the bound is 5 ms (WAIT_NS), not the 200 µs
+// it was (still RETRY_WAIT_NS: the first wait's, and that after a miss or a slower catch): a sleep
+// whose timeout is the CPU's earliest timer makes the kernel program the clock-event device as it
+// sleeps and again as it wakes early, which on a virtual machine exits to the hypervisor.
+// Measured on the 2-vCPU VM (bench/README.md "CPU per GET: the wait's timer"): a ping-pong over
+// a socketpair between two vCPUs cost 15.9-18.4 µs of CPU per round trip waiting in poll(-1),
+// 22.3-26.0 in ppoll with a 200 µs or 1 ms timeout, 17.3-17.6 with 4 ms or more; getUint32
+// against corosync with the client on the other vCPU (the idle report's shape), 5 interleaved
+// rounds at load 0.6: socket 29.5 -> 21.0 µs of CPU per call (libcmap 19.0), shm 23.5 -> 16.7
+// (libcmap 15.8), throughput socket 18.7k -> 20.0k (libcmap 20.3k), shm 24.5k -> 24.4k (23.8k).
+// The variants below were measured with the 200 µs bound.
 // A daemon that stops answering (slow, dead, hostile) costs MISSES waits in a row, then one
 // wait per PAUSE + 1 replies.
 // The wait runs from a microtask, not setImmediate, while a chain of them has lasted less than
@@ -35,14 +35,14 @@ import { loopTurn } from './turns.js';
 
 /**
  * The longest sleeping wait for a due reply on the loop thread, once per batch of requests, while
- * the last wait caught its reply (ns; the addon caps waits there too).
+ * the last wait caught its reply within RETRY_WAIT_NS (ns; the addon caps waits there too).
  */
 export const WAIT_NS = 5000000;
 /**
- * The bound of the first wait and of each wait after one that timed out (ns): a server that
- * stopped answering, or one that answers only when the loop turns (a mock in this very process),
- * holds the loop this long per wait, as before WAIT_NS was raised. Its timer costs what the
- * header says, but only then.
+ * The bound of the first wait and of each wait after one that timed out or caught its reply later
+ * than this (ns): a server that stopped answering, one that answers in milliseconds, or one that
+ * answers only when the loop turns (a mock in this very process) holds the loop this long per
+ * wait, as before WAIT_NS was raised. Its timer costs what the header says, but only then.
  */
 export const RETRY_WAIT_NS = 200000;
 /** Missed waits in a row after which the next replies go without waiting. */
