@@ -402,7 +402,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
 
   // Not async, like call(): the promise call() returns is the getter's. The answer is read in
   // place by the type's parser (parseCmapGetValue), without a record or a copy of the bytes.
-  #getTyped(key: string, type: number, name: string, opts?: CallOptions): Promise<CmapValue> {
+  #getTyped(key: string, type: number, opts?: CallOptions): Promise<CmapValue> {
     // A key with a cached frame passed checkKey() when the frame was made (so it is a string);
     // call() checks the handle, and directWith() goes only where call() would go at once.
     let frame: Uint8Array | undefined = req.cachedCmapGet(key, INT_SCRATCH);
@@ -410,7 +410,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
       const direct = this.directWith(opts, frame, KEYED_PARSERS[type]!, KEYED_ERRORS[type]!, key);
       if (direct) return direct;
     }
-    const op = `cmap.get${name}(${String(key)})`;
+    const op = typedOp(type, String(key));
     if (!frame) {
       try {
         checkKey(op, key);
@@ -423,16 +423,16 @@ export class CmapHandle extends Session<CmapSnapshot> {
     return this.call(op, frame, opts, TYPED_PARSERS[type]!);
   }
 
-  getInt8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT8, 'Int8', opts) as Promise<number>; }
-  getUint8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT8, 'Uint8', opts) as Promise<number>; }
-  getInt16(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT16, 'Int16', opts) as Promise<number>; }
-  getUint16(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT16, 'Uint16', opts) as Promise<number>; }
-  getInt32(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT32, 'Int32', opts) as Promise<number>; }
-  getUint32(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT32, 'Uint32', opts) as Promise<number>; }
-  getInt64(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT64, 'Int64', opts) as Promise<bigint>; }
-  getUint64(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT64, 'Uint64', opts) as Promise<bigint>; }
-  getFloat(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_FLOAT, 'Float', opts) as Promise<number>; }
-  getDouble(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_DOUBLE, 'Double', opts) as Promise<number>; }
+  getInt8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT8, opts) as Promise<number>; }
+  getUint8(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT8, opts) as Promise<number>; }
+  getInt16(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT16, opts) as Promise<number>; }
+  getUint16(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT16, opts) as Promise<number>; }
+  getInt32(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT32, opts) as Promise<number>; }
+  getUint32(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT32, opts) as Promise<number>; }
+  getInt64(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_INT64, opts) as Promise<bigint>; }
+  getUint64(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_UINT64, opts) as Promise<bigint>; }
+  getFloat(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_FLOAT, opts) as Promise<number>; }
+  getDouble(key: string, opts?: CallOptions) { return this.#getTyped(key, CMAP_VALUETYPE_DOUBLE, opts) as Promise<number>; }
 
   /**
    * cmap_get_string(): CS_ERR_INVALID_PARAM if the key is not a STRING. libcmap always makes two
