@@ -2,8 +2,10 @@
 // private corosync, for one mode and size at a time:
 //   node bench/cpg/ab.mjs MODE SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]
 // MODE tput or lat (tsbench.mjs's). LOAD=k starts k busy processes (normal priority, like
-// report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one. The order of
-// the sides rotates every round. Prints each side's rounds and medians with the load averages.
+// report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one; CHRT=p runs every
+// side at SCHED_RR p (chrt -r p), so that the machine's CFS work does not take its CPU (corosync, at
+// RR 99, still does). The order of the sides rotates every round. Prints each side's rounds and
+// medians with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
 import { readFileSync } from 'node:fs';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
@@ -17,7 +19,8 @@ const ROUNDS = Number(roundsArg);
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
 const args = [mode, sizeArg, nArg, wArg];
-const sides = [['libcpg', [cbench, ...args]], ...tsbenches.map((f) => [f, [process.execPath, f, ...args]])];
+const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : [];
+const sides = [['libcpg', [...pre, cbench, ...args]], ...tsbenches.map((f) => [f, [...pre, process.execPath, f, ...args]])];
 const busy = busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
@@ -33,7 +36,7 @@ try {
           const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
           if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
           if (r < 0) continue;
-          res[k].push(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg) } : { p50: a / 1e3, p99: b / 1e3 });
+          res[k].push(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg), retries: b } : { p50: a / 1e3, p99: b / 1e3 });
         }
       }
     } finally {
@@ -43,7 +46,7 @@ try {
     for (const [k] of sides) {
       const xs = res[k];
       const f = (key, d = 0) => `${med(xs.map((x) => x[key])).toFixed(d)} [${xs.map((x) => x[key].toFixed(d)).join(' ')}]`;
-      console.log(mode === 'tput' ? `  ${k}: msgs/s ${f('msgs')}  cpu µs/msg ${f('cpu', 1)}` : `  ${k}: p50 µs ${f('p50')}  p99 µs ${f('p99')}`);
+      console.log(mode === 'tput' ? `  ${k}: msgs/s ${f('msgs')}  cpu µs/msg ${f('cpu', 1)}  retries ${f('retries')}` : `  ${k}: p50 µs ${f('p50')}  p99 µs ${f('p99')}`);
     }
   }
 } finally {

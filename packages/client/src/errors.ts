@@ -1,10 +1,25 @@
-import { CS_ERR_LIBRARY, CS_ERR_INVALID_PARAM, CsError, csErrorFromErrno, isCsError } from '@corosync-ts/types';
+import { CS_ERR_LIBRARY, CS_ERR_INVALID_PARAM, CsError, Errno, csErrorFromErrno, isCsError } from '@corosync-ts/types';
 
 /** An IpcError from any copy of @corosync-ts/ipc, recognised by shape (errno + code). */
 function ipcErrno(e: unknown): number | undefined {
   if (typeof e !== 'object' || e === null) return undefined;
   const { name, errno } = e as { name?: unknown; errno?: unknown };
   return name === 'IpcError' && typeof errno === 'number' ? Math.abs(errno) : undefined;
+}
+
+/**
+ * `make()` with no stack trace captured: CS_ERR_TRY_AGAIN from a send refused now (a full ring or
+ * socket, flow control) is a loop's flow-control signal, as libcpg's int, and capturing an
+ * optimized caller's stack for it cost more than the send (ipc's IpcError.tryAgain).
+ */
+function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /**
@@ -15,6 +30,7 @@ function ipcErrno(e: unknown): number | undefined {
 export function toCsError(e: unknown, operation: string): CsError {
   if (isCsError(e)) return e;
   const errno = ipcErrno(e);
+  if (errno === Errno.EAGAIN) return withoutStack(() => new CsError(csErrorFromErrno(errno), (e as Error).message, { operation, cause: e }));
   if (errno !== undefined) return new CsError(csErrorFromErrno(errno), (e as Error).message, { operation, cause: e });
   return new CsError(CS_ERR_LIBRARY, e instanceof Error ? e.message : String(e), { operation, cause: e });
 }

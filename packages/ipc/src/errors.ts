@@ -52,10 +52,32 @@ export class IpcError extends Error {
     Object.defineProperty(this, IPC_ERROR_BRAND, { value: true });
   }
 
+  /**
+   * EAGAIN for a send refused now (a full request ring or socket, flow control), built without a
+   * stack trace: it is a loop's flow-control signal (libqb returns -EAGAIN, libcpg an int), not a
+   * fault to trace, and a throughput loop meets it once per few messages. Capturing the stack of
+   * an optimized caller (inlined frames translated from deoptimization data) was a third of a
+   * 64 KiB cpg burst's CPU over shm (perf, bench/README.md "64 KiB over shm: TRY_AGAIN").
+   */
+  static tryAgain(message: string): IpcError {
+    return withoutStack(() => new IpcError('EAGAIN', message));
+  }
+
   /** From a negative errno as returned by the native layer. */
   static fromErrno(negErrno: number, what: string): IpcError {
     const n = Math.abs(negErrno);
     return new IpcError(errnoName(n) ?? `E${n}`, what);
+  }
+}
+
+/** `make()` with no stack trace captured for the errors it constructs. */
+export function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 

@@ -45,7 +45,7 @@ function readSetup(fd: number): number {
 }
 
 function ringFull(): IpcError {
-  return new IpcError('EAGAIN', 'the request ring is full; try again');
+  return IpcError.tryAgain('the request ring is full; try again');
 }
 
 // ------------------------------------------------------------------ client side
@@ -191,7 +191,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.request.userData;
-    if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    if (fc > 0 && fc <= fcMax) throw IpcError.tryAgain('the server has turned on flow control; try again');
     if (this.request.refCount !== 2) {
       const err = new IpcError('ECONNRESET', 'the server has released the request ring');
       this.client.fail(err);

@@ -70,7 +70,7 @@ const HOLD_FRAMES = 64;
 const HOLD_BYTES = 512 * 1024;
 
 function socketFull(): IpcError {
-  return new IpcError('EAGAIN', "the server's request socket is full; try again");
+  return IpcError.tryAgain("the server's request socket is full; try again");
 }
 
 export class SocketClientTransport implements ClientTransport {
@@ -145,7 +145,7 @@ export class SocketClientTransport implements ClientTransport {
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;
-    if (fc > 0 && fc <= fcMax) throw new IpcError('EAGAIN', 'the server has turned on flow control; try again');
+    if (fc > 0 && fc <= fcMax) throw IpcError.tryAgain('the server has turned on flow control; try again');
     const len = frame.length + (body === undefined ? 0 : body.length);
     // A one-way request waits here, held for the end of the caller's turn (Cork) or behind
     // frames a full socket refused, only while what waits stays within HOLD_*; beyond, it is

@@ -311,6 +311,52 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('a send refused now (a full ring or socket, flow control) is an EAGAIN without a stack trace; other errors keep theirs', async () => {
+      const c = await connect(name, { maxMessageSize: 65536 });
+      await until(() => conns.length === 1);
+      const got = answerAllBut(2);
+      const limit = Error.stackTraceLimit;
+      const traced = /\n\s+at /;
+      // One turn of 20,000-byte one-way requests: the ring takes three, the socket's cork 512 KiB.
+      let full: unknown;
+      let sent = 0;
+      for (; sent < 100 && full === undefined; sent++) {
+        try {
+          c.sendNow(reqFrame(2, 20_000, sent), 2);
+        } catch (e) {
+          full = e;
+        }
+      }
+      expect(isIpcError(full, 'EAGAIN')).toBe(true);
+      expect((full as Error).stack).not.toMatch(traced);
+      expect(Error.stackTraceLimit).toBe(limit);
+      await until(() => got.length === sent - 1);
+      conns[0]!.setFlowControl(2);
+      let stopped: unknown;
+      try {
+        c.sendNow(reqFrame(2, 16), 2);
+      } catch (e) {
+        stopped = e;
+      }
+      expect(isIpcError(stopped, 'EAGAIN')).toBe(true);
+      expect((stopped as Error).stack).not.toMatch(traced);
+      const rejected = await c.send(reqFrame(2, 16), { flowControlMax: 2 }).catch((e: unknown) => e);
+      expect(isIpcError(rejected, 'EAGAIN')).toBe(true);
+      expect((rejected as Error).stack).not.toMatch(traced);
+      let invalid: unknown;
+      try {
+        c.sendNow(new Uint8Array(8));
+      } catch (e) {
+        invalid = e;
+      }
+      expect(isIpcError(invalid, 'EINVAL')).toBe(true);
+      expect((invalid as Error).stack).toMatch(traced);
+      expect(Error.stackTraceLimit).toBe(limit);
+      conns[0]!.setFlowControl(0);
+      expect(header(await c.request(reqFrame(3, 16))).id).toBe(1003);
+      await c.close();
+    });
+
     it('a loop of one-way requests that never yields is refused once the server cannot take more: bounded, nothing lost or reordered', async () => {
       const c = await connect(name, { maxMessageSize: 65536 });
       await until(() => conns.length === 1);
