@@ -193,7 +193,7 @@ for (const transport of ['socket', 'shm'] as const) {
 
     it('eventInto: backlogs at every size boundary, in order, between replies; what it took is never written again', async () => {
       const max = 1 << 20;
-      const kept: { id: number; into: Uint8Array }[] = [];
+      const kept: { id: number; into: Uint8Array; head: Uint8Array }[] = [];
       let asked = 0;
       const c = await connect(name, {
         maxMessageSize: max,
@@ -203,15 +203,23 @@ for (const transport of ['socket', 'shm'] as const) {
           const id = header(head).id;
           if (head.length !== Math.min(length, 256) || header(head).size !== length || id % 2 === 0) return undefined;
           const into = new Uint8Array(length);
-          kept.push({ id, into });
+          kept.push({ id, into, head });
           return into;
         },
       });
       const impl = (c as unknown as { impl: { intoOn?: boolean } }).impl;
       const seen: [number, number, boolean][] = [];
+      // For each event eventInto took: whether its bytes past the head were in the memory the
+      // head was shown in (read there and copied out), or only in the buffer (read into it).
+      const passedThrough: boolean[] = [];
       c.on('event', (f) => {
         const id = header(f).id;
         seen.push([id, f.length, f.subarray(24).every((b) => b === (id & 0xff))]);
+        const k = kept.at(-1);
+        if (k?.into === f) {
+          const h = k.head;
+          passedThrough.push(new Uint8Array(h.buffer, h.byteOffset + 256, 1024).every((b) => b === (id & 0xff)));
+        }
       });
       await until(() => conns.length === 1);
       const conn = conns[0]!;
@@ -244,6 +252,16 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(kept.map((k) => k.id)).toEqual(large.filter(([i]) => (i as number) % 2 === 1).map(([i]) => i));
       // the buffers eventInto gave were written once: each still holds its own event
       for (const k of kept) expect(header(k.into).id === k.id && k.into.subarray(24).every((b) => b === (k.id & 0xff))).toBe(true);
+      // over socket, every one after those read with the first it took (before the socket
+      // peeked: within the first backlog) was received straight into its buffer; shm copies each
+      // out of the ring, where it stays
+      if (transport === 'shm') expect(passedThrough.every((x) => x)).toBe(true);
+      else {
+        const first = passedThrough.indexOf(false);
+        expect(first).toBeGreaterThan(0);
+        expect(first).toBeLessThanOrEqual(kept.length / 4);
+        expect(passedThrough.slice(first).every((x) => !x)).toBe(true);
+      }
       // events it never takes turn the peeking off again
       const small = seen.length;
       for (let i = 0; i < 40; i++) conn.sendEvent(resFrame(2 * i, new Uint8Array(i % 2 ? 10_000 : 10)));
