@@ -221,9 +221,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
   /**
    * A first fragment's frame goes into the spare buffer, its fragment where the message starts
    * (PARTIAL_DELIVER_HEAD bytes in), so that deliver() finds it in place: on shm that is the
-   * one copy out of the event ring, where it was copied out and then into the message (a
-   * megabyte each, per fragment). Anything else, or a frame deliver() does not get in place (a
-   * dispatch queue copies it), takes the usual way.
+   * one copy out of the event ring, over socket the kernel's receive, where it was copied out
+   * and then into the message (a megabyte each, per fragment). Anything else, or a frame
+   * deliver() does not get in place (a dispatch queue copies it), takes the usual way.
    */
   protected override readonly eventInto = (head: Uint8Array, length: number): Uint8Array | undefined => {
     const msglen = partialFirstMsglen(head, length);

@@ -1740,6 +1740,12 @@ typedef struct {
   mapping_t *budget_map;
   size_t budget_off;
   int32_t max_len;
+  // Into mode (pollInto): each datagram is peeked first (its first into_head bytes into the area,
+  // its length), and one over into_min ends the batch unread, reported with a negative offset
+  // (-1 - where its head is): the caller reads it where it wants it (ConnectOptions.eventInto),
+  // not into the area and out again. 0: off.
+  int32_t into_min;
+  int32_t into_head;
   int fd;
   // Owners: the JS handle (external) and the uv handle until its close callback. JS may
   // call pollStart/pollWait/pollClose with a handle whose uv side is long closed.
@@ -1762,7 +1768,8 @@ static void poller_handle_finalize(napi_env env, void *data, void *hint) {
 
 // Receive up to DGRAM_BATCH datagrams; returns how many slots were filled. A slot's
 // length may exceed max_len (MSG_TRUNC reports the real size: the caller treats it as
-// a protocol error), or be a negative errno, which ends the batch.
+// a protocol error), or be a negative errno, which ends the batch. In into mode a last slot
+// with a negative offset is a datagram left queued (see poller_t.into_min).
 static int32_t recv_batch(poller_t *p) {
   if (!p->area) return 0;
   uint8_t *area = p->area->data;
@@ -1788,7 +1795,23 @@ static int32_t recv_batch(poller_t *p) {
   // events that do not fit the socket at real-time priority meanwhile.
   while (count < limit) {
     if (counter && count >= __atomic_load_n(counter, __ATOMIC_RELAXED)) break;
-    if (cap - used < (size_t)p->max_len + 1) {
+    if (p->into_min > 0) {
+      size_t head = (size_t)p->into_head;
+      if (cap - used < head) break;
+      ssize_t next;
+      do next = recv(fd, area + used, head, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
+      while (next < 0 && errno == EINTR);
+      if (next < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (next > p->into_min && next <= p->max_len) {
+        slots[2 * count] = -1 - (int32_t)used;
+        slots[2 * count + 1] = (int32_t)next;
+        count++;
+        break;
+      }
+      // One that fits another batch waits for it; an error or an oversized one is received
+      // below and reported as usual.
+      if (next >= 0 && next <= p->max_len && (size_t)next + 1 > cap - used) break;
+    } else if (cap - used < (size_t)p->max_len + 1) {
       ssize_t next;
       do next = recv(fd, NULL, 0, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
       while (next < 0 && errno == EINTR);
@@ -2036,6 +2059,20 @@ static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
   return make_int(env, count);
 }
 
+// pollInto(handle, min, head): into mode for a datagram poller (poller_t.into_min), min 0 turns
+// it off. head: how many of a datagram's first bytes are peeked (1..maxLen + 1).
+static napi_value n_poll_into(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  int32_t min, head;
+  if (get_args(env, info, 3, a) || arg_int(env, a[1], &min) || arg_int(env, a[2], &head)) return NULL;
+  poller_t *p = poller_arg(env, a[0]);
+  if (!p) return NULL;
+  if (!p->area || min < 0 || head < 1 || head > p->max_len + 1) return make_int(env, -EINVAL);
+  p->into_min = min;
+  p->into_head = head;
+  return make_int(env, 0);
+}
+
 // Unregisters from epoll synchronously, so the fd may be closed right after. Repeat
 // calls (and calls after the close completed) do nothing.
 static napi_value n_poll_close(napi_env env, napi_callback_info info) {
@@ -2200,6 +2237,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("pollDgram", n_poll_dgram);
   EXPORT("pollStart", n_poll_start);
   EXPORT("pollWait", n_poll_wait);
+  EXPORT("pollInto", n_poll_into);
   EXPORT("pollClose", n_poll_close);
   EXPORT("loopTurns", n_loop_turns);
   EXPORT("netnsUnshare", n_netns_unshare);

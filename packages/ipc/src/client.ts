@@ -43,13 +43,13 @@ export interface ConnectOptions {
    */
   compileCodec?: boolean;
   /**
-   * Where to read an event over 4 KiB, where that saves a copy (the shm transport, whose events
-   * are copied out of the ring anyway; the socket transport's are in its receive area already):
-   * called with a view of the event's first bytes (at most EVENT_INTO_HEAD; valid only during the
-   * call) and its length, it returns a buffer of exactly that length, which the event is copied
-   * into and handed to the listeners as, or undefined for the usual frame. It must not throw.
-   * cpg reads a large message's first fragment straight into the buffer it puts the message
-   * back together in.
+   * Where to read an event over 4 KiB, where that saves a copy: called with a view of the
+   * event's first bytes (at most EVENT_INTO_HEAD; valid only during the call) and its length, it
+   * returns a buffer of exactly that length, which the event is read into and handed to the
+   * listeners as, or undefined for the usual frame. It must not throw. shm copies the event out
+   * of the ring into it; the socket transport, once this has taken an event, peeks each datagram
+   * first and receives one over 4 KiB straight into it (README). cpg reads a large message's
+   * first fragment straight into the buffer it puts the message back together in.
    */
   eventInto?: EventInto;
 }

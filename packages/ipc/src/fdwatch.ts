@@ -71,6 +71,12 @@ export class FdWatch {
     return native().pollWait(this.poller, timeoutNs, queued);
   }
 
+  /** Datagram mode: native pollInto (min 0: off); false if the watcher does not exist (closed, or never watched). */
+  into(min: number, head: number): boolean {
+    if (!this.poller || this.dgramMax === undefined) return false;
+    return native().pollInto(this.poller, min, head) === 0;
+  }
+
   get watching(): number {
     return this.events;
   }

@@ -82,6 +82,13 @@ export interface Native {
    * queued yet; recvFirst false (default true) skips the recv before the ppoll.
    */
   pollWait(p: PollHandle, timeoutNs: number, recvFirst?: boolean): number;
+  /**
+   * Into mode of a pollDgram watcher (min 0: off): each datagram is peeked (its first `head`
+   * bytes into the area) before it is received, and one longer than `min` (and not above maxLen)
+   * is left queued as the batch's last slot, its offset -1 - where its head was put: the caller
+   * receives it where it wants it. 0, or -EINVAL.
+   */
+  pollInto(p: PollHandle, min: number, head: number): number;
   pollClose(p: PollHandle): number;
   /** An int32 (index 0) that this env's loop raises once per iteration, after its poll phase (turns.ts), or -errno. */
   loopTurns(): ArrayBuffer | number;

@@ -7,10 +7,10 @@ import { ControlFile } from './control.js';
 import { IpcError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import { QB_IPC_SOCKET, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, pinned, recvDatagram } from './native.js';
+import { DGRAM_BATCH, DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, pinned, recvDatagram } from './native.js';
 import { BLOCKED, Cork, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
-import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
+import { EVENT_INTO_HEAD, peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
 import { WaitPolicy, afterCaller, waitFor } from './wait.js';
 
 const sysctls = new Map<string, number>();
@@ -68,6 +68,12 @@ function datagramSocket(socks: FdWatch[], name: string, peer: string | undefined
  */
 const HOLD_FRAMES = 64;
 const HOLD_BYTES = 512 * 1024;
+
+/**
+ * Events in a row that ConnectOptions.eventInto declined (or too small to ask about) after which
+ * the event socket stops peeking each datagram before it receives it (FdWatch.into).
+ */
+const INTO_IDLE = 32;
 
 function socketFull(): IpcError {
   return IpcError.tryAgain("the server's request socket is full; try again");
@@ -293,14 +299,49 @@ export class SocketClientTransport implements ClientTransport {
     this.takeDatagrams(this.evt, count, 'event');
   }
 
+  /**
+   * Whether the event socket peeks each datagram first (FdWatch.into), and how many events in a
+   * row eventInto has not taken. An event eventInto takes turns it on (that one was copied out
+   * of the receive area, as before); INTO_IDLE others in a row turn it off, so a connection
+   * whose events it never wants pays no peek per event.
+   */
+  private intoOn = false;
+  private intoIdle = 0;
+
+  private intoMode(on: boolean): void {
+    this.intoIdle = 0;
+    if (on !== this.intoOn && this.evt.into(on ? POOLED_MAX : 0, EVENT_INTO_HEAD)) this.intoOn = on;
+  }
+
   /** Delivers what `w` received; responses go to `held` instead when it is given. */
   private takeDatagrams(w: FdWatch, count: number, what: 'response' | 'event', held?: Uint8Array[]): void {
     const area = w.area!;
     const slots = w.slots!;
     const max = this.client.maxMessageSize;
+    // Batches read after a datagram into mode left queued, at most DGRAM_BATCH: as one wake-up
+    // reads at most that many, the loop gets its turn while a peer keeps sending.
+    let rereads = 0;
     for (let i = 0; i < count && this.client.connected; i++) {
-      const off = slots[2 * i]!;
+      let off = slots[2 * i]!;
       let len = slots[2 * i + 1]!;
+      let into: Uint8Array | undefined;
+      let more = false;
+      const peeked = off < 0;
+      if (peeked) {
+        // Into mode left this one queued, its head peeked at -1 - off, as the batch's last: it
+        // is read into the buffer eventInto gives, or else into the area, from its start (every
+        // frame of the batch before it has been delivered, and responses copied out).
+        const at = -1 - off;
+        if (len <= max) into = this.client.eventInto?.(area.subarray(at, at + Math.min(len, EVENT_INTO_HEAD)), len);
+        if (into !== undefined && into.length !== len) into = undefined;
+        const got = native().recvDgramInto(w.fd, into ?? area);
+        // The datagram peeked is the one read (no one else reads this socket): anything else is a broken stream.
+        len = got < 0 ? got : got !== len ? -Errno.EBADMSG : got;
+        off = 0;
+        // What is queued behind it (by the counter, which still counts this one; 0 from a peer
+        // that keeps none) is read after its delivery, as a batch of its own.
+        more = this.control.queued(what) !== 1 && ++rereads < DGRAM_BATCH;
+      }
       if (len > max) len = -Errno.EMSGSIZE; // longer than anything negotiated
       if (len < 0) {
         return this.client.fail(new IpcError('ECONNRESET', `${what} socket: ${IpcError.fromErrno(len, 'recv').message}`));
@@ -315,10 +356,33 @@ export class SocketClientTransport implements ClientTransport {
         if (held) held.push(frame);
         else this.client.deliverResponse(frame);
       } else {
-        // A lent event stays in the receive area, which nothing refills before the listeners return.
-        this.client.deliverEvent(this.client.borrowEvents && len > POOLED_MAX ? area.subarray(off, off + len) : copyFrame(area, off, len));
+        let frame: Uint8Array;
+        if (into !== undefined) {
+          frame = into;
+          this.intoIdle = 0;
+        } else if (!peeked && len > POOLED_MAX && this.client.eventInto !== undefined && (into = this.intoCopy(area, off, len)) !== undefined) {
+          frame = into;
+          this.intoMode(true);
+        } else {
+          // A lent event stays in the receive area, which nothing refills before the listeners return.
+          frame = this.client.borrowEvents && len > POOLED_MAX ? area.subarray(off, off + len) : copyFrame(area, off, len);
+          if (this.intoOn && ++this.intoIdle >= INTO_IDLE) this.intoMode(false);
+        }
+        this.client.deliverEvent(frame);
+        if (more && this.client.connected) {
+          count = w.wait(0);
+          i = -1;
+        }
       }
     }
+  }
+
+  /** The event at area[off, off + len) copied where eventInto says, or undefined where it declines. */
+  private intoCopy(area: Uint8Array, off: number, len: number): Uint8Array | undefined {
+    const into = this.client.eventInto!(area.subarray(off, off + Math.min(len, EVENT_INTO_HEAD)), len);
+    if (into === undefined || into.length !== len) return undefined;
+    into.set(area.subarray(off, off + len));
+    return into;
   }
 
   private onSetup(status: number, events: number): void {

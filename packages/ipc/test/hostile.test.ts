@@ -46,12 +46,18 @@ describe('a hostile or broken server', () => {
 
   // After a good socket-transport handshake, the server's own datagram sockets send what no
   // libqb server would: the client's native receive path must turn each into a disconnect.
-  const badDatagrams: [string, 'request' | 'event', number, RegExp][] = [
-    ['a response longer than the negotiated maximum', 'request', 20000, /response socket: .*EMSGSIZE/],
-    ['a response shorter than a header', 'request', 8, /8-byte response datagram/],
-    ['an event shorter than a header', 'event', 8, /8-byte event datagram/],
+  // `into`: after an event that eventInto took, so that the event socket peeks each datagram
+  // before it reads it (socket.ts intoMode).
+  const badDatagrams: [string, 'request' | 'event', number, RegExp, boolean][] = [
+    ['a response longer than the negotiated maximum', 'request', 20000, /response socket: .*EMSGSIZE/, false],
+    ['a response shorter than a header', 'request', 8, /8-byte response datagram/, false],
+    ['an event shorter than a header', 'event', 8, /8-byte event datagram/, false],
+    ['an event longer than the negotiated maximum', 'event', 20000, /event socket: .*EMSGSIZE/, false],
+    ['an event shorter than a header, peeked', 'event', 8, /8-byte event datagram/, true],
+    ['an event longer than the negotiated maximum, peeked', 'event', 20000, /event socket: .*EMSGSIZE/, true],
+    ['an empty event, peeked', 'event', 0, /0-byte event datagram/, true],
   ];
-  for (const [what, channel, size, reason] of badDatagrams) {
+  for (const [what, channel, size, reason, into] of badDatagrams) {
     it(`sends ${what} → ECONNRESET, pending calls rejected, nothing leaked`, async () => {
       const n = native();
       const name = uniqueName('rawdgram');
@@ -64,12 +70,20 @@ describe('a hostile or broken server', () => {
       try {
         expect(n.bind(sreq, `${base}-request`)).toBe(0);
         expect(n.bind(sevt, `${base}-event-tx`)).toBe(0);
-        const c = await connect(name, { maxMessageSize: 12328, timeout: 5000 });
+        const taken: Uint8Array[] = [];
+        const c = await connect(name, { maxMessageSize: 12328, timeout: 5000, borrowEvents: true, eventInto: (_h, len) => (taken.push(new Uint8Array(len)), taken.at(-1)) });
         let disc: IpcError | undefined;
         c.on('disconnect', (e) => (disc = e));
         const pending = c.request(reqFrame(1, 16)).catch((e: IpcError) => e);
         const fd = channel === 'request' ? sreq : sevt;
         expect(n.connect(fd, `${base}-${channel === 'request' ? 'response' : 'event'}`)).toBe(0);
+        if (into) {
+          const events: Uint8Array[] = [];
+          c.on('event', (f) => events.push(f));
+          expect(n.send(fd, resFrame(9, new Uint8Array(8000)))).toBe(8024);
+          await until(() => events.length === 1);
+          expect(events[0]).toBe(taken[0]);
+        }
         const bad = size >= 24 ? resFrame(1, new Uint8Array(size - 24)) : new Uint8Array(size);
         expect(n.send(fd, bad)).toBe(size);
         await until(() => disc !== undefined);

@@ -265,6 +265,62 @@ describe('pollDgram budget word', () => {
   });
 });
 
+describe('pollInto', () => {
+  it('peeks each datagram; one over the threshold ends the batch unread, its head and length reported; off reads as before', async () => {
+    const { rx, tx } = dgramPair('pi');
+    // an area of maxLen + 1 + room for a head (the layout dgramArea gives)
+    const pa = n.pinned(1024 + 1 + 64) as Pinned;
+    const ps = n.pinned(128 * 4) as Pinned;
+    const area = new Uint8Array(pa.buffer);
+    const slots = new Int32Array(ps.buffer);
+    const p = n.pollDgram(rx, () => {}, pa, ps, 1024, undefined) as PollHandle;
+    const dg = (len: number, fill: number) => expect(n.send(tx, new Uint8Array(len).fill(fill))).toBe(len);
+    expect(n.pollInto(p, 100, 16)).toBe(0);
+    dg(50, 1);
+    dg(100, 2);
+    dg(101, 3);
+    dg(60, 4);
+    // 50 and 100 received, 101 left queued: its offset -1 - where its head went
+    expect(n.pollWait(p, 0)).toBe(3);
+    expect([slots[0], slots[1], slots[2], slots[3]]).toEqual([0, 50, 56, 100]);
+    expect(slots[4]).toBeLessThan(0);
+    const at = -1 - slots[4]!;
+    expect(slots[5]).toBe(101);
+    expect([...area.subarray(at, at + 16)]).toEqual(Array(16).fill(3));
+    const into = new Uint8Array(101);
+    expect(n.recvDgramInto(rx, into)).toBe(101);
+    expect(into.every((b) => b === 3)).toBe(true);
+    expect(n.pollWait(p, 0)).toBe(1);
+    expect(slots[1]).toBe(60);
+    // one above maxLen is received (truncated, its real length reported) so that a broken peer
+    // fails the connection instead of being peeked forever; an empty one is received too
+    dg(2000, 5);
+    expect(n.pollWait(p, 0)).toBe(1);
+    expect(slots[1]).toBe(2000);
+    dg(0, 0);
+    expect(n.pollWait(p, 0)).toBe(1);
+    expect([slots[0], slots[1]]).toEqual([0, 0]);
+    // no room left for the next one: the batch ends before it
+    for (let i = 0; i < 11; i++) dg(100, 6);
+    expect(n.pollWait(p, 0)).toBe(10);
+    expect(n.pollWait(p, 0)).toBe(1);
+    // off: a datagram over the threshold is received into the area
+    expect(n.pollInto(p, 0, 16)).toBe(0);
+    dg(500, 7);
+    expect(n.pollWait(p, 0)).toBe(1);
+    expect([slots[0], slots[1]]).toEqual([0, 500]);
+    for (const [min, head] of [[-1, 16], [100, 0], [100, 1026]]) expect(n.pollInto(p, min!, head!)).toBe(-22);
+    n.pollClose(p);
+    expect(() => n.pollInto(p, 100, 16)).toThrow(/already closed/);
+    const plain = n.poll(rx, () => {}) as PollHandle;
+    expect(n.pollInto(plain, 100, 16)).toBe(-22);
+    n.pollClose(plain);
+    n.close(rx);
+    n.close(tx);
+    await turns();
+  });
+});
+
 describe('pollWait', () => {
   it('without the first recv (queued false) still takes what is queued, or what comes while it sleeps', async () => {
     const { rx, tx } = dgramPair('pw');
