@@ -7,7 +7,7 @@ import { ControlFile } from './control.js';
 import { IpcError } from './errors.js';
 import { FdWatch } from './fdwatch.js';
 import { QB_IPC_SOCKET, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
-import { DISCONNECT, POOLED_MAX, READABLE, WRITABLE, copyFrame, native, pinned, recvDatagram } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, copyFrame, native, pinned, recvDatagram } from './native.js';
 import { BLOCKED, Cork, DatagramOutbox, QUEUE_OVERHEAD, SENT } from './outbox.js';
 import { removeConnectionDir } from './peerfile.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
@@ -315,8 +315,10 @@ export class SocketClientTransport implements ClientTransport {
         if (held) held.push(frame);
         else this.client.deliverResponse(frame);
       } else {
-        // A lent event stays in the receive area, which nothing refills before the listeners return.
-        this.client.deliverEvent(this.client.borrowEvents && len > POOLED_MAX ? area.subarray(off, off + len) : copyFrame(area, off, len));
+        // A lent event stays in the receive area, which nothing refills before the listeners
+        // return. Small ones too: their copy into the frame pool was two views and a set() per
+        // event (a cpg round trip's delivery: bench/README.md "cpg", issue 14).
+        this.client.deliverEvent(this.client.borrowEvents ? area.subarray(off, off + len) : copyFrame(area, off, len));
       }
     }
   }
