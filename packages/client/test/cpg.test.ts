@@ -168,9 +168,8 @@ describe('cpg', () => {
     const fc = cpgDaemon();
     const seen: string[] = [];
     const errors: unknown[] = [];
-    let h!: CpgHandle;
     const sends: Promise<void>[] = [];
-    h = await CpgHandle.initialize(
+    const h: CpgHandle = await CpgHandle.initialize(
       {
         deliverFn: ({ msg, groupName }) => {
           const text = Buffer.from(msg).toString();
