@@ -81,6 +81,14 @@ const rawAnswer = (res: Uint8Array) => res;
  */
 const MCASTS_PER_TURN = 32;
 const TURN_BYTES = 16384;
+/** What a multicast handed to the transport returns: settled already, one for every call. */
+const SENT: Promise<void> = Promise.resolve();
+/**
+ * Settles once the loop has turned. The loop's check phase counts the turn before it runs
+ * immediates, so the next call usually starts a new count; a caller already in the check phase
+ * (after the count) may wait twice.
+ */
+const turnPassed = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A group name: a string (its UTF-8 bytes) or up to 128 arbitrary bytes (struct cpg_name). */
 export type CpgGroupName = string | Uint8Array;
@@ -346,7 +354,18 @@ export class CpgHandle extends Session<CpgSnapshot> {
    * delivered (receivers drop them at the sender's next first fragment). A handle's multicasts
    * leave in call order (#inOrder), retried and fragmented ones included.
    */
-  async mcastJoined(guarantee: number, msg: CpgMessage, opts?: CallOptions): Promise<void> {
+  mcastJoined(guarantee: number, msg: CpgMessage, opts?: CallOptions): Promise<void> {
+    // Not an async function: a multicast handed to the transport at once (the common call)
+    // returns a promise already settled, without the async function's own promise, its
+    // resolution and the reaction job that forwards it (bench/README.md "cpg", issue 14).
+    try {
+      return this.#mcast(guarantee, msg, opts);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  #mcast(guarantee: number, msg: CpgMessage, opts: CallOptions | undefined): Promise<void> {
     const op = 'cpg.mcastJoined';
     this.assertOpen(op);
     checkU32(op, 'guarantee', guarantee);
@@ -395,10 +414,14 @@ export class CpgHandle extends Session<CpgSnapshot> {
       this.#sinceTurn = 0;
     }
     this.#sinceTurn += 1 + Math.floor(total / TURN_BYTES);
-    if (posted) await posted;
-    // The loop's check phase counts the turn before it runs immediates, so the next call usually
-    // starts a new count; a caller already in the check phase (after the count) may wait twice.
-    if (this.#sinceTurn >= MCASTS_PER_TURN && loopTurn() === this.#turn) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (posted) return this.#afterPosted(posted);
+    return this.#sinceTurn >= MCASTS_PER_TURN ? turnPassed() : SENT;
+  }
+
+  /** A multicast that went through post(): settles with it, then as a sent one does (#mcast). */
+  async #afterPosted(posted: Promise<void>): Promise<void> {
+    await posted;
+    if (this.#sinceTurn >= MCASTS_PER_TURN && loopTurn() === this.#turn) await turnPassed();
   }
 
   /** A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg sends it, fragment after answered fragment. */
@@ -684,6 +707,16 @@ export class CpgHandle extends Session<CpgSnapshot> {
   protected deliver(frame: Uint8Array): void {
     const plain = plainDeliverArgs(frame, this);
     if (plain) return this.#deliverMessage(plain);
+    this.#deliverOther(frame);
+  }
+
+  /**
+   * Every event but a plain delivery. Apart from deliver() so that deliver() stays small: V8
+   * optimizes a function once it has run enough bytecode, and with these cases in it, the few
+   * bytes a plain delivery runs of it kept it in the baseline tier for good (its property loads
+   * through inline-cache stubs: bench/README.md "cpg", issue 14).
+   */
+  #deliverOther(frame: Uint8Array): void {
     const d = decodeCpgEvent(frame, 'cpg.dispatch');
     switch (d.name) {
       case 'cpg.deliverCallback': {

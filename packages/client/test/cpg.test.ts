@@ -136,6 +136,66 @@ describe('cpg', () => {
     await h.finalize();
   });
 
+  it('mcastJoined: every failure is a rejection, never a throw, before the wire or at it; a sent one is settled before the loop turns', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    const ipc = fc.last;
+    const calls: Promise<void>[] = [];
+    const call = (f: () => Promise<void>) => {
+      let p: Promise<void> | undefined;
+      expect(() => (p = f())).not.toThrow();
+      calls.push(p!);
+      return p!;
+    };
+    const bad = call(() => h.mcastJoined(-1, g));
+    const notMsg = call(() => h.mcastJoined(2, 42 as unknown as Uint8Array));
+    ipc.refuse = 1;
+    const refused = call(() => h.mcastJoined(2, g));
+    let settled = false;
+    void call(() => h.mcastJoined(2, g)).then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    expect(await bad.catch(code)).toBe(7);
+    expect(await notMsg.catch(code)).toBe(7);
+    expect(await refused.catch(code)).toBe(6);
+    expect(ipc.sent).toHaveLength(1);
+    await h.finalize();
+    expect(await call(() => h.mcastJoined(2, g)).catch(code)).toBe(9);
+    await Promise.allSettled(calls);
+  });
+
+  it('a deliver callback that multicasts, throws or finalizes: the events after it in order, none once finalized', async () => {
+    const fc = cpgDaemon();
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const sends: Promise<void>[] = [];
+    const h: CpgHandle = await CpgHandle.initialize(
+      {
+        deliverFn: ({ msg, groupName }) => {
+          const text = Buffer.from(msg).toString();
+          seen.push(`${Buffer.from(groupName).toString()}:${text}`);
+          if (text === 'echo') sends.push(h.mcastJoined(2, new TextEncoder().encode('echoed')));
+          if (text === 'throw') throw new Error('callback failed');
+          if (text === 'finalize') sends.push(h.finalize());
+        },
+        confchgFn: ({ joinedList }) => seen.push(`confchg:${joinedList.length}`),
+      },
+      { connect: fc.connect },
+    );
+    h.on('error', (e) => errors.push(e));
+    const ipc = fc.last;
+    const deliver = (text: string) =>
+      evt('cpg.deliverCallback', { groupName: g, msglen: text.length, nodeid: 1, pid: 7, message: new TextEncoder().encode(text) });
+    const confchg = evt('cpg.confchgCallback', { groupName: g, memberList: [], leftList: [], joinedList: [{ nodeid: 1, pid: 7, reason: 1 }] });
+    for (const f of [deliver('one'), deliver('echo'), confchg, deliver('throw'), deliver('two'), deliver('finalize')]) ipc.lendEvent(f);
+    await Promise.all(sends);
+    expect(h.state).toBe('finalized');
+    ipc.lendEvent(deliver('after'));
+    expect(seen).toEqual(['grp:one', 'grp:echo', 'confchg:1', 'grp:throw', 'grp:two', 'grp:finalize']);
+    expect(errors).toEqual([new Error('callback failed')]);
+    expect(ipc.sent.map((d) => d.name)).toEqual(['cpg.mcastJoined']);
+  });
+
   it('messages are lent as libcpg\'s (asks ipc to lend events); events() items and queued ones keep their own bytes', async () => {
     const fc = cpgDaemon();
     const kept: string[] = [];

@@ -31,8 +31,9 @@ export interface ConnectOptions {
   /**
    * Lend 'event' frames instead of giving them: a frame is valid only while the 'event'
    * listeners run (later events may reuse its bytes), as libqb's qb_ipcc_event_recv buffer is.
-   * Saves a fresh buffer (allocation, page faults, GC) per event above 4 KiB; listeners copy
-   * what they keep. Default false: every frame is the listener's own.
+   * Saves a copy per event over the socket and, over shm, a fresh buffer (allocation, page
+   * faults, GC) per event above 4 KiB; listeners copy what they keep. Default false: every
+   * frame is the listener's own.
    */
   borrowEvents?: boolean;
   /**

@@ -398,6 +398,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       // Tokens are taken in batches (one crossing for a backlog); one whose chunk is not
       // read yet stays counted in eventTokens.
       if (this.eventTokens === 0) {
+        // The semaphore's count read in place first (as eventsWaiting()): a native call that
+        // takes nothing was the third of a cpg round trip's delivery. One posted after this
+        // read comes with its doorbell, which wakes the loop again.
+        if (this.eventSem[0]! === 0) break;
         let got: number;
         try {
           got = this.event.takeMany(Math.min(BATCH, EVENT_PASS - taken));

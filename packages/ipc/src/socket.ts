@@ -364,8 +364,10 @@ export class SocketClientTransport implements ClientTransport {
           frame = into;
           this.intoMode(true);
         } else {
-          // A lent event stays in the receive area, which nothing refills before the listeners return.
-          frame = this.client.borrowEvents && len > POOLED_MAX ? area.subarray(off, off + len) : copyFrame(area, off, len);
+          // A lent event stays in the receive area, which nothing refills before the listeners
+          // return. Small ones too: their copy into the frame pool was two views and a set() per
+          // event (a cpg round trip's delivery: bench/README.md "cpg", issue 14).
+          frame = this.client.borrowEvents ? area.subarray(off, off + len) : copyFrame(area, off, len);
           if (this.intoOn && ++this.intoIdle >= INTO_IDLE) this.intoMode(false);
         }
         this.client.deliverEvent(frame);
