@@ -555,7 +555,8 @@ export class ShmServerTransport implements ServerTransport {
   // the post. Published chunks are taken first and the bytes read afterwards, as libqb
   // does, so the answers go out before we spend a syscall on the doorbells.
   // requestDebt = doorbell bytes read - chunks taken (negative while bytes lag behind).
-  onSetupReadable(): void {
+  onSetupReadable(bells: number): void {
+    this.requestDebt += bells;
     if (this.doorbellDebt > 0) this.flushDoorbells();
     if (!this.paused && !this.drainRequests()) return;
     // Doorbells are read even while paused: a libqb client retries a doorbell that does not
@@ -673,6 +674,21 @@ export class ShmServerTransport implements ServerTransport {
 
   setFlowControl(level: number): void {
     this.request.userData = level;
+  }
+
+  // The setup socket's watcher answers: a doorbell byte, then the request's chunk, so what it
+  // takes comes in pairs and requestDebt stays what it was.
+  answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
+    if (this.paused || this.responses.length > 0) return false;
+    return this.conn.setup.answer(request, response, [...this.request.mappings, ...this.response.mappings], Ring.semOffset);
+  }
+
+  stopAnswering(): void {
+    this.conn.setup.answer();
+  }
+
+  answered(): number {
+    return this.conn.setup.answered();
   }
 
   destroy(): void {

@@ -3,6 +3,7 @@ import {
   CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX,
   CMAP_VALUE_TYPE_SIZE, CMAP_VALUE_MAXLEN, CmapValueType as T,
 } from '@corosync-ts/types';
+import { invalidateAnswers } from '@corosync-ts/ipc';
 import { encodeStored, decodeStored, type CmapJsValue } from './values.js';
 
 export interface CmapItem {
@@ -84,6 +85,17 @@ export class CmapStore {
   /** Bumped by every change; lets a reader know nothing changed since it last looked. */
   version = 0;
 
+  constructor() {
+    // a new map (a node's restart) answers differently from the one it replaces
+    invalidateAnswers();
+  }
+
+  /** Before anything reads the change: the answers the transports give by themselves stop. */
+  private changed(): void {
+    this.version++;
+    invalidateAnswers();
+  }
+
   get size(): number {
     return this.items.size;
   }
@@ -141,7 +153,7 @@ export class CmapStore {
       return CS_ERR_NAME_TOO_LONG;
     }
     const item: CmapItem = { type, value: stored };
-    this.version++;
+    this.changed();
     this.items.set(key, item);
     if (old === undefined) this.sorted.splice(lowerBound(this.sorted, key), 0, key);
     this.fire(key, old === undefined ? CMAP_TRACK_ADD : CMAP_TRACK_MODIFY, item, old);
@@ -158,7 +170,7 @@ export class CmapStore {
     const old = this.items.get(key);
     if (old === undefined) return CS_ERR_NOT_EXIST;
     this.items.delete(key);
-    this.version++;
+    this.changed();
     this.sorted.splice(lowerBound(this.sorted, key), 1);
     this.fire(key, CMAP_TRACK_DELETE, undefined, old);
     return CS_OK;
