@@ -149,9 +149,10 @@ for (const transport of ['socket', 'shm'] as const) {
       const get = reqFrame(8, 64, 6);
       await repeat(c, get, 2);
       expect(seen).toHaveLength(1);
-      // other requests get answers of 100,000 bytes: four of them do not fit the channel at once
+      // other requests get answers of 100,000 bytes: twenty do not fit the channel at once
       arm = false;
       conn!.removeAllListeners('request');
+      let waiting = false;
       conn!.on('request', (f) => {
         seen.push(header(f).id);
         if (f[63] !== 7) return conn!.respond(echoed(f));
@@ -159,13 +160,17 @@ for (const transport of ['socket', 'shm'] as const) {
         out.set(echoed(f).subarray(0, 24));
         new DataView(out.buffer).setInt32(8, out.length, true);
         conn!.respond(out);
+        if (conn!.queued.responses > 0) waiting = true;
       });
       const other = reqFrame(8, 64, 7);
-      const answers = await Promise.all([
-        ...Array.from({ length: 4 }, () => c.request(other, { maxResponseSize: 128 * 1024 })),
-        ...Array.from({ length: 5 }, () => c.request(get, { maxResponseSize: 128 * 1024 })),
-      ]);
-      expect(answers.map((a) => a.length)).toEqual([...Array(4).fill(100_000), ...Array(5).fill(echoed(get).length)]);
+      // each said to be small: the client sends them all at once, as one that ignores its channel would
+      const bigs = Array.from({ length: 20 }, () => c.request(other, { maxResponseSize: 24 }));
+      // the repeats come once answers wait in the server (the client making room for some
+      // meanwhile): the armed answer must not pass them
+      await until(() => waiting);
+      const gets = Array.from({ length: 5 }, () => c.request(get, { maxResponseSize: 128 * 1024 }));
+      const answers = await Promise.all([...bigs, ...gets]);
+      expect(answers.map((a) => a.length)).toEqual([...Array(20).fill(100_000), ...Array(5).fill(echoed(get).length)]);
       await c.close();
     });
   });

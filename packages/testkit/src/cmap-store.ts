@@ -85,14 +85,24 @@ export class CmapStore {
   /** Bumped by every change; lets a reader know nothing changed since it last looked. */
   version = 0;
 
-  constructor() {
-    // a new map (a node's restart) answers differently from the one it replaces
-    invalidateAnswers();
+  /** Whether a transport may answer GETs from this map's state by itself (ipc's answerRepeats) since its last change. */
+  private answered = false;
+
+  /** Before a transport answers from this map's state by itself: its next change stops that. */
+  markAnswered(): void {
+    this.answered = true;
   }
 
   /** Before anything reads the change: the answers the transports give by themselves stop. */
   private changed(): void {
     this.version++;
+    this.retire();
+  }
+
+  /** The map is replaced (a node's restart): what was answered from it stops. */
+  retire(): void {
+    if (!this.answered) return;
+    this.answered = false;
     invalidateAnswers();
   }
 

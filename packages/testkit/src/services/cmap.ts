@@ -49,16 +49,24 @@ export class CmapConn extends BaseConn {
     if (cmap !== last.cmap || cmap.version !== last.version) return false;
     if (!sameBytes(frame, last.req, last.words)) return false;
     this.sink.respond(last.res);
+    // what stopped the transport's answer (another map's change, a stats read) left this one right
+    this.arm(last.req, last.res);
     return true;
   }
 
   /** After `res` went out for `req`: the next identical GET may be answered by the transport. */
   remember(req: Uint8Array, res: Uint8Array): void {
     if (this.stats) return;
-    this.sink.answerRepeats?.(req, res);
+    this.arm(req, res);
     const copy = new Uint8Array((req.length + 3) & ~3);
     copy.set(req);
     this.lastGet = { req: copy.subarray(0, req.length), words: new Int32Array(copy.buffer), version: this.sim.cmap.version, cmap: this.sim.cmap, res };
+  }
+
+  private arm(req: Uint8Array, res: Uint8Array): void {
+    if (this.sink.answerRepeats === undefined) return;
+    this.sim.cmap.markAnswered();
+    this.sink.answerRepeats(req, res);
   }
 
   notify(cookie: bigint, c: CmapChange): void {
