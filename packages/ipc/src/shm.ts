@@ -517,6 +517,8 @@ export class ShmServerTransport implements ServerTransport {
   private readonly names: string[];
   /** Requests are left in the ring while too many answers wait for the client. */
   private paused = false;
+  /** The setup socket's watcher answers repeats (answerRepeats). */
+  private answering = false;
 
   constructor(
     private readonly conn: ServerLink,
@@ -594,6 +596,10 @@ export class ShmServerTransport implements ServerTransport {
   private takeBatch(): boolean {
     for (let i = 0; i < 64; i++) {
       if (this.conn.closed) return false;
+      // While the watcher answers repeats, a chunk whose doorbell is still unread is left to it:
+      // taken here, its doorbell would wake the watcher to a ring with nothing for it, and the
+      // next chunk would be taken here again, and so on
+      if (this.answering && this.requestDebt <= 0) break;
       if (this.paused || !this.request.tryTake()) break;
       this.requestDebt--;
       let frame: Uint8Array;
@@ -680,10 +686,12 @@ export class ShmServerTransport implements ServerTransport {
   // takes comes in pairs and requestDebt stays what it was.
   answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
     if (this.paused || this.responses.length > 0) return false;
-    return this.conn.setup.answer(request, response, [...this.request.mappings, ...this.response.mappings], Ring.semOffset);
+    this.answering = this.conn.setup.answer(request, response, [...this.request.mappings, ...this.response.mappings], Ring.semOffset);
+    return this.answering;
   }
 
   stopAnswering(): void {
+    this.answering = false;
     this.conn.setup.answer();
   }
 

@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { decode, encoders, encodeCmapValue, readCapture, type CaptureFrameRecord } from '@corosync-ts/codec-wasm';
 import { connect, IpcServerConnection, type IpcClient } from '@corosync-ts/ipc';
 import { CMAP_VALUETYPE_UINT32 as U32, CS_ERR_NOT_EXIST, CS_ERR_TRY_AGAIN, CS_OK } from '@corosync-ts/types';
+import { compileC, describeReal, startNamespace } from '@corosync-ts/nstest';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { startMockCorosync, type MockCorosync, type NodeServices } from '../src/index.js';
+import { oneNodeConf, startMockIn } from './helpers/mockns.js';
 
 const KEY = 'test.native.v';
 const GET = encoders.cmap.req.get({ keyName: KEY, valueLen: 4n });
@@ -194,5 +196,27 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(frames.filter((f) => f.dir === 'req')).toHaveLength(25);
       expect(frames.filter((f) => f.dir === 'res')).toHaveLength(25);
     });
+  });
+}
+
+// The same from libcmap itself, against the corosync-mock command in a namespace.
+for (const transport of ['socket', 'shm'] as const) {
+  describeReal(`native answers to libcmap over ${transport}`, () => {
+    test('SET then GET sees the new value at once; the stats count every GET', async () => {
+      const prog = await compileC(readFileSync(new URL('./fixtures/native-gets.c', import.meta.url), 'utf8'), ['cmap']);
+      const ns = await startNamespace({ name: `tk-native-${transport}` });
+      const mock = await startMockIn(ns, oneNodeConf('native', transport));
+      try {
+        const r = await ns.exec([prog], { timeout: 60_000 });
+        expect(r.stderr).toBe('');
+        const lines = r.stdout.trim().split('\n');
+        expect(lines.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((i) => `round ${i}: ${i + 2}`));
+        // 1 SET, then 5 rounds of 20 GETs, a SET and a GET; the stats connection's own row too
+        expect(lines.slice(5)).toContain('requests 111 responses 111');
+      } finally {
+        await mock.stop();
+        await ns.close();
+      }
+    }, 120_000);
   });
 }
