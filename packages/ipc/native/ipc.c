@@ -1865,6 +1865,10 @@ static int answer_socket(poller_t *p) {
   int32_t *control = a->m[0]->base;
   for (int i = 0; i < DGRAM_BATCH; i++) {
     if (!answer_live(a)) return 0;
+    // After an answer, the client's request counter says whether another one is queued (the
+    // hint JS uses): no recv only to meet EAGAIN. Level-triggered epoll makes a wrong hint cost
+    // a wake-up, never a request.
+    if (i > 0 && __atomic_load_n(&control[0], __ATOMIC_SEQ_CST) <= 0) return 1;
     ssize_t r;
     do r = recv(p->fd, buf, a->req_len + 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
     while (r < 0 && errno == EINTR);
@@ -1892,6 +1896,8 @@ static int answer_shm(poller_t *p, int32_t *bells) {
   answer_t *a = &p->answer;
   for (int i = 0; i < DGRAM_BATCH; i++) {
     if (!answer_live(a)) return 0;
+    // After an answer, no chunk posted means no recv for a doorbell (as for the socket above)
+    if (i > 0 && __atomic_load_n((int32_t *)((char *)a->m[0]->base + a->sem_off), __ATOMIC_SEQ_CST) <= 0) return 1;
     uint8_t bell;
     ssize_t r;
     do r = recv(p->fd, &bell, 1, MSG_DONTWAIT);

@@ -33,7 +33,7 @@ afterEach(() => {
 async function get(c: IpcClient, frame = GET): Promise<{ error: number; value: number | undefined }> {
   const m = decode(await c.request(frame), { service: 'cmap', dir: 'res' });
   const f = m.fields as { value: Uint8Array };
-  return { error: m.error, value: m.error === CS_OK ? new DataView(f.value.buffer, f.value.byteOffset, 4).getUint32(0, true) : undefined };
+  return { error: m.error ?? CS_OK, value: m.error === CS_OK ? new DataView(f.value.buffer, f.value.byteOffset, 4).getUint32(0, true) : undefined };
 }
 
 async function set(c: IpcClient, v: number): Promise<void> {
