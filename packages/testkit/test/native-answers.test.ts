@@ -202,8 +202,8 @@ for (const transport of ['socket', 'shm'] as const) {
 // The same from libcmap itself, against the corosync-mock command in a namespace.
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`native answers to libcmap over ${transport}`, () => {
-    test('SET then GET sees the new value at once; the stats count every GET', async () => {
-      const prog = await compileC(readFileSync(new URL('./fixtures/native-gets.c', import.meta.url), 'utf8'), ['cmap']);
+    test('SET then GET sees the new value at once; the stats count every GET; a flood never read is answered in order', async () => {
+      const prog = await compileC(readFileSync(new URL('./fixtures/native-gets.c', import.meta.url), 'utf8'), ['cmap', 'qb']);
       const ns = await startNamespace({ name: `tk-native-${transport}` });
       const mock = await startMockIn(ns, oneNodeConf('native', transport));
       try {
@@ -213,10 +213,19 @@ for (const transport of ['socket', 'shm'] as const) {
         expect(lines.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((i) => `round ${i}: ${i + 2}`));
         // 1 SET, then 5 rounds of 20 GETs, a SET and a GET; the stats connection's own row too
         expect(lines.slice(5)).toContain('requests 111 responses 111');
+        // a client that sends GETs without reading an answer: all answered, in order, none wrong
+        // (the mock keeps what does not fit for the client), and the mock serves on
+        const f = await ns.exec([prog, 'flood', '200000'], { timeout: 60_000 });
+        const m = /^sent=(\d+) answers=(\d+) wrong=0\n$/.exec(f.stdout);
+        expect(m, f.stdout + f.stderr).not.toBeNull();
+        expect(m![2]).toBe(m![1]);
+        expect(Number(m![1])).toBeGreaterThan(1000);
+        const again = await ns.exec([prog], { timeout: 60_000 });
+        expect(again.stdout.split('\n').slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((i) => `round ${i}: ${i + 2}`));
       } finally {
         await mock.stop();
         await ns.close();
       }
-    }, 120_000);
+    }, 180_000);
   });
 }
