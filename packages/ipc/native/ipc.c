@@ -1717,6 +1717,32 @@ static pinned_t *pinned_take(napi_env env, napi_value v, size_t min_len) {
 // ---------------------------------------------------------------- uv_poll
 // poll(fd, callback(status, events)) -> handle; pollStart(handle, events); pollClose(handle).
 // events: 1 readable, 2 writable, 4 disconnect (UV_READABLE/UV_WRITABLE/UV_DISCONNECT).
+// ---- repeated requests answered in the poll callback (pollAnswer)
+// A server's watcher may hold one ready answer: the exact bytes of a request and the response
+// JS gave it. A request with those bytes is then answered here, without entering JavaScript,
+// while the process-wide epoch is the one it was armed at (answerInvalidate() moves it: JS calls
+// it before anything could change an answer) and its mappings are mapped. Anything else (other
+// bytes, no room for the answer, an error) goes to the callback as before, untouched. Socket
+// transport: the watcher is the request socket (connected to the response socket) and m[0] the
+// control file, whose request counter we lower and response counter we raise as JS does. Shm:
+// the watcher is the setup socket (doorbells), m[0..3] the request ring's header and data, the
+// response ring's header and data.
+#define ANSWER_MAX_REQ 1024
+#define ANSWER_MAX_RES (64 * 1024)
+enum { ANSWER_NONE, ANSWER_SOCKET, ANSWER_SHM };
+typedef struct {
+  int kind;
+  uint32_t epoch;
+  uint8_t *req, *res;
+  uint32_t req_len, res_len;
+  // Shm: where each ring header's semaphore is.
+  int32_t sem_off;
+  mapping_t *m[4];
+  // Requests answered here since JS last asked (pollAnswered): its per-connection counters.
+  double answered;
+} answer_t;
+static uint32_t answer_epoch;
+
 typedef struct {
   uv_poll_t handle;
   napi_env env;
@@ -1752,6 +1778,7 @@ typedef struct {
   int refs;
   // Whether poller_env_cleanup is registered (until pollClose, or the env's teardown).
   int hooked;
+  answer_t answer;
 } poller_t;
 
 static void poller_unref(poller_t *p) {
@@ -1836,6 +1863,111 @@ static int32_t recv_batch(poller_t *p) {
   return count;
 }
 
+static void answer_clear(answer_t *a) {
+  free(a->req);
+  free(a->res);
+  for (int i = 0; i < 4; i++)
+    if (a->m[i]) mapping_unref(a->m[i]);
+  double answered = a->answered;
+  memset(a, 0, sizeof(*a));
+  a->answered = answered;
+}
+
+static int answer_live(const answer_t *a) {
+  if (a->kind == ANSWER_NONE || __atomic_load_n(&answer_epoch, __ATOMIC_RELAXED) != a->epoch) return 0;
+  for (int i = 0; i < 4; i++)
+    if (a->m[i] && a->m[i]->unmapped) return 0;
+  return 1;
+}
+
+// The socket transport: the request peeked, compared, answered, and only then taken, so that
+// whatever is not answered here is still there for JS. 1: nothing left for JS.
+static int answer_socket(poller_t *p) {
+  answer_t *a = &p->answer;
+  uint8_t buf[ANSWER_MAX_REQ + 1];
+  int32_t *control = a->m[0]->base;
+  for (int i = 0; i < DGRAM_BATCH; i++) {
+    if (!answer_live(a)) return 0;
+    // After an answer, the client's request counter says whether another one is queued (the
+    // hint JS uses): no recv only to meet EAGAIN. Level-triggered epoll makes a wrong hint cost
+    // a wake-up, never a request.
+    if (i > 0 && __atomic_load_n(&control[0], __ATOMIC_SEQ_CST) <= 0) return 1;
+    ssize_t r;
+    do r = recv(p->fd, buf, a->req_len + 1, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    if ((size_t)r != a->req_len || memcmp(buf, a->req, a->req_len) != 0) return 0;
+    ssize_t n;
+    do n = send(p->fd, a->res, a->res_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    // No room (the client does not read), or a peer gone: JS meets the same and does what it does.
+    if (n != (ssize_t)a->res_len) return 0;
+    do r = recv(p->fd, buf, 1, MSG_DONTWAIT | MSG_TRUNC);
+    while (r < 0 && errno == EINTR);
+    __atomic_sub_fetch(&control[0], 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&control[2], 1, __ATOMIC_SEQ_CST);
+    a->answered++;
+  }
+  return 1;
+}
+
+// The shm transport, woken by a doorbell byte: the byte read, a token of the request ring
+// taken, the chunk compared in place; the answer is published (chunk, commit, sem_post) only
+// when the response ring has room, and the request chunk is released before it. Otherwise the
+// token is given back and JS is told of the byte it read (*bells). 1: nothing left for JS.
+static int answer_shm(poller_t *p, int32_t *bells) {
+  answer_t *a = &p->answer;
+  for (int i = 0; i < DGRAM_BATCH; i++) {
+    if (!answer_live(a)) return 0;
+    // After an answer, no chunk posted means no recv for a doorbell (as for the socket above)
+    if (i > 0 && __atomic_load_n((int32_t *)((char *)a->m[0]->base + a->sem_off), __ATOMIC_SEQ_CST) <= 0) return 1;
+    uint8_t bell;
+    ssize_t r;
+    do r = recv(p->fd, &bell, 1, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r != 1) return i > 0 && r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    uint32_t *qh = a->m[0]->base, *qw = a->m[1]->base, *sh = a->m[2]->base, *sw = a->m[3]->base;
+    sem_t *qsem = (sem_t *)((char *)qh + a->sem_off), *ssem = (sem_t *)((char *)sh + a->sem_off);
+    uint32_t qws = ring_words(a->m[1]->len), sws = ring_words(a->m[3]->len);
+    *bells = 1;
+    if (qws == 0 || sws == 0 || sem_trywait(qsem) != 0) return 0;
+    int faults = atomic_load(&sigbus_faults[0]);
+    uint32_t qr = __atomic_load_n(&qh[1], __ATOMIC_SEQ_CST), qwp = __atomic_load_n(&qh[0], __ATOMIC_SEQ_CST);
+    uint32_t sw_ = __atomic_load_n(&sh[0], __ATOMIC_SEQ_CST), sr = __atomic_load_n(&sh[1], __ATOMIC_SEQ_CST);
+    int ok = qr < qws && qwp < qws && sw_ < sws && sr < sws;
+    uint32_t magic_idx = ok ? (qr + 1) % qws : 0;
+    ok = ok && __atomic_load_n(&qw[magic_idx], __ATOMIC_SEQ_CST) == RB_MAGIC_COMMITTED && qw[qr] == a->req_len &&
+         2 + (a->req_len + 3) / 4 <= (qwp - qr + qws) % qws &&
+         memcmp((uint8_t *)qw + (size_t)((qr + 2) % qws) * 4, a->req, a->req_len) == 0;
+    // qb_rb_space_free of the response ring, as ringWrite counts it; the client only frees more.
+    uint64_t free_words = 0;
+    if (ok) {
+      if (sw_ > sr) free_words = (uint64_t)sr - sw_ + sws - 1;
+      else if (sw_ < sr) free_words = sr - sw_ - 1;
+      else free_words = __atomic_load_n((int32_t *)ssem, __ATOMIC_SEQ_CST) > 0 ? 0 : sws;
+      ok = free_words * 4 >= (uint64_t)a->res_len + 12;
+    }
+    if (!ok || atomic_load(&sigbus_faults[0]) != faults) {
+      sem_post(qsem);
+      return 0;
+    }
+    qw[qr] = 0;
+    __atomic_store_n(&qw[magic_idx], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&qh[1], ring_after(qr, a->req_len, qws), __ATOMIC_SEQ_CST);
+    uint32_t smagic = (sw_ + 1) % sws;
+    sw[sw_] = 0;
+    __atomic_store_n(&sw[smagic], RB_MAGIC_ALLOC, __ATOMIC_SEQ_CST);
+    memcpy((uint8_t *)sw + (size_t)((sw_ + 2) % sws) * 4, a->res, a->res_len);
+    sw[sw_] = a->res_len;
+    __atomic_store_n(&sh[0], ring_after(sw_, a->res_len, sws), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&sw[smagic], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
+    sem_post(ssem);
+    *bells = 0;
+    a->answered++;
+  }
+  return 1;
+}
+
 static void poll_cb(uv_poll_t *h, int status, int events) {
   poller_t *p = (poller_t *)h;
   napi_env env = p->env;
@@ -1843,6 +1975,12 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   napi_open_handle_scope(env, &scope);
   int32_t count = 0;
   int dgram = p->area != NULL;
+  if (p->answer.kind != ANSWER_NONE && status == 0 && events == UV_READABLE) {
+    if (p->answer.kind == ANSWER_SOCKET ? answer_socket(p) : answer_shm(p, &count)) {
+      napi_close_handle_scope(env, scope);
+      return;
+    }
+  }
   if (dgram && status == 0 && (events & UV_READABLE)) {
     count = recv_batch(p);
     // Nothing there (another reader got it, or a spurious wake-up) and nothing else to say.
@@ -1859,13 +1997,14 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   napi_create_int32(env, events, &argv[1]);
   napi_create_int32(env, count, &argv[2]);
   // make_callback so microtasks (promise resolutions) run right after, as for Node's own I/O.
-  napi_make_callback(env, p->ctx, recv, cb, dgram ? 3 : 2, argv, NULL);
+  napi_make_callback(env, p->ctx, recv, cb, 3, argv, NULL);
   rethrow_pending(env);
   napi_close_handle_scope(env, scope);
 }
 
 static void poll_closed(uv_handle_t *h) {
   poller_t *p = (poller_t *)h;
+  answer_clear(&p->answer);
   napi_async_destroy(p->env, p->ctx);
   napi_delete_reference(p->env, p->cb);
   pinned_drop(p->area);
@@ -1885,6 +2024,7 @@ static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t
 // the env, so the close callback only frees the rest, whenever the loop runs it.
 static void poll_closed_teardown(uv_handle_t *h) {
   poller_t *p = (poller_t *)h;
+  answer_clear(&p->answer);
   pinned_drop(p->area);
   pinned_drop(p->slots);
   pinned_drop(p->budget);
@@ -2073,6 +2213,80 @@ static napi_value n_poll_into(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+// pollAnswer(handle, request, response, mappings, semOffset) arms the watcher's answer (see
+// answer_t): mappings are [control file] (socket) or [request header, request data, response
+// header, response data] (shm). pollAnswer(handle) disarms it. -> 0, or -EINVAL for what it does
+// not take (then nothing is armed).
+static napi_value n_poll_answer(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  size_t argc = 5;
+  if (get_args_min(env, info, 1, &argc, a)) return NULL;
+  poller_t *p = poller_arg(env, a[0]);
+  if (!p) return NULL;
+  answer_clear(&p->answer);
+  napi_valuetype t;
+  if (argc < 4 || napi_typeof(env, a[1], &t) != napi_ok || t == napi_undefined) return make_int(env, 0);
+  uint8_t *req, *res;
+  size_t req_len, res_len;
+  uint32_t n;
+  int32_t sem_off = 0;
+  if (arg_bytes(env, a[1], &req, &req_len) || arg_bytes(env, a[2], &res, &res_len)) return NULL;
+  if (napi_get_array_length(env, a[3], &n) != napi_ok || (n != 1 && n != 4)) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollAnswer takes 1 or 4 mappings");
+    return NULL;
+  }
+  if (n == 4 && (argc < 5 || arg_int(env, a[4], &sem_off))) return NULL;
+  if (req_len == 0 || req_len > ANSWER_MAX_REQ || res_len == 0 || res_len > ANSWER_MAX_RES) return make_int(env, -EINVAL);
+  mapping_t *m[4] = {NULL, NULL, NULL, NULL};
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v, ab;
+    if (napi_get_element(env, a[3], i, &v) != napi_ok || !(m[i] = mapping_arg(env, v, &ab))) return NULL;
+    if (m[i]->unmapped) return make_int(env, -EINVAL);
+  }
+  if (n == 1 && m[0]->len < 12) return make_int(env, -EINVAL);
+  if (n == 4 && (sem_off < 0 || (sem_off & 7) || (size_t)sem_off + sizeof(sem_t) > m[0]->len || (size_t)sem_off + sizeof(sem_t) > m[2]->len ||
+                 m[0]->len < 8 || m[2]->len < 8 || ring_words(m[1]->len) == 0 || ring_words(m[3]->len) == 0))
+    return make_int(env, -EINVAL);
+  answer_t *an = &p->answer;
+  an->req = malloc(req_len);
+  an->res = malloc(res_len);
+  if (!an->req || !an->res) {
+    answer_clear(an);
+    return make_int(env, -ENOMEM);
+  }
+  memcpy(an->req, req, req_len);
+  memcpy(an->res, res, res_len);
+  an->req_len = (uint32_t)req_len;
+  an->res_len = (uint32_t)res_len;
+  an->sem_off = sem_off;
+  for (uint32_t i = 0; i < n; i++) {
+    m[i]->refs++;
+    an->m[i] = m[i];
+  }
+  an->epoch = __atomic_load_n(&answer_epoch, __ATOMIC_RELAXED);
+  an->kind = n == 1 ? ANSWER_SOCKET : ANSWER_SHM;
+  return make_int(env, 0);
+}
+
+// pollAnswered(handle) -> requests answered by the watcher since the last call.
+static napi_value n_poll_answered(napi_env env, napi_callback_info info) {
+  napi_value a[1], r;
+  poller_t *p = NULL;
+  if (get_args(env, info, 1, a)) return NULL;
+  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !p) return make_int(env, 0);
+  double n = p->answer.answered;
+  p->answer.answered = 0;
+  napi_create_double(env, n, &r);
+  return r;
+}
+
+// answerInvalidate(): every armed answer of the process stops (JS arms again what still holds).
+static napi_value n_answer_invalidate(napi_env env, napi_callback_info info) {
+  (void)info;
+  __atomic_add_fetch(&answer_epoch, 1, __ATOMIC_RELAXED);
+  return make_int(env, 0);
+}
+
 // Unregisters from epoll synchronously, so the fd may be closed right after. Repeat
 // calls (and calls after the close completed) do nothing.
 static napi_value n_poll_close(napi_env env, napi_callback_info info) {
@@ -2236,6 +2450,9 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("pinned", n_pinned);
   EXPORT("pollDgram", n_poll_dgram);
   EXPORT("pollStart", n_poll_start);
+  EXPORT("pollAnswer", n_poll_answer);
+  EXPORT("pollAnswered", n_poll_answered);
+  EXPORT("answerInvalidate", n_answer_invalidate);
   EXPORT("pollWait", n_poll_wait);
   EXPORT("pollInto", n_poll_into);
   EXPORT("pollClose", n_poll_close);

@@ -6,7 +6,7 @@ import { IpcError } from './errors.js';
 import type { FdWatch } from './fdwatch.js';
 import { QB_IPC_MSG_DISCONNECT, QB_REQUEST_HEADER_SIZE, type ConnectionResponse } from './frames.js';
 import type { Credentials } from './handshake.js';
-import { DISCONNECT, READABLE, WRITABLE } from './native.js';
+import { DISCONNECT, READABLE, WRITABLE, native } from './native.js';
 import { QUEUE_OVERHEAD } from './outbox.js';
 import { ownShmPath, removeShmPath } from './peerfile.js';
 import { ShmServerTransport } from './shm.js';
@@ -40,6 +40,14 @@ function removeFilesAtExit(): void {
   for (const c of live) c.removeFiles();
 }
 
+/** Whether any answerRepeats() was ever armed: until then there is nothing to invalidate (and no addon to load for it). */
+let answersArmed = false;
+
+/** Every connection's answerRepeats() stops: call it before anything could change one of their answers. */
+export function invalidateAnswers(): void {
+  if (answersArmed) native().answerInvalidate();
+}
+
 export interface IpcServerConnectionEvents {
   request: [frame: Uint8Array];
   close: [];
@@ -57,6 +65,8 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   private readonly impl: ServerTransport;
   private outstanding = 0;
   private isClosed = false;
+  private flowLevel = 0;
+  private answering = false;
   /** @internal set when the server records */
   capture: ConnectionCapture | undefined;
 
@@ -106,9 +116,9 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
 
   /** @internal */
   start(): void {
-    this.setup.onEvents = (st, ev) => {
+    this.setup.onEvents = (st, ev, bells) => {
       if (st < 0 || this.isClosed) return this.close();
-      if (ev & WRITABLE || ev & READABLE) this.impl.onSetupReadable();
+      if (ev & WRITABLE || ev & READABLE) this.impl.onSetupReadable(bells);
       else if (ev & DISCONNECT) {
         this.capture?.closed('client');
         this.close();
@@ -164,6 +174,36 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     this.outstanding--;
     this.capture?.frame('res', frame);
     this.impl.respond(frame);
+    // an answer the client has no room for waits in order: none may pass it
+    if (this.answering && this.impl.queuedResponseBytes > 0) this.stopAnswering();
+  }
+
+  /**
+   * From now on, a request of exactly `request`'s bytes is answered with `response` by the
+   * transport itself, without a 'request' event, the way a 'request' listener calling respond()
+   * would answer it; anything else comes as before. Until stopAnswering(), the next call, a
+   * change of flow control, an answer that has to wait for the client, the connection's close,
+   * or invalidateAnswers() (any connection's, process-wide). Refused (false) while the
+   * connection is recorded, under flow control, with a request unanswered or answers waiting.
+   * answered() says how many requests it answered.
+   */
+  answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
+    if (this.isClosed || this.capture !== undefined || this.flowLevel !== 0 || this.outstanding !== 0 || this.impl.queuedResponseBytes > 0) return false;
+    if (response.length < QB_REQUEST_HEADER_SIZE || response.length > this.maxMessageSize) return false;
+    answersArmed = true;
+    this.answering = this.impl.answerRepeats(request, response);
+    return this.answering;
+  }
+
+  stopAnswering(): void {
+    if (!this.answering) return;
+    this.answering = false;
+    if (!this.isClosed) this.impl.stopAnswering();
+  }
+
+  /** Requests answered by answerRepeats() since the last call (0 once closed). */
+  answered(): number {
+    return this.isClosed ? 0 : this.impl.answered();
   }
 
   /**
@@ -190,6 +230,8 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
   setFlowControl(level: 0 | 1 | 2): void {
     if (level !== 0 && level !== 1 && level !== 2) throw new IpcError('EINVAL', `invalid flow control level ${String(level)}`);
     if (this.isClosed) return;
+    this.stopAnswering();
+    this.flowLevel = level;
     this.impl.setFlowControl(level);
     this.capture?.flow(level);
   }

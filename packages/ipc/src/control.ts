@@ -31,6 +31,11 @@ export class ControlFile {
     this.words = new Int32Array(map.buffer, 0, CONTROL_FILE_SIZE >> 2);
   }
 
+  /** @internal the mapping, for a native answer that keeps the counters itself */
+  get mapping(): Mapping {
+    return this.map;
+  }
+
   /** Server side: create it (O_EXCL, 0600, zeroed) and give it to the client's uid. */
   static create(path: string, owner: { uid: number; gid: number }): ControlFile {
     const fd = openSync(path, fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR | fsc.O_TRUNC, 0o600);

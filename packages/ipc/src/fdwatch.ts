@@ -51,7 +51,7 @@ export class FdWatch {
       const word = b !== undefined && 'mapping' in b ? b : undefined;
       const p =
         this.dgramMax === undefined
-          ? n.poll(this.fd, (status, ev) => this.onEvents(status, ev, 0))
+          ? n.poll(this.fd, (status, ev, count) => this.onEvents(status, ev, count))
           : n.pollDgram(this.fd, (status, ev, count) => this.onEvents(status, ev, count), this.pinnedArea!.pinnedBytes, this.pinnedArea!.pinnedSlots, this.dgramMax, word ? undefined : (b as Pinned | undefined), word?.mapping, word?.offset);
       if (typeof p === 'number') throw IpcError.fromErrno(p, 'uv_poll_init');
       this.poller = p;
@@ -75,6 +75,20 @@ export class FdWatch {
   into(min: number, head: number): boolean {
     if (!this.poller || this.dgramMax === undefined) return false;
     return native().pollInto(this.poller, min, head) === 0;
+  }
+
+  /**
+   * Arm (or, without `request`, disarm) the native answer of a repeated request (native
+   * pollAnswer); false when it was not armed.
+   */
+  answer(request?: Uint8Array, response?: Uint8Array, mappings?: Mapping[], semOffset?: number): boolean {
+    if (!this.poller) return false;
+    return native().pollAnswer(this.poller, request, response, mappings, semOffset) === 0 && request !== undefined;
+  }
+
+  /** Requests answered natively since the last call. */
+  answered(): number {
+    return this.poller ? native().pollAnswered(this.poller) : 0;
   }
 
   get watching(): number {

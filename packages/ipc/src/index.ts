@@ -9,7 +9,7 @@ export { setRoundRobinScheduling } from './sched.js';
 export { loopTurn } from './turns.js';
 export { EVENT_INTO_HEAD, type EventInto } from './transport.js';
 export { mapShared, unmapShared, type Mapping as SharedMapping } from './native.js';
-export { createServer, IpcServer, IpcServerConnection } from './server.js';
+export { createServer, invalidateAnswers, IpcServer, IpcServerConnection } from './server.js';
 export type { ServerOptions, IpcServerEvents, IpcServerConnectionEvents } from './server.js';
 export { CaptureWriter } from './capture-writer.js';
 export { isCaptureWriter } from './capture-lines.js';

@@ -59,7 +59,7 @@ export interface Native {
   waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number): number;
   /** The same, then the first chunk read as ringReadMany(header, data, into, from, slots, 1, maxLen) reads it, when a token was taken. */
   waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number, header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from: number, slots: Int32Array, maxLen: number): number;
-  poll(fd: number, cb: (status: number, events: number) => void): PollHandle | number;
+  poll(fd: number, cb: (status: number, events: number, count: number) => void): PollHandle | number;
   /** `len` zeroed bytes the addon may keep using between calls (see pollDgram), or -errno. */
   pinned(len: number): Pinned | number;
   /**
@@ -77,6 +77,18 @@ export interface Native {
     budgetOffset?: number,
   ): PollHandle | number;
   pollStart(p: PollHandle, events: number): number;
+  /**
+   * Arms the watcher to answer a request of exactly `request`'s bytes with `response` itself,
+   * without calling back (socket: mappings [control file]; shm: [request header, request data,
+   * response header, response data] and the semaphores' offset), until answerInvalidate(), the
+   * next pollAnswer or pollClose; pollAnswer(p) disarms. 0, or -errno when nothing was armed.
+   * A shm watcher's callback gets as `count` the doorbell bytes it read for requests it left.
+   */
+  pollAnswer(p: PollHandle, request?: Uint8Array, response?: Uint8Array, mappings?: Mapping[], semOffset?: number): number;
+  /** Requests the watcher answered since the last call. */
+  pollAnswered(p: PollHandle): number;
+  /** Disarms every watcher's answer in the process. */
+  answerInvalidate(): number;
   /**
    * Datagrams received into the watcher's area, sleeping in ppoll at most timeoutNs when none is
    * queued yet; recvFirst false (default true) skips the recv before the ppoll.

@@ -215,6 +215,16 @@ export class Ring {
     return this.closed ? 0 : this.hdr[OFF_REF_COUNT >> 2]!;
   }
 
+  /** @internal the header and data mappings (a native answer writes and reads the ring itself) */
+  get mappings(): [Mapping, Mapping] {
+    return [this.hdrMap, this.dataMap];
+  }
+
+  /** @internal where the header's semaphore is */
+  static get semOffset(): number {
+    return OFF_SEM;
+  }
+
   get userData(): number {
     return this.closed ? 0 : this.hdr[OFF_USER_DATA >> 2]!;
   }

@@ -16,7 +16,7 @@ import {
 } from './handshake.js';
 import { READABLE, native } from './native.js';
 
-export { IpcServerConnection } from './connection.js';
+export { IpcServerConnection, invalidateAnswers } from './connection.js';
 export type { IpcServerConnectionEvents } from './connection.js';
 
 export interface ServerOptions {

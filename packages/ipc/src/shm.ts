@@ -521,6 +521,8 @@ export class ShmServerTransport implements ServerTransport {
   private readonly names: string[];
   /** Requests are left in the ring while too many answers wait for the client. */
   private paused = false;
+  /** The setup socket's watcher answers repeats (answerRepeats). */
+  private answering = false;
 
   constructor(
     private readonly conn: ServerLink,
@@ -559,7 +561,8 @@ export class ShmServerTransport implements ServerTransport {
   // the post. Published chunks are taken first and the bytes read afterwards, as libqb
   // does, so the answers go out before we spend a syscall on the doorbells.
   // requestDebt = doorbell bytes read - chunks taken (negative while bytes lag behind).
-  onSetupReadable(): void {
+  onSetupReadable(bells: number): void {
+    this.requestDebt += bells;
     if (this.doorbellDebt > 0) this.flushDoorbells();
     if (!this.paused && !this.drainRequests()) return;
     // Doorbells are read even while paused: a libqb client retries a doorbell that does not
@@ -597,6 +600,10 @@ export class ShmServerTransport implements ServerTransport {
   private takeBatch(): boolean {
     for (let i = 0; i < 64; i++) {
       if (this.conn.closed) return false;
+      // While the watcher answers repeats, a chunk whose doorbell is still unread is left to it:
+      // taken here, its doorbell would wake the watcher to a ring with nothing for it, and the
+      // next chunk would be taken here again, and so on
+      if (this.answering && this.requestDebt <= 0) break;
       if (this.paused || !this.request.tryTake()) break;
       this.requestDebt--;
       let frame: Uint8Array;
@@ -677,6 +684,23 @@ export class ShmServerTransport implements ServerTransport {
 
   setFlowControl(level: number): void {
     this.request.userData = level;
+  }
+
+  // The setup socket's watcher answers: a doorbell byte, then the request's chunk, so what it
+  // takes comes in pairs and requestDebt stays what it was.
+  answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
+    if (this.paused || this.responses.length > 0) return false;
+    this.answering = this.conn.setup.answer(request, response, [...this.request.mappings, ...this.response.mappings], Ring.semOffset);
+    return this.answering;
+  }
+
+  stopAnswering(): void {
+    this.answering = false;
+    this.conn.setup.answer();
+  }
+
+  answered(): number {
+    return this.conn.setup.answered();
   }
 
   destroy(): void {

@@ -573,7 +573,20 @@ export class SocketServerTransport implements ServerTransport {
     this.control.flowControl = level;
   }
 
-  onSetupReadable(): void {
+  answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
+    if (!this.reqConnected || this.paused || this.responses.length > 0) return false;
+    return this.req.answer(request, response, [this.control.mapping]);
+  }
+
+  stopAnswering(): void {
+    this.req.answer();
+  }
+
+  answered(): number {
+    return this.req.answered();
+  }
+
+  onSetupReadable(_bells: number): void {
     // libqb clients never write on the setup socket in socket mode: only EOF matters.
     if (setupClosed(this.conn.setup.fd)) this.conn.close();
   }

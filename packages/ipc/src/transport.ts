@@ -81,8 +81,16 @@ export interface ServerTransport {
   respond(frame: Uint8Array): void;
   sendEvent(frame: Uint8Array): void;
   setFlowControl(level: number): void;
-  /** The setup socket is readable or writable. */
-  onSetupReadable(): void;
+  /**
+   * The setup socket is readable or writable; `bells`: doorbell bytes the watcher already read
+   * for requests it left in the ring (shm).
+   */
+  onSetupReadable(bells: number): void;
+  /** Arm the watcher's native answer to a repeat of `request` (false: not now, e.g. answers wait). */
+  answerRepeats(request: Uint8Array, response: Uint8Array): boolean;
+  stopAnswering(): void;
+  /** Requests the watcher answered natively since the last call. */
+  answered(): number;
   destroy(): void;
 }
 

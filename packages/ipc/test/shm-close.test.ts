@@ -38,8 +38,8 @@ it('an answer whose token the waiter thread took before the hang-up reaches its 
   let serverClosed = false;
   const poll = n.poll.bind(n);
   vi.spyOn(n, 'poll').mockImplementation((fd, cb) =>
-    poll(fd, (status, events) => {
-      cb(status, events);
+    poll(fd, (status, events, count) => {
+      cb(status, events, count);
       if (fd === clientFd && serverClosed) setImmediate(release);
     }),
   );

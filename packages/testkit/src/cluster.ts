@@ -122,6 +122,7 @@ export class SimNode {
 
   /** @internal */
   bootstrap(): void {
+    this.cmap.retire();
     this.cmap = new CmapStore();
     this.joinCounts = new Map();
     for (const e of this.cluster.configEntries) this.cmap.set(e.key, e.type, e.value);

@@ -3,6 +3,7 @@ import {
   CMAP_TRACK_ADD, CMAP_TRACK_DELETE, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX,
   CMAP_VALUE_TYPE_SIZE, CMAP_VALUE_MAXLEN, CmapValueType as T,
 } from '@corosync-ts/types';
+import { invalidateAnswers } from '@corosync-ts/ipc';
 import { encodeStored, decodeStored, type CmapJsValue } from './values.js';
 
 export interface CmapItem {
@@ -84,6 +85,27 @@ export class CmapStore {
   /** Bumped by every change; lets a reader know nothing changed since it last looked. */
   version = 0;
 
+  /** Whether a transport may answer GETs from this map's state by itself (ipc's answerRepeats) since its last change. */
+  private answered = false;
+
+  /** Before a transport answers from this map's state by itself: its next change stops that. */
+  markAnswered(): void {
+    this.answered = true;
+  }
+
+  /** Before anything reads the change: the answers the transports give by themselves stop. */
+  private changed(): void {
+    this.version++;
+    this.retire();
+  }
+
+  /** The map is replaced (a node's restart): what was answered from it stops. */
+  retire(): void {
+    if (!this.answered) return;
+    this.answered = false;
+    invalidateAnswers();
+  }
+
   get size(): number {
     return this.items.size;
   }
@@ -141,7 +163,7 @@ export class CmapStore {
       return CS_ERR_NAME_TOO_LONG;
     }
     const item: CmapItem = { type, value: stored };
-    this.version++;
+    this.changed();
     this.items.set(key, item);
     if (old === undefined) this.sorted.splice(lowerBound(this.sorted, key), 0, key);
     this.fire(key, old === undefined ? CMAP_TRACK_ADD : CMAP_TRACK_MODIFY, item, old);
@@ -158,7 +180,7 @@ export class CmapStore {
     const old = this.items.get(key);
     if (old === undefined) return CS_ERR_NOT_EXIST;
     this.items.delete(key);
-    this.version++;
+    this.changed();
     this.sorted.splice(lowerBound(this.sorted, key), 1);
     this.fire(key, CMAP_TRACK_DELETE, undefined, old);
     return CS_OK;

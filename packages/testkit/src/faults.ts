@@ -1,4 +1,5 @@
 import { decode, encoders, runtimeMessages, type FieldsOf, type MessageSpec } from '@corosync-ts/codec-wasm';
+import { invalidateAnswers } from '@corosync-ts/ipc';
 import { CS_OK, csErrorName } from '@corosync-ts/types';
 import type { Clock } from './clock.js';
 import { MockError } from './errors.js';
@@ -171,6 +172,8 @@ export class Faults {
     }
     const handle = new Handle(this);
     this.calls.push({ kind: 'call', handle, call: spec.call, spec: spec as unknown as ErrorFault | KillFault });
+    // what the transports answer by themselves would pass it by
+    invalidateAnswers();
     return handle;
   }
 

@@ -184,7 +184,16 @@ export class NodeServices implements NodeListener {
       overload: 0, sendRetries: 0, recvRetries: 0, flowControl: 0, flowControlCount: 0, queueing: 0, queued: 0, sent: 0,
     };
     const events = new EventChannel(stats, sink);
-    stats.look = () => events.look();
+    // what the transport answered itself (answerRepeats) counts as corosync counts every request
+    const countAnswered = () => {
+      const n = sink.answered?.() ?? 0;
+      stats.requests += n;
+      stats.responses += n;
+    };
+    stats.look = () => {
+      countAnswered();
+      events.look();
+    };
     const counted: FrameSink = {
       maxMessageSize: sink.maxMessageSize ?? MAX_RESPONSE,
       respond: (f) => {
@@ -197,6 +206,11 @@ export class NodeServices implements NodeListener {
       sendEvent: (f) => delays.send(f),
       // DelayedEvents copies what it holds; EventChannel hands frames on at once
       takesViews: sink.takesViews,
+      // only while nothing else would decide the next answer: no request held under flow
+      // control, no call fault (injecting one invalidates what is armed)
+      answerRepeats: (req, res) => {
+        if (held.length === 0 && stats.flowControl === 0 && !this.faults?.hasCallFaults) sink.answerRepeats?.(req, res);
+      },
     };
     const delays = new DelayedEvents(this.clock, (f) => events.send(f), (f) => this.faults?.eventDelay(service, this.node.id, info.pid, f) ?? 0);
     const def = SERVICES[service] as unknown as AnyServiceDef;

@@ -185,6 +185,8 @@ class NodeEndpoint implements Endpoint {
       takesViews: true,
       backlog: () => c.queued,
       setFlowControl: (level: 0 | 1 | 2) => c.setFlowControl(level),
+      answerRepeats: (req: Uint8Array, res: Uint8Array) => { c.answerRepeats(req, res); },
+      answered: () => c.answered(),
     };
     const conn = this.services.connect(svc, sink, { ...cred, procname }, () => c.close());
     c.on('request', (frame) => {

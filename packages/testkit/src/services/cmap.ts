@@ -49,14 +49,24 @@ export class CmapConn extends BaseConn {
     if (cmap !== last.cmap || cmap.version !== last.version) return false;
     if (!sameBytes(frame, last.req, last.words)) return false;
     this.sink.respond(last.res);
+    // what stopped the transport's answer (another map's change, a stats read) left this one right
+    this.arm(last.req, last.res);
     return true;
   }
 
+  /** After `res` went out for `req`: the next identical GET may be answered by the transport. */
   remember(req: Uint8Array, res: Uint8Array): void {
     if (this.stats) return;
+    this.arm(req, res);
     const copy = new Uint8Array((req.length + 3) & ~3);
     copy.set(req);
     this.lastGet = { req: copy.subarray(0, req.length), words: new Int32Array(copy.buffer), version: this.sim.cmap.version, cmap: this.sim.cmap, res };
+  }
+
+  private arm(req: Uint8Array, res: Uint8Array): void {
+    if (this.sink.answerRepeats === undefined) return;
+    this.sim.cmap.markAnswered();
+    this.sink.answerRepeats(req, res);
   }
 
   notify(cookie: bigint, c: CmapChange): void {
@@ -134,16 +144,17 @@ export const cmapService: ServiceDef<'cmap', CmapConn> = {
       const cap = Number(capacity);
       const cached = getReplyCache.get(item);
       if (cached !== undefined && cached.cap === cap) {
+        r.respond(cached.frame);
         c.remember(req.bytes, cached.frame);
-        return r.respond(cached.frame);
+        return;
       }
       const frame = encoders.cmap.res.get(
         { valueLen: actual, type: item.type, value: capacity > 0n ? item.value : new Uint8Array(0) },
         { size: GET_RES_FIXED + cap },
       );
       getReplyCache.set(item, { cap, frame });
-      c.remember(req.bytes, frame);
       r.respond(frame);
+      c.remember(req.bytes, frame);
     },
 
     adjustInt(c, req) {

@@ -25,6 +25,14 @@ export interface FrameSink {
    * delivery cost the mock more than the rest of the delivery (its page faults).
    */
   readonly takesViews?: boolean;
+  /**
+   * From now on the transport may answer a request of exactly `request`'s bytes with `response`
+   * itself, without handle() (ipc's answerRepeats): only for an answer that stays right until
+   * invalidateAnswers(), which the map's changes and new call faults call first.
+   */
+  answerRepeats?(request: Uint8Array, response: Uint8Array): void;
+  /** Requests the transport answered that way since the last call (counted as requests and responses). */
+  answered?(): number;
 }
 
 export interface ClientInfo {

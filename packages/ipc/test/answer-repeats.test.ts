@@ -1,0 +1,177 @@
+// IpcServerConnection.answerRepeats(): a repeat of one request answered by the transport's
+// native watcher, without a 'request' event, and everything that must stop it.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '@corosync-ts/codec-wasm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect, createServer, invalidateAnswers, type IpcClient, type IpcServer, type IpcServerConnection } from '../src/index.js';
+import { CaptureWriter } from '../src/capture-writer.js';
+import { echoed, header, reqFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+
+for (const transport of ['socket', 'shm'] as const) {
+  describe(`answerRepeats over ${transport}`, () => {
+    let server: IpcServer;
+    let name: string;
+    let conn: IpcServerConnection | undefined;
+    /** Requests that reached JS ('request' events), in order. */
+    let seen: number[];
+    /** Whether the listener arms the answer of what it just answered. */
+    let arm: boolean;
+    let armed: boolean[];
+
+    const start = async (opts: { capture?: CaptureWriter } = {}) => {
+      server = createServer(name, { transport, ...opts });
+      server.on('connection', (c) => {
+        conn = c;
+        c.on('request', (f) => {
+          seen.push(header(f).id);
+          const res = echoed(f);
+          c.respond(res);
+          if (arm) armed.push(c.answerRepeats(f, res));
+        });
+      });
+      await server.listen();
+    };
+
+    beforeEach(() => {
+      name = uniqueName(`ans-${transport}`);
+      seen = [];
+      arm = true;
+      armed = [];
+      conn = undefined;
+    });
+
+    afterEach(async () => {
+      await server.close();
+      expect(shmFiles()).toEqual([]);
+      expect(shmMappings()).toEqual([]);
+    });
+
+    /** `n` sequential round trips of `frame`; every answer must be its echo. */
+    const repeat = async (c: IpcClient, frame: Uint8Array, n: number) => {
+      for (let i = 0; i < n; i++) expect(await c.request(frame)).toEqual(echoed(frame));
+    };
+
+    it('answers repeats of the armed request itself, counted; other requests still come to JS', async () => {
+      await start();
+      const c = await connect(name);
+      const get = reqFrame(7, 64, 3);
+      await repeat(c, get, 50);
+      expect(armed).toEqual([true]);
+      expect(seen).toEqual([7]);
+      expect(conn!.answered()).toBe(49);
+      expect(conn!.answered()).toBe(0);
+      // one byte different: JS answers it (and arms that one instead)
+      const other = reqFrame(7, 64, 3);
+      other[63] = 4;
+      await repeat(c, other, 1);
+      await repeat(c, get, 1);
+      expect(seen).toEqual([7, 7, 7]);
+      // same bytes, longer frame
+      await repeat(c, reqFrame(7, 68, 3), 1);
+      expect(seen).toHaveLength(4);
+      await c.close();
+    });
+
+    it('invalidateAnswers(), stopAnswering() and a flow-control change each send the next repeat to JS', async () => {
+      await start();
+      const c = await connect(name);
+      const get = reqFrame(9, 40, 1);
+      await repeat(c, get, 3);
+      expect(seen).toHaveLength(1);
+      invalidateAnswers();
+      await repeat(c, get, 3);
+      expect(seen).toHaveLength(2);
+      conn!.stopAnswering();
+      await repeat(c, get, 3);
+      expect(seen).toHaveLength(3);
+      // level 2 does not stop a libqb client's sends, so the request comes and must reach JS
+      conn!.setFlowControl(2);
+      await repeat(c, get, 1);
+      expect(seen).toHaveLength(4);
+      // and it is not armed while under flow control
+      await repeat(c, get, 2);
+      expect(seen).toHaveLength(6);
+      expect(armed.slice(-3)).toEqual([false, false, false]);
+      conn!.setFlowControl(0);
+      await repeat(c, get, 3);
+      expect(seen).toHaveLength(7);
+      await c.close();
+    });
+
+    it('is refused while the connection is recorded: the capture gets every frame', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ans-cap-'));
+      const file = join(dir, 'cap.jsonl');
+      const cap = CaptureWriter.open(file, { mode: 'mock', name: 'answer-repeats', version: '0' });
+      await start({ capture: cap });
+      const c = await connect(name);
+      const get = reqFrame(5, 32, 2);
+      await repeat(c, get, 10);
+      expect(armed).toEqual(Array(10).fill(false));
+      expect(seen).toHaveLength(10);
+      await c.close();
+      await server.close();
+      await cap.close();
+      const frames = (await readCapture(readFileSync(file))).records.filter((r) => r.kind === 'frame' && (r.dir === 'req' || r.dir === 'res'));
+      expect(frames).toHaveLength(20);
+      rmSync(dir, { recursive: true });
+    });
+
+    it('a closed connection answers nothing more and leaves nothing behind; a new one starts unarmed', async () => {
+      await start();
+      const get = reqFrame(3, 48, 9);
+      const c1 = await connect(name);
+      await repeat(c1, get, 5);
+      const first = conn!;
+      await c1.close();
+      await until(() => first.closed);
+      expect(first.answered()).toBe(0);
+      const c2 = await connect(name);
+      await repeat(c2, get, 5);
+      expect(seen).toHaveLength(2);
+      await c2.close();
+    });
+
+    it('the server closing with an armed connection closes it as any other', async () => {
+      await start();
+      const c = await connect(name);
+      await repeat(c, reqFrame(4, 24, 1), 3);
+      const closed = new Promise((r) => c.once('disconnect', r));
+      await server.close();
+      await closed;
+      await c.close();
+    });
+
+    it('an answer the client has not taken yet stops it: repeats queue behind it, in order', async () => {
+      await start();
+      const c = await connect(name, { maxMessageSize: 128 * 1024 });
+      const get = reqFrame(8, 64, 6);
+      await repeat(c, get, 2);
+      expect(seen).toHaveLength(1);
+      // other requests get answers of 100,000 bytes: twenty do not fit the channel at once
+      arm = false;
+      conn!.removeAllListeners('request');
+      let waiting = false;
+      conn!.on('request', (f) => {
+        seen.push(header(f).id);
+        if (f[63] !== 7) return conn!.respond(echoed(f));
+        const out = new Uint8Array(100_000);
+        out.set(echoed(f).subarray(0, 24));
+        new DataView(out.buffer).setInt32(8, out.length, true);
+        conn!.respond(out);
+        if (conn!.queued.responses > 0) waiting = true;
+      });
+      const other = reqFrame(8, 64, 7);
+      // each said to be small: the client sends them all at once, as one that ignores its channel would
+      const bigs = Array.from({ length: 20 }, () => c.request(other, { maxResponseSize: 24 }));
+      // the repeats come once answers wait in the server (the client making room for some
+      // meanwhile): the armed answer must not pass them
+      await until(() => waiting);
+      const gets = Array.from({ length: 5 }, () => c.request(get, { maxResponseSize: 128 * 1024 }));
+      const answers = await Promise.all([...bigs, ...gets]);
+      expect(answers.map((a) => a.length)).toEqual([...Array(20).fill(100_000), ...Array(5).fill(echoed(get).length)]);
+      await c.close();
+    });
+  });
+}
