@@ -66,6 +66,12 @@ function datagramSocket(socks: FdWatch[], name: string, peer: string | undefined
  * one sendmmsg's worth of frames (ipc.c sends up to 64 per call), and about what a turn of cpg
  * multicasts carries (32 per turn, a message counting once more per 16 KiB: client/src/cpg.ts).
  */
+/**
+ * How many batches are being delivered from the shared receive area (dgramArea) right now: a
+ * listener may call from inside one, and takeStray must not receive into the area meanwhile.
+ */
+let delivering = 0;
+
 const HOLD_FRAMES = 64;
 const HOLD_BYTES = 512 * 1024;
 
@@ -242,7 +248,21 @@ export class SocketClientTransport implements ClientTransport {
 
   /** Takes responses already waiting while none is due; false if that found the server gone. */
   private takeStray(): boolean {
-    this.takeDatagrams(this.req, this.req.wait(0), 'response');
+    if (delivering === 0) {
+      this.takeDatagrams(this.req, this.req.wait(0), 'response');
+      return this.client.connected;
+    }
+    // A listener's call while a batch is being delivered from the receive area every socket
+    // shares (this connection's or another's): the rest of that batch, and the frame lent to the
+    // listener, are still in it. Nothing is due, so the first response there is one nobody asked
+    // for, which fails the connection: received apart, with a copy.
+    const d = recvDatagram(this.req.fd, this.client.maxMessageSize);
+    if (typeof d !== 'number') {
+      this.control.taken('response');
+      this.client.deliverResponse(d);
+    } else if (d !== -Errno.EAGAIN) {
+      this.client.fail(new IpcError('ECONNRESET', `response socket: ${IpcError.fromErrno(d, 'recv').message}`));
+    }
     return this.client.connected;
   }
 
@@ -315,6 +335,15 @@ export class SocketClientTransport implements ClientTransport {
 
   /** Delivers what `w` received; responses go to `held` instead when it is given. */
   private takeDatagrams(w: FdWatch, count: number, what: 'response' | 'event', held?: Uint8Array[]): void {
+    delivering++;
+    try {
+      this.deliverDatagrams(w, count, what, held);
+    } finally {
+      delivering--;
+    }
+  }
+
+  private deliverDatagrams(w: FdWatch, count: number, what: 'response' | 'event', held?: Uint8Array[]): void {
     const area = w.area!;
     const slots = w.slots!;
     const max = this.client.maxMessageSize;

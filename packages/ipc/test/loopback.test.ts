@@ -155,6 +155,44 @@ for (const transport of ['socket', 'shm'] as const) {
       await c.close();
     });
 
+    it('a listener that calls another connection with a response nobody asked for queued leaves its own batch and lent frame whole', async () => {
+      // Hostile server: connection b gets a response it never asked for while a listener of a
+      // reads a's batch; mid-batch, the listener makes b's next call, which must take that stray
+      // first (not to match it to the call): never into the receive area a's batch is read from.
+      const a = await connect(name, { borrowEvents: true });
+      const b = await connect(name);
+      await until(() => conns.length === 2);
+      const [ca, cb] = conns as [IpcServerConnection, IpcServerConnection];
+      // a one-way request (cpg's MCAST), held: the server answers it all the same, below
+      const held: Uint8Array[] = [];
+      cb.removeAllListeners('request');
+      cb.on('request', (f) => held.push(f));
+      // its answer longer than what a's listener will have read of the batch by then
+      await b.send(reqFrame(2, 3000));
+      await until(() => held.length === 1);
+      const n = 40;
+      const size = (id: number) => 40 + id;
+      const seen: { id: number; ok: boolean }[] = [];
+      let bCall: Promise<unknown> | undefined;
+      a.on('event', (f) => {
+        const id = header(f).id;
+        // in one turn of the loop: b's poller has not read the stray when b's call goes out
+        if (id === 2) cb.respond(echoed(held[0]!));
+        if (id === 3) bCall = b.request(reqFrame(1, 16)).then(() => 'answered', (e: unknown) => e);
+        // read after the call: a lent frame is the listener's until it returns
+        seen.push({ id, ok: f.length === 24 + size(id) && f.subarray(24).every((x) => x === (id & 0xff)) });
+      });
+      for (let i = 0; i < n; i++) ca.sendEvent(resFrame(i, new Uint8Array(size(i)).fill(i & 0xff)));
+      await until(() => seen.length === n, 60_000);
+      expect(seen).toEqual(Array.from({ length: n }, (_, i) => ({ id: i, ok: true })));
+      // b met the stray before its call went out: the connection fails (a response nobody asked for)
+      const err = await bCall;
+      expect(isIpcError(err, 'EPROTO') || isIpcError(err, 'ECONNRESET')).toBe(true);
+      expect(a.connected).toBe(true);
+      await a.close();
+      await b.close();
+    });
+
     it('borrowEvents: small events too over the socket; a listener that calls in mid-batch leaves the rest whole and in order', async () => {
       const c = await connect(name, { borrowEvents: true });
       const seen: { id: number; ok: boolean; buffer: ArrayBufferLike }[] = [];
