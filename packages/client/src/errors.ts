@@ -1,3 +1,4 @@
+import { withoutStack } from '@corosync-ts/ipc';
 import { CS_ERR_LIBRARY, CS_ERR_INVALID_PARAM, CsError, Errno, csErrorFromErrno, isCsError } from '@corosync-ts/types';
 
 /** An IpcError from any copy of @corosync-ts/ipc, recognised by shape (errno + code). */
@@ -8,21 +9,6 @@ function ipcErrno(e: unknown): number | undefined {
 }
 
 /**
- * `make()` with no stack trace captured: CS_ERR_TRY_AGAIN from a send refused now (a full ring or
- * socket, flow control) is a loop's flow-control signal, as libcpg's int, and capturing an
- * optimized caller's stack for it cost more than the send (ipc's IpcError.tryAgain).
- */
-function withoutStack<T>(make: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return make();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
-/**
  * Maps whatever a transport call threw to the CsError the C library would have returned:
  * corosync's qb_to_cs_error() for libqb errnos (disconnect, ECONNREFUSED → CS_ERR_LIBRARY),
  * CS_ERR_LIBRARY for anything unrecognised (a malformed frame from the peer included).
@@ -30,6 +16,8 @@ function withoutStack<T>(make: () => T): T {
 export function toCsError(e: unknown, operation: string): CsError {
   if (isCsError(e)) return e;
   const errno = ipcErrno(e);
+  // A send refused now (a full ring or socket, flow control): a loop's flow-control signal, as
+  // libcpg's int, built without a stack trace as ipc's IpcError.tryAgain is.
   if (errno === Errno.EAGAIN) return withoutStack(() => new CsError(csErrorFromErrno(errno), (e as Error).message, { operation, cause: e }));
   if (errno !== undefined) return new CsError(csErrorFromErrno(errno), (e as Error).message, { operation, cause: e });
   return new CsError(CS_ERR_LIBRARY, e instanceof Error ? e.message : String(e), { operation, cause: e });

@@ -3,6 +3,8 @@
 export { connect, IpcClient, DEFAULT_MAX_IN_FLIGHT } from './client.js';
 export type { ConnectOptions, RequestOptions, SendOptions, ResponseParser, ErrorMapper, Credentials, IpcClientEvents, ProviderPolicy } from './client.js';
 export { IpcError, isIpcError } from './errors.js';
+/** @internal errors built without a stack trace (the client's CS_ERR_TRY_AGAIN, as IpcError.tryAgain) */
+export { withoutStack } from './errors.js';
 export { enterNetns, unshareNetns } from './netns.js';
 export { setRoundRobinScheduling } from './sched.js';
 /** @internal a number that changes when the event loop goes round (cpg's multicasts per turn) */
