@@ -1100,6 +1100,7 @@ static napi_value n_sem_take_many(napi_env env, napi_callback_info info) {
 enum { RING_OK, RING_NEED_ROOM, RING_BAD_POINTERS, RING_UNCOMMITTED, RING_BAD_LENGTH, RING_FAULTED };
 #define RB_MAGIC_COMMITTED 0xa1a1a1a1u
 #define RB_MAGIC_DEAD 0xd0d0d0d0u
+#define RB_MAGIC_ALLOC 0xa110ced0u
 // ringReadMany's (into, from, slots, maxLen) and its `max`, checked: 0, or -1 with a JS
 // exception pending.
 typedef struct {
@@ -1142,6 +1143,36 @@ static uint32_t ring_words(size_t data_len) {
 static uint32_t ring_after(uint32_t pos, uint32_t len, uint32_t ws) {
   uint32_t next = pos + 2 + (len >> 2) + ((len & 3) ? 1 : 0);
   return next > ws - 1 ? next % ws : next;
+}
+
+// qb_rb_space_free in words, from the write and read pointers (both < ws); with the two equal,
+// the ring's semaphore tells full (a chunk posted and not read) from empty.
+static uint64_t ring_free_words(uint32_t w, uint32_t r, uint32_t ws, sem_t *sem) {
+  if (w > r) return (uint64_t)r - w + ws - 1;
+  if (w < r) return r - w - 1;
+  return __atomic_load_n((int32_t *)sem, __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
+}
+
+// Frees the chunk of `len` bytes read at word `r` as qb_rb does: length word cleared, magic DEAD,
+// the read pointer past it.
+static void ring_release(uint32_t *hdr, uint32_t *words, uint32_t ws, uint32_t r, uint32_t len) {
+  words[r] = 0;
+  __atomic_store_n(&words[(r + 1) % ws], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&hdr[1], ring_after(r, len, ws), __ATOMIC_SEQ_CST);
+}
+
+// Writes a chunk of `len` bytes at word `w` (room checked by the caller) and commits it as qb_rb
+// does: length word cleared and magic ALLOC, the data, the length, the write pointer, magic
+// COMMITTED. The data is mapped twice back to back: a chunk that wraps is written contiguously.
+// The caller posts the semaphore.
+static void ring_publish(uint32_t *hdr, uint32_t *words, uint32_t ws, uint32_t w, const uint8_t *frame, uint32_t len) {
+  uint32_t magic_idx = (w + 1) % ws;
+  words[w] = 0;
+  __atomic_store_n(&words[magic_idx], RB_MAGIC_ALLOC, __ATOMIC_SEQ_CST);
+  memcpy((uint8_t *)words + (size_t)((w + 2) % ws) * 4, frame, len);
+  words[w] = len;
+  __atomic_store_n(&hdr[0], ring_after(w, len, ws), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
 }
 
 // ringReadMany's work, its arguments checked; the header mapping is at least 12 bytes.
@@ -1188,9 +1219,7 @@ static int32_t ring_read(uint32_t *hdr, void *dp, size_t dl, const ring_read_arg
     count++;
     used = (used + len + 7) & ~(size_t)7;
     if (used > into_len) used = into_len;
-    words[r] = 0;
-    __atomic_store_n(&words[magic_idx], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&hdr[1], ring_after(r, len, ws), __ATOMIC_SEQ_CST);
+    ring_release(hdr, words, ws, r, len);
   }
   slots[2 * max] = status;
   slots[2 * max + 1] = need;
@@ -1225,7 +1254,6 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
 // chunk unposted while a SIGBUS was absorbed (perhaps in another mapping: the JS side tells);
 // RW_UNRUNG and a sem_post failure come after the chunk was committed.
 enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
-#define RB_MAGIC_ALLOC 0xa110ced0u
 static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   napi_value a[5];
   int32_t sem_off, fd;
@@ -1252,21 +1280,9 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
   uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
   if (w >= ws || r >= ws) return make_int(env, RW_NOT_WRITTEN);
-  // qb_rb_space_free in words; with both pointers equal, the semaphore tells full from empty.
-  uint64_t free_words;
-  if (w > r) free_words = (uint64_t)r - w + ws - 1;
-  else if (w < r) free_words = r - w - 1;
-  else free_words = __atomic_load_n((int32_t *)sem, __ATOMIC_SEQ_CST) > 0 ? 0 : ws;
-  if (free_words * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
+  if (ring_free_words(w, r, ws, sem) * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
   int faults = atomic_load(&sigbus_faults[0]);
-  uint32_t magic_idx = (w + 1) % ws;
-  words[w] = 0;
-  __atomic_store_n(&words[magic_idx], RB_MAGIC_ALLOC, __ATOMIC_SEQ_CST);
-  // The data is mapped twice back to back: a chunk that wraps is written contiguously.
-  memcpy((uint8_t *)words + (size_t)((w + 2) % ws) * 4, frame, len);
-  words[w] = (uint32_t)len;
-  __atomic_store_n(&hdr[0], ring_after(w, (uint32_t)len, ws), __ATOMIC_SEQ_CST);
-  __atomic_store_n(&words[magic_idx], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
+  ring_publish(hdr, words, ws, w, frame, (uint32_t)len);
   if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
   if (sem_post(sem) < 0) return make_int(env, -errno);
   if (fd < 0) return make_int(env, RW_UNRUNG);
@@ -1939,28 +1955,14 @@ static int answer_shm(poller_t *p, int32_t *bells) {
     ok = ok && __atomic_load_n(&qw[magic_idx], __ATOMIC_SEQ_CST) == RB_MAGIC_COMMITTED && qw[qr] == a->req_len &&
          2 + (a->req_len + 3) / 4 <= (qwp - qr + qws) % qws &&
          memcmp((uint8_t *)qw + (size_t)((qr + 2) % qws) * 4, a->req, a->req_len) == 0;
-    // qb_rb_space_free of the response ring, as ringWrite counts it; the client only frees more.
-    uint64_t free_words = 0;
-    if (ok) {
-      if (sw_ > sr) free_words = (uint64_t)sr - sw_ + sws - 1;
-      else if (sw_ < sr) free_words = sr - sw_ - 1;
-      else free_words = __atomic_load_n((int32_t *)ssem, __ATOMIC_SEQ_CST) > 0 ? 0 : sws;
-      ok = free_words * 4 >= (uint64_t)a->res_len + 12;
-    }
+    // Room in the response ring, as ringWrite counts it; the client only frees more.
+    ok = ok && ring_free_words(sw_, sr, sws, ssem) * 4 >= (uint64_t)a->res_len + 12;
     if (!ok || atomic_load(&sigbus_faults[0]) != faults) {
       sem_post(qsem);
       return 0;
     }
-    qw[qr] = 0;
-    __atomic_store_n(&qw[magic_idx], RB_MAGIC_DEAD, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&qh[1], ring_after(qr, a->req_len, qws), __ATOMIC_SEQ_CST);
-    uint32_t smagic = (sw_ + 1) % sws;
-    sw[sw_] = 0;
-    __atomic_store_n(&sw[smagic], RB_MAGIC_ALLOC, __ATOMIC_SEQ_CST);
-    memcpy((uint8_t *)sw + (size_t)((sw_ + 2) % sws) * 4, a->res, a->res_len);
-    sw[sw_] = a->res_len;
-    __atomic_store_n(&sh[0], ring_after(sw_, a->res_len, sws), __ATOMIC_SEQ_CST);
-    __atomic_store_n(&sw[smagic], RB_MAGIC_COMMITTED, __ATOMIC_SEQ_CST);
+    ring_release(qh, qw, qws, qr, a->req_len);
+    ring_publish(sh, sw, sws, sw_, a->res, a->res_len);
     sem_post(ssem);
     *bells = 0;
     a->answered++;
