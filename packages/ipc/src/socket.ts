@@ -66,14 +66,14 @@ function datagramSocket(socks: FdWatch[], name: string, peer: string | undefined
  * one sendmmsg's worth of frames (ipc.c sends up to 64 per call), and about what a turn of cpg
  * multicasts carries (32 per turn, a message counting once more per 16 KiB: client/src/cpg.ts).
  */
+const HOLD_FRAMES = 64;
+const HOLD_BYTES = 512 * 1024;
+
 /**
  * How many batches are being delivered from the shared receive area (dgramArea) right now: a
  * listener may call from inside one, and takeStray must not receive into the area meanwhile.
  */
 let delivering = 0;
-
-const HOLD_FRAMES = 64;
-const HOLD_BYTES = 512 * 1024;
 
 /**
  * Events in a row that ConnectOptions.eventInto declined (or too small to ask about) after which
@@ -360,9 +360,7 @@ export class SocketClientTransport implements ClientTransport {
         // Into mode left this one queued, its head peeked at -1 - off, as the batch's last: it
         // is read into the buffer eventInto gives, or else into the area, from its start (every
         // frame of the batch before it has been delivered, and responses copied out).
-        const at = -1 - off;
-        if (len <= max) into = this.client.eventInto?.(area.subarray(at, at + Math.min(len, EVENT_INTO_HEAD)), len);
-        if (into !== undefined && into.length !== len) into = undefined;
+        if (len <= max) into = this.askInto(area, -1 - off, len);
         const got = native().recvDgramInto(w.fd, into ?? area);
         // The datagram peeked is the one read (no one else reads this socket): anything else is a broken stream.
         len = got < 0 ? got : got !== len ? -Errno.EBADMSG : got;
@@ -408,11 +406,16 @@ export class SocketClientTransport implements ClientTransport {
     }
   }
 
+  /** eventInto's buffer for an event of `len` bytes whose head is at area[at...], or undefined where it declines. */
+  private askInto(area: Uint8Array, at: number, len: number): Uint8Array | undefined {
+    const into = this.client.eventInto?.(area.subarray(at, at + Math.min(len, EVENT_INTO_HEAD)), len);
+    return into !== undefined && into.length === len ? into : undefined;
+  }
+
   /** The event at area[off, off + len) copied where eventInto says, or undefined where it declines. */
   private intoCopy(area: Uint8Array, off: number, len: number): Uint8Array | undefined {
-    const into = this.client.eventInto!(area.subarray(off, off + Math.min(len, EVENT_INTO_HEAD)), len);
-    if (into === undefined || into.length !== len) return undefined;
-    into.set(area.subarray(off, off + len));
+    const into = this.askInto(area, off, len);
+    into?.set(area.subarray(off, off + len));
     return into;
   }
 
