@@ -6,19 +6,12 @@
 // side at SCHED_RR p (chrt -r p), so that the machine's CFS work does not take its CPU (corosync, at
 // RR 99, still does). The order of the sides rotates every round. Prints each side's rounds and
 // medians with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
-import { readFileSync } from 'node:fs';
-import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
+import { compileCbench, cpgArgs } from './args.mjs';
 
-const [mode, sizeArg, nArg, wArg, roundsArg, ...tsbenches] = process.argv.slice(2);
-if ((mode !== 'tput' && mode !== 'lat') || tsbenches.length === 0) {
-  process.stderr.write('usage: ab.mjs tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]\n');
-  process.exit(2);
-}
-const ROUNDS = Number(roundsArg);
-const here = (f) => new URL(f, import.meta.url).pathname;
-const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
-const args = [mode, sizeArg, nArg, wArg];
+const { mode, n, rounds: ROUNDS, args, tsbenches } = cpgArgs('ab.mjs');
+const cbench = await compileCbench();
 const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : [];
 const sides = [['libcpg', [...pre, cbench, ...args]], ...tsbenches.map((f) => [f, [...pre, process.execPath, f, ...args]])];
 const busy = busyLoops(Number(process.env.LOAD ?? 0));
@@ -36,7 +29,7 @@ try {
           const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
           if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
           if (r < 0) continue;
-          res[k].push(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg), retries: b } : { p50: a / 1e3, p99: b / 1e3 });
+          res[k].push(mode === 'tput' ? { msgs: n / (a / 1e9), cpu: cpu / 1e3 / n, retries: b } : { p50: a / 1e3, p99: b / 1e3 });
         }
       }
     } finally {

@@ -6,21 +6,14 @@
 // (tput: over the measured burst), and corosync's CPU run time, run-queue wait and voluntary and
 // involuntary switches per thread per message over the whole run (warm-up included: W + N
 // messages). Env as ab.mjs: LOAD=k busy processes, TRANSPORTS=socket or shm; NODE_ARGS.
-import { readFileSync } from 'node:fs';
-import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
 import { taskStats } from '../lib/tasks.mjs';
+import { compileCbench, cpgArgs } from './args.mjs';
 
-const [mode, sizeArg, nArg, wArg, roundsArg, ...tsbenches] = process.argv.slice(2);
-if ((mode !== 'tput' && mode !== 'lat') || tsbenches.length === 0) {
-  process.stderr.write('usage: acct.mjs tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]\n');
-  process.exit(2);
-}
-const ROUNDS = Number(roundsArg);
-const msgs = Number(nArg) + Number(wArg);
-const here = (f) => new URL(f, import.meta.url).pathname;
-const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
-const args = [mode, sizeArg, nArg, wArg];
+const { mode, n, warmup, rounds: ROUNDS, args, tsbenches } = cpgArgs('acct.mjs');
+const msgs = n + warmup;
+const cbench = await compileCbench();
 // NODE_ARGS (space-separated) go to every TS side's node, e.g. --single-threaded.
 const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
 const sides = [['libcpg', [cbench, ...args]], ...tsbenches.map((f) => [f, [process.execPath, ...nodeArgs, f, ...args]])];
@@ -58,7 +51,7 @@ try {
           const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
           if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
           if (r < 0) continue;
-          res[k].push({ ...(mode === 'tput' ? { msgs: Number(nArg) / (a / 1e9), cpu: cpu / 1e3 / Number(nArg) } : { p50: a / 1e3, p99: b / 1e3 }), cs: perMessage(cs.pid, before, after), qEmpty });
+          res[k].push({ ...(mode === 'tput' ? { msgs: n / (a / 1e9), cpu: cpu / 1e3 / n } : { p50: a / 1e3, p99: b / 1e3 }), cs: perMessage(cs.pid, before, after), qEmpty });
         }
       }
     } finally {

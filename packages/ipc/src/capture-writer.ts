@@ -1,6 +1,6 @@
 // Capture writer: records libqb IPC frames to a capture file (format v1, see
 // packages/codec-wasm/capture/FORMAT.md). Node-only; the reader lives in codec-wasm.
-import { closeSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, constants as fsc, fchmodSync, fstatSync, ftruncateSync, openSync, readdirSync, writeSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import type { CaptureCommon, CaptureFrame, CaptureOpenOptions, CaptureState } from './capture.js';
 import { CAPTURE_WRITER_BRAND, isCaptureWriter, sepStr, stateMid, who } from './capture-lines.js';
@@ -21,6 +21,8 @@ const FLUSH_BYTES = 256 * 1024;
 const FLUSH_MS = 100;
 /** How long a synchronous flush (and so close() and process exit) waits for the writer thread. */
 const SYNC_WAIT_MS = 10_000;
+/** How often a synchronous flush looks whether a writer thread that has not started yet still exists. */
+const START_POLL_MS = 5;
 /** The ring the recorded thread copies frames into and the writer thread drains. */
 const RING_BYTES = 8 * 1024 * 1024;
 
@@ -52,7 +54,8 @@ const PREFAULT_AHEAD = 1024 * 1024;
 // next, as of its last wake-up of the writer thread, TAIL where the writer thread reads; SEQ
 // counts the recorded thread's wake-ups, DONE the last one whose entries are written; FAILED is
 // 1 once a write failed (its message after the words); ENDED is 1 once the writer thread's
-// process.exit handlers ran, with its exit code in EXIT_CODE.
+// process.exit handlers ran, with its exit code in EXIT_CODE; STARTED is 1 once its exit handler
+// is in place (from then on its end sets ENDED).
 const HEAD = 0;
 const TAIL = 1;
 const SEQ = 2;
@@ -60,6 +63,7 @@ const DONE = 3;
 const FAILED = 4;
 const ENDED = 5;
 const EXIT_CODE = 6;
+const STARTED = 7;
 const MSG_AT = 32;
 
 // The writer thread: it turns the ring's entries into lines (hex, JSON: the addon's captureLines,
@@ -94,6 +98,7 @@ process.on('exit', (code) => {
   Atomics.sub(ctl, ${DONE}, 1);
   Atomics.notify(ctl, ${DONE});
 });
+Atomics.store(ctl, ${STARTED}, 1);
 // The lines are built by the addon (captureLines): the same one the recorded thread loaded,
 // found the same way.
 let addon;
@@ -264,6 +269,27 @@ for (;;) {
 }
 `;
 
+const TASKS = '/proc/self/task';
+/** This process's thread ids; empty where /proc is not there to tell. */
+function threadIds(): string[] {
+  try {
+    return readdirSync(TASKS);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A process whose NODE_OPTIONS preloads a module (--require, --import) would load it in the
+ * writer thread too, before the thread's first statement: a preload that throws or exits there
+ * ends the thread where nothing of it can say so. The thread runs its own source only.
+ */
+function threadEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
 // One 'exit' listener for every open writer (one each would trip MaxListenersExceeded).
 const openWriters = new Set<CaptureWriter>();
 let exitHooked = false;
@@ -321,6 +347,13 @@ export class CaptureWriter {
   /** Lines lost to a full ring, per connection: the line middle of its state lines and the count. */
   private readonly dropped = new Map<number, { mid: string; n: number }>();
   private worker: Worker | undefined;
+  /**
+   * The writer thread's id in /proc/self/task, while it has not started (STARTED): a thread that
+   * ends before its first statement sets no word, and a flush waiting on the recorded thread
+   * cannot get its Worker's 'error' or 'exit'; the thread's absence from /proc says it. Undefined
+   * when the thread could not be told from others started at the same time.
+   */
+  private workerTid: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private nextConn = 1;
   private readonly flushSoon = () => {
@@ -455,15 +488,26 @@ export class CaptureWriter {
   }
 
   private waitDone(seq: number): void {
+    if (this.fd < 0) return;
     const deadline = Date.now() + SYNC_WAIT_MS;
     for (;;) {
       const got = Atomics.load(this.ctl, DONE);
       if (got - seq >= 0) return;
       if (Atomics.load(this.ctl, ENDED) !== 0) return this.threadEnded();
+      const starting = Atomics.load(this.ctl, STARTED) === 0;
+      if (starting && !this.threadExists()) {
+        // Gone: it never started, or it started since and ended, which set ENDED first.
+        if (Atomics.load(this.ctl, STARTED) === 0) return this.startFailed();
+        continue;
+      }
       const left = deadline - Date.now();
       if (left <= 0) return this.fail(new Error(`the capture writer thread did not write within ${SYNC_WAIT_MS} ms`));
-      Atomics.wait(this.ctl, DONE, got, left);
+      Atomics.wait(this.ctl, DONE, got, starting && this.workerTid !== undefined ? Math.min(left, START_POLL_MS) : left);
     }
+  }
+
+  private threadExists(): boolean {
+    return this.workerTid === undefined || existsSync(`${TASKS}/${this.workerTid}`);
   }
 
   /**
@@ -537,7 +581,8 @@ export class CaptureWriter {
     if (next === cap) next = 0;
     this.head = next;
     if (big) {
-      this.startWorker();
+      // Not started: the writer has failed and said so (the frame is not written).
+      if (!this.startWorker()) return true;
       const copy = b!.slice();
       this.worker!.postMessage(copy, [copy.buffer]);
     }
@@ -556,20 +601,42 @@ export class CaptureWriter {
     return this.fd >= 0 && this.put(kind, t, text, b);
   }
 
-  private startWorker(): void {
-    if (this.worker) return;
+  /** Starts the writer thread, once; false if it could not be (the writer has failed then). */
+  private startWorker(): boolean {
+    if (this.worker) return true;
     const { Worker } = process.getBuiltinModule('node:worker_threads');
-    this.worker = new Worker(WRITER_THREAD, {
-      eval: true,
-      workerData: { fd: this.fd, gzip: this.gzip, ring: this.ring, ctl: this.ctlBuf, addons: addonCandidates() },
-      // It closes an fd the main thread opened: not a leak to warn about.
-      trackUnmanagedFds: false,
-      // Not the process's flags: under --input-type=module the thread's CommonJS source would not run.
-      execArgv: [],
-    });
+    const before = threadIds();
+    let worker: Worker;
+    try {
+      worker = new Worker(WRITER_THREAD, {
+        eval: true,
+        workerData: { fd: this.fd, gzip: this.gzip, ring: this.ring, ctl: this.ctlBuf, addons: addonCandidates() },
+        // It closes an fd the main thread opened: not a leak to warn about.
+        trackUnmanagedFds: false,
+        // Not the process's flags: under --input-type=module the thread's CommonJS source would not run.
+        execArgv: [],
+        env: threadEnv(),
+      });
+    } catch (e) {
+      // A thread that cannot be made (no memory, a thread limit, a permission model without
+      // worker threads): an error the recorded program's call must not see.
+      this.startFailed(e);
+      return false;
+    }
+    this.worker = worker;
+    const known = new Set(before);
+    const added = threadIds().filter((t) => !known.has(t));
+    this.workerTid = added.length === 1 ? added[0] : undefined;
     // Never what keeps a process alive: exit and close() wait for it instead.
-    this.worker.unref();
-    this.worker.on('error', (e) => this.fail(e, true));
+    worker.unref();
+    worker.on('error', (e) => (Atomics.load(this.ctl, STARTED) === 0 ? this.startFailed(e) : this.fail(e, true)));
+    // An end nobody asked for ('end' comes after stop()) that no error announced.
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
+      if (Atomics.load(this.ctl, STARTED) === 0) this.startFailed();
+      else this.threadEnded();
+    });
+    return true;
   }
 
   /** Wakes the writer thread (started on the first), without waiting; the wake-up's number. */
@@ -580,8 +647,7 @@ export class CaptureWriter {
     }
     if (this.fd < 0 || !this.used) return this.seq;
     this.checkFailed();
-    if (this.fd < 0) return this.seq;
-    this.startWorker();
+    if (this.fd < 0 || !this.startWorker()) return this.seq;
     this.pending = 0;
     this.seq = (this.seq + 1) | 0;
     // The entries up to head are complete: published with the wake-up, the only time the
@@ -607,6 +673,12 @@ export class CaptureWriter {
     const why = Atomics.load(this.ctl, FAILED) !== 0 ? `: ${this.failedMessage()}` : '';
     const code = Atomics.load(this.ctl, EXIT_CODE);
     this.fail(new IpcError('EPIPE', `the capture writer thread ended (exit code ${code}) before writing what was recorded${why}`), true);
+  }
+
+  /** The writer thread could not be started, or ended before its first statement (`cause`, if known). */
+  private startFailed(cause?: unknown): void {
+    const why = cause === undefined ? '' : `: ${cause instanceof Error ? cause.message : String(cause)}`;
+    this.fail(new IpcError('EPIPE', `the capture writer thread did not start${why}; what was recorded is not written`, { cause }), true);
   }
 
   /** Stops recording for good (once), so the traffic it watches is never disturbed. */

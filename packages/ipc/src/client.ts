@@ -575,9 +575,9 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     this.inFlightCost = 0;
   }
 
-  private async release(serverGone: boolean): Promise<void> {
+  private async release(failed: boolean): Promise<void> {
     try {
-      await this.impl.close(serverGone);
+      await this.impl.close(failed);
     } finally {
       this.setup.close(true);
       this.state = 'closed';

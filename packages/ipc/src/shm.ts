@@ -60,7 +60,11 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly out = new Outbox(true);
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
-  /** The server closed the setup socket while answers were due (serverClosed). */
+  /**
+   * The server hung up the setup socket (closed or reset it, or a doorbell found it gone): it
+   * may be dying, and close() gives it a moment to (reapOrphanedFiles). Not set when we failed
+   * the connection (a bad frame, a broken ring) with the server alive.
+   */
   private serverGone = false;
   private eventDebt = 0;
   private eventTimer: NodeJS.Timeout | undefined;
@@ -320,7 +324,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       const bells = n === 1 ? this.doorbell1 : n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
       const r = native().send(this.client.setupWatch.fd, bells);
       if (r === n) return;
-      if (r < 0 && r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
+      if (r < 0 && r !== -Errno.EAGAIN) {
+        this.serverGone = true;
+        return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
+      }
       if (r > 0) n -= r;
     }
     this.doorbellDebt += n;
@@ -328,7 +335,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   }
 
   private onSetup(status: number, events: number): void {
-    if (status < 0) return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
+    if (status < 0) {
+      this.serverGone = true;
+      return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
+    }
     const setup = this.client.setupWatch;
     if (events & WRITABLE) {
       for (let r = 1; this.doorbellDebt > 0 && r > 0; ) {
@@ -360,6 +370,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // 100 ms wait), and what it left in the ring is taken then.
   private serverClosed(): void {
     if (this.serverGone) return;
+    this.serverGone = true;
     const takePublished = () => {
       while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
     };
@@ -367,7 +378,6 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (!this.client.connected) return;
     const fail = () => this.client.fail(new IpcError('ECONNRESET', 'the server closed the connection'));
     if (this.awaiting === 0) return fail();
-    this.serverGone = true;
     this.client.setupWatch.watch(0);
     void this.wait.stop().then(() => {
       takePublished();
@@ -465,7 +475,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     }
   }
 
-  async close(serverGone: boolean): Promise<void> {
+  async close(failed: boolean): Promise<void> {
     this.cork.cancel();
     this.retry.cancel();
     if (this.eventTimer) clearTimeout(this.eventTimer);
@@ -474,20 +484,26 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     await this.wait.stop();
     const rings = [this.request, this.response, this.event];
     for (const r of rings) r.close(false);
-    if (serverGone) await this.reapOrphanedFiles(rings);
+    if (failed) await this.reapOrphanedFiles(rings);
   }
 
-  // libqb 2.0.3+: a client that finds its server dead removes the server's files. A
-  // server that merely dropped us removes them itself; one that was just killed may
-  // still be dying (or a zombie) when we notice, so give it a moment either way.
+  // The ring files are the server's (it made them): a live server removes them when it sees
+  // our setup socket close, which comes after this (IpcClient.release), as libqb's
+  // qb_ipcc_shm_disconnect only unmaps them (qb_rb_close) while the server lives. libqb 2.0.3+:
+  // a client that finds its server dead removes them (qb_rb_force_close). One that hung up on
+  // us may still be dying (or a zombie) when we notice, so it gets a moment; one we failed
+  // (a bad frame) while it lives has nothing to wait for: waiting only held our hang-up back.
   private async reapOrphanedFiles(rings: Ring[]): Promise<void> {
     const pid = this.client.serverCredentials?.pid;
     const files = rings.flatMap((r) => [r.hdrPath, r.dataPath]);
-    const deadline = Date.now() + 2000;
+    let deadline = 0;
     for (;;) {
       if (!files.some((f) => existsSync(f))) return;
       if (!processAlive(pid)) break;
-      if (Date.now() > deadline) return;
+      if (!this.serverGone) return;
+      const now = Date.now();
+      if (deadline === 0) deadline = now + 2000;
+      else if (now > deadline) return;
       await new Promise((r) => setTimeout(r, 10));
     }
     for (const f of files) removeShmPath(f);

@@ -52,8 +52,8 @@ export interface ClientTransport {
    */
   responseCost(len: number): number;
   readonly responseRoom: number;
-  /** Release everything; `serverGone` lets shm clean up files a dead server left. */
-  close(serverGone: boolean): Promise<void>;
+  /** Release everything; `failed`: the connection failed, and shm looks for files a dead server left. */
+  close(failed: boolean): Promise<void>;
 }
 
 /** The IpcServerConnection a server transport serves. */

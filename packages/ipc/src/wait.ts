@@ -109,10 +109,11 @@ export class WaitPolicy {
 export function waitFor(policy: WaitPolicy, fn: (ns: number) => number): number {
   const budget = policy.budget();
   if (budget === 0) return fn(0);
-  // The clock is read around long waits only: a shorter one cannot last longer than quick.
+  // The clock is read around long waits only: a shorter one cannot last longer than quick. Its
+  // end is read only for a catch: how long a miss took sets nothing.
   const start = budget === WAIT_NS ? nowMs() : 0;
   const got = fn(budget);
-  policy.record(got > 0, budget !== WAIT_NS || nowMs() - start < RETRY_WAIT_NS / 1e6);
+  policy.record(got > 0, got > 0 && (budget !== WAIT_NS || nowMs() - start < RETRY_WAIT_NS / 1e6));
   return got;
 }
 

@@ -475,6 +475,111 @@ describe('CaptureWriter', () => {
     expect(out.errors[0]!.message).toContain('exit code 7');
     expect(readCapture(path)).toHaveLength(1);
   });
+
+  // A thread that ends before its first statement (a failed start, a preload that throws) sets
+  // none of the shared words, and a flush blocked in Atomics.wait gets no Worker event: it waited
+  // out its 10 s. The thread's absence from /proc/self/task ends the wait instead.
+  describe('a writer thread that does not start', () => {
+    const workerThreads = process.getBuiltinModule('node:worker_threads');
+    const RealWorker = workerThreads.Worker;
+    afterEach(() => {
+      workerThreads.Worker = RealWorker;
+    });
+    const record = (path: string) => {
+      const errors: Error[] = [];
+      const w = CaptureWriter.open(path, { ...opts, onError: (e) => errors.push(e) });
+      const conn = w.newConnection();
+      for (let i = 0; i < 3; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+      return { w, conn, errors };
+    };
+    const expectStartFailure = (errors: Error[], why: RegExp) => {
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ name: 'IpcError', code: 'EPIPE' });
+      expect(errors[0]!.message).toMatch(/the capture writer thread did not start/);
+      expect(errors[0]!.message).toMatch(/what was recorded is not written/);
+      expect(errors[0]!.message).toMatch(why);
+    };
+
+    for (const how of ['throws', 'exits'] as const) {
+      it(`one that ${how} before its first statement fails the waiting flush with an IpcError (EPIPE), and later flushes at once`, () => {
+        // The thread runs something else than the writer's source: what a preload that fails does.
+        let started = 0;
+        workerThreads.Worker = class extends RealWorker {
+          constructor(_src: string, o: ConstructorParameters<typeof RealWorker>[1]) {
+            super(how === 'throws' ? "throw new Error('no writer here')" : 'process.exit(9)', o);
+            started++;
+          }
+        } as typeof RealWorker;
+        const path = join(dir, `nostart-${how}.jsonl`);
+        const { w, conn, errors } = record(path);
+        w.flush();
+        expect(started).toBe(1);
+        expectStartFailure(errors, /did not start;/);
+        expect(w.closed).toBe(true);
+        w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) });
+        w.flush();
+        w.close();
+        expect(started).toBe(1);
+        expect(errors).toHaveLength(1);
+        expect(readCapture(path)).toHaveLength(1);
+      });
+    }
+
+    it("one whose end the loop sees first (a timer's wake-up started it) reports it there, typed", async () => {
+      workerThreads.Worker = class extends RealWorker {
+        constructor(_src: string, o: ConstructorParameters<typeof RealWorker>[1]) {
+          super('process.exit(9)', o);
+        }
+      } as typeof RealWorker;
+      const path = join(dir, 'nostart-loop.jsonl');
+      const { w, errors } = record(path);
+      await until(() => errors.length > 0);
+      expectStartFailure(errors, /did not start;/);
+      expect(w.closed).toBe(true);
+      w.flush();
+      expect(errors).toHaveLength(1);
+    });
+
+    it('one that cannot be made: the flush reports it and returns, nothing is thrown at the recorder', () => {
+      workerThreads.Worker = class {
+        constructor() {
+          throw Object.assign(new Error('Worker initialization failure: EAGAIN'), { code: 'ERR_WORKER_INIT_FAILED' });
+        }
+      } as unknown as typeof RealWorker;
+      const path = join(dir, 'nospawn.jsonl');
+      const { w, conn, errors } = record(path);
+      w.flush();
+      expectStartFailure(errors, /: Worker initialization failure: EAGAIN;/);
+      expect((errors[0] as Error & { cause?: { code?: string } }).cause?.code).toBe('ERR_WORKER_INIT_FAILED');
+      // A frame too big for the ring would start the thread at once: nothing throws either.
+      w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: new Uint8Array(1 << 22) });
+      w.close();
+      expect(errors).toHaveLength(1);
+      expect(readCapture(path)).toHaveLength(1);
+    });
+
+    it("the process's NODE_OPTIONS preloads do not run in the writer thread: one that throws there stops nothing", async () => {
+      const path = join(dir, 'preload.jsonl');
+      const preload = join(dir, 'preload.cjs');
+      // Only in the writer thread (tsx runs a thread of its own): the one with a capture ring.
+      writeFileSync(preload, "if (require('node:worker_threads').workerData?.ring) throw new Error('preload: not in the writer');\n");
+      const script = `
+        import { CaptureWriter } from ${JSON.stringify(SRC)};
+        const errors = [];
+        const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push(e.message) });
+        const conn = w.newConnection();
+        for (let i = 0; i < 3; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+        w.close();
+        console.log(JSON.stringify({ errors }));
+      `;
+      const file = join(dir, 'preload.mts');
+      writeFileSync(file, script);
+      const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000, env: { ...process.env, NODE_OPTIONS: `--require ${preload}` } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ errors: [] });
+      expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02']);
+    });
+  });
 });
 
 describe('captureLines and captureLine (the addon half of the writer thread)', () => {

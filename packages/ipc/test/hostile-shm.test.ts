@@ -122,8 +122,6 @@ async function turnedServer(body: (c: IpcClient, conn: FakeConn, disc: () => Ipc
     const conn = srv.conns[0]!;
     conn.echo = false;
     await body(c, conn, () => disc);
-    // The server removing its files lets the client's close skip waiting for it to do so.
-    conn.close();
     await c.close();
   } finally {
     srv.close();

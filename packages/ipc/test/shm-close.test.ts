@@ -1,9 +1,17 @@
-// A shm server that answers and closes at once (corosync after an agreed cfg try_shutdown): the
-// answer's token may already be in the response waiter thread's hands, its report not yet on
-// the loop, when the loop sees the setup socket's hang-up. The call still gets its answer.
+// Closing a shm client whose connection ended. A server that answers and closes at once
+// (corosync after an agreed cfg try_shutdown): the answer's token may already be in the
+// response waiter thread's hands, its report not yet on the loop, when the loop sees the setup
+// socket's hang-up; the call still gets its answer. A connection we failed (a bad frame) while
+// the server lives: its files are its own to remove, close() does not wait for them. A server
+// killed -9: its files are ours to remove.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it, vi } from 'vitest';
-import { connect, createServer, type IpcServer } from '../src/index.js';
+import { connect, createServer, type IpcError, type IpcServer } from '../src/index.js';
 import { native } from '../src/native.js';
+import { MAX, hostileShmServer } from './fixtures/hostile-shm-server.js';
 import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 let server: IpcServer | undefined;
@@ -71,6 +79,87 @@ it('an answer whose token the waiter thread took before the hang-up reaches its 
   await server.close();
   server = undefined;
   expect(shmFiles()).toEqual([]);
+  expect(shmMappings()).toEqual([]);
+  expect(ipcFds()).toEqual(fdsBefore);
+});
+
+it('a bad frame from a live server: close() does not wait for its files, removes none of them, and hangs up', async () => {
+  const fdsBefore = ipcFds();
+  const mapsBefore = shmMappings();
+  const filesBefore = shmFiles();
+  const name = uniqueName('shmfail');
+  const srv = hostileShmServer(name, 'shm');
+  try {
+    const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+    const conn = srv.conns[0]!;
+    conn.echo = false;
+    const files = ['request', 'response', 'event'].flatMap((k) => [`${conn.base(k)}-header`, `${conn.base(k)}-data`]);
+    const mapped = () => shmMappings().filter((l) => l.includes(conn.dir)).length;
+    const serverOnly = mapped() / 2;
+    const disconnected = new Promise<IpcError>((resolve) => c.once('disconnect', resolve));
+    const pending = c.request(reqFrame(2, 16), { verify: (f) => header(f).id === 1002 }).catch((e: IpcError) => e);
+    // The bad frame: an answer carrying another call's id. The server stays, keeps its files.
+    conn.rings!.response.write(resFrame(4242));
+    const err = await disconnected;
+    expect(err.cause).toMatchObject({ name: 'IpcError', code: 'EPROTO' });
+    expect(await pending).toBe(err);
+
+    // A clock that stands still: a wait for the server to remove its files (2 s by this clock)
+    // never ends and reads the clock on every round; close() must not need one.
+    let reads = 0;
+    const now = Date.now();
+    vi.spyOn(Date, 'now').mockImplementation(() => (reads++, now));
+    let closed = false;
+    const closing = c.close().then(() => (closed = true));
+    while (!closed && reads === 0) await new Promise((r) => setTimeout(r, 1));
+    vi.restoreAllMocks();
+    expect(closed, 'close() waits on the clock').toBe(true);
+    await closing;
+
+    // Its files are the server's: all still there. Our mappings of them are gone, and the
+    // server sees the hang-up that tells it to remove them.
+    expect(files.filter((f) => !existsSync(f))).toEqual([]);
+    expect(mapped()).toBe(serverOnly);
+    // Doorbell bytes first (the one of the last request may still be unread), then EOF.
+    let r: number;
+    while ((r = native().recvInto(conn.setupFd, new Uint8Array(8))) > 0);
+    expect(r).toBe(0);
+  } finally {
+    srv.close();
+  }
+  expect(shmFiles()).toEqual(filesBefore);
+  expect(shmMappings()).toEqual(mapsBefore);
+  expect(ipcFds()).toEqual(fdsBefore);
+});
+
+it('a server killed -9: close() removes the files it left', async () => {
+  const fdsBefore = ipcFds();
+  const name = uniqueName('shmkill');
+  const script = fileURLToPath(new URL('./fixtures/echo-server.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, 'shm', name], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, QUIET: '1' } });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if ((JSON.parse(l) as { event?: string }).event === 'listening') resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
+    });
+    const c = await connect(name, { timeout: 5000 });
+    expect(c.transport).toBe('shm');
+    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+    expect(shmFiles(child.pid)).not.toEqual([]);
+    const disconnected = new Promise<IpcError>((resolve) => c.once('disconnect', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect((await disconnected).code).toBe('ECONNRESET');
+    await c.close();
+    expect(shmFiles(child.pid)).toEqual([]);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
   expect(shmMappings()).toEqual([]);
   expect(ipcFds()).toEqual(fdsBefore);
 });

@@ -43,6 +43,27 @@ describe('WaitPolicy', () => {
     expect(p.budget()).toBe(WAIT_NS);
   });
 
+  it('reads the clock around a long wait only: once for one that catches nothing, twice for a catch (how long it took sets the next bound)', async () => {
+    // wait.ts keeps process.hrtime from when it loads: a fresh copy of it keeps the spy.
+    const hrtime = vi.spyOn(process, 'hrtime');
+    vi.resetModules();
+    const fresh = await import('../src/wait.js');
+    const p = new fresh.WaitPolicy();
+    const reads = (got: number) => {
+      hrtime.mockClear();
+      fresh.waitFor(p, () => got);
+      return hrtime.mock.calls.length;
+    };
+    expect(reads(1)).toBe(0); // the short bound: any catch is quick
+    expect(p.budget()).toBe(WAIT_NS);
+    expect(reads(0)).toBe(1);
+    expect(p.budget()).toBe(RETRY_WAIT_NS);
+    expect(reads(1)).toBe(0);
+    expect(reads(1)).toBe(2);
+    expect(p.budget()).toBe(WAIT_NS);
+    hrtime.mockRestore();
+  });
+
   it('after 8 misses in a row, goes without for 16 replies, then tries once; a catch ends it', () => {
     const p = new WaitPolicy();
     for (let i = 0; i < 7; i++) p.record(false);

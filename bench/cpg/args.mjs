@@ -1,0 +1,32 @@
+// What ab.mjs and acct.mjs share: their command line and libcpg's side (cbench.c, compiled).
+import { readFileSync } from 'node:fs';
+import { compileC } from '@corosync-ts/nstest/core';
+
+const USAGE = 'tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]';
+const count = (s, min) => /^\d+$/.test(s ?? '') && Number(s) >= min;
+
+/**
+ * MODE SIZE N W ROUNDS and the tsbench.mjs files (tsbench.mjs's mode, message size of at least
+ * 4 bytes, messages measured and warm-up, then rounds); undefined if that is not what `argv` holds.
+ * `args` is what every side's bench is given.
+ */
+export function parseCpgArgs(argv) {
+  const [mode, size, n, w, rounds, ...tsbenches] = argv;
+  if ((mode !== 'tput' && mode !== 'lat') || !count(size, 4) || !count(n, 1) || !count(w, 0) || !count(rounds, 1) || tsbenches.length === 0) return undefined;
+  return { mode, n: Number(n), warmup: Number(w), rounds: Number(rounds), args: [mode, size, n, w], tsbenches };
+}
+
+/** This process's arguments (parseCpgArgs); the usage and exit on --help (0) or anything else (2). */
+export function cpgArgs(script) {
+  const argv = process.argv.slice(2);
+  const help = argv[0] === '--help' || argv[0] === '-h';
+  const parsed = help ? undefined : parseCpgArgs(argv);
+  if (parsed) return parsed;
+  (help ? process.stdout : process.stderr).write(`usage: ${script} ${USAGE}\n`);
+  process.exit(help ? 0 : 2);
+}
+
+/** libcpg's side of the figures: cbench.c, built against the installed libcpg. */
+export function compileCbench() {
+  return compileC(readFileSync(new URL('./cbench.c', import.meta.url), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
+}

@@ -1,0 +1,42 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parseCpgArgs } from '../cpg/args.mjs';
+
+describe('cpg/args.mjs (the command line of cpg/ab.mjs and cpg/acct.mjs)', () => {
+  it('reads MODE SIZE N W ROUNDS and the tsbench files; every side gets MODE SIZE N W', () => {
+    expect(parseCpgArgs(['tput', '1024', '5000', '500', '3', 'a/tsbench.mjs', 'b/tsbench.mjs'])).toEqual({
+      mode: 'tput',
+      n: 5000,
+      warmup: 500,
+      rounds: 3,
+      args: ['tput', '1024', '5000', '500'],
+      tsbenches: ['a/tsbench.mjs', 'b/tsbench.mjs'],
+    });
+    expect(parseCpgArgs(['lat', '3', '1', '0', '1', 't.mjs'])).toBeUndefined();
+    expect(parseCpgArgs(['lat', '4', '1', '0', '1', 't.mjs'])).toMatchObject({ mode: 'lat', n: 1, warmup: 0, rounds: 1 });
+  });
+
+  it('refuses another mode, a missing tsbench, and counts that are not counts (zero rounds ran nothing, silently)', () => {
+    for (const argv of [
+      [],
+      ['both', '1024', '10', '1', '1', 't.mjs'],
+      ['tput', '1024', '10', '1', '1'],
+      ['tput', '1024', '10', '1', '0', 't.mjs'],
+      ['tput', '1024', '0', '1', '1', 't.mjs'],
+      ['tput', '1k', '10', '1', '1', 't.mjs'],
+      ['tput', '1024', '10', '-1', '1', 't.mjs'],
+      ['tput', '1024', '10', '1', 'x', 't.mjs'],
+    ]) {
+      expect(parseCpgArgs(argv), argv.join(' ')).toBeUndefined();
+    }
+  });
+
+  for (const script of ['ab.mjs', 'acct.mjs']) {
+    it(`${script} prints its usage on --help (status 0) and on bad arguments (status 2), before building anything`, () => {
+      const path = new URL(`../cpg/${script}`, import.meta.url).pathname;
+      expect(execFileSync(process.execPath, [path, '--help'], { encoding: 'utf8' })).toBe(`usage: ${script} tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]\n`);
+      const bad = spawnSync(process.execPath, [path, 'tput', '1024'], { encoding: 'utf8' });
+      expect([bad.status, bad.stdout, bad.stderr]).toEqual([2, '', `usage: ${script} tput|lat SIZE N W ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]\n`]);
+    });
+  }
+});
