@@ -127,7 +127,7 @@ export class SocketClientTransport implements ClientTransport {
     // there but not counted yet (or a peer that keeps no count: 0) is read at the next wake-up
     // (uv_poll is level-triggered) or by reading to EAGAIN.
     this.evt = new FdWatch(evtFd, (st, _ev, count) => this.onEvt(st, count), client.maxMessageSize, this.control.counterWord('event'));
-    this.out = new DatagramOutbox(reqFd, () => this.control.sent('request'), true);
+    this.out = new DatagramOutbox(reqFd, (n) => this.control.sent('request', n), true);
     this.responseRoom = serverSendBuffer(client.maxMessageSize);
     this.req.watch(READABLE);
     this.evt.watch(READABLE);
@@ -350,6 +350,7 @@ export class SocketClientTransport implements ClientTransport {
     // Batches read after a datagram into mode left queued, at most DGRAM_BATCH: as one wake-up
     // reads at most that many, the loop gets its turn while a peer keeps sending.
     let rereads = 0;
+    this.takeReceived(slots, count, what);
     for (let i = 0; i < count && this.client.connected; i++) {
       let off = slots[2 * i]!;
       let len = slots[2 * i + 1]!;
@@ -376,7 +377,7 @@ export class SocketClientTransport implements ClientTransport {
       if (len < QB_REQUEST_HEADER_SIZE) {
         return this.client.fail(new IpcError('ECONNRESET', what === 'response' ? `a ${len}-byte response datagram (libqb treats it as a disconnect)` : `a ${len}-byte event datagram`));
       }
-      this.control.taken(what);
+      if (peeked) this.control.taken(what);
       if (what === 'response') {
         const frame = copyFrame(area, off, len, wordsOf(area));
         if (this.owed > 0) this.recvBudget[0] = --this.owed;
@@ -401,9 +402,21 @@ export class SocketClientTransport implements ClientTransport {
         if (more && this.client.connected) {
           count = w.wait(0);
           i = -1;
+          this.takeReceived(slots, count, what);
         }
       }
     }
+  }
+
+  /**
+   * Counts off the control file's counter, in one step, the `count` datagrams a wake-up received
+   * (a peeked last one is still queued: counted off once read). Nothing the batch's listeners
+   * call reads this channel's counter in between: the wait for a reply (waitStep) runs after
+   * the caller's code, a stray check and a peeked one's re-read after their own receive.
+   */
+  private takeReceived(slots: Int32Array, count: number, what: 'response' | 'event'): void {
+    const n = count > 0 && slots[2 * count - 2]! < 0 ? count - 1 : count;
+    if (n > 0) this.control.taken(what, n);
   }
 
   /** eventInto's buffer for an event of `len` bytes whose head is at area[at...], or undefined where it declines. */
@@ -497,8 +510,8 @@ export class SocketServerTransport implements ServerTransport {
     this.evt = socks[1]!;
     this.req.onEvents = (st, ev) => this.onReq(st, ev);
     this.evt.onEvents = (st, ev) => this.onEvt(st, ev);
-    this.responses = new DatagramOutbox(this.req.fd, () => this.control.sent('response'));
-    this.events = new DatagramOutbox(this.evt.fd, () => this.control.sent('event'));
+    this.responses = new DatagramOutbox(this.req.fd, (n) => this.control.sent('response', n));
+    this.events = new DatagramOutbox(this.evt.fd, (n) => this.control.sent('event', n));
   }
 
   get queuedResponseBytes(): number {
