@@ -3,7 +3,7 @@
 // over socket: every event lent from the receive area.
 import { afterEach, expect, it } from 'vitest';
 import { connect, type IpcServer } from '../src/index.js';
-import { echoServer, header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
+import { echoServer, header, ipcFds, reqFrame, resFrame, shmMappings, uniqueName, until } from './helpers.js';
 
 let server: IpcServer | undefined;
 afterEach(async () => {
@@ -80,4 +80,32 @@ it('socket: borrowEvents lends each event correct while its listeners run, throu
   } finally {
     await c.close();
   }
+});
+
+it('socket: borrowEvents, the server gone in the middle of a burst: the events before it whole and in order, then the disconnect, nothing left open', async () => {
+  const fds0 = ipcFds();
+  const maps0 = shmMappings();
+  const name = uniqueName('borrowgone');
+  const s = await echoServer(name, { transport: 'socket' });
+  server = s.server;
+  const c = await connect(name, { borrowEvents: true });
+  const seen: number[][] = [];
+  c.on('event', (f: Uint8Array) => seen.push([header(f).id, f.length, ...new Set(f.subarray(24))]));
+  let gone: Error | undefined;
+  c.on('disconnect', (e: Error) => (gone = e));
+  await until(() => s.conns.length === 1);
+  const conn = s.conns[0]!;
+  for (let i = 0; i < 300; i++) conn.sendEvent(resFrame(i, new Uint8Array(40).fill((i % 250) + 1)));
+  // some went to the client's socket, the rest wait in the server's outbox: closed with them
+  conn.close();
+  await until(() => gone !== undefined);
+  expect(c.connected).toBe(false);
+  expect(seen.length).toBeLessThan(300);
+  expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => [i, 64, (i % 250) + 1]));
+  await c.close();
+  await server.close();
+  server = undefined;
+  await until(() => ipcFds().length === fds0.length && shmMappings().length === maps0.length);
+  expect(ipcFds()).toEqual(fds0);
+  expect(shmMappings()).toEqual(maps0);
 });
