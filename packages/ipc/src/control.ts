@@ -70,14 +70,18 @@ export class ControlFile {
     }
   }
 
-  /** The writer of `channel` sent a frame. */
-  sent(channel: Channel): void {
-    Atomics.add(this.words, sentWord(channel), 1);
+  // One call per batch where a batch is known (a sendmmsg's frames, a wake-up's datagrams):
+  // each is a call into V8's Atomics builtin, ~115 instructions (callgrind), where a 64-byte cpg
+  // message in a burst costs ~9k on the loop thread.
+
+  /** The writer of `channel` sent `n` frames. */
+  sent(channel: Channel, n = 1): void {
+    Atomics.add(this.words, sentWord(channel), n);
   }
 
-  /** The reader of `channel` took a frame. */
-  taken(channel: Channel): void {
-    Atomics.sub(this.words, sentWord(channel), 1);
+  /** The reader of `channel` took `n` frames. */
+  taken(channel: Channel, n = 1): void {
+    Atomics.sub(this.words, sentWord(channel), n);
   }
 
   // The two reads below are plain loads, as the shm ring's counts (shm.ts checkSurplus): one

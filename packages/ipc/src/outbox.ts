@@ -151,8 +151,8 @@ export const BLOCKED = 0;
 export class DatagramOutbox extends Outbox {
   constructor(
     private readonly fd: number,
-    /** Called for every frame that went out (the control file's `sent` counter). */
-    private readonly onSent: () => void,
+    /** Called with how many frames went out, once per send or sendmmsg (the control file's `sent` counter). */
+    private readonly onSent: (n: number) => void,
     keepFirst = false,
   ) {
     super(keepFirst);
@@ -169,7 +169,7 @@ export class DatagramOutbox extends Outbox {
     const len = frame.length + (body === undefined ? 0 : body.length);
     const r = body === undefined ? native().send(this.fd, frame) : native().sendv(this.fd, frame, body);
     if (r === len) {
-      this.onSent();
+      this.onSent(1);
       if (len > this.sized) this.sized = len;
       return SENT;
     }
@@ -205,10 +205,8 @@ export class DatagramOutbox extends Outbox {
       const c = this.head();
       const r = n.sendBatch(this.fd, c.data, this.readAt, c.end);
       if (r > 0) {
-        for (let i = 0; i < r; i++) {
-          this.shift();
-          this.onSent();
-        }
+        for (let i = 0; i < r; i++) this.shift();
+        this.onSent(r);
         continue;
       }
       if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) return BLOCKED;

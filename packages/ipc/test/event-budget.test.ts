@@ -5,9 +5,11 @@ import { closeSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { connect, createServer, type IpcServerConnection } from '../src/index.js';
 import { native, type Mapping } from '../src/native.js';
-import { header, ipcFds, resFrame, shmMappings, uniqueName, until } from './helpers.js';
+import { echoed, header, ipcFds, reqFrame, resFrame, shmMappings, uniqueName, until } from './helpers.js';
 
-/** Word index of the event channel's counter in the control file (control.ts). */
+/** Word indexes of the channels' counters in the control file (control.ts). */
+const REQUEST_WORD = 0;
+const RESPONSE_WORD = 2;
 const EVENT_WORD = 4;
 
 describe('socket: the event counter as a read budget', () => {
@@ -57,6 +59,69 @@ describe('socket: the event counter as a read budget', () => {
       await server.close();
     }
     // The watcher's reference to the control file's mapping goes with it: no fd or mapping left.
+    await until(() => ipcFds().length === fds0.length && shmMappings().length === maps0.length);
+    expect(ipcFds()).toEqual(fds0);
+    expect(shmMappings()).toEqual(maps0);
+  });
+
+  it('keeps the counters as libqb does: one count per frame, whole batches, peeked events and sendmmsg batches alike', async () => {
+    const fds0 = ipcFds();
+    const maps0 = shmMappings();
+    const server = createServer(uniqueName('evcount'), { transport: 'socket' });
+    const conns: IpcServerConnection[] = [];
+    server.on('connection', (c) => conns.push(c));
+    await server.listen();
+    // events above 4 KiB with an odd id are read where eventInto says: the event socket then
+    // peeks each datagram, and one peeked is counted off when read, not with its batch
+    const c = await connect(server.name, {
+      maxMessageSize: 1 << 16,
+      borrowEvents: true,
+      eventInto: (head, length) => (header(head).id % 2 === 1 ? new Uint8Array(length) : undefined),
+    });
+    let ctl: Mapping | undefined;
+    try {
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      const path = (c as unknown as { impl: { control: { path: string } } }).impl.control.path;
+      const fd = openSync(path, 'r+');
+      ctl = native().mmap(fd, 24, false) as Mapping;
+      closeSync(fd);
+      const words = new Int32Array(ctl.buffer);
+      const got: number[] = [];
+      c.on('event', (f: Uint8Array) => got.push(header(f).id));
+      let next = 0;
+      const burst = async (sizes: number[]) => {
+        for (const n of sizes) conn.sendEvent(resFrame(next++, new Uint8Array(n)));
+        await until(() => got.length === next);
+        // each event counted once by the server's send and once off by the client's read
+        expect(words[EVENT_WORD]).toBe(0);
+      };
+      await burst(Array.from({ length: 150 }, () => 40)); // batches of 64 and what is left
+      await burst(Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? 5000 + i : 40 + i))); // peeked ones between batches
+      await burst(Array.from({ length: 70 }, () => 40)); // the socket still peeking: each after one into-mode event
+      expect(got).toEqual(Array.from({ length: next }, (_, i) => i));
+      // one-way requests of a turn go out in one sendmmsg batch: counted per frame
+      const requests: number[] = [];
+      conn.on('request', (f: Uint8Array) => {
+        requests.push(header(f).id);
+        if (header(f).id >= 1000) conn.respond(echoed(f));
+      });
+      for (let turn = 0; turn < 25; turn++) {
+        // within what the server's socket queues (net.unix.max_dgram_qlen, 10 by default)
+        await Promise.all(Array.from({ length: 8 }, (_, i) => c.send(reqFrame(turn * 8 + i, 64))));
+        await until(() => requests.length === turn * 8 + 8);
+      }
+      expect(requests).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(words[REQUEST_WORD]).toBe(0);
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => c.request(reqFrame(1000 + i, 16))));
+      expect(answers.map((a) => header(a).id)).toEqual(Array.from({ length: 20 }, (_, i) => 2000 + i));
+      expect([words[REQUEST_WORD], words[RESPONSE_WORD], words[EVENT_WORD]]).toEqual([0, 0, 0]);
+      expect(c.connected).toBe(true);
+    } finally {
+      if (ctl) native().munmap(ctl);
+      await c.close();
+      await server.close();
+    }
     await until(() => ipcFds().length === fds0.length && shmMappings().length === maps0.length);
     expect(ipcFds()).toEqual(fds0);
     expect(shmMappings()).toEqual(maps0);

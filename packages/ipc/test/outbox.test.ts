@@ -174,7 +174,7 @@ describe('Outbox', () => {
     expect(n.bind(rx, `${name}-rx`)).toBe(0);
     expect(n.connect(tx, `${name}-rx`)).toBe(0);
     let sentCount = 0;
-    const out = new DatagramOutbox(tx, () => sentCount++);
+    const out = new DatagramOutbox(tx, (k) => (sentCount += k));
     const frames: Uint8Array[] = [];
     const results: number[] = [];
     for (let i = 0; i < 40; i++) {
