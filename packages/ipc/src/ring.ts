@@ -500,8 +500,8 @@ export class Ring {
    * the ring's end is contiguous), left unreclaimed until giveBack(). Until then read_pt stays
    * before it, so a writer that keeps libqb's rules never writes over it; nothing else may read
    * this ring meanwhile (the chunk is still at read_pt). Once the ring is closed the view is
-   * detached (empty), never unmapped memory. The caller owns the chunk's token and calls giveBack() after
-   * its last use of the view, even when that use threw.
+   * detached (empty), never unmapped memory. The caller owns the chunk's token and calls
+   * giveBack() after its last use of the view, even when that use threw.
    */
   borrow(into?: EventInto): Uint8Array {
     const [r, len] = this.chunk();
