@@ -1,4 +1,5 @@
-// Where a cpg round trip's time goes, libcpg against the client, socket transport:
+// Where a cpg round trip's time goes, libcpg against the client, socket transport (TRANSPORT=shm:
+// shared memory, where the sends and reads marked are the doorbell bytes on the setup socket):
 //   node bench/cpg/timeline.mjs SIZE [N=200] [W=2000]   (root; perf on the PATH)
 // Runs cbench.c and tsbench.mjs `lat SIZE N W` one after the other on one private corosync, each
 // under `perf record -a` of the scheduler and system-call tracepoints, and prints for the last N
@@ -33,14 +34,18 @@ const dir = mkdtempSync(join(tmpdir(), 'cpg-timeline-'));
 const EVENTS = ['sched:sched_switch', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'];
 // x86-64 system call numbers: the MCAST's send (libcpg writev, the client sendto) and the reads.
 const NR = { writev: 20, sendto: 44, recvfrom: 45 };
-// The MCAST request: its 40-byte head (qb request header, guarantee, msglen) and the message.
-const REQ = 40 + size;
+const SHM = process.env.TRANSPORT === 'shm';
+// The MCAST request: its 40-byte head (qb request header, guarantee, msglen) and the message;
+// over shm, its doorbell byte (the request is in the ring).
+const REQ = SHM ? 1 : 40 + size;
+// corosync's delivery: writev of the event datagram, over shm the event's doorbell (sendto).
+const DELIVER_NR = SHM ? NR.sendto : NR.writev;
 
 const ns = await startNamespace({ name: 'bench-cpg-timeline' });
 try {
-  const coro = await ns.startCorosync({ transport: 'socket' });
+  const coro = await ns.startCorosync({ transport: SHM ? 'shm' : 'socket' });
   for (const [name, argv, sendNr] of [
-    ['libcpg', [cbench], NR.writev],
+    ['libcpg', [cbench], SHM ? NR.sendto : NR.writev],
     ['client', [process.execPath, here('./tsbench.mjs')], NR.sendto],
   ]) {
     const data = join(dir, `${name}.data`);
@@ -109,7 +114,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
         }
       } else if (e.tid === coroPid) {
         if (read === undefined && e.ev === 'raw_syscalls:sys_exit' && e.rest === `NR ${NR.recvfrom} = ${REQ}`) read = e.t;
-        else if (read !== undefined && write === undefined && e.ev === 'raw_syscalls:sys_enter' && e.rest.startsWith(`NR ${NR.writev} (`)) write = e.t;
+        else if (read !== undefined && write === undefined && e.ev === 'raw_syscalls:sys_enter' && e.rest.startsWith(`NR ${DELIVER_NR} (`)) write = e.t;
       }
     }
     if (read === undefined || write === undefined) continue;

@@ -31,8 +31,11 @@ export interface ConnectOptions {
   /**
    * Lend 'event' frames instead of giving them: a frame is valid only while the 'event'
    * listeners run (later events may reuse its bytes), as libqb's qb_ipcc_event_recv buffer is.
-   * Saves a copy per event over the socket and, over shm, a fresh buffer (allocation, page
-   * faults, GC) per event above 4 KiB; listeners copy what they keep. Default false: every
+   * Saves a copy per event over the socket and, over shm, the copy of an event above 4 KiB out
+   * of the event ring: the frame is then the ring's own memory, handed back to the server when
+   * the listeners return (it writes later events elsewhere until then; after close() the frame
+   * is empty). A server that breaks libqb's rules could still write into it meanwhile: read a
+   * field once and check what you read. Listeners copy what they keep. Default false: every
    * frame is the listener's own.
    */
   borrowEvents?: boolean;

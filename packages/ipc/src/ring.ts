@@ -441,27 +441,41 @@ export class Ring {
   }
 
   /**
+   * The chunk at read_pt, checked: its word index and length. It must be committed and lie
+   * wholly in what the writer has published (read_pt up to write_pt).
+   */
+  private chunk(): [number, number] {
+    if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
+    const ws = this.wordSize;
+    const [w, r] = this.pointers();
+    if (Atomics.load(this.words, (r + 1) % ws) !== MAGIC_COMMITTED) {
+      this.checkFaults();
+      throw new IpcError('EBADMSG', 'ring chunk not committed');
+    }
+    const len = this.words[r]! >>> 0;
+    const published = (w - r + ws) % ws;
+    if (len > (ws - 3) * 4 || 2 + Math.ceil(len / 4) > published) {
+      throw new IpcError('EBADMSG', `ring chunk length ${len} at word ${r} runs past the published part of the ring (${published} words)`);
+    }
+    return [r, len];
+  }
+
+  /** Hands the chunk of `len` bytes at word `r` back to the writer (moves read_pt past it). */
+  private reclaim(r: number, len: number): void {
+    this.words[r] = 0;
+    Atomics.store(this.words, (r + 1) % this.wordSize, MAGIC_DEAD);
+    Atomics.store(this.hdr, OFF_READ_PT >> 2, this.next(r, len));
+  }
+
+  /**
    * Copy out and reclaim the chunk at read_pt. The caller must already own its
    * semaphore token (tryTake or the waiter thread). A chunk above POOLED_MAX goes where `into`
    * says (ConnectOptions.eventInto), else into `lend` when given (the result is then a view of
    * it), else into a buffer of its own.
    */
   read(lend?: Uint8Array, into?: EventInto): Uint8Array {
-    if (this.closed) throw new IpcError('ENOTCONN', 'ring closed');
-    const ws = this.wordSize;
-    const [w, r] = this.pointers();
-    const magicIdx = (r + 1) % ws;
-    if (Atomics.load(this.words, magicIdx) !== MAGIC_COMMITTED) {
-      this.checkFaults();
-      throw new IpcError('EBADMSG', 'ring chunk not committed');
-    }
-    const len = this.words[r]! >>> 0;
-    // The chunk must lie wholly in what the writer has published (read_pt up to write_pt).
-    const published = (w - r + ws) % ws;
-    if (len > (ws - 3) * 4 || 2 + Math.ceil(len / 4) > published) {
-      throw new IpcError('EBADMSG', `ring chunk length ${len} at word ${r} runs past the published part of the ring (${published} words)`);
-    }
-    const start = ((r + 2) % ws) * 4;
+    const [r, len] = this.chunk();
+    const start = ((r + 2) % this.wordSize) * 4;
     let out: Uint8Array;
     const target = into !== undefined && len > POOLED_MAX ? into(this.bytes.subarray(start, start + Math.min(len, EVENT_INTO_HEAD)), len) : undefined;
     if (target !== undefined && target.length === len) {
@@ -472,10 +486,57 @@ export class Ring {
       out.set(this.bytes.subarray(start, start + len));
     } else out = copyFrame(this.bytes, start, len, this.words);
     this.checkFaults();
-    this.words[r] = 0;
-    Atomics.store(this.words, magicIdx, MAGIC_DEAD);
-    Atomics.store(this.hdr, OFF_READ_PT >> 2, this.next(r, len));
+    this.reclaim(r, len);
     return out;
+  }
+
+  /** The chunk borrow() lent and giveBack() reclaims: its word index (-1: none) and length. */
+  private lentAt = -1;
+  private lentLen = 0;
+
+  /**
+   * read() without the copy for a chunk above POOLED_MAX that `into` does not take: a view of
+   * the chunk in the ring itself (the data is mapped twice back to back, so one that wraps past
+   * the ring's end is contiguous), left unreclaimed until giveBack(). Until then read_pt stays
+   * before it, so a writer that keeps libqb's rules never writes over it; nothing else may read
+   * this ring meanwhile (the chunk is still at read_pt). Once the ring is closed the view is
+   * detached (empty), never unmapped memory. The caller owns the chunk's token and calls
+   * giveBack() after its last use of the view, even when that use threw.
+   */
+  borrow(into?: EventInto): Uint8Array {
+    const [r, len] = this.chunk();
+    if (len <= POOLED_MAX) {
+      const out = copyFrame(this.bytes, ((r + 2) % this.wordSize) * 4, len, this.words);
+      this.checkFaults();
+      this.reclaim(r, len);
+      return out;
+    }
+    const start = ((r + 2) % this.wordSize) * 4;
+    const target = into?.(this.bytes.subarray(start, start + Math.min(len, EVENT_INTO_HEAD)), len);
+    if (target !== undefined && target.length === len) {
+      target.set(this.bytes.subarray(start, start + len));
+      this.checkFaults();
+      this.reclaim(r, len);
+      return target;
+    }
+    this.checkFaults();
+    this.lentAt = r;
+    this.lentLen = len;
+    return this.bytes.subarray(start, start + len);
+  }
+
+  /**
+   * Reclaims what borrow() lent, if anything. Throws EBADMSG when a ring file was truncated
+   * meanwhile (what was read through the view may have been the addon's zero pages).
+   */
+  giveBack(): void {
+    const r = this.lentAt;
+    if (r < 0) return;
+    this.lentAt = -1;
+    if (this.closed) return;
+    // The length borrow() checked, not the word in the ring, which the writer could have changed.
+    this.reclaim(r, this.lentLen);
+    this.checkFaults();
   }
 
   /** Client close: drop our reference; `unlinkFiles` when the server is known dead. */

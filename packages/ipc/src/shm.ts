@@ -77,8 +77,6 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private eventRead = 0;
   /** The next chunk of the batch to deliver. */
   private eventNext = 0;
-  /** Where lent events above the pool's size are read (ConnectOptions.borrowEvents); one per connection. */
-  private lent: Uint8Array | undefined;
   /** Zeros: doorbell bytes only count. */
   private readonly doorbell = new Uint8Array(64);
   /** Its first byte, the doorbell of a lone request: a view made per send was most of one's allocation. */
@@ -385,10 +383,6 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     });
   }
 
-  private lendArea(): Uint8Array {
-    return (this.lent ??= new Uint8Array(this.client.maxMessageSize));
-  }
-
   // Token-driven like libqb's qb_ipcc_event_recv: take every published event, and
   // settle the doorbell bytes separately (eventDebt = bytes read - events taken). A
   // server whose doorbells back up in the socket (1-byte sends fill a unix socket's
@@ -431,10 +425,12 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         return this.client.fail(e as IpcError);
       }
       if (n === 0) {
-        // The next chunk wants a fresh slab, or fails a check: read() takes it or says why.
+        // The next chunk wants a fresh slab, is above the pool's size, or fails a check: read()
+        // or borrow() takes it or says why.
         let frame: Uint8Array;
+        const borrow = this.client.borrowEvents;
         try {
-          frame = this.event.read(this.client.borrowEvents ? this.lendArea() : undefined, this.client.eventInto);
+          frame = borrow ? this.event.borrow(this.client.eventInto) : this.event.read(undefined, this.client.eventInto);
         } catch (e) {
           return this.client.fail(e as IpcError);
         }
@@ -442,7 +438,22 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         this.eventTokens--;
         taken++;
         this.eventDebt--;
-        this.client.deliverEvent(frame);
+        if (!borrow) {
+          this.client.deliverEvent(frame);
+          continue;
+        }
+        // The chunk stays at the ring's read pointer until the listeners return. No other pass
+        // over the ring can start inside them: each starts from the loop (a doorbell, a
+        // response's token from the waiter or a microtask, a timer), never from a call.
+        try {
+          this.client.deliverEvent(frame);
+        } finally {
+          try {
+            this.event.giveBack();
+          } catch (e) {
+            this.client.fail(e as IpcError);
+          }
+        }
         continue;
       }
       this.eventSlab = slab;

@@ -458,3 +458,160 @@ describe('a backlog of events read in batches (Ring.readMany)', () => {
     }
   });
 });
+
+describe('events over 4 KiB lent from the event ring itself (borrowEvents)', () => {
+  // The test ring: 16 KiB of data (MAX), mapped twice back to back.
+  const RING = 16384;
+  const big = (id: number, n = 6000) => resFrame(id, new Uint8Array(n).fill(id & 0xff));
+  const whole = (f: Uint8Array, id: number, n = 6000) => f.length === 24 + n && header(f).id === id && f.subarray(24).every((b) => b === (id & 0xff));
+  const readPt = (c: FakeConn) => readFileSync(hdr(c, 'event')).readUInt32LE(OFF_READ_PT);
+  const bell = (c: FakeConn, n = 1) => native().send(c.setupFd, new Uint8Array(n));
+
+  /** A client of the fake server with borrowEvents; `body` gets it, its connection and its disconnect error. */
+  async function lending(body: (c: IpcClient, conn: FakeConn, disc: () => IpcError | undefined) => Promise<void>): Promise<void> {
+    const name = uniqueName('hshm');
+    const srv = hostileShmServer(name, 'shm');
+    try {
+      const c = await connect(name, { maxMessageSize: MAX, timeout: 5000, borrowEvents: true });
+      let disc: IpcError | undefined;
+      c.on('disconnect', (e) => (disc = e));
+      const conn = srv.conns[0]!;
+      await body(c, conn, () => disc);
+      conn.close();
+      await c.close();
+    } finally {
+      srv.close();
+    }
+  }
+
+  it('is the ring\'s memory, whole and never written over while the listener runs; reclaimed when it returns; empty once closed', () =>
+    lending(async (c, conn) => {
+      const ring = conn.rings!.event;
+      const seen: { id: number; ok: boolean }[] = [];
+      let kept: Uint8Array | undefined;
+      let during: { lent: boolean; readPt: number; wrote: boolean[] } | undefined;
+      const before = readPt(conn);
+      c.on('event', (f) => {
+        const id = header(f).id;
+        if (id === 1) {
+          kept = f;
+          // The server writes on: one more fits beside the lent chunk, the next does not (its
+          // room is the lent chunk's, not reclaimed yet), and nothing lands on the lent bytes.
+          const wrote = [ring.write(big(2)), ring.write(big(3))];
+          during = { lent: f.buffer.byteLength === 2 * RING, readPt: readPt(conn), wrote };
+        }
+        seen.push({ id, ok: whole(f, id) });
+      });
+      conn.sendEvent(big(1));
+      // event 2 is taken in the same pass, after event 1's chunk went back (its doorbell is late)
+      await until(() => seen.length === 2, 5000);
+      expect(during).toEqual({ lent: true, readPt: before, wrote: [true, false] });
+      bell(conn);
+      // the room event 1 took is the writer's again
+      expect(ring.write(big(3))).toBe(true);
+      bell(conn);
+      await until(() => seen.length === 3, 5000);
+      expect(seen).toEqual([1, 2, 3].map((id) => ({ id, ok: true })));
+      expect(c.connected).toBe(true);
+      await c.close();
+      expect(kept!.length).toBe(0);
+    }));
+
+  it('an event that wraps past the ring\'s end is lent whole (the second mapping continues it)', () =>
+    lending(async (c, conn) => {
+      const seen: { id: number; ok: boolean; wraps: boolean }[] = [];
+      c.on('event', (f) => {
+        const id = header(f).id;
+        seen.push({ id, ok: whole(f, id, 5000) && f.buffer.byteLength === 2 * RING, wraps: f.byteOffset < RING && f.byteOffset + f.length > RING });
+      });
+      for (let i = 1; i <= 8; i++) {
+        conn.sendEvent(big(i, 5000));
+        await until(() => seen.length === i, 5000);
+      }
+      expect(seen.map((s) => [s.id, s.ok])).toEqual(Array.from({ length: 8 }, (_, i) => [i + 1, true]));
+      expect(seen.filter((s) => s.wraps).length).toBeGreaterThan(0);
+    }));
+
+  const lengths: [string, number, RegExp][] = [
+    ['longer than the ring', 0x7ffffff0, /length 2147483632 at word 0 runs past the published part/],
+    ['past what the writer published', 9000, /length 9000 at word 0 runs past the published part of the ring \(100 words\)/],
+  ];
+  for (const [what, len, reason] of lengths) {
+    it(`a chunk length ${what}: EBADMSG, the listener never sees it`, () =>
+      lending(async (c, conn, disc) => {
+        let events = 0;
+        c.on('event', () => events++);
+        poke(data(conn, 'event'), 0, len);
+        poke(data(conn, 'event'), 4, 0xa1a1a1a1);
+        poke(hdr(conn, 'event'), OFF_READ_PT, 0);
+        poke(hdr(conn, 'event'), OFF_WRITE_PT, 100);
+        native().semPost(conn.rings!.event.semBuffer, Ring.SEM_OFFSET);
+        bell(conn);
+        await until(() => disc() !== undefined, 5000);
+        expect(events).toBe(0);
+        expect(disc()!.cause).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
+        expect((disc()!.cause as IpcError).message).toMatch(reason);
+      }));
+  }
+
+  it('the server rewriting a lent chunk\'s length: the chunk is reclaimed by the length checked when it was lent', () =>
+    lending(async (c, conn) => {
+      const seen: number[] = [];
+      const at = readPt(conn);
+      c.on('event', (f) => {
+        poke(data(conn, 'event'), at * 4, 12000);
+        seen.push(f.length);
+      });
+      conn.sendEvent(big(1));
+      await until(() => seen.length === 1, 5000);
+      // 2 words of chunk header, then the 6,024-byte frame in words
+      expect(readPt(conn)).toBe(at + 2 + 6024 / 4);
+      expect(seen).toEqual([6024]);
+      conn.sendEvent(big(2));
+      await until(() => seen.length === 2, 5000);
+      expect(c.connected).toBe(true);
+    }));
+
+  it('the server truncating the ring file while a chunk is lent: the listener reads zeros, then the connection fails with EBADMSG', () =>
+    lending(async (c, conn, disc) => {
+      const seen: number[] = [];
+      c.on('event', (f) => {
+        truncateSync(data(conn, 'event'), 0);
+        seen.push(f[24 + 100]!);
+      });
+      conn.sendEvent(big(1));
+      await until(() => disc() !== undefined, 5000);
+      expect(seen).toEqual([0]);
+      expect(disc()!.cause).toMatchObject({ name: 'IpcError', code: 'EBADMSG' });
+      expect((disc()!.cause as IpcError).message).toMatch(/truncated under us/);
+    }));
+
+  it('the server closing while a chunk is lent: the frame stays whole until the listener returns, then one disconnect', () =>
+    lending(async (c, conn, disc) => {
+      const seen: boolean[] = [];
+      c.on('event', (f) => {
+        conn.close();
+        seen.push(whole(f, 1));
+      });
+      conn.sendEvent(big(1));
+      await until(() => disc() !== undefined, 5000);
+      expect(seen).toEqual([true]);
+      expect(disc()).toMatchObject({ name: 'IpcError', code: 'ECONNRESET' });
+    }));
+
+  it('the client closing inside the listener: the frame stays whole until it returns, the rest is not delivered', () =>
+    lending(async (c, conn) => {
+      const seen: boolean[] = [];
+      let closing: Promise<void> | undefined;
+      c.on('event', (f) => {
+        closing ??= c.close();
+        seen.push(whole(f, header(f).id));
+      });
+      conn.rings!.event.write(big(1));
+      conn.rings!.event.write(big(2));
+      bell(conn, 2);
+      await until(() => closing !== undefined, 5000);
+      await closing;
+      expect(seen).toEqual([true]);
+    }));
+});
