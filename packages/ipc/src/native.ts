@@ -57,8 +57,16 @@ export interface Native {
   waiterStop(w: WaiterHandle): number;
   /** Tokens taken on the loop thread (0..max), sleeping in sem_timedwait at most timeoutNs when none is there yet. */
   waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number): number;
-  /** The same, then the first chunk read as ringReadMany(header, data, into, from, slots, 1, maxLen) reads it, when a token was taken. */
-  waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number, header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from: number, slots: Int32Array, maxLen: number): number;
+  /**
+   * The same, then, when a token was taken, the first chunk read from the ring waiterRing
+   * registered, as ringReadMany(header, data, new Uint8Array(into), from, slots, 1, maxLen) reads it.
+   */
+  waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number, into: ArrayBuffer, from: number): number;
+  /**
+   * The ring waiterWaitTake reads (its header is the one the waiter's semaphore lies in), the
+   * slots it reports in (4 at least) and the longest chunk it reads; once per waiter. 0.
+   */
+  waiterRing(w: WaiterHandle, data: Mapping, slots: Int32Array, maxLen: number): number;
   poll(fd: number, cb: (status: number, events: number, count: number) => void): PollHandle | number;
   /** `len` zeroed bytes the addon may keep using between calls (see pollDgram), or -errno. */
   pinned(len: number): Pinned | number;

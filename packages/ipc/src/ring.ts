@@ -401,6 +401,9 @@ export class Ring {
     return n;
   }
 
+  /** The waiter this ring is registered with (native waiterRing): waitTake's reads go through it. */
+  private waiter: WaiterHandle | undefined;
+
   /** The chunk at read_pt, read by waitTake with its token: what the next readPooled() returns. */
   private ready: Uint8Array | undefined;
 
@@ -412,7 +415,11 @@ export class Ring {
    */
   waitTake(w: WaiterHandle, max: number, ns: number): number {
     if (this.closed) return native().waiterWaitTake(w, max, ns);
-    const got = native().waiterWaitTake(w, max, ns, this.hdrMap.buffer, this.dataMap.buffer, framePool.slab, framePool.used, ONE_SLOT, POOLED_MAX);
+    if (this.waiter !== w) {
+      native().waiterRing(w, this.dataMap, ONE_SLOT, POOLED_MAX);
+      this.waiter = w;
+    }
+    const got = native().waiterWaitTake(w, max, ns, framePool.slab.buffer, framePool.used);
     if (got > 0 && ONE_SLOT[2] === 0) {
       const at = ONE_SLOT[0]!;
       const len = ONE_SLOT[1]!;
