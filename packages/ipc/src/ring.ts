@@ -419,12 +419,14 @@ export class Ring {
       native().waiterRing(w, this.dataMap, ONE_SLOT, POOLED_MAX);
       this.waiter = w;
     }
-    const got = native().waiterWaitTake(w, max, ns, framePool.slab.buffer, framePool.used);
+    const buffer = framePool.buffer;
+    const got = native().waiterWaitTake(w, max, ns, buffer, framePool.used);
     if (got > 0 && ONE_SLOT[2] === 0) {
       const at = ONE_SLOT[0]!;
       const len = ONE_SLOT[1]!;
       framePool.used = Math.min((at + len + 7) & ~7, framePool.slab.length);
-      this.ready = poolView(framePool.slab, at, len);
+      // poolView() without its `slab.buffer`.
+      this.ready = new Uint8Array(buffer, at, len);
     }
     return got;
   }
