@@ -1650,6 +1650,8 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (waiter, max, timeoutNs, ArrayBuffer, from)");
       return NULL;
     }
+    // A stopped waiter takes nothing, as without `into` (its slots may be released already).
+    if (waiter_gone(w)) return make_int(env, 0);
     o.into = into;
     o.slots = w->slots;
     o.slots_len = w->slots_len;
@@ -1660,8 +1662,9 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, "corosync-ts ipc native: waiterWaitTake ring arguments out of range");
       return NULL;
     }
+  } else if (waiter_gone(w)) {
+    return make_int(env, 0);
   }
-  if (waiter_gone(w)) return make_int(env, 0);
   if (timeout_ns > LOOP_WAIT_MAX_NS) timeout_ns = LOOP_WAIT_MAX_NS;
   int32_t got = 0;
   pthread_mutex_lock(&w->mu);

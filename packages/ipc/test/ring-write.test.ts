@@ -182,6 +182,10 @@ describe('waiterWaitTake with the ring', () => {
     expect(() => n.waiterWaitTake(w, 1, 0, into as unknown as ArrayBuffer, 0)).toThrow(TypeError);
     expect(n.waiterStop(w)).toBe(0);
     await until(() => seen.includes(-1));
+    // A stopped waiter takes nothing, with or without a read.
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(44, 4), -1)).toBe(RW_UNRUNG);
+    expect(n.waiterWaitTake(w, 1, 1000, into.buffer, 0)).toBe(0);
+    expect(n.waiterWaitTake(w, 1, 1000)).toBe(0);
   });
 
   it('refuses bad slots and mappings, and reads nothing once the data mapping is unmapped', async () => {
