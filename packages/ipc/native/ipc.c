@@ -1330,10 +1330,24 @@ typedef struct waiter {
   int hooked;
   // In the list of live waiters (waiters_leave), until the tsfn finalizer.
   struct waiter *next, *prev;
+  // The header mapping the semaphore lies in (its ArrayBuffer is held by ab_ref).
+  void *hp;
+  size_t hl;
+  // The ring waiterWaitTake reads the first chunk of (waiterRing): its data mapping (a reference
+  // held on its mapping_t, whose `unmapped` is looked at before each read), the slots the read
+  // reports in (an Int32Array held by slots_ref) and the longest chunk it reads. Registered once
+  // per connection: passed with every wait, they were two ArrayBuffers, two typed arrays and an
+  // integer through N-API per shm call (~600 instructions, callgrind).
+  mapping_t *dm;
+  napi_ref slots_ref;
+  int32_t *slots;
+  size_t slots_len;
+  int32_t max_len;
 } waiter_t;
 
 static void waiter_unref(waiter_t *w) {
   if (--w->refs > 0) return;
+  if (w->dm) mapping_unref(w->dm);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w);
@@ -1473,6 +1487,9 @@ static void waiter_tsfn_finalize(napi_env env, void *data, void *hint) {
   waiter_join(w);
   napi_delete_reference(env, w->ab_ref);
   w->ab_ref = NULL;
+  if (w->slots_ref) napi_delete_reference(env, w->slots_ref);
+  w->slots_ref = NULL;
+  w->slots = NULL;
   w->dead = 1;
   waiter_unref(w);
 }
@@ -1491,6 +1508,7 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 3, a) || sem_arg(env, a[0], a[1], &s)) return NULL;
   waiter_t *w = calloc(1, sizeof(*w));
   if (!w) return make_int(env, -ENOMEM);
+  napi_get_arraybuffer_info(env, a[0], &w->hp, &w->hl);
   w->sem = s;
   w->env = env;
   w->refs = 1;
@@ -1567,43 +1585,86 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
-// waiterWaitTake(handle, max, timeoutNs[, header, data, into, from, slots, maxLen]) -> tokens
-// taken on the loop thread (0..max). Takes what is there; if nothing is, sleeps in sem_timedwait
-// for at most timeoutNs (the futex libqb's sem_post wakes directly, as libcmap's own blocking wait
-// does: no CPU while asleep, no thread hop), then takes whatever else is already there. The waiter
-// thread may sleep on the same semaphore: a token is one published chunk, whoever takes it.
-// With the ring's mappings and ringReadMany's (into, from, slots, maxLen), once a token is taken
-// the first chunk is read as ringReadMany(header, data, into, from, slots, 1, maxLen) does: the
-// reply of a GET in the crossing that waited for it, not one more (slots[2] says whether it was).
-static int32_t wait_take_read(int32_t got, int with_read, void *hp, void *dp, size_t dl, const ring_read_args_t *o) {
-  if (got > 0 && with_read) ring_read(hp, dp, dl, o);
+// waiterRing(handle, dataMapping, slots, maxLen): the ring whose first chunk waiterWaitTake reads
+// with its token, once per waiter: the data mapping of the ring whose header holds the semaphore
+// (the waiter's), the Int32Array of 4 the read reports in (as ringReadMany's slots with max 1) and
+// the longest chunk read. 0; a TypeError or RangeError for anything else, or for a second call.
+static napi_value n_waiter_ring(napi_env env, napi_callback_info info) {
+  napi_value a[4], dab;
+  int32_t max_len;
+  if (get_args(env, info, 4, a) || arg_int(env, a[3], &max_len)) return NULL;
+  waiter_t *w = waiter_arg(env, a[0]);
+  if (!w) return NULL;
+  mapping_t *m = mapping_arg(env, a[1], &dab);
+  if (!m) return NULL;
+  napi_typedarray_type t;
+  size_t n, off;
+  int32_t *slots;
+  napi_value sab;
+  if (napi_get_typedarray_info(env, a[2], &t, &n, (void **)&slots, &sab, &off) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (waiter, mapping, Int32Array, maxLen)");
+    return NULL;
+  }
+  if (w->dm || w->dead || m->unmapped || !slots || n < 4 || max_len < 0 || ring_words(m->len) == 0) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: waiterRing arguments out of range");
+    return NULL;
+  }
+  if (napi_create_reference(env, a[2], 1, &w->slots_ref) != napi_ok) {
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot hold the slots");
+    return NULL;
+  }
+  m->refs++;
+  w->dm = m;
+  w->slots = slots;
+  w->slots_len = n;
+  w->max_len = max_len;
+  return make_int(env, 0);
+}
+
+// waiterWaitTake(handle, max, timeoutNs[, into, from]) -> tokens taken on the loop thread
+// (0..max). Takes what is there; if nothing is, sleeps in sem_timedwait for at most timeoutNs (the
+// futex libqb's sem_post wakes directly, as libcmap's own blocking wait does: no CPU while asleep,
+// no thread hop), then takes whatever else is already there. The waiter thread may sleep on the
+// same semaphore: a token is one published chunk, whoever takes it.
+// With `into` (an ArrayBuffer) and `from`, once a token is taken the first chunk is read as
+// ringReadMany(header, data, into, from, slots, 1, maxLen) does, from the ring waiterRing
+// registered: the reply of a GET in the crossing that waited for it, not one more (slots[2] says
+// whether it was).
+static int32_t wait_take_read(int32_t got, int with_read, waiter_t *w, const ring_read_args_t *o) {
+  if (got > 0 && with_read) ring_read(w->hp, w->dm->base, w->dm->len, o);
   return got;
 }
 static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
-  napi_value a[9];
-  size_t argc = 9;
+  napi_value a[5];
+  size_t argc = 5;
   int32_t max, timeout_ns;
   if (get_args_min(env, info, 3, &argc, a)) return NULL;
   if (arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
   waiter_t *w = waiter_arg(env, a[0]);
   if (!w) return NULL;
-  int with_read = argc >= 9;
-  void *hp = NULL, *dp = NULL;
-  size_t hl = 0, dl = 0;
+  int with_read = argc >= 5;
   ring_read_args_t o;
   if (with_read) {
-    if (napi_get_arraybuffer_info(env, a[3], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[4], &dp, &dl) != napi_ok) {
-      napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (waiter, max, timeoutNs, ArrayBuffer, ArrayBuffer, Uint8Array, from, Int32Array, maxLen)");
+    void *into;
+    if (napi_get_arraybuffer_info(env, a[3], &into, &o.into_len) != napi_ok || arg_int(env, a[4], &o.from)) {
+      napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (waiter, max, timeoutNs, ArrayBuffer, from)");
       return NULL;
     }
-    if (ring_read_args(env, a[5], a[6], a[7], a[8], 1, &o)) return NULL;
-    // The header the waiter sleeps on: the semaphore's ring.
-    if (!hp || !dp || hl < 12 || (char *)w->sem < (char *)hp || (char *)w->sem >= (char *)hp + hl) {
+    // A stopped waiter takes nothing, as without `into` (its slots may be released already).
+    if (waiter_gone(w)) return make_int(env, 0);
+    o.into = into;
+    o.slots = w->slots;
+    o.slots_len = w->slots_len;
+    o.max = 1;
+    o.max_len = w->max_len;
+    // No ring registered, or its data unmapped since (a closed ring: JS stops reading first).
+    if (!w->dm || w->dm->unmapped || !o.slots || !o.into || o.from < 0 || (size_t)o.from > o.into_len) {
       napi_throw_range_error(env, NULL, "corosync-ts ipc native: waiterWaitTake ring arguments out of range");
       return NULL;
     }
+  } else if (waiter_gone(w)) {
+    return make_int(env, 0);
   }
-  if (waiter_gone(w)) return make_int(env, 0);
   if (timeout_ns > LOOP_WAIT_MAX_NS) timeout_ns = LOOP_WAIT_MAX_NS;
   int32_t got = 0;
   pthread_mutex_lock(&w->mu);
@@ -1612,7 +1673,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     got++;
   }
   pthread_mutex_unlock(&w->mu);
-  if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, wait_take_read(got, with_read, hp, dp, dl, &o));
+  if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, wait_take_read(got, with_read, w, &o));
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_nsec += timeout_ns;
@@ -1632,7 +1693,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     got++;
   }
   pthread_mutex_unlock(&w->mu);
-  return make_int(env, wait_take_read(got, with_read, hp, dp, dl, &o));
+  return make_int(env, wait_take_read(got, with_read, w, &o));
 }
 
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
@@ -2445,6 +2506,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("waiterWant", n_waiter_want);
   EXPORT("waiterStop", n_waiter_stop);
   EXPORT("waiterWaitTake", n_waiter_wait_take);
+  EXPORT("waiterRing", n_waiter_ring);
   EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("ringReadMany", n_ring_read_many);
   EXPORT("ringWrite", n_ring_write);

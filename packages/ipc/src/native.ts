@@ -57,8 +57,16 @@ export interface Native {
   waiterStop(w: WaiterHandle): number;
   /** Tokens taken on the loop thread (0..max), sleeping in sem_timedwait at most timeoutNs when none is there yet. */
   waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number): number;
-  /** The same, then the first chunk read as ringReadMany(header, data, into, from, slots, 1, maxLen) reads it, when a token was taken. */
-  waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number, header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from: number, slots: Int32Array, maxLen: number): number;
+  /**
+   * The same, then, when a token was taken, the first chunk read from the ring waiterRing
+   * registered, as ringReadMany(header, data, new Uint8Array(into), from, slots, 1, maxLen) reads it.
+   */
+  waiterWaitTake(w: WaiterHandle, max: number, timeoutNs: number, into: ArrayBuffer, from: number): number;
+  /**
+   * The ring waiterWaitTake reads (its header is the one the waiter's semaphore lies in), the
+   * slots it reports in (4 at least) and the longest chunk it reads; once per waiter. 0.
+   */
+  waiterRing(w: WaiterHandle, data: Mapping, slots: Int32Array, maxLen: number): number;
   poll(fd: number, cb: (status: number, events: number, count: number) => void): PollHandle | number;
   /** `len` zeroed bytes the addon may keep using between calls (see pollDgram), or -errno. */
   pinned(len: number): Pinned | number;
@@ -361,15 +369,21 @@ const SLAB = 32768;
 export const POOLED_MAX = 4096;
 /** Frames up to this size are copied by a loop, not set(). */
 const SMALL_COPY = 128;
-/** The slab frames are carved from (`words`: the same bytes as int32), and where its free part starts (8-byte aligned). */
-export const framePool = { slab: new Uint8Array(SLAB), words: new Int32Array(0) as Int32Array, used: 0 };
-framePool.words = new Int32Array(framePool.slab.buffer);
+/**
+ * The slab frames are carved from (`words`: the same bytes as int32; `buffer`: its ArrayBuffer,
+ * kept here because a typed array's `buffer` getter stayed a LoadIC call in optimized code, ~200
+ * instructions per shm GET by callgrind), and where its free part starts (8-byte aligned).
+ */
+export const framePool = { slab: new Uint8Array(SLAB), words: new Int32Array(0) as Int32Array, buffer: new ArrayBuffer(0), used: 0 };
+framePool.buffer = framePool.slab.buffer;
+framePool.words = new Int32Array(framePool.buffer);
 
 /** Room for `len` more bytes in the pool slab: a fresh slab when the current one lacks it. */
 export function framePoolRoom(len: number): void {
   if (framePool.used + len > SLAB) {
     framePool.slab = new Uint8Array(SLAB);
-    framePool.words = new Int32Array(framePool.slab.buffer);
+    framePool.buffer = framePool.slab.buffer;
+    framePool.words = new Int32Array(framePool.buffer);
     framePool.used = 0;
   }
 }

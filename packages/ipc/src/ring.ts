@@ -401,6 +401,9 @@ export class Ring {
     return n;
   }
 
+  /** The waiter this ring is registered with (native waiterRing): waitTake's reads go through it. */
+  private waiter: WaiterHandle | undefined;
+
   /** The chunk at read_pt, read by waitTake with its token: what the next readPooled() returns. */
   private ready: Uint8Array | undefined;
 
@@ -412,12 +415,18 @@ export class Ring {
    */
   waitTake(w: WaiterHandle, max: number, ns: number): number {
     if (this.closed) return native().waiterWaitTake(w, max, ns);
-    const got = native().waiterWaitTake(w, max, ns, this.hdrMap.buffer, this.dataMap.buffer, framePool.slab, framePool.used, ONE_SLOT, POOLED_MAX);
+    if (this.waiter !== w) {
+      native().waiterRing(w, this.dataMap, ONE_SLOT, POOLED_MAX);
+      this.waiter = w;
+    }
+    const buffer = framePool.buffer;
+    const got = native().waiterWaitTake(w, max, ns, buffer, framePool.used);
     if (got > 0 && ONE_SLOT[2] === 0) {
       const at = ONE_SLOT[0]!;
       const len = ONE_SLOT[1]!;
       framePool.used = Math.min((at + len + 7) & ~7, framePool.slab.length);
-      this.ready = poolView(framePool.slab, at, len);
+      // poolView() without its `slab.buffer`.
+      this.ready = new Uint8Array(buffer, at, len);
     }
     return got;
   }

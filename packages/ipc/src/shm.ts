@@ -148,6 +148,10 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     return this.client.connected ? this.awaiting : 0;
   }
 
+  get ready(): boolean {
+    return this.responseSem[0]! > 0;
+  }
+
   take(count: number): boolean {
     for (let i = 0; i < count; i++) this.takeResponse();
     return this.client.connected && this.checkSurplus();

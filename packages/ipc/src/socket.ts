@@ -278,7 +278,7 @@ export class SocketClientTransport implements ClientTransport {
   private readonly waitStep = (): void => {
     this.waiting = false;
     if (!this.client.connected || this.owed <= 0) return;
-    const count = waitFor(this.policy, this.waitReply);
+    const count = waitFor(this.policy, this.waitReply, this.control.queued('response') !== 0);
     // With no event counted when the replies are already received, none was sent before them:
     // they go straight out, without the `held` array and the listener lookup below (on the
     // EventEmitter's dictionary-mode listener table; ~0.5k of a socket GET's instructions).

@@ -78,6 +78,22 @@ for (const transport of ['socket', 'shm'] as const) {
       await until(() => server.connections.size === 0);
     });
 
+    it('answers read one by one as they come stay whole across many pool slabs', async () => {
+      // Sequential calls: each answer is read with its token (shm: the ring the waiter registered,
+      // into the pool slab of the moment) and kept; ~600 kB of answers fill many 32 KiB slabs.
+      const c = await connect(name, { maxMessageSize: 16384 });
+      const kept: Uint8Array[] = [];
+      const size = (i: number) => 16 + ((i * 13) % 600);
+      for (let i = 0; i < 2000; i++) kept.push(await c.request(reqFrame(i, size(i), i & 0xff)));
+      kept.forEach((r, i) => {
+        expect(r.length).toBe(24 + size(i));
+        expect(header(r)).toEqual({ id: i + 1000, size: 24 + size(i), error: 1 });
+        expect(header(r.subarray(24))).toMatchObject({ id: i, size: size(i) });
+        expect(r.subarray(40).every((b) => b === (i & 0xff))).toBe(true);
+      });
+      await c.close();
+    });
+
     it('carries messages up to the negotiated maximum, across ring wrap-around', async () => {
       const max = 300_000;
       const c = await connect(name, { maxMessageSize: max });

@@ -150,10 +150,16 @@ describe('waiterWaitTake with the ring', () => {
     const w = n.semWaiter(r.hdr.buffer, OFF_SEM, (k) => seen.push(k)) as WaiterHandle;
     const into = new Uint8Array(1024);
     const slots = new Int32Array(4);
+    // No ring registered yet: a read is refused, a wait without one is not.
+    expect(() => n.waiterWaitTake(w, 1, 0, into.buffer, 16)).toThrow(RangeError);
+    expect(n.waiterWaitTake(w, 1, 0)).toBe(0);
+    expect(n.waiterRing(w, r.data, slots, 4096)).toBe(0);
+    // Once per waiter.
+    expect(() => n.waiterRing(w, r.data, slots, 4096)).toThrow(RangeError);
     // Nothing published: no token, nothing read (a short sleep, then 0).
-    expect(n.waiterWaitTake(w, 1, 1000, r.hdr.buffer, r.data.buffer, into, 16, slots, 4096)).toBe(0);
+    expect(n.waiterWaitTake(w, 1, 1000, into.buffer, 16)).toBe(0);
     for (const i of [1, 2]) expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(44, i), -1)).toBe(RW_UNRUNG);
-    expect(n.waiterWaitTake(w, 2, 1000, r.hdr.buffer, r.data.buffer, into, 16, slots, 4096)).toBe(2);
+    expect(n.waiterWaitTake(w, 2, 1000, into.buffer, 16)).toBe(2);
     expect(Array.from(slots)).toEqual([16, 44, 0, 0]);
     expect(into.slice(16, 60)).toEqual(frame(44, 1));
     // The second chunk is still in the ring, committed, its token taken.
@@ -163,16 +169,46 @@ describe('waiterWaitTake with the ring', () => {
     expect(n.ringReadMany(r.hdr.buffer, r.data.buffer, into, 64, rest, 1, 4096)).toBe(1);
     expect(into.slice(64, 108)).toEqual(frame(44, 2));
     // A chunk longer than maxLen is left in the ring, its token taken: the caller reads it another way.
-    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(300, 3), -1)).toBe(RW_UNRUNG);
-    expect(n.waiterWaitTake(w, 1, 1000, r.hdr.buffer, r.data.buffer, into, 0, slots, 100)).toBe(1);
-    expect(slots[2]).toBe(1); // RING_NEED_ROOM
-    expect(slots[3]).toBe(300);
-    expect(n.ringReadMany(r.hdr.buffer, r.data.buffer, into, 0, rest, 1, 4096)).toBe(1);
-    expect(into.slice(0, 300)).toEqual(frame(300, 3));
-    // Another ring's header than the one the waiter sleeps on: refused.
-    const other = ring();
-    expect(() => n.waiterWaitTake(w, 1, 0, other.hdr.buffer, other.data.buffer, into, 0, slots, 100)).toThrow(RangeError);
-    expect(() => n.waiterWaitTake(w, 1, 0, r.hdr.buffer, r.data.buffer, into, 0, new Int32Array(2), 100)).toThrow(RangeError);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(4000, 3), -1)).toBe(RW_UNRUNG);
+    expect(n.waiterWaitTake(w, 1, 1000, into.buffer, 0)).toBe(1);
+    expect(slots[2]).toBe(1); // RING_NEED_ROOM: 4000 bytes do not fit the 1024 of `into`
+    expect(slots[3]).toBe(4000);
+    const big = new Uint8Array(4096);
+    expect(n.ringReadMany(r.hdr.buffer, r.data.buffer, big, 0, rest, 1, 4096)).toBe(1);
+    expect(big.slice(0, 4000)).toEqual(frame(4000, 3));
+    // `from` outside `into`, or not an ArrayBuffer: refused before any token is taken.
+    expect(() => n.waiterWaitTake(w, 1, 0, into.buffer, 1025)).toThrow(RangeError);
+    expect(() => n.waiterWaitTake(w, 1, 0, into.buffer, -1)).toThrow(RangeError);
+    expect(() => n.waiterWaitTake(w, 1, 0, into as unknown as ArrayBuffer, 0)).toThrow(TypeError);
+    expect(n.waiterStop(w)).toBe(0);
+    await until(() => seen.includes(-1));
+    // A stopped waiter takes nothing, with or without a read.
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(44, 4), -1)).toBe(RW_UNRUNG);
+    expect(n.waiterWaitTake(w, 1, 1000, into.buffer, 0)).toBe(0);
+    expect(n.waiterWaitTake(w, 1, 1000)).toBe(0);
+  });
+
+  it('refuses bad slots and mappings, and reads nothing once the data mapping is unmapped', async () => {
+    const r = ring();
+    const seen: number[] = [];
+    const w = n.semWaiter(r.hdr.buffer, OFF_SEM, (k) => seen.push(k)) as WaiterHandle;
+    expect(() => n.waiterRing(w, r.data, new Int32Array(2), 4096)).toThrow(RangeError);
+    expect(() => n.waiterRing(w, r.data, new Uint8Array(16) as unknown as Int32Array, 4096)).toThrow(TypeError);
+    expect(() => n.waiterRing(w, r.data, new Int32Array(4), -1)).toThrow(RangeError);
+    expect(() => n.waiterRing(w, { buffer: r.data.buffer } as unknown as Mapping, new Int32Array(4), 4096)).toThrow(TypeError);
+    const slots = new Int32Array(4);
+    expect(n.waiterRing(w, r.data, slots, 4096)).toBe(0);
+    expect(n.ringWrite(r.hdr.buffer, OFF_SEM, r.data.buffer, frame(44, 1), -1)).toBe(RW_UNRUNG);
+    // The data mapping goes (a ring closed while its waiter runs): no read of freed memory, and
+    // the published token stays where it was.
+    n.munmap(r.data);
+    const into = new Uint8Array(256);
+    expect(() => n.waiterWaitTake(w, 1, 0, into.buffer, 0)).toThrow(RangeError);
+    expect(n.semTakeMany(r.hdr.buffer, OFF_SEM, 4)).toBe(1);
+    // A mapping already unmapped cannot be registered.
+    const w2 = n.semWaiter(r.hdr.buffer, OFF_SEM, () => {}) as WaiterHandle;
+    expect(() => n.waiterRing(w2, r.data, new Int32Array(4), 4096)).toThrow(RangeError);
+    expect(n.waiterStop(w2)).toBe(0);
     expect(n.waiterStop(w)).toBe(0);
     await until(() => seen.includes(-1));
   });

@@ -33,25 +33,30 @@ describe('WaitPolicy', () => {
       if (budgets.length % 3 === 0) for (const end = performance.now() + 1; performance.now() < end; );
       return 1;
     };
-    for (let i = 0; i < 9; i++) waitFor(p, answer);
+    for (let i = 0; i < 9; i++) waitFor(p, answer, false);
     const W = WAIT_NS;
     const R = RETRY_WAIT_NS;
     expect(budgets).toEqual([R, W, W, R, W, W, R, W, W]);
+    // A reply the transport counts as there already is taken without a sleep: quick, however
+    // long fn took (no clock is read for it).
+    budgets.length = 0;
+    for (let i = 0; i < 6; i++) waitFor(p, answer, true);
+    expect(budgets).toEqual([R, W, W, W, W, W]);
     p.record(true, false);
     expect(p.budget()).toBe(RETRY_WAIT_NS);
     p.record(true, true);
     expect(p.budget()).toBe(WAIT_NS);
   });
 
-  it('reads the clock around a long wait only: once for one that catches nothing, twice for a catch (how long it took sets the next bound)', async () => {
+  it('reads the clock around a long wait only: once for one that catches nothing, twice for a catch (how long it took sets the next bound), never for a reply already counted', async () => {
     // wait.ts keeps process.hrtime from when it loads: a fresh copy of it keeps the spy.
     const hrtime = vi.spyOn(process, 'hrtime');
     vi.resetModules();
     const fresh = await import('../src/wait.js');
     const p = new fresh.WaitPolicy();
-    const reads = (got: number) => {
+    const reads = (got: number, ready = false) => {
       hrtime.mockClear();
-      fresh.waitFor(p, () => got);
+      fresh.waitFor(p, () => got, ready);
       return hrtime.mock.calls.length;
     };
     expect(reads(1)).toBe(0); // the short bound: any catch is quick
@@ -60,6 +65,8 @@ describe('WaitPolicy', () => {
     expect(p.budget()).toBe(RETRY_WAIT_NS);
     expect(reads(1)).toBe(0);
     expect(reads(1)).toBe(2);
+    expect(p.budget()).toBe(WAIT_NS);
+    expect(reads(1, true)).toBe(0); // a reply counted as there already cannot be slow
     expect(p.budget()).toBe(WAIT_NS);
     hrtime.mockRestore();
   });
