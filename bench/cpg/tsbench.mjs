@@ -4,6 +4,15 @@
 //       event loop take deliveries, then send again); print "elapsed_ns retries cpu_ns" (first send to
 //       the N-th own delivery; user + system time of all threads meanwhile)
 // lat:  W unmeasured, then N measured round trips (send → own delivery); print "p50_ns p99_ns"
+// WINDOW=1 (tput) marks the measured burst: process.ppid is read right before it and os.hostname()
+// called right after its last own delivery, so that callgrind counts the burst alone (no start-up,
+// no difference of two runs), and a line on stderr before and after it places it among V8's
+// --trace-opt / --trace-deopt / --trace-gc output:
+//   node bench/cpg/nsrun.mjs socket 'WINDOW=1 valgrind --tool=callgrind --separate-threads=yes \
+//     --zero-before=uv_os_getppid --dump-before=uv_os_gethostname --callgrind-out-file=/tmp/cg.%p \
+//     node --perf-basic-prof bench/cpg/tsbench.mjs tput 64 2000 20000'
+// Another checkout's build: run that checkout's tsbench.mjs.
+import { hostname } from 'node:os';
 import { CpgHandle, CPG_TYPE_AGREED } from '@corosync-ts/client/cpg';
 import { CS_ERR_TRY_AGAIN, isCsError } from '@corosync-ts/types';
 
@@ -102,10 +111,19 @@ async function roundTrip(seq) {
 if (mode === 'tput') {
   if (w > 0) await burst(w);
   retries = 0;
+  const window = process.env.WINDOW === '1';
+  if (window) {
+    process.stderr.write('tsbench: burst start\n');
+    void process.ppid;
+  }
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   await burst(n);
   const cpu = process.cpuUsage(cpu0);
+  if (window) {
+    hostname();
+    process.stderr.write(`tsbench: burst end, retries ${retries}\n`);
+  }
   process.stdout.write(`${lastNs - t0} ${retries} ${(cpu.user + cpu.system) * 1000}\n`);
 } else {
   const rtt = [];
