@@ -12,6 +12,17 @@ const REQUEST_WORD = 0;
 const RESPONSE_WORD = 2;
 const EVENT_WORD = 4;
 
+/** The client connection's control file, mapped as a peer sees it (munmap it after). */
+function mapControl(c: Awaited<ReturnType<typeof connect>>): Mapping {
+  const path = (c as unknown as { impl: { control: { path: string } } }).impl.control.path;
+  const fd = openSync(path, 'r+');
+  try {
+    return native().mmap(fd, 24, false) as Mapping;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe('socket: the event counter as a read budget', () => {
   it('delivers every event whether the counter says fewer, more, or a negative count', async () => {
     const fds0 = ipcFds();
@@ -25,10 +36,7 @@ describe('socket: the event counter as a read budget', () => {
     try {
       await until(() => conns.length === 1);
       const conn = conns[0]!;
-      const path = (c as unknown as { impl: { control: { path: string } } }).impl.control.path;
-      const fd = openSync(path, 'r+');
-      ctl = native().mmap(fd, 24, false) as Mapping;
-      closeSync(fd);
+      ctl = mapControl(c);
       const words = new Int32Array(ctl.buffer);
       const got: number[] = [];
       c.on('event', (f: Uint8Array) => got.push(header(f).id));
@@ -82,10 +90,7 @@ describe('socket: the event counter as a read budget', () => {
     try {
       await until(() => conns.length === 1);
       const conn = conns[0]!;
-      const path = (c as unknown as { impl: { control: { path: string } } }).impl.control.path;
-      const fd = openSync(path, 'r+');
-      ctl = native().mmap(fd, 24, false) as Mapping;
-      closeSync(fd);
+      ctl = mapControl(c);
       const words = new Int32Array(ctl.buffer);
       const got: number[] = [];
       c.on('event', (f: Uint8Array) => got.push(header(f).id));
