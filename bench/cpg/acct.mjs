@@ -5,7 +5,10 @@
 // Per side, medians over the rounds: the bench's figure (msgs/s or p50), its own CPU per message
 // (tput: over the measured burst), and corosync's CPU run time, run-queue wait and voluntary and
 // involuntary switches per thread per message over the whole run (warm-up included: W + N
-// messages). Env as ab.mjs: LOAD=k busy processes, TRANSPORTS=socket or shm; NODE_ARGS.
+// messages), and totem's counters per message over the run (`corosync-cmapctl -m stats
+// stats.srp.`, read before and after it: token visits, multicast packets, each carrying the
+// messages corosync's main loop queued since the token's last visit). Env as ab.mjs: LOAD=k busy
+// processes, TRANSPORTS=socket or shm; NODE_ARGS.
 import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
 import { taskStats } from '../lib/tasks.mjs';
@@ -30,6 +33,12 @@ function perMessage(pid, before, after) {
   return out;
 }
 
+/** totem's counters (stats.srp.*) from corosync's stats map. */
+async function srp(ns) {
+  const out = await ns.execOk(['corosync-cmapctl', '-m', 'stats', 'stats.srp.']);
+  return Object.fromEntries([...out.matchAll(/^stats\.srp\.(\w+) \(\w+\) = (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 const busy = busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
@@ -41,17 +50,19 @@ try {
       for (let r = -1; r < ROUNDS; r++) {
         for (let i = 0; i < sides.length; i++) {
           const [k, argv] = sides[(i + Math.max(r, 0)) % sides.length];
+          const srp0 = await srp(ns);
           const before = taskStats(cs.pid);
           const log0 = cs.log().length;
           const out = await ns.exec(argv, { timeout: 600_000 });
           const after = taskStats(cs.pid);
+          const srp1 = await srp(ns);
           // corosync logs "Q empty" each time a client's event queue (ipc_glue.c outq, where it
           // copies an event the client's socket or ring had no room for) drains again
           const qEmpty = cs.log().slice(log0).split('Q empty').length - 1;
           const [a, b, cpu] = out.stdout.trim().split(' ').map(Number);
           if (out.code !== 0 || !(a > 0)) throw new Error(`${k} failed: ${out.code} ${out.stdout} ${out.stderr}`);
           if (r < 0) continue;
-          res[k].push({ ...(mode === 'tput' ? { msgs: n / (a / 1e9), cpu: cpu / 1e3 / n } : { p50: a / 1e3, p99: b / 1e3 }), cs: perMessage(cs.pid, before, after), qEmpty });
+          res[k].push({ ...(mode === 'tput' ? { msgs: n / (a / 1e9), cpu: cpu / 1e3 / n } : { p50: a / 1e3, p99: b / 1e3 }), cs: perMessage(cs.pid, before, after), qEmpty, tok: (srp1.orf_token_rx - srp0.orf_token_rx) / msgs, mcast: (srp1.mcast_tx - srp0.mcast_tx) / msgs });
         }
       }
     } finally {
@@ -70,6 +81,7 @@ try {
       }
       const total = xs.map((x) => Object.values(x.cs).reduce((s, c) => s + c.run, 0));
       console.log(`     corosync all threads run ${med(total).toFixed(1)} µs/msg [${total.map((v) => v.toFixed(0)).join(' ')}]  'Q empty' per run [${xs.map((x) => x.qEmpty).join(' ')}]`);
+      console.log(`     totem per msg: token visits ${f((x) => x.tok, 3)}  mcast packets ${f((x) => x.mcast, 3)}`);
     }
   }
 } finally {
