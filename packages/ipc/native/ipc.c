@@ -1245,10 +1245,11 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   return make_int(env, ring_read(hp, dp, dl, &o));
 }
 
-// A ring's request side, registered once (ringWriter) for ringWrite: the header and data
-// mappings (a reference held on each mapping_t, whose `unmapped` is looked at before each write),
-// the semaphore in the header and the ring's size in words from the data's length. Passed with
-// every write, they were two ArrayBuffers and an integer through N-API per shm request (callgrind).
+// The ring ringWrite publishes in (a client's request ring, the mock's response ring), registered
+// once (ringWriter): the header and data mappings (a reference held on each mapping_t, whose
+// `unmapped` is looked at before each write), the semaphore in the header and the ring's size in
+// words from the data's length. Passed with every write, they were two ArrayBuffers and an
+// integer through N-API per shm request (~170 instructions, callgrind).
 // `tag` first: the addon's other externals (mapping_t, waiter_t, poller_t) are longer and begin
 // with a pointer aligned to 8 (or NULL), whose low word never equals the tag (4 modulo 8), so a
 // handle of another kind is refused instead of written through.
