@@ -1245,46 +1245,109 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
   return make_int(env, ring_read(hp, dp, dl, &o));
 }
 
-// ringWrite(header: ArrayBuffer, semOffset, data: ArrayBuffer, frame: Uint8Array, doorbellFd) -> RW_*, or
-// -errno of a failed sem_post. A request's chunk publication in one crossing: ring.ts
-// writeChunk() (room, commit), sem_post and the doorbell byte (shm.ts ring()), on the common
-// path of a lone request, where the JS path made two native calls and seven Atomics builtin
-// calls. Anything unusual is left to that path: RW_NOT_WRITTEN (no room, pointers outside the
-// ring) wrote nothing, and it reproduces the outcome with its errors; RW_FAULTED committed the
-// chunk unposted while a SIGBUS was absorbed (perhaps in another mapping: the JS side tells);
-// RW_UNRUNG and a sem_post failure come after the chunk was committed.
+// The ring ringWrite publishes in (a client's request ring, the mock's response ring), registered
+// once (ringWriter): the header and data mappings (a reference held on each mapping_t, whose
+// `unmapped` is looked at before each write), the semaphore in the header and the ring's size in
+// words from the data's length. Passed with every write, they were two ArrayBuffers and an
+// integer through N-API per shm request (~170 instructions, callgrind).
+// `tag` first: the addon's other externals (mapping_t, waiter_t, poller_t) are longer and begin
+// with a pointer aligned to 8 (or NULL), whose low word never equals the tag (4 modulo 8), so a
+// handle of another kind is refused instead of written through.
+#define RING_WRITER_TAG 0x52575254u
+typedef struct {
+  uint32_t tag;
+  uint32_t ws;
+  mapping_t *hm, *dm;
+  sem_t *sem;
+} ring_writer_t;
+
+static void ring_writer_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  ring_writer_t *rw = data;
+  mapping_unref(rw->hm);
+  mapping_unref(rw->dm);
+  free(rw);
+}
+
+// ringWriter(header: Mapping, semOffset, data: Mapping) -> the handle ringWrite takes. A TypeError
+// for what is no mapping, a RangeError for a mapping already unmapped or a semaphore outside the
+// header (as every other semaphore function checks it: in the mapping, aligned, which puts both
+// pointers in it too).
+static napi_value n_ring_writer(napi_env env, napi_callback_info info) {
+  napi_value a[3], hab, dab, ext;
+  int32_t sem_off;
+  if (get_args(env, info, 3, a) || arg_int(env, a[1], &sem_off)) return NULL;
+  mapping_t *hm = mapping_arg(env, a[0], &hab);
+  if (!hm) return NULL;
+  mapping_t *dm = mapping_arg(env, a[2], &dab);
+  if (!dm) return NULL;
+  sem_t *sem;
+  if (hm->unmapped || dm->unmapped) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWriter of an unmapped ring");
+    return NULL;
+  }
+  if (sem_in(env, hm->base, hm->len, sem_off, &sem)) return NULL;
+  ring_writer_t *rw = calloc(1, sizeof(*rw));
+  if (!rw) {
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: out of memory");
+    return NULL;
+  }
+  rw->tag = RING_WRITER_TAG;
+  rw->hm = hm;
+  rw->dm = dm;
+  rw->sem = sem;
+  // What no ring is stays registered and writes nothing (RW_NOT_WRITTEN): the JS path reports it.
+  rw->ws = ring_words(dm->len);
+  if (napi_create_external(env, rw, ring_writer_finalize, NULL, &ext) != napi_ok) {
+    free(rw);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a ring writer");
+    return NULL;
+  }
+  hm->refs++;
+  dm->refs++;
+  return ext;
+}
+
+// ringWrite(writer, frame: Uint8Array, doorbellFd) -> RW_*, or -errno of a failed sem_post. A
+// request's chunk publication in one crossing: ring.ts writeChunk() (room, commit), sem_post and
+// the doorbell byte (shm.ts ring()), on the common path of a lone request, where the JS path made
+// two native calls and seven Atomics builtin calls. Anything unusual is left to that path:
+// RW_NOT_WRITTEN (no room, pointers outside the ring) wrote nothing, and it reproduces the
+// outcome with its errors; RW_FAULTED committed the chunk unposted while a SIGBUS was absorbed
+// (perhaps in another mapping: the JS side tells); RW_UNRUNG and a sem_post failure come after
+// the chunk was committed. The doorbell's fd stays an argument: its socket is not the ring's, and
+// a number kept here could outlive it and name another file. A ring unmapped since ringWriter
+// (closed) is a RangeError, nothing touched.
 enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
 static napi_value n_ring_write(napi_env env, napi_callback_info info) {
-  napi_value a[5];
-  int32_t sem_off, fd;
-  void *hp, *dp;
-  size_t hl, dl, len;
+  napi_value a[3];
+  int32_t fd;
+  size_t len;
   uint8_t *frame;
-  sem_t *sem;
-  if (get_args(env, info, 5, a) || arg_int(env, a[1], &sem_off) || arg_int(env, a[4], &fd)) return NULL;
-  if (napi_get_arraybuffer_info(env, a[0], &hp, &hl) != napi_ok || napi_get_arraybuffer_info(env, a[2], &dp, &dl) != napi_ok) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (ArrayBuffer, semOffset, ArrayBuffer, Uint8Array, fd)");
+  ring_writer_t *rw = NULL;
+  if (get_args(env, info, 3, a)) return NULL;
+  if (napi_get_value_external(env, a[0], (void **)&rw) != napi_ok || !rw || rw->tag != RING_WRITER_TAG) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a ring writer");
     return NULL;
   }
-  // The semaphore where ring.ts says, checked as every other semaphore function checks it (in
-  // the header mapping, aligned: the mapping then holds both pointers too).
-  if (sem_in(env, hp, hl, sem_off, &sem) || arg_bytes(env, a[3], &frame, &len)) return NULL;
-  if (!dp) {
-    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite arguments out of range");
+  if (arg_bytes(env, a[1], &frame, &len) || arg_int(env, a[2], &fd)) return NULL;
+  if (rw->hm->unmapped || rw->dm->unmapped) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite to an unmapped ring");
     return NULL;
   }
-  uint32_t *hdr = hp;
-  uint32_t *words = dp;
-  uint32_t ws = ring_words(dl);
+  uint32_t *hdr = rw->hm->base;
+  uint32_t *words = rw->dm->base;
+  uint32_t ws = rw->ws;
   if (ws == 0) return make_int(env, RW_NOT_WRITTEN);
   uint32_t w = __atomic_load_n(&hdr[0], __ATOMIC_SEQ_CST);
   uint32_t r = __atomic_load_n(&hdr[1], __ATOMIC_SEQ_CST);
   if (w >= ws || r >= ws) return make_int(env, RW_NOT_WRITTEN);
-  if (ring_free_words(w, r, ws, sem) * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
+  if (ring_free_words(w, r, ws, rw->sem) * 4 < (uint64_t)len + 12) return make_int(env, RW_NOT_WRITTEN);
   int faults = atomic_load(&sigbus_faults[0]);
   ring_publish(hdr, words, ws, w, frame, (uint32_t)len);
   if (atomic_load(&sigbus_faults[0]) != faults) return make_int(env, RW_FAULTED);
-  if (sem_post(sem) < 0) return make_int(env, -errno);
+  if (sem_post(rw->sem) < 0) return make_int(env, -errno);
   if (fd < 0) return make_int(env, RW_UNRUNG);
   static const uint8_t bell = 0;
   ssize_t n;
@@ -2509,6 +2572,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("waiterRing", n_waiter_ring);
   EXPORT("semTakeMany", n_sem_take_many);
   EXPORT("ringReadMany", n_ring_read_many);
+  EXPORT("ringWriter", n_ring_writer);
   EXPORT("ringWrite", n_ring_write);
   EXPORT("poll", n_poll);
   EXPORT("pinned", n_pinned);

@@ -48,10 +48,16 @@ export interface Native {
   /** Copy out and reclaim up to `max` published chunks of a ring into `into` (see Ring.readMany); how many. */
   ringReadMany(header: ArrayBuffer, data: ArrayBuffer, into: Uint8Array, from: number, slots: Int32Array, max: number, maxLen: number): number;
   /**
-   * Publish `frame` as one chunk of a ring, post its semaphore and send one doorbell byte on
-   * `doorbellFd` (-1: none): RW_* (see Ring.writeRung), or -errno of a failed sem_post.
+   * The ring ringWrite publishes in: its header (the semaphore at `semOffset`) and data mappings,
+   * held by the handle; a RangeError once either is unmapped.
    */
-  ringWrite(header: ArrayBuffer, semOffset: number, data: ArrayBuffer, frame: Uint8Array, doorbellFd: number): number;
+  ringWriter(header: Mapping, semOffset: number, data: Mapping): RingWriterHandle;
+  /**
+   * Publish `frame` as one chunk of the writer's ring, post its semaphore and send one doorbell
+   * byte on `doorbellFd` (-1: none): RW_* (see Ring.writeRung), or -errno of a failed sem_post;
+   * a RangeError once the ring is unmapped.
+   */
+  ringWrite(writer: RingWriterHandle, frame: Uint8Array, doorbellFd: number): number;
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;
@@ -124,6 +130,7 @@ export interface Mapping { readonly buffer: ArrayBuffer; readonly handle: unknow
 export interface Pinned { readonly buffer: ArrayBuffer; readonly handle: unknown }
 export type WaiterHandle = { readonly __waiter: unique symbol };
 export type PollHandle = { readonly __poll: unique symbol };
+export type RingWriterHandle = { readonly __ringWriter: unique symbol };
 
 export const READABLE = 1;
 export const WRITABLE = 2;

@@ -4,7 +4,7 @@
 import { closeSync, constants as fsc, ftruncateSync, fchownSync, openSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
-import { POOLED_MAX, copyFrame, framePool, native, poolView, type Mapping, type WaiterHandle } from './native.js';
+import { POOLED_MAX, copyFrame, framePool, native, poolView, type Mapping, type RingWriterHandle, type WaiterHandle } from './native.js';
 import { assertShmPath, closePeerFile, openPeerFile, ownShmPath, removeShmPath, type PeerFileRules } from './peerfile.js';
 import { EVENT_INTO_HEAD, type EventInto } from './transport.js';
 
@@ -347,6 +347,9 @@ export class Ring {
     return true;
   }
 
+  /** This ring's mappings and semaphore as writeRung's native call takes them, registered at its first call (native ringWriter). */
+  private writer: RingWriterHandle | undefined;
+
   /**
    * write(frame) and the chunk's doorbell byte on `doorbellFd` in one native call (ringWrite),
    * where write() and the doorbell's send were two, plus seven Atomics builtin calls for the
@@ -357,7 +360,8 @@ export class Ring {
    */
   writeRung(frame: Uint8Array, doorbellFd: number): number {
     if (this.closed || this.failure) return -1;
-    const r = native().ringWrite(this.hdrMap.buffer, OFF_SEM, this.dataMap.buffer, frame, doorbellFd);
+    const n = native();
+    const r = n.ringWrite((this.writer ??= n.ringWriter(this.hdrMap, OFF_SEM, this.dataMap)), frame, doorbellFd);
     if (r === RW_DONE) return 1;
     if (r === RW_UNRUNG) return 0;
     if (r === RW_NOT_WRITTEN) return -1;

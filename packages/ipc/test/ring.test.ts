@@ -51,6 +51,22 @@ describe('ring buffer', () => {
     w.destroy();
   });
 
+  it('writeRung publishes as write() does through the ring it registers once, and writes nothing once the ring is closed', () => {
+    const w = Ring.create(base, 12328);
+    const r = Ring.open(base, 12328, rules);
+    for (let i = 0; i < 50; i++) {
+      const frame = new Uint8Array(100 + i * 97).map((_, j) => (j * 3 + i) & 0xff);
+      // No doorbell fd: published and posted, the doorbell left to the caller.
+      expect(r.writeRung(frame, -1)).toBe(0);
+      expect(w.tryTake()).toBe(true);
+      if (!Buffer.from(w.read()).equals(frame)) expect.fail(`chunk ${i} came back different`);
+    }
+    r.close();
+    expect(r.writeRung(new Uint8Array(40), -1)).toBe(-1);
+    expect(w.tryTake()).toBe(false);
+    w.destroy();
+  });
+
   it('writes a chunk given in two pieces as the one frame, wrapping at every offset, the cut anywhere', () => {
     const w = Ring.create(base, 12328);
     const r = Ring.open(base, 12328, rules);
