@@ -489,18 +489,7 @@ export class Ring {
   read(lend?: Uint8Array, into?: EventInto): Uint8Array {
     const [r, len] = this.chunk();
     const start = ((r + 2) % this.wordSize) * 4;
-    let out: Uint8Array;
-    const target = into !== undefined && len > POOLED_MAX ? into(this.bytes.subarray(start, start + Math.min(len, EVENT_INTO_HEAD)), len) : undefined;
-    if (target !== undefined && target.length === len) {
-      out = target;
-      out.set(this.bytes.subarray(start, start + len));
-    } else if (lend !== undefined && len > POOLED_MAX && len <= lend.length) {
-      out = lend.subarray(0, len);
-      out.set(this.bytes.subarray(start, start + len));
-    } else out = copyFrame(this.bytes, start, len, this.words);
-    this.checkFaults();
-    this.reclaim(r, len);
-    return out;
+    return this.copyOut(r, start, len, this.askInto(start, len, into), lend);
   }
 
   /** The chunk borrow() lent and giveBack() reclaims: its word index (-1: none) and length. */
@@ -518,24 +507,35 @@ export class Ring {
    */
   borrow(into?: EventInto): Uint8Array {
     const [r, len] = this.chunk();
-    if (len <= POOLED_MAX) {
-      const out = copyFrame(this.bytes, ((r + 2) % this.wordSize) * 4, len, this.words);
-      this.checkFaults();
-      this.reclaim(r, len);
-      return out;
-    }
     const start = ((r + 2) % this.wordSize) * 4;
-    const target = into?.(this.bytes.subarray(start, start + Math.min(len, EVENT_INTO_HEAD)), len);
-    if (target !== undefined && target.length === len) {
-      target.set(this.bytes.subarray(start, start + len));
-      this.checkFaults();
-      this.reclaim(r, len);
-      return target;
-    }
+    const target = this.askInto(start, len, into);
+    if (len <= POOLED_MAX || target !== undefined) return this.copyOut(r, start, len, target);
     this.checkFaults();
     this.lentAt = r;
     this.lentLen = len;
     return this.bytes.subarray(start, start + len);
+  }
+
+  /** eventInto's buffer for a chunk above POOLED_MAX starting at byte `start`, when it gives one of the chunk's length. */
+  private askInto(start: number, len: number, into: EventInto | undefined): Uint8Array | undefined {
+    if (into === undefined || len <= POOLED_MAX) return undefined;
+    const target = into(this.bytes.subarray(start, start + Math.min(len, EVENT_INTO_HEAD)), len);
+    return target !== undefined && target.length === len ? target : undefined;
+  }
+
+  /** Copies the chunk at word `r` (its bytes at `start`) into `target`, else `lend`, else a buffer of its own, and reclaims it. */
+  private copyOut(r: number, start: number, len: number, target: Uint8Array | undefined, lend?: Uint8Array): Uint8Array {
+    let out: Uint8Array;
+    if (target !== undefined) {
+      out = target;
+      out.set(this.bytes.subarray(start, start + len));
+    } else if (lend !== undefined && len > POOLED_MAX && len <= lend.length) {
+      out = lend.subarray(0, len);
+      out.set(this.bytes.subarray(start, start + len));
+    } else out = copyFrame(this.bytes, start, len, this.words);
+    this.checkFaults();
+    this.reclaim(r, len);
+    return out;
   }
 
   /**
