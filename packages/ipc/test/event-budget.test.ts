@@ -3,7 +3,7 @@
 // the peer's: whatever it says, every event arrives, once and in order, and nothing else breaks.
 import { closeSync, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { connect, createServer, type IpcServerConnection } from '../src/index.js';
+import { connect, createServer, type ConnectOptions, type IpcClient, type IpcServerConnection } from '../src/index.js';
 import { native, type Mapping } from '../src/native.js';
 import { echoed, header, ipcFds, reqFrame, resFrame, shmMappings, uniqueName, until } from './helpers.js';
 
@@ -12,34 +12,53 @@ const REQUEST_WORD = 0;
 const RESPONSE_WORD = 2;
 const EVENT_WORD = 4;
 
-/** The client connection's control file, mapped as a peer sees it (munmap it after). */
-function mapControl(c: Awaited<ReturnType<typeof connect>>): Mapping {
-  const path = (c as unknown as { impl: { control: { path: string } } }).impl.control.path;
-  const fd = openSync(path, 'r+');
+/** What a test body gets: the client, its connection on the server, its control file's words as a peer sees them, the ids of the events it received. */
+interface Pair {
+  c: IpcClient;
+  conn: IpcServerConnection;
+  words: Int32Array;
+  got: number[];
+}
+
+/**
+ * A socket server and one client of it (`opts`), the client's control file mapped as a peer sees
+ * it, for `body`; then both closed, and no fd or mapping left (the watcher's reference to the
+ * control file's mapping goes with it).
+ */
+async function withPair(name: string, opts: ConnectOptions | undefined, body: (p: Pair) => Promise<void>): Promise<void> {
+  const fds0 = ipcFds();
+  const maps0 = shmMappings();
+  const server = createServer(uniqueName(name), { transport: 'socket' });
+  const conns: IpcServerConnection[] = [];
+  server.on('connection', (c) => conns.push(c));
+  await server.listen();
+  const c = await connect(server.name, opts);
+  let ctl: Mapping | undefined;
   try {
-    return native().mmap(fd, 24, false) as Mapping;
+    await until(() => conns.length === 1);
+    const path = (c as unknown as { impl: { control: { path: string } } }).impl.control.path;
+    const fd = openSync(path, 'r+');
+    try {
+      ctl = native().mmap(fd, 24, false) as Mapping;
+    } finally {
+      closeSync(fd);
+    }
+    const got: number[] = [];
+    c.on('event', (f: Uint8Array) => got.push(header(f).id));
+    await body({ c, conn: conns[0]!, words: new Int32Array(ctl.buffer), got });
   } finally {
-    closeSync(fd);
+    if (ctl) native().munmap(ctl);
+    await c.close();
+    await server.close();
   }
+  await until(() => ipcFds().length === fds0.length && shmMappings().length === maps0.length);
+  expect(ipcFds()).toEqual(fds0);
+  expect(shmMappings()).toEqual(maps0);
 }
 
 describe('socket: the event counter as a read budget', () => {
   it('delivers every event whether the counter says fewer, more, or a negative count', async () => {
-    const fds0 = ipcFds();
-    const maps0 = shmMappings();
-    const server = createServer(uniqueName('evbudget'), { transport: 'socket' });
-    const conns: IpcServerConnection[] = [];
-    server.on('connection', (c) => conns.push(c));
-    await server.listen();
-    const c = await connect(server.name);
-    let ctl: Mapping | undefined;
-    try {
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      ctl = mapControl(c);
-      const words = new Int32Array(ctl.buffer);
-      const got: number[] = [];
-      c.on('event', (f: Uint8Array) => got.push(header(f).id));
+    await withPair('evbudget', undefined, async ({ c, conn, words, got }) => {
       let next = 0;
       // Events sent in one turn, then the counter set as a peer might keep it, before the client
       // reads any of them.
@@ -61,39 +80,18 @@ describe('socket: the event counter as a read budget', () => {
       conn.on('request', (f: Uint8Array) => conn.respond(resFrame(header(f).id)));
       const r = await c.request(new Uint8Array(resFrame(77)), { maxResponseSize: 64 });
       expect(header(r).id).toBe(77);
-    } finally {
-      if (ctl) native().munmap(ctl);
-      await c.close();
-      await server.close();
-    }
-    // The watcher's reference to the control file's mapping goes with it: no fd or mapping left.
-    await until(() => ipcFds().length === fds0.length && shmMappings().length === maps0.length);
-    expect(ipcFds()).toEqual(fds0);
-    expect(shmMappings()).toEqual(maps0);
+    });
   });
 
   it('keeps the counters as libqb does: one count per frame, whole batches, peeked events and sendmmsg batches alike', async () => {
-    const fds0 = ipcFds();
-    const maps0 = shmMappings();
-    const server = createServer(uniqueName('evcount'), { transport: 'socket' });
-    const conns: IpcServerConnection[] = [];
-    server.on('connection', (c) => conns.push(c));
-    await server.listen();
     // events above 4 KiB with an odd id are read where eventInto says: the event socket then
     // peeks each datagram, and one peeked is counted off when read, not with its batch
-    const c = await connect(server.name, {
+    const opts: ConnectOptions = {
       maxMessageSize: 1 << 16,
       borrowEvents: true,
       eventInto: (head, length) => (header(head).id % 2 === 1 ? new Uint8Array(length) : undefined),
-    });
-    let ctl: Mapping | undefined;
-    try {
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      ctl = mapControl(c);
-      const words = new Int32Array(ctl.buffer);
-      const got: number[] = [];
-      c.on('event', (f: Uint8Array) => got.push(header(f).id));
+    };
+    await withPair('evcount', opts, async ({ c, conn, words, got }) => {
       let next = 0;
       const burst = async (sizes: number[]) => {
         for (const n of sizes) conn.sendEvent(resFrame(next++, new Uint8Array(n)));
@@ -122,13 +120,6 @@ describe('socket: the event counter as a read budget', () => {
       expect(answers.map((a) => header(a).id)).toEqual(Array.from({ length: 20 }, (_, i) => 2000 + i));
       expect([words[REQUEST_WORD], words[RESPONSE_WORD], words[EVENT_WORD]]).toEqual([0, 0, 0]);
       expect(c.connected).toBe(true);
-    } finally {
-      if (ctl) native().munmap(ctl);
-      await c.close();
-      await server.close();
-    }
-    await until(() => ipcFds().length === fds0.length && shmMappings().length === maps0.length);
-    expect(ipcFds()).toEqual(fds0);
-    expect(shmMappings()).toEqual(maps0);
+    });
   });
 });
