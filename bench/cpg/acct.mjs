@@ -8,7 +8,7 @@
 // messages), and totem's counters per message over the run (`corosync-cmapctl -m stats
 // stats.srp.`, read before and after it: token visits, multicast packets, each carrying the
 // messages corosync's main loop queued since the token's last visit). Env as ab.mjs: LOAD=k busy
-// processes, TRANSPORTS=socket or shm; NODE_ARGS.
+// processes, TRANSPORTS=socket or shm, CHRT=p; NODE_ARGS.
 import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
 import { taskStats } from '../lib/tasks.mjs';
@@ -19,7 +19,9 @@ const msgs = n + warmup;
 const cbench = await compileCbench();
 // NODE_ARGS (space-separated) go to every TS side's node, e.g. --single-threaded.
 const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
-const sides = [['libcpg', [cbench, ...args]], ...tsbenches.map((f) => [f, [process.execPath, ...nodeArgs, f, ...args]])];
+// CHRT=p runs every side at SCHED_RR p, as ab.mjs does.
+const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : [];
+const sides = [['libcpg', [...pre, cbench, ...args]], ...tsbenches.map((f) => [f, [...pre, process.execPath, ...nodeArgs, f, ...args]])];
 
 /** corosync's figures per message between two taskStats() of it, by thread name (its own: main; primes when repeated). */
 function perMessage(pid, before, after) {
