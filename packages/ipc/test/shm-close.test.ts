@@ -2,24 +2,68 @@
 // (corosync after an agreed cfg try_shutdown): the answer's token may already be in the
 // response waiter thread's hands, its report not yet on the loop, when the loop sees the setup
 // socket's hang-up; the call still gets its answer. A connection we failed (a bad frame) while
-// the server lives: its files are its own to remove, close() does not wait for them. A server
-// killed -9: its files are ours to remove.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// the server lives, or a live server that hung up: its files are its own to remove, close()
+// does not wait for them. A server killed -9, reaped or still a zombie: its files are ours to
+// remove, at once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it, vi } from 'vitest';
-import { connect, createServer, type IpcError, type IpcServer } from '../src/index.js';
+import { connect, createServer, type IpcClient, type IpcError, type IpcServer } from '../src/index.js';
 import { native } from '../src/native.js';
 import { MAX, hostileShmServer } from './fixtures/hostile-shm-server.js';
 import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 let server: IpcServer | undefined;
 afterEach(async () => {
+  vi.useRealTimers();
   vi.restoreAllMocks();
   await server?.close();
   server = undefined;
 });
+
+const ECHO_SERVER = fileURLToPath(new URL('./fixtures/echo-server.mjs', import.meta.url));
+
+/** Resolves once the echo server that `child` runs (fixtures/echo-server.mjs) listens. */
+function listening(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if ((JSON.parse(l) as { event?: string }).event === 'listening') resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
+  });
+}
+
+/**
+ * Makes the server hang up (`hangUp`) with the clock and the timers frozen, then closes the
+ * client: whether close() finished without waiting on a timer (one that waits shows as a pending
+ * timer, which never fires here). Its disconnect error too.
+ */
+async function closesWithoutTimer(c: IpcClient, hangUp: () => void): Promise<{ closed: boolean; err: IpcError }> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  try {
+    const disconnected = new Promise<IpcError>((resolve) => c.once('disconnect', resolve));
+    hangUp();
+    const err = await disconnected;
+    let closed = false;
+    void c.close().then(() => (closed = true));
+    while (!closed && vi.getTimerCount() === 0) await new Promise((r) => setImmediate(r));
+    return { closed, err };
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+/** The state letter of process `pid` in /proc (Z: a zombie), or undefined once it is gone. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
 
 it('an answer whose token the waiter thread took before the hang-up reaches its call', async () => {
   const fdsBefore = ipcFds();
@@ -136,16 +180,10 @@ it('a bad frame from a live server: close() does not wait for its files, removes
 it('a server killed -9: close() removes the files it left', async () => {
   const fdsBefore = ipcFds();
   const name = uniqueName('shmkill');
-  const script = fileURLToPath(new URL('./fixtures/echo-server.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, 'shm', name], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, QUIET: '1' } });
+  const child = spawn(process.execPath, [ECHO_SERVER, 'shm', name], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, QUIET: '1' } });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        if ((JSON.parse(l) as { event?: string }).event === 'listening') resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
-    });
+    await listening(child);
     const c = await connect(name, { timeout: 5000 });
     expect(c.transport).toBe('shm');
     expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
@@ -158,6 +196,58 @@ it('a server killed -9: close() removes the files it left', async () => {
     expect(shmFiles(child.pid)).toEqual([]);
   } finally {
     child.kill('SIGKILL');
+    await exited;
+  }
+  expect(shmMappings()).toEqual([]);
+  expect(ipcFds()).toEqual(fdsBefore);
+});
+
+it('a live server that hangs up and keeps its files: close() does not wait for it, and removes none of them', async () => {
+  const fdsBefore = ipcFds();
+  const filesBefore = shmFiles();
+  const name = uniqueName('shmhangup');
+  const srv = hostileShmServer(name, 'shm');
+  try {
+    const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+    const conn = srv.conns[0]!;
+    const files = ['request', 'response', 'event'].flatMap((k) => [`${conn.base(k)}-header`, `${conn.base(k)}-data`]);
+    const { closed, err } = await closesWithoutTimer(c, () => conn.hangUp());
+    expect(err.message).toMatch(/closed the connection/);
+    expect(closed, 'close() waits on a timer').toBe(true);
+    // This very process is the server, alive: the files are its own.
+    expect(files.filter((f) => !existsSync(f))).toEqual([]);
+  } finally {
+    srv.close();
+  }
+  expect(shmFiles()).toEqual(filesBefore);
+  expect(ipcFds()).toEqual(fdsBefore);
+});
+
+it('a server killed -9 that stays a zombie (its parent does not reap it): close() removes its files at once', async () => {
+  const fdsBefore = ipcFds();
+  const name = uniqueName('shmzombie');
+  // The server's parent is `sleep`, which never waits for it.
+  const parent = spawn('sh', ['-c', '"$0" "$1" shm "$2" & exec sleep 600', process.execPath, ECHO_SERVER, name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, QUIET: '1' },
+  });
+  const exited = new Promise((resolve) => parent.once('exit', resolve));
+  try {
+    await listening(parent);
+    const c = await connect(name, { timeout: 5000 });
+    expect(c.transport).toBe('shm');
+    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+    const pid = c.serverCredentials!.pid;
+    expect(pid).not.toBe(parent.pid);
+    expect(shmFiles(pid)).not.toEqual([]);
+    const { closed, err } = await closesWithoutTimer(c, () => process.kill(pid, 'SIGKILL'));
+    expect(err.code).toBe('ECONNRESET');
+    expect(closed, 'close() waits on a timer').toBe(true);
+    expect(shmFiles(pid)).toEqual([]);
+    await until(() => procState(pid) === 'Z');
+  } finally {
+    parent.kill('SIGKILL');
     await exited;
   }
   expect(shmMappings()).toEqual([]);
