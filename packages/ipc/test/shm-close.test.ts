@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it, vi } from 'vitest';
 import { connect, createServer, type IpcClient, type IpcError, type IpcServer } from '../src/index.js';
 import { native } from '../src/native.js';
-import { MAX, hostileShmServer } from './fixtures/hostile-shm-server.js';
+import { MAX, hostileShmServer, type FakeConn } from './fixtures/hostile-shm-server.js';
 import { header, ipcFds, reqFrame, resFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 let server: IpcServer | undefined;
@@ -53,6 +53,51 @@ async function closesWithoutTimer(c: IpcClient, hangUp: () => void): Promise<{ c
   } finally {
     vi.useRealTimers();
   }
+}
+
+/**
+ * `body` with a shm client of hostileShmServer (in this process) after one echoed request, its
+ * connection there and the six ring files of it; the server closed after.
+ */
+async function withHostileClient(tag: string, body: (c: IpcClient, conn: FakeConn, files: string[]) => Promise<void>): Promise<void> {
+  const name = uniqueName(tag);
+  const srv = hostileShmServer(name, 'shm');
+  try {
+    const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
+    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+    const conn = srv.conns[0]!;
+    await body(c, conn, ['request', 'response', 'event'].flatMap((k) => [`${conn.base(k)}-header`, `${conn.base(k)}-data`]));
+  } finally {
+    srv.close();
+  }
+}
+
+/**
+ * `body` with a shm client of fixtures/echo-server.mjs, which `command(name)` runs in `child`,
+ * after one echoed request; `child` killed after, and nothing of the client left.
+ */
+async function withChildServer(
+  tag: string,
+  command: (name: string) => string[],
+  body: (c: IpcClient, child: ChildProcess, exited: Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  const fdsBefore = ipcFds();
+  const name = uniqueName(tag);
+  const [file, ...args] = command(name);
+  const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, QUIET: '1' } });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await listening(child);
+    const c = await connect(name, { timeout: 5000 });
+    expect(c.transport).toBe('shm');
+    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+    await body(c, child, exited);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  expect(shmMappings()).toEqual([]);
+  expect(ipcFds()).toEqual(fdsBefore);
 }
 
 /** The state letter of process `pid` in /proc (Z: a zombie), or undefined once it is gone. */
@@ -131,35 +176,16 @@ it('a bad frame from a live server: close() does not wait for its files, removes
   const fdsBefore = ipcFds();
   const mapsBefore = shmMappings();
   const filesBefore = shmFiles();
-  const name = uniqueName('shmfail');
-  const srv = hostileShmServer(name, 'shm');
-  try {
-    const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
-    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
-    const conn = srv.conns[0]!;
+  await withHostileClient('shmfail', async (c, conn, files) => {
     conn.echo = false;
-    const files = ['request', 'response', 'event'].flatMap((k) => [`${conn.base(k)}-header`, `${conn.base(k)}-data`]);
     const mapped = () => shmMappings().filter((l) => l.includes(conn.dir)).length;
     const serverOnly = mapped() / 2;
-    const disconnected = new Promise<IpcError>((resolve) => c.once('disconnect', resolve));
     const pending = c.request(reqFrame(2, 16), { verify: (f) => header(f).id === 1002 }).catch((e: IpcError) => e);
     // The bad frame: an answer carrying another call's id. The server stays, keeps its files.
-    conn.rings!.response.write(resFrame(4242));
-    const err = await disconnected;
+    const { closed, err } = await closesWithoutTimer(c, () => conn.rings!.response.write(resFrame(4242)));
     expect(err.cause).toMatchObject({ name: 'IpcError', code: 'EPROTO' });
     expect(await pending).toBe(err);
-
-    // A clock that stands still: a wait for the server to remove its files (2 s by this clock)
-    // never ends and reads the clock on every round; close() must not need one.
-    let reads = 0;
-    const now = Date.now();
-    vi.spyOn(Date, 'now').mockImplementation(() => (reads++, now));
-    let closed = false;
-    const closing = c.close().then(() => (closed = true));
-    while (!closed && reads === 0) await new Promise((r) => setTimeout(r, 1));
-    vi.restoreAllMocks();
-    expect(closed, 'close() waits on the clock').toBe(true);
-    await closing;
+    expect(closed, 'close() waits on a timer').toBe(true);
 
     // Its files are the server's: all still there. Our mappings of them are gone, and the
     // server sees the hang-up that tells it to remove them.
@@ -169,24 +195,14 @@ it('a bad frame from a live server: close() does not wait for its files, removes
     let r: number;
     while ((r = native().recvInto(conn.setupFd, new Uint8Array(8))) > 0);
     expect(r).toBe(0);
-  } finally {
-    srv.close();
-  }
+  });
   expect(shmFiles()).toEqual(filesBefore);
   expect(shmMappings()).toEqual(mapsBefore);
   expect(ipcFds()).toEqual(fdsBefore);
 });
 
 it('a server killed -9: close() removes the files it left', async () => {
-  const fdsBefore = ipcFds();
-  const name = uniqueName('shmkill');
-  const child = spawn(process.execPath, [ECHO_SERVER, 'shm', name], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, QUIET: '1' } });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    await listening(child);
-    const c = await connect(name, { timeout: 5000 });
-    expect(c.transport).toBe('shm');
-    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+  await withChildServer('shmkill', (name) => [process.execPath, ECHO_SERVER, 'shm', name], async (c, child, exited) => {
     expect(shmFiles(child.pid)).not.toEqual([]);
     const disconnected = new Promise<IpcError>((resolve) => c.once('disconnect', resolve));
     child.kill('SIGKILL');
@@ -194,50 +210,27 @@ it('a server killed -9: close() removes the files it left', async () => {
     expect((await disconnected).code).toBe('ECONNRESET');
     await c.close();
     expect(shmFiles(child.pid)).toEqual([]);
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  expect(shmMappings()).toEqual([]);
-  expect(ipcFds()).toEqual(fdsBefore);
+  });
 });
 
 it('a live server that hangs up and keeps its files: close() does not wait for it, and removes none of them', async () => {
   const fdsBefore = ipcFds();
   const filesBefore = shmFiles();
-  const name = uniqueName('shmhangup');
-  const srv = hostileShmServer(name, 'shm');
-  try {
-    const c = await connect(name, { maxMessageSize: MAX, timeout: 5000 });
-    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
-    const conn = srv.conns[0]!;
-    const files = ['request', 'response', 'event'].flatMap((k) => [`${conn.base(k)}-header`, `${conn.base(k)}-data`]);
+  await withHostileClient('shmhangup', async (c, conn, files) => {
     const { closed, err } = await closesWithoutTimer(c, () => conn.hangUp());
     expect(err.message).toMatch(/closed the connection/);
     expect(closed, 'close() waits on a timer').toBe(true);
     // This very process is the server, alive: the files are its own.
     expect(files.filter((f) => !existsSync(f))).toEqual([]);
-  } finally {
-    srv.close();
-  }
+  });
   expect(shmFiles()).toEqual(filesBefore);
   expect(ipcFds()).toEqual(fdsBefore);
 });
 
 it('a server killed -9 that stays a zombie (its parent does not reap it): close() removes its files at once', async () => {
-  const fdsBefore = ipcFds();
-  const name = uniqueName('shmzombie');
   // The server's parent is `sleep`, which never waits for it.
-  const parent = spawn('sh', ['-c', '"$0" "$1" shm "$2" & exec sleep 600', process.execPath, ECHO_SERVER, name], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, QUIET: '1' },
-  });
-  const exited = new Promise((resolve) => parent.once('exit', resolve));
-  try {
-    await listening(parent);
-    const c = await connect(name, { timeout: 5000 });
-    expect(c.transport).toBe('shm');
-    expect(header(await c.request(reqFrame(1, 16))).id).toBe(1001);
+  const command = (name: string) => ['sh', '-c', '"$0" "$1" shm "$2" & exec sleep 600', process.execPath, ECHO_SERVER, name];
+  await withChildServer('shmzombie', command, async (c, parent) => {
     const pid = c.serverCredentials!.pid;
     expect(pid).not.toBe(parent.pid);
     expect(shmFiles(pid)).not.toEqual([]);
@@ -246,10 +239,5 @@ it('a server killed -9 that stays a zombie (its parent does not reap it): close(
     expect(closed, 'close() waits on a timer').toBe(true);
     expect(shmFiles(pid)).toEqual([]);
     await until(() => procState(pid) === 'Z');
-  } finally {
-    parent.kill('SIGKILL');
-    await exited;
-  }
-  expect(shmMappings()).toEqual([]);
-  expect(ipcFds()).toEqual(fdsBefore);
+  });
 });
