@@ -26,6 +26,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,6 +469,92 @@ static napi_value n_fallocate(napi_env env, napi_callback_info info) {
   return make_int(env, -r);
 }
 
+// Clears what a refused N-API call left pending, for the caller's own answer (-ENOMEM, a TypeError).
+static void clear_pending(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+}
+
+// ---------------------------------------------------------------- handles
+// The externals lent to JS, one kind per struct: a mapping's and a pinned buffer's `handle`, a
+// ring writer, a semaphore waiter, a poller. Each is type-tagged (napi_type_tag_object, N-API 8)
+// with its kind's own tag when made, and every function taking one checks that tag before it
+// reads the pointer: a handle of another kind (or another addon's external) read as this kind's
+// struct would be read past its end, through its pointers, even freed or unmapped through them.
+// Except on the path of every request (handle_arg_hot): there the check is the struct's first
+// word, which handle_new points at its kind's tag (see there why).
+typedef enum { H_MAPPING, H_PINNED, H_RING_WRITER, H_WAITER, H_POLLER, H_KINDS } handle_kind_t;
+static const napi_type_tag handle_tags[H_KINDS] = {
+    {0x806e2dd252a445ecull, 0x90dfdf66fc4e9697ull},
+    {0x2353a0c1e9e8479full, 0x8c253542af4562e0ull},
+    {0x8537775144e84310ull, 0x9accf352c2a54503ull},
+    {0xc0917a6610304c27ull, 0x899e8ce2697809c2ull},
+    {0x36f95b69e25742f9ull, 0xbac17187f16788faull},
+};
+static const char *const handle_expected[H_KINDS] = {
+    "corosync-ts ipc native: expected a mapping",
+    "corosync-ts ipc native: expected a pinned buffer",
+    "corosync-ts ipc native: expected a ring writer",
+    "corosync-ts ipc native: expected a semaphore waiter",
+    "corosync-ts ipc native: expected a poller",
+};
+
+// A new handle of `kind` for data, whose finalizer fin gets data once JS lets go of it. data is a
+// struct whose first word is there for the kind (mapping_t, pinned_t, ring_writer_t, waiter_t:
+// `kind`; poller_t: its uv handle's `data`, which libuv leaves to its user). 0, *out the handle;
+// otherwise an error is thrown and: -1, nothing was made (fin never runs: the caller takes back
+// what it had given the handle); -2, the external exists untagged (never accepted by any
+// function) and fin runs when it is collected, as for any handle.
+static int handle_new(napi_env env, void *data, napi_finalize fin, handle_kind_t kind, napi_value *out, const char *what) {
+  const napi_type_tag *tag = &handle_tags[kind];
+  memcpy(data, &tag, sizeof(tag));
+  if (napi_create_external(env, data, fin, NULL, out) != napi_ok) {
+    clear_pending(env);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", what);
+    return -1;
+  }
+  if (napi_type_tag_object(env, *out, &handle_tags[kind]) != napi_ok) {
+    clear_pending(env);
+    napi_throw_error(env, "ERR_CS_IPC_NATIVE", what);
+    return -2;
+  }
+  return 0;
+}
+
+// The struct behind v if v is a handle of `kind`; else NULL with a TypeError naming the kind.
+static void *handle_arg(napi_env env, napi_value v, handle_kind_t kind) {
+  bool ok = false;
+  void *data = NULL;
+  if (napi_check_object_type_tag(env, v, &handle_tags[kind], &ok) == napi_ok && ok &&
+      napi_get_value_external(env, v, &data) == napi_ok && data)
+    return data;
+  // Checking undefined or null leaves the TypeError of their conversion to an object pending.
+  clear_pending(env);
+  napi_throw_type_error(env, NULL, handle_expected[kind]);
+  return NULL;
+}
+
+// handle_arg for the functions of every request (ringWrite and waiterWaitTake per shm request,
+// pollWait per socket one): the struct's first word instead of the N-API tag, which costs ~180
+// instructions a call (callgrind, Node 20 and 24: the call's exception scope, then the tag's
+// lookup), two per shm GET, where this is a load and a compare. It tells every handle of this
+// addon from the others (each struct begins with that word), and JS values that are no external;
+// unlike the tag, it reads the pointer of another addon's external, whose memory it does not
+// know: these are the addon's own functions, which only this package's code calls.
+static inline __attribute__((always_inline)) void *handle_arg_hot(napi_env env, napi_value v, handle_kind_t kind) {
+  void *data = NULL;
+  const napi_type_tag *tag = NULL;
+  if (napi_get_value_external(env, v, &data) == napi_ok && data) memcpy(&tag, data, sizeof(tag));
+  if (tag == &handle_tags[kind]) return data;
+  clear_pending(env);
+  napi_throw_type_error(env, NULL, handle_expected[kind]);
+  return NULL;
+}
+
 // ---------------------------------------------------------------- mmap
 // A mapping has two owners: the ArrayBuffer JS reads it through, and the `handle`
 // external that munmap() is called with. Either may be finalized first (detaching an
@@ -477,6 +564,7 @@ static napi_value n_fallocate(napi_env env, napi_callback_info info) {
 // Every live mapping is also listed for the SIGBUS handler below: a peer that
 // truncates a file we mapped would otherwise kill the process on the next access.
 typedef struct {
+  const napi_type_tag *kind;  // handle_new
   void *base;
   size_t len;
   int unmapped;
@@ -652,25 +740,14 @@ static void mapping_handle_finalize(napi_env env, void *data, void *hint) {
   mapping_unref(data);
 }
 
-// Clears what a refused napi_create_external_arraybuffer left pending: the caller answers -ENOMEM.
-static void clear_pending(napi_env env) {
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value ignored;
-    napi_get_and_clear_last_exception(env, &ignored);
-  }
-}
-
-// {buffer, handle}: `ab` and an external for `owner`, whose finalizer drops the reference the
-// caller took for it (*refs); when the external cannot be made, that reference is dropped here.
-static napi_value buffer_with_handle(napi_env env, napi_value ab, void *owner, napi_finalize fin, int *refs, const char *what) {
+// {buffer, handle}: `ab` and a handle of `kind` for `owner`, whose finalizer drops the reference
+// the caller took for it (*refs); when the handle cannot be made, that reference is dropped here.
+static napi_value buffer_with_handle(napi_env env, napi_value ab, void *owner, napi_finalize fin, handle_kind_t kind, int *refs,
+                                     const char *what) {
   napi_value ext, obj;
-  if (napi_create_external(env, owner, fin, NULL, &ext) != napi_ok) {
-    (*refs)--;
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", what);
-    return NULL;
-  }
+  int e = handle_new(env, owner, fin, kind, &ext, what);
+  if (e == -1) (*refs)--;
+  if (e) return NULL;
   napi_create_object(env, &obj);
   napi_set_named_property(env, obj, "buffer", ab);
   napi_set_named_property(env, obj, "handle", ext);
@@ -732,19 +809,19 @@ static napi_value n_mmap(napi_env env, napi_callback_info info) {
     clear_pending(env);
     return make_int(env, -ENOMEM);
   }
-  return buffer_with_handle(env, ab, m, mapping_handle_finalize, &m->refs, "corosync-ts ipc native: cannot create a mapping handle");
+  return buffer_with_handle(env, ab, m, mapping_handle_finalize, H_MAPPING, &m->refs, "corosync-ts ipc native: cannot create a mapping handle");
 }
 
+// The mapping of a {buffer, handle} that mmap() returned; `buffer` is only read here, for munmap
+// to check it against the handle's.
 static mapping_t *mapping_arg(napi_env env, napi_value v, napi_value *ab) {
   napi_value ext;
-  mapping_t *m = NULL;
-  if (napi_get_named_property(env, v, "buffer", ab) != napi_ok ||
-      napi_get_named_property(env, v, "handle", &ext) != napi_ok ||
-      napi_get_value_external(env, ext, (void **)&m) != napi_ok || !m) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a mapping");
+  if (napi_get_named_property(env, v, "buffer", ab) != napi_ok || napi_get_named_property(env, v, "handle", &ext) != napi_ok) {
+    clear_pending(env);
+    napi_throw_type_error(env, NULL, handle_expected[H_MAPPING]);
     return NULL;
   }
-  return m;
+  return handle_arg(env, ext, H_MAPPING);
 }
 
 // munmap({buffer, handle}) -> 1 if the mapping had been replaced after a SIGBUS, else 0.
@@ -756,6 +833,15 @@ static napi_value n_munmap(napi_env env, napi_callback_info info) {
   if (!m) return NULL;
   int faulted = 0;
   if (!m->unmapped) {
+    // Only the mapping's own buffer is detached: with another one beside the handle, the
+    // mapping's would stay attached over unmapped memory.
+    void *base = NULL;
+    size_t len = 0;
+    if (napi_get_arraybuffer_info(env, ab, &base, &len) != napi_ok || base != m->base || len != m->len) {
+      clear_pending(env);
+      napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a mapping (its own buffer with its handle)");
+      return NULL;
+    }
     waiters_leave(env, m->base, m->len);
     m->unmapped = 1;
     faulted = reg_remove(m->slot);
@@ -1250,12 +1336,8 @@ static napi_value n_ring_read_many(napi_env env, napi_callback_info info) {
 // `unmapped` is looked at before each write), the semaphore in the header and the ring's size in
 // words from the data's length. Passed with every write, they were two ArrayBuffers and an
 // integer through N-API per shm request (~170 instructions, callgrind).
-// `tag` first: the addon's other externals (mapping_t, waiter_t, poller_t) are longer and begin
-// with a pointer aligned to 8 (or NULL), whose low word never equals the tag (4 modulo 8), so a
-// handle of another kind is refused instead of written through.
-#define RING_WRITER_TAG 0x52575254u
 typedef struct {
-  uint32_t tag;
+  const napi_type_tag *kind;  // handle_new
   uint32_t ws;
   mapping_t *hm, *dm;
   sem_t *sem;
@@ -1293,20 +1375,17 @@ static napi_value n_ring_writer(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: out of memory");
     return NULL;
   }
-  rw->tag = RING_WRITER_TAG;
   rw->hm = hm;
   rw->dm = dm;
   rw->sem = sem;
   // What no ring is stays registered and writes nothing (RW_NOT_WRITTEN): the JS path reports it.
   rw->ws = ring_words(dm->len);
-  if (napi_create_external(env, rw, ring_writer_finalize, NULL, &ext) != napi_ok) {
-    free(rw);
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a ring writer");
-    return NULL;
-  }
+  // The finalizer's references, taken before the handle that may run it exists.
   hm->refs++;
   dm->refs++;
-  return ext;
+  int e = handle_new(env, rw, ring_writer_finalize, H_RING_WRITER, &ext, "corosync-ts ipc native: cannot create a ring writer");
+  if (e == -1) ring_writer_finalize(env, rw, NULL);
+  return e ? NULL : ext;
 }
 
 // ringWrite(writer, frame: Uint8Array, doorbellFd) -> RW_*, or -errno of a failed sem_post. A
@@ -1325,12 +1404,9 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   int32_t fd;
   size_t len;
   uint8_t *frame;
-  ring_writer_t *rw = NULL;
   if (get_args(env, info, 3, a)) return NULL;
-  if (napi_get_value_external(env, a[0], (void **)&rw) != napi_ok || !rw || rw->tag != RING_WRITER_TAG) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a ring writer");
-    return NULL;
-  }
+  ring_writer_t *rw = handle_arg_hot(env, a[0], H_RING_WRITER);
+  if (!rw) return NULL;
   if (arg_bytes(env, a[1], &frame, &len) || arg_int(env, a[2], &fd)) return NULL;
   if (rw->hm->unmapped || rw->dm->unmapped) {
     napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite to an unmapped ring");
@@ -1364,6 +1440,7 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
 // thread takes tokens with sem_timedwait and reports each batch through a threadsafe
 // function; it wakes every 100 ms to notice stop().
 typedef struct waiter {
+  const napi_type_tag *kind;  // handle_new
   sem_t *sem;
   napi_ref ab_ref;  // keeps the mapping alive while the thread can touch it
   napi_threadsafe_function tsfn;
@@ -1607,21 +1684,9 @@ static napi_value n_sem_waiter(napi_env env, napi_callback_info info) {
   if (napi_add_env_cleanup_hook(env, waiter_env_cleanup, w) == napi_ok) w->hooked = 1;
   napi_value ext;
   w->refs++;
-  if (napi_create_external(env, w, waiter_handle_finalize, NULL, &ext) != napi_ok) {
-    w->refs--;
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create the semaphore waiter handle");
-    return NULL;
-  }
-  return ext;
-}
-
-static waiter_t *waiter_arg(napi_env env, napi_value v) {
-  waiter_t *w = NULL;
-  if (napi_get_value_external(env, v, (void **)&w) != napi_ok || !w) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a semaphore waiter");
-    return NULL;
-  }
-  return w;
+  int he = handle_new(env, w, waiter_handle_finalize, H_WAITER, &ext, "corosync-ts ipc native: cannot create the semaphore waiter handle");
+  if (he == -1) w->refs--;
+  return he ? NULL : ext;
 }
 
 // Once stop() was asked the mapping may be released at any time: nothing touches the
@@ -1638,7 +1703,7 @@ static napi_value n_waiter_want(napi_env env, napi_callback_info info) {
   napi_value a[2];
   int32_t n;
   if (get_args(env, info, 2, a) || arg_int(env, a[1], &n)) return NULL;
-  waiter_t *w = waiter_arg(env, a[0]);
+  waiter_t *w = handle_arg(env, a[0], H_WAITER);
   if (!w) return NULL;
   if (waiter_gone(w)) return make_int(env, -ENOTCONN);
   pthread_mutex_lock(&w->mu);
@@ -1656,7 +1721,7 @@ static napi_value n_waiter_ring(napi_env env, napi_callback_info info) {
   napi_value a[4], dab;
   int32_t max_len;
   if (get_args(env, info, 4, a) || arg_int(env, a[3], &max_len)) return NULL;
-  waiter_t *w = waiter_arg(env, a[0]);
+  waiter_t *w = handle_arg(env, a[0], H_WAITER);
   if (!w) return NULL;
   mapping_t *m = mapping_arg(env, a[1], &dab);
   if (!m) return NULL;
@@ -1703,7 +1768,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
   int32_t max, timeout_ns;
   if (get_args_min(env, info, 3, &argc, a)) return NULL;
   if (arg_int(env, a[1], &max) || arg_int(env, a[2], &timeout_ns)) return NULL;
-  waiter_t *w = waiter_arg(env, a[0]);
+  waiter_t *w = handle_arg_hot(env, a[0], H_WAITER);
   if (!w) return NULL;
   int with_read = argc >= 5;
   ring_read_args_t o;
@@ -1762,7 +1827,7 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
   napi_value a[1];
   if (get_args(env, info, 1, a)) return NULL;
-  waiter_t *w = waiter_arg(env, a[0]);
+  waiter_t *w = handle_arg(env, a[0], H_WAITER);
   if (!w) return NULL;
   if (w->dead) return make_int(env, 0);
   waiter_ask_stop(w);
@@ -1776,9 +1841,8 @@ static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {
 // ArrayBuffer; the buffer's finalizer, the JS handle and every watcher using it each hold a
 // reference, and the memory goes with the last. JS detaching or transferring the ArrayBuffer
 // therefore never leaves a watcher a dangling pointer.
-#define PINNED_MAGIC 0x70696e64u
 typedef struct {
-  uint32_t magic;
+  const napi_type_tag *kind;  // handle_new
   int refs;
   void *data;
   size_t len;
@@ -1786,7 +1850,6 @@ typedef struct {
 
 static void pinned_unref(pinned_t *b) {
   if (--b->refs > 0) return;
-  b->magic = 0;
   free(b->data);
   free(b);
 }
@@ -1823,7 +1886,6 @@ static napi_value n_pinned(napi_env env, napi_callback_info info) {
     free(b);
     return make_int(env, -ENOMEM);
   }
-  b->magic = PINNED_MAGIC;
   b->len = (size_t)len;
   // One reference for the buffer's finalizer, one held here and then by the handle.
   b->refs = 2;
@@ -1836,20 +1898,25 @@ static napi_value n_pinned(napi_env env, napi_callback_info info) {
     clear_pending(env);
     return make_int(env, -ENOMEM);
   }
-  return buffer_with_handle(env, ab, b, pinned_handle_finalize, &b->refs, "corosync-ts ipc native: cannot create a pinned buffer handle");
+  return buffer_with_handle(env, ab, b, pinned_handle_finalize, H_PINNED, &b->refs, "corosync-ts ipc native: cannot create a pinned buffer handle");
 }
 
-// The pinned buffer of a {buffer, handle} that pinned() returned, with at least min_len bytes,
-// and a reference taken for the caller; NULL if v is not one (undefined included).
-static pinned_t *pinned_take(napi_env env, napi_value v, size_t min_len) {
-  napi_valuetype t;
+// The pinned buffer of a {buffer, handle} that pinned() returned, with a reference taken for the
+// caller; NULL with a TypeError if v is not one, a RangeError (`short_msg`) if it has fewer than
+// min_len bytes.
+static pinned_t *pinned_take(napi_env env, napi_value v, size_t min_len, const char *short_msg) {
   napi_value ext;
-  pinned_t *b = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_object) return NULL;
-  if (napi_get_named_property(env, v, "handle", &ext) != napi_ok || napi_typeof(env, ext, &t) != napi_ok ||
-      t != napi_external || napi_get_value_external(env, ext, (void **)&b) != napi_ok || !b ||
-      b->magic != PINNED_MAGIC || b->len < min_len)
+  if (napi_get_named_property(env, v, "handle", &ext) != napi_ok) {
+    clear_pending(env);
+    napi_throw_type_error(env, NULL, handle_expected[H_PINNED]);
     return NULL;
+  }
+  pinned_t *b = handle_arg(env, ext, H_PINNED);
+  if (!b) return NULL;
+  if (b->len < min_len) {
+    napi_throw_range_error(env, NULL, short_msg);
+    return NULL;
+  }
   b->refs++;
   return b;
 }
@@ -1920,6 +1987,10 @@ typedef struct {
   int hooked;
   answer_t answer;
 } poller_t;
+
+// handle_new's word: the uv handle's `data`, first in uv_handle_t (poll_cb and the close callbacks
+// cast the uv handle to the poller: it stays first).
+_Static_assert(offsetof(poller_t, handle) == 0 && offsetof(uv_poll_t, data) == 0, "a poller begins with its kind word");
 
 static void poller_unref(poller_t *p) {
   if (--p->refs == 0) free(p);
@@ -2210,13 +2281,22 @@ static napi_value n_poll_dgram(napi_env env, napi_callback_info info) {
     }
     budget_off = (size_t)off;
   }
-  pinned_t *area = max_len < 0 ? NULL : pinned_take(env, a[2], (size_t)max_len + 1);
-  pinned_t *slots = pinned_take(env, a[3], 2 * DGRAM_BATCH * sizeof(int32_t));
-  pinned_t *budget = pinned_take(env, a[5], sizeof(int32_t));
+  static const char short_msg[] = "corosync-ts ipc native: pollDgram needs pinned buffers: an area of maxLen + 1 bytes and 128 slots";
+  if (max_len < 0) {
+    napi_throw_range_error(env, NULL, short_msg);
+    return NULL;
+  }
+  pinned_t *area = pinned_take(env, a[2], (size_t)max_len + 1, short_msg);
+  pinned_t *slots = area ? pinned_take(env, a[3], 2 * DGRAM_BATCH * sizeof(int32_t), short_msg) : NULL;
+  pinned_t *budget = NULL;
+  int ok = slots != NULL;
+  if (ok && napi_typeof(env, a[5], &t) == napi_ok && t != napi_undefined) {
+    budget = pinned_take(env, a[5], sizeof(int32_t), "corosync-ts ipc native: pollDgram's budget needs 4 bytes");
+    ok = budget != NULL;
+  }
   poller_t *p = NULL;
   napi_value h = NULL;
-  if (area && slots) h = make_poller(env, fd, a[1], &p);
-  else napi_throw_range_error(env, NULL, "corosync-ts ipc native: pollDgram needs pinned buffers: an area of maxLen + 1 bytes and 128 slots");
+  if (ok) h = make_poller(env, fd, a[1], &p);
   if (!p) {
     pinned_drop(area);
     pinned_drop(slots);
@@ -2255,11 +2335,11 @@ static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t
   napi_async_init(env, resource, name, &p->ctx);
   napi_value ext;
   p->refs++;
-  if (napi_create_external(env, p, poller_handle_finalize, NULL, &ext) != napi_ok) {
-    p->refs--;
+  int e = handle_new(env, p, poller_handle_finalize, H_POLLER, &ext, "corosync-ts ipc native: cannot create a poller handle");
+  if (e) {
+    if (e == -1) p->refs--;
     p->closed = 1;
     uv_close((uv_handle_t *)&p->handle, poll_closed);
-    napi_throw_error(env, "ERR_CS_IPC_NATIVE", "corosync-ts ipc native: cannot create a poller handle");
     return NULL;
   }
   if (napi_add_env_cleanup_hook(env, poller_env_cleanup, p) == napi_ok) p->hooked = 1;
@@ -2267,12 +2347,9 @@ static napi_value make_poller(napi_env env, int32_t fd, napi_value cbv, poller_t
   return ext;
 }
 
-static poller_t *poller_arg(napi_env env, napi_value v) {
-  poller_t *p = NULL;
-  if (napi_get_value_external(env, v, (void **)&p) != napi_ok || !p) {
-    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a poller");
-    return NULL;
-  }
+// The poller handle_arg or handle_arg_hot found if it is not closed (NULL: they threw).
+static poller_t *poller_open(napi_env env, poller_t *p) {
+  if (!p) return NULL;
   if (p->closed) {
     napi_throw_error(env, NULL, "corosync-ts ipc native: poller already closed");
     return NULL;
@@ -2284,7 +2361,7 @@ static napi_value n_poll_start(napi_env env, napi_callback_info info) {
   napi_value a[2];
   int32_t ev;
   if (get_args(env, info, 2, a) || arg_int(env, a[1], &ev)) return NULL;
-  poller_t *p = poller_arg(env, a[0]);
+  poller_t *p = poller_open(env, handle_arg(env, a[0], H_POLLER));
   if (!p) return NULL;
   int r = ev ? uv_poll_start(&p->handle, ev, poll_cb) : uv_poll_stop(&p->handle);
   return make_int(env, r);
@@ -2307,7 +2384,7 @@ static napi_value n_poll_wait(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected a boolean");
     return NULL;
   }
-  poller_t *p = poller_arg(env, a[0]);
+  poller_t *p = poller_open(env, handle_arg_hot(env, a[0], H_POLLER));
   if (!p) return NULL;
   if (!p->area) {
     napi_throw_type_error(env, NULL, "corosync-ts ipc native: pollWait needs a datagram poller");
@@ -2331,7 +2408,7 @@ static napi_value n_poll_into(napi_env env, napi_callback_info info) {
   napi_value a[3];
   int32_t min, head;
   if (get_args(env, info, 3, a) || arg_int(env, a[1], &min) || arg_int(env, a[2], &head)) return NULL;
-  poller_t *p = poller_arg(env, a[0]);
+  poller_t *p = poller_open(env, handle_arg(env, a[0], H_POLLER));
   if (!p) return NULL;
   if (!p->area || min < 0 || head < 1 || head > p->max_len + 1) return make_int(env, -EINVAL);
   p->into_min = min;
@@ -2347,7 +2424,7 @@ static napi_value n_poll_answer(napi_env env, napi_callback_info info) {
   napi_value a[5];
   size_t argc = 5;
   if (get_args_min(env, info, 1, &argc, a)) return NULL;
-  poller_t *p = poller_arg(env, a[0]);
+  poller_t *p = poller_open(env, handle_arg(env, a[0], H_POLLER));
   if (!p) return NULL;
   answer_clear(&p->answer);
   napi_valuetype t;
@@ -2397,9 +2474,10 @@ static napi_value n_poll_answer(napi_env env, napi_callback_info info) {
 // pollAnswered(handle) -> requests answered by the watcher since the last call.
 static napi_value n_poll_answered(napi_env env, napi_callback_info info) {
   napi_value a[1], r;
-  poller_t *p = NULL;
   if (get_args(env, info, 1, a)) return NULL;
-  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !p) return make_int(env, 0);
+  // A closed poller too: what it answered before its close is still to be counted.
+  poller_t *p = handle_arg(env, a[0], H_POLLER);
+  if (!p) return NULL;
   double n = p->answer.answered;
   p->answer.answered = 0;
   napi_create_double(env, n, &r);
@@ -2418,8 +2496,8 @@ static napi_value n_answer_invalidate(napi_env env, napi_callback_info info) {
 static napi_value n_poll_close(napi_env env, napi_callback_info info) {
   napi_value a[1];
   if (get_args(env, info, 1, a)) return NULL;
-  poller_t *p = NULL;
-  if (napi_get_value_external(env, a[0], (void **)&p) != napi_ok || !p) return NULL;
+  poller_t *p = handle_arg(env, a[0], H_POLLER);
+  if (!p) return NULL;
   if (!p->closed) {
     p->closed = 1;
     poller_unhook(p);

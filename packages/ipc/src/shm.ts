@@ -2,7 +2,7 @@
 // the setup reply, request, response and event, each a chunk ring with a process-shared
 // semaphore counting published chunks; one doorbell byte on the setup socket per request
 // chunk (client to server) and per event chunk (server to client).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { Errno } from '@corosync-ts/types';
 import { IpcError } from './errors.js';
 import { QB_IPC_SHM, type ConnectionResponse } from './frames.js';
@@ -60,11 +60,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly out = new Outbox(true);
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
-  /**
-   * The server hung up the setup socket (closed or reset it, or a doorbell found it gone): it
-   * may be dying, and close() gives it a moment to (reapOrphanedFiles). Not set when we failed
-   * the connection (a bad frame, a broken ring) with the server alive.
-   */
+  /** The server hung up the setup socket (closed or reset it, or a doorbell found it gone): handled once (serverClosed). */
   private serverGone = false;
   private eventDebt = 0;
   private eventTimer: NodeJS.Timeout | undefined;
@@ -499,41 +495,54 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     await this.wait.stop();
     const rings = [this.request, this.response, this.event];
     for (const r of rings) r.close(false);
-    if (failed) await this.reapOrphanedFiles(rings);
+    if (failed) this.reapOrphanedFiles(rings);
   }
 
-  // The ring files are the server's (it made them): a live server removes them when it sees
+  // The ring files are the server's (it made them): a live server removes them once it sees
   // our setup socket close, which comes after this (IpcClient.release), as libqb's
-  // qb_ipcc_shm_disconnect only unmaps them (qb_rb_close) while the server lives. libqb 2.0.3+:
-  // a client that finds its server dead removes them (qb_rb_force_close). One that hung up on
-  // us may still be dying (or a zombie) when we notice, so it gets a moment; one we failed
-  // (a bad frame) while it lives has nothing to wait for: waiting only held our hang-up back.
-  private async reapOrphanedFiles(rings: Ring[]): Promise<void> {
-    const pid = this.client.serverCredentials?.pid;
+  // qb_ipcc_shm_disconnect only unmaps them (qb_rb_close) while the server lives; one that hung
+  // up first removes them as it drops the connection (a libqb server closes our socket, then its
+  // rings once its last reference goes), or never. A dead server's are ours to remove, as libqb
+  // 2.0.3+'s client does (qb_rb_force_close). libqb tells the two apart after a hang-up by
+  // polling kill(pid, 0) up to 40 ms; we polled up to 2 s: all of it for a live server that keeps
+  // its files, not enough for a killed one whose zombie its parent does not reap. Neither needs a
+  // wait: a killed or crashed server hangs up as it exits, the kernel closing its sockets after
+  // marking the task exiting, which /proc/<pid>/stat says from then on (a zombie too). So by now
+  // the server is gone or exiting (its files are reaped), alive (they are its own), or unknown
+  // (no pid from the handshake, a /proc that hides it): left, as libqb leaves them after 40 ms.
+  private reapOrphanedFiles(rings: Ring[]): void {
     const files = rings.flatMap((r) => [r.hdrPath, r.dataPath]);
-    let deadline = 0;
-    for (;;) {
-      if (!files.some((f) => existsSync(f))) return;
-      if (!processAlive(pid)) break;
-      if (!this.serverGone) return;
-      const now = Date.now();
-      if (deadline === 0) deadline = now + 2000;
-      else if (now > deadline) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    if (!files.some((f) => existsSync(f)) || !serverExited(this.client.serverCredentials?.pid)) return;
     for (const f of files) removeShmPath(f);
     removeConnectionDir(this.request.hdrPath);
   }
 }
 
-function processAlive(pid: number | undefined): boolean {
-  if (!pid || pid <= 0) return true;
+/** linux/sched.h: the task is being torn down (do_exit sets it first; a zombie keeps it). */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether process `pid` is gone or past the point where it runs any code of its own (exiting,
+ * or a zombie nobody reaped yet); false for a live one and for one we cannot tell about.
+ */
+function serverExited(pid: number | undefined): boolean {
+  if (!pid || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
   }
+  let stat: string;
+  try {
+    // /proc as this process's PID namespace sees it, or its pids are not ours.
+    if (readlinkSync('/proc/self') !== String(process.pid)) return false;
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  // "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold anything.
+  const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 7)[6]);
+  return (flags & PF_EXITING) !== 0;
 }
 
 // ------------------------------------------------------------------ server side

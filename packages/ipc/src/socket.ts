@@ -274,7 +274,8 @@ export class SocketClientTransport implements ClientTransport {
   // The response counter (see send()) says whether the reply is there already (corosync took the
   // CPU at our send and answered): then a recv takes it; else ppoll sleeps first, without the
   // recv that would only say EAGAIN. A wrong count costs that recv or returns from ppoll at once.
-  private readonly waitReply = (ns: number): number => (ns > 0 ? this.req.wait(ns, this.control.queued('response') !== 0) : 0);
+  // `ready` is the count waitStep read for waitFor, not read a second time.
+  private readonly waitReply = (ns: number, ready: boolean): number => (ns > 0 ? this.req.wait(ns, ready) : 0);
   private readonly waitStep = (): void => {
     this.waiting = false;
     if (!this.client.connected || this.owed <= 0) return;

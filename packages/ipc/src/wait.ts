@@ -108,18 +108,18 @@ export class WaitPolicy {
 /**
  * Wait with `fn` for at most policy.budget() ns; how many replies it brought (fn(0) takes only
  * what is there). `ready`: the transport's counter says a reply is there already, so fn takes it
- * without sleeping.
+ * without sleeping; fn gets it too, read once for both.
  */
-export function waitFor(policy: WaitPolicy, fn: (ns: number) => number, ready: boolean): number {
+export function waitFor(policy: WaitPolicy, fn: (ns: number, ready: boolean) => number, ready: boolean): number {
   const budget = policy.budget();
-  if (budget === 0) return fn(0);
+  if (budget === 0) return fn(0, ready);
   // The clock is read around long waits only: a shorter one cannot last longer than quick, and
   // nor can one whose reply is there already (the client on corosync's vCPU, preempted at its
   // send: every call), where the two reads were ~200 of a GET's instructions (callgrind). Its
   // end is read only for a catch: how long a miss took sets nothing.
   const timed = budget === WAIT_NS && !ready;
   const start = timed ? nowMs() : 0;
-  const got = fn(budget);
+  const got = fn(budget, ready);
   policy.record(got > 0, got > 0 && (!timed || nowMs() - start < RETRY_WAIT_NS / 1e6));
   return got;
 }

@@ -28,6 +28,39 @@ function readCapture(path: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** What a child's onError got (recordInChild). */
+interface ChildError {
+  name: string;
+  code?: string;
+  message: string;
+}
+
+/**
+ * A script (dir/child.mts) that records into `path` from a child Node (tsx), and the runner of it:
+ * the writer is opened as `w` (unless `onError` is false, every error it reports is pushed to
+ * `errors` as a ChildError; otherwise it goes to stderr as a warning), `conn` is a new connection
+ * and `frames` one-byte frames 0, 1, ... are recorded on it before `body` runs. The runner passes
+ * `args` to the script, adds `env` to the child's and, with `limits`, runs it from a shell that
+ * runs those first.
+ */
+function recordInChild(dir: string, path: string, body: string, o: { frames?: number; onError?: boolean } = {}) {
+  const file = join(dir, 'child.mts');
+  const onError = o.onError === false ? '' : ', onError: (e) => errors.push({ name: e.name, code: e.code, message: e.message })';
+  writeFileSync(
+    file,
+    `import { CaptureWriter } from ${JSON.stringify(SRC)};
+    const errors = [];
+    const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1'${onError} });
+    const conn = w.newConnection();
+    for (let i = 0; i < ${o.frames ?? 0}; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+    ${body}`,
+  );
+  return (r: { args?: string[]; env?: NodeJS.ProcessEnv; limits?: string } = {}) => {
+    const argv = [process.execPath, '--import', 'tsx', file, ...(r.args ?? [])];
+    return run(r.limits ? ['sh', '-c', `${r.limits}; exec "$@"`, 'sh', ...argv] : argv, { timeout: 30_000, env: r.env });
+  };
+}
+
 /** Gzip members in a file (a header's magic and method byte; a rough count, enough here). */
 function gzipMembers(buf: Buffer): number {
   let n = 0;
@@ -370,79 +403,70 @@ describe('CaptureWriter', () => {
   it('stops recording and reports once when writing fails (a file size limit), without throwing at the caller', async () => {
     // The writes fail as on a full disk: EFBIG past a 1 KiB file size limit (SIGXFSZ ignored).
     const path = join(dir, 'c.jsonl');
-    const script = `
-      import { CaptureWriter } from ${JSON.stringify(SRC)};
-      const errors = [];
-      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push(e.message) });
-      const big = new Uint8Array(2048);
-      w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: big });
+    const child = recordInChild(
+      dir,
+      path,
+      `const big = new Uint8Array(2048);
+      w.frame({ conn, service: 'cmap', transport: 'socket', dir: 'req', bytes: big });
       let threw = false;
       try { w.flush(); } catch { threw = true; }
       const closedAfterFailure = w.closed;
-      w.frame({ conn: 1, service: 'cmap', transport: 'socket', dir: 'req', bytes: big });
+      w.frame({ conn, service: 'cmap', transport: 'socket', dir: 'req', bytes: big });
       w.flush();
       w.close();
-      console.log(JSON.stringify({ errors, threw, closedAfterFailure }));
-    `;
-    const file = join(dir, 'child.mts');
-    writeFileSync(file, script);
-    const r = await run(['sh', '-c', `trap '' XFSZ; ulimit -f 2; exec "$0" --import tsx "$1"`, process.execPath, file], { timeout: 30_000 });
+      console.log(JSON.stringify({ errors, threw, closedAfterFailure }));`,
+    );
+    const r = await child({ limits: "trap '' XFSZ; ulimit -f 2" });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^\{/);
-    const out = JSON.parse(r.stdout) as { errors: string[]; threw: boolean; closedAfterFailure: boolean };
+    const out = JSON.parse(r.stdout) as { errors: ChildError[]; threw: boolean; closedAfterFailure: boolean };
     expect(out.threw).toBe(false);
     expect(out.closedAfterFailure).toBe(true);
     expect(out.errors).toHaveLength(1);
-    expect(out.errors[0]).toMatch(/EFBIG|too large/i);
+    expect(out.errors[0]!.message).toMatch(/EFBIG|too large/i);
     expect(JSON.parse(readFileSync(path, "utf8").split("\n")[0]!)).toMatchObject({ corosyncCapture: 1 });
   });
 
   for (const gz of [false, true]) {
     it(`a process that exits flushes what it buffered (${gz ? 'gzip' : 'plain'}); a SIGKILL loses only unflushed lines`, async () => {
       const path = join(dir, gz ? 'exit.jsonl.gz' : 'exit.jsonl');
-      const script = `
-        import { CaptureWriter } from ${JSON.stringify(SRC)};
-        const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1' });
-        const conn = w.newConnection();
-        for (let i = 0; i < 5; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
-        if (process.argv[2] === 'kill') { w.flush(); w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) }); process.kill(process.pid, 'SIGKILL'); }
-        process.exit(3);
-      `;
-      const file = join(dir, 'child.mts');
-      writeFileSync(file, script);
-      const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000 });
+      // Without onError: anything reported goes to stderr, which must stay empty.
+      const child = recordInChild(
+        dir,
+        path,
+        `if (process.argv[2] === 'kill') { w.flush(); w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) }); process.kill(process.pid, 'SIGKILL'); }
+        process.exit(3);`,
+        { frames: 5, onError: false },
+      );
+      const r = await child();
       expect(r.stderr).toBe('');
       expect(r.code).toBe(3);
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
 
-      const k = await run([process.execPath, '--import', 'tsx', file, 'kill'], { timeout: 30_000 });
+      const k = await child({ args: ['kill'] });
       expect(k.signal).toBe('SIGKILL');
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
     });
   }
   it('without the addon in its thread, the writer stops and reports why once, and the recorded program runs on', async () => {
     const path = join(dir, 'noaddon.jsonl');
-    const script = `
-      import { CaptureWriter } from ${JSON.stringify(SRC)};
-      const errors = [];
-      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push(e.message) });
-      const conn = w.newConnection();
-      for (let i = 0; i < 5; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
-      w.flush();
+    const child = recordInChild(
+      dir,
+      path,
+      `w.flush();
       w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) });
       w.close();
-      console.log(JSON.stringify({ errors, closed: w.closed }));
-    `;
-    const file = join(dir, 'noaddon.mts');
-    writeFileSync(file, script);
+      console.log(JSON.stringify({ errors, closed: w.closed }));`,
+      { frames: 5 },
+    );
     const missing = join(dir, 'no-such-addon.node');
-    const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000, env: { ...process.env, COROSYNC_TS_IPC_ADDON: missing } });
+    const r = await child({ env: { COROSYNC_TS_IPC_ADDON: missing } });
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { errors: string[]; closed: boolean };
+    const out = JSON.parse(r.stdout) as { errors: ChildError[]; closed: boolean };
     expect(out.closed).toBe(true);
     expect(out.errors).toHaveLength(1);
-    expect(out.errors[0]).toContain('could not load the native addon');
-    expect(out.errors[0]).toContain(missing);
+    expect(out.errors[0]!.message).toContain('could not load the native addon');
+    expect(out.errors[0]!.message).toContain(missing);
     // the header went out before the thread existed; no line after it
     expect(readCapture(path)).toHaveLength(1);
   });
@@ -454,21 +478,17 @@ describe('CaptureWriter', () => {
     // What the thread loads as the addon ends the thread: it dies before its first wake-up is served.
     const killer = join(dir, 'exit-thread.js');
     writeFileSync(killer, 'process.exit(7);\n');
-    const script = `
-      import { CaptureWriter } from ${JSON.stringify(SRC)};
-      const errors = [];
-      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push({ name: e.name, code: e.code, message: e.message }) });
-      const conn = w.newConnection();
-      for (let i = 0; i < 5; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
-      w.close();
+    const child = recordInChild(
+      dir,
+      path,
+      `w.close();
       w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(9) });
-      console.log(JSON.stringify({ errors, closed: w.closed }));
-    `;
-    const file = join(dir, 'dead.mts');
-    writeFileSync(file, script);
-    const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000, env: { ...process.env, COROSYNC_TS_IPC_ADDON: killer } });
+      console.log(JSON.stringify({ errors, closed: w.closed }));`,
+      { frames: 5 },
+    );
+    const r = await child({ env: { COROSYNC_TS_IPC_ADDON: killer } });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { errors: { name: string; code: string; message: string }[]; closed: boolean };
+    const out = JSON.parse(r.stdout) as { errors: ChildError[]; closed: boolean };
     expect(out.closed).toBe(true);
     expect(out.errors).toHaveLength(1);
     expect(out.errors[0]).toMatchObject({ name: 'IpcError', code: 'EPIPE' });
@@ -563,18 +583,8 @@ describe('CaptureWriter', () => {
       const preload = join(dir, 'preload.cjs');
       // Only in the writer thread (tsx runs a thread of its own): the one with a capture ring.
       writeFileSync(preload, "if (require('node:worker_threads').workerData?.ring) throw new Error('preload: not in the writer');\n");
-      const script = `
-        import { CaptureWriter } from ${JSON.stringify(SRC)};
-        const errors = [];
-        const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1', onError: (e) => errors.push(e.message) });
-        const conn = w.newConnection();
-        for (let i = 0; i < 3; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
-        w.close();
-        console.log(JSON.stringify({ errors }));
-      `;
-      const file = join(dir, 'preload.mts');
-      writeFileSync(file, script);
-      const r = await run([process.execPath, '--import', 'tsx', file], { timeout: 30_000, env: { ...process.env, NODE_OPTIONS: `--require ${preload}` } });
+      const child = recordInChild(dir, path, 'w.close();\nconsole.log(JSON.stringify({ errors }));', { frames: 3 });
+      const r = await child({ env: { NODE_OPTIONS: `--require ${preload}` } });
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({ errors: [] });
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02']);

@@ -71,6 +71,24 @@ describe('WaitPolicy', () => {
     hrtime.mockRestore();
   });
 
+  it('hands fn the ready it was given, with or without a budget', () => {
+    const p = new WaitPolicy();
+    const seen: [number, boolean][] = [];
+    const fn = (ns: number, ready: boolean) => {
+      seen.push([ns, ready]);
+      return 0;
+    };
+    waitFor(p, fn, true);
+    waitFor(p, fn, false);
+    for (let i = 0; i < 6; i++) p.record(false);
+    waitFor(p, fn, true);
+    expect(seen).toEqual([
+      [RETRY_WAIT_NS, true],
+      [RETRY_WAIT_NS, false],
+      [0, true],
+    ]);
+  });
+
   it('after 8 misses in a row, goes without for 16 replies, then tries once; a catch ends it', () => {
     const p = new WaitPolicy();
     for (let i = 0; i < 7; i++) p.record(false);
