@@ -128,6 +128,29 @@ function marksCapture(): string {
   return file;
 }
 
+/** cpg traffic as libcpg makes it: corosync never answers MCAST, so the requests after it pair with the answers after it. */
+function cpgCapture(): string {
+  const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+  const a = { conn: 1, pid: 81, proc: 'cpgapp', service: 'cpg', transport: 'socket' };
+  const e = encoders.cpg;
+  const group = 'inspect-group';
+  const frames: [string, Uint8Array][] = [
+    ['req', e.req.join({ groupName: group, pid: 81, flags: 0 })],
+    ['res', e.res.join({})],
+    ['evt', e.evt.confchgCallback({ groupName: group, memberList: [{ nodeid: 1, pid: 81, reason: 1 }], leftList: [], joinedList: [{ nodeid: 1, pid: 81, reason: 1 }] })],
+    ['req', e.req.mcastJoined({ guarantee: 1, message: new TextEncoder().encode('hello') })],
+    ['evt', e.evt.deliverCallback({ groupName: group, nodeid: 1, pid: 81, message: new TextEncoder().encode('hello') })],
+    ['req', e.req.membershipGet({ groupName: group })],
+    ['res', e.res.membershipGet({ memberCount: 1, memberList: [{ nodeid: 1, pid: 81, reason: 0 }] })],
+    ['req', e.req.localGet({})],
+    ['res', e.res.localGet({ localNodeid: 1 })],
+  ];
+  const lines = [header, ...frames.map(([d, f], k) => ({ t: 1_000_000 * (k + 1), ...a, dir: d, hex: toHex(f) }))];
+  const file = join(dir, 'cpg.jsonl');
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return file;
+}
+
 /**
  * A capture big enough for the export to take several pieces: n frames of cmap.get request and
  * answer pairs on ten connections, 400 µs apart (20 s in all); conn 11 has a request whose answer the recorder
@@ -171,7 +194,7 @@ suite('inspector in headless Chromium', () => {
     await runOk([process.execPath, join(PKG, 'scripts/build.mjs')], { timeout: 100_000 });
     const shm = await record('shm');
     const socket = await record('socket');
-    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture() };
+    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture(), cpg: cpgCapture() };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -576,6 +599,23 @@ suite('inspector in headless Chromium', () => {
       await page.selectOption('#f-error', '');
       await page.screenshot({ path: join(SHOTS, 'timeline-marks.png') });
     }
+    await page.close();
+  });
+
+  it('cpg: MCAST gets no reply, so it pairs with nothing and the requests after it pair with their own answers', async () => {
+    const page = await open(files.cpg!);
+    const pair = await page.evaluate(() => {
+      const c = (window as unknown as W).__inspector.state.cap;
+      return Array.from(c.pair.subarray(0, c.count) as Int32Array);
+    });
+    expect(pair).toEqual([1, 0, -1, -1, -1, 6, 5, 8, 7]);
+    const lat = await page.locator('#rows .row span:nth-child(10)').allInnerTexts();
+    expect(lat[3]).toBe(''); // nothing is due: not 'no reply'
+    expect(lat[5]).toBe('1000.0 µs');
+    await page.locator('#rows .row[data-i="3"]').click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toBe('#3 cpg.mcastJoined (45 bytes) · no reply: corosync does not answer cpg MCAST');
+    await page.locator('#rows .row[data-i="5"]').click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/^#5 cpg\.membershipGet \(152 bytes\) · answered by #6 after /);
     await page.close();
   });
 
