@@ -698,6 +698,34 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('keyboard only: Tab reaches the file picker first and then the table, every control has a name, focus is visible', async () => {
+    const page = await open(files.mockShm!);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('file');
+    // the picker's own input is out of sight: its label shows the focus
+    expect(await page.locator('label.button').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    const order: string[] = [];
+    for (let k = 0; k < 20 && !order.includes('scroller'); k++) {
+      await page.keyboard.press('Tab');
+      order.push(await focused());
+    }
+    expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'scroller']); // '': the paste box's summary
+    expect(await page.locator('#scroller').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.sel)).toBe(0);
+    // a name for every control: a select's options or an input's placeholder are not one
+    await page.locator('#paste summary').click();
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('select, input, textarea, button, [tabindex], canvas')]
+        .filter((e) => !(e.getAttribute('aria-label') || (e as HTMLInputElement).labels?.length || (!['SELECT', 'INPUT', 'TEXTAREA', 'CANVAS'].includes(e.tagName) && e.textContent!.trim())))
+        .map((e) => e.id || e.tagName),
+    );
+    expect(unnamed).toEqual([]);
+    await page.close();
+  });
+
   it('decodes one pasted frame (hex or base64); refuses a bad capture with a clear message', async () => {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(PAGE).href);
