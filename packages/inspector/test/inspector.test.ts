@@ -462,8 +462,10 @@ suite('inspector in headless Chromium', () => {
     await page.locator('#d-hex span[data-b="9"]').click(); // inside the header's size field
     expect(await page.locator('#d-tree .field.hl b').innerText()).toBe('size');
     expect(await page.locator('#d-hex span.hl').count()).toBe(4);
+    expect(await page.locator('#d-tree').innerText()).toMatch(/valueLen \d+ @280\.\.287/); // a u64, not a string in quotes
     await page.locator('#d-pair').click();
     await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/cmap\.get \(\d+ bytes\) · answers #\d+/);
+    expect(await page.locator('#d-tree').innerText()).toMatch(/value "inspect\\u0000" @40\.\.47/); // a cmap string, as text
     await page.close();
   });
 
@@ -602,7 +604,7 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
-  it('cpg: MCAST gets no reply, so it pairs with nothing and the requests after it pair with their own answers', async () => {
+  it('cpg: MCAST gets no reply, so it pairs with nothing and the requests after it pair with their own answers; group names and address lists in the detail', async () => {
     const page = await open(files.cpg!);
     const pair = await page.evaluate(() => {
       const c = (window as unknown as W).__inspector.state.cap;
@@ -616,6 +618,19 @@ suite('inspector in headless Chromium', () => {
     await expect.poll(() => page.locator('#d-title').innerText()).toBe('#3 cpg.mcastJoined (45 bytes) · no reply: corosync does not answer cpg MCAST');
     await page.locator('#rows .row[data-i="5"]').click();
     await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/^#5 cpg\.membershipGet \(152 bytes\) · answered by #6 after /);
+    // the group name reads as text, and it and the address lists have their bytes
+    await page.locator('#rows .row[data-i="2"]').click();
+    const tree = page.locator('#d-tree');
+    await expect.poll(() => tree.innerText()).toMatch(/groupName "inspect-group" @24\.\.159/);
+    await page.locator('#d-tree .field', { hasText: 'groupName' }).click();
+    expect(await page.locator('#d-hex span.hl').count()).toBe(136); // mar_cpg_name_t: u32 length, padding, 128 bytes
+    expect(await tree.innerText()).toMatch(/memberList \[1\] @184\.\.207\s+\[0\] \{"nodeid":1,"pid":81,"reason":1\} @184\.\.207/);
+    expect(await tree.innerText()).toMatch(/joinedList \[1\] @208\.\.231/); // the left list, empty, sits between them
+    await page.locator('#d-hex span[data-b="220"]').click();
+    expect(await page.locator('#d-tree .field.hl b').innerText()).toBe('[0]');
+    expect(await page.locator('#d-hex span.hl').count()).toBe(24);
+    await page.locator('#rows .row[data-i="3"]').click();
+    await expect.poll(() => tree.innerText()).toMatch(/message "hello" @40\.\.44/);
     await page.close();
   });
 
