@@ -54,7 +54,7 @@ else {
 /** The capture after each piece, parsed here; throws an Error whose message is for the user. */
 async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: string): AsyncGenerator<Capture> {
   const builder = new CaptureBuilder();
-  const timing = { inflate: 0 };
+  const timing: { inflate: number; cut?: string } = { inflate: 0 };
   try {
     for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
       builder.add(piece);
@@ -64,9 +64,11 @@ async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: stri
       await new Promise((r) => setTimeout(r, 0));
     }
     if (!builder.cap) {
+      if (timing.cut !== undefined) throw new Error(timing.cut);
       builder.add(new Uint8Array(0)); // no header: the reader's own error
       yield builder.cap!;
     }
+    if (timing.cut !== undefined) builder.cap!.cut = timing.cut;
   } catch (e) {
     throw new Error(isCaptureFormatError(e) ? `not a readable capture: ${e.message}` : `cannot open ${label}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -97,7 +99,10 @@ async function* parseInWorker(source: ReadableStream<Uint8Array> | Blob, label: 
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
       const m = queue.shift()!;
-      if (m.kind === 'done') return;
+      if (m.kind === 'done') {
+        if (c && m.cut !== undefined) c.cut = m.cut;
+        return;
+      }
       if (m.kind === 'error') throw new Error(m.message);
       const first = !c;
       c = appendPiece(c, m);
@@ -158,11 +163,12 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   setStatus(
     `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
+      `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
-    c.bad.length > 0,
+    c.bad.length > 0 || c.cut !== undefined,
   );
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;

@@ -68,6 +68,8 @@ export interface Capture {
   bad: CaptureFormatError[];
   /** time spent per stage, ms, summed over the pieces */
   timing: { inflate: number; parse: number; decode: number; pair: number };
+  /** Why the file's data ended before its end (a gzip member cut short): the frames are those before that point. */
+  cut?: string;
 }
 
 export function messageName(c: Capture, i: number): string {
@@ -418,9 +420,11 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 /**
  * Cuts a capture file (plain or gzip, told by its magic; any number of gzip members) into
  * pieces of whole lines as it arrives: a small first piece, so the first table comes at once,
- * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate.
+ * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate. Gzip data that is
+ * cut short or corrupt ends the pieces there, with the reason in `timing.cut`: what came before
+ * it is still the capture (a recorder killed in the middle of a flush leaves a member unfinished).
  */
-export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number }): AsyncGenerator<Uint8Array> {
+export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number; cut?: string }): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
   let size = 0;
   let target = FIRST_PIECE;
@@ -469,15 +473,19 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       try {
         gunzip.push(chunk.subarray(at, at + step), last && at + step >= chunk.length);
       } catch (e) {
-        throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
+        timing.cut = `corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`;
+        return;
       }
       timing.inflate += performance.now() - t0;
       for (let p = take(false); p; p = take(false)) yield p;
     }
   }
   const chunks = source instanceof Uint8Array ? [source] : chunksOf(source);
-  for await (const chunk of chunks) yield* feed(chunk, false);
-  yield* feed(new Uint8Array(0), true);
+  for await (const chunk of chunks) {
+    yield* feed(chunk, false);
+    if (timing.cut !== undefined) break;
+  }
+  if (timing.cut === undefined) yield* feed(new Uint8Array(0), true);
   const rest = take(true);
   if (rest) yield rest;
 }
@@ -493,7 +501,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 }
 
 /** What the loader worker posts: it has started, a piece of rows, the end, or why the capture cannot be read. */
-export type LoadMessage = PieceMessage | { kind: 'ready' } | { kind: 'done' } | { kind: 'error'; message: string };
+export type LoadMessage = PieceMessage | { kind: 'ready' } | { kind: 'done'; cut?: string } | { kind: 'error'; message: string };
 
 /** Rows [first, first + t.length) of a capture, and what they changed about the earlier rows. */
 export interface PieceMessage {

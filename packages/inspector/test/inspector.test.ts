@@ -741,6 +741,39 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('a gzip capture cut short (a recorder killed mid-flush) shows the frames before the cut and says where it ends, in the worker and on the page', async () => {
+    const gz = readFileSync(files.clientSocket!);
+    const cut = join(dir, 'cut.jsonl.gz');
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length * 0.6)));
+    const whole = gunzipSync(gz).toString().split('\n').filter((l) => l.includes('"hex"')).length;
+    for (const q of ['', '?worker=0']) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(PAGE).href + q);
+      await page.setInputFiles('#file', cut);
+      await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready || (window as unknown as W).__inspector.probe.error, undefined, { timeout: 60_000 });
+      expect(errors).toEqual([]);
+      const got = await page.evaluate(() => ({ error: (window as unknown as W).__inspector.probe.error, count: (window as unknown as W).__inspector.state.cap?.count }));
+      expect(got.error, q).toBeUndefined();
+      expect(got.count, q).toBeGreaterThan(5);
+      expect(got.count, q).toBeLessThan(whole);
+      expect(await page.locator('#rows .row').count()).toBeGreaterThan(5);
+      const status = page.locator('#status');
+      expect(await status.innerText()).toMatch(/^cut\.jsonl\.gz: \d+ frames.* — the file ends early \(corrupt or truncated gzip data: unexpected EOF\): these are the frames before that point/);
+      expect(await status.getAttribute('class')).toBe('warn');
+      expect(await status.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true); // the warning is not cut off
+      await page.close();
+    }
+    // cut before its first line: nothing to show, the reason
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(PAGE).href);
+    await page.setInputFiles('#file', { name: 'stub.jsonl.gz', mimeType: 'application/gzip', buffer: gz.subarray(0, 12) });
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.error);
+    expect(await page.locator('#status').innerText()).toBe('cannot open stub.jsonl.gz: corrupt or truncated gzip data: unexpected EOF');
+    await page.close();
+  });
+
   it('decodes one pasted frame (hex or base64); refuses a bad capture with a clear message', async () => {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(PAGE).href);
