@@ -774,6 +774,27 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('a narrow window (800 px): all ten columns, rows to read, a detail with its hex whole', async () => {
+    const page = await open(files.mockShm!);
+    await page.setViewportSize({ width: 800, height: 700 });
+    await page.locator('#rows .row', { hasText: 'cmap.get' }).first().click();
+    const got = await page.evaluate(() => {
+      const table = document.getElementById('table')!.getBoundingClientRect();
+      const hex = document.getElementById('d-hex')!;
+      return {
+        hidden: [...document.querySelectorAll('.row.head span')].filter((e) => e.getBoundingClientRect().right > table.right + 0.5).map((e) => e.textContent),
+        rowsInView: Math.floor(document.getElementById('scroller')!.clientHeight / 22),
+        hexCut: hex.scrollWidth > hex.clientWidth,
+        treeWidth: document.getElementById('d-tree')!.clientWidth,
+      };
+    });
+    expect(got.hidden).toEqual([]);
+    expect(got.rowsInView).toBeGreaterThanOrEqual(8);
+    expect(got.hexCut).toBe(false);
+    expect(got.treeWidth).toBeGreaterThan(300);
+    await page.close();
+  });
+
   it('decodes one pasted frame (hex or base64); refuses a bad capture with a clear message', async () => {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(PAGE).href);
