@@ -381,12 +381,17 @@ rowsEl.addEventListener('click', (e) => {
   const row = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
   if (row) select(Number(row.dataset.i), false);
 });
+// The keys of a list: the selection moves, and the table scrolls to it.
 scroller.addEventListener('keydown', (e) => {
-  if (!state.cap || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
-  e.preventDefault();
+  const n = state.rows.length;
+  if (!state.cap || n === 0) return;
   const r = rowOf(state.sel);
-  const next = Math.min(state.rows.length - 1, Math.max(0, r + (e.key === 'ArrowDown' ? 1 : -1)));
-  if (next >= 0 && next < state.rows.length) select(state.rows[next]!, true);
+  const page = Math.max(1, Math.floor(scroller.clientHeight / ROW) - 1);
+  const to: Record<string, number> = { ArrowDown: r + 1, ArrowUp: r < 0 ? 0 : r - 1, PageDown: Math.max(r, 0) + page, PageUp: r - page, Home: 0, End: n - 1 };
+  const next = to[e.key];
+  if (next === undefined) return;
+  e.preventDefault();
+  select(state.rows[Math.min(n - 1, Math.max(0, next))]!, true);
 });
 
 function rowOf(i: number): number {

@@ -713,7 +713,7 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
-  it('keyboard only: Tab reaches the file picker first and then the table, every control has a name, focus is visible', async () => {
+  it('keyboard only: Tab reaches the file picker first and then the table, arrows, pages, Home and End move the selection, every control has a name, focus is visible', async () => {
     const page = await open(files.mockShm!);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
@@ -728,8 +728,24 @@ suite('inspector in headless Chromium', () => {
     }
     expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'scroller']); // '': the paste box's summary
     expect(await page.locator('#scroller').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    const sel = () => page.evaluate(() => (window as unknown as W).__inspector.state.sel);
     await page.keyboard.press('ArrowDown');
-    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.sel)).toBe(0);
+    expect(await sel()).toBe(0);
+    await page.keyboard.press('ArrowDown');
+    expect(await sel()).toBe(1);
+    // a page of rows at a time, and the ends; the selected row is in view
+    const perPage = await page.evaluate(() => Math.floor(document.getElementById('scroller')!.clientHeight / 22) - 1);
+    await page.keyboard.press('PageDown');
+    expect(await sel()).toBe(1 + perPage);
+    await page.keyboard.press('End');
+    const last = await page.evaluate(() => (window as unknown as W).__inspector.state.cap.count - 1);
+    expect(await sel()).toBe(last);
+    await expect.poll(() => page.locator(`#rows .row.sel[data-i="${last}"]`).isVisible()).toBe(true);
+    await page.keyboard.press('PageUp');
+    expect(await sel()).toBe(last - perPage);
+    await page.keyboard.press('Home');
+    expect(await sel()).toBe(0);
+    await expect.poll(() => page.locator('#rows .row.sel[data-i="0"]').isVisible()).toBe(true);
     // a name for every control: a select's options or an input's placeholder are not one
     await page.locator('#paste summary').click();
     const unnamed = await page.evaluate(() =>
