@@ -5,6 +5,8 @@
 import { refusedSetup, type Capture, type Mark } from './model.js';
 
 const LABEL_W = 150;
+/** The thinnest lane: many connections make the timeline taller (up to half the window) rather than thinner. */
+const MIN_LANE = 3;
 const REQ = 1;
 const RES = 2;
 const EVT = 4;
@@ -33,6 +35,13 @@ export class Timeline {
     canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     canvas.addEventListener('mousedown', (e) => {
       this.drag = { x: e.offsetX, v0: this.v0, v1: this.v1, moved: false };
+    });
+    // Lanes too thin for their label name their connection in the tooltip.
+    canvas.addEventListener('mousemove', (e) => {
+      const conn = this.laneAt(e.offsetY);
+      const ci = conn === undefined ? undefined : this.cap?.conns.get(conn);
+      const title = ci ? `connection ${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}` : '';
+      if (canvas.title !== title) canvas.title = title;
     });
     window.addEventListener('mousemove', (e) => {
       if (!this.drag) return;
@@ -75,8 +84,11 @@ export class Timeline {
     for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
     this.lanes = [...seen].sort((a, b) => a - b);
     this.laneOf = new Map(this.lanes.map((c, k) => [c, k]));
-    // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes.
-    this.canvas.style.height = `${Math.max(60, Math.min(240, 16 + this.lanes.length * 22 + 4))}px`;
+    // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes,
+    // down to MIN_LANE, then a taller timeline, up to half the window.
+    const n = this.lanes.length;
+    const room = Math.max(240, Math.min(16 + n * MIN_LANE + 4, window.innerHeight / 2));
+    this.canvas.style.height = `${Math.round(Math.max(60, Math.min(16 + n * 22 + 4, room)))}px`;
     if (fresh || (fit && !this.moved)) this.resetView();
     else this.draw();
   }
@@ -132,7 +144,12 @@ export class Timeline {
   }
 
   private laneHeight(): number {
-    return Math.max(6, Math.min(22, (this.canvas.clientHeight - 16) / Math.max(1, this.lanes.length)));
+    return Math.max(MIN_LANE, Math.min(22, (this.canvas.clientHeight - 20) / Math.max(1, this.lanes.length)));
+  }
+
+  /** The connection of the lane at y (canvas CSS pixels), if any. */
+  laneAt(y: number): number | undefined {
+    return y < 16 ? undefined : this.lanes[Math.floor((y - 16) / this.laneHeight())];
   }
 
   private onWheel(e: WheelEvent): void {
@@ -151,8 +168,7 @@ export class Timeline {
   private pick(x: number, y: number): void {
     const c = this.cap;
     if (!c || x < LABEL_W) return;
-    const lane = Math.floor((y - 16) / this.laneHeight());
-    const conn = this.lanes[lane];
+    const conn = this.laneAt(y);
     if (conn === undefined) return;
     const t = this.v0 + ((x - LABEL_W) / this.plotWidth()) * (this.v1 - this.v0);
     const tol = (4 / this.plotWidth()) * (this.v1 - this.v0);

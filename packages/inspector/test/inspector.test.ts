@@ -634,6 +634,41 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('timeline: 120 connections all get a lane in view, each named in the tooltip', async () => {
+    const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+    const req = toHex(encoders.quorum.req.getquorate({}));
+    const res = toHex(encoders.quorum.res.getquorate({ quorate: 1 }));
+    const lines = [JSON.stringify(header)];
+    const N = 120;
+    for (let k = 1; k <= N; k++) {
+      const a = { conn: k, pid: 5000 + k, proc: `client-${k}`, service: 'quorum', transport: 'shm' };
+      lines.push(JSON.stringify({ t: k * 10_000, ...a, dir: 'req', hex: req }), JSON.stringify({ t: k * 10_000 + 5_000, ...a, dir: 'res', hex: res }));
+    }
+    const file = join(dir, 'lanes.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const page = await open(file);
+    const got = await page.evaluate(() => {
+      const { state, timeline } = (window as unknown as W).__inspector;
+      const h = document.getElementById('timeline')!.clientHeight;
+      const ys = new Set<number>();
+      let outside = 0;
+      for (const i of state.rows) {
+        const p = timeline.positionOf(i);
+        if (!p || p.y > h) outside++;
+        else ys.add(p.y);
+      }
+      return { lanes: ys.size, outside, h, window: window.innerHeight };
+    });
+    expect(got.outside).toBe(0);
+    expect(got.lanes).toBe(N);
+    expect(got.h).toBeLessThanOrEqual(got.window / 2);
+    const last = (await page.evaluate(() => (window as unknown as W).__inspector.timeline.positionOf((window as unknown as W).__inspector.state.cap.count - 1)))!;
+    const box = (await page.locator('#timeline').boundingBox())!;
+    await page.mouse.move(box.x + 40, box.y + last.y);
+    expect(await page.locator('#timeline').getAttribute('title')).toBe(`connection ${N}: client-${N} [${5000 + N}] quorum/shm`);
+    await page.close();
+  });
+
   it('exports the filtered rows as JSON, decoded', async () => {
     const page = await open(files.clientSocket!);
     await page.selectOption('#f-service', 'votequorum');
