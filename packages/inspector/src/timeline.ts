@@ -15,6 +15,20 @@ const TRY = 16;
 const BAD = 32;
 const RETRY = 64;
 
+interface Bins {
+  cap: Capture;
+  count: number;
+  rows: Int32Array;
+  lanes: number[];
+  v0: number;
+  v1: number;
+  pw: number;
+  bins: Uint8Array;
+  counts: Uint32Array;
+  most: number;
+  latency: [number, number, number][];
+}
+
 export class Timeline {
   private cap: Capture | null = null;
   private rows: Int32Array = new Int32Array(0);
@@ -26,6 +40,14 @@ export class Timeline {
   private drag: { x: number; v0: number; v1: number; moved: boolean } | null = null;
   /** The view was zoomed or panned: loading more frames no longer refits it. */
   private moved = false;
+  private binned: Bins | null = null;
+  /** The last full painting, without the selection, and what it was painted from. */
+  private picture: HTMLCanvasElement | undefined;
+  private pictureOf: Bins | null = null;
+  private pictureLook = '';
+  /** How many times the frames were binned and painted (the tests check what needs neither). */
+  binPasses = 0;
+  paints = 0;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -197,34 +219,17 @@ export class Timeline {
     else if (best >= 0 && bestD <= tol) this.onPick(best);
   }
 
-  draw(): void {
-    const cv = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const W = cv.clientWidth;
-    const H = cv.clientHeight;
-    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
-      cv.width = Math.round(W * dpr);
-      cv.height = Math.round(H * dpr);
-    }
-    const g = cv.getContext('2d')!;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.fillStyle = '#fff';
-    g.fillRect(0, 0, W, H);
-    const c = this.cap;
-    if (!c) return;
-    const pw = Math.max(1, Math.floor(W - LABEL_W));
-    const lh = this.laneHeight();
+  /**
+   * Every frame in view, binned into lanes x pixel columns (a bit per kind, a count), and the
+   * request-to-answer spans. A pass over all the rows (a million frames: a few hundred ms on a
+   * busy machine), so it is kept while the rows and the view stay the same: selecting a frame,
+   * a mark or a resize of the same width only paints again.
+   */
+  private bin(c: Capture, pw: number): Bins {
+    const key = this.binned;
+    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
+    this.binPasses++;
     const span = this.v1 - this.v0;
-    // time axis
-    g.font = '10px system-ui, sans-serif';
-    const step = niceStep(span / 8);
-    for (let tt = Math.ceil(this.v0 / step) * step; tt <= this.v1; tt += step) {
-      const x = LABEL_W + ((tt - this.v0) / span) * pw;
-      g.fillStyle = '#d8dde3';
-      g.fillRect(x, 10, 1, H - 10);
-      g.fillStyle = '#555';
-      g.fillText(fmtTime(tt), x + 2, 9);
-    }
     // bins: lanes x columns, bit per kind
     const bins = new Uint8Array(this.lanes.length * pw);
     const counts = new Uint32Array(this.lanes.length * pw);
@@ -251,6 +256,51 @@ export class Timeline {
         if (colEnd - col >= 2) latency.push([lane, col, colEnd]);
       }
     }
+    this.binned = { cap: c, count: c.count, rows: this.rows, lanes: this.lanes, v0: this.v0, v1: this.v1, pw, bins, counts, most, latency };
+    return this.binned;
+  }
+
+  draw(): void {
+    const cv = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const W = cv.clientWidth;
+    const H = cv.clientHeight;
+    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+      cv.width = Math.round(W * dpr);
+      cv.height = Math.round(H * dpr);
+    }
+    const g = cv.getContext('2d')!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, W, H);
+    const c = this.cap;
+    if (!c) return;
+    const pw = Math.max(1, Math.floor(W - LABEL_W));
+    const lh = this.laneHeight();
+    const span = this.v1 - this.v0;
+    const binned = this.bin(c, pw);
+    // Only the selection changed (a click, a key in the table): the picture of the frames as it
+    // was, then the selection over it. Painting a million frames' columns is most of a draw.
+    const look = `${cv.width}x${cv.height}:${c.marks.length}:${c.conns.size}`;
+    if (this.picture && this.pictureOf === binned && this.pictureLook === look) {
+      g.setTransform(1, 0, 0, 1, 0, 0);
+      g.drawImage(this.picture, 0, 0);
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      this.drawSelection(c, pw, lh, span);
+      return;
+    }
+    this.paints++;
+    // time axis
+    g.font = '10px system-ui, sans-serif';
+    const step = niceStep(span / 8);
+    for (let tt = Math.ceil(this.v0 / step) * step; tt <= this.v1; tt += step) {
+      const x = LABEL_W + ((tt - this.v0) / span) * pw;
+      g.fillStyle = '#d8dde3';
+      g.fillRect(x, 10, 1, H - 10);
+      g.fillStyle = '#555';
+      g.fillText(fmtTime(tt), x + 2, 9);
+    }
+    const { bins, counts, most, latency } = binned;
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
       if (lane % 2) {
@@ -347,6 +397,17 @@ export class Timeline {
         g.fillRect(x, y + 1, 2, lh - 2);
       }
     }
+    this.picture ??= document.createElement('canvas');
+    this.picture.width = cv.width;
+    this.picture.height = cv.height;
+    this.picture.getContext('2d')!.drawImage(cv, 0, 0);
+    this.pictureOf = binned;
+    this.pictureLook = look;
+    this.drawSelection(c, pw, lh, span);
+  }
+
+  private drawSelection(c: Capture, pw: number, lh: number, span: number): void {
+    const g = this.canvas.getContext('2d')!;
     if (this.sel >= 0 && this.sel < c.count) {
       const x = LABEL_W + ((c.t[this.sel]! - this.v0) / span) * pw;
       const lane = this.laneOf.get(c.conn[this.sel]!);

@@ -25,7 +25,7 @@ const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
 const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
 
 interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
-type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
+type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
 
 /** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
 async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
@@ -449,6 +449,36 @@ suite('inspector in headless Chromium', () => {
     await page.locator('#scroller').evaluate((el) => { el.scrollTop = el.scrollHeight; });
     await page.waitForFunction((last) => document.querySelector(`#rows .row[data-i="${last}"]`) !== null, n - 1);
     expect(await page.locator('#rows .row').count()).toBeLessThan(60);
+    await page.close();
+  });
+
+  it('selecting a frame draws the selection over the timeline as last painted, without binning or painting every frame again; a zoom does', async () => {
+    const page = await open(files.mockSocket!);
+    const passes = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.binPasses);
+    const paints = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.paints);
+    const before = await passes();
+    const painted = await paints();
+    await page.locator('#rows .row[data-i="3"]').click();
+    await page.focus('#scroller');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.sel)).toBe(5);
+    // the selection's box is drawn: yellow (#f0c000) around the frame's place
+    const yellow = await page.evaluate(() => {
+      const p = (window as unknown as W).__inspector.timeline.positionOf(5)!;
+      const dpr = window.devicePixelRatio || 1;
+      const d = (document.getElementById('timeline') as HTMLCanvasElement).getContext('2d')!.getImageData(Math.round((p.x - 6) * dpr), Math.round(p.y * dpr), Math.round(12 * dpr), 1).data;
+      let n = 0;
+      for (let k = 0; k < d.length; k += 4) if (d[k]! > 200 && d[k + 1]! > 150 && d[k + 2]! < 80) n++;
+      return n;
+    });
+    expect(yellow).toBeGreaterThan(0);
+    expect(await passes()).toBe(before);
+    expect(await paints()).toBe(painted);
+    const box = (await page.locator('#timeline').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 30);
+    await page.mouse.wheel(0, -100);
+    await expect.poll(passes).toBeGreaterThan(before);
     await page.close();
   });
 
