@@ -126,6 +126,7 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   delete probe.error;
   delete probe.firstTableMs;
   state.cap = null;
+  ($('export') as HTMLButtonElement).disabled = true;
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
   let c: Capture | undefined;
   try {
@@ -179,6 +180,7 @@ const painted = (): Promise<void> => new Promise((r) => requestAnimationFrame(()
 
 /** The first piece is in: filters from the URL, the table and the timeline. */
 function firstDraw(c: Capture): void {
+  ($('export') as HTMLButtonElement).disabled = false;
   fillSelects(c);
   const { filters, sel } = filtersFromHash(location.hash);
   state.filters = filters;
@@ -197,6 +199,7 @@ function openFile(f: File): void {
 function setStatus(text: string, warn = false): void {
   const s = $('status');
   s.textContent = text;
+  s.title = text; // whole, where the line cuts it
   s.classList.toggle('warn', warn);
 }
 

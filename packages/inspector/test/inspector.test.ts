@@ -887,9 +887,19 @@ suite('inspector in headless Chromium', () => {
     await page.click('#p-decode');
     expect(await page.locator('#d-title').innerText()).toBe('quorum.notification (52 bytes)');
     expect(await page.locator('#d-tree').innerText()).toMatch(/viewList\s+\[1\]/);
+    // nothing to export yet, and the status says how to get something
+    expect(await page.locator('#export').isDisabled()).toBe(true);
+    expect(await page.locator('#status').innerText()).toBe('No capture loaded: open one with "Open capture…" or drop it on the page.');
+    await page.setInputFiles('#file', files.handmade!);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready);
+    expect(await page.locator('#export').isDisabled()).toBe(false);
+    // the status line is cut at the window's edge: its tooltip has all of it
+    const status = page.locator('#status');
+    expect(await status.getAttribute('title')).toBe(await status.innerText());
     await page.setInputFiles('#file', { name: 'x.jsonl', mimeType: 'text/plain', buffer: gzipSync('{"corosyncCapture":9}\n') });
     await page.waitForFunction(() => (window as unknown as W).__inspector.probe.error);
     expect(await page.locator('#status').innerText()).toMatch(/not a readable capture: line 1: capture format version 9 is not supported/);
+    expect(await page.locator('#export').isDisabled()).toBe(true);
     await page.close();
   });
 });
