@@ -659,6 +659,7 @@ suite('inspector in headless Chromium', () => {
     await page.locator('#d-hex span[data-b="220"]').click();
     expect(await page.locator('#d-tree .field.hl b').innerText()).toBe('[0]');
     expect(await page.locator('#d-hex span.hl').count()).toBe(24);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'cpg.png') });
     await page.locator('#rows .row[data-i="3"]').click();
     await expect.poll(() => tree.innerText()).toMatch(/message "hello" @40\.\.44/);
     await page.close();
