@@ -45,6 +45,7 @@ export class Timeline {
   private picture: HTMLCanvasElement | undefined;
   private pictureOf: Bins | null = null;
   private pictureLook = '';
+  private drawPending = false;
   /** How many times the frames were binned and painted (the tests check what needs neither). */
   binPasses = 0;
   paints = 0;
@@ -73,7 +74,7 @@ export class Timeline {
       const shift = (-dx / Math.max(1, this.plotWidth())) * span;
       this.v0 = this.drag.v0 + shift;
       this.v1 = this.drag.v1 + shift;
-      this.draw();
+      this.drawSoon();
     });
     window.addEventListener('mouseup', (e) => {
       if (this.drag && !this.drag.moved && e.target === this.canvas) this.pick(e.offsetX, e.offsetY);
@@ -184,7 +185,20 @@ export class Timeline {
     this.v1 = at + (this.v1 - at) * f;
     if (this.v1 - this.v0 < 1000) this.v1 = this.v0 + 1000; // 1 µs at most zoomed
     this.moved = true;
-    this.draw();
+    this.drawSoon();
+  }
+
+  /**
+   * One draw in the next animation frame for all the wheel and drag events until then: a wheel
+   * sends several a frame, and on a million frames each draw is a fraction of a second.
+   */
+  private drawSoon(): void {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      this.draw();
+    });
   }
 
   private pick(x: number, y: number): void {

@@ -700,6 +700,27 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('timeline: a burst of wheel events draws once, in the next animation frame', async () => {
+    const page = await open(files.mockSocket!);
+    const tl = () => page.evaluate(() => {
+      const { state, timeline } = (window as unknown as W).__inspector;
+      let inView = 0;
+      for (const i of state.rows) if (timeline.positionOf(i)) inView++;
+      return { passes: timeline.binPasses, inView, rows: state.rows.length };
+    });
+    const before = await tl();
+    await page.evaluate(() => {
+      const cv = document.getElementById('timeline')!;
+      const r = cv.getBoundingClientRect();
+      for (let k = 0; k < 10; k++) cv.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, clientX: r.left + r.width * 0.6, clientY: r.top + 30, bubbles: true, cancelable: true }));
+    });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const after = await tl();
+    expect(after.passes).toBe(before.passes + 1);
+    expect(after.inView).toBeLessThan(before.rows / 2); // zoomed in
+    await page.close();
+  });
+
   it('exports the filtered rows as JSON, decoded', async () => {
     const page = await open(files.clientSocket!);
     await page.selectOption('#f-service', 'votequorum');
