@@ -21,11 +21,31 @@ export interface FrameDetail {
   json?: unknown;
 }
 
-const FIXED: Record<string, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, name: 264, ringId: 16 };
-const ELEM: Record<string, number> = { u32list: 4, nodeList: 8, addrList: 16 };
+// Bytes of each fixed-size field type, and of one element of each list or array type.
+const FIXED: Record<string, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, i64: 8, name: 264, ringId: 16, cpgName: 136, csName: 258 };
+const ELEM: Record<string, number> = { u32list: 4, nodeList: 8, addrList: 16, cpgAddrList: 24, cpgAddrArray: 24, linkStatusArray: 520 };
+// Arrays of `capacity` elements, whether in use or not (the others are variable parts).
+const FIXED_ARRAYS = new Set(['cpgAddrArray', 'charsArray', 'linkStatusArray']);
+const BYTES_SHOWN = 64;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function fmt(v: unknown): string {
-  return JSON.stringify(toJsonValue(v));
+  // a u64 is a number in C: not in quotes (JSON has them for its precision)
+  return typeof v === 'bigint' ? v.toString() : JSON.stringify(toJsonValue(v));
+}
+
+/** Bytes as text when they are printable UTF-8, NUL-terminated or not (a cpg group name, a cmap string), else as hex. */
+function fmtBytes(b: Uint8Array): string {
+  const hex = (x: Uint8Array) => Array.from(x, (y) => y.toString(16).padStart(2, '0')).join('');
+  const total = b.length > BYTES_SHOWN ? ` (${b.length} bytes)` : '';
+  try {
+    const text = utf8.decode(b);
+    // eslint-disable-next-line no-control-regex
+    if (b.length > 0 && !/[\x00-\x08\x0b-\x1f\x7f]/.test(text.replace(/\0+$/, ''))) return `${JSON.stringify(text.length > BYTES_SHOWN ? `${text.slice(0, BYTES_SHOWN)}…` : text)}${total}`;
+  } catch {
+    // not UTF-8: hex
+  }
+  return b.length === 0 ? '(empty)' : `0x${hex(b.subarray(0, BYTES_SHOWN))}${total && `…${total}`}`;
 }
 
 function headerNodes(bytes: Uint8Array, response: boolean): FieldNode[] {
@@ -65,21 +85,20 @@ export function detailOf(bytes: Uint8Array, service: string, dir: Direction): Fr
   const values = d.fields as Record<string, unknown>;
   spec.fields.forEach((f, k) => {
     const v = values[f.name];
-    let start = f.offset;
-    let end = f.offset + (f.type === 'chars' ? f.len : FIXED[f.type] ?? 0);
-    const node: FieldNode = { label: f.name, value: '', start, end };
-    if (f.type === 'bytes' || f.type in ELEM) {
-      start = codec.dataOffset(k);
+    const start = f.offset;
+    const node: FieldNode = { label: f.name, value: '', start, end: start + (f.type === 'chars' ? f.len : FIXED[f.type] ?? 0) };
+    const size = f.type === 'charsArray' ? f.len : ELEM[f.type] ?? 0;
+    if (size > 0 || f.type === 'bytes') {
+      // where the codec found the elements (a variable part is placed after the ones before it)
+      const at = codec.dataOffset(k);
       const n = codec.dataLength(k);
-      end = start + (f.type === 'bytes' ? n : n * ELEM[f.type]!);
-      node.start = start;
-      node.end = end;
+      node.start = FIXED_ARRAYS.has(f.type) ? start : at;
+      node.end = FIXED_ARRAYS.has(f.type) ? start + f.capacity * size : at + (f.type === 'bytes' ? n : n * size);
       if (Array.isArray(v)) {
-        const size = ELEM[f.type]!;
         node.value = `[${v.length}]`;
-        node.children = v.map((x, j) => ({ label: `[${j}]`, value: fmt(x), start: start + j * size, end: start + (j + 1) * size }));
+        node.children = v.map((x, j) => ({ label: `[${j}]`, value: fmt(x), start: at + j * size, end: at + (j + 1) * size }));
       } else {
-        node.value = fmt(v);
+        node.value = v instanceof Uint8Array ? fmtBytes(v) : fmt(v);
       }
     } else if (f.type === 'ringId') {
       const r = v as { nodeid: number; seq: bigint };
@@ -89,7 +108,7 @@ export function detailOf(bytes: Uint8Array, service: string, dir: Direction): Fr
         { label: 'seq', value: r.seq.toString(), start: start + 8, end: start + 16 },
       ];
     } else {
-      node.value = fmt(v);
+      node.value = v instanceof Uint8Array ? fmtBytes(v) : fmt(v);
     }
     fields.push(node);
   });

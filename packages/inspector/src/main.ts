@@ -4,7 +4,7 @@ import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, appendPiece, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
+import { CPG_MCAST, CaptureBuilder, DIRS, appendPiece, isOneWay, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -54,7 +54,7 @@ else {
 /** The capture after each piece, parsed here; throws an Error whose message is for the user. */
 async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: string): AsyncGenerator<Capture> {
   const builder = new CaptureBuilder();
-  const timing = { inflate: 0 };
+  const timing: { inflate: number; cut?: string } = { inflate: 0 };
   try {
     for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
       builder.add(piece);
@@ -64,9 +64,11 @@ async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: stri
       await new Promise((r) => setTimeout(r, 0));
     }
     if (!builder.cap) {
+      if (timing.cut !== undefined) throw new Error(timing.cut);
       builder.add(new Uint8Array(0)); // no header: the reader's own error
       yield builder.cap!;
     }
+    if (timing.cut !== undefined) builder.cap!.cut = timing.cut;
   } catch (e) {
     throw new Error(isCaptureFormatError(e) ? `not a readable capture: ${e.message}` : `cannot open ${label}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -97,7 +99,10 @@ async function* parseInWorker(source: ReadableStream<Uint8Array> | Blob, label: 
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
       const m = queue.shift()!;
-      if (m.kind === 'done') return;
+      if (m.kind === 'done') {
+        if (c && m.cut !== undefined) c.cut = m.cut;
+        return;
+      }
       if (m.kind === 'error') throw new Error(m.message);
       const first = !c;
       c = appendPiece(c, m);
@@ -121,6 +126,7 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   delete probe.error;
   delete probe.firstTableMs;
   state.cap = null;
+  ($('export') as HTMLButtonElement).disabled = true;
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
   let c: Capture | undefined;
   try {
@@ -158,11 +164,12 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   setStatus(
     `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
+      `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
-    c.bad.length > 0,
+    c.bad.length > 0 || c.cut !== undefined,
   );
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
@@ -173,6 +180,7 @@ const painted = (): Promise<void> => new Promise((r) => requestAnimationFrame(()
 
 /** The first piece is in: filters from the URL, the table and the timeline. */
 function firstDraw(c: Capture): void {
+  ($('export') as HTMLButtonElement).disabled = false;
   fillSelects(c);
   const { filters, sel } = filtersFromHash(location.hash);
   state.filters = filters;
@@ -191,6 +199,7 @@ function openFile(f: File): void {
 function setStatus(text: string, warn = false): void {
   const s = $('status');
   s.textContent = text;
+  s.title = text; // whole, where the line cuts it
   s.classList.toggle('warn', warn);
 }
 
@@ -375,12 +384,17 @@ rowsEl.addEventListener('click', (e) => {
   const row = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
   if (row) select(Number(row.dataset.i), false);
 });
+// The keys of a list: the selection moves, and the table scrolls to it.
 scroller.addEventListener('keydown', (e) => {
-  if (!state.cap || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
-  e.preventDefault();
+  const n = state.rows.length;
+  if (!state.cap || n === 0) return;
   const r = rowOf(state.sel);
-  const next = Math.min(state.rows.length - 1, Math.max(0, r + (e.key === 'ArrowDown' ? 1 : -1)));
-  if (next >= 0 && next < state.rows.length) select(state.rows[next]!, true);
+  const page = Math.max(1, Math.floor(scroller.clientHeight / ROW) - 1);
+  const to: Record<string, number> = { ArrowDown: r + 1, ArrowUp: r < 0 ? 0 : r - 1, PageDown: Math.max(r, 0) + page, PageUp: r - page, Home: 0, End: n - 1 };
+  const next = to[e.key];
+  if (next === undefined) return;
+  e.preventDefault();
+  select(state.rows[Math.min(n - 1, Math.max(0, next))]!, true);
 });
 
 function rowOf(i: number): number {
@@ -439,7 +453,8 @@ function showDetail(d: FrameDetail, i: number): void {
     pairText =
       p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs`
       : lost ? ` · not paired: the recorder dropped frames ${lost === 'answer' ? 'after it (its answer may be one of them)' : 'before it (its request may be one of them)'}`
-      : isUnanswered(c, i) ? ' · no reply in the capture' : '';
+      : isUnanswered(c, i) ? ' · no reply in the capture'
+      : isOneWay(c, i) && c.id[i] === CPG_MCAST ? ' · no reply: corosync does not answer cpg MCAST' : '';
   }
   title.textContent = `${i >= 0 ? `#${i} ` : ''}${d.name} (${d.bytes.length} bytes)${pairText}`;
   const pairLink = $('d-pair') as HTMLButtonElement;

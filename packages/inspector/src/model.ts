@@ -68,6 +68,8 @@ export interface Capture {
   bad: CaptureFormatError[];
   /** time spent per stage, ms, summed over the pieces */
   timing: { inflate: number; parse: number; decode: number; pair: number };
+  /** Why the file's data ended before its end (a gzip member cut short): the frames are those before that point. */
+  cut?: string;
 }
 
 export function messageName(c: Capture, i: number): string {
@@ -80,10 +82,18 @@ export function messageName(c: Capture, i: number): string {
 /** A setup response that refused the connection (a negative errno). */
 export const refusedSetup = (c: Capture, i: number): boolean => c.dir[i] === 3 && c.len[i]! > 24 && c.err[i]! < 0;
 
+/** cpg's MCAST request id: corosync never answers it, not even on error (libcpg only sends it). */
+export const CPG_MCAST = 2;
+
+/** A request no answer is due for: libqb's disconnect (id -3), and cpg's MCAST. */
+export const isOneWay = (c: Capture, i: number): boolean => c.dir[i] === 0 && (c.id[i] === -3 || (c.id[i] === CPG_MCAST && c.services[c.svc[i]!] === 'cpg'));
+
 /**
  * libqb answers the requests of one connection in order: the n-th response answers the n-th
- * request, the setup response the setup request. libqb's disconnect request (id -3) has no
- * answer. Fed frame by frame, in capture order, as the pieces of a capture arrive.
+ * request, the setup response the setup request. libqb's disconnect request (id -3) and cpg's
+ * MCAST (given `svc` and the index of cpg in it) have no answer: a MCAST taken as answered
+ * would pair every later request of its connection with the answer of the one before it.
+ * Fed frame by frame, in capture order, as the pieces of a capture arrive.
  */
 export class Pairer {
   // Per connection (a slot): its unanswered requests as a list linked through `next`, its
@@ -105,7 +115,7 @@ export class Pairer {
    * same array, grown, on every call): a connection's answers after one are not paired with
    * its requests before it, whose answers may be among the lost frames.
    */
-  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array, drops: readonly { at: number; conn: number }[] = []): void {
+  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array, drops: readonly { at: number; conn: number }[] = [], svc?: Uint8Array, cpgSvc = -1): void {
     if (this.next.length < to) {
       const b = new Int32Array(Math.max(to, this.next.length * 2));
       b.set(this.next);
@@ -128,7 +138,7 @@ export class Pairer {
           retry[i] = 1;
           this.tryAgain[s] = 0;
         }
-        if (id[i] === -3) continue;
+        if (id[i] === -3 || (id[i] === CPG_MCAST && svc !== undefined && svc[i] === cpgSvc)) continue;
         next[i] = -1;
         if (this.tail[s]! < 0) this.head[s] = i;
         else next[this.tail[s]!] = i;
@@ -180,15 +190,15 @@ export class Pairer {
 }
 
 /** Pairs a whole set of columns at once (see Pairer). */
-export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array): Int32Array {
+export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, svc?: Uint8Array, cpgSvc = -1): Int32Array {
   const pair = new Int32Array(n);
-  new Pairer().add(0, n, conn, dir, id, len, pair);
+  new Pairer().add(0, n, conn, dir, id, len, pair, undefined, undefined, [], svc, cpgSvc);
   return pair;
 }
 
 /** A request with no answer in the capture (pending at the end, or lost). */
 export function isUnanswered(c: Capture, i: number): boolean {
-  return (c.dir[i] === 0 && c.pair[i] === -1 && c.id[i] !== -3) || (c.dir[i] === 3 && c.len[i]! <= 24 && c.pair[i] === -1);
+  return (c.dir[i] === 0 && c.pair[i] === -1 && !isOneWay(c, i)) || (c.dir[i] === 3 && c.len[i]! <= 24 && c.pair[i] === -1);
 }
 
 /**
@@ -311,7 +321,7 @@ export class CaptureBuilder {
     c.bytes.set(codec.inputBuffer(Math.max(r.size, 1)).subarray(0, r.size), this.size);
     this.size += r.size;
     const t2 = performance.now();
-    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry, this.drops);
+    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry, this.drops, c.svc, services.indexOf('cpg'));
     c.count = n;
     const t3 = performance.now();
     c.timing.parse += t1 - t0;
@@ -410,9 +420,11 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 /**
  * Cuts a capture file (plain or gzip, told by its magic; any number of gzip members) into
  * pieces of whole lines as it arrives: a small first piece, so the first table comes at once,
- * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate.
+ * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate. Gzip data that is
+ * cut short or corrupt ends the pieces there, with the reason in `timing.cut`: what came before
+ * it is still the capture (a recorder killed in the middle of a flush leaves a member unfinished).
  */
-export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number }): AsyncGenerator<Uint8Array> {
+export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number; cut?: string }): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
   let size = 0;
   let target = FIRST_PIECE;
@@ -461,15 +473,19 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       try {
         gunzip.push(chunk.subarray(at, at + step), last && at + step >= chunk.length);
       } catch (e) {
-        throw new Error(`corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`);
+        timing.cut = `corrupt or truncated gzip data: ${e instanceof Error ? e.message : String(e)}`;
+        return;
       }
       timing.inflate += performance.now() - t0;
       for (let p = take(false); p; p = take(false)) yield p;
     }
   }
   const chunks = source instanceof Uint8Array ? [source] : chunksOf(source);
-  for await (const chunk of chunks) yield* feed(chunk, false);
-  yield* feed(new Uint8Array(0), true);
+  for await (const chunk of chunks) {
+    yield* feed(chunk, false);
+    if (timing.cut !== undefined) break;
+  }
+  if (timing.cut === undefined) yield* feed(new Uint8Array(0), true);
   const rest = take(true);
   if (rest) yield rest;
 }
@@ -485,7 +501,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 }
 
 /** What the loader worker posts: it has started, a piece of rows, the end, or why the capture cannot be read. */
-export type LoadMessage = PieceMessage | { kind: 'ready' } | { kind: 'done' } | { kind: 'error'; message: string };
+export type LoadMessage = PieceMessage | { kind: 'ready' } | { kind: 'done'; cut?: string } | { kind: 'error'; message: string };
 
 /** Rows [first, first + t.length) of a capture, and what they changed about the earlier rows. */
 export interface PieceMessage {

@@ -5,6 +5,8 @@
 import { refusedSetup, type Capture, type Mark } from './model.js';
 
 const LABEL_W = 150;
+/** The thinnest lane: many connections make the timeline taller (up to half the window) rather than thinner. */
+const MIN_LANE = 3;
 const REQ = 1;
 const RES = 2;
 const EVT = 4;
@@ -12,6 +14,20 @@ const ERR = 8;
 const TRY = 16;
 const BAD = 32;
 const RETRY = 64;
+
+interface Bins {
+  cap: Capture;
+  count: number;
+  rows: Int32Array;
+  lanes: number[];
+  v0: number;
+  v1: number;
+  pw: number;
+  bins: Uint8Array;
+  counts: Uint32Array;
+  most: number;
+  latency: [number, number, number][];
+}
 
 export class Timeline {
   private cap: Capture | null = null;
@@ -24,6 +40,15 @@ export class Timeline {
   private drag: { x: number; v0: number; v1: number; moved: boolean } | null = null;
   /** The view was zoomed or panned: loading more frames no longer refits it. */
   private moved = false;
+  private binned: Bins | null = null;
+  /** The last full painting, without the selection, and what it was painted from. */
+  private picture: HTMLCanvasElement | undefined;
+  private pictureOf: Bins | null = null;
+  private pictureLook = '';
+  private drawPending = false;
+  /** How many times the frames were binned and painted (the tests check what needs neither). */
+  binPasses = 0;
+  paints = 0;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -34,6 +59,13 @@ export class Timeline {
     canvas.addEventListener('mousedown', (e) => {
       this.drag = { x: e.offsetX, v0: this.v0, v1: this.v1, moved: false };
     });
+    // Lanes too thin for their label name their connection in the tooltip.
+    canvas.addEventListener('mousemove', (e) => {
+      const conn = this.laneAt(e.offsetY);
+      const ci = conn === undefined ? undefined : this.cap?.conns.get(conn);
+      const title = ci ? `connection ${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}` : '';
+      if (canvas.title !== title) canvas.title = title;
+    });
     window.addEventListener('mousemove', (e) => {
       if (!this.drag) return;
       const dx = e.clientX - this.canvas.getBoundingClientRect().left - this.drag.x;
@@ -42,7 +74,7 @@ export class Timeline {
       const shift = (-dx / Math.max(1, this.plotWidth())) * span;
       this.v0 = this.drag.v0 + shift;
       this.v1 = this.drag.v1 + shift;
-      this.draw();
+      this.drawSoon();
     });
     window.addEventListener('mouseup', (e) => {
       if (this.drag && !this.drag.moved && e.target === this.canvas) this.pick(e.offsetX, e.offsetY);
@@ -75,8 +107,11 @@ export class Timeline {
     for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
     this.lanes = [...seen].sort((a, b) => a - b);
     this.laneOf = new Map(this.lanes.map((c, k) => [c, k]));
-    // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes.
-    this.canvas.style.height = `${Math.max(60, Math.min(240, 16 + this.lanes.length * 22 + 4))}px`;
+    // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes,
+    // down to MIN_LANE, then a taller timeline, up to half the window.
+    const n = this.lanes.length;
+    const room = Math.max(240, Math.min(16 + n * MIN_LANE + 4, window.innerHeight / 2));
+    this.canvas.style.height = `${Math.round(Math.max(60, Math.min(16 + n * 22 + 4, room)))}px`;
     if (fresh || (fit && !this.moved)) this.resetView();
     else this.draw();
   }
@@ -132,7 +167,12 @@ export class Timeline {
   }
 
   private laneHeight(): number {
-    return Math.max(6, Math.min(22, (this.canvas.clientHeight - 16) / Math.max(1, this.lanes.length)));
+    return Math.max(MIN_LANE, Math.min(22, (this.canvas.clientHeight - 20) / Math.max(1, this.lanes.length)));
+  }
+
+  /** The connection of the lane at y (canvas CSS pixels), if any. */
+  laneAt(y: number): number | undefined {
+    return y < 16 ? undefined : this.lanes[Math.floor((y - 16) / this.laneHeight())];
   }
 
   private onWheel(e: WheelEvent): void {
@@ -145,14 +185,26 @@ export class Timeline {
     this.v1 = at + (this.v1 - at) * f;
     if (this.v1 - this.v0 < 1000) this.v1 = this.v0 + 1000; // 1 µs at most zoomed
     this.moved = true;
-    this.draw();
+    this.drawSoon();
+  }
+
+  /**
+   * One draw in the next animation frame for all the wheel and drag events until then: a wheel
+   * sends several a frame, and on a million frames each draw is a fraction of a second.
+   */
+  private drawSoon(): void {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    requestAnimationFrame(() => {
+      this.drawPending = false;
+      this.draw();
+    });
   }
 
   private pick(x: number, y: number): void {
     const c = this.cap;
     if (!c || x < LABEL_W) return;
-    const lane = Math.floor((y - 16) / this.laneHeight());
-    const conn = this.lanes[lane];
+    const conn = this.laneAt(y);
     if (conn === undefined) return;
     const t = this.v0 + ((x - LABEL_W) / this.plotWidth()) * (this.v1 - this.v0);
     const tol = (4 / this.plotWidth()) * (this.v1 - this.v0);
@@ -181,34 +233,17 @@ export class Timeline {
     else if (best >= 0 && bestD <= tol) this.onPick(best);
   }
 
-  draw(): void {
-    const cv = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const W = cv.clientWidth;
-    const H = cv.clientHeight;
-    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
-      cv.width = Math.round(W * dpr);
-      cv.height = Math.round(H * dpr);
-    }
-    const g = cv.getContext('2d')!;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.fillStyle = '#fff';
-    g.fillRect(0, 0, W, H);
-    const c = this.cap;
-    if (!c) return;
-    const pw = Math.max(1, Math.floor(W - LABEL_W));
-    const lh = this.laneHeight();
+  /**
+   * Every frame in view, binned into lanes x pixel columns (a bit per kind, a count), and the
+   * request-to-answer spans. A pass over all the rows (a million frames: a few hundred ms on a
+   * busy machine), so it is kept while the rows and the view stay the same: selecting a frame,
+   * a mark or a resize of the same width only paints again.
+   */
+  private bin(c: Capture, pw: number): Bins {
+    const key = this.binned;
+    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
+    this.binPasses++;
     const span = this.v1 - this.v0;
-    // time axis
-    g.font = '10px system-ui, sans-serif';
-    const step = niceStep(span / 8);
-    for (let tt = Math.ceil(this.v0 / step) * step; tt <= this.v1; tt += step) {
-      const x = LABEL_W + ((tt - this.v0) / span) * pw;
-      g.fillStyle = '#d8dde3';
-      g.fillRect(x, 10, 1, H - 10);
-      g.fillStyle = '#555';
-      g.fillText(fmtTime(tt), x + 2, 9);
-    }
     // bins: lanes x columns, bit per kind
     const bins = new Uint8Array(this.lanes.length * pw);
     const counts = new Uint32Array(this.lanes.length * pw);
@@ -235,6 +270,51 @@ export class Timeline {
         if (colEnd - col >= 2) latency.push([lane, col, colEnd]);
       }
     }
+    this.binned = { cap: c, count: c.count, rows: this.rows, lanes: this.lanes, v0: this.v0, v1: this.v1, pw, bins, counts, most, latency };
+    return this.binned;
+  }
+
+  draw(): void {
+    const cv = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const W = cv.clientWidth;
+    const H = cv.clientHeight;
+    if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) {
+      cv.width = Math.round(W * dpr);
+      cv.height = Math.round(H * dpr);
+    }
+    const g = cv.getContext('2d')!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, W, H);
+    const c = this.cap;
+    if (!c) return;
+    const pw = Math.max(1, Math.floor(W - LABEL_W));
+    const lh = this.laneHeight();
+    const span = this.v1 - this.v0;
+    const binned = this.bin(c, pw);
+    // Only the selection changed (a click, a key in the table): the picture of the frames as it
+    // was, then the selection over it. Painting a million frames' columns is most of a draw.
+    const look = `${cv.width}x${cv.height}:${c.marks.length}:${c.conns.size}`;
+    if (this.picture && this.pictureOf === binned && this.pictureLook === look) {
+      g.setTransform(1, 0, 0, 1, 0, 0);
+      g.drawImage(this.picture, 0, 0);
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      this.drawSelection(c, pw, lh, span);
+      return;
+    }
+    this.paints++;
+    // time axis
+    g.font = '10px system-ui, sans-serif';
+    const step = niceStep(span / 8);
+    for (let tt = Math.ceil(this.v0 / step) * step; tt <= this.v1; tt += step) {
+      const x = LABEL_W + ((tt - this.v0) / span) * pw;
+      g.fillStyle = '#d8dde3';
+      g.fillRect(x, 10, 1, H - 10);
+      g.fillStyle = '#555';
+      g.fillText(fmtTime(tt), x + 2, 9);
+    }
+    const { bins, counts, most, latency } = binned;
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
       if (lane % 2) {
@@ -331,6 +411,17 @@ export class Timeline {
         g.fillRect(x, y + 1, 2, lh - 2);
       }
     }
+    this.picture ??= document.createElement('canvas');
+    this.picture.width = cv.width;
+    this.picture.height = cv.height;
+    this.picture.getContext('2d')!.drawImage(cv, 0, 0);
+    this.pictureOf = binned;
+    this.pictureLook = look;
+    this.drawSelection(c, pw, lh, span);
+  }
+
+  private drawSelection(c: Capture, pw: number, lh: number, span: number): void {
+    const g = this.canvas.getContext('2d')!;
     if (this.sel >= 0 && this.sel < c.count) {
       const x = LABEL_W + ((c.t[this.sel]! - this.v0) / span) * pw;
       const lane = this.laneOf.get(c.conn[this.sel]!);

@@ -29,7 +29,7 @@ self.onmessage = (e: MessageEvent<{ source: ReadableStream<Uint8Array> | Blob; l
 /** Loads a file (read here) or a fetch's body (transferred). */
 async function load(source: ReadableStream<Uint8Array> | Blob, label: string): Promise<void> {
   const builder = new CaptureBuilder();
-  const timing = { inflate: 0 };
+  const timing: { inflate: number; cut?: string } = { inflate: 0 };
   const sent = { rows: 0, bytes: 0, marks: 0, bad: 0 };
   try {
     if (bootError !== undefined) throw bootError;
@@ -48,10 +48,11 @@ async function load(source: ReadableStream<Uint8Array> | Blob, label: string): P
       first = false;
     }
     if (!builder.cap) {
+      if (timing.cut !== undefined) throw new Error(timing.cut);
       builder.add(new Uint8Array(0)); // no header: the reader's own error
       send();
     }
-    post({ kind: 'done' });
+    post({ kind: 'done', cut: timing.cut });
   } catch (err) {
     post({ kind: 'error', message: isCaptureFormatError(err) ? `not a readable capture: ${err.message}` : `cannot open ${label}: ${err instanceof Error ? err.message : String(err)}` });
   }

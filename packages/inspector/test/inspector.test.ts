@@ -25,7 +25,7 @@ const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
 const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
 
 interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
-type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
+type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
 
 /** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
 async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
@@ -128,6 +128,29 @@ function marksCapture(): string {
   return file;
 }
 
+/** cpg traffic as libcpg makes it: corosync never answers MCAST, so the requests after it pair with the answers after it. */
+function cpgCapture(): string {
+  const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+  const a = { conn: 1, pid: 81, proc: 'cpgapp', service: 'cpg', transport: 'socket' };
+  const e = encoders.cpg;
+  const group = 'inspect-group';
+  const frames: [string, Uint8Array][] = [
+    ['req', e.req.join({ groupName: group, pid: 81, flags: 0 })],
+    ['res', e.res.join({})],
+    ['evt', e.evt.confchgCallback({ groupName: group, memberList: [{ nodeid: 1, pid: 81, reason: 1 }], leftList: [], joinedList: [{ nodeid: 1, pid: 81, reason: 1 }] })],
+    ['req', e.req.mcastJoined({ guarantee: 1, message: new TextEncoder().encode('hello') })],
+    ['evt', e.evt.deliverCallback({ groupName: group, nodeid: 1, pid: 81, message: new TextEncoder().encode('hello') })],
+    ['req', e.req.membershipGet({ groupName: group })],
+    ['res', e.res.membershipGet({ memberCount: 1, memberList: [{ nodeid: 1, pid: 81, reason: 0 }] })],
+    ['req', e.req.localGet({})],
+    ['res', e.res.localGet({ localNodeid: 1 })],
+  ];
+  const lines = [header, ...frames.map(([d, f], k) => ({ t: 1_000_000 * (k + 1), ...a, dir: d, hex: toHex(f) }))];
+  const file = join(dir, 'cpg.jsonl');
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return file;
+}
+
 /**
  * A capture big enough for the export to take several pieces: n frames of cmap.get request and
  * answer pairs on ten connections, 400 µs apart (20 s in all); conn 11 has a request whose answer the recorder
@@ -171,7 +194,7 @@ suite('inspector in headless Chromium', () => {
     await runOk([process.execPath, join(PKG, 'scripts/build.mjs')], { timeout: 100_000 });
     const shm = await record('shm');
     const socket = await record('socket');
-    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture() };
+    files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture(), cpg: cpgCapture() };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -429,6 +452,36 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('selecting a frame draws the selection over the timeline as last painted, without binning or painting every frame again; a zoom does', async () => {
+    const page = await open(files.mockSocket!);
+    const passes = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.binPasses);
+    const paints = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.paints);
+    const before = await passes();
+    const painted = await paints();
+    await page.locator('#rows .row[data-i="3"]').click();
+    await page.focus('#scroller');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.sel)).toBe(5);
+    // the selection's box is drawn: yellow (#f0c000) around the frame's place
+    const yellow = await page.evaluate(() => {
+      const p = (window as unknown as W).__inspector.timeline.positionOf(5)!;
+      const dpr = window.devicePixelRatio || 1;
+      const d = (document.getElementById('timeline') as HTMLCanvasElement).getContext('2d')!.getImageData(Math.round((p.x - 6) * dpr), Math.round(p.y * dpr), Math.round(12 * dpr), 1).data;
+      let n = 0;
+      for (let k = 0; k < d.length; k += 4) if (d[k]! > 200 && d[k + 1]! > 150 && d[k + 2]! < 80) n++;
+      return n;
+    });
+    expect(yellow).toBeGreaterThan(0);
+    expect(await passes()).toBe(before);
+    expect(await paints()).toBe(painted);
+    const box = (await page.locator('#timeline').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 30);
+    await page.mouse.wheel(0, -100);
+    await expect.poll(passes).toBeGreaterThan(before);
+    await page.close();
+  });
+
   it('detail: the tree and the hex highlight each other; pairs link', async () => {
     const page = await open(files.clientShm!);
     await page.locator('#rows .row', { hasText: 'cmap.get' }).first().click();
@@ -439,8 +492,10 @@ suite('inspector in headless Chromium', () => {
     await page.locator('#d-hex span[data-b="9"]').click(); // inside the header's size field
     expect(await page.locator('#d-tree .field.hl b').innerText()).toBe('size');
     expect(await page.locator('#d-hex span.hl').count()).toBe(4);
+    expect(await page.locator('#d-tree').innerText()).toMatch(/valueLen \d+ @280\.\.287/); // a u64, not a string in quotes
     await page.locator('#d-pair').click();
     await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/cmap\.get \(\d+ bytes\) · answers #\d+/);
+    expect(await page.locator('#d-tree').innerText()).toMatch(/value "inspect\\u0000" @40\.\.47/); // a cmap string, as text
     await page.close();
   });
 
@@ -579,6 +634,93 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('cpg: MCAST gets no reply, so it pairs with nothing and the requests after it pair with their own answers; group names and address lists in the detail', async () => {
+    const page = await open(files.cpg!);
+    const pair = await page.evaluate(() => {
+      const c = (window as unknown as W).__inspector.state.cap;
+      return Array.from(c.pair.subarray(0, c.count) as Int32Array);
+    });
+    expect(pair).toEqual([1, 0, -1, -1, -1, 6, 5, 8, 7]);
+    const lat = await page.locator('#rows .row span:nth-child(10)').allInnerTexts();
+    expect(lat[3]).toBe(''); // nothing is due: not 'no reply'
+    expect(lat[5]).toBe('1000.0 µs');
+    await page.locator('#rows .row[data-i="3"]').click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toBe('#3 cpg.mcastJoined (45 bytes) · no reply: corosync does not answer cpg MCAST');
+    await page.locator('#rows .row[data-i="5"]').click();
+    await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/^#5 cpg\.membershipGet \(152 bytes\) · answered by #6 after /);
+    // the group name reads as text, and it and the address lists have their bytes
+    await page.locator('#rows .row[data-i="2"]').click();
+    const tree = page.locator('#d-tree');
+    await expect.poll(() => tree.innerText()).toMatch(/groupName "inspect-group" @24\.\.159/);
+    await page.locator('#d-tree .field', { hasText: 'groupName' }).click();
+    expect(await page.locator('#d-hex span.hl').count()).toBe(136); // mar_cpg_name_t: u32 length, padding, 128 bytes
+    expect(await tree.innerText()).toMatch(/memberList \[1\] @184\.\.207\s+\[0\] \{"nodeid":1,"pid":81,"reason":1\} @184\.\.207/);
+    expect(await tree.innerText()).toMatch(/joinedList \[1\] @208\.\.231/); // the left list, empty, sits between them
+    await page.locator('#d-hex span[data-b="220"]').click();
+    expect(await page.locator('#d-tree .field.hl b').innerText()).toBe('[0]');
+    expect(await page.locator('#d-hex span.hl').count()).toBe(24);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, 'cpg.png') });
+    await page.locator('#rows .row[data-i="3"]').click();
+    await expect.poll(() => tree.innerText()).toMatch(/message "hello" @40\.\.44/);
+    await page.close();
+  });
+
+  it('timeline: 120 connections all get a lane in view, each named in the tooltip', async () => {
+    const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+    const req = toHex(encoders.quorum.req.getquorate({}));
+    const res = toHex(encoders.quorum.res.getquorate({ quorate: 1 }));
+    const lines = [JSON.stringify(header)];
+    const N = 120;
+    for (let k = 1; k <= N; k++) {
+      const a = { conn: k, pid: 5000 + k, proc: `client-${k}`, service: 'quorum', transport: 'shm' };
+      lines.push(JSON.stringify({ t: k * 10_000, ...a, dir: 'req', hex: req }), JSON.stringify({ t: k * 10_000 + 5_000, ...a, dir: 'res', hex: res }));
+    }
+    const file = join(dir, 'lanes.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const page = await open(file);
+    const got = await page.evaluate(() => {
+      const { state, timeline } = (window as unknown as W).__inspector;
+      const h = document.getElementById('timeline')!.clientHeight;
+      const ys = new Set<number>();
+      let outside = 0;
+      for (const i of state.rows) {
+        const p = timeline.positionOf(i);
+        if (!p || p.y > h) outside++;
+        else ys.add(p.y);
+      }
+      return { lanes: ys.size, outside, h, window: window.innerHeight };
+    });
+    expect(got.outside).toBe(0);
+    expect(got.lanes).toBe(N);
+    expect(got.h).toBeLessThanOrEqual(got.window / 2);
+    const last = (await page.evaluate(() => (window as unknown as W).__inspector.timeline.positionOf((window as unknown as W).__inspector.state.cap.count - 1)))!;
+    const box = (await page.locator('#timeline').boundingBox())!;
+    await page.mouse.move(box.x + 40, box.y + last.y);
+    expect(await page.locator('#timeline').getAttribute('title')).toBe(`connection ${N}: client-${N} [${5000 + N}] quorum/shm`);
+    await page.close();
+  });
+
+  it('timeline: a burst of wheel events draws once, in the next animation frame', async () => {
+    const page = await open(files.mockSocket!);
+    const tl = () => page.evaluate(() => {
+      const { state, timeline } = (window as unknown as W).__inspector;
+      let inView = 0;
+      for (const i of state.rows) if (timeline.positionOf(i)) inView++;
+      return { passes: timeline.binPasses, inView, rows: state.rows.length };
+    });
+    const before = await tl();
+    await page.evaluate(() => {
+      const cv = document.getElementById('timeline')!;
+      const r = cv.getBoundingClientRect();
+      for (let k = 0; k < 10; k++) cv.dispatchEvent(new WheelEvent('wheel', { deltaY: -100, clientX: r.left + r.width * 0.6, clientY: r.top + 30, bubbles: true, cancelable: true }));
+    });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const after = await tl();
+    expect(after.passes).toBe(before.passes + 1);
+    expect(after.inView).toBeLessThan(before.rows / 2); // zoomed in
+    await page.close();
+  });
+
   it('exports the filtered rows as JSON, decoded', async () => {
     const page = await open(files.clientSocket!);
     await page.selectOption('#f-service', 'votequorum');
@@ -658,6 +800,104 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('keyboard only: Tab reaches the file picker first and then the table, arrows, pages, Home and End move the selection, every control has a name, focus is visible', async () => {
+    const page = await open(files.mockShm!);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('file');
+    // the picker's own input is out of sight: its label shows the focus
+    expect(await page.locator('label.button').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    const order: string[] = [];
+    for (let k = 0; k < 20 && !order.includes('scroller'); k++) {
+      await page.keyboard.press('Tab');
+      order.push(await focused());
+    }
+    expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'scroller']); // '': the paste box's summary
+    expect(await page.locator('#scroller').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    const sel = () => page.evaluate(() => (window as unknown as W).__inspector.state.sel);
+    await page.keyboard.press('ArrowDown');
+    expect(await sel()).toBe(0);
+    await page.keyboard.press('ArrowDown');
+    expect(await sel()).toBe(1);
+    // a page of rows at a time, and the ends; the selected row is in view
+    const perPage = await page.evaluate(() => Math.floor(document.getElementById('scroller')!.clientHeight / 22) - 1);
+    await page.keyboard.press('PageDown');
+    expect(await sel()).toBe(1 + perPage);
+    await page.keyboard.press('End');
+    const last = await page.evaluate(() => (window as unknown as W).__inspector.state.cap.count - 1);
+    expect(await sel()).toBe(last);
+    await expect.poll(() => page.locator(`#rows .row.sel[data-i="${last}"]`).isVisible()).toBe(true);
+    await page.keyboard.press('PageUp');
+    expect(await sel()).toBe(last - perPage);
+    await page.keyboard.press('Home');
+    expect(await sel()).toBe(0);
+    await expect.poll(() => page.locator('#rows .row.sel[data-i="0"]').isVisible()).toBe(true);
+    // a name for every control: a select's options or an input's placeholder are not one
+    await page.locator('#paste summary').click();
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('select, input, textarea, button, [tabindex], canvas')]
+        .filter((e) => !(e.getAttribute('aria-label') || (e as HTMLInputElement).labels?.length || (!['SELECT', 'INPUT', 'TEXTAREA', 'CANVAS'].includes(e.tagName) && e.textContent!.trim())))
+        .map((e) => e.id || e.tagName),
+    );
+    expect(unnamed).toEqual([]);
+    await page.close();
+  });
+
+  it('a gzip capture cut short (a recorder killed mid-flush) shows the frames before the cut and says where it ends, in the worker and on the page', async () => {
+    const gz = readFileSync(files.clientSocket!);
+    const cut = join(dir, 'cut.jsonl.gz');
+    writeFileSync(cut, gz.subarray(0, Math.floor(gz.length * 0.6)));
+    const whole = gunzipSync(gz).toString().split('\n').filter((l) => l.includes('"hex"')).length;
+    for (const q of ['', '?worker=0']) {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(PAGE).href + q);
+      await page.setInputFiles('#file', cut);
+      await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready || (window as unknown as W).__inspector.probe.error, undefined, { timeout: 60_000 });
+      expect(errors).toEqual([]);
+      const got = await page.evaluate(() => ({ error: (window as unknown as W).__inspector.probe.error, count: (window as unknown as W).__inspector.state.cap?.count }));
+      expect(got.error, q).toBeUndefined();
+      expect(got.count, q).toBeGreaterThan(5);
+      expect(got.count, q).toBeLessThan(whole);
+      expect(await page.locator('#rows .row').count()).toBeGreaterThan(5);
+      const status = page.locator('#status');
+      expect(await status.innerText()).toMatch(/^cut\.jsonl\.gz: \d+ frames.* — the file ends early \(corrupt or truncated gzip data: unexpected EOF\): these are the frames before that point/);
+      expect(await status.getAttribute('class')).toBe('warn');
+      expect(await status.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true); // the warning is not cut off
+      await page.close();
+    }
+    // cut before its first line: nothing to show, the reason
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(PAGE).href);
+    await page.setInputFiles('#file', { name: 'stub.jsonl.gz', mimeType: 'application/gzip', buffer: gz.subarray(0, 12) });
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.error);
+    expect(await page.locator('#status').innerText()).toBe('cannot open stub.jsonl.gz: corrupt or truncated gzip data: unexpected EOF');
+    await page.close();
+  });
+
+  it('a narrow window (800 px): all ten columns, rows to read, a detail with its hex whole', async () => {
+    const page = await open(files.mockShm!);
+    await page.setViewportSize({ width: 800, height: 700 });
+    await page.locator('#rows .row', { hasText: 'cmap.get' }).first().click();
+    const got = await page.evaluate(() => {
+      const table = document.getElementById('table')!.getBoundingClientRect();
+      const hex = document.getElementById('d-hex')!;
+      return {
+        hidden: [...document.querySelectorAll('.row.head span')].filter((e) => e.getBoundingClientRect().right > table.right + 0.5).map((e) => e.textContent),
+        rowsInView: Math.floor(document.getElementById('scroller')!.clientHeight / 22),
+        hexCut: hex.scrollWidth > hex.clientWidth,
+        treeWidth: document.getElementById('d-tree')!.clientWidth,
+      };
+    });
+    expect(got.hidden).toEqual([]);
+    expect(got.rowsInView).toBeGreaterThanOrEqual(8);
+    expect(got.hexCut).toBe(false);
+    expect(got.treeWidth).toBeGreaterThan(300);
+    await page.close();
+  });
+
   it('decodes one pasted frame (hex or base64); refuses a bad capture with a clear message', async () => {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(PAGE).href);
@@ -669,9 +909,19 @@ suite('inspector in headless Chromium', () => {
     await page.click('#p-decode');
     expect(await page.locator('#d-title').innerText()).toBe('quorum.notification (52 bytes)');
     expect(await page.locator('#d-tree').innerText()).toMatch(/viewList\s+\[1\]/);
+    // nothing to export yet, and the status says how to get something
+    expect(await page.locator('#export').isDisabled()).toBe(true);
+    expect(await page.locator('#status').innerText()).toBe('No capture loaded: open one with "Open capture…" or drop it on the page.');
+    await page.setInputFiles('#file', files.handmade!);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready);
+    expect(await page.locator('#export').isDisabled()).toBe(false);
+    // the status line is cut at the window's edge: its tooltip has all of it
+    const status = page.locator('#status');
+    expect(await status.getAttribute('title')).toBe(await status.innerText());
     await page.setInputFiles('#file', { name: 'x.jsonl', mimeType: 'text/plain', buffer: gzipSync('{"corosyncCapture":9}\n') });
     await page.waitForFunction(() => (window as unknown as W).__inspector.probe.error);
     expect(await page.locator('#status').innerText()).toMatch(/not a readable capture: line 1: capture format version 9 is not supported/);
+    expect(await page.locator('#export').isDisabled()).toBe(true);
     await page.close();
   });
 });
