@@ -34,6 +34,9 @@
  *   `size`; its fields past it are then empty (cfg NODESTATUSGET answers an unknown node with
  *   the 32-byte version struct only).
  *
+ * `noReply` (request): the daemon never answers it, not even with an error (cpg MCAST): a reader
+ * pairing a connection's requests with its responses in order must skip it.
+ *
  * Header: `dir: 'req'` frames start with the 16-byte request header, `res`/`evt` with the
  * 24-byte response header; the setup messages say which in `header`.
  *
@@ -479,7 +482,7 @@ export const messages = [
   },
   {
     // MCAST carries a 24-byte response-style header (its error field is garbage) and gets no reply.
-    name: 'cpg.mcastJoined', service: 'cpg', dir: 'req', header: 'response', id: 2, size: 40,
+    name: 'cpg.mcastJoined', service: 'cpg', dir: 'req', header: 'response', id: 2, size: 40, noReply: true,
     fields: [
       { name: 'guarantee', type: 'u32', offset: 24 },
       { name: 'msglen', type: 'u32', offset: 32 },

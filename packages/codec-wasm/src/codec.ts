@@ -44,6 +44,8 @@ export interface RuntimeMessage {
    * (encode), and decodeFrame() leaves it in the frame.
    */
   readonly tailBytes: number;
+  /** A request the daemon never answers (the catalog's `noReply`: cpg MCAST). */
+  readonly noReply: boolean;
 }
 
 /** Packed after the fixed struct, in field order (the WASM side's isVar). */
@@ -76,6 +78,7 @@ function runtimeMessage(m: (typeof messages)[number], index: number): RuntimeMes
     fields,
     fieldIndex: Object.fromEntries(fields.map((f, i) => [f.name, i])),
     tailBytes: variable.length === 1 && fields[variable[0]!]!.type === 'bytes' ? variable[0]! : -1,
+    noReply: 'noReply' in m && m.noReply === true,
   };
 }
 

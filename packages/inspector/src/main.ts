@@ -4,7 +4,7 @@ import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CPG_MCAST, CaptureBuilder, DIRS, appendPiece, isOneWay, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
+import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -454,7 +454,7 @@ function showDetail(d: FrameDetail, i: number): void {
       p >= 0 ? ` · ${c.dir[i] === 0 || (c.dir[i] === 3 && c.len[i]! <= 24) ? 'answered by' : 'answers'} #${p} after ${(Math.abs(c.t[p]! - c.t[i]!) / 1000).toFixed(1)} µs`
       : lost ? ` · not paired: the recorder dropped frames ${lost === 'answer' ? 'after it (its answer may be one of them)' : 'before it (its request may be one of them)'}`
       : isUnanswered(c, i) ? ' · no reply in the capture'
-      : isOneWay(c, i) && c.id[i] === CPG_MCAST ? ' · no reply: corosync does not answer cpg MCAST' : '';
+      : isNoReply(c, i) ? ` · no reply: corosync does not answer ${d.name}` : '';
   }
   title.textContent = `${i >= 0 ? `#${i} ` : ''}${d.name} (${d.bytes.length} bytes)${pairText}`;
   const pairLink = $('d-pair') as HTMLButtonElement;

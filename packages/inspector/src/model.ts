@@ -82,17 +82,34 @@ export function messageName(c: Capture, i: number): string {
 /** A setup response that refused the connection (a negative errno). */
 export const refusedSetup = (c: Capture, i: number): boolean => c.dir[i] === 3 && c.len[i]! > 24 && c.err[i]! < 0;
 
-/** cpg's MCAST request id: corosync never answers it, not even on error (libcpg only sends it). */
-export const CPG_MCAST = 2;
+let noReplyByService: Map<string, Set<number>> | undefined;
 
-/** A request no answer is due for: libqb's disconnect (id -3), and cpg's MCAST. */
-export const isOneWay = (c: Capture, i: number): boolean => c.dir[i] === 0 && (c.id[i] === -3 || (c.id[i] === CPG_MCAST && c.services[c.svc[i]!] === 'cpg'));
+/**
+ * Per service of a capture (its `services` order), the ids of the requests the daemon never
+ * answers, from the codec's catalog (`noReply`: cpg's MCAST); undefined for a service with none.
+ */
+export function noReplyIds(services: readonly string[]): (ReadonlySet<number> | undefined)[] {
+  if (noReplyByService === undefined) {
+    noReplyByService = new Map();
+    for (const m of runtimeMessages) {
+      if (m.dir !== 'req' || !m.noReply || m.id === null) continue;
+      let ids = noReplyByService.get(m.service);
+      if (!ids) noReplyByService.set(m.service, (ids = new Set()));
+      ids.add(m.id);
+    }
+  }
+  return services.map((s) => noReplyByService!.get(s));
+}
+
+/** A request the daemon never answers (the catalog's `noReply`): libqb's disconnect (id -3) is not one of these. */
+export const isNoReply = (c: Capture, i: number): boolean => c.dir[i] === 0 && noReplyIds([c.services[c.svc[i]!]!])[0]?.has(c.id[i]!) === true;
 
 /**
  * libqb answers the requests of one connection in order: the n-th response answers the n-th
- * request, the setup response the setup request. libqb's disconnect request (id -3) and cpg's
- * MCAST (given `svc` and the index of cpg in it) have no answer: a MCAST taken as answered
- * would pair every later request of its connection with the answer of the one before it.
+ * request, the setup response the setup request. libqb's disconnect request (id -3) and the
+ * catalog's `noReply` requests (cpg's MCAST; given `svc` and `noReply`, noReplyIds() of the
+ * capture's services) have no answer: a MCAST taken as answered would pair every later request
+ * of its connection with the answer of the one before it.
  * Fed frame by frame, in capture order, as the pieces of a capture arrive.
  */
 export class Pairer {
@@ -115,7 +132,7 @@ export class Pairer {
    * same array, grown, on every call): a connection's answers after one are not paired with
    * its requests before it, whose answers may be among the lost frames.
    */
-  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array, drops: readonly { at: number; conn: number }[] = [], svc?: Uint8Array, cpgSvc = -1): void {
+  add(from: number, to: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, pair: Int32Array, err?: Int32Array, retry?: Uint8Array, drops: readonly { at: number; conn: number }[] = [], svc?: Uint8Array, noReply: readonly (ReadonlySet<number> | undefined)[] = []): void {
     if (this.next.length < to) {
       const b = new Int32Array(Math.max(to, this.next.length * 2));
       b.set(this.next);
@@ -138,7 +155,7 @@ export class Pairer {
           retry[i] = 1;
           this.tryAgain[s] = 0;
         }
-        if (id[i] === -3 || (id[i] === CPG_MCAST && svc !== undefined && svc[i] === cpgSvc)) continue;
+        if (id[i] === -3 || (svc !== undefined && noReply[svc[i]!]?.has(id[i]!) === true)) continue;
         next[i] = -1;
         if (this.tail[s]! < 0) this.head[s] = i;
         else next[this.tail[s]!] = i;
@@ -190,15 +207,15 @@ export class Pairer {
 }
 
 /** Pairs a whole set of columns at once (see Pairer). */
-export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, svc?: Uint8Array, cpgSvc = -1): Int32Array {
+export function pairFrames(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, svc?: Uint8Array, noReply: readonly (ReadonlySet<number> | undefined)[] = []): Int32Array {
   const pair = new Int32Array(n);
-  new Pairer().add(0, n, conn, dir, id, len, pair, undefined, undefined, [], svc, cpgSvc);
+  new Pairer().add(0, n, conn, dir, id, len, pair, undefined, undefined, [], svc, noReply);
   return pair;
 }
 
 /** A request with no answer in the capture (pending at the end, or lost). */
 export function isUnanswered(c: Capture, i: number): boolean {
-  return (c.dir[i] === 0 && c.pair[i] === -1 && !isOneWay(c, i)) || (c.dir[i] === 3 && c.len[i]! <= 24 && c.pair[i] === -1);
+  return (c.dir[i] === 0 && c.pair[i] === -1 && c.id[i] !== -3 && !isNoReply(c, i)) || (c.dir[i] === 3 && c.len[i]! <= 24 && c.pair[i] === -1);
 }
 
 /**
@@ -321,7 +338,7 @@ export class CaptureBuilder {
     c.bytes.set(codec.inputBuffer(Math.max(r.size, 1)).subarray(0, r.size), this.size);
     this.size += r.size;
     const t2 = performance.now();
-    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry, this.drops, c.svc, services.indexOf('cpg'));
+    this.pairer.add(first, n, c.conn, c.dir, c.id, c.len, c.pair, c.err, c.retry, this.drops, c.svc, noReplyIds(services));
     c.count = n;
     const t3 = performance.now();
     c.timing.parse += t1 - t0;

@@ -645,7 +645,7 @@ suite('inspector in headless Chromium', () => {
     expect(lat[3]).toBe(''); // nothing is due: not 'no reply'
     expect(lat[5]).toBe('1000.0 µs');
     await page.locator('#rows .row[data-i="3"]').click();
-    await expect.poll(() => page.locator('#d-title').innerText()).toBe('#3 cpg.mcastJoined (45 bytes) · no reply: corosync does not answer cpg MCAST');
+    await expect.poll(() => page.locator('#d-title').innerText()).toBe('#3 cpg.mcastJoined (45 bytes) · no reply: corosync does not answer cpg.mcastJoined');
     await page.locator('#rows .row[data-i="5"]').click();
     await expect.poll(() => page.locator('#d-title').innerText()).toMatch(/^#5 cpg\.membershipGet \(152 bytes\) · answered by #6 after /);
     // the group name reads as text, and it and the address lists have their bytes

@@ -5,10 +5,11 @@
 // what was waiting for an answer before it is not paired with what comes after it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Pairer, pairFrames } from '../src/model.js';
+import { Pairer, noReplyIds, pairFrames } from '../src/model.js';
 
-// services[1] is cpg in these frames
+// services[1] is cpg in these frames; which of its requests get no answer comes from the catalog
 const CPG = 1;
+const NO_REPLY = noReplyIds(['cmap', 'cpg']);
 
 function reference(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array, len: Int32Array, svc: Uint8Array, drops: { at: number; conn: number }[] = []): Int32Array {
   const pair = new Int32Array(n).fill(-1);
@@ -38,13 +39,17 @@ function reference(n: number, conn: Int32Array, dir: Uint8Array, id: Int32Array,
 }
 
 describe('pairFrames', () => {
+  it("takes the requests that get no answer from the codec's catalog: cpg's MCAST, nothing of cmap's", () => {
+    expect(NO_REPLY.map((ids) => (ids ? [...ids] : ids))).toEqual([undefined, [2]]);
+  });
+
   it('pairs as libqb answers, over many connections, whatever the interleaving', () => {
     const frame = fc.record({ conn: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 200 })), dir: fc.integer({ min: 0, max: 3 }), id: fc.constantFrom(0, 1, 2, -3), len: fc.constantFrom(24, 48), svc: fc.integer({ min: 0, max: 1 }) });
     fc.assert(
       fc.property(fc.array(frame, { maxLength: 300 }), (fs) => {
         const n = fs.length;
         const cols = [Int32Array.from(fs, (f) => f.conn), Uint8Array.from(fs, (f) => f.dir), Int32Array.from(fs, (f) => f.id), Int32Array.from(fs, (f) => f.len), Uint8Array.from(fs, (f) => f.svc)] as const;
-        expect(pairFrames(n, ...cols, CPG)).toEqual(reference(n, ...cols));
+        expect(pairFrames(n, ...cols, NO_REPLY)).toEqual(reference(n, ...cols));
       }),
       { numRuns: 500 },
     );
@@ -68,7 +73,7 @@ describe('pairFrames', () => {
         const pair = new Int32Array(n);
         const p = new Pairer();
         const bounds = [...new Set([0, ...cuts.filter((x) => x < n), n])].sort((a, b) => a - b);
-        for (let k = 1; k < bounds.length; k++) p.add(bounds[k - 1]!, bounds[k]!, ...cols, pair, undefined, undefined, drops, svc, CPG);
+        for (let k = 1; k < bounds.length; k++) p.add(bounds[k - 1]!, bounds[k]!, ...cols, pair, undefined, undefined, drops, svc, NO_REPLY);
         expect(pair).toEqual(reference(n, ...cols, svc, drops));
       }),
       { numRuns: 500 },
