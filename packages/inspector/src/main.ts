@@ -218,6 +218,74 @@ function fillSelects(c: Capture): void {
   const errs = new Set<number>();
   for (let i = 0; i < c.count; i++) if ((c.dir[i] === 1 || c.dir[i] === 2) && c.err[i] !== 1) errs.add(c.err[i]!);
   opt($('f-error'), [['', 'any result'], ['ok', 'OK only'], ['err', 'errors'], ['decode', 'undecodable'], ...[...errs].sort((a, b) => a - b).map((e): [string, string] => [String(e), `${e} ${csErrorName(e) ?? ''}`])]);
+  sizeColumns(c, names, errs);
+}
+
+// ---------------------------------------------------------------- table columns
+const HEADS = ['#', 'time ms', 'conn', 'process', 'service', 'dir', 'message', 'size', 'result', 'latency'];
+const CELL_PAD = 4 + 1; // the cell's padding, and a pixel for rounding
+// The columns that give up room (their cut text whole in the tooltip) when the window is too narrow.
+const SHRINKS = new Set([3, 6, 8]);
+const SHRINK_MIN = 64;
+const GROW_MAX = 280;
+let measure: CanvasRenderingContext2D | null = null;
+
+/**
+ * Each column as wide as the widest text it can hold in this capture (the index and time of the
+ * last frame, the processes, messages, results and latencies there are), measured in the table's font:
+ * fixed widths sized for any capture left the process column a few pixels, cut even for short names.
+ */
+function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
+  measure ??= document.createElement('canvas').getContext('2d');
+  const head = document.querySelector('.row.head span');
+  if (!measure || !head) return;
+  const font = getComputedStyle(head);
+  const widest = (texts: Iterable<string>, weight: string): number => {
+    measure!.font = `${weight} ${font.fontSize} ${font.fontFamily}`;
+    let w = 0;
+    for (const t of texts) w = Math.max(w, measure!.measureText(t).width);
+    return Math.ceil(w) + CELL_PAD;
+  };
+  let maxT = 0;
+  let maxLen = 0;
+  let maxConn = 0;
+  let retry = false;
+  let maxUs = 0;
+  let maxMs = -1;
+  const results = new Set<string>(['OK']);
+  for (let i = 0; i < c.count; i++) {
+    if (c.t[i]! > maxT) maxT = c.t[i]!;
+    if (c.len[i]! > maxLen) maxLen = c.len[i]!;
+    if (c.retry[i]) retry = true;
+    if (refusedSetup(c, i)) results.add(`refused: ${errnoName(-c.err[i]!)}`);
+    const p = c.pair[i]!;
+    if (p > i) {
+      const us = (c.t[p]! - c.t[i]!) / 1000;
+      if (us < 10_000) maxUs = Math.max(maxUs, us);
+      else maxMs = Math.max(maxMs, us / 1000);
+    }
+  }
+  for (const k of c.conns.keys()) maxConn = Math.max(maxConn, k);
+  if (retry) results.add('retry after TRY_AGAIN');
+  for (const e of errs) results.add(`${e} ${(csErrorName(e) ?? '').replace(/^CS_ERR_/, '')}`);
+  for (const e of c.decodeErrors.values()) results.add(`DecodeError ${e.kind}${e.field ? ` (${e.field})` : ''}`);
+  const content: string[][] = [
+    [String(Math.max(0, c.count - 1))],
+    [(maxT / 1e6).toFixed(3)],
+    [String(maxConn)],
+    [...c.conns.values()].map((ci) => `${ci.proc ?? ''}${ci.pid ? ` [${ci.pid}]` : ''}`),
+    c.services,
+    [...DIRS],
+    [...names],
+    [String(maxLen)],
+    [...results],
+    [`${maxUs.toFixed(1)} µs`, ...(maxMs >= 0 ? [`${maxMs.toFixed(1)} ms`] : []), 'dropped?', 'no reply'],
+  ];
+  const cols = content.map((texts, k) => {
+    const w = Math.max(widest(texts, 'normal'), widest([HEADS[k]!], font.fontWeight));
+    return SHRINKS.has(k) ? `minmax(${Math.min(w, SHRINK_MIN)}px, ${Math.min(w, GROW_MAX)}px)` : `${w}px`;
+  });
+  $('table').style.setProperty('--cols', cols.join(' '));
 }
 
 function writeFilterInputs(): void {
@@ -302,6 +370,7 @@ window.addEventListener('hashchange', () => {
 // ---------------------------------------------------------------- table (virtualised)
 const scroller = $('scroller');
 const rowsEl = $('rows');
+const headEl = document.querySelector('.row.head') as HTMLElement;
 let rafPending = false;
 scroller.addEventListener('scroll', () => {
   if (rafPending) return;
@@ -355,6 +424,8 @@ function renderRows(): void {
   const visible = Math.ceil(scroller.clientHeight / ROW) + 10;
   const last = Math.min(state.rows.length, first + visible);
   rowsEl.style.transform = `translateY(${first * ROW}px)`;
+  // the head as wide as the rows beside the scrollbar, so that a column that shrinks shrinks alike in both
+  headEl.style.paddingRight = `${scroller.offsetWidth - scroller.clientWidth}px`;
   const frag = document.createDocumentFragment();
   for (let r = first; r < last; r++) {
     const i = state.rows[r]!;

@@ -259,6 +259,16 @@ suite('inspector in headless Chromium', () => {
       return { count: c.count, reqs, unpaired, undecoded, conns: c.conns.size, rows: document.querySelectorAll('#rows .row').length, recorder: c.header.recorder.mode };
     });
 
+  /** The table's cells whose text the column cuts. */
+  const cutCells = (page: Page) => page.evaluate(() => [...document.querySelectorAll('.row span')].filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
+  /** The head's cells that do not sit over the first row's. */
+  const misaligned = (page: Page) =>
+    page.evaluate(() => {
+      const head = [...document.querySelectorAll('.row.head span')].map((e) => e.getBoundingClientRect());
+      const row = [...document.querySelectorAll('#rows .row:first-child span')].map((e) => e.getBoundingClientRect());
+      return head.flatMap((h, k) => (Math.abs(h.left - row[k]!.left) > 0.5 || Math.abs(h.width - row[k]!.width) > 0.5 ? [k] : []));
+    });
+
   for (const [key, how] of [['mockShm', 'picker'], ['clientShm', 'drop'], ['mockSocket', 'drop'], ['clientSocket', 'picker']] as const) {
     it(`opens the ${key} capture (${how}): every frame decoded, every request paired, table and timeline drawn`, async () => {
       const page = await open(files[key]!, how);
@@ -273,9 +283,9 @@ suite('inspector in headless Chromium', () => {
       const text = await page.locator('#rows').innerText();
       expect(text).toMatch(/cmap\.get/);
       expect(text).toMatch(/µs/);
-      // every cell whole but the process (node (vitest 1) [pid]: its tooltip has it)
-      const cut = await page.evaluate(() => [...document.querySelectorAll('.row span:not(:nth-child(4))')].filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
-      expect(cut).toEqual([]);
+      // every cell whole, the process (node (vitest 1) [pid]) too; the head's columns line up with the rows'
+      expect(await cutCells(page)).toEqual([]);
+      expect(await misaligned(page)).toEqual([]);
       // the timeline has marks in three lanes
       const lanes = await page.evaluate(() => {
         const { state, timeline } = (window as unknown as W).__inspector;
@@ -641,6 +651,7 @@ suite('inspector in headless Chromium', () => {
       return Array.from(c.pair.subarray(0, c.count) as Int32Array);
     });
     expect(pair).toEqual([1, 0, -1, -1, -1, 6, 5, 8, 7]);
+    expect(await cutCells(page)).toEqual([]); // cpgapp [81] was cut at 1400 px by a fixed-width column
     const lat = await page.locator('#rows .row span:nth-child(10)').allInnerTexts();
     expect(lat[3]).toBe(''); // nothing is due: not 'no reply'
     expect(lat[5]).toBe('1000.0 µs');
@@ -892,6 +903,9 @@ suite('inspector in headless Chromium', () => {
       };
     });
     expect(got.hidden).toEqual([]);
+    // every cell whole, here too: the columns are as wide as this capture's texts, no wider
+    expect(await cutCells(page)).toEqual([]);
+    expect(await misaligned(page)).toEqual([]);
     expect(got.rowsInView).toBeGreaterThanOrEqual(8);
     expect(got.hexCut).toBe(false);
     expect(got.treeWidth).toBeGreaterThan(300);
