@@ -451,6 +451,15 @@ function renderRows(): void {
   probe.rendered++;
 }
 
+// Escape in the filters or the detail: back to the table (a filter keeps its value: Clear clears).
+for (const id of ['filters', 'detail']) {
+  $(id).addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    scroller.focus();
+  });
+}
+
 rowsEl.addEventListener('click', (e) => {
   const row = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
   if (row) select(Number(row.dataset.i), false);
@@ -462,6 +471,13 @@ scroller.addEventListener('keydown', (e) => {
   const r = rowOf(state.sel);
   const page = Math.max(1, Math.floor(scroller.clientHeight / ROW) - 1);
   const to: Record<string, number> = { ArrowDown: r + 1, ArrowUp: r < 0 ? 0 : r - 1, PageDown: Math.max(r, 0) + page, PageUp: r - page, Home: 0, End: n - 1 };
+  // The detail already shows the selected frame: Enter takes the keyboard there, to scroll its
+  // fields and bytes ("go to pair" is the Tab stop before them); Escape comes back.
+  if (e.key === 'Enter' && state.sel >= 0) {
+    e.preventDefault();
+    $('d-tree').focus();
+    return;
+  }
   const next = to[e.key];
   if (next === undefined) return;
   e.preventDefault();

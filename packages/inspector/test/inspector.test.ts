@@ -25,7 +25,7 @@ const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
 const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
 
 interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
-type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
+type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; view: { v0: number; v1: number }; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
 
 /** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
 async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
@@ -824,7 +824,7 @@ suite('inspector in headless Chromium', () => {
       await page.keyboard.press('Tab');
       order.push(await focused());
     }
-    expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'scroller']); // '': the paste box's summary
+    expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'timeline', 'scroller']); // '': the paste box's summary
     expect(await page.locator('#scroller').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
     const sel = () => page.evaluate(() => (window as unknown as W).__inspector.state.sel);
     await page.keyboard.press('ArrowDown');
@@ -844,6 +844,31 @@ suite('inspector in headless Chromium', () => {
     await page.keyboard.press('Home');
     expect(await sel()).toBe(0);
     await expect.poll(() => page.locator('#rows .row.sel[data-i="0"]').isVisible()).toBe(true);
+    // Enter: to the selected frame's detail, its fields (after "go to pair") and bytes, focus visible; Escape: back, the selection kept
+    await page.keyboard.press('Enter');
+    expect(await focused()).toBe('d-tree');
+    expect(await page.locator('#d-title').innerText()).toMatch(/^#0 qb\.connectionRequest/);
+    expect(await page.locator('#d-tree').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('d-hex');
+    await page.keyboard.press('Escape');
+    expect(await focused()).toBe('scroller');
+    expect(await sel()).toBe(0);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('d-pair');
+    await page.keyboard.press('Enter');
+    expect(await sel()).toBe(1);
+    await page.keyboard.press('Escape');
+    expect(await focused()).toBe('scroller');
+    // Escape in the text filter: back to the table, the filter kept (the search box's own Escape would clear it)
+    await page.locator('#f-q').focus();
+    await page.keyboard.type('quorum');
+    await expect.poll(() => page.locator('#count').innerText()).not.toMatch(/^(\d+) of \1 /);
+    await page.keyboard.press('Escape');
+    expect(await focused()).toBe('scroller');
+    expect(await page.locator('#f-q').inputValue()).toBe('quorum');
+    await page.keyboard.press('Home');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.cap.services[(window as unknown as W).__inspector.state.cap.svc[(window as unknown as W).__inspector.state.sel]])).toMatch(/quorum/);
     // a name for every control: a select's options or an input's placeholder are not one
     await page.locator('#paste summary').click();
     const unnamed = await page.evaluate(() =>
@@ -852,6 +877,41 @@ suite('inspector in headless Chromium', () => {
         .map((e) => e.id || e.tagName),
     );
     expect(unnamed).toEqual([]);
+    await page.close();
+  });
+
+  it('timeline by keyboard: focus visible, a name that says the keys; + and - zoom, arrows pan, 0 shows the whole capture', async () => {
+    const page = await open(files.mockShm!);
+    const tl = page.locator('#timeline');
+    expect(await tl.getAttribute('aria-label')).toMatch(/\+ and − zoom, arrow keys pan, 0 shows the whole capture/);
+    await page.locator('#export').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('timeline');
+    expect(await tl.evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    const view = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.view);
+    const paints = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.paints);
+    const whole = await view();
+    const span = whole.v1 - whole.v0;
+    const p0 = await paints();
+    await page.keyboard.press('+');
+    let v = await view();
+    expect(v.v1 - v.v0).toBeCloseTo(span * 0.8, 0);
+    expect((v.v0 + v.v1) / 2).toBeCloseTo((whole.v0 + whole.v1) / 2, 0); // around the middle
+    await expect.poll(paints).toBeGreaterThan(p0); // and drawn
+    await page.keyboard.press('ArrowRight');
+    const right = await view();
+    expect(right.v0 - v.v0).toBeCloseTo((v.v1 - v.v0) * 0.1, 0);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    expect((await view()).v0).toBeCloseTo(v.v0 - (v.v1 - v.v0) * 0.1, 0);
+    await page.keyboard.press('-');
+    await page.keyboard.press('-');
+    v = await view();
+    expect(v.v1 - v.v0).toBeCloseTo(span * 0.8 * 1.25 * 1.25, 0);
+    await page.keyboard.press('0');
+    expect(await view()).toEqual(whole);
+    // the keys are the timeline's: the page did not scroll, the table's selection did not move
+    expect(await page.evaluate(() => [window.scrollY, (window as unknown as W).__inspector.state.sel])).toEqual([0, -1]);
     await page.close();
   });
 
