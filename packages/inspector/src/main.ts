@@ -126,6 +126,7 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   delete probe.error;
   delete probe.firstTableMs;
   state.cap = null;
+  showBadLines([]);
   ($('export') as HTMLButtonElement).disabled = true;
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
   let c: Capture | undefined;
@@ -165,14 +166,28 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
     `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
       `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
-      `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
+      `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message}; all listed below)` : ''}` +
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
     c.bad.length > 0 || c.cut !== undefined,
   );
+  showBadLines(c.bad);
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
+}
+
+// A capture that is mostly bad lines (the wrong file) must not make a list of a million.
+const MAX_BAD_SHOWN = 200;
+
+/** Every bad line, not just the first the status line has room for: the list under it, capped. */
+function showBadLines(bad: readonly Error[]): void {
+  const box = $('bad') as HTMLDetailsElement;
+  box.hidden = bad.length === 0;
+  box.querySelector('summary')!.textContent = `${bad.length.toLocaleString('en')} bad line${bad.length === 1 ? '' : 's'}${bad.length > MAX_BAD_SHOWN ? ` (the first ${MAX_BAD_SHOWN} listed)` : ''}`;
+  const items = bad.slice(0, MAX_BAD_SHOWN).map((b) => Object.assign(document.createElement('li'), { textContent: b.message }));
+  if (bad.length > MAX_BAD_SHOWN) items.push(Object.assign(document.createElement('li'), { textContent: `… and ${(bad.length - MAX_BAD_SHOWN).toLocaleString('en')} more` }));
+  box.querySelector('ol')!.replaceChildren(...items);
 }
 
 /** Resolves once the page has painted what is in the DOM now: a task queued from the next animation frame runs after its paint. */

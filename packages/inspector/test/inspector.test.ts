@@ -972,6 +972,32 @@ suite('inspector in headless Chromium', () => {
     await page.close();
   });
 
+  it('bad lines: the status line names the first, a list under it has them all (capped); a clean capture then has none', async () => {
+    const lines = readFileSync(files.handmade!, 'utf8').trimEnd().split('\n');
+    const file = join(dir, 'many-bad.jsonl');
+    // 250 bad lines among the good ones: each its own line number and reason
+    const bad = Array.from({ length: 250 }, (_, k) => (k % 2 ? `{"t":${k},"conn":1}` : `not json ${k}`));
+    writeFileSync(file, [lines[0], lines[1], ...bad, ...lines.slice(2)].join('\n') + '\n');
+    const page = await open(file);
+    expect(await page.locator('#status').innerText()).toMatch(/ — 250 bad lines \(first: line 3: .*; all listed below\)/);
+    const box = page.locator('#bad');
+    expect(await box.isVisible()).toBe(true);
+    expect(await box.locator('summary').innerText()).toBe('250 bad lines (the first 200 listed)');
+    await box.locator('summary').click();
+    const items = await box.locator('li').allInnerTexts();
+    expect(items.length).toBe(201);
+    expect(items[0]).toMatch(/^line 3: /);
+    expect(items[1]).toMatch(/^line 4: /);
+    expect(items[199]).toMatch(/^line 202: /);
+    expect(items[200]).toBe('… and 50 more');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.cap.count)).toBe(5); // the good frames all there
+    // the next capture, with no bad line, hides the list
+    await page.setInputFiles('#file', files.cpg!);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.state.cap?.count === 9 && (window as unknown as W).__inspector.probe.ready);
+    expect(await box.isVisible()).toBe(false);
+    await page.close();
+  });
+
   it('decodes one pasted frame (hex or base64); refuses a bad capture with a clear message', async () => {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(PAGE).href);
