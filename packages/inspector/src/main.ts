@@ -268,11 +268,13 @@ function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
   let maxUs = 0;
   let maxMs = -1;
   const results = new Set<string>(['OK']);
+  const messages = new Set(names);
   for (let i = 0; i < c.count; i++) {
     if (c.t[i]! > maxT) maxT = c.t[i]!;
     if (c.len[i]! > maxLen) maxLen = c.len[i]!;
     if (c.retry[i]) retry = true;
     if (refusedSetup(c, i)) results.add(`refused: ${errnoName(-c.err[i]!)}`);
+    if (c.msg[i]! < 0) messages.add(messageName(c, i)); // not in the message filter's names: DecodeError, service#id
     const p = c.pair[i]!;
     if (p > i) {
       const us = (c.t[p]! - c.t[i]!) / 1000;
@@ -291,7 +293,7 @@ function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
     [...c.conns.values()].map((ci) => `${ci.proc ?? ''}${ci.pid ? ` [${ci.pid}]` : ''}`),
     c.services,
     [...DIRS],
-    [...names],
+    [...messages],
     [String(maxLen)],
     [...results],
     [`${maxUs.toFixed(1)} µs`, ...(maxMs >= 0 ? [`${maxMs.toFixed(1)} ms`] : []), 'dropped?', 'no reply'],
