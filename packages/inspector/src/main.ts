@@ -126,6 +126,7 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   delete probe.error;
   delete probe.firstTableMs;
   state.cap = null;
+  showBadLines([]);
   ($('export') as HTMLButtonElement).disabled = true;
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
   let c: Capture | undefined;
@@ -165,14 +166,28 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
     `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
       `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
-      `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message})` : ''}` +
+      `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message}; all listed below)` : ''}` +
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
     c.bad.length > 0 || c.cut !== undefined,
   );
+  showBadLines(c.bad);
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
+}
+
+// A capture that is mostly bad lines (the wrong file) must not make a list of a million.
+const MAX_BAD_SHOWN = 200;
+
+/** Every bad line, not just the first the status line has room for: the list under it, capped. */
+function showBadLines(bad: readonly Error[]): void {
+  const box = $('bad') as HTMLDetailsElement;
+  box.hidden = bad.length === 0;
+  box.querySelector('summary')!.textContent = `${bad.length.toLocaleString('en')} bad line${bad.length === 1 ? '' : 's'}${bad.length > MAX_BAD_SHOWN ? ` (the first ${MAX_BAD_SHOWN} listed)` : ''}`;
+  const items = bad.slice(0, MAX_BAD_SHOWN).map((b) => Object.assign(document.createElement('li'), { textContent: b.message }));
+  if (bad.length > MAX_BAD_SHOWN) items.push(Object.assign(document.createElement('li'), { textContent: `… and ${(bad.length - MAX_BAD_SHOWN).toLocaleString('en')} more` }));
+  box.querySelector('ol')!.replaceChildren(...items);
 }
 
 /** Resolves once the page has painted what is in the DOM now: a task queued from the next animation frame runs after its paint. */
@@ -218,6 +233,76 @@ function fillSelects(c: Capture): void {
   const errs = new Set<number>();
   for (let i = 0; i < c.count; i++) if ((c.dir[i] === 1 || c.dir[i] === 2) && c.err[i] !== 1) errs.add(c.err[i]!);
   opt($('f-error'), [['', 'any result'], ['ok', 'OK only'], ['err', 'errors'], ['decode', 'undecodable'], ...[...errs].sort((a, b) => a - b).map((e): [string, string] => [String(e), `${e} ${csErrorName(e) ?? ''}`])]);
+  sizeColumns(c, names, errs);
+}
+
+// ---------------------------------------------------------------- table columns
+const HEADS = ['#', 'time ms', 'conn', 'process', 'service', 'dir', 'message', 'size', 'result', 'latency'];
+const CELL_PAD = 4 + 1; // the cell's padding, and a pixel for rounding
+// The columns that give up room (their cut text whole in the tooltip) when the window is too narrow.
+const SHRINKS = new Set([3, 6, 8]);
+const SHRINK_MIN = 64;
+const GROW_MAX = 280;
+let measure: CanvasRenderingContext2D | null = null;
+
+/**
+ * Each column as wide as the widest text it can hold in this capture (the index and time of the
+ * last frame, the processes, messages, results and latencies there are), measured in the table's font:
+ * fixed widths sized for any capture left the process column a few pixels, cut even for short names.
+ */
+function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
+  measure ??= document.createElement('canvas').getContext('2d');
+  const head = document.querySelector('.row.head span');
+  if (!measure || !head) return;
+  const font = getComputedStyle(head);
+  const widest = (texts: Iterable<string>, weight: string): number => {
+    measure!.font = `${weight} ${font.fontSize} ${font.fontFamily}`;
+    let w = 0;
+    for (const t of texts) w = Math.max(w, measure!.measureText(t).width);
+    return Math.ceil(w) + CELL_PAD;
+  };
+  let maxT = 0;
+  let maxLen = 0;
+  let maxConn = 0;
+  let retry = false;
+  let maxUs = 0;
+  let maxMs = -1;
+  const results = new Set<string>(['OK']);
+  const messages = new Set(names);
+  for (let i = 0; i < c.count; i++) {
+    if (c.t[i]! > maxT) maxT = c.t[i]!;
+    if (c.len[i]! > maxLen) maxLen = c.len[i]!;
+    if (c.retry[i]) retry = true;
+    if (refusedSetup(c, i)) results.add(`refused: ${errnoName(-c.err[i]!)}`);
+    if (c.msg[i]! < 0) messages.add(messageName(c, i)); // not in the message filter's names: DecodeError, service#id
+    const p = c.pair[i]!;
+    if (p > i) {
+      const us = (c.t[p]! - c.t[i]!) / 1000;
+      if (us < 10_000) maxUs = Math.max(maxUs, us);
+      else maxMs = Math.max(maxMs, us / 1000);
+    }
+  }
+  for (const k of c.conns.keys()) maxConn = Math.max(maxConn, k);
+  if (retry) results.add('retry after TRY_AGAIN');
+  for (const e of errs) results.add(`${e} ${(csErrorName(e) ?? '').replace(/^CS_ERR_/, '')}`);
+  for (const e of c.decodeErrors.values()) results.add(`DecodeError ${e.kind}${e.field ? ` (${e.field})` : ''}`);
+  const content: string[][] = [
+    [String(Math.max(0, c.count - 1))],
+    [(maxT / 1e6).toFixed(3)],
+    [String(maxConn)],
+    [...c.conns.values()].map((ci) => `${ci.proc ?? ''}${ci.pid ? ` [${ci.pid}]` : ''}`),
+    c.services,
+    [...DIRS],
+    [...messages],
+    [String(maxLen)],
+    [...results],
+    [`${maxUs.toFixed(1)} µs`, ...(maxMs >= 0 ? [`${maxMs.toFixed(1)} ms`] : []), 'dropped?', 'no reply'],
+  ];
+  const cols = content.map((texts, k) => {
+    const w = Math.max(widest(texts, 'normal'), widest([HEADS[k]!], font.fontWeight));
+    return SHRINKS.has(k) ? `minmax(${Math.min(w, SHRINK_MIN)}px, ${Math.min(w, GROW_MAX)}px)` : `${w}px`;
+  });
+  $('table').style.setProperty('--cols', cols.join(' '));
 }
 
 function writeFilterInputs(): void {
@@ -302,6 +387,7 @@ window.addEventListener('hashchange', () => {
 // ---------------------------------------------------------------- table (virtualised)
 const scroller = $('scroller');
 const rowsEl = $('rows');
+const headEl = document.querySelector('.row.head') as HTMLElement;
 let rafPending = false;
 scroller.addEventListener('scroll', () => {
   if (rafPending) return;
@@ -355,6 +441,8 @@ function renderRows(): void {
   const visible = Math.ceil(scroller.clientHeight / ROW) + 10;
   const last = Math.min(state.rows.length, first + visible);
   rowsEl.style.transform = `translateY(${first * ROW}px)`;
+  // the head as wide as the rows beside the scrollbar, so that a column that shrinks shrinks alike in both
+  headEl.style.paddingRight = `${scroller.offsetWidth - scroller.clientWidth}px`;
   const frag = document.createDocumentFragment();
   for (let r = first; r < last; r++) {
     const i = state.rows[r]!;
@@ -380,6 +468,15 @@ function renderRows(): void {
   probe.rendered++;
 }
 
+// Escape in the filters or the detail: back to the table (a filter keeps its value: Clear clears).
+for (const id of ['filters', 'detail']) {
+  $(id).addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    scroller.focus();
+  });
+}
+
 rowsEl.addEventListener('click', (e) => {
   const row = (e.target as HTMLElement).closest('.row') as HTMLElement | null;
   if (row) select(Number(row.dataset.i), false);
@@ -391,6 +488,13 @@ scroller.addEventListener('keydown', (e) => {
   const r = rowOf(state.sel);
   const page = Math.max(1, Math.floor(scroller.clientHeight / ROW) - 1);
   const to: Record<string, number> = { ArrowDown: r + 1, ArrowUp: r < 0 ? 0 : r - 1, PageDown: Math.max(r, 0) + page, PageUp: r - page, Home: 0, End: n - 1 };
+  // The detail already shows the selected frame: Enter takes the keyboard there, to scroll its
+  // fields and bytes ("go to pair" is the Tab stop before them); Escape comes back.
+  if (e.key === 'Enter' && state.sel >= 0) {
+    e.preventDefault();
+    $('d-tree').focus();
+    return;
+  }
   const next = to[e.key];
   if (next === undefined) return;
   e.preventDefault();

@@ -84,6 +84,20 @@ export class Timeline {
       this.moved = false;
       this.resetView();
     });
+    // The keyboard's wheel and drag: + and - zoom around the middle, arrows pan a tenth of the view, 0 shows it all.
+    canvas.addEventListener('keydown', (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return; // the browser's own zoom and shortcuts
+      const span = this.v1 - this.v0;
+      const mid = (this.v0 + this.v1) / 2;
+      if (e.key === '+' || e.key === '=') this.zoomAt(mid, 0.8);
+      else if (e.key === '-' || e.key === '_') this.zoomAt(mid, 1.25);
+      else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') this.panBy((e.key === 'ArrowLeft' ? -0.1 : 0.1) * span);
+      else if (e.key === '0') {
+        this.moved = false;
+        this.resetView();
+      } else return;
+      e.preventDefault();
+    });
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
@@ -179,13 +193,28 @@ export class Timeline {
     e.preventDefault();
     const x = e.offsetX - LABEL_W;
     const w = this.plotWidth();
-    const at = this.v0 + (Math.max(0, x) / w) * (this.v1 - this.v0);
-    const f = e.deltaY < 0 ? 0.8 : 1.25;
+    this.zoomAt(this.v0 + (Math.max(0, x) / w) * (this.v1 - this.v0), e.deltaY < 0 ? 0.8 : 1.25);
+  }
+
+  /** The view f times as long, time `at` where it was. */
+  private zoomAt(at: number, f: number): void {
     this.v0 = at - (at - this.v0) * f;
     this.v1 = at + (this.v1 - at) * f;
     if (this.v1 - this.v0 < 1000) this.v1 = this.v0 + 1000; // 1 µs at most zoomed
     this.moved = true;
     this.drawSoon();
+  }
+
+  private panBy(dt: number): void {
+    this.v0 += dt;
+    this.v1 += dt;
+    this.moved = true;
+    this.drawSoon();
+  }
+
+  /** The time in view, ns from the capture's start (for the tests). */
+  get view(): { v0: number; v1: number } {
+    return { v0: this.v0, v1: this.v1 };
   }
 
   /**

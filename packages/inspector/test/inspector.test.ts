@@ -25,7 +25,7 @@ const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
 const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
 
 interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
-type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
+type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; view: { v0: number; v1: number }; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
 
 /** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
 async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
@@ -259,6 +259,16 @@ suite('inspector in headless Chromium', () => {
       return { count: c.count, reqs, unpaired, undecoded, conns: c.conns.size, rows: document.querySelectorAll('#rows .row').length, recorder: c.header.recorder.mode };
     });
 
+  /** The table's cells whose text the column cuts. */
+  const cutCells = (page: Page) => page.evaluate(() => [...document.querySelectorAll('.row span')].filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
+  /** The head's cells that do not sit over the first row's. */
+  const misaligned = (page: Page) =>
+    page.evaluate(() => {
+      const head = [...document.querySelectorAll('.row.head span')].map((e) => e.getBoundingClientRect());
+      const row = [...document.querySelectorAll('#rows .row:first-child span')].map((e) => e.getBoundingClientRect());
+      return head.flatMap((h, k) => (Math.abs(h.left - row[k]!.left) > 0.5 || Math.abs(h.width - row[k]!.width) > 0.5 ? [k] : []));
+    });
+
   for (const [key, how] of [['mockShm', 'picker'], ['clientShm', 'drop'], ['mockSocket', 'drop'], ['clientSocket', 'picker']] as const) {
     it(`opens the ${key} capture (${how}): every frame decoded, every request paired, table and timeline drawn`, async () => {
       const page = await open(files[key]!, how);
@@ -273,9 +283,9 @@ suite('inspector in headless Chromium', () => {
       const text = await page.locator('#rows').innerText();
       expect(text).toMatch(/cmap\.get/);
       expect(text).toMatch(/µs/);
-      // every cell whole but the process (node (vitest 1) [pid]: its tooltip has it)
-      const cut = await page.evaluate(() => [...document.querySelectorAll('.row span:not(:nth-child(4))')].filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent));
-      expect(cut).toEqual([]);
+      // every cell whole, the process (node (vitest 1) [pid]) too; the head's columns line up with the rows'
+      expect(await cutCells(page)).toEqual([]);
+      expect(await misaligned(page)).toEqual([]);
       // the timeline has marks in three lanes
       const lanes = await page.evaluate(() => {
         const { state, timeline } = (window as unknown as W).__inspector;
@@ -539,6 +549,7 @@ suite('inspector in headless Chromium', () => {
     expect(await page.locator('#rows .row span:nth-child(9)').nth(1).getAttribute('title')).toBe('6 CS_ERR_TRY_AGAIN');
     expect(await page.locator('#rows .row.tryagain').count()).toBe(1);
     expect(rows[4]).toMatch(/DecodeError/);
+    expect(await cutCells(page)).toEqual([]); // the message column holds DecodeError too, not only the names decoded
     await page.locator('#rows .row').nth(4).click();
     const err = await page.locator('#d-error').innerText();
     expect(err).toMatch(/DecodeError \(sizeMismatch\).*field size at offset 8/);
@@ -641,6 +652,7 @@ suite('inspector in headless Chromium', () => {
       return Array.from(c.pair.subarray(0, c.count) as Int32Array);
     });
     expect(pair).toEqual([1, 0, -1, -1, -1, 6, 5, 8, 7]);
+    expect(await cutCells(page)).toEqual([]); // cpgapp [81] was cut at 1400 px by a fixed-width column
     const lat = await page.locator('#rows .row span:nth-child(10)').allInnerTexts();
     expect(lat[3]).toBe(''); // nothing is due: not 'no reply'
     expect(lat[5]).toBe('1000.0 µs');
@@ -813,7 +825,7 @@ suite('inspector in headless Chromium', () => {
       await page.keyboard.press('Tab');
       order.push(await focused());
     }
-    expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'scroller']); // '': the paste box's summary
+    expect(order).toEqual(['', 'f-service', 'f-dir', 'f-msg', 'f-error', 'f-conn', 'f-q', 'f-clear', 'export', 'timeline', 'scroller']); // '': the paste box's summary
     expect(await page.locator('#scroller').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
     const sel = () => page.evaluate(() => (window as unknown as W).__inspector.state.sel);
     await page.keyboard.press('ArrowDown');
@@ -833,6 +845,31 @@ suite('inspector in headless Chromium', () => {
     await page.keyboard.press('Home');
     expect(await sel()).toBe(0);
     await expect.poll(() => page.locator('#rows .row.sel[data-i="0"]').isVisible()).toBe(true);
+    // Enter: to the selected frame's detail, its fields (after "go to pair") and bytes, focus visible; Escape: back, the selection kept
+    await page.keyboard.press('Enter');
+    expect(await focused()).toBe('d-tree');
+    expect(await page.locator('#d-title').innerText()).toMatch(/^#0 qb\.connectionRequest/);
+    expect(await page.locator('#d-tree').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('d-hex');
+    await page.keyboard.press('Escape');
+    expect(await focused()).toBe('scroller');
+    expect(await sel()).toBe(0);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('d-pair');
+    await page.keyboard.press('Enter');
+    expect(await sel()).toBe(1);
+    await page.keyboard.press('Escape');
+    expect(await focused()).toBe('scroller');
+    // Escape in the text filter: back to the table, the filter kept (the search box's own Escape would clear it)
+    await page.locator('#f-q').focus();
+    await page.keyboard.type('quorum');
+    await expect.poll(() => page.locator('#count').innerText()).not.toMatch(/^(\d+) of \1 /);
+    await page.keyboard.press('Escape');
+    expect(await focused()).toBe('scroller');
+    expect(await page.locator('#f-q').inputValue()).toBe('quorum');
+    await page.keyboard.press('Home');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.cap.services[(window as unknown as W).__inspector.state.cap.svc[(window as unknown as W).__inspector.state.sel]])).toMatch(/quorum/);
     // a name for every control: a select's options or an input's placeholder are not one
     await page.locator('#paste summary').click();
     const unnamed = await page.evaluate(() =>
@@ -841,6 +878,41 @@ suite('inspector in headless Chromium', () => {
         .map((e) => e.id || e.tagName),
     );
     expect(unnamed).toEqual([]);
+    await page.close();
+  });
+
+  it('timeline by keyboard: focus visible, a name that says the keys; + and - zoom, arrows pan, 0 shows the whole capture', async () => {
+    const page = await open(files.mockShm!);
+    const tl = page.locator('#timeline');
+    expect(await tl.getAttribute('aria-label')).toMatch(/\+ and − zoom, arrow keys pan, 0 shows the whole capture/);
+    await page.locator('#export').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('timeline');
+    expect(await tl.evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    const view = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.view);
+    const paints = () => page.evaluate(() => (window as unknown as W).__inspector.timeline.paints);
+    const whole = await view();
+    const span = whole.v1 - whole.v0;
+    const p0 = await paints();
+    await page.keyboard.press('+');
+    let v = await view();
+    expect(v.v1 - v.v0).toBeCloseTo(span * 0.8, 0);
+    expect((v.v0 + v.v1) / 2).toBeCloseTo((whole.v0 + whole.v1) / 2, 0); // around the middle
+    await expect.poll(paints).toBeGreaterThan(p0); // and drawn
+    await page.keyboard.press('ArrowRight');
+    const right = await view();
+    expect(right.v0 - v.v0).toBeCloseTo((v.v1 - v.v0) * 0.1, 0);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    expect((await view()).v0).toBeCloseTo(v.v0 - (v.v1 - v.v0) * 0.1, 0);
+    await page.keyboard.press('-');
+    await page.keyboard.press('-');
+    v = await view();
+    expect(v.v1 - v.v0).toBeCloseTo(span * 0.8 * 1.25 * 1.25, 0);
+    await page.keyboard.press('0');
+    expect(await view()).toEqual(whole);
+    // the keys are the timeline's: the page did not scroll, the table's selection did not move
+    expect(await page.evaluate(() => [window.scrollY, (window as unknown as W).__inspector.state.sel])).toEqual([0, -1]);
     await page.close();
   });
 
@@ -892,9 +964,38 @@ suite('inspector in headless Chromium', () => {
       };
     });
     expect(got.hidden).toEqual([]);
+    // every cell whole, here too: the columns are as wide as this capture's texts, no wider
+    expect(await cutCells(page)).toEqual([]);
+    expect(await misaligned(page)).toEqual([]);
     expect(got.rowsInView).toBeGreaterThanOrEqual(8);
     expect(got.hexCut).toBe(false);
     expect(got.treeWidth).toBeGreaterThan(300);
+    await page.close();
+  });
+
+  it('bad lines: the status line names the first, a list under it has them all (capped); a clean capture then has none', async () => {
+    const lines = readFileSync(files.handmade!, 'utf8').trimEnd().split('\n');
+    const file = join(dir, 'many-bad.jsonl');
+    // 250 bad lines among the good ones: each its own line number and reason
+    const bad = Array.from({ length: 250 }, (_, k) => (k % 2 ? `{"t":${k},"conn":1}` : `not json ${k}`));
+    writeFileSync(file, [lines[0], lines[1], ...bad, ...lines.slice(2)].join('\n') + '\n');
+    const page = await open(file);
+    expect(await page.locator('#status').innerText()).toMatch(/ — 250 bad lines \(first: line 3: .*; all listed below\)/);
+    const box = page.locator('#bad');
+    expect(await box.isVisible()).toBe(true);
+    expect(await box.locator('summary').innerText()).toBe('250 bad lines (the first 200 listed)');
+    await box.locator('summary').click();
+    const items = await box.locator('li').allInnerTexts();
+    expect(items.length).toBe(201);
+    expect(items[0]).toMatch(/^line 3: /);
+    expect(items[1]).toMatch(/^line 4: /);
+    expect(items[199]).toMatch(/^line 202: /);
+    expect(items[200]).toBe('… and 50 more');
+    expect(await page.evaluate(() => (window as unknown as W).__inspector.state.cap.count)).toBe(5); // the good frames all there
+    // the next capture, with no bad line, hides the list
+    await page.setInputFiles('#file', files.cpg!);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.state.cap?.count === 9 && (window as unknown as W).__inspector.probe.ready);
+    expect(await box.isVisible()).toBe(false);
     await page.close();
   });
 
