@@ -163,7 +163,7 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   probe.timing = c.timing;
   const refused = [...c.conns.values()].filter((ci) => ci.refused !== undefined).length;
   setStatus(
-    `${label}: ${c.count.toLocaleString('en')} frames, ${c.conns.size} connections${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
+    `${label}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')}${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
       `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
       `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message}; all listed below)` : ''}` +
@@ -210,6 +210,8 @@ function openFile(f: File): void {
   // every chunk through this thread.
   void openSource(f, f.name, f.size, performance.now());
 }
+
+const plural = (n: number, what: string): string => `${n.toLocaleString('en')} ${what}${n === 1 ? '' : 's'}`;
 
 function setStatus(text: string, warn = false): void {
   const s = $('status');

@@ -652,6 +652,7 @@ suite('inspector in headless Chromium', () => {
       return Array.from(c.pair.subarray(0, c.count) as Int32Array);
     });
     expect(pair).toEqual([1, 0, -1, -1, -1, 6, 5, 8, 7]);
+    expect(await page.locator('#status').innerText()).toMatch(/^cpg\.jsonl: 9 frames, 1 connection, recorded by /);
     expect(await cutCells(page)).toEqual([]); // cpgapp [81] was cut at 1400 px by a fixed-width column
     const lat = await page.locator('#rows .row span:nth-child(10)').allInnerTexts();
     expect(lat[3]).toBe(''); // nothing is due: not 'no reply'
