@@ -84,11 +84,8 @@ export const refusedSetup = (c: Capture, i: number): boolean => c.dir[i] === 3 &
 
 let noReplyByService: Map<string, Set<number>> | undefined;
 
-/**
- * Per service of a capture (its `services` order), the ids of the requests the daemon never
- * answers, from the codec's catalog (`noReply`: cpg's MCAST); undefined for a service with none.
- */
-export function noReplyIds(services: readonly string[]): (ReadonlySet<number> | undefined)[] {
+/** The catalog's `noReply` requests (cpg's MCAST): their ids by service name, built on first use. */
+function noReplyMap(): Map<string, Set<number>> {
   if (noReplyByService === undefined) {
     noReplyByService = new Map();
     for (const m of runtimeMessages) {
@@ -98,11 +95,20 @@ export function noReplyIds(services: readonly string[]): (ReadonlySet<number> | 
       ids.add(m.id);
     }
   }
-  return services.map((s) => noReplyByService!.get(s));
+  return noReplyByService;
+}
+
+/**
+ * Per service of a capture (its `services` order), the ids of the requests the daemon never
+ * answers, from the codec's catalog (`noReply`: cpg's MCAST); undefined for a service with none.
+ */
+export function noReplyIds(services: readonly string[]): (ReadonlySet<number> | undefined)[] {
+  const map = noReplyMap();
+  return services.map((s) => map.get(s));
 }
 
 /** A request the daemon never answers (the catalog's `noReply`): libqb's disconnect (id -3) is not one of these. */
-export const isNoReply = (c: Capture, i: number): boolean => c.dir[i] === 0 && noReplyIds([c.services[c.svc[i]!]!])[0]?.has(c.id[i]!) === true;
+export const isNoReply = (c: Capture, i: number): boolean => c.dir[i] === 0 && noReplyMap().get(c.services[c.svc[i]!]!)?.has(c.id[i]!) === true;
 
 /**
  * libqb answers the requests of one connection in order: the n-th response answers the n-th
