@@ -60,7 +60,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly out = new Outbox(true);
   private readonly retry: RetryTimer;
   private doorbellDebt = 0;
-  /** The server hung up the setup socket (closed or reset it, or a doorbell found it gone): handled once (serverClosed). */
+  /** serverClosed() ran: the server's hang-up is handled once (its failure may wait for the waiter thread). */
   private serverGone = false;
   private eventDebt = 0;
   private eventTimer: NodeJS.Timeout | undefined;
@@ -322,10 +322,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
       const bells = n === 1 ? this.doorbell1 : n <= this.doorbell.length ? this.doorbell.subarray(0, n) : new Uint8Array(n);
       const r = native().send(this.client.setupWatch.fd, bells);
       if (r === n) return;
-      if (r < 0 && r !== -Errno.EAGAIN) {
-        this.serverGone = true;
-        return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
-      }
+      if (r < 0 && r !== -Errno.EAGAIN) return this.client.fail(new IpcError('ECONNRESET', 'doorbell send failed: the server is gone'));
       if (r > 0) n -= r;
     }
     this.doorbellDebt += n;
@@ -333,10 +330,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   }
 
   private onSetup(status: number, events: number): void {
-    if (status < 0) {
-      this.serverGone = true;
-      return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
-    }
+    if (status < 0) return this.client.fail(new IpcError('ECONNRESET', 'setup socket error'));
     const setup = this.client.setupWatch;
     if (events & WRITABLE) {
       for (let r = 1; this.doorbellDebt > 0 && r > 0; ) {
