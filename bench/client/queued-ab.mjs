@@ -27,7 +27,7 @@ async function queued(ns, argv) {
   const t0 = process.hrtime.bigint();
   process.kill(t.child.pid, 'SIGCONT');
   const code = await t.exit;
-  if (code !== 0) throw new Error(`tracker ${argv.join(' ')} exited ${code}`);
+  if (code !== 0 || !/^\d+$/.test(t.lines[2] ?? '')) throw new Error(`tracker ${argv.join(' ')} exited ${code} with lines ${JSON.stringify(t.lines)}`);
   return Number(BigInt(t.lines[2]) - t0) / 1e6;
 }
 const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -40,7 +40,7 @@ async function notifyRun(ns, trackerArgv, queued) {
   const t0 = queued ? process.hrtime.bigint() : BigInt(w.stdout.trim());
   if (queued) process.kill(t.child.pid, 'SIGCONT');
   const code = await t.exit;
-  if (code !== 0) throw new Error(`tracker ${trackerArgv.join(' ')} exited ${code}`);
+  if (code !== 0 || !/^\d+$/.test(t.lines[2] ?? '')) throw new Error(`tracker ${trackerArgv.join(' ')} exited ${code} with lines ${JSON.stringify(t.lines)}`);
   return Number(BigInt(t.lines[2]) - t0) / 1e6;
 }
 

@@ -15,7 +15,9 @@ export function spawnLines(ns, argv) {
       else waiters.push(w);
     }
   });
-  const exit = new Promise((r) => child.on('exit', r));
+  // 'close', not 'exit': 'exit' can come while the last lines are still in the pipe (under load
+  // it did: a tracker that printed its result "exited 0" with two lines read).
+  const exit = new Promise((r) => child.on('close', r));
   const line = (n) => (lines.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));
   return { child, lines, line, exit };
 }
