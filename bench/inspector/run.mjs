@@ -5,19 +5,19 @@
 /* global window, document, requestAnimationFrame, DataTransfer, DragEvent -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, openSync, writeSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { CmapHandle } from '@corosync-ts/client';
-import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { CaptureWriter } from '@corosync-ts/ipc';
 import { chromium } from 'playwright-core';
 import { emitFigures } from '../lib/figures.mjs';
 import { judgeCost, medianCI } from '../lib/noise.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
+import { writeCapture } from './capture.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const WRITE = process.argv.includes('--write');
@@ -43,46 +43,6 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const dir = mkdtempSync(join(tmpdir(), 'bench-inspector-'));
 
 // ------------------------------------------------------------------ (1) inspector
-// A busy cluster's traffic as the recorders write it (pid and proc on every line): 50 clients
-// polling quorum and cmap, and quorum notifications; t grows ~20 µs per frame.
-function writeCapture(path, gz) {
-  const getq = toHex(encoders.quorum.req.getquorate({}));
-  const getqRes = toHex(encoders.quorum.res.getquorate({ quorate: 1 }));
-  const note = toHex(encoders.quorum.evt.notification({ quorate: 1, ringSeq: 15n, viewList: [1, 2, 3] }));
-  const tryAgain = toHex(encoders.quorum.res.getquorate({ quorate: 0 }, { error: 6 }));
-  const header = JSON.stringify({ corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'bench', recorder: { mode: 'tap', name: 'bench', version: '0' } });
-  const fd = openSync(path, 'w');
-  let chunk = [header + '\n'];
-  let size = 0;
-  const flush = () => {
-    const text = chunk.join('');
-    const data = gz ? gzipSync(text) : Buffer.from(text);
-    writeSync(fd, data);
-    size += data.length;
-    chunk = [];
-  };
-  flush(); // the header alone, as the writers do
-  let pending = 0;
-  for (let i = 0; i < FRAMES; i++) {
-    const conn = 1 + (i % 50);
-    const base = `{"t":${i * 20000},"conn":${conn},"pid":${4000 + conn},"proc":"client-${conn}","service":"quorum","transport":"shm",`;
-    const k = Math.floor(i / 50) % 10;
-    let line;
-    if (k === 9) line = `${base}"dir":"evt","hex":"${note}"}\n`;
-    else if (k % 2 === 0) line = `${base}"dir":"req","hex":"${getq}"}\n`;
-    else line = `${base}"dir":"res","hex":"${i % 997 === 0 ? tryAgain : getqRes}"}\n`;
-    chunk.push(line);
-    pending += line.length;
-    if (pending >= 65536) {
-      flush();
-      pending = 0;
-    }
-  }
-  flush();
-  closeSync(fd);
-  return size;
-}
-
 // How the page loads a capture: in its Web Worker (the default) or on its own thread (?worker=0).
 const MODES = [
   ['worker', ''],
@@ -161,7 +121,7 @@ async function inspectorRuns() {
   try {
     for (const gz of [false, true]) {
       const file = join(dir, gz ? 'big.jsonl.gz' : 'big.jsonl');
-      const size = writeCapture(file, gz);
+      const size = writeCapture(file, FRAMES, gz);
       const runs = new Map(MODES.map(([m]) => [m, []]));
       // the two modes interleaved, the order alternating, so both see the same machine
       for (let r = 0; r < RUNS; r++) {

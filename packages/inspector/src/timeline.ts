@@ -2,7 +2,10 @@
 // pixel column, so a million of them draw as fast as a few: a column shows every kind it holds,
 // and a grey bar under it how many (bursts). The connection-state lines are drawn over the
 // frames: flow control as a band from on to off, a refused handshake as a red cross, a close.
+// The columns (tens of thousands of 1-pixel rects) are painted into the canvas's pixels by
+// raster.ts, the same pixels as fillRect gives, at a fraction of the cost of a canvas call each.
 import { refusedSetup, type Capture, type Mark } from './model.js';
+import { paint, Raster, type Paint, type Stamp } from './raster.js';
 
 const LABEL_W = 150;
 /** The thinnest lane: many connections make the timeline taller (up to half the window) rather than thinner. */
@@ -14,6 +17,15 @@ const ERR = 8;
 const TRY = 16;
 const BAD = 32;
 const RETRY = 64;
+const BAND = paint('rgba(176,0,176,0.16)');
+const MAGENTA = paint('#b0b');
+const BURST = paint('rgba(0,0,0,0.13)');
+const LATENCY = paint('rgba(60,120,220,0.25)');
+const BLUE = paint('#2a6fdb');
+const GREEN = paint('#2e9e4f');
+const ORANGE = paint('#e08a00');
+const RED = paint('#d22');
+const BLACK = paint('#000');
 
 interface Bins {
   cap: Capture;
@@ -46,6 +58,16 @@ export class Timeline {
   private pictureOf: Bins | null = null;
   private pictureLook = '';
   private drawPending = false;
+  /**
+   * Per frame of framesOf, up to framesDone: its lane << 8 | its kind bits (REQ..RETRY), for
+   * these lanes (a frame's kind never changes once it is in; its lane when the lanes do).
+   */
+  private laneKind: Int32Array = new Int32Array(0);
+  private framesOf: Capture | null = null;
+  private framesLanes: number[] = [];
+  private framesDone = 0;
+  /** Frames before this one are in time order (the view's rows are found by binary search). */
+  private sortedTo = 0;
   /** How many times the frames were binned and painted (the tests check what needs neither). */
   binPasses = 0;
   paints = 0;
@@ -55,6 +77,12 @@ export class Timeline {
     private readonly onPick: (i: number) => void,
     private readonly onPickMark: (m: Mark) => void,
   ) {
+    // Each full draw reads the pixels back and writes them (see draw): a canvas kept on the CPU,
+    // rasterized by Skia there, whose pixels raster.ts reproduces.
+    canvas.getContext('2d', { willReadFrequently: true });
+    // Each full draw reads the pixels back and writes them (see draw): a canvas kept on the CPU,
+    // rasterized by Skia there, whose pixels raster.ts reproduces.
+    canvas.getContext('2d', { willReadFrequently: true });
     canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     canvas.addEventListener('mousedown', (e) => {
       this.drag = { x: e.offsetX, v0: this.v0, v1: this.v1, moved: false };
@@ -119,8 +147,12 @@ export class Timeline {
     }
     // Connections with no frame shown still get a lane for what happened to them (a refusal).
     for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
-    this.lanes = [...seen].sort((a, b) => a - b);
-    this.laneOf = new Map(this.lanes.map((c, k) => [c, k]));
+    const lanes = [...seen].sort((a, b) => a - b);
+    // the same lanes stay the same array: what was worked out for them still holds
+    if (lanes.length !== this.lanes.length || lanes.some((cn, k) => cn !== this.lanes[k])) {
+      this.lanes = lanes;
+      this.laneOf = new Map(lanes.map((c, k) => [c, k]));
+    }
     // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes,
     // down to MIN_LANE, then a taller timeline, up to half the window.
     const n = this.lanes.length;
@@ -262,45 +294,108 @@ export class Timeline {
     else if (best >= 0 && bestD <= tol) this.onPick(best);
   }
 
-  /**
-   * Every frame in view, binned into lanes x pixel columns (a bit per kind, a count), and the
-   * request-to-answer spans. A pass over all the rows (a million frames: a few hundred ms on a
-   * busy machine), so it is kept while the rows and the view stay the same: selecting a frame,
-   * a mark or a resize of the same width only paints again.
-   */
-  private bin(c: Capture, pw: number): Bins {
-    const key = this.binned;
-    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
-    this.binPasses++;
-    const span = this.v1 - this.v0;
-    // bins: lanes x columns, bit per kind
-    const bins = new Uint8Array(this.lanes.length * pw);
-    const counts = new Uint32Array(this.lanes.length * pw);
-    let most = 1;
-    const latency: [number, number, number][] = [];
-    for (let k = 0; k < this.rows.length; k++) {
-      const i = this.rows[k]!;
-      const t = c.t[i]!;
-      if (t < this.v0 || t > this.v1) continue;
-      const col = Math.min(pw - 1, Math.floor(((t - this.v0) / span) * pw));
-      const lane = this.laneOf.get(c.conn[i]!)!;
+  /** Brings laneKind (and the time-order check) up to the capture's frames and the lanes. */
+  private frames(c: Capture): Int32Array {
+    if (c !== this.framesOf) {
+      this.framesOf = c;
+      this.framesDone = this.sortedTo = 0;
+    }
+    if (this.framesLanes !== this.lanes) {
+      this.framesLanes = this.lanes;
+      this.framesDone = 0;
+    }
+    if (this.laneKind.length < c.count) this.laneKind = grown(this.laneKind, Math.max(c.count, this.laneKind.length * 2), this.framesDone);
+    const out = this.laneKind;
+    const from = this.framesDone;
+    // lanes by connection id through a table (ids are small counters), larger ones through laneOf
+    const tab = new Int32Array(Math.min(1 << 16, (this.lanes.at(-1) ?? -1) + 1)).fill(-1);
+    this.lanes.forEach((cn, k) => {
+      if (cn >= 0 && cn < tab.length) tab[cn] = k;
+    });
+    for (let i = from; i < c.count; i++) {
       const d = c.dir[i]!;
       let bit = d === 0 || (d === 3 && c.len[i]! <= 24) ? REQ : d === 2 ? EVT : RES;
       if (c.msg[i] === -1) bit |= BAD;
       else if ((d === 1 || d === 2) && c.err[i] !== 1) bit |= c.err[i] === 6 ? TRY : ERR;
       else if (refusedSetup(c, i)) bit |= ERR;
       if (c.retry[i]) bit |= RETRY;
-      const b = lane * pw + col;
+      const cn = c.conn[i]!;
+      // a frame of no lane (not in the rows) is never binned
+      const lane = cn >= 0 && cn < tab.length ? tab[cn]! : (this.laneOf.get(cn) ?? 0);
+      out[i] = (lane << 8) | bit;
+    }
+    this.framesDone = c.count;
+    // the frames in time order so far (the loop stops at once where an earlier call stopped)
+    let i = Math.max(1, this.sortedTo);
+    while (i < c.count && c.t[i]! >= c.t[i - 1]!) i++;
+    this.sortedTo = Math.min(i, c.count);
+    return out;
+  }
+
+  /**
+   * Every frame in view, binned into lanes x pixel columns (a bit per kind, a count), and the
+   * request-to-answer spans: one pass over the rows in view (all of them if the capture is not in
+   * time order), kept while the rows and the view stay the same: selecting a frame, a mark or a
+   * resize of the same width only paints again.
+   */
+  private bin(c: Capture, pw: number): Bins {
+    const key = this.binned;
+    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
+    this.binPasses++;
+    const laneKind = this.frames(c);
+    const { rows, v0, v1 } = this;
+    const span = v1 - v0;
+    const bins = new Uint8Array(this.lanes.length * pw);
+    const counts = new Uint32Array(this.lanes.length * pw);
+    const latency: [number, number, number][] = [];
+    const t = c.t;
+    const pair = c.pair;
+    const colOf = (ti: number) => Math.min(pw - 1, Math.floor(((ti - v0) / span) * pw));
+    const add = (k: number, col: number) => {
+      const i = rows[k]!;
+      const x = laneKind[i]!;
+      const bit = x & 0xff;
+      const b = (x >> 8) * pw + col;
       bins[b]! |= bit;
-      if (++counts[b]! > most) most = counts[b]!;
-      const p = c.pair[i]!;
-      if ((d === 0 || d === 3) && p > i && latency.length < 20000) {
-        const colEnd = Math.min(pw - 1, Math.floor(((c.t[p]! - this.v0) / span) * pw));
-        if (colEnd - col >= 2) latency.push([lane, col, colEnd]);
+      counts[b]!++;
+      const p = pair[i]!;
+      // a request (or setup request) answered later
+      if (bit & REQ && p > i && latency.length < 20000) {
+        const colEnd = colOf(t[p]!);
+        if (colEnd - col >= 2) latency.push([x >> 8, col, colEnd]);
+      }
+    };
+    if (this.sortedTo === c.count) {
+      // In time order: the rows of each column are a run, found by binary search (colOf never
+      // decreases with the time), so a frame costs no arithmetic of its own.
+      let k = this.firstRow((ti) => ti >= v0, 0, rows.length);
+      const to = this.firstRow((ti) => ti > v1, k, rows.length);
+      while (k < to) {
+        const col = colOf(t[rows[k]!]!);
+        const end = col === pw - 1 ? to : this.firstRow((ti) => colOf(ti) > col, k + 1, to);
+        for (; k < end; k++) add(k, col);
+      }
+    } else {
+      for (let k = 0; k < rows.length; k++) {
+        const ti = t[rows[k]!]!;
+        if (ti >= v0 && ti <= v1) add(k, colOf(ti));
       }
     }
-    this.binned = { cap: c, count: c.count, rows: this.rows, lanes: this.lanes, v0: this.v0, v1: this.v1, pw, bins, counts, most, latency };
+    let most = 1;
+    for (const n of counts) if (n > most) most = n;
+    this.binned = { cap: c, count: c.count, rows, lanes: this.lanes, v0, v1, pw, bins, counts, most, latency };
     return this.binned;
+  }
+
+  /** The first k in [lo, hi) whose frame's time passes the test (false before it, true from it on), or hi. */
+  private firstRow(test: (t: number) => boolean, lo: number, hi: number): number {
+    const time = this.cap!.t;
+    while (lo < hi) {
+      const m = (lo + hi) >>> 1;
+      if (test(time[this.rows[m]!]!)) hi = m;
+      else lo = m + 1;
+    }
+    return lo;
   }
 
   draw(): void {
@@ -317,7 +412,7 @@ export class Timeline {
     g.fillStyle = '#fff';
     g.fillRect(0, 0, W, H);
     const c = this.cap;
-    if (!c) return;
+    if (!c || cv.width === 0 || cv.height === 0) return;
     const pw = Math.max(1, Math.floor(W - LABEL_W));
     const lh = this.laneHeight();
     const span = this.v1 - this.v0;
@@ -354,6 +449,9 @@ export class Timeline {
       g.fillStyle = '#222';
       if (lh >= 9) g.fillText(`${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26), 4, y + lh / 2 + 3);
     }
+    // The rest up to the marks: into the canvas's pixels (raster.ts), the rects and the order fillRect had.
+    const img = g.getImageData(0, 0, cv.width, cv.height);
+    const px = new Raster(img, dpr);
     // flow control: a band from each 'on' to the next 'off' of its connection
     const flowOn = new Map<number, number>();
     const band = (conn: number, from: number, to: number) => {
@@ -361,10 +459,8 @@ export class Timeline {
       if (lane === undefined || to < this.v0 || from > this.v1) return;
       const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
       const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
-      g.fillStyle = 'rgba(176,0,176,0.16)';
-      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh);
-      g.fillStyle = '#b0b';
-      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2);
+      px.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh, BAND);
+      px.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2, MAGENTA);
     };
     for (const m of c.marks) {
       if (m.kind !== 'flow') continue;
@@ -376,39 +472,86 @@ export class Timeline {
       }
     }
     for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+    // Each column's edges (the same in every lane) and each lane's (the same in every column).
+    const x1L = new Int32Array(pw);
+    const x1R = new Int32Array(pw);
+    const x3L = new Int32Array(pw);
+    const x3R = new Int32Array(pw);
+    for (let col = 0; col < pw; col++) {
+      x1L[col] = px.edge(LABEL_W + col, 'x');
+      x1R[col] = px.edge(px.end(LABEL_W + col, 1), 'x');
+      x3L[col] = px.edge(LABEL_W + col - 1, 'x');
+      x3R[col] = px.edge(px.end(LABEL_W + col - 1, 3), 'x');
+    }
+    const rows = (y: number, h: number, p: Paint) => px.stamp(px.edge(y, 'y'), px.edge(px.end(y, h), 'y'), p);
     // bursts: how many frames each column holds, as a grey bar from the lane's bottom (log scale)
     if (most > 2) {
-      g.fillStyle = 'rgba(0,0,0,0.13)';
       const logMost = Math.log2(most);
       for (let lane = 0; lane < this.lanes.length; lane++) {
         const y = 16 + (lane + 1) * lh;
+        const bars = new Map<number, Stamp>();
         for (let col = 0; col < pw; col++) {
           const n = counts[lane * pw + col]!;
-          if (n > 1) {
+          if (n < 2) continue;
+          let bar = bars.get(n);
+          if (!bar) {
             const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
-            g.fillRect(LABEL_W + col, y - h, 1, h);
+            bars.set(n, (bar = rows(y - h, h, BURST)));
           }
+          px.fillStamp(bar, x1L[col]!, x1R[col]!);
         }
       }
     }
-    // latency spans (request to its answer), under the marks
-    g.fillStyle = 'rgba(60,120,220,0.25)';
-    for (const [lane, a, b] of latency) g.fillRect(LABEL_W + a, 16 + lane * lh + lh / 2 - 1, b - a, 2);
+    // latency spans (request to its answer), under the marks; a lane's all on the same rows, so
+    // at whole device pixels each column takes its spans' blend as many times as they cover it
+    const perColumn = Number.isInteger(dpr) ? new Int32Array(pw + 1) : null;
+    const byLane = new Map<number, [number, number, number][]>();
+    for (const s of latency) {
+      const l = byLane.get(s[0]);
+      if (l) l.push(s);
+      else byLane.set(s[0], [s]);
+    }
+    for (const [lane, spans] of byLane) {
+      const y = 16 + lane * lh + lh / 2 - 1;
+      if (!perColumn) {
+        for (const [, a, b] of spans) px.fillRect(LABEL_W + a, y, b - a, 2, LATENCY);
+        continue;
+      }
+      perColumn.fill(0);
+      for (const [, a, b] of spans) {
+        perColumn[a]!++;
+        perColumn[b]!--;
+      }
+      const st = rows(y, 2, LATENCY);
+      let n = 0;
+      for (let col = 0; col < pw; col++) {
+        n += perColumn[col]!;
+        if (n > 0) px.fillStampTimes(st, x1L[col]!, x1R[col]!, n);
+      }
+    }
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
+      const req = rows(y + 1, lh / 2 - 1, BLUE);
+      const res = rows(y + lh / 2, lh / 2 - 1, GREEN);
+      const evt = rows(y + 1, lh - 2, ORANGE);
+      const err = rows(y + 1, lh - 2, RED);
+      const tried = rows(y + 1, lh - 2, MAGENTA);
+      const bad = rows(y + 1, lh - 2, BLACK);
       for (let col = 0; col < pw; col++) {
         const v = bins[lane * pw + col]!;
         if (!v) continue;
-        const x = LABEL_W + col;
-        if (v & REQ) { g.fillStyle = '#2a6fdb'; g.fillRect(x, y + 1, 1, lh / 2 - 1); }
-        if (v & RES) { g.fillStyle = '#2e9e4f'; g.fillRect(x, y + lh / 2, 1, lh / 2 - 1); }
-        if (v & EVT) { g.fillStyle = '#e08a00'; g.fillRect(x, y + 1, 1, lh - 2); }
-        if (v & ERR) { g.fillStyle = '#d22'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
-        if (v & TRY) { g.fillStyle = '#b0b'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
-        if (v & BAD) { g.fillStyle = '#000'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
-        if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
+        const L = x1L[col]!;
+        const R = x1R[col]!;
+        if (v & REQ) px.fillStamp(req, L, R);
+        if (v & RES) px.fillStamp(res, L, R);
+        if (v & EVT) px.fillStamp(evt, L, R);
+        if (v & ERR) px.fillStamp(err, x3L[col]!, x3R[col]!);
+        if (v & TRY) px.fillStamp(tried, x3L[col]!, x3R[col]!);
+        if (v & BAD) px.fillStamp(bad, x3L[col]!, x3R[col]!);
+        if (v & RETRY) px.strokeRect(LABEL_W + col - 2.5, y + 0.5, 5, lh / 2, MAGENTA);
       }
     }
+    g.putImageData(img, 0, 0);
     // refusals, closes and recorder gaps
     for (const m of c.marks) {
       if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
@@ -459,6 +602,13 @@ export class Timeline {
       g.strokeRect(x - 3, 16 + (lane ?? 0) * lh, 6, lh);
     }
   }
+}
+
+/** A copy of a's first n elements in an array of the given length. */
+function grown(a: Int32Array, length: number, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(length);
+  b.set(a.subarray(0, n));
+  return b;
 }
 
 function niceStep(x: number): number {

@@ -1,0 +1,111 @@
+// bench/inspector: the timeline's full redraw on a capture of 1M frames in headless Chromium, the
+// time of the page's thread per zoom or pan step (the draw and the canvas's raster of it), pages
+// side by side: e.g. main's build and a branch's, step by step interleaved. Same view, same
+// picture: each step's pixels are compared across the pages.
+//   node bench/inspector/timeline.mjs [frames=1000000] [steps=40] [page.html ...]
+/* global window, document */
+// Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { emitFigures } from '../lib/figures.mjs';
+import { writeCapture } from './capture.mjs';
+
+const FRAMES = Number(process.argv[2] ?? 1_000_000);
+const STEPS = Number(process.argv[3] ?? 40);
+const PAGES = process.argv.length > 4 ? process.argv.slice(4).map((p) => resolve(p)) : [fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url))];
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The views, from the whole capture: zooming in around a third of it (0.8 per step, a wheel
+ * notch), then panning (a tenth of the view per step, an arrow key), then zooming out again.
+ */
+function views(v0, v1) {
+  const out = [];
+  const at = v0 + (v1 - v0) / 3;
+  const third = Math.floor(STEPS / 3);
+  for (let k = 0; k < third; k++) {
+    v0 = at - (at - v0) * 0.8;
+    v1 = at + (v1 - at) * 0.8;
+    out.push([v0, v1]);
+  }
+  for (let k = 0; k < third; k++) {
+    const d = (v1 - v0) / 10;
+    v0 += d;
+    v1 += d;
+    out.push([v0, v1]);
+  }
+  while (out.length < STEPS) {
+    const mid = (v0 + v1) / 2;
+    v0 = mid - (mid - v0) * 1.25;
+    v1 = mid + (v1 - mid) * 1.25;
+    out.push([v0, v1]);
+  }
+  return out;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-inspector-timeline-'));
+const browser = await chromium.launch({ executablePath: process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+try {
+  const file = join(dir, 'big.jsonl');
+  writeCapture(file, FRAMES);
+  const pages = [];
+  for (const path of PAGES) {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(pathToFileURL(path).href);
+    await page.setInputFiles('#file', file);
+    await page.waitForFunction(() => window.__inspector.probe.ready || window.__inspector.probe.error, undefined, { timeout: 900_000, polling: 200 });
+    const p = await page.evaluate(() => ({ ...window.__inspector.probe, view: window.__inspector.timeline.view }));
+    if (p.error || p.frames !== FRAMES) throw new Error(`${path}: ${p.error ?? `${p.frames} frames`}`);
+    pages.push({ path, page, view: p.view, ms: [], hashes: [] });
+  }
+  const steps = views(pages[0].view.v0, pages[0].view.v1);
+  // one step: that view set, the draw timed to the end of the canvas's raster (a 1-pixel read
+  // waits for it), then a hash of the picture
+  const step = (page, v) =>
+    page.evaluate(([v0, v1]) => {
+      const tl = window.__inspector.timeline;
+      const cv = document.getElementById('timeline');
+      const g = cv.getContext('2d');
+      tl.v0 = v0;
+      tl.v1 = v1;
+      const t = performance.now();
+      tl.draw();
+      g.getImageData(0, 0, 1, 1);
+      const ms = performance.now() - t;
+      const px = new Uint32Array(g.getImageData(0, 0, cv.width, cv.height).data.buffer);
+      let h = 0x811c9dc5;
+      for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i], 16777619);
+      return { ms, hash: h >>> 0 };
+    }, v);
+  // a warm-up pass over the steps (the JIT), then the timed one, the pages' order alternating
+  for (const timed of [false, true]) {
+    for (let k = 0; k < steps.length; k++) {
+      for (const s of k % 2 ? [...pages].reverse() : pages) {
+        const r = await step(s.page, steps[k]);
+        if (!timed) continue;
+        s.ms.push(r.ms);
+        s.hashes.push(r.hash);
+      }
+    }
+  }
+  const load = loadavg()[0].toFixed(1);
+  console.log(`timeline redraw, ${FRAMES.toLocaleString('en')} frames, ${steps.length} zoom/pan steps, canvas ${await pages[0].page.evaluate(() => `${document.getElementById('timeline').width}x${document.getElementById('timeline').height}`)} (load average ${load}):`);
+  for (const s of pages) {
+    const sorted = [...s.ms].sort((a, b) => a - b);
+    const same = s === pages[0] ? '' : `, picture ${s.hashes.filter((h, k) => h === pages[0].hashes[k]).length}/${steps.length} steps the same as the first page's`;
+    console.log(`  ${s.path}: median ${median(s.ms).toFixed(1)} ms, min ${sorted[0].toFixed(1)}, max ${sorted.at(-1).toFixed(1)}${same}`);
+  }
+  const ours = pages.at(-1);
+  emitFigures([
+    {
+      id: 'inspector.timeline.redraw', area: 'inspector', label: `timeline full redraw at ${FRAMES.toLocaleString('en')} frames (median of ${steps.length} zoom/pan steps)`, unit: 'ms', higherIsBetter: false,
+      baseline: pages.length > 1 ? median(pages[0].ms) : null, ours: median(ours.ms), baselineName: pages.length > 1 ? 'first page given' : 'none',
+    },
+  ]);
+} finally {
+  await browser.close();
+  rmSync(dir, { recursive: true, force: true });
+}
