@@ -96,6 +96,7 @@ try {
   for (const s of pages) {
     const sorted = [...s.ms].sort((a, b) => a - b);
     const same = s === pages[0] ? '' : `, picture ${s.hashes.filter((h, k) => h === pages[0].hashes[k]).length}/${steps.length} steps the same as the first page's`;
+    if (process.env.STEPS_SHOWN) console.log(s.ms.map((x) => x.toFixed(0)).join(" "));
     console.log(`  ${s.path}: median ${median(s.ms).toFixed(1)} ms, min ${sorted[0].toFixed(1)}, max ${sorted.at(-1).toFixed(1)}${same}`);
   }
   const ours = pages.at(-1);

@@ -15,9 +15,10 @@ export interface Paint {
 }
 
 /**
- * A rect's rows, top T to bottom B (1/256 device px), in whole-pixel columns: per row (5 numbers
- * in `rows`) the offset of its first pixel, the colour at that row's coverage, and what it keeps
- * of the pixel under it (/256). The same for every column of a lane: worked out once per lane.
+ * A rect's rows, top T to bottom B (1/256 device px), in whole-pixel columns: per row (3 numbers
+ * in `rows`) the index of its first pixel, the colour at that row's coverage (a pixel's 4 bytes,
+ * premultiplied) and what it keeps of the pixel under it (/256). The same for every column of a
+ * lane: worked out once per lane.
  */
 export interface Stamp {
   T: number;
@@ -25,6 +26,12 @@ export interface Stamp {
   p: Paint;
   rows: Int32Array;
 }
+
+/**
+ * A pixel blended: colour c over d, keeping keep/256 of d, each byte on its own (two at a time;
+ * the sum never carries from one byte into the next, c's bytes being premultiplied by its alpha).
+ */
+const over = (c: number, d: number, keep: number): number => (c + ((((d & 0xff00ff) * keep) >>> 8) & 0xff00ff) + ((((d >>> 8) & 0xff00ff) * keep) & 0xff00ff00)) | 0;
 
 /** '#rgb', '#rrggbb' or 'rgba(r,g,b,alpha)', premultiplied as Skia rounds it. */
 export function paint(css: string): Paint {
@@ -48,8 +55,9 @@ export function paint(css: string): Paint {
 const f32 = Math.fround;
 
 export class Raster {
-  /** The pixels, RGBA (every value the blends write is 0..255: no clamping needed). */
+  /** The pixels, RGBA (every value the blends write is 0..255: no clamping needed), and as 32-bit words. */
   private readonly d: Uint8Array;
+  private readonly u: Uint32Array;
   private readonly w: number;
   private readonly h: number;
   private readonly s: number;
@@ -57,6 +65,7 @@ export class Raster {
   /** img: the canvas's pixels (opaque); scale: its transform (devicePixelRatio). */
   constructor(img: ImageData, scale: number) {
     this.d = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length);
+    this.u = new Uint32Array(img.data.buffer, img.data.byteOffset, img.data.length >> 2);
     this.w = img.width;
     this.h = img.height;
     this.s = f32(scale);
@@ -138,10 +147,14 @@ export class Raster {
   /** The rows of a rect from T to B in p (see Stamp), clipped to the canvas. */
   stamp(T: number, B: number, p: Paint): Stamp {
     const rows: number[] = [];
+    // a pixel's bytes in memory order (RGBA) as one word, whatever the machine's byte order
+    const bytes = new Uint8Array(4);
+    const word = new Int32Array(bytes.buffer);
     const add = (y: number, a: number) => {
       if (y < 0 || y >= this.h || a <= 0) return;
       const k = a === 255 ? 256 : a + 1;
-      rows.push(y * this.w * 4, (p.r * k) >> 8, (p.g * k) >> 8, (p.b * k) >> 8, 256 - ((p.a * k) >> 8));
+      bytes.set([(p.r * k) >> 8, (p.g * k) >> 8, (p.b * k) >> 8, (p.a * k) >> 8]);
+      rows.push(y * this.w, word[0]!, 256 - bytes[3]!);
     };
     if (T < B) {
       // the coverage fill8 gives each row of a whole pixel
@@ -160,49 +173,66 @@ export class Raster {
   /** fill8(L, st.T, R, st.B, st.p). */
   fillStamp(st: Stamp, L: number, R: number): void {
     if ((L | R) & 0xff) return this.fill8(L, st.T, R, st.B, st.p);
-    const d = this.d;
-    const x0 = Math.max(0, L >> 8) * 4;
-    const x1 = Math.min(this.w, R >> 8) * 4;
+    const u = this.u;
+    const x0 = Math.max(0, L >> 8);
+    const x1 = Math.min(this.w, R >> 8);
     const rows = st.rows;
-    for (let j = 0; j < rows.length; j += 5) {
-      const r = rows[j + 1]!;
-      const g = rows[j + 2]!;
-      const b = rows[j + 3]!;
-      const keep = rows[j + 4]!;
-      for (let o = rows[j]! + x0, end = rows[j]! + x1; o < end; o += 4) {
-        d[o] = r + ((d[o]! * keep) >> 8);
-        d[o + 1] = g + ((d[o + 1]! * keep) >> 8);
-        d[o + 2] = b + ((d[o + 2]! * keep) >> 8);
+    for (let j = 0; j < rows.length; j += 3) {
+      const c = rows[j + 1]!;
+      const keep = rows[j + 2]!;
+      for (let i = rows[j]! + x0, end = rows[j]! + x1; i < end; i++) u[i] = over(c, u[i]!, keep);
+    }
+  }
+
+  /**
+   * fillStamp(st, L[c], R[c]) times[c] times over for each column c (whole pixels; the same
+   * blend again and again on the same pixels, so the order of the columns does not matter).
+   */
+  fillTimes(st: Stamp, L: Int32Array, R: Int32Array, times: Int32Array): void {
+    const u = this.u;
+    const w = this.w;
+    const rows = st.rows;
+    for (let j = 0; j < rows.length; j += 3) {
+      const at = rows[j]!;
+      const c = rows[j + 1]!;
+      const keep = rows[j + 2]!;
+      // The pixels a row passes mostly start alike (the lane's background): from one, the blend
+      // again and again goes d, f(d), f(f(d)), ... down to a pixel it leaves as it is (each byte
+      // goes one way, a byte at a time), so each start's orbit is worked out once.
+      let start = -1;
+      const orbit: number[] = [];
+      for (let col = 0; col < times.length; col++) {
+        const n = times[col]!;
+        if (n <= 0) continue;
+        for (let i = at + Math.max(0, L[col]! >> 8), end = at + Math.min(w, R[col]! >> 8); i < end; i++) {
+          const d = u[i]!;
+          if (d !== start) {
+            start = d;
+            orbit.length = 0;
+            orbit.push(d);
+            for (let e = over(c, d, keep) >>> 0; e !== orbit.at(-1); e = over(c, e, keep) >>> 0) orbit.push(e);
+          }
+          u[i] = orbit[Math.min(n, orbit.length - 1)]!;
+        }
       }
     }
   }
 
-  /** fillStamp n times over (the same blend again on the same pixels). */
-  fillStampTimes(st: Stamp, L: number, R: number, n: number): void {
-    if ((L | R) & 0xff) {
-      for (let k = 0; k < n; k++) this.fill8(L, st.T, R, st.B, st.p);
-      return;
-    }
-    const d = this.d;
-    const x0 = Math.max(0, L >> 8) * 4;
-    const x1 = Math.min(this.w, R >> 8) * 4;
+  /**
+   * fillStamp(st, L[c], R[c]) for each column c of cols[0..n), row by row: for rects of whole
+   * pixels (L and R multiples of 256) that share no pixel (the order among them does not matter).
+   */
+  fillColumns(st: Stamp, L: Int32Array, R: Int32Array, cols: Int32Array, n: number): void {
+    const u = this.u;
+    const w = this.w;
     const rows = st.rows;
-    for (let j = 0; j < rows.length; j += 5) {
-      const r = rows[j + 1]!;
-      const g = rows[j + 2]!;
-      const b = rows[j + 3]!;
-      const keep = rows[j + 4]!;
-      for (let o = rows[j]! + x0, end = rows[j]! + x1; o < end; o += 4) {
-        for (let k = 0; k < n; k++) {
-          const r1 = r + ((d[o]! * keep) >> 8);
-          const g1 = g + ((d[o + 1]! * keep) >> 8);
-          const b1 = b + ((d[o + 2]! * keep) >> 8);
-          // once a pixel stops changing, the same blend again leaves it so
-          if (r1 === d[o] && g1 === d[o + 1] && b1 === d[o + 2]) break;
-          d[o] = r1;
-          d[o + 1] = g1;
-          d[o + 2] = b1;
-        }
+    for (let j = 0; j < rows.length; j += 3) {
+      const at = rows[j]!;
+      const c = rows[j + 1]!;
+      const keep = rows[j + 2]!;
+      for (let k = 0; k < n; k++) {
+        const col = cols[k]!;
+        for (let i = at + Math.max(0, L[col]! >> 8), end = at + Math.min(w, R[col]! >> 8); i < end; i++) u[i] = over(c, u[i]!, keep);
       }
     }
   }

@@ -38,7 +38,8 @@ interface Bins {
   bins: Uint8Array;
   counts: Uint32Array;
   most: number;
-  latency: [number, number, number][];
+  /** request-to-answer spans: lane, first column, last column, for each */
+  latency: Int32Array;
 }
 
 export class Timeline {
@@ -347,7 +348,9 @@ export class Timeline {
     const span = v1 - v0;
     const bins = new Uint8Array(this.lanes.length * pw);
     const counts = new Uint32Array(this.lanes.length * pw);
-    const latency: [number, number, number][] = [];
+    // the first 20,000 spans (they are drawn one over the other: more add little but time)
+    const latency = new Int32Array(3 * 20000);
+    let spans = 0;
     const t = c.t;
     const pair = c.pair;
     const colOf = (ti: number) => Math.min(pw - 1, Math.floor(((ti - v0) / span) * pw));
@@ -358,11 +361,17 @@ export class Timeline {
       const b = (x >> 8) * pw + col;
       bins[b]! |= bit;
       counts[b]!++;
-      const p = pair[i]!;
       // a request (or setup request) answered later
-      if (bit & REQ && p > i && latency.length < 20000) {
-        const colEnd = colOf(t[p]!);
-        if (colEnd - col >= 2) latency.push([x >> 8, col, colEnd]);
+      if (bit & REQ && spans < latency.length) {
+        const p = pair[i]!;
+        if (p > i) {
+          const colEnd = colOf(t[p]!);
+          if (colEnd - col >= 2) {
+            latency[spans++] = x >> 8;
+            latency[spans++] = col;
+            latency[spans++] = colEnd;
+          }
+        }
       }
     };
     if (this.sortedTo === c.count) {
@@ -383,7 +392,7 @@ export class Timeline {
     }
     let most = 1;
     for (const n of counts) if (n > most) most = n;
-    this.binned = { cap: c, count: c.count, rows, lanes: this.lanes, v0, v1, pw, bins, counts, most, latency };
+    this.binned = { cap: c, count: c.count, rows, lanes: this.lanes, v0, v1, pw, bins, counts, most, latency: latency.subarray(0, spans) };
     return this.binned;
   }
 
@@ -503,32 +512,35 @@ export class Timeline {
       }
     }
     // latency spans (request to its answer), under the marks; a lane's all on the same rows, so
-    // at whole device pixels each column takes its spans' blend as many times as they cover it
-    const perColumn = Number.isInteger(dpr) ? new Int32Array(pw + 1) : null;
-    const byLane = new Map<number, [number, number, number][]>();
-    for (const s of latency) {
-      const l = byLane.get(s[0]);
-      if (l) l.push(s);
-      else byLane.set(s[0], [s]);
+    // at whole device pixels each column takes the blend as many times as spans cover it
+    const byLane = new Map<number, number[]>();
+    for (let k = 0; k < latency.length; k += 3) {
+      const l = byLane.get(latency[k]!);
+      if (l) l.push(latency[k + 1]!, latency[k + 2]!);
+      else byLane.set(latency[k]!, [latency[k + 1]!, latency[k + 2]!]);
     }
+    const whole = Number.isInteger(dpr);
+    const times = new Int32Array(pw);
     for (const [lane, spans] of byLane) {
       const y = 16 + lane * lh + lh / 2 - 1;
-      if (!perColumn) {
-        for (const [, a, b] of spans) px.fillRect(LABEL_W + a, y, b - a, 2, LATENCY);
+      if (!whole) {
+        for (let k = 0; k < spans.length; k += 2) px.fillRect(LABEL_W + spans[k]!, y, spans[k + 1]! - spans[k]!, 2, LATENCY);
         continue;
       }
-      perColumn.fill(0);
-      for (const [, a, b] of spans) {
-        perColumn[a]!++;
-        perColumn[b]!--;
+      times.fill(0);
+      for (let k = 0; k < spans.length; k += 2) {
+        times[spans[k]!]!++;
+        if (spans[k + 1]! < pw) times[spans[k + 1]!]!--;
       }
-      const st = rows(y, 2, LATENCY);
-      let n = 0;
-      for (let col = 0; col < pw; col++) {
-        n += perColumn[col]!;
-        if (n > 0) px.fillStampTimes(st, x1L[col]!, x1R[col]!, n);
-      }
+      for (let col = 1; col < pw; col++) times[col]! += times[col - 1]!;
+      px.fillTimes(rows(y, 2, LATENCY), x1L, x1R, times);
     }
+    // The frames' marks. At whole device pixels (an integer devicePixelRatio) a request, answer or
+    // event paints its own pixel column and no other: kind by kind, all the columns of a lane at
+    // once, except near an error's 3-pixel mark or a retry's outline (up to 3 columns away), where
+    // the columns are painted one after the other, every kind, as they overlap.
+    const near = new Uint8Array(pw);
+    const list = new Int32Array(pw);
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
       const req = rows(y + 1, lh / 2 - 1, BLUE);
@@ -537,9 +549,21 @@ export class Timeline {
       const err = rows(y + 1, lh - 2, RED);
       const tried = rows(y + 1, lh - 2, MAGENTA);
       const bad = rows(y + 1, lh - 2, BLACK);
+      const at = lane * pw;
+      near.fill(whole ? 0 : 1);
+      for (let col = 0; col < pw && whole; col++) {
+        if (bins[at + col]! & (ERR | TRY | BAD | RETRY)) near.fill(1, Math.max(0, col - 3), col + 4);
+      }
+      if (whole) {
+        for (const [bit, st] of [[REQ, req], [RES, res], [EVT, evt]] as const) {
+          let n = 0;
+          for (let col = 0; col < pw; col++) if (bins[at + col]! & bit && !near[col]) list[n++] = col;
+          px.fillColumns(st, x1L, x1R, list, n);
+        }
+      }
       for (let col = 0; col < pw; col++) {
-        const v = bins[lane * pw + col]!;
-        if (!v) continue;
+        const v = bins[at + col]!;
+        if (!v || !near[col]) continue;
         const L = x1L[col]!;
         const R = x1R[col]!;
         if (v & REQ) px.fillStamp(req, L, R);
