@@ -88,7 +88,7 @@ type W = { __inspector: { probe: { ready: boolean; error?: string }; state: { ca
  */
 async function compare(page: Page, v0: number, v1: number): Promise<{ differ: number; first?: string; pixels: number; painted: number }> {
   return page.evaluate(
-    ([v0, v1]) => {
+    ({ v0, v1 }) => {
       const tl = (window as unknown as W).__inspector.timeline as unknown as Record<string, any>;
       tl.sel = -1;
       tl.v0 = v0;
@@ -263,7 +263,7 @@ async function compare(page: Page, v0: number, v1: number): Promise<{ differ: nu
       }
       return { differ, first, pixels: want.length / 4, painted };
     },
-    [v0, v1],
+    { v0, v1 },
   );
 }
 
@@ -335,7 +335,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(PAGE))('timeline picture (C
       await expect.poll(async () => (await tl(page)).v0).toBeLessThan(v.v0);
     }
     const got = await page.evaluate(
-      ([burst, gap0, gap1]) => {
+      ({ burst, gap0, gap1 }) => {
         const { state, timeline } = (window as unknown as W).__inspector;
         const tl = timeline as unknown as Record<string, any>;
         tl.draw(); // the last key's draw, now
@@ -370,7 +370,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(PAGE))('timeline picture (C
         }
         return { x: at.x, expectX: xOf(burst), lane, conn: tl.lanes[lane], burst: column(at.x), before: column(at.x - 3), gapColumns, coloured, most: tl.binned.most };
       },
-      [BURST, GAP[0], GAP[1]],
+      { burst: BURST, gap0: GAP[0], gap1: GAP[1] },
     );
     expect(got.conn).toBe(2);
     expect(Math.abs(got.x - got.expectX)).toBeLessThanOrEqual(1);
