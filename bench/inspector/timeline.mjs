@@ -3,7 +3,7 @@
 // side by side: e.g. main's build and a branch's, step by step interleaved. Same view, same
 // picture: each step's pixels are compared across the pages.
 //   node bench/inspector/timeline.mjs [frames=1000000] [steps=40] [page.html ...]
-/* global window, document */
+/* global window, document -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -12,39 +12,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { emitFigures } from '../lib/figures.mjs';
 import { writeCapture } from './capture.mjs';
+import { redraw, redrawViews } from './timeline-steps.mjs';
 
 const FRAMES = Number(process.argv[2] ?? 1_000_000);
 const STEPS = Number(process.argv[3] ?? 40);
 const PAGES = process.argv.length > 4 ? process.argv.slice(4).map((p) => resolve(p)) : [fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url))];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/**
- * The views, from the whole capture: zooming in around a third of it (0.8 per step, a wheel
- * notch), then panning (a tenth of the view per step, an arrow key), then zooming out again.
- */
-function views(v0, v1) {
-  const out = [];
-  const at = v0 + (v1 - v0) / 3;
-  const third = Math.floor(STEPS / 3);
-  for (let k = 0; k < third; k++) {
-    v0 = at - (at - v0) * 0.8;
-    v1 = at + (v1 - at) * 0.8;
-    out.push([v0, v1]);
-  }
-  for (let k = 0; k < third; k++) {
-    const d = (v1 - v0) / 10;
-    v0 += d;
-    v1 += d;
-    out.push([v0, v1]);
-  }
-  while (out.length < STEPS) {
-    const mid = (v0 + v1) / 2;
-    v0 = mid - (mid - v0) * 1.25;
-    v1 = mid + (v1 - mid) * 1.25;
-    out.push([v0, v1]);
-  }
-  return out;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-inspector-timeline-'));
 const browser = await chromium.launch({ executablePath: process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
@@ -61,30 +34,12 @@ try {
     if (p.error || p.frames !== FRAMES) throw new Error(`${path}: ${p.error ?? `${p.frames} frames`}`);
     pages.push({ path, page, view: p.view, ms: [], hashes: [] });
   }
-  const steps = views(pages[0].view.v0, pages[0].view.v1);
-  // one step: that view set, the draw timed to the end of the canvas's raster (a 1-pixel read
-  // waits for it), then a hash of the picture
-  const step = (page, v) =>
-    page.evaluate(([v0, v1]) => {
-      const tl = window.__inspector.timeline;
-      const cv = document.getElementById('timeline');
-      const g = cv.getContext('2d');
-      tl.v0 = v0;
-      tl.v1 = v1;
-      const t = performance.now();
-      tl.draw();
-      g.getImageData(0, 0, 1, 1);
-      const ms = performance.now() - t;
-      const px = new Uint32Array(g.getImageData(0, 0, cv.width, cv.height).data.buffer);
-      let h = 0x811c9dc5;
-      for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i], 16777619);
-      return { ms, hash: h >>> 0 };
-    }, v);
+  const steps = redrawViews(pages[0].view.v0, pages[0].view.v1, STEPS);
   // a warm-up pass over the steps (the JIT), then the timed one, the pages' order alternating
   for (const timed of [false, true]) {
     for (let k = 0; k < steps.length; k++) {
       for (const s of k % 2 ? [...pages].reverse() : pages) {
-        const r = await step(s.page, steps[k]);
+        const r = await redraw(s.page, steps[k]);
         if (!timed) continue;
         s.ms.push(r.ms);
         s.hashes.push(r.hash);
