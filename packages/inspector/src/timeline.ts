@@ -81,9 +81,6 @@ export class Timeline {
     // Each full draw reads the pixels back and writes them (see draw): a canvas kept on the CPU,
     // rasterized by Skia there, whose pixels raster.ts reproduces.
     canvas.getContext('2d', { willReadFrequently: true });
-    // Each full draw reads the pixels back and writes them (see draw): a canvas kept on the CPU,
-    // rasterized by Skia there, whose pixels raster.ts reproduces.
-    canvas.getContext('2d', { willReadFrequently: true });
     canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     canvas.addEventListener('mousedown', (e) => {
       this.drag = { x: e.offsetX, v0: this.v0, v1: this.v1, moved: false };
@@ -309,7 +306,7 @@ export class Timeline {
     const out = this.laneKind;
     const from = this.framesDone;
     // lanes by connection id through a table (ids are small counters), larger ones through laneOf
-    const tab = new Int32Array(Math.min(1 << 16, (this.lanes.at(-1) ?? -1) + 1)).fill(-1);
+    const tab = new Int32Array(from < c.count ? Math.min(1 << 16, (this.lanes.at(-1) ?? -1) + 1) : 0).fill(-1);
     this.lanes.forEach((cn, k) => {
       if (cn >= 0 && cn < tab.length) tab[cn] = k;
     });
@@ -492,7 +489,7 @@ export class Timeline {
       x3L[col] = px.edge(LABEL_W + col - 1, 'x');
       x3R[col] = px.edge(px.end(LABEL_W + col - 1, 3), 'x');
     }
-    const rows = (y: number, h: number, p: Paint) => px.stamp(px.edge(y, 'y'), px.edge(px.end(y, h), 'y'), p);
+    const stampOf = (y: number, h: number, p: Paint) => px.stamp(px.edge(y, 'y'), px.edge(px.end(y, h), 'y'), p);
     // bursts: how many frames each column holds, as a grey bar from the lane's bottom (log scale)
     if (most > 2) {
       const logMost = Math.log2(most);
@@ -505,7 +502,7 @@ export class Timeline {
           let bar = bars.get(n);
           if (!bar) {
             const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
-            bars.set(n, (bar = rows(y - h, h, BURST)));
+            bars.set(n, (bar = stampOf(y - h, h, BURST)));
           }
           px.fillStamp(bar, x1L[col]!, x1R[col]!);
         }
@@ -533,7 +530,7 @@ export class Timeline {
         if (spans[k + 1]! < pw) times[spans[k + 1]!]!--;
       }
       for (let col = 1; col < pw; col++) times[col]! += times[col - 1]!;
-      px.fillTimes(rows(y, 2, LATENCY), x1L, x1R, times);
+      px.fillTimes(stampOf(y, 2, LATENCY), x1L, x1R, times);
     }
     // The frames' marks. At whole device pixels (an integer devicePixelRatio) a request, answer or
     // event paints its own pixel column and no other: kind by kind, all the columns of a lane at
@@ -543,12 +540,12 @@ export class Timeline {
     const list = new Int32Array(pw);
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
-      const req = rows(y + 1, lh / 2 - 1, BLUE);
-      const res = rows(y + lh / 2, lh / 2 - 1, GREEN);
-      const evt = rows(y + 1, lh - 2, ORANGE);
-      const err = rows(y + 1, lh - 2, RED);
-      const tried = rows(y + 1, lh - 2, MAGENTA);
-      const bad = rows(y + 1, lh - 2, BLACK);
+      const req = stampOf(y + 1, lh / 2 - 1, BLUE);
+      const res = stampOf(y + lh / 2, lh / 2 - 1, GREEN);
+      const evt = stampOf(y + 1, lh - 2, ORANGE);
+      const err = stampOf(y + 1, lh - 2, RED);
+      const tried = stampOf(y + 1, lh - 2, MAGENTA);
+      const bad = stampOf(y + 1, lh - 2, BLACK);
       const at = lane * pw;
       near.fill(whole ? 0 : 1);
       for (let col = 0; col < pw && whole; col++) {
