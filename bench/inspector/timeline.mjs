@@ -2,7 +2,7 @@
 // time of the page's thread per zoom or pan step (the draw and the canvas's raster of it), pages
 // side by side: e.g. main's build and a branch's, step by step interleaved. Same view, same
 // picture: each step's pixels are compared across the pages.
-//   node bench/inspector/timeline.mjs [frames=1000000] [steps=40] [page.html ...]
+//   [DPR=1.5] node bench/inspector/timeline.mjs [frames=1000000] [steps=40] [page.html ...]
 /* global window, document -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { redraw, redrawViews } from './timeline-steps.mjs';
 
 const FRAMES = Number(process.argv[2] ?? 1_000_000);
 const STEPS = Number(process.argv[3] ?? 40);
+// DPR=r: the page at that device pixel ratio (a fractional one takes the timeline's slower path)
+const DPR = Number(process.env.DPR ?? 1);
 const PAGES = process.argv.length > 4 ? process.argv.slice(4).map((p) => resolve(p)) : [fileURLToPath(new URL('../../packages/inspector/dist/index.html', import.meta.url))];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -26,7 +28,7 @@ try {
   writeCapture(file, FRAMES);
   const pages = [];
   for (const path of PAGES) {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 }, deviceScaleFactor: DPR });
     await page.goto(pathToFileURL(path).href);
     await page.setInputFiles('#file', file);
     await page.waitForFunction(() => window.__inspector.probe.ready || window.__inspector.probe.error, undefined, { timeout: 900_000, polling: 200 });
@@ -47,7 +49,7 @@ try {
     }
   }
   const load = loadavg()[0].toFixed(1);
-  console.log(`timeline redraw, ${FRAMES.toLocaleString('en')} frames, ${steps.length} zoom/pan steps, canvas ${await pages[0].page.evaluate(() => `${document.getElementById('timeline').width}x${document.getElementById('timeline').height}`)} (load average ${load}):`);
+  console.log(`timeline redraw, ${FRAMES.toLocaleString('en')} frames, ${steps.length} zoom/pan steps, device pixel ratio ${DPR}, canvas ${await pages[0].page.evaluate(() => `${document.getElementById('timeline').width}x${document.getElementById('timeline').height}`)} (load average ${load}):`);
   for (const s of pages) {
     const sorted = [...s.ms].sort((a, b) => a - b);
     const same = s === pages[0] ? '' : `, picture ${s.hashes.filter((h, k) => h === pages[0].hashes[k]).length}/${steps.length} steps the same as the first page's`;

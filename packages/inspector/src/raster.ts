@@ -15,17 +15,12 @@ export interface Paint {
 }
 
 /**
- * A rect's rows, top T to bottom B (1/256 device px), in whole-pixel columns: per row (3 numbers
- * in `rows`) the index of its first pixel, the colour at that row's coverage (a pixel's 4 bytes,
+ * A rect's rows, top T to bottom B (1/256 device px), in whole-pixel columns: per row (3 numbers)
+ * the index of its first pixel, the colour at that row's coverage (a pixel's 4 bytes,
  * premultiplied) and what it keeps of the pixel under it (/256). The same for every column of a
  * lane: worked out once per lane.
  */
-export interface Stamp {
-  T: number;
-  B: number;
-  p: Paint;
-  rows: Int32Array;
-}
+export type Stamp = Int32Array;
 
 /**
  * A pixel blended: colour c over d, keeping keep/256 of d, each byte on its own (two at a time;
@@ -167,16 +162,14 @@ export class Raster {
         if (B & 0xff) add(bot, B & 0xff);
       }
     }
-    return { T, B, p, rows: Int32Array.from(rows) };
+    return Int32Array.from(rows);
   }
 
-  /** fill8(L, st.T, R, st.B, st.p). */
-  fillStamp(st: Stamp, L: number, R: number): void {
-    if ((L | R) & 0xff) return this.fill8(L, st.T, R, st.B, st.p);
+  /** fill8(L, T, R, B, p) of the stamp's T, B and p, L and R whole pixels (multiples of 256). */
+  fillStamp(rows: Stamp, L: number, R: number): void {
     const u = this.u;
     const x0 = Math.max(0, L >> 8);
     const x1 = Math.min(this.w, R >> 8);
-    const rows = st.rows;
     for (let j = 0; j < rows.length; j += 3) {
       const c = rows[j + 1]!;
       const keep = rows[j + 2]!;
@@ -185,13 +178,12 @@ export class Raster {
   }
 
   /**
-   * fillStamp(st, L[c], R[c]) times[c] times over for each column c (whole pixels; the same
-   * blend again and again on the same pixels, so the order of the columns does not matter).
+   * fillStamp(rows, L[c], R[c]) times[c] times over for each column c (the same blend again and
+   * again on the same pixels, so the order of the columns does not matter).
    */
-  fillTimes(st: Stamp, L: Int32Array, R: Int32Array, times: Int32Array): void {
+  fillTimes(rows: Stamp, L: Int32Array, R: Int32Array, times: Int32Array): void {
     const u = this.u;
     const w = this.w;
-    const rows = st.rows;
     for (let j = 0; j < rows.length; j += 3) {
       const at = rows[j]!;
       const c = rows[j + 1]!;
@@ -219,13 +211,12 @@ export class Raster {
   }
 
   /**
-   * fillStamp(st, L[c], R[c]) for each column c of cols[0..n), row by row: for rects of whole
-   * pixels (L and R multiples of 256) that share no pixel (the order among them does not matter).
+   * fillStamp(rows, L[c], R[c]) for each column c of cols[0..n), row by row: for rects that share
+   * no pixel (the order among them does not matter).
    */
-  fillColumns(st: Stamp, L: Int32Array, R: Int32Array, cols: Int32Array, n: number): void {
+  fillColumns(rows: Stamp, L: Int32Array, R: Int32Array, cols: Int32Array, n: number): void {
     const u = this.u;
     const w = this.w;
-    const rows = st.rows;
     for (let j = 0; j < rows.length; j += 3) {
       const at = rows[j]!;
       const c = rows[j + 1]!;

@@ -444,7 +444,6 @@ export class Timeline {
       g.fillStyle = '#555';
       g.fillText(fmtTime(tt), x + 2, 9);
     }
-    const { bins, counts, most, latency } = binned;
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
       if (lane % 2) {
@@ -455,8 +454,58 @@ export class Timeline {
       g.fillStyle = '#222';
       if (lh >= 9) g.fillText(`${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26), 4, y + lh / 2 + 3);
     }
-    // The rest up to the marks: into the canvas's pixels (raster.ts), the rects and the order fillRect had.
-    const img = g.getImageData(0, 0, cv.width, cv.height);
+    // flow control, the count bars, the spans and the frames' marks
+    if (Number.isInteger(dpr)) this.paintPixels(g, binned, pw, lh, dpr);
+    else this.paintCalls(g, binned, pw, lh);
+    // refusals, closes and recorder gaps
+    for (const m of c.marks) {
+      if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
+      const lane = this.laneOf.get(m.conn);
+      if (lane === undefined) continue;
+      const x = LABEL_W + ((m.t - this.v0) / span) * pw;
+      const y = 16 + lane * lh;
+      if (m.kind === 'refused') {
+        g.strokeStyle = '#d22';
+        g.lineWidth = 2;
+        const r = Math.min(5, lh / 2 - 1);
+        g.beginPath();
+        g.moveTo(x - r, y + lh / 2 - r);
+        g.lineTo(x + r, y + lh / 2 + r);
+        g.moveTo(x + r, y + lh / 2 - r);
+        g.lineTo(x - r, y + lh / 2 + r);
+        g.stroke();
+      } else if (m.kind === 'dropped') {
+        // a gap in the record: an amber wedge over the lane
+        g.fillStyle = '#e69500';
+        g.beginPath();
+        g.moveTo(x - 4, y + 1);
+        g.lineTo(x + 4, y + 1);
+        g.lineTo(x, y + lh - 1);
+        g.fill();
+      } else {
+        const ci = c.conns.get(m.conn);
+        g.fillStyle = ci?.closedBy === 'client' ? '#888' : '#d22';
+        g.fillRect(x, y + 1, 2, lh - 2);
+      }
+    }
+    this.picture ??= document.createElement('canvas');
+    this.picture.width = cv.width;
+    this.picture.height = cv.height;
+    this.picture.getContext('2d')!.drawImage(cv, 0, 0);
+    this.pictureOf = binned;
+    this.pictureLook = look;
+    this.drawSelection(c, pw, lh, span);
+  }
+
+  /**
+   * Flow control, the count bars, the spans and the frames' marks at a whole device pixel ratio,
+   * into the canvas's pixels (raster.ts): the rects, and the order, of paintCalls.
+   */
+  private paintPixels(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number, dpr: number): void {
+    const { bins, counts, most, latency } = binned;
+    const c = binned.cap;
+    const span = this.v1 - this.v0;
+    const img = g.getImageData(0, 0, g.canvas.width, g.canvas.height);
     const px = new Raster(img, dpr);
     // flow control: a band from each 'on' to the next 'off' of its connection
     const flowOn = new Map<number, number>();
@@ -509,21 +558,16 @@ export class Timeline {
       }
     }
     // latency spans (request to its answer), under the marks; a lane's all on the same rows, so
-    // at whole device pixels each column takes the blend as many times as spans cover it
+    // each column takes the blend as many times as spans cover it
     const byLane = new Map<number, number[]>();
     for (let k = 0; k < latency.length; k += 3) {
       const l = byLane.get(latency[k]!);
       if (l) l.push(latency[k + 1]!, latency[k + 2]!);
       else byLane.set(latency[k]!, [latency[k + 1]!, latency[k + 2]!]);
     }
-    const whole = Number.isInteger(dpr);
     const times = new Int32Array(pw);
     for (const [lane, spans] of byLane) {
       const y = 16 + lane * lh + lh / 2 - 1;
-      if (!whole) {
-        for (let k = 0; k < spans.length; k += 2) px.fillRect(LABEL_W + spans[k]!, y, spans[k + 1]! - spans[k]!, 2, LATENCY);
-        continue;
-      }
       times.fill(0);
       for (let k = 0; k < spans.length; k += 2) {
         times[spans[k]!]!++;
@@ -532,10 +576,10 @@ export class Timeline {
       for (let col = 1; col < pw; col++) times[col]! += times[col - 1]!;
       px.fillTimes(stampOf(y, 2, LATENCY), x1L, x1R, times);
     }
-    // The frames' marks. At whole device pixels (an integer devicePixelRatio) a request, answer or
-    // event paints its own pixel column and no other: kind by kind, all the columns of a lane at
-    // once, except near an error's 3-pixel mark or a retry's outline (up to 3 columns away), where
-    // the columns are painted one after the other, every kind, as they overlap.
+    // The frames' marks. A request, answer or event paints its own pixel column and no other:
+    // kind by kind, all the columns of a lane at once, except near an error's 3-pixel mark or a
+    // retry's outline (up to 3 columns away), where the columns are painted one after the other,
+    // every kind, as they overlap.
     const near = new Uint8Array(pw);
     const list = new Int32Array(pw);
     for (let lane = 0; lane < this.lanes.length; lane++) {
@@ -547,16 +591,14 @@ export class Timeline {
       const tried = stampOf(y + 1, lh - 2, MAGENTA);
       const bad = stampOf(y + 1, lh - 2, BLACK);
       const at = lane * pw;
-      near.fill(whole ? 0 : 1);
-      for (let col = 0; col < pw && whole; col++) {
+      near.fill(0);
+      for (let col = 0; col < pw; col++) {
         if (bins[at + col]! & (ERR | TRY | BAD | RETRY)) near.fill(1, Math.max(0, col - 3), col + 4);
       }
-      if (whole) {
-        for (const [bit, st] of [[REQ, req], [RES, res], [EVT, evt]] as const) {
-          let n = 0;
-          for (let col = 0; col < pw; col++) if (bins[at + col]! & bit && !near[col]) list[n++] = col;
-          px.fillColumns(st, x1L, x1R, list, n);
-        }
+      for (const [bit, st] of [[REQ, req], [RES, res], [EVT, evt]] as const) {
+        let n = 0;
+        for (let col = 0; col < pw; col++) if (bins[at + col]! & bit && !near[col]) list[n++] = col;
+        px.fillColumns(st, x1L, x1R, list, n);
       }
       for (let col = 0; col < pw; col++) {
         const v = bins[at + col]!;
@@ -573,44 +615,68 @@ export class Timeline {
       }
     }
     g.putImageData(img, 0, 0);
-    // refusals, closes and recorder gaps
+  }
+
+  /**
+   * The same at a fractional device pixel ratio, through the canvas: there a column's rects share
+   * pixels with its neighbours', so the picture depends on the order of every rect, one by one.
+   */
+  private paintCalls(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number): void {
+    const { bins, counts, most, latency } = binned;
+    const c = binned.cap;
+    const span = this.v1 - this.v0;
+    const flowOn = new Map<number, number>();
+    const band = (conn: number, from: number, to: number) => {
+      const lane = this.laneOf.get(conn);
+      if (lane === undefined || to < this.v0 || from > this.v1) return;
+      const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
+      const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
+      g.fillStyle = 'rgba(176,0,176,0.16)';
+      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh);
+      g.fillStyle = '#b0b';
+      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2);
+    };
     for (const m of c.marks) {
-      if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
-      const lane = this.laneOf.get(m.conn);
-      if (lane === undefined) continue;
-      const x = LABEL_W + ((m.t - this.v0) / span) * pw;
-      const y = 16 + lane * lh;
-      if (m.kind === 'refused') {
-        g.strokeStyle = '#d22';
-        g.lineWidth = 2;
-        const r = Math.min(5, lh / 2 - 1);
-        g.beginPath();
-        g.moveTo(x - r, y + lh / 2 - r);
-        g.lineTo(x + r, y + lh / 2 + r);
-        g.moveTo(x + r, y + lh / 2 - r);
-        g.lineTo(x - r, y + lh / 2 + r);
-        g.stroke();
-      } else if (m.kind === 'dropped') {
-        // a gap in the record: an amber wedge over the lane
-        g.fillStyle = '#e69500';
-        g.beginPath();
-        g.moveTo(x - 4, y + 1);
-        g.lineTo(x + 4, y + 1);
-        g.lineTo(x, y + lh - 1);
-        g.fill();
-      } else {
-        const ci = c.conns.get(m.conn);
-        g.fillStyle = ci?.closedBy === 'client' ? '#888' : '#d22';
-        g.fillRect(x, y + 1, 2, lh - 2);
+      if (m.kind !== 'flow') continue;
+      const on = flowOn.get(m.conn);
+      if (m.level > 0 && on === undefined) flowOn.set(m.conn, m.t);
+      else if (m.level === 0 && on !== undefined) {
+        band(m.conn, on, m.t);
+        flowOn.delete(m.conn);
       }
     }
-    this.picture ??= document.createElement('canvas');
-    this.picture.width = cv.width;
-    this.picture.height = cv.height;
-    this.picture.getContext('2d')!.drawImage(cv, 0, 0);
-    this.pictureOf = binned;
-    this.pictureLook = look;
-    this.drawSelection(c, pw, lh, span);
+    for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+    if (most > 2) {
+      g.fillStyle = 'rgba(0,0,0,0.13)';
+      const logMost = Math.log2(most);
+      for (let lane = 0; lane < this.lanes.length; lane++) {
+        const y = 16 + (lane + 1) * lh;
+        for (let col = 0; col < pw; col++) {
+          const n = counts[lane * pw + col]!;
+          if (n > 1) {
+            const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
+            g.fillRect(LABEL_W + col, y - h, 1, h);
+          }
+        }
+      }
+    }
+    g.fillStyle = 'rgba(60,120,220,0.25)';
+    for (let k = 0; k < latency.length; k += 3) g.fillRect(LABEL_W + latency[k + 1]!, 16 + latency[k]! * lh + lh / 2 - 1, latency[k + 2]! - latency[k + 1]!, 2);
+    for (let lane = 0; lane < this.lanes.length; lane++) {
+      const y = 16 + lane * lh;
+      for (let col = 0; col < pw; col++) {
+        const v = bins[lane * pw + col]!;
+        if (!v) continue;
+        const x = LABEL_W + col;
+        if (v & REQ) { g.fillStyle = '#2a6fdb'; g.fillRect(x, y + 1, 1, lh / 2 - 1); }
+        if (v & RES) { g.fillStyle = '#2e9e4f'; g.fillRect(x, y + lh / 2, 1, lh / 2 - 1); }
+        if (v & EVT) { g.fillStyle = '#e08a00'; g.fillRect(x, y + 1, 1, lh - 2); }
+        if (v & ERR) { g.fillStyle = '#d22'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & TRY) { g.fillStyle = '#b0b'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & BAD) { g.fillStyle = '#000'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
+      }
+    }
   }
 
   private drawSelection(c: Capture, pw: number, lh: number, span: number): void {
