@@ -53,21 +53,36 @@ export class Raster {
   /** The pixels, RGBA (every value the blends write is 0..255: no clamping needed), and as 32-bit words. */
   private readonly d: Uint8Array;
   private readonly u: Uint32Array;
+  /** img's size, where it is on the canvas, the canvas's size (device pixels) */
   private readonly w: number;
   private readonly h: number;
+  private readonly ox: number;
+  private readonly oy: number;
+  private readonly cw: number;
+  private readonly ch: number;
   private readonly s: number;
 
-  /** img: the canvas's pixels (opaque); scale: its transform (devicePixelRatio). */
-  constructor(img: ImageData, scale: number) {
+  /**
+   * img: the canvas's pixels (opaque) from (ox, oy), of a canvas cw x ch; scale: its transform
+   * (devicePixelRatio). The rects are the canvas's (clipped to the canvas, as Skia clips them),
+   * the pixels outside img left out.
+   */
+  constructor(img: ImageData, scale: number, ox = 0, oy = 0, cw = img.width, ch = img.height) {
     this.d = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length);
     this.u = new Uint32Array(img.data.buffer, img.data.byteOffset, img.data.length >> 2);
     this.w = img.width;
     this.h = img.height;
+    this.ox = ox;
+    this.oy = oy;
+    this.cw = cw;
+    this.ch = ch;
     this.s = f32(scale);
   }
 
-  /** Pixels x, y..y+n-1 covered a/255 by p. */
+  /** Pixels x, y..y+n-1 (the canvas's) covered a/255 by p. */
   private blitV(x: number, y: number, n: number, a: number, p: Paint): void {
+    x -= this.ox;
+    y -= this.oy;
     if (x < 0 || x >= this.w || a <= 0) return;
     if (y < 0) {
       n += y;
@@ -130,7 +145,7 @@ export class Raster {
    * a 1-pixel rect), to 16.16 fixed (truncated), to 1/256 px (rounded).
    */
   edge(v: number, axis: 'x' | 'y'): number {
-    const d = Math.min(axis === 'x' ? this.w : this.h, Math.max(0, f32(f32(v) * this.s)));
+    const d = Math.min(axis === 'x' ? this.cw : this.ch, Math.max(0, f32(f32(v) * this.s)));
     return (Math.trunc(d * 65536) + 128) >> 8;
   }
 
@@ -146,6 +161,7 @@ export class Raster {
     const bytes = new Uint8Array(4);
     const word = new Int32Array(bytes.buffer);
     const add = (y: number, a: number) => {
+      y -= this.oy;
       if (y < 0 || y >= this.h || a <= 0) return;
       const k = a === 255 ? 256 : a + 1;
       bytes.set([(p.r * k) >> 8, (p.g * k) >> 8, (p.b * k) >> 8, (p.a * k) >> 8]);
@@ -168,8 +184,8 @@ export class Raster {
   /** fill8(L, T, R, B, p) of the stamp's T, B and p, L and R whole pixels (multiples of 256). */
   fillStamp(rows: Stamp, L: number, R: number): void {
     const u = this.u;
-    const x0 = Math.max(0, L >> 8);
-    const x1 = Math.min(this.w, R >> 8);
+    const x0 = Math.max(0, (L >> 8) - this.ox);
+    const x1 = Math.min(this.w, (R >> 8) - this.ox);
     for (let j = 0; j < rows.length; j += 3) {
       const c = rows[j + 1]!;
       const keep = rows[j + 2]!;
@@ -184,6 +200,7 @@ export class Raster {
   fillTimes(rows: Stamp, L: Int32Array, R: Int32Array, times: Int32Array): void {
     const u = this.u;
     const w = this.w;
+    const ox = this.ox;
     for (let j = 0; j < rows.length; j += 3) {
       const at = rows[j]!;
       const c = rows[j + 1]!;
@@ -196,7 +213,7 @@ export class Raster {
       for (let col = 0; col < times.length; col++) {
         const n = times[col]!;
         if (n <= 0) continue;
-        for (let i = at + Math.max(0, L[col]! >> 8), end = at + Math.min(w, R[col]! >> 8); i < end; i++) {
+        for (let i = at + Math.max(0, (L[col]! >> 8) - ox), end = at + Math.min(w, (R[col]! >> 8) - ox); i < end; i++) {
           const d = u[i]!;
           if (d !== start) {
             start = d;
@@ -217,13 +234,14 @@ export class Raster {
   fillColumns(rows: Stamp, L: Int32Array, R: Int32Array, cols: Int32Array, n: number): void {
     const u = this.u;
     const w = this.w;
+    const ox = this.ox;
     for (let j = 0; j < rows.length; j += 3) {
       const at = rows[j]!;
       const c = rows[j + 1]!;
       const keep = rows[j + 2]!;
       for (let k = 0; k < n; k++) {
         const col = cols[k]!;
-        for (let i = at + Math.max(0, L[col]! >> 8), end = at + Math.min(w, R[col]! >> 8); i < end; i++) u[i] = over(c, u[i]!, keep);
+        for (let i = at + Math.max(0, (L[col]! >> 8) - ox), end = at + Math.min(w, (R[col]! >> 8) - ox); i < end; i++) u[i] = over(c, u[i]!, keep);
       }
     }
   }

@@ -26,6 +26,8 @@ const GREEN = paint('#2e9e4f');
 const ORANGE = paint('#e08a00');
 const RED = paint('#d22');
 const BLACK = paint('#000');
+const GRID = paint('#d8dde3');
+const STRIPE = paint('rgba(0,20,60,0.04)');
 
 interface Bins {
   cap: Capture;
@@ -67,6 +69,7 @@ export class Timeline {
   private framesOf: Capture | null = null;
   private framesLanes: number[] = [];
   private framesDone = 0;
+  private readonly inks = new Map<string, { right: number; descent: number }>();
   /** Frames before this one are in time order (the view's rows are found by binary search). */
   private sortedTo = 0;
   /** How many times the frames were binned and painted (the tests check what needs neither). */
@@ -437,12 +440,19 @@ export class Timeline {
     // time axis
     g.font = '10px system-ui, sans-serif';
     const step = niceStep(span / 8);
+    const grid: number[] = [];
+    // how far down the times' text reaches and how far right the lanes' names (CSS px)
+    let below = 0;
+    let right = 0;
     for (let tt = Math.ceil(this.v0 / step) * step; tt <= this.v1; tt += step) {
       const x = LABEL_W + ((tt - this.v0) / span) * pw;
+      grid.push(x);
       g.fillStyle = '#d8dde3';
       g.fillRect(x, 10, 1, H - 10);
       g.fillStyle = '#555';
-      g.fillText(fmtTime(tt), x + 2, 9);
+      const text = fmtTime(tt);
+      g.fillText(text, x + 2, 9);
+      below = Math.max(below, 9 + this.ink(g, text).descent);
     }
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
@@ -452,10 +462,15 @@ export class Timeline {
       }
       const ci = c.conns.get(this.lanes[lane]!)!;
       g.fillStyle = '#222';
-      if (lh >= 9) g.fillText(`${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26), 4, y + lh / 2 + 3);
+      if (lh < 9) continue;
+      const text = `${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26);
+      g.fillText(text, 4, y + lh / 2 + 3);
+      right = Math.max(right, 4 + this.ink(g, text).right);
     }
-    // flow control, the count bars, the spans and the frames' marks
-    if (Number.isInteger(dpr)) this.paintPixels(g, binned, pw, lh, dpr);
+    // flow control, the count bars, the spans and the frames' marks; the frames' part of the
+    // canvas (from the lanes' top, 3 px left of the first column) holds no text unless a name or
+    // a time reaches into it (a pixel of margin for the glyphs' anti-aliasing)
+    if (Number.isInteger(dpr)) this.paintPixels(g, binned, pw, lh, H, dpr, grid, below > 15 || right > LABEL_W - 4);
     else this.paintCalls(g, binned, pw, lh);
     // refusals, closes and recorder gaps
     for (const m of c.marks) {
@@ -501,12 +516,28 @@ export class Timeline {
    * Flow control, the count bars, the spans and the frames' marks at a whole device pixel ratio,
    * into the canvas's pixels (raster.ts): the rects, and the order, of paintCalls.
    */
-  private paintPixels(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number, dpr: number): void {
+  private paintPixels(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number, H: number, dpr: number, grid: number[], text: boolean): void {
     const { bins, counts, most, latency } = binned;
     const c = binned.cap;
     const span = this.v1 - this.v0;
-    const img = g.getImageData(0, 0, g.canvas.width, g.canvas.height);
-    const px = new Raster(img, dpr);
+    const cw = g.canvas.width;
+    const ch = g.canvas.height;
+    const ox = Math.floor((LABEL_W - 3) * dpr);
+    const oy = Math.floor(16 * dpr);
+    if (ox >= cw || oy >= ch) return;
+    // The frames' part of the canvas: its background (white, the time grid, the lanes' stripes:
+    // the canvas's rects over again) worked out here rather than read back, unless text is in it.
+    let img: ImageData;
+    if (text) img = g.getImageData(ox, oy, cw - ox, ch - oy);
+    else {
+      img = g.createImageData(cw - ox, ch - oy);
+      new Uint32Array(img.data.buffer).fill(0xffffffff);
+    }
+    const px = new Raster(img, dpr, ox, oy, cw, ch);
+    if (!text) {
+      for (const x of grid) px.fillRect(x, 10, 1, H - 10, GRID);
+      for (let lane = 1; lane < this.lanes.length; lane += 2) px.fillRect(LABEL_W, 16 + lane * lh, pw, lh, STRIPE);
+    }
     // flow control: a band from each 'on' to the next 'off' of its connection
     const flowOn = new Map<number, number>();
     const band = (conn: number, from: number, to: number) => {
@@ -614,7 +645,7 @@ export class Timeline {
         if (v & RETRY) px.strokeRect(LABEL_W + col - 2.5, y + 0.5, 5, lh / 2, MAGENTA);
       }
     }
-    g.putImageData(img, 0, 0);
+    g.putImageData(img, ox, oy);
   }
 
   /**
@@ -677,6 +708,17 @@ export class Timeline {
         if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
       }
     }
+  }
+
+  /** How far a text's ink reaches right of where it is drawn and below its baseline (CSS px), measured once. */
+  private ink(g: CanvasRenderingContext2D, text: string): { right: number; descent: number } {
+    let m = this.inks.get(text);
+    if (!m) {
+      const t = g.measureText(text);
+      if (this.inks.size > 1000) this.inks.clear();
+      this.inks.set(text, (m = { right: t.actualBoundingBoxRight, descent: t.actualBoundingBoxDescent }));
+    }
+    return m;
   }
 
   private drawSelection(c: Capture, pw: number, lh: number, span: number): void {

@@ -2,7 +2,8 @@
 // are and nowhere else, a burst at its place, and every pixel the same as the timeline's first
 // way of drawing gives (each frame binned on its own, each column's marks a fillRect of the
 // canvas: the reference below), on a capture in time order and on one that is not, with lanes
-// 22 px and 3.7 px high, at a device pixel ratio of 1, 2 and 1.5.
+// 22 px and 3.7 px high, a lane's name running into the frames, at a device pixel ratio of 1, 2
+// and 1.5.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +27,10 @@ const GAP = [100 * MS, 150 * MS] as const;
  * after 2.5 ms (latency spans, conn 6's over each other) until 90 ms; a burst on conn 2; a gap
  * with nothing in it; a cmap client's malformed frame; a handshake refused (setup frames, the
  * answer carrying -EACCES); flow control on and off; a close. `unordered`: two frames' times
- * swapped, some 2 ms apart (a capture not in time order).
+ * swapped, some 2 ms apart (a capture not in time order). `longName`: a client whose lane's name
+ * runs past the names' column.
  */
-function capture(name: string, clients: number, unordered = false): string {
+function capture(name: string, clients: number, unordered = false, longName = false): string {
   const header = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
   const getq = toHex(encoders.quorum.req.getquorate({}));
   const yes = toHex(encoders.quorum.res.getquorate({ quorate: 1 }));
@@ -60,6 +62,8 @@ function capture(name: string, clients: number, unordered = false): string {
   lines.push({ t: 200 * MS, conn: 1002, pid: 108, proc: 'denied', service: 'quorum', transport: 'socket', dir: 'setup', hex: setupReq });
   lines.push({ t: 200 * MS + 100_000, conn: 1002, pid: 108, proc: 'denied', service: 'quorum', transport: 'socket', dir: 'setup', hex: refusal });
   lines.push({ t: 251 * MS, ...who(4), state: 'closed', by: 'client' });
+  // a lane's name long enough to reach into the frames' part of the canvas
+  if (longName) lines.push({ t: 30 * MS, conn: 1003, pid: 109, proc: 'W'.repeat(30), service: 'quorum', transport: 'shm', dir: 'req', hex: getq });
   lines.sort((a, b) => (a as { t: number }).t - (b as { t: number }).t);
   if (unordered) {
     const [a, b] = [lines[300] as { t: number }, lines[330] as { t: number }];
@@ -276,6 +280,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(PAGE))('timeline picture (C
     files.unordered = capture('unordered.jsonl', 6, true);
     // lanes a few device pixels high: rects within one pixel row
     files.thin = capture('thin.jsonl', 60);
+    files.named = capture('named.jsonl', 6, false, true);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
   }, 60_000);
 
@@ -307,7 +312,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(PAGE))('timeline picture (C
     return out;
   }
 
-  for (const [name, dpr] of [['ordered', 1], ['unordered', 1], ['ordered', 2], ['ordered', 1.5], ['thin', 1], ['thin', 2]] as const) {
+  for (const [name, dpr] of [['ordered', 1], ['unordered', 1], ['ordered', 2], ['ordered', 1.5], ['thin', 1], ['thin', 2], ['named', 1], ['named', 2]] as const) {
     it(`every pixel the same as drawing each column with fillRect: ${name} capture, device pixel ratio ${dpr}`, async () => {
       const page = await open(files[name]!, dpr);
       const whole = await page.evaluate(() => (window as unknown as W).__inspector.timeline.view);
