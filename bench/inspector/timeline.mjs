@@ -2,7 +2,8 @@
 // time of the page's thread per zoom or pan step (the draw and the canvas's raster of it), pages
 // side by side: e.g. main's build and a branch's, step by step interleaved. Same view, same
 // picture: each step's pixels are compared across the pages.
-//   [DPR=1.5] node bench/inspector/timeline.mjs [frames=1000000] [steps=40] [page.html ...]
+//   [DPR=1.5] [STEPS_SHOWN=1] node bench/inspector/timeline.mjs [frames=1000000] [steps=40] [page.html ...]
+// STEPS_SHOWN=1 prints each step's time too.
 /* global window, document -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { mkdtempSync, rmSync } from 'node:fs';
