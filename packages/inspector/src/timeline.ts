@@ -62,13 +62,15 @@ export class Timeline {
   private pictureLook = '';
   private drawPending = false;
   /**
-   * Per frame of framesOf, up to framesDone: its lane << 8 | its kind bits (REQ..RETRY), for
-   * these lanes (a frame's kind never changes once it is in; its lane when the lanes do).
+   * Per frame of framesOf: its lane << 8 | its kind bits (REQ..RETRY). The kind bits up to
+   * kindsDone (a frame's kind never changes once it is in), the lanes (framesLanes') up to
+   * lanesDone (worked out again, alone, when the lanes change).
    */
   private laneKind: Int32Array = new Int32Array(0);
   private framesOf: Capture | null = null;
   private framesLanes: number[] = [];
-  private framesDone = 0;
+  private kindsDone = 0;
+  private lanesDone = 0;
   private readonly inks = new Map<string, { right: number; descent: number }>();
   /** Frames before this one are in time order (the view's rows are found by binary search). */
   private sortedTo = 0;
@@ -299,33 +301,38 @@ export class Timeline {
   private frames(c: Capture): Int32Array {
     if (c !== this.framesOf) {
       this.framesOf = c;
-      this.framesDone = this.sortedTo = 0;
+      this.kindsDone = this.lanesDone = this.sortedTo = 0;
     }
     if (this.framesLanes !== this.lanes) {
       this.framesLanes = this.lanes;
-      this.framesDone = 0;
+      this.lanesDone = 0;
     }
-    if (this.laneKind.length < c.count) this.laneKind = grown(this.laneKind, Math.max(c.count, this.laneKind.length * 2), this.framesDone);
+    if (this.laneKind.length < c.count) this.laneKind = grown(this.laneKind, Math.max(c.count, this.laneKind.length * 2), this.kindsDone);
     const out = this.laneKind;
-    const from = this.framesDone;
-    // lanes by connection id through a table (ids are small counters), larger ones through laneOf
-    const tab = new Int32Array(from < c.count ? Math.min(1 << 16, (this.lanes.at(-1) ?? -1) + 1) : 0).fill(-1);
-    this.lanes.forEach((cn, k) => {
-      if (cn >= 0 && cn < tab.length) tab[cn] = k;
-    });
-    for (let i = from; i < c.count; i++) {
+    for (let i = this.kindsDone; i < c.count; i++) {
       const d = c.dir[i]!;
       let bit = d === 0 || (d === 3 && c.len[i]! <= 24) ? REQ : d === 2 ? EVT : RES;
       if (c.msg[i] === -1) bit |= BAD;
       else if ((d === 1 || d === 2) && c.err[i] !== 1) bit |= c.err[i] === 6 ? TRY : ERR;
       else if (refusedSetup(c, i)) bit |= ERR;
       if (c.retry[i]) bit |= RETRY;
-      const cn = c.conn[i]!;
-      // a frame of no lane (not in the rows) is never binned
-      const lane = cn >= 0 && cn < tab.length ? tab[cn]! : (this.laneOf.get(cn) ?? 0);
-      out[i] = (lane << 8) | bit;
+      out[i] = bit;
     }
-    this.framesDone = c.count;
+    this.kindsDone = c.count;
+    if (this.lanesDone < c.count) {
+      // lanes by connection id through a table (ids are small counters), larger ones through laneOf
+      const tab = new Int32Array(Math.min(1 << 16, (this.lanes.at(-1) ?? -1) + 1)).fill(-1);
+      this.lanes.forEach((cn, k) => {
+        if (cn >= 0 && cn < tab.length) tab[cn] = k;
+      });
+      for (let i = this.lanesDone; i < c.count; i++) {
+        const cn = c.conn[i]!;
+        // a frame of no lane (not in the rows) is never binned
+        const lane = cn >= 0 && cn < tab.length ? tab[cn]! : (this.laneOf.get(cn) ?? 0);
+        out[i] = (lane << 8) | (out[i]! & 0xff);
+      }
+      this.lanesDone = c.count;
+    }
     // the frames in time order so far (the loop stops at once where an earlier call stopped)
     let i = Math.max(1, this.sortedTo);
     while (i < c.count && c.t[i]! >= c.t[i - 1]!) i++;

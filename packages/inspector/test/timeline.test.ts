@@ -325,6 +325,22 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(PAGE))('timeline picture (C
     }, 120_000);
   }
 
+  it('filtered, then not: the lanes change, the pixels are still the reference\'s', async () => {
+    const page = await open(files.ordered!);
+    const whole = await page.evaluate(() => (window as unknown as W).__inspector.timeline.view);
+    const lanes = () => page.evaluate(() => ((window as unknown as W).__inspector.timeline as unknown as { lanes: number[] }).lanes.join(','));
+    const all = await lanes();
+    for (const [filter, value] of [['#f-conn', '3'], ['#f-conn', ''], ['#f-dir', 'evt'], ['#f-dir', '']] as const) {
+      await page.selectOption(filter, value);
+      if (filter === '#f-conn') await expect.poll(lanes).toBe(value === '' ? all : value);
+      for (const [v0, v1] of [[whole.v0, whole.v1], [BURST - 3 * MS, BURST + 1 * MS]] as const) {
+        const r = await compare(page, v0, v1);
+        expect({ filter, value, view: [v0, v1], differ: r.differ, first: r.first }).toEqual({ filter, value, view: [v0, v1], differ: 0, first: undefined });
+      }
+    }
+    await page.close();
+  }, 120_000);
+
   it('zoomed and panned: the burst where its frames are, drawn and counted; nothing where no frame is', async () => {
     const page = await open(files.ordered!);
     const tl = (p: Page) => p.evaluate(() => (window as unknown as W).__inspector.timeline.view);
