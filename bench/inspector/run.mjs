@@ -5,19 +5,20 @@
 /* global window, document, requestAnimationFrame, DataTransfer, DragEvent -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, openSync, writeSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { CmapHandle } from '@corosync-ts/client';
-import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { CaptureWriter } from '@corosync-ts/ipc';
 import { chromium } from 'playwright-core';
 import { emitFigures } from '../lib/figures.mjs';
 import { judgeCost, medianCI } from '../lib/noise.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
+import { writeCapture } from './capture.mjs';
+import { redrawTimes } from './timeline-steps.mjs';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const WRITE = process.argv.includes('--write');
@@ -43,52 +44,13 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const dir = mkdtempSync(join(tmpdir(), 'bench-inspector-'));
 
 // ------------------------------------------------------------------ (1) inspector
-// A busy cluster's traffic as the recorders write it (pid and proc on every line): 50 clients
-// polling quorum and cmap, and quorum notifications; t grows ~20 µs per frame.
-function writeCapture(path, gz) {
-  const getq = toHex(encoders.quorum.req.getquorate({}));
-  const getqRes = toHex(encoders.quorum.res.getquorate({ quorate: 1 }));
-  const note = toHex(encoders.quorum.evt.notification({ quorate: 1, ringSeq: 15n, viewList: [1, 2, 3] }));
-  const tryAgain = toHex(encoders.quorum.res.getquorate({ quorate: 0 }, { error: 6 }));
-  const header = JSON.stringify({ corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'bench', recorder: { mode: 'tap', name: 'bench', version: '0' } });
-  const fd = openSync(path, 'w');
-  let chunk = [header + '\n'];
-  let size = 0;
-  const flush = () => {
-    const text = chunk.join('');
-    const data = gz ? gzipSync(text) : Buffer.from(text);
-    writeSync(fd, data);
-    size += data.length;
-    chunk = [];
-  };
-  flush(); // the header alone, as the writers do
-  let pending = 0;
-  for (let i = 0; i < FRAMES; i++) {
-    const conn = 1 + (i % 50);
-    const base = `{"t":${i * 20000},"conn":${conn},"pid":${4000 + conn},"proc":"client-${conn}","service":"quorum","transport":"shm",`;
-    const k = Math.floor(i / 50) % 10;
-    let line;
-    if (k === 9) line = `${base}"dir":"evt","hex":"${note}"}\n`;
-    else if (k % 2 === 0) line = `${base}"dir":"req","hex":"${getq}"}\n`;
-    else line = `${base}"dir":"res","hex":"${i % 997 === 0 ? tryAgain : getqRes}"}\n`;
-    chunk.push(line);
-    pending += line.length;
-    if (pending >= 65536) {
-      flush();
-      pending = 0;
-    }
-  }
-  flush();
-  closeSync(fd);
-  return size;
-}
-
 // How the page loads a capture: in its Web Worker (the default) or on its own thread (?worker=0).
 const MODES = [
   ['worker', ''],
   ['page thread', '?worker=0'],
 ];
 const RUNS = process.env.BENCH_QUICK ? 1 : 3;
+const REDRAW_STEPS = 30;
 
 /**
  * One load, the way a user drops a file: the bench hands the file to an input of its own (the
@@ -126,6 +88,8 @@ async function loadOnce(browser, file, query, exportToo = false) {
       return (performance.now() - t) / 100;
     });
     const lag = p.loadStart - t0;
+    // the timeline's full redraw, over the zoom and pan steps of bench/inspector/timeline.mjs
+    const redrawMs = median(await redrawTimes(page, REDRAW_STEPS));
     // "Export JSON" of every row: the page's own time from the click to the download's link
     // clicked, and the longest gap between two animation frames meanwhile
     let exported;
@@ -146,7 +110,7 @@ async function loadOnce(browser, file, query, exportToo = false) {
       if (e.rows !== FRAMES) throw new Error(`export: ${e.status}`);
       exported = e;
     }
-    return { ...p, first: lag + p.firstTableMs, loaded: lag + p.loadedMs, scrollMs, exported };
+    return { ...p, first: lag + p.firstTableMs, loaded: lag + p.loadedMs, scrollMs, redrawMs, exported };
   } finally {
     await page.close();
   }
@@ -161,7 +125,7 @@ async function inspectorRuns() {
   try {
     for (const gz of [false, true]) {
       const file = join(dir, gz ? 'big.jsonl.gz' : 'big.jsonl');
-      const size = writeCapture(file, gz);
+      const size = writeCapture(file, FRAMES, gz);
       const runs = new Map(MODES.map(([m]) => [m, []]));
       // the two modes interleaved, the order alternating, so both see the same machine
       for (let r = 0; r < RUNS; r++) {
@@ -170,7 +134,7 @@ async function inspectorRuns() {
           // page's thread whichever loaded the capture)
           const run = await loadOnce(browser, file, query, !gz && mode === 'worker');
           runs.get(mode).push(run);
-          process.stderr.write(`${gz ? 'gzip' : 'plain'} ${mode}: first table ${run.first.toFixed(0)} ms, loaded ${run.loaded.toFixed(0)} ms${run.exported ? `, exported in ${run.exported.ms.toFixed(0)} ms` : ''} (load ${loadavg()[0].toFixed(1)})\n`);
+          process.stderr.write(`${gz ? 'gzip' : 'plain'} ${mode}: first table ${run.first.toFixed(0)} ms, loaded ${run.loaded.toFixed(0)} ms, timeline redraw ${run.redrawMs.toFixed(1)} ms${run.exported ? `, exported in ${run.exported.ms.toFixed(0)} ms` : ''} (load ${loadavg()[0].toFixed(1)})\n`);
           if (run.exported) exports.push(run.exported);
         }
       }
@@ -180,7 +144,7 @@ async function inspectorRuns() {
         rows.push({
           kind: gz ? 'gzip (a member per 64 KiB of lines; the recorders write up to 1 MiB per member)' : 'plain JSON Lines', mode,
           size, first: med((r) => r.first), loaded: med((r) => r.loaded), inflate: med((r) => r.timing.inflate), parse: med((r) => r.timing.parse),
-          decode: med((r) => r.timing.decode), pair: med((r) => r.timing.pair), scroll: med((r) => r.scrollMs),
+          decode: med((r) => r.timing.decode), pair: med((r) => r.timing.pair), scroll: med((r) => r.scrollMs), redraw: med((r) => r.redrawMs),
         });
       }
       rmSync(file);
@@ -367,11 +331,11 @@ const heading = `## inspector
 `;
 const inspectorPart = `**Inspector: a capture of ${FRAMES.toLocaleString('en')} frames dropped on the page until the first table is painted, parsed in the page's Web Worker and on its own thread (\`?worker=0\`).** Median of ${RUNS} page load${RUNS > 1 ? 's' : ''} per row, the two modes interleaved. The capture: 50 connections polling quorum (getquorate request/response) with quorum notifications, pid and process name on every line, as the recorders write it. Goal: first table under 2 s for 1M frames.
 
-| file | size | parsed in | first table | all loaded | inflate | parse lines | decode (bulk, WASM) | decode rate | pair | scroll jump (to rendered) |
-|---|---|---|---|---|---|---|---|---|---|---|
-${insp.map((r) => `| ${r.kind} | ${f(r.size / 1048576, 1)} MB | ${r.mode} | **${f(r.first)} ms** | ${f(r.loaded)} ms | ${f(r.inflate)} ms | ${f(r.parse)} ms | ${f(r.decode)} ms | ${f(FRAMES / (r.decode / 1000) / 1e6, 2)} M frames/s | ${f(r.pair)} ms | ${f(r.scroll, 1)} ms |`).join('\n')}
+| file | size | parsed in | first table | all loaded | inflate | parse lines | decode (bulk, WASM) | decode rate | pair | scroll jump (to rendered) | timeline redraw |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${insp.map((r) => `| ${r.kind} | ${f(r.size / 1048576, 1)} MB | ${r.mode} | **${f(r.first)} ms** | ${f(r.loaded)} ms | ${f(r.inflate)} ms | ${f(r.parse)} ms | ${f(r.decode)} ms | ${f(FRAMES / (r.decode / 1000) / 1e6, 2)} M frames/s | ${f(r.pair)} ms | ${f(r.scroll, 1)} ms | ${f(r.redraw, 1)} ms |`).join('\n')}
 
-Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => `${r.kind.split(' ')[0]} ${r.mode}: ${f(r.first)} ms`).join(', ')}). The page is open and idle when the file comes (its loader worker started with the page and compiled the codec then; with \`?worker=0\` the page compiled it). The bench hands the file to an input of its own, then dispatches a \`drop\` event with that File on the page, as a user's drop does; "first table" runs from just before that event to the first task after the animation frame in which the first rows are in the DOM (that frame is painted). The page hands the File to its worker, which reads it as a stream (\`File.stream()\`; with \`?worker=0\` the page does), inflates it as it comes (fflate's streaming Gunzip: 4 KiB slices until the first piece is out, then 32 KiB) and cuts it into pieces of whole lines: the first piece is 256 KiB of text (about 1,600 frames), the worker posts it and waits until the page has painted it, then goes on in pieces of 8 MiB while the table and the timeline grow (at most one redraw per animation frame, only the new frames through the filters). "all loaded" is the same clock when the last piece is in and the table is redrawn. The stage times are the parser's own, summed over the pieces: "parse lines" is \`scanCapture()\` reading the bytes (no string per line) and writing every frame's bytes from hex straight into the WASM input buffer; decode is \`codec.decodeAt()\` over every frame in place (no copy, no object per frame); the decode rate is frames per second of that stage. Wall-clock times on a shared 2-CPU machine: they scale with the load average above.
+Goal ${insp.every((r) => r.first < 2000) ? 'met' : 'missed'} (${insp.map((r) => `${r.kind.split(' ')[0]} ${r.mode}: ${f(r.first)} ms`).join(', ')}). The page is open and idle when the file comes (its loader worker started with the page and compiled the codec then; with \`?worker=0\` the page compiled it). The bench hands the file to an input of its own, then dispatches a \`drop\` event with that File on the page, as a user's drop does; "first table" runs from just before that event to the first task after the animation frame in which the first rows are in the DOM (that frame is painted). The page hands the File to its worker, which reads it as a stream (\`File.stream()\`; with \`?worker=0\` the page does), inflates it as it comes (fflate's streaming Gunzip: 4 KiB slices until the first piece is out, then 32 KiB) and cuts it into pieces of whole lines: the first piece is 256 KiB of text (about 1,600 frames), the worker posts it and waits until the page has painted it, then goes on in pieces of 8 MiB while the table and the timeline grow (at most one redraw per animation frame, only the new frames through the filters). "all loaded" is the same clock when the last piece is in and the table is redrawn. The stage times are the parser's own, summed over the pieces: "parse lines" is \`scanCapture()\` reading the bytes (no string per line) and writing every frame's bytes from hex straight into the WASM input buffer; decode is \`codec.decodeAt()\` over every frame in place (no copy, no object per frame); the decode rate is frames per second of that stage. "timeline redraw" is the timeline's full redraw (binning the frames in view into lanes × pixel columns and painting them) after the load: the median over ${REDRAW_STEPS} zoom and pan steps (\`bench/inspector/timeline.mjs\`'s: zooming in 0.8 a step around a third of the capture, panning a tenth of the view a step, zooming out), each timed on the page's thread from the draw to the end of the canvas's raster; goal under 16 ms (a frame's budget), at worst 33 ms. Wall-clock times on a shared 2-CPU machine: they scale with the load average above.
 
 **Export JSON of all ${FRAMES.toLocaleString('en')} rows** (the plain capture, loaded by the worker; median of ${exports.length}): **${exports.length ? f(median(exports.map((e) => e.ms))) : '?'} ms** from the click to the download's link clicked, the longest gap between two animation frames meanwhile ${exports.length ? f(median(exports.map((e) => e.gap))) : '?'} ms, ${exports.length ? median(exports.map((e) => e.pieces)) : '?'} pieces. The rows are written as UTF-8 bytes into a reused buffer (no object or string per row, each frame decoded again into the codec's slots), handed to Blobs of a few MB, in pieces of 25 ms or 8,192 rows with the page drawing between them; no goal.
 `;
@@ -392,8 +356,15 @@ ${judged.map((r) => `${r.transport} ${r.side}: **${r.verdict}** (cost ratio ${ci
 `;
 const section = [heading, ONLY === 'recorder' ? '' : inspectorPart, ONLY === 'inspector' ? '' : recorderPart].filter(Boolean).join('\n');
 console.log(section);
-emitFigures(
-  judged.flatMap((r) => {
+emitFigures([
+  // the timeline's full redraw at this many frames (plain capture, loaded by the worker): no baseline, a goal of its own
+  ...insp
+    .filter((r) => r.kind.startsWith('plain') && r.mode === 'worker')
+    .map((r) => ({
+      id: 'inspector.timeline.redraw', area: 'inspector', label: `timeline full redraw, ${FRAMES.toLocaleString('en')} frames (median of ${REDRAW_STEPS} zoom/pan steps)`, unit: 'ms', higherIsBetter: false,
+      baseline: null, ours: r.redraw, baselineName: 'none',
+    })),
+  ...judged.flatMap((r) => {
     const off = rec.find((x) => x.transport === r.transport && x.side === OFF);
     const kind = r.side.includes('gzip') ? 'gzip' : 'plain';
     return [
@@ -410,5 +381,5 @@ emitFigures(
       },
     ];
   }),
-);
+]);
 if (WRITE && !ONLY) writeResultsSection('inspector', section);

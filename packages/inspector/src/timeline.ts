@@ -2,7 +2,10 @@
 // pixel column, so a million of them draw as fast as a few: a column shows every kind it holds,
 // and a grey bar under it how many (bursts). The connection-state lines are drawn over the
 // frames: flow control as a band from on to off, a refused handshake as a red cross, a close.
+// The columns (tens of thousands of 1-pixel rects) are painted into the canvas's pixels by
+// raster.ts, the same pixels as fillRect gives, at a fraction of the cost of a canvas call each.
 import { refusedSetup, type Capture, type Mark } from './model.js';
+import { paint, Raster, type Paint, type Stamp } from './raster.js';
 
 const LABEL_W = 150;
 /** The thinnest lane: many connections make the timeline taller (up to half the window) rather than thinner. */
@@ -14,6 +17,17 @@ const ERR = 8;
 const TRY = 16;
 const BAD = 32;
 const RETRY = 64;
+const BAND = paint('rgba(176,0,176,0.16)');
+const MAGENTA = paint('#b0b');
+const BURST = paint('rgba(0,0,0,0.13)');
+const LATENCY = paint('rgba(60,120,220,0.25)');
+const BLUE = paint('#2a6fdb');
+const GREEN = paint('#2e9e4f');
+const ORANGE = paint('#e08a00');
+const RED = paint('#d22');
+const BLACK = paint('#000');
+const GRID = paint('#d8dde3');
+const STRIPE = paint('rgba(0,20,60,0.04)');
 
 interface Bins {
   cap: Capture;
@@ -26,7 +40,8 @@ interface Bins {
   bins: Uint8Array;
   counts: Uint32Array;
   most: number;
-  latency: [number, number, number][];
+  /** request-to-answer spans: lane, first column, last column, for each */
+  latency: Int32Array;
 }
 
 export class Timeline {
@@ -46,6 +61,19 @@ export class Timeline {
   private pictureOf: Bins | null = null;
   private pictureLook = '';
   private drawPending = false;
+  /**
+   * Per frame of framesOf: its lane << 8 | its kind bits (REQ..RETRY). The kind bits up to
+   * kindsDone (a frame's kind never changes once it is in), the lanes (framesLanes') up to
+   * lanesDone (worked out again, alone, when the lanes change).
+   */
+  private laneKind: Int32Array = new Int32Array(0);
+  private framesOf: Capture | null = null;
+  private framesLanes: number[] = [];
+  private kindsDone = 0;
+  private lanesDone = 0;
+  private readonly inks = new Map<string, { right: number; descent: number }>();
+  /** Frames before this one are in time order (the view's rows are found by binary search). */
+  private sortedTo = 0;
   /** How many times the frames were binned and painted (the tests check what needs neither). */
   binPasses = 0;
   paints = 0;
@@ -55,6 +83,9 @@ export class Timeline {
     private readonly onPick: (i: number) => void,
     private readonly onPickMark: (m: Mark) => void,
   ) {
+    // Each full draw reads the pixels back and writes them (see draw): a canvas kept on the CPU,
+    // rasterized by Skia there, whose pixels raster.ts reproduces.
+    canvas.getContext('2d', { willReadFrequently: true });
     canvas.addEventListener('wheel', (e) => this.onWheel(e), { passive: false });
     canvas.addEventListener('mousedown', (e) => {
       this.drag = { x: e.offsetX, v0: this.v0, v1: this.v1, moved: false };
@@ -119,8 +150,12 @@ export class Timeline {
     }
     // Connections with no frame shown still get a lane for what happened to them (a refusal).
     for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
-    this.lanes = [...seen].sort((a, b) => a - b);
-    this.laneOf = new Map(this.lanes.map((c, k) => [c, k]));
+    const lanes = [...seen].sort((a, b) => a - b);
+    // the same lanes stay the same array: what was worked out for them still holds
+    if (lanes.length !== this.lanes.length || lanes.some((cn, k) => cn !== this.lanes[k])) {
+      this.lanes = lanes;
+      this.laneOf = new Map(lanes.map((c, k) => [c, k]));
+    }
     // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes,
     // down to MIN_LANE, then a taller timeline, up to half the window.
     const n = this.lanes.length;
@@ -262,45 +297,121 @@ export class Timeline {
     else if (best >= 0 && bestD <= tol) this.onPick(best);
   }
 
-  /**
-   * Every frame in view, binned into lanes x pixel columns (a bit per kind, a count), and the
-   * request-to-answer spans. A pass over all the rows (a million frames: a few hundred ms on a
-   * busy machine), so it is kept while the rows and the view stay the same: selecting a frame,
-   * a mark or a resize of the same width only paints again.
-   */
-  private bin(c: Capture, pw: number): Bins {
-    const key = this.binned;
-    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
-    this.binPasses++;
-    const span = this.v1 - this.v0;
-    // bins: lanes x columns, bit per kind
-    const bins = new Uint8Array(this.lanes.length * pw);
-    const counts = new Uint32Array(this.lanes.length * pw);
-    let most = 1;
-    const latency: [number, number, number][] = [];
-    for (let k = 0; k < this.rows.length; k++) {
-      const i = this.rows[k]!;
-      const t = c.t[i]!;
-      if (t < this.v0 || t > this.v1) continue;
-      const col = Math.min(pw - 1, Math.floor(((t - this.v0) / span) * pw));
-      const lane = this.laneOf.get(c.conn[i]!)!;
+  /** Brings laneKind (and the time-order check) up to the capture's frames and the lanes. */
+  private frames(c: Capture): Int32Array {
+    if (c !== this.framesOf) {
+      this.framesOf = c;
+      this.kindsDone = this.lanesDone = this.sortedTo = 0;
+    }
+    if (this.framesLanes !== this.lanes) {
+      this.framesLanes = this.lanes;
+      this.lanesDone = 0;
+    }
+    if (this.laneKind.length < c.count) this.laneKind = grown(this.laneKind, Math.max(c.count, this.laneKind.length * 2), this.kindsDone);
+    const out = this.laneKind;
+    for (let i = this.kindsDone; i < c.count; i++) {
       const d = c.dir[i]!;
       let bit = d === 0 || (d === 3 && c.len[i]! <= 24) ? REQ : d === 2 ? EVT : RES;
       if (c.msg[i] === -1) bit |= BAD;
       else if ((d === 1 || d === 2) && c.err[i] !== 1) bit |= c.err[i] === 6 ? TRY : ERR;
       else if (refusedSetup(c, i)) bit |= ERR;
       if (c.retry[i]) bit |= RETRY;
-      const b = lane * pw + col;
+      out[i] = bit;
+    }
+    this.kindsDone = c.count;
+    if (this.lanesDone < c.count) {
+      // lanes by connection id through a table (ids are small counters), larger ones through laneOf
+      const tab = new Int32Array(Math.min(1 << 16, (this.lanes.at(-1) ?? -1) + 1)).fill(-1);
+      this.lanes.forEach((cn, k) => {
+        if (cn >= 0 && cn < tab.length) tab[cn] = k;
+      });
+      for (let i = this.lanesDone; i < c.count; i++) {
+        const cn = c.conn[i]!;
+        // a frame of no lane (not in the rows) is never binned
+        const lane = cn >= 0 && cn < tab.length ? tab[cn]! : (this.laneOf.get(cn) ?? 0);
+        out[i] = (lane << 8) | (out[i]! & 0xff);
+      }
+      this.lanesDone = c.count;
+    }
+    // the frames in time order so far (the loop stops at once where an earlier call stopped)
+    let i = Math.max(1, this.sortedTo);
+    while (i < c.count && c.t[i]! >= c.t[i - 1]!) i++;
+    this.sortedTo = Math.min(i, c.count);
+    return out;
+  }
+
+  /**
+   * Every frame in view, binned into lanes x pixel columns (a bit per kind, a count), and the
+   * request-to-answer spans: one pass over the rows in view (all of them if the capture is not in
+   * time order), kept while the rows and the view stay the same: selecting a frame, a mark or a
+   * resize of the same width only paints again.
+   */
+  private bin(c: Capture, pw: number): Bins {
+    const key = this.binned;
+    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
+    this.binPasses++;
+    const laneKind = this.frames(c);
+    const { rows, v0, v1 } = this;
+    const span = v1 - v0;
+    const bins = new Uint8Array(this.lanes.length * pw);
+    const counts = new Uint32Array(this.lanes.length * pw);
+    // the first 20,000 spans (they are drawn one over the other: more add little but time)
+    const latency = new Int32Array(3 * 20000);
+    let spans = 0;
+    const t = c.t;
+    const pair = c.pair;
+    const colOf = (ti: number) => Math.min(pw - 1, Math.floor(((ti - v0) / span) * pw));
+    const add = (k: number, col: number) => {
+      const i = rows[k]!;
+      const x = laneKind[i]!;
+      const bit = x & 0xff;
+      const b = (x >> 8) * pw + col;
       bins[b]! |= bit;
-      if (++counts[b]! > most) most = counts[b]!;
-      const p = c.pair[i]!;
-      if ((d === 0 || d === 3) && p > i && latency.length < 20000) {
-        const colEnd = Math.min(pw - 1, Math.floor(((c.t[p]! - this.v0) / span) * pw));
-        if (colEnd - col >= 2) latency.push([lane, col, colEnd]);
+      counts[b]!++;
+      // a request (or setup request) answered later
+      if (bit & REQ && spans < latency.length) {
+        const p = pair[i]!;
+        if (p > i) {
+          const colEnd = colOf(t[p]!);
+          if (colEnd - col >= 2) {
+            latency[spans++] = x >> 8;
+            latency[spans++] = col;
+            latency[spans++] = colEnd;
+          }
+        }
+      }
+    };
+    if (this.sortedTo === c.count) {
+      // In time order: the rows of each column are a run, found by binary search (colOf never
+      // decreases with the time), so a frame costs no arithmetic of its own.
+      let k = this.firstRow((ti) => ti >= v0, 0, rows.length);
+      const to = this.firstRow((ti) => ti > v1, k, rows.length);
+      while (k < to) {
+        const col = colOf(t[rows[k]!]!);
+        const end = col === pw - 1 ? to : this.firstRow((ti) => colOf(ti) > col, k + 1, to);
+        for (; k < end; k++) add(k, col);
+      }
+    } else {
+      for (let k = 0; k < rows.length; k++) {
+        const ti = t[rows[k]!]!;
+        if (ti >= v0 && ti <= v1) add(k, colOf(ti));
       }
     }
-    this.binned = { cap: c, count: c.count, rows: this.rows, lanes: this.lanes, v0: this.v0, v1: this.v1, pw, bins, counts, most, latency };
+    let most = 1;
+    for (const n of counts) if (n > most) most = n;
+    this.binned = { cap: c, count: c.count, rows, lanes: this.lanes, v0, v1, pw, bins, counts, most, latency: latency.subarray(0, spans) };
     return this.binned;
+  }
+
+  /** The first k in [lo, hi) whose frame's time passes the test (false before it, true from it on), or hi. */
+  private firstRow(test: (t: number) => boolean, lo: number, hi: number): number {
+    const time = this.cap!.t;
+    while (lo < hi) {
+      const m = (lo + hi) >>> 1;
+      if (test(time[this.rows[m]!]!)) hi = m;
+      else lo = m + 1;
+    }
+    return lo;
   }
 
   draw(): void {
@@ -317,7 +428,7 @@ export class Timeline {
     g.fillStyle = '#fff';
     g.fillRect(0, 0, W, H);
     const c = this.cap;
-    if (!c) return;
+    if (!c || cv.width === 0 || cv.height === 0) return;
     const pw = Math.max(1, Math.floor(W - LABEL_W));
     const lh = this.laneHeight();
     const span = this.v1 - this.v0;
@@ -336,14 +447,20 @@ export class Timeline {
     // time axis
     g.font = '10px system-ui, sans-serif';
     const step = niceStep(span / 8);
+    const grid: number[] = [];
+    // how far down the times' text reaches and how far right the lanes' names (CSS px)
+    let below = 0;
+    let right = 0;
     for (let tt = Math.ceil(this.v0 / step) * step; tt <= this.v1; tt += step) {
       const x = LABEL_W + ((tt - this.v0) / span) * pw;
+      grid.push(x);
       g.fillStyle = '#d8dde3';
       g.fillRect(x, 10, 1, H - 10);
       g.fillStyle = '#555';
-      g.fillText(fmtTime(tt), x + 2, 9);
+      const text = fmtTime(tt);
+      g.fillText(text, x + 2, 9);
+      below = Math.max(below, 9 + this.ink(g, text).descent);
     }
-    const { bins, counts, most, latency } = binned;
     for (let lane = 0; lane < this.lanes.length; lane++) {
       const y = 16 + lane * lh;
       if (lane % 2) {
@@ -352,63 +469,16 @@ export class Timeline {
       }
       const ci = c.conns.get(this.lanes[lane]!)!;
       g.fillStyle = '#222';
-      if (lh >= 9) g.fillText(`${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26), 4, y + lh / 2 + 3);
+      if (lh < 9) continue;
+      const text = `${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26);
+      g.fillText(text, 4, y + lh / 2 + 3);
+      right = Math.max(right, 4 + this.ink(g, text).right);
     }
-    // flow control: a band from each 'on' to the next 'off' of its connection
-    const flowOn = new Map<number, number>();
-    const band = (conn: number, from: number, to: number) => {
-      const lane = this.laneOf.get(conn);
-      if (lane === undefined || to < this.v0 || from > this.v1) return;
-      const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
-      const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
-      g.fillStyle = 'rgba(176,0,176,0.16)';
-      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh);
-      g.fillStyle = '#b0b';
-      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2);
-    };
-    for (const m of c.marks) {
-      if (m.kind !== 'flow') continue;
-      const on = flowOn.get(m.conn);
-      if (m.level > 0 && on === undefined) flowOn.set(m.conn, m.t);
-      else if (m.level === 0 && on !== undefined) {
-        band(m.conn, on, m.t);
-        flowOn.delete(m.conn);
-      }
-    }
-    for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
-    // bursts: how many frames each column holds, as a grey bar from the lane's bottom (log scale)
-    if (most > 2) {
-      g.fillStyle = 'rgba(0,0,0,0.13)';
-      const logMost = Math.log2(most);
-      for (let lane = 0; lane < this.lanes.length; lane++) {
-        const y = 16 + (lane + 1) * lh;
-        for (let col = 0; col < pw; col++) {
-          const n = counts[lane * pw + col]!;
-          if (n > 1) {
-            const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
-            g.fillRect(LABEL_W + col, y - h, 1, h);
-          }
-        }
-      }
-    }
-    // latency spans (request to its answer), under the marks
-    g.fillStyle = 'rgba(60,120,220,0.25)';
-    for (const [lane, a, b] of latency) g.fillRect(LABEL_W + a, 16 + lane * lh + lh / 2 - 1, b - a, 2);
-    for (let lane = 0; lane < this.lanes.length; lane++) {
-      const y = 16 + lane * lh;
-      for (let col = 0; col < pw; col++) {
-        const v = bins[lane * pw + col]!;
-        if (!v) continue;
-        const x = LABEL_W + col;
-        if (v & REQ) { g.fillStyle = '#2a6fdb'; g.fillRect(x, y + 1, 1, lh / 2 - 1); }
-        if (v & RES) { g.fillStyle = '#2e9e4f'; g.fillRect(x, y + lh / 2, 1, lh / 2 - 1); }
-        if (v & EVT) { g.fillStyle = '#e08a00'; g.fillRect(x, y + 1, 1, lh - 2); }
-        if (v & ERR) { g.fillStyle = '#d22'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
-        if (v & TRY) { g.fillStyle = '#b0b'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
-        if (v & BAD) { g.fillStyle = '#000'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
-        if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
-      }
-    }
+    // flow control, the count bars, the spans and the frames' marks; the frames' part of the
+    // canvas (from the lanes' top, 3 px left of the first column) holds no text unless a name or
+    // a time reaches into it (a pixel of margin for the glyphs' anti-aliasing)
+    if (Number.isInteger(dpr)) this.paintPixels(g, binned, pw, lh, H, dpr, grid, below > 15 || right > LABEL_W - 4);
+    else this.paintCalls(g, binned, pw, lh);
     // refusals, closes and recorder gaps
     for (const m of c.marks) {
       if (m.kind === 'flow' || m.t < this.v0 || m.t > this.v1) continue;
@@ -449,6 +519,215 @@ export class Timeline {
     this.drawSelection(c, pw, lh, span);
   }
 
+  /**
+   * Flow control, the count bars, the spans and the frames' marks at a whole device pixel ratio,
+   * into the canvas's pixels (raster.ts): the rects, and the order, of paintCalls.
+   */
+  private paintPixels(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number, H: number, dpr: number, grid: number[], text: boolean): void {
+    const { bins, counts, most, latency } = binned;
+    const c = binned.cap;
+    const span = this.v1 - this.v0;
+    const cw = g.canvas.width;
+    const ch = g.canvas.height;
+    const ox = Math.floor((LABEL_W - 3) * dpr);
+    const oy = Math.floor(16 * dpr);
+    if (ox >= cw || oy >= ch) return;
+    // The frames' part of the canvas: its background (white, the time grid, the lanes' stripes:
+    // the canvas's rects over again) worked out here rather than read back, unless text is in it.
+    let img: ImageData;
+    if (text) img = g.getImageData(ox, oy, cw - ox, ch - oy);
+    else {
+      img = g.createImageData(cw - ox, ch - oy);
+      new Uint32Array(img.data.buffer).fill(0xffffffff);
+    }
+    const px = new Raster(img, dpr, ox, oy, cw, ch);
+    if (!text) {
+      for (const x of grid) px.fillRect(x, 10, 1, H - 10, GRID);
+      for (let lane = 1; lane < this.lanes.length; lane += 2) px.fillRect(LABEL_W, 16 + lane * lh, pw, lh, STRIPE);
+    }
+    // flow control: a band from each 'on' to the next 'off' of its connection
+    const flowOn = new Map<number, number>();
+    const band = (conn: number, from: number, to: number) => {
+      const lane = this.laneOf.get(conn);
+      if (lane === undefined || to < this.v0 || from > this.v1) return;
+      const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
+      const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
+      px.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh, BAND);
+      px.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2, MAGENTA);
+    };
+    for (const m of c.marks) {
+      if (m.kind !== 'flow') continue;
+      const on = flowOn.get(m.conn);
+      if (m.level > 0 && on === undefined) flowOn.set(m.conn, m.t);
+      else if (m.level === 0 && on !== undefined) {
+        band(m.conn, on, m.t);
+        flowOn.delete(m.conn);
+      }
+    }
+    for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+    // Each column's edges (the same in every lane) and each lane's (the same in every column).
+    const x1L = new Int32Array(pw);
+    const x1R = new Int32Array(pw);
+    const x3L = new Int32Array(pw);
+    const x3R = new Int32Array(pw);
+    for (let col = 0; col < pw; col++) {
+      x1L[col] = px.edge(LABEL_W + col, 'x');
+      x1R[col] = px.edge(px.end(LABEL_W + col, 1), 'x');
+      x3L[col] = px.edge(LABEL_W + col - 1, 'x');
+      x3R[col] = px.edge(px.end(LABEL_W + col - 1, 3), 'x');
+    }
+    const stampOf = (y: number, h: number, p: Paint) => px.stamp(px.edge(y, 'y'), px.edge(px.end(y, h), 'y'), p);
+    // bursts: how many frames each column holds, as a grey bar from the lane's bottom (log scale)
+    if (most > 2) {
+      const logMost = Math.log2(most);
+      for (let lane = 0; lane < this.lanes.length; lane++) {
+        const y = 16 + (lane + 1) * lh;
+        const bars = new Map<number, Stamp>();
+        for (let col = 0; col < pw; col++) {
+          const n = counts[lane * pw + col]!;
+          if (n < 2) continue;
+          let bar = bars.get(n);
+          if (!bar) {
+            const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
+            bars.set(n, (bar = stampOf(y - h, h, BURST)));
+          }
+          px.fillStamp(bar, x1L[col]!, x1R[col]!);
+        }
+      }
+    }
+    // latency spans (request to its answer), under the marks; a lane's all on the same rows, so
+    // each column takes the blend as many times as spans cover it
+    const byLane = new Map<number, number[]>();
+    for (let k = 0; k < latency.length; k += 3) {
+      const l = byLane.get(latency[k]!);
+      if (l) l.push(latency[k + 1]!, latency[k + 2]!);
+      else byLane.set(latency[k]!, [latency[k + 1]!, latency[k + 2]!]);
+    }
+    const times = new Int32Array(pw);
+    for (const [lane, spans] of byLane) {
+      const y = 16 + lane * lh + lh / 2 - 1;
+      times.fill(0);
+      for (let k = 0; k < spans.length; k += 2) {
+        times[spans[k]!]!++;
+        if (spans[k + 1]! < pw) times[spans[k + 1]!]!--;
+      }
+      for (let col = 1; col < pw; col++) times[col]! += times[col - 1]!;
+      px.fillTimes(stampOf(y, 2, LATENCY), x1L, x1R, times);
+    }
+    // The frames' marks. A request, answer or event paints its own pixel column and no other:
+    // kind by kind, all the columns of a lane at once, except near an error's 3-pixel mark or a
+    // retry's outline (up to 3 columns away), where the columns are painted one after the other,
+    // every kind, as they overlap.
+    const near = new Uint8Array(pw);
+    const list = new Int32Array(pw);
+    for (let lane = 0; lane < this.lanes.length; lane++) {
+      const y = 16 + lane * lh;
+      const req = stampOf(y + 1, lh / 2 - 1, BLUE);
+      const res = stampOf(y + lh / 2, lh / 2 - 1, GREEN);
+      const evt = stampOf(y + 1, lh - 2, ORANGE);
+      const err = stampOf(y + 1, lh - 2, RED);
+      const tried = stampOf(y + 1, lh - 2, MAGENTA);
+      const bad = stampOf(y + 1, lh - 2, BLACK);
+      const at = lane * pw;
+      near.fill(0);
+      for (let col = 0; col < pw; col++) {
+        if (bins[at + col]! & (ERR | TRY | BAD | RETRY)) near.fill(1, Math.max(0, col - 3), col + 4);
+      }
+      for (const [bit, st] of [[REQ, req], [RES, res], [EVT, evt]] as const) {
+        let n = 0;
+        for (let col = 0; col < pw; col++) if (bins[at + col]! & bit && !near[col]) list[n++] = col;
+        px.fillColumns(st, x1L, x1R, list, n);
+      }
+      for (let col = 0; col < pw; col++) {
+        const v = bins[at + col]!;
+        if (!v || !near[col]) continue;
+        const L = x1L[col]!;
+        const R = x1R[col]!;
+        if (v & REQ) px.fillStamp(req, L, R);
+        if (v & RES) px.fillStamp(res, L, R);
+        if (v & EVT) px.fillStamp(evt, L, R);
+        if (v & ERR) px.fillStamp(err, x3L[col]!, x3R[col]!);
+        if (v & TRY) px.fillStamp(tried, x3L[col]!, x3R[col]!);
+        if (v & BAD) px.fillStamp(bad, x3L[col]!, x3R[col]!);
+        if (v & RETRY) px.strokeRect(LABEL_W + col - 2.5, y + 0.5, 5, lh / 2, MAGENTA);
+      }
+    }
+    g.putImageData(img, ox, oy);
+  }
+
+  /**
+   * The same at a fractional device pixel ratio, through the canvas: there a column's rects share
+   * pixels with its neighbours', so the picture depends on the order of every rect, one by one.
+   */
+  private paintCalls(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number): void {
+    const { bins, counts, most, latency } = binned;
+    const c = binned.cap;
+    const span = this.v1 - this.v0;
+    const flowOn = new Map<number, number>();
+    const band = (conn: number, from: number, to: number) => {
+      const lane = this.laneOf.get(conn);
+      if (lane === undefined || to < this.v0 || from > this.v1) return;
+      const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
+      const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
+      g.fillStyle = 'rgba(176,0,176,0.16)';
+      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh);
+      g.fillStyle = '#b0b';
+      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2);
+    };
+    for (const m of c.marks) {
+      if (m.kind !== 'flow') continue;
+      const on = flowOn.get(m.conn);
+      if (m.level > 0 && on === undefined) flowOn.set(m.conn, m.t);
+      else if (m.level === 0 && on !== undefined) {
+        band(m.conn, on, m.t);
+        flowOn.delete(m.conn);
+      }
+    }
+    for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+    if (most > 2) {
+      g.fillStyle = 'rgba(0,0,0,0.13)';
+      const logMost = Math.log2(most);
+      for (let lane = 0; lane < this.lanes.length; lane++) {
+        const y = 16 + (lane + 1) * lh;
+        for (let col = 0; col < pw; col++) {
+          const n = counts[lane * pw + col]!;
+          if (n > 1) {
+            const h = Math.max(1, (Math.log2(n) / logMost) * (lh - 2));
+            g.fillRect(LABEL_W + col, y - h, 1, h);
+          }
+        }
+      }
+    }
+    g.fillStyle = 'rgba(60,120,220,0.25)';
+    for (let k = 0; k < latency.length; k += 3) g.fillRect(LABEL_W + latency[k + 1]!, 16 + latency[k]! * lh + lh / 2 - 1, latency[k + 2]! - latency[k + 1]!, 2);
+    for (let lane = 0; lane < this.lanes.length; lane++) {
+      const y = 16 + lane * lh;
+      for (let col = 0; col < pw; col++) {
+        const v = bins[lane * pw + col]!;
+        if (!v) continue;
+        const x = LABEL_W + col;
+        if (v & REQ) { g.fillStyle = '#2a6fdb'; g.fillRect(x, y + 1, 1, lh / 2 - 1); }
+        if (v & RES) { g.fillStyle = '#2e9e4f'; g.fillRect(x, y + lh / 2, 1, lh / 2 - 1); }
+        if (v & EVT) { g.fillStyle = '#e08a00'; g.fillRect(x, y + 1, 1, lh - 2); }
+        if (v & ERR) { g.fillStyle = '#d22'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & TRY) { g.fillStyle = '#b0b'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & BAD) { g.fillStyle = '#000'; g.fillRect(x - 1, y + 1, 3, lh - 2); }
+        if (v & RETRY) { g.strokeStyle = '#b0b'; g.lineWidth = 1; g.strokeRect(x - 2.5, y + 0.5, 5, lh / 2); }
+      }
+    }
+  }
+
+  /** How far a text's ink reaches right of where it is drawn and below its baseline (CSS px), measured once. */
+  private ink(g: CanvasRenderingContext2D, text: string): { right: number; descent: number } {
+    let m = this.inks.get(text);
+    if (!m) {
+      const t = g.measureText(text);
+      if (this.inks.size > 1000) this.inks.clear();
+      this.inks.set(text, (m = { right: t.actualBoundingBoxRight, descent: t.actualBoundingBoxDescent }));
+    }
+    return m;
+  }
+
   private drawSelection(c: Capture, pw: number, lh: number, span: number): void {
     const g = this.canvas.getContext('2d')!;
     if (this.sel >= 0 && this.sel < c.count) {
@@ -459,6 +738,13 @@ export class Timeline {
       g.strokeRect(x - 3, 16 + (lane ?? 0) * lh, 6, lh);
     }
   }
+}
+
+/** A copy of a's first n elements in an array of the given length. */
+function grown(a: Int32Array, length: number, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(length);
+  b.set(a.subarray(0, n));
+  return b;
 }
 
 function niceStep(x: number): number {
