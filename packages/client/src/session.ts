@@ -35,6 +35,8 @@ export interface IpcClientLike {
    * @corosync-ts/ipc IpcClient.requestWith): used when there, for one promise per call.
    */
   requestWith?<T, C>(frame: Uint8Array, expect: Expectation | undefined, parse: (res: Uint8Array, ctx: C) => T, mapError: (err: unknown, ctx: C) => unknown, ctx: C): Promise<T>;
+  /** Delivers the events queued by now, without waiting; see @corosync-ts/ipc IpcClient.pollEvents. */
+  pollEvents?(): void;
   /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
   send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2; body?: Uint8Array }): Promise<void>;
   /** send() without a promise: false when it must queue (then use send()); see @corosync-ts/ipc IpcClient.sendNow. */
@@ -199,6 +201,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
   #delivering = 0;
   /** Dispatch waiters woken for a frame that have not run yet: auto delivery must not steal it. */
   #woken = 0;
+  /** Inside #poll(): the events it brings are queued for that dispatch(), in 'auto' mode too. */
+  #polling = 0;
   readonly #onEvent = (frame: Uint8Array) => this.#queue(frame);
   readonly #onDisconnect = (err: unknown) => this.#lost(err);
 
@@ -546,7 +550,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   #queue(frame: Uint8Array): void {
     if (this.#state === 'finalized') return;
-    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#opts.dispatch !== 'manual') {
+    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && this.#opts.dispatch !== 'manual') {
       // The common 'auto' case: nothing queued and nobody waiting, so the frame is delivered
       // now, without a trip through the queue.
       this.#delivering++;
@@ -566,7 +570,19 @@ export abstract class Session<Snapshot> extends EventEmitter {
       this.#woken++;
       return w.resolve('woken');
     }
-    if (this.#opts.dispatch !== 'manual' && this.#delivering === 0 && this.#woken === 0) this.#autoDeliver();
+    if (this.#opts.dispatch !== 'manual' && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0) this.#autoDeliver();
+  }
+
+  /** The events the daemon has queued by now into the queue, for dispatch() to deliver (also in 'auto' mode). */
+  #poll(): void {
+    const ipc = this.#ipc;
+    if (!ipc?.pollEvents) return;
+    this.#polling++;
+    try {
+      ipc.pollEvents();
+    } finally {
+      this.#polling--;
+    }
   }
 
   #autoDeliver(): void {
@@ -640,6 +656,10 @@ export abstract class Session<Snapshot> extends EventEmitter {
       }
     };
     if (mode === CS_DISPATCH_ALL || mode === CS_DISPATCH_ONE_NONBLOCKING) {
+      // What the daemon queued before now is there for C's non-blocking read (it queues a
+      // notification before it answers the call that caused it, on this connection or another),
+      // though the loop may not have read it yet.
+      if (this.#pending.length === 0) this.#poll();
       if (this.#pending.length === 0) {
         if (this.#state === 'disconnected') throw new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation });
         if (mode === CS_DISPATCH_ONE_NONBLOCKING) throw new CsError(CS_ERR_TRY_AGAIN, 'no event pending', { operation });
@@ -648,6 +668,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
       do {
         this.#deliverOne();
         afterCallback();
+        // ALL reads until nothing is queued, in C too
+        if (mode === CS_DISPATCH_ALL && this.#pending.length === 0) this.#poll();
       } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
       return;
     }
