@@ -80,8 +80,9 @@ export interface CmapSnapshot {
 export interface CmapGetOptions extends CallOptions {
   /**
    * Exactly libcmap's `*value_len` in: the capacity sent to the daemon (CS_ERR_INVALID_PARAM if
-   * the value is larger). Without it, get() asks with `firstCapacity` and falls back to asking
-   * the length first, so any value comes back.
+   * the value is larger). 0, which the daemon answers with the type and length alone (never
+   * CS_ERR_INVALID_PARAM), is followed by a GET of that length for the value. Without it, get()
+   * asks with `firstCapacity` and falls back to asking the length first, so any value comes back.
    */
   capacity?: number;
 }
@@ -369,7 +370,11 @@ export class CmapHandle extends Session<CmapSnapshot> {
     if (opts?.capacity !== undefined) {
       const cap = opts.capacity;
       if (!Number.isSafeInteger(cap) || cap < 0) throw invalidParam(op, 'capacity must be a non-negative integer');
-      return this.#entry(op, await this.#getOnce(op, key, cap, opts));
+      const r = await this.#getOnce(op, key, cap, opts);
+      // Capacity 0 is the daemon's "type and length only" (libcmap, given a buffer, then copies
+      // that many bytes it never received): the value comes with a second GET of that length.
+      if (r.bytes.length < r.length) return this.#entry(op, await this.#getAny(op, key, r.length, opts));
+      return this.#entry(op, r);
     }
     return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts));
   }
