@@ -607,13 +607,16 @@ export class CmapHandle extends Session<CmapSnapshot> {
     return Session.isDispatchFlag(flags) ? flags : CS_DISPATCH_BLOCKING;
   }
 
-  protected deliver(frame: Uint8Array): void {
+  protected deliver(frame: Uint8Array): boolean {
     if (!decodeCmapNotify(frame, 'cmap.dispatch')) {
       throw new CsError(CS_ERR_LIBRARY, `unexpected event id ${readId(frame)}`, { operation: 'cmap.dispatch' });
     }
     const t = this.#trackers.get(notifyFields.trackInstHandle);
-    if (!t) return; // tracker already deleted: libcmap drops it silently too
+    // A deleted tracker's: libcmap drops it, and its dispatch ONE says CS_ERR_BAD_HANDLE (the
+    // failed look-up's error, left as the call's)
+    if (!t) return false;
     t.notify(new Notification(this, t.userHandle, t.userData, frame));
+    return true;
   }
 
   protected override onFinalize(): void {

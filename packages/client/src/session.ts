@@ -515,8 +515,12 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   // --------------------------------------------------------------------------- dispatch
 
-  /** Decodes and delivers one event frame; throws CsError(CS_ERR_LIBRARY) for an unknown one. */
-  protected abstract deliver(frame: Uint8Array): void;
+  /**
+   * Decodes and delivers one event frame; throws CsError(CS_ERR_LIBRARY) for an unknown one.
+   * false: the C library finds no callback for it (libcmap: a deleted tracker's notification),
+   * which its dispatch(ONE / ONE_NONBLOCKING) answers with CS_ERR_BAD_HANDLE.
+   */
+  protected abstract deliver(frame: Uint8Array): boolean | void;
 
   /** Validates/normalises dispatch flags; quorum and votequorum reject unknown ones with 7. */
   protected abstract dispatchFlags(flags: number): number;
@@ -602,11 +606,11 @@ export abstract class Session<Snapshot> extends EventEmitter {
     else queueMicrotask(() => { throw e; });
   }
 
-  #deliverOne(): void {
+  #deliverOne(): boolean {
     const frame = this.#pending.shift()!;
     this.#delivering++;
     try {
-      this.deliver(frame);
+      return this.deliver(frame) !== false;
     } finally {
       this.#delivering--;
     }
@@ -650,9 +654,12 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const operation = `${this.service}.dispatch`;
     const mode = this.dispatchFlags(flags);
     this.assertOpen(operation);
-    const afterCallback = () => {
+    const afterCallback = (delivered: boolean) => {
       if (this.#state === 'finalized') {
         throw new CsError(CS_ERR_BAD_HANDLE, 'handle finalized inside a callback', { operation });
+      }
+      if (!delivered && (mode === CS_DISPATCH_ONE || mode === CS_DISPATCH_ONE_NONBLOCKING)) {
+        throw new CsError(CS_ERR_BAD_HANDLE, 'the event was for a callback no longer registered', { operation });
       }
     };
     if (mode === CS_DISPATCH_ALL || mode === CS_DISPATCH_ONE_NONBLOCKING) {
@@ -666,8 +673,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
         return;
       }
       do {
-        this.#deliverOne();
-        afterCallback();
+        afterCallback(this.#deliverOne());
         // ALL reads until nothing is queued, in C too
         if (mode === CS_DISPATCH_ALL && this.#pending.length === 0) this.#poll();
       } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
@@ -680,8 +686,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
           if (r === 'woken') this.#woken--;
           if (r === 'finalized' || signal?.aborted) return;
           if (this.#pending.length === 0) continue;
-          this.#deliverOne();
-          afterCallback();
+          afterCallback(this.#deliverOne());
           if (mode !== CS_DISPATCH_BLOCKING) return;
         }
       });
