@@ -273,7 +273,8 @@ export const cmapService: ServiceDef<'cmap', CmapConn> = {
       const flags = req.num('trackType');
       const cookie = req.big('trackInstHandle');
       const fail = (error: number) => c.sink.respond(encoders.cmap.res.trackAdd({ trackHandle: 0n }, { error }));
-      if (flags & ~TRACK_FLAGS) return fail(CS_ERR_INVALID_PARAM);
+      // icmap_track_add refuses unknown flags; stats_map_track_add does not look
+      if (!c.stats && flags & ~TRACK_FLAGS) return fail(CS_ERR_INVALID_PARAM);
       if (c.stats && flags & CMAP_TRACK_PREFIX && (flags & (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) !== (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) {
         return fail(CS_ERR_NOT_SUPPORTED);
       }
