@@ -186,10 +186,12 @@ export class CmapStore {
     return CS_OK;
   }
 
-  /** icmap_adjust_int: integer types only, wrapping in the type's width, stored through a normal set. */
+  /** icmap_adjust_int: integer types, wrapping in the type's width, stored through a normal set; float, double, string and binary refused. */
   adjustInt(key: string, step: number): number {
     const it = this.items.get(key);
     if (it === undefined) return CS_ERR_NOT_EXIST;
+    // icmap_adjust_int_r's switch has no default: a type it does not know is left as it is, CS_OK
+    if (it.type < T.INT8 || it.type > T.BINARY) return CS_OK;
     const size = CMAP_VALUE_TYPE_SIZE[it.type];
     if (size === undefined || it.type === T.FLOAT || it.type === T.DOUBLE) return CS_ERR_INVALID_PARAM;
     const bits = BigInt(size * 8);
