@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { compileC, describeDifference, describeReal, LineDriver, spawnDriver } from '@corosync-ts/nstest';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { oneNodeConf, startRealAndMock, stopRealAndMock, type RealAndMock } from './helpers/mockns.js';
 
 // The mock's fidelity, differentially: the generated cmap sequences of the client's differential
@@ -11,11 +11,13 @@ import { oneNodeConf, startRealAndMock, stopRealAndMock, type RealAndMock } from
 // from the same corosync.conf; both must print the same lines. On a difference fast-check
 // shrinks the sequence and the failure shows the shortest one with both outputs.
 //
-// CI runs a fixed seed and DIFF_CMAP_RUNS sequences per transport (default 60). Locally:
+// CI runs a fixed seed and DIFF_CMAP_RUNS sequences per transport (default 150, about 30 s each). Locally:
 //   DIFF_CMAP_RUNS=2000 DIFF_CMAP_SEED=random pnpm --filter @corosync-ts/testkit exec vitest run test/real-diff-cmap-mock.test.ts
-// What the comparison leaves out is the client test's list (test/real-diff-cmap.test.ts there).
+// What the comparison leaves out is the client test's list (test/real-diff-cmap.test.ts there);
+// keys outside test.diff. (the daemon's own) are compared by the corosync-cmapctl dumps of
+// real-tools.test.ts.
 
-const RUNS = Number(process.env.DIFF_CMAP_RUNS ?? 60);
+const RUNS = Number(process.env.DIFF_CMAP_RUNS ?? 150);
 const SEED = process.env.DIFF_CMAP_SEED === 'random' ? undefined : Number(process.env.DIFF_CMAP_SEED ?? 20261206);
 const CLIENT_TEST = new URL('../../client/test/', import.meta.url);
 
@@ -37,6 +39,12 @@ const REGRESSIONS: [string, string[]][] = [
   ['stats map writes', [
     'init 0', 'initmap 0 1', 'inc 0 stest.diff.b', 'dec 0 stest.diff.b', 'del 0 stest.diff.b', 'set 0 u8 stest.diff.b 1', 'setraw 0 6 sstats.clear.ipcx x01000000',
     'setraw 0 6 sstats.clear.other x01000000', 'del 0 sstats.clear.all', 'inc 0 sstats.clear.all', 'setraw 0 11 sstats.clear.ipc r41:16385',
+  ]],
+  // icmap_adjust_int_r leaves a value of a type it does not know as it is and says CS_OK (its
+  // switch has no default); the mock said CS_ERR_INVALID_PARAM
+  ['inc and dec of a type cmap does not know', [
+    'init 0', 'tadd 0 0 stest.diff. 7', 'setraw 0 -1 stest.diff.b x', 'inc 0 stest.diff.b', 'dec 0 stest.diff.b', 'setraw 0 0 stest.diff.a x', 'inc 0 stest.diff.a',
+    'get 0 stest.diff.b -1', 'disp 0 2',
   ]],
   // stats_map_track_add takes any flags (icmap_track_add refuses unknown ones); a PREFIX track
   // needs ADD and DELETE
@@ -78,7 +86,6 @@ for (const transport of ['socket', 'shm'] as const) {
 
     it('generated sequences print the same lines on both', async () => {
       await fc.assert(fc.asyncProperty(cmapSequence(), compare), { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) });
-      expect(RUNS).toBeGreaterThan(0);
     }, 600_000);
   });
 }
