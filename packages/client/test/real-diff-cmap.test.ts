@@ -20,6 +20,11 @@ import { buildDist, pkgDir, script } from './real-helpers.js';
 // A seed printed by a failure replays with DIFF_CMAP_SEED=<seed>; one sequence, with both outputs
 // printed, with DIFF_CMAP_REPLAY='["init 0", "sets 0 stest.diff.a sabc", "gets 0 stest.diff.a"]'.
 //
+// A hazard of the real daemon, not of this test: corosync 3.1.7 dies (a use-after-free in qb's
+// trie) when a key is deleted while two iterators stand on it often enough to free it under the
+// other, which then moves. A sequence can do that; a failure where every call from some point on
+// says CS_ERR_LIBRARY, init included, is that (the fixed seed's sequences do not).
+//
 // What the comparison leaves out, and why:
 // - keys outside test.diff. that an iterator passes are printed as "(other)": they are the
 //   daemon's own (runtime.*, nodelist.*) and not this test's;

@@ -24,7 +24,7 @@ const NAME_AT = 24;
 const NAME_MAX = 256;
 
 /** `deferred`: the prefix is read at the first next() (see CmapConn.received). */
-interface Iter { next(): string | undefined; map: CmapStore | 'stats'; deferred?: boolean }
+interface Iter { next(): string | undefined; close?(): void; map: CmapStore | 'stats'; deferred?: boolean }
 
 const getReplyCache = new WeakMap<object, { cap: number; frame: Uint8Array }>();
 
@@ -59,7 +59,10 @@ export class CmapConn extends BaseConn {
   /** An iterator over `source` whose prefix is read as corosync reads it (see `recv`). */
   iterator(req: Uint8Array, prefix: string | undefined, map: CmapStore | 'stats', source: CmapStore): Iter {
     // corosync passes no prefix at all (every key) for a zero length
-    if (prefix === undefined || !this.socket) return { next: source.iterate(prefix ?? '').next, map };
+    if (prefix === undefined || !this.socket) {
+      const i = source.iterate(prefix ?? '');
+      return { next: i.next, close: i.close, map };
+    }
     (this.recv ??= new Uint8Array(NAME_MAX)).set(req.subarray(NAME_AT, Math.min(req.length, NAME_AT + NAME_MAX)));
     this.deferred++;
     // what the transport would answer by itself from now on passes by received()
@@ -74,7 +77,8 @@ export class CmapConn extends BaseConn {
         const nul = b.indexOf(0);
         const p = latin1OrUtf8(nul >= 0 ? b.subarray(0, nul) : b);
         // qb's trie finds no node for an empty prefix (a NULL one would be the root)
-        it.next = p === '' ? () => undefined : source.iterate(p).next;
+        if (p === '') it.next = () => undefined;
+        else ({ next: it.next, close: it.close } = source.iterate(p));
         return it.next();
       },
     };
@@ -142,6 +146,7 @@ export class CmapConn extends BaseConn {
     this.closed = true;
     for (const t of this.tracks.values()) if (t.track) this.sim.cmap.untrack(t.track);
     this.tracks.clear();
+    for (const it of this.iters.values()) it.close?.();
     this.iters.clear();
     this.deferred = 0;
   }
@@ -263,7 +268,10 @@ export const cmapService: ServiceDef<'cmap', CmapConn> = {
     iterFinalize(c, req) {
       const h = req.big('iterHandle');
       const it = c.iters.get(h);
-      if (it) c.started(it);
+      if (it) {
+        c.started(it);
+        it.close?.();
+      }
       const ok = c.iters.delete(h);
       c.sink.respond(encoders.cmap.res.iterFinalize({}, { error: ok ? CS_OK : CS_ERR_BAD_HANDLE }));
     },
