@@ -11,9 +11,9 @@ import { buildDist, pkgDir, script } from './real-helpers.js';
 // difference fast-check shrinks the sequence and the failure shows the shortest one with both
 // outputs. The two drivers run one after the other, each starting and ending with `reset` (every
 // handle finalized, the test.diff. keys deleted), so each sees the daemon as the other did: a
-// handle or iterator one driver left open would change what the daemon does for the other (in
-// corosync 3.1.7 a key set anew while an iterator stands on it survives its delete, which answers
-// CS_OK, for as long as that iterator lives).
+// handle or iterator one driver left open would change what the daemon does for the other (a key
+// an iterator stands on survives its delete, which answers CS_OK, until that iterator moves on:
+// qb's trie counts the iterator's reference).
 //
 // CI runs a fixed seed and DIFF_CMAP_RUNS sequences per transport (default 150, about 30 s each). Locally:
 //   DIFF_CMAP_RUNS=2000 DIFF_CMAP_SEED=random pnpm --filter @corosync-ts/client exec vitest run test/real-diff-cmap.test.ts
