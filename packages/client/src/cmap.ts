@@ -80,8 +80,9 @@ export interface CmapSnapshot {
 export interface CmapGetOptions extends CallOptions {
   /**
    * Exactly libcmap's `*value_len` in: the capacity sent to the daemon (CS_ERR_INVALID_PARAM if
-   * the value is larger). Without it, get() asks with `firstCapacity` and falls back to asking
-   * the length first, so any value comes back.
+   * the value is larger). 0, which the daemon answers with the type and length alone (never
+   * CS_ERR_INVALID_PARAM), is followed by a GET of that length for the value. Without it, get()
+   * asks with `firstCapacity` and falls back to asking the length first, so any value comes back.
    */
   capacity?: number;
 }
@@ -369,7 +370,11 @@ export class CmapHandle extends Session<CmapSnapshot> {
     if (opts?.capacity !== undefined) {
       const cap = opts.capacity;
       if (!Number.isSafeInteger(cap) || cap < 0) throw invalidParam(op, 'capacity must be a non-negative integer');
-      return this.#entry(op, await this.#getOnce(op, key, cap, opts));
+      const r = await this.#getOnce(op, key, cap, opts);
+      // Capacity 0 is the daemon's "type and length only" (libcmap, given a buffer, then copies
+      // that many bytes it never received): the value comes with a second GET of that length.
+      if (r.bytes.length < r.length) return this.#entry(op, await this.#getAny(op, key, r.length, opts));
+      return this.#entry(op, r);
     }
     return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts));
   }
@@ -602,13 +607,16 @@ export class CmapHandle extends Session<CmapSnapshot> {
     return Session.isDispatchFlag(flags) ? flags : CS_DISPATCH_BLOCKING;
   }
 
-  protected deliver(frame: Uint8Array): void {
+  protected deliver(frame: Uint8Array): boolean {
     if (!decodeCmapNotify(frame, 'cmap.dispatch')) {
       throw new CsError(CS_ERR_LIBRARY, `unexpected event id ${readId(frame)}`, { operation: 'cmap.dispatch' });
     }
     const t = this.#trackers.get(notifyFields.trackInstHandle);
-    if (!t) return; // tracker already deleted: libcmap drops it silently too
+    // A deleted tracker's: libcmap drops it, and its dispatch ONE says CS_ERR_BAD_HANDLE (the
+    // failed look-up's error, left as the call's)
+    if (!t) return false;
     t.notify(new Notification(this, t.userHandle, t.userData, frame));
+    return true;
   }
 
   protected override onFinalize(): void {

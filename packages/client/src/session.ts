@@ -35,6 +35,8 @@ export interface IpcClientLike {
    * @corosync-ts/ipc IpcClient.requestWith): used when there, for one promise per call.
    */
   requestWith?<T, C>(frame: Uint8Array, expect: Expectation | undefined, parse: (res: Uint8Array, ctx: C) => T, mapError: (err: unknown, ctx: C) => unknown, ctx: C): Promise<T>;
+  /** Delivers the events queued by now, without waiting; see @corosync-ts/ipc IpcClient.pollEvents. */
+  pollEvents?(): void;
   /** A request the server never answers (cpg MCAST); see @corosync-ts/ipc IpcClient.send. */
   send?(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2; body?: Uint8Array }): Promise<void>;
   /** send() without a promise: false when it must queue (then use send()); see @corosync-ts/ipc IpcClient.sendNow. */
@@ -199,6 +201,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
   #delivering = 0;
   /** Dispatch waiters woken for a frame that have not run yet: auto delivery must not steal it. */
   #woken = 0;
+  /** Inside #poll(): the events it brings are queued for that dispatch(), in 'auto' mode too. */
+  #polling = 0;
   readonly #onEvent = (frame: Uint8Array) => this.#queue(frame);
   readonly #onDisconnect = (err: unknown) => this.#lost(err);
 
@@ -511,8 +515,12 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   // --------------------------------------------------------------------------- dispatch
 
-  /** Decodes and delivers one event frame; throws CsError(CS_ERR_LIBRARY) for an unknown one. */
-  protected abstract deliver(frame: Uint8Array): void;
+  /**
+   * Decodes and delivers one event frame; throws CsError(CS_ERR_LIBRARY) for an unknown one.
+   * false: the C library finds no callback for it (libcmap: a deleted tracker's notification),
+   * which its dispatch(ONE / ONE_NONBLOCKING) answers with CS_ERR_BAD_HANDLE.
+   */
+  protected abstract deliver(frame: Uint8Array): boolean | void;
 
   /** Validates/normalises dispatch flags; quorum and votequorum reject unknown ones with 7. */
   protected abstract dispatchFlags(flags: number): number;
@@ -546,7 +554,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   #queue(frame: Uint8Array): void {
     if (this.#state === 'finalized') return;
-    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#opts.dispatch !== 'manual') {
+    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && this.#opts.dispatch !== 'manual') {
       // The common 'auto' case: nothing queued and nobody waiting, so the frame is delivered
       // now, without a trip through the queue.
       this.#delivering++;
@@ -566,7 +574,19 @@ export abstract class Session<Snapshot> extends EventEmitter {
       this.#woken++;
       return w.resolve('woken');
     }
-    if (this.#opts.dispatch !== 'manual' && this.#delivering === 0 && this.#woken === 0) this.#autoDeliver();
+    if (this.#opts.dispatch !== 'manual' && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0) this.#autoDeliver();
+  }
+
+  /** The events the daemon has queued by now into the queue, for dispatch() to deliver (also in 'auto' mode). */
+  #poll(): void {
+    const ipc = this.#ipc;
+    if (!ipc?.pollEvents) return;
+    this.#polling++;
+    try {
+      ipc.pollEvents();
+    } finally {
+      this.#polling--;
+    }
   }
 
   #autoDeliver(): void {
@@ -586,11 +606,11 @@ export abstract class Session<Snapshot> extends EventEmitter {
     else queueMicrotask(() => { throw e; });
   }
 
-  #deliverOne(): void {
+  #deliverOne(): boolean {
     const frame = this.#pending.shift()!;
     this.#delivering++;
     try {
-      this.deliver(frame);
+      return this.deliver(frame) !== false;
     } finally {
       this.#delivering--;
     }
@@ -634,20 +654,28 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const operation = `${this.service}.dispatch`;
     const mode = this.dispatchFlags(flags);
     this.assertOpen(operation);
-    const afterCallback = () => {
+    const afterCallback = (delivered: boolean) => {
       if (this.#state === 'finalized') {
         throw new CsError(CS_ERR_BAD_HANDLE, 'handle finalized inside a callback', { operation });
       }
+      if (!delivered && (mode === CS_DISPATCH_ONE || mode === CS_DISPATCH_ONE_NONBLOCKING)) {
+        throw new CsError(CS_ERR_BAD_HANDLE, 'the event was for a callback no longer registered', { operation });
+      }
     };
     if (mode === CS_DISPATCH_ALL || mode === CS_DISPATCH_ONE_NONBLOCKING) {
+      // What the daemon queued before now is there for C's non-blocking read (it queues a
+      // notification before it answers the call that caused it, on this connection or another),
+      // though the loop may not have read it yet.
+      if (this.#pending.length === 0) this.#poll();
       if (this.#pending.length === 0) {
         if (this.#state === 'disconnected') throw new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation });
         if (mode === CS_DISPATCH_ONE_NONBLOCKING) throw new CsError(CS_ERR_TRY_AGAIN, 'no event pending', { operation });
         return;
       }
       do {
-        this.#deliverOne();
-        afterCallback();
+        afterCallback(this.#deliverOne());
+        // ALL reads until nothing is queued, in C too
+        if (mode === CS_DISPATCH_ALL && this.#pending.length === 0) this.#poll();
       } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
       return;
     }
@@ -658,8 +686,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
           if (r === 'woken') this.#woken--;
           if (r === 'finalized' || signal?.aborted) return;
           if (this.#pending.length === 0) continue;
-          this.#deliverOne();
-          afterCallback();
+          afterCallback(this.#deliverOne());
           if (mode !== CS_DISPATCH_BLOCKING) return;
         }
       });

@@ -7,7 +7,7 @@ import {
   fixedCmapValueSize, messages, type CmapValue, type DecodedMessage, type MessageSpec, type RingId, type Service,
 } from '@corosync-ts/codec-wasm';
 import {
-  CMAP_VALUETYPE_INT16, CMAP_VALUETYPE_INT32, CMAP_VALUETYPE_INT8, CMAP_VALUETYPE_UINT16, CMAP_VALUETYPE_UINT32,
+  CMAP_VALUETYPE_BINARY, CMAP_VALUETYPE_INT16, CMAP_VALUETYPE_INT32, CMAP_VALUETYPE_INT8, CMAP_VALUETYPE_UINT16, CMAP_VALUETYPE_UINT32,
   CMAP_VALUETYPE_UINT8, CS_ERR_INVALID_PARAM, CS_ERR_LIBRARY, CS_OK, CsError,
 } from '@corosync-ts/types';
 import { toCsError } from './errors.js';
@@ -388,8 +388,13 @@ export function cmapWrongType(operation: string, got: number, want: number): CsE
   return new CsError(CS_ERR_INVALID_PARAM, `value is of type ${got}, not ${want}`, { operation });
 }
 
-/** The value of a GET answer; CS_ERR_LIBRARY if its bytes do not decode as its type. */
+/**
+ * The value of a GET answer; CS_ERR_LIBRARY if its bytes do not decode as its type. A type
+ * cmap does not know comes back as its bytes: icmap stores an empty value of any such type (its
+ * length check wants 0 bytes for them), which libcmap's cmap_get returns like any other.
+ */
 export function decodeGetValue(operation: string, type: number, bytes: Uint8Array): CmapValue {
+  if (type < CMAP_VALUETYPE_INT8 || type > CMAP_VALUETYPE_BINARY) return bytes;
   try {
     return decodeCmapValue(type, bytes);
   } catch (e) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
-import { CMAP_TRACK_ADD, CMAP_TRACK_PREFIX, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
+import { CMAP_TRACK_ADD, CMAP_TRACK_PREFIX, CS_DISPATCH_ALL, CS_DISPATCH_ONE, CS_ERR_BAD_HANDLE, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, QuorumHandle, VotequorumHandle, type CmapNotification, type QuorumNotification } from '../src/index.js';
 
 // The in-process mock daemon of @corosync-ts/testkit, reached through `ipcPrefix` over the real
@@ -26,6 +26,29 @@ describe('against the @corosync-ts/testkit mock daemon (ipcPrefix)', () => {
     expect(n).toMatchObject({ event: CMAP_TRACK_ADD, keyName: 'test.mock' });
     expect(n.newValue.value).toBe(7);
     await expect(h.getString('test.none')).rejects.toSatisfy((e) => isCsError(e, 12));
+  });
+
+  // What libcmap does, found by the differential test (real-diff-cmap.test.ts), here without a
+  // real daemon. (Its other finding, a notification queued on one handle before another's answer
+  // missed by dispatch(ALL / ONE_NONBLOCKING), does not show with the daemon in this process.)
+  it('cmap dispatch(ONE) of a deleted tracker\'s notification says CS_ERR_BAD_HANDLE; ALL goes on', async () => {
+    await using h = await CmapHandle.initialize({ ipcPrefix: prefix, dispatch: 'manual' });
+    const t = await h.trackAdd('test.gone.', CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, () => {});
+    await h.setUint8('test.gone.a', 1);
+    await h.setUint8('test.gone.b', 1);
+    await h.trackDelete(t);
+    await expect(h.dispatch(CS_DISPATCH_ONE)).rejects.toSatisfy((e) => isCsError(e, CS_ERR_BAD_HANDLE));
+    await h.setUint8('test.gone.c', 1);
+    await h.dispatch(CS_DISPATCH_ALL);
+    expect(h.pendingEvents).toBe(0);
+  });
+
+  it('cmap get() with capacity 0, and of a type cmap does not know', async () => {
+    await using h = await CmapHandle.initialize({ ipcPrefix: prefix });
+    await h.setUint32('test.cap0', 7);
+    expect(await h.get('test.cap0', { capacity: 0 })).toMatchObject({ type: 6, length: 4, value: 7 });
+    await h.setRaw('test.t255', new Uint8Array(0), 255);
+    expect(await h.get('test.t255')).toEqual({ type: 255, length: 0, value: new Uint8Array(0), bytes: new Uint8Array(0) });
   });
 
   it('quorum and votequorum', async () => {

@@ -181,6 +181,12 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.client.deliverResponse(frame);
   }
 
+  pollEvents(): void {
+    // Called from a listener inside drainEvents() this goes on with the same batch, in order,
+    // as takeResponse() for a reply caught there does already.
+    if (this.client.connected && this.client.listenerCount('event') > 0 && this.eventsWaiting()) this.drainEvents();
+  }
+
   /** Events read and not delivered yet, tokens taken and not read, or tokens not taken. */
   private eventsWaiting(): boolean {
     return this.eventNext < this.eventRead || this.eventTokens > 0 || this.eventSem[0]! !== 0;

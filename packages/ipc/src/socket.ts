@@ -320,6 +320,23 @@ export class SocketClientTransport implements ClientTransport {
     this.takeDatagrams(this.evt, count, 'event');
   }
 
+  pollEvents(): void {
+    if (!this.client.connected || this.client.listenerCount('event') === 0) return;
+    if (delivering === 0) return this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
+    // From a listener of a batch still in the receive area every socket shares: received
+    // apart, with a copy each (as takeStray).
+    for (;;) {
+      const d = recvDatagram(this.evt.fd, this.client.maxMessageSize);
+      if (typeof d === 'number') {
+        if (d !== -Errno.EAGAIN) this.client.fail(new IpcError('ECONNRESET', `event socket: ${IpcError.fromErrno(d, 'recv').message}`));
+        return;
+      }
+      this.control.taken('event');
+      this.client.deliverEvent(d);
+      if (!this.client.connected) return;
+    }
+  }
+
   /**
    * Whether the event socket peeks each datagram first (FdWatch.into), and how many events in a
    * row eventInto has not taken. An event eventInto takes turns it on (that one was copied out

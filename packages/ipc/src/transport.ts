@@ -52,6 +52,11 @@ export interface ClientTransport {
    */
   responseCost(len: number): number;
   readonly responseRoom: number;
+  /**
+   * Delivers the events the server has queued by now, before returning and without waiting, as
+   * libqb's qb_ipcc_event_recv with timeout 0 finds them (IpcClient.pollEvents).
+   */
+  pollEvents(): void;
   /** Release everything; `failed`: the connection failed, and shm looks for files a dead server left. */
   close(failed: boolean): Promise<void>;
 }

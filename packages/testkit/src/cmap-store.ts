@@ -80,6 +80,13 @@ function lowerBound(arr: string[], key: string): number {
 export class CmapStore {
   private readonly items = new Map<string, CmapItem>();
   private readonly sorted: string[] = [];
+  /**
+   * qb's trie counts references to a key's node: the map's own, and one per iterator standing on
+   * it. A delete drops one, and the key goes (DELETE notified then) when none is left: deleted
+   * under an iterator it stays, answers GETs and is iterated, until the iterator moves on or is
+   * finalized. The count of keys whose count is not 1.
+   */
+  private readonly refs = new Map<string, number>();
   private readonly tracks = new Map<string, CmapTrack[]>();
 
   /** Bumped by every change; lets a reader know nothing changed since it last looked. */
@@ -177,19 +184,40 @@ export class CmapStore {
   }
 
   delete(key: string): number {
+    if (!this.items.has(key)) return CS_ERR_NOT_EXIST;
+    this.unref(key);
+    return CS_OK;
+  }
+
+  private ref(key: string): void {
+    this.refs.set(key, (this.refs.get(key) ?? 1) + 1);
+  }
+
+  private unref(key: string): void {
+    const n = (this.refs.get(key) ?? 1) - 1;
+    if (n === 1) this.refs.delete(key);
+    else if (n > 0) this.refs.set(key, n);
+    else {
+      this.refs.delete(key);
+      this.remove(key);
+    }
+  }
+
+  private remove(key: string): void {
     const old = this.items.get(key);
-    if (old === undefined) return CS_ERR_NOT_EXIST;
+    if (old === undefined) return;
     this.items.delete(key);
     this.changed();
     this.sorted.splice(lowerBound(this.sorted, key), 1);
     this.fire(key, CMAP_TRACK_DELETE, undefined, old);
-    return CS_OK;
   }
 
-  /** icmap_adjust_int: integer types only, wrapping in the type's width, stored through a normal set. */
+  /** icmap_adjust_int: integer types, wrapping in the type's width, stored through a normal set; float, double, string and binary refused. */
   adjustInt(key: string, step: number): number {
     const it = this.items.get(key);
     if (it === undefined) return CS_ERR_NOT_EXIST;
+    // icmap_adjust_int_r's switch has no default: a type it does not know is left as it is, CS_OK
+    if (it.type < T.INT8 || it.type > T.BINARY) return CS_OK;
     const size = CMAP_VALUE_TYPE_SIZE[it.type];
     if (size === undefined || it.type === T.FLOAT || it.type === T.DOUBLE) return CS_ERR_INVALID_PARAM;
     const bits = BigInt(size * 8);
@@ -216,11 +244,15 @@ export class CmapStore {
 
   /**
    * A live prefix iterator: each next() returns the first key after the previous one that still
-   * exists, so deleting while iterating works and keys added ahead of the cursor are seen.
+   * exists, so deleting while iterating works and keys added ahead of the cursor are seen. It
+   * holds a reference to the key it stands on (see `refs`) until it moves on or close().
    */
-  iterate(prefix: string): { next(): string | undefined } {
+  iterate(prefix: string): { next(): string | undefined; close(): void } {
     let last: string | undefined;
     let done = false;
+    const leave = () => {
+      if (last !== undefined && !done) this.unref(last);
+    };
     return {
       next: () => {
         if (done) return undefined;
@@ -228,11 +260,18 @@ export class CmapStore {
         if (last !== undefined && this.sorted[i] === last) i++;
         const k = this.sorted[i];
         if (k === undefined || !k.startsWith(prefix)) {
+          leave();
           done = true;
           return undefined;
         }
+        this.ref(k);
+        leave();
         last = k;
         return k;
+      },
+      close: () => {
+        leave();
+        done = true;
       },
     };
   }

@@ -223,6 +223,7 @@ export class NodeServices implements NodeListener {
     let heldBytes = 0;
     const serve = (frame: Uint8Array) => {
       stats.requests++;
+      conn.received(frame);
       const faults = this.faults?.hasCallFaults ? this.faults : undefined;
       if (faults === undefined && conn.repeat(frame)) return;
       // the header's id (i32 LE) read in place: no DataView and header object per request

@@ -147,7 +147,7 @@ export class RequestView<M extends MessageSpec = MessageSpec, F = FieldsOf<M>> {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Key names are bytes to corosync; decode as UTF-8 when valid, else byte-for-byte. */
-function latin1OrUtf8(b: Uint8Array): string {
+export function latin1OrUtf8(b: Uint8Array): string {
   try {
     return utf8.decode(b);
   } catch {

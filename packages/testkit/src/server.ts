@@ -188,7 +188,7 @@ class NodeEndpoint implements Endpoint {
       answerRepeats: (req: Uint8Array, res: Uint8Array) => { c.answerRepeats(req, res); },
       answered: () => c.answered(),
     };
-    const conn = this.services.connect(svc, sink, { ...cred, procname }, () => c.close());
+    const conn = this.services.connect(svc, sink, { ...cred, procname, transport: this.transport }, () => c.close());
     c.on('request', (frame) => {
       try {
         conn.handle(frame);

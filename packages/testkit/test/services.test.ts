@@ -170,8 +170,12 @@ describe('cmap', () => {
     expect(c.call(encoders.cmap.req.set({ keyName: 'stats.ipcs.global.active', type: 8, value: encodeCmapValue(8, 1n) })).error).toBe(11);
     expect(c.call(encoders.cmap.req.set({ keyName: 'stats.clear.all', type: 6, value: encodeCmapValue(6, 1) })).error).toBe(1);
     expect(c.call(encoders.cmap.req.set({ keyName: 'stats.clear.foo', type: 6, value: encodeCmapValue(6, 1) })).error).toBe(19);
-    expect(c.call(encoders.cmap.req.delete({ keyName: 'stats.ipcs.global.active' })).error).toBe(19);
-    expect(c.call(encoders.cmap.req.adjustInt({ keyName: 'stats.ipcs.global.active', step: 1 })).error).toBe(19);
+    // stats_map_is_key_ro: everything but stats.clear. is read-only (CS_ERR_ACCESS); those
+    // cannot be deleted or adjusted (CS_ERR_NOT_SUPPORTED)
+    expect(c.call(encoders.cmap.req.delete({ keyName: 'stats.ipcs.global.active' })).error).toBe(11);
+    expect(c.call(encoders.cmap.req.adjustInt({ keyName: 'stats.ipcs.global.active', step: 1 })).error).toBe(11);
+    expect(c.call(encoders.cmap.req.delete({ keyName: 'stats.clear.all' })).error).toBe(19);
+    expect(c.call(encoders.cmap.req.adjustInt({ keyName: 'stats.clear.all', step: 1 })).error).toBe(19);
     expect(c.call(encoders.cmap.req.trackAdd({ keyName: 'stats.', trackType: 8 | 4, trackInstHandle: 1n })).error).toBe(19);
     expect(c.call(encoders.cmap.req.setCurrentMap({ map: 7 })).error).toBe(12);
   });

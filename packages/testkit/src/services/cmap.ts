@@ -6,6 +6,7 @@ import {
 } from '@corosync-ts/types';
 import type { CmapStore} from '../cmap-store.js';
 import { isReadOnlyKey, type CmapChange, type CmapTrack } from '../cmap-store.js';
+import { latin1OrUtf8 } from '../request.js';
 import { BaseConn, MAX_RESPONSE, newHandleBase, type ServiceDef } from './connection.js';
 
 const TRACK_FLAGS = CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX;
@@ -14,7 +15,16 @@ const CMAP_MAX_VALUE = 16384n;
 /** A cmap.get response: its header and fixed fields, then the value. */
 const GET_RES_FIXED = 40;
 
-interface Iter { next(): string | undefined; map: CmapStore | 'stats' }
+/**
+ * Where an ITER_INIT request's prefix bytes sit (the mar_name_t value after the 16-byte header
+ * and the name's 8-byte length), and how many there are: where a key name sits in SET, GET,
+ * DELETE, ADJUST_INT and TRACK_ADD too.
+ */
+const NAME_AT = 24;
+const NAME_MAX = 256;
+
+/** `deferred`: the prefix is read at the first next() (see CmapConn.received). */
+interface Iter { next(): string | undefined; close?(): void; map: CmapStore | 'stats'; deferred?: boolean }
 
 const getReplyCache = new WeakMap<object, { cap: number; frame: Uint8Array }>();
 
@@ -25,6 +35,61 @@ export class CmapConn extends BaseConn {
   private readonly handleBase = newHandleBase();
   private nextIndex = 0n;
   private closed = false;
+  /**
+   * corosync's ITER_INIT keeps a pointer to the prefix in the request and qb's trie iterator
+   * reads it at the first ITER_NEXT. Over the socket transport the request is the connection's
+   * one receive buffer, which every later request rewrites from its start: the prefix read is
+   * then the key name of the last request long enough to reach it (a NUL there first: no keys at
+   * all). Over shm it is the request's chunk of the ring, which stays as it was. While an
+   * iterator waits for its first next(), `recv` follows the buffer's bytes at NAME_AT.
+   */
+  private readonly socket: boolean;
+  private recv: Uint8Array | undefined;
+  private deferred = 0;
+
+  constructor(node: ConstructorParameters<typeof BaseConn>[0], sink: ConstructorParameters<typeof BaseConn>[1], transport: 'socket' | 'shm' | undefined) {
+    super(node, sink);
+    this.socket = transport !== 'shm';
+  }
+
+  override received(frame: Uint8Array): void {
+    if (this.deferred > 0 && frame.length > NAME_AT) this.recv!.set(frame.subarray(NAME_AT, Math.min(frame.length, NAME_AT + NAME_MAX)));
+  }
+
+  /** An iterator over `source` whose prefix is read as corosync reads it (see `recv`). */
+  iterator(req: Uint8Array, prefix: string | undefined, map: CmapStore | 'stats', source: CmapStore): Iter {
+    // corosync passes no prefix at all (every key) for a zero length
+    if (prefix === undefined || !this.socket) {
+      const i = source.iterate(prefix ?? '');
+      return { next: i.next, close: i.close, map };
+    }
+    (this.recv ??= new Uint8Array(NAME_MAX)).set(req.subarray(NAME_AT, Math.min(req.length, NAME_AT + NAME_MAX)));
+    this.deferred++;
+    // what the transport would answer by itself from now on passes by received()
+    this.lastGet = undefined;
+    this.sim.cmap.retire();
+    const it: Iter = {
+      map,
+      deferred: true,
+      next: () => {
+        this.started(it);
+        const b = this.recv!;
+        const nul = b.indexOf(0);
+        const p = latin1OrUtf8(nul >= 0 ? b.subarray(0, nul) : b);
+        // qb's trie finds no node for an empty prefix (a NULL one would be the root)
+        if (p === '') it.next = () => undefined;
+        else ({ next: it.next, close: it.close } = source.iterate(p));
+        return it.next();
+      },
+    };
+    return it;
+  }
+
+  started(it: Iter): void {
+    if (!it.deferred) return;
+    it.deferred = false;
+    this.deferred--;
+  }
 
   handleNew(): bigint {
     return this.handleBase | (this.nextIndex++ & 0xffffffffn);
@@ -64,7 +129,7 @@ export class CmapConn extends BaseConn {
   }
 
   private arm(req: Uint8Array, res: Uint8Array): void {
-    if (this.sink.answerRepeats === undefined) return;
+    if (this.sink.answerRepeats === undefined || this.deferred > 0) return;
     this.sim.cmap.markAnswered();
     this.sink.answerRepeats(req, res);
   }
@@ -81,7 +146,9 @@ export class CmapConn extends BaseConn {
     this.closed = true;
     for (const t of this.tracks.values()) if (t.track) this.sim.cmap.untrack(t.track);
     this.tracks.clear();
+    for (const it of this.iters.values()) it.close?.();
     this.iters.clear();
+    this.deferred = 0;
   }
 }
 
@@ -101,32 +168,44 @@ function sameBytes(frame: Uint8Array, req: Uint8Array, words: Int32Array): boole
   return true;
 }
 
-/** stats map SET: only stats.clear.{knet,ipc,totem,schedmiss,all} are accepted (the mock keeps no counters to clear). */
+/**
+ * The map's map_is_key_ro: icmap's read-only keys, and for the stats map everything but the
+ * stats.clear. keys (exec/stats.c stats_map_is_key_ro).
+ */
+function readOnly(c: CmapConn, key: string): boolean {
+  return c.stats ? !key.startsWith('stats.clear.') : isReadOnlyKey(key);
+}
+
+/**
+ * stats map SET of a stats.clear. key: accepted for a name starting with one of
+ * stats.clear.{knet,ipc,totem,schedmiss,all} (exec/stats.c compares that many bytes; the mock
+ * keeps no counters to clear).
+ */
 function statsSet(key: string): number {
-  if (['stats.clear.knet', 'stats.clear.ipc', 'stats.clear.totem', 'stats.clear.schedmiss', 'stats.clear.all'].includes(key)) return CS_OK;
-  if (key.startsWith('stats.clear.')) return CS_ERR_NOT_SUPPORTED;
-  return CS_ERR_ACCESS;
+  const clears = ['stats.clear.knet', 'stats.clear.ipc', 'stats.clear.totem', 'stats.clear.schedmiss', 'stats.clear.all'];
+  return clears.some((p) => key.startsWith(p)) ? CS_OK : CS_ERR_NOT_SUPPORTED;
 }
 
 /** exec/cmap.c `cmap_lib_engine[]`. */
 export const cmapService: ServiceDef<'cmap', CmapConn> = {
   service: 'cmap',
-  open: (node, sink) => new CmapConn(node, sink),
+  open: (node, sink, info) => new CmapConn(node, sink, info?.transport),
   handlers: {
     set(c, req) {
       const k = req.str('keyName');
       const len = req.big('valueLen');
       let err: number;
-      if (isReadOnlyKey(k)) err = CS_ERR_ACCESS;
-      else if (len > CMAP_MAX_VALUE) err = CS_ERR_INVALID_PARAM;
+      if (readOnly(c, k)) err = CS_ERR_ACCESS;
+      // stats_map_set looks at the name alone
       else if (c.stats) err = statsSet(k);
+      else if (len > CMAP_MAX_VALUE) err = CS_ERR_INVALID_PARAM;
       else err = c.sim.cmap.setRaw(k, req.num('type'), req.bytesOf('value'));
       c.sink.respond(encoders.cmap.res.set({}, { error: err }));
     },
 
     delete(c, req) {
       const k = req.str('keyName');
-      const err = isReadOnlyKey(k) ? CS_ERR_ACCESS : c.stats ? CS_ERR_NOT_SUPPORTED : c.sim.cmap.delete(k);
+      const err = readOnly(c, k) ? CS_ERR_ACCESS : c.stats ? CS_ERR_NOT_SUPPORTED : c.sim.cmap.delete(k);
       c.sink.respond(encoders.cmap.res.delete({}, { error: err }));
     },
 
@@ -159,16 +238,16 @@ export const cmapService: ServiceDef<'cmap', CmapConn> = {
 
     adjustInt(c, req) {
       const k = req.str('keyName');
-      const err = isReadOnlyKey(k) ? CS_ERR_ACCESS : c.stats ? CS_ERR_NOT_SUPPORTED : c.sim.cmap.adjustInt(k, req.num('step'));
+      const err = readOnly(c, k) ? CS_ERR_ACCESS : c.stats ? CS_ERR_NOT_SUPPORTED : c.sim.cmap.adjustInt(k, req.num('step'));
       c.sink.respond(encoders.cmap.res.adjustInt({}, { error: err }));
     },
 
     iterInit(c, req) {
-      const prefix = req.nameLength('prefix') === 0 ? '' : req.str('prefix');
+      const prefix = req.nameLength('prefix') === 0 ? undefined : req.str('prefix');
       const map = c.stats ? 'stats' : c.sim.cmap;
       const source = map === 'stats' ? c.node.statsMap() : map;
       const h = c.handleNew();
-      c.iters.set(h, { next: source.iterate(prefix).next, map });
+      c.iters.set(h, c.iterator(req.bytes, prefix, map, source));
       c.sink.respond(encoders.cmap.res.iterInit({ iterHandle: h }));
     },
 
@@ -187,7 +266,13 @@ export const cmapService: ServiceDef<'cmap', CmapConn> = {
     },
 
     iterFinalize(c, req) {
-      const ok = c.iters.delete(req.big('iterHandle'));
+      const h = req.big('iterHandle');
+      const it = c.iters.get(h);
+      if (it) {
+        c.started(it);
+        it.close?.();
+      }
+      const ok = c.iters.delete(h);
       c.sink.respond(encoders.cmap.res.iterFinalize({}, { error: ok ? CS_OK : CS_ERR_BAD_HANDLE }));
     },
 
@@ -196,7 +281,8 @@ export const cmapService: ServiceDef<'cmap', CmapConn> = {
       const flags = req.num('trackType');
       const cookie = req.big('trackInstHandle');
       const fail = (error: number) => c.sink.respond(encoders.cmap.res.trackAdd({ trackHandle: 0n }, { error }));
-      if (flags & ~TRACK_FLAGS) return fail(CS_ERR_INVALID_PARAM);
+      // icmap_track_add refuses unknown flags; stats_map_track_add does not look
+      if (!c.stats && flags & ~TRACK_FLAGS) return fail(CS_ERR_INVALID_PARAM);
       if (c.stats && flags & CMAP_TRACK_PREFIX && (flags & (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) !== (CMAP_TRACK_ADD | CMAP_TRACK_DELETE)) {
         return fail(CS_ERR_NOT_SUPPORTED);
       }

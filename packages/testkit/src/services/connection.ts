@@ -41,6 +41,8 @@ export interface ClientInfo {
   gid: number;
   /** Shown as stats.ipcs.service<id>.<pid>.<conn>.procname (the daemon reads /proc/<pid>/comm). */
   procname?: string;
+  /** The libqb transport the client came by: where the daemon's handlers find a request's bytes. */
+  transport?: 'socket' | 'shm';
 }
 
 /** Largest response a client accepts when its sink does not say (what the corosync libraries ask for). */
@@ -53,6 +55,10 @@ export abstract class BaseConn {
   repeat(frame: Uint8Array): boolean {
     void frame;
     return false;
+  }
+  /** Every request frame of the connection, before anything answers it. */
+  received(frame: Uint8Array): void {
+    void frame;
   }
   /** lib_exit_fn. */
   abstract close(): void;

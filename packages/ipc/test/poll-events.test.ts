@@ -1,0 +1,63 @@
+// IpcClient.pollEvents(): what the server has queued by now reaches the 'event' listeners before
+// the call returns, without a loop turn, as libqb's qb_ipcc_event_recv with timeout 0 reads it.
+// The C libraries' dispatch(ALL / ONE_NONBLOCKING) count on that: a cmap notification corosync
+// queued on one connection before answering another's call is there when that call returns.
+import { describe, expect, it } from 'vitest';
+import { connect, createServer, type IpcServerConnection } from '../src/index.js';
+import { header, resFrame, uniqueName, until } from './helpers.js';
+
+for (const transport of ['socket', 'shm'] as const) {
+  describe(`${transport}: pollEvents`, () => {
+    it('delivers the events queued so far before it returns, in order, and nothing twice', async () => {
+      const server = createServer(uniqueName(`poll-${transport}`), { transport });
+      const conns: IpcServerConnection[] = [];
+      server.on('connection', (c) => conns.push(c));
+      await server.listen();
+      const c = await connect(server.name);
+      try {
+        await until(() => conns.length === 1);
+        const conn = conns[0]!;
+        const seen: number[] = [];
+        c.on('event', (f: Uint8Array) => seen.push(header(f).id));
+        c.pollEvents();
+        expect(seen).toEqual([]);
+        for (let round = 0; round < 20; round++) {
+          // sent while the loop is ours: nothing could have read them yet
+          for (let e = 0; e < 1 + (round % 4); e++) conn.sendEvent(resFrame(100 * round + e));
+          c.pollEvents();
+          expect(seen.splice(0)).toEqual(Array.from({ length: 1 + (round % 4) }, (_, e) => 100 * round + e));
+        }
+        // and what the loop reads later is only what came after
+        conn.sendEvent(resFrame(9999));
+        await until(() => seen.length === 1);
+        expect(seen).toEqual([9999]);
+      } finally {
+        await c.close();
+        await server.close();
+      }
+    });
+
+    it('from inside an event listener, delivers the rest in order', async () => {
+      const server = createServer(uniqueName(`poll-nested-${transport}`), { transport });
+      const conns: IpcServerConnection[] = [];
+      server.on('connection', (c) => conns.push(c));
+      await server.listen();
+      const c = await connect(server.name);
+      try {
+        await until(() => conns.length === 1);
+        const conn = conns[0]!;
+        const seen: number[] = [];
+        c.on('event', (f: Uint8Array) => {
+          seen.push(header(f).id);
+          if (header(f).id === 1) c.pollEvents();
+        });
+        for (let e = 1; e <= 5; e++) conn.sendEvent(resFrame(e));
+        await until(() => seen.length === 5);
+        expect(seen).toEqual([1, 2, 3, 4, 5]);
+      } finally {
+        await c.close();
+        await server.close();
+      }
+    });
+  });
+}
