@@ -45,6 +45,8 @@ export interface IpcClientLike {
    * as @corosync-ts/ipc's IpcClient takes them (RequestOptions.body). Others get whole frames.
    */
   readonly gather?: boolean;
+  /** Emits the events already sent before returning (see @corosync-ts/ipc IpcClient.pollEvents). */
+  pollEvents?(): void;
   on(event: 'event', listener: (frame: Uint8Array) => void): unknown;
   on(event: 'disconnect', listener: (err: unknown) => void): unknown;
   off(event: 'event', listener: (frame: Uint8Array) => void): unknown;
@@ -640,6 +642,10 @@ export abstract class Session<Snapshot> extends EventEmitter {
       }
     };
     if (mode === CS_DISPATCH_ALL || mode === CS_DISPATCH_ONE_NONBLOCKING) {
+      // What corosync has sent is pending too, as for C's dispatch, which reads the channel:
+      // the loop may not have come round to it yet (another connection's event, read first,
+      // can have resumed the caller).
+      if (this.#pending.length === 0) this.#ipc?.pollEvents?.();
       if (this.#pending.length === 0) {
         if (this.#state === 'disconnected') throw new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation });
         if (mode === CS_DISPATCH_ONE_NONBLOCKING) throw new CsError(CS_ERR_TRY_AGAIN, 'no event pending', { operation });
@@ -648,6 +654,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
       do {
         this.#deliverOne();
         afterCallback();
+        if (mode === CS_DISPATCH_ALL && this.#pending.length === 0) this.#ipc?.pollEvents?.();
       } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
       return;
     }

@@ -271,6 +271,15 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return this.setup;
   }
 
+  /**
+   * Emits the events the server has sent by now before returning (qb_ipcc_event_recv with a 0
+   * timeout): for a dispatch of what is pending, which must not miss what the loop has not read
+   * yet. Inside an 'event' listener of this transport it does nothing.
+   */
+  pollEvents(): void {
+    if (this.state === 'open') this.impl.pollEvents();
+  }
+
   /** Send one request frame (header included) and resolve with its response frame. */
   request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     return this.submit(frame, opts, undefined, undefined, undefined) as Promise<Uint8Array>;

@@ -190,6 +190,12 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     return this.request.userData;
   }
 
+  pollEvents(): void {
+    // A pass inside a listener would read past a lent chunk still at the ring's read pointer.
+    if (this.draining > 0 || !this.client.connected || !this.eventsWaiting()) return;
+    this.drainEvents();
+  }
+
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.request.userData;
@@ -381,7 +387,19 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // settle the doorbell bytes separately (eventDebt = bytes read - events taken). A
   // server whose doorbells back up in the socket (1-byte sends fill a unix socket's
   // buffer after a few hundred) must not throttle how fast we drain its ring.
+  /** drainEvents() passes under way: a listener calling pollEvents() is inside one. */
+  private draining = 0;
+
   private drainEvents(): void {
+    this.draining++;
+    try {
+      this.drainPass();
+    } finally {
+      this.draining--;
+    }
+  }
+
+  private drainPass(): void {
     let taken = 0;
     while (this.client.connected) {
       // What the last batch read is delivered first, in ring order: a throwing 'event'

@@ -154,6 +154,12 @@ export class SocketClientTransport implements ClientTransport {
     return this.control.flowControl;
   }
 
+  pollEvents(): void {
+    // Every socket receives into the area a batch being delivered is in (see `delivering`).
+    if (delivering > 0 || !this.client.connected) return;
+    this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
+  }
+
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;
