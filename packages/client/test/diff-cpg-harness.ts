@@ -9,7 +9,9 @@
 // holds 10 datagrams (net.unix.max_dgram_qlen), the rest follow when its loop retries, so a
 // CS_DISPATCH_ALL behind more would see a time-dependent part of them. A fragmented message is
 // always drained at once for the same reason.
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { crashTraceEnv, waitFor, type Namespace } from '@corosync-ts/nstest';
 
 /** Group names: empty, short, 127/128/129 bytes, NUL and odd bytes inside. */
 export const NAMES: string[] = [
@@ -252,3 +254,34 @@ export function firstDifference(a: string[], b: string[]): string | undefined {
 /** How many sequences a run tries: a fixed few in CI, DIFF_CPG_RUNS=N locally for more (and DIFF_CPG_SEED=S for another seed). */
 export const diffRuns = () => Number(process.env.DIFF_CPG_RUNS ?? 12);
 export const diffSeed = () => Number(process.env.DIFF_CPG_SEED ?? 20261206);
+
+/** The daemon under test: a 3-node nodelist, node 1 up (nodes 2 and 3 configured, down). */
+export const THREE_NODES = readFileSync(new URL('../../testkit/test/fixtures/three-nodes.conf', import.meta.url), 'utf8');
+
+/** Each driver starts on a daemon whose process list is empty: entries a run leaves behind for good (the empty name's, a left connection's) take a restart. */
+export async function cleanDaemon(ns: Namespace, restart: () => Promise<void>, leftovers: boolean): Promise<void> {
+  if (leftovers) return restart();
+  const empty = async () => {
+    const r = await ns.exec(['corosync-cpgtool', '-d', ','], { timeout: 10_000 });
+    return r.code === 0 && r.stdout.trim().split('\n').length <= 1;
+  };
+  try {
+    await waitFor('the cpg process list to empty', empty, { timeout: 10_000 });
+  } catch {
+    await restart();
+  }
+}
+
+export async function runDriver(ns: Namespace, argv: string[], lines: string[]): Promise<string[]> {
+  const r = await ns.exec(argv, { input: `${lines.join('\n')}\n`, timeout: 120_000, env: await crashTraceEnv() });
+  const out = r.stdout.trimEnd().split('\n');
+  if (r.code !== 0 || out.at(-1) !== 'end') throw new Error(`${argv.at(-1)} exited with ${r.code ?? r.signal}:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return out;
+}
+
+/** What the comparison rests on: the model's waits were right (nothing timed out, no member stayed listed). */
+export function checkModel(out: string[]): void {
+  const bad = out.find((l) => / TIMEOUT | STILL-LISTED/.test(` ${l} `));
+  if (bad) throw new Error(`the sequence waited for something that never came: ${bad}`);
+}
+

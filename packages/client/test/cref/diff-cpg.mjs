@@ -70,9 +70,16 @@ function mode(m) {
   return modes[m];
 }
 
-/** A call on a slot that never held a handle: what C gives for handle 0. */
+/** An iteration slot that never held a handle: what C gives for handle 0. */
 const noHandle = () => Promise.reject(new C.CsError(CS_ERR_BAD_HANDLE, 'no handle in this slot'));
-const on = (x, fn) => (x === undefined ? noHandle() : Promise.resolve().then(() => fn(x)));
+/** A slot that never held a handle stands for C's handle 0, as a finalized one does: every check before the handle's is still made. */
+const deadCpg = await CpgHandle.initialize({}, manual);
+await deadCpg.finalize();
+const deadCfg = await CfgHandle.initialize({}, manual);
+await deadCfg.finalize();
+h.fill(deadCpg);
+f.fill(deadCfg);
+const on = (x, fn) => Promise.resolve().then(() => fn(x));
 
 const probe = await CpgHandle.modelInitialize(
   1,
