@@ -11,7 +11,7 @@
 // always drained at once for the same reason.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { crashTraceEnv, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { crashTraceEnv, waitFor, type Namespace } from '@corosync-ts/nstest/core';
 
 /** Group names: empty, short, 127/128/129 bytes, NUL and odd bytes inside. */
 export const NAMES: string[] = [
@@ -66,10 +66,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('creply' as const), s: fc.integer({ min: 0, max: 1 }), r: fc.constantFrom(0, 1) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cdispatch' as const), s: fc.integer({ min: 0, max: 1 }), m: fc.constantFrom('all' as const, 'nb' as const) }) },
 );
-/** A sequence starts with two handles, so that most of what follows does something. */
+/** A sequence starts with two cpg handles and a cfg one, so that most of what follows does something. */
 export const sequences = fc.array(op, { minLength: 8, maxLength: 50, size: 'large' }).map((ops): Op[] => [
   { k: 'init', s: 0, v: 'model', flag: true, totem: true },
   { k: 'init', s: 1, v: 'init', flag: false, totem: false },
+  { k: 'cinit', s: 0 },
   ...ops,
 ]);
 
@@ -252,7 +253,7 @@ export function firstDifference(a: string[], b: string[]): string | undefined {
 }
 
 /** How many sequences a run tries: a fixed few in CI, DIFF_CPG_RUNS=N locally for more (and DIFF_CPG_SEED=S for another seed). */
-export const diffRuns = () => Number(process.env.DIFF_CPG_RUNS ?? 12);
+export const diffRuns = () => Number(process.env.DIFF_CPG_RUNS ?? 40);
 export const diffSeed = () => Number(process.env.DIFF_CPG_SEED ?? 20261206);
 
 /** The daemon under test: a 3-node nodelist, node 1 up (nodes 2 and 3 configured, down). */

@@ -15,7 +15,10 @@ const CLI = fileURLToPath(new URL('../../testkit/src/cli.ts', import.meta.url));
 const TESTKIT = fileURLToPath(new URL('../../testkit', import.meta.url));
 
 /** The shortest sequences of the differences found so far, each a mock defect fixed since. */
-const MOCK_REGRESSIONS: Record<string, string[]> = {};
+const MOCK_REGRESSIONS: Record<string, string[]> = {
+  // The mock said remote=1 for a configured node knet never reached.
+  'node status of a configured node that never came up': ['cinit 0', 'cnode 0 1 1', 'cnode 0 2 1', 'cnode 0 3 1'],
+};
 
 /** corosync-mock inside `ns`, serving the real names (as root, like the daemon). */
 async function startMock(ns: Namespace, conf: string): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
