@@ -252,9 +252,20 @@ export function firstDifference(a: string[], b: string[]): string | undefined {
   return undefined;
 }
 
-/** How many sequences a run tries: a fixed few in CI, DIFF_CPG_RUNS=N locally for more (and DIFF_CPG_SEED=S for another seed). */
-export const diffRuns = () => Number(process.env.DIFF_CPG_RUNS ?? 40);
-export const diffSeed = () => Number(process.env.DIFF_CPG_SEED ?? 20261206);
+/**
+ * fast-check's parameters: a fixed seed and 40 sequences in CI; DIFF_CPG_RUNS=N for more,
+ * DIFF_CPG_SEED=S for another seed, DIFF_CPG_SHRINK=0 to stop at the first difference unshrunk.
+ * Shrinking runs the drivers again for each candidate: it stops after 15 minutes with the
+ * shortest sequence found by then.
+ */
+export function diffParams(): fc.Parameters<[Op[]]> {
+  return {
+    seed: Number(process.env.DIFF_CPG_SEED ?? 20261206),
+    numRuns: Number(process.env.DIFF_CPG_RUNS ?? 40),
+    endOnFailure: process.env.DIFF_CPG_SHRINK === '0',
+    interruptAfterTimeLimit: 15 * 60_000,
+  };
+}
 
 /** The daemon under test: a 3-node nodelist, node 1 up (nodes 2 and 3 configured, down). */
 export const THREE_NODES = readFileSync(new URL('../../testkit/test/fixtures/three-nodes.conf', import.meta.url), 'utf8');

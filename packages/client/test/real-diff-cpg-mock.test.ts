@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
-import { THREE_NODES, checkModel, cleanDaemon, commands, diffRuns, diffSeed, firstDifference, runDriver, sequences } from './diff-cpg-harness.js';
+import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, firstDifference, runDriver, sequences } from './diff-cpg-harness.js';
 
 // Mock fidelity: the generated sequences of real-diff-cpg.test.ts through libcpg/libcfg
 // (test/cref/diff-cpg.c) against corosync-mock and against corosync 3.1.7, each in its own
@@ -100,7 +100,7 @@ for (const transport of ['socket', 'shm'] as const) {
           const diff = firstDifference(r, m);
           if (diff) throw new Error(`corosync (-) and corosync-mock (+) differ:\n${diff}\ncommands:\n${lines.join('\n')}`);
         }),
-        { seed: diffSeed(), numRuns: diffRuns(), endOnFailure: process.env.DIFF_CPG_SHRINK === '0' },
+        diffParams(),
       );
       expect(runs).toBeGreaterThan(0);
     }, 3_600_000);

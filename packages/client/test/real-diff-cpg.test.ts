@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script } from './real-helpers.js';
-import { THREE_NODES, checkModel, cleanDaemon, commands, diffRuns, diffSeed, firstDifference, runDriver, sequences } from './diff-cpg-harness.js';
+import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, firstDifference, runDriver, sequences } from './diff-cpg-harness.js';
 
 // Generated sequences of cpg and cfg calls (test/diff-cpg-harness.ts), each run through libcpg /
 // libcfg (test/cref/diff-cpg.c) and through this package (test/cref/diff-cpg.mjs) on the same
@@ -70,7 +70,7 @@ for (const transport of ['socket', 'shm'] as const) {
           const diff = firstDifference(c, t);
           if (diff) throw new Error(`libcpg/libcfg (-) and TypeScript (+) differ:\n${diff}\ncommands:\n${lines.join('\n')}`);
         }),
-        { seed: diffSeed(), numRuns: diffRuns(), endOnFailure: process.env.DIFF_CPG_SHRINK === '0' },
+        diffParams(),
       );
       expect(runs).toBeGreaterThan(0);
     }, 3_600_000);
