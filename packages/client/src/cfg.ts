@@ -123,9 +123,10 @@ export class CfgHandle extends Session<CfgSnapshot> {
    */
   async nodeStatusGet(nodeid: number, version: number = CFG_NODE_STATUS_V1, opts?: CallOptions): Promise<CfgNodeStatus> {
     const op = `cfg.nodeStatusGet(${String(nodeid)})`;
-    this.assertOpen(op);
+    // libcfg checks the version before the handle: 7 even on a finalized one
     checkU32(op, 'nodeid', nodeid);
     if (version !== CFG_NODE_STATUS_V1) throw invalidParam(op, `unknown node status version ${String(version)}`);
+    this.assertOpen(op);
     while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const f = (await this.call(op, cfgReq.nodeStatusGet(nodeid, version), opts)).fields;
     if (f.version !== version) throw new CsError(CS_ERR_NOT_SUPPORTED, `answer of version ${f.version}`, { operation: op });
@@ -138,14 +139,15 @@ export class CfgHandle extends Session<CfgSnapshot> {
    */
   async killNode(nodeid: number, reason: string, opts?: CallOptions): Promise<void> {
     const op = `cfg.killNode(${String(nodeid)})`;
-    this.assertOpen(op);
     checkU32(op, 'nodeid', nodeid);
     if (typeof reason !== 'string') throw invalidParam(op, 'reason must be a string');
     const cut = reason.indexOf('\0');
     const text = cut >= 0 ? reason.slice(0, cut) : reason;
+    // libcfg checks the reason before the handle: 13 even on a finalized one
     if (byteLength(text) >= CS_MAX_NAME_LENGTH) {
       throw new CsError(CS_ERR_NAME_TOO_LONG, `reason is ${byteLength(text)} bytes, at most ${CS_MAX_NAME_LENGTH - 1}`, { operation: op });
     }
+    this.assertOpen(op);
     while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     await this.call(op, cfgReq.killNode(nodeid, text), opts);
   }

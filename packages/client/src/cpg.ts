@@ -318,8 +318,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
    */
   async join(group: CpgGroupName, opts?: CallOptions): Promise<void> {
     const op = 'cpg.join';
-    this.assertOpen(op);
+    // libcpg checks the name before the handle: 13 even on a finalized one
     const name = groupBytes(op, group);
+    this.assertOpen(op);
     await this.call(op, cpgReq.join(name, process.pid, this.#flags), opts);
     this.#group = name;
   }
@@ -330,8 +331,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
    */
   async leave(group: CpgGroupName, opts?: CallOptions): Promise<void> {
     const op = 'cpg.leave';
-    this.assertOpen(op);
     const name = groupBytes(op, group);
+    this.assertOpen(op);
     for (;;) {
       try {
         await this.call(op, cpgReq.leave(name, process.pid), opts);
@@ -627,8 +628,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
   /** cpg_membership_get(): every process in the group, joined or not (no join needed). */
   async membershipGet(group: CpgGroupName, opts?: CallOptions): Promise<CpgAddress[]> {
     const op = 'cpg.membershipGet';
-    this.assertOpen(op);
     const name = groupBytes(op, group);
+    this.assertOpen(op);
     return (await this.call(op, cpgReq.membershipGet(name), opts)).fields.memberList;
   }
 
@@ -643,14 +644,15 @@ export class CpgHandle extends Session<CpgSnapshot> {
    */
   async iterationInitialize(iterationType: number, group?: CpgGroupName | null, opts?: CallOptions): Promise<bigint> {
     const op = 'cpg.iterationInitialize';
-    this.assertOpen(op);
+    // libcpg's order: the name, the type and group, then the handle
     const name = group === undefined || group === null ? null : groupBytes(op, group);
-    if (iterationType !== CPG_ITERATION_NAME_ONLY && iterationType !== CPG_ITERATION_ONE_GROUP && iterationType !== CPG_ITERATION_ALL) {
-      throw invalidParam(op, `invalid iteration type ${String(iterationType)}`);
-    }
     if ((iterationType === CPG_ITERATION_ONE_GROUP) !== (name !== null)) {
       throw invalidParam(op, iterationType === CPG_ITERATION_ONE_GROUP ? 'ONE_GROUP needs a group' : 'only ONE_GROUP takes a group');
     }
+    if (iterationType !== CPG_ITERATION_NAME_ONLY && iterationType !== CPG_ITERATION_ONE_GROUP && iterationType !== CPG_ITERATION_ALL) {
+      throw invalidParam(op, `invalid iteration type ${String(iterationType)}`);
+    }
+    this.assertOpen(op);
     const d = await this.call(op, cpgReq.iterationInitialize(name ?? new Uint8Array(0), iterationType), opts);
     const handle = this.#nextIteration++;
     this.#iterations.set(handle, d.fields.iterationHandle);

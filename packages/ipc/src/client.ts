@@ -256,17 +256,6 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return this.state === 'open';
   }
 
-  /**
-   * Delivers, before returning, the events the server has queued by now ('event' listeners run
-   * inside this call), without waiting: what libqb's qb_ipcc_event_recv with timeout 0 reads.
-   * Events otherwise arrive on a later turn of the loop, so a caller that must see everything
-   * sent before some answer (of this connection or of another: the server queues a notification
-   * before it answers the call that caused it) polls first.
-   */
-  pollEvents(): void {
-    if (this.state === 'open') this.impl.pollEvents();
-  }
-
   /** Requests sent and not answered yet. */
   get inFlight(): number {
     return this.pending.length - this.pendingHead;
@@ -280,6 +269,18 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   /** @internal */
   get setupWatch(): FdWatch {
     return this.setup;
+  }
+
+  /**
+   * Emits the events the server has sent by now before returning ('event' listeners run inside
+   * this call), without waiting: what libqb's qb_ipcc_event_recv with a 0 timeout reads. Events
+   * otherwise arrive on a later turn of the loop, so a caller that must see everything sent before
+   * some answer (of this connection or of another: the server queues a notification before it
+   * answers the call that caused it) polls first. Inside an 'event' listener of this transport it
+   * does nothing: the batch being delivered goes on after the listener, in order.
+   */
+  pollEvents(): void {
+    if (this.state === 'open') this.impl.pollEvents();
   }
 
   /** Send one request frame (header included) and resolve with its response frame. */

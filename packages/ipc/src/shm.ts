@@ -181,12 +181,6 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     this.client.deliverResponse(frame);
   }
 
-  pollEvents(): void {
-    // Called from a listener inside drainEvents() this goes on with the same batch, in order,
-    // as takeResponse() for a reply caught there does already.
-    if (this.client.connected && this.client.listenerCount('event') > 0 && this.eventsWaiting()) this.drainEvents();
-  }
-
   /** Events read and not delivered yet, tokens taken and not read, or tokens not taken. */
   private eventsWaiting(): boolean {
     return this.eventNext < this.eventRead || this.eventTokens > 0 || this.eventSem[0]! !== 0;
@@ -194,6 +188,12 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
 
   get flowControl(): number {
     return this.request.userData;
+  }
+
+  pollEvents(): void {
+    // A pass inside a listener would read past a lent chunk still at the ring's read pointer.
+    if (this.draining > 0 || !this.client.connected || this.client.listenerCount('event') === 0 || !this.eventsWaiting()) return;
+    this.drainEvents();
   }
 
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
@@ -387,7 +387,19 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   // settle the doorbell bytes separately (eventDebt = bytes read - events taken). A
   // server whose doorbells back up in the socket (1-byte sends fill a unix socket's
   // buffer after a few hundred) must not throttle how fast we drain its ring.
+  /** drainEvents() passes under way: a listener calling pollEvents() is inside one. */
+  private draining = 0;
+
   private drainEvents(): void {
+    this.draining++;
+    try {
+      this.drainPass();
+    } finally {
+      this.draining--;
+    }
+  }
+
+  private drainPass(): void {
     let taken = 0;
     while (this.client.connected) {
       // What the last batch read is delivered first, in ring order: a throwing 'event'

@@ -154,6 +154,12 @@ export class SocketClientTransport implements ClientTransport {
     return this.control.flowControl;
   }
 
+  pollEvents(): void {
+    // Every socket receives into the area a batch being delivered is in (see `delivering`).
+    if (delivering > 0 || !this.client.connected || this.client.listenerCount('event') === 0) return;
+    this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
+  }
+
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void {
     // fc_enable_max is 1 for libqb clients outside cpg: level 2 does not stop them.
     const fc = this.control.flowControl;
@@ -318,23 +324,6 @@ export class SocketClientTransport implements ClientTransport {
   private onEvt(status: number, count: number): void {
     if (status < 0) return this.client.fail(IpcError.fromErrno(status, 'poll event socket'));
     this.takeDatagrams(this.evt, count, 'event');
-  }
-
-  pollEvents(): void {
-    if (!this.client.connected || this.client.listenerCount('event') === 0) return;
-    if (delivering === 0) return this.takeDatagrams(this.evt, this.evt.wait(0), 'event');
-    // From a listener of a batch still in the receive area every socket shares: received
-    // apart, with a copy each (as takeStray).
-    for (;;) {
-      const d = recvDatagram(this.evt.fd, this.client.maxMessageSize);
-      if (typeof d === 'number') {
-        if (d !== -Errno.EAGAIN) this.client.fail(new IpcError('ECONNRESET', `event socket: ${IpcError.fromErrno(d, 'recv').message}`));
-        return;
-      }
-      this.control.taken('event');
-      this.client.deliverEvent(d);
-      if (!this.client.connected) return;
-    }
   }
 
   /**

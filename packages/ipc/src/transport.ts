@@ -43,6 +43,13 @@ export interface ClientTransport {
    * joined in a buffer unless it must wait).
    */
   send(frame: Uint8Array, reply: boolean, fcMax: number, body?: Uint8Array): void;
+  /**
+   * Delivers the events the server has sent by now before returning, as libqb's
+   * qb_ipcc_event_recv with a 0 timeout reads them: what a C dispatch of the pending events
+   * finds, where the loop's own reading may not have come round yet. Nothing while a batch of
+   * this transport's is being delivered (a listener calling in): that batch goes on afterwards.
+   */
+  pollEvents(): void;
   /** The flow-control level the server set (0 off, 1 or 2), as send() reads it: for recorders. */
   readonly flowControl: number;
   /**
@@ -52,11 +59,6 @@ export interface ClientTransport {
    */
   responseCost(len: number): number;
   readonly responseRoom: number;
-  /**
-   * Delivers the events the server has queued by now, before returning and without waiting, as
-   * libqb's qb_ipcc_event_recv with timeout 0 finds them (IpcClient.pollEvents).
-   */
-  pollEvents(): void;
   /** Release everything; `failed`: the connection failed, and shm looks for files a dead server left. */
   close(failed: boolean): Promise<void>;
 }

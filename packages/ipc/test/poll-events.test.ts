@@ -2,6 +2,7 @@
 // the call returns, without a loop turn, as libqb's qb_ipcc_event_recv with timeout 0 reads it.
 // The C libraries' dispatch(ALL / ONE_NONBLOCKING) count on that: a cmap notification corosync
 // queued on one connection before answering another's call is there when that call returns.
+// Inside an 'event' listener it leaves the batch being delivered alone (it goes on after it).
 import { describe, expect, it } from 'vitest';
 import { connect, createServer, type IpcServerConnection } from '../src/index.js';
 import { header, resFrame, uniqueName, until } from './helpers.js';
@@ -54,6 +55,43 @@ for (const transport of ['socket', 'shm'] as const) {
         for (let e = 1; e <= 5; e++) conn.sendEvent(resFrame(e));
         await until(() => seen.length === 5);
         expect(seen).toEqual([1, 2, 3, 4, 5]);
+      } finally {
+        await c.close();
+        await server.close();
+      }
+    });
+
+    it('a listener calling it with more sent meanwhile: its batch goes on first, in order, nothing twice', async () => {
+      const server = createServer(uniqueName(`poll-${transport}`), { transport });
+      const conns: IpcServerConnection[] = [];
+      server.on('connection', (x) => conns.push(x));
+      await server.listen();
+      const c = await connect(server.name);
+      try {
+        await until(() => conns.length === 1);
+        const conn = conns[0]!;
+        const log: number[] = [];
+        c.on('event', (f: Uint8Array) => {
+          log.push(header(f).id);
+          // nested, with more sent meanwhile: the batch this event is part of goes on after it,
+          // in order (the socket's receive area still holds it), nothing twice
+          if (header(f).id === 10) {
+            conn.sendEvent(resFrame(12));
+            conn.sendEvent(resFrame(13));
+            c.pollEvents();
+          }
+        });
+        // no loop turn between the sends and the poll: only pollEvents can have read them
+        conn.sendEvent(resFrame(1));
+        conn.sendEvent(resFrame(2));
+        c.pollEvents();
+        expect(log).toEqual([1, 2]);
+        c.pollEvents();
+        expect(log).toEqual([1, 2]);
+        for (const id of [10, 11]) conn.sendEvent(resFrame(id));
+        c.pollEvents();
+        await until(() => log.length === 6);
+        expect(log).toEqual([1, 2, 10, 11, 12, 13]);
       } finally {
         await c.close();
         await server.close();

@@ -107,7 +107,7 @@ describe('cfg link status of the simulated nodes', () => {
       return { reachable: r.status.reachable, remote: r.status.remote, ...r.status.linkStatus[0] };
     };
     expect(link0(1)).toEqual({ reachable: 1, remote: 0, enabled: 1, connected: 1, dynconnected: 0, mtu: 65535, srcIpaddr: '127.0.0.1', dstIpaddr: '127.0.0.1' });
-    expect(link0(2)).toEqual({ reachable: 0, remote: 1, enabled: 1, connected: 0, dynconnected: 0, mtu: 522, srcIpaddr: '127.0.0.1', dstIpaddr: '127.0.0.2' });
+    expect(link0(2)).toEqual({ reachable: 0, remote: 0, enabled: 1, connected: 0, dynconnected: 0, mtu: 522, srcIpaddr: '127.0.0.1', dstIpaddr: '127.0.0.2' });
     expect(nodeStatus(me, nodes, 0, 1)).toEqual({ error: 21 });
     expect(nodeStatus(me, nodes, 99, 2)).toEqual({ error: 21 });
     expect(nodeStatus(me, nodes, 2, 2)).toEqual({ error: 19 });

@@ -50,8 +50,9 @@ export function nodeStatus(me: LocalView, nodes: readonly LinkView[], nodeid: nu
   return {
     error: CS_OK,
     status: {
-      version: CFG_NODE_STATUS_V1, nodeid, reachable: reachable ? 1 : 0, remote: local ? 0 : 1, external: 0,
-      // knet negotiates its on-wire version only with a peer it reaches
+      // knet marks a host remote, and negotiates its on-wire version with it, only once it reaches
+      // it: corosync 3.1.7 gives remote 0 for a configured node that never came up
+      version: CFG_NODE_STATUS_V1, nodeid, reachable: reachable ? 1 : 0, remote: local || !reachable ? 0 : 1, external: 0,
       onwireMin: local || !reachable ? 0 : 1, onwireMax: local || !reachable ? 0 : 1, onwireVer: local || !reachable ? 0 : 1,
       linkStatus,
     },
