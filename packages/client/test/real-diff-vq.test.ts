@@ -82,7 +82,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await start();
       c = new LineDriver('libvotequorum', spawnDriver(ns, [bin]));
       t = new LineDriver('@corosync-ts/client', spawnDriver(ns, ['sh', '-c', 'cd "$0" && exec "$@"', pkgDir, process.execPath, script('diff-vq.mjs')], await crashTraceEnv()));
-      [pristine] = await c.run(['reset']);
+      pristine = (await c.run(['reset']))[0]!;
     }, 180_000);
 
     afterAll(async () => {

@@ -26,7 +26,7 @@
  *                            sent (setexpected, setvotes, qdevice unregister / update / poll
  *                            answer before the daemon delivers them) has been applied, and its
  *                            notifications sent, once the barrier's message comes back.
- *   reset                    finalizes every handle, unregisters a qdevice, waits for totem, reads
+ *   reset                    finalizes (and forgets) every handle, unregisters a qdevice, waits for totem, reads
  *                            the ring and prints the state of nodes 0..3 (see the test: a state
  *                            that is not the daemon's first one makes it restart corosync)
  *   end                      prints "end" (the end of a sequence)
@@ -240,7 +240,10 @@ static void reset(void)
 	for (int i = 0; i < NSLOT; i++) {
 		if (q_used[i]) quorum_finalize(qh[i]);
 		if (v_used[i]) votequorum_finalize(vh[i]);
+		/* no stale handle outlives its sequence: a sequence's output must not depend on the ones before */
 		q_used[i] = v_used[i] = 0;
+		qh[i] = 0;
+		vh[i] = 0;
 	}
 	printf("reset");
 	e = votequorum_initialize(&h, &cb);

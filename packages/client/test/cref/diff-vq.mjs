@@ -31,7 +31,7 @@ async function rc(f) {
 
 const nameArg = (tok) => (tok === '-' ? '' : tok.startsWith('L') ? 'q'.repeat(Number(tok.slice(1))) : tok);
 
-// A finalized handle stays in its slot, as the C driver's stale handle does: using it is a case.
+// A finalized handle stays in its slot until reset, as the C driver's stale handle does: using it is a case.
 const qh = new Array(NSLOT);
 const qUsed = new Array(NSLOT).fill(false);
 const vh = new Array(NSLOT);
@@ -92,6 +92,8 @@ async function reset() {
     if (vUsed[i]) await rc(() => vh[i].finalize());
     qUsed[i] = vUsed[i] = false;
   }
+  qh.fill(undefined);
+  vh.fill(undefined);
   let line = 'reset';
   const [e, h] = await rc(() =>
     VotequorumHandle.initialize(
