@@ -348,20 +348,21 @@ export class VotequorumEngine {
     for (const n of this.nodes) {
       if (n.state === NodeState.MEMBER) {
         highest = Math.max(highest, n.expectedVotes);
-        total += n.votes;
+        total = (total + n.votes) >>> 0;
         totalNodes++;
       }
     }
     if (this.us.flags & F.QDEVICE_CAST_VOTE) {
-      total += this.qdevice.votes;
+      total = (total + this.qdevice.votes) >>> 0;
       totalNodes++;
     }
     if (maxExpected > 0) highest = maxExpected;
-    let q = Math.max(Math.floor((highest + 2) / 2), Math.floor((total + 2) / 2));
+    // unsigned int arithmetic, as calculate_quorum's: expected votes near 2^32 wrap to a small quorum
+    let q = Math.max(((highest + 2) >>> 0) >>> 1, ((total + 2) >>> 0) >>> 1);
     if (!allowDecrease) q = Math.max(this.quorum, q);
     if (this.twoNode && totalNodes <= 2) q = 1;
-    // votequorum keeps quorum in a uint8_t
-    return { quorum: q & 0xff, totalVotes: total };
+    // the whole value: setexpected and setvotes check it before votequorum stores it in its uint8_t
+    return { quorum: q, totalVotes: total };
   }
 
   private updateNodeExpected(v: number): void {
@@ -433,11 +434,11 @@ export class VotequorumEngine {
     for (const n of this.nodes) {
       if (n.state === NodeState.MEMBER) {
         count++;
-        total += n.votes;
+        total = (total + n.votes) >>> 0;
       }
     }
     if (this.qdevice.votes) {
-      total += this.qdevice.votes;
+      total = (total + this.qdevice.votes) >>> 0;
       count++;
     }
     if (!byCurrentNodes) count = 0;
@@ -447,7 +448,8 @@ export class VotequorumEngine {
     }
     if (this.evTracking && this.us.expectedVotes > this.evTrackingBarrier) this.updateEvTrackingBarrier(this.us.expectedVotes);
     const r = this.calculateQuorum(allowDecrease, count);
-    this.quorum = r.quorum;
+    // votequorum keeps quorum in a uint8_t
+    this.quorum = r.quorum & 0xff;
     this.updateNodeExpected(count);
     this.areWeQuorate(r.totalVotes);
   }
@@ -642,10 +644,10 @@ export class VotequorumEngine {
     for (const n of this.nodes) {
       if (n.state === NodeState.MEMBER) {
         highest = Math.max(highest, n.expectedVotes);
-        total += n.votes;
+        total = (total + n.votes) >>> 0;
       }
     }
-    if (node.flags & F.QDEVICE_CAST_VOTE) total += this.qdevice.votes;
+    if (node.flags & F.QDEVICE_CAST_VOTE) total = (total + this.qdevice.votes) >>> 0;
     let flags = 0;
     if (this.twoNode) flags |= VOTEQUORUM_INFO_TWONODE;
     if (this.quorate) flags |= VOTEQUORUM_INFO_QUORATE;

@@ -264,6 +264,14 @@ describe('votequorum', () => {
     expect(names(v.takeEvents())).toEqual(['votequorum.expectedvotesNotification']);
   });
 
+  test('setexpected near 2^32: calculate_quorum\'s unsigned arithmetic wraps, quorum 1 and quorate (as corosync 3.1.7)', () => {
+    const { client, clock } = setup({ nodes: 3, start: [1] });
+    const v = client('votequorum');
+    expect(v.call(encoders.votequorum.req.setexpected({ expectedVotes: 4294967295 })).error).toBe(1);
+    clock.advance(0);
+    expect(v.call(encoders.votequorum.req.getinfo({ nodeid: 0 })).fields).toMatchObject({ expectedVotes: 4294967295, highestExpected: 4294967295, quorum: 1, flags: 2 });
+  });
+
   test('qdevice: register (deferred answer), poll with the ring, timeout on the clock, master_wins, unregister', () => {
     const { client, clock, cluster } = setup({ nodes: 3, quorum: { device: { model: 'net', votes: 1, timeout: 1000, syncTimeout: 3000 } } });
     const v = client('votequorum');
