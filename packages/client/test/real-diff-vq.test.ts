@@ -96,7 +96,8 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(pristine).toMatch(/^reset \|0 CS_OK node=1 state=1 votes=1 expected=3 highest=3 total=1 quorum=2 flags=0 qdevice_votes=0 qdevice_name= \|1 CS_OK/);
     });
 
-    it.runIf(process.env.DIFF_VQ_REPLAY)('replay of DIFF_VQ_REPLAY (a JSON array of commands)', async () => {
+    // only with the variable set: not a skipped test in every other run
+    if (process.env.DIFF_VQ_REPLAY) it('replay of DIFF_VQ_REPLAY (a JSON array of commands)', async () => {
       const commands = JSON.parse(process.env.DIFF_VQ_REPLAY!) as string[];
       const cl = await runOn(c, commands);
       const tl = await runOn(t, commands);
