@@ -241,17 +241,6 @@ export function commands(ops: Op[]): { lines: string[]; leftovers: boolean } {
   return { lines, leftovers: remaining.size > 0 };
 }
 
-/** The first line where two outputs differ, with a little context. */
-export function firstDifference(a: string[], b: string[]): string | undefined {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) {
-      return [...a.slice(Math.max(0, i - 3), i).map((l) => `  ${l}`), `- ${a[i] ?? '(nothing)'}`, `+ ${b[i] ?? '(nothing)'}`].join('\n');
-    }
-  }
-  return undefined;
-}
-
 /**
  * fast-check's parameters: a fixed seed and 40 sequences in CI; DIFF_CPG_RUNS=N for more,
  * DIFF_CPG_SEED=S for another seed, DIFF_CPG_SHRINK=0 to stop at the first difference unshrunk.

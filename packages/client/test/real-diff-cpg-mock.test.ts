@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
-import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, firstDifference, runDriver, sequences } from './diff-cpg-harness.js';
+import { compileC, crashTraceEnv, describeDifference, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, runDriver, sequences } from './diff-cpg-harness.js';
 
 // Mock fidelity: the generated sequences of real-diff-cpg.test.ts through libcpg/libcfg
 // (test/cref/diff-cpg.c) against corosync-mock and against corosync 3.1.7, each in its own
@@ -97,8 +97,7 @@ for (const transport of ['socket', 'shm'] as const) {
           const { lines, leftovers } = commands(ops);
           runs++;
           const { r, m } = await both(lines, leftovers);
-          const diff = firstDifference(r, m);
-          if (diff) throw new Error(`corosync (-) and corosync-mock (+) differ:\n${diff}\ncommands:\n${lines.join('\n')}`);
+          if (r.join('\n') !== m.join('\n')) throw new Error(describeDifference(lines, { name: 'corosync', lines: r }, { name: 'corosync-mock', lines: m }));
         }),
         diffParams(),
       );

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, script } from './real-helpers.js';
-import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, firstDifference, runDriver, sequences } from './diff-cpg-harness.js';
+import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, runDriver, sequences } from './diff-cpg-harness.js';
 
 // Generated sequences of cpg and cfg calls (test/diff-cpg-harness.ts), each run through libcpg /
 // libcfg (test/cref/diff-cpg.c) and through this package (test/cref/diff-cpg.mjs) on the same
@@ -67,8 +67,7 @@ for (const transport of ['socket', 'shm'] as const) {
           const t = await runDriver(ns, [process.execPath, script('diff-cpg.mjs')], lines);
           await cleanDaemon(ns, restart, leftovers);
           checkModel(c);
-          const diff = firstDifference(c, t);
-          if (diff) throw new Error(`libcpg/libcfg (-) and TypeScript (+) differ:\n${diff}\ncommands:\n${lines.join('\n')}`);
+          if (c.join('\n') !== t.join('\n')) throw new Error(describeDifference(lines, { name: 'libcpg/libcfg', lines: c }, { name: 'TypeScript', lines: t }));
         }),
         diffParams(),
       );
