@@ -672,11 +672,16 @@ export abstract class Session<Snapshot> extends EventEmitter {
         if (mode === CS_DISPATCH_ONE_NONBLOCKING) throw new CsError(CS_ERR_TRY_AGAIN, 'no event pending', { operation });
         return;
       }
-      do {
-        afterCallback(this.#deliverOne());
-        // ALL reads until nothing is queued, in C too
-        if (mode === CS_DISPATCH_ALL && this.#pending.length === 0) this.#poll();
-      } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
+      try {
+        do {
+          afterCallback(this.#deliverOne());
+          // ALL reads until nothing is queued, in C too
+          if (mode === CS_DISPATCH_ALL && this.#pending.length === 0) this.#poll();
+        } while (mode === CS_DISPATCH_ALL && this.#pending.length > 0);
+      } finally {
+        // what the poll brought and this call did not deliver (ONE_NONBLOCKING, a throw)
+        this.#backToAuto();
+      }
       return;
     }
     try {
@@ -692,8 +697,13 @@ export abstract class Session<Snapshot> extends EventEmitter {
       });
     } finally {
       // Frames that queued up behind this waiter go back to automatic delivery.
-      if (this.#opts.dispatch !== 'manual' && this.#pending.length > 0) queueMicrotask(() => this.#autoDeliver());
+      this.#backToAuto();
     }
+  }
+
+  /** In 'auto' mode, frames a dispatch() left in the queue are delivered without it. */
+  #backToAuto(): void {
+    if (this.#opts.dispatch !== 'manual' && this.#pending.length > 0) queueMicrotask(() => this.#autoDeliver());
   }
 
   /** Maps the C flag set; exported for the services. */

@@ -80,6 +80,13 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
     this.emit('event', frame);
   }
 
+  /** Events the daemon has sent that the loop has not read yet: pollEvents() emits them. */
+  readonly unread: Uint8Array[] = [];
+
+  pollEvents(): void {
+    for (const f of this.unread.splice(0)) this.emit('event', f);
+  }
+
   /** An event as @corosync-ts/ipc lends it (borrowEvents): in one buffer, overwritten by the next one. */
   lendEvent(frame: Uint8Array): void {
     const at = 8;

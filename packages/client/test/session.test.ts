@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_DISPATCH_ONE, CS_TRACK_CHANGES, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
+import { CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX, CS_DISPATCH_ALL, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING, CS_TRACK_CHANGES, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, CpgHandle, QuorumHandle, type CmapSnapshot, type CpgSnapshot, type QuorumSnapshot } from '../src/index.js';
 import { evt, fakeConnector, FakeIpc, ipcError, res, tick } from './fake.js';
 import type { Connector } from '../src/session.js';
@@ -120,6 +120,26 @@ describe('timeout and AbortSignal on every call', () => {
     await expect(h.dispatch(CS_DISPATCH_ONE, { timeout: 5 })).rejects.toSatisfy((e) => code(e) === 5);
     fc.last.event(evt('quorum.notification', { quorate: 1, ringSeq: 3n, viewList: [1] }));
     await h.dispatch(CS_DISPATCH_ONE); // the earlier waiter is gone: the event is still there
+  });
+});
+
+describe('dispatch in automatic mode', () => {
+  it("'auto': events a non-blocking dispatch read and left are delivered automatically, in order", async () => {
+    const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 0 }));
+    const got: bigint[] = [];
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => void got.push(n.ringSeq) }, { connect: fc.connect });
+    const ev = (s: bigint) => evt('quorum.notification', { quorate: 1, ringSeq: s, viewList: [1] });
+    // sent by the daemon, not read by the loop yet: the dispatch reads them (pollEvents)
+    fc.last.unread.push(ev(1n), ev(2n), ev(3n));
+    await h.dispatch(CS_DISPATCH_ONE_NONBLOCKING);
+    expect(got[0]).toBe(1n);
+    // no later event comes to push the other two out: the handle's automatic delivery takes them
+    await tick();
+    expect(got).toEqual([1n, 2n, 3n]);
+    fc.last.unread.push(ev(4n), ev(5n));
+    await h.dispatch(CS_DISPATCH_ALL);
+    expect(got).toEqual([1n, 2n, 3n, 4n, 5n]);
+    await h.finalize();
   });
 });
 
