@@ -526,7 +526,6 @@ export class Timeline {
   private paintPixels(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number, H: number, dpr: number, grid: number[], text: boolean): void {
     const { bins, counts, most, latency } = binned;
     const c = binned.cap;
-    const span = this.v1 - this.v0;
     const cw = g.canvas.width;
     const ch = g.canvas.height;
     const ox = Math.floor((LABEL_W - 3) * dpr);
@@ -545,26 +544,10 @@ export class Timeline {
       for (const x of grid) px.fillRect(x, 10, 1, H - 10, GRID);
       for (let lane = 1; lane < this.lanes.length; lane += 2) px.fillRect(LABEL_W, 16 + lane * lh, pw, lh, STRIPE);
     }
-    // flow control: a band from each 'on' to the next 'off' of its connection
-    const flowOn = new Map<number, number>();
-    const band = (conn: number, from: number, to: number) => {
-      const lane = this.laneOf.get(conn);
-      if (lane === undefined || to < this.v0 || from > this.v1) return;
-      const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
-      const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
-      px.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh, BAND);
-      px.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2, MAGENTA);
-    };
-    for (const m of c.marks) {
-      if (m.kind !== 'flow') continue;
-      const on = flowOn.get(m.conn);
-      if (m.level > 0 && on === undefined) flowOn.set(m.conn, m.t);
-      else if (m.level === 0 && on !== undefined) {
-        band(m.conn, on, m.t);
-        flowOn.delete(m.conn);
-      }
-    }
-    for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+    this.flowBands(c, pw, lh, (x, y, w) => {
+      px.fillRect(x, y, w, lh, BAND);
+      px.fillRect(x, y, w, 2, MAGENTA);
+    });
     // Each column's edges (the same in every lane) and each lane's (the same in every column).
     const x1L = new Int32Array(pw);
     const x1R = new Int32Array(pw);
@@ -656,12 +639,10 @@ export class Timeline {
   }
 
   /**
-   * The same at a fractional device pixel ratio, through the canvas: there a column's rects share
-   * pixels with its neighbours', so the picture depends on the order of every rect, one by one.
+   * Flow control, for both painters: a band (x, y, width in CSS px, a lane high) from each 'on' to
+   * the next 'off' of its connection, or to its last frame.
    */
-  private paintCalls(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number): void {
-    const { bins, counts, most, latency } = binned;
-    const c = binned.cap;
+  private flowBands(c: Capture, pw: number, lh: number, fill: (x: number, y: number, w: number) => void): void {
     const span = this.v1 - this.v0;
     const flowOn = new Map<number, number>();
     const band = (conn: number, from: number, to: number) => {
@@ -669,10 +650,7 @@ export class Timeline {
       if (lane === undefined || to < this.v0 || from > this.v1) return;
       const x0 = LABEL_W + Math.max(0, ((from - this.v0) / span) * pw);
       const x1 = LABEL_W + Math.min(pw, ((to - this.v0) / span) * pw);
-      g.fillStyle = 'rgba(176,0,176,0.16)';
-      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), lh);
-      g.fillStyle = '#b0b';
-      g.fillRect(x0, 16 + lane * lh, Math.max(2, x1 - x0), 2);
+      fill(x0, 16 + lane * lh, Math.max(2, x1 - x0));
     };
     for (const m of c.marks) {
       if (m.kind !== 'flow') continue;
@@ -684,6 +662,21 @@ export class Timeline {
       }
     }
     for (const [conn, on] of flowOn) band(conn, on, c.conns.get(conn)?.last ?? this.v1);
+  }
+
+  /**
+   * The same at a fractional device pixel ratio, through the canvas: there a column's rects share
+   * pixels with its neighbours', so the picture depends on the order of every rect, one by one.
+   */
+  private paintCalls(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number): void {
+    const { bins, counts, most, latency } = binned;
+    const c = binned.cap;
+    this.flowBands(c, pw, lh, (x, y, w) => {
+      g.fillStyle = 'rgba(176,0,176,0.16)';
+      g.fillRect(x, y, w, lh);
+      g.fillStyle = '#b0b';
+      g.fillRect(x, y, w, 2);
+    });
     if (most > 2) {
       g.fillStyle = 'rgba(0,0,0,0.13)';
       const logMost = Math.log2(most);
