@@ -4,20 +4,26 @@
 // queued on one connection before answering another's call is there when that call returns.
 // Inside an 'event' listener it leaves the batch being delivered alone (it goes on after it).
 import { describe, expect, it } from 'vitest';
-import { connect, createServer, type IpcServerConnection } from '../src/index.js';
-import { header, resFrame, uniqueName, until } from './helpers.js';
+import { connect, type IpcClient, type IpcServerConnection } from '../src/index.js';
+import { echoServer, header, resFrame, uniqueName, until } from './helpers.js';
+
+/** A client and the server's side of its connection, closed after body. */
+async function withConnection(tag: string, transport: 'socket' | 'shm', body: (c: IpcClient, conn: IpcServerConnection) => Promise<void>): Promise<void> {
+  const { server, conns } = await echoServer(uniqueName(`${tag}-${transport}`), { transport });
+  const c = await connect(server.name);
+  try {
+    await until(() => conns.length === 1);
+    await body(c, conns[0]!);
+  } finally {
+    await c.close();
+    await server.close();
+  }
+}
 
 for (const transport of ['socket', 'shm'] as const) {
   describe(`${transport}: pollEvents`, () => {
     it('delivers the events queued so far before it returns, in order, and nothing twice', async () => {
-      const server = createServer(uniqueName(`poll-${transport}`), { transport });
-      const conns: IpcServerConnection[] = [];
-      server.on('connection', (c) => conns.push(c));
-      await server.listen();
-      const c = await connect(server.name);
-      try {
-        await until(() => conns.length === 1);
-        const conn = conns[0]!;
+      await withConnection('poll', transport, async (c, conn) => {
         const seen: number[] = [];
         c.on('event', (f: Uint8Array) => seen.push(header(f).id));
         c.pollEvents();
@@ -32,21 +38,11 @@ for (const transport of ['socket', 'shm'] as const) {
         conn.sendEvent(resFrame(9999));
         await until(() => seen.length === 1);
         expect(seen).toEqual([9999]);
-      } finally {
-        await c.close();
-        await server.close();
-      }
+      });
     });
 
     it('from inside an event listener, delivers the rest in order', async () => {
-      const server = createServer(uniqueName(`poll-nested-${transport}`), { transport });
-      const conns: IpcServerConnection[] = [];
-      server.on('connection', (c) => conns.push(c));
-      await server.listen();
-      const c = await connect(server.name);
-      try {
-        await until(() => conns.length === 1);
-        const conn = conns[0]!;
+      await withConnection('poll-nested', transport, async (c, conn) => {
         const seen: number[] = [];
         c.on('event', (f: Uint8Array) => {
           seen.push(header(f).id);
@@ -55,21 +51,11 @@ for (const transport of ['socket', 'shm'] as const) {
         for (let e = 1; e <= 5; e++) conn.sendEvent(resFrame(e));
         await until(() => seen.length === 5);
         expect(seen).toEqual([1, 2, 3, 4, 5]);
-      } finally {
-        await c.close();
-        await server.close();
-      }
+      });
     });
 
     it('a listener calling it with more sent meanwhile: its batch goes on first, in order, nothing twice', async () => {
-      const server = createServer(uniqueName(`poll-${transport}`), { transport });
-      const conns: IpcServerConnection[] = [];
-      server.on('connection', (x) => conns.push(x));
-      await server.listen();
-      const c = await connect(server.name);
-      try {
-        await until(() => conns.length === 1);
-        const conn = conns[0]!;
+      await withConnection('poll', transport, async (c, conn) => {
         const log: number[] = [];
         c.on('event', (f: Uint8Array) => {
           log.push(header(f).id);
@@ -92,10 +78,7 @@ for (const transport of ['socket', 'shm'] as const) {
         c.pollEvents();
         await until(() => log.length === 6);
         expect(log).toEqual([1, 2, 10, 11, 12, 13]);
-      } finally {
-        await c.close();
-        await server.close();
-      }
+      });
     });
   });
 }
