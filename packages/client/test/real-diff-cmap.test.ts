@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, crashTraceEnv, describeDifference, describeReal, LineDriver, spawnDriver, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { cmapSequence } from './diff-cmap-gen.js';
-import { buildDist, pkgDir, script } from './real-helpers.js';
+import { buildDist, crefSource, pkgDir, script } from './real-helpers.js';
 
 // Differential test: generated sequences of cmap calls (and quorum_getquorate,
 // votequorum_getinfo) run through libcmap (test/cref/diff-cmap.c) and through this package
@@ -73,7 +72,6 @@ const REGRESSIONS: [string, string[]][] = [
 
 const RUNS = Number(process.env.DIFF_CMAP_RUNS ?? 150);
 const SEED = process.env.DIFF_CMAP_SEED === 'random' ? undefined : Number(process.env.DIFF_CMAP_SEED ?? 20261206);
-const crefSource = (name: string) => readFileSync(new URL(`./cref/${name}`, import.meta.url), 'utf8');
 
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`differential cmap: libcmap vs TypeScript on corosync 3.1.7 (${transport})`, () => {

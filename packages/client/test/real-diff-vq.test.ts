@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, crashTraceEnv, describeDifference, describeReal, LineDriver, spawnDriver, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { vqSequence } from './diff-vq-gen.js';
-import { buildDist, pkgDir, script } from './real-helpers.js';
+import { buildDist, crefSource, pkgDir, script } from './real-helpers.js';
 
 // Differential test: generated sequences of quorum and votequorum calls run through libquorum /
 // libvotequorum (test/cref/diff-vq.c) and through this package (test/cref/diff-vq.mjs) on the
@@ -41,7 +40,6 @@ const REGRESSIONS: [string, string[]][] = [];
 
 const RUNS = Number(process.env.DIFF_VQ_RUNS ?? 40);
 const SEED = process.env.DIFF_VQ_SEED === 'random' ? undefined : Number(process.env.DIFF_VQ_SEED ?? 20261206);
-const crefSource = (name: string) => readFileSync(new URL(`./cref/${name}`, import.meta.url), 'utf8');
 
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`differential quorum/votequorum: libquorum/libvotequorum vs TypeScript on corosync 3.1.7 (${transport})`, () => {

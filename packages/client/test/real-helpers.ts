@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const pkgDir = fileURLToPath(new URL('..', import.meta.url));
-export const crefSource = () => readFileSync(new URL('./cref/cref.c', import.meta.url), 'utf8');
+export const crefSource = (name = 'cref.c') => readFileSync(new URL(`./cref/${name}`, import.meta.url), 'utf8');
 export const script = (name: string) => fileURLToPath(new URL(`./cref/${name}`, import.meta.url));
 
 /** dist/ is built once per run by test/global-setup.ts; this only checks it is there. */
