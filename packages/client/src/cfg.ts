@@ -205,12 +205,17 @@ export class CfgHandle extends Session<CfgSnapshot> {
 
   /**
    * corosync_cfg_get_node_addrs(): the configured address of the node on each of its links
-   * (node 0 = this one), at most `maxAddrs`; CS_ERR_NOT_EXIST for a node without any.
+   * (node 0 = this one), at most `maxAddrs`; CS_ERR_NOT_EXIST for a node without any. C's
+   * `num_addrs` (the count of all of them, also above `max_addrs`) is the length without `maxAddrs`.
    */
   async getNodeAddrs(nodeid: number, maxAddrs = Infinity, opts?: CallOptions): Promise<CfgNodeAddress[]> {
     const op = `cfg.getNodeAddrs(${String(nodeid)})`;
     this.assertOpen(op);
     checkU32(op, 'nodeid', nodeid);
+    // size_t in C; slice() would take a negative count from the end and NaN as 0.
+    if (maxAddrs !== Infinity && !(Number.isSafeInteger(maxAddrs) && maxAddrs >= 0)) {
+      throw invalidParam(op, `maxAddrs must be a non-negative integer or Infinity, got ${String(maxAddrs)}`);
+    }
     while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const f = (await this.call(op, cfgReq.getNodeAddrs(nodeid), opts)).fields;
     const len = f.family === AF_INET ? 16 : f.family === AF_INET6 ? 28 : 0;

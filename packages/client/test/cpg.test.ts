@@ -362,4 +362,22 @@ describe('cfg', () => {
     expect(order).toEqual(['cfg.tryShutdown', 'cfg.localGet', 'cfg.replytoShutdown']);
     await h.finalize();
   });
+
+  it('getNodeAddrs: at most maxAddrs of the addresses (all without it); a maxAddrs C cannot pass is INVALID_PARAM', async () => {
+    const addr = (last: number) => Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 10 : i === 3 ? last : 0));
+    const fc = fakeConnector('cfg', (d) =>
+      d.name === 'cfg.getNodeAddrs'
+        ? res('cfg.getNodeAddrs', { family: 2, numAddrs: 3, addrs: [addr(1), addr(2), addr(3)] })
+        : res('cfg.error', {}, 7),
+    );
+    const h = await CfgHandle.initialize(null, { connect: fc.connect });
+    const addresses = async (max?: number) => (await h.getNodeAddrs(1, max)).map((a) => a.address);
+    expect(await addresses()).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(await addresses(2)).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(await addresses(0)).toEqual([]);
+    expect(await addresses(Infinity)).toHaveLength(3);
+    // size_t in C: a negative or fractional count would otherwise cut the list short silently.
+    for (const bad of [-1, 1.5, NaN]) expect(code(await h.getNodeAddrs(1, bad).catch((e) => e))).toBe(7);
+    await h.finalize();
+  });
 });
