@@ -380,15 +380,17 @@ export class CmapHandle extends Session<CmapSnapshot> {
   }
 
   async #getAny(op: string, key: string, first: number, opts?: CallOptions, wantType?: number) {
+    if (!Number.isSafeInteger(first) || first < 0) throw invalidParam(op, `firstCapacity must be a non-negative integer, got ${String(first)}`);
     let r: { type: number; length: number; bytes: Uint8Array } | undefined;
     try {
       r = await this.#getOnce(op, key, first, opts);
     } catch (e) {
       if (!isCsError(e, CS_ERR_INVALID_PARAM)) throw e;
     }
-    if (!r) {
+    // A first capacity of 0 is answered with the type and length alone, like the fallback's first GET.
+    if (!r || r.bytes.length < r.length) {
       // Larger than the first capacity: what libcmap does, length first, then exactly that.
-      const meta = await this.#getOnce(op, key, 0, opts);
+      const meta = r ?? (await this.#getOnce(op, key, 0, opts));
       if (wantType !== undefined && meta.type !== wantType) throw cmapWrongType(op, meta.type, wantType);
       r = await this.#getOnce(op, key, Math.max(meta.length, 1), opts);
     }

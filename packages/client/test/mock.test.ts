@@ -51,6 +51,20 @@ describe('against the @corosync-ts/testkit mock daemon (ipcPrefix)', () => {
     expect(await h.get('test.t255')).toEqual({ type: 255, length: 0, value: new Uint8Array(0), bytes: new Uint8Array(0) });
   });
 
+  it('cmap get()/getString() firstCapacity: any non-negative integer still gives the whole value; others are INVALID_PARAM', async () => {
+    await using h = await CmapHandle.initialize({ ipcPrefix: prefix });
+    await h.setString('test.first', 'hello');
+    await h.setUint32('test.firstu', 7);
+    for (const firstCapacity of [0, 1, 5, 6, 1024]) {
+      expect(await h.getString('test.first', { firstCapacity })).toBe('hello');
+      expect(await h.get('test.firstu', { firstCapacity })).toMatchObject({ type: 6, length: 4, value: 7 });
+    }
+    for (const firstCapacity of [-1, 2.5, NaN]) {
+      await expect(h.getString('test.first', { firstCapacity })).rejects.toSatisfy((e) => isCsError(e, 7));
+      await expect(h.get('test.firstu', { firstCapacity })).rejects.toSatisfy((e) => isCsError(e, 7));
+    }
+  });
+
   it('quorum and votequorum', async () => {
     const notes: QuorumNotification[] = [];
     const q = await QuorumHandle.initialize({ quorumNotify: (n) => notes.push(n) }, { ipcPrefix: prefix, dispatch: 'manual' });
