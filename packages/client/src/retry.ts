@@ -1,4 +1,4 @@
-import { CS_ERR_INTERRUPT, CS_ERR_QUEUE_FULL, CS_ERR_TRY_AGAIN, CsError, isCsError } from '@corosync-ts/types';
+import { CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_QUEUE_FULL, CS_ERR_TRY_AGAIN, CsError, isCsError } from '@corosync-ts/types';
 
 /**
  * Opt-in retry of calls the daemon (or libqb flow control) answers with CS_ERR_TRY_AGAIN or
@@ -30,10 +30,31 @@ export function resolveRetry(policy: RetryPolicy | boolean | undefined): Require
   if (policy === undefined || policy === false) return undefined;
   if (policy === true) return { ...DEFAULT_RETRY };
   const p = { ...DEFAULT_RETRY, ...policy };
-  for (const k of ['retries', 'initialDelay', 'maxDelay', 'factor'] as const) {
-    if (!Number.isFinite(p[k]) || p[k] < 0) throw new RangeError(`retry.${k} must be a finite number >= 0`);
-  }
+  checkPolicy('retry', p, ['retries', 'initialDelay', 'maxDelay', 'factor']);
   return p;
+}
+
+/** CS_ERR_INVALID_PARAM unless each of `keys` is a finite number >= 0 (a NaN delay is a 1 ms timer). */
+export function checkPolicy<K extends string>(what: string, p: Record<K, unknown>, keys: readonly K[]): void {
+  for (const k of keys) {
+    const v = p[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new CsError(CS_ERR_INVALID_PARAM, `${what}.${k} must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+}
+
+// Node's timers hold at most 2^31-1 ms: a longer one fires after 1 ms. Longer waits are re-armed.
+const MAX_TIMER_MS = 0x7fffffff;
+
+/** setTimeout for any delay >= 0 (Infinity: never); returns what cancels it. */
+export function after(ms: number, fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (left: number): void => {
+    timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fn, left);
+  };
+  if (ms !== Infinity) arm(ms);
+  return () => clearTimeout(timer);
 }
 
 /** The n-th delay (0-based) of a policy: exponential, capped. */
@@ -50,13 +71,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const onAbort = () => {
-      clearTimeout(timer);
+      cancel();
       reject(abortError(signal!));
     };
-    const timer = setTimeout(() => {
+    const cancel = after(ms, () => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

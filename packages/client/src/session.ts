@@ -8,6 +8,7 @@ import {
   CS_DISPATCH_ONE,
   CS_DISPATCH_ONE_NONBLOCKING,
   CS_ERR_BAD_HANDLE,
+  CS_ERR_INVALID_PARAM,
   CS_ERR_LIBRARY,
   CS_ERR_TIMEOUT,
   CS_ERR_TRY_AGAIN,
@@ -18,7 +19,7 @@ import {
 import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
 import { expectationFor, type Answer, type Expectation, type Request, type ResponseName } from './wire.js';
-import { abortError, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
+import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
 import { EventStream } from './stream.js';
 
 export type ServiceName = Service;
@@ -136,6 +137,15 @@ type Waiter = { resolve: (v: 'frame' | 'woken' | 'finalized') => void; reject: (
 
 const DEFAULT_RECONNECT: Required<ReconnectPolicy> = { initialDelay: 100, maxDelay: 5000, factor: 2, maxAttempts: Infinity };
 
+function resolveReconnect(r: ReconnectPolicy | true): Required<ReconnectPolicy> {
+  const p = { ...DEFAULT_RECONNECT, ...(r === true ? {} : r) };
+  checkPolicy('reconnect', p, ['initialDelay', 'maxDelay', 'factor']);
+  if (p.maxAttempts !== Infinity && !(Number.isSafeInteger(p.maxAttempts) && p.maxAttempts >= 0)) {
+    throw new CsError(CS_ERR_INVALID_PARAM, `reconnect.maxAttempts must be an integer >= 0 or Infinity, got ${String(p.maxAttempts)}`);
+  }
+  return p;
+}
+
 export function ipcNameFor(service: ServiceName, opts: HandleOptions | undefined): string {
   if (opts?.ipcName !== undefined) return opts.ipcName;
   const p = opts?.ipcPrefix;
@@ -156,16 +166,14 @@ export async function withDeadline<T>(
   const ac = new AbortController();
   const forward = () => ac.abort(abortError(signal!, operation));
   signal?.addEventListener('abort', forward, { once: true });
-  const timer = hasTimeout
-    ? setTimeout(() => ac.abort(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation })), timeout)
-    : undefined;
+  const cancel = hasTimeout ? after(timeout, () => ac.abort(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation }))) : undefined;
   try {
     return await new Promise<T>((resolve, reject) => {
       ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
       fn(ac.signal).then(resolve, reject);
     });
   } finally {
-    clearTimeout(timer);
+    cancel?.();
     signal?.removeEventListener('abort', forward);
   }
 }
@@ -211,7 +219,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     this.#opts = { ...opts };
     this.#retry = resolveRetry(opts?.retry);
     const r = opts?.reconnect;
-    this.#reconnect = r ? { ...DEFAULT_RECONNECT, ...(r === true ? {} : r) } : undefined;
+    this.#reconnect = r ? resolveReconnect(r) : undefined;
   }
 
   // ---------------------------------------------------------------- connection lifecycle

@@ -114,6 +114,32 @@ describe('timeout and AbortSignal on every call', () => {
     await expect(hd.getquorate()).rejects.toSatisfy((e) => code(e) === 5);
   });
 
+  it('a deadline beyond the timer limit (2^31-1 ms) is a deadline, not an answer after 1 ms', async () => {
+    let answer!: (r: Uint8Array) => void;
+    const fc = fakeConnector('quorum', (d) =>
+      d.name === 'quorum.gettype' ? res('quorum.gettype', { quorumType: 0 }) : new Promise<Uint8Array>((r) => (answer = r)),
+    );
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect });
+    let settled = false;
+    const p = h.getquorate({ timeout: 2 ** 32 }).finally(() => (settled = true));
+    // Timers fire in order: one of 20 ms armed after the call's ran after any 1 ms timer.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    answer(res('quorum.getquorate', { quorate: 1 }));
+    expect(await p).toBe(true);
+  });
+
+  it('retry and reconnect policies with values no timer can hold are INVALID_PARAM, nothing connected', async () => {
+    const fc = fakeConnector('cmap', () => res('cmap.set'));
+    for (const reconnect of [{ initialDelay: NaN }, { initialDelay: -1 }, { maxDelay: -1 }, { factor: NaN }, { maxAttempts: -1 }, { maxAttempts: 1.5 }]) {
+      await expect(CmapHandle.initialize({ connect: fc.connect, reconnect })).rejects.toSatisfy((e) => code(e) === 7);
+    }
+    for (const retry of [{ initialDelay: NaN }, { retries: -1 }, { maxDelay: Infinity }]) {
+      await expect(CmapHandle.initialize({ connect: fc.connect, retry })).rejects.toSatisfy((e) => code(e) === 7);
+    }
+    expect(fc.names).toEqual([]);
+  });
+
   it('dispatch(ONE) honours timeout and signal too', async () => {
     const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 0 }));
     const h = await QuorumHandle.initialize(null, { connect: fc.connect, dispatch: 'manual' });

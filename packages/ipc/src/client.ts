@@ -14,7 +14,7 @@ export interface ConnectOptions {
   /** Largest message we want to exchange; the server may raise it (default 1 MiB, like corosync's libraries). */
   maxMessageSize?: number;
   signal?: AbortSignal;
-  /** Handshake timeout in ms (libqb itself waits forever). */
+  /** Handshake timeout in ms, 0..2^31-1 (libqb itself waits forever). */
   timeout?: number;
   /**
    * Requests sent and not yet answered, at most (default DEFAULT_MAX_IN_FLIGHT); later ones
@@ -59,6 +59,7 @@ export interface ConnectOptions {
 }
 
 export interface RequestOptions {
+  /** ms, 0..2^31-1. */
   timeout?: number;
   signal?: AbortSignal;
   /**
@@ -107,6 +108,12 @@ export const DEFAULT_MAX_IN_FLIGHT = 256;
 /** Like corosync's libraries (IPC_REQUEST_SIZE). */
 const DEFAULT_MAX_MSG_SIZE = 1048576;
 
+/** EINVAL for a timeout a Node timer cannot hold (above 2^31-1 ms one fires after 1 ms). */
+function timeoutError(timeout: number | undefined): IpcError | undefined {
+  if (timeout === undefined || (timeout >= 0 && timeout <= 0x7fffffff)) return undefined;
+  return new IpcError('EINVAL', `invalid timeout ${String(timeout)} (ms, 0..2147483647)`);
+}
+
 /** Connect to a libqb IPC server listening on the abstract socket `name` (e.g. 'cmap'). */
 export async function connect(name: string, opts: ConnectOptions = {}): Promise<IpcClient> {
   validateName(name);
@@ -114,9 +121,8 @@ export async function connect(name: string, opts: ConnectOptions = {}): Promise<
   if (!Number.isInteger(want) || want <= 0 || want > MAX_MAX_MSG_SIZE) {
     throw new IpcError('EINVAL', `invalid maxMessageSize ${want}`);
   }
-  if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
-    throw new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`);
-  }
+  const badTimeout = timeoutError(opts.timeout);
+  if (badTimeout) throw badTimeout;
   const maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new IpcError('EINVAL', `invalid maxInFlight ${String(opts.maxInFlight)}`);
   const trusted = providerCheck(opts.allowProvider);
@@ -309,9 +315,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     const body = opts.body;
     const id = this.checkFrame(frame, body);
     if (typeof id !== 'number') return refused(id, mapError, ctx);
-    if (opts.timeout !== undefined && !(Number.isFinite(opts.timeout) && opts.timeout >= 0)) {
-      return refused(new IpcError('EINVAL', `invalid timeout ${String(opts.timeout)}`), mapError, ctx);
-    }
+    const badTimeout = timeoutError(opts.timeout);
+    if (badTimeout) return refused(badTimeout, mapError, ctx);
     const maxRes = opts.maxResponseSize ?? this.maxMessageSize;
     if (!Number.isInteger(maxRes) || maxRes < QB_RESPONSE_HEADER_SIZE) {
       return refused(new IpcError('EINVAL', `invalid maxResponseSize ${String(opts.maxResponseSize)}`), mapError, ctx);

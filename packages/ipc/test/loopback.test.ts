@@ -669,6 +669,9 @@ for (const transport of ['socket', 'shm'] as const) {
       await expect(c.request('nope' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'EINVAL' });
       await expect(c.request(reqFrame(3, 16), { timeout: -1 })).rejects.toMatchObject({ code: 'EINVAL' });
       await expect(connect(name, { timeout: Number.NaN })).rejects.toMatchObject({ code: 'EINVAL' });
+      // Beyond Node's timer range a timeout would fire after 1 ms.
+      await expect(c.request(reqFrame(3, 16), { timeout: 2 ** 31 })).rejects.toMatchObject({ code: 'EINVAL' });
+      await expect(connect(name, { timeout: 2 ** 31 })).rejects.toMatchObject({ code: 'EINVAL' });
       await expect(connect(name, { maxMessageSize: 0 })).rejects.toMatchObject({ code: 'EINVAL' });
       expect(header(await c.request(reqFrame(3, 16))).id).toBe(1003);
       await c.close();
