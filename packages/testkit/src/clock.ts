@@ -53,6 +53,8 @@ export class ManualClock implements Clock {
   }
 }
 
+const MAX_TIMER_MS = 0x7fffffff;
+
 /** Wall-clock timers, for the command-line daemon. */
 export class SystemClock implements Clock {
   private readonly start = performance.now();
@@ -60,11 +62,16 @@ export class SystemClock implements Clock {
     return performance.now() - this.start;
   }
   setTimer(ms: number, fn: () => void): unknown {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
+    // Node's timers hold at most 2^31-1 ms (a longer one fires after 1 ms): re-armed for the rest.
+    const handle: { t?: ReturnType<typeof setTimeout> } = {};
+    const arm = (left: number): void => {
+      handle.t = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fn, left);
+      handle.t.unref?.();
+    };
+    arm(ms);
+    return handle;
   }
   clearTimer(handle: unknown): void {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
+    clearTimeout((handle as { t?: ReturnType<typeof setTimeout> }).t);
   }
 }
