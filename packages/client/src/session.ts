@@ -21,6 +21,7 @@ import { toCsError } from './errors.js';
 import { expectationFor, type Answer, type Expectation, type Request, type ResponseName } from './wire.js';
 import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
 import { EventStream } from './stream.js';
+import { Fifo } from './fifo.js';
 
 export type ServiceName = Service;
 
@@ -197,7 +198,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   #ipc: IpcClientLike | undefined;
   #state: State = 'open';
   #context: unknown = undefined;
-  readonly #pending: Uint8Array[] = [];
+  readonly #pending = new Fifo<Uint8Array>();
   readonly #waiters: Waiter[] = [];
   readonly #streams = new Set<EventStream<unknown>>();
   readonly #opts: HandleOptions;
@@ -315,7 +316,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     for (const w of this.#waiters.splice(0)) w.resolve('finalized');
     for (const s of this.#streams) s.end();
     this.#streams.clear();
-    this.#pending.length = 0;
+    this.#pending.clear();
     this.onFinalize();
     const ipc = this.#detach();
     this.#ipc = undefined;

@@ -1,10 +1,12 @@
+import { Fifo } from './fifo.js';
+
 /**
  * An unbounded push queue read as an async iterator: the pull side of a callback registration.
  * Items are never dropped (corosync never drops events either); ending it with an error makes the
  * reader's next() reject once the buffered items are consumed.
  */
 export class EventStream<T> implements AsyncIterableIterator<T> {
-  private readonly buffer: T[] = [];
+  private readonly buffer = new Fifo<T>();
   private readonly readers: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
   private done = false;
   private failure: unknown = undefined;
@@ -34,7 +36,7 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift()!, done: false });
+    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift() as T, done: false });
     if (this.done) {
       if (this.failure !== undefined) {
         const e = this.failure;
@@ -48,7 +50,7 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
 
   async return(): Promise<IteratorResult<T>> {
     const wasOpen = !this.done;
-    this.buffer.length = 0;
+    this.buffer.clear();
     this.end();
     this.failure = undefined;
     if (wasOpen && this.onReturn) await this.onReturn();
