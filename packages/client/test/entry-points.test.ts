@@ -13,6 +13,19 @@ async function probe<T>(body: string): Promise<T> {
 }
 
 describe('entry points', () => {
+  it('CommonJS require() of each entry gives import()\'s very module (Node 20.19+ loads ES modules synchronously)', async () => {
+    const out = await runOk([process.execPath, '--input-type=commonjs', '-e', `
+      (async () => {
+        const r = {};
+        for (const s of ['', '/cpg', '/cfg', '/sam']) {
+          const m = require('@corosync-ts/client' + s);
+          r[s || '.'] = m === (await import('@corosync-ts/client' + s)) && Object.keys(m).length > 0;
+        }
+        process.stdout.write(JSON.stringify(r));
+      })();`], { timeout: 60_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    expect(JSON.parse(out)).toEqual({ '.': true, '/cpg': true, '/cfg': true, '/sam': true });
+  });
+
   it('./cpg and ./cfg export the main entry\'s own classes and functions, not copies', async () => {
     const r = await probe<Record<'cpg' | 'cfg', { names: number; differ: string[] }>>(`
       const main = await import(${JSON.stringify(dist('index.js'))});
