@@ -99,6 +99,11 @@ interface Tracker {
   daemonHandle: bigint;
 }
 
+/** An iterator or track handle: a uint64, as a bigint (a number would have lost its low bits). */
+function checkHandle(operation: string, name: string, v: unknown): void {
+  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw invalidParam(operation, `${name} must be a bigint in 0..2^64-1, got ${String(v)}`);
+}
+
 /** Integer getters send the 16-byte scratch capacity libcmap's cmap_get_int uses. */
 const INT_SCRATCH = 16;
 /** First capacity of getString()/get(): one round trip for any ordinary value. */
@@ -493,16 +498,18 @@ export class CmapHandle extends Session<CmapSnapshot> {
   /** cmap_iter_next(): the next key; CS_ERR_NO_SECTIONS past the end (and on every later call). */
   async iterNext(iterHandle: bigint, opts?: CallOptions): Promise<CmapIterItem> {
     const op = 'cmap.iterNext';
+    checkHandle(op, 'iterHandle', iterHandle);
     this.assertOpen(op);
-    const f = (await this.call(op, req.cmapIterNext(BigInt.asUintN(64, iterHandle)), opts)).fields;
+    const f = (await this.call(op, req.cmapIterNext(iterHandle), opts)).fields;
     return { keyName: f.keyName, valueLen: Number(f.valueLen), type: f.type };
   }
 
   /** cmap_iter_finalize(). */
   async iterFinalize(iterHandle: bigint, opts?: CallOptions): Promise<void> {
     const op = 'cmap.iterFinalize';
+    checkHandle(op, 'iterHandle', iterHandle);
     this.assertOpen(op);
-    await this.call(op, req.cmapIterFinalize(BigInt.asUintN(64, iterHandle)), opts);
+    await this.call(op, req.cmapIterFinalize(iterHandle), opts);
   }
 
   /**
@@ -568,9 +575,10 @@ export class CmapHandle extends Session<CmapSnapshot> {
   /** cmap_track_delete(). */
   async trackDelete(trackHandle: bigint, opts?: CallOptions): Promise<void> {
     const op = 'cmap.trackDelete';
+    checkHandle(op, 'trackHandle', trackHandle);
     this.assertOpen(op);
     const t = this.#byUserHandle.get(trackHandle);
-    const f = (await this.call(op, req.cmapTrackDelete(BigInt.asUintN(64, t?.daemonHandle ?? trackHandle)), opts)).fields;
+    const f = (await this.call(op, req.cmapTrackDelete(t?.daemonHandle ?? trackHandle), opts)).fields;
     const gone = this.#trackers.get(Number(f.trackInstHandle));
     if (gone) {
       this.#trackers.delete(gone.cookie);

@@ -103,6 +103,12 @@ describe('cmap argument errors are caught before the wire, with libcmap codes', 
     await expect(h.set('a.b.c', undefined as never, CMAP_VALUETYPE_UINT32)).rejects.toSatisfy((e) => code(e) === 7);
     await expect(h.trackAdd('a.b.c', CMAP_TRACK_ADD, 'nope' as never)).rejects.toSatisfy((e) => code(e) === 7);
     await expect(h.get('a.b.c', { capacity: -1 })).rejects.toSatisfy((e) => code(e) === 7);
+    // A handle is a uint64: a number (not a bigint) was a TypeError, -1n was taken as 2^64-1.
+    for (const handle of [5, -1n, 2n ** 64n, 'x']) {
+      await expect(h.iterNext(handle as bigint)).rejects.toSatisfy((e) => code(e) === 7);
+      await expect(h.iterFinalize(handle as bigint)).rejects.toSatisfy((e) => code(e) === 7);
+      await expect(h.trackDelete(handle as bigint)).rejects.toSatisfy((e) => code(e) === 7);
+    }
     expect(ipc.requests).toHaveLength(0);
   });
 });
