@@ -274,7 +274,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
   }
 
   /** cpg_initialize(): model V1 with a deliver and a confchg callback; sends nothing. */
-  static initialize(callbacks?: CpgCallbacks | null, opts?: HandleOptions): Promise<CpgHandle> {
+  static async initialize(callbacks?: CpgCallbacks | null, opts?: HandleOptions): Promise<CpgHandle> {
     checkKeys('cpg.initialize', 'callbacks', callbacks, ['deliverFn', 'confchgFn']);
     return CpgHandle.modelInitialize(CPG_MODEL_V1, { ...callbacks }, undefined, opts);
   }

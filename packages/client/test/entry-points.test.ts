@@ -26,6 +26,19 @@ describe('entry points', () => {
     expect(JSON.parse(out)).toEqual({ '.': true, '/cpg': true, '/cfg': true, '/sam': true });
   });
 
+  it('initialize with a bad callback rejects (never throws), in the loaded-on-use cpg and cfg too', async () => {
+    const r = await probe<string[]>(`
+      const m = await import(${JSON.stringify(dist('index.js'))});
+      const out = [];
+      for (const f of [() => m.cpg.initialize({ deliverFn: 5 }), () => m.cpg.initialize({ nope: 1 }), () => m.cfg.initialize({ shutdownCallback: 5 }), () => m.CpgHandle.modelInitialize(1, { confchgFn: 5 })]) {
+        let p;
+        try { p = f(); } catch { out.push('threw'); continue; }
+        out.push(await p.then(() => 'resolved', (e) => String(e.code)));
+      }
+      process.stdout.write(JSON.stringify(out));`);
+    expect(r).toEqual(['7', '7', '7', '7']);
+  });
+
   it('./cpg and ./cfg export the main entry\'s own classes and functions, not copies', async () => {
     const r = await probe<Record<'cpg' | 'cfg', { names: number; differ: string[] }>>(`
       const main = await import(${JSON.stringify(dist('index.js'))});

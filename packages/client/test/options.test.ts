@@ -2,7 +2,7 @@
 // anything is connected: it must never fall back to the real corosync's IPC names.
 import { describe, expect, it } from 'vitest';
 import { CS_ERR_INVALID_PARAM, isCsError } from '@corosync-ts/types';
-import { cmap, quorum, votequorum, type HandleOptions } from '../src/index.js';
+import { cfg, cmap, cpg, quorum, votequorum, type HandleOptions } from '../src/index.js';
 import type { Connector } from '../src/session.js';
 
 /** A connector that records every attempt: none may happen for a rejected call. */
@@ -66,5 +66,33 @@ describe('unknown option keys in initialize', () => {
     await votequorum.initialize(null, { ipcPrefix: 'p-', connect: r.connect, timeout: 1000 }).catch(() => {});
     await cmap.initialize({ connect: r.connect }).catch(() => {});
     expect(r.names).toEqual(['p-votequorum', 'cmap']);
+  });
+
+  it('option and callback values of the wrong kind are INVALID_PARAM naming the option, nothing connected', async () => {
+    const r = recorder();
+    const bad: [string, Record<string, unknown>][] = [
+      ['ipcPrefix', { ipcPrefix: 5 }], ['ipcName', { ipcName: {} }], ['dispatch', { dispatch: 'bogus' }],
+      ['timeout', { timeout: '5' }], ['timeout', { timeout: NaN }], ['signal', { signal: 5 }], ['signal', { signal: {} }],
+      ['connect', { connect: 5 }], ['retry', { retry: 5 }], ['reconnect', { reconnect: 'yes' }], ['retry', { retry: null }],
+    ];
+    for (const [name, opts] of bad) {
+      const e = await rejection(cmap.initialize({ connect: r.connect, ...opts } as HandleOptions));
+      expect([e.code, e.message.includes(name)]).toEqual([CS_ERR_INVALID_PARAM, true]);
+    }
+    const callbacks: [Promise<unknown>, string][] = [
+      [cpg.initialize({ deliverFn: 5 } as never, { connect: r.connect }), 'deliverFn'],
+      [cpg.modelInitialize(1, { totemConfchgFn: 'f' } as never, undefined, { connect: r.connect }), 'totemConfchgFn'],
+      [quorum.initialize({ quorumNotify: {} } as never, { connect: r.connect }), 'quorumNotify'],
+      [votequorum.initialize({ nodelistNotify: true } as never, { connect: r.connect }), 'nodelistNotify'],
+      [cfg.initialize({ shutdownCallback: 1 } as never, { connect: r.connect }), 'shutdownCallback'],
+    ];
+    for (const [p, name] of callbacks) {
+      const e = await rejection(p);
+      expect([e.code, e.message.includes(name)]).toEqual([CS_ERR_INVALID_PARAM, true]);
+    }
+    expect(r.names).toEqual([]);
+    // null and undefined are "no callback", as NULL is in C; an AbortSignal of another realm's kind passes.
+    await cpg.initialize({ deliverFn: undefined, confchgFn: null } as never, { connect: r.connect, signal: new AbortController().signal, dispatch: 'manual', timeout: -1 }).catch(() => {});
+    expect(r.names).toEqual(['cpg']);
   });
 });

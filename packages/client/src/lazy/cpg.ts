@@ -43,10 +43,10 @@ export class CpgHandle {
 
   private constructor() {}
 
-  static initialize(callbacks?: Impl.CpgCallbacks | null, opts?: HandleOptions): Promise<Impl.CpgHandle> {
-    // The real one checks the callbacks' keys before anything, by throwing: so does this.
+  static async initialize(callbacks?: Impl.CpgCallbacks | null, opts?: HandleOptions): Promise<Impl.CpgHandle> {
+    // The real one checks the callbacks before anything (a rejection, never a throw): so does this.
     checkKeys('cpg.initialize', 'callbacks', callbacks, ['deliverFn', 'confchgFn']);
-    return load().then((m) => m.CpgHandle.initialize(callbacks, opts));
+    return (await load()).CpgHandle.initialize(callbacks, opts);
   }
 
   static async modelInitialize(model: number, modelData?: Impl.CpgModelV1Data | null, context?: unknown, opts?: HandleOptions): Promise<Impl.CpgHandle> {
