@@ -32,6 +32,9 @@ function addrFor(id: number): string {
 
 /** Renders a cluster spec as the corosync.conf a real cluster would use. */
 export function specToConf(spec: ClusterSpec): string {
+  if (typeof spec.nodes === 'number' && !(Number.isSafeInteger(spec.nodes) && spec.nodes >= 1)) {
+    throw new ConfigError(`nodes must be a positive integer or a list of nodes, got ${spec.nodes}`);
+  }
   const nodes: NodeSpec[] = typeof spec.nodes === 'number'
     ? Array.from({ length: spec.nodes }, (_, i) => ({ id: i + 1 }))
     : spec.nodes;

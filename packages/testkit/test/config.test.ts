@@ -37,6 +37,13 @@ describe('parseCorosyncConf', () => {
     expect(e['quorum.auto_tie_breaker_node']).toEqual([11, '9 4']);
   });
 
+  test('a node count that is not a positive integer is a ConfigError (1.5 made one node)', () => {
+    for (const nodes of [1.5, 0, -1, NaN, Infinity]) {
+      expect(() => specToConf({ nodes })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    }
+    expect(specToConf({ nodes: 2 })).toContain('nodeid: 2');
+  });
+
   const bad: [string, string, number, RegExp][] = [
     ['missing brace', 'totem {\n version: 2\n', 2, /Missing closing brace/],
     ['extra after {', 'totem { version: 2\n}', 1, /Extra characters after opening bracket/],
