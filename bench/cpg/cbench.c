@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -101,14 +102,27 @@ static void *dispatch_thread(void *arg)
 	return NULL;
 }
 
+/* CBENCH_WAIT=epoll: the single-threaded wait sleeps in epoll_wait on an epoll set holding the
+ * cpg fd (as an event loop such as libuv's does) instead of poll(). */
+static int epfd = -1;
+
+static int wait_readable(int fd)
+{
+	if (epfd < 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		return poll(&p, 1, 60000);
+	}
+	struct epoll_event ev;
+	return epoll_wait(epfd, &ev, 1, 60000);
+}
+
 /* Single-threaded wait: poll the fd and dispatch until *flag is set (or *count reaches want). */
 static void pump_until(volatile int *flag, volatile uint32_t *count, uint32_t want)
 {
 	int fd;
 	cpg_fd_get(handle, &fd);
 	while (flag ? !*flag : *count < want) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 60000) <= 0) die(30, "poll (nothing delivered in 60 s)", errno);
+		if (wait_readable(fd) <= 0) die(30, "poll (nothing delivered in 60 s)", errno);
 		cs_error_t res = cpg_dispatch(handle, CS_DISPATCH_ALL);
 		if (res != CS_OK) die(31, "cpg_dispatch", res);
 	}
@@ -159,6 +173,13 @@ int main(int argc, char **argv)
 	sem_init(&sem_done, 0, 0);
 	if ((res = cpg_initialize(&handle, &callbacks)) != CS_OK) die(3, "cpg_initialize", res);
 	if ((res = cpg_local_get(handle, &local_nodeid)) != CS_OK) die(4, "cpg_local_get", res);
+	if (!threaded && getenv("CBENCH_WAIT") && !strcmp(getenv("CBENCH_WAIT"), "epoll")) {
+		int fd;
+		struct epoll_event ev = { .events = EPOLLIN };
+		cpg_fd_get(handle, &fd);
+		if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			die(9, "epoll", errno);
+	}
 	if (threaded) pthread_create(&thread, NULL, dispatch_thread, NULL);
 	if ((res = cpg_join(handle, &group)) != CS_OK) die(5, "cpg_join", res);
 	if (threaded) sem_wait(&sem_joined);

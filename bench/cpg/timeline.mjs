@@ -31,9 +31,10 @@ if (!(size >= 4) || !(N > 0)) {
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
 const dir = mkdtempSync(join(tmpdir(), 'cpg-timeline-'));
-const EVENTS = ['sched:sched_switch', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'];
-// x86-64 system call numbers: the MCAST's send (libcpg writev, the client sendto) and the reads.
-const NR = { writev: 20, sendto: 44, recvfrom: 45 };
+const EVENTS = ['sched:sched_switch', 'sched:sched_migrate_task', 'sched:sched_waking', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'];
+// x86-64 system call numbers: the MCAST's send (libcpg writev, the client sendmsg; over shm both send a doorbell) and the reads.
+// The client sends a request over socket with one sendmsg of two iovecs (ipc.c), a doorbell with send.
+const NR = { writev: 20, sendto: 44, recvfrom: 45, sendmsg: 46 };
 const SHM = process.env.TRANSPORT === 'shm';
 // The MCAST request: its 40-byte head (qb request header, guarantee, msglen) and the message;
 // over shm, its doorbell byte (the request is in the ring).
@@ -44,9 +45,11 @@ const DELIVER_NR = SHM ? NR.sendto : NR.writev;
 const ns = await startNamespace({ name: 'bench-cpg-timeline' });
 try {
   const coro = await ns.startCorosync({ transport: SHM ? 'shm' : 'socket' });
+  // CWAITS=poll,epoll: libcpg once per wait of cbench's lat loop (cbench.c CBENCH_WAIT).
+  const cwaits = (process.env.CWAITS ?? 'poll').split(',');
   for (const [name, argv, sendNr] of [
-    ['libcpg', [cbench], SHM ? NR.sendto : NR.writev],
-    ['client', [process.execPath, here('./tsbench.mjs')], NR.sendto],
+    ...cwaits.map((w) => [w === 'poll' ? 'libcpg' : `libcpg ${w}`, ['env', `CBENCH_WAIT=${w}`, cbench], SHM ? NR.sendto : NR.writev]),
+    ['client', [process.execPath, here('./tsbench.mjs')], SHM ? NR.sendto : NR.sendmsg],
   ]) {
     const data = join(dir, `${name}.data`);
     // The side's pid comes first on its stdout (exec keeps the shell's): system-wide, other
@@ -81,21 +84,51 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     if (e.tid === client && e.ev === 'raw_syscalls:sys_enter' && e.rest.startsWith(`NR ${sendNr} `)) starts.push(i);
   });
   if (starts.length < N + 1) throw new Error(`${name}: ${starts.length} sends traced, fewer than N + 1`);
+  phases(ev, starts, client, coroPid, knet);
   const rows = [];
   const where = new Map();
+  // Whom the client's main thread woke in the window (comm: count) and how often its wakee
+  // changed (the scheduler's wakee_flips, which wake_wide() weighs against the waker's).
+  const wakees = new Map();
+  let flips = 0;
+  let lastWakee;
   // Where each thread last ran, up to the window.
   for (let i = 0; i < starts[starts.length - 1 - N]; i++) if (ev[i].ev === 'sched:sched_switch') where.set(nextPid(ev[i]), ev[i].cpu);
   for (let k = starts.length - 1 - N; k < starts.length - 1; k++) {
     const a = starts[k];
     const b = starts[k + 1];
-    let read, write, run, wokeTarget;
+    let read, write, run, wokeTarget, waking;
+    const mainAtSend = where.get(coroPid);
     let preempt = 0;
+    // The client's moves between vCPUs: placed so at a wake-up, or pulled while runnable (load
+    // balancing), and where it sent from (on corosync main's vCPU or not).
+    let wakeMoves = 0;
+    let pulls = 0;
+    let wakingAt;
     let rq = 0;
     let rqFrom;
     for (let i = a; i < b; i++) {
       const e = ev[i];
-      if (e.ev === 'sched:sched_switch') {
+      if (e.ev === 'sched:sched_migrate_task') {
+        if (e.rest.includes(` pid=${client} `)) {
+          // A wake-up's placement runs on the waker's vCPU right after its sched_waking.
+          if (wakingAt && e.cpu === wakingAt.cpu && e.t - wakingAt.t < 50) wakeMoves++;
+          else pulls++;
+        }
+      } else if (e.ev === 'sched:sched_waking') {
+        const wakee = Number(/ pid=(\d+)/.exec(e.rest)[1]);
+        if (e.tid === client) {
+          const comm = /comm=(.*?) pid=/.exec(e.rest)[1];
+          wakees.set(comm, (wakees.get(comm) ?? 0) + 1);
+          if (wakee !== lastWakee) flips++;
+          lastWakee = wakee;
+        }
+        // The waker runs this: its CPU, and where the client last ran (the kernel's prev_cpu).
+        if (wakee === client) wakingAt = { cpu: e.cpu, t: e.t };
+        if (wakee === client && write !== undefined && waking === undefined) waking = { cpu: e.cpu, prev: where.get(-client) };
+      } else if (e.ev === 'sched:sched_switch') {
         where.set(nextPid(e), e.cpu);
+        if (e.rest.includes(`prev_pid=${client} `)) where.set(-client, e.cpu);
         if (e.rest.includes(`prev_pid=${client} `)) {
           if (e.rest.includes('prev_state=R')) {
             preempt++;
@@ -110,7 +143,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
       } else if (e.ev === 'sched:sched_wakeup') {
         if (e.rest.includes(`pid=${client} `)) {
           rqFrom = e.t;
-          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid) };
+          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid), waker: waking?.cpu, prev: waking?.prev };
         }
       } else if (e.tid === coroPid) {
         if (read === undefined && e.ev === 'raw_syscalls:sys_exit' && e.rest === `NR ${NR.recvfrom} = ${REQ}`) read = e.t;
@@ -120,7 +153,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     if (read === undefined || write === undefined) continue;
     // Still running (or runnable) when the delivery came: it runs on from where it was.
     run ??= write;
-    rows.push({ sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined });
+    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined });
   }
   const cpu = cpuByThread(ev, ev[starts[starts.length - 1 - N]].t, ev[starts[starts.length - 1]].t, client, coroPid, knet);
   const med = (k) => {
@@ -131,7 +164,43 @@ function report(name, p50, ev, client, coroPid, sendNr) {
   console.log(`${name}: p50 ${p50.toFixed(0)} µs (traced), ${rows.length} round trips`);
   console.log(`  send→read ${med('sendToRead').toFixed(0)}  read→write ${med('readToWrite').toFixed(0)}  write→run ${med('writeToRun').toFixed(0)}  run→send ${med('runToSend').toFixed(0)}  preempt ${med('preempt')}  rq wait ${med('rq').toFixed(0)}`);
   console.log(`  woken by a delivery ${woken.length} times, ${woken.filter((r) => r.onMain).length} of them on corosync main's vCPU`);
+  const sum = (k) => woken.filter((r) => r[k]).length;
+  const total = (k) => rows.reduce((n, r) => n + r[k], 0);
+  console.log(`  sent from corosync main's vCPU ${total('sentOnMain')} of ${rows.length}; moved to the other vCPU at a wake-up ${total('wakeMoves')} times, pulled while runnable ${total('pulls')}`);
+  console.log(`  of those: on the waker's vCPU ${sum('onWaker')}, on the vCPU it last ran on ${sum('onPrev')} (the two the same ${sum('wakerPrev')})`);
+  console.log(`  its main thread woke per round trip: ${[...wakees].map(([k, v]) => `${k} ${(v / N).toFixed(2)}`).join(', ')}; wakee changes ${(flips / N).toFixed(2)}`);
   console.log(`  CPU µs per round trip: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')}`);
+}
+
+/**
+ * The whole run in blocks of sends: at each send, whether the client's main thread shares its
+ * vCPU with corosync's main thread (M) or with knet's (K; last vCPU each ran on), and how often
+ * the client moved between vCPUs in the block.
+ */
+function phases(ev, starts, client, coroPid, knet) {
+  const BLOCK = 250;
+  const last = new Map();
+  const out = [];
+  let k = 0;
+  let m = 0;
+  let moves = 0;
+  let sends = 0;
+  for (let i = 0; i < ev.length && k < starts.length; i++) {
+    const e = ev[i];
+    if (e.ev === 'sched:sched_switch') last.set(nextPid(e), e.cpu);
+    else if (e.ev === 'sched:sched_migrate_task' && e.rest.includes(` pid=${client} `)) moves++;
+    if (i !== starts[k]) continue;
+    k++;
+    sends++;
+    if (e.cpu === last.get(coroPid)) m++;
+    if (sends === BLOCK || k === starts.length) {
+      out.push(`${m}/${sends} ${moves}mv`);
+      m = 0;
+      moves = 0;
+      sends = 0;
+    }
+  }
+  console.log(`  per ${BLOCK} sends: sent from corosync main's vCPU / all, client moves: ${out.join(', ')}`);
 }
 
 function nextPid(e) {
