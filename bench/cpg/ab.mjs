@@ -4,18 +4,17 @@
 // MODE tput or lat (tsbench.mjs's). LOAD=k starts k busy processes (normal priority, like
 // report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one; CHRT=p runs every
 // side at SCHED_RR p (chrt -r p), so that the machine's CFS work does not take its CPU (corosync, at
-// RR 99, still does); CWAITS=poll,epoll measures libcpg waiting in each (cbench.c CBENCH_WAIT). The order of the sides rotates every round. Prints each side's rounds and
+// RR 99, still does); NICE=n runs them at that nice level instead (still scheduled as CFS tasks); CWAITS=poll,epoll,poll:1 measures libcpg once per
+// wait of its lat loop, :k with CBENCH_FLIP=k (args.mjs cbenchSides). The order of the sides rotates every round. Prints each side's rounds and
 // medians with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
 import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
-import { compileCbench, cpgArgs } from './args.mjs';
+import { cbenchSides, compileCbench, cpgArgs } from './args.mjs';
 
 const { mode, n, rounds: ROUNDS, args, tsbenches } = cpgArgs('ab.mjs');
 const cbench = await compileCbench();
-const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : [];
-// CWAITS=poll,epoll: one libcpg side per wait of cbench's lat loop (cbench.c CBENCH_WAIT).
-const cwaits = (process.env.CWAITS ?? 'poll').split(',');
-const libcpg = cwaits.map((w) => [w === 'poll' ? 'libcpg' : `libcpg ${w}`, [...pre, 'env', `CBENCH_WAIT=${w}`, cbench, ...args]]);
+const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : process.env.NICE ? ['nice', '-n', process.env.NICE] : [];
+const libcpg = cbenchSides().map(([name, env]) => [name, [...pre, 'env', ...env, cbench, ...args]]);
 const sides = [...libcpg, ...tsbenches.map((f) => [f, [...pre, process.execPath, f, ...args]])];
 const busy = busyLoops(Number(process.env.LOAD ?? 0));
 try {

@@ -30,3 +30,17 @@ export function cpgArgs(script) {
 export function compileCbench() {
   return compileC(readFileSync(new URL('./cbench.c', import.meta.url), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
 }
+
+/**
+ * libcpg's sides from CWAITS (default `poll`): WAIT[:K] each, WAIT poll or epoll (cbench.c
+ * CBENCH_WAIT), K with CBENCH_FLIP=K (cbench wakes a thread of its own every K round trips).
+ * [name, environment assignments] each.
+ */
+export function cbenchSides() {
+  return (process.env.CWAITS ?? 'poll').split(',').map((spec) => {
+    const [wait, flip] = spec.split(':');
+    if ((wait !== 'poll' && wait !== 'epoll') || (flip !== undefined && !/^\d+$/.test(flip))) throw new Error(`CWAITS: ${spec} is not poll|epoll[:K]`);
+    const name = ['libcpg', wait === 'poll' ? '' : wait, flip ? `flip ${flip}` : ''].filter(Boolean).join(' ');
+    return [name, [`CBENCH_WAIT=${wait}`, `CBENCH_FLIP=${flip ?? 0}`]];
+  });
+}

@@ -128,6 +128,17 @@ static void pump_until(volatile int *flag, volatile uint32_t *count, uint32_t wa
 	}
 }
 
+/* CBENCH_FLIP=k: every k-th round trip the lat loop also wakes a thread of its own that does
+ * nothing else (sem_post), so that its thread wakes two tasks in turn, as a runtime's main thread
+ * wakes its helper threads: the scheduler's wakee_flips, which wake_wide() weighs. */
+static sem_t sem_flip;
+
+static void *flip_thread(void *arg)
+{
+	for (;;) sem_wait(&sem_flip);
+	return NULL;
+}
+
 static char *data;
 static uint64_t busy_ns;
 
@@ -203,7 +214,13 @@ int main(int argc, char **argv)
 		printf("%" PRIu64 " %lu %" PRIu64 "\n", last_ns - t0, retries, cpu_ns() - c0);
 	} else {
 		uint64_t *rtt = calloc(n ? n : 1, sizeof *rtt);
+		uint32_t flip = getenv("CBENCH_FLIP") ? strtoul(getenv("CBENCH_FLIP"), NULL, 10) : 0;
+		if (flip) {
+			sem_init(&sem_flip, 0, 0);
+			pthread_create(&thread, NULL, flip_thread, NULL);
+		}
 		for (uint32_t i = 0; i < w + n; i++) {
+			if (flip && i % flip == 0) sem_post(&sem_flip);
 			target = i + 1;
 			uint64_t t0 = now_ns();
 			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);

@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
+import { cbenchSides } from './args.mjs';
 
 const [sizeArg, nArg = '200', wArg = '2000'] = process.argv.slice(2);
 const size = Number(sizeArg);
@@ -45,10 +46,9 @@ const DELIVER_NR = SHM ? NR.sendto : NR.writev;
 const ns = await startNamespace({ name: 'bench-cpg-timeline' });
 try {
   const coro = await ns.startCorosync({ transport: SHM ? 'shm' : 'socket' });
-  // CWAITS=poll,epoll: libcpg once per wait of cbench's lat loop (cbench.c CBENCH_WAIT).
-  const cwaits = (process.env.CWAITS ?? 'poll').split(',');
+  // CWAITS=poll,epoll,poll:1: libcpg once per wait of its lat loop (args.mjs cbenchSides).
   for (const [name, argv, sendNr] of [
-    ...cwaits.map((w) => [w === 'poll' ? 'libcpg' : `libcpg ${w}`, ['env', `CBENCH_WAIT=${w}`, cbench], SHM ? NR.sendto : NR.writev]),
+    ...cbenchSides().map(([n, env]) => [n, ['env', ...env, cbench], SHM ? NR.sendto : NR.writev]),
     ['client', [process.execPath, here('./tsbench.mjs')], SHM ? NR.sendto : NR.sendmsg],
   ]) {
     const data = join(dir, `${name}.data`);
@@ -92,8 +92,12 @@ function report(name, p50, ev, client, coroPid, sendNr) {
   const wakees = new Map();
   let flips = 0;
   let lastWakee;
-  // Where each thread last ran, up to the window.
-  for (let i = 0; i < starts[starts.length - 1 - N]; i++) if (ev[i].ev === 'sched:sched_switch') where.set(nextPid(ev[i]), ev[i].cpu);
+  // Where each thread last ran, up to the window; what each vCPU has runnable.
+  const rqs = runQueues();
+  for (let i = 0; i < starts[starts.length - 1 - N]; i++) {
+    rqs.apply(ev[i]);
+    if (ev[i].ev === 'sched:sched_switch') where.set(nextPid(ev[i]), ev[i].cpu);
+  }
   for (let k = starts.length - 1 - N; k < starts.length - 1; k++) {
     const a = starts[k];
     const b = starts[k + 1];
@@ -109,6 +113,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     let rqFrom;
     for (let i = a; i < b; i++) {
       const e = ev[i];
+      rqs.apply(e);
       if (e.ev === 'sched:sched_migrate_task') {
         if (e.rest.includes(` pid=${client} `)) {
           // A wake-up's placement runs on the waker's vCPU right after its sched_waking.
@@ -125,7 +130,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
         }
         // The waker runs this: its CPU, and where the client last ran (the kernel's prev_cpu).
         if (wakee === client) wakingAt = { cpu: e.cpu, t: e.t };
-        if (wakee === client && write !== undefined && waking === undefined) waking = { cpu: e.cpu, prev: where.get(-client) };
+        if (wakee === client && write !== undefined && waking === undefined) waking = { cpu: e.cpu, prev: where.get(-client), alone: rqs.alone(e.cpu, e.tid) };
       } else if (e.ev === 'sched:sched_switch') {
         where.set(nextPid(e), e.cpu);
         if (e.rest.includes(`prev_pid=${client} `)) where.set(-client, e.cpu);
@@ -143,7 +148,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
       } else if (e.ev === 'sched:sched_wakeup') {
         if (e.rest.includes(`pid=${client} `)) {
           rqFrom = e.t;
-          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid), waker: waking?.cpu, prev: waking?.prev };
+          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid), waker: waking?.cpu, prev: waking?.prev, alone: waking?.alone };
         }
       } else if (e.tid === coroPid) {
         if (read === undefined && e.ev === 'raw_syscalls:sys_exit' && e.rest === `NR ${NR.recvfrom} = ${REQ}`) read = e.t;
@@ -153,7 +158,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     if (read === undefined || write === undefined) continue;
     // Still running (or runnable) when the delivery came: it runs on from where it was.
     run ??= write;
-    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined });
+    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined, aloneAway: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev) : undefined, aloneAwayPulled: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev && wokeTarget.cpu === wokeTarget.waker) : undefined });
   }
   const cpu = cpuByThread(ev, ev[starts[starts.length - 1 - N]].t, ev[starts[starts.length - 1]].t, client, coroPid, knet);
   const med = (k) => {
@@ -168,6 +173,9 @@ function report(name, p50, ev, client, coroPid, sendNr) {
   const total = (k) => rows.reduce((n, r) => n + r[k], 0);
   console.log(`  sent from corosync main's vCPU ${total('sentOnMain')} of ${rows.length}; moved to the other vCPU at a wake-up ${total('wakeMoves')} times, pulled while runnable ${total('pulls')}`);
   console.log(`  of those: on the waker's vCPU ${sum('onWaker')}, on the vCPU it last ran on ${sum('onPrev')} (the two the same ${sum('wakerPrev')})`);
+  // A synchronous wake-up (WF_SYNC) by a waker alone on its vCPU goes to the waker's vCPU when
+  // the scheduler tries an affine wake-up at all (wake_affine_idle); wake_wide() skips it.
+  console.log(`  woken from the other vCPU by a waker alone on its own: ${sum('aloneAway')}, of them moved to the waker's vCPU ${sum('aloneAwayPulled')}`);
   console.log(`  its main thread woke per round trip: ${[...wakees].map(([k, v]) => `${k} ${(v / N).toFixed(2)}`).join(', ')}; wakee changes ${(flips / N).toFixed(2)}`);
   console.log(`  CPU µs per round trip: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')}`);
 }
@@ -201,6 +209,31 @@ function phases(ev, starts, client, coroPid, knet) {
     }
   }
   console.log(`  per ${BLOCK} sends: sent from corosync main's vCPU / all, client moves: ${out.join(', ')}`);
+}
+
+/** What each vCPU has runnable (its running task included), followed through the trace. */
+function runQueues() {
+  const on = new Map();
+  return {
+    apply(e) {
+      if (e.ev === 'sched:sched_switch') {
+        const prev = Number(/prev_pid=(\d+)/.exec(e.rest)[1]);
+        if (!/prev_state=R/.test(e.rest)) on.delete(prev);
+        const next = nextPid(e);
+        if (next !== 0) on.set(next, e.cpu);
+      } else if (e.ev === 'sched:sched_wakeup') {
+        on.set(Number(/ pid=(\d+)/.exec(e.rest)[1]), Number(/target_cpu=(\d+)/.exec(e.rest)[1]));
+      } else if (e.ev === 'sched:sched_migrate_task') {
+        const pid = Number(/ pid=(\d+)/.exec(e.rest)[1]);
+        if (on.has(pid)) on.set(pid, Number(/dest_cpu=(\d+)/.exec(e.rest)[1]));
+      }
+    },
+    /** Whether `tid`, running on `cpu`, is all that vCPU has runnable. */
+    alone(cpu, tid) {
+      for (const [t, c] of on) if (c === cpu && t !== tid) return false;
+      return true;
+    },
+  };
 }
 
 function nextPid(e) {
