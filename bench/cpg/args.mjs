@@ -38,8 +38,9 @@ export function compileCbench() {
  */
 export function cbenchSides() {
   return (process.env.CWAITS ?? 'poll').split(',').map((spec) => {
-    const [wait, flip] = spec.split(':');
-    if ((wait !== 'poll' && wait !== 'epoll') || (flip !== undefined && !/^\d+$/.test(flip))) throw new Error(`CWAITS: ${spec} is not poll|epoll[:K]`);
+    const m = /^(poll|epoll)(?::(\d+))?$/.exec(spec);
+    if (!m) throw new Error(`CWAITS: ${spec} is not poll|epoll[:K]`);
+    const [, wait, flip] = m;
     const name = ['libcpg', wait === 'poll' ? '' : wait, flip ? `flip ${flip}` : ''].filter(Boolean).join(' ');
     return [name, [`CBENCH_WAIT=${wait}`, `CBENCH_FLIP=${flip ?? 0}`]];
   });

@@ -84,7 +84,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     if (e.tid === client && e.ev === 'raw_syscalls:sys_enter' && e.rest.startsWith(`NR ${sendNr} `)) starts.push(i);
   });
   if (starts.length < N + 1) throw new Error(`${name}: ${starts.length} sends traced, fewer than N + 1`);
-  phases(ev, starts, client, coroPid, knet);
+  phases(ev, starts, client, coroPid);
   const rows = [];
   const where = new Map();
   // Whom the client's main thread woke in the window (comm: count) and how often its wakee
@@ -158,7 +158,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     if (read === undefined || write === undefined) continue;
     // Still running (or runnable) when the delivery came: it runs on from where it was.
     run ??= write;
-    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined, aloneAway: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev) : undefined, aloneAwayPulled: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev && wokeTarget.cpu === wokeTarget.waker) : undefined });
+    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), rtt: ev[b].t - ev[a].t, sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined, aloneAway: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev) : undefined, aloneAwayPulled: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev && wokeTarget.cpu === wokeTarget.waker) : undefined });
   }
   const cpu = cpuByThread(ev, ev[starts[starts.length - 1 - N]].t, ev[starts[starts.length - 1]].t, client, coroPid, knet);
   const med = (k) => {
@@ -171,6 +171,9 @@ function report(name, p50, ev, client, coroPid, sendNr) {
   console.log(`  woken by a delivery ${woken.length} times, ${woken.filter((r) => r.onMain).length} of them on corosync main's vCPU`);
   const sum = (k) => woken.filter((r) => r[k]).length;
   const total = (k) => rows.reduce((n, r) => n + r[k], 0);
+  const medOf = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1] ?? NaN;
+  const rttOn = (on) => medOf(rows.filter((r) => r.sentOnMain === on).map((r) => r.rtt)).toFixed(0);
+  console.log(`  send→next send, median µs: sent from corosync main's vCPU ${rttOn(1)}, from the other ${rttOn(0)}`);
   console.log(`  sent from corosync main's vCPU ${total('sentOnMain')} of ${rows.length}; moved to the other vCPU at a wake-up ${total('wakeMoves')} times, pulled while runnable ${total('pulls')}`);
   console.log(`  of those: on the waker's vCPU ${sum('onWaker')}, on the vCPU it last ran on ${sum('onPrev')} (the two the same ${sum('wakerPrev')})`);
   // A synchronous wake-up (WF_SYNC) by a waker alone on its vCPU goes to the waker's vCPU when
@@ -181,11 +184,10 @@ function report(name, p50, ev, client, coroPid, sendNr) {
 }
 
 /**
- * The whole run in blocks of sends: at each send, whether the client's main thread shares its
- * vCPU with corosync's main thread (M) or with knet's (K; last vCPU each ran on), and how often
- * the client moved between vCPUs in the block.
+ * The whole run in blocks of sends: how many the client's main thread sent from the vCPU corosync's
+ * main thread last ran on, and how often the client moved between vCPUs in the block.
  */
-function phases(ev, starts, client, coroPid, knet) {
+function phases(ev, starts, client, coroPid) {
   const BLOCK = 250;
   const last = new Map();
   const out = [];
