@@ -13,8 +13,16 @@
 //   rq wait      time it was runnable but not running
 //   on main's    share of deliveries whose wake-up put the client on the vCPU corosync's main thread
 //                ran on (the other one is where knet's thread runs)
+//   of those     how many went to the waker's vCPU, how many to the one the client last ran on
+//   lone waker   wake-ups from the other vCPU by a waker alone on its own (WF_SYNC's shortcut
+//                applies), and how many of them moved the client to the waker's vCPU
+//   by vCPU      the median send→next send of round trips sent from main's vCPU and the other
+//   moves        the client's moves between vCPUs, at a wake-up or pulled while runnable
+//   woke         whom the client's main thread woke per round trip, and how often that changed
 // and the CPU per round trip of corosync's main and knet threads, the client's main thread and the
-// client's other threads (V8's compiler and GC helpers).
+// client's other threads (V8's compiler and GC helpers); before those, the whole run in blocks of
+// 250 sends: how many were sent from main's vCPU, and the client's moves. CWAITS (args.mjs
+// cbenchSides) traces libcpg once per wait of its loop, e.g. CWAITS=poll,epoll,poll:16.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
