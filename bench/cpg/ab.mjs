@@ -4,9 +4,10 @@
 // MODE tput or lat (tsbench.mjs's). LOAD=k starts k busy processes (normal priority, like
 // report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one; CHRT=p runs every
 // side at SCHED_RR p (chrt -r p), so that the machine's CFS work does not take its CPU (corosync, at
-// RR 99, still does); NICE=n runs them at that nice level instead (still scheduled as CFS tasks); CWAITS=poll,epoll,poll:1 measures libcpg once per
-// wait of its lat loop, :k with CBENCH_FLIP=k (args.mjs cbenchSides). The order of the sides rotates every round. Prints each side's rounds and
-// medians with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
+// RR 99, still does); NICE=n runs them at that nice level instead (still CFS tasks). CWAITS=poll,
+// epoll,poll:16 measures libcpg once per wait of its lat loop, :K with CBENCH_FLIP=K (args.mjs
+// cbenchSides). The order of the sides rotates every round. Prints each side's rounds and medians
+// with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
 import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
 import { cbenchSides, compileCbench, cpgArgs } from './args.mjs';

@@ -13,6 +13,9 @@
  *   cbench lat SIZE N W   one message at a time, W unmeasured then N measured round trips (send →
  *                         own delivery), one thread polling the cpg fd (the cheapest wait libcpg
  *                         offers); print "p50_ns p99_ns"
+ *   lat, environment:     CBENCH_WAIT=epoll waits in epoll_wait on an epoll set holding the cpg fd
+ *                         (as an event loop does) instead of poll; CBENCH_FLIP=K also wakes a
+ *                         thread of the process's own every K round trips (ab.mjs CWAITS)
  * Every delivery is checked: from this process, SIZE bytes, its 32-bit sequence number at offset 0
  * equal to the count so far (total order, nothing lost). Exit codes name what failed.
  */
@@ -179,12 +182,17 @@ int main(int argc, char **argv)
 	threaded = !strcmp(argv[1], "tput");
 	if (argc > 5) busy_ns = strtoull(argv[5], NULL, 10);
 	if (msg_size < sizeof(uint32_t) || !(data = calloc(1, msg_size))) return 2;
+	const char *wait = getenv("CBENCH_WAIT");
+	if (wait && strcmp(wait, "poll") && strcmp(wait, "epoll")) {
+		fprintf(stderr, "cbench: CBENCH_WAIT is poll or epoll, not %s\n", wait);
+		return 2;
+	}
 	for (size_t i = sizeof(uint32_t); i < msg_size; i++) data[i] = (char)i;
 	sem_init(&sem_joined, 0, 0);
 	sem_init(&sem_done, 0, 0);
 	if ((res = cpg_initialize(&handle, &callbacks)) != CS_OK) die(3, "cpg_initialize", res);
 	if ((res = cpg_local_get(handle, &local_nodeid)) != CS_OK) die(4, "cpg_local_get", res);
-	if (!threaded && getenv("CBENCH_WAIT") && !strcmp(getenv("CBENCH_WAIT"), "epoll")) {
+	if (!threaded && wait && !strcmp(wait, "epoll")) {
 		int fd;
 		struct epoll_event ev = { .events = EPOLLIN };
 		cpg_fd_get(handle, &fd);
