@@ -57,7 +57,8 @@ try {
   // CWAITS=poll,epoll,poll:1: libcpg once per wait of its lat loop (args.mjs cbenchSides).
   for (const [name, argv, sendNr] of [
     ...cbenchSides().map(([n, env]) => [n, ['env', ...env, cbench], SHM ? NR.sendto : NR.writev]),
-    ['client', [process.execPath, here('./tsbench.mjs')], SHM ? NR.sendto : NR.sendmsg],
+    // TS_FLAGS: Node's flags for the client, e.g. --single-threaded (no V8 helper threads to wake).
+    ['client', [process.execPath, ...(process.env.TS_FLAGS ?? '').split(' ').filter(Boolean), here('./tsbench.mjs')], SHM ? NR.sendto : NR.sendmsg],
   ]) {
     const data = join(dir, `${name}.data`);
     // The side's pid comes first on its stdout (exec keeps the shell's): system-wide, other
