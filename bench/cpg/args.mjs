@@ -33,8 +33,8 @@ export function compileCbench() {
 
 /**
  * libcpg's sides from CWAITS (default `poll`): WAIT[:K] each, WAIT poll or epoll (cbench.c
- * CBENCH_WAIT), K with CBENCH_FLIP=K (cbench wakes a thread of its own every K round trips).
- * [name, environment assignments] each.
+ * CBENCH_WAIT), K with CBENCH_FLIP=K (cbench wakes one of two threads of its own every K round
+ * trips). [name, environment assignments] each.
  */
 export function cbenchSides() {
   return (process.env.CWAITS ?? 'poll').split(',').map((spec) => {

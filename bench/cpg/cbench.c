@@ -14,8 +14,8 @@
  *                         own delivery), one thread polling the cpg fd (the cheapest wait libcpg
  *                         offers); print "p50_ns p99_ns"
  *   lat, environment:     CBENCH_WAIT=epoll waits in epoll_wait on an epoll set holding the cpg fd
- *                         (as an event loop does) instead of poll; CBENCH_FLIP=K also wakes a
- *                         thread of the process's own every K round trips (ab.mjs CWAITS)
+ *                         (as an event loop does) instead of poll; CBENCH_FLIP=K also wakes one
+ *                         of two threads of its own every K round trips (ab.mjs CWAITS)
  * Every delivery is checked: from this process, SIZE bytes, its 32-bit sequence number at offset 0
  * equal to the count so far (total order, nothing lost). Exit codes name what failed.
  */
@@ -131,14 +131,15 @@ static void pump_until(volatile int *flag, volatile uint32_t *count, uint32_t wa
 	}
 }
 
-/* CBENCH_FLIP=k: every k-th round trip the lat loop also wakes a thread of its own that does
- * nothing else (sem_post), so that its thread wakes two tasks in turn, as a runtime's main thread
- * wakes its helper threads: the scheduler's wakee_flips, which wake_wide() weighs. */
-static sem_t sem_flip;
+/* CBENCH_FLIP=k: every k-th round trip the lat loop also wakes one of two threads of its own that
+ * do nothing else (sem_post), the other one each time, as a runtime's main thread wakes its helper
+ * threads. Each such wake-up changes the CFS task the loop's thread last woke: the scheduler's
+ * wakee_flips, which wake_wide() weighs (corosync's threads, SCHED_RR, do not count there). */
+static sem_t sem_flip[2];
 
 static void *flip_thread(void *arg)
 {
-	for (;;) sem_wait(&sem_flip);
+	for (;;) sem_wait(arg);
 	return NULL;
 }
 
@@ -223,12 +224,12 @@ int main(int argc, char **argv)
 	} else {
 		uint64_t *rtt = calloc(n ? n : 1, sizeof *rtt);
 		uint32_t flip = getenv("CBENCH_FLIP") ? strtoul(getenv("CBENCH_FLIP"), NULL, 10) : 0;
-		if (flip) {
-			sem_init(&sem_flip, 0, 0);
-			pthread_create(&thread, NULL, flip_thread, NULL);
+		for (int k = 0; flip && k < 2; k++) {
+			sem_init(&sem_flip[k], 0, 0);
+			pthread_create(&thread, NULL, flip_thread, &sem_flip[k]);
 		}
 		for (uint32_t i = 0; i < w + n; i++) {
-			if (flip && i % flip == 0) sem_post(&sem_flip);
+			if (flip && i % flip == 0) sem_post(&sem_flip[i / flip % 2]);
 			target = i + 1;
 			uint64_t t0 = now_ns();
 			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);

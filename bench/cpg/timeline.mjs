@@ -96,13 +96,13 @@ function report(name, p50, ev, client, coroPid, sendNr) {
   phases(ev, starts, client, coroPid);
   const rows = [];
   const where = new Map();
-  // Whom the client's main thread woke in the window (comm: count) and how often its wakee
-  // changed (the scheduler's wakee_flips, which wake_wide() weighs against the waker's).
-  const wakees = new Map();
-  let flips = 0;
-  let lastWakee;
+  // Whom the client's main thread and corosync's woke in the window (comm: count), and how often
+  // each changed the CFS task it woke: the scheduler's wakee_flips, which wake_wide() compares
+  // for waker and wakee (only a CFS task's wake-up records its waker's, in select_task_rq_fair;
+  // a SCHED_RR wakee such as corosync's threads does not count).
+  const woke = { client: wokeBy(), corosync: wokeBy() };
   // Where each thread last ran, up to the window; what each vCPU has runnable.
-  const rqs = runQueues();
+  const rqs = runQueues(ev, coroPid, client);
   for (let i = 0; i < starts[starts.length - 1 - N]; i++) {
     rqs.apply(ev[i]);
     if (ev[i].ev === 'sched:sched_switch') where.set(nextPid(ev[i]), ev[i].cpu);
@@ -131,15 +131,11 @@ function report(name, p50, ev, client, coroPid, sendNr) {
         }
       } else if (e.ev === 'sched:sched_waking') {
         const wakee = Number(/ pid=(\d+)/.exec(e.rest)[1]);
-        if (e.tid === client) {
-          const comm = /comm=(.*?) pid=/.exec(e.rest)[1];
-          wakees.set(comm, (wakees.get(comm) ?? 0) + 1);
-          if (wakee !== lastWakee) flips++;
-          lastWakee = wakee;
-        }
+        if (e.tid === client) woke.client.add(e.rest, wakee);
+        else if (e.tid === coroPid) woke.corosync.add(e.rest, wakee);
         // The waker runs this: its CPU, and where the client last ran (the kernel's prev_cpu).
         if (wakee === client) wakingAt = { cpu: e.cpu, t: e.t };
-        if (wakee === client && write !== undefined && waking === undefined) waking = { cpu: e.cpu, prev: where.get(-client), alone: rqs.alone(e.cpu, e.tid) };
+        if (wakee === client && write !== undefined && waking === undefined) waking = { cpu: e.cpu, prev: where.get(-client), besides: rqs.besides(e.cpu, e.tid) };
       } else if (e.ev === 'sched:sched_switch') {
         where.set(nextPid(e), e.cpu);
         if (e.rest.includes(`prev_pid=${client} `)) where.set(-client, e.cpu);
@@ -157,7 +153,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
       } else if (e.ev === 'sched:sched_wakeup') {
         if (e.rest.includes(`pid=${client} `)) {
           rqFrom = e.t;
-          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid), waker: waking?.cpu, prev: waking?.prev, alone: waking?.alone };
+          if (write !== undefined && wokeTarget === undefined) wokeTarget = { cpu: Number(/target_cpu=(\d+)/.exec(e.rest)[1]), main: where.get(coroPid), waker: waking?.cpu, prev: waking?.prev, alone: waking?.besides.length === 0, besides: waking?.besides };
         }
       } else if (e.tid === coroPid) {
         if (read === undefined && e.ev === 'raw_syscalls:sys_exit' && e.rest === `NR ${NR.recvfrom} = ${REQ}`) read = e.t;
@@ -167,7 +163,7 @@ function report(name, p50, ev, client, coroPid, sendNr) {
     if (read === undefined || write === undefined) continue;
     // Still running (or runnable) when the delivery came: it runs on from where it was.
     run ??= write;
-    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), rtt: ev[b].t - ev[a].t, sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined, aloneAway: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev) : undefined, aloneAwayPulled: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev && wokeTarget.cpu === wokeTarget.waker) : undefined });
+    rows.push({ wakeMoves, pulls, sentOnMain: Number(ev[a].cpu === mainAtSend), rtt: ev[b].t - ev[a].t, sendToRead: read - ev[a].t, readToWrite: write - read, writeToRun: run - write, runToSend: ev[b].t - run, preempt, rq, onMain: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.main) : undefined, onWaker: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.waker) : undefined, onPrev: wokeTarget ? Number(wokeTarget.cpu === wokeTarget.prev) : undefined, wakerPrev: wokeTarget ? Number(wokeTarget.waker === wokeTarget.prev) : undefined, aloneAway: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev) : undefined, aloneAwayPulled: wokeTarget ? Number(wokeTarget.alone && wokeTarget.waker !== wokeTarget.prev && wokeTarget.cpu === wokeTarget.waker) : undefined, crowd: wokeTarget && wokeTarget.waker !== wokeTarget.prev ? wokeTarget.besides : undefined });
   }
   const cpu = cpuByThread(ev, ev[starts[starts.length - 1 - N]].t, ev[starts[starts.length - 1]].t, client, coroPid, knet);
   const med = (k) => {
@@ -188,7 +184,11 @@ function report(name, p50, ev, client, coroPid, sendNr) {
   // A synchronous wake-up (WF_SYNC) by a waker alone on its vCPU goes to the waker's vCPU when
   // the scheduler tries an affine wake-up at all (wake_affine_idle); wake_wide() skips it.
   console.log(`  woken from the other vCPU by a waker alone on its own: ${sum('aloneAway')}, of them moved to the waker's vCPU ${sum('aloneAwayPulled')}`);
-  console.log(`  its main thread woke per round trip: ${[...wakees].map(([k, v]) => `${k} ${(v / N).toFixed(2)}`).join(', ')}; wakee changes ${(flips / N).toFixed(2)}`);
+  const crowd = new Map();
+  for (const r of woken) for (const c of new Set(r.crowd ?? [])) crowd.set(c, (crowd.get(c) ?? 0) + 1);
+  console.log(`  runnable beside such a waker (wake-ups with it, by name): ${[...crowd].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`);
+  console.log(`  its main thread woke per round trip: ${woke.client.text()}`);
+  console.log(`  corosync's main thread woke per round trip: ${woke.corosync.text()}`);
   console.log(`  CPU µs per round trip: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')}`);
 }
 
@@ -222,9 +222,35 @@ function phases(ev, starts, client, coroPid) {
   console.log(`  per ${BLOCK} sends: sent from corosync main's vCPU / all, client moves: ${out.join(', ')}`);
 }
 
-/** What each vCPU has runnable (its running task included), followed through the trace. */
-function runQueues() {
+/** Whom one thread woke (sched_waking's comm), and how often the CFS task it woke changed. */
+function wokeBy() {
+  const n = new Map();
+  let flips = 0;
+  let last;
+  return {
+    add(rest, wakee) {
+      const comm = /comm=(.*?) pid=/.exec(rest)[1];
+      n.set(comm, (n.get(comm) ?? 0) + 1);
+      if (Number(/prio=(\d+)/.exec(rest)[1]) < 100) return;
+      if (wakee !== last) flips++;
+      last = wakee;
+    },
+    text() {
+      return `${[...n].map(([k, v]) => `${k} ${(v / N).toFixed(2)}`).join(', ')}; changes of CFS wakee ${(flips / N).toFixed(2)}`;
+    },
+  };
+}
+
+/**
+ * What each vCPU has runnable (its running task included), followed through the trace; named
+ * by comm, this run's corosync and client threads as such.
+ */
+function runQueues(ev, coroPid, client) {
   const on = new Map();
+  const comms = new Map();
+  // Threads of this run's corosync and client by their process (other corosyncs may be running).
+  const mine = new Map();
+  for (const e of ev) if (e.pid === coroPid || e.pid === client) mine.set(e.tid, e.pid === coroPid ? 'corosync (ours)' : 'client');
   return {
     apply(e) {
       if (e.ev === 'sched:sched_switch') {
@@ -232,8 +258,11 @@ function runQueues() {
         if (!/prev_state=R/.test(e.rest)) on.delete(prev);
         const next = nextPid(e);
         if (next !== 0) on.set(next, e.cpu);
+        comms.set(next, /next_comm=(.*?) next_pid=/.exec(e.rest)[1]);
       } else if (e.ev === 'sched:sched_wakeup') {
-        on.set(Number(/ pid=(\d+)/.exec(e.rest)[1]), Number(/target_cpu=(\d+)/.exec(e.rest)[1]));
+        const pid = Number(/ pid=(\d+)/.exec(e.rest)[1]);
+        on.set(pid, Number(/target_cpu=(\d+)/.exec(e.rest)[1]));
+        comms.set(pid, /comm=(.*?) pid=/.exec(e.rest)[1]);
       } else if (e.ev === 'sched:sched_migrate_task') {
         const pid = Number(/ pid=(\d+)/.exec(e.rest)[1]);
         if (on.has(pid)) on.set(pid, Number(/dest_cpu=(\d+)/.exec(e.rest)[1]));
@@ -241,8 +270,13 @@ function runQueues() {
     },
     /** Whether `tid`, running on `cpu`, is all that vCPU has runnable. */
     alone(cpu, tid) {
-      for (const [t, c] of on) if (c === cpu && t !== tid) return false;
-      return true;
+      return this.besides(cpu, tid).length === 0;
+    },
+    /** The names of what `cpu` has runnable besides `tid`. */
+    besides(cpu, tid) {
+      const out = [];
+      for (const [t, c] of on) if (c === cpu && t !== tid) out.push(mine.get(t) ?? comms.get(t) ?? String(t));
+      return out;
     },
   };
 }
