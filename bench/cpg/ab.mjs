@@ -4,16 +4,22 @@
 // MODE tput or lat (tsbench.mjs's). LOAD=k starts k busy processes (normal priority, like
 // report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one; CHRT=p runs every
 // side at SCHED_RR p (chrt -r p), so that the machine's CFS work does not take its CPU (corosync, at
-// RR 99, still does). The order of the sides rotates every round. Prints each side's rounds and
-// medians with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
+// RR 99, still does); NICE=n runs them at that nice level instead (still CFS tasks). CWAITS=poll,
+// epoll,poll:16 measures libcpg once per wait of its lat loop, :K with CBENCH_FLIP=K (args.mjs
+// cbenchSides). TS_FLAGS='--single-threaded' runs each tsbench also with those Node flags, as a
+// side of its own. The order of the sides rotates every round. Prints each side's rounds and medians
+// with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
 import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
-import { compileCbench, cpgArgs } from './args.mjs';
+import { cbenchSides, compileCbench, cpgArgs } from './args.mjs';
 
 const { mode, n, rounds: ROUNDS, args, tsbenches } = cpgArgs('ab.mjs');
 const cbench = await compileCbench();
-const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : [];
-const sides = [['libcpg', [...pre, cbench, ...args]], ...tsbenches.map((f) => [f, [...pre, process.execPath, f, ...args]])];
+const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : process.env.NICE ? ['nice', '-n', process.env.NICE] : [];
+const libcpg = cbenchSides().map(([name, env]) => [name, [...pre, 'env', ...env, cbench, ...args]]);
+const flags = (process.env.TS_FLAGS ?? '').split(' ').filter(Boolean);
+const ts = tsbenches.flatMap((f) => [[f, f, []], ...(flags.length ? [[`${f} ${flags.join(' ')}`, f, flags]] : [])]);
+const sides = [...libcpg, ...ts.map(([k, f, fl]) => [k, [...pre, process.execPath, ...fl, f, ...args]])];
 const busy = busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {

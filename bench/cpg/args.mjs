@@ -30,3 +30,18 @@ export function cpgArgs(script) {
 export function compileCbench() {
   return compileC(readFileSync(new URL('./cbench.c', import.meta.url), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });
 }
+
+/**
+ * libcpg's sides from CWAITS (default `poll`): WAIT[:K] each, WAIT poll or epoll (cbench.c
+ * CBENCH_WAIT), K with CBENCH_FLIP=K (cbench wakes one of two threads of its own every K round
+ * trips). [name, environment assignments] each.
+ */
+export function cbenchSides() {
+  return (process.env.CWAITS ?? 'poll').split(',').map((spec) => {
+    const m = /^(poll|epoll)(?::(\d+))?$/.exec(spec);
+    if (!m) throw new Error(`CWAITS: ${spec} is not poll|epoll[:K]`);
+    const [, wait, flip] = m;
+    const name = ['libcpg', wait === 'poll' ? '' : wait, flip ? `flip ${flip}` : ''].filter(Boolean).join(' ');
+    return [name, [`CBENCH_WAIT=${wait}`, `CBENCH_FLIP=${flip ?? 0}`]];
+  });
+}

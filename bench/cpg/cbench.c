@@ -13,6 +13,9 @@
  *   cbench lat SIZE N W   one message at a time, W unmeasured then N measured round trips (send →
  *                         own delivery), one thread polling the cpg fd (the cheapest wait libcpg
  *                         offers); print "p50_ns p99_ns"
+ *   lat, environment:     CBENCH_WAIT=epoll waits in epoll_wait on an epoll set holding the cpg fd
+ *                         (as an event loop does) instead of poll; CBENCH_FLIP=K also wakes one
+ *                         of two threads of its own every K round trips (ab.mjs CWAITS)
  * Every delivery is checked: from this process, SIZE bytes, its 32-bit sequence number at offset 0
  * equal to the count so far (total order, nothing lost). Exit codes name what failed.
  */
@@ -20,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -101,17 +105,42 @@ static void *dispatch_thread(void *arg)
 	return NULL;
 }
 
+/* CBENCH_WAIT=epoll: the single-threaded wait sleeps in epoll_wait on an epoll set holding the
+ * cpg fd (as an event loop such as libuv's does) instead of poll(). */
+static int epfd = -1;
+
+static int wait_readable(int fd)
+{
+	if (epfd < 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		return poll(&p, 1, 60000);
+	}
+	struct epoll_event ev;
+	return epoll_wait(epfd, &ev, 1, 60000);
+}
+
 /* Single-threaded wait: poll the fd and dispatch until *flag is set (or *count reaches want). */
 static void pump_until(volatile int *flag, volatile uint32_t *count, uint32_t want)
 {
 	int fd;
 	cpg_fd_get(handle, &fd);
 	while (flag ? !*flag : *count < want) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 60000) <= 0) die(30, "poll (nothing delivered in 60 s)", errno);
+		if (wait_readable(fd) <= 0) die(30, "poll (nothing delivered in 60 s)", errno);
 		cs_error_t res = cpg_dispatch(handle, CS_DISPATCH_ALL);
 		if (res != CS_OK) die(31, "cpg_dispatch", res);
 	}
+}
+
+/* CBENCH_FLIP=k: every k-th round trip the lat loop also wakes one of two threads of its own that
+ * do nothing else (sem_post), the other one each time, as a runtime's main thread wakes its helper
+ * threads. Each such wake-up changes the CFS task the loop's thread last woke: the scheduler's
+ * wakee_flips, which wake_wide() weighs (corosync's threads, SCHED_RR, do not count there). */
+static sem_t sem_flip[2];
+
+static void *flip_thread(void *arg)
+{
+	for (;;) sem_wait(arg);
+	return NULL;
 }
 
 static char *data;
@@ -154,11 +183,23 @@ int main(int argc, char **argv)
 	threaded = !strcmp(argv[1], "tput");
 	if (argc > 5) busy_ns = strtoull(argv[5], NULL, 10);
 	if (msg_size < sizeof(uint32_t) || !(data = calloc(1, msg_size))) return 2;
+	const char *wait = getenv("CBENCH_WAIT");
+	if (wait && strcmp(wait, "poll") && strcmp(wait, "epoll")) {
+		fprintf(stderr, "cbench: CBENCH_WAIT is poll or epoll, not %s\n", wait);
+		return 2;
+	}
 	for (size_t i = sizeof(uint32_t); i < msg_size; i++) data[i] = (char)i;
 	sem_init(&sem_joined, 0, 0);
 	sem_init(&sem_done, 0, 0);
 	if ((res = cpg_initialize(&handle, &callbacks)) != CS_OK) die(3, "cpg_initialize", res);
 	if ((res = cpg_local_get(handle, &local_nodeid)) != CS_OK) die(4, "cpg_local_get", res);
+	if (!threaded && wait && !strcmp(wait, "epoll")) {
+		int fd;
+		struct epoll_event ev = { .events = EPOLLIN };
+		cpg_fd_get(handle, &fd);
+		if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			die(9, "epoll", errno);
+	}
 	if (threaded) pthread_create(&thread, NULL, dispatch_thread, NULL);
 	if ((res = cpg_join(handle, &group)) != CS_OK) die(5, "cpg_join", res);
 	if (threaded) sem_wait(&sem_joined);
@@ -182,7 +223,13 @@ int main(int argc, char **argv)
 		printf("%" PRIu64 " %lu %" PRIu64 "\n", last_ns - t0, retries, cpu_ns() - c0);
 	} else {
 		uint64_t *rtt = calloc(n ? n : 1, sizeof *rtt);
+		uint32_t flip = getenv("CBENCH_FLIP") ? strtoul(getenv("CBENCH_FLIP"), NULL, 10) : 0;
+		for (int k = 0; flip && k < 2; k++) {
+			sem_init(&sem_flip[k], 0, 0);
+			pthread_create(&thread, NULL, flip_thread, &sem_flip[k]);
+		}
 		for (uint32_t i = 0; i < w + n; i++) {
+			if (flip && i % flip == 0) sem_post(&sem_flip[i / flip % 2]);
 			target = i + 1;
 			uint64_t t0 = now_ns();
 			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);

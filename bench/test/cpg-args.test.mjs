@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseCpgArgs } from '../cpg/args.mjs';
+import { cbenchSides, parseCpgArgs } from '../cpg/args.mjs';
 
 describe('cpg/args.mjs (the command line of cpg/ab.mjs and cpg/acct.mjs)', () => {
   it('reads MODE SIZE N W ROUNDS and the tsbench files; every side gets MODE SIZE N W', () => {
@@ -29,6 +29,27 @@ describe('cpg/args.mjs (the command line of cpg/ab.mjs and cpg/acct.mjs)', () =>
     ]) {
       expect(parseCpgArgs(argv), argv.join(' ')).toBeUndefined();
     }
+  });
+
+  it('CWAITS names libcpg\'s sides: WAIT[:K], each with its environment; anything else is refused', () => {
+    const sides = (v) => {
+      const old = process.env.CWAITS;
+      if (v === undefined) delete process.env.CWAITS;
+      else process.env.CWAITS = v;
+      try {
+        return cbenchSides();
+      } finally {
+        if (old === undefined) delete process.env.CWAITS;
+        else process.env.CWAITS = old;
+      }
+    };
+    expect(sides(undefined)).toEqual([['libcpg', ['CBENCH_WAIT=poll', 'CBENCH_FLIP=0']]]);
+    expect(sides('poll,epoll,poll:16')).toEqual([
+      ['libcpg', ['CBENCH_WAIT=poll', 'CBENCH_FLIP=0']],
+      ['libcpg epoll', ['CBENCH_WAIT=epoll', 'CBENCH_FLIP=0']],
+      ['libcpg flip 16', ['CBENCH_WAIT=poll', 'CBENCH_FLIP=16']],
+    ]);
+    for (const bad of ['select', 'poll:', 'poll:x', 'epoll:1:2', '']) expect(() => sides(bad), bad).toThrow(/CWAITS/);
   });
 
   for (const script of ['ab.mjs', 'acct.mjs']) {
