@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, crashTraceEnv, describeDifference, describeReal, LineDriver, spawnDriver, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { cmapSequence } from './diff-cmap-gen.js';
-import { buildDist, crefSource, pkgDir, script } from './real-helpers.js';
+import { buildDist, crefDir, crefSource, pkgDir, script } from './real-helpers.js';
 
 // Differential test: generated sequences of cmap calls (and quorum_getquorate,
 // votequorum_getinfo) run through libcmap (test/cref/diff-cmap.c) and through this package
@@ -81,7 +81,7 @@ for (const transport of ['socket', 'shm'] as const) {
 
     beforeAll(async () => {
       buildDist();
-      const bin = await compileC(crefSource('diff-cmap.c'), ['cmap', 'quorum', 'votequorum']);
+      const bin = await compileC(crefSource('diff-cmap.c'), ['cmap', 'quorum', 'votequorum'], { includeDir: crefDir });
       ns = await startNamespace({ name: `client-diffcmap-${transport}` });
       await ns.startCorosync({ transport });
       c = new LineDriver('libcmap', spawnDriver(ns, [bin]));

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, crashTraceEnv, describeDifference, describeReal, LineDriver, spawnDriver, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { vqSequence } from './diff-vq-gen.js';
-import { buildDist, crefSource, pkgDir, script } from './real-helpers.js';
+import { buildDist, crefDir, crefSource, pkgDir, script } from './real-helpers.js';
 
 // Differential test: generated sequences of quorum and votequorum calls run through libquorum /
 // libvotequorum (test/cref/diff-vq.c) and through this package (test/cref/diff-vq.mjs) on the
@@ -76,7 +76,7 @@ for (const transport of ['socket', 'shm'] as const) {
 
     beforeAll(async () => {
       buildDist();
-      const bin = await compileC(crefSource('diff-vq.c'), ['quorum', 'votequorum', 'cpg']);
+      const bin = await compileC(crefSource('diff-vq.c'), ['quorum', 'votequorum', 'cpg'], { includeDir: crefDir });
       ns = await startNamespace({ name: `client-diffvq-${transport}` });
       await start();
       c = new LineDriver('libvotequorum', spawnDriver(ns, [bin]));

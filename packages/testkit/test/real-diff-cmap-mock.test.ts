@@ -78,7 +78,7 @@ for (const transport of ['socket', 'shm'] as const) {
       ({ cmapSequence } = (await import(pathToFileURL(fileURLToPath(new URL('diff-cmap-gen.ts', CLIENT_TEST))).href)) as {
         cmapSequence: typeof cmapSequence;
       });
-      const bin = await compileC(readFileSync(new URL('cref/diff-cmap.c', CLIENT_TEST), 'utf8'), ['cmap', 'quorum', 'votequorum']);
+      const bin = await compileC(readFileSync(new URL('cref/diff-cmap.c', CLIENT_TEST), 'utf8'), ['cmap', 'quorum', 'votequorum'], { includeDir: fileURLToPath(new URL('cref/', CLIENT_TEST)) });
       both = await startRealAndMock({ real: `tk-diffcmap-real-${transport}`, mock: `tk-diffcmap-mock-${transport}` }, oneNodeConf('diffcmap', transport));
       real = new LineDriver('corosync 3.1.7', spawnDriver(both.real, [bin]));
       mock = new LineDriver('corosync-mock', spawnDriver(both.mockNs, [bin]));

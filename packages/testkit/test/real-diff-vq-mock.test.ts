@@ -72,7 +72,7 @@ for (const transport of ['socket', 'shm'] as const) {
     beforeAll(async () => {
       // Imported by path: the generator is the client package's test file, outside this package.
       ({ vqSequence } = (await import(pathToFileURL(fileURLToPath(new URL('diff-vq-gen.ts', CLIENT_TEST))).href)) as { vqSequence: typeof vqSequence });
-      const bin = await compileC(readFileSync(new URL('cref/diff-vq.c', CLIENT_TEST), 'utf8'), ['quorum', 'votequorum', 'cpg']);
+      const bin = await compileC(readFileSync(new URL('cref/diff-vq.c', CLIENT_TEST), 'utf8'), ['quorum', 'votequorum', 'cpg'], { includeDir: fileURLToPath(new URL('cref/', CLIENT_TEST)) });
       both = await startRealAndMock({ real: `tk-diffvq-real-${transport}`, mock: `tk-diffvq-mock-${transport}` }, conf);
       real = new LineDriver('corosync 3.1.7', spawnDriver(both.real, [bin]));
       mock = new LineDriver('corosync-mock', spawnDriver(both.mockNs, [bin]));
