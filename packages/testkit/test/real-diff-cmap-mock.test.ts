@@ -93,7 +93,7 @@ for (const transport of ['socket', 'shm'] as const) {
     const compare = async (commands: string[]) => {
       const [rl, ml] = await Promise.all([real.run(['reset', ...commands, 'reset']), mock.run(['reset', ...commands, 'reset'])]);
       if (JSON.stringify(rl) !== JSON.stringify(ml)) {
-        throw new Error(describeDifference(commands, { name: 'corosync 3.1.7', lines: rl }, { name: 'corosync-mock', lines: ml }));
+        throw new Error(`${describeDifference(commands, { name: 'corosync 3.1.7', lines: rl }, { name: 'corosync-mock', lines: ml })}\n${both.mock.log()}`);
       }
     };
 

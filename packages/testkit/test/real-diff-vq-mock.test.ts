@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { compileC, describeDifference, describeReal, LineDriver, spawnDriver, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMockIn, startRealAndMock, stopRealAndMock, type RealAndMock } from './helpers/mockns.js';
+import { startMockIn, startRealAndMock, stopRealAndMock, type MockProcess, type RealAndMock } from './helpers/mockns.js';
 
 // The mock's fidelity, differentially: the generated quorum / votequorum sequences of the client's
 // differential test (client/test/diff-vq-gen.ts) run through libquorum / libvotequorum
@@ -47,14 +47,19 @@ for (const transport of ['socket', 'shm'] as const) {
       both.mock = await startMockIn(both.mockNs, conf);
     };
 
+    /** The mock that served the last sequence: a restart after it replaces both.mock, not its log. */
+    let served: MockProcess;
+
     /** One run on each; a daemon restarts when the run left a state reset cannot undo, or its driver failed. */
     const runOn = async (d: LineDriver, which: 'real' | 'mock', commands: string[]) => {
       const restart = () => (which === 'real' ? restartReal(both.real) : restartMock());
+      if (which === 'mock') served = both.mock;
       let lines: string[];
       try {
         lines = await d.run(['reset', ...commands, 'reset']);
       } catch (e) {
         await restart();
+        if (which === 'mock') throw new Error(`${(e as Error).message}\n${served.log()}`, { cause: e });
         throw e;
       }
       if (lines.at(-1) !== pristine[which]) await restart();
@@ -65,7 +70,7 @@ for (const transport of ['socket', 'shm'] as const) {
       const [rl, ml] = await Promise.all([runOn(real, 'real', commands), runOn(mock, 'mock', commands)]);
       if (JSON.stringify(rl) !== JSON.stringify(ml)) {
         const diff = describeDifference(commands, { name: 'corosync 3.1.7', lines: rl }, { name: 'corosync-mock', lines: ml });
-        throw new Error(`${diff}\ncorosync-mock's stderr (tail):\n${both.mock.stderr().slice(-3000)}`);
+        throw new Error(`${diff}\n${served.log()}`);
       }
     };
 
