@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { compileC, describeDifference, describeReal, LineDriver, spawnDriver } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, LineDriver, settled, spawnDriver } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, it } from 'vitest';
 import { oneNodeConf, startRealAndMock, stopRealAndMock, type RealAndMock } from './helpers/mockns.js';
 
@@ -91,7 +91,8 @@ for (const transport of ['socket', 'shm'] as const) {
     }, 60_000);
 
     const compare = async (commands: string[]) => {
-      const [rl, ml] = await Promise.all([real.run(['reset', ...commands, 'reset']), mock.run(['reset', ...commands, 'reset'])]);
+      // both sides done before a failure ends the run: see settled()
+      const [rl, ml] = await settled<[string[], string[]]>([real.run(['reset', ...commands, 'reset']), mock.run(['reset', ...commands, 'reset'])]);
       if (JSON.stringify(rl) !== JSON.stringify(ml)) {
         throw new Error(`${describeDifference(commands, { name: 'corosync 3.1.7', lines: rl }, { name: 'corosync-mock', lines: ml })}\n${both.mock.log()}`);
       }

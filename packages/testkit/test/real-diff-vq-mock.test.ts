@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { compileC, describeDifference, describeReal, LineDriver, spawnDriver, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, LineDriver, settled, spawnDriver, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMockIn, startRealAndMock, stopRealAndMock, type MockProcess, type RealAndMock } from './helpers/mockns.js';
 
@@ -67,7 +67,8 @@ for (const transport of ['socket', 'shm'] as const) {
     };
 
     const compare = async (commands: string[]) => {
-      const [rl, ml] = await Promise.all([runOn(real, 'real', commands), runOn(mock, 'mock', commands)]);
+      // both sides done, restarts included, before a failure ends the run: see settled()
+      const [rl, ml] = await settled<[string[], string[]]>([runOn(real, 'real', commands), runOn(mock, 'mock', commands)]);
       if (JSON.stringify(rl) !== JSON.stringify(ml)) {
         const diff = describeDifference(commands, { name: 'corosync 3.1.7', lines: rl }, { name: 'corosync-mock', lines: ml });
         throw new Error(`${diff}\n${served.log()}`);
