@@ -1,7 +1,6 @@
 // What the TypeScript halves of the differential tests (diff-cmap.mjs, diff-vq.mjs) share beside
-// preamble.mjs's client: the constants, cs_error_t names and output of their C halves'
-// diff-common.h, and rc() in the form they print. Lines are buffered and written by flush(),
-// each driver at its own points (the C halves' stdout buffering).
+// preamble.mjs's client: diff-common.h's constants and cs_error_t names, rc() in the form they
+// print, and the buffered output, which each driver flushes where its C half flushes stdout.
 import { C } from './preamble.mjs';
 
 export { C };
