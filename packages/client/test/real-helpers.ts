@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 export const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 export const crefSource = (name = 'cref.c') => readFileSync(new URL(`./cref/${name}`, import.meta.url), 'utf8');
 export const script = (name: string) => fileURLToPath(new URL(`./cref/${name}`, import.meta.url));
+/** Where the C drivers' `#include "diff-common.h"` is: compileC's includeDir. */
+export const crefDir = fileURLToPath(new URL('./cref/', import.meta.url));
 
 /** dist/ is built once per run by test/global-setup.ts; this only checks it is there. */
 export function buildDist(): void {

@@ -104,6 +104,8 @@ async function main(): Promise<number> {
       : config),
     ...(values.capture !== undefined ? { capture: values.capture } : {}),
     ...(values['allow-any'] ? { allow: 'any' as const } : {}),
+    // a client the mock dropped sees only CS_ERR_LIBRARY: the log says why
+    onError: (e) => process.stderr.write(`corosync-mock: error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`),
   });
   process.stderr.write(`corosync-mock: node ${local} serving ${Object.values(mock.endpoint().names).join(' ')} (${transport})\n`);
 

@@ -157,14 +157,16 @@ export class NodeServices implements NodeListener {
   };
   /** Handler errors met while serving requests held under flow control. */
   readonly errors: unknown[] = [];
+  private readonly onError: ((err: unknown) => void) | undefined;
 
   /** What cfg RELOAD_CONFIG rereads (default: the cluster's own corosync.conf text). */
   readonly configSource: () => string;
 
-  constructor(readonly node: SimNode, opts: { configSource?: () => string; faults?: Faults } = {}) {
+  constructor(readonly node: SimNode, opts: { configSource?: () => string; faults?: Faults; onError?: (err: unknown) => void } = {}) {
     node.listeners.add(this);
     this.configSource = opts.configSource ?? (() => node.configText);
     this.faults = opts.faults;
+    this.onError = opts.onError;
     this.faults?.flowListeners.add(this.onFaultsChanged);
   }
 
@@ -262,6 +264,7 @@ export class NodeServices implements NodeListener {
           serve(f);
         } catch (e) {
           this.errors.push(e);
+          this.onError?.(e);
           wrapped.kill();
         }
       }

@@ -38,6 +38,12 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
   limits?: MockLimits;
   /** What cfg reload (`corosync-cfgtool -R`) rereads; default: the config the cluster was made from. */
   configSource?: () => string;
+  /**
+   * Called with each error caught inside an endpoint (a handler that threw, whose client is
+   * dropped: its calls fail with CS_ERR_LIBRARY; a failed listen or accept) when it happens, as
+   * corosync would log it; `errors` keeps them too. The CLI writes them to stderr.
+   */
+  onError?: (err: unknown) => void;
 }
 
 export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
@@ -81,8 +87,9 @@ class NodeEndpoint implements Endpoint {
     private readonly limits: MockLimits,
     configSource: (() => string) | undefined,
     faults: Faults,
+    private readonly onError: ((err: unknown) => void) | undefined,
   ) {
-    this.services = new NodeServices(node, { faults, ...(configSource ? { configSource } : {}) });
+    this.services = new NodeServices(node, { faults, ...(configSource ? { configSource } : {}), ...(onError ? { onError } : {}) });
     this.names = Object.fromEntries(SERVICE_NAMES.map((s) => [s, `${prefix}${s}`])) as Record<ServiceName, string>;
     node.listeners.add(this.lifecycle);
   }
@@ -105,6 +112,11 @@ class NodeEndpoint implements Endpoint {
     return -Errno.EACCES;
   }
 
+  private report(e: unknown): void {
+    this.errors.push(e);
+    this.onError?.(e);
+  }
+
   get nodeId(): number {
     return this.node.id;
   }
@@ -115,7 +127,7 @@ class NodeEndpoint implements Endpoint {
 
   /** Serialises listen/close so a quick kill/start never races. */
   queue(op: () => Promise<void>): Promise<void> {
-    const p = this.pending.then(op, op).catch((e: unknown) => { this.errors.push(e); });
+    const p = this.pending.then(op, op).catch((e: unknown) => { this.report(e); });
     this.pending = p;
     return p;
   }
@@ -147,7 +159,7 @@ class NodeEndpoint implements Endpoint {
           ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
         });
         server.on('connection', (c) => this.accept(svc, c));
-        server.on('error', (e) => { this.errors.push(e); });
+        server.on('error', (e) => { this.report(e); });
         await server.listen();
         servers.push(server);
       }
@@ -194,7 +206,7 @@ class NodeEndpoint implements Endpoint {
         conn.handle(frame);
       } catch (e) {
         // a handler bug must not take the daemon down: drop only this client
-        this.errors.push(e);
+        this.report(e);
         c.close();
       }
     });
@@ -253,7 +265,7 @@ export class MockCorosync {
     ids.forEach((id, i) => {
       const node = cluster.node(id);
       const p = i === 0 ? prefix : `${prefix}node${id}-`;
-      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}, opts.configSource, mock.faults));
+      mock.eps.set(id, new NodeEndpoint(node, p, opts.transport ?? 'socket', cluster.hasVotequorum, capture, allow, opts.limits ?? {}, opts.configSource, mock.faults, opts.onError));
     });
     try {
       for (const ep of mock.eps.values()) await ep.queue(() => ep.startServers());

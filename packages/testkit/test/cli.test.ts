@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from '@corosync-ts/ipc';
+import { connect, createServer } from '@corosync-ts/ipc';
 import { decode, encoders } from '@corosync-ts/codec-wasm';
 import { crashTraceEnv, run as runChild } from '@corosync-ts/nstest';
 import { afterAll, expect, test } from 'vitest';
@@ -64,6 +64,30 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
   expect(await exited, err).toBe(0);
   await gone;
   await q.close();
+}, 120_000);
+
+test('an error caught inside the mock (here: its servers cannot listen again) is written to stderr', async () => {
+  const prefix = `cli-err-${process.pid}-`;
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--nodes', '1', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'], env: await crashTraceEnv() });
+  let err = '';
+  let out = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  for (let i = 0; i < 1200 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(err).toMatch(/serving/);
+  // the node down closes its servers; the name taken meanwhile makes the node's restart fail to
+  // listen, which the mock keeps serving through and only its log can tell
+  child.stdin.write('down 1\n');
+  for (let i = 0; i < 1200 && !/OK down 1\n/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+  const squatter = createServer(`${prefix}cmap`, { transport: 'socket' });
+  await squatter.listen();
+  child.stdin.write('up 1\n');
+  for (let i = 0; i < 1200 && !/corosync-mock: error: /.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  await squatter.close();
+  expect(err).toMatch(new RegExp(`corosync-mock: error: \\S*Error: [^\\n]*listen on abstract socket @${prefix}cmap`));
+  child.kill('SIGTERM');
+  expect(await exited, err).toBe(0);
 }, 120_000);
 
 // corosync's -r (its default): SCHED_RR at priority 99 when the kernel allows it, else a warning

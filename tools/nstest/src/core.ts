@@ -12,5 +12,5 @@ export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 export { ccCacheDir, compileC, realCorosync } from './real.js';
 export { crashTraceEnv, crashTraceLib } from './crashtrace.js';
 export { ipcFds, shmMappings } from './leaks.js';
-export { describeDifference, LineDriver, spawnDriver } from './linedriver.js';
+export { describeDifference, LineDriver, settled, spawnDriver } from './linedriver.js';
 export { GiveUp, pidsInNetns, run, runOk, waitFor, type ExecOptions, type ExecResult } from './proc.js';

@@ -14,6 +14,7 @@ export class LineDriver {
   #stderr = '';
   #waiter: (() => void) | undefined;
   #exited = false;
+  #running = false;
 
   constructor(
     readonly name: string,
@@ -48,6 +49,17 @@ export class LineDriver {
    * and the sequence rejects with what it printed.
    */
   async run(commands: string[], ms = 60_000): Promise<string[]> {
+    // a second sequence would take the first one's lines and 'end' as its own
+    if (this.#running) throw new Error(`${this.name}: run() while its previous sequence is still running`);
+    this.#running = true;
+    try {
+      return await this.#run(commands, ms);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run(commands: string[], ms: number): Promise<string[]> {
     const child = this.#child && !this.#exited ? this.#child : this.#start();
     this.#lines = [];
     const done = new Promise<'end' | 'exit' | 'timeout'>((resolve) => {
@@ -78,6 +90,19 @@ export class LineDriver {
     child.stdin!.end();
     await gone;
   }
+}
+
+/**
+ * What each side's run (its restart after the run included) gave, once every side has settled; or
+ * the first side's error, then too. Rejecting as soon as one side fails (Promise.all) lets the
+ * next sequence start while another side is still at this one, or stopping and starting its
+ * daemon: that sequence meets a daemon that is not there (every call CS_ERR_LIBRARY), or two
+ * restarts overlap.
+ */
+export async function settled<T extends readonly unknown[]>(runs: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(runs as readonly Promise<unknown>[]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Spawns argv in the namespace with the command's directory as cwd (nsenter starts in /). */

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { corosyncConf, type IpcTransport, type NodeSpec, type QuorumOptions } from './conf.js';
 import {
-  alive,
   killQuiet,
   nsInode,
   pidsInNetns,
@@ -86,6 +85,16 @@ export interface CorosyncProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Whether a child has not exited (been reaped) yet, so that its pid is still its own. The pid of a
+ * corosync that ended on its own (a cfg shutdown, a crash) is free for anyone: with pid_max 32768 a
+ * busy test machine hands it out again within the hour, and kill(pid) would then hit a stranger,
+ * another test's daemon or mock. ChildProcess.kill() signals only an unreaped child.
+ */
+function unreaped(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 const open = new Set<Namespace>();
 let exitHookInstalled = false;
 let counter = 0;
@@ -156,7 +165,7 @@ export class Namespace {
 
   async startCorosync(opts: StartCorosyncOptions = {}): Promise<CorosyncProcess> {
     this.assertOpen();
-    if (this.corosync && alive(this.corosync.pid)) throw new Error(`[${this.name}] corosync is already running`);
+    if (this.corosync && unreaped(this.corosync.child)) throw new Error(`[${this.name}] corosync is already running`);
     const nodeid = opts.nodeid ?? 1;
     let conf = opts.conf;
     if (conf === undefined) {
@@ -278,12 +287,12 @@ export class Namespace {
     const c = this.corosync;
     if (!c) return;
     this.corosync = undefined;
-    if (!alive(c.pid)) {
+    if (!unreaped(c.child)) {
       await c.exited;
       return;
     }
-    killQuiet(c.pid, 'SIGTERM');
-    const timer = setTimeout(() => killQuiet(c.pid, 'SIGKILL'), graceMs);
+    c.child.kill('SIGTERM');
+    const timer = setTimeout(() => c.child.kill('SIGKILL'), graceMs);
     await c.exited;
     clearTimeout(timer);
   }

@@ -105,15 +105,6 @@ export function killQuiet(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Thrown from a waitFor check to stop waiting at once (e.g. the process being waited on died). */

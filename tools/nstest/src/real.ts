@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haveProgram, run } from './proc.js';
@@ -33,14 +33,18 @@ export function ccCacheDir(): string {
 }
 
 /**
- * Builds a C helper with gcc (cached by a hash of source, libs and flags) and returns its path.
- * `libs` are library names (`'cmap'` → `-lcmap`) or raw flags (`'-lqb'`, `'-pthread'`).
+ * Builds a C helper with gcc (cached by a hash of source, libs, flags and local headers) and returns
+ * its path. `libs` are library names (`'cmap'` → `-lcmap`) or raw flags (`'-lqb'`, `'-pthread'`).
+ * `includeDir` is where the source's `#include "x.h"` are: gcc compiles a copy of the source in the
+ * cache, so it gets `-iquote includeDir`, and the headers found there are part of the key (an
+ * edited header builds a new binary).
  */
-export async function compileC(source: string, libs: string[] = [], opts: { cflags?: string[] } = {}): Promise<string> {
-  const flags = ['-O1', '-g', '-Wall', '-Wno-unused-result', ...(opts.cflags ?? [])];
+export async function compileC(source: string, libs: string[] = [], opts: { cflags?: string[]; includeDir?: string } = {}): Promise<string> {
+  const flags = ['-O1', '-g', '-Wall', '-Wno-unused-result', ...(opts.includeDir !== undefined ? ['-iquote', opts.includeDir] : []), ...(opts.cflags ?? [])];
   const libFlags = libs.map((l) => (l.startsWith('-') ? l : `-l${l}`));
+  const headers = opts.includeDir !== undefined ? [...localHeaders(source, opts.includeDir)] : [];
   const key = createHash('sha256')
-    .update(JSON.stringify([source, flags, libFlags]))
+    .update(JSON.stringify([source, flags, libFlags, headers]))
     .digest('hex')
     .slice(0, 24);
   const dir = ccCacheDir();
@@ -55,4 +59,18 @@ export async function compileC(source: string, libs: string[] = [], opts: { cfla
   // rename is atomic, so parallel workers compiling the same helper never see half a binary
   renameSync(tmp, bin);
   return bin;
+}
+
+/** The `#include "..."` files of `text` that are in `dir`, and theirs, each once: name → content. */
+function localHeaders(text: string, dir: string, found = new Map<string, string>()): Map<string, string> {
+  for (const [, name] of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+)"/gm)) {
+    if (found.has(name!)) continue;
+    const path = join(dir, name!);
+    // not there: gcc looks in the system directories next, which no key covers either
+    if (!existsSync(path)) continue;
+    const content = readFileSync(path, 'utf8');
+    found.set(name!, content);
+    localHeaders(content, dir, found);
+  }
+  return found;
 }

@@ -1,4 +1,4 @@
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, vi } from 'vitest';
 import { describeReal, startNamespace, type Namespace } from '../src/index.js';
 import { hostHasNstestMounts, leftovers } from './helpers.js';
 
@@ -22,6 +22,28 @@ describeReal('startCorosync', () => {
   const opened: Namespace[] = [];
   afterAll(async () => {
     await Promise.all(opened.map((ns) => ns.close()));
+  });
+
+  it('stopCorosync after corosync ended on its own signals nobody, though its pid is in use again', async () => {
+    const ns = await startNamespace({ name: 'ended' });
+    opened.push(ns);
+    const cs = await ns.startCorosync({ transport: 'socket' });
+    await ns.execOk(['corosync-cfgtool', '-H']);
+    await cs.exited;
+    // pid_max is 32768 on a small machine: the pid of a corosync gone for a while is someone
+    // else's; here every pid answers as alive, and any signal sent is recorded instead
+    const sent: [number, string | number | undefined][] = [];
+    const kill = vi.spyOn(process, 'kill').mockImplementation((pid, signal) => {
+      sent.push([pid, signal]);
+      return true;
+    });
+    try {
+      await ns.stopCorosync(1_000);
+    } finally {
+      kill.mockRestore();
+    }
+    expect(sent.filter(([pid, signal]) => pid === cs.pid && signal !== 0)).toEqual([]);
+    await ns.startCorosync({ transport: 'socket' });
   });
 
   it('socket mode: a single quorate node, quorumtool -s works, clients get socket transport', async () => {

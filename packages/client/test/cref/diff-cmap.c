@@ -28,53 +28,12 @@
 #include <corosync/votequorum.h>
 #include <inttypes.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "diff-common.h"
 
-#define NSLOT 4
-#define IDLE_MS 200
 #define PREFIX "test.diff."
-
-static const char *errname(cs_error_t e)
-{
-	static char other[32];
-	switch (e) {
-	case CS_OK: return "CS_OK";
-	case CS_ERR_LIBRARY: return "CS_ERR_LIBRARY";
-	case CS_ERR_VERSION: return "CS_ERR_VERSION";
-	case CS_ERR_INIT: return "CS_ERR_INIT";
-	case CS_ERR_TIMEOUT: return "CS_ERR_TIMEOUT";
-	case CS_ERR_TRY_AGAIN: return "CS_ERR_TRY_AGAIN";
-	case CS_ERR_INVALID_PARAM: return "CS_ERR_INVALID_PARAM";
-	case CS_ERR_NO_MEMORY: return "CS_ERR_NO_MEMORY";
-	case CS_ERR_BAD_HANDLE: return "CS_ERR_BAD_HANDLE";
-	case CS_ERR_BUSY: return "CS_ERR_BUSY";
-	case CS_ERR_ACCESS: return "CS_ERR_ACCESS";
-	case CS_ERR_NOT_EXIST: return "CS_ERR_NOT_EXIST";
-	case CS_ERR_NAME_TOO_LONG: return "CS_ERR_NAME_TOO_LONG";
-	case CS_ERR_EXIST: return "CS_ERR_EXIST";
-	case CS_ERR_NO_SPACE: return "CS_ERR_NO_SPACE";
-	case CS_ERR_INTERRUPT: return "CS_ERR_INTERRUPT";
-	case CS_ERR_NAME_NOT_FOUND: return "CS_ERR_NAME_NOT_FOUND";
-	case CS_ERR_NO_RESOURCES: return "CS_ERR_NO_RESOURCES";
-	case CS_ERR_NOT_SUPPORTED: return "CS_ERR_NOT_SUPPORTED";
-	case CS_ERR_BAD_OPERATION: return "CS_ERR_BAD_OPERATION";
-	case CS_ERR_FAILED_OPERATION: return "CS_ERR_FAILED_OPERATION";
-	case CS_ERR_MESSAGE_ERROR: return "CS_ERR_MESSAGE_ERROR";
-	case CS_ERR_QUEUE_FULL: return "CS_ERR_QUEUE_FULL";
-	case CS_ERR_QUEUE_NOT_AVAILABLE: return "CS_ERR_QUEUE_NOT_AVAILABLE";
-	case CS_ERR_BAD_FLAGS: return "CS_ERR_BAD_FLAGS";
-	case CS_ERR_TOO_BIG: return "CS_ERR_TOO_BIG";
-	case CS_ERR_NO_SECTIONS: return "CS_ERR_NO_SECTIONS";
-	case CS_ERR_CONTEXT_NOT_FOUND: return "CS_ERR_CONTEXT_NOT_FOUND";
-	case CS_ERR_TOO_MANY_GROUPS: return "CS_ERR_TOO_MANY_GROUPS";
-	case CS_ERR_SECURITY: return "CS_ERR_SECURITY";
-	}
-	snprintf(other, sizeof other, "CS_ERR_%d", (int)e);
-	return other;
-}
 
 static char line[80000];
 
@@ -113,12 +72,6 @@ static unsigned char *bytes_arg(const char *tok, size_t *len)
 	out[n] = 0;
 	*len = n;
 	return out;
-}
-
-static char *next_tok(void)
-{
-	char *t = strtok(NULL, " ");
-	return t ? t : "";
 }
 
 static cmap_handle_t h[NSLOT];
@@ -445,15 +398,10 @@ static void run(char *cmd)
 		printf("%s %s\n", echo, errname(e));
 	} else if (!strcmp(op, "disp")) {
 		int mode = atoi(next_tok());
-		if (mode == CS_DISPATCH_ONE) {
-			/* ONE would wait for ever with nothing to deliver: it is called only when an event
-			 * is there (the daemon queues a notification before it answers the call that
-			 * caused it, so a short wait tells "none" from "one") */
-			int fd = -1;
-			if (cmap_fd_get(hh, &fd) == CS_OK) {
-				struct pollfd p = { .fd = fd, .events = POLLIN };
-				if (poll(&p, 1, IDLE_MS) == 0) { printf("%s idle\n", echo); return; }
-			}
+		int fd = -1;
+		if (mode == CS_DISPATCH_ONE && cmap_fd_get(hh, &fd) == CS_OK && no_event(fd)) {
+			printf("%s idle\n", echo);
+			return;
 		}
 		fflush(stdout);
 		e = cmap_dispatch(hh, mode);

@@ -3,23 +3,11 @@
 // same lines. Run inside the daemon's namespace, commands on stdin.
 import { isUtf8 } from 'node:buffer';
 import { createInterface } from 'node:readline';
-import { C } from './preamble.mjs';
+import { C, IDLE_MS, NSLOT, P, flush, manual, rc } from './diff-common.mjs';
 
-const { CmapHandle, QuorumHandle, VotequorumHandle, CsErrorCode, isCsError, CS_DISPATCH_ONE, CS_ERR_TIMEOUT } = C;
+const { CmapHandle, QuorumHandle, VotequorumHandle, isCsError, CS_DISPATCH_ONE, CS_ERR_TIMEOUT } = C;
 
-const NSLOT = 4;
-const IDLE_MS = 200;
 const PREFIX = 'test.diff.';
-const manual = { dispatch: 'manual' };
-const names = new Map(Object.entries(CsErrorCode).map(([k, v]) => [v, k]));
-const errname = (code) => names.get(code) ?? `CS_ERR_${code}`;
-
-const out = [];
-const P = (s) => out.push(s);
-const flush = () => {
-  if (out.length) process.stdout.write(`${out.join('\n')}\n`);
-  out.length = 0;
-};
 const hex = (b) => ' x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 /** `s<text>`, `x<hex>` or `r<hh>:<n>` as bytes. */
@@ -32,16 +20,6 @@ function bytesArg(tok) {
   return new Uint8Array(Buffer.from(tok.slice(1), 'hex'));
 }
 const strArg = (tok) => Buffer.from(bytesArg(tok)).toString('utf8');
-
-/** [cs_error_t name, value]; anything but a CsError is a defect and is printed as one. */
-async function rc(f) {
-  try {
-    return ['CS_OK', await f()];
-  } catch (e) {
-    if (isCsError(e)) return [errname(e.code), undefined, e];
-    return [`THROWN ${e?.name}: ${e?.message}`, undefined, e];
-  }
-}
 
 const h = new Array(NSLOT);
 const it = new Array(NSLOT);

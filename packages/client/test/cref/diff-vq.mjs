@@ -2,32 +2,9 @@
 // test/cref/diff-vq.c (see its header for the language), performed through @corosync-ts/client
 // (built dist), printing the same lines. Run inside the daemon's namespace, commands on stdin.
 import { createInterface } from 'node:readline';
-import { C } from './preamble.mjs';
+import { C, IDLE_MS, NSLOT, P, flush, manual, out, rc } from './diff-common.mjs';
 
-const { QuorumHandle, VotequorumHandle, CpgHandle, CsErrorCode, isCsError, CS_DISPATCH_ONE, CS_DISPATCH_ALL, CS_ERR_TIMEOUT, CS_TRACK_CURRENT, CPG_TYPE_AGREED } = C;
-
-const NSLOT = 4;
-const IDLE_MS = 200;
-const manual = { dispatch: 'manual' };
-const names = new Map(Object.entries(CsErrorCode).map(([k, v]) => [v, k]));
-const errname = (code) => names.get(code) ?? `CS_ERR_${code}`;
-
-const out = [];
-const P = (s) => out.push(s);
-const flush = () => {
-  if (out.length) process.stdout.write(`${out.join('\n')}\n`);
-  out.length = 0;
-};
-
-/** [cs_error_t name, value]; anything but a CsError is a defect and is printed as one. */
-async function rc(f) {
-  try {
-    return ['CS_OK', await f()];
-  } catch (e) {
-    if (isCsError(e)) return [errname(e.code), undefined, e];
-    return [`THROWN ${e?.name}: ${e?.message}`, undefined, e];
-  }
-}
+const { QuorumHandle, VotequorumHandle, CpgHandle, isCsError, CS_DISPATCH_ONE, CS_DISPATCH_ALL, CS_ERR_TIMEOUT, CS_TRACK_CURRENT, CPG_TYPE_AGREED } = C;
 
 const nameArg = (tok) => (tok === '-' ? '' : tok.startsWith('L') ? 'q'.repeat(Number(tok.slice(1))) : tok);
 

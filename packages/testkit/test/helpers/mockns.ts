@@ -14,6 +14,10 @@ export interface MockProcess {
   stop(): Promise<number | null>;
   /** Its stderr so far: with the crash trace preloaded, where it died if it died of a signal. */
   stderr(): string;
+  /** 'running', or how it ended: stopped by stop(), or on its own (a crash, an exit) before that. */
+  status(): string;
+  /** stderr and status, for a failure message: the mock's own log of what went wrong. */
+  log(): string;
 }
 
 /** Starts the corosync-mock CLI inside a namespace (as root, like the real daemon) with a config. */
@@ -27,12 +31,20 @@ export async function startMockIn(ns: Namespace, conf: string, args: string[] = 
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let stopping = false;
+  let ended: string | undefined;
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code, signal) => {
+      ended = `${stopping ? 'stopped by the test' : 'ended on its own'}: ${signal ? `signal ${signal}` : `exit ${code}`}`;
+      r(code);
+    }),
+  );
   const t0 = Date.now();
   while (!/serving/.test(err)) {
     if (child.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`corosync-mock did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+  const status = () => ended ?? 'running';
   return {
     child,
     async command(line) {
@@ -45,10 +57,13 @@ export async function startMockIn(ns: Namespace, conf: string, args: string[] = 
       return out.slice(mark);
     },
     async stop() {
+      stopping = true;
       child.kill('SIGTERM');
       return exited;
     },
     stderr: () => err,
+    status,
+    log: () => `corosync-mock (pid ${child.pid}, ${status()}), its stderr (tail):\n${err.slice(-3000)}`,
   };
 }
 
