@@ -8,8 +8,9 @@
 // not predict what is printed: the outputs of the implementations are compared with each other.
 //
 // A script line is `pK: <command>` (sent to driver K, its answer awaited), `pK& <command>` (sent,
-// its answer collected later by `wait pK`: try_shutdown blocks until the votes are in), or
-// `kill pK` (SIGKILL of driver K). After a command that goes through totem, and after a kill once
+// its answer collected later by `wait pK`: try_shutdown blocks until the votes are in),
+// `kill pK` (SIGKILL of driver K) or `exit pK` (its stdin closed: it returns from main with its
+// handles open). After a command that goes through totem, and after a kill or exit once
 // corosync has dropped the process's connections, every live driver in turn sends a message of
 // its probe and waits for it (a probe chain): all the events caused before are then on every
 // driver's sockets. A script whose last command ends corosync (an allowed shutdown, KILLNODE of
@@ -43,7 +44,7 @@ export type MOp =
   | { k: 'cshut'; p: number; c: number; flags: number }
   | { k: 'creply'; p: number; c: number; r: number }
   | { k: 'ckill'; p: number; c: number; node: number; reason: number }
-  | { k: 'kill' | 'wait'; p: number };
+  | { k: 'kill' | 'exit' | 'wait'; p: number };
 
 const proc = fc.integer({ min: 0, max: PROCS - 1 });
 const slot = fc.constantFrom(0, 0, 0, 1);
@@ -66,7 +67,7 @@ const mop: fc.Arbitrary<MOp> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('cshut' as const), p: proc, c: fc.constant(0), flags: fc.constantFrom(0, 0, 0, 1, 1, 2, 7) }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('creply' as const), p: proc, c: fc.constant(0), r: fc.constantFrom(0, 1, 1) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('ckill' as const), p: proc, c: fc.constant(0), node: fc.constantFrom(1, 2, 3, 99), reason: fc.constantFrom(4, 255, 256) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('kill' as const), p: proc }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('kill' as const, 'exit' as const), p: proc }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('wait' as const), p: proc }) },
 );
 
@@ -370,9 +371,11 @@ export function multiScript(ops: MOp[]): { lines: string[]; ends: boolean; lefto
         lines.push(`p${p}: ckill ${o.c} ${o.node} ${o.reason}`);
         break;
       }
-      case 'kill': {
-        if (p === 0 && alive.filter(Boolean).length === 1) break; // someone must stay to watch
-        lines.push(`kill p${p}`);
+      case 'kill':
+      case 'exit': {
+        if (alive.filter(Boolean).length === 1) break; // someone must stay to watch
+        // exit: the driver returns from main with its handles open (no finalize)
+        const at = lines.push(`${o.k} p${p}`) - 1;
         alive[p] = false;
         for (const t of slots[p]!) procdown(p, t);
         for (let c = 0; c < cfgs[p]!.length; c++) {
@@ -380,6 +383,8 @@ export function multiScript(ops: MOp[]): { lines: string[]; ends: boolean; lefto
           cfgs[p]![c]!.open = false;
           untrack(p, c);
         }
+        // its implicit YES decided the shutdown: corosync goes down, nothing to wait for
+        if (ends) lines[at] += ' ends';
         break;
       }
       case 'wait':
@@ -537,14 +542,17 @@ export async function runMulti(ns: Namespace, argvs: string[][], script: string[
         const cmd = pending.get(d)!;
         out.push(...(await d.answer(cmd, ms)).map((l) => `${d.label} ${l}`));
         pending.delete(d);
-      } else if ((m = /^kill p(\d+)$/.exec(line))) {
-        const d = drivers[Number(m[1])]!;
+      } else if ((m = /^(kill|exit) p(\d+)( ends)?$/.exec(line))) {
+        const d = drivers[Number(m[2])]!;
         killed.add(d);
         const gone = new Promise((r) => (d.exited ? r(null) : d.child.once('exit', r)));
-        process.kill(d.pid, 'SIGKILL');
+        if (m[1] === 'kill') process.kill(d.pid, 'SIGKILL');
+        else d.child.stdin!.end();
         await gone;
-        await connectionsGone(ns, d.pid);
+        if (m[1] === 'exit' && d.lines.join('\n') !== 'end') throw new Error(`${d.label} printed at its end:\n${d.lines.join('\n')}\n${d.stderr}`);
         out.push(line);
+        if (m[3]) continue;
+        await connectionsGone(ns, d.pid);
         await chain();
       } else throw new Error(`bad script line ${line}`);
     }
