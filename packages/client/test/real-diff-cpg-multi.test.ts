@@ -139,6 +139,8 @@ for (const transport of ['socket', 'shm'] as const) {
         }),
         params(process.env.DIFF_CPG_MULTI_RUNS, 10),
       );
+      // the count, for a run cut short by the time limit
+      console.log(`${runs} sequences`);
       expect(runs).toBeGreaterThan(0);
     }, 3_600_000);
   });
@@ -210,6 +212,8 @@ for (const transport of ['socket', 'shm'] as const) {
         }),
         params(process.env.DIFF_CPG_MULTI_MOCK_RUNS, 40),
       );
+      // the count, for a run cut short by the time limit
+      console.log(`${runs} sequences`);
       expect(runs).toBeGreaterThan(0);
     }, 3_600_000);
   });
