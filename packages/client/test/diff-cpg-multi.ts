@@ -225,7 +225,9 @@ export function multiScript(ops: MOp[]): { lines: string[]; ends: boolean; lefto
           // libcpg dereferences the buffer (and corosync its mapping) once the handle is valid
           if (t.open && (!z || !slots[p]![z.owner]!.open)) break;
           const size = z?.size ?? 0;
-          total = o.len === 'all' ? size : o.len === 'zero' ? 0 : o.len === 'one' ? Math.min(1, size) : ZCB_MAX + 1;
+          // corosync takes up to 1048576 bytes but drops a delivery that does not fit a receiver's
+          // event ring (README): above the atomic size whether it arrives is not the library's doing
+          total = o.len === 'all' ? Math.min(size, MAX_ATOMIC) : o.len === 'zero' ? 0 : o.len === 'one' ? Math.min(1, size) : ZCB_MAX + 1;
           lines.push(`p${p}: zmcast ${o.s} ${o.b} ${o.g} ${total}`);
           if (total > ZCB_MAX) break;
         }
