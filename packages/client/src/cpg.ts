@@ -204,6 +204,15 @@ interface Zcb {
   ipc: IpcClientLike;
 }
 
+/**
+ * The handle each live zero-copy buffer was allocated by. libcpg finds everything in the buffer
+ * itself, so any handle of the process may send or free it (corosync reads the mapping by its
+ * address, whichever connection asks): so may any CpgHandle.
+ */
+const zcbOwners = new WeakMap<ArrayBuffer, CpgHandle>();
+/** Why a buffer is no longer valid, for the error of a later use through any handle. */
+const zcbGone = new WeakMap<ArrayBuffer, string>();
+
 /** A message being put back together from PARTIAL_DELIVER fragments of one sender. */
 interface Assembly {
   buf: Uint8Array;
@@ -257,8 +266,6 @@ export class CpgHandle extends Session<CpgSnapshot> {
   readonly #zcbs = new Map<ArrayBuffer, Zcb>();
   /** Files of ZC_ALLOCs not answered yet: corosync may still open them by their path. */
   readonly #zcbUnanswered = new Set<ZcFile>();
-  /** Why a buffer is no longer valid, for the error of a later use. */
-  readonly #zcbGone = new WeakMap<ArrayBuffer, string>();
   /** Settles once every multicast called so far was handed over or failed (#inOrder). */
   #mcastTail: Promise<void> = Promise.resolve();
   /** Multicasts in #inOrder whose turn has not passed yet: while any, a new one queues too. */
@@ -540,15 +547,18 @@ export class CpgHandle extends Session<CpgSnapshot> {
     file.unlink();
     file.writeMapSize();
     this.#zcbs.set(file.buffer, { file, size, serverAddress: file.serverAddress(), ipc });
+    zcbOwners.set(file.buffer, this);
     return new Uint8Array(file.buffer, ZC_HEADER, size);
   }
 
   /**
    * cpg_zcb_mcast_joined(): multicasts the first `len` bytes (default: all) of a zcbAlloc() buffer.
    * Answered like a PARTIAL fragment: CS_ERR_NOT_EXIST when not joined, CS_ERR_TRY_AGAIN under flow
-   * control; above 1048576 bytes CS_ERR_TOO_BIG, as libcpg. A buffer that is not a live one of
-   * this handle, or `len` beyond it, is CS_ERR_INVALID_PARAM (libcpg would hand corosync a bad
-   * pointer or length, and it would read past the mapping).
+   * control; above 1048576 bytes CS_ERR_TOO_BIG, as libcpg. As with libcpg the buffer may come
+   * from another handle (the message goes as this handle's, in its group) while that handle's
+   * connection lives. A buffer that is not a live one, or `len` beyond it, is
+   * CS_ERR_INVALID_PARAM (libcpg would hand corosync a bad pointer or length, and it would read
+   * past the mapping).
    */
   async zcbMcastJoined(guarantee: number, buffer: Uint8Array, len?: number, opts?: CallOptions): Promise<void> {
     const op = 'cpg.zcbMcastJoined';
@@ -557,14 +567,14 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const n = len ?? (buffer instanceof Uint8Array ? buffer.length : 0);
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidParam(op, `len must be an integer >= 0, got ${String(n)}`);
     if (n > ZCB_MAX_MSG) throw new CsError(CS_ERR_TOO_BIG, `message of ${n} bytes is more than ${ZCB_MAX_MSG}`, { operation: op });
-    const z = this.#zcb(op, buffer);
+    const { z } = this.#zcb(op, buffer);
     if (n > z.size) throw invalidParam(op, `len ${n} is more than the buffer's ${z.size} bytes`);
     // In one order with mcastJoined's messages, as libcpg's one stream per handle.
     await this.#inOrder(op, opts, (o) =>
       this.onConnection(op, o, async (ipc) => {
         // Looked up again on the connection it goes on: a reconnect meanwhile invalidated it.
-        const cur = this.#zcb(op, buffer);
-        if (cur.ipc !== ipc) throw invalidParam(op, 'the buffer belongs to a connection that was lost');
+        const { z: cur, owner } = this.#zcb(op, buffer);
+        if (cur.ipc !== (owner === this ? ipc : owner.ipc)) throw invalidParam(op, 'the buffer belongs to a connection that was lost');
         cur.file.writeMcastHeader(guarantee, n);
         await this.exchange(op, ipc, cpgReq.zcbMcastJoined(cur.serverAddress));
       }),
@@ -573,34 +583,38 @@ export class CpgHandle extends Session<CpgSnapshot> {
 
   /**
    * cpg_zcb_free(): unmaps the buffer (its views then have length 0) and tells corosync, whose
-   * answer is ignored as libcpg does. The buffer is released even if that request fails; a
-   * buffer that is not a live one of this handle (freed already, say) is CS_ERR_INVALID_PARAM.
+   * answer is ignored as libcpg does. The buffer is released even if that request fails. As with
+   * libcpg it may be another handle's buffer: the request goes on this handle's connection, where
+   * corosync finds no such mapping and keeps the allocating connection's until that one closes.
+   * A buffer that is not a live one (freed already, say) is CS_ERR_INVALID_PARAM.
    */
   async zcbFree(buffer: Uint8Array, opts?: CallOptions): Promise<void> {
     const op = 'cpg.zcbFree';
     this.assertOpen(op);
-    const z = this.#zcb(op, buffer);
-    this.#zcbForget(z, 'the buffer was freed already');
+    const { z, owner } = this.#zcb(op, buffer);
+    owner.#zcbForget(z, 'the buffer was freed already');
     // corosync unmapped it already if the connection it was mapped on is gone
-    if (this.state !== 'open' || this.ipc !== z.ipc) return;
+    if (this.state !== 'open' || (owner === this && this.ipc !== z.ipc)) return;
     await this.onConnection(op, opts, async (ipc) => {
-      if (ipc === z.ipc) await this.exchange(op, ipc, cpgReq.zcbFree(z.file.mapSize, z.serverAddress), rawAnswer);
+      if (owner !== this || ipc === z.ipc) await this.exchange(op, ipc, cpgReq.zcbFree(z.file.mapSize, z.serverAddress), rawAnswer);
     });
   }
 
-  #zcb(operation: string, buffer: unknown): Zcb {
+  #zcb(operation: string, buffer: unknown): { z: Zcb; owner: CpgHandle } {
     if (!(buffer instanceof Uint8Array)) throw invalidParam(operation, 'buffer must be a Uint8Array that zcbAlloc() returned');
-    const z = this.#zcbs.get(buffer.buffer as ArrayBuffer);
-    if (z === undefined) {
-      throw invalidParam(operation, this.#zcbGone.get(buffer.buffer as ArrayBuffer) ?? 'not a buffer that zcbAlloc() of this handle returned');
+    const owner = zcbOwners.get(buffer.buffer as ArrayBuffer);
+    const z = owner === undefined ? undefined : owner.#zcbs.get(buffer.buffer as ArrayBuffer);
+    if (owner === undefined || z === undefined) {
+      throw invalidParam(operation, zcbGone.get(buffer.buffer as ArrayBuffer) ?? 'not a buffer that zcbAlloc() returned');
     }
     if (buffer.byteOffset !== ZC_HEADER) throw invalidParam(operation, 'the view must start where zcbAlloc() returned it');
-    return z;
+    return { z, owner };
   }
 
   #zcbForget(z: Zcb, why: string): void {
     this.#zcbs.delete(z.file.buffer);
-    this.#zcbGone.set(z.file.buffer, why);
+    zcbOwners.delete(z.file.buffer);
+    zcbGone.set(z.file.buffer, why);
     z.file.release();
   }
 

@@ -9,9 +9,15 @@
 // holds 10 datagrams (net.unix.max_dgram_qlen), the rest follow when its loop retries, so a
 // CS_DISPATCH_ALL behind more would see a time-dependent part of them. A fragmented message is
 // always drained at once for the same reason.
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { crashTraceEnv, waitFor, type Namespace } from '@corosync-ts/nstest/core';
+
+const CLI = fileURLToPath(new URL('../../testkit/src/cli.ts', import.meta.url));
+const TESTKIT = fileURLToPath(new URL('../../testkit', import.meta.url));
 
 /** Group names: empty, short, 127/128/129 bytes, NUL and odd bytes inside. */
 export const NAMES: string[] = [
@@ -286,3 +292,28 @@ export function checkModel(out: string[]): void {
   if (bad) throw new Error(`the sequence waited for something that never came: ${bad}`);
 }
 
+/** corosync-mock inside `ns`, serving the real names (as root, like the daemon). */
+export async function startMock(ns: Namespace, conf: string): Promise<{ child: ChildProcess; exited: Promise<void>; stop(): Promise<void> }> {
+  const confPath = join(ns.dir, 'mock.conf');
+  writeFileSync(confPath, conf);
+  // nsenter starts in the namespace's /, where tsx would not resolve
+  const child = ns.spawn(['sh', '-c', 'cd "$0" && exec "$@"', TESTKIT, process.execPath, '--import', 'tsx', CLI, '--config', confPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: await crashTraceEnv(),
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await waitFor('corosync-mock to serve', () => {
+    if (child.exitCode !== null) throw new Error(`corosync-mock exited: ${err}`);
+    return /serving/.test(err);
+  }, { timeout: 60_000 });
+  return {
+    child,
+    exited,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -1,49 +1,19 @@
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, crashTraceEnv, describeDifference, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
-import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, runDriver, sequences } from './diff-cpg-harness.js';
+import { compileC, describeDifference, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, runDriver, sequences, startMock } from './diff-cpg-harness.js';
 
 // Mock fidelity: the generated sequences of real-diff-cpg.test.ts through libcpg/libcfg
 // (test/cref/diff-cpg.c) against corosync-mock and against corosync 3.1.7, each in its own
 // namespace from the same corosync.conf: the printed lines must be equal. The same knobs:
 //   DIFF_CPG_RUNS=200 [DIFF_CPG_SEED=n] pnpm --filter @corosync-ts/client exec vitest run test/real-diff-cpg-mock.test.ts
-const CLI = fileURLToPath(new URL('../../testkit/src/cli.ts', import.meta.url));
-const TESTKIT = fileURLToPath(new URL('../../testkit', import.meta.url));
 
 /** The shortest sequences of the differences found so far, each a mock defect fixed since. */
 const MOCK_REGRESSIONS: Record<string, string[]> = {
   // The mock said remote=1 for a configured node knet never reached.
   'node status of a configured node that never came up': ['cinit 0', 'cnode 0 1 1', 'cnode 0 2 1', 'cnode 0 3 1'],
 };
-
-/** corosync-mock inside `ns`, serving the real names (as root, like the daemon). */
-async function startMock(ns: Namespace, conf: string): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const confPath = join(ns.dir, 'mock.conf');
-  writeFileSync(confPath, conf);
-  // nsenter starts in the namespace's /, where tsx would not resolve
-  const child = ns.spawn(['sh', '-c', 'cd "$0" && exec "$@"', TESTKIT, process.execPath, '--import', 'tsx', CLI, '--config', confPath], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: await crashTraceEnv(),
-  });
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await waitFor('corosync-mock to serve', () => {
-    if (child.exitCode !== null) throw new Error(`corosync-mock exited: ${err}`);
-    return /serving/.test(err);
-  }, { timeout: 60_000 });
-  return {
-    child,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`cpg and cfg: generated sequences through libcpg/libcfg, corosync-mock vs corosync 3.1.7 (${transport})`, () => {

@@ -156,10 +156,6 @@ describe('cpg zero-copy buffers (fake daemon)', () => {
     expect(code(await h.zcbMcastJoined(-1, buf).catch((e) => e))).toBe(7);
     expect(code(await h.zcbFree(new Uint8Array(8)).catch((e) => e))).toBe(7);
     expect(d.executes).toEqual([]);
-    const other = await CpgHandle.initialize({}, { connect: fc.connect });
-    expect(code(await other.zcbMcastJoined(2, buf).catch((e) => e))).toBe(7);
-    expect(code(await other.zcbFree(buf).catch((e) => e))).toBe(7);
-    await other.finalize();
     await h.zcbFree(buf);
     const again = await h.zcbFree(buf).catch((e) => e);
     expect([code(again), (again as Error).message]).toEqual([7, expect.stringContaining('freed already')]);
@@ -172,6 +168,26 @@ describe('cpg zero-copy buffers (fake daemon)', () => {
     expect(code(await h.zcbAlloc(8).catch((e) => e))).toBe(9);
     expect(code(await h.zcbMcastJoined(2, kept).catch((e) => e))).toBe(9);
     expect(code(await h.zcbFree(kept).catch((e) => e))).toBe(9);
+  });
+
+  it('another handle may send and free a buffer, as with libcpg (corosync reads it by its address, whoever asks)', async () => {
+    const { d, fc } = zcDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    const other = await CpgHandle.initialize({}, { connect: fc.connect });
+    const buf = await h.zcbAlloc(8);
+    await other.zcbMcastJoined(2, buf);
+    expect(d.executes).toHaveLength(1);
+    await other.zcbFree(buf);
+    expect(d.frees).toEqual(d.executes);
+    expect(buf.length).toBe(0);
+    expect(mapped()).toEqual([]);
+    const again = await h.zcbFree(buf).catch((e) => e);
+    expect([code(again), (again as Error).message]).toEqual([7, expect.stringContaining('freed already')]);
+    // once its own handle is finalized, corosync has dropped the mapping: no other handle may use it
+    const kept = await h.zcbAlloc(8);
+    await h.finalize();
+    expect(code(await other.zcbMcastJoined(2, kept, 0).catch((e) => e))).toBe(7);
+    await other.finalize();
   });
 
   it('the answers corosync gives: NOT_EXIST and TRY_AGAIN from mcast (retry loops), a flow-control refusal of alloc (retry loops on the same file)', async () => {

@@ -7,7 +7,7 @@ function setup(timeout = 2000) {
   const clock = new ManualClock();
   const events: string[] = [];
   const t = new ShutdownTracker({ clock, timeoutMs: () => timeout, shutdown: () => events.push(`shutdown@${clock.now()}`) });
-  const party = (name: string): ShutdownParty & { name: string } => ({ name, testShutdown: (f) => events.push(`${name} asked ${f}`) });
+  const party = (name: string): ShutdownParty & { name: string } => ({ name, testShutdown: (f, e = 1) => events.push(`${name} asked ${f}${e === 1 ? '' : ` error ${e}`}`) });
   const ask = (p: ShutdownParty, flags: number) => t.tryShutdown(p, flags, (e) => events.push(`reply ${e}@${clock.now()}`));
   return { clock, events, t, party, ask };
 }
@@ -54,6 +54,22 @@ describe('cfg shutdown vote', () => {
     ask(r, ShutdownFlag.REGARDLESS);
     clock.advance(2000);
     expect(events.slice(-3)).toEqual(['a asked 1', 'reply 1@4000', 'shutdown@4000']);
+  });
+
+  test('when the timer decides, the trackers that once asked themselves get a TESTSHUTDOWN with CS_ERR_TIMEOUT, the others nothing', () => {
+    const { clock, events, t, party, ask } = setup(2000);
+    const [a, b, r] = [party('a'), party('b'), party('r')];
+    t.trackstart(a);
+    ask(b, ShutdownFlag.REQUEST);
+    clock.advance(2000);
+    expect(events).toEqual(['a asked 0', 'reply 10@2000']);
+    t.trackstart(b);
+    t.trackstart(r);
+    events.length = 0;
+    ask(r, 7);
+    clock.advance(2000);
+    // r asked too: the timer's question reaches it as well (exec/cfg.c filters on ci->conn)
+    expect(events).toEqual(['a asked 7', 'b asked 7', 'reply 10@4000', 'b asked 7 error 5', 'r asked 7 error 5']);
   });
 
   test('IMMEDIATE asks nobody; votes count per message (a double YES counts twice)', () => {

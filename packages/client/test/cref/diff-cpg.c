@@ -3,8 +3,9 @@
  * "<command> -> <cs_error_t> [outputs]", callbacks on their own lines before it. diff-cpg.mjs is
  * the same driver over @corosync-ts/client; both must print the same lines on the same daemon.
  *
- * Determinism: nothing printed depends on handles, pids (always "self": one process) or ring
- * sequence numbers (printed relative to the ring the probe saw first). What the daemon does later
+ * Determinism: nothing printed depends on handles, pids ("self" alone; the label a `peer` command
+ * gave when several drivers run, test/diff-cpg-multi.ts) or ring sequence numbers (printed
+ * relative to the ring the probe saw first). What the daemon does later
  * than it answers (a join, leave or message goes through totem; a finalized member leaves when its
  * connection closes) is waited for before the next command, on a private probe handle of its own
  * group: a message of the probe comes back after everything this process caused before it. */
@@ -34,8 +35,19 @@ static cpg_handle_t probe;
 static struct cpg_name probe_name;
 static uint64_t probe_seq;
 static int probe_seen;
+static int probe_totem_seen;
 
-static const char *tag(uint32_t pid) { return pid == (uint32_t)self ? "self" : pid == 0 ? "0" : "other"; }
+/* The other drivers of a multi-process run, by pid, and the label each prints as. */
+#define PEERS 8
+static uint32_t peer_pid[PEERS];
+static char peer_label[PEERS][16];
+static int peers;
+
+static const char *tag(uint32_t pid) {
+	for (int i = 0; i < peers; i++)
+		if (peer_pid[i] == pid) return peer_label[i];
+	return pid == (uint32_t)self ? "self" : pid == 0 ? "0" : "other";
+}
 
 static void pr_name(const struct cpg_name *n) {
 	printf(" x");
@@ -78,16 +90,16 @@ static void totem(cpg_handle_t hh, struct cpg_ring_id ring, uint32_t n, const ui
 	callbacks++;
 }
 
+/* Other drivers' probes share the group: only this process's own message counts. */
 static void probe_deliver(cpg_handle_t hh, const struct cpg_name *g, uint32_t nodeid, uint32_t pid, void *msg, size_t len) {
-	probe_seen++;
+	if (pid == (uint32_t)self) probe_seen++;
 }
 static void probe_confchg(cpg_handle_t hh, const struct cpg_name *g, const struct cpg_address *m, size_t nm,
 			  const struct cpg_address *l, size_t nl, const struct cpg_address *j, size_t nj) {
-	probe_seen++;
 }
 static void probe_totem(cpg_handle_t hh, struct cpg_ring_id ring, uint32_t n, const uint32_t *list) {
 	probe_seq = ring.seq;
-	probe_seen++;
+	probe_totem_seen = 1;
 }
 
 static long long now_ms(void) {
@@ -107,6 +119,19 @@ static int dispatch_one_within(cpg_handle_t hh, long long deadline, cs_error_t *
 	long long left = deadline - now_ms();
 	if (left < 0 || poll(&p, 1, (int)left) <= 0) return 0;
 	*e = cpg_dispatch(hh, CS_DISPATCH_ONE);
+	return 1;
+}
+
+static int cfg_dispatch_one_within(corosync_cfg_handle_t hh, long long deadline, cs_error_t *e) {
+	int fd;
+	if (corosync_cfg_fd_get(hh, &fd) != CS_OK) {
+		*e = corosync_cfg_dispatch(hh, CS_DISPATCH_ONE);
+		return 1;
+	}
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	long long left = deadline - now_ms();
+	if (left < 0 || poll(&p, 1, (int)left) <= 0) return 0;
+	*e = corosync_cfg_dispatch(hh, CS_DISPATCH_ONE);
 	return 1;
 }
 
@@ -166,6 +191,11 @@ static void shutdown_cb(corosync_cfg_handle_t hh, corosync_cfg_shutdown_flags_t 
 	callbacks++;
 }
 
+/* Zero-copy buffers by number; a buffer is used only while libcpg's use of it is defined
+ * (the generator never frees one twice nor uses one after its handle is finalized). */
+#define ZBUFS 4
+static void *zb[ZBUFS];
+
 static unsigned char *payload(size_t len, size_t total, size_t off) {
 	unsigned char *p = malloc(len ? len : 1);
 	for (size_t i = 0; i < len; i++) p[i] = (unsigned char)((off + i) * 31 + total);
@@ -181,7 +211,7 @@ int main(void) {
 	parse_name("x646966666370672d70726f6265", &probe_name); /* "diffcpg-probe" */
 	if (cpg_join(probe, &probe_name) != CS_OK) { printf("probe join failed\n"); return 2; }
 	long long deadline = now_ms() + WAIT_MS;
-	while (probe_seen < 2) { /* its own join, then the initial totem confchg */
+	while (!probe_totem_seen) { /* it follows the confchg of its own join */
 		cs_error_t e;
 		if (!dispatch_one_within(probe, deadline, &e) || e != CS_OK) { printf("probe join not seen\n"); return 2; }
 	}
@@ -299,6 +329,31 @@ int main(void) {
 				joined_state[s] = 0;
 			}
 			sync = 1;
+		} else if (strcmp(cmd, "zalloc") == 0) {
+			int k = atoi(b) % ZBUFS;
+			size_t size = strtoul(c, NULL, 10);
+			void *buf = NULL;
+			e = cpg_zcb_alloc(h[s], size, &buf);
+			if (e == CS_OK) {
+				zb[k] = buf;
+				for (size_t i = 0; i < size; i++) ((unsigned char *)buf)[i] = (unsigned char)(i * 7 + k);
+			}
+		} else if (strcmp(cmd, "zmcast") == 0) {
+			int k = atoi(b) % ZBUFS;
+			e = cpg_zcb_mcast_joined(h[s], atoi(c), zb[k], strtoul(d, NULL, 10));
+			sync = 1;
+		} else if (strcmp(cmd, "zfree") == 0) {
+			int k = atoi(b) % ZBUFS;
+			e = cpg_zcb_free(h[s], zb[k]);
+		} else if (strcmp(cmd, "peer") == 0) {
+			if (peers < PEERS) {
+				snprintf(peer_label[peers], sizeof peer_label[peers], "%s", a);
+				peer_pid[peers++] = strtoul(b, NULL, 10);
+			}
+		} else if (strcmp(cmd, "whoami") == 0) {
+			snprintf(out, sizeof out, " %d", (int)self);
+		} else if (strcmp(cmd, "barrier") == 0) {
+			sync = 1;
 		} else if (strcmp(cmd, "cinit") == 0) {
 			corosync_cfg_callbacks_t cb = { .corosync_cfg_shutdown_callback = shutdown_cb };
 			e = corosync_cfg_initialize(&f[s], &cb);
@@ -362,6 +417,24 @@ int main(void) {
 			e = corosync_cfg_reopen_log_files(f[s]);
 		} else if (strcmp(cmd, "creply") == 0) {
 			e = corosync_cfg_replyto_shutdown(f[s], atoi(b));
+		} else if (strcmp(cmd, "cshut") == 0) {
+			e = corosync_cfg_try_shutdown(f[s], atoi(b));
+		} else if (strcmp(cmd, "ckill") == 0) {
+			/* a reason of that many bytes */
+			char reason[512];
+			size_t len = strtoul(c, NULL, 10);
+			if (len >= sizeof reason) len = sizeof reason - 1;
+			memset(reason, 'r', len);
+			reason[len] = 0;
+			e = corosync_cfg_kill_node(f[s], strtoul(b, NULL, 10), reason);
+		} else if (strcmp(cmd, "cuntil") == 0) {
+			int want = atoi(b);
+			callbacks = 0;
+			deadline = now_ms() + WAIT_MS;
+			while (callbacks < want) {
+				if (!cfg_dispatch_one_within(f[s], deadline, &e)) { snprintf(out, sizeof out, " TIMEOUT callbacks=%d", callbacks); break; }
+				if (e != CS_OK) break;
+			}
 		} else if (strcmp(cmd, "cdispatch") == 0) {
 			cs_dispatch_flags_t fl;
 			dispatch_mode(b, &fl);

@@ -19,6 +19,10 @@ let callbacks = 0;
 let curSlot = 0;
 let probeSeq = 0n;
 let probeSeen = 0;
+/** The other drivers of a multi-process run: pid → the label it prints as (diff-cpg.c's peers). */
+const peers = new Map();
+/** Zero-copy buffers by number (diff-cpg.c's zb). */
+const zb = new Array(4).fill(undefined);
 
 const lines = [];
 const P = (s) => lines.push(s);
@@ -27,7 +31,7 @@ const flush = () => {
   lines.length = 0;
 };
 
-const tag = (pid) => (pid === self ? 'self' : pid === 0 ? '0' : 'other');
+const tag = (pid) => peers.get(pid) ?? (pid === self ? 'self' : pid === 0 ? '0' : 'other');
 const hex = (b) => `x${Buffer.from(b).toString('hex')}`;
 const list = (what, l) => ` ${what}=${l.map((a) => `${a.nodeid}:${tag(a.pid)}:${a.reason}`).join(',')}`;
 function checksum(b) {
@@ -81,15 +85,27 @@ h.fill(deadCpg);
 f.fill(deadCfg);
 const on = (x, fn) => Promise.resolve().then(() => fn(x));
 
+let probeTotemSeen = false;
+// other drivers' probes share the group: only this process's own message counts
 const probe = await CpgHandle.modelInitialize(
   1,
-  { deliverFn: () => probeSeen++, confchgFn: () => probeSeen++, totemConfchgFn: ({ ringId }) => ((probeSeq = ringId.seq), probeSeen++), flags: 1 },
+  {
+    deliverFn: ({ pid }) => {
+      if (pid === self) probeSeen++;
+    },
+    confchgFn: () => {},
+    totemConfchgFn: ({ ringId }) => {
+      probeSeq = ringId.seq;
+      probeTotemSeen = true;
+    },
+    flags: 1,
+  },
   undefined,
   manual,
 );
 const probeName = Buffer.from('diffcpg-probe');
 await probe.join(probeName);
-while (probeSeen < 2) await probe.dispatch(CS_DISPATCH_ONE, { timeout: WAIT_MS });
+while (!probeTotemSeen) await probe.dispatch(CS_DISPATCH_ONE, { timeout: WAIT_MS });
 
 async function barrier() {
   await probe.mcastJoined(2, 'b');
@@ -232,6 +248,40 @@ for await (const line of createInterface({ input: process.stdin })) {
       }
       sync = true;
       break;
+    case 'zalloc': {
+      const k = Number(b) % zb.length;
+      const size = Number(c);
+      const [err, buf] = await rc(on(h[s], (x) => x.zcbAlloc(size)));
+      e = err;
+      if (e === 1) {
+        zb[k] = buf;
+        for (let i = 0; i < size; i++) buf[i] = (Math.imul(i, 7) + k) & 0xff;
+      }
+      break;
+    }
+    case 'zmcast': {
+      const k = Number(b) % zb.length;
+      [e] = await rc(on(h[s], (x) => x.zcbMcastJoined(Number(c), zb[k], Number(d))));
+      sync = true;
+      break;
+    }
+    case 'zfree': {
+      const k = Number(b) % zb.length;
+      [e] = await rc(on(h[s], (x) => x.zcbFree(zb[k])));
+      break;
+    }
+    case 'peer':
+      peers.set(Number(b), a);
+      e = 1;
+      break;
+    case 'whoami':
+      e = 1;
+      out = ` ${self}`;
+      break;
+    case 'barrier':
+      e = 1;
+      sync = true;
+      break;
     case 'cinit': {
       const [err, x] = await rc(CfgHandle.initialize({ shutdownCallback }, manual));
       if (err === 1) f[s] = x;
@@ -283,6 +333,28 @@ for await (const line of createInterface({ input: process.stdin })) {
     case 'creply':
       [e] = await rc(on(f[s], (x) => x.replytoShutdown(Number(b))));
       break;
+    case 'cshut':
+      [e] = await rc(on(f[s], (x) => x.tryShutdown(Number(b))));
+      break;
+    case 'ckill':
+      [e] = await rc(on(f[s], (x) => x.killNode(Number(b), 'r'.repeat(Math.min(Number(c), 511)))));
+      break;
+    case 'cuntil': {
+      const want = Number(b);
+      callbacks = 0;
+      e = 1;
+      const deadline = Date.now() + WAIT_MS;
+      while (callbacks < want) {
+        const [err] = await rc(on(f[s], (x) => x.dispatch(CS_DISPATCH_ONE, { timeout: Math.max(0, deadline - Date.now()) })));
+        if (err === C.CS_ERR_TIMEOUT) {
+          out = ` TIMEOUT callbacks=${callbacks}`;
+          break;
+        }
+        e = err;
+        if (e !== 1) break;
+      }
+      break;
+    }
     case 'cdispatch':
       callbacks = 0;
       [e] = await rc(on(f[s], (x) => x.dispatch(mode(b))));
@@ -298,6 +370,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   }
   if (sync) await barrier();
   P(`${line} -> ${e}${out}`);
+  // a multi-process run (test/diff-cpg-multi.ts) waits for each answer before the next command
+  flush();
 }
 P('end');
 flush();

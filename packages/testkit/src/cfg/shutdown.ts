@@ -1,4 +1,4 @@
-import { CS_OK, CS_ERR_ACCESS, CS_ERR_BUSY, CS_ERR_EXIST } from '@corosync-ts/types';
+import { CS_OK, CS_ERR_ACCESS, CS_ERR_BUSY, CS_ERR_EXIST, CS_ERR_TIMEOUT } from '@corosync-ts/types';
 import type { Clock } from '../clock.js';
 
 export const ShutdownFlag = { REQUEST: 0, REGARDLESS: 1, IMMEDIATE: 2 } as const;
@@ -6,8 +6,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT = 5000;
 
 /** A cfg connection as the shutdown protocol sees it. */
 export interface ShutdownParty {
-  /** TESTSHUTDOWN event (10) with the requester's flags. */
-  testShutdown(flags: number): void;
+  /** TESTSHUTDOWN event (10) with the requester's flags (its header error: CS_OK, or CS_ERR_TIMEOUT from the timer). */
+  testShutdown(flags: number, error?: number): void;
 }
 
 interface Session {
@@ -38,6 +38,11 @@ export class ShutdownTracker {
   private session: Session | undefined;
   /** Each connection's last vote of the session (the daemon's per-connection shutdown_reply). */
   private readonly votes = new Map<ShutdownParty, 'yes' | 'no'>();
+  /**
+   * Connections that once started a session (exec/cfg.c's ci->conn, set then and never cleared):
+   * the only trackers the timer's TESTSHUTDOWN reaches, as send_test_shutdown filters on it.
+   */
+  private readonly requesters = new WeakSet<ShutdownParty>();
 
   constructor(private readonly host: ShutdownHost) {}
 
@@ -112,12 +117,14 @@ export class ShutdownTracker {
     }
     const s: Session = { requester: p, flags, yes: 0, no: 0, expected: asked.length, timer: undefined, reply };
     this.session = s;
+    this.requesters.add(p);
     this.votes.clear();
     s.timer = this.host.clock.setTimer(this.host.timeoutMs(), () => {
       if (this.session !== s) return;
       // every vote still missing is a NO (the daemon sets no = expected)
       s.no = s.expected;
       this.decide();
+      for (const t of [...this.trackers]) if (this.requesters.has(t)) t.testShutdown(s.flags, CS_ERR_TIMEOUT);
     });
     for (const t of asked) t.testShutdown(flags);
   }

@@ -15,9 +15,14 @@ const ZC_MAX_MAP = 1024 * 1024 + ZC_HEADER;
  * regular file named and placed as libcpg makes it, owned by the client, is touched: a hostile
  * client can not make the mock open or unlink anything else.
  */
+/** Tokens are unique in the mock process, as corosync's mapping addresses are in the daemon. */
+let next = 0x7f3c_0000_0000n;
+/** Every live mapping by its token: ZC_EXECUTE reads any (corosync dereferences the address). */
+const live = new Map<bigint, { fd: number; size: number; uid: number }>();
+
 export class ZeroCopyMaps {
-  private readonly maps = new Map<bigint, { fd: number; size: number }>();
-  private next = 0x7f3c_0000_0000n;
+  /** This connection's mappings: the ones ZC_FREE and the connection's end release. */
+  private readonly maps = new Map<bigint, { fd: number; size: number; uid: number }>();
 
   alloc(mapSize: bigint, path: string, uid: number): void {
     if (!ZC_DIRS.has(dirname(path)) || !ZC_NAME.test(basename(path))) return;
@@ -32,20 +37,26 @@ export class ZeroCopyMaps {
       const st = fstatSync(fd);
       if (!st.isFile() || (uid !== 0 && st.uid !== uid) || st.size < Number(mapSize)) throw new Error('not a zero-copy file');
       unlinkSync(path);
-      const token = (this.next += 0x10_0000n);
+      const token = (next += 0x10_0000n);
       const b = Buffer.alloc(8);
       b.writeBigUInt64LE(token);
       writeSync(fd, b, 0, 8, 8);
-      this.maps.set(token, { fd, size: Number(mapSize) });
+      const m = { fd, size: Number(mapSize), uid };
+      this.maps.set(token, m);
+      live.set(token, m);
     } catch {
       closeSync(fd);
     }
   }
 
-  /** The message a ZC_EXECUTE sends: msglen at 48 of the file, the payload at 56. */
-  message(token: bigint): Uint8Array | undefined {
-    const m = this.maps.get(token);
-    if (m === undefined) return undefined;
+  /**
+   * The message a ZC_EXECUTE sends: msglen at 48 of the file, the payload at 56. corosync reads
+   * the address it is given whichever connection mapped it (libcpg lets any handle of the
+   * process send a buffer another allocated); the mock only lets a client of the same uid.
+   */
+  message(token: bigint, uid: number): Uint8Array | undefined {
+    const m = this.maps.get(token) ?? live.get(token);
+    if (m === undefined || (uid !== 0 && m.uid !== uid)) return undefined;
     const len = Buffer.alloc(4);
     readSync(m.fd, len, 0, 4, 48);
     const n = Math.min(len.readUInt32LE(), m.size - ZC_HEADER);
@@ -58,6 +69,7 @@ export class ZeroCopyMaps {
     const m = this.maps.get(token);
     if (m === undefined) return;
     this.maps.delete(token);
+    live.delete(token);
     closeSync(m.fd);
   }
 

@@ -71,8 +71,8 @@ export class CfgConn extends BaseConn implements ShutdownParty {
     return stateOf(this.sim);
   }
 
-  testShutdown(flags: number): void {
-    if (!this.closed) this.sink.sendEvent(encoders.cfg.evt.shutdownCallback({ flags }));
+  testShutdown(flags: number, error = CS_OK): void {
+    if (!this.closed) this.sink.sendEvent(encoders.cfg.evt.shutdownCallback({ flags }, { error }));
   }
 
   close(): void {

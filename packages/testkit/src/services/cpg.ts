@@ -115,7 +115,7 @@ export const cpgService: ServiceDef<'cpg', CpgConn> = {
       c.sink.respond(bare(0, CS_OK));
     }),
     zcbMcastJoined: fc((c, req) => {
-      const message = c.zc.message(req.big('serverAddress'));
+      const message = c.zc.message(req.big('serverAddress'), c.uid);
       c.sink.respond(encoders.cpg.res.zcbMcastJoined({}, { error: message === undefined ? CS_ERR_NOT_EXIST : c.member.zcMcast(message) }));
     }),
     partialMcast: fc((c, req) => {
