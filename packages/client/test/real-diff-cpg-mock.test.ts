@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeDifference, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, settled, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, runDriver, sequences, startMock } from './diff-cpg-harness.js';
 
 // Mock fidelity: the generated sequences of real-diff-cpg.test.ts through libcpg/libcfg
@@ -31,9 +31,11 @@ for (const transport of ['socket', 'shm'] as const) {
       mock = await startMock(mockNs, conf);
     };
     const both = async (lines: string[], leftovers: boolean) => {
-      await Promise.all([cleanDaemon(real, restartReal, false), cleanDaemon(mockNs, restartMock, false)]);
-      const [r, m] = await Promise.all([runDriver(real, [cref], lines), runDriver(mockNs, [cref], lines)]);
-      await Promise.all([cleanDaemon(real, restartReal, leftovers), cleanDaemon(mockNs, restartMock, leftovers)]);
+      // Each step waits for both sides before a failure ends it (see settled()): the next
+      // sequence must not start on a daemon still being restarted.
+      await settled([cleanDaemon(real, restartReal, false), cleanDaemon(mockNs, restartMock, false)]);
+      const [r, m] = await settled([runDriver(real, [cref], lines), runDriver(mockNs, [cref], lines)]);
+      await settled([cleanDaemon(real, restartReal, leftovers), cleanDaemon(mockNs, restartMock, leftovers)]);
       checkModel(r);
       return { r, m };
     };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeDifference, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, settled, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, pkgDir, script } from './real-helpers.js';
 import { THREE_NODES, cleanDaemon, startMock } from './diff-cpg-harness.js';
 import { multiScript, multiSequences, runMultiOrdered, type MOp } from './diff-cpg-multi.js';
@@ -193,7 +193,8 @@ for (const transport of ['socket', 'shm'] as const) {
     });
 
     const compare = async (lines: string[], ends: boolean, leftovers: boolean) => {
-      const [r, m] = await Promise.all([runOn(real, [C, C, C], lines, ends, leftovers), runOn(mock, [C, C, C], lines, ends, leftovers)]);
+      // both sides done, restarts included, before a failure ends the run: see settled()
+      const [r, m] = await settled([runOn(real, [C, C, C], lines, ends, leftovers), runOn(mock, [C, C, C], lines, ends, leftovers)]);
       if (r.join('\n') !== m.join('\n')) throw new Error(describeDifference(lines, { name: 'corosync', lines: r }, { name: 'corosync-mock', lines: m }));
     };
 
