@@ -23,14 +23,17 @@ import { multiScript, multiSequences, runMultiOrdered, type MOp } from './diff-c
 // zero-copy message of 1047553 to 1048576 bytes: corosync takes it but drops the delivery where it
 // does not fit the receiver's event ring, which depends on the transport, not on the library.
 
+type Regressions = Record<string, { lines: string[]; ends?: boolean }>;
+type Compare = (lines: string[], ends: boolean, leftovers: boolean) => Promise<void>;
+
 /** Shortest scripts of the differences found, each a defect fixed since (`ends`: corosync exits at the end). */
-const REGRESSIONS: Record<string, { lines: string[]; ends?: boolean }> = {
+const REGRESSIONS: Regressions = {
   // The client refused (CS_ERR_INVALID_PARAM) a buffer of another handle; libcpg sends and frees it.
   'a zero-copy buffer sent and freed through another handle of the process': {
     lines: ['p0: model 0 1 0 1', 'p0: init 1', 'p0: join 1 x61', 'p0: zalloc 0 0 100', 'p0: zmcast 1 0 2 100', 'p0: until 1 2', 'p0: zfree 1 0', 'p0: zalloc 1 1 5', 'p0: zfree 0 1'],
   },
 };
-const MOCK_REGRESSIONS: Record<string, { lines: string[]; ends?: boolean }> = {
+const MOCK_REGRESSIONS: Regressions = {
   // When the timer decided, the mock told no tracker; corosync sends TESTSHUTDOWN (error TIMEOUT)
   // to the trackers that once asked for a shutdown themselves (here p2).
   'the timer\'s question to a tracker that once asked itself': {
@@ -54,6 +57,30 @@ function params(runs: string | undefined, ci: number): fc.Parameters<[MOp[]]> {
 }
 
 /** corosync 3.1.7 (or the mock) in its namespace, restarted when a script ended it or left entries behind. */
+/** The shrunk sequences of the differences found so far, then the generated ones, each through `compare`. */
+function sequenceTests(title: string, compare: Compare, regressions: Regressions, parameters: fc.Parameters<[MOp[]]>): void {
+  const cases = Object.entries(regressions);
+  if (cases.length > 0) {
+    it.each(cases)('%s', async (_, r) => {
+      await compare(r.lines, r.ends ?? false, true);
+    }, 300_000);
+  }
+  it(title, async () => {
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(multiSequences, async (ops) => {
+        const { lines, ends, leftovers } = multiScript(ops);
+        runs++;
+        await compare(lines, ends, leftovers);
+      }),
+      parameters,
+    );
+    // the count, for a run cut short by the time limit
+    console.log(`${runs} sequences`);
+    expect(runs).toBeGreaterThan(0);
+  }, 3_600_000);
+}
+
 interface Daemon {
   name: string;
   ns: Namespace;
@@ -124,27 +151,7 @@ for (const transport of ['socket', 'shm'] as const) {
       if (c.join('\n') !== m.join('\n')) throw new Error(describeDifference(lines, { name: 'libcpg/libcfg', lines: c }, { name: 'C, TypeScript, C', lines: m }));
     };
 
-    const regressions = Object.entries(REGRESSIONS);
-    if (regressions.length > 0) {
-      it.each(regressions)('%s', async (_, r) => {
-        await compare(r.lines, r.ends ?? false, true);
-      }, 300_000);
-    }
-
-    it('prints the same lines through both libraries and mixed', async () => {
-      let runs = 0;
-      await fc.assert(
-        fc.asyncProperty(multiSequences, async (ops) => {
-          const { lines, ends, leftovers } = multiScript(ops);
-          runs++;
-          await compare(lines, ends, leftovers);
-        }),
-        params(process.env.DIFF_CPG_MULTI_RUNS, 10),
-      );
-      // the count, for a run cut short by the time limit
-      console.log(`${runs} sequences`);
-      expect(runs).toBeGreaterThan(0);
-    }, 3_600_000);
+    sequenceTests('prints the same lines through both libraries and mixed', compare, REGRESSIONS, params(process.env.DIFF_CPG_MULTI_RUNS, 10));
   });
 
   describeReal(`cpg and cfg across three libcpg/libcfg processes: corosync-mock vs corosync 3.1.7 (${transport})`, () => {
@@ -198,26 +205,6 @@ for (const transport of ['socket', 'shm'] as const) {
       if (r.join('\n') !== m.join('\n')) throw new Error(describeDifference(lines, { name: 'corosync', lines: r }, { name: 'corosync-mock', lines: m }));
     };
 
-    const regressions = Object.entries(MOCK_REGRESSIONS);
-    if (regressions.length > 0) {
-      it.each(regressions)('%s', async (_, r) => {
-        await compare(r.lines, r.ends ?? false, true);
-      }, 300_000);
-    }
-
-    it('the mock prints what corosync prints', async () => {
-      let runs = 0;
-      await fc.assert(
-        fc.asyncProperty(multiSequences, async (ops) => {
-          const { lines, ends, leftovers } = multiScript(ops);
-          runs++;
-          await compare(lines, ends, leftovers);
-        }),
-        params(process.env.DIFF_CPG_MULTI_MOCK_RUNS, 40),
-      );
-      // the count, for a run cut short by the time limit
-      console.log(`${runs} sequences`);
-      expect(runs).toBeGreaterThan(0);
-    }, 3_600_000);
+    sequenceTests('the mock prints what corosync prints', compare, MOCK_REGRESSIONS, params(process.env.DIFF_CPG_MULTI_MOCK_RUNS, 40));
   });
 }
