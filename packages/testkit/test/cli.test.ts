@@ -43,51 +43,54 @@ test('--version prints the package version and exits 0; an unknown option exits 
   expect(bad.stderr).toMatch(/^corosync-mock: Unknown option '--bogus'/);
 }, 120_000);
 
+/** corosync-mock as a child, serving: what it printed so far, its exit, and a wait for a line. */
+async function startCli(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'], env: await crashTraceEnv() });
+  const io = { err: '', out: '' };
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { io.err += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { io.out += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  /** Until `re` matches what it printed on stderr or stdout (25 ms steps, 30 s at most). */
+  const until = async (stream: 'err' | 'out', re: RegExp) => {
+    for (let i = 0; i < 1200 && !re.test(io[stream]); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  await until('err', /serving/);
+  return { child, io, exited, until };
+}
+
 test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', async () => {
   const prefix = `cli-ok-${process.pid}-`;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--nodes', '3', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'], env: await crashTraceEnv() });
-  let err = '';
-  let out = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  for (let i = 0; i < 1200 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(err).toMatch(new RegExp(`node 1 serving ${prefix}cmap ${prefix}quorum ${prefix}votequorum ${prefix}cfg ${prefix}cpg \\(socket\\)`));
+  const { child, io, exited, until } = await startCli(['--nodes', '3', '--prefix', prefix, '--transport', 'socket']);
+  expect(io.err).toMatch(new RegExp(`node 1 serving ${prefix}cmap ${prefix}quorum ${prefix}votequorum ${prefix}cfg ${prefix}cpg \\(socket\\)`));
   const q = await connect(`${prefix}quorum`);
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 1 });
   child.stdin.write('down 2\ndown 3\nshow\n');
-  for (let i = 0; i < 1200 && !/1:? q=0|0:1: q=0/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(out).toMatch(/OK down 2\nOK down 3\n0:1: q=0 ring=\[1\.[0-9a-f]+\] nodes=\[1\]\n/);
+  await until('out', /1:? q=0|0:1: q=0/);
+  expect(io.out).toMatch(/OK down 2\nOK down 3\n0:1: q=0 ring=\[1\.[0-9a-f]+\] nodes=\[1\]\n/);
   expect(decode(await q.request(encoders.quorum.req.getquorate({})), { service: 'quorum', dir: 'res' }).fields).toEqual({ quorate: 0 });
   const gone = new Promise((r) => q.once('disconnect', r));
   child.kill('SIGTERM');
-  expect(await exited, err).toBe(0);
+  expect(await exited, io.err).toBe(0);
   await gone;
   await q.close();
 }, 120_000);
 
 test('an error caught inside the mock (here: its servers cannot listen again) is written to stderr', async () => {
   const prefix = `cli-err-${process.pid}-`;
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--nodes', '1', '--prefix', prefix, '--transport', 'socket'], { cwd: PKG, stdio: ['pipe', 'pipe', 'pipe'], env: await crashTraceEnv() });
-  let err = '';
-  let out = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  for (let i = 0; i < 1200 && !/serving/.test(err); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(err).toMatch(/serving/);
+  const { child, io, exited, until } = await startCli(['--nodes', '1', '--prefix', prefix, '--transport', 'socket']);
+  expect(io.err).toMatch(/serving/);
   // the node down closes its servers; the name taken meanwhile makes the node's restart fail to
   // listen, which the mock keeps serving through and only its log can tell
   child.stdin.write('down 1\n');
-  for (let i = 0; i < 1200 && !/OK down 1\n/.test(out); i++) await new Promise((r) => setTimeout(r, 25));
+  await until('out', /OK down 1\n/);
   const squatter = createServer(`${prefix}cmap`, { transport: 'socket' });
   await squatter.listen();
   child.stdin.write('up 1\n');
-  for (let i = 0; i < 1200 && !/corosync-mock: error: /.test(err); i++) await new Promise((r) => setTimeout(r, 25));
+  await until('err', /corosync-mock: error: /);
   await squatter.close();
-  expect(err).toMatch(new RegExp(`corosync-mock: error: \\S*Error: [^\\n]*listen on abstract socket @${prefix}cmap`));
+  expect(io.err).toMatch(new RegExp(`corosync-mock: error: \\S*Error: [^\\n]*listen on abstract socket @${prefix}cmap`));
   child.kill('SIGTERM');
-  expect(await exited, err).toBe(0);
+  expect(await exited, io.err).toBe(0);
 }, 120_000);
 
 // corosync's -r (its default): SCHED_RR at priority 99 when the kernel allows it, else a warning

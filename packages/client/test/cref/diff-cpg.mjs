@@ -107,6 +107,18 @@ const probeName = Buffer.from('diffcpg-probe');
 await probe.join(probeName);
 while (!probeTotemSeen) await probe.dispatch(CS_DISPATCH_ONE, { timeout: WAIT_MS });
 
+/** Dispatches ONE at a time until `want` callbacks ran: [1, ''], [error, ''], or [1, ' TIMEOUT callbacks=n'] after WAIT_MS. */
+async function dispatchUntil(handle, want) {
+  callbacks = 0;
+  const deadline = Date.now() + WAIT_MS;
+  while (callbacks < want) {
+    const [err] = await rc(on(handle, (x) => x.dispatch(CS_DISPATCH_ONE, { timeout: Math.max(0, deadline - Date.now()) })));
+    if (err === C.CS_ERR_TIMEOUT) return [1, ` TIMEOUT callbacks=${callbacks}`];
+    if (err !== 1) return [err, ''];
+  }
+  return [1, ''];
+}
+
 async function barrier() {
   await probe.mcastJoined(2, 'b');
   probeSeen = 0;
@@ -215,22 +227,9 @@ for await (const line of createInterface({ input: process.stdin })) {
       [e] = await rc(on(h[s], (x) => x.dispatch(mode(b))));
       out = ` callbacks=${callbacks}`;
       break;
-    case 'until': {
-      const want = Number(b);
-      callbacks = 0;
-      e = 1;
-      const deadline = Date.now() + WAIT_MS;
-      while (callbacks < want) {
-        const [err] = await rc(on(h[s], (x) => x.dispatch(CS_DISPATCH_ONE, { timeout: Math.max(0, deadline - Date.now()) })));
-        if (err === C.CS_ERR_TIMEOUT) {
-          out = ` TIMEOUT callbacks=${callbacks}`;
-          break;
-        }
-        e = err;
-        if (e !== 1) break;
-      }
+    case 'until':
+      [e, out] = await dispatchUntil(h[s], Number(b));
       break;
-    }
     case 'fin':
       [e] = await rc(on(h[s], (x) => x.finalize()));
       if (e === 1) {
@@ -339,22 +338,9 @@ for await (const line of createInterface({ input: process.stdin })) {
     case 'ckill':
       [e] = await rc(on(f[s], (x) => x.killNode(Number(b), 'r'.repeat(Math.min(Number(c), 511)))));
       break;
-    case 'cuntil': {
-      const want = Number(b);
-      callbacks = 0;
-      e = 1;
-      const deadline = Date.now() + WAIT_MS;
-      while (callbacks < want) {
-        const [err] = await rc(on(f[s], (x) => x.dispatch(CS_DISPATCH_ONE, { timeout: Math.max(0, deadline - Date.now()) })));
-        if (err === C.CS_ERR_TIMEOUT) {
-          out = ` TIMEOUT callbacks=${callbacks}`;
-          break;
-        }
-        e = err;
-        if (e !== 1) break;
-      }
+    case 'cuntil':
+      [e, out] = await dispatchUntil(f[s], Number(b));
       break;
-    }
     case 'cdispatch':
       callbacks = 0;
       [e] = await rc(on(f[s], (x) => x.dispatch(mode(b))));
