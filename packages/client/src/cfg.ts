@@ -1,6 +1,6 @@
 import { CS_DISPATCH_BLOCKING, CS_ERR_NAME_TOO_LONG, CS_ERR_NOT_SUPPORTED, CS_MAX_NAME_LENGTH, CsError } from '@corosync-ts/types';
 import type { FieldsOf, KnetLinkStatus, SpecOf } from '@corosync-ts/codec-wasm';
-import { byteLength, checkU32, invalidParam, toCsError } from './errors.js';
+import { byteLength, checkCount, checkU32, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { Session, freeFunctions, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
@@ -213,9 +213,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
     this.assertOpen(op);
     checkU32(op, 'nodeid', nodeid);
     // size_t in C; slice() would take a negative count from the end and NaN as 0.
-    if (maxAddrs !== Infinity && !(Number.isSafeInteger(maxAddrs) && maxAddrs >= 0)) {
-      throw invalidParam(op, `maxAddrs must be a non-negative integer or Infinity, got ${String(maxAddrs)}`);
-    }
+    if (maxAddrs !== Infinity) checkCount(op, 'maxAddrs', maxAddrs);
     while (this.#shutdownPending) await this.#shutdownPending.catch(() => {});
     const f = (await this.call(op, cfgReq.getNodeAddrs(nodeid), opts)).fields;
     const len = f.family === AF_INET ? 16 : f.family === AF_INET6 ? 28 : 0;

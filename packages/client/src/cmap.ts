@@ -22,7 +22,7 @@ import {
   CsError,
   isCsError,
 } from '@corosync-ts/types';
-import { byteLength, checkI32, invalidParam, toCsError } from './errors.js';
+import { byteLength, checkCount, checkI32, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions } from './options.js';
 import { Session, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import { EventStream } from './stream.js';
@@ -374,7 +374,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     this.assertOpen(op);
     if (opts?.capacity !== undefined) {
       const cap = opts.capacity;
-      if (!Number.isSafeInteger(cap) || cap < 0) throw invalidParam(op, 'capacity must be a non-negative integer');
+      checkCount(op, 'capacity', cap);
       const r = await this.#getOnce(op, key, cap, opts);
       // Capacity 0 is the daemon's "type and length only" (libcmap, given a buffer, then copies
       // that many bytes it never received): the value comes with a second GET of that length.
@@ -385,7 +385,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
   }
 
   async #getAny(op: string, key: string, first: number, opts?: CallOptions, wantType?: number) {
-    if (!Number.isSafeInteger(first) || first < 0) throw invalidParam(op, `firstCapacity must be a non-negative integer, got ${String(first)}`);
+    checkCount(op, 'firstCapacity', first);
     let r: { type: number; length: number; bytes: Uint8Array } | undefined;
     try {
       r = await this.#getOnce(op, key, first, opts);

@@ -12,7 +12,7 @@ import {
 } from '@corosync-ts/types';
 import type { CpgAddress } from '@corosync-ts/codec-wasm';
 import { loopTurn } from '@corosync-ts/ipc';
-import { checkU32, invalidParam, toCsError } from './errors.js';
+import { checkCount, checkU32, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, common, freeFunctions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
@@ -565,7 +565,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
     this.assertOpen(op);
     checkU32(op, 'guarantee', guarantee);
     const n = len ?? (buffer instanceof Uint8Array ? buffer.length : 0);
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidParam(op, `len must be an integer >= 0, got ${String(n)}`);
+    checkCount(op, 'len', n);
     if (n > ZCB_MAX_MSG) throw new CsError(CS_ERR_TOO_BIG, `message of ${n} bytes is more than ${ZCB_MAX_MSG}`, { operation: op });
     const { z } = this.#zcb(op, buffer);
     if (n > z.size) throw invalidParam(op, `len ${n} is more than the buffer's ${z.size} bytes`);

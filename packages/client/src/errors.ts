@@ -42,6 +42,14 @@ export function checkU32(operation: string, name: string, v: unknown): number {
   return v;
 }
 
+/** A count or size (capacity, length, maximum): a non-negative integer. */
+export function checkCount(operation: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw invalidParam(operation, `${name} must be a non-negative integer, got ${String(v)}`);
+  }
+  return v;
+}
+
 export function checkI32(operation: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
     throw invalidParam(operation, `${name} must be an integer in -2147483648..2147483647, got ${String(v)}`);
