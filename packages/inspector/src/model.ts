@@ -444,8 +444,9 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
  * Cuts a capture file (plain or gzip, told by its magic; any number of gzip members) into
  * pieces of whole lines as it arrives: a small first piece, so the first table comes at once,
  * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate. Gzip data that is
- * cut short or corrupt ends the pieces there, with the reason in `timing.cut`: what came before
- * it is still the capture (a recorder killed in the middle of a flush leaves a member unfinished).
+ * cut short or corrupt ends the pieces there, with the reason in `timing.cut`: the whole lines
+ * before it are still the capture (a recorder killed in the middle of a flush leaves a member
+ * unfinished); a line the cut splits is dropped.
  */
 export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number; cut?: string }): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
@@ -453,6 +454,14 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
   let target = FIRST_PIECE;
   let gunzip: Gunzip | null | undefined;
   let head: Uint8Array | undefined;
+  // fflate throws on some truncations only: one that ends between deflate blocks, or in a
+  // member's header, ends its output without error. So the last member is checked against its
+  // trailer: it must be there, and its ISIZE must be the length the member inflated to.
+  let inBytes = 0;
+  let outBytes = 0;
+  let memberAt = 0;
+  let memberOut = 0;
+  const tail = new Uint8Array(8);
   // The next piece: whole lines, cut at the first line end past the target size.
   const take = (final: boolean): Uint8Array | undefined => {
     if (size === 0 || (!final && size < target)) return undefined;
@@ -482,8 +491,16 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       gunzip = chunk[0] === 0x1f && chunk[1] === 0x8b ? new Gunzip((out) => {
         parts.push(out);
         size += out.length;
+        outBytes += out.length;
       }) : null;
+      if (gunzip) {
+        gunzip.onmember = (at) => {
+          memberAt = at;
+          memberOut = outBytes;
+        };
+      }
     }
+    if (gunzip) keepTail(chunk);
     if (!gunzip) {
       parts.push(chunk);
       size += chunk.length;
@@ -503,14 +520,28 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       for (let p = take(false); p; p = take(false)) yield p;
     }
   }
+  function keepTail(chunk: Uint8Array): void {
+    inBytes += chunk.length;
+    if (chunk.length >= 8) tail.set(chunk.subarray(chunk.length - 8));
+    else if (chunk.length > 0) {
+      tail.copyWithin(0, chunk.length);
+      tail.set(chunk, 8 - chunk.length);
+    }
+  }
   const chunks = source instanceof Uint8Array ? [source] : chunksOf(source);
   for await (const chunk of chunks) {
     yield* feed(chunk, false);
     if (timing.cut !== undefined) break;
   }
   if (timing.cut === undefined) yield* feed(new Uint8Array(0), true);
-  const rest = take(true);
-  if (rest) yield rest;
+  if (gunzip && timing.cut === undefined) {
+    const isize = (tail[4]! | (tail[5]! << 8) | (tail[6]! << 16) | (tail[7]! << 24)) >>> 0;
+    // 20: the smallest member, a 10-byte header, an empty deflate block (2) and the trailer.
+    if (inBytes - memberAt < 20 || isize !== (outBytes - memberOut) >>> 0) timing.cut = 'corrupt or truncated gzip data: unexpected EOF';
+  }
+  let rest = take(true);
+  if (rest && timing.cut !== undefined) rest = rest.subarray(0, rest.lastIndexOf(0x0a) + 1);
+  if (rest?.length) yield rest;
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {

@@ -64,4 +64,34 @@ describe('linePieces', () => {
     expect(got.length).toBeGreaterThan(plain.length / 3);
     expect(got.equals(Buffer.from(plain.subarray(0, got.length)))).toBe(true);
   });
+  it('gzip cut at any byte says so, and keeps only whole lines: fflate alone ends some cuts (between deflate blocks, in a header) without an error', async () => {
+    // Members of whole lines, as the recorders write them: a cut between two is a complete file.
+    const lines = Buffer.from(text(60)).toString().split(/(?<=\n)/);
+    const parts = [lines.slice(0, 20), lines.slice(20, 41), lines.slice(41)].map((l) => gzipSync(l.join('')));
+    const file = Buffer.concat(parts);
+    const ends = new Map([[parts[0]!.length, 20], [parts[0]!.length + parts[1]!.length, 41]]);
+    const silent: number[] = [];
+    for (let n = 2; n < file.length; n++) { // one byte cannot say it is gzip
+      const timing: { inflate: number; cut?: string } = { inflate: 0 };
+      const got = Buffer.concat(await collect2(file.subarray(0, n), timing)).toString();
+      if (ends.has(n)) {
+        expect(timing.cut, `cut at ${n}`).toBeUndefined();
+        expect(got).toBe(lines.slice(0, ends.get(n)).join(''));
+        continue;
+      }
+      if (timing.cut === undefined) silent.push(n);
+      else expect(timing.cut).toBe('corrupt or truncated gzip data: unexpected EOF');
+      expect(got, `cut at ${n}`).toBe(lines.slice(0, got.split('\n').length - 1).join(''));
+    }
+    expect(silent).toEqual([]);
+    const timing: { inflate: number; cut?: string } = { inflate: 0 };
+    expect(Buffer.concat(await collect2(file, timing)).toString()).toBe(lines.join(''));
+    expect(timing.cut).toBeUndefined();
+  });
 });
+
+async function collect2(src: Uint8Array, timing: { inflate: number; cut?: string }): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const p of linePieces(src, timing)) out.push(p.slice());
+  return out;
+}
