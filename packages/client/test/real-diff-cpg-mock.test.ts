@@ -64,14 +64,16 @@ for (const transport of ['socket', 'shm'] as const) {
 
     it('the mock prints what corosync prints', async () => {
       let runs = 0;
+      const { params, skip } = diffParams();
       await fc.assert(
         fc.asyncProperty(sequences, async (ops) => {
+          if (skip()) return;
           const { lines, leftovers } = commands(ops);
           runs++;
           const { r, m } = await both(lines, leftovers);
           if (r.join('\n') !== m.join('\n')) throw new Error(describeDifference(lines, { name: 'corosync', lines: r }, { name: 'corosync-mock', lines: m }));
         }),
-        diffParams(),
+        params,
       );
       expect(runs).toBeGreaterThan(0);
     }, 3_600_000);

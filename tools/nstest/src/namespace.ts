@@ -1,5 +1,5 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { corosyncConf, type IpcTransport, type NodeSpec, type QuorumOptions } from './conf.js';
@@ -116,16 +116,29 @@ export class Namespace {
   readonly dir: string;
   readonly netns: string;
   private readonly holder: ChildProcess;
+  /**
+   * An fd on the network namespace, held until close() has seen it empty. "In the namespace" is
+   * "in the netns of that inode number", and a freed namespace's number goes to the next one anyone
+   * creates (the lowest free): a parallel test's, whose processes close() would then wait for and
+   * kill. Held open, the namespace is not freed and keeps its number. -1 once released.
+   */
+  private netnsFd: number;
   private corosync: (CorosyncProcess & { child: ChildProcess }) | undefined;
   private closing: Promise<void> | undefined;
 
   /** @internal use startNamespace() */
-  constructor(name: string, pid: number, holder: ChildProcess, dir: string, netns: string) {
+  constructor(name: string, pid: number, holder: ChildProcess, dir: string, netns: string, netnsFd: number) {
     this.name = name;
     this.pid = pid;
     this.holder = holder;
     this.dir = dir;
     this.netns = netns;
+    this.netnsFd = netnsFd;
+  }
+
+  private releaseNetns(): void {
+    if (this.netnsFd >= 0) closeSync(this.netnsFd);
+    this.netnsFd = -1;
   }
 
   get closed(): boolean {
@@ -359,16 +372,21 @@ export class Namespace {
     }, 5_000);
     await holderExit;
     clearTimeout(t);
-    await waitFor(`namespace ${this.name} to be empty`, () => pidsInNetns(this.netns).length === 0, {
-      timeout: 10_000,
-    });
+    try {
+      await waitFor(`namespace ${this.name} to be empty`, () => pidsInNetns(this.netns).length === 0, {
+        timeout: 10_000,
+      });
+    } finally {
+      this.releaseNetns();
+    }
     rmSync(this.dir, { recursive: true, force: true });
     open.delete(this);
   }
 
   /** @internal best effort at process exit */
   closeSync(): void {
-    for (const p of pidsInNetns(this.netns)) killQuiet(p, 'SIGKILL');
+    if (this.netnsFd >= 0) for (const p of pidsInNetns(this.netns)) killQuiet(p, 'SIGKILL');
+    this.releaseNetns();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -418,7 +436,12 @@ export async function startNamespace(opts: NamespaceOptions = {}): Promise<Names
     // stdin watchdog clean it up.
     holder.unref();
     for (const s of [holder.stdin, holder.stdout, holder.stderr]) (s as unknown as { unref?: () => void })?.unref?.();
-    const ns = new Namespace(name, pid, holder, dir, netns);
+    const netnsFd = openSync(`/proc/${pid}/ns/net`, 'r');
+    if (readlinkSync(`/proc/self/fd/${netnsFd}`) !== netns) {
+      closeSync(netnsFd);
+      throw new Error(`holder ${pid} left ${netns} before it could be held`);
+    }
+    const ns = new Namespace(name, pid, holder, dir, netns, netnsFd);
     open.add(ns);
     return ns;
   } catch (e) {

@@ -1,11 +1,11 @@
 import { expect, it } from 'vitest';
 import { describeReal, startCluster } from '../src/index.js';
-import { hostHasNstestMounts, leftovers } from './helpers.js';
+import { hostHasNstestMounts, pin } from './helpers.js';
 
 describeReal('startCluster', () => {
   it('3 nodes form one membership; an isolated node loses quorum and rejoins after heal', async () => {
     const c = await startCluster({ nodes: 3 });
-    const netns = [c.switchNs, c.node(1), c.node(2), c.node(3)].map((ns) => ns.netns);
+    const pinned = [c.switchNs, c.node(1), c.node(2), c.node(3)].map(pin);
     try {
       const s1 = await c.node(1).exec(['corosync-quorumtool', '-s']);
       expect(s1.code, s1.stderr).toBe(0);
@@ -30,7 +30,10 @@ describeReal('startCluster', () => {
     } finally {
       await c.close();
     }
-    for (const n of netns) expect(leftovers(n)).toEqual([]);
+    for (const p of pinned) {
+      expect(p.leftovers()).toEqual([]);
+      p.release();
+    }
     expect(hostHasNstestMounts()).toBe(false);
   });
 

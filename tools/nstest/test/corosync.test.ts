@@ -1,6 +1,6 @@
 import { afterAll, expect, it, vi } from 'vitest';
 import { describeReal, startNamespace, type Namespace } from '../src/index.js';
-import { hostHasNstestMounts, leftovers } from './helpers.js';
+import { hostHasNstestMounts, pin } from './helpers.js';
 
 /** What libqb created in the namespace's /dev/shm for a live client connection. */
 async function ipcFilesDuringTrack(ns: Namespace): Promise<string> {
@@ -118,8 +118,10 @@ describeReal('startCorosync', () => {
     await ns.stopCorosync();
     expect((await ns.exec(['corosync-cmapctl', '-g', 'totem.cluster_name'])).code).not.toBe(0);
     await ns.startCorosync({ transport: 'native' });
+    const pinned = pin(ns);
     await ns.close();
-    expect(leftovers(ns.netns)).toEqual([]);
+    expect(pinned.leftovers()).toEqual([]);
+    pinned.release();
     expect(hostHasNstestMounts()).toBe(false);
   });
 });

@@ -1,10 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { compileC, describeReal, openNamespaces, startNamespace, waitFor, type Namespace } from '../src/index.js';
-import { run } from '../src/proc.js';
-import { hostHasNstestMounts, leftovers } from './helpers.js';
+import { fdsHolding, hostHasNstestMounts, pin } from './helpers.js';
 
 describeReal('startNamespace', () => {
   const opened: Namespace[] = [];
@@ -33,6 +33,16 @@ describeReal('startNamespace', () => {
     expect(hostHasNstestMounts()).toBe(false);
   });
 
+  // close() waits until no process is left in the namespace, found by its inode number; once the
+  // namespace is freed, that number is the next new namespace's (a parallel test's): close() would
+  // wait for, and kill, that test's processes. Held open, the namespace keeps its number.
+  it('holds its network namespace open until close() has seen it empty', async () => {
+    const ns = await startNamespace({ name: 'held' });
+    expect(fdsHolding(ns.netns)).toHaveLength(1);
+    await ns.close();
+    expect(fdsHolding(ns.netns)).toEqual([]);
+  });
+
   it('exec reports exit codes, stderr, input and env', async () => {
     const ns = await startNamespace();
     opened.push(ns);
@@ -50,11 +60,13 @@ describeReal('startNamespace', () => {
     const exited = new Promise((r) => child.on('exit', (code, sig) => r(sig)));
     // A grandchild that detaches from its parent must die too.
     await ns.execOk(['sh', '-c', 'setsid sleep 1001 >/dev/null 2>&1 < /dev/null &']);
-    expect(leftovers(ns.netns).length).toBeGreaterThanOrEqual(4); // unshare, holder, 2 sleeps
+    const pinned = pin(ns);
+    expect(pinned.leftovers().length).toBeGreaterThanOrEqual(4); // unshare, holder, 2 sleeps
     await Promise.all([ns.close(), ns.close()]);
     await ns.close();
     expect(await exited).toBe('SIGKILL');
-    expect(leftovers(ns.netns)).toEqual([]);
+    expect(pinned.leftovers()).toEqual([]);
+    pinned.release();
     expect(existsSync(ns.dir)).toBe(false);
     expect(openNamespaces()).not.toContain(ns);
     expect(() => ns.spawn(['true'])).toThrow(/closed/);
@@ -78,10 +90,19 @@ int main(void) { cmap_handle_t h; int r = cmap_initialize(&h); printf("%d\\n", r
 describeReal('a test process that dies without closing', () => {
   it('leaves nothing behind: the holder notices and kills everything in its namespace', async () => {
     const here = dirname(fileURLToPath(import.meta.url));
-    const r = await run([process.execPath, '--import', 'tsx', join(here, 'fixtures', 'orphan.ts')], { timeout: 120_000 });
-    expect(r.signal, r.stderr).toBe('SIGKILL');
-    const { netns, dir } = JSON.parse(r.stdout) as { netns: string; dir: string };
-    await waitFor('the orphaned namespace to empty', () => leftovers(netns).length === 0, { timeout: 30_000 });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'orphan.ts')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_, signal) => r(signal)));
+    await waitFor('the fixture to report its namespace', () => out.includes('\n') || child.exitCode !== null, { timeout: 120_000 });
+    const { pid, netns, dir } = JSON.parse(out) as { pid: number; netns: string; dir: string };
+    const pinned = pin({ pid, netns });
+    child.stdin.end('die\n');
+    expect(await exited, err).toBe('SIGKILL');
+    await waitFor('the orphaned namespace to empty', () => pinned.leftovers().length === 0, { timeout: 30_000 });
+    pinned.release();
     await waitFor('the orphaned conf dir to go', () => !existsSync(dir), { timeout: 30_000 });
   });
 });
