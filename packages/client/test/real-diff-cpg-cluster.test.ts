@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeDifference, describeReal, startCluster, waitFor, type Cluster, type IpcTransport } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
 import { startMockCorosync, SystemClock } from '@corosync-ts/testkit';
 import { buildDist, pkgDir, script } from './real-helpers.js';
 import { connectionsGone } from './diff-cpg-multi.js';
@@ -44,7 +44,7 @@ const REGRESSIONS: Record<string, COp[]> = {
 };
 
 const RUNS = Number(process.env.DIFF_CPG_CLUSTER_RUNS ?? 2);
-const TRANSPORTS = (process.env.DIFF_CPG_CLUSTER_TRANSPORTS ?? 'socket').split(',') as IpcTransport[];
+const TRANSPORTS = (process.env.DIFF_CPG_CLUSTER_TRANSPORTS ?? 'socket').split(',') as ('socket' | 'shm')[];
 const FLAP_RETRIES = 3;
 
 for (const transport of TRANSPORTS) {
@@ -118,7 +118,10 @@ for (const transport of TRANSPORTS) {
             else mock.cluster.node(step.n).start();
             await mock.settle();
           },
-          connectionsGone: (n, pid) => waitFor(`the mock to close the connections of ${pid}`, () => !mock.endpoint(n).services.statsMap().keys('stats.ipcs.service').some((k) => k.split('.')[3] === String(pid)), { timeout: 20_000 }),
+          async connectionsGone(n, pid) {
+            const open = () => mock.endpoint(n).services.statsMap().keys('stats.ipcs.service').some((k) => k.split('.')[3] === String(pid));
+            await waitFor(`the mock to close the connections of ${pid}`, () => !open(), { timeout: 20_000 });
+          },
         };
         for (let attempt = 1; ; attempt++) {
           try {
@@ -143,7 +146,9 @@ for (const transport of TRANSPORTS) {
         const breach = totalOrderBreach(out);
         if (breach) throw new Error(`${name}: ${breach}\nsteps:\n${script.join('\n')}\nprinted:\n${out.join('\n')}`);
       }
-      const [cc, mc, sc] = [c, m, sim].map(comparable);
+      const cc = comparable(c);
+      const mc = comparable(m);
+      const sc = comparable(sim);
       if (cc.join('\n') !== mc.join('\n')) throw new Error(describeDifference(script, { name: 'libcpg', lines: cc }, { name: 'libcpg and TypeScript', lines: mc }));
       if (cc.join('\n') !== sc.join('\n')) throw new Error(describeDifference(script, { name: 'real corosync', lines: cc }, { name: 'the simulator', lines: sc }));
     };
