@@ -3,8 +3,9 @@
 // driver pK on node ⌊K/2⌋+1, slot 0 of each for group A and slot 1 for group B (model v1 handles
 // with the totem callback). The steps: joins and leaves, bursts of small messages sent at once
 // from several nodes, one fragmented message (above the IPC atomic size), a node cut off at the
-// switch and healed, a node's corosync stopped and started (its drivers die with it and start
-// again), a driver killed (SIGKILL) or exiting with its handles open, a dead driver started again.
+// switch and healed, a node's corosync stopped, or killed by a driver of another node through cfg
+// (corosync_cfg_kill_node), and started again (its drivers die with it and start again), a
+// driver killed (SIGKILL) or exiting with its handles open, a dead driver started again.
 //
 // After each step a barrier: the cluster state is waited for (the quorum views on a real cluster,
 // the totem step on the simulator), then every live driver in turn sends a message of its probe
@@ -29,25 +30,27 @@ export type COp =
   | { k: 'big'; p: number; g: number }
   | { k: 'isolate' | 'stop' | 'start'; n: number }
   | { k: 'heal' }
-  | { k: 'kill' | 'exit' | 'spawn'; p: number };
+  | { k: 'kill' | 'exit' | 'spawn'; p: number }
+  | { k: 'ckill'; p: number; n: number };
 
 const proc = fc.integer({ min: 0, max: PROCS - 1 });
 const group = fc.integer({ min: 0, max: 1 });
 const node = fc.integer({ min: 1, max: NODES });
 const cop: fc.Arbitrary<COp> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ k: fc.constant('join' as const), p: proc, g: group }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('join' as const), p: proc, g: group }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('leave' as const), p: proc, g: group }) },
   { weight: 6, arbitrary: fc.record({ k: fc.constant('burst' as const), sends: fc.array(fc.record({ p: proc, g: group }), { minLength: 1, maxLength: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('big' as const), p: proc, g: group }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('isolate' as const), n: node }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('heal' as const) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('stop' as const, 'start' as const), n: node }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constantFrom('kill' as const, 'exit' as const, 'spawn' as const), p: proc }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('isolate' as const), n: node }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('heal' as const) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('stop' as const, 'start' as const), n: node }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constantFrom('kill' as const, 'exit' as const, 'spawn' as const), p: proc }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('ckill' as const), p: proc, n: node }) },
 );
 
 /** Every driver starts in group A and some in B too, so that most of what follows changes a group. */
 export const clusterSequences = (maxLength: number) =>
-  fc.array(cop, { minLength: 4, maxLength, size: 'max' }).map((ops): COp[] => [
+  fc.array(cop, { minLength: Math.min(8, maxLength), maxLength, size: 'max' }).map((ops): COp[] => [
     ...Array.from({ length: PROCS }, (_, p): COp => ({ k: 'join', p, g: 0 })),
     ...[0, 3, 4].map((p): COp => ({ k: 'join', p, g: 1 })),
     ...ops,
@@ -61,6 +64,8 @@ export type Step =
   | { do: 'big'; p: number; cmd: string; receivers: [number, number][] }
   | { do: 'isolate'; n: number; parts: number[][] }
   | { do: 'heal' | 'stop' | 'start'; n: number; parts: number[][] }
+  /** Driver p asks cfg to kill node n (corosync_cfg_kill_node): n's daemon exits. */
+  | { do: 'ckill'; p: number; n: number; parts: number[][] }
   | { do: 'kill' | 'exit' | 'spawn'; p: number };
 
 export const label = (s: Step): string => {
@@ -69,6 +74,8 @@ export const label = (s: Step): string => {
       return [...s.cmds].map(([p, c]) => `p${p}: ${c.join('; ')}`).join(' | ');
     case 'big':
       return `p${s.p}: ${s.cmd}`;
+    case 'ckill':
+      return `p${s.p}: ${ckill(s.n)}`;
     case 'kill':
     case 'exit':
     case 'spawn':
@@ -78,7 +85,8 @@ export const label = (s: Step): string => {
   }
 };
 
-const INIT = [0, 1].map((s) => `model ${s} 1 0 1`);
+const INIT = [...[0, 1].map((s) => `model ${s} 1 0 1`), 'cinit 0'];
+const ckill = (n: number) => `ckill 0 ${n} 4`;
 
 /**
  * The steps of `ops` that mean something in the state they come in (a small model of the cluster:
@@ -136,32 +144,42 @@ export function clusterScript(ops: COp[]): Step[] {
         steps.push({ do: 'heal', n: isolated, parts: (isolated = 0, parts()) });
         break;
       case 'stop':
+      case 'ckill': {
+        const by = o.k === 'ckill' ? o.p : -1;
         if (isolated || !running.has(o.n) || running.size < 2) break;
+        if (by >= 0 && (!live(by) || nodeOf(by) === o.n)) break;
         running.delete(o.n);
         for (let q = 0; q < PROCS; q++) if (nodeOf(q) === o.n) down(q);
-        steps.push({ do: 'stop', n: o.n, parts: parts() });
+        steps.push(by < 0 ? { do: 'stop', n: o.n, parts: parts() } : { do: 'ckill', p: by, n: o.n, parts: parts() });
         break;
-      case 'start':
-        if (isolated || running.has(o.n)) break;
-        running.add(o.n);
-        steps.push({ do: 'start', n: o.n, parts: parts() });
+      }
+      case 'start': {
+        // the stopped node next to n: a start finds one whenever there is one
+        const n = Array.from({ length: NODES }, (_, i) => ((o.n - 1 + i) % NODES) + 1).find((m) => !running.has(m));
+        if (isolated || n === undefined) break;
+        running.add(n);
+        steps.push({ do: 'start', n, parts: parts() });
         for (let q = 0; q < PROCS; q++) {
-          if (nodeOf(q) !== o.n) continue;
+          if (nodeOf(q) !== n) continue;
           alive[q] = true;
           steps.push({ do: 'spawn', p: q });
         }
         break;
+      }
       case 'kill':
       case 'exit':
         if (!live(o.p) || alive.filter((a, q) => a && live(q)).length <= 1) break;
         down(o.p);
         steps.push({ do: o.k, p: o.p });
         break;
-      case 'spawn':
-        if (alive[o.p] || !running.has(nodeOf(o.p))) break;
-        alive[o.p] = true;
-        steps.push({ do: 'spawn', p: o.p });
+      case 'spawn': {
+        // the dead driver of a running node next to p
+        const p = Array.from({ length: PROCS }, (_, i) => (o.p + i) % PROCS).find((q) => !alive[q] && running.has(nodeOf(q)));
+        if (p === undefined) break;
+        alive[p] = true;
+        steps.push({ do: 'spawn', p });
         break;
+      }
     }
   }
   return steps;
@@ -240,6 +258,9 @@ export async function runCluster(side: Side, steps: Step[], ms = 60_000): Promis
         case 'spawn':
           put(step.p, await spawn(step.p));
           break;
+        case 'ckill':
+          put(step.p, await ask(drivers[step.p]!, ckill(step.n)));
+        // falls through: the node is gone as if stopped
         case 'stop':
           await side.cluster(step);
           // their daemon is gone: what they would print now is the library's reconnect policy, not cpg
