@@ -303,12 +303,21 @@ function deliveries(lines: string[]): Map<string, string[]> {
 }
 
 /**
- * Every slot delivers every message once, and any two slots of a group deliver the messages both
- * saw in the same order (one total order on every node); a description of the first breach.
+ * Every slot delivers every message once, each sender's in the order sent (lengths grow with
+ * each message a script sends), and any two slots of a group deliver the messages both saw in the
+ * same order (one total order on every node); a description of the first breach.
  */
 export function totalOrderBreach(lines: string[]): string | undefined {
   const seen = [...deliveries(lines)];
-  for (const [slot, msgs] of seen) if (new Set(msgs).size !== msgs.length) return `${slot} delivered a message twice: ${msgs.join(' ')}`;
+  for (const [slot, msgs] of seen) {
+    if (new Set(msgs).size !== msgs.length) return `${slot} delivered a message twice: ${msgs.join(' ')}`;
+    const last = new Map<string, number>();
+    for (const m of msgs) {
+      const [from, len] = [m.split('/')[0]!, Number(m.split('/')[1])];
+      if (len < (last.get(from) ?? 0)) return `${slot} delivered ${from}'s messages out of the order sent: ${msgs.join(' ')}`;
+      last.set(from, len);
+    }
+  }
   for (const [a, x] of seen) {
     for (const [b, y] of seen) {
       if (a >= b || a.split(' ')[1] !== b.split(' ')[1]) continue;
