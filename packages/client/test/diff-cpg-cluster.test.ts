@@ -16,6 +16,9 @@ describe('the multi-node differential checks', () => {
   it('total order: a message delivered twice, or a sender\'s messages out of the order sent, is a breach', () => {
     expect(totalOrderBreach([d('p1', 1, 'p3', 8), d('p1', 1, 'p3', 8)])).toMatch(/twice/);
     expect(totalOrderBreach([d('p1', 1, 'p3', 9), d('p1', 1, 'p3', 8)])).toMatch(/out of the order sent/);
+    // a fragmented message's length is 1047552 (the atomic size) beyond the count
+    expect(totalOrderBreach([d('p1', 1, 'p3', 1047552 + 9), d('p1', 1, 'p3', 10)])).toBeUndefined();
+    expect(totalOrderBreach([d('p1', 1, 'p3', 1047552 + 9), d('p1', 1, 'p3', 8)])).toMatch(/out of the order sent/);
   });
 
   it('runs compare a step\'s deliveries as a set, everything else line by line', () => {
