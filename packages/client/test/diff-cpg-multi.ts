@@ -434,8 +434,8 @@ export function multiScript(ops: MOp[]): { lines: string[]; ends: boolean; lefto
   }
 }
 
-/** One driver process of a run. */
-class Driver {
+/** One driver process of a run (diff-cpg-cluster.ts runs them on several nodes). */
+export class Driver {
   readonly lines: string[] = [];
   stderr = '';
   exited = false;
@@ -599,7 +599,7 @@ export async function runMultiOrdered(ns: Namespace, argvs: string[][], script: 
 }
 
 /** corosync has closed every IPC connection of `pid` (its per-connection stats keys are gone). */
-async function connectionsGone(ns: Namespace, pid: number): Promise<void> {
+export async function connectionsGone(ns: Namespace, pid: number): Promise<void> {
   const re = new RegExp(`^stats\\.ipcs\\.service\\d+\\.${pid}\\.`, 'm');
   await waitFor(`corosync to close the connections of ${pid}`, async () => {
     const r = await ns.exec(['corosync-cmapctl', '-m', 'stats', 'stats.ipcs.'], { timeout: 10_000 });

@@ -204,6 +204,48 @@ describe('cpg across simulated nodes', () => {
     expect(a.log.filter((l) => l.startsWith('confchg'))).toHaveLength(1);
   });
 
+  test('a clean stop leaves for its connections newest first (libqb closes them from the head of its list)', () => {
+    // found by real-diff-cpg-cluster.test.ts: corosync 3.1.7 sent node 2's PROCDOWNs in reverse
+    // connection order; qb_ipcs_destroy walks the list qb_list_add prepends each accepted connection to
+    const c = createCluster({ nodes: 3 });
+    const a = proc(c, 1);
+    run(c, () => a.conn.join(enc('g'), 1, 0));
+    const [old, mid, young] = [proc(c, 2), proc(c, 2), proc(c, 2)];
+    run(c, () => mid.conn.join(enc('g'), 20, 0));
+    run(c, () => young.conn.join(enc('g'), 30, 0));
+    run(c, () => old.conn.join(enc('g'), 10, 0));
+    a.log.length = 0;
+    c.node(2).stop();
+    expect(a.log.filter((l) => l.startsWith('confchg'))).toEqual([
+      'confchg g m=[1:1,2:10,2:20] l=[2:30/5] j=[]',
+      'confchg g m=[1:1,2:10] l=[2:20/5] j=[]',
+      'confchg g m=[1:1] l=[2:10/5] j=[]',
+    ]);
+  });
+
+  test('a node rejoining two others learns their processes in the order corosync 3.1.7 delivers the join lists', () => {
+    // found by real-diff-cpg-cluster.test.ts: on a real 3-node ring the join lists came highest
+    // node first, then the others in ring order (the same in 9 of 9 runs, each node cut off in
+    // turn); cpg stacks them, so the joined list is that order reversed, each node's entries too
+    for (const [cut, want] of [
+      [1, 'j=[2:21/4,2:20/4,3:31/4,3:30/4]'],
+      [2, 'j=[1:11/4,1:10/4,3:31/4,3:30/4]'],
+      [3, 'j=[2:21/4,2:20/4,1:11/4,1:10/4]'],
+    ] as const) {
+      const c = createCluster({ nodes: 3 });
+      const watchers = [1, 2, 3].flatMap((n) => [0, 1].map((k) => {
+        const p = proc(c, n);
+        run(c, () => p.conn.join(enc('g'), n * 10 + k, 0));
+        return p;
+      }));
+      c.partition([1, 2, 3].filter((n) => n !== cut), [cut]);
+      const mine = watchers[(cut - 1) * 2]!;
+      mine.log.length = 0;
+      c.merge();
+      expect({ cut, joined: mine.log[0]!.replace(/.* j=/, 'j=') }).toEqual({ cut, joined: want });
+    }
+  });
+
   test('partition and merge: each side sees NODEDOWN, then NODEUP with what the other side did meanwhile', () => {
     const c = createCluster({ nodes: 3 });
     const a = proc(c, 1);

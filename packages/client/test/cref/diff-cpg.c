@@ -38,7 +38,8 @@ static int probe_seen;
 static int probe_totem_seen;
 
 /* The other drivers of a multi-process run, by pid, and the label each prints as. */
-#define PEERS 8
+/* a cluster run's six drivers and those started again in their place (test/diff-cpg-cluster.ts) */
+#define PEERS 32
 static uint32_t peer_pid[PEERS];
 static char peer_label[PEERS][16];
 static int peers;

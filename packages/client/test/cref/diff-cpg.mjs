@@ -7,7 +7,8 @@ const { CpgHandle, CfgHandle, CS_DISPATCH_ONE, CS_DISPATCH_ALL, CS_DISPATCH_ONE_
 
 const SLOTS = 4;
 const WAIT_MS = 20000;
-const manual = { dispatch: 'manual' };
+// a node of corosync-mock's simulated cluster is reached through its endpoint's prefix (test/diff-cpg-cluster.ts)
+const manual = { dispatch: 'manual', ...(process.env.DIFF_CPG_IPC_PREFIX ? { ipcPrefix: process.env.DIFF_CPG_IPC_PREFIX } : {}) };
 const self = process.pid;
 const h = new Array(SLOTS).fill(undefined);
 const it = new Array(SLOTS).fill(undefined);

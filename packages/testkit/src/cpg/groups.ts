@@ -213,11 +213,13 @@ export class CpgNode {
   }
 
   /**
-   * The daemon shuts down cleanly (SIGTERM, cfg shutdown): cpg's exec_exit_fn tells the others
-   * that its processes are gone, so they see PROCDOWN rather than the NODEDOWN of a crash.
+   * The daemon shuts down cleanly (SIGTERM, cfg shutdown): it closes every IPC connection first,
+   * and cpg's lib_exit_fn tells the others that each process is gone, so they see PROCDOWN rather
+   * than the NODEDOWN of a crash. qb_ipcs_destroy closes them from the head of libqb's list, where
+   * each accepted connection was put: newest first.
    */
   exitAll(): void {
-    for (const c of this.conns) {
+    for (const c of [...this.conns].reverse()) {
       if (c.group.length === 0 || c.state === JoinState.LEAVE_STARTED || c.state === JoinState.UNJOINED) continue;
       c.state = JoinState.LEAVE_STARTED;
       this.send({ kind: 'leave', nodeid: this.id, pid: c.pid, group: c.group, reason: CpgReason.PROCDOWN });
@@ -353,15 +355,18 @@ export class CpgNode {
     }
     const known = (p: CpgProcess) => this.processes.some((q) => q.nodeid === p.nodeid && q.pid === p.pid && sameName(q.group, p.group));
     const learnt: CpgProcess[] = [];
-    for (const id of members) {
+    // the order corosync 3.1.7 delivered the join lists on a real 3-node ring (the same every run):
+    // the highest node's first, then the others in ring order
+    const ordered = [...members].sort((a, b) => a - b);
+    for (const id of [...ordered.slice(-1), ...ordered.slice(0, -1)]) {
       if (id === this.id) continue;
       for (const p of joinlists.get(id) ?? []) if (!known(p) && !learnt.some((q) => q.nodeid === p.nodeid && q.pid === p.pid && sameName(q.group, p.group))) learnt.push(p);
     }
     for (const g of groupsOf(learnt)) {
       const mine = learnt.filter((p) => sameName(p.group, g));
       for (const p of mine) this.insert({ ...p });
-      // the daemon stacks the join lists it receives: the joined list comes out last node first
-      // (seen on a real 3-node cluster: node 3 rejoining nodes 1 and 2 gets joined = [2, 1])
+      // the daemon stacks the join lists it receives (qb_list_add): the joined list comes out in
+      // the reverse of their delivery (node 3 rejoining nodes 1 and 2 gets joined = [2, 1])
       this.notifyJoinlist(g, [], mine.reverse().map((p) => ({ nodeid: p.nodeid, pid: p.pid, reason: CpgReason.NODEUP })));
     }
     for (const p of [...this.processes]) {
