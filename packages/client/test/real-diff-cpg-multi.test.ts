@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeDifference, describeReal, settled, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeDifference, describeReal, sequenceShare, settled, startNamespace, type Namespace } from '@corosync-ts/nstest';
 import { buildDist, pkgDir, script } from './real-helpers.js';
 import { THREE_NODES, cleanDaemon, startMock } from './diff-cpg-harness.js';
 import { multiScript, multiSequences, runMultiOrdered, type MOp } from './diff-cpg-multi.js';
@@ -46,19 +46,25 @@ const MOCK_REGRESSIONS: Regressions = {
   },
 };
 
-/** `runs`: the CI default (a C/TypeScript/mixed sequence takes about 5 s, a mock/corosync one about 1 s). */
-function params(runs: string | undefined, ci: number): fc.Parameters<[MOp[]]> {
-  return {
+/**
+ * `runs`: the CI default (a C/TypeScript/mixed sequence takes about 5 s, a mock/corosync one about
+ * 1 s), half of them in each of CI's two passes (sequenceShare: the property returns at once while
+ * `skip()` is true).
+ */
+function params(runs: string | undefined, ci: number): { parameters: fc.Parameters<[MOp[]]>; skip(): boolean } {
+  const { numRuns, skip } = sequenceShare(Number(runs ?? ci));
+  const parameters = {
     seed: Number(process.env.DIFF_CPG_MULTI_SEED ?? 20261206),
-    numRuns: Number(runs ?? ci),
+    numRuns,
     endOnFailure: process.env.DIFF_CPG_SHRINK === '0',
     interruptAfterTimeLimit: 15 * 60_000,
   };
+  return { parameters, skip };
 }
 
 /** corosync 3.1.7 (or the mock) in its namespace, restarted when a script ended it or left entries behind. */
 /** The shrunk sequences of the differences found so far, then the generated ones, each through `compare`. */
-function sequenceTests(title: string, compare: Compare, regressions: Regressions, parameters: fc.Parameters<[MOp[]]>): void {
+function sequenceTests(title: string, compare: Compare, regressions: Regressions, { parameters, skip }: ReturnType<typeof params>): void {
   const cases = Object.entries(regressions);
   if (cases.length > 0) {
     it.each(cases)('%s', async (_, r) => {
@@ -69,6 +75,7 @@ function sequenceTests(title: string, compare: Compare, regressions: Regressions
     let runs = 0;
     await fc.assert(
       fc.asyncProperty(multiSequences, async (ops) => {
+        if (skip()) return;
         const { lines, ends, leftovers } = multiScript(ops);
         runs++;
         await compare(lines, ends, leftovers);
