@@ -14,7 +14,7 @@
 // for by time, and the output of each step is every driver's lines in label order.
 import type { ChildProcess } from 'node:child_process';
 import fc from 'fast-check';
-import { Driver } from './diff-cpg-multi.js';
+import { Driver, PidOrder } from './diff-cpg-multi.js';
 
 export const NODES = 3;
 const PER_NODE = 2;
@@ -195,9 +195,6 @@ export interface Side {
   /** The daemon of node `n` has closed every IPC connection of `pid`. */
   connectionsGone(n: number, pid: number): Promise<void>;
 }
-
-/** A driver got a pid below one started before it: member lists (pid order) would differ; the run starts again. */
-export class PidOrder extends Error {}
 
 /** A run's lines, step by step ("== <step>" then every driver's lines, labelled). */
 export async function runCluster(side: Side, steps: Step[], ms = 60_000): Promise<string[]> {

@@ -584,18 +584,23 @@ export async function runMulti(ns: Namespace, argvs: string[][], script: string[
   }
 }
 
-/** A driver got a lower pid than the one started before it (pid wrap): the run starts again. */
+/** A driver got a lower pid than one started before it (pid wrap): member lists (pid order) would differ; the run starts again. */
 export class PidOrder extends Error {}
 
-/** runMulti again while the pids came out of order. */
-export async function runMultiOrdered(ns: Namespace, argvs: string[][], script: string[], ends: boolean, opts: MultiOptions): Promise<string[]> {
-  for (let i = 0; ; i++) {
+/** `run`, again while the drivers' pids came out of order, at most `attempts` times in all. */
+export async function againWhilePidOrder<T>(run: () => Promise<T>, attempts: number): Promise<T> {
+  for (let i = 1; ; i++) {
     try {
-      return await runMulti(ns, argvs, script, ends, opts);
+      return await run();
     } catch (e) {
-      if (!(e instanceof PidOrder) || i >= 5) throw e;
+      if (!(e instanceof PidOrder) || i >= attempts) throw e;
     }
   }
+}
+
+/** runMulti again while the pids came out of order. */
+export function runMultiOrdered(ns: Namespace, argvs: string[][], script: string[], ends: boolean, opts: MultiOptions): Promise<string[]> {
+  return againWhilePidOrder(() => runMulti(ns, argvs, script, ends, opts), 6);
 }
 
 /** corosync has closed every IPC connection of `pid` (its per-connection stats keys are gone). */

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileC, describeDifference, describeReal, sequenceShare, startCluster, waitFor, type Cluster } from '@corosync-ts/nstest';
 import { startMockCorosync, SystemClock } from '@corosync-ts/testkit';
 import { buildDist, pkgDir, script } from './real-helpers.js';
-import { connectionsGone } from './diff-cpg-multi.js';
-import { clusterScript, clusterSequences, comparable, label, PidOrder, ringChanges, runCluster, totalOrderBreach, type COp, type Side, type Step } from './diff-cpg-cluster.js';
+import { againWhilePidOrder, connectionsGone, PidOrder } from './diff-cpg-multi.js';
+import { clusterScript, clusterSequences, comparable, label, ringChanges, runCluster, totalOrderBreach, type COp, type Side, type Step } from './diff-cpg-cluster.js';
 
 // Generated cpg sequences across a 3-node cluster (test/diff-cpg-cluster.ts): two drivers per
 // node join and leave two groups, send bursts from several nodes at once and fragmented
@@ -130,13 +130,7 @@ for (const transport of TRANSPORTS) {
             await waitFor(`the mock to close the connections of ${pid}`, () => !open(), { timeout: 20_000 });
           },
         };
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await runCluster(side, steps);
-          } catch (e) {
-            if (!(e instanceof PidOrder) || attempt >= 5) throw e;
-          }
-        }
+        return await againWhilePidOrder(() => runCluster(side, steps), 5);
       } finally {
         expect(mock.errors).toEqual([]);
         await mock.close();
