@@ -8,19 +8,15 @@ import { fileURLToPath } from 'node:url';
 // the build's configuration and scripts.
 const INPUTS = ['src', '../ipc/src', '../codec-wasm/src', '../types/src', 'package.json', 'tsconfig.build.json', '../../tsconfig.base.json', '../../scripts'];
 
-/** The newest modification time of the files at `path` (a file, or a directory's files below it). */
-function newest(path: string): number {
+/** The modification times of the files at `path` (a file, or every file below a directory). */
+function mtimes(path: string): number[] {
   const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((f) => newest(join(path, f))));
+  return st.isDirectory() ? readdirSync(path).flatMap((f) => mtimes(join(path, f))) : [st.mtimeMs];
 }
 
 /** The oldest modification time of dist/'s files, 0 without dist/ or its entry. */
 function oldestBuilt(dist: string): number {
-  if (!existsSync(join(dist, 'index.js'))) return 0;
-  const times = (dir: string): number[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? times(join(dir, e.name)) : [statSync(join(dir, e.name)).mtimeMs]));
-  return Math.min(...times(dist));
+  return existsSync(join(dist, 'index.js')) ? Math.min(...mtimes(dist)) : 0;
 }
 
 // The real-daemon suites run Node scripts inside namespaces that import dist/: build it from the
@@ -29,7 +25,7 @@ function oldestBuilt(dist: string): number {
 // and the two steps cost 10-30 s of each CI pass.
 export default function setup(): void {
   const pkgDir = fileURLToPath(new URL('..', import.meta.url));
-  if (oldestBuilt(join(pkgDir, 'dist')) > Math.max(...INPUTS.map((p) => newest(join(pkgDir, p))))) return;
+  if (oldestBuilt(join(pkgDir, 'dist')) > Math.max(...INPUTS.flatMap((p) => mtimes(join(pkgDir, p))))) return;
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   // Under qemu (scripts/arm64-test.mjs) the tests' node is arm64 but esbuild's binary is the
   // host's: the build runs on the node named here, without the test run's NODE_OPTIONS.
