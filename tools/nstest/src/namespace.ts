@@ -95,6 +95,20 @@ function unreaped(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
 
+/**
+ * An fd on the network namespace `netns` ("net:[inode]") that `pid` is in: while it is open the
+ * namespace is not freed, so its inode number is not handed to the next one created. Throws if
+ * `pid` is no longer in it.
+ */
+export function holdNetns(pid: number, netns: string): number {
+  const fd = openSync(`/proc/${pid}/ns/net`, 'r');
+  if (readlinkSync(`/proc/self/fd/${fd}`) !== netns) {
+    closeSync(fd);
+    throw new Error(`pid ${pid} is no longer in ${netns}`);
+  }
+  return fd;
+}
+
 const open = new Set<Namespace>();
 let exitHookInstalled = false;
 let counter = 0;
@@ -436,12 +450,7 @@ export async function startNamespace(opts: NamespaceOptions = {}): Promise<Names
     // stdin watchdog clean it up.
     holder.unref();
     for (const s of [holder.stdin, holder.stdout, holder.stderr]) (s as unknown as { unref?: () => void })?.unref?.();
-    const netnsFd = openSync(`/proc/${pid}/ns/net`, 'r');
-    if (readlinkSync(`/proc/self/fd/${netnsFd}`) !== netns) {
-      closeSync(netnsFd);
-      throw new Error(`holder ${pid} left ${netns} before it could be held`);
-    }
-    const ns = new Namespace(name, pid, holder, dir, netns, netnsFd);
+    const ns = new Namespace(name, pid, holder, dir, netns, holdNetns(pid, netns));
     open.add(ns);
     return ns;
   } catch (e) {

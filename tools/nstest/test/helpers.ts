@@ -1,5 +1,6 @@
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { pidsInNetns } from '../src/index.js';
+import { holdNetns } from '../src/namespace.js';
 
 /** Mount sources the harness uses; none may ever show up in the host's mount table. */
 export function hostHasNstestMounts(): boolean {
@@ -27,10 +28,6 @@ export function fdsHolding(netns: string): number[] {
  * Take it while the namespace is open; `leftovers()` any time, then release it.
  */
 export function pin(ns: { pid: number; netns: string }): { leftovers(): number[]; release(): void } {
-  const fd = openSync(`/proc/${ns.pid}/ns/net`, 'r');
-  if (readlinkSync(`/proc/self/fd/${fd}`) !== ns.netns) {
-    closeSync(fd);
-    throw new Error(`pid ${ns.pid} is no longer in ${ns.netns}`);
-  }
+  const fd = holdNetns(ns.pid, ns.netns);
   return { leftovers: () => pidsInNetns(ns.netns), release: () => closeSync(fd) };
 }
