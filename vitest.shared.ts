@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // What every package's tests share. They start real daemons, stock tools, CLI processes and a
@@ -6,6 +7,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Names the file and the signal or exit code of a fork that dies mid-file (vitest alone says
+    // only "Channel closed"). A package's own globalSetup is added to it (mergeConfig concatenates).
+    globalSetup: [fileURLToPath(new URL('./vitest.forkwatch.ts', import.meta.url))],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // expect.poll() waits for a state; vitest's default gives it 1 s, which one descheduled

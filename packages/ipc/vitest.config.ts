@@ -2,6 +2,4 @@ import { defineConfig, mergeConfig } from 'vitest/config';
 import shared from '../../vitest.shared.js';
 
 // One test file at a time: 1,000-client runs and real daemons each need the whole machine's fds and CPU.
-// forkwatch names the file and the signal or exit code of a fork that dies mid-file (vitest alone
-// says only "Channel closed").
-export default mergeConfig(shared, defineConfig({ test: { pool: 'forks', fileParallelism: false, globalSetup: ['test/forkwatch.ts'] } }));
+export default mergeConfig(shared, defineConfig({ test: { pool: 'forks', fileParallelism: false } }));
