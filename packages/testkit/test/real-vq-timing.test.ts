@@ -23,13 +23,19 @@ const lineWaiter = (child: ChildProcess) => {
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let ended: string | undefined;
+  const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
+    ended = signal ? `killed by ${signal}` : `exited with ${code}`;
+    r();
+  }));
   return {
     output: () => out,
     async until(re: RegExp): Promise<string> {
       const t0 = Date.now();
       while (!re.test(out)) {
-        if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`probe stopped at: ${out}`);
+        // a probe killed by a signal (SIGSEGV, SIGBUS) has no exit code: the exit event says either
+        if (ended !== undefined) throw new Error(`probe ${ended} before printing ${re}; it printed:\n${out}`);
+        if (Date.now() - t0 > 60_000) throw new Error(`probe printed no ${re} within 60 s; it printed:\n${out}`);
         await new Promise((r) => setTimeout(r, 10));
       }
       return out;
@@ -45,7 +51,8 @@ const decodeRes = (hex: string) => {
 
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`votequorum timing over ${transport}: answer before delivery, corosync 3.1.7 vs corosync-mock`, () => {
-    const conf = CONF.replace('qb_ipc_type: socket', `qb_ipc_type: ${transport}`)
+    // corosync's log goes to its stderr, which the harness keeps: a failure shows the daemon's side
+    const conf = CONF.replace('qb_ipc_type: socket', `qb_ipc_type: ${transport}`).replace('to_stderr: no', 'to_stderr: yes')
       .replace('provider: corosync_votequorum', 'provider: corosync_votequorum\n\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n\t}');
     let probe: string;
     let real: Namespace;
@@ -79,16 +86,25 @@ for (const transport of ['socket', 'shm'] as const) {
     const pipelined = async (ns: Namespace, pid: number, frames: Uint8Array[]): Promise<Probe> => {
       const child = ns.spawn([probe, ...frames.map(toHex)], { stdio: ['pipe', 'pipe', 'pipe'] });
       const w = lineWaiter(child);
-      await w.until(/^connected$/m);
-      process.kill(pid, 'SIGSTOP');
-      try {
-        child.stdin!.write('go\n');
-        await w.until(/^sent$/m);
-      } finally {
-        process.kill(pid, 'SIGCONT');
-      }
-      const out = await w.until(/^final [0-9a-f]+$/m);
-      await w.exited;
+      let stoppedMs = 0;
+      const out = await (async () => {
+        await w.until(/^connected$/m);
+        const t0 = performance.now();
+        process.kill(pid, 'SIGSTOP');
+        try {
+          child.stdin!.write('go\n');
+          await w.until(/^sent$/m);
+        } finally {
+          process.kill(pid, 'SIGCONT');
+          stoppedMs = performance.now() - t0;
+        }
+        const o = await w.until(/^final [0-9a-f]+$/m);
+        await w.exited;
+        return o;
+      })().catch((e: Error) => {
+        const log = ns === real ? `\ncorosync's log:\n${real.corosyncProcess!.log().trim().split('\n').slice(-30).join('\n')}` : '';
+        throw new Error(`${ns === real ? 'corosync' : 'corosync-mock'} (stopped ${stoppedMs.toFixed(0)} ms): ${e.message}${log}`);
+      });
       return {
         answers: [...out.matchAll(/^answer ([0-9a-f]+)$/gm)].map((m) => decodeRes(m[1]!)),
         final: decodeRes(/^final ([0-9a-f]+)$/m.exec(out)![1]!),
