@@ -74,3 +74,43 @@ for (const transport of ['socket', 'shm'] as const) {
     });
   });
 }
+
+// The loop's poll can find the event socket ready before the response socket (the server wrote
+// the event first) without the reply wait having run: a cpg fragment's own 1 MiB delivery, read
+// before that fragment's answer, held the next fragment back by its receive and the callback's
+// work (bench/README.md "cpg", issue 14). A large event the socket peeked at waits there for the
+// reply of an answerFirst request counted as queued.
+describe('socket: answerFirst against an event the loop polled first', () => {
+  it('a reply to an answerFirst request goes before a large event still queued ahead of it', async () => {
+    const server = createServer(uniqueName('order-into'), { transport: 'socket' });
+    const conns: IpcServerConnection[] = [];
+    server.on('connection', (cn) => conns.push(cn));
+    await server.listen();
+    const c = await connect(server.name, { maxMessageSize: 1 << 16, eventInto: (_h, len) => new Uint8Array(len) });
+    try {
+      await until(() => conns.length === 1);
+      const conn = conns[0]!;
+      const held: Uint8Array[] = [];
+      conn.on('request', (f) => held.push(f));
+      const log: string[] = [];
+      c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+      // An event eventInto takes turns the event socket's peeking on.
+      conn.sendEvent(resFrame(1, new Uint8Array(8192)));
+      await until(() => log.length === 1);
+      for (let r = 0; r < 20; r++) {
+        const a = c.request(reqFrame(10 + r, 16), { maxResponseSize: 64, answerFirst: true }).then((f) => log.push(`reply ${header(f).id}`));
+        await until(() => held.length === 1);
+        // Both written while the client's loop is ours: its next poll sees both sockets ready.
+        conn.sendEvent(resFrame(100 + r, new Uint8Array(8192)));
+        conn.respond(resFrame(header(held.splice(0, 1)[0]!).id + 1000));
+        await a;
+        await until(() => log.includes(`event ${100 + r}`));
+      }
+      const expected = ['event 1', ...Array.from({ length: 20 }, (_, r) => [`reply ${1010 + r}`, `event ${100 + r}`]).flat()];
+      expect(log).toEqual(expected);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});
