@@ -3,7 +3,7 @@
 // transport then reads the event socket first when the control file counts events queued.
 // A request that asks to be answered first (RequestOptions.answerFirst) is the exception.
 import { describe, expect, it } from 'vitest';
-import { connect, createServer, type IpcServerConnection, type RequestOptions } from '../src/index.js';
+import { connect, createServer, type ConnectOptions, type IpcClient, type IpcServerConnection, type RequestOptions } from '../src/index.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
 const ROUNDS = 50;
@@ -16,18 +16,7 @@ const eventsOf = (r: number) => Array.from({ length: 1 + (r % 3) }, (_, e) => `e
  * ring. What the client saw, in order, once every reply and event is in.
  */
 async function rounds(transport: 'socket' | 'shm', opts: RequestOptions): Promise<string[]> {
-  const server = createServer(uniqueName(`order-${transport}`), { transport });
-  const conns: IpcServerConnection[] = [];
-  server.on('connection', (c) => conns.push(c));
-  await server.listen();
-  const c = await connect(server.name);
-  try {
-    await until(() => conns.length === 1);
-    const conn = conns[0]!;
-    const held: Uint8Array[] = [];
-    conn.on('request', (f) => held.push(f));
-    const log: string[] = [];
-    c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+  return withPair(transport, {}, async ({ c, conn, held, log }) => {
     const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
     let a = track(c.request(reqFrame(1, 16), opts));
     await until(() => held.length === 1);
@@ -45,6 +34,28 @@ async function rounds(transport: 'socket' | 'shm', opts: RequestOptions): Promis
     const events = Array.from({ length: ROUNDS }, (_, r) => eventsOf(r)).flat();
     await until(() => log.filter((l) => l.startsWith('event')).length === events.length);
     return log;
+  });
+}
+
+/** A client and its server connection; the requests the server holds, the client's events in `log`. */
+async function withPair<T>(
+  transport: 'socket' | 'shm',
+  opts: ConnectOptions,
+  fn: (p: { c: IpcClient; conn: IpcServerConnection; held: Uint8Array[]; log: string[] }) => Promise<T>,
+): Promise<T> {
+  const server = createServer(uniqueName(`order-${transport}`), { transport });
+  const conns: IpcServerConnection[] = [];
+  server.on('connection', (cn) => conns.push(cn));
+  await server.listen();
+  const c = await connect(server.name, opts);
+  try {
+    await until(() => conns.length === 1);
+    const conn = conns[0]!;
+    const held: Uint8Array[] = [];
+    conn.on('request', (f) => held.push(f));
+    const log: string[] = [];
+    c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+    return await fn({ c, conn, held, log });
   } finally {
     await c.close();
     await server.close();
@@ -82,18 +93,7 @@ for (const transport of ['socket', 'shm'] as const) {
 // reply of an answerFirst request counted as queued.
 describe('socket: answerFirst against an event the loop polled first', () => {
   it('a reply to an answerFirst request goes before a large event still queued ahead of it', async () => {
-    const server = createServer(uniqueName('order-into'), { transport: 'socket' });
-    const conns: IpcServerConnection[] = [];
-    server.on('connection', (cn) => conns.push(cn));
-    await server.listen();
-    const c = await connect(server.name, { maxMessageSize: 1 << 16, eventInto: (_h, len) => new Uint8Array(len) });
-    try {
-      await until(() => conns.length === 1);
-      const conn = conns[0]!;
-      const held: Uint8Array[] = [];
-      conn.on('request', (f) => held.push(f));
-      const log: string[] = [];
-      c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+    const seen = await withPair('socket', { maxMessageSize: 1 << 16, eventInto: (_h, len) => new Uint8Array(len) }, async ({ c, conn, held, log }) => {
       // An event eventInto takes turns the event socket's peeking on.
       conn.sendEvent(resFrame(1, new Uint8Array(8192)));
       await until(() => log.length === 1);
@@ -106,11 +106,8 @@ describe('socket: answerFirst against an event the loop polled first', () => {
         await a;
         await until(() => log.includes(`event ${100 + r}`));
       }
-      const expected = ['event 1', ...Array.from({ length: 20 }, (_, r) => [`reply ${1010 + r}`, `event ${100 + r}`]).flat()];
-      expect(log).toEqual(expected);
-    } finally {
-      await c.close();
-      await server.close();
-    }
+      return log;
+    });
+    expect(seen).toEqual(['event 1', ...Array.from({ length: 20 }, (_, r) => [`reply ${1010 + r}`, `event ${100 + r}`]).flat()]);
   });
 });
