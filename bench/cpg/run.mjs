@@ -65,6 +65,15 @@ const TPUT_BYTES = 128 << 20;
  * socket).
  */
 const TPUT_WARM_BYTES = 512 << 20;
+/**
+ * A round trip's warm-up floor (LAT_WARM) stops at these bytes: 3,072 × 1 MiB. Capped at
+ * TPUT_WARM_BYTES (512 round trips), the client's 1 MiB path stayed in V8's baseline tier through
+ * the measured ones (`--trace-opt`: 14 functions optimized in the whole run, against 51 after
+ * 3,000; ipc's send, submit, waitStep, cpg's deliver among those left out), each function being
+ * called once or twice per round trip; its p50 was 1.3-1.6x libcpg's after 512 and 0.8-0.9x
+ * after 3,000 (README "cpg", 1 MiB round trips: the warm-up).
+ */
+const LAT_WARM_BYTES = 3 * 2 ** 30;
 function counts(size, mock) {
   const least = (floor, bytes = WARM_BYTES) => Math.min(floor, Math.floor(bytes / size));
   const tput = size <= 1024 ? n : Math.max(20, Math.round((mock ? WARM_BYTES : TPUT_BYTES) / size));
@@ -74,7 +83,7 @@ function counts(size, mock) {
   // WARM_BYTES does not apply. With it, 64 KiB had 256 round trips of warm-up, and the client's
   // second-slowest of 40 was 3.5-5.3 ms against 0.15-0.96 after 6,000 (README "cpg", a 64 KiB
   // round trip: where the delivery wakes the client).
-  return { tput, tputWarm, lat, latWarm: Math.max(lat, least(LAT_WARM, TPUT_WARM_BYTES)) };
+  return { tput, tputWarm, lat, latWarm: Math.max(lat, least(LAT_WARM, LAT_WARM_BYTES)) };
 }
 
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cpg', '-lpthread'], { cflags: ['-O2'] });

@@ -262,14 +262,41 @@ export class SocketClientTransport implements ClientTransport {
     // shares (this connection's or another's): the rest of that batch, and the frame lent to the
     // listener, are still in it. Nothing is due, so the first response there is one nobody asked
     // for, which fails the connection: received apart, with a copy.
-    const d = recvDatagram(this.req.fd, this.client.maxMessageSize);
-    if (typeof d !== 'number') {
-      this.control.taken('response');
-      this.client.deliverResponse(d);
-    } else if (d !== -Errno.EAGAIN) {
-      this.client.fail(new IpcError('ECONNRESET', `response socket: ${IpcError.fromErrno(d, 'recv').message}`));
-    }
+    const d = this.responseApart();
+    if (d) this.client.deliverResponse(d);
     return this.client.connected;
+  }
+
+  /** One response received apart, with a copy; undefined if none is there or it failed the connection. */
+  private responseApart(): Uint8Array | undefined {
+    const d = recvDatagram(this.req.fd, this.client.maxMessageSize);
+    if (typeof d === 'number') {
+      if (d !== -Errno.EAGAIN) this.client.fail(new IpcError('ECONNRESET', `response socket: ${IpcError.fromErrno(d, 'recv').message}`));
+      return undefined;
+    }
+    if (d.length < QB_REQUEST_HEADER_SIZE) {
+      this.client.fail(new IpcError('ECONNRESET', `a ${d.length}-byte response datagram (libqb treats it as a disconnect)`));
+      return undefined;
+    }
+    this.control.taken('response');
+    return d;
+  }
+
+  /**
+   * Delivers the replies counted as queued while the one due next asked to go first
+   * (RequestOptions.answerFirst): received apart, with a copy, as the shared receive area may
+   * hold the rest of an event batch. Whether it delivered any.
+   */
+  private answersFirst(): boolean {
+    let any = false;
+    while (this.client.connected && this.owed > 0 && this.client.answerFirst && this.control.queued('response') !== 0) {
+      const d = this.responseApart();
+      if (!d) return any;
+      this.recvBudget[0] = --this.owed;
+      this.client.deliverResponse(d);
+      any = true;
+    }
+    return any;
   }
 
   // Once per batch of requests, after the caller's code has run (afterCaller), sleep in ppoll
@@ -364,6 +391,11 @@ export class SocketClientTransport implements ClientTransport {
       let into: Uint8Array | undefined;
       let more = false;
       const peeked = off < 0;
+      // A large event left queued waits for the replies of answerFirst requests already there:
+      // the loop's poll can find the event socket ready first without the reply wait having run
+      // (a cpg fragment's own 1 MiB delivery held the next fragment back). Level-triggered, the
+      // event socket wakes the loop again for it.
+      if (peeked && what === 'event' && this.answersFirst()) return;
       if (peeked) {
         // Into mode left this one queued, its head peeked at -1 - off, as the batch's last: it
         // is read into the buffer eventInto gives, or else into the area, from its start (every

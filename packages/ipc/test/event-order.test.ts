@@ -3,7 +3,7 @@
 // transport then reads the event socket first when the control file counts events queued.
 // A request that asks to be answered first (RequestOptions.answerFirst) is the exception.
 import { describe, expect, it } from 'vitest';
-import { connect, createServer, type IpcServerConnection, type RequestOptions } from '../src/index.js';
+import { connect, createServer, type ConnectOptions, type IpcClient, type IpcServerConnection, type RequestOptions } from '../src/index.js';
 import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 
 const ROUNDS = 50;
@@ -16,18 +16,7 @@ const eventsOf = (r: number) => Array.from({ length: 1 + (r % 3) }, (_, e) => `e
  * ring. What the client saw, in order, once every reply and event is in.
  */
 async function rounds(transport: 'socket' | 'shm', opts: RequestOptions): Promise<string[]> {
-  const server = createServer(uniqueName(`order-${transport}`), { transport });
-  const conns: IpcServerConnection[] = [];
-  server.on('connection', (c) => conns.push(c));
-  await server.listen();
-  const c = await connect(server.name);
-  try {
-    await until(() => conns.length === 1);
-    const conn = conns[0]!;
-    const held: Uint8Array[] = [];
-    conn.on('request', (f) => held.push(f));
-    const log: string[] = [];
-    c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+  return withPair(transport, {}, async ({ c, conn, held, log }) => {
     const track = (p: Promise<Uint8Array>) => p.then((f) => log.push(`reply ${header(f).id}`));
     let a = track(c.request(reqFrame(1, 16), opts));
     await until(() => held.length === 1);
@@ -45,6 +34,28 @@ async function rounds(transport: 'socket' | 'shm', opts: RequestOptions): Promis
     const events = Array.from({ length: ROUNDS }, (_, r) => eventsOf(r)).flat();
     await until(() => log.filter((l) => l.startsWith('event')).length === events.length);
     return log;
+  });
+}
+
+/** A client and its server connection; the requests the server holds, the client's events in `log`. */
+async function withPair<T>(
+  transport: 'socket' | 'shm',
+  opts: ConnectOptions,
+  fn: (p: { c: IpcClient; conn: IpcServerConnection; held: Uint8Array[]; log: string[] }) => Promise<T>,
+): Promise<T> {
+  const server = createServer(uniqueName(`order-${transport}`), { transport });
+  const conns: IpcServerConnection[] = [];
+  server.on('connection', (cn) => conns.push(cn));
+  await server.listen();
+  const c = await connect(server.name, opts);
+  try {
+    await until(() => conns.length === 1);
+    const conn = conns[0]!;
+    const held: Uint8Array[] = [];
+    conn.on('request', (f) => held.push(f));
+    const log: string[] = [];
+    c.on('event', (f: Uint8Array) => log.push(`event ${header(f).id}`));
+    return await fn({ c, conn, held, log });
   } finally {
     await c.close();
     await server.close();
@@ -74,3 +85,29 @@ for (const transport of ['socket', 'shm'] as const) {
     });
   });
 }
+
+// The loop's poll can find the event socket ready before the response socket (the server wrote
+// the event first) without the reply wait having run: a cpg fragment's own 1 MiB delivery, read
+// before that fragment's answer, held the next fragment back by its receive and the callback's
+// work (bench/README.md "cpg", issue 14). A large event the socket peeked at waits there for the
+// reply of an answerFirst request counted as queued.
+describe('socket: answerFirst against an event the loop polled first', () => {
+  it('a reply to an answerFirst request goes before a large event still queued ahead of it', async () => {
+    const seen = await withPair('socket', { maxMessageSize: 1 << 16, eventInto: (_h, len) => new Uint8Array(len) }, async ({ c, conn, held, log }) => {
+      // An event eventInto takes turns the event socket's peeking on.
+      conn.sendEvent(resFrame(1, new Uint8Array(8192)));
+      await until(() => log.length === 1);
+      for (let r = 0; r < 20; r++) {
+        const a = c.request(reqFrame(10 + r, 16), { maxResponseSize: 64, answerFirst: true }).then((f) => log.push(`reply ${header(f).id}`));
+        await until(() => held.length === 1);
+        // Both written while the client's loop is ours: its next poll sees both sockets ready.
+        conn.sendEvent(resFrame(100 + r, new Uint8Array(8192)));
+        conn.respond(resFrame(header(held.splice(0, 1)[0]!).id + 1000));
+        await a;
+        await until(() => log.includes(`event ${100 + r}`));
+      }
+      return log;
+    });
+    expect(seen).toEqual(['event 1', ...Array.from({ length: 20 }, (_, r) => [`reply ${1010 + r}`, `event ${100 + r}`]).flat()]);
+  });
+});
