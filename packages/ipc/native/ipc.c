@@ -2165,9 +2165,10 @@ static int answer_shm(poller_t *p, int32_t *bells) {
   return 1;
 }
 
-// Answers given in one callback before the loop gets a turn whatever else is ready: a client
-// that always has its next repeat queued (pipelining) gets no more than these per loop turn.
-#define ANSWER_HOLD_MAX 64
+// Answers given in one callback before the loop gets a turn whatever else is ready (the waits
+// below end after the answer that passes it): a client that always has its next repeat queued
+// (pipelining) gets about these per loop turn, as many as one answer_* call gives at most.
+#define ANSWER_HOLD_MAX DGRAM_BATCH
 
 // After the repeats queued are answered: wait here, in the callback, for this watcher's next
 // request or for anything else of the loop, instead of returning to the loop to wait in its
@@ -2201,9 +2202,10 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   int32_t count = 0;
   int dgram = p->area != NULL;
   if (p->answer.kind != ANSWER_NONE && status == 0 && events == UV_READABLE) {
-    for (int held = 0;; held++) {
+    double first = p->answer.answered;
+    for (;;) {
       if (!(p->answer.kind == ANSWER_SOCKET ? answer_socket(p) : answer_shm(p, &count))) break;
-      if (held == ANSWER_HOLD_MAX || !answer_wait(p)) return;
+      if (p->answer.answered - first >= ANSWER_HOLD_MAX || !answer_wait(p)) return;
     }
   }
   if (dgram && status == 0 && (events & UV_READABLE)) {
