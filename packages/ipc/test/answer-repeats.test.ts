@@ -1,13 +1,18 @@
 // IpcServerConnection.answerRepeats(): a repeat of one request answered by the transport's
 // native watcher, without a 'request' event, and everything that must stop it.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { readCapture } from '@corosync-ts/codec-wasm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, createServer, invalidateAnswers, type IpcClient, type IpcServer, type IpcServerConnection } from '../src/index.js';
 import { CaptureWriter } from '../src/capture-writer.js';
 import { echoed, header, reqFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
+
+const repeatClient = fileURLToPath(new URL('./fixtures/repeat-client.mjs', import.meta.url));
 
 for (const transport of ['socket', 'shm'] as const) {
   describe(`answerRepeats over ${transport}`, () => {
@@ -142,6 +147,65 @@ for (const transport of ['socket', 'shm'] as const) {
       await closed;
       await c.close();
     });
+
+    // The watcher waits for the next repeat inside its callback (answer_wait in the addon): the
+    // loop's own work must still run meanwhile, and no request may be lost or answered twice.
+    // The client is another process, so that its requests come while this loop waits.
+    const repeater = async (depth: number, max = 0) => {
+      await start();
+      const child = spawn(process.execPath, [repeatClient, name, '40', '2', String(depth), String(max)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+      expect((await lines.next()).value).toBe('connected');
+      await until(() => conn !== undefined);
+      const streamed = conn!;
+      let answered = 0;
+      const count = () => (answered += streamed.answered());
+      const fromChild = () => seen.filter((id) => id === 7).length;
+      /** Stops the child, checks what it was answered, and waits for its exit. */
+      const finish = async () => {
+        child.stdin!.write('stop\n');
+        const sent = Number((await lines.next()).value);
+        // every request the child sent was answered exactly once, by the watcher or by JS
+        expect(count() + fromChild()).toBe(sent);
+        const exited = new Promise((r) => child.once('exit', r));
+        child.stdin!.end();
+        await exited;
+        expect(child.exitCode).toBe(0);
+        return sent;
+      };
+      return { count, fromChild, finish };
+    };
+
+    it('a timer fires while the watcher waits for a repeat that does not come', async () => {
+      // the 2nd and 3rd are answered natively; then the child is silent, and only the loop's
+      // timeout can end the watcher's wait for the next one: until() polls on timers
+      const { count, fromChild, finish } = await repeater(1, 3);
+      await until(() => count() + fromChild() === 3);
+      expect(await finish()).toBe(3);
+      expect(fromChild()).toBe(1);
+    });
+
+    for (const depth of [1, 16]) {
+      it(`while another process streams repeats (${depth} at a time), timers, other connections and invalidations still run`, async () => {
+        const { count, fromChild, finish } = await repeater(depth);
+        await until(() => count() > 500);
+        // timers: each one fires while the stream goes on (the answers keep coming between them)
+        for (let i = 0; i < 5; i++) {
+          const before = count();
+          await new Promise((r) => setTimeout(r, 2));
+          await until(() => count() > before);
+        }
+        // another connection of this loop, and a new one accepted meanwhile
+        const c2 = await connect(name);
+        await repeat(c2, reqFrame(3, 56, 5), 20);
+        // JS changing what would be answered: the next repeat comes to JS
+        const inJs = fromChild();
+        invalidateAnswers();
+        await until(() => fromChild() > inJs);
+        await c2.close();
+        expect((await finish()) - fromChild()).toBeGreaterThan(500);
+      });
+    }
 
     it('an answer the client has not taken yet stops it: repeats queue behind it, in order', async () => {
       await start();
