@@ -87,7 +87,8 @@ for (const transport of ['socket', 'shm'] as const) {
       const child = ns.spawn([probe, ...frames.map(toHex)], { stdio: ['pipe', 'pipe', 'pipe'] });
       const w = lineWaiter(child);
       let stoppedMs = 0;
-      const out = await (async () => {
+      let out: string;
+      try {
         await w.until(/^connected$/m);
         const t0 = performance.now();
         process.kill(pid, 'SIGSTOP');
@@ -98,13 +99,12 @@ for (const transport of ['socket', 'shm'] as const) {
           process.kill(pid, 'SIGCONT');
           stoppedMs = performance.now() - t0;
         }
-        const o = await w.until(/^final [0-9a-f]+$/m);
+        out = await w.until(/^final [0-9a-f]+$/m);
         await w.exited;
-        return o;
-      })().catch((e: Error) => {
+      } catch (e) {
         const log = ns === real ? `\ncorosync's log:\n${real.corosyncProcess!.log().trim().split('\n').slice(-30).join('\n')}` : '';
-        throw new Error(`${ns === real ? 'corosync' : 'corosync-mock'} (stopped ${stoppedMs.toFixed(0)} ms): ${e.message}${log}`);
-      });
+        throw new Error(`${ns === real ? 'corosync' : 'corosync-mock'} (stopped ${stoppedMs.toFixed(0)} ms): ${(e as Error).message}${log}`);
+      }
       return {
         answers: [...out.matchAll(/^answer ([0-9a-f]+)$/gm)].map((m) => decodeRes(m[1]!)),
         final: decodeRes(/^final ([0-9a-f]+)$/m.exec(out)![1]!),
