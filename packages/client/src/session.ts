@@ -388,6 +388,19 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 
   /**
+   * The connection onConnection(operation, opts, attempt) would hand `attempt` without waiting,
+   * when its deadline, retry and reconnect layers would add nothing but promises: no signal, no
+   * finite timeout (the handle's when `opts` has none), no retry policy, connected. A caller
+   * that runs `attempt` on it itself spares those layers (a fragment of a large cpg message:
+   * four async functions and their promises per fragment, bench/README.md "cpg").
+   */
+  protected connectionNow(opts: CallOptions): IpcClientLike | undefined {
+    const timeout = opts.timeout ?? this.#opts.timeout;
+    const deadline = timeout !== undefined && timeout >= 0 && Number.isFinite(timeout);
+    return !deadline && opts.signal === undefined && opts.retry === undefined && this.#retry === undefined && this.#state === 'open' ? this.#ipc : undefined;
+  }
+
+  /**
    * exchange() on the direct connection (directConnection) with the caller's own parser and error
    * mapper, which get `ctx` in place of the operation's name: a caller that makes that name only
    * for an error (cmap's typed getters) spares a string per call. undefined when the call must

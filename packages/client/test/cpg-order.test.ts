@@ -66,6 +66,31 @@ describe('cpg multicast order', () => {
     await h.finalize();
   });
 
+  it('without retry or deadline: calls made while a large one waits for a fragment\'s answer go after it, and after one that failed', async () => {
+    // The first message's second fragment is refused twice (TRY_AGAIN, re-sent 10 ms apart);
+    // the second large message's first fragment fails (CS_ERR_NOT_EXIST): its call rejects, the
+    // calls behind it still go, in order.
+    const { fc, echo } = loopback([1, 6, 6, 1, 12]);
+    const got: string[] = [];
+    const h = await CpgHandle.initialize({ deliverFn: (d: CpgDeliver) => got.push(d.msg.length > 100 ? `big${d.msg.length}` : text(d.msg)) }, { connect: fc.connect });
+    const ipc = fc.last;
+    echo(ipc);
+    const big = new Uint8Array(1047552 + 10);
+    const first = h.mcastJoined(2, big);
+    const m2 = h.mcastJoined(2, 'm2');
+    const failed = h.mcastJoined(2, new Uint8Array(1047552 + 20)).catch((e) => e);
+    const m4 = h.mcastJoined(2, 'm4');
+    await Promise.all([first, m2, m4]);
+    expect(code(await failed)).toBe(12);
+    expect(names(ipc)).toEqual(['m2', 'm4']);
+    while (got.length < 3) await tick();
+    expect(got).toEqual([`big${big.length}`, 'm2', 'm4']);
+    // Nothing is left queued: the next call goes out before it returns, as the first one of a handle does.
+    void h.mcastJoined(2, 'm5');
+    expect(names(ipc)).toEqual(['m2', 'm4', 'm5']);
+    await h.finalize();
+  });
+
   it('aborting or timing out a queued call removes only it; the rest keep their order', async () => {
     const { fc } = loopback();
     const h = await CpgHandle.initialize({}, { connect: fc.connect });
