@@ -97,6 +97,11 @@ if (!avail.available) {
           child.kill('SIGTERM');
           await exited;
         }
+        // Each round's figures with the client's voluntary switches per GET (about 1: it slept
+        // for every answer, the server on the other vCPU; about 0: an RT server preempted it on
+        // its vCPU): under load the shape a round took moves its figure 3-5x, whoever serves
+        const show = (x) => `${x.opsPerSec} (${x.vcsw} vol/GET)`;
+        console.log(`  ${transport} round ${round + 1}: corosync ${show(real[round])}, mock ${show(mock[round])}, mock --rr ${show(mockRr[round])}`);
       }
       const pick = (xs) => xs.find((x) => x.opsPerSec === median(xs.map((y) => y.opsPerSec)));
       const r = pick(real);
