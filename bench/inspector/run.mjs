@@ -203,7 +203,12 @@ const delta = (s0, s1, tids, key) => tids.reduce((n, t) => n + (s1.get(t)?.[key]
 // side that costs nothing comes out with at this moment (bench/README.md, "Judged against the noise").
 const OFF = 'off';
 const CONTROL = 'off (A/A control)';
-const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)'];
+// BENCH_REC_AB=<another build's ipc dist/index.js>: two more sides, "on (plain, B)" and "on (gzip, B)",
+// recording through that build's CaptureWriter (and so its writer thread and addon) with this
+// build's client: an A/B of two writers in one run, on the same machine minutes.
+const AB = process.env.BENCH_REC_AB;
+const WriterB = AB ? (await import(pathToFileURL(AB).href)).CaptureWriter : undefined;
+const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)', ...(AB ? ['on (plain, B)', 'on (gzip, B)'] : [])];
 /** Rounds per set of handles: one rotation of the sides. */
 const BLOCK = SIDES.length;
 
@@ -241,9 +246,9 @@ async function recorderRuns() {
       for (const k of SIDES) {
         if (!k.startsWith('on')) continue;
         // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
-        const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
         const before = new Set(threadStats().keys());
-        const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
+        const path = join(dir, `rec-${transport}${k.includes(', B') ? '-b' : ''}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
+        const w = (writers[k] = (k.includes(', B') ? WriterB : CaptureWriter).open(path, { mode: 'client', name: 'bench', version: '0' }));
         // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
         w.linePrefix(',"unused":"');
         w.flush();
