@@ -369,7 +369,8 @@ emitFigures([
       id: 'inspector.timeline.redraw', area: 'inspector', label: `timeline full redraw, ${FRAMES.toLocaleString('en')} frames (median of ${REDRAW_STEPS} zoom/pan steps)`, unit: 'ms', higherIsBetter: false,
       baseline: null, ours: r.redraw, baselineName: 'none',
     })),
-  ...judged.flatMap((r) => {
+  // the B sides of an A/B (BENCH_REC_AB) are no figures of this build
+  ...judged.filter((r) => !r.side.includes(', B')).flatMap((r) => {
     const off = rec.find((x) => x.transport === r.transport && x.side === OFF);
     const kind = r.side.includes('gzip') ? 'gzip' : 'plain';
     return [
