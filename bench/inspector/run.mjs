@@ -203,7 +203,12 @@ const delta = (s0, s1, tids, key) => tids.reduce((n, t) => n + (s1.get(t)?.[key]
 // side that costs nothing comes out with at this moment (bench/README.md, "Judged against the noise").
 const OFF = 'off';
 const CONTROL = 'off (A/A control)';
-const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)'];
+// BENCH_REC_AB=<another build's ipc dist/index.js>: two more sides, "on (plain, B)" and "on (gzip, B)",
+// recording through that build's CaptureWriter (and so its writer thread and addon) with this
+// build's client: an A/B of two writers in one run, on the same machine minutes.
+const AB = process.env.BENCH_REC_AB;
+const WriterB = AB ? (await import(pathToFileURL(AB).href)).CaptureWriter : undefined;
+const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)', ...(AB ? ['on (plain, B)', 'on (gzip, B)'] : [])];
 /** Rounds per set of handles: one rotation of the sides. */
 const BLOCK = SIDES.length;
 
@@ -241,9 +246,9 @@ async function recorderRuns() {
       for (const k of SIDES) {
         if (!k.startsWith('on')) continue;
         // Writers of our own, so that they can be closed and their files checked: every call recorded, nothing dropped.
-        const path = join(dir, `rec-${transport}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
         const before = new Set(threadStats().keys());
-        const w = (writers[k] = CaptureWriter.open(path, { mode: 'client', name: 'bench', version: '0' }));
+        const path = join(dir, `rec-${transport}${k.includes(', B') ? '-b' : ''}.jsonl${k.includes('gzip') ? '.gz' : ''}`);
+        const w = (writers[k] = (k.includes(', B') ? WriterB : CaptureWriter).open(path, { mode: 'client', name: 'bench', version: '0' }));
         // a line middle no line uses: something in the ring, so that the flush starts the writer thread now, alone
         w.linePrefix(',"unused":"');
         w.flush();
@@ -307,7 +312,7 @@ async function recorderRuns() {
           transport, side: k, us: median(m[k].map((x) => x.wall)), main: median(m[k].map((x) => x.main)), rest: median(m[k].map((x) => x.rest)),
           qwait: median(m[k].map((x) => x.qwait)), ivcs: median(m[k].map((x) => x.ivcs)),
           writer: writerCpu[k],
-          ratio: perRound((x) => x.wall), cpuRatio: perRound((x) => x.main + x.rest),
+          ratio: perRound((x) => x.wall), cpuRatio: perRound((x) => x.main + x.rest), mainRatio: perRound((x) => x.main),
         });
       }
       process.stderr.write(`recorder ${transport}: ${ROUNDS} rounds of ${CALLS} calls per side, load average ${loadavg()[0].toFixed(1)}\n`);
@@ -348,9 +353,9 @@ const judged = rec
   .map((r) => ({ ...r, verdict: judgeCost([r.ratio.lo, r.ratio.hi], [r.control.lo, r.control.hi], LIMIT) }));
 const recorderPart = `**Client recorder: cost per call, capture on vs off** (\`cmap.getUint32\`, ${CALLS.toLocaleString('en')} sequential calls per side and round against \`corosync-mock\` in its own process; four sides take turns over ${ROUNDS} rounds, the order rotated every round and reversed every other rotation: "off", a second handle that does not record either (the A/A control), and the two recording ones. Every ${BLOCK} rounds (one rotation) the four handles are closed and fresh ones opened, in an order rotated block by block, then warmed up untimed (${WARM} calls each; the first block ${CALLS.toLocaleString('en')}): a handle's connection, shm rings and place in the mock are a side's for one block only, so nothing tied to a handle can bias a side for the whole run; the rotation starts one place further every other block, so that each side is as often the first on fresh handles. Per side: the median over the rounds; the median of its per-round ratio to the "off" of the same round, with its 95% confidence interval (order statistics of the per-round ratios, no assumption on their distribution). CPU per call from the scheduler's per-thread counts (\`/proc/self/task/*/schedstat\`): the calling thread's, and the client process's other threads'; the CPU ratio is the whole process's; "writer" is the side's writer thread's CPU over the whole measured run per call of that side: CPU, not time, which the load moves far less than the wall clock. "run-queue wait" is how long per call the calling thread was ready and waited for a CPU. The captures are checked after the run: every handle's two setup frames and every call's two frames (warm-ups included) recorded, none dropped. Goal: under 5% per call, judged against the A/A control by the rule in bench/README.md ("Judged against the noise").
 
-| transport | side | µs per call | ratio to off (95% CI) | CPU µs per call, calling thread | CPU µs per call, other threads | writer CPU µs per call | CPU ratio to off (95% CI) | run-queue wait µs per call | involuntary switches per 1k calls |
-|---|---|---|---|---|---|---|---|---|---|
-${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${ci(r.ratio)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${r.writer === undefined ? '–' : f(r.writer, 2)} | ${ci(r.cpuRatio)} | ${f(r.qwait, 2)} | ${f(r.ivcs, 1)} |`).join('\n')}
+| transport | side | µs per call | ratio to off (95% CI) | CPU µs per call, calling thread | CPU µs per call, other threads | writer CPU µs per call | CPU ratio to off (95% CI) | calling thread's CPU ratio to off (95% CI) | run-queue wait µs per call | involuntary switches per 1k calls |
+|---|---|---|---|---|---|---|---|---|---|---|
+${rec.map((r) => `| ${r.transport} | ${r.side} | ${f(r.us, 2)} | ${ci(r.ratio)} | ${f(r.main, 2)} | ${f(r.rest, 2)} | ${r.writer === undefined ? '–' : f(r.writer, 2)} | ${ci(r.cpuRatio)} | ${ci(r.mainRatio)} | ${f(r.qwait, 2)} | ${f(r.ivcs, 1)} |`).join('\n')}
 
 ${judged.map((r) => `${r.transport} ${r.side}: **${r.verdict}** (cost ratio ${ci(r.ratio)}, A/A control ${ci(r.control)})`).join('; ')}. Each recorded call records two frames (request and response): on the call path a copy of the bytes and the time into a ring of shared memory (no allocation per frame); every 100 ms or 256 KiB the writer thread is woken, which has the native addon build the lines (\`captureLines\`, in C: the hex 16 bytes at a time with SSE2), gzips them (the addon's own deflate: a greedy match finder, Huffman codes per block; the addon's CRC-32, folded with PCLMULQDQ on x86-64) and writes them. Off, the cost is one property test per frame.
 `;
@@ -364,7 +369,8 @@ emitFigures([
       id: 'inspector.timeline.redraw', area: 'inspector', label: `timeline full redraw, ${FRAMES.toLocaleString('en')} frames (median of ${REDRAW_STEPS} zoom/pan steps)`, unit: 'ms', higherIsBetter: false,
       baseline: null, ours: r.redraw, baselineName: 'none',
     })),
-  ...judged.flatMap((r) => {
+  // the B sides of an A/B (BENCH_REC_AB) are no figures of this build
+  ...judged.filter((r) => !r.side.includes(', B')).flatMap((r) => {
     const off = rec.find((x) => x.transport === r.transport && x.side === OFF);
     const kind = r.side.includes('gzip') ? 'gzip' : 'plain';
     return [

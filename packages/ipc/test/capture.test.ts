@@ -332,6 +332,34 @@ describe('CaptureWriter', () => {
     expect(want.reduce((s, h) => s + 24 + h.length / 2, 0)).toBeGreaterThan(50 * ring);
   });
 
+  it("a connection's frames that end exactly at the ring's end: the next goes on at 0, every frame in order", () => {
+    const path = join(dir, 'c.jsonl');
+    const ring = 8192;
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: ring });
+    const c = new ConnectionCapture(w, 'cmap', 'shm', process.pid);
+    // Where the recorded thread writes next (private: which entry ends at the ring's end is its layout's).
+    const head = () => (w as unknown as { head: number }).head;
+    const want: string[] = [];
+    let exact = 0;
+    for (let n = 0; n < 300; n++) {
+      const at = head();
+      // a frame whose entry (24 bytes of header, then the frame) ends at the ring's last byte when
+      // that is at most a quarter of the ring away (a bigger one goes to the writer thread by message)
+      const left = ring - at;
+      const len = left >= 32 && left <= ring / 4 ? left - 24 : 600 + (n % 5) * 8;
+      const f = Uint8Array.from({ length: len }, (_, i) => (n * 7 + i) & 255);
+      c.frame(n % 2 ? 'res' : 'req', f);
+      want.push(Buffer.from(f).toString('hex'));
+      if (len === left - 24 && head() === 0) exact++;
+      if (n % 3 === 2) w.flush();
+    }
+    w.close();
+    expect(exact).toBeGreaterThan(5);
+    const lines = readCapture(path).slice(1);
+    expect(lines.filter((l) => l.state === 'dropped')).toEqual([]);
+    expect(lines.map((l) => l.hex)).toEqual(want);
+  });
+
   it('a frame larger than the ring is recorded whole, in order', () => {
     const path = join(dir, 'c.jsonl.gz');
     const w = CaptureWriter.open(path, { ...opts, ringBytes: 64 * 1024 });
