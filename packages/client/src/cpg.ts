@@ -480,6 +480,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
    * retry policy and the deadline's signal (its own deadline is the one already running).
    */
   #inOrder(op: string, opts: CallOptions | undefined, send: (o: CallOptions) => Promise<void>): Promise<void> {
+    // Refused before it takes a turn: withDeadline() would reject without running `run`, whose
+    // `finally` is what hands the turn on, and every later multicast would wait behind it forever.
+    if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal, op));
     const before = this.#mcastTail;
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));

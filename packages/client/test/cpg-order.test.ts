@@ -91,6 +91,20 @@ describe('cpg multicast order', () => {
     await h.finalize();
   });
 
+  it('a call whose signal is aborted already rejects without holding the queue: the calls after it still go', async () => {
+    const { fc } = loopback();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    const ipc = fc.last;
+    ipc.refuse = 1;
+    const first = h.mcastJoined(2, 'm1', { retry: retryForever });
+    const aborted = await h.mcastJoined(2, 'm2', { signal: AbortSignal.abort() }).catch((e) => e);
+    const bigAborted = await h.mcastJoined(2, new Uint8Array(1047552 + 10), { signal: AbortSignal.abort() }).catch((e) => e);
+    expect([code(aborted), code(bigAborted)]).toEqual([16, 16]);
+    await Promise.all([first, h.mcastJoined(2, 'm3')]);
+    expect(names(ipc)).toEqual(['m1', 'm3']);
+    await h.finalize();
+  });
+
   it('aborting or timing out a queued call removes only it; the rest keep their order', async () => {
     const { fc } = loopback();
     const h = await CpgHandle.initialize({}, { connect: fc.connect });
