@@ -15,7 +15,7 @@ import { loopTurn } from '@corosync-ts/ipc';
 import { checkCount, checkU32, invalidParam, toCsError } from './errors.js';
 import { checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
-import { Session, common, freeFunctions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { Session, common, freeFunctions, hasDeadline, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import {
   PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, plainDeliverArgs, parsePartialMcastAnswer,
@@ -486,8 +486,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const before = this.#mcastTail;
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    const timeout = opts?.timeout ?? this.handleOptions.timeout;
-    const idle = this.#mcastsQueued === 0 && opts?.signal === undefined && !(timeout !== undefined && timeout >= 0 && Number.isFinite(timeout));
+    const idle = this.#mcastsQueued === 0 && opts?.signal === undefined && !hasDeadline(opts?.timeout ?? this.handleOptions.timeout);
     this.#mcastTail = mine;
     this.#mcastsQueued++;
     if (idle) {

@@ -154,6 +154,11 @@ export function ipcNameFor(service: ServiceName, opts: HandleOptions | undefined
   return p ? `${p.endsWith('-') ? p : `${p}-`}${service}` : service;
 }
 
+/** Whether a call's timeout sets a deadline: a negative, infinite or missing one does not. */
+export function hasDeadline(timeout: number | undefined): timeout is number {
+  return timeout !== undefined && timeout >= 0 && Number.isFinite(timeout);
+}
+
 /** Runs fn under the call's deadline and signal; both reject with a CsError. */
 export async function withDeadline<T>(
   operation: string,
@@ -161,7 +166,7 @@ export async function withDeadline<T>(
   signal: AbortSignal | undefined,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
-  const hasTimeout = timeout !== undefined && timeout >= 0 && Number.isFinite(timeout);
+  const hasTimeout = hasDeadline(timeout);
   if (!hasTimeout && !signal) return fn(undefined);
   if (signal?.aborted) throw abortError(signal, operation);
   const ac = new AbortController();
@@ -395,9 +400,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
    * four async functions and their promises per fragment, bench/README.md "cpg").
    */
   protected connectionNow(opts: CallOptions): IpcClientLike | undefined {
-    const timeout = opts.timeout ?? this.#opts.timeout;
-    const deadline = timeout !== undefined && timeout >= 0 && Number.isFinite(timeout);
-    return !deadline && opts.signal === undefined && opts.retry === undefined && this.#retry === undefined && this.#state === 'open' ? this.#ipc : undefined;
+    return !hasDeadline(opts.timeout ?? this.#opts.timeout) && opts.signal === undefined && opts.retry === undefined && this.#retry === undefined && this.#state === 'open' ? this.#ipc : undefined;
   }
 
   /**
