@@ -13,7 +13,7 @@ import {
 import type { CpgAddress } from '@corosync-ts/codec-wasm';
 import { loopTurn } from '@corosync-ts/ipc';
 import { checkCount, checkU32, invalidParam, toCsError } from './errors.js';
-import { checkHandleOptions, checkKeys } from './options.js';
+import { checkCallOptions, checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
 import { Session, common, freeFunctions, hasDeadline, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
@@ -180,6 +180,13 @@ function messageParts(operation: string, msg: unknown): Uint8Array[] {
   throw invalidParam(operation, 'message must be a Uint8Array, a string or an array of Uint8Array');
 }
 
+/** The options of one step of a call whose deadline already runs: its signal, the call's retry policy, no deadline of its own. */
+const stepOptions = (signal: AbortSignal | undefined, opts: CallOptions | undefined): CallOptions => ({
+  timeout: Infinity,
+  ...(signal ? { signal } : {}),
+  ...(opts?.retry !== undefined ? { retry: opts.retry } : {}),
+});
+
 /** Waits for `p` (which never rejects), or rejects with the reason when `signal` aborts first. */
 function untilSettled(p: Promise<void>, signal: AbortSignal | undefined, operation: string): Promise<void> {
   if (!signal) return p;
@@ -342,15 +349,19 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const op = 'cpg.leave';
     const name = groupBytes(op, group);
     this.assertOpen(op);
-    for (;;) {
-      try {
-        await this.call(op, cpgReq.leave(name, process.pid), opts);
-        break;
-      } catch (e) {
-        if (!isCsError(e, CS_ERR_BUSY)) throw e;
-        await sleep(1, opts?.signal);
+    // One deadline for all the re-sends (each call() would run its own afresh: while the daemon
+    // answers BUSY the call would never end), as #inOrder's covers its wait and its send.
+    await withDeadline(op, opts?.timeout ?? this.handleOptions.timeout, opts?.signal, async (signal) => {
+      const each = stepOptions(signal, opts);
+      for (;;) {
+        try {
+          return await this.call(op, cpgReq.leave(name, process.pid), each);
+        } catch (e) {
+          if (!isCsError(e, CS_ERR_BUSY)) throw e;
+          await sleep(1, signal);
+        }
       }
-    }
+    });
     if (this.#group && sameBytes(this.#group, name)) this.#group = null;
   }
 
@@ -482,6 +493,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
   #inOrder(op: string, opts: CallOptions | undefined, send: (o: CallOptions) => Promise<void>): Promise<void> {
     // Refused before it takes a turn: withDeadline() would reject without running `run`, whose
     // `finally` is what hands the turn on, and every later multicast would wait behind it forever.
+    checkCallOptions(op, opts);
     if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal, op));
     const before = this.#mcastTail;
     let release!: () => void;
@@ -509,7 +521,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const run = async (signal: AbortSignal | undefined): Promise<void> => {
       try {
         await untilSettled(before, signal, op);
-        await send({ timeout: Infinity, ...(signal ? { signal } : {}), ...(opts?.retry !== undefined ? { retry: opts.retry } : {}) });
+        await send(stepOptions(signal, opts));
       } finally {
         // After the earlier ones in every case: one given up on while queued keeps the rest behind them.
         void before.then(() => {

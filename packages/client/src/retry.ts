@@ -29,6 +29,10 @@ export const DEFAULT_RETRY: Readonly<Required<RetryPolicy>> = Object.freeze({
 export function resolveRetry(policy: RetryPolicy | boolean | undefined): Required<RetryPolicy> | undefined {
   if (policy === undefined || policy === false) return undefined;
   if (policy === true) return { ...DEFAULT_RETRY };
+  // A string spread into the defaults was the default policy, null none: both are mistakes.
+  if (typeof policy !== 'object' || policy === null) {
+    throw new CsError(CS_ERR_INVALID_PARAM, `retry must be a boolean or a RetryPolicy, got ${String(policy)}`);
+  }
   const p = { ...DEFAULT_RETRY, ...policy };
   checkPolicy('retry', p, ['retries', 'initialDelay', 'maxDelay', 'factor']);
   return p;

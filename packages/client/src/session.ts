@@ -22,6 +22,7 @@ import { expectationFor, type Answer, type Expectation, type Request, type Respo
 import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
 import { EventStream } from './stream.js';
 import { Fifo } from './fifo.js';
+import { checkCallOptions, checkDeadline } from './options.js';
 
 export type ServiceName = Service;
 
@@ -166,6 +167,7 @@ export async function withDeadline<T>(
   signal: AbortSignal | undefined,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
+  checkDeadline(operation, timeout, signal);
   const hasTimeout = hasDeadline(timeout);
   if (!hasTimeout && !signal) return fn(undefined);
   if (signal?.aborted) throw abortError(signal, operation);
@@ -679,6 +681,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const operation = `${this.service}.dispatch`;
     const mode = this.dispatchFlags(flags);
     this.assertOpen(operation);
+    checkCallOptions(operation, opts);
     const afterCallback = (delivered: boolean) => {
       if (this.#state === 'finalized') {
         throw new CsError(CS_ERR_BAD_HANDLE, 'handle finalized inside a callback', { operation });

@@ -1,0 +1,151 @@
+// CallOptions at their edges: odd values are refused with CS_ERR_INVALID_PARAM before anything is
+// sent or queued, a deadline bounds the whole call, and no call given up on leaves a listener on a
+// long-lived signal or a turn held in a queue.
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
+import { CmapHandle, CpgHandle } from '../src/index.js';
+import { fakeConnector, res } from './fake.js';
+
+const code = (e: unknown) => (isCsError(e) ? e.code : e);
+const g = new TextEncoder().encode('grp');
+const listeners = (s: AbortSignal) => getEventListeners(s, 'abort').length;
+
+/** A cpg daemon whose leave answers BUSY until `busy` runs out (Infinity: for good). */
+function cpgDaemon(busy = Infinity) {
+  return fakeConnector('cpg', (d) => {
+    switch (d.name) {
+      case 'cpg.join': return res('cpg.join');
+      case 'cpg.leave': return busy-- > 0 ? res('cpg.leave', {}, 10) : res('cpg.leave');
+      case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 3 });
+      case 'cpg.partialMcast': return undefined; // never answered: a large multicast stays in flight
+      case 'cpg.finalize': return res('cpg.finalize');
+      default: return res('cpg.error', {}, 7);
+    }
+  });
+}
+
+function cmapDaemon() {
+  return fakeConnector('cmap', (d) => {
+    if (d.name === 'cmap.get') return res('cmap.get', { type: 6, valueLen: 4n, value: Uint8Array.of(5, 0, 0, 0) });
+    return res('cmap.error', {}, 7);
+  });
+}
+
+// Each is refused: NaN, a string or a bigint is no deadline today (silently), a symbol throws a TypeError.
+const badOptions: [string, object][] = [
+  ['timeout NaN', { timeout: Number.NaN }],
+  ["timeout '100'", { timeout: '100' }],
+  ['timeout 10n', { timeout: 10n }],
+  ['timeout Symbol', { timeout: Symbol('t') }],
+  ['signal {}', { signal: {} }],
+  ["signal 'stop'", { signal: 'stop' }],
+  ["retry 'yes'", { retry: 'yes' }],
+  ['retry null', { retry: null }],
+  ['retry.retries -1', { retry: { retries: -1 } }],
+];
+
+describe('CallOptions with odd values', () => {
+  it.each(badOptions)('%s: CS_ERR_INVALID_PARAM from a request, a multicast and a blocking dispatch, nothing sent', async (_name, opts) => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize(null, { connect: fc.connect });
+    const o = opts as never;
+    const got = await Promise.all([
+      h.localGet(o).catch(code),
+      h.mcastJoined(2, 'm', o).catch(code),
+      h.mcastJoined(2, new Uint8Array(1047552 + 10), o).catch(code),
+      h.dispatch(CS_DISPATCH_ONE, o).catch(code),
+    ]);
+    expect(got).toEqual(Array(4).fill(CS_ERR_INVALID_PARAM));
+    expect(fc.last.requests).toEqual([]);
+    expect(fc.last.sent).toEqual([]);
+    await h.finalize();
+  });
+
+  it('negative and Infinity timeouts are no deadline; 0 is one that has passed', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize(null, { connect: fc.connect });
+    expect(await h.localGet({ timeout: -1 })).toBe(3);
+    expect(await h.localGet({ timeout: Infinity })).toBe(3);
+    expect(await h.localGet({ timeout: -Infinity })).toBe(3);
+    // a never-answered fragment under timeout 0 gives up at once, and a later call still works
+    expect(code(await h.mcastJoined(2, new Uint8Array(1047552 + 10), { timeout: 0 }).catch((e) => e))).toBe(CS_ERR_TIMEOUT);
+    expect(await h.localGet()).toBe(3);
+    await h.finalize();
+  });
+
+  it('a multicast with an object for a signal while another is in flight is refused without holding the queue', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize(null, { connect: fc.connect });
+    const ac = new AbortController();
+    const big = h.mcastJoined(2, new Uint8Array(1047552 + 10), { signal: ac.signal }).catch((e) => e);
+    const bad = await h.mcastJoined(2, 'm2', { signal: { aborted: false } as AbortSignal }).catch((e) => e);
+    expect(code(bad)).toBe(CS_ERR_INVALID_PARAM);
+    ac.abort();
+    expect(code(await big)).toBe(CS_ERR_INTERRUPT);
+    await h.mcastJoined(2, 'm3', { timeout: 10_000 });
+    expect(fc.last.sent.map((s) => s.name)).toEqual(['cpg.mcastJoined']);
+    await h.finalize();
+  });
+});
+
+describe('cpg.leave re-sent while BUSY', () => {
+  it('its deadline covers every re-send: CS_ERR_TIMEOUT while the daemon answers BUSY for good', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize(null, { connect: fc.connect });
+    await h.join(g);
+    expect(code(await h.leave(g, { timeout: 30 }).catch((e) => e))).toBe(CS_ERR_TIMEOUT);
+    await h.finalize();
+  });
+
+  it('the handle timeout bounds it too, and an abort stops it with CS_ERR_INTERRUPT, its listener gone', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize(null, { connect: fc.connect, timeout: 30 });
+    await h.join(g);
+    expect(code(await h.leave(g).catch((e) => e))).toBe(CS_ERR_TIMEOUT);
+    const ac = new AbortController();
+    const left = h.leave(g, { signal: ac.signal, timeout: -1 }).catch((e) => e);
+    // wait for some re-sends before aborting
+    const sent = fc.last.requests.length;
+    while (fc.last.requests.length < sent + 3) await new Promise((r) => setImmediate(r));
+    ac.abort();
+    expect(code(await left)).toBe(CS_ERR_INTERRUPT);
+    expect(listeners(ac.signal)).toBe(0);
+    await h.finalize();
+  });
+
+  it('still leaves once BUSY ends', async () => {
+    const fc = cpgDaemon(3);
+    const h = await CpgHandle.initialize(null, { connect: fc.connect });
+    await h.join(g);
+    await h.leave(g, { timeout: 10_000 });
+    expect(fc.last.requests.filter((r) => r.name === 'cpg.leave')).toHaveLength(4);
+    await h.finalize();
+  });
+});
+
+describe('a long-lived signal shared by many calls', () => {
+  // 1,000 answered (a leak would leave 1,000), 10,000 aborted at once (about 1 s here).
+  it('1,000 calls answered, then 10,000 aborted at once: no listener left, the handle still answers', async () => {
+    const fc = cmapDaemon();
+    const h = await CmapHandle.initialize({ connect: fc.connect });
+    const ac = new AbortController();
+    const answered = await Promise.all(Array.from({ length: 1_000 }, () => h.getUint32('k', { signal: ac.signal })));
+    expect(answered.every((v) => v === 5)).toBe(true);
+    expect(listeners(ac.signal)).toBe(0);
+
+    const cpgFc = cpgDaemon();
+    const c = await CpgHandle.initialize(null, { connect: cpgFc.connect });
+    const ac2 = new AbortController();
+    const calls = [
+      c.mcastJoined(2, new Uint8Array(1047552 + 10), { signal: ac2.signal }),
+      ...Array.from({ length: 10_000 }, (_, i) => (i % 2 ? c.mcastJoined(2, 'm', { signal: ac2.signal }) : c.dispatch(CS_DISPATCH_ONE, { signal: ac2.signal }))),
+    ].map((p) => p.catch(code));
+    ac2.abort();
+    expect(new Set(await Promise.all(calls))).toEqual(new Set([CS_ERR_INTERRUPT]));
+    expect(listeners(ac2.signal)).toBe(0);
+    await c.mcastJoined(2, 'after', { timeout: 10_000 });
+    expect(cpgFc.last.sent).toHaveLength(1);
+    await Promise.all([h.finalize(), c.finalize()]);
+  });
+});
