@@ -70,6 +70,40 @@ export function abortError(signal: AbortSignal, operation?: string): CsError {
   return new CsError(CS_ERR_INTERRUPT, 'aborted', { cause: signal.reason, ...(operation ? { operation } : {}) });
 }
 
+/** The calls watching one signal: the one listener on it runs them all. */
+type Watchers = { readonly fns: Set<() => void>; readonly listener: () => void };
+const watched = new WeakMap<AbortSignal, Watchers>();
+
+/**
+ * Runs `fn` when `signal` aborts; returns what stops watching. One listener on the signal for
+ * every call watching it, removed when the last stops: a signal shared by many calls at once
+ * (a shutdown signal) otherwise drew Node's MaxListenersExceededWarning from the 11th call on,
+ * and each call's removeEventListener searched all the others' listeners.
+ */
+export function watchAbort(signal: AbortSignal, fn: () => void): () => void {
+  let w = watched.get(signal);
+  if (w === undefined) {
+    const fns = new Set<() => void>();
+    const listener = () => {
+      watched.delete(signal);
+      for (const f of fns) f();
+      fns.clear();
+    };
+    w = { fns, listener };
+    watched.set(signal, w);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const { fns, listener } = w;
+  // A function may watch twice: its own wrapper is what is added and removed.
+  const mine = () => fn();
+  fns.add(mine);
+  return () => {
+    if (!fns.delete(mine) || fns.size > 0) return;
+    watched.delete(signal);
+    signal.removeEventListener('abort', listener);
+  };
+}
+
 /** Waits `ms`, or rejects with a CsError(CS_ERR_INTERRUPT) when `signal` aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

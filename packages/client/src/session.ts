@@ -19,7 +19,7 @@ import {
 import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
 import { expectationFor, type Answer, type Expectation, type Request, type ResponseName } from './wire.js';
-import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
+import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, watchAbort, withRetry, type RetryPolicy } from './retry.js';
 import { EventStream } from './stream.js';
 import { Fifo } from './fifo.js';
 import { checkCallOptions, checkDeadline } from './options.js';
@@ -172,8 +172,7 @@ export async function withDeadline<T>(
   if (!hasTimeout && !signal) return fn(undefined);
   if (signal?.aborted) throw abortError(signal, operation);
   const ac = new AbortController();
-  const forward = () => ac.abort(abortError(signal!, operation));
-  signal?.addEventListener('abort', forward, { once: true });
+  const unwatch = signal ? watchAbort(signal, () => ac.abort(abortError(signal, operation))) : undefined;
   const cancel = hasTimeout ? after(timeout, () => ac.abort(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation }))) : undefined;
   try {
     return await new Promise<T>((resolve, reject) => {
@@ -182,7 +181,7 @@ export async function withDeadline<T>(
     });
   } finally {
     cancel?.();
-    signal?.removeEventListener('abort', forward);
+    unwatch?.();
   }
 }
 

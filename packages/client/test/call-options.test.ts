@@ -125,6 +125,27 @@ describe('cpg.leave re-sent while BUSY', () => {
 });
 
 describe('a long-lived signal shared by many calls', () => {
+  it('20 calls at once on one signal: no MaxListenersExceededWarning (one listener per signal, not one per call)', async () => {
+    const fc = cmapDaemon();
+    const h = await CmapHandle.initialize({ connect: fc.connect });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      const calls = Array.from({ length: 20 }, () => h.getUint32('k', { signal: ac.signal }));
+      expect(listeners(ac.signal)).toBe(1);
+      await Promise.all(calls);
+      expect(listeners(ac.signal)).toBe(0);
+      // process.emitWarning delivers on the next tick
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    await h.finalize();
+  });
+
   // 1,000 answered (a leak would leave 1,000), 10,000 aborted at once (about 1 s here).
   it('1,000 calls answered, then 10,000 aborted at once: no listener left, the handle still answers', async () => {
     const fc = cmapDaemon();
