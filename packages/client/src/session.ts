@@ -647,6 +647,9 @@ export abstract class Session<Snapshot> extends EventEmitter {
     if (this.#state === 'disconnected') {
       return Promise.reject(new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation }));
     }
+    // Aborted already (by a callback this dispatch ran): a waiter added now would never hear the
+    // abort, and would take the next event for a dispatch that has returned, where it would stay.
+    if (signal?.aborted) return Promise.reject(signal.reason ?? abortError(signal, operation));
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         resolve: (v) => {

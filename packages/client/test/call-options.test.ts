@@ -3,9 +3,9 @@
 // long-lived signal or a turn held in a queue.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
+import { CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, CpgHandle } from '../src/index.js';
-import { fakeConnector, res } from './fake.js';
+import { evt, fakeConnector, res, tick } from './fake.js';
 
 const code = (e: unknown) => (isCsError(e) ? e.code : e);
 const g = new TextEncoder().encode('grp');
@@ -86,6 +86,37 @@ describe('CallOptions with odd values', () => {
     await h.mcastJoined(2, 'm3', { timeout: 10_000 });
     expect(fc.last.sent.map((s) => s.name)).toEqual(['cpg.mcastJoined']);
     await h.finalize();
+  });
+});
+
+describe('a blocking dispatch given up on', () => {
+  const deliver = (text: string) => evt('cpg.deliverCallback', { groupName: g, msglen: text.length, nodeid: 1, pid: 7, message: new TextEncoder().encode(text) });
+
+  it('aborted by a callback it ran: the next event is delivered (auto) without waiting for a third', async () => {
+    const fc = cpgDaemon();
+    const ac = new AbortController();
+    const got: string[] = [];
+    const h = await CpgHandle.initialize({ deliverFn: (d) => {
+      got.push(Buffer.from(d.msg).toString());
+      if (got.length === 1) ac.abort();
+    } }, { connect: fc.connect });
+    const blocking = h.dispatch(CS_DISPATCH_BLOCKING, { signal: ac.signal }).catch(code);
+    fc.last.event(deliver('a'));
+    expect(await blocking).toBe(CS_ERR_INTERRUPT);
+    fc.last.event(deliver('b'));
+    while (got.length < 2) await tick();
+    expect([got, h.pendingEvents]).toEqual([['a', 'b'], 0]);
+    await h.finalize();
+  });
+
+  it('finalize while it waits: it resolves (C: CS_OK), its listener gone', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize(null, { connect: fc.connect });
+    const ac = new AbortController();
+    const blocking = h.dispatch(CS_DISPATCH_BLOCKING, { signal: ac.signal, timeout: 60_000 });
+    await h.finalize();
+    await blocking;
+    expect(listeners(ac.signal)).toBe(0);
   });
 });
 
