@@ -35,6 +35,10 @@ export function resolveRetry(policy: RetryPolicy | boolean | undefined): Require
   }
   const p = { ...DEFAULT_RETRY, ...policy };
   checkPolicy('retry', p, ['retries', 'initialDelay', 'maxDelay', 'factor']);
+  // Read only when an answer is retryable: a wrong one was a TypeError there, or never matched.
+  if (!Array.isArray(p.codes) || !p.codes.every((c) => Number.isInteger(c))) {
+    throw new CsError(CS_ERR_INVALID_PARAM, `retry.codes must be an array of cs_error_t codes, got ${String(p.codes)}`);
+  }
   return p;
 }
 

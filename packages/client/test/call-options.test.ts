@@ -43,6 +43,9 @@ const badOptions: [string, object][] = [
   ["retry 'yes'", { retry: 'yes' }],
   ['retry null', { retry: null }],
   ['retry.retries -1', { retry: { retries: -1 } }],
+  ['retry.codes 6', { retry: { codes: 6 } }],
+  ['retry.codes null', { retry: { codes: null } }],
+  ["retry.codes ['6']", { retry: { codes: ['6'] } }],
 ];
 
 describe('CallOptions with odd values', () => {
