@@ -3,7 +3,7 @@
 // long-lived signal or a turn held in a queue.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
+import { CMAP_TRACK_MODIFY, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, CpgHandle } from '../src/index.js';
 import { evt, fakeConnector, res, tick } from './fake.js';
 
@@ -202,5 +202,26 @@ describe('a long-lived signal shared by many calls', () => {
     await c.mcastJoined(2, 'after', { timeout: 10_000 });
     expect(cpgFc.last.sent).toHaveLength(1);
     await Promise.all([h.finalize(), c.finalize()]);
+  });
+});
+
+describe('cmap.trackAdd given up on while its answer is on its way', () => {
+  it('a tracker the daemon added after all is deleted once its answer comes: nothing notifies the handle for it', async () => {
+    const answers: ((r: Uint8Array) => void)[] = [];
+    const fc = fakeConnector('cmap', (d) => {
+      if (d.name === 'cmap.trackAdd') return new Promise<Uint8Array>((r) => answers.push(r));
+      if (d.name === 'cmap.trackDelete') return res('cmap.trackDelete', { trackInstHandle: (d.fields as { trackHandle: bigint }).trackHandle });
+      return res('cmap.error', {}, 7);
+    });
+    const h = await CmapHandle.initialize({ connect: fc.connect });
+    const ac = new AbortController();
+    const added = h.trackAdd('a.b', CMAP_TRACK_MODIFY, () => {}, undefined, { signal: ac.signal }).catch(code);
+    while (answers.length === 0) await tick();
+    ac.abort();
+    expect(await added).toBe(CS_ERR_INTERRUPT);
+    answers[0]!(res('cmap.trackAdd', { trackHandle: 0x77n }));
+    while (!fc.last.requests.some((r) => r.name === 'cmap.trackDelete')) await tick();
+    expect(fc.last.requests.filter((r) => r.name === 'cmap.trackDelete').map((r) => (r.fields as { trackHandle: bigint }).trackHandle)).toEqual([0x77n]);
+    await h.finalize();
   });
 });
