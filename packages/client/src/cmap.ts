@@ -13,13 +13,11 @@ import {
   CMAP_VALUETYPE_UINT8,
   CMAP_TRACK_PREFIX,
   CS_DISPATCH_BLOCKING,
-  CS_ERR_INTERRUPT,
   CS_ERR_INVALID_PARAM,
   CS_ERR_LIBRARY,
   CS_ERR_NAME_TOO_LONG,
   CS_ERR_NO_SECTIONS,
   CS_ERR_NOT_EXIST,
-  CS_ERR_TIMEOUT,
   CS_MAX_NAME_LENGTH,
   CsError,
   isCsError,
@@ -31,7 +29,7 @@ import { EventStream } from './stream.js';
 import {
   cmapWrongType, decodeCmapGetValue, decodeCmapNotify, decodeCmapValue, decodeGetValue, encodeCmapValue, fixedGetValue, notifyFields, parseCmapGet,
   parseCmapGetValue, req,
-  type Answer, type CmapValue,
+  type CmapValue,
 } from './wire.js';
 
 export type { CmapValue };
@@ -563,40 +561,26 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const t: Tracker = { cookie, keyName: key ?? null, trackType, notify, userData, userHandle: 0n, daemonHandle: 0n };
     // Registered before the request: the daemon may notify before its answer is read.
     this.#trackers.set(cookie, t);
-    const frame = req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie));
-    let sent: { answer: Promise<Answer<'cmap.trackAdd'>>; ipc: IpcClientLike } | undefined;
     try {
-      const f = (
-        await this.onConnection(op, opts, (ipc) => {
-          const answer = this.exchange(op, ipc, frame);
-          sent = { answer, ipc };
-          return answer;
-        })
-      ).fields;
+      const f = (await this.lasting(op, req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie)), opts, (a, ipc) => this.#dropLateTracker(a.fields.trackHandle, ipc))).fields;
       t.userHandle = t.daemonHandle = f.trackHandle;
       this.#byUserHandle.set(f.trackHandle, t);
       return f.trackHandle;
     } catch (e) {
       this.#trackers.delete(cookie);
-      if (sent && isCsError(e) && (e.code === CS_ERR_TIMEOUT || e.code === CS_ERR_INTERRUPT)) this.#dropLateTracker(sent.answer, sent.ipc);
       throw e;
     }
   }
 
   /**
-   * A trackAdd given up on (deadline, abort) while its answer was on its way: a tracker the daemon
-   * added after all would notify this handle for good (a manual dispatch(ONE) then fails with
-   * CS_ERR_BAD_HANDLE for each), under a handle nobody has to delete it with. Deleted here once
-   * the answer comes, on the connection it was added on (one lost took it along).
+   * A trackAdd given up on while its answer was on its way: a tracker corosync added after all
+   * would notify this handle for good (a manual dispatch(ONE) then fails with CS_ERR_BAD_HANDLE
+   * for each), under a handle nobody has to delete it with. Deleted on the connection it was
+   * added on (one lost took it along).
    */
-  #dropLateTracker(answer: Promise<Answer<'cmap.trackAdd'>>, ipc: IpcClientLike): void {
-    answer.then(
-      (a) => {
-        if (this.state !== 'open' || this.ipc !== ipc) return;
-        this.exchange('cmap.trackDelete', ipc, req.cmapTrackDelete(a.fields.trackHandle)).catch(() => {});
-      },
-      () => {},
-    );
+  #dropLateTracker(trackHandle: bigint, ipc: IpcClientLike): void {
+    if (this.state !== 'open' || this.ipc !== ipc) return;
+    this.exchange('cmap.trackDelete', ipc, req.cmapTrackDelete(trackHandle)).catch(() => {});
   }
 
   /** cmap_track_delete(). */

@@ -337,7 +337,10 @@ export class CpgHandle extends Session<CpgSnapshot> {
     // libcpg checks the name before the handle: 13 even on a finalized one
     const name = groupBytes(op, group);
     this.assertOpen(op);
-    await this.call(op, cpgReq.join(name, process.pid, this.#flags), opts);
+    // Joined after all when given up on in flight: known, so that leave() and a reconnect's re-join have it.
+    await this.lasting(op, cpgReq.join(name, process.pid, this.#flags), opts, (_, ipc) => {
+      if (this.ipc === ipc) this.#group = name;
+    });
     this.#group = name;
   }
 

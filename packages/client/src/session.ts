@@ -8,6 +8,7 @@ import {
   CS_DISPATCH_ONE,
   CS_DISPATCH_ONE_NONBLOCKING,
   CS_ERR_BAD_HANDLE,
+  CS_ERR_INTERRUPT,
   CS_ERR_INVALID_PARAM,
   CS_ERR_LIBRARY,
   CS_ERR_TIMEOUT,
@@ -461,6 +462,33 @@ export abstract class Session<Snapshot> extends EventEmitter {
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
       withRetry(async () => attempt(await this.#connection(operation, signal)), policy, signal),
     );
+  }
+
+  /**
+   * call() for a request whose effect lasts (a tracker, a join): when the caller gives up on it
+   * (deadline, abort) while its answer is on its way, corosync may apply it after all, and
+   * `late` gets that answer and the connection it came on, to undo or record it.
+   */
+  protected async lasting<R extends ResponseName>(
+    operation: string,
+    frame: Request<R>,
+    opts: CallOptions | undefined,
+    late: (answer: Answer<R>, ipc: IpcClientLike) => void,
+  ): Promise<Answer<R>> {
+    let sent: { answer: Promise<Answer<R>>; ipc: IpcClientLike } | undefined;
+    try {
+      return await this.onConnection(operation, opts, (ipc) => {
+        const answer = this.exchange(operation, ipc, frame);
+        sent = { answer, ipc };
+        return answer;
+      });
+    } catch (e) {
+      const inFlight = sent;
+      if (inFlight && isCsError(e) && (e.code === CS_ERR_TIMEOUT || e.code === CS_ERR_INTERRUPT)) {
+        inFlight.answer.then((a) => late(a, inFlight.ipc), () => {});
+      }
+      throw e;
+    }
   }
 
   readonly #parse = (res: Uint8Array, operation: string): DecodedMessage => {

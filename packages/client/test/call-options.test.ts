@@ -225,3 +225,31 @@ describe('cmap.trackAdd given up on while its answer is on its way', () => {
     await h.finalize();
   });
 });
+
+describe('cpg.join given up on while its answer is on its way', () => {
+  it('joined after all: the handle knows its group (a reconnect joins it again)', async () => {
+    const answers: ((r: Uint8Array) => void)[] = [];
+    let joins = 0;
+    const fc = fakeConnector('cpg', (d) => {
+      switch (d.name) {
+        case 'cpg.join': return joins++ === 0 ? new Promise<Uint8Array>((r) => answers.push(r)) : res('cpg.join');
+        case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 3 });
+        case 'cpg.membershipGet': return res('cpg.membershipGet', { memberList: [{ nodeid: 3, pid: process.pid, reason: 1 }] });
+        default: return res('cpg.error', {}, 7);
+      }
+    });
+    const h = await CpgHandle.initialize(null, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    const ac = new AbortController();
+    const joined = h.join(g, { signal: ac.signal }).catch(code);
+    while (answers.length === 0) await tick();
+    ac.abort();
+    expect(await joined).toBe(CS_ERR_INTERRUPT);
+    answers[0]!(res('cpg.join'));
+    const reconnected = new Promise<{ groupName: Uint8Array | null }>((r) => h.once('reconnect', r));
+    // the late answer is read before the connection goes
+    await tick();
+    fc.last.drop();
+    expect(Buffer.from((await reconnected).groupName ?? []).toString()).toBe('grp');
+    await h.finalize();
+  });
+});
