@@ -372,16 +372,16 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const op = `cmap.get(${String(key)})`;
     checkKey(op, key);
     this.assertOpen(op);
-    if (opts?.capacity !== undefined) {
-      const cap = opts.capacity;
-      checkCount(op, 'capacity', cap);
-      const r = await this.#getOnce(op, key, cap, opts);
+    const cap = opts?.capacity;
+    if (cap !== undefined) checkCount(op, 'capacity', cap);
+    return this.stepwise(op, opts, async (each) => {
+      if (cap === undefined) return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, each));
+      const r = await this.#getOnce(op, key, cap, each);
       // Capacity 0 is the daemon's "type and length only" (libcmap, given a buffer, then copies
       // that many bytes it never received): the value comes with a second GET of that length.
-      if (r.bytes.length < r.length) return this.#entry(op, await this.#getAny(op, key, r.length, opts));
+      if (r.bytes.length < r.length) return this.#entry(op, await this.#getAny(op, key, r.length, each));
       return this.#entry(op, r);
-    }
-    return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts));
+    });
   }
 
   async #getAny(op: string, key: string, first: number, opts?: CallOptions, wantType?: number) {
@@ -455,7 +455,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const op = `cmap.getString(${String(key)})`;
     checkKey(op, key);
     this.assertOpen(op);
-    const r = await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts, CMAP_VALUETYPE_STRING);
+    const r = await this.stepwise(op, opts, (each) => this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, each, CMAP_VALUETYPE_STRING));
     const nul = r.bytes.indexOf(0);
     return utf8.decode(nul >= 0 ? r.bytes.subarray(0, nul) : r.bytes);
   }

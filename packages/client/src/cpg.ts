@@ -15,7 +15,7 @@ import { loopTurn } from '@corosync-ts/ipc';
 import { checkCount, checkU32, invalidParam, toCsError } from './errors.js';
 import { checkCallOptions, checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
-import { Session, common, freeFunctions, hasDeadline, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { Session, common, freeFunctions, hasDeadline, stepOptions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import {
   PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, plainDeliverArgs, parsePartialMcastAnswer,
@@ -179,13 +179,6 @@ function messageParts(operation: string, msg: unknown): Uint8Array[] {
   if (Array.isArray(msg) && msg.every((m) => m instanceof Uint8Array)) return msg as Uint8Array[];
   throw invalidParam(operation, 'message must be a Uint8Array, a string or an array of Uint8Array');
 }
-
-/** The options of one step of a call whose deadline already runs: its signal, the call's retry policy, no deadline of its own. */
-const stepOptions = (signal: AbortSignal | undefined, opts: CallOptions | undefined): CallOptions => ({
-  timeout: Infinity,
-  ...(signal ? { signal } : {}),
-  ...(opts?.retry !== undefined ? { retry: opts.retry } : {}),
-});
 
 /** Waits for `p` (which never rejects), or rejects with the reason when `signal` aborts first. */
 function untilSettled(p: Promise<void>, signal: AbortSignal | undefined, operation: string): Promise<void> {
@@ -354,14 +347,13 @@ export class CpgHandle extends Session<CpgSnapshot> {
     this.assertOpen(op);
     // One deadline for all the re-sends (each call() would run its own afresh: while the daemon
     // answers BUSY the call would never end), as #inOrder's covers its wait and its send.
-    await withDeadline(op, opts?.timeout ?? this.handleOptions.timeout, opts?.signal, async (signal) => {
-      const each = stepOptions(signal, opts);
+    await this.stepwise(op, opts, async (each) => {
       for (;;) {
         try {
           return await this.call(op, cpgReq.leave(name, process.pid), each);
         } catch (e) {
           if (!isCsError(e, CS_ERR_BUSY)) throw e;
-          await sleep(1, signal);
+          await sleep(1, each?.signal);
         }
       }
     });

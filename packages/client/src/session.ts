@@ -186,6 +186,13 @@ export async function withDeadline<T>(
   }
 }
 
+/** The options of one step of a call whose deadline already runs: its signal, the call's retry policy, no deadline of its own. */
+export const stepOptions = (signal: AbortSignal | undefined, opts: CallOptions | undefined): CallOptions => ({
+  timeout: Infinity,
+  ...(signal ? { signal } : {}),
+  ...(opts?.retry !== undefined ? { retry: opts.retry } : {}),
+});
+
 /**
  * One connection to one corosync service: request/response with retry, deadline and abort;
  * the event queue behind dispatch(); disconnect and reconnect. Service classes add the calls.
@@ -462,6 +469,18 @@ export abstract class Session<Snapshot> extends EventEmitter {
     return withDeadline(operation, opts?.timeout ?? this.#opts.timeout, opts?.signal, (signal) =>
       withRetry(async () => attempt(await this.#connection(operation, signal)), policy, signal),
     );
+  }
+
+  /**
+   * Runs a call made of several requests (`run` passes `each` to every one) under one deadline
+   * and signal, the call's: each request's own would start afresh, and the call would take a
+   * deadline per step (or, re-sent while corosync answers BUSY, never end).
+   */
+  protected stepwise<T>(operation: string, opts: CallOptions | undefined, run: (each: CallOptions | undefined) => Promise<T>): Promise<T> {
+    checkCallOptions(operation, opts);
+    const timeout = opts?.timeout ?? this.#opts.timeout;
+    if (!hasDeadline(timeout) && opts?.signal === undefined) return run(opts);
+    return withDeadline(operation, timeout, opts?.signal, (signal) => run(stepOptions(signal, opts)));
   }
 
   /**

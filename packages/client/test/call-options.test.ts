@@ -3,7 +3,7 @@
 // long-lived signal or a turn held in a queue.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { CMAP_TRACK_MODIFY, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
+import { CMAP_TRACK_MODIFY, CMAP_VALUETYPE_STRING, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, CpgHandle } from '../src/index.js';
 import { evt, fakeConnector, res, tick } from './fake.js';
 
@@ -250,6 +250,22 @@ describe('cpg.join given up on while its answer is on its way', () => {
     await tick();
     fc.last.drop();
     expect(Buffer.from((await reconnected).groupName ?? []).toString()).toBe('grp');
+    await h.finalize();
+  });
+});
+
+describe('cmap.get in several round trips', () => {
+  it('one deadline for all of them: three answers 15 ms apart exceed a 30 ms timeout', async () => {
+    const value = new TextEncoder().encode('a value longer than the first capacity\0');
+    const fc = fakeConnector('cmap', (d) => {
+      const cap = Number((d.fields as { valueLen: bigint }).valueLen);
+      const answer = cap > 0 && cap < value.length ? res('cmap.error', {}, 7) : res('cmap.get', { type: CMAP_VALUETYPE_STRING, valueLen: BigInt(value.length), value: value.subarray(0, cap) });
+      return new Promise((r) => setTimeout(() => r(answer), 15));
+    });
+    const h = await CmapHandle.initialize({ connect: fc.connect });
+    expect(await h.getString('k', { firstCapacity: 4, timeout: 30 }).catch(code)).toBe(CS_ERR_TIMEOUT);
+    expect(await h.get('k', { firstCapacity: 4, timeout: 30 }).catch(code)).toBe(CS_ERR_TIMEOUT);
+    expect(await h.getString('k', { firstCapacity: 4, timeout: 10_000 })).toBe('a value longer than the first capacity');
     await h.finalize();
   });
 });
