@@ -731,6 +731,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const mode = this.dispatchFlags(flags);
     this.assertOpen(operation);
     checkCallOptions(operation, opts);
+    // In every mode, as every other call: ALL and ONE_NONBLOCKING do not wait, but delivered anyway.
+    if (opts?.signal?.aborted) throw abortError(opts.signal, operation);
     const afterCallback = (delivered: boolean) => {
       if (this.#state === 'finalized') {
         throw new CsError(CS_ERR_BAD_HANDLE, 'handle finalized inside a callback', { operation });

@@ -3,7 +3,7 @@
 // long-lived signal or a turn held in a queue.
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { CMAP_TRACK_MODIFY, CMAP_VALUETYPE_STRING, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
+import { CMAP_TRACK_MODIFY, CMAP_VALUETYPE_STRING, CS_DISPATCH_ALL, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
 import { CmapHandle, CpgHandle } from '../src/index.js';
 import { evt, fakeConnector, res, tick } from './fake.js';
 
@@ -92,7 +92,7 @@ describe('CallOptions with odd values', () => {
   });
 });
 
-describe('a blocking dispatch given up on', () => {
+describe('dispatch given up on', () => {
   const deliver = (text: string) => evt('cpg.deliverCallback', { groupName: g, msglen: text.length, nodeid: 1, pid: 7, message: new TextEncoder().encode(text) });
 
   it('aborted by a callback it ran: the next event is delivered (auto) without waiting for a third', async () => {
@@ -109,6 +109,20 @@ describe('a blocking dispatch given up on', () => {
     fc.last.event(deliver('b'));
     while (got.length < 2) await tick();
     expect([got, h.pendingEvents]).toEqual([['a', 'b'], 0]);
+    await h.finalize();
+  });
+
+  it('a signal aborted already: every mode rejects CS_ERR_INTERRUPT and delivers nothing', async () => {
+    const fc = cpgDaemon();
+    const got: string[] = [];
+    const h = await CpgHandle.initialize({ deliverFn: (d) => got.push(Buffer.from(d.msg).toString()) }, { connect: fc.connect, dispatch: 'manual' });
+    fc.last.event(deliver('a'));
+    const signal = AbortSignal.abort();
+    const modes = [CS_DISPATCH_ALL, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING, CS_DISPATCH_BLOCKING];
+    expect(await Promise.all(modes.map((m) => h.dispatch(m, { signal }).catch(code)))).toEqual(Array(4).fill(CS_ERR_INTERRUPT));
+    expect([got, h.pendingEvents]).toEqual([[], 1]);
+    await h.dispatch(CS_DISPATCH_ALL);
+    expect(got).toEqual(['a']);
     await h.finalize();
   });
 
