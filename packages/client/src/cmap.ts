@@ -284,13 +284,11 @@ export class CmapHandle extends Session<CmapSnapshot> {
   /** cmap_initialize_map(): connects and selects CMAP_MAP_ICMAP (0) or CMAP_MAP_STATS (1). */
   static async initializeMap(map: number, opts?: HandleOptions): Promise<CmapHandle> {
     checkI32('cmap.initializeMap', 'map', map);
-    const h = await CmapHandle.initialize(opts);
-    try {
-      await h.call('cmap.initializeMap', req.cmapSetCurrentMap(map), { ...(opts?.signal ? { signal: opts.signal } : {}) });
-    } catch (e) {
-      await h.finalize().catch(() => {});
-      throw e;
-    }
+    checkHandleOptions('cmap.initializeMap', opts);
+    const h = new CmapHandle(opts);
+    await h.openAnd('cmap.initializeMap', async (each) => {
+      await h.call('cmap.initializeMap', req.cmapSetCurrentMap(map), each);
+    });
     h.#map = map;
     return h;
   }

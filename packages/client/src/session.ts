@@ -284,6 +284,23 @@ export abstract class Session<Snapshot> extends EventEmitter {
     return ipc;
   }
 
+  /**
+   * initialize's connect and then its first requests (`first` passes `each` to every one) under
+   * the handle's one deadline and signal, not one each; a failure finalizes the handle.
+   */
+  protected async openAnd(operation: string, first: (each: CallOptions) => Promise<void>): Promise<void> {
+    try {
+      await withDeadline(operation, this.#opts.timeout, this.#opts.signal, async (signal) => {
+        await this.open(signal);
+        await first(stepOptions(signal, undefined));
+      });
+    } catch (e) {
+      // A connect given up on closes itself (open()); one made is closed here.
+      if (this.#ipc) await this.finalize().catch(() => {});
+      throw e;
+    }
+  }
+
   #attach(ipc: IpcClientLike): void {
     this.#ipc = ipc;
     ipc.on('event', this.#onEvent);

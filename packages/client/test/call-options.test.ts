@@ -4,8 +4,9 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CMAP_TRACK_MODIFY, CMAP_VALUETYPE_STRING, CS_DISPATCH_ALL, CS_DISPATCH_BLOCKING, CS_DISPATCH_ONE, CS_DISPATCH_ONE_NONBLOCKING, CS_ERR_INTERRUPT, CS_ERR_INVALID_PARAM, CS_ERR_TIMEOUT, isCsError } from '@corosync-ts/types';
-import { CmapHandle, CpgHandle } from '../src/index.js';
-import { evt, fakeConnector, res, tick } from './fake.js';
+import { CmapHandle, CpgHandle, QuorumHandle } from '../src/index.js';
+import { evt, fakeConnector, res, tick, type FakeIpc } from './fake.js';
+import type { Connector } from '../src/session.js';
 
 const code = (e: unknown) => (isCsError(e) ? e.code : e);
 const g = new TextEncoder().encode('grp');
@@ -281,5 +282,28 @@ describe('cmap.get in several round trips', () => {
     expect(await h.get('k', { firstCapacity: 4, timeout: 30 }).catch(code)).toBe(CS_ERR_TIMEOUT);
     expect(await h.getString('k', { firstCapacity: 4, timeout: 10_000 })).toBe('a value longer than the first capacity');
     await h.finalize();
+  });
+});
+
+describe('an initialize that sends a first request', () => {
+  // A connect taking 15 ms, then an answer taking 15 ms, under a 25 ms handle timeout.
+  function slow(service: 'quorum' | 'cmap', answer: Uint8Array) {
+    const fc = fakeConnector(service, () => new Promise((r) => setTimeout(() => r(answer), 15)));
+    const connect: Connector = (name, o) => new Promise((r) => setTimeout(() => r(fc.connect(name, o)), 15));
+    return { fc, connect };
+  }
+  const closed = (made: FakeIpc[]) => made.map((i) => i.closed);
+
+  it('quorum: the connect and the gettype share the handle timeout, and the connection is closed', async () => {
+    const { fc, connect } = slow('quorum', res('quorum.gettype', { quorumType: 1 }));
+    expect(await QuorumHandle.initialize(null, { connect, timeout: 25 }).catch(code)).toBe(CS_ERR_TIMEOUT);
+    expect(closed(fc.made)).toEqual([true]);
+    expect((await QuorumHandle.initialize(null, { connect, timeout: 10_000 })).quorumType).toBe(1);
+  });
+
+  it('cmap.initializeMap: the connect and the map selection share it too', async () => {
+    const { fc, connect } = slow('cmap', res('cmap.setCurrentMap'));
+    expect(await CmapHandle.initializeMap(1, { connect, timeout: 25 }).catch(code)).toBe(CS_ERR_TIMEOUT);
+    expect(closed(fc.made)).toEqual([true]);
   });
 });
