@@ -284,13 +284,11 @@ export class CmapHandle extends Session<CmapSnapshot> {
   /** cmap_initialize_map(): connects and selects CMAP_MAP_ICMAP (0) or CMAP_MAP_STATS (1). */
   static async initializeMap(map: number, opts?: HandleOptions): Promise<CmapHandle> {
     checkI32('cmap.initializeMap', 'map', map);
-    const h = await CmapHandle.initialize(opts);
-    try {
-      await h.call('cmap.initializeMap', req.cmapSetCurrentMap(map), { ...(opts?.signal ? { signal: opts.signal } : {}) });
-    } catch (e) {
-      await h.finalize().catch(() => {});
-      throw e;
-    }
+    checkHandleOptions('cmap.initializeMap', opts);
+    const h = new CmapHandle(opts);
+    await h.openAnd('cmap.initializeMap', async (each) => {
+      await h.call('cmap.initializeMap', req.cmapSetCurrentMap(map), each);
+    });
     h.#map = map;
     return h;
   }
@@ -372,16 +370,16 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const op = `cmap.get(${String(key)})`;
     checkKey(op, key);
     this.assertOpen(op);
-    if (opts?.capacity !== undefined) {
-      const cap = opts.capacity;
-      checkCount(op, 'capacity', cap);
-      const r = await this.#getOnce(op, key, cap, opts);
+    const cap = opts?.capacity;
+    if (cap !== undefined) checkCount(op, 'capacity', cap);
+    return this.stepwise(op, opts, async (each) => {
+      if (cap === undefined) return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, each));
+      const r = await this.#getOnce(op, key, cap, each);
       // Capacity 0 is the daemon's "type and length only" (libcmap, given a buffer, then copies
       // that many bytes it never received): the value comes with a second GET of that length.
-      if (r.bytes.length < r.length) return this.#entry(op, await this.#getAny(op, key, r.length, opts));
+      if (r.bytes.length < r.length) return this.#entry(op, await this.#getAny(op, key, r.length, each));
       return this.#entry(op, r);
-    }
-    return this.#entry(op, await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts));
+    });
   }
 
   async #getAny(op: string, key: string, first: number, opts?: CallOptions, wantType?: number) {
@@ -455,7 +453,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     const op = `cmap.getString(${String(key)})`;
     checkKey(op, key);
     this.assertOpen(op);
-    const r = await this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, opts, CMAP_VALUETYPE_STRING);
+    const r = await this.stepwise(op, opts, (each) => this.#getAny(op, key, opts?.firstCapacity ?? DEFAULT_FIRST_CAPACITY, each, CMAP_VALUETYPE_STRING));
     const nul = r.bytes.indexOf(0);
     return utf8.decode(nul >= 0 ? r.bytes.subarray(0, nul) : r.bytes);
   }
@@ -562,7 +560,7 @@ export class CmapHandle extends Session<CmapSnapshot> {
     // Registered before the request: the daemon may notify before its answer is read.
     this.#trackers.set(cookie, t);
     try {
-      const f = (await this.call(op, req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie)), opts)).fields;
+      const f = (await this.lasting(op, req.cmapTrackAdd(key ?? '', trackType, BigInt(cookie)), opts, (a, ipc) => this.#dropLateTracker(a.fields.trackHandle, ipc))).fields;
       t.userHandle = t.daemonHandle = f.trackHandle;
       this.#byUserHandle.set(f.trackHandle, t);
       return f.trackHandle;
@@ -570,6 +568,17 @@ export class CmapHandle extends Session<CmapSnapshot> {
       this.#trackers.delete(cookie);
       throw e;
     }
+  }
+
+  /**
+   * A trackAdd given up on while its answer was on its way: a tracker corosync added after all
+   * would notify this handle for good (a manual dispatch(ONE) then fails with CS_ERR_BAD_HANDLE
+   * for each), under a handle nobody has to delete it with. Deleted on the connection it was
+   * added on (one lost took it along).
+   */
+  #dropLateTracker(trackHandle: bigint, ipc: IpcClientLike): void {
+    if (this.state !== 'open' || this.ipc !== ipc) return;
+    this.exchange('cmap.trackDelete', ipc, req.cmapTrackDelete(trackHandle)).catch(() => {});
   }
 
   /** cmap_track_delete(). */

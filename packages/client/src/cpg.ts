@@ -13,9 +13,9 @@ import {
 import type { CpgAddress } from '@corosync-ts/codec-wasm';
 import { loopTurn } from '@corosync-ts/ipc';
 import { checkCount, checkU32, invalidParam, toCsError } from './errors.js';
-import { checkHandleOptions, checkKeys } from './options.js';
+import { checkCallOptions, checkHandleOptions, checkKeys } from './options.js';
 import { abortError, sleep } from './retry.js';
-import { Session, common, freeFunctions, hasDeadline, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
+import { Session, common, freeFunctions, hasDeadline, stepOptions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import {
   PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, plainDeliverArgs, parsePartialMcastAnswer,
@@ -330,7 +330,10 @@ export class CpgHandle extends Session<CpgSnapshot> {
     // libcpg checks the name before the handle: 13 even on a finalized one
     const name = groupBytes(op, group);
     this.assertOpen(op);
-    await this.call(op, cpgReq.join(name, process.pid, this.#flags), opts);
+    // Joined after all when given up on in flight: known, so that leave() and a reconnect's re-join have it.
+    await this.lasting(op, cpgReq.join(name, process.pid, this.#flags), opts, (_, ipc) => {
+      if (this.ipc === ipc) this.#group = name;
+    });
     this.#group = name;
   }
 
@@ -342,15 +345,18 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const op = 'cpg.leave';
     const name = groupBytes(op, group);
     this.assertOpen(op);
-    for (;;) {
-      try {
-        await this.call(op, cpgReq.leave(name, process.pid), opts);
-        break;
-      } catch (e) {
-        if (!isCsError(e, CS_ERR_BUSY)) throw e;
-        await sleep(1, opts?.signal);
+    // One deadline for all the re-sends (each call() would run its own afresh: while the daemon
+    // answers BUSY the call would never end), as #inOrder's covers its wait and its send.
+    await this.stepwise(op, opts, async (each) => {
+      for (;;) {
+        try {
+          return await this.call(op, cpgReq.leave(name, process.pid), each);
+        } catch (e) {
+          if (!isCsError(e, CS_ERR_BUSY)) throw e;
+          await sleep(1, each?.signal);
+        }
       }
-    }
+    });
     if (this.#group && sameBytes(this.#group, name)) this.#group = null;
   }
 
@@ -482,6 +488,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
   #inOrder(op: string, opts: CallOptions | undefined, send: (o: CallOptions) => Promise<void>): Promise<void> {
     // Refused before it takes a turn: withDeadline() would reject without running `run`, whose
     // `finally` is what hands the turn on, and every later multicast would wait behind it forever.
+    checkCallOptions(op, opts);
     if (opts?.signal?.aborted) return Promise.reject(abortError(opts.signal, op));
     const before = this.#mcastTail;
     let release!: () => void;
@@ -509,7 +516,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const run = async (signal: AbortSignal | undefined): Promise<void> => {
       try {
         await untilSettled(before, signal, op);
-        await send({ timeout: Infinity, ...(signal ? { signal } : {}), ...(opts?.retry !== undefined ? { retry: opts.retry } : {}) });
+        await send(stepOptions(signal, opts));
       } finally {
         // After the earlier ones in every case: one given up on while queued keeps the rest behind them.
         void before.then(() => {

@@ -1,7 +1,8 @@
 // Option checks of every initialize. Its own small module: sam/index.ts must not load the
 // session (and with it the transport and codec) just to check its options.
 import { CS_ERR_INVALID_PARAM, CsError } from '@corosync-ts/types';
-import type { HandleOptions } from './session.js';
+import { resolveRetry } from './retry.js';
+import type { CallOptions, HandleOptions } from './session.js';
 
 // Every HandleOptions key: an option added to the interface but not here fails to compile.
 const HANDLE_OPTION_KEYS: Record<keyof HandleOptions, true> = {
@@ -54,9 +55,33 @@ export function checkHandleOptions(operation: string, opts: HandleOptions | unde
   kind('ipcPrefix', typeof opts.ipcPrefix === 'string', 'a string');
   kind('ipcName', typeof opts.ipcName === 'string', 'a string');
   kind('dispatch', opts.dispatch === 'auto' || opts.dispatch === 'manual', "'auto' or 'manual'");
-  kind('timeout', typeof opts.timeout === 'number' && !Number.isNaN(opts.timeout), 'a number of ms (negative or Infinity: none)');
-  kind('signal', typeof opts.signal?.aborted === 'boolean' && typeof opts.signal.addEventListener === 'function', 'an AbortSignal');
+  kind('timeout', isTimeout(opts.timeout), TIMEOUT);
+  kind('signal', isSignal(opts.signal), 'an AbortSignal');
   kind('connect', typeof opts.connect === 'function', 'a function');
   kind('retry', typeof opts.retry === 'boolean' || (typeof opts.retry === 'object' && opts.retry !== null), 'a boolean or a RetryPolicy');
   kind('reconnect', typeof opts.reconnect === 'boolean' || (typeof opts.reconnect === 'object' && opts.reconnect !== null), 'a boolean or a ReconnectPolicy');
+}
+
+// String() throws for an object without a prototype.
+const show = (v: unknown) => (typeof v === 'object' && v !== null ? Object.prototype.toString.call(v) : String(v));
+const TIMEOUT = 'a number of ms (negative or Infinity: none)';
+const isTimeout = (v: unknown) => typeof v === 'number' && !Number.isNaN(v);
+const isSignal = (v: unknown) =>
+  typeof (v as AbortSignal | undefined)?.aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function';
+
+/**
+ * The deadline and signal of a call, checked before it sends or queues anything: a NaN or '100'
+ * deadline was no deadline at all, a signal without addEventListener a TypeError after the call
+ * had taken its turn in a queue (which it then held for good).
+ */
+export function checkDeadline(operation: string, timeout: unknown, signal: unknown): void {
+  if (timeout !== undefined && !isTimeout(timeout)) throw invalid(operation, `option timeout must be ${TIMEOUT}, got ${show(timeout)}`);
+  if (signal !== undefined && !isSignal(signal)) throw invalid(operation, `option signal must be an AbortSignal, got ${show(signal)}`);
+}
+
+/** checkDeadline for a call's options, and its retry policy: for a call that queues before withDeadline() runs. */
+export function checkCallOptions(operation: string, opts: CallOptions | undefined): void {
+  if (opts === undefined || opts === null) return;
+  checkDeadline(operation, opts.timeout, opts.signal);
+  if (opts.retry !== undefined) resolveRetry(opts.retry);
 }

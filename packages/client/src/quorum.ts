@@ -111,21 +111,17 @@ export class QuorumHandle extends Session<QuorumSnapshot> {
     checkKeys('quorum.modelInitialize', 'callbacks', modelData, model === QUORUM_MODEL_V0 ? ['quorumNotify'] : ['quorumNotify', 'nodelistNotify']);
     checkHandleOptions('quorum.modelInitialize', opts);
     const h = new QuorumHandle(model, modelData, opts);
-    await h.open(opts?.signal);
-    try {
-      h.#quorumType = await h.#gettype(undefined, opts?.signal);
-    } catch (e) {
-      await h.finalize().catch(() => {});
-      throw e;
-    }
+    await h.openAnd('quorum.modelInitialize', async (each) => {
+      h.#quorumType = await h.#gettype(undefined, each);
+    });
     h.contextSet(context);
     return h;
   }
 
-  async #gettype(ipc: IpcClientLike | undefined, signal?: AbortSignal): Promise<number> {
+  async #gettype(ipc: IpcClientLike | undefined, each?: CallOptions): Promise<number> {
     const op = this.model === QUORUM_MODEL_V0 ? 'quorum.initialize' : 'quorum.modelInitialize';
     const frame = this.model === QUORUM_MODEL_V0 ? req.quorumGettype() : req.quorumModelGettype(this.model);
-    const d = ipc ? await this.exchange(op, ipc, frame) : await this.call(op, frame, signal ? { signal } : undefined);
+    const d = ipc ? await this.exchange(op, ipc, frame) : await this.call(op, frame, each);
     return d.fields.quorumType;
   }
 

@@ -29,8 +29,16 @@ export const DEFAULT_RETRY: Readonly<Required<RetryPolicy>> = Object.freeze({
 export function resolveRetry(policy: RetryPolicy | boolean | undefined): Required<RetryPolicy> | undefined {
   if (policy === undefined || policy === false) return undefined;
   if (policy === true) return { ...DEFAULT_RETRY };
+  // A string spread into the defaults was the default policy, null none: both are mistakes.
+  if (typeof policy !== 'object' || policy === null) {
+    throw new CsError(CS_ERR_INVALID_PARAM, `retry must be a boolean or a RetryPolicy, got ${String(policy)}`);
+  }
   const p = { ...DEFAULT_RETRY, ...policy };
   checkPolicy('retry', p, ['retries', 'initialDelay', 'maxDelay', 'factor']);
+  // Read only when an answer is retryable: a wrong one was a TypeError there, or never matched.
+  if (!Array.isArray(p.codes) || !p.codes.every((c) => Number.isInteger(c))) {
+    throw new CsError(CS_ERR_INVALID_PARAM, `retry.codes must be an array of cs_error_t codes, got ${String(p.codes)}`);
+  }
   return p;
 }
 
@@ -64,6 +72,40 @@ export function retryDelay(policy: Required<RetryPolicy>, attempt: number): numb
 
 export function abortError(signal: AbortSignal, operation?: string): CsError {
   return new CsError(CS_ERR_INTERRUPT, 'aborted', { cause: signal.reason, ...(operation ? { operation } : {}) });
+}
+
+/** The calls watching one signal: the one listener on it runs them all. */
+type Watchers = { readonly fns: Set<() => void>; readonly listener: () => void };
+const watched = new WeakMap<AbortSignal, Watchers>();
+
+/**
+ * Runs `fn` when `signal` aborts; returns what stops watching. One listener on the signal for
+ * every call watching it, removed when the last stops: a signal shared by many calls at once
+ * (a shutdown signal) otherwise drew Node's MaxListenersExceededWarning from the 11th call on,
+ * and each call's removeEventListener searched all the others' listeners.
+ */
+export function watchAbort(signal: AbortSignal, fn: () => void): () => void {
+  let w = watched.get(signal);
+  if (w === undefined) {
+    const fns = new Set<() => void>();
+    const listener = () => {
+      watched.delete(signal);
+      for (const f of fns) f();
+      fns.clear();
+    };
+    w = { fns, listener };
+    watched.set(signal, w);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const { fns, listener } = w;
+  // A function may watch twice: its own wrapper is what is added and removed.
+  const mine = () => fn();
+  fns.add(mine);
+  return () => {
+    if (!fns.delete(mine) || fns.size > 0) return;
+    watched.delete(signal);
+    signal.removeEventListener('abort', listener);
+  };
 }
 
 /** Waits `ms`, or rejects with a CsError(CS_ERR_INTERRUPT) when `signal` aborts first. */

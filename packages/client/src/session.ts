@@ -8,6 +8,7 @@ import {
   CS_DISPATCH_ONE,
   CS_DISPATCH_ONE_NONBLOCKING,
   CS_ERR_BAD_HANDLE,
+  CS_ERR_INTERRUPT,
   CS_ERR_INVALID_PARAM,
   CS_ERR_LIBRARY,
   CS_ERR_TIMEOUT,
@@ -19,9 +20,10 @@ import {
 import { captureWriterFor } from './capture.js';
 import { toCsError } from './errors.js';
 import { expectationFor, type Answer, type Expectation, type Request, type ResponseName } from './wire.js';
-import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, withRetry, type RetryPolicy } from './retry.js';
+import { abortError, after, checkPolicy, resolveRetry, retryDelay, sleep, watchAbort, withRetry, type RetryPolicy } from './retry.js';
 import { EventStream } from './stream.js';
 import { Fifo } from './fifo.js';
+import { checkCallOptions, checkDeadline } from './options.js';
 
 export type ServiceName = Service;
 
@@ -166,12 +168,12 @@ export async function withDeadline<T>(
   signal: AbortSignal | undefined,
   fn: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
+  checkDeadline(operation, timeout, signal);
   const hasTimeout = hasDeadline(timeout);
   if (!hasTimeout && !signal) return fn(undefined);
   if (signal?.aborted) throw abortError(signal, operation);
   const ac = new AbortController();
-  const forward = () => ac.abort(abortError(signal!, operation));
-  signal?.addEventListener('abort', forward, { once: true });
+  const unwatch = signal ? watchAbort(signal, () => ac.abort(abortError(signal, operation))) : undefined;
   const cancel = hasTimeout ? after(timeout, () => ac.abort(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation }))) : undefined;
   try {
     return await new Promise<T>((resolve, reject) => {
@@ -180,9 +182,16 @@ export async function withDeadline<T>(
     });
   } finally {
     cancel?.();
-    signal?.removeEventListener('abort', forward);
+    unwatch?.();
   }
 }
+
+/** The options of one step of a call whose deadline already runs: its signal, the call's retry policy, no deadline of its own. */
+export const stepOptions = (signal: AbortSignal | undefined, opts: CallOptions | undefined): CallOptions => ({
+  timeout: Infinity,
+  ...(signal ? { signal } : {}),
+  ...(opts?.retry !== undefined ? { retry: opts.retry } : {}),
+});
 
 /**
  * One connection to one corosync service: request/response with retry, deadline and abort;
@@ -273,6 +282,23 @@ export abstract class Session<Snapshot> extends EventEmitter {
     );
     this.#attach(ipc);
     return ipc;
+  }
+
+  /**
+   * initialize's connect and then its first requests (`first` passes `each` to every one) under
+   * the handle's one deadline and signal, not one each; a failure finalizes the handle.
+   */
+  protected async openAnd(operation: string, first: (each: CallOptions) => Promise<void>): Promise<void> {
+    try {
+      await withDeadline(operation, this.#opts.timeout, this.#opts.signal, async (signal) => {
+        await this.open(signal);
+        await first(stepOptions(signal, undefined));
+      });
+    } catch (e) {
+      // A connect given up on closes itself (open()); one made is closed here.
+      if (this.#ipc) await this.finalize().catch(() => {});
+      throw e;
+    }
   }
 
   #attach(ipc: IpcClientLike): void {
@@ -462,6 +488,45 @@ export abstract class Session<Snapshot> extends EventEmitter {
     );
   }
 
+  /**
+   * Runs a call made of several requests (`run` passes `each` to every one) under one deadline
+   * and signal, the call's: each request's own would start afresh, and the call would take a
+   * deadline per step (or, re-sent while corosync answers BUSY, never end).
+   */
+  protected stepwise<T>(operation: string, opts: CallOptions | undefined, run: (each: CallOptions | undefined) => Promise<T>): Promise<T> {
+    checkCallOptions(operation, opts);
+    const timeout = opts?.timeout ?? this.#opts.timeout;
+    if (!hasDeadline(timeout) && opts?.signal === undefined) return run(opts);
+    return withDeadline(operation, timeout, opts?.signal, (signal) => run(stepOptions(signal, opts)));
+  }
+
+  /**
+   * call() for a request whose effect lasts (a tracker, a join): when the caller gives up on it
+   * (deadline, abort) while its answer is on its way, corosync may apply it after all, and
+   * `late` gets that answer and the connection it came on, to undo or record it.
+   */
+  protected async lasting<R extends ResponseName>(
+    operation: string,
+    frame: Request<R>,
+    opts: CallOptions | undefined,
+    late: (answer: Answer<R>, ipc: IpcClientLike) => void,
+  ): Promise<Answer<R>> {
+    let sent: { answer: Promise<Answer<R>>; ipc: IpcClientLike } | undefined;
+    try {
+      return await this.onConnection(operation, opts, (ipc) => {
+        const answer = this.exchange(operation, ipc, frame);
+        sent = { answer, ipc };
+        return answer;
+      });
+    } catch (e) {
+      const inFlight = sent;
+      if (inFlight && isCsError(e) && (e.code === CS_ERR_TIMEOUT || e.code === CS_ERR_INTERRUPT)) {
+        inFlight.answer.then((a) => late(a, inFlight.ipc), () => {});
+      }
+      throw e;
+    }
+  }
+
   readonly #parse = (res: Uint8Array, operation: string): DecodedMessage => {
     let d: DecodedMessage;
     try {
@@ -646,6 +711,9 @@ export abstract class Session<Snapshot> extends EventEmitter {
     if (this.#state === 'disconnected') {
       return Promise.reject(new CsError(CS_ERR_LIBRARY, 'connection to corosync lost', { operation }));
     }
+    // Aborted already (by a callback this dispatch ran): a waiter added now would never hear the
+    // abort, and would take the next event for a dispatch that has returned, where it would stay.
+    if (signal?.aborted) return Promise.reject(signal.reason ?? abortError(signal, operation));
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         resolve: (v) => {
@@ -679,6 +747,9 @@ export abstract class Session<Snapshot> extends EventEmitter {
     const operation = `${this.service}.dispatch`;
     const mode = this.dispatchFlags(flags);
     this.assertOpen(operation);
+    checkCallOptions(operation, opts);
+    // In every mode, as every other call: ALL and ONE_NONBLOCKING do not wait, but delivered anyway.
+    if (opts?.signal?.aborted) throw abortError(opts.signal, operation);
     const afterCallback = (delivered: boolean) => {
       if (this.#state === 'finalized') {
         throw new CsError(CS_ERR_BAD_HANDLE, 'handle finalized inside a callback', { operation });
