@@ -2180,13 +2180,14 @@ static int answer_shm(poller_t *p, int32_t *bells) {
 // ready (async handles, signals, other connections; this watcher's fd is in it too, so ours
 // being readable says nothing of the others: one answer is given first, and the next wait
 // sees the others alone), and its timeout is the loop's (0 when an idle handle, a pending
-// callback or a closing handle is waiting, or a timer is due). Not while a watcher started
-// earlier in this loop turn (JS in an earlier callback of its batch) waits for the loop to add
-// its fd to epoll (libuv does that before its epoll_wait): its readiness would not end the wait.
+// callback or a closing handle is waiting, or a timer is due). It is 0 too while a watcher
+// started earlier in this loop turn (JS in an earlier callback of its batch, a connection just
+// accepted) waits for the loop to add its fd to epoll (libuv does that before its epoll_wait),
+// whose readiness would not end the wait: uv_backend_timeout() says so since libuv 1.44, older
+// than any Node this package supports bundles.
 // 1: this fd is readable.
 static int answer_wait(poller_t *p) {
   uv_loop_t *loop = p->handle.loop;
-  if (loop->watcher_queue.next != &loop->watcher_queue) return 0;
   uv_update_time(loop);
   int timeout = uv_backend_timeout(loop);
   if (timeout == 0) return 0;

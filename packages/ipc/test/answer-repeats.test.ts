@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { readCapture } from '@corosync-ts/codec-wasm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { connect, createServer, invalidateAnswers, type IpcClient, type IpcServer, type IpcServerConnection } from '../src/index.js';
 import { CaptureWriter } from '../src/capture-writer.js';
 import { echoed, header, reqFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 const repeatClient = fileURLToPath(new URL('./fixtures/repeat-client.mjs', import.meta.url));
+const waitServer = fileURLToPath(new URL('./fixtures/wait-server.mjs', import.meta.url));
+/** How long B's request may take to reach JS once the wait on A can have begun: generous, as it only bounds a failure. */
+const WAIT_DEADLINE_MS = 15_000;
 
 for (const transport of ['socket', 'shm'] as const) {
   describe(`answerRepeats over ${transport}`, () => {
@@ -236,6 +239,43 @@ for (const transport of ['socket', 'shm'] as const) {
       const answers = await Promise.all([...bigs, ...gets]);
       expect(answers.map((a) => a.length)).toEqual([...Array(20).fill(100_000), ...Array(5).fill(echoed(get).length)]);
       await c.close();
+    });
+  });
+
+  describe(`the answer wait over ${transport}`, () => {
+    // B's request (id 8) must reach JS while connection A's watcher waits for A's next repeat
+    // (id 7), which does not come until B is answered. The server is a process of its own
+    // (wait-server.mjs says why); B coming before its deadline is the whole assertion, and
+    // every request of A and B answered once, A's after the first natively.
+    const waitEnds = async (mode: 'other' | 'new', sentA: number) => {
+      const server = spawn(process.execPath, ['--no-memory-reducer', waitServer, transport, mode, String(WAIT_DEADLINE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      onTestFinished(() => {
+        if (server.exitCode === null) server.kill();
+      });
+      const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
+      const result = JSON.parse((await lines.next()).value as string);
+      expect(result).toEqual({
+        first: mode === 'other' ? 'connected' : 'ready',
+        order: ['B'],
+        conns: 2,
+        sentA,
+        sentB: 1,
+        answeredA: sentA - 1,
+        jsA: 1,
+        answeredB: 0,
+        jsB: 1,
+        exit: 0,
+      });
+      await new Promise((r) => (server.exitCode === null ? server.once('exit', r) : r(undefined)));
+      expect(server.exitCode).toBe(0);
+    };
+
+    it("a request on another connection ends the wait for the armed connection's next repeat", async () => {
+      await waitEnds('other', 6);
+    });
+
+    it("a connection accepted in the armed connection's wake-up is served before its wait", async () => {
+      await waitEnds('new', 5);
     });
   });
 }
