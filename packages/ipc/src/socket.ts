@@ -551,6 +551,8 @@ export class SocketServerTransport implements ServerTransport {
   private evtTimer: NodeJS.Timeout | undefined;
   /** Requests are left unread while too many answers wait for the client. */
   private paused = false;
+  /** Whether the request watcher answers repeats natively (answerRepeats). */
+  private answering = false;
 
   constructor(
     private readonly conn: ServerLink,
@@ -604,7 +606,9 @@ export class SocketServerTransport implements ServerTransport {
     // The control file's request counter (client ++ per send, we -- per read) is
     // libqb's own hint of how many are queued; epoll is level-triggered, so a wrong
     // hint costs a wake-up, never a request.
-    for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || this.control.queued('request') > 0); i++) {
+    // Once a request's listener has armed the native answer (answerRepeats), what comes next is
+    // the watcher's to compare first: read on here, a repeat would come to JS after all.
+    for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || (!this.answering && this.control.queued('request') > 0)); i++) {
       // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
       const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()), this.conn.borrowRequests);
       if (typeof d === 'number') {
@@ -687,10 +691,12 @@ export class SocketServerTransport implements ServerTransport {
 
   answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
     if (!this.reqConnected || this.paused || this.responses.length > 0) return false;
-    return this.req.answer(request, response, [this.control.mapping]);
+    this.answering = this.req.answer(request, response, [this.control.mapping]);
+    return this.answering;
   }
 
   stopAnswering(): void {
+    this.answering = false;
     this.req.answer();
   }
 
