@@ -551,8 +551,8 @@ export class SocketServerTransport implements ServerTransport {
   private evtTimer: NodeJS.Timeout | undefined;
   /** Requests are left unread while too many answers wait for the client. */
   private paused = false;
-  /** Whether the request watcher answers repeats natively (answerRepeats). */
-  private answering = false;
+  /** Whether answerRepeats() armed the watcher since onReq() began its pass. */
+  private armedInPass = false;
 
   constructor(
     private readonly conn: ServerLink,
@@ -606,9 +606,11 @@ export class SocketServerTransport implements ServerTransport {
     // The control file's request counter (client ++ per send, we -- per read) is
     // libqb's own hint of how many are queued; epoll is level-triggered, so a wrong
     // hint costs a wake-up, never a request.
-    // Once a request's listener has armed the native answer (answerRepeats), what comes next is
-    // the watcher's to compare first: read on here, a repeat would come to JS after all.
-    for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || (!this.answering && this.control.queued('request') > 0)); i++) {
+    // A request whose listener arms the native answer (answerRepeats) ends the pass: what comes
+    // next is the watcher's to compare first (read on here, a repeat sent meanwhile would come to
+    // JS after all); requests it does not answer come back here, read on as before.
+    this.armedInPass = false;
+    for (let i = 0; i < 64 && !this.conn.closed && !this.paused && (i === 0 || (!this.armedInPass && this.control.queued('request') > 0)); i++) {
       // Larger than the negotiated maximum (-EMSGSIZE) is a broken client: drop it.
       const d = recvDatagram(this.req.fd, Math.min(this.conn.maxMessageSize, maxDatagram()), this.conn.borrowRequests);
       if (typeof d === 'number') {
@@ -691,12 +693,11 @@ export class SocketServerTransport implements ServerTransport {
 
   answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
     if (!this.reqConnected || this.paused || this.responses.length > 0) return false;
-    this.answering = this.req.answer(request, response, [this.control.mapping]);
-    return this.answering;
+    this.armedInPass = this.req.answer(request, response, [this.control.mapping]);
+    return this.armedInPass;
   }
 
   stopAnswering(): void {
-    this.answering = false;
     this.req.answer();
   }
 
