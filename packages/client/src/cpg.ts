@@ -81,8 +81,6 @@ const rawAnswer = (res: Uint8Array) => res;
  */
 const MCASTS_PER_TURN = 32;
 const TURN_BYTES = 16384;
-/** What #inOrder hands a multicast it sends at once: no deadline runs around it. */
-const NO_DEADLINE: CallOptions = Object.freeze({ timeout: Infinity });
 /** What a multicast handed to the transport returns: settled already, one for every call. */
 const SENT: Promise<void> = Promise.resolve();
 /**
@@ -493,7 +491,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
     const before = this.#mcastTail;
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    const idle = this.#mcastsQueued === 0 && opts?.signal === undefined && !hasDeadline(opts?.timeout ?? this.handleOptions.timeout);
+    const timeout = opts?.timeout ?? this.handleOptions.timeout;
+    const idle = this.#mcastsQueued === 0 && opts?.signal === undefined && !hasDeadline(timeout);
     this.#mcastTail = mine;
     this.#mcastsQueued++;
     if (idle) {
@@ -502,7 +501,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
       // and the queue's promises (a large message's call, bench/README.md "cpg").
       let sent: Promise<void>;
       try {
-        sent = send(opts?.retry !== undefined ? { timeout: Infinity, retry: opts.retry } : NO_DEADLINE);
+        sent = send(stepOptions(undefined, opts));
       } catch (e) {
         sent = Promise.reject(e as Error);
       }
@@ -525,7 +524,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
         });
       }
     };
-    return withDeadline(op, opts?.timeout ?? this.handleOptions.timeout, opts?.signal, run);
+    return withDeadline(op, timeout, opts?.signal, run);
   }
 
   /**
