@@ -197,10 +197,9 @@ for (const transport of ['socket', 'shm'] as const) {
       // would hold the repeat back until the first answer left room in its channel.
       const get = reqFrame(6, 40, 4);
       const small = { maxResponseSize: echoed(get).length };
-      let c: IpcClient | undefined;
       let repeated: Promise<Uint8Array> | undefined;
-      await start({}, (sc) => sc.on('request', () => (repeated ??= c!.request(get, small))));
-      c = await connect(name);
+      await start({}, (sc) => sc.on('request', () => (repeated ??= c.request(get, small))));
+      const c = await connect(name);
       expect(await c.request(get, small)).toEqual(echoed(get));
       expect(await repeated).toEqual(echoed(get));
       expect(seen).toEqual([6]);
