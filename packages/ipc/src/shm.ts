@@ -38,9 +38,9 @@ function lendFor(max: number): Uint8Array {
   return lendArea;
 }
 
-/** Read what a setup socket holds: the byte count, 0 at EOF, -1 on an error, -EAGAIN when empty. */
-function readSetup(fd: number): number {
-  const r = native().recvInto(fd, doorbells);
+/** Read what a setup socket holds, `max` bytes at most: the byte count, 0 at EOF, -1 on an error, -EAGAIN when empty. */
+function readSetup(fd: number, max = doorbells.length): number {
+  const r = native().recvInto(fd, max < doorbells.length ? doorbells.subarray(0, max) : doorbells);
   return r < 0 && r !== -Errno.EAGAIN ? -1 : r;
 }
 
@@ -590,6 +590,8 @@ export class ShmServerTransport implements ServerTransport {
   private paused = false;
   /** The setup socket's watcher answers repeats (answerRepeats). */
   private answering = false;
+  /** Whether answerRepeats() armed the watcher since onSetupReadable() began its pass. */
+  private armedInPass = false;
 
   constructor(
     private readonly conn: ServerLink,
@@ -631,10 +633,16 @@ export class ShmServerTransport implements ServerTransport {
   onSetupReadable(bells: number): void {
     this.requestDebt += bells;
     if (this.doorbellDebt > 0) this.flushDoorbells();
+    this.armedInPass = false;
     if (!this.paused && !this.drainRequests()) return;
+    // A pass in which a listener armed the answer reads only the doorbells of the chunks it took:
+    // a later byte is the watcher's, to wake it for the chunk behind it (read here, that chunk
+    // would be taken here too, a repeat come to JS after all).
+    const owed = this.armedInPass ? -this.requestDebt : doorbells.length;
+    if (owed <= 0) return;
     // Doorbells are read even while paused: a libqb client retries a doorbell that does not
     // fit the socket forever, while a full request ring makes it fail with EAGAIN.
-    const r = readSetup(this.conn.setup.fd);
+    const r = readSetup(this.conn.setup.fd, owed);
     if (r === 0 || r === -1) return this.conn.close();
     if (r > 0) {
       this.requestDebt += r;
@@ -758,6 +766,7 @@ export class ShmServerTransport implements ServerTransport {
   answerRepeats(request: Uint8Array, response: Uint8Array): boolean {
     if (this.paused || this.responses.length > 0) return false;
     this.answering = this.conn.setup.answer(request, response, [...this.request.mappings, ...this.response.mappings], Ring.semOffset);
+    this.armedInPass = this.answering;
     return this.answering;
   }
 
