@@ -548,6 +548,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     parse: (res: Uint8Array, op: string) => T,
     answerFirst?: boolean,
     body?: Uint8Array,
+    flowControlMax?: 1 | 2,
   ): Promise<T>;
   // Not async: the transport's own promise, settled with the parsed answer (requestWith), or one
   // then() on it; an async function would add its own promise and a resumption per call.
@@ -559,15 +560,17 @@ export abstract class Session<Snapshot> extends EventEmitter {
     answerFirst?: boolean,
     /** The frame's tail, `frame` its head: only for an `ipc` whose `gather` is true. */
     body?: Uint8Array,
+    /** libqb's fc_enable_max for this request (1 when absent). */
+    flowControlMax?: 1 | 2,
   ): Promise<T | DecodedMessage> {
     const p = parse ?? this.#parse;
     let sent: Promise<Uint8Array>;
     try {
       let expect = expectationFor(this.service, frame);
-      if (answerFirst && expect) expect = { ...expect, answerFirst };
-      if (body !== undefined) {
-        if (!expect) throw new CsError(CS_ERR_LIBRARY, 'a request in two pieces needs an expected answer', { operation });
-        expect = { ...expect, body };
+      if (body !== undefined && !expect) throw new CsError(CS_ERR_LIBRARY, 'a request in two pieces needs an expected answer', { operation });
+      // One object for the request's own options (a fragment of a large cpg message has all three).
+      if (expect && (answerFirst || body !== undefined || flowControlMax !== undefined)) {
+        expect = { ...expect, ...(answerFirst ? { answerFirst } : {}), ...(body !== undefined ? { body } : {}), ...(flowControlMax !== undefined ? { flowControlMax } : {}) };
       }
       if (ipc.requestWith) return ipc.requestWith<T | DecodedMessage, string>(frame, expect, p, toCsError, operation);
       sent = ipc.request(frame, expect);
