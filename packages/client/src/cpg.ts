@@ -370,12 +370,13 @@ export class CpgHandle extends Session<CpgSnapshot> {
    * sent, and never queued). Larger messages go as libcpg 3.1.7 sends them: fragments that never
    * span two parts of an iovec list, each answered, at fc_enable_max 2 as a single MCAST. A
    * fragment the library refuses (flow control at level 1 or 2: CS_ERR_TRY_AGAIN) is sent again
-   * 10 ms later, up to 100 times; a fragment corosync answers with an error ends the call with it:
-   * CS_ERR_TRY_AGAIN when its totem queue cannot take the fragment (under load), CS_ERR_NOT_EXIST
-   * when not joined. The fragments already sent are then never delivered (receivers drop them at
-   * the sender's next first fragment), and the `retry` option, like a caller's loop around
-   * cpg_mcast_joined, sends the whole message again. A handle's multicasts leave in call order
-   * (#inOrder), retried and fragmented ones included.
+   * 10 ms later, up to 100 times (one that finds no room in the ring or socket waits for it, where
+   * libcpg's send is refused and sent again the same way). A fragment corosync answers with an
+   * error ends the call with it: CS_ERR_TRY_AGAIN when its totem queue cannot take the fragment
+   * (under load), CS_ERR_NOT_EXIST when not joined. The fragments already sent are then never
+   * delivered (receivers drop them at the sender's next first fragment), and the `retry` option,
+   * like a caller's loop around cpg_mcast_joined, sends the whole message again. A handle's
+   * multicasts leave in call order (#inOrder), retried and fragmented ones included.
    */
   mcastJoined(guarantee: number, msg: CpgMessage, opts?: CallOptions): Promise<void> {
     // Not an async function: a multicast handed to the transport at once (the common call)
