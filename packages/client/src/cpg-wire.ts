@@ -185,19 +185,18 @@ function partialHead(guarantee: number, msglen: number, type: number, fraglen: n
 }
 
 /**
- * A PARTIAL_MCAST answer's outcome, as libcpg takes it (the header's error): the plain answer
- * (its id, a size field of 24, 24 bytes) is read here, anything else goes to the codec as every
- * other answer does, which names what is wrong. Through the codec, each fragment's answer was a
- * call into the generic decoder, which V8 then compiled with TurboFan in the middle of a burst.
+ * A PARTIAL_MCAST answer's error, as libcpg takes it (the header's), returned: the caller tells
+ * an answered error from a refused send (libcpg ends the message on the one, sends the fragment
+ * again on the other). The plain answer (its id, a size field of 24, 24 bytes) is read here,
+ * anything else goes to the codec as every other answer does, which names what is wrong (thrown).
+ * Through the codec, each fragment's answer was a call into the generic decoder, which V8 then
+ * compiled with TurboFan in the middle of a burst.
  */
-export function parsePartialMcastAnswer(res: Uint8Array, operation: string): void {
-  let error: number;
+export function partialMcastAnswerError(res: Uint8Array, operation: string): number {
   if (res.length === PARTIAL_MCAST_RES.size && resId(res) === PARTIAL_MCAST_RES.id && i32At(res, H_SIZE) === res.length) {
-    error = i32At(res, H_ERROR);
-  } else {
-    error = decodeAnswer(res, 'cpg', operation).error ?? CS_OK;
+    return i32At(res, H_ERROR);
   }
-  if (error !== CS_OK) throw new CsError(error, undefined, { operation });
+  return decodeAnswer(res, 'cpg', operation).error ?? CS_OK;
 }
 
 // Where a DELIVER's and a PARTIAL_DELIVER's parts lie, from the catalog: the header's id and

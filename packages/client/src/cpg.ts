@@ -7,6 +7,7 @@ import {
   CS_ERR_NAME_TOO_LONG,
   CS_ERR_TOO_BIG,
   CS_ERR_TRY_AGAIN,
+  CS_OK,
   CsError,
   isCsError,
 } from '@corosync-ts/types';
@@ -18,7 +19,7 @@ import { abortError, sleep } from './retry.js';
 import { Session, common, freeFunctions, hasDeadline, stepOptions, withDeadline, type CallOptions, type HandleOptions, type IpcClientLike } from './session.js';
 import type { EventStream } from './stream.js';
 import {
-  PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, plainDeliverArgs, parsePartialMcastAnswer,
+  PARTIAL_DELIVER_HEAD, cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, cpgReq, decodeCpgEvent, parseCpgIterationNext, plainDeliverArgs, partialMcastAnswerError,
   partialFirstMsglen,
 } from './cpg-wire.js';
 import { headerError, type RingId } from './wire.js';
@@ -62,8 +63,12 @@ const GATHER_MIN = 4096;
 const LIBCPG_PARTIAL_FIRST = 1;
 const LIBCPG_PARTIAL_CONTINUED = 2;
 const LIBCPG_PARTIAL_LAST = 3;
-/** libcpg resends a fragment refused with TRY_AGAIN at most this often, 10 ms apart. */
-const PARTIAL_TRIES = 100;
+/**
+ * libcpg's MAX_RETRIES: a fragment the library refuses (CS_ERR_TRY_AGAIN of the send) is sent
+ * again at most this many more times, PARTIAL_RETRY_MS apart.
+ */
+const PARTIAL_RETRIES = 100;
+const PARTIAL_RETRY_MS = 10;
 /** cpg_zcb_mcast_joined() refuses a message above IPC_REQUEST_SIZE with CS_ERR_TOO_BIG. */
 const ZCB_MAX_MSG = 1048576;
 const rawAnswer = (res: Uint8Array) => res;
@@ -362,11 +367,16 @@ export class CpgHandle extends Session<CpgSnapshot> {
    * cpg_mcast_joined(): up to maxAtomicMsgsizeGet() bytes go as one MCAST, which the daemon never
    * answers (CS_OK even when not joined, as in C; CS_ERR_TRY_AGAIN under flow control, and when
    * the request ring or socket has no room for it now, as libqb refuses the send: it is then not
-   * sent, and never queued). Larger messages go as libcpg sends them: fragments that never span
-   * two parts of an iovec list, each answered; a fragment refused with TRY_AGAIN is re-sent up to
-   * 100 times 10 ms apart, and when the call fails midway the fragments already sent are never
-   * delivered (receivers drop them at the sender's next first fragment). A handle's multicasts
-   * leave in call order (#inOrder), retried and fragmented ones included.
+   * sent, and never queued). Larger messages go as libcpg 3.1.7 sends them: fragments that never
+   * span two parts of an iovec list, each answered, at fc_enable_max 2 as a single MCAST. A
+   * fragment the library refuses (flow control at level 1 or 2: CS_ERR_TRY_AGAIN) is sent again
+   * 10 ms later, up to 100 times (one that finds no room in the ring or socket waits for it, where
+   * libcpg's send is refused and sent again the same way). A fragment corosync answers with an
+   * error ends the call with it: CS_ERR_TRY_AGAIN when its totem queue cannot take the fragment
+   * (under load), CS_ERR_NOT_EXIST when not joined. The fragments already sent are then never
+   * delivered (receivers drop them at the sender's next first fragment), and the `retry` option,
+   * like a caller's loop around cpg_mcast_joined, sends the whole message again. A handle's
+   * multicasts leave in call order (#inOrder), retried and fragmented ones included.
    */
   mcastJoined(guarantee: number, msg: CpgMessage, opts?: CallOptions): Promise<void> {
     // Not an async function: a multicast handed to the transport at once (the common call)
@@ -438,14 +448,26 @@ export class CpgHandle extends Session<CpgSnapshot> {
     if (this.#sinceTurn >= MCASTS_PER_TURN && loopTurn() === this.#turn) await turnPassed();
   }
 
-  /** A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg sends it, fragment after answered fragment. */
-  async #fragments(op: string, guarantee: number, total: number, parts: readonly Uint8Array[], opts: CallOptions): Promise<void> {
+  /**
+   * A message above CPG_MAX_ATOMIC_MSGSIZE as libcpg's send_fragments sends it, fragment after
+   * answered fragment, all on one connection. The call's retry policy sends the whole message
+   * again, from its first fragment, on the connection open then.
+   */
+  #fragments(op: string, guarantee: number, total: number, parts: readonly Uint8Array[], opts: CallOptions): Promise<void> {
+    const send = (ipc: IpcClientLike) => this.#sendFragments(op, ipc, guarantee, total, parts, opts.signal);
+    // Straight to the connection when onConnection() would add only its promises.
+    const now = this.connectionNow(opts);
+    return now !== undefined ? send(now) : this.onConnection(op, opts, send);
+  }
+
+  async #sendFragments(op: string, ipc: IpcClientLike, guarantee: number, total: number, parts: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<void> {
     let sent = 0;
     for (const part of parts) {
       for (let at = 0; at < part.length; ) {
         const fragment = part.subarray(at, at + Math.min(part.length - at, CPG_MAX_ATOMIC_MSGSIZE));
         const type = sent === 0 ? LIBCPG_PARTIAL_FIRST : sent + fragment.length === total ? LIBCPG_PARTIAL_LAST : LIBCPG_PARTIAL_CONTINUED;
-        for (let tries = 1; ; tries++) {
+        for (let retries = 0; ; ) {
+          let error: number;
           try {
             // Framed by each attempt right before the transport takes it (exchange() hands it
             // over synchronously): a view of a reused frame, not a fresh megabyte per fragment.
@@ -457,18 +479,19 @@ export class CpgHandle extends Session<CpgSnapshot> {
             // events-first rate otherwise).
             // The fragment is a view of the caller's bytes, written after its head by the
             // transport (gather), as libcpg's iovec: no megabyte copied into a frame first.
-            const attempt = (ipc: IpcClientLike): Promise<void> =>
-              ipc.gather === true
-                ? this.exchange(op, ipc, cpgPartialMcastHead(guarantee, total, type, fragment.length), parsePartialMcastAnswer, type !== LIBCPG_PARTIAL_LAST, fragment)
-                : this.exchange(op, ipc, cpgPartialMcastView(guarantee, total, type, fragment), parsePartialMcastAnswer, type !== LIBCPG_PARTIAL_LAST);
-            // Straight to the connection when onConnection() would add only its promises.
-            const now = this.connectionNow(opts);
-            await (now !== undefined ? attempt(now) : this.onConnection(op, opts, attempt));
-            break;
+            error = await (ipc.gather === true
+              ? this.exchange(op, ipc, cpgPartialMcastHead(guarantee, total, type, fragment.length), partialMcastAnswerError, type !== LIBCPG_PARTIAL_LAST, fragment, 2)
+              : this.exchange(op, ipc, cpgPartialMcastView(guarantee, total, type, fragment), partialMcastAnswerError, type !== LIBCPG_PARTIAL_LAST, undefined, 2));
           } catch (e) {
-            if (!isCsError(e, CS_ERR_TRY_AGAIN) || tries >= PARTIAL_TRIES) throw e;
-            await sleep(10, opts.signal);
+            // Refused by the library, never sent (libqb's flow control at level 1 or 2): libcpg
+            // sleeps and sends the same fragment again.
+            if (!isCsError(e, CS_ERR_TRY_AGAIN) || ++retries > PARTIAL_RETRIES) throw e;
+            await sleep(PARTIAL_RETRY_MS, signal);
+            continue;
           }
+          // Answered: corosync's error ends the message there, as libcpg's loop ends.
+          if (error !== CS_OK) throw new CsError(error, undefined, { operation: op });
+          break;
         }
         at += fragment.length;
         sent += fragment.length;

@@ -112,6 +112,8 @@ export interface Expectation {
   readonly answerFirst?: boolean;
   /** The request's tail, the frame being its head (@corosync-ts/ipc RequestOptions.body; IpcClientLike.gather). */
   readonly body?: Uint8Array;
+  /** libqb's fc_enable_max for the request (@corosync-ts/ipc RequestOptions.flowControlMax). */
+  readonly flowControlMax?: 1 | 2;
 }
 
 // One pass over the catalog (a find() per message made this loop quadratic, at import).

@@ -66,21 +66,27 @@ describe('cpg multicast order', () => {
     await h.finalize();
   });
 
-  it('without retry or deadline: calls made while a large one waits for a fragment\'s answer go after it, and after one that failed', async () => {
-    // The first message's second fragment is refused twice (TRY_AGAIN, re-sent 10 ms apart);
-    // the second large message's first fragment fails (CS_ERR_NOT_EXIST): its call rejects, the
-    // calls behind it still go, in order.
-    const { fc, echo } = loopback([1, 6, 6, 1, 12]);
+  it('without retry or deadline: calls made while a large one waits for a refused fragment go after it, and after ones that failed', async () => {
+    // The first message's last fragment is refused twice by the library (flow control: sent
+    // again 10 ms apart); the second's last fragment is answered TRY_AGAIN (corosync's totem
+    // queue) and the third's first fragment CS_ERR_NOT_EXIST: those two calls reject, the calls
+    // behind them still go, in order, and the half-sent message is never delivered.
+    const { fc, echo } = loopback([1, 1, 1, 6, 12]);
     const got: string[] = [];
     const h = await CpgHandle.initialize({ deliverFn: (d: CpgDeliver) => got.push(d.msg.length > 100 ? `big${d.msg.length}` : text(d.msg)) }, { connect: fc.connect });
     const ipc = fc.last;
     echo(ipc);
+    let refusals = 2;
+    ipc.refuseRequest = (d) => (d.fields as { type: number }).type === 3 && refusals-- > 0;
     const big = new Uint8Array(1047552 + 10);
     const first = h.mcastJoined(2, big);
     const m2 = h.mcastJoined(2, 'm2');
+    const cut = h.mcastJoined(2, new Uint8Array(1047552 + 30)).catch((e) => e);
     const failed = h.mcastJoined(2, new Uint8Array(1047552 + 20)).catch((e) => e);
     const m4 = h.mcastJoined(2, 'm4');
     await Promise.all([first, m2, m4]);
+    expect(ipc.refusedRequests).toBe(2);
+    expect(code(await cut)).toBe(6);
     expect(code(await failed)).toBe(12);
     expect(names(ipc)).toEqual(['m2', 'm4']);
     while (got.length < 3) await tick();

@@ -1,11 +1,11 @@
 // A large message's fragments are framed from a template (wire.ts cpgPartialMcastView) and their
-// answers read at the header's offsets (parsePartialMcastAnswer): both must give what the codec
+// answers read at the header's offsets (partialMcastAnswerError): both must give what the codec
 // gives, frame for frame, and leave to the codec every answer that is not the plain one.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codec, decode, encode } from '@corosync-ts/codec-wasm';
 import { CS_ERR_TRY_AGAIN, CS_OK, isCsError } from '@corosync-ts/types';
 import { CpgHandle } from '../src/cpg.js';
-import { cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, parsePartialMcastAnswer } from '../src/cpg-wire.js';
+import { cpgMcastHead, cpgMcastView, cpgPartialMcastHead, cpgPartialMcastView, partialMcastAnswerError } from '../src/cpg-wire.js';
 import { fakeConnector, res } from './fake.js';
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -37,12 +37,11 @@ function reference(res: Uint8Array) {
 
 function ours(res: Uint8Array) {
   try {
-    parsePartialMcastAnswer(res, 'cpg.mcastJoined');
-    return { ok: true };
+    const error = partialMcastAnswerError(res, 'cpg.mcastJoined');
+    return error === CS_OK ? { ok: true } : { error };
   } catch (e) {
     expect(isCsError(e)).toBe(true);
-    const code = (e as { code: number }).code;
-    return reference(res).refused ? { refused: true } : { error: code };
+    return { refused: true };
   }
 }
 
@@ -108,7 +107,7 @@ describe('cpg fragment send', () => {
     gathered.forEach((f, i) => expect(Buffer.compare(f, plain[i]!)).toBe(0));
   });
 
-  it('reads a plain answer without the codec: CS_OK, or its error thrown', () => {
+  it('reads a plain answer without the codec: its error', () => {
     const spy = vi.spyOn(codec, 'decodeFrame');
     const dec = vi.spyOn(codec, 'decodeInput');
     expect(ours(answer(CS_OK))).toEqual({ ok: true });
@@ -134,7 +133,7 @@ describe('cpg fragment send', () => {
       new Uint8Array(0),
     ];
     for (const f of cases) expect(ours(f)).toEqual(reference(f));
-    // the bare error answer still throws its error
+    // the bare error answer still gives its error
     expect(ours(poke(answer(CS_ERR_TRY_AGAIN), 0, 0))).toEqual({ error: CS_ERR_TRY_AGAIN });
   });
 });

@@ -1,6 +1,6 @@
 // cpg and cfg against a transport double: what the client decides by itself (fragmenting,
 // reassembly, local argument errors, BUSY handling, holding calls behind a try_shutdown).
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CS_DISPATCH_ALL, CS_DISPATCH_ONE, isCsError } from '@corosync-ts/types';
 import { encode } from '@corosync-ts/codec-wasm';
 import { CfgHandle, CpgHandle, type CpgEvent } from '../src/index.js';
@@ -74,8 +74,8 @@ describe('cpg', () => {
     await h.finalize();
   });
 
-  it('mcastJoined: one MCAST up to 1047552 bytes; beyond, fragments that never span two iovec parts; TRY_AGAIN fragments re-sent', async () => {
-    const fc = cpgDaemon({ 'cpg.partialMcast': [1, 6, 6] });
+  it('mcastJoined: one MCAST up to 1047552 bytes; beyond, fragments that never span two iovec parts; both at fc_enable_max 2', async () => {
+    const fc = cpgDaemon();
     const h = await CpgHandle.initialize({}, { connect: fc.connect });
     await h.mcastJoined(2, new Uint8Array(1047552));
     expect(fc.last.sent.map((s) => [s.name, (s.fields as { msglen: number }).msglen])).toEqual([['cpg.mcastJoined', 1047552]]);
@@ -84,13 +84,15 @@ describe('cpg', () => {
     expect(frags.map((f) => [f.msglen, f.fraglen, f.type, f.guarantee])).toEqual([
       [1047558, 1047552, 1, 1],
       [1047558, 1, 2, 1],
-      [1047558, 1, 2, 1],
-      [1047558, 1, 2, 1],
       [1047558, 5, 3, 1],
     ]);
     // Every fragment but the last asks for its answer before the deliveries queued with it: the
     // next fragment waits for it (libcpg sends the next before it reads any delivery).
-    expect(fc.last.expects.map((e) => e?.answerFirst === true)).toEqual([true, true, true, true, false]);
+    expect(fc.last.expects.map((e) => e?.answerFirst === true)).toEqual([true, true, false]);
+    // libcpg raises fc_enable_max to 2 around a multicast, fragments included: corosync's level 2
+    // (its totem queue critical, or a sync running) refuses them in the library.
+    expect(fc.last.expects.map((e) => e?.flowControlMax)).toEqual([2, 2, 2]);
+    expect(fc.last.sentFlowControlMax).toEqual([2]);
     // flow control on a single MCAST is TRY_AGAIN (the retry option loops on it)
     fc.last.refuse = 1;
     expect(code(await h.mcastJoined(2, 'x').catch((e) => e))).toBe(6);
@@ -104,6 +106,60 @@ describe('cpg', () => {
     await retried;
     const text = (s: { fields: unknown }) => Buffer.from((s.fields as { message: Uint8Array }).message).toString();
     expect(fc.last.sent.slice(-3).map(text)).toEqual(['x', 'first', 'second, longer']);
+    await h.finalize();
+  });
+
+  it('a fragment corosync answers with an error ends the call with that error, as libcpg returns it; the retry option sends the whole message again', async () => {
+    // corosync answers CS_ERR_TRY_AGAIN when its totem queue cannot take the fragment
+    // (ipc_glue.c, sending_allowed): libcpg's send_fragments stops there, and the fragments
+    // already sent are dropped by the receivers at the sender's next first fragment.
+    const fc = cpgDaemon({ 'cpg.partialMcast': [1, 6, 1, 6, 1, 1] });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    const message = [new Uint8Array(1047552), Uint8Array.of(1, 2, 3)];
+    const types = () => fc.last.requests.map((r) => (r.fields as { type: number }).type);
+    expect(code(await h.mcastJoined(2, message).catch((e) => e))).toBe(6);
+    expect(types()).toEqual([1, 3]);
+    await h.mcastJoined(2, message, { retry: { retries: 2, initialDelay: 1 } });
+    expect(types()).toEqual([1, 3, 1, 3, 1, 3]);
+    await h.finalize();
+  });
+
+  it('a fragment the library refuses (flow control) is sent again 10 ms later, at most 100 times, then the call fails with TRY_AGAIN', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    const ipc = fc.last;
+    const message = [new Uint8Array(1047552), Uint8Array.of(1, 2, 3)];
+    const types = () => ipc.requests.map((r) => (r.fields as { type: number }).type);
+    const type = (d: { fields: unknown }) => (d.fields as { type: number }).type;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let refusals = 2;
+      ipc.refuseRequest = () => refusals-- > 0;
+      const sent = h.mcastJoined(2, message);
+      await vi.advanceTimersByTimeAsync(9);
+      expect(ipc.refusedRequests).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ipc.refusedRequests).toBe(2);
+      expect(types()).toEqual([]);
+      await vi.advanceTimersByTimeAsync(10);
+      await sent;
+      expect(types()).toEqual([1, 3]);
+      // MAX_RETRIES: a fragment is sent at most 101 times, 10 ms apart, each fragment counting
+      // afresh: the first refused once, the last every time (at 10, 20, ... 1010 ms).
+      ipc.refusedRequests = 0;
+      let firstRefusals = 1;
+      ipc.refuseRequest = (d) => type(d) === 3 || firstRefusals-- > 0;
+      const refused = h.mcastJoined(2, message).catch((e) => e);
+      await vi.advanceTimersByTimeAsync(1009);
+      expect(ipc.refusedRequests).toBe(101);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ipc.refusedRequests).toBe(102);
+      expect(code(await refused)).toBe(6);
+      expect(types()).toEqual([1, 3, 1]);
+    } finally {
+      vi.useRealTimers();
+      ipc.refuseRequest = undefined;
+    }
     await h.finalize();
   });
 

@@ -35,6 +35,11 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   /** How many of `frames` came in two pieces. */
   gathered = 0;
   refuse = 0;
+  /** The fc_enable_max each of `sent` went with (sendNow's flowControlMax). */
+  readonly sentFlowControlMax: (number | undefined)[] = [];
+  /** Which requests are refused like flow control (EAGAIN), never sent; `refusedRequests` counts them. */
+  refuseRequest: ((req: Decoded) => boolean) | undefined;
+  refusedRequests = 0;
 
   constructor(readonly service: Service, readonly handler: Handler) {
     super();
@@ -51,8 +56,12 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
   async request(frame: Uint8Array, expect?: Expectation): Promise<Uint8Array> {
     if (!this.connected) throw ipcError('ENOTCONN', 107);
     frame = this.#whole(frame, expect?.body);
-    this.frames.push(frame);
     const d = decode(frame, { service: this.service, dir: 'req' });
+    if (this.refuseRequest?.(d)) {
+      this.refusedRequests++;
+      throw ipcError('EAGAIN', 11);
+    }
+    this.frames.push(frame);
     this.requests.push(d);
     this.expects.push(expect);
     const r = await this.handler(d, this);
@@ -60,11 +69,11 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
     return r;
   }
 
-  async send(frame: Uint8Array, opts?: { body?: Uint8Array }): Promise<void> {
-    this.sendNow(frame, 1, opts?.body);
+  async send(frame: Uint8Array, opts?: { flowControlMax?: 1 | 2; body?: Uint8Array }): Promise<void> {
+    this.sendNow(frame, opts?.flowControlMax ?? 1, opts?.body);
   }
 
-  sendNow(frame: Uint8Array, _flowControlMax?: 1 | 2, body?: Uint8Array): boolean {
+  sendNow(frame: Uint8Array, flowControlMax?: 1 | 2, body?: Uint8Array): boolean {
     if (!this.connected) throw ipcError('ENOTCONN', 107);
     if (this.refuse > 0) {
       this.refuse--;
@@ -73,6 +82,7 @@ export class FakeIpc extends EventEmitter implements IpcClientLike {
     frame = this.#whole(frame, body);
     this.frames.push(frame);
     this.sent.push(decode(frame, { service: this.service, dir: 'req' }));
+    this.sentFlowControlMax.push(flowControlMax);
     return true;
   }
 

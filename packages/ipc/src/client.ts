@@ -88,6 +88,12 @@ export interface RequestOptions {
    * Read while the call is made; copied if the request must wait for room.
    */
   body?: Uint8Array;
+  /**
+   * libqb's fc_enable_max for this request (see send()): 1 by default; 2 as libcpg sets it
+   * around a large message's fragments, which the server's flow control at level 2 then refuses
+   * with EAGAIN too. A refused request is not sent.
+   */
+  flowControlMax?: 1 | 2;
 }
 
 /** What send() and sendNow() take beside the frame. */
@@ -171,6 +177,8 @@ interface Pending {
   frame: Uint8Array | undefined;
   /** A request without an answer (IpcClient.send): its flow-control threshold. */
   oneway?: number;
+  /** An answered request's flow-control threshold (RequestOptions.flowControlMax). */
+  fcMax?: 1 | 2;
   /** RequestOptions.answerFirst. */
   answerFirst?: boolean;
 }
@@ -346,6 +354,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       cost: this.impl.responseCost(Math.min(maxRes, this.maxMessageSize)),
       frame: undefined,
       answerFirst: opts.answerFirst === true,
+      fcMax: opts.flowControlMax,
     };
     if (this.queued === 0 && this.hasRoom(p.cost)) {
       if (!this.dispatch(p, frame, body)) return promise;
@@ -467,7 +476,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     // The level this send meets, recorded before it (a refused send records no frame).
     this.capture?.flow(this.impl.flowControl);
     try {
-      this.impl.send(frame, p.oneway === undefined, p.oneway ?? 1, body);
+      this.impl.send(frame, p.oneway === undefined, p.oneway ?? p.fcMax ?? 1, body);
     } catch (e) {
       // Per-call failures (flow control EAGAIN, EMSGSIZE) belong to this call alone.
       settle(p);

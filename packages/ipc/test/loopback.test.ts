@@ -771,6 +771,8 @@ for (const transport of ['socket', 'shm'] as const) {
       await expect(c.send(reqFrame(2, 16))).rejects.toMatchObject({ code: 'EAGAIN' });
       conns[0]!.setFlowControl(2);
       await expect(c.send(reqFrame(2, 16), { flowControlMax: 2 })).rejects.toMatchObject({ code: 'EAGAIN' });
+      // An answered request may ask the same (libcpg's fragments): refused, never sent.
+      await expect(c.request(reqFrame(9, 16), { flowControlMax: 2 })).rejects.toMatchObject({ code: 'EAGAIN' });
       await c.send(reqFrame(2, 17));
       conns[0]!.setFlowControl(0);
       expect(header(await c.request(reqFrame(9, 16))).id).toBe(1009);
