@@ -120,6 +120,12 @@ function timeoutError(timeout: number | undefined): IpcError | undefined {
   return new IpcError('EINVAL', `invalid timeout ${String(timeout)} (ms, 0..2147483647)`);
 }
 
+/** libqb's fc_enable_max is 1 or 2; another value would stop a send at levels no server means. */
+function flowControlMaxError(max: unknown): IpcError | undefined {
+  if (max === undefined || max === 1 || max === 2) return undefined;
+  return new IpcError('EINVAL', `invalid flowControlMax ${String(max)} (1 or 2)`);
+}
+
 /** Connect to a libqb IPC server listening on the abstract socket `name` (e.g. 'cmap'). */
 export async function connect(name: string, opts: ConnectOptions = {}): Promise<IpcClient> {
   validateName(name);
@@ -332,6 +338,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     if (opts.verify !== undefined && typeof opts.verify !== 'function') {
       return refused(new IpcError('EINVAL', 'verify must be a function'), mapError, ctx);
     }
+    const badFc = flowControlMaxError(opts.flowControlMax);
+    if (badFc) return refused(badFc, mapError, ctx);
     if (opts.signal?.aborted) return refused(abortError(opts.signal), mapError, ctx);
     let resolve!: Pending['resolve'];
     let reject!: Pending['reject'];
@@ -393,6 +401,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * try again once the server has read); EMSGSIZE, ENOTCONN. A refused request is not sent.
    */
   send(frame: Uint8Array, opts: SendOptions = {}): Promise<void> {
+    const badFc = flowControlMaxError(opts.flowControlMax);
+    if (badFc) return Promise.reject(badFc);
     if (this.state === 'open' && this.queued === 0) {
       try {
         this.sendNow(frame, opts.flowControlMax, opts.body);
@@ -421,6 +431,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * `body` as RequestOptions.body.
    */
   sendNow(frame: Uint8Array, flowControlMax: 1 | 2 = 1, body?: Uint8Array): boolean {
+    if (flowControlMax !== 1 && flowControlMax !== 2) throw flowControlMaxError(flowControlMax)!;
     if (this.state !== 'open') throw this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed');
     if (this.queued > 0) return false;
     const checked = this.checkFrame(frame, body);

@@ -242,7 +242,7 @@ for (const transport of ['socket', 'shm'] as const) {
 }
 
 describe('the request options are checked', () => {
-  it('rejects invalid maxInFlight, maxResponseSize, verify and allowProvider', async () => {
+  it('rejects invalid maxInFlight, maxResponseSize, verify, flowControlMax and allowProvider', async () => {
     const name = uniqueName('opts');
     const server = createServer(name, { transport: 'socket' });
     await server.listen();
@@ -253,6 +253,13 @@ describe('the request options are checked', () => {
       const c = await connect(name);
       await expect(c.request(reqFrame(1, 16), { maxResponseSize: 3 })).rejects.toMatchObject({ code: 'EINVAL' });
       await expect(c.request(reqFrame(1, 16), { verify: 1 as never })).rejects.toMatchObject({ code: 'EINVAL' });
+      // libqb's fc_enable_max is 1 or 2: any other level would refuse at levels the server never
+      // means to stop a client at (or at none), silently.
+      for (const bad of [0, 3, 1.5, '2', null]) {
+        await expect(c.request(reqFrame(1, 16), { flowControlMax: bad as never })).rejects.toMatchObject({ code: 'EINVAL' });
+        await expect(c.send(reqFrame(1, 16), { flowControlMax: bad as never })).rejects.toMatchObject({ code: 'EINVAL' });
+        expect(() => c.sendNow(reqFrame(1, 16), bad as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+      }
       await c.close();
     } finally {
       await server.close();
