@@ -19,6 +19,13 @@ const { cluster } = mock;
 console.log(paint(1, 'corosync-ts demo: a 3-node cluster simulated by @corosync-ts/testkit, watched by @corosync-ts/client on every node'));
 
 const watchers = [];
+// What each node's client last printed, and whether it is connected: a step ends once every
+// running node's client shows that node's state (a reconnect's backoff and re-tracking take
+// however long the machine makes them take).
+const shown = new Map();
+const connected = new Set();
+let changed = () => {};
+const viewKey = (quorate, members) => `${quorate} ${[...members].sort((a, b) => a - b).join(',')}`;
 for (const id of NODES) {
   const opts = { ipcPrefix: mock.endpoint(id).prefix, reconnect: { initialDelay: 20, maxDelay: 200 } };
   const vq = await votequorum.initialize({}, opts);
@@ -32,6 +39,8 @@ for (const id of NODES) {
     }
     const state = quorate ? paint(32, 'quorate    ') : paint(31, 'NOT quorate');
     log(`node ${id}: ${state}  members [${members.join(',')}]  ${detail}`);
+    shown.set(id, viewKey(quorate, members));
+    changed();
   };
   const q = await quorum.modelInitialize(
     QUORUM_MODEL_V1,
@@ -39,21 +48,50 @@ for (const id of NODES) {
     undefined,
     opts,
   );
-  q.on('disconnect', (e) => log(`node ${id}: ${paint(33, `corosync gone (${e.csName}), the client keeps reconnecting`)}`));
-  q.on('reconnect', () => log(`node ${id}: ${paint(36, 'corosync back, tracking re-established')}`));
+  q.on('disconnect', (e) => {
+    connected.delete(id);
+    // what it showed before is no report of the state it comes back to
+    shown.delete(id);
+    log(`node ${id}: ${paint(33, `corosync gone (${e.csName}), the client keeps reconnecting`)}`);
+  });
+  q.on('reconnect', () => {
+    connected.add(id);
+    log(`node ${id}: ${paint(36, 'corosync back, tracking re-established')}`);
+    changed();
+  });
   await q.trackstart(CS_TRACK_CHANGES);
+  connected.add(id);
   watchers.push({ q, vq });
 }
-await mock.settle();
+
+/** Until every running node's client is connected and has printed that node's view. */
+const caughtUp = async () => {
+  const behind = () =>
+    cluster.nodes.filter((n) => {
+      const s = n.status();
+      return s.running && (!connected.has(n.id) || shown.get(n.id) !== viewKey(s.quorate, s.members));
+    });
+  const limit = setTimeout(() => changed(new Error(`nodes ${behind().map((n) => n.id)} did not report their view within 30 s`)), 30_000);
+  try {
+    for (;;) {
+      const next = new Promise((r) => (changed = r));
+      await mock.settle();
+      if (behind().length === 0) break;
+      const err = await next;
+      if (err) throw err;
+    }
+  } finally {
+    clearTimeout(limit);
+    changed = () => {};
+  }
+};
+await caughtUp();
 
 const step = async (title, action) => {
   await pause(1500);
   console.log(paint(1, `── ${title}`));
   action();
-  await mock.settle();
-  // let reconnects and the getinfo calls they trigger finish before the next step
-  await new Promise((r) => setTimeout(r, 300));
-  await mock.settle();
+  await caughtUp();
 };
 
 await step('node 3 fails (killed)', () => cluster.node(3).kill());
