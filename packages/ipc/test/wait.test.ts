@@ -11,7 +11,23 @@ const skipped = (p: WaitPolicy) => {
   return n;
 };
 
+/**
+ * A fresh copy of wait.ts (it keeps process.hrtime from when it loads) on a clock that moves only
+ * when `advance`d: on the real one, a catch the test means as quick took 200 µs or more whenever
+ * the process was descheduled or collected garbage between the two reads (5 of 20,000 runs of the
+ * sequence below under load).
+ */
+async function withClock() {
+  let ms = 0;
+  const hrtime = vi.spyOn(process, 'hrtime').mockImplementation((() => [Math.floor(ms / 1e3), Math.round((ms % 1e3) * 1e6)]) as typeof process.hrtime);
+  vi.resetModules();
+  const fresh = await import('../src/wait.js');
+  return { fresh, hrtime, advance: (by: number) => (ms += by) };
+}
+
 describe('WaitPolicy', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('waits as long as some waits catch their replies: up to 5 ms after a catch, 200 µs first and after a miss', () => {
     const p = new WaitPolicy();
     expect(WAIT_NS).toBe(5000000);
@@ -24,23 +40,24 @@ describe('WaitPolicy', () => {
     }
   });
 
-  it('keeps the long bound only while replies come within 200 µs: a daemon answering in milliseconds holds the loop 5 ms at most once', () => {
-    const p = new WaitPolicy();
+  it('keeps the long bound only while replies come within 200 µs: a daemon answering in milliseconds holds the loop 5 ms at most once', async () => {
+    const { fresh, advance } = await withClock();
+    const p = new fresh.WaitPolicy();
     const budgets: number[] = [];
-    // each wait catches its reply; every third after a busy millisecond, as a slow call would
+    // each wait catches its reply; every third a millisecond later, as a slow call would
     const answer = (ns: number) => {
       budgets.push(ns);
-      if (budgets.length % 3 === 0) for (const end = performance.now() + 1; performance.now() < end; );
+      if (budgets.length % 3 === 0) advance(1);
       return 1;
     };
-    for (let i = 0; i < 9; i++) waitFor(p, answer, false);
+    for (let i = 0; i < 9; i++) fresh.waitFor(p, answer, false);
     const W = WAIT_NS;
     const R = RETRY_WAIT_NS;
     expect(budgets).toEqual([R, W, W, R, W, W, R, W, W]);
     // A reply the transport counts as there already is taken without a sleep: quick, however
     // long fn took (no clock is read for it).
     budgets.length = 0;
-    for (let i = 0; i < 6; i++) waitFor(p, answer, true);
+    for (let i = 0; i < 6; i++) fresh.waitFor(p, answer, true);
     expect(budgets).toEqual([R, W, W, W, W, W]);
     p.record(true, false);
     expect(p.budget()).toBe(RETRY_WAIT_NS);
@@ -49,10 +66,7 @@ describe('WaitPolicy', () => {
   });
 
   it('reads the clock around a long wait only: once for one that catches nothing, twice for a catch (how long it took sets the next bound), never for a reply already counted', async () => {
-    // wait.ts keeps process.hrtime from when it loads: a fresh copy of it keeps the spy.
-    const hrtime = vi.spyOn(process, 'hrtime');
-    vi.resetModules();
-    const fresh = await import('../src/wait.js');
+    const { fresh, hrtime } = await withClock();
     const p = new fresh.WaitPolicy();
     const reads = (got: number, ready = false) => {
       hrtime.mockClear();
@@ -68,7 +82,6 @@ describe('WaitPolicy', () => {
     expect(p.budget()).toBe(WAIT_NS);
     expect(reads(1, true)).toBe(0); // a reply counted as there already cannot be slow
     expect(p.budget()).toBe(WAIT_NS);
-    hrtime.mockRestore();
   });
 
   it('hands fn the ready it was given, with or without a budget', () => {
