@@ -401,16 +401,17 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
    * try again once the server has read); EMSGSIZE, ENOTCONN. A refused request is not sent.
    */
   send(frame: Uint8Array, opts: SendOptions = {}): Promise<void> {
-    const badFc = flowControlMaxError(opts.flowControlMax);
-    if (badFc) return Promise.reject(badFc);
     if (this.state === 'open' && this.queued === 0) {
       try {
+        // sendNow() checks the options itself
         this.sendNow(frame, opts.flowControlMax, opts.body);
         return Promise.resolve();
       } catch (e) {
         return Promise.reject(e as IpcError);
       }
     }
+    const badFc = flowControlMaxError(opts.flowControlMax);
+    if (badFc) return Promise.reject(badFc);
     if (this.state !== 'open') return Promise.reject(this.failure ?? new IpcError('ENOTCONN', 'the IPC connection is closed'));
     const id = this.checkFrame(frame, opts.body);
     if (typeof id !== 'number') return Promise.reject(id);
