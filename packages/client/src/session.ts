@@ -186,6 +186,30 @@ export async function withDeadline<T>(
   }
 }
 
+/**
+ * `ipc` with each request under `timeout` (CS_ERR_TIMEOUT), for restore(): a daemon that accepted a
+ * reconnect and then never answers fails that attempt (the loop closes the connection and tries
+ * again), where it would have held the handle reconnecting for ever. Each request, not the whole
+ * restore: re-reading a large tracked prefix must not outgrow a deadline meant for one call.
+ */
+function eachUnder(ipc: IpcClientLike, timeout: number | undefined, operation: string): IpcClientLike {
+  if (!hasDeadline(timeout)) return ipc;
+  const bounded = <T>(p: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const t = setTimeout(() => reject(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation })), timeout);
+      p.then(resolve, reject).finally(() => clearTimeout(t));
+    });
+  return new Proxy(ipc, {
+    get(target, key) {
+      const v: unknown = Reflect.get(target, key);
+      if (typeof v !== 'function') return v;
+      // Bound to the transport itself: its methods use private fields a proxy does not have.
+      const method = (v as (...a: unknown[]) => unknown).bind(target);
+      return key === 'request' || key === 'requestWith' ? (...a: unknown[]) => bounded(method(...a) as Promise<unknown>) : method;
+    },
+  });
+}
+
 /** The options of one step of a call whose deadline already runs: its signal, the call's retry policy, no deadline of its own. */
 export const stepOptions = (signal: AbortSignal | undefined, opts: CallOptions | undefined): CallOptions => ({
   timeout: Infinity,
@@ -855,7 +879,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
           await ipc.close();
           return;
         }
-        const snapshot = await this.restore(ipc);
+        const snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
         if (this.#state !== 'reconnecting') return;
         this.#state = 'open';
         this.#readyResolve?.();

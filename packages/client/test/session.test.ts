@@ -294,6 +294,54 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
+  it('a reconnect whose restore goes unanswered gives up at the handle\'s timeout, closes that connection and tries again', async () => {
+    let connection = 0;
+    const fc = fakeConnector('quorum', (d) => {
+      // The second connection's re-tracking is never answered (a daemon that accepted, then hung).
+      if (d.name === 'quorum.trackstart') return fc.made.length === 2 ? undefined : res('quorum.trackstart');
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    const h = await QuorumHandle.initialize(null, { connect: fc.connect, timeout: 40, reconnect: { initialDelay: 1 } });
+    h.on('disconnect', () => connection++);
+    await h.trackstart(CS_TRACK_CHANGES);
+    const snap = new Promise<QuorumSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect(await snap).toEqual({ quorumType: 1, quorate: true, trackFlags: CS_TRACK_CHANGES });
+    expect(fc.made).toHaveLength(3);
+    expect(fc.made[1]!.closed).toBe(true);
+    expect(fc.made[2]!.closed).toBe(false);
+    expect(connection).toBe(1);
+    await h.finalize();
+  });
+
+  it('the handle\'s timeout bounds each request of a restore, not the whole of it', async () => {
+    const keys = ['test.p.a', 'test.p.b', 'test.p.c', 'test.p.d', 'test.p.e'];
+    let next = 0;
+    const answer = (d: { name: string; fields: unknown }) => {
+      switch (d.name) {
+        case 'cmap.trackAdd': return res('cmap.trackAdd', { trackHandle: 100n });
+        case 'cmap.iterInit': next = 0; return res('cmap.iterInit', { iterHandle: 1n });
+        case 'cmap.iterNext': return next < keys.length ? res('cmap.iterNext', { keyName: keys[next++], valueLen: 4n, type: 6 }) : res('cmap.error', {}, 27);
+        case 'cmap.get': {
+          const cap = Number((d.fields as { valueLen: bigint }).valueLen);
+          return res('cmap.get', { valueLen: 4n, type: 6, value: cap ? new Uint8Array([5, 0, 0, 0]) : new Uint8Array(0) });
+        }
+        default: return res(d.name);
+      }
+    };
+    // After the reconnect every answer takes 10 ms: each well within the 40 ms timeout, the ~20
+    // requests of the restore together far beyond it.
+    const fc = fakeConnector('cmap', (d) => (fc.made.length < 2 ? answer(d) : new Promise((r) => setTimeout(() => r(answer(d)), 10))));
+    const h = await CmapHandle.initialize({ connect: fc.connect, timeout: 40, reconnect: { initialDelay: 1 } });
+    await h.trackAdd('test.p.', CMAP_TRACK_ADD | CMAP_TRACK_PREFIX, () => {});
+    const snap = new Promise<CmapSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect((await snap).tracks[0]!.entries.map((e) => e.keyName)).toEqual(keys);
+    expect(fc.made).toHaveLength(2);
+    await h.finalize();
+  });
+
   it('finalize during reconnect stops it and leaks no connection', async () => {
     const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 1 }));
     const h = await QuorumHandle.initialize(null, { connect: fc.connect, reconnect: { initialDelay: 50 } });
