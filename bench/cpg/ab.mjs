@@ -5,8 +5,8 @@
 // report.mjs's loaded regime) for the run; TRANSPORTS=socket or shm to measure one; CHRT=p runs every
 // side at SCHED_RR p (chrt -r p), so that the machine's CFS work does not take its CPU (corosync, at
 // RR 99, still does); NICE=n runs them at that nice level instead (still CFS tasks). CWAITS=poll,
-// epoll,poll:16 measures libcpg once per wait of its lat loop, :K with CBENCH_FLIP=K (args.mjs
-// cbenchSides). TS_FLAGS='--single-threaded' runs each tsbench also with those Node flags, as a
+// epoll,poll:16 measures libcpg once per wait of its lat loop, :K with CBENCH_FLIP=K; CWAITS=poll,
+// one,one:32 measures tput's libcpg with its two threads and on one thread (args.mjs cbenchSides). TS_FLAGS='--single-threaded' runs each tsbench also with those Node flags, as a
 // side of its own. The order of the sides rotates every round. Prints each side's rounds and medians
 // with the load averages; tput also the sends refused with TRY_AGAIN and sent again.
 import { startNamespace } from '@corosync-ts/nstest/core';

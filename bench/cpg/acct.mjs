@@ -8,11 +8,11 @@
 // messages), and totem's counters per message over the run (`corosync-cmapctl -m stats
 // stats.srp.`, read before and after it: token visits, multicast packets, each carrying the
 // messages corosync's main loop queued since the token's last visit). Env as ab.mjs: LOAD=k busy
-// processes, TRANSPORTS=socket or shm, CHRT=p; NODE_ARGS.
+// processes, TRANSPORTS=socket or shm, CHRT=p, CWAITS; NODE_ARGS.
 import { startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
 import { taskStats } from '../lib/tasks.mjs';
-import { compileCbench, cpgArgs } from './args.mjs';
+import { cbenchSides, compileCbench, cpgArgs } from './args.mjs';
 
 const { mode, n, warmup, rounds: ROUNDS, args, tsbenches } = cpgArgs('acct.mjs');
 const msgs = n + warmup;
@@ -21,7 +21,7 @@ const cbench = await compileCbench();
 const nodeArgs = process.env.NODE_ARGS ? process.env.NODE_ARGS.split(' ') : [];
 // CHRT=p runs every side at SCHED_RR p, as ab.mjs does.
 const pre = process.env.CHRT ? ['chrt', '-r', process.env.CHRT] : [];
-const sides = [['libcpg', [...pre, cbench, ...args]], ...tsbenches.map((f) => [f, [...pre, process.execPath, ...nodeArgs, f, ...args]])];
+const sides = [...cbenchSides().map(([name, env]) => [name, [...pre, 'env', ...env, cbench, ...args]]), ...tsbenches.map((f) => [f, [...pre, process.execPath, ...nodeArgs, f, ...args]])];
 
 /** corosync's figures per message between two taskStats() of it, by thread name (its own: main; primes when repeated). */
 function perMessage(pid, before, after) {

@@ -34,14 +34,17 @@ export function compileCbench() {
 /**
  * libcpg's sides from CWAITS (default `poll`): WAIT[:K] each, WAIT poll or epoll (cbench.c
  * CBENCH_WAIT), K with CBENCH_FLIP=K (cbench wakes one of two threads of its own every K round
- * trips). [name, environment assignments] each.
+ * trips); or `one[:B]`, tput on one thread as the client's event loop (CBENCH_THREADS=1, B with
+ * CBENCH_BATCH=B: at most B sends between two looks at the fd). [name, environment assignments]
+ * each.
  */
 export function cbenchSides() {
   return (process.env.CWAITS ?? 'poll').split(',').map((spec) => {
-    const m = /^(poll|epoll)(?::(\d+))?$/.exec(spec);
-    if (!m) throw new Error(`CWAITS: ${spec} is not poll|epoll[:K]`);
-    const [, wait, flip] = m;
-    const name = ['libcpg', wait === 'poll' ? '' : wait, flip ? `flip ${flip}` : ''].filter(Boolean).join(' ');
-    return [name, [`CBENCH_WAIT=${wait}`, `CBENCH_FLIP=${flip ?? 0}`]];
+    const m = /^(poll|epoll|one)(?::(\d+))?$/.exec(spec);
+    if (!m) throw new Error(`CWAITS: ${spec} is not poll|epoll[:K] or one[:B]`);
+    const [, wait, k] = m;
+    if (wait === 'one') return [['libcpg one thread', k ? `batch ${k}` : ''].filter(Boolean).join(' '), ['CBENCH_THREADS=1', `CBENCH_BATCH=${k ?? 0}`]];
+    const name = ['libcpg', wait === 'poll' ? '' : wait, k ? `flip ${k}` : ''].filter(Boolean).join(' ');
+    return [name, [`CBENCH_WAIT=${wait}`, `CBENCH_FLIP=${k ?? 0}`]];
   });
 }

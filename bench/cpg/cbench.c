@@ -10,6 +10,13 @@
  *                         the same, with BUSY_NS of busy CPU work before each cpg_mcast_joined of
  *                         the measured burst: libcpg made as costly per message as a sender that
  *                         does more work per message (README "Why a slow sender costs corosync")
+ *   tput, environment:    CBENCH_THREADS=1 runs the same bursts on one thread, as the client's
+ *                         event loop does: one poll loop on the cpg fd that sends while
+ *                         cpg_mcast_joined accepts (CBENCH_BATCH=k: at most k sends between two
+ *                         looks at the fd, as the client corks 32 a loop turn; 0, the default: no
+ *                         limit) and dispatches CS_DISPATCH_ALL when the fd is readable; a
+ *                         TRY_AGAIN ends the sends of that pass (counted, sent again at once after
+ *                         a look at the fd)
  *   cbench lat SIZE N W   one message at a time, W unmeasured then N measured round trips (send →
  *                         own delivery), one thread polling the cpg fd (the cheapest wait libcpg
  *                         offers); print "p50_ns p99_ns"
@@ -162,6 +169,38 @@ static cs_error_t send_one(uint32_t seq, unsigned long *retries)
 	return res;
 }
 
+/* CBENCH_THREADS=1: `count` messages from one thread that also dispatches, until their last own
+ * delivery. Between two passes over the fd it sends what cpg_mcast_joined accepts (at most `batch`
+ * if nonzero); the fd is polled without waiting while messages are left to send. */
+static void burst_single(uint32_t count, uint32_t batch, unsigned long *retries)
+{
+	int fd;
+	uint32_t sent = 0;
+	cpg_fd_get(handle, &fd);
+	delivered = 0;
+	target = count;
+	while (delivered < count) {
+		for (uint32_t k = 0; sent < count && (!batch || k < batch); k++) {
+			memcpy(data, &sent, sizeof sent);
+			struct iovec iov = { .iov_base = data, .iov_len = msg_size };
+			cs_error_t res = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1);
+			if (res == CS_ERR_TRY_AGAIN) {
+				(*retries)++;
+				break;
+			}
+			if (res != CS_OK) die(6, "cpg_mcast_joined", res);
+			sent++;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, sent < count ? 0 : 60000);
+		if (r < 0 || (r == 0 && sent == count)) die(30, "poll (nothing delivered in 60 s)", errno);
+		if (r > 0) {
+			cs_error_t res = cpg_dispatch(handle, CS_DISPATCH_ALL);
+			if (res != CS_OK) die(31, "cpg_dispatch", res);
+		}
+	}
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -180,7 +219,9 @@ int main(int argc, char **argv)
 	}
 	msg_size = strtoul(argv[2], NULL, 10);
 	uint32_t n = strtoul(argv[3], NULL, 10), w = strtoul(argv[4], NULL, 10);
-	threaded = !strcmp(argv[1], "tput");
+	const char *threads = getenv("CBENCH_THREADS");
+	threaded = !strcmp(argv[1], "tput") && !(threads && !strcmp(threads, "1"));
+	uint32_t batch = getenv("CBENCH_BATCH") ? strtoul(getenv("CBENCH_BATCH"), NULL, 10) : 0;
 	if (argc > 5) busy_ns = strtoull(argv[5], NULL, 10);
 	if (msg_size < sizeof(uint32_t) || !(data = calloc(1, msg_size))) return 2;
 	const char *wait = getenv("CBENCH_WAIT");
@@ -220,6 +261,12 @@ int main(int argc, char **argv)
 			if ((res = send_one(i, &retries)) != CS_OK) die(6, "cpg_mcast_joined", res);
 		}
 		sem_wait(&sem_done);
+		printf("%" PRIu64 " %lu %" PRIu64 "\n", last_ns - t0, retries, cpu_ns() - c0);
+	} else if (!strcmp(argv[1], "tput")) {
+		if (w) burst_single(w, batch, &retries);
+		retries = 0;
+		uint64_t t0 = now_ns(), c0 = cpu_ns();
+		burst_single(n, batch, &retries);
 		printf("%" PRIu64 " %lu %" PRIu64 "\n", last_ns - t0, retries, cpu_ns() - c0);
 	} else {
 		uint64_t *rtt = calloc(n ? n : 1, sizeof *rtt);

@@ -31,7 +31,7 @@ describe('cpg/args.mjs (the command line of cpg/ab.mjs and cpg/acct.mjs)', () =>
     }
   });
 
-  it('CWAITS names libcpg\'s sides: WAIT[:K], each with its environment; anything else is refused', () => {
+  it('CWAITS names libcpg\'s sides: WAIT[:K] or one[:B], each with its environment; anything else is refused', () => {
     const sides = (v) => {
       const old = process.env.CWAITS;
       if (v === undefined) delete process.env.CWAITS;
@@ -49,7 +49,12 @@ describe('cpg/args.mjs (the command line of cpg/ab.mjs and cpg/acct.mjs)', () =>
       ['libcpg epoll', ['CBENCH_WAIT=epoll', 'CBENCH_FLIP=0']],
       ['libcpg flip 16', ['CBENCH_WAIT=poll', 'CBENCH_FLIP=16']],
     ]);
-    for (const bad of ['select', 'poll:', 'poll:x', 'epoll:1:2', '']) expect(() => sides(bad), bad).toThrow(/CWAITS/);
+    expect(sides('poll,one,one:32')).toEqual([
+      ['libcpg', ['CBENCH_WAIT=poll', 'CBENCH_FLIP=0']],
+      ['libcpg one thread', ['CBENCH_THREADS=1', 'CBENCH_BATCH=0']],
+      ['libcpg one thread batch 32', ['CBENCH_THREADS=1', 'CBENCH_BATCH=32']],
+    ]);
+    for (const bad of ['select', 'poll:', 'poll:x', 'epoll:1:2', 'one:', 'ones', '']) expect(() => sides(bad), bad).toThrow(/CWAITS/);
   });
 
   for (const script of ['ab.mjs', 'acct.mjs']) {
