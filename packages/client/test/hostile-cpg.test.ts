@@ -53,10 +53,14 @@ describe('cpg fragments from a hostile daemon', () => {
     ipc.event(partial(3, 0xffffffff, Uint8Array.of(4), 7));
     ipc.event(partial(1, 2, Uint8Array.of(9), 7));
     ipc.event(partial(3, 2, Uint8Array.of(8), 7));
+    // a new first fragment while the sender's message is open starts over, as libcpg's does
+    ipc.event(partial(1, 0x10000000, Uint8Array.of(1), 7));
+    ipc.event(partial(1, 3, Uint8Array.of(5), 7));
+    ipc.event(partial(3, 3, Uint8Array.of(6, 7), 7));
     await tick();
     expect(code(await h.dispatch(CS_DISPATCH_ALL).catch((e: unknown) => e))).toBe(CS_ERR_LIBRARY);
     await h.dispatch(CS_DISPATCH_ALL);
-    expect(got).toEqual(['7:9,8']);
+    expect(got).toEqual(['7:9,8', '7:5,6,7']);
     await h.finalize();
   });
 });
@@ -98,7 +102,9 @@ describe('cpg lists from a hostile daemon', () => {
       ipc.event(f);
       ipc.event(deliver(7, Uint8Array.of(seen.length)));
     }
-    ipc.event(confchg);
+    // more members than libcpg's 128-entry arrays (it overflows them): all of them, as the frame holds them
+    const many = Array.from({ length: 300 }, (_, i) => member(i + 1));
+    ipc.event(evt('cpg.confchgCallback', { groupName: g, memberList: many, leftList: [], joinedList: many.slice(0, 200) }));
     ipc.event(totem);
     await tick();
     const codes: unknown[] = [];
@@ -106,7 +112,7 @@ describe('cpg lists from a hostile daemon', () => {
       await h.dispatch(1).catch((e: unknown) => codes.push(code(e)));
     }
     expect(codes).toEqual(bad.map(() => CS_ERR_LIBRARY));
-    expect(seen).toEqual([...bad.map(() => 'deliver 0'), 'confchg 2/1']);
+    expect(seen).toEqual([...bad.map(() => 'deliver 0'), 'confchg 300/200']);
     expect(h.pendingEvents).toBe(0);
     await h.finalize();
   });
