@@ -43,6 +43,20 @@ describe('cpg fragments from a hostile daemon', () => {
     await h.finalize();
   });
 
+  it('a message whose first fragment is a small part of it grows its room as the rest comes, and arrives whole', async () => {
+    const fc = cpgDaemon();
+    const got: Uint8Array[] = [];
+    const h = await CpgHandle.initialize({ deliverFn: ({ msg }: CpgDeliver) => got.push(msg.slice()) }, { connect: fc.connect });
+    const whole = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
+    for (let at = 0; at < whole.length; at += 1000) {
+      const type = at === 0 ? 1 : at + 1000 === whole.length ? 3 : 2;
+      fc.last.event(partial(type, whole.length, whole.subarray(at, at + 1000), 7));
+    }
+    expect(got).toHaveLength(1);
+    expect(Buffer.compare(got[0]!, whole)).toBe(0);
+    await h.finalize();
+  });
+
   it('a message whose last fragment leaves it short of its claimed length is CS_ERR_LIBRARY, never delivered truncated; the next goes on', async () => {
     const fc = cpgDaemon();
     const got: string[] = [];
