@@ -220,9 +220,23 @@ const zcbGone = new WeakMap<ArrayBuffer, string>();
 
 /** A message being put back together from PARTIAL_DELIVER fragments of one sender. */
 interface Assembly {
+  /** Room for the message so far: grows toward msglen as fragments come (assemblyRoom). */
   buf: Uint8Array;
   filled: number;
+  /** The length the first fragment claimed. */
+  msglen: number;
 }
+
+/**
+ * How far ahead of the bytes that came the room for a message is reserved: a first fragment
+ * claims a length (up to 4 GiB) the daemon, or whoever squats its socket name, need never send,
+ * so the buffer is at most this many times what arrived (a 3 MB message's first 1047552-byte
+ * fragment still gets its whole room at once) and grows by doubling as the rest comes.
+ */
+const ASSEMBLY_AHEAD = 4;
+
+/** The room to reserve for a message of `msglen` bytes once `have` of them came. */
+const assemblyRoom = (msglen: number, have: number) => Math.min(msglen, Math.max(have, ASSEMBLY_AHEAD * have));
 
 /** A cpg connection (cpg_handle_t). */
 export class CpgHandle extends Session<CpgSnapshot> {
@@ -250,7 +264,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
   protected override readonly eventInto = (head: Uint8Array, length: number): Uint8Array | undefined => {
     const msglen = partialFirstMsglen(head, length);
     if (msglen < 0) return undefined;
-    const need = PARTIAL_DELIVER_HEAD + msglen;
+    const need = PARTIAL_DELIVER_HEAD + assemblyRoom(msglen, length - PARTIAL_DELIVER_HEAD);
     let spare = this.#spareAssembly;
     if (!spare || spare.length < need) {
       // A length no buffer can have is deliver()'s to refuse, as it always was.
@@ -803,27 +817,40 @@ export class CpgHandle extends Session<CpgSnapshot> {
           this.#spareAssembly = undefined;
           if (
             spare && f.fragment.buffer === spare.buffer && f.fragment.byteOffset === spare.byteOffset + PARTIAL_DELIVER_HEAD &&
-            f.fragment.length <= f.msglen && PARTIAL_DELIVER_HEAD + f.msglen <= spare.length
+            f.fragment.length <= f.msglen
           ) {
             // read into its place already (eventInto); the length checked again, as the frame
             // came out of memory the daemon can still write after eventInto saw its head
-            this.#assemblies.set(key, { buf: spare.subarray(PARTIAL_DELIVER_HEAD, PARTIAL_DELIVER_HEAD + f.msglen), filled: f.fragment.length });
+            const room = Math.min(f.msglen, spare.length - PARTIAL_DELIVER_HEAD);
+            this.#assemblies.set(key, { buf: spare.subarray(PARTIAL_DELIVER_HEAD, PARTIAL_DELIVER_HEAD + room), filled: f.fragment.length, msglen: f.msglen });
             return;
           }
-          const buf = spare && spare.length >= f.msglen ? spare.subarray(0, f.msglen) : new Uint8Array(f.msglen);
-          this.#assemblies.set(key, { buf, filled: 0 });
+          const room = assemblyRoom(f.msglen, f.fragment.length);
+          // a spare buffer is held anyway: all of it that the message can use
+          const buf = spare && spare.length >= room ? spare.subarray(0, Math.min(f.msglen, spare.length)) : new Uint8Array(room);
+          this.#assemblies.set(key, { buf, filled: 0, msglen: f.msglen });
         }
         const a = this.#assemblies.get(key);
         // libcpg ignores a fragment without a FIRST; one that overflows its message ends it.
         if (!a) return;
-        if (a.filled + f.fragment.length > a.buf.length) {
+        const filled = a.filled + f.fragment.length;
+        if (filled > a.msglen) {
           this.#assemblies.delete(key);
-          throw new CsError(CS_ERR_LIBRARY, `fragment overflows a ${a.buf.length}-byte message from ${key}`, { operation: 'cpg.dispatch' });
+          throw new CsError(CS_ERR_LIBRARY, `fragment overflows a ${a.msglen}-byte message from ${key}`, { operation: 'cpg.dispatch' });
+        }
+        if (filled > a.buf.length) {
+          const buf = new Uint8Array(Math.min(a.msglen, Math.max(filled, 2 * a.buf.length)));
+          buf.set(a.buf.subarray(0, a.filled));
+          a.buf = buf;
         }
         a.buf.set(f.fragment, a.filled);
-        a.filled += f.fragment.length;
+        a.filled = filled;
         if (f.type === LIBCPG_PARTIAL_LAST) {
           this.#assemblies.delete(key);
+          // libcpg hands over msglen bytes whatever came; a message short of them is not the sender's
+          if (filled !== a.msglen) {
+            throw new CsError(CS_ERR_LIBRARY, `a ${a.msglen}-byte message from ${key} ended after ${filled} bytes`, { operation: 'cpg.dispatch' });
+          }
           try {
             this.#deliverMessage({ handle: this, groupName: f.groupName, nodeid: f.nodeid, pid: f.pid, msg: a.buf.subarray(0, a.filled) });
           } finally {

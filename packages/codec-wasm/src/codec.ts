@@ -158,7 +158,7 @@ const DECODE_TEXT: Record<string, string> = {
   badSize: 'frame size does not match the message layout',
   unknownMessage: 'unknown message id',
   countOverrun: 'count runs past the end of the frame',
-  nameTooLong: 'mar_name_t length exceeds its 256-byte field',
+  nameTooLong: 'name length exceeds its field (mar_name_t and cs_name_t hold 256 bytes, mar_cpg_name_t 128)',
   tooLarge: 'frame too large for the codec memory',
   badFrame: 'size field cannot start a frame',
 };

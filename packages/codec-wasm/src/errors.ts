@@ -11,7 +11,7 @@ const ENCODE_BRAND = Symbol.for('@corosync-ts/codec-wasm.EncodeError');
  *   the variable part, or a fixed-size message of another size).
  * - `unknownMessage`: no message with this id for the service and direction.
  * - `countOverrun`: a count or length field runs past the end of the frame.
- * - `nameTooLong`: a mar_name_t length above its 256-byte field.
+ * - `nameTooLong`: a name's length above its field (mar_name_t and cs_name_t: 256 bytes, mar_cpg_name_t: 128).
  * - `badValue`: a cmap value whose length does not fit its type.
  * - `badFrame`: stream splitting met a size field that cannot start a frame (garbage).
  * - `badArgument`: an unknown service or direction, or bytes that are not a Uint8Array.

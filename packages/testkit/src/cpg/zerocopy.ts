@@ -15,6 +15,15 @@ const ZC_MAX_MAP = 1024 * 1024 + ZC_HEADER;
  * regular file named and placed as libcpg makes it, owned by the client, is touched: a hostile
  * client can not make the mock open or unlink anything else.
  */
+/**
+ * How many mappings one connection, and all of them together, may hold. Each keeps a descriptor
+ * open (corosync maps the file and closes it): without a bound a client allocating in a loop
+ * would take every descriptor the mock process may open, and with them every other client's
+ * connection. corosync has none, but its mmap()s end at vm.max_map_count, where it aborts.
+ */
+export const ZC_MAX_MAPS_PER_CONNECTION = 256;
+export const ZC_MAX_MAPS = 4096;
+
 /** Tokens are unique in the mock process, as corosync's mapping addresses are in the daemon. */
 let next = 0x7f3c_0000_0000n;
 /** Every live mapping by its token: ZC_EXECUTE reads any (corosync dereferences the address). */
@@ -37,6 +46,9 @@ export class ZeroCopyMaps {
       const st = fstatSync(fd);
       if (!st.isFile() || (uid !== 0 && st.uid !== uid) || st.size < Number(mapSize)) throw new Error('not a zero-copy file');
       unlinkSync(path);
+      // past the bound the file is unlinked all the same, as corosync unlinks what it opened:
+      // the client's free or exit then leaves nothing in /dev/shm; its send is NOT_EXIST
+      if (this.maps.size >= ZC_MAX_MAPS_PER_CONNECTION || live.size >= ZC_MAX_MAPS) throw new Error('too many zero-copy mappings');
       const token = (next += 0x10_0000n);
       const b = Buffer.alloc(8);
       b.writeBigUInt64LE(token);
