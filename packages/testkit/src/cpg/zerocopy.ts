@@ -9,13 +9,6 @@ const ZC_HEADER = 56;
 const ZC_MAX_MAP = 1024 * 1024 + ZC_HEADER;
 
 /**
- * The daemon side of cpg's zero-copy buffers (ZC_ALLOC / ZC_EXECUTE / ZC_FREE). corosync opens
- * the client's file, unlinks it and maps it, then writes its own mapping address into it; the
- * mock keeps the descriptor, writes a token instead and reads the message with pread. Only a
- * regular file named and placed as libcpg makes it, owned by the client, is touched: a hostile
- * client can not make the mock open or unlink anything else.
- */
-/**
  * How many mappings one connection, and all of them together, may hold. Each keeps a descriptor
  * open (corosync maps the file and closes it): without a bound a client allocating in a loop
  * would take every descriptor the mock process may open, and with them every other client's
@@ -29,6 +22,13 @@ let next = 0x7f3c_0000_0000n;
 /** Every live mapping by its token: ZC_EXECUTE reads any (corosync dereferences the address). */
 const live = new Map<bigint, { fd: number; size: number; uid: number }>();
 
+/**
+ * The daemon side of cpg's zero-copy buffers (ZC_ALLOC / ZC_EXECUTE / ZC_FREE). corosync opens
+ * the client's file, unlinks it and maps it, then writes its own mapping address into it; the
+ * mock keeps the descriptor, writes a token instead and reads the message with pread. Only a
+ * regular file named and placed as libcpg makes it, owned by the client, is touched: a hostile
+ * client can not make the mock open or unlink anything else.
+ */
 export class ZeroCopyMaps {
   /** This connection's mappings: the ones ZC_FREE and the connection's end release. */
   private readonly maps = new Map<bigint, { fd: number; size: number; uid: number }>();
