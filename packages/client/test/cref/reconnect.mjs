@@ -7,7 +7,9 @@ const {
 const P = (s) => process.stdout.write(`${s}\n`);
 const reconnect = { initialDelay: 50, maxDelay: 500 };
 
-const h = await CmapHandle.initialize({ reconnect });
+// With a timeout: the restore's requests then go through the per-request deadline (eachUnder)
+// over the real transport.
+const h = await CmapHandle.initialize({ reconnect, timeout: 10_000 });
 const plain = await CmapHandle.initialize();
 // The snapshot that trackstart sends again after the reconnect is an event: waited for before
 // finalize, which drops events not yet dispatched (as quorum_finalize does).
