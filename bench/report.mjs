@@ -11,13 +11,13 @@
 //
 // Needs what the areas need: root (namespaces), corosync 3.1.7, gcc, libcmap-dev, libcpg-dev, and the
 // workspace built (`pnpm build`).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { busyLoops } from './lib/ab.mjs';
 import { parseFigures } from './lib/figures.mjs';
 import { mergeResults, renderReport } from './lib/render.mjs';
 
@@ -64,25 +64,9 @@ const areas = (flags.only?.split(',') ?? Object.keys(AREAS)).filter((a) => {
 const regimeNames = flags.regimes?.split(',') ?? Object.keys(REGIMES);
 for (const r of regimeNames) if (!REGIMES[r]) throw new Error(`unknown regime ${r}; known: ${Object.keys(REGIMES).join(', ')}`);
 
-// A busy process: pure CPU at normal priority. It checks now and then (every ~10 ms of work) that
-// the report is still its parent, so that a report killed outright leaves no spinner behind.
-const BUSY = `const parent = Number(process.argv[1]); process.stdout.write('spinning\\n');
-for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== parent) process.exit(0); }`;
-
-/** Starts one busy process per vCPU; resolves once every one of them is spinning. */
+/** Starts one busy process per vCPU (lib/ab.mjs); resolves once every one of them is spinning. */
 async function startLoad() {
-  const kids = [];
-  await Promise.all(
-    Array.from({ length: busyCount }, () => {
-      const child = spawn(process.execPath, ['-e', BUSY, String(process.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      kids.push(child);
-      return new Promise((resolve, reject) => {
-        child.once('error', reject);
-        child.once('exit', (code, sig) => reject(new Error(`load process exited early (${code ?? sig})`)));
-        createInterface({ input: child.stdout }).once('line', resolve);
-      });
-    }),
-  );
+  const kids = await busyLoops(busyCount);
   return async () => {
     await Promise.all(
       kids.map((c) => {

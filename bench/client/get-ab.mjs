@@ -13,7 +13,7 @@ const N = Number(nArg ?? 5000);
 const ROUNDS = Number(roundsArg ?? 5);
 const here = (f) => new URL(f, import.meta.url).pathname;
 const cbench = await compileC(readFileSync(here('./cbench.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
-const busy = busyLoops(Number(process.env.LOAD ?? 0));
+const busy = await busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const load0 = la();

@@ -19,7 +19,7 @@ const here = (f) => new URL(f, import.meta.url).pathname;
 const cacct = await compileC(readFileSync(here('./get-acct.c'), 'utf8'), ['cmap'], { cflags: ['-O2'] });
 const given = process.argv.slice(2);
 const sides = [['libcmap', null], ...(given.length ? given : [`ours=${here('../../packages/client/dist/index.js')}`]).map((s) => s.split('='))];
-const busy = busyLoops(Number(process.env.LOAD ?? 0));
+const busy = await busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const ns = await startNamespace({ name: `bench-get-acct-${transport}` });

@@ -20,7 +20,7 @@ const libcpg = cbenchSides().map(([name, env]) => [name, [...pre, 'env', ...env,
 const flags = (process.env.TS_FLAGS ?? '').split(' ').filter(Boolean);
 const ts = tsbenches.flatMap((f) => [[f, f, []], ...(flags.length ? [[`${f} ${flags.join(' ')}`, f, flags]] : [])]);
 const sides = [...libcpg, ...ts.map(([k, f, fl]) => [k, [...pre, process.execPath, ...fl, f, ...args]])];
-const busy = busyLoops(Number(process.env.LOAD ?? 0));
+const busy = await busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const load0 = la();

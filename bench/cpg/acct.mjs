@@ -41,7 +41,7 @@ async function srp(ns) {
   return Object.fromEntries([...out.matchAll(/^stats\.srp\.(\w+) \(\w+\) = (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
-const busy = busyLoops(Number(process.env.LOAD ?? 0));
+const busy = await busyLoops(Number(process.env.LOAD ?? 0));
 try {
   for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
     const load0 = la();
