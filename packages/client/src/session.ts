@@ -194,18 +194,13 @@ export async function withDeadline<T>(
  */
 function eachUnder(ipc: IpcClientLike, timeout: number | undefined, operation: string): IpcClientLike {
   if (!hasDeadline(timeout)) return ipc;
-  const bounded = <T>(p: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new CsError(CS_ERR_TIMEOUT, `no answer within ${timeout} ms`, { operation })), timeout);
-      p.then(resolve, reject).finally(() => clearTimeout(t));
-    });
   return new Proxy(ipc, {
     get(target, key) {
       const v: unknown = Reflect.get(target, key);
       if (typeof v !== 'function') return v;
       // Bound to the transport itself: its methods use private fields a proxy does not have.
       const method = (v as (...a: unknown[]) => unknown).bind(target);
-      return key === 'request' || key === 'requestWith' ? (...a: unknown[]) => bounded(method(...a) as Promise<unknown>) : method;
+      return key === 'request' || key === 'requestWith' ? (...a: unknown[]) => withDeadline(operation, timeout, undefined, () => method(...a) as Promise<unknown>) : method;
     },
   });
 }
