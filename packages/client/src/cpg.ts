@@ -231,12 +231,12 @@ interface Assembly {
  * How far ahead of the bytes that came the room for a message is reserved: a first fragment
  * claims a length (up to 4 GiB) the daemon, or whoever squats its socket name, need never send,
  * so the buffer is at most this many times what arrived (a 3 MB message's first 1047552-byte
- * fragment still gets its whole room at once) and grows by doubling as the rest comes.
+ * fragment still gets its whole room at once), and is grown by the same rule as the rest comes.
  */
 const ASSEMBLY_AHEAD = 4;
 
 /** The room to reserve for a message of `msglen` bytes once `have` of them came. */
-const assemblyRoom = (msglen: number, have: number) => Math.min(msglen, Math.max(have, ASSEMBLY_AHEAD * have));
+const assemblyRoom = (msglen: number, have: number) => Math.min(msglen, ASSEMBLY_AHEAD * have);
 
 /** A cpg connection (cpg_handle_t). */
 export class CpgHandle extends Session<CpgSnapshot> {
@@ -839,7 +839,7 @@ export class CpgHandle extends Session<CpgSnapshot> {
           throw new CsError(CS_ERR_LIBRARY, `fragment overflows a ${a.msglen}-byte message from ${key}`, { operation: 'cpg.dispatch' });
         }
         if (filled > a.buf.length) {
-          const buf = new Uint8Array(Math.min(a.msglen, Math.max(filled, 2 * a.buf.length)));
+          const buf = new Uint8Array(assemblyRoom(a.msglen, filled));
           buf.set(a.buf.subarray(0, a.filled));
           a.buf = buf;
         }
