@@ -1,6 +1,6 @@
 import { encoders } from '@corosync-ts/codec-wasm';
 import { connect, type IpcClient } from '@corosync-ts/ipc';
-import { compileC, describeWithPrograms } from '@corosync-ts/nstest';
+import { compileC, describeWithPrograms, waitFor } from '@corosync-ts/nstest';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -9,11 +9,7 @@ import { startMockCorosync, type MockCorosync } from '../src/index.js';
 // Hostile cpg clients (libqb, C) against the in-process mock: a member that never reads its
 // deliveries must not stall the group's other members nor grow the mock without bound.
 
-const until = async (what: string, ok: () => boolean, ms = 30_000) => {
-  for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 5))) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-  }
-};
+const until = (what: string, ok: () => boolean) => waitFor(what, ok, { interval: 5 });
 const fds = () => readdirSync('/proc/self/fd').length;
 const shmDirs = () => readdirSync('/dev/shm').filter((f) => f.startsWith(`qb-${process.pid}-`));
 const group = new TextEncoder().encode('hostile');
