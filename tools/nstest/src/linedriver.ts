@@ -35,7 +35,9 @@ export class LineDriver {
       this.#lines.push(l);
       if (l === 'end') this.#waiter?.();
     });
-    child.on('exit', () => {
+    // 'close', not 'exit': 'exit' can come before the pipes are drained, and a driver's last
+    // lines and stderr are what say why it died
+    child.on('close', () => {
       this.#exited = true;
       this.#waiter?.();
     });
@@ -86,7 +88,7 @@ export class LineDriver {
     const child = this.#child;
     this.#child = undefined;
     if (!child || this.#exited) return;
-    const gone = new Promise((r) => child.once('exit', r));
+    const gone = new Promise((r) => child.once('close', r));
     child.stdin!.end();
     await gone;
   }

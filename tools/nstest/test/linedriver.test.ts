@@ -63,3 +63,14 @@ it('LineDriver: a run while its previous sequence is still running is refused, n
   const r = await firstSettled;
   expect('error' in r && r.error.message).toMatch(/^driver died; it printed:\nhold\n/);
 });
+
+it('LineDriver: a driver that dies shows everything it printed, what reached its pipes after its exit included', async () => {
+  // 'exit' comes when the process is reaped, which can be before its pipes are drained: the
+  // error then lost the output's tail, the lines that say why the driver died. Made certain here
+  // by a child of the driver that writes once the driver has been reaped (a zombie still answers
+  // kill -0).
+  const script = 'read l; echo "line 0"; (while kill -0 $$ 2>/dev/null; do :; done; echo "line 1"; echo "last words" >&2) & exit 3';
+  const d = new LineDriver('driver', () => spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const e = (await d.run(['x']).catch((err: unknown) => err)) as Error;
+  expect(e.message).toBe('driver died; it printed:\nline 0\nline 1\nlast words\n');
+});
