@@ -70,7 +70,8 @@ if (!avail.available) {
     return run(gets);
   };
   try {
-    for (const transport of ['socket', 'shm']) {
+    // TRANSPORTS=shm (or socket): one transport alone, for an A/B of one (COROSYNC_TS_IPC_ADDON picks the mock's addon)
+    for (const transport of (process.env.TRANSPORTS ?? 'socket,shm').split(',')) {
       const real = [];
       const mock = [];
       const mockRr = [];

@@ -11,7 +11,9 @@
 // NODE_FLAGS=--perf-basic-prof for JS names), CALLGRIND=file (the mock under callgrind: instructions of the
 // measured run; slow, so use small counts and WARM), COROSYNC_TS_IPC_ADDON (an addon build to compare),
 // PIN=d,c (every daemon thread on vCPU d, the client on vCPU c; either may be empty): the pair on one vCPU or apart;
-// NUDGE=n (the daemon's loop thread moved to vCPU n before the run, its mask given back).
+// NUDGE=n (the daemon's loop thread moved to vCPU n before the run, its mask given back), PERFSTAT=1 (perf stat of the
+// daemon's process and of the client over the measured run: every syscall, context switches, migrations and page faults
+// per GET, counted in the kernel, so the counts are exact and strace's slowing down does not change the shape).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -88,6 +90,14 @@ try {
   // recording from the moment perf acknowledges 'enable' on its control fifo: a perf that starts
   // late under load would otherwise miss the run's start
   const sched = process.env.SCHED ? await startSched(process.env.SCHED) : undefined;
+  // the syscalls a GET makes on either side, not syscalls:sys_enter_* (hundreds of tracepoints slowed the mock ~8x and
+  // changed the shape: the next request was then queued at every wait)
+  const statEvents = [...['recvfrom', 'sendto', 'writev', 'futex', 'poll', 'epoll_wait', 'epoll_pwait'].map((s) => `syscalls:sys_enter_${s}`), 'context-switches', 'cpu-migrations', 'page-faults'].join(',');
+  const statOut = join(ns.dir, 'client-stat');
+  const dstat = process.env.PERFSTAT ? spawn('perf', ['stat', '-x,', '-e', statEvents, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined;
+  let dstatOut = '';
+  dstat?.stderr.setEncoding('utf8').on('data', (d) => { dstatOut += d; });
+  if (dstat) await new Promise((r) => setTimeout(r, 500));
   const perf = process.env.PERF ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '20000', '-g', '-o', process.env.PERF, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'inherit'] }) : undefined;
   if (perf) await new Promise((r) => setTimeout(r, 500));
   let traced = '';
@@ -108,7 +118,8 @@ try {
   const before = taskStats(pid);
   // the client's own CPU too (getrusage of the child, through bash's `times`)
   // and its context switches (GNU time: %w voluntary, %c involuntary)
-  const r = await ns.exec(['bash', '-c', `${pin?.[1] ? `taskset -c ${pin[1]} ` : ''}/usr/bin/time -f '%w %c' "$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
+  const cstat = dstat ? `perf stat -x, -o ${statOut} -e '${statEvents}' -- ` : '';
+  const r = await ns.exec(['bash', '-c', `${pin?.[1] ? `taskset -c ${pin[1]} ` : ''}/usr/bin/time -f '%w %c' ${cstat}"$0" "$1"; times >&2`, cbench, String(gets)], { timeout: 600_000 });
   const after = taskStats(pid);
   if (process.env.CALLGRIND) {
     await ns.exec(['callgrind_control', '-d', String(pid)]);
@@ -121,7 +132,7 @@ try {
     const loop = parts.length ? count(parts[0]) : NaN;
     console.log(`  callgrind: ${ir} instructions, ${(ir / perGet).toFixed(0)} per GET (all threads, measured run), ${(loop / perGet).toFixed(0)} on the loop thread`);
   }
-  for (const p of [perf, sched?.perf]) {
+  for (const p of [perf, sched?.perf, dstat]) {
     if (!p) continue;
     const done = new Promise((res) => p.once('exit', res));
     p.kill('SIGINT');
@@ -132,6 +143,12 @@ try {
     tracer.kill('SIGINT');
     await done;
     console.log(traced.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l)).map((l) => { const f = l.trim().split(/\s+/); return `  ${f.at(-1)} ${(Number(f[3]) / perGet).toFixed(3)}/req`; }).join('\n'));
+  }
+  if (dstat) {
+    // per GET of the measured run; the client's count includes its connect and the 1,000 untimed GETs, as perGet does
+    const counts = (text) => text.split('\n').map((l) => l.split(',')).filter((f) => f.length > 2 && Number(f[0]) > 0).map((f) => `${f[2].replace('syscalls:sys_enter_', '')} ${(Number(f[0]) / perGet).toFixed(3)}`);
+    console.log(`  perf stat, daemon (all threads), per GET: ${counts(dstatOut).join(', ')}`);
+    console.log(`  perf stat, client, per GET: ${counts(readFileSync(statOut, 'utf8')).join(', ')}`);
   }
   const res = JSON.parse(r.stdout);
   const [cu, cs] = [...r.stderr.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));

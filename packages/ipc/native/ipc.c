@@ -1947,6 +1947,8 @@ typedef struct {
   mapping_t *m[4];
   // Requests answered here since JS last asked (pollAnswered): its per-connection counters.
   double answered;
+  // Shm: doorbell bytes read here less chunks taken here since the last callback (answer_shm).
+  int32_t debt;
 } answer_t;
 static uint32_t answer_epoch;
 
@@ -2080,8 +2082,10 @@ static void answer_clear(answer_t *a) {
   for (int i = 0; i < 4; i++)
     if (a->m[i]) mapping_unref(a->m[i]);
   double answered = a->answered;
+  int32_t debt = a->debt;
   memset(a, 0, sizeof(*a));
   a->answered = answered;
+  a->debt = debt;
 }
 
 static int answer_live(const answer_t *a) {
@@ -2122,25 +2126,42 @@ static int answer_socket(poller_t *p) {
   return 1;
 }
 
-// The shm transport, woken by a doorbell byte: the byte read, a token of the request ring
-// taken, the chunk compared in place; the answer is published (chunk, commit, sem_post) only
-// when the response ring has room, and the request chunk is released before it. Otherwise the
-// token is given back and JS is told of the byte it read (*bells). 1: nothing left for JS.
-static int answer_shm(poller_t *p, int32_t *bells) {
+// The shm transport. A client posts each request's chunk on the request ring's semaphore, then
+// sends its doorbell byte on the setup socket. A chunk posted is answered here whether its byte
+// has come or not (a token taken, the chunk compared in place; the answer published, chunk,
+// commit, sem_post, only when the response ring has room, the request chunk released before it;
+// otherwise the token is given back), and the bytes are read only when no chunk is posted, all in
+// one recv, so that the socket is readable again only for a request still to come. When the
+// client posts its next request while we are preempted at the post that woke it (a plain
+// process's usual shape), that request costs no recv. a->debt counts the bytes read less the
+// chunks taken, as JS counts its requestDebt; JS gets it with the watcher's next callback. More
+// bytes than chunks with none posted is a byte for a chunk JS took: JS settles it. 1: nothing
+// left for JS.
+static int answer_shm(poller_t *p) {
   answer_t *a = &p->answer;
-  for (int i = 0; i < DGRAM_BATCH; i++) {
+  uint8_t bells[DGRAM_BATCH];
+  for (int answered = 0; answered < DGRAM_BATCH;) {
     if (!answer_live(a)) return 0;
-    // After an answer, no chunk posted means no recv for a doorbell (as for the socket above)
-    if (i > 0 && __atomic_load_n((int32_t *)((char *)a->m[0]->base + a->sem_off), __ATOMIC_SEQ_CST) <= 0) return 1;
-    uint8_t bell;
-    ssize_t r;
-    do r = recv(p->fd, &bell, 1, MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
-    if (r != 1) return i > 0 && r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     uint32_t *qh = a->m[0]->base, *qw = a->m[1]->base, *sh = a->m[2]->base, *sw = a->m[3]->base;
     sem_t *qsem = (sem_t *)((char *)qh + a->sem_off), *ssem = (sem_t *)((char *)sh + a->sem_off);
+    // The bytes owed are read at the latest once a batch's worth: a client that always has its
+    // next request posted before we look would otherwise fill its socket with them, and a libqb
+    // client retries a doorbell that does not fit forever.
+    if (__atomic_load_n((int32_t *)qsem, __ATOMIC_SEQ_CST) <= 0 || a->debt <= -DGRAM_BATCH) {
+      ssize_t r;
+      do r = recv(p->fd, bells, sizeof(bells), MSG_DONTWAIT);
+      while (r < 0 && errno == EINTR);
+      if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+      if (r == 0) return 0;
+      a->debt += (int32_t)r;
+      // a chunk posted since the look above (its byte may be among these)
+      if (__atomic_load_n((int32_t *)qsem, __ATOMIC_SEQ_CST) > 0) continue;
+      if (a->debt > 0) return 0;
+      // fewer than asked for: the socket is empty, wait for the next byte (a full read: more may wait)
+      if ((size_t)r < sizeof(bells)) return 1;
+      continue;
+    }
     uint32_t qws = ring_words(a->m[1]->len), sws = ring_words(a->m[3]->len);
-    *bells = 1;
     if (qws == 0 || sws == 0 || sem_trywait(qsem) != 0) return 0;
     int faults = atomic_load(&sigbus_faults[0]);
     uint32_t qr = __atomic_load_n(&qh[1], __ATOMIC_SEQ_CST), qwp = __atomic_load_n(&qh[0], __ATOMIC_SEQ_CST);
@@ -2159,8 +2180,9 @@ static int answer_shm(poller_t *p, int32_t *bells) {
     ring_release(qh, qw, qws, qr, a->req_len);
     ring_publish(sh, sw, sws, sw_, a->res, a->res_len);
     sem_post(ssem);
-    *bells = 0;
+    a->debt--;
     a->answered++;
+    answered++;
   }
   return 1;
 }
@@ -2205,7 +2227,7 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   if (p->answer.kind != ANSWER_NONE && status == 0 && events == UV_READABLE) {
     double first = p->answer.answered;
     for (;;) {
-      if (!(p->answer.kind == ANSWER_SOCKET ? answer_socket(p) : answer_shm(p, &count))) break;
+      if (!(p->answer.kind == ANSWER_SOCKET ? answer_socket(p) : answer_shm(p))) break;
       if (p->answer.answered - first >= ANSWER_HOLD_MAX || !answer_wait(p)) return;
     }
   }
@@ -2213,6 +2235,11 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
     count = recv_batch(p);
     // Nothing there (another reader got it, or a spurious wake-up) and nothing else to say.
     if (count == 0 && events == UV_READABLE) return;
+  }
+  // A shm setup socket: the doorbell count of what answer_shm read and took (JS adds it to its own)
+  if (!dgram) {
+    count = p->answer.debt;
+    p->answer.debt = 0;
   }
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);

@@ -10,6 +10,8 @@ import { readCapture } from '@corosync-ts/codec-wasm';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { connect, createServer, invalidateAnswers, type IpcClient, type IpcServer, type IpcServerConnection } from '../src/index.js';
 import { CaptureWriter } from '../src/capture-writer.js';
+import { native } from '../src/native.js';
+import type { Ring } from '../src/ring.js';
 import { echoed, header, reqFrame, shmFiles, shmMappings, uniqueName, until } from './helpers.js';
 
 const repeatClient = fileURLToPath(new URL('./fixtures/repeat-client.mjs', import.meta.url));
@@ -226,6 +228,34 @@ for (const transport of ['socket', 'shm'] as const) {
         await until(() => fromChild() > inJs);
         await c2.close();
         expect((await finish()) - fromChild()).toBeGreaterThan(500);
+      });
+    }
+
+    if (transport === 'shm') {
+      it("a repeat posted behind the one whose doorbell woke the watcher is answered before its own doorbell, which is then taken as its", async () => {
+        await start();
+        const c = await connect(name);
+        const get = reqFrame(5, 40, 2);
+        await repeat(c, get, 1);
+        // Two repeats published and posted as a libqb client does, then one doorbell byte: the
+        // second one's byte is late (its client preempted between its post and its send)
+        const rings = (c as unknown as { impl: { request: Ring; response: Ring } }).impl;
+        expect(rings.request.writeRung(get, -1)).toBe(0);
+        expect(rings.request.writeRung(get, -1)).toBe(0);
+        expect(native().send(c.setupWatch.fd, new Uint8Array(1))).toBe(1);
+        let answered = 0;
+        await until(() => (answered += conn!.answered()) === 2);
+        // both answers taken as the client would take them, so that its next request reads its own
+        for (let i = 0; i < 2; i++) {
+          expect(rings.response.tryTake()).toBe(true);
+          expect(rings.response.read()).toEqual(echoed(get));
+        }
+        // the late byte belongs to a request answered already: no request without a chunk for JS
+        expect(native().send(c.setupWatch.fd, new Uint8Array(1))).toBe(1);
+        await repeat(c, get, 3);
+        expect(seen).toEqual([5]);
+        expect(answered + conn!.answered()).toBe(5);
+        await c.close();
       });
     }
 
