@@ -451,20 +451,7 @@ export class CaptureWriter {
 
   /** @internal a frame line whose middle was registered with linePrefix(); `conn` and `common` name it in a dropped line */
   framePrefixed(prefix: number, b: Uint8Array, conn: number, common: CaptureCommon): void {
-    if (this.fd < 0) return;
-    // A call's frames, written here when nothing dropped waits to be told and the frame fits
-    // before the ring's end and the TAIL last loaded (put()'s room rule for an entry without
-    // text); anything else goes through add(). Counted (bench/README.md, "inspector: the
-    // recorder's cost"): put()'s general path (text, big frames, the wrap, the reload of TAIL)
-    // cost the recorded thread ~150-200 more instructions per call than this.
-    const at = this.head;
-    const next = at + ((HDR + b.length + 7) & ~7);
-    const tail = this.tail;
-    if (this.dropped.size === 0 && next - at <= this.cap >> 2 && (at >= tail ? next <= this.cap - (tail === 0 ? 8 : 0) : next <= tail - 8)) {
-      this.header(at, prefix, b.length, 0, prefix, this.now());
-      this.u8.set(b, at + HDR);
-      this.advance(at, next, false);
-    } else this.add(prefix, conn, this.now(), undefined, b, common);
+    if (this.fd >= 0) this.add(prefix, conn, this.now(), undefined, b, common);
   }
 
   state(s: CaptureState): void {
@@ -581,40 +568,31 @@ export class CaptureWriter {
       this.i32[at >> 2] = WRAP;
       at = 0;
     }
+    this.used = true;
+    const w = at >> 2;
     const tl = text === undefined ? 0 : this.text.write(text, at + HDR, 'utf8');
-    this.header(at, big ? BIG : kind, big ? 0 : bytes, tl, kind, t);
+    this.i32[w] = big ? BIG : kind;
+    this.i32[w + 1] = big ? 0 : bytes;
+    this.i32[w + 2] = tl;
+    this.i32[w + 3] = kind;
+    this.f64[(at >> 3) + 2] = t;
     if (b && !big) this.u8.set(b, at + HDR + tl);
+    let next = at + ((HDR + tl + (big ? 0 : bytes) + 7) & ~7);
+    if (next === cap) next = 0;
+    this.head = next;
     if (big) {
       // Not started: the writer has failed and said so (the frame is not written).
       if (!this.startWorker()) return true;
       const copy = b!.slice();
       this.worker!.postMessage(copy, [copy.buffer]);
     }
-    this.advance(at, at + ((HDR + tl + (big ? 0 : bytes) + 7) & ~7), big);
-    return true;
-  }
-
-  /** An entry's header at `at`. */
-  private header(at: number, kind: number, bytes: number, tl: number, spare: number, t: number): void {
-    const w = at >> 2;
-    this.i32[w] = kind;
-    this.i32[w + 1] = bytes;
-    this.i32[w + 2] = tl;
-    this.i32[w + 3] = spare;
-    this.f64[(at >> 3) + 2] = t;
-  }
-
-  /** The entry at `at` ends before `next`: moves the head past it, and wakes the writer thread now (`wakeNow`), after 256 KiB or by the timer. */
-  private advance(at: number, next: number, wakeNow: boolean): void {
-    if (next === this.cap) next = 0;
-    this.head = next;
-    this.used = true;
-    this.pending += next > at ? next - at : this.cap - at;
-    if (this.pending >= this.flushBytes || wakeNow) this.wake();
+    this.pending += next > at ? next - at : cap - at;
+    if (this.pending >= this.flushBytes || big) this.wake();
     else if (!this.timer) {
       this.timer = setTimeout(this.flushSoon, FLUSH_MS);
       this.timer.unref();
     }
+    return true;
   }
 
   /** A line middle must never be lost (later lines name it): wait for the writer to make room. */
