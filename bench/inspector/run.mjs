@@ -4,17 +4,16 @@
 //   node bench/inspector/run.mjs [--write] [frames=1000000] [calls per side and round=2000]
 /* global window, document, requestAnimationFrame, DataTransfer, DragEvent -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { CmapHandle } from '@corosync-ts/client';
 import { CaptureWriter } from '@corosync-ts/ipc';
 import { chromium } from 'playwright-core';
 import { emitFigures } from '../lib/figures.mjs';
+import { startMockProcess } from '../lib/mock-process.mjs';
 import { judgeCost, medianCI } from '../lib/noise.mjs';
 import { writeResultsSection } from '../lib/results.mjs';
 import { writeCapture } from './capture.mjs';
@@ -159,27 +158,6 @@ async function inspectorRuns() {
 // The mock runs as its own process (corosync-mock), so the client process does only what a
 // client does; four sides (off, an A/A control, plain, gzip) take turns, the order rotated every
 // round, on fresh handles every rotation.
-const MOCK_CLI = fileURLToPath(new URL('../../packages/testkit/dist/cli.js', import.meta.url));
-
-async function startMockProcess(transport, prefix) {
-  const child = spawn(process.execPath, [MOCK_CLI, '--nodes', '1', '--transport', transport, '--prefix', prefix], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const ready = new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code) => reject(new Error(`corosync-mock exited (${code}): ${err}`)));
-    const lines = createInterface({ input: child.stdout });
-    const errLines = createInterface({ input: child.stderr });
-    for (const l of [lines, errLines]) l.on('line', (line) => line.includes(' serving ') && resolve());
-  });
-  await ready;
-  child.removeAllListeners('exit');
-  return async () => {
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await gone;
-  };
-}
-
 /** Per thread of this process: CPU time and run-queue wait (ns, the scheduler's own counts) and involuntary context switches. */
 function threadStats() {
   const o = new Map();
