@@ -245,6 +245,11 @@ export abstract class Session<Snapshot> extends EventEmitter {
   #woken = 0;
   /** Inside #poll(): the events it brings are queued for that dispatch(), in 'auto' mode too. */
   #polling = 0;
+  /**
+   * While a reconnect re-creates the daemon's state, the new connection's events wait: the
+   * snapshot, read first, is older than they are, and 'reconnect' must not land after them.
+   */
+  #restoring = false;
   readonly #onEvent = (frame: Uint8Array) => this.#queue(frame);
   readonly #onDisconnect = (err: unknown) => this.#lost(err);
 
@@ -668,7 +673,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   #queue(frame: Uint8Array): void {
     if (this.#state === 'finalized') return;
-    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && this.#opts.dispatch !== 'manual') {
+    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && !this.#restoring && this.#opts.dispatch !== 'manual') {
       // The common 'auto' case: nothing queued and nobody waiting, so the frame is delivered
       // now, without a trip through the queue.
       this.#delivering++;
@@ -704,7 +709,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 
   #autoDeliver(): void {
-    while (this.#pending.length > 0 && this.#state !== 'finalized' && this.#waiters.length === 0 && this.#woken === 0) {
+    while (this.#pending.length > 0 && this.#state !== 'finalized' && this.#waiters.length === 0 && this.#woken === 0 && !this.#restoring) {
       try {
         this.#deliverOne();
       } catch (e) {
@@ -874,7 +879,18 @@ export abstract class Session<Snapshot> extends EventEmitter {
           await ipc.close();
           return;
         }
-        const snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
+        const before = this.#pending.length;
+        this.#restoring = true;
+        let snapshot: Snapshot;
+        try {
+          snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
+        } catch (e) {
+          // Events of a connection given up on describe nothing the next one will not tell again.
+          this.#pending.length = Math.min(this.#pending.length, before);
+          throw e;
+        } finally {
+          this.#restoring = false;
+        }
         if (this.#state !== 'reconnecting') return;
         this.#state = 'open';
         this.#readyResolve?.();

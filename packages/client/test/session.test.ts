@@ -255,6 +255,32 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
+  it('the snapshot comes before the events of the new connection, never after newer ones', async () => {
+    // Quorum is lost between restore's getquorate and its trackstart (a partition while the daemon
+    // restarts): the snapshot says quorate, the CURRENT notification says not. An application that
+    // applies both must end on the notification's state.
+    let second = false;
+    const fc = fakeConnector('quorum', (d, ipc) => {
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      if (d.name === 'quorum.trackstart') {
+        if (second) ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
+        return res('quorum.trackstart');
+      }
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    const seen: string[] = [];
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
+    await h.trackstart(CS_TRACK_CHANGES);
+    second = true;
+    const snap = new Promise((r) => h.once('reconnect', r));
+    fc.last.drop();
+    await snap;
+    await tick();
+    expect(seen).toEqual(['reconnect true', 'notify false']);
+    await h.finalize();
+  });
+
   it('gives up after maxAttempts with a final disconnect', async () => {
     const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 1 }));
     const h = await QuorumHandle.initialize(null, { connect: fc.connect, reconnect: { initialDelay: 1, maxAttempts: 2 } });
