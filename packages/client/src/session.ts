@@ -886,7 +886,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
           snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
         } catch (e) {
           // Events of a connection given up on describe nothing the next one will not tell again.
-          this.#pending.length = Math.min(this.#pending.length, before);
+          this.#pending.truncate(before);
           throw e;
         } finally {
           this.#restoring = false;
