@@ -666,7 +666,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     this.#streams.delete(s);
   }
 
-  /** Events received and not yet dispatched (always 0 in 'auto' mode outside a callback). */
+  /** Events received and not yet dispatched (in 'auto' mode 0 outside a callback, but for those a reconnect holds until 'reconnect'). */
   get pendingEvents(): number {
     return this.#pending.length;
   }
