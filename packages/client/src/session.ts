@@ -688,7 +688,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
     }
     // A lent frame is only valid during this call: the queue keeps its own copy.
     this.#pending.push(this.borrowsEvents ? frame.slice() : frame);
-    const w = this.#waiters.shift();
+    const w = this.#restoring ? undefined : this.#waiters.shift();
     if (w) {
       this.#woken++;
       return w.resolve('woken');
@@ -895,7 +895,11 @@ export abstract class Session<Snapshot> extends EventEmitter {
         this.#state = 'open';
         this.#readyResolve?.();
         this.emit('reconnect', snapshot);
-        if (this.#opts.dispatch !== 'manual' && this.#waiters.length === 0) this.#autoDeliver();
+        const w = this.#pending.length > 0 ? this.#waiters.shift() : undefined;
+        if (w) {
+          this.#woken++;
+          w.resolve('woken');
+        } else if (this.#opts.dispatch !== 'manual') this.#autoDeliver();
         return;
       } catch (e) {
         if (stop.signal.aborted || this.#state !== 'reconnecting') return;

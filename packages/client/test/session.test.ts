@@ -281,6 +281,28 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
+  it('in manual mode too, a dispatch waiting across the reconnect runs the new connection\'s callbacks after \'reconnect\'', async () => {
+    let second = false;
+    const fc = fakeConnector('quorum', (d, ipc) => {
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      if (d.name === 'quorum.trackstart') {
+        if (second) ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
+        return res('quorum.trackstart');
+      }
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    const seen: string[] = [];
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
+    h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
+    await h.trackstart(CS_TRACK_CHANGES);
+    second = true;
+    const dispatched = h.dispatch(CS_DISPATCH_ONE);
+    fc.last.drop();
+    await dispatched;
+    expect(seen).toEqual(['reconnect true', 'notify false']);
+    await h.finalize();
+  });
+
   it('the events of a reconnect attempt that failed are dropped, not delivered after the next one\'s snapshot', async () => {
     const fc = fakeConnector('quorum', (d, ipc) => {
       if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
