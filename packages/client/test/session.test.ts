@@ -255,10 +255,12 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
-  it('the snapshot comes before the events of the new connection, never after newer ones', async () => {
-    // Quorum is lost between restore's getquorate and its trackstart (a partition while the daemon
-    // restarts): the snapshot says quorate, the CURRENT notification says not. An application that
-    // applies both must end on the notification's state.
+  /**
+   * Quorum is lost between restore's getquorate and its trackstart (a partition while the daemon
+   * restarts): the snapshot says quorate, the CURRENT notification says not. An application that
+   * applies both must end on the notification's state. `seen` lists callbacks and 'reconnect'.
+   */
+  async function quorumLostDuringRestore(dispatch: 'auto' | 'manual') {
     let second = false;
     const fc = fakeConnector('quorum', (d, ipc) => {
       if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
@@ -269,12 +271,17 @@ describe('auto-reconnect', () => {
       return res('quorum.gettype', { quorumType: 1 });
     });
     const seen: string[] = [];
-    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch, reconnect: { initialDelay: 1 } });
     h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
     await h.trackstart(CS_TRACK_CHANGES);
     second = true;
+    return { h, seen, drop: () => fc.last.drop() };
+  }
+
+  it('the snapshot comes before the events of the new connection, never after newer ones', async () => {
+    const { h, seen, drop } = await quorumLostDuringRestore('auto');
     const snap = new Promise((r) => h.once('reconnect', r));
-    fc.last.drop();
+    drop();
     await snap;
     await tick();
     expect(seen).toEqual(['reconnect true', 'notify false']);
@@ -282,22 +289,9 @@ describe('auto-reconnect', () => {
   });
 
   it('in manual mode too, a dispatch waiting across the reconnect runs the new connection\'s callbacks after \'reconnect\'', async () => {
-    let second = false;
-    const fc = fakeConnector('quorum', (d, ipc) => {
-      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
-      if (d.name === 'quorum.trackstart') {
-        if (second) ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
-        return res('quorum.trackstart');
-      }
-      return res('quorum.gettype', { quorumType: 1 });
-    });
-    const seen: string[] = [];
-    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
-    h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
-    await h.trackstart(CS_TRACK_CHANGES);
-    second = true;
+    const { h, seen, drop } = await quorumLostDuringRestore('manual');
     const dispatched = h.dispatch(CS_DISPATCH_ONE);
-    fc.last.drop();
+    drop();
     await dispatched;
     expect(seen).toEqual(['reconnect true', 'notify false']);
     await h.finalize();
