@@ -28,11 +28,6 @@ export class Fifo<T> {
     return item;
   }
 
-  /** Drops the items pushed after the first `length`. */
-  truncate(length: number): void {
-    if (length < this.length) this.#items.length = this.#head + length;
-  }
-
   clear(): void {
     this.#items.length = 0;
     this.#head = 0;

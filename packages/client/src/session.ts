@@ -246,10 +246,11 @@ export abstract class Session<Snapshot> extends EventEmitter {
   /** Inside #poll(): the events it brings are queued for that dispatch(), in 'auto' mode too. */
   #polling = 0;
   /**
-   * While a reconnect re-creates the daemon's state, the new connection's events wait: the
-   * snapshot, read first, is older than they are, and 'reconnect' must not land after them.
+   * While a reconnect opens a connection and re-creates the daemon's state, that connection's
+   * events wait here, out of dispatch()'s reach: the snapshot, read first, is older than they
+   * are, and 'reconnect' must not land after them. An attempt that fails takes its events along.
    */
-  #restoring = false;
+  #held: Uint8Array[] | undefined;
   readonly #onEvent = (frame: Uint8Array) => this.#queue(frame);
   readonly #onDisconnect = (err: unknown) => this.#lost(err);
 
@@ -666,14 +667,16 @@ export abstract class Session<Snapshot> extends EventEmitter {
     this.#streams.delete(s);
   }
 
-  /** Events received and not yet dispatched (in 'auto' mode 0 outside a callback, but for those a reconnect holds until 'reconnect'). */
+  /** Events received and not yet dispatched (always 0 in 'auto' mode outside a callback). */
   get pendingEvents(): number {
     return this.#pending.length;
   }
 
   #queue(frame: Uint8Array): void {
     if (this.#state === 'finalized') return;
-    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && !this.#restoring && this.#opts.dispatch !== 'manual') {
+    // A lent frame is only valid during this call: a queue keeps its own copy.
+    if (this.#held) return void this.#held.push(this.borrowsEvents ? frame.slice() : frame);
+    if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && this.#opts.dispatch !== 'manual') {
       // The common 'auto' case: nothing queued and nobody waiting, so the frame is delivered
       // now, without a trip through the queue.
       this.#delivering++;
@@ -686,9 +689,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
       }
       return;
     }
-    // A lent frame is only valid during this call: the queue keeps its own copy.
     this.#pending.push(this.borrowsEvents ? frame.slice() : frame);
-    const w = this.#restoring ? undefined : this.#waiters.shift();
+    const w = this.#waiters.shift();
     if (w) {
       this.#woken++;
       return w.resolve('woken');
@@ -709,7 +711,7 @@ export abstract class Session<Snapshot> extends EventEmitter {
   }
 
   #autoDeliver(): void {
-    while (this.#pending.length > 0 && this.#state !== 'finalized' && this.#waiters.length === 0 && this.#woken === 0 && !this.#restoring) {
+    while (this.#pending.length > 0 && this.#state !== 'finalized' && this.#waiters.length === 0 && this.#woken === 0) {
       try {
         this.#deliverOne();
       } catch (e) {
@@ -873,29 +875,28 @@ export abstract class Session<Snapshot> extends EventEmitter {
     for (let attempt = 0; attempt < p.maxAttempts; attempt++) {
       try {
         await sleep(retryDelay({ ...p, retries: 0, codes: [] }, attempt), stop.signal);
-        const ipc = await this.open(stop.signal);
-        if (this.#state !== 'reconnecting') {
-          this.#detach();
-          await ipc.close();
-          return;
-        }
-        const before = this.#pending.length;
-        this.#restoring = true;
+        const held: Uint8Array[] = [];
         let snapshot: Snapshot;
+        this.#held = held;
         try {
+          const ipc = await this.open(stop.signal);
+          if (this.#state !== 'reconnecting') {
+            this.#detach();
+            await ipc.close();
+            return;
+          }
           snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
-        } catch (e) {
-          // Events of a connection given up on describe nothing the next one will not tell again.
-          this.#pending.truncate(before);
-          throw e;
         } finally {
-          this.#restoring = false;
+          this.#held = undefined;
         }
         if (this.#state !== 'reconnecting') return;
         this.#state = 'open';
         this.#readyResolve?.();
         this.emit('reconnect', snapshot);
-        const w = this.#pending.length > 0 ? this.#waiters.shift() : undefined;
+        // a 'reconnect' listener may have finalized
+        if ((this.#state as State) === 'finalized') return;
+        for (const frame of held) this.#pending.push(frame);
+        const w = held.length > 0 ? this.#waiters.shift() : undefined;
         if (w) {
           this.#woken++;
           w.resolve('woken');
