@@ -245,6 +245,12 @@ export abstract class Session<Snapshot> extends EventEmitter {
   #woken = 0;
   /** Inside #poll(): the events it brings are queued for that dispatch(), in 'auto' mode too. */
   #polling = 0;
+  /**
+   * While a reconnect opens a connection and re-creates the daemon's state, that connection's
+   * events wait here, out of dispatch()'s reach: the snapshot, read first, is older than they
+   * are, and 'reconnect' must not land after them. An attempt that fails takes its events along.
+   */
+  #held: Uint8Array[] | undefined;
   readonly #onEvent = (frame: Uint8Array) => this.#queue(frame);
   readonly #onDisconnect = (err: unknown) => this.#lost(err);
 
@@ -668,6 +674,8 @@ export abstract class Session<Snapshot> extends EventEmitter {
 
   #queue(frame: Uint8Array): void {
     if (this.#state === 'finalized') return;
+    // A lent frame is only valid during this call: a queue keeps its own copy.
+    if (this.#held) return void this.#held.push(this.borrowsEvents ? frame.slice() : frame);
     if (this.#pending.length === 0 && this.#waiters.length === 0 && this.#delivering === 0 && this.#woken === 0 && this.#polling === 0 && this.#opts.dispatch !== 'manual') {
       // The common 'auto' case: nothing queued and nobody waiting, so the frame is delivered
       // now, without a trip through the queue.
@@ -681,7 +689,6 @@ export abstract class Session<Snapshot> extends EventEmitter {
       }
       return;
     }
-    // A lent frame is only valid during this call: the queue keeps its own copy.
     this.#pending.push(this.borrowsEvents ? frame.slice() : frame);
     const w = this.#waiters.shift();
     if (w) {
@@ -868,18 +875,32 @@ export abstract class Session<Snapshot> extends EventEmitter {
     for (let attempt = 0; attempt < p.maxAttempts; attempt++) {
       try {
         await sleep(retryDelay({ ...p, retries: 0, codes: [] }, attempt), stop.signal);
-        const ipc = await this.open(stop.signal);
-        if (this.#state !== 'reconnecting') {
-          this.#detach();
-          await ipc.close();
-          return;
+        const held: Uint8Array[] = [];
+        let snapshot: Snapshot;
+        this.#held = held;
+        try {
+          const ipc = await this.open(stop.signal);
+          if (this.#state !== 'reconnecting') {
+            this.#detach();
+            await ipc.close();
+            return;
+          }
+          snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
+        } finally {
+          this.#held = undefined;
         }
-        const snapshot = await this.restore(eachUnder(ipc, this.#opts.timeout, `${this.service}.reconnect`));
         if (this.#state !== 'reconnecting') return;
         this.#state = 'open';
         this.#readyResolve?.();
         this.emit('reconnect', snapshot);
-        if (this.#opts.dispatch !== 'manual' && this.#waiters.length === 0) this.#autoDeliver();
+        // a 'reconnect' listener may have finalized
+        if ((this.#state as State) === 'finalized') return;
+        for (const frame of held) this.#pending.push(frame);
+        const w = held.length > 0 ? this.#waiters.shift() : undefined;
+        if (w) {
+          this.#woken++;
+          w.resolve('woken');
+        } else if (this.#opts.dispatch !== 'manual') this.#autoDeliver();
         return;
       } catch (e) {
         if (stop.signal.aborted || this.#state !== 'reconnecting') return;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '@corosync-ts/nstest';
 import { describe, expect, it } from 'vitest';
@@ -227,5 +228,19 @@ describe('entry points', () => {
         ...writers,
       ]));`);
     expect(r).toEqual([true, true, true, true, false, false, false, false, true, true, false, false]);
+  });
+});
+
+describe('an uncaught error from the bundle', () => {
+  it('is printed by Node with one short line of source, not a whole minified file', () => {
+    // Node prints the source line where an uncaught error was made: one of the bundle's, which
+    // without line breaks held 160 kB of code, all of it written to the terminal.
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      const { cmap } = await import(${JSON.stringify(dist('index.js'))});
+      await cmap.initialize({ ipcPrefix: 'corosync-ts-nothing-' + process.pid });`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('CS_ERR_LIBRARY');
+    const longest = Math.max(...r.stderr.split('\n').map((l) => l.length));
+    expect(longest).toBeLessThan(1000);
   });
 });

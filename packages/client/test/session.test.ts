@@ -255,6 +255,103 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
+  /**
+   * Quorum is lost between restore's getquorate and its trackstart (a partition while the daemon
+   * restarts): the snapshot says quorate, the CURRENT notification says not. An application that
+   * applies both must end on the notification's state. `seen` lists callbacks and 'reconnect'.
+   */
+  async function quorumLostDuringRestore(dispatch: 'auto' | 'manual') {
+    let second = false;
+    const fc = fakeConnector('quorum', (d, ipc) => {
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      if (d.name === 'quorum.trackstart') {
+        if (second) ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
+        return res('quorum.trackstart');
+      }
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    const seen: string[] = [];
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch, reconnect: { initialDelay: 1 } });
+    h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
+    await h.trackstart(CS_TRACK_CHANGES);
+    second = true;
+    return { h, seen, drop: () => fc.last.drop() };
+  }
+
+  it('the snapshot comes before the events of the new connection, never after newer ones', async () => {
+    const { h, seen, drop } = await quorumLostDuringRestore('auto');
+    const snap = new Promise((r) => h.once('reconnect', r));
+    drop();
+    await snap;
+    await tick();
+    expect(seen).toEqual(['reconnect true', 'notify false']);
+    await h.finalize();
+  });
+
+  it('in manual mode too, a dispatch waiting across the reconnect runs the new connection\'s callbacks after \'reconnect\'', async () => {
+    const { h, seen, drop } = await quorumLostDuringRestore('manual');
+    const dispatched = h.dispatch(CS_DISPATCH_ONE);
+    drop();
+    await dispatched;
+    expect(seen).toEqual(['reconnect true', 'notify false']);
+    await h.finalize();
+  });
+
+  it("in manual mode, a dispatch(CS_DISPATCH_ALL) made while the restore runs does not deliver the new connection's events before 'reconnect'", async () => {
+    let h: QuorumHandle | undefined;
+    let second = false;
+    const seen: string[] = [];
+    const fc = fakeConnector('quorum', async (d, ipc) => {
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      if (d.name === 'quorum.trackstart') {
+        if (second) {
+          ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
+          await tick();
+          // the application's own dispatch, while the re-tracking is still unanswered
+          await h!.dispatch(CS_DISPATCH_ALL);
+          seen.push('dispatched during restore');
+        }
+        return res('quorum.trackstart');
+      }
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
+    h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
+    await h.trackstart(CS_TRACK_CHANGES);
+    second = true;
+    const snap = new Promise((r) => h!.once('reconnect', r));
+    fc.last.drop();
+    await snap;
+    expect(h.pendingEvents).toBe(1);
+    await h.dispatch(CS_DISPATCH_ALL);
+    expect(seen).toEqual(['dispatched during restore', 'reconnect true', 'notify false']);
+    await h.finalize();
+  });
+
+  it('the events of a reconnect attempt that failed are dropped, not delivered after the next one\'s snapshot', async () => {
+    const fc = fakeConnector('quorum', (d, ipc) => {
+      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
+      if (d.name === 'quorum.trackstart') {
+        if (fc.made.length === 1) return res('quorum.trackstart');
+        ipc.event(evt('quorum.notification', { quorate: fc.made.length === 2 ? 0 : 1, ringSeq: BigInt(fc.made.length), viewList: [1] }));
+        // The second connection's re-tracking is never answered: that attempt fails at the timeout.
+        return fc.made.length === 2 ? undefined : res('quorum.trackstart');
+      }
+      return res('quorum.gettype', { quorumType: 1 });
+    });
+    const seen: string[] = [];
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.ringSeq}`) }, { connect: fc.connect, timeout: 40, reconnect: { initialDelay: 1 } });
+    h.on('reconnect', () => seen.push('reconnect'));
+    await h.trackstart(CS_TRACK_CHANGES);
+    const snap = new Promise((r) => h.once('reconnect', r));
+    fc.last.drop();
+    await snap;
+    await tick();
+    expect(fc.made).toHaveLength(3);
+    expect(seen).toEqual(['reconnect', 'notify 3']);
+    await h.finalize();
+  });
+
   it('gives up after maxAttempts with a final disconnect', async () => {
     const fc = fakeConnector('quorum', () => res('quorum.gettype', { quorumType: 1 }));
     const h = await QuorumHandle.initialize(null, { connect: fc.connect, reconnect: { initialDelay: 1, maxAttempts: 2 } });
