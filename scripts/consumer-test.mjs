@@ -127,6 +127,10 @@ console.log(JSON.stringify(results));
 const unshare = ['/usr/bin/unshare', '/bin/unshare'].find(existsSync);
 const ip = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find(existsSync);
 
+// Every subpath of every exports map, as packed.
+const subpaths = PACKAGES.flatMap((p) => Object.keys(JSON.parse(execFileSync('tar', ['-xzOf', tgz[p], 'package/package.json'], { encoding: 'utf8' })).exports)
+  .filter((k) => k !== './package.json').map((k) => `@corosync-ts/${p}${k.slice(1)}`));
+
 for (const pm of ['npm', 'pnpm']) {
   const dir = project(pm);
   const inst = pm === 'npm'
@@ -141,6 +145,16 @@ for (const pm of ['npm', 'pnpm']) {
   check(`${pm}: every README code block typechecks (${blocks.length} blocks, strict, skipLibCheck off)`, tc.status === 0, tc.stdout + tc.stderr);
   const nt = sh(process.execPath, [tsc, '-p', 'tsconfig.notypes.json'], { cwd: dir, env });
   check(`${pm}: the client's types compile in a project that lists no @types`, nt.status === 0, nt.stdout + nt.stderr);
+  // A CommonJS TypeScript project on the old resolution (`"module": "commonjs"` implies node10),
+  // which ignores exports maps: the subpaths' types come from typesVersions there.
+  mkdirSync(join(dir, 'node10'));
+  writeFileSync(join(dir, 'node10', 'import.ts'), subpaths.map((s, i) => `import * as s${i} from '${s}';\nexport { s${i} };\n`).join(''));
+  writeFileSync(join(dir, 'tsconfig.node10.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', lib: ['ES2022', 'ESNext.Disposable'], module: 'commonjs', moduleResolution: 'node10', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+    include: ['node10'],
+  }));
+  const n10 = sh(process.execPath, [tsc, '-p', 'tsconfig.node10.json'], { cwd: dir, env });
+  check(`${pm}: every exports entry has types under node10 resolution (a CommonJS TypeScript project)`, n10.status === 0, n10.stdout + n10.stderr);
 
   // The install is the same for every Node; npm's runs on each, pnpm's layout on the first.
   for (const node of pm === 'npm' ? nodes : nodes.slice(0, 1)) {
@@ -155,8 +169,6 @@ for (const pm of ['npm', 'pnpm']) {
     // Every subpath of every exports map, as installed (the bundler writes one file per entry point,
     // some of them re-exports of the main entry): each resolves to a file, and each imports and
     // exports something, except testkit's vitest helpers, which only load inside a vitest run.
-    const subpaths = PACKAGES.flatMap((p) => Object.keys(JSON.parse(execFileSync('tar', ['-xzOf', tgz[p], 'package/package.json'], { encoding: 'utf8' })).exports)
-      .filter((k) => k !== './package.json').map((k) => `@corosync-ts/${p}${k.slice(1)}`));
     const entries = sh(node, ['--input-type=module', '-e', `
       for (const s of ${JSON.stringify(subpaths)}) {
         const file = (await import('node:fs')).existsSync(new URL(import.meta.resolve(s)));
