@@ -374,6 +374,9 @@ export class CpgHandle extends Session<CpgSnapshot> {
         }
       }
     });
+    // A leave naming another group is CS_OK too, yet corosync keeps this process listed in the
+    // group the connection joined, and sends it that group's events (it never lists it as gone:
+    // test/real-cpg-leave-other.test.ts). That group stays what a reconnect joins again.
     if (this.#group && sameBytes(this.#group, name)) this.#group = null;
   }
 

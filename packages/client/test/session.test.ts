@@ -391,6 +391,33 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
+  it('cpg: after a leave naming another group the reconnect joins the handle\'s own group again; after leaving its own, none', async () => {
+    // corosync answers such a leave OK and keeps the process listed in its own group
+    // (test/real-cpg-leave-other.test.ts)
+    const fc = fakeConnector('cpg', (d) => {
+      switch (d.name) {
+        case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 7 });
+        case 'cpg.membershipGet': return res('cpg.membershipGet', { memberList: [{ nodeid: 7, pid: process.pid, reason: 0 }] });
+        default: return res(d.name);
+      }
+    });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    await h.join('a');
+    await h.leave('b');
+    let snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect(Buffer.from((await snap).groupName!).toString()).toBe('a');
+    const join = fc.last.requests.find((r) => r.name === 'cpg.join')!;
+    expect(Buffer.from((join.fields as { groupName: Uint8Array }).groupName).toString()).toBe('a');
+
+    await h.leave('a');
+    snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect((await snap).groupName).toBeNull();
+    expect(fc.last.requests.map((r) => r.name)).toEqual([]);
+    await h.finalize();
+  });
+
   it('a reconnect whose restore goes unanswered gives up at the handle\'s timeout, closes that connection and tries again', async () => {
     let connection = 0;
     const fc = fakeConnector('quorum', (d) => {
