@@ -298,7 +298,6 @@ describe('auto-reconnect', () => {
   });
 
   it("in manual mode, a dispatch(CS_DISPATCH_ALL) made while the restore runs does not deliver the new connection's events before 'reconnect'", async () => {
-    let h: QuorumHandle | undefined;
     let second = false;
     const seen: string[] = [];
     const fc = fakeConnector('quorum', async (d, ipc) => {
@@ -308,18 +307,18 @@ describe('auto-reconnect', () => {
           ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
           await tick();
           // the application's own dispatch, while the re-tracking is still unanswered
-          await h!.dispatch(CS_DISPATCH_ALL);
+          await h.dispatch(CS_DISPATCH_ALL);
           seen.push('dispatched during restore');
         }
         return res('quorum.trackstart');
       }
       return res('quorum.gettype', { quorumType: 1 });
     });
-    h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
     h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
     await h.trackstart(CS_TRACK_CHANGES);
     second = true;
-    const snap = new Promise((r) => h!.once('reconnect', r));
+    const snap = new Promise((r) => h.once('reconnect', r));
     fc.last.drop();
     await snap;
     expect(h.pendingEvents).toBe(1);
