@@ -12,6 +12,7 @@ import { runMultiOrdered } from './diff-cpg-multi.js';
 // through libcpg against corosync-mock must print the same lines. x61 = 'a', x62 = 'b'.
 const SCRIPT = [
   'p0: init 0', 'p0: init 1', 'p1: init 0', 'p2: init 0',
+  'p1: init 1', 'p1: leave 1 x61',
   'p0: join 0 x61', 'p0: until 0 1',
   'p1: join 0 x62', 'p1: until 0 1',
   'p2: join 0 x61', 'p0: until 0 1', 'p2: until 0 1',
@@ -35,6 +36,8 @@ const EXPECTED = [
   'p0 init 1 -> 1',
   'p1 init 0 -> 1',
   'p2 init 0 -> 1',
+  'p1 init 1 -> 1',
+  'p1 leave 1 x61 -> 12',
   'p0 join 0 x61 -> 1',
   'p0   0 confchg x61 members=1:p0:0 left= joined=1:p0:1',
   'p0 until 0 1 -> 1',
