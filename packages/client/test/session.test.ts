@@ -417,6 +417,32 @@ describe('auto-reconnect', () => {
     await h.finalize();
   });
 
+  it('cpg: a leave given up on while corosync applied it after all is known: the reconnect joins nothing', async () => {
+    let answerLeave: (() => void) | undefined;
+    let lateAnswer: Promise<void> | undefined;
+    const fc = fakeConnector('cpg', (d) => {
+      switch (d.name) {
+        case 'cpg.leave':
+          lateAnswer = new Promise<void>((r) => (answerLeave = r)).then(tick);
+          return lateAnswer.then(() => res('cpg.leave'));
+        case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 7 });
+        case 'cpg.membershipGet': return res('cpg.membershipGet', { memberList: [] });
+        default: return res(d.name);
+      }
+    });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    await h.join('a');
+    await expect(h.leave('a', { timeout: 10 })).rejects.toSatisfy((e) => code(e) === 5);
+    answerLeave!();
+    await lateAnswer;
+    await tick();
+    const snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect((await snap).groupName).toBeNull();
+    expect(fc.last.requests.map((r) => r.name)).toEqual([]);
+    await h.finalize();
+  });
+
   it('a reconnect whose restore goes unanswered gives up at the handle\'s timeout, closes that connection and tries again', async () => {
     let connection = 0;
     const fc = fakeConnector('quorum', (d) => {
