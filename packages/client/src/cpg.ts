@@ -367,13 +367,25 @@ export class CpgHandle extends Session<CpgSnapshot> {
     await this.stepwise(op, opts, async (each) => {
       for (;;) {
         try {
-          return await this.call(op, cpgReq.leave(name, process.pid), each);
+          // Left after all when given up on in flight: a reconnect must not join that group again.
+          return await this.lasting(op, cpgReq.leave(name, process.pid), each, (_, ipc) => {
+            if (this.ipc === ipc) this.#left(name);
+          });
         } catch (e) {
           if (!isCsError(e, CS_ERR_BUSY)) throw e;
           await sleep(1, each?.signal);
         }
       }
     });
+    this.#left(name);
+  }
+
+  /**
+   * A leave naming another group is CS_OK too, yet corosync keeps this process listed in the
+   * group the connection joined, and sends it that group's events (it never lists it as gone:
+   * test/real-cpg-leave-other.test.ts). That group stays what a reconnect joins again.
+   */
+  #left(name: Uint8Array): void {
     if (this.#group && sameBytes(this.#group, name)) this.#group = null;
   }
 

@@ -298,7 +298,6 @@ describe('auto-reconnect', () => {
   });
 
   it("in manual mode, a dispatch(CS_DISPATCH_ALL) made while the restore runs does not deliver the new connection's events before 'reconnect'", async () => {
-    let h: QuorumHandle | undefined;
     let second = false;
     const seen: string[] = [];
     const fc = fakeConnector('quorum', async (d, ipc) => {
@@ -308,18 +307,18 @@ describe('auto-reconnect', () => {
           ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
           await tick();
           // the application's own dispatch, while the re-tracking is still unanswered
-          await h!.dispatch(CS_DISPATCH_ALL);
+          await h.dispatch(CS_DISPATCH_ALL);
           seen.push('dispatched during restore');
         }
         return res('quorum.trackstart');
       }
       return res('quorum.gettype', { quorumType: 1 });
     });
-    h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
+    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
     h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
     await h.trackstart(CS_TRACK_CHANGES);
     second = true;
-    const snap = new Promise((r) => h!.once('reconnect', r));
+    const snap = new Promise((r) => h.once('reconnect', r));
     fc.last.drop();
     await snap;
     expect(h.pendingEvents).toBe(1);
@@ -388,6 +387,59 @@ describe('auto-reconnect', () => {
     expect(Buffer.from(s.groupName!).toString()).toBe('g');
     expect(s.memberList).toEqual([{ nodeid: 8, pid: 99, reason: 1 }, { nodeid: 7, pid: process.pid, reason: 1 }]);
     expect(fc.last.requests.map((r) => r.name)).toEqual(['cpg.localGet', 'cpg.join', ...Array(4).fill('cpg.membershipGet')]);
+    await h.finalize();
+  });
+
+  it('cpg: after a leave naming another group the reconnect joins the handle\'s own group again; after leaving its own, none', async () => {
+    // corosync answers such a leave OK and keeps the process listed in its own group
+    // (test/real-cpg-leave-other.test.ts)
+    const fc = fakeConnector('cpg', (d) => {
+      switch (d.name) {
+        case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 7 });
+        case 'cpg.membershipGet': return res('cpg.membershipGet', { memberList: [{ nodeid: 7, pid: process.pid, reason: 0 }] });
+        default: return res(d.name);
+      }
+    });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    await h.join('a');
+    await h.leave('b');
+    let snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect(Buffer.from((await snap).groupName!).toString()).toBe('a');
+    const join = fc.last.requests.find((r) => r.name === 'cpg.join')!;
+    expect(Buffer.from((join.fields as { groupName: Uint8Array }).groupName).toString()).toBe('a');
+
+    await h.leave('a');
+    snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect((await snap).groupName).toBeNull();
+    expect(fc.last.requests.map((r) => r.name)).toEqual([]);
+    await h.finalize();
+  });
+
+  it('cpg: a leave given up on while corosync applied it after all is known: the reconnect joins nothing', async () => {
+    let answerLeave: (() => void) | undefined;
+    let lateAnswer: Promise<void> | undefined;
+    const fc = fakeConnector('cpg', (d) => {
+      switch (d.name) {
+        case 'cpg.leave':
+          lateAnswer = new Promise<void>((r) => (answerLeave = r)).then(tick);
+          return lateAnswer.then(() => res('cpg.leave'));
+        case 'cpg.localGet': return res('cpg.localGet', { localNodeid: 7 });
+        case 'cpg.membershipGet': return res('cpg.membershipGet', { memberList: [] });
+        default: return res(d.name);
+      }
+    });
+    const h = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 1 } });
+    await h.join('a');
+    await expect(h.leave('a', { timeout: 10 })).rejects.toSatisfy((e) => code(e) === 5);
+    answerLeave!();
+    await lateAnswer;
+    await tick();
+    const snap = new Promise<CpgSnapshot>((r) => h.once('reconnect', r));
+    fc.last.drop();
+    expect((await snap).groupName).toBeNull();
+    expect(fc.last.requests.map((r) => r.name)).toEqual([]);
     await h.finalize();
   });
 

@@ -102,6 +102,27 @@ describe('cpg on one node', () => {
     expect(a.log.at(-1)).toBe('confchg g m=[1:1] l=[1:2/5] j=[]');
   });
 
+  test('a finalized connection still open is off the list the join checks: the same pid and group on another connection waits (6), not 14', () => {
+    // corosync 3.1.7, raw IPC: FINALIZE on one connection kept open, then JOIN of its pid and
+    // group on another answered 6 (its entry still listed, no PROCDOWN before the close)
+    const c = createCluster({ nodes: 1 });
+    const a = proc(c, 1);
+    run(c, () => a.conn.join(enc('g'), 1, 0));
+    a.conn.finalize();
+    const b = proc(c, 1);
+    expect(b.conn.join(enc('g'), 1, 0)).toBe(6);
+    run(c, () => a.conn.close());
+    expect(run(c, () => b.conn.join(enc('g'), 1, 0))).toBe(1);
+  });
+
+  test('an unjoined connection counts in the join check as pid 0 with the empty name: a JOIN of both is 14, even on that connection', () => {
+    // corosync 3.1.7 (raw IPC, a fresh connection): JOIN {pid 0, ''} answered 14, then {pid 0, 'x'} 1
+    const c = createCluster({ nodes: 1 });
+    const a = proc(c, 1);
+    expect(a.conn.join(new Uint8Array(0), 0, 0)).toBe(14);
+    expect(run(c, () => a.conn.join(enc('x'), 0, 0))).toBe(1);
+  });
+
   test('model v1: the initial totem confchg right after the first confchg, once', () => {
     const c = createCluster({ nodes: 1 });
     const a = proc(c, 1);

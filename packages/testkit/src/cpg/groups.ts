@@ -169,8 +169,10 @@ export class CpgNode {
 
   /** @internal */
   join(conn: CpgConn, group: Uint8Array, pid: number, flags: number): number {
+    // FINALIZE took a connection off the daemon's list this looks through (its entry stays, below);
+    // an unjoined one is on it as pid 0 with the empty name, this one too
     for (const c of this.conns) {
-      if (c.pid === pid && c.state !== JoinState.UNJOINED && sameName(c.group, group)) return CS_ERR_EXIST;
+      if (!c.detached && c.pid === pid && sameName(c.group, group)) return CS_ERR_EXIST;
     }
     if (this.processes.some((p) => p.nodeid === this.id && p.pid === pid && sameName(p.group, group))) return CS_ERR_TRY_AGAIN;
     if (group.length > CPG_MAX_NAME_LENGTH) return CS_ERR_NAME_TOO_LONG;
