@@ -259,14 +259,16 @@ describe('auto-reconnect', () => {
    * Quorum is lost between restore's getquorate and its trackstart (a partition while the daemon
    * restarts): the snapshot says quorate, the CURRENT notification says not. An application that
    * applies both must end on the notification's state. `seen` lists callbacks and 'reconnect'.
+   * `duringRestore` runs after that notification, before the re-tracking is answered.
    */
-  async function quorumLostDuringRestore(dispatch: 'auto' | 'manual') {
+  async function quorumLostDuringRestore(dispatch: 'auto' | 'manual', duringRestore?: (h: QuorumHandle, seen: string[]) => Promise<void>) {
     let second = false;
     const fc = fakeConnector('quorum', (d, ipc) => {
       if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
       if (d.name === 'quorum.trackstart') {
-        if (second) ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
-        return res('quorum.trackstart');
+        if (!second) return res('quorum.trackstart');
+        ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
+        return duringRestore ? tick().then(() => duringRestore(h, seen)).then(() => res('quorum.trackstart')) : res('quorum.trackstart');
       }
       return res('quorum.gettype', { quorumType: 1 });
     });
@@ -298,28 +300,13 @@ describe('auto-reconnect', () => {
   });
 
   it("in manual mode, a dispatch(CS_DISPATCH_ALL) made while the restore runs does not deliver the new connection's events before 'reconnect'", async () => {
-    let second = false;
-    const seen: string[] = [];
-    const fc = fakeConnector('quorum', async (d, ipc) => {
-      if (d.name === 'quorum.getquorate') return res('quorum.getquorate', { quorate: 1 });
-      if (d.name === 'quorum.trackstart') {
-        if (second) {
-          ipc.event(evt('quorum.notification', { quorate: 0, ringSeq: 10n, viewList: [3] }));
-          await tick();
-          // the application's own dispatch, while the re-tracking is still unanswered
-          await h.dispatch(CS_DISPATCH_ALL);
-          seen.push('dispatched during restore');
-        }
-        return res('quorum.trackstart');
-      }
-      return res('quorum.gettype', { quorumType: 1 });
+    const { h, seen, drop } = await quorumLostDuringRestore('manual', async (handle, log) => {
+      // the application's own dispatch, while the re-tracking is still unanswered
+      await handle.dispatch(CS_DISPATCH_ALL);
+      log.push('dispatched during restore');
     });
-    const h = await QuorumHandle.initialize({ quorumNotify: (n) => seen.push(`notify ${n.quorate}`) }, { connect: fc.connect, dispatch: 'manual', reconnect: { initialDelay: 1 } });
-    h.on('reconnect', (s) => seen.push(`reconnect ${s.quorate}`));
-    await h.trackstart(CS_TRACK_CHANGES);
-    second = true;
     const snap = new Promise((r) => h.once('reconnect', r));
-    fc.last.drop();
+    drop();
     await snap;
     expect(h.pendingEvents).toBe(1);
     await h.dispatch(CS_DISPATCH_ALL);
