@@ -30,6 +30,8 @@ export interface CfgShutdown {
   /** The requester's COROSYNC_CFG_SHUTDOWN_FLAG_*. */
   flags: number;
 }
+/** An item of `events()`: tagged as cpg's, quorum's and votequorum's are (cfg has one kind). */
+export type CfgEvent = { type: 'shutdown' } & CfgShutdown;
 /** corosync_cfg_callbacks_t. */
 export interface CfgCallbacks {
   shutdownCallback?: ((s: CfgShutdown) => void) | null;
@@ -84,7 +86,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
   protected readonly service = 'cfg' as const;
   readonly #cb: CfgCallbacks;
   #tracking = false;
-  readonly #streams = new Set<EventStream<CfgShutdown>>();
+  readonly #streams = new Set<EventStream<CfgEvent>>();
   /**
    * A try_shutdown in flight: corosync holds its answer until the votes are in and answers later
    * requests first, so the handle holds them until then (libcfg is synchronous: it never has
@@ -244,7 +246,7 @@ export class CfgHandle extends Session<CfgSnapshot> {
   }
 
   /** The shutdown callbacks as an async iterator (alongside them); `return()` just stops listening. */
-  events(): EventStream<CfgShutdown> {
+  events(): EventStream<CfgEvent> {
     return this.openStream('cfg.events', this.#streams);
   }
 
@@ -262,7 +264,10 @@ export class CfgHandle extends Session<CfgSnapshot> {
     }
     // The only cfg event; libcfg ignores its header error.
     const s: CfgShutdown = { handle: this, flags: d.fields.flags };
-    for (const st of this.#streams) st.push(s);
+    if (this.#streams.size > 0) {
+      const e: CfgEvent = { type: 'shutdown', ...s };
+      for (const st of this.#streams) st.push(e);
+    }
     this.#cb.shutdownCallback?.(s);
   }
 

@@ -1,9 +1,9 @@
 // cpg and cfg against a transport double: what the client decides by itself (fragmenting,
 // reassembly, local argument errors, BUSY handling, holding calls behind a try_shutdown).
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { CS_DISPATCH_ALL, CS_DISPATCH_ONE, isCsError } from '@corosync-ts/types';
 import { encode } from '@corosync-ts/codec-wasm';
-import { CfgHandle, CpgHandle, type CpgEvent } from '../src/index.js';
+import { CfgHandle, CpgHandle, type CfgEvent, type CpgEvent } from '../src/index.js';
 import { evt, fakeConnector, res, tick } from './fake.js';
 
 const code = (e: unknown) => (isCsError(e) ? e.code : e);
@@ -416,6 +416,26 @@ describe('cfg', () => {
     expect(code(await h.nodeStatusGet(1, 2).catch((e) => e))).toBe(7);
     expect(code(await h.killNode(1, 'r'.repeat(256)).catch((e) => e))).toBe(13);
     expect(order).toEqual(['cfg.tryShutdown', 'cfg.localGet', 'cfg.replytoShutdown']);
+    await h.finalize();
+  });
+
+  it('events() yields each shutdown callback tagged as the other services\' events are, beside the callback', async () => {
+    const fc = fakeConnector('cfg', () => res('cfg.error', {}, 7));
+    const called: number[] = [];
+    const h = await CfgHandle.initialize({ shutdownCallback: ({ flags }) => called.push(flags) }, { connect: fc.connect });
+    const events = h.events();
+    fc.last.emit('event', evt('cfg.shutdownCallback', { flags: 2 }));
+    fc.last.emit('event', evt('cfg.shutdownCallback', { flags: 0 }));
+    const got: CfgEvent[] = [];
+    for await (const e of events) {
+      expectTypeOf(e).toEqualTypeOf<CfgEvent>();
+      if (got.push(e) === 2) break;
+    }
+    expect(got).toEqual([
+      { type: 'shutdown', handle: h, flags: 2 },
+      { type: 'shutdown', handle: h, flags: 0 },
+    ]);
+    expect(called).toEqual([2, 0]);
     await h.finalize();
   });
 
