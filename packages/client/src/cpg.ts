@@ -934,8 +934,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
   }
 
   /**
-   * A new connection is a new process to the daemon: the group is joined again (the others see a
-   * PROCDOWN and then a JOIN), daemon-side iterators are gone, half-received messages are dropped.
+   * A new connection is a new process to the daemon: the group is joined again (the others see it
+   * leave and join: README), daemon-side iterators are gone, half-received messages are dropped.
    */
   protected async restore(ipc: IpcClientLike): Promise<CpgSnapshot> {
     this.#zcbReleaseAll('the buffer was released when the connection to corosync was lost');
