@@ -65,6 +65,12 @@ describe('cpg', () => {
     expect(code(await h2.finalize().catch((e) => e))).toBe(2);
     expect(h2.state).toBe('finalized');
 
+    // Only the sending counts: libcpg does not look at the error in FINALIZE's answer.
+    const refusing = fakeConnector('cpg', (d) => (d.name === 'cpg.finalize' ? res('cpg.finalize', {}, 6) : undefined));
+    const h4 = await CpgHandle.initialize({}, { connect: refusing.connect });
+    await h4.finalize();
+    expect(refusing.last.requests.map((r) => r.name)).toEqual(['cpg.finalize']);
+
     // Reconnecting has no C counterpart: finalize just stops it, there is no failure to report.
     const h3 = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 60_000 } });
     fc.last.drop();
