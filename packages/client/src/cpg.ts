@@ -778,16 +778,36 @@ export class CpgHandle extends Session<CpgSnapshot> {
 
   /**
    * cpg_finalize(): sends FINALIZE (the daemon then sends no more events; the others see the
-   * process leave with CPG_REASON_PROCDOWN once the connection closes) and disconnects.
+   * process leave with CPG_REASON_PROCDOWN once the connection closes) and disconnects. Unlike
+   * the other services' finalize, libcpg's returns what sending FINALIZE gave: CS_ERR_LIBRARY
+   * once the daemon is gone, the handle destroyed all the same. A handle reconnecting has no C
+   * counterpart; finalize just ends it.
    */
   override async finalize(): Promise<void> {
+    const failed = await this.#finalize();
+    if (failed !== undefined) throw failed;
+  }
+
+  /**
+   * `await using` releases the handle, which a daemon already gone does not prevent: the lost
+   * FINALIZE is finalize()'s to report, not a failure of the block that used the handle.
+   */
+  override async [Symbol.asyncDispose](): Promise<void> {
+    if (this.state !== 'finalized') await this.#finalize();
+  }
+
+  async #finalize(): Promise<unknown> {
     this.assertOpen('cpg.finalize');
     const ipc = this.ipc;
+    let failed: unknown;
     if (ipc && this.state === 'open') {
-      // A daemon that is gone or refuses does not keep the handle open: C destroys it too.
-      await this.exchange('cpg.finalize', ipc, cpgReq.finalize()).catch(() => {});
+      // cpg_finalize returns what the sending gave and never looks at the answer's error.
+      await this.exchange('cpg.finalize', ipc, cpgReq.finalize(), () => undefined).catch((e: unknown) => (failed = e));
+    } else if (this.state === 'disconnected') {
+      failed = new CsError(CS_ERR_LIBRARY, 'corosync is gone: FINALIZE not sent', { operation: 'cpg.finalize' });
     }
     await super.finalize();
+    return failed;
   }
 
   /** The callbacks as an async iterator (alongside them); `return()` just stops listening. */
@@ -915,8 +935,8 @@ export class CpgHandle extends Session<CpgSnapshot> {
   }
 
   /**
-   * A new connection is a new process to the daemon: the group is joined again (the others see a
-   * PROCDOWN and then a JOIN), daemon-side iterators are gone, half-received messages are dropped.
+   * A new connection is a new process to the daemon: the group is joined again (the others see it
+   * leave and join: README), daemon-side iterators are gone, half-received messages are dropped.
    */
   protected async restore(ipc: IpcClientLike): Promise<CpgSnapshot> {
     this.#zcbReleaseAll('the buffer was released when the connection to corosync was lost');

@@ -4,7 +4,7 @@ import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { CS_DISPATCH_ALL, CS_DISPATCH_ONE, isCsError } from '@corosync-ts/types';
 import { encode } from '@corosync-ts/codec-wasm';
 import { CfgHandle, CpgHandle, type CfgEvent, type CpgEvent } from '../src/index.js';
-import { evt, fakeConnector, res, tick } from './fake.js';
+import { evt, fakeConnector, ipcError, res, tick } from './fake.js';
 
 const code = (e: unknown) => (isCsError(e) ? e.code : e);
 const manual = { dispatch: 'manual' } as const;
@@ -44,6 +44,39 @@ describe('cpg', () => {
     await h.finalize();
     expect(fc.last.requests.map((r) => r.name)).toEqual(['cpg.finalize']);
     expect(code(await h.finalize().catch((e) => e))).toBe(9);
+  });
+
+  it('finalize once the daemon is gone rejects CS_ERR_LIBRARY, as cpg_finalize returns the failed FINALIZE; the handle is finalized all the same', async () => {
+    const fc = cpgDaemon();
+    const h = await CpgHandle.initialize({}, { connect: fc.connect });
+    fc.last.drop();
+    expect(h.state).toBe('disconnected');
+    expect(code(await h.finalize().catch((e) => e))).toBe(2);
+    expect(h.state).toBe('finalized');
+    expect(code(await h.finalize().catch((e) => e))).toBe(9);
+
+    const dying = fakeConnector('cpg', (d, ipc) => {
+      if (d.name !== 'cpg.finalize') return undefined;
+      // gone before it answers
+      ipc.drop();
+      throw ipcError('ECONNRESET', 104);
+    });
+    const h2 = await CpgHandle.initialize({}, { connect: dying.connect });
+    expect(code(await h2.finalize().catch((e) => e))).toBe(2);
+    expect(h2.state).toBe('finalized');
+
+    // Only the sending counts: libcpg does not look at the error in FINALIZE's answer.
+    const refusing = fakeConnector('cpg', (d) => (d.name === 'cpg.finalize' ? res('cpg.finalize', {}, 6) : undefined));
+    const h4 = await CpgHandle.initialize({}, { connect: refusing.connect });
+    await h4.finalize();
+    expect(refusing.last.requests.map((r) => r.name)).toEqual(['cpg.finalize']);
+
+    // Reconnecting has no C counterpart: finalize just stops it, there is no failure to report.
+    const h3 = await CpgHandle.initialize({}, { connect: fc.connect, reconnect: { initialDelay: 60_000 } });
+    fc.last.drop();
+    expect(h3.state).toBe('reconnecting');
+    await h3.finalize();
+    expect(h3.state).toBe('finalized');
   });
 
   it('join rejects the BUSY that would make libcpg spin forever; leave re-sends BUSY until the daemon agrees', async () => {

@@ -36,6 +36,7 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(lines).toContain('cpg disconnect 2');
       expect(lines).toContain('cfg disconnect 2');
       expect(lines).toContain('plain disconnect 2 state=disconnected');
+      expect(lines).toContain('plain finalize 2 state=finalized');
       expect(lines).toContain('cpg reconnect group=rc-g members=self');
       expect(lines).toContain('cfg reconnect tracking=true');
       // the re-join's own confchg, then the message sent after the reconnect

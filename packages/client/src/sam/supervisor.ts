@@ -210,8 +210,9 @@ export class Supervisor {
     withQuorum: boolean,
     started: boolean,
   ): Promise<{ cmd: boolean; quorum: boolean; timeout: boolean }> {
-    // A broken quorum connection stays readable for poll(2): while started, libsam sees it on
-    // every pass (warn, then kill). While stopped it would spin; this port just waits instead.
+    // A broken quorum connection stays readable for poll(2) over shm: while started, libsam sees
+    // it on every pass (warn, then kill). While stopped it would spin; this port just waits
+    // instead. Over socket libsam never sees it (README: where this differs).
     const quorumReady = () =>
       withQuorum && (this.#quorumPending || (started && this.#s.quorum?.failure !== undefined));
     if (!reader.readable && !quorumReady()) {
