@@ -84,11 +84,15 @@ const str = (o: Obj, k: string, lineNo: number): string => {
   return v;
 };
 const optStr = (o: Obj, k: string, lineNo: number): string | undefined => (o[k] === undefined ? undefined : str(o, k, lineNo));
-const int = (o: Obj, k: string, lineNo: number, min: number): number => {
+const int = (o: Obj, k: string, lineNo: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new CaptureFormatError(`"${k}" must be an integer >= ${min}`, lineNo, k);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new CaptureFormatError(max === Number.MAX_SAFE_INTEGER ? `"${k}" must be an integer >= ${min}` : `"${k}" must be an integer from ${min} to ${max}`, lineNo, k);
+  }
   return v;
 };
+/** The largest connection id: readers keep ids in 32-bit signed columns, where a larger one would become another connection's. */
+export const CAPTURE_MAX_CONN = 0x7fffffff;
 function oneOf<T extends string>(o: Obj, k: string, lineNo: number, allowed: readonly T[]): T {
   const v = o[k];
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
@@ -133,7 +137,7 @@ export function parseCaptureRecord(line: string, lineNo: number): CaptureRecord 
 export function recordFromObject(o: Obj, lineNo: number): CaptureRecord {
   const common: CaptureCommon = {
     t: int(o, 't', lineNo, 0),
-    conn: int(o, 'conn', lineNo, 1),
+    conn: int(o, 'conn', lineNo, 1, CAPTURE_MAX_CONN),
     service: str(o, 'service', lineNo),
     transport: oneOf(o, 'transport', lineNo, ['socket', 'shm'] as const),
   };
@@ -331,6 +335,8 @@ export interface CaptureScanResult {
   size: number;
 }
 
+const MAX_CACHED_SERVICES = 32;
+
 export const SCAN_DIRS = ['req', 'res', 'evt', 'setup'] as const;
 
 /** Where a later piece of a capture starts: the header read from the first, and the lines before it. */
@@ -429,7 +435,7 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     const t = num;
     if (!matches(p, K_CONN)) return false;
     p = integer(p + K_CONN.length);
-    if (p < 0 || num < 1) return false;
+    if (p < 0 || num < 1 || num > CAPTURE_MAX_CONN) return false;
     const conn = num;
     if (b[p] !== 0x2c) return false;
     p++;
@@ -508,7 +514,9 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     }
     if (service === undefined) {
       service = lineDecoder.decode(b.subarray(svcS, svcE));
-      services.push({ raw: b.slice(svcS, svcE), s: service });
+      // A file of a million service names must not make this search quadratic: past the few
+      // a recorder writes, names are decoded line by line.
+      if (services.length < MAX_CACHED_SERVICES) services.push({ raw: b.slice(svcS, svcE), s: service });
     }
     let proc: string | undefined;
     if (procS >= 0) {

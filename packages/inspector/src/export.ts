@@ -226,7 +226,7 @@ export class ExportWriter {
     this.num(codec.headerId());
     this.raw(',"size":');
     this.num(codec.headerSize());
-    if (t.response) {
+    if (t.response && !runtimeMessages[m]!.errorUnset) {
       this.raw(',"error":');
       this.num(codec.headerError());
     }

@@ -1,5 +1,5 @@
 // The inspector page: open a capture, filter it, see it as a table, a timeline and one frame in detail.
-import { codec, fromHex, isCaptureFormatError, type Direction } from '@corosync-ts/codec-wasm';
+import { codec, fromHex, isCaptureFormatError, runtimeMessages, type Direction } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { ExportWriter } from './export.js';
@@ -57,7 +57,7 @@ async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: stri
   const timing: { inflate: number; cut?: string } = { inflate: 0 };
   try {
     for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
-      builder.add(piece);
+      builder.take(piece);
       builder.cap!.timing.inflate = timing.inflate;
       yield builder.cap!;
       // Let the page draw and take input between pieces.
@@ -410,7 +410,7 @@ function cells(c: Capture, i: number): (string | { text: string; title: string }
     const e = c.decodeErrors.get(i);
     err = `DecodeError ${e?.kind ?? ''}${e?.field ? ` (${e.field})` : ''}`;
   }
-  else if (d === 1 || d === 2) {
+  else if ((d === 1 || d === 2) && !runtimeMessages[c.msg[i]!]?.errorUnset) {
     const e = c.err[i]!;
     const name = csErrorName(e) ?? '';
     // without its CS_ERR_ prefix the common names fit the column (12 NOT_EXIST, 6 TRY_AGAIN)
@@ -750,10 +750,28 @@ function renderAll(): void {
   if (state.cap) timeline.setData(state.cap, state.rows);
 }
 
+/**
+ * The capture a link names, if the page may fetch it: its own origin only. A link is anyone's
+ * to make: from another origin the page would show a stranger's file as if it were the
+ * server's own and tell that stranger who opened it; javascript: and data: are no files at all.
+ */
+function sameOriginCapture(u: string): URL | undefined {
+  try {
+    const resolved = new URL(u, location.href);
+    return (resolved.protocol === 'http:' || resolved.protocol === 'https:') && resolved.origin === location.origin ? resolved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const url = new URLSearchParams(location.search).get('url');
-if (url) {
+const target = url ? sameOriginCapture(url) : undefined;
+if (url && !target) {
+  probe.error = `refused ?url=${url}: only a capture of this page's own origin (${location.origin}) is fetched; download it and open the file instead`;
+  setStatus(probe.error, true);
+} else if (url && target) {
   setStatus(`fetching ${url}…`);
-  fetch(url)
+  fetch(target, { credentials: 'same-origin', redirect: 'error' })
     .then((r) => {
       if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
       return openSource(r.body, url, Number(r.headers.get('content-length') ?? 0));

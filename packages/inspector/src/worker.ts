@@ -40,7 +40,7 @@ async function load(source: ReadableStream<Uint8Array> | Blob, label: string): P
     };
     let first = true;
     for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
-      builder.add(piece);
+      builder.take(piece);
       send();
       // The rest waits until the first table is painted: this thread parsing on would take the
       // CPU the page needs to draw it, on a busy machine.
