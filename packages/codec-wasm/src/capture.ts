@@ -177,6 +177,8 @@ export interface CaptureParserEvents {
 export class CaptureParser {
   #decoder = new TextDecoder('utf-8', { fatal: false });
   #carry = '';
+  /** the length so far of a line too long to hold, being skipped; -1 when none */
+  #skipped = -1;
   #lineNo = 0;
   #header: CaptureHeader | undefined;
   readonly #on: CaptureParserEvents;
@@ -194,22 +196,57 @@ export class CaptureParser {
   }
 
   push(chunk: Uint8Array | string): void {
-    const text = this.#carry + (typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0) break;
-      this.#line(text.slice(pos, nl));
-      pos = nl + 1;
+    let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    let nl = text.indexOf('\n');
+    if (this.#skipped >= 0) {
+      // the rest of a line too long to hold
+      if (nl < 0) {
+        this.#skipped += text.length;
+        return;
+      }
+      this.#tooLong(this.#skipped + nl);
+      text = text.slice(nl + 1);
+      nl = text.indexOf('\n');
     }
-    this.#carry = pos === 0 ? text : text.slice(pos);
+    // No line end: the carry grows, searched once (not again at every chunk of a long line).
+    if (nl < 0) {
+      this.#carry += text;
+      if (this.#carry.length > CAPTURE_MAX_LINE) {
+        this.#skipped = this.#carry.length;
+        this.#carry = '';
+      }
+      return;
+    }
+    this.#whole(this.#carry + text.slice(0, nl));
+    let pos = nl + 1;
+    for (;;) {
+      const next = text.indexOf('\n', pos);
+      if (next < 0) break;
+      this.#whole(text.slice(pos, next));
+      pos = next + 1;
+    }
+    this.#carry = text.slice(pos);
   }
 
   end(): void {
+    if (this.#skipped >= 0) this.#tooLong(this.#skipped + this.#decoder.decode().length);
     const rest = this.#carry + this.#decoder.decode();
     this.#carry = '';
-    if (rest !== '') this.#line(rest);
+    if (rest !== '') this.#whole(rest);
     if (!this.#header) throw new CaptureFormatError('empty capture: no header line', Math.max(1, this.#lineNo));
+  }
+
+  #whole(line: string): void {
+    if (line.length > CAPTURE_MAX_LINE) this.#tooLong(line.length);
+    else this.#line(line);
+  }
+
+  #tooLong(length: number): void {
+    this.#skipped = -1;
+    this.#lineNo++;
+    const e = new CaptureFormatError(`longer than ${CAPTURE_MAX_LINE} characters (${length}): skipped`, this.#lineNo);
+    if (!this.#header) throw e;
+    this.#on.bad?.(e);
   }
 
   #line(raw: string): void {
@@ -336,6 +373,11 @@ export interface CaptureScanResult {
 }
 
 const MAX_CACHED_SERVICES = 32;
+/**
+ * The longest line CaptureParser holds (characters): a frame of 8 MiB as hex, where corosync's
+ * libraries send at most 1 MiB. A longer one is a bad line, skipped unread.
+ */
+export const CAPTURE_MAX_LINE = 16 * 1024 * 1024;
 
 export const SCAN_DIRS = ['req', 'res', 'evt', 'setup'] as const;
 
