@@ -277,9 +277,40 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-async function inflateMember(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** The most gunzip() inflates by default (every try counted): past it, a gzip bomb rather than a capture. */
+export const GUNZIP_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** gunzip()'s refusal of data that inflates past its limit. */
+export class GzipTooLargeError extends Error {
+  override readonly name = 'GzipTooLargeError';
+}
+
+async function inflateOne(bytes: Uint8Array, budget: { left: number; max: number }): Promise<Uint8Array> {
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  const parts: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    budget.left -= value.length;
+    if (budget.left < 0) {
+      await reader.cancel().catch(() => {});
+      throw new GzipTooLargeError(`gzip data inflating to more than ${budget.max} bytes (a gzip bomb?): not read`);
+    }
+    parts.push(value);
+  }
+  return concatBytes(parts);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const x of parts) total += x.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const x of parts) {
+    out.set(x, off);
+    off += x.length;
+  }
+  return out;
 }
 
 /**
@@ -288,12 +319,24 @@ async function inflateMember(bytes: Uint8Array): Promise<Uint8Array> {
  * cut without inflating it, so members are found by trial: each later gzip magic
  * (1f 8b 08, flags < 32) is a candidate end, and a candidate is the end when the bytes before
  * it inflate as one complete member (CRC and length checked). Rejects with an Error on a
- * corrupt or truncated file.
+ * corrupt or truncated file, with a GzipTooLargeError past `maxBytes` (default GUNZIP_MAX_BYTES).
  */
-export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+export async function gunzip(bytes: Uint8Array, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+  const max = opts.maxBytes ?? GUNZIP_MAX_BYTES;
+  const budget = { left: max, max };
+  const inflateMember = async (b: Uint8Array): Promise<Uint8Array> => {
+    try {
+      return await inflateOne(b, budget);
+    } catch (e) {
+      if (e instanceof GzipTooLargeError) tooLarge = e;
+      throw e;
+    }
+  };
+  let tooLarge: GzipTooLargeError | undefined;
   try {
     return await inflateMember(bytes);
   } catch (first) {
+    if (tooLarge) throw tooLarge;
     // Every candidate boundary at once (inflating runs off the main thread), then the rare
     // false candidate (a magic inside deflate data) merged with the segment after it.
     const cuts = [0];
@@ -302,6 +345,7 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
     }
     cuts.push(bytes.length);
     const tries = await Promise.allSettled(cuts.slice(0, -1).map((c, k) => inflateMember(bytes.subarray(c, cuts[k + 1]))));
+    if (tooLarge) throw tooLarge;
     const parts: Uint8Array[] = [];
     let k = 0;
     let lastErr: unknown = first;
@@ -321,20 +365,13 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
           k = j;
           done = true;
         } catch (e) {
+          if (tooLarge) throw tooLarge;
           lastErr = e;
         }
       }
       if (!done) throw new Error(`corrupt or truncated gzip data at byte ${cuts[k]}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`);
     }
-    let total = 0;
-    for (const x of parts) total += x.length;
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const x of parts) {
-      out.set(x, off);
-      off += x.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }
 
@@ -345,13 +382,17 @@ export interface ParsedCapture {
   bad: CaptureFormatError[];
 }
 
-/** Reads a whole capture held in memory, plain or gzip (told by magic). Throws CaptureFormatError for a bad header. */
-export async function readCapture(bytes: Uint8Array): Promise<ParsedCapture> {
-  const text = isGzip(bytes) ? await gunzip(bytes) : bytes;
+/**
+ * Reads a whole capture held in memory, plain or gzip (told by magic). Throws CaptureFormatError
+ * for a bad header, GzipTooLargeError for gzip data inflating past `maxBytes` (default GUNZIP_MAX_BYTES).
+ */
+export async function readCapture(bytes: Uint8Array, opts: { maxBytes?: number } = {}): Promise<ParsedCapture> {
+  const text = isGzip(bytes) ? await gunzip(bytes, opts) : bytes;
   const records: CaptureRecord[] = [];
   const bad: CaptureFormatError[] = [];
   const p = new CaptureParser({ record: (r) => records.push(r), bad: (e) => bad.push(e) });
-  p.push(text);
+  // in slices: one string of the whole file would pass V8's string length limit
+  for (let at = 0; at < text.length; at += 1 << 20) p.push(text.subarray(at, at + (1 << 20)));
   p.end();
   return { header: p.header!, records, bad };
 }

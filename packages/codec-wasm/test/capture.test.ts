@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  CAPTURE_MAX_LINE, CaptureFormatError, CaptureParser, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
+  CAPTURE_MAX_LINE, CaptureFormatError, CaptureParser, GzipTooLargeError, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
   type CaptureRecord,
 } from '../src/capture.js';
 import { Frame, hex } from './helpers.js';
@@ -94,6 +94,14 @@ describe('capture reader', () => {
     const p = new CaptureParser({});
     p.push(long);
     expect(() => p.end()).toThrow(/line 1: longer than/);
+  });
+
+  it('readCapture of a gzip bomb: a GzipTooLargeError, not the whole of it in memory; a long line of zeros within the limit is one bad line', async () => {
+    const member = gzipSync(Buffer.alloc(16 * 1024 * 1024));
+    const head = gzipSync(`${text.split('\n')[0]}\n`);
+    await expect(readCapture(Buffer.concat([head, ...Array.from({ length: 5 }, () => member)]), { maxBytes: 64 * 1024 * 1024 })).rejects.toThrow(GzipTooLargeError);
+    const r = await readCapture(Buffer.concat([head, member, member]));
+    expect(r.bad.map((e) => e.message)).toEqual([`line 2: longer than ${CAPTURE_MAX_LINE} characters (${32 * 1024 * 1024}): skipped`]);
   });
 
   it('refuses an unknown version, a non-capture and a broken header', () => {
