@@ -4,7 +4,7 @@ import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
+import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type ConnInfo, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -231,7 +231,21 @@ function fillSelects(c: Capture): void {
   const names = new Set<string>();
   for (let i = 0; i < c.count; i++) if (c.msg[i]! >= 0) names.add(messageName(c, i));
   opt($('f-msg'), [['', 'all messages'], ...[...names].sort().map((n): [string, string] => [n, n])]);
-  opt($('f-conn'), [['', 'all connections'], ...[...c.conns.values()].map((ci): [string, string] => [String(ci.conn), `${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`])]);
+  // A million connections would be a million options (seconds to build, a list nobody reads):
+  // the first ones, and the one the URL names; the text filter finds any other.
+  const listed: ConnInfo[] = [];
+  for (const ci of c.conns.values()) {
+    if (listed.length === MAX_CONN_OPTIONS) break;
+    listed.push(ci);
+  }
+  const chosen = c.conns.get(Number(state.filters.conn));
+  if (chosen && !listed.includes(chosen)) listed.push(chosen);
+  const more = c.conns.size - listed.length;
+  opt($('f-conn'), [
+    ['', 'all connections'],
+    ...listed.map((ci): [string, string] => [String(ci.conn), `${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`]),
+    ...(more > 0 ? [['', `… ${more.toLocaleString('en')} more: find them with the text filter`] as [string, string]] : []),
+  ]);
   const errs = new Set<number>();
   for (let i = 0; i < c.count; i++) if ((c.dir[i] === 1 || c.dir[i] === 2) && c.err[i] !== 1) errs.add(c.err[i]!);
   opt($('f-error'), [['', 'any result'], ['ok', 'OK only'], ['err', 'errors'], ['decode', 'undecodable'], ...[...errs].sort((a, b) => a - b).map((e): [string, string] => [String(e), `${e} ${csErrorName(e) ?? ''}`])]);
@@ -244,6 +258,10 @@ const CELL_PAD = 4 + 1; // the cell's padding, and a pixel for rounding
 // The columns that give up room (their cut text whole in the tooltip) when the window is too narrow.
 const SHRINKS = new Set([3, 6, 8]);
 const SHRINK_MIN = 64;
+const MAX_CONN_OPTIONS = 2000;
+// Texts measured per column: the longest by length of a column's many different ones (a
+// million processes' names took half a minute of measureText).
+const MAX_MEASURED = 200;
 const GROW_MAX = 280;
 let measure: CanvasRenderingContext2D | null = null;
 
@@ -260,7 +278,9 @@ function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
   const widest = (texts: Iterable<string>, weight: string): number => {
     measure!.font = `${weight} ${font.fontSize} ${font.fontFamily}`;
     let w = 0;
-    for (const t of texts) w = Math.max(w, measure!.measureText(t).width);
+    let list = [...new Set(texts)];
+    if (list.length > MAX_MEASURED) list = list.sort((a, b) => b.length - a.length).slice(0, MAX_MEASURED);
+    for (const t of list) w = Math.max(w, measure!.measureText(t).width);
     return Math.ceil(w) + CELL_PAD;
   };
   let maxT = 0;

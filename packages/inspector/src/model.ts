@@ -246,6 +246,8 @@ export class CaptureBuilder {
   private readonly pairer = new Pairer();
   private readonly drops: { at: number; conn: number }[] = [];
   private size = 0;
+  /** Connections whose ConnInfo a line changed since pieceOf() last took them. */
+  readonly touched = new Set<number>();
 
   /** How many bytes of `cap.bytes` hold frames. */
   get bytesUsed(): number {
@@ -274,7 +276,10 @@ export class CaptureBuilder {
     const conns = c?.conns ?? new Map<number, ConnInfo>();
     const marks = c?.marks ?? [];
     const bad = c?.bad ?? [];
+    const touched = this.touched;
+    let lastTouched = -1;
     const info = (cn: number, service: string, transport: string, tt: number, pid: number, proc: string | undefined): ConnInfo => {
+      if (cn !== lastTouched) touched.add((lastTouched = cn));
       let ci = conns.get(cn);
       if (!ci) {
         ci = { conn: cn, service, transport, first: tt, last: tt, opened: false };
@@ -666,15 +671,19 @@ export interface PieceMessage {
   // Errors as plain details: a structured clone keeps only an Error's name and message.
   decodeErrors: [number, DecodeErrorDetails & { message: string }][];
   services: string[];
-  /** all of them: a later line changes an earlier connection (its close, a refusal) */
+  /** those the piece's lines changed (a later line changes an earlier connection: its close, a refusal) */
   conns: ConnInfo[];
   marks: Mark[];
   bad: { message: string; line: number; field: string | undefined }[];
   timing: Capture['timing'];
 }
 
-/** The rows a builder has added since `sent` (which it advances), as a message to post. */
-export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: number; marks: number; bad: number }): PieceMessage {
+/**
+ * The rows a builder has added since `sent` (which it advances), as a message to post, with the
+ * connections `touched` since the last one (which it clears): all of them per piece was a
+ * million objects cloned per piece for a million connections.
+ */
+export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: number; marks: number; bad: number }, touched: Set<number>): PieceMessage {
   const first = sent.rows;
   const n = c.count;
   const pairs: number[] = [];
@@ -692,12 +701,13 @@ export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: n
     t: c.t.slice(first, n), conn: c.conn.slice(first, n), dir: c.dir.slice(first, n), svc: c.svc.slice(first, n), off: c.off.slice(first, n), len: c.len.slice(first, n),
     msg: c.msg.slice(first, n), err: c.err.slice(first, n), id: c.id.slice(first, n), pair: c.pair.slice(first, n), retry: c.retry.slice(first, n),
     bytes: c.bytes.slice(sent.bytes, size), pairs: Int32Array.from(pairs), decodeErrors,
-    services: c.services, conns: [...c.conns.values()], marks: c.marks.slice(sent.marks), bad: c.bad.slice(sent.bad).map((b) => ({ message: b.message.replace(/^line \d+: /, ''), line: b.line, field: b.field })), timing: { ...c.timing },
+    services: c.services, conns: Array.from(touched, (cn) => c.conns.get(cn)!), marks: c.marks.slice(sent.marks), bad: c.bad.slice(sent.bad).map((b) => ({ message: b.message.replace(/^line \d+: /, ''), line: b.line, field: b.field })), timing: { ...c.timing },
   };
   sent.rows = n;
   sent.bytes = size;
   sent.marks = c.marks.length;
   sent.bad = c.bad.length;
+  touched.clear();
   return m;
 }
 

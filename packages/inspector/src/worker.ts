@@ -35,7 +35,7 @@ async function load(source: ReadableStream<Uint8Array> | Blob, label: string): P
     if (bootError !== undefined) throw bootError;
     const send = (): void => {
       builder.cap!.timing.inflate = timing.inflate;
-      const p = pieceOf(builder.cap!, builder.bytesUsed, sent);
+      const p = pieceOf(builder.cap!, builder.bytesUsed, sent, builder.touched);
       post(p, transferablesOf(p));
     };
     let first = true;

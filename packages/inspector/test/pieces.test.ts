@@ -78,7 +78,7 @@ describe('linePieces', () => {
     const file = members(plain, 65536);
     const timing: { inflate: number; cut?: string } = { inflate: 0 };
     const out: Uint8Array[] = [];
-    for await (const p of linePieces(streamOf(file.subarray(0, file.length >> 1), 4096), timing)) out.push(p.slice());
+    for await (const p of linePieces(streamOf(file.subarray(0, file.length >> 1), 4096), timing)) if (p instanceof Uint8Array) out.push(p.slice());
     expect(timing.cut).toMatch(/^corrupt or truncated gzip data: /);
     const got = Buffer.concat(out);
     expect(got.length).toBeGreaterThan(plain.length / 3);
