@@ -104,6 +104,17 @@ describe('corosync-decode', () => {
     expect(Number(/maxrss (\d+)/.exec(r.stderr)![1])).toBeLessThan(300_000); // KiB: not the 64 MiB line held as a string
   });
 
+  it("prints no error for cpg's deliveries, whose header error corosync 3.1.7 leaves uninitialised (9 here); a response's 9 stays", async () => {
+    const { encoders } = await import('../src/index.js');
+    const deliver = hex(encoders.cpg.evt.deliverCallback({ groupName: 'g', msglen: 1, nodeid: 1, pid: 2, message: new Uint8Array(1) }, { error: 9 }));
+    const bad = hex(encoders.cmap.res.error({}, { id: 2, error: 9 }));
+    const r = await run([], `${JSON.stringify({ service: 'cpg', dir: 'evt', hex: deliver })}\n${JSON.stringify({ service: 'cmap', dir: 'res', hex: bad })}\n`);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out[0]).toMatchObject({ name: 'cpg.deliverCallback' });
+    expect(out[0]).not.toHaveProperty('error');
+    expect(out[1]).toMatchObject({ name: 'cmap.error', error: 9 });
+  });
+
   it('survives binary garbage on stdin', async () => {
     const garbage = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)).toString('latin1');
     const r = await run([], garbage);
