@@ -5,7 +5,7 @@ import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { CaptureFormatError} from './capture.js';
 import { parseCaptureHeader, recordFromObject } from './capture.js';
-import { decode } from './codec.js';
+import { decode, findMessage } from './codec.js';
 import { isDecodeError } from './errors.js';
 import { decodedToJSON, fromHex } from './json.js';
 import type { Direction, Service } from './types.js';
@@ -44,7 +44,10 @@ function decodeOne(service: unknown, dir: unknown, hex: unknown): LineResult {
   if (!bytes) return errorLine('badHex', 'not an even-length hex string');
   try {
     const d = decode(bytes, { service: service as Service, dir: dir as Direction });
-    return { ok: true, json: JSON.stringify(decodedToJSON(d)) };
+    const json = decodedToJSON(d);
+    // stack garbage where corosync never sets it (cpg's deliveries): not a result to print
+    if (findMessage(d.name, d.dir)?.errorUnset) delete json.error;
+    return { ok: true, json: JSON.stringify(json) };
   } catch (e) {
     if (isDecodeError(e)) {
       return errorLine(e.kind, e.message, { messageName: e.messageName, field: e.field, offset: e.offset });

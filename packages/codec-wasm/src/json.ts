@@ -1,4 +1,3 @@
-import { findMessage } from './codec.js';
 import type { Decoded } from './types.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -47,13 +46,10 @@ export function toJsonValue(v: unknown): Json {
   return v as Json;
 }
 
-/**
- * `{name, id, size, error?, fields}` of a Decoded as plain JSON (error only for responses and
- * events, and not for an event whose header error the daemon never sets: the catalog's `errorUnset`).
- */
+/** `{name, id, size, error?, fields}` of a Decoded as plain JSON (error only for responses/events). */
 export function decodedToJSON(d: Decoded): { name: string; id: number; size: number; error?: number; fields: { [k: string]: Json } } {
   const fields = toJsonValue(d.fields) as { [k: string]: Json };
-  return d.error === undefined || (d.dir !== undefined && findMessage(d.name, d.dir)?.errorUnset === true)
+  return d.error === undefined
     ? { name: d.name, id: d.id, size: d.size, fields }
     : { name: d.name, id: d.id, size: d.size, error: d.error, fields };
 }
