@@ -84,11 +84,15 @@ const str = (o: Obj, k: string, lineNo: number): string => {
   return v;
 };
 const optStr = (o: Obj, k: string, lineNo: number): string | undefined => (o[k] === undefined ? undefined : str(o, k, lineNo));
-const int = (o: Obj, k: string, lineNo: number, min: number): number => {
+const int = (o: Obj, k: string, lineNo: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new CaptureFormatError(`"${k}" must be an integer >= ${min}`, lineNo, k);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new CaptureFormatError(max === Number.MAX_SAFE_INTEGER ? `"${k}" must be an integer >= ${min}` : `"${k}" must be an integer from ${min} to ${max}`, lineNo, k);
+  }
   return v;
 };
+/** The largest connection id: readers keep ids in 32-bit signed columns, where a larger one would become another connection's. */
+export const CAPTURE_MAX_CONN = 0x7fffffff;
 function oneOf<T extends string>(o: Obj, k: string, lineNo: number, allowed: readonly T[]): T {
   const v = o[k];
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
@@ -133,7 +137,7 @@ export function parseCaptureRecord(line: string, lineNo: number): CaptureRecord 
 export function recordFromObject(o: Obj, lineNo: number): CaptureRecord {
   const common: CaptureCommon = {
     t: int(o, 't', lineNo, 0),
-    conn: int(o, 'conn', lineNo, 1),
+    conn: int(o, 'conn', lineNo, 1, CAPTURE_MAX_CONN),
     service: str(o, 'service', lineNo),
     transport: oneOf(o, 'transport', lineNo, ['socket', 'shm'] as const),
   };
@@ -173,6 +177,8 @@ export interface CaptureParserEvents {
 export class CaptureParser {
   #decoder = new TextDecoder('utf-8', { fatal: false });
   #carry = '';
+  /** the length so far of a line too long to hold, being skipped; -1 when none */
+  #skipped = -1;
   #lineNo = 0;
   #header: CaptureHeader | undefined;
   readonly #on: CaptureParserEvents;
@@ -190,22 +196,57 @@ export class CaptureParser {
   }
 
   push(chunk: Uint8Array | string): void {
-    const text = this.#carry + (typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
-    let pos = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', pos);
-      if (nl < 0) break;
-      this.#line(text.slice(pos, nl));
-      pos = nl + 1;
+    let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    let nl = text.indexOf('\n');
+    if (this.#skipped >= 0) {
+      // the rest of a line too long to hold
+      if (nl < 0) {
+        this.#skipped += text.length;
+        return;
+      }
+      this.#tooLong(this.#skipped + nl);
+      text = text.slice(nl + 1);
+      nl = text.indexOf('\n');
     }
-    this.#carry = pos === 0 ? text : text.slice(pos);
+    // No line end: the carry grows, searched once (not again at every chunk of a long line).
+    if (nl < 0) {
+      this.#carry += text;
+      if (this.#carry.length > CAPTURE_MAX_LINE) {
+        this.#skipped = this.#carry.length;
+        this.#carry = '';
+      }
+      return;
+    }
+    this.#whole(this.#carry + text.slice(0, nl));
+    let pos = nl + 1;
+    for (;;) {
+      const next = text.indexOf('\n', pos);
+      if (next < 0) break;
+      this.#whole(text.slice(pos, next));
+      pos = next + 1;
+    }
+    this.#carry = text.slice(pos);
   }
 
   end(): void {
+    if (this.#skipped >= 0) this.#tooLong(this.#skipped + this.#decoder.decode().length);
     const rest = this.#carry + this.#decoder.decode();
     this.#carry = '';
-    if (rest !== '') this.#line(rest);
+    if (rest !== '') this.#whole(rest);
     if (!this.#header) throw new CaptureFormatError('empty capture: no header line', Math.max(1, this.#lineNo));
+  }
+
+  #whole(line: string): void {
+    if (line.length > CAPTURE_MAX_LINE) this.#tooLong(line.length);
+    else this.#line(line);
+  }
+
+  #tooLong(length: number): void {
+    this.#skipped = -1;
+    this.#lineNo++;
+    const e = new CaptureFormatError(`longer than ${CAPTURE_MAX_LINE} characters (${length}): skipped`, this.#lineNo);
+    if (!this.#header) throw e;
+    this.#on.bad?.(e);
   }
 
   #line(raw: string): void {
@@ -236,9 +277,40 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-async function inflateMember(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** The most gunzip() inflates by default (every try counted): past it, a gzip bomb rather than a capture. */
+export const GUNZIP_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** gunzip()'s refusal of data that inflates past its limit. */
+export class GzipTooLargeError extends Error {
+  override readonly name = 'GzipTooLargeError';
+}
+
+async function inflateOne(bytes: Uint8Array, budget: { left: number; max: number }): Promise<Uint8Array> {
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  const parts: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    budget.left -= value.length;
+    if (budget.left < 0) {
+      await reader.cancel().catch(() => {});
+      throw new GzipTooLargeError(`gzip data inflating to more than ${budget.max} bytes (a gzip bomb?): not read`);
+    }
+    parts.push(value);
+  }
+  return concatBytes(parts);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const x of parts) total += x.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const x of parts) {
+    out.set(x, off);
+    off += x.length;
+  }
+  return out;
 }
 
 /**
@@ -247,12 +319,24 @@ async function inflateMember(bytes: Uint8Array): Promise<Uint8Array> {
  * cut without inflating it, so members are found by trial: each later gzip magic
  * (1f 8b 08, flags < 32) is a candidate end, and a candidate is the end when the bytes before
  * it inflate as one complete member (CRC and length checked). Rejects with an Error on a
- * corrupt or truncated file.
+ * corrupt or truncated file, with a GzipTooLargeError past `maxBytes` (default GUNZIP_MAX_BYTES).
  */
-export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+export async function gunzip(bytes: Uint8Array, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+  const max = opts.maxBytes ?? GUNZIP_MAX_BYTES;
+  const budget = { left: max, max };
+  const inflateMember = async (b: Uint8Array): Promise<Uint8Array> => {
+    try {
+      return await inflateOne(b, budget);
+    } catch (e) {
+      if (e instanceof GzipTooLargeError) tooLarge = e;
+      throw e;
+    }
+  };
+  let tooLarge: GzipTooLargeError | undefined;
   try {
     return await inflateMember(bytes);
   } catch (first) {
+    if (tooLarge) throw tooLarge;
     // Every candidate boundary at once (inflating runs off the main thread), then the rare
     // false candidate (a magic inside deflate data) merged with the segment after it.
     const cuts = [0];
@@ -261,6 +345,7 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
     }
     cuts.push(bytes.length);
     const tries = await Promise.allSettled(cuts.slice(0, -1).map((c, k) => inflateMember(bytes.subarray(c, cuts[k + 1]))));
+    if (tooLarge) throw tooLarge;
     const parts: Uint8Array[] = [];
     let k = 0;
     let lastErr: unknown = first;
@@ -280,20 +365,13 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
           k = j;
           done = true;
         } catch (e) {
+          if (tooLarge) throw tooLarge;
           lastErr = e;
         }
       }
       if (!done) throw new Error(`corrupt or truncated gzip data at byte ${cuts[k]}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`);
     }
-    let total = 0;
-    for (const x of parts) total += x.length;
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const x of parts) {
-      out.set(x, off);
-      off += x.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }
 
@@ -304,13 +382,17 @@ export interface ParsedCapture {
   bad: CaptureFormatError[];
 }
 
-/** Reads a whole capture held in memory, plain or gzip (told by magic). Throws CaptureFormatError for a bad header. */
-export async function readCapture(bytes: Uint8Array): Promise<ParsedCapture> {
-  const text = isGzip(bytes) ? await gunzip(bytes) : bytes;
+/**
+ * Reads a whole capture held in memory, plain or gzip (told by magic). Throws CaptureFormatError
+ * for a bad header, GzipTooLargeError for gzip data inflating past `maxBytes` (default GUNZIP_MAX_BYTES).
+ */
+export async function readCapture(bytes: Uint8Array, opts: { maxBytes?: number } = {}): Promise<ParsedCapture> {
+  const text = isGzip(bytes) ? await gunzip(bytes, opts) : bytes;
   const records: CaptureRecord[] = [];
   const bad: CaptureFormatError[] = [];
   const p = new CaptureParser({ record: (r) => records.push(r), bad: (e) => bad.push(e) });
-  p.push(text);
+  // in slices: one string of the whole file would pass V8's string length limit
+  for (let at = 0; at < text.length; at += 1 << 20) p.push(text.subarray(at, at + (1 << 20)));
   p.end();
   return { header: p.header!, records, bad };
 }
@@ -330,6 +412,13 @@ export interface CaptureScanResult {
   /** Bytes written to `out`: every frame back to back, in line order. */
   size: number;
 }
+
+const MAX_CACHED_SERVICES = 32;
+/**
+ * The longest line CaptureParser holds (characters): a frame of 8 MiB as hex, where corosync's
+ * libraries send at most 1 MiB. A longer one is a bad line, skipped unread.
+ */
+export const CAPTURE_MAX_LINE = 16 * 1024 * 1024;
 
 export const SCAN_DIRS = ['req', 'res', 'evt', 'setup'] as const;
 
@@ -429,7 +518,7 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     const t = num;
     if (!matches(p, K_CONN)) return false;
     p = integer(p + K_CONN.length);
-    if (p < 0 || num < 1) return false;
+    if (p < 0 || num < 1 || num > CAPTURE_MAX_CONN) return false;
     const conn = num;
     if (b[p] !== 0x2c) return false;
     p++;
@@ -508,7 +597,9 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     }
     if (service === undefined) {
       service = lineDecoder.decode(b.subarray(svcS, svcE));
-      services.push({ raw: b.slice(svcS, svcE), s: service });
+      // A file of a million service names must not make this search quadratic: past the few
+      // a recorder writes, names are decoded line by line.
+      if (services.length < MAX_CACHED_SERVICES) services.push({ raw: b.slice(svcS, svcE), s: service });
     }
     let proc: string | undefined;
     if (procS >= 0) {

@@ -37,6 +37,9 @@
  * `noReply` (request): the daemon never answers it, not even with an error (cpg MCAST): a reader
  * pairing a connection's requests with its responses in order must skip it.
  *
+ * `errorUnset` (event): corosync 3.1.7 never sets the header's error (cpg's two deliver events
+ * carry uninitialised stack bytes there, such as 9) and libcpg never reads it: not a result.
+ *
  * Header: `dir: 'req'` frames start with the 16-byte request header, `res`/`evt` with the
  * 24-byte response header; the setup messages say which in `header`.
  *
@@ -591,7 +594,7 @@ export const messages = [
     ],
   },
   {
-    name: 'cpg.deliverCallback', service: 'cpg', dir: 'evt', id: 5, size: 184,
+    name: 'cpg.deliverCallback', service: 'cpg', dir: 'evt', id: 5, size: 184, errorUnset: true,
     fields: [
       { name: 'groupName', type: 'cpgName', offset: 24 },
       { name: 'msglen', type: 'u32', offset: 160 },
@@ -610,7 +613,7 @@ export const messages = [
     ],
   },
   {
-    name: 'cpg.partialDeliverCallback', service: 'cpg', dir: 'evt', id: 17, size: 200,
+    name: 'cpg.partialDeliverCallback', service: 'cpg', dir: 'evt', id: 17, size: 200, errorUnset: true,
     fields: [
       { name: 'groupName', type: 'cpgName', offset: 24 },
       { name: 'msglen', type: 'u32', offset: 160 },

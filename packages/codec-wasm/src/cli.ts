@@ -1,12 +1,11 @@
 /// <reference types="node" />
 // corosync-decode: the CLI of the codec (Node only; the library itself never imports this file).
 import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { CaptureFormatError} from './capture.js';
 import { parseCaptureHeader, recordFromObject } from './capture.js';
-import { decode } from './codec.js';
+import { decode, findMessage } from './codec.js';
 import { isDecodeError } from './errors.js';
 import { decodedToJSON, fromHex } from './json.js';
 import type { Direction, Service } from './types.js';
@@ -20,8 +19,12 @@ Input may be gzip compressed (told by its magic bytes). A capture (format v1, fi
 {"corosyncCapture":1,...}) is checked line by line; its header and connection-state lines are
 not printed, and each frame prints with its "t" and "conn" first.
 Prints one JSON object per frame line: {name, id, size, error, fields} or {"error": {kind, message}}.
-Blank lines are skipped. Exit status: 0 all lines decoded, 1 some line failed, 2 usage error
-or a capture header this version cannot read.`;
+Blank lines are skipped; a line longer than 16 MiB is skipped unread and prints
+{"error": {"kind": "lineTooLong", ...}}. Exit status: 0 all lines decoded, 1 some line failed,
+2 usage error or a capture header this version cannot read.`;
+
+/** The longest line read: a frame of 8 MiB as hex (corosync's libraries send at most 1 MiB). */
+export const MAX_LINE = 16 * 1024 * 1024;
 
 export interface CliIo {
   stdin: Readable;
@@ -41,7 +44,10 @@ function decodeOne(service: unknown, dir: unknown, hex: unknown): LineResult {
   if (!bytes) return errorLine('badHex', 'not an even-length hex string');
   try {
     const d = decode(bytes, { service: service as Service, dir: dir as Direction });
-    return { ok: true, json: JSON.stringify(decodedToJSON(d)) };
+    const json = decodedToJSON(d);
+    // stack garbage where corosync never sets it (cpg's deliveries): not a result to print
+    if (findMessage(d.name, d.dir)?.errorUnset) delete json.error;
+    return { ok: true, json: JSON.stringify(json) };
   } catch (e) {
     if (isDecodeError(e)) {
       return errorLine(e.kind, e.message, { messageName: e.messageName, field: e.field, offset: e.offset });
@@ -74,6 +80,49 @@ export function decodeLine(line: string, lineNo = 0): LineResult | null {
   if (rec.kind === 'state') return null;
   const r = decodeOne(rec.service, rec.dir, rec.hex);
   return { ok: r.ok, json: `{"t":${rec.t},"conn":${rec.conn},${r.json.slice(1)}` };
+}
+
+/**
+ * The input's lines (without \n or \r\n), or the length of a line longer than `max`, which is
+ * skipped to its end without being held: a gzip bomb of zeros, or a file that is not JSON
+ * Lines, must not grow a string past V8's limit.
+ */
+export async function* linesOf(input: AsyncIterable<Buffer | string>, max = MAX_LINE): AsyncGenerator<string | { tooLong: number }> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let skip = -1;
+  const text = (b: Buffer): string => b.toString('utf8', 0, b.length > 0 && b[b.length - 1] === 0x0d ? b.length - 1 : b.length);
+  for await (const c of input) {
+    let chunk = typeof c === 'string' ? Buffer.from(c) : c;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a);
+      if (skip >= 0) {
+        if (nl < 0) {
+          skip += chunk.length;
+          break;
+        }
+        yield { tooLong: skip + nl };
+        skip = -1;
+      } else if (nl < 0 || size + nl > max) {
+        if (size + (nl < 0 ? chunk.length : nl) > max) {
+          parts = [];
+          skip = size;
+          size = 0;
+          continue;
+        }
+        parts.push(chunk);
+        size += chunk.length;
+        break;
+      } else {
+        yield text(parts.length === 0 ? chunk.subarray(0, nl) : Buffer.concat([...parts, chunk.subarray(0, nl)]));
+        parts = [];
+        size = 0;
+      }
+      chunk = chunk.subarray(nl + 1);
+    }
+  }
+  if (skip >= 0) yield { tooLong: skip };
+  else if (size > 0) yield text(Buffer.concat(parts));
 }
 
 /** The input as bytes, gunzipped when it starts with the gzip magic. */
@@ -169,9 +218,14 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
   let lineNo = 0;
   let sawLine = false;
   try {
-    const rl = createInterface({ input: await plainBytes(input), crlfDelay: Infinity });
-    for await (const line of rl) {
+    for await (const line of linesOf(await plainBytes(input))) {
       lineNo++;
+      if (typeof line !== 'string') {
+        failed = true;
+        const r = errorLine('lineTooLong', `line ${lineNo} is ${line.tooLong} bytes long, more than ${MAX_LINE} bytes: skipped`);
+        if (!io.stdout.write(`${r.json}\n`)) await new Promise((res) => io.stdout.once('drain', res));
+        continue;
+      }
       if (line.trim() === '') continue;
       if (!sawLine) {
         sawLine = true;

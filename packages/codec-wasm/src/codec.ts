@@ -46,6 +46,8 @@ export interface RuntimeMessage {
   readonly tailBytes: number;
   /** A request the daemon never answers (the catalog's `noReply`: cpg MCAST). */
   readonly noReply: boolean;
+  /** An event whose header error the daemon never sets (the catalog's `errorUnset`: cpg's deliveries): not a result. */
+  readonly errorUnset: boolean;
 }
 
 /** Packed after the fixed struct, in field order (the WASM side's isVar). */
@@ -79,6 +81,7 @@ function runtimeMessage(m: (typeof messages)[number], index: number): RuntimeMes
     fieldIndex: Object.fromEntries(fields.map((f, i) => [f.name, i])),
     tailBytes: variable.length === 1 && fields[variable[0]!]!.type === 'bytes' ? variable[0]! : -1,
     noReply: 'noReply' in m && m.noReply === true,
+    errorUnset: 'errorUnset' in m && m.errorUnset === true,
   };
 }
 

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  CaptureFormatError, CaptureParser, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
+  CAPTURE_MAX_LINE, CaptureFormatError, CaptureParser, GzipTooLargeError, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
   type CaptureRecord,
 } from '../src/capture.js';
 import { Frame, hex } from './helpers.js';
@@ -76,6 +76,32 @@ describe('capture reader', () => {
     const whole = all(bytes.length);
     expect(whole.host).toBe('nœud-1');
     for (const n of [1, 2, 3, 7, 64]) expect(all(n)).toEqual(whole);
+  });
+
+  it('a line longer than CAPTURE_MAX_LINE is a bad line, skipped without being held, in any chunking; a connection id past 2^31 - 1 is a bad line', () => {
+    const long = 'x'.repeat(CAPTURE_MAX_LINE + 3);
+    const frame = '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"00"}';
+    const file = `${text.split('\n')[0]}\n${frame}\n${long}\n${frame.replace('"conn":1', '"conn":2147483648')}\n${frame}\n${long}`;
+    for (const chunk of [65536, file.length]) {
+      const recs: CaptureRecord[] = [];
+      const bad: string[] = [];
+      const p = new CaptureParser({ record: (r) => recs.push(r), bad: (e) => bad.push(e.message) });
+      for (let i = 0; i < file.length; i += chunk) p.push(file.slice(i, i + chunk));
+      p.end();
+      expect(recs).toHaveLength(2);
+      expect(bad).toEqual([`line 3: longer than ${CAPTURE_MAX_LINE} characters (${CAPTURE_MAX_LINE + 3}): skipped`, 'line 4: "conn" must be an integer from 1 to 2147483647', `line 6: longer than ${CAPTURE_MAX_LINE} characters (${CAPTURE_MAX_LINE + 3}): skipped`]);
+    }
+    const p = new CaptureParser({});
+    p.push(long);
+    expect(() => p.end()).toThrow(/line 1: longer than/);
+  });
+
+  it('readCapture of a gzip bomb: a GzipTooLargeError, not the whole of it in memory; a long line of zeros within the limit is one bad line', async () => {
+    const member = gzipSync(Buffer.alloc(16 * 1024 * 1024));
+    const head = gzipSync(`${text.split('\n')[0]}\n`);
+    await expect(readCapture(Buffer.concat([head, ...Array.from({ length: 5 }, () => member)]), { maxBytes: 64 * 1024 * 1024 })).rejects.toThrow(GzipTooLargeError);
+    const r = await readCapture(Buffer.concat([head, member, member]));
+    expect(r.bad.map((e) => e.message)).toEqual([`line 2: longer than ${CAPTURE_MAX_LINE} characters (${32 * 1024 * 1024}): skipped`]);
   });
 
   it('refuses an unknown version, a non-capture and a broken header', () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cases } from './cases.js';
@@ -88,6 +89,30 @@ describe('corosync-decode', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`corosync-decode ${version}\n`);
     }
+  });
+
+  it('a line longer than 16 MiB (a gzip bomb of zeros) is skipped unread with an error line, in bounded memory; the lines after it decode', async () => {
+    const member = gzipSync(Buffer.alloc(16 * 1024 * 1024));
+    const good = JSON.stringify({ service: cases[0]!.service === 'qb' ? undefined : cases[0]!.service, dir: cases[0]!.dir, hex: hex(cases[0]!.bytes) });
+    const file = join(dir, 'bomb.gz');
+    writeFileSync(file, Buffer.concat([gzipSync(`${good}\n`), ...Array.from({ length: 4 }, () => member), gzipSync(`\n${good}\n`)]));
+    const r = await runChild(['/usr/bin/time', '-f', 'maxrss %M', process.execPath, BIN, file], { timeout: 60_000 });
+    expect(r.code).toBe(1);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out.map((o) => o.error?.kind ?? o.name)).toEqual([cases[0]!.name, 'lineTooLong', cases[0]!.name]);
+    expect(out[1].error.message).toBe(`line 2 is ${64 * 1024 * 1024} bytes long, more than 16777216 bytes: skipped`);
+    expect(Number(/maxrss (\d+)/.exec(r.stderr)![1])).toBeLessThan(300_000); // KiB: not the 64 MiB line held as a string
+  });
+
+  it("prints no error for cpg's deliveries, whose header error corosync 3.1.7 leaves uninitialised (9 here); a response's 9 stays", async () => {
+    const { encoders } = await import('../src/index.js');
+    const deliver = hex(encoders.cpg.evt.deliverCallback({ groupName: 'g', msglen: 1, nodeid: 1, pid: 2, message: new Uint8Array(1) }, { error: 9 }));
+    const bad = hex(encoders.cmap.res.error({}, { id: 2, error: 9 }));
+    const r = await run([], `${JSON.stringify({ service: 'cpg', dir: 'evt', hex: deliver })}\n${JSON.stringify({ service: 'cmap', dir: 'res', hex: bad })}\n`);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out[0]).toMatchObject({ name: 'cpg.deliverCallback' });
+    expect(out[0]).not.toHaveProperty('error');
+    expect(out[1]).toMatchObject({ name: 'cmap.error', error: 9 });
   });
 
   it('survives binary garbage on stdin', async () => {

@@ -48,14 +48,14 @@ function fmtBytes(b: Uint8Array): string {
   return b.length === 0 ? '(empty)' : `0x${hex(b.subarray(0, BYTES_SHOWN))}${total && `…${total}`}`;
 }
 
-function headerNodes(bytes: Uint8Array, response: boolean): FieldNode[] {
+function headerNodes(bytes: Uint8Array, response: boolean, errorUnset = false): FieldNode[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const nodes: FieldNode[] = [];
   if (bytes.length >= 4) nodes.push({ label: 'id', value: String(dv.getInt32(0, true)), start: 0, end: 4 });
   if (bytes.length >= 12) nodes.push({ label: 'size', value: String(dv.getInt32(8, true)), start: 8, end: 12 });
   if (response && bytes.length >= 20) {
     const e = dv.getInt32(16, true);
-    nodes.push({ label: 'error', value: `${e} ${csErrorName(e) ?? ''}`.trim(), start: 16, end: 20 });
+    nodes.push({ label: 'error', value: errorUnset ? `${e} (never set by corosync for this event; the library ignores it)` : `${e} ${csErrorName(e) ?? ''}`.trim(), start: 16, end: 20 });
   }
   return [{ label: 'header', value: response ? 'qb_ipc_response_header' : 'qb_ipc_request_header', start: 0, end: Math.min(bytes.length, response ? 24 : 16), children: nodes }];
 }
@@ -81,7 +81,7 @@ export function detailOf(bytes: Uint8Array, service: string, dir: Direction): Fr
   input.set(bytes);
   const m = codec.decodeInput(bytes.length, dir === 'setup' ? SERVICE_CODES.cmap : SERVICE_CODES[service as Service], DIR_CODES[dir]);
   const spec = runtimeMessages[m]!;
-  const fields: FieldNode[] = headerNodes(bytes, spec.header === 'response');
+  const fields: FieldNode[] = headerNodes(bytes, spec.header === 'response', spec.errorUnset);
   const values = d.fields as Record<string, unknown>;
   spec.fields.forEach((f, k) => {
     const v = values[f.name];

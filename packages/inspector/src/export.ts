@@ -221,12 +221,16 @@ export class ExportWriter {
     // the capture decoded these bytes to m when it was loaded
     if (got !== m) throw new Error(`frame ${i} no longer decodes as ${runtimeMessages[m]!.name}`);
     const t = this.messageText(m);
-    if (!t.keys) return this.text(JSON.stringify(decodedToJSON(codec.decoded(m))));
+    if (!t.keys) {
+      const json = decodedToJSON(codec.decoded(m));
+      if (runtimeMessages[m]!.errorUnset) delete json.error; // stack garbage, not a result
+      return this.text(JSON.stringify(json));
+    }
     this.bytes(t.head);
     this.num(codec.headerId());
     this.raw(',"size":');
     this.num(codec.headerSize());
-    if (t.response) {
+    if (t.response && !runtimeMessages[m]!.errorUnset) {
       this.raw(',"error":');
       this.num(codec.headerError());
     }

@@ -1,10 +1,10 @@
 // The inspector page: open a capture, filter it, see it as a table, a timeline and one frame in detail.
-import { codec, fromHex, isCaptureFormatError, type Direction } from '@corosync-ts/codec-wasm';
+import { codec, fromHex, isCaptureFormatError, runtimeMessages, type Direction } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type LoadMessage, type Mark } from './model.js';
+import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type ConnInfo, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -57,7 +57,7 @@ async function* parseHere(source: ReadableStream<Uint8Array> | Blob, label: stri
   const timing: { inflate: number; cut?: string } = { inflate: 0 };
   try {
     for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
-      builder.add(piece);
+      builder.take(piece);
       builder.cap!.timing.inflate = timing.inflate;
       yield builder.cap!;
       // Let the page draw and take input between pieces.
@@ -231,7 +231,21 @@ function fillSelects(c: Capture): void {
   const names = new Set<string>();
   for (let i = 0; i < c.count; i++) if (c.msg[i]! >= 0) names.add(messageName(c, i));
   opt($('f-msg'), [['', 'all messages'], ...[...names].sort().map((n): [string, string] => [n, n])]);
-  opt($('f-conn'), [['', 'all connections'], ...[...c.conns.values()].map((ci): [string, string] => [String(ci.conn), `${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`])]);
+  // A million connections would be a million options (seconds to build, a list nobody reads):
+  // the first ones, and the one the URL names; the text filter finds any other.
+  const listed: ConnInfo[] = [];
+  for (const ci of c.conns.values()) {
+    if (listed.length === MAX_CONN_OPTIONS) break;
+    listed.push(ci);
+  }
+  const chosen = c.conns.get(Number(state.filters.conn));
+  if (chosen && !listed.includes(chosen)) listed.push(chosen);
+  const more = c.conns.size - listed.length;
+  opt($('f-conn'), [
+    ['', 'all connections'],
+    ...listed.map((ci): [string, string] => [String(ci.conn), `${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`]),
+    ...(more > 0 ? [['', `… ${more.toLocaleString('en')} more: find them with the text filter`] as [string, string]] : []),
+  ]);
   const errs = new Set<number>();
   for (let i = 0; i < c.count; i++) if ((c.dir[i] === 1 || c.dir[i] === 2) && c.err[i] !== 1) errs.add(c.err[i]!);
   opt($('f-error'), [['', 'any result'], ['ok', 'OK only'], ['err', 'errors'], ['decode', 'undecodable'], ...[...errs].sort((a, b) => a - b).map((e): [string, string] => [String(e), `${e} ${csErrorName(e) ?? ''}`])]);
@@ -244,6 +258,10 @@ const CELL_PAD = 4 + 1; // the cell's padding, and a pixel for rounding
 // The columns that give up room (their cut text whole in the tooltip) when the window is too narrow.
 const SHRINKS = new Set([3, 6, 8]);
 const SHRINK_MIN = 64;
+const MAX_CONN_OPTIONS = 2000;
+// Texts measured per column: the longest by length of a column's many different ones (a
+// million processes' names took half a minute of measureText).
+const MAX_MEASURED = 200;
 const GROW_MAX = 280;
 let measure: CanvasRenderingContext2D | null = null;
 
@@ -260,7 +278,9 @@ function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
   const widest = (texts: Iterable<string>, weight: string): number => {
     measure!.font = `${weight} ${font.fontSize} ${font.fontFamily}`;
     let w = 0;
-    for (const t of texts) w = Math.max(w, measure!.measureText(t).width);
+    let list = [...new Set(texts)];
+    if (list.length > MAX_MEASURED) list = list.sort((a, b) => b.length - a.length).slice(0, MAX_MEASURED);
+    for (const t of list) w = Math.max(w, measure!.measureText(t).width);
     return Math.ceil(w) + CELL_PAD;
   };
   let maxT = 0;
@@ -410,7 +430,7 @@ function cells(c: Capture, i: number): (string | { text: string; title: string }
     const e = c.decodeErrors.get(i);
     err = `DecodeError ${e?.kind ?? ''}${e?.field ? ` (${e.field})` : ''}`;
   }
-  else if (d === 1 || d === 2) {
+  else if ((d === 1 || d === 2) && !runtimeMessages[c.msg[i]!]?.errorUnset) {
     const e = c.err[i]!;
     const name = csErrorName(e) ?? '';
     // without its CS_ERR_ prefix the common names fit the column (12 NOT_EXIST, 6 TRY_AGAIN)
@@ -750,10 +770,28 @@ function renderAll(): void {
   if (state.cap) timeline.setData(state.cap, state.rows);
 }
 
+/**
+ * The capture a link names, if the page may fetch it: its own origin only. A link is anyone's
+ * to make: from another origin the page would show a stranger's file as if it were the
+ * server's own and tell that stranger who opened it; javascript: and data: are no files at all.
+ */
+function sameOriginCapture(u: string): URL | undefined {
+  try {
+    const resolved = new URL(u, location.href);
+    return (resolved.protocol === 'http:' || resolved.protocol === 'https:') && resolved.origin === location.origin ? resolved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const url = new URLSearchParams(location.search).get('url');
-if (url) {
+const target = url ? sameOriginCapture(url) : undefined;
+if (url && !target) {
+  probe.error = `refused ?url=${url}: only a capture of this page's own origin (${location.origin}) is fetched; download it and open the file instead`;
+  setStatus(probe.error, true);
+} else if (url && target) {
   setStatus(`fetching ${url}…`);
-  fetch(url)
+  fetch(target, { credentials: 'same-origin', redirect: 'error' })
     .then((r) => {
       if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
       return openSource(r.body, url, Number(r.headers.get('content-length') ?? 0));

@@ -7,6 +7,9 @@ import { CaptureFormatError, DecodeError, DIR_CODES, SERVICE_CODES, codec, runti
 import { Gunzip } from 'fflate';
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
+/** Different service names one capture may have (a recorder writes six at most). */
+export const MAX_SERVICES = 256;
+const KNOWN_SERVICES = Object.keys(SERVICE_CODES).length;
 export type Dir = (typeof DIRS)[number];
 
 export interface ConnInfo {
@@ -53,7 +56,7 @@ export interface Capture {
   len: Int32Array;
   /** runtimeMessages index, -1 decode error, -2 not decodable (service unknown to the codec) */
   msg: Int16Array;
-  /** cs_error_t of responses and events; the setup response's errno (0 or negative); 0 otherwise */
+  /** cs_error_t of responses and events (1, CS_OK, for an event whose error the daemon never sets); the setup response's errno (0 or negative); 0 otherwise */
   err: Int32Array;
   /** header id */
   id: Int32Array;
@@ -243,10 +246,21 @@ export class CaptureBuilder {
   private readonly pairer = new Pairer();
   private readonly drops: { at: number; conn: number }[] = [];
   private size = 0;
+  /** Connections whose ConnInfo a line changed since pieceOf() last took them. */
+  readonly touched = new Set<number>();
 
   /** How many bytes of `cap.bytes` hold frames. */
   get bytesUsed(): number {
     return this.size;
+  }
+
+  /** Takes the next piece of linePieces(): whole lines, or one it skipped for its length. */
+  take(piece: Uint8Array | SkippedLine): void {
+    if (piece instanceof Uint8Array) return this.add(piece);
+    const why = `longer than ${MAX_LINE / 1048576} MiB (${piece.skipped.toLocaleString('en')} bytes): skipped`;
+    if (!this.from || !this.cap) throw new CaptureFormatError(`${why}, so there is no header`, 1);
+    this.from = { ...this.from, lines: this.from.lines + 1 };
+    this.cap.bad.push(new CaptureFormatError(why, this.from.lines));
   }
 
   /** Reads one piece (whole lines). Throws CaptureFormatError for a bad header in the first. */
@@ -262,7 +276,10 @@ export class CaptureBuilder {
     const conns = c?.conns ?? new Map<number, ConnInfo>();
     const marks = c?.marks ?? [];
     const bad = c?.bad ?? [];
+    const touched = this.touched;
+    let lastTouched = -1;
     const info = (cn: number, service: string, transport: string, tt: number, pid: number, proc: string | undefined): ConnInfo => {
+      if (cn !== lastTouched) touched.add((lastTouched = cn));
       let ci = conns.get(cn);
       if (!ci) {
         ci = { conn: cn, service, transport, first: tt, last: tt, opened: false };
@@ -275,13 +292,20 @@ export class CaptureBuilder {
     };
     const drops = this.drops;
     const r = scanCapture(piece, input, {
-      frame(tt, cn, pid, proc, service, transport, d, at, l) {
-        info(cn, service, transport, tt, pid, proc);
+      frame(tt, cn, pid, proc, service, transport, d, at, l, lineNo) {
         if (service !== lastSvc) {
+          let sx = services.indexOf(service);
+          // `svc` is a byte per frame: a 257th name would read as the first one's frames. The
+          // codec's services keep room of their own, so made-up names cannot crowd them out.
+          if (sx < 0 && services.length >= MAX_SERVICES - (service in SERVICE_CODES ? 0 : KNOWN_SERVICES)) {
+            bad.push(new CaptureFormatError(`a service name more (${JSON.stringify(service.slice(0, 64))}) than the ${MAX_SERVICES} different ones a capture may have`, lineNo, 'service'));
+            return;
+          }
+          if (sx < 0) sx = services.push(service) - 1;
           lastSvc = service;
-          lastSx = services.indexOf(service);
-          if (lastSx < 0) lastSx = services.push(service) - 1;
+          lastSx = sx;
         }
+        info(cn, service, transport, tt, pid, proc);
         cols.push(tt, cn, d, lastSx, at, l);
       },
       state(s) {
@@ -333,6 +357,8 @@ export class CaptureBuilder {
         const m = codec.decodeAt(o, l, sc, d === 3 ? DIR_CODES.setup : d);
         msg[i] = m;
         if (m < 0) c.decodeErrors.set(i, codec.lastError());
+        // stack garbage where the daemon never sets it (cpg's deliveries): no result, not an error
+        else if (runtimeMessages[m]!.errorUnset) err[i] = 1;
       }
       off[i] = o + this.size;
     }
@@ -441,17 +467,40 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 }
 
 /**
+ * The longest line a reader keeps: a frame of 8 MiB as hex (corosync's libraries send at most
+ * 1 MiB). A longer line (a file that is not a capture, a gzip bomb of zeros) is skipped to its
+ * end without being held, so memory stays bounded by the pieces.
+ */
+export const MAX_LINE = 16 * 1024 * 1024;
+/** Gzip data that inflates to more than this (a bomb) is read no further. */
+export const MAX_INFLATED = 2 * 1024 * 1024 * 1024;
+
+/** A line longer than MAX_LINE that linePieces() left out: its length, its newline not counted. */
+export interface SkippedLine {
+  skipped: number;
+}
+
+/**
  * Cuts a capture file (plain or gzip, told by its magic; any number of gzip members) into
  * pieces of whole lines as it arrives: a small first piece, so the first table comes at once,
  * then pieces of about 8 MiB. `timing.inflate` gets the time spent in fflate. Gzip data that is
  * cut short or corrupt ends the pieces there, with the reason in `timing.cut`: the whole lines
  * before it are still the capture (a recorder killed in the middle of a flush leaves a member
- * unfinished); a line the cut splits is dropped.
+ * unfinished); a line the cut splits is dropped. A line longer than MAX_LINE comes out as a
+ * SkippedLine in its place.
  */
-export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number; cut?: string }): AsyncGenerator<Uint8Array> {
+export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Array, timing: { inflate: number; cut?: string }): AsyncGenerator<Uint8Array | SkippedLine> {
+  // The bytes not cut into pieces yet, as they came (joined only when a piece is cut from them:
+  // joining them at every chunk while a long line comes was quadratic, seconds for a 2 MB frame).
   let parts: Uint8Array[] = [];
   let size = 0;
   let target = FIRST_PIECE;
+  // where the last, unfinished line of those bytes starts (just after their last newline)
+  let lineAt = 0;
+  // those bytes from target - 1 up to here hold no newline (searched already)
+  let clean = 0;
+  // the length so far of an over-long line being skipped, or -1
+  let skip = -1;
   let gunzip: Gunzip | null | undefined;
   let head: Uint8Array | undefined;
   // fflate throws on some truncations only: one that ends between deflate blocks, or in a
@@ -462,26 +511,67 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
   let memberAt = 0;
   let memberOut = 0;
   const tail = new Uint8Array(8);
-  // The next piece: whole lines, cut at the first line end past the target size.
-  const take = (final: boolean): Uint8Array | undefined => {
-    if (size === 0 || (!final && size < target)) return undefined;
-    const all = parts.length === 1 ? parts[0]! : concat(parts, size);
-    let end = all.length;
-    if (!final) {
-      const nl = all.indexOf(0x0a, target - 1);
-      end = nl < 0 ? 0 : nl + 1;
+  // Pieces: whole lines, cut at the first line end past the target size.
+  function* cut(): Generator<Uint8Array> {
+    while (size >= target) {
+      const from = Math.max(target - 1, clean);
+      let end = -1;
+      let off = 0;
+      for (const p of parts) {
+        if (off + p.length > from) {
+          const k = p.indexOf(0x0a, Math.max(0, from - off));
+          if (k >= 0) {
+            end = off + k + 1;
+            break;
+          }
+        }
+        off += p.length;
+      }
+      if (end < 0) {
+        clean = size; // no line end yet: wait for more
+        return;
+      }
+      const all = parts.length === 1 ? parts[0]! : concat(parts, size);
+      parts = end < all.length ? [all.subarray(end)] : [];
+      size -= end;
+      lineAt -= end;
+      clean = 0;
+      target = PIECE;
+      yield all.subarray(0, end);
     }
-    if (end === 0) {
-      parts = [all];
-      target = all.length + 1; // no line end yet: wait for more
-      return undefined;
+  }
+  // Takes inflated or plain bytes, in slices no longer than a line may be (so a line that
+  // starts and ends in one slice is short enough).
+  function* take(chunk: Uint8Array): Generator<Uint8Array | SkippedLine> {
+    for (let at = 0; at < chunk.length; at += MAX_LINE) yield* takeSlice(chunk.subarray(at, at + MAX_LINE));
+  }
+  function* takeSlice(chunk: Uint8Array): Generator<Uint8Array | SkippedLine> {
+    const first = chunk.indexOf(0x0a);
+    if (skip < 0 && size - lineAt + (first < 0 ? chunk.length : first) > MAX_LINE) {
+      // the whole lines before the long one go now; the long one is skipped to its end
+      if (lineAt > 0) yield concat(parts, size).subarray(0, lineAt);
+      skip = size - lineAt;
+      parts = [];
+      size = lineAt = clean = 0;
+      target = PIECE;
     }
-    parts = end < all.length ? [all.subarray(end)] : [];
-    size = all.length - end;
-    target = PIECE;
-    return all.subarray(0, end);
-  };
-  function* feed(chunk: Uint8Array, last: boolean): Generator<Uint8Array> {
+    if (skip >= 0) {
+      if (first < 0) {
+        skip += chunk.length;
+        return;
+      }
+      yield { skipped: skip + first };
+      skip = -1;
+      chunk = chunk.subarray(first + 1);
+      if (chunk.length === 0) return;
+    }
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl >= 0) lineAt = size + nl + 1;
+    parts.push(chunk);
+    size += chunk.length;
+    yield* cut();
+  }
+  function* feed(chunk: Uint8Array, last: boolean): Generator<Uint8Array | SkippedLine> {
     if (gunzip === undefined) {
       // The magic may straddle the first chunks.
       head = head ? concat([head, chunk], head.length + chunk.length) : chunk;
@@ -489,8 +579,7 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
       chunk = head;
       head = undefined;
       gunzip = chunk[0] === 0x1f && chunk[1] === 0x8b ? new Gunzip((out) => {
-        parts.push(out);
-        size += out.length;
+        inflated.push(out);
         outBytes += out.length;
       }) : null;
       if (gunzip) {
@@ -500,13 +589,11 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
         };
       }
     }
-    if (gunzip) keepTail(chunk);
     if (!gunzip) {
-      parts.push(chunk);
-      size += chunk.length;
-      for (let p = take(false); p; p = take(false)) yield p;
+      yield* take(chunk);
       return;
     }
+    keepTail(chunk);
     for (let at = 0, step = GZIP_FIRST_SLICE; at < chunk.length || (last && at === 0); at += step) {
       step = target === FIRST_PIECE ? GZIP_FIRST_SLICE : GZIP_SLICE;
       const t0 = performance.now();
@@ -517,9 +604,16 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
         return;
       }
       timing.inflate += performance.now() - t0;
-      for (let p = take(false); p; p = take(false)) yield p;
+      const out = inflated;
+      inflated = [];
+      for (const o of out) yield* take(o);
+      if (outBytes > MAX_INFLATED) {
+        timing.cut = `the file inflates to more than ${MAX_INFLATED / 1024 ** 3} GiB (a gzip bomb?): it is read no further`;
+        return;
+      }
     }
   }
+  let inflated: Uint8Array[] = [];
   function keepTail(chunk: Uint8Array): void {
     inBytes += chunk.length;
     if (chunk.length >= 8) tail.set(chunk.subarray(chunk.length - 8));
@@ -539,7 +633,11 @@ export async function* linePieces(source: ReadableStream<Uint8Array> | Uint8Arra
     // 20: the smallest member, a 10-byte header, an empty deflate block (2) and the trailer.
     if (inBytes - memberAt < 20 || isize !== (outBytes - memberOut) >>> 0) timing.cut = 'corrupt or truncated gzip data: unexpected EOF';
   }
-  let rest = take(true);
+  if (skip >= 0) {
+    if (timing.cut === undefined) yield { skipped: skip };
+    return;
+  }
+  let rest = size > 0 ? concat(parts, size) : undefined;
   if (rest && timing.cut !== undefined) rest = rest.subarray(0, rest.lastIndexOf(0x0a) + 1);
   if (rest?.length) yield rest;
 }
@@ -573,15 +671,19 @@ export interface PieceMessage {
   // Errors as plain details: a structured clone keeps only an Error's name and message.
   decodeErrors: [number, DecodeErrorDetails & { message: string }][];
   services: string[];
-  /** all of them: a later line changes an earlier connection (its close, a refusal) */
+  /** those the piece's lines changed (a later line changes an earlier connection: its close, a refusal) */
   conns: ConnInfo[];
   marks: Mark[];
   bad: { message: string; line: number; field: string | undefined }[];
   timing: Capture['timing'];
 }
 
-/** The rows a builder has added since `sent` (which it advances), as a message to post. */
-export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: number; marks: number; bad: number }): PieceMessage {
+/**
+ * The rows a builder has added since `sent` (which it advances), as a message to post, with the
+ * connections `touched` since the last one (which it clears): all of them per piece was a
+ * million objects cloned per piece for a million connections.
+ */
+export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: number; marks: number; bad: number }, touched: Set<number>): PieceMessage {
   const first = sent.rows;
   const n = c.count;
   const pairs: number[] = [];
@@ -599,12 +701,13 @@ export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: n
     t: c.t.slice(first, n), conn: c.conn.slice(first, n), dir: c.dir.slice(first, n), svc: c.svc.slice(first, n), off: c.off.slice(first, n), len: c.len.slice(first, n),
     msg: c.msg.slice(first, n), err: c.err.slice(first, n), id: c.id.slice(first, n), pair: c.pair.slice(first, n), retry: c.retry.slice(first, n),
     bytes: c.bytes.slice(sent.bytes, size), pairs: Int32Array.from(pairs), decodeErrors,
-    services: c.services, conns: [...c.conns.values()], marks: c.marks.slice(sent.marks), bad: c.bad.slice(sent.bad).map((b) => ({ message: b.message.replace(/^line \d+: /, ''), line: b.line, field: b.field })), timing: { ...c.timing },
+    services: c.services, conns: Array.from(touched, (cn) => c.conns.get(cn)!), marks: c.marks.slice(sent.marks), bad: c.bad.slice(sent.bad).map((b) => ({ message: b.message.replace(/^line \d+: /, ''), line: b.line, field: b.field })), timing: { ...c.timing },
   };
   sent.rows = n;
   sent.bytes = size;
   sent.marks = c.marks.length;
   sent.bad = c.bad.length;
+  touched.clear();
   return m;
 }
 

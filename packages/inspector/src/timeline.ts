@@ -34,6 +34,8 @@ interface Bins {
   count: number;
   rows: Int32Array;
   lanes: number[];
+  /** the lanes binned: those that fit in the canvas */
+  shown: number;
   v0: number;
   v1: number;
   pw: number;
@@ -142,19 +144,35 @@ export class Timeline {
     if (fresh) this.moved = false;
     this.cap = cap;
     this.rows = rows;
-    const seen = new Set<number>(fresh || from === 0 ? [] : this.lanes);
+    const all = fresh || from === 0;
+    const known = all ? new Map<number, number>() : this.laneOf;
+    const added = new Set<number>();
     let last = -1;
-    for (let k = fresh ? 0 : from; k < rows.length; k++) {
+    for (let k = all ? 0 : from; k < rows.length; k++) {
       const cn = cap.conn[rows[k]!]!;
-      if (cn !== last) seen.add((last = cn));
+      if (cn !== last && !known.has((last = cn))) added.add(cn);
     }
     // Connections with no frame shown still get a lane for what happened to them (a refusal).
-    for (const m of cap.marks) if (onlyConn === undefined || m.conn === onlyConn) seen.add(m.conn);
-    const lanes = [...seen].sort((a, b) => a - b);
-    // the same lanes stay the same array: what was worked out for them still holds
-    if (lanes.length !== this.lanes.length || lanes.some((cn, k) => cn !== this.lanes[k])) {
-      this.lanes = lanes;
-      this.laneOf = new Map(lanes.map((c, k) => [c, k]));
+    for (const m of cap.marks) if ((onlyConn === undefined || m.conn === onlyConn) && !known.has(m.conn)) added.add(m.conn);
+    // The same lanes stay the same array: what was worked out for them still holds. New ones
+    // after the last (connection ids grow as a capture goes on) are appended to a copy, not sorted
+    // in again with the others: a capture of a million connections brings thousands per piece.
+    if (all) {
+      const lanes = [...added].sort((a, b) => a - b);
+      if (lanes.length !== this.lanes.length || lanes.some((cn, k) => cn !== this.lanes[k])) {
+        this.lanes = lanes;
+        this.laneOf = new Map(lanes.map((c, k) => [c, k]));
+      }
+    } else if (added.size > 0) {
+      const more = [...added].sort((a, b) => a - b);
+      if (this.lanes.length === 0 || more[0]! > this.lanes.at(-1)!) {
+        const n = this.lanes.length;
+        this.lanes = this.lanes.concat(more);
+        more.forEach((cn, k) => this.laneOf.set(cn, n + k));
+      } else {
+        this.lanes = this.lanes.concat(more).sort((a, b) => a - b);
+        this.laneOf = new Map(this.lanes.map((c, k) => [c, k]));
+      }
     }
     // As tall as the lanes need (22 px each), within reason: many connections get thinner lanes,
     // down to MIN_LANE, then a taller timeline, up to half the window.
@@ -213,6 +231,11 @@ export class Timeline {
 
   private plotWidth(): number {
     return this.canvas.clientWidth - LABEL_W;
+  }
+
+  /** The lanes that fit in the canvas (MIN_LANE px each at most): the rest are neither binned nor drawn. */
+  private shownLanes(): number {
+    return Math.min(this.lanes.length, Math.ceil(Math.max(0, this.canvas.clientHeight - 16) / this.laneHeight()));
   }
 
   private laneHeight(): number {
@@ -348,13 +371,16 @@ export class Timeline {
    */
   private bin(c: Capture, pw: number): Bins {
     const key = this.binned;
-    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
+    const shown = this.shownLanes();
+    if (key && key.cap === c && key.count === c.count && key.rows === this.rows && key.lanes === this.lanes && key.shown === shown && key.v0 === this.v0 && key.v1 === this.v1 && key.pw === pw) return key;
     this.binPasses++;
     const laneKind = this.frames(c);
     const { rows, v0, v1 } = this;
     const span = v1 - v0;
-    const bins = new Uint8Array(this.lanes.length * pw);
-    const counts = new Uint32Array(this.lanes.length * pw);
+    // lanes x columns of the lanes in view only: a million connections' would be gigabytes
+    const bins = new Uint8Array(shown * pw);
+    const counts = new Uint32Array(shown * pw);
+    const below = shown << 8;
     // the first 20,000 spans (they are drawn one over the other: more add little but time)
     const latency = new Int32Array(3 * 20000);
     let spans = 0;
@@ -364,6 +390,7 @@ export class Timeline {
     const add = (k: number, col: number) => {
       const i = rows[k]!;
       const x = laneKind[i]!;
+      if (x >= below) return;
       const bit = x & 0xff;
       const b = (x >> 8) * pw + col;
       bins[b]! |= bit;
@@ -399,7 +426,7 @@ export class Timeline {
     }
     let most = 1;
     for (const n of counts) if (n > most) most = n;
-    this.binned = { cap: c, count: c.count, rows, lanes: this.lanes, v0, v1, pw, bins, counts, most, latency: latency.subarray(0, spans) };
+    this.binned = { cap: c, count: c.count, rows, lanes: this.lanes, shown, v0, v1, pw, bins, counts, most, latency: latency.subarray(0, spans) };
     return this.binned;
   }
 
@@ -433,6 +460,7 @@ export class Timeline {
     const lh = this.laneHeight();
     const span = this.v1 - this.v0;
     const binned = this.bin(c, pw);
+    const shown = binned.shown;
     // Only the selection changed (a click, a key in the table): the picture of the frames as it
     // was, then the selection over it. Painting a million frames' columns is most of a draw.
     const look = `${cv.width}x${cv.height}:${c.marks.length}:${c.conns.size}`;
@@ -461,7 +489,7 @@ export class Timeline {
       g.fillText(text, x + 2, 9);
       below = Math.max(below, 9 + this.ink(g, text).descent);
     }
-    for (let lane = 0; lane < this.lanes.length; lane++) {
+    for (let lane = 0; lane < shown; lane++) {
       const y = 16 + lane * lh;
       if (lane % 2) {
         g.fillStyle = 'rgba(0,20,60,0.04)';
@@ -524,7 +552,7 @@ export class Timeline {
    * into the canvas's pixels (raster.ts): the rects, and the order, of paintCalls.
    */
   private paintPixels(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number, H: number, dpr: number, grid: number[], text: boolean): void {
-    const { bins, counts, most, latency } = binned;
+    const { bins, counts, most, latency, shown } = binned;
     const c = binned.cap;
     const cw = g.canvas.width;
     const ch = g.canvas.height;
@@ -542,7 +570,7 @@ export class Timeline {
     const px = new Raster(img, dpr, ox, oy, cw, ch);
     if (!text) {
       for (const x of grid) px.fillRect(x, 10, 1, H - 10, GRID);
-      for (let lane = 1; lane < this.lanes.length; lane += 2) px.fillRect(LABEL_W, 16 + lane * lh, pw, lh, STRIPE);
+      for (let lane = 1; lane < shown; lane += 2) px.fillRect(LABEL_W, 16 + lane * lh, pw, lh, STRIPE);
     }
     this.flowBands(c, pw, lh, (x, y, w) => {
       px.fillRect(x, y, w, lh, BAND);
@@ -563,7 +591,7 @@ export class Timeline {
     // bursts: how many frames each column holds, as a grey bar from the lane's bottom (log scale)
     if (most > 2) {
       const logMost = Math.log2(most);
-      for (let lane = 0; lane < this.lanes.length; lane++) {
+      for (let lane = 0; lane < shown; lane++) {
         const y = 16 + (lane + 1) * lh;
         const bars = new Map<number, Stamp>();
         for (let col = 0; col < pw; col++) {
@@ -603,7 +631,7 @@ export class Timeline {
     // every kind, as they overlap.
     const near = new Uint8Array(pw);
     const list = new Int32Array(pw);
-    for (let lane = 0; lane < this.lanes.length; lane++) {
+    for (let lane = 0; lane < shown; lane++) {
       const y = 16 + lane * lh;
       const req = stampOf(y + 1, lh / 2 - 1, BLUE);
       const res = stampOf(y + lh / 2, lh / 2 - 1, GREEN);
@@ -669,7 +697,7 @@ export class Timeline {
    * pixels with its neighbours', so the picture depends on the order of every rect, one by one.
    */
   private paintCalls(g: CanvasRenderingContext2D, binned: Bins, pw: number, lh: number): void {
-    const { bins, counts, most, latency } = binned;
+    const { bins, counts, most, latency, shown } = binned;
     const c = binned.cap;
     this.flowBands(c, pw, lh, (x, y, w) => {
       g.fillStyle = 'rgba(176,0,176,0.16)';
@@ -680,7 +708,7 @@ export class Timeline {
     if (most > 2) {
       g.fillStyle = 'rgba(0,0,0,0.13)';
       const logMost = Math.log2(most);
-      for (let lane = 0; lane < this.lanes.length; lane++) {
+      for (let lane = 0; lane < shown; lane++) {
         const y = 16 + (lane + 1) * lh;
         for (let col = 0; col < pw; col++) {
           const n = counts[lane * pw + col]!;
@@ -693,7 +721,7 @@ export class Timeline {
     }
     g.fillStyle = 'rgba(60,120,220,0.25)';
     for (let k = 0; k < latency.length; k += 3) g.fillRect(LABEL_W + latency[k + 1]!, 16 + latency[k]! * lh + lh / 2 - 1, latency[k + 2]! - latency[k + 1]!, 2);
-    for (let lane = 0; lane < this.lanes.length; lane++) {
+    for (let lane = 0; lane < shown; lane++) {
       const y = 16 + lane * lh;
       for (let col = 0; col < pw; col++) {
         const v = bins[lane * pw + col]!;

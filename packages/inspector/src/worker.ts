@@ -35,12 +35,12 @@ async function load(source: ReadableStream<Uint8Array> | Blob, label: string): P
     if (bootError !== undefined) throw bootError;
     const send = (): void => {
       builder.cap!.timing.inflate = timing.inflate;
-      const p = pieceOf(builder.cap!, builder.bytesUsed, sent);
+      const p = pieceOf(builder.cap!, builder.bytesUsed, sent, builder.touched);
       post(p, transferablesOf(p));
     };
     let first = true;
     for await (const piece of linePieces(source instanceof Blob ? (source.stream() as ReadableStream<Uint8Array>) : source, timing)) {
-      builder.add(piece);
+      builder.take(piece);
       send();
       // The rest waits until the first table is painted: this thread parsing on would take the
       // CPU the page needs to draw it, on a busy machine.

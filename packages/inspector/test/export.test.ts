@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { decode, decodedToJSON, encoders, toHex, type Service } from '@corosync-ts/codec-wasm';
+import { decode, decodedToJSON, encoders, runtimeMessages, toHex, type Service } from '@corosync-ts/codec-wasm';
 import { describe, expect, it } from 'vitest';
 import { ExportWriter } from '../src/export.js';
 import { CaptureBuilder, DIRS, messageName, type Capture } from '../src/model.js';
@@ -20,7 +20,12 @@ function exportRow(c: Capture, i: number): object {
   const service = c.services[c.svc[i]!]!;
   const dir = DIRS[c.dir[i]!]!;
   let decoded: unknown = null;
-  if (c.msg[i]! >= 0) decoded = decodedToJSON(decode(bytes, { service: service as Service, dir }));
+  if (c.msg[i]! >= 0) {
+    const j = decodedToJSON(decode(bytes, { service: service as Service, dir }));
+    // cpg's deliveries carry stack garbage where a result would be: not exported as one
+    if (runtimeMessages[c.msg[i]!]!.errorUnset) delete j.error;
+    decoded = j;
+  }
   const e = c.decodeErrors.get(i);
   return {
     index: i, t: c.t[i], conn: c.conn[i], pid: ci?.pid, proc: ci?.proc, service, transport: ci?.transport, dir,

@@ -403,7 +403,8 @@ export class CaptureWriter {
 
   /**
    * Create (or truncate) a capture file. A path ending in `.gz` is written gzip compressed, one
-   * member per flush. Refuses symlinks and anything but a regular file; the file is made mode 0600.
+   * member per flush. Refuses symlinks, anything but a regular file, and an existing file owned
+   * by another user or with other hard links; the file is made mode 0600.
    */
   static open(path: string, opts: CaptureOpenOptions): CaptureWriter {
     if (!['client', 'mock', 'tap'].includes(opts.mode)) throw new TypeError(`invalid capture mode ${String(opts.mode)}`);
@@ -413,6 +414,12 @@ export class CaptureWriter {
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw Object.assign(new Error(`capture path ${path} is not a regular file`), { code: 'EINVAL' });
+      // An existing file someone else owns (made ahead in /tmp by another user) would hand them
+      // the cluster data written into it, whatever its mode; one with other hard links would be
+      // written through them. Neither is this writer's own file.
+      const euid = process.geteuid?.();
+      if (euid !== undefined && st.uid !== euid) throw Object.assign(new Error(`capture path ${path} is owned by uid ${st.uid}, not this process's ${euid}: remove it or choose another`), { code: 'EPERM' });
+      if (st.nlink > 1) throw Object.assign(new Error(`capture path ${path} has ${st.nlink} hard links: remove it or choose another`), { code: 'EMLINK' });
       ftruncateSync(fd, 0);
       fchmodSync(fd, 0o600);
       return new CaptureWriter(path, fd, opts);

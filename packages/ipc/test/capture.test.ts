@@ -1,7 +1,7 @@
 // The capture writer: what it writes reads back line for line (plain and gzip, one gzip member
 // per flush), it refuses symlinks and non-regular files, and a process that exits flushes.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -418,6 +418,22 @@ describe('CaptureWriter', () => {
     // No reader: the open must fail at once, not block.
     expect(() => CaptureWriter.open(fifo, opts)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
     expect(() => CaptureWriter.open('/dev/null', opts)).toThrow(/not a regular file/);
+  });
+
+  it("refuses an existing file another user owns (it would get the cluster data) or one with other hard links, and leaves it alone", (ctx) => {
+    if (process.geteuid?.() !== 0) return ctx.skip(); // chown needs root
+    const theirs = join(dir, 'theirs.jsonl');
+    writeFileSync(theirs, 'keep me', { mode: 0o644 });
+    chownSync(theirs, 65534, 65534);
+    expect(() => CaptureWriter.open(theirs, opts)).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    expect(readFileSync(theirs, 'utf8')).toBe('keep me');
+    expect(statSync(theirs).mode & 0o777).toBe(0o644);
+    const target = join(dir, 'linked-target');
+    writeFileSync(target, 'keep me');
+    const linked = join(dir, 'linked.jsonl');
+    linkSync(target, linked);
+    expect(() => CaptureWriter.open(linked, opts)).toThrow(expect.objectContaining({ code: 'EMLINK' }));
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
   });
 
   it('truncates an existing regular file and makes it 0600', () => {
