@@ -6,7 +6,8 @@
  *   cbench getstr N   N cmap_get_string("totem.cluster_name"), print elapsed ns
  *   cbench get1 N     N cmap_get("totem.cluster_name") into a 1024-byte buffer (one round trip each)
  *   cbench getu32 N [W]  W warm-up calls (default 200), then N cmap_get_uint32("runtime.votequorum.this_node_id"); print
- *                     "elapsed_ns cpu_ns" (cpu: user + system of the whole process, getrusage)
+ *                     "elapsed_ns cpu_ns vol invol" (cpu: user + system of the whole process, getrusage;
+ *                     vol, invol: its voluntary and involuntary context switches over those calls)
  *   cbench handles N  RSS in kB after 1 + N open handles, then with N more; print "rssA_kB rssB_kB"
  *                     (the first N, as in tsbench, take one-time costs out of the per-handle slope)
  */
@@ -108,10 +109,14 @@ int main(int argc, char **argv)
 		long warm = argc > 3 ? atol(argv[3]) : 200;
 		for (long i = 0; i < warm; i++)
 			if (cmap_get_uint32(h, "runtime.votequorum.this_node_id", &v) != CS_OK) return 9;
+		struct rusage a, b;
+		getrusage(RUSAGE_SELF, &a);
 		uint64_t t0 = now_ns(), c0 = cpu_ns();
 		for (long i = 0; i < n; i++)
 			if (cmap_get_uint32(h, "runtime.votequorum.this_node_id", &v) != CS_OK) return 9;
-		printf("%" PRIu64 " %" PRIu64 "\n", now_ns() - t0, cpu_ns() - c0);
+		uint64_t el = now_ns() - t0, c = cpu_ns() - c0;
+		getrusage(RUSAGE_SELF, &b);
+		printf("%" PRIu64 " %" PRIu64 " %ld %ld\n", el, c, b.ru_nvcsw - a.ru_nvcsw, b.ru_nivcsw - a.ru_nivcsw);
 	} else if (!strcmp(argv[1], "handles")) {
 		uint32_t v;
 		long before;

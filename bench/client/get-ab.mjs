@@ -3,8 +3,11 @@
 //   node bench/client/get-ab.mjs N ROUNDS A/tsbench.mjs [B/tsbench.mjs ...]
 // WARM=w: warm-up calls of each side before the measured ones (default N, as run.mjs).
 // LOAD=k starts k busy processes (normal priority, like report.mjs's loaded regime) for the run.
-// TRANSPORTS=socket or shm to measure one. Prints medians per side with the load averages.
+// TRANSPORTS=socket or shm to measure one. PIN=together or apart: run.mjs's shapes (corosync's
+// threads on the last vCPU, each side's process on that vCPU or on vCPU 0); unset, unpinned.
+// Prints medians per side with the load averages.
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
 import { busyLoops, la, med } from '../lib/ab.mjs';
 
@@ -20,10 +23,15 @@ try {
     const ns = await startNamespace({ name: `bench-get-ab-${transport}` });
     // A side is a tsbench.mjs path, optionally followed by ?NAME=value&... for its environment.
     const WARM = process.env.WARM ?? String(N);
-    const sides = [['libcmap', [cbench, 'getu32', String(N), WARM]], ...tsbenches.map((f) => [f, ['env', ...(f.split('?')[1]?.split('&') ?? []), process.execPath, f.split('?')[0], 'getu32', String(N), WARM]])];
+    const csVcpu = cpus().length - 1;
+    const PIN = process.env.PIN;
+    if (PIN && PIN !== 'together' && PIN !== 'apart') throw new Error(`PIN=${PIN}: together or apart`);
+    const pin = PIN ? ['taskset', '-c', PIN === 'together' ? String(csVcpu) : '0'] : [];
+    const sides = [['libcmap', [...pin, cbench, 'getu32', String(N), WARM]], ...tsbenches.map((f) => [f, [...pin, 'env', ...(f.split('?')[1]?.split('&') ?? []), process.execPath, f.split('?')[0], 'getu32', String(N), WARM]])];
     const res = Object.fromEntries(sides.map(([k]) => [k, []]));
     try {
-      await ns.startCorosync({ transport });
+      const cs = await ns.startCorosync({ transport });
+      if (PIN) await ns.execOk(['taskset', '-a', '-p', '-c', String(csVcpu), String(cs.pid)]);
       for (let r = -1; r < ROUNDS; r++) {
         for (const [k, argv] of sides) {
           const out = await ns.exec(argv, { timeout: 300_000 });
@@ -35,7 +43,7 @@ try {
     } finally {
       await ns.close();
     }
-    console.log(`${transport}: N=${N} rounds=${ROUNDS} busy=${busy.length} warm=${WARM} load before ${load0} after ${la()}`);
+    console.log(`${transport}: N=${N} rounds=${ROUNDS} busy=${busy.length} warm=${WARM} pin=${PIN ?? 'none'} load before ${load0} after ${la()}`);
     const c = res.libcmap;
     for (const [k] of sides) {
       const ops = med(res[k].map((x) => x.ops));

@@ -3,6 +3,7 @@
 // Needs root (namespaces), corosync, gcc and libcmap-dev; builds nothing itself: run
 // `pnpm --filter @corosync-ts/client... build` first.
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { compileC, startNamespace } from '@corosync-ts/nstest/core';
 import { spawnLines } from '../lib/spawn-lines.mjs';
 import { emitFigures, median as median2 } from '../lib/figures.mjs';
@@ -58,16 +59,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const best = (xs) => ({ min: Math.min(...xs), median: median(xs) });
 const rows = [];
 const figures = [];
+const shapeLines = [];
 for (const transport of ['socket', 'shm']) {
   const ns = await startNamespace({ name: `bench-client-${transport}` });
   try {
-    await ns.startCorosync({ transport });
+    const cs = await ns.startCorosync({ transport });
     const ts = [process.execPath, here('./tsbench.mjs')];
     // warm-up of both paths (daemon, page cache, JIT)
     await notifyRun(ns, [cbench, 'track', String(N)], false);
     await notifyRun(ns, [...ts, 'track', String(N)], false);
     // C and TS interleaved, ROUNDS times each (the machine is shared: see best() above)
-    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [], cGet1: [], ipcGet1: [], cU32: [], tsU32: [] };
+    const m = { cQueued: [], tsQueued: [], ipcQueued: [], cLive: [], tsLive: [], cGet: [], tsGet: [], cGet1: [], ipcGet1: [] };
+    const u32 = {};
     for (let r = 0; r < ROUNDS; r++) {
       m.cQueued.push(await notifyRun(ns, [cbench, 'track', String(N)], true));
       m.tsQueued.push(await notifyRun(ns, [...ts, 'track', String(N)], true));
@@ -84,15 +87,27 @@ for (const transport of ['socket', 'shm']) {
       if (c1.code !== 0 || i1.code !== 0) throw new Error(`get1 failed: ${c1.code} ${i1.code} ${i1.stderr}`);
       m.cGet1.push(Number(c1.stdout.trim()) / 1e6);
       m.ipcGet1.push(Number(i1.stdout.trim()) / 1e6);
-      for (const [key, argv] of [['cU32', [cbench]], ['tsU32', ts]]) {
-        // both sides warm up with as many calls as they then measure: the steady state, with the
-        // JIT's tier-up (~200 ms of compiling on this machine) out of the window
-        const r = await ns.exec([...argv, 'getu32', String(G), String(G)], { timeout: 300_000 });
-        const [elapsed, cpu] = r.stdout.trim().split(' ').map(Number);
-        if (r.code !== 0 || !(elapsed > 0) || !(cpu >= 0)) throw new Error(`getu32 failed: ${r.code} ${r.stdout} ${r.stderr}`);
-        m[key].push({ ops: G / (elapsed / 1e9), cpuUs: cpu / 1e3 / G });
+    }
+    // getUint32 in each shape, both sides alike (README "The getUint32 rows: one shape each"):
+    // corosync's threads held on one vCPU, the client on that vCPU (together: corosync preempts it
+    // at its send) or on another (apart: it sleeps for every answer). Unpinned, each process drew
+    // its shape at its first placement, and a median of 3 rounds compared shapes, not clients.
+    const csVcpu = cpus().length - 1;
+    const shapes = { together: String(csVcpu), apart: '0' };
+    await ns.execOk(['taskset', '-a', '-p', '-c', String(csVcpu), String(cs.pid)]);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [shape, vcpu] of Object.entries(shapes)) {
+        for (const [side, argv] of [['c', [cbench]], ['ts', ts]]) {
+          // both sides warm up with as many calls as they then measure: the steady state, with the
+          // JIT's tier-up (~200 ms of compiling on this machine) out of the window
+          const out = await ns.exec(['taskset', '-c', vcpu, ...argv, 'getu32', String(G), String(G)], { timeout: 300_000 });
+          const [elapsed, cpu, vol, invol] = out.stdout.trim().split(' ').map(Number);
+          if (out.code !== 0 || !(elapsed > 0) || !(cpu >= 0) || !(vol >= 0)) throw new Error(`getu32 failed: ${out.code} ${out.stdout} ${out.stderr}`);
+          (u32[`${shape}.${side}`] ??= []).push({ ops: G / (elapsed / 1e9), cpuUs: cpu / 1e3 / G, vol: vol / G, invol: invol / G });
+        }
       }
     }
+    await ns.execOk(['taskset', '-a', '-p', '-c', `0-${csVcpu}`, String(cs.pid)]);
     const mem = {};
     for (const [key, argv] of [['c', [cbench]], ['ts', ts]]) {
       const r = await ns.exec([...argv, 'handles', String(HANDLES)], { timeout: 300_000 });
@@ -103,8 +118,18 @@ for (const transport of ['socket', 'shm']) {
     const fig = (id, label, unit, higherIsBetter, baseline, ours, baselineName = 'libcmap') =>
       figures.push({ id: `client.${id}.${transport}`, area: 'client', label: `${label}, ${transport}`, unit, higherIsBetter, baseline, ours, baselineName });
     const med = (xs, k) => median2(k ? xs.map((x) => x[k]) : xs);
-    fig('get.ops', `getUint32 throughput, ${G} sequential calls after ${G} warm-up calls (cmap_get_uint32)`, 'ops/s', true, med(m.cU32, 'ops'), med(m.tsU32, 'ops'));
-    fig('get.cpu', `CPU per getUint32 call after ${G} warm-up calls (user + system, all threads)`, 'µs/call', false, med(m.cU32, 'cpuUs'), med(m.tsU32, 'cpuUs'));
+    for (const [shape, id, where] of [['together', 'get', "on corosync's vCPU"], ['apart', 'get-apart', "on the other vCPU than corosync's"]]) {
+      const [c, t] = [u32[`${shape}.c`], u32[`${shape}.ts`]];
+      fig(`${id}.ops`, `getUint32 throughput, ${G} sequential calls after ${G} warm-up calls (cmap_get_uint32), client ${where}`, 'ops/s', true, med(c, 'ops'), med(t, 'ops'));
+      fig(`${id}.cpu`, `CPU per getUint32 call after ${G} warm-up calls (user + system, all threads), client ${where}`, 'µs/call', false, med(c, 'cpuUs'), med(t, 'cpuUs'));
+      for (const [side, xs] of [['libcmap', c], ['ours', t]]) {
+        const cpu = xs.map((x) => x.cpuUs);
+        shapeLines.push(
+          `${transport} ${shape.padEnd(8)} ${side.padEnd(7)} CPU µs/call ${Math.min(...cpu).toFixed(2)}-${Math.max(...cpu).toFixed(2)} (median ${med(xs, 'cpuUs').toFixed(2)})  ` +
+            `rounds [${xs.map((x) => `${x.cpuUs.toFixed(1)} vol ${x.vol.toFixed(2)} invol ${x.invol.toFixed(2)}`).join(', ')}]`,
+        );
+      }
+    }
     fig('notify.queued', `${N} queued track notifications delivered (resume → N-th callback)`, 'ms', false, med(m.cQueued), med(m.tsQueued));
     fig('notify.live', `${N} track notifications, live (writer start → N-th callback)`, 'ms', false, med(m.cLive), med(m.tsLive));
     fig('getstring', `${G} string gets (cmap_get_string vs getString)`, 'ms', false, med(m.cGet), med(m.tsGet));
@@ -119,7 +144,9 @@ for (const transport of ['socket', 'shm']) {
   }
 }
 emitFigures(figures);
-console.log(`best (median) of ${ROUNDS} interleaved rounds, ms; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`getUint32 per shape, ${ROUNDS} interleaved rounds; per round the CPU per call and the client's voluntary / involuntary switches per call (together: ~0 / ~1; apart: ~1 / ~0)`);
+for (const l of shapeLines) console.log(`  ${l}`);
+console.log(`best (median) of ${ROUNDS} interleaved rounds, ms; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const cell = (v) => (v === undefined ? '–' : `${v.min.toFixed(1)} (${v.median.toFixed(1)})`);
 console.log('| transport | measurement | libcmap | @corosync-ts/client | ratio C/TS, best rounds (≥1 = TS as fast or faster) | @corosync-ts/ipc alone |');
 console.log('|---|---|---|---|---|---|');

@@ -1,5 +1,7 @@
 // TypeScript side of bench/client (same modes as cbench.c, through @corosync-ts/client).
 //   node tsbench.mjs track|ipctrack|getstr|ipcget|getu32|handles N [W]   (W: track warm-up notifications, getu32 warm-up calls)
+import { readFileSync } from 'node:fs';
+
 const { CmapHandle, CMAP_TRACK_ADD, CMAP_TRACK_MODIFY, CMAP_TRACK_PREFIX } = await import(
   '@corosync-ts/client'
 );
@@ -57,16 +59,25 @@ const getU32 = async (k) => {
 const getStr = async (k) => {
   for (let i = 0; i < k; i++) await h.getString('totem.cluster_name');
 };
+/** The loop thread's [voluntary, involuntary] context switches so far (cbench.c's `switches`). */
+const switches = () => {
+  const st = readFileSync('/proc/thread-self/status', 'utf8');
+  return ['voluntary', 'nonvoluntary'].map((k) => Number(new RegExp(`^${k}_ctxt_switches:\\s*(\\d+)`, 'm').exec(st)[1]));
+};
 if (mode === 'getu32') {
   // cbench getu32: elapsed and CPU (user + system, all threads) of N sequential getUint32 calls,
   // after W warm-up calls (default 200; a few thousand take the JIT's tier-up out of the window)
+  // and the calling thread's voluntary and involuntary context switches over those calls, which
+  // tell the round's shape (run.mjs)
   await getU32(warm || 200);
+  const s0 = switches();
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await getU32(n);
   const elapsed = process.hrtime.bigint() - t0;
   const c = process.cpuUsage(c0);
-  process.stdout.write(`${elapsed} ${(c.user + c.system) * 1000}\n`);
+  const s1 = switches();
+  process.stdout.write(`${elapsed} ${(c.user + c.system) * 1000} ${s1[0] - s0[0]} ${s1[1] - s0[1]}\n`);
 } else if (mode === 'handles') {
   // cbench handles: RSS after 1 + N open handles that have made a call, then with N more. The
   // first N take the one-time costs of the first calls (tier-up, lazy tables) out of the slope;
