@@ -4,7 +4,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { CaptureFormatError} from './capture.js';
-import { parseCaptureHeader, recordFromObject } from './capture.js';
+import { CAPTURE_MAX_LINE, parseCaptureHeader, recordFromObject } from './capture.js';
 import { decode, findMessage } from './codec.js';
 import { isDecodeError } from './errors.js';
 import { decodedToJSON, fromHex } from './json.js';
@@ -23,8 +23,8 @@ Blank lines are skipped; a line longer than 16 MiB is skipped unread and prints
 {"error": {"kind": "lineTooLong", ...}}. Exit status: 0 all lines decoded, 1 some line failed,
 2 usage error or a capture header this version cannot read.`;
 
-/** The longest line read: a frame of 8 MiB as hex (corosync's libraries send at most 1 MiB). */
-export const MAX_LINE = 16 * 1024 * 1024;
+/** The longest line read, in bytes: the capture reader's limit (a frame of 8 MiB as hex). */
+const MAX_LINE = CAPTURE_MAX_LINE;
 
 export interface CliIo {
   stdin: Readable;
