@@ -3,7 +3,7 @@
 // time: each piece's frames are written by scanCapture() straight into the codec's WASM input
 // buffer, decoded there in place (decodeAt: no copy, no object per frame), paired, and appended
 // to the columns, so the page can draw the first table after the first piece.
-import { CaptureFormatError, DecodeError, DIR_CODES, SERVICE_CODES, codec, runtimeMessages, scanCapture, type CaptureHeader, type CaptureScanFrom, type DecodeErrorDetails } from '@corosync-ts/codec-wasm';
+import { CAPTURE_MAX_LINE, CaptureFormatError, DecodeError, DIR_CODES, SERVICE_CODES, codec, runtimeMessages, scanCapture, type CaptureHeader, type CaptureScanFrom, type DecodeErrorDetails } from '@corosync-ts/codec-wasm';
 import { Gunzip } from 'fflate';
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
@@ -467,11 +467,11 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 }
 
 /**
- * The longest line a reader keeps: a frame of 8 MiB as hex (corosync's libraries send at most
- * 1 MiB). A longer line (a file that is not a capture, a gzip bomb of zeros) is skipped to its
- * end without being held, so memory stays bounded by the pieces.
+ * The longest line a reader keeps, the capture reader's (a frame of 8 MiB as hex). A longer line
+ * (a file that is not a capture, a gzip bomb of zeros) is skipped to its end without being held,
+ * so memory stays bounded by the pieces.
  */
-export const MAX_LINE = 16 * 1024 * 1024;
+export const MAX_LINE = CAPTURE_MAX_LINE;
 /** Gzip data that inflates to more than this (a bomb) is read no further. */
 export const MAX_INFLATED = 2 * 1024 * 1024 * 1024;
 
