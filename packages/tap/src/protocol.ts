@@ -26,7 +26,7 @@ export type FromUpstream =
   | { op: 'denied'; id: number; service: string; cred: Cred; reason: string }
   | { op: 'res'; id: number; frame: Uint8Array }
   | { op: 'evt'; id: number; frame: Uint8Array }
-  | { op: 'flow'; id: number; level: 0 | 1 }
+  | { op: 'flow'; id: number; level: 0 | 1 | 2 }
   | { op: 'gone'; id: number; by: 'server' | 'error'; error: string };
 
 /**

@@ -35,7 +35,7 @@ export interface Line {
   transport: 'socket' | 'shm';
   dir?: 'req' | 'res' | 'evt' | 'setup';
   hex?: string;
-  state?: 'open' | 'closed' | 'flow';
+  state?: 'open' | 'closed' | 'flow' | 'dropped';
   level?: number;
   by?: string;
   error?: string;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { analyse, CLI, readCapture, tempDir, viaTap } from './helpers.js';
+import { analyse, CLI, readCapture, tapArgv, tempDir, viaTap } from './helpers.js';
 
 const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
 
@@ -38,11 +38,34 @@ const TOOLS: { name: string; cmd: string[] }[] = [
 
 let cref: string;
 let sam: string;
+let fc: string;
+
+/** Lines a process prints, and a wait for one (a state, not a sleep). */
+function watchLines(child: ReturnType<Namespace['spawn']>) {
+  const lines: string[] = [];
+  let buf = '';
+  const waiters: (() => void)[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+    for (const w of waiters.splice(0)) w();
+  });
+  const waitLine = (re: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => (lines.some((l) => re.test(l)) ? resolve() : waiters.push(check));
+      child.once('exit', (code) => reject(new Error(`exited (${code}) before printing ${re}: ${lines.join('|')}`)));
+      check();
+    });
+  return { lines, waitLine };
+}
 
 describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () => {
   beforeAll(async () => {
     cref = await compileC(read('../../client/test/cref/cref.c'), ['cmap', 'quorum', 'votequorum']);
     sam = await compileC(read('./fixtures/sam.c'), ['sam']);
+    fc = await compileC(read('../../client/test/cref/fc.c'), ['cpg']);
   }, 120_000);
 
   for (const transport of ['socket', 'shm'] as const) {
@@ -135,6 +158,38 @@ describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () 
           await ns.exec(['ip', 'netns', 'delete', name]);
         }
       });
+
+      // fc.c multicasts 1,000,000-byte messages as fast as libcpg lets it while `fc flood` keeps
+      // totem's queue full, until flow control refused it twice (CS_ERR_TRY_AGAIN, the loop users
+      // write around it), then checks every message came back once, in order. MCAST has no answer
+      // and libcpg sends it with fc_enable_max 2: the tap must neither wait for an answer nor let a
+      // multicast through at level 2 (corosync would drop it).
+      test('C program on libcpg under flow control (1 MB multicasts, TRY_AGAIN loop)', async () => {
+        const flood = ns.spawn([fc, 'flood'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        try {
+          await watchLines(flood).waitLine(/^flooding$/);
+          const direct = await ns.exec([fc], { timeout: 30_000 });
+          expect(direct.code, direct.stderr).toBe(0);
+          const capture = join(dir, 'fc.jsonl');
+          const tapped = await ns.exec(tapArgv(capture, [fc]), { timeout: 30_000, env: await crashTraceEnv() });
+          // stderr has the counts, which vary with timing
+          expect({ code: tapped.code, out: tapped.stdout }, tapped.stderr).toEqual({ code: 0, out: direct.stdout });
+          const { lines } = readCapture(capture);
+          const cpg = lines.filter((l) => l.service === 'cpg');
+          // 'dropped': frames the capture could not keep up with (1 MB each), never the traffic
+          expect(cpg.filter((l) => l.state === 'open' || l.state === 'closed').map((l) => l.state)).toEqual(['open', 'closed']);
+          // every multicast relayed to corosync came back as its delivery (the group is fc.c's alone)
+          if (!cpg.some((l) => l.state === 'dropped')) {
+            const frames = (dir: string, id: string) => cpg.filter((l) => l.dir === dir && l.hex!.startsWith(id)).length;
+            expect(frames('req', '02000000')).toBeGreaterThan(1);
+            expect(frames('evt', '05000000')).toBe(frames('req', '02000000'));
+          }
+          // when corosync's flow control reached the program through the tap, it was lifted again
+          expect(cpg.filter((l) => l.state === 'flow').at(-1)?.level ?? 0).toBe(0);
+        } finally {
+          flood.kill('SIGKILL');
+        }
+      }, 60_000);
 
       test('C program on libsam (fork: supervisor and child both through the tap)', async () => {
         const { direct, tapped, lines, a } = await both([sam]);

@@ -58,17 +58,26 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         }
       });
 
-      async function flowControlled(release: () => Promise<void>) {
-        const cap = join(dir, 'fc.jsonl');
-        const prog = ns.spawn(tapArgv(cap, [process.execPath, fixture('fc-client.mjs')]), { stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
+      /** Fixture `name` through the tap until it says EAGAIN, then release(): its stdout lines, once it exited 0 with nothing on stderr. */
+      async function pastEagain(cap: string, name: string, release: () => Promise<void>): Promise<string[]> {
+        const prog = ns.spawn(tapArgv(cap, [process.execPath, fixture(name)]), { stdio: ['ignore', 'pipe', 'pipe'], env: await crashTraceEnv() });
         const out = lines(prog);
         let err = '';
         prog.stderr!.on('data', (d: Buffer) => (err += d.toString()));
         const exited = new Promise<number | null>((resolve) => prog.on('exit', (code) => resolve(code)));
-        await waitFor('the program saw EAGAIN', () => out.includes('EAGAIN'), { timeout: 30_000 });
-        await release();
+        try {
+          await waitFor('the program saw EAGAIN', () => out.includes('EAGAIN'), { timeout: 30_000 });
+        } finally {
+          await release();
+        }
         expect(await exited, err).toBe(0);
         expect(err).toBe('');
+        return out;
+      }
+
+      async function flowControlled(release: () => Promise<void>) {
+        const cap = join(dir, 'fc.jsonl');
+        const out = await pastEagain(cap, 'fc-client.mjs', release);
         const answers = out.find((l) => l.startsWith('answers '))!.slice(8).split(',').map(Number);
         expect(answers.length).toBeGreaterThanOrEqual(2);
         expect(answers).toEqual(answers.map((_, i) => i + 1));
@@ -82,6 +91,20 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect(levels[0]).toBeGreaterThan(0);
         expect(levels.at(-1)).toBe(0);
       }
+
+      test('cpg multicasts (never answered) at flow-control level 2: refused to the program at level 2, its other call taken, every multicast delivered in order', async () => {
+        await tell('fc 2');
+        const cap = join(dir, 'mcast.jsonl');
+        const out = await pastEagain(cap, 'mcast-client.mjs', () => tell('fc 0'));
+        const delivered = out.find((l) => l.startsWith('delivered '))!.slice(10).split(',').map(Number);
+        expect(delivered.length).toBeGreaterThanOrEqual(2);
+        expect(delivered).toEqual(delivered.map((_, i) => i + 1));
+        expect(out).toContain('call 1000');
+        const { lines: recorded } = readCapture(cap);
+        const cpg = recorded.filter((l) => l.service === 'cpg');
+        expect(cpg.filter((l) => l.state === 'flow').map((l) => l.level)).toEqual([2, 0]);
+        expect(cpg.filter((l) => l.state !== undefined && l.state !== 'flow').map((l) => l.state)).toEqual(['open', 'closed']);
+      });
 
       test('flow control turned on while the program has requests in flight: every answer, in order', async () => {
         // The daemon refuses from the first request on, while the tap has the next ones.
