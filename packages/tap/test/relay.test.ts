@@ -186,7 +186,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         expect(got.after).toEqual(got.before);
         // Refused the way the tap refuses when it gives up on the daemon itself.
         expect(readCapture(cap).lines).toEqual([
-          expect.objectContaining({ service: name === 'squat' ? 'cpg' : 'cmap', transport, state: 'closed', by: 'error', error: 'the daemon did not answer the handshake in time: refused with EAGAIN' }),
+          expect.objectContaining({ service: name === 'squat' ? 'cfg' : 'cmap', transport, state: 'closed', by: 'error', error: 'the daemon did not answer the handshake in time: refused with EAGAIN' }),
         ]);
         return got;
       };
@@ -244,7 +244,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       });
 
       test('a name squatted by a server that takes the connection and never answers the handshake: the program gets EAGAIN, the tap lets go of it', async () => {
-        const got = await hostileOpen('squat', 'cpg', [process.execPath, fixture('connect-once.mjs'), 'cpg']);
+        const got = await hostileOpen('squat', 'cfg', [process.execPath, fixture('connect-once.mjs'), 'cfg']);
         expect(got.program).toEqual({ code: 0, stdout: 'EAGAIN\n', stderr: '' });
         expect(got.held).toBe(1);
       });
