@@ -34,6 +34,7 @@ const lines = [
   JSON.stringify({ t: 9000000, conn: 1, service: 'cmap', transport: 'shm', state: 'closed', by: 'client' }),
 ];
 const text = `${lines.join('\n')}\n`;
+const END = { end: { unixNs: '1764774000132456789', iso: '2026-12-03T15:00:00.132Z' }, t: 9000001, frames: 2, dropped: 0, by: 'close' };
 
 describe('capture reader', () => {
   it('parses a header and every kind of line', async () => {
@@ -159,9 +160,10 @@ describe('corosync-decode reads captures', () => {
   const run = (args: string[], input?: string | Buffer) => runChild([process.execPath, BIN, ...args], { input, timeout: 30_000 });
 
   for (const kind of ['plain', 'gzip (multi-member)', 'gzip on stdin'] as const) {
-    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header and states`, async () => {
+    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header, states and the end line`, async () => {
       const f = join(dir, kind === 'plain' ? 'c.jsonl' : 'c.jsonl.gz');
-      const data = kind === 'plain' ? Buffer.from(text) : Buffer.concat(lines.map((l) => gzipSync(`${l}\n`)));
+      const all = [...lines, JSON.stringify(END)];
+      const data = kind === 'plain' ? Buffer.from(`${all.join('\n')}\n`) : Buffer.concat(all.map((l) => gzipSync(`${l}\n`)));
       writeFileSync(f, data);
       const r = kind === 'gzip on stdin' ? await run([], data) : await run([f]);
       expect(r.stderr).toBe('');
@@ -173,6 +175,25 @@ describe('corosync-decode reads captures', () => {
       expect(out[1]).toMatchObject({ t: 1520911, conn: 1, name: 'cmap.get', size: 40, error: 12 });
     });
   }
+
+  it('takes the end line silently; says on stderr, in one line, when there is none or its frame count disagrees (exit status as without it)', async () => {
+    const end = (frames: number) => JSON.stringify({ ...END, frames });
+    const clean = await run([], `${text}${end(2)}\n`);
+    expect([clean.code, clean.stderr]).toEqual([0, '']);
+    expect(clean.stdout.trim().split('\n')).toHaveLength(2);
+    const cut = await run([], text);
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toBe('corosync-decode: no end line after line 5: the recording was cut off (recorder killed, or still writing); last line at t=9000000 ns\n');
+    const lost = await run([], `${text}${end(3)}\n`);
+    expect(lost.code).toBe(0);
+    expect(lost.stderr).toBe('corosync-decode: the end line (line 6) counts 3 frames, 2 were read: 1 lost\n');
+    const after = await run([], `${text}${end(2)}\n${lines[2]}\n`);
+    expect(after.code).toBe(1);
+    expect(JSON.parse(after.stdout.trim().split('\n')[2]!).error).toMatchObject({ kind: 'badCapture', message: 'line 7: a line after the end line (line 6)' });
+    // Not a capture: no end line expected.
+    const plain = await run([], `${JSON.stringify({ service: 'cmap', dir: 'req', hex: hex(getReq) })}\n`);
+    expect([plain.code, plain.stderr]).toEqual([0, '']);
+  });
 
   it('refuses a capture version it does not know (exit 2), reports bad capture lines (exit 1)', async () => {
     const v2 = await run([], `${JSON.stringify({ ...HEADER, corosyncCapture: 2 })}\n${lines[2]}\n`);
@@ -190,7 +211,6 @@ describe('corosync-decode reads captures', () => {
 });
 
 describe('the end line', () => {
-  const END = { end: { unixNs: '1764774000132456789', iso: '2026-12-03T15:00:00.132Z' }, t: 9000001, frames: 2, dropped: 0, by: 'close' };
   const ended = (end: object, extra = '') => new TextEncoder().encode(`${text}${JSON.stringify(end)}\n${extra}`);
   const scan = (bytes: Uint8Array) => {
     const ends: [unknown, number][] = [];
