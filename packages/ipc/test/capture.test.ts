@@ -466,7 +466,7 @@ describe('CaptureWriter', () => {
     expect(() => CaptureWriter.open('/dev/null', opts)).toThrow(/not a regular file/);
   });
 
-  it("refuses an existing file another user owns (it would get the cluster data) or one with other hard links, and leaves it alone", (ctx) => {
+  it('refuses an existing file another user owns (it would get the cluster data), and leaves it alone', (ctx) => {
     if (process.geteuid?.() !== 0) return ctx.skip(); // chown needs root
     const theirs = join(dir, 'theirs.jsonl');
     writeFileSync(theirs, 'keep me', { mode: 0o644 });
@@ -474,6 +474,9 @@ describe('CaptureWriter', () => {
     expect(() => CaptureWriter.open(theirs, opts)).toThrow(expect.objectContaining({ code: 'EPERM' }));
     expect(readFileSync(theirs, 'utf8')).toBe('keep me');
     expect(statSync(theirs).mode & 0o777).toBe(0o644);
+  });
+
+  it('refuses an existing file with other hard links (it would be written through them), and leaves it alone', () => {
     const target = join(dir, 'linked-target');
     writeFileSync(target, 'keep me');
     const linked = join(dir, 'linked.jsonl');
