@@ -577,8 +577,9 @@ function hexPairs(): Uint16Array {
  * Throws CaptureFormatError for a bad or missing header.
  *
  * A capture read piece by piece (streamed, cut at line ends): the first piece without `from`,
- * each later one with the header and the number of lines read so far, so that its lines are
- * records and bad ones are reported with their line number in the whole file.
+ * each later one with the result of the piece before it (the header, the lines, frames and end
+ * line read so far), so that its lines are records, bad ones are reported with their line number
+ * in the whole file, and the result's `complete` is the whole file's.
  */
 export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureScanSink, from?: CaptureScanFrom): CaptureScanResult {
   const HEX_PAIR = hexPairs();
