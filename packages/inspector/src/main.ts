@@ -2,6 +2,7 @@
 import { codec, fromHex, isCaptureFormatError, runtimeMessages, type Direction } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
+import { recordedText } from './ending.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
 import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type ConnInfo, type LoadMessage, type Mark } from './model.js';
@@ -162,15 +163,16 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   probe.frames = c.count;
   probe.timing = c.timing;
   const refused = [...c.conns.values()].filter((ci) => ci.refused !== undefined).length;
+  const ending = recordedText(c);
   setStatus(
     `${label}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')}${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
-      `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, started ${c.header.start.iso}` +
+      `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, ${ending.text}` +
       `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message}; all listed below)` : ''}` +
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
-    c.bad.length > 0 || c.cut !== undefined,
+    c.bad.length > 0 || c.cut !== undefined || ending.warn,
   );
   showBadLines(c.bad);
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
