@@ -54,6 +54,10 @@ for (const p of PACKAGES) {
   check(`${p}: packed with real versions (${manifest.version}), no workspace: ranges`, /^\d+\.\d+\.\d+/.test(manifest.version) && !ranges.some((r) => r.startsWith('workspace:')), JSON.stringify(manifest.dependencies));
   check(`${p}: metadata, engines, LICENSE, ./package.json export`,
     Boolean(manifest.repository?.url && manifest.homepage && manifest.bugs?.url && manifest.keywords?.length && manifest.engines?.node && manifest.exports['./package.json'] && files.includes('package/LICENSE') && files.includes('package/README.md')));
+  if (p === 'codec-wasm') {
+    // The README links both, and tools that validate captures need the schema beside the reader.
+    check('codec-wasm: ships the capture format and its JSON Schema', files.includes('package/capture/FORMAT.md') && files.includes('package/capture/capture.schema.json'));
+  }
   if (p === 'ipc') {
     for (const bin of ['linux-x64/corosync_ts_ipc.glibc.node', 'linux-arm64/corosync_ts_ipc.glibc.node', 'linux-x64/corosync_ts_ipc.musl.node']) {
       check(`ipc: ships prebuilds/${bin}`, files.includes(`package/prebuilds/${bin}`));
