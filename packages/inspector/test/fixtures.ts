@@ -1,5 +1,7 @@
 // Captures the Chromium tests share: recorded here by the mock and by the client at once.
 import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CmapHandle, QuorumHandle, VotequorumHandle } from '@corosync-ts/client';
@@ -42,4 +44,11 @@ export async function record(dir: string, transport: 'socket' | 'shm'): Promise<
     if (Date.now() - t0 > 10_000) throw new Error(`the client capture has ${closedLines()} of 3 close states after 10 s`);
   }
   return { mock: mockFile, client: clientFile };
+}
+
+/** A loopback server for the page and its captures: its origin, and how to stop it. */
+export async function serve(handler: RequestListener): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
 }

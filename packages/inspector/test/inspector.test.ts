@@ -794,7 +794,10 @@ suite('inspector in headless Chromium', () => {
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('file');
     // the picker's own input is out of sight: its label shows the focus
-    expect(await page.locator('label.button').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    expect(await page.locator('label.button:has(#file)').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('add');
+    expect(await page.locator('label.button:has(#add)').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
     const order: string[] = [];
     for (let k = 0; k < 20 && !order.includes('scroller'); k++) {
       await page.keyboard.press('Tab');
@@ -990,7 +993,7 @@ suite('inspector in headless Chromium', () => {
     expect(await page.locator('#d-tree').innerText()).toMatch(/viewList\s+\[1\]/);
     // nothing to export yet, and the status says how to get something
     expect(await page.locator('#export').isDisabled()).toBe(true);
-    expect(await page.locator('#status').innerText()).toBe('No capture loaded: open one with "Open capture…" or drop it on the page.');
+    expect(await page.locator('#status').innerText()).toBe('No capture loaded: open one with "Open captures…" or drop it on the page.');
     await page.setInputFiles('#file', files.handmade!);
     await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready);
     expect(await page.locator('#export').isDisabled()).toBe(false);

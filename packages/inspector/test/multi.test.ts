@@ -2,8 +2,6 @@
 // in headless Chromium; and the page's Content-Security-Policy: every feature used from file://
 // and from a loopback server without one violation or console error.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +10,7 @@ import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { describeRequiring, runOk } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { record } from './fixtures.js';
+import { record, serve } from './fixtures.js';
 
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -33,7 +31,7 @@ const suite = describeRequiring('headless Chromium', existsSync(CHROMIUM) ? unde
 suite('several captures in one view; the Content-Security-Policy', () => {
   let browser: Browser;
   let context: BrowserContext;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
   let origin: string;
   let files: Record<string, string>;
 
@@ -48,7 +46,7 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     files = { mock: shm.mock, client: shm.client, bad, hand };
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
     context = await browser.newContext({ acceptDownloads: true });
-    server = createServer((req, res) => {
+    server = await serve((req, res) => {
       res.setHeader('cache-control', 'no-store');
       const u = new URL(req.url ?? '/', 'http://x');
       if (u.pathname === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(readFileSync(PAGE));
@@ -56,13 +54,11 @@ suite('several captures in one view; the Content-Security-Policy', () => {
       if (f) return void res.writeHead(200).end(readFileSync(f));
       res.writeHead(404).end();
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    origin = server.origin;
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    await Promise.all([browser?.close(), server?.close()]);
     rmSync(dir, { recursive: true, force: true });
   });
 
