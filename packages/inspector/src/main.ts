@@ -239,6 +239,8 @@ async function readWhole(s: Source): Promise<LoadedFile> {
  */
 async function openMany(loads: Promise<LoadedFile>[], add: boolean, t0 = performance.now()): Promise<void> {
   const kept = add ? state.files : [];
+  // the view's connection ids and rows are renumbered: a connection or a frame the URL names would be another one
+  if (add) history.replaceState(null, '', `${location.pathname}${location.search}${filtersToHash({ ...filtersFromHash(location.hash).filters, conn: '' }, -1)}`);
   const me = ++loading;
   state.loadStart = t0;
   probe.ready = false;

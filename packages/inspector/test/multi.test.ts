@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { describeRequiring, runOk } from '@corosync-ts/nstest';
@@ -43,7 +43,10 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     // the same connection id as the mock's and client's first, and the largest one
     const hand = join(dir, 'hand.jsonl');
     writeFileSync(hand, lines(HEADER, { t: 1, conn: 1, pid: 9, proc: 'hand', service: 'cmap', transport: 'shm', dir: 'req', hex: GET }, { t: 2, conn: 2 ** 31 - 1, pid: 9, proc: 'hand', service: 'cmap', transport: 'shm', dir: 'res', hex: OK }));
-    files = { mock: shm.mock, client: shm.client, bad, hand };
+    // zeros with no line end: no header within the longest line a reader keeps
+    const bomb = join(dir, 'bomb.jsonl.gz');
+    writeFileSync(bomb, gzipSync(Buffer.alloc(24 * 1024 * 1024)));
+    files = { mock: shm.mock, client: shm.client, bad, hand, bomb };
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
     context = await browser.newContext({ acceptDownloads: true });
     server = await serve((req, res) => {
@@ -155,23 +158,34 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     await again.page.close();
   });
 
-  it('a bad file beside a good one: its own error in the file list, the good one loads; Add joins a file to the open view', async () => {
-    const { page, errors } = await openFiles([files.bad!, files.hand!]);
+  it('bad files beside a good one (no header, a gzip bomb): each its own error in the file list, the good one loads; Add joins a file to the open view', async () => {
+    const { page, errors } = await openFiles([files.bad!, files.bomb!, files.hand!]);
     const v = await view(page);
     expect(v.count).toBe(2);
-    expect(v.files).toEqual([expect.stringMatching(/^not-a-capture\.jsonl: not a readable capture: line 1: /), expect.stringMatching(/^A: hand\.jsonl \(tap\): 2 frames, 2 connections/)]);
-    expect(await page.locator('#status').innerText()).toMatch(/^2 captures \(1 could not be read: see the list\)/);
+    expect(v.files).toEqual([
+      expect.stringMatching(/^not-a-capture\.jsonl: not a readable capture: line 1: /),
+      expect.stringMatching(/^bomb\.jsonl\.gz: not a readable capture: line 1: longer than 16 MiB .* so there is no header/),
+      expect.stringMatching(/^A: hand\.jsonl \(tap\): 2 frames, 2 connections/),
+    ]);
+    expect(await page.locator('#status').innerText()).toMatch(/^3 captures \(2 could not be read: see the list\)/);
     await page.setInputFiles('#add', files.mock!);
-    await page.waitForFunction(() => (window as unknown as W).__inspector.state.files.length === 3 && (window as unknown as W).__inspector.probe.ready);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.state.files.length === 4 && (window as unknown as W).__inspector.probe.ready);
     const w = await view(page);
-    expect(w.files).toHaveLength(3);
+    expect(w.files).toHaveLength(4);
     expect(w.count).toBe(2 + frameLines(files.mock!));
     // hand's connection 1 and mock's connection 1 stay two
     expect(w.conns).toEqual(expect.arrayContaining(['A:1', 'A:2147483647', 'B:1']));
-    // the picker again replaces the view
+    // the picker again replaces the view; a drop onto Add… adds to it
     await page.setInputFiles('#file', files.hand!);
     await page.waitForFunction(() => (window as unknown as W).__inspector.state.files.length === 1 && (window as unknown as W).__inspector.probe.ready);
     expect(await page.locator('#files').isHidden()).toBe(true);
+    await page.evaluate(([data, name]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(data!), (ch) => ch.charCodeAt(0))], name!));
+      document.getElementById('add')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [readFileSync(files.client!).toString('base64'), 'client.jsonl.gz']);
+    await page.waitForFunction(() => (window as unknown as W).__inspector.state.files.length === 2 && (window as unknown as W).__inspector.probe.ready);
+    expect((await view(page)).files).toEqual([expect.stringMatching(/^A: hand\.jsonl \(tap\)/), expect.stringMatching(/^B: client\.jsonl\.gz \(client\)/)]);
     expect(errors).toEqual([]);
     await page.close();
   });
