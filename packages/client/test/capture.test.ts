@@ -66,6 +66,7 @@ for (const transport of ['socket', 'shm'] as const) {
       const cap = await readCapture(readFileSync(w.path));
       expect(cap.header.recorder.name).toBe('app');
       expect(frames(cap.records).map((f) => f.dir)).toEqual(['setup', 'setup', 'req', 'res']);
+      expect(cap).toMatchObject({ complete: true, end: { frames: 4, dropped: 0, by: 'close' } });
     });
   });
 }
@@ -111,6 +112,8 @@ describe('capture errors and the environment variable', () => {
     expect(lines[0]).toMatchObject({ corosyncCapture: 1, recorder: { mode: 'client' } });
     expect(lines.filter((l) => l.hex).map((l) => l.dir)).toEqual(['setup', 'setup', 'req', 'res']);
     expect(lines[1]).toMatchObject({ pid: r.pid, service: 'cmap' });
+    // The shared file stays open for later handles: the exit flush ends it.
+    expect(lines.at(-1)).toMatchObject({ frames: 4, dropped: 0, by: 'exit' });
 
     const bad = await app(join(dir, 'no-such-dir', 'x.jsonl'));
     expect(bad.code, bad.stderr).toBe(0);

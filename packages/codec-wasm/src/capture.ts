@@ -49,6 +49,24 @@ export interface CaptureStateRecord extends CaptureCommon {
 
 export type CaptureRecord = CaptureFrameRecord | CaptureStateRecord;
 
+/**
+ * The last line of a capture whose recorder ended it: until when it recorded, and how many frame
+ * lines it wrote (a reader that read fewer lost some) and dropped. A capture without one was cut
+ * off (its recorder killed) or is still being written.
+ */
+export interface CaptureEnd {
+  /** wall clock at the end, as the header's `start` */
+  end: { unixNs: string; iso: string };
+  /** ns since the header's start */
+  t: number;
+  /** frame lines the recorder wrote */
+  frames: number;
+  /** frames the recorder dropped in all (the sum of its `dropped` lines) */
+  dropped: number;
+  /** close: the recorder closed the capture; exit: its process's exit flush wrote this */
+  by: 'close' | 'exit';
+}
+
 /** A line that breaks the format; `line` is 1-based, `field` names the offending member. */
 export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
@@ -127,6 +145,63 @@ export function parseCaptureHeader(line: string, lineNo = 1): CaptureHeader {
   return header;
 }
 
+function instant(o: Obj, k: string, lineNo: number): { unixNs: string; iso: string } {
+  const v = o[k] as Obj | undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CaptureFormatError(`"${k}" must be an object`, lineNo, k);
+  const unixNs = str(v, 'unixNs', lineNo);
+  if (!/^[0-9]{1,20}$/.test(unixNs)) throw new CaptureFormatError(`"${k}.unixNs" must be a string of digits`, lineNo, 'unixNs');
+  return { unixNs, iso: str(v, 'iso', lineNo) };
+}
+
+/** Validates an end line (see CaptureEnd). Throws CaptureFormatError. */
+export function parseCaptureEnd(line: string, lineNo: number): CaptureEnd {
+  return endFromObject(parseObject(line, lineNo), lineNo);
+}
+
+function endFromObject(o: Obj, lineNo: number): CaptureEnd {
+  return {
+    end: instant(o, 'end', lineNo),
+    t: int(o, 't', lineNo, 0),
+    frames: int(o, 'frames', lineNo, 0),
+    dropped: int(o, 'dropped', lineNo, 0),
+    by: oneOf(o, 'by', lineNo, ['close', 'exit'] as const),
+  };
+}
+
+/**
+ * Where a reader is in a capture past its header: the end line once read, whose frame count the
+ * frame lines read must match, and the lines after it, each a bad line.
+ */
+class Ending {
+  end: CaptureEnd | undefined;
+  endLine = 0;
+  frames = 0;
+  lastT = 0;
+
+  get complete(): boolean {
+    return this.end !== undefined && this.end.frames === this.frames;
+  }
+
+  /** A line after the end line (its error), or undefined. */
+  after(lineNo: number): CaptureFormatError | undefined {
+    return this.end === undefined ? undefined : new CaptureFormatError(`a line after the end line (line ${this.endLine})`, lineNo);
+  }
+
+  /** The line as a frame, state or end line: undefined for an end line (held here). Throws CaptureFormatError. */
+  read(o: Obj, lineNo: number): CaptureRecord | undefined {
+    if (o.end !== undefined) {
+      this.end = endFromObject(o, lineNo);
+      this.endLine = lineNo;
+      this.lastT = Math.max(this.lastT, this.end.t);
+      return undefined;
+    }
+    const r = recordFromObject(o, lineNo);
+    if (r.kind === 'frame') this.frames++;
+    this.lastT = Math.max(this.lastT, r.t);
+    return r;
+  }
+}
+
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
 
 /** Validates a frame or connection-state line (any line after the header). Throws CaptureFormatError. */
@@ -165,7 +240,9 @@ export function recordFromObject(o: Obj, lineNo: number): CaptureRecord {
 export interface CaptureParserEvents {
   header?(h: CaptureHeader): void;
   record?(r: CaptureRecord, lineNo: number): void;
-  /** A bad line after the header; parsing goes on with the next line. */
+  /** The end line. */
+  end?(e: CaptureEnd, lineNo: number): void;
+  /** A bad line after the header (a line after the end line is one); parsing goes on with the next line. */
   bad?(e: CaptureFormatError): void;
 }
 
@@ -181,6 +258,7 @@ export class CaptureParser {
   #skipped = -1;
   #lineNo = 0;
   #header: CaptureHeader | undefined;
+  readonly #ending = new Ending();
   readonly #on: CaptureParserEvents;
 
   constructor(on: CaptureParserEvents) {
@@ -193,6 +271,21 @@ export class CaptureParser {
 
   get lines(): number {
     return this.#lineNo;
+  }
+
+  /** The end line, once read. */
+  get endLine(): CaptureEnd | undefined {
+    return this.#ending.end;
+  }
+
+  /** Frame lines read (bad ones not counted). */
+  get frames(): number {
+    return this.#ending.frames;
+  }
+
+  /** An end line was read and its frame count matches the frame lines read: nothing was lost. */
+  get complete(): boolean {
+    return this.#ending.complete;
   }
 
   push(chunk: Uint8Array | string): void {
@@ -258,9 +351,11 @@ export class CaptureParser {
       this.#on.header?.(this.#header);
       return;
     }
-    let r: CaptureRecord;
+    const after = this.#ending.after(this.#lineNo);
+    if (after) return this.#on.bad?.(after);
+    let r: CaptureRecord | undefined;
     try {
-      r = parseCaptureRecord(line, this.#lineNo);
+      r = this.#ending.read(parseObject(line, this.#lineNo), this.#lineNo);
     } catch (e) {
       if (e instanceof CaptureFormatError) {
         this.#on.bad?.(e);
@@ -268,7 +363,8 @@ export class CaptureParser {
       }
       throw e;
     }
-    this.#on.record?.(r, this.#lineNo);
+    if (r) this.#on.record?.(r, this.#lineNo);
+    else this.#on.end?.(this.#ending.end!, this.#lineNo);
   }
 }
 
@@ -380,6 +476,12 @@ export interface ParsedCapture {
   records: CaptureRecord[];
   /** Lines after the header that break the format (they are left out of `records`). */
   bad: CaptureFormatError[];
+  /** The end line; none when the recording was cut off. */
+  end: CaptureEnd | undefined;
+  /** Frame lines read. */
+  frames: number;
+  /** An end line, whose frame count matches `frames`. */
+  complete: boolean;
 }
 
 /**
@@ -394,7 +496,7 @@ export async function readCapture(bytes: Uint8Array, opts: { maxBytes?: number }
   // in slices: one string of the whole file would pass V8's string length limit
   for (let at = 0; at < text.length; at += 1 << 20) p.push(text.subarray(at, at + (1 << 20)));
   p.end();
-  return { header: p.header!, records, bad };
+  return { header: p.header!, records, bad, end: p.endLine, frames: p.frames, complete: p.complete };
 }
 
 /** A frame line as scanCapture() hands it over: its bytes are already in `out` at [at, at + len). */
@@ -402,15 +504,20 @@ export interface CaptureScanSink {
   /** dir: 0 req, 1 res, 2 evt, 3 setup. pid: -1 when the line has none. */
   frame(t: number, conn: number, pid: number, proc: string | undefined, service: string, transport: CaptureTransport, dir: number, at: number, len: number, lineNo: number): void;
   state?(r: CaptureStateRecord, lineNo: number): void;
-  /** A bad line after the header; scanning goes on with the next line. */
+  end?(e: CaptureEnd, lineNo: number): void;
+  /** A bad line after the header (a line after the end line is one); scanning goes on with the next line. */
   bad?(e: CaptureFormatError): void;
 }
 
-export interface CaptureScanResult {
-  header: CaptureHeader;
-  lines: number;
+export interface CaptureScanResult extends CaptureScanFrom {
+  frames: number;
+  end: CaptureEnd | undefined;
+  endLine: number;
+  lastT: number;
   /** Bytes written to `out`: every frame back to back, in line order. */
   size: number;
+  /** An end line was read, and its frame count matches `frames`. */
+  complete: boolean;
 }
 
 const MAX_CACHED_SERVICES = 32;
@@ -422,10 +529,20 @@ export const CAPTURE_MAX_LINE = 16 * 1024 * 1024;
 
 export const SCAN_DIRS = ['req', 'res', 'evt', 'setup'] as const;
 
-/** Where a later piece of a capture starts: the header read from the first, and the lines before it. */
+/**
+ * Where a later piece of a capture starts: the header read from the first, and the lines before
+ * it; the rest as the last piece's CaptureScanResult says (absent: none read yet).
+ */
 export interface CaptureScanFrom {
   header: CaptureHeader;
   lines: number;
+  /** Frame lines read. */
+  frames?: number;
+  /** The end line, once read (none: cut off, or still being written), and its line number. */
+  end?: CaptureEnd | undefined;
+  endLine?: number;
+  /** The largest `t` read: how long the recording is known to have lasted. */
+  lastT?: number;
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -454,14 +571,15 @@ function hexPairs(): Uint16Array {
  * Reads a whole plain (not gzip) capture held in memory, and writes the bytes of every frame
  * into `out` back to back, in line order: what the CaptureParser reads, without a string per
  * line. Lines in the exact shape the recorders write (keys in their order, no escapes, printable
- * ASCII strings) are read byte by byte; any other line goes through parseCaptureRecord(), so the
+ * ASCII strings) are read byte by byte; any other line is validated as CaptureParser does, so the
  * outcome never depends on the shortcut (the tests hold the two to the same answers).
  * `out` must hold bytes.length / 2 bytes (frames are at most half of their lines).
  * Throws CaptureFormatError for a bad or missing header.
  *
  * A capture read piece by piece (streamed, cut at line ends): the first piece without `from`,
- * each later one with the header and the number of lines read so far, so that its lines are
- * records and bad ones are reported with their line number in the whole file.
+ * each later one with the result of the piece before it (the header, the lines, frames and end
+ * line read so far), so that its lines are records, bad ones are reported with their line number
+ * in the whole file, and the result's `complete` is the whole file's.
  */
 export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureScanSink, from?: CaptureScanFrom): CaptureScanResult {
   const HEX_PAIR = hexPairs();
@@ -492,6 +610,8 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     return -1;
   };
   let header: CaptureHeader | undefined = from?.header;
+  const ending = new Ending();
+  if (from) Object.assign(ending, { frames: from.frames ?? 0, end: from.end, endLine: from.endLine ?? 0, lastT: from.lastT ?? 0 });
   let at = 0;
   let lineNo = from?.lines ?? 0;
   let pos = !from && n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; // the BOM TextDecoder drops
@@ -611,6 +731,8 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
       }
     }
     at = o;
+    ending.frames++;
+    if (t > ending.lastT) ending.lastT = t;
     sink.frame(t, conn, pid, proc, service, transport, dir, start, o - start, lineNo);
     return true;
   };
@@ -622,9 +744,11 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
       header = parseCaptureHeader(line, lineNo);
       return;
     }
-    let r: CaptureRecord;
+    const after = ending.after(lineNo);
+    if (after) return sink.bad?.(after);
+    let r: CaptureRecord | undefined;
     try {
-      r = parseCaptureRecord(line, lineNo);
+      r = ending.read(parseObject(line, lineNo), lineNo);
     } catch (e) {
       if (e instanceof CaptureFormatError) {
         sink.bad?.(e);
@@ -632,6 +756,7 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
       }
       throw e;
     }
+    if (!r) return sink.end?.(ending.end!, lineNo);
     if (r.kind === 'state') {
       sink.state?.(r, lineNo);
       return;
@@ -644,9 +769,9 @@ export function scanCapture(bytes: Uint8Array, out: Uint8Array, sink: CaptureSca
     let nl = b.indexOf(0x0a, pos);
     if (nl < 0) nl = n;
     lineNo++;
-    if (!header || !fast(pos, nl)) slow(pos, nl);
+    if (!header || ending.end !== undefined || !fast(pos, nl)) slow(pos, nl);
     pos = nl + 1;
   }
   if (!header) throw new CaptureFormatError('empty capture: no header line', Math.max(1, lineNo));
-  return { header, lines: lineNo, size: at };
+  return { header, lines: lineNo, size: at, frames: ending.frames, end: ending.end, endLine: ending.endLine, lastT: ending.lastT, complete: ending.complete };
 }

@@ -3,8 +3,8 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { CaptureFormatError} from './capture.js';
-import { CAPTURE_MAX_LINE, parseCaptureHeader, recordFromObject } from './capture.js';
+import type { CaptureEnd, CaptureFormatError } from './capture.js';
+import { CAPTURE_MAX_LINE, parseCaptureEnd, parseCaptureHeader, recordFromObject } from './capture.js';
 import { decode, findMessage } from './codec.js';
 import { isDecodeError } from './errors.js';
 import { decodedToJSON, fromHex } from './json.js';
@@ -16,8 +16,9 @@ const USAGE = `usage: corosync-decode [FILE]                     JSON Lines {"se
   S: cmap | quorum | votequorum | cfg (not needed for --dir setup)
   D: req | res | evt | setup
 Input may be gzip compressed (told by its magic bytes). A capture (format v1, first line
-{"corosyncCapture":1,...}) is checked line by line; its header and connection-state lines are
-not printed, and each frame prints with its "t" and "conn" first.
+{"corosyncCapture":1,...}) is checked line by line; its header, connection-state and end lines
+are not printed, and each frame prints with its "t" and "conn" first. A capture without an end
+line (cut off) or whose end line counts other frames than were read says so on stderr.
 Prints one JSON object per frame line: {name, id, size, error, fields} or {"error": {kind, message}}.
 Blank lines are skipped; a line longer than 16 MiB is skipped unread and prints
 {"error": {"kind": "lineTooLong", ...}}. Exit status: 0 all lines decoded, 1 some line failed,
@@ -56,11 +57,22 @@ function decodeOne(service: unknown, dir: unknown, hex: unknown): LineResult {
   }
 }
 
+/** What a capture's lines after its header said about its end. */
+export interface CaptureTally {
+  /** frame lines read */
+  frames: number;
+  /** the last `t` read */
+  lastT: number;
+  end?: CaptureEnd;
+  endLine?: number;
+}
+
 /**
- * One JSON Lines input line -> one output line, or null for a capture's connection-state line.
- * Never throws. Lines with a "conn" are capture lines and are checked against the format first.
+ * One JSON Lines input line -> one output line, or null for a capture's connection-state or end
+ * line. Never throws. Lines with a "conn" are capture lines and are checked against the format
+ * first; in a capture (`tally` given) an end line is read into `tally`, which counts the frames.
  */
-export function decodeLine(line: string, lineNo = 0): LineResult | null {
+export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): LineResult | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -69,6 +81,18 @@ export function decodeLine(line: string, lineNo = 0): LineResult | null {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return errorLine('badInput', 'each line must be a JSON object');
   const o = v as Record<string, unknown>;
+  if (tally?.end !== undefined) return errorLine('badCapture', `line ${lineNo}: a line after the end line (line ${tally.endLine})`);
+  if (tally && o.end !== undefined) {
+    try {
+      tally.end = parseCaptureEnd(line, lineNo);
+    } catch (e) {
+      const fe = e as CaptureFormatError;
+      return errorLine('badCapture', fe.message, { field: fe.field });
+    }
+    tally.endLine = lineNo;
+    tally.lastT = Math.max(tally.lastT, tally.end.t);
+    return null;
+  }
   if (o.conn === undefined) return decodeOne(o.service, o.dir, o.hex);
   let rec;
   try {
@@ -77,7 +101,9 @@ export function decodeLine(line: string, lineNo = 0): LineResult | null {
     const fe = e as CaptureFormatError;
     return errorLine('badCapture', fe.message, { field: fe.field });
   }
+  if (tally) tally.lastT = Math.max(tally.lastT, rec.t);
   if (rec.kind === 'state') return null;
+  if (tally) tally.frames++;
   const r = decodeOne(rec.service, rec.dir, rec.hex);
   return { ok: r.ok, json: `{"t":${rec.t},"conn":${rec.conn},${r.json.slice(1)}` };
 }
@@ -217,6 +243,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
   let failed = false;
   let lineNo = 0;
   let sawLine = false;
+  let tally: CaptureTally | undefined;
   try {
     for await (const line of linesOf(await plainBytes(input))) {
       lineNo++;
@@ -236,10 +263,11 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
             io.stderr.write(`corosync-decode: ${e instanceof Error ? e.message : String(e)}\n`);
             return 2;
           }
+          tally = { frames: 0, lastT: 0 };
           continue;
         }
       }
-      const r = decodeLine(line, lineNo);
+      const r = decodeLine(line, lineNo, tally);
       if (r === null) continue;
       if (!r.ok) failed = true;
       if (!io.stdout.write(`${r.json}\n`)) await new Promise((res) => io.stdout.once('drain', res));
@@ -248,5 +276,16 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
     io.stderr.write(`corosync-decode: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
+  // A cut-off capture still decodes: a note, not a failure.
+  const note = tally && endNote(tally, lineNo);
+  if (note) io.stderr.write(`corosync-decode: ${note}\n`);
   return failed ? 1 : 0;
+}
+
+/** Why a capture did not end cleanly, or undefined when it did. */
+function endNote(t: CaptureTally, lines: number): string | undefined {
+  if (t.end === undefined) return `no end line after line ${lines}: the recording was cut off (recorder killed, or still writing); last line at t=${t.lastT} ns`;
+  if (t.end.frames === t.frames) return undefined;
+  const lost = t.end.frames - t.frames;
+  return `the end line (line ${t.endLine}) counts ${t.end.frames} frames, ${t.frames} were read${lost > 0 ? `: ${lost} lost` : ''}`;
 }

@@ -20,8 +20,8 @@ export {
 export { encodeCmapValue, decodeCmapValue, fixedCmapValueAt, fixedCmapValueSize, type CmapValue } from './cmap-value.js';
 export { decodedToJSON, toJsonValue, toHex, fromHex, type Json } from './json.js';
 export {
-  CAPTURE_FORMAT_VERSION, CAPTURE_MAX_LINE, GUNZIP_MAX_BYTES, GzipTooLargeError, CaptureFormatError, isCaptureFormatError, CaptureParser, parseCaptureHeader, parseCaptureRecord,
+  CAPTURE_FORMAT_VERSION, CAPTURE_MAX_LINE, GUNZIP_MAX_BYTES, GzipTooLargeError, CaptureFormatError, isCaptureFormatError, CaptureParser, parseCaptureHeader, parseCaptureRecord, parseCaptureEnd,
   recordFromObject, isGzip, gunzip, readCapture, scanCapture, SCAN_DIRS,
-  type CaptureHeader, type CaptureRecord, type CaptureFrameRecord, type CaptureStateRecord, type CaptureParserEvents,
+  type CaptureHeader, type CaptureRecord, type CaptureFrameRecord, type CaptureStateRecord, type CaptureEnd, type CaptureParserEvents,
   type ParsedCapture, type CaptureScanSink, type CaptureScanFrom, type CaptureScanResult, type CaptureMode, type CaptureDir, type CaptureTransport,
 } from './capture.js';

@@ -3,28 +3,30 @@
 // one edit away from canonical, and arbitrary text.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CaptureParser, SCAN_DIRS, scanCapture, type CaptureRecord } from '../src/capture.js';
+import { CaptureParser, SCAN_DIRS, scanCapture, type CaptureEnd, type CaptureRecord } from '../src/capture.js';
 import { inSlices } from './helpers.js';
 
 const HEADER = '{"corosyncCapture":1,"start":{"unixNs":"1764774000000000000","iso":"2025-12-03T15:00:00.000Z"},"host":"h","recorder":{"mode":"client","name":"t","version":"0"}}';
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
-function viaParser(bytes: Uint8Array): { records: [number, CaptureRecord][]; bad: [number, string][] } | { error: string } {
-  const records: [number, CaptureRecord][] = [];
+type Read = { records: [number, CaptureRecord | CaptureEnd][]; bad: [number, string][]; frames: number; complete: boolean } | { error: string };
+
+function viaParser(bytes: Uint8Array): Read {
+  const records: [number, CaptureRecord | CaptureEnd][] = [];
   const bad: [number, string][] = [];
-  const p = new CaptureParser({ record: (r, n) => records.push([n, r]), bad: (e) => bad.push([e.line, e.message]) });
+  const p = new CaptureParser({ record: (r, n) => records.push([n, r]), end: (e, n) => records.push([n, e]), bad: (e) => bad.push([e.line, e.message]) });
   try {
     p.push(bytes);
     p.end();
   } catch (e) {
     return { error: (e as Error).message };
   }
-  return { records, bad };
+  return { records, bad, frames: p.frames, complete: p.complete };
 }
 
 /** Scans bytes whole, or in pieces cut after the newlines at `cuts` (as a streamed file is read). */
-function viaScan(bytes: Uint8Array, cuts: number[] = []): { records: [number, CaptureRecord][]; bad: [number, string][] } | { error: string } {
-  const records: [number, CaptureRecord][] = [];
+function viaScan(bytes: Uint8Array, cuts: number[] = []): Read {
+  const records: [number, CaptureRecord | CaptureEnd][] = [];
   const bad: [number, string][] = [];
   const ends: number[] = [];
   // The first piece holds the header line (a streaming reader's first piece is far longer).
@@ -35,7 +37,7 @@ function viaScan(bytes: Uint8Array, cuts: number[] = []): { records: [number, Ca
   }
   ends.sort((a, b) => a - b);
   ends.push(bytes.length);
-  let from: Parameters<typeof scanCapture>[3];
+  let from: ReturnType<typeof scanCapture> | undefined;
   let start = 0;
   try {
     for (const end of ends) {
@@ -43,16 +45,15 @@ function viaScan(bytes: Uint8Array, cuts: number[] = []): { records: [number, Ca
       start = end;
       if (piece.length === 0 && from) continue;
       const out = new Uint8Array(piece.length >> 1);
-      const r = scanPiece(piece, out, records, bad, from);
-      from = { header: r.header, lines: r.lines };
+      from = scanPiece(piece, out, records, bad, from);
     }
   } catch (e) {
     return { error: (e as Error).message };
   }
-  return { records, bad };
+  return { records, bad, frames: from!.frames, complete: from!.complete };
 }
 
-function scanPiece(bytes: Uint8Array, out: Uint8Array, records: [number, CaptureRecord][], bad: [number, string][], from: Parameters<typeof scanCapture>[3]) {
+function scanPiece(bytes: Uint8Array, out: Uint8Array, records: [number, CaptureRecord | CaptureEnd][], bad: [number, string][], from: Parameters<typeof scanCapture>[3]) {
   {
     return scanCapture(bytes, out, {
       frame(t, conn, pid, proc, service, transport, dir, at, len, lineNo) {
@@ -62,6 +63,7 @@ function scanPiece(bytes: Uint8Array, out: Uint8Array, records: [number, Capture
         records.push([lineNo, r]);
       },
       state: (r, n) => records.push([n, r]),
+      end: (e, n) => records.push([n, e]),
       bad: (e) => bad.push([e.line, e.message]),
     }, from);
   }
@@ -92,7 +94,9 @@ const mutated = fc.tuple(canonical, fc.nat(), fc.constantFrom('del', 'ins', 'rep
 });
 
 const otherLine = fc.oneof(
-  fc.constantFrom('', '   ', '\r', '{"t":5,"conn":1,"service":"cmap","transport":"shm","state":"open"}', '{"t":6,"conn":1,"service":"cmap","transport":"shm","state":"flow","level":2}', '{"t":6,"conn":1,"service":"cmap","transport":"shm","state":"flow"}', '{"conn":1,"t":5,"service":"cmap","transport":"shm","dir":"req","hex":"00"}', '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"00","hex":"01"}', '{"t":1.0,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":""}', '{"t":01,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":""}'),
+  fc.constantFrom('', '   ', '\r', '{"t":5,"conn":1,"service":"cmap","transport":"shm","state":"open"}', '{"t":6,"conn":1,"service":"cmap","transport":"shm","state":"flow","level":2}', '{"t":6,"conn":1,"service":"cmap","transport":"shm","state":"flow"}', '{"conn":1,"t":5,"service":"cmap","transport":"shm","dir":"req","hex":"00"}', '{"t":1,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":"00","hex":"01"}', '{"t":1.0,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":""}', '{"t":01,"conn":1,"service":"cmap","transport":"shm","dir":"req","hex":""}',
+    // end lines: valid (with a frame count a fuzzed file may or may not match), malformed
+    '{"end":{"unixNs":"1764774000000000001","iso":"2025-12-03T15:00:00.000Z"},"t":9,"frames":2,"dropped":0,"by":"close"}', '{"end":{"unixNs":"1","iso":""},"t":1,"frames":0,"dropped":3,"by":"exit"}', '{"end":{"unixNs":"1","iso":""},"t":1,"frames":0,"dropped":0,"by":"kill"}', '{"end":1}'),
   fc.string({ maxLength: 30 }),
   fc.string({ unit: 'binary', maxLength: 30 }),
 );

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { run as runChild } from '@corosync-ts/nstest';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  CAPTURE_MAX_LINE, CaptureFormatError, CaptureParser, GzipTooLargeError, gunzip, isCaptureFormatError, isGzip, parseCaptureHeader, parseCaptureRecord, readCapture,
+  CAPTURE_MAX_LINE, CaptureFormatError, CaptureParser, GzipTooLargeError, gunzip, isCaptureFormatError, isGzip, parseCaptureEnd, parseCaptureHeader, parseCaptureRecord, readCapture, scanCapture,
   type CaptureRecord,
 } from '../src/capture.js';
 import { Frame, hex } from './helpers.js';
@@ -34,6 +34,7 @@ const lines = [
   JSON.stringify({ t: 9000000, conn: 1, service: 'cmap', transport: 'shm', state: 'closed', by: 'client' }),
 ];
 const text = `${lines.join('\n')}\n`;
+const END = { end: { unixNs: '1764774000132456789', iso: '2026-12-03T15:00:00.132Z' }, t: 9000001, frames: 2, dropped: 0, by: 'close' };
 
 describe('capture reader', () => {
   it('parses a header and every kind of line', async () => {
@@ -159,9 +160,10 @@ describe('corosync-decode reads captures', () => {
   const run = (args: string[], input?: string | Buffer) => runChild([process.execPath, BIN, ...args], { input, timeout: 30_000 });
 
   for (const kind of ['plain', 'gzip (multi-member)', 'gzip on stdin'] as const) {
-    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header and states`, async () => {
+    it(`decodes every frame of a ${kind} capture, with t and conn, skipping header, states and the end line`, async () => {
       const f = join(dir, kind === 'plain' ? 'c.jsonl' : 'c.jsonl.gz');
-      const data = kind === 'plain' ? Buffer.from(text) : Buffer.concat(lines.map((l) => gzipSync(`${l}\n`)));
+      const all = [...lines, JSON.stringify(END)];
+      const data = kind === 'plain' ? Buffer.from(`${all.join('\n')}\n`) : Buffer.concat(all.map((l) => gzipSync(`${l}\n`)));
       writeFileSync(f, data);
       const r = kind === 'gzip on stdin' ? await run([], data) : await run([f]);
       expect(r.stderr).toBe('');
@@ -173,6 +175,25 @@ describe('corosync-decode reads captures', () => {
       expect(out[1]).toMatchObject({ t: 1520911, conn: 1, name: 'cmap.get', size: 40, error: 12 });
     });
   }
+
+  it('takes the end line silently; says on stderr, in one line, when there is none or its frame count disagrees (exit status as without it)', async () => {
+    const end = (frames: number) => JSON.stringify({ ...END, frames });
+    const clean = await run([], `${text}${end(2)}\n`);
+    expect([clean.code, clean.stderr]).toEqual([0, '']);
+    expect(clean.stdout.trim().split('\n')).toHaveLength(2);
+    const cut = await run([], text);
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toBe('corosync-decode: no end line after line 5: the recording was cut off (recorder killed, or still writing); last line at t=9000000 ns\n');
+    const lost = await run([], `${text}${end(3)}\n`);
+    expect(lost.code).toBe(0);
+    expect(lost.stderr).toBe('corosync-decode: the end line (line 6) counts 3 frames, 2 were read: 1 lost\n');
+    const after = await run([], `${text}${end(2)}\n${lines[2]}\n`);
+    expect(after.code).toBe(1);
+    expect(JSON.parse(after.stdout.trim().split('\n')[2]!).error).toMatchObject({ kind: 'badCapture', message: 'line 7: a line after the end line (line 6)' });
+    // Not a capture: no end line expected.
+    const plain = await run([], `${JSON.stringify({ service: 'cmap', dir: 'req', hex: hex(getReq) })}\n`);
+    expect([plain.code, plain.stderr]).toEqual([0, '']);
+  });
 
   it('refuses a capture version it does not know (exit 2), reports bad capture lines (exit 1)', async () => {
     const v2 = await run([], `${JSON.stringify({ ...HEADER, corosyncCapture: 2 })}\n${lines[2]}\n`);
@@ -186,5 +207,83 @@ describe('corosync-decode reads captures', () => {
     const corrupt = await run([], Buffer.concat([gzipSync(text).subarray(0, 40)]));
     expect(corrupt.code).toBe(2);
     expect(corrupt.stderr).toMatch(/corosync-decode: /);
+  });
+});
+
+describe('the end line', () => {
+  const ended = (end: object, extra = '') => new TextEncoder().encode(`${text}${JSON.stringify(end)}\n${extra}`);
+  const scan = (bytes: Uint8Array) => {
+    const ends: [unknown, number][] = [];
+    const bad: [number, string | undefined][] = [];
+    const r = scanCapture(bytes, new Uint8Array(bytes.length), { frame() {}, end: (e, n) => ends.push([e, n]), bad: (e) => bad.push([e.line, e.field]) });
+    return { ends, bad, complete: r.complete, frames: r.frames, end: r.end, lastT: r.lastT };
+  };
+
+  it('is parsed, handed to the sink and makes the capture complete when its frame count matches: parser, readCapture and scanCapture alike', async () => {
+    expect(parseCaptureEnd(JSON.stringify(END), 6)).toEqual(END);
+    const ends: [unknown, number][] = [];
+    const p = new CaptureParser({ end: (e, n) => ends.push([e, n]) });
+    p.push(ended(END));
+    p.end();
+    expect(ends).toEqual([[END, 6]]);
+    expect([p.endLine, p.frames, p.complete]).toEqual([END, 2, true]);
+    const c = await readCapture(ended(END));
+    expect(c).toMatchObject({ end: END, frames: 2, complete: true, bad: [] });
+    expect(c.records).toHaveLength(4);
+    expect(scan(ended(END))).toEqual({ ends: [[END, 6]], bad: [], complete: true, frames: 2, end: END, lastT: 9000001 });
+    // gzip, the end line in a member of its own as the writer puts it
+    const gz = Buffer.concat([gzipSync(text), gzipSync(`${JSON.stringify({ ...END, by: 'exit' })}\n`)]);
+    expect(await readCapture(gz)).toMatchObject({ end: { by: 'exit' }, complete: true });
+  });
+
+  it('without one, the capture is not complete (cut off), and the last line read says until when it recorded', async () => {
+    expect(await readCapture(new TextEncoder().encode(text))).toMatchObject({ end: undefined, frames: 2, complete: false });
+    expect(scan(new TextEncoder().encode(text))).toMatchObject({ ends: [], complete: false, frames: 2, lastT: 9000000 });
+  });
+
+  it('a frame count that disagrees with the frames read says lines were lost, without throwing', async () => {
+    const lost = new TextEncoder().encode(`${[lines[0], lines[1], lines[3], lines[4]].join('\n')}\n${JSON.stringify(END)}\n`);
+    expect(await readCapture(lost)).toMatchObject({ end: END, frames: 1, complete: false, bad: [] });
+    expect(scan(lost)).toMatchObject({ complete: false, frames: 1, end: END, bad: [] });
+    // A frame line that broke the format is a lost frame too.
+    const broken = new TextDecoder().decode(ended(END)).replace('"dir":"res"', '"dir":"sideways"');
+    expect(await readCapture(new TextEncoder().encode(broken))).toMatchObject({ frames: 1, complete: false });
+  });
+
+  it('a malformed end line is a bad line with its number and field; the capture is not complete', async () => {
+    const cases: [object, string][] = [
+      [{ ...END, t: -1 }, 't'], [{ ...END, frames: 1.5 }, 'frames'], [{ ...END, dropped: '0' }, 'dropped'], [{ ...END, by: 'kill' }, 'by'],
+      [{ ...END, end: { unixNs: 'x', iso: '' } }, 'unixNs'], [{ ...END, end: 5 }, 'end'], [{ ...END, end: { unixNs: '1' } }, 'iso'],
+    ];
+    for (const [e, field] of cases) {
+      expect(() => parseCaptureEnd(JSON.stringify(e), 9)).toThrow(CaptureFormatError);
+      const c = await readCapture(ended(e));
+      expect(c.bad.map((b) => [b.line, b.field])).toEqual([[6, field]]);
+      expect(c.complete).toBe(false);
+      expect(scan(ended(e)).bad).toEqual([[6, field]]);
+    }
+  });
+
+  it('a line after the end line is a bad line (not read as a record), and reading goes on to report every one', async () => {
+    const after = `${lines[2]}\n\n${JSON.stringify(END)}\n`;
+    const c = await readCapture(ended(END, after));
+    expect(c.records).toHaveLength(4);
+    expect(c.bad.map((b) => [b.line, b.message])).toEqual([[7, 'line 7: a line after the end line (line 6)'], [9, 'line 9: a line after the end line (line 6)']]);
+    expect(c).toMatchObject({ end: END, complete: true });
+    expect(scan(ended(END, after))).toMatchObject({ bad: [[7, undefined], [9, undefined]], complete: true, frames: 2 });
+  });
+
+  it('scanCapture read in pieces carries the end and the frame count from piece to piece', () => {
+    const bytes = ended(END, `${lines[2]}\n`);
+    const cut = bytes.indexOf(0x0a, bytes.indexOf(0x0a) + 1) + 1;
+    const bad: number[] = [];
+    const sink = { frame() {}, bad: (e: CaptureFormatError) => bad.push(e.line) };
+    const r1 = scanCapture(bytes.subarray(0, cut), new Uint8Array(bytes.length), sink);
+    const r2 = scanCapture(bytes.subarray(cut, bytes.length - lines[2]!.length - 1), new Uint8Array(bytes.length), sink, r1);
+    const r3 = scanCapture(bytes.subarray(bytes.length - lines[2]!.length - 1), new Uint8Array(bytes.length), sink, r2);
+    expect([r1.frames, r2.frames, r3.frames]).toEqual([0, 2, 2]);
+    expect([r1.complete, r2.complete, r3.complete]).toEqual([false, true, true]);
+    expect(r3.end).toEqual(END);
+    expect(bad).toEqual([7]);
   });
 });

@@ -2,6 +2,7 @@
 import { codec, fromHex, isCaptureFormatError, runtimeMessages, type Direction } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
+import { recordedText } from './ending.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
 import { MAX_FILES, fileTitle, mergeCaptures, type LoadedFile } from './merge.js';
@@ -179,7 +180,7 @@ async function shown(c: Capture, status: () => string): Promise<void> {
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
-    c.bad.length > 0 || c.cut !== undefined || state.files.some((f) => f.error !== undefined),
+    c.bad.length > 0 || c.cut !== undefined || state.files.some((f) => f.error !== undefined || (f.cap !== undefined && recordedText(f.cap).warn)),
   );
   showBadLines(c.bad);
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
@@ -193,10 +194,10 @@ function summary(label: string, c: Capture): string {
     `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}`;
 }
 
-/** A capture's header, as the status line (one file) and each line of the file list (several) say it. */
+/** A capture's header and how its recording ended, as the status line (one file) and each line of the file list (several) say it. */
 function headerInfo(c: Capture): string {
   const h = c.header;
-  return `recorded by ${h.recorder.name} ${h.recorder.version} (${h.recorder.mode}) on ${h.host}${h.corosync ? `, corosync ${h.corosync}` : ''}, started ${h.start.iso}`;
+  return `recorded by ${h.recorder.name} ${h.recorder.version} (${h.recorder.mode}) on ${h.host}${h.corosync ? `, corosync ${h.corosync}` : ''}, ${recordedText(c).text}`;
 }
 
 /** A view of several captures: one line per file under the status line, a failed one with its error. */
@@ -207,8 +208,10 @@ function showFiles(files: readonly LoadedFile[]): void {
   let tag = 0;
   box.replaceChildren(...files.map((f) => {
     const li = document.createElement('li');
-    if (f.cap) li.textContent = summary(fileTitle(state.cap!.files![tag++]!), f.cap);
-    else {
+    if (f.cap) {
+      li.textContent = summary(fileTitle(state.cap!.files![tag++]!), f.cap);
+      if (recordedText(f.cap).warn) li.className = 'warn';
+    } else {
       li.textContent = `${f.name}: ${f.error ?? 'not loaded'}`;
       li.className = 'warn';
     }

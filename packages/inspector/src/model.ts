@@ -84,6 +84,8 @@ export interface Capture {
   /** A view of several captures (merge.ts): each frame's file (index into `files`), and the files. */
   file?: Uint8Array;
   files?: FileTag[];
+  /** The reader's place after the last piece: the end line, the frame lines read, the last `t`. */
+  scan?: CaptureScanFrom;
 }
 
 export function messageName(c: Capture, i: number): string {
@@ -337,7 +339,7 @@ export class CaptureBuilder {
       },
       bad: (e) => bad.push(e),
     }, this.from);
-    this.from = { header: r.header, lines: r.lines };
+    this.from = r;
     const t1 = performance.now();
     if (!c) {
       c = {
@@ -348,6 +350,7 @@ export class CaptureBuilder {
       };
       this.cap = c;
     }
+    c.scan = r;
     const n = cols.n;
     cols.into(c, n);
     // This piece's frames, decoded in place in the WASM input buffer, then copied out of it:
@@ -687,6 +690,7 @@ export interface PieceMessage {
   marks: Mark[];
   bad: { message: string; line: number; field: string | undefined }[];
   timing: Capture['timing'];
+  scan: CaptureScanFrom | undefined;
 }
 
 /**
@@ -713,6 +717,7 @@ export function pieceOf(c: Capture, size: number, sent: { rows: number; bytes: n
     msg: c.msg.slice(first, n), err: c.err.slice(first, n), id: c.id.slice(first, n), pair: c.pair.slice(first, n), retry: c.retry.slice(first, n),
     bytes: c.bytes.slice(sent.bytes, size), pairs: Int32Array.from(pairs), decodeErrors,
     services: c.services, conns: Array.from(touched, (cn) => c.conns.get(cn)!), marks: c.marks.slice(sent.marks), bad: c.bad.slice(sent.bad).map((b) => ({ message: b.message.replace(/^line \d+: /, ''), line: b.line, field: b.field })), timing: { ...c.timing },
+    scan: c.scan,
   };
   sent.rows = n;
   sent.bytes = size;
@@ -756,6 +761,7 @@ export function appendPiece(c: Capture | undefined, p: PieceMessage): Capture {
   c.bad.push(...p.bad.map((b) => new CaptureFormatError(b.message, b.line, b.field)));
   c.timing = p.timing;
   c.header = p.header;
+  c.scan = p.scan;
   c.count = n;
   return c;
 }

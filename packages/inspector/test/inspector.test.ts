@@ -260,6 +260,10 @@ suite('inspector in headless Chromium', () => {
       // every cell whole, the process (node (vitest 1) [pid]) too; the head's columns line up with the rows'
       expect(await cutCells(page)).toEqual([]);
       expect(await misaligned(page)).toEqual([]);
+      // The mock closed its capture: an end line. The client's stays open until this process exits.
+      const status = await page.locator('#status').innerText();
+      if (key.startsWith('mock')) expect(status).toMatch(/, recorded \S+Z – \S+Z \([\d.]+ m?s\), complete · loaded in /);
+      else expect(status).toMatch(/, started \S+Z — no end line: the recording was cut off \(recorder killed, or still writing\); last line at \S+Z \([\d.]+ m?s in\) · loaded in /);
       // the timeline has marks in three lanes
       const lanes = await page.evaluate(() => {
         const { state, timeline } = (window as unknown as W).__inspector;
@@ -959,9 +963,11 @@ suite('inspector in headless Chromium', () => {
     const file = join(dir, 'many-bad.jsonl');
     // 250 bad lines among the good ones: each its own line number and reason
     const bad = Array.from({ length: 250 }, (_, k) => (k % 2 ? `{"t":${k},"conn":1}` : `not json ${k}`));
-    writeFileSync(file, [lines[0], lines[1], ...bad, ...lines.slice(2)].join('\n') + '\n');
+    // and an end line that counts two frames more than are there: lines were lost
+    const end = { end: { unixNs: '1764774001000000000', iso: '2025-12-03T15:00:01.000Z' }, t: 1e9, frames: 7, dropped: 0, by: 'close' };
+    writeFileSync(file, [lines[0], lines[1], ...bad, ...lines.slice(2), JSON.stringify(end)].join('\n') + '\n');
     const page = await open(file);
-    expect(await page.locator('#status').innerText()).toMatch(/ — 250 bad lines \(first: line 3: .*; all listed below\)/);
+    expect(await page.locator('#status').innerText()).toMatch(/, recorded \S+ – 2025-12-03T15:00:01.000Z \(1.000 s\) — lines were lost: the end line counts 7 frames, 5 were read — 250 bad lines \(first: line 3: .*; all listed below\)/);
     const box = page.locator('#bad');
     expect(await box.isVisible()).toBe(true);
     expect(await box.locator('summary').innerText()).toBe('250 bad lines (the first 200 listed)');

@@ -121,8 +121,10 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     expect(v.unpaired).toBe(0);
     expect(v.conns.sort()).toEqual(['A:1', 'A:2', 'A:3', 'B:1', 'B:2', 'B:3']);
     expect(v.files).toHaveLength(2);
-    expect(v.files[0]).toMatch(/^A: mock-shm\.jsonl \(mock\): \d+ frames, 3 connections, recorded by .* \(mock\) on .*, started 20/);
-    expect(v.files[1]).toMatch(/^B: client-shm\.jsonl\.gz \(client\): \d+ frames, 3 connections, recorded by .* \(client\) on .*, corosync|started 20/);
+    // each file's header and how its recording ended: the mock closed its capture, the client's stays open until this process exits
+    expect(v.files[0]).toMatch(/^A: mock-shm\.jsonl \(mock\): \d+ frames, 3 connections, recorded by \S+ \S+ \(mock\) on \S+, recorded 20\S+Z – \S+Z \([\d.]+ m?s\), complete$/);
+    expect(v.files[1]).toMatch(/^B: client-shm\.jsonl\.gz \(client\): \d+ frames, 3 connections, recorded by \S+ \S+ \(client\) on \S+, started 20\S+Z — no end line: /);
+    expect(await page.locator('#files li').evaluateAll((l) => l.map((e) => e.className))).toEqual(['', 'warn']);
     const conns = await page.locator('#rows .row span:nth-child(3)').allInnerTexts();
     expect(new Set(conns.map((t) => t[0]))).toEqual(new Set(['A', 'B']));
     expect(await page.locator('#rows .row span:nth-child(3)').first().getAttribute('title')).toMatch(/^connection \d of [AB]: .*\((mock|client)\)$/);

@@ -294,7 +294,7 @@ function threadEnv(): NodeJS.ProcessEnv {
 const openWriters = new Set<CaptureWriter>();
 let exitHooked = false;
 function flushAllAtExit(): void {
-  for (const w of openWriters) w.flush();
+  for (const w of openWriters) w.end('exit');
 }
 
 /**
@@ -356,6 +356,12 @@ export class CaptureWriter {
   private workerTid: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private nextConn = 1;
+  /** The header's start, ns since the epoch: the end line's wall clock is it plus its `t`. */
+  private readonly startNs: bigint;
+  /** Frame lines in the ring (so written, unless the writer fails, which leaves no end line). */
+  private framesPut = 0;
+  /** Frames counted in dropped lines, and those still to be (`dropped`). */
+  private droppedAll = 0;
   private readonly flushSoon = () => {
     this.timer = undefined;
     this.wake();
@@ -381,9 +387,10 @@ export class CaptureWriter {
     this.startMs = performance.now();
     // Wall clock with the µs precision performance offers; hrtime has no epoch.
     const unixUs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+    this.startNs = unixUs * 1000n;
     const header: Record<string, unknown> = {
       corosyncCapture: 1,
-      start: { unixNs: String(unixUs * 1000n), iso: new Date(Number(unixUs / 1000n)).toISOString() },
+      start: { unixNs: String(this.startNs), iso: new Date(Number(unixUs / 1000n)).toISOString() },
       host: opts.host ?? hostname(),
       recorder: { mode: opts.mode, name: opts.name, version: opts.version },
     };
@@ -486,11 +493,35 @@ export class CaptureWriter {
     }
   }
 
-  /** Flush and close the file; later frames are ignored. */
+  /** Flush, write the end line and close the file; later frames are ignored. */
   close(): void {
+    this.end('close');
+  }
+
+  /**
+   * @internal closes the file with its end line, once (by `close` from close(), `exit` from the
+   * process's exit flush). A writer that failed has closed its file already: no end line says so.
+   */
+  end(by: 'close' | 'exit'): void {
     if (this.fd < 0) return;
     this.flush();
-    if (this.fd < 0) return; // the flush failed and closed it
+    if (this.fd < 0) return;
+    const t = this.now();
+    // Counts the ring had no room for yet (still full after the flush) must come before the end.
+    let text = '';
+    for (const d of this.dropped.values()) text += `{"t":${t}${d.mid},"state":"dropped","lines":${d.n}}\n`;
+    this.dropped.clear();
+    const ns = this.startNs + BigInt(t);
+    text += `{"end":{"unixNs":"${ns}","iso":"${new Date(Number(ns / 1_000_000n)).toISOString()}"},"t":${t},"frames":${this.framesPut},"dropped":${this.droppedAll},"by":"${by}"}\n`;
+    // The flush waited until the writer thread wrote everything, and nothing is recorded now:
+    // this thread writes the last line itself (a writer that never had a frame never starts its thread for it).
+    try {
+      const data = this.gzip ? gzipSync(text) : Buffer.from(text, 'utf8');
+      let off = 0;
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    } catch (e) {
+      return this.fail(e instanceof Error ? e : new Error(String(e)));
+    }
     this.stop();
   }
 
@@ -523,13 +554,17 @@ export class CaptureWriter {
    */
   private add(kind: number, conn: number, t: number, text: string | undefined, b: Uint8Array | undefined, common: CaptureCommon, keep = false): void {
     if (this.dropped.size > 0) this.writeDropped();
-    if (this.dropped.size === 0 && this.put(kind, t, text, b)) return;
+    if (this.dropped.size === 0 && this.put(kind, t, text, b)) {
+      if (b) this.framesPut++;
+      return;
+    }
     if (keep) {
       this.waitDone(this.wake());
       if (this.fd < 0) return;
       this.writeDropped();
       if (this.dropped.size === 0 && this.put(kind, t, text, b)) return;
     }
+    this.droppedAll++;
     const d = this.dropped.get(conn);
     if (d) d.n++;
     else this.dropped.set(conn, { mid: stateMid(common), n: 1 });

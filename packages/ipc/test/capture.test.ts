@@ -17,7 +17,7 @@ import { header, reqFrame, resFrame, uniqueName, until } from './helpers.js';
 const SRC = resolve(__dirname, '../src/capture-writer.ts');
 const opts = { mode: 'client', name: 'test', version: '0.0.0' } as const;
 
-function readCapture(path: string): Record<string, unknown>[] {
+function readLines(path: string): Record<string, unknown>[] {
   let raw = readFileSync(path);
   if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
   const text = raw.toString('utf8');
@@ -26,6 +26,27 @@ function readCapture(path: string): Record<string, unknown>[] {
     .slice(0, -1)
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The end line of a capture, if it has one (only its last line may be one). */
+function readEnd(path: string): Record<string, any> | undefined {
+  const lines = readLines(path);
+  expect(lines.slice(0, -1).filter((l) => l.end !== undefined)).toEqual([]);
+  return lines.at(-1)!.end === undefined ? undefined : lines.at(-1);
+}
+
+/**
+ * A capture's lines but its end line, which, where there is one, must count exactly the frame
+ * lines before it and the frames their dropped lines count.
+ */
+function readCapture(path: string): Record<string, unknown>[] {
+  const lines = readLines(path);
+  const end = readEnd(path);
+  if (!end) return lines;
+  lines.pop();
+  expect(end.frames).toBe(lines.filter((l) => l.hex !== undefined).length);
+  expect(end.dropped).toBe(lines.reduce((n, l) => n + (l.state === 'dropped' ? (l.lines as number) : 0), 0));
+  return lines;
 }
 
 /** What a child's onError got (recordInChild). */
@@ -110,6 +131,30 @@ describe('CaptureWriter', () => {
     const ts = [open!.t, f1!.t, f2!.t, closed!.t];
     for (const t of ts) expect(Number.isInteger(t) && t >= 0).toBe(true);
     expect([...ts].sort((a, b) => a - b)).toEqual(ts);
+  });
+
+  it('close() ends the file with the end line, once: until when it recorded, frames written and dropped, by close', () => {
+    for (const name of ['c.jsonl', 'c.jsonl.gz', 'empty.jsonl']) {
+      const path = join(dir, name);
+      const w = CaptureWriter.open(path, opts);
+      const conn = w.newConnection();
+      const n = name.startsWith('empty') ? 0 : 3;
+      for (let i = 0; i < n; i++) w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(i) });
+      w.state({ conn, service: 'cmap', transport: 'shm', state: 'closed', by: 'client' });
+      const before = Date.now();
+      w.close();
+      w.close();
+      w.state({ conn, service: 'cmap', transport: 'shm', state: 'open' });
+      const lines = readLines(path);
+      const [h, end] = [lines[0] as Record<string, any>, lines.at(-1) as Record<string, any>];
+      expect(lines).toHaveLength(n + 3);
+      expect(end).toEqual({ end: { unixNs: expect.stringMatching(/^[0-9]{19}$/), iso: expect.any(String) }, t: end.t, frames: n, dropped: 0, by: 'close' });
+      // the end's wall clock is the start's plus t, and t is after every other line's
+      expect(BigInt(end.end.unixNs) - BigInt(h.start.unixNs)).toBe(BigInt(end.t));
+      expect(Math.abs(Number(BigInt(end.end.unixNs) / 1000000n) - Date.parse(end.end.iso))).toBeLessThanOrEqual(1);
+      expect(Math.abs(Date.parse(end.end.iso) - before)).toBeLessThan(60_000);
+      for (const l of lines.slice(1, -1)) expect(end.t).toBeGreaterThanOrEqual(l.t as number);
+    }
   });
 
   it('gzip: one member per flush, all members read back in order', async () => {
@@ -301,6 +346,7 @@ describe('CaptureWriter', () => {
       dropped += n;
     }
     expect(dropped).toBeGreaterThan(0);
+    expect(readEnd(path)).toMatchObject({ dropped, frames: N + 2 - dropped, by: 'close' });
   });
 
   it('a small ring wrapped round many times while the writer thread drains it: every frame, in order, nothing dropped', () => {
@@ -420,7 +466,7 @@ describe('CaptureWriter', () => {
     expect(() => CaptureWriter.open('/dev/null', opts)).toThrow(/not a regular file/);
   });
 
-  it("refuses an existing file another user owns (it would get the cluster data) or one with other hard links, and leaves it alone", (ctx) => {
+  it('refuses an existing file another user owns (it would get the cluster data), and leaves it alone', (ctx) => {
     if (process.geteuid?.() !== 0) return ctx.skip(); // chown needs root
     const theirs = join(dir, 'theirs.jsonl');
     writeFileSync(theirs, 'keep me', { mode: 0o644 });
@@ -428,6 +474,9 @@ describe('CaptureWriter', () => {
     expect(() => CaptureWriter.open(theirs, opts)).toThrow(expect.objectContaining({ code: 'EPERM' }));
     expect(readFileSync(theirs, 'utf8')).toBe('keep me');
     expect(statSync(theirs).mode & 0o777).toBe(0o644);
+  });
+
+  it('refuses an existing file with other hard links (it would be written through them), and leaves it alone', () => {
     const target = join(dir, 'linked-target');
     writeFileSync(target, 'keep me');
     const linked = join(dir, 'linked.jsonl');
@@ -469,6 +518,8 @@ describe('CaptureWriter', () => {
     expect(out.errors).toHaveLength(1);
     expect(out.errors[0]!.message).toMatch(/EFBIG|too large/i);
     expect(JSON.parse(readFileSync(path, "utf8").split("\n")[0]!)).toMatchObject({ corosyncCapture: 1 });
+    // The failure closed the file: close() adds no end line after it.
+    expect(readFileSync(path, 'utf8')).not.toMatch(/"end":/);
   });
 
   for (const gz of [false, true]) {
@@ -486,10 +537,13 @@ describe('CaptureWriter', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(3);
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
+      expect(readEnd(path)).toMatchObject({ frames: 5, dropped: 0, by: 'exit' });
 
       const k = await child({ args: ['kill'] });
       expect(k.signal).toBe('SIGKILL');
       expect(readCapture(path).map((l) => l.hex ?? 'header')).toEqual(['header', '00', '01', '02', '03', '04']);
+      // Killed: no end line tells the reader the recording was cut off.
+      expect(readEnd(path)).toBeUndefined();
     });
   }
   it('without the addon in its thread, the writer stops and reports why once, and the recorded program runs on', async () => {

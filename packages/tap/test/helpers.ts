@@ -41,11 +41,29 @@ export interface Line {
   error?: string;
 }
 
-export function readCapture(path: string): { header: Record<string, unknown>; lines: Line[] } {
+export interface EndLine {
+  end: { unixNs: string; iso: string };
+  t: number;
+  frames: number;
+  dropped: number;
+  by: 'close' | 'exit';
+}
+
+/**
+ * A capture's header, its frame and state lines, and its end line if it has one (last, counting
+ * exactly the frame lines before it: checked here).
+ */
+export function readCapture(path: string): { header: Record<string, unknown>; lines: Line[]; end: EndLine | undefined } {
   let raw = readFileSync(path);
   if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
   const all = raw.toString('utf8').split('\n').filter((l) => l !== '');
-  return { header: JSON.parse(all[0]!) as Record<string, unknown>, lines: all.slice(1).map((l) => JSON.parse(l) as Line) };
+  const rest = all.slice(1).map((l) => JSON.parse(l) as Line | EndLine);
+  const end = rest.length > 0 && 'end' in rest.at(-1)! ? (rest.pop() as EndLine) : undefined;
+  const lines = rest as Line[];
+  if (lines.some((l) => 'end' in l)) throw new Error(`${path}: an end line before the last line`);
+  const frames = lines.filter((l) => l.hex !== undefined).length;
+  if (end && end.frames !== frames) throw new Error(`${path}: the end line counts ${end.frames} frames, the capture has ${frames}`);
+  return { header: JSON.parse(all[0]!) as Record<string, unknown>, lines, end };
 }
 
 

@@ -113,9 +113,12 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
         const r = await viaTap(ns, cap, [process.execPath, fixture('pipeline.mjs'), '6']);
         expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
         expect(r.stdout).toBe('answers 1,2,3,4,5,6\n');
-        const [c] = [...analyse(readCapture(cap).lines).conns.values()];
+        const { lines: recorded, end } = readCapture(cap);
+        const [c] = [...analyse(recorded).conns.values()];
         expect(c).toMatchObject({ req: 6, res: 6 });
         expect(c!.states.filter((x) => x !== 'flow')).toEqual(['open', 'closed']);
+        // The tap closed the capture when the program ended: a clean end, every frame counted.
+        expect(end).toMatchObject({ frames: 14, dropped: 0, by: 'close' });
       });
 
       test('an event the daemon sent before a response is there when the program has the response', async () => {

@@ -50,6 +50,8 @@ describeReal('corosync-mock --capture records the unmodified corosync tools', ()
       }
       const c = await readCapture(readFileSync(file));
       expect(c.bad).toEqual([]);
+      // Stopped, the mock closed its capture: a clean end, every frame counted.
+      expect(c).toMatchObject({ complete: true, end: { by: 'close', dropped: 0 } });
       expect(c.header.recorder).toMatchObject({ mode: 'mock', name: '@corosync-ts/testkit' });
       const frames = c.records.filter((r): r is CaptureFrameRecord => r.kind === 'frame');
       const procs = new Set(frames.map((f) => f.proc));
@@ -86,6 +88,7 @@ describe('startMockCorosync({ capture })', () => {
     const frames = c.records.filter((r): r is CaptureFrameRecord => r.kind === 'frame');
     expect(frames.map((f) => `${f.service}:${f.dir}`)).toEqual(['quorum:setup', 'quorum:setup', 'quorum:req', 'quorum:res']);
     expect(frames[0]!.pid).toBe(process.pid);
+    expect(c).toMatchObject({ complete: true, end: { frames: 4, by: 'close' } });
     checkCapture(frames);
   });
 });
