@@ -179,7 +179,9 @@ export class ExportWriter {
     let x = per[k];
     if (!x) {
       const ci = c.conns.get(conn);
-      const o = { conn, pid: ci?.pid, proc: ci?.proc, service: c.services[c.svc[i]!]!, transport: ci?.transport, dir: DIRS[c.dir[i]!]!, name: 0 };
+      // a view of several captures: the frame's file, and the connection's id in it
+      const from = ci?.file !== undefined ? { file: c.files![ci.file]!.name, recorder: c.files![ci.file]!.header.recorder.mode } : {};
+      const o = { ...from, conn: ci?.fileConn ?? conn, pid: ci?.pid, proc: ci?.proc, service: c.services[c.svc[i]!]!, transport: ci?.transport, dir: DIRS[c.dir[i]!]!, name: 0 };
       // the object's JSON without its opening brace and the placeholder name's value
       per[k] = x = utf8.encode(`,${JSON.stringify(o).slice(1, -1)}`.replace(/0$/, ''));
     }

@@ -1,6 +1,6 @@
 // Filters, and their form in the URL hash (so that a view can be shared, even from file://).
 import { runtimeMessages } from '@corosync-ts/codec-wasm';
-import { messageName, refusedSetup, type Capture } from './model.js';
+import { connName, messageName, refusedSetup, type Capture } from './model.js';
 
 export interface Filters {
   service: string;
@@ -10,9 +10,11 @@ export interface Filters {
   conn: string;
   dir: string;
   q: string;
+  /** a view of several captures: one file's rows only (its index) */
+  file: string;
 }
 
-export const EMPTY: Filters = { service: '', msg: '', error: '', conn: '', dir: '', q: '' };
+export const EMPTY: Filters = { service: '', msg: '', error: '', conn: '', dir: '', q: '', file: '' };
 const KEYS = Object.keys(EMPTY) as (keyof Filters)[];
 
 export function filtersFromHash(hash: string): { filters: Filters; sel: number } {
@@ -37,6 +39,7 @@ export function applyFilters(c: Capture, f: Filters, from = 0): Int32Array {
   if (f.service !== '' && svc < 0) return new Int32Array(0);
   const dir = f.dir === '' ? -1 : ['req', 'res', 'evt', 'setup'].indexOf(f.dir);
   const conn = f.conn === '' ? -1 : Number(f.conn);
+  const file = f.file === '' || !c.file ? -1 : Number(f.file);
   const msgIdx = f.msg === '' ? null : runtimeMessages.findIndex((m) => m.name === f.msg);
   const errCode = /^\d+$/.test(f.error) ? Number(f.error) : -1;
   const q = f.q.trim().toLowerCase();
@@ -48,7 +51,7 @@ export function applyFilters(c: Capture, f: Filters, from = 0): Int32Array {
     runtimeMessages.forEach((m, k) => { if (m.name.toLowerCase().includes(q)) msgOk![k] = 1; });
     connOk = new Set();
     for (const ci of c.conns.values()) {
-      const hay = `${ci.proc ?? ''} ${ci.pid ?? ''} conn ${ci.conn} ${ci.service} ${ci.transport}`.toLowerCase();
+      const hay = `${ci.proc ?? ''} ${ci.pid ?? ''} conn ${connName(ci)} ${ci.service} ${ci.transport}${ci.file !== undefined ? ` ${c.files![ci.file]!.name}` : ''}`.toLowerCase();
       if (hay.includes(q)) connOk.add(ci.conn);
     }
   }
@@ -58,6 +61,7 @@ export function applyFilters(c: Capture, f: Filters, from = 0): Int32Array {
     if (svc >= 0 && c.svc[i] !== svc) continue;
     if (dir >= 0 && c.dir[i] !== dir) continue;
     if (conn >= 0 && c.conn[i] !== conn) continue;
+    if (file >= 0 && c.file![i] !== file) continue;
     const m = c.msg[i]!;
     if (msgIdx !== null && m !== msgIdx) continue;
     if (f.error !== '') {

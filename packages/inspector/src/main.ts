@@ -5,7 +5,8 @@ import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from
 import { recordedText } from './ending.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { CaptureBuilder, DIRS, appendPiece, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type ConnInfo, type LoadMessage, type Mark } from './model.js';
+import { MAX_FILES, fileTitle, mergeCaptures, type LoadedFile } from './merge.js';
+import { CaptureBuilder, DIRS, appendPiece, connName, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type ConnInfo, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
 const ROW = 22;
@@ -17,9 +18,11 @@ interface State {
   sel: number;
   filters: Filters;
   loadStart: number;
+  /** the view's files: one, or several merged into `cap` */
+  files: LoadedFile[];
 }
 
-const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0 };
+const state: State = { cap: null, rows: new Int32Array(0), sel: -1, filters: { ...EMPTY }, loadStart: 0, files: [] };
 // For tests and the benchmark: what is loaded and how long it took.
 const probe: { warm: boolean; ready: boolean; error?: string; firstTableMs?: number; loadedMs?: number; frames?: number; timing?: Capture['timing']; rendered: number; exported?: { rows: number; pieces: number; ms: number } } = { warm: false, ready: false, rendered: 0 };
 const timeline = new Timeline($('timeline') as HTMLCanvasElement, (i) => select(i, true), (m) => showMark(m));
@@ -127,6 +130,8 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   delete probe.error;
   delete probe.firstTableMs;
   state.cap = null;
+  state.files = [];
+  showFiles([]);
   showBadLines([]);
   ($('export') as HTMLButtonElement).disabled = true;
   setStatus(`reading ${label}${sizeHint ? ` (${(sizeHint / 1048576).toFixed(1)} MB)` : ''}…`);
@@ -145,12 +150,19 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
     if (me !== loading) return;
     state.cap = null;
     probe.error = (e as Error).message;
+    state.files = [{ name: label, error: probe.error }];
     setStatus(probe.error, true);
     renderAll();
     return;
   }
   if (me !== loading || !c) return;
-  if (!state.cap) {
+  state.files = [{ name: label, cap: c }];
+  await shown(c, () => summary(label, c));
+}
+
+/** The view's capture is whole: the filters' lists, the table, the status line and the bad lines. */
+async function shown(c: Capture, status: () => string): Promise<void> {
+  if (state.cap !== c) {
     state.cap = c;
     firstDraw(c);
   }
@@ -162,21 +174,102 @@ async function openSource(source: ReadableStream<Uint8Array> | Blob, label: stri
   probe.loadedMs = performance.now() - state.loadStart;
   probe.frames = c.count;
   probe.timing = c.timing;
-  const refused = [...c.conns.values()].filter((ci) => ci.refused !== undefined).length;
-  const ending = recordedText(c);
   setStatus(
-    `${label}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')}${refused ? ` (${refused} refused at the handshake)` : ''}, recorded by ${c.header.recorder.name} ${c.header.recorder.version} (${c.header.recorder.mode}) on ${c.header.host}` +
-      `${c.header.corosync ? `, corosync ${c.header.corosync}` : ''}, ${ending.text}` +
-      `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}` +
+    status() +
       `${c.bad.length ? ` — ${c.bad.length} bad lines (first: ${c.bad[0]!.message}; all listed below)` : ''}` +
       ` · loaded in ${probe.loadedMs.toFixed(0)} ms` +
       // a rate from a few frames would be the decoder's start-up, not its speed
       `${c.count >= 10_000 ? ` (decoded at ${Math.round(c.count / (Math.max(c.timing.decode, 0.1) / 1000)).toLocaleString('en')} frames/s)` : ''}`,
-    c.bad.length > 0 || c.cut !== undefined || ending.warn,
+    c.bad.length > 0 || c.cut !== undefined || state.files.some((f) => f.error !== undefined || (f.cap !== undefined && recordedText(f.cap).warn)),
   );
   showBadLines(c.bad);
   if (state.sel >= 0 && state.sel < c.count) select(state.sel, true);
   probe.ready = true;
+}
+
+/** What a capture is: its frames and connections, then its header's story. */
+function summary(label: string, c: Capture): string {
+  const refused = [...c.conns.values()].filter((ci) => ci.refused !== undefined).length;
+  return `${label}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')}${refused ? ` (${refused} refused at the handshake)` : ''}, ${headerInfo(c)}` +
+    `${c.cut ? ` — the file ends early (${c.cut}): these are the frames before that point` : ''}`;
+}
+
+/** A capture's header and how its recording ended, as the status line (one file) and each line of the file list (several) say it. */
+function headerInfo(c: Capture): string {
+  const h = c.header;
+  return `recorded by ${h.recorder.name} ${h.recorder.version} (${h.recorder.mode}) on ${h.host}${h.corosync ? `, corosync ${h.corosync}` : ''}, ${recordedText(c).text}`;
+}
+
+/** A view of several captures: one line per file under the status line, a failed one with its error. */
+function showFiles(files: readonly LoadedFile[]): void {
+  const box = $('files');
+  box.hidden = files.length < 2;
+  if (box.hidden) return box.replaceChildren();
+  let tag = 0;
+  box.replaceChildren(...files.map((f) => {
+    const li = document.createElement('li');
+    if (f.cap) {
+      li.textContent = summary(fileTitle(state.cap!.files![tag++]!), f.cap);
+      if (recordedText(f.cap).warn) li.className = 'warn';
+    } else {
+      li.textContent = `${f.name}: ${f.error ?? 'not loaded'}`;
+      li.className = 'warn';
+    }
+    return li;
+  }));
+}
+
+/** Sources to read, each to the end, in parallel. */
+interface Source {
+  source: ReadableStream<Uint8Array> | Blob;
+  label: string;
+}
+
+/** A capture read to its end, or why it could not be (its own error: the other files still load). */
+async function readWhole(s: Source): Promise<LoadedFile> {
+  let c: Capture | undefined;
+  try {
+    for await (const got of (inWorker ? parseInWorker : parseHere)(s.source, s.label)) c = got;
+  } catch (e) {
+    return { name: s.label, error: (e as Error).message };
+  }
+  return c ? { name: s.label, cap: c } : { name: s.label, error: 'nothing read' };
+}
+
+/**
+ * Several captures in one view (merge.ts), or more added to the open view (`add`): each is read
+ * whole, then they are merged on one time axis; the table comes when all are in.
+ */
+async function openMany(loads: Promise<LoadedFile>[], add: boolean, t0 = performance.now()): Promise<void> {
+  const kept = add ? state.files : [];
+  // the view's connection ids and rows are renumbered: a connection or a frame the URL names would be another one
+  if (add) history.replaceState(null, '', `${location.pathname}${location.search}${filtersToHash({ ...filtersFromHash(location.hash).filters, conn: '' }, -1)}`);
+  const me = ++loading;
+  state.loadStart = t0;
+  probe.ready = false;
+  delete probe.error;
+  delete probe.firstTableMs;
+  ($('export') as HTMLButtonElement).disabled = true;
+  setStatus(`reading ${plural(loads.length, 'capture')}${add ? ` to add to the ${plural(kept.length, 'open one')}` : ''}…`);
+  const got = await Promise.all(loads);
+  if (me !== loading) return;
+  const files = [...kept, ...got].map((f, k): LoadedFile => (k < MAX_FILES || !f.cap ? f : { name: f.name, error: `not opened: a view holds ${MAX_FILES} captures at most` }));
+  const good = files.filter((f): f is LoadedFile & { cap: Capture } => f.cap !== undefined);
+  state.files = files;
+  if (good.length === 0) {
+    state.cap = null;
+    probe.error = files.map((f) => `${f.name}: ${f.error}`).join(' · ');
+    setStatus(probe.error, true);
+    showFiles(files);
+    showBadLines([]);
+    renderAll();
+    return;
+  }
+  const c = files.length === 1 ? good[0]!.cap : mergeCaptures(good);
+  state.cap = null;
+  await shown(c, () => (files.length === 1 ? summary(files[0]!.name, c) : `${plural(files.length, 'capture')}${good.length < files.length ? ` (${files.length - good.length} could not be read: see the list)` : ''}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')} on one time axis from ${c.header.start.iso}${c.cut ? ` — some end early (${c.cut})` : ''}`));
+  showFiles(files);
+  if (good.length < files.length) probe.error = files.filter((f) => f.error).map((f) => `${f.name}: ${f.error}`).join(' · ');
 }
 
 // A capture that is mostly bad lines (the wrong file) must not make a list of a million.
@@ -206,11 +299,15 @@ function firstDraw(c: Capture): void {
   refilter(true);
 }
 
-function openFile(f: File): void {
+/** Files dropped or picked: they replace the view, or with `add` join it. */
+function openFiles(list: readonly File[], add: boolean): void {
   // The clock starts when the file is handed over (drop or picker): reading it counts too.
   // The File itself goes to the worker, which reads it there: a stream made here would pass
   // every chunk through this thread.
-  void openSource(f, f.name, f.size, performance.now());
+  const t0 = performance.now();
+  if (list.length === 0) return;
+  if (list.length === 1 && !(add && state.files.length > 0)) void openSource(list[0]!, list[0]!.name, list[0]!.size, t0);
+  else void openMany(list.map((f) => readWhole({ source: f, label: f.name })), add, t0);
 }
 
 const plural = (n: number, what: string): string => `${n.toLocaleString('en')} ${what}${n === 1 ? '' : 's'}`;
@@ -223,12 +320,15 @@ function setStatus(text: string, warn = false): void {
 }
 
 // ---------------------------------------------------------------- filters
-const FILTER_IDS: (keyof Filters)[] = ['service', 'dir', 'msg', 'error', 'conn', 'q'];
+const FILTER_IDS: (keyof Filters)[] = ['file', 'service', 'dir', 'msg', 'error', 'conn', 'q'];
 
 function fillSelects(c: Capture): void {
   const opt = (sel: HTMLSelectElement, values: [string, string][]) => {
     sel.replaceChildren(...values.map(([v, label]) => Object.assign(document.createElement('option'), { value: v, textContent: label })));
   };
+  const fileSel = $('f-file') as HTMLSelectElement;
+  fileSel.hidden = !c.files;
+  opt(fileSel, [['', 'all files'], ...(c.files ?? []).map((f, k): [string, string] => [String(k), fileTitle(f)])]);
   opt($('f-service'), [['', 'all services'], ...c.services.map((s): [string, string] => [s, s])]);
   const names = new Set<string>();
   for (let i = 0; i < c.count; i++) if (c.msg[i]! >= 0) names.add(messageName(c, i));
@@ -245,7 +345,7 @@ function fillSelects(c: Capture): void {
   const more = c.conns.size - listed.length;
   opt($('f-conn'), [
     ['', 'all connections'],
-    ...listed.map((ci): [string, string] => [String(ci.conn), `${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`]),
+    ...listed.map((ci): [string, string] => [String(ci.conn), `${connName(ci)}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}`]),
     ...(more > 0 ? [['', `… ${more.toLocaleString('en')} more: find them with the text filter`] as [string, string]] : []),
   ]);
   const errs = new Set<number>();
@@ -306,14 +406,20 @@ function sizeColumns(c: Capture, names: Set<string>, errs: Set<number>): void {
       else maxMs = Math.max(maxMs, us / 1000);
     }
   }
-  for (const k of c.conns.keys()) maxConn = Math.max(maxConn, k);
+  let connText = '';
+  if (c.files) {
+    for (const ci of c.conns.values()) if (connName(ci).length > connText.length) connText = connName(ci);
+  } else {
+    for (const k of c.conns.keys()) maxConn = Math.max(maxConn, k);
+    connText = String(maxConn);
+  }
   if (retry) results.add('retry after TRY_AGAIN');
   for (const e of errs) results.add(`${e} ${(csErrorName(e) ?? '').replace(/^CS_ERR_/, '')}`);
   for (const e of c.decodeErrors.values()) results.add(`DecodeError ${e.kind}${e.field ? ` (${e.field})` : ''}`);
   const content: string[][] = [
     [String(Math.max(0, c.count - 1))],
     [(maxT / 1e6).toFixed(3)],
-    [String(maxConn)],
+    [connText],
     [...c.conns.values()].map((ci) => `${ci.proc ?? ''}${ci.pid ? ` [${ci.pid}]` : ''}`),
     c.services,
     [...DIRS],
@@ -452,7 +558,8 @@ function cells(c: Capture, i: number): (string | { text: string; title: string }
   else if (lost === 'answer') lat = { text: 'dropped?', title: 'answer dropped? the recorder dropped frames after this request: its answer may be one of them' };
   else if (lost) lat = { text: 'dropped?', title: 'request dropped? the recorder dropped frames before this answer: its request may be one of them' };
   else if (isUnanswered(c, i)) lat = 'no reply';
-  return [String(i), (c.t[i]! / 1e6).toFixed(3), String(c.conn[i]), `${ci?.proc ?? ''}${ci?.pid ? ` [${ci.pid}]` : ''}`, c.services[c.svc[i]!]!, DIRS[d]!, messageName(c, i), String(c.len[i]), err, lat];
+  const conn = ci?.file !== undefined ? { text: connName(ci), title: `connection ${ci.fileConn} of ${fileTitle(c.files![ci.file]!)}` } : String(c.conn[i]);
+  return [String(i), (c.t[i]! / 1e6).toFixed(3), conn, `${ci?.proc ?? ''}${ci?.pid ? ` [${ci.pid}]` : ''}`, c.services[c.svc[i]!]!, DIRS[d]!, messageName(c, i), String(c.len[i]), err, lat];
 }
 
 function renderRows(): void {
@@ -561,7 +668,7 @@ const errnoName = (e: number): string => ERRNO[e] ?? `errno ${e}`;
 /** A connection-state mark picked on the timeline: what happened, in the detail title. */
 function showMark(m: Mark): void {
   const ci = state.cap?.conns.get(m.conn);
-  $('d-title').textContent = `connection ${m.conn}${ci?.proc ? ` (${ci.proc}${ci.pid ? ` [${ci.pid}]` : ''})` : ''} ${ci?.service ?? ''} at ${(m.t / 1e6).toFixed(3)} ms: ${m.text}`;
+  $('d-title').textContent = `connection ${ci ? connName(ci) : m.conn}${ci?.proc ? ` (${ci.proc}${ci.pid ? ` [${ci.pid}]` : ''})` : ''} ${ci?.service ?? ''} at ${(m.t / 1e6).toFixed(3)} ms: ${m.text}`;
   ($('d-pair') as HTMLButtonElement).hidden = true;
   $('d-error').hidden = true;
   $('d-tree').replaceChildren();
@@ -751,10 +858,14 @@ $('export').addEventListener('click', () => {
 });
 
 // ---------------------------------------------------------------- opening: picker, drop, URL
-$('file').addEventListener('change', (e) => {
-  const f = (e.target as HTMLInputElement).files?.[0];
-  if (f) openFile(f);
-});
+// Open replaces the view, Add joins it: two inputs, two drop targets (the page, the Add button).
+for (const [id, add] of [['file', false], ['add', true]] as const) {
+  $(id).addEventListener('change', (e) => {
+    const input = e.target as HTMLInputElement;
+    openFiles([...(input.files ?? [])], add);
+    input.value = ''; // the same file picked again is a change too
+  });
+}
 document.addEventListener('dragover', (e) => {
   e.preventDefault();
   document.body.classList.add('dragging');
@@ -763,8 +874,8 @@ document.addEventListener('dragleave', () => document.body.classList.remove('dra
 document.addEventListener('drop', (e) => {
   e.preventDefault();
   document.body.classList.remove('dragging');
-  const f = e.dataTransfer?.files[0];
-  if (f) openFile(f);
+  const add = (e.target as Element | null)?.closest?.('#add-zone') != null;
+  openFiles([...(e.dataTransfer?.files ?? [])], add);
 });
 
 function renderAll(): void {
@@ -786,18 +897,35 @@ function sameOriginCapture(u: string): URL | undefined {
   }
 }
 
-const url = new URLSearchParams(location.search).get('url');
+const refusal = (u: string): string => `refused ?url=${u}: only a capture of this page's own origin (${location.origin}) is fetched; download it and open the file instead`;
+const fetchCapture = (u: URL): Promise<Response> =>
+  fetch(u, { credentials: 'same-origin', redirect: 'error' }).then((r) => {
+    if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+    return r;
+  });
+const urls = new URLSearchParams(location.search).getAll('url');
+const url = urls.length === 1 ? urls[0] : undefined;
 const target = url ? sameOriginCapture(url) : undefined;
-if (url && !target) {
-  probe.error = `refused ?url=${url}: only a capture of this page's own origin (${location.origin}) is fetched; download it and open the file instead`;
+if (urls.length > 1) {
+  setStatus(`fetching ${plural(urls.length, 'capture')}…`);
+  void openMany(urls.map(async (u): Promise<LoadedFile> => {
+    const to = sameOriginCapture(u);
+    if (!to) return { name: u, error: refusal(u) };
+    let r: Response;
+    try {
+      r = await fetchCapture(to);
+    } catch (e) {
+      return { name: u, error: `cannot fetch ${u}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    return readWhole({ source: r.body!, label: u });
+  }), false);
+} else if (url && !target) {
+  probe.error = refusal(url);
   setStatus(probe.error, true);
 } else if (url && target) {
   setStatus(`fetching ${url}…`);
-  fetch(target, { credentials: 'same-origin', redirect: 'error' })
-    .then((r) => {
-      if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
-      return openSource(r.body, url, Number(r.headers.get('content-length') ?? 0));
-    })
+  fetchCapture(target)
+    .then((r) => openSource(r.body!, url, Number(r.headers.get('content-length') ?? 0)))
     .catch((e: unknown) => {
       probe.error = `cannot fetch ${url}: ${e instanceof Error ? e.message : String(e)}`;
       setStatus(probe.error, true);

@@ -5,6 +5,7 @@
 // to the columns, so the page can draw the first table after the first piece.
 import { CAPTURE_MAX_LINE, CaptureFormatError, DecodeError, DIR_CODES, SERVICE_CODES, codec, runtimeMessages, scanCapture, type CaptureHeader, type CaptureScanFrom, type DecodeErrorDetails } from '@corosync-ts/codec-wasm';
 import { Gunzip } from 'fflate';
+import type { FileTag } from './merge.js';
 
 export const DIRS = ['req', 'res', 'evt', 'setup'] as const;
 /** Different service names one capture may have (a recorder writes six at most). */
@@ -26,7 +27,14 @@ export interface ConnInfo {
   closeError?: string;
   /** The server refused the handshake (a 'closed' with no 'open' before it): why. */
   refused?: string;
+  /** In a view of several captures (merge.ts): the file it is from (index into `files`), its id in that file, and its name (file tag:that id). */
+  file?: number;
+  fileConn?: number;
+  label?: string;
 }
+
+/** How rows, lanes and lists name a connection: its id, or in a view of several captures its file's tag and its id there. */
+export const connName = (ci: ConnInfo): string => ci.label ?? String(ci.conn);
 
 /** What a connection-state line says, placed on the timeline. */
 export interface Mark {
@@ -73,6 +81,9 @@ export interface Capture {
   timing: { inflate: number; parse: number; decode: number; pair: number };
   /** Why the file's data ended before its end (a gzip member cut short): the frames are those before that point. */
   cut?: string;
+  /** A view of several captures (merge.ts): each frame's file (index into `files`), and the files. */
+  file?: Uint8Array;
+  files?: FileTag[];
   /** The reader's place after the last piece: the end line, the frame lines read, the last `t`. */
   scan?: CaptureScanFrom;
 }

@@ -4,7 +4,8 @@
 // frames: flow control as a band from on to off, a refused handshake as a red cross, a close.
 // The columns (tens of thousands of 1-pixel rects) are painted into the canvas's pixels by
 // raster.ts, the same pixels as fillRect gives, at a fraction of the cost of a canvas call each.
-import { refusedSetup, type Capture, type Mark } from './model.js';
+import { fileTitle } from './merge.js';
+import { connName, refusedSetup, type Capture, type Mark } from './model.js';
 import { paint, Raster, type Paint, type Stamp } from './raster.js';
 
 const LABEL_W = 150;
@@ -96,7 +97,7 @@ export class Timeline {
     canvas.addEventListener('mousemove', (e) => {
       const conn = this.laneAt(e.offsetY);
       const ci = conn === undefined ? undefined : this.cap?.conns.get(conn);
-      const title = ci ? `connection ${ci.conn}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}` : '';
+      const title = ci ? `connection ${connName(ci)}: ${ci.proc ?? '?'}${ci.pid ? ` [${ci.pid}]` : ''} ${ci.service}/${ci.transport}${ci.file !== undefined ? ` · ${fileTitle(this.cap!.files![ci.file]!)}` : ''}` : '';
       if (canvas.title !== title) canvas.title = title;
     });
     window.addEventListener('mousemove', (e) => {
@@ -498,7 +499,7 @@ export class Timeline {
       const ci = c.conns.get(this.lanes[lane]!)!;
       g.fillStyle = '#222';
       if (lh < 9) continue;
-      const text = `${ci.conn} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26);
+      const text = `${connName(ci)} ${ci.proc ?? ''} ${ci.service}`.slice(0, 26);
       g.fillText(text, 4, y + lh / 2 + 3);
       right = Math.max(right, 4 + this.ink(g, text).right);
     }

@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { CmapHandle, QuorumHandle, VotequorumHandle } from '@corosync-ts/client';
 import { encoders, toHex } from '@corosync-ts/codec-wasm';
-import { startMockCorosync } from '@corosync-ts/testkit';
-import { CS_TRACK_CHANGES, CS_TRACK_CURRENT } from '@corosync-ts/types';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { describeRequiring, runOk } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { record } from './fixtures.js';
 
 const CHROMIUM = process.env.COROSYNC_TS_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -26,44 +24,6 @@ const dir = mkdtempSync(join(tmpdir(), 'inspector-test-'));
 
 interface Probe { ready: boolean; error?: string; frames?: number; firstTableMs?: number }
 type W = { __inspector: { probe: Probe; state: { cap: any; rows: Int32Array; sel: number }; timeline: { binPasses: number; paints: number; view: { v0: number; v1: number }; positionOf(i: number): { x: number; y: number } | null; markPosition(k: number): { x: number; y: number } | null } } };
-
-/** Records a little of everything: cmap get/set/missing key/track, quorum and votequorum, both recorders at once. */
-async function record(transport: 'socket' | 'shm'): Promise<{ mock: string; client: string }> {
-  const mockFile = join(dir, `mock-${transport}.jsonl`);
-  const clientFile = join(dir, `client-${transport}.jsonl.gz`);
-  const mock = await startMockCorosync({ nodes: 3, transport, capture: mockFile, clusterName: 'inspect' });
-  try {
-    const opts = { ipcPrefix: mock.prefix, capture: clientFile };
-    const c = await CmapHandle.initialize(opts);
-    await c.getString('totem.cluster_name');
-    await c.setUint32('test.counter', 1);
-    await c.getString('no.such.key').catch(() => {});
-    const q = await QuorumHandle.initialize({ quorumNotify: () => {} }, { ...opts, dispatch: 'manual' });
-    await q.trackstart(CS_TRACK_CURRENT | CS_TRACK_CHANGES);
-    await q.dispatch(1);
-    const vq = await VotequorumHandle.initialize(null, opts);
-    await vq.getinfo(1);
-    for (let i = 0; i < 20; i++) await c.getUint32('runtime.votequorum.this_node_id');
-    await vq.finalize();
-    await q.finalize();
-    await c.finalize();
-  } finally {
-    await mock.close();
-  }
-  // The client's writer flushes every 100 ms: wait until its last lines, the three handles'
-  // close states, are in the file (gzip members are whole once written).
-  const closedLines = () => {
-    try {
-      return gunzipSync(readFileSync(clientFile)).toString().split('"state":"closed"').length - 1;
-    } catch {
-      return 0;
-    }
-  };
-  for (const t0 = Date.now(); closedLines() < 3; await new Promise((r) => setTimeout(r, 20))) {
-    if (Date.now() - t0 > 10_000) throw new Error(`the client capture has ${closedLines()} of 3 close states after 10 s`);
-  }
-  return { mock: mockFile, client: clientFile };
-}
 
 /** A capture written by hand: a TRY_AGAIN answer, then the retry answered OK, and a malformed frame. */
 function handmade(): string {
@@ -197,8 +157,8 @@ suite('inspector in headless Chromium', () => {
 
   beforeAll(async () => {
     await runOk([process.execPath, join(PKG, 'scripts/build.mjs')], { timeout: 100_000 });
-    const shm = await record('shm');
-    const socket = await record('socket');
+    const shm = await record(dir, 'shm');
+    const socket = await record(dir, 'socket');
     files = { mockShm: shm.mock, clientShm: shm.client, mockSocket: socket.mock, clientSocket: socket.client, handmade: handmade(), marks: marksCapture(), cpg: cpgCapture() };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -838,7 +798,10 @@ suite('inspector in headless Chromium', () => {
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('file');
     // the picker's own input is out of sight: its label shows the focus
-    expect(await page.locator('label.button').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    expect(await page.locator('label.button:has(#file)').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('add');
+    expect(await page.locator('label.button:has(#add)').evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
     const order: string[] = [];
     for (let k = 0; k < 20 && !order.includes('scroller'); k++) {
       await page.keyboard.press('Tab');
@@ -1036,7 +999,7 @@ suite('inspector in headless Chromium', () => {
     expect(await page.locator('#d-tree').innerText()).toMatch(/viewList\s+\[1\]/);
     // nothing to export yet, and the status says how to get something
     expect(await page.locator('#export').isDisabled()).toBe(true);
-    expect(await page.locator('#status').innerText()).toBe('No capture loaded: open one with "Open capture…" or drop it on the page.');
+    expect(await page.locator('#status').innerText()).toBe('No capture loaded: open one with "Open captures…" or drop it on the page.');
     await page.setInputFiles('#file', files.handmade!);
     await page.waitForFunction(() => (window as unknown as W).__inspector.probe.ready);
     expect(await page.locator('#export').isDisabled()).toBe(false);
