@@ -6,7 +6,7 @@ import { closeSync, constants as fsc, openSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { CaptureWriter, ConnectionCapture, createServer, enterNetns, unshareNetns, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
 import { VERSION } from './version.js';
-import { NO_ANSWER, unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
+import { NO_ANSWER, owned, unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
 
 export const DEFAULT_SERVICES = ['cmap', 'cfg', 'cpg', 'quorum', 'votequorum'] as const;
 
@@ -201,8 +201,9 @@ export class Tap {
     cap.opened(conn.handshake.request, t, conn.handshake.response, t);
     conn.on('request', (frame) => {
       cap.frame('req', frame);
-      const copy = frame.slice();
-      this.post({ op: 'req', id: relay.id, frame: copy }, [copy.buffer]);
+      // After this the program's frame is the worker's: recorded above, never read here again.
+      const mine = owned(frame);
+      this.post({ op: 'req', id: relay.id, frame: mine }, [mine.buffer]);
     });
     conn.on('close', () => {
       this.relays.delete(relay.id);
