@@ -228,11 +228,12 @@ export class Tap {
       case 'evt': {
         const r = this.relays.get(m.id);
         if (!r || r.conn.closed) return;
-        r.cap.frame(m.op, m.frame);
         if (m.op === 'evt' && r.conn.queued.events + m.frame.length + r.conn.queueOverhead > EVENT_QUEUE_BYTES) {
-          // The server would close it as if the program had left: say why instead.
+          // The server would close it as if the program had left: say why instead (the event
+          // is not recorded: the program never gets it).
           return this.drop(r, m.id, `the program left more than ${EVENT_QUEUE_BYTES >> 20} MiB of events untaken`);
         }
+        r.cap.frame(m.op, m.frame);
         try {
           if (m.op === 'res') r.conn.respond(m.frame);
           else r.conn.sendEvent(m.frame);
