@@ -1,6 +1,6 @@
 // Messages between the tap's two threads. The main thread lives in the program's network
 // namespace and serves it; the upstream worker stays in the daemon's and owns one real
-// connection per program connection. Frames travel as transferred copies.
+// connection per program connection. Frames travel transferred, not copied (see owned()).
 
 export type Transport = 'socket' | 'shm';
 
@@ -50,4 +50,17 @@ export function packVerdict(seq: number, verdict: number): bigint {
 
 export function unpackVerdict(v: bigint): { seq: number; verdict: number } {
   return { seq: Number(v >> 32n), verdict: Number(BigInt.asIntN(32, v & 0xffffffffn)) };
+}
+
+/**
+ * The frame as one the other thread can be given (postMessage's transfer list): itself when it is
+ * all of its own ArrayBuffer, as @corosync-ts/ipc hands every frame above 4 KiB that it does not
+ * lend (the listener's own), else a copy (a small frame is a view into a pool other frames share).
+ * A 1 MiB multicast was copied once more per hop: each copy a fresh megabyte whose pages fault in,
+ * ~0.5 ms on this project's VMs, several per message (bench/README.md "tap"). The copy is made
+ * with the Uint8Array constructor: a Buffer's slice() is a view of the same memory.
+ */
+export function owned(frame: Uint8Array): Uint8Array<ArrayBuffer> {
+  const b = frame.buffer;
+  return b instanceof ArrayBuffer && frame.byteOffset === 0 && frame.byteLength === b.byteLength ? (frame as Uint8Array<ArrayBuffer>) : new Uint8Array(frame);
 }

@@ -6,9 +6,17 @@ import { closeSync, constants as fsc, openSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { CaptureWriter, ConnectionCapture, createServer, enterNetns, unshareNetns, type IpcServer, type IpcServerConnection } from '@corosync-ts/ipc';
 import { VERSION } from './version.js';
-import { NO_ANSWER, unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
+import { NO_ANSWER, owned, unpackVerdict, VERDICT_BYTES, type Cred, type FromUpstream, type ToUpstream, type Transport } from './protocol.js';
 
 export const DEFAULT_SERVICES = ['cmap', 'cfg', 'cpg', 'quorum', 'votequorum'] as const;
+
+/**
+ * Event bytes a program has not taken yet that the tap holds for it. corosync queues a slow
+ * reader's events without a bound (its outq); @corosync-ts/ipc's server default, 16 MiB,
+ * disconnected a libcpg program that fell 16 of its own 1 MB deliveries behind on a loaded machine
+ * (fc.c, bench/tap), a disconnect it would never have had without the tap.
+ */
+const EVENT_QUEUE_BYTES = 256 << 20;
 
 export interface TapOptions {
   /** Capture file (a `.gz` name is written gzip compressed). Refused if it is a symlink or not a regular file. */
@@ -114,6 +122,7 @@ export class Tap {
     for (const service of services) {
       const server = createServer(service, {
         transport: this.transport,
+        maxQueuedEventBytes: EVENT_QUEUE_BYTES,
         authorize: (cred) => this.authorize(service, cred),
       });
       server.on('connection', (conn) => this.accepted(service, conn));
@@ -201,8 +210,9 @@ export class Tap {
     cap.opened(conn.handshake.request, t, conn.handshake.response, t);
     conn.on('request', (frame) => {
       cap.frame('req', frame);
-      const copy = frame.slice();
-      this.post({ op: 'req', id: relay.id, frame: copy }, [copy.buffer]);
+      // After this the program's frame is the worker's: recorded above, never read here again.
+      const mine = owned(frame);
+      this.post({ op: 'req', id: relay.id, frame: mine }, [mine.buffer]);
     });
     conn.on('close', () => {
       this.relays.delete(relay.id);
@@ -218,17 +228,18 @@ export class Tap {
       case 'evt': {
         const r = this.relays.get(m.id);
         if (!r || r.conn.closed) return;
+        if (m.op === 'evt' && r.conn.queued.events + m.frame.length + r.conn.queueOverhead > EVENT_QUEUE_BYTES) {
+          // The server would close it as if the program had left: say why instead (the event
+          // is not recorded: the program never gets it).
+          return this.drop(r, m.id, `the program left more than ${EVENT_QUEUE_BYTES >> 20} MiB of events untaken`);
+        }
         r.cap.frame(m.op, m.frame);
         try {
           if (m.op === 'res') r.conn.respond(m.frame);
           else r.conn.sendEvent(m.frame);
         } catch (e) {
           // Larger than the program's negotiated maximum: it could not have taken it either.
-          r.closedBy = 'error';
-          r.error = `${m.op === 'res' ? 'response' : 'event'} of ${m.frame.length} bytes not deliverable: ${(e as Error).message}`;
-          this.log(`${r.service} connection ${r.cap.conn}: ${r.error}`);
-          this.post({ op: 'close', id: m.id });
-          r.conn.close();
+          this.drop(r, m.id, `${m.op === 'res' ? 'response' : 'event'} of ${m.frame.length} bytes not deliverable: ${(e as Error).message}`);
         }
         return;
       }
@@ -255,6 +266,15 @@ export class Tap {
       default:
         return;
     }
+  }
+
+  /** Ends a program's connection and the daemon's for `error`, recorded and logged as the tap's doing. */
+  private drop(r: Relay, id: number, error: string): void {
+    r.closedBy = 'error';
+    r.error = error;
+    this.log(`${r.service} connection ${r.cap.conn}: ${error}`);
+    this.post({ op: 'close', id });
+    r.conn.close();
   }
 
   /** Stop serving, close every relayed connection, flush and close the capture. Idempotent. */

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect, enterNetns, isIpcError, type IpcClient } from '@corosync-ts/ipc';
 import { corosyncAllows, left } from './access.js';
-import { NO_ANSWER, packVerdict, type Cred, type FromUpstream, type ToUpstream } from './protocol.js';
+import { NO_ANSWER, owned, packVerdict, type Cred, type FromUpstream, type ToUpstream } from './protocol.js';
 
 interface Data {
   netnsFd: number;
@@ -54,7 +54,6 @@ class Upstream {
   /** The flow-control level the program was given for the daemon's (see refused()). */
   private flowLevel: 0 | 1 | 2 = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay = 1;
 
   /**
    * Ends the open still under way when the main thread no longer waits for it (it gave up, or
@@ -69,7 +68,7 @@ class Upstream {
 
   attach(client: IpcClient): void {
     this.client = client;
-    client.on('event', (frame) => post({ op: 'evt', id: this.id, frame: frame.slice() }));
+    client.on('event', (frame) => post({ op: 'evt', id: this.id, frame: owned(frame) }));
     client.on('disconnect', (err) => this.gone('server', err.message));
   }
 
@@ -115,9 +114,9 @@ class Upstream {
           // can see the answer first (its own socket or ring, read by another watcher), so the
           // answer waits one turn of the loop: a poll phase in which every event already
           // queued by the daemon is read and passed on ahead of it.
-          const copy = res.slice();
+          const mine = owned(res);
           setImmediate(() => {
-            if (!this.closed) post({ op: 'res', id: this.id, frame: copy });
+            if (!this.closed) post({ op: 'res', id: this.id, frame: mine });
           });
           this.next();
         },
@@ -136,7 +135,6 @@ class Upstream {
   /** queue[0] went out. */
   private sent(): void {
     this.queue.shift();
-    this.retryDelay = 1;
     if (this.flowLevel !== 0) {
       this.flowLevel = 0;
       post({ op: 'flow', id: this.id, level: 0 });
@@ -162,12 +160,16 @@ class Upstream {
       this.flowLevel = level;
       post({ op: 'flow', id: this.id, level });
     }
+    // Tried again every millisecond, however long corosync keeps it up: libqb tells a client
+    // nothing when the level drops, its program just sends again (fc.c and Pacemaker's
+    // cs_repeat at once or after a millisecond). A delay that doubled to 50 ms kept the program
+    // refused for up to 50 ms after corosync had let go: 1 MB multicasts under flow control
+    // went ~25x slower through the tap (bench/README.md "tap").
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.blocked = false;
       this.next();
-    }, this.retryDelay);
-    this.retryDelay = Math.min(this.retryDelay * 2, 50);
+    }, 1);
   }
 
   private gone(by: 'server' | 'error', error: string): void {

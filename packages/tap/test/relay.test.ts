@@ -26,6 +26,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
       let daemon: ChildProcess;
       let said: string[];
       let eventOrder: string;
+      let slowReader: string;
       const dir = tempDir();
       const tell = async (cmd: string) => {
         daemon.stdin!.write(`${cmd}\n`);
@@ -34,6 +35,7 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
 
       beforeAll(async () => {
         eventOrder = await compileC(readFileSync(fixture('event-order.c'), 'utf8'), ['qb']);
+        slowReader = await compileC(readFileSync(fixture('slow-reader.c'), 'utf8'), ['qb']);
         ns = await startNamespace({ name: `tap-relay-${transport}` });
         daemon = ns.spawn([process.execPath, fixture('fake-daemon.mjs'), transport], { stdio: ['pipe', 'pipe', 'inherit'] });
         said = lines(daemon);
@@ -130,6 +132,45 @@ describeReal('corosync-tap relaying a stand-in daemon', () => {
           expect(tapped.stdout).toBe(direct.stdout);
         } finally {
           await tell('events 0');
+        }
+      });
+
+      test('a program that takes its events late gets every one: the tap holds more than 16 MiB of them, as corosync queues without a bound', async () => {
+        const n = 40;
+        const size = 512 << 10;
+        const cap = join(dir, 'slow-reader.jsonl');
+        const tap = ns.spawn(tapArgv(cap, [slowReader, String(n), String(size)]), { stdio: ['pipe', 'pipe', 'inherit'] });
+        const out = lines(tap);
+        const exited = new Promise<number | null>((res) => tap.on('exit', (code) => res(code)));
+        try {
+          await waitFor('the program connected through the tap', () => out.includes('connected'));
+          await tell(`burst ${n} ${size}`);
+          // The events the tap has taken from the daemon for the program: each is recorded (or
+          // counted in a dropped line, the recorder never holding traffic back) before it is
+          // queued for the program, and a connection the tap gave up on ends with a closed line.
+          const seen = () => {
+            let events = 0;
+            let closed = false;
+            for (const l of readFileSync(cap, 'utf8').split('\n')) {
+              let o: { service?: string; dir?: string; state?: string; lines?: number };
+              try {
+                o = JSON.parse(l) as typeof o;
+              } catch {
+                continue; // the line being written
+              }
+              if (o.service !== 'cpg') continue;
+              if (o.dir === 'evt') events++;
+              if (o.state === 'dropped') events += o.lines!;
+              if (o.state === 'closed') closed = true;
+            }
+            return events === n || closed ? { events, closed } : undefined;
+          };
+          expect(await waitFor('the tap took every event or gave up the connection', seen, { timeout: 60_000 })).toEqual({ events: n, closed: false });
+          tap.stdin!.end('go\n');
+          expect(await exited).toBe(0);
+          expect(out).toContain(`got ${n} in order`);
+        } finally {
+          tap.kill('SIGKILL');
         }
       });
 
