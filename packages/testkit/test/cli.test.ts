@@ -89,7 +89,7 @@ test('--capture: stopped by SIGTERM or SIGINT, the mock stops as usual (exit 0) 
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     return { status, stderr: io.err, dirs: lines.filter((l) => l.hex).map((l) => l.dir), end: lines.at(-1) };
   };
-  const [term, int, hup] = await Promise.all((['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map(stop));
+  const [term, int, hup] = await Promise.all([stop('SIGTERM'), stop('SIGINT'), stop('SIGHUP')]);
   for (const r of [term, int]) {
     expect(r.status, r.stderr).toEqual([0, null]);
     expect(r.dirs).toEqual(['setup', 'setup', 'req', 'res']);
