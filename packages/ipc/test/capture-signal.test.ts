@@ -4,11 +4,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const SRC = resolve(__dirname, '../src/capture-writer.ts');
+const TSX_API = createRequire(__filename).resolve('tsx/esm/api');
 const dir = mkdtempSync(join(tmpdir(), 'cts-capsig-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -101,6 +103,34 @@ describe('a recorded process stopped by a signal', () => {
     r.child.kill('SIGTERM');
     expect(await r.ended).toEqual({ code: null, signal: 'SIGTERM', stderr: '' });
     expect(lines(path).at(-1)).toMatchObject({ frames: 3, by: 'close' });
+  });
+
+  it('with its writer in a worker thread, where signals never come, dies of the signal as before: what was flushed is kept, no end line', async () => {
+    const path = join(dir, 'worker.jsonl');
+    // Node 20 runs a worker without the hooks `--import tsx` registered in the main thread.
+    const worker = join(dir, 'worker.mjs');
+    writeFileSync(
+      worker,
+      `import { createRequire } from 'node:module';
+      import { parentPort } from 'node:worker_threads';
+      createRequire(import.meta.url)(${JSON.stringify(TSX_API)}).register();
+      const { CaptureWriter } = await import(${JSON.stringify(SRC)});
+      const w = CaptureWriter.open(${JSON.stringify(path)}, { mode: 'client', name: 'child', version: '1' });
+      const conn = w.newConnection();
+      w.frame({ conn, service: 'cmap', transport: 'shm', dir: 'req', bytes: Uint8Array.of(7) });
+      w.flush();
+      parentPort.postMessage(process.listenerCount('SIGTERM'));
+      setInterval(() => {}, 60_000);`,
+    );
+    const r = await recorder('in-worker', {
+      paths: [],
+      setup: `const { Worker } = await import('node:worker_threads');
+      const listening = await new Promise((res) => new Worker(${JSON.stringify(worker)}).once('message', res));
+      if (listening !== 0 || process.listenerCount('SIGTERM') !== 0) throw new Error('a listener for SIGTERM');`,
+    });
+    r.child.kill('SIGTERM');
+    expect(await r.ended).toEqual({ code: null, signal: 'SIGTERM', stderr: '' });
+    expect(lines(path).map((x) => x.hex ?? Object.keys(x)[0])).toEqual(['corosyncCapture', '07']);
   });
 
   it('with its own listener that exits (once, later), exits as the application says, and the exit flush ends the capture', async () => {
