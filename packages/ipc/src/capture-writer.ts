@@ -301,11 +301,15 @@ function flushAllAtExit(): void {
 // and its end line would be lost, and a service stopped by systemd (SIGTERM) or a CLI by Ctrl-C
 // or its terminal going would lose exactly its shutdown. While a writer is open, this listens
 // for those signals, and when the application has no listener of its own, ends every writer and
-// raises the signal again with none left, so that the process dies of it as it would have.
+// raises the signal again with none left, so that the process dies of it as it would have (Node
+// sets every signal to its default action at startup, nohup's ignored SIGHUP included: with no
+// listener, the default is what the signal did).
 //
-// Not the signal-exit package: it replaces process.emit and process.reallyExit for every user of
-// the process, and hooks a dozen signals; this needs three, and a few lines that leave the
-// process alone (and add nothing to the client, which inlines this file).
+// Not the signal-exit package (4.1): it replaces process.emit and process.reallyExit for the whole
+// process and listens for 18 signals; its listener, appended, counts the listeners after an
+// application's `process.once('SIGTERM', gracefulStop)` has removed itself, and so kills the
+// process under that graceful stop (the mock's CLI stops that way). This needs three signals and a
+// few lines, and adds nothing to the client, which inlines this file.
 const END_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /**
  * Marks the recorder's signal listeners process-wide: another copy of this file (the client's
