@@ -1,6 +1,7 @@
 // The client records its own traffic: the `capture` option (path or CaptureWriter, shared by
 // handles naming the same file) and COROSYNC_TS_CAPTURE for an unmodified application, against
 // the testkit mock over both transports.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,4 +121,33 @@ describe('capture errors and the environment variable', () => {
     expect(bad.stdout.trim()).not.toBe('');
     expect(bad.stderr).toMatch(/CorosyncCaptureWarning: COROSYNC_TS_CAPTURE=.*not recording/);
   }, 120_000);
+
+  it('COROSYNC_TS_CAPTURE: an unmodified application stopped by SIGTERM dies of it, and its capture keeps its frames and ends by the signal', async () => {
+    const script = join(dir, 'stopped.mts');
+    writeFileSync(script, `
+      import { startMockCorosync } from ${JSON.stringify(fileURLToPath(new URL('../node_modules/@corosync-ts/testkit/dist/index.js', import.meta.url)))};
+      import { CmapHandle } from ${JSON.stringify(fileURLToPath(new URL('../src/index.ts', import.meta.url)))};
+      const mock = await startMockCorosync({ nodes: 1 });
+      const h = await CmapHandle.initialize({ ipcPrefix: mock.prefix });
+      await h.getString('totem.cluster_name');
+      console.log('ready');
+      setInterval(() => {}, 60_000);
+    `);
+    const file = join(dir, 'stopped.jsonl');
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, COROSYNC_TS_CAPTURE: file }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ended = new Promise<[number | null, NodeJS.Signals | null]>((res) => child.once('exit', (code, sig) => res([code, sig])));
+    await new Promise<void>((res, rej) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && res());
+      void ended.then(() => rej(new Error(`the application ended before it was ready: ${stderr}`)));
+    });
+    child.kill('SIGTERM');
+    expect(await ended, stderr).toEqual([null, 'SIGTERM']);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.hex).map((l) => l.dir)).toEqual(['setup', 'setup', 'req', 'res']);
+    expect(lines.at(-1)).toMatchObject({ frames: 4, dropped: 0, by: 'signal', signal: 'SIGTERM' });
+  }, 60_000);
 });

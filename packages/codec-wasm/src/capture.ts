@@ -63,8 +63,13 @@ export interface CaptureEnd {
   frames: number;
   /** frames the recorder dropped in all (the sum of its `dropped` lines) */
   dropped: number;
-  /** close: the recorder closed the capture; exit: its process's exit flush wrote this */
-  by: 'close' | 'exit';
+  /**
+   * close: the recorder closed the capture; exit: its process's exit flush wrote this; signal:
+   * its process was stopped by `signal` (and then killed by it)
+   */
+  by: 'close' | 'exit' | 'signal';
+  /** the signal's name (SIGTERM, SIGINT, SIGHUP), with `by: "signal"` only */
+  signal?: string;
 }
 
 /** A line that breaks the format; `line` is 1-based, `field` names the offending member. */
@@ -159,13 +164,19 @@ export function parseCaptureEnd(line: string, lineNo: number): CaptureEnd {
 }
 
 function endFromObject(o: Obj, lineNo: number): CaptureEnd {
-  return {
+  const e: CaptureEnd = {
     end: instant(o, 'end', lineNo),
     t: int(o, 't', lineNo, 0),
     frames: int(o, 'frames', lineNo, 0),
     dropped: int(o, 'dropped', lineNo, 0),
-    by: oneOf(o, 'by', lineNo, ['close', 'exit'] as const),
+    by: oneOf(o, 'by', lineNo, ['close', 'exit', 'signal'] as const),
   };
+  if (e.by === 'signal') {
+    const sig = o.signal;
+    if (typeof sig !== 'string' || !/^SIG[A-Z0-9]{1,12}$/.test(sig)) throw new CaptureFormatError('"signal" must be a signal name (SIGTERM) with "by": "signal"', lineNo, 'signal');
+    e.signal = sig;
+  }
+  return e;
 }
 
 /**

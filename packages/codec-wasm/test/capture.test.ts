@@ -236,6 +236,14 @@ describe('the end line', () => {
     expect(await readCapture(gz)).toMatchObject({ end: { by: 'exit' }, complete: true });
   });
 
+  it('one written on a signal names it; a signal member on a close or exit end line is an unknown field, ignored', async () => {
+    const bySignal = { ...END, by: 'signal', signal: 'SIGTERM' };
+    expect(parseCaptureEnd(JSON.stringify(bySignal), 6)).toEqual(bySignal);
+    expect(await readCapture(ended(bySignal))).toMatchObject({ end: bySignal, complete: true, bad: [] });
+    expect(scan(ended(bySignal))).toMatchObject({ end: bySignal, complete: true, bad: [] });
+    expect(parseCaptureEnd(JSON.stringify({ ...END, signal: 5 }), 6)).toEqual(END);
+  });
+
   it('without one, the capture is not complete (cut off), and the last line read says until when it recorded', async () => {
     expect(await readCapture(new TextEncoder().encode(text))).toMatchObject({ end: undefined, frames: 2, complete: false });
     expect(scan(new TextEncoder().encode(text))).toMatchObject({ ends: [], complete: false, frames: 2, lastT: 9000000 });
@@ -254,6 +262,7 @@ describe('the end line', () => {
     const cases: [object, string][] = [
       [{ ...END, t: -1 }, 't'], [{ ...END, frames: 1.5 }, 'frames'], [{ ...END, dropped: '0' }, 'dropped'], [{ ...END, by: 'kill' }, 'by'],
       [{ ...END, end: { unixNs: 'x', iso: '' } }, 'unixNs'], [{ ...END, end: 5 }, 'end'], [{ ...END, end: { unixNs: '1' } }, 'iso'],
+      [{ ...END, by: 'signal' }, 'signal'], [{ ...END, by: 'signal', signal: 15 }, 'signal'], [{ ...END, by: 'signal', signal: 'TERM' }, 'signal'],
     ];
     for (const [e, field] of cases) {
       expect(() => parseCaptureEnd(JSON.stringify(e), 9)).toThrow(CaptureFormatError);

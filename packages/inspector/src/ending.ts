@@ -16,6 +16,7 @@ export function recordedText(c: Capture): { text: string; warn: boolean } {
   const e = s.end;
   const lost = e.frames - (s.frames ?? 0);
   const dropped = e.dropped ? `, the recorder dropped ${e.dropped.toLocaleString('en')} frames` : '';
-  if (lost === 0) return { text: `recorded ${start} – ${e.end.iso} (${fmtTime(e.t)}), complete${dropped}`, warn: false };
-  return { text: `recorded ${start} – ${e.end.iso} (${fmtTime(e.t)}) — lines were lost: the end line counts ${e.frames.toLocaleString('en')} frames, ${(s.frames ?? 0).toLocaleString('en')} were read${dropped}`, warn: true };
+  const span = `recorded ${start} – ${e.end.iso} (${fmtTime(e.t)})${e.by === 'signal' ? `, stopped by ${e.signal}` : ''}`;
+  if (lost === 0) return { text: `${span}, complete${dropped}`, warn: false };
+  return { text: `${span} — lines were lost: the end line counts ${e.frames.toLocaleString('en')} frames, ${(s.frames ?? 0).toLocaleString('en')} were read${dropped}`, warn: true };
 }

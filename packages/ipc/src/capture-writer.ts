@@ -297,6 +297,53 @@ function flushAllAtExit(): void {
   for (const w of openWriters) w.end('exit');
 }
 
+// A process killed by a signal it has no listener for runs no 'exit' listener: its buffered lines
+// and its end line would be lost, and a service stopped by systemd (SIGTERM) or a CLI by Ctrl-C
+// or its terminal going would lose exactly its shutdown. While a writer is open, this listens
+// for those signals, and when the application has no listener of its own, ends every writer and
+// raises the signal again with none left, so that the process dies of it as it would have (Node
+// sets every signal to its default action at startup, nohup's ignored SIGHUP included: with no
+// listener, the default is what the signal did).
+//
+// Not the signal-exit package (4.1): it replaces process.emit and process.reallyExit for the whole
+// process and listens for 18 signals; its listener, appended, counts the listeners after an
+// application's `process.once('SIGTERM', gracefulStop)` has removed itself, and so kills the
+// process under that graceful stop (the mock's CLI stops that way). This needs three signals and a
+// few lines, and adds nothing to the client, which inlines this file.
+const END_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+/**
+ * Marks the recorder's signal listeners process-wide: another copy of this file (the client's
+ * inlined one next to this package's) listens too, and neither is the application's listener.
+ */
+const RECORDER_LISTENER = Symbol.for('corosync-ts.capture.signalListener');
+type SignalListener = ((sig: NodeJS.Signals) => void) & { [RECORDER_LISTENER]?: true };
+const onEndSignal: SignalListener = (sig) => {
+  // Prepended, so this runs before the application's listeners: a `once` one is still counted.
+  if (process.listeners(sig).some((l) => !(l as SignalListener)[RECORDER_LISTENER])) return;
+  try {
+    for (const w of openWriters) w.end('signal', sig);
+  } finally {
+    unhookSignals();
+    // Another copy's listener is left only if it has not run yet in this emit: it sees no
+    // application listener either, ends its own writers and raises the signal again itself.
+    process.kill(process.pid, sig);
+  }
+};
+onEndSignal[RECORDER_LISTENER] = true;
+let signalsHooked = false;
+function hookSignals(): void {
+  // Signals come to the main thread only: a writer in a worker thread is cut off by one, as
+  // before (no end line), unless the application handles it and exits.
+  if (signalsHooked || !process.getBuiltinModule('node:worker_threads').isMainThread) return;
+  signalsHooked = true;
+  for (const s of END_SIGNALS) process.prependListener(s, onEndSignal);
+}
+function unhookSignals(): void {
+  if (!signalsHooked) return;
+  signalsHooked = false;
+  for (const s of END_SIGNALS) process.off(s, onEndSignal);
+}
+
 /**
  * Writes a capture file. On the recorded program's thread a frame costs a copy of its bytes and
  * its time into a ring of shared memory (no allocation); every 100 ms or 256 KiB a writer thread
@@ -402,6 +449,7 @@ export class CaptureWriter {
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
     openWriters.add(this);
+    hookSignals();
     if (!exitHooked) {
       exitHooked = true;
       process.on('exit', flushAllAtExit);
@@ -500,9 +548,10 @@ export class CaptureWriter {
 
   /**
    * @internal closes the file with its end line, once (by `close` from close(), `exit` from the
-   * process's exit flush). A writer that failed has closed its file already: no end line says so.
+   * process's exit flush, `signal` when the process is stopped by `signal`). A writer that failed
+   * has closed its file already: no end line says so.
    */
-  end(by: 'close' | 'exit'): void {
+  end(by: 'close' | 'exit' | 'signal', signal?: NodeJS.Signals): void {
     if (this.fd < 0) return;
     this.flush();
     if (this.fd < 0) return;
@@ -512,7 +561,7 @@ export class CaptureWriter {
     for (const d of this.dropped.values()) text += `{"t":${t}${d.mid},"state":"dropped","lines":${d.n}}\n`;
     this.dropped.clear();
     const ns = this.startNs + BigInt(t);
-    text += `{"end":{"unixNs":"${ns}","iso":"${new Date(Number(ns / 1_000_000n)).toISOString()}"},"t":${t},"frames":${this.framesPut},"dropped":${this.droppedAll},"by":"${by}"}\n`;
+    text += `{"end":{"unixNs":"${ns}","iso":"${new Date(Number(ns / 1_000_000n)).toISOString()}"},"t":${t},"frames":${this.framesPut},"dropped":${this.droppedAll},"by":"${by}"${signal === undefined ? '' : `,"signal":"${signal}"`}}\n`;
     // The flush waited until the writer thread wrote everything, and nothing is recorded now:
     // this thread writes the last line itself (a writer that never had a frame never starts its thread for it).
     try {
@@ -735,6 +784,8 @@ export class CaptureWriter {
 
   private stop(): void {
     openWriters.delete(this);
+    // With no writer left the process's signals are its own again.
+    if (openWriters.size === 0) unhookSignals();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const fd = this.fd;

@@ -46,7 +46,8 @@ export interface EndLine {
   t: number;
   frames: number;
   dropped: number;
-  by: 'close' | 'exit';
+  by: 'close' | 'exit' | 'signal';
+  signal?: string;
 }
 
 /**

@@ -149,7 +149,9 @@ describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () 
           tap.kill('SIGTERM');
           expect(await exited, err).toBe(0);
           expect(err).toBe('');
-          const { lines } = readCapture(capture);
+          const { lines, end } = readCapture(capture);
+          // Its own graceful stop closed the capture: the recorder's signal listener left it alone.
+          expect(end).toMatchObject({ by: 'close' });
           const a = analyse(lines);
           checkCapture(a, lines);
           // quorumtool -l also asks cfg for node names.

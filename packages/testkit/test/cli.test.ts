@@ -75,6 +75,31 @@ test('serves under --prefix until SIGTERM, takes commands on stdin, exits 0', as
   await q.close();
 }, 120_000);
 
+test('--capture: stopped by SIGTERM or SIGINT, the mock stops as usual (exit 0) and its capture ends closed; SIGHUP kills it and its capture ends by the signal', async () => {
+  const stop = async (sig: NodeJS.Signals) => {
+    const prefix = `cli-cap-${sig}-${process.pid}-`;
+    const file = join(dir, `${sig}.jsonl`);
+    const { child, io } = await startCli(['--nodes', '1', '--prefix', prefix, '--transport', 'socket', '--capture', file]);
+    const q = await connect(`${prefix}quorum`);
+    await q.request(encoders.quorum.req.getquorate({}));
+    const ended = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+    child.kill(sig);
+    const status = await ended;
+    await q.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { status, stderr: io.err, dirs: lines.filter((l) => l.hex).map((l) => l.dir), end: lines.at(-1) };
+  };
+  const [term, int, hup] = await Promise.all([stop('SIGTERM'), stop('SIGINT'), stop('SIGHUP')]);
+  for (const r of [term, int]) {
+    expect(r.status, r.stderr).toEqual([0, null]);
+    expect(r.dirs).toEqual(['setup', 'setup', 'req', 'res']);
+    expect(r.end).toMatchObject({ frames: 4, by: 'close' });
+  }
+  expect(hup.status, hup.stderr).toEqual([null, 'SIGHUP']);
+  expect(hup.dirs).toEqual(['setup', 'setup', 'req', 'res']);
+  expect(hup.end).toMatchObject({ frames: 4, by: 'signal', signal: 'SIGHUP' });
+}, 120_000);
+
 test('an error caught inside the mock (here: its servers cannot listen again) is written to stderr', async () => {
   const prefix = `cli-err-${process.pid}-`;
   const { child, io, exited, until } = await startCli(['--nodes', '1', '--prefix', prefix, '--transport', 'socket']);
