@@ -4,11 +4,12 @@
 //   node bench/inspector/run.mjs [--write] [frames=1000000] [calls per side and round=2000]
 /* global window, document, requestAnimationFrame, DataTransfer, DragEvent -- page.evaluate callbacks run in the browser */
 // Build first: pnpm --filter @corosync-ts/inspector... build. Needs /usr/bin/chromium.
-import { existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { CmapHandle } from '@corosync-ts/client';
 import { CaptureWriter } from '@corosync-ts/ipc';
 import { chromium } from 'playwright-core';
@@ -190,6 +191,24 @@ const SIDES = [OFF, CONTROL, 'on (plain)', 'on (gzip)', ...(AB ? ['on (plain, B)
 /** Rounds per set of handles: one rotation of the sides. */
 const BLOCK = SIDES.length;
 
+/**
+ * The frame lines, the frames dropped lines count and the end line of a capture, read as a stream:
+ * a full-size run's capture (96 rounds of 20,000 calls a side) is longer than a string can be.
+ */
+async function tally(path, gzip) {
+  let input = createReadStream(path);
+  if (gzip) input = input.pipe(createGunzip());
+  let frames = 0;
+  let lost = 0;
+  let end;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (line.includes('"hex":')) frames++;
+    else if (line.includes('"state":"dropped"')) lost += JSON.parse(line).lines;
+    else if (line.startsWith('{"end":')) end = JSON.parse(line);
+  }
+  return { frames, lost, end };
+}
+
 async function recorderRuns() {
   const rows = [];
   for (const transport of ['shm', 'socket']) {
@@ -274,13 +293,12 @@ async function recorderRuns() {
       for (const h of Object.values(handles)) await h.finalize();
       for (const [k, w] of Object.entries(writers)) {
         w.close();
-        let text = readFileSync(w.path);
-        if (w.gzip) text = gunzipSync(text);
-        text = text.toString('utf8');
-        const frames = text.split('"hex":').length - 1;
-        const lost = [...text.matchAll(/"state":"dropped","lines":(\d+)/g)].reduce((n, x) => n + Number(x[1]), 0);
+        const { frames, lost, end } = await tally(w.path, w.gzip);
         // each handle: its two setup frames, then a request and a response per call
-        if (lost > 0 || frames !== 2 * opened[k] + 2 * calls[k]) throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls on ${opened[k]} handles, ${lost} dropped`);
+        const want = 2 * opened[k] + 2 * calls[k];
+        if (lost > 0 || frames !== want || end?.frames !== want || end.dropped !== 0) {
+          throw new Error(`${transport} ${k}: ${frames} frames recorded for ${calls[k]} calls on ${opened[k]} handles, ${lost} dropped, end line ${JSON.stringify(end)}`);
+        }
       }
       // per round, each side against the 'off' of the same round: the machine's load moves less
       // within a round than across the whole run
