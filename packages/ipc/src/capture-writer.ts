@@ -411,7 +411,12 @@ export class CaptureWriter {
   private droppedAll = 0;
   private readonly flushSoon = () => {
     this.timer = undefined;
+    // Counts of frames the ring had no room for go in as soon as it has room, not with the
+    // connection's next line: after a burst a program may send nothing for a long time, and a
+    // reader tailing the file would not learn of the loss until then.
+    if (this.fd >= 0 && this.dropped.size > 0) this.writeDropped();
     this.wake();
+    if (this.fd >= 0 && this.dropped.size > 0) this.armTimer();
   };
 
   private constructor(path: string, fd: number, opts: CaptureOpenOptions) {
@@ -617,8 +622,15 @@ export class CaptureWriter {
     const d = this.dropped.get(conn);
     if (d) d.n++;
     else this.dropped.set(conn, { mid: stateMid(common), n: 1 });
-    // No room: the writer thread must run now, not at the next timer.
+    // No room: the writer thread must run now, not at the next timer, which then writes the count.
     if (this.pending > 0) this.wake();
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(this.flushSoon, FLUSH_MS);
+    this.timer.unref();
   }
 
   /** The dropped lines, while they fit (each one's count restarts once it is in). */
@@ -679,10 +691,7 @@ export class CaptureWriter {
     }
     this.pending += next > at ? next - at : cap - at;
     if (this.pending >= this.flushBytes || big) this.wake();
-    else if (!this.timer) {
-      this.timer = setTimeout(this.flushSoon, FLUSH_MS);
-      this.timer.unref();
-    }
+    else this.armTimer();
     return true;
   }
 

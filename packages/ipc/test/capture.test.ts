@@ -349,6 +349,28 @@ describe('CaptureWriter', () => {
     expect(readEnd(path)).toMatchObject({ dropped, frames: N + 2 - dropped, by: 'close' });
   });
 
+  it('overload, then quiet: the dropped line comes once there is room, without waiting for the connection\'s next line', async () => {
+    // A program that stops sending after a burst (a libcpg program whose deliveries flooded the
+    // ring, now waiting): a reader tailing the file must learn of the loss while the writer is open.
+    const path = join(dir, 'c.jsonl');
+    const w = CaptureWriter.open(path, { ...opts, ringBytes: 64 * 1024 });
+    const a = new ConnectionCapture(w, 'cpg', 'shm', process.pid);
+    const frame = new Uint8Array(1024);
+    for (let i = 0; i < 1024; i++) a.frame('evt', frame);
+    let lost = 0;
+    try {
+      await until(() => {
+        const text = readFileSync(path, 'utf8');
+        const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '');
+        lost = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.state === 'dropped').reduce((m, l) => m + (l.lines as number), 0);
+        return lost > 0 && lost + lines.filter((l) => l.includes('"hex":')).length === 1024;
+      });
+    } finally {
+      w.close();
+    }
+    expect(readEnd(path)).toMatchObject({ by: 'close', dropped: lost, frames: 1024 - lost });
+  });
+
   it('a small ring wrapped round many times while the writer thread drains it: every frame, in order, nothing dropped', () => {
     const path = join(dir, 'c.jsonl');
     // Bursts of about half the ring, each written out before the next: the recorded thread
