@@ -202,6 +202,18 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     await page.close();
   });
 
+  it('captures decades apart are refused with the reason on the status line and each file listed, no view on a rounded time axis', async () => {
+    const far = join(dir, 'far.jsonl');
+    writeFileSync(far, lines({ ...HEADER, start: { unixNs: '817000000000000000', iso: '1995-11-22T00:26:40.000Z' } }, { t: 1, conn: 1, service: 'cmap', transport: 'shm', dir: 'req', hex: GET }));
+    const a = await openFiles([far, files.hand!]);
+    expect(a.page.url()).not.toMatch(/#.*conn=/);
+    expect(await a.page.evaluate(() => (window as unknown as W).__inspector.probe.error)).toBe('hand.jsonl ends 10969 days after far.jsonl: one time axis is exact to the nanosecond over 104 days at most; open them separately');
+    expect(await a.page.locator('#status').innerText()).toMatch(/^hand\.jsonl ends 10969 days after far\.jsonl: /);
+    expect(await a.page.locator('#files li').allInnerTexts()).toEqual([expect.stringMatching(/^far\.jsonl: /), expect.stringMatching(/^hand\.jsonl: /)]);
+    expect(a.errors).toEqual([]);
+    await a.page.close();
+  });
+
   for (const how of ['file', 'http'] as const) {
     it(`Content-Security-Policy (${how === 'file' ? 'file://' : 'a loopback server'}): open, table, detail, timeline, filters and export without a violation or a console error; the export says each row's file`, async () => {
       const url = how === 'file' ? pathToFileURL(PAGE).href : `${origin}/`;
