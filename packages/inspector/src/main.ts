@@ -254,7 +254,9 @@ async function openMany(loads: Promise<LoadedFile>[], add: boolean, t0 = perform
   setStatus(`reading ${plural(loads.length, 'capture')}${add ? ` to add to the ${plural(kept.length, 'open one')}` : ''}…`);
   const got = await Promise.all(loads);
   if (me !== loading) return;
-  const files = [...kept, ...got].map((f, k): LoadedFile => (k < MAX_FILES || !f.cap ? f : { name: f.name, error: `not opened: a view holds ${MAX_FILES} captures at most` }));
+  // the limit is on the captures shown: a file that could not be read takes no place in the view
+  let opened = 0;
+  const files = [...kept, ...got].map((f): LoadedFile => (!f.cap || opened++ < MAX_FILES ? f : { name: f.name, error: `not opened: a view holds ${MAX_FILES} captures at most` }));
   const good = files.filter((f): f is LoadedFile & { cap: Capture } => f.cap !== undefined);
   state.files = files;
   const nothing = (why: string): void => {

@@ -214,6 +214,17 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     await a.page.close();
   });
 
+  it('34 files (the same one 32 times, two bad): the 32 good ones open, a bad file takes no place in the view', async () => {
+    const { page, errors } = await openFiles([files.bad!, files.bomb!, ...Array.from({ length: 32 }, () => files.hand!)]);
+    const v = await view(page);
+    expect(v.count).toBe(64);
+    expect(v.files).toHaveLength(34);
+    expect(v.files.filter((f) => f.includes('not opened'))).toEqual([]);
+    expect(v.files[33]).toMatch(/^F32: hand\.jsonl \(tap\): 2 frames/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   for (const how of ['file', 'http'] as const) {
     it(`Content-Security-Policy (${how === 'file' ? 'file://' : 'a loopback server'}): open, table, detail, timeline, filters and export without a violation or a console error; the export says each row's file`, async () => {
       const url = how === 'file' ? pathToFileURL(PAGE).href : `${origin}/`;
