@@ -284,7 +284,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
 
 /** Why a capture did not end cleanly, or undefined when it did. */
 function endNote(t: CaptureTally, lines: number): string | undefined {
-  if (t.end === undefined) return `no end line after line ${lines}: the recording was cut off (recorder killed, or still writing); last line at t=${t.lastT} ns`;
+  if (t.end === undefined) return `no end line after line ${lines}: the recording was cut off (recorder killed, a write failed such as on a full disk, or still writing); last line at t=${t.lastT} ns`;
   if (t.end.frames === t.frames) return undefined;
   const lost = t.end.frames - t.frames;
   return `the end line (line ${t.endLine}) counts ${t.end.frames} frames, ${t.frames} were read${lost > 0 ? `: ${lost} lost` : ''}`;

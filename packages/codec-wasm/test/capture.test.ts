@@ -183,7 +183,7 @@ describe('corosync-decode reads captures', () => {
     expect(clean.stdout.trim().split('\n')).toHaveLength(2);
     const cut = await run([], text);
     expect(cut.code).toBe(0);
-    expect(cut.stderr).toBe('corosync-decode: no end line after line 5: the recording was cut off (recorder killed, or still writing); last line at t=9000000 ns\n');
+    expect(cut.stderr).toBe('corosync-decode: no end line after line 5: the recording was cut off (recorder killed, a write failed such as on a full disk, or still writing); last line at t=9000000 ns\n');
     const lost = await run([], `${text}${end(3)}\n`);
     expect(lost.code).toBe(0);
     expect(lost.stderr).toBe('corosync-decode: the end line (line 6) counts 3 frames, 2 were read: 1 lost\n');

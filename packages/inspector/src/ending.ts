@@ -11,7 +11,7 @@ export function recordedText(c: Capture): { text: string; warn: boolean } {
   if (!s?.end) {
     const last = s?.lastT ?? 0;
     const at = new Date(Number(BigInt(c.header.start.unixNs) / 1_000_000n) + last / 1e6).toISOString();
-    return { text: `started ${start} — no end line: the recording was cut off (recorder killed, or still writing); last line at ${at} (${fmtTime(last)} in)`, warn: true };
+    return { text: `started ${start} — no end line: the recording was cut off (recorder killed, a write failed such as on a full disk, or still writing); last line at ${at} (${fmtTime(last)} in)`, warn: true };
   }
   const e = s.end;
   const lost = e.frames - (s.frames ?? 0);
