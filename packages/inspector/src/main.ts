@@ -2,7 +2,7 @@
 import { codec, fromHex, isCaptureFormatError, runtimeMessages, type Direction } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
-import { recordedText } from './ending.js';
+import { instant, recordedText } from './ending.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
 import { MAX_FILES, MergeError, fileTitle, mergeCaptures, type LoadedFile } from './merge.js';
@@ -276,7 +276,7 @@ async function openMany(loads: Promise<LoadedFile>[], add: boolean, t0 = perform
     return nothing(e.message);
   }
   state.cap = null;
-  await shown(c, () => (files.length === 1 ? summary(files[0]!.name, c) : `${plural(files.length, 'capture')}${good.length < files.length ? ` (${files.length - good.length} could not be read: see the list)` : ''}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')} on one time axis from ${c.header.start.iso}${c.cut ? ` — some end early (${c.cut})` : ''}`));
+  await shown(c, () => (files.length === 1 ? summary(files[0]!.name, c) : `${plural(files.length, 'capture')}${good.length < files.length ? ` (${files.length - good.length} could not be read: see the list)` : ''}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')} on one time axis from ${instant(c, 0)}${c.cut ? ` — some end early (${c.cut})` : ''}`));
   showFiles(files);
   if (good.length < files.length) probe.error = files.filter((f) => f.error).map((f) => `${f.name}: ${f.error}`).join(' · ');
 }

@@ -1,0 +1,14 @@
+import { chromium } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+const [out, ...files] = process.argv.slice(2);
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+const p = await b.newPage(); await p.setViewportSize({ width: 1600, height: 900 });
+const errs = []; p.on('pageerror', (e) => errs.push(String(e))); p.on('console', (m) => m.type() === 'error' && errs.push(m.text()));
+await p.goto(pathToFileURL('/work/wt/audit/packages/inspector/dist/index.html').href);
+await p.setInputFiles('#file', files);
+await p.waitForFunction(() => window.__inspector.probe.ready || window.__inspector.probe.error, undefined, { timeout: 60000 });
+console.log('STATUS:', await p.locator('#status').innerText());
+console.log('FILES:', (await p.locator('#files li').allInnerTexts()).join('\n  '));
+console.log('ERRS:', errs);
+await p.screenshot({ path: out });
+await b.close();
