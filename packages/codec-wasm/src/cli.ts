@@ -69,8 +69,8 @@ export interface CaptureTally {
 
 /**
  * One JSON Lines input line -> one output line, or null for a capture's connection-state or end
- * line. Never throws. Lines with a "conn" are capture lines and are checked against the format
- * first; in a capture (`tally` given) an end line is read into `tally`, which counts the frames.
+ * line. Never throws. Lines with a "conn", and every line of a capture, are capture lines and are
+ * checked against the format first; in a capture (`tally` given) an end line is read into `tally`, which counts the frames.
  */
 export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): LineResult | null {
   let v: unknown;
@@ -93,7 +93,8 @@ export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): Line
     tally.lastT = Math.max(tally.lastT, tally.end.t);
     return null;
   }
-  if (o.conn === undefined) return decodeOne(o.service, o.dir, o.hex);
+  // in a capture every line is a capture line: the reader refuses one without "conn", and its end line would count it lost
+  if (o.conn === undefined && !tally) return decodeOne(o.service, o.dir, o.hex);
   let rec;
   try {
     rec = recordFromObject(o, lineNo);

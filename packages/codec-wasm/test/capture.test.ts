@@ -204,6 +204,10 @@ describe('corosync-decode reads captures', () => {
     const out = bad.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(out[0].error).toMatchObject({ kind: 'badCapture', field: 'transport' });
     expect(out[1].name).toBe('cmap.get');
+    // in a capture, a line without "conn" (corosync-decode's plain input) is a bad capture line, as the reader says: never decoded as a frame the end line then calls lost
+    const plainIn = await run([], `${lines[0]}\n${JSON.stringify({ service: 'cmap', dir: 'req', hex: hex(getReq) })}\n`);
+    expect(plainIn.code).toBe(1);
+    expect(JSON.parse(plainIn.stdout.trim()).error).toEqual({ kind: 'badCapture', message: 'line 2: "t" must be an integer >= 0', field: 't' });
     const corrupt = await run([], Buffer.concat([gzipSync(text).subarray(0, 40)]));
     expect(corrupt.code).toBe(2);
     expect(corrupt.stderr).toMatch(/corosync-decode: /);
