@@ -20,7 +20,9 @@ const dir = mkdtempSync(join(tmpdir(), 'inspector-multi-'));
 
 type W = { __inspector: { probe: { ready: boolean; error?: string }; state: { cap: any; rows: Int32Array; files: { name: string; error?: string }[] }; timeline: { positionOf(i: number): { x: number; y: number } | null } }; __csp: string[] };
 
-const HEADER = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+// started now: a view merges it with the captures recorded here, which are no more than 104 days apart
+const NOW_MS = Date.now();
+const HEADER = { corosyncCapture: 1, start: { unixNs: String(BigInt(NOW_MS) * 1_000_000n), iso: new Date(NOW_MS).toISOString() }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
 const GET = toHex(encoders.cmap.req.get({ keyName: 'totem.cluster_name', valueLen: 16n }));
 const OK = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('lab\0') }));
 const lines = (...l: unknown[]): string => l.map((x) => JSON.stringify(x)).join('\n') + '\n';
@@ -204,7 +206,7 @@ suite('several captures in one view; the Content-Security-Policy', () => {
 
   it('captures decades apart are refused with the reason on the status line and each file listed, no view on a rounded time axis', async () => {
     const far = join(dir, 'far.jsonl');
-    writeFileSync(far, lines({ ...HEADER, start: { unixNs: '817000000000000000', iso: '1995-11-22T00:26:40.000Z' } }, { t: 1, conn: 1, service: 'cmap', transport: 'shm', dir: 'req', hex: GET }));
+    writeFileSync(far, lines({ ...HEADER, start: { unixNs: String(BigInt(HEADER.start.unixNs) - 10_969n * 86_400_000_000_000n - 1n), iso: 'decades ago' } }, { t: 1, conn: 1, service: 'cmap', transport: 'shm', dir: 'req', hex: GET }));
     const a = await openFiles([far, files.hand!]);
     expect(a.page.url()).not.toMatch(/#.*conn=/);
     expect(await a.page.evaluate(() => (window as unknown as W).__inspector.probe.error)).toBe('hand.jsonl ends 10969 days after far.jsonl: one time axis is exact to the nanosecond over 104 days at most; open them separately');
