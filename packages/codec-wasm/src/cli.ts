@@ -69,8 +69,8 @@ export interface CaptureTally {
 
 /**
  * One JSON Lines input line -> one output line, or null for a capture's connection-state or end
- * line. Never throws. Lines with a "conn" are capture lines and are checked against the format
- * first; in a capture (`tally` given) an end line is read into `tally`, which counts the frames.
+ * line. Never throws. Lines with a "conn", and every line of a capture, are capture lines and are
+ * checked against the format first; in a capture (`tally` given) an end line is read into `tally`, which counts the frames.
  */
 export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): LineResult | null {
   let v: unknown;
@@ -93,7 +93,8 @@ export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): Line
     tally.lastT = Math.max(tally.lastT, tally.end.t);
     return null;
   }
-  if (o.conn === undefined) return decodeOne(o.service, o.dir, o.hex);
+  // in a capture every line is a capture line: the reader refuses one without "conn", and its end line would count it lost
+  if (o.conn === undefined && !tally) return decodeOne(o.service, o.dir, o.hex);
   let rec;
   try {
     rec = recordFromObject(o, lineNo);
@@ -284,7 +285,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
 
 /** Why a capture did not end cleanly, or undefined when it did. */
 function endNote(t: CaptureTally, lines: number): string | undefined {
-  if (t.end === undefined) return `no end line after line ${lines}: the recording was cut off (recorder killed, or still writing); last line at t=${t.lastT} ns`;
+  if (t.end === undefined) return `no end line after line ${lines}: the recording was cut off (recorder killed, a write failed such as on a full disk, or still writing); last line at t=${t.lastT} ns`;
   if (t.end.frames === t.frames) return undefined;
   const lost = t.end.frames - t.frames;
   return `the end line (line ${t.endLine}) counts ${t.end.frames} frames, ${t.frames} were read${lost > 0 ? `: ${lost} lost` : ''}`;

@@ -183,7 +183,7 @@ describe('corosync-decode reads captures', () => {
     expect(clean.stdout.trim().split('\n')).toHaveLength(2);
     const cut = await run([], text);
     expect(cut.code).toBe(0);
-    expect(cut.stderr).toBe('corosync-decode: no end line after line 5: the recording was cut off (recorder killed, or still writing); last line at t=9000000 ns\n');
+    expect(cut.stderr).toBe('corosync-decode: no end line after line 5: the recording was cut off (recorder killed, a write failed such as on a full disk, or still writing); last line at t=9000000 ns\n');
     const lost = await run([], `${text}${end(3)}\n`);
     expect(lost.code).toBe(0);
     expect(lost.stderr).toBe('corosync-decode: the end line (line 6) counts 3 frames, 2 were read: 1 lost\n');
@@ -204,6 +204,10 @@ describe('corosync-decode reads captures', () => {
     const out = bad.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(out[0].error).toMatchObject({ kind: 'badCapture', field: 'transport' });
     expect(out[1].name).toBe('cmap.get');
+    // in a capture, a line without "conn" (corosync-decode's plain input) is a bad capture line, as the reader says: never decoded as a frame the end line then calls lost
+    const plainIn = await run([], `${lines[0]}\n${JSON.stringify({ service: 'cmap', dir: 'req', hex: hex(getReq) })}\n`);
+    expect(plainIn.code).toBe(1);
+    expect(JSON.parse(plainIn.stdout.trim()).error).toEqual({ kind: 'badCapture', message: 'line 2: "t" must be an integer >= 0', field: 't' });
     const corrupt = await run([], Buffer.concat([gzipSync(text).subarray(0, 40)]));
     expect(corrupt.code).toBe(2);
     expect(corrupt.stderr).toMatch(/corosync-decode: /);

@@ -2,10 +2,10 @@
 import { codec, fromHex, isCaptureFormatError, runtimeMessages, type Direction } from '@corosync-ts/codec-wasm';
 import { csErrorName } from '@corosync-ts/types';
 import { detailOf, fieldAt, frameDetail, type FieldNode, type FrameDetail } from './detail.js';
-import { recordedText } from './ending.js';
+import { instant, recordedText } from './ending.js';
 import { ExportWriter } from './export.js';
 import { EMPTY, applyFilters, filtersFromHash, filtersToHash, type Filters } from './filters.js';
-import { MAX_FILES, fileTitle, mergeCaptures, type LoadedFile } from './merge.js';
+import { MAX_FILES, MergeError, fileTitle, mergeCaptures, type LoadedFile } from './merge.js';
 import { CaptureBuilder, DIRS, appendPiece, connName, isNoReply, isUnanswered, linePieces, lostInDrop, messageName, refusedSetup, type Capture, type ConnInfo, type LoadMessage, type Mark } from './model.js';
 import { Timeline } from './timeline.js';
 
@@ -209,7 +209,8 @@ function showFiles(files: readonly LoadedFile[]): void {
   box.replaceChildren(...files.map((f) => {
     const li = document.createElement('li');
     if (f.cap) {
-      li.textContent = summary(fileTitle(state.cap!.files![tag++]!), f.cap);
+      // no view (the files could not share one): no tags either
+      li.textContent = summary(state.cap?.files ? fileTitle(state.cap.files[tag++]!) : f.name, f.cap);
       if (recordedText(f.cap).warn) li.className = 'warn';
     } else {
       li.textContent = `${f.name}: ${f.error ?? 'not loaded'}`;
@@ -253,21 +254,29 @@ async function openMany(loads: Promise<LoadedFile>[], add: boolean, t0 = perform
   setStatus(`reading ${plural(loads.length, 'capture')}${add ? ` to add to the ${plural(kept.length, 'open one')}` : ''}…`);
   const got = await Promise.all(loads);
   if (me !== loading) return;
-  const files = [...kept, ...got].map((f, k): LoadedFile => (k < MAX_FILES || !f.cap ? f : { name: f.name, error: `not opened: a view holds ${MAX_FILES} captures at most` }));
+  // the limit is on the captures shown: a file that could not be read takes no place in the view
+  let opened = 0;
+  const files = [...kept, ...got].map((f): LoadedFile => (!f.cap || opened++ < MAX_FILES ? f : { name: f.name, error: `not opened: a view holds ${MAX_FILES} captures at most` }));
   const good = files.filter((f): f is LoadedFile & { cap: Capture } => f.cap !== undefined);
   state.files = files;
-  if (good.length === 0) {
+  const nothing = (why: string): void => {
     state.cap = null;
-    probe.error = files.map((f) => `${f.name}: ${f.error}`).join(' · ');
-    setStatus(probe.error, true);
+    probe.error = why;
+    setStatus(why, true);
     showFiles(files);
     showBadLines([]);
     renderAll();
-    return;
+  };
+  if (good.length === 0) return nothing(files.map((f) => `${f.name}: ${f.error}`).join(' · '));
+  let c: Capture;
+  try {
+    c = files.length === 1 ? good[0]!.cap : mergeCaptures(good);
+  } catch (e) {
+    if (!(e instanceof MergeError)) throw e;
+    return nothing(e.message);
   }
-  const c = files.length === 1 ? good[0]!.cap : mergeCaptures(good);
   state.cap = null;
-  await shown(c, () => (files.length === 1 ? summary(files[0]!.name, c) : `${plural(files.length, 'capture')}${good.length < files.length ? ` (${files.length - good.length} could not be read: see the list)` : ''}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')} on one time axis from ${c.header.start.iso}${c.cut ? ` — some end early (${c.cut})` : ''}`));
+  await shown(c, () => (files.length === 1 ? summary(files[0]!.name, c) : `${plural(files.length, 'capture')}${good.length < files.length ? ` (${files.length - good.length} could not be read: see the list)` : ''}: ${plural(c.count, 'frame')}, ${plural(c.conns.size, 'connection')} on one time axis from ${instant(c, 0)}${c.cut ? ` — some end early (${c.cut})` : ''}`));
   showFiles(files);
   if (good.length < files.length) probe.error = files.filter((f) => f.error).map((f) => `${f.name}: ${f.error}`).join(' · ');
 }

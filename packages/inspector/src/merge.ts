@@ -25,6 +25,17 @@ export interface FileTag {
   header: CaptureHeader;
 }
 
+/**
+ * Captures that cannot share one time axis: rows' times are doubles of ns from the earliest start,
+ * exact up to 2^53 ns (104 days, as a capture's own `t`); past that a latency would be rounded
+ * (128 ns steps at 30 years, none left at a start of 20 nines), so the view refuses to show it.
+ */
+export class MergeError extends Error {
+  override name = 'MergeError';
+}
+
+const NS_PER_DAY = 86_400_000_000_000n;
+
 export const fileTag = (k: number): string => (k < 26 ? String.fromCharCode(65 + k) : `F${k + 1}`);
 
 /** How a file is named in the file filter and the header list: its tag, name and recorder mode. */
@@ -46,6 +57,15 @@ export function mergeCaptures(files: readonly { name: string; cap: Capture }[]):
   const starts = files.map((f) => BigInt(f.cap.header.start.unixNs));
   const base = starts.reduce((a, b) => (b < a ? b : a));
   const shift = starts.map((s) => Number(s - base));
+  files.forEach((f, k) => {
+    let last = 0;
+    for (const t of f.cap.t) if (t > last) last = t;
+    if (shift[k]! + last > Number.MAX_SAFE_INTEGER) {
+      const first = files[starts.indexOf(base)]!.name;
+      const days = (starts[k]! + BigInt(last) - base) / NS_PER_DAY;
+      throw new MergeError(`${f.name} ${last ? 'ends' : 'starts'} ${days} days after ${first}: one time axis is exact to the nanosecond over 104 days at most; open them separately`);
+    }
+  });
   const tags: FileTag[] = files.map((f, k) => ({ tag: fileTag(k), name: f.name, header: f.cap.header }));
   const total = files.reduce((n, f) => n + f.cap.count, 0);
 

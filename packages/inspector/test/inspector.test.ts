@@ -263,7 +263,7 @@ suite('inspector in headless Chromium', () => {
       // The mock closed its capture: an end line. The client's stays open until this process exits.
       const status = await page.locator('#status').innerText();
       if (key.startsWith('mock')) expect(status).toMatch(/, recorded \S+Z – \S+Z \([\d.]+ m?s\), complete · loaded in /);
-      else expect(status).toMatch(/, started \S+Z — no end line: the recording was cut off \(recorder killed, or still writing\); last line at \S+Z \([\d.]+ m?s in\) · loaded in /);
+      else expect(status).toMatch(/, started \S+Z — no end line: the recording was cut off \(recorder killed, a write failed such as on a full disk, or still writing\); last line at \S+Z \([\d.]+ m?s in\) · loaded in /);
       // the timeline has marks in three lanes
       const lanes = await page.evaluate(() => {
         const { state, timeline } = (window as unknown as W).__inspector;

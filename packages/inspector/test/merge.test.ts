@@ -1,7 +1,7 @@
 // mergeCaptures(): several captures on one time axis, each file's connections its own.
 import { encoders, toHex } from '@corosync-ts/codec-wasm';
 import { describe, expect, it } from 'vitest';
-import { mergeCaptures } from '../src/merge.js';
+import { MergeError, mergeCaptures } from '../src/merge.js';
 import { CaptureBuilder, connName, type Capture } from '../src/model.js';
 
 const GET = toHex(encoders.cmap.req.get({ keyName: 'a', valueLen: 8n }));
@@ -58,5 +58,17 @@ describe('mergeCaptures', () => {
     expect(goodRows.map((i) => [connName(c.conns.get(c.conn[i]!)!), c.services[c.svc[i]!]])).toEqual([['B:1', 'quorum'], ['B:2147483647', 'votequorum']]);
     // the evil file's cmap answer pairs with nothing of the good file's
     expect(c.pair.filter((p, i) => p >= 0 && c.file![p] !== c.file![i])).toHaveLength(0);
+  });
+
+  it('captures whose starts are more than 104 days apart (decades, or a start of 20 nines) are refused with the span: one axis of doubles would round their latencies', () => {
+    const pair = (unixNs: string) => capture(unixNs, 'mock', [{ t: 1, ...on(1), dir: 'req', hex: GET }, { t: 1000, ...on(1), dir: 'res', hex: OK }]);
+    // 30 years apart: at 1e18 ns a double steps by 128 ns, the later file's 999 ns answer became 1024
+    expect(() => mergeCaptures([{ name: '1995.jsonl', cap: pair('817000000000000000') }, { name: '2025.jsonl', cap: pair('1764774000000000000') }])).toThrow(
+      new MergeError('2025.jsonl ends 10969 days after 1995.jsonl: one time axis is exact to the nanosecond over 104 days at most; open them separately'),
+    );
+    expect(() => mergeCaptures([{ name: 'nines', cap: pair('99999999999999999999') }, { name: 'zero', cap: pair('0') }])).toThrow(MergeError);
+    // 104 days apart is still exact
+    const near = mergeCaptures([{ name: 'a', cap: pair('1000000000000000000') }, { name: 'b', cap: pair(String(1000000000000000000n + 104n * 86_400_000_000_000n)) }]);
+    expect(near.t[3]! - near.t[2]!).toBe(999);
   });
 });

@@ -20,7 +20,9 @@ const dir = mkdtempSync(join(tmpdir(), 'inspector-multi-'));
 
 type W = { __inspector: { probe: { ready: boolean; error?: string }; state: { cap: any; rows: Int32Array; files: { name: string; error?: string }[] }; timeline: { positionOf(i: number): { x: number; y: number } | null } }; __csp: string[] };
 
-const HEADER = { corosyncCapture: 1, start: { unixNs: '1764774000000000000', iso: '2025-12-03T15:00:00.000Z' }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
+// started now: a view merges it with the captures recorded here, which are no more than 104 days apart
+const NOW_MS = Date.now();
+const HEADER = { corosyncCapture: 1, start: { unixNs: String(BigInt(NOW_MS) * 1_000_000n), iso: new Date(NOW_MS).toISOString() }, host: 'lab', recorder: { mode: 'tap', name: 'hand', version: '0' } };
 const GET = toHex(encoders.cmap.req.get({ keyName: 'totem.cluster_name', valueLen: 16n }));
 const OK = toHex(encoders.cmap.res.get({ valueLen: 4n, type: 11, value: new TextEncoder().encode('lab\0') }));
 const lines = (...l: unknown[]): string => l.map((x) => JSON.stringify(x)).join('\n') + '\n';
@@ -198,6 +200,29 @@ suite('several captures in one view; the Content-Security-Policy', () => {
     const v = await view(page);
     expect(v.perFile).toEqual([frameLines(files.mock!), frameLines(files.client!)]);
     expect(v.files[2]).toMatch(/^http:\/\/example\.invalid\/x\.jsonl: refused \?url=/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('captures decades apart are refused with the reason on the status line and each file listed, no view on a rounded time axis', async () => {
+    const far = join(dir, 'far.jsonl');
+    writeFileSync(far, lines({ ...HEADER, start: { unixNs: String(BigInt(HEADER.start.unixNs) - 10_969n * 86_400_000_000_000n - 1n), iso: 'decades ago' } }, { t: 1, conn: 1, service: 'cmap', transport: 'shm', dir: 'req', hex: GET }));
+    const a = await openFiles([far, files.hand!]);
+    expect(a.page.url()).not.toMatch(/#.*conn=/);
+    expect(await a.page.evaluate(() => (window as unknown as W).__inspector.probe.error)).toBe('hand.jsonl ends 10969 days after far.jsonl: one time axis is exact to the nanosecond over 104 days at most; open them separately');
+    expect(await a.page.locator('#status').innerText()).toMatch(/^hand\.jsonl ends 10969 days after far\.jsonl: /);
+    expect(await a.page.locator('#files li').allInnerTexts()).toEqual([expect.stringMatching(/^far\.jsonl: /), expect.stringMatching(/^hand\.jsonl: /)]);
+    expect(a.errors).toEqual([]);
+    await a.page.close();
+  });
+
+  it('34 files (the same one 32 times, two bad): the 32 good ones open, a bad file takes no place in the view', async () => {
+    const { page, errors } = await openFiles([files.bad!, files.bomb!, ...Array.from({ length: 32 }, () => files.hand!)]);
+    const v = await view(page);
+    expect(v.count).toBe(64);
+    expect(v.files).toHaveLength(34);
+    expect(v.files.filter((f) => f.includes('not opened'))).toEqual([]);
+    expect(v.files[33]).toMatch(/^F32: hand\.jsonl \(tap\): 2 frames/);
     expect(errors).toEqual([]);
     await page.close();
   });
