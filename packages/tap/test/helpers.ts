@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { decode } from '@corosync-ts/codec-wasm';
+import { decode, type CaptureEnd } from '@corosync-ts/codec-wasm';
 import { crashTraceEnv, type Namespace } from '@corosync-ts/nstest';
 import { afterAll } from 'vitest';
 
@@ -41,25 +41,16 @@ export interface Line {
   error?: string;
 }
 
-export interface EndLine {
-  end: { unixNs: string; iso: string };
-  t: number;
-  frames: number;
-  dropped: number;
-  by: 'close' | 'exit' | 'signal';
-  signal?: string;
-}
-
 /**
  * A capture's header, its frame and state lines, and its end line if it has one (last, counting
  * exactly the frame lines before it: checked here).
  */
-export function readCapture(path: string): { header: Record<string, unknown>; lines: Line[]; end: EndLine | undefined } {
+export function readCapture(path: string): { header: Record<string, unknown>; lines: Line[]; end: CaptureEnd | undefined } {
   let raw = readFileSync(path);
   if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
   const all = raw.toString('utf8').split('\n').filter((l) => l !== '');
-  const rest = all.slice(1).map((l) => JSON.parse(l) as Line | EndLine);
-  const end = rest.length > 0 && 'end' in rest.at(-1)! ? (rest.pop() as EndLine) : undefined;
+  const rest = all.slice(1).map((l) => JSON.parse(l) as Line | CaptureEnd);
+  const end = rest.length > 0 && 'end' in rest.at(-1)! ? (rest.pop() as CaptureEnd) : undefined;
   const lines = rest as Line[];
   if (lines.some((l) => 'end' in l)) throw new Error(`${path}: an end line before the last line`);
   const frames = lines.filter((l) => l.hex !== undefined).length;
