@@ -124,6 +124,15 @@ function oneOf<T extends string>(o: Obj, k: string, lineNo: number, allowed: rea
   return v as T;
 }
 
+/** A wall-clock instant: the header's `start`, the end line's `end`. */
+function instant(o: Obj, k: string, lineNo: number): { unixNs: string; iso: string } {
+  const v = o[k] as Obj | undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CaptureFormatError(`"${k}" must be an object`, lineNo, k);
+  const unixNs = str(v, 'unixNs', lineNo);
+  if (!/^[0-9]{1,20}$/.test(unixNs)) throw new CaptureFormatError(`"${k}.unixNs" must be a string of digits`, lineNo, 'unixNs');
+  return { unixNs, iso: str(v, 'iso', lineNo) };
+}
+
 /** Validates the first line of a capture. Throws CaptureFormatError (also for an unknown version). */
 export function parseCaptureHeader(line: string, lineNo = 1): CaptureHeader {
   const o = parseObject(line, lineNo);
@@ -132,30 +141,18 @@ export function parseCaptureHeader(line: string, lineNo = 1): CaptureHeader {
   if (version !== CAPTURE_FORMAT_VERSION) {
     throw new CaptureFormatError(`capture format version ${JSON.stringify(version)} is not supported (this reader knows version ${CAPTURE_FORMAT_VERSION})`, lineNo, 'corosyncCapture');
   }
-  const start = o.start as Obj | undefined;
-  if (typeof start !== 'object' || start === null) throw new CaptureFormatError('"start" must be an object', lineNo, 'start');
-  const unixNs = str(start, 'unixNs', lineNo);
-  if (!/^[0-9]{1,20}$/.test(unixNs)) throw new CaptureFormatError('"start.unixNs" must be a string of digits', lineNo, 'unixNs');
-  const iso = str(start, 'iso', lineNo);
+  const start = instant(o, 'start', lineNo);
   const rec = o.recorder as Obj | undefined;
   if (typeof rec !== 'object' || rec === null) throw new CaptureFormatError('"recorder" must be an object', lineNo, 'recorder');
   const header: CaptureHeader = {
     corosyncCapture: version,
-    start: { unixNs, iso },
+    start,
     host: str(o, 'host', lineNo),
     recorder: { mode: oneOf(rec, 'mode', lineNo, ['client', 'mock', 'tap'] as const), name: str(rec, 'name', lineNo), version: str(rec, 'version', lineNo) },
   };
   const corosync = optStr(o, 'corosync', lineNo);
   if (corosync !== undefined) header.corosync = corosync;
   return header;
-}
-
-function instant(o: Obj, k: string, lineNo: number): { unixNs: string; iso: string } {
-  const v = o[k] as Obj | undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CaptureFormatError(`"${k}" must be an object`, lineNo, k);
-  const unixNs = str(v, 'unixNs', lineNo);
-  if (!/^[0-9]{1,20}$/.test(unixNs)) throw new CaptureFormatError(`"${k}.unixNs" must be a string of digits`, lineNo, 'unixNs');
-  return { unixNs, iso: str(v, 'iso', lineNo) };
 }
 
 /** Validates an end line (see CaptureEnd). Throws CaptureFormatError. */
@@ -180,10 +177,11 @@ function endFromObject(o: Obj, lineNo: number): CaptureEnd {
 }
 
 /**
- * Where a reader is in a capture past its header: the end line once read, whose frame count the
- * frame lines read must match, and the lines after it, each a bad line.
+ * @internal Where a reader is in a capture past its header: the end line once read, whose frame
+ * count the frame lines read must match, and the lines after it, each a bad line. The parser, the
+ * scanner and corosync-decode keep one each.
  */
-class Ending {
+export class Ending {
   end: CaptureEnd | undefined;
   endLine = 0;
   frames = 0;

@@ -3,8 +3,8 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { Readable, pipeline, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { CaptureEnd, CaptureFormatError } from './capture.js';
-import { CAPTURE_MAX_LINE, parseCaptureEnd, parseCaptureHeader, recordFromObject } from './capture.js';
+import type { CaptureFormatError } from './capture.js';
+import { CAPTURE_MAX_LINE, Ending, parseCaptureHeader, recordFromObject } from './capture.js';
 import { decode, findMessage } from './codec.js';
 import { isDecodeError } from './errors.js';
 import { decodedToJSON, fromHex } from './json.js';
@@ -57,22 +57,13 @@ function decodeOne(service: unknown, dir: unknown, hex: unknown): LineResult {
   }
 }
 
-/** What a capture's lines after its header said about its end. */
-export interface CaptureTally {
-  /** frame lines read */
-  frames: number;
-  /** the last `t` read */
-  lastT: number;
-  end?: CaptureEnd;
-  endLine?: number;
-}
-
 /**
  * One JSON Lines input line -> one output line, or null for a capture's connection-state or end
  * line. Never throws. Lines with a "conn", and every line of a capture, are capture lines and are
- * checked against the format first; in a capture (`tally` given) an end line is read into `tally`, which counts the frames.
+ * checked against the format first; in a capture (`ending` given) the end line is read into
+ * `ending`, which counts the frames.
  */
-export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): LineResult | null {
+export function decodeLine(line: string, lineNo = 0, ending?: Ending): LineResult | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -81,30 +72,18 @@ export function decodeLine(line: string, lineNo = 0, tally?: CaptureTally): Line
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return errorLine('badInput', 'each line must be a JSON object');
   const o = v as Record<string, unknown>;
-  if (tally?.end !== undefined) return errorLine('badCapture', `line ${lineNo}: a line after the end line (line ${tally.endLine})`);
-  if (tally && o.end !== undefined) {
-    try {
-      tally.end = parseCaptureEnd(line, lineNo);
-    } catch (e) {
-      const fe = e as CaptureFormatError;
-      return errorLine('badCapture', fe.message, { field: fe.field });
-    }
-    tally.endLine = lineNo;
-    tally.lastT = Math.max(tally.lastT, tally.end.t);
-    return null;
-  }
+  const after = ending?.after(lineNo);
+  if (after) return errorLine('badCapture', after.message);
   // in a capture every line is a capture line: the reader refuses one without "conn", and its end line would count it lost
-  if (o.conn === undefined && !tally) return decodeOne(o.service, o.dir, o.hex);
+  if (o.conn === undefined && !ending) return decodeOne(o.service, o.dir, o.hex);
   let rec;
   try {
-    rec = recordFromObject(o, lineNo);
+    rec = ending ? ending.read(o, lineNo) : recordFromObject(o, lineNo);
   } catch (e) {
     const fe = e as CaptureFormatError;
     return errorLine('badCapture', fe.message, { field: fe.field });
   }
-  if (tally) tally.lastT = Math.max(tally.lastT, rec.t);
-  if (rec.kind === 'state') return null;
-  if (tally) tally.frames++;
+  if (rec === undefined || rec.kind === 'state') return null;
   const r = decodeOne(rec.service, rec.dir, rec.hex);
   return { ok: r.ok, json: `{"t":${rec.t},"conn":${rec.conn},${r.json.slice(1)}` };
 }
@@ -244,7 +223,7 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
   let failed = false;
   let lineNo = 0;
   let sawLine = false;
-  let tally: CaptureTally | undefined;
+  let ending: Ending | undefined;
   try {
     for await (const line of linesOf(await plainBytes(input))) {
       lineNo++;
@@ -264,11 +243,11 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
             io.stderr.write(`corosync-decode: ${e instanceof Error ? e.message : String(e)}\n`);
             return 2;
           }
-          tally = { frames: 0, lastT: 0 };
+          ending = new Ending();
           continue;
         }
       }
-      const r = decodeLine(line, lineNo, tally);
+      const r = decodeLine(line, lineNo, ending);
       if (r === null) continue;
       if (!r.ok) failed = true;
       if (!io.stdout.write(`${r.json}\n`)) await new Promise((res) => io.stdout.once('drain', res));
@@ -278,13 +257,13 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
     return 2;
   }
   // A cut-off capture still decodes: a note, not a failure.
-  const note = tally && endNote(tally, lineNo);
+  const note = ending && endNote(ending, lineNo);
   if (note) io.stderr.write(`corosync-decode: ${note}\n`);
   return failed ? 1 : 0;
 }
 
 /** Why a capture did not end cleanly, or undefined when it did. */
-function endNote(t: CaptureTally, lines: number): string | undefined {
+function endNote(t: Ending, lines: number): string | undefined {
   if (t.end === undefined) return `no end line after line ${lines}: the recording was cut off (recorder killed, a write failed such as on a full disk, or still writing); last line at t=${t.lastT} ns`;
   if (t.end.frames === t.frames) return undefined;
   const lost = t.end.frames - t.frames;
