@@ -28,7 +28,7 @@ for (const transport of ['socket', 'shm'] as const) {
         await waitLine(/^plain disconnect/);
         await ns.stopCorosync();
         await ns.startCorosync({ conf });
-        expect(await exited, output()).toBe(0);
+        expect(await exited, output()).toEqual({ code: 0, signal: null });
       } finally {
         child.kill();
       }

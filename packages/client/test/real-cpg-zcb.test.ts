@@ -30,7 +30,7 @@ for (const transport of ['socket', 'shm'] as const) {
       await new Promise<void>((resolve, reject) => {
         const onData = () => /serving/.test(err) && resolve();
         child.stderr!.on('data', onData);
-        void w.exited.then((code) => reject(new Error(`corosync-mock exited ${code}: ${err}`)));
+        void w.exited.then((e) => reject(new Error(`corosync-mock ended (${JSON.stringify(e)}): ${err}`)));
       });
       stopMock = async () => {
         child.kill('SIGTERM');

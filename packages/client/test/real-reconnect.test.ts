@@ -25,7 +25,7 @@ for (const transport of ['socket', 'shm'] as const) {
         await waitLine(/^cmap disconnect/);
         // The same conf again (starting with `nodes: 3` twice would re-create nstest's dead-end veth).
         await ns.startCorosync({ conf });
-        expect(await exited, output()).toBe(0);
+        expect(await exited, output()).toEqual({ code: 0, signal: null });
       } finally {
         child.kill();
       }

@@ -3,7 +3,7 @@
 // transports, and every frame of the capture decodes with @corosync-ts/codec-wasm.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest';
+import { compileC, crashTraceEnv, describeReal, startNamespace, waitFor, watchLines, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { analyse, CLI, readCapture, tapArgv, tempDir, viaTap } from './helpers.js';
 
@@ -39,27 +39,6 @@ const TOOLS: { name: string; cmd: string[] }[] = [
 let cref: string;
 let sam: string;
 let fc: string;
-
-/** Lines a process prints, and a wait for one (a state, not a sleep). */
-function watchLines(child: ReturnType<Namespace['spawn']>) {
-  const lines: string[] = [];
-  let buf = '';
-  const waiters: (() => void)[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-    for (const w of waiters.splice(0)) w();
-  });
-  const waitLine = (re: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => (lines.some((l) => re.test(l)) ? resolve() : waiters.push(check));
-      child.once('exit', (code) => reject(new Error(`exited (${code}) before printing ${re}: ${lines.join('|')}`)));
-      check();
-    });
-  return { lines, waitLine };
-}
 
 describeReal('corosync-tap around unmodified programs, real corosync 3.1.7', () => {
   beforeAll(async () => {

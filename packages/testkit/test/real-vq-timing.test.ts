@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { decode, encoders, fromHex, toHex } from '@corosync-ts/codec-wasm';
-import { compileC, describeReal, startNamespace, type Namespace } from '@corosync-ts/nstest';
+import { compileC, describeReal, startNamespace, watchLines, type Namespace } from '@corosync-ts/nstest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMockIn, type MockProcess } from './helpers/mockns.js';
 
@@ -19,31 +19,6 @@ const PKG = fileURLToPath(new URL('..', import.meta.url));
 
 interface Probe { answers: unknown[]; final: unknown }
 
-const lineWaiter = (child: ChildProcess) => {
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  let ended: string | undefined;
-  const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
-    ended = signal ? `killed by ${signal}` : `exited with ${code}`;
-    r();
-  }));
-  return {
-    output: () => out,
-    async until(re: RegExp): Promise<string> {
-      const t0 = Date.now();
-      while (!re.test(out)) {
-        // a probe killed by a signal (SIGSEGV, SIGBUS) has no exit code: the exit event says either
-        if (ended !== undefined) throw new Error(`probe ${ended} before printing ${re}; it printed:\n${out}`);
-        if (Date.now() - t0 > 60_000) throw new Error(`probe printed no ${re} within 60 s; it printed:\n${out}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return out;
-    },
-    exited,
-  };
-};
-
 const decodeRes = (hex: string) => {
   const d = decode(fromHex(hex)!, { service: 'votequorum', dir: 'res' });
   return { name: d.name, error: d.error, fields: d.fields };
@@ -59,7 +34,7 @@ for (const transport of ['socket', 'shm'] as const) {
     let mockNs: Namespace;
     let mock: MockProcess;
     /** quorum and votequorum trackers (fixtures/track-events.mjs) on each daemon, for the whole run. */
-    let trackers: { child: ChildProcess; out: () => string }[] = [];
+    let trackers: { child: ChildProcess; out: () => string; exited: Promise<unknown> }[] = [];
 
     beforeAll(async () => {
       probe = await compileC(readFileSync(new URL('./fixtures/vq-pipeline.c', import.meta.url), 'utf8'), ['qb']);
@@ -69,10 +44,9 @@ for (const transport of ['socket', 'shm'] as const) {
       mock = await startMockIn(mockNs, conf);
       trackers = await Promise.all([real, mockNs].map(async (ns) => {
         const child = ns.spawn(['sh', '-c', 'cd "$0" && exec "$@"', PKG, process.execPath, TRACKER], { stdio: ['ignore', 'pipe', 'pipe'] });
-        const w = lineWaiter(child);
-        const out = await w.until(/"ready"/);
-        void out;
-        return { child, out: () => w.output() };
+        const w = watchLines(child);
+        await w.waitLine(/"ready"/);
+        return { child, out: () => w.output(), exited: w.exited };
       }));
     }, 180_000);
     afterAll(async () => {
@@ -85,22 +59,23 @@ for (const transport of ['socket', 'shm'] as const) {
     /** Runs the probe with `frames` against the daemon `pid` of `ns`, stopped while they are sent. */
     const pipelined = async (ns: Namespace, pid: number, frames: Uint8Array[]): Promise<Probe> => {
       const child = ns.spawn([probe, ...frames.map(toHex)], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const w = lineWaiter(child);
+      const w = watchLines(child);
       let stoppedMs = 0;
       let out: string;
       try {
-        await w.until(/^connected$/m);
+        await w.waitLine(/^connected$/);
         const t0 = performance.now();
         process.kill(pid, 'SIGSTOP');
         try {
           child.stdin!.write('go\n');
-          await w.until(/^sent$/m);
+          await w.waitLine(/^sent$/);
         } finally {
           process.kill(pid, 'SIGCONT');
           stoppedMs = performance.now() - t0;
         }
-        out = await w.until(/^final [0-9a-f]+$/m);
+        await w.waitLine(/^final [0-9a-f]+$/);
         await w.exited;
+        out = w.lines.join('\n');
       } catch (e) {
         const log = ns === real ? `\ncorosync's log:\n${real.corosyncProcess!.log().trim().split('\n').slice(-30).join('\n')}` : '';
         throw new Error(`${ns === real ? 'corosync' : 'corosync-mock'} (stopped ${stoppedMs.toFixed(0)} ms): ${(e as Error).message}${log}`);
@@ -157,9 +132,8 @@ for (const transport of ['socket', 'shm'] as const) {
 
     test('the trackers saw the same notifications, in the same order per service', async () => {
       const events = await Promise.all(trackers.map(async (t) => {
-        const exited = new Promise((r) => t.child.once('exit', r));
         t.child.kill('SIGTERM');
-        await exited;
+        await t.exited;
         return t.out().trim().split('\n').filter((l) => !l.includes('"ready"'))
           .map((l) => l.replace(/"seq":"?\d+"?/g, '"seq":"<seq>"').replace(/"ringSeq":"?\d+"?/g, '"ringSeq":"<seq>"'));
       }));

@@ -13,5 +13,6 @@ export { ccCacheDir, compileC, realCorosync } from './real.js';
 export { crashTraceEnv, crashTraceLib } from './crashtrace.js';
 export { ipcFds, shmMappings } from './leaks.js';
 export { describeDifference, LineDriver, settled, spawnDriver } from './linedriver.js';
+export { watchLines, type Ended } from './lines.js';
 export { sequenceShare } from './share.js';
 export { GiveUp, pidsInNetns, run, runOk, waitFor, type ExecOptions, type ExecResult } from './proc.js';
