@@ -192,6 +192,19 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(fromChild()).toBe(1);
     });
 
+    it('spins for the next repeat only while they come: once they stop, an idle second costs this process next to no CPU', async () => {
+      // The watcher spins for a while after each answer (answer_spin in the addon); a spin that
+      // sees nothing makes the next waits sleep at once. A spin that never ended would hold this
+      // timer back, one that started again at every loop turn would use the whole second.
+      const { count, fromChild, finish } = await repeater(1, 3000);
+      await until(() => count() + fromChild() === 3000);
+      const before = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 1000));
+      const used = process.cpuUsage(before);
+      expect((used.user + used.system) / 1000).toBeLessThan(100);
+      expect(await finish()).toBe(3000);
+    });
+
     it("a repeat sent while JS still answers the request that armed it is the watcher's", async () => {
       // The listener that arms the answer sends the repeat itself (this process is the client
       // too): it is queued, over shm with its doorbell, before that request's read pass ends, and
