@@ -223,7 +223,7 @@ for (const transport of ['socket', 'shm'] as const) {
       // both streams go on: each one's count keeps growing while the other streams
       for (let step = 0; step < 4; step++) {
         const before = [...answered];
-        await until(() => (count(), answered.every((n, i) => n > before[i] + 200)));
+        await until(() => (count(), answered.every((n, i) => n > (before[i] ?? 0) + 200)));
       }
       for (const { child, lines } of children) {
         child.stdin!.write('stop\n');
