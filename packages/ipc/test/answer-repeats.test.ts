@@ -218,8 +218,8 @@ for (const transport of ['socket', 'shm'] as const) {
       });
       for (const { lines } of children) expect((await lines.next()).value).toBe('connected');
       await until(() => conns.length === 2);
-      const answered = [0, 0];
-      const count = () => conns.forEach((c, i) => (answered[i] += c.answered()));
+      let answered = [0, 0];
+      const count = () => (answered = answered.map((n, i) => n + conns[i]!.answered()));
       // both streams go on: each one's count keeps growing while the other streams
       for (let step = 0; step < 4; step++) {
         const before = [...answered];
