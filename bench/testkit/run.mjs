@@ -3,7 +3,7 @@
 //   node bench/testkit/run.mjs [gets] [--write]
 // Needs root, namespaces, corosync 3.x and gcc for the first part (skipped otherwise), and
 // `pnpm --filter @corosync-ts/testkit... build`.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,17 @@ const ROUNDS = process.env.BENCH_QUICK ? 3 : 7;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const testkit = await import('@corosync-ts/testkit');
+const BASE_ADDON = process.env.BASE_ADDON;
+// CPU of every thread of a process so far, in ms: /proc schedstat's run time is in ns, where
+// stat's utime and stime count 10 ms ticks (a few per measured client)
+const cpuMs = (pid) =>
+  readdirSync(`/proc/${pid}/task`).reduce((ms, tid) => {
+    try {
+      return ms + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      return ms; // a thread that ended between the listing and the read
+    }
+  }, 0);
 const CLI = here('../../packages/testkit/dist/cli.js');
 
 // ---------------------------------------------------------------- simulator: 64-node partition
@@ -65,9 +76,19 @@ if (!avail.available) {
   // the first client's disconnect deoptimized that code (V8 turns the connection's isClosed
   // field from constant to mutable) to compile it once more; with two clients gone before it,
   // the measured one runs compiled code. corosync, C, gets the same two clients (its page cache, its first allocations).
-  const bench = async () => {
+  // pid: a mock's, whose CPU (all threads, /proc stat) is counted over the measured client and
+  // over the second after it, when no client calls (what a server that spins for requests must
+  // give back).
+  const bench = async (pid) => {
     for (const n of [Math.ceil(gets / 2), Math.floor(gets / 2)]) await run(n);
-    return run(gets);
+    const before = pid && cpuMs(pid);
+    const r = await run(gets);
+    if (!pid) return r;
+    const after = cpuMs(pid);
+    await new Promise((res) => setTimeout(res, 1000));
+    const idle = cpuMs(pid) - after;
+    // cmap-gets.c makes 1000 untimed GETs in the same client
+    return { ...r, cpu: { perGet: (((after - before) * 1000) / (gets + 1000)).toFixed(2), idle: idle.toFixed(2) } };
   };
   try {
     // TRANSPORTS=shm (or socket): one transport alone, for an A/B of one (COROSYNC_TS_IPC_ADDON picks the mock's addon)
@@ -75,6 +96,8 @@ if (!avail.available) {
       const real = [];
       const mock = [];
       const mockRr = [];
+      const baseMock = [];
+      const baseRr = [];
       for (let round = 0; round < ROUNDS; round++) {
         await ns.startCorosync({ conf: conf(transport) });
         real.push(await bench());
@@ -82,9 +105,17 @@ if (!avail.available) {
         const confPath = join(ns.dir, 'mock.conf');
         writeFileSync(confPath, conf(transport));
         // corosync makes itself SCHED_RR 99; the mock runs as a plain process and, for
-        // comparison, asked to do the same (`corosync-mock --rr`)
-        for (const [out, flags] of [[mock, []], [mockRr, ['--rr']]]) {
-          const child = ns.spawn([process.execPath, CLI, '--config', confPath, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+        // comparison, asked to do the same (`corosync-mock --rr`). BASE_ADDON=file: each of them
+        // also with that build of the ipc addon (COROSYNC_TS_IPC_ADDON), in turn with this one,
+        // which of the two first alternating by round: an A/B in the same rounds.
+        const runs = [[mock, []], [mockRr, ['--rr']]].flatMap(([out, flags], i) => {
+          if (!BASE_ADDON) return [[out, flags, undefined]];
+          const pair = [[out, flags, undefined], [[baseMock, baseRr][i], flags, BASE_ADDON]];
+          return round % 2 ? pair.reverse() : pair;
+        });
+        for (const [out, flags, addon] of runs) {
+          const env = addon ? { ...process.env, COROSYNC_TS_IPC_ADDON: addon } : process.env;
+          const child = ns.spawn([process.execPath, CLI, '--config', confPath, ...flags], { stdio: ['ignore', 'ignore', 'pipe'], env });
           let err = '';
           child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
           const t0 = Date.now();
@@ -93,16 +124,18 @@ if (!avail.available) {
             if (Date.now() - t0 > 30_000) throw new Error(`mock did not start: ${err}`);
             await new Promise((r) => setTimeout(r, 20));
           }
-          out.push(await bench());
+          out.push(await bench(child.pid));
           const exited = new Promise((r) => child.once('exit', r));
           child.kill('SIGTERM');
           await exited;
         }
         // Each round's figures with the client's voluntary switches per GET (about 1: it slept
         // for every answer, the server on the other vCPU; about 0: an RT server preempted it on
-        // its vCPU): under load the shape a round took moves its figure 3-5x, whoever serves
-        const show = (x) => `${x.opsPerSec} (${x.vcsw} vol/GET)`;
-        console.log(`  ${transport} round ${round + 1}: corosync ${show(real[round])}, mock ${show(mock[round])}, mock --rr ${show(mockRr[round])}`);
+        // its vCPU): under load the shape a round took moves its figure 3-5x, whoever serves.
+        // The mock's CPU per GET of the measured client, and over the second after it (idle).
+        const show = (x) => `${x.opsPerSec} (${x.vcsw} vol/GET${x.cpu ? `, ${x.cpu.perGet} µs CPU/GET, idle ${x.cpu.idle} ms/s` : ''})`;
+        const base = BASE_ADDON ? `; base: mock ${show(baseMock[round])}, mock --rr ${show(baseRr[round])}` : '';
+        console.log(`  ${transport} round ${round + 1}: corosync ${show(real[round])}, mock ${show(mock[round])}, mock --rr ${show(mockRr[round])}${base}`);
       }
       const pick = (xs) => xs.find((x) => x.opsPerSec === median(xs.map((y) => y.opsPerSec)));
       const r = pick(real);
@@ -114,6 +147,10 @@ if (!avail.available) {
       const rr = pick(mockRr);
       const rrRatio = median(real.map((x, i) => mockRr[i].opsPerSec / x.opsPerSec));
       rows.push({ transport, real: r, mock: m, ratio, p50ratio, rr, rrRatio });
+      if (BASE_ADDON) {
+        const paired = (xs) => median(real.map((x, i) => xs[i].opsPerSec / x.opsPerSec)).toFixed(2);
+        console.log(`${transport} base addon: mock ${pick(baseMock).opsPerSec} ops/s, paired ratio ${paired(baseMock)}; mock at RR 99 ${pick(baseRr).opsPerSec} ops/s, paired ratio ${paired(baseRr)}`);
+      }
       console.log(`${transport}: corosync ${r.opsPerSec} ops/s (p50 ${r.p50} µs), mock ${m.opsPerSec} ops/s (p50 ${m.p50} µs), paired ratio ${ratio.toFixed(2)}, p50 ratio ${p50ratio.toFixed(2)}; mock at RR 99 ${rr.opsPerSec} ops/s (p50 ${rr.p50} µs), paired ratio ${rrRatio.toFixed(2)}`);
     }
   } finally {

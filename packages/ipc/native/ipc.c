@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1988,6 +1989,11 @@ typedef struct {
   // Whether poller_env_cleanup is registered (until pollClose, or the env's teardown).
   int hooked;
   answer_t answer;
+  // answer_spin_adaptive: waits still to skip spinning, how many the next failed spin skips, and
+  // whether the last spin is still to be judged against the involuntary switches at its start.
+  uint32_t spin_skip, spin_backoff;
+  int spin_judge;
+  long spin_preempted;
 } poller_t;
 
 // handle_new's word: the uv handle's `data`, first in uv_handle_t (poll_cb and the close callbacks
@@ -2207,16 +2213,114 @@ static int answer_shm(poller_t *p) {
 // accepted) waits for the loop to add its fd to epoll (libuv does that before its epoll_wait),
 // whose readiness would not end the wait: uv_backend_timeout() says so since libuv 1.44, older
 // than any Node this package supports bundles.
-// 1: this fd is readable.
-static int answer_wait(poller_t *p) {
+// Before that wait sleeps, it spins for the next request (answer_spin): a client that sleeps for
+// its answer, and a server that sleeps for the next request, each cost a wake-up of the other's
+// vCPU, and on a VM whose idle vCPUs halt that is most of a GET (~30 µs each way; bench/README.md,
+// "The mock's GETs: spinning for the next request"). corosync avoids it by running at RT priority,
+// preempting its client on the client's vCPU; a plain process cannot, but seeing a request the
+// moment it is posted (in shared memory, before its doorbell or its wake-up) answers it before
+// the client waits for it, so that neither sleeps. Bounded: at most SPIN_NS per wait, only right
+// after an answer, and a spin that sees nothing skips the next 1, 2, 4 ... SPIN_SKIP_MAX waits'
+// spins (a client that thinks between calls, or one that cannot run while we spin on its vCPU,
+// costs one spin per that many requests), so a server without quick clients does not spin.
+#define SPIN_NS 50000
+#define SPIN_SKIP_MAX 1024
+// Polls of the fds (the loop's other work, a readable fd the shared words say nothing of) and
+// clock reads, in spin iterations: about every 5 µs and 0.5 µs.
+#define SPIN_POLL_EVERY 64
+#define SPIN_CLOCK_EVERY 8
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+// Whether the client has posted a request: socket, its request counter in the control file (raised
+// once the datagram is sent); shm, the request ring's semaphore (posted before the doorbell byte).
+static int answer_posted(const answer_t *a) {
+  const int32_t *w = a->kind == ANSWER_SOCKET ? (const int32_t *)a->m[0]->base : (const int32_t *)((const char *)a->m[0]->base + a->sem_off);
+  return __atomic_load_n(w, __ATOMIC_ACQUIRE) > 0;
+}
+
+// 1: this fd is readable (or a request posted), 0: the loop has other work, -1: neither, in time.
+static int wait_result(const struct pollfd *fds) {
+  return fds[0].revents == POLLIN && !(fds[1].revents & ~POLLIN);
+}
+
+static int answer_spin(poller_t *p, struct pollfd *fds) {
+  uint64_t end = mono_ns() + SPIN_NS;
+  for (uint32_t i = 1;; i++) {
+    if (!answer_live(&p->answer)) return -1;
+    if (answer_posted(&p->answer)) return 1;
+    if (i % SPIN_POLL_EVERY == 0) {
+      int n = poll(fds, 2, 0);
+      if (n != 0) return n > 0 && wait_result(fds);
+    }
+    if (i % SPIN_CLOCK_EVERY == 0 && mono_ns() >= end) return -1;
+    cpu_relax();
+  }
+}
+
+// Involuntary switches of this thread so far: a spin that got its request but was preempted by
+// the time of the next spin (judged then, after the answer) took a vCPU that was wanted, by the
+// client or by other work (a plain process beside busy loops), and counts as one that saw nothing.
+static long thread_preempted(void) {
+  struct rusage ru;
+  return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
+}
+
+static void spin_back_off(poller_t *p) {
+  p->spin_backoff = p->spin_backoff == 0 ? 1 : p->spin_backoff >= SPIN_SKIP_MAX / 2 ? SPIN_SKIP_MAX : 2 * p->spin_backoff;
+  p->spin_skip = p->spin_backoff;
+}
+
+static int answer_spin_adaptive(poller_t *p, struct pollfd *fds) {
+  long now = -1;
+  if (p->spin_judge) {
+    p->spin_judge = 0;
+    now = thread_preempted();
+    if (now != p->spin_preempted) spin_back_off(p);
+    else p->spin_backoff = 0;
+  }
+  if (p->spin_skip > 0) {
+    p->spin_skip--;
+    return -1;
+  }
+  if (now < 0) now = thread_preempted();
+  int s = answer_spin(p, fds);
+  if (s > 0) {
+    p->spin_judge = 1;
+    p->spin_preempted = now;
+  }
+  if (s < 0) spin_back_off(p);
+  return s;
+}
+
+// spin: the last answer_* call answered (a spin only follows an answer: a posted request it could
+// not answer, or a hint without a datagram, must not make it spin on the same words again).
+// 1: this fd is readable, or a request is posted.
+static int answer_wait(poller_t *p, int spin) {
   uv_loop_t *loop = p->handle.loop;
   uv_update_time(loop);
   int timeout = uv_backend_timeout(loop);
   if (timeout == 0) return 0;
   struct pollfd fds[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = uv_backend_fd(loop), .events = POLLIN}};
+  if (spin) {
+    int s = answer_spin_adaptive(p, fds);
+    if (s >= 0) return s;
+  }
   // A signal (Node's handlers write to a pipe the loop watches) ends the wait: the loop sees it.
   if (poll(fds, 2, timeout) <= 0) return 0;
-  return fds[0].revents == POLLIN && !(fds[1].revents & ~POLLIN);
+  return wait_result(fds);
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events) {
@@ -2225,10 +2329,20 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   int32_t count = 0;
   int dgram = p->area != NULL;
   if (p->answer.kind != ANSWER_NONE && status == 0 && events == UV_READABLE) {
-    double first = p->answer.answered;
+    double first = p->answer.answered, before = first;
     for (;;) {
       if (!(p->answer.kind == ANSWER_SOCKET ? answer_socket(p) : answer_shm(p))) break;
-      if (p->answer.answered - first >= ANSWER_HOLD_MAX || !answer_wait(p)) return;
+      int answered = p->answer.answered > before;
+      before = p->answer.answered;
+      if (p->answer.answered - first >= ANSWER_HOLD_MAX) {
+        // The loop's turn, but its epoll_wait finds the next request there rather than sleeping for it.
+        if (answered && answer_live(&p->answer) && uv_backend_timeout(p->handle.loop) != 0) {
+          struct pollfd fds[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = uv_backend_fd(p->handle.loop), .events = POLLIN}};
+          answer_spin_adaptive(p, fds);
+        }
+        return;
+      }
+      if (!answer_wait(p, answered)) return;
     }
   }
   if (dgram && status == 0 && (events & UV_READABLE)) {

@@ -192,6 +192,53 @@ for (const transport of ['socket', 'shm'] as const) {
       expect(fromChild()).toBe(1);
     });
 
+    it('spins for the next repeat only while they come: once they stop, an idle second costs this process next to no CPU', async () => {
+      // The watcher spins for a while after each answer (answer_spin in the addon); a spin that
+      // sees nothing makes the next waits sleep at once. A spin that never ended would hold this
+      // timer back, one that started again at every loop turn would use the whole second.
+      const { count, fromChild, finish } = await repeater(1, 3000);
+      await until(() => count() + fromChild() === 3000);
+      const before = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 1000));
+      const used = process.cpuUsage(before);
+      expect((used.user + used.system) / 1000).toBeLessThan(100);
+      expect(await finish()).toBe(3000);
+    });
+
+    it('two processes streaming repeats are both served: the wait for one ends at the other\'s request', async () => {
+      // Each watcher waits (spins, then sleeps) for its own client's next repeat, and with 16 in
+      // flight it mostly finds one queued; the other's requests make the loop's epoll fd readable,
+      // which the wait polls, and a watcher gives the loop its turn after 64 answers at most:
+      // neither stream may stall behind the other.
+      const conns: IpcServerConnection[] = [];
+      await start({}, (c) => conns.push(c));
+      const children = [2, 3].map((fill) => {
+        const child = spawn(process.execPath, [repeatClient, name, '40', String(fill), '16'], { stdio: ['pipe', 'pipe', 'inherit'] });
+        return { child, lines: createInterface({ input: child.stdout! })[Symbol.asyncIterator]() };
+      });
+      for (const { lines } of children) expect((await lines.next()).value).toBe('connected');
+      await until(() => conns.length === 2);
+      let answered = [0, 0];
+      const count = () => (answered = answered.map((n, i) => n + conns[i]!.answered()));
+      // both streams go on: each one's count keeps growing while the other streams
+      for (let step = 0; step < 4; step++) {
+        const before = [...answered];
+        await until(() => (count(), answered.every((n, i) => n > (before[i] ?? 0) + 200)));
+      }
+      for (const { child, lines } of children) {
+        child.stdin!.write('stop\n');
+        const sent = Number((await lines.next()).value);
+        expect(sent).toBeGreaterThan(800);
+        const exited = new Promise((r) => child.once('exit', r));
+        child.stdin!.end();
+        await exited;
+        expect(child.exitCode).toBe(0);
+      }
+      count();
+      // every request but each connection's first (JS answered it, and armed the watcher)
+      expect(seen).toHaveLength(2);
+    });
+
     it("a repeat sent while JS still answers the request that armed it is the watcher's", async () => {
       // The listener that arms the answer sends the repeat itself (this process is the client
       // too): it is queued, over shm with its doorbell, before that request's read pass ends, and
