@@ -371,6 +371,9 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       p.frame = joined(frame, body);
       this.waiting.push(p);
     }
+    // Answered within the send (deliverAnswered), or failed by what its answer said: no timer or
+    // listener to arm (they would outlive the call).
+    if (p.settled) return promise;
     // A timed-out or aborted call that was sent keeps its FIFO slot: its late response
     // must be consumed and dropped, not handed to the next caller. One still waiting is
     // simply never sent.
@@ -512,6 +515,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     }
     this.pending.push(p);
     this.inFlightCost += p.cost;
+    this.impl.deliverAnswered();
     return true;
   }
 
@@ -521,8 +525,23 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return n === 0 || (n < this.maxInFlight && this.inFlightCost + cost <= this.impl.responseRoom);
   }
 
+  /** pump() is running: a call it sends that is answered at once (deliverAnswered) must not start another. */
+  private pumping = false;
+
   /** Send waiting requests while there is room. */
   private pump(): void {
+    // The running pump's loop sends on once the answer made room: a nested one per queued call
+    // would nest as deep as the queue is long.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpWaiting();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpWaiting(): void {
     while (this.waitingHead < this.waiting.length && this.state === 'open') {
       const p = this.waiting[this.waitingHead]!;
       if (!p.settled && !this.hasRoom(p.cost)) return;
