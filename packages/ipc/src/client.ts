@@ -210,6 +210,19 @@ function refused(err: IpcError, mapError: ErrorMapper<unknown> | undefined, ctx:
   return Promise.reject(mapError ? mapError(err, ctx) : err);
 }
 
+/** Settles `p` with its response `frame`: what parse() makes of it, or what parse() throws. */
+function answer(p: Pending, frame: Uint8Array): void {
+  settle(p);
+  if (!p.parse) return p.resolve(frame);
+  let value: unknown;
+  try {
+    value = p.parse(frame, p.ctx);
+  } catch (e) {
+    return p.reject(e);
+  }
+  p.resolve(value);
+}
+
 /** Rejects a settled call with `err`, as its caller asked to see it (mapError). */
 function rejectCall(p: Pending, err: IpcError): void {
   p.reject(p.mapError ? p.mapError(err, p.ctx) : err);
@@ -584,17 +597,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
+    if (!p.settled) answer(p, frame);
+    // After the answer: a queued call sent now can be answered in its send's crossing
+    // (deliverAnswered), and must settle after this one, as calls are answered.
     if (this.waitingHead < this.waiting.length) this.pump();
-    if (p.settled) return;
-    settle(p);
-    if (!p.parse) return p.resolve(frame);
-    let value: unknown;
-    try {
-      value = p.parse(frame, p.ctx);
-    } catch (e) {
-      return p.reject(e);
-    }
-    p.resolve(value);
   }
 
   /** @internal */

@@ -367,7 +367,9 @@ export class Ring {
     if (this.closed || this.failure) return -1;
     const n = native();
     const writer = (this.writer ??= n.ringWriter(this.hdrMap, OFF_SEM, this.dataMap));
-    const w = replies === undefined || replies.closed ? undefined : replies.waiter;
+    // A chunk read with a token and not yet taken by readPooled() is at the pool's end: a second
+    // read there would overwrite it.
+    const w = replies === undefined || replies.closed || replies.ready !== undefined ? undefined : replies.waiter;
     const r = w === undefined ? n.ringWrite(writer, frame, doorbellFd) : n.ringWrite(writer, frame, doorbellFd, w, framePool.buffer, framePool.used);
     if (r === RW_ANSWERED) {
       replies!.readWithToken(framePool.buffer);
@@ -429,7 +431,9 @@ export class Ring {
    * A chunk the read leaves (a fresh slab needed, or failing a check) readPooled() takes itself.
    */
   waitTake(w: WaiterHandle, max: number, ns: number): number {
-    if (this.closed) return native().waiterWaitTake(w, max, ns);
+    // Closed, or a chunk read with a token (writeRung's) still to be taken by readPooled(): take
+    // tokens only, and readPooled() reads their chunks after it.
+    if (this.closed || this.ready !== undefined) return native().waiterWaitTake(w, max, ns);
     if (this.waiter !== w) {
       native().waiterRing(w, this.dataMap, ONE_SLOT, POOLED_MAX);
       this.waiter = w;

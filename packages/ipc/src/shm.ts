@@ -276,7 +276,9 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
         if (reply) {
           this.awaiting++;
           if (rung === 2) this.owned++;
-          else this.wait.expect();
+          // The token taken may be an earlier call's, its waiter thread's `want` lowered for it:
+          // what is still due needs a wait of its own, as after any send.
+          if (this.awaiting > this.owned) this.wait.expect();
         }
         if (rung === 0) {
           this.unrung++;
