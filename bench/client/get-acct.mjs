@@ -60,7 +60,7 @@ try {
     for (const [k] of sides) {
       const xs = res[k];
       const m = (f) => med(xs.map(f));
-      console.log(`  ${k}: ${(m((x) => x.opsps) / 1e3).toFixed(1)}k ops/s  cpu ${m((x) => x.user + x.sys).toFixed(1)} µs (user ${m((x) => x.user).toFixed(1)} sys ${m((x) => x.sys).toFixed(1)})  vol ${m((x) => x.vol).toFixed(2)} nonvol ${m((x) => x.nonvol).toFixed(2)}   cpu[${xs.map((x) => (x.user + x.sys).toFixed(1)).join(' ')}] ops[${xs.map((x) => (x.opsps / 1e3).toFixed(1)).join(' ')}]`);
+      console.log(`  ${k}: ${(m((x) => x.opsps) / 1e3).toFixed(1)}k ops/s  cpu ${m((x) => x.user + x.sys).toFixed(2)} µs (user ${m((x) => x.user).toFixed(1)} sys ${m((x) => x.sys).toFixed(1)})  vol ${m((x) => x.vol).toFixed(2)} nonvol ${m((x) => x.nonvol).toFixed(2)}   cpu[${xs.map((x) => (x.user + x.sys).toFixed(2)).join(' ')}] ops[${xs.map((x) => (x.opsps / 1e3).toFixed(1)).join(' ')}]`);
       if (xs[0].threads) {
         const names = new Set(xs.flatMap((x) => Object.keys(x.threads)));
         for (const n of names) {
