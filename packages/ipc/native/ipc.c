@@ -2307,16 +2307,20 @@ static int answer_spin_adaptive(poller_t *p, struct pollfd *fds) {
 
 // spin: the last answer_* call answered (a spin only follows an answer: a posted request it could
 // not answer, or a hint without a datagram, must not make it spin on the same words again).
+// hold: the loop's turn is due (ANSWER_HOLD_MAX answers given): spin, never sleep, so that the
+// loop's epoll_wait finds the next request there rather than sleeping for it; a spin before that
+// turn asks only whether the loop has work now, not how long it may wait.
 // 1: this fd is readable, or a request is posted.
-static int answer_wait(poller_t *p, int spin) {
+static int answer_wait(poller_t *p, int spin, int hold) {
   uv_loop_t *loop = p->handle.loop;
-  uv_update_time(loop);
+  if (!hold) uv_update_time(loop);
+  else if (!spin || !answer_live(&p->answer)) return 0;
   int timeout = uv_backend_timeout(loop);
   if (timeout == 0) return 0;
   struct pollfd fds[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = uv_backend_fd(loop), .events = POLLIN}};
   if (spin) {
     int s = answer_spin_adaptive(p, fds);
-    if (s >= 0) return s;
+    if (s >= 0 || hold) return s > 0;
   }
   // A signal (Node's handlers write to a pipe the loop watches) ends the wait: the loop sees it.
   if (poll(fds, 2, timeout) <= 0) return 0;
@@ -2334,15 +2338,8 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
       if (!(p->answer.kind == ANSWER_SOCKET ? answer_socket(p) : answer_shm(p))) break;
       int answered = p->answer.answered > before;
       before = p->answer.answered;
-      if (p->answer.answered - first >= ANSWER_HOLD_MAX) {
-        // The loop's turn, but its epoll_wait finds the next request there rather than sleeping for it.
-        if (answered && answer_live(&p->answer) && uv_backend_timeout(p->handle.loop) != 0) {
-          struct pollfd fds[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = uv_backend_fd(p->handle.loop), .events = POLLIN}};
-          answer_spin_adaptive(p, fds);
-        }
-        return;
-      }
-      if (!answer_wait(p, answered)) return;
+      int hold = p->answer.answered - first >= ANSWER_HOLD_MAX;
+      if (!answer_wait(p, answered, hold) || hold) return;
     }
   }
   if (dgram && status == 0 && (events & UV_READABLE)) {
