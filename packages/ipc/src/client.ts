@@ -210,6 +210,19 @@ function refused(err: IpcError, mapError: ErrorMapper<unknown> | undefined, ctx:
   return Promise.reject(mapError ? mapError(err, ctx) : err);
 }
 
+/** Settles `p` with its response `frame`: what parse() makes of it, or what parse() throws. */
+function answer(p: Pending, frame: Uint8Array): void {
+  settle(p);
+  if (!p.parse) return p.resolve(frame);
+  let value: unknown;
+  try {
+    value = p.parse(frame, p.ctx);
+  } catch (e) {
+    return p.reject(e);
+  }
+  p.resolve(value);
+}
+
 /** Rejects a settled call with `err`, as its caller asked to see it (mapError). */
 function rejectCall(p: Pending, err: IpcError): void {
   p.reject(p.mapError ? p.mapError(err, p.ctx) : err);
@@ -371,6 +384,9 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       p.frame = joined(frame, body);
       this.waiting.push(p);
     }
+    // Answered within the send (deliverAnswered), or failed by what its answer said: no timer or
+    // listener to arm (they would outlive the call).
+    if (p.settled) return promise;
     // A timed-out or aborted call that was sent keeps its FIFO slot: its late response
     // must be consumed and dropped, not handed to the next caller. One still waiting is
     // simply never sent.
@@ -512,6 +528,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     }
     this.pending.push(p);
     this.inFlightCost += p.cost;
+    this.impl.deliverAnswered();
     return true;
   }
 
@@ -521,8 +538,23 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return n === 0 || (n < this.maxInFlight && this.inFlightCost + cost <= this.impl.responseRoom);
   }
 
+  /** pump() is running: a call it sends that is answered at once (deliverAnswered) must not start another. */
+  private pumping = false;
+
   /** Send waiting requests while there is room. */
   private pump(): void {
+    // The running pump's loop sends on once the answer made room: a nested one per queued call
+    // would nest as deep as the queue is long.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpWaiting();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpWaiting(): void {
     while (this.waitingHead < this.waiting.length && this.state === 'open') {
       const p = this.waiting[this.waitingHead]!;
       if (!p.settled && !this.hasRoom(p.cost)) return;
@@ -565,17 +597,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
+    if (!p.settled) answer(p, frame);
+    // After the answer: a queued call sent now can be answered in its send's crossing
+    // (deliverAnswered), and must settle after this one, as calls are answered.
     if (this.waitingHead < this.waiting.length) this.pump();
-    if (p.settled) return;
-    settle(p);
-    if (!p.parse) return p.resolve(frame);
-    let value: unknown;
-    try {
-      value = p.parse(frame, p.ctx);
-    } catch (e) {
-      return p.reject(e);
-    }
-    p.resolve(value);
   }
 
   /** @internal */
