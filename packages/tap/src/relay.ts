@@ -73,8 +73,14 @@ export class Upstream {
         this.sent();
         continue;
       }
+      let undecided = false;
       client.request(frame, { flowControlMax }).then(
         (res) => {
+          // Answered before request() returned: it went out after all.
+          if (undecided && !this.closed) {
+            this.blocked = false;
+            this.sent();
+          }
           // corosync sends the events a request causes (a tracked key's change) before its
           // answer, and a program may look for them the moment it has the answer. Our client
           // can see the answer first (its own socket or ring, read by another watcher), so the
@@ -89,7 +95,12 @@ export class Upstream {
         (err: unknown) => this.failed(err, frame, flowControlMax),
       );
       if (client.inFlight === 0) {
-        // Not sent: the rejection handler (a microtask) says why.
+        // Refused, or already answered: over shm, a daemon that preempts this thread at the
+        // doorbell (corosync, SCHED_RR 99, on our vCPU) has answered when the send returns, and
+        // the client takes that answer in the send. Taking every such call for a refusal left
+        // the program's requests blocked here for good. Which one it was, the handler that runs
+        // first (a microtask, before anything else is relayed) says.
+        undecided = true;
         this.blocked = true;
         return;
       }
