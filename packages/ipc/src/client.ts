@@ -289,7 +289,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return this.state === 'open';
   }
 
-  /** Requests sent and not answered yet. */
+  /**
+   * Requests sent and not answered yet. Not a sign that a call request() just made was not sent:
+   * over shm one may be answered before request() returns (see request()).
+   */
   get inFlight(): number {
     return this.pending.length - this.pendingHead;
   }
@@ -316,7 +319,12 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     if (this.state === 'open') this.impl.pollEvents();
   }
 
-  /** Send one request frame (header included) and resolve with its response frame. */
+  /**
+   * Send one request frame (header included) and resolve with its response frame. Over shm, a
+   * server that answered while the request's doorbell was being rung (one preempting this thread
+   * there, as corosync at SCHED_RR 99 on the same CPU does) has its answer taken in the send: the
+   * call is settled, and no longer counted in inFlight, when request() returns.
+   */
   request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     return this.submit(frame, opts, undefined, undefined, undefined) as Promise<Uint8Array>;
   }
