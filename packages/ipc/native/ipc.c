@@ -1399,16 +1399,28 @@ static napi_value n_ring_writer(napi_env env, napi_callback_info info) {
 // the chunk was committed. The doorbell's fd stays an argument: its socket is not the ring's, and
 // a number kept here could outlive it and name another file. A ring unmapped since ringWriter
 // (closed) is a RangeError, nothing touched.
-enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED };
+enum { RW_NOT_WRITTEN, RW_DONE, RW_UNRUNG, RW_FAULTED, RW_ANSWERED };
+struct waiter;
+typedef struct {
+  struct waiter *w;
+  void *into;
+  size_t into_len;
+  int32_t from;
+} reply_look_t;
+static int reply_look_args(napi_env env, const napi_value *a, reply_look_t *o);
+static int waiter_take_ready(struct waiter *w, const reply_look_t *l);
 static napi_value n_ring_write(napi_env env, napi_callback_info info) {
-  napi_value a[3];
+  napi_value a[6];
+  size_t argc = 6;
   int32_t fd;
   size_t len;
   uint8_t *frame;
-  if (get_args(env, info, 3, a)) return NULL;
+  if (get_args_min(env, info, 3, &argc, a)) return NULL;
   ring_writer_t *rw = handle_arg_hot(env, a[0], H_RING_WRITER);
   if (!rw) return NULL;
   if (arg_bytes(env, a[1], &frame, &len) || arg_int(env, a[2], &fd)) return NULL;
+  reply_look_t look = {0};
+  if (argc >= 6 && reply_look_args(env, a + 3, &look)) return NULL;
   if (rw->hm->unmapped || rw->dm->unmapped) {
     napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite to an unmapped ring");
     return NULL;
@@ -1430,7 +1442,8 @@ static napi_value n_ring_write(napi_env env, napi_callback_info info) {
   ssize_t n;
   do n = send(fd, &bell, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
-  return make_int(env, n == 1 ? RW_DONE : RW_UNRUNG);
+  if (n != 1) return make_int(env, RW_UNRUNG);
+  return make_int(env, look.w && waiter_take_ready(look.w, &look) ? RW_ANSWERED : RW_DONE);
 }
 
 // ---------------------------------------------------------------- sem waiter thread
@@ -1823,6 +1836,45 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
   }
   pthread_mutex_unlock(&w->mu);
   return make_int(env, wait_take_read(got, with_read, w, &o));
+}
+
+// ringWrite's (waiter, into: ArrayBuffer, from), checked before anything is written.
+static int reply_look_args(napi_env env, const napi_value *a, reply_look_t *o) {
+  o->w = handle_arg_hot(env, a[0], H_WAITER);
+  if (!o->w) return -1;
+  if (napi_get_arraybuffer_info(env, a[1], &o->into, &o->into_len) != napi_ok || arg_int(env, a[2], &o->from)) {
+    napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (writer, frame, fd, waiter, ArrayBuffer, from)");
+    return -1;
+  }
+  if (!o->into || o->from < 0 || (size_t)o->from > o->into_len) {
+    napi_throw_range_error(env, NULL, "corosync-ts ipc native: ringWrite reply arguments out of range");
+    return -1;
+  }
+  return 0;
+}
+
+// ringWrite's look for the reply after its doorbell: a server that preempts its client at the
+// doorbell (corosync, SCHED_RR 99, on the client's vCPU) has answered by the time send() returns.
+// A reply published by then has its token taken and is read as waiterWaitTake reads its first
+// chunk (slots[2] says whether it was), in the write's crossing: the loop's wait and its
+// crossing are not needed. None there: nothing taken and no syscall (glibc's sem_trywait of a
+// zero count is a load); the caller waits as before. Whether one was taken.
+static int waiter_take_ready(waiter_t *w, const reply_look_t *l) {
+  // No ring registered yet, or its data unmapped since: the wait reads it.
+  if (!w->dm || w->dm->unmapped || !w->slots) return 0;
+  int got = 0;
+  pthread_mutex_lock(&w->mu);
+  // A stopped waiter takes nothing (its header may be unmapped, its slots released), as
+  // waiterWaitTake.
+  if (!w->stop && !w->dead && sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    got = 1;
+  }
+  pthread_mutex_unlock(&w->mu);
+  if (!got) return 0;
+  ring_read_args_t o = {.into = l->into, .into_len = l->into_len, .from = l->from, .slots = w->slots, .slots_len = w->slots_len, .max = 1, .max_len = w->max_len};
+  ring_read(w->hp, w->dm->base, w->dm->len, &o);
+  return 1;
 }
 
 static napi_value n_waiter_stop(napi_env env, napi_callback_info info) {

@@ -210,6 +210,19 @@ function refused(err: IpcError, mapError: ErrorMapper<unknown> | undefined, ctx:
   return Promise.reject(mapError ? mapError(err, ctx) : err);
 }
 
+/** Settles `p` with its response `frame`: what parse() makes of it, or what parse() throws. */
+function answer(p: Pending, frame: Uint8Array): void {
+  settle(p);
+  if (!p.parse) return p.resolve(frame);
+  let value: unknown;
+  try {
+    value = p.parse(frame, p.ctx);
+  } catch (e) {
+    return p.reject(e);
+  }
+  p.resolve(value);
+}
+
 /** Rejects a settled call with `err`, as its caller asked to see it (mapError). */
 function rejectCall(p: Pending, err: IpcError): void {
   p.reject(p.mapError ? p.mapError(err, p.ctx) : err);
@@ -276,7 +289,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return this.state === 'open';
   }
 
-  /** Requests sent and not answered yet. */
+  /**
+   * Requests sent and not answered yet. Not a sign that a call request() just made was not sent:
+   * over shm one may be answered before request() returns (see request()).
+   */
   get inFlight(): number {
     return this.pending.length - this.pendingHead;
   }
@@ -303,7 +319,12 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     if (this.state === 'open') this.impl.pollEvents();
   }
 
-  /** Send one request frame (header included) and resolve with its response frame. */
+  /**
+   * Send one request frame (header included) and resolve with its response frame. Over shm, a
+   * server that answered while the request's doorbell was being rung (one preempting this thread
+   * there, as corosync at SCHED_RR 99 on the same CPU does) has its answer taken in the send: the
+   * call is settled, and no longer counted in inFlight, when request() returns.
+   */
   request(frame: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     return this.submit(frame, opts, undefined, undefined, undefined) as Promise<Uint8Array>;
   }
@@ -371,6 +392,9 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       p.frame = joined(frame, body);
       this.waiting.push(p);
     }
+    // Answered within the send (deliverAnswered), or failed by what its answer said: no timer or
+    // listener to arm (they would outlive the call).
+    if (p.settled) return promise;
     // A timed-out or aborted call that was sent keeps its FIFO slot: its late response
     // must be consumed and dropped, not handed to the next caller. One still waiting is
     // simply never sent.
@@ -512,6 +536,7 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     }
     this.pending.push(p);
     this.inFlightCost += p.cost;
+    this.impl.deliverAnswered();
     return true;
   }
 
@@ -521,8 +546,23 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
     return n === 0 || (n < this.maxInFlight && this.inFlightCost + cost <= this.impl.responseRoom);
   }
 
+  /** pump() is running: a call it sends that is answered at once (deliverAnswered) must not start another. */
+  private pumping = false;
+
   /** Send waiting requests while there is room. */
   private pump(): void {
+    // The running pump's loop sends on once the answer made room: a nested one per queued call
+    // would nest as deep as the queue is long.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpWaiting();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpWaiting(): void {
     while (this.waitingHead < this.waiting.length && this.state === 'open') {
       const p = this.waiting[this.waitingHead]!;
       if (!p.settled && !this.hasRoom(p.cost)) return;
@@ -565,17 +605,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
+    if (!p.settled) answer(p, frame);
+    // After the answer: a queued call sent now can be answered in its send's crossing
+    // (deliverAnswered), and must settle after this one, as calls are answered.
     if (this.waitingHead < this.waiting.length) this.pump();
-    if (p.settled) return;
-    settle(p);
-    if (!p.parse) return p.resolve(frame);
-    let value: unknown;
-    try {
-      value = p.parse(frame, p.ctx);
-    } catch (e) {
-      return p.reject(e);
-    }
-    p.resolve(value);
   }
 
   /** @internal */

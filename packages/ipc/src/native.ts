@@ -58,6 +58,11 @@ export interface Native {
    * a RangeError once the ring is unmapped.
    */
   ringWrite(writer: RingWriterHandle, frame: Uint8Array, doorbellFd: number): number;
+  /**
+   * The same, then, the doorbell rung, the reply's token taken if a reply is published already and
+   * its chunk read as waiterWaitTake(w, 1, 0, into, from) reads it: RW_ANSWERED then.
+   */
+  ringWrite(writer: RingWriterHandle, frame: Uint8Array, doorbellFd: number, w: WaiterHandle, into: ArrayBuffer, from: number): number;
   semWaiter(ab: ArrayBuffer, off: number, cb: (n: number) => void): WaiterHandle | number;
   waiterWant(w: WaiterHandle, n: number): number;
   waiterStop(w: WaiterHandle): number;

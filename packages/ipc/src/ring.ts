@@ -47,6 +47,8 @@ const RW_NOT_WRITTEN = 0;
 const RW_DONE = 1;
 const RW_UNRUNG = 2;
 const RW_FAULTED = 3;
+/** RW_DONE, and the reply's token taken with its chunk read (writeRung's `replies`). */
+const RW_ANSWERED = 4;
 
 /** readPooled()'s slots for readMany: one chunk and the stop reason. */
 const ONE_SLOT = new Int32Array(4);
@@ -357,11 +359,22 @@ export class Ring {
    * 1: published and rung. 0: published, its doorbell byte still to send. -1: nothing written,
    * or the ring broke (`failure`): write(frame) then does what it does for that ring (no room:
    * false; broken: false with the same `failure` as its own checks give).
+   * With `replies` (the response ring, its waiter registered by a waitTake): 2, published and
+   * rung, and a reply was published already; its token is the caller's and replies.readPooled()
+   * reads it, as after a waitTake that took one.
    */
-  writeRung(frame: Uint8Array, doorbellFd: number): number {
+  writeRung(frame: Uint8Array, doorbellFd: number, replies?: Ring): number {
     if (this.closed || this.failure) return -1;
     const n = native();
-    const r = n.ringWrite((this.writer ??= n.ringWriter(this.hdrMap, OFF_SEM, this.dataMap)), frame, doorbellFd);
+    const writer = (this.writer ??= n.ringWriter(this.hdrMap, OFF_SEM, this.dataMap));
+    // A chunk read with a token and not yet taken by readPooled() is at the pool's end: a second
+    // read there would overwrite it.
+    const w = replies === undefined || replies.closed || replies.ready !== undefined ? undefined : replies.waiter;
+    const r = w === undefined ? n.ringWrite(writer, frame, doorbellFd) : n.ringWrite(writer, frame, doorbellFd, w, framePool.buffer, framePool.used);
+    if (r === RW_ANSWERED) {
+      replies!.readWithToken(framePool.buffer);
+      return 2;
+    }
     if (r === RW_DONE) return 1;
     if (r === RW_UNRUNG) return 0;
     if (r === RW_NOT_WRITTEN) return -1;
@@ -418,21 +431,27 @@ export class Ring {
    * A chunk the read leaves (a fresh slab needed, or failing a check) readPooled() takes itself.
    */
   waitTake(w: WaiterHandle, max: number, ns: number): number {
-    if (this.closed) return native().waiterWaitTake(w, max, ns);
+    // Closed, or a chunk read with a token (writeRung's) still to be taken by readPooled(): take
+    // tokens only, and readPooled() reads their chunks after it.
+    if (this.closed || this.ready !== undefined) return native().waiterWaitTake(w, max, ns);
     if (this.waiter !== w) {
       native().waiterRing(w, this.dataMap, ONE_SLOT, POOLED_MAX);
       this.waiter = w;
     }
     const buffer = framePool.buffer;
     const got = native().waiterWaitTake(w, max, ns, buffer, framePool.used);
-    if (got > 0 && ONE_SLOT[2] === 0) {
-      const at = ONE_SLOT[0]!;
-      const len = ONE_SLOT[1]!;
-      framePool.used = Math.min((at + len + 7) & ~7, framePool.slab.length);
-      // poolView() without its `slab.buffer`.
-      this.ready = new Uint8Array(buffer, at, len);
-    }
+    if (got > 0) this.readWithToken(buffer);
     return got;
+  }
+
+  /** The chunk the addon read with its token into `buffer` (the pool's), if it did: what the next readPooled() returns. */
+  private readWithToken(buffer: ArrayBuffer): void {
+    if (ONE_SLOT[2] !== 0) return;
+    const at = ONE_SLOT[0]!;
+    const len = ONE_SLOT[1]!;
+    framePool.used = Math.min((at + len + 7) & ~7, framePool.slab.length);
+    // poolView() without its `slab.buffer`.
+    this.ready = new Uint8Array(buffer, at, len);
   }
 
   /**

@@ -11,7 +11,7 @@ import { Cork, Outbox, QUEUE_OVERHEAD, RetryTimer } from './outbox.js';
 import { removeConnectionDir, removeShmPath } from './peerfile.js';
 import { Ring, ringDataSize, ringHeaderPath } from './ring.js';
 import { peerFileRules, type ClientLink, type ClientTransport, type ServerLink, type ServerTransport } from './transport.js';
-import { ShmResponseWait, type ResponseSink } from './wait.js';
+import { ShmResponseWait, afterCaller, type ResponseSink } from './wait.js';
 
 /** Chunks taken per native call. */
 const BATCH = 1024;
@@ -54,8 +54,13 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private readonly response: Ring;
   private readonly event: Ring;
   private readonly wait: ShmResponseWait;
-  /** Requests published whose response token nobody has taken yet. */
+  /** Requests published whose response is not delivered yet. */
   private awaiting = 0;
+  /**
+   * Of those, responses whose token the send took (Ring.writeRung's `replies`), to be read and
+   * delivered by deliverAnswered() or, deferred, with the next take().
+   */
+  private owned = 0;
   /** Requests the request ring had no room for yet: answered ones only (a one-way one is refused). */
   private readonly out = new Outbox(true);
   private readonly retry: RetryTimer;
@@ -135,13 +140,13 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   private checkSurplus(): boolean {
     // Plain loads of the semaphore counts, here and in eventsWaiting(), as Ring.refCount: the
     // count as it is now, and nothing else is read in an order against it.
-    if (this.responseSem[0]! <= this.awaiting) return true;
+    if (this.responseSem[0]! <= this.awaiting - this.owned) return true;
     this.client.fail(new IpcError('EPROTO', 'the server sent a response nobody asked for'));
     return false;
   }
 
   get due(): number {
-    return this.client.connected ? this.awaiting : 0;
+    return this.client.connected ? this.awaiting - this.owned : 0;
   }
 
   get ready(): boolean {
@@ -149,6 +154,8 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   }
 
   take(count: number): boolean {
+    count += this.owned;
+    this.owned = 0;
     for (let i = 0; i < count; i++) this.takeResponse();
     return this.client.connected && this.checkSurplus();
   }
@@ -160,6 +167,25 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
   broken(): void {
     this.client.fail(new IpcError('EBADMSG', `ring ${this.response.hdrPath}: a ring file was truncated under us (SIGBUS absorbed)`));
   }
+
+  /**
+   * Delivers the response the last send found published (the client calls this once the call
+   * is pending): no wait, no microtask. Events the server published before it go first, as
+   * takeResponse() hands them over, but not inside the caller's request(): their listeners then
+   * run from a microtask, the response after them.
+   */
+  deliverAnswered(): void {
+    if (this.owned === 0) return;
+    if (!this.client.answerFirst && this.eventsWaiting() && this.client.listenerCount('event') > 0) {
+      afterCaller(this.takeOwned);
+      return;
+    }
+    this.take(0);
+  }
+
+  private readonly takeOwned = (): void => {
+    this.take(0);
+  };
 
   /** We own one response token: its chunk is published; read and deliver it. */
   private takeResponse(): void {
@@ -243,11 +269,16 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (this.out.length === 0 && body === undefined && this.unrung === 0 && this.doorbellDebt === 0) {
       if (!this.checkSurplus()) return;
       checked = true;
-      const rung = this.request.writeRung(frame, this.client.setupWatch.fd);
+      // A reply published by the time the doorbell's send returns (corosync preempts us there
+      // when it shares our vCPU) comes back in the same crossing, its token ours.
+      const rung = this.request.writeRung(frame, this.client.setupWatch.fd, reply ? this.response : undefined);
       if (rung >= 0) {
         if (reply) {
           this.awaiting++;
-          this.wait.expect();
+          if (rung === 2) this.owned++;
+          // The token taken may be an earlier call's, its waiter thread's `want` lowered for it:
+          // what is still due needs a wait of its own, as after any send.
+          if (this.awaiting > this.owned) this.wait.expect();
         }
         if (rung === 0) {
           this.unrung++;
@@ -385,6 +416,7 @@ export class ShmClientTransport implements ClientTransport, ResponseSink {
     if (this.serverGone) return;
     this.serverGone = true;
     const takePublished = () => {
+      this.take(0);
       while (this.awaiting > 0 && this.client.connected && this.response.tryTake()) this.takeResponse();
     };
     takePublished();

@@ -154,6 +154,9 @@ export class SocketClientTransport implements ClientTransport {
     return this.control.flowControl;
   }
 
+  // A reply can only be seen here with a syscall (recv MSG_DONTWAIT): the wait's first ppoll finds it.
+  deliverAnswered(): void {}
+
   pollEvents(): void {
     // Every socket receives into the area a batch being delivered is in (see `delivering`).
     if (delivering > 0 || !this.client.connected || this.client.listenerCount('event') === 0) return;

@@ -50,6 +50,11 @@ export interface ClientTransport {
    * this transport's is being delivered (a listener calling in): that batch goes on afterwards.
    */
   pollEvents(): void;
+  /**
+   * Delivers the response the last send() found there already (shm: published by a server that
+   * answered during the doorbell), if it did: called once that call is pending.
+   */
+  deliverAnswered(): void;
   /** The flow-control level the server set (0 off, 1 or 2), as send() reads it: for recorders. */
   readonly flowControl: number;
   /**
