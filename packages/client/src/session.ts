@@ -99,7 +99,12 @@ export interface HandleOptions {
   retry?: RetryPolicy | boolean;
   /** Re-establish the connection and its tracking after the daemon goes away. Default off. */
   reconnect?: ReconnectPolicy | boolean;
-  /** max_msg_size asked for in the libqb handshake. Default 1 MiB like the C libraries. */
+  /**
+   * max_msg_size asked for in the libqb handshake. Default 1 MiB like the C libraries. Don't
+   * lower it: corosync still sends events and answers as large as its services make them, and
+   * one larger than what was granted is lost with every event after it (shm) or ends the
+   * connection (socket).
+   */
   maxMessageSize?: number;
   /** Aborts initialize() (connection and first request). */
   signal?: AbortSignal;

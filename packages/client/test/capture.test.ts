@@ -11,7 +11,7 @@ import { CaptureWriter } from '@corosync-ts/ipc';
 import { run } from '@corosync-ts/nstest';
 import { startMockCorosync, type MockCorosync } from '@corosync-ts/testkit';
 import { CS_ERR_INVALID_PARAM, CS_TRACK_CURRENT, isCsError } from '@corosync-ts/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CmapHandle, QuorumHandle } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'client-capture-'));
@@ -125,17 +125,19 @@ describe('capture errors and the environment variable', () => {
   it('COROSYNC_TS_CAPTURE: an unmodified application stopped by SIGTERM dies of it, and its capture keeps its frames and ends by the signal', async () => {
     const script = join(dir, 'stopped.mts');
     writeFileSync(script, `
-      import { startMockCorosync } from ${JSON.stringify(fileURLToPath(new URL('../node_modules/@corosync-ts/testkit/dist/index.js', import.meta.url)))};
       import { CmapHandle } from ${JSON.stringify(fileURLToPath(new URL('../src/index.ts', import.meta.url)))};
-      const mock = await startMockCorosync({ nodes: 1 });
-      const h = await CmapHandle.initialize({ ipcPrefix: mock.prefix });
+      const h = await CmapHandle.initialize({ ipcPrefix: process.env.MOCK_PREFIX });
       await h.getString('totem.cluster_name');
       console.log('ready');
       setInterval(() => {}, 60_000);
     `);
     const file = join(dir, 'stopped.jsonl');
+    // The daemon in a process of its own, as corosync is: one in the application's process would
+    // die of the signal with it and leave its connection's files in /dev/shm, as a killed corosync does.
+    const mock = await startMockCorosync({ nodes: 1 });
+    onTestFinished(() => mock.close());
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, COROSYNC_TS_CAPTURE: file }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: fileURLToPath(new URL('..', import.meta.url)), env: { ...process.env, COROSYNC_TS_CAPTURE: file, MOCK_PREFIX: mock.prefix }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -13,7 +13,7 @@ import type { Direction, Service } from './types.js';
 const USAGE = `usage: corosync-decode [FILE]                     JSON Lines {"service","dir","hex"} or a capture file, from FILE or stdin
        corosync-decode --service S --dir D HEX        one raw message
        corosync-decode --version                      the package version
-  S: cmap | quorum | votequorum | cfg (not needed for --dir setup)
+  S: cmap | quorum | votequorum | cpg | cfg (not needed for --dir setup)
   D: req | res | evt | setup
 Input may be gzip compressed (told by its magic bytes). A capture (format v1, first line
 {"corosyncCapture":1,...}) is checked line by line; its header, connection-state and end lines
@@ -22,7 +22,8 @@ line (cut off) or whose end line counts other frames than were read says so on s
 Prints one JSON object per frame line: {name, id, size, error, fields} or {"error": {kind, message}}.
 Blank lines are skipped; a line longer than 16 MiB is skipped unread and prints
 {"error": {"kind": "lineTooLong", ...}}. Exit status: 0 all lines decoded, 1 some line failed,
-2 usage error or a capture header this version cannot read.`;
+2 usage error or a capture header this version cannot read. A closed output (| head) ends the
+run quietly with the status of the lines decoded so far.`;
 
 /** The longest line read, in bytes: the capture reader's limit (a frame of 8 MiB as hex). */
 const MAX_LINE = CAPTURE_MAX_LINE;
@@ -191,6 +192,27 @@ function parseArgs(argv: string[]): { service?: string; dir?: string; positional
 }
 
 export async function main(argv: string[], io: CliIo = process): Promise<number> {
+  // A reader that goes away (`corosync-decode f | head`) closes the pipe, and the next write
+  // fails with EPIPE: decoding stops there, quietly, as cat's would, where an 'error' event
+  // nobody listens to would end the process with a stack trace. The listener stays: a write's
+  // error comes a tick after it, possibly after main() has returned.
+  let outError: Error | undefined;
+  let wake: (() => void) | undefined;
+  io.stdout.on('error', (e: Error) => {
+    outError ??= e;
+    wake?.();
+  });
+  const put = async (text: string): Promise<void> => {
+    if (outError || io.stdout.write(text)) return;
+    // (an error emitted by write() itself: no 'drain' would come)
+    if (outError) return;
+    await new Promise<void>((res) => {
+      wake = res;
+      io.stdout.once('drain', res);
+    });
+    io.stdout.off('drain', wake!);
+    wake = undefined;
+  };
   const args = parseArgs(argv);
   if (typeof args !== 'string' && args.version && !args.help) {
     io.stdout.write(`corosync-decode ${version()}\n`);
@@ -230,7 +252,8 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
       if (typeof line !== 'string') {
         failed = true;
         const r = errorLine('lineTooLong', `line ${lineNo} is ${line.tooLong} bytes long, more than ${MAX_LINE} bytes: skipped`);
-        if (!io.stdout.write(`${r.json}\n`)) await new Promise((res) => io.stdout.once('drain', res));
+        await put(`${r.json}\n`);
+        if (outError) break;
         continue;
       }
       if (line.trim() === '') continue;
@@ -250,10 +273,16 @@ export async function main(argv: string[], io: CliIo = process): Promise<number>
       const r = decodeLine(line, lineNo, ending);
       if (r === null) continue;
       if (!r.ok) failed = true;
-      if (!io.stdout.write(`${r.json}\n`)) await new Promise((res) => io.stdout.once('drain', res));
+      await put(`${r.json}\n`);
+      if (outError) break;
     }
   } catch (e) {
     io.stderr.write(`corosync-decode: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  if (outError) {
+    if ((outError as NodeJS.ErrnoException).code === 'EPIPE') return failed ? 1 : 0;
+    io.stderr.write(`corosync-decode: writing the output: ${outError.message}\n`);
     return 2;
   }
   // A cut-off capture still decodes: a note, not a failure.

@@ -115,6 +115,17 @@ describe('corosync-decode', () => {
     expect(out[1]).toMatchObject({ name: 'cmap.error', error: 9 });
   });
 
+  it('stops quietly when its reader goes away (`| head -n 1`): no EPIPE stack trace, the status of what it decoded', async () => {
+    const good = JSON.stringify({ service: cases[0]!.service === 'qb' ? undefined : cases[0]!.service, dir: cases[0]!.dir, hex: hex(cases[0]!.bytes) });
+    const file = join(dir, 'many.jsonl');
+    // far more output than a pipe holds, so the writes after head has exited fail
+    writeFileSync(file, `${good}\n`.repeat(20_000));
+    const r = await runChild(['bash', '-o', 'pipefail', '-c', '"$0" "$1" "$2" | head -n 1', process.execPath, BIN, file], { timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).name).toBe(cases[0]!.name);
+  });
+
   it('survives binary garbage on stdin', async () => {
     const garbage = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)).toString('latin1');
     const r = await run([], garbage);

@@ -12,8 +12,8 @@ import { specToConf } from './spec.js';
 
 const USAGE = `usage: corosync-mock [--config corosync.conf | --nodes N] [options]
 
-Serves corosync's cmap, quorum, votequorum and cfg IPC services (libqb protocol) in the current
-network namespace until SIGTERM, like a real corosync, backed by a simulated cluster.
+Serves corosync's cmap, quorum, votequorum, cpg and cfg IPC services (libqb protocol) in the
+current network namespace until SIGTERM, like a real corosync, backed by a simulated cluster.
 
   -c, --config FILE     corosync.conf to run (default /etc/corosync/corosync.conf unless --nodes)
   -n, --nodes N         no config file: a cluster of N nodes with default settings

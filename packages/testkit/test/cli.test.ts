@@ -7,6 +7,7 @@ import { connect, createServer } from '@corosync-ts/ipc';
 import { decode, encoders } from '@corosync-ts/codec-wasm';
 import { crashTraceEnv, run as runChild } from '@corosync-ts/nstest';
 import { afterAll, expect, test } from 'vitest';
+import { startMockCorosync } from '../src/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -24,7 +25,16 @@ test('a bad corosync.conf: corosync-style message with file and line, exit 8, no
 }, 120_000);
 
 test('--help and argument errors', async () => {
-  expect((await run(['--help'])).stdout).toMatch(/^usage: corosync-mock/);
+  const help = (await run(['--help'])).stdout;
+  expect(help).toMatch(/^usage: corosync-mock/);
+  // it names every service the daemon serves
+  const mock = await startMockCorosync({ nodes: 1 });
+  try {
+    const served = help.match(/^Serves corosync's ([^(]*) IPC services/m)?.[1]?.split(/,? (?:and )?/);
+    expect(served?.sort()).toEqual(Object.keys(mock.endpoint().names).sort());
+  } finally {
+    await mock.close();
+  }
   const r = await run(['--nodes', '3', '--local', '9']);
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/--local 9: no such node/);
