@@ -649,6 +649,10 @@ export class SocketServerTransport implements ServerTransport {
     this.watchRequests();
   }
 
+  carries(len: number): boolean {
+    return len <= maxDatagram();
+  }
+
   sendEvent(frame: Uint8Array): void {
     if (this.events.bytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) return this.conn.close();
     // Straight to the socket while nothing waits: queueing first copied every event once more
