@@ -64,10 +64,11 @@ export interface ServerOptions {
   borrowRequests?: boolean;
   /**
    * Send a response or event larger than the client's negotiated maximum when the transport
-   * can carry it (shm: it fits the ring, which libqb rounds up to whole pages; socket: one
-   * datagram), as libqb's server does: the size binds the client's requests only, and the
-   * client decides what to do with a larger frame. Default false: respond() and sendEvent()
-   * throw EMSGSIZE. Either way a frame the transport cannot carry throws EMSGSIZE.
+   * can carry it (shm: it fits the ring, which libqb rounds up to whole pages; socket: it fits
+   * the send buffer, as libqb sizes it), as libqb's server does: the size binds the client's
+   * requests only, and the client decides what to do with a larger frame. Default false:
+   * respond() and sendEvent() throw EMSGSIZE. Either way a frame the transport cannot carry
+   * throws EMSGSIZE.
    */
   sendOversized?: boolean;
 }

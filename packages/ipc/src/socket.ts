@@ -650,7 +650,8 @@ export class SocketServerTransport implements ServerTransport {
   }
 
   carries(len: number): boolean {
-    return len <= maxDatagram();
+    // Linux refuses an AF_UNIX datagram above SO_SNDBUF - 32 with EMSGSIZE.
+    return len <= serverSendBuffer(this.conn.maxMessageSize) - 32;
   }
 
   sendEvent(frame: Uint8Array): void {

@@ -48,7 +48,6 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
 
 export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
 
-/** What `allow` resolves to: the default lets the mock's own user in. */
 /** False when ipc refused the frame for its size (EMSGSIZE): what corosync then loses. */
 function sent(send: () => void): boolean {
   try {
@@ -60,6 +59,7 @@ function sent(send: () => void): boolean {
   }
 }
 
+/** What `allow` resolves to: the default lets the mock's own user in. */
 function allowList(allow: MockCorosyncOptions['allow']): 'any' | { uids: Set<number>; gids: Set<number> } {
   if (allow === 'any') return 'any';
   if (allow === undefined) return { uids: new Set([process.geteuid?.() ?? 0]), gids: new Set([process.getegid?.() ?? 0]) };
