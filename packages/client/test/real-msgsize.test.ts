@@ -44,6 +44,7 @@ for (const transport of ['socket', 'shm'] as const) {
       // What the comparison rests on, spelled out once.
       expect(r).toContain('raw cpg ask=100 granted=100');
       expect(r).toContain('ipc cmap maxMessageSize=100 granted=12328');
+      expect(r).toContain('cmap set len=13000 set=26 then=1');
       expect(r).toContain('cpg deliver len=11000 sender=0 received=11000,7 then localGet=1 up');
       expect(r).toContain(transport === 'socket'
         ? 'cpg deliver len=15000 sender=0 received=none then localGet=2 lost 2'

@@ -44,9 +44,15 @@ for (const service of ['cmap', 'cpg']) {
   }
 }
 
-// Answers: a GET of a value larger than the grant, then a small GET on the same handle.
 const big = await CmapHandle.initialize();
 const small = await CmapHandle.initialize({ maxMessageSize: 100 });
+// Requests: libqb's client refuses one over the grant before sending (-EMSGSIZE: CS_ERR_TOO_BIG).
+for (const len of [12000, 13000]) {
+  const [es] = await rc(small.setString('msgsize.req', 'x'.repeat(len)));
+  const [ea] = await rc(small.getString('totem.cluster_name', { timeout: patience }));
+  P(`cmap set len=${len} set=${es} then=${ea}`);
+}
+// Answers: a GET of a value larger than the grant, then a small GET on the same handle.
 for (const len of [12000, 15000, 16384]) {
   const [es] = await rc(big.setString(`msgsize.v${len}`, 'x'.repeat(len)));
   const [eg, v] = await rc(small.getString(`msgsize.v${len}`, { timeout: patience }));
