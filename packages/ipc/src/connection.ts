@@ -20,6 +20,7 @@ export interface ConnectionOwner {
   readonly maxQueuedResponseBytes: number;
   readonly maxQueuedEventBytes: number;
   readonly borrowRequests: boolean;
+  readonly sendOversized: boolean;
   forget(conn: IpcServerConnection): void;
 }
 
@@ -221,8 +222,12 @@ export class IpcServerConnection extends EventEmitter<IpcServerConnectionEvents>
     if (!(frame instanceof Uint8Array) || frame.length < QB_REQUEST_HEADER_SIZE) {
       throw new IpcError('EINVAL', 'a frame must be a Uint8Array of at least 16 bytes');
     }
-    if (frame.length > this.maxMessageSize) {
+    if (frame.length <= this.maxMessageSize) return;
+    if (!this.server.sendOversized) {
       throw new IpcError('EMSGSIZE', `frame of ${frame.length} bytes exceeds the negotiated maximum ${this.maxMessageSize}`);
+    }
+    if (!this.impl.carries(frame.length)) {
+      throw new IpcError('EMSGSIZE', `frame of ${frame.length} bytes exceeds what the ${this.transport} transport of this connection carries`);
     }
   }
 

@@ -22,7 +22,11 @@ export type { IpcServerConnectionEvents } from './connection.js';
 export interface ServerOptions {
   /** Transport offered to every client (the server decides; default 'shm', like corosync). */
   transport?: 'socket' | 'shm';
-  /** Minimum max message size; a client asking for more gets more (libqb can only raise it). */
+  /**
+   * Minimum max message size (default 12,328, the connection response's size); a client asking
+   * for more gets more. 0 grants what is asked, however little, as corosync's libqb server does
+   * (libqb's clients never ask below 12,328).
+   */
   maxMessageSize?: number;
   /** 0 accepts; a negative errno (-EACCES, -EAGAIN...) is sent in the setup reply. Default: accept all. */
   authorize?: (cred: Credentials) => number;
@@ -58,6 +62,15 @@ export interface ServerOptions {
    * listener's own.
    */
   borrowRequests?: boolean;
+  /**
+   * Send a response or event larger than the client's negotiated maximum when the transport
+   * can carry it (shm: it fits the ring, which libqb rounds up to whole pages; socket: it fits
+   * the send buffer, as libqb sizes it), as libqb's server does: the size binds the client's
+   * requests only, and the client decides what to do with a larger frame. Default false:
+   * respond() and sendEvent() throw EMSGSIZE. Either way a frame the transport cannot carry
+   * throws EMSGSIZE.
+   */
+  sendOversized?: boolean;
 }
 
 function positiveOption(name: string, v: number | undefined, dflt: number): number {
@@ -89,6 +102,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
   /** @internal */ readonly maxQueuedResponseBytes: number;
   /** @internal */ readonly maxQueuedEventBytes: number;
   /** @internal */ readonly borrowRequests: boolean;
+  /** @internal */ readonly sendOversized: boolean;
 
   constructor(name: string, opts: ServerOptions = {}) {
     super();
@@ -96,12 +110,13 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     this.transport = opts.transport ?? 'shm';
     if (this.transport !== 'socket' && this.transport !== 'shm') throw new IpcError('EINVAL', `unknown transport ${String(opts.transport)}`);
     const max = opts.maxMessageSize ?? MIN_MAX_MSG_SIZE;
-    if (!Number.isInteger(max) || max <= 0 || max > MAX_MAX_MSG_SIZE) throw new IpcError('EINVAL', `invalid maxMessageSize ${max}`);
+    if (!Number.isInteger(max) || max < 0 || max > MAX_MAX_MSG_SIZE) throw new IpcError('EINVAL', `invalid maxMessageSize ${max}`);
     this.maxShmMessageSize = positiveOption('maxShmMessageSize', opts.maxShmMessageSize, 16 << 20);
     if (this.maxShmMessageSize > MAX_MAX_MSG_SIZE) throw new IpcError('EINVAL', `invalid maxShmMessageSize ${this.maxShmMessageSize}`);
     this.maxQueuedResponseBytes = positiveOption('maxQueuedResponseBytes', opts.maxQueuedResponseBytes, 1 << 20);
     this.maxQueuedEventBytes = positiveOption('maxQueuedEventBytes', opts.maxQueuedEventBytes, 16 << 20);
     this.borrowRequests = opts.borrowRequests === true;
+    this.sendOversized = opts.sendOversized === true;
     this.opts = opts;
   }
 
@@ -191,7 +206,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     }
     if (verdict !== 0) return this.refuse(setup, req, cred, verdict);
     if (this.closing) return this.refuse(setup, req, cred, Errno.EAGAIN);
-    const max = Math.max(maxMsgSize, this.opts.maxMessageSize ?? 0, MIN_MAX_MSG_SIZE);
+    const max = Math.max(maxMsgSize, this.opts.maxMessageSize ?? MIN_MAX_MSG_SIZE);
     if (this.transport === 'shm' && max > this.maxShmMessageSize) return this.refuse(setup, req, cred, Errno.ENOSPC);
     let conn: IpcServerConnection;
     try {

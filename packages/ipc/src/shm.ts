@@ -736,6 +736,10 @@ export class ShmServerTransport implements ServerTransport {
     this.retry.schedule();
   }
 
+  carries(len: number): boolean {
+    return this.response.fits(len) && this.event.fits(len);
+  }
+
   sendEvent(frame: Uint8Array): void {
     if (!this.event.fits(frame.length)) throw new IpcError('EMSGSIZE', `event of ${frame.length} bytes cannot fit the event ring`);
     if (this.events.length === 0 && this.publishEvent(frame)) return;

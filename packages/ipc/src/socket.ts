@@ -649,6 +649,11 @@ export class SocketServerTransport implements ServerTransport {
     this.watchRequests();
   }
 
+  carries(len: number): boolean {
+    // Linux refuses an AF_UNIX datagram above SO_SNDBUF - 32 with EMSGSIZE.
+    return len <= serverSendBuffer(this.conn.maxMessageSize) - 32;
+  }
+
   sendEvent(frame: Uint8Array): void {
     if (this.events.bytes + frame.length + QUEUE_OVERHEAD > this.conn.limits.events) return this.conn.close();
     // Straight to the socket while nothing waits: queueing first copied every event once more

@@ -92,6 +92,8 @@ export interface ServerTransport {
   start(): void;
   respond(frame: Uint8Array): void;
   sendEvent(frame: Uint8Array): void;
+  /** Whether a response or event of `len` bytes can cross at all (ServerOptions.sendOversized). */
+  carries(len: number): boolean;
   setFlowControl(level: number): void;
   /**
    * The setup socket is readable or writable; `bells`: doorbell bytes the watcher already read

@@ -48,6 +48,17 @@ export interface MockCorosyncOptions extends CreateClusterOptions {
 
 export type MockLimits = Pick<ServerOptions, 'maxShmMessageSize' | 'maxQueuedResponseBytes' | 'maxQueuedEventBytes' | 'handshakeTimeout'>;
 
+/** False when ipc refused the frame for its size (EMSGSIZE): what corosync then loses. */
+function sent(send: () => void): boolean {
+  try {
+    send();
+    return true;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'EMSGSIZE') throw e;
+    return false;
+  }
+}
+
 /** What `allow` resolves to: the default lets the mock's own user in. */
 function allowList(allow: MockCorosyncOptions['allow']): 'any' | { uids: Set<number>; gids: Set<number> } {
   if (allow === 'any') return 'any';
@@ -155,7 +166,7 @@ class NodeEndpoint implements Endpoint {
           maxQueuedEventBytes: 64 << 20,
           // handlers copy what they keep of a request (cpg: CpgConn.keepLent)
           borrowRequests: true,
-          ...this.limits, transport: this.transport, maxMessageSize: 1024 * 1024, authorize: (cred) => this.authorize(cred),
+          ...this.limits, transport: this.transport, maxMessageSize: 0, sendOversized: true, authorize: (cred) => this.authorize(cred),
           ...(this.capture ? { capture: this.capture, captureService: svc } : {}),
         });
         server.on('connection', (c) => this.accept(svc, c));
@@ -188,11 +199,22 @@ class NodeEndpoint implements Endpoint {
     try {
       procname = readFileSync(`/proc/${cred.pid}/comm`, 'utf8').trim();
     } catch {}
+    let eventsStuck = false;
     const sink = {
       maxMessageSize: c.maxMessageSize,
       queueOverhead: c.queueOverhead,
-      respond: (f: Uint8Array) => { if (!c.closed) c.respond(f); },
-      sendEvent: (f: Uint8Array) => { if (!c.closed) c.sendEvent(f); },
+      // corosync sends answers and events whatever size was granted: ipc sends what the
+      // transport carries (sendOversized) and throws EMSGSIZE for the rest, which corosync loses.
+      respond: (f: Uint8Array) => {
+        if (!c.closed) sent(() => c.respond(f));
+      },
+      sendEvent: (f: Uint8Array) => {
+        if (c.closed || eventsStuck) return;
+        // Over shm, exec/ipc_glue.c queues an event the ring cannot take and retries it with
+        // qb_ipcs_event_send(), which refuses it for its size and stops the retries for good:
+        // that event and every later one stay queued, the connection stays up.
+        if (!sent(() => c.sendEvent(f))) eventsStuck = this.transport === 'shm';
+      },
       // ipc sends an event or queues a copy before sendEvent() returns
       takesViews: true,
       backlog: () => c.queued,
