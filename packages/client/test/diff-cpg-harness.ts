@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { crashTraceEnv, sequenceShare, waitFor, type Namespace } from '@corosync-ts/nstest/core';
+import { crashTraceEnv, sequenceShare, startNamespace, waitFor, type Namespace } from '@corosync-ts/nstest/core';
 
 const CLI = fileURLToPath(new URL('../../testkit/src/cli.ts', import.meta.url));
 const TESTKIT = fileURLToPath(new URL('../../testkit', import.meta.url));
@@ -319,4 +319,40 @@ export async function startMock(ns: Namespace, conf: string): Promise<{ child: C
       await exited;
     },
   };
+}
+
+type Mock = Awaited<ReturnType<typeof startMock>>;
+
+/**
+ * corosync 3.1.7 and corosync-mock from the same corosync.conf, each in a namespace of its own
+ * (`client-<name>-real`, `client-<name>-mock`), for a script run against both. `restartMock`
+ * replaces `mock`; `close` stops whatever was started, also after a start that failed halfway.
+ */
+export interface RealAndMock {
+  real?: Namespace;
+  mockNs?: Namespace;
+  mock?: Mock;
+  restartMock(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function realAndMock(name: string, conf: string): RealAndMock & { start(): Promise<void> } {
+  const pair: RealAndMock & { start(): Promise<void> } = {
+    async start() {
+      pair.real = await startNamespace({ name: `client-${name}-real` });
+      pair.mockNs = await startNamespace({ name: `client-${name}-mock` });
+      await pair.real.startCorosync({ conf });
+      pair.mock = await startMock(pair.mockNs, conf);
+    },
+    async restartMock() {
+      await pair.mock?.stop();
+      pair.mock = await startMock(pair.mockNs!, conf);
+    },
+    async close() {
+      await pair.mock?.stop();
+      await pair.mockNs?.close();
+      await pair.real?.close();
+    },
+  };
+  return pair;
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { compileC, describeDifference, describeReal, settled, startNamespace, type Namespace } from '@corosync-ts/nstest';
-import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, runDriver, sequences, startMock } from './diff-cpg-harness.js';
+import { compileC, describeDifference, describeReal, settled, type Namespace } from '@corosync-ts/nstest';
+import { THREE_NODES, checkModel, cleanDaemon, commands, diffParams, realAndMock, runDriver, sequences } from './diff-cpg-harness.js';
 
 // Mock fidelity: the generated sequences of real-diff-cpg.test.ts through libcpg/libcfg
 // (test/cref/diff-cpg.c) against corosync-mock and against corosync 3.1.7, each in its own
@@ -19,17 +19,14 @@ for (const transport of ['socket', 'shm'] as const) {
   describeReal(`cpg and cfg: generated sequences through libcpg/libcfg, corosync-mock vs corosync 3.1.7 (${transport})`, () => {
     let real: Namespace;
     let mockNs: Namespace;
-    let mock: Awaited<ReturnType<typeof startMock>> | undefined;
     let cref: string;
     const conf = THREE_NODES.replace('qb_ipc_type: socket', `qb_ipc_type: ${transport}`);
+    const pair = realAndMock(`diffcpg-${transport}`, conf);
     const restartReal = async () => {
       await real.stopCorosync();
       await real.startCorosync({ conf });
     };
-    const restartMock = async () => {
-      await mock?.stop();
-      mock = await startMock(mockNs, conf);
-    };
+    const restartMock = () => pair.restartMock();
     const both = async (lines: string[], leftovers: boolean) => {
       // Each step waits for both sides before a failure ends it (see settled()): the next
       // sequence must not start on a daemon still being restarted.
@@ -42,17 +39,12 @@ for (const transport of ['socket', 'shm'] as const) {
 
     beforeAll(async () => {
       cref = await compileC(readFileSync(new URL('./cref/diff-cpg.c', import.meta.url), 'utf8'), ['cpg', 'cfg']);
-      real = await startNamespace({ name: `client-diffcpg-real-${transport}` });
-      mockNs = await startNamespace({ name: `client-diffcpg-mock-${transport}` });
-      await real.startCorosync({ conf });
-      mock = await startMock(mockNs, conf);
+      await pair.start();
+      real = pair.real!;
+      mockNs = pair.mockNs!;
     }, 180_000);
 
-    afterAll(async () => {
-      await mock?.stop();
-      await mockNs?.close();
-      await real?.close();
-    });
+    afterAll(() => pair.close());
 
     const regressions = Object.entries(MOCK_REGRESSIONS);
     if (regressions.length > 0) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { crashTraceEnv, describeDifference, describeReal, settled, startNamespace, type Namespace } from '@corosync-ts/nstest';
-import { THREE_NODES, startMock } from './diff-cpg-harness.js';
+import { crashTraceEnv, describeDifference, describeReal, settled, type Namespace } from '@corosync-ts/nstest';
+import { THREE_NODES, realAndMock } from './diff-cpg-harness.js';
 import { buildDist, script } from './real-helpers.js';
 
 // Mock fidelity for the max_msg_size of the libqb handshake (test/cref/msgsize.mjs against
@@ -12,24 +12,14 @@ import { buildDist, script } from './real-helpers.js';
 
 for (const transport of ['socket', 'shm'] as const) {
   describeReal(`max_msg_size: corosync-mock vs corosync 3.1.7 (${transport})`, () => {
-    let real: Namespace;
-    let mockNs: Namespace;
-    let mock: Awaited<ReturnType<typeof startMock>> | undefined;
-    const conf = THREE_NODES.replace('qb_ipc_type: socket', `qb_ipc_type: ${transport}`);
+    const pair = realAndMock(`msgsize-${transport}`, THREE_NODES.replace('qb_ipc_type: socket', `qb_ipc_type: ${transport}`));
 
     beforeAll(async () => {
       buildDist();
-      real = await startNamespace({ name: `client-msgsize-real-${transport}` });
-      mockNs = await startNamespace({ name: `client-msgsize-mock-${transport}` });
-      await real.startCorosync({ conf });
-      mock = await startMock(mockNs, conf);
+      await pair.start();
     }, 180_000);
 
-    afterAll(async () => {
-      await mock?.stop();
-      await mockNs?.close();
-      await real?.close();
-    });
+    afterAll(() => pair.close());
 
     const run = async (ns: Namespace) => {
       const r = await ns.exec([process.execPath, script('msgsize.mjs')], { timeout: 60_000, env: await crashTraceEnv() });
@@ -39,7 +29,7 @@ for (const transport of ['socket', 'shm'] as const) {
     };
 
     it('grants the size corosync grants and loses the oversized traffic corosync loses', async () => {
-      const [r, m] = await settled([run(real), run(mockNs)]);
+      const [r, m] = await settled([run(pair.real!), run(pair.mockNs!)]);
       if (r.join('\n') !== m.join('\n')) throw new Error(describeDifference(['msgsize.mjs'], { name: 'corosync', lines: r }, { name: 'corosync-mock', lines: m }));
       // What the comparison rests on, spelled out once.
       expect(r).toContain('raw cpg ask=100 granted=100');
