@@ -1772,6 +1772,21 @@ static napi_value n_waiter_ring(napi_env env, napi_callback_info info) {
 // ringReadMany(header, data, into, from, slots, 1, maxLen) does, from the ring waiterRing
 // registered: the reply of a GET in the crossing that waited for it, not one more (slots[2] says
 // whether it was).
+// Under w->mu: up to max tokens the semaphore holds now, each one the thread need no longer take.
+static int32_t waiter_take_now(waiter_t *w, int32_t max) {
+  int32_t got = 0;
+  while (got < max && sem_trywait(w->sem) == 0) {
+    if (w->want > 0) w->want--;
+    got++;
+  }
+  return got;
+}
+
+// The first chunk of w's registered ring, read into `into` at `from` (slots[2]: whether it was).
+static ring_read_args_t first_chunk_args(const waiter_t *w, void *into, size_t into_len, int32_t from) {
+  return (ring_read_args_t){.into = into, .into_len = into_len, .from = from, .slots = w->slots, .slots_len = w->slots_len, .max = 1, .max_len = w->max_len};
+}
+
 static int32_t wait_take_read(int32_t got, int with_read, waiter_t *w, const ring_read_args_t *o) {
   if (got > 0 && with_read) ring_read(w->hp, w->dm->base, w->dm->len, o);
   return got;
@@ -1788,17 +1803,15 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
   ring_read_args_t o;
   if (with_read) {
     void *into;
-    if (napi_get_arraybuffer_info(env, a[3], &into, &o.into_len) != napi_ok || arg_int(env, a[4], &o.from)) {
+    size_t into_len;
+    int32_t from;
+    if (napi_get_arraybuffer_info(env, a[3], &into, &into_len) != napi_ok || arg_int(env, a[4], &from)) {
       napi_throw_type_error(env, NULL, "corosync-ts ipc native: expected (waiter, max, timeoutNs, ArrayBuffer, from)");
       return NULL;
     }
     // A stopped waiter takes nothing, as without `into` (its slots may be released already).
     if (waiter_gone(w)) return make_int(env, 0);
-    o.into = into;
-    o.slots = w->slots;
-    o.slots_len = w->slots_len;
-    o.max = 1;
-    o.max_len = w->max_len;
+    o = first_chunk_args(w, into, into_len, from);
     // No ring registered, or its data unmapped since (a closed ring: JS stops reading first).
     if (!w->dm || w->dm->unmapped || !o.slots || !o.into || o.from < 0 || (size_t)o.from > o.into_len) {
       napi_throw_range_error(env, NULL, "corosync-ts ipc native: waiterWaitTake ring arguments out of range");
@@ -1808,12 +1821,8 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
     return make_int(env, 0);
   }
   if (timeout_ns > LOOP_WAIT_MAX_NS) timeout_ns = LOOP_WAIT_MAX_NS;
-  int32_t got = 0;
   pthread_mutex_lock(&w->mu);
-  while (got < max && sem_trywait(w->sem) == 0) {
-    if (w->want > 0) w->want--;
-    got++;
-  }
+  int32_t got = waiter_take_now(w, max);
   pthread_mutex_unlock(&w->mu);
   if (got > 0 || timeout_ns <= 0 || max <= 0) return make_int(env, wait_take_read(got, with_read, w, &o));
   struct timespec ts;
@@ -1827,13 +1836,9 @@ static napi_value n_waiter_wait_take(napi_env env, napi_callback_info info) {
   do r = sem_timedwait(w->sem, &ts);
   while (r != 0 && errno == EINTR);
   if (r != 0) return make_int(env, 0);
-  got = 1;
   pthread_mutex_lock(&w->mu);
   if (w->want > 0) w->want--;
-  while (got < max && sem_trywait(w->sem) == 0) {
-    if (w->want > 0) w->want--;
-    got++;
-  }
+  got = 1 + waiter_take_now(w, max - 1);
   pthread_mutex_unlock(&w->mu);
   return make_int(env, wait_take_read(got, with_read, w, &o));
 }
@@ -1866,13 +1871,10 @@ static int waiter_take_ready(waiter_t *w, const reply_look_t *l) {
   pthread_mutex_lock(&w->mu);
   // A stopped waiter takes nothing (its header may be unmapped, its slots released), as
   // waiterWaitTake.
-  if (!w->stop && !w->dead && sem_trywait(w->sem) == 0) {
-    if (w->want > 0) w->want--;
-    got = 1;
-  }
+  if (!w->stop && !w->dead) got = waiter_take_now(w, 1);
   pthread_mutex_unlock(&w->mu);
   if (!got) return 0;
-  ring_read_args_t o = {.into = l->into, .into_len = l->into_len, .from = l->from, .slots = w->slots, .slots_len = w->slots_len, .max = 1, .max_len = w->max_len};
+  ring_read_args_t o = first_chunk_args(w, l->into, l->into_len, l->from);
   ring_read(w->hp, w->dm->base, w->dm->len, &o);
   return 1;
 }
