@@ -80,12 +80,14 @@ for (const len of [11000, 15000, 20000]) {
   });
   await receiver.join('msgsize');
   const child = spawn(process.execPath, [process.argv[1], String(patience), 'send', String(len)], { stdio: 'inherit' });
-  const sent = new Promise((r) => child.once('exit', (code) => r(code)));
+  // The sender exits once its own small message came back: by then the daemon has handed both
+  // messages to every member it delivers them to, so the wait for ours starts there, not at a
+  // spawn whose start-up a loaded machine may stretch past any fixed patience.
+  const code = await new Promise((r) => child.once('exit', (c) => r(c)));
   const deadline = Date.now() + patience;
   while (!seen.includes(7) && state === 'up' && Date.now() < deadline) {
     await Promise.race([new Promise((r) => (wake = r)), new Promise((r) => setTimeout(r, deadline - Date.now()))]);
   }
-  const code = await sent;
   const [el] = await rc(receiver.localGet());
   P(`cpg deliver len=${len} sender=${code} received=${seen.join(',') || 'none'} then localGet=${el} ${state}`);
   await receiver.finalize().catch(() => {});
